@@ -1,0 +1,684 @@
+//! Server administration: CONFIG, COMMAND, DEBUG, SHUTDOWN, TIME, LASTSAVE.
+use super::error::{self, CmdError, CmdResult};
+use super::keyspace::help;
+use super::spec::*;
+use super::{table, Args, Ctx};
+use crate::db::{idle_ms, ValueRef};
+use crate::server::ShutdownReq;
+use crate::util::glob::glob_match;
+
+const G: &str = "server";
+
+fn config_get(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let pairs = ctx.srv.cfg.get_matching(a.rest(2));
+    ctx.out.map(pairs.len());
+    for (k, v) in pairs {
+        ctx.out.bulk(k.as_bytes());
+        ctx.out.bulk(v.as_bytes());
+    }
+    Ok(())
+}
+
+fn config_set(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if a.len() % 2 != 0 {
+        return Err(error::SYNTAX);
+    }
+    let pairs: Vec<(String, String)> = a
+        .rest(2)
+        .chunks(2)
+        .map(|p| {
+            (
+                String::from_utf8_lossy(p[0]).into_owned(),
+                String::from_utf8_lossy(p[1]).into_owned(),
+            )
+        })
+        .collect();
+    let local = ctx
+        .client()
+        .is_some_and(|c| c.unix || c.addr.starts_with("127.") || c.addr.starts_with("::1"));
+    let p = ctx.srv.cfg.enable_protected_configs.as_str();
+    let protected_ok = p == "yes" || (p == "local" && local);
+    let changed = ctx
+        .srv
+        .cfg
+        .set_many(&pairs, protected_ok)
+        .map_err(CmdError::owned)?;
+    for name in changed {
+        apply(ctx, name);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Runtime side effects of a changed directive.
+fn apply(ctx: &mut Ctx, name: &str) {
+    let cfg = &ctx.srv.cfg;
+    match name {
+        "loglevel" => crate::log::set_level(cfg.loglevel),
+        "logfile" => crate::log::set_file(&cfg.logfile),
+        "hz" => ctx.srv.hz = cfg.hz,
+        _ => {}
+    }
+}
+
+fn config_resetstat(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    ctx.srv.stats = Default::default();
+    ctx.out.ok();
+    Ok(())
+}
+
+fn config_rewrite(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    match ctx.srv.cfg.rewrite() {
+        Ok(()) => {
+            tracing::info!("CONFIG REWRITE executed with success.");
+            ctx.out.ok();
+            Ok(())
+        }
+        Err(e) if ctx.srv.cfg.file.is_none() => Err(CmdError::err(e)),
+        Err(e) => Err(CmdError::owned(format!("ERR Rewriting config file: {e}"))),
+    }
+}
+
+fn config_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    help(
+        ctx,
+        "CONFIG",
+        &[
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+        ],
+    );
+    Ok(())
+}
+
+fn time(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    let us = crate::clock::now_us();
+    ctx.out.array(2);
+    ctx.out.bulk_i64((us / 1_000_000) as i64);
+    ctx.out.bulk_i64((us % 1_000_000) as i64);
+    Ok(())
+}
+
+fn lastsave(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    ctx.out.int(ctx.srv.lastsave);
+    Ok(())
+}
+
+fn shutdown(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let mut req = ShutdownReq::default();
+    for j in 1..a.len() {
+        if a.is(j, "nosave") && req.save.is_none() {
+            req.save = Some(false);
+        } else if a.is(j, "save") && req.save.is_none() {
+            req.save = Some(true);
+        } else if a.is(j, "now") {
+            req.now = true;
+        } else if a.is(j, "force") {
+            req.force = true;
+        } else if a.is(j, "abort") && a.len() == 2 {
+            return Err(CmdError::new("ERR No shutdown in progress."));
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    ctx.srv.shutdown = Some(req);
+    tracing::warn!("User requested shutdown...");
+    Ok(())
+}
+
+fn command_info_one(ctx: &mut Ctx, c: &'static CommandSpec, full: &str) {
+    let flags: Vec<&str> = FLAG_NAMES
+        .iter()
+        .filter(|(f, _)| c.flags & f != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    let acl = c.acl_categories();
+    let cats: Vec<String> = ACL_NAMES
+        .iter()
+        .filter(|(f, _)| acl & f != 0)
+        .map(|(_, n)| format!("@{n}"))
+        .collect();
+    ctx.out.array(10);
+    ctx.out.bulk(full.as_bytes());
+    ctx.out.int(c.arity as i64);
+    ctx.out.set(flags.len());
+    for f in flags {
+        ctx.out.simple(f);
+    }
+    ctx.out.int(c.keys.first as i64);
+    ctx.out.int(c.keys.last as i64);
+    ctx.out.int(c.keys.step as i64);
+    ctx.out.set(cats.len());
+    for cat in &cats {
+        ctx.out.simple(cat);
+    }
+    ctx.out.set(c.tips.len());
+    for t in c.tips {
+        ctx.out.simple(t);
+    }
+    if c.keys.first > 0 {
+        ctx.out.array(1);
+        let kf: Vec<&str> = KS_NAMES
+            .iter()
+            .filter(|(f, _)| c.key_flags & f != 0)
+            .map(|(_, n)| *n)
+            .collect();
+        ctx.out.map(3);
+        ctx.out.bulk(b"flags");
+        ctx.out.set(kf.len());
+        for f in kf {
+            ctx.out.simple(f);
+        }
+        ctx.out.bulk(b"begin_search");
+        ctx.out.map(2);
+        ctx.out.bulk(b"type");
+        ctx.out.bulk(b"index");
+        ctx.out.bulk(b"spec");
+        ctx.out.map(1);
+        ctx.out.bulk(b"index");
+        ctx.out.int(c.keys.first as i64);
+        ctx.out.bulk(b"find_keys");
+        ctx.out.map(2);
+        ctx.out.bulk(b"type");
+        ctx.out.bulk(b"range");
+        ctx.out.bulk(b"spec");
+        ctx.out.map(3);
+        ctx.out.bulk(b"lastkey");
+        ctx.out.int(if c.keys.last < 0 {
+            c.keys.last as i64
+        } else {
+            (c.keys.last - c.keys.first) as i64
+        });
+        ctx.out.bulk(b"keystep");
+        ctx.out.int(c.keys.step as i64);
+        ctx.out.bulk(b"limit");
+        ctx.out.int(0);
+    } else {
+        ctx.out.array(0);
+    }
+    ctx.out.array(c.subcommands.len());
+    for s in c.subcommands {
+        command_info_one(ctx, s, &format!("{}|{}", c.name, s.name));
+    }
+}
+
+fn command(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    let t = table();
+    ctx.out.array(t.all.len());
+    for c in &t.all {
+        command_info_one(ctx, c, c.name);
+    }
+    Ok(())
+}
+
+fn command_count(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    ctx.out.int(table().all.len() as i64);
+    Ok(())
+}
+
+/// Finds a command by "name" or "container|sub".
+fn find(name: &[u8]) -> Option<(&'static CommandSpec, String)> {
+    let s = String::from_utf8_lossy(name).to_ascii_lowercase();
+    match s.split_once('|') {
+        Some((p, sub)) => {
+            let c = table().get(p.as_bytes())?;
+            let sc = c.subcommands.iter().find(|x| x.name == sub)?;
+            Some((sc, format!("{}|{}", c.name, sc.name)))
+        }
+        None => table().get(s.as_bytes()).map(|c| (c, c.name.to_string())),
+    }
+}
+
+fn command_info(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if a.len() == 2 {
+        return command(ctx, a);
+    }
+    ctx.out.array(a.len() - 2);
+    for n in a.rest(2) {
+        match find(n) {
+            Some((c, full)) => command_info_one(ctx, c, &full),
+            None => ctx.out.null_array(),
+        }
+    }
+    Ok(())
+}
+
+fn doc_one(ctx: &mut Ctx, c: &'static CommandSpec, full: &str) {
+    ctx.out.bulk(full.as_bytes());
+    let n = 4 + (!c.subcommands.is_empty()) as usize;
+    ctx.out.map(n);
+    ctx.out.bulk(b"summary");
+    ctx.out.bulk(c.summary.as_bytes());
+    ctx.out.bulk(b"since");
+    ctx.out.bulk(c.since.as_bytes());
+    ctx.out.bulk(b"group");
+    ctx.out.bulk(c.group.as_bytes());
+    ctx.out.bulk(b"complexity");
+    ctx.out.bulk(c.complexity.as_bytes());
+    if !c.subcommands.is_empty() {
+        ctx.out.bulk(b"subcommands");
+        ctx.out.map(c.subcommands.len());
+        for s in c.subcommands {
+            doc_one(ctx, s, &format!("{}|{}", c.name, s.name));
+        }
+    }
+}
+
+fn command_docs(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let t = table();
+    if a.len() == 2 {
+        ctx.out.map(t.all.len());
+        for c in &t.all {
+            doc_one(ctx, c, c.name);
+        }
+        return Ok(());
+    }
+    let found: Vec<_> = a.rest(2).iter().filter_map(|n| find(n)).collect();
+    ctx.out.map(found.len());
+    for (c, full) in found {
+        doc_one(ctx, c, &full);
+    }
+    Ok(())
+}
+
+fn command_list(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let mut names = Vec::new();
+    for c in &table().all {
+        names.push(c.name.to_string());
+        for s in c.subcommands {
+            names.push(format!("{}|{}", c.name, s.name));
+        }
+    }
+    if a.len() > 2 {
+        if a.len() != 5 || !a.is(2, "filterby") {
+            return Err(error::SYNTAX);
+        }
+        let v = a.at(4);
+        if a.is(3, "pattern") {
+            names.retain(|n| glob_match(v, n.as_bytes(), true));
+        } else if a.is(3, "aclcat") {
+            let cat = ACL_NAMES
+                .iter()
+                .find(|(_, n)| n.as_bytes().eq_ignore_ascii_case(v))
+                .map(|(f, _)| *f);
+            names.retain(|n| match (cat, find(n.as_bytes())) {
+                (Some(f), Some((c, _))) => c.acl_categories() & f != 0,
+                _ => false,
+            });
+        } else if a.is(3, "module") {
+            names.clear();
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    ctx.out.array(names.len());
+    for n in &names {
+        ctx.out.bulk(n.as_bytes());
+    }
+    Ok(())
+}
+
+fn command_getkeys(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let argv = a.rest(2);
+    let Some(c) = table().lookup(argv) else {
+        return Err(CmdError::new("ERR Invalid command specified"));
+    };
+    let argc = argv.len() as i32;
+    if (c.arity > 0 && c.arity != argc) || argc < -c.arity {
+        return Err(CmdError::new(
+            "ERR Invalid number of arguments specified for command",
+        ));
+    }
+    let pos = c.key_positions(argv.len());
+    if pos.is_empty() {
+        return Err(CmdError::new("ERR The command has no key arguments"));
+    }
+    let withflags = a.is(1, "getkeysandflags");
+    ctx.out.array(pos.len());
+    for p in pos {
+        let k = argv.get(p).copied().unwrap_or_default();
+        if withflags {
+            let kf: Vec<&str> = KS_NAMES
+                .iter()
+                .filter(|(f, _)| c.key_flags & f != 0)
+                .map(|(_, n)| *n)
+                .collect();
+            ctx.out.array(2);
+            ctx.out.bulk(k);
+            ctx.out.set(kf.len());
+            for f in kf {
+                ctx.out.simple(f);
+            }
+        } else {
+            ctx.out.bulk(k);
+        }
+    }
+    Ok(())
+}
+
+fn command_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    help(
+        ctx,
+        "COMMAND",
+        &[
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
+        ],
+    );
+    Ok(())
+}
+
+/// A 20-byte digest of one value, mixing its type and contents.
+fn digest_value(key: &[u8], o: &crate::db::Obj, ttl: Option<i64>) -> [u8; 20] {
+    let mut h = sha1_smol::Sha1::new();
+    h.update(key);
+    h.update(o.type_name().as_bytes());
+    if let ValueRef::Str(s) = o.value() {
+        h.update(s);
+    }
+    if let Some(t) = ttl {
+        h.update(b"!!expire!!");
+        h.update(&t.to_le_bytes());
+    }
+    h.digest().bytes()
+}
+
+fn hex(d: &[u8; 20]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let sub = a.str(1).to_ascii_lowercase();
+    let now = ctx.now_ms;
+    match sub.as_str() {
+        "help" => {
+            help(
+                ctx,
+                "DEBUG",
+                &[
+                    "DIGEST",
+                    "    Output a hex signature representing the current DB content.",
+                    "DIGEST-VALUE <key> [<key> ...]",
+                    "    Output a hex signature of the values of all the specified keys.",
+                    "OBJECT <key>",
+                    "    Show low level info about the key and associated value.",
+                    "PROTOCOL <type>",
+                    "    Reply with a test value of the specified type.",
+                    "RELOAD",
+                    "    Save the dataset and load it back.",
+                    "SET-ACTIVE-EXPIRE <0|1>",
+                    "    Setting it to 0 disables expiring keys in background when they are not",
+                    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+                    "    default.",
+                    "SLEEP <seconds>",
+                    "    Stop the server for <seconds>. Decimals allowed.",
+                ],
+            );
+        }
+        "sleep" if a.len() == 3 => {
+            let secs = a.f64(2)?;
+            if secs > 0.0 {
+                std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
+            }
+            ctx.out.ok();
+        }
+        "set-active-expire" if a.len() == 3 => {
+            ctx.srv.active_expire = a.at(2) != b"0";
+            ctx.out.ok();
+        }
+        "object" if a.len() == 3 => {
+            let Some(o) = ctx.db().peek(a.at(2), now) else {
+                return Err(error::NO_SUCH_KEY);
+            };
+            let line = format!(
+                "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+                o as *const _,
+                o.encoding_name(),
+                o.as_str().map(|s| s.len()).unwrap_or(0) + 1,
+                o.lru(),
+                idle_ms(o.lru(), now) / 1000
+            );
+            ctx.out.simple(&line);
+        }
+        "protocol" if a.len() == 3 => debug_protocol(ctx, a)?,
+        "digest" if a.len() == 2 => {
+            let mut acc = [0u8; 20];
+            for db in &ctx.srv.dbs {
+                for o in db.iter() {
+                    let d = digest_value(o.key(), o, db.get_expire(o.key()));
+                    for (x, y) in acc.iter_mut().zip(d.iter()) {
+                        *x ^= y;
+                    }
+                }
+            }
+            ctx.out.simple(&hex(&acc));
+        }
+        "digest-value" => {
+            ctx.out.array(a.len() - 2);
+            for k in a.rest(2) {
+                let d = match ctx.srv.dbs[ctx.db].peek(k, now) {
+                    Some(o) => digest_value(b"", o, None),
+                    None => [0u8; 20],
+                };
+                ctx.out.simple(&hex(&d));
+            }
+        }
+        "reload" => {
+            // Without an RDB round trip yet, the dataset is already what a reload gives.
+            ctx.out.ok();
+        }
+        "jmap"
+        | "change-repl-id"
+        | "quicklist-packed-threshold"
+        | "stringmatch-len"
+        | "set-skip-checksum-validation"
+        | "set-disable-deny-scripts"
+        | "pause-cron"
+        | "replybuffer" => {
+            ctx.out.ok();
+        }
+        "log" if a.len() == 3 => {
+            tracing::warn!("DEBUG LOG: {}", a.str(2));
+            ctx.out.ok();
+        }
+        "error" if a.len() == 3 => {
+            return Err(CmdError::owned(a.str(2)));
+        }
+        _ => {
+            return Err(CmdError::owned(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+                a.str(1)
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn debug_protocol(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let o = &mut *ctx.out;
+    match a.str(2).to_ascii_lowercase().as_str() {
+        "string" => o.bulk(b"Hello World"),
+        "integer" => o.int(12345),
+        #[allow(clippy::approx_constant)] // Redis compat: debug.c replies exactly 3.141
+        "double" => o.double(3.141),
+        "bignum" => {
+            if o.resp3 {
+                o.raw(b"(1234567999999999999999999999999999999\r\n");
+            } else {
+                o.bulk(b"1234567999999999999999999999999999999");
+            }
+        }
+        "null" => o.null(),
+        "array" => {
+            o.array(3);
+            (0..3).for_each(|i| o.int(i));
+        }
+        "set" => {
+            o.set(3);
+            (0..3).for_each(|i| o.int(i));
+        }
+        "map" => {
+            o.map(3);
+            for i in 0..3 {
+                o.int(i);
+                o.boolean(i == 1);
+            }
+        }
+        "attrib" => {
+            if o.resp3 {
+                o.raw(b"|1\r\n");
+                o.bulk(b"key-popularity");
+                o.array(2);
+                o.bulk(b"key:123");
+                o.int(90);
+            }
+            o.bulk(b"Some real reply following the attribute");
+        }
+        "push" => {
+            if !o.resp3 {
+                return Err(CmdError::new("ERR RESP2 is not supported by this command"));
+            }
+            o.push(2);
+            o.bulk(b"server-cpu-usage");
+            o.int(42);
+            o.bulk(b"Some real reply following the push reply");
+        }
+        "true" => o.boolean(true),
+        "false" => o.boolean(false),
+        "verbatim" => o.verbatim(b"This is a verbatim\nstring", "txt"),
+        _ => return Err(CmdError::new("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")),
+    }
+    Ok(())
+}
+
+const CONFIG_SUBS: &[CommandSpec] = &[
+    cmd("get", -3, ADMIN | NOSCRIPT | LOADING | STALE, 0, config_get).doc(
+        G,
+        "2.0.0",
+        "O(N) when N is the number of configuration parameters provided",
+        "Returns the values of configuration parameters.",
+    ),
+    cmd("help", 2, LOADING | STALE, 0, config_help).doc(
+        G,
+        "5.0.0",
+        "O(1)",
+        "Lists the CONFIG subcommands.",
+    ),
+    cmd(
+        "resetstat",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        0,
+        config_resetstat,
+    )
+    .doc(G, "2.0.0", "O(1)", "Resets the server's statistics."),
+    cmd(
+        "rewrite",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        0,
+        config_rewrite,
+    )
+    .doc(
+        G,
+        "2.8.0",
+        "O(1)",
+        "Writes the current configuration back to the config file.",
+    ),
+    cmd("set", -4, ADMIN | NOSCRIPT | LOADING | STALE, 0, config_set).doc(
+        G,
+        "2.0.0",
+        "O(N) when N is the number of configuration parameters provided",
+        "Sets configuration parameters at runtime.",
+    ),
+];
+
+const COMMAND_SUBS: &[CommandSpec] = &[
+    cmd("count", 2, LOADING | STALE, ACL_CONNECTION, command_count).doc(
+        G,
+        "2.8.13",
+        "O(1)",
+        "Returns the number of commands.",
+    ),
+    cmd("docs", -2, LOADING | STALE, ACL_CONNECTION, command_docs).doc(
+        G,
+        "7.0.0",
+        "O(N) where N is the number of commands to look up",
+        "Returns documentary information about commands.",
+    ),
+    cmd(
+        "getkeys",
+        -3,
+        LOADING | STALE,
+        ACL_CONNECTION,
+        command_getkeys,
+    )
+    .doc(
+        G,
+        "2.8.13",
+        "O(N) where N is the number of arguments to the command",
+        "Extracts the key names from an arbitrary command.",
+    ),
+    cmd(
+        "getkeysandflags",
+        -3,
+        LOADING | STALE,
+        ACL_CONNECTION,
+        command_getkeys,
+    )
+    .doc(
+        G,
+        "7.0.0",
+        "O(N) where N is the number of arguments to the command",
+        "Extracts the key names and access flags from an arbitrary command.",
+    ),
+    cmd("help", 2, LOADING | STALE, ACL_CONNECTION, command_help).doc(
+        G,
+        "5.0.0",
+        "O(1)",
+        "Lists the COMMAND subcommands.",
+    ),
+    cmd("info", -2, LOADING | STALE, ACL_CONNECTION, command_info).doc(
+        G,
+        "2.8.13",
+        "O(N) where N is the number of commands to look up",
+        "Returns information about commands.",
+    ),
+    cmd("list", -2, LOADING | STALE, ACL_CONNECTION, command_list).doc(
+        G,
+        "7.0.0",
+        "O(N) where N is the total number of Redis commands",
+        "Lists command names.",
+    ),
+];
+
+pub const COMMANDS: &[CommandSpec] = &[
+    crate::cmd::spec::container("config", 0, CONFIG_SUBS).doc(G, "2.0.0", "Depends on subcommand.", "A container for server configuration commands."),
+    CommandSpec { arity: -1, handler: Some(command), subcommands: COMMAND_SUBS, flags: LOADING | STALE, acl: ACL_CONNECTION, ..crate::cmd::spec::container("command", ACL_CONNECTION, COMMAND_SUBS) }.doc(G, "2.8.13", "O(N) where N is the total number of Redis commands", "Returns detailed information about all commands."),
+    cmd("time", 1, LOADING | STALE | FAST, 0, time).doc(G, "2.6.0", "O(1)", "Returns the server time.").tips(&["nondeterministic_output"]),
+    cmd("lastsave", 1, LOADING | STALE | FAST, ACL_ADMIN | ACL_DANGEROUS, lastsave).doc(G, "1.0.0", "O(1)", "Returns the unix time of the last successful save.").tips(&["nondeterministic_output"]),
+    cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY, 0, shutdown).doc(G, "1.0.0", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "Saves if configured, then stops the server."),
+    cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED, 0, debug).doc(G, "1.0.0", "Depends on subcommand.", "A container for debugging commands."),
+];

@@ -1,0 +1,578 @@
+//! Connection commands: PING, ECHO, QUIT, RESET, AUTH, HELLO and CLIENT.
+use super::error::{self, CmdError, CmdResult};
+use super::keyspace::help;
+use super::spec::*;
+use super::{Args, Ctx};
+use crate::server::client::ReplyMode;
+use crate::util::num;
+
+const G: &str = "connection";
+
+fn ping(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    match a.len() {
+        1 => ctx.out.simple("PONG"),
+        2 => ctx.out.bulk(a.at(1)),
+        _ => return Err(error::arity("ping")),
+    }
+    Ok(())
+}
+
+fn echo(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.out.bulk(a.at(1));
+    Ok(())
+}
+
+fn quit(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    ctx.out.ok();
+    if let Some(c) = ctx.client() {
+        c.close_after_reply = true;
+    }
+    Ok(())
+}
+
+fn reset(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    let auth = ctx.srv.cfg.requirepass.is_none();
+    ctx.db = 0;
+    ctx.out.resp3 = false;
+    if let Some(c) = ctx.client() {
+        c.resp3 = false;
+        c.db = 0;
+        c.name = None;
+        c.reply_mode = ReplyMode::On;
+        c.no_evict = false;
+        c.authenticated = auth;
+    }
+    ctx.out.simple("RESET");
+    Ok(())
+}
+
+/// Checks a password for the default user; Err is the reply.
+fn check_auth(ctx: &mut Ctx, user: Option<&[u8]>, pass: &[u8]) -> CmdResult {
+    let ok = match (&ctx.srv.cfg.requirepass, user) {
+        (_, Some(u)) if u != b"default" => false,
+        (Some(p), _) => p.as_slice() == pass,
+        (None, _) => true,
+    };
+    if !ok {
+        return Err(error::WRONGPASS);
+    }
+    if let Some(c) = ctx.client() {
+        c.authenticated = true;
+    }
+    Ok(())
+}
+
+fn auth(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if a.len() > 3 {
+        return Err(error::SYNTAX);
+    }
+    if a.len() == 2 && ctx.srv.cfg.requirepass.is_none() {
+        return Err(error::NO_PASSWORD);
+    }
+    let (user, pass) = if a.len() == 3 {
+        (Some(a.at(1)), a.at(2))
+    } else {
+        (None, a.at(1))
+    };
+    check_auth(ctx, user, pass)?;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn valid_name(n: &[u8]) -> bool {
+    n.iter().all(|&c| (b'!'..=b'~').contains(&c))
+}
+
+fn hello(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let mut ver = None;
+    let mut j = 1;
+    if a.len() >= 2 {
+        let v = num::parse_i64(a.at(1)).ok_or(CmdError::new(
+            "ERR Protocol version is not an integer or out of range",
+        ))?;
+        if !(2..=3).contains(&v) {
+            return Err(error::NOPROTO);
+        }
+        ver = Some(v);
+        j = 2;
+    }
+    let mut name = None;
+    let mut creds = None;
+    while j < a.len() {
+        let left = a.len() - j - 1;
+        if a.is(j, "auth") && left >= 2 {
+            creds = Some((a.at(j + 1), a.at(j + 2)));
+            j += 3;
+        } else if a.is(j, "setname") && left >= 1 {
+            let n = a.at(j + 1);
+            if !valid_name(n) {
+                return Err(error::DANGEROUS_NAME);
+            }
+            name = Some(n);
+            j += 2;
+        } else {
+            return Err(CmdError::owned(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                a.str(j)
+            )));
+        }
+    }
+    if let Some((u, p)) = creds {
+        check_auth(ctx, Some(u), p)?;
+    }
+    if !ctx.client().is_some_and(|c| c.authenticated) {
+        return Err(CmdError::new("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+    }
+    if let Some(n) = name {
+        if let Some(c) = ctx.client() {
+            c.name = if n.is_empty() { None } else { Some(n.to_vec()) };
+        }
+    }
+    if let Some(v) = ver {
+        ctx.out.resp3 = v == 3;
+        if let Some(c) = ctx.client() {
+            c.resp3 = v == 3;
+        }
+    }
+    let id = ctx.client().map(|c| c.id).unwrap_or(0);
+    let proto = if ctx.out.resp3 { 3 } else { 2 };
+    ctx.out.map(7);
+    ctx.out.bulk(b"server");
+    ctx.out.bulk(b"redis");
+    ctx.out.bulk(b"version");
+    ctx.out.bulk(crate::REDIS_VERSION.as_bytes());
+    ctx.out.bulk(b"proto");
+    ctx.out.int(proto);
+    ctx.out.bulk(b"id");
+    ctx.out.int(id as i64);
+    ctx.out.bulk(b"mode");
+    ctx.out.bulk(b"standalone");
+    ctx.out.bulk(b"role");
+    ctx.out.bulk(b"master");
+    ctx.out.bulk(b"modules");
+    ctx.out.array(0);
+    Ok(())
+}
+
+fn client_id(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    let id = ctx.client().map(|c| c.id).unwrap_or(0);
+    ctx.out.int(id as i64);
+    Ok(())
+}
+
+fn client_setname(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let n = a.at(2);
+    if !valid_name(n) {
+        return Err(error::DANGEROUS_NAME);
+    }
+    if let Some(c) = ctx.client() {
+        c.name = if n.is_empty() { None } else { Some(n.to_vec()) };
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_getname(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    match ctx.client().and_then(|c| c.name.clone()) {
+        Some(n) => ctx.out.bulk(&n),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn client_list(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let mut ids: Option<Vec<u64>> = None;
+    let mut j = 2;
+    while j < a.len() {
+        if a.is(j, "type") && j + 1 < a.len() {
+            let t = a.str(j + 1).to_ascii_lowercase();
+            if !matches!(
+                t.as_str(),
+                "normal" | "master" | "replica" | "slave" | "pubsub"
+            ) {
+                return Err(CmdError::owned(format!(
+                    "ERR Unknown client type '{}'",
+                    a.str(j + 1)
+                )));
+            }
+            if t != "normal" {
+                ids = Some(Vec::new());
+            }
+            j += 2;
+        } else if a.is(j, "id") && j + 1 < a.len() {
+            let mut v = Vec::new();
+            for x in a.rest(j + 1) {
+                match num::parse_i64(x) {
+                    Some(id) if id > 0 => v.push(id as u64),
+                    _ => return Err(CmdError::new("ERR Invalid client ID")),
+                }
+            }
+            ids = Some(v);
+            j = a.len();
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    let now = ctx.now_ms;
+    let mut s = String::new();
+    for (_, c) in ctx.srv.clients.iter() {
+        if ids.as_ref().is_some_and(|v| !v.contains(&c.id)) {
+            continue;
+        }
+        s.push_str(&c.info_line(now));
+        s.push('\n');
+    }
+    ctx.out.verbatim(s.as_bytes(), "txt");
+    Ok(())
+}
+
+fn client_info(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    let now = ctx.now_ms;
+    let line = ctx.client().map(|c| c.info_line(now)).unwrap_or_default() + "\n";
+    ctx.out.verbatim(line.as_bytes(), "txt");
+    Ok(())
+}
+
+fn client_kill(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    // Old form: CLIENT KILL addr:port.
+    if a.len() == 3 {
+        let addr = a.str(2);
+        let target = ctx
+            .srv
+            .clients
+            .iter()
+            .find(|(_, c)| c.addr == addr)
+            .map(|(k, _)| k);
+        let Some(t) = target else {
+            return Err(error::CLIENT_NOT_FOUND);
+        };
+        kill(ctx, t);
+        ctx.out.ok();
+        return Ok(());
+    }
+    let (mut id, mut addr, mut laddr, mut skipme, mut ctype) = (None, None, None, true, None);
+    let mut j = 2;
+    while j < a.len() {
+        if j + 1 >= a.len() {
+            return Err(error::SYNTAX);
+        }
+        let v = a.at(j + 1);
+        if a.is(j, "id") {
+            id = Some(
+                num::parse_i64(v)
+                    .filter(|x| *x > 0)
+                    .ok_or(CmdError::new("ERR client-id should be greater than 0"))?
+                    as u64,
+            );
+        } else if a.is(j, "addr") {
+            addr = Some(a.str(j + 1));
+        } else if a.is(j, "laddr") {
+            laddr = Some(a.str(j + 1));
+        } else if a.is(j, "skipme") {
+            skipme = if a.is(j + 1, "yes") {
+                true
+            } else if a.is(j + 1, "no") {
+                false
+            } else {
+                return Err(error::SYNTAX);
+            };
+        } else if a.is(j, "type") {
+            let t = a.str(j + 1).to_ascii_lowercase();
+            if !matches!(
+                t.as_str(),
+                "normal" | "master" | "replica" | "slave" | "pubsub"
+            ) {
+                return Err(CmdError::owned(format!(
+                    "ERR Unknown client type '{}'",
+                    a.str(j + 1)
+                )));
+            }
+            ctype = Some(t);
+        } else if a.is(j, "user") {
+            // Only the default user exists.
+            if a.at(j + 1) != b"default" {
+                return Err(CmdError::owned(format!(
+                    "ERR No such user '{}'",
+                    a.str(j + 1)
+                )));
+            }
+        } else {
+            return Err(error::SYNTAX);
+        }
+        j += 2;
+    }
+    let me = ctx.cid;
+    let targets: Vec<usize> = ctx
+        .srv
+        .clients
+        .iter()
+        .filter(|(k, c)| {
+            id.is_none_or(|i| c.id == i)
+                && addr.as_ref().is_none_or(|x| &c.addr == x)
+                && laddr.as_ref().is_none_or(|x| &c.laddr == x)
+                && ctype.as_ref().is_none_or(|t| t == "normal")
+                && !(skipme && *k == me)
+        })
+        .map(|(k, _)| k)
+        .collect();
+    for &t in &targets {
+        kill(ctx, t);
+    }
+    ctx.out.int(targets.len() as i64);
+    Ok(())
+}
+
+fn kill(ctx: &mut Ctx, cid: usize) {
+    if cid == ctx.cid {
+        // Reply first, then close (Redis closes the caller after the reply).
+        if let Some(c) = ctx.client() {
+            c.close_after_reply = true;
+        }
+    } else {
+        ctx.srv.close_client_async(cid);
+    }
+}
+
+fn client_reply(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let mode = if a.is(2, "on") {
+        ReplyMode::On
+    } else if a.is(2, "off") {
+        ReplyMode::Off
+    } else if a.is(2, "skip") {
+        ReplyMode::SkipNext
+    } else {
+        return Err(error::SYNTAX);
+    };
+    if let Some(c) = ctx.client() {
+        c.reply_mode = mode;
+    }
+    if mode == ReplyMode::On {
+        ctx.out.ok();
+    }
+    Ok(())
+}
+
+fn client_no_evict(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let on = if a.is(2, "on") {
+        true
+    } else if a.is(2, "off") {
+        false
+    } else {
+        return Err(error::SYNTAX);
+    };
+    if let Some(c) = ctx.client() {
+        c.no_evict = on;
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    help(
+        ctx,
+        "CLIENT",
+        &[
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made from the specified address",
+            "    * LADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made to specified local address",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Kill connections by type.",
+            "    * USER <username>",
+            "      Kill connections authenticated by <username>.",
+            "    * SKIPME (YES|NO)",
+            "      Skip killing current connection (default: yes).",
+            "    * ID <client-id>",
+            "      Kill connections by client id.",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+        ],
+    );
+    Ok(())
+}
+
+const CLIENT_SUBS: &[CommandSpec] = &[
+    cmd(
+        "getname",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        ACL_CONNECTION,
+        client_getname,
+    )
+    .doc(G, "2.6.9", "O(1)", "Returns the name of the connection."),
+    cmd("help", 2, LOADING | STALE, ACL_CONNECTION, client_help).doc(
+        G,
+        "5.0.0",
+        "O(1)",
+        "Lists the CLIENT subcommands.",
+    ),
+    cmd(
+        "id",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        ACL_CONNECTION,
+        client_id,
+    )
+    .doc(
+        G,
+        "5.0.0",
+        "O(1)",
+        "Returns the unique id of the connection.",
+    ),
+    cmd(
+        "info",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        ACL_CONNECTION,
+        client_info,
+    )
+    .doc(
+        G,
+        "6.2.0",
+        "O(1)",
+        "Returns information about the connection.",
+    )
+    .tips(&["nondeterministic_output"]),
+    cmd(
+        "kill",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        ACL_CONNECTION,
+        client_kill,
+    )
+    .doc(
+        G,
+        "2.4.0",
+        "O(N) where N is the number of client connections",
+        "Closes connections matching a filter.",
+    ),
+    cmd(
+        "list",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        ACL_CONNECTION,
+        client_list,
+    )
+    .doc(
+        G,
+        "2.4.0",
+        "O(N) where N is the number of client connections",
+        "Lists open connections.",
+    )
+    .tips(&["nondeterministic_output"]),
+    cmd(
+        "no-evict",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        ACL_CONNECTION,
+        client_no_evict,
+    )
+    .doc(
+        G,
+        "7.0.0",
+        "O(1)",
+        "Sets whether the connection is exempt from client eviction.",
+    ),
+    cmd(
+        "reply",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        ACL_CONNECTION,
+        client_reply,
+    )
+    .doc(
+        G,
+        "3.2.0",
+        "O(1)",
+        "Turns the replies to this connection on, off, or off for one command.",
+    ),
+    cmd(
+        "setname",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        ACL_CONNECTION,
+        client_setname,
+    )
+    .doc(G, "2.6.9", "O(1)", "Sets the name of the connection."),
+];
+
+pub const COMMANDS: &[CommandSpec] = &[
+    cmd("ping", -1, FAST | SENTINEL, ACL_CONNECTION, ping).doc(
+        G,
+        "1.0.0",
+        "O(1)",
+        "Answers PONG, or echoes its argument.",
+    ),
+    cmd("echo", 2, FAST, ACL_CONNECTION, echo).doc(G, "1.0.0", "O(1)", "Returns its argument."),
+    cmd(
+        "quit",
+        -1,
+        ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+        ACL_CONNECTION,
+        quit,
+    )
+    .doc(G, "1.0.0", "O(1)", "Closes the connection after replying."),
+    cmd(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        ACL_CONNECTION,
+        reset,
+    )
+    .doc(
+        G,
+        "6.2.0",
+        "O(1)",
+        "Resets the connection to its initial state.",
+    ),
+    cmd(
+        "auth",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,
+        ACL_CONNECTION,
+        auth,
+    )
+    .doc(
+        G,
+        "1.0.0",
+        "O(N) where N is the number of passwords defined for the user",
+        "Authenticates the connection.",
+    ),
+    cmd(
+        "hello",
+        -1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,
+        ACL_CONNECTION,
+        hello,
+    )
+    .doc(
+        G,
+        "6.0.0",
+        "O(1)",
+        "Negotiates the protocol version, optionally authenticating and naming the connection.",
+    ),
+    crate::cmd::spec::container("client", ACL_CONNECTION, CLIENT_SUBS).doc(
+        G,
+        "2.4.0",
+        "Depends on subcommand.",
+        "A container for connection management commands.",
+    ),
+];

@@ -1,0 +1,77 @@
+//! CmdError: every error reply text a handler can produce lives here, as Redis 7.0
+//! words them. Handlers return `Err(CmdError)`; the dispatcher writes it.
+use std::borrow::Cow;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CmdError(pub Cow<'static, str>);
+
+pub type CmdResult = Result<(), CmdError>;
+
+impl CmdError {
+    /// An error with its full text (including the code, e.g. "ERR ...").
+    pub const fn new(s: &'static str) -> Self {
+        CmdError(Cow::Borrowed(s))
+    }
+
+    /// `ERR <text>`.
+    pub fn err(s: impl Into<String>) -> Self {
+        CmdError(Cow::Owned(format!("ERR {}", s.into())))
+    }
+
+    pub fn owned(s: String) -> Self {
+        CmdError(Cow::Owned(s))
+    }
+
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+}
+
+pub const WRONGTYPE: CmdError =
+    CmdError::new("WRONGTYPE Operation against a key holding the wrong kind of value");
+pub const NOT_INT: CmdError = CmdError::new("ERR value is not an integer or out of range");
+pub const NOT_FLOAT: CmdError = CmdError::new("ERR value is not a valid float");
+pub const SYNTAX: CmdError = CmdError::new("ERR syntax error");
+pub const NO_SUCH_KEY: CmdError = CmdError::new("ERR no such key");
+pub const OVERFLOW: CmdError = CmdError::new("ERR increment or decrement would overflow");
+pub const INCR_NAN: CmdError = CmdError::new("ERR increment would produce NaN or Infinity");
+pub const DB_INDEX: CmdError = CmdError::new("ERR DB index is out of range");
+pub const INVALID_DB: CmdError = CmdError::new("ERR invalid DB index");
+pub const SAME_OBJECT: CmdError = CmdError::new("ERR source and destination objects are the same");
+pub const STRING_TOO_LONG: CmdError =
+    CmdError::new("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+pub const OFFSET_RANGE: CmdError = CmdError::new("ERR offset is out of range");
+pub const INVALID_EXPIRE: &str = "invalid expire time in";
+pub const NOT_POSITIVE: CmdError = CmdError::new("ERR value is out of range, must be positive");
+pub const NOAUTH: CmdError = CmdError::new("NOAUTH Authentication required.");
+pub const WRONGPASS: CmdError =
+    CmdError::new("WRONGPASS invalid username-password pair or user is disabled.");
+pub const NO_PASSWORD: CmdError = CmdError::new("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+pub const CLIENT_NOT_FOUND: CmdError = CmdError::new("ERR No such client");
+pub const NOPROTO: CmdError = CmdError::new("NOPROTO unsupported protocol version");
+pub const DANGEROUS_NAME: CmdError =
+    CmdError::new("ERR Client names cannot contain spaces, newlines or special characters.");
+pub const TIMEOUT_NEG: CmdError = CmdError::new("ERR timeout is negative");
+pub const TIMEOUT_INVALID: CmdError =
+    CmdError::new("ERR timeout is not an integer or out of range");
+
+/// `ERR wrong number of arguments for '<name>' command`.
+pub fn arity(name: &str) -> CmdError {
+    CmdError::owned(format!(
+        "ERR wrong number of arguments for '{name}' command"
+    ))
+}
+
+pub fn invalid_expire(cmd: &str) -> CmdError {
+    CmdError::owned(format!("ERR {INVALID_EXPIRE} '{cmd}' command"))
+}
+
+pub fn unknown_subcommand(sub: &[u8], container: &str) -> CmdError {
+    let sub = String::from_utf8_lossy(sub);
+    let sub: String = sub.chars().take(128).collect();
+    CmdError::owned(format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        sub,
+        container.to_ascii_uppercase()
+    ))
+}

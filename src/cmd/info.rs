@@ -1,0 +1,352 @@
+//! INFO: every section with Redis's field names. Fields for subsystems that land
+//! later (persistence, replication) are present with honest idle values.
+use std::fmt::Write as _;
+
+use super::error::CmdResult;
+use super::spec::*;
+use super::{table, Args, Ctx};
+use crate::server::Server;
+
+const SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "commandstats",
+    "errorstats",
+    "latencystats",
+    "cluster",
+    "keyspace",
+];
+/// Sections of a plain INFO (and "default"). Redis compat: server.c genInfoSectionDict.
+const DEFAULT: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+
+pub fn human_bytes(n: u64) -> String {
+    let n = n as f64;
+    if n < 1024.0 {
+        format!("{}B", n as u64)
+    } else if n < 1024.0 * 1024.0 {
+        format!("{:.2}K", n / 1024.0)
+    } else if n < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}M", n / (1024.0 * 1024.0))
+    } else if n < 1024.0f64.powi(4) {
+        format!("{:.2}G", n / 1024.0f64.powi(3))
+    } else {
+        format!("{:.2}T", n / 1024.0f64.powi(4))
+    }
+}
+
+/// Allocator statistics: (allocated, active, resident).
+pub fn allocator_stats() -> (u64, u64, u64) {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    let _ = epoch::advance();
+    let a = stats::allocated::read().unwrap_or(0) as u64;
+    let c = stats::active::read().unwrap_or(0) as u64;
+    let r = stats::resident::read().unwrap_or(0) as u64;
+    (a, c, r)
+}
+
+pub fn rss_bytes() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = s
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+fn rusage(who: i32) -> (f64, f64) {
+    // Safety: getrusage fills the struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(who, &mut ru) } != 0 {
+        return (0.0, 0.0);
+    }
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    (t(ru.ru_stime), t(ru.ru_utime))
+}
+
+fn total_system_memory() -> u64 {
+    let s = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+/// Builds the INFO text for the requested section names (lowercase).
+pub fn info_string(srv: &mut Server, args: &[String]) -> String {
+    let mut want: Vec<&str> = Vec::new();
+    let mut everything = false;
+    if args.is_empty() {
+        want.extend(DEFAULT);
+    }
+    for a in args {
+        match a.as_str() {
+            "default" => want.extend(DEFAULT),
+            "all" => want.extend(SECTIONS.iter().filter(|s| **s != "modules")),
+            "everything" => {
+                everything = true;
+                want.extend(SECTIONS);
+            }
+            s => {
+                if let Some(x) = SECTIONS.iter().find(|x| **x == s) {
+                    want.push(x);
+                }
+            }
+        }
+    }
+    let _ = everything;
+    let mut out = String::new();
+    for s in SECTIONS {
+        if !want.contains(s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        section(srv, s, &mut out);
+    }
+    out
+}
+
+fn section(srv: &mut Server, name: &str, o: &mut String) {
+    let now_us = crate::clock::now_us();
+    match name {
+        "server" => {
+            let up = srv.uptime_secs();
+            let _ = write!(
+                o,
+                "# Server\r\nredis_version:{}\r\nferrodis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
+                crate::REDIS_VERSION,
+                env!("CARGO_PKG_VERSION"),
+                std::env::consts::OS,
+                std::env::consts::ARCH,
+                std::process::id(),
+                srv.run_id,
+                srv.cfg.port,
+                now_us,
+                up,
+                up / 86400,
+                srv.hz,
+                srv.cfg.hz,
+                crate::db::lru_clock((now_us / 1000) as i64),
+                srv.executable,
+                srv.cfg.file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            );
+        }
+        "clients" => {
+            let maxin = srv
+                .clients
+                .iter()
+                .map(|(_, c)| c.query.capacity())
+                .max()
+                .unwrap_or(0);
+            let maxout = srv
+                .clients
+                .iter()
+                .map(|(_, c)| c.reply.buf.capacity())
+                .max()
+                .unwrap_or(0);
+            let _ = write!(
+                o,
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                srv.clients.len(),
+                srv.cfg.maxclients,
+                maxin,
+                maxout
+            );
+        }
+        "memory" => {
+            let (alloc, active, resident) = allocator_stats();
+            let rss = rss_bytes();
+            let used = alloc;
+            let peak = srv.peak_memory.max(used);
+            srv.peak_memory = peak;
+            let startup = srv.startup_memory.min(used);
+            let overhead = startup;
+            let dataset = used.saturating_sub(overhead);
+            let sysmem = total_system_memory();
+            let policy = srv
+                .cfg
+                .get("maxmemory-policy")
+                .unwrap_or("noeviction")
+                .to_string();
+            let pct = |a: u64, b: u64| {
+                if b == 0 {
+                    0.0
+                } else {
+                    a as f64 * 100.0 / b as f64
+                }
+            };
+            let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+            let _ = write!(
+                o,
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:{startup}\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{alloc}\r\nallocator_active:{active}\r\nallocator_resident:{resident}\r\ntotal_system_memory:{sysmem}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:31744\r\nused_memory_vm_eval:31744\r\nused_memory_lua_human:31.00K\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:32768\r\nused_memory_vm_total:64512\r\nused_memory_vm_total_human:63.00K\r\nused_memory_functions:184\r\nused_memory_scripts:184\r\nused_memory_scripts_human:184B\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{policy}\r\nallocator_frag_ratio:{:.2}\r\nallocator_frag_bytes:{}\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{}\r\nrss_overhead_ratio:{:.2}\r\nrss_overhead_bytes:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:{}\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:jemalloc-5.3.0\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
+                human_bytes(used),
+                human_bytes(rss),
+                human_bytes(peak),
+                pct(used, peak),
+                pct(dataset, used.saturating_sub(startup).max(1)),
+                human_bytes(sysmem),
+                srv.cfg.maxmemory,
+                human_bytes(srv.cfg.maxmemory),
+                ratio(active, alloc),
+                active as i64 - alloc as i64,
+                ratio(resident, active),
+                resident as i64 - active as i64,
+                ratio(rss, resident),
+                rss as i64 - resident as i64,
+                ratio(rss, used),
+                rss as i64 - used as i64,
+                srv.clients.iter().map(|(_, c)| c.query.capacity() + c.reply.buf.capacity()).sum::<usize>(),
+                crate::db::lazyfree::pending(),
+                crate::db::lazyfree::freed(),
+            );
+        }
+        "persistence" => {
+            let _ = write!(
+                o,
+                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                srv.dirty, srv.lastsave
+            );
+        }
+        "stats" => {
+            let st = &srv.stats;
+            let expired: u64 = srv.dbs.iter().map(|d| d.expired_count).sum();
+            let (ops, kin, kout) = srv.instantaneous();
+            let _ = write!(
+                o,
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{ops}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{kin:.2}\r\ninstantaneous_output_kbps:{kout:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{expired}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:{}\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                st.total_connections,
+                st.total_commands,
+                st.net_input,
+                st.net_output,
+                st.rejected_connections,
+                st.expired_stale_perc,
+                st.expire_cycle_timeouts,
+                st.expire_cycle_cpu_ms,
+                st.keyspace_hits,
+                st.keyspace_misses,
+                st.unexpected_error_replies,
+                st.total_error_replies,
+                st.io_reads,
+                st.io_writes,
+            );
+        }
+        "replication" => {
+            let _ = write!(
+                o,
+                "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+                srv.run_id
+            );
+        }
+        "cpu" => {
+            let (ss, su) = rusage(libc::RUSAGE_SELF);
+            let (cs, cu) = rusage(libc::RUSAGE_CHILDREN);
+            let (ts, tu) = rusage(libc::RUSAGE_THREAD);
+            let _ = write!(
+                o,
+                "# CPU\r\nused_cpu_sys:{ss:.6}\r\nused_cpu_user:{su:.6}\r\nused_cpu_sys_children:{cs:.6}\r\nused_cpu_user_children:{cu:.6}\r\nused_cpu_sys_main_thread:{ts:.6}\r\nused_cpu_user_main_thread:{tu:.6}\r\n"
+            );
+        }
+        "modules" => o.push_str("# Modules\r\n"),
+        "commandstats" => {
+            o.push_str("# Commandstats\r\n");
+            let t = table();
+            let mut rows: Vec<(String, crate::server::CmdStat)> = Vec::new();
+            for c in &t.all {
+                let specs = std::iter::once((*c, c.name.to_string())).chain(
+                    c.subcommands
+                        .iter()
+                        .map(|s| (s, format!("{}|{}", c.name, s.name))),
+                );
+                for (sp, name) in specs {
+                    if let Some(st) = srv.stats.cmd.get(&(sp as *const _ as usize)) {
+                        rows.push((name, *st));
+                    }
+                }
+            }
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            for (n, st) in rows {
+                let per = if st.calls == 0 {
+                    0.0
+                } else {
+                    st.usec as f64 / st.calls as f64
+                };
+                let _ = write!(o, "cmdstat_{n}:calls={},usec={},usec_per_call={per:.2},rejected_calls={},failed_calls={}\r\n", st.calls, st.usec, st.rejected, st.failed);
+            }
+        }
+        "errorstats" => {
+            o.push_str("# Errorstats\r\n");
+            let mut rows: Vec<_> = srv.stats.errors.iter().collect();
+            rows.sort();
+            for (k, v) in rows {
+                let _ = write!(o, "errorstat_{k}:count={v}\r\n");
+            }
+        }
+        "latencystats" => o.push_str("# Latencystats\r\n"),
+        "cluster" => o.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+        "keyspace" => {
+            o.push_str("# Keyspace\r\n");
+            for (i, db) in srv.dbs.iter().enumerate() {
+                if db.is_empty() {
+                    continue;
+                }
+                let _ = write!(
+                    o,
+                    "db{i}:keys={},expires={},avg_ttl={}\r\n",
+                    db.len(),
+                    db.expires_len(),
+                    db.avg_ttl
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+fn info(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let args: Vec<String> = a
+        .rest(1)
+        .iter()
+        .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
+        .collect();
+    let s = info_string(ctx.srv, &args);
+    ctx.out.verbatim(s.as_bytes(), "txt");
+    Ok(())
+}
+
+pub const COMMANDS: &[CommandSpec] =
+    &[
+        cmd("info", -1, LOADING | STALE | SENTINEL, ACL_DANGEROUS, info)
+            .doc(
+                "server",
+                "1.0.0",
+                "O(1)",
+                "Returns information and statistics about the server.",
+            )
+            .tips(&[
+                "nondeterministic_output",
+                "request_policy:all_shards",
+                "response_policy:special",
+            ]),
+    ];

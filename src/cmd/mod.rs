@@ -1,0 +1,223 @@
+//! Commands: the execution context (`Ctx`), the argument cursor (`Args`), the command
+//! table built from every family's spec list, and the families themselves.
+//! Handlers parse and validate first, then touch the keyspace, then reply.
+pub mod admin;
+pub mod connection;
+pub mod error;
+pub mod info;
+pub mod keyspace;
+pub mod spec;
+pub mod string;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+pub use error::{CmdError, CmdResult};
+pub use spec::CommandSpec;
+
+use crate::db::Db;
+use crate::resp::ReplyBuf;
+use crate::server::{Client, Server};
+use crate::util::num;
+
+/// The arguments of one command, argv[0] being the command name.
+pub struct Args<'a> {
+    pub argv: &'a [&'a [u8]],
+}
+
+impl<'a> Args<'a> {
+    pub fn len(&self) -> usize {
+        self.argv.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.argv.is_empty()
+    }
+
+    /// Argument `i`, or an empty slice past the end (arity is checked beforehand).
+    #[inline]
+    pub fn at(&self, i: usize) -> &'a [u8] {
+        self.argv.get(i).copied().unwrap_or_default()
+    }
+
+    /// Case-insensitive comparison of argument `i` with an ASCII word.
+    pub fn is(&self, i: usize, word: &str) -> bool {
+        self.at(i).eq_ignore_ascii_case(word.as_bytes())
+    }
+
+    pub fn str(&self, i: usize) -> String {
+        String::from_utf8_lossy(self.at(i)).into_owned()
+    }
+
+    pub fn i64(&self, i: usize) -> Result<i64, CmdError> {
+        num::parse_i64(self.at(i)).ok_or(error::NOT_INT)
+    }
+
+    pub fn f64(&self, i: usize) -> Result<f64, CmdError> {
+        num::parse_f64(self.at(i)).ok_or(error::NOT_FLOAT)
+    }
+
+    pub fn rest(&self, from: usize) -> &'a [&'a [u8]] {
+        self.argv.get(from..).unwrap_or_default()
+    }
+}
+
+/// Everything a handler may touch while running one command.
+pub struct Ctx<'a> {
+    pub srv: &'a mut Server,
+    /// Slab key of the calling client (valid for the whole call).
+    pub cid: usize,
+    /// The calling client's reply buffer.
+    pub out: &'a mut ReplyBuf,
+    /// Logical time of this command in unix ms (read once per command).
+    pub now_ms: i64,
+    /// Index of the selected db (validated).
+    pub db: usize,
+    pub cmd: &'static CommandSpec,
+}
+
+impl Ctx<'_> {
+    #[inline]
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.srv.dbs[self.db]
+    }
+
+    pub fn client(&mut self) -> Option<&mut Client> {
+        self.srv.clients.get_mut(self.cid)
+    }
+
+    /// Records a write to `key`: dirty counter (and, as they land, WATCH
+    /// invalidation, keyspace events and propagation).
+    #[inline]
+    pub fn modified(&mut self, _key: &[u8], _event: &str) {
+        self.srv.dirty += 1;
+    }
+
+    /// Records `n` changes not tied to one key (FLUSHALL, SWAPDB).
+    pub fn dirty(&mut self, n: u64) {
+        self.srv.dirty += n;
+    }
+
+    #[inline]
+    pub fn hit(&mut self, found: bool) {
+        if found {
+            self.srv.stats.keyspace_hits += 1;
+        } else {
+            self.srv.stats.keyspace_misses += 1;
+        }
+    }
+}
+
+pub struct Table {
+    map: HashMap<Vec<u8>, &'static CommandSpec>,
+    pub all: Vec<&'static CommandSpec>,
+}
+
+fn families() -> [&'static [CommandSpec]; 5] {
+    [
+        string::COMMANDS,
+        keyspace::COMMANDS,
+        connection::COMMANDS,
+        admin::COMMANDS,
+        info::COMMANDS,
+    ]
+}
+
+pub fn table() -> &'static Table {
+    static T: OnceLock<Table> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut map = HashMap::new();
+        let mut all = Vec::new();
+        for fam in families() {
+            for c in fam {
+                map.insert(c.name.as_bytes().to_vec(), c);
+                all.push(c);
+            }
+        }
+        Table { map, all }
+    })
+}
+
+impl Table {
+    /// Case-insensitive lookup of a top-level command.
+    #[inline]
+    pub fn get(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        let mut buf = [0u8; 32];
+        if name.len() <= buf.len() {
+            let b = buf.get_mut(..name.len())?;
+            b.copy_from_slice(name);
+            b.make_ascii_lowercase();
+            self.map.get(&b[..]).copied()
+        } else {
+            None
+        }
+    }
+
+    /// Looks up `argv` including the subcommand of container commands.
+    pub fn lookup(&self, argv: &[&[u8]]) -> Option<&'static CommandSpec> {
+        let c = self.get(argv.first()?)?;
+        if c.subcommands.is_empty() || (argv.len() == 1 && c.handler.is_some()) {
+            return Some(c);
+        }
+        let sub = argv.get(1)?;
+        c.subcommands
+            .iter()
+            .find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub))
+    }
+
+    /// The container of a subcommand spec, if it is one.
+    pub fn parent_of(&self, spec: &'static CommandSpec) -> Option<&'static CommandSpec> {
+        self.all
+            .iter()
+            .copied()
+            .find(|c| c.subcommands.iter().any(|s| std::ptr::eq(s, spec)))
+    }
+
+    /// "container|sub" or the plain name.
+    pub fn full_name(&self, spec: &'static CommandSpec) -> String {
+        match self.parent_of(spec) {
+            Some(p) => format!("{}|{}", p.name, spec.name),
+            None => spec.name.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_invariants() {
+        let t = table();
+        let mut seen = std::collections::HashSet::new();
+        for c in &t.all {
+            assert!(seen.insert(c.name), "duplicate {}", c.name);
+            assert_eq!(c.name, c.name.to_ascii_lowercase());
+            assert!(c.arity != 0, "{} arity", c.name);
+            assert!(
+                c.handler.is_some() || !c.subcommands.is_empty(),
+                "{}",
+                c.name
+            );
+            assert!(!c.summary.is_empty(), "{} has no summary", c.name);
+            for s in c.subcommands {
+                assert!(s.handler.is_some(), "{}|{}", c.name, s.name);
+                assert!(s.arity.unsigned_abs() >= 2, "{}|{} arity", c.name, s.name);
+                assert!(
+                    !s.summary.is_empty(),
+                    "{}|{} has no summary",
+                    c.name,
+                    s.name
+                );
+            }
+            let writes = c.flags & spec::WRITE != 0;
+            let reads = c.flags & spec::READONLY != 0;
+            assert!(!(writes && reads), "{} both read and write", c.name);
+            if c.keys.first > 0 {
+                assert!(c.keys.step > 0 && c.key_flags != 0, "{} keys", c.name);
+            }
+        }
+        assert!(t.get(b"GeT").is_some());
+        assert!(t.lookup(&[b"config", b"GET"]).is_some());
+    }
+}

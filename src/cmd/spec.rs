@@ -1,0 +1,276 @@
+//! CommandSpec: the one description of a command that dispatch, COMMAND INFO/DOCS/
+//! GETKEYS and ACL categories read. Built with const builder calls beside each handler.
+use super::{Args, CmdResult, Ctx};
+
+pub type Handler = fn(&mut Ctx, &Args) -> CmdResult;
+
+// Command flags (Redis compat: server.h CMD_*; names as COMMAND INFO prints them).
+pub const WRITE: u64 = 1 << 0;
+pub const READONLY: u64 = 1 << 1;
+pub const DENYOOM: u64 = 1 << 2;
+pub const ADMIN: u64 = 1 << 4;
+pub const PUBSUB: u64 = 1 << 5;
+pub const NOSCRIPT: u64 = 1 << 6;
+pub const BLOCKING: u64 = 1 << 8;
+pub const LOADING: u64 = 1 << 9;
+pub const STALE: u64 = 1 << 10;
+pub const SKIP_MONITOR: u64 = 1 << 11;
+pub const SKIP_SLOWLOG: u64 = 1 << 12;
+pub const ASKING: u64 = 1 << 13;
+pub const FAST: u64 = 1 << 14;
+pub const NO_AUTH: u64 = 1 << 15;
+pub const MAY_REPLICATE: u64 = 1 << 16;
+pub const SENTINEL: u64 = 1 << 17;
+pub const ONLY_SENTINEL: u64 = 1 << 18;
+pub const NO_MANDATORY_KEYS: u64 = 1 << 19;
+pub const PROTECTED: u64 = 1 << 20;
+pub const NO_ASYNC_LOADING: u64 = 1 << 23;
+pub const NO_MULTI: u64 = 1 << 24;
+pub const MOVABLE_KEYS: u64 = 1 << 25;
+pub const ALLOW_BUSY: u64 = 1 << 26;
+
+pub const FLAG_NAMES: &[(u64, &str)] = &[
+    (WRITE, "write"),
+    (READONLY, "readonly"),
+    (DENYOOM, "denyoom"),
+    (ADMIN, "admin"),
+    (PUBSUB, "pubsub"),
+    (NOSCRIPT, "noscript"),
+    (BLOCKING, "blocking"),
+    (LOADING, "loading"),
+    (STALE, "stale"),
+    (SKIP_MONITOR, "skip_monitor"),
+    (SKIP_SLOWLOG, "skip_slowlog"),
+    (ASKING, "asking"),
+    (FAST, "fast"),
+    (NO_AUTH, "no_auth"),
+    (MAY_REPLICATE, "may_replicate"),
+    (SENTINEL, "sentinel"),
+    (ONLY_SENTINEL, "only_sentinel"),
+    (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+    (PROTECTED, "protected"),
+    (NO_ASYNC_LOADING, "no_async_loading"),
+    (NO_MULTI, "no_multi"),
+    (MOVABLE_KEYS, "movablekeys"),
+    (ALLOW_BUSY, "allow_busy"),
+];
+
+// ACL categories (Redis compat: server.h ACL_CATEGORY_*).
+pub const ACL_KEYSPACE: u64 = 1 << 0;
+pub const ACL_READ: u64 = 1 << 1;
+pub const ACL_WRITE: u64 = 1 << 2;
+pub const ACL_SET: u64 = 1 << 3;
+pub const ACL_SORTEDSET: u64 = 1 << 4;
+pub const ACL_LIST: u64 = 1 << 5;
+pub const ACL_HASH: u64 = 1 << 6;
+pub const ACL_STRING: u64 = 1 << 7;
+pub const ACL_BITMAP: u64 = 1 << 8;
+pub const ACL_HYPERLOGLOG: u64 = 1 << 9;
+pub const ACL_GEO: u64 = 1 << 10;
+pub const ACL_STREAM: u64 = 1 << 11;
+pub const ACL_PUBSUB: u64 = 1 << 12;
+pub const ACL_ADMIN: u64 = 1 << 13;
+pub const ACL_FAST: u64 = 1 << 14;
+pub const ACL_SLOW: u64 = 1 << 15;
+pub const ACL_BLOCKING: u64 = 1 << 16;
+pub const ACL_DANGEROUS: u64 = 1 << 17;
+pub const ACL_CONNECTION: u64 = 1 << 18;
+pub const ACL_TRANSACTION: u64 = 1 << 19;
+pub const ACL_SCRIPTING: u64 = 1 << 20;
+
+pub const ACL_NAMES: &[(u64, &str)] = &[
+    (ACL_KEYSPACE, "keyspace"),
+    (ACL_READ, "read"),
+    (ACL_WRITE, "write"),
+    (ACL_SET, "set"),
+    (ACL_SORTEDSET, "sortedset"),
+    (ACL_LIST, "list"),
+    (ACL_HASH, "hash"),
+    (ACL_STRING, "string"),
+    (ACL_BITMAP, "bitmap"),
+    (ACL_HYPERLOGLOG, "hyperloglog"),
+    (ACL_GEO, "geo"),
+    (ACL_STREAM, "stream"),
+    (ACL_PUBSUB, "pubsub"),
+    (ACL_ADMIN, "admin"),
+    (ACL_FAST, "fast"),
+    (ACL_SLOW, "slow"),
+    (ACL_BLOCKING, "blocking"),
+    (ACL_DANGEROUS, "dangerous"),
+    (ACL_CONNECTION, "connection"),
+    (ACL_TRANSACTION, "transaction"),
+    (ACL_SCRIPTING, "scripting"),
+];
+
+/// Where a command's keys are: the legacy (first, last, step) range, last < 0
+/// counting from the end. first == 0: no keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyRange {
+    pub first: i32,
+    pub last: i32,
+    pub step: i32,
+}
+
+/// Key access flags for COMMAND INFO key specs.
+pub const KS_RO: u32 = 1;
+pub const KS_RW: u32 = 2;
+pub const KS_OW: u32 = 4;
+pub const KS_RM: u32 = 8;
+pub const KS_ACCESS: u32 = 16;
+pub const KS_UPDATE: u32 = 32;
+pub const KS_INSERT: u32 = 64;
+pub const KS_DELETE: u32 = 128;
+
+pub const KS_NAMES: &[(u32, &str)] = &[
+    (KS_RO, "RO"),
+    (KS_RW, "RW"),
+    (KS_OW, "OW"),
+    (KS_RM, "RM"),
+    (KS_ACCESS, "access"),
+    (KS_UPDATE, "update"),
+    (KS_INSERT, "insert"),
+    (KS_DELETE, "delete"),
+];
+
+pub struct CommandSpec {
+    pub name: &'static str,
+    pub arity: i32,
+    pub flags: u64,
+    pub acl: u64,
+    pub keys: KeyRange,
+    pub key_flags: u32,
+    pub group: &'static str,
+    pub since: &'static str,
+    pub complexity: &'static str,
+    pub summary: &'static str,
+    pub handler: Option<Handler>,
+    pub subcommands: &'static [CommandSpec],
+    pub tips: &'static [&'static str],
+}
+
+/// A command with no keys and no docs yet; refine with the builder methods.
+pub const fn cmd(
+    name: &'static str,
+    arity: i32,
+    flags: u64,
+    acl: u64,
+    handler: Handler,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        acl,
+        keys: KeyRange {
+            first: 0,
+            last: 0,
+            step: 0,
+        },
+        key_flags: 0,
+        group: "generic",
+        since: "1.0.0",
+        complexity: "O(1)",
+        summary: "",
+        handler: Some(handler),
+        subcommands: &[],
+        tips: &[],
+    }
+}
+
+/// A container command (CONFIG, CLIENT, OBJECT ...) dispatching on its first argument.
+pub const fn container(name: &'static str, acl: u64, subs: &'static [CommandSpec]) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity: -2,
+        flags: 0,
+        acl,
+        keys: KeyRange {
+            first: 0,
+            last: 0,
+            step: 0,
+        },
+        key_flags: 0,
+        group: "generic",
+        since: "1.0.0",
+        complexity: "Depends on subcommand.",
+        summary: "",
+        handler: None,
+        subcommands: subs,
+        tips: &[],
+    }
+}
+
+impl CommandSpec {
+    pub const fn keys(mut self, first: i32, last: i32, step: i32, flags: u32) -> Self {
+        self.keys = KeyRange { first, last, step };
+        self.key_flags = flags;
+        self
+    }
+
+    pub const fn doc(
+        mut self,
+        group: &'static str,
+        since: &'static str,
+        complexity: &'static str,
+        summary: &'static str,
+    ) -> Self {
+        self.group = group;
+        self.since = since;
+        self.complexity = complexity;
+        self.summary = summary;
+        self
+    }
+
+    pub const fn tips(mut self, tips: &'static [&'static str]) -> Self {
+        self.tips = tips;
+        self
+    }
+
+    /// ACL categories including those implied by flags. Redis compat: server.c
+    /// setImplicitACLCategories.
+    pub fn acl_categories(&self) -> u64 {
+        let mut a = self.acl;
+        if self.flags & WRITE != 0 {
+            a |= ACL_WRITE;
+        }
+        if self.flags & READONLY != 0 && a & ACL_SCRIPTING == 0 {
+            a |= ACL_READ;
+        }
+        if self.flags & ADMIN != 0 {
+            a |= ACL_ADMIN | ACL_DANGEROUS;
+        }
+        if self.flags & PUBSUB != 0 {
+            a |= ACL_PUBSUB;
+        }
+        if self.flags & FAST != 0 {
+            a |= ACL_FAST;
+        }
+        if self.flags & BLOCKING != 0 {
+            a |= ACL_BLOCKING;
+        }
+        if a & ACL_FAST == 0 {
+            a |= ACL_SLOW;
+        }
+        a
+    }
+
+    /// Positions of the key arguments in `argv` (argv[0] is the command name).
+    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+        let KeyRange { first, last, step } = self.keys;
+        if first <= 0 || step <= 0 {
+            return Vec::new();
+        }
+        let last = if last < 0 {
+            argc as i32 + last
+        } else {
+            last.min(argc as i32 - 1)
+        };
+        let mut v = Vec::new();
+        let mut i = first;
+        while i <= last && (i as usize) < argc {
+            v.push(i as usize);
+            i += step;
+        }
+        v
+    }
+}

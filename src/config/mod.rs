@@ -1,0 +1,939 @@
+//! Config: the directive registry (`table`), the redis.conf / argv parser, and the
+//! CONFIG GET/SET semantics. Every value is kept in the canonical text CONFIG GET
+//! shows; the typed fields the server reads on hot paths are refreshed after each change.
+pub mod table;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::resp::parse::split_args;
+use crate::util::glob::glob_match;
+pub use table::DIRECTIVES;
+
+/// How a directive's value is parsed and shown.
+pub enum Kind {
+    Bool,
+    Int { min: i64, max: i64 },
+    Mem { min: i64, max: i64 },
+    Percent { min: i64, max: i64 },
+    Enum(&'static [(&'static str, i64)]),
+    Flags(&'static [(&'static str, i64)]),
+    Str,
+    Special,
+}
+pub const IMMUTABLE: u32 = 1;
+pub const PROTECTED: u32 = 2;
+pub const SENSITIVE: u32 = 4;
+pub const HIDDEN: u32 = 8;
+pub const MULTI_ARG: u32 = 16;
+pub const DENY_LOADING: u32 = 32;
+pub const STARTUP_ONLY: u32 = 64;
+
+pub struct Directive {
+    pub name: &'static str,
+    pub alias: Option<&'static str>,
+    pub kind: Kind,
+    pub default: &'static str,
+    pub flags: u32,
+}
+
+/// Directives accepted for compatibility whose behaviour is not implemented yet:
+/// setting them to a non-default value logs one warning.
+const NOT_IMPLEMENTED: &[&str] = &[
+    "replicaof",
+    "cluster-enabled",
+    "tls-port",
+    "io-threads",
+    "sentinel",
+    "loadmodule",
+    "user",
+    "aclfile",
+    "supervised",
+    "rename-command",
+];
+
+#[derive(Debug)]
+pub struct ConfigError {
+    pub line: usize,
+    pub text: String,
+    pub msg: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug = 0,
+    Verbose = 1,
+    Notice = 2,
+    Warning = 3,
+    Nothing = 4,
+}
+
+/// Output buffer limit of one client class (bytes, bytes, seconds).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObufLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_secs: u64,
+}
+
+pub struct Config {
+    vals: Vec<String>,
+    index: HashMap<String, usize>,
+    /// Absolute path of the config file, if one was given (CONFIG REWRITE target).
+    pub file: Option<PathBuf>,
+    /// One line per directive that is accepted but does nothing yet.
+    pub warnings: Vec<String>,
+    save_seen_in_file: bool,
+    // Typed views, refreshed by `refresh`.
+    pub port: u16,
+    pub bind: Vec<String>,
+    pub unixsocket: String,
+    pub unixsocketperm: u32,
+    pub hz: u32,
+    pub databases: usize,
+    pub maxclients: usize,
+    pub timeout: u64,
+    pub tcp_keepalive: u64,
+    pub tcp_backlog: i32,
+    pub proto_max_bulk_len: i64,
+    pub client_query_buffer_limit: usize,
+    pub requirepass: Option<Vec<u8>>,
+    pub loglevel: LogLevel,
+    pub logfile: String,
+    pub daemonize: bool,
+    pub pidfile: String,
+    pub protected_mode: bool,
+    pub always_show_logo: bool,
+    pub maxmemory: u64,
+    pub save_params: Vec<(u64, u64)>,
+    pub obuf_limits: [ObufLimit; 3],
+    pub enable_debug_command: String,
+    pub enable_protected_configs: String,
+    pub dynamic_hz: bool,
+    pub active_expire_effort: i64,
+    pub lazyfree_lazy_user_flush: bool,
+    pub lazyfree_lazy_user_del: bool,
+    pub latency_tracking: bool,
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: usize,
+}
+
+fn lower(s: &str) -> String {
+    s.to_ascii_lowercase()
+}
+
+/// Parses a memory value: digits with an optional unit (b, k, kb, m, mb, g, gb).
+/// Redis compat: util.c memtoull.
+pub fn parse_memory(s: &str) -> Option<i64> {
+    let s = s.to_ascii_lowercase();
+    let digits_end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(digits_end);
+    let mul: i64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    if num.is_empty() {
+        return None;
+    }
+    num.parse::<i64>().ok()?.checked_mul(mul)
+}
+
+fn parse_int(s: &str) -> Option<i64> {
+    crate::util::num::parse_i64(s.as_bytes())
+}
+
+const EVENT_CHARS: &str = "g$lshzxeKEtmdnA";
+
+/// Normalizes notify-keyspace-events flags. Redis compat: notify.c.
+fn normalize_events(s: &str) -> Option<String> {
+    let mut set = std::collections::BTreeSet::new();
+    for c in s.chars() {
+        if !EVENT_CHARS.contains(c) {
+            return None;
+        }
+        if c == 'A' {
+            set.extend("g$lshzxetmd".chars());
+        } else {
+            set.insert(c);
+        }
+    }
+    let mut out = String::new();
+    let all = "g$lshzxetmd".chars().all(|c| set.contains(&c));
+    if all {
+        out.push('A');
+    } else {
+        for c in "g$lshzxetmd".chars() {
+            if set.contains(&c) {
+                out.push(c);
+            }
+        }
+    }
+    if set.contains(&'K') {
+        out.push('K');
+    }
+    if set.contains(&'E') {
+        out.push('E');
+    }
+    if set.contains(&'n') {
+        out.push('n');
+    }
+    Some(out)
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Config {
+    pub fn new() -> Self {
+        let mut index = HashMap::new();
+        for (i, d) in DIRECTIVES.iter().enumerate() {
+            index.insert(d.name.to_string(), i);
+            if let Some(a) = d.alias {
+                index.insert(a.to_string(), i);
+            }
+        }
+        let mut c = Config {
+            vals: DIRECTIVES.iter().map(|d| d.default.to_string()).collect(),
+            index,
+            file: None,
+            warnings: Vec::new(),
+            save_seen_in_file: false,
+            port: 6379,
+            bind: Vec::new(),
+            unixsocket: String::new(),
+            unixsocketperm: 0,
+            hz: 10,
+            databases: 16,
+            maxclients: 10000,
+            timeout: 0,
+            tcp_keepalive: 300,
+            tcp_backlog: 511,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            requirepass: None,
+            loglevel: LogLevel::Notice,
+            logfile: String::new(),
+            daemonize: false,
+            pidfile: String::new(),
+            protected_mode: true,
+            always_show_logo: false,
+            maxmemory: 0,
+            save_params: Vec::new(),
+            obuf_limits: [ObufLimit::default(); 3],
+            enable_debug_command: "no".into(),
+            enable_protected_configs: "no".into(),
+            dynamic_hz: true,
+            active_expire_effort: 1,
+            lazyfree_lazy_user_flush: false,
+            lazyfree_lazy_user_del: false,
+            latency_tracking: true,
+            slowlog_log_slower_than: 10000,
+            slowlog_max_len: 128,
+        };
+        if let (Some(i), Ok(cwd)) = (c.lookup("dir"), std::env::current_dir()) {
+            c.vals[i] = cwd.display().to_string();
+        }
+        c.refresh();
+        c
+    }
+
+    fn lookup(&self, name: &str) -> Option<usize> {
+        self.index.get(&lower(name)).copied()
+    }
+
+    pub fn directive(&self, name: &str) -> Option<&'static Directive> {
+        self.lookup(name).and_then(|i| DIRECTIVES.get(i))
+    }
+
+    /// The canonical value of a directive as CONFIG GET shows it.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.lookup(name)
+            .and_then(|i| self.vals.get(i))
+            .map(|s| s.as_str())
+    }
+
+    /// CONFIG GET for several patterns: (name, value) pairs, each directive once.
+    pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
+        let mut out: Vec<(&'static str, String)> = Vec::new();
+        let mut seen = vec![false; DIRECTIVES.len()];
+        for p in patterns {
+            let is_glob = p.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
+            for (i, d) in DIRECTIVES.iter().enumerate() {
+                if seen.get(i).copied().unwrap_or(true) || d.flags & STARTUP_ONLY != 0 {
+                    continue;
+                }
+                let names = [Some(d.name), d.alias];
+                for n in names.into_iter().flatten() {
+                    let hit = if is_glob {
+                        d.flags & HIDDEN == 0 && glob_match(p, n.as_bytes(), true)
+                    } else {
+                        p.eq_ignore_ascii_case(n.as_bytes())
+                    };
+                    if hit {
+                        seen[i] = true;
+                        out.push((n, self.vals.get(i).cloned().unwrap_or_default()));
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Validates and canonicalizes a new value for directive `i`. Err: Redis's
+    /// reason text (what follows " - " in the CONFIG SET error).
+    fn canonical(&self, i: usize, args: &[String]) -> Result<String, String> {
+        let d = DIRECTIVES.get(i).ok_or_else(|| "unknown".to_string())?;
+        let one = || -> Result<&str, String> {
+            if args.len() == 1 {
+                Ok(args[0].as_str())
+            } else {
+                Err("wrong number of arguments".into())
+            }
+        };
+        match &d.kind {
+            Kind::Bool => match lower(one()?).as_str() {
+                "yes" => Ok("yes".into()),
+                "no" => Ok("no".into()),
+                _ => Err("argument must be 'yes' or 'no'".into()),
+            },
+            Kind::Int { min, max } => {
+                let s = one()?;
+                let v = parse_int(s).ok_or("argument couldn't be parsed into an integer")?;
+                if v < *min || v > *max {
+                    return Err(format!(
+                        "argument must be between {min} and {max} inclusive"
+                    ));
+                }
+                Ok(v.to_string())
+            }
+            Kind::Mem { min, max } => {
+                let v = parse_memory(one()?).ok_or("argument must be a memory value")?;
+                if v < *min || v > *max {
+                    return Err(format!(
+                        "argument must be between {min} and {max} inclusive"
+                    ));
+                }
+                Ok(v.to_string())
+            }
+            Kind::Percent { min, max } => {
+                let s = one()?;
+                if let Some(p) = s.strip_suffix('%') {
+                    let v = parse_int(p)
+                        .filter(|v| *v >= 0)
+                        .ok_or("argument must be a memory or percent value")?;
+                    if v > 100 {
+                        return Err("percentage argument must be less or equal to 100".into());
+                    }
+                    return Ok(format!("{v}%"));
+                }
+                let v = parse_memory(s).ok_or("argument must be a memory or percent value")?;
+                if v < *min || v > *max {
+                    return Err(format!(
+                        "argument must be between {min} and {max} inclusive"
+                    ));
+                }
+                Ok(v.to_string())
+            }
+            Kind::Enum(list) | Kind::Flags(list) => {
+                let words: Vec<String> = args
+                    .iter()
+                    .flat_map(|a| a.split_whitespace().map(lower).collect::<Vec<_>>())
+                    .collect();
+                let multi = matches!(d.kind, Kind::Flags(_));
+                let ok = !words.is_empty()
+                    && (multi || words.len() == 1)
+                    && words.iter().all(|w| list.iter().any(|(n, _)| n == w));
+                if !ok {
+                    let names: Vec<&str> = list.iter().map(|(n, _)| *n).collect();
+                    return Err(format!(
+                        "argument(s) must be one of the following: {}",
+                        names.join(", ")
+                    ));
+                }
+                Ok(words.join(" "))
+            }
+            Kind::Str => Ok(one()?.to_string()),
+            Kind::Special => self.canonical_special(d.name, args),
+        }
+    }
+
+    fn canonical_special(&self, name: &str, args: &[String]) -> Result<String, String> {
+        let joined = args.join(" ");
+        match name {
+            "save" => {
+                let words: Vec<&str> = joined.split_whitespace().collect();
+                if words.len() % 2 != 0 {
+                    return Err("Invalid save parameters".into());
+                }
+                for w in &words {
+                    if parse_int(w).is_none_or(|v| v < 0) {
+                        return Err("Invalid save parameters".into());
+                    }
+                }
+                Ok(words.join(" "))
+            }
+            "notify-keyspace-events" => normalize_events(&joined)
+                .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
+            "client-output-buffer-limit" => {
+                let words: Vec<&str> = joined.split_whitespace().collect();
+                if words.len() % 4 != 0 || words.is_empty() {
+                    return Err("Wrong number of arguments in buffer limit configuration.".into());
+                }
+                let mut lim = self.obuf_limits;
+                for g in words.chunks(4) {
+                    let class = match lower(g[0]).as_str() {
+                        "normal" => 0,
+                        "slave" | "replica" => 1,
+                        "pubsub" => 2,
+                        _ => {
+                            return Err(
+                                "Invalid client class specified in buffer limit configuration."
+                                    .into(),
+                            )
+                        }
+                    };
+                    let hard = parse_memory(g[1]);
+                    let soft = parse_memory(g[2]);
+                    let secs = parse_int(g[3]);
+                    match (hard, soft, secs) {
+                        (Some(h), Some(s), Some(t)) if h >= 0 && s >= 0 && t >= 0 => {
+                            lim[class] = ObufLimit { hard: h as u64, soft: s as u64, soft_secs: t as u64 };
+                        }
+                        _ => return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into()),
+                    }
+                }
+                Ok(fmt_obuf(&lim))
+            }
+            "oom-score-adj-values" => {
+                let words: Vec<&str> = joined.split_whitespace().collect();
+                if words.len() != 3 {
+                    return Err("wrong number of arguments".into());
+                }
+                for w in &words {
+                    if parse_int(w).is_none_or(|v| !(-2000..=2000).contains(&v)) {
+                        return Err("Invalid oom-score-adj-values, elements must be between -2000 and 2000.".into());
+                    }
+                }
+                Ok(words.join(" "))
+            }
+            "bind" => {
+                let words: Vec<&str> = joined.split_whitespace().collect();
+                if words.len() > 16 {
+                    return Err("Too many bind addresses specified.".into());
+                }
+                Ok(words.join(" "))
+            }
+            "unixsocketperm" => {
+                let s = args.first().map(|s| s.as_str()).unwrap_or("");
+                let v = i64::from_str_radix(s, 8)
+                    .map_err(|_| "argument couldn't be parsed as an octal number".to_string())?;
+                if !(0..=0o777).contains(&v) {
+                    return Err("argument must be between 0 and 777 inclusive".into());
+                }
+                Ok(format!("{v:o}"))
+            }
+            "dir" => {
+                if args.len() != 1 {
+                    return Err("wrong number of arguments".into());
+                }
+                let p = Path::new(&args[0]);
+                std::env::set_current_dir(p).map_err(|e| e.to_string())?;
+                Ok(std::env::current_dir()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_else(|_| args[0].clone()))
+            }
+            _ => Ok(joined),
+        }
+    }
+
+    /// Sets a directive (from CONFIG SET or startup). Err: the reason text.
+    pub fn set(&mut self, name: &str, args: &[String]) -> Result<(), String> {
+        let i = self.lookup(name).ok_or("unknown")?;
+        let v = self.canonical(i, args)?;
+        if let Some(slot) = self.vals.get_mut(i) {
+            *slot = v;
+        }
+        self.refresh();
+        Ok(())
+    }
+
+    /// CONFIG SET of several pairs, all or nothing. Err: the full error reply.
+    pub fn set_many(
+        &mut self,
+        pairs: &[(String, String)],
+        protected_ok: bool,
+    ) -> Result<Vec<&'static str>, String> {
+        let mut idx = Vec::new();
+        for (n, _) in pairs {
+            match self.lookup(n) {
+                Some(i)
+                    if DIRECTIVES
+                        .get(i)
+                        .is_some_and(|d| d.flags & STARTUP_ONLY == 0) =>
+                {
+                    idx.push(i)
+                }
+                _ => {
+                    return Err(format!(
+                        "ERR Unknown option or number of arguments for CONFIG SET - '{n}'"
+                    ))
+                }
+            }
+        }
+        for (k, &i) in idx.iter().enumerate() {
+            let d = &DIRECTIVES[i];
+            let name = &pairs[k].0;
+            if d.flags & IMMUTABLE != 0 {
+                return Err(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"));
+            }
+            if d.flags & PROTECTED != 0 && !protected_ok {
+                return Err(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config"));
+            }
+            if idx[..k].contains(&i) {
+                return Err(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"));
+            }
+        }
+        let backup = self.vals.clone();
+        for (k, &i) in idx.iter().enumerate() {
+            let d = &DIRECTIVES[i];
+            let args = if matches!(d.kind, Kind::Special) || d.flags & MULTI_ARG != 0 {
+                split_args(pairs[k].1.as_bytes())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| String::from_utf8_lossy(&a).into_owned())
+                    .collect::<Vec<_>>()
+            } else {
+                vec![pairs[k].1.clone()]
+            };
+            let args = if args.is_empty() {
+                vec![String::new()]
+            } else {
+                args
+            };
+            match self.canonical(i, &args) {
+                Ok(v) => self.vals[i] = v,
+                Err(e) => {
+                    self.vals = backup;
+                    self.refresh();
+                    return Err(format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{}') - {e}",
+                        d.name
+                    ));
+                }
+            }
+            self.refresh();
+        }
+        Ok(idx.iter().map(|&i| DIRECTIVES[i].name).collect())
+    }
+
+    fn val(&self, name: &str) -> &str {
+        self.get(name).unwrap_or("")
+    }
+
+    fn int(&self, name: &str) -> i64 {
+        self.val(name).parse().unwrap_or(0)
+    }
+
+    fn yes(&self, name: &str) -> bool {
+        self.val(name) == "yes"
+    }
+
+    /// Recomputes the typed fields from the canonical values.
+    fn refresh(&mut self) {
+        self.port = self.int("port").clamp(0, 65535) as u16;
+        self.bind = self
+            .val("bind")
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        self.unixsocket = self.val("unixsocket").to_string();
+        self.unixsocketperm = u32::from_str_radix(self.val("unixsocketperm"), 8).unwrap_or(0);
+        self.hz = self.int("hz").clamp(1, 500) as u32;
+        self.databases = self.int("databases").max(1) as usize;
+        self.maxclients = self.int("maxclients").max(1) as usize;
+        self.timeout = self.int("timeout").max(0) as u64;
+        self.tcp_keepalive = self.int("tcp-keepalive").max(0) as u64;
+        self.tcp_backlog = self.int("tcp-backlog").clamp(0, i32::MAX as i64) as i32;
+        self.proto_max_bulk_len = self.int("proto-max-bulk-len");
+        self.client_query_buffer_limit = self.int("client-query-buffer-limit").max(0) as usize;
+        let pass = self.val("requirepass");
+        self.requirepass = if pass.is_empty() {
+            None
+        } else {
+            Some(pass.as_bytes().to_vec())
+        };
+        self.loglevel = match self.val("loglevel") {
+            "debug" => LogLevel::Debug,
+            "verbose" => LogLevel::Verbose,
+            "warning" => LogLevel::Warning,
+            "nothing" => LogLevel::Nothing,
+            _ => LogLevel::Notice,
+        };
+        self.logfile = self.val("logfile").to_string();
+        self.daemonize = self.yes("daemonize");
+        self.pidfile = self.val("pidfile").to_string();
+        self.protected_mode = self.yes("protected-mode");
+        self.always_show_logo = self.yes("always-show-logo");
+        self.maxmemory = self.int("maxmemory").max(0) as u64;
+        let w: Vec<u64> = self
+            .val("save")
+            .split_whitespace()
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        self.save_params = w
+            .chunks(2)
+            .filter(|c| c.len() == 2)
+            .map(|c| (c[0], c[1]))
+            .collect();
+        let obs = self.val("client-output-buffer-limit").to_string();
+        let ob: Vec<&str> = obs.split_whitespace().collect();
+        for g in ob.chunks(4) {
+            if g.len() != 4 {
+                continue;
+            }
+            let class = match g[0] {
+                "normal" => 0,
+                "slave" | "replica" => 1,
+                _ => 2,
+            };
+            self.obuf_limits[class] = ObufLimit {
+                hard: g[1].parse().unwrap_or(0),
+                soft: g[2].parse().unwrap_or(0),
+                soft_secs: g[3].parse().unwrap_or(0),
+            };
+        }
+        self.enable_debug_command = self.val("enable-debug-command").to_string();
+        self.enable_protected_configs = self.val("enable-protected-configs").to_string();
+        self.dynamic_hz = self.yes("dynamic-hz");
+        self.active_expire_effort = self.int("active-expire-effort").clamp(1, 10);
+        self.lazyfree_lazy_user_flush = self.yes("lazyfree-lazy-user-flush");
+        self.lazyfree_lazy_user_del = self.yes("lazyfree-lazy-user-del");
+        self.latency_tracking = self.yes("latency-tracking");
+        self.slowlog_log_slower_than = self.int("slowlog-log-slower-than");
+        self.slowlog_max_len = self.int("slowlog-max-len").max(0) as usize;
+    }
+
+    /// Loads configuration text (a file's contents, then the argv options).
+    /// `depth` bounds `include` recursion.
+    pub fn load_str(&mut self, text: &str, depth: usize) -> Result<(), ConfigError> {
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let err = |msg: &str| ConfigError {
+                line: n + 1,
+                text: line.to_string(),
+                msg: msg.to_string(),
+            };
+            let Some(argv) = split_args(line.as_bytes()) else {
+                return Err(err("Unbalanced quotes in configuration line"));
+            };
+            let argv: Vec<String> = argv
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            let Some(name) = argv.first().map(|s| lower(s)) else {
+                continue;
+            };
+            let args = &argv[1..];
+            match name.as_str() {
+                "include" if args.len() == 1 => {
+                    if depth > 16 {
+                        return Err(err("Too many nested includes"));
+                    }
+                    let body = std::fs::read_to_string(&args[0]).map_err(|e| {
+                        err(&format!(
+                            "Fatal error, can't open config file '{}': {e}",
+                            args[0]
+                        ))
+                    })?;
+                    self.load_str(&body, depth + 1)?;
+                    continue;
+                }
+                "save" => {
+                    // The first `save` line replaces the defaults; later ones add points.
+                    let mut all = args.to_vec();
+                    if self.save_seen_in_file && !(args.len() == 1 && args[0].is_empty()) {
+                        all.insert(0, self.val("save").to_string());
+                    }
+                    self.save_seen_in_file = true;
+                    let all: Vec<String> = all.into_iter().filter(|s| !s.is_empty()).collect();
+                    let joined = if all.is_empty() {
+                        vec![String::new()]
+                    } else {
+                        all
+                    };
+                    self.set("save", &joined).map_err(|e| err(&e))?;
+                    continue;
+                }
+                _ => {}
+            }
+            let Some(i) = self.lookup(&name) else {
+                return Err(err("Bad directive or wrong number of arguments"));
+            };
+            let d = &DIRECTIVES[i];
+            let multi =
+                d.flags & MULTI_ARG != 0 || matches!(d.kind, Kind::Special | Kind::Flags(_));
+            if args.is_empty() || (!multi && args.len() != 1) {
+                return Err(err("wrong number of arguments"));
+            }
+            if NOT_IMPLEMENTED.contains(&d.name) {
+                self.warnings.push(format!(
+                    "'{}' is accepted but not implemented by this version; ignored",
+                    d.name
+                ));
+                continue;
+            }
+            if d.flags & STARTUP_ONLY != 0 {
+                self.warnings.push(format!(
+                    "'{}' is accepted but not implemented by this version; ignored",
+                    d.name
+                ));
+                continue;
+            }
+            self.set(&name, args).map_err(|e| err(&e))?;
+        }
+        Ok(())
+    }
+
+    /// Builds the configuration from `ferrodis [file|-] [--name value ...]` arguments.
+    pub fn from_args(args: &[String]) -> Result<Config, ConfigError> {
+        let mut cfg = Config::new();
+        let mut text = String::new();
+        let mut j = 0;
+        if let Some(first) = args.first() {
+            if !first.starts_with('-') {
+                let path = std::fs::canonicalize(first).unwrap_or_else(|_| PathBuf::from(first));
+                let body = std::fs::read_to_string(first).map_err(|e| ConfigError {
+                    line: 0,
+                    text: String::new(),
+                    msg: format!(
+                        "Fatal error, can't open config file '{}': {e}",
+                        path.display()
+                    ),
+                })?;
+                text.push_str(&body);
+                text.push('\n');
+                cfg.file = Some(path);
+                j = 1;
+            }
+        }
+        let mut options = String::new();
+        let mut have_value = true;
+        while j < args.len() {
+            let a = &args[j];
+            if a == "-" && (j == 0 || j == args.len() - 1) {
+                let mut body = String::new();
+                use std::io::Read;
+                let _ = std::io::stdin().read_to_string(&mut body);
+                text.push_str(&body);
+                text.push('\n');
+            } else if have_value && a.starts_with("--") {
+                if !options.is_empty() {
+                    options.push('\n');
+                }
+                options.push_str(&a[2..]);
+                options.push(' ');
+                let words = split_args(a.as_bytes()).map(|w| w.len()).unwrap_or(1);
+                have_value = words != 1;
+                if words == 1 && a.eq_ignore_ascii_case("--save") {
+                    let next_is_opt = args.get(j + 1).is_some_and(|n| n.starts_with("--"));
+                    if next_is_opt || j + 1 == args.len() {
+                        options.push_str("\"\"");
+                        have_value = true;
+                    }
+                }
+            } else {
+                options.push_str(&quote(a));
+                options.push(' ');
+                have_value = true;
+            }
+            j += 1;
+        }
+        text.push_str(&options);
+        cfg.load_str(&text, 0)?;
+        Ok(cfg)
+    }
+
+    /// CONFIG REWRITE: rewrites the config file keeping comments and unknown lines,
+    /// replacing each directive we know with its current value, appending new ones.
+    pub fn rewrite(&self) -> Result<(), String> {
+        let path = self
+            .file
+            .as_ref()
+            .ok_or("The server is running without a config file")?;
+        let old = std::fs::read_to_string(path).unwrap_or_default();
+        let mut out = Vec::new();
+        let mut done = vec![false; DIRECTIVES.len()];
+        for line in old.lines() {
+            let t = line.trim();
+            let name = t.split_whitespace().next().map(lower);
+            let idx = if t.starts_with('#') {
+                None
+            } else {
+                name.and_then(|n| self.lookup(&n))
+            };
+            match idx {
+                Some(i) if DIRECTIVES[i].flags & STARTUP_ONLY == 0 => {
+                    if !done[i] {
+                        done[i] = true;
+                        if let Some(l) = self.rewrite_line(i) {
+                            out.push(l);
+                        }
+                    }
+                }
+                _ => out.push(line.to_string()),
+            }
+        }
+        for (i, d) in DIRECTIVES.iter().enumerate() {
+            if done[i] || d.flags & STARTUP_ONLY != 0 || self.vals[i] == d.default {
+                continue;
+            }
+            if let Some(l) = self.rewrite_line(i) {
+                out.push(l);
+            }
+        }
+        let body = out.join("\n") + "\n";
+        let tmp = path.with_extension("rewrite.tmp");
+        std::fs::write(&tmp, body).map_err(|e| e.to_string())?;
+        std::fs::rename(&tmp, path).map_err(|e| e.to_string())
+    }
+
+    fn rewrite_line(&self, i: usize) -> Option<String> {
+        let d = DIRECTIVES.get(i)?;
+        let v = self.vals.get(i)?;
+        if d.name == "save" {
+            if v.is_empty() {
+                return Some("save \"\"".into());
+            }
+            let w: Vec<&str> = v.split_whitespace().collect();
+            return Some(
+                w.chunks(2)
+                    .map(|c| format!("save {}", c.join(" ")))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+        }
+        if matches!(d.kind, Kind::Special) || d.flags & MULTI_ARG != 0 {
+            return Some(format!(
+                "{} {}",
+                d.name,
+                if v.is_empty() {
+                    "\"\"".to_string()
+                } else {
+                    v.clone()
+                }
+            ));
+        }
+        Some(format!("{} {}", d.name, quote(v)))
+    }
+}
+
+fn fmt_obuf(l: &[ObufLimit; 3]) -> String {
+    let names = ["normal", "slave", "pubsub"];
+    names
+        .iter()
+        .zip(l.iter())
+        .map(|(n, x)| format!("{n} {} {} {}", x.hard, x.soft, x.soft_secs))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Quotes a value for a config line if it needs it (empty, spaces, quotes).
+fn quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'' && b != b'\\')
+    {
+        return s.to_string();
+    }
+    let mut o = String::from("\"");
+    for c in s.bytes() {
+        match c {
+            b'\\' => o.push_str("\\\\"),
+            b'"' => o.push_str("\\\""),
+            b'\n' => o.push_str("\\n"),
+            b'\r' => o.push_str("\\r"),
+            b'\t' => o.push_str("\\t"),
+            c if c.is_ascii_graphic() || c == b' ' => o.push(c as char),
+            c => o.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    o.push('"');
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn argv_options_and_file_lines() {
+        let c = Config::from_args(&args(&[
+            "--port",
+            "7000",
+            "--save",
+            "--hz",
+            "20",
+            "--maxmemory",
+            "1mb",
+        ]))
+        .unwrap();
+        assert_eq!(c.port, 7000);
+        assert_eq!(c.hz, 20);
+        assert!(c.save_params.is_empty());
+        assert_eq!(c.maxmemory, 1024 * 1024);
+        let mut c = Config::new();
+        c.load_str("save 900 1\nsave 60 100\n", 0).unwrap();
+        assert_eq!(c.save_params, vec![(900, 1), (60, 100)]);
+        let e = c.load_str("\n\nnosuchthing 1\n", 0).unwrap_err();
+        assert_eq!(
+            (e.line, e.msg.as_str()),
+            (3, "Bad directive or wrong number of arguments")
+        );
+    }
+
+    #[test]
+    fn config_set_errors_match_redis() {
+        let mut c = Config::new();
+        let p = |a: &str, b: &str| vec![(a.to_string(), b.to_string())];
+        assert_eq!(
+            c.set_many(&p("maxmemory", "lots"), true).unwrap_err(),
+            "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value"
+        );
+        assert_eq!(
+            c.set_many(&p("nope", "1"), true).unwrap_err(),
+            "ERR Unknown option or number of arguments for CONFIG SET - 'nope'"
+        );
+        assert!(c.set_many(&p("hz", "100"), true).is_ok());
+        assert_eq!(c.hz, 100);
+        assert_eq!(c.get("notify-keyspace-events"), Some(""));
+        c.set_many(&p("notify-keyspace-events", "KEA"), true)
+            .unwrap();
+        assert_eq!(c.get("notify-keyspace-events"), Some("AKE"));
+    }
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory("1kb"), Some(1024));
+        assert_eq!(parse_memory("1K"), Some(1000));
+        assert_eq!(parse_memory("2GB"), Some(2 * 1024 * 1024 * 1024));
+        assert_eq!(parse_memory("-1"), None);
+        assert_eq!(parse_memory("1x"), None);
+    }
+}

@@ -1,0 +1,321 @@
+//! Db: one logical database: the key table, the expire table, lazy expiry on every
+//! lookup and LRU touch. Invariant: an entry's `has_expire` flag is set exactly when
+//! the expire table holds its key; an expired key is never returned by a lookup.
+pub mod expire;
+pub mod lazyfree;
+pub mod obj;
+pub mod value;
+
+use rand::Rng;
+
+use crate::ds::dash::{DashKey, DashTable};
+pub use obj::{Enc, Obj, ValueRef};
+pub use value::Value;
+
+/// A key with a TTL: absolute unix time in milliseconds.
+pub struct ExpireEntry {
+    key: Box<[u8]>,
+    pub at: i64,
+}
+
+impl DashKey for ExpireEntry {
+    #[inline]
+    fn key(&self) -> &[u8] {
+        &self.key
+    }
+}
+
+impl ExpireEntry {
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+}
+
+/// Redis compat: the LRU clock is in seconds, 24 bits wide (server.h LRU_CLOCK_MAX).
+pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+
+#[inline]
+pub fn lru_clock(now_ms: i64) -> u32 {
+    ((now_ms / 1000) as u32) & LRU_CLOCK_MAX
+}
+
+/// Idle milliseconds of an entry whose LRU stamp is `lru`.
+pub fn idle_ms(lru: u32, now_ms: i64) -> u64 {
+    let clock = lru_clock(now_ms);
+    let secs = if clock >= lru {
+        clock - lru
+    } else {
+        (LRU_CLOCK_MAX - lru) + clock
+    };
+    secs as u64 * 1000
+}
+
+#[derive(Default)]
+pub struct Db {
+    pub id: usize,
+    keys: DashTable<Obj>,
+    expires: DashTable<ExpireEntry>,
+    /// Keys removed because their TTL passed (lazily or actively), for INFO.
+    pub expired_count: u64,
+    /// Cursor of the active expire cycle over `expires`.
+    pub expire_cursor: u64,
+    /// Average TTL estimate of sampled keys (ms), for INFO keyspace.
+    pub avg_ttl: i64,
+    /// Keys deleted by expiry since the caller last drained this (for events).
+    pub expired_keys: Vec<Vec<u8>>,
+    /// Whether expired key names are collected into `expired_keys`.
+    pub collect_expired: bool,
+    /// When false, lookups never delete expired keys (DEBUG SET-ACTIVE-EXPIRE keeps
+    /// lazy expiry on; this is for loading and replicas).
+    pub lazy_expire: bool,
+}
+
+impl Db {
+    pub fn new(id: usize) -> Self {
+        Db {
+            id,
+            lazy_expire: true,
+            ..Default::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    /// Deletes `key` if its TTL has passed; true when it was deleted (or is absent).
+    fn expire_if_needed(&mut self, h: u64, key: &[u8], now_ms: i64) -> bool {
+        let Some(o) = self.keys.get_hashed(h, key) else {
+            return true;
+        };
+        if !o.has_expire() || !self.lazy_expire {
+            return false;
+        }
+        match self.expires.get_hashed(h, key) {
+            Some(e) if e.at <= now_ms => {
+                self.keys.remove_hashed(h, key);
+                self.expires.remove_hashed(h, key);
+                self.note_expired(key);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn note_expired(&mut self, key: &[u8]) {
+        self.expired_count += 1;
+        if self.collect_expired {
+            self.expired_keys.push(key.to_vec());
+        }
+    }
+
+    /// Looks a key up for reading; touches its LRU stamp.
+    #[inline]
+    pub fn get(&mut self, key: &[u8], now_ms: i64) -> Option<&Obj> {
+        self.get_mut(key, now_ms).map(|o| &*o)
+    }
+
+    /// Looks a key up without touching LRU (OBJECT, TYPE-less introspection).
+    pub fn peek(&mut self, key: &[u8], now_ms: i64) -> Option<&Obj> {
+        let h = self.keys.hash(key);
+        if self.expire_if_needed(h, key, now_ms) {
+            return None;
+        }
+        self.keys.get_hashed(h, key)
+    }
+
+    /// Looks a key up for writing; touches its LRU stamp.
+    #[inline]
+    pub fn get_mut(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Obj> {
+        let h = self.keys.hash(key);
+        if self.expire_if_needed(h, key, now_ms) {
+            return None;
+        }
+        let o = self.keys.get_mut_hashed(h, key)?;
+        o.set_lru(lru_clock(now_ms));
+        Some(o)
+    }
+
+    pub fn exists(&mut self, key: &[u8], now_ms: i64) -> bool {
+        self.peek(key, now_ms).is_some()
+    }
+
+    /// Stores `o` under its key, replacing any previous value. The TTL of the old
+    /// value is dropped unless `keep_ttl`. Returns whether a key was replaced.
+    pub fn set(&mut self, mut o: Obj, keep_ttl: bool, now_ms: i64) -> bool {
+        let h = self.keys.hash(o.key());
+        let key_has_ttl = self.keys.get_hashed(h, o.key()).map(|p| p.has_expire());
+        o.set_lru(lru_clock(now_ms));
+        match key_has_ttl {
+            Some(had) => {
+                if had && !keep_ttl {
+                    self.expires.remove_hashed(h, o.key());
+                }
+                o.set_has_expire(had && keep_ttl);
+                self.keys.insert_hashed(h, o);
+                true
+            }
+            None => {
+                o.set_has_expire(false);
+                self.keys.insert_new(h, o);
+                false
+            }
+        }
+    }
+
+    /// Adds a key known to be absent (after a failed lookup).
+    pub fn add(&mut self, o: Obj, now_ms: i64) {
+        self.set(o, false, now_ms);
+    }
+
+    /// Removes a key (and its TTL). Does not check expiry: callers look up first.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Obj> {
+        let h = self.keys.hash(key);
+        let o = self.keys.remove_hashed(h, key)?;
+        if o.has_expire() {
+            self.expires.remove_hashed(h, key);
+        }
+        Some(o)
+    }
+
+    /// Sets the absolute expire time of an existing key. False if the key is absent.
+    pub fn set_expire(&mut self, key: &[u8], at_ms: i64) -> bool {
+        let h = self.keys.hash(key);
+        let Some(o) = self.keys.get_mut_hashed(h, key) else {
+            return false;
+        };
+        if o.has_expire() {
+            if let Some(e) = self.expires.get_mut_hashed(h, key) {
+                e.at = at_ms;
+                return true;
+            }
+        }
+        o.set_has_expire(true);
+        self.expires.insert_hashed(
+            h,
+            ExpireEntry {
+                key: key.into(),
+                at: at_ms,
+            },
+        );
+        true
+    }
+
+    /// The absolute expire time of a key, if it has one (no expiry check).
+    pub fn get_expire(&self, key: &[u8]) -> Option<i64> {
+        let h = self.keys.hash(key);
+        let o = self.keys.get_hashed(h, key)?;
+        if !o.has_expire() {
+            return None;
+        }
+        self.expires.get_hashed(h, key).map(|e| e.at)
+    }
+
+    /// Removes the TTL of a key; true if it had one.
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        let h = self.keys.hash(key);
+        let Some(o) = self.keys.get_mut_hashed(h, key) else {
+            return false;
+        };
+        if !o.has_expire() {
+            return false;
+        }
+        o.set_has_expire(false);
+        self.expires.remove_hashed(h, key).is_some()
+    }
+
+    /// Empties the db, returning the old tables so they can be dropped elsewhere.
+    pub fn flush(&mut self) -> (DashTable<Obj>, DashTable<ExpireEntry>) {
+        self.expire_cursor = 0;
+        self.avg_ttl = 0;
+        (self.keys.take(), self.expires.take())
+    }
+
+    /// Swaps contents with another db (SWAPDB); ids stay.
+    pub fn swap_contents(&mut self, other: &mut Db) {
+        std::mem::swap(&mut self.keys, &mut other.keys);
+        std::mem::swap(&mut self.expires, &mut other.expires);
+        std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);
+        self.expire_cursor = 0;
+        other.expire_cursor = 0;
+    }
+
+    /// A random non-expired key. Gives up after a bounded number of tries when
+    /// every sampled key is expired-but-not-yet-deleted (like Redis on replicas).
+    pub fn random_key<R: Rng>(&mut self, rng: &mut R, now_ms: i64) -> Option<Vec<u8>> {
+        for _ in 0..100 {
+            let k = self.keys.random(rng)?.key().to_vec();
+            if self.peek(&k, now_ms).is_some() {
+                return Some(k);
+            }
+        }
+        None
+    }
+
+    /// One SCAN step over the key table (no expiry check: callers filter).
+    pub fn scan_step<F: FnMut(&Obj)>(&self, cursor: u64, f: F) -> u64 {
+        self.keys.scan_step(cursor, f)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Obj> {
+        self.keys.iter()
+    }
+
+    /// True when the key exists and its TTL has passed (without deleting it).
+    pub fn is_expired(&self, key: &[u8], now_ms: i64) -> bool {
+        self.get_expire(key).is_some_and(|at| at <= now_ms)
+    }
+
+    pub(crate) fn expires_table(&self) -> &DashTable<ExpireEntry> {
+        &self.expires
+    }
+
+    /// Deletes a key because its TTL passed (active cycle).
+    pub(crate) fn expire_now(&mut self, key: &[u8]) {
+        if self.remove(key).is_some() {
+            self.note_expired(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lazy_expiry_hides_and_deletes() {
+        let mut db = Db::new(0);
+        db.add(Obj::new_str(b"a", b"1"), 1000);
+        assert!(db.set_expire(b"a", 2000));
+        assert_eq!(db.get_expire(b"a"), Some(2000));
+        assert!(db.get(b"a", 1999).is_some());
+        assert!(db.get(b"a", 2000).is_none());
+        assert_eq!((db.len(), db.expires_len(), db.expired_count), (0, 0, 1));
+    }
+
+    #[test]
+    fn set_drops_ttl_unless_kept() {
+        let mut db = Db::new(0);
+        db.add(Obj::new_str(b"a", b"1"), 0);
+        db.set_expire(b"a", 5000);
+        db.set(Obj::new_str(b"a", b"2"), true, 0);
+        assert_eq!(db.get_expire(b"a"), Some(5000));
+        db.set(Obj::new_str(b"a", b"3"), false, 0);
+        assert_eq!(db.get_expire(b"a"), None);
+        assert_eq!(db.expires_len(), 0);
+        db.set_expire(b"a", 5000);
+        assert!(db.persist(b"a"));
+        assert!(!db.persist(b"a"));
+        db.set_expire(b"a", 5000);
+        assert!(db.remove(b"a").is_some());
+        assert_eq!(db.expires_len(), 0);
+    }
+}

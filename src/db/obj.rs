@@ -1,0 +1,430 @@
+//! Obj: one keyspace entry in a single heap block: header, key bytes, then either an
+//! inline string (the `int`/`embstr` encodings) or a pointer to a boxed `Value` (raw
+//! strings and collections). One pointer per table slot, one allocation per small key.
+//! All unsafe code of the keyspace lives here; the layout is private to this file.
+use std::alloc::{alloc, dealloc, Layout};
+use std::ptr::NonNull;
+
+use super::value::Value;
+use crate::ds::dash::DashKey;
+
+/// Redis compat: object.c OBJ_ENCODING_EMBSTR_SIZE_LIMIT.
+pub const EMBSTR_MAX: usize = 44;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Enc {
+    /// Inline string holding a canonical decimal integer.
+    Int = 0,
+    /// Inline string.
+    Embstr = 1,
+    /// Heap value (raw string or any collection).
+    Heap = 2,
+}
+
+// Header layout (12 bytes): enc u8, flags u8, 2 spare, lru u32, key_len u32.
+const HDR: usize = 12;
+const OFF_ENC: usize = 0;
+const OFF_FLAGS: usize = 1;
+const OFF_LRU: usize = 4;
+const OFF_KLEN: usize = 8;
+const FLAG_EXPIRE: u8 = 1;
+const PTR: usize = std::mem::size_of::<*mut Value>();
+
+pub struct Obj(NonNull<u8>);
+
+// Safety: Obj owns its block and the boxed Value exclusively; Value is Send.
+unsafe impl Send for Obj {}
+unsafe impl Sync for Obj {}
+
+/// A read view of an entry's value.
+pub enum ValueRef<'a> {
+    Str(&'a [u8]),
+    Heap(&'a Value),
+}
+
+fn layout(size: usize) -> Option<Layout> {
+    Layout::from_size_align(size, 8).ok()
+}
+
+impl Obj {
+    fn alloc_block(size: usize) -> NonNull<u8> {
+        let Some(l) = layout(size) else {
+            std::alloc::handle_alloc_error(Layout::new::<u64>());
+        };
+        // Safety: size >= HDR > 0.
+        let p = unsafe { alloc(l) };
+        match NonNull::new(p) {
+            Some(p) => p,
+            None => std::alloc::handle_alloc_error(l),
+        }
+    }
+
+    fn block_size(&self) -> usize {
+        let klen = self.key_len();
+        match self.enc() {
+            Enc::Heap => HDR + klen + PTR,
+            _ => HDR + klen + 4 + self.inline_len(),
+        }
+    }
+
+    #[inline]
+    fn read_u32(&self, off: usize) -> u32 {
+        // Safety: off + 4 <= block size for every header/payload offset used.
+        unsafe { std::ptr::read_unaligned(self.0.as_ptr().add(off) as *const u32) }
+    }
+
+    #[inline]
+    fn write_u32(&mut self, off: usize, v: u32) {
+        // Safety: as read_u32.
+        unsafe { std::ptr::write_unaligned(self.0.as_ptr().add(off) as *mut u32, v) }
+    }
+
+    fn new_block(key: &[u8], enc: Enc, payload: usize) -> Self {
+        let size = HDR + key.len() + payload;
+        let p = Self::alloc_block(size);
+        // Safety: p points to `size` writable bytes.
+        unsafe {
+            let b = p.as_ptr();
+            *b.add(OFF_ENC) = enc as u8;
+            *b.add(OFF_FLAGS) = 0;
+            *b.add(2) = 0;
+            *b.add(3) = 0;
+            std::ptr::write_unaligned(b.add(OFF_LRU) as *mut u32, 0);
+            std::ptr::write_unaligned(b.add(OFF_KLEN) as *mut u32, key.len() as u32);
+            std::ptr::copy_nonoverlapping(key.as_ptr(), b.add(HDR), key.len());
+        }
+        Obj(p)
+    }
+
+    /// A string entry, stored inline when small (encoding chosen like Redis's
+    /// tryObjectEncoding: `int` for canonical integers, `embstr` up to 44 bytes).
+    pub fn new_str(key: &[u8], val: &[u8]) -> Self {
+        if val.len() <= EMBSTR_MAX {
+            let enc = if is_int_repr(val) {
+                Enc::Int
+            } else {
+                Enc::Embstr
+            };
+            Self::new_inline(key, val, enc)
+        } else {
+            Self::new_value(key, Value::Str(val.to_vec()))
+        }
+    }
+
+    pub fn new_inline(key: &[u8], val: &[u8], enc: Enc) -> Self {
+        let mut o = Self::new_block(key, enc, 4 + val.len());
+        let off = HDR + key.len();
+        o.write_u32(off, val.len() as u32);
+        // Safety: the block holds 4 + val.len() bytes after `off`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(val.as_ptr(), o.0.as_ptr().add(off + 4), val.len());
+        }
+        o
+    }
+
+    pub fn new_value(key: &[u8], v: Value) -> Self {
+        let o = Self::new_block(key, Enc::Heap, PTR);
+        let bx = Box::into_raw(Box::new(v));
+        // Safety: the block holds PTR bytes after the key.
+        unsafe {
+            std::ptr::write_unaligned(o.0.as_ptr().add(HDR + key.len()) as *mut *mut Value, bx);
+        }
+        o
+    }
+
+    #[inline]
+    pub fn enc(&self) -> Enc {
+        // Safety: header byte 0 always written by new_block.
+        match unsafe { *self.0.as_ptr().add(OFF_ENC) } {
+            0 => Enc::Int,
+            1 => Enc::Embstr,
+            _ => Enc::Heap,
+        }
+    }
+
+    #[inline]
+    pub fn key_len(&self) -> usize {
+        self.read_u32(OFF_KLEN) as usize
+    }
+
+    #[inline]
+    pub fn key(&self) -> &[u8] {
+        // Safety: key bytes follow the header, length key_len.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().add(HDR), self.key_len()) }
+    }
+
+    #[inline]
+    fn inline_len(&self) -> usize {
+        self.read_u32(HDR + self.key_len()) as usize
+    }
+
+    fn heap_ptr(&self) -> *mut Value {
+        // Safety: only called when enc == Heap, where PTR bytes follow the key.
+        unsafe {
+            std::ptr::read_unaligned(self.0.as_ptr().add(HDR + self.key_len()) as *const *mut Value)
+        }
+    }
+
+    #[inline]
+    pub fn value(&self) -> ValueRef<'_> {
+        match self.enc() {
+            Enc::Heap => {
+                // Safety: the pointer came from Box::into_raw and is owned by self.
+                let v = unsafe { &*self.heap_ptr() };
+                match v {
+                    Value::Str(s) => ValueRef::Str(s),
+                    #[allow(unreachable_patterns)] // collections join Value in their own families
+                    other => ValueRef::Heap(other),
+                }
+            }
+            _ => {
+                let off = HDR + self.key_len() + 4;
+                // Safety: inline bytes follow their length.
+                ValueRef::Str(unsafe {
+                    std::slice::from_raw_parts(self.0.as_ptr().add(off), self.inline_len())
+                })
+            }
+        }
+    }
+
+    /// The string value, if this entry is a string.
+    #[inline]
+    pub fn as_str(&self) -> Option<&[u8]> {
+        match self.value() {
+            ValueRef::Str(s) => Some(s),
+            ValueRef::Heap(_) => None,
+        }
+    }
+
+    /// Mutable access to a heap value (raw strings and collections).
+    pub fn heap_mut(&mut self) -> Option<&mut Value> {
+        if self.enc() != Enc::Heap {
+            return None;
+        }
+        // Safety: owned pointer, exclusive via &mut self.
+        Some(unsafe { &mut *self.heap_ptr() })
+    }
+
+    pub fn heap(&self) -> Option<&Value> {
+        if self.enc() != Enc::Heap {
+            return None;
+        }
+        // Safety: owned pointer.
+        Some(unsafe { &*self.heap_ptr() })
+    }
+
+    /// Makes a string entry hold a heap (raw) string and returns it for in-place edits
+    /// (APPEND, SETRANGE). Returns None for non-strings.
+    pub fn make_raw(&mut self) -> Option<&mut Vec<u8>> {
+        if self.enc() != Enc::Heap {
+            let val = self.as_str()?.to_vec();
+            let mut n = Obj::new_value(self.key(), Value::Str(val));
+            n.copy_meta_from(self);
+            *self = n;
+        }
+        match self.heap_mut()? {
+            Value::Str(s) => Some(s),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// Replaces the value with a string, keeping key, LRU and expire flag.
+    pub fn set_str(&mut self, val: &[u8]) {
+        let mut n = Obj::new_str(self.key(), val);
+        n.copy_meta_from(self);
+        *self = n;
+    }
+
+    /// Replaces the value with an inline string of a given encoding.
+    pub fn set_inline(&mut self, val: &[u8], enc: Enc) {
+        if val.len() > EMBSTR_MAX {
+            self.set_str(val);
+            return;
+        }
+        if self.enc() != Enc::Heap && self.inline_len() == val.len() {
+            // Same size: overwrite in place, no allocation (INCR's common case).
+            let off = HDR + self.key_len() + 4;
+            // Safety: the inline area holds exactly val.len() bytes.
+            unsafe {
+                std::ptr::copy_nonoverlapping(val.as_ptr(), self.0.as_ptr().add(off), val.len());
+                *self.0.as_ptr().add(OFF_ENC) = enc as u8;
+            }
+            return;
+        }
+        let mut n = Obj::new_inline(self.key(), val, enc);
+        n.copy_meta_from(self);
+        *self = n;
+    }
+
+    /// A copy of this entry under another key (COPY, RENAME); flags are cleared.
+    pub fn clone_as(&self, key: &[u8]) -> Obj {
+        match self.enc() {
+            Enc::Heap => {
+                let v = self.heap().cloned().unwrap_or(Value::Str(Vec::new()));
+                Obj::new_value(key, v)
+            }
+            enc => {
+                let v = self.as_str().unwrap_or_default();
+                Obj::new_inline(key, v, enc)
+            }
+        }
+    }
+
+    /// Moves this entry's value under a new key without copying heap values.
+    pub fn rekey(self, key: &[u8]) -> Obj {
+        let mut n = match self.enc() {
+            Enc::Heap => {
+                let n = Obj::new_block(key, Enc::Heap, PTR);
+                // Safety: transfer the boxed value's ownership to n.
+                unsafe {
+                    std::ptr::write_unaligned(
+                        n.0.as_ptr().add(HDR + key.len()) as *mut *mut Value,
+                        self.heap_ptr(),
+                    );
+                }
+                n
+            }
+            enc => Obj::new_inline(key, self.as_str().unwrap_or_default(), enc),
+        };
+        n.copy_meta_from(&self);
+        n.set_has_expire(false);
+        if self.enc() == Enc::Heap {
+            // The value now belongs to n: free only the old block.
+            let size = self.block_size();
+            let p = self.0;
+            std::mem::forget(self);
+            if let Some(l) = layout(size) {
+                // Safety: block allocated with this layout; value pointer moved out.
+                unsafe { dealloc(p.as_ptr(), l) };
+            }
+        }
+        n
+    }
+
+    fn copy_meta_from(&mut self, o: &Obj) {
+        let lru = o.lru();
+        self.set_lru(lru);
+        self.set_has_expire(o.has_expire());
+    }
+
+    #[inline]
+    pub fn lru(&self) -> u32 {
+        self.read_u32(OFF_LRU)
+    }
+
+    #[inline]
+    pub fn set_lru(&mut self, v: u32) {
+        self.write_u32(OFF_LRU, v)
+    }
+
+    #[inline]
+    pub fn has_expire(&self) -> bool {
+        // Safety: header byte.
+        unsafe { *self.0.as_ptr().add(OFF_FLAGS) & FLAG_EXPIRE != 0 }
+    }
+
+    pub fn set_has_expire(&mut self, on: bool) {
+        // Safety: header byte.
+        unsafe {
+            let f = self.0.as_ptr().add(OFF_FLAGS);
+            *f = if on {
+                *f | FLAG_EXPIRE
+            } else {
+                *f & !FLAG_EXPIRE
+            };
+        }
+    }
+
+    /// Bytes this entry occupies (block plus heap value estimate), for MEMORY USAGE.
+    pub fn mem_usage(&self) -> usize {
+        self.block_size() + self.heap().map(|v| v.mem_usage()).unwrap_or(0)
+    }
+
+    /// Type name as TYPE reports it.
+    pub fn type_name(&self) -> &'static str {
+        match self.value() {
+            ValueRef::Str(_) => "string",
+            ValueRef::Heap(v) => v.type_name(),
+        }
+    }
+
+    /// Encoding name as OBJECT ENCODING reports it.
+    pub fn encoding_name(&self) -> &'static str {
+        match self.enc() {
+            Enc::Int => "int",
+            Enc::Embstr => "embstr",
+            Enc::Heap => self.heap().map(|v| v.encoding_name()).unwrap_or("raw"),
+        }
+    }
+}
+
+impl Drop for Obj {
+    fn drop(&mut self) {
+        let size = self.block_size();
+        if self.enc() == Enc::Heap {
+            // Safety: the pointer came from Box::into_raw and is still owned.
+            unsafe { drop(Box::from_raw(self.heap_ptr())) };
+        }
+        if let Some(l) = layout(size) {
+            // Safety: allocated with exactly this layout in new_block.
+            unsafe { dealloc(self.0.as_ptr(), l) };
+        }
+    }
+}
+
+impl DashKey for Obj {
+    #[inline]
+    fn key(&self) -> &[u8] {
+        Obj::key(self)
+    }
+}
+
+impl std::fmt::Debug for Obj {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Obj({:?})", String::from_utf8_lossy(self.key()))
+    }
+}
+
+/// True when `v` is how Redis would print an i64 (so it can be `int` encoded).
+pub fn is_int_repr(v: &[u8]) -> bool {
+    v.len() <= 20 && crate::util::num::parse_i64(v).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_and_heap_roundtrip() {
+        let o = Obj::new_str(b"k", b"123");
+        assert_eq!(o.enc(), Enc::Int);
+        assert_eq!(o.key(), b"k");
+        assert_eq!(o.as_str(), Some(&b"123"[..]));
+        let o = Obj::new_str(b"key", b"hello");
+        assert_eq!(o.encoding_name(), "embstr");
+        let big = vec![b'x'; 100];
+        let mut o = Obj::new_str(b"key", &big);
+        assert_eq!(o.encoding_name(), "raw");
+        assert_eq!(o.as_str(), Some(&big[..]));
+        o.set_lru(42);
+        o.set_has_expire(true);
+        o.set_str(b"7");
+        assert_eq!(
+            (o.lru(), o.has_expire(), o.encoding_name()),
+            (42, true, "int")
+        );
+        o.set_inline(b"8", Enc::Int);
+        assert_eq!(o.as_str(), Some(&b"8"[..]));
+        o.make_raw().unwrap().extend_from_slice(b"9");
+        assert_eq!((o.as_str(), o.encoding_name()), (Some(&b"89"[..]), "raw"));
+        let r = o.rekey(b"other");
+        assert_eq!(
+            (r.key(), r.as_str(), r.lru()),
+            (&b"other"[..], Some(&b"89"[..]), 42)
+        );
+        let c = r.clone_as(b"third");
+        assert_eq!(c.as_str(), Some(&b"89"[..]));
+    }
+}

@@ -1,0 +1,534 @@
+//! DashTable: an extendible-hashing table. A directory of 2^G slots points at
+//! fixed-size segments; a full segment splits alone (bounded work, no global rehash).
+//! Invariant: an entry's (bucket, slot) position never changes once placed (a split
+//! keeps it too), so SCAN cursors of the form (segment prefix, bucket) return every
+//! entry that was present for the whole scan at least once (Redis's SCAN guarantee).
+use ahash::RandomState;
+use rand::Rng;
+
+/// Slots per bucket. A bucket is 8 tag bytes + 8 pointer-sized slots.
+const SLOTS: usize = 8;
+/// Buckets per segment (a power of two).
+const BUCKETS: usize = 128;
+/// An entry lives in its home bucket or one of the next PROBE-1 buckets (wrapping).
+/// Entries never move once placed, so lookups scan up to the segment's largest
+/// displacement in use; a segment splits only when a whole window is full.
+const PROBE: usize = 8;
+const BUCKET_BITS: u32 = 7;
+/// Segments never get deeper than this; past it, overflow goes to the segment stash.
+const MAX_DEPTH: u32 = 32;
+
+/// Anything stored in a DashTable exposes the key it is hashed by.
+pub trait DashKey {
+    fn key(&self) -> &[u8];
+}
+
+struct Bucket<T> {
+    tags: [u8; SLOTS],
+    slots: [Option<T>; SLOTS],
+}
+
+impl<T> Bucket<T> {
+    fn new() -> Self {
+        Self {
+            tags: [0; SLOTS],
+            slots: std::array::from_fn(|_| None),
+        }
+    }
+
+    fn free_slot(&self) -> Option<usize> {
+        self.slots.iter().position(|s| s.is_none())
+    }
+}
+
+struct Segment<T> {
+    depth: u32,
+    len: usize,
+    /// Largest displacement from a home bucket among entries placed here.
+    max_disp: usize,
+    buckets: Box<[Bucket<T>]>,
+    /// Entries that fit nowhere even at MAX_DEPTH (only with pathological hashes).
+    stash: Vec<T>,
+}
+
+impl<T> Segment<T> {
+    fn new(depth: u32) -> Self {
+        Self {
+            depth,
+            len: 0,
+            max_disp: 0,
+            buckets: (0..BUCKETS).map(|_| Bucket::new()).collect(),
+            stash: Vec::new(),
+        }
+    }
+}
+
+/// Where an entry sits: segment, bucket, slot (slot == SLOTS + i means stash[i]).
+#[derive(Clone, Copy, Debug)]
+struct Pos {
+    seg: usize,
+    bucket: usize,
+    slot: usize,
+}
+
+pub struct DashTable<T> {
+    dir: Vec<u32>,
+    segs: Vec<Segment<T>>,
+    global_depth: u32,
+    len: usize,
+    hasher: RandomState,
+}
+
+#[inline]
+fn tag_of(h: u64) -> u8 {
+    h as u8
+}
+
+#[inline]
+fn bucket_of(h: u64) -> usize {
+    ((h >> 8) as usize) & (BUCKETS - 1)
+}
+
+impl<T: DashKey> Default for DashTable<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: DashKey> DashTable<T> {
+    pub fn new() -> Self {
+        Self::with_hasher(RandomState::new())
+    }
+
+    pub fn with_hasher(hasher: RandomState) -> Self {
+        Self {
+            dir: vec![0],
+            segs: vec![Segment::new(0)],
+            global_depth: 0,
+            len: 0,
+            hasher,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Slots allocated (for INFO-style accounting and load factor).
+    pub fn capacity(&self) -> usize {
+        self.segs.len() * BUCKETS * SLOTS
+    }
+
+    pub fn segments(&self) -> usize {
+        self.segs.len()
+    }
+
+    #[inline]
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    #[inline]
+    fn seg_index(&self, h: u64) -> usize {
+        let i = if self.global_depth == 0 {
+            0
+        } else {
+            (h >> (64 - self.global_depth)) as usize
+        };
+        self.dir.get(i).copied().unwrap_or(0) as usize
+    }
+
+    fn find(&self, h: u64, key: &[u8]) -> Option<Pos> {
+        let si = self.seg_index(h);
+        let seg = self.segs.get(si)?;
+        let tag = tag_of(h);
+        let b0 = bucket_of(h);
+        for d in 0..=seg.max_disp {
+            let bi = (b0 + d) & (BUCKETS - 1);
+            let b = &seg.buckets[bi];
+            for s in 0..SLOTS {
+                if b.tags[s] == tag {
+                    if let Some(e) = &b.slots[s] {
+                        if e.key() == key {
+                            return Some(Pos {
+                                seg: si,
+                                bucket: bi,
+                                slot: s,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        seg.stash.iter().position(|e| e.key() == key).map(|i| Pos {
+            seg: si,
+            bucket: 0,
+            slot: SLOTS + i,
+        })
+    }
+
+    fn at(&self, p: Pos) -> Option<&T> {
+        let seg = self.segs.get(p.seg)?;
+        if p.slot >= SLOTS {
+            seg.stash.get(p.slot - SLOTS)
+        } else {
+            seg.buckets.get(p.bucket)?.slots.get(p.slot)?.as_ref()
+        }
+    }
+
+    fn at_mut(&mut self, p: Pos) -> Option<&mut T> {
+        let seg = self.segs.get_mut(p.seg)?;
+        if p.slot >= SLOTS {
+            seg.stash.get_mut(p.slot - SLOTS)
+        } else {
+            seg.buckets
+                .get_mut(p.bucket)?
+                .slots
+                .get_mut(p.slot)?
+                .as_mut()
+        }
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<&T> {
+        let h = self.hash(key);
+        self.get_hashed(h, key)
+    }
+
+    pub fn get_hashed(&self, h: u64, key: &[u8]) -> Option<&T> {
+        self.find(h, key).and_then(|p| self.at(p))
+    }
+
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut T> {
+        let h = self.hash(key);
+        self.get_mut_hashed(h, key)
+    }
+
+    pub fn get_mut_hashed(&mut self, h: u64, key: &[u8]) -> Option<&mut T> {
+        let p = self.find(h, key)?;
+        self.at_mut(p)
+    }
+
+    pub fn contains(&self, key: &[u8]) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Inserts or replaces; returns the previous entry with the same key.
+    pub fn insert(&mut self, e: T) -> Option<T> {
+        let h = self.hash(e.key());
+        self.insert_hashed(h, e)
+    }
+
+    pub fn insert_hashed(&mut self, h: u64, e: T) -> Option<T> {
+        if let Some(p) = self.find(h, e.key()) {
+            let slot = self.at_mut(p)?;
+            return Some(std::mem::replace(slot, e));
+        }
+        self.insert_new(h, e);
+        None
+    }
+
+    /// Inserts a key known to be absent.
+    pub fn insert_new(&mut self, h: u64, e: T) {
+        let mut e = e;
+        loop {
+            match self.try_place(h, e) {
+                Ok(()) => {
+                    self.len += 1;
+                    return;
+                }
+                Err(back) => {
+                    e = back;
+                    let si = self.seg_index(h);
+                    if !self.split(si) {
+                        // Cannot split further: keep it in the stash.
+                        if let Some(seg) = self.segs.get_mut(si) {
+                            seg.stash.push(e);
+                            seg.len += 1;
+                            self.len += 1;
+                        }
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn try_place(&mut self, h: u64, e: T) -> Result<(), T> {
+        let si = self.seg_index(h);
+        let Some(seg) = self.segs.get_mut(si) else {
+            return Err(e);
+        };
+        let b0 = bucket_of(h);
+        for d in 0..PROBE {
+            let b = &mut seg.buckets[(b0 + d) & (BUCKETS - 1)];
+            if let Some(s) = b.free_slot() {
+                b.tags[s] = tag_of(h);
+                b.slots[s] = Some(e);
+                seg.len += 1;
+                seg.max_disp = seg.max_disp.max(d);
+                return Ok(());
+            }
+        }
+        Err(e)
+    }
+
+    /// Splits segment `si` in two by the next hash bit, doubling the directory
+    /// if needed. Entries keep their bucket and slot. False when too deep.
+    fn split(&mut self, si: usize) -> bool {
+        let depth = match self.segs.get(si) {
+            Some(s) => s.depth,
+            None => return false,
+        };
+        if depth >= MAX_DEPTH {
+            return false;
+        }
+        if depth == self.global_depth {
+            let mut nd = Vec::with_capacity(self.dir.len() * 2);
+            for &d in &self.dir {
+                nd.push(d);
+                nd.push(d);
+            }
+            self.dir = nd;
+            self.global_depth += 1;
+        }
+        let new_index = self.segs.len();
+        let mut fresh = Segment::new(depth + 1);
+        fresh.max_disp = self.segs.get(si).map(|s| s.max_disp).unwrap_or(0);
+        let bit = 63 - depth;
+        let hasher = &self.hasher;
+        let Some(old) = self.segs.get_mut(si) else {
+            return false;
+        };
+        old.depth = depth + 1;
+        for (bi, b) in old.buckets.iter_mut().enumerate() {
+            for s in 0..SLOTS {
+                let moves = match &b.slots[s] {
+                    Some(e) => (hasher.hash_one(e.key()) >> bit) & 1 == 1,
+                    None => false,
+                };
+                if moves {
+                    fresh.buckets[bi].slots[s] = b.slots[s].take();
+                    fresh.buckets[bi].tags[s] = b.tags[s];
+                    fresh.len += 1;
+                    old.len -= 1;
+                }
+            }
+        }
+        let stash = std::mem::take(&mut old.stash);
+        for e in stash {
+            if (hasher.hash_one(e.key()) >> bit) & 1 == 1 {
+                fresh.stash.push(e);
+                fresh.len += 1;
+                old.len -= 1;
+            } else {
+                old.stash.push(e);
+            }
+        }
+        self.segs.push(fresh);
+        // Directory slots of the old segment whose next bit is 1 now point to the new one.
+        let shift = self.global_depth - (depth + 1);
+        for (i, d) in self.dir.iter_mut().enumerate() {
+            if *d as usize == si && (i >> shift) & 1 == 1 {
+                *d = new_index as u32;
+            }
+        }
+        true
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<T> {
+        let h = self.hash(key);
+        self.remove_hashed(h, key)
+    }
+
+    pub fn remove_hashed(&mut self, h: u64, key: &[u8]) -> Option<T> {
+        let p = self.find(h, key)?;
+        let seg = self.segs.get_mut(p.seg)?;
+        let e = if p.slot >= SLOTS {
+            let i = p.slot - SLOTS;
+            if i < seg.stash.len() {
+                Some(seg.stash.swap_remove(i))
+            } else {
+                None
+            }
+        } else {
+            let b = seg.buckets.get_mut(p.bucket)?;
+            b.tags[p.slot] = 0;
+            b.slots[p.slot].take()
+        };
+        if e.is_some() {
+            seg.len -= 1;
+            self.len -= 1;
+        }
+        e
+    }
+
+    /// Removes everything, returning the old table (so the caller may drop it
+    /// elsewhere, e.g. on a background thread).
+    pub fn take(&mut self) -> DashTable<T> {
+        let fresh = DashTable::with_hasher(self.hasher.clone());
+        std::mem::replace(self, fresh)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.segs.iter().flat_map(|s| {
+            s.buckets
+                .iter()
+                .flat_map(|b| b.slots.iter().filter_map(|e| e.as_ref()))
+                .chain(s.stash.iter())
+        })
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.segs.iter_mut().flat_map(|s| {
+            s.buckets
+                .iter_mut()
+                .flat_map(|b| b.slots.iter_mut().filter_map(|e| e.as_mut()))
+                .chain(s.stash.iter_mut())
+        })
+    }
+
+    /// Visits one bucket (and, at a segment's last bucket, its stash) at `cursor`,
+    /// calling `f` on every entry, and returns the next cursor (0 when done).
+    /// Cursor layout: segment prefix (top 32 hash bits) << 7 | bucket.
+    pub fn scan_step<F: FnMut(&T)>(&self, cursor: u64, mut f: F) -> u64 {
+        let prefix = (cursor >> BUCKET_BITS) as u32 as u64;
+        let bucket = (cursor as usize) & (BUCKETS - 1);
+        let di = if self.global_depth == 0 {
+            0
+        } else {
+            (prefix >> (32 - self.global_depth)) as usize
+        };
+        let si = self.dir.get(di).copied().unwrap_or(0) as usize;
+        let Some(seg) = self.segs.get(si) else {
+            return 0;
+        };
+        if let Some(b) = seg.buckets.get(bucket) {
+            b.slots.iter().flatten().for_each(&mut f);
+        }
+        if bucket + 1 < BUCKETS {
+            return ((cursor >> BUCKET_BITS) << BUCKET_BITS) | (bucket as u64 + 1);
+        }
+        seg.stash.iter().for_each(&mut f);
+        let span = 1u64 << (32 - seg.depth.min(32));
+        let start = prefix & !(span - 1);
+        let next = start + span;
+        if next >= 1u64 << 32 {
+            0
+        } else {
+            next << BUCKET_BITS
+        }
+    }
+
+    /// A random entry, or None when empty. Not uniform across segments of
+    /// different depth, like Redis's dictGetRandomKey is not uniform across chains.
+    pub fn random<R: Rng>(&self, rng: &mut R) -> Option<&T> {
+        if self.len == 0 {
+            return None;
+        }
+        let si = self.dir.get(rng.random_range(0..self.dir.len())).copied()? as usize;
+        // Start at a random segment, then walk segments until one has entries.
+        let nsegs = self.segs.len();
+        for k in 0..nsegs {
+            let seg = self.segs.get((si + k) % nsegs)?;
+            if seg.len == 0 {
+                continue;
+            }
+            let start = rng.random_range(0..BUCKETS * SLOTS);
+            for j in 0..BUCKETS * SLOTS {
+                let p = (start + j) % (BUCKETS * SLOTS);
+                if let Some(e) = seg.buckets[p / SLOTS].slots[p % SLOTS].as_ref() {
+                    return Some(e);
+                }
+            }
+            if let Some(e) = seg.stash.first() {
+                return Some(e);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[derive(Debug, PartialEq)]
+    struct E(Vec<u8>, u32);
+    impl DashKey for E {
+        fn key(&self) -> &[u8] {
+            &self.0
+        }
+    }
+
+    fn k(i: u32) -> Vec<u8> {
+        format!("key:{i}").into_bytes()
+    }
+
+    #[test]
+    fn insert_get_remove_many() {
+        let mut t = DashTable::new();
+        for i in 0..50_000 {
+            assert!(t.insert(E(k(i), i)).is_none());
+        }
+        assert_eq!(t.len(), 50_000);
+        for i in 0..50_000 {
+            assert_eq!(t.get(&k(i)).map(|e| e.1), Some(i));
+        }
+        assert_eq!(t.insert(E(k(7), 70)).map(|e| e.1), Some(7));
+        assert_eq!(t.get(&k(7)).map(|e| e.1), Some(70));
+        for i in (0..50_000).step_by(2) {
+            assert!(t.remove(&k(i)).is_some());
+        }
+        assert_eq!(t.len(), 25_000);
+        assert!(t.get(&k(2)).is_none());
+        assert!(t.get(&k(3)).is_some());
+        assert_eq!(t.iter().count(), 25_000);
+        // load factor: keep the table reasonably dense
+        let lf = 50_000.0 / t.capacity() as f64;
+        assert!(lf > 0.5, "load factor {lf}");
+    }
+
+    #[test]
+    fn scan_sees_every_stable_entry_while_growing() {
+        let mut t = DashTable::new();
+        for i in 0..2_000 {
+            t.insert(E(k(i), i));
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut next_new = 1_000_000;
+        loop {
+            cursor = t.scan_step(cursor, |e| {
+                seen.insert(e.1);
+            });
+            // grow the table between steps (forces splits mid-scan)
+            for _ in 0..20 {
+                t.insert(E(k(next_new), next_new));
+                next_new += 1;
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..2_000 {
+            assert!(seen.contains(&i), "missed {i}");
+        }
+    }
+
+    #[test]
+    fn random_and_take() {
+        let mut t = DashTable::new();
+        let mut rng = rand::rng();
+        assert!(t.random(&mut rng).is_none());
+        t.insert(E(k(1), 1));
+        assert_eq!(t.random(&mut rng).map(|e| e.1), Some(1));
+        let old = t.take();
+        assert_eq!(old.len(), 1);
+        assert!(t.is_empty());
+    }
+}

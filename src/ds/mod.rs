@@ -1,0 +1,2 @@
+//! Protocol-free data structures the keyspace is built on.
+pub mod dash;

@@ -1,0 +1,131 @@
+//! The ferrodis binary: `ferrodis [configfile|-] [--directive value ...]`, exactly like
+//! redis-server. Parses the config, daemonizes if asked, logs the startup lines,
+//! binds, runs the reactor until shutdown.
+use std::process::ExitCode;
+
+use ferrodis::config::{Config, LogLevel};
+use ferrodis::server::reactor::{self, Reactor};
+use ferrodis::server::Server;
+use ferrodis::{log, REDIS_VERSION};
+use tracing::{info, warn};
+
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn usage() {
+    eprintln!(
+        "Usage: ./ferrodis [/path/to/redis.conf] [options] [-]\n       ./ferrodis - (read config from stdin)\n       ./ferrodis -v or --version\n       ./ferrodis -h or --help\n\nExamples:\n       ./ferrodis (run the server with default conf)\n       echo 'maxmemory 128mb' | ./ferrodis -\n       ./ferrodis /etc/redis/6379.conf\n       ./ferrodis --port 7777\n       ./ferrodis /etc/myredis.conf --loglevel verbose -\n       ./ferrodis /etc/myredis.conf --loglevel verbose\n"
+    );
+}
+
+fn daemonize() {
+    // Safety: called before any thread is started; the child continues alone.
+    unsafe {
+        match libc::fork() {
+            -1 => return,
+            0 => {}
+            _ => libc::_exit(0),
+        }
+        libc::setsid();
+        let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if fd != -1 {
+            libc::dup2(fd, 0);
+            libc::dup2(fd, 1);
+            libc::dup2(fd, 2);
+            if fd > 2 {
+                libc::close(fd);
+            }
+        }
+    }
+}
+
+fn logo(port: u16, pid: u32) -> String {
+    format!(
+        "\n     ______                     _ _\n    |  ____|__ _ __ _ __ ___   __| (_)___     ferrodis {VERSION} (Redis {REDIS_VERSION} compatible) 64 bit\n    | |__ / _ \\ '__| '__/ _ \\ / _` | / __|\n    |  __|  __/ |  | | | (_) | (_| | \\__ \\    Running in standalone mode\n    |_|   \\___|_|  |_|  \\___/ \\__,_|_|___/    Port: {port}\n                                               PID: {pid}\n\n"
+    )
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(a) = args.first() {
+        if args.len() == 1 && (a == "-v" || a == "--version") {
+            println!(
+                "ferrodis server v={VERSION} redis_version={REDIS_VERSION} malloc=jemalloc bits=64"
+            );
+            return ExitCode::SUCCESS;
+        }
+        if args.len() == 1 && (a == "-h" || a == "--help") {
+            usage();
+            return ExitCode::SUCCESS;
+        }
+    }
+    let cfg = match Config::from_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("\n*** FATAL CONFIG FILE ERROR (ferrodis {VERSION}) ***");
+            if e.line > 0 {
+                eprintln!("Reading the configuration file, at line {}", e.line);
+                eprintln!(">>> '{}'", e.text);
+            }
+            eprintln!("{}", e.msg);
+            return ExitCode::from(1);
+        }
+    };
+    if !cfg.logfile.is_empty() {
+        if let Err(e) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&cfg.logfile)
+        {
+            eprintln!("\n*** FATAL CONFIG FILE ERROR (ferrodis {VERSION}) ***\nCan't open the log file: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    if cfg.daemonize {
+        daemonize();
+    }
+    log::init(cfg.loglevel, &cfg.logfile);
+    let pid = std::process::id();
+    info!("oO0OoO0OoO0Oo ferrodis is starting oO0OoO0OoO0Oo");
+    info!("ferrodis version={VERSION}, redis_version={REDIS_VERSION}, bits=64, pid={pid}, just started");
+    if cfg.file.is_none() && args.is_empty() {
+        warn!("Warning: no config file specified, using the default config. In order to specify a config file use ferrodis /path/to/redis.conf");
+    } else {
+        info!("Configuration loaded");
+    }
+    for w in &cfg.warnings {
+        warn!("{w}");
+    }
+    let mut srv = Server::new(cfg);
+    let pidfile = srv.cfg.pidfile.clone();
+    if !pidfile.is_empty() && srv.cfg.daemonize || !pidfile.is_empty() {
+        if std::fs::write(&pidfile, format!("{pid}\n")).is_ok() {
+            srv.pidfile_written = true;
+        } else {
+            warn!("Failed to write PID file: {pidfile}");
+        }
+    }
+    let mut reactor = match Reactor::new(&mut srv) {
+        Ok(r) => r,
+        Err(e) => {
+            warn!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    if srv.cfg.always_show_logo || unsafe { libc::isatty(1) } == 1 {
+        log::write_raw(&logo(srv.cfg.port, pid));
+    } else {
+        info!("Running mode=standalone, port={}.", srv.cfg.port);
+    }
+    info!("Server initialized");
+    let _ = reactor::describe(&reactor);
+    srv.startup_memory = ferrodis::cmd::info::allocator_stats().0;
+    reactor::log_ready(&reactor);
+    reactor.run(&mut srv);
+    if log::enabled(LogLevel::Warning) {
+        warn!("ferrodis is now ready to exit, bye bye...");
+    }
+    ExitCode::SUCCESS
+}

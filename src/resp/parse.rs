@@ -1,0 +1,422 @@
+//! Incremental request parser: multibulk (`*N\r\n$L\r\n...`) and inline commands.
+//! Arguments of multibulk requests are byte ranges into the caller's query buffer
+//! (zero copy); the parser keeps its progress across reads so a request that arrives
+//! in many pieces is never re-scanned. Nothing here allocates a client-declared length.
+use crate::util::num::parse_i64;
+
+/// Redis compat: networking.c PROTO_INLINE_MAX_SIZE.
+pub const INLINE_MAX: usize = 64 * 1024;
+const UNAUTH_MAX_ARGS: i64 = 10;
+const UNAUTH_MAX_BULK: i64 = 16384;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtocolError {
+    TooBigInline,
+    UnbalancedQuotes,
+    TooBigMbulkCount,
+    InvalidMbulkLen,
+    UnauthMbulkLen,
+    TooBigBulkCount,
+    ExpectedDollar(u8),
+    InvalidBulkLen,
+    UnauthBulkLen,
+}
+
+impl ProtocolError {
+    /// The error reply text (without the leading '-' and CRLF).
+    pub fn reply(&self) -> String {
+        let s = match self {
+            Self::TooBigInline => "too big inline request",
+            Self::UnbalancedQuotes => "unbalanced quotes in request",
+            Self::TooBigMbulkCount => "too big mbulk count string",
+            Self::InvalidMbulkLen => "invalid multibulk length",
+            Self::UnauthMbulkLen => "unauthenticated multibulk length",
+            Self::TooBigBulkCount => "too big bulk count string",
+            Self::ExpectedDollar(c) => {
+                return format!("ERR Protocol error: expected '$', got '{}'", *c as char)
+            }
+            Self::InvalidBulkLen => "invalid bulk length",
+            Self::UnauthBulkLen => "unauthenticated bulk length",
+        };
+        format!("ERR Protocol error: {s}")
+    }
+
+    /// The short reason Redis writes to its log.
+    pub fn log_reason(&self) -> &'static str {
+        match self {
+            Self::TooBigInline => "too big inline request",
+            Self::UnbalancedQuotes => "unbalanced quotes in inline request",
+            Self::TooBigMbulkCount => "too big mbulk count string",
+            Self::InvalidMbulkLen => "invalid mbulk count",
+            Self::UnauthMbulkLen => "unauth mbulk count",
+            Self::TooBigBulkCount => "too big bulk count string",
+            Self::ExpectedDollar(_) => "expected $ but got something else",
+            Self::InvalidBulkLen => "invalid bulk length",
+            Self::UnauthBulkLen => "unauth bulk length",
+        }
+    }
+}
+
+/// What one call to [`Parser::next`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parsed {
+    /// A complete multibulk command; its arguments are in `Parser::args` as ranges.
+    Multibulk,
+    /// A complete inline command, arguments owned (inline is for humans; rare).
+    Inline(Vec<Vec<u8>>),
+    /// A request with zero arguments (empty line, `*0`): consumed, nothing to run.
+    Empty,
+    /// More bytes are needed.
+    Incomplete,
+}
+
+#[derive(Debug, Default)]
+pub struct Parser {
+    /// Argument ranges of the multibulk request being parsed / just parsed.
+    pub args: Vec<(usize, usize)>,
+    /// Arguments still expected by the current multibulk request (0: between requests).
+    remaining: usize,
+    /// Length of the bulk whose header was read, payload pending.
+    bulk: Option<usize>,
+    /// Total bytes of argument payload so far (for the query buffer accounting).
+    pub arg_bytes: usize,
+}
+
+pub struct Limits {
+    pub max_bulk: i64,
+    pub auth_required: bool,
+}
+
+fn find(buf: &[u8], from: usize, byte: u8) -> Option<usize> {
+    buf.get(from..)?
+        .iter()
+        .position(|&b| b == byte)
+        .map(|p| p + from)
+}
+
+impl Parser {
+    /// True while a multibulk request is partly parsed.
+    pub fn in_progress(&self) -> bool {
+        self.remaining > 0
+    }
+
+    /// Parses the next request starting at `*pos`, advancing `*pos` past what was
+    /// consumed. On error the caller replies with the error and closes the client.
+    pub fn next(
+        &mut self,
+        buf: &[u8],
+        pos: &mut usize,
+        lim: &Limits,
+    ) -> Result<Parsed, ProtocolError> {
+        if self.remaining == 0 {
+            self.args.clear();
+            self.arg_bytes = 0;
+            let Some(&first) = buf.get(*pos) else {
+                return Ok(Parsed::Incomplete);
+            };
+            if first != b'*' {
+                return parse_inline(buf, pos);
+            }
+            // Redis compat: networking.c processMultibulkBuffer looks for '\r'.
+            let Some(cr) = find(buf, *pos, b'\r') else {
+                if buf.len() - *pos > INLINE_MAX {
+                    return Err(ProtocolError::TooBigMbulkCount);
+                }
+                return Ok(Parsed::Incomplete);
+            };
+            if cr + 1 >= buf.len() {
+                return Ok(Parsed::Incomplete);
+            }
+            let n = buf
+                .get(*pos + 1..cr)
+                .and_then(parse_i64)
+                .filter(|&n| n <= i32::MAX as i64)
+                .ok_or(ProtocolError::InvalidMbulkLen)?;
+            if n > UNAUTH_MAX_ARGS && lim.auth_required {
+                return Err(ProtocolError::UnauthMbulkLen);
+            }
+            *pos = cr + 2;
+            if n <= 0 {
+                return Ok(Parsed::Empty);
+            }
+            self.remaining = n as usize;
+            self.bulk = None;
+        }
+        while self.remaining > 0 {
+            let len = match self.bulk {
+                Some(l) => l,
+                None => {
+                    let Some(cr) = find(buf, *pos, b'\r') else {
+                        if buf.len() - *pos > INLINE_MAX {
+                            return Err(ProtocolError::TooBigBulkCount);
+                        }
+                        return Ok(Parsed::Incomplete);
+                    };
+                    if cr + 1 >= buf.len() {
+                        return Ok(Parsed::Incomplete);
+                    }
+                    let c = buf.get(*pos).copied().unwrap_or(0);
+                    if c != b'$' {
+                        return Err(ProtocolError::ExpectedDollar(c));
+                    }
+                    let l = buf
+                        .get(*pos + 1..cr)
+                        .and_then(parse_i64)
+                        .filter(|&l| l >= 0 && l <= lim.max_bulk)
+                        .ok_or(ProtocolError::InvalidBulkLen)?;
+                    if l > UNAUTH_MAX_BULK && lim.auth_required {
+                        return Err(ProtocolError::UnauthBulkLen);
+                    }
+                    *pos = cr + 2;
+                    self.bulk = Some(l as usize);
+                    l as usize
+                }
+            };
+            // Redis compat: the two bytes after the payload are skipped unchecked.
+            if buf.len() - *pos < len + 2 {
+                return Ok(Parsed::Incomplete);
+            }
+            self.args.push((*pos, *pos + len));
+            self.arg_bytes += len;
+            *pos += len + 2;
+            self.bulk = None;
+            self.remaining -= 1;
+        }
+        Ok(Parsed::Multibulk)
+    }
+
+    /// The query buffer lost its first `by` bytes: shift stored ranges.
+    pub fn rebase(&mut self, by: usize) {
+        for r in &mut self.args {
+            r.0 = r.0.saturating_sub(by);
+            r.1 = r.1.saturating_sub(by);
+        }
+    }
+
+    /// Bytes still needed to finish the current bulk payload, if one is pending
+    /// (lets the reader size its next read for big arguments).
+    pub fn pending_bulk(&self) -> Option<usize> {
+        self.bulk
+    }
+}
+
+fn parse_inline(buf: &[u8], pos: &mut usize) -> Result<Parsed, ProtocolError> {
+    let Some(nl) = find(buf, *pos, b'\n') else {
+        if buf.len() - *pos > INLINE_MAX {
+            return Err(ProtocolError::TooBigInline);
+        }
+        return Ok(Parsed::Incomplete);
+    };
+    let mut end = nl;
+    if end > *pos && buf.get(end - 1) == Some(&b'\r') {
+        end -= 1;
+    }
+    let line = buf.get(*pos..end).unwrap_or_default();
+    let args = split_args(line).ok_or(ProtocolError::UnbalancedQuotes)?;
+    *pos = nl + 1;
+    if args.is_empty() {
+        Ok(Parsed::Empty)
+    } else {
+        Ok(Parsed::Inline(args))
+    }
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Splits a line into arguments with redis-cli quoting rules: whitespace separates,
+/// "double quotes" take \n \r \t \b \a \\ \" and \xHH escapes, 'single quotes' take \'.
+/// A closing quote must be followed by whitespace or the end. None: unbalanced quotes.
+/// Redis compat: sds.c sdssplitargs.
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let at = |i: usize| line.get(i).copied();
+    loop {
+        while at(i).is_some_and(|c| c.is_ascii_whitespace() || c == 0x0b) {
+            i += 1;
+        }
+        if i >= line.len() {
+            return Some(out);
+        }
+        let mut cur = Vec::new();
+        let mut inq = false;
+        let mut insq = false;
+        loop {
+            let c = at(i);
+            if inq {
+                match c {
+                    None => return None,
+                    Some(b'\\')
+                        if at(i + 1) == Some(b'x')
+                            && at(i + 2).and_then(hex_val).is_some()
+                            && at(i + 3).and_then(hex_val).is_some() =>
+                    {
+                        let h = at(i + 2).and_then(hex_val).unwrap_or(0);
+                        let l = at(i + 3).and_then(hex_val).unwrap_or(0);
+                        cur.push(h * 16 + l);
+                        i += 3;
+                    }
+                    Some(b'\\') if at(i + 1).is_some() => {
+                        i += 1;
+                        let e = at(i).unwrap_or(0);
+                        cur.push(match e {
+                            b'n' => b'\n',
+                            b'r' => b'\r',
+                            b't' => b'\t',
+                            b'b' => 8,
+                            b'a' => 7,
+                            other => other,
+                        });
+                    }
+                    Some(b'"') => {
+                        // The closing quote must be followed by a space or nothing.
+                        if at(i + 1).is_some_and(|n| !(n.is_ascii_whitespace() || n == 0x0b)) {
+                            return None;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    Some(ch) => cur.push(ch),
+                }
+            } else if insq {
+                match c {
+                    None => return None,
+                    Some(b'\\') if at(i + 1) == Some(b'\'') => {
+                        i += 1;
+                        cur.push(b'\'');
+                    }
+                    Some(b'\'') => {
+                        if at(i + 1).is_some_and(|n| !(n.is_ascii_whitespace() || n == 0x0b)) {
+                            return None;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    Some(ch) => cur.push(ch),
+                }
+            } else {
+                match c {
+                    None => break,
+                    Some(b' ' | b'\n' | b'\r' | b'\t' | 0) => break,
+                    Some(b'"') => inq = true,
+                    Some(b'\'') => insq = true,
+                    Some(ch) => cur.push(ch),
+                }
+            }
+            i += 1;
+        }
+        out.push(cur);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIM: Limits = Limits {
+        max_bulk: 512 * 1024 * 1024,
+        auth_required: false,
+    };
+
+    fn all(buf: &[u8]) -> Vec<Vec<Vec<u8>>> {
+        let mut p = Parser::default();
+        let mut pos = 0;
+        let mut out = Vec::new();
+        loop {
+            match p.next(buf, &mut pos, &LIM).unwrap() {
+                Parsed::Multibulk => {
+                    out.push(p.args.iter().map(|&(s, e)| buf[s..e].to_vec()).collect())
+                }
+                Parsed::Inline(a) => out.push(a),
+                Parsed::Empty => {}
+                Parsed::Incomplete => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn multibulk_and_pipelining() {
+        let r = all(b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n*1\r\n$4\r\nPING\r\n");
+        assert_eq!(
+            r,
+            vec![vec![b"GET".to_vec(), b"a".to_vec()], vec![b"PING".to_vec()]]
+        );
+    }
+
+    #[test]
+    fn byte_by_byte_is_the_same() {
+        let full = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\nPING\r\n";
+        let mut p = Parser::default();
+        let mut pos = 0;
+        let mut got = Vec::new();
+        for n in 1..=full.len() {
+            let buf = &full[..n];
+            loop {
+                match p.next(buf, &mut pos, &LIM).unwrap() {
+                    Parsed::Multibulk => got.push(p.args.len()),
+                    Parsed::Inline(a) => got.push(a.len() + 100),
+                    Parsed::Empty => {}
+                    Parsed::Incomplete => break,
+                }
+            }
+        }
+        assert_eq!(got, vec![3, 101]);
+    }
+
+    #[test]
+    fn errors() {
+        let mut p = Parser::default();
+        let e = |b: &[u8]| {
+            let mut p = Parser::default();
+            let mut pos = 0;
+            p.next(b, &mut pos, &LIM).unwrap_err()
+        };
+        assert_eq!(e(b"*x\r\n"), ProtocolError::InvalidMbulkLen);
+        assert_eq!(e(b"*3000000000\r\n"), ProtocolError::InvalidMbulkLen);
+        assert_eq!(e(b"*1\r\n+foo\r\n"), ProtocolError::ExpectedDollar(b'+'));
+        assert_eq!(e(b"*1\r\n$-1\r\n"), ProtocolError::InvalidBulkLen);
+        assert_eq!(e(b"*1\r\n$9999999999\r\n"), ProtocolError::InvalidBulkLen);
+        assert_eq!(e(b"set \"a\r\n"), ProtocolError::UnbalancedQuotes);
+        let big = vec![b'a'; INLINE_MAX + 1];
+        assert_eq!(e(&big), ProtocolError::TooBigInline);
+        let mut big = b"*".to_vec();
+        big.extend(vec![b'1'; INLINE_MAX + 1]);
+        assert_eq!(e(&big), ProtocolError::TooBigMbulkCount);
+        let mut pos = 0;
+        let lim = Limits {
+            max_bulk: 100,
+            auth_required: true,
+        };
+        assert_eq!(
+            p.next(b"*11\r\n", &mut pos, &lim).unwrap_err(),
+            ProtocolError::UnauthMbulkLen
+        );
+        assert_eq!(
+            ProtocolError::ExpectedDollar(b'x').reply(),
+            "ERR Protocol error: expected '$', got 'x'"
+        );
+    }
+
+    #[test]
+    fn empty_requests() {
+        assert!(all(b"*0\r\n*-1\r\n\r\n  \n").is_empty());
+    }
+
+    #[test]
+    fn inline_quoting() {
+        let r = all(b"set \"a b\" 'c\\'d' \"\\x41\\n\"\r\n");
+        assert_eq!(
+            r,
+            vec![vec![
+                b"set".to_vec(),
+                b"a b".to_vec(),
+                b"c'd".to_vec(),
+                b"A\n".to_vec()
+            ]]
+        );
+        assert_eq!(split_args(b"\"foo\"bar"), None);
+        assert_eq!(split_args(b"'foo"), None);
+    }
+}

@@ -1,0 +1,147 @@
+//! The dispatcher: looks a command up and applies every gate in Redis's order
+//! (unknown command, arity, protected, auth, ...) before calling its handler, then
+//! does the bookkeeping every command shares (stats, reply mode, last command).
+use super::client::ReplyMode;
+use super::Server;
+use crate::clock;
+use crate::cmd::{self, error, spec, Args, CmdError, CommandSpec, Ctx};
+use crate::resp::ReplyBuf;
+
+fn reject(srv: &mut Server, out: &mut ReplyBuf, e: &CmdError, spec: Option<&'static CommandSpec>) {
+    if let Some(s) = spec {
+        srv.stats
+            .cmd
+            .entry(s as *const _ as usize)
+            .or_default()
+            .rejected += 1;
+    }
+    write_error(srv, out, e);
+}
+
+/// Writes an error reply and counts it in INFO errorstats.
+pub fn write_error(srv: &mut Server, out: &mut ReplyBuf, e: &CmdError) {
+    let text = e.text();
+    let code = text.split(' ').next().unwrap_or("ERR");
+    srv.stats.total_error_replies += 1;
+    match srv.stats.errors.get_mut(code) {
+        Some(n) => *n += 1,
+        None => {
+            // Redis compat: server.c caps distinct error codes at 128.
+            if srv.stats.errors.len() < 128 {
+                srv.stats.errors.insert(code.to_string(), 1);
+            }
+        }
+    }
+    out.error(text);
+}
+
+fn unknown_command(argv: &[&[u8]]) -> CmdError {
+    let mut args = String::new();
+    for a in argv.iter().skip(1) {
+        if args.len() >= 128 {
+            break;
+        }
+        let s = String::from_utf8_lossy(a);
+        let room = 128 - args.len();
+        let s: String = s.chars().take(room).collect();
+        args.push('\'');
+        args.push_str(&s);
+        args.push_str("' ");
+    }
+    let name = String::from_utf8_lossy(argv.first().copied().unwrap_or_default());
+    let name: String = name.chars().take(128).collect();
+    CmdError::owned(format!(
+        "ERR unknown command '{name}', with args beginning with: {args}"
+    ))
+}
+
+fn protected_allowed(setting: &str, local: bool) -> bool {
+    setting == "yes" || (setting == "local" && local)
+}
+
+/// Runs one command from client `cid`, writing its reply to `out`.
+pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf) {
+    let table = cmd::table();
+    let Some(spec) = table.lookup(argv) else {
+        let e = match table.get(argv.first().copied().unwrap_or_default()) {
+            Some(c) if !c.subcommands.is_empty() && argv.len() >= 2 => {
+                error::unknown_subcommand(argv.get(1).copied().unwrap_or_default(), c.name)
+            }
+            Some(c) => error::arity(c.name),
+            None => unknown_command(argv),
+        };
+        reject(srv, out, &e, None);
+        return;
+    };
+    let argc = argv.len() as i32;
+    if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
+        let e = error::arity(&table.full_name(spec));
+        reject(srv, out, &e, Some(spec));
+        return;
+    }
+    let Some(client) = srv.clients.get_mut(cid) else {
+        return;
+    };
+    let authenticated = client.authenticated;
+    let local = client.unix || client.addr.starts_with("127.") || client.addr.starts_with("::1");
+    if spec.flags & spec::PROTECTED != 0 && !protected_allowed(&srv.cfg.enable_debug_command, local)
+    {
+        let which = spec.name.to_ascii_uppercase();
+        let opt = if spec.name == "debug" {
+            "enable-debug-command"
+        } else {
+            "enable-module-command"
+        };
+        let e = CmdError::owned(format!("ERR {which} command not allowed. If the {opt} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
+        reject(srv, out, &e, Some(spec));
+        return;
+    }
+    if !authenticated && spec.flags & spec::NO_AUTH == 0 {
+        reject(srv, out, &error::NOAUTH, Some(spec));
+        return;
+    }
+    let Some(handler) = spec.handler else { return };
+    let db = client.db;
+    if client.reply_mode == ReplyMode::SkipNext {
+        client.reply_mode = ReplyMode::Skip;
+    }
+    let mode = client.reply_mode;
+    client.last_cmd = spec.name;
+    client.cmds += 1;
+    let mark = out.len();
+    let start = clock::mono_us();
+    let mut ctx = Ctx {
+        srv,
+        cid,
+        out,
+        now_ms: clock::now_ms(),
+        db,
+        cmd: spec,
+    };
+    let args = Args { argv };
+    let res = handler(&mut ctx, &args);
+    let Ctx { srv, out, .. } = ctx;
+    let took = clock::mono_us().saturating_sub(start);
+    srv.stats.total_commands += 1;
+    let st = srv.stats.cmd.entry(spec as *const _ as usize).or_default();
+    st.calls += 1;
+    st.usec += took;
+    if let Err(e) = res {
+        st.failed += 1;
+        write_error(srv, out, &e);
+    }
+    if let Some(c) = srv.clients.get_mut(cid) {
+        match mode {
+            ReplyMode::Off | ReplyMode::Skip => {
+                // CLIENT REPLY ON must still answer +OK, which it writes after switching.
+                if c.reply_mode == mode {
+                    out.buf.truncate(mark);
+                }
+                if mode == ReplyMode::Skip && c.reply_mode == ReplyMode::Skip {
+                    c.reply_mode = ReplyMode::On;
+                }
+            }
+            _ => {}
+        }
+    }
+}

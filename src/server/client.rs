@@ -1,0 +1,200 @@
+//! Client: one connection's socket, query buffer, parser state, reply buffer and the
+//! per-connection settings commands change (db, RESP version, name, auth, reply mode).
+use std::io::{self, Read, Write};
+
+use mio::net::{TcpStream, UnixStream};
+
+use crate::resp::{Parser, ReplyBuf};
+
+pub enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Conn {
+    pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.read(buf),
+            Conn::Unix(s) => s.read(buf),
+        }
+    }
+
+    pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.write(buf),
+            Conn::Unix(s) => s.write(buf),
+        }
+    }
+
+    pub fn fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        match self {
+            Conn::Tcp(s) => s.as_raw_fd(),
+            Conn::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    SkipNext,
+    /// Skipping the current command's reply (set from SkipNext when it starts).
+    Skip,
+}
+
+pub struct Client {
+    pub id: u64,
+    pub conn: Conn,
+    pub addr: String,
+    pub laddr: String,
+    pub unix: bool,
+    pub name: Option<Vec<u8>>,
+    pub db: usize,
+    pub authenticated: bool,
+    pub query: Vec<u8>,
+    pub qpos: usize,
+    /// Peak query buffer size since the last cron check (to shrink idle buffers).
+    pub query_peak: usize,
+    pub parser: Parser,
+    pub reply: ReplyBuf,
+    /// Bytes of `reply.buf` already written to the socket.
+    pub sent: usize,
+    pub close_after_reply: bool,
+    /// Closed at the next opportunity (killed, protocol error written, I/O error).
+    pub close_asap: bool,
+    pub reply_mode: ReplyMode,
+    pub ctime_ms: i64,
+    pub last_interaction_ms: i64,
+    pub last_cmd: &'static str,
+    /// In the pending-write list already.
+    pub write_pending: bool,
+    pub no_evict: bool,
+    pub tot_in: u64,
+    pub tot_out: u64,
+    pub cmds: u64,
+    /// RESP3 negotiated (HELLO 3); mirrored into the reply buffer while a batch runs.
+    pub resp3: bool,
+}
+
+impl Client {
+    pub fn new(
+        id: u64,
+        conn: Conn,
+        addr: String,
+        laddr: String,
+        unix: bool,
+        now_ms: i64,
+        auth: bool,
+    ) -> Self {
+        Client {
+            id,
+            conn,
+            addr,
+            laddr,
+            unix,
+            name: None,
+            db: 0,
+            authenticated: auth,
+            query: Vec::new(),
+            qpos: 0,
+            query_peak: 0,
+            parser: Parser::default(),
+            reply: ReplyBuf::new(),
+            sent: 0,
+            close_after_reply: false,
+            close_asap: false,
+            reply_mode: ReplyMode::On,
+            ctime_ms: now_ms,
+            last_interaction_ms: now_ms,
+            last_cmd: "NULL",
+            write_pending: false,
+            no_evict: false,
+            tot_in: 0,
+            tot_out: 0,
+            cmds: 0,
+            resp3: false,
+        }
+    }
+
+    pub fn pending_output(&self) -> usize {
+        self.reply.buf.len().saturating_sub(self.sent)
+    }
+
+    /// Writes as much pending output as the socket takes. Ok(true): all written.
+    pub fn flush(&mut self) -> io::Result<bool> {
+        while self.sent < self.reply.buf.len() {
+            let chunk = self.reply.buf.get(self.sent..).unwrap_or_default();
+            match self.conn.write(chunk) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.sent += n;
+                    self.tot_out += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        self.reply.buf.clear();
+        self.sent = 0;
+        // Do not keep a huge reply buffer around after a big reply.
+        if self.reply.buf.capacity() > 64 * 1024 {
+            self.reply.buf = Vec::with_capacity(16 * 1024);
+        }
+        Ok(true)
+    }
+
+    /// One `CLIENT LIST` / `CLIENT INFO` line (without the trailing newline).
+    pub fn info_line(&self, now_ms: i64) -> String {
+        let name = self
+            .name
+            .as_ref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        let mut flags = String::new();
+        if self.close_asap {
+            flags.push('A');
+        }
+        if self.close_after_reply {
+            flags.push('c');
+        }
+        if self.unix {
+            flags.push('U');
+        }
+        if self.no_evict {
+            flags.push('e');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        let (addr, laddr) = if self.unix {
+            (format!("{}:0", self.laddr), self.laddr.clone())
+        } else {
+            (self.addr.clone(), self.laddr.clone())
+        };
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            self.id,
+            addr,
+            laddr,
+            self.conn.fd(),
+            name,
+            (now_ms - self.ctime_ms).max(0) / 1000,
+            (now_ms - self.last_interaction_ms).max(0) / 1000,
+            flags,
+            self.db,
+            self.query.len().saturating_sub(self.qpos),
+            self.query.capacity().saturating_sub(self.query.len()),
+            self.parser.arg_bytes,
+            self.reply.buf.capacity(),
+            self.query_peak,
+            self.pending_output(),
+            self.query.capacity() + self.reply.buf.capacity() + std::mem::size_of::<Client>(),
+            self.last_cmd,
+            if self.resp3 { 3 } else { 2 },
+        )
+    }
+}

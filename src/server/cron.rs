@@ -1,0 +1,98 @@
+//! Periodic work, run every 1000/hz ms from the reactor: the active expire cycle
+//! (bounded to a share of each tick), idle client timeouts, instantaneous metric
+//! samples, query buffer trimming; and the shutdown sequence.
+use tracing::{info, warn};
+
+use super::{Server, ShutdownReq};
+use crate::clock;
+use crate::db::expire;
+
+/// Samples kept for the instantaneous metrics (Redis compat: STATS_METRIC_SAMPLES).
+const SAMPLES: usize = 16;
+
+impl Server {
+    pub fn cron(&mut self) {
+        self.cron_loops += 1;
+        let now = clock::now_ms();
+        if self.active_expire {
+            self.active_expire_cycle(now);
+        }
+        self.clients_cron(now);
+        let s = &mut self.stats;
+        s.samples
+            .push((now, s.total_commands, s.net_input, s.net_output));
+        if s.samples.len() > SAMPLES {
+            s.samples.remove(0);
+        }
+    }
+
+    /// Runs the active expire cycle within 25% of a cron tick (scaled by effort).
+    /// Redis compat: expire.c ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC.
+    fn active_expire_cycle(&mut self, now: i64) {
+        let effort = self.cfg.active_expire_effort.max(1) as u64;
+        let perc = 25 + 2 * (effort - 1);
+        let budget_us = 1_000_000 * perc / self.hz.max(1) as u64 / 100;
+        let start = clock::mono_us();
+        let mut next = self.expire_next_db;
+        let st = expire::cycle(&mut self.dbs, &mut next, now, || {
+            clock::mono_us() - start > budget_us
+        });
+        self.expire_next_db = next;
+        if st.timed_out {
+            self.stats.expire_cycle_timeouts += 1;
+        }
+        if st.sampled > 0 {
+            let perc = st.expired as f64 / st.sampled as f64;
+            self.stats.expired_stale_perc = perc * 0.05 + self.stats.expired_stale_perc * 0.95;
+        }
+        self.stats.expire_cycle_cpu_ms += (clock::mono_us() - start) / 1000;
+    }
+
+    fn clients_cron(&mut self, now: i64) {
+        let timeout = self.cfg.timeout as i64 * 1000;
+        let mut idle = Vec::new();
+        for (cid, c) in self.clients.iter_mut() {
+            if timeout > 0 && now - c.last_interaction_ms > timeout && c.pending_output() == 0 {
+                idle.push(cid);
+            }
+            // Give back a big idle query buffer (a past big request) once it is empty.
+            if c.query.is_empty() && c.query.capacity() > 32 * 1024 && c.query_peak < 4 * 1024 {
+                c.query = Vec::new();
+            }
+            c.query_peak = c.query.len();
+        }
+        for cid in idle {
+            info!("Closing idle client");
+            self.close_client_async(cid);
+        }
+    }
+
+    /// (ops/sec, input kbps, output kbps) over the recent samples.
+    pub fn instantaneous(&self) -> (u64, f64, f64) {
+        let s = &self.stats.samples;
+        match (s.first(), s.last()) {
+            (Some(a), Some(b)) if b.0 > a.0 => {
+                let dt = (b.0 - a.0) as f64 / 1000.0;
+                (
+                    ((b.1 - a.1) as f64 / dt) as u64,
+                    (b.2 - a.2) as f64 / dt / 1024.0,
+                    (b.3 - a.3) as f64 / dt / 1024.0,
+                )
+            }
+            _ => (0, 0.0, 0.0),
+        }
+    }
+
+    /// Runs the shutdown sequence; true when the process may exit.
+    pub fn prepare_shutdown(&mut self, req: ShutdownReq) -> bool {
+        let save = req.save.unwrap_or(!self.cfg.save_params.is_empty());
+        if save {
+            warn!("Saving is not available yet: exiting without writing a snapshot.");
+        }
+        if !self.cfg.pidfile.is_empty() && (self.cfg.daemonize || self.pidfile_written) {
+            info!("Removing the pid file.");
+            let _ = std::fs::remove_file(&self.cfg.pidfile);
+        }
+        true
+    }
+}

@@ -1,0 +1,148 @@
+//! Server: all state owned by the main thread (dbs, clients, config, stats) and the
+//! process-level pieces around it. `reactor` runs the event loop, `call` dispatches
+//! commands, `cron` does periodic work. The only module that names mio.
+pub mod call;
+pub mod client;
+pub mod cron;
+pub mod reactor;
+
+use std::collections::HashMap;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use slab::Slab;
+
+use crate::clock;
+use crate::config::Config;
+use crate::db::Db;
+pub use client::Client;
+
+/// Per-command counters for INFO commandstats.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected: u64,
+    pub failed: u64,
+}
+
+#[derive(Default, Debug)]
+pub struct Stats {
+    pub total_connections: u64,
+    pub total_commands: u64,
+    pub rejected_connections: u64,
+    pub net_input: u64,
+    pub net_output: u64,
+    pub expired_stale_perc: f64,
+    pub expire_cycle_cpu_ms: u64,
+    pub expire_cycle_timeouts: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub total_error_replies: u64,
+    pub unexpected_error_replies: u64,
+    pub io_reads: u64,
+    pub io_writes: u64,
+    pub client_qbuf_limit_disconnections: u64,
+    /// Keyed by the address of the command's static spec (unique per (sub)command).
+    pub cmd: HashMap<usize, CmdStat>,
+    pub errors: HashMap<String, u64>,
+    /// (time ms, commands, net in, net out) samples for instantaneous metrics.
+    pub samples: Vec<(i64, u64, u64, u64)>,
+}
+
+/// What SHUTDOWN / a signal asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShutdownReq {
+    pub save: Option<bool>,
+    pub now: bool,
+    pub force: bool,
+}
+
+pub struct Server {
+    pub cfg: Config,
+    pub dbs: Vec<Db>,
+    pub clients: Slab<Client>,
+    pub stats: Stats,
+    pub rng: SmallRng,
+    pub run_id: String,
+    pub start_ms: i64,
+    pub start_mono_us: u64,
+    pub next_client_id: u64,
+    /// Changes since the last save.
+    pub dirty: u64,
+    pub lastsave: i64,
+    pub shutdown: Option<ShutdownReq>,
+    pub active_expire: bool,
+    pub expire_next_db: usize,
+    /// Clients with output to flush before the next poll.
+    pub pending_writes: Vec<usize>,
+    /// Clients to close before the next poll.
+    pub pending_close: Vec<usize>,
+    pub executable: String,
+    pub cron_loops: u64,
+    pub hz: u32,
+    /// Actual listening TCP port (0 when not listening on TCP).
+    pub tcp_port: u16,
+    pub peak_memory: u64,
+    pub pidfile_written: bool,
+    /// Allocated bytes right after startup (INFO used_memory_startup).
+    pub startup_memory: u64,
+}
+
+impl Server {
+    pub fn new(cfg: Config) -> Self {
+        let n = cfg.databases;
+        let mut rng = SmallRng::from_os_rng();
+        let run_id: String = (0..40)
+            .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+            .collect();
+        let now = clock::now_ms();
+        let hz = cfg.hz;
+        Server {
+            dbs: (0..n).map(Db::new).collect(),
+            cfg,
+            clients: Slab::new(),
+            stats: Stats::default(),
+            rng,
+            run_id,
+            start_ms: now,
+            start_mono_us: clock::mono_us(),
+            next_client_id: 1,
+            dirty: 0,
+            lastsave: now / 1000,
+            shutdown: None,
+            active_expire: true,
+            expire_next_db: 0,
+            pending_writes: Vec::new(),
+            pending_close: Vec::new(),
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            cron_loops: 0,
+            hz,
+            tcp_port: 0,
+            peak_memory: 0,
+            pidfile_written: false,
+            startup_memory: 0,
+        }
+    }
+
+    /// Marks a client to be closed before the next poll.
+    pub fn close_client_async(&mut self, cid: usize) {
+        if let Some(c) = self.clients.get_mut(cid) {
+            if !c.close_asap {
+                c.close_asap = true;
+                self.pending_close.push(cid);
+            }
+        }
+    }
+
+    /// Whether connections must authenticate (requirepass set).
+    pub fn auth_required(&self) -> bool {
+        self.cfg.requirepass.is_some()
+    }
+
+    pub fn uptime_secs(&self) -> u64 {
+        (clock::mono_us() - self.start_mono_us) / 1_000_000
+    }
+}

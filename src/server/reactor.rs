@@ -1,0 +1,507 @@
+//! The event loop: one mio Poll over the listeners, every client, a signal source and
+//! a waker. Reads until WouldBlock, runs every complete command in the query buffer,
+//! writes the replies once per batch; cron runs every 1000/hz ms.
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use mio::net::{TcpListener, UnixListener};
+use mio::{Events, Interest, Poll, Token};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook_mio::v1_0::Signals;
+use tracing::{debug, info, warn};
+
+use super::client::{Client, Conn};
+use super::{call, Server, ShutdownReq};
+use crate::clock;
+use crate::resp::parse::{Limits, Parsed};
+use crate::resp::ReplyBuf;
+
+const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
+const LISTENER_BASE: usize = usize::MAX - 64;
+const READ_CHUNK: usize = 16 * 1024;
+
+enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+pub struct Reactor {
+    poll: Poll,
+    listeners: Vec<(Listener, String)>,
+    signals: Signals,
+}
+
+/// The DENIED reply of protected mode. Redis compat: networking.c.
+const DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+fn bind_tcp(addr: &str, port: u16, backlog: i32) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let ip: IpAddr = match addr {
+        "*" => IpAddr::from([0u8, 0, 0, 0]),
+        "::*" => IpAddr::from([0u16; 8]),
+        a => a.parse().map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, "Name or service not known")
+        })?,
+    };
+    let sa = SocketAddr::new(ip, port);
+    let sock = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))?;
+    if sa.is_ipv6() {
+        sock.set_only_v6(true)?;
+    }
+    sock.set_reuse_address(true)?;
+    sock.bind(&sa.into())?;
+    sock.listen(backlog)?;
+    sock.set_nonblocking(true)?;
+    Ok(TcpListener::from_std(sock.into()))
+}
+
+impl Reactor {
+    /// Binds every configured address. Err: the fatal message to log before exiting.
+    pub fn new(srv: &mut Server) -> Result<Reactor, String> {
+        let poll = Poll::new().map_err(|e| e.to_string())?;
+        let mut listeners = Vec::new();
+        let port = srv.cfg.port;
+        if port != 0 {
+            let binds = if srv.cfg.bind.is_empty() {
+                vec!["*".to_string(), "-::*".to_string()]
+            } else {
+                srv.cfg.bind.clone()
+            };
+            for b in &binds {
+                let (optional, addr) = match b.strip_prefix('-') {
+                    Some(a) => (true, a),
+                    None => (false, b.as_str()),
+                };
+                match bind_tcp(addr, port, srv.cfg.tcp_backlog) {
+                    Ok(l) => listeners.push((Listener::Tcp(l), format!("{addr}:{port}"))),
+                    Err(e) => {
+                        let unsupported = matches!(
+                            e.raw_os_error(),
+                            Some(libc::EADDRNOTAVAIL | libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT)
+                        );
+                        if optional && unsupported {
+                            continue;
+                        }
+                        warn!("Warning: Could not create server TCP listening socket {addr}:{port}: bind: {}", strip_os(&e));
+                        return Err(format!("Failed listening on port {port} (tcp), aborting."));
+                    }
+                }
+            }
+            srv.tcp_port = port;
+        }
+        if !srv.cfg.unixsocket.is_empty() {
+            let path = srv.cfg.unixsocket.clone();
+            let _ = std::fs::remove_file(&path);
+            match UnixListener::bind(&path) {
+                Ok(l) => {
+                    let perm = srv.cfg.unixsocketperm;
+                    if perm != 0 {
+                        use std::os::unix::fs::PermissionsExt;
+                        let _ =
+                            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(perm));
+                    }
+                    listeners.push((Listener::Unix(l), path));
+                }
+                Err(e) => return Err(format!("Failed opening Unix socket: {e}")),
+            }
+        }
+        if listeners.is_empty() {
+            return Err("Configured to not listen anywhere, exiting.".into());
+        }
+        for (i, (l, _)) in listeners.iter_mut().enumerate() {
+            let t = Token(LISTENER_BASE + i);
+            let r = match l {
+                Listener::Tcp(l) => poll.registry().register(l, t, Interest::READABLE),
+                Listener::Unix(l) => poll.registry().register(l, t, Interest::READABLE),
+            };
+            r.map_err(|e| e.to_string())?;
+        }
+        let mut signals = Signals::new([SIGTERM, SIGINT]).map_err(|e| e.to_string())?;
+        poll.registry()
+            .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)
+            .map_err(|e| e.to_string())?;
+        Ok(Reactor {
+            poll,
+            listeners,
+            signals,
+        })
+    }
+
+    /// Runs until a shutdown completes.
+    pub fn run(&mut self, srv: &mut Server) {
+        let mut events = Events::with_capacity(1024);
+        let mut next_cron = clock::mono_us();
+        loop {
+            let now = clock::mono_us();
+            let wait = next_cron.saturating_sub(now);
+            let timeout = if srv.pending_writes.is_empty() && srv.pending_close.is_empty() {
+                Duration::from_micros(wait)
+            } else {
+                Duration::ZERO
+            };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    warn!("poll error: {e}");
+                }
+            }
+            for ev in events.iter() {
+                let t = ev.token().0;
+                if ev.token() == SIGNAL_TOKEN {
+                    self.on_signals(srv);
+                } else if t >= LISTENER_BASE {
+                    self.accept(srv, t - LISTENER_BASE);
+                } else {
+                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                        on_readable(srv, t);
+                    }
+                    if ev.is_writable() {
+                        flush_client(srv, t);
+                    }
+                }
+            }
+            if clock::mono_us() >= next_cron {
+                srv.cron();
+                next_cron = clock::mono_us() + 1_000_000 / srv.hz.max(1) as u64;
+            }
+            self.before_sleep(srv);
+            if let Some(req) = srv.shutdown {
+                if srv.prepare_shutdown(req) {
+                    for (l, name) in &self.listeners {
+                        if let Listener::Unix(_) = l {
+                            let _ = std::fs::remove_file(name);
+                        }
+                    }
+                    return;
+                }
+                srv.shutdown = None;
+            }
+        }
+    }
+
+    fn on_signals(&mut self, srv: &mut Server) {
+        for sig in self.signals.pending() {
+            let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
+            if srv.shutdown.is_some() && sig == SIGINT {
+                warn!("You insist... exiting now.");
+                std::process::exit(1);
+            }
+            warn!("Received {name} scheduling shutdown...");
+            srv.shutdown = Some(ShutdownReq::default());
+        }
+    }
+
+    fn accept(&mut self, srv: &mut Server, li: usize) {
+        loop {
+            let Some((l, name)) = self.listeners.get(li) else {
+                return;
+            };
+            let (conn, addr, laddr, unix) = match l {
+                Listener::Tcp(l) => match l.accept() {
+                    Ok((s, peer)) => {
+                        let _ = s.set_nodelay(true);
+                        let local = s.local_addr().map(fmt_addr).unwrap_or_default();
+                        set_keepalive(&s, srv.cfg.tcp_keepalive);
+                        (Conn::Tcp(s), fmt_addr(peer), local, false)
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(e) => {
+                        warn!("Accepting client connection: {e}");
+                        return;
+                    }
+                },
+                Listener::Unix(l) => match l.accept() {
+                    Ok((s, _)) => (Conn::Unix(s), name.clone(), name.clone(), true),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(e) => {
+                        warn!("Accepting client connection: {e}");
+                        return;
+                    }
+                },
+            };
+            let mut conn = conn;
+            srv.stats.total_connections += 1;
+            if srv.clients.len() >= srv.cfg.maxclients {
+                let _ = conn.write(b"-ERR max number of clients reached\r\n");
+                srv.stats.rejected_connections += 1;
+                continue;
+            }
+            if srv.cfg.protected_mode
+                && srv.cfg.requirepass.is_none()
+                && !unix
+                && !is_loopback(&addr)
+            {
+                let _ = conn.write(DENIED.as_bytes());
+                srv.stats.rejected_connections += 1;
+                continue;
+            }
+            let id = srv.next_client_id;
+            srv.next_client_id += 1;
+            let now = clock::now_ms();
+            let auth = srv.cfg.requirepass.is_none();
+            let entry = srv.clients.vacant_entry();
+            let cid = entry.key();
+            let mut c = Client::new(id, conn, addr, laddr, unix, now, auth);
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            let r = match &mut c.conn {
+                Conn::Tcp(s) => self.poll.registry().register(s, Token(cid), interest),
+                Conn::Unix(s) => self.poll.registry().register(s, Token(cid), interest),
+            };
+            if r.is_err() {
+                continue;
+            }
+            debug!("Accepted {}", c.addr);
+            entry.insert(c);
+        }
+    }
+
+    fn before_sleep(&mut self, srv: &mut Server) {
+        let pend = std::mem::take(&mut srv.pending_writes);
+        for cid in pend {
+            if let Some(c) = srv.clients.get_mut(cid) {
+                c.write_pending = false;
+            }
+            flush_client(srv, cid);
+        }
+        while let Some(cid) = srv.pending_close.pop() {
+            if let Some(mut c) = srv.clients.try_remove(cid) {
+                // Best effort: deliver what was queued (e.g. an error) before closing.
+                let _ = c.flush();
+                let _ = match &mut c.conn {
+                    Conn::Tcp(s) => self.poll.registry().deregister(s),
+                    Conn::Unix(s) => self.poll.registry().deregister(s),
+                };
+                srv.stats.net_input += 0;
+            }
+        }
+    }
+}
+
+fn strip_os(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn fmt_addr(a: SocketAddr) -> String {
+    match a {
+        SocketAddr::V4(v) => format!("{}:{}", v.ip(), v.port()),
+        SocketAddr::V6(v) => match v.ip().to_ipv4_mapped() {
+            Some(ip4) => format!("{}:{}", ip4, v.port()),
+            None => format!("{}:{}", v.ip(), v.port()),
+        },
+    }
+}
+
+fn is_loopback(addr: &str) -> bool {
+    addr.starts_with("127.") || addr.starts_with("::1:")
+}
+
+fn set_keepalive(s: &mio::net::TcpStream, secs: u64) {
+    if secs == 0 {
+        return;
+    }
+    let sock = socket2::SockRef::from(s);
+    let ka = socket2::TcpKeepalive::new()
+        .with_time(Duration::from_secs(secs))
+        .with_interval(Duration::from_secs((secs / 3).max(1)));
+    let _ = sock.set_tcp_keepalive(&ka);
+}
+
+/// Reads everything available, running complete commands as they arrive.
+fn on_readable(srv: &mut Server, cid: usize) {
+    loop {
+        let Some(c) = srv.clients.get_mut(cid) else {
+            return;
+        };
+        if c.close_asap {
+            return;
+        }
+        let len = c.query.len();
+        let want = match c.parser.pending_bulk() {
+            // A big argument is coming: read it in larger pieces (still bounded).
+            Some(b) if b > READ_CHUNK => (b + 2).min(1024 * 1024),
+            _ => READ_CHUNK,
+        };
+        c.query.resize(len + want, 0);
+        let r = c.conn.read(&mut c.query[len..]);
+        match r {
+            Ok(0) => {
+                c.query.truncate(len);
+                debug!(
+                    "Client closed connection id={} addr={} laddr={}",
+                    c.id, c.addr, c.laddr
+                );
+                srv.close_client_async(cid);
+                return;
+            }
+            Ok(n) => {
+                c.query.truncate(len + n);
+                c.tot_in += n as u64;
+                c.last_interaction_ms = clock::now_ms();
+                srv.stats.net_input += n as u64;
+                srv.stats.io_reads += 1;
+                process_input(srv, cid);
+                let limit = srv.cfg.client_query_buffer_limit;
+                if let Some(c) = srv.clients.get_mut(cid) {
+                    let qlen = c.query.len() - c.qpos.min(c.query.len());
+                    if qlen + c.parser.arg_bytes > limit && limit > 0 {
+                        warn!(
+                            "Closing client that reached max query buffer length: {} (qbuf initial bytes: {:?})",
+                            c.info_line(clock::now_ms()),
+                            String::from_utf8_lossy(c.query.get(..64.min(c.query.len())).unwrap_or_default())
+                        );
+                        srv.stats.client_qbuf_limit_disconnections += 1;
+                        srv.close_client_async(cid);
+                        return;
+                    }
+                    if c.pending_output() > 64 * 1024 {
+                        flush_client(srv, cid);
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                c.query.truncate(len);
+                break;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                c.query.truncate(len);
+            }
+            Err(e) => {
+                c.query.truncate(len);
+                debug!("Reading from client: {e}");
+                srv.close_client_async(cid);
+                return;
+            }
+        }
+    }
+    flush_client(srv, cid);
+}
+
+/// Runs every complete request in the client's query buffer.
+pub fn process_input(srv: &mut Server, cid: usize) {
+    let Some(c) = srv.clients.get_mut(cid) else {
+        return;
+    };
+    let query = std::mem::take(&mut c.query);
+    let mut parser = std::mem::take(&mut c.parser);
+    let mut out = std::mem::replace(&mut c.reply, ReplyBuf::new());
+    let mut pos = c.qpos;
+    // Invariant kept by the compaction below: a partly parsed request starts at 0.
+    let mut start = if parser.in_progress() { 0 } else { c.qpos };
+    let max_bulk = srv.cfg.proto_max_bulk_len;
+    let mut argv: Vec<&[u8]> = Vec::with_capacity(8);
+    while let Some(c) = srv.clients.get(cid) {
+        if c.close_asap || c.close_after_reply {
+            pos = query.len();
+            break;
+        }
+        let lim = Limits {
+            max_bulk,
+            auth_required: !c.authenticated,
+        };
+        if !parser.in_progress() {
+            start = pos;
+        }
+        match parser.next(&query, &mut pos, &lim) {
+            Ok(Parsed::Multibulk) => {
+                argv.clear();
+                argv.extend(
+                    parser
+                        .args
+                        .iter()
+                        .map(|&(s, e)| query.get(s..e).unwrap_or_default()),
+                );
+                call::execute(srv, cid, &argv, &mut out);
+                start = pos;
+            }
+            Ok(Parsed::Inline(owned)) => {
+                let v: Vec<&[u8]> = owned.iter().map(|a| a.as_slice()).collect();
+                call::execute(srv, cid, &v, &mut out);
+                start = pos;
+            }
+            Ok(Parsed::Empty) => start = pos,
+            Ok(Parsed::Incomplete) => break,
+            Err(e) => {
+                out.error(&e.reply());
+                if let Some(c) = srv.clients.get_mut(cid) {
+                    debug!(
+                        "Protocol error ({}) from client: {}",
+                        e.log_reason(),
+                        c.info_line(clock::now_ms())
+                    );
+                    c.close_after_reply = true;
+                }
+                pos = query.len();
+                start = pos;
+                parser = Default::default();
+                break;
+            }
+        }
+    }
+    let Some(c) = srv.clients.get_mut(cid) else {
+        return;
+    };
+    c.resp3 = out.resp3;
+    c.reply = out;
+    c.query = query;
+    c.parser = parser;
+    c.query_peak = c.query_peak.max(c.query.len());
+    // Compact: drop fully consumed bytes, keeping a partly parsed request.
+    if start >= c.query.len() {
+        c.query.clear();
+        c.qpos = 0;
+        c.parser.rebase(0);
+    } else if start > 0 {
+        c.query.drain(..start);
+        c.qpos = pos - start;
+        c.parser.rebase(start);
+    } else {
+        c.qpos = pos;
+    }
+}
+
+/// Writes a client's pending output; closes it when done if asked to.
+pub fn flush_client(srv: &mut Server, cid: usize) {
+    let Some(c) = srv.clients.get_mut(cid) else {
+        return;
+    };
+    if c.pending_output() == 0 {
+        if c.close_after_reply && !c.close_asap {
+            srv.close_client_async(cid);
+        }
+        return;
+    }
+    let before = c.tot_out;
+    let res = c.flush();
+    let written = c.tot_out - before;
+    srv.stats.net_output += written;
+    srv.stats.io_writes += 1;
+    match res {
+        Ok(true) => {
+            if c.close_after_reply {
+                srv.close_client_async(cid);
+            }
+        }
+        Ok(false) => {}
+        Err(_) => srv.close_client_async(cid),
+    }
+}
+
+/// The listening sockets' addresses, for the startup log.
+pub fn describe(r: &Reactor) -> Vec<String> {
+    r.listeners.iter().map(|(_, n)| n.clone()).collect()
+}
+
+pub fn log_ready(r: &Reactor) {
+    let unix = r
+        .listeners
+        .iter()
+        .any(|(l, _)| matches!(l, Listener::Unix(_)));
+    info!("Ready to accept connections tcp");
+    if unix {
+        info!("Ready to accept connections unix");
+    }
+}

@@ -1,0 +1,5 @@
+//! Protocol-free helpers shared by every layer: Redis-exact number parsing/formatting and
+//! glob matching. Imports nothing else from the crate.
+
+pub mod glob;
+pub mod num;

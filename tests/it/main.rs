@@ -1,0 +1,10 @@
+//! The integration suite: every file starts the real ferrodis binary on a free port
+//! and talks to it over TCP, with raw RESP bytes and with the `redis` crate.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod harness;
+
+mod interop;
+mod keyspace;
+mod protocol;
+mod server;
+mod strings;

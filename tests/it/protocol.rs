@@ -1,0 +1,162 @@
+//! Wire protocol: multibulk, inline, pipelining, protocol errors, RESP3.
+//! Several cases follow tests/unit/protocol.tcl of the Redis suite.
+use crate::cmd;
+use crate::harness::Server;
+
+#[test]
+fn inline_and_multibulk_pipelined() {
+    let s = Server::start();
+    let mut c = s.raw();
+    c.send(b"SET a 1\r\nGET a\r\n*2\r\n$4\r\nECHO\r\n$3\r\nx\ny\r\nPING\n");
+    assert_eq!(c.read(), b"+OK\r\n");
+    assert_eq!(c.read(), b"$1\r\n1\r\n");
+    assert_eq!(c.read(), b"$3\r\nx\ny\r\n");
+    assert_eq!(c.read(), b"+PONG\r\n");
+}
+
+#[test]
+fn request_split_across_many_writes() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let req = b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$10\r\n0123456789\r\n";
+    for b in req.chunks(3) {
+        c.send(b);
+        c.s.flush().unwrap();
+    }
+    assert_eq!(c.read(), b"+OK\r\n");
+    assert_eq!(cmd!(c, "GET", "key"), b"$10\r\n0123456789\r\n");
+}
+
+use std::io::Write;
+
+#[test]
+fn protocol_errors_reply_then_close() {
+    // protocol.tcl: "Out of range multibulk length", "Wrong multibulk payload header",
+    // "Negative multibulk payload length", "Unbalanced number of quotes".
+    let cases: &[(&[u8], &[u8])] = &[
+        (
+            b"*3000000000\r\n",
+            b"-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n",
+            b"-ERR Protocol error: expected '$', got 'f'\r\n",
+        ),
+        (
+            b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$-10\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"set \"\"\"test-key\"\"\" test-value\r\nping\r\n",
+            b"-ERR Protocol error: unbalanced quotes in request\r\n",
+        ),
+        (
+            b"*20\r\n$99999999999\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+    ];
+    let s = Server::start();
+    for (req, want) in cases {
+        let mut c = s.raw();
+        c.send(req);
+        assert_eq!(
+            &c.read(),
+            want,
+            "request {:?}",
+            String::from_utf8_lossy(req)
+        );
+        assert!(c.closed());
+    }
+    // The server keeps serving everyone else.
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "PING"), b"+PONG\r\n");
+}
+
+#[test]
+fn too_big_inline_request() {
+    let s = Server::start();
+    let mut c = s.raw();
+    c.send(&vec![b'a'; 70_000]);
+    assert_eq!(c.read(), b"-ERR Protocol error: too big inline request\r\n");
+    assert!(c.closed());
+}
+
+#[test]
+fn empty_requests_are_ignored() {
+    let s = Server::start();
+    let mut c = s.raw();
+    c.send(b"\r\n\r\n*0\r\n*-1\r\nPING\r\n");
+    assert_eq!(c.read(), b"+PONG\r\n");
+}
+
+#[test]
+fn hello_switches_to_resp3() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let r = cmd!(c, "HELLO", "3");
+    assert!(
+        r.starts_with(b"%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"),
+        "{}",
+        String::from_utf8_lossy(&r)
+    );
+    assert_eq!(cmd!(c, "GET", "nokey"), b"_\r\n");
+    assert_eq!(cmd!(c, "DEBUG", "PROTOCOL", "double"), b",3.141\r\n");
+    assert_eq!(
+        cmd!(c, "HELLO", "4"),
+        b"-NOPROTO unsupported protocol version\r\n"
+    );
+    assert_eq!(cmd!(c, "HELLO", "2").first(), Some(&b'*'));
+    assert_eq!(cmd!(c, "GET", "nokey"), b"$-1\r\n");
+}
+
+#[test]
+fn unknown_command_and_arity_errors() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(
+        cmd!(c, "FOO", "a", "b"),
+        b"-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n"
+    );
+    assert_eq!(
+        cmd!(c, "GET"),
+        b"-ERR wrong number of arguments for 'get' command\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "CONFIG", "GET"),
+        b"-ERR wrong number of arguments for 'config|get' command\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "CONFIG", "FOO"),
+        b"-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n"
+    );
+}
+
+#[test]
+fn big_pipeline_with_big_values() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let v = vec![b'x'; 200_000];
+    let mut req = Vec::new();
+    for i in 0..50 {
+        let k = format!("k{i}");
+        req.extend(
+            format!(
+                "*3\r\n$3\r\nSET\r\n${}\r\n{}\r\n${}\r\n",
+                k.len(),
+                k,
+                v.len()
+            )
+            .bytes(),
+        );
+        req.extend_from_slice(&v);
+        req.extend_from_slice(b"\r\n");
+    }
+    c.send(&req);
+    for _ in 0..50 {
+        assert_eq!(c.read(), b"+OK\r\n");
+    }
+    let mut r = redis::cmd("STRLEN");
+    r.arg("k49");
+    let n: usize = r.query(&mut s.client()).unwrap();
+    assert_eq!(n, 200_000);
+}

@@ -1,0 +1,170 @@
+//! Process-level behaviour: config errors, CONFIG GET/SET, INFO, CLIENT, AUTH,
+//! maxclients, SHUTDOWN and signals.
+use std::process::Command;
+use std::time::Duration;
+
+use crate::cmd;
+use crate::harness::{wait_for, Server};
+
+#[test]
+fn bad_directive_exits_with_redis_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ferrodis"))
+        .args(["--port", "0", "--nosuchdirective", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("FATAL CONFIG FILE ERROR"), "{err}");
+    assert!(
+        err.contains("Bad directive or wrong number of arguments"),
+        "{err}"
+    );
+}
+
+#[test]
+fn version_flag() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ferrodis"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("v="));
+}
+
+#[test]
+fn config_get_set_and_errors() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(
+        cmd!(c, "CONFIG", "SET", "maxmemory", "10mb", "hz", "50"),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "CONFIG", "GET", "maxmemory"),
+        b"*2\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "CONFIG", "SET", "hz", "60", "maxmemory", "lots"),
+        b"-ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value\r\n"
+    );
+    // All or nothing: hz kept its old value.
+    assert_eq!(
+        cmd!(c, "CONFIG", "GET", "hz"),
+        b"*2\r\n$2\r\nhz\r\n$2\r\n50\r\n"
+    );
+    assert_eq!(cmd!(c, "CONFIG", "SET", "daemonize", "yes"), b"-ERR CONFIG SET failed (possibly related to argument 'daemonize') - can't set immutable config\r\n");
+    assert_eq!(
+        cmd!(c, "CONFIG", "SET", "nope", "1"),
+        b"-ERR Unknown option or number of arguments for CONFIG SET - 'nope'\r\n"
+    );
+    let all = String::from_utf8(cmd!(c, "CONFIG", "GET", "*")).unwrap();
+    assert!(all.contains("appendfsync"), "{all}");
+}
+
+#[test]
+fn info_sections() {
+    let s = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "PING");
+    let all = String::from_utf8(cmd!(c, "INFO", "everything")).unwrap();
+    for f in [
+        "redis_version:7.0.15",
+        "used_memory:",
+        "used_cpu_user:",
+        "rejected_calls",
+        "connected_clients:1",
+        "role:master",
+    ] {
+        assert!(all.contains(f), "missing {f}");
+    }
+    let def = String::from_utf8(cmd!(c, "INFO")).unwrap();
+    assert!(!def.contains("rejected_calls"));
+    let cpu = String::from_utf8(cmd!(c, "INFO", "cpu")).unwrap();
+    assert!(cpu.contains("used_cpu_user") && !cpu.contains("used_memory"));
+}
+
+#[test]
+fn client_commands() {
+    let s = Server::start();
+    let mut a = s.raw();
+    let mut b = s.raw();
+    assert_eq!(cmd!(a, "CLIENT", "SETNAME", "alpha"), b"+OK\r\n");
+    assert_eq!(cmd!(a, "CLIENT", "GETNAME"), b"$5\r\nalpha\r\n");
+    assert_eq!(
+        cmd!(a, "CLIENT", "SETNAME", "a b"),
+        b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
+    );
+    let list = String::from_utf8(cmd!(b, "CLIENT", "LIST")).unwrap();
+    assert!(list.contains("name=alpha"), "{list}");
+    let id = String::from_utf8(cmd!(a, "CLIENT", "ID")).unwrap();
+    let id = id.trim_start_matches(':').trim().to_string();
+    assert_eq!(cmd!(b, "CLIENT", "KILL", "ID", &id), b":1\r\n");
+    assert!(a.closed());
+    b.send(b"CLIENT REPLY SKIP\r\nECHO skipped\r\nECHO shown\r\n");
+    assert_eq!(b.read(), b"$5\r\nshown\r\n");
+    b.send(b"CLIENT REPLY OFF\r\nECHO hidden\r\nCLIENT REPLY ON\r\n");
+    assert_eq!(b.read(), b"+OK\r\n");
+}
+
+#[test]
+fn requirepass_and_auth() {
+    let s = Server::start_with(&["--requirepass", "secret"]);
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "GET", "x"), b"-NOAUTH Authentication required.\r\n");
+    assert_eq!(
+        cmd!(c, "AUTH", "wrong"),
+        b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+    );
+    assert_eq!(cmd!(c, "AUTH", "secret"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "GET", "x"), b"$-1\r\n");
+    let mut u = s.raw();
+    u.send(b"*11\r\n");
+    assert_eq!(
+        u.read(),
+        b"-ERR Protocol error: unauthenticated multibulk length\r\n"
+    );
+}
+
+#[test]
+fn maxclients_rejects_extra_connections() {
+    let s = Server::start_with(&["--maxclients", "2"]);
+    let mut a = s.raw();
+    // The harness's readiness probe connection may not be reaped yet: wait for it.
+    wait_for("probe connection to close", Duration::from_secs(10), || {
+        String::from_utf8(cmd!(a, "INFO", "clients"))
+            .unwrap()
+            .contains("connected_clients:1\r\n")
+            .then_some(())
+    });
+    let mut b = s.raw();
+    assert_eq!(cmd!(b, "PING"), b"+PONG\r\n");
+    let mut c = s.raw();
+    assert_eq!(c.read(), b"-ERR max number of clients reached\r\n");
+}
+
+#[test]
+fn shutdown_and_sigterm_exit_cleanly() {
+    let mut s = Server::start();
+    let mut c = s.raw();
+    c.send(b"SHUTDOWN NOSAVE\r\n");
+    assert_eq!(s.wait_exit(), Some(0));
+    assert!(s.log().contains("ready to exit, bye bye"));
+
+    let mut s = Server::start();
+    let pid = s.pid() as i32;
+    // Safety: signalling our own child process.
+    unsafe { libc_kill(pid) };
+    assert_eq!(s.wait_exit(), Some(0));
+    let log = s.log();
+    assert!(
+        log.contains("Received SIGTERM scheduling shutdown"),
+        "{log}"
+    );
+}
+
+unsafe fn libc_kill(pid: i32) {
+    extern "C" {
+        fn kill(pid: i32, sig: i32) -> i32;
+    }
+    kill(pid, 15);
+}
