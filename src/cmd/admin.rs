@@ -573,6 +573,126 @@ fn debug_protocol(ctx: &mut Ctx, a: &Args) -> CmdResult {
     Ok(())
 }
 
+fn memory_usage(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if a.len() != 3 && !(a.len() == 5 && a.is(3, "samples")) {
+        return Err(error::SYNTAX);
+    }
+    if a.len() == 5 {
+        a.i64(4)?;
+    }
+    let now = ctx.now_ms;
+    match ctx.db().peek(a.at(2), now) {
+        // The entry's block, its heap value, and its table slot.
+        Some(o) => {
+            let n = o.mem_usage() + 16;
+            ctx.out.int(n as i64);
+        }
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn memory_stats(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    let (alloc, _active, _resident) = crate::cmd::info::allocator_stats();
+    let keys: usize = ctx.srv.dbs.iter().map(|d| d.len()).sum();
+    let startup = ctx.srv.startup_memory.min(alloc);
+    let rows: [(&str, i64); 6] = [
+        ("peak.allocated", ctx.srv.peak_memory.max(alloc) as i64),
+        ("total.allocated", alloc as i64),
+        ("startup.allocated", startup as i64),
+        ("keys.count", keys as i64),
+        (
+            "keys.bytes-per-key",
+            if keys == 0 {
+                0
+            } else {
+                ((alloc - startup) / keys as u64) as i64
+            },
+        ),
+        ("dataset.bytes", (alloc - startup) as i64),
+    ];
+    ctx.out.map(rows.len());
+    for (k, v) in rows {
+        ctx.out.bulk(k.as_bytes());
+        ctx.out.int(v);
+    }
+    Ok(())
+}
+
+fn memory_doctor(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    ctx.out.verbatim(b"No memory problems detected.", "txt");
+    Ok(())
+}
+
+fn memory_malloc_stats(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    let (a, c, r) = crate::cmd::info::allocator_stats();
+    let s = format!("jemalloc stats: allocated={a} active={c} resident={r}\n");
+    ctx.out.verbatim(s.as_bytes(), "txt");
+    Ok(())
+}
+
+fn memory_purge(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    ctx.out.ok();
+    Ok(())
+}
+
+fn memory_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    help(
+        ctx,
+        "MEMORY",
+        &[
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+        ],
+    );
+    Ok(())
+}
+
+const MEMORY_SUBS: &[CommandSpec] = &[
+    cmd("doctor", 2, 0, 0, memory_doctor).doc(G, "4.0.0", "O(1)", "Reports memory problems."),
+    cmd("help", 2, LOADING | STALE, 0, memory_help).doc(
+        G,
+        "4.0.0",
+        "O(1)",
+        "Lists the MEMORY subcommands.",
+    ),
+    cmd("malloc-stats", 2, 0, 0, memory_malloc_stats).doc(
+        G,
+        "4.0.0",
+        "Depends on how much memory is allocated, could be slow",
+        "Returns allocator statistics.",
+    ),
+    cmd("purge", 2, 0, 0, memory_purge).doc(
+        G,
+        "4.0.0",
+        "Depends on how much memory is allocated, could be slow",
+        "Asks the allocator to release memory.",
+    ),
+    cmd("stats", 2, 0, 0, memory_stats).doc(
+        G,
+        "4.0.0",
+        "O(1)",
+        "Returns details about memory usage.",
+    ),
+    cmd("usage", -3, READONLY, ACL_KEYSPACE, memory_usage)
+        .keys(2, 2, 1, KS_RO)
+        .doc(
+            G,
+            "4.0.0",
+            "O(N) where N is the number of samples.",
+            "Estimates the memory usage of a key.",
+        ),
+];
+
 const CONFIG_SUBS: &[CommandSpec] = &[
     cmd("get", -3, ADMIN | NOSCRIPT | LOADING | STALE, 0, config_get).doc(
         G,
@@ -677,6 +797,7 @@ const COMMAND_SUBS: &[CommandSpec] = &[
 pub const COMMANDS: &[CommandSpec] = &[
     crate::cmd::spec::container("config", 0, CONFIG_SUBS).doc(G, "2.0.0", "Depends on subcommand.", "A container for server configuration commands."),
     CommandSpec { arity: -1, handler: Some(command), subcommands: COMMAND_SUBS, flags: LOADING | STALE, acl: ACL_CONNECTION, ..crate::cmd::spec::container("command", ACL_CONNECTION, COMMAND_SUBS) }.doc(G, "2.8.13", "O(N) where N is the total number of Redis commands", "Returns detailed information about all commands."),
+    crate::cmd::spec::container("memory", 0, MEMORY_SUBS).doc(G, "4.0.0", "Depends on subcommand.", "A container for memory diagnostics commands."),
     cmd("time", 1, LOADING | STALE | FAST, 0, time).doc(G, "2.6.0", "O(1)", "Returns the server time.").tips(&["nondeterministic_output"]),
     cmd("lastsave", 1, LOADING | STALE | FAST, ACL_ADMIN | ACL_DANGEROUS, lastsave).doc(G, "1.0.0", "O(1)", "Returns the unix time of the last successful save.").tips(&["nondeterministic_output"]),
     cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY, 0, shutdown).doc(G, "1.0.0", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "Saves if configured, then stops the server."),

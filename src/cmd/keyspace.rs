@@ -327,46 +327,36 @@ fn randomkey(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     Ok(())
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Cond {
-    None,
-    Nx,
-    Xx,
-    Gt,
-    Lt,
-}
-
 /// EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT. Redis compat: expire.c expireGenericCommand.
 fn expire_generic(ctx: &mut Ctx, a: &Args, relative: bool, secs: bool) -> CmdResult {
     let key = a.at(1);
-    let mut cond = Cond::None;
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for j in 3..a.len() {
-        let c = if a.is(j, "nx") {
-            Cond::Nx
+        if a.is(j, "nx") {
+            nx = true;
         } else if a.is(j, "xx") {
-            Cond::Xx
+            xx = true;
         } else if a.is(j, "gt") {
-            Cond::Gt
+            gt = true;
         } else if a.is(j, "lt") {
-            Cond::Lt
+            lt = true;
         } else {
             return Err(CmdError::owned(format!(
                 "ERR Unsupported option {}",
                 a.str(j)
             )));
-        };
-        if cond != Cond::None && cond != c {
-            let both_cmp = matches!((cond, c), (Cond::Gt, Cond::Lt) | (Cond::Lt, Cond::Gt));
-            if both_cmp {
-                return Err(CmdError::new(
-                    "ERR GT and LT options at the same time are not compatible",
-                ));
-            }
-            return Err(CmdError::new(
-                "ERR NX and XX, GT or LT options at the same time are not compatible",
-            ));
         }
-        cond = c;
+    }
+    // Redis compat: expire.c parseExtendedExpireArgumentsOrReply.
+    if nx && (xx || gt || lt) {
+        return Err(CmdError::new(
+            "ERR NX and XX, GT or LT options at the same time are not compatible",
+        ));
+    }
+    if gt && lt {
+        return Err(CmdError::new(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
     }
     let name = ctx.cmd.name;
     let mut when = a.i64(2)?;
@@ -387,13 +377,10 @@ fn expire_generic(ctx: &mut Ctx, a: &Args, relative: bool, secs: bool) -> CmdRes
         return Ok(());
     }
     let cur = ctx.db().get_expire(key);
-    let ok = match cond {
-        Cond::None => true,
-        Cond::Nx => cur.is_none(),
-        Cond::Xx => cur.is_some(),
-        Cond::Gt => cur.is_some_and(|c| when > c),
-        Cond::Lt => cur.is_none_or(|c| when < c),
-    };
+    let ok = !(nx && cur.is_some())
+        && !(xx && cur.is_none())
+        && !(gt && cur.is_none_or(|c| when <= c))
+        && !(lt && cur.is_some_and(|c| when >= c));
     if !ok {
         ctx.out.int(0);
         return Ok(());

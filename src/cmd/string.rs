@@ -302,11 +302,13 @@ fn msetnx(ctx: &mut Ctx, a: &Args) -> CmdResult {
     mset_generic(ctx, a, true)
 }
 
-fn check_len(ctx: &Ctx, total: usize) -> CmdResult {
-    if total as i64 > ctx.srv.cfg.proto_max_bulk_len {
-        return Err(error::STRING_TOO_LONG);
+/// Refuses results longer than proto-max-bulk-len. Redis compat: t_string.c
+/// checkStringLength (also catches offset + length overflowing).
+fn check_len(ctx: &Ctx, base: usize, add: usize) -> CmdResult {
+    match base.checked_add(add) {
+        Some(t) if t as u64 <= ctx.srv.cfg.proto_max_bulk_len.max(0) as u64 => Ok(()),
+        _ => Err(error::STRING_TOO_LONG),
     }
-    Ok(())
 }
 
 fn append(ctx: &mut Ctx, a: &Args) -> CmdResult {
@@ -319,7 +321,7 @@ fn append(ctx: &mut Ctx, a: &Args) -> CmdResult {
             add.len()
         }
         Some(l) => {
-            check_len(ctx, l + add.len())?;
+            check_len(ctx, l, add.len())?;
             let now = ctx.now_ms;
             let o = ctx.db().get_mut(key, now).ok_or(error::NO_SUCH_KEY)?;
             let s = o.make_raw().ok_or(error::WRONGTYPE)?;
@@ -455,7 +457,7 @@ fn setrange(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 ctx.out.int(0);
                 return Ok(());
             }
-            check_len(ctx, offset + val.len())?;
+            check_len(ctx, offset, val.len())?;
             let mut v = vec![0u8; offset + val.len()];
             v[offset..].copy_from_slice(val);
             let now = ctx.now_ms;
@@ -469,7 +471,7 @@ fn setrange(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 ctx.out.int(l as i64);
                 return Ok(());
             }
-            check_len(ctx, offset + val.len())?;
+            check_len(ctx, offset, val.len())?;
             let now = ctx.now_ms;
             let o = ctx.db().get_mut(key, now).ok_or(error::NO_SUCH_KEY)?;
             let s = o.make_raw().ok_or(error::WRONGTYPE)?;

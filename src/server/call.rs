@@ -119,7 +119,17 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
         cmd: spec,
     };
     let args = Args { argv };
-    let res = handler(&mut ctx, &args);
+    // A handler bug must cost one reply, not the server.
+    let res =
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut ctx, &args))) {
+            Ok(r) => r,
+            Err(_) => {
+                tracing::warn!("Internal error while executing '{}'", spec.name);
+                Err(CmdError::new(
+                    "ERR internal error while executing the command",
+                ))
+            }
+        };
     let Ctx { srv, out, .. } = ctx;
     let took = clock::mono_us().saturating_sub(start);
     srv.stats.total_commands += 1;
