@@ -377,10 +377,11 @@ fn expire_generic(ctx: &mut Ctx, a: &Args, relative: bool, secs: bool) -> CmdRes
         return Ok(());
     }
     let cur = ctx.db().get_expire(key);
-    let ok = !(nx && cur.is_some())
-        && !(xx && cur.is_none())
-        && !(gt && cur.is_none_or(|c| when <= c))
-        && !(lt && cur.is_some_and(|c| when >= c));
+    let blocked = (nx && cur.is_some())
+        || (xx && cur.is_none())
+        || (gt && cur.is_none_or(|c| when <= c))
+        || (lt && cur.is_some_and(|c| when >= c));
+    let ok = !blocked;
     if !ok {
         ctx.out.int(0);
         return Ok(());
