@@ -5,9 +5,7 @@ use ferrodis::db::{Db, Obj};
 fn keyspace(c: &mut Criterion) {
     let mut g = c.benchmark_group("keyspace");
     g.throughput(Throughput::Elements(100_000));
-    let keys: Vec<Vec<u8>> = (0..100_000)
-        .map(|i| format!("key:{i:08}").into_bytes())
-        .collect();
+    let keys: Vec<Vec<u8>> = (0..100_000).map(|i| format!("key:{i:08}").into_bytes()).collect();
     g.bench_function("set_100k", |b| {
         b.iter(|| {
             let mut db = Db::new(0);

@@ -7,13 +7,7 @@ fn batch(n: usize) -> Vec<u8> {
     let mut v = Vec::new();
     for i in 0..n {
         let k = format!("key:{i:08}");
-        v.extend(
-            format!(
-                "*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n$16\r\n0123456789abcdef\r\n",
-                k.len()
-            )
-            .bytes(),
-        );
+        v.extend(format!("*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n$16\r\n0123456789abcdef\r\n", k.len()).bytes());
     }
     v
 }

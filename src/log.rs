@@ -44,8 +44,7 @@ fn redis_level(l: &Level) -> LogLevel {
 
 /// True when a message of this level would be written.
 pub fn enabled(l: LogLevel) -> bool {
-    (l as u8) >= LEVEL.load(Ordering::Relaxed)
-        && LEVEL.load(Ordering::Relaxed) != LogLevel::Nothing as u8
+    (l as u8) >= LEVEL.load(Ordering::Relaxed) && LEVEL.load(Ordering::Relaxed) != LogLevel::Nothing as u8
 }
 
 struct Msg(String);
@@ -137,11 +136,7 @@ pub fn write_raw(text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
-    } else if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-    {
+    } else if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path) {
         let _ = f.write_all(text.as_bytes());
     }
 }

@@ -51,9 +51,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(a) = args.first() {
         if args.len() == 1 && (a == "-v" || a == "--version") {
-            println!(
-                "ferrodis server v={VERSION} redis_version={REDIS_VERSION} malloc=jemalloc bits=64"
-            );
+            println!("ferrodis server v={VERSION} redis_version={REDIS_VERSION} malloc=jemalloc bits=64");
             return ExitCode::SUCCESS;
         }
         if args.len() == 1 && (a == "-h" || a == "--help") {
@@ -74,11 +72,7 @@ fn main() -> ExitCode {
         }
     };
     if !cfg.logfile.is_empty() {
-        if let Err(e) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&cfg.logfile)
-        {
+        if let Err(e) = std::fs::OpenOptions::new().create(true).append(true).open(&cfg.logfile) {
             eprintln!("\n*** FATAL CONFIG FILE ERROR (ferrodis {VERSION}) ***\nCan't open the log file: {e}");
             return ExitCode::from(1);
         }

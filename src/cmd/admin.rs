@@ -33,16 +33,10 @@ fn config_set(ctx: &mut Ctx, a: &Args) -> CmdResult {
             )
         })
         .collect();
-    let local = ctx
-        .client()
-        .is_some_and(|c| c.unix || c.addr.starts_with("127.") || c.addr.starts_with("::1"));
+    let local = ctx.client().is_some_and(|c| c.is_local());
     let p = ctx.srv.cfg.enable_protected_configs.as_str();
     let protected_ok = p == "yes" || (p == "local" && local);
-    let changed = ctx
-        .srv
-        .cfg
-        .set_many(&pairs, protected_ok)
-        .map_err(CmdError::owned)?;
+    let changed = ctx.srv.cfg.set_many(&pairs, protected_ok).map_err(CmdError::owned)?;
     for name in changed {
         apply(ctx, name);
     }
@@ -331,9 +325,7 @@ fn command_getkeys(ctx: &mut Ctx, a: &Args) -> CmdResult {
     };
     let argc = argv.len() as i32;
     if (c.arity > 0 && c.arity != argc) || argc < -c.arity {
-        return Err(CmdError::new(
-            "ERR Invalid number of arguments specified for command",
-        ));
+        return Err(CmdError::new("ERR Invalid number of arguments specified for command"));
     }
     let pos = c.key_positions(argv.len());
     if pos.is_empty() {
@@ -659,12 +651,7 @@ fn memory_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
 
 const MEMORY_SUBS: &[CommandSpec] = &[
     cmd("doctor", 2, 0, 0, memory_doctor).doc(G, "4.0.0", "O(1)", "Reports memory problems."),
-    cmd("help", 2, LOADING | STALE, 0, memory_help).doc(
-        G,
-        "4.0.0",
-        "O(1)",
-        "Lists the MEMORY subcommands.",
-    ),
+    cmd("help", 2, LOADING | STALE, 0, memory_help).doc(G, "4.0.0", "O(1)", "Lists the MEMORY subcommands."),
     cmd("malloc-stats", 2, 0, 0, memory_malloc_stats).doc(
         G,
         "4.0.0",
@@ -677,12 +664,7 @@ const MEMORY_SUBS: &[CommandSpec] = &[
         "Depends on how much memory is allocated, could be slow",
         "Asks the allocator to release memory.",
     ),
-    cmd("stats", 2, 0, 0, memory_stats).doc(
-        G,
-        "4.0.0",
-        "O(1)",
-        "Returns details about memory usage.",
-    ),
+    cmd("stats", 2, 0, 0, memory_stats).doc(G, "4.0.0", "O(1)", "Returns details about memory usage."),
     cmd("usage", -3, READONLY, ACL_KEYSPACE, memory_usage)
         .keys(2, 2, 1, KS_RO)
         .doc(
@@ -700,28 +682,14 @@ const CONFIG_SUBS: &[CommandSpec] = &[
         "O(N) when N is the number of configuration parameters provided",
         "Returns the values of configuration parameters.",
     ),
-    cmd("help", 2, LOADING | STALE, 0, config_help).doc(
+    cmd("help", 2, LOADING | STALE, 0, config_help).doc(G, "5.0.0", "O(1)", "Lists the CONFIG subcommands."),
+    cmd("resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, config_resetstat).doc(
         G,
-        "5.0.0",
+        "2.0.0",
         "O(1)",
-        "Lists the CONFIG subcommands.",
+        "Resets the server's statistics.",
     ),
-    cmd(
-        "resetstat",
-        2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        0,
-        config_resetstat,
-    )
-    .doc(G, "2.0.0", "O(1)", "Resets the server's statistics."),
-    cmd(
-        "rewrite",
-        2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        0,
-        config_rewrite,
-    )
-    .doc(
+    cmd("rewrite", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, config_rewrite).doc(
         G,
         "2.8.0",
         "O(1)",
@@ -748,27 +716,13 @@ const COMMAND_SUBS: &[CommandSpec] = &[
         "O(N) where N is the number of commands to look up",
         "Returns documentary information about commands.",
     ),
-    cmd(
-        "getkeys",
-        -3,
-        LOADING | STALE,
-        ACL_CONNECTION,
-        command_getkeys,
-    )
-    .doc(
+    cmd("getkeys", -3, LOADING | STALE, ACL_CONNECTION, command_getkeys).doc(
         G,
         "2.8.13",
         "O(N) where N is the number of arguments to the command",
         "Extracts the key names from an arbitrary command.",
     ),
-    cmd(
-        "getkeysandflags",
-        -3,
-        LOADING | STALE,
-        ACL_CONNECTION,
-        command_getkeys,
-    )
-    .doc(
+    cmd("getkeysandflags", -3, LOADING | STALE, ACL_CONNECTION, command_getkeys).doc(
         G,
         "7.0.0",
         "O(N) where N is the number of arguments to the command",
@@ -795,11 +749,61 @@ const COMMAND_SUBS: &[CommandSpec] = &[
 ];
 
 pub const COMMANDS: &[CommandSpec] = &[
-    crate::cmd::spec::container("config", 0, CONFIG_SUBS).doc(G, "2.0.0", "Depends on subcommand.", "A container for server configuration commands."),
-    CommandSpec { arity: -1, handler: Some(command), subcommands: COMMAND_SUBS, flags: LOADING | STALE, acl: ACL_CONNECTION, ..crate::cmd::spec::container("command", ACL_CONNECTION, COMMAND_SUBS) }.doc(G, "2.8.13", "O(N) where N is the total number of Redis commands", "Returns detailed information about all commands."),
-    crate::cmd::spec::container("memory", 0, MEMORY_SUBS).doc(G, "4.0.0", "Depends on subcommand.", "A container for memory diagnostics commands."),
-    cmd("time", 1, LOADING | STALE | FAST, 0, time).doc(G, "2.6.0", "O(1)", "Returns the server time.").tips(&["nondeterministic_output"]),
-    cmd("lastsave", 1, LOADING | STALE | FAST, ACL_ADMIN | ACL_DANGEROUS, lastsave).doc(G, "1.0.0", "O(1)", "Returns the unix time of the last successful save.").tips(&["nondeterministic_output"]),
-    cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY, 0, shutdown).doc(G, "1.0.0", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "Saves if configured, then stops the server."),
-    cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED, 0, debug).doc(G, "1.0.0", "Depends on subcommand.", "A container for debugging commands."),
+    crate::cmd::spec::container("config", 0, CONFIG_SUBS).doc(
+        G,
+        "2.0.0",
+        "Depends on subcommand.",
+        "A container for server configuration commands.",
+    ),
+    CommandSpec {
+        arity: -1,
+        handler: Some(command),
+        subcommands: COMMAND_SUBS,
+        flags: LOADING | STALE,
+        acl: ACL_CONNECTION,
+        ..crate::cmd::spec::container("command", ACL_CONNECTION, COMMAND_SUBS)
+    }
+    .doc(
+        G,
+        "2.8.13",
+        "O(N) where N is the total number of Redis commands",
+        "Returns detailed information about all commands.",
+    ),
+    crate::cmd::spec::container("memory", 0, MEMORY_SUBS).doc(
+        G,
+        "4.0.0",
+        "Depends on subcommand.",
+        "A container for memory diagnostics commands.",
+    ),
+    cmd("time", 1, LOADING | STALE | FAST, 0, time)
+        .doc(G, "2.6.0", "O(1)", "Returns the server time.")
+        .tips(&["nondeterministic_output"]),
+    cmd(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST,
+        ACL_ADMIN | ACL_DANGEROUS,
+        lastsave,
+    )
+    .doc(G, "1.0.0", "O(1)", "Returns the unix time of the last successful save.")
+    .tips(&["nondeterministic_output"]),
+    cmd(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY,
+        0,
+        shutdown,
+    )
+    .doc(
+        G,
+        "1.0.0",
+        "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
+        "Saves if configured, then stops the server.",
+    ),
+    cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED, 0, debug).doc(
+        G,
+        "1.0.0",
+        "Depends on subcommand.",
+        "A container for debugging commands.",
+    ),
 ];

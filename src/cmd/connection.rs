@@ -87,9 +87,8 @@ fn hello(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let mut ver = None;
     let mut j = 1;
     if a.len() >= 2 {
-        let v = num::parse_i64(a.at(1)).ok_or(CmdError::new(
-            "ERR Protocol version is not an integer or out of range",
-        ))?;
+        let v =
+            num::parse_i64(a.at(1)).ok_or(CmdError::new("ERR Protocol version is not an integer or out of range"))?;
         if !(2..=3).contains(&v) {
             return Err(error::NOPROTO);
         }
@@ -186,14 +185,8 @@ fn client_list(ctx: &mut Ctx, a: &Args) -> CmdResult {
     while j < a.len() {
         if a.is(j, "type") && j + 1 < a.len() {
             let t = a.str(j + 1).to_ascii_lowercase();
-            if !matches!(
-                t.as_str(),
-                "normal" | "master" | "replica" | "slave" | "pubsub"
-            ) {
-                return Err(CmdError::owned(format!(
-                    "ERR Unknown client type '{}'",
-                    a.str(j + 1)
-                )));
+            if !matches!(t.as_str(), "normal" | "master" | "replica" | "slave" | "pubsub") {
+                return Err(CmdError::owned(format!("ERR Unknown client type '{}'", a.str(j + 1))));
             }
             if t != "normal" {
                 ids = Some(Vec::new());
@@ -237,12 +230,7 @@ fn client_kill(ctx: &mut Ctx, a: &Args) -> CmdResult {
     // Old form: CLIENT KILL addr:port.
     if a.len() == 3 {
         let addr = a.str(2);
-        let target = ctx
-            .srv
-            .clients
-            .iter()
-            .find(|(_, c)| c.addr == addr)
-            .map(|(k, _)| k);
+        let target = ctx.srv.clients.iter().find(|(_, c)| c.addr == addr).map(|(k, _)| k);
         let Some(t) = target else {
             return Err(error::CLIENT_NOT_FOUND);
         };
@@ -261,8 +249,7 @@ fn client_kill(ctx: &mut Ctx, a: &Args) -> CmdResult {
             id = Some(
                 num::parse_i64(v)
                     .filter(|x| *x > 0)
-                    .ok_or(CmdError::new("ERR client-id should be greater than 0"))?
-                    as u64,
+                    .ok_or(CmdError::new("ERR client-id should be greater than 0"))? as u64,
             );
         } else if a.is(j, "addr") {
             addr = Some(a.str(j + 1));
@@ -278,23 +265,14 @@ fn client_kill(ctx: &mut Ctx, a: &Args) -> CmdResult {
             };
         } else if a.is(j, "type") {
             let t = a.str(j + 1).to_ascii_lowercase();
-            if !matches!(
-                t.as_str(),
-                "normal" | "master" | "replica" | "slave" | "pubsub"
-            ) {
-                return Err(CmdError::owned(format!(
-                    "ERR Unknown client type '{}'",
-                    a.str(j + 1)
-                )));
+            if !matches!(t.as_str(), "normal" | "master" | "replica" | "slave" | "pubsub") {
+                return Err(CmdError::owned(format!("ERR Unknown client type '{}'", a.str(j + 1))));
             }
             ctype = Some(t);
         } else if a.is(j, "user") {
             // Only the default user exists.
             if a.at(j + 1) != b"default" {
-                return Err(CmdError::owned(format!(
-                    "ERR No such user '{}'",
-                    a.str(j + 1)
-                )));
+                return Err(CmdError::owned(format!("ERR No such user '{}'", a.str(j + 1))));
             }
         } else {
             return Err(error::SYNTAX);
@@ -410,47 +388,27 @@ fn client_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
 }
 
 const CLIENT_SUBS: &[CommandSpec] = &[
-    cmd(
-        "getname",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        ACL_CONNECTION,
-        client_getname,
-    )
-    .doc(G, "2.6.9", "O(1)", "Returns the name of the connection."),
+    cmd("getname", 2, NOSCRIPT | LOADING | STALE, ACL_CONNECTION, client_getname).doc(
+        G,
+        "2.6.9",
+        "O(1)",
+        "Returns the name of the connection.",
+    ),
     cmd("help", 2, LOADING | STALE, ACL_CONNECTION, client_help).doc(
         G,
         "5.0.0",
         "O(1)",
         "Lists the CLIENT subcommands.",
     ),
-    cmd(
-        "id",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        ACL_CONNECTION,
-        client_id,
-    )
-    .doc(
+    cmd("id", 2, NOSCRIPT | LOADING | STALE, ACL_CONNECTION, client_id).doc(
         G,
         "5.0.0",
         "O(1)",
         "Returns the unique id of the connection.",
     ),
-    cmd(
-        "info",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        ACL_CONNECTION,
-        client_info,
-    )
-    .doc(
-        G,
-        "6.2.0",
-        "O(1)",
-        "Returns information about the connection.",
-    )
-    .tips(&["nondeterministic_output"]),
+    cmd("info", 2, NOSCRIPT | LOADING | STALE, ACL_CONNECTION, client_info)
+        .doc(G, "6.2.0", "O(1)", "Returns information about the connection.")
+        .tips(&["nondeterministic_output"]),
     cmd(
         "kill",
         -3,
@@ -491,27 +449,18 @@ const CLIENT_SUBS: &[CommandSpec] = &[
         "O(1)",
         "Sets whether the connection is exempt from client eviction.",
     ),
-    cmd(
-        "reply",
-        3,
-        NOSCRIPT | LOADING | STALE,
-        ACL_CONNECTION,
-        client_reply,
-    )
-    .doc(
+    cmd("reply", 3, NOSCRIPT | LOADING | STALE, ACL_CONNECTION, client_reply).doc(
         G,
         "3.2.0",
         "O(1)",
         "Turns the replies to this connection on, off, or off for one command.",
     ),
-    cmd(
-        "setname",
-        3,
-        NOSCRIPT | LOADING | STALE,
-        ACL_CONNECTION,
-        client_setname,
-    )
-    .doc(G, "2.6.9", "O(1)", "Sets the name of the connection."),
+    cmd("setname", 3, NOSCRIPT | LOADING | STALE, ACL_CONNECTION, client_setname).doc(
+        G,
+        "2.6.9",
+        "O(1)",
+        "Sets the name of the connection.",
+    ),
 ];
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -537,12 +486,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         ACL_CONNECTION,
         reset,
     )
-    .doc(
-        G,
-        "6.2.0",
-        "O(1)",
-        "Resets the connection to its initial state.",
-    ),
+    .doc(G, "6.2.0", "O(1)", "Resets the connection to its initial state."),
     cmd(
         "auth",
         -2,

@@ -27,8 +27,7 @@ impl CmdError {
     }
 }
 
-pub const WRONGTYPE: CmdError =
-    CmdError::new("WRONGTYPE Operation against a key holding the wrong kind of value");
+pub const WRONGTYPE: CmdError = CmdError::new("WRONGTYPE Operation against a key holding the wrong kind of value");
 pub const NOT_INT: CmdError = CmdError::new("ERR value is not an integer or out of range");
 pub const NOT_FLOAT: CmdError = CmdError::new("ERR value is not a valid float");
 pub const SYNTAX: CmdError = CmdError::new("ERR syntax error");
@@ -38,28 +37,23 @@ pub const INCR_NAN: CmdError = CmdError::new("ERR increment would produce NaN or
 pub const DB_INDEX: CmdError = CmdError::new("ERR DB index is out of range");
 pub const INVALID_DB: CmdError = CmdError::new("ERR invalid DB index");
 pub const SAME_OBJECT: CmdError = CmdError::new("ERR source and destination objects are the same");
-pub const STRING_TOO_LONG: CmdError =
-    CmdError::new("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+pub const STRING_TOO_LONG: CmdError = CmdError::new("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
 pub const OFFSET_RANGE: CmdError = CmdError::new("ERR offset is out of range");
 pub const INVALID_EXPIRE: &str = "invalid expire time in";
 pub const NOT_POSITIVE: CmdError = CmdError::new("ERR value is out of range, must be positive");
 pub const NOAUTH: CmdError = CmdError::new("NOAUTH Authentication required.");
-pub const WRONGPASS: CmdError =
-    CmdError::new("WRONGPASS invalid username-password pair or user is disabled.");
+pub const WRONGPASS: CmdError = CmdError::new("WRONGPASS invalid username-password pair or user is disabled.");
 pub const NO_PASSWORD: CmdError = CmdError::new("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
 pub const CLIENT_NOT_FOUND: CmdError = CmdError::new("ERR No such client");
 pub const NOPROTO: CmdError = CmdError::new("NOPROTO unsupported protocol version");
 pub const DANGEROUS_NAME: CmdError =
     CmdError::new("ERR Client names cannot contain spaces, newlines or special characters.");
 pub const TIMEOUT_NEG: CmdError = CmdError::new("ERR timeout is negative");
-pub const TIMEOUT_INVALID: CmdError =
-    CmdError::new("ERR timeout is not an integer or out of range");
+pub const TIMEOUT_INVALID: CmdError = CmdError::new("ERR timeout is not an integer or out of range");
 
 /// `ERR wrong number of arguments for '<name>' command`.
 pub fn arity(name: &str) -> CmdError {
-    CmdError::owned(format!(
-        "ERR wrong number of arguments for '{name}' command"
-    ))
+    CmdError::owned(format!("ERR wrong number of arguments for '{name}' command"))
 }
 
 pub fn invalid_expire(cmd: &str) -> CmdError {

@@ -64,11 +64,7 @@ pub fn allocator_stats() -> (u64, u64, u64) {
 
 pub fn rss_bytes() -> u64 {
     let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = s
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let pages: u64 = s.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
     pages * 4096
 }
 
@@ -154,12 +150,7 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
             );
         }
         "clients" => {
-            let maxin = srv
-                .clients
-                .iter()
-                .map(|(_, c)| c.query.capacity())
-                .max()
-                .unwrap_or(0);
+            let maxin = srv.clients.iter().map(|(_, c)| c.query.capacity()).max().unwrap_or(0);
             let maxout = srv
                 .clients
                 .iter()
@@ -185,11 +176,7 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
             let overhead = startup;
             let dataset = used.saturating_sub(overhead);
             let sysmem = total_system_memory();
-            let policy = srv
-                .cfg
-                .get("maxmemory-policy")
-                .unwrap_or("noeviction")
-                .to_string();
+            let policy = srv.cfg.get("maxmemory-policy").unwrap_or("noeviction").to_string();
             let pct = |a: u64, b: u64| {
                 if b == 0 {
                     0.0
@@ -272,27 +259,26 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
         "commandstats" => {
             o.push_str("# Commandstats\r\n");
             let t = table();
-            let mut rows: Vec<(String, crate::server::CmdStat)> = Vec::new();
-            for c in &t.all {
-                let specs = std::iter::once((*c, c.name.to_string())).chain(
-                    c.subcommands
-                        .iter()
-                        .map(|s| (s, format!("{}|{}", c.name, s.name))),
-                );
-                for (sp, name) in specs {
-                    if let Some(st) = srv.stats.cmd.get(&(sp as *const _ as usize)) {
-                        rows.push((name, *st));
-                    }
-                }
-            }
-            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut rows: Vec<(&str, crate::server::CmdStat)> = srv
+                .stats
+                .cmd
+                .iter()
+                .enumerate()
+                .filter(|(_, st)| st.calls > 0 || st.rejected > 0 || st.failed > 0)
+                .filter_map(|(id, st)| Some((t.names.get(id)?.as_str(), *st)))
+                .collect();
+            rows.sort_by(|a, b| a.0.cmp(b.0));
             for (n, st) in rows {
                 let per = if st.calls == 0 {
                     0.0
                 } else {
                     st.usec as f64 / st.calls as f64
                 };
-                let _ = write!(o, "cmdstat_{n}:calls={},usec={},usec_per_call={per:.2},rejected_calls={},failed_calls={}\r\n", st.calls, st.usec, st.rejected, st.failed);
+                let _ = write!(
+                    o,
+                    "cmdstat_{n}:calls={},usec={},usec_per_call={per:.2},rejected_calls={},failed_calls={}\r\n",
+                    st.calls, st.usec, st.rejected, st.failed
+                );
             }
         }
         "errorstats" => {
@@ -335,18 +321,15 @@ fn info(ctx: &mut Ctx, a: &Args) -> CmdResult {
     Ok(())
 }
 
-pub const COMMANDS: &[CommandSpec] =
-    &[
-        cmd("info", -1, LOADING | STALE | SENTINEL, ACL_DANGEROUS, info)
-            .doc(
-                "server",
-                "1.0.0",
-                "O(1)",
-                "Returns information and statistics about the server.",
-            )
-            .tips(&[
-                "nondeterministic_output",
-                "request_policy:all_shards",
-                "response_policy:special",
-            ]),
-    ];
+pub const COMMANDS: &[CommandSpec] = &[cmd("info", -1, LOADING | STALE | SENTINEL, ACL_DANGEROUS, info)
+    .doc(
+        "server",
+        "1.0.0",
+        "O(1)",
+        "Returns information and statistics about the server.",
+    )
+    .tips(&[
+        "nondeterministic_output",
+        "request_policy:all_shards",
+        "response_policy:special",
+    ])];

@@ -47,11 +47,7 @@ fn unlink(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 fn exists(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let now = ctx.now_ms;
-    let n = a
-        .rest(1)
-        .iter()
-        .filter(|k| ctx.srv.dbs[ctx.db].exists(k, now))
-        .count();
+    let n = a.rest(1).iter().filter(|k| ctx.srv.dbs[ctx.db].exists(k, now)).count();
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -69,11 +65,7 @@ fn touch(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 fn type_(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let now = ctx.now_ms;
-    let t = ctx
-        .db()
-        .peek(a.at(1), now)
-        .map(|o| o.type_name())
-        .unwrap_or("none");
+    let t = ctx.db().peek(a.at(1), now).map(|o| o.type_name()).unwrap_or("none");
     ctx.out.simple(t);
     Ok(())
 }
@@ -242,11 +234,7 @@ pub fn parse_cursor(v: &[u8]) -> Result<u64, CmdError> {
     num::parse_u64(v).ok_or(CmdError::new("ERR invalid cursor"))
 }
 
-pub fn parse_scan<'a>(
-    a: &Args<'a>,
-    cursor_at: usize,
-    allow_type: bool,
-) -> Result<ScanOpts<'a>, CmdError> {
+pub fn parse_scan<'a>(a: &Args<'a>, cursor_at: usize, allow_type: bool) -> Result<ScanOpts<'a>, CmdError> {
     let cursor = parse_cursor(a.at(cursor_at))?;
     let mut o = ScanOpts {
         cursor,
@@ -341,10 +329,7 @@ fn expire_generic(ctx: &mut Ctx, a: &Args, relative: bool, secs: bool) -> CmdRes
         } else if a.is(j, "lt") {
             lt = true;
         } else {
-            return Err(CmdError::owned(format!(
-                "ERR Unsupported option {}",
-                a.str(j)
-            )));
+            return Err(CmdError::owned(format!("ERR Unsupported option {}", a.str(j))));
         }
     }
     // Redis compat: expire.c parseExtendedExpireArgumentsOrReply.
@@ -493,10 +478,7 @@ fn object_refcount(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn lfu_policy(ctx: &Ctx) -> bool {
-    ctx.srv
-        .cfg
-        .get("maxmemory-policy")
-        .is_some_and(|p| p.contains("lfu"))
+    ctx.srv.cfg.get("maxmemory-policy").is_some_and(|p| p.contains("lfu"))
 }
 
 fn object_idletime(ctx: &mut Ctx, a: &Args) -> CmdResult {
@@ -659,12 +641,7 @@ const RM: u32 = KS_RM | KS_DELETE;
 const OBJECT_SUBS: &[CommandSpec] = &[
     cmd("encoding", 3, READONLY, ACL_KEYSPACE, object_encoding)
         .keys(2, 2, 1, RO)
-        .doc(
-            G,
-            "2.2.3",
-            "O(1)",
-            "Returns the internal encoding of a value.",
-        ),
+        .doc(G, "2.2.3", "O(1)", "Returns the internal encoding of a value."),
     cmd("freq", 3, READONLY, ACL_KEYSPACE, object_freq)
         .keys(2, 2, 1, RO)
         .doc(
@@ -673,12 +650,7 @@ const OBJECT_SUBS: &[CommandSpec] = &[
             "O(1)",
             "Returns the logarithmic access frequency counter of a value.",
         ),
-    cmd("help", 2, LOADING | STALE, ACL_KEYSPACE, object_help).doc(
-        G,
-        "6.2.0",
-        "O(1)",
-        "Lists the OBJECT subcommands.",
-    ),
+    cmd("help", 2, LOADING | STALE, ACL_KEYSPACE, object_help).doc(G, "6.2.0", "O(1)", "Lists the OBJECT subcommands."),
     cmd("idletime", 3, READONLY, ACL_KEYSPACE, object_idletime)
         .keys(2, 2, 1, RO)
         .doc(
@@ -689,12 +661,7 @@ const OBJECT_SUBS: &[CommandSpec] = &[
         ),
     cmd("refcount", 3, READONLY, ACL_KEYSPACE, object_refcount)
         .keys(2, 2, 1, RO)
-        .doc(
-            G,
-            "2.2.3",
-            "O(1)",
-            "Returns the reference count of a value.",
-        ),
+        .doc(G, "2.2.3", "O(1)", "Returns the reference count of a value."),
 ];
 
 pub const COMMANDS: &[CommandSpec] = &[

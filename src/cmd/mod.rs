@@ -109,7 +109,14 @@ impl Ctx<'_> {
 }
 
 pub struct Table {
-    map: HashMap<Vec<u8>, &'static CommandSpec>,
+    /// Top-level name -> index into `specs`.
+    map: HashMap<Vec<u8>, usize, ahash::RandomState>,
+    /// Every command and subcommand; the index is the command's id (stats slot).
+    pub specs: Vec<&'static CommandSpec>,
+    /// Full names ("get", "config|get"), by id.
+    pub names: Vec<String>,
+    /// For containers: id of the container -> ids of its subcommands.
+    subs: HashMap<usize, Vec<usize>>,
     pub all: Vec<&'static CommandSpec>,
 }
 
@@ -126,59 +133,77 @@ fn families() -> [&'static [CommandSpec]; 5] {
 pub fn table() -> &'static Table {
     static T: OnceLock<Table> = OnceLock::new();
     T.get_or_init(|| {
-        let mut map = HashMap::new();
-        let mut all = Vec::new();
+        let mut t = Table {
+            map: HashMap::default(),
+            specs: Vec::new(),
+            names: Vec::new(),
+            subs: HashMap::new(),
+            all: Vec::new(),
+        };
         for fam in families() {
             for c in fam {
-                map.insert(c.name.as_bytes().to_vec(), c);
-                all.push(c);
+                let id = t.specs.len();
+                t.specs.push(c);
+                t.names.push(c.name.to_string());
+                t.map.insert(c.name.as_bytes().to_vec(), id);
+                t.all.push(c);
+                let mut ids = Vec::new();
+                for s in c.subcommands {
+                    ids.push(t.specs.len());
+                    t.specs.push(s);
+                    t.names.push(format!("{}|{}", c.name, s.name));
+                }
+                if !ids.is_empty() {
+                    t.subs.insert(id, ids);
+                }
             }
         }
-        Table { map, all }
+        t
     })
 }
 
 impl Table {
+    fn top(&self, name: &[u8]) -> Option<usize> {
+        let mut buf = [0u8; 32];
+        let b = buf.get_mut(..name.len())?;
+        b.copy_from_slice(name);
+        b.make_ascii_lowercase();
+        self.map.get(&b[..]).copied()
+    }
+
     /// Case-insensitive lookup of a top-level command.
     #[inline]
     pub fn get(&self, name: &[u8]) -> Option<&'static CommandSpec> {
-        let mut buf = [0u8; 32];
-        if name.len() <= buf.len() {
-            let b = buf.get_mut(..name.len())?;
-            b.copy_from_slice(name);
-            b.make_ascii_lowercase();
-            self.map.get(&b[..]).copied()
-        } else {
-            None
-        }
+        self.top(name).and_then(|i| self.specs.get(i).copied())
     }
 
-    /// Looks up `argv` including the subcommand of container commands.
-    pub fn lookup(&self, argv: &[&[u8]]) -> Option<&'static CommandSpec> {
-        let c = self.get(argv.first()?)?;
+    /// Id of the command `argv` invokes, including the subcommand of containers.
+    #[inline]
+    pub fn lookup_id(&self, argv: &[&[u8]]) -> Option<usize> {
+        let id = self.top(argv.first()?)?;
+        let c = self.specs.get(id)?;
         if c.subcommands.is_empty() || (argv.len() == 1 && c.handler.is_some()) {
-            return Some(c);
+            return Some(id);
         }
         let sub = argv.get(1)?;
-        c.subcommands
-            .iter()
-            .find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub))
+        self.subs.get(&id)?.iter().copied().find(|&s| {
+            self.specs
+                .get(s)
+                .is_some_and(|x| x.name.as_bytes().eq_ignore_ascii_case(sub))
+        })
     }
 
-    /// The container of a subcommand spec, if it is one.
-    pub fn parent_of(&self, spec: &'static CommandSpec) -> Option<&'static CommandSpec> {
-        self.all
-            .iter()
-            .copied()
-            .find(|c| c.subcommands.iter().any(|s| std::ptr::eq(s, spec)))
+    pub fn lookup(&self, argv: &[&[u8]]) -> Option<&'static CommandSpec> {
+        self.lookup_id(argv).and_then(|i| self.specs.get(i).copied())
     }
 
     /// "container|sub" or the plain name.
     pub fn full_name(&self, spec: &'static CommandSpec) -> String {
-        match self.parent_of(spec) {
-            Some(p) => format!("{}|{}", p.name, spec.name),
-            None => spec.name.to_string(),
-        }
+        self.specs
+            .iter()
+            .position(|s| std::ptr::eq(*s, spec))
+            .and_then(|i| self.names.get(i).cloned())
+            .unwrap_or_else(|| spec.name.to_string())
     }
 }
 
@@ -194,21 +219,12 @@ mod tests {
             assert!(seen.insert(c.name), "duplicate {}", c.name);
             assert_eq!(c.name, c.name.to_ascii_lowercase());
             assert!(c.arity != 0, "{} arity", c.name);
-            assert!(
-                c.handler.is_some() || !c.subcommands.is_empty(),
-                "{}",
-                c.name
-            );
+            assert!(c.handler.is_some() || !c.subcommands.is_empty(), "{}", c.name);
             assert!(!c.summary.is_empty(), "{} has no summary", c.name);
             for s in c.subcommands {
                 assert!(s.handler.is_some(), "{}|{}", c.name, s.name);
                 assert!(s.arity.unsigned_abs() >= 2, "{}|{} arity", c.name, s.name);
-                assert!(
-                    !s.summary.is_empty(),
-                    "{}|{} has no summary",
-                    c.name,
-                    s.name
-                );
+                assert!(!s.summary.is_empty(), "{}|{} has no summary", c.name, s.name);
             }
             let writes = c.flags & spec::WRITE != 0;
             let reads = c.flags & spec::READONLY != 0;

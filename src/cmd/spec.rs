@@ -149,13 +149,7 @@ pub struct CommandSpec {
 }
 
 /// A command with no keys and no docs yet; refine with the builder methods.
-pub const fn cmd(
-    name: &'static str,
-    arity: i32,
-    flags: u64,
-    acl: u64,
-    handler: Handler,
-) -> CommandSpec {
+pub const fn cmd(name: &'static str, arity: i32, flags: u64, acl: u64, handler: Handler) -> CommandSpec {
     CommandSpec {
         name,
         arity,

@@ -60,9 +60,7 @@ pub fn expire_at(v: &[u8], unit: Unit, now: i64, cmd: &str) -> Result<i64, CmdEr
         ms *= 1000;
     }
     if matches!(unit, Unit::Ex | Unit::Px) {
-        ms = ms
-            .checked_add(now)
-            .ok_or_else(|| error::invalid_expire(cmd))?;
+        ms = ms.checked_add(now).ok_or_else(|| error::invalid_expire(cmd))?;
     }
     if ms <= 0 {
         return Err(error::invalid_expire(cmd));
@@ -344,18 +342,21 @@ fn strlen(ctx: &mut Ctx, a: &Args) -> CmdResult {
 /// Adds `by` to the integer at `key` and replies with the result.
 fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
     let now = ctx.now_ms;
-    let cur = match get_str(ctx, key)? {
-        None => 0,
-        Some(s) => num::parse_i64(s).ok_or(error::NOT_INT)?,
+    let mut digits = [0u8; 24];
+    let db = &mut ctx.srv.dbs[ctx.db];
+    let v = match db.get_mut(key, now) {
+        Some(o) => {
+            let cur = o.as_str().ok_or(error::WRONGTYPE)?;
+            let cur = num::parse_i64(cur).ok_or(error::NOT_INT)?;
+            let v = cur.checked_add(by).ok_or(error::OVERFLOW)?;
+            o.set_inline(num::i64_digits(v, &mut digits), Enc::Int);
+            v
+        }
+        None => {
+            db.add(Obj::new_inline(key, num::i64_digits(by, &mut digits), Enc::Int), now);
+            by
+        }
     };
-    let v = cur.checked_add(by).ok_or(error::OVERFLOW)?;
-    let mut buf = Vec::with_capacity(24);
-    num::fmt_i64(v, &mut buf);
-    let db = ctx.db();
-    match db.get_mut(key, now) {
-        Some(o) => o.set_inline(&buf, Enc::Int),
-        None => db.add(Obj::new_inline(key, &buf, Enc::Int), now),
-    }
     ctx.modified(key, "incrby");
     ctx.out.int(v);
     Ok(())
@@ -433,10 +434,7 @@ fn getrange(ctx: &mut Ctx, a: &Args) -> CmdResult {
     if start > end || len == 0 {
         ctx.out.bulk(b"");
     } else {
-        let part = s
-            .get(start as usize..=end as usize)
-            .unwrap_or_default()
-            .to_vec();
+        let part = s.get(start as usize..=end as usize).unwrap_or_default().to_vec();
         ctx.out.bulk(&part);
     }
     Ok(())
@@ -461,8 +459,7 @@ fn setrange(ctx: &mut Ctx, a: &Args) -> CmdResult {
             let mut v = vec![0u8; offset + val.len()];
             v[offset..].copy_from_slice(val);
             let now = ctx.now_ms;
-            ctx.db()
-                .add(Obj::new_value(key, crate::db::Value::Str(v)), now);
+            ctx.db().add(Obj::new_value(key, crate::db::Value::Str(v)), now);
             ctx.modified(key, "setrange");
             ctx.out.int((offset + val.len()) as i64);
         }
@@ -492,13 +489,8 @@ fn lcs(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let db = ctx.db();
     let sa = db.get(a.at(1), now).map(|o| o.as_str().map(|s| s.to_vec()));
     let sb = db.get(a.at(2), now).map(|o| o.as_str().map(|s| s.to_vec()));
-    let (Some(x), Some(y)) = (
-        sa.unwrap_or(Some(Vec::new())),
-        sb.unwrap_or(Some(Vec::new())),
-    ) else {
-        return Err(CmdError::new(
-            "ERR The specified keys must contain string values",
-        ));
+    let (Some(x), Some(y)) = (sa.unwrap_or(Some(Vec::new())), sb.unwrap_or(Some(Vec::new()))) else {
+        return Err(CmdError::new("ERR The specified keys must contain string values"));
     };
     let (mut getlen, mut getidx, mut withlen, mut minlen) = (false, false, false, 0i64);
     let mut j = 3;
@@ -622,26 +614,120 @@ const RO: u32 = KS_RO | KS_ACCESS;
 const OW: u32 = KS_OW | KS_UPDATE;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    cmd("get", 2, READONLY | FAST, ACL_STRING, get).keys(1, 1, 1, RO).doc(G, "1.0.0", "O(1)", "Returns the string value of a key."),
-    cmd("set", -3, WRITE | DENYOOM, ACL_STRING, set).keys(1, 1, 1, RW).doc(G, "1.0.0", "O(1)", "Sets the string value of a key, with options for conditions, expiry and returning the old value."),
-    cmd("setnx", 3, WRITE | DENYOOM | FAST, ACL_STRING, setnx).keys(1, 1, 1, OW | KS_INSERT).doc(G, "1.0.0", "O(1)", "Sets a key only when it does not exist."),
-    cmd("setex", 4, WRITE | DENYOOM, ACL_STRING, setex).keys(1, 1, 1, OW).doc(G, "2.0.0", "O(1)", "Sets a key with a time to live in seconds."),
-    cmd("psetex", 4, WRITE | DENYOOM, ACL_STRING, psetex).keys(1, 1, 1, OW).doc(G, "2.6.0", "O(1)", "Sets a key with a time to live in milliseconds."),
-    cmd("getset", 3, WRITE | DENYOOM | FAST, ACL_STRING, getset).keys(1, 1, 1, RW).doc(G, "1.0.0", "O(1)", "Sets a key and returns its previous string value."),
-    cmd("getdel", 2, WRITE | FAST, ACL_STRING, getdel).keys(1, 1, 1, KS_RW | KS_ACCESS | KS_DELETE).doc(G, "6.2.0", "O(1)", "Returns a key's string value and deletes the key."),
-    cmd("getex", -2, WRITE | FAST, ACL_STRING, getex).keys(1, 1, 1, RW).doc(G, "6.2.0", "O(1)", "Returns a key's string value and changes or removes its expiry."),
-    cmd("mget", -2, READONLY | FAST, ACL_STRING, mget).keys(1, -1, 1, RO).doc(G, "1.0.0", "O(N) where N is the number of keys to retrieve.", "Returns the string values of several keys."),
-    cmd("mset", -3, WRITE | DENYOOM, ACL_STRING, mset).keys(1, -1, 2, OW).doc(G, "1.0.1", "O(N) where N is the number of keys to set.", "Sets several keys to string values."),
-    cmd("msetnx", -3, WRITE | DENYOOM, ACL_STRING, msetnx).keys(1, -1, 2, OW | KS_INSERT).doc(G, "1.0.1", "O(N) where N is the number of keys to set.", "Sets several keys only when none of them exists."),
-    cmd("append", 3, WRITE | DENYOOM | FAST, ACL_STRING, append).keys(1, 1, 1, KS_RW | KS_INSERT).doc(G, "2.0.0", "O(1)", "Appends bytes to a key's string value, creating it if needed."),
-    cmd("strlen", 2, READONLY | FAST, ACL_STRING, strlen).keys(1, 1, 1, KS_RO).doc(G, "2.2.0", "O(1)", "Returns the length of a key's string value."),
-    cmd("incr", 2, WRITE | DENYOOM | FAST, ACL_STRING, incr).keys(1, 1, 1, RW).doc(G, "1.0.0", "O(1)", "Adds one to a key's integer value."),
-    cmd("decr", 2, WRITE | DENYOOM | FAST, ACL_STRING, decr).keys(1, 1, 1, RW).doc(G, "1.0.0", "O(1)", "Subtracts one from a key's integer value."),
-    cmd("incrby", 3, WRITE | DENYOOM | FAST, ACL_STRING, incrby).keys(1, 1, 1, RW).doc(G, "1.0.0", "O(1)", "Adds an integer to a key's integer value."),
-    cmd("decrby", 3, WRITE | DENYOOM | FAST, ACL_STRING, decrby).keys(1, 1, 1, RW).doc(G, "1.0.0", "O(1)", "Subtracts an integer from a key's integer value."),
-    cmd("incrbyfloat", 3, WRITE | DENYOOM | FAST, ACL_STRING, incrbyfloat).keys(1, 1, 1, RW).doc(G, "2.6.0", "O(1)", "Adds a floating point number to a key's numeric value."),
-    cmd("getrange", 4, READONLY, ACL_STRING, getrange).keys(1, 1, 1, RO).doc(G, "2.4.0", "O(N) where N is the length of the returned string.", "Returns a substring of a key's string value."),
-    cmd("substr", 4, READONLY, ACL_STRING, getrange).keys(1, 1, 1, RO).doc(G, "1.0.0", "O(N) where N is the length of the returned string.", "Returns a substring of a key's string value (old name of GETRANGE)."),
-    cmd("setrange", 4, WRITE | DENYOOM, ACL_STRING, setrange).keys(1, 1, 1, RW).doc(G, "2.2.0", "O(1), not counting the time taken to copy the new string in place.", "Overwrites part of a key's string value at an offset, padding with zero bytes."),
-    cmd("lcs", -3, READONLY, ACL_STRING, lcs).keys(1, 1, 1, RO).doc(G, "7.0.0", "O(N*M) where N and M are the lengths of s1 and s2, respectively", "Finds the longest common subsequence of two string values."),
+    cmd("get", 2, READONLY | FAST, ACL_STRING, get).keys(1, 1, 1, RO).doc(
+        G,
+        "1.0.0",
+        "O(1)",
+        "Returns the string value of a key.",
+    ),
+    cmd("set", -3, WRITE | DENYOOM, ACL_STRING, set).keys(1, 1, 1, RW).doc(
+        G,
+        "1.0.0",
+        "O(1)",
+        "Sets the string value of a key, with options for conditions, expiry and returning the old value.",
+    ),
+    cmd("setnx", 3, WRITE | DENYOOM | FAST, ACL_STRING, setnx)
+        .keys(1, 1, 1, OW | KS_INSERT)
+        .doc(G, "1.0.0", "O(1)", "Sets a key only when it does not exist."),
+    cmd("setex", 4, WRITE | DENYOOM, ACL_STRING, setex)
+        .keys(1, 1, 1, OW)
+        .doc(G, "2.0.0", "O(1)", "Sets a key with a time to live in seconds."),
+    cmd("psetex", 4, WRITE | DENYOOM, ACL_STRING, psetex)
+        .keys(1, 1, 1, OW)
+        .doc(G, "2.6.0", "O(1)", "Sets a key with a time to live in milliseconds."),
+    cmd("getset", 3, WRITE | DENYOOM | FAST, ACL_STRING, getset)
+        .keys(1, 1, 1, RW)
+        .doc(G, "1.0.0", "O(1)", "Sets a key and returns its previous string value."),
+    cmd("getdel", 2, WRITE | FAST, ACL_STRING, getdel)
+        .keys(1, 1, 1, KS_RW | KS_ACCESS | KS_DELETE)
+        .doc(G, "6.2.0", "O(1)", "Returns a key's string value and deletes the key."),
+    cmd("getex", -2, WRITE | FAST, ACL_STRING, getex).keys(1, 1, 1, RW).doc(
+        G,
+        "6.2.0",
+        "O(1)",
+        "Returns a key's string value and changes or removes its expiry.",
+    ),
+    cmd("mget", -2, READONLY | FAST, ACL_STRING, mget)
+        .keys(1, -1, 1, RO)
+        .doc(
+            G,
+            "1.0.0",
+            "O(N) where N is the number of keys to retrieve.",
+            "Returns the string values of several keys.",
+        ),
+    cmd("mset", -3, WRITE | DENYOOM, ACL_STRING, mset)
+        .keys(1, -1, 2, OW)
+        .doc(
+            G,
+            "1.0.1",
+            "O(N) where N is the number of keys to set.",
+            "Sets several keys to string values.",
+        ),
+    cmd("msetnx", -3, WRITE | DENYOOM, ACL_STRING, msetnx)
+        .keys(1, -1, 2, OW | KS_INSERT)
+        .doc(
+            G,
+            "1.0.1",
+            "O(N) where N is the number of keys to set.",
+            "Sets several keys only when none of them exists.",
+        ),
+    cmd("append", 3, WRITE | DENYOOM | FAST, ACL_STRING, append)
+        .keys(1, 1, 1, KS_RW | KS_INSERT)
+        .doc(
+            G,
+            "2.0.0",
+            "O(1)",
+            "Appends bytes to a key's string value, creating it if needed.",
+        ),
+    cmd("strlen", 2, READONLY | FAST, ACL_STRING, strlen)
+        .keys(1, 1, 1, KS_RO)
+        .doc(G, "2.2.0", "O(1)", "Returns the length of a key's string value."),
+    cmd("incr", 2, WRITE | DENYOOM | FAST, ACL_STRING, incr)
+        .keys(1, 1, 1, RW)
+        .doc(G, "1.0.0", "O(1)", "Adds one to a key's integer value."),
+    cmd("decr", 2, WRITE | DENYOOM | FAST, ACL_STRING, decr)
+        .keys(1, 1, 1, RW)
+        .doc(G, "1.0.0", "O(1)", "Subtracts one from a key's integer value."),
+    cmd("incrby", 3, WRITE | DENYOOM | FAST, ACL_STRING, incrby)
+        .keys(1, 1, 1, RW)
+        .doc(G, "1.0.0", "O(1)", "Adds an integer to a key's integer value."),
+    cmd("decrby", 3, WRITE | DENYOOM | FAST, ACL_STRING, decrby)
+        .keys(1, 1, 1, RW)
+        .doc(G, "1.0.0", "O(1)", "Subtracts an integer from a key's integer value."),
+    cmd("incrbyfloat", 3, WRITE | DENYOOM | FAST, ACL_STRING, incrbyfloat)
+        .keys(1, 1, 1, RW)
+        .doc(
+            G,
+            "2.6.0",
+            "O(1)",
+            "Adds a floating point number to a key's numeric value.",
+        ),
+    cmd("getrange", 4, READONLY, ACL_STRING, getrange)
+        .keys(1, 1, 1, RO)
+        .doc(
+            G,
+            "2.4.0",
+            "O(N) where N is the length of the returned string.",
+            "Returns a substring of a key's string value.",
+        ),
+    cmd("substr", 4, READONLY, ACL_STRING, getrange).keys(1, 1, 1, RO).doc(
+        G,
+        "1.0.0",
+        "O(N) where N is the length of the returned string.",
+        "Returns a substring of a key's string value (old name of GETRANGE).",
+    ),
+    cmd("setrange", 4, WRITE | DENYOOM, ACL_STRING, setrange)
+        .keys(1, 1, 1, RW)
+        .doc(
+            G,
+            "2.2.0",
+            "O(1), not counting the time taken to copy the new string in place.",
+            "Overwrites part of a key's string value at an offset, padding with zero bytes.",
+        ),
+    cmd("lcs", -3, READONLY, ACL_STRING, lcs).keys(1, 1, 1, RO).doc(
+        G,
+        "7.0.0",
+        "O(N*M) where N and M are the lengths of s1 and s2, respectively",
+        "Finds the longest common subsequence of two string values.",
+    ),
 ];

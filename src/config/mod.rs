@@ -256,9 +256,7 @@ impl Config {
 
     /// The canonical value of a directive as CONFIG GET shows it.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.lookup(name)
-            .and_then(|i| self.vals.get(i))
-            .map(|s| s.as_str())
+        self.lookup(name).and_then(|i| self.vals.get(i)).map(|s| s.as_str())
     }
 
     /// CONFIG GET for several patterns: (name, value) pairs, each directive once.
@@ -310,18 +308,14 @@ impl Config {
                 let s = one()?;
                 let v = parse_int(s).ok_or("argument couldn't be parsed into an integer")?;
                 if v < *min || v > *max {
-                    return Err(format!(
-                        "argument must be between {min} and {max} inclusive"
-                    ));
+                    return Err(format!("argument must be between {min} and {max} inclusive"));
                 }
                 Ok(v.to_string())
             }
             Kind::Mem { min, max } => {
                 let v = parse_memory(one()?).ok_or("argument must be a memory value")?;
                 if v < *min || v > *max {
-                    return Err(format!(
-                        "argument must be between {min} and {max} inclusive"
-                    ));
+                    return Err(format!("argument must be between {min} and {max} inclusive"));
                 }
                 Ok(v.to_string())
             }
@@ -338,9 +332,7 @@ impl Config {
                 }
                 let v = parse_memory(s).ok_or("argument must be a memory or percent value")?;
                 if v < *min || v > *max {
-                    return Err(format!(
-                        "argument must be between {min} and {max} inclusive"
-                    ));
+                    return Err(format!("argument must be between {min} and {max} inclusive"));
                 }
                 Ok(v.to_string())
             }
@@ -382,8 +374,9 @@ impl Config {
                 }
                 Ok(words.join(" "))
             }
-            "notify-keyspace-events" => normalize_events(&joined)
-                .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
+            "notify-keyspace-events" => {
+                normalize_events(&joined).ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into())
+            }
             "client-output-buffer-limit" => {
                 let words: Vec<&str> = joined.split_whitespace().collect();
                 if words.len() % 4 != 0 || words.is_empty() {
@@ -395,21 +388,24 @@ impl Config {
                         "normal" => 0,
                         "slave" | "replica" => 1,
                         "pubsub" => 2,
-                        _ => {
-                            return Err(
-                                "Invalid client class specified in buffer limit configuration."
-                                    .into(),
-                            )
-                        }
+                        _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
                     };
                     let hard = parse_memory(g[1]);
                     let soft = parse_memory(g[2]);
                     let secs = parse_int(g[3]);
                     match (hard, soft, secs) {
                         (Some(h), Some(s), Some(t)) if h >= 0 && s >= 0 && t >= 0 => {
-                            lim[class] = ObufLimit { hard: h as u64, soft: s as u64, soft_secs: t as u64 };
+                            lim[class] = ObufLimit {
+                                hard: h as u64,
+                                soft: s as u64,
+                                soft_secs: t as u64,
+                            };
                         }
-                        _ => return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into()),
+                        _ => {
+                            return Err(
+                                "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into(),
+                            )
+                        }
                     }
                 }
                 Ok(fmt_obuf(&lim))
@@ -468,21 +464,11 @@ impl Config {
     }
 
     /// CONFIG SET of several pairs, all or nothing. Err: the full error reply.
-    pub fn set_many(
-        &mut self,
-        pairs: &[(String, String)],
-        protected_ok: bool,
-    ) -> Result<Vec<&'static str>, String> {
+    pub fn set_many(&mut self, pairs: &[(String, String)], protected_ok: bool) -> Result<Vec<&'static str>, String> {
         let mut idx = Vec::new();
         for (n, _) in pairs {
             match self.lookup(n) {
-                Some(i)
-                    if DIRECTIVES
-                        .get(i)
-                        .is_some_and(|d| d.flags & STARTUP_ONLY == 0) =>
-                {
-                    idx.push(i)
-                }
+                Some(i) if DIRECTIVES.get(i).is_some_and(|d| d.flags & STARTUP_ONLY == 0) => idx.push(i),
                 _ => {
                     return Err(format!(
                         "ERR Unknown option or number of arguments for CONFIG SET - '{n}'"
@@ -494,13 +480,19 @@ impl Config {
             let d = &DIRECTIVES[i];
             let name = &pairs[k].0;
             if d.flags & IMMUTABLE != 0 {
-                return Err(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"));
+                return Err(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
+                ));
             }
             if d.flags & PROTECTED != 0 && !protected_ok {
-                return Err(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config"));
+                return Err(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config"
+                ));
             }
             if idx[..k].contains(&i) {
-                return Err(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"));
+                return Err(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
+                ));
             }
         }
         let backup = self.vals.clone();
@@ -515,11 +507,7 @@ impl Config {
             } else {
                 vec![pairs[k].1.clone()]
             };
-            let args = if args.is_empty() {
-                vec![String::new()]
-            } else {
-                args
-            };
+            let args = if args.is_empty() { vec![String::new()] } else { args };
             match self.canonical(i, &args) {
                 Ok(v) => self.vals[i] = v,
                 Err(e) => {
@@ -551,11 +539,7 @@ impl Config {
     /// Recomputes the typed fields from the canonical values.
     fn refresh(&mut self) {
         self.port = self.int("port").clamp(0, 65535) as u16;
-        self.bind = self
-            .val("bind")
-            .split_whitespace()
-            .map(String::from)
-            .collect();
+        self.bind = self.val("bind").split_whitespace().map(String::from).collect();
         self.unixsocket = self.val("unixsocket").to_string();
         self.unixsocketperm = u32::from_str_radix(self.val("unixsocketperm"), 8).unwrap_or(0);
         self.hz = self.int("hz").clamp(1, 500) as u32;
@@ -590,11 +574,7 @@ impl Config {
             .split_whitespace()
             .filter_map(|s| s.parse().ok())
             .collect();
-        self.save_params = w
-            .chunks(2)
-            .filter(|c| c.len() == 2)
-            .map(|c| (c[0], c[1]))
-            .collect();
+        self.save_params = w.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect();
         let obs = self.val("client-output-buffer-limit").to_string();
         let ob: Vec<&str> = obs.split_whitespace().collect();
         for g in ob.chunks(4) {
@@ -639,10 +619,7 @@ impl Config {
             let Some(argv) = split_args(line.as_bytes()) else {
                 return Err(err("Unbalanced quotes in configuration line"));
             };
-            let argv: Vec<String> = argv
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
+            let argv: Vec<String> = argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
             let Some(name) = argv.first().map(|s| lower(s)) else {
                 continue;
             };
@@ -652,12 +629,8 @@ impl Config {
                     if depth > 16 {
                         return Err(err("Too many nested includes"));
                     }
-                    let body = std::fs::read_to_string(&args[0]).map_err(|e| {
-                        err(&format!(
-                            "Fatal error, can't open config file '{}': {e}",
-                            args[0]
-                        ))
-                    })?;
+                    let body = std::fs::read_to_string(&args[0])
+                        .map_err(|e| err(&format!("Fatal error, can't open config file '{}': {e}", args[0])))?;
                     self.load_str(&body, depth + 1)?;
                     continue;
                 }
@@ -669,11 +642,7 @@ impl Config {
                     }
                     self.save_seen_in_file = true;
                     let all: Vec<String> = all.into_iter().filter(|s| !s.is_empty()).collect();
-                    let joined = if all.is_empty() {
-                        vec![String::new()]
-                    } else {
-                        all
-                    };
+                    let joined = if all.is_empty() { vec![String::new()] } else { all };
                     self.set("save", &joined).map_err(|e| err(&e))?;
                     continue;
                 }
@@ -683,8 +652,7 @@ impl Config {
                 return Err(err("Bad directive or wrong number of arguments"));
             };
             let d = &DIRECTIVES[i];
-            let multi =
-                d.flags & MULTI_ARG != 0 || matches!(d.kind, Kind::Special | Kind::Flags(_));
+            let multi = d.flags & MULTI_ARG != 0 || matches!(d.kind, Kind::Special | Kind::Flags(_));
             if args.is_empty() || (!multi && args.len() != 1) {
                 return Err(err("wrong number of arguments"));
             }
@@ -718,10 +686,7 @@ impl Config {
                 let body = std::fs::read_to_string(first).map_err(|e| ConfigError {
                     line: 0,
                     text: String::new(),
-                    msg: format!(
-                        "Fatal error, can't open config file '{}': {e}",
-                        path.display()
-                    ),
+                    msg: format!("Fatal error, can't open config file '{}': {e}", path.display()),
                 })?;
                 text.push_str(&body);
                 text.push('\n');
@@ -829,11 +794,7 @@ impl Config {
             return Some(format!(
                 "{} {}",
                 d.name,
-                if v.is_empty() {
-                    "\"\"".to_string()
-                } else {
-                    v.clone()
-                }
+                if v.is_empty() { "\"\"".to_string() } else { v.clone() }
             ));
         }
         Some(format!("{} {}", d.name, quote(v)))
@@ -884,16 +845,7 @@ mod tests {
 
     #[test]
     fn argv_options_and_file_lines() {
-        let c = Config::from_args(&args(&[
-            "--port",
-            "7000",
-            "--save",
-            "--hz",
-            "20",
-            "--maxmemory",
-            "1mb",
-        ]))
-        .unwrap();
+        let c = Config::from_args(&args(&["--port", "7000", "--save", "--hz", "20", "--maxmemory", "1mb"])).unwrap();
         assert_eq!(c.port, 7000);
         assert_eq!(c.hz, 20);
         assert!(c.save_params.is_empty());
@@ -923,8 +875,7 @@ mod tests {
         assert!(c.set_many(&p("hz", "100"), true).is_ok());
         assert_eq!(c.hz, 100);
         assert_eq!(c.get("notify-keyspace-events"), Some(""));
-        c.set_many(&p("notify-keyspace-events", "KEA"), true)
-            .unwrap();
+        c.set_many(&p("notify-keyspace-events", "KEA"), true).unwrap();
         assert_eq!(c.get("notify-keyspace-events"), Some("AKE"));
     }
 

@@ -3,9 +3,7 @@
 //! CONFIG GET prints it, and behaviour flags. Sorted by name (tests enforce it) so lookups
 //! can binary-search. Facts re-derived from Redis 7.0.15 `src/config.c` and a live server.
 
-use super::{
-    Directive, Kind, DENY_LOADING, HIDDEN, IMMUTABLE, MULTI_ARG, PROTECTED, SENSITIVE, STARTUP_ONLY,
-};
+use super::{Directive, Kind, DENY_LOADING, HIDDEN, IMMUTABLE, MULTI_ARG, PROTECTED, SENSITIVE, STARTUP_ONLY};
 
 // Bounds of the C integer types Redis stores some settings in.
 const INT_MAX: i64 = i32::MAX as i64;
@@ -49,13 +47,7 @@ const DISKLESS_LOAD: &[(&str, i64)] = &[("disabled", 0), ("on-empty-db", 1), ("s
 const SANITIZE_PAYLOAD: &[(&str, i64)] = &[("no", 0), ("yes", 1), ("clients", 2)];
 
 // Bit flags; "default" (0) means no flag. Redis also refuses save together with nosave.
-const SHUTDOWN_ON_SIGNAL: &[(&str, i64)] = &[
-    ("default", 0),
-    ("save", 1),
-    ("nosave", 2),
-    ("now", 4),
-    ("force", 8),
-];
+const SHUTDOWN_ON_SIGNAL: &[(&str, i64)] = &[("default", 0), ("save", 1), ("nosave", 2), ("now", 4), ("force", 8)];
 
 const SUPERVISED: &[(&str, i64)] = &[("upstart", 3), ("systemd", 2), ("auto", 1), ("no", 0)];
 
@@ -282,16 +274,10 @@ mod tests {
 
     fn in_range(name: &str, default: &str, min: i64, max: i64) {
         let parsed = default.parse::<i64>();
-        assert!(
-            parsed.is_ok(),
-            "{name}: default {default:?} is not an integer"
-        );
+        assert!(parsed.is_ok(), "{name}: default {default:?} is not an integer");
         assert!(min <= max, "{name}: empty range");
         if let Ok(v) = parsed {
-            assert!(
-                (min..=max).contains(&v),
-                "{name}: default {v} outside {min}..={max}"
-            );
+            assert!((min..=max).contains(&v), "{name}: default {v} outside {min}..={max}");
         }
     }
 
@@ -305,12 +291,7 @@ mod tests {
     #[test]
     fn names_are_unique_and_sorted() {
         for pair in DIRECTIVES.windows(2) {
-            assert!(
-                pair[0].name < pair[1].name,
-                "{} !< {}",
-                pair[0].name,
-                pair[1].name
-            );
+            assert!(pair[0].name < pair[1].name, "{} !< {}", pair[0].name, pair[1].name);
         }
     }
 
@@ -319,9 +300,8 @@ mod tests {
         for d in DIRECTIVES {
             let ok = |s: &str| {
                 !s.is_empty()
-                    && s.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
-                    })
+                    && s.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
             };
             assert!(ok(d.name), "bad name {:?}", d.name);
             if let Some(a) = d.alias {
@@ -381,16 +361,8 @@ mod tests {
     fn flag_combinations_make_sense() {
         for d in DIRECTIVES {
             if d.flags & STARTUP_ONLY != 0 {
-                assert!(
-                    matches!(d.kind, Kind::Special),
-                    "{}: startup-only but typed",
-                    d.name
-                );
-                assert!(
-                    d.flags & (IMMUTABLE | PROTECTED | HIDDEN) == 0,
-                    "{}",
-                    d.name
-                );
+                assert!(matches!(d.kind, Kind::Special), "{}: startup-only but typed", d.name);
+                assert!(d.flags & (IMMUTABLE | PROTECTED | HIDDEN) == 0, "{}", d.name);
             }
             if d.flags & MULTI_ARG != 0 {
                 assert!(

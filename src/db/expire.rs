@@ -17,12 +17,7 @@ pub struct CycleStats {
 
 /// Runs one cycle over `dbs` starting at `*next_db`, until `deadline` (checked with
 /// `now_ms_fn` every few samples). `now_ms` is the logical time for TTL comparisons.
-pub fn cycle<F: FnMut() -> bool>(
-    dbs: &mut [Db],
-    next_db: &mut usize,
-    now_ms: i64,
-    mut over_budget: F,
-) -> CycleStats {
+pub fn cycle<F: FnMut() -> bool>(dbs: &mut [Db], next_db: &mut usize, now_ms: i64, mut over_budget: F) -> CycleStats {
     let mut st = CycleStats::default();
     let n = dbs.len();
     let mut stale = Vec::new();

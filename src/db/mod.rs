@@ -72,8 +72,12 @@ pub struct Db {
 
 impl Db {
     pub fn new(id: usize) -> Self {
+        // Both tables must hash alike: lookups hash a key once and probe both.
+        let hasher = ahash::RandomState::new();
         Db {
             id,
+            keys: DashTable::with_hasher(hasher.clone()),
+            expires: DashTable::with_hasher(hasher),
             lazy_expire: true,
             ..Default::default()
         }
@@ -132,14 +136,20 @@ impl Db {
         self.keys.get_hashed(h, key)
     }
 
-    /// Looks a key up for writing; touches its LRU stamp.
+    /// Looks a key up for writing; touches its LRU stamp. One table probe unless
+    /// the key has a TTL.
     #[inline]
     pub fn get_mut(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Obj> {
         let h = self.keys.hash(key);
-        if self.expire_if_needed(h, key, now_ms) {
+        let pos = self.keys.find(h, key)?;
+        let has_ttl = self.keys.at(pos)?.has_expire();
+        if has_ttl && self.lazy_expire && self.expires.get_hashed(h, key).is_some_and(|e| e.at <= now_ms) {
+            self.keys.remove_hashed(h, key);
+            self.expires.remove_hashed(h, key);
+            self.note_expired(key);
             return None;
         }
-        let o = self.keys.get_mut_hashed(h, key)?;
+        let o = self.keys.at_mut(pos)?;
         o.set_lru(lru_clock(now_ms));
         Some(o)
     }
@@ -299,6 +309,24 @@ mod tests {
         assert!(db.get(b"a", 1999).is_some());
         assert!(db.get(b"a", 2000).is_none());
         assert_eq!((db.len(), db.expires_len(), db.expired_count), (0, 0, 1));
+    }
+
+    #[test]
+    fn ttls_survive_table_growth() {
+        // Regression: the expire table once hashed with a different seed than the key
+        // table, so TTLs were lost once the tables split.
+        let mut db = Db::new(0);
+        for i in 0..20_000 {
+            let k = format!("k{i}");
+            db.add(Obj::new_str(k.as_bytes(), b"v"), 0);
+            db.set_expire(k.as_bytes(), 1000 + i);
+        }
+        for i in 0..20_000 {
+            assert_eq!(db.get_expire(format!("k{i}").as_bytes()), Some(1000 + i));
+        }
+        assert!(db.get(b"k5", 2000).is_none());
+        assert!(db.remove(b"k6").is_some());
+        assert_eq!((db.len(), db.expires_len()), (19_998, 19_998));
     }
 
     #[test]

@@ -101,11 +101,7 @@ impl Obj {
     /// tryObjectEncoding: `int` for canonical integers, `embstr` up to 44 bytes).
     pub fn new_str(key: &[u8], val: &[u8]) -> Self {
         if val.len() <= EMBSTR_MAX {
-            let enc = if is_int_repr(val) {
-                Enc::Int
-            } else {
-                Enc::Embstr
-            };
+            let enc = if is_int_repr(val) { Enc::Int } else { Enc::Embstr };
             Self::new_inline(key, val, enc)
         } else {
             Self::new_value(key, Value::Str(val.to_vec()))
@@ -161,9 +157,7 @@ impl Obj {
 
     fn heap_ptr(&self) -> *mut Value {
         // Safety: only called when enc == Heap, where PTR bytes follow the key.
-        unsafe {
-            std::ptr::read_unaligned(self.0.as_ptr().add(HDR + self.key_len()) as *const *mut Value)
-        }
+        unsafe { std::ptr::read_unaligned(self.0.as_ptr().add(HDR + self.key_len()) as *const *mut Value) }
     }
 
     #[inline]
@@ -181,9 +175,7 @@ impl Obj {
             _ => {
                 let off = HDR + self.key_len() + 4;
                 // Safety: inline bytes follow their length.
-                ValueRef::Str(unsafe {
-                    std::slice::from_raw_parts(self.0.as_ptr().add(off), self.inline_len())
-                })
+                ValueRef::Str(unsafe { std::slice::from_raw_parts(self.0.as_ptr().add(off), self.inline_len()) })
             }
         }
     }
@@ -279,10 +271,7 @@ impl Obj {
                 let n = Obj::new_block(key, Enc::Heap, PTR);
                 // Safety: transfer the boxed value's ownership to n.
                 unsafe {
-                    std::ptr::write_unaligned(
-                        n.0.as_ptr().add(HDR + key.len()) as *mut *mut Value,
-                        self.heap_ptr(),
-                    );
+                    std::ptr::write_unaligned(n.0.as_ptr().add(HDR + key.len()) as *mut *mut Value, self.heap_ptr());
                 }
                 n
             }
@@ -329,11 +318,7 @@ impl Obj {
         // Safety: header byte.
         unsafe {
             let f = self.0.as_ptr().add(OFF_FLAGS);
-            *f = if on {
-                *f | FLAG_EXPIRE
-            } else {
-                *f & !FLAG_EXPIRE
-            };
+            *f = if on { *f | FLAG_EXPIRE } else { *f & !FLAG_EXPIRE };
         }
     }
 
@@ -411,19 +396,13 @@ mod tests {
         o.set_lru(42);
         o.set_has_expire(true);
         o.set_str(b"7");
-        assert_eq!(
-            (o.lru(), o.has_expire(), o.encoding_name()),
-            (42, true, "int")
-        );
+        assert_eq!((o.lru(), o.has_expire(), o.encoding_name()), (42, true, "int"));
         o.set_inline(b"8", Enc::Int);
         assert_eq!(o.as_str(), Some(&b"8"[..]));
         o.make_raw().unwrap().extend_from_slice(b"9");
         assert_eq!((o.as_str(), o.encoding_name()), (Some(&b"89"[..]), "raw"));
         let r = o.rekey(b"other");
-        assert_eq!(
-            (r.key(), r.as_str(), r.lru()),
-            (&b"other"[..], Some(&b"89"[..]), 42)
-        );
+        assert_eq!((r.key(), r.as_str(), r.lru()), (&b"other"[..], Some(&b"89"[..]), 42));
         let c = r.clone_as(b"third");
         assert_eq!(c.as_str(), Some(&b"89"[..]));
     }

@@ -64,8 +64,9 @@ impl<T> Segment<T> {
 }
 
 /// Where an entry sits: segment, bucket, slot (slot == SLOTS + i means stash[i]).
+/// Valid until the table is next modified.
 #[derive(Clone, Copy, Debug)]
-struct Pos {
+pub struct Pos {
     seg: usize,
     bucket: usize,
     slot: usize,
@@ -142,7 +143,8 @@ impl<T: DashKey> DashTable<T> {
         self.dir.get(i).copied().unwrap_or(0) as usize
     }
 
-    fn find(&self, h: u64, key: &[u8]) -> Option<Pos> {
+    /// Finds the position of `key` (hash `h`).
+    pub fn find(&self, h: u64, key: &[u8]) -> Option<Pos> {
         let si = self.seg_index(h);
         let seg = self.segs.get(si)?;
         let tag = tag_of(h);
@@ -171,7 +173,7 @@ impl<T: DashKey> DashTable<T> {
         })
     }
 
-    fn at(&self, p: Pos) -> Option<&T> {
+    pub fn at(&self, p: Pos) -> Option<&T> {
         let seg = self.segs.get(p.seg)?;
         if p.slot >= SLOTS {
             seg.stash.get(p.slot - SLOTS)
@@ -180,16 +182,12 @@ impl<T: DashKey> DashTable<T> {
         }
     }
 
-    fn at_mut(&mut self, p: Pos) -> Option<&mut T> {
+    pub fn at_mut(&mut self, p: Pos) -> Option<&mut T> {
         let seg = self.segs.get_mut(p.seg)?;
         if p.slot >= SLOTS {
             seg.stash.get_mut(p.slot - SLOTS)
         } else {
-            seg.buckets
-                .get_mut(p.bucket)?
-                .slots
-                .get_mut(p.slot)?
-                .as_mut()
+            seg.buckets.get_mut(p.bucket)?.slots.get_mut(p.slot)?.as_mut()
         }
     }
 

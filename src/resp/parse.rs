@@ -32,9 +32,7 @@ impl ProtocolError {
             Self::InvalidMbulkLen => "invalid multibulk length",
             Self::UnauthMbulkLen => "unauthenticated multibulk length",
             Self::TooBigBulkCount => "too big bulk count string",
-            Self::ExpectedDollar(c) => {
-                return format!("ERR Protocol error: expected '$', got '{}'", *c as char)
-            }
+            Self::ExpectedDollar(c) => return format!("ERR Protocol error: expected '$', got '{}'", *c as char),
             Self::InvalidBulkLen => "invalid bulk length",
             Self::UnauthBulkLen => "unauthenticated bulk length",
         };
@@ -88,10 +86,7 @@ pub struct Limits {
 }
 
 fn find(buf: &[u8], from: usize, byte: u8) -> Option<usize> {
-    buf.get(from..)?
-        .iter()
-        .position(|&b| b == byte)
-        .map(|p| p + from)
+    buf.get(from..)?.iter().position(|&b| b == byte).map(|p| p + from)
 }
 
 impl Parser {
@@ -102,12 +97,7 @@ impl Parser {
 
     /// Parses the next request starting at `*pos`, advancing `*pos` past what was
     /// consumed. On error the caller replies with the error and closes the client.
-    pub fn next(
-        &mut self,
-        buf: &[u8],
-        pos: &mut usize,
-        lim: &Limits,
-    ) -> Result<Parsed, ProtocolError> {
+    pub fn next(&mut self, buf: &[u8], pos: &mut usize, lim: &Limits) -> Result<Parsed, ProtocolError> {
         if self.remaining == 0 {
             self.args.clear();
             self.arg_bytes = 0;
@@ -115,7 +105,7 @@ impl Parser {
                 return Ok(Parsed::Incomplete);
             };
             if first != b'*' {
-                return parse_inline(buf, pos);
+                return self.parse_inline(buf, pos);
             }
             // Redis compat: networking.c processMultibulkBuffer looks for '\r'.
             let Some(cr) = find(buf, *pos, b'\r') else {
@@ -200,24 +190,54 @@ impl Parser {
     }
 }
 
-fn parse_inline(buf: &[u8], pos: &mut usize) -> Result<Parsed, ProtocolError> {
-    let Some(nl) = find(buf, *pos, b'\n') else {
-        if buf.len() - *pos > INLINE_MAX {
-            return Err(ProtocolError::TooBigInline);
+impl Parser {
+    /// Inline request: one line, arguments split like redis-cli. Lines without quotes
+    /// (the common telnet/PING case) become ranges into `buf`, with no allocation.
+    fn parse_inline(&mut self, buf: &[u8], pos: &mut usize) -> Result<Parsed, ProtocolError> {
+        let Some(nl) = find(buf, *pos, b'\n') else {
+            if buf.len() - *pos > INLINE_MAX {
+                return Err(ProtocolError::TooBigInline);
+            }
+            return Ok(Parsed::Incomplete);
+        };
+        let mut end = nl;
+        if end > *pos && buf.get(end - 1) == Some(&b'\r') {
+            end -= 1;
         }
-        return Ok(Parsed::Incomplete);
-    };
-    let mut end = nl;
-    if end > *pos && buf.get(end - 1) == Some(&b'\r') {
-        end -= 1;
-    }
-    let line = buf.get(*pos..end).unwrap_or_default();
-    let args = split_args(line).ok_or(ProtocolError::UnbalancedQuotes)?;
-    *pos = nl + 1;
-    if args.is_empty() {
-        Ok(Parsed::Empty)
-    } else {
-        Ok(Parsed::Inline(args))
+        let start = *pos;
+        let line = buf.get(start..end).unwrap_or_default();
+        if !line.iter().any(|&c| c == b'"' || c == b'\'') {
+            let is_space = |c: u8| c.is_ascii_whitespace() || c == 0x0b;
+            let ends = |c: u8| matches!(c, b' ' | b'\n' | b'\r' | b'\t' | 0);
+            let mut i = 0;
+            while i < line.len() {
+                while line.get(i).is_some_and(|&c| is_space(c)) {
+                    i += 1;
+                }
+                if i >= line.len() {
+                    break;
+                }
+                let t = i;
+                while line.get(i).is_some_and(|&c| !ends(c)) {
+                    i += 1;
+                }
+                self.args.push((start + t, start + i));
+                self.arg_bytes += i - t;
+            }
+            *pos = nl + 1;
+            return Ok(if self.args.is_empty() {
+                Parsed::Empty
+            } else {
+                Parsed::Multibulk
+            });
+        }
+        let args = split_args(line).ok_or(ProtocolError::UnbalancedQuotes)?;
+        *pos = nl + 1;
+        if args.is_empty() {
+            Ok(Parsed::Empty)
+        } else {
+            Ok(Parsed::Inline(args))
+        }
     }
 }
 
@@ -326,9 +346,7 @@ mod tests {
         let mut out = Vec::new();
         loop {
             match p.next(buf, &mut pos, &LIM).unwrap() {
-                Parsed::Multibulk => {
-                    out.push(p.args.iter().map(|&(s, e)| buf[s..e].to_vec()).collect())
-                }
+                Parsed::Multibulk => out.push(p.args.iter().map(|&(s, e)| buf[s..e].to_vec()).collect()),
                 Parsed::Inline(a) => out.push(a),
                 Parsed::Empty => {}
                 Parsed::Incomplete => return out,
@@ -339,10 +357,7 @@ mod tests {
     #[test]
     fn multibulk_and_pipelining() {
         let r = all(b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n*1\r\n$4\r\nPING\r\n");
-        assert_eq!(
-            r,
-            vec![vec![b"GET".to_vec(), b"a".to_vec()], vec![b"PING".to_vec()]]
-        );
+        assert_eq!(r, vec![vec![b"GET".to_vec(), b"a".to_vec()], vec![b"PING".to_vec()]]);
     }
 
     #[test]
@@ -362,7 +377,8 @@ mod tests {
                 }
             }
         }
-        assert_eq!(got, vec![3, 101]);
+        // An unquoted inline line is returned as ranges, like a multibulk request.
+        assert_eq!(got, vec![3, 1]);
     }
 
     #[test]
@@ -409,12 +425,7 @@ mod tests {
         let r = all(b"set \"a b\" 'c\\'d' \"\\x41\\n\"\r\n");
         assert_eq!(
             r,
-            vec![vec![
-                b"set".to_vec(),
-                b"a b".to_vec(),
-                b"c'd".to_vec(),
-                b"A\n".to_vec()
-            ]]
+            vec![vec![b"set".to_vec(), b"a b".to_vec(), b"c'd".to_vec(), b"A\n".to_vec()]]
         );
         assert_eq!(split_args(b"\"foo\"bar"), None);
         assert_eq!(split_args(b"'foo"), None);

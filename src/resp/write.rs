@@ -145,8 +145,7 @@ impl ReplyBuf {
     /// A boolean: RESP3 `#t/#f`, or the integer 1/0 in RESP2.
     pub fn boolean(&mut self, b: bool) {
         if self.resp3 {
-            self.buf
-                .extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
+            self.buf.extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
         } else {
             self.int(b as i64);
         }
@@ -240,9 +239,6 @@ mod tests {
         r.bulk(b"b");
         r.end_deferred(d, 2);
         r.error("ERR bad\r\nthing");
-        assert_eq!(
-            r.buf,
-            b":7\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n-ERR bad  thing\r\n"
-        );
+        assert_eq!(r.buf, b":7\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n-ERR bad  thing\r\n");
     }
 }

@@ -4,16 +4,22 @@
 use super::client::ReplyMode;
 use super::Server;
 use crate::clock;
-use crate::cmd::{self, error, spec, Args, CmdError, CommandSpec, Ctx};
+use crate::cmd::{self, error, spec, Args, CmdError, Ctx};
 use crate::resp::ReplyBuf;
 
-fn reject(srv: &mut Server, out: &mut ReplyBuf, e: &CmdError, spec: Option<&'static CommandSpec>) {
-    if let Some(s) = spec {
+/// The stats slot of command `id`.
+pub fn stat(srv: &mut Server, id: usize) -> &mut super::CmdStat {
+    if srv.stats.cmd.len() <= id {
         srv.stats
             .cmd
-            .entry(s as *const _ as usize)
-            .or_default()
-            .rejected += 1;
+            .resize(cmd::table().specs.len().max(id + 1), Default::default());
+    }
+    &mut srv.stats.cmd[id]
+}
+
+fn reject(srv: &mut Server, out: &mut ReplyBuf, e: &CmdError, id: Option<usize>) {
+    if let Some(id) = id {
+        stat(srv, id).rejected += 1;
     }
     write_error(srv, out, e);
 }
@@ -62,7 +68,7 @@ fn protected_allowed(setting: &str, local: bool) -> bool {
 /// Runs one command from client `cid`, writing its reply to `out`.
 pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf) {
     let table = cmd::table();
-    let Some(spec) = table.lookup(argv) else {
+    let Some((id, spec)) = table.lookup_id(argv).and_then(|i| Some((i, *table.specs.get(i)?))) else {
         let e = match table.get(argv.first().copied().unwrap_or_default()) {
             Some(c) if !c.subcommands.is_empty() && argv.len() >= 2 => {
                 error::unknown_subcommand(argv.get(1).copied().unwrap_or_default(), c.name)
@@ -75,17 +81,15 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
     };
     let argc = argv.len() as i32;
     if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
-        let e = error::arity(&table.full_name(spec));
-        reject(srv, out, &e, Some(spec));
+        let e = error::arity(table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name));
+        reject(srv, out, &e, Some(id));
         return;
     }
     let Some(client) = srv.clients.get_mut(cid) else {
         return;
     };
     let authenticated = client.authenticated;
-    let local = client.unix || client.addr.starts_with("127.") || client.addr.starts_with("::1");
-    if spec.flags & spec::PROTECTED != 0 && !protected_allowed(&srv.cfg.enable_debug_command, local)
-    {
+    if spec.flags & spec::PROTECTED != 0 && !protected_allowed(&srv.cfg.enable_debug_command, client.is_local()) {
         let which = spec.name.to_ascii_uppercase();
         let opt = if spec.name == "debug" {
             "enable-debug-command"
@@ -93,11 +97,11 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
             "enable-module-command"
         };
         let e = CmdError::owned(format!("ERR {which} command not allowed. If the {opt} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
-        reject(srv, out, &e, Some(spec));
+        reject(srv, out, &e, Some(id));
         return;
     }
     if !authenticated && spec.flags & spec::NO_AUTH == 0 {
-        reject(srv, out, &error::NOAUTH, Some(spec));
+        reject(srv, out, &error::NOAUTH, Some(id));
         return;
     }
     let Some(handler) = spec.handler else { return };
@@ -109,31 +113,28 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
     client.last_cmd = spec.name;
     client.cmds += 1;
     let mark = out.len();
-    let start = clock::mono_us();
+    let start = clock::now_us();
     let mut ctx = Ctx {
         srv,
         cid,
         out,
-        now_ms: clock::now_ms(),
+        now_ms: (start / 1000) as i64,
         db,
         cmd: spec,
     };
     let args = Args { argv };
     // A handler bug must cost one reply, not the server.
-    let res =
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut ctx, &args))) {
-            Ok(r) => r,
-            Err(_) => {
-                tracing::warn!("Internal error while executing '{}'", spec.name);
-                Err(CmdError::new(
-                    "ERR internal error while executing the command",
-                ))
-            }
-        };
+    let res = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut ctx, &args))) {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::warn!("Internal error while executing '{}'", spec.name);
+            Err(CmdError::new("ERR internal error while executing the command"))
+        }
+    };
     let Ctx { srv, out, .. } = ctx;
-    let took = clock::mono_us().saturating_sub(start);
+    let took = clock::now_us().saturating_sub(start);
     srv.stats.total_commands += 1;
-    let st = srv.stats.cmd.entry(spec as *const _ as usize).or_default();
+    let st = stat(srv, id);
     st.calls += 1;
     st.usec += took;
     if let Err(e) = res {

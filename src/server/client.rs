@@ -80,15 +80,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(
-        id: u64,
-        conn: Conn,
-        addr: String,
-        laddr: String,
-        unix: bool,
-        now_ms: i64,
-        auth: bool,
-    ) -> Self {
+    pub fn new(id: u64, conn: Conn, addr: String, laddr: String, unix: bool, now_ms: i64, auth: bool) -> Self {
         Client {
             id,
             conn,
@@ -145,6 +137,11 @@ impl Client {
             self.reply.buf = Vec::with_capacity(16 * 1024);
         }
         Ok(true)
+    }
+
+    /// Connected over a Unix socket or from a loopback address.
+    pub fn is_local(&self) -> bool {
+        self.unix || self.addr.starts_with("127.") || self.addr.starts_with("::1")
     }
 
     /// One `CLIENT LIST` / `CLIENT INFO` line (without the trailing newline).

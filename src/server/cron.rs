@@ -19,8 +19,7 @@ impl Server {
         }
         self.clients_cron(now);
         let s = &mut self.stats;
-        s.samples
-            .push((now, s.total_commands, s.net_input, s.net_output));
+        s.samples.push((now, s.total_commands, s.net_input, s.net_output));
         if s.samples.len() > SAMPLES {
             s.samples.remove(0);
         }
@@ -34,9 +33,7 @@ impl Server {
         let budget_us = 1_000_000 * perc / self.hz.max(1) as u64 / 100;
         let start = clock::mono_us();
         let mut next = self.expire_next_db;
-        let st = expire::cycle(&mut self.dbs, &mut next, now, || {
-            clock::mono_us() - start > budget_us
-        });
+        let st = expire::cycle(&mut self.dbs, &mut next, now, || clock::mono_us() - start > budget_us);
         self.expire_next_db = next;
         if st.timed_out {
             self.stats.expire_cycle_timeouts += 1;

@@ -43,8 +43,8 @@ pub struct Stats {
     pub io_reads: u64,
     pub io_writes: u64,
     pub client_qbuf_limit_disconnections: u64,
-    /// Keyed by the address of the command's static spec (unique per (sub)command).
-    pub cmd: HashMap<usize, CmdStat>,
+    /// Indexed by command id (see `cmd::Table::specs`); grown on demand.
+    pub cmd: Vec<CmdStat>,
     pub errors: HashMap<String, u64>,
     /// (time ms, commands, net in, net out) samples for instantaneous metrics.
     pub samples: Vec<(i64, u64, u64, u64)>,

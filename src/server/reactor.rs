@@ -40,9 +40,9 @@ fn bind_tcp(addr: &str, port: u16, backlog: i32) -> io::Result<TcpListener> {
     let ip: IpAddr = match addr {
         "*" => IpAddr::from([0u8, 0, 0, 0]),
         "::*" => IpAddr::from([0u16; 8]),
-        a => a.parse().map_err(|_| {
-            io::Error::new(io::ErrorKind::InvalidInput, "Name or service not known")
-        })?,
+        a => a
+            .parse()
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "Name or service not known"))?,
     };
     let sa = SocketAddr::new(ip, port);
     let sock = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))?;
@@ -83,7 +83,10 @@ impl Reactor {
                         if optional && unsupported {
                             continue;
                         }
-                        warn!("Warning: Could not create server TCP listening socket {addr}:{port}: bind: {}", strip_os(&e));
+                        warn!(
+                            "Warning: Could not create server TCP listening socket {addr}:{port}: bind: {}",
+                            strip_os(&e)
+                        );
                         return Err(format!("Failed listening on port {port} (tcp), aborting."));
                     }
                 }
@@ -98,8 +101,7 @@ impl Reactor {
                     let perm = srv.cfg.unixsocketperm;
                     if perm != 0 {
                         use std::os::unix::fs::PermissionsExt;
-                        let _ =
-                            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(perm));
+                        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(perm));
                     }
                     listeners.push((Listener::Unix(l), path));
                 }
@@ -226,11 +228,7 @@ impl Reactor {
                 srv.stats.rejected_connections += 1;
                 continue;
             }
-            if srv.cfg.protected_mode
-                && srv.cfg.requirepass.is_none()
-                && !unix
-                && !is_loopback(&addr)
-            {
+            if srv.cfg.protected_mode && srv.cfg.requirepass.is_none() && !unix && !is_loopback(&addr) {
                 let _ = conn.write(DENIED.as_bytes());
                 srv.stats.rejected_connections += 1;
                 continue;
@@ -330,10 +328,7 @@ fn on_readable(srv: &mut Server, cid: usize) {
         match r {
             Ok(0) => {
                 c.query.truncate(len);
-                debug!(
-                    "Client closed connection id={} addr={} laddr={}",
-                    c.id, c.addr, c.laddr
-                );
+                debug!("Client closed connection id={} addr={} laddr={}", c.id, c.addr, c.laddr);
                 srv.close_client_async(cid);
                 return;
             }
@@ -408,12 +403,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
         match parser.next(&query, &mut pos, &lim) {
             Ok(Parsed::Multibulk) => {
                 argv.clear();
-                argv.extend(
-                    parser
-                        .args
-                        .iter()
-                        .map(|&(s, e)| query.get(s..e).unwrap_or_default()),
-                );
+                argv.extend(parser.args.iter().map(|&(s, e)| query.get(s..e).unwrap_or_default()));
                 call::execute(srv, cid, &argv, &mut out);
                 start = pos;
             }
@@ -496,10 +486,7 @@ pub fn describe(r: &Reactor) -> Vec<String> {
 }
 
 pub fn log_ready(r: &Reactor) {
-    let unix = r
-        .listeners
-        .iter()
-        .any(|(l, _)| matches!(l, Listener::Unix(_)));
+    let unix = r.listeners.iter().any(|(l, _)| matches!(l, Listener::Unix(_)));
     info!("Ready to accept connections tcp");
     if unix {
         info!("Ready to accept connections unix");

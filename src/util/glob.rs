@@ -70,11 +70,7 @@ fn attempt(pat: &[u8], s: &[u8], p: &mut usize, si: &mut usize, nocase: bool) ->
                     *p += 1;
                 }
                 *p += 1;
-                return if *p == pat.len() {
-                    Step::Match
-                } else {
-                    Step::Star
-                };
+                return if *p == pat.len() { Step::Match } else { Step::Star };
             }
             b'?' => {}
             b'[' => {

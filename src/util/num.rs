@@ -89,7 +89,13 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 
 /// Appends the decimal text of `v` (same bytes as `%lld`).
 pub fn fmt_i64(v: i64, out: &mut Vec<u8>) {
-    let mut buf = [b'-'; 20];
+    let mut buf = [0u8; 24];
+    out.extend_from_slice(i64_digits(v, &mut buf));
+}
+
+/// Writes the decimal text of `v` into `buf` and returns it (no allocation).
+pub fn i64_digits(v: i64, buf: &mut [u8; 24]) -> &[u8] {
+    buf.fill(b'-');
     let mut pos = buf.len();
     let mut n = v.unsigned_abs();
     // Fill from the right, two digits at a time; `get` keeps every access checked.
@@ -97,16 +103,14 @@ pub fn fmt_i64(v: i64, out: &mut Vec<u8>) {
         let pair = (n % 100) as usize * 2;
         n /= 100;
         pos -= 2;
-        if let (Some(dst), Some(src)) = (buf.get_mut(pos..pos + 2), DIGIT_PAIRS.get(pair..pair + 2))
-        {
+        if let (Some(dst), Some(src)) = (buf.get_mut(pos..pos + 2), DIGIT_PAIRS.get(pair..pair + 2)) {
             dst.copy_from_slice(src);
         }
     }
     if n >= 10 {
         let pair = n as usize * 2;
         pos -= 2;
-        if let (Some(dst), Some(src)) = (buf.get_mut(pos..pos + 2), DIGIT_PAIRS.get(pair..pair + 2))
-        {
+        if let (Some(dst), Some(src)) = (buf.get_mut(pos..pos + 2), DIGIT_PAIRS.get(pair..pair + 2)) {
             dst.copy_from_slice(src);
         }
     } else {
@@ -119,7 +123,7 @@ pub fn fmt_i64(v: i64, out: &mut Vec<u8>) {
     if v < 0 {
         pos -= 1;
     }
-    out.extend_from_slice(buf.get(pos..).unwrap_or_default());
+    buf.get(pos..).unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -158,10 +162,7 @@ fn lex_float(s: &[u8]) -> Option<Lexed<'_>> {
     if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
         return Some(Lexed::Inf { neg });
     }
-    if let Some(hex) = body
-        .strip_prefix(b"0x")
-        .or_else(|| body.strip_prefix(b"0X"))
-    {
+    if let Some(hex) = body.strip_prefix(b"0x").or_else(|| body.strip_prefix(b"0X")) {
         // strtod only reads the hex form if a hex digit follows "0x"; otherwise it reads "0"
         // and stops at 'x', which leaves bytes unconsumed.
         let (int, rest) = split_while(hex, |b| b.is_ascii_hexdigit());
@@ -173,12 +174,7 @@ fn lex_float(s: &[u8]) -> Option<Lexed<'_>> {
             return None;
         }
         let exp = lex_exponent(rest, b'p')?;
-        return Some(Lexed::Hex {
-            neg,
-            int,
-            frac,
-            exp,
-        });
+        return Some(Lexed::Hex { neg, int, frac, exp });
     }
     let (int, rest) = split_while(body, |b| b.is_ascii_digit());
     let (frac, rest) = match rest.split_first() {
@@ -250,12 +246,7 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
             }
             Some(v)
         }
-        Lexed::Hex {
-            neg,
-            int,
-            frac,
-            exp,
-        } => {
+        Lexed::Hex { neg, int, frac, exp } => {
             let Some(bin) = hex_to_bin(int, frac, exp) else {
                 return Some(signed_zero(neg));
             };
@@ -288,18 +279,12 @@ pub fn parse_long_double(s: &[u8]) -> Option<f64> {
         Lexed::Dec { int, frac, exp, .. } => {
             // All-zero digits are exactly zero: never a range error.
             let lead = dec_leading(int, frac, exp);
-            if lead.is_some_and(|(e, lead_int, lead_frac)| !ld_dec_in_range(e, lead_int, lead_frac))
-            {
+            if lead.is_some_and(|(e, lead_int, lead_frac)| !ld_dec_in_range(e, lead_int, lead_frac)) {
                 return None;
             }
             core::str::from_utf8(s).ok()?.parse().ok()
         }
-        Lexed::Hex {
-            neg,
-            int,
-            frac,
-            exp,
-        } => {
+        Lexed::Hex { neg, int, frac, exp } => {
             let Some(bin) = hex_to_bin(int, frac, exp) else {
                 return Some(signed_zero(neg));
             };
@@ -570,11 +555,7 @@ impl Bin {
             128 => (0, self.mant, 1u128 << 127),
             d if d > 0 => {
                 let d = d as u32;
-                (
-                    self.mant >> d,
-                    self.mant & ((1u128 << d) - 1),
-                    1u128 << (d - 1),
-                )
+                (self.mant >> d, self.mant & ((1u128 << d) - 1), 1u128 << (d - 1))
             }
             _ => (self.mant, 0, 1),
         };
@@ -586,11 +567,7 @@ impl Bin {
             // Subnormal (or zero): q is -1074 here, so the bits are the mantissa itself.
             return f64::from_bits(sign | m);
         }
-        let (m, q) = if m == 1 << 53 {
-            (1u64 << 52, q + 1)
-        } else {
-            (m, q)
-        };
+        let (m, q) = if m == 1 << 53 { (1u64 << 52, q + 1) } else { (m, q) };
         let biased = q + 52 + 1023;
         if biased >= 2047 {
             return f64::from_bits(sign | 0x7ff0_0000_0000_0000);
@@ -622,11 +599,7 @@ impl Bin {
 // Redis compat: networking.c addReplyDouble.
 pub fn fmt_f64(v: f64, out: &mut Vec<u8>) {
     if v.is_nan() {
-        out.extend_from_slice(if v.is_sign_negative() {
-            b"-nan"
-        } else {
-            b"nan"
-        });
+        out.extend_from_slice(if v.is_sign_negative() { b"-nan" } else { b"nan" });
     } else if v.is_infinite() {
         out.extend_from_slice(if v < 0.0 { b"-inf" } else { b"inf" });
     } else {
@@ -651,11 +624,7 @@ pub fn fmt_f64_resp3(v: f64, out: &mut Vec<u8>) {
 // value holding the same number prints identically, since widening is exact.
 pub fn fmt_f64_human(v: f64, out: &mut Vec<u8>) {
     if v.is_nan() {
-        out.extend_from_slice(if v.is_sign_negative() {
-            b"-nan"
-        } else {
-            b"nan"
-        });
+        out.extend_from_slice(if v.is_sign_negative() { b"-nan" } else { b"nan" });
         return;
     }
     if v.is_infinite() {
@@ -713,10 +682,7 @@ impl core::fmt::Write for StackBuf {
 /// `%g` then picks fixed notation when -4 <= X < 17, else exponent notation, and drops
 /// trailing zeros (and a bare '.') because no '#' flag is given.
 fn fmt_g17(v: f64, out: &mut Vec<u8>) {
-    let mut sb = StackBuf {
-        buf: [0; 40],
-        len: 0,
-    };
+    let mut sb = StackBuf { buf: [0; 40], len: 0 };
     let parsed = write!(sb, "{v:.16e}")
         .ok()
         .and_then(|()| split_sci(sb.buf.get(..sb.len).unwrap_or_default()));
@@ -989,10 +955,7 @@ mod tests {
         for (s, want) in cases {
             let got = parse_f64(s.as_bytes());
             match (got, want) {
-                (Some(g), Some(w)) => assert!(
-                    g.to_bits() == w.to_bits(),
-                    "parse_f64({s:?}) = {g:?}, want {w:?}"
-                ),
+                (Some(g), Some(w)) => assert!(g.to_bits() == w.to_bits(), "parse_f64({s:?}) = {g:?}, want {w:?}"),
                 _ => assert_eq!(got, *want, "parse_f64({s:?})"),
             }
         }
@@ -1154,11 +1117,7 @@ mod tests {
             out.clear();
             fmt_f64(v, &mut out);
             // 17 significant digits always round-trip.
-            assert_eq!(
-                parse_f64(&out).map(f64::to_bits),
-                Some(v.to_bits()),
-                "{v:?}"
-            );
+            assert_eq!(parse_f64(&out).map(f64::to_bits), Some(v.to_bits()), "{v:?}");
             assert_eq!(parse_long_double(&out).map(f64::to_bits), Some(v.to_bits()));
         }
     }

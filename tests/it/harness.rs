@@ -14,11 +14,7 @@ pub struct Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn temp_dir() -> PathBuf {
@@ -73,11 +69,9 @@ impl Server {
             .spawn()
             .unwrap();
         let s = Server { port, dir, child };
-        wait_for(
-            "server to accept connections",
-            Duration::from_secs(20),
-            || TcpStream::connect(("127.0.0.1", port)).ok(),
-        );
+        wait_for("server to accept connections", Duration::from_secs(20), || {
+            TcpStream::connect(("127.0.0.1", port)).ok()
+        });
         s
     }
 
@@ -102,10 +96,7 @@ impl Server {
     /// Waits for the process to exit by itself; returns its exit code.
     pub fn wait_exit(&mut self) -> Option<i32> {
         let child = &mut self.child;
-        wait_for("server exit", Duration::from_secs(20), || {
-            child.try_wait().unwrap()
-        })
-        .code()
+        wait_for("server exit", Duration::from_secs(20), || child.try_wait().unwrap()).code()
     }
 
     pub fn pid(&self) -> u32 {
@@ -144,11 +135,7 @@ fn value_len(b: &[u8]) -> Option<usize> {
         }
         b'*' | b'~' | b'>' | b'%' | b'|' => {
             let n: i64 = head.parse().ok()?;
-            let n = if b[0] == b'%' || b[0] == b'|' {
-                n * 2
-            } else {
-                n
-            };
+            let n = if b[0] == b'%' || b[0] == b'|' { n * 2 } else { n };
             let mut pos = after;
             for _ in 0..n.max(0) {
                 pos += value_len(&b[pos..])?;

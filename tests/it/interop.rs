@@ -29,12 +29,7 @@ fn redis_cli_commands_and_pipe() {
             format!("k{i}").len()
         ));
     }
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("errors: 0, replies: 1000"), "{text}");

@@ -55,10 +55,7 @@ fn expire_options() {
         cmd!(c, "EXPIRE", "k", "10", "GT", "LT"),
         b"-ERR GT and LT options at the same time are not compatible\r\n"
     );
-    assert_eq!(
-        cmd!(c, "EXPIRE", "k", "10", "FOO"),
-        b"-ERR Unsupported option FOO\r\n"
-    );
+    assert_eq!(cmd!(c, "EXPIRE", "k", "10", "FOO"), b"-ERR Unsupported option FOO\r\n");
     assert_eq!(
         cmd!(c, "EXPIRE", "k", "9223372036854775807"),
         b"-ERR invalid expire time in 'expire' command\r\n"
@@ -97,22 +94,13 @@ fn rename_copy_move_swapdb() {
         cmd!(c, "MOVE", "c", "0"),
         b"-ERR source and destination objects are the same\r\n"
     );
-    assert_eq!(
-        cmd!(c, "MOVE", "c", "99"),
-        b"-ERR DB index is out of range\r\n"
-    );
+    assert_eq!(cmd!(c, "MOVE", "c", "99"), b"-ERR DB index is out of range\r\n");
     assert_eq!(cmd!(c, "SELECT", "1"), b"+OK\r\n");
     assert_eq!(cmd!(c, "DBSIZE"), b":2\r\n");
     assert_eq!(cmd!(c, "SWAPDB", "0", "1"), b"+OK\r\n");
     assert_eq!(cmd!(c, "DBSIZE"), b":1\r\n");
-    assert_eq!(
-        cmd!(c, "SWAPDB", "0", "x"),
-        b"-ERR invalid second DB index\r\n"
-    );
-    assert_eq!(
-        cmd!(c, "SELECT", "16"),
-        b"-ERR DB index is out of range\r\n"
-    );
+    assert_eq!(cmd!(c, "SWAPDB", "0", "x"), b"-ERR invalid second DB index\r\n");
+    assert_eq!(cmd!(c, "SELECT", "16"), b"-ERR DB index is out of range\r\n");
     assert_eq!(cmd!(c, "FLUSHALL", "ASYNC"), b"+OK\r\n");
     assert_eq!(cmd!(c, "DBSIZE"), b":0\r\n");
     assert_eq!(cmd!(c, "FLUSHDB", "FOO"), b"-ERR syntax error\r\n");

@@ -34,10 +34,7 @@ fn protocol_errors_reply_then_close() {
     // protocol.tcl: "Out of range multibulk length", "Wrong multibulk payload header",
     // "Negative multibulk payload length", "Unbalanced number of quotes".
     let cases: &[(&[u8], &[u8])] = &[
-        (
-            b"*3000000000\r\n",
-            b"-ERR Protocol error: invalid multibulk length\r\n",
-        ),
+        (b"*3000000000\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
         (
             b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n",
             b"-ERR Protocol error: expected '$', got 'f'\r\n",
@@ -59,12 +56,7 @@ fn protocol_errors_reply_then_close() {
     for (req, want) in cases {
         let mut c = s.raw();
         c.send(req);
-        assert_eq!(
-            &c.read(),
-            want,
-            "request {:?}",
-            String::from_utf8_lossy(req)
-        );
+        assert_eq!(&c.read(), want, "request {:?}", String::from_utf8_lossy(req));
         assert!(c.closed());
     }
     // The server keeps serving everyone else.
@@ -101,10 +93,7 @@ fn hello_switches_to_resp3() {
     );
     assert_eq!(cmd!(c, "GET", "nokey"), b"_\r\n");
     assert_eq!(cmd!(c, "DEBUG", "PROTOCOL", "double"), b",3.141\r\n");
-    assert_eq!(
-        cmd!(c, "HELLO", "4"),
-        b"-NOPROTO unsupported protocol version\r\n"
-    );
+    assert_eq!(cmd!(c, "HELLO", "4"), b"-NOPROTO unsupported protocol version\r\n");
     assert_eq!(cmd!(c, "HELLO", "2").first(), Some(&b'*'));
     assert_eq!(cmd!(c, "GET", "nokey"), b"$-1\r\n");
 }
@@ -117,10 +106,7 @@ fn unknown_command_and_arity_errors() {
         cmd!(c, "FOO", "a", "b"),
         b"-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n"
     );
-    assert_eq!(
-        cmd!(c, "GET"),
-        b"-ERR wrong number of arguments for 'get' command\r\n"
-    );
+    assert_eq!(cmd!(c, "GET"), b"-ERR wrong number of arguments for 'get' command\r\n");
     assert_eq!(
         cmd!(c, "CONFIG", "GET"),
         b"-ERR wrong number of arguments for 'config|get' command\r\n"
@@ -139,15 +125,7 @@ fn big_pipeline_with_big_values() {
     let mut req = Vec::new();
     for i in 0..50 {
         let k = format!("k{i}");
-        req.extend(
-            format!(
-                "*3\r\n$3\r\nSET\r\n${}\r\n{}\r\n${}\r\n",
-                k.len(),
-                k,
-                v.len()
-            )
-            .bytes(),
-        );
+        req.extend(format!("*3\r\n$3\r\nSET\r\n${}\r\n{}\r\n${}\r\n", k.len(), k, v.len()).bytes());
         req.extend_from_slice(&v);
         req.extend_from_slice(b"\r\n");
     }

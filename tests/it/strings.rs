@@ -15,10 +15,7 @@ fn set_get_and_options() {
     assert_eq!(cmd!(c, "SET", "foo", "x", "NX"), b"$-1\r\n");
     assert_eq!(cmd!(c, "SET", "new", "x", "XX"), b"$-1\r\n");
     assert_eq!(cmd!(c, "SET", "foo", "baz", "GET"), b"$3\r\nbar\r\n");
-    assert_eq!(
-        cmd!(c, "SET", "foo", "1", "NX", "XX"),
-        b"-ERR syntax error\r\n"
-    );
+    assert_eq!(cmd!(c, "SET", "foo", "1", "NX", "XX"), b"-ERR syntax error\r\n");
     assert_eq!(
         cmd!(c, "SET", "foo", "1", "EX", "0"),
         b"-ERR invalid expire time in 'set' command\r\n"
@@ -53,15 +50,9 @@ fn wrongtype_everywhere() {
         cmd!(c, "INCR", "s"),
         b"-ERR value is not an integer or out of range\r\n"
     );
-    assert_eq!(
-        cmd!(c, "INCRBYFLOAT", "s", "1"),
-        b"-ERR value is not a valid float\r\n"
-    );
+    assert_eq!(cmd!(c, "INCRBYFLOAT", "s", "1"), b"-ERR value is not a valid float\r\n");
     assert_eq!(cmd!(c, "SET", "n", "9223372036854775807"), b"+OK\r\n");
-    assert_eq!(
-        cmd!(c, "INCR", "n"),
-        b"-ERR increment or decrement would overflow\r\n"
-    );
+    assert_eq!(cmd!(c, "INCR", "n"), b"-ERR increment or decrement would overflow\r\n");
     assert_eq!(
         cmd!(c, "DECRBY", "n", "-9223372036854775808"),
         b"-ERR decrement would overflow\r\n"
@@ -106,10 +97,7 @@ fn ranges_and_lcs() {
     assert_eq!(cmd!(c, "GET", "k"), b"$11\r\nHello Redis\r\n");
     assert_eq!(cmd!(c, "SETRANGE", "z", "3", "x"), b":4\r\n");
     assert_eq!(cmd!(c, "GET", "z"), b"$4\r\n\x00\x00\x00x\r\n");
-    assert_eq!(
-        cmd!(c, "SETRANGE", "z", "-1", "x"),
-        b"-ERR offset is out of range\r\n"
-    );
+    assert_eq!(cmd!(c, "SETRANGE", "z", "-1", "x"), b"-ERR offset is out of range\r\n");
     assert_eq!(
         cmd!(c, "SETRANGE", "z", "536870911", "xx"),
         b"-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"
@@ -117,17 +105,11 @@ fn ranges_and_lcs() {
     cmd!(c, "MSET", "a", "ohmytext", "b", "mynewtext");
     assert_eq!(cmd!(c, "LCS", "a", "b"), b"$6\r\nmytext\r\n");
     assert_eq!(cmd!(c, "LCS", "a", "b", "LEN"), b":6\r\n");
-    let idx = cmd!(
-        c,
-        "LCS",
-        "a",
-        "b",
-        "IDX",
-        "MINMATCHLEN",
-        "4",
-        "WITHMATCHLEN"
+    let idx = cmd!(c, "LCS", "a", "b", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN");
+    assert_eq!(
+        idx,
+        b"*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n"
     );
-    assert_eq!(idx, b"*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n");
 }
 
 #[test]
@@ -140,20 +122,14 @@ fn mset_mget_getex_getdel() {
     );
     assert_eq!(cmd!(c, "MSETNX", "a", "1", "b", "2"), b":1\r\n");
     assert_eq!(cmd!(c, "MSETNX", "b", "3", "c", "4"), b":0\r\n");
-    assert_eq!(
-        cmd!(c, "MGET", "a", "b", "c"),
-        b"*3\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n"
-    );
+    assert_eq!(cmd!(c, "MGET", "a", "b", "c"), b"*3\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n");
     assert_eq!(cmd!(c, "GETEX", "a", "PX", "100000"), b"$1\r\n1\r\n");
     let pttl = String::from_utf8(cmd!(c, "PTTL", "a")).unwrap();
     let v: i64 = pttl.trim_start_matches(':').trim().parse().unwrap();
     assert!(v > 99_000 && v <= 100_000);
     assert_eq!(cmd!(c, "GETEX", "a", "PERSIST"), b"$1\r\n1\r\n");
     assert_eq!(cmd!(c, "TTL", "a"), b":-1\r\n");
-    assert_eq!(
-        cmd!(c, "GETEX", "a", "PERSIST", "EX", "1"),
-        b"-ERR syntax error\r\n"
-    );
+    assert_eq!(cmd!(c, "GETEX", "a", "PERSIST", "EX", "1"), b"-ERR syntax error\r\n");
     assert_eq!(cmd!(c, "GETDEL", "a"), b"$1\r\n1\r\n");
     assert_eq!(cmd!(c, "EXISTS", "a"), b":0\r\n");
 }
