@@ -77,6 +77,8 @@ pub struct Client {
     pub cmds: u64,
     /// RESP3 negotiated (HELLO 3); mirrored into the reply buffer while a batch runs.
     pub resp3: bool,
+    /// WRITABLE interest is registered (output is waiting for socket space).
+    pub want_write: bool,
 }
 
 impl Client {
@@ -108,6 +110,7 @@ impl Client {
             tot_out: 0,
             cmds: 0,
             resp3: false,
+            want_write: false,
         }
     }
 

@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use mio::net::{TcpListener, UnixListener};
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 use tracing::{debug, info, warn};
@@ -154,11 +154,12 @@ impl Reactor {
                 } else if t >= LISTENER_BASE {
                     self.accept(srv, t - LISTENER_BASE);
                 } else {
+                    let reg = self.poll.registry();
                     if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                        on_readable(srv, t);
+                        on_readable(srv, reg, t);
                     }
                     if ev.is_writable() {
-                        flush_client(srv, t);
+                        flush_client(srv, reg, t);
                     }
                 }
             }
@@ -240,7 +241,8 @@ impl Reactor {
             let entry = srv.clients.vacant_entry();
             let cid = entry.key();
             let mut c = Client::new(id, conn, addr, laddr, unix, now, auth);
-            let interest = Interest::READABLE | Interest::WRITABLE;
+            // Writability is only watched while output is pending (see flush_client).
+            let interest = Interest::READABLE;
             let r = match &mut c.conn {
                 Conn::Tcp(s) => self.poll.registry().register(s, Token(cid), interest),
                 Conn::Unix(s) => self.poll.registry().register(s, Token(cid), interest),
@@ -259,7 +261,7 @@ impl Reactor {
             if let Some(c) = srv.clients.get_mut(cid) {
                 c.write_pending = false;
             }
-            flush_client(srv, cid);
+            flush_client(srv, self.poll.registry(), cid);
         }
         while let Some(cid) = srv.pending_close.pop() {
             if let Some(mut c) = srv.clients.try_remove(cid) {
@@ -309,7 +311,7 @@ fn set_keepalive(s: &mio::net::TcpStream, secs: u64) {
 }
 
 /// Reads everything available, running complete commands as they arrive.
-fn on_readable(srv: &mut Server, cid: usize) {
+fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
     loop {
         let Some(c) = srv.clients.get_mut(cid) else {
             return;
@@ -353,8 +355,12 @@ fn on_readable(srv: &mut Server, cid: usize) {
                         return;
                     }
                     if c.pending_output() > 64 * 1024 {
-                        flush_client(srv, cid);
+                        flush_client(srv, reg, cid);
                     }
+                }
+                // A short read drained the socket; later data raises a new edge.
+                if n < want {
+                    break;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -372,7 +378,7 @@ fn on_readable(srv: &mut Server, cid: usize) {
             }
         }
     }
-    flush_client(srv, cid);
+    flush_client(srv, reg, cid);
 }
 
 /// Runs every complete request in the client's query buffer.
@@ -454,7 +460,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
 }
 
 /// Writes a client's pending output; closes it when done if asked to.
-pub fn flush_client(srv: &mut Server, cid: usize) {
+pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
     let Some(c) = srv.clients.get_mut(cid) else {
         return;
     };
@@ -470,12 +476,24 @@ pub fn flush_client(srv: &mut Server, cid: usize) {
     srv.stats.net_output += written;
     srv.stats.io_writes += 1;
     match res {
-        Ok(true) => {
-            if c.close_after_reply {
+        Ok(done) => {
+            // Watch writability only while a reply is stuck in the socket buffer.
+            if done == c.want_write {
+                c.want_write = !done;
+                let i = if done {
+                    Interest::READABLE
+                } else {
+                    Interest::READABLE | Interest::WRITABLE
+                };
+                let _ = match &mut c.conn {
+                    Conn::Tcp(s) => reg.reregister(s, Token(cid), i),
+                    Conn::Unix(s) => reg.reregister(s, Token(cid), i),
+                };
+            }
+            if done && c.close_after_reply {
                 srv.close_client_async(cid);
             }
         }
-        Ok(false) => {}
         Err(_) => srv.close_client_async(cid),
     }
 }

@@ -138,3 +138,22 @@ fn big_pipeline_with_big_values() {
     let n: usize = r.query(&mut s.client()).unwrap();
     assert_eq!(n, 200_000);
 }
+
+#[test]
+fn big_replies_to_a_slow_reader_arrive_whole() {
+    // 20 x 4 MB replies overflow the socket buffers: the server must keep the rest
+    // and resume when the socket drains, while still serving other clients.
+    let s = Server::start();
+    let mut c = s.raw();
+    let v = vec![b'v'; 4 << 20];
+    assert_eq!(cmd!(c, "SET", "big", &v), b"+OK\r\n");
+    c.send(&b"GET big\r\n".repeat(20));
+    let mut other = s.raw();
+    assert_eq!(cmd!(other, "PING"), b"+PONG\r\n");
+    for _ in 0..20 {
+        let r = c.read();
+        assert_eq!(r.len(), v.len() + 12);
+        assert!(r.starts_with(b"$4194304\r\nvvvv"));
+    }
+    assert_eq!(cmd!(c, "PING"), b"+PONG\r\n");
+}
