@@ -12,6 +12,13 @@ use tracing::{info, warn};
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc options read at startup: return freed pages to the OS from jemalloc's own
+/// background thread instead of inside the event loop's allocations (like Redis's
+/// jemalloc-bg-thread yes), so big frees never stall the loop.
+#[allow(non_upper_case_globals)]
+#[export_name = "_rjem_malloc_conf"]
+pub static malloc_conf: &[u8; 23] = b"background_thread:true\0";
+
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn usage() {

@@ -118,7 +118,7 @@ fn set(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
     }
     let now = ctx.now_ms;
-    let found = ctx.db().exists(key, now);
+    let found = (nx || xx) && ctx.db().exists(key, now);
     if (nx && found) || (xx && !found) {
         if !getf {
             ctx.out.null();

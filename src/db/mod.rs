@@ -159,26 +159,35 @@ impl Db {
     }
 
     /// Stores `o` under its key, replacing any previous value. The TTL of the old
-    /// value is dropped unless `keep_ttl`. Returns whether a key was replaced.
+    /// value is dropped unless `keep_ttl` (an already expired old value keeps none).
+    /// Returns whether a live key was replaced. One table probe in the common case.
     pub fn set(&mut self, mut o: Obj, keep_ttl: bool, now_ms: i64) -> bool {
         let h = self.keys.hash(o.key());
-        let key_has_ttl = self.keys.get_hashed(h, o.key()).map(|p| p.has_expire());
         o.set_lru(lru_clock(now_ms));
-        match key_has_ttl {
-            Some(had) => {
-                if had && !keep_ttl {
-                    self.expires.remove_hashed(h, o.key());
+        let Some(pos) = self.keys.find(h, o.key()) else {
+            o.set_has_expire(false);
+            self.keys.insert_new(h, o);
+            return false;
+        };
+        let had_ttl = self.keys.at(pos).is_some_and(|p| p.has_expire());
+        let mut live = true;
+        let mut keep = false;
+        if had_ttl {
+            let at = self.expires.get_hashed(h, o.key()).map(|e| e.at);
+            live = at.is_none_or(|at| at > now_ms || !self.lazy_expire);
+            keep = keep_ttl && live;
+            if !keep {
+                self.expires.remove_hashed(h, o.key());
+                if !live {
+                    self.note_expired(o.key());
                 }
-                o.set_has_expire(had && keep_ttl);
-                self.keys.insert_hashed(h, o);
-                true
-            }
-            None => {
-                o.set_has_expire(false);
-                self.keys.insert_new(h, o);
-                false
             }
         }
+        o.set_has_expire(keep);
+        if let Some(slot) = self.keys.at_mut(pos) {
+            *slot = o;
+        }
+        live
     }
 
     /// Adds a key known to be absent (after a failed lookup).

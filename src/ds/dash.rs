@@ -44,8 +44,9 @@ impl<T> Bucket<T> {
 struct Segment<T> {
     depth: u32,
     len: usize,
-    /// Largest displacement from a home bucket among entries placed here.
-    max_disp: usize,
+    /// Per home bucket: the largest displacement of an entry hashed to it (lookups
+    /// of a key scan only that far). Never decreases until the segment splits.
+    disp: [u8; BUCKETS],
     buckets: Box<[Bucket<T>]>,
     /// Entries that fit nowhere even at MAX_DEPTH (only with pathological hashes).
     stash: Vec<T>,
@@ -56,7 +57,7 @@ impl<T> Segment<T> {
         Self {
             depth,
             len: 0,
-            max_disp: 0,
+            disp: [0; BUCKETS],
             buckets: (0..BUCKETS).map(|_| Bucket::new()).collect(),
             stash: Vec::new(),
         }
@@ -149,7 +150,8 @@ impl<T: DashKey> DashTable<T> {
         let seg = self.segs.get(si)?;
         let tag = tag_of(h);
         let b0 = bucket_of(h);
-        for d in 0..=seg.max_disp {
+        let reach = seg.disp.get(b0).copied().unwrap_or(0) as usize;
+        for d in 0..=reach {
             let bi = (b0 + d) & (BUCKETS - 1);
             let b = &seg.buckets[bi];
             for s in 0..SLOTS {
@@ -241,7 +243,7 @@ impl<T: DashKey> DashTable<T> {
                 Err(back) => {
                     e = back;
                     let si = self.seg_index(h);
-                    if !self.split(si) {
+                    if !self.split(si, h) {
                         // Cannot split further: keep it in the stash.
                         if let Some(seg) = self.segs.get_mut(si) {
                             seg.stash.push(e);
@@ -267,7 +269,9 @@ impl<T: DashKey> DashTable<T> {
                 b.tags[s] = tag_of(h);
                 b.slots[s] = Some(e);
                 seg.len += 1;
-                seg.max_disp = seg.max_disp.max(d);
+                if let Some(m) = seg.disp.get_mut(b0) {
+                    *m = (*m).max(d as u8);
+                }
                 return Ok(());
             }
         }
@@ -276,7 +280,8 @@ impl<T: DashKey> DashTable<T> {
 
     /// Splits segment `si` in two by the next hash bit, doubling the directory
     /// if needed. Entries keep their bucket and slot. False when too deep.
-    fn split(&mut self, si: usize) -> bool {
+    /// `h` is the hash of any key of the segment (locates its directory range).
+    fn split(&mut self, si: usize, h: u64) -> bool {
         let depth = match self.segs.get(si) {
             Some(s) => s.depth,
             None => return false,
@@ -295,7 +300,7 @@ impl<T: DashKey> DashTable<T> {
         }
         let new_index = self.segs.len();
         let mut fresh = Segment::new(depth + 1);
-        fresh.max_disp = self.segs.get(si).map(|s| s.max_disp).unwrap_or(0);
+        fresh.disp = self.segs.get(si).map(|s| s.disp).unwrap_or([0; BUCKETS]);
         let bit = 63 - depth;
         let hasher = &self.hasher;
         let Some(old) = self.segs.get_mut(si) else {
@@ -328,11 +333,14 @@ impl<T: DashKey> DashTable<T> {
         }
         self.segs.push(fresh);
         // Directory slots of the old segment whose next bit is 1 now point to the new one.
-        let shift = self.global_depth - (depth + 1);
-        for (i, d) in self.dir.iter_mut().enumerate() {
-            if *d as usize == si && (i >> shift) & 1 == 1 {
-                *d = new_index as u32;
-            }
+        // The segment owned a contiguous run of 2^(G-depth) directory slots; the
+        // upper half of that run now points to the new segment.
+        let g = self.global_depth;
+        let di = (h >> (64 - g)) as usize;
+        let span = 1usize << (g - depth);
+        let start = di & !(span - 1);
+        if let Some(run) = self.dir.get_mut(start + span / 2..start + span) {
+            run.fill(new_index as u32);
         }
         true
     }

@@ -79,6 +79,10 @@ pub struct Client {
     pub resp3: bool,
     /// WRITABLE interest is registered (output is waiting for socket space).
     pub want_write: bool,
+    /// Input left unread because too much output is pending.
+    pub read_paused: bool,
+    /// Complete requests remain in the query buffer (processing paused for output).
+    pub unprocessed: bool,
 }
 
 impl Client {
@@ -111,6 +115,8 @@ impl Client {
             cmds: 0,
             resp3: false,
             want_write: false,
+            read_paused: false,
+            unprocessed: false,
         }
     }
 

@@ -76,6 +76,8 @@ pub struct Server {
     pub expire_next_db: usize,
     /// Clients with output to flush before the next poll.
     pub pending_writes: Vec<usize>,
+    /// Clients whose socket may hold more input (read budget exhausted).
+    pub pending_reads: Vec<usize>,
     /// Clients to close before the next poll.
     pub pending_close: Vec<usize>,
     pub executable: String,
@@ -115,6 +117,7 @@ impl Server {
             expire_next_db: 0,
             pending_writes: Vec::new(),
             pending_close: Vec::new(),
+            pending_reads: Vec::new(),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),

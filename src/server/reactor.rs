@@ -137,16 +137,18 @@ impl Reactor {
         loop {
             let now = clock::mono_us();
             let wait = next_cron.saturating_sub(now);
-            let timeout = if srv.pending_writes.is_empty() && srv.pending_close.is_empty() {
-                Duration::from_micros(wait)
-            } else {
-                Duration::ZERO
-            };
+            let timeout =
+                if srv.pending_writes.is_empty() && srv.pending_close.is_empty() && srv.pending_reads.is_empty() {
+                    Duration::from_micros(wait)
+                } else {
+                    Duration::ZERO
+                };
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     warn!("poll error: {e}");
                 }
             }
+            let busy_from = clock::mono_us();
             for ev in events.iter() {
                 let t = ev.token().0;
                 if ev.token() == SIGNAL_TOKEN {
@@ -163,11 +165,19 @@ impl Reactor {
                     }
                 }
             }
+            let again = std::mem::take(&mut srv.pending_reads);
+            for cid in again {
+                on_readable(srv, self.poll.registry(), cid);
+            }
             if clock::mono_us() >= next_cron {
                 srv.cron();
                 next_cron = clock::mono_us() + 1_000_000 / srv.hz.max(1) as u64;
             }
             self.before_sleep(srv);
+            let busy = clock::mono_us() - busy_from;
+            if busy > 5000 {
+                debug!("Slow event loop iteration: {} us", busy);
+            }
             if let Some(req) = srv.shutdown {
                 if srv.prepare_shutdown(req) {
                     for (l, name) in &self.listeners {
@@ -311,13 +321,36 @@ fn set_keepalive(s: &mio::net::TcpStream, secs: u64) {
 }
 
 /// Reads everything available, running complete commands as they arrive.
+/// Reads per readiness event before yielding to other clients (fairness: a client
+/// streaming a huge pipeline must not starve the rest).
+const READS_PER_EVENT: usize = 1;
+/// Pending reply bytes above which a client's input is left unread.
+const OUTPUT_BACKPRESSURE: usize = 4 * 1024 * 1024;
+
 fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
-    loop {
+    for round in 0.. {
+        if round == READS_PER_EVENT {
+            // More may be waiting but no new edge will come: revisit after the others.
+            srv.pending_reads.push(cid);
+            break;
+        }
         let Some(c) = srv.clients.get_mut(cid) else {
             return;
         };
         if c.close_asap {
             return;
+        }
+        if c.pending_output() > OUTPUT_BACKPRESSURE {
+            // The client is not reading its replies: stop running its commands until
+            // the socket drains (flush_client resumes us). Keeps reply buffers small.
+            c.read_paused = true;
+            return;
+        }
+        if c.unprocessed {
+            // Requests left over from a paused batch run before anything new is read.
+            process_input(srv, cid);
+            flush_client(srv, reg, cid);
+            continue;
         }
         let len = c.query.len();
         let want = match c.parser.pending_bulk() {
@@ -394,9 +427,16 @@ pub fn process_input(srv: &mut Server, cid: usize) {
     let mut start = if parser.in_progress() { 0 } else { c.qpos };
     let max_bulk = srv.cfg.proto_max_bulk_len;
     let mut argv: Vec<&[u8]> = Vec::with_capacity(8);
+    let sent = c.sent;
+    let mut stopped_early = false;
     while let Some(c) = srv.clients.get(cid) {
         if c.close_asap || c.close_after_reply {
             pos = query.len();
+            break;
+        }
+        if out.len().saturating_sub(sent) > OUTPUT_BACKPRESSURE && !parser.in_progress() {
+            // Replies are piling up unread: keep the remaining requests for later.
+            stopped_early = true;
             break;
         }
         let lim = Limits {
@@ -442,6 +482,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
     };
     c.resp3 = out.resp3;
     c.reply = out;
+    c.unprocessed = stopped_early;
     c.query = query;
     c.parser = parser;
     c.query_peak = c.query_peak.max(c.query.len());
@@ -489,6 +530,10 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
                     Conn::Tcp(s) => reg.reregister(s, Token(cid), i),
                     Conn::Unix(s) => reg.reregister(s, Token(cid), i),
                 };
+            }
+            if done && (c.read_paused || c.unprocessed) {
+                c.read_paused = false;
+                srv.pending_reads.push(cid);
             }
             if done && c.close_after_reply {
                 srv.close_client_async(cid);
