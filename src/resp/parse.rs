@@ -206,9 +206,14 @@ impl Parser {
         }
         let start = *pos;
         let line = buf.get(start..end).unwrap_or_default();
+        // Redis compat: networking.c splits the line as a C string, so a NUL ends it.
+        let line = match line.iter().position(|&c| c == 0) {
+            Some(z) => line.get(..z).unwrap_or_default(),
+            None => line,
+        };
         if !line.iter().any(|&c| c == b'"' || c == b'\'') {
             let is_space = |c: u8| c.is_ascii_whitespace() || c == 0x0b;
-            let ends = |c: u8| matches!(c, b' ' | b'\n' | b'\r' | b'\t' | 0);
+            let ends = |c: u8| matches!(c, b' ' | b'\n' | b'\r' | b'\t');
             let mut i = 0;
             while i < line.len() {
                 while line.get(i).is_some_and(|&c| is_space(c)) {
@@ -416,6 +421,15 @@ mod tests {
     }
 
     #[test]
+    fn inline_nul_ends_the_line() {
+        // Regression: a NUL in an unquoted inline line once looped forever.
+        assert_eq!(
+            all(b"\0PING\r\nECHO a\0b\r\n"),
+            vec![vec![b"ECHO".to_vec(), b"a".to_vec()]]
+        );
+    }
+
+    #[test]
     fn empty_requests() {
         assert!(all(b"*0\r\n*-1\r\n\r\n  \n").is_empty());
     }
@@ -429,5 +443,56 @@ mod tests {
         );
         assert_eq!(split_args(b"\"foo\"bar"), None);
         assert_eq!(split_args(b"'foo"), None);
+    }
+
+    #[test]
+    fn declared_lengths_are_not_allocated_up_front() {
+        let mut p = Parser::default();
+        let mut pos = 0;
+        let buf = b"*1000000\r\n$536870000\r\nabc";
+        assert_eq!(p.next(buf, &mut pos, &LIM).unwrap(), Parsed::Incomplete);
+        assert!(p.args.capacity() < 1024, "reserved {}", p.args.capacity());
+        assert_eq!(p.pending_bulk(), Some(536_870_000));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let mut p = Parser::default();
+            let mut pos = 0;
+            for _ in 0..64 {
+                match p.next(&bytes, &mut pos, &LIM) {
+                    Ok(Parsed::Incomplete) | Err(_) => break,
+                    Ok(Parsed::Multibulk) => {
+                        for &(s, e) in &p.args {
+                            proptest::prop_assert!(s <= e && e <= bytes.len());
+                        }
+                    }
+                    Ok(_) => {}
+                }
+                proptest::prop_assert!(pos <= bytes.len());
+            }
+        }
+
+        #[test]
+        fn truncated_requests_are_incomplete_then_whole(
+            args in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40), 1..6),
+            cut in 0usize..400,
+        ) {
+            let mut req = format!("*{}\r\n", args.len()).into_bytes();
+            for a in &args {
+                req.extend(format!("${}\r\n", a.len()).bytes());
+                req.extend_from_slice(a);
+                req.extend_from_slice(b"\r\n");
+            }
+            let cut = cut.min(req.len() - 1);
+            let mut p = Parser::default();
+            let mut pos = 0;
+            proptest::prop_assert_eq!(p.next(&req[..cut], &mut pos, &LIM).unwrap(), Parsed::Incomplete);
+            proptest::prop_assert_eq!(p.next(&req, &mut pos, &LIM).unwrap(), Parsed::Multibulk);
+            let got: Vec<Vec<u8>> = p.args.iter().map(|&(s, e)| req[s..e].to_vec()).collect();
+            proptest::prop_assert_eq!(got, args);
+            proptest::prop_assert_eq!(pos, req.len());
+        }
     }
 }
