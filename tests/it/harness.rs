@@ -180,6 +180,21 @@ impl Raw {
         }
     }
 
+    /// Drains whatever the server sends for a moment; true if it closed the connection.
+    pub fn closed_or_idle(&mut self) -> bool {
+        self.s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        let mut tmp = [0u8; 4096];
+        let closed = loop {
+            match self.s.read(&mut tmp) {
+                Ok(0) => break true,
+                Ok(_) => continue,
+                Err(_) => break false,
+            }
+        };
+        self.s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        closed
+    }
+
     /// True when the server closed the connection (after any pending bytes).
     pub fn closed(&mut self) -> bool {
         let mut tmp = [0u8; 1024];

@@ -189,3 +189,29 @@ fn unread_replies_pause_the_client_instead_of_growing_without_bound() {
         assert_eq!(c.read().len(), v.len() + 12);
     }
 }
+
+#[test]
+fn garbage_from_many_clients_never_takes_the_server_down() {
+    let s = Server::start();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for round in 0..100 {
+        let mut c = s.raw();
+        let mut junk = Vec::new();
+        for _ in 0..(64 + round * 16) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Bias towards protocol characters so the parser goes deep.
+            let pick = b"*$\r\n0123456789-\"' \x00abcSETGET";
+            junk.push(if x % 4 == 0 {
+                (x >> 16) as u8
+            } else {
+                pick[(x % pick.len() as u64) as usize]
+            });
+        }
+        c.send(&junk);
+        let _ = c.closed_or_idle();
+    }
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "PING"), b"+PONG\r\n");
+}

@@ -156,3 +156,65 @@ unsafe fn libc_kill(pid: i32) {
     }
     kill(pid, 15);
 }
+
+#[test]
+fn config_rewrite_keeps_comments_and_updates_values() {
+    let dir = std::env::temp_dir().join(format!("ferrodis-rw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("test.conf");
+    std::fs::write(&conf, "# my settings\nhz 10\nmaxmemory 0\n").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrodis"))
+        .args([
+            conf.to_str().unwrap(),
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--logfile",
+            dir.join("log").to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap();
+    let stream = wait_for("listen", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    drop(stream);
+    let mut r = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("hz")
+        .arg("42")
+        .arg("maxmemory-policy")
+        .arg("allkeys-lru")
+        .query(&mut r)
+        .unwrap();
+    let _: () = redis::cmd("CONFIG").arg("REWRITE").query(&mut r).unwrap();
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(text.starts_with("# my settings\nhz 42\n"), "{text}");
+    assert!(text.contains("maxmemory-policy allkeys-lru"), "{text}");
+}
+
+#[test]
+fn binds_ipv4_and_ipv6_loopback_and_writes_pidfile() {
+    let s = Server::start_with(&["--bind", "127.0.0.1 -::1", "--pidfile", "ferrodis-test.pid"]);
+    let pid = std::fs::read_to_string(s.dir.join("ferrodis-test.pid")).unwrap_or_default();
+    assert_eq!(pid.trim(), s.pid().to_string());
+    if let Ok(mut v6) = std::net::TcpStream::connect(("::1", s.port)) {
+        use std::io::{Read, Write};
+        v6.write_all(b"PING\r\n").unwrap();
+        let mut b = [0u8; 7];
+        v6.read_exact(&mut b).unwrap();
+        assert_eq!(&b, b"+PONG\r\n");
+    }
+}
