@@ -48,6 +48,19 @@ pub enum Unit {
     PxAt,
 }
 
+/// The expire option named by argument `j` (EX, PX, EXAT, PXAT), if it is one.
+fn expire_unit(a: &Args, j: usize) -> Option<Unit> {
+    [
+        ("ex", Unit::Ex),
+        ("px", Unit::Px),
+        ("exat", Unit::ExAt),
+        ("pxat", Unit::PxAt),
+    ]
+    .into_iter()
+    .find(|(w, _)| a.is(j, w))
+    .map(|(_, u)| u)
+}
+
 /// Validates an expire argument and returns the absolute unix time in ms.
 /// Redis compat: t_string.c getExpireMillisecondsOrReply.
 pub fn expire_at(v: &[u8], unit: Unit, now: i64, cmd: &str) -> Result<i64, CmdError> {
@@ -82,20 +95,7 @@ fn set(ctx: &mut Ctx, a: &Args) -> CmdResult {
             getf = true;
         } else if a.is(j, "keepttl") && expire.is_none() {
             keepttl = true;
-        } else if !keepttl
-            && expire.is_none()
-            && more
-            && (a.is(j, "ex") || a.is(j, "px") || a.is(j, "exat") || a.is(j, "pxat"))
-        {
-            let u = if a.is(j, "ex") {
-                Unit::Ex
-            } else if a.is(j, "px") {
-                Unit::Px
-            } else if a.is(j, "exat") {
-                Unit::ExAt
-            } else {
-                Unit::PxAt
-            };
+        } else if let Some(u) = expire_unit(a, j).filter(|_| !keepttl && expire.is_none() && more) {
             expire = Some((u, a.at(j + 1)));
             j += 1;
         } else {
@@ -202,20 +202,7 @@ fn getex(ctx: &mut Ctx, a: &Args) -> CmdResult {
         let more = j + 1 < a.len();
         if a.is(j, "persist") && expire.is_none() {
             persist = true;
-        } else if !persist
-            && expire.is_none()
-            && more
-            && (a.is(j, "ex") || a.is(j, "px") || a.is(j, "exat") || a.is(j, "pxat"))
-        {
-            let u = if a.is(j, "ex") {
-                Unit::Ex
-            } else if a.is(j, "px") {
-                Unit::Px
-            } else if a.is(j, "exat") {
-                Unit::ExAt
-            } else {
-                Unit::PxAt
-            };
+        } else if let Some(u) = expire_unit(a, j).filter(|_| !persist && expire.is_none() && more) {
             expire = Some((u, a.at(j + 1)));
             j += 1;
         } else {
