@@ -19,6 +19,23 @@ impl Conn {
         }
     }
 
+    /// Reads up to `want` bytes appended to `buf`, without zero-filling the space first.
+    pub fn read_append(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
+        buf.reserve(want);
+        let spare = buf.spare_capacity_mut();
+        let n = want.min(spare.len());
+        // Safety: read(2) writes at most `n` bytes into the spare capacity we own; only
+        // the bytes it reports as written are then counted as initialized.
+        let r = unsafe { libc::read(self.fd(), spare.as_mut_ptr() as *mut libc::c_void, n) };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let r = r as usize;
+        // Safety: the first `r` spare bytes were just initialized by read(2).
+        unsafe { buf.set_len(buf.len() + r) };
+        Ok(r)
+    }
+
     pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Conn::Tcp(s) => s.write(buf),

@@ -352,23 +352,19 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
             flush_client(srv, reg, cid);
             continue;
         }
-        let len = c.query.len();
         let want = match c.parser.pending_bulk() {
             // A big argument is coming: read it in larger pieces (still bounded).
             Some(b) if b > READ_CHUNK => (b + 2).min(1024 * 1024),
             _ => READ_CHUNK,
         };
-        c.query.resize(len + want, 0);
-        let r = c.conn.read(&mut c.query[len..]);
+        let r = c.conn.read_append(&mut c.query, want);
         match r {
             Ok(0) => {
-                c.query.truncate(len);
                 debug!("Client closed connection id={} addr={} laddr={}", c.id, c.addr, c.laddr);
                 srv.close_client_async(cid);
                 return;
             }
             Ok(n) => {
-                c.query.truncate(len + n);
                 c.tot_in += n as u64;
                 c.last_interaction_ms = clock::now_ms();
                 srv.stats.net_input += n as u64;
@@ -396,15 +392,9 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
                     break;
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                c.query.truncate(len);
-                break;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                c.query.truncate(len);
-            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                c.query.truncate(len);
                 debug!("Reading from client: {e}");
                 srv.close_client_async(cid);
                 return;
