@@ -1,6 +1,6 @@
 //! Client: one connection's socket, query buffer, parser state, reply buffer and the
 //! per-connection settings commands change (db, RESP version, name, auth, reply mode).
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 use mio::net::{TcpStream, UnixStream};
 
@@ -12,13 +12,6 @@ pub enum Conn {
 }
 
 impl Conn {
-    pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Conn::Tcp(s) => s.read(buf),
-            Conn::Unix(s) => s.read(buf),
-        }
-    }
-
     /// Reads up to `want` bytes appended to `buf`, without zero-filling the space first.
     pub fn read_append(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
         buf.reserve(want);
