@@ -28,3 +28,14 @@ fn origin() -> &'static Instant {
 pub fn mono_us() -> u64 {
     origin().elapsed().as_micros() as u64
 }
+
+/// CPU time consumed by the calling thread, in microseconds (tells a slow stretch of
+/// work apart from time the thread spent descheduled).
+pub fn thread_cpu_us() -> u64 {
+    // Safety: clock_gettime fills the timespec we pass.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
+}

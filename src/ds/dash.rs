@@ -25,6 +25,9 @@ pub trait DashKey {
 
 struct Bucket<T> {
     tags: [u8; SLOTS],
+    /// The top 32 hash bits of each entry: a split decides where an entry goes
+    /// from these alone, without touching (and cache-missing on) the entry itself.
+    hi: [u32; SLOTS],
     slots: [Option<T>; SLOTS],
 }
 
@@ -32,6 +35,7 @@ impl<T> Bucket<T> {
     fn new() -> Self {
         Self {
             tags: [0; SLOTS],
+            hi: [0; SLOTS],
             slots: std::array::from_fn(|_| None),
         }
     }
@@ -75,7 +79,9 @@ pub struct Pos {
 
 pub struct DashTable<T> {
     dir: Vec<u32>,
-    segs: Vec<Segment<T>>,
+    /// Boxed so that growing this vector moves pointers, not segment headers.
+    #[allow(clippy::vec_box)]
+    segs: Vec<Box<Segment<T>>>,
     global_depth: u32,
     len: usize,
     hasher: RandomState,
@@ -105,7 +111,7 @@ impl<T: DashKey> DashTable<T> {
     pub fn with_hasher(hasher: RandomState) -> Self {
         Self {
             dir: vec![0],
-            segs: vec![Segment::new(0)],
+            segs: vec![Box::new(Segment::new(0))],
             global_depth: 0,
             len: 0,
             hasher,
@@ -267,6 +273,7 @@ impl<T: DashKey> DashTable<T> {
             let b = &mut seg.buckets[(b0 + d) & (BUCKETS - 1)];
             if let Some(s) = b.free_slot() {
                 b.tags[s] = tag_of(h);
+                b.hi[s] = (h >> 32) as u32;
                 b.slots[s] = Some(e);
                 seg.len += 1;
                 if let Some(m) = seg.disp.get_mut(b0) {
@@ -299,7 +306,7 @@ impl<T: DashKey> DashTable<T> {
             self.global_depth += 1;
         }
         let new_index = self.segs.len();
-        let mut fresh = Segment::new(depth + 1);
+        let mut fresh = Box::new(Segment::new(depth + 1));
         fresh.disp = self.segs.get(si).map(|s| s.disp).unwrap_or([0; BUCKETS]);
         let bit = 63 - depth;
         let hasher = &self.hasher;
@@ -307,15 +314,15 @@ impl<T: DashKey> DashTable<T> {
             return false;
         };
         old.depth = depth + 1;
+        // depth < MAX_DEPTH = 32, so the deciding bit is within the stored top bits.
+        let hi_bit = 31 - depth;
         for (bi, b) in old.buckets.iter_mut().enumerate() {
             for s in 0..SLOTS {
-                let moves = match &b.slots[s] {
-                    Some(e) => (hasher.hash_one(e.key()) >> bit) & 1 == 1,
-                    None => false,
-                };
+                let moves = b.slots[s].is_some() && (b.hi[s] >> hi_bit) & 1 == 1;
                 if moves {
                     fresh.buckets[bi].slots[s] = b.slots[s].take();
                     fresh.buckets[bi].tags[s] = b.tags[s];
+                    fresh.buckets[bi].hi[s] = b.hi[s];
                     fresh.len += 1;
                     old.len -= 1;
                 }

@@ -144,7 +144,16 @@ impl Client {
                     self.sent += n;
                     self.tot_out += n as u64;
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // A client that never fully drains would otherwise make the buffer
+                    // grow forever behind `sent`: drop the written prefix once it is at
+                    // least half the buffer (amortized: each byte moves at most once).
+                    if self.sent >= 64 * 1024 && self.sent * 2 >= self.reply.buf.len() {
+                        self.reply.buf.drain(..self.sent);
+                        self.sent = 0;
+                    }
+                    return Ok(false);
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }

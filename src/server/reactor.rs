@@ -149,6 +149,7 @@ impl Reactor {
                 }
             }
             let busy_from = clock::mono_us();
+            let cpu_from = clock::thread_cpu_us();
             for ev in events.iter() {
                 let t = ev.token().0;
                 if ev.token() == SIGNAL_TOKEN {
@@ -176,7 +177,8 @@ impl Reactor {
             self.before_sleep(srv);
             let busy = clock::mono_us() - busy_from;
             if busy > 5000 {
-                debug!("Slow event loop iteration: {} us", busy);
+                let cpu = clock::thread_cpu_us().saturating_sub(cpu_from);
+                debug!("Slow event loop iteration: {busy} us ({cpu} us on CPU)");
             }
             if let Some(req) = srv.shutdown {
                 if srv.prepare_shutdown(req) {
