@@ -218,3 +218,53 @@ fn binds_ipv4_and_ipv6_loopback_and_writes_pidfile() {
         assert_eq!(&b, b"+PONG\r\n");
     }
 }
+
+#[test]
+fn idle_clients_are_closed_after_timeout() {
+    let s = Server::start_with(&["--timeout", "1", "--hz", "50"]);
+    let mut idle = s.raw();
+    assert_eq!(cmd!(idle, "PING"), b"+PONG\r\n");
+    idle.s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // The server closes it on its own within a couple of seconds.
+    assert!(idle.closed());
+}
+
+#[test]
+fn daemonize_detaches_and_writes_pidfile() {
+    let dir = std::env::temp_dir().join(format!("ferrodis-daemon-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let pidfile = dir.join("d.pid");
+    let status = Command::new(env!("CARGO_BIN_EXE_ferrodis"))
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--daemonize", "yes"])
+        .args([
+            "--pidfile",
+            pidfile.to_str().unwrap(),
+            "--logfile",
+            dir.join("log").to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let pid: i32 = wait_for("pidfile", Duration::from_secs(20), || {
+        std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    });
+    let mut c = wait_for("listen", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    use std::io::{Read, Write};
+    c.write_all(b"SHUTDOWN NOSAVE\r\n").unwrap();
+    let mut b = Vec::new();
+    let _ = c.read_to_end(&mut b);
+    wait_for("daemon exit", Duration::from_secs(20), || {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+    });
+    assert!(!pidfile.exists(), "pidfile removed on shutdown");
+    let _ = std::fs::remove_dir_all(&dir);
+}
