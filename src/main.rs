@@ -121,7 +121,6 @@ fn main() -> ExitCode {
         info!("Running mode=standalone, port={}.", srv.cfg.port);
     }
     info!("Server initialized");
-    let _ = reactor::describe(&reactor);
     srv.startup_memory = ferrodis::cmd::info::allocator_stats().0;
     reactor::log_ready(&reactor);
     reactor.run(&mut srv);

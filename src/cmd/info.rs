@@ -91,7 +91,6 @@ fn total_system_memory() -> u64 {
 /// Builds the INFO text for the requested section names (lowercase).
 pub fn info_string(srv: &mut Server, args: &[String]) -> String {
     let mut want: Vec<&str> = Vec::new();
-    let mut everything = false;
     if args.is_empty() {
         want.extend(DEFAULT);
     }
@@ -99,10 +98,7 @@ pub fn info_string(srv: &mut Server, args: &[String]) -> String {
         match a.as_str() {
             "default" => want.extend(DEFAULT),
             "all" => want.extend(SECTIONS.iter().filter(|s| **s != "modules")),
-            "everything" => {
-                everything = true;
-                want.extend(SECTIONS);
-            }
+            "everything" => want.extend(SECTIONS),
             s => {
                 if let Some(x) = SECTIONS.iter().find(|x| **x == s) {
                     want.push(x);
@@ -110,7 +106,6 @@ pub fn info_string(srv: &mut Server, args: &[String]) -> String {
             }
         }
     }
-    let _ = everything;
     let mut out = String::new();
     for s in SECTIONS {
         if !want.contains(s) {

@@ -283,7 +283,6 @@ impl Reactor {
                     Conn::Tcp(s) => self.poll.registry().deregister(s),
                     Conn::Unix(s) => self.poll.registry().deregister(s),
                 };
-                srv.stats.net_input += 0;
             }
         }
     }
@@ -533,11 +532,6 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
         }
         Err(_) => srv.close_client_async(cid),
     }
-}
-
-/// The listening sockets' addresses, for the startup log.
-pub fn describe(r: &Reactor) -> Vec<String> {
-    r.listeners.iter().map(|(_, n)| n.clone()).collect()
 }
 
 pub fn log_ready(r: &Reactor) {
