@@ -122,7 +122,7 @@ fn main() -> ExitCode {
     }
     info!("Server initialized");
     srv.startup_memory = ferrodis::cmd::info::allocator_stats().0;
-    reactor::log_ready(&reactor);
+    reactor::log_ready(&srv);
     reactor.run(&mut srv);
     if log::enabled(LogLevel::Warning) {
         warn!("ferrodis is now ready to exit, bye bye...");

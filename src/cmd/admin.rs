@@ -36,7 +36,26 @@ fn config_set(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let local = ctx.client().is_some_and(|c| c.is_local());
     let p = ctx.srv.cfg.enable_protected_configs.as_str();
     let protected_ok = p == "yes" || (p == "local" && local);
+    let (old_port, old_binds) = (ctx.srv.cfg.port, ctx.srv.cfg.bind.clone());
+    let backup: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(n, _)| (n.clone(), ctx.srv.cfg.get(n).unwrap_or_default().to_string()))
+        .collect();
     let changed = ctx.srv.cfg.set_many(&pairs, protected_ok).map_err(CmdError::owned)?;
+    if ctx.srv.cfg.port != old_port || ctx.srv.cfg.bind != old_binds {
+        if let Err(e) = ctx.srv.rebind(old_port, &old_binds) {
+            let _ = ctx.srv.cfg.set_many(&backup, true);
+            let (arg, why) = if ctx.srv.cfg.port != old_port || changed.contains(&"port") {
+                ("port", "Unable to listen on this port")
+            } else {
+                ("bind", "Failed to bind to specified addresses.")
+            };
+            tracing::warn!("Failed applying new configuration: {e}. Restoring previous settings.");
+            return Err(CmdError::owned(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{arg}') - {why}"
+            )));
+        }
+    }
     for name in changed {
         apply(ctx, name);
     }

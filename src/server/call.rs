@@ -110,7 +110,7 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
         client.reply_mode = ReplyMode::Skip;
     }
     let mode = client.reply_mode;
-    client.last_cmd = spec.name;
+    client.last_cmd = table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name);
     client.cmds += 1;
     let mark = out.len();
     let start = clock::now_us();

@@ -93,6 +93,8 @@ pub struct Client {
     pub read_paused: bool,
     /// Complete requests remain in the query buffer (processing paused for output).
     pub unprocessed: bool,
+    /// (length, free) of the query buffer while it is detached for processing.
+    pub qbuf_view: (usize, usize),
 }
 
 impl Client {
@@ -127,6 +129,7 @@ impl Client {
             want_write: false,
             read_paused: false,
             unprocessed: false,
+            qbuf_view: (0, 0),
         }
     }
 
@@ -211,8 +214,8 @@ impl Client {
             (now_ms - self.last_interaction_ms).max(0) / 1000,
             flags,
             self.db,
-            self.query.len().saturating_sub(self.qpos),
-            self.query.capacity().saturating_sub(self.query.len()),
+            self.query.len().saturating_sub(self.qpos).max(self.qbuf_view.0),
+            self.query.capacity().saturating_sub(self.query.len()).max(self.qbuf_view.1),
             self.parser.arg_bytes,
             self.reply.buf.capacity(),
             self.query_peak,

@@ -86,6 +86,10 @@ pub struct Server {
     /// Actual listening TCP port (0 when not listening on TCP).
     pub tcp_port: u16,
     pub peak_memory: u64,
+    /// Listening sockets (TCP ones are replaced by CONFIG SET port/bind).
+    pub listeners: Vec<(reactor::Listener, String)>,
+    /// The reactor's registry, for (re)registering listeners.
+    pub registry: Option<mio::Registry>,
     pub pidfile_written: bool,
     /// Allocated bytes right after startup (INFO used_memory_startup).
     pub startup_memory: u64,
@@ -125,6 +129,8 @@ impl Server {
             hz,
             tcp_port: 0,
             peak_memory: 0,
+            listeners: Vec::new(),
+            registry: None,
             pidfile_written: false,
             startup_memory: 0,
         }

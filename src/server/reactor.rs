@@ -21,14 +21,13 @@ const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
 const LISTENER_BASE: usize = usize::MAX - 64;
 const READ_CHUNK: usize = 16 * 1024;
 
-enum Listener {
+pub enum Listener {
     Tcp(TcpListener),
     Unix(UnixListener),
 }
 
 pub struct Reactor {
     poll: Poll,
-    listeners: Vec<(Listener, String)>,
     signals: Signals,
 }
 
@@ -56,43 +55,93 @@ fn bind_tcp(addr: &str, port: u16, backlog: i32) -> io::Result<TcpListener> {
     Ok(TcpListener::from_std(sock.into()))
 }
 
+/// Opens the TCP listeners for `port` on `binds` (empty: every address). Addresses
+/// prefixed with '-' are skipped when unavailable. Err: the message to report.
+fn bind_all(port: u16, binds: &[String], backlog: i32) -> Result<Vec<(Listener, String)>, String> {
+    let mut out = Vec::new();
+    if port == 0 {
+        return Ok(out);
+    }
+    let defaults = ["*".to_string(), "-::*".to_string()];
+    let binds = if binds.is_empty() { &defaults[..] } else { binds };
+    for b in binds {
+        let (optional, addr) = match b.strip_prefix('-') {
+            Some(a) => (true, a),
+            None => (false, b.as_str()),
+        };
+        match bind_tcp(addr, port, backlog) {
+            Ok(l) => out.push((Listener::Tcp(l), format!("{addr}:{port}"))),
+            Err(e) => {
+                let unsupported = matches!(
+                    e.raw_os_error(),
+                    Some(libc::EADDRNOTAVAIL | libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT)
+                );
+                if optional && unsupported {
+                    continue;
+                }
+                warn!(
+                    "Warning: Could not create server TCP listening socket {addr}:{port}: bind: {}",
+                    strip_os(&e)
+                );
+                return Err(format!("Failed listening on port {port} (tcp), aborting."));
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl Server {
+    fn register_listeners(&mut self) -> io::Result<()> {
+        let Some(reg) = self.registry.as_ref() else {
+            return Ok(());
+        };
+        for (i, (l, _)) in self.listeners.iter_mut().enumerate() {
+            let t = Token(LISTENER_BASE + i);
+            match l {
+                Listener::Tcp(l) => reg.register(l, t, Interest::READABLE)?,
+                Listener::Unix(l) => reg.register(l, t, Interest::READABLE)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-opens the TCP listeners after CONFIG SET port/bind. On failure the previous
+    /// port and addresses are listened on again and Err says why.
+    pub fn rebind(&mut self, old_port: u16, old_binds: &[String]) -> Result<(), String> {
+        if let Some(reg) = self.registry.as_ref() {
+            for (l, _) in self.listeners.iter_mut() {
+                let _ = match l {
+                    Listener::Tcp(l) => reg.deregister(l),
+                    Listener::Unix(l) => reg.deregister(l),
+                };
+            }
+        }
+        // Close the old TCP sockets first: the new set may reuse an address.
+        let unix: Vec<(Listener, String)> = std::mem::take(&mut self.listeners)
+            .into_iter()
+            .filter(|(l, _)| matches!(l, Listener::Unix(_)))
+            .collect();
+        let backlog = self.cfg.tcp_backlog;
+        let (result, tcp) = match bind_all(self.cfg.port, &self.cfg.bind, backlog) {
+            Ok(t) => (Ok(()), t),
+            Err(e) => (Err(e), bind_all(old_port, old_binds, backlog).unwrap_or_default()),
+        };
+        self.listeners = tcp;
+        self.listeners.extend(unix);
+        let _ = self.register_listeners();
+        if result.is_ok() {
+            self.tcp_port = self.cfg.port;
+        }
+        result
+    }
+}
+
 impl Reactor {
     /// Binds every configured address. Err: the fatal message to log before exiting.
     pub fn new(srv: &mut Server) -> Result<Reactor, String> {
         let poll = Poll::new().map_err(|e| e.to_string())?;
-        let mut listeners = Vec::new();
-        let port = srv.cfg.port;
-        if port != 0 {
-            let binds = if srv.cfg.bind.is_empty() {
-                vec!["*".to_string(), "-::*".to_string()]
-            } else {
-                srv.cfg.bind.clone()
-            };
-            for b in &binds {
-                let (optional, addr) = match b.strip_prefix('-') {
-                    Some(a) => (true, a),
-                    None => (false, b.as_str()),
-                };
-                match bind_tcp(addr, port, srv.cfg.tcp_backlog) {
-                    Ok(l) => listeners.push((Listener::Tcp(l), format!("{addr}:{port}"))),
-                    Err(e) => {
-                        let unsupported = matches!(
-                            e.raw_os_error(),
-                            Some(libc::EADDRNOTAVAIL | libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT)
-                        );
-                        if optional && unsupported {
-                            continue;
-                        }
-                        warn!(
-                            "Warning: Could not create server TCP listening socket {addr}:{port}: bind: {}",
-                            strip_os(&e)
-                        );
-                        return Err(format!("Failed listening on port {port} (tcp), aborting."));
-                    }
-                }
-            }
-            srv.tcp_port = port;
-        }
+        srv.registry = Some(poll.registry().try_clone().map_err(|e| e.to_string())?);
+        let mut listeners = bind_all(srv.cfg.port, &srv.cfg.bind, srv.cfg.tcp_backlog)?;
         if !srv.cfg.unixsocket.is_empty() {
             let path = srv.cfg.unixsocket.clone();
             let _ = std::fs::remove_file(&path);
@@ -111,23 +160,14 @@ impl Reactor {
         if listeners.is_empty() {
             return Err("Configured to not listen anywhere, exiting.".into());
         }
-        for (i, (l, _)) in listeners.iter_mut().enumerate() {
-            let t = Token(LISTENER_BASE + i);
-            let r = match l {
-                Listener::Tcp(l) => poll.registry().register(l, t, Interest::READABLE),
-                Listener::Unix(l) => poll.registry().register(l, t, Interest::READABLE),
-            };
-            r.map_err(|e| e.to_string())?;
-        }
+        srv.listeners = listeners;
+        srv.register_listeners().map_err(|e| e.to_string())?;
+        srv.tcp_port = srv.cfg.port;
         let mut signals = Signals::new([SIGTERM, SIGINT]).map_err(|e| e.to_string())?;
         poll.registry()
             .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)
             .map_err(|e| e.to_string())?;
-        Ok(Reactor {
-            poll,
-            listeners,
-            signals,
-        })
+        Ok(Reactor { poll, signals })
     }
 
     /// Runs until a shutdown completes.
@@ -182,7 +222,7 @@ impl Reactor {
             }
             if let Some(req) = srv.shutdown {
                 if srv.prepare_shutdown(req) {
-                    for (l, name) in &self.listeners {
+                    for (l, name) in &srv.listeners {
                         if let Listener::Unix(_) = l {
                             let _ = std::fs::remove_file(name);
                         }
@@ -208,7 +248,7 @@ impl Reactor {
 
     fn accept(&mut self, srv: &mut Server, li: usize) {
         loop {
-            let Some((l, name)) = self.listeners.get(li) else {
+            let Some((l, name)) = srv.listeners.get(li) else {
                 return;
             };
             let (conn, addr, laddr, unix) = match l {
@@ -410,6 +450,8 @@ pub fn process_input(srv: &mut Server, cid: usize) {
     let Some(c) = srv.clients.get_mut(cid) else {
         return;
     };
+    // CLIENT LIST reports the buffer as it stands while its commands run.
+    c.qbuf_view = (c.query.len(), c.query.capacity() - c.query.len());
     let query = std::mem::take(&mut c.query);
     let mut parser = std::mem::take(&mut c.parser);
     let mut out = std::mem::replace(&mut c.reply, ReplyBuf::new());
@@ -473,6 +515,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
     };
     c.resp3 = out.resp3;
     c.reply = out;
+    c.qbuf_view = (0, 0);
     c.unprocessed = stopped_early;
     c.query = query;
     c.parser = parser;
@@ -534,8 +577,8 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
     }
 }
 
-pub fn log_ready(r: &Reactor) {
-    let unix = r.listeners.iter().any(|(l, _)| matches!(l, Listener::Unix(_)));
+pub fn log_ready(srv: &Server) {
+    let unix = srv.listeners.iter().any(|(l, _)| matches!(l, Listener::Unix(_)));
     info!("Ready to accept connections tcp");
     if unix {
         info!("Ready to accept connections unix");

@@ -268,3 +268,37 @@ fn daemonize_detaches_and_writes_pidfile() {
     assert!(!pidfile.exists(), "pidfile removed on shutdown");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn config_set_port_rebinds_and_rolls_back_on_failure() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_port = busy.local_addr().unwrap().port().to_string();
+    assert_eq!(
+        cmd!(c, "CONFIG", "SET", "port", &busy_port),
+        b"-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port\r\n"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", s.port)).is_ok(),
+        "old port still served"
+    );
+    let fresh = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert_eq!(cmd!(c, "CONFIG", "SET", "port", fresh.to_string()), b"+OK\r\n");
+    let mut n = wait_for("new port", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", fresh)).ok()
+    });
+    use std::io::{Read, Write};
+    n.write_all(b"PING\r\n").unwrap();
+    let mut b = [0u8; 7];
+    n.read_exact(&mut b).unwrap();
+    assert_eq!(&b, b"+PONG\r\n");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", s.port)).is_err(),
+        "old port closed"
+    );
+}
