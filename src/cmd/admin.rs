@@ -496,6 +496,51 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 ctx.out.simple(&hex(&d));
             }
         }
+        "populate" if (3..=5).contains(&a.len()) => {
+            let n = a.i64(2)?;
+            if n < 0 {
+                return Err(error::NOT_POSITIVE);
+            }
+            let prefix = if a.len() >= 4 {
+                a.at(3).to_vec()
+            } else {
+                b"key".to_vec()
+            };
+            let size = if a.len() == 5 {
+                let s = a.i64(4)?;
+                if s < 0 {
+                    return Err(error::NOT_POSITIVE);
+                }
+                Some(s as usize)
+            } else {
+                None
+            };
+            // Redis compat: debug.c populate: keys prefix:N with value "value:N",
+            // padded with zero bytes or cut to `size`; existing keys are left alone.
+            for i in 0..n {
+                let mut key = prefix.clone();
+                key.push(b':');
+                crate::util::num::fmt_i64(i, &mut key);
+                if ctx.db().exists(&key, now) {
+                    continue;
+                }
+                let mut val = b"value:".to_vec();
+                crate::util::num::fmt_i64(i, &mut val);
+                if let Some(s) = size {
+                    val.resize(s, 0);
+                }
+                ctx.db().add(crate::db::Obj::new_str(&key, &val), now);
+                ctx.dirty(1);
+            }
+            ctx.out.ok();
+        }
+        "config-rewrite-force-all" if a.len() == 2 => {
+            ctx.srv
+                .cfg
+                .rewrite_all()
+                .map_err(|e| CmdError::owned(format!("ERR CONFIG-REWRITE-FORCE-ALL failed: {e}")))?;
+            ctx.out.ok();
+        }
         "reload" => {
             // Without an RDB round trip yet, the dataset is already what a reload gives.
             ctx.out.ok();

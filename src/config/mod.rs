@@ -49,7 +49,6 @@ const NOT_IMPLEMENTED: &[&str] = &[
     "user",
     "aclfile",
     "supervised",
-    "rename-command",
 ];
 
 #[derive(Debug)]
@@ -83,6 +82,8 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// One line per directive that is accepted but does nothing yet.
     pub warnings: Vec<String>,
+    /// rename-command pairs (lowercase original, new name; "" disables the command).
+    pub renames: Vec<(String, String)>,
     save_seen_in_file: bool,
     // Typed views, refreshed by `refresh`.
     pub port: u16,
@@ -206,6 +207,7 @@ impl Config {
             index,
             file: None,
             warnings: Vec::new(),
+            renames: Vec::new(),
             save_seen_in_file: false,
             port: 6379,
             bind: Vec::new(),
@@ -246,6 +248,14 @@ impl Config {
         c
     }
 
+    /// The new name of a renamed command, if `name` was renamed.
+    pub fn lookup_rename(&self, name: &str) -> Option<&str> {
+        self.renames
+            .iter()
+            .find(|(f, _)| f.eq_ignore_ascii_case(name))
+            .map(|(_, t)| t.as_str())
+    }
+
     fn lookup(&self, name: &str) -> Option<usize> {
         self.index.get(&lower(name)).copied()
     }
@@ -259,16 +269,16 @@ impl Config {
         self.lookup(name).and_then(|i| self.vals.get(i)).map(|s| s.as_str())
     }
 
-    /// CONFIG GET for several patterns: (name, value) pairs, each directive once.
+    /// CONFIG GET for several patterns: (name, value) pairs, each name once.
     pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
         let mut out: Vec<(&'static str, String)> = Vec::new();
-        let mut seen = vec![false; DIRECTIVES.len()];
         for p in patterns {
             let is_glob = p.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
             for (i, d) in DIRECTIVES.iter().enumerate() {
-                if seen.get(i).copied().unwrap_or(true) || d.flags & STARTUP_ONLY != 0 {
+                if d.flags & STARTUP_ONLY != 0 {
                     continue;
                 }
+                // Redis compat: an alias is a config name of its own for CONFIG GET.
                 let names = [Some(d.name), d.alias];
                 for n in names.into_iter().flatten() {
                     let hit = if is_glob {
@@ -276,10 +286,8 @@ impl Config {
                     } else {
                         p.eq_ignore_ascii_case(n.as_bytes())
                     };
-                    if hit {
-                        seen[i] = true;
+                    if hit && !out.iter().any(|(o, _)| *o == n) {
                         out.push((n, self.vals.get(i).cloned().unwrap_or_default()));
-                        break;
                     }
                 }
             }
@@ -351,6 +359,15 @@ impl Config {
                         "argument(s) must be one of the following: {}",
                         names.join(", ")
                     ));
+                }
+                if multi {
+                    // Shown in the table's order, like Redis.
+                    let ordered: Vec<&str> = list
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .filter(|n| words.iter().any(|w| w == n))
+                        .collect();
+                    return Ok(ordered.join(" "));
                 }
                 Ok(words.join(" "))
             }
@@ -653,14 +670,41 @@ impl Config {
             };
             let d = &DIRECTIVES[i];
             let multi = d.flags & MULTI_ARG != 0 || matches!(d.kind, Kind::Special | Kind::Flags(_));
-            if args.is_empty() || (!multi && args.len() != 1) {
+            // Multi-word enums run their own check on an empty value (Redis compat).
+            if (args.is_empty() && !matches!(d.kind, Kind::Flags(_))) || (!multi && args.len() != 1) {
                 return Err(err("wrong number of arguments"));
             }
+            if d.name == "rename-command" {
+                let [from, to] = args else {
+                    return Err(err("wrong number of arguments"));
+                };
+                if self.lookup_rename(from).is_some() {
+                    return Err(err("Unable to rename command: already renamed"));
+                }
+                self.renames.push((from.to_ascii_lowercase(), to.clone()));
+                continue;
+            }
+            if d.name == "replicaof" {
+                let valid = matches!(args, [h, p] if h.eq_ignore_ascii_case("no") && p.eq_ignore_ascii_case("one"))
+                    || matches!(args, [_, p] if parse_int(p).is_some_and(|v| (0..=65535).contains(&v)));
+                if args.len() != 2 {
+                    return Err(err("wrong number of arguments"));
+                }
+                if !valid {
+                    return Err(err("Invalid master port"));
+                }
+            }
             if NOT_IMPLEMENTED.contains(&d.name) {
-                self.warnings.push(format!(
-                    "'{}' is accepted but not implemented by this version; ignored",
-                    d.name
-                ));
+                let given = args.join(" ");
+                if given != d.default && !(given == "no" && d.default.is_empty()) {
+                    self.warnings.push(format!(
+                        "'{}' is accepted but not implemented by this version; ignored",
+                        d.name
+                    ));
+                }
+                if d.flags & STARTUP_ONLY == 0 {
+                    self.set(&name, args).map_err(|e| err(&e))?;
+                }
                 continue;
             }
             if d.flags & STARTUP_ONLY != 0 {
@@ -720,7 +764,7 @@ impl Config {
                     }
                 }
             } else {
-                options.push_str(&quote(a));
+                options.push_str(&repr(a));
                 options.push(' ');
                 have_value = true;
             }
@@ -734,6 +778,15 @@ impl Config {
     /// CONFIG REWRITE: rewrites the config file keeping comments and unknown lines,
     /// replacing each directive we know with its current value, appending new ones.
     pub fn rewrite(&self) -> Result<(), String> {
+        self.rewrite_with(false)
+    }
+
+    /// CONFIG REWRITE that also writes every directive still at its default.
+    pub fn rewrite_all(&self) -> Result<(), String> {
+        self.rewrite_with(true)
+    }
+
+    fn rewrite_with(&self, force_all: bool) -> Result<(), String> {
         let path = self
             .file
             .as_ref()
@@ -762,7 +815,7 @@ impl Config {
             }
         }
         for (i, d) in DIRECTIVES.iter().enumerate() {
-            if done[i] || d.flags & STARTUP_ONLY != 0 || self.vals[i] == d.default {
+            if done[i] || d.flags & STARTUP_ONLY != 0 || (!force_all && self.vals[i] == d.default) {
                 continue;
             }
             if let Some(l) = self.rewrite_line(i) {
@@ -790,6 +843,10 @@ impl Config {
                     .join("\n"),
             );
         }
+        if d.name == "replicaof" && v.is_empty() {
+            // Not a replica: Redis writes no line at all.
+            return None;
+        }
         if matches!(d.kind, Kind::Special) || d.flags & MULTI_ARG != 0 {
             return Some(format!(
                 "{} {}",
@@ -809,6 +866,26 @@ fn fmt_obuf(l: &[ObufLimit; 3]) -> String {
         .map(|(n, x)| format!("{n} {} {} {}", x.hard, x.soft, x.soft_secs))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Always-quoted form of an argv value (Redis compat: sds.c sdscatrepr).
+fn repr(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.bytes() {
+        match c {
+            b'\\' => o.push_str("\\\\"),
+            b'"' => o.push_str("\\\""),
+            b'\n' => o.push_str("\\n"),
+            b'\r' => o.push_str("\\r"),
+            b'\t' => o.push_str("\\t"),
+            7 => o.push_str("\\a"),
+            8 => o.push_str("\\b"),
+            c if c.is_ascii_graphic() || c == b' ' => o.push(c as char),
+            c => o.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    o.push('"');
+    o
 }
 
 /// Quotes a value for a config line if it needs it (empty, spaces, quotes).

@@ -67,6 +67,37 @@ fn protected_allowed(setting: &str, local: bool) -> bool {
 
 /// Runs one command from client `cid`, writing its reply to `out`.
 pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf) {
+    if !srv.cfg.renames.is_empty() {
+        execute_renamed(srv, cid, argv, out);
+    } else {
+        execute_as(srv, cid, argv, argv, out);
+    }
+}
+
+/// rename-command: the new name runs the original command, the old name is unknown.
+fn execute_renamed(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf) {
+    let name = String::from_utf8_lossy(argv.first().copied().unwrap_or_default()).to_ascii_lowercase();
+    let target = srv
+        .cfg
+        .renames
+        .iter()
+        .find(|(_, to)| !to.is_empty() && to.eq_ignore_ascii_case(&name));
+    if let Some((from, _)) = target {
+        let from = from.clone().into_bytes();
+        let mut v: Vec<&[u8]> = argv.to_vec();
+        if let Some(first) = v.first_mut() {
+            *first = &from;
+        }
+        execute_as(srv, cid, &v, argv, out);
+    } else if srv.cfg.lookup_rename(&name).is_some() {
+        reject(srv, out, &unknown_command(argv), None);
+    } else {
+        execute_as(srv, cid, argv, argv, out);
+    }
+}
+
+/// Runs `argv` (as looked up); `shown` is what the client sent, for error texts.
+fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out: &mut ReplyBuf) {
     let table = cmd::table();
     let Some((id, spec)) = table.lookup_id(argv).and_then(|i| Some((i, *table.specs.get(i)?))) else {
         let e = match table.get(argv.first().copied().unwrap_or_default()) {
@@ -74,7 +105,7 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
                 error::unknown_subcommand(argv.get(1).copied().unwrap_or_default(), c.name)
             }
             Some(c) => error::arity(c.name),
-            None => unknown_command(argv),
+            None => unknown_command(shown),
         };
         reject(srv, out, &e, None);
         return;

@@ -55,15 +55,14 @@ fn bind_tcp(addr: &str, port: u16, backlog: i32) -> io::Result<TcpListener> {
     Ok(TcpListener::from_std(sock.into()))
 }
 
-/// Opens the TCP listeners for `port` on `binds` (empty: every address). Addresses
+/// Opens the TCP listeners for `port` on `binds`. Addresses
 /// prefixed with '-' are skipped when unavailable. Err: the message to report.
 fn bind_all(port: u16, binds: &[String], backlog: i32) -> Result<Vec<(Listener, String)>, String> {
     let mut out = Vec::new();
     if port == 0 {
         return Ok(out);
     }
-    let defaults = ["*".to_string(), "-::*".to_string()];
-    let binds = if binds.is_empty() { &defaults[..] } else { binds };
+    // An empty bind list (bind "") listens on no TCP address at all.
     for b in binds {
         let (optional, addr) = match b.strip_prefix('-') {
             Some(a) => (true, a),

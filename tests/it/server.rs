@@ -302,3 +302,47 @@ fn config_set_port_rebinds_and_rolls_back_on_failure() {
         "old port closed"
     );
 }
+
+#[test]
+fn rename_command_and_alias_names() {
+    let s = Server::start_with(&[
+        "--rename-command",
+        "flushdb",
+        "wipe",
+        "--shutdown-on-sigint",
+        "force now nosave",
+    ]);
+    let mut c = s.raw();
+    assert_eq!(
+        cmd!(c, "FLUSHDB"),
+        b"-ERR unknown command 'FLUSHDB', with args beginning with: \r\n"
+    );
+    assert_eq!(cmd!(c, "WIPE"), b"+OK\r\n");
+    // Multi-word enums are shown in Redis's order; aliases answer CONFIG GET too.
+    assert_eq!(
+        cmd!(c, "CONFIG", "GET", "shutdown-on-sigint"),
+        b"*2\r\n$18\r\nshutdown-on-sigint\r\n$16\r\nnosave now force\r\n"
+    );
+    let r = String::from_utf8(cmd!(c, "CONFIG", "GET", "*of")).unwrap();
+    assert!(r.contains("replicaof") && r.contains("slaveof"), "{r}");
+}
+
+#[test]
+fn argv_errors_name_the_option_like_redis() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ferrodis"))
+        .args(["--port", "6379", "6380"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("'port \"6379\" \"6380\"'") && err.contains("wrong number of arguments"),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_ferrodis"))
+        .args(["--shutdown-on-sigint"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("argument(s) must be one of the following"), "{err}");
+}
