@@ -284,7 +284,34 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
                 let _ = write!(o, "errorstat_{k}:count={v}\r\n");
             }
         }
-        "latencystats" => o.push_str("# Latencystats\r\n"),
+        "latencystats" => {
+            o.push_str("# Latencystats\r\n");
+            let t = table();
+            let mut rows: Vec<(&str, &crate::ds::histogram::Histogram)> = srv
+                .stats
+                .latency
+                .iter()
+                .enumerate()
+                .filter_map(|(id, h)| Some((t.names.get(id)?.as_str(), h.as_ref()?)))
+                .filter(|(_, h)| h.total() > 0)
+                .collect();
+            rows.sort_by(|a, b| a.0.cmp(b.0));
+            for (name, h) in rows {
+                let parts: Vec<String> = srv
+                    .cfg
+                    .latency_percentiles
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "p{}={:.3}",
+                            crate::config::trim_float(*p),
+                            h.percentile(*p) as f64 / 1000.0
+                        )
+                    })
+                    .collect();
+                let _ = write!(o, "latency_percentiles_usec_{name}:{}\r\n", parts.join(","));
+            }
+        }
         "cluster" => o.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "keyspace" => {
             o.push_str("# Keyspace\r\n");

@@ -115,6 +115,7 @@ pub struct Config {
     pub lazyfree_lazy_user_flush: bool,
     pub lazyfree_lazy_user_del: bool,
     pub latency_tracking: bool,
+    pub latency_percentiles: Vec<f64>,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
 }
@@ -238,6 +239,7 @@ impl Config {
             lazyfree_lazy_user_flush: false,
             lazyfree_lazy_user_del: false,
             latency_tracking: true,
+            latency_percentiles: Vec::new(),
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
         };
@@ -439,6 +441,20 @@ impl Config {
                 }
                 Ok(words.join(" "))
             }
+            "latency-tracking-info-percentiles" => {
+                let mut shown = Vec::new();
+                for w in joined.split_whitespace() {
+                    let v = crate::util::num::parse_f64(w.as_bytes())
+                        .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+                    if !(0.0..=100.0).contains(&v) {
+                        return Err(
+                            "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".into(),
+                        );
+                    }
+                    shown.push(trim_float(v));
+                }
+                Ok(shown.join(" "))
+            }
             "bind" => {
                 let words: Vec<&str> = joined.split_whitespace().collect();
                 if words.len() > 16 {
@@ -616,6 +632,11 @@ impl Config {
         self.lazyfree_lazy_user_flush = self.yes("lazyfree-lazy-user-flush");
         self.lazyfree_lazy_user_del = self.yes("lazyfree-lazy-user-del");
         self.latency_tracking = self.yes("latency-tracking");
+        self.latency_percentiles = self
+            .val("latency-tracking-info-percentiles")
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
         self.slowlog_log_slower_than = self.int("slowlog-log-slower-than");
         self.slowlog_max_len = self.int("slowlog-max-len").max(0) as usize;
     }
@@ -866,6 +887,12 @@ fn fmt_obuf(l: &[ObufLimit; 3]) -> String {
         .map(|(n, x)| format!("{n} {} {} {}", x.hard, x.soft, x.soft_secs))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `%f` without trailing zeros (and without a trailing '.'), as Redis shows percentiles.
+pub fn trim_float(v: f64) -> String {
+    let s = format!("{v:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Always-quoted form of an argv value (Redis compat: sds.c sdscatrepr).

@@ -165,6 +165,15 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     let Ctx { srv, out, .. } = ctx;
     let took = clock::now_us().saturating_sub(start);
     srv.stats.total_commands += 1;
+    if srv.cfg.latency_tracking {
+        let lat = &mut srv.stats.latency;
+        if lat.len() <= id {
+            lat.resize_with(cmd::table().specs.len().max(id + 1), || None);
+        }
+        if let Some(slot) = lat.get_mut(id) {
+            slot.get_or_insert_with(Default::default).record(took * 1000);
+        }
+    }
     let st = stat(srv, id);
     st.calls += 1;
     st.usec += took;

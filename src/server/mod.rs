@@ -45,6 +45,8 @@ pub struct Stats {
     pub client_qbuf_limit_disconnections: u64,
     /// Indexed by command id (see `cmd::Table::specs`); grown on demand.
     pub cmd: Vec<CmdStat>,
+    /// Per command id: call latency in nanoseconds (INFO latencystats).
+    pub latency: Vec<Option<crate::ds::histogram::Histogram>>,
     pub errors: HashMap<String, u64>,
     /// (time ms, commands, net in, net out) samples for instantaneous metrics.
     pub samples: Vec<(i64, u64, u64, u64)>,

@@ -346,3 +346,41 @@ fn argv_errors_name_the_option_like_redis() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("argument(s) must be one of the following"), "{err}");
 }
+
+#[test]
+fn latencystats_follow_the_configured_percentiles() {
+    let s = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "SET", "a", "b");
+    let info = String::from_utf8(cmd!(c, "INFO", "latencystats")).unwrap();
+    let line = info
+        .lines()
+        .find(|l| l.starts_with("latency_percentiles_usec_set:"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line.contains("p50=") && line.contains(",p99=") && line.contains(",p99.9="),
+        "{info}"
+    );
+    assert_eq!(
+        cmd!(
+            c,
+            "CONFIG",
+            "SET",
+            "latency-tracking-info-percentiles",
+            "0.0 50.0 100.0"
+        ),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "CONFIG", "GET", "latency-tracking-info-percentiles"),
+        b"*2\r\n$33\r\nlatency-tracking-info-percentiles\r\n$8\r\n0 50 100\r\n"
+    );
+    let info = String::from_utf8(cmd!(c, "INFO", "latencystats")).unwrap();
+    assert!(info.contains("latency_percentiles_usec_set:p0="), "{info}");
+    let bad = String::from_utf8(cmd!(c, "CONFIG", "SET", "latency-tracking-info-percentiles", "101")).unwrap();
+    assert!(bad.starts_with("-ERR CONFIG SET failed"), "{bad}");
+    cmd!(c, "CONFIG", "RESETSTAT");
+    let info = String::from_utf8(cmd!(c, "INFO", "latencystats")).unwrap();
+    assert!(!info.contains("usec_set:"), "{info}");
+}
