@@ -373,16 +373,18 @@ fn decrby(ctx: &mut Ctx, a: &Args) -> CmdResult {
 fn incrbyfloat(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let key = a.at(1);
     let cur = match get_str(ctx, key)? {
-        None => 0.0,
-        Some(s) => num::parse_long_double(s).ok_or(error::NOT_FLOAT)?,
+        None => b"0".to_vec(),
+        Some(s) => {
+            num::parse_long_double(s).ok_or(error::NOT_FLOAT)?;
+            s.to_vec()
+        }
     };
-    let by = num::parse_long_double(a.at(2)).ok_or(error::NOT_FLOAT)?;
-    let v = cur + by;
-    if !v.is_finite() {
-        return Err(error::INCR_NAN);
-    }
-    let mut buf = Vec::with_capacity(32);
-    num::fmt_f64_human(v, &mut buf);
+    num::parse_long_double(a.at(2)).ok_or(error::NOT_FLOAT)?;
+    // Redis compat: t_string.c adds in long double and prints with ld2string HUMAN.
+    let buf = crate::util::ld::add(&cur, a.at(2)).map_err(|e| match e {
+        crate::util::ld::LdError::NotFloat => error::NOT_FLOAT,
+        crate::util::ld::LdError::NotFinite => error::INCR_NAN,
+    })?;
     let now = ctx.now_ms;
     let db = ctx.db();
     match db.get_mut(key, now) {

@@ -2,4 +2,5 @@
 //! glob matching. Imports nothing else from the crate.
 
 pub mod glob;
+pub mod ld;
 pub mod num;

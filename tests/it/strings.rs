@@ -74,6 +74,8 @@ fn counters_and_encodings() {
     assert_eq!(cmd!(c, "OBJECT", "ENCODING", "c"), b"$3\r\nint\r\n");
     assert_eq!(cmd!(c, "INCRBYFLOAT", "f", "10.5"), b"$4\r\n10.5\r\n");
     assert_eq!(cmd!(c, "INCRBYFLOAT", "f", "1.5"), b"$2\r\n12\r\n");
+    // Long double arithmetic, printed like Redis (f64 would give 12.09999999999999964).
+    assert_eq!(cmd!(c, "INCRBYFLOAT", "f", "0.1"), b"$4\r\n12.1\r\n");
     assert_eq!(
         cmd!(c, "INCRBYFLOAT", "f", "+inf"),
         b"-ERR increment would produce NaN or Infinity\r\n"
