@@ -48,6 +48,35 @@ fn daemonize() {
     }
 }
 
+/// Lets maxclients connections (plus some for files) be open at once, like Redis's
+/// adjustOpenFilesLimit; lowers nothing and only logs when it cannot raise.
+fn raise_open_files(maxclients: usize) {
+    let want = (maxclients + 32) as libc::rlim_t;
+    // Safety: getrlimit/setrlimit read and write the struct we pass.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 || lim.rlim_cur >= want {
+            return;
+        }
+        let target = libc::rlimit {
+            rlim_cur: want.min(lim.rlim_max.max(want)),
+            rlim_max: lim.rlim_max.max(want),
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &target) != 0 {
+            let soft = libc::rlimit {
+                rlim_cur: want.min(lim.rlim_max),
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &soft) != 0 || soft.rlim_cur < want {
+                warn!(
+                    "You requested maxclients of {maxclients} requiring at least {want} max file descriptors; the open files limit could only be set to {}.",
+                    soft.rlim_cur.max(lim.rlim_cur)
+                );
+            }
+        }
+    }
+}
+
 fn logo(port: u16, pid: u32) -> String {
     format!(
         "\n     ______                     _ _\n    |  ____|__ _ __ _ __ ___   __| (_)___     ferrodis {VERSION} (Redis {REDIS_VERSION} compatible) 64 bit\n    | |__ / _ \\ '__| '__/ _ \\ / _` | / __|\n    |  __|  __/ |  | | | (_) | (_| | \\__ \\    Running in standalone mode\n    |_|   \\___|_|  |_|  \\___/ \\__,_|_|___/    Port: {port}\n                                               PID: {pid}\n\n"
@@ -99,6 +128,7 @@ fn main() -> ExitCode {
     for w in &cfg.warnings {
         warn!("{w}");
     }
+    raise_open_files(cfg.maxclients);
     let mut srv = Server::new(cfg);
     let pidfile = srv.cfg.pidfile.clone();
     if !pidfile.is_empty() && srv.cfg.daemonize || !pidfile.is_empty() {

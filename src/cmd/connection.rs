@@ -39,7 +39,6 @@ fn reset(ctx: &mut Ctx, _a: &Args) -> CmdResult {
         c.db = 0;
         c.name = None;
         c.reply_mode = ReplyMode::On;
-        c.no_evict = false;
         c.authenticated = auth;
     }
     ctx.out.simple("RESET");

@@ -120,9 +120,13 @@ fn renamenx(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 /// Parses a db index argument the way MOVE/COPY do.
 fn db_arg(ctx: &Ctx, v: &[u8]) -> Result<usize, CmdError> {
-    let id = num::parse_i64(v)
-        .filter(|v| *v >= i32::MIN as i64 && *v <= i32::MAX as i64)
-        .ok_or(error::NOT_INT)?;
+    let id = num::parse_i64(v).ok_or(error::NOT_INT)?;
+    // Redis compat: object.c getIntFromObjectOrReply.
+    if id < i32::MIN as i64 || id > i32::MAX as i64 {
+        return Err(CmdError::new(
+            "ERR value is out of range, value must between -2147483648 and 2147483647",
+        ));
+    }
     if id < 0 || id as usize >= ctx.srv.dbs.len() {
         return Err(error::DB_INDEX);
     }
@@ -174,13 +178,7 @@ fn copy(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 fn move_(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let key = a.at(1);
-    let id = num::parse_i64(a.at(2))
-        .filter(|v| *v >= i32::MIN as i64 && *v <= i32::MAX as i64)
-        .ok_or(error::NOT_INT)?;
-    if id < 0 || id as usize >= ctx.srv.dbs.len() {
-        return Err(error::DB_INDEX);
-    }
-    let target = id as usize;
+    let target = db_arg(ctx, a.at(2))?;
     if target == ctx.db {
         return Err(error::SAME_OBJECT);
     }
@@ -414,7 +412,8 @@ fn ttl_generic(ctx: &mut Ctx, a: &Args, ms: bool, absolute: bool) -> CmdResult {
     let v = if ms {
         v
     } else if absolute {
-        at / 1000
+        // Redis compat: expire.c ttlGenericCommand rounds to the nearest second.
+        (at + 500) / 1000
     } else {
         (v + 500) / 1000
     };

@@ -40,7 +40,7 @@ fn get(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 /// Expire options shared by SET and GETEX.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Unit {
     Ex,
     Px,
@@ -95,7 +95,7 @@ fn set(ctx: &mut Ctx, a: &Args) -> CmdResult {
             getf = true;
         } else if a.is(j, "keepttl") && expire.is_none() {
             keepttl = true;
-        } else if let Some(u) = expire_unit(a, j).filter(|_| !keepttl && expire.is_none() && more) {
+        } else if let Some(u) = expire_unit(a, j).filter(|u| !keepttl && expire.is_none_or(|(e, _)| e == *u) && more) {
             expire = Some((u, a.at(j + 1)));
             j += 1;
         } else {
@@ -202,7 +202,7 @@ fn getex(ctx: &mut Ctx, a: &Args) -> CmdResult {
         let more = j + 1 < a.len();
         if a.is(j, "persist") && expire.is_none() {
             persist = true;
-        } else if let Some(u) = expire_unit(a, j).filter(|_| !persist && expire.is_none() && more) {
+        } else if let Some(u) = expire_unit(a, j).filter(|u| !persist && expire.is_none_or(|(e, _)| e == *u) && more) {
             expire = Some((u, a.at(j + 1)));
             j += 1;
         } else {
@@ -387,8 +387,11 @@ fn incrbyfloat(ctx: &mut Ctx, a: &Args) -> CmdResult {
     })?;
     let now = ctx.now_ms;
     let db = ctx.db();
+    // Redis compat: the result is a plain string object (embstr/raw), never `int`.
     match db.get_mut(key, now) {
+        Some(o) if buf.len() <= crate::db::obj::EMBSTR_MAX => o.set_inline(&buf, Enc::Embstr),
         Some(o) => o.set_str(&buf),
+        None if buf.len() <= crate::db::obj::EMBSTR_MAX => db.add(Obj::new_inline(key, &buf, Enc::Embstr), now),
         None => db.add(Obj::new_str(key, &buf), now),
     }
     ctx.modified(key, "incrbyfloat");
@@ -511,7 +514,13 @@ fn lcs(ctx: &mut Ctx, a: &Args) -> CmdResult {
         ));
     }
     let w = bl + 1;
-    let mut t = vec![0u32; cells as usize];
+    let mut t: Vec<u32> = Vec::new();
+    if t.try_reserve_exact(cells as usize).is_err() {
+        return Err(CmdError::new(
+            "ERR Insufficient memory, failed allocating transient memory for LCS",
+        ));
+    }
+    t.resize(cells as usize, 0);
     for i in 1..=al {
         for k in 1..=bl {
             t[i * w + k] = if x[i - 1] == y[k - 1] {

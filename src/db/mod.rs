@@ -267,10 +267,11 @@ impl Db {
         other.expire_cursor = 0;
     }
 
-    /// A random non-expired key. Gives up after a bounded number of tries when
-    /// every sampled key is expired-but-not-yet-deleted (like Redis on replicas).
+    /// A random non-expired key. Each expired key sampled is deleted, so this ends;
+    /// with lazy expiry off (nothing gets deleted) it gives up after a bounded search.
     pub fn random_key<R: Rng>(&mut self, rng: &mut R, now_ms: i64) -> Option<Vec<u8>> {
-        for _ in 0..100 {
+        let tries = if self.lazy_expire { self.len() + 1 } else { 100 };
+        for _ in 0..tries {
             let k = self.keys.random(rng)?.key().to_vec();
             if self.peek(&k, now_ms).is_some() {
                 return Some(k);

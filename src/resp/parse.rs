@@ -255,6 +255,11 @@ fn hex_val(c: u8) -> Option<u8> {
 /// A closing quote must be followed by whitespace or the end. None: unbalanced quotes.
 /// Redis compat: sds.c sdssplitargs.
 pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    // Redis compat: sdssplitargs reads a C string, so a NUL ends the input.
+    let line = match line.iter().position(|&c| c == 0) {
+        Some(z) => line.get(..z).unwrap_or_default(),
+        None => line,
+    };
     let mut out = Vec::new();
     let mut i = 0;
     let at = |i: usize| line.get(i).copied();

@@ -67,6 +67,14 @@ fn protected_allowed(setting: &str, local: bool) -> bool {
 
 /// Runs one command from client `cid`, writing its reply to `out`.
 pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf) {
+    let first = argv.first().copied().unwrap_or_default();
+    if first.eq_ignore_ascii_case(b"post") || first.eq_ignore_ascii_case(b"host:") {
+        // Redis compat: server.c securityWarningCommand. An HTTP request sent to us
+        // (cross-protocol scripting) gets no reply: the connection is dropped.
+        tracing::warn!("Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.");
+        srv.close_client_async(cid);
+        return;
+    }
     if !srv.cfg.renames.is_empty() {
         execute_renamed(srv, cid, argv, out);
     } else {
@@ -119,7 +127,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     let Some(client) = srv.clients.get_mut(cid) else {
         return;
     };
-    let authenticated = client.authenticated;
+    let authenticated = client.authenticated || srv.cfg.requirepass.is_none();
     if spec.flags & spec::PROTECTED != 0 && !protected_allowed(&srv.cfg.enable_debug_command, client.is_local()) {
         let which = spec.name.to_ascii_uppercase();
         let opt = if spec.name == "debug" {
@@ -133,6 +141,16 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     }
     if !authenticated && spec.flags & spec::NO_AUTH == 0 {
         reject(srv, out, &error::NOAUTH, Some(id));
+        return;
+    }
+    // Entries store key lengths in 32 bits; only reachable with proto-max-bulk-len > 4 GB.
+    if srv.cfg.proto_max_bulk_len > u32::MAX as i64
+        && spec
+            .key_positions(argv.len())
+            .iter()
+            .any(|&p| argv.get(p).is_some_and(|k| k.len() > u32::MAX as usize))
+    {
+        reject(srv, out, &CmdError::new("ERR key is too long"), Some(id));
         return;
     }
     let Some(handler) = spec.handler else { return };

@@ -89,10 +89,6 @@ pub struct Client {
     pub resp3: bool,
     /// WRITABLE interest is registered (output is waiting for socket space).
     pub want_write: bool,
-    /// Input left unread because too much output is pending.
-    pub read_paused: bool,
-    /// Complete requests remain in the query buffer (processing paused for output).
-    pub unprocessed: bool,
     /// (length, free) of the query buffer while it is detached for processing.
     pub qbuf_view: (usize, usize),
 }
@@ -127,8 +123,6 @@ impl Client {
             cmds: 0,
             resp3: false,
             want_write: false,
-            read_paused: false,
-            unprocessed: false,
             qbuf_view: (0, 0),
         }
     }

@@ -259,6 +259,11 @@ impl Reactor {
                         (Conn::Tcp(s), fmt_addr(peer), local, false)
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(e)
+                        if e.kind() == io::ErrorKind::ConnectionAborted || e.kind() == io::ErrorKind::Interrupted =>
+                    {
+                        continue
+                    }
                     Err(e) => {
                         warn!("Accepting client connection: {e}");
                         return;
@@ -364,8 +369,6 @@ fn set_keepalive(s: &mio::net::TcpStream, secs: u64) {
 /// Reads per readiness event before yielding to other clients (fairness: a client
 /// streaming a huge pipeline must not starve the rest).
 const READS_PER_EVENT: usize = 1;
-/// Pending reply bytes above which a client's input is left unread.
-const OUTPUT_BACKPRESSURE: usize = 4 * 1024 * 1024;
 
 fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
     for round in 0.. {
@@ -379,18 +382,6 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
         };
         if c.close_asap {
             return;
-        }
-        if c.pending_output() > OUTPUT_BACKPRESSURE {
-            // The client is not reading its replies: stop running its commands until
-            // the socket drains (flush_client resumes us). Keeps reply buffers small.
-            c.read_paused = true;
-            return;
-        }
-        if c.unprocessed {
-            // Requests left over from a paused batch run before anything new is read.
-            process_input(srv, cid);
-            flush_client(srv, reg, cid);
-            continue;
         }
         let want = match c.parser.pending_bulk() {
             // A big argument is coming: read it in larger pieces (still bounded).
@@ -413,7 +404,9 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
                 let limit = srv.cfg.client_query_buffer_limit;
                 if let Some(c) = srv.clients.get_mut(cid) {
                     let qlen = c.query.len() - c.qpos.min(c.query.len());
-                    if qlen + c.parser.arg_bytes > limit && limit > 0 {
+                    // Parsed arguments cost their payload plus their range entry.
+                    let held = qlen + c.parser.arg_bytes + c.parser.args.len() * 16;
+                    if held > limit && limit > 0 {
                         warn!(
                             "Closing client that reached max query buffer length: {} (qbuf initial bytes: {:?})",
                             c.info_line(clock::now_ms()),
@@ -459,21 +452,14 @@ pub fn process_input(srv: &mut Server, cid: usize) {
     let mut start = if parser.in_progress() { 0 } else { c.qpos };
     let max_bulk = srv.cfg.proto_max_bulk_len;
     let mut argv: Vec<&[u8]> = Vec::with_capacity(8);
-    let sent = c.sent;
-    let mut stopped_early = false;
     while let Some(c) = srv.clients.get(cid) {
         if c.close_asap || c.close_after_reply {
             pos = query.len();
             break;
         }
-        if out.len().saturating_sub(sent) > OUTPUT_BACKPRESSURE && !parser.in_progress() {
-            // Replies are piling up unread: keep the remaining requests for later.
-            stopped_early = true;
-            break;
-        }
         let lim = Limits {
             max_bulk,
-            auth_required: !c.authenticated,
+            auth_required: !c.authenticated && srv.cfg.requirepass.is_some(),
         };
         if !parser.in_progress() {
             start = pos;
@@ -515,7 +501,6 @@ pub fn process_input(srv: &mut Server, cid: usize) {
     c.resp3 = out.resp3;
     c.reply = out;
     c.qbuf_view = (0, 0);
-    c.unprocessed = stopped_early;
     c.query = query;
     c.parser = parser;
     c.query_peak = c.query_peak.max(c.query.len());
@@ -563,10 +548,6 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
                     Conn::Tcp(s) => reg.reregister(s, Token(cid), i),
                     Conn::Unix(s) => reg.reregister(s, Token(cid), i),
                 };
-            }
-            if done && (c.read_paused || c.unprocessed) {
-                c.read_paused = false;
-                srv.pending_reads.push(cid);
             }
             if done && c.close_after_reply {
                 srv.close_client_async(cid);

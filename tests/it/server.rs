@@ -384,3 +384,38 @@ fn latencystats_follow_the_configured_percentiles() {
     let info = String::from_utf8(cmd!(c, "INFO", "latencystats")).unwrap();
     assert!(!info.contains("usec_set:"), "{info}");
 }
+
+#[test]
+fn review_regressions() {
+    let s = Server::start_with(&["--requirepass", "pw"]);
+    // HTTP sent at the port (cross-protocol scripting): dropped without a reply.
+    let mut http = s.raw();
+    http.send(b"POST / HTTP/1.1\r\nHost: localhost\r\n\r\nFLUSHALL\r\n");
+    assert!(http.closed());
+    let mut c = s.raw();
+    let mut other = s.raw();
+    assert_eq!(cmd!(c, "AUTH", "pw"), b"+OK\r\n");
+    // A NUL inside a multi-word config value ends it (used to loop forever).
+    assert_eq!(cmd!(c, "CONFIG", "SET", "notify-keyspace-events", "K\0E"), b"+OK\r\n");
+    // Removing the password applies to connections that never authenticated.
+    assert_eq!(cmd!(c, "CONFIG", "SET", "requirepass", ""), b"+OK\r\n");
+    assert_eq!(cmd!(other, "PING"), b"+PONG\r\n");
+    assert_eq!(cmd!(c, "SET", "k", "v", "PXAT", "4102444800600"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "EXPIRETIME", "k"), b":4102444801\r\n");
+    assert_eq!(cmd!(c, "SET", "k", "v", "EX", "10", "EX", "20"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "TTL", "k"), b":20\r\n");
+    assert_eq!(
+        cmd!(c, "SET", "k", "v", "EX", "10", "PX", "20"),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "MOVE", "k", "3000000000"),
+        b"-ERR value is out of range, value must between -2147483648 and 2147483647\r\n"
+    );
+    assert_eq!(cmd!(c, "INCRBYFLOAT", "f", "3"), b"$1\r\n3\r\n");
+    assert_eq!(cmd!(c, "OBJECT", "ENCODING", "f"), b"$6\r\nembstr\r\n");
+    assert_eq!(
+        cmd!(c, "COMMAND", "GETKEYS", "PING", "a", "b"),
+        b"-ERR The command has no key arguments\r\n"
+    );
+}
