@@ -76,6 +76,10 @@ fn apply(ctx: &mut Ctx, name: &str) {
 
 fn config_resetstat(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     ctx.srv.stats = Default::default();
+    ctx.srv.peak_memory = 0;
+    for db in &mut ctx.srv.dbs {
+        db.expired_count = 0;
+    }
     ctx.out.ok();
     Ok(())
 }

@@ -321,7 +321,10 @@ fn client_reply(ctx: &mut Ctx, a: &Args) -> CmdResult {
         return Err(error::SYNTAX);
     };
     if let Some(c) = ctx.client() {
-        c.reply_mode = mode;
+        // Redis compat: networking.c ignores SKIP while replies are OFF.
+        if !(mode == ReplyMode::SkipNext && c.reply_mode == ReplyMode::Off) {
+            c.reply_mode = mode;
+        }
     }
     if mode == ReplyMode::On {
         ctx.out.ok();

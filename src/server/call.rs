@@ -67,6 +67,31 @@ fn protected_allowed(setting: &str, local: bool) -> bool {
 
 /// Runs one command from client `cid`, writing its reply to `out`.
 pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf) {
+    // CLIENT REPLY OFF/SKIP silence every reply, rejections included; a pending SKIP
+    // is used up by whatever command comes next.
+    let Some(c) = srv.clients.get_mut(cid) else {
+        return;
+    };
+    if c.reply_mode == ReplyMode::SkipNext {
+        c.reply_mode = ReplyMode::Skip;
+    }
+    let mode = c.reply_mode;
+    let mark = out.len();
+    dispatch(srv, cid, argv, out);
+    if let Some(c) = srv.clients.get_mut(cid) {
+        if matches!(mode, ReplyMode::Off | ReplyMode::Skip) {
+            // CLIENT REPLY ON must still answer +OK, which it writes after switching.
+            if c.reply_mode == mode {
+                out.buf.truncate(mark);
+            }
+            if c.reply_mode == ReplyMode::Skip {
+                c.reply_mode = ReplyMode::On;
+            }
+        }
+    }
+}
+
+fn dispatch(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf) {
     let first = argv.first().copied().unwrap_or_default();
     if first.eq_ignore_ascii_case(b"post") || first.eq_ignore_ascii_case(b"host:") {
         // Redis compat: server.c securityWarningCommand. An HTTP request sent to us
@@ -155,13 +180,8 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     }
     let Some(handler) = spec.handler else { return };
     let db = client.db;
-    if client.reply_mode == ReplyMode::SkipNext {
-        client.reply_mode = ReplyMode::Skip;
-    }
-    let mode = client.reply_mode;
     client.last_cmd = table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name);
     client.cmds += 1;
-    let mark = out.len();
     let start = clock::now_us();
     let mut ctx = Ctx {
         srv,
@@ -198,19 +218,5 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     if let Err(e) = res {
         st.failed += 1;
         write_error(srv, out, &e);
-    }
-    if let Some(c) = srv.clients.get_mut(cid) {
-        match mode {
-            ReplyMode::Off | ReplyMode::Skip => {
-                // CLIENT REPLY ON must still answer +OK, which it writes after switching.
-                if c.reply_mode == mode {
-                    out.buf.truncate(mark);
-                }
-                if mode == ReplyMode::Skip && c.reply_mode == ReplyMode::Skip {
-                    c.reply_mode = ReplyMode::On;
-                }
-            }
-            _ => {}
-        }
     }
 }

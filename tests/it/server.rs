@@ -96,8 +96,11 @@ fn client_commands() {
     assert!(a.closed());
     b.send(b"CLIENT REPLY SKIP\r\nECHO skipped\r\nECHO shown\r\n");
     assert_eq!(b.read(), b"$5\r\nshown\r\n");
-    b.send(b"CLIENT REPLY OFF\r\nECHO hidden\r\nCLIENT REPLY ON\r\n");
+    b.send(b"CLIENT REPLY OFF\r\nECHO hidden\r\nNOSUCHCOMMAND\r\nCLIENT REPLY SKIP\r\nPING\r\nCLIENT REPLY ON\r\n");
     assert_eq!(b.read(), b"+OK\r\n");
+    // A rejected command uses up a SKIP like any other.
+    b.send(b"CLIENT REPLY SKIP\r\nNOSUCHCOMMAND\r\nPING\r\n");
+    assert_eq!(b.read(), b"+PONG\r\n");
 }
 
 #[test]
