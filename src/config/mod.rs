@@ -915,28 +915,16 @@ fn repr(s: &str) -> String {
     o
 }
 
-/// Quotes a value for a config line if it needs it (empty, spaces, quotes).
+/// Quotes a value for a config line only if it needs it (empty, spaces, quotes).
 fn quote(s: &str) -> String {
-    if !s.is_empty()
+    let plain = !s.is_empty()
         && s.bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'' && b != b'\\')
-    {
-        return s.to_string();
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'' && b != b'\\');
+    if plain {
+        s.to_string()
+    } else {
+        repr(s)
     }
-    let mut o = String::from("\"");
-    for c in s.bytes() {
-        match c {
-            b'\\' => o.push_str("\\\\"),
-            b'"' => o.push_str("\\\""),
-            b'\n' => o.push_str("\\n"),
-            b'\r' => o.push_str("\\r"),
-            b'\t' => o.push_str("\\t"),
-            c if c.is_ascii_graphic() || c == b' ' => o.push(c as char),
-            c => o.push_str(&format!("\\x{c:02x}")),
-        }
-    }
-    o.push('"');
-    o
 }
 
 #[cfg(test)]

@@ -79,8 +79,6 @@ pub struct Client {
     pub ctime_ms: i64,
     pub last_interaction_ms: i64,
     pub last_cmd: &'static str,
-    /// In the pending-write list already.
-    pub write_pending: bool,
     pub no_evict: bool,
     pub tot_in: u64,
     pub tot_out: u64,
@@ -116,7 +114,6 @@ impl Client {
             ctime_ms: now_ms,
             last_interaction_ms: now_ms,
             last_cmd: "NULL",
-            write_pending: false,
             no_evict: false,
             tot_in: 0,
             tot_out: 0,

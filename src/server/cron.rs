@@ -12,7 +12,6 @@ const SAMPLES: usize = 16;
 
 impl Server {
     pub fn cron(&mut self) {
-        self.cron_loops += 1;
         let now = clock::now_ms();
         if self.active_expire {
             self.active_expire_cycle(now);

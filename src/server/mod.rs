@@ -76,14 +76,11 @@ pub struct Server {
     pub shutdown: Option<ShutdownReq>,
     pub active_expire: bool,
     pub expire_next_db: usize,
-    /// Clients with output to flush before the next poll.
-    pub pending_writes: Vec<usize>,
     /// Clients whose socket may hold more input (read budget exhausted).
     pub pending_reads: Vec<usize>,
     /// Clients to close before the next poll.
     pub pending_close: Vec<usize>,
     pub executable: String,
-    pub cron_loops: u64,
     pub hz: u32,
     /// Actual listening TCP port (0 when not listening on TCP).
     pub tcp_port: u16,
@@ -121,13 +118,11 @@ impl Server {
             shutdown: None,
             active_expire: true,
             expire_next_db: 0,
-            pending_writes: Vec::new(),
             pending_close: Vec::new(),
             pending_reads: Vec::new(),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
-            cron_loops: 0,
             hz,
             tcp_port: 0,
             peak_memory: 0,

@@ -176,12 +176,11 @@ impl Reactor {
         loop {
             let now = clock::mono_us();
             let wait = next_cron.saturating_sub(now);
-            let timeout =
-                if srv.pending_writes.is_empty() && srv.pending_close.is_empty() && srv.pending_reads.is_empty() {
-                    Duration::from_micros(wait)
-                } else {
-                    Duration::ZERO
-                };
+            let timeout = if srv.pending_close.is_empty() && srv.pending_reads.is_empty() {
+                Duration::from_micros(wait)
+            } else {
+                Duration::ZERO
+            };
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     warn!("poll error: {e}");
@@ -312,13 +311,6 @@ impl Reactor {
     }
 
     fn before_sleep(&mut self, srv: &mut Server) {
-        let pend = std::mem::take(&mut srv.pending_writes);
-        for cid in pend {
-            if let Some(c) = srv.clients.get_mut(cid) {
-                c.write_pending = false;
-            }
-            flush_client(srv, self.poll.registry(), cid);
-        }
         while let Some(cid) = srv.pending_close.pop() {
             if let Some(mut c) = srv.clients.try_remove(cid) {
                 // Best effort: deliver what was queued (e.g. an error) before closing.
