@@ -411,8 +411,39 @@ fn digest_value(key: &[u8], o: &crate::db::Obj, ttl: Option<i64>) -> [u8; 20] {
     let mut h = sha1_smol::Sha1::new();
     h.update(key);
     h.update(o.type_name().as_bytes());
-    if let ValueRef::Str(s) = o.value() {
-        h.update(s);
+    // Ordered types digest in order; sets and hashes XOR per-element digests, so the
+    // same contents give the same digest whatever the encoding or insertion order.
+    let xor_of = |items: &mut dyn Iterator<Item = (Vec<u8>, Vec<u8>)>| {
+        let mut acc = [0u8; 20];
+        for (a, b) in items {
+            let mut e = sha1_smol::Sha1::new();
+            e.update(&a);
+            e.update(b"\0");
+            e.update(&b);
+            for (x, y) in acc.iter_mut().zip(e.digest().bytes().iter()) {
+                *x ^= y;
+            }
+        }
+        acc
+    };
+    match o.value() {
+        ValueRef::Str(s) => h.update(s),
+        ValueRef::List(l) => {
+            for e in l.iter() {
+                let e: &[u8] = e.as_ref();
+                h.update(&(e.len() as u64).to_le_bytes());
+                h.update(e);
+            }
+        }
+        ValueRef::Set(s) => h.update(&xor_of(&mut s.iter().map(|m| (m.into_owned(), Vec::new())))),
+        ValueRef::Hash(hh) => h.update(&xor_of(&mut hh.iter().map(|(f, v)| (f.to_vec(), v.to_vec())))),
+        ValueRef::ZSet(z) => {
+            for (m, s) in z.iter_from(0) {
+                h.update(&(m.len() as u64).to_le_bytes());
+                h.update(m);
+                h.update(&s.to_le_bytes());
+            }
+        }
     }
     if let Some(t) = ttl {
         h.update(b"!!expire!!");
@@ -546,13 +577,61 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 .map_err(|e| CmdError::owned(format!("ERR CONFIG-REWRITE-FORCE-ALL failed: {e}")))?;
             ctx.out.ok();
         }
+        "quicklist-packed-threshold" if a.len() == 3 => {
+            // Redis compat: quicklist.c quicklistisSetPackedThreshold (0 restores 1 GB).
+            let sz = crate::config::parse_memory(&a.str(2)).filter(|v| (0..=(1i64 << 32) - (1 << 20)).contains(v));
+            match sz {
+                Some(v) => {
+                    crate::ds::quicklist::QuickList::set_packed_threshold(if v == 0 { 1 << 30 } else { v as usize });
+                    ctx.out.ok();
+                }
+                None => {
+                    return Err(CmdError::new(
+                        "ERR argument must be a memory value bigger than 1 and smaller than 4gb",
+                    ))
+                }
+            }
+        }
+        "listpack" | "quicklist" if a.len() >= 3 => {
+            let Some(o) = ctx.db().peek(a.at(2), now) else {
+                return Err(error::NO_SUCH_KEY);
+            };
+            let enc = o.encoding_name();
+            if enc != sub {
+                return Err(CmdError::owned(format!("ERR Not a {sub} encoded object.")));
+            }
+            ctx.out.simple(&format!(
+                "{}{} structure printed on stdout",
+                &sub[..1].to_ascii_uppercase(),
+                &sub[1..]
+            ));
+        }
+        "htstats-key" if a.len() == 3 => {
+            let Some(o) = ctx.db().peek(a.at(2), now) else {
+                return Err(error::NO_SUCH_KEY);
+            };
+            let stats = match o.heap() {
+                Some(crate::db::Value::Hash(d)) => Some((d.len(), d.buckets())),
+                Some(crate::db::Value::Set(d)) => Some((d.len(), d.buckets())),
+                Some(crate::db::Value::ZSet(z)) => Some((z.dict.len(), z.dict.buckets())),
+                _ => None,
+            };
+            let Some((len, buckets)) = stats else {
+                return Err(CmdError::new(
+                    "ERR The value stored at the specified key is not represented using an hash table",
+                ));
+            };
+            let text = format!(
+                "[Dictionary HT]\nHash table 0 stats (main hash table):\n table size: {buckets}\n number of elements: {len}\n"
+            );
+            ctx.out.verbatim(text.as_bytes(), "txt");
+        }
         "reload" => {
             // Without an RDB round trip yet, the dataset is already what a reload gives.
             ctx.out.ok();
         }
         "jmap"
         | "change-repl-id"
-        | "quicklist-packed-threshold"
         | "stringmatch-len"
         | "set-skip-checksum-validation"
         | "set-disable-deny-scripts"

@@ -158,6 +158,41 @@ fn client_id(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     Ok(())
 }
 
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]. Redis compat: networking.c clientCommand.
+fn client_unblock(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let id = a.i64(2)?;
+    let error = if a.len() == 4 {
+        if a.is(3, "error") {
+            true
+        } else if a.is(3, "timeout") {
+            false
+        } else {
+            return Err(CmdError::new("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"));
+        }
+    } else {
+        false
+    };
+    let target = ctx
+        .srv
+        .clients
+        .iter()
+        .find(|(_, c)| c.id as i64 == id && c.blocked.is_some())
+        .map(|(cid, _)| cid);
+    match target {
+        Some(cid) => {
+            if error {
+                ctx.srv
+                    .unblock_error(cid, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            } else {
+                ctx.srv.unblock_timeout(cid);
+            }
+            ctx.out.int(1);
+        }
+        None => ctx.out.int(0),
+    }
+    Ok(())
+}
+
 fn client_setname(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let n = a.at(2);
     if !valid_name(n) {
@@ -401,6 +436,19 @@ const CLIENT_SUBS: &[CommandSpec] = &[
         "5.0.0",
         "O(1)",
         "Lists the CLIENT subcommands.",
+    ),
+    cmd(
+        "unblock",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        ACL_CONNECTION,
+        client_unblock,
+    )
+    .doc(
+        G,
+        "5.0.0",
+        "O(log N) where N is the number of client connections",
+        "Unblocks a client blocked by a blocking command from a different connection.",
     ),
     cmd("id", 2, NOSCRIPT | LOADING | STALE, ACL_CONNECTION, client_id).doc(
         G,

@@ -154,11 +154,13 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
                 .unwrap_or(0);
             let _ = write!(
                 o,
-                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
                 srv.clients.len(),
                 srv.cfg.maxclients,
                 maxin,
-                maxout
+                maxout,
+                srv.blocking.count,
+                srv.blocking.timeouts.len()
             );
         }
         "memory" => {

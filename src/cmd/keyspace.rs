@@ -30,8 +30,10 @@ fn del_generic(ctx: &mut Ctx, a: &Args, lazy: bool) -> CmdResult {
 
 /// Frees a removed value in the background when it is expensive to free.
 fn lazyfree_value(o: Obj) {
-    // Redis compat: lazyfree.c LAZYFREE_THRESHOLD (free effort in allocations).
-    if o.heap().is_some_and(|v| v.mem_usage() > 64 * 1024) {
+    // Redis compat: lazyfree.c LAZYFREE_THRESHOLD: more than 64 allocations to free.
+    if o.heap()
+        .is_some_and(|v| v.weight() > 64 || matches!(v, crate::db::Value::Str(s) if s.len() > 64 * 1024))
+    {
         lazyfree::drop_later(o);
     }
 }
@@ -171,7 +173,7 @@ fn copy(ctx: &mut Ctx, a: &Args) -> CmdResult {
     if let Some(at) = ttl {
         tdb.set_expire(dst, at);
     }
-    ctx.modified(dst, "copy_to");
+    ctx.modified_in(target, dst, "copy_to");
     ctx.out.int(1);
     Ok(())
 }
@@ -198,6 +200,7 @@ fn move_(ctx: &mut Ctx, a: &Args) -> CmdResult {
         tdb.set_expire(key, at);
     }
     ctx.modified(key, "move_from");
+    ctx.modified_in(target, key, "move_to");
     ctx.out.int(1);
     Ok(())
 }
@@ -581,6 +584,18 @@ fn swapdb(ctx: &mut Ctx, a: &Args) -> CmdResult {
             a.swap_contents(b);
         }
         ctx.dirty(1);
+        // Clients blocked in either db may now find their keys.
+        let waiting: Vec<(usize, Vec<u8>)> = ctx
+            .srv
+            .blocking
+            .waiting
+            .keys()
+            .filter(|(d, _)| *d == x || *d == y)
+            .cloned()
+            .collect();
+        for (d, k) in waiting {
+            ctx.srv.signal_key(d, &k);
+        }
     }
     ctx.out.ok();
     Ok(())

@@ -4,14 +4,20 @@
 pub mod admin;
 pub mod connection;
 pub mod error;
+pub mod hash;
 pub mod info;
 pub mod keyspace;
+pub mod list;
+pub mod set;
+pub mod sort;
 pub mod spec;
 pub mod string;
+pub mod zset;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+pub use crate::server::blocking::TimeoutReply;
 pub use error::{CmdError, CmdResult};
 pub use spec::CommandSpec;
 
@@ -74,6 +80,8 @@ pub struct Ctx<'a> {
     /// Index of the selected db (validated).
     pub db: usize,
     pub cmd: &'static CommandSpec,
+    /// Set by a blocking command that found nothing to serve.
+    pub block: Option<crate::server::blocking::BlockReq>,
 }
 
 impl Ctx<'_> {
@@ -89,8 +97,37 @@ impl Ctx<'_> {
     /// Records a write to `key`: dirty counter (and, as they land, WATCH
     /// invalidation, keyspace events and propagation).
     #[inline]
-    pub fn modified(&mut self, _key: &[u8], _event: &str) {
+    pub fn modified(&mut self, key: &[u8], _event: &str) {
         self.srv.dirty += 1;
+        self.srv.signal_key(self.db, key);
+    }
+
+    /// A write to a key of another db (MOVE, COPY ... DB).
+    pub fn modified_in(&mut self, db: usize, key: &[u8], _event: &str) {
+        self.srv.dirty += 1;
+        self.srv.signal_key(db, key);
+    }
+
+    /// Whether this command may block (not inside MULTI or scripts).
+    pub fn may_block(&self) -> bool {
+        true
+    }
+
+    /// Blocks the calling client on `keys` until one of them holds a value of type
+    /// `kind`, or `deadline` (unix ms, 0 = never) passes. The handler then returns
+    /// Ok(()) without replying; when a key is ready the command runs again.
+    pub fn block(&mut self, keys: &[&[u8]], deadline: i64, on_timeout: TimeoutReply, kind: &'static str) {
+        self.block = Some(crate::server::blocking::BlockReq {
+            keys: keys.iter().map(|k| k.to_vec()).collect(),
+            deadline,
+            on_timeout,
+            kind,
+        });
+    }
+
+    /// Config limits for collection encodings.
+    pub fn limits(&self) -> crate::db::Limits {
+        self.srv.cfg.limits
     }
 
     /// Records `n` changes not tied to one key (FLUSHALL, SWAPDB).
@@ -120,9 +157,14 @@ pub struct Table {
     pub all: Vec<&'static CommandSpec>,
 }
 
-fn families() -> [&'static [CommandSpec]; 5] {
+fn families() -> [&'static [CommandSpec]; 10] {
     [
         string::COMMANDS,
+        list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
+        zset::COMMANDS,
+        sort::COMMANDS,
         keyspace::COMMANDS,
         connection::COMMANDS,
         admin::COMMANDS,
@@ -205,6 +247,28 @@ impl Table {
             .and_then(|i| self.names.get(i).cloned())
             .unwrap_or_else(|| spec.name.to_string())
     }
+}
+
+/// Parses a blocking command's timeout (seconds, may have decimals) into an absolute
+/// unix-ms deadline, 0 meaning forever. Redis compat: timeout.c getTimeoutFromObjectOrReply.
+pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<i64, CmdError> {
+    let secs = std::str::from_utf8(arg)
+        .ok()
+        .filter(|s| !s.is_empty() && !s.starts_with(|c: char| c.is_whitespace()))
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| CmdError::new("ERR timeout is not a float or out of range"))?;
+    if secs < 0.0 {
+        return Err(error::TIMEOUT_NEG);
+    }
+    let ms = (secs * 1000.0).ceil();
+    if ms <= 0.0 {
+        return Ok(0);
+    }
+    if ms >= (i64::MAX - now_ms) as f64 {
+        return Err(CmdError::new("ERR timeout is out of range"));
+    }
+    Ok(now_ms + ms as i64)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ fn get_str<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a [u8]>, CmdErro
         None => Ok(None),
         Some(o) => match o.value() {
             ValueRef::Str(s) => Ok(Some(s)),
-            ValueRef::Heap(_) => Err(error::WRONGTYPE),
+            _ => Err(error::WRONGTYPE),
         },
     }
 }
@@ -33,7 +33,7 @@ fn get(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 ctx.out.bulk(s);
                 ctx.srv.stats.keyspace_hits += 1;
             }
-            ValueRef::Heap(_) => return Err(error::WRONGTYPE),
+            _ => return Err(error::WRONGTYPE),
         },
     }
     Ok(())

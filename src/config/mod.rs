@@ -118,6 +118,8 @@ pub struct Config {
     pub latency_percentiles: Vec<f64>,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
+    /// Collection encoding thresholds.
+    pub limits: crate::db::Limits,
 }
 
 fn lower(s: &str) -> String {
@@ -242,6 +244,7 @@ impl Config {
             latency_percentiles: Vec::new(),
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
+            limits: Default::default(),
         };
         if let (Some(i), Ok(cwd)) = (c.lookup("dir"), std::env::current_dir()) {
             c.vals[i] = cwd.display().to_string();
@@ -602,6 +605,16 @@ impl Config {
         self.protected_mode = self.yes("protected-mode");
         self.always_show_logo = self.yes("always-show-logo");
         self.maxmemory = self.int("maxmemory").max(0) as u64;
+        self.limits = crate::db::Limits {
+            hash_entries: self.int("hash-max-listpack-entries").max(0) as usize,
+            hash_value: self.int("hash-max-listpack-value").max(0) as usize,
+            set_intset_entries: self.int("set-max-intset-entries").max(0) as usize,
+            zset_entries: self.int("zset-max-listpack-entries").max(0) as usize,
+            zset_value: self.int("zset-max-listpack-value").max(0) as usize,
+            list_fill: self
+                .int("list-max-listpack-size")
+                .clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+        };
         let w: Vec<u64> = self
             .val("save")
             .split_whitespace()

@@ -2,15 +2,18 @@
 //! lookup and LRU touch. Invariant: an entry's `has_expire` flag is set exactly when
 //! the expire table holds its key; an expired key is never returned by a lookup.
 pub mod expire;
+pub mod hash;
 pub mod lazyfree;
 pub mod obj;
+pub mod set;
 pub mod value;
+pub mod zset;
 
 use rand::Rng;
 
 use crate::ds::dash::{DashKey, DashTable};
-pub use obj::{Enc, Obj, ValueRef};
-pub use value::Value;
+pub use obj::{Enc, Obj};
+pub use value::{Limits, Value, ValueRef};
 
 /// A key with a TTL: absolute unix time in milliseconds.
 pub struct ExpireEntry {

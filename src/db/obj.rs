@@ -5,8 +5,10 @@
 use std::alloc::{alloc, dealloc, Layout};
 use std::ptr::NonNull;
 
-use super::value::Value;
+use super::value::{Value, ValueRef};
 use crate::ds::dash::DashKey;
+use crate::ds::intset::IntSetRef;
+use crate::ds::listpack::LpRef;
 
 /// Redis compat: object.c OBJ_ENCODING_EMBSTR_SIZE_LIMIT.
 pub const EMBSTR_MAX: usize = 44;
@@ -18,8 +20,27 @@ pub enum Enc {
     Int = 0,
     /// Inline string.
     Embstr = 1,
-    /// Heap value (raw string or any collection).
+    /// Heap value (raw string or any collection's full encoding).
     Heap = 2,
+    /// Inline listpack of a small hash (field, value, field, value ...).
+    HashLp = 3,
+    /// Inline listpack of a small sorted set (member, score, ...) in score order.
+    ZsetLp = 4,
+    /// Inline intset of a small integer-only set.
+    IntSet = 5,
+}
+
+impl Enc {
+    /// Encodings whose payload lives in the entry's own block as `[len: u32][bytes]`.
+    #[inline]
+    pub fn is_inline(self) -> bool {
+        self != Enc::Heap
+    }
+
+    #[inline]
+    pub fn is_string(self) -> bool {
+        matches!(self, Enc::Int | Enc::Embstr)
+    }
 }
 
 // Header layout (12 bytes): enc u8, flags u8, 2 spare, lru u32, key_len u32.
@@ -36,12 +57,6 @@ pub struct Obj(NonNull<u8>);
 // Safety: Obj owns its block and the boxed Value exclusively; Value is Send.
 unsafe impl Send for Obj {}
 unsafe impl Sync for Obj {}
-
-/// A read view of an entry's value.
-pub enum ValueRef<'a> {
-    Str(&'a [u8]),
-    Heap(&'a Value),
-}
 
 fn layout(size: usize) -> Option<Layout> {
     Layout::from_size_align(size, 8).ok()
@@ -135,6 +150,9 @@ impl Obj {
         match unsafe { *self.0.as_ptr().add(OFF_ENC) } {
             0 => Enc::Int,
             1 => Enc::Embstr,
+            3 => Enc::HashLp,
+            4 => Enc::ZsetLp,
+            5 => Enc::IntSet,
             _ => Enc::Heap,
         }
     }
@@ -160,23 +178,29 @@ impl Obj {
         unsafe { std::ptr::read_unaligned(self.0.as_ptr().add(HDR + self.key_len()) as *const *mut Value) }
     }
 
+    /// The inline payload bytes (strings and packed collections); empty for heap values.
+    #[inline]
+    pub fn payload(&self) -> &[u8] {
+        if self.enc() == Enc::Heap {
+            return &[];
+        }
+        let off = HDR + self.key_len() + 4;
+        // Safety: inline bytes follow their length.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().add(off), self.inline_len()) }
+    }
+
     #[inline]
     pub fn value(&self) -> ValueRef<'_> {
         match self.enc() {
             Enc::Heap => {
                 // Safety: the pointer came from Box::into_raw and is owned by self.
                 let v = unsafe { &*self.heap_ptr() };
-                match v {
-                    Value::Str(s) => ValueRef::Str(s),
-                    #[allow(unreachable_patterns)] // collections join Value in their own families
-                    other => ValueRef::Heap(other),
-                }
+                v.as_ref()
             }
-            _ => {
-                let off = HDR + self.key_len() + 4;
-                // Safety: inline bytes follow their length.
-                ValueRef::Str(unsafe { std::slice::from_raw_parts(self.0.as_ptr().add(off), self.inline_len()) })
-            }
+            Enc::Int | Enc::Embstr => ValueRef::Str(self.payload()),
+            Enc::HashLp => ValueRef::Hash(super::hash::HashRef::Lp(LpRef::new(self.payload()))),
+            Enc::ZsetLp => ValueRef::ZSet(super::zset::ZSetRef::Lp(LpRef::new(self.payload()))),
+            Enc::IntSet => ValueRef::Set(super::set::SetRef::Int(IntSetRef::new(self.payload()))),
         }
     }
 
@@ -185,7 +209,7 @@ impl Obj {
     pub fn as_str(&self) -> Option<&[u8]> {
         match self.value() {
             ValueRef::Str(s) => Some(s),
-            ValueRef::Heap(_) => None,
+            _ => None,
         }
     }
 
@@ -209,7 +233,7 @@ impl Obj {
     /// Makes a string entry hold a heap (raw) string and returns it for in-place edits
     /// (APPEND, SETRANGE). Returns None for non-strings.
     pub fn make_raw(&mut self) -> Option<&mut Vec<u8>> {
-        if self.enc() != Enc::Heap {
+        if self.enc().is_string() {
             let val = self.as_str()?.to_vec();
             let mut n = Obj::new_value(self.key(), Value::Str(val));
             n.copy_meta_from(self);
@@ -217,7 +241,6 @@ impl Obj {
         }
         match self.heap_mut()? {
             Value::Str(s) => Some(s),
-            #[allow(unreachable_patterns)]
             _ => None,
         }
     }
@@ -250,6 +273,30 @@ impl Obj {
         *self = n;
     }
 
+    /// Replaces the value with an inline packed collection, keeping key, LRU and expire flag.
+    pub fn set_packed(&mut self, enc: Enc, bytes: &[u8]) {
+        if self.enc() == enc && self.inline_len() == bytes.len() {
+            let off = HDR + self.key_len() + 4;
+            // Safety: the inline area holds exactly bytes.len() bytes.
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.0.as_ptr().add(off), bytes.len()) };
+            return;
+        }
+        let mut n = Obj::new_inline(self.key(), bytes, enc);
+        n.copy_meta_from(self);
+        *self = n;
+    }
+
+    /// Replaces the value with a heap value, keeping key, LRU and expire flag.
+    pub fn set_heap(&mut self, v: Value) {
+        if let Some(slot) = self.heap_mut() {
+            *slot = v;
+            return;
+        }
+        let mut n = Obj::new_value(self.key(), v);
+        n.copy_meta_from(self);
+        *self = n;
+    }
+
     /// A copy of this entry under another key (COPY, RENAME); flags are cleared.
     pub fn clone_as(&self, key: &[u8]) -> Obj {
         match self.enc() {
@@ -257,10 +304,7 @@ impl Obj {
                 let v = self.heap().cloned().unwrap_or(Value::Str(Vec::new()));
                 Obj::new_value(key, v)
             }
-            enc => {
-                let v = self.as_str().unwrap_or_default();
-                Obj::new_inline(key, v, enc)
-            }
+            enc => Obj::new_inline(key, self.payload(), enc),
         }
     }
 
@@ -275,7 +319,7 @@ impl Obj {
                 }
                 n
             }
-            enc => Obj::new_inline(key, self.as_str().unwrap_or_default(), enc),
+            enc => Obj::new_inline(key, self.payload(), enc),
         };
         n.copy_meta_from(&self);
         n.set_has_expire(false);
@@ -329,10 +373,7 @@ impl Obj {
 
     /// Type name as TYPE reports it.
     pub fn type_name(&self) -> &'static str {
-        match self.value() {
-            ValueRef::Str(_) => "string",
-            ValueRef::Heap(v) => v.type_name(),
-        }
+        self.value().type_name()
     }
 
     /// Encoding name as OBJECT ENCODING reports it.
@@ -340,6 +381,8 @@ impl Obj {
         match self.enc() {
             Enc::Int => "int",
             Enc::Embstr => "embstr",
+            Enc::HashLp | Enc::ZsetLp => "listpack",
+            Enc::IntSet => "intset",
             Enc::Heap => self.heap().map(|v| v.encoding_name()).unwrap_or("raw"),
         }
     }

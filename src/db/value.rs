@@ -1,29 +1,116 @@
-//! Value: what a keyspace entry holds when it is not an inline small string.
-//! Collections get their compact and full encodings here as their families land.
+//! Value: what a keyspace entry holds when it is not inline (a large or edited string,
+//! or a collection's full encoding), the typed read view of any entry (`ValueRef`), and
+//! the size limits that decide when a compact encoding converts to a full one.
+use super::hash::{HashRef, Pair};
+use super::set::{Member, SetRef};
+use super::zset::{ZSetFull, ZSetRef};
+use crate::ds::dict::Dict;
+use crate::ds::quicklist::QuickList;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone)]
 pub enum Value {
     /// A string too large for the inline encoding, or edited in place (`raw`).
     Str(Vec<u8>),
+    /// Every list (Redis 7.0 lists are always `quicklist`).
+    List(QuickList),
+    /// A hash past the listpack limits (`hashtable`).
+    Hash(Dict<Pair>),
+    /// A set with a non-integer member or past the intset limit (`hashtable`).
+    Set(Dict<Member>),
+    /// A sorted set past the listpack limits (`skiplist`).
+    ZSet(ZSetFull),
 }
 
 impl Value {
-    pub fn type_name(&self) -> &'static str {
+    pub fn as_ref(&self) -> ValueRef<'_> {
         match self {
-            Value::Str(_) => "string",
+            Value::Str(s) => ValueRef::Str(s),
+            Value::List(l) => ValueRef::List(l),
+            Value::Hash(d) => ValueRef::Hash(HashRef::Dict(d)),
+            Value::Set(d) => ValueRef::Set(SetRef::Dict(d)),
+            Value::ZSet(z) => ValueRef::ZSet(ZSetRef::Full(z)),
         }
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        self.as_ref().type_name()
     }
 
     pub fn encoding_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "raw",
+            Value::List(_) => "quicklist",
+            Value::Hash(_) | Value::Set(_) => "hashtable",
+            Value::ZSet(_) => "skiplist",
         }
     }
 
     /// Approximate heap bytes owned by the value.
     pub fn mem_usage(&self) -> usize {
+        let own = std::mem::size_of::<Value>();
+        own + match self {
+            Value::Str(s) => s.capacity(),
+            Value::List(l) => l.mem_usage(),
+            Value::Hash(d) => d.mem_usage() + d.iter().map(|p| p.mem_usage()).sum::<usize>(),
+            Value::Set(d) => d.mem_usage() + d.iter().map(|m| m.mem_usage()).sum::<usize>(),
+            Value::ZSet(z) => z.mem_usage(),
+        }
+    }
+
+    /// Number of elements (1 for strings): decides whether freeing is worth a thread.
+    pub fn weight(&self) -> usize {
         match self {
-            Value::Str(s) => std::mem::size_of::<Vec<u8>>() + s.capacity(),
+            Value::Str(_) => 1,
+            Value::List(l) => l.node_count(),
+            Value::Hash(d) => d.len(),
+            Value::Set(d) => d.len(),
+            Value::ZSet(z) => z.len(),
+        }
+    }
+}
+
+/// A typed read view of an entry's value, whatever its encoding.
+#[derive(Clone, Copy)]
+pub enum ValueRef<'a> {
+    Str(&'a [u8]),
+    List(&'a QuickList),
+    Hash(HashRef<'a>),
+    Set(SetRef<'a>),
+    ZSet(ZSetRef<'a>),
+}
+
+impl ValueRef<'_> {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ValueRef::Str(_) => "string",
+            ValueRef::List(_) => "list",
+            ValueRef::Hash(_) => "hash",
+            ValueRef::Set(_) => "set",
+            ValueRef::ZSet(_) => "zset",
+        }
+    }
+}
+
+/// Conversion thresholds (CONFIG settable). Redis compat: config.c defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub hash_entries: usize,
+    pub hash_value: usize,
+    pub set_intset_entries: usize,
+    pub zset_entries: usize,
+    pub zset_value: usize,
+    pub list_fill: i32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            hash_entries: 512,
+            hash_value: 64,
+            set_intset_entries: 512,
+            zset_entries: 128,
+            zset_value: 64,
+            list_fill: -2,
         }
     }
 }

@@ -1,3 +1,8 @@
 //! Protocol-free data structures the keyspace is built on.
 pub mod dash;
+pub mod dict;
 pub mod histogram;
+pub mod intset;
+pub mod listpack;
+pub mod quicklist;
+pub mod ztree;

@@ -78,6 +78,9 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
     let mode = c.reply_mode;
     let mark = out.len();
     dispatch(srv, cid, argv, out);
+    if !srv.blocking.waiting.is_empty() {
+        srv.serve_ready_keys();
+    }
     if let Some(c) = srv.clients.get_mut(cid) {
         if matches!(mode, ReplyMode::Off | ReplyMode::Skip) {
             // CLIENT REPLY ON must still answer +OK, which it writes after switching.
@@ -190,6 +193,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         now_ms: (start / 1000) as i64,
         db,
         cmd: spec,
+        block: None,
     };
     let args = Args { argv };
     // A handler bug must cost one reply, not the server.
@@ -200,7 +204,10 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             Err(CmdError::new("ERR internal error while executing the command"))
         }
     };
-    let Ctx { srv, out, .. } = ctx;
+    let Ctx { srv, out, block, .. } = ctx;
+    if let Some(req) = block {
+        srv.block_client(cid, db, req, argv);
+    }
     let took = clock::now_us().saturating_sub(start);
     srv.stats.total_commands += 1;
     if srv.cfg.latency_tracking {

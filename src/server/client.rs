@@ -89,6 +89,8 @@ pub struct Client {
     pub want_write: bool,
     /// (length, free) of the query buffer while it is detached for processing.
     pub qbuf_view: (usize, usize),
+    /// Set while the client waits in a blocking command.
+    pub blocked: Option<Box<super::blocking::BlockState>>,
 }
 
 impl Client {
@@ -121,6 +123,7 @@ impl Client {
             resp3: false,
             want_write: false,
             qbuf_view: (0, 0),
+            blocked: None,
         }
     }
 
@@ -185,6 +188,9 @@ impl Client {
         }
         if self.no_evict {
             flags.push('e');
+        }
+        if self.blocked.is_some() {
+            flags.push('b');
         }
         if flags.is_empty() {
             flags.push('N');

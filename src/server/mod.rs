@@ -1,6 +1,7 @@
 //! Server: all state owned by the main thread (dbs, clients, config, stats) and the
 //! process-level pieces around it. `reactor` runs the event loop, `call` dispatches
 //! commands, `cron` does periodic work. The only module that names mio.
+pub mod blocking;
 pub mod call;
 pub mod client;
 pub mod cron;
@@ -92,6 +93,7 @@ pub struct Server {
     pub pidfile_written: bool,
     /// Allocated bytes right after startup (INFO used_memory_startup).
     pub startup_memory: u64,
+    pub blocking: blocking::Blocking,
 }
 
 impl Server {
@@ -130,6 +132,7 @@ impl Server {
             registry: None,
             pidfile_written: false,
             startup_memory: 0,
+            blocking: Default::default(),
         }
     }
 

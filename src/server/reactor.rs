@@ -176,6 +176,10 @@ impl Reactor {
         loop {
             let now = clock::mono_us();
             let wait = next_cron.saturating_sub(now);
+            let wait = match srv.next_block_timeout(clock::now_ms()) {
+                Some(ms) => wait.min(ms as u64 * 1000),
+                None => wait,
+            };
             let timeout = if srv.pending_close.is_empty() && srv.pending_reads.is_empty() {
                 Duration::from_micros(wait)
             } else {
@@ -207,6 +211,17 @@ impl Reactor {
             let again = std::mem::take(&mut srv.pending_reads);
             for cid in again {
                 on_readable(srv, self.poll.registry(), cid);
+            }
+            if !srv.blocking.timeouts.is_empty() {
+                srv.expire_blocked(clock::now_ms());
+            }
+            // Clients just unblocked: send what they got, then run their pending input.
+            while !srv.blocking.unblocked.is_empty() {
+                let list = std::mem::take(&mut srv.blocking.unblocked);
+                for cid in list {
+                    process_input(srv, cid);
+                    flush_client(srv, self.poll.registry(), cid);
+                }
             }
             if clock::mono_us() >= next_cron {
                 srv.cron();
@@ -312,6 +327,7 @@ impl Reactor {
 
     fn before_sleep(&mut self, srv: &mut Server) {
         while let Some(cid) = srv.pending_close.pop() {
+            srv.unblock_client(cid);
             if let Some(mut c) = srv.clients.try_remove(cid) {
                 // Best effort: deliver what was queued (e.g. an error) before closing.
                 let _ = c.flush();
@@ -447,6 +463,9 @@ pub fn process_input(srv: &mut Server, cid: usize) {
     while let Some(c) = srv.clients.get(cid) {
         if c.close_asap || c.close_after_reply {
             pos = query.len();
+            break;
+        }
+        if c.blocked.is_some() {
             break;
         }
         let lim = Limits {

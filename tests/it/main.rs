@@ -3,8 +3,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod harness;
 
+mod hashes;
 mod interop;
 mod keyspace;
+mod lists;
 mod protocol;
 mod server;
+mod sets;
+mod sort;
 mod strings;
+mod zsets;

@@ -1,0 +1,4 @@
+//! The hash command family.
+use super::spec::CommandSpec;
+
+pub const COMMANDS: &[CommandSpec] = &[];

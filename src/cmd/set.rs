@@ -1,0 +1,4 @@
+//! The set command family.
+use super::spec::CommandSpec;
+
+pub const COMMANDS: &[CommandSpec] = &[];

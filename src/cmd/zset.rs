@@ -1,0 +1,4 @@
+//! The zset command family.
+use super::spec::CommandSpec;
+
+pub const COMMANDS: &[CommandSpec] = &[];

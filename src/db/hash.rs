@@ -1,0 +1,283 @@
+//! Hash values: small hashes are a listpack packed in the keyspace entry (`listpack`),
+//! large ones a `Dict` of one-allocation field/value pairs (`hashtable`). `HashRef` reads
+//! either; `HashMut` edits a working copy of the listpack and writes it back on drop,
+//! converting to the dict once Redis's limits are passed (never back).
+use rand::Rng;
+
+use super::obj::{Enc, Obj};
+use super::value::{Limits, Value, ValueRef};
+use crate::ds::dash::DashKey;
+use crate::ds::dict::Dict;
+use crate::ds::listpack::{Lp, LpRef};
+
+/// One field and its value in a single allocation: `[field len: u32 LE][field][value]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pair(Box<[u8]>);
+
+impl Pair {
+    pub fn new(field: &[u8], value: &[u8]) -> Self {
+        let mut v = Vec::with_capacity(4 + field.len() + value.len());
+        v.extend_from_slice(&(field.len() as u32).to_le_bytes());
+        v.extend_from_slice(field);
+        v.extend_from_slice(value);
+        Pair(v.into_boxed_slice())
+    }
+
+    fn flen(&self) -> usize {
+        match self.0.get(..4) {
+            Some(h) => u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize,
+            None => 0,
+        }
+    }
+
+    pub fn field(&self) -> &[u8] {
+        self.0.get(4..4 + self.flen()).unwrap_or_default()
+    }
+
+    pub fn value(&self) -> &[u8] {
+        self.0.get(4 + self.flen()..).unwrap_or_default()
+    }
+
+    pub fn mem_usage(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl DashKey for Pair {
+    #[inline]
+    fn key(&self) -> &[u8] {
+        self.field()
+    }
+}
+
+/// An empty hash listpack, as new hash keys start.
+pub fn new_hash(key: &[u8]) -> Obj {
+    Obj::new_inline(key, Lp::new().as_bytes(), Enc::HashLp)
+}
+
+#[derive(Clone, Copy)]
+pub enum HashRef<'a> {
+    Lp(LpRef<'a>),
+    Dict(&'a Dict<Pair>),
+}
+
+impl<'a> HashRef<'a> {
+    pub fn len(&self) -> usize {
+        match self {
+            HashRef::Lp(l) => l.len() / 2,
+            HashRef::Dict(d) => d.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, field: &[u8]) -> Option<&'a [u8]> {
+        match *self {
+            HashRef::Lp(l) => {
+                let mut it = l.iter();
+                while let (Some(f), Some(v)) = (it.next(), it.next()) {
+                    if f == field {
+                        return Some(v);
+                    }
+                }
+                None
+            }
+            HashRef::Dict(d) => d.get(field).map(|p| p.value()),
+        }
+    }
+
+    /// Every (field, value), in storage order.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&'a [u8], &'a [u8])> + 'a> {
+        match *self {
+            HashRef::Lp(l) => {
+                let mut it = l.iter();
+                Box::new(std::iter::from_fn(move || Some((it.next()?, it.next()?))))
+            }
+            HashRef::Dict(d) => Box::new(d.iter().map(|p| (p.field(), p.value()))),
+        }
+    }
+
+    /// A random (field, value).
+    pub fn random<R: Rng>(&self, rng: &mut R) -> Option<(&'a [u8], &'a [u8])> {
+        match *self {
+            HashRef::Lp(l) => {
+                let n = l.len() / 2;
+                if n == 0 {
+                    return None;
+                }
+                let i = rng.random_range(0..n);
+                let mut it = l.iter().skip(i * 2);
+                Some((it.next()?, it.next()?))
+            }
+            HashRef::Dict(d) => d.fair_random(rng).map(|p| (p.field(), p.value())),
+        }
+    }
+
+    pub fn is_packed(&self) -> bool {
+        matches!(self, HashRef::Lp(_))
+    }
+}
+
+pub struct HashMut<'a> {
+    obj: &'a mut Obj,
+    /// The working copy while the hash is a listpack; None once it is a dict.
+    lp: Option<Lp>,
+    dirty: bool,
+    lim: Limits,
+}
+
+impl Obj {
+    /// Edit access to a hash entry; None if the entry is not a hash.
+    pub fn hash_mut(&mut self, lim: &Limits) -> Option<HashMut<'_>> {
+        let lp = match self.enc() {
+            Enc::HashLp => Some(Lp::from_trusted(self.payload())),
+            Enc::Heap if matches!(self.heap(), Some(Value::Hash(_))) => None,
+            _ => return None,
+        };
+        Some(HashMut {
+            obj: self,
+            lp,
+            dirty: false,
+            lim: *lim,
+        })
+    }
+
+    pub fn hash(&self) -> Option<HashRef<'_>> {
+        match self.value() {
+            ValueRef::Hash(h) => Some(h),
+            _ => None,
+        }
+    }
+}
+
+impl HashMut<'_> {
+    fn dict(&mut self) -> Option<&mut Dict<Pair>> {
+        match self.obj.heap_mut() {
+            Some(Value::Hash(d)) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn view(&self) -> Option<HashRef<'_>> {
+        match &self.lp {
+            Some(lp) => Some(HashRef::Lp(lp.view())),
+            None => self.obj.hash(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.view().map(|h| h.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
+        self.view()?.get(field)
+    }
+
+    /// Converts to the dict encoding. Redis compat: t_hash.c hashTypeConvertListpack.
+    pub fn convert(&mut self) {
+        let Some(lp) = self.lp.take() else {
+            return;
+        };
+        let mut d = Dict::new();
+        let mut it = lp.iter();
+        while let (Some(f), Some(v)) = (it.next(), it.next()) {
+            d.insert(Pair::new(f, v));
+        }
+        self.obj.set_heap(Value::Hash(d));
+        self.dirty = false;
+    }
+
+    /// Sets a field; true when it is new.
+    pub fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
+        if self.lp.is_some() && (field.len() > self.lim.hash_value || value.len() > self.lim.hash_value) {
+            self.convert();
+        }
+        if let Some(lp) = &mut self.lp {
+            self.dirty = true;
+            let new = match lp.view().find(field, 2) {
+                Some(i) => {
+                    lp.replace(i + 1, value);
+                    false
+                }
+                None => {
+                    lp.push(field);
+                    lp.push(value);
+                    true
+                }
+            };
+            if lp.len() / 2 > self.lim.hash_entries {
+                self.convert();
+            }
+            return new;
+        }
+        match self.dict() {
+            Some(d) => d.insert(Pair::new(field, value)).is_none(),
+            None => false,
+        }
+    }
+
+    /// Deletes a field; true when it existed.
+    pub fn del(&mut self, field: &[u8]) -> bool {
+        if let Some(lp) = &mut self.lp {
+            return match lp.view().find(field, 2) {
+                Some(i) => {
+                    lp.remove(i, 2);
+                    self.dirty = true;
+                    true
+                }
+                None => false,
+            };
+        }
+        self.dict().is_some_and(|d| d.remove(field).is_some())
+    }
+}
+
+impl Drop for HashMut<'_> {
+    fn drop(&mut self) {
+        if let (Some(lp), true) = (&self.lp, self.dirty) {
+            self.obj.set_packed(Enc::HashLp, lp.as_bytes());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_past_limits_and_reads_alike() {
+        let lim = Limits {
+            hash_entries: 4,
+            ..Limits::default()
+        };
+        let mut o = new_hash(b"h");
+        {
+            let mut h = o.hash_mut(&lim).unwrap();
+            assert!(h.set(b"a", b"1"));
+            assert!(!h.set(b"a", b"2"));
+            assert!(h.set(b"b", b"3"));
+        }
+        assert_eq!(o.encoding_name(), "listpack");
+        assert_eq!(o.hash().unwrap().get(b"a"), Some(&b"2"[..]));
+        {
+            let mut h = o.hash_mut(&lim).unwrap();
+            for f in [b"c", b"d", b"e"] {
+                h.set(f, b"x");
+            }
+            assert!(h.del(b"b"));
+            assert!(!h.del(b"zz"));
+        }
+        assert_eq!(o.encoding_name(), "hashtable");
+        let h = o.hash().unwrap();
+        assert_eq!((h.len(), h.get(b"a"), h.get(b"b")), (4, Some(&b"2"[..]), None));
+        let mut big = new_hash(b"h2");
+        big.hash_mut(&lim).unwrap().set(b"f", &[b'v'; 65]);
+        assert_eq!(big.encoding_name(), "hashtable");
+    }
+}

@@ -1,0 +1,507 @@
+//! Sorted-set values: small ones are a listpack packed in the keyspace entry
+//! (`listpack`: member, score as 8 LE bytes, ... in (score, member) order), large ones a
+//! member→score `Dict` plus a ranked `ZTree` (`skiplist`). Both answer the same rank- and
+//! range-based queries; `ZSetMut` converts past Redis's limits (never back).
+use std::cmp::Ordering;
+
+use rand::Rng;
+
+use super::obj::{Enc, Obj};
+use super::value::{Limits, Value, ValueRef};
+use crate::ds::dash::DashKey;
+use crate::ds::dict::Dict;
+use crate::ds::listpack::{Lp, LpRef};
+use crate::ds::ztree::ZTree;
+pub use crate::ds::ztree::{LexBound, ScoreBound};
+
+/// A member and its score in one allocation: `[score: f64 LE][member]`.
+#[derive(Clone, PartialEq)]
+pub struct ZMember(Box<[u8]>);
+
+impl ZMember {
+    fn new(member: &[u8], score: f64) -> Self {
+        let mut v = Vec::with_capacity(8 + member.len());
+        v.extend_from_slice(&score.to_le_bytes());
+        v.extend_from_slice(member);
+        ZMember(v.into_boxed_slice())
+    }
+
+    pub fn member(&self) -> &[u8] {
+        self.0.get(8..).unwrap_or_default()
+    }
+
+    pub fn score(&self) -> f64 {
+        decode_score(self.0.get(..8).unwrap_or_default())
+    }
+
+    fn set_score(&mut self, s: f64) {
+        if let Some(h) = self.0.get_mut(..8) {
+            h.copy_from_slice(&s.to_le_bytes());
+        }
+    }
+}
+
+impl DashKey for ZMember {
+    #[inline]
+    fn key(&self) -> &[u8] {
+        self.member()
+    }
+}
+
+#[inline]
+fn decode_score(b: &[u8]) -> f64 {
+    match <[u8; 8]>::try_from(b) {
+        Ok(a) => f64::from_le_bytes(a),
+        Err(_) => 0.0,
+    }
+}
+
+/// (score, member) order. Scores are never NaN.
+#[inline]
+pub fn cmp_elem(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
+    match s1.partial_cmp(&s2) {
+        Some(Ordering::Equal) | None => m1.cmp(m2),
+        Some(o) => o,
+    }
+}
+
+fn score_ge_min(s: f64, min: &ScoreBound) -> bool {
+    if min.exclusive {
+        s > min.value
+    } else {
+        s >= min.value
+    }
+}
+
+fn score_le_max(s: f64, max: &ScoreBound) -> bool {
+    if max.exclusive {
+        s < max.value
+    } else {
+        s <= max.value
+    }
+}
+
+fn lex_ge_min(m: &[u8], min: &LexBound) -> bool {
+    match min {
+        LexBound::NegInf => true,
+        LexBound::PosInf => false,
+        LexBound::Incl(b) => m >= *b,
+        LexBound::Excl(b) => m > *b,
+    }
+}
+
+fn lex_le_max(m: &[u8], max: &LexBound) -> bool {
+    match max {
+        LexBound::NegInf => false,
+        LexBound::PosInf => true,
+        LexBound::Incl(b) => m <= *b,
+        LexBound::Excl(b) => m < *b,
+    }
+}
+
+#[derive(Clone)]
+pub struct ZSetFull {
+    pub dict: Dict<ZMember>,
+    pub tree: ZTree,
+}
+
+impl Default for ZSetFull {
+    fn default() -> Self {
+        ZSetFull {
+            dict: Dict::new(),
+            tree: ZTree::new(),
+        }
+    }
+}
+
+impl ZSetFull {
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+
+    pub fn mem_usage(&self) -> usize {
+        self.dict.mem_usage() + self.dict.iter().map(|m| m.0.len()).sum::<usize>() + self.tree.mem_usage()
+    }
+
+    fn insert(&mut self, m: &[u8], s: f64) {
+        self.dict.insert_new(ZMember::new(m, s));
+        self.tree.insert(s, m);
+    }
+}
+
+/// A new empty sorted set, in the encoding a first member of `mlen` bytes calls for.
+/// Redis compat: t_zset.c zsetTypeCreate.
+pub fn new_zset(key: &[u8], size_hint: usize, mlen: usize, lim: &Limits) -> Obj {
+    if lim.zset_entries == 0 || size_hint > lim.zset_entries || mlen > lim.zset_value {
+        Obj::new_value(key, Value::ZSet(ZSetFull::default()))
+    } else {
+        Obj::new_inline(key, Lp::new().as_bytes(), Enc::ZsetLp)
+    }
+}
+
+#[derive(Clone, Copy)]
+pub enum ZSetRef<'a> {
+    Lp(LpRef<'a>),
+    Full(&'a ZSetFull),
+}
+
+/// Iterates listpack pairs as (member, score).
+fn lp_pairs(l: LpRef<'_>) -> impl DoubleEndedIterator<Item = (&[u8], f64)> + '_ {
+    // Collected so the reverse walk is cheap; listpacks are small.
+    let mut it = l.iter();
+    let v: Vec<(&[u8], f64)> = std::iter::from_fn(move || {
+        let m = it.next()?;
+        let s = it.next()?;
+        Some((m, decode_score(s)))
+    })
+    .collect();
+    v.into_iter()
+}
+
+impl<'a> ZSetRef<'a> {
+    pub fn len(&self) -> usize {
+        match self {
+            ZSetRef::Lp(l) => l.len() / 2,
+            ZSetRef::Full(z) => z.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn is_packed(&self) -> bool {
+        matches!(self, ZSetRef::Lp(_))
+    }
+
+    pub fn score(&self, m: &[u8]) -> Option<f64> {
+        match *self {
+            ZSetRef::Lp(l) => {
+                let mut it = l.iter();
+                while let (Some(x), Some(s)) = (it.next(), it.next()) {
+                    if x == m {
+                        return Some(decode_score(s));
+                    }
+                }
+                None
+            }
+            ZSetRef::Full(z) => z.dict.get(m).map(|e| e.score()),
+        }
+    }
+
+    /// 0-based ascending rank of a member.
+    pub fn rank(&self, m: &[u8]) -> Option<usize> {
+        match *self {
+            ZSetRef::Lp(l) => lp_pairs(l).position(|(x, _)| x == m),
+            ZSetRef::Full(z) => {
+                let s = z.dict.get(m)?.score();
+                z.tree.rank(s, m)
+            }
+        }
+    }
+
+    /// Ascending from rank `r`.
+    pub fn iter_from(&self, r: usize) -> Box<dyn Iterator<Item = (&'a [u8], f64)> + 'a> {
+        match *self {
+            ZSetRef::Lp(l) => Box::new(lp_pairs(l).skip(r)),
+            ZSetRef::Full(z) => Box::new(z.tree.iter_from(r).map(|(s, m)| (m, s))),
+        }
+    }
+
+    /// Descending from rank `r` (ranks count from the lowest).
+    pub fn iter_rev_from(&self, r: usize) -> Box<dyn Iterator<Item = (&'a [u8], f64)> + 'a> {
+        let n = self.len();
+        match *self {
+            ZSetRef::Lp(l) => Box::new(lp_pairs(l).rev().skip(n.saturating_sub(r + 1))),
+            ZSetRef::Full(z) => Box::new(z.tree.iter_rev_from(r).map(|(s, m)| (m, s))),
+        }
+    }
+
+    pub fn get_by_rank(&self, r: usize) -> Option<(&'a [u8], f64)> {
+        self.iter_from(r).next()
+    }
+
+    /// Rank of the first element with score in range of `min`; len() if none.
+    pub fn first_in_score(&self, min: &ScoreBound) -> usize {
+        match *self {
+            ZSetRef::Lp(l) => lp_pairs(l)
+                .position(|(_, s)| score_ge_min(s, min))
+                .unwrap_or(l.len() / 2),
+            ZSetRef::Full(z) => z.tree.first_in_score(ScoreBound {
+                value: min.value,
+                exclusive: min.exclusive,
+            }),
+        }
+    }
+
+    /// Number of elements with score within `max`.
+    pub fn count_le_score(&self, max: &ScoreBound) -> usize {
+        match *self {
+            ZSetRef::Lp(l) => lp_pairs(l).take_while(|(_, s)| score_le_max(*s, max)).count(),
+            ZSetRef::Full(z) => z.tree.count_le_score(ScoreBound {
+                value: max.value,
+                exclusive: max.exclusive,
+            }),
+        }
+    }
+
+    pub fn first_in_lex(&self, min: &LexBound) -> usize {
+        match *self {
+            ZSetRef::Lp(l) => lp_pairs(l).position(|(m, _)| lex_ge_min(m, min)).unwrap_or(l.len() / 2),
+            ZSetRef::Full(z) => z.tree.first_in_lex(min),
+        }
+    }
+
+    pub fn count_le_lex(&self, max: &LexBound) -> usize {
+        match *self {
+            ZSetRef::Lp(l) => lp_pairs(l).take_while(|(m, _)| lex_le_max(m, max)).count(),
+            ZSetRef::Full(z) => z.tree.count_le_lex(max),
+        }
+    }
+
+    /// Rank range [start, end) of elements within score bounds.
+    pub fn score_range(&self, min: &ScoreBound, max: &ScoreBound) -> (usize, usize) {
+        let s = self.first_in_score(min);
+        let e = self.count_le_score(max);
+        (s, e.max(s))
+    }
+
+    pub fn lex_range(&self, min: &LexBound, max: &LexBound) -> (usize, usize) {
+        let s = self.first_in_lex(min);
+        let e = self.count_le_lex(max);
+        (s, e.max(s))
+    }
+
+    pub fn random<R: Rng>(&self, rng: &mut R) -> Option<(&'a [u8], f64)> {
+        match *self {
+            ZSetRef::Lp(l) => {
+                let n = l.len() / 2;
+                if n == 0 {
+                    return None;
+                }
+                self.get_by_rank(rng.random_range(0..n))
+            }
+            ZSetRef::Full(z) => z.dict.fair_random(rng).map(|e| (e.member(), e.score())),
+        }
+    }
+
+    /// Every (member, score) in storage order (hash order for full sets): for SCAN-like
+    /// walks and copies where order does not matter.
+    pub fn iter_any(&self) -> Box<dyn Iterator<Item = (&'a [u8], f64)> + 'a> {
+        match *self {
+            ZSetRef::Lp(l) => Box::new(lp_pairs(l)),
+            ZSetRef::Full(z) => Box::new(z.dict.iter().map(|e| (e.member(), e.score()))),
+        }
+    }
+}
+
+pub struct ZSetMut<'a> {
+    obj: &'a mut Obj,
+    lp: Option<Lp>,
+    dirty: bool,
+    lim: Limits,
+}
+
+impl Obj {
+    /// Edit access to a sorted-set entry; None if the entry is not a sorted set.
+    pub fn zset_mut(&mut self, lim: &Limits) -> Option<ZSetMut<'_>> {
+        let lp = match self.enc() {
+            Enc::ZsetLp => Some(Lp::from_trusted(self.payload())),
+            Enc::Heap if matches!(self.heap(), Some(Value::ZSet(_))) => None,
+            _ => return None,
+        };
+        Some(ZSetMut {
+            obj: self,
+            lp,
+            dirty: false,
+            lim: *lim,
+        })
+    }
+
+    pub fn zset(&self) -> Option<ZSetRef<'_>> {
+        match self.value() {
+            ValueRef::ZSet(z) => Some(z),
+            _ => None,
+        }
+    }
+}
+
+impl ZSetMut<'_> {
+    fn full(&mut self) -> Option<&mut ZSetFull> {
+        match self.obj.heap_mut() {
+            Some(Value::ZSet(z)) => Some(z),
+            _ => None,
+        }
+    }
+
+    pub fn view(&self) -> Option<ZSetRef<'_>> {
+        match &self.lp {
+            Some(lp) => Some(ZSetRef::Lp(lp.view())),
+            None => self.obj.zset(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.view().map(|z| z.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn score(&self, m: &[u8]) -> Option<f64> {
+        self.view()?.score(m)
+    }
+
+    /// Converts to the skiplist encoding. Redis compat: t_zset.c zsetConvert.
+    pub fn convert(&mut self) {
+        let Some(lp) = self.lp.take() else {
+            return;
+        };
+        let mut z = ZSetFull::default();
+        for (m, s) in lp_pairs(lp.view()) {
+            z.insert(m, s);
+        }
+        self.obj.set_heap(Value::ZSet(z));
+        self.dirty = false;
+    }
+
+    /// Inserts a member known to be absent.
+    pub fn insert(&mut self, m: &[u8], s: f64) {
+        if self.lp.is_some() && (m.len() > self.lim.zset_value || self.len() + 1 > self.lim.zset_entries) {
+            self.convert();
+        }
+        if let Some(lp) = &mut self.lp {
+            let pos = lp_pairs(lp.view())
+                .position(|(x, xs)| cmp_elem(xs, x, s, m) == Ordering::Greater)
+                .unwrap_or(lp.len() / 2);
+            lp.insert(pos * 2, &[m, &s.to_le_bytes()]);
+            self.dirty = true;
+            return;
+        }
+        if let Some(z) = self.full() {
+            z.insert(m, s);
+        }
+    }
+
+    /// Changes the score of a present member.
+    pub fn update(&mut self, m: &[u8], new: f64) {
+        if self.lp.is_some() {
+            self.remove(m);
+            self.insert(m, new);
+            return;
+        }
+        if let Some(z) = self.full() {
+            if let Some(e) = z.dict.get_mut(m) {
+                let old = e.score();
+                e.set_score(new);
+                z.tree.update_score(old, m, new);
+            }
+        }
+    }
+
+    /// Removes a member, returning its score.
+    pub fn remove(&mut self, m: &[u8]) -> Option<f64> {
+        if let Some(lp) = &mut self.lp {
+            let i = lp.view().find(m, 2)?;
+            let s = decode_score(lp.view().get(i + 1)?);
+            lp.remove(i, 2);
+            self.dirty = true;
+            return Some(s);
+        }
+        let z = self.full()?;
+        let e = z.dict.remove(m)?;
+        z.tree.remove(e.score(), m);
+        Some(e.score())
+    }
+
+    /// Removes ranks start..=end (ascending, clamped by the caller), returning how many.
+    pub fn remove_rank_range(&mut self, start: usize, end: usize) -> usize {
+        if end < start {
+            return 0;
+        }
+        if let Some(lp) = &mut self.lp {
+            let n = (end - start + 1).min((lp.len() / 2).saturating_sub(start));
+            lp.remove(start * 2, n * 2);
+            self.dirty = true;
+            return n;
+        }
+        let Some(z) = self.full() else {
+            return 0;
+        };
+        let mut n = 0;
+        let ZSetFull { dict, tree } = z;
+        tree.remove_rank_range(start, end, |_, m| {
+            dict.remove(m);
+            n += 1;
+        });
+        n
+    }
+}
+
+impl Drop for ZSetMut<'_> {
+    fn drop(&mut self) {
+        if let (Some(lp), true) = (&self.lp, self.dirty) {
+            self.obj.set_packed(Enc::ZsetLp, lp.as_bytes());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(z: ZSetRef<'_>) -> Vec<(Vec<u8>, f64)> {
+        z.iter_from(0).map(|(m, s)| (m.to_vec(), s)).collect()
+    }
+
+    #[test]
+    fn both_encodings_answer_alike() {
+        let small = Limits::default();
+        let tiny = Limits {
+            zset_entries: 0,
+            ..Limits::default()
+        };
+        let mut a = new_zset(b"a", 0, 1, &small);
+        let mut b = new_zset(b"b", 0, 1, &tiny);
+        assert_eq!((a.encoding_name(), b.encoding_name()), ("listpack", "skiplist"));
+        for o in [&mut a, &mut b] {
+            let lim = Limits::default();
+            let mut z = o.zset_mut(&lim).unwrap();
+            for (m, s) in [("c", 2.0), ("a", 2.0), ("b", 1.0), ("d", f64::INFINITY), ("e", -1.5)] {
+                z.insert(m.as_bytes(), s);
+            }
+            z.update(b"e", 3.0);
+            assert_eq!(z.remove(b"d"), Some(f64::INFINITY));
+            assert_eq!(z.remove(b"zz"), None);
+        }
+        let (za, zb) = (a.zset().unwrap(), b.zset().unwrap());
+        assert_eq!(members(za), members(zb));
+        let names: Vec<_> = members(za).into_iter().map(|(m, _)| m).collect();
+        assert_eq!(names, vec![b"b".to_vec(), b"a".to_vec(), b"c".to_vec(), b"e".to_vec()]);
+        for z in [za, zb] {
+            assert_eq!(z.rank(b"c"), Some(2));
+            let min = ScoreBound {
+                value: 2.0,
+                exclusive: false,
+            };
+            let max = ScoreBound {
+                value: 3.0,
+                exclusive: true,
+            };
+            assert_eq!(z.score_range(&min, &max), (1, 3));
+            let rev: Vec<_> = z.iter_rev_from(2).map(|(m, _)| m.to_vec()).collect();
+            assert_eq!(rev, vec![b"c".to_vec(), b"a".to_vec(), b"b".to_vec()]);
+        }
+        for o in [&mut a, &mut b] {
+            let lim = Limits::default();
+            assert_eq!(o.zset_mut(&lim).unwrap().remove_rank_range(1, 2), 2);
+        }
+        assert_eq!(members(a.zset().unwrap()), members(b.zset().unwrap()));
+        assert_eq!(a.zset().unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,1932 @@
+//! QuickList: every list (Redis's `quicklist` encoding). A `VecDeque` of nodes; a packed node is one
+//! buffer `[free gap][entry]*`, each entry `[len: LEB128][bytes][len: LEB128 reversed]` so it walks
+//! both ways, and the gap makes pushes and pops at either end O(1) amortized. A plain node is one raw
+//! element at least the packed threshold long. Invariants: no node is empty; `len` is the sum of the
+//! node counts; a packed node holding two or more entries was within the fill limit when it grew.
+use std::borrow::Cow;
+use std::collections::{vec_deque, VecDeque};
+use std::fmt;
+use std::iter::{FusedIterator, Rev};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Elements at least this long get a plain node of their own (Redis compat: quicklist.c).
+const DEFAULT_PACKED_THRESHOLD: usize = 1 << 30;
+static PACKED_THRESHOLD: AtomicUsize = AtomicUsize::new(DEFAULT_PACKED_THRESHOLD);
+
+/// Node byte limits for fill -1..-5 (Redis compat: quicklist.c, 4 KB doubling to 64 KB).
+const SIZE_LIMITS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
+/// A count-limited node is also kept under this many bytes (Redis compat: quicklist.c SIZE_SAFETY_LIMIT).
+const SAFETY_LIMIT: usize = 8192;
+/// Fill is clamped to -5..=FILL_MAX (Redis compat: quicklist.c quicklistSetFill).
+const FILL_MIN: i32 = -5;
+const FILL_MAX: i32 = (1 << 15) - 1;
+/// Smallest buffer a packed node allocates: tiny lists stay in one small allocation.
+const MIN_CAP: usize = 16;
+/// Free bytes a node may keep beyond its payload size before a deletion shrinks it.
+const SHRINK_SLACK: usize = 64;
+
+/// Approximate allocator footprint of an `n`-byte allocation (jemalloc size classes: 8, multiples of
+/// 16 up to 128, then four classes per doubling). Buffers are sized to a whole class so that the
+/// capacity a `Vec` reports is memory that is really ours.
+fn alloc_size(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else if n <= 8 {
+        8
+    } else if n <= 128 {
+        n.div_ceil(16) * 16
+    } else {
+        let k = usize::BITS - 1 - (n - 1).leading_zeros();
+        let step = 1usize << (k - 2);
+        n.div_ceil(step).saturating_mul(step)
+    }
+}
+
+fn is_large(n: usize) -> bool {
+    n >= PACKED_THRESHOLD.load(Ordering::Relaxed)
+}
+
+#[inline]
+fn varint_len(n: usize) -> usize {
+    ((usize::BITS - (n | 1).leading_zeros()) as usize).div_ceil(7)
+}
+
+/// Bytes an element of length `n` takes inside a packed node.
+#[inline]
+fn entry_size(n: usize) -> usize {
+    n.saturating_add(2 * varint_len(n))
+}
+
+/// LEB128 encoding of `n` (low 7 bits first, high bit = more follows).
+#[inline]
+fn leb(mut n: usize) -> ([u8; 10], usize) {
+    let mut out = [0u8; 10];
+    let mut l = 0;
+    for b in out.iter_mut() {
+        l += 1;
+        if n < 0x80 {
+            *b = n as u8;
+            break;
+        }
+        *b = (n as u8 & 0x7f) | 0x80;
+        n >>= 7;
+    }
+    (out, l)
+}
+
+/// The entry starting at `off`: (payload start, payload end, next entry).
+#[inline]
+fn read_fwd(buf: &[u8], off: usize) -> Option<(usize, usize, usize)> {
+    let first = *buf.get(off)?;
+    if first < 0x80 {
+        // Elements under 128 bytes: one length byte each side.
+        let end = off + 1 + first as usize;
+        return (end < buf.len()).then_some((off + 1, end, end + 1));
+    }
+    let mut n = 0usize;
+    let mut shift = 0u32;
+    let mut p = off;
+    loop {
+        let b = *buf.get(p)?;
+        p += 1;
+        n |= ((b & 0x7f) as usize).checked_shl(shift)?;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+        if shift >= usize::BITS {
+            return None;
+        }
+    }
+    let end = p.checked_add(n)?;
+    let next = end.checked_add(p - off)?;
+    (next <= buf.len()).then_some((p, end, next))
+}
+
+/// The entry ending at `end`: (entry start, payload start, payload end). The trailer is the header's
+/// bytes in reverse, so the low 7 bits come first when reading backwards.
+#[inline]
+fn read_back(buf: &[u8], end: usize) -> Option<(usize, usize, usize)> {
+    let last = *buf.get(end.checked_sub(1)?)?;
+    if last < 0x80 {
+        let start = end.checked_sub(2 + last as usize)?;
+        return Some((start, start + 1, end - 1));
+    }
+    let mut n = 0usize;
+    let mut shift = 0u32;
+    let mut p = end;
+    loop {
+        p = p.checked_sub(1)?;
+        let b = *buf.get(p)?;
+        n |= ((b & 0x7f) as usize).checked_shl(shift)?;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+        if shift >= usize::BITS {
+            return None;
+        }
+    }
+    let payload = p.checked_sub(n)?;
+    let start = payload.checked_sub(end - p)?;
+    Some((start, payload, p))
+}
+
+/// What a splice writes into the hole it opens.
+#[derive(Clone, Copy)]
+enum Ins<'a> {
+    Nothing,
+    /// One element, encoded as an entry.
+    Entry(&'a [u8]),
+    /// Already-encoded entries (a neighbour being merged in).
+    Raw(&'a [u8]),
+}
+
+impl Ins<'_> {
+    fn size(self) -> usize {
+        match self {
+            Ins::Nothing => 0,
+            Ins::Entry(v) => entry_size(v.len()),
+            Ins::Raw(r) => r.len(),
+        }
+    }
+
+    /// Writes into `dst`, which is exactly `size()` bytes.
+    fn write(self, dst: &mut [u8]) {
+        match self {
+            Ins::Nothing => {}
+            Ins::Raw(r) => {
+                if dst.len() == r.len() {
+                    dst.copy_from_slice(r);
+                }
+            }
+            Ins::Entry(v) => {
+                let (h, hl) = leb(v.len());
+                let hdr = h.get(..hl).unwrap_or_default();
+                let Some((a, rest)) = dst.split_at_mut_checked(hl) else {
+                    return;
+                };
+                a.copy_from_slice(hdr);
+                let Some((b, c)) = rest.split_at_mut_checked(v.len()) else {
+                    return;
+                };
+                b.copy_from_slice(v);
+                for (d, s) in c.iter_mut().zip(hdr.iter().rev()) {
+                    *d = *s;
+                }
+            }
+        }
+    }
+}
+
+/// Per-node limits derived from the fill setting.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    bytes: usize,
+    count: usize,
+}
+
+impl Limits {
+    // Redis compat: quicklist.c _quicklistNodeAllowInsert (negative fill: a byte budget; positive:
+    // an entry count, also bounded by SIZE_SAFETY_LIMIT; 0 behaves like 1).
+    fn of(fill: i32) -> Self {
+        if fill < 0 {
+            let i = (fill.unsigned_abs() as usize).saturating_sub(1);
+            let bytes = SIZE_LIMITS
+                .get(i)
+                .or(SIZE_LIMITS.last())
+                .copied()
+                .unwrap_or(SAFETY_LIMIT);
+            Limits {
+                bytes,
+                count: usize::MAX,
+            }
+        } else {
+            Limits {
+                bytes: SAFETY_LIMIT,
+                count: fill.max(1) as usize,
+            }
+        }
+    }
+
+    /// Whether one more entry of `esz` bytes may go into `n`.
+    fn fits(&self, n: &Node, esz: usize) -> bool {
+        !n.plain && n.count() < self.count && n.used().saturating_add(esz) <= self.bytes
+    }
+
+    /// Whether adjacent `a` and `b` should become one node. Only well below the limit (3/4 of it),
+    /// so an insert that splits a full node and a delete next to it do not merge and split in turn.
+    fn merge_ok(&self, a: &Node, b: &Node) -> bool {
+        !a.plain
+            && !b.plain
+            && a.used() + b.used() <= self.bytes - self.bytes / 4
+            && a.count() + b.count() <= self.count - self.count / 4
+    }
+
+    /// The capacity a node may grow to while holding `need` bytes.
+    fn cap(&self, need: usize) -> usize {
+        self.bytes.max(need)
+    }
+}
+
+/// Capacity for a node buffer rebuilt to hold `need` payload bytes: keep `cap` when that leaves
+/// plenty of room (at least half the payload), else grow by half, but not past `cap_limit` unless a
+/// single entry needs it.
+fn rebuild_cap(need: usize, used: usize, cap: usize, cap_limit: usize) -> usize {
+    if cap >= need && (cap - need) * 2 >= used {
+        return cap;
+    }
+    let want = need.max(cap + cap / 2).max(MIN_CAP);
+    let want = if need <= cap_limit { want.min(cap_limit) } else { need };
+    alloc_size(want).max(need)
+}
+
+struct Node {
+    /// Packed: `start` free bytes, then the entries. Plain: the element itself (`start` is 0).
+    buf: Vec<u8>,
+    start: usize,
+    count: u32,
+    plain: bool,
+}
+
+impl Clone for Node {
+    /// Copies the payload only: a clone carries no free gap.
+    fn clone(&self) -> Self {
+        Node {
+            buf: self.data().to_vec(),
+            start: 0,
+            count: self.count,
+            plain: self.plain,
+        }
+    }
+}
+
+impl Node {
+    fn packed(v: &[u8]) -> Self {
+        let esz = entry_size(v.len());
+        let mut buf = Vec::with_capacity(alloc_size(esz.max(MIN_CAP)));
+        buf.resize(esz, 0);
+        Ins::Entry(v).write(&mut buf);
+        Node {
+            buf,
+            start: 0,
+            count: 1,
+            plain: false,
+        }
+    }
+
+    fn plain(v: &[u8]) -> Self {
+        Node {
+            buf: v.to_vec(),
+            start: 0,
+            count: 1,
+            plain: true,
+        }
+    }
+
+    fn for_value(v: &[u8]) -> Self {
+        if is_large(v.len()) {
+            Self::plain(v)
+        } else {
+            Self::packed(v)
+        }
+    }
+
+    #[inline]
+    fn count(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Payload bytes (entries, or the plain element).
+    #[inline]
+    fn used(&self) -> usize {
+        self.buf.len().saturating_sub(self.start)
+    }
+
+    #[inline]
+    fn data(&self) -> &[u8] {
+        self.buf.get(self.start..).unwrap_or_default()
+    }
+
+    /// Offset in `buf` of entry `k` (k == count gives the end), walking from the nearer end.
+    fn offset_of(&self, k: usize) -> usize {
+        let n = self.count();
+        if self.plain {
+            return if k == 0 { 0 } else { self.buf.len() };
+        }
+        if k <= n / 2 {
+            let mut off = self.start;
+            for _ in 0..k {
+                match read_fwd(&self.buf, off) {
+                    Some((_, _, next)) => off = next,
+                    None => break,
+                }
+            }
+            off
+        } else {
+            let mut off = self.buf.len();
+            for _ in k..n {
+                match read_back(&self.buf, off) {
+                    Some((s, _, _)) => off = s,
+                    None => break,
+                }
+            }
+            off
+        }
+    }
+
+    /// Byte range of entries `k..k + n`.
+    fn span(&self, k: usize, n: usize) -> (usize, usize) {
+        let a = self.offset_of(k);
+        let rest = self.count().saturating_sub(k + n);
+        if n <= rest {
+            let mut b = a;
+            for _ in 0..n {
+                match read_fwd(&self.buf, b) {
+                    Some((_, _, next)) => b = next,
+                    None => break,
+                }
+            }
+            (a, b)
+        } else {
+            (a, self.offset_of(k + n))
+        }
+    }
+
+    fn get(&self, k: usize) -> Option<&[u8]> {
+        if k >= self.count() {
+            return None;
+        }
+        if self.plain {
+            return Some(&self.buf);
+        }
+        let (ps, pe, _) = read_fwd(&self.buf, self.offset_of(k))?;
+        self.buf.get(ps..pe)
+    }
+
+    /// Replaces bytes `a..b` (entry boundaries within the payload) with `ins`, moving whichever side
+    /// of the hole is shorter, using free room on either side before reallocating. The count is the
+    /// caller's business.
+    fn splice(&mut self, a: usize, b: usize, ins: Ins<'_>, cap_limit: usize) {
+        let len = self.buf.len();
+        let start = self.start;
+        if !(start <= a && a <= b && b <= len) {
+            return;
+        }
+        let new = ins.size();
+        let old = b - a;
+        let (pre, suf) = (a - start, len - b);
+        let at = if new <= old {
+            let d = old - new;
+            if pre < suf {
+                self.buf.copy_within(start..a, start + d);
+                self.start += d;
+                a + d
+            } else {
+                self.buf.copy_within(b..len, b - d);
+                self.buf.truncate(len - d);
+                a
+            }
+        } else {
+            let g = new - old;
+            let tail_room = self.buf.capacity() - len;
+            // Prefer moving the shorter side; moving the longer one is still fine in the middle of
+            // the node, but never for a push at an end (that would be O(node) per push).
+            if start >= g && (pre <= suf || (suf > 0 && tail_room < g)) {
+                self.buf.copy_within(start..a, start - g);
+                self.start -= g;
+                a - g
+            } else if tail_room >= g && (suf <= pre || pre > 0) {
+                self.buf.resize(len + g, 0);
+                self.buf.copy_within(b..len, b + g);
+                a
+            } else {
+                self.rebuild(a, b, new, cap_limit)
+            }
+        };
+        if let Some(dst) = self.buf.get_mut(at..at + new) {
+            ins.write(dst);
+        }
+    }
+
+    /// Copies the payload into a fresh buffer with the hole `a..b` replaced by `new` zero bytes,
+    /// returning where they are. All free room goes to the front when inserting at the front (a
+    /// node being pushed at its head), else to the back.
+    fn rebuild(&mut self, a: usize, b: usize, new: usize, cap_limit: usize) -> usize {
+        let used = self.used();
+        let need = used - (b - a) + new;
+        let cap = rebuild_cap(need, used, self.buf.capacity(), cap_limit);
+        let mut nb = Vec::with_capacity(cap);
+        let gap = if a == self.start && b < self.buf.len() {
+            nb.capacity() - need
+        } else {
+            0
+        };
+        nb.resize(gap, 0);
+        nb.extend_from_slice(self.buf.get(self.start..a).unwrap_or_default());
+        let at = nb.len();
+        nb.resize(at + new, 0);
+        nb.extend_from_slice(self.buf.get(b..).unwrap_or_default());
+        self.buf = nb;
+        self.start = gap;
+        at
+    }
+
+    /// Whether making room for `esz` bytes at one end is amortized O(1): free room is already
+    /// there, or a rebuild grows the buffer (geometrically, or once up to the limit) or leaves half
+    /// the payload's size free. Otherwise the node is at its limit and nearly full, and the list
+    /// starts a new node rather than compacting this one on every push.
+    fn cheap_room(&self, esz: usize, front: bool, cap_limit: usize) -> bool {
+        let len = self.buf.len();
+        let cap = self.buf.capacity();
+        if (front && self.start >= esz) || (!front && cap - len >= esz) {
+            return true;
+        }
+        let used = self.used();
+        let need = used + esz;
+        let newcap = rebuild_cap(need, used, cap, cap_limit);
+        newcap > cap || (newcap - need) * 2 >= used
+    }
+
+    fn push_back(&mut self, v: &[u8], cap_limit: usize) {
+        let len = self.buf.len();
+        if self.buf.capacity() - len >= entry_size(v.len()) {
+            // The common case: room at the tail, append without zero-filling first.
+            let (h, hl) = leb(v.len());
+            let hdr = h.get(..hl).unwrap_or_default();
+            self.buf.extend_from_slice(hdr);
+            self.buf.extend_from_slice(v);
+            self.buf.extend(hdr.iter().rev());
+        } else {
+            self.splice(len, len, Ins::Entry(v), cap_limit);
+        }
+        self.count += 1;
+    }
+
+    fn push_front(&mut self, v: &[u8], cap_limit: usize) {
+        let s = self.start;
+        self.splice(s, s, Ins::Entry(v), cap_limit);
+        self.count += 1;
+    }
+
+    /// Inserts `v` before entry `k` (k == count appends).
+    fn insert_at(&mut self, k: usize, v: &[u8], cap_limit: usize) {
+        let off = self.offset_of(k);
+        self.splice(off, off, Ins::Entry(v), cap_limit);
+        self.count += 1;
+    }
+
+    /// Removes entries `k..k + n` (the node keeps at least one).
+    fn remove(&mut self, k: usize, n: usize) {
+        let (a, b) = self.span(k, n);
+        let at_edge = a == self.start || b == self.buf.len();
+        if a == self.start {
+            self.start = b;
+        } else {
+            self.splice(a, b, Ins::Nothing, 0);
+        }
+        self.count = self.count.saturating_sub(n as u32);
+        self.maybe_shrink(!at_edge);
+    }
+
+    fn pop_front(&mut self) -> Option<Vec<u8>> {
+        let (ps, pe, next) = read_fwd(&self.buf, self.start)?;
+        let v = self.buf.get(ps..pe)?.to_vec();
+        self.start = next;
+        self.count = self.count.saturating_sub(1);
+        self.maybe_shrink(false);
+        Some(v)
+    }
+
+    fn pop_back(&mut self) -> Option<Vec<u8>> {
+        let (s, ps, pe) = read_back(&self.buf, self.buf.len())?;
+        let v = self.buf.get(ps..pe)?.to_vec();
+        self.buf.truncate(s);
+        self.count = self.count.saturating_sub(1);
+        self.maybe_shrink(false);
+        Some(v)
+    }
+
+    /// The element of a single-entry node, taking the buffer itself when plain.
+    fn into_only(self) -> Option<Vec<u8>> {
+        if self.plain {
+            return Some(self.buf);
+        }
+        let (ps, pe, _) = read_fwd(&self.buf, self.start)?;
+        self.buf.get(ps..pe).map(<[u8]>::to_vec)
+    }
+
+    /// Moves entries `k..` into a new node.
+    fn split_off(&mut self, k: usize) -> Node {
+        let off = self.offset_of(k);
+        let tail = self.buf.get(off..).unwrap_or_default();
+        let mut buf = Vec::with_capacity(alloc_size(tail.len().max(MIN_CAP)));
+        buf.extend_from_slice(tail);
+        let right = Node {
+            buf,
+            start: 0,
+            count: self.count.saturating_sub(k as u32),
+            plain: false,
+        };
+        self.buf.truncate(off);
+        self.count = k as u32;
+        self.maybe_shrink(true);
+        right
+    }
+
+    /// After deletions: give memory back once the buffer is over twice the payload (`tight`: one
+    /// and a half times). Pops use the loose rule so that they stay O(1) amortized (the payload
+    /// halved since the buffer was sized); edits inside the node, which already move O(node) bytes,
+    /// use the tight one (which stays clear of allocator size-class rounding, at most 1.25x).
+    fn maybe_shrink(&mut self, tight: bool) {
+        let used = self.used();
+        let keep = if tight { used + used / 2 } else { 2 * used };
+        if !self.plain && self.count > 0 && self.buf.capacity() > keep + SHRINK_SLACK {
+            self.compact(alloc_size(used.max(MIN_CAP)));
+        }
+    }
+
+    /// A node the list stops growing: drop the free room (one copy per node).
+    fn seal(&mut self) {
+        let used = self.used();
+        if !self.plain && (self.start > 0 || self.buf.capacity() > alloc_size(used.max(MIN_CAP))) {
+            self.compact(alloc_size(used.max(MIN_CAP)));
+        }
+    }
+
+    fn compact(&mut self, cap: usize) {
+        let mut nb = Vec::with_capacity(cap);
+        nb.extend_from_slice(self.data());
+        self.buf = nb;
+        self.start = 0;
+    }
+
+    /// Removes up to `quota` entries equal to `v`, the first ones or (from_tail) the last ones.
+    fn remove_matching(&mut self, v: &[u8], quota: usize, from_tail: bool) -> usize {
+        let matches = |buf: &[u8], ps: usize, pe: usize| pe - ps == v.len() && buf.get(ps..pe) == Some(v);
+        // From the tail: count this node's matches, then delete all but the first `skip`.
+        let mut skip = 0;
+        if from_tail {
+            let (mut off, mut total) = (self.start, 0usize);
+            while let Some((ps, pe, next)) = read_fwd(&self.buf, off) {
+                total += usize::from(matches(&self.buf, ps, pe));
+                off = next;
+            }
+            skip = total.saturating_sub(quota);
+        }
+        let len = self.buf.len();
+        let (mut r, mut w, mut run) = (self.start, self.start, self.start);
+        let mut deleted = 0;
+        while deleted < quota {
+            let Some((ps, pe, next)) = read_fwd(&self.buf, r) else {
+                break;
+            };
+            if matches(&self.buf, ps, pe) {
+                if skip > 0 {
+                    skip -= 1;
+                } else {
+                    // Close the kept run before this entry: slide it down to `w`.
+                    if w != run {
+                        self.buf.copy_within(run..r, w);
+                    }
+                    w += r - run;
+                    run = next;
+                    deleted += 1;
+                }
+            }
+            r = next;
+        }
+        if deleted > 0 {
+            if w != run {
+                self.buf.copy_within(run..len, w);
+            }
+            self.buf.truncate(w + (len - run));
+            self.count = self.count.saturating_sub(deleted as u32);
+            self.maybe_shrink(true);
+        }
+        deleted
+    }
+}
+
+/// A Redis list: a deque of compact nodes (see the module docs).
+#[derive(Clone)]
+pub struct QuickList {
+    nodes: VecDeque<Node>,
+    len: usize,
+    fill: i32,
+}
+
+impl Default for QuickList {
+    fn default() -> Self {
+        Self::new(-2)
+    }
+}
+
+impl PartialEq for QuickList {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for QuickList {}
+
+impl fmt::Debug for QuickList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|e| String::from_utf8_lossy(&e).into_owned()))
+            .finish()
+    }
+}
+
+impl QuickList {
+    /// An empty list; `fill` is `list-max-listpack-size`.
+    pub fn new(fill: i32) -> Self {
+        QuickList {
+            nodes: VecDeque::new(),
+            len: 0,
+            fill: fill.clamp(FILL_MIN, FILL_MAX),
+        }
+    }
+
+    /// Changes the fill limit; existing nodes are left as they are.
+    pub fn set_fill(&mut self, fill: i32) {
+        self.fill = fill.clamp(FILL_MIN, FILL_MAX);
+    }
+
+    pub fn fill(&self) -> i32 {
+        self.fill
+    }
+
+    /// Sets the process-wide size from which elements get a plain node (0 restores the 1 GB
+    /// default, Redis compat: quicklist.c quicklistisSetPackedThreshold).
+    pub fn set_packed_threshold(t: usize) {
+        let t = if t == 0 { DEFAULT_PACKED_THRESHOLD } else { t };
+        PACKED_THRESHOLD.store(t, Ordering::Relaxed);
+    }
+
+    pub fn packed_threshold() -> usize {
+        PACKED_THRESHOLD.load(Ordering::Relaxed)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn clear(&mut self) {
+        self.nodes = VecDeque::new();
+        self.len = 0;
+    }
+
+    fn limits(&self) -> Limits {
+        Limits::of(self.fill)
+    }
+
+    /// Most lists hold one node: start the node deque at capacity 1, not the default 4.
+    fn reserve_node(&mut self) {
+        if self.nodes.capacity() == 0 {
+            self.nodes.reserve_exact(1);
+        }
+    }
+
+    /// After nodes went away: give back the node deque's memory once it is mostly empty.
+    fn shrink_nodes(&mut self) {
+        if self.nodes.capacity() > 4 * self.nodes.len() + 4 {
+            self.nodes.shrink_to(2 * self.nodes.len());
+        }
+    }
+
+    pub fn push_back(&mut self, v: &[u8]) {
+        self.len += 1;
+        if !is_large(v.len()) {
+            let lim = self.limits();
+            let esz = entry_size(v.len());
+            if let Some(tail) = self.nodes.back_mut() {
+                if lim.fits(tail, esz) && tail.cheap_room(esz, false, lim.bytes) {
+                    tail.push_back(v, lim.bytes);
+                    return;
+                }
+                tail.seal();
+            }
+        }
+        self.reserve_node();
+        self.nodes.push_back(Node::for_value(v));
+    }
+
+    pub fn push_front(&mut self, v: &[u8]) {
+        self.len += 1;
+        if !is_large(v.len()) {
+            let lim = self.limits();
+            let esz = entry_size(v.len());
+            if let Some(head) = self.nodes.front_mut() {
+                if lim.fits(head, esz) && head.cheap_room(esz, true, lim.bytes) {
+                    head.push_front(v, lim.bytes);
+                    return;
+                }
+                head.seal();
+            }
+        }
+        self.reserve_node();
+        self.nodes.push_front(Node::for_value(v));
+    }
+
+    pub fn pop_front(&mut self) -> Option<Vec<u8>> {
+        let head = self.nodes.front_mut()?;
+        let v = if head.count == 1 {
+            let v = self.nodes.pop_front()?.into_only();
+            self.shrink_nodes();
+            v
+        } else {
+            head.pop_front()
+        }?;
+        self.len -= 1;
+        Some(v)
+    }
+
+    pub fn pop_back(&mut self) -> Option<Vec<u8>> {
+        let tail = self.nodes.back_mut()?;
+        let v = if tail.count == 1 {
+            let v = self.nodes.pop_back()?.into_only();
+            self.shrink_nodes();
+            v
+        } else {
+            tail.pop_back()
+        }?;
+        self.len -= 1;
+        Some(v)
+    }
+
+    /// (node index, entry within the node) of element `idx`, walking node counts from the nearer end.
+    fn locate(&self, idx: usize) -> Option<(usize, usize)> {
+        if idx >= self.len {
+            return None;
+        }
+        if idx < self.len / 2 {
+            let mut acc = 0;
+            for (i, n) in self.nodes.iter().enumerate() {
+                let c = n.count();
+                if idx < acc + c {
+                    return Some((i, idx - acc));
+                }
+                acc += c;
+            }
+        } else {
+            let mut acc = self.len;
+            for (i, n) in self.nodes.iter().enumerate().rev() {
+                acc = acc.checked_sub(n.count())?;
+                if idx >= acc {
+                    return Some((i, idx - acc));
+                }
+            }
+        }
+        None
+    }
+
+    pub fn get(&self, idx: usize) -> Option<Cow<'_, [u8]>> {
+        let (ni, k) = self.locate(idx)?;
+        self.nodes.get(ni)?.get(k).map(Cow::Borrowed)
+    }
+
+    /// Replaces element `idx`; false if out of range.
+    pub fn set(&mut self, idx: usize, v: &[u8]) -> bool {
+        let Some((ni, k)) = self.locate(idx) else {
+            return false;
+        };
+        let lim = self.limits();
+        let large = is_large(v.len());
+        let Some(node) = self.nodes.get_mut(ni) else {
+            return false;
+        };
+        if node.plain && large {
+            *node = Node::plain(v);
+            return true;
+        }
+        if !node.plain && !large {
+            // Redis compat: quicklist.c quicklistReplaceEntry (in place when the node still fits).
+            let (a, b) = node.span(k, 1);
+            let new_used = node.used() - (b - a) + entry_size(v.len());
+            if node.count == 1 || new_used <= lim.bytes {
+                node.splice(a, b, Ins::Entry(v), lim.cap(new_used));
+                node.maybe_shrink(true);
+                self.merge_range(ni.saturating_sub(1), ni, lim);
+                return true;
+            }
+        }
+        self.remove_range(idx, 1);
+        self.insert(idx, v);
+        true
+    }
+
+    /// Inserts `v` before element `idx`; `idx >= len` appends.
+    pub fn insert(&mut self, idx: usize, v: &[u8]) {
+        if idx == 0 {
+            return self.push_front(v);
+        }
+        let Some((ni, k)) = self.locate(idx) else {
+            return self.push_back(v);
+        };
+        let lim = self.limits();
+        let large = is_large(v.len());
+        let esz = entry_size(v.len());
+        self.len += 1;
+        if k == 0 {
+            // Between two nodes (idx > 0, so there is one before): the previous node's tail, this
+            // node's head, or a new node in between.
+            if !large {
+                if let Some(prev) = ni.checked_sub(1).and_then(|p| self.nodes.get_mut(p)) {
+                    if lim.fits(prev, esz) {
+                        prev.push_back(v, lim.bytes);
+                        return;
+                    }
+                }
+                if let Some(cur) = self.nodes.get_mut(ni) {
+                    if lim.fits(cur, esz) {
+                        cur.push_front(v, lim.bytes);
+                        return;
+                    }
+                }
+            }
+            self.nodes.insert(ni, Node::for_value(v));
+            return;
+        }
+        let Some(node) = self.nodes.get_mut(ni) else {
+            return;
+        };
+        if !large && lim.fits(node, esz) {
+            node.insert_at(k, v, lim.bytes);
+            return;
+        }
+        // Redis compat: quicklist.c _quicklistInsert (a full node splits at the insertion point).
+        let mut right = node.split_off(k);
+        if !large && lim.fits(node, esz) {
+            node.push_back(v, lim.bytes);
+        } else if !large && lim.fits(&right, esz) {
+            right.push_front(v, lim.bytes);
+        } else {
+            self.nodes.insert(ni + 1, Node::for_value(v));
+            self.nodes.insert(ni + 2, right);
+            self.merge_range(ni.saturating_sub(1), ni + 2, lim);
+            return;
+        }
+        self.nodes.insert(ni + 1, right);
+        self.merge_range(ni.saturating_sub(1), ni + 1, lim);
+    }
+
+    /// Merges node `i` with node `i + 1` if they are both small; true if it did.
+    fn try_merge(&mut self, i: usize, lim: Limits) -> bool {
+        let (Some(a), Some(b)) = (self.nodes.get(i), self.nodes.get(i + 1)) else {
+            return false;
+        };
+        if !lim.merge_ok(a, b) {
+            return false;
+        }
+        // Copy the smaller payload into the bigger node.
+        if a.used() >= b.used() {
+            let Some(b) = self.nodes.remove(i + 1) else {
+                return false;
+            };
+            if let Some(a) = self.nodes.get_mut(i) {
+                let len = a.buf.len();
+                a.splice(len, len, Ins::Raw(b.data()), lim.bytes);
+                a.count += b.count;
+            }
+        } else {
+            let Some(a) = self.nodes.remove(i) else {
+                return false;
+            };
+            if let Some(b) = self.nodes.get_mut(i) {
+                let s = b.start;
+                b.splice(s, s, Ins::Raw(a.data()), lim.bytes);
+                b.count += a.count;
+            }
+        }
+        true
+    }
+
+    /// Tries merging each adjacent pair (i, i + 1) for i in lo..=hi (a list region just edited).
+    // Redis compat: quicklist.c _quicklistMergeNodes (neighbours of an edited node).
+    fn merge_range(&mut self, lo: usize, mut hi: usize, lim: Limits) {
+        let mut i = lo;
+        while i <= hi && i + 1 < self.nodes.len() {
+            if self.try_merge(i, lim) {
+                hi = hi.saturating_sub(1);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Removes `count` elements from `start` (clamped to the list).
+    pub fn remove_range(&mut self, start: usize, count: usize) {
+        if start >= self.len || count == 0 {
+            return;
+        }
+        let count = count.min(self.len - start);
+        if count == self.len {
+            self.clear();
+            return;
+        }
+        let Some((first, k)) = self.locate(start) else {
+            return;
+        };
+        let lim = self.limits();
+        let mut rem = count;
+        let mut ni = first;
+        if let Some(node) = self.nodes.get_mut(ni) {
+            let c = node.count();
+            let take = rem.min(c - k);
+            if take < c {
+                node.remove(k, take);
+                rem -= take;
+                if k > 0 {
+                    ni += 1;
+                }
+            }
+        }
+        let mut j = ni;
+        while rem > 0 {
+            match self.nodes.get(j) {
+                Some(n) if n.count() <= rem => {
+                    rem -= n.count();
+                    j += 1;
+                }
+                _ => break,
+            }
+        }
+        if j > ni {
+            self.nodes.drain(ni..j);
+            self.shrink_nodes();
+        }
+        if rem > 0 {
+            if let Some(node) = self.nodes.get_mut(ni) {
+                node.remove(0, rem);
+            }
+        }
+        self.len -= count;
+        self.merge_range(first.saturating_sub(1), ni, lim);
+    }
+
+    /// Keeps only [start, end] (inclusive, already-normalized non-negative indexes); empty if start > end.
+    pub fn trim(&mut self, start: usize, end: usize) {
+        if start > end || start >= self.len {
+            self.clear();
+            return;
+        }
+        let end = end.min(self.len - 1);
+        self.remove_range(end + 1, self.len - end - 1);
+        self.remove_range(0, start);
+    }
+
+    /// LREM semantics: count > 0 removes up to count equal elements from the head, < 0 from the tail, 0 all. Returns the number removed.
+    pub fn remove_matching(&mut self, v: &[u8], count: i64) -> usize {
+        let quota = if count == 0 {
+            usize::MAX
+        } else {
+            usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX)
+        };
+        let from_tail = count < 0;
+        let n = self.nodes.len();
+        let (mut removed, mut emptied) = (0usize, 0usize);
+        let (mut lo, mut hi) = (usize::MAX, 0usize);
+        for step in 0..n {
+            if removed >= quota {
+                break;
+            }
+            let i = if from_tail { n - 1 - step } else { step };
+            let Some(node) = self.nodes.get_mut(i) else {
+                break;
+            };
+            let d = if node.plain {
+                if node.buf == v {
+                    node.count = 0;
+                    1
+                } else {
+                    0
+                }
+            } else {
+                node.remove_matching(v, quota - removed, from_tail)
+            };
+            if d > 0 {
+                removed += d;
+                lo = lo.min(i);
+                hi = hi.max(i);
+                if node.count == 0 {
+                    emptied += 1;
+                }
+            }
+        }
+        if removed == 0 {
+            return 0;
+        }
+        if emptied > 0 {
+            self.nodes.retain(|n| n.count > 0);
+            self.shrink_nodes();
+        }
+        self.len -= removed;
+        // Emptied nodes all lay in lo..=hi, so the edited region now ends at hi - emptied.
+        let lim = self.limits();
+        self.merge_range(lo.saturating_sub(1), hi.saturating_sub(emptied), lim);
+        removed
+    }
+
+    /// Elements from `idx` to the tail (empty if `idx >= len`).
+    pub fn iter_from(&self, idx: usize) -> Iter<'_> {
+        match self
+            .locate(idx)
+            .and_then(|(ni, k)| Some((ni, self.nodes.get(ni)?.offset_of(k))))
+        {
+            Some((ni, off)) => Iter {
+                nodes: self.nodes.range(ni + 1..),
+                buf: self.nodes.get(ni).map_or(&[], |n| &n.buf),
+                plain: self.nodes.get(ni).is_some_and(|n| n.plain),
+                off,
+                remaining: self.len - idx,
+            },
+            None => Iter {
+                nodes: self.nodes.range(0..0),
+                buf: &[],
+                plain: false,
+                off: 0,
+                remaining: 0,
+            },
+        }
+    }
+
+    /// Elements from `idx` back to the head (empty if `idx >= len`).
+    pub fn iter_rev_from(&self, idx: usize) -> RevIter<'_> {
+        match self
+            .locate(idx)
+            .and_then(|(ni, k)| Some((ni, self.nodes.get(ni)?.offset_of(k + 1))))
+        {
+            Some((ni, end)) => RevIter {
+                nodes: self.nodes.range(..ni).rev(),
+                buf: self.nodes.get(ni).map_or(&[], |n| &n.buf),
+                start: self.nodes.get(ni).map_or(0, |n| n.start),
+                plain: self.nodes.get(ni).is_some_and(|n| n.plain),
+                end,
+                remaining: idx + 1,
+            },
+            None => RevIter {
+                nodes: self.nodes.range(0..0).rev(),
+                buf: &[],
+                start: 0,
+                plain: false,
+                end: 0,
+                remaining: 0,
+            },
+        }
+    }
+
+    pub fn iter(&self) -> Iter<'_> {
+        self.iter_from(0)
+    }
+
+    /// Heap bytes owned (node deque and node buffers, rounded to allocator size classes).
+    pub fn mem_usage(&self) -> usize {
+        alloc_size(self.nodes.capacity() * std::mem::size_of::<Node>())
+            + self.nodes.iter().map(|n| alloc_size(n.buf.capacity())).sum::<usize>()
+    }
+}
+
+/// Forward iterator over a `QuickList` (see `QuickList::iter_from`).
+pub struct Iter<'a> {
+    nodes: vec_deque::Iter<'a, Node>,
+    /// The current node's buffer (empty once done) and whether it is plain.
+    buf: &'a [u8],
+    plain: bool,
+    /// Offset of the next entry in `buf`.
+    off: usize,
+    remaining: usize,
+}
+
+impl<'a> Iter<'a> {
+    /// Entries with multi-byte lengths, plain nodes, and damaged buffers (which end the iteration).
+    #[inline(never)]
+    fn next_slow(&mut self) -> Option<Cow<'a, [u8]>> {
+        let buf = self.buf;
+        let item = if self.plain {
+            self.off = buf.len();
+            Some(buf)
+        } else {
+            read_fwd(buf, self.off).and_then(|(ps, pe, next)| {
+                self.off = next;
+                buf.get(ps..pe)
+            })
+        };
+        if item.is_none() {
+            self.buf = &[];
+            self.nodes.by_ref().for_each(drop);
+        }
+        item.map(Cow::Borrowed)
+    }
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = Cow<'a, [u8]>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(&first) = self.buf.get(self.off) {
+                self.remaining = self.remaining.saturating_sub(1);
+                if first < 0x80 && !self.plain {
+                    let ps = self.off + 1;
+                    let pe = ps + first as usize;
+                    if pe < self.buf.len() {
+                        self.off = pe + 1;
+                        return self.buf.get(ps..pe).map(Cow::Borrowed);
+                    }
+                }
+                return self.next_slow();
+            }
+            let node = self.nodes.next()?;
+            self.buf = &node.buf;
+            self.plain = node.plain;
+            self.off = node.start;
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+impl FusedIterator for Iter<'_> {}
+
+/// Backward iterator over a `QuickList` (see `QuickList::iter_rev_from`).
+pub struct RevIter<'a> {
+    nodes: Rev<vec_deque::Iter<'a, Node>>,
+    /// The current node's buffer (empty once done), its payload start and whether it is plain.
+    buf: &'a [u8],
+    start: usize,
+    plain: bool,
+    /// Offset just past the next entry in `buf`.
+    end: usize,
+    remaining: usize,
+}
+
+impl<'a> RevIter<'a> {
+    #[inline(never)]
+    fn next_slow(&mut self) -> Option<Cow<'a, [u8]>> {
+        let buf = self.buf;
+        let item = if self.plain {
+            self.end = 0;
+            Some(buf)
+        } else {
+            read_back(buf, self.end).and_then(|(s, ps, pe)| {
+                self.end = s;
+                buf.get(ps..pe)
+            })
+        };
+        if item.is_none() {
+            (self.buf, self.end, self.start) = (&[], 0, 0);
+            self.nodes.by_ref().for_each(drop);
+        }
+        item.map(Cow::Borrowed)
+    }
+}
+
+impl<'a> Iterator for RevIter<'a> {
+    type Item = Cow<'a, [u8]>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.end > self.start {
+                self.remaining = self.remaining.saturating_sub(1);
+                if let Some(&last) = self.buf.get(self.end - 1) {
+                    let pe = self.end - 1;
+                    if last < 0x80 && !self.plain && pe >= self.start + 1 + last as usize {
+                        let ps = pe - last as usize;
+                        self.end = ps - 1;
+                        return self.buf.get(ps..pe).map(Cow::Borrowed);
+                    }
+                }
+                return self.next_slow();
+            }
+            let node = self.nodes.next()?;
+            (self.buf, self.start, self.plain, self.end) = (&node.buf, node.start, node.plain, node.buf.len());
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for RevIter<'_> {}
+impl FusedIterator for RevIter<'_> {}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+    use std::sync::{Mutex, MutexGuard};
+
+    /// The packed threshold is process-wide: tests that depend on it (all of them, through node
+    /// layout checks) run one at a time.
+    static LOCK: Mutex<()> = Mutex::new(());
+
+    fn lock() -> MutexGuard<'static, ()> {
+        LOCK.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Restores the default threshold even if the test fails.
+    struct Threshold;
+    impl Threshold {
+        fn set(t: usize) -> Self {
+            QuickList::set_packed_threshold(t);
+            Threshold
+        }
+    }
+    impl Drop for Threshold {
+        fn drop(&mut self) {
+            QuickList::set_packed_threshold(0);
+        }
+    }
+
+    fn b(s: &str) -> Vec<u8> {
+        s.as_bytes().to_vec()
+    }
+
+    fn items(q: &QuickList) -> Vec<Vec<u8>> {
+        q.iter().map(|e| e.into_owned()).collect()
+    }
+
+    /// Structural invariants; `fill_holds` also checks every multi-entry node against the limits.
+    fn check(q: &QuickList, fill_holds: bool) {
+        let lim = q.limits();
+        let mut total = 0;
+        for (i, n) in q.nodes.iter().enumerate() {
+            assert!(n.count > 0, "empty node {i}");
+            assert!(n.start <= n.buf.len());
+            total += n.count();
+            if n.plain {
+                assert_eq!(n.count, 1);
+                assert_eq!(n.start, 0);
+                assert!(!n.buf.is_empty());
+                continue;
+            }
+            let (mut off, mut c) = (n.start, 0);
+            while off < n.buf.len() {
+                let (_, _, next) = read_fwd(&n.buf, off).expect("forward walk");
+                off = next;
+                c += 1;
+            }
+            assert_eq!(off, n.buf.len());
+            assert_eq!(c, n.count(), "node {i} count");
+            let (mut end, mut c) = (n.buf.len(), 0);
+            while end > n.start {
+                let (s, _, _) = read_back(&n.buf, end).expect("backward walk");
+                end = s;
+                c += 1;
+            }
+            assert_eq!(end, n.start);
+            assert_eq!(c, n.count());
+            if fill_holds && n.count > 1 {
+                assert!(n.used() <= lim.bytes, "node {i} has {} bytes", n.used());
+                assert!(n.count() <= lim.count, "node {i} has {} entries", n.count());
+            }
+            // Memory: free room stays proportionate to the payload.
+            assert!(
+                n.buf.capacity() <= 3 * n.used() + 2 * SHRINK_SLACK,
+                "node {i}: capacity {} for {} bytes",
+                n.buf.capacity(),
+                n.used()
+            );
+        }
+        assert_eq!(total, q.len());
+    }
+
+    fn gen(rng: &mut SmallRng) -> Vec<u8> {
+        match rng.random_range(0..100) {
+            0..5 => Vec::new(),
+            5..45 => rng.random_range(0..20u32).to_string().into_bytes(),
+            45..70 => {
+                let n = rng.random_range(1..20);
+                (0..n).map(|_| rng.random_range(b'a'..b'e')).collect()
+            }
+            70..92 => vec![b'a' + rng.random_range(0..3u8); 50],
+            92..98 => vec![b'x'; rng.random_range(120..300)],
+            _ => vec![b'L' + rng.random_range(0..2u8); 10 * 1024],
+        }
+    }
+
+    fn model_remove_matching(m: &mut VecDeque<Vec<u8>>, v: &[u8], count: i64) -> usize {
+        let quota = if count == 0 {
+            usize::MAX
+        } else {
+            count.unsigned_abs() as usize
+        };
+        let mut removed = 0;
+        if count >= 0 {
+            let mut i = 0;
+            while i < m.len() && removed < quota {
+                if m[i] == v {
+                    m.remove(i);
+                    removed += 1;
+                } else {
+                    i += 1;
+                }
+            }
+        } else {
+            let mut i = m.len();
+            while i > 0 && removed < quota {
+                i -= 1;
+                if m[i] == v {
+                    m.remove(i);
+                    removed += 1;
+                }
+            }
+        }
+        removed
+    }
+
+    fn compare_all(q: &QuickList, m: &VecDeque<Vec<u8>>) {
+        assert_eq!(q.len(), m.len());
+        assert!(q.iter().eq(m.iter().map(|e| Cow::Borrowed(e.as_slice()))));
+        assert!(q
+            .iter_rev_from(q.len().wrapping_sub(1))
+            .eq(m.iter().rev().map(|e| Cow::Borrowed(e.as_slice()))));
+    }
+
+    /// Random operations against a `VecDeque` model.
+    fn run_model(fill: i32, seed: u64, ops: usize, fill_holds: bool) {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let mut q = QuickList::new(fill);
+        let mut m: VecDeque<Vec<u8>> = VecDeque::new();
+        for step in 0..ops {
+            let len = m.len();
+            // Phases with a target size (tens to thousands of elements): while below the target most
+            // deletions turn into insertions, above it most insertions turn into pops.
+            let target = [30, 400, 1500, 3000][(step / 2500) % 4];
+            let mut op = rng.random_range(0..100);
+            let deletes = (30..46).contains(&op) || (64..76).contains(&op);
+            let inserts = op < 30 || (46..56).contains(&op);
+            if len < target && deletes && rng.random_bool(0.8) {
+                op = rng.random_range(0..30);
+            } else if len > target && inserts && rng.random_bool(0.8) {
+                op = rng.random_range(30..46);
+            }
+            match op {
+                0..15 => {
+                    let v = gen(&mut rng);
+                    q.push_back(&v);
+                    m.push_back(v);
+                }
+                15..30 => {
+                    let v = gen(&mut rng);
+                    q.push_front(&v);
+                    m.push_front(v);
+                }
+                30..38 => assert_eq!(q.pop_front(), m.pop_front()),
+                38..46 => assert_eq!(q.pop_back(), m.pop_back()),
+                46..56 => {
+                    let v = gen(&mut rng);
+                    let i = rng.random_range(0..=len + 1);
+                    q.insert(i, &v);
+                    m.insert(i.min(len), v);
+                }
+                56..64 => {
+                    let v = gen(&mut rng);
+                    let i = rng.random_range(0..len + 2);
+                    let ok = q.set(i, &v);
+                    assert_eq!(ok, i < len);
+                    if ok {
+                        m[i] = v;
+                    }
+                }
+                64..68 => {
+                    let s = rng.random_range(0..len + 2);
+                    let c = if rng.random_bool(0.1) {
+                        rng.random_range(0..3000)
+                    } else {
+                        rng.random_range(0..60)
+                    };
+                    q.remove_range(s, c);
+                    if s < len {
+                        m.drain(s..(s + c).min(len));
+                    }
+                }
+                68..70 => {
+                    let (s, e) = if rng.random_bool(0.1) || len == 0 {
+                        (rng.random_range(0..len + 3), rng.random_range(0..len + 3))
+                    } else {
+                        let s = rng.random_range(0..=len / 8);
+                        (s, (len - 1).saturating_sub(rng.random_range(0..=len / 8)))
+                    };
+                    q.trim(s, e);
+                    if s > e || s >= len {
+                        m.clear();
+                    } else {
+                        let e = e.min(len - 1);
+                        m.truncate(e + 1);
+                        m.drain(..s);
+                    }
+                }
+                70..76 => {
+                    let v = if len > 0 && rng.random_bool(0.8) {
+                        m[rng.random_range(0..len)].clone()
+                    } else {
+                        gen(&mut rng)
+                    };
+                    let c = rng.random_range(-3..=3);
+                    let c = if rng.random_bool(0.05) { c * 1000 } else { c };
+                    assert_eq!(
+                        q.remove_matching(&v, c),
+                        model_remove_matching(&mut m, &v, c),
+                        "step {step}"
+                    );
+                }
+                76..88 => {
+                    let i = rng.random_range(0..len + 2);
+                    assert_eq!(q.get(i).map(|e| e.into_owned()), m.get(i).cloned());
+                }
+                88..94 => {
+                    let i = rng.random_range(0..len + 2);
+                    let n = rng.random_range(0..400);
+                    let it = q.iter_from(i);
+                    assert_eq!(it.len(), len.saturating_sub(i));
+                    let got: Vec<Vec<u8>> = it.take(n).map(|e| e.into_owned()).collect();
+                    let want: Vec<Vec<u8>> = m.iter().skip(i).take(n).cloned().collect();
+                    assert_eq!(got, want, "iter_from({i}) step {step}");
+                }
+                _ => {
+                    let i = rng.random_range(0..len + 2);
+                    let n = rng.random_range(0..400);
+                    let it = q.iter_rev_from(i);
+                    assert_eq!(it.len(), if i < len { i + 1 } else { 0 });
+                    let got: Vec<Vec<u8>> = it.take(n).map(|e| e.into_owned()).collect();
+                    let want: Vec<Vec<u8>> = if i < len {
+                        m.iter().take(i + 1).rev().take(n).cloned().collect()
+                    } else {
+                        Vec::new()
+                    };
+                    assert_eq!(got, want, "iter_rev_from({i}) step {step}");
+                }
+            }
+            assert_eq!(q.len(), m.len(), "step {step} op {op}");
+            if step % 53 == 0 {
+                check(&q, fill_holds);
+                compare_all(&q, &m);
+            }
+        }
+        check(&q, fill_holds);
+        compare_all(&q, &m);
+    }
+
+    #[test]
+    fn model_count_fills() {
+        let _g = lock();
+        for (i, fill) in [1, 2, 3, 5, 0, 16, 128].into_iter().enumerate() {
+            run_model(fill, 0x5eed + i as u64, 20_000, true);
+        }
+    }
+
+    #[test]
+    fn model_size_fills() {
+        let _g = lock();
+        for (i, fill) in [-1, -2, -3, -5].into_iter().enumerate() {
+            run_model(fill, 0xfeed + i as u64, 30_000, true);
+        }
+    }
+
+    #[test]
+    fn model_with_plain_nodes() {
+        let _g = lock();
+        let _t = Threshold::set(40);
+        for (i, fill) in [-2, 2, 5].into_iter().enumerate() {
+            run_model(fill, 0xbead + i as u64, 20_000, true);
+        }
+    }
+
+    /// A longer sweep over many seeds: `cargo test --release -- --ignored`.
+    #[test]
+    #[ignore]
+    fn model_many_seeds() {
+        let _g = lock();
+        for seed in 0..300u64 {
+            let fill = [1, 2, 3, 5, 16, -1, -2, -5][seed as usize % 8];
+            run_model(fill, seed, 20_000, true);
+        }
+        let _t = Threshold::set(40);
+        for seed in 0..60u64 {
+            run_model([2, -2, -1][seed as usize % 3], seed, 20_000, true);
+        }
+    }
+
+    #[test]
+    fn model_with_fill_changes() {
+        let _g = lock();
+        let mut rng = SmallRng::seed_from_u64(7);
+        let mut q = QuickList::new(-2);
+        let mut m = VecDeque::new();
+        for round in 0..40 {
+            q.set_fill([-1, -2, 3, 1, -5, 64][round % 6]);
+            for _ in 0..500 {
+                let v = gen(&mut rng);
+                let i = rng.random_range(0..=m.len());
+                q.insert(i, &v);
+                m.insert(i, v);
+                if rng.random_bool(0.3) {
+                    let i = rng.random_range(0..m.len());
+                    q.remove_range(i, 3);
+                    m.drain(i..(i + 3).min(m.len()));
+                }
+            }
+            check(&q, false);
+            compare_all(&q, &m);
+        }
+    }
+
+    #[test]
+    fn empty_list_edges() {
+        let _g = lock();
+        let mut q = QuickList::new(-2);
+        assert!(q.is_empty());
+        assert_eq!(q.node_count(), 0);
+        assert_eq!(q.pop_front(), None);
+        assert_eq!(q.pop_back(), None);
+        assert_eq!(q.get(0), None);
+        assert!(!q.set(0, b"x"));
+        q.remove_range(0, 10);
+        q.trim(0, 5);
+        assert_eq!(q.remove_matching(b"x", 0), 0);
+        assert_eq!(q.iter().count(), 0);
+        assert_eq!(q.iter_from(3).count(), 0);
+        assert_eq!(q.iter_rev_from(0).count(), 0);
+        assert_eq!(q.mem_usage(), 0);
+        q.insert(5, b"a"); // past the end appends
+        q.insert(0, b"b");
+        assert_eq!(items(&q), vec![b("b"), b("a")]);
+        q.push_back(b"");
+        assert_eq!(q.get(2).as_deref(), Some(&b""[..]));
+        assert_eq!(q.pop_back(), Some(Vec::new()));
+        q.trim(1, 0); // start > end empties
+        assert!(q.is_empty());
+        assert_eq!(q.node_count(), 0);
+        assert_eq!(format!("{:?}", QuickList::default()), "[]");
+    }
+
+    #[test]
+    fn push_pop_order_and_get() {
+        let _g = lock();
+        let mut q = QuickList::new(-2);
+        for i in 0..5000 {
+            q.push_back(i.to_string().as_bytes());
+        }
+        for i in 0..5000 {
+            q.push_front(format!("f{i}").as_bytes());
+        }
+        assert_eq!(q.len(), 10_000);
+        check(&q, true);
+        assert_eq!(q.get(0).as_deref(), Some(&b"f4999"[..]));
+        assert_eq!(q.get(4999).as_deref(), Some(&b"f0"[..]));
+        assert_eq!(q.get(5000).as_deref(), Some(&b"0"[..]));
+        assert_eq!(q.get(9999).as_deref(), Some(&b"4999"[..]));
+        assert_eq!(q.get(10_000), None);
+        for i in 0..5000 {
+            assert_eq!(q.pop_back(), Some(format!("{}", 4999 - i).into_bytes()));
+        }
+        for i in 0..5000 {
+            assert_eq!(q.pop_back(), Some(format!("f{i}").into_bytes()));
+        }
+        assert!(q.is_empty());
+        assert_eq!(q.node_count(), 0);
+    }
+
+    #[test]
+    fn fill_limits_shape_nodes() {
+        let _g = lock();
+        let mut q = QuickList::new(3);
+        for i in 0..10 {
+            q.push_back(&[i]);
+        }
+        assert_eq!(q.node_count(), 4);
+        for fill in [0, 1] {
+            let mut q = QuickList::new(fill);
+            for i in 0..10 {
+                q.push_front(&[i]);
+            }
+            assert_eq!(q.node_count(), 10);
+        }
+        // -1: 4 KB nodes; 1000 entries of 22 bytes need at least 6 nodes, and nodes are mostly full.
+        let mut q = QuickList::new(-1);
+        for _ in 0..1000 {
+            q.push_back(&[7u8; 20]);
+        }
+        check(&q, true);
+        assert!((6..=7).contains(&q.node_count()), "{} nodes", q.node_count());
+        // Out-of-range fills clamp like Redis.
+        assert_eq!(QuickList::new(-100).fill(), -5);
+        assert_eq!(QuickList::new(i32::MAX).fill(), FILL_MAX);
+        // A count fill still stops at 8 KB per node.
+        let mut q = QuickList::new(1000);
+        for _ in 0..1000 {
+            q.push_back(&[1u8; 100]);
+        }
+        check(&q, true);
+        assert!(q.node_count() >= 1000 * 102 / SAFETY_LIMIT);
+    }
+
+    #[test]
+    fn oversized_elements_get_their_own_node() {
+        let _g = lock();
+        let big = vec![b'z'; 10 * 1024];
+        let mut q = QuickList::new(-2);
+        q.push_back(b"a");
+        q.push_back(&big);
+        q.push_back(b"b");
+        assert_eq!(q.node_count(), 3);
+        q.insert(1, b"c"); // joins the tail of the first node
+        q.insert(3, b"d"); // joins the head of the last node
+        assert_eq!(q.node_count(), 3);
+        assert_eq!(items(&q), vec![b("a"), b("c"), big.clone(), b("d"), b("b")]);
+        // Replacing the oversized one in place; growing a small one past the limit moves it out.
+        assert!(q.set(2, b"small"));
+        assert!(q.set(0, &big));
+        assert_eq!(items(&q), vec![big.clone(), b("c"), b("small"), b("d"), b("b")]);
+        check(&q, true);
+        assert_eq!(q.remove_matching(&big, 0), 1);
+        assert_eq!(items(&q), vec![b("c"), b("small"), b("d"), b("b")]);
+        check(&q, true);
+    }
+
+    #[test]
+    fn plain_nodes_above_threshold() {
+        let _g = lock();
+        let _t = Threshold::set(100);
+        assert_eq!(QuickList::packed_threshold(), 100);
+        let big = vec![b'p'; 100];
+        let mut q = QuickList::new(-2);
+        for i in 0..10u8 {
+            q.push_back(&[i]);
+        }
+        q.insert(5, &big); // splits the node around a plain one
+        assert_eq!(q.node_count(), 3);
+        assert!(q.nodes[1].plain);
+        assert_eq!(q.get(5).as_deref(), Some(&big[..]));
+        q.push_front(&big);
+        q.push_back(&big);
+        assert_eq!(q.node_count(), 5);
+        check(&q, true);
+        assert_eq!(q.pop_front(), Some(big.clone()));
+        assert_eq!(q.pop_back(), Some(big.clone()));
+        // plain -> small, small -> plain, plain -> plain
+        assert!(q.set(5, b"s"));
+        assert!(q.nodes.iter().all(|n| !n.plain));
+        assert!(q.set(0, &big));
+        assert!(q.nodes[0].plain);
+        let bigger = vec![b'q'; 300];
+        assert!(q.set(0, &bigger));
+        assert_eq!(q.get(0).as_deref(), Some(&bigger[..]));
+        check(&q, true);
+        assert_eq!(q.remove_matching(&bigger, -1), 1);
+        assert_eq!(q.len(), 10);
+        let want: Vec<Vec<u8>> = (1..11u8)
+            .map(|i| if i == 5 { b("s") } else { vec![i - u8::from(i > 5)] })
+            .collect();
+        assert_eq!(items(&q), want);
+        check(&q, true);
+        // 0 restores the default.
+        QuickList::set_packed_threshold(0);
+        assert_eq!(QuickList::packed_threshold(), DEFAULT_PACKED_THRESHOLD);
+    }
+
+    #[test]
+    fn remove_matching_directions() {
+        let _g = lock();
+        for fill in [2, -2] {
+            let mut q = QuickList::new(fill);
+            let mut m = VecDeque::new();
+            for i in 0..60 {
+                let v = if i % 3 == 0 { b("x") } else { i.to_string().into_bytes() };
+                q.push_back(&v);
+                m.push_back(v);
+            }
+            for c in [2, -2, 5, -5, 0, 3] {
+                assert_eq!(q.remove_matching(b"x", c), model_remove_matching(&mut m, b"x", c));
+                compare_all(&q, &m);
+                check(&q, true);
+            }
+            assert_eq!(q.remove_matching(b"x", 0), 0);
+            assert_eq!(q.remove_matching(b"1", i64::MIN), 1);
+            assert_eq!(q.remove_matching(b"", 0), 0);
+        }
+        // Every element matches: the list empties completely.
+        let mut q = QuickList::new(-2);
+        for _ in 0..5000 {
+            q.push_back(b"same");
+        }
+        assert_eq!(q.remove_matching(b"same", 0), 5000);
+        assert!(q.is_empty());
+        assert_eq!(q.node_count(), 0);
+    }
+
+    #[test]
+    fn iterators_from_every_index() {
+        let _g = lock();
+        for fill in [2, -1] {
+            let mut q = QuickList::new(fill);
+            let m: Vec<Vec<u8>> = (0..300)
+                .map(|i: u32| i.to_string().repeat(i as usize % 7).into_bytes())
+                .collect();
+            for v in &m {
+                q.push_back(v);
+            }
+            for i in 0..m.len() {
+                assert!(q.iter_from(i).eq(m[i..].iter().map(|e| Cow::Borrowed(e.as_slice()))));
+                assert!(q
+                    .iter_rev_from(i)
+                    .eq(m[..=i].iter().rev().map(|e| Cow::Borrowed(e.as_slice()))));
+                assert_eq!(q.get(i).as_deref(), Some(m[i].as_slice()));
+            }
+            let mut it = q.iter_from(298);
+            assert_eq!(it.len(), 2);
+            it.next();
+            it.next();
+            assert!(it.next().is_none());
+            assert!(it.next().is_none());
+        }
+    }
+
+    #[test]
+    fn insert_splits_full_nodes_at_every_position() {
+        let _g = lock();
+        for pos in 0..=8 {
+            let mut q = QuickList::new(4);
+            for i in 0..8u8 {
+                q.push_back(&[i]);
+            }
+            assert_eq!(q.node_count(), 2);
+            q.insert(pos, b"new");
+            let mut want: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i]).collect();
+            want.insert(pos, b("new"));
+            assert_eq!(items(&q), want, "pos {pos}");
+            check(&q, true);
+        }
+    }
+
+    #[test]
+    fn entry_lengths_around_varint_boundaries() {
+        let _g = lock();
+        let mut q = QuickList::new(-5);
+        let lens = [0, 1, 126, 127, 128, 129, 16_383, 16_384, 16_385, 70_000];
+        for &n in &lens {
+            q.push_back(&vec![b'v'; n]);
+            q.push_front(&vec![b'w'; n]);
+        }
+        check(&q, true);
+        for (i, &n) in lens.iter().enumerate() {
+            assert_eq!(q.get(lens.len() + i).map(|e| e.len()), Some(n));
+            assert_eq!(q.get(lens.len() - 1 - i).map(|e| e.len()), Some(n));
+        }
+        for n in [0usize, 1, 127, 128, 16_383, 16_384, 1 << 21, usize::MAX] {
+            let (h, l) = leb(n);
+            assert_eq!(l, varint_len(n));
+            let mut buf = h[..l].to_vec();
+            buf.extend(h[..l].iter().rev());
+            // An entry with a fake payload length is rejected, never read out of bounds.
+            assert_eq!(read_fwd(&buf, 0).is_some(), n == 0);
+        }
+    }
+
+    #[test]
+    fn remove_range_and_trim() {
+        let _g = lock();
+        let mut q = QuickList::new(3);
+        for i in 0..20u8 {
+            q.push_back(&[i]);
+        }
+        q.remove_range(2, 7); // spans partial, whole and partial nodes
+        q.remove_range(100, 1);
+        q.remove_range(10, 100); // clamps
+        let want: Vec<Vec<u8>> = [0u8, 1, 9, 10, 11, 12, 13, 14, 15, 16]
+            .iter()
+            .map(|&i| vec![i])
+            .collect();
+        assert_eq!(items(&q), want);
+        check(&q, true);
+        q.trim(2, 100);
+        assert_eq!(q.len(), 8);
+        q.trim(1, 3);
+        assert_eq!(items(&q), vec![vec![10], vec![11], vec![12]]);
+        q.trim(5, 9);
+        assert!(q.is_empty());
+        assert_eq!(q.node_count(), 0);
+    }
+
+    #[test]
+    fn deletions_merge_nodes() {
+        let _g = lock();
+        let mut q = QuickList::new(-2);
+        for i in 0..50_000 {
+            q.push_back(if i % 10 == 0 { b"keep-0123" } else { b"drop-0123" });
+        }
+        let before = q.node_count();
+        assert_eq!(q.remove_matching(b"drop-0123", 0), 45_000);
+        check(&q, true);
+        // 5000 entries of 11 bytes = 55 KB: without merging this would stay at `before` nodes.
+        assert!(q.node_count() <= 12, "{} nodes (was {before})", q.node_count());
+        // Many small middle range removals merge too.
+        let mut q = QuickList::new(5);
+        for i in 0..10_000u32 {
+            q.push_back(&i.to_le_bytes());
+        }
+        for i in 0..1000 {
+            q.remove_range(i * 2 + 1, 8);
+        }
+        check(&q, true);
+        assert_eq!(q.len(), 2000);
+        assert!(q.node_count() <= 2000 * 2 / 3, "{} nodes", q.node_count());
+    }
+
+    #[test]
+    fn queue_and_stack_patterns_stay_compact() {
+        let _g = lock();
+        let mut q = QuickList::new(-2);
+        for i in 0..500u32 {
+            q.push_back(&i.to_le_bytes());
+        }
+        for i in 500..200_000u32 {
+            q.push_back(&i.to_le_bytes());
+            assert_eq!(q.pop_front(), Some((i - 500).to_le_bytes().to_vec()));
+        }
+        check(&q, true);
+        assert!(q.node_count() <= 2);
+        assert!(q.mem_usage() < 8 * 1024 + 4096, "{}", q.mem_usage());
+        for i in 0..200_000u32 {
+            q.push_front(&i.to_le_bytes());
+            assert_eq!(q.pop_back().map(|v| v.len()), Some(4));
+        }
+        check(&q, true);
+        assert_eq!(q.len(), 500);
+        // Draining frees memory as it goes.
+        let mut q = QuickList::new(-2);
+        for i in 0..100_000u32 {
+            q.push_front(&i.to_le_bytes());
+        }
+        while q.len() > 10 {
+            q.pop_front();
+        }
+        check(&q, true);
+        assert!(q.mem_usage() < 1024, "{}", q.mem_usage());
+    }
+
+    #[test]
+    fn memory_per_element() {
+        let _g = lock();
+        let n = 1_000_000;
+        for (fill, push_front) in [(-2, false), (-2, true), (128, false)] {
+            let mut q = QuickList::new(fill);
+            for i in 0..n {
+                let v = format!("val:{:06}", i % 1_000_000);
+                if push_front {
+                    q.push_front(v.as_bytes());
+                } else {
+                    q.push_back(v.as_bytes());
+                }
+            }
+            let per = q.mem_usage() as f64 / n as f64;
+            assert!(per < 13.0, "fill {fill} front {push_front}: {per:.2} B/element");
+        }
+        // A one-element list is small too.
+        let mut q = QuickList::new(-2);
+        q.push_back(b"hello");
+        assert!(q.mem_usage() <= 48 + 16, "{}", q.mem_usage());
+    }
+
+    #[test]
+    fn clone_and_eq() {
+        let _g = lock();
+        let mut a = QuickList::new(-2);
+        let mut b2 = QuickList::new(2);
+        for i in 0..1000u32 {
+            a.push_back(&i.to_be_bytes());
+            b2.push_front(&(999 - i).to_be_bytes());
+        }
+        a.pop_front();
+        a.push_front(&0u32.to_be_bytes());
+        assert_eq!(a, b2); // same elements, different node layout
+        let c = a.clone();
+        assert_eq!(c, a);
+        check(&c, true);
+        let mut d = c.clone();
+        d.set(500, b"changed");
+        assert_ne!(d, c);
+        d.set(500, &500u32.to_be_bytes());
+        assert_eq!(d, c);
+        d.pop_back();
+        assert_ne!(d, c);
+    }
+}

@@ -1,0 +1,219 @@
+//! Blocking commands (BLPOP, BLMOVE, BZPOPMIN, ...): a handler that finds nothing to
+//! serve asks to block; the client then waits, FIFO per key, until a write signals one of
+//! its keys ready (the command is run again and either serves or keeps waiting in place),
+//! its timeout passes, CLIENT UNBLOCK, or it disconnects. A blocked client's further
+//! input is not read until it is unblocked. Redis compat: blocked.c.
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+
+use super::call;
+use super::Server;
+use crate::resp::ReplyBuf;
+
+/// What a blocked client gets when it times out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeoutReply {
+    NullArray,
+    NullBulk,
+}
+
+/// A handler's request to block (set on `Ctx::block`).
+pub struct BlockReq {
+    pub keys: Vec<Vec<u8>>,
+    /// Absolute unix ms; 0 blocks forever.
+    pub deadline: i64,
+    pub on_timeout: TimeoutReply,
+    /// The type the keys must have to wake the client ("list", "zset").
+    pub kind: &'static str,
+}
+
+pub struct BlockState {
+    pub db: usize,
+    pub req: BlockReq,
+    /// The command to run again when a key is ready.
+    pub argv: Vec<Vec<u8>>,
+}
+
+#[derive(Default)]
+pub struct Blocking {
+    /// Per db: key -> clients blocked on it, oldest first.
+    pub waiting: HashMap<(usize, Vec<u8>), VecDeque<usize>>,
+    /// Keys signalled since the last serve pass (deduplicated by `ready_set`).
+    ready: VecDeque<(usize, Vec<u8>)>,
+    ready_set: HashSet<(usize, Vec<u8>)>,
+    /// (deadline, client) of clients with a timeout.
+    pub timeouts: BTreeSet<(i64, usize)>,
+    /// Clients unblocked since the reactor last looked: their output needs flushing and
+    /// their pending input processing.
+    pub unblocked: Vec<usize>,
+    /// Set while a blocked client's command runs again.
+    pub rerun: Option<usize>,
+    /// Set when that rerun asked to block again.
+    pub reblock: bool,
+    serving: bool,
+    pub count: usize,
+}
+
+impl Server {
+    /// Called on every keyspace write: wakes clients blocked on `key`, if any.
+    #[inline]
+    pub fn signal_key(&mut self, db: usize, key: &[u8]) {
+        if self.blocking.waiting.is_empty() {
+            return;
+        }
+        let k = (db, key.to_vec());
+        if self.blocking.waiting.contains_key(&k) && self.blocking.ready_set.insert(k.clone()) {
+            self.blocking.ready.push_back(k);
+        }
+    }
+
+    /// Blocks client `cid` (its command found nothing to serve).
+    pub fn block_client(&mut self, cid: usize, db: usize, req: BlockReq, argv: &[&[u8]]) {
+        let b = &mut self.blocking;
+        if b.rerun == Some(cid) {
+            b.reblock = true;
+            return;
+        }
+        let Some(c) = self.clients.get_mut(cid) else {
+            return;
+        };
+        for k in &req.keys {
+            let q = b.waiting.entry((db, k.clone())).or_default();
+            if !q.contains(&cid) {
+                q.push_back(cid);
+            }
+        }
+        if req.deadline > 0 {
+            b.timeouts.insert((req.deadline, cid));
+        }
+        b.count += 1;
+        c.blocked = Some(Box::new(BlockState {
+            db,
+            req,
+            argv: argv.iter().map(|a| a.to_vec()).collect(),
+        }));
+    }
+
+    /// Removes a client from every wait queue; returns its state if it was blocked.
+    pub fn unblock_client(&mut self, cid: usize) -> Option<Box<BlockState>> {
+        let st = self.clients.get_mut(cid)?.blocked.take()?;
+        let b = &mut self.blocking;
+        for k in &st.req.keys {
+            let key = (st.db, k.clone());
+            if let Some(q) = b.waiting.get_mut(&key) {
+                q.retain(|&c| c != cid);
+                if q.is_empty() {
+                    b.waiting.remove(&key);
+                }
+            }
+        }
+        if st.req.deadline > 0 {
+            b.timeouts.remove(&(st.req.deadline, cid));
+        }
+        b.count = b.count.saturating_sub(1);
+        b.unblocked.push(cid);
+        Some(st)
+    }
+
+    /// Unblocks with the command's timeout reply (timeout or CLIENT UNBLOCK TIMEOUT).
+    pub fn unblock_timeout(&mut self, cid: usize) {
+        if let Some(st) = self.unblock_client(cid) {
+            if let Some(c) = self.clients.get_mut(cid) {
+                match st.req.on_timeout {
+                    TimeoutReply::NullArray => c.reply.null_array(),
+                    TimeoutReply::NullBulk => c.reply.null(),
+                }
+            }
+        }
+    }
+
+    /// Unblocks with an error reply (CLIENT UNBLOCK ERROR).
+    pub fn unblock_error(&mut self, cid: usize, text: &str) {
+        if self.unblock_client(cid).is_some() {
+            if let Some(c) = self.clients.get_mut(cid) {
+                c.reply.error(text);
+            }
+        }
+    }
+
+    /// Times out every client whose deadline is at or before `now_ms`.
+    pub fn expire_blocked(&mut self, now_ms: i64) {
+        while let Some(&(at, cid)) = self.blocking.timeouts.first() {
+            if at > now_ms {
+                break;
+            }
+            self.blocking.timeouts.pop_first();
+            self.unblock_timeout(cid);
+        }
+    }
+
+    /// Milliseconds until the next blocked client times out, if any.
+    pub fn next_block_timeout(&self, now_ms: i64) -> Option<i64> {
+        self.blocking.timeouts.first().map(|&(at, _)| (at - now_ms).max(0))
+    }
+
+    /// Serves clients blocked on keys signalled ready, until none is left.
+    pub fn serve_ready_keys(&mut self) {
+        if self.blocking.serving {
+            return;
+        }
+        self.blocking.serving = true;
+        while let Some(k) = self.blocking.ready.pop_front() {
+            self.blocking.ready_set.remove(&k);
+            let Some(q) = self.blocking.waiting.get(&k) else {
+                continue;
+            };
+            let cids: Vec<usize> = q.iter().copied().collect();
+            let (db, key) = k;
+            for cid in cids {
+                let Some(kind) = self
+                    .clients
+                    .get(cid)
+                    .and_then(|c| c.blocked.as_ref())
+                    .map(|s| s.req.kind)
+                else {
+                    continue;
+                };
+                let now = crate::clock::now_ms();
+                let ready = self
+                    .dbs
+                    .get_mut(db)
+                    .and_then(|d| d.peek(&key, now))
+                    .is_some_and(|o| o.type_name() == kind);
+                if !ready {
+                    break;
+                }
+                self.rerun_blocked(cid);
+            }
+        }
+        self.blocking.serving = false;
+    }
+
+    /// Runs a blocked client's command again; it either serves (and the client is
+    /// unblocked) or asks to block again (and keeps its place in every queue).
+    fn rerun_blocked(&mut self, cid: usize) {
+        let Some(c) = self.clients.get_mut(cid) else {
+            return;
+        };
+        let Some(st) = c.blocked.take() else {
+            return;
+        };
+        let mut out = std::mem::replace(&mut c.reply, ReplyBuf::new());
+        out.resp3 = c.resp3;
+        self.blocking.rerun = Some(cid);
+        self.blocking.reblock = false;
+        {
+            let argv: Vec<&[u8]> = st.argv.iter().map(|a| a.as_slice()).collect();
+            call::execute(self, cid, &argv, &mut out);
+        }
+        self.blocking.rerun = None;
+        let reblock = std::mem::take(&mut self.blocking.reblock);
+        let Some(c) = self.clients.get_mut(cid) else {
+            return;
+        };
+        c.reply = out;
+        c.blocked = Some(st);
+        if !reblock {
+            self.unblock_client(cid);
+        }
+    }
+}

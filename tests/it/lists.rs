@@ -1,0 +1,240 @@
+//! List commands and blocking pops over TCP: happy paths, WRONGTYPE, parse errors
+//! (full text), FIFO wake-up order, timeouts, CLIENT UNBLOCK, and keys created by
+//! other commands waking blocked clients. Cases follow tests/unit/type/list.tcl.
+use std::time::{Duration, Instant};
+
+use crate::cmd;
+use crate::harness::{wait_for, Server};
+use redis::Commands;
+
+/// Polls INFO until `n` clients are blocked.
+fn wait_blocked(s: &Server, n: usize) {
+    let mut r = s.client();
+    wait_for("blocked clients", Duration::from_secs(5), || {
+        let info: String = redis::cmd("INFO").arg("clients").query(&mut r).unwrap();
+        info.contains(&format!("blocked_clients:{n}\r")).then_some(())
+    });
+}
+
+#[test]
+fn push_pop_range_and_index() {
+    let s = Server::start();
+    let mut r = s.client();
+    assert_eq!(r.rpush::<_, _, i64>("l", &["a", "b", "c"]).unwrap(), 3);
+    assert_eq!(r.lpush::<_, _, i64>("l", "z").unwrap(), 4);
+    assert_eq!(
+        r.lrange::<_, Vec<String>>("l", 0, -1).unwrap(),
+        vec!["z", "a", "b", "c"]
+    );
+    assert_eq!(r.lrange::<_, Vec<String>>("l", -2, 100).unwrap(), vec!["b", "c"]);
+    assert_eq!(r.lindex::<_, String>("l", -1).unwrap(), "c");
+    assert_eq!(r.llen::<_, i64>("l").unwrap(), 4);
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "LINDEX", "l", "9"), b"$-1\r\n");
+    assert_eq!(cmd!(c, "LPOP", "l"), b"$1\r\nz\r\n");
+    assert_eq!(cmd!(c, "RPOP", "l", "2"), b"*2\r\n$1\r\nc\r\n$1\r\nb\r\n");
+    assert_eq!(cmd!(c, "LPOP", "l", "0"), b"*0\r\n");
+    assert_eq!(
+        cmd!(c, "LPOP", "l", "-1"),
+        b"-ERR value is out of range, must be positive\r\n"
+    );
+    assert_eq!(cmd!(c, "LPOP", "nokey", "3"), b"*-1\r\n");
+    assert_eq!(cmd!(c, "LPOP", "nokey"), b"$-1\r\n");
+    assert_eq!(cmd!(c, "LPOP", "l"), b"$1\r\na\r\n");
+    // The emptied list is gone.
+    assert_eq!(cmd!(c, "EXISTS", "l"), b":0\r\n");
+    assert_eq!(cmd!(c, "LPUSHX", "l", "x"), b":0\r\n");
+    assert_eq!(cmd!(c, "RPUSH", "l", "1"), b":1\r\n");
+    assert_eq!(cmd!(c, "RPUSHX", "l", "2", "3"), b":3\r\n");
+    assert_eq!(cmd!(c, "LSET", "l", "-1", "three"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "LSET", "l", "5", "x"), b"-ERR index out of range\r\n");
+    assert_eq!(cmd!(c, "LSET", "nokey", "0", "x"), b"-ERR no such key\r\n");
+    assert_eq!(cmd!(c, "LINSERT", "l", "BEFORE", "2", "1.5"), b":4\r\n");
+    assert_eq!(cmd!(c, "LINSERT", "l", "AFTER", "zz", "x"), b":-1\r\n");
+    assert_eq!(cmd!(c, "LINSERT", "l", "MIDDLE", "2", "x"), b"-ERR syntax error\r\n");
+    assert_eq!(
+        cmd!(c, "LRANGE", "l", "0", "-1"),
+        b"*4\r\n$1\r\n1\r\n$3\r\n1.5\r\n$1\r\n2\r\n$5\r\nthree\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "LRANGE", "l", "a", "1"),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(cmd!(c, "OBJECT", "ENCODING", "l"), b"$9\r\nquicklist\r\n");
+    assert_eq!(cmd!(c, "TYPE", "l"), b"+list\r\n");
+}
+
+#[test]
+fn lrem_ltrim_lpos() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "RPUSH", "l", "a", "b", "a", "c", "a"), b":5\r\n");
+    assert_eq!(cmd!(c, "LREM", "l", "-1", "a"), b":1\r\n");
+    assert_eq!(cmd!(c, "LPOS", "l", "a"), b":0\r\n");
+    assert_eq!(cmd!(c, "LPOS", "l", "a", "RANK", "2"), b":2\r\n");
+    assert_eq!(cmd!(c, "LPOS", "l", "a", "RANK", "-1"), b":2\r\n");
+    assert_eq!(cmd!(c, "LPOS", "l", "a", "COUNT", "0"), b"*2\r\n:0\r\n:2\r\n");
+    assert_eq!(cmd!(c, "LPOS", "l", "a", "MAXLEN", "1", "COUNT", "0"), b"*1\r\n:0\r\n");
+    assert_eq!(cmd!(c, "LPOS", "l", "zz"), b"$-1\r\n");
+    assert_eq!(
+        cmd!(c, "LPOS", "l", "a", "RANK", "0"),
+        b"-ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "LPOS", "l", "a", "COUNT", "-1"),
+        b"-ERR COUNT can't be negative\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "LPOS", "l", "a", "MAXLEN", "-1"),
+        b"-ERR MAXLEN can't be negative\r\n"
+    );
+    assert_eq!(cmd!(c, "LREM", "l", "0", "a"), b":2\r\n");
+    assert_eq!(cmd!(c, "LTRIM", "l", "0", "0"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "LRANGE", "l", "0", "-1"), b"*1\r\n$1\r\nb\r\n");
+    assert_eq!(cmd!(c, "LTRIM", "l", "5", "10"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "EXISTS", "l"), b":0\r\n");
+}
+
+#[test]
+fn wrongtype_and_arity() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "SET", "s", "x"), b"+OK\r\n");
+    let wt = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n".to_vec();
+    assert_eq!(cmd!(c, "LPUSH", "s", "a"), wt);
+    assert_eq!(cmd!(c, "LRANGE", "s", "0", "-1"), wt);
+    assert_eq!(cmd!(c, "LLEN", "s"), wt);
+    assert_eq!(cmd!(c, "BLPOP", "s", "0"), wt);
+    assert_eq!(cmd!(c, "RPUSH", "l", "a"), b":1\r\n");
+    assert_eq!(cmd!(c, "LMOVE", "l", "s", "LEFT", "RIGHT"), wt);
+    // The failed move changed nothing.
+    assert_eq!(cmd!(c, "LLEN", "l"), b":1\r\n");
+    assert_eq!(cmd!(c, "GET", "l"), wt);
+    assert_eq!(
+        cmd!(c, "LPUSH", "l"),
+        b"-ERR wrong number of arguments for 'lpush' command\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "LPOP", "l", "1", "2"),
+        b"-ERR wrong number of arguments for 'lpop' command\r\n"
+    );
+}
+
+#[test]
+fn lmove_rotates_and_lmpop() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "RPUSH", "l", "1", "2", "3"), b":3\r\n");
+    assert_eq!(cmd!(c, "EXPIRE", "l", "100"), b":1\r\n");
+    assert_eq!(cmd!(c, "RPOPLPUSH", "l", "l"), b"$1\r\n3\r\n");
+    assert_eq!(cmd!(c, "LMOVE", "l", "l", "LEFT", "RIGHT"), b"$1\r\n3\r\n");
+    assert_eq!(cmd!(c, "TTL", "l"), b":100\r\n");
+    assert_eq!(cmd!(c, "LMOVE", "l", "m", "RIGHT", "LEFT"), b"$1\r\n3\r\n");
+    assert_eq!(cmd!(c, "LMOVE", "l", "m", "UP", "LEFT"), b"-ERR syntax error\r\n");
+    assert_eq!(cmd!(c, "LMOVE", "none", "m", "LEFT", "LEFT"), b"$-1\r\n");
+    assert_eq!(
+        cmd!(c, "LMPOP", "2", "none", "l", "LEFT", "COUNT", "5"),
+        b"*2\r\n$1\r\nl\r\n*2\r\n$1\r\n1\r\n$1\r\n2\r\n"
+    );
+    assert_eq!(cmd!(c, "LMPOP", "1", "none", "LEFT"), b"*-1\r\n");
+    assert_eq!(
+        cmd!(c, "LMPOP", "0", "l", "LEFT"),
+        b"-ERR numkeys should be greater than 0\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "LMPOP", "1", "l", "LEFT", "COUNT", "0"),
+        b"-ERR count should be greater than 0\r\n"
+    );
+    assert_eq!(cmd!(c, "LMPOP", "5", "l", "LEFT"), b"-ERR syntax error\r\n");
+}
+
+#[test]
+fn blocked_clients_are_served_fifo() {
+    let s = Server::start();
+    let mut a = s.raw();
+    let mut b = s.raw();
+    a.send(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n");
+    wait_blocked(&s, 1);
+    b.send(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n");
+    wait_blocked(&s, 2);
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "RPUSH", "q", "first", "second"), b":2\r\n");
+    assert_eq!(a.read(), b"*2\r\n$1\r\nq\r\n$5\r\nfirst\r\n");
+    assert_eq!(b.read(), b"*2\r\n$1\r\nq\r\n$6\r\nsecond\r\n");
+    assert_eq!(cmd!(c, "EXISTS", "q"), b":0\r\n");
+    // A pipelined command after the blocking one runs once it is served.
+    a.send(b"*3\r\n$5\r\nBRPOP\r\n$1\r\nq\r\n$1\r\n0\r\n*1\r\n$4\r\nPING\r\n");
+    wait_blocked(&s, 1);
+    assert_eq!(cmd!(c, "LPUSH", "q", "x"), b":1\r\n");
+    assert_eq!(a.read(), b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+    assert_eq!(a.read(), b"+PONG\r\n");
+}
+
+#[test]
+fn blocking_timeouts_and_unblock() {
+    let s = Server::start();
+    let mut a = s.raw();
+    let t0 = Instant::now();
+    assert_eq!(cmd!(a, "BLPOP", "nothing", "0.1"), b"*-1\r\n");
+    assert!(t0.elapsed() >= Duration::from_millis(90));
+    assert_eq!(cmd!(a, "BLMOVE", "nothing", "x", "LEFT", "LEFT", "0.05"), b"$-1\r\n");
+    assert_eq!(cmd!(a, "BLPOP", "k", "-1"), b"-ERR timeout is negative\r\n");
+    assert_eq!(
+        cmd!(a, "BLPOP", "k", "abc"),
+        b"-ERR timeout is not a float or out of range\r\n"
+    );
+    let id = String::from_utf8(cmd!(a, "CLIENT", "ID")).unwrap();
+    let id = id.trim_start_matches(':').trim().to_string();
+    a.send(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nk\r\n$1\r\n0\r\n");
+    wait_blocked(&s, 1);
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "CLIENT", "UNBLOCK", &id, "ERROR"), b":1\r\n");
+    assert_eq!(a.read(), b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+    a.send(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nk\r\n$1\r\n0\r\n");
+    wait_blocked(&s, 1);
+    assert_eq!(cmd!(c, "CLIENT", "UNBLOCK", &id), b":1\r\n");
+    assert_eq!(a.read(), b"*-1\r\n");
+    assert_eq!(cmd!(c, "CLIENT", "UNBLOCK", &id), b":0\r\n");
+}
+
+#[test]
+fn keys_created_by_other_commands_wake_clients() {
+    let s = Server::start();
+    let mut a = s.raw();
+    let mut c = s.raw();
+    a.send(b"*6\r\n$6\r\nBLMOVE\r\n$3\r\nsrc\r\n$3\r\ndst\r\n$4\r\nLEFT\r\n$5\r\nRIGHT\r\n$1\r\n0\r\n");
+    wait_blocked(&s, 1);
+    // A key of the wrong type does not wake the client; a list renamed into place does.
+    assert_eq!(cmd!(c, "SET", "src", "string"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "DEL", "src"), b":1\r\n");
+    assert_eq!(cmd!(c, "RPUSH", "tmp", "v"), b":1\r\n");
+    assert_eq!(cmd!(c, "RENAME", "tmp", "src"), b"+OK\r\n");
+    assert_eq!(a.read(), b"$1\r\nv\r\n");
+    assert_eq!(cmd!(c, "LRANGE", "dst", "0", "-1"), b"*1\r\n$1\r\nv\r\n");
+    // A client blocked in a BLMOVE chain wakes the next one.
+    let mut b = s.raw();
+    a.send(b"*3\r\n$5\r\nBLPOP\r\n$2\r\nl2\r\n$1\r\n0\r\n");
+    wait_blocked(&s, 1);
+    b.send(b"*4\r\n$10\r\nBRPOPLPUSH\r\n$2\r\nl1\r\n$2\r\nl2\r\n$1\r\n0\r\n");
+    wait_blocked(&s, 2);
+    assert_eq!(cmd!(c, "LPUSH", "l1", "hop"), b":1\r\n");
+    assert_eq!(b.read(), b"$3\r\nhop\r\n");
+    assert_eq!(a.read(), b"*2\r\n$2\r\nl2\r\n$3\r\nhop\r\n");
+}
+
+#[test]
+fn big_lists_and_expiry() {
+    let s = Server::start();
+    let mut r = s.client();
+    let vals: Vec<String> = (0..5000).map(|i| format!("value-{i}")).collect();
+    let _: i64 = r.rpush("big", &vals).unwrap();
+    assert_eq!(r.lindex::<_, String>("big", 2500).unwrap(), "value-2500");
+    let mid: Vec<String> = r.lrange("big", 1000, 1002).unwrap();
+    assert_eq!(mid, vec!["value-1000", "value-1001", "value-1002"]);
+    let _: () = r.ltrim("big", 10, 19).unwrap();
+    assert_eq!(r.llen::<_, i64>("big").unwrap(), 10);
+    let _: () = redis::cmd("PEXPIRE").arg("big").arg(1).query(&mut r).unwrap();
+    wait_for("expiry", Duration::from_secs(5), || {
+        (r.llen::<_, i64>("big").unwrap() == 0).then_some(())
+    });
+}
