@@ -298,3 +298,108 @@ pub(super) fn algebra(ctx: &mut Ctx, a: &Args, dst: Option<&[u8]>, nk: usize, op
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::set::new_set;
+    use crate::db::zset::new_zset;
+    use crate::db::Limits;
+
+    fn add_set(db: &mut Db, key: &[u8], members: &[&[u8]]) {
+        let lim = Limits::default();
+        let mut o = new_set(key, members[0], &lim);
+        let mut s = o.set_mut(&lim).unwrap();
+        for m in members {
+            s.add(m);
+        }
+        drop(s);
+        db.add(o, 0);
+    }
+
+    fn add_zset(db: &mut Db, key: &[u8], items: &[(&[u8], f64)]) {
+        let lim = Limits::default();
+        let mut o = new_zset(key, 0, 1, &lim);
+        let mut z = o.zset_mut(&lim).unwrap();
+        for (m, s) in items {
+            z.insert(m, *s);
+        }
+        drop(z);
+        db.add(o, 0);
+    }
+
+    fn inputs<'k>(db: &mut Db, keys: &[&'k [u8]], weights: &[f64]) -> Vec<Input<'k>> {
+        let mut v: Vec<Input> = keys
+            .iter()
+            .zip(weights)
+            .map(|(k, w)| Input {
+                key: k,
+                len: match db.peek(k, 0).map(|o| o.value()) {
+                    Some(ValueRef::ZSet(z)) => z.len(),
+                    Some(ValueRef::Set(s)) => s.len(),
+                    _ => 0,
+                },
+                weight: *w,
+            })
+            .collect();
+        v.sort_by_key(|i| i.len);
+        v
+    }
+
+    fn sorted(mut v: Items) -> Vec<(String, f64)> {
+        v.sort_by(|x, y| cmp_elem(x.1, &x.0, y.1, &y.0));
+        v.into_iter().map(|(m, s)| (String::from_utf8(m).unwrap(), s)).collect()
+    }
+
+    // Ported from tests/unit/type/zset.tcl ("... with a regular set and weights",
+    // "ZDIFFSTORE with a regular set", "#516 regression, mixed sets and ziplist zsets").
+    #[test]
+    fn plain_sets_score_one() {
+        let mut db = Db::new(0);
+        add_set(&mut db, b"seta", &[b"a", b"b", b"c"]);
+        add_zset(&mut db, b"zsetb", &[(b"b", 1.0), (b"c", 2.0), (b"d", 3.0)]);
+        let ins = inputs(&mut db, &[b"seta", b"zsetb"], &[2.0, 3.0]);
+        let u = sorted(union(&mut db, 0, &ins, Aggregate::Sum));
+        let want = [("a", 2.0), ("b", 5.0), ("c", 8.0), ("d", 9.0)];
+        assert_eq!(u, want.map(|(m, s)| (m.to_string(), s)));
+        let i = sorted(inter(&mut db, 0, &ins, Aggregate::Sum));
+        assert_eq!(i, [("b", 5.0), ("c", 8.0)].map(|(m, s)| (m.to_string(), s)));
+        let ins = [
+            Input {
+                key: b"seta",
+                len: 3,
+                weight: 1.0,
+            },
+            Input {
+                key: b"zsetb",
+                len: 3,
+                weight: 1.0,
+            },
+        ];
+        let d = sorted(diff(&mut db, 0, &ins));
+        assert_eq!(d, [("a", 1.0)].map(|(m, s)| (m.to_string(), s)));
+
+        add_set(&mut db, b"one", &[b"100", b"101", b"102", b"103"]);
+        add_set(&mut db, b"two", &[b"100", b"200", b"201", b"202"]);
+        add_zset(
+            &mut db,
+            b"three",
+            &[
+                (b"500", 1.0),
+                (b"501", 1.0),
+                (b"502", 1.0),
+                (b"503", 1.0),
+                (b"100", 1.0),
+            ],
+        );
+        let ins = inputs(&mut db, &[b"one", b"two", b"three"], &[0.0, 0.0, 1.0]);
+        let i = sorted(inter(&mut db, 0, &ins, Aggregate::Sum));
+        assert_eq!(i, [("100", 1.0)].map(|(m, s)| (m.to_string(), s)));
+
+        // An intset and a hashtable set with nothing in common.
+        add_set(&mut db, b"set1", &[b"a"]);
+        add_set(&mut db, b"set2", &[b"10"]);
+        let ins = inputs(&mut db, &[b"set1", b"set2"], &[1.0, 1.0]);
+        assert!(inter(&mut db, 0, &ins, Aggregate::Sum).is_empty());
+    }
+}

@@ -241,14 +241,14 @@ pub(super) fn zrandmember(ctx: &mut Ctx, a: &Args) -> CmdResult {
     if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&l) {
         return Err(CmdError::new("ERR value is out of range"));
     }
-    if l < 0 && l.unsigned_abs() > RANDOM_REPLY_MAX {
-        return Err(CmdError::new("ERR value is out of range"));
-    }
     let (z, out) = read(ctx, a.at(1))?;
     let Some(z) = z else {
         out.array(0);
         return Ok(());
     };
+    if l < 0 && l.unsigned_abs() > RANDOM_REPLY_MAX {
+        return Err(CmdError::new("ERR value is out of range"));
+    }
     let count = l.unsigned_abs() as usize;
     let mut rng = rand::rng();
     let pairs = |out: &mut crate::resp::ReplyBuf, n: usize| out.array(if withscores && !out.resp3 { n * 2 } else { n });
