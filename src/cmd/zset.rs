@@ -246,15 +246,22 @@ fn zadd_generic(ctx: &mut Ctx, a: &Args, mut f: AddFlags) -> CmdResult {
     let key = a.at(1);
     let mut idx = 2;
     while idx < a.len() {
-        match a.at(idx).to_ascii_lowercase().as_slice() {
-            b"nx" => f.nx = true,
-            b"xx" => f.xx = true,
-            b"ch" => f.ch = true,
-            b"incr" => f.incr = true,
-            b"gt" => f.gt = true,
-            b"lt" => f.lt = true,
-            _ => break,
-        }
+        let flag = if a.is(idx, "nx") {
+            &mut f.nx
+        } else if a.is(idx, "xx") {
+            &mut f.xx
+        } else if a.is(idx, "ch") {
+            &mut f.ch
+        } else if a.is(idx, "incr") {
+            &mut f.incr
+        } else if a.is(idx, "gt") {
+            &mut f.gt
+        } else if a.is(idx, "lt") {
+            &mut f.lt
+        } else {
+            break;
+        };
+        *flag = true;
         idx += 1;
     }
     let rest = a.rest(idx);
@@ -952,3 +959,54 @@ pub const COMMANDS: &[CommandSpec] = &[
         "Returns random members of a sorted set.",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound(s: &str) -> Option<(f64, bool)> {
+        parse_score_bound(s.as_bytes()).map(|b| (b.value, b.exclusive))
+    }
+
+    #[test]
+    fn score_bounds_read_like_strtod() {
+        assert_eq!(bound("1.5"), Some((1.5, false)));
+        assert_eq!(bound("(2"), Some((2.0, true)));
+        assert_eq!(bound("-inf"), Some((f64::NEG_INFINITY, false)));
+        assert_eq!(bound("(+inf"), Some((f64::INFINITY, true)));
+        assert_eq!(bound("infinity"), Some((f64::INFINITY, false)));
+        assert_eq!(bound(""), Some((0.0, false)));
+        assert_eq!(bound("("), Some((0.0, true)));
+        assert_eq!(bound(" \t7"), Some((7.0, false)));
+        assert_eq!(bound("1e400"), Some((f64::INFINITY, false)));
+        assert_eq!(bound("-1e400"), Some((f64::NEG_INFINITY, false)));
+        assert_eq!(bound("1e-400"), Some((0.0, false)));
+        assert_eq!(bound("0x10"), Some((16.0, false)));
+        assert_eq!(bound("3\0junk"), Some((3.0, false)));
+        for bad in ["nan", "(nan", "-nan", "x", "1x", "5 ", "1e", " ", "[1", "((1", "."] {
+            assert_eq!(bound(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lex_bounds() {
+        assert!(matches!(parse_lex_bound(b"-"), Some(LexBound::NegInf)));
+        assert!(matches!(parse_lex_bound(b"+"), Some(LexBound::PosInf)));
+        assert!(matches!(parse_lex_bound(b"[a"), Some(LexBound::Incl(b"a"))));
+        assert!(matches!(parse_lex_bound(b"("), Some(LexBound::Excl(b""))));
+        for bad in [&b""[..], b"a", b"+a", b"-a", b"1"] {
+            assert!(parse_lex_bound(bad).is_none());
+        }
+    }
+
+    #[test]
+    fn rank_ranges_clamp_like_redis() {
+        assert_eq!(rank_range(0, -1, 4), Some((0, 3)));
+        assert_eq!(rank_range(-5, 2, 4), Some((0, 2)));
+        assert_eq!(rank_range(5, -1, 4), None);
+        assert_eq!(rank_range(1, -5, 4), None);
+        assert_eq!(rank_range(1, 100, 4), Some((1, 3)));
+        assert_eq!(rank_range(0, 0, 0), None);
+        assert_eq!(rank_range(i64::MIN, i64::MAX, 2), Some((0, 1)));
+    }
+}
