@@ -74,11 +74,6 @@ fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
 // Parsing
 // ---------------------------------------------------------------------------------------
 
-/// A score as ZADD, ZINCRBY and WEIGHTS take it ("ERR value is not a valid float").
-fn parse_score(a: &Args, i: usize) -> Result<f64, CmdError> {
-    a.f64(i)
-}
-
 /// A whole argument read as C's strtod reads it: leading white space skipped, an empty
 /// string is 0, overflow gives ±inf and underflow 0 (no range error), NaN is refused.
 /// Redis compat: t_zset.c zslParseRange calls strtod directly, not string2d.
@@ -286,7 +281,7 @@ fn zadd_generic(ctx: &mut Ctx, a: &Args, mut f: AddFlags) -> CmdResult {
     // Every score is checked before anything is written: all or nothing.
     let mut pairs = Vec::with_capacity((rest.len() / 2).min(1024));
     for i in (idx..a.len()).step_by(2) {
-        pairs.push((parse_score(a, i)?, a.at(i + 1)));
+        pairs.push((a.f64(i)?, a.at(i + 1)));
     }
     let lim = ctx.limits();
     let now = ctx.now_ms;

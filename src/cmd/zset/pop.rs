@@ -55,9 +55,9 @@ fn pop_first(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: usize, shape: Shape
                 End::Max => z.iter_rev_from(len.saturating_sub(1)),
             };
             popped.extend(it.take(n).map(|(m, s)| (m.to_vec(), s)));
-            if let Some(mut zm) = o.zset_mut(&lim) {
+            if let (true, Some(mut zm)) = (n > 0, o.zset_mut(&lim)) {
                 match end {
-                    End::Min => zm.remove_rank_range(0, n.saturating_sub(1)),
+                    End::Min => zm.remove_rank_range(0, n - 1),
                     End::Max => zm.remove_rank_range(len - n, len - 1),
                 };
             }
