@@ -143,6 +143,27 @@ pub fn new_zset(key: &[u8], size_hint: usize, mlen: usize, lim: &Limits) -> Obj 
     }
 }
 
+/// A sorted set holding `items` (already in (score, member) order, members distinct),
+/// in the encoding its size and longest member call for. Redis compat: t_zset.c
+/// zsetConvertToListpackIfNeeded after ZUNIONSTORE and friends.
+pub fn zset_from_sorted(key: &[u8], items: &[(Vec<u8>, f64)], lim: &Limits) -> Obj {
+    let longest = items.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
+    if items.len() <= lim.zset_entries && longest <= lim.zset_value {
+        let mut lp = Lp::new();
+        for (m, s) in items {
+            lp.push(m);
+            lp.push(&s.to_le_bytes());
+        }
+        return Obj::new_inline(key, lp.as_bytes(), Enc::ZsetLp);
+    }
+    let mut z = ZSetFull::default();
+    z.dict.reserve(items.len());
+    for (m, s) in items {
+        z.insert(m, *s);
+    }
+    Obj::new_value(key, Value::ZSet(z))
+}
+
 #[derive(Clone, Copy)]
 pub enum ZSetRef<'a> {
     Lp(LpRef<'a>),
