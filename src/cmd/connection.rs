@@ -40,7 +40,10 @@ fn reset(ctx: &mut Ctx, _a: &Args) -> CmdResult {
         c.name = None;
         c.reply_mode = ReplyMode::On;
         c.authenticated = auth;
+        c.multi = None;
     }
+    let cid = ctx.cid;
+    ctx.srv.unwatch_all(cid);
     ctx.out.simple("RESET");
     Ok(())
 }

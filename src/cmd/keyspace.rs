@@ -584,6 +584,8 @@ fn swapdb(ctx: &mut Ctx, a: &Args) -> CmdResult {
             a.swap_contents(b);
         }
         ctx.dirty(1);
+        ctx.srv.touch_watched_db(Some(x));
+        ctx.srv.touch_watched_db(Some(y));
         // Clients blocked in either db may now find their keys.
         let waiting: Vec<(usize, Vec<u8>)> = ctx
             .srv
@@ -632,6 +634,7 @@ pub fn flush_db(ctx: &mut Ctx, idx: usize, lazy: bool) -> u64 {
 fn flushdb(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let lazy = flush_mode(ctx, a)?;
     let n = flush_db(ctx, ctx.db, lazy);
+    ctx.srv.touch_watched_db(Some(ctx.db));
     ctx.dirty(n);
     ctx.out.ok();
     Ok(())
@@ -643,6 +646,7 @@ fn flushall(ctx: &mut Ctx, a: &Args) -> CmdResult {
     for i in 0..ctx.srv.dbs.len() {
         n += flush_db(ctx, i, lazy);
     }
+    ctx.srv.touch_watched_db(None);
     // Redis compat: db.c flushallCommand counts at least one change.
     ctx.dirty(n + 1);
     ctx.out.ok();

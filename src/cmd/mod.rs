@@ -8,6 +8,7 @@ pub mod hash;
 pub mod info;
 pub mod keyspace;
 pub mod list;
+pub mod multi;
 pub mod set;
 pub mod sort;
 pub mod spec;
@@ -100,17 +101,19 @@ impl Ctx<'_> {
     pub fn modified(&mut self, key: &[u8], _event: &str) {
         self.srv.dirty += 1;
         self.srv.signal_key(self.db, key);
+        self.srv.touch_watched(self.db, key);
     }
 
     /// A write to a key of another db (MOVE, COPY ... DB).
     pub fn modified_in(&mut self, db: usize, key: &[u8], _event: &str) {
         self.srv.dirty += 1;
         self.srv.signal_key(db, key);
+        self.srv.touch_watched(db, key);
     }
 
     /// Whether this command may block (not inside MULTI or scripts).
     pub fn may_block(&self) -> bool {
-        true
+        !self.srv.in_exec
     }
 
     /// Blocks the calling client on `keys` until one of them holds a value of type
@@ -157,8 +160,9 @@ pub struct Table {
     pub all: Vec<&'static CommandSpec>,
 }
 
-fn families() -> [&'static [CommandSpec]; 10] {
+fn families() -> [&'static [CommandSpec]; 11] {
     [
+        multi::COMMANDS,
         string::COMMANDS,
         list::COMMANDS,
         hash::COMMANDS,

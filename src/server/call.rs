@@ -17,9 +17,13 @@ pub fn stat(srv: &mut Server, id: usize) -> &mut super::CmdStat {
     &mut srv.stats.cmd[id]
 }
 
-fn reject(srv: &mut Server, out: &mut ReplyBuf, e: &CmdError, id: Option<usize>) {
+fn reject(srv: &mut Server, cid: usize, out: &mut ReplyBuf, e: &CmdError, id: Option<usize>) {
     if let Some(id) = id {
         stat(srv, id).rejected += 1;
+    }
+    // Redis compat: multi.c flagTransaction: a rejected command aborts the transaction.
+    if let Some(m) = srv.clients.get_mut(cid).and_then(|c| c.multi.as_mut()) {
+        m.failed = true;
     }
     write_error(srv, out, e);
 }
@@ -78,7 +82,7 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
     let mode = c.reply_mode;
     let mark = out.len();
     dispatch(srv, cid, argv, out);
-    if !srv.blocking.waiting.is_empty() {
+    if !srv.blocking.waiting.is_empty() && !srv.in_exec {
         srv.serve_ready_keys();
     }
     if let Some(c) = srv.clients.get_mut(cid) {
@@ -126,7 +130,7 @@ fn execute_renamed(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut Reply
         }
         execute_as(srv, cid, &v, argv, out);
     } else if srv.cfg.lookup_rename(&name).is_some() {
-        reject(srv, out, &unknown_command(argv), None);
+        reject(srv, cid, out, &unknown_command(argv), None);
     } else {
         execute_as(srv, cid, argv, argv, out);
     }
@@ -143,13 +147,13 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             Some(c) => error::arity(c.name),
             None => unknown_command(shown),
         };
-        reject(srv, out, &e, None);
+        reject(srv, cid, out, &e, None);
         return;
     };
     let argc = argv.len() as i32;
     if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
         let e = error::arity(table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name));
-        reject(srv, out, &e, Some(id));
+        reject(srv, cid, out, &e, Some(id));
         return;
     }
     let Some(client) = srv.clients.get_mut(cid) else {
@@ -164,11 +168,11 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             "enable-module-command"
         };
         let e = CmdError::owned(format!("ERR {which} command not allowed. If the {opt} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
-        reject(srv, out, &e, Some(id));
+        reject(srv, cid, out, &e, Some(id));
         return;
     }
     if !authenticated && spec.flags & spec::NO_AUTH == 0 {
-        reject(srv, out, &error::NOAUTH, Some(id));
+        reject(srv, cid, out, &error::NOAUTH, Some(id));
         return;
     }
     // Entries store key lengths in 32 bits; only reachable with proto-max-bulk-len > 4 GB.
@@ -178,10 +182,17 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             .iter()
             .any(|&p| argv.get(p).is_some_and(|k| k.len() > u32::MAX as usize))
     {
-        reject(srv, out, &CmdError::new("ERR key is too long"), Some(id));
+        reject(srv, cid, out, &CmdError::new("ERR key is too long"), Some(id));
         return;
     }
     let Some(handler) = spec.handler else { return };
+    if let Some(m) = client.multi.as_mut() {
+        if !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+            m.queue.push(argv.iter().map(|a| a.to_vec()).collect());
+            out.simple("QUEUED");
+            return;
+        }
+    }
     let db = client.db;
     client.last_cmd = table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name);
     client.cmds += 1;

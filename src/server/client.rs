@@ -91,6 +91,11 @@ pub struct Client {
     pub qbuf_view: (usize, usize),
     /// Set while the client waits in a blocking command.
     pub blocked: Option<Box<super::blocking::BlockState>>,
+    /// Set between MULTI and EXEC/DISCARD.
+    pub multi: Option<Box<crate::cmd::multi::MultiState>>,
+    /// A watched key was written: the next EXEC fails.
+    pub dirty_cas: bool,
+    pub watched: Vec<(usize, Vec<u8>)>,
 }
 
 impl Client {
@@ -124,6 +129,9 @@ impl Client {
             want_write: false,
             qbuf_view: (0, 0),
             blocked: None,
+            multi: None,
+            dirty_cas: false,
+            watched: Vec::new(),
         }
     }
 
@@ -192,6 +200,9 @@ impl Client {
         if self.blocked.is_some() {
             flags.push('b');
         }
+        if self.multi.is_some() {
+            flags.push('x');
+        }
         if flags.is_empty() {
             flags.push('N');
         }
@@ -201,7 +212,7 @@ impl Client {
             (self.addr.clone(), self.laddr.clone())
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             addr,
             laddr,
@@ -211,6 +222,7 @@ impl Client {
             (now_ms - self.last_interaction_ms).max(0) / 1000,
             flags,
             self.db,
+            self.multi.as_ref().map(|m| m.queue.len() as i64).unwrap_or(-1),
             self.query.len().saturating_sub(self.qpos).max(self.qbuf_view.0),
             self.query.capacity().saturating_sub(self.query.len()).max(self.qbuf_view.1),
             self.parser.arg_bytes,

@@ -94,6 +94,10 @@ pub struct Server {
     /// Allocated bytes right after startup (INFO used_memory_startup).
     pub startup_memory: u64,
     pub blocking: blocking::Blocking,
+    /// WATCHed keys: (db, key) -> clients watching it.
+    pub watched: HashMap<(usize, Vec<u8>), Vec<usize>>,
+    /// True while EXEC runs its queue (blocking commands do not block).
+    pub in_exec: bool,
 }
 
 impl Server {
@@ -133,6 +137,8 @@ impl Server {
             pidfile_written: false,
             startup_memory: 0,
             blocking: Default::default(),
+            watched: HashMap::new(),
+            in_exec: false,
         }
     }
 

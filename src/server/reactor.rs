@@ -328,6 +328,7 @@ impl Reactor {
     fn before_sleep(&mut self, srv: &mut Server) {
         while let Some(cid) = srv.pending_close.pop() {
             srv.unblock_client(cid);
+            srv.unwatch_all(cid);
             if let Some(mut c) = srv.clients.try_remove(cid) {
                 // Best effort: deliver what was queued (e.g. an error) before closing.
                 let _ = c.flush();

@@ -238,3 +238,40 @@ fn big_lists_and_expiry() {
         (r.llen::<_, i64>("big").unwrap() == 0).then_some(())
     });
 }
+
+#[test]
+fn transactions_and_blocking() {
+    let s = Server::start();
+    let mut a = s.raw();
+    let mut c = s.raw();
+    // Inside EXEC a blocking pop on an empty key answers at once.
+    assert_eq!(cmd!(c, "MULTI"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "BLPOP", "empty", "0"), b"+QUEUED\r\n");
+    assert_eq!(cmd!(c, "EXEC"), b"*1\r\n*-1\r\n");
+    // LPUSH + DEL in one transaction never wakes the waiting client.
+    a.send(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n");
+    wait_blocked(&s, 1);
+    assert_eq!(cmd!(c, "MULTI"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "LPUSH", "q", "x"), b"+QUEUED\r\n");
+    assert_eq!(cmd!(c, "DEL", "q"), b"+QUEUED\r\n");
+    assert_eq!(cmd!(c, "EXEC"), b"*2\r\n:1\r\n:1\r\n");
+    assert_eq!(cmd!(c, "LPUSH", "q", "y"), b":1\r\n");
+    assert_eq!(a.read(), b"*2\r\n$1\r\nq\r\n$1\r\ny\r\n");
+    // Errors while queueing abort EXEC; a written WATCHed key fails it.
+    assert_eq!(cmd!(c, "MULTI"), b"+OK\r\n");
+    assert_eq!(
+        cmd!(c, "LPUSH", "q"),
+        b"-ERR wrong number of arguments for 'lpush' command\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "EXEC"),
+        b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
+    assert_eq!(cmd!(c, "WATCH", "w"), b"+OK\r\n");
+    assert_eq!(cmd!(a, "RPUSH", "w", "1"), b":1\r\n");
+    assert_eq!(cmd!(c, "MULTI"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "LLEN", "w"), b"+QUEUED\r\n");
+    assert_eq!(cmd!(c, "EXEC"), b"*-1\r\n");
+    assert_eq!(cmd!(c, "EXEC"), b"-ERR EXEC without MULTI\r\n");
+    assert_eq!(cmd!(c, "DISCARD"), b"-ERR DISCARD without MULTI\r\n");
+}
