@@ -8,7 +8,6 @@ use rand::rngs::SmallRng;
 use rand::Rng;
 
 use super::error::{self, CmdError, CmdResult};
-use super::keyspace::{parse_cursor, parse_scan};
 use super::spec::*;
 use super::{Args, Ctx};
 use crate::db::hash::HashRef;
@@ -25,6 +24,7 @@ const G: &str = "set";
 
 const NUMKEYS: CmdError = CmdError::new("ERR numkeys should be greater than 0");
 const TOO_MANY_KEYS: CmdError = CmdError::new("ERR Number of keys can't be greater than number of args");
+const INVALID_CURSOR: CmdError = CmdError::new("ERR invalid cursor");
 const LIMIT_NEG: CmdError = CmdError::new("ERR LIMIT can't be negative");
 pub(super) const COUNT_RANGE: CmdError =
     CmdError::new("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
@@ -695,33 +695,61 @@ fn scan_dict<T: DashKey>(d: &Dict<T>, mut cursor: u64, count: usize, mut visit: 
     }
 }
 
-/// HSCAN, SSCAN and ZSCAN. Compact encodings (listpack, intset) are returned whole with
-/// cursor 0; dicts are walked with a reverse-binary cursor. Hashes and sorted sets reply
-/// flat field/value (member/score) pairs, scores as `%.17g` strings.
-/// Redis compat: db.c scanGenericCommand (cursor, then key, then type, then options).
-pub(super) fn collection_scan(ctx: &mut Ctx, a: &Args, kind: ScanKind) -> CmdResult {
-    let cursor = parse_cursor(a.at(2))?;
-    let (o, out, _) = lookup_read(ctx, a.at(1));
-    let Some(o) = o else {
-        out.array(2);
-        out.bulk(b"0");
-        out.array(0);
-        return Ok(());
+/// A SCAN cursor as C's strtoul reads it: optional sign (a negative value wraps
+/// around), decimal digits, nothing after them, no leading space, no overflow; the
+/// empty string is cursor 0. Redis compat: db.c parseScanCursorOrReply.
+pub(super) fn parse_scan_cursor(s: &[u8]) -> Option<u64> {
+    let (neg, digits) = match s.first() {
+        Some(b'-') => (true, s.get(1..).unwrap_or_default()),
+        Some(b'+') => (false, s.get(1..).unwrap_or_default()),
+        _ => (false, s),
     };
-    let v = o.value();
-    let ok = matches!(
-        (kind, v),
-        (ScanKind::Hash, ValueRef::Hash(_)) | (ScanKind::Set, ValueRef::Set(_)) | (ScanKind::ZSet, ValueRef::ZSet(_))
-    );
-    if !ok {
-        return Err(error::WRONGTYPE);
+    if digits.is_empty() {
+        // strtoul consumes nothing: only an empty argument ends where it stopped.
+        return s.is_empty().then_some(0);
     }
-    let opts = parse_scan(a, 2, false)?;
-    let pat = opts.pattern;
+    let mut v: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// COUNT and MATCH of a collection SCAN (TYPE is for the keyspace only).
+/// Redis compat: db.c scanGenericCommand.
+fn parse_scan_options<'a>(a: &Args<'a>) -> Result<(usize, Option<&'a [u8]>), CmdError> {
+    let (mut count, mut pattern) = (10usize, None);
+    let mut j = 3;
+    while j < a.len() {
+        let more = j + 1 < a.len();
+        if a.is(j, "count") && more {
+            let c = a.i64(j + 1)?;
+            if c < 1 {
+                return Err(error::SYNTAX);
+            }
+            count = usize::try_from(c).unwrap_or(usize::MAX);
+        } else if a.is(j, "match") && more {
+            let p = a.at(j + 1);
+            // "*" matches everything: no filter at all.
+            pattern = (p != b"*").then_some(p);
+        } else {
+            return Err(error::SYNTAX);
+        }
+        j += 2;
+    }
+    Ok((count, pattern))
+}
+
+/// One SCAN call over a collection value: the next cursor and the elements to reply
+/// (flat pairs for hashes and sorted sets), filtered by `pat` on fields/members.
+fn scan_value<'v>(v: ValueRef<'v>, cursor: u64, count: usize, pat: Option<&[u8]>) -> (u64, Vec<Cow<'v, [u8]>>) {
     let keep = |k: &[u8]| pat.is_none_or(|p| glob_match(p, k, false));
     let mut items: Vec<Cow<[u8]>> = Vec::new();
     let mut next = 0u64;
-    let pairs_count = opts.count.saturating_mul(2);
+    let pairs_count = count.saturating_mul(2);
     match v {
         ValueRef::Set(SetRef::Int(s)) => {
             for x in s.iter() {
@@ -732,7 +760,7 @@ pub(super) fn collection_scan(ctx: &mut Ctx, a: &Args, kind: ScanKind) -> CmdRes
             }
         }
         ValueRef::Set(SetRef::Dict(d)) => {
-            next = scan_dict(d, cursor, opts.count, |m| {
+            next = scan_dict(d, cursor, count, |m| {
                 if keep(m.bytes()) {
                     items.push(Cow::Owned(m.bytes().to_vec()));
                 }
@@ -784,8 +812,34 @@ pub(super) fn collection_scan(ctx: &mut Ctx, a: &Args, kind: ScanKind) -> CmdRes
                 }
             }
         }
-        _ => return Err(error::WRONGTYPE),
+        _ => {}
     }
+    (next, items)
+}
+
+/// HSCAN, SSCAN and ZSCAN. Compact encodings (listpack, intset) are returned whole with
+/// cursor 0; dicts are walked with a reverse-binary cursor. Hashes and sorted sets reply
+/// flat field/value (member/score) pairs, scores as `%.17g` strings.
+/// Redis compat: db.c scanGenericCommand (cursor, then key, then type, then options).
+pub(super) fn collection_scan(ctx: &mut Ctx, a: &Args, kind: ScanKind) -> CmdResult {
+    let cursor = parse_scan_cursor(a.at(2)).ok_or(INVALID_CURSOR)?;
+    let (o, out, _) = lookup_read(ctx, a.at(1));
+    let Some(o) = o else {
+        out.array(2);
+        out.bulk(b"0");
+        out.array(0);
+        return Ok(());
+    };
+    let v = o.value();
+    let ok = matches!(
+        (kind, v),
+        (ScanKind::Hash, ValueRef::Hash(_)) | (ScanKind::Set, ValueRef::Set(_)) | (ScanKind::ZSet, ValueRef::ZSet(_))
+    );
+    if !ok {
+        return Err(error::WRONGTYPE);
+    }
+    let (count, pattern) = parse_scan_options(a)?;
+    let (next, items) = scan_value(v, cursor, count, pattern);
     out.array(2);
     let mut c = Vec::with_capacity(24);
     if next > i64::MAX as u64 {
@@ -937,3 +991,105 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc("sorted-set", "2.8.0", SCAN_COMPLEXITY, "Iterates over the members and scores of a sorted set.")
         .tips(&["nondeterministic_output"]),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::zset::new_zset;
+    use crate::db::Limits;
+    use std::collections::HashMap;
+
+    fn zset(n: usize) -> Obj {
+        let lim = Limits::default();
+        let mut o = new_zset(b"z", n, 8, &lim);
+        {
+            let mut z = o.zset_mut(&lim).unwrap();
+            for i in 0..n {
+                z.insert(format!("key:{i}").as_bytes(), i as f64);
+            }
+        }
+        o
+    }
+
+    /// Runs a whole SCAN iteration; returns member -> score text and the call count.
+    fn scan_all(o: &Obj, count: usize, pat: Option<&[u8]>) -> (HashMap<Vec<u8>, Vec<u8>>, usize) {
+        let mut seen = HashMap::new();
+        let (mut cursor, mut calls) = (0u64, 0);
+        loop {
+            let (next, items) = scan_value(o.value(), cursor, count, pat);
+            calls += 1;
+            for p in items.chunks(2) {
+                seen.insert(p[0].to_vec(), p[1].to_vec());
+            }
+            cursor = next;
+            if cursor == 0 {
+                return (seen, calls);
+            }
+        }
+    }
+
+    #[test]
+    fn cursors_parse_like_strtoul() {
+        assert_eq!(parse_scan_cursor(b"0"), Some(0));
+        assert_eq!(parse_scan_cursor(b""), Some(0));
+        assert_eq!(parse_scan_cursor(b"+7"), Some(7));
+        assert_eq!(parse_scan_cursor(b"007"), Some(7));
+        assert_eq!(parse_scan_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_scan_cursor(b"-0"), Some(0));
+        assert_eq!(parse_scan_cursor(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            &b"18446744073709551616"[..],
+            b" 1",
+            b"1 ",
+            b"x",
+            b"-",
+            b"+",
+            b"0x10",
+            b"1.0",
+        ] {
+            assert_eq!(parse_scan_cursor(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn zscan_listpack_is_one_call_with_scores() {
+        // Ported from tests/unit/scan.tcl "ZSCAN with encoding listpack".
+        let o = zset(30);
+        assert_eq!(o.encoding_name(), "listpack");
+        let (seen, calls) = scan_all(&o, 10, None);
+        assert_eq!((seen.len(), calls), (30, 1));
+        assert_eq!(seen[&b"key:7"[..]], b"7");
+    }
+
+    #[test]
+    fn zscan_skiplist_walks_the_dict() {
+        // Ported from tests/unit/scan.tcl "ZSCAN with encoding skiplist".
+        let o = zset(1000);
+        assert_eq!(o.encoding_name(), "skiplist");
+        let (seen, calls) = scan_all(&o, 10, None);
+        assert_eq!(seen.len(), 1000);
+        assert!(calls > 1);
+        for (m, s) in &seen {
+            assert_eq!(m, format!("key:{}", String::from_utf8_lossy(s)).as_bytes());
+        }
+        let (seen, _) = scan_all(&o, 100, Some(b"key:1??"));
+        assert_eq!(seen.len(), 100);
+    }
+
+    #[test]
+    fn zscan_scores_keep_full_precision() {
+        // Ported from tests/unit/scan.tcl "ZSCAN scores: regression test for issue #2175".
+        let lim = Limits::default();
+        let mut o = new_zset(b"z", 500, 3, &lim);
+        {
+            let mut z = o.zset_mut(&lim).unwrap();
+            for i in 0..500 {
+                z.insert(i.to_string().as_bytes(), 9.8813129168249309e-323);
+                z.insert(b"x", 1.5);
+            }
+        }
+        let (seen, _) = scan_all(&o, 1000, None);
+        assert_eq!(seen[&b"0"[..]], b"9.8813129168249309e-323");
+        assert_eq!(seen[&b"x"[..]], b"1.5");
+    }
+}
