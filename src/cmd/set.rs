@@ -1083,8 +1083,10 @@ mod tests {
         let mut o = new_zset(b"z", 500, 3, &lim);
         {
             let mut z = o.zset_mut(&lim).unwrap();
+            // The smallest subnormals: printed with every digit %.17g gives.
+            let tiny: f64 = "9.8813129168249309e-323".parse().unwrap();
             for i in 0..500 {
-                z.insert(i.to_string().as_bytes(), 9.8813129168249309e-323);
+                z.insert(i.to_string().as_bytes(), tiny);
                 z.insert(b"x", 1.5);
             }
         }
