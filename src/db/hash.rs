@@ -50,6 +50,9 @@ impl DashKey for Pair {
     }
 }
 
+/// Largest listpack Redis lets a write grow (listpack.c LISTPACK_MAX_SAFETY_SIZE).
+const LISTPACK_MAX_SAFETY_SIZE: usize = 1 << 30;
+
 /// An empty hash listpack, as new hash keys start.
 pub fn new_hash(key: &[u8]) -> Obj {
     Obj::new_inline(key, Lp::new().as_bytes(), Enc::HashLp)
@@ -184,13 +187,34 @@ impl HashMut<'_> {
         let Some(lp) = self.lp.take() else {
             return;
         };
-        let mut d = Dict::new();
+        // Presized like Redis (hashTypeConvertListpack): no rehash while filling.
+        let mut d = Dict::with_capacity(lp.len() / 2);
         let mut it = lp.iter();
         while let (Some(f), Some(v)) = (it.next(), it.next()) {
             d.insert(Pair::new(f, v));
         }
         self.obj.set_heap(Value::Hash(d));
         self.dirty = false;
+    }
+
+    /// Converts to the dict before a write of `args` (fields and values) when one of
+    /// them is longer than the value limit or the listpack would pass its safety size.
+    /// Redis compat: t_hash.c hashTypeTryConversion (checked on the arguments up front).
+    pub fn try_conversion(&mut self, args: &[&[u8]]) {
+        let Some(lp) = &self.lp else {
+            return;
+        };
+        let mut sum = 0usize;
+        for a in args {
+            if a.len() > self.lim.hash_value {
+                self.convert();
+                return;
+            }
+            sum = sum.saturating_add(a.len());
+        }
+        if lp.as_bytes().len().saturating_add(sum) > LISTPACK_MAX_SAFETY_SIZE {
+            self.convert();
+        }
     }
 
     /// Sets a field; true when it is new.

@@ -51,6 +51,30 @@ fn int_bytes<'x>(v: i64) -> Cow<'x, [u8]> {
     Cow::Owned(v.to_string().into_bytes())
 }
 
+/// A new empty intset, as Redis starts computed sets (t_set.c createIntsetObject); the
+/// first non-integer member converts it.
+pub fn new_intset(key: &[u8]) -> Obj {
+    Obj::new_inline(key, IntSet::new().as_bytes(), Enc::IntSet)
+}
+
+/// A set holding `members`, in the encoding Redis would end up with after adding them
+/// one by one to an empty intset: intset while every member is an integer and within
+/// the limit, else hashtable.
+pub fn set_from<'m>(key: &[u8], members: impl IntoIterator<Item = &'m [u8]>, lim: &Limits) -> Obj {
+    let mut o = new_intset(key);
+    if let Some(mut s) = o.set_mut(lim) {
+        for m in members {
+            s.add(m);
+        }
+    }
+    o
+}
+
+/// The intset size limit in effect. Redis compat: t_set.c setTypeAdd caps it at 2^30.
+fn intset_max(lim: &Limits) -> usize {
+    lim.set_intset_entries.min(1 << 30)
+}
+
 /// A new empty set in the encoding its first member calls for.
 pub fn new_set(key: &[u8], first: &[u8], lim: &Limits) -> Obj {
     if as_int(first).is_some() && lim.set_intset_entries > 0 {
@@ -171,7 +195,8 @@ impl SetMut<'_> {
         let Some(ints) = self.ints.take() else {
             return;
         };
-        let mut d = Dict::new();
+        // Presized like Redis's dictExpand in setTypeConvert: no rehash while filling.
+        let mut d = Dict::with_capacity(ints.len());
         for v in ints.iter() {
             d.insert_new(Member::new(v.to_string().as_bytes()));
         }
@@ -188,7 +213,7 @@ impl SetMut<'_> {
                         return false;
                     }
                     self.dirty = true;
-                    if ints.len() > self.lim.set_intset_entries {
+                    if ints.len() > intset_max(&self.lim) {
                         self.convert();
                     }
                     return true;
