@@ -347,14 +347,14 @@ fn command_getkeys(ctx: &mut Ctx, a: &Args) -> CmdResult {
         return Err(CmdError::new("ERR Invalid command specified"));
     };
     // Redis compat: server.c getKeysSubcommandImpl checks for keys before arity.
-    if c.keys.first <= 0 {
+    if !c.has_keys() {
         return Err(CmdError::new("ERR The command has no key arguments"));
     }
     let argc = argv.len() as i32;
     if (c.arity > 0 && c.arity != argc) || argc < -c.arity {
         return Err(CmdError::new("ERR Invalid number of arguments specified for command"));
     }
-    let pos = c.key_positions(argv.len());
+    let pos = c.key_positions(argv);
     let withflags = a.is(1, "getkeysandflags");
     ctx.out.array(pos.len());
     for p in pos {

@@ -632,6 +632,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE)
         .doc(G, "1.2.0", "O(1)", "Moves the last element of a list to the head of another and returns it."),
     cmd("lmpop", -4, WRITE | MOVABLE_KEYS, L, lmpop)
+        .keys_with(keys_numkeys_1, KS_RW | KS_ACCESS | KS_DELETE)
         .doc(G, "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pops elements from the first non-empty list of several."),
     cmd("blpop", -3, WRITE | BLOCKING, L, blpop)
         .keys(1, -2, 1, KS_RW | KS_ACCESS | KS_DELETE)
@@ -646,6 +647,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE)
         .doc(G, "2.2.0", "O(1)", "Moves the last element of a list to the head of another, blocking until there is one."),
     cmd("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, L, blmpop)
+        .keys_with(keys_numkeys_2, KS_RW | KS_ACCESS | KS_DELETE)
         .doc(G, "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pops elements from the first non-empty list of several, blocking until one is available."),
 ];
 

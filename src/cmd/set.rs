@@ -934,7 +934,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Returns the intersection of sets.",
         )
         .tips(&["nondeterministic_output_order"]),
-    cmd("sintercard", -3, READONLY | MOVABLE_KEYS, ACL_SET, sintercard).doc(
+    cmd("sintercard", -3, READONLY | MOVABLE_KEYS, ACL_SET, sintercard).keys_with(keys_numkeys_1, KS_RO | KS_ACCESS).doc(
         G,
         "7.0.0",
         "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",

@@ -146,6 +146,66 @@ pub struct CommandSpec {
     pub handler: Option<Handler>,
     pub subcommands: &'static [CommandSpec],
     pub tips: &'static [&'static str],
+    /// Key positions of commands whose keys depend on the arguments (numkeys, STORE).
+    pub keys_fn: Option<KeysFn>,
+}
+
+/// Finds the key positions of a command with movable keys from its full argv.
+pub type KeysFn = fn(&[&[u8]]) -> Vec<usize>;
+
+/// `count` keys counted by the integer at `numkeys_at`, starting right after it.
+fn numkeys_keys(argv: &[&[u8]], numkeys_at: usize) -> Vec<usize> {
+    let n = argv
+        .get(numkeys_at)
+        .and_then(|v| crate::util::num::parse_i64(v))
+        .filter(|&n| n > 0)
+        .unwrap_or(0) as usize;
+    let first = numkeys_at + 1;
+    (first..first.saturating_add(n))
+        .take_while(|&i| i < argv.len())
+        .collect()
+}
+
+/// LMPOP, ZMPOP, ZUNION, ZINTER, ZDIFF, ZINTERCARD, SINTERCARD: `cmd numkeys key...`.
+pub fn keys_numkeys_1(argv: &[&[u8]]) -> Vec<usize> {
+    numkeys_keys(argv, 1)
+}
+
+/// BLMPOP, BZMPOP: `cmd timeout numkeys key...`.
+pub fn keys_numkeys_2(argv: &[&[u8]]) -> Vec<usize> {
+    numkeys_keys(argv, 2)
+}
+
+/// ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE: `cmd dest numkeys key...`.
+pub fn keys_store_numkeys(argv: &[&[u8]]) -> Vec<usize> {
+    let mut v = vec![1];
+    v.extend(numkeys_keys(argv, 2));
+    v
+}
+
+/// SORT: the key, plus the destination of each STORE option. Redis compat: db.c sortGetKeys.
+pub fn keys_sort(argv: &[&[u8]]) -> Vec<usize> {
+    let mut v = vec![1];
+    let mut j = 2;
+    while j < argv.len() {
+        let a = argv.get(j).copied().unwrap_or_default();
+        let skip = if a.eq_ignore_ascii_case(b"limit") {
+            2
+        } else if a.eq_ignore_ascii_case(b"get") || a.eq_ignore_ascii_case(b"by") {
+            1
+        } else if a.eq_ignore_ascii_case(b"store") {
+            if j + 1 < argv.len() {
+                // Only the last STORE counts, as in Redis.
+                v.truncate(1);
+                v.push(j + 1);
+            }
+            1
+        } else {
+            0
+        };
+        j += skip + 1;
+    }
+    v
 }
 
 /// A command with no keys and no docs yet; refine with the builder methods.
@@ -168,6 +228,7 @@ pub const fn cmd(name: &'static str, arity: i32, flags: u64, acl: u64, handler: 
         handler: Some(handler),
         subcommands: &[],
         tips: &[],
+        keys_fn: None,
     }
 }
 
@@ -191,6 +252,7 @@ pub const fn container(name: &'static str, acl: u64, subs: &'static [CommandSpec
         handler: None,
         subcommands: subs,
         tips: &[],
+        keys_fn: None,
     }
 }
 
@@ -212,6 +274,13 @@ impl CommandSpec {
         self.since = since;
         self.complexity = complexity;
         self.summary = summary;
+        self
+    }
+
+    /// Keys found by a function of the arguments (commands with movable keys).
+    pub const fn keys_with(mut self, f: KeysFn, flags: u32) -> Self {
+        self.keys_fn = Some(f);
+        self.key_flags = flags;
         self
     }
 
@@ -248,8 +317,17 @@ impl CommandSpec {
         a
     }
 
+    /// Whether the command takes keys at all.
+    pub fn has_keys(&self) -> bool {
+        self.keys.first > 0 || self.keys_fn.is_some()
+    }
+
     /// Positions of the key arguments in `argv` (argv[0] is the command name).
-    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+    pub fn key_positions(&self, argv: &[&[u8]]) -> Vec<usize> {
+        if let Some(f) = self.keys_fn {
+            return f(argv);
+        }
+        let argc = argv.len();
         let KeyRange { first, last, step } = self.keys;
         if first <= 0 || step <= 0 {
             return Vec::new();

@@ -99,20 +99,12 @@ fn lex_le_max(m: &[u8], max: &LexBound) -> bool {
     }
 }
 
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct ZSetFull {
     pub dict: Dict<ZMember>,
     pub tree: ZTree,
 }
 
-impl Default for ZSetFull {
-    fn default() -> Self {
-        ZSetFull {
-            dict: Dict::new(),
-            tree: ZTree::new(),
-        }
-    }
-}
 
 impl ZSetFull {
     pub fn len(&self) -> usize {

@@ -194,7 +194,10 @@ fn table_stats<T>(t: &[Link<T>], skip_below: usize) -> TableStats {
             *c += 1;
         }
     }
-    s.chains[0] += skip_below.min(t.len());
+    // Already-moved buckets of an old table are empty.
+    if let Some(c) = s.chains.first_mut() {
+        *c += skip_below.min(t.len());
+    }
     s
 }
 
@@ -1203,7 +1206,10 @@ mod tests {
         for _ in 0..2 {
             for count in [1usize, 5, 20, 999, 1000, 5000] {
                 let s = d.sample(&mut rng, count);
-                assert!(!s.is_empty() && s.len() <= count.min(1000));
+                // Small counts get few probes and may come back empty (fair_random
+                // then falls back to random); big ones cannot miss every bucket.
+                assert!(count < 20 || !s.is_empty());
+                assert!(s.len() <= count.min(1000));
                 let distinct: HashSet<u32> = s.iter().map(|x| x.1).collect();
                 assert_eq!(distinct.len(), s.len());
             }

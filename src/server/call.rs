@@ -178,7 +178,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     // Entries store key lengths in 32 bits; only reachable with proto-max-bulk-len > 4 GB.
     if srv.cfg.proto_max_bulk_len > u32::MAX as i64
         && spec
-            .key_positions(argv.len())
+            .key_positions(argv)
             .iter()
             .any(|&p| argv.get(p).is_some_and(|k| k.len() > u32::MAX as usize))
     {
