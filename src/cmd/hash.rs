@@ -5,7 +5,7 @@ use rand::rngs::SmallRng;
 use rand::Rng;
 
 use super::error::{self, CmdError, CmdResult};
-use super::set::{collection_scan, lookup_read, note_write, ScanKind};
+use super::set::{collection_scan, lookup_read, note_write, reply_limit, ScanKind, COUNT_RANGE};
 use super::spec::*;
 use super::{Args, Ctx};
 use crate::db::hash::{new_hash, HashMut, HashRef};
@@ -20,9 +20,9 @@ const NOT_FLOAT_VALUE: CmdError = CmdError::new("ERR hash value is not a float")
 const NAN_OR_INF: CmdError = CmdError::new("ERR value is NaN or Infinity");
 const OUT_OF_RANGE: CmdError = CmdError::new("ERR value is out of range");
 
-/// The hash at `key` for reading (hit/miss counted): Ok(None) when absent.
 type HashRead<'c> = (Option<HashRef<'c>>, &'c mut ReplyBuf, &'c mut SmallRng);
 
+/// The hash at `key` for reading (hit/miss counted): None when absent.
 fn read_hash<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<HashRead<'c>, CmdError> {
     let (o, out, rng) = lookup_read(ctx, key);
     match o {
@@ -76,7 +76,13 @@ fn hset_generic(ctx: &mut Ctx, a: &Args, name: &str) -> Result<usize, CmdError> 
     let created = edit_hash(ctx, a.at(1), true, |h| {
         // Redis compat: t_hash.c hashTypeTryConversion looks at every argument first.
         h.try_conversion(pairs);
-        Ok(pairs.chunks_exact(2).filter(|p| h.set(p[0], p[1])).count())
+        let mut created = 0;
+        for p in pairs.chunks_exact(2) {
+            if let [f, v] = p {
+                created += usize::from(h.set(f, v));
+            }
+        }
+        Ok(created)
     })?
     .map(|(n, _)| n)
     .unwrap_or(0);
@@ -302,9 +308,7 @@ fn hrandfield(ctx: &mut Ctx, a: &Args) -> CmdResult {
     }
     let l = a.i64(2)?;
     if l == i64::MIN {
-        return Err(CmdError::new(
-            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-        ));
+        return Err(COUNT_RANGE);
     }
     if a.len() > 4 || (a.len() == 4 && !a.is(3, "withvalues")) {
         return Err(error::SYNTAX);
@@ -317,7 +321,7 @@ fn hrandfield(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn hrandfield_count(ctx: &mut Ctx, a: &Args, l: i64, withvalues: bool) -> CmdResult {
-    let limit = super::set::reply_limit(ctx);
+    let limit = reply_limit(ctx);
     let overflow = hrandfield_reply(ctx, a, l, withvalues, limit)?;
     if overflow {
         let cid = ctx.cid;

@@ -158,7 +158,7 @@ fn srem(ctx: &mut Ctx, a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// Kind of the value at a key without touching LRU: None when absent, Some(is_set).
+/// lookupKeyWrite for a type check: None when absent, else whether it is a set.
 fn set_check(ctx: &mut Ctx, key: &[u8]) -> Option<bool> {
     let now = ctx.now_ms;
     ctx.db().get_mut(key, now).map(|o| o.set().is_some())
@@ -454,8 +454,19 @@ fn reply_set(out: &mut ReplyBuf, s: Option<SetRef>) {
         return;
     };
     out.set(s.len());
-    for m in s.iter() {
-        out.bulk(&m);
+    match s {
+        SetRef::Int(ints) => {
+            // Digits on the stack: no allocation per member.
+            let mut buf = [0u8; 24];
+            for v in ints.iter() {
+                out.bulk(num::i64_digits(v, &mut buf));
+            }
+        }
+        SetRef::Dict(_) => {
+            for m in s.iter() {
+                out.bulk(&m);
+            }
+        }
     }
 }
 
