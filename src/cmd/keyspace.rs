@@ -231,8 +231,9 @@ pub struct ScanOpts<'a> {
     pub type_: Option<&'a [u8]>,
 }
 
+/// Redis compat: db.c parseScanCursorOrReply reads the cursor with strtoul.
 pub fn parse_cursor(v: &[u8]) -> Result<u64, CmdError> {
-    num::parse_u64(v).ok_or(CmdError::new("ERR invalid cursor"))
+    super::set::parse_scan_cursor(v).ok_or(CmdError::new("ERR invalid cursor"))
 }
 
 pub fn parse_scan<'a>(a: &Args<'a>, cursor_at: usize, allow_type: bool) -> Result<ScanOpts<'a>, CmdError> {
