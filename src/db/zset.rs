@@ -105,7 +105,6 @@ pub struct ZSetFull {
     pub tree: ZTree,
 }
 
-
 impl ZSetFull {
     pub fn len(&self) -> usize {
         self.dict.len()

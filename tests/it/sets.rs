@@ -556,7 +556,10 @@ fn expired_sets_are_gone() {
     });
     // Hashtable order is seeded per process: accept either order.
     let u = cmd!(c, "SUNION", "s", "t");
-    assert!(u == b"*2\r\n$1\r\nb\r\n$1\r\nc\r\n" || u == b"*2\r\n$1\r\nc\r\n$1\r\nb\r\n", "{u:?}");
+    assert!(
+        u == b"*2\r\n$1\r\nb\r\n$1\r\nc\r\n" || u == b"*2\r\n$1\r\nc\r\n$1\r\nb\r\n",
+        "{u:?}"
+    );
     assert_eq!(cmd!(c, "SINTER", "s", "t"), b"*0\r\n");
     // A write after expiry starts a fresh set with no TTL.
     assert_eq!(cmd!(c, "SADD", "s", "z"), b":1\r\n");
