@@ -732,26 +732,8 @@ pub(super) fn parse_scan_cursor(s: &[u8]) -> Option<u64> {
 /// COUNT and MATCH of a collection SCAN (TYPE is for the keyspace only).
 /// Redis compat: db.c scanGenericCommand.
 fn parse_scan_options<'a>(a: &Args<'a>) -> Result<(usize, Option<&'a [u8]>), CmdError> {
-    let (mut count, mut pattern) = (10usize, None);
-    let mut j = 3;
-    while j < a.len() {
-        let more = j + 1 < a.len();
-        if a.is(j, "count") && more {
-            let c = a.i64(j + 1)?;
-            if c < 1 {
-                return Err(error::SYNTAX);
-            }
-            count = usize::try_from(c).unwrap_or(usize::MAX);
-        } else if a.is(j, "match") && more {
-            let p = a.at(j + 1);
-            // "*" matches everything: no filter at all.
-            pattern = (p != b"*").then_some(p);
-        } else {
-            return Err(error::SYNTAX);
-        }
-        j += 2;
-    }
-    Ok((count, pattern))
+    let o = super::keyspace::parse_scan(a, 2, false)?;
+    Ok((o.count, o.pattern))
 }
 
 /// One SCAN call over a collection value: the next cursor and the elements to reply

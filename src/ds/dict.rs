@@ -159,21 +159,7 @@ fn random_in_chain<'a, T, R: Rng>(b: &'a Link<T>, rng: &mut R) -> Option<&'a T> 
     chain(b).nth(rng.random_range(0..n))
 }
 
-/// Approximate allocator footprint of an `n`-byte allocation (jemalloc size classes:
-/// 8, then multiples of 16 up to 128, then four classes per doubling).
-fn alloc_size(n: usize) -> usize {
-    if n == 0 {
-        0
-    } else if n <= 8 {
-        8
-    } else if n <= 128 {
-        n.div_ceil(16) * 16
-    } else {
-        let k = usize::BITS - 1 - (n - 1).leading_zeros();
-        let step = 1usize << (k - 2);
-        n.div_ceil(step).saturating_mul(step)
-    }
-}
+use crate::util::mem::alloc_size;
 
 fn table_stats<T>(t: &[Link<T>], skip_below: usize) -> TableStats {
     let mut s = TableStats {

@@ -25,22 +25,7 @@ const MIN_CAP: usize = 16;
 /// Free bytes a node may keep beyond its payload size before a deletion shrinks it.
 const SHRINK_SLACK: usize = 64;
 
-/// Approximate allocator footprint of an `n`-byte allocation (jemalloc size classes: 8, multiples of
-/// 16 up to 128, then four classes per doubling). Buffers are sized to a whole class so that the
-/// capacity a `Vec` reports is memory that is really ours.
-fn alloc_size(n: usize) -> usize {
-    if n == 0 {
-        0
-    } else if n <= 8 {
-        8
-    } else if n <= 128 {
-        n.div_ceil(16) * 16
-    } else {
-        let k = usize::BITS - 1 - (n - 1).leading_zeros();
-        let step = 1usize << (k - 2);
-        n.div_ceil(step).saturating_mul(step)
-    }
-}
+use crate::util::mem::alloc_size;
 
 fn is_large(n: usize) -> bool {
     n >= PACKED_THRESHOLD.load(Ordering::Relaxed)

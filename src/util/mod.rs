@@ -3,4 +3,5 @@
 
 pub mod glob;
 pub mod ld;
+pub mod mem;
 pub mod num;
