@@ -221,9 +221,10 @@ impl SetMut<'_> {
                 None => self.convert(),
             }
         }
+        let h = crate::ds::dict::hash_bytes(m);
         match self.dict() {
-            Some(d) if !d.contains(m) => {
-                d.insert_new(Member::new(m));
+            Some(d) if d.get_hashed(h, m).is_none() => {
+                d.insert_new_hashed(h, Member::new(m));
                 true
             }
             _ => false,

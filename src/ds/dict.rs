@@ -34,6 +34,10 @@ type Link<T> = Option<Box<Node<T>>>;
 struct Node<T> {
     elem: T,
     next: Link<T>,
+    /// The element's full hash: chain walks skip other keys without touching their
+    /// bytes (a cache miss each), and rehashing never hashes a key again. Free in
+    /// memory for the element types used here (the node stays in the 32-byte class).
+    hash: u64,
 }
 
 /// The table being filled while a resize is in progress.
@@ -84,14 +88,18 @@ fn slot_of(h: u64, buckets: usize) -> usize {
 }
 
 fn chain<T>(b: &Link<T>) -> impl Iterator<Item = &T> {
-    std::iter::successors(b.as_deref(), |n| n.next.as_deref()).map(|n| &n.elem)
+    chain_nodes(b).map(|n| &n.elem)
+}
+
+fn chain_nodes<T>(b: &Link<T>) -> impl Iterator<Item = &Node<T>> {
+    std::iter::successors(b.as_deref(), |n| n.next.as_deref())
 }
 
 #[inline]
-fn find_in<'a, T: DashKey>(b: Option<&'a Link<T>>, key: &[u8]) -> Option<&'a T> {
+fn find_in<'a, T: DashKey>(b: Option<&'a Link<T>>, h: u64, key: &[u8]) -> Option<&'a T> {
     let mut cur = b?.as_deref();
     while let Some(n) = cur {
-        if n.elem.key() == key {
+        if n.hash == h && n.elem.key() == key {
             return Some(&n.elem);
         }
         cur = n.next.as_deref();
@@ -100,10 +108,10 @@ fn find_in<'a, T: DashKey>(b: Option<&'a Link<T>>, key: &[u8]) -> Option<&'a T> 
 }
 
 #[inline]
-fn find_in_mut<'a, T: DashKey>(b: Option<&'a mut Link<T>>, key: &[u8]) -> Option<&'a mut T> {
+fn find_in_mut<'a, T: DashKey>(b: Option<&'a mut Link<T>>, h: u64, key: &[u8]) -> Option<&'a mut T> {
     let mut cur = b?.as_deref_mut();
     while let Some(n) = cur {
-        if n.elem.key() == key {
+        if n.hash == h && n.elem.key() == key {
             return Some(&mut n.elem);
         }
         cur = n.next.as_deref_mut();
@@ -112,13 +120,13 @@ fn find_in_mut<'a, T: DashKey>(b: Option<&'a mut Link<T>>, key: &[u8]) -> Option
 }
 
 /// Unlinks and returns the element with `key` from a chain.
-fn unlink<T: DashKey>(b: Option<&mut Link<T>>, key: &[u8]) -> Option<T> {
+fn unlink<T: DashKey>(b: Option<&mut Link<T>>, h: u64, key: &[u8]) -> Option<T> {
     let mut link = b?;
-    while link.as_ref().is_some_and(|n| n.elem.key() != key) {
+    while link.as_ref().is_some_and(|n| n.hash != h || n.elem.key() != key) {
         link = &mut link.as_mut()?.next;
     }
     let node = link.take()?;
-    let Node { elem, next } = *node;
+    let Node { elem, next, .. } = *node;
     *link = next;
     Some(elem)
 }
@@ -140,10 +148,11 @@ fn drop_table<T>(t: &mut [Link<T>]) {
 fn clone_table<T: Clone>(src: &[Link<T>], dst: &mut [Link<T>]) {
     for (s, d) in src.iter().zip(dst.iter_mut()) {
         let mut tail = d;
-        for e in chain(s) {
+        for n0 in chain_nodes(s) {
             let n = tail.insert(Box::new(Node {
-                elem: e.clone(),
+                elem: n0.elem.clone(),
                 next: None,
+                hash: n0.hash,
             }));
             tail = &mut n.next;
         }
@@ -281,13 +290,13 @@ impl<T: DashKey> Dict<T> {
         if let Some(r) = &self.rehash {
             let i = slot_of(h, self.table.len());
             if i >= r.next {
-                if let Some(e) = find_in(self.table.get(i), key) {
+                if let Some(e) = find_in(self.table.get(i), h, key) {
                     return Some(e);
                 }
             }
-            return find_in(r.to.get(slot_of(h, r.to.len())), key);
+            return find_in(r.to.get(slot_of(h, r.to.len())), h, key);
         }
-        find_in(self.table.get(slot_of(h, self.table.len())), key)
+        find_in(self.table.get(slot_of(h, self.table.len())), h, key)
     }
 
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut T> {
@@ -305,14 +314,14 @@ impl<T: DashKey> Dict<T> {
         if let Some(r) = self.rehash.as_deref_mut() {
             let i = slot_of(h, table.len());
             if i >= r.next {
-                if let Some(e) = find_in_mut(table.get_mut(i), key) {
+                if let Some(e) = find_in_mut(table.get_mut(i), h, key) {
                     return Some(e);
                 }
             }
-            return find_in_mut(r.to.get_mut(slot_of(h, r.to.len())), key);
+            return find_in_mut(r.to.get_mut(slot_of(h, r.to.len())), h, key);
         }
         let i = slot_of(h, table.len());
-        find_in_mut(table.get_mut(i), key)
+        find_in_mut(table.get_mut(i), h, key)
     }
 
     pub fn contains(&self, key: &[u8]) -> bool {
@@ -361,7 +370,7 @@ impl<T: DashKey> Dict<T> {
         let i = slot_of(h, t.len());
         if let Some(b) = t.get_mut(i) {
             let next = b.take();
-            *b = Some(Box::new(Node { elem: e, next }));
+            *b = Some(Box::new(Node { elem: e, next, hash: h }));
             self.len += 1;
         }
         self.grow_if_full();
@@ -388,16 +397,16 @@ impl<T: DashKey> Dict<T> {
         let e = match self.rehash.as_deref_mut() {
             Some(r) => {
                 let old = if i >= r.next {
-                    unlink(table.get_mut(i), key)
+                    unlink(table.get_mut(i), h, key)
                 } else {
                     None
                 };
                 match old {
                     Some(e) => Some(e),
-                    None => unlink(r.to.get_mut(slot_of(h, r.to.len())), key),
+                    None => unlink(r.to.get_mut(slot_of(h, r.to.len())), h, key),
                 }
             }
-            None => unlink(table.get_mut(i), key),
+            None => unlink(table.get_mut(i), h, key),
         }?;
         self.len -= 1;
         self.shrink_if_sparse();
@@ -463,7 +472,7 @@ impl<T: DashKey> Dict<T> {
             let size = r.to.len();
             while let Some(mut n) = cur {
                 cur = n.next.take();
-                if let Some(dst) = r.to.get_mut(slot_of(hash_bytes(n.elem.key()), size)) {
+                if let Some(dst) = r.to.get_mut(slot_of(n.hash, size)) {
                     n.next = dst.take();
                     *dst = Some(n);
                 }
@@ -677,7 +686,7 @@ impl<'a, T> Iterator for ChainMut<'a, T> {
     type Item = &'a mut T;
 
     fn next(&mut self) -> Option<&'a mut T> {
-        let Node { elem, next } = self.cur.take()?;
+        let Node { elem, next, .. } = self.cur.take()?;
         self.cur = next.as_deref_mut();
         Some(elem)
     }
@@ -701,7 +710,7 @@ impl<T> Iterator for Drain<T> {
                 Some(j) => self.dict.rehash.as_deref_mut().and_then(|r| r.to.get_mut(j)),
             }?;
             if let Some(n) = b.take() {
-                let Node { elem, next } = *n;
+                let Node { elem, next, .. } = *n;
                 *b = next;
                 self.dict.len -= 1;
                 return Some(elem);
@@ -1171,8 +1180,8 @@ mod tests {
                 let h = hash_bytes(&k(i));
                 let r = d.rehash.as_deref_mut().unwrap();
                 let b = d.table.get_mut(slot_of(h, d.table.len())).unwrap();
-                if unlink(Some(b), &k(i)).is_none() {
-                    unlink(r.to.get_mut(slot_of(h, r.to.len())), &k(i)).unwrap();
+                if unlink(Some(b), h, &k(i)).is_none() {
+                    unlink(r.to.get_mut(slot_of(h, r.to.len())), h, &k(i)).unwrap();
                 }
                 d.len -= 1;
             }
@@ -1294,7 +1303,11 @@ mod tests {
         d.table = empty_table(1);
         for i in 0..n {
             let next = d.table[0].take();
-            d.table[0] = Some(Box::new(Node { elem: e(i), next }));
+            d.table[0] = Some(Box::new(Node {
+                elem: e(i),
+                next,
+                hash: hash_bytes(&k(i)),
+            }));
         }
         d.len = n as usize;
         assert_eq!(d.get(&k(0)).map(|x| x.1), Some(0));
@@ -1309,7 +1322,11 @@ mod tests {
         d2.table = empty_table(1);
         for i in 0..n {
             let next = d2.table[0].take();
-            d2.table[0] = Some(Box::new(Node { elem: e(i), next }));
+            d2.table[0] = Some(Box::new(Node {
+                elem: e(i),
+                next,
+                hash: hash_bytes(&k(i)),
+            }));
         }
         d2.len = n as usize;
         drop(d2);
