@@ -216,6 +216,9 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         }
     };
     let Ctx { srv, out, block, .. } = ctx;
+    // Redis compat: blocked.c updateStatsOnUnblock: a command that blocks is counted
+    // once, when it is served or unblocked, not each time it runs.
+    let blocked = block.is_some();
     if let Some(req) = block {
         srv.block_client(cid, db, req, argv);
     }
@@ -231,7 +234,9 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         }
     }
     let st = stat(srv, id);
-    st.calls += 1;
+    if !blocked {
+        st.calls += 1;
+    }
     st.usec += took;
     if let Err(e) = res {
         st.failed += 1;

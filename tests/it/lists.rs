@@ -275,3 +275,18 @@ fn transactions_and_blocking() {
     assert_eq!(cmd!(c, "EXEC"), b"-ERR EXEC without MULTI\r\n");
     assert_eq!(cmd!(c, "DISCARD"), b"-ERR DISCARD without MULTI\r\n");
 }
+
+#[test]
+fn a_blocking_command_is_counted_once() {
+    let s = Server::start();
+    let mut a = s.raw();
+    let mut c = s.raw();
+    a.send(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nk\r\n$1\r\n0\r\n");
+    wait_blocked(&s, 1);
+    assert_eq!(cmd!(c, "RPUSH", "other", "x"), b":1\r\n");
+    assert_eq!(cmd!(c, "RENAME", "other", "k"), b"+OK\r\n");
+    assert_eq!(a.read(), b"*2\r\n$1\r\nk\r\n$1\r\nx\r\n");
+    assert_eq!(cmd!(a, "BLPOP", "k", "0.01"), b"*-1\r\n");
+    let info = String::from_utf8(cmd!(c, "INFO", "commandstats")).unwrap();
+    assert!(info.contains("cmdstat_blpop:calls=2,"), "{info}");
+}
