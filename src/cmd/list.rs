@@ -3,7 +3,7 @@
 //! Every list is a `QuickList`; a list left empty is deleted. Redis compat: t_list.c.
 use super::error::{self, CmdError, CmdResult};
 use super::spec::*;
-use super::{parse_timeout, Args, Ctx, TimeoutReply};
+use super::{parse_mpop, parse_timeout, Args, Ctx, TimeoutReply};
 use crate::db::{Db, Obj, Value};
 use crate::ds::quicklist::QuickList;
 
@@ -59,7 +59,7 @@ fn check_list(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
 }
 
 fn new_list(ctx: &Ctx, key: &[u8]) -> Obj {
-    Obj::new_value(key, Value::List(QuickList::new(ctx.srv.cfg.limits.list_fill)))
+    Obj::new_value(key, Value::List(QuickList::new(ctx.limits().list_fill)))
 }
 
 /// Deletes `key` if its list is empty (after pops and removals).
@@ -510,41 +510,19 @@ fn brpop(ctx: &mut Ctx, a: &Args) -> CmdResult {
     blocking_pop(ctx, a, End::Tail)
 }
 
-/// Parsed LMPOP/BLMPOP arguments after `numkeys_at`.
+/// Parsed LMPOP/BLMPOP arguments.
 struct MPop<'a> {
     keys: &'a [&'a [u8]],
     end: End,
     count: usize,
 }
 
-/// Redis compat: t_list.c lmpopGenericCommand.
-fn parse_mpop<'a>(a: &Args<'a>, numkeys_at: usize) -> Result<MPop<'a>, CmdError> {
-    let numkeys = match crate::util::num::parse_i64(a.at(numkeys_at)) {
-        Some(n) if n >= 1 => n as usize,
-        _ => return Err(CmdError::new("ERR numkeys should be greater than 0")),
-    };
-    let where_at = numkeys_at.saturating_add(numkeys).saturating_add(1);
-    if where_at >= a.len() {
-        return Err(error::SYNTAX);
-    }
-    let end = parse_end(a, where_at)?;
-    let mut count: Option<usize> = None;
-    let mut j = where_at + 1;
-    while j < a.len() {
-        if count.is_none() && a.is(j, "count") && j + 1 < a.len() {
-            match crate::util::num::parse_i64(a.at(j + 1)) {
-                Some(c) if c >= 1 => count = Some(c as usize),
-                _ => return Err(CmdError::new("ERR count should be greater than 0")),
-            }
-            j += 2;
-        } else {
-            return Err(error::SYNTAX);
-        }
-    }
+fn parse_list_mpop<'a>(a: &Args<'a>, numkeys_at: usize) -> Result<MPop<'a>, CmdError> {
+    let m = parse_mpop(a, numkeys_at, ["left", "right"])?;
     Ok(MPop {
-        keys: a.argv.get(numkeys_at + 1..where_at).unwrap_or_default(),
-        end,
-        count: count.unwrap_or(1),
+        keys: m.keys,
+        end: if m.first_end { End::Head } else { End::Tail },
+        count: m.count,
     })
 }
 
@@ -561,7 +539,7 @@ fn mpop_serve(ctx: &mut Ctx, m: &MPop) -> Result<bool, CmdError> {
 }
 
 fn lmpop(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let m = parse_mpop(a, 1)?;
+    let m = parse_list_mpop(a, 1)?;
     if !mpop_serve(ctx, &m)? {
         ctx.out.null_array();
     }
@@ -569,7 +547,7 @@ fn lmpop(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn blmpop(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let m = parse_mpop(a, 2)?;
+    let m = parse_list_mpop(a, 2)?;
     let deadline = parse_timeout(a.at(1), ctx.now_ms)?;
     if !mpop_serve(ctx, &m)? {
         if ctx.may_block() {

@@ -253,6 +253,52 @@ impl Table {
     }
 }
 
+/// LMPOP/ZMPOP-style arguments: numkeys at `numkeys_at`, that many keys, one of two end
+/// words (`ends`), then an optional COUNT. Redis compat: t_list.c lmpopGenericCommand,
+/// t_zset.c zmpopGenericCommand.
+pub struct MPopArgs<'a> {
+    pub keys: &'a [&'a [u8]],
+    /// True for the first word of `ends` (LEFT, MIN).
+    pub first_end: bool,
+    pub count: usize,
+}
+
+pub fn parse_mpop<'a>(a: &Args<'a>, numkeys_at: usize, ends: [&str; 2]) -> Result<MPopArgs<'a>, CmdError> {
+    let numkeys = match num::parse_i64(a.at(numkeys_at)) {
+        Some(n) if n >= 1 => n as usize,
+        _ => return Err(error::NUMKEYS),
+    };
+    let where_at = numkeys_at.saturating_add(numkeys).saturating_add(1);
+    if where_at >= a.len() {
+        return Err(error::SYNTAX);
+    }
+    let first_end = if a.is(where_at, ends[0]) {
+        true
+    } else if a.is(where_at, ends[1]) {
+        false
+    } else {
+        return Err(error::SYNTAX);
+    };
+    let mut count: Option<usize> = None;
+    let mut j = where_at + 1;
+    while j < a.len() {
+        if count.is_none() && a.is(j, "count") && j + 1 < a.len() {
+            match num::parse_i64(a.at(j + 1)) {
+                Some(c) if c >= 1 => count = Some(c as usize),
+                _ => return Err(error::COUNT_POSITIVE),
+            }
+            j += 2;
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    Ok(MPopArgs {
+        keys: a.argv.get(numkeys_at + 1..where_at).unwrap_or_default(),
+        first_end,
+        count: count.unwrap_or(1),
+    })
+}
+
 /// Parses a blocking command's timeout (seconds, may have decimals) into an absolute
 /// unix-ms deadline, 0 meaning forever. Redis compat: timeout.c getTimeoutFromObjectOrReply.
 pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<i64, CmdError> {

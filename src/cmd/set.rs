@@ -22,7 +22,6 @@ use crate::util::num;
 
 const G: &str = "set";
 
-const NUMKEYS: CmdError = CmdError::new("ERR numkeys should be greater than 0");
 const TOO_MANY_KEYS: CmdError = CmdError::new("ERR Number of keys can't be greater than number of args");
 const INVALID_CURSOR: CmdError = CmdError::new("ERR invalid cursor");
 const LIMIT_NEG: CmdError = CmdError::new("ERR LIMIT can't be negative");
@@ -553,7 +552,7 @@ fn sinterstore(ctx: &mut Ctx, a: &Args) -> CmdResult {
 fn sintercard(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let numkeys = match num::parse_i64(a.at(1)) {
         Some(n) if n >= 1 => n as u64,
-        _ => return Err(NUMKEYS),
+        _ => return Err(error::NUMKEYS),
     };
     if numkeys > (a.len() - 2) as u64 {
         return Err(TOO_MANY_KEYS);

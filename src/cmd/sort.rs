@@ -218,7 +218,7 @@ fn sort_generic(ctx: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
     };
     let n = results.len();
     if n > 0 {
-        let mut l = QuickList::new(ctx.srv.cfg.limits.list_fill);
+        let mut l = QuickList::new(ctx.limits().list_fill);
         for r in &results {
             l.push_back(r.as_deref().unwrap_or_default());
         }

@@ -152,45 +152,13 @@ pub(super) fn bzpopmax(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 /// ZMPOP / BZMPOP: numkeys at `nk`, then the keys, MIN|MAX and an optional COUNT.
 fn zmpop_generic(ctx: &mut Ctx, a: &Args, nk: usize, blocking: bool) -> CmdResult {
-    let numkeys = a
-        .i64(nk)
-        .ok()
-        .filter(|&n| n >= 1)
-        .ok_or(CmdError::new("ERR numkeys should be greater than 0"))?;
-    let where_idx = (numkeys as u64).saturating_add(nk as u64 + 1);
-    if where_idx >= a.len() as u64 {
-        return Err(error::SYNTAX);
-    }
-    let where_idx = where_idx as usize;
-    let end = if a.is(where_idx, "min") {
-        End::Min
-    } else if a.is(where_idx, "max") {
-        End::Max
-    } else {
-        return Err(error::SYNTAX);
-    };
-    let mut count = None;
-    let mut j = where_idx + 1;
-    while j < a.len() {
-        if count.is_none() && a.is(j, "count") && j + 1 < a.len() {
-            j += 1;
-            let c = a
-                .i64(j)
-                .ok()
-                .filter(|&c| c >= 1)
-                .ok_or(CmdError::new("ERR count should be greater than 0"))?;
-            count = Some(c as usize);
-        } else {
-            return Err(error::SYNTAX);
-        }
-        j += 1;
-    }
-    let keys = a.argv.get(nk + 1..where_idx).unwrap_or_default();
+    let m = crate::cmd::parse_mpop(a, nk, ["min", "max"])?;
+    let (keys, count) = (m.keys, m.count);
+    let end = if m.first_end { End::Min } else { End::Max };
     let shape = Shape {
         emit_key: true,
         nested: true,
     };
-    let count = count.unwrap_or(1);
     if blocking {
         return block_pop(ctx, keys, a.at(1), end, count, shape);
     }
