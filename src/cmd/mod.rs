@@ -2,6 +2,7 @@
 //! table built from every family's spec list, and the families themselves.
 //! Handlers parse and validate first, then touch the keyspace, then reply.
 pub mod admin;
+pub mod bitops;
 pub mod connection;
 pub mod error;
 pub mod hash;
@@ -160,10 +161,11 @@ pub struct Table {
     pub all: Vec<&'static CommandSpec>,
 }
 
-fn families() -> [&'static [CommandSpec]; 11] {
+fn families() -> [&'static [CommandSpec]; 12] {
     [
         multi::COMMANDS,
         string::COMMANDS,
+        bitops::COMMANDS,
         list::COMMANDS,
         hash::COMMANDS,
         set::COMMANDS,

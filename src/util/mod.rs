@@ -1,6 +1,7 @@
 //! Protocol-free helpers shared by every layer: Redis-exact number parsing/formatting and
 //! glob matching. Imports nothing else from the crate.
 
+pub mod bits;
 pub mod glob;
 pub mod ld;
 pub mod mem;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod harness;
 
+mod bitmaps;
 mod hashes;
 mod interop;
 mod keyspace;
