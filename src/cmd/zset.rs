@@ -332,7 +332,7 @@ fn zadd_generic(ctx: &mut Ctx, a: &Args, mut f: AddFlags) -> CmdResult {
     Ok(())
 }
 
-fn zadd(ctx: &mut Ctx, a: &Args) -> CmdResult {
+pub(super) fn zadd(ctx: &mut Ctx, a: &Args) -> CmdResult {
     zadd_generic(ctx, a, AddFlags::default())
 }
 

@@ -2,6 +2,7 @@
 pub mod dash;
 pub mod dict;
 pub mod histogram;
+pub mod hll;
 pub mod intset;
 pub mod listpack;
 pub mod quicklist;

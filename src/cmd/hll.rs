@@ -1,0 +1,195 @@
+//! HyperLogLog commands: PFADD PFCOUNT PFMERGE PFDEBUG PFSELFTEST. An HLL is a plain
+//! string in Redis's exact byte layout (ds::hll), so its bytes move freely between
+//! ferrodis and Redis with GET/SET.
+use super::error::{self, CmdError, CmdResult};
+use super::spec::*;
+use super::{Args, Ctx};
+use crate::db::{Obj, Value, ValueRef};
+use crate::ds::hll::{self, HllError, Registers};
+
+const G: &str = "hyperloglog";
+
+fn hll_err(e: HllError) -> CmdError {
+    CmdError::new(e.reply())
+}
+
+/// A string key's bytes for an HLL read: Ok(None) when absent; WRONGTYPE for other
+/// types, Redis's HLL error for strings that are not HLLs.
+fn read_hll<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a [u8]>, CmdError> {
+    let now = ctx.now_ms;
+    match ctx.db().get(key, now).map(|o| o.value()) {
+        None => Ok(None),
+        Some(ValueRef::Str(s)) => {
+            hll::validate(s).map_err(hll_err)?;
+            Ok(Some(s))
+        }
+        Some(_) => Err(error::WRONGTYPE),
+    }
+}
+
+/// The HLL at `key` for in-place edits, created empty (sparse) when absent. The bool
+/// is true when it was created.
+fn write_hll<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<(&'a mut Vec<u8>, bool), CmdError> {
+    let created = read_hll(ctx, key)?.is_none();
+    let now = ctx.now_ms;
+    if created {
+        let mut h = hll::new_sparse();
+        hll::invalidate_cache(&mut h);
+        ctx.db().add(Obj::new_value(key, Value::Str(h)), now);
+    }
+    let s = ctx
+        .db()
+        .get_mut(key, now)
+        .and_then(|o| o.make_raw())
+        .ok_or(error::WRONGTYPE)?;
+    Ok((s, created))
+}
+
+fn sparse_max(ctx: &Ctx) -> usize {
+    ctx.srv.cfg.hll_sparse_max_bytes
+}
+
+fn pfadd(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let key = a.at(1);
+    let max = sparse_max(ctx);
+    let (h, created) = write_hll(ctx, key)?;
+    // Creating the key counts as an update, even with no elements.
+    let mut updated = created as u64;
+    for e in a.rest(2) {
+        // Redis compat: hyperloglog.c pfaddCommand replies the error at once, without
+        // signalling the (possibly partial) change.
+        updated += hll::add(h, e, max).map_err(hll_err)? as u64;
+    }
+    if updated > 0 {
+        ctx.modified(key, "pfadd");
+        ctx.dirty(updated - 1);
+    }
+    ctx.out.int((updated > 0) as i64);
+    Ok(())
+}
+
+fn pfcount(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if a.len() > 2 {
+        // The cardinality of the union; no key is changed.
+        let mut regs = Registers::new();
+        for k in a.rest(1) {
+            if let Some(h) = read_hll(ctx, k)? {
+                regs.merge(h).map_err(hll_err)?;
+            }
+        }
+        ctx.out.int(regs.count() as i64);
+        return Ok(());
+    }
+    let key = a.at(1);
+    if read_hll(ctx, key)?.is_none() {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    let now = ctx.now_ms;
+    let h = ctx
+        .db()
+        .get_mut(key, now)
+        .and_then(|o| o.make_raw())
+        .ok_or(error::WRONGTYPE)?;
+    let (card, cache_written) = hll::count_cached(h).map_err(hll_err)?;
+    if cache_written {
+        // The cached cardinality is part of the value: a write, without an event.
+        let db = ctx.db;
+        ctx.srv.dirty += 1;
+        ctx.srv.signal_key(db, key);
+        ctx.srv.touch_watched(db, key);
+    }
+    ctx.out.int(card as i64);
+    Ok(())
+}
+
+fn pfmerge(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let mut regs = Registers::new();
+    for k in a.rest(1) {
+        if let Some(h) = read_hll(ctx, k)? {
+            regs.merge(h).map_err(hll_err)?;
+        }
+    }
+    let key = a.at(1);
+    let max = sparse_max(ctx);
+    let (h, _) = write_hll(ctx, key)?;
+    regs.write_into(h, max).map_err(hll_err)?;
+    ctx.modified(key, "pfadd");
+    ctx.out.ok();
+    Ok(())
+}
+
+fn pfdebug(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let sub = String::from_utf8_lossy(a.at(1)).into_owned();
+    let key = a.at(2);
+    if read_hll(ctx, key)?.is_none() {
+        return Err(CmdError::new("ERR The specified key does not exist"));
+    }
+    let lower = sub.to_ascii_lowercase();
+    if !matches!(lower.as_str(), "getreg" | "decode" | "encoding" | "todense") {
+        return Err(CmdError::owned(format!("ERR Unknown PFDEBUG subcommand '{sub}'")));
+    }
+    if a.len() != 3 {
+        return Err(CmdError::owned(format!(
+            "ERR Wrong number of arguments for the '{sub}' subcommand"
+        )));
+    }
+    let now = ctx.now_ms;
+    let h = ctx
+        .db()
+        .get_mut(key, now)
+        .and_then(|o| o.make_raw())
+        .ok_or(error::WRONGTYPE)?;
+    match lower.as_str() {
+        "getreg" => {
+            let converted = hll::to_dense(h).map_err(hll_err)?;
+            let regs = hll::registers(h).map_err(hll_err)?;
+            if converted {
+                ctx.dirty(1);
+            }
+            ctx.out.array(regs.len());
+            for r in regs {
+                ctx.out.int(r as i64);
+            }
+        }
+        "decode" => {
+            let text = hll::decode_sparse(h).map_err(hll_err)?;
+            ctx.out.bulk(text.as_bytes());
+        }
+        "encoding" => {
+            let name = hll::encoding_name(h).map_err(hll_err)?;
+            ctx.out.simple(name);
+        }
+        _ => {
+            let converted = hll::to_dense(h).map_err(hll_err)?;
+            if converted {
+                ctx.dirty(1);
+            }
+            ctx.out.int(converted as i64);
+        }
+    }
+    Ok(())
+}
+
+fn pfselftest(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    hll::selftest(sparse_max(ctx)).map_err(CmdError::owned)?;
+    ctx.out.ok();
+    Ok(())
+}
+
+pub const COMMANDS: &[CommandSpec] = &[
+    cmd("pfadd", -2, WRITE | DENYOOM | FAST, ACL_HYPERLOGLOG, pfadd)
+        .keys(1, 1, 1, KS_RW | KS_INSERT)
+        .doc(G, "2.8.9", "O(1) to add every element.", "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist."),
+    cmd("pfcount", -2, READONLY | MAY_REPLICATE, ACL_HYPERLOGLOG, pfcount)
+        .keys(1, -1, 1, KS_RW | KS_ACCESS)
+        .doc(G, "2.8.9", "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.", "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s)."),
+    cmd("pfmerge", -2, WRITE | DENYOOM, ACL_HYPERLOGLOG, pfmerge)
+        .keys(1, -1, 1, KS_RW | KS_ACCESS | KS_INSERT)
+        .doc(G, "2.8.9", "O(N) to merge N HyperLogLogs, but with high constant times.", "Merges one or more HyperLogLog values into a single key."),
+    cmd("pfdebug", 3, WRITE | DENYOOM | ADMIN, ACL_HYPERLOGLOG, pfdebug)
+        .keys(2, 2, 1, KS_RW | KS_ACCESS)
+        .doc(G, "2.8.9", "N/A", "Internal commands for debugging HyperLogLog values."),
+    cmd("pfselftest", 1, ADMIN, ACL_HYPERLOGLOG, pfselftest)
+        .doc(G, "2.8.9", "N/A", "An internal command for testing HyperLogLog values."),
+];
