@@ -9,6 +9,14 @@ use crate::util::num;
 const G: &str = "connection";
 
 fn ping(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    // Redis compat: server.c pingCommand: a RESP2 subscriber gets ["pong", arg].
+    let subscribed = ctx.client().is_some_and(|c| c.subs.is_some());
+    if subscribed && !ctx.out.resp3 && a.len() <= 2 {
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(if a.len() == 2 { a.at(1) } else { b"" });
+        return Ok(());
+    }
     match a.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(a.at(1)),
@@ -44,6 +52,11 @@ fn reset(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     }
     let cid = ctx.cid;
     ctx.srv.unwatch_all(cid);
+    ctx.srv.unsubscribe_all(cid);
+    ctx.srv.monitors.retain(|&m| m != cid);
+    if let Some(c) = ctx.client() {
+        c.monitor = false;
+    }
     ctx.out.simple("RESET");
     Ok(())
 }

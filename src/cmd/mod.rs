@@ -5,11 +5,14 @@ pub mod admin;
 pub mod bitops;
 pub mod connection;
 pub mod error;
+pub mod geo;
 pub mod hash;
+pub mod hll;
 pub mod info;
 pub mod keyspace;
 pub mod list;
 pub mod multi;
+pub mod pubsub;
 pub mod set;
 pub mod sort;
 pub mod spec;
@@ -86,6 +89,8 @@ pub struct Ctx<'a> {
     pub block: Option<crate::server::blocking::BlockReq>,
 }
 
+use crate::server::pubsub::Current;
+
 impl Ctx<'_> {
     #[inline]
     pub fn db(&mut self) -> &mut Db {
@@ -96,20 +101,47 @@ impl Ctx<'_> {
         self.srv.clients.get_mut(self.cid)
     }
 
-    /// Records a write to `key`: dirty counter (and, as they land, WATCH
-    /// invalidation, keyspace events and propagation).
+    /// Records a write to `key`: dirty counter, blocked-client wakeup, WATCH
+    /// invalidation and the keyspace event `event`.
     #[inline]
-    pub fn modified(&mut self, key: &[u8], _event: &str) {
-        self.srv.dirty += 1;
-        self.srv.signal_key(self.db, key);
-        self.srv.touch_watched(self.db, key);
+    pub fn modified(&mut self, key: &[u8], event: &str) {
+        let db = self.db;
+        self.modified_in(db, key, event);
     }
 
     /// A write to a key of another db (MOVE, COPY ... DB).
-    pub fn modified_in(&mut self, db: usize, key: &[u8], _event: &str) {
+    #[inline]
+    pub fn modified_in(&mut self, db: usize, key: &[u8], event: &str) {
         self.srv.dirty += 1;
         self.srv.signal_key(db, key);
         self.srv.touch_watched(db, key);
+        self.notify_in(db, key, event);
+    }
+
+    /// Sends the keyspace event `event` for `key` in the selected db (for a command's
+    /// extra events, e.g. the "del" after a collection's last element goes).
+    #[inline]
+    pub fn notify(&mut self, key: &[u8], event: &str) {
+        let db = self.db;
+        self.notify_in(db, key, event);
+    }
+
+    pub fn notify_in(&mut self, db: usize, key: &[u8], event: &str) {
+        if self.srv.cfg.notify_flags == 0 {
+            return;
+        }
+        // Keys this command expired or created are announced first, as they happened first.
+        let cur = Current {
+            cid: self.cid,
+            out: &mut *self.out,
+        };
+        self.srv.drain_db_events(Some(cur));
+        let class = crate::server::pubsub::event_class(event);
+        let cur = Current {
+            cid: self.cid,
+            out: &mut *self.out,
+        };
+        self.srv.notify(Some(cur), class, event, key, db);
     }
 
     /// Whether this command may block (not inside MULTI or scripts).
@@ -161,11 +193,14 @@ pub struct Table {
     pub all: Vec<&'static CommandSpec>,
 }
 
-fn families() -> [&'static [CommandSpec]; 12] {
+fn families() -> [&'static [CommandSpec]; 15] {
     [
         multi::COMMANDS,
         string::COMMANDS,
         bitops::COMMANDS,
+        pubsub::COMMANDS,
+        geo::COMMANDS,
+        hll::COMMANDS,
         list::COMMANDS,
         hash::COMMANDS,
         set::COMMANDS,

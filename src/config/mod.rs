@@ -1,6 +1,7 @@
 //! Config: the directive registry (`table`), the redis.conf / argv parser, and the
 //! CONFIG GET/SET semantics. Every value is kept in the canonical text CONFIG GET
 //! shows; the typed fields the server reads on hot paths are refreshed after each change.
+pub mod notify;
 pub mod table;
 
 use std::collections::HashMap;
@@ -108,6 +109,9 @@ pub struct Config {
     pub maxmemory: u64,
     pub save_params: Vec<(u64, u64)>,
     pub obuf_limits: [ObufLimit; 3],
+    pub hll_sparse_max_bytes: usize,
+    /// notify-keyspace-events as NOTIFY_* bits.
+    pub notify_flags: u32,
     pub enable_debug_command: String,
     pub enable_protected_configs: String,
     pub dynamic_hz: bool,
@@ -234,6 +238,8 @@ impl Config {
             maxmemory: 0,
             save_params: Vec::new(),
             obuf_limits: [ObufLimit::default(); 3],
+            notify_flags: 0,
+            hll_sparse_max_bytes: 3000,
             enable_debug_command: "no".into(),
             enable_protected_configs: "no".into(),
             dynamic_hz: true,
@@ -638,6 +644,8 @@ impl Config {
                 soft_secs: g[3].parse().unwrap_or(0),
             };
         }
+        self.hll_sparse_max_bytes = self.int("hll-sparse-max-bytes").max(0) as usize;
+        self.notify_flags = notify::parse_flags(self.val("notify-keyspace-events"));
         self.enable_debug_command = self.val("enable-debug-command").to_string();
         self.enable_protected_configs = self.val("enable-protected-configs").to_string();
         self.dynamic_hz = self.yes("dynamic-hz");
@@ -908,24 +916,8 @@ pub fn trim_float(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// Always-quoted form of an argv value (Redis compat: sds.c sdscatrepr).
 fn repr(s: &str) -> String {
-    let mut o = String::from("\"");
-    for c in s.bytes() {
-        match c {
-            b'\\' => o.push_str("\\\\"),
-            b'"' => o.push_str("\\\""),
-            b'\n' => o.push_str("\\n"),
-            b'\r' => o.push_str("\\r"),
-            b'\t' => o.push_str("\\t"),
-            7 => o.push_str("\\a"),
-            8 => o.push_str("\\b"),
-            c if c.is_ascii_graphic() || c == b' ' => o.push(c as char),
-            c => o.push_str(&format!("\\x{c:02x}")),
-        }
-    }
-    o.push('"');
-    o
+    crate::util::repr::repr(s.as_bytes())
 }
 
 /// Quotes a value for a config line only if it needs it (empty, spaces, quotes).

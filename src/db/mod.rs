@@ -53,6 +53,13 @@ pub fn idle_ms(lru: u32, now_ms: i64) -> u64 {
     secs as u64 * 1000
 }
 
+/// What `Db::events` records.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DbEvent {
+    Expired,
+    New,
+}
+
 #[derive(Default)]
 pub struct Db {
     pub id: usize,
@@ -64,10 +71,11 @@ pub struct Db {
     pub expire_cursor: u64,
     /// Average TTL estimate of sampled keys (ms), for INFO keyspace.
     pub avg_ttl: i64,
-    /// Keys deleted by expiry since the caller last drained this (for events).
-    pub expired_keys: Vec<Vec<u8>>,
-    /// Whether expired key names are collected into `expired_keys`.
+    /// Keys expired or created since the server last drained this (keyspace events,
+    /// WATCH), recorded only while `collect_expired` / `collect_new` ask for them.
+    pub events: Vec<(DbEvent, Vec<u8>)>,
     pub collect_expired: bool,
+    pub collect_new: bool,
     /// When false, lookups never delete expired keys (DEBUG SET-ACTIVE-EXPIRE keeps
     /// lazy expiry on; this is for loading and replicas).
     pub lazy_expire: bool,
@@ -120,7 +128,7 @@ impl Db {
     fn note_expired(&mut self, key: &[u8]) {
         self.expired_count += 1;
         if self.collect_expired {
-            self.expired_keys.push(key.to_vec());
+            self.events.push((DbEvent::Expired, key.to_vec()));
         }
     }
 
@@ -169,6 +177,9 @@ impl Db {
         o.set_lru(lru_clock(now_ms));
         let Some(pos) = self.keys.find(h, o.key()) else {
             o.set_has_expire(false);
+            if self.collect_new {
+                self.events.push((DbEvent::New, o.key().to_vec()));
+            }
             self.keys.insert_new(h, o);
             return false;
         };

@@ -8,6 +8,10 @@ use crate::util::num::{fmt_f64, fmt_f64_resp3, fmt_i64};
 pub struct ReplyBuf {
     pub buf: Vec<u8>,
     pub resp3: bool,
+    /// Byte ranges of RESP3 push messages written while `track_pushes` is set: they
+    /// reach the client even when CLIENT REPLY OFF drops the command's own reply.
+    pub pushes: Vec<(usize, usize)>,
+    pub track_pushes: bool,
 }
 
 /// A reply whose length is written later: remembers where its header goes.
@@ -24,6 +28,27 @@ impl ReplyBuf {
 
     pub fn len(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Records that `buf[from..]` is a push message (see `pushes`).
+    pub fn mark_push(&mut self, from: usize) {
+        if self.track_pushes {
+            self.pushes.push((from, self.buf.len()));
+        }
+    }
+
+    /// Drops everything written since `mark` except push messages.
+    pub fn truncate_keeping_pushes(&mut self, mark: usize) {
+        let pushes = std::mem::take(&mut self.pushes);
+        let kept: Vec<u8> = pushes
+            .iter()
+            .filter(|(s, _)| *s >= mark)
+            .filter_map(|&(s, e)| self.buf.get(s..e))
+            .flatten()
+            .copied()
+            .collect();
+        self.buf.truncate(mark);
+        self.buf.extend_from_slice(&kept);
     }
 
     pub fn is_empty(&self) -> bool {

@@ -220,7 +220,7 @@ impl Server {
         let Some(c) = self.clients.get_mut(cid) else {
             return;
         };
-        c.reply = out;
+        c.reattach_reply(out);
         c.blocked = Some(st);
         if !reblock {
             self.unblock_client(cid);

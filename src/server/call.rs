@@ -69,6 +69,23 @@ fn protected_allowed(setting: &str, local: bool) -> bool {
     setting == "yes" || (setting == "local" && local)
 }
 
+/// The arguments MONITOR may show: passwords are replaced. Redis compat: server.c
+/// redactClientCommandArgument (AUTH, and HELLO's AUTH username password).
+fn redact<'a>(name: &str, argv: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    const HIDDEN: &[u8] = b"(redacted)";
+    let mut v = argv.to_vec();
+    match name {
+        "auth" => v.iter_mut().skip(1).for_each(|a| *a = HIDDEN),
+        "hello" => {
+            if let Some(i) = v.iter().position(|a| a.eq_ignore_ascii_case(b"auth")) {
+                v.iter_mut().skip(i + 1).take(2).for_each(|a| *a = HIDDEN);
+            }
+        }
+        _ => {}
+    }
+    v
+}
+
 /// Runs one command from client `cid`, writing its reply to `out`.
 pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf) {
     // CLIENT REPLY OFF/SKIP silence every reply, rejections included; a pending SKIP
@@ -76,12 +93,16 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
     let Some(c) = srv.clients.get_mut(cid) else {
         return;
     };
+    out.pushes.clear();
     if c.reply_mode == ReplyMode::SkipNext {
         c.reply_mode = ReplyMode::Skip;
     }
     let mode = c.reply_mode;
     let mark = out.len();
+    let silent = matches!(mode, ReplyMode::Off | ReplyMode::Skip);
+    out.track_pushes = silent;
     dispatch(srv, cid, argv, out);
+    out.track_pushes = false;
     if !srv.blocking.waiting.is_empty() && !srv.in_exec {
         srv.serve_ready_keys();
     }
@@ -89,7 +110,7 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
         if matches!(mode, ReplyMode::Off | ReplyMode::Skip) {
             // CLIENT REPLY ON must still answer +OK, which it writes after switching.
             if c.reply_mode == mode {
-                out.buf.truncate(mark);
+                out.truncate_keeping_pushes(mark);
             }
             if c.reply_mode == ReplyMode::Skip {
                 c.reply_mode = ReplyMode::On;
@@ -185,6 +206,28 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         reject(srv, cid, out, &CmdError::new("ERR key is too long"), Some(id));
         return;
     }
+    // Redis compat: server.c processCommand: a RESP2 connection in pub/sub mode can
+    // only (un)subscribe, ping, quit and reset.
+    if client.subs.is_some()
+        && !client.resp3
+        && !matches!(
+            spec.name,
+            "subscribe"
+                | "psubscribe"
+                | "ssubscribe"
+                | "unsubscribe"
+                | "punsubscribe"
+                | "sunsubscribe"
+                | "ping"
+                | "quit"
+                | "reset"
+        )
+    {
+        let name = table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name);
+        let e = CmdError::owned(format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"));
+        reject(srv, cid, out, &e, Some(id));
+        return;
+    }
     let Some(handler) = spec.handler else { return };
     if let Some(m) = client.multi.as_mut() {
         if !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
@@ -215,7 +258,28 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             Err(CmdError::new("ERR internal error while executing the command"))
         }
     };
-    let Ctx { srv, out, block, .. } = ctx;
+    let Ctx {
+        srv,
+        out,
+        block,
+        db: db_now,
+        ..
+    } = ctx;
+    srv.after_writes(Some(super::pubsub::Current { cid, out: &mut *out }));
+    // Redis compat: server.c call: commands that ran are shown to MONITOR clients,
+    // except administrative ones; a served blocked command was shown when it first ran.
+    if !srv.monitors.is_empty()
+        && spec.flags & (spec::ADMIN | spec::SKIP_MONITOR) == 0
+        && srv.blocking.rerun != Some(cid)
+    {
+        let shown = redact(spec.name, argv);
+        srv.feed_monitors(
+            Some(super::pubsub::Current { cid, out: &mut *out }),
+            cid,
+            db_now,
+            &shown,
+        );
+    }
     // Redis compat: blocked.c updateStatsOnUnblock: a command that blocks is counted
     // once, when it is served or unblocked, not each time it runs.
     let blocked = block.is_some();

@@ -96,6 +96,14 @@ pub struct Client {
     /// A watched key was written: the next EXEC fails.
     pub dirty_cas: bool,
     pub watched: Vec<(usize, Vec<u8>)>,
+    /// Subscriptions; None when the client has none (not in pub/sub mode).
+    pub subs: Option<Box<super::pubsub::Subs>>,
+    /// Queued in `Server::pending_writes` (output arrived from another client).
+    pub pending_write: bool,
+    /// When pending output first passed the soft output buffer limit.
+    pub obuf_soft_since: Option<i64>,
+    /// Receives MONITOR output.
+    pub monitor: bool,
 }
 
 impl Client {
@@ -132,7 +140,22 @@ impl Client {
             multi: None,
             dirty_cas: false,
             watched: Vec::new(),
+            subs: None,
+            pending_write: false,
+            obuf_soft_since: None,
+            monitor: false,
         }
+    }
+
+    /// Puts back a reply buffer detached while the client's commands ran. Output that
+    /// reached the client meanwhile through the placeholder (messages published by
+    /// someone else's command) follows it.
+    pub fn reattach_reply(&mut self, mut out: ReplyBuf) {
+        let extra = std::mem::replace(&mut self.reply, ReplyBuf::new());
+        if !extra.buf.is_empty() {
+            out.buf.extend_from_slice(&extra.buf);
+        }
+        self.reply = out;
     }
 
     pub fn pending_output(&self) -> usize {
@@ -203,6 +226,12 @@ impl Client {
         if self.multi.is_some() {
             flags.push('x');
         }
+        if self.subs.is_some() {
+            flags.push('P');
+        }
+        if self.monitor {
+            flags.push('O');
+        }
         if flags.is_empty() {
             flags.push('N');
         }
@@ -212,7 +241,7 @@ impl Client {
             (self.addr.clone(), self.laddr.clone())
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             addr,
             laddr,
@@ -222,6 +251,9 @@ impl Client {
             (now_ms - self.last_interaction_ms).max(0) / 1000,
             flags,
             self.db,
+            self.subs.as_ref().map(|s| s.channels.len()).unwrap_or(0),
+            self.subs.as_ref().map(|s| s.patterns.len()).unwrap_or(0),
+            self.subs.as_ref().map(|s| s.shard.len()).unwrap_or(0),
             self.multi.as_ref().map(|m| m.queue.len() as i64).unwrap_or(-1),
             self.query.len().saturating_sub(self.qpos).max(self.qbuf_view.0),
             self.query.capacity().saturating_sub(self.query.len()).max(self.qbuf_view.1),

@@ -16,6 +16,7 @@ impl Server {
         if self.active_expire {
             self.active_expire_cycle(now);
         }
+        self.after_writes(None);
         self.clients_cron(now);
         let s = &mut self.stats;
         s.samples.push((now, s.total_commands, s.net_input, s.net_output));
@@ -60,6 +61,16 @@ impl Server {
         for cid in idle {
             info!("Closing idle client");
             self.close_client_async(cid);
+        }
+        // Soft output-buffer limits are about time: look again at clients over one.
+        let over: Vec<usize> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.obuf_soft_since.is_some())
+            .map(|(cid, _)| cid)
+            .collect();
+        for cid in over {
+            self.check_obuf_limits(cid, now);
         }
     }
 

@@ -5,6 +5,7 @@ pub mod blocking;
 pub mod call;
 pub mod client;
 pub mod cron;
+pub mod pubsub;
 pub mod reactor;
 
 use std::collections::HashMap;
@@ -98,6 +99,13 @@ pub struct Server {
     pub watched: HashMap<(usize, Vec<u8>), Vec<usize>>,
     /// True while EXEC runs its queue (blocking commands do not block).
     pub in_exec: bool,
+    pub pubsub: pubsub::PubSub,
+    /// Clients that got output from other clients' commands (messages), to flush.
+    pub pending_writes: Vec<usize>,
+    /// Clients in MONITOR mode.
+    pub monitors: Vec<usize>,
+    /// Whether the dbs record (expired, new) keys (see `sync_db_event_collection`).
+    pub db_events: (bool, bool),
 }
 
 impl Server {
@@ -139,6 +147,10 @@ impl Server {
             blocking: Default::default(),
             watched: HashMap::new(),
             in_exec: false,
+            pubsub: Default::default(),
+            pending_writes: Vec::new(),
+            monitors: Vec::new(),
+            db_events: (false, false),
         }
     }
 

@@ -223,6 +223,13 @@ impl Reactor {
                     flush_client(srv, self.poll.registry(), cid);
                 }
             }
+            // Subscribers that received messages.
+            for cid in std::mem::take(&mut srv.pending_writes) {
+                if let Some(c) = srv.clients.get_mut(cid) {
+                    c.pending_write = false;
+                }
+                flush_client(srv, self.poll.registry(), cid);
+            }
             if clock::mono_us() >= next_cron {
                 srv.cron();
                 next_cron = clock::mono_us() + 1_000_000 / srv.hz.max(1) as u64;
@@ -329,6 +336,8 @@ impl Reactor {
         while let Some(cid) = srv.pending_close.pop() {
             srv.unblock_client(cid);
             srv.unwatch_all(cid);
+            srv.unsubscribe_all(cid);
+            srv.monitors.retain(|&m| m != cid);
             if let Some(mut c) = srv.clients.try_remove(cid) {
                 // Best effort: deliver what was queued (e.g. an error) before closing.
                 let _ = c.flush();
@@ -511,7 +520,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
         return;
     };
     c.resp3 = out.resp3;
-    c.reply = out;
+    c.reattach_reply(out);
     c.qbuf_view = (0, 0);
     c.query = query;
     c.parser = parser;
@@ -563,6 +572,9 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
             }
             if done && c.close_after_reply {
                 srv.close_client_async(cid);
+            }
+            if !done {
+                srv.check_obuf_limits(cid, clock::now_ms());
             }
         }
         Err(_) => srv.close_client_async(cid),

@@ -2,7 +2,9 @@
 //! glob matching. Imports nothing else from the crate.
 
 pub mod bits;
+pub mod geohash;
 pub mod glob;
 pub mod ld;
 pub mod mem;
 pub mod num;
+pub mod repr;

@@ -5,10 +5,12 @@ mod harness;
 
 mod bitmaps;
 mod hashes;
+mod hll_geo;
 mod interop;
 mod keyspace;
 mod lists;
 mod protocol;
+mod pubsub;
 mod server;
 mod sets;
 mod sort;

@@ -1,0 +1,54 @@
+//! notify-keyspace-events classes as bits, and the parser of its letters.
+
+// Keyspace notification classes. Redis compat: server.h NOTIFY_*.
+pub const NOTIFY_KEYSPACE: u32 = 1 << 0;
+pub const NOTIFY_KEYEVENT: u32 = 1 << 1;
+pub const NOTIFY_GENERIC: u32 = 1 << 2;
+pub const NOTIFY_STRING: u32 = 1 << 3;
+pub const NOTIFY_LIST: u32 = 1 << 4;
+pub const NOTIFY_SET: u32 = 1 << 5;
+pub const NOTIFY_HASH: u32 = 1 << 6;
+pub const NOTIFY_ZSET: u32 = 1 << 7;
+pub const NOTIFY_EXPIRED: u32 = 1 << 8;
+pub const NOTIFY_EVICTED: u32 = 1 << 9;
+pub const NOTIFY_STREAM: u32 = 1 << 10;
+pub const NOTIFY_KEY_MISS: u32 = 1 << 11;
+pub const NOTIFY_MODULE: u32 = 1 << 13;
+pub const NOTIFY_NEW: u32 = 1 << 14;
+
+/// Parses notify-keyspace-events letters (already validated by the config layer).
+pub fn parse_flags(s: &str) -> u32 {
+    let mut f = 0;
+    for c in s.chars() {
+        f |= match c {
+            'A' => {
+                NOTIFY_GENERIC
+                    | NOTIFY_STRING
+                    | NOTIFY_LIST
+                    | NOTIFY_SET
+                    | NOTIFY_HASH
+                    | NOTIFY_ZSET
+                    | NOTIFY_EXPIRED
+                    | NOTIFY_EVICTED
+                    | NOTIFY_STREAM
+                    | NOTIFY_MODULE
+            }
+            'g' => NOTIFY_GENERIC,
+            '$' => NOTIFY_STRING,
+            'l' => NOTIFY_LIST,
+            's' => NOTIFY_SET,
+            'h' => NOTIFY_HASH,
+            'z' => NOTIFY_ZSET,
+            'x' => NOTIFY_EXPIRED,
+            'e' => NOTIFY_EVICTED,
+            'K' => NOTIFY_KEYSPACE,
+            'E' => NOTIFY_KEYEVENT,
+            't' => NOTIFY_STREAM,
+            'm' => NOTIFY_KEY_MISS,
+            'd' => NOTIFY_MODULE,
+            'n' => NOTIFY_NEW,
+            _ => 0,
+        };
+    }
+    f
+}

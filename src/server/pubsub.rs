@@ -1,0 +1,467 @@
+//! Pub/sub state and delivery: channel, pattern and shard-channel subscriptions (both
+//! directions: server maps name -> subscribers in subscription order, each client keeps
+//! its own sets), message fan-out into subscribers' output buffers, keyspace
+//! notifications, and the output-buffer limits that disconnect slow consumers.
+use std::collections::{HashMap, HashSet};
+
+use super::Server;
+use crate::resp::ReplyBuf;
+use crate::util::glob::glob_match;
+
+/// The three subscription namespaces.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Channel,
+    Pattern,
+    Shard,
+}
+
+impl Kind {
+    pub fn sub_name(self) -> &'static [u8] {
+        match self {
+            Kind::Channel => b"subscribe",
+            Kind::Pattern => b"psubscribe",
+            Kind::Shard => b"ssubscribe",
+        }
+    }
+
+    pub fn unsub_name(self) -> &'static [u8] {
+        match self {
+            Kind::Channel => b"unsubscribe",
+            Kind::Pattern => b"punsubscribe",
+            Kind::Shard => b"sunsubscribe",
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct PubSub {
+    pub channels: HashMap<Vec<u8>, Vec<usize>>,
+    pub patterns: HashMap<Vec<u8>, Vec<usize>>,
+    pub shard: HashMap<Vec<u8>, Vec<usize>>,
+}
+
+impl PubSub {
+    fn map(&mut self, k: Kind) -> &mut HashMap<Vec<u8>, Vec<usize>> {
+        match k {
+            Kind::Channel => &mut self.channels,
+            Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shard,
+        }
+    }
+}
+
+/// One client's subscriptions.
+#[derive(Default, Debug)]
+pub struct Subs {
+    pub channels: HashSet<Vec<u8>>,
+    pub patterns: HashSet<Vec<u8>>,
+    pub shard: HashSet<Vec<u8>>,
+}
+
+impl Subs {
+    pub fn set(&mut self, k: Kind) -> &mut HashSet<Vec<u8>> {
+        match k {
+            Kind::Channel => &mut self.channels,
+            Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shard,
+        }
+    }
+
+    /// The count a (un)subscribe confirmation carries: shard subscriptions are
+    /// counted apart from the others. Redis compat: pubsub.c.
+    pub fn count(&self, k: Kind) -> usize {
+        match k {
+            Kind::Shard => self.shard.len(),
+            _ => self.channels.len() + self.patterns.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty() && self.patterns.is_empty() && self.shard.is_empty()
+    }
+}
+
+pub use crate::config::notify::*;
+
+/// The class of a keyspace event, by its name (each name belongs to one class).
+pub fn event_class(event: &str) -> u32 {
+    match event {
+        "del" | "rename_from" | "rename_to" | "move_from" | "move_to" | "copy_to" | "expire" | "persist"
+        | "restore" => NOTIFY_GENERIC,
+        "expired" => NOTIFY_EXPIRED,
+        "evicted" => NOTIFY_EVICTED,
+        "new" => NOTIFY_NEW,
+        "sortstore" => NOTIFY_LIST,
+        _ if event.starts_with('x') => NOTIFY_STREAM,
+        _ if event.starts_with('h') => NOTIFY_HASH,
+        _ if event.starts_with('z') || event.starts_with("geo") => NOTIFY_ZSET,
+        _ if event.starts_with('s') && !event.starts_with("set") => NOTIFY_SET,
+        "lpush" | "rpush" | "lpop" | "rpop" | "linsert" | "lset" | "lrem" | "ltrim" | "lmove" | "blmove" => NOTIFY_LIST,
+        _ => NOTIFY_STRING,
+    }
+}
+
+/// Where a message for the client running the current command goes: its detached
+/// reply buffer, so the message keeps its place among that client's replies.
+pub struct Current<'a> {
+    pub cid: usize,
+    pub out: &'a mut ReplyBuf,
+}
+
+/// Encodes a pub/sub message (RESP2 array or RESP3 push).
+fn encode(resp3: bool, parts: &[&[u8]]) -> ReplyBuf {
+    let mut b = ReplyBuf::new();
+    b.resp3 = resp3;
+    if resp3 {
+        b.push(parts.len());
+    } else {
+        b.array(parts.len());
+    }
+    for p in parts {
+        b.bulk(p);
+    }
+    b
+}
+
+impl Server {
+    /// Appends `bytes` to a client's output, scheduling a write and enforcing its
+    /// output buffer limits.
+    fn deliver(&mut self, cur: &mut Option<Current<'_>>, cid: usize, msg2: &[u8], msg3: &[u8]) {
+        if let Some(c) = cur.as_mut().filter(|c| c.cid == cid) {
+            // Messages get through CLIENT REPLY OFF. Redis compat: CLIENT_PUSHING.
+            let from = c.out.len();
+            let m = if c.out.resp3 { msg3 } else { msg2 };
+            c.out.buf.extend_from_slice(m);
+            c.out.mark_push(from);
+            return;
+        }
+        let Some(c) = self.clients.get_mut(cid) else {
+            return;
+        };
+        if c.close_asap {
+            return;
+        }
+        c.reply.buf.extend_from_slice(if c.resp3 { msg3 } else { msg2 });
+        if !c.pending_write {
+            c.pending_write = true;
+            self.pending_writes.push(cid);
+        }
+        self.check_obuf_limits(cid, crate::clock::now_ms());
+    }
+
+    /// Disconnects a client whose pending output passed its class's hard limit, or its
+    /// soft limit for longer than the allowed seconds. Redis compat: networking.c
+    /// checkClientOutputBufferLimits (the pubsub class for subscribed clients).
+    pub fn check_obuf_limits(&mut self, cid: usize, now_ms: i64) -> bool {
+        let Some(c) = self.clients.get_mut(cid) else {
+            return false;
+        };
+        let class = if c.monitor {
+            1
+        } else if c.subs.is_some() {
+            2
+        } else {
+            0
+        };
+        let Some(lim) = self.cfg.obuf_limits.get(class).copied() else {
+            return false;
+        };
+        let used = c.pending_output() as u64;
+        let hard = lim.hard > 0 && used >= lim.hard;
+        let mut soft = false;
+        if lim.soft > 0 && used >= lim.soft {
+            let since = *c.obuf_soft_since.get_or_insert(now_ms);
+            soft = now_ms - since > lim.soft_secs as i64 * 1000;
+        } else {
+            c.obuf_soft_since = None;
+        }
+        if !(hard || soft) || c.close_asap {
+            return false;
+        }
+        tracing::warn!(
+            "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+            c.info_line(now_ms)
+        );
+        self.close_client_async(cid);
+        true
+    }
+
+    /// Shows a command that ran to the MONITOR clients: `+<time> [<db> <addr>] "arg" ...`.
+    /// Redis compat: replication.c replicationFeedMonitors.
+    pub fn feed_monitors(&mut self, mut cur: Option<Current<'_>>, cid: usize, db: usize, argv: &[&[u8]]) {
+        let Some(c) = self.clients.get(cid) else {
+            return;
+        };
+        let us = crate::clock::now_us();
+        let mut line = format!("+{}.{:06} [{db} ", us / 1_000_000, us % 1_000_000).into_bytes();
+        if c.unix {
+            line.extend_from_slice(b"unix:");
+            line.extend_from_slice(self.cfg.unixsocket.as_bytes());
+        } else {
+            line.extend_from_slice(c.addr.as_bytes());
+        }
+        line.extend_from_slice(b"] ");
+        for (i, a) in argv.iter().enumerate() {
+            if i > 0 {
+                line.push(b' ');
+            }
+            crate::util::repr::cat_repr(&mut line, a);
+        }
+        line.extend_from_slice(b"\r\n");
+        for m in self.monitors.clone() {
+            self.deliver(&mut cur, m, &line, &line);
+        }
+    }
+
+    /// Publishes to a channel (or shard channel): returns the number of receivers.
+    pub fn publish(&mut self, mut cur: Option<Current<'_>>, channel: &[u8], msg: &[u8], shard: bool) -> usize {
+        let mut n = 0;
+        let (map, name): (&HashMap<Vec<u8>, Vec<usize>>, &[u8]) = if shard {
+            (&self.pubsub.shard, b"smessage")
+        } else {
+            (&self.pubsub.channels, b"message")
+        };
+        if let Some(subs) = map.get(channel) {
+            let subs = subs.clone();
+            let m2 = encode(false, &[name, channel, msg]).buf;
+            let m3 = encode(true, &[name, channel, msg]).buf;
+            for cid in subs {
+                self.deliver(&mut cur, cid, &m2, &m3);
+                n += 1;
+            }
+        }
+        if shard || self.pubsub.patterns.is_empty() {
+            return n;
+        }
+        let matching: Vec<(Vec<u8>, Vec<usize>)> = self
+            .pubsub
+            .patterns
+            .iter()
+            .filter(|(p, _)| glob_match(p, channel, false))
+            .map(|(p, c)| (p.clone(), c.clone()))
+            .collect();
+        for (pat, cids) in matching {
+            let m2 = encode(false, &[b"pmessage", &pat, channel, msg]).buf;
+            let m3 = encode(true, &[b"pmessage", &pat, channel, msg]).buf;
+            for cid in cids {
+                self.deliver(&mut cur, cid, &m2, &m3);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Sends keyspace/keyevent notifications for `event` on `key` of `db` when the
+    /// configuration asks for its class. Redis compat: notify.c.
+    pub fn notify(&mut self, cur: Option<Current<'_>>, class: u32, event: &str, key: &[u8], db: usize) {
+        let flags = self.cfg.notify_flags;
+        if flags & class == 0 {
+            return;
+        }
+        let mut cur = cur;
+        if flags & NOTIFY_KEYSPACE != 0 {
+            let mut ch = format!("__keyspace@{db}__:").into_bytes();
+            ch.extend_from_slice(key);
+            self.publish(
+                cur.as_mut().map(|c| Current {
+                    cid: c.cid,
+                    out: &mut *c.out,
+                }),
+                &ch,
+                event.as_bytes(),
+                false,
+            );
+        }
+        if flags & NOTIFY_KEYEVENT != 0 {
+            let ch = format!("__keyevent@{db}__:{event}").into_bytes();
+            self.publish(cur, &ch, key, false);
+        }
+    }
+
+    /// Notifies the expired/new keys the dbs recorded since the last call.
+    pub fn drain_db_events(&mut self, mut cur: Option<Current<'_>>) {
+        for db in 0..self.dbs.len() {
+            let Some(d) = self.dbs.get_mut(db) else {
+                continue;
+            };
+            if d.events.is_empty() {
+                continue;
+            }
+            let evs = std::mem::take(&mut d.events);
+            for (ev, key) in evs {
+                let (class, name) = match ev {
+                    crate::db::DbEvent::Expired => {
+                        self.touch_watched(db, &key);
+                        (NOTIFY_EXPIRED, "expired")
+                    }
+                    crate::db::DbEvent::New => (NOTIFY_NEW, "new"),
+                };
+                self.notify(
+                    cur.as_mut().map(|c| Current {
+                        cid: c.cid,
+                        out: &mut *c.out,
+                    }),
+                    class,
+                    name,
+                    &key,
+                    db,
+                );
+            }
+        }
+    }
+
+    /// Makes the dbs record expired/new keys exactly while someone needs them
+    /// (notifications for those classes, or WATCHed keys that may expire). Cheap when
+    /// nothing changed; called after every command and cron tick.
+    pub fn sync_db_event_collection(&mut self) {
+        let f = self.cfg.notify_flags;
+        let on = f & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT) != 0;
+        let want = (
+            (on && f & NOTIFY_EXPIRED != 0) || !self.watched.is_empty(),
+            on && f & NOTIFY_NEW != 0,
+        );
+        if want == self.db_events {
+            return;
+        }
+        self.db_events = want;
+        for d in &mut self.dbs {
+            d.collect_expired = want.0;
+            d.collect_new = want.1;
+            if !want.0 && !want.1 {
+                d.events.clear();
+            }
+        }
+    }
+
+    /// After a command or cron tick: announces what the dbs recorded.
+    pub fn after_writes(&mut self, cur: Option<Current<'_>>) {
+        if self.db_events != (false, false) {
+            self.drain_db_events(cur);
+        }
+        self.sync_db_event_collection();
+    }
+
+    /// Subscribes a client; replies one confirmation per name.
+    pub fn subscribe(&mut self, cid: usize, out: &mut ReplyBuf, kind: Kind, names: &[&[u8]]) {
+        for name in names {
+            let Some(c) = self.clients.get_mut(cid) else {
+                return;
+            };
+            let subs = c.subs.get_or_insert_with(Default::default);
+            if subs.set(kind).insert(name.to_vec()) {
+                self.pubsub.map(kind).entry(name.to_vec()).or_default().push(cid);
+            }
+            let count = subs.count(kind);
+            confirm(out, kind.sub_name(), Some(name), count);
+        }
+    }
+
+    /// Unsubscribes a client from `names` (all of that kind when empty); replies one
+    /// confirmation per name, or one with a null name when there was nothing to drop.
+    pub fn unsubscribe(&mut self, cid: usize, out: Option<&mut ReplyBuf>, kind: Kind, names: &[&[u8]]) {
+        let Some(c) = self.clients.get_mut(cid) else {
+            return;
+        };
+        let list: Vec<Vec<u8>> = if names.is_empty() {
+            c.subs
+                .as_mut()
+                .map(|s| s.set(kind).iter().cloned().collect())
+                .unwrap_or_default()
+        } else {
+            names.iter().map(|n| n.to_vec()).collect()
+        };
+        let mut out = out;
+        if list.is_empty() {
+            if let Some(o) = out.as_mut() {
+                let count = c.subs.as_ref().map(|s| s.count(kind)).unwrap_or(0);
+                confirm(o, kind.unsub_name(), None, count);
+            }
+        }
+        for name in list {
+            let removed = self
+                .clients
+                .get_mut(cid)
+                .and_then(|c| c.subs.as_mut())
+                .is_some_and(|s| s.set(kind).remove(&name));
+            if removed {
+                let map = self.pubsub.map(kind);
+                if let Some(v) = map.get_mut(&name) {
+                    v.retain(|&x| x != cid);
+                    if v.is_empty() {
+                        map.remove(&name);
+                    }
+                }
+            }
+            let Some(c) = self.clients.get_mut(cid) else {
+                return;
+            };
+            let count = c.subs.as_ref().map(|s| s.count(kind)).unwrap_or(0);
+            if c.subs.as_ref().is_some_and(|s| s.is_empty()) {
+                c.subs = None;
+            }
+            if let Some(o) = out.as_mut() {
+                confirm(o, kind.unsub_name(), Some(&name), count);
+            }
+        }
+    }
+
+    /// Drops every subscription of a client (disconnect, RESET).
+    pub fn unsubscribe_all(&mut self, cid: usize) {
+        if self.clients.get(cid).is_some_and(|c| c.subs.is_some()) {
+            for k in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+                self.unsubscribe(cid, None, k, &[]);
+            }
+        }
+        if let Some(c) = self.clients.get_mut(cid) {
+            c.subs = None;
+        }
+    }
+}
+
+/// A (un)subscribe confirmation: [kind, name or null, count], pushed in RESP3; like
+/// messages it gets through CLIENT REPLY OFF.
+fn confirm(out: &mut ReplyBuf, what: &[u8], name: Option<&[u8]>, count: usize) {
+    let from = out.len();
+    if out.resp3 {
+        out.push(3);
+    } else {
+        out.array(3);
+    }
+    out.bulk(what);
+    match name {
+        Some(n) => out.bulk(n),
+        None => out.null(),
+    }
+    out.int(count as i64);
+    out.mark_push(from);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_classes() {
+        assert_eq!(event_class("set"), NOTIFY_STRING);
+        assert_eq!(event_class("setrange"), NOTIFY_STRING);
+        assert_eq!(event_class("sadd"), NOTIFY_SET);
+        assert_eq!(event_class("sinterstore"), NOTIFY_SET);
+        assert_eq!(event_class("hset"), NOTIFY_HASH);
+        assert_eq!(event_class("zadd"), NOTIFY_ZSET);
+        assert_eq!(event_class("georadiusstore"), NOTIFY_ZSET);
+        assert_eq!(event_class("lpush"), NOTIFY_LIST);
+        assert_eq!(event_class("del"), NOTIFY_GENERIC);
+        assert_eq!(event_class("expired"), NOTIFY_EXPIRED);
+        assert_eq!(event_class("xadd"), NOTIFY_STREAM);
+        assert_eq!(event_class("incrby"), NOTIFY_STRING);
+        assert_eq!(event_class("pfadd"), NOTIFY_STRING);
+    }
+
+    #[test]
+    fn flags() {
+        assert_eq!(parse_flags("KEA") & NOTIFY_NEW, 0);
+        assert_ne!(parse_flags("KEA") & NOTIFY_EXPIRED, 0);
+        assert_eq!(parse_flags("Kl"), NOTIFY_KEYSPACE | NOTIFY_LIST);
+    }
+}

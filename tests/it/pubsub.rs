@@ -1,0 +1,193 @@
+//! Pub/sub over TCP: SUBSCRIBE/PSUBSCRIBE/SSUBSCRIBE confirmations and counts, message
+//! and pmessage delivery, RESP2 subscribed mode (allowed commands, PING form, error
+//! text) and RESP3 pushes, PUBSUB introspection, keyspace notifications (classes,
+//! masks, expired and new keys), CLIENT REPLY OFF, MONITOR, and the output-buffer limit
+//! that disconnects a subscriber that never reads. Cases follow tests/unit/pubsub.tcl,
+//! tests/unit/pubsubshard.tcl and tests/unit/introspection.tcl.
+use std::io::Write;
+use std::time::Duration;
+
+use crate::cmd;
+use crate::harness::{wait_for, Server};
+
+fn msg(parts: &[&str]) -> Vec<u8> {
+    let mut v = format!("*{}\r\n", parts.len()).into_bytes();
+    for p in parts {
+        v.extend(format!("${}\r\n{}\r\n", p.len(), p).bytes());
+    }
+    v
+}
+
+#[test]
+fn subscribe_publish_unsubscribe() {
+    let s = Server::start();
+    let mut sub = s.raw();
+    let mut p = s.raw();
+    assert_eq!(
+        cmd!(sub, "SUBSCRIBE", "c1", "c2"),
+        b"*3\r\n$9\r\nsubscribe\r\n$2\r\nc1\r\n:1\r\n"
+    );
+    assert_eq!(sub.read(), b"*3\r\n$9\r\nsubscribe\r\n$2\r\nc2\r\n:2\r\n");
+    assert_eq!(cmd!(p, "PUBLISH", "c1", "hello"), b":1\r\n");
+    assert_eq!(sub.read(), msg(&["message", "c1", "hello"]));
+    // Patterns count with channels; a message matching both arrives twice.
+    assert_eq!(
+        cmd!(sub, "PSUBSCRIBE", "c*"),
+        b"*3\r\n$10\r\npsubscribe\r\n$2\r\nc*\r\n:3\r\n"
+    );
+    assert_eq!(cmd!(p, "PUBLISH", "c2", "x"), b":2\r\n");
+    assert_eq!(sub.read(), msg(&["message", "c2", "x"]));
+    assert_eq!(sub.read(), msg(&["pmessage", "c*", "c2", "x"]));
+    assert_eq!(
+        cmd!(p, "PUBSUB", "NUMSUB", "c1", "nope"),
+        b"*4\r\n$2\r\nc1\r\n:1\r\n$4\r\nnope\r\n:0\r\n"
+    );
+    assert_eq!(cmd!(p, "PUBSUB", "NUMPAT"), b":1\r\n");
+    assert_eq!(cmd!(p, "PUBSUB", "CHANNELS", "c1"), b"*1\r\n$2\r\nc1\r\n");
+    // RESP2 subscribed mode: PING answers as an array, other commands are refused.
+    assert_eq!(cmd!(sub, "PING"), msg(&["pong", ""]));
+    assert_eq!(
+        cmd!(sub, "GET", "k"),
+        b"-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"
+    );
+    assert_eq!(
+        cmd!(sub, "PUNSUBSCRIBE"),
+        b"*3\r\n$12\r\npunsubscribe\r\n$2\r\nc*\r\n:2\r\n"
+    );
+    assert_eq!(
+        cmd!(sub, "UNSUBSCRIBE", "c1"),
+        b"*3\r\n$11\r\nunsubscribe\r\n$2\r\nc1\r\n:1\r\n"
+    );
+    assert_eq!(
+        cmd!(sub, "UNSUBSCRIBE"),
+        b"*3\r\n$11\r\nunsubscribe\r\n$2\r\nc2\r\n:0\r\n"
+    );
+    // Nothing left: one confirmation with a null name.
+    assert_eq!(cmd!(sub, "UNSUBSCRIBE"), b"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n");
+    assert_eq!(cmd!(sub, "PING"), b"+PONG\r\n");
+    assert_eq!(cmd!(p, "PUBLISH", "c1", "gone"), b":0\r\n");
+    // Shard channels are counted on their own.
+    cmd!(sub, "SUBSCRIBE", "a");
+    assert_eq!(
+        cmd!(sub, "SSUBSCRIBE", "s1"),
+        b"*3\r\n$10\r\nssubscribe\r\n$2\r\ns1\r\n:1\r\n"
+    );
+    assert_eq!(cmd!(p, "SPUBLISH", "s1", "m"), b":1\r\n");
+    assert_eq!(sub.read(), msg(&["smessage", "s1", "m"]));
+    assert_eq!(cmd!(p, "PUBLISH", "s1", "m"), b":0\r\n");
+    assert_eq!(cmd!(p, "PUBSUB", "SHARDNUMSUB", "s1"), b"*2\r\n$2\r\ns1\r\n:1\r\n");
+    // A disconnected subscriber is forgotten.
+    drop(sub);
+    wait_for("subscriber gone", Duration::from_secs(5), || {
+        (cmd!(p, "PUBSUB", "NUMSUB", "a") == b"*2\r\n$1\r\na\r\n:0\r\n").then_some(())
+    });
+}
+
+#[test]
+fn resp3_pushes_and_reply_off() {
+    let s = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "HELLO", "3");
+    assert_eq!(
+        cmd!(c, "SUBSCRIBE", "ch"),
+        b">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"
+    );
+    // Any command works in RESP3, and a message to ourselves comes before our reply.
+    assert_eq!(cmd!(c, "SET", "k", "v"), b"+OK\r\n");
+    assert_eq!(
+        cmd!(c, "PUBLISH", "ch", "hi"),
+        b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"
+    );
+    assert_eq!(c.read(), b":1\r\n");
+    // CLIENT REPLY OFF silences replies but not pub/sub traffic.
+    let mut r = s.raw();
+    r.send(b"*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n");
+    r.send(b"*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\nx\r\n");
+    assert_eq!(r.read(), b"*3\r\n$9\r\nsubscribe\r\n$1\r\nx\r\n:1\r\n");
+    let mut p = s.raw();
+    cmd!(p, "PUBLISH", "x", "m");
+    assert_eq!(r.read(), msg(&["message", "x", "m"]));
+}
+
+#[test]
+fn keyspace_notifications() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let mut sub = s.raw();
+    cmd!(sub, "PSUBSCRIBE", "*");
+    cmd!(c, "CONFIG", "SET", "notify-keyspace-events", "KEl");
+    cmd!(c, "SET", "foo", "bar");
+    cmd!(c, "RPUSH", "l", "a");
+    cmd!(c, "LPOP", "l");
+    // Only list events, and the emptied list's "del" is generic: masked.
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyspace@0__:l", "rpush"]));
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@0__:rpush", "l"]));
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyspace@0__:l", "lpop"]));
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@0__:lpop", "l"]));
+    cmd!(c, "CONFIG", "SET", "notify-keyspace-events", "Eg$");
+    cmd!(c, "SELECT", "3");
+    cmd!(c, "SET", "k", "1");
+    cmd!(c, "INCRBY", "k", "2");
+    cmd!(c, "DEL", "k");
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@3__:set", "k"]));
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@3__:incrby", "k"]));
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@3__:del", "k"]));
+    // Expired keys are announced when active expiry removes them; new keys on creation.
+    cmd!(c, "CONFIG", "SET", "notify-keyspace-events", "Exn");
+    cmd!(c, "PSETEX", "t", "50", "v");
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@3__:new", "t"]));
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@3__:expired", "t"]));
+    assert_eq!(
+        cmd!(c, "CONFIG", "GET", "notify-keyspace-events"),
+        msg(&["notify-keyspace-events", "xEn"])
+    );
+}
+
+#[test]
+fn monitor_shows_commands() {
+    let s = Server::start();
+    let mut m = s.raw();
+    assert_eq!(cmd!(m, "MONITOR"), b"+OK\r\n");
+    let mut c = s.raw();
+    cmd!(c, "SET", "a b", "x\n\"");
+    cmd!(c, "AUTH", "secret");
+    let line = String::from_utf8(m.read()).unwrap();
+    assert!(line.starts_with('+'), "{line}");
+    assert!(line.ends_with("] \"SET\" \"a b\" \"x\\n\\\"\"\r\n"), "{line}");
+    assert!(line.contains("[0 127.0.0.1:"), "{line}");
+    let line = String::from_utf8(m.read()).unwrap();
+    assert!(line.contains(r#""AUTH" "(redacted)""#), "{line}");
+    // Administrative commands are not shown.
+    cmd!(c, "CONFIG", "GET", "port");
+    cmd!(c, "GET", "a b");
+    let line = String::from_utf8(m.read()).unwrap();
+    assert!(line.contains(r#""GET" "a b""#), "{line}");
+}
+
+#[test]
+fn slow_subscriber_is_disconnected() {
+    let s = Server::start_with(&["--client-output-buffer-limit", "pubsub 1mb 256kb 60"]);
+    let mut sub = s.raw();
+    cmd!(sub, "SUBSCRIBE", "flood");
+    // Shrink our receive buffer so unread messages pile up on the server side.
+    socket2::SockRef::from(&sub.s).set_recv_buffer_size(4096).unwrap();
+    let mut p = s.raw();
+    let payload = vec![b'x'; 16 * 1024];
+    let mut batch = Vec::new();
+    for _ in 0..16 {
+        batch.extend(format!("*3\r\n$7\r\nPUBLISH\r\n$5\r\nflood\r\n${}\r\n", payload.len()).bytes());
+        batch.extend_from_slice(&payload);
+        batch.extend_from_slice(b"\r\n");
+    }
+    wait_for("subscriber disconnected", Duration::from_secs(20), || {
+        p.s.write_all(&batch).unwrap();
+        for _ in 0..16 {
+            p.read();
+        }
+        let r = cmd!(p, "PUBSUB", "NUMSUB", "flood");
+        (r == b"*2\r\n$5\r\nflood\r\n:0\r\n").then_some(())
+    });
+    assert!(s
+        .log()
+        .contains("scheduled to be closed ASAP for overcoming of output buffer limits"));
+}
