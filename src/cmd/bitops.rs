@@ -41,26 +41,29 @@ fn read_str<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a [u8]>, CmdErr
     }
 }
 
-/// Returns the string at `key` grown with zeros to hold byte `max_byte`, creating it
-/// when absent, plus whether it was created or grown. Redis compat: bitops.c
-/// lookupStringForBitCommand.
-fn write_str<'a>(ctx: &'a mut Ctx, key: &[u8], max_byte: usize) -> Result<(&'a mut Vec<u8>, bool), CmdError> {
+/// Runs `f` on the string at `key` grown with zeros to hold byte `max_byte`, creating
+/// it when absent; `f` also learns whether the string was created or grown. One lookup
+/// when the key exists. Redis compat: bitops.c lookupStringForBitCommand.
+fn edit_bits<R>(
+    ctx: &mut Ctx,
+    key: &[u8],
+    max_byte: usize,
+    f: impl FnOnce(&mut Vec<u8>, bool) -> R,
+) -> Result<R, CmdError> {
     let now = ctx.now_ms;
-    let db = ctx.db();
-    match db.get(key, now).map(|o| matches!(o.value(), ValueRef::Str(_))) {
-        Some(false) => return Err(error::WRONGTYPE),
-        None => db.add(Obj::new_value(key, Value::Str(Vec::new())), now),
-        Some(true) => {}
+    let db = &mut ctx.srv.dbs[ctx.db];
+    if let Some(o) = db.get_mut(key, now) {
+        let s = o.make_raw().ok_or(error::WRONGTYPE)?;
+        let grown = s.len() <= max_byte;
+        if grown {
+            s.resize(max_byte + 1, 0);
+        }
+        return Ok(f(s, grown));
     }
-    let s = db
-        .get_mut(key, now)
-        .and_then(|o| o.make_raw())
-        .ok_or(error::WRONGTYPE)?;
-    let grown = s.len() <= max_byte;
-    if grown {
-        s.resize(max_byte + 1, 0);
-    }
-    Ok((s, grown))
+    let mut v = vec![0; max_byte + 1];
+    let r = f(&mut v, true);
+    db.add(Obj::new_value(key, Value::Str(v)), now);
+    Ok(r)
 }
 
 fn setbit(ctx: &mut Ctx, a: &Args) -> CmdResult {
@@ -70,12 +73,16 @@ fn setbit(ctx: &mut Ctx, a: &Args) -> CmdResult {
         return Err(BIT_VALUE);
     }
     let key = a.at(1);
-    let (s, grown) = write_str(ctx, key, (off >> 3) as usize)?;
-    let byte = s.get_mut((off >> 3) as usize).ok_or(BIT_OFFSET)?;
     let mask = 0x80u8 >> (off & 7);
-    let old = *byte & mask != 0;
-    if grown || old != (on == 1) {
+    let (old, changed) = edit_bits(ctx, key, (off >> 3) as usize, |s, grown| {
+        let Some(byte) = s.get_mut((off >> 3) as usize) else {
+            return (false, grown);
+        };
+        let old = *byte & mask != 0;
         *byte = (*byte & !mask) | if on == 1 { mask } else { 0 };
+        (old, grown || old != (on == 1))
+    })?;
+    if changed {
         ctx.modified(key, "setbit");
     }
     ctx.out.int(old as i64);
@@ -425,10 +432,29 @@ fn bitfield_generic(ctx: &mut Ctx, a: &Args, ro: bool) -> CmdResult {
     if ro {
         return Err(CmdError::new("ERR BITFIELD_RO only supports the GET subcommand"));
     }
-    let (s, grown) = write_str(ctx, key, (highest >> 3) as usize)?;
+    let (replies, changes) = edit_bits(ctx, key, (highest >> 3) as usize, |s, grown| {
+        apply_fields(s, grown, &ops)
+    })?;
+    if changes > 0 {
+        ctx.modified(key, "setbit");
+        ctx.dirty(changes - 1);
+    }
+    ctx.out.array(replies.len());
+    for r in replies {
+        match r {
+            Some(v) => ctx.out.int(v),
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+/// Runs BITFIELD's operations in order on `s`; returns the replies (None: an OVERFLOW
+/// FAIL that was not applied) and the number of changes.
+fn apply_fields(s: &mut [u8], grown: bool, ops: &[Field]) -> (Vec<Option<i64>>, u64) {
     let mut replies = Vec::with_capacity(ops.len());
     let mut changes = 0u64;
-    for f in &ops {
+    for f in ops {
         let old = bits::get_field(s, f.offset, f.bits, f.signed);
         if f.op == FieldOp::Get {
             replies.push(Some(old));
@@ -449,18 +475,7 @@ fn bitfield_generic(ctx: &mut Ctx, a: &Args, ro: bool) -> CmdResult {
             changes += 1;
         }
     }
-    if changes > 0 {
-        ctx.modified(key, "setbit");
-        ctx.dirty(changes - 1);
-    }
-    ctx.out.array(replies.len());
-    for r in replies {
-        match r {
-            Some(v) => ctx.out.int(v),
-            None => ctx.out.null(),
-        }
-    }
-    Ok(())
+    (replies, changes)
 }
 
 pub const COMMANDS: &[CommandSpec] = &[

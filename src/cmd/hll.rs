@@ -27,22 +27,30 @@ fn read_hll<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a [u8]>, CmdErr
     }
 }
 
-/// The HLL at `key` for in-place edits, created empty (sparse) when absent. The bool
-/// is true when it was created.
-fn write_hll<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<(&'a mut Vec<u8>, bool), CmdError> {
-    let created = read_hll(ctx, key)?.is_none();
+/// Runs `f` on the HLL at `key` for in-place edits, creating it empty (sparse) when
+/// absent; one lookup when it exists. Returns `f`'s result and whether it was created.
+fn edit_hll<R>(
+    ctx: &mut Ctx,
+    key: &[u8],
+    f: impl FnOnce(&mut Vec<u8>) -> Result<R, CmdError>,
+) -> Result<(R, bool), CmdError> {
     let now = ctx.now_ms;
-    if created {
-        let mut h = hll::new_sparse();
-        hll::invalidate_cache(&mut h);
-        ctx.db().add(Obj::new_value(key, Value::Str(h)), now);
+    let db = &mut ctx.srv.dbs[ctx.db];
+    if let Some(o) = db.get_mut(key, now) {
+        match o.value() {
+            ValueRef::Str(s) => hll::validate(s).map_err(hll_err)?,
+            _ => return Err(error::WRONGTYPE),
+        }
+        let h = o.make_raw().ok_or(error::WRONGTYPE)?;
+        return Ok((f(h)?, false));
     }
-    let s = ctx
-        .db()
-        .get_mut(key, now)
-        .and_then(|o| o.make_raw())
-        .ok_or(error::WRONGTYPE)?;
-    Ok((s, created))
+    let mut h = hll::new_sparse();
+    hll::invalidate_cache(&mut h);
+    // Redis compat: hyperloglog.c creates the key before adding, so it stays even when
+    // an add then fails.
+    let r = f(&mut h);
+    db.add(Obj::new_value(key, Value::Str(h)), now);
+    Ok((r?, true))
 }
 
 fn sparse_max(ctx: &Ctx) -> usize {
@@ -52,14 +60,17 @@ fn sparse_max(ctx: &Ctx) -> usize {
 fn pfadd(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let key = a.at(1);
     let max = sparse_max(ctx);
-    let (h, created) = write_hll(ctx, key)?;
+    let (added, created) = edit_hll(ctx, key, |h| {
+        let mut n = 0u64;
+        for e in a.rest(2) {
+            // Redis compat: hyperloglog.c pfaddCommand replies the error at once,
+            // without signalling the (possibly partial) change.
+            n += hll::add(h, e, max).map_err(hll_err)? as u64;
+        }
+        Ok(n)
+    })?;
     // Creating the key counts as an update, even with no elements.
-    let mut updated = created as u64;
-    for e in a.rest(2) {
-        // Redis compat: hyperloglog.c pfaddCommand replies the error at once, without
-        // signalling the (possibly partial) change.
-        updated += hll::add(h, e, max).map_err(hll_err)? as u64;
-    }
+    let updated = added + created as u64;
     if updated > 0 {
         ctx.modified(key, "pfadd");
         ctx.dirty(updated - 1);
@@ -112,8 +123,7 @@ fn pfmerge(ctx: &mut Ctx, a: &Args) -> CmdResult {
     }
     let key = a.at(1);
     let max = sparse_max(ctx);
-    let (h, _) = write_hll(ctx, key)?;
-    regs.write_into(h, max).map_err(hll_err)?;
+    edit_hll(ctx, key, |h| regs.write_into(h, max).map_err(hll_err))?;
     ctx.modified(key, "pfadd");
     ctx.out.ok();
     Ok(())

@@ -45,6 +45,15 @@ impl Server {
     }
 
     pub fn start_with(extra: &[&str]) -> Server {
+        Self::start_program(env!("CARGO_BIN_EXE_ferrodis"), extra)
+    }
+
+    /// A real `redis-server` from PATH with the same options, for side-by-side checks.
+    pub fn start_reference() -> Server {
+        Self::start_program("redis-server", &["--appendonly", "no"])
+    }
+
+    fn start_program(program: &str, extra: &[&str]) -> Server {
         let port = free_port();
         let dir = temp_dir();
         let mut args: Vec<String> = vec![
@@ -62,7 +71,7 @@ impl Server {
             dir.join("log").display().to_string(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        let child = Command::new(env!("CARGO_BIN_EXE_ferrodis"))
+        let child = Command::new(program)
             .args(&args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -62,3 +62,120 @@ fn redis_benchmark_runs_without_errors() {
     }
     assert!(!text.to_lowercase().contains("error"), "{text}");
 }
+
+/// A deterministic xorshift stream (tests must be reproducible).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Sends the same command to both servers and returns both replies.
+fn both(a: &mut crate::harness::Raw, b: &mut crate::harness::Raw, args: &[&[u8]]) -> (Vec<u8>, Vec<u8>) {
+    (a.cmd(args), b.cmd(args))
+}
+
+#[test]
+#[ignore]
+fn hll_bytes_and_counts_match_redis() {
+    let ours = Server::start();
+    let theirs = Server::start_reference();
+    let (mut a, mut b) = (ours.raw(), theirs.raw());
+    let mut rng = Rng(0x2545f4914f6cdd1d);
+    // 1,000,000 elements in PFADDs of 1,000; after each, PFCOUNT and the raw bytes.
+    for batch in 0..1000 {
+        let elems: Vec<String> = (0..1000).map(|_| format!("el:{}", rng.next() % 5_000_000)).collect();
+        let mut args: Vec<&[u8]> = vec![b"PFADD", b"hll"];
+        args.extend(elems.iter().map(|e| e.as_bytes()));
+        let (x, y) = both(&mut a, &mut b, &args);
+        assert_eq!(x, y, "PFADD reply, batch {batch}");
+        let (x, y) = both(&mut a, &mut b, &[b"PFCOUNT", b"hll"]);
+        assert_eq!(x, y, "PFCOUNT, batch {batch}");
+        let (x, y) = both(&mut a, &mut b, &[b"GET", b"hll"]);
+        assert!(x == y, "HLL bytes differ after batch {batch}");
+    }
+    // Small HLLs stay sparse: their bytes must match too, then merged.
+    for k in 0..50 {
+        let key = format!("small{k}");
+        for _ in 0..(k * 7) {
+            let e = format!("{}", rng.next());
+            both(&mut a, &mut b, &[b"PFADD", key.as_bytes(), e.as_bytes()]);
+        }
+        let (x, y) = both(&mut a, &mut b, &[b"GET", key.as_bytes()]);
+        assert_eq!(x, y, "sparse bytes of {key}");
+    }
+    let (x, y) = both(
+        &mut a,
+        &mut b,
+        &[b"PFMERGE", b"merged", b"small3", b"small40", b"small49"],
+    );
+    assert_eq!(x, y);
+    let (x, y) = both(&mut a, &mut b, &[b"GET", b"merged"]);
+    assert_eq!(x, y, "merged bytes");
+    let (x, y) = both(&mut a, &mut b, &[b"PFCOUNT", b"small1", b"small20", b"hll"]);
+    assert_eq!(x, y, "multi-key PFCOUNT");
+}
+
+#[test]
+#[ignore]
+fn geo_scores_hashes_and_positions_match_redis() {
+    let ours = Server::start();
+    let theirs = Server::start_reference();
+    let (mut a, mut b) = (ours.raw(), theirs.raw());
+    let mut rng = Rng(0x9e3779b97f4a7c15);
+    let mut names = Vec::new();
+    for chunk in 0..100 {
+        let mut args: Vec<Vec<u8>> = vec![b"GEOADD".to_vec(), b"pts".to_vec()];
+        for i in 0..100 {
+            let lon = rng.unit() * 360.0 - 180.0;
+            let lat = rng.unit() * 170.10225756 - 85.05112878;
+            let name = format!("p{}", chunk * 100 + i);
+            args.push(format!("{lon:.9}").into_bytes());
+            args.push(format!("{lat:.9}").into_bytes());
+            args.push(name.clone().into_bytes());
+            names.push(name);
+        }
+        let refs: Vec<&[u8]> = args.iter().map(|v| v.as_slice()).collect();
+        let (x, y) = both(&mut a, &mut b, &refs);
+        assert_eq!(x, y, "GEOADD reply");
+    }
+    let (x, y) = both(&mut a, &mut b, &[b"ZRANGE", b"pts", b"0", b"-1", b"WITHSCORES"]);
+    assert!(x == y, "scores differ");
+    for chunk in names.chunks(500) {
+        for cmd in [b"GEOHASH".as_slice(), b"GEOPOS".as_slice()] {
+            let mut args: Vec<&[u8]> = vec![cmd, b"pts"];
+            args.extend(chunk.iter().map(|n| n.as_bytes()));
+            let (x, y) = both(&mut a, &mut b, &args);
+            assert!(x == y, "{} differs", String::from_utf8_lossy(cmd));
+        }
+    }
+    // Searches return the same members, distances and order.
+    for _ in 0..200 {
+        let lon = format!("{:.6}", rng.unit() * 360.0 - 180.0);
+        let lat = format!("{:.6}", rng.unit() * 150.0 - 75.0);
+        let radius = format!("{}", 1 + rng.next() % 3000);
+        let args: [&[u8]; 10] = [
+            b"GEOSEARCH",
+            b"pts",
+            b"FROMLONLAT",
+            lon.as_bytes(),
+            lat.as_bytes(),
+            b"BYRADIUS",
+            radius.as_bytes(),
+            b"km",
+            b"ASC",
+            b"WITHDIST",
+        ];
+        let (x, y) = both(&mut a, &mut b, &args);
+        assert!(x == y, "GEOSEARCH around {lon},{lat} r={radius}km differs");
+    }
+}
