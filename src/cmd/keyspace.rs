@@ -579,14 +579,14 @@ fn swapdb(ctx: &mut Ctx, a: &Args) -> CmdResult {
     }
     let (x, y) = (x as usize, y as usize);
     if x != y {
+        ctx.srv.touch_watched_db(x, Some(y));
+        ctx.srv.touch_watched_db(y, Some(x));
         let (lo, hi) = (x.min(y), x.max(y));
         let (l, r) = ctx.srv.dbs.split_at_mut(hi);
         if let (Some(a), Some(b)) = (l.get_mut(lo), r.first_mut()) {
             a.swap_contents(b);
         }
         ctx.dirty(1);
-        ctx.srv.touch_watched_db(Some(x));
-        ctx.srv.touch_watched_db(Some(y));
         // Clients blocked in either db may now find their keys.
         let waiting: Vec<(usize, Vec<u8>)> = ctx
             .srv
@@ -634,8 +634,8 @@ pub fn flush_db(ctx: &mut Ctx, idx: usize, lazy: bool) -> u64 {
 
 fn flushdb(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let lazy = flush_mode(ctx, a)?;
+    ctx.srv.touch_watched_db(ctx.db, None);
     let n = flush_db(ctx, ctx.db, lazy);
-    ctx.srv.touch_watched_db(Some(ctx.db));
     ctx.dirty(n);
     ctx.out.ok();
     Ok(())
@@ -645,9 +645,9 @@ fn flushall(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let lazy = flush_mode(ctx, a)?;
     let mut n = 0;
     for i in 0..ctx.srv.dbs.len() {
+        ctx.srv.touch_watched_db(i, None);
         n += flush_db(ctx, i, lazy);
     }
-    ctx.srv.touch_watched_db(None);
     // Redis compat: db.c flushallCommand counts at least one change.
     ctx.dirty(n + 1);
     ctx.out.ok();

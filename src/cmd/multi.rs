@@ -21,33 +21,100 @@ pub struct MultiState {
 }
 
 impl Server {
-    /// Marks every client watching `key` in `db` as having its transaction invalidated.
+    /// A write to `key` in `db`: watchers' next EXEC fails. A key that was already
+    /// expired when watched and is now deleted counts as unchanged. Redis compat:
+    /// multi.c touchWatchedKey.
     #[inline]
     pub fn touch_watched(&mut self, db: usize, key: &[u8]) {
         if self.watched.is_empty() {
             return;
         }
-        if let Some(cids) = self.watched.get(&(db, key.to_vec())) {
-            for &cid in cids {
-                if let Some(c) = self.clients.get_mut(cid) {
-                    c.dirty_cas = true;
-                }
+        let Some(list) = self.watched.get_mut(&(db, key.to_vec())) else {
+            return;
+        };
+        let gone = self.dbs.get(db).is_none_or(|d| !d.contains_raw(key));
+        let mut dirty = Vec::new();
+        for w in list.iter_mut() {
+            if w.expired && gone {
+                w.expired = false;
+                continue;
+            }
+            dirty.push(w.cid);
+        }
+        for cid in dirty {
+            if let Some(c) = self.clients.get_mut(cid) {
+                c.dirty_cas = true;
             }
         }
     }
 
-    /// Invalidates every watcher of keys in `db` (all dbs when None) that exist there
-    /// (FLUSHDB, FLUSHALL, SWAPDB).
-    pub fn touch_watched_db(&mut self, db: Option<usize>) {
-        let keys: Vec<(usize, Vec<u8>)> = self
+    /// FLUSHDB/FLUSHALL empty `emptied`; SWAPDB also puts `replaced_with`'s keys in its
+    /// place. Called before the change: watchers of keys that exist (and are not just
+    /// stale ones that stay stale or go away) get their EXEC failed. Redis compat:
+    /// multi.c touchAllWatchedKeysInDb.
+    pub fn touch_watched_db(&mut self, emptied: usize, replaced_with: Option<usize>) {
+        if self.watched.is_empty() {
+            return;
+        }
+        let now = crate::clock::now_ms();
+        let keys: Vec<Vec<u8>> = self
             .watched
             .keys()
-            .filter(|(d, _)| db.is_none_or(|x| x == *d))
-            .cloned()
+            .filter(|(d, _)| *d == emptied)
+            .map(|(_, k)| k.clone())
             .collect();
-        for (d, k) in keys {
-            self.touch_watched(d, &k);
+        let mut dirty = Vec::new();
+        for key in keys {
+            let in_emptied = self.dbs.get(emptied).is_some_and(|d| d.contains_raw(&key));
+            let other = replaced_with.and_then(|r| self.dbs.get(r));
+            let in_other = other.is_some_and(|d| d.contains_raw(&key));
+            if !in_emptied && !in_other {
+                continue;
+            }
+            let other_stale = other.is_some_and(|d| d.is_stale(&key, now));
+            let Some(list) = self.watched.get_mut(&(emptied, key)) else {
+                continue;
+            };
+            for w in list.iter_mut() {
+                if w.expired {
+                    if !in_other {
+                        // A stale key now deleted: no logical change.
+                        w.expired = false;
+                        continue;
+                    }
+                    if other_stale {
+                        continue;
+                    }
+                } else if !in_emptied && other_stale {
+                    // A missing key replaced by a stale one is still missing.
+                    w.expired = true;
+                    continue;
+                }
+                dirty.push(w.cid);
+            }
         }
+        for cid in dirty {
+            if let Some(c) = self.clients.get_mut(cid) {
+                c.dirty_cas = true;
+            }
+        }
+    }
+
+    /// Whether a key the client watched (live at the time) has expired since. Redis
+    /// compat: multi.c isWatchedKeyExpired.
+    fn watched_key_expired(&self, cid: usize) -> bool {
+        let now = crate::clock::now_ms();
+        let Some(c) = self.clients.get(cid) else {
+            return false;
+        };
+        c.watched.iter().any(|k| {
+            let was_stale = self
+                .watched
+                .get(k)
+                .and_then(|l| l.iter().find(|w| w.cid == cid))
+                .is_some_and(|w| w.expired);
+            !was_stale && self.dbs.get(k.0).is_some_and(|d| d.is_stale(&k.1, now))
+        })
     }
 
     /// Forgets every key a client watches.
@@ -58,13 +125,20 @@ impl Server {
         c.dirty_cas = false;
         for k in std::mem::take(&mut c.watched) {
             if let Some(v) = self.watched.get_mut(&k) {
-                v.retain(|&x| x != cid);
+                v.retain(|w| w.cid != cid);
                 if v.is_empty() {
                     self.watched.remove(&k);
                 }
             }
         }
     }
+}
+
+/// One client's watch of one key.
+pub struct Watcher {
+    pub cid: usize,
+    /// The key was already expired (but not deleted) when watched.
+    pub expired: bool,
 }
 
 fn multi(ctx: &mut Ctx, _a: &Args) -> CmdResult {
@@ -94,7 +168,7 @@ fn exec(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     let Some(state) = c.multi.take() else {
         return Err(CmdError::new("ERR EXEC without MULTI"));
     };
-    let dirty = c.dirty_cas;
+    let dirty = c.dirty_cas || ctx.srv.watched_key_expired(cid);
     ctx.srv.unwatch_all(cid);
     if state.failed {
         return Err(CmdError::new(
@@ -128,7 +202,9 @@ fn watch(ctx: &mut Ctx, a: &Args) -> CmdResult {
             continue;
         }
         c.watched.push(key.clone());
-        ctx.srv.watched.entry(key).or_default().push(cid);
+        let now = ctx.now_ms;
+        let expired = ctx.srv.dbs.get(db).is_some_and(|d| d.is_stale(k, now));
+        ctx.srv.watched.entry(key).or_default().push(Watcher { cid, expired });
     }
     ctx.out.ok();
     Ok(())

@@ -165,6 +165,18 @@ impl Db {
         Some(o)
     }
 
+    /// Whether `key` is in the table, expired or not (no lazy expiry).
+    pub fn contains_raw(&self, key: &[u8]) -> bool {
+        let h = self.keys.hash(key);
+        self.keys.get_hashed(h, key).is_some()
+    }
+
+    /// Whether `key` is in the table with a TTL that has passed (it is logically gone
+    /// but not yet deleted). Redis compat: db.c keyIsExpired.
+    pub fn is_stale(&self, key: &[u8], now_ms: i64) -> bool {
+        self.contains_raw(key) && self.get_expire(key).is_some_and(|at| at <= now_ms)
+    }
+
     pub fn exists(&mut self, key: &[u8], now_ms: i64) -> bool {
         self.peek(key, now_ms).is_some()
     }

@@ -96,7 +96,7 @@ pub struct Server {
     pub startup_memory: u64,
     pub blocking: blocking::Blocking,
     /// WATCHed keys: (db, key) -> clients watching it.
-    pub watched: HashMap<(usize, Vec<u8>), Vec<usize>>,
+    pub watched: HashMap<(usize, Vec<u8>), Vec<crate::cmd::multi::Watcher>>,
     /// True while EXEC runs its queue (blocking commands do not block).
     pub in_exec: bool,
     pub pubsub: pubsub::PubSub,
