@@ -7,7 +7,6 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::call;
 use super::Server;
-use crate::resp::ReplyBuf;
 
 /// What a blocked client gets when it times out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -207,7 +206,7 @@ impl Server {
         let Some(st) = c.blocked.take() else {
             return;
         };
-        let mut out = std::mem::replace(&mut c.reply, ReplyBuf::new());
+        let mut out = c.detach_reply();
         out.resp3 = c.resp3;
         self.blocking.rerun = Some(cid);
         self.blocking.reblock = false;

@@ -104,6 +104,15 @@ pub struct Client {
     pub obuf_soft_since: Option<i64>,
     /// Receives MONITOR output.
     pub monitor: bool,
+    /// Output older than `reply`, sealed into chunks while it piled up (messages to a
+    /// slow subscriber): a backlog never needs one big buffer that must double to grow.
+    pub sealed: std::collections::VecDeque<Vec<u8>>,
+    pub sealed_bytes: usize,
+    /// Bytes of the front sealed chunk already written.
+    pub sealed_sent: usize,
+    /// The reply buffer is out while the client's commands run (`reply` is a
+    /// placeholder meanwhile; see `detach_reply`).
+    pub detached: bool,
 }
 
 impl Client {
@@ -144,13 +153,25 @@ impl Client {
             pending_write: false,
             obuf_soft_since: None,
             monitor: false,
+            sealed: Default::default(),
+            sealed_bytes: 0,
+            sealed_sent: 0,
+            detached: false,
         }
+    }
+
+    /// Takes the reply buffer out so commands can write to it while the server is
+    /// borrowed mutably; `reattach_reply` puts it back.
+    pub fn detach_reply(&mut self) -> ReplyBuf {
+        self.detached = true;
+        std::mem::replace(&mut self.reply, ReplyBuf::new())
     }
 
     /// Puts back a reply buffer detached while the client's commands ran. Output that
     /// reached the client meanwhile through the placeholder (messages published by
     /// someone else's command) follows it.
     pub fn reattach_reply(&mut self, mut out: ReplyBuf) {
+        self.detached = false;
         let extra = std::mem::replace(&mut self.reply, ReplyBuf::new());
         if !extra.buf.is_empty() {
             out.buf.extend_from_slice(&extra.buf);
@@ -159,11 +180,49 @@ impl Client {
     }
 
     pub fn pending_output(&self) -> usize {
-        self.reply.buf.len().saturating_sub(self.sent)
+        self.sealed_bytes - self.sealed_sent + self.reply.buf.len().saturating_sub(self.sent)
+    }
+
+    /// Appends output produced outside the client's own commands (pub/sub messages,
+    /// MONITOR lines), sealing the buffer into a chunk once it holds 64 KB unsent.
+    pub fn push_output(&mut self, bytes: &[u8]) {
+        const CHUNK: usize = 64 * 1024;
+        self.reply.buf.extend_from_slice(bytes);
+        // A placeholder (see `detach_reply`) is merged back as a whole.
+        if !self.detached && self.reply.buf.len() - self.sent >= CHUNK {
+            let mut chunk = std::mem::replace(&mut self.reply.buf, Vec::with_capacity(CHUNK + 1024));
+            if self.sent > 0 {
+                chunk.drain(..self.sent);
+                self.sent = 0;
+            }
+            chunk.shrink_to_fit();
+            self.sealed_bytes += chunk.len();
+            self.sealed.push_back(chunk);
+        }
     }
 
     /// Writes as much pending output as the socket takes. Ok(true): all written.
     pub fn flush(&mut self) -> io::Result<bool> {
+        // Sealed chunks hold older output than `reply`.
+        while let Some(front) = self.sealed.front() {
+            let chunk = front.get(self.sealed_sent..).unwrap_or_default();
+            if chunk.is_empty() {
+                self.sealed_bytes -= front.len();
+                self.sealed_sent = 0;
+                self.sealed.pop_front();
+                continue;
+            }
+            match self.conn.write(chunk) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.sealed_sent += n;
+                    self.tot_out += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
         while self.sent < self.reply.buf.len() {
             let chunk = self.reply.buf.get(self.sent..).unwrap_or_default();
             match self.conn.write(chunk) {

@@ -142,7 +142,20 @@ impl Server {
         if c.close_asap {
             return;
         }
-        c.reply.buf.extend_from_slice(if c.resp3 { msg3 } else { msg2 });
+        let m = if c.resp3 { msg3 } else { msg2 };
+        // Past the hard limit the client is dropped anyway: do not grow its buffer (a
+        // single big buffer would briefly need twice its size to grow).
+        let class = if c.monitor { 1 } else { 2 };
+        let hard = self.cfg.obuf_limits.get(class).map(|l| l.hard).unwrap_or(0);
+        if hard > 0 && (c.pending_output() + m.len()) as u64 > hard {
+            tracing::warn!(
+                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                c.info_line(crate::clock::now_ms())
+            );
+            self.close_client_async(cid);
+            return;
+        }
+        c.push_output(m);
         if !c.pending_write {
             c.pending_write = true;
             self.pending_writes.push(cid);

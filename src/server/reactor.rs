@@ -15,7 +15,6 @@ use super::client::{Client, Conn};
 use super::{call, Server, ShutdownReq};
 use crate::clock;
 use crate::resp::parse::{Limits, Parsed};
-use crate::resp::ReplyBuf;
 
 const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
 const LISTENER_BASE: usize = usize::MAX - 64;
@@ -464,7 +463,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
     c.qbuf_view = (c.query.len(), c.query.capacity() - c.query.len());
     let query = std::mem::take(&mut c.query);
     let mut parser = std::mem::take(&mut c.parser);
-    let mut out = std::mem::replace(&mut c.reply, ReplyBuf::new());
+    let mut out = c.detach_reply();
     let mut pos = c.qpos;
     // Invariant kept by the compaction below: a partly parsed request starts at 0.
     let mut start = if parser.in_progress() { 0 } else { c.qpos };
