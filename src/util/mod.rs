@@ -2,6 +2,7 @@
 //! glob matching. Imports nothing else from the crate.
 
 pub mod bits;
+pub mod crc64;
 pub mod geohash;
 pub mod glob;
 pub mod ld;
