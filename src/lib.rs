@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod ds;
 pub mod log;
+pub mod persist;
 pub mod resp;
 pub mod server;
 pub mod util;

@@ -221,6 +221,14 @@ impl Db {
         self.set(o, false, now_ms);
     }
 
+    /// Sets the LRU stamp of a key without other effects (loading, RESTORE IDLETIME/FREQ).
+    pub fn set_lru_of(&mut self, key: &[u8], lru: u32) {
+        let h = self.keys.hash(key);
+        if let Some(o) = self.keys.get_mut_hashed(h, key) {
+            o.set_lru(lru);
+        }
+    }
+
     /// Removes a key (and its TTL). Does not check expiry: callers look up first.
     pub fn remove(&mut self, key: &[u8]) -> Option<Obj> {
         let h = self.keys.hash(key);

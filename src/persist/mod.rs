@@ -1,0 +1,3 @@
+//! Persistence: the RDB codec and file format (`rdb`), protocol-free. Imports only
+//! `db`, `ds` and `util`; the server drives saving and loading.
+pub mod rdb;

@@ -1,0 +1,574 @@
+//! RDB values: the writer picks the type Redis 7.0 writes for our current encoding; the
+//! reader accepts every value type Redis 7.0 loads and rebuilds it in our encodings with
+//! the configured limits, converting like Redis does on load (a listpack past the entry
+//! limit becomes a hashtable). Empty collections read as `None` (Redis skips them).
+//! Redis compat: rdb.c rdbSaveObject, rdbLoadObject.
+use std::collections::HashSet;
+
+use super::blob::{self, Elem, LpWriter};
+use super::prim::{Reader, Writer};
+use super::{ty, RdbError};
+use crate::db::hash::Pair;
+use crate::db::set::{set_from, Member};
+use crate::db::zset::{cmp_elem, zset_from_sorted, ZSetRef};
+use crate::db::{Enc, Limits, Obj, Value, ValueRef};
+use crate::ds::dict::Dict;
+use crate::ds::intset::IntSet;
+use crate::ds::listpack::Lp;
+use crate::ds::quicklist::QuickList;
+use crate::util::num;
+
+/// Redis compat: quicklist.h QUICKLIST_NODE_CONTAINER_PLAIN / _PACKED.
+const CONTAINER_PLAIN: u64 = 1;
+const CONTAINER_PACKED: u64 = 2;
+/// Node byte limits for fill -1..-5 and the count-fill safety limit (quicklist.c).
+const NODE_SIZES: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
+const SIZE_SAFETY_LIMIT: usize = 8192;
+
+/// The RDB type byte Redis 7.0 writes for this entry.
+pub fn type_of(o: &Obj) -> u8 {
+    match (o.enc(), o.value()) {
+        (Enc::HashLp, _) => ty::HASH_LISTPACK,
+        (Enc::ZsetLp, _) => ty::ZSET_LISTPACK,
+        (Enc::IntSet, _) => ty::SET_INTSET,
+        (_, ValueRef::Str(_)) => ty::STRING,
+        (_, ValueRef::List(_)) => ty::LIST_QUICKLIST_2,
+        (_, ValueRef::Set(_)) => ty::SET,
+        (_, ValueRef::ZSet(_)) => ty::ZSET_2,
+        (_, ValueRef::Hash(_)) => ty::HASH,
+    }
+}
+
+/// A score as a listpack zset stores it. Redis compat: util.c d2string.
+fn score_text(v: f64) -> Vec<u8> {
+    let mut b = Vec::with_capacity(24);
+    if v == 0.0 {
+        b.extend_from_slice(if v.is_sign_negative() { b"-0" } else { b"0" });
+    } else if v.is_finite() && v > -(i64::MAX as f64) / 2.0 && v < (i64::MAX as f64) / 2.0 && v == (v as i64) as f64 {
+        num::fmt_i64(v as i64, &mut b);
+    } else {
+        num::fmt_f64(v, &mut b);
+    }
+    b
+}
+
+/// Writes the value of `o` (without the type byte).
+pub fn write_value(w: &mut Writer, o: &Obj) {
+    match o.value() {
+        ValueRef::Str(s) => w.string(s),
+        ValueRef::List(l) => write_list(w, l),
+        ValueRef::Set(s) => match s {
+            crate::db::set::SetRef::Int(is) => {
+                let width = is.width();
+                w.string(&blob::intset_encode(width, is.iter().collect::<Vec<_>>().into_iter()));
+            }
+            crate::db::set::SetRef::Dict(d) => {
+                w.len(d.len() as u64);
+                for m in d.iter() {
+                    w.string(m.bytes());
+                }
+            }
+        },
+        ValueRef::Hash(h) => {
+            if h.is_packed() {
+                let mut lp = LpWriter::new();
+                for (f, v) in h.iter() {
+                    lp.push(f);
+                    lp.push(v);
+                }
+                w.string(&lp.finish());
+            } else {
+                w.len(h.len() as u64);
+                for (f, v) in h.iter() {
+                    w.string(f);
+                    w.string(v);
+                }
+            }
+        }
+        ValueRef::ZSet(z) => match z {
+            ZSetRef::Lp(_) => {
+                let mut lp = LpWriter::new();
+                for (m, s) in z.iter_from(0) {
+                    lp.push(m);
+                    lp.push(&score_text(s));
+                }
+                w.string(&lp.finish());
+            }
+            ZSetRef::Full(_) => {
+                // Highest first, like Redis: loading then inserts at the skiplist head.
+                w.len(z.len() as u64);
+                for (m, s) in z.iter_rev_from(z.len().saturating_sub(1)) {
+                    w.string(m);
+                    w.binary_double(s);
+                }
+            }
+        },
+    }
+}
+
+/// A list as quicklist nodes: listpacks cut at the fill limit, plain nodes for elements
+/// at least the packed threshold long. Redis compat: rdb.c (RDB_TYPE_LIST_QUICKLIST_2).
+fn write_list(w: &mut Writer, l: &QuickList) {
+    let fill = l.fill();
+    let plain_at = QuickList::packed_threshold();
+    let mut nodes: Vec<(bool, Vec<u8>)> = Vec::new();
+    let mut cur = LpWriter::new();
+    for e in l.iter() {
+        if e.len() >= plain_at {
+            if !cur.is_empty() {
+                nodes.push((false, std::mem::take(&mut cur).finish()));
+            }
+            nodes.push((true, e.into_owned()));
+            continue;
+        }
+        let grow = e.len() + 11;
+        let full = if fill < 0 {
+            let idx = (fill.unsigned_abs() as usize).clamp(1, 5) - 1;
+            cur.bytes_len() + grow > NODE_SIZES.get(idx).copied().unwrap_or(8192)
+        } else {
+            cur.len() >= fill as usize || cur.bytes_len() + grow > SIZE_SAFETY_LIMIT
+        };
+        if full && !cur.is_empty() {
+            nodes.push((false, std::mem::take(&mut cur).finish()));
+        }
+        cur.push(&e);
+    }
+    if !cur.is_empty() {
+        nodes.push((false, cur.finish()));
+    }
+    w.len(nodes.len() as u64);
+    for (plain, data) in nodes {
+        w.len(if plain { CONTAINER_PLAIN } else { CONTAINER_PACKED });
+        w.string(&data);
+    }
+}
+
+fn bad(what: &str) -> RdbError {
+    RdbError::corrupt(format!("{what} integrity check failed."))
+}
+
+/// Reads a value of RDB type `t` for `key`. `Ok(None)`: an empty collection, which Redis
+/// skips when loading and refuses in RESTORE.
+pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Option<Obj>, RdbError> {
+    let o = match t {
+        ty::STRING => Obj::new_str(key, &r.string()?),
+        ty::LIST => {
+            let n = r.count()?;
+            let mut l = QuickList::new(lim.list_fill);
+            for _ in 0..n {
+                l.push_back(&r.string()?);
+            }
+            return Ok(list_obj(key, l));
+        }
+        ty::LIST_QUICKLIST | ty::LIST_QUICKLIST_2 => {
+            let n = r.count()?;
+            let mut l = QuickList::new(lim.list_fill);
+            for _ in 0..n {
+                let container = if t == ty::LIST_QUICKLIST_2 {
+                    r.len()?
+                } else {
+                    CONTAINER_PACKED
+                };
+                if container != CONTAINER_PLAIN && container != CONTAINER_PACKED {
+                    return Err(bad("Quicklist"));
+                }
+                let data = r.string()?;
+                if data.is_empty() {
+                    return Err(RdbError::corrupt("Empty quicklist node"));
+                }
+                if container == CONTAINER_PLAIN {
+                    l.push_back(&data);
+                    continue;
+                }
+                let elems = if t == ty::LIST_QUICKLIST_2 {
+                    blob::listpack_decode(&data).ok_or_else(|| bad("Listpack"))?
+                } else {
+                    blob::ziplist_decode(&data).ok_or_else(|| bad("Ziplist"))?
+                };
+                for e in elems {
+                    l.push_back(&e.to_vec());
+                }
+            }
+            return Ok(list_obj(key, l));
+        }
+        ty::LIST_ZIPLIST => {
+            let data = r.string()?;
+            let elems = blob::ziplist_decode(&data).ok_or_else(|| bad("List ziplist"))?;
+            let mut l = QuickList::new(lim.list_fill);
+            for e in elems {
+                l.push_back(&e.to_vec());
+            }
+            return Ok(list_obj(key, l));
+        }
+        ty::SET => {
+            let n = r.count()?;
+            if n == 0 {
+                return Ok(None);
+            }
+            let mut members = Vec::with_capacity(r.cap_hint(n));
+            for _ in 0..n {
+                members.push(r.string()?);
+            }
+            let o = set_from(key, members.iter().map(|m| m.as_slice()), lim);
+            if o.set().map(|s| s.len()) != Some(n) {
+                return Err(RdbError::corrupt("Duplicate set members detected"));
+            }
+            o
+        }
+        ty::SET_INTSET => {
+            let data = r.string()?;
+            let vals = blob::intset_decode(&data).ok_or_else(|| bad("Intset"))?;
+            if vals.len() > lim.set_intset_entries.min(1 << 30) {
+                let mut d = Dict::with_capacity(vals.len());
+                for v in vals {
+                    let mut b = Vec::with_capacity(20);
+                    num::fmt_i64(v, &mut b);
+                    d.insert_new(Member::new(&b));
+                }
+                Obj::new_value(key, Value::Set(d))
+            } else {
+                let mut is = IntSet::new();
+                for v in vals {
+                    is.insert(v);
+                }
+                Obj::new_inline(key, is.as_bytes(), Enc::IntSet)
+            }
+        }
+        ty::ZSET | ty::ZSET_2 => {
+            let n = r.count()?;
+            if n == 0 {
+                return Ok(None);
+            }
+            let mut items: Vec<(Vec<u8>, f64)> = Vec::with_capacity(r.cap_hint(n));
+            for _ in 0..n {
+                let m = r.string()?;
+                let s = if t == ty::ZSET_2 {
+                    r.binary_double()?
+                } else {
+                    r.text_double()?
+                };
+                if s.is_nan() {
+                    return Err(RdbError::corrupt("Zset with NAN score detected"));
+                }
+                items.push((m, s));
+            }
+            zset_obj(key, items, lim, false)?
+        }
+        ty::ZSET_ZIPLIST | ty::ZSET_LISTPACK => {
+            let data = r.string()?;
+            let elems = if t == ty::ZSET_LISTPACK {
+                blob::listpack_decode(&data).ok_or_else(|| bad("Zset listpack"))?
+            } else {
+                blob::ziplist_decode(&data).ok_or_else(|| bad("Zset ziplist"))?
+            };
+            if elems.len() % 2 != 0 {
+                return Err(bad("Zset listpack"));
+            }
+            let mut items = Vec::with_capacity(elems.len() / 2);
+            for p in elems.chunks_exact(2) {
+                let (m, s) = (&p[0], &p[1]);
+                let score = match s {
+                    Elem::Int(v) => *v as f64,
+                    Elem::Str(b) => num::parse_f64(b).ok_or_else(|| bad("Zset listpack"))?,
+                };
+                if score.is_nan() {
+                    return Err(RdbError::corrupt("Zset with NAN score detected"));
+                }
+                items.push((m.to_vec(), score));
+            }
+            zset_obj(key, items, lim, true)?
+        }
+        ty::HASH => {
+            let n = r.count()?;
+            if n == 0 {
+                return Ok(None);
+            }
+            let mut pairs = Vec::with_capacity(r.cap_hint(n));
+            for _ in 0..n {
+                let f = r.string()?;
+                let v = r.string()?;
+                pairs.push((f, v));
+            }
+            let packed = n <= lim.hash_entries
+                && pairs
+                    .iter()
+                    .all(|(f, v)| f.len() <= lim.hash_value && v.len() <= lim.hash_value);
+            hash_obj(key, &pairs, packed)?
+        }
+        ty::HASH_ZIPMAP => {
+            let data = r.string()?;
+            let kv = blob::zipmap_decode(&data).ok_or_else(|| bad("Zipmap"))?;
+            let pairs: Vec<(Vec<u8>, Vec<u8>)> = kv.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+            let longest = pairs.iter().map(|(f, v)| f.len().max(v.len())).max().unwrap_or(0);
+            let packed = pairs.len() <= lim.hash_entries && longest <= lim.hash_value;
+            hash_obj(key, &pairs, packed)?
+        }
+        ty::HASH_ZIPLIST | ty::HASH_LISTPACK => {
+            let data = r.string()?;
+            let elems = if t == ty::HASH_LISTPACK {
+                blob::listpack_decode(&data).ok_or_else(|| bad("Hash listpack"))?
+            } else {
+                blob::ziplist_decode(&data).ok_or_else(|| bad("Hash ziplist"))?
+            };
+            if elems.len() % 2 != 0 {
+                return Err(bad("Hash listpack"));
+            }
+            let pairs: Vec<(Vec<u8>, Vec<u8>)> =
+                elems.chunks_exact(2).map(|p| (p[0].to_vec(), p[1].to_vec())).collect();
+            if pairs.is_empty() {
+                return Ok(None);
+            }
+            let packed = pairs.len() <= lim.hash_entries;
+            hash_obj(key, &pairs, packed)?
+        }
+        ty::STREAM_LISTPACKS | ty::STREAM_LISTPACKS_2 | 21 => {
+            return Err(RdbError::Unsupported("Stream values are not supported yet".into()))
+        }
+        ty::MODULE_PRE_GA | ty::MODULE_2 => {
+            return Err(RdbError::Unsupported("Module values are not supported".into()))
+        }
+        _ => return Err(RdbError::corrupt(format!("Unknown RDB encoding type {t}"))),
+    };
+    Ok(Some(o))
+}
+
+fn list_obj(key: &[u8], l: QuickList) -> Option<Obj> {
+    (!l.is_empty()).then(|| Obj::new_value(key, Value::List(l)))
+}
+
+/// A sorted set from unordered pairs. `from_packed`: the source was a listpack/ziplist,
+/// which stays a listpack unless the entry limit is passed (no member length check), as
+/// Redis converts on load; otherwise both limits apply (zsetConvert after ZSET_2).
+fn zset_obj(key: &[u8], mut items: Vec<(Vec<u8>, f64)>, lim: &Limits, from_packed: bool) -> Result<Obj, RdbError> {
+    items.sort_by(|a, b| cmp_elem(a.1, &a.0, b.1, &b.0));
+    let mut seen = HashSet::with_capacity(items.len());
+    for (m, _) in &items {
+        if !seen.insert(m.as_slice()) {
+            return Err(RdbError::corrupt("Duplicate zset fields detected"));
+        }
+    }
+    let mut l = *lim;
+    if from_packed && items.len() <= lim.zset_entries {
+        l.zset_value = usize::MAX;
+    }
+    Ok(zset_from_sorted(key, &items, &l))
+}
+
+fn hash_obj(key: &[u8], pairs: &[(Vec<u8>, Vec<u8>)], packed: bool) -> Result<Obj, RdbError> {
+    if packed {
+        let mut seen = HashSet::with_capacity(pairs.len());
+        let mut lp = Lp::new();
+        for (f, v) in pairs {
+            if !seen.insert(f.as_slice()) {
+                return Err(RdbError::corrupt("Hash with dup elements"));
+            }
+            lp.push(f);
+            lp.push(v);
+        }
+        return Ok(Obj::new_inline(key, lp.as_bytes(), Enc::HashLp));
+    }
+    let mut d = Dict::with_capacity(pairs.len());
+    for (f, v) in pairs {
+        if d.insert(Pair::new(f, v)).is_some() {
+            return Err(RdbError::corrupt("Duplicate hash fields detected"));
+        }
+    }
+    Ok(Obj::new_value(key, Value::Hash(d)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+    use crate::persist::rdb::file::{load, serialize, SaveOpts};
+
+    fn lim() -> Limits {
+        Limits::default()
+    }
+
+    /// Every type in every encoding, small and big.
+    fn sample_db() -> Db {
+        let l = lim();
+        let mut db = Db::new(0);
+        db.add(Obj::new_str(b"int", b"12345"), 0);
+        db.add(Obj::new_str(b"neg", b"-9223372036854775808"), 0);
+        db.add(Obj::new_str(b"emb", b"hello"), 0);
+        db.add(Obj::new_str(b"raw", &b"abc".repeat(100)), 0);
+        db.add(Obj::new_str(b"empty", b""), 0);
+        let mut ql = QuickList::new(l.list_fill);
+        for i in 0..5000 {
+            ql.push_back(format!("elem-{i}").as_bytes());
+        }
+        ql.push_back(&vec![b'z'; 20000]);
+        db.add(Obj::new_value(b"biglist", Value::List(ql)), 0);
+        let mut ql = QuickList::new(l.list_fill);
+        ql.push_back(b"1");
+        ql.push_back(b"a");
+        db.add(Obj::new_value(b"list", Value::List(ql)), 0);
+        let ints: Vec<Vec<u8>> = (0..10).map(|i| (i * 70000 - 3).to_string().into_bytes()).collect();
+        db.add(set_from(b"intset", ints.iter().map(|v| v.as_slice()), &l), 0);
+        db.add(set_from(b"set", [&b"a"[..], b"b", b"1"], &l), 0);
+        let many: Vec<Vec<u8>> = (0..1000).map(|i| i.to_string().into_bytes()).collect();
+        db.add(set_from(b"bigintset", many.iter().map(|v| v.as_slice()), &l), 0);
+        let small: Vec<(Vec<u8>, f64)> = vec![
+            (b"a".to_vec(), 1.0),
+            (b"b".to_vec(), 1.5),
+            (b"c".to_vec(), f64::INFINITY),
+        ];
+        db.add(zset_from_sorted(b"zlp", &small, &l), 0);
+        let mut big: Vec<(Vec<u8>, f64)> = (0..300)
+            .map(|i| (format!("m{i}").into_bytes(), i as f64 / 3.0))
+            .collect();
+        big.sort_by(|a, b| cmp_elem(a.1, &a.0, b.1, &b.0));
+        db.add(zset_from_sorted(b"zsl", &big, &l), 0);
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> = vec![(b"f".to_vec(), b"1".to_vec()), (b"g".to_vec(), b"x".to_vec())];
+        db.add(hash_obj(b"hlp", &pairs, true).unwrap(), 0);
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> = (0..600)
+            .map(|i| (format!("f{i}").into_bytes(), vec![b'v'; i % 100]))
+            .collect();
+        db.add(hash_obj(b"hht", &pairs, false).unwrap(), 0);
+        db.set_expire(b"emb", 10_000_000);
+        db
+    }
+
+    /// Each key's encoding, canonical contents (unordered types sorted) and expire time.
+    type Canon = (Vec<u8>, String, Vec<Vec<u8>>, Option<i64>);
+
+    fn dump_of(db: &Db) -> Vec<Canon> {
+        let mut v: Vec<_> = db
+            .iter()
+            .map(|o| {
+                let mut items: Vec<Vec<u8>> = match o.value() {
+                    ValueRef::Str(s) => vec![s.to_vec()],
+                    ValueRef::List(l) => l.iter().map(|e| e.into_owned()).collect(),
+                    ValueRef::Set(s) => s.iter().map(|e| e.into_owned()).collect(),
+                    ValueRef::Hash(h) => h.iter().map(|(f, v)| [f, b"=", v].concat()).collect(),
+                    ValueRef::ZSet(z) => z.iter_from(0).map(|(m, s)| [m, &s.to_le_bytes()].concat()).collect(),
+                };
+                if matches!(o.value(), ValueRef::Set(_) | ValueRef::Hash(_)) {
+                    items.sort();
+                }
+                (
+                    o.key().to_vec(),
+                    o.encoding_name().to_string(),
+                    items,
+                    db.get_expire(o.key()),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn opts(compress: bool) -> SaveOpts {
+        SaveOpts {
+            ctime: 1,
+            used_mem: 2,
+            compress,
+            checksum: true,
+            redis_ver: "7.0.15",
+        }
+    }
+
+    #[test]
+    fn every_type_round_trips_through_a_file() {
+        let db = sample_db();
+        for compress in [false, true] {
+            let bytes = serialize(std::slice::from_ref(&db), &opts(compress));
+            let mut dbs = vec![Db::new(0), Db::new(1)];
+            let st = load(&bytes, &mut dbs, 0, &lim(), true).unwrap();
+            assert_eq!(st.keys_loaded as usize, db.len());
+            assert!(dump_of(&db) == dump_of(&dbs[0]), "contents differ after a round trip");
+            assert_eq!(dbs[0].get_expire(b"emb"), Some(10_000_000));
+            // Expired on load: skipped.
+            let mut dbs = vec![Db::new(0)];
+            let st = load(&bytes, &mut dbs, 20_000_000, &lim(), true).unwrap();
+            assert_eq!((st.keys_expired, dbs[0].len()), (1, db.len() - 1));
+        }
+    }
+
+    #[test]
+    fn encodings_follow_the_limits_on_load() {
+        let db = sample_db();
+        let bytes = serialize(std::slice::from_ref(&db), &opts(true));
+        let small = Limits {
+            hash_entries: 1,
+            set_intset_entries: 2,
+            zset_entries: 1,
+            ..lim()
+        };
+        let mut dbs = vec![Db::new(0)];
+        load(&bytes, &mut dbs, 0, &small, true).unwrap();
+        for (k, enc) in [
+            ("hlp", "hashtable"),
+            ("intset", "hashtable"),
+            ("zlp", "skiplist"),
+            ("list", "quicklist"),
+        ] {
+            assert_eq!(dbs[0].peek(k.as_bytes(), 0).unwrap().encoding_name(), enc, "{k}");
+        }
+    }
+
+    #[test]
+    fn checksum_and_truncation_are_detected() {
+        let db = sample_db();
+        let mut bytes = serialize(std::slice::from_ref(&db), &opts(true));
+        for cut in [0, 5, 9, 20, bytes.len() / 2, bytes.len() - 1] {
+            let mut dbs = vec![Db::new(0)];
+            assert!(load(&bytes[..cut], &mut dbs, 0, &lim(), true).is_err(), "cut {cut}");
+        }
+        let n = bytes.len();
+        bytes[n - 20] ^= 0x55;
+        let mut dbs = vec![Db::new(0)];
+        assert!(load(&bytes, &mut dbs, 0, &lim(), true).is_err());
+    }
+
+    #[test]
+    fn corrupt_input_never_panics() {
+        use rand::{Rng, SeedableRng};
+        let db = sample_db();
+        let mut w = Writer::new(false);
+        let mut payloads = Vec::new();
+        for o in db.iter() {
+            w.buf.clear();
+            w.byte(type_of(o));
+            write_value(&mut w, o);
+            payloads.push(w.buf.clone());
+        }
+        // Old encodings too, as far as we can build them here.
+        payloads.push(vec![ty::HASH_ZIPMAP, 9, 1, 1, b'f', 2, 1, b'v', b'w', 0, 0xFF]);
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        for _ in 0..20_000 {
+            let mut p = payloads[rng.random_range(0..payloads.len())].clone();
+            for _ in 0..rng.random_range(1..6) {
+                let i = rng.random_range(0..p.len());
+                match rng.random_range(0..3) {
+                    0 => p[i] = rng.random(),
+                    1 => p[i] ^= 1 << rng.random_range(0..8),
+                    _ => p.truncate(i.max(1)),
+                }
+            }
+            let mut r = Reader::new(&p);
+            if let Ok(t) = r.byte() {
+                let _ = read_value(&mut r, t, b"k", &lim());
+            }
+        }
+        let file = serialize(std::slice::from_ref(&db), &opts(true));
+        for _ in 0..300 {
+            let mut f = file.clone();
+            let i = rng.random_range(0..f.len());
+            f[i] = rng.random();
+            let mut dbs = vec![Db::new(0)];
+            let _ = load(&f, &mut dbs, 0, &lim(), false);
+        }
+    }
+
+    #[test]
+    fn scores_print_like_d2string() {
+        assert_eq!(score_text(1.0), b"1");
+        assert_eq!(score_text(-0.0), b"-0");
+        assert_eq!(score_text(1.5), b"1.5");
+        assert_eq!(score_text(f64::NEG_INFINITY), b"-inf");
+        assert_eq!(score_text(1e300), b"1.0000000000000001e+300");
+    }
+}
