@@ -151,6 +151,9 @@ fn main() -> ExitCode {
         info!("Running mode=standalone, port={}.", srv.cfg.port);
     }
     info!("Server initialized");
+    if srv.load_at_startup().is_err() {
+        return ExitCode::from(1);
+    }
     srv.startup_memory = ferrodis::cmd::info::allocator_stats().0;
     reactor::log_ready(&srv);
     reactor.run(&mut srv);

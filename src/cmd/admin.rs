@@ -3,7 +3,7 @@ use super::error::{self, CmdError, CmdResult};
 use super::keyspace::help;
 use super::spec::*;
 use super::{table, Args, Ctx};
-use crate::db::{idle_ms, ValueRef};
+use crate::db::idle_ms;
 use crate::server::ShutdownReq;
 use crate::util::glob::glob_match;
 
@@ -406,56 +406,6 @@ fn command_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// A 20-byte digest of one value, mixing its type and contents.
-fn digest_value(key: &[u8], o: &crate::db::Obj, ttl: Option<i64>) -> [u8; 20] {
-    let mut h = sha1_smol::Sha1::new();
-    h.update(key);
-    h.update(o.type_name().as_bytes());
-    // Ordered types digest in order; sets and hashes XOR per-element digests, so the
-    // same contents give the same digest whatever the encoding or insertion order.
-    let xor_of = |items: &mut dyn Iterator<Item = (Vec<u8>, Vec<u8>)>| {
-        let mut acc = [0u8; 20];
-        for (a, b) in items {
-            let mut e = sha1_smol::Sha1::new();
-            e.update(&a);
-            e.update(b"\0");
-            e.update(&b);
-            for (x, y) in acc.iter_mut().zip(e.digest().bytes().iter()) {
-                *x ^= y;
-            }
-        }
-        acc
-    };
-    match o.value() {
-        ValueRef::Str(s) => h.update(s),
-        ValueRef::List(l) => {
-            for e in l.iter() {
-                let e: &[u8] = e.as_ref();
-                h.update(&(e.len() as u64).to_le_bytes());
-                h.update(e);
-            }
-        }
-        ValueRef::Set(s) => h.update(&xor_of(&mut s.iter().map(|m| (m.into_owned(), Vec::new())))),
-        ValueRef::Hash(hh) => h.update(&xor_of(&mut hh.iter().map(|(f, v)| (f.to_vec(), v.to_vec())))),
-        ValueRef::ZSet(z) => {
-            for (m, s) in z.iter_from(0) {
-                h.update(&(m.len() as u64).to_le_bytes());
-                h.update(m);
-                h.update(&s.to_le_bytes());
-            }
-        }
-    }
-    if let Some(t) = ttl {
-        h.update(b"!!expire!!");
-        h.update(&t.to_le_bytes());
-    }
-    h.digest().bytes()
-}
-
-fn hex(d: &[u8; 20]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let sub = a.str(1).to_ascii_lowercase();
     let now = ctx.now_ms;
@@ -511,25 +461,19 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
         "protocol" if a.len() == 3 => debug_protocol(ctx, a)?,
         "digest" if a.len() == 2 => {
-            let mut acc = [0u8; 20];
-            for db in &ctx.srv.dbs {
-                for o in db.iter() {
-                    let d = digest_value(o.key(), o, db.get_expire(o.key()));
-                    for (x, y) in acc.iter_mut().zip(d.iter()) {
-                        *x ^= y;
-                    }
-                }
-            }
-            ctx.out.simple(&hex(&acc));
+            let d = super::digest::dataset_digest(&ctx.srv.dbs);
+            ctx.out.simple(&super::digest::hex(&d));
         }
         "digest-value" => {
             ctx.out.array(a.len() - 2);
             for k in a.rest(2) {
-                let d = match ctx.srv.dbs[ctx.db].peek(k, now) {
-                    Some(o) => digest_value(b"", o, None),
-                    None => [0u8; 20],
-                };
-                ctx.out.simple(&hex(&d));
+                // Redis compat: debug.c looks the key up raw (logically expired keys too).
+                let db = &ctx.srv.dbs[ctx.db];
+                let mut d = [0u8; 20];
+                if let Some(o) = db.iter_key(k) {
+                    super::digest::object_digest(&mut d, o, o.has_expire());
+                }
+                ctx.out.simple(&super::digest::hex(&d));
             }
         }
         "populate" if (3..=5).contains(&a.len()) => {
@@ -626,10 +570,7 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             );
             ctx.out.verbatim(text.as_bytes(), "txt");
         }
-        "reload" => {
-            // Without an RDB round trip yet, the dataset is already what a reload gives.
-            ctx.out.ok();
-        }
+        "reload" => debug_reload(ctx, a)?,
         "jmap"
         | "change-repl-id"
         | "stringmatch-len"
@@ -654,6 +595,44 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
     }
     Ok(())
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the dataset, load the file back.
+/// Redis compat: debug.c.
+fn debug_reload(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let (mut flush, mut save, mut merge) = (true, true, false);
+    for j in 2..a.len() {
+        if a.is(j, "merge") {
+            merge = true;
+        } else if a.is(j, "noflush") {
+            flush = false;
+        } else if a.is(j, "nosave") {
+            save = false;
+        } else {
+            return Err(error::RELOAD_OPTS);
+        }
+    }
+    if save && ctx.srv.save_sync().is_err() {
+        return Err(error::GENERIC_ERR);
+    }
+    if flush {
+        for db in &mut ctx.srv.dbs {
+            let old = db.flush();
+            crate::db::lazyfree::drop_later(old);
+        }
+    }
+    // Without MERGE a key already present is an error, like Redis's duplicate-key check.
+    match ctx.srv.load_rdb(merge) {
+        Ok(_) => {
+            tracing::warn!("DB reloaded by DEBUG RELOAD");
+            ctx.out.ok();
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!("{e}");
+            Err(error::RELOAD_LOAD)
+        }
+    }
 }
 
 fn debug_protocol(ctx: &mut Ctx, a: &Args) -> CmdResult {

@@ -71,3 +71,16 @@ pub fn unknown_subcommand(sub: &[u8], container: &str) -> CmdError {
         container.to_ascii_uppercase()
     ))
 }
+
+// Persistence (SAVE, BGSAVE, DUMP, RESTORE, DEBUG RELOAD). Redis compat: rdb.c, cluster.c.
+pub const BGSAVE_RUNNING: CmdError = CmdError::new("ERR Background save already in progress");
+pub const GENERIC_ERR: CmdError = CmdError::new("ERR");
+pub const BUSYKEY: CmdError = CmdError::new("BUSYKEY Target key name already exists.");
+pub const DUMP_PAYLOAD: CmdError = CmdError::new("ERR DUMP payload version or checksum are wrong");
+pub const BAD_DATA: CmdError = CmdError::new("ERR Bad data format");
+pub const BAD_TTL: CmdError = CmdError::new("ERR Invalid TTL value, must be >= 0");
+pub const BAD_IDLETIME: CmdError = CmdError::new("ERR Invalid IDLETIME value, must be >= 0");
+pub const BAD_FREQ: CmdError = CmdError::new("ERR Invalid FREQ value, must be >= 0 and <= 255");
+pub const RELOAD_OPTS: CmdError =
+    CmdError::new("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+pub const RELOAD_LOAD: CmdError = CmdError::new("ERR Error trying to load the RDB dump");

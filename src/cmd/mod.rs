@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod bitops;
 pub mod connection;
+pub mod digest;
 pub mod error;
 pub mod geo;
 pub mod hash;
@@ -12,6 +13,7 @@ pub mod info;
 pub mod keyspace;
 pub mod list;
 pub mod multi;
+pub mod persist;
 pub mod pubsub;
 pub mod set;
 pub mod sort;
@@ -193,7 +195,7 @@ pub struct Table {
     pub all: Vec<&'static CommandSpec>,
 }
 
-fn families() -> [&'static [CommandSpec]; 15] {
+fn families() -> [&'static [CommandSpec]; 16] {
     [
         multi::COMMANDS,
         string::COMMANDS,
@@ -209,6 +211,7 @@ fn families() -> [&'static [CommandSpec]; 15] {
         keyspace::COMMANDS,
         connection::COMMANDS,
         admin::COMMANDS,
+        persist::COMMANDS,
         info::COMMANDS,
     ]
 }

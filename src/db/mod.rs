@@ -319,6 +319,12 @@ impl Db {
         self.keys.scan_step(cursor, f)
     }
 
+    /// The entry of a key without expiry checks or LRU touch (DEBUG DIGEST-VALUE).
+    pub fn iter_key(&self, key: &[u8]) -> Option<&Obj> {
+        let h = self.keys.hash(key);
+        self.keys.get_hashed(h, key)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Obj> {
         self.keys.iter()
     }

@@ -18,6 +18,8 @@ impl Server {
         }
         self.after_writes(None);
         self.clients_cron(now);
+        self.bgsave_poll(false);
+        self.save_points_cron();
         let s = &mut self.stats;
         s.samples.push((now, s.total_commands, s.net_input, s.net_output));
         if s.samples.len() > SAMPLES {
@@ -93,8 +95,21 @@ impl Server {
     /// Runs the shutdown sequence; true when the process may exit.
     pub fn prepare_shutdown(&mut self, req: ShutdownReq) -> bool {
         let save = req.save.unwrap_or(!self.cfg.save_params.is_empty());
+        if self.bgsave_in_progress() {
+            // No child to kill: let the writer finish so its temp file is not left behind.
+            self.bgsave_poll(true);
+        }
         if save {
-            warn!("Saving is not available yet: exiting without writing a snapshot.");
+            // Redis compat: server.c prepareForShutdown.
+            info!("Saving the final RDB snapshot before exiting.");
+            if self.save_sync().is_err() {
+                if req.force {
+                    warn!("Error trying to save the DB. Exit anyway.");
+                } else {
+                    warn!("Error trying to save the DB, can't exit.");
+                    return false;
+                }
+            }
         }
         if !self.cfg.pidfile.is_empty() && (self.cfg.daemonize || self.pidfile_written) {
             info!("Removing the pid file.");

@@ -5,6 +5,7 @@ pub mod blocking;
 pub mod call;
 pub mod client;
 pub mod cron;
+pub mod persist;
 pub mod pubsub;
 pub mod reactor;
 
@@ -106,6 +107,8 @@ pub struct Server {
     pub monitors: Vec<usize>,
     /// Whether the dbs record (expired, new) keys (see `sync_db_event_collection`).
     pub db_events: (bool, bool),
+    /// Snapshot state and counters.
+    pub rdb: persist::RdbState,
 }
 
 impl Server {
@@ -151,6 +154,7 @@ impl Server {
             pending_writes: Vec::new(),
             monitors: Vec::new(),
             db_events: (false, false),
+            rdb: Default::default(),
         }
     }
 

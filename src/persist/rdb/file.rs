@@ -69,23 +69,22 @@ pub fn serialize(dbs: &[Db], o: &SaveOpts) -> Vec<u8> {
     w.buf
 }
 
-/// Writes `data` to `temp-<pid>.rdb` in the working directory (the configured `dir`),
+/// Writes `data` to `tmp` (`temp-<pid>.rdb`) in the working directory (the configured `dir`),
 /// fsyncs it, and renames it to `filename`, so a crash never leaves a half file there.
-pub fn write_file(filename: &str, data: &[u8]) -> Result<(), String> {
-    let tmp = format!("temp-{}.rdb", std::process::id());
+pub fn write_file(tmp: &str, filename: &str, data: &[u8]) -> Result<(), String> {
     let cwd = std::env::current_dir()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    let mut f = std::fs::File::create(&tmp)
+    let mut f = std::fs::File::create(tmp)
         .map_err(|e| format!("Failed opening the temp RDB file {tmp} (in server root dir {cwd}) for saving: {e}"))?;
     let res = f.write_all(data).and_then(|_| f.sync_all());
     drop(f);
     if let Err(e) = res {
-        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(tmp);
         return Err(format!("Write error saving DB on disk: {e}"));
     }
-    if let Err(e) = std::fs::rename(&tmp, filename) {
-        let _ = std::fs::remove_file(&tmp);
+    if let Err(e) = std::fs::rename(tmp, filename) {
+        let _ = std::fs::remove_file(tmp);
         return Err(format!(
             "Error moving temp DB file {tmp} on the final destination {filename} (in server root dir {cwd}): {e}"
         ));

@@ -1,0 +1,167 @@
+//! Persistence commands: SAVE, BGSAVE, DUMP, RESTORE. The snapshot machinery lives in
+//! server::persist, the format in persist::rdb; DUMP payloads are one RDB value plus the
+//! RDB version (u16 LE) and a CRC64 (LE) of everything before it. Redis compat: rdb.c,
+//! cluster.c (dumpCommand, restoreCommand, verifyDumpPayload).
+use super::error::{self, CmdResult};
+use super::spec::*;
+use super::{Args, Ctx};
+use crate::db::lru_clock;
+use crate::persist::rdb::prim::{Reader, Writer};
+use crate::persist::rdb::value::{read_value, type_of, write_value};
+use crate::persist::rdb::RDB_VERSION;
+use crate::util::crc64::crc64;
+
+const G: &str = "server";
+const GK: &str = "generic";
+
+fn save(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    if ctx.srv.bgsave_in_progress() {
+        return Err(error::BGSAVE_RUNNING);
+    }
+    ctx.srv.rdb.saves += 1;
+    ctx.srv.save_sync().map_err(|_| error::GENERIC_ERR)?;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn bgsave(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    // SCHEDULE only matters while another child runs (AOF rewrite); we have none.
+    if a.len() > 1 && !(a.len() == 2 && a.is(1, "schedule")) {
+        return Err(error::SYNTAX);
+    }
+    if ctx.srv.bgsave_in_progress() {
+        return Err(error::BGSAVE_RUNNING);
+    }
+    ctx.srv.bgsave_start().map_err(|_| error::GENERIC_ERR)?;
+    ctx.srv.rdb.saves += 1;
+    ctx.out.simple("Background saving started");
+    Ok(())
+}
+
+/// The DUMP payload of one entry. Redis compat: cluster.c createDumpPayload.
+pub fn dump_payload(o: &crate::db::Obj, compress: bool) -> Vec<u8> {
+    let mut w = Writer::new(compress);
+    w.byte(type_of(o));
+    write_value(&mut w, o);
+    w.bytes(&RDB_VERSION.to_le_bytes());
+    let crc = crc64(&w.buf);
+    w.bytes(&crc.to_le_bytes());
+    w.buf
+}
+
+/// The value part of a payload whose version and checksum are right.
+/// Redis compat: cluster.c verifyDumpPayload.
+fn verify_payload(p: &[u8]) -> Option<&[u8]> {
+    let body_len = p.len().checked_sub(10)?;
+    let ver = u16::from_le_bytes([*p.get(body_len)?, *p.get(body_len + 1)?]);
+    if ver > RDB_VERSION {
+        return None;
+    }
+    let crc = u64::from_le_bytes(p.get(body_len + 2..)?.try_into().ok()?);
+    (crc64(p.get(..body_len + 2)?) == crc)
+        .then(|| p.get(..body_len))
+        .flatten()
+}
+
+fn dump(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let now = ctx.now_ms;
+    let compress = ctx.srv.cfg.get("rdbcompression").is_some_and(|v| v == "yes");
+    let payload = ctx.db().get(a.at(1), now).map(|o| dump_payload(o, compress));
+    match payload {
+        Some(p) => ctx.out.bulk(&p),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn restore(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idle, mut freq): (Option<i64>, Option<i64>) = (None, None);
+    let mut j = 4;
+    while j < a.len() {
+        let more = a.len() - j - 1;
+        if a.is(j, "replace") {
+            replace = true;
+        } else if a.is(j, "absttl") {
+            absttl = true;
+        } else if a.is(j, "idletime") && more >= 1 && freq.is_none() {
+            let v = a.i64(j + 1)?;
+            if v < 0 {
+                return Err(error::BAD_IDLETIME);
+            }
+            idle = Some(v);
+            j += 1;
+        } else if a.is(j, "freq") && more >= 1 && idle.is_none() {
+            let v = a.i64(j + 1)?;
+            if !(0..=255).contains(&v) {
+                return Err(error::BAD_FREQ);
+            }
+            freq = Some(v);
+            j += 1;
+        } else {
+            return Err(error::SYNTAX);
+        }
+        j += 1;
+    }
+    let key = a.at(1);
+    let now = ctx.now_ms;
+    if !replace && ctx.db().exists(key, now) {
+        return Err(error::BUSYKEY);
+    }
+    let mut ttl = a.i64(2)?;
+    if ttl < 0 {
+        return Err(error::BAD_TTL);
+    }
+    let body = verify_payload(a.at(3)).ok_or(error::DUMP_PAYLOAD)?;
+    let lim = ctx.limits();
+    let mut r = Reader::new(body);
+    let obj = match r.byte().ok().map(|t| read_value(&mut r, t, key, &lim)) {
+        Some(Ok(Some(o))) => o,
+        _ => return Err(error::BAD_DATA),
+    };
+    let deleted = replace && ctx.db().remove(key).is_some();
+    if ttl > 0 && !absttl {
+        ttl = ttl.saturating_add(now);
+    }
+    if ttl > 0 && ttl <= now {
+        // Already expired: nothing is created (the old value, if replaced, is gone).
+        if deleted {
+            ctx.modified(key, "del");
+        }
+        ctx.out.ok();
+        return Ok(());
+    }
+    ctx.db().add(obj, now);
+    if ttl > 0 {
+        ctx.db().set_expire(key, ttl);
+    }
+    let lfu = ctx.srv.cfg.get("maxmemory-policy").is_some_and(|p| p.contains("lfu"));
+    let lru = match (lfu, freq, idle) {
+        (true, Some(f), _) => Some(f as u32),
+        (false, _, Some(secs)) => {
+            let max = crate::db::LRU_CLOCK_MAX as i64 + 1;
+            Some((lru_clock(now) as i64 - secs % max).rem_euclid(max) as u32)
+        }
+        _ => None,
+    };
+    if let Some(l) = lru {
+        ctx.db().set_lru_of(key, l);
+    }
+    ctx.modified(key, "restore");
+    ctx.out.ok();
+    Ok(())
+}
+
+pub const COMMANDS: &[CommandSpec] = &[
+    cmd("save", 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI, ACL_ADMIN | ACL_DANGEROUS, save)
+        .doc(G, "1.0.0", "O(N) where N is the total number of keys in all databases", "Synchronously saves the database(s) to disk."),
+    cmd("bgsave", -1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, ACL_ADMIN | ACL_DANGEROUS, bgsave)
+        .doc(G, "1.0.0", "O(N) where N is the total number of keys in all databases", "Asynchronously saves the database(s) to disk."),
+    cmd("dump", 2, READONLY, ACL_KEYSPACE | ACL_DANGEROUS, dump)
+        .keys(1, 1, 1, KS_RO | KS_ACCESS)
+        .doc(GK, "2.6.0", "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).", "Returns a serialized representation of the value stored at a key.")
+        .tips(&["nondeterministic_output"]),
+    cmd("restore", -4, WRITE | DENYOOM, ACL_KEYSPACE | ACL_DANGEROUS, restore)
+        .keys(1, 1, 1, KS_OW | KS_UPDATE)
+        .doc(GK, "2.6.0", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).", "Creates a key from the serialized representation of a value."),
+];
