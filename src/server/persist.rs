@@ -188,7 +188,7 @@ impl Server {
         let data = match std::fs::read(&name) {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
+            Err(e) => return Err(crate::persist::rdb::RdbError::Io(e).log_line(0)),
         };
         let now = clock::now_ms();
         let lim = self.cfg.limits;
@@ -196,7 +196,7 @@ impl Server {
         let st = if merge {
             // Keys already present are replaced (DEBUG RELOAD MERGE NOFLUSH).
             let mut fresh: Vec<crate::db::Db> = (0..self.dbs.len()).map(crate::db::Db::new).collect();
-            let st = file::load(&data, &mut fresh, now, &lim, verify).map_err(|e| e.to_string())?;
+            let st = file::load(&data, &mut fresh, now, &lim, verify).map_err(|e| e.log_line(0))?;
             for (dst, src) in self.dbs.iter_mut().zip(fresh.iter_mut()) {
                 let keys: Vec<Vec<u8>> = src.iter().map(|o| o.key().to_vec()).collect();
                 for k in keys {
@@ -211,7 +211,7 @@ impl Server {
             }
             st
         } else {
-            file::load(&data, &mut self.dbs, now, &lim, verify).map_err(|e| e.to_string())?
+            file::load(&data, &mut self.dbs, now, &lim, verify).map_err(|e| e.log_line(0))?
         };
         self.rdb.last_load_keys_loaded = st.keys_loaded;
         self.rdb.last_load_keys_expired = st.keys_expired;
@@ -251,8 +251,9 @@ impl Server {
             Ok(None) => Ok(()),
             Err(e) => {
                 warn!("{e}");
-                warn!("Internal error in RDB reading offset 0 function at rdb.c:0 -> {e}");
-                warn!("Terminating server after rdb file reading failure.");
+                if !e.starts_with("Fatal error loading") {
+                    warn!("Terminating server after rdb file reading failure.");
+                }
                 Err(e)
             }
         }

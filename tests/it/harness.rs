@@ -17,7 +17,7 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn temp_dir() -> PathBuf {
+pub fn temp_dir() -> PathBuf {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let d = std::env::temp_dir().join(format!("ferrodis-it-{}-{n}", std::process::id()));
@@ -54,8 +54,24 @@ impl Server {
     }
 
     fn start_program(program: &str, extra: &[&str]) -> Server {
+        Self::start_program_in(program, temp_dir(), extra)
+    }
+
+    /// Starts ferrodis in an existing directory (e.g. one holding a dump.rdb to load);
+    /// the directory is removed when the server is dropped.
+    pub fn start_in(dir: PathBuf, extra: &[&str]) -> Server {
+        Self::start_program_in(env!("CARGO_BIN_EXE_ferrodis"), dir, extra)
+    }
+
+    /// Starts a real `redis-server` in an existing directory.
+    pub fn start_reference_in(dir: PathBuf, extra: &[&str]) -> Server {
+        let mut args = vec!["--appendonly", "no"];
+        args.extend_from_slice(extra);
+        Self::start_program_in("redis-server", dir, &args)
+    }
+
+    pub fn start_program_in(program: &str, dir: PathBuf, extra: &[&str]) -> Server {
         let port = free_port();
-        let dir = temp_dir();
         let mut args: Vec<String> = vec![
             "--port".into(),
             port.to_string(),

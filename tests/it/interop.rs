@@ -179,3 +179,60 @@ fn geo_scores_hashes_and_positions_match_redis() {
         assert!(x == y, "GEOSEARCH around {lon},{lat} r={radius}km differs");
     }
 }
+
+/// Same dataset (every type and encoding, small and big, with TTLs) written by a real
+/// redis-server: ferrodis loads its dump.rdb with the same DEBUG DIGEST and encodings.
+#[test]
+#[ignore]
+fn redis_rdb_loads_in_ferrodis_with_the_same_digest() {
+    use crate::persist::{digest, encodings, populate};
+    let r = Server::start_reference();
+    let mut rc = r.raw();
+    populate(&mut rc);
+    let want = digest(&mut rc);
+    let enc = encodings(&mut rc);
+    assert_eq!(cmd!(rc, "SAVE"), b"+OK\r\n");
+    let dir = crate::harness::temp_dir();
+    std::fs::copy(r.dir.join("dump.rdb"), dir.join("dump.rdb")).unwrap();
+    let f = Server::start_in(dir, &[]);
+    let mut fc = f.raw();
+    assert_eq!(digest(&mut fc), want);
+    assert_eq!(encodings(&mut fc), enc);
+    // DUMP payloads cross over too.
+    for k in crate::persist::KEYS {
+        let p = cmd!(rc, "DUMP", k);
+        let body = &p[p.iter().position(|&b| b == b'\n').unwrap() + 1..p.len() - 2];
+        assert_eq!(cmd!(fc, "RESTORE", format!("{k}:r"), "0", body), b"+OK\r\n", "{k}");
+    }
+}
+
+/// The reverse: ferrodis's dump.rdb passes redis-check-rdb and loads in redis-server
+/// with the same digest.
+#[test]
+#[ignore]
+fn ferrodis_rdb_loads_in_redis_with_the_same_digest() {
+    use crate::persist::{digest, encodings, populate};
+    let f = Server::start();
+    let mut fc = f.raw();
+    populate(&mut fc);
+    let want = digest(&mut fc);
+    let enc = encodings(&mut fc);
+    assert_eq!(cmd!(fc, "SAVE"), b"+OK\r\n");
+    let check = Command::new("redis-check-rdb")
+        .arg(f.dir.join("dump.rdb"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success() && text.contains("RDB looks OK!"), "{text}");
+    let dir = crate::harness::temp_dir();
+    std::fs::copy(f.dir.join("dump.rdb"), dir.join("dump.rdb")).unwrap();
+    let r = Server::start_reference_in(dir, &[]);
+    let mut rc = r.raw();
+    assert_eq!(digest(&mut rc), want);
+    assert_eq!(encodings(&mut rc), enc);
+    for k in crate::persist::KEYS {
+        let p = cmd!(fc, "DUMP", k);
+        let body = &p[p.iter().position(|&b| b == b'\n').unwrap() + 1..p.len() - 2];
+        assert_eq!(cmd!(rc, "RESTORE", format!("{k}:f"), "0", body), b"+OK\r\n", "{k}");
+    }
+}

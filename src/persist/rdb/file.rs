@@ -222,9 +222,8 @@ pub fn load(data: &[u8], dbs: &mut [Db], now_ms: i64, lim: &Limits, verify: bool
         if verify && expected != 0 {
             let got = crc64(r.consumed().get(..r.pos - 8).unwrap_or_default());
             if got != expected {
-                return Err(RdbError::corrupt(format!(
-                    "Wrong RDB checksum expected: ({expected:x}) got ({got:x}). Aborting now."
-                )));
+                tracing::warn!("Wrong RDB checksum expected: ({expected:x}) got ({got:x}). Aborting now.");
+                return Err(RdbError::corrupt("RDB CRC error"));
             }
         }
     }

@@ -76,6 +76,19 @@ impl fmt::Display for RdbError {
     }
 }
 
+impl RdbError {
+    /// The log line Redis writes for this failure. Redis compat: rdb.c rdbReportError,
+    /// rdbReportReadError.
+    pub fn log_line(&self, offset: usize) -> String {
+        match self {
+            RdbError::Short => "Short read or OOM loading DB. Unrecoverable error, aborting now.".into(),
+            RdbError::Corrupt(r) => format!("Internal error in RDB reading offset {offset} function at rdb.c:0 -> {r}"),
+            RdbError::Unsupported(r) => r.clone(),
+            RdbError::Io(e) => format!("Fatal error loading the DB: {e}. Exiting."),
+        }
+    }
+}
+
 impl From<std::io::Error> for RdbError {
     fn from(e: std::io::Error) -> Self {
         RdbError::Io(e)

@@ -1,0 +1,327 @@
+//! Persistence end to end: SAVE/BGSAVE/SHUTDOWN write dump.rdb, a restart loads it back
+//! with TTLs, DEBUG RELOAD round-trips, DUMP/RESTORE and their errors (corrupt payloads
+//! answer errors, never crash the server).
+use std::time::Duration;
+
+use crate::cmd;
+use crate::harness::{temp_dir, wait_for, Raw, Server};
+
+/// Every type in every encoding, small and big, some with TTLs.
+pub fn populate(c: &mut Raw) {
+    assert_eq!(cmd!(c, "SET", "str:int", "12345"), b"+OK\r\n");
+    cmd!(c, "SET", "str:emb", "hello");
+    cmd!(c, "SET", "str:raw", "x".repeat(500));
+    cmd!(c, "SET", "str:comp", "abcdefgh".repeat(200));
+    cmd!(c, "SET", "str:ttl", "v", "PX", "100000000");
+    cmd!(c, "RPUSH", "list:small", "a", "1", "-7", "b");
+    for i in 0..2000 {
+        cmd!(c, "RPUSH", "list:big", format!("element-{i}"), i.to_string());
+    }
+    cmd!(c, "RPUSH", "list:big", "y".repeat(10000));
+    cmd!(c, "SADD", "set:int", "1", "2", "-3", "70000", "5000000000");
+    cmd!(c, "SADD", "set:str", "a", "b", "c");
+    for i in 0..600 {
+        cmd!(c, "SADD", "set:bigint", i.to_string());
+        cmd!(c, "SADD", "set:big", format!("m{i}"));
+    }
+    cmd!(c, "ZADD", "zset:small", "1", "a", "2.5", "b", "-inf", "c", "3", "12");
+    for i in 0..300 {
+        cmd!(c, "ZADD", "zset:big", format!("{}", i as f64 / 7.0), format!("m{i}"));
+    }
+    cmd!(c, "ZADD", "zset:long", "1", "z".repeat(100));
+    cmd!(c, "HSET", "hash:small", "f", "v", "n", "42");
+    for i in 0..700 {
+        cmd!(c, "HSET", "hash:big", format!("f{i}"), format!("v{i}"));
+    }
+    cmd!(c, "HSET", "hash:long", "f", "w".repeat(100));
+    cmd!(c, "PEXPIRE", "hash:small", "50000000");
+    cmd!(c, "SELECT", "3");
+    cmd!(c, "SET", "db3", "three");
+    cmd!(c, "SELECT", "0");
+}
+
+pub const KEYS: &[&str] = &[
+    "str:int",
+    "str:emb",
+    "str:raw",
+    "str:comp",
+    "str:ttl",
+    "list:small",
+    "list:big",
+    "set:int",
+    "set:str",
+    "set:bigint",
+    "set:big",
+    "zset:small",
+    "zset:big",
+    "zset:long",
+    "hash:small",
+    "hash:big",
+    "hash:long",
+];
+
+pub fn digest(c: &mut Raw) -> Vec<u8> {
+    let d = cmd!(c, "DEBUG", "DIGEST");
+    assert_eq!(d.len(), 43, "{}", String::from_utf8_lossy(&d));
+    d
+}
+
+pub fn encodings(c: &mut Raw) -> Vec<Vec<u8>> {
+    KEYS.iter().map(|k| cmd!(c, "OBJECT", "ENCODING", k)).collect()
+}
+
+fn info_field(c: &mut Raw, field: &str) -> String {
+    let info = String::from_utf8_lossy(&cmd!(c, "INFO", "persistence")).into_owned();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn save_then_restart_reloads_everything_with_ttls() {
+    let s = Server::start();
+    let mut c = s.raw();
+    populate(&mut c);
+    let before = digest(&mut c);
+    let enc = encodings(&mut c);
+    assert_eq!(cmd!(c, "SAVE"), b"+OK\r\n");
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+    let dir = temp_dir();
+    std::fs::copy(s.dir.join("dump.rdb"), dir.join("dump.rdb")).unwrap();
+    let s2 = Server::start_in(dir, &[]);
+    let mut c2 = s2.raw();
+    assert_eq!(digest(&mut c2), before);
+    assert_eq!(encodings(&mut c2), enc);
+    let ttl = String::from_utf8_lossy(&cmd!(c2, "PTTL", "str:ttl")).into_owned();
+    let ttl: i64 = ttl.trim_start_matches(':').trim().parse().unwrap();
+    assert!(ttl > 99_000_000 && ttl <= 100_000_000, "{ttl}");
+    assert_eq!(cmd!(c2, "TTL", "str:emb"), b":-1\r\n");
+    let log = s2.log();
+    assert!(
+        log.contains("Done loading RDB, keys loaded: 18, keys expired: 0."),
+        "{log}"
+    );
+    assert!(log.contains("DB loaded from disk:"), "{log}");
+    assert_eq!(info_field(&mut c2, "rdb_last_load_keys_loaded"), "18");
+}
+
+#[test]
+fn expired_keys_are_skipped_on_load() {
+    let s = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "SET", "keep", "1");
+    cmd!(c, "SET", "gone", "1", "PX", "300");
+    cmd!(c, "DEBUG", "SET-ACTIVE-EXPIRE", "0");
+    assert_eq!(cmd!(c, "SAVE"), b"+OK\r\n");
+    let dir = temp_dir();
+    std::fs::copy(s.dir.join("dump.rdb"), dir.join("dump.rdb")).unwrap();
+    // Wait until the TTL has certainly passed, then load.
+    wait_for("ttl to pass", Duration::from_secs(5), || {
+        (cmd!(c, "PTTL", "gone") == b":-2\r\n").then_some(())
+    });
+    let s2 = Server::start_in(dir, &[]);
+    let mut c2 = s2.raw();
+    assert_eq!(cmd!(c2, "DBSIZE"), b":1\r\n");
+    assert!(s2.log().contains("keys loaded: 1, keys expired: 1."), "{}", s2.log());
+}
+
+#[test]
+fn bgsave_writes_the_file_and_reports_in_info() {
+    let s = Server::start();
+    let mut c = s.raw();
+    populate(&mut c);
+    assert_eq!(cmd!(c, "BGSAVE"), b"+Background saving started\r\n");
+    wait_for("bgsave to finish", Duration::from_secs(20), || {
+        (info_field(&mut c, "rdb_bgsave_in_progress") == "0").then_some(())
+    });
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+    assert!(s.dir.join("dump.rdb").exists());
+    assert!(s.log().contains("Background saving terminated with success"));
+    assert_eq!(cmd!(c, "BGSAVE", "x"), b"-ERR syntax error\r\n");
+    let out = std::process::Command::new("redis-check-rdb")
+        .arg(s.dir.join("dump.rdb"))
+        .output();
+    if let Ok(out) = out {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+#[test]
+fn sigterm_and_shutdown_save_when_save_points_exist() {
+    let mut s = Server::start_with(&["--save", "900 1"]);
+    let mut c = s.raw();
+    cmd!(c, "SET", "a", "1");
+    unsafe { libc::kill(s.pid() as i32, libc::SIGTERM) };
+    assert_eq!(s.wait_exit(), Some(0));
+    let log = s.log();
+    assert!(log.contains("Saving the final RDB snapshot before exiting."), "{log}");
+    assert!(log.contains("DB saved on disk"), "{log}");
+    assert!(s.dir.join("dump.rdb").exists());
+
+    let mut s = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "SET", "a", "1");
+    c.send(b"SHUTDOWN SAVE\r\n");
+    assert_eq!(s.wait_exit(), Some(0));
+    assert!(s.dir.join("dump.rdb").exists());
+}
+
+#[test]
+fn debug_reload_keeps_the_dataset() {
+    let s = Server::start();
+    let mut c = s.raw();
+    populate(&mut c);
+    let before = digest(&mut c);
+    let enc = encodings(&mut c);
+    assert_eq!(cmd!(c, "DEBUG", "RELOAD"), b"+OK\r\n");
+    assert_eq!(digest(&mut c), before);
+    assert_eq!(encodings(&mut c), enc);
+    cmd!(c, "SET", "extra", "1");
+    assert_eq!(cmd!(c, "DEBUG", "RELOAD", "NOSAVE"), b"+OK\r\n");
+    assert_eq!(digest(&mut c), before);
+    assert_eq!(
+        cmd!(c, "DEBUG", "RELOAD", "BOGUS"),
+        b"-ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.\r\n"
+    );
+}
+
+#[test]
+fn dump_restore_round_trips_every_type() {
+    let s = Server::start();
+    let mut c = s.raw();
+    populate(&mut c);
+    for k in KEYS {
+        let dv = cmd!(c, "DEBUG", "DIGEST-VALUE", k);
+        let enc = cmd!(c, "OBJECT", "ENCODING", k);
+        let payload = cmd!(c, "DUMP", k);
+        let body = &payload[payload.iter().position(|&b| b == b'\n').unwrap() + 1..payload.len() - 2];
+        let copy = format!("{k}:copy");
+        // Keys with a TTL keep one (the digest mixes in whether there is an expire).
+        let pttl = String::from_utf8_lossy(&cmd!(c, "PTTL", k)).into_owned();
+        let ttl = pttl.trim_start_matches(':').trim().replace("-1", "0");
+        assert_eq!(cmd!(c, "RESTORE", copy, ttl, body), b"+OK\r\n", "{k}");
+        assert_eq!(cmd!(c, "DEBUG", "DIGEST-VALUE", copy), dv, "{k}");
+        assert_eq!(cmd!(c, "OBJECT", "ENCODING", copy), enc, "{k}");
+        assert_eq!(
+            cmd!(c, "RESTORE", copy, "0", body),
+            b"-BUSYKEY Target key name already exists.\r\n"
+        );
+        assert_eq!(cmd!(c, "RESTORE", copy, ttl, body, "REPLACE"), b"+OK\r\n");
+    }
+    assert_eq!(cmd!(c, "DUMP", "nosuchkey"), b"$-1\r\n");
+}
+
+#[test]
+fn restore_options_and_errors() {
+    let s = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "SET", "k", "value");
+    let payload = cmd!(c, "DUMP", "k");
+    let body = payload[payload.iter().position(|&b| b == b'\n').unwrap() + 1..payload.len() - 2].to_vec();
+    assert_eq!(cmd!(c, "RESTORE", "t", "5000", body), b"+OK\r\n");
+    let pttl = String::from_utf8_lossy(&cmd!(c, "PTTL", "t")).into_owned();
+    let pttl: i64 = pttl.trim_start_matches(':').trim().parse().unwrap();
+    assert!(pttl > 4000 && pttl <= 5000, "{pttl}");
+    assert_eq!(cmd!(c, "RESTORE", "abs", "1", body, "ABSTTL"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "EXISTS", "abs"), b":0\r\n");
+    assert_eq!(cmd!(c, "RESTORE", "idle", "0", body, "IDLETIME", "1000"), b"+OK\r\n");
+    let idle = String::from_utf8_lossy(&cmd!(c, "OBJECT", "IDLETIME", "idle")).into_owned();
+    let idle: i64 = idle.trim_start_matches(':').trim().parse().unwrap();
+    assert!((1000..1010).contains(&idle), "{idle}");
+    assert_eq!(
+        cmd!(c, "RESTORE", "x", "-1", body),
+        b"-ERR Invalid TTL value, must be >= 0\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "RESTORE", "x", "a", body),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(cmd!(c, "RESTORE", "x", "0", body, "FOO"), b"-ERR syntax error\r\n");
+    assert_eq!(
+        cmd!(c, "RESTORE", "x", "0", body, "IDLETIME", "-1"),
+        b"-ERR Invalid IDLETIME value, must be >= 0\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "RESTORE", "x", "0", body, "FREQ", "256"),
+        b"-ERR Invalid FREQ value, must be >= 0 and <= 255\r\n"
+    );
+    let wrong = b"-ERR DUMP payload version or checksum are wrong\r\n";
+    assert_eq!(cmd!(c, "RESTORE", "x", "0", "short"), wrong);
+    let mut bad = body.clone();
+    bad[3] ^= 1;
+    assert_eq!(cmd!(c, "RESTORE", "x", "0", bad), wrong);
+    let mut newer = body.clone();
+    let n = newer.len();
+    newer[n - 10] = 11;
+    assert_eq!(cmd!(c, "RESTORE", "x", "0", newer), wrong);
+    // A valid checksum over garbage: the value itself is refused.
+    for garbage in [
+        &[0x12u8, 0x05, 0xff][..],
+        &[0x10, 0x03, 1, 2, 3],
+        &[0x63],
+        &[0x0b, 0x00],
+        &[0x0f, 0x00],
+    ] {
+        let mut p = garbage.to_vec();
+        p.extend_from_slice(&10u16.to_le_bytes());
+        let crc = crc64_jones(&p);
+        p.extend_from_slice(&crc.to_le_bytes());
+        assert_eq!(
+            cmd!(c, "RESTORE", "x", "0", p),
+            b"-ERR Bad data format\r\n",
+            "{garbage:?}"
+        );
+    }
+    assert_eq!(cmd!(c, "PING"), b"+PONG\r\n");
+}
+
+/// CRC-64/Jones, bit by bit (reflected polynomial 0x95ac9329ac4bc9b5), for forging payloads.
+fn crc64_jones(data: &[u8]) -> u64 {
+    let mut crc = 0u64;
+    for &b in data {
+        crc ^= b as u64;
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x95ac9329ac4bc9b5
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    crc
+}
+
+#[test]
+fn corrupt_rdb_file_stops_startup() {
+    let s = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "SET", "a", "1");
+    cmd!(c, "SAVE");
+    let dir = temp_dir();
+    let mut data = std::fs::read(s.dir.join("dump.rdb")).unwrap();
+    let n = data.len();
+    data[n - 3] ^= 0xff;
+    std::fs::write(dir.join("dump.rdb"), &data).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferrodis"))
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("RDB CRC error"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
