@@ -12,6 +12,7 @@ pub mod hll;
 pub mod info;
 pub mod keyspace;
 pub mod list;
+pub mod migrate;
 pub mod multi;
 pub mod persist;
 pub mod pubsub;
@@ -195,7 +196,7 @@ pub struct Table {
     pub all: Vec<&'static CommandSpec>,
 }
 
-fn families() -> [&'static [CommandSpec]; 16] {
+fn families() -> [&'static [CommandSpec]; 17] {
     [
         multi::COMMANDS,
         string::COMMANDS,
@@ -212,6 +213,7 @@ fn families() -> [&'static [CommandSpec]; 16] {
         connection::COMMANDS,
         admin::COMMANDS,
         persist::COMMANDS,
+        migrate::COMMANDS,
         info::COMMANDS,
     ]
 }

@@ -20,6 +20,7 @@ impl Server {
         self.clients_cron(now);
         self.bgsave_poll(false);
         self.save_points_cron();
+        crate::cmd::migrate::close_timed_out(&mut self.migrate_cache, now / 1000);
         let s = &mut self.stats;
         s.samples.push((now, s.total_commands, s.net_input, s.net_output));
         if s.samples.len() > SAMPLES {

@@ -109,6 +109,8 @@ pub struct Server {
     pub db_events: (bool, bool),
     /// Snapshot state and counters.
     pub rdb: persist::RdbState,
+    /// MIGRATE's cached connections, by "host:port".
+    pub migrate_cache: HashMap<String, crate::cmd::migrate::CachedSocket>,
 }
 
 impl Server {
@@ -155,6 +157,7 @@ impl Server {
             monitors: Vec::new(),
             db_events: (false, false),
             rdb: Default::default(),
+            migrate_cache: HashMap::new(),
         }
     }
 

@@ -325,3 +325,69 @@ fn corrupt_rdb_file_stops_startup() {
     assert!(text.contains("RDB CRC error"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn migrate_moves_copies_and_reports_target_errors() {
+    let a = Server::start();
+    let b = Server::start();
+    let mut ca = a.raw();
+    let mut cb = b.raw();
+    let port = b.port.to_string();
+    populate(&mut ca);
+    let dv = cmd!(ca, "DEBUG", "DIGEST-VALUE", "zset:big");
+    assert_eq!(
+        cmd!(ca, "MIGRATE", "127.0.0.1", port, "zset:big", "0", "5000"),
+        b"+OK\r\n"
+    );
+    assert_eq!(cmd!(ca, "EXISTS", "zset:big"), b":0\r\n");
+    assert_eq!(cmd!(cb, "DEBUG", "DIGEST-VALUE", "zset:big"), dv);
+    assert_eq!(
+        cmd!(ca, "MIGRATE", "127.0.0.1", port, "str:int", "2", "5000", "COPY"),
+        b"+OK\r\n"
+    );
+    assert_eq!(cmd!(ca, "EXISTS", "str:int"), b":1\r\n");
+    cmd!(cb, "SELECT", "2");
+    assert_eq!(cmd!(cb, "GET", "str:int"), b"$5\r\n12345\r\n");
+    assert_eq!(
+        cmd!(ca, "MIGRATE", "127.0.0.1", port, "str:int", "2", "5000"),
+        b"-ERR Target instance replied with error: BUSYKEY Target key name already exists.\r\n"
+    );
+    assert_eq!(
+        cmd!(ca, "MIGRATE", "127.0.0.1", port, "str:int", "2", "5000", "REPLACE"),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        cmd!(ca, "MIGRATE", "127.0.0.1", port, "nosuch", "0", "5000"),
+        b"+NOKEY\r\n"
+    );
+    assert_eq!(
+        cmd!(
+            ca,
+            "MIGRATE",
+            "127.0.0.1",
+            port,
+            "",
+            "0",
+            "5000",
+            "KEYS",
+            "set:int",
+            "set:str",
+            "nosuch"
+        ),
+        b"+OK\r\n"
+    );
+    cmd!(cb, "SELECT", "0");
+    assert_eq!(cmd!(cb, "EXISTS", "set:int", "set:str"), b":2\r\n");
+    assert_eq!(
+        cmd!(ca, "MIGRATE", "127.0.0.1", port, "x", "0", "5000", "KEYS", "a"),
+        b"-ERR When using MIGRATE KEYS option, the key argument must be set to the empty string\r\n"
+    );
+    let info = String::from_utf8_lossy(&cmd!(ca, "INFO", "stats")).into_owned();
+    assert!(info.contains("migrate_cached_sockets:1"), "{info}");
+    drop(b);
+    assert_eq!(
+        cmd!(ca, "MIGRATE", "127.0.0.1", port, "list:big", "0", "1000"),
+        b"-IOERR error or timeout connecting to the client\r\n"
+    );
+    assert_eq!(cmd!(ca, "EXISTS", "list:big"), b":1\r\n");
+}
