@@ -650,6 +650,12 @@ fn flushall(ctx: &mut Ctx, a: &Args) -> CmdResult {
     }
     // Redis compat: db.c flushallCommand counts at least one change.
     ctx.dirty(n + 1);
+    // Redis compat: db.c flushAllDataAndResetRDB: a running BGSAVE is aborted and, with
+    // save points set, the now empty dataset is saved at once (resetting the counter).
+    ctx.srv.kill_bgsave();
+    if !ctx.srv.cfg.save_params.is_empty() {
+        let _ = ctx.srv.save_sync();
+    }
     ctx.out.ok();
     Ok(())
 }

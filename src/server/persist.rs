@@ -2,6 +2,8 @@
 //! fsynced by a background thread), the `save` points checked by cron, loading the RDB
 //! file at startup and for DEBUG RELOAD, and the counters INFO persistence reports.
 //! Redis compat: rdb.c (rdbSave, rdbSaveBackground, backgroundSaveDoneHandler, rdbLoad).
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use tracing::{info, warn};
@@ -13,6 +15,8 @@ use crate::persist::rdb::file::{self, LoadStats, SaveOpts};
 /// A background save: the writer thread and what it snapshot.
 pub struct BgSave {
     handle: JoinHandle<Result<(), String>>,
+    /// Set to abort: the writer then drops its temp file instead of renaming it.
+    cancel: Arc<AtomicBool>,
     start_ms: i64,
     /// `dirty` when the snapshot was taken: changes after it are still unsaved.
     dirty_at_start: u64,
@@ -83,7 +87,7 @@ impl Server {
     pub fn save_sync(&mut self) -> Result<(), String> {
         let data = self.snapshot();
         let tmp = format!("temp-{}.rdb", std::process::id());
-        match file::write_file(&tmp, &self.dbfilename(), &data) {
+        match file::write_file(&tmp, &self.dbfilename(), &data, None) {
             Ok(()) => {
                 info!("DB saved on disk");
                 self.dirty = 0;
@@ -109,14 +113,29 @@ impl Server {
         let data = self.snapshot();
         let name = self.dbfilename();
         let tmp = format!("temp-bg-{}.rdb", std::process::id());
-        let spawned = std::thread::Builder::new()
-            .name("rdb-save".into())
-            .spawn(move || file::write_file(&tmp, &name, &data));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let flag = cancel.clone();
+        // Redis compat: the rdb-key-save-delay test hook (microseconds per key saved).
+        let per_key = self
+            .cfg
+            .get("rdb-key-save-delay")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let keys: u64 = self.dbs.iter().map(|d| d.len() as u64).sum();
+        let delay = std::time::Duration::from_micros(per_key.saturating_mul(keys));
+        let spawned = std::thread::Builder::new().name("rdb-save".into()).spawn(move || {
+            let end = std::time::Instant::now() + delay;
+            while std::time::Instant::now() < end && !flag.load(Ordering::Acquire) {
+                std::thread::park_timeout(std::time::Duration::from_millis(10));
+            }
+            file::write_file(&tmp, &name, &data, Some(&flag))
+        });
         match spawned {
             Ok(handle) => {
                 info!("Background saving started");
                 self.rdb.bg = Some(BgSave {
                     handle,
+                    cancel,
                     start_ms: now,
                     dirty_at_start: self.dirty,
                 });
@@ -159,6 +178,17 @@ impl Server {
                 warn!("Background saving error");
                 self.rdb.last_bgsave_ok = false;
             }
+        }
+    }
+
+    /// Aborts a running BGSAVE (FLUSHALL): its file is not installed and the save
+    /// status is left as it was, like Redis killing the child with SIGUSR1.
+    /// Redis compat: rdb.c killRDBChild.
+    pub fn kill_bgsave(&mut self) {
+        if let Some(bg) = self.rdb.bg.take() {
+            bg.cancel.store(true, Ordering::Release);
+            let _ = bg.handle.join();
+            warn!("Background saving terminated by signal 10");
         }
     }
 

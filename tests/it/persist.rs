@@ -391,3 +391,30 @@ fn migrate_moves_copies_and_reports_target_errors() {
     );
     assert_eq!(cmd!(ca, "EXISTS", "list:big"), b":1\r\n");
 }
+
+#[test]
+fn flushall_saves_with_save_points_and_aborts_a_running_bgsave() {
+    // Ported from tests/unit/other.tcl "FLUSHALL should reset the dirty counter to 0 if
+    // we enable save" and tests/integration/rdb.tcl "Test FLUSHALL aborts bgsave".
+    let s = Server::start();
+    let mut c = s.raw();
+    for i in 0..1000 {
+        cmd!(c, "SET", format!("k{i}"), "v");
+    }
+    cmd!(c, "CONFIG", "SET", "rdb-key-save-delay", "100000");
+    assert_eq!(cmd!(c, "BGSAVE"), b"+Background saving started\r\n");
+    assert_eq!(info_field(&mut c, "rdb_bgsave_in_progress"), "1");
+    assert_eq!(cmd!(c, "BGSAVE"), b"-ERR Background save already in progress\r\n");
+    assert_eq!(cmd!(c, "SAVE"), b"-ERR Background save already in progress\r\n");
+    assert_eq!(cmd!(c, "FLUSHALL"), b"+OK\r\n");
+    assert_eq!(info_field(&mut c, "rdb_bgsave_in_progress"), "0");
+    assert!(!s.dir.join("dump.rdb").exists());
+    let dirty: u64 = info_field(&mut c, "rdb_changes_since_last_save").parse().unwrap();
+    assert!(dirty > 999, "{dirty}");
+    cmd!(c, "CONFIG", "SET", "rdb-key-save-delay", "0");
+    cmd!(c, "CONFIG", "SET", "save", "3600 1");
+    cmd!(c, "SET", "key", "value");
+    assert_eq!(cmd!(c, "FLUSHALL"), b"+OK\r\n");
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+    assert!(s.dir.join("dump.rdb").exists());
+}

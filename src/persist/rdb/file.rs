@@ -4,6 +4,7 @@
 //! Files are written to `temp-<pid>.rdb`, fsynced, then renamed over the target.
 //! Redis compat: rdb.c rdbSaveRio, rdbSaveInfoAuxFields, rdbLoadRio, rdbSave.
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::prim::{Reader, Writer};
 use super::value::{read_value, type_of, write_value};
@@ -71,7 +72,9 @@ pub fn serialize(dbs: &[Db], o: &SaveOpts) -> Vec<u8> {
 
 /// Writes `data` to `tmp` (`temp-<pid>.rdb`) in the working directory (the configured `dir`),
 /// fsyncs it, and renames it to `filename`, so a crash never leaves a half file there.
-pub fn write_file(tmp: &str, filename: &str, data: &[u8]) -> Result<(), String> {
+/// `cancel`: checked before the rename; once set, the temp file is removed instead (a
+/// BGSAVE aborted by FLUSHALL must not replace the file with the old dataset).
+pub fn write_file(tmp: &str, filename: &str, data: &[u8], cancel: Option<&AtomicBool>) -> Result<(), String> {
     let cwd = std::env::current_dir()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
@@ -82,6 +85,10 @@ pub fn write_file(tmp: &str, filename: &str, data: &[u8]) -> Result<(), String> 
     if let Err(e) = res {
         let _ = std::fs::remove_file(tmp);
         return Err(format!("Write error saving DB on disk: {e}"));
+    }
+    if cancel.is_some_and(|c| c.load(Ordering::Acquire)) {
+        let _ = std::fs::remove_file(tmp);
+        return Err("Background saving aborted".into());
     }
     if let Err(e) = std::fs::rename(tmp, filename) {
         let _ = std::fs::remove_file(tmp);
