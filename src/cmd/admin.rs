@@ -144,6 +144,7 @@ fn shutdown(ctx: &mut Ctx, a: &Args) -> CmdResult {
             return Err(error::SYNTAX);
         }
     }
+    req.client = Some(ctx.cid);
     ctx.srv.shutdown = Some(req);
     tracing::warn!("User requested shutdown...");
     Ok(())

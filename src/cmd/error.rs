@@ -84,3 +84,4 @@ pub const BAD_FREQ: CmdError = CmdError::new("ERR Invalid FREQ value, must be >=
 pub const RELOAD_OPTS: CmdError =
     CmdError::new("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
 pub const RELOAD_LOAD: CmdError = CmdError::new("ERR Error trying to load the RDB dump");
+pub const MISCONF: CmdError = CmdError::new("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.");

@@ -206,6 +206,16 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         reject(srv, cid, out, &CmdError::new("ERR key is too long"), Some(id));
         return;
     }
+    // Redis compat: server.c writeCommandsDeniedByDiskError: after a failed save, with
+    // save points and stop-writes-on-bgsave-error set, writes (and PING) are refused.
+    if (spec.flags & spec::WRITE != 0 || spec.name == "ping")
+        && !srv.rdb.last_bgsave_ok
+        && !srv.cfg.save_params.is_empty()
+        && srv.cfg.get("stop-writes-on-bgsave-error") == Some("yes")
+    {
+        reject(srv, cid, out, &error::MISCONF, Some(id));
+        return;
+    }
     // Redis compat: server.c processCommand: a RESP2 connection in pub/sub mode can
     // only (un)subscribe, ping, quit and reset.
     if client.subs.is_some()

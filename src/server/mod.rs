@@ -58,6 +58,8 @@ pub struct Stats {
 /// What SHUTDOWN / a signal asked for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ShutdownReq {
+    /// The client that asked (SHUTDOWN), told when the shutdown fails.
+    pub client: Option<usize>,
     pub save: Option<bool>,
     pub now: bool,
     pub force: bool,

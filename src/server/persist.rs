@@ -96,8 +96,8 @@ impl Server {
                 Ok(())
             }
             Err(e) => {
+                // Redis compat: a failed foreground save leaves the status as it was.
                 warn!("{e}");
-                self.rdb.last_bgsave_ok = false;
                 Err(e)
             }
         }

@@ -249,6 +249,16 @@ impl Reactor {
                     return;
                 }
                 srv.shutdown = None;
+                // Redis compat: server.c shutdownCommand's reply when prepareForShutdown fails.
+                if let Some(c) = req.client.and_then(|cid| srv.clients.get_mut(cid)) {
+                    c.reply.error("ERR Errors trying to SHUTDOWN. Check logs.");
+                    if !c.pending_write {
+                        c.pending_write = true;
+                        if let Some(cid) = req.client {
+                            srv.pending_writes.push(cid);
+                        }
+                    }
+                }
             }
         }
     }

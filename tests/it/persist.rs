@@ -418,3 +418,32 @@ fn flushall_saves_with_save_points_and_aborts_a_running_bgsave() {
     assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
     assert!(s.dir.join("dump.rdb").exists());
 }
+
+#[test]
+fn failed_saves_deny_writes_and_block_shutdown() {
+    // A directory where dump.rdb should go makes the final rename fail.
+    let s = Server::start_with(&["--save", "900 1"]);
+    std::fs::create_dir(s.dir.join("dump.rdb")).unwrap();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "SET", "x", "1"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "SAVE"), b"-ERR\r\n");
+    assert_eq!(cmd!(c, "BGSAVE"), b"+Background saving started\r\n");
+    wait_for("bgsave to finish", Duration::from_secs(20), || {
+        (info_field(&mut c, "rdb_bgsave_in_progress") == "0").then_some(())
+    });
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "err");
+    let misconf = cmd!(c, "SET", "x", "2");
+    assert!(
+        misconf.starts_with(b"-MISCONF Redis is configured to save RDB snapshots"),
+        "{misconf:?}"
+    );
+    assert_eq!(cmd!(c, "GET", "x"), b"$1\r\n1\r\n");
+    assert_eq!(cmd!(c, "SHUTDOWN"), b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+    assert!(s.log().contains("Error trying to save the DB, can't exit."));
+    std::fs::remove_dir(s.dir.join("dump.rdb")).unwrap();
+    assert_eq!(cmd!(c, "BGSAVE"), b"+Background saving started\r\n");
+    wait_for("bgsave to finish", Duration::from_secs(20), || {
+        (info_field(&mut c, "rdb_bgsave_in_progress") == "0").then_some(())
+    });
+    assert_eq!(cmd!(c, "SET", "x", "2"), b"+OK\r\n");
+}
