@@ -6,6 +6,7 @@ pub mod crc64;
 pub mod geohash;
 pub mod glob;
 pub mod ld;
+pub mod lzf;
 pub mod mem;
 pub mod num;
 pub mod repr;

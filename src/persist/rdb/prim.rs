@@ -78,14 +78,13 @@ impl Writer {
             }
         }
         if self.compress && s.len() > 20 {
-            if let Ok(c) = lzf::compress(s) {
-                if c.len() + 4 <= s.len() {
-                    self.buf.push(0xC0 | ENC_LZF);
-                    self.len(c.len() as u64);
-                    self.len(s.len() as u64);
-                    self.buf.extend_from_slice(&c);
-                    return;
-                }
+            // Worth it only when it saves at least 4 bytes (rdbSaveLzfStringObject).
+            if let Some(c) = crate::util::lzf::compress(s, s.len() - 4) {
+                self.buf.push(0xC0 | ENC_LZF);
+                self.len(c.len() as u64);
+                self.len(s.len() as u64);
+                self.buf.extend_from_slice(&c);
+                return;
             }
         }
         self.len(s.len() as u64);
