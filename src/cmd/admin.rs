@@ -447,6 +447,7 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             ctx.out.ok();
         }
         "object" if a.len() == 3 => {
+            let compress = ctx.srv.cfg.get("rdbcompression") == Some("yes");
             let Some(o) = ctx.db().peek(a.at(2), now) else {
                 return Err(error::NO_SUCH_KEY);
             };
@@ -454,7 +455,7 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
                 o as *const _,
                 o.encoding_name(),
-                o.as_str().map(|s| s.len()).unwrap_or(0) + 1,
+                serialized_len(o, compress),
                 o.lru(),
                 idle_ms(o.lru(), now) / 1000
             );
@@ -596,6 +597,13 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
     }
     Ok(())
+}
+
+/// Bytes the value takes in an RDB file. Redis compat: rdb.c rdbSavedObjectLen.
+fn serialized_len(o: &crate::db::Obj, compress: bool) -> usize {
+    let mut w = crate::persist::rdb::prim::Writer::new(compress);
+    crate::persist::rdb::value::write_value(&mut w, o);
+    w.buf.len()
 }
 
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the dataset, load the file back.
