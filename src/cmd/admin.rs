@@ -573,13 +573,11 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             ctx.out.verbatim(text.as_bytes(), "txt");
         }
         "reload" => debug_reload(ctx, a)?,
-        "jmap"
-        | "change-repl-id"
-        | "stringmatch-len"
-        | "set-skip-checksum-validation"
-        | "set-disable-deny-scripts"
-        | "pause-cron"
-        | "replybuffer" => {
+        "set-skip-checksum-validation" if a.len() == 3 => {
+            ctx.srv.skip_checksum_validation = a.at(2) != b"0";
+            ctx.out.ok();
+        }
+        "jmap" | "change-repl-id" | "stringmatch-len" | "set-disable-deny-scripts" | "pause-cron" | "replybuffer" => {
             ctx.out.ok();
         }
         "log" if a.len() == 3 => {

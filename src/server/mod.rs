@@ -113,6 +113,8 @@ pub struct Server {
     pub rdb: persist::RdbState,
     /// MIGRATE's cached connections, by "host:port".
     pub migrate_cache: HashMap<String, crate::cmd::migrate::CachedSocket>,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE does not check payload CRCs.
+    pub skip_checksum_validation: bool,
 }
 
 impl Server {
@@ -160,6 +162,7 @@ impl Server {
             db_events: (false, false),
             rdb: Default::default(),
             migrate_cache: HashMap::new(),
+            skip_checksum_validation: false,
         }
     }
 

@@ -282,6 +282,10 @@ impl Server {
             Err(e) => {
                 warn!("{e}");
                 if !e.starts_with("Fatal error loading") {
+                    // Redis compat: rdb.c rdbCheckThenExit runs the redis-check-rdb report.
+                    warn!("Checking RDB file {}", self.dbfilename());
+                    warn!("--- RDB ERROR DETECTED ---");
+                    warn!("[offset 0] {e}");
                     warn!("Terminating server after rdb file reading failure.");
                 }
                 Err(e)

@@ -274,6 +274,14 @@ fn restore_options_and_errors() {
             "{garbage:?}"
         );
     }
+    // DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: only the version is checked.
+    let mut zero_crc = body.clone();
+    let n = zero_crc.len();
+    zero_crc[n - 8..].fill(0);
+    assert_eq!(cmd!(c, "RESTORE", "skip", "0", zero_crc), wrong);
+    assert_eq!(cmd!(c, "DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "RESTORE", "skip", "0", zero_crc), b"+OK\r\n");
+    assert_eq!(cmd!(c, "GET", "skip"), b"$5\r\nvalue\r\n");
     assert_eq!(cmd!(c, "PING"), b"+PONG\r\n");
 }
 

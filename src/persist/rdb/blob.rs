@@ -246,7 +246,8 @@ pub fn ziplist_decode(b: &[u8]) -> Option<Vec<Elem<'_>>> {
     let total = le_uint(b.get(..4)?) as usize;
     let tail = le_uint(b.get(4..8)?) as usize;
     let count = le_uint(b.get(8..10)?) as usize;
-    if total != b.len() || b.last() != Some(&0xFF) || tail >= b.len() - 1 || tail < HDR {
+    // An empty ziplist's tail is the terminator itself; otherwise the last entry is checked below.
+    if total != b.len() || b.last() != Some(&0xFF) || tail > b.len() - 1 || tail < HDR {
         return None;
     }
     let end = b.len() - 1;
@@ -424,6 +425,9 @@ mod tests {
         assert_eq!(d[13], Elem::Str(&mid));
         assert_eq!(d[14], Elem::Str(&big));
         assert_eq!(d[16], Elem::Str(b"007"));
+        // An empty ziplist (header, terminator) decodes to nothing.
+        let empty = [11u8, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0xFF];
+        assert_eq!(ziplist_decode(&empty).unwrap(), vec![]);
         // A known Redis listpack: RPUSH l a 1 (total 14 bytes, 2 elements).
         let redis = [14, 0, 0, 0, 2, 0, 0x81, b'a', 2, 1, 1, 0xFF];
         assert!(listpack_decode(&redis).is_none(), "wrong total must fail");

@@ -199,6 +199,10 @@ pub fn load(data: &[u8], dbs: &mut [Db], now_ms: i64, lim: &Limits, verify: bool
         let val = read_value(&mut r, t, &key, lim)?;
         let (at, idle, freq) = (expire.take(), lru_idle.take(), lfu_freq.take());
         let Some(obj) = val else {
+            // Redis compat: rdb.c rdbLoadRio logs the first ten.
+            if st.empty_skipped < 10 {
+                tracing::warn!("rdbLoadObject skipping empty key: {}", String::from_utf8_lossy(&key));
+            }
             st.empty_skipped += 1;
             continue;
         };

@@ -82,7 +82,9 @@ impl RdbError {
     pub fn log_line(&self, offset: usize) -> String {
         match self {
             RdbError::Short => "Short read or OOM loading DB. Unrecoverable error, aborting now.".into(),
-            RdbError::Corrupt(r) => format!("Internal error in RDB reading offset {offset} function at rdb.c:0 -> {r}"),
+            RdbError::Corrupt(r) => {
+                format!("Internal error in RDB reading offset {offset}, function at rdb.c:0 -> {r}")
+            }
             RdbError::Unsupported(r) => r.clone(),
             RdbError::Io(e) => format!("Fatal error loading the DB: {e}. Exiting."),
         }

@@ -276,6 +276,9 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
                 }
                 items.push((m.to_vec(), score));
             }
+            if items.is_empty() {
+                return Ok(None);
+            }
             zset_obj(key, items, lim, true)?
         }
         ty::HASH => {
@@ -293,7 +296,12 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
                 && pairs
                     .iter()
                     .all(|(f, v)| f.len() <= lim.hash_value && v.len() <= lim.hash_value);
-            hash_obj(key, &pairs, packed)?
+            hash_obj(
+                key,
+                &pairs,
+                packed,
+                ("Hash with dup elements", "Duplicate hash fields detected"),
+            )?
         }
         ty::HASH_ZIPMAP => {
             let data = r.string()?;
@@ -301,7 +309,8 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
             let pairs: Vec<(Vec<u8>, Vec<u8>)> = kv.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
             let longest = pairs.iter().map(|(f, v)| f.len().max(v.len())).max().unwrap_or(0);
             let packed = pairs.len() <= lim.hash_entries && longest <= lim.hash_value;
-            hash_obj(key, &pairs, packed)?
+            let dup = "Hash zipmap with dup elements";
+            hash_obj(key, &pairs, packed, (dup, dup))?
         }
         ty::HASH_ZIPLIST | ty::HASH_LISTPACK => {
             let data = r.string()?;
@@ -319,7 +328,15 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
                 return Ok(None);
             }
             let packed = pairs.len() <= lim.hash_entries;
-            hash_obj(key, &pairs, packed)?
+            let dup = if t == ty::HASH_LISTPACK {
+                ("Hash listpack integrity check failed.", "listpack with dup elements")
+            } else {
+                (
+                    "Hash ziplist integrity check failed.",
+                    "Hash ziplist integrity check failed.",
+                )
+            };
+            hash_obj(key, &pairs, packed, dup)?
         }
         ty::STREAM_LISTPACKS | ty::STREAM_LISTPACKS_2 | 21 => {
             return Err(RdbError::Unsupported("Stream values are not supported yet".into()))
@@ -354,13 +371,15 @@ fn zset_obj(key: &[u8], mut items: Vec<(Vec<u8>, f64)>, lim: &Limits, from_packe
     Ok(zset_from_sorted(key, &items, &l))
 }
 
-fn hash_obj(key: &[u8], pairs: &[(Vec<u8>, Vec<u8>)], packed: bool) -> Result<Obj, RdbError> {
+/// `dup`: what a duplicate field is reported as, when kept packed and when converted
+/// (Redis detects them in different places depending on the source encoding).
+fn hash_obj(key: &[u8], pairs: &[(Vec<u8>, Vec<u8>)], packed: bool, dup: (&str, &str)) -> Result<Obj, RdbError> {
     if packed {
         let mut seen = HashSet::with_capacity(pairs.len());
         let mut lp = Lp::new();
         for (f, v) in pairs {
             if !seen.insert(f.as_slice()) {
-                return Err(RdbError::corrupt("Hash with dup elements"));
+                return Err(RdbError::corrupt(dup.0));
             }
             lp.push(f);
             lp.push(v);
@@ -370,7 +389,7 @@ fn hash_obj(key: &[u8], pairs: &[(Vec<u8>, Vec<u8>)], packed: bool) -> Result<Ob
     let mut d = Dict::with_capacity(pairs.len());
     for (f, v) in pairs {
         if d.insert(Pair::new(f, v)).is_some() {
-            return Err(RdbError::corrupt("Duplicate hash fields detected"));
+            return Err(RdbError::corrupt(dup.1));
         }
     }
     Ok(Obj::new_value(key, Value::Hash(d)))
@@ -422,11 +441,11 @@ mod tests {
         big.sort_by(|a, b| cmp_elem(a.1, &a.0, b.1, &b.0));
         db.add(zset_from_sorted(b"zsl", &big, &l), 0);
         let pairs: Vec<(Vec<u8>, Vec<u8>)> = vec![(b"f".to_vec(), b"1".to_vec()), (b"g".to_vec(), b"x".to_vec())];
-        db.add(hash_obj(b"hlp", &pairs, true).unwrap(), 0);
+        db.add(hash_obj(b"hlp", &pairs, true, ("", "")).unwrap(), 0);
         let pairs: Vec<(Vec<u8>, Vec<u8>)> = (0..600)
             .map(|i| (format!("f{i}").into_bytes(), vec![b'v'; i % 100]))
             .collect();
-        db.add(hash_obj(b"hht", &pairs, false).unwrap(), 0);
+        db.add(hash_obj(b"hht", &pairs, false, ("", "")).unwrap(), 0);
         db.set_expire(b"emb", 10_000_000);
         db
     }
