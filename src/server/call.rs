@@ -206,6 +206,26 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         reject(srv, cid, out, &CmdError::new("ERR key is too long"), Some(id));
         return;
     }
+    // Redis compat: server.c processCommand: with maxmemory, evict first; if memory is
+    // still over the limit, refuse commands that may grow it (EXEC of a transaction
+    // holding one included), and anything queued inside MULTI.
+    if srv.cfg.maxmemory > 0 {
+        let state = srv.perform_evictions();
+        let Some(client) = srv.clients.get_mut(cid) else {
+            return;
+        };
+        let in_multi = client.multi.as_ref();
+        let denyoom = spec.flags & spec::DENYOOM != 0
+            || (spec.name == "exec" && in_multi.is_some_and(|m| m.denyoom))
+            || (in_multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"));
+        if state == super::evict::Evicted::Fail && denyoom {
+            reject(srv, cid, out, &error::OOM, Some(id));
+            return;
+        }
+    }
+    let Some(client) = srv.clients.get_mut(cid) else {
+        return;
+    };
     // Redis compat: server.c processCommand: a RESP2 connection in pub/sub mode can
     // only (un)subscribe, ping, quit and reset.
     if client.subs.is_some()
@@ -232,6 +252,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     if let Some(m) = client.multi.as_mut() {
         if !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
             m.queue.push(argv.iter().map(|a| a.to_vec()).collect());
+            m.denyoom |= spec.flags & spec::DENYOOM != 0;
             out.simple("QUEUED");
             return;
         }

@@ -5,6 +5,7 @@ pub mod blocking;
 pub mod call;
 pub mod client;
 pub mod cron;
+pub mod evict;
 pub mod pubsub;
 pub mod reactor;
 
@@ -45,6 +46,7 @@ pub struct Stats {
     pub io_reads: u64,
     pub io_writes: u64,
     pub client_qbuf_limit_disconnections: u64,
+    pub evicted_keys: u64,
     /// Indexed by command id (see `cmd::Table::specs`); grown on demand.
     pub cmd: Vec<CmdStat>,
     /// Per command id: call latency in nanoseconds (INFO latencystats).
@@ -106,6 +108,9 @@ pub struct Server {
     pub monitors: Vec<usize>,
     /// Whether the dbs record (expired, new) keys (see `sync_db_event_collection`).
     pub db_events: (bool, bool),
+    /// Eviction candidates kept between rounds, and the db random eviction tries next.
+    pub evict_pool: crate::db::evict::Pool,
+    pub evict_next_db: usize,
 }
 
 impl Server {
@@ -151,6 +156,8 @@ impl Server {
             pending_writes: Vec::new(),
             monitors: Vec::new(),
             db_events: (false, false),
+            evict_pool: Default::default(),
+            evict_next_db: 0,
         }
     }
 

@@ -349,6 +349,7 @@ impl Server {
 
     /// After a command or cron tick: announces what the dbs recorded.
     pub fn after_writes(&mut self, cur: Option<Current<'_>>) {
+        self.sync_access_mode();
         if self.db_events != (false, false) {
             self.drain_db_events(cur);
         }
