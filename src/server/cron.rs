@@ -56,6 +56,10 @@ impl Server {
             if c.query.is_empty() && c.query.capacity() > 32 * 1024 && c.query_peak < 4 * 1024 {
                 c.query = Vec::new();
             }
+            // Likewise the argument table of a past huge command (e.g. SADD of 100K members).
+            if !c.parser.in_progress() && c.parser.args.capacity() > 1024 {
+                c.parser.args = Vec::new();
+            }
             c.query_peak = c.query.len();
         }
         for cid in idle {
