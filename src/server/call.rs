@@ -103,6 +103,14 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
     out.track_pushes = silent;
     dispatch(srv, cid, argv, out);
     out.track_pushes = false;
+    // Redis compat: networking.c closeClientOnOutputBufferLimitReached, checked as the
+    // reply grows (here: after each command, and inside commands with huge replies).
+    if let Some(c) = srv.clients.get(cid) {
+        let used = out.len().saturating_sub(c.sent) + (c.sealed_bytes - c.sealed_sent) + c.reply.buf.len();
+        if used > 0 && srv.check_obuf_used(cid, used as u64, clock::now_ms()) {
+            out.buf.clear();
+        }
+    }
     if !srv.blocking.waiting.is_empty() && !srv.in_exec {
         srv.serve_ready_keys();
     }
