@@ -30,7 +30,12 @@ fn reject(srv: &mut Server, cid: usize, out: &mut ReplyBuf, e: &CmdError, id: Op
 
 /// Writes an error reply and counts it in INFO errorstats.
 pub fn write_error(srv: &mut Server, out: &mut ReplyBuf, e: &CmdError) {
-    let text = e.text();
+    count_error(srv, e.text());
+    out.error(e.text());
+}
+
+/// Counts an error reply in INFO errorstats and total_error_replies.
+pub fn count_error(srv: &mut Server, text: &str) {
     let code = text.split(' ').next().unwrap_or("ERR");
     srv.stats.total_error_replies += 1;
     match srv.stats.errors.get_mut(code) {
@@ -42,7 +47,6 @@ pub fn write_error(srv: &mut Server, out: &mut ReplyBuf, e: &CmdError) {
             }
         }
     }
-    out.error(text);
 }
 
 fn unknown_command(argv: &[&[u8]]) -> CmdError {
