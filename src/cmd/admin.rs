@@ -740,7 +740,7 @@ fn memory_usage(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn memory_stats(ctx: &mut Ctx, _a: &Args) -> CmdResult {
-    let (alloc, _active, _resident) = crate::cmd::info::allocator_stats();
+    let alloc = crate::alloc::used_memory();
     let keys: usize = ctx.srv.dbs.iter().map(|d| d.len()).sum();
     let startup = ctx.srv.startup_memory.min(alloc);
     let rows: [(&str, i64); 6] = [
