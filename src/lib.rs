@@ -8,6 +8,7 @@
 //! - `cmd`: command table and one file per command family.
 //! - `db`: databases (entries, expiry, lazy free); `ds`: protocol-free data structures.
 //! - `util`: number parsing/formatting and glob matching.
+pub mod alloc;
 pub mod clock;
 pub mod cmd;
 pub mod config;

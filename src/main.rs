@@ -10,7 +10,7 @@ use ferrodis::{log, REDIS_VERSION};
 use tracing::{info, warn};
 
 #[global_allocator]
-static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static ALLOC: ferrodis::alloc::Counting = ferrodis::alloc::Counting;
 
 /// jemalloc options read at startup: return freed pages to the OS from jemalloc's own
 /// background thread instead of inside the event loop's allocations (like Redis's
@@ -154,7 +154,7 @@ fn main() -> ExitCode {
     if srv.load_at_startup().is_err() {
         return ExitCode::from(1);
     }
-    srv.startup_memory = ferrodis::cmd::info::allocator_stats().0;
+    srv.startup_memory = ferrodis::cmd::info::used_memory();
     reactor::log_ready(&srv);
     reactor.run(&mut srv);
     if log::enabled(LogLevel::Warning) {

@@ -70,6 +70,13 @@ fn apply(ctx: &mut Ctx, name: &str) {
         "loglevel" => crate::log::set_level(cfg.loglevel),
         "logfile" => crate::log::set_file(&cfg.logfile),
         "hz" => ctx.srv.hz = cfg.hz,
+        "maxmemory" => {
+            let used = crate::alloc::used_memory();
+            if cfg.maxmemory > 0 && cfg.maxmemory < used {
+                tracing::warn!("WARNING: the new maxmemory value set via CONFIG SET ({}) is smaller than the current memory usage ({}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.", cfg.maxmemory, used);
+            }
+            ctx.srv.perform_evictions();
+        }
         _ => {}
     }
 }
@@ -719,7 +726,7 @@ fn memory_usage(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn memory_stats(ctx: &mut Ctx, _a: &Args) -> CmdResult {
-    let (alloc, _active, _resident) = crate::cmd::info::allocator_stats();
+    let alloc = crate::alloc::used_memory();
     let keys: usize = ctx.srv.dbs.iter().map(|d| d.len()).sum();
     let startup = ctx.srv.startup_memory.min(alloc);
     let rows: [(&str, i64); 6] = [

@@ -48,6 +48,7 @@ pub const CLIENT_NOT_FOUND: CmdError = CmdError::new("ERR No such client");
 pub const NOPROTO: CmdError = CmdError::new("NOPROTO unsupported protocol version");
 pub const DANGEROUS_NAME: CmdError =
     CmdError::new("ERR Client names cannot contain spaces, newlines or special characters.");
+pub const OOM: CmdError = CmdError::new("OOM command not allowed when used memory > 'maxmemory'.");
 pub const NUMKEYS: CmdError = CmdError::new("ERR numkeys should be greater than 0");
 pub const COUNT_POSITIVE: CmdError = CmdError::new("ERR count should be greater than 0");
 pub const TIMEOUT_NEG: CmdError = CmdError::new("ERR timeout is negative");

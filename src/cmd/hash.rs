@@ -321,12 +321,10 @@ fn hrandfield(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn hrandfield_count(ctx: &mut Ctx, a: &Args, l: i64, withvalues: bool) -> CmdResult {
+    // Cut short past the output limit: the client is then dropped after this command
+    // (see server::call).
     let limit = reply_limit(ctx);
-    let overflow = hrandfield_reply(ctx, a, l, withvalues, limit)?;
-    if overflow {
-        let cid = ctx.cid;
-        ctx.srv.close_client_async(cid);
-    }
+    hrandfield_reply(ctx, a, l, withvalues, limit)?;
     Ok(())
 }
 

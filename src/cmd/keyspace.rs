@@ -466,10 +466,20 @@ fn object_encoding(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 fn object_refcount(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let now = ctx.now_ms;
+    let p = ctx.srv.cfg.maxmemory_policy;
+    use crate::db::evict::Policy;
+    let stamps = ctx.srv.cfg.maxmemory > 0
+        && matches!(
+            p,
+            Policy::AllLru | Policy::VolatileLru | Policy::AllLfu | Policy::VolatileLfu
+        );
     match ctx.db().peek(a.at(2), now) {
         // Redis compat: small integers are shared objects there (OBJ_SHARED_REFCOUNT).
         Some(o) => {
-            let shared = o.encoding_name() == "int"
+            // With maxmemory and an LRU/LFU policy every key needs its own stamp, so
+            // Redis stops sharing integers (server.c createStringObjectFromLongLong).
+            let shared = !stamps
+                && o.encoding_name() == "int"
                 && o.as_str()
                     .and_then(num::parse_i64)
                     .is_some_and(|v| (0..10000).contains(&v));
@@ -506,7 +516,8 @@ fn object_freq(ctx: &mut Ctx, a: &Args) -> CmdResult {
         ctx.out.null();
         return Ok(());
     };
-    let v = o.lru() & 0xff;
+    let stamp = o.lru();
+    let v = ctx.srv.cfg.lfu.decayed(stamp, now);
     if !lfu {
         return Err(CmdError::new("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }

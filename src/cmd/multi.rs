@@ -18,6 +18,8 @@ pub struct MultiState {
     pub queue: Vec<Vec<Vec<u8>>>,
     /// A queued command was rejected (EXEC answers EXECABORT).
     pub failed: bool,
+    /// A queued command may grow memory (EXEC is refused when out of memory).
+    pub denyoom: bool,
 }
 
 impl Server {
@@ -71,7 +73,7 @@ impl Server {
             if !in_emptied && !in_other {
                 continue;
             }
-            let other_stale = other.is_some_and(|d| d.is_stale(&key, now));
+            let other_stale = other.is_some_and(|d| d.is_expired(&key, now));
             let Some(list) = self.watched.get_mut(&(emptied, key)) else {
                 continue;
             };
@@ -113,7 +115,7 @@ impl Server {
                 .get(k)
                 .and_then(|l| l.iter().find(|w| w.cid == cid))
                 .is_some_and(|w| w.expired);
-            !was_stale && self.dbs.get(k.0).is_some_and(|d| d.is_stale(&k.1, now))
+            !was_stale && self.dbs.get(k.0).is_some_and(|d| d.is_expired(&k.1, now))
         })
     }
 
@@ -203,7 +205,7 @@ fn watch(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
         c.watched.push(key.clone());
         let now = ctx.now_ms;
-        let expired = ctx.srv.dbs.get(db).is_some_and(|d| d.is_stale(k, now));
+        let expired = ctx.srv.dbs.get(db).is_some_and(|d| d.is_expired(k, now));
         ctx.srv.watched.entry(key).or_default().push(Watcher { cid, expired });
     }
     ctx.out.ok();

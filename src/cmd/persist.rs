@@ -5,7 +5,7 @@
 use super::error::{self, CmdResult};
 use super::spec::*;
 use super::{Args, Ctx};
-use crate::db::lru_clock;
+use crate::persist::rdb::file::saved_lru;
 use crate::persist::rdb::prim::{Reader, Writer};
 use crate::persist::rdb::value::{read_value, type_of, write_value};
 use crate::persist::rdb::RDB_VERSION;
@@ -143,15 +143,8 @@ fn restore(ctx: &mut Ctx, a: &Args) -> CmdResult {
     if ttl > 0 {
         ctx.db().set_expire(key, ttl);
     }
-    let lfu = ctx.srv.cfg.get("maxmemory-policy").is_some_and(|p| p.contains("lfu"));
-    let lru = match (lfu, freq, idle) {
-        (true, Some(f), _) => Some(f as u32),
-        (false, _, Some(secs)) => {
-            let max = crate::db::LRU_CLOCK_MAX as i64 + 1;
-            Some((lru_clock(now) as i64 - secs % max).rem_euclid(max) as u32)
-        }
-        _ => None,
-    };
+    let lfu = ctx.srv.cfg.maxmemory_policy.is_lfu();
+    let lru = saved_lru(idle.map(|v| v as u64), freq.map(|f| f as u8), lfu, now);
     if let Some(l) = lru {
         ctx.db().set_lru_of(key, l);
     }

@@ -110,6 +110,11 @@ pub struct Config {
     pub save_params: Vec<(u64, u64)>,
     pub obuf_limits: [ObufLimit; 3],
     pub hll_sparse_max_bytes: usize,
+    pub maxmemory_policy: crate::db::evict::Policy,
+    pub maxmemory_samples: usize,
+    pub eviction_tenacity: u64,
+    pub lfu: crate::db::evict::Lfu,
+    pub lazyfree_lazy_eviction: bool,
     /// notify-keyspace-events as NOTIFY_* bits.
     pub notify_flags: u32,
     pub enable_debug_command: String,
@@ -240,6 +245,14 @@ impl Config {
             obuf_limits: [ObufLimit::default(); 3],
             notify_flags: 0,
             hll_sparse_max_bytes: 3000,
+            maxmemory_policy: crate::db::evict::Policy::NoEviction,
+            maxmemory_samples: 5,
+            eviction_tenacity: 10,
+            lfu: crate::db::evict::Lfu {
+                log_factor: 10,
+                decay_time: 1,
+            },
+            lazyfree_lazy_eviction: false,
             enable_debug_command: "no".into(),
             enable_protected_configs: "no".into(),
             dynamic_hz: true,
@@ -645,6 +658,14 @@ impl Config {
             };
         }
         self.hll_sparse_max_bytes = self.int("hll-sparse-max-bytes").max(0) as usize;
+        self.maxmemory_policy = crate::db::evict::Policy::parse(self.val("maxmemory-policy"));
+        self.maxmemory_samples = self.int("maxmemory-samples").clamp(1, 64) as usize;
+        self.eviction_tenacity = self.int("maxmemory-eviction-tenacity").clamp(0, 100) as u64;
+        self.lfu = crate::db::evict::Lfu {
+            log_factor: self.int("lfu-log-factor").clamp(0, i32::MAX as i64) as u32,
+            decay_time: self.int("lfu-decay-time").clamp(0, i32::MAX as i64) as u32,
+        };
+        self.lazyfree_lazy_eviction = self.yes("lazyfree-lazy-eviction");
         self.notify_flags = notify::parse_flags(self.val("notify-keyspace-events"));
         self.enable_debug_command = self.val("enable-debug-command").to_string();
         self.enable_protected_configs = self.val("enable-protected-configs").to_string();

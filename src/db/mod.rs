@@ -1,6 +1,7 @@
 //! Db: one logical database: the key table, the expire table, lazy expiry on every
 //! lookup and LRU touch. Invariant: an entry's `has_expire` flag is set exactly when
 //! the expire table holds its key; an expired key is never returned by a lookup.
+pub mod evict;
 pub mod expire;
 pub mod hash;
 pub mod lazyfree;
@@ -76,6 +77,8 @@ pub struct Db {
     pub events: Vec<(DbEvent, Vec<u8>)>,
     pub collect_expired: bool,
     pub collect_new: bool,
+    /// Under an LFU maxmemory policy, accesses bump a counter instead of the LRU clock.
+    pub lfu: Option<evict::Lfu>,
     /// When false, lookups never delete expired keys (DEBUG SET-ACTIVE-EXPIRE keeps
     /// lazy expiry on; this is for loading and replicas).
     pub lazy_expire: bool,
@@ -161,7 +164,11 @@ impl Db {
             return None;
         }
         let o = self.keys.at_mut(pos)?;
-        o.set_lru(lru_clock(now_ms));
+        let stamp = match self.lfu {
+            None => lru_clock(now_ms),
+            Some(l) => l.touch(o.lru(), now_ms),
+        };
+        o.set_lru(stamp);
         Some(o)
     }
 
@@ -169,12 +176,6 @@ impl Db {
     pub fn contains_raw(&self, key: &[u8]) -> bool {
         let h = self.keys.hash(key);
         self.keys.get_hashed(h, key).is_some()
-    }
-
-    /// Whether `key` is in the table with a TTL that has passed (it is logically gone
-    /// but not yet deleted). Redis compat: db.c keyIsExpired.
-    pub fn is_stale(&self, key: &[u8], now_ms: i64) -> bool {
-        self.contains_raw(key) && self.get_expire(key).is_some_and(|at| at <= now_ms)
     }
 
     pub fn exists(&mut self, key: &[u8], now_ms: i64) -> bool {
@@ -186,7 +187,7 @@ impl Db {
     /// Returns whether a live key was replaced. One table probe in the common case.
     pub fn set(&mut self, mut o: Obj, keep_ttl: bool, now_ms: i64) -> bool {
         let h = self.keys.hash(o.key());
-        o.set_lru(lru_clock(now_ms));
+        o.set_lru(evict::fresh_stamp(self.lfu, now_ms));
         let Some(pos) = self.keys.find(h, o.key()) else {
             o.set_has_expire(false);
             if self.collect_new {
@@ -196,6 +197,13 @@ impl Db {
             return false;
         };
         let had_ttl = self.keys.at(pos).is_some_and(|p| p.has_expire());
+        // Redis compat: db.c dbSetValue keeps the access counter of an overwritten key
+        // under LFU.
+        if self.lfu.is_some() {
+            if let Some(old) = self.keys.at(pos) {
+                o.set_lru(old.lru());
+            }
+        }
         let mut live = true;
         let mut keep = false;
         if had_ttl {
@@ -312,6 +320,22 @@ impl Db {
             }
         }
         None
+    }
+
+    /// A random key of the table (expired or not), for eviction sampling.
+    pub fn random_entry_key<R: Rng>(&self, rng: &mut R) -> Option<Vec<u8>> {
+        self.keys.random(rng).map(|o| o.key().to_vec())
+    }
+
+    /// A random key with a TTL and its expire time, for volatile eviction sampling.
+    pub fn random_expire<R: Rng>(&self, rng: &mut R) -> Option<(Vec<u8>, i64)> {
+        self.expires.random(rng).map(|e| (e.key.to_vec(), e.at))
+    }
+
+    /// The LRU/LFU stamp of a key (no expiry check, no touch).
+    pub fn stamp_of(&self, key: &[u8]) -> Option<u32> {
+        let h = self.keys.hash(key);
+        self.keys.get_hashed(h, key).map(|o| o.lru())
     }
 
     /// One SCAN step over the key table (no expiry check: callers filter).

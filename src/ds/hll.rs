@@ -1011,6 +1011,30 @@ mod tests {
     use rand::rngs::SmallRng;
     use rand::{Rng, SeedableRng};
 
+    /// One random edit after the 16-byte header: 0 overwrite, 1 insert, 2 remove,
+    /// 3 truncate (the first and third need a non-empty body).
+    fn mutate_body<R: Rng>(h: &mut Vec<u8>, rng: &mut R, kind: u32) {
+        match kind {
+            0 if h.len() > 16 => {
+                let i = rng.random_range(16..h.len());
+                h[i] = rng.random();
+            }
+            1 => {
+                let i = rng.random_range(16..=h.len());
+                h.insert(i, rng.random());
+            }
+            2 if h.len() > 16 => {
+                let i = rng.random_range(16..h.len());
+                h.remove(i);
+            }
+            3 => {
+                let n = rng.random_range(16..=h.len());
+                h.truncate(n);
+            }
+            _ => {}
+        }
+    }
+
     /// Expected `(element, murmurhash64a with Redis's seed, register, pattern length)`, computed
     /// with Redis's C MurmurHash64A and hllPatLen.
     const VECTORS: &[(&str, u64, usize, u8)] = &[
@@ -1492,22 +1516,7 @@ mod tests {
             let mut h = seeds[iter % seeds.len()].clone();
             for _ in 0..rng.random_range(1..6) {
                 match rng.random_range(0..6) {
-                    0 if h.len() > 16 => {
-                        let i = rng.random_range(16..h.len());
-                        h[i] = rng.random();
-                    }
-                    1 => {
-                        let i = rng.random_range(16..=h.len());
-                        h.insert(i, rng.random());
-                    }
-                    2 if h.len() > 16 => {
-                        let i = rng.random_range(16..h.len());
-                        h.remove(i);
-                    }
-                    3 => {
-                        let n = rng.random_range(16..=h.len());
-                        h.truncate(n);
-                    }
+                    k @ 0..=3 => mutate_body(&mut h, &mut rng, k),
                     4 => {
                         let n = rng.random_range(0..40);
                         h.extend((0..n).map(|_| rng.random::<u8>()));
@@ -2039,22 +2048,7 @@ mod tests {
                     h = src;
                     for _ in 0..rng.random_range(1..4) {
                         match rng.random_range(0..5) {
-                            0 if h.len() > 16 => {
-                                let i = rng.random_range(16..h.len());
-                                h[i] = rng.random();
-                            }
-                            1 => {
-                                let i = rng.random_range(16..=h.len());
-                                h.insert(i, rng.random());
-                            }
-                            2 if h.len() > 16 => {
-                                let i = rng.random_range(16..h.len());
-                                h.remove(i);
-                            }
-                            3 => {
-                                let n = rng.random_range(16..=h.len());
-                                h.truncate(n);
-                            }
+                            k @ 0..=3 => super::mutate_body(&mut h, &mut rng, k),
                             _ => {
                                 let i = rng.random_range(8..16);
                                 h[i] = rng.random();

@@ -113,18 +113,21 @@ impl Server {
         Some(st)
     }
 
-    /// Counts a blocked command that ends without being served (timeout, CLIENT UNBLOCK).
-    fn count_unblocked_call(&mut self, st: &BlockState) {
+    /// Counts a blocked command that ends without being served (timeout, CLIENT UNBLOCK),
+    /// as failed when it ends with an error.
+    fn count_unblocked_call(&mut self, st: &BlockState, failed: bool) {
         let argv: Vec<&[u8]> = st.argv.iter().map(|a| a.as_slice()).collect();
         if let Some(id) = crate::cmd::table().lookup_id(&argv) {
-            call::stat(self, id).calls += 1;
+            let stat = call::stat(self, id);
+            stat.calls += 1;
+            stat.failed += failed as u64;
         }
     }
 
     /// Unblocks with the command's timeout reply (timeout or CLIENT UNBLOCK TIMEOUT).
     pub fn unblock_timeout(&mut self, cid: usize) {
         if let Some(st) = self.unblock_client(cid) {
-            self.count_unblocked_call(&st);
+            self.count_unblocked_call(&st, false);
             if let Some(c) = self.clients.get_mut(cid) {
                 match st.req.on_timeout {
                     TimeoutReply::NullArray => c.reply.null_array(),
@@ -137,7 +140,8 @@ impl Server {
     /// Unblocks with an error reply (CLIENT UNBLOCK ERROR).
     pub fn unblock_error(&mut self, cid: usize, text: &str) {
         if let Some(st) = self.unblock_client(cid) {
-            self.count_unblocked_call(&st);
+            self.count_unblocked_call(&st, true);
+            call::count_error(self, text);
             if let Some(c) = self.clients.get_mut(cid) {
                 c.reply.error(text);
             }

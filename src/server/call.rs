@@ -30,7 +30,12 @@ fn reject(srv: &mut Server, cid: usize, out: &mut ReplyBuf, e: &CmdError, id: Op
 
 /// Writes an error reply and counts it in INFO errorstats.
 pub fn write_error(srv: &mut Server, out: &mut ReplyBuf, e: &CmdError) {
-    let text = e.text();
+    count_error(srv, e.text());
+    out.error(e.text());
+}
+
+/// Counts an error reply in INFO errorstats and total_error_replies.
+pub fn count_error(srv: &mut Server, text: &str) {
     let code = text.split(' ').next().unwrap_or("ERR");
     srv.stats.total_error_replies += 1;
     match srv.stats.errors.get_mut(code) {
@@ -42,7 +47,6 @@ pub fn write_error(srv: &mut Server, out: &mut ReplyBuf, e: &CmdError) {
             }
         }
     }
-    out.error(text);
 }
 
 fn unknown_command(argv: &[&[u8]]) -> CmdError {
@@ -103,6 +107,14 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
     out.track_pushes = silent;
     dispatch(srv, cid, argv, out);
     out.track_pushes = false;
+    // Redis compat: networking.c closeClientOnOutputBufferLimitReached, checked as the
+    // reply grows (here: after each command, and inside commands with huge replies).
+    if let Some(c) = srv.clients.get(cid) {
+        let used = out.len().saturating_sub(c.sent) + (c.sealed_bytes - c.sealed_sent) + c.reply.buf.len();
+        if used > 0 && srv.check_obuf_used(cid, used as u64, clock::now_ms()) {
+            out.buf.clear();
+        }
+    }
     if !srv.blocking.waiting.is_empty() && !srv.in_exec {
         srv.serve_ready_keys();
     }
@@ -206,6 +218,23 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         reject(srv, cid, out, &CmdError::new("ERR key is too long"), Some(id));
         return;
     }
+    // Redis compat: server.c processCommand: with maxmemory, evict first; if memory is
+    // still over the limit, refuse commands that may grow it (EXEC of a transaction
+    // holding one included), and anything queued inside MULTI.
+    if srv.cfg.maxmemory > 0 {
+        let state = srv.perform_evictions();
+        let Some(client) = srv.clients.get_mut(cid) else {
+            return;
+        };
+        let in_multi = client.multi.as_ref();
+        let denyoom = spec.flags & spec::DENYOOM != 0
+            || (spec.name == "exec" && in_multi.is_some_and(|m| m.denyoom))
+            || (in_multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"));
+        if state == super::evict::Evicted::Fail && denyoom {
+            reject(srv, cid, out, &error::OOM, Some(id));
+            return;
+        }
+    }
     // Redis compat: server.c writeCommandsDeniedByDiskError: after a failed save, with
     // save points and stop-writes-on-bgsave-error set, writes (and PING) are refused.
     if (spec.flags & spec::WRITE != 0 || spec.name == "ping")
@@ -216,6 +245,9 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         reject(srv, cid, out, &error::MISCONF, Some(id));
         return;
     }
+    let Some(client) = srv.clients.get_mut(cid) else {
+        return;
+    };
     // Redis compat: server.c processCommand: a RESP2 connection in pub/sub mode can
     // only (un)subscribe, ping, quit and reset.
     if client.subs.is_some()
@@ -242,6 +274,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     if let Some(m) = client.multi.as_mut() {
         if !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
             m.queue.push(argv.iter().map(|a| a.to_vec()).collect());
+            m.denyoom |= spec.flags & spec::DENYOOM != 0;
             out.simple("QUEUED");
             return;
         }

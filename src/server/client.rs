@@ -113,6 +113,8 @@ pub struct Client {
     /// The reply buffer is out while the client's commands run (`reply` is a
     /// placeholder meanwhile; see `detach_reply`).
     pub detached: bool,
+    /// Closed for passing its output buffer limit: pending output is thrown away.
+    pub drop_output: bool,
 }
 
 impl Client {
@@ -157,6 +159,7 @@ impl Client {
             sealed_bytes: 0,
             sealed_sent: 0,
             detached: false,
+            drop_output: false,
         }
     }
 
@@ -172,6 +175,13 @@ impl Client {
     /// someone else's command) follows it.
     pub fn reattach_reply(&mut self, mut out: ReplyBuf) {
         self.detached = false;
+        if self.drop_output {
+            out.buf.clear();
+            self.sent = 0;
+            self.sealed.clear();
+            self.sealed_bytes = 0;
+            self.sealed_sent = 0;
+        }
         let extra = std::mem::replace(&mut self.reply, ReplyBuf::new());
         if !extra.buf.is_empty() {
             out.buf.extend_from_slice(&extra.buf);

@@ -55,11 +55,23 @@ impl Server {
             if timeout > 0 && now - c.last_interaction_ms > timeout && c.pending_output() == 0 {
                 idle.push(cid);
             }
-            // Give back a big idle query buffer (a past big request) once it is empty.
-            if c.query.is_empty() && c.query.capacity() > 32 * 1024 && c.query_peak < 4 * 1024 {
-                c.query = Vec::new();
+            // Redis compat: server.c clientsCronResizeQueryBuffer: a query buffer wasting
+            // more than 4 KB is trimmed to its content when the client has been idle over
+            // 2 s, or down to the recent peak when it is over 32 KB and twice that peak.
+            let (len, cap) = (c.query.len(), c.query.capacity());
+            let bulk = c.parser.pending_bulk().unwrap_or(0);
+            if cap - len > 4 * 1024 {
+                if now - c.last_interaction_ms > 2000 {
+                    c.query.shrink_to_fit();
+                } else if cap > 32 * 1024 && cap / 2 > c.query_peak {
+                    c.query.shrink_to(len.max(c.query_peak).max(bulk));
+                }
             }
-            c.query_peak = c.query.len();
+            // Likewise the argument table of a past huge command (e.g. SADD of 100K members).
+            if !c.parser.in_progress() && c.parser.args.capacity() > 1024 {
+                c.parser.args = Vec::new();
+            }
+            c.query_peak = c.query.len().max(bulk);
         }
         for cid in idle {
             info!("Closing idle client");

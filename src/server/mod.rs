@@ -5,6 +5,7 @@ pub mod blocking;
 pub mod call;
 pub mod client;
 pub mod cron;
+pub mod evict;
 pub mod persist;
 pub mod pubsub;
 pub mod reactor;
@@ -46,6 +47,7 @@ pub struct Stats {
     pub io_reads: u64,
     pub io_writes: u64,
     pub client_qbuf_limit_disconnections: u64,
+    pub evicted_keys: u64,
     /// Indexed by command id (see `cmd::Table::specs`); grown on demand.
     pub cmd: Vec<CmdStat>,
     /// Per command id: call latency in nanoseconds (INFO latencystats).
@@ -115,6 +117,9 @@ pub struct Server {
     pub migrate_cache: HashMap<String, crate::cmd::migrate::CachedSocket>,
     /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE does not check payload CRCs.
     pub skip_checksum_validation: bool,
+    /// Eviction candidates kept between rounds, and the db random eviction tries next.
+    pub evict_pool: crate::db::evict::Pool,
+    pub evict_next_db: usize,
 }
 
 impl Server {
@@ -163,6 +168,8 @@ impl Server {
             rdb: Default::default(),
             migrate_cache: HashMap::new(),
             skip_checksum_validation: false,
+            evict_pool: Default::default(),
+            evict_next_db: 0,
         }
     }
 

@@ -71,10 +71,13 @@ impl Server {
     pub fn snapshot(&self) -> Vec<u8> {
         let opts = SaveOpts {
             ctime: clock::now_ms() / 1000,
-            used_mem: crate::cmd::info::allocator_stats().0,
+            used_mem: crate::cmd::info::used_memory(),
             compress: self.cfg_yes("rdbcompression"),
             checksum: self.cfg_yes("rdbchecksum"),
             redis_ver: crate::REDIS_VERSION,
+            policy: self.cfg.maxmemory_policy,
+            now_ms: clock::now_ms(),
+            lfu: self.cfg.lfu,
         };
         file::serialize(&self.dbs, &opts)
     }
@@ -214,6 +217,8 @@ impl Server {
 
     /// Loads `dbfilename` into the (empty) dbs. Ok(None) when there is no file.
     pub fn load_rdb(&mut self, merge: bool) -> Result<Option<LoadStats>, String> {
+        // Loaded keys get stamps in the mode the policy needs (saved LFU counters included).
+        self.sync_access_mode();
         let name = self.dbfilename();
         let data = match std::fs::read(&name) {
             Ok(d) => d,
@@ -226,6 +231,8 @@ impl Server {
         let st = if merge {
             // Keys already present are replaced (DEBUG RELOAD MERGE NOFLUSH).
             let mut fresh: Vec<crate::db::Db> = (0..self.dbs.len()).map(crate::db::Db::new).collect();
+            let lfu = self.dbs.first().and_then(|d| d.lfu);
+            fresh.iter_mut().for_each(|d| d.lfu = lfu);
             let st = file::load(&data, &mut fresh, now, &lim, verify).map_err(|e| e.log_line(0))?;
             for (dst, src) in self.dbs.iter_mut().zip(fresh.iter_mut()) {
                 let keys: Vec<Vec<u8>> = src.iter().map(|o| o.key().to_vec()).collect();

@@ -167,6 +167,14 @@ impl Server {
     /// soft limit for longer than the allowed seconds. Redis compat: networking.c
     /// checkClientOutputBufferLimits (the pubsub class for subscribed clients).
     pub fn check_obuf_limits(&mut self, cid: usize, now_ms: i64) -> bool {
+        let used = self.clients.get(cid).map(|c| c.pending_output()).unwrap_or(0);
+        self.check_obuf_used(cid, used as u64, now_ms)
+    }
+
+    /// `check_obuf_limits` with the pending output size given (a client whose reply
+    /// buffer is out while its command runs). A client dropped this way gets nothing
+    /// more: what it had pending is discarded, not flushed.
+    pub fn check_obuf_used(&mut self, cid: usize, used: u64, now_ms: i64) -> bool {
         let Some(c) = self.clients.get_mut(cid) else {
             return false;
         };
@@ -180,7 +188,6 @@ impl Server {
         let Some(lim) = self.cfg.obuf_limits.get(class).copied() else {
             return false;
         };
-        let used = c.pending_output() as u64;
         let hard = lim.hard > 0 && used >= lim.hard;
         let mut soft = false;
         if lim.soft > 0 && used >= lim.soft {
@@ -196,6 +203,7 @@ impl Server {
             "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
             c.info_line(now_ms)
         );
+        c.drop_output = true;
         self.close_client_async(cid);
         true
     }
@@ -349,6 +357,7 @@ impl Server {
 
     /// After a command or cron tick: announces what the dbs recorded.
     pub fn after_writes(&mut self, cur: Option<Current<'_>>) {
+        self.sync_access_mode();
         if self.db_events != (false, false) {
             self.drain_db_events(cur);
         }

@@ -348,8 +348,11 @@ impl Reactor {
             srv.unsubscribe_all(cid);
             srv.monitors.retain(|&m| m != cid);
             if let Some(mut c) = srv.clients.try_remove(cid) {
-                // Best effort: deliver what was queued (e.g. an error) before closing.
-                let _ = c.flush();
+                // Best effort: deliver what was queued (e.g. an error) before closing,
+                // unless the client is dropped for its output buffer size.
+                if !c.drop_output {
+                    let _ = c.flush();
+                }
                 let _ = match &mut c.conn {
                     Conn::Tcp(s) => self.poll.registry().deregister(s),
                     Conn::Unix(s) => self.poll.registry().deregister(s),

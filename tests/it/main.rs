@@ -9,6 +9,7 @@ mod hll_geo;
 mod interop;
 mod keyspace;
 mod lists;
+mod memory;
 mod persist;
 mod protocol;
 mod pubsub;

@@ -455,3 +455,32 @@ fn failed_saves_deny_writes_and_block_shutdown() {
     });
     assert_eq!(cmd!(c, "SET", "x", "2"), b"+OK\r\n");
 }
+
+#[test]
+fn lfu_counters_and_idle_times_survive_a_restart() {
+    for (policy, opt, val, query) in [
+        ("allkeys-lfu", "FREQ", "100", "FREQ"),
+        ("allkeys-lru", "IDLETIME", "1000", "IDLETIME"),
+    ] {
+        let s = Server::start_with(&["--maxmemory-policy", policy]);
+        let mut c = s.raw();
+        cmd!(c, "SET", "k", "v");
+        let p = cmd!(c, "DUMP", "k");
+        let body = p[p.iter().position(|&b| b == b'\n').unwrap() + 1..p.len() - 2].to_vec();
+        assert_eq!(cmd!(c, "RESTORE", "r", "0", body, opt, val), b"+OK\r\n");
+        assert_eq!(
+            cmd!(c, "OBJECT", query, "r"),
+            format!(":{val}\r\n").into_bytes(),
+            "{policy}"
+        );
+        assert_eq!(cmd!(c, "SAVE"), b"+OK\r\n");
+        let dir = temp_dir();
+        std::fs::copy(s.dir.join("dump.rdb"), dir.join("dump.rdb")).unwrap();
+        let s2 = Server::start_in(dir, &["--maxmemory-policy", policy]);
+        let mut c2 = s2.raw();
+        let got = String::from_utf8_lossy(&cmd!(c2, "OBJECT", query, "r")).into_owned();
+        let got: u64 = got.trim_start_matches(':').trim().parse().unwrap();
+        let want: u64 = val.parse().unwrap();
+        assert!(got >= want && got <= want + 2, "{policy}: {got}");
+    }
+}

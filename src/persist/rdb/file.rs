@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::prim::{Reader, Writer};
 use super::value::{read_value, type_of, write_value};
 use super::{op, RdbError, RDB_VERSION};
+use crate::db::evict::{Lfu, Policy};
 use crate::db::{Db, Limits};
 use crate::util::crc64::crc64;
 
@@ -24,6 +25,11 @@ pub struct SaveOpts {
     pub checksum: bool,
     /// Our version string for AUX redis-ver (the Redis version we speak).
     pub redis_ver: &'static str,
+    /// The eviction policy: LRU policies save each key's idle time, LFU ones its counter.
+    pub policy: crate::db::evict::Policy,
+    /// Unix ms "now", for idle times and counter decay.
+    pub now_ms: i64,
+    pub lfu: crate::db::evict::Lfu,
 }
 
 fn aux(w: &mut Writer, k: &str, v: &[u8]) {
@@ -58,6 +64,14 @@ pub fn serialize(dbs: &[Db], o: &SaveOpts) -> Vec<u8> {
             if let Some(at) = db.get_expire(obj.key()) {
                 w.byte(op::EXPIRETIME_MS);
                 w.millis(at);
+            }
+            // Redis compat: rdb.c rdbSaveKeyValuePair (MAXMEMORY_FLAG_LRU / _LFU).
+            if o.policy.is_lfu() {
+                w.byte(op::FREQ);
+                w.byte(o.lfu.decayed(obj.lru(), o.now_ms).min(255) as u8);
+            } else if matches!(o.policy, Policy::AllLru | Policy::VolatileLru) {
+                w.byte(op::IDLE);
+                w.len(crate::db::idle_ms(obj.lru(), o.now_ms) / 1000);
             }
             w.byte(type_of(obj));
             w.string(obj.key());
@@ -220,7 +234,7 @@ pub fn load(data: &[u8], dbs: &mut [Db], now_ms: i64, lim: &Limits, verify: bool
             )));
         }
         d.add(obj, now_ms);
-        if let Some(lru) = saved_lru(idle, freq, now_ms) {
+        if let Some(lru) = saved_lru(idle, freq, d.lfu.is_some(), now_ms) {
             d.set_lru_of(&key, lru);
         }
         if let Some(at) = at {
@@ -241,10 +255,12 @@ pub fn load(data: &[u8], dbs: &mut [Db], now_ms: i64, lim: &Limits, verify: bool
     Ok(st)
 }
 
-/// The LRU stamp a loaded key starts with: its saved idle time or LFU counter, else now.
-pub fn saved_lru(idle: Option<u64>, freq: Option<u8>, now_ms: i64) -> Option<u32> {
-    if let Some(f) = freq {
-        return Some(f as u32);
+/// The LRU stamp a loaded (or RESTOREd) key starts with: under an LFU policy its saved
+/// counter, under LRU its saved idle time; None keeps the fresh stamp.
+/// Redis compat: object.c objectSetLRUOrLFU.
+pub fn saved_lru(idle: Option<u64>, freq: Option<u8>, lfu: bool, now_ms: i64) -> Option<u32> {
+    if lfu {
+        return freq.map(|f| (Lfu::new_stamp(now_ms) & !0xff) | f as u32);
     }
     idle.map(|secs| {
         let clock = crate::db::lru_clock(now_ms) as u64;

@@ -486,6 +486,12 @@ mod tests {
             compress,
             checksum: true,
             redis_ver: "7.0.15",
+            policy: crate::db::evict::Policy::NoEviction,
+            now_ms: 0,
+            lfu: crate::db::evict::Lfu {
+                log_factor: 10,
+                decay_time: 1,
+            },
         }
     }
 

@@ -1,0 +1,136 @@
+//! maxmemory: before each command (and when the limit is lowered) keys are evicted by
+//! the configured policy until used memory is back under the limit; DENYOOM commands
+//! are refused while it cannot be. Redis compat: evict.c performEvictions.
+use super::pubsub::NOTIFY_EVICTED;
+use super::Server;
+use crate::clock;
+use crate::db::evict::{Lfu, Policy};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Evicted {
+    /// Under the limit (or no limit).
+    Ok,
+    /// Still over the limit, out of time for this round; more next time.
+    Running,
+    /// Over the limit and nothing (more) can be evicted.
+    Fail,
+}
+
+/// How long one eviction round may run. Redis compat: evict.c evictionTimeLimitUs.
+fn time_limit_us(tenacity: u64) -> u64 {
+    if tenacity <= 10 {
+        50 * tenacity
+    } else if tenacity < 100 {
+        (500.0 * 1.15f64.powi(tenacity as i32 - 10)) as u64
+    } else {
+        u64::MAX
+    }
+}
+
+impl Server {
+    /// Keeps the dbs' access stamps in the mode the policy needs (LRU clock or LFU
+    /// counter). Cheap when nothing changed.
+    pub fn sync_access_mode(&mut self) {
+        let want: Option<Lfu> = self.cfg.maxmemory_policy.is_lfu().then_some(self.cfg.lfu);
+        if self.dbs.first().is_some_and(|d| d.lfu != want) {
+            for d in &mut self.dbs {
+                d.lfu = want;
+            }
+        }
+    }
+
+    /// Evicts keys until used memory is under maxmemory. Redis compat: evict.c.
+    pub fn perform_evictions(&mut self) -> Evicted {
+        let max = self.cfg.maxmemory;
+        if max == 0 {
+            return Evicted::Ok;
+        }
+        let used = crate::alloc::used_memory();
+        if used <= max {
+            return Evicted::Ok;
+        }
+        let policy = self.cfg.maxmemory_policy;
+        if policy == Policy::NoEviction {
+            return Evicted::Fail;
+        }
+        self.sync_access_mode();
+        let to_free = used - max;
+        let start = clock::mono_us();
+        let limit = time_limit_us(self.cfg.eviction_tenacity);
+        let mut freed = 0u64;
+        let mut n = 0u64;
+        while freed < to_free {
+            let Some((db, key)) = self.pick_victim(policy) else {
+                return Evicted::Fail;
+            };
+            let before = crate::alloc::used_memory();
+            let Some(o) = self.dbs.get_mut(db).and_then(|d| d.remove(&key)) else {
+                continue;
+            };
+            drop(o);
+            freed += before.saturating_sub(crate::alloc::used_memory());
+            self.stats.evicted_keys += 1;
+            self.dirty += 1;
+            self.touch_watched(db, &key);
+            self.signal_key(db, &key);
+            self.notify(None, NOTIFY_EVICTED, "evicted", &key, db);
+            n += 1;
+            if n % 16 == 0 && clock::mono_us() - start > limit {
+                return Evicted::Running;
+            }
+        }
+        Evicted::Ok
+    }
+
+    /// The next key to evict: a random one, or the best of the pool after sampling
+    /// every db.
+    fn pick_victim(&mut self, policy: Policy) -> Option<(usize, Vec<u8>)> {
+        let ndb = self.dbs.len();
+        if policy.is_random() {
+            for i in 0..ndb {
+                let db = (self.evict_next_db + i) % ndb;
+                let d = self.dbs.get(db)?;
+                let k = if policy.volatile_only() {
+                    d.random_expire(&mut self.rng).map(|(k, _)| k)
+                } else {
+                    d.random_entry_key(&mut self.rng)
+                };
+                if let Some(k) = k {
+                    self.evict_next_db = (db + 1) % ndb;
+                    return Some((db, k));
+                }
+            }
+            return None;
+        }
+        let now = clock::now_ms();
+        let samples = self.cfg.maxmemory_samples;
+        let lfu = self.cfg.lfu;
+        loop {
+            let mut pool = std::mem::take(&mut self.evict_pool);
+            let mut any = false;
+            for d in &self.dbs {
+                let size = if policy.volatile_only() {
+                    d.expires_len()
+                } else {
+                    d.len()
+                };
+                if size > 0 {
+                    any = true;
+                    d.sample_into(&mut pool, policy, lfu, samples, now, &mut self.rng);
+                }
+            }
+            if !any {
+                self.evict_pool = pool;
+                return None;
+            }
+            // The best candidate still present wins; stale entries are dropped.
+            while let Some(c) = pool.pop_best() {
+                if self.dbs.get(c.db).is_some_and(|d| d.contains_raw(&c.key)) {
+                    self.evict_pool = pool;
+                    return Some((c.db, c.key));
+                }
+            }
+            self.evict_pool = pool;
+        }
+    }
+}
