@@ -53,6 +53,16 @@ fn edit_hll<R>(
     Ok((r?, true))
 }
 
+/// The stored bytes of an HLL already validated by `read_hll`, for in-place edits (the
+/// cached count, PFDEBUG conversions).
+fn stored_hll<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<&'a mut Vec<u8>, CmdError> {
+    let now = ctx.now_ms;
+    ctx.db()
+        .get_mut(key, now)
+        .and_then(|o| o.make_raw())
+        .ok_or(error::WRONGTYPE)
+}
+
 fn sparse_max(ctx: &Ctx) -> usize {
     ctx.srv.cfg.hll_sparse_max_bytes
 }
@@ -96,12 +106,7 @@ fn pfcount(ctx: &mut Ctx, a: &Args) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    let now = ctx.now_ms;
-    let h = ctx
-        .db()
-        .get_mut(key, now)
-        .and_then(|o| o.make_raw())
-        .ok_or(error::WRONGTYPE)?;
+    let h = stored_hll(ctx, key)?;
     let (card, cache_written) = hll::count_cached(h).map_err(hll_err)?;
     if cache_written {
         // The cached cardinality is part of the value: a write, without an event.
@@ -144,12 +149,7 @@ fn pfdebug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             "ERR Wrong number of arguments for the '{sub}' subcommand"
         )));
     }
-    let now = ctx.now_ms;
-    let h = ctx
-        .db()
-        .get_mut(key, now)
-        .and_then(|o| o.make_raw())
-        .ok_or(error::WRONGTYPE)?;
+    let h = stored_hll(ctx, key)?;
     match lower.as_str() {
         "getreg" => {
             let converted = hll::to_dense(h).map_err(hll_err)?;
