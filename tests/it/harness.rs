@@ -70,34 +70,52 @@ impl Server {
         Self::start_program_in("redis-server", dir, &args)
     }
 
+    /// Starts `program` on a free port. The port is only free when we looked: another
+    /// test's server may take it first, and then ours cannot bind and exits (while a
+    /// connect would reach the other one). So readiness is read from our own server's
+    /// log, and a server that exited is retried on a new port.
     pub fn start_program_in(program: &str, dir: PathBuf, extra: &[&str]) -> Server {
-        let port = free_port();
-        let mut args: Vec<String> = vec![
-            "--port".into(),
-            port.to_string(),
-            "--bind".into(),
-            "127.0.0.1".into(),
-            "--dir".into(),
-            dir.display().to_string(),
-            "--save".into(),
-            "".into(),
-            "--enable-debug-command".into(),
-            "yes".into(),
-            "--logfile".into(),
-            dir.join("log").display().to_string(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let child = Command::new(program)
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let s = Server { port, dir, child };
-        wait_for("server to accept connections", Duration::from_secs(20), || {
-            TcpStream::connect(("127.0.0.1", port)).ok()
-        });
-        s
+        for _ in 0..5 {
+            let port = free_port();
+            let _ = std::fs::remove_file(dir.join("log"));
+            let mut args: Vec<String> = vec![
+                "--port".into(),
+                port.to_string(),
+                "--bind".into(),
+                "127.0.0.1".into(),
+                "--dir".into(),
+                dir.display().to_string(),
+                "--save".into(),
+                "".into(),
+                "--enable-debug-command".into(),
+                "yes".into(),
+                "--logfile".into(),
+                dir.join("log").display().to_string(),
+            ];
+            args.extend(extra.iter().map(|s| s.to_string()));
+            let mut child = Command::new(program)
+                .args(&args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let log = dir.join("log");
+            let ready = wait_for("server to start or exit", Duration::from_secs(20), || {
+                if child.try_wait().unwrap().is_some() {
+                    return Some(false);
+                }
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                text.contains("Ready to accept connections").then_some(true)
+            });
+            if ready {
+                let s = Server { port, dir, child };
+                wait_for("server to accept connections", Duration::from_secs(20), || {
+                    TcpStream::connect(("127.0.0.1", s.port)).ok()
+                });
+                return s;
+            }
+        }
+        panic!("{program} did not start on any of 5 free ports");
     }
 
     pub fn raw(&self) -> Raw {
