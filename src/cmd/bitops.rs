@@ -303,7 +303,7 @@ fn combine(op: BitOp, srcs: &[Vec<u8>]) -> Vec<u8> {
         let mut rc = res.chunks_exact_mut(8);
         let mut sc = src.chunks_exact(8);
         for (r, s) in (&mut rc).zip(&mut sc) {
-            let v = f(word(r), word(s));
+            let v = f(bits::load(r), bits::load(s));
             r.copy_from_slice(&v.to_ne_bytes());
         }
         // Tail bytes, and bytes past the end of a shorter source (zeros).
@@ -314,12 +314,6 @@ fn combine(op: BitOp, srcs: &[Vec<u8>]) -> Vec<u8> {
         }
     }
     res
-}
-
-fn word(b: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(b.get(..8).unwrap_or(&[0; 8]));
-    u64::from_ne_bytes(w)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -27,6 +27,16 @@ fn read_hll<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a [u8]>, CmdErr
     }
 }
 
+/// The bytes of a stored value for in-place HLL edits, after checking it is a valid
+/// HLL (WRONGTYPE / Redis's HLL error otherwise) without touching its encoding.
+fn hll_bytes_mut(o: &mut Obj) -> Result<&mut Vec<u8>, CmdError> {
+    match o.value() {
+        ValueRef::Str(s) => hll::validate(s).map_err(hll_err)?,
+        _ => return Err(error::WRONGTYPE),
+    }
+    o.make_raw().ok_or(error::WRONGTYPE)
+}
+
 /// Runs `f` on the HLL at `key` for in-place edits, creating it empty (sparse) when
 /// absent; one lookup when it exists. Returns `f`'s result and whether it was created.
 fn edit_hll<R>(
@@ -37,12 +47,7 @@ fn edit_hll<R>(
     let now = ctx.now_ms;
     let db = &mut ctx.srv.dbs[ctx.db];
     if let Some(o) = db.get_mut(key, now) {
-        match o.value() {
-            ValueRef::Str(s) => hll::validate(s).map_err(hll_err)?,
-            _ => return Err(error::WRONGTYPE),
-        }
-        let h = o.make_raw().ok_or(error::WRONGTYPE)?;
-        return Ok((f(h)?, false));
+        return Ok((f(hll_bytes_mut(o)?)?, false));
     }
     let mut h = hll::new_sparse();
     hll::invalidate_cache(&mut h);
@@ -53,14 +58,11 @@ fn edit_hll<R>(
     Ok((r?, true))
 }
 
-/// The stored bytes of an HLL already validated by `read_hll`, for in-place edits (the
-/// cached count, PFDEBUG conversions).
-fn stored_hll<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<&'a mut Vec<u8>, CmdError> {
+/// The stored HLL at `key` for in-place edits (the cached count, PFDEBUG conversions):
+/// Ok(None) when absent. One lookup.
+fn stored_hll<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut Vec<u8>>, CmdError> {
     let now = ctx.now_ms;
-    ctx.db()
-        .get_mut(key, now)
-        .and_then(|o| o.make_raw())
-        .ok_or(error::WRONGTYPE)
+    ctx.db().get_mut(key, now).map(hll_bytes_mut).transpose()
 }
 
 fn sparse_max(ctx: &Ctx) -> usize {
@@ -102,11 +104,10 @@ fn pfcount(ctx: &mut Ctx, a: &Args) -> CmdResult {
         return Ok(());
     }
     let key = a.at(1);
-    if read_hll(ctx, key)?.is_none() {
+    let Some(h) = stored_hll(ctx, key)? else {
         ctx.out.int(0);
         return Ok(());
-    }
-    let h = stored_hll(ctx, key)?;
+    };
     let (card, cache_written) = hll::count_cached(h).map_err(hll_err)?;
     if cache_written {
         // The cached cardinality is part of the value: a write, without an event.
@@ -137,8 +138,9 @@ fn pfmerge(ctx: &mut Ctx, a: &Args) -> CmdResult {
 fn pfdebug(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let sub = String::from_utf8_lossy(a.at(1)).into_owned();
     let key = a.at(2);
+    let missing = CmdError::new("ERR The specified key does not exist");
     if read_hll(ctx, key)?.is_none() {
-        return Err(CmdError::new("ERR The specified key does not exist"));
+        return Err(missing);
     }
     let lower = sub.to_ascii_lowercase();
     if !matches!(lower.as_str(), "getreg" | "decode" | "encoding" | "todense") {
@@ -149,7 +151,9 @@ fn pfdebug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             "ERR Wrong number of arguments for the '{sub}' subcommand"
         )));
     }
-    let h = stored_hll(ctx, key)?;
+    let Some(h) = stored_hll(ctx, key)? else {
+        return Err(missing);
+    };
     match lower.as_str() {
         "getreg" => {
             let converted = hll::to_dense(h).map_err(hll_err)?;

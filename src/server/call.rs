@@ -109,9 +109,11 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
     out.track_pushes = false;
     // Redis compat: networking.c closeClientOnOutputBufferLimitReached, checked as the
     // reply grows (here: after each command, and inside commands with huge replies).
+    // Without limits for the client's class (normal clients by default) nothing to do.
     if let Some(c) = srv.clients.get(cid) {
+        let lim = super::pubsub::obuf_limit(&srv.cfg, c);
         let used = out.len().saturating_sub(c.sent) + (c.sealed_bytes - c.sealed_sent) + c.reply.buf.len();
-        if used > 0 && srv.check_obuf_used(cid, used as u64, clock::now_ms()) {
+        if (lim.hard > 0 || lim.soft > 0) && srv.check_obuf_used(cid, used as u64, clock::now_ms()) {
             out.buf.clear();
         }
     }

@@ -109,6 +109,29 @@ pub struct Current<'a> {
     pub out: &'a mut ReplyBuf,
 }
 
+impl Current<'_> {
+    /// A shorter-lived copy, to pass on while keeping this one.
+    pub fn reborrow(&mut self) -> Current<'_> {
+        Current {
+            cid: self.cid,
+            out: &mut *self.out,
+        }
+    }
+}
+
+/// The output-buffer limits of a client's class: replica (MONITOR clients count as
+/// replicas, as in Redis), pubsub (subscribed clients) or normal.
+pub fn obuf_limit(cfg: &crate::config::Config, c: &super::Client) -> crate::config::ObufLimit {
+    let class = if c.monitor {
+        1
+    } else if c.subs.is_some() {
+        2
+    } else {
+        0
+    };
+    cfg.obuf_limits.get(class).copied().unwrap_or_default()
+}
+
 /// Encodes a pub/sub message (RESP2 array or RESP3 push).
 fn encode(resp3: bool, parts: &[&[u8]]) -> ReplyBuf {
     let mut b = ReplyBuf::new();
@@ -145,8 +168,7 @@ impl Server {
         let m = if c.resp3 { msg3 } else { msg2 };
         // Past the hard limit the client is dropped anyway: do not grow its buffer (a
         // single big buffer would briefly need twice its size to grow).
-        let class = if c.monitor { 1 } else { 2 };
-        let hard = self.cfg.obuf_limits.get(class).map(|l| l.hard).unwrap_or(0);
+        let hard = obuf_limit(&self.cfg, c).hard;
         if hard > 0 && (c.pending_output() + m.len()) as u64 > hard {
             tracing::warn!(
                 "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
@@ -178,16 +200,7 @@ impl Server {
         let Some(c) = self.clients.get_mut(cid) else {
             return false;
         };
-        let class = if c.monitor {
-            1
-        } else if c.subs.is_some() {
-            2
-        } else {
-            0
-        };
-        let Some(lim) = self.cfg.obuf_limits.get(class).copied() else {
-            return false;
-        };
+        let lim = obuf_limit(&self.cfg, c);
         let hard = lim.hard > 0 && used >= lim.hard;
         let mut soft = false;
         if lim.soft > 0 && used >= lim.soft {
@@ -284,15 +297,7 @@ impl Server {
         if flags & NOTIFY_KEYSPACE != 0 {
             let mut ch = format!("__keyspace@{db}__:").into_bytes();
             ch.extend_from_slice(key);
-            self.publish(
-                cur.as_mut().map(|c| Current {
-                    cid: c.cid,
-                    out: &mut *c.out,
-                }),
-                &ch,
-                event.as_bytes(),
-                false,
-            );
+            self.publish(cur.as_mut().map(Current::reborrow), &ch, event.as_bytes(), false);
         }
         if flags & NOTIFY_KEYEVENT != 0 {
             let ch = format!("__keyevent@{db}__:{event}").into_bytes();
@@ -318,16 +323,7 @@ impl Server {
                     }
                     crate::db::DbEvent::New => (NOTIFY_NEW, "new"),
                 };
-                self.notify(
-                    cur.as_mut().map(|c| Current {
-                        cid: c.cid,
-                        out: &mut *c.out,
-                    }),
-                    class,
-                    name,
-                    &key,
-                    db,
-                );
+                self.notify(cur.as_mut().map(Current::reborrow), class, name, &key, db);
             }
         }
     }

@@ -36,7 +36,8 @@ fn popcount_words(b: &[u8]) -> u64 {
     acc.iter().sum::<u64>() + tail
 }
 
-fn load(w: &[u8]) -> u64 {
+/// The first 8 bytes of `w` as a native-endian word (zeros when shorter).
+pub fn load(w: &[u8]) -> u64 {
     let mut a = [0u8; 8];
     if let Some(s) = w.get(..8) {
         a.copy_from_slice(s);
