@@ -90,6 +90,9 @@ fn main() -> ExitCode {
             println!("ferrodis server v={VERSION} redis_version={REDIS_VERSION} malloc=jemalloc bits=64");
             return ExitCode::SUCCESS;
         }
+        if args.len() == 2 && a == ferrodis::persist::child::FLAG {
+            return ferrodis::persist::child::run(&args[1]);
+        }
         if args.len() == 1 && (a == "-h" || a == "--help") {
             usage();
             return ExitCode::SUCCESS;
@@ -151,7 +154,7 @@ fn main() -> ExitCode {
         info!("Running mode=standalone, port={}.", srv.cfg.port);
     }
     info!("Server initialized");
-    if srv.load_at_startup().is_err() {
+    if srv.load_data_at_startup().is_err() {
         return ExitCode::from(1);
     }
     srv.startup_memory = ferrodis::cmd::info::used_memory();

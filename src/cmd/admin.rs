@@ -70,6 +70,15 @@ fn apply(ctx: &mut Ctx, name: &str) {
         "loglevel" => crate::log::set_level(cfg.loglevel),
         "logfile" => crate::log::set_file(&cfg.logfile),
         "hz" => ctx.srv.hz = cfg.hz,
+        "appendonly" => {
+            if cfg.get("appendonly") == Some("yes") {
+                let _ = ctx.srv.aof_start();
+            } else {
+                ctx.srv.aof_stop();
+            }
+        }
+        "appendfsync" | "aof-timestamp-enabled" => ctx.srv.aof_sync_config(),
+        "aof-disable-auto-gc" => ctx.srv.aof_del_history(),
         "maxmemory" => {
             let used = crate::alloc::used_memory();
             if cfg.maxmemory > 0 && cfg.maxmemory < used {
@@ -580,6 +589,14 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             ctx.out.verbatim(text.as_bytes(), "txt");
         }
         "reload" => debug_reload(ctx, a)?,
+        "loadaof" => {
+            ctx.srv.debug_loadaof();
+            ctx.out.ok();
+        }
+        "aof-flush-sleep" if a.len() == 3 => {
+            ctx.srv.aof.flush_sleep_us = crate::util::num::parse_u64(a.at(2)).unwrap_or(0);
+            ctx.out.ok();
+        }
         "set-skip-checksum-validation" if a.len() == 3 => {
             ctx.srv.skip_checksum_validation = a.at(2) != b"0";
             ctx.out.ok();

@@ -279,6 +279,8 @@ fn hincrbyfloat(ctx: &mut Ctx, a: &Args) -> CmdResult {
     })?;
     let buf = r.map(|(b, _)| b).unwrap_or_default();
     note_write(ctx, a.at(1), "hincrbyfloat", false, 1);
+    // Redis compat: t_hash.c hincrbyfloatCommand replicates the result as HSET.
+    ctx.propagate_as(&[b"HSET".as_slice(), a.at(1), field, &buf]);
     ctx.out.bulk(&buf);
     Ok(())
 }

@@ -373,12 +373,26 @@ fn expire_generic(ctx: &mut Ctx, a: &Args, relative: bool, secs: bool) -> CmdRes
         ctx.out.int(0);
         return Ok(());
     }
-    if when <= now {
+    // Redis compat: expire.c checkAlreadyExpired: while loading, a past time is set
+    // like any other (the key is then expired, not deleted, until loading ends).
+    if when <= now && !ctx.srv.aof.loading {
         ctx.db().remove(key);
         ctx.modified(key, "del");
+        if ctx.propagating() {
+            // Redis compat: expire.c expireGenericCommand replicates the deletion.
+            let lazy = ctx.srv.cfg.get("lazyfree-lazy-expire") == Some("yes");
+            ctx.propagate_as(&[if lazy { b"UNLINK".as_slice() } else { b"DEL" }, key]);
+        }
     } else {
         ctx.db().set_expire(key, when);
         ctx.modified(key, "expire");
+        if ctx.propagating() {
+            // A relative TTL replayed later would last longer: the absolute time goes out.
+            let mut v: Vec<Vec<u8>> = a.argv.iter().map(|x| x.to_vec()).collect();
+            v[0] = b"PEXPIREAT".to_vec();
+            v[2] = when.to_string().into_bytes();
+            ctx.propagate_as(&v);
+        }
     }
     ctx.out.int(1);
     Ok(())
@@ -648,6 +662,8 @@ fn flushdb(ctx: &mut Ctx, a: &Args) -> CmdResult {
     ctx.srv.touch_watched_db(ctx.db, None);
     let n = flush_db(ctx, ctx.db, lazy);
     ctx.dirty(n);
+    // Redis compat: db.c flushdbCommand: replicated even when the db was empty.
+    ctx.force_propagate();
     ctx.out.ok();
     Ok(())
 }
@@ -662,11 +678,13 @@ fn flushall(ctx: &mut Ctx, a: &Args) -> CmdResult {
     // Redis compat: db.c flushallCommand counts at least one change.
     ctx.dirty(n + 1);
     // Redis compat: db.c flushAllDataAndResetRDB: a running BGSAVE is aborted and, with
-    // save points set, the now empty dataset is saved at once (resetting the counter).
+    // save points set, the now empty dataset is saved at once (resetting the counter);
+    // flushallCommand replicates it even if everything was empty already.
     ctx.srv.kill_bgsave();
     if !ctx.srv.cfg.save_params.is_empty() {
         let _ = ctx.srv.save_sync();
     }
+    ctx.force_propagate();
     ctx.out.ok();
     Ok(())
 }

@@ -90,11 +90,47 @@ pub struct Ctx<'a> {
     pub cmd: &'static CommandSpec,
     /// Set by a blocking command that found nothing to serve.
     pub block: Option<crate::server::blocking::BlockReq>,
+    /// How this command is propagated if it changes the dataset.
+    pub prop: crate::server::propagate::PropagateAs,
 }
 
 use crate::server::pubsub::Current;
 
 impl Ctx<'_> {
+    /// Whether writes are propagated (the AOF is on): commands that propagate as
+    /// something else check this before building the replacement.
+    #[inline]
+    pub fn propagating(&self) -> bool {
+        self.srv.prop.on
+    }
+
+    /// Propagates this command as `argv` instead of as sent.
+    pub fn propagate_as<A: AsRef<[u8]>>(&mut self, argv: &[A]) {
+        if self.srv.prop.on {
+            self.prop =
+                crate::server::propagate::PropagateAs::Replace(argv.iter().map(|a| a.as_ref().to_vec()).collect());
+        }
+    }
+
+    /// Propagates this command as sent even if it changed nothing.
+    pub fn force_propagate(&mut self) {
+        self.prop = crate::server::propagate::PropagateAs::Forced;
+    }
+
+    /// Does not propagate this command itself (what it did went out otherwise).
+    pub fn no_propagate(&mut self) {
+        self.prop = crate::server::propagate::PropagateAs::Nothing;
+    }
+
+    /// Propagates `argv` (in this command's db) before this command itself.
+    pub fn also_propagate<A: AsRef<[u8]>>(&mut self, argv: &[A]) {
+        if self.srv.prop.on {
+            let db = self.db;
+            self.srv
+                .also_propagate(db, argv.iter().map(|a| a.as_ref().to_vec()).collect());
+        }
+    }
+
     #[inline]
     pub fn db(&mut self) -> &mut Db {
         &mut self.srv.dbs[self.db]

@@ -2,7 +2,7 @@
 //! server::persist, the format in persist::rdb; DUMP payloads are one RDB value plus the
 //! RDB version (u16 LE) and a CRC64 (LE) of everything before it. Redis compat: rdb.c,
 //! cluster.c (dumpCommand, restoreCommand, verifyDumpPayload).
-use super::error::{self, CmdResult};
+use super::error::{self, CmdError, CmdResult};
 use super::spec::*;
 use super::{Args, Ctx};
 use crate::persist::rdb::file::saved_lru;
@@ -32,10 +32,30 @@ fn bgsave(ctx: &mut Ctx, a: &Args) -> CmdResult {
     if ctx.srv.bgsave_in_progress() {
         return Err(error::BGSAVE_RUNNING);
     }
+    // Redis compat: rdb.c bgsaveCommand: while a rewrite runs (or inside EXEC) a save
+    // can only be scheduled.
+    if ctx.srv.has_active_child() || ctx.srv.in_exec {
+        if a.len() == 2 || ctx.srv.in_exec {
+            ctx.srv.rdb.scheduled = true;
+            ctx.out.simple("Background saving scheduled");
+            return Ok(());
+        }
+        return Err(CmdError::new("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."));
+    }
     ctx.srv.bgsave_start().map_err(|_| error::GENERIC_ERR)?;
     ctx.srv.rdb.saves += 1;
     ctx.out.simple("Background saving started");
     Ok(())
+}
+
+fn bgrewriteaof(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    match ctx.srv.bgrewriteaof() {
+        Ok(msg) => {
+            ctx.out.simple(msg);
+            Ok(())
+        }
+        Err(e) => Err(CmdError::new(e)),
+    }
 }
 
 /// The DUMP payload of one entry. Redis compat: cluster.c createDumpPayload.
@@ -158,6 +178,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(G, "1.0.0", "O(N) where N is the total number of keys in all databases", "Synchronously saves the database(s) to disk."),
     cmd("bgsave", -1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, ACL_ADMIN | ACL_DANGEROUS, bgsave)
         .doc(G, "1.0.0", "O(N) where N is the total number of keys in all databases", "Asynchronously saves the database(s) to disk."),
+    cmd("bgrewriteaof", 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, ACL_ADMIN | ACL_DANGEROUS, bgrewriteaof)
+        .doc(G, "1.0.0", "O(1)", "Asynchronously rewrites the append-only file to disk."),
     cmd("dump", 2, READONLY, ACL_KEYSPACE | ACL_DANGEROUS, dump)
         .keys(1, 1, 1, KS_RO | KS_ACCESS)
         .doc(GK, "2.6.0", "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).", "Returns a serialized representation of the value stored at a key.")

@@ -234,6 +234,8 @@ fn spop(ctx: &mut Ctx, a: &Args) -> CmdResult {
     match edit_set(ctx, key, None, |s, rng| s.pop(rng))? {
         Some((Some(m), removed)) => {
             note_write(ctx, key, "spop", removed, 1);
+            // Redis compat: t_set.c spopCommand: the random pick is replayed as SREM.
+            ctx.propagate_as(&[b"SREM".as_slice(), key, &m]);
             ctx.out.bulk(&m);
         }
         _ => ctx.out.null(),
@@ -250,14 +252,34 @@ fn spop_count(ctx: &mut Ctx, a: &Args) -> CmdResult {
         _ => return Err(error::NOT_POSITIVE),
     };
     let key = a.at(1);
-    if let Some((popped, deleted)) = spop_reply(ctx, key, count)? {
+    let mut members = ctx.propagating().then(Vec::new);
+    if let Some((popped, deleted)) = spop_reply(ctx, key, count, members.as_mut())? {
         note_write(ctx, key, "spop", deleted, popped);
+        // Redis compat: t_set.c spopWithCountCommand: the whole set goes as DEL (or
+        // UNLINK), a part of it as SREMs of up to 1024 members.
+        if deleted {
+            let lazy = ctx.srv.cfg.get("lazyfree-lazy-server-del") == Some("yes");
+            ctx.propagate_as(&[if lazy { b"UNLINK".as_slice() } else { b"DEL" }, key]);
+        } else if let Some(ms) = members {
+            for chunk in ms.chunks(1024) {
+                let mut v: Vec<&[u8]> = vec![b"SREM", key];
+                v.extend(chunk.iter().map(|m| m.as_slice()));
+                ctx.also_propagate(&v);
+            }
+            ctx.no_propagate();
+        }
     }
     Ok(())
 }
 
 /// Pops `count` members and replies them; Some((popped, key deleted)) when any were.
-fn spop_reply(ctx: &mut Ctx, key: &[u8], count: u64) -> Result<Option<(usize, bool)>, CmdError> {
+/// With `collect`, the popped members are also kept there (for propagation).
+fn spop_reply(
+    ctx: &mut Ctx,
+    key: &[u8],
+    count: u64,
+    mut collect: Option<&mut Vec<Vec<u8>>>,
+) -> Result<Option<(usize, bool)>, CmdError> {
     let lim = ctx.limits();
     let now = ctx.now_ms;
     let srv = &mut *ctx.srv;
@@ -297,6 +319,9 @@ fn spop_reply(ctx: &mut Ctx, key: &[u8], count: u64) -> Result<Option<(usize, bo
         for _ in 0..popped {
             if let Some(m) = s.pop(rng) {
                 out.bulk(&m);
+                if let Some(c) = collect.as_mut() {
+                    c.push(m.to_vec());
+                }
             }
         }
         drop(s);
@@ -313,6 +338,9 @@ fn spop_reply(ctx: &mut Ctx, key: &[u8], count: u64) -> Result<Option<(usize, bo
         if let Some(v) = s.view() {
             for m in v.iter() {
                 out.bulk(&m);
+                if let Some(c) = collect.as_mut() {
+                    c.push(m.to_vec());
+                }
             }
         }
         drop(s);

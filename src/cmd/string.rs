@@ -126,10 +126,24 @@ fn set(ctx: &mut Ctx, a: &Args) -> CmdResult {
         return Ok(());
     }
     set_key(ctx, key, a.at(2), keepttl, at);
+    if let (Some(at), Some((u, _))) = (at, expire) {
+        if u != Unit::PxAt {
+            propagate_set_pxat(ctx, key, a.at(2), at);
+        }
+    }
     if !getf {
         ctx.out.ok();
     }
     Ok(())
+}
+
+/// A SET with a relative or second-based expire goes out as `SET key value PXAT ms`.
+/// Redis compat: t_string.c setGenericCommand.
+fn propagate_set_pxat(ctx: &mut Ctx, key: &[u8], val: &[u8], at: i64) {
+    if ctx.propagating() {
+        let ms = at.to_string();
+        ctx.propagate_as(&[b"SET".as_slice(), key, val, b"PXAT", ms.as_bytes()]);
+    }
 }
 
 /// Stores a string value (dropping the old TTL unless `keepttl`), then an expire.
@@ -157,6 +171,7 @@ fn setnx(ctx: &mut Ctx, a: &Args) -> CmdResult {
 fn setex_generic(ctx: &mut Ctx, a: &Args, unit: Unit, name: &str) -> CmdResult {
     let at = expire_at(a.at(2), unit, ctx.now_ms, name)?;
     set_key(ctx, a.at(1), a.at(3), false, Some(at));
+    propagate_set_pxat(ctx, a.at(1), a.at(3), at);
     ctx.out.ok();
     Ok(())
 }
@@ -226,14 +241,22 @@ fn getex(ctx: &mut Ctx, a: &Args) -> CmdResult {
         (Some(at), Some((Unit::ExAt | Unit::PxAt, _))) if at <= now => {
             ctx.db().remove(key);
             ctx.modified(key, "del");
+            if ctx.propagating() {
+                let lazy = ctx.srv.cfg.get("lazyfree-lazy-expire") == Some("yes");
+                ctx.propagate_as(&[if lazy { b"UNLINK".as_slice() } else { b"DEL" }, key]);
+            }
         }
         (Some(at), _) => {
             ctx.db().set_expire(key, at);
             ctx.modified(key, "expire");
+            // Redis compat: t_string.c getexCommand propagates PEXPIREAT / PERSIST.
+            let ms = at.to_string();
+            ctx.propagate_as(&[b"PEXPIREAT".as_slice(), key, ms.as_bytes()]);
         }
         _ => {
             if persist && ctx.db().persist(key) {
                 ctx.modified(key, "persist");
+                ctx.propagate_as(&[b"PERSIST".as_slice(), key]);
             }
         }
     }
@@ -395,6 +418,9 @@ fn incrbyfloat(ctx: &mut Ctx, a: &Args) -> CmdResult {
         None => db.add(Obj::new_str(key, &buf), now),
     }
     ctx.modified(key, "incrbyfloat");
+    // Redis compat: t_string.c incrbyfloatCommand: the result, not the float math, is
+    // replayed (platforms may round differently).
+    ctx.propagate_as(&[b"SET".as_slice(), key, &buf, b"KEEPTTL"]);
     ctx.out.bulk(&buf);
     Ok(())
 }

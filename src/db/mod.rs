@@ -77,6 +77,9 @@ pub struct Db {
     pub events: Vec<(DbEvent, Vec<u8>)>,
     pub collect_expired: bool,
     pub collect_new: bool,
+    /// Keys deleted by expiry since the server last took them, recorded while writes
+    /// are propagated (the AOF gets a DEL for each, before the command that found them).
+    pub expired_to_propagate: Option<Vec<Vec<u8>>>,
     /// Under an LFU maxmemory policy, accesses bump a counter instead of the LRU clock.
     pub lfu: Option<evict::Lfu>,
     /// When false, lookups never delete expired keys (DEBUG SET-ACTIVE-EXPIRE keeps
@@ -132,6 +135,9 @@ impl Db {
         self.expired_count += 1;
         if self.collect_expired {
             self.events.push((DbEvent::Expired, key.to_vec()));
+        }
+        if let Some(v) = self.expired_to_propagate.as_mut() {
+            v.push(key.to_vec());
         }
     }
 

@@ -105,7 +105,14 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
     let mark = out.len();
     let silent = matches!(mode, ReplyMode::Off | ReplyMode::Skip);
     out.track_pushes = silent;
+    srv.prop.depth += 1;
     dispatch(srv, cid, argv, out);
+    srv.prop.depth -= 1;
+    if srv.prop.depth == 0 && !srv.prop.ops.is_empty() {
+        // The unit ends here (a top-level command, or EXEC with all it ran). Blocked
+        // clients this served propagate as units of their own, after it.
+        srv.propagate_pending();
+    }
     out.track_pushes = false;
     // Redis compat: networking.c closeClientOnOutputBufferLimitReached, checked as the
     // reply grows (here: after each command, and inside commands with huge replies).
@@ -223,7 +230,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     // Redis compat: server.c processCommand: with maxmemory, evict first; if memory is
     // still over the limit, refuse commands that may grow it (EXEC of a transaction
     // holding one included), and anything queued inside MULTI.
-    if srv.cfg.maxmemory > 0 {
+    if srv.cfg.maxmemory > 0 && !srv.aof.loading {
         let state = srv.perform_evictions();
         let Some(client) = srv.clients.get_mut(cid) else {
             return;
@@ -240,11 +247,22 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     // Redis compat: server.c writeCommandsDeniedByDiskError: after a failed save, with
     // save points and stop-writes-on-bgsave-error set, writes (and PING) are refused.
     if (spec.flags & spec::WRITE != 0 || spec.name == "ping")
+        && !srv.aof.loading
         && !srv.rdb.last_bgsave_ok
         && !srv.cfg.save_params.is_empty()
         && srv.cfg.get("stop-writes-on-bgsave-error") == Some("yes")
     {
         reject(srv, cid, out, &error::MISCONF, Some(id));
+        return;
+    }
+    // Redis compat: server.c writeCommandsDeniedByDiskError: after a failed AOF write,
+    // writes are refused until a write succeeds again.
+    if spec.flags & spec::WRITE != 0 && !srv.aof.last_write_ok && srv.aof.state != super::aof::AofState::Off {
+        let e = CmdError::owned(format!(
+            "MISCONF Errors writing to the AOF file: {}",
+            srv.aof.last_write_err
+        ));
+        reject(srv, cid, out, &e, Some(id));
         return;
     }
     let Some(client) = srv.clients.get_mut(cid) else {
@@ -293,7 +311,9 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         db,
         cmd: spec,
         block: None,
+        prop: Default::default(),
     };
+    let dirty_before = ctx.srv.dirty;
     let args = Args { argv };
     // A handler bug must cost one reply, not the server.
     let res = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut ctx, &args))) {
@@ -308,12 +328,33 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         out,
         block,
         db: db_now,
+        prop,
         ..
     } = ctx;
+    if srv.prop.on {
+        // Keys found expired go first: they were gone before this command ran.
+        srv.propagate_expired();
+        // Redis compat: server.c call: a command that changed the dataset propagates
+        // (EXEC propagates what it ran instead; DEBUG and other admin commands never).
+        let forced = matches!(prop, super::propagate::PropagateAs::Forced);
+        if (forced || srv.dirty != dirty_before)
+            && spec.flags & (spec::WRITE | spec::MAY_REPLICATE) != 0
+            && spec.name != "exec"
+        {
+            match prop {
+                super::propagate::PropagateAs::Verbatim | super::propagate::PropagateAs::Forced => {
+                    srv.also_propagate(db, argv.iter().map(|a| a.to_vec()).collect());
+                }
+                super::propagate::PropagateAs::Replace(v) => srv.also_propagate(db, v),
+                super::propagate::PropagateAs::Nothing => {}
+            }
+        }
+    }
     srv.after_writes(Some(super::pubsub::Current { cid, out: &mut *out }));
     // Redis compat: server.c call: commands that ran are shown to MONITOR clients,
     // except administrative ones; a served blocked command was shown when it first ran.
     if !srv.monitors.is_empty()
+        && !srv.aof.loading
         && spec.flags & (spec::ADMIN | spec::SKIP_MONITOR) == 0
         && srv.blocking.rerun != Some(cid)
     {
@@ -329,7 +370,10 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     // once, when it is served or unblocked, not each time it runs.
     let blocked = block.is_some();
     if let Some(req) = block {
-        srv.block_client(cid, db, req, argv);
+        // A replayed AOF never blocks: the dataset it ran on had what it needed.
+        if !srv.aof.loading {
+            srv.block_client(cid, db, req, argv);
+        }
     }
     let took = clock::now_us().saturating_sub(start);
     srv.stats.total_commands += 1;

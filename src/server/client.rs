@@ -9,6 +9,8 @@ use crate::resp::{Parser, ReplyBuf};
 pub enum Conn {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// No socket: the client that replays the AOF. Its output is discarded.
+    None,
 }
 
 impl Conn {
@@ -33,6 +35,7 @@ impl Conn {
         match self {
             Conn::Tcp(s) => s.write(buf),
             Conn::Unix(s) => s.write(buf),
+            Conn::None => Ok(buf.len()),
         }
     }
 
@@ -41,6 +44,7 @@ impl Conn {
         match self {
             Conn::Tcp(s) => s.as_raw_fd(),
             Conn::Unix(s) => s.as_raw_fd(),
+            Conn::None => -1,
         }
     }
 }

@@ -15,10 +15,12 @@ impl Server {
         let now = clock::now_ms();
         if self.active_expire {
             self.active_expire_cycle(now);
+            self.propagate_background_deletions();
         }
         self.after_writes(None);
         self.clients_cron(now);
         self.bgsave_poll(false);
+        self.aof_cron();
         self.save_points_cron();
         crate::cmd::migrate::close_timed_out(&mut self.migrate_cache, now / 1000);
         let s = &mut self.stats;
@@ -112,6 +114,7 @@ impl Server {
             // No child to kill: let the writer finish so its temp file is not left behind.
             self.bgsave_poll(true);
         }
+        self.aof_shutdown();
         if save {
             // Redis compat: server.c prepareForShutdown.
             info!("Saving the final RDB snapshot before exiting.");

@@ -71,6 +71,15 @@ impl Server {
             freed += before.saturating_sub(crate::alloc::used_memory());
             self.stats.evicted_keys += 1;
             self.dirty += 1;
+            if self.prop.on {
+                // Redis compat: evict.c performEvictions propagates each deletion alone.
+                let cmd: &[u8] = if self.cfg.get("lazyfree-lazy-eviction") == Some("yes") {
+                    b"UNLINK"
+                } else {
+                    b"DEL"
+                };
+                self.aof.feed(db, &[cmd, key.as_slice()]);
+            }
             self.touch_watched(db, &key);
             self.signal_key(db, &key);
             self.notify(None, NOTIFY_EVICTED, "evicted", &key, db);

@@ -1,12 +1,14 @@
 //! Server: all state owned by the main thread (dbs, clients, config, stats) and the
 //! process-level pieces around it. `reactor` runs the event loop, `call` dispatches
 //! commands, `cron` does periodic work. The only module that names mio.
+pub mod aof;
 pub mod blocking;
 pub mod call;
 pub mod client;
 pub mod cron;
 pub mod evict;
 pub mod persist;
+pub mod propagate;
 pub mod pubsub;
 pub mod reactor;
 
@@ -120,6 +122,8 @@ pub struct Server {
     /// Eviction candidates kept between rounds, and the db random eviction tries next.
     pub evict_pool: crate::db::evict::Pool,
     pub evict_next_db: usize,
+    pub aof: aof::Aof,
+    pub prop: propagate::Propagation,
 }
 
 impl Server {
@@ -170,6 +174,8 @@ impl Server {
             skip_checksum_validation: false,
             evict_pool: Default::default(),
             evict_next_db: 0,
+            aof: Default::default(),
+            prop: Default::default(),
         }
     }
 

@@ -32,6 +32,8 @@ pub struct RdbState {
     pub last_bgsave_try: i64,
     pub last_load_keys_loaded: u64,
     pub last_load_keys_expired: u64,
+    /// BGSAVE SCHEDULE asked while another background job ran.
+    pub scheduled: bool,
 }
 
 impl Default for RdbState {
@@ -44,6 +46,7 @@ impl Default for RdbState {
             last_bgsave_try: 0,
             last_load_keys_loaded: 0,
             last_load_keys_expired: 0,
+            scheduled: false,
         }
     }
 }
@@ -82,6 +85,29 @@ impl Server {
         file::serialize(&self.dbs, &opts)
     }
 
+    /// Redis compat: the rdb-key-save-delay test hook (microseconds per key saved), as
+    /// the time a background save of the current dataset is held back.
+    pub fn save_delay(&self) -> std::time::Duration {
+        let per_key = self
+            .cfg
+            .get("rdb-key-save-delay")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let keys: u64 = self.dbs.iter().map(|d| d.len() as u64).sum();
+        std::time::Duration::from_micros(per_key.saturating_mul(keys))
+    }
+
+    /// Loads RDB bytes (an AOF base or preamble) into the dbs, keeping expired keys;
+    /// returns where the RDB part ends.
+    pub fn load_rdb_bytes(&mut self, data: &[u8]) -> Result<usize, String> {
+        self.sync_access_mode();
+        let lim = self.cfg.limits;
+        let verify = self.cfg_yes("rdbchecksum");
+        file::load_with(data, &mut self.dbs, clock::now_ms(), &lim, verify, true)
+            .map(|st| st.end)
+            .map_err(|e| e.log_line(0))
+    }
+
     pub fn bgsave_in_progress(&self) -> bool {
         self.rdb.bg.is_some()
     }
@@ -111,6 +137,9 @@ impl Server {
         if self.rdb.bg.is_some() {
             return Err("ERR Background save already in progress");
         }
+        if self.aof.rewrite.is_some() {
+            return Err("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+        }
         let now = clock::now_ms();
         self.rdb.last_bgsave_try = now / 1000;
         let data = self.snapshot();
@@ -118,14 +147,7 @@ impl Server {
         let tmp = format!("temp-bg-{}.rdb", std::process::id());
         let cancel = Arc::new(AtomicBool::new(false));
         let flag = cancel.clone();
-        // Redis compat: the rdb-key-save-delay test hook (microseconds per key saved).
-        let per_key = self
-            .cfg
-            .get("rdb-key-save-delay")
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        let keys: u64 = self.dbs.iter().map(|d| d.len() as u64).sum();
-        let delay = std::time::Duration::from_micros(per_key.saturating_mul(keys));
+        let delay = self.save_delay();
         let spawned = std::thread::Builder::new().name("rdb-save".into()).spawn(move || {
             let end = std::time::Instant::now() + delay;
             while std::time::Instant::now() < end && !flag.load(Ordering::Acquire) {
@@ -136,6 +158,7 @@ impl Server {
         match spawned {
             Ok(handle) => {
                 info!("Background saving started");
+                self.aof.forks += 1;
                 self.rdb.bg = Some(BgSave {
                     handle,
                     cancel,
@@ -198,11 +221,19 @@ impl Server {
     /// Starts a BGSAVE when a `save <seconds> <changes>` point is reached.
     /// Redis compat: server.c serverCron.
     pub fn save_points_cron(&mut self) {
-        if self.rdb.bg.is_some() {
+        if self.has_active_child() {
             return;
         }
         let now = clock::now_ms() / 1000;
         let retry_ok = now - self.rdb.last_bgsave_try > BGSAVE_RETRY_DELAY || self.rdb.last_bgsave_ok;
+        // Redis compat: server.c serverCron starts a BGSAVE SCHEDULE'd while a rewrite ran.
+        if self.rdb.scheduled && retry_ok {
+            self.rdb.scheduled = false;
+            if self.bgsave_start().is_ok() {
+                self.rdb.saves += 1;
+            }
+            return;
+        }
         let hit = self
             .cfg
             .save_params

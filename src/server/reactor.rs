@@ -332,6 +332,7 @@ impl Reactor {
             let r = match &mut c.conn {
                 Conn::Tcp(s) => self.poll.registry().register(s, Token(cid), interest),
                 Conn::Unix(s) => self.poll.registry().register(s, Token(cid), interest),
+                Conn::None => Ok(()),
             };
             if r.is_err() {
                 continue;
@@ -351,11 +352,13 @@ impl Reactor {
                 // Best effort: deliver what was queued (e.g. an error) before closing,
                 // unless the client is dropped for its output buffer size.
                 if !c.drop_output {
+                    srv.aof_before_reply();
                     let _ = c.flush();
                 }
                 let _ = match &mut c.conn {
                     Conn::Tcp(s) => self.poll.registry().deregister(s),
                     Conn::Unix(s) => self.poll.registry().deregister(s),
+                    Conn::None => Ok(()),
                 };
             }
         }
@@ -464,6 +467,17 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
             }
         }
     }
+    if srv.aof.state != super::aof::AofState::Off {
+        // Replies wait for the end of the loop iteration: one AOF write (and fsync)
+        // then covers every client served in it.
+        if let Some(c) = srv.clients.get_mut(cid) {
+            if c.pending_output() > 0 && !c.pending_write {
+                c.pending_write = true;
+                srv.pending_writes.push(cid);
+            }
+        }
+        return;
+    }
     flush_client(srv, reg, cid);
 }
 
@@ -562,6 +576,12 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
         }
         return;
     }
+    if srv.aof.state != super::aof::AofState::Off && srv.aof.owes_write() {
+        srv.aof_before_reply();
+    }
+    let Some(c) = srv.clients.get_mut(cid) else {
+        return;
+    };
     let before = c.tot_out;
     let res = c.flush();
     let written = c.tot_out - before;
@@ -580,6 +600,7 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
                 let _ = match &mut c.conn {
                     Conn::Tcp(s) => reg.reregister(s, Token(cid), i),
                     Conn::Unix(s) => reg.reregister(s, Token(cid), i),
+                    Conn::None => Ok(()),
                 };
             }
             if done && c.close_after_reply {

@@ -41,6 +41,34 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     }
 }
 
+/// C's atoll/strtol: leading whitespace, an optional sign, then as many digits as there
+/// are (none: 0); saturates instead of overflowing. For file formats Redis reads that way.
+#[must_use]
+pub fn atoi_prefix(s: &[u8]) -> i64 {
+    let mut it = s.iter().copied().skip_while(|c| c.is_ascii_whitespace()).peekable();
+    let neg = match it.peek() {
+        Some(b'-') => {
+            it.next();
+            true
+        }
+        Some(b'+') => {
+            it.next();
+            false
+        }
+        _ => false,
+    };
+    let mut v: i64 = 0;
+    for c in it.take_while(u8::is_ascii_digit) {
+        let d = (c - b'0') as i64;
+        v = if neg {
+            v.saturating_mul(10).saturating_sub(d)
+        } else {
+            v.saturating_mul(10).saturating_add(d)
+        };
+    }
+    v
+}
+
 /// Parses an unsigned 64-bit integer with the same strictness as [`parse_i64`] (so no sign
 /// at all): digits only, no leading zeros except `"0"`, at most 20 bytes, no overflow.
 /// Not Redis's string2ull (stream IDs): that one falls back to strtoull, which also takes

@@ -118,6 +118,30 @@ impl Server {
         panic!("{program} did not start on any of 5 free ports");
     }
 
+    /// Starts ferrodis in `dir` without waiting for it to be ready: for a start that
+    /// must fail (see `wait_exit` and `log`).
+    pub fn start_program_in_expect_exit(dir: PathBuf, extra: &[&str]) -> Server {
+        let port = free_port();
+        let mut args: Vec<String> = vec![
+            "--port".into(),
+            port.to_string(),
+            "--dir".into(),
+            dir.display().to_string(),
+            "--save".into(),
+            "".into(),
+            "--logfile".into(),
+            dir.join("log").display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let child = Command::new(env!("CARGO_BIN_EXE_ferrodis"))
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Server { port, dir, child }
+    }
+
     pub fn raw(&self) -> Raw {
         let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -144,6 +168,33 @@ impl Server {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Kills the process with SIGKILL (a crash: nothing is flushed) and waits for it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// A copy of the server's directory (its files as they are now), for another
+    /// server to start in.
+    pub fn copy_dir(&self) -> PathBuf {
+        let to = temp_dir();
+        copy_tree(&self.dir, &to);
+        to
+    }
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dst).unwrap();
+            copy_tree(&e.path(), &dst);
+        } else if e.file_name() != "log" {
+            std::fs::copy(e.path(), dst).unwrap();
+        }
     }
 }
 

@@ -2,9 +2,10 @@
 //! plain `cargo test` (the tools may be absent); `.ci/run` installs them and runs these.
 use std::io::Write;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use crate::cmd;
-use crate::harness::Server;
+use crate::harness::{wait_for, Server};
 
 #[test]
 #[ignore]
@@ -234,5 +235,59 @@ fn ferrodis_rdb_loads_in_redis_with_the_same_digest() {
         let p = cmd!(fc, "DUMP", k);
         let body = &p[p.iter().position(|&b| b == b'\n').unwrap() + 1..p.len() - 2];
         assert_eq!(cmd!(rc, "RESTORE", format!("{k}:f"), "0", body), b"+OK\r\n", "{k}");
+    }
+}
+
+/// Writes to an AOF-enabled server: the whole dataset, a rewrite, then more commands
+/// that propagate as something else (so the files hold a base and an incr part).
+fn aof_workload(c: &mut crate::harness::Raw) {
+    crate::persist::populate(c);
+    assert!(cmd!(c, "BGREWRITEAOF").starts_with(b"+Background append only file rewriting"));
+    wait_for("rewrite", Duration::from_secs(20), || {
+        let info = String::from_utf8_lossy(&cmd!(c, "INFO", "persistence")).into_owned();
+        info.contains("aof_rewrite_in_progress:0").then_some(())
+    });
+    cmd!(c, "SADD", "after:set", "a", "b", "c", "d");
+    cmd!(c, "SPOP", "after:set");
+    cmd!(c, "EXPIRE", "str:emb", "5000");
+    cmd!(c, "INCRBYFLOAT", "after:f", "3.5");
+    cmd!(c, "SET", "after:ex", "v", "EX", "9000");
+    cmd!(c, "MULTI");
+    cmd!(c, "LPUSH", "after:l", "x");
+    cmd!(c, "SELECT", "5");
+    cmd!(c, "INCR", "after:n");
+    cmd!(c, "EXEC");
+    cmd!(c, "SELECT", "0");
+}
+
+/// ferrodis's multi-part AOF (RDB and command bases) passes redis-check-aof and loads
+/// in redis-server with the same digest; Redis's loads in ferrodis the same way.
+#[test]
+#[ignore]
+fn aof_directories_interchange_with_redis() {
+    use crate::persist::digest;
+    for preamble in ["yes", "no"] {
+        let opts = ["--appendonly", "yes", "--aof-use-rdb-preamble", preamble];
+        let f = Server::start_with(&opts);
+        let mut fc = f.raw();
+        aof_workload(&mut fc);
+        let want = digest(&mut fc);
+        let check = Command::new("redis-check-aof")
+            .arg(f.dir.join("appendonlydir/appendonly.aof.manifest"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&check.stdout);
+        assert!(text.contains("All AOF files and manifest are valid"), "{text}");
+        let r = Server::start_reference_in(f.copy_dir(), &opts);
+        let mut rc = r.raw();
+        assert_eq!(digest(&mut rc), want, "ferrodis AOF in redis, preamble {preamble}");
+
+        let r = Server::start_reference_in(crate::harness::temp_dir(), &opts);
+        let mut rc = r.raw();
+        aof_workload(&mut rc);
+        let want = digest(&mut rc);
+        let f = Server::start_in(r.copy_dir(), &opts);
+        let mut fc = f.raw();
+        assert_eq!(digest(&mut fc), want, "redis AOF in ferrodis, preamble {preamble}");
     }
 }

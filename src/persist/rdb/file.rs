@@ -125,11 +125,26 @@ pub struct LoadStats {
     pub redis_ver: Option<String>,
     pub ctime: Option<i64>,
     pub used_mem: Option<i64>,
+    /// Offset just past the file's checksum (an AOF may go on after it).
+    pub end: usize,
 }
 
 /// Loads a whole file into `dbs` (which should be empty). Keys whose expire time is
 /// before `now_ms` are skipped. `verify`: check the CRC64 trailer unless it is zero.
 pub fn load(data: &[u8], dbs: &mut [Db], now_ms: i64, lim: &Limits, verify: bool) -> Result<LoadStats, RdbError> {
+    load_with(data, dbs, now_ms, lim, verify, false)
+}
+
+/// [`load`], optionally keeping keys whose expire time has passed (an AOF base is
+/// loaded like that: they expire afterwards, as commands would have left them).
+pub fn load_with(
+    data: &[u8],
+    dbs: &mut [Db],
+    now_ms: i64,
+    lim: &Limits,
+    verify: bool,
+    keep_expired: bool,
+) -> Result<LoadStats, RdbError> {
     let mut r = Reader::new(data);
     let magic = r
         .take(9)
@@ -220,7 +235,7 @@ pub fn load(data: &[u8], dbs: &mut [Db], now_ms: i64, lim: &Limits, verify: bool
             st.empty_skipped += 1;
             continue;
         };
-        if at.is_some_and(|at| at < now_ms) {
+        if !keep_expired && at.is_some_and(|at| at < now_ms) {
             st.keys_expired += 1;
             continue;
         }
@@ -252,6 +267,7 @@ pub fn load(data: &[u8], dbs: &mut [Db], now_ms: i64, lim: &Limits, verify: bool
             }
         }
     }
+    st.end = r.pos;
     Ok(st)
 }
 

@@ -1,0 +1,115 @@
+//! The background writer process: snapshot bytes are piped to a child (this binary,
+//! started with `--background-writer <file>`) that writes and fsyncs the file. The
+//! child is exec'd, not forked: it shares no memory with the server, so the dataset is
+//! never copied on write, yet operators and tools see a save child like Redis's (and can
+//! stop a save by killing it).
+use std::io::{self, Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
+
+/// The hidden command-line flag that turns the binary into a writer.
+pub const FLAG: &str = "--background-writer";
+
+/// How a background write ended, when not with success.
+#[derive(Debug)]
+pub enum WriteError {
+    /// The child was killed by this signal.
+    Signal(i32),
+    Failed(String),
+}
+
+pub struct ChildWriter {
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+impl ChildWriter {
+    /// Starts a writer for `path` (relative paths are from the server's directory).
+    pub fn spawn(path: &Path) -> io::Result<ChildWriter> {
+        let exe = std::env::current_exe()?;
+        let mut child = Command::new(exe)
+            .arg(FLAG)
+            .arg(path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()?;
+        let stdin = child.stdin.take();
+        Ok(ChildWriter { child, stdin })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the child has exited already (e.g. it was killed).
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    pub fn write(&mut self, data: &[u8]) -> Result<(), WriteError> {
+        let Some(w) = self.stdin.as_mut() else {
+            return Err(WriteError::Failed("writer closed".into()));
+        };
+        match w.write_all(data) {
+            Ok(()) => Ok(()),
+            // A dead child: its exit status says why.
+            Err(_) => Err(self
+                .finish()
+                .err()
+                .unwrap_or(WriteError::Failed("writer exited early".into()))),
+        }
+    }
+
+    /// Ends the input and waits for the child; Ok when the file is written and synced.
+    pub fn finish(&mut self) -> Result<(), WriteError> {
+        drop(self.stdin.take());
+        let st = self.child.wait().map_err(|e| WriteError::Failed(e.to_string()))?;
+        if let Some(sig) = st.signal() {
+            return Err(WriteError::Signal(sig));
+        }
+        if st.success() {
+            Ok(())
+        } else {
+            Err(WriteError::Failed(format!(
+                "writer exited with status {}",
+                st.code().unwrap_or(-1)
+            )))
+        }
+    }
+
+    /// Stops the child the way Redis stops its save child (SIGUSR1: not an error).
+    pub fn stop(&mut self) {
+        // Safety: kill(2) on our own child's pid, which `wait` has not reaped yet.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGUSR1);
+        }
+    }
+}
+
+/// The child's side: stdin to `path`, then fsync. Exit status 0 only when all of it
+/// reached the disk.
+pub fn run(path: &str) -> ExitCode {
+    let res = (|| -> io::Result<()> {
+        let mut f = std::fs::File::create(path)?;
+        let mut input = io::stdin().lock();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            f.write_all(buf.get(..n).unwrap_or_default())?;
+        }
+        f.sync_all()
+    })();
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Write error writing {path}: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Propagation: the writes of one execution unit (a command, an EXEC, a served blocked
+//! command, an expiry or eviction) as commands, in the order they happened, handed to
+//! the AOF. A unit that propagates more than one command is wrapped in MULTI/EXEC so a
+//! reader replays it all or nothing. Nothing is built while no one consumes it.
+//! Redis compat: server.c alsoPropagate, propagatePendingCommands, db.c propagateDeletion.
+use super::Server;
+
+#[derive(Default)]
+pub struct Propagation {
+    /// Whether writes are being propagated at all (the AOF is on and not loading).
+    pub on: bool,
+    /// Commands of the current unit: (db, argv).
+    pub ops: Vec<(usize, Vec<Vec<u8>>)>,
+    /// Nesting of `call::execute` (EXEC runs its commands inside its own call).
+    pub depth: u32,
+}
+
+/// How a command that changed the dataset is propagated (set by the command).
+#[derive(Default)]
+pub enum PropagateAs {
+    /// As the client sent it.
+    #[default]
+    Verbatim,
+    /// As another command (e.g. EXPIRE as PEXPIREAT, SPOP as SREM).
+    Replace(Vec<Vec<u8>>),
+    /// Not at all (what it did was propagated otherwise, or nothing needs replaying).
+    Nothing,
+    /// As sent, even if the dataset did not change (FLUSHDB of an empty db).
+    Forced,
+}
+
+impl Server {
+    /// Turns propagation on or off to match the AOF state; the dbs then record (or
+    /// stop recording) the keys they expire.
+    pub fn sync_propagation(&mut self) {
+        let on = self.aof.accepts_writes() && !self.aof.loading;
+        if on == self.prop.on {
+            return;
+        }
+        self.prop.on = on;
+        for d in &mut self.dbs {
+            d.expired_to_propagate = if on { Some(Vec::new()) } else { None };
+        }
+        if !on {
+            self.prop.ops.clear();
+        }
+    }
+
+    /// Queues a command of the current unit.
+    pub fn also_propagate(&mut self, db: usize, argv: Vec<Vec<u8>>) {
+        if self.prop.on {
+            self.prop.ops.push((db, argv));
+        }
+    }
+
+    /// Queues the deletion of `key` (expired or evicted) as DEL, or UNLINK when that
+    /// kind of deletion is lazy.
+    pub fn propagate_deletion(&mut self, db: usize, key: Vec<u8>, lazy: bool) {
+        let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+        self.also_propagate(db, vec![cmd.to_vec(), key]);
+    }
+
+    /// Queues a DEL for every key the dbs expired since the last call.
+    pub fn propagate_expired(&mut self) {
+        if !self.prop.on {
+            return;
+        }
+        let lazy = self.cfg.get("lazyfree-lazy-expire") == Some("yes");
+        for db in 0..self.dbs.len() {
+            let keys = match self.dbs.get_mut(db).and_then(|d| d.expired_to_propagate.as_mut()) {
+                Some(v) if !v.is_empty() => std::mem::take(v),
+                _ => continue,
+            };
+            for k in keys {
+                self.propagate_deletion(db, k, lazy);
+            }
+        }
+    }
+
+    /// Ends a unit: its commands go to the AOF, wrapped in MULTI/EXEC when several.
+    pub fn propagate_pending(&mut self) {
+        if self.prop.ops.is_empty() {
+            return;
+        }
+        let ops = std::mem::take(&mut self.prop.ops);
+        let wrap = ops.len() > 1;
+        let first_db = ops.first().map(|o| o.0).unwrap_or(0);
+        if wrap {
+            self.aof.feed(first_db, &[b"MULTI".to_vec()]);
+        }
+        for (db, argv) in &ops {
+            self.aof.feed(*db, argv);
+        }
+        if wrap {
+            let last_db = ops.last().map(|o| o.0).unwrap_or(first_db);
+            self.aof.feed(last_db, &[b"EXEC".to_vec()]);
+        }
+    }
+
+    /// Propagates expiries and evictions made outside any command (cron), each key on
+    /// its own.
+    pub fn propagate_background_deletions(&mut self) {
+        if !self.prop.on {
+            return;
+        }
+        self.propagate_expired();
+        for op in std::mem::take(&mut self.prop.ops) {
+            self.aof.feed(op.0, &op.1);
+        }
+    }
+}
