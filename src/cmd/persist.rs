@@ -155,6 +155,7 @@ fn restore(ctx: &mut Ctx, a: &Args) -> CmdResult {
         // Already expired: nothing is created (the old value, if replaced, is gone).
         if deleted {
             ctx.modified(key, "del");
+            ctx.propagate_as(&[b"DEL".as_slice(), key]);
         }
         ctx.out.ok();
         return Ok(());
@@ -162,6 +163,13 @@ fn restore(ctx: &mut Ctx, a: &Args) -> CmdResult {
     ctx.db().add(obj, now);
     if ttl > 0 {
         ctx.db().set_expire(key, ttl);
+        // Redis compat: cluster.c restoreCommand propagates the TTL as absolute time.
+        if !absttl && ctx.propagating() {
+            let mut v: Vec<Vec<u8>> = a.argv.iter().map(|x| x.to_vec()).collect();
+            v[2] = ttl.to_string().into_bytes();
+            v.push(b"ABSTTL".to_vec());
+            ctx.propagate_as(&v);
+        }
     }
     let lfu = ctx.srv.cfg.maxmemory_policy.is_lfu();
     let lru = saved_lru(idle.map(|v| v as u64), freq.map(|f| f as u8), lfu, now);
