@@ -17,6 +17,8 @@ const PROBE: usize = 8;
 const BUCKET_BITS: u32 = 7;
 /// Segments never get deeper than this; past it, overflow goes to the segment stash.
 const MAX_DEPTH: u32 = 32;
+/// Segment ranges are expressed over the top 32 hash bits: `[0, PREFIX_END)`.
+pub const PREFIX_END: u64 = 1 << 32;
 
 /// Anything stored in a DashTable exposes the key it is hashed by.
 pub trait DashKey {
@@ -352,6 +354,26 @@ impl<T: DashKey> DashTable<T> {
         true
     }
 
+    /// The range `[start, end)` of 32-bit hash prefixes (`h >> 32`) covered by the
+    /// segment holding hash `h`. Segments only split, so every later segment is either
+    /// inside this range or disjoint from it (the snapshot relies on this).
+    pub fn segment_span(&self, h: u64) -> (u64, u64) {
+        let depth = self.segs.get(self.seg_index(h)).map_or(0, |s| s.depth.min(MAX_DEPTH));
+        let span = 1u64 << (32 - depth);
+        let start = (h >> 32) & !(span - 1);
+        (start, start + span)
+    }
+
+    /// Every entry of the segment holding hash `h`.
+    pub fn segment_entries(&self, h: u64) -> impl Iterator<Item = &T> {
+        self.segs.get(self.seg_index(h)).into_iter().flat_map(|s| {
+            s.buckets
+                .iter()
+                .flat_map(|b| b.slots.iter().filter_map(|e| e.as_ref()))
+                .chain(s.stash.iter())
+        })
+    }
+
     pub fn remove(&mut self, key: &[u8]) -> Option<T> {
         let h = self.hash(key);
         self.remove_hashed(h, key)
@@ -530,6 +552,38 @@ mod tests {
         }
         for i in 0..2_000 {
             assert!(seen.contains(&i), "missed {i}");
+        }
+    }
+
+    #[test]
+    fn segment_spans_tile_the_prefix_space_and_only_subdivide() {
+        let mut t = DashTable::new();
+        for i in 0..5_000 {
+            t.insert(E(k(i), i));
+        }
+        // Walk the spans in prefix order: they tile [0, PREFIX_END) and hold every entry.
+        let mut at = 0u64;
+        let mut seen = 0;
+        let mut spans = Vec::new();
+        while at < PREFIX_END {
+            let (a, b) = t.segment_span(at << 32);
+            assert_eq!(a, at);
+            assert!(b > a);
+            for e in t.segment_entries(at << 32) {
+                let p = t.hash(&e.0) >> 32;
+                assert!((a..b).contains(&p));
+                seen += 1;
+            }
+            spans.push((a, b));
+            at = b;
+        }
+        assert_eq!(seen, 5_000);
+        for i in 5_000..40_000 {
+            t.insert(E(k(i), i));
+        }
+        for i in 0..40_000 {
+            let (a, b) = t.segment_span(t.hash(&k(i)));
+            assert!(spans.iter().any(|&(x, y)| x <= a && b <= y), "a span grew");
         }
     }
 

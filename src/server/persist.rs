@@ -1,22 +1,31 @@
-//! Snapshots on the server side: SAVE (synchronous), BGSAVE (serialized here, written and
-//! fsynced by a background thread), the `save` points checked by cron, loading the RDB
-//! file at startup and for DEBUG RELOAD, and the counters INFO persistence reports.
+//! Snapshots on the server side: SAVE (synchronous), background snapshots (BGSAVE and
+//! save points: `persist::snapshot`, stepped from the event loop), loading the RDB file
+//! at startup and for DEBUG RELOAD, and the counters INFO persistence reports.
 //! Redis compat: rdb.c (rdbSave, rdbSaveBackground, backgroundSaveDoneHandler, rdbLoad).
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use tracing::{info, warn};
 
 use super::Server;
 use crate::clock;
 use crate::persist::rdb::file::{self, LoadStats, SaveOpts};
+use crate::persist::snapshot::{Progress, Snapshot};
 
-/// A background save: the writer thread and what it snapshot.
+/// Main-thread work per event-loop iteration while a snapshot walks the keyspace.
+const SLICE: Duration = Duration::from_micros(1000);
+
+/// What a background snapshot is for: decides what happens once its file is complete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SavePurpose {
+    /// BGSAVE or a save point: the file is `dbfilename`.
+    Rdb,
+}
+
+/// A background snapshot in progress (at most one at a time, like Redis's one child).
 pub struct BgSave {
-    handle: JoinHandle<Result<(), String>>,
-    /// Set to abort: the writer then drops its temp file instead of renaming it.
-    cancel: Arc<AtomicBool>,
+    snap: Snapshot,
+    pub purpose: SavePurpose,
     start_ms: i64,
     /// `dirty` when the snapshot was taken: changes after it are still unsaved.
     dirty_at_start: u64,
@@ -69,7 +78,11 @@ impl Server {
 
     /// The whole dataset as RDB bytes.
     pub fn snapshot(&self) -> Vec<u8> {
-        let opts = SaveOpts {
+        file::serialize(&self.dbs, &self.save_opts())
+    }
+
+    fn save_opts(&self) -> SaveOpts {
+        SaveOpts {
             ctime: clock::now_ms() / 1000,
             used_mem: crate::cmd::info::used_memory(),
             compress: self.cfg_yes("rdbcompression"),
@@ -78,8 +91,7 @@ impl Server {
             policy: self.cfg.maxmemory_policy,
             now_ms: clock::now_ms(),
             lfu: self.cfg.lfu,
-        };
-        file::serialize(&self.dbs, &opts)
+        }
     }
 
     pub fn bgsave_in_progress(&self) -> bool {
@@ -106,42 +118,17 @@ impl Server {
         }
     }
 
-    /// BGSAVE: snapshot now, write in the background. Err when one is running already.
+    /// BGSAVE: a point-in-time snapshot of the dataset as it is now, saved to
+    /// `dbfilename` in the background. Err when a snapshot is running already.
     pub fn bgsave_start(&mut self) -> Result<(), &'static str> {
         if self.rdb.bg.is_some() {
             return Err("ERR Background save already in progress");
         }
-        let now = clock::now_ms();
-        self.rdb.last_bgsave_try = now / 1000;
-        let data = self.snapshot();
-        let name = self.dbfilename();
-        let tmp = format!("temp-bg-{}.rdb", std::process::id());
-        let cancel = Arc::new(AtomicBool::new(false));
-        let flag = cancel.clone();
-        // Redis compat: the rdb-key-save-delay test hook (microseconds per key saved).
-        let per_key = self
-            .cfg
-            .get("rdb-key-save-delay")
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        let keys: u64 = self.dbs.iter().map(|d| d.len() as u64).sum();
-        let delay = std::time::Duration::from_micros(per_key.saturating_mul(keys));
-        let spawned = std::thread::Builder::new().name("rdb-save".into()).spawn(move || {
-            let end = std::time::Instant::now() + delay;
-            while std::time::Instant::now() < end && !flag.load(Ordering::Acquire) {
-                std::thread::park_timeout(std::time::Duration::from_millis(10));
-            }
-            file::write_file(&tmp, &name, &data, Some(&flag))
-        });
-        match spawned {
-            Ok(handle) => {
+        self.rdb.last_bgsave_try = clock::now_ms() / 1000;
+        let tmp = PathBuf::from(format!("temp-bg-{}.rdb", std::process::id()));
+        match self.snapshot_start(SavePurpose::Rdb, tmp, PathBuf::from(self.dbfilename())) {
+            Ok(()) => {
                 info!("Background saving started");
-                self.rdb.bg = Some(BgSave {
-                    handle,
-                    cancel,
-                    start_ms: now,
-                    dirty_at_start: self.dirty,
-                });
                 Ok(())
             }
             Err(e) => {
@@ -152,46 +139,99 @@ impl Server {
         }
     }
 
-    /// Collects a finished background save (or waits for it with `wait`).
+    /// Starts a background snapshot of the dataset as it is now, written to `tmp` and
+    /// renamed to `dest` (paths relative to `dir`) when complete; `bgsave_poll` then
+    /// finishes according to `purpose`. Err when one is running or the writer thread
+    /// cannot start.
+    pub fn snapshot_start(&mut self, purpose: SavePurpose, tmp: PathBuf, dest: PathBuf) -> Result<(), String> {
+        if self.rdb.bg.is_some() {
+            return Err("Background save already in progress".into());
+        }
+        // Redis compat: the rdb-key-save-delay test hook (microseconds per key saved).
+        let per_key = self
+            .cfg
+            .get("rdb-key-save-delay")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let opts = self.save_opts();
+        let snap = Snapshot::start(&mut self.dbs, &opts, tmp, dest, per_key)?;
+        self.rdb.bg = Some(BgSave {
+            snap,
+            purpose,
+            start_ms: clock::now_ms(),
+            dirty_at_start: self.dirty,
+        });
+        Ok(())
+    }
+
+    /// One slice of a running snapshot, from the event loop. Returns how long the loop
+    /// may sleep at most before calling again (None: no snapshot).
+    pub fn snapshot_step(&mut self) -> Option<Duration> {
+        let bg = self.rdb.bg.as_mut()?;
+        match bg.snap.step(&mut self.dbs, SLICE) {
+            Progress::Busy => Some(Duration::ZERO),
+            Progress::Blocked => Some(Duration::from_millis(1)),
+            Progress::Writing => {
+                self.bgsave_poll(false);
+                self.rdb.bg.as_ref().map(|_| Duration::from_millis(10))
+            }
+        }
+    }
+
+    /// Collects a finished background snapshot (`wait`: finishes it now, synchronously).
     /// Redis compat: rdb.c backgroundSaveDoneHandlerDisk.
     pub fn bgsave_poll(&mut self, wait: bool) {
-        let finished = self.rdb.bg.as_ref().is_some_and(|b| wait || b.handle.is_finished());
-        if !finished {
+        let Some(bg) = self.rdb.bg.as_mut() else {
+            return;
+        };
+        if wait {
+            bg.snap.run_to_end(&mut self.dbs);
+        } else if !bg.snap.writer_done() {
             return;
         }
         let Some(bg) = self.rdb.bg.take() else {
             return;
         };
-        let res = bg
-            .handle
-            .join()
-            .unwrap_or_else(|_| Err("the save thread failed".into()));
+        let res = bg.snap.join(&mut self.dbs);
         let now = clock::now_ms();
-        self.rdb.last_bgsave_secs = (now - bg.start_ms) / 1000;
-        match res {
-            Ok(()) => {
-                info!("DB saved on disk");
-                info!("Background saving terminated with success");
-                self.dirty = self.dirty.saturating_sub(bg.dirty_at_start);
-                self.lastsave = now / 1000;
-                self.rdb.last_bgsave_ok = true;
-            }
-            Err(e) => {
-                warn!("{e}");
-                warn!("Background saving error");
-                self.rdb.last_bgsave_ok = false;
+        match bg.purpose {
+            SavePurpose::Rdb => {
+                self.rdb.last_bgsave_secs = (now - bg.start_ms) / 1000;
+                match res {
+                    Ok(()) => {
+                        info!("DB saved on disk");
+                        info!("Background saving terminated with success");
+                        self.dirty = self.dirty.saturating_sub(bg.dirty_at_start);
+                        self.lastsave = now / 1000;
+                        self.rdb.last_bgsave_ok = true;
+                    }
+                    Err(e) => {
+                        warn!("{e}");
+                        warn!("Background saving error");
+                        self.rdb.last_bgsave_ok = false;
+                    }
+                }
             }
         }
     }
 
-    /// Aborts a running BGSAVE (FLUSHALL): its file is not installed and the save
-    /// status is left as it was, like Redis killing the child with SIGUSR1.
-    /// Redis compat: rdb.c killRDBChild.
+    /// Aborts a running background snapshot (FLUSHALL, SHUTDOWN): its file is not
+    /// installed and the save status is left as it was, like Redis killing the child
+    /// with SIGUSR1. Redis compat: rdb.c killRDBChild.
     pub fn kill_bgsave(&mut self) {
-        if let Some(bg) = self.rdb.bg.take() {
-            bg.cancel.store(true, Ordering::Release);
-            let _ = bg.handle.join();
+        if self.abort_bgsave() {
             warn!("Background saving terminated by signal 10");
+        }
+    }
+
+    /// Stops a running background snapshot without a word; true if one ran.
+    pub(super) fn abort_bgsave(&mut self) -> bool {
+        match self.rdb.bg.take() {
+            Some(bg) => {
+                bg.snap.abort(&mut self.dbs);
+                true
+            }
+            None => false,
         }
     }
 
