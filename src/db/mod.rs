@@ -122,7 +122,7 @@ impl Db {
         }
         match self.expires.get_hashed(h, key) {
             Some(e) if e.at <= now_ms => {
-                self.snap_guard(h);
+                self.snap_guard(h, key);
                 self.keys.remove_hashed(h, key);
                 self.expires.remove_hashed(h, key);
                 self.note_expired(key);
@@ -165,14 +165,14 @@ impl Db {
     fn lookup(&mut self, key: &[u8], now_ms: i64, write: bool) -> Option<&mut Obj> {
         let h = self.keys.hash(key);
         if write {
-            self.snap_guard(h);
+            self.snap_guard(h, key);
         } else {
-            self.snap_guard_read(h);
+            self.snap_guard_read(h, key);
         }
         let pos = self.keys.find(h, key)?;
         let has_ttl = self.keys.at(pos)?.has_expire();
         if has_ttl && self.lazy_expire && self.expires.get_hashed(h, key).is_some_and(|e| e.at <= now_ms) {
-            self.snap_guard(h);
+            self.snap_guard(h, key);
             self.keys.remove_hashed(h, key);
             self.expires.remove_hashed(h, key);
             self.note_expired(key);
@@ -202,7 +202,7 @@ impl Db {
     /// Returns whether a live key was replaced. One table probe in the common case.
     pub fn set(&mut self, mut o: Obj, keep_ttl: bool, now_ms: i64) -> bool {
         let h = self.keys.hash(o.key());
-        self.snap_guard(h);
+        self.snap_guard(h, o.key());
         o.set_lru(evict::fresh_stamp(self.lfu, now_ms));
         let Some(pos) = self.keys.find(h, o.key()) else {
             o.set_has_expire(false);
@@ -248,7 +248,7 @@ impl Db {
     /// Sets the LRU stamp of a key without other effects (loading, RESTORE IDLETIME/FREQ).
     pub fn set_lru_of(&mut self, key: &[u8], lru: u32) {
         let h = self.keys.hash(key);
-        self.snap_guard(h);
+        self.snap_guard(h, key);
         if let Some(o) = self.keys.get_mut_hashed(h, key) {
             o.set_lru(lru);
         }
@@ -257,7 +257,7 @@ impl Db {
     /// Removes a key (and its TTL). Does not check expiry: callers look up first.
     pub fn remove(&mut self, key: &[u8]) -> Option<Obj> {
         let h = self.keys.hash(key);
-        self.snap_guard(h);
+        self.snap_guard(h, key);
         let o = self.keys.remove_hashed(h, key)?;
         if o.has_expire() {
             self.expires.remove_hashed(h, key);
@@ -268,7 +268,7 @@ impl Db {
     /// Sets the absolute expire time of an existing key. False if the key is absent.
     pub fn set_expire(&mut self, key: &[u8], at_ms: i64) -> bool {
         let h = self.keys.hash(key);
-        self.snap_guard(h);
+        self.snap_guard(h, key);
         let Some(o) = self.keys.get_mut_hashed(h, key) else {
             return false;
         };
@@ -302,7 +302,7 @@ impl Db {
     /// Removes the TTL of a key; true if it had one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
         let h = self.keys.hash(key);
-        self.snap_guard(h);
+        self.snap_guard(h, key);
         let Some(o) = self.keys.get_mut_hashed(h, key) else {
             return false;
         };

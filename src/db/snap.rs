@@ -1,21 +1,18 @@
 //! The point-in-time snapshot hook of one Db. While a snapshot runs, the key table is
-//! serialized one segment at a time, in hash-prefix order, by `snap_walk`; a write about
-//! to touch a segment not serialized yet serializes that segment first (`snap_guard`).
-//! Invariant: a prefix is "done" when below the walk cursor or inside a forced range;
-//! done segments may change freely, pending ones never change (nor split) until saved.
-use std::collections::BTreeMap;
-
-use super::{Db, Obj};
-use crate::ds::dash::PREFIX_END;
+//! serialized a segment at a time by `snap_walk`, and a write first serializes the
+//! bucket it is about to touch (`snap_guard`: one bucket of at most 8 entries, or an
+//! insert's probe window). Invariant: an unsaved bucket holds exactly entries of the
+//! dataset at the start (see `DashTable::snap_clear`).
+use super::{Db, Obj, ValueRef};
 
 /// Where serialized entries go (the RDB encoder of `persist::snapshot`).
 pub trait SnapSink: Send {
     /// One entry, with its absolute expire time in ms.
     fn entry(&mut self, o: &Obj, expire_at: Option<i64>);
-    /// A whole segment was written: a consistent point to hand bytes on. `may_wait`:
+    /// A consistent point to hand bytes on (after a bucket or a segment). `may_wait`:
     /// the sink may wait for its writer to bound memory (a write is about to touch the
-    /// segment, or the db is being finished); a walk step never waits. False when
-    /// output is backed up (the walk should pause).
+    /// data, or the db is being finished); a walk step never waits. False when output
+    /// is backed up (the walk should pause).
     fn segment_done(&mut self, may_wait: bool) -> bool;
     /// Hands queued output on (`seal`: the partial chunk too), without waiting unless
     /// `wait`. True when nothing is left queued.
@@ -24,34 +21,23 @@ pub trait SnapSink: Send {
 
 /// Snapshot progress of one Db.
 pub struct DbSnap {
-    /// Every prefix below this is serialized.
-    cursor: u64,
-    /// Serialized ranges at or past the cursor: start -> end (disjoint).
-    forced: BTreeMap<u64, u64>,
+    /// The next segment (by index) the walk saves.
+    next_seg: usize,
+    /// Every segment was walked: nothing unsaved is left.
+    walked: bool,
     /// Reads must save first too: their LRU/LFU touch changes the saved IDLE/FREQ.
     stamps: bool,
     sink: Box<dyn SnapSink>,
-}
-
-impl DbSnap {
-    fn is_done(&self, prefix: u64) -> bool {
-        prefix < self.cursor
-            || self
-                .forced
-                .range(..=prefix)
-                .next_back()
-                .is_some_and(|(_, &e)| prefix < e)
-    }
 }
 
 impl Db {
     /// Starts a snapshot of this db into `sink`. `stamps`: the file saves LRU idle times
     /// or LFU counters, so reads (which touch them) count as writes.
     pub fn snap_attach(&mut self, sink: Box<dyn SnapSink>, stamps: bool) {
-        let cursor = if self.keys.is_empty() { PREFIX_END } else { 0 };
+        self.keys.snap_clear();
         self.snap = Some(Box::new(DbSnap {
-            cursor,
-            forced: BTreeMap::new(),
+            next_seg: 0,
+            walked: self.keys.is_empty(),
             stamps,
             sink,
         }));
@@ -68,91 +54,94 @@ impl Db {
 
     /// True when every segment was serialized (or no snapshot is attached).
     pub fn snap_walked(&self) -> bool {
-        self.snap.as_ref().is_none_or(|s| s.cursor >= PREFIX_END)
+        self.snap.as_ref().is_none_or(|s| s.walked)
     }
 
-    /// Serializes segments from the walk cursor until the walk ends (true), the sink
-    /// is backed up or `over_budget` says so (false). Checks the budget per segment.
-    /// `wait`: the sink may wait for its writer (see `SnapSink::segment_done`).
+    /// Serializes segments until the walk ends (true), the sink is backed up or
+    /// `over_budget` says so (false). Checks the budget per segment. `wait`: the sink
+    /// may wait for its writer (see `SnapSink::segment_done`).
     pub fn snap_walk(&mut self, mut over_budget: impl FnMut() -> bool, wait: bool) -> bool {
         loop {
             let Some(s) = self.snap.as_mut() else {
                 return true;
             };
-            // Skip ranges that writes forced out already.
-            while let Some((&a, &b)) = s.forced.first_key_value() {
-                if a > s.cursor {
-                    break;
-                }
-                s.cursor = s.cursor.max(b);
-                s.forced.pop_first();
-            }
-            if s.cursor >= PREFIX_END {
+            if s.walked {
                 return true;
             }
-            let h = s.cursor << 32;
-            let (_, end) = self.keys.segment_span(h);
-            let room = self.snap_segment(h, wait);
-            if let Some(s) = self.snap.as_mut() {
-                s.cursor = end;
+            let expires = &self.expires;
+            let sink = &mut s.sink;
+            // Splits append segments, so the walk ends at the current last one.
+            let mut touched = 0u8;
+            let more =
+                self.keys
+                    .snap_save_segment(s.next_seg, |o| touched ^= warm(o), |o| save(expires, &mut **sink, o));
+            std::hint::black_box(touched);
+            if !more {
+                s.walked = true;
+                return true;
             }
-            if !room || over_budget() {
-                return self.snap_walked();
+            s.next_seg += 1;
+            if !s.sink.segment_done(wait) || over_budget() {
+                return false;
             }
         }
     }
 
     /// Serializes everything not saved yet (before a whole-db change: FLUSHDB, SWAPDB).
     pub fn snap_finish(&mut self) {
-        if self.snap.is_some() {
-            while !self.snap_walk(|| false, true) {}
-        }
+        while !self.snap_walk(|| false, true) {}
     }
 
-    /// Called before any change to the key with hash `h` (or its TTL, or its entry's
-    /// position): one branch when no snapshot runs.
+    /// Called before any change to `key` (hash `h`): its value, its TTL, its presence.
+    /// One branch when no snapshot runs.
     #[inline]
-    pub(super) fn snap_guard(&mut self, h: u64) {
+    pub(super) fn snap_guard(&mut self, h: u64, key: &[u8]) {
         if self.snap.is_some() {
-            self.snap_touch(h);
+            self.snap_touch(h, key);
         }
     }
 
     /// Like `snap_guard`, for reads that only touch the LRU/LFU stamp.
     #[inline]
-    pub(super) fn snap_guard_read(&mut self, h: u64) {
+    pub(super) fn snap_guard_read(&mut self, h: u64, key: &[u8]) {
         if self.snap.as_ref().is_some_and(|s| s.stamps) {
-            self.snap_touch(h);
+            self.snap_touch(h, key);
         }
     }
 
     #[cold]
-    fn snap_touch(&mut self, h: u64) {
+    fn snap_touch(&mut self, h: u64, key: &[u8]) {
         let Some(s) = self.snap.as_mut() else {
             return;
         };
-        if s.is_done(h >> 32) {
+        if s.walked {
             return;
         }
-        let (a, b) = self.keys.segment_span(h);
-        s.forced.insert(a, b);
-        self.snap_segment(h, true);
+        let expires = &self.expires;
+        let sink = &mut s.sink;
+        if !self.keys.snap_save_key(h, key, |o| save(expires, &mut **sink, o)) {
+            // An insert: it may land anywhere in its probe window (or the stash).
+            self.keys.snap_save_window(h, |o| save(expires, &mut **sink, o));
+        }
+        s.sink.segment_done(true);
     }
+}
 
-    /// Writes the segment holding `h` to the sink; returns the sink's room flag.
-    fn snap_segment(&mut self, h: u64, may_wait: bool) -> bool {
-        let Some(s) = self.snap.as_mut() else {
-            return true;
-        };
-        for o in self.keys.segment_entries(h) {
-            let at = if o.has_expire() {
-                let kh = self.keys.hash(o.key());
-                self.expires.get_hashed(kh, o.key()).map(|e| e.at)
-            } else {
-                None
-            };
-            s.sink.entry(o, at);
-        }
-        s.sink.segment_done(may_wait)
-    }
+fn save(expires: &crate::ds::dash::DashTable<super::ExpireEntry>, sink: &mut dyn SnapSink, o: &Obj) {
+    let at = if o.has_expire() {
+        expires.get(o.key()).map(|e| e.at)
+    } else {
+        None
+    };
+    sink.entry(o, at);
+}
+
+/// A cheap read of an entry's header, value pointer and first value byte, to pull them
+/// into the cache ahead of serializing (see `DashTable::snap_save_segment`).
+fn warm(o: &Obj) -> u8 {
+    let v = match o.value() {
+        ValueRef::Str(s) => s.first().copied().unwrap_or(0),
+        _ => 1,
+    };
+    v ^ o.has_expire() as u8
 }

@@ -17,8 +17,6 @@ const PROBE: usize = 8;
 const BUCKET_BITS: u32 = 7;
 /// Segments never get deeper than this; past it, overflow goes to the segment stash.
 const MAX_DEPTH: u32 = 32;
-/// Segment ranges are expressed over the top 32 hash bits: `[0, PREFIX_END)`.
-pub const PREFIX_END: u64 = 1 << 32;
 
 /// Anything stored in a DashTable exposes the key it is hashed by.
 pub trait DashKey {
@@ -56,6 +54,11 @@ struct Segment<T> {
     buckets: Box<[Bucket<T>]>,
     /// Entries that fit nowhere even at MAX_DEPTH (only with pathological hashes).
     stash: Vec<T>,
+    /// Snapshot marks: bit b set when bucket b was saved (bit BUCKETS: the stash). A
+    /// split copies them: entries keep their bucket, so each half of an unsaved bucket
+    /// holds only entries of the snapshot.
+    saved: u128,
+    stash_saved: bool,
 }
 
 impl<T> Segment<T> {
@@ -66,6 +69,8 @@ impl<T> Segment<T> {
             disp: [0; BUCKETS],
             buckets: (0..BUCKETS).map(|_| Bucket::new()).collect(),
             stash: Vec::new(),
+            saved: 0,
+            stash_saved: false,
         }
     }
 }
@@ -309,7 +314,11 @@ impl<T: DashKey> DashTable<T> {
         }
         let new_index = self.segs.len();
         let mut fresh = Box::new(Segment::new(depth + 1));
-        fresh.disp = self.segs.get(si).map(|s| s.disp).unwrap_or([0; BUCKETS]);
+        if let Some(s) = self.segs.get(si) {
+            fresh.disp = s.disp;
+            fresh.saved = s.saved;
+            fresh.stash_saved = s.stash_saved;
+        }
         let bit = 63 - depth;
         let hasher = &self.hasher;
         let Some(old) = self.segs.get_mut(si) else {
@@ -354,24 +363,68 @@ impl<T: DashKey> DashTable<T> {
         true
     }
 
-    /// The range `[start, end)` of 32-bit hash prefixes (`h >> 32`) covered by the
-    /// segment holding hash `h`. Segments only split, so every later segment is either
-    /// inside this range or disjoint from it (the snapshot relies on this).
-    pub fn segment_span(&self, h: u64) -> (u64, u64) {
-        let depth = self.segs.get(self.seg_index(h)).map_or(0, |s| s.depth.min(MAX_DEPTH));
-        let span = 1u64 << (32 - depth);
-        let start = (h >> 32) & !(span - 1);
-        (start, start + span)
+    /// Snapshot support: marks every bucket unsaved. While a snapshot runs, the caller
+    /// saves a bucket (`snap_save_*`) before changing anything in it, and walks the
+    /// segments by index (`snap_save_segment`); splits append segments whose marks are
+    /// inherited, so a walk up to `segments()` sees every entry present at the start
+    /// exactly once.
+    pub fn snap_clear(&mut self) {
+        for s in &mut self.segs {
+            s.saved = 0;
+            s.stash_saved = false;
+        }
     }
 
-    /// Every entry of the segment holding hash `h`.
-    pub fn segment_entries(&self, h: u64) -> impl Iterator<Item = &T> {
-        self.segs.get(self.seg_index(h)).into_iter().flat_map(|s| {
-            s.buckets
+    /// Saves (calls `f` on every entry of) the bucket holding `key`, unless saved
+    /// already. False when the key is absent.
+    pub fn snap_save_key<F: FnMut(&T)>(&mut self, h: u64, key: &[u8], mut f: F) -> bool {
+        let Some(p) = self.find(h, key) else {
+            return false;
+        };
+        if let Some(seg) = self.segs.get_mut(p.seg) {
+            if p.slot >= SLOTS {
+                save_stash(seg, &mut f);
+            } else {
+                save_bucket(seg, p.bucket, &mut f);
+            }
+        }
+        true
+    }
+
+    /// Saves every bucket an insert of hash `h` may land in (its probe window and the
+    /// stash), unless saved already.
+    pub fn snap_save_window<F: FnMut(&T)>(&mut self, h: u64, mut f: F) {
+        let si = self.seg_index(h);
+        let b0 = bucket_of(h);
+        if let Some(seg) = self.segs.get_mut(si) {
+            for d in 0..PROBE {
+                save_bucket(seg, (b0 + d) & (BUCKETS - 1), &mut f);
+            }
+            save_stash(seg, &mut f);
+        }
+    }
+
+    /// Saves every unsaved bucket of segment `si`; false when there is no such segment.
+    /// `warm` first sees every entry of the segment: touching each entry's memory in a
+    /// loop without dependencies lets the CPU overlap the cache misses, which the
+    /// serializing pass (a long dependent chain per entry) cannot.
+    pub fn snap_save_segment<W: FnMut(&T), F: FnMut(&T)>(&mut self, si: usize, warm: W, mut f: F) -> bool {
+        let Some(seg) = self.segs.get_mut(si) else {
+            return false;
+        };
+        if seg.saved != u128::MAX {
+            seg.buckets
                 .iter()
-                .flat_map(|b| b.slots.iter().filter_map(|e| e.as_ref()))
-                .chain(s.stash.iter())
-        })
+                .enumerate()
+                .filter(|(b, _)| seg.saved & (1u128 << b) == 0)
+                .flat_map(|(_, bk)| bk.slots.iter().flatten())
+                .for_each(warm);
+            for b in 0..BUCKETS {
+                save_bucket(seg, b, &mut f);
+            }
+        }
+        save_stash(seg, &mut f);
+        true
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<T> {
@@ -487,6 +540,24 @@ impl<T: DashKey> DashTable<T> {
     }
 }
 
+fn save_bucket<T, F: FnMut(&T)>(seg: &mut Segment<T>, b: usize, f: &mut F) {
+    let bit = 1u128 << b;
+    if seg.saved & bit != 0 {
+        return;
+    }
+    seg.saved |= bit;
+    if let Some(bk) = seg.buckets.get(b) {
+        bk.slots.iter().flatten().for_each(f);
+    }
+}
+
+fn save_stash<T, F: FnMut(&T)>(seg: &mut Segment<T>, f: &mut F) {
+    if !seg.stash_saved {
+        seg.stash_saved = true;
+        seg.stash.iter().for_each(f);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -556,35 +627,34 @@ mod tests {
     }
 
     #[test]
-    fn segment_spans_tile_the_prefix_space_and_only_subdivide() {
+    fn snapshot_marks_save_each_starting_entry_once_across_splits() {
         let mut t = DashTable::new();
         for i in 0..5_000 {
             t.insert(E(k(i), i));
         }
-        // Walk the spans in prefix order: they tile [0, PREFIX_END) and hold every entry.
-        let mut at = 0u64;
-        let mut seen = 0;
-        let mut spans = Vec::new();
-        while at < PREFIX_END {
-            let (a, b) = t.segment_span(at << 32);
-            assert_eq!(a, at);
-            assert!(b > a);
-            for e in t.segment_entries(at << 32) {
-                let p = t.hash(&e.0) >> 32;
-                assert!((a..b).contains(&p));
-                seen += 1;
+        t.snap_clear();
+        let mut saved: Vec<u32> = Vec::new();
+        let mut si = 0;
+        let mut next = 1_000_000;
+        loop {
+            // Inserts (forcing splits) save their window first; removals their bucket.
+            for _ in 0..40 {
+                let h = t.hash(&k(next));
+                t.snap_save_window(h, |e| saved.push(e.1));
+                t.insert(E(k(next), next));
+                next += 1;
             }
-            spans.push((a, b));
-            at = b;
+            let victim = k(si as u32 * 7);
+            let h = t.hash(&victim);
+            t.snap_save_key(h, &victim, |e| saved.push(e.1));
+            t.remove(&victim);
+            if !t.snap_save_segment(si, |_| {}, |e| saved.push(e.1)) {
+                break;
+            }
+            si += 1;
         }
-        assert_eq!(seen, 5_000);
-        for i in 5_000..40_000 {
-            t.insert(E(k(i), i));
-        }
-        for i in 0..40_000 {
-            let (a, b) = t.segment_span(t.hash(&k(i)));
-            assert!(spans.iter().any(|&(x, y)| x <= a && b <= y), "a span grew");
-        }
+        saved.sort_unstable();
+        assert_eq!(saved, (0..5_000).collect::<Vec<_>>());
     }
 
     #[test]

@@ -550,7 +550,10 @@ mod tests {
         let data = std::fs::read(&dest).unwrap();
         let mut loaded: Vec<Db> = (0..4).map(Db::new).collect();
         load(&data, &mut loaded, 0, &Limits::default(), true).unwrap();
-        assert!(model(&loaded) == before, "seed {seed}: the file is not the dataset at start");
+        assert!(
+            model(&loaded) == before,
+            "seed {seed}: the file is not the dataset at start"
+        );
         assert!(model(&dbs) != before);
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -575,7 +578,14 @@ mod tests {
         let mut a: Vec<Db> = (0..4).map(Db::new).collect();
         load(&data, &mut a, 0, &Limits::default(), true).unwrap();
         let mut b: Vec<Db> = (0..4).map(Db::new).collect();
-        load(&super::super::rdb::file::serialize(&dbs, &o), &mut b, 0, &Limits::default(), true).unwrap();
+        load(
+            &super::super::rdb::file::serialize(&dbs, &o),
+            &mut b,
+            0,
+            &Limits::default(),
+            true,
+        )
+        .unwrap();
         assert!(model(&a) == model(&b));
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -13,7 +13,11 @@ use crate::persist::rdb::file::{self, LoadStats, SaveOpts};
 use crate::persist::snapshot::{Progress, Snapshot};
 
 /// Main-thread work per event-loop iteration while a snapshot walks the keyspace.
-const SLICE: Duration = Duration::from_micros(1000);
+const SLICE: Duration = Duration::from_micros(250);
+/// While clients keep the loop busy, the walk takes at most this share (percent) of
+/// the main thread, so that it adds little latency; an idle loop walks flat out. The
+/// save takes longer, like Redis's child does while the parent keeps serving.
+const WALK_SHARE: u64 = 25;
 
 /// What a background snapshot is for: decides what happens once its file is complete.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +33,8 @@ pub struct BgSave {
     start_ms: i64,
     /// `dirty` when the snapshot was taken: changes after it are still unsaved.
     dirty_at_start: u64,
+    /// Monotonic µs before which a busy loop takes no further walk slice.
+    next_slice_us: u64,
 }
 
 /// Persistence state and counters (INFO persistence).
@@ -160,16 +166,26 @@ impl Server {
             purpose,
             start_ms: clock::now_ms(),
             dirty_at_start: self.dirty,
+            next_slice_us: 0,
         });
         Ok(())
     }
 
-    /// One slice of a running snapshot, from the event loop. Returns how long the loop
-    /// may sleep at most before calling again (None: no snapshot).
-    pub fn snapshot_step(&mut self) -> Option<Duration> {
+    /// One slice of a running snapshot, from the event loop (`idle`: its last poll
+    /// brought no events). Returns how long the loop may sleep at most before calling
+    /// again (None: no snapshot).
+    pub fn snapshot_step(&mut self, idle: bool) -> Option<Duration> {
         let bg = self.rdb.bg.as_mut()?;
-        match bg.snap.step(&mut self.dbs, SLICE) {
-            Progress::Busy => Some(Duration::ZERO),
+        let start = clock::mono_us();
+        if !idle && start < bg.next_slice_us {
+            return Some(Duration::from_micros(bg.next_slice_us - start));
+        }
+        let progress = bg.snap.step(&mut self.dbs, SLICE);
+        let spent = clock::mono_us().saturating_sub(start);
+        let pause = spent * (100 - WALK_SHARE) / WALK_SHARE;
+        bg.next_slice_us = start + spent + pause;
+        match progress {
+            Progress::Busy => Some(Duration::from_micros(pause)),
             Progress::Blocked => Some(Duration::from_millis(1)),
             Progress::Writing => {
                 self.bgsave_poll(false);
