@@ -670,6 +670,10 @@ fn flushdb(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 fn flushall(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let lazy = flush_mode(ctx, a)?;
+    // Redis compat: db.c flushAllDataAndResetRDB: a running BGSAVE is aborted (first
+    // here, so that the flush does not save the old contents for nothing) and, with
+    // save points set, the now empty dataset is saved at once (resetting the counter).
+    ctx.srv.kill_bgsave();
     let mut n = 0;
     for i in 0..ctx.srv.dbs.len() {
         ctx.srv.touch_watched_db(i, None);
@@ -677,10 +681,7 @@ fn flushall(ctx: &mut Ctx, a: &Args) -> CmdResult {
     }
     // Redis compat: db.c flushallCommand counts at least one change.
     ctx.dirty(n + 1);
-    // Redis compat: db.c flushAllDataAndResetRDB: a running BGSAVE is aborted and, with
-    // save points set, the now empty dataset is saved at once (resetting the counter);
     // flushallCommand replicates it even if everything was empty already.
-    ctx.srv.kill_bgsave();
     if !ctx.srv.cfg.save_params.is_empty() {
         let _ = ctx.srv.save_sync();
     }

@@ -7,6 +7,7 @@ pub mod hash;
 pub mod lazyfree;
 pub mod obj;
 pub mod set;
+pub mod snap;
 pub mod value;
 pub mod zset;
 
@@ -85,6 +86,8 @@ pub struct Db {
     /// When false, lookups never delete expired keys (DEBUG SET-ACTIVE-EXPIRE keeps
     /// lazy expiry on; this is for loading and replicas).
     pub lazy_expire: bool,
+    /// A running point-in-time snapshot (see `snap`): every change checks it first.
+    snap: Option<Box<snap::DbSnap>>,
 }
 
 impl Db {
@@ -122,6 +125,7 @@ impl Db {
         }
         match self.expires.get_hashed(h, key) {
             Some(e) if e.at <= now_ms => {
+                self.snap_guard(h, key);
                 self.keys.remove_hashed(h, key);
                 self.expires.remove_hashed(h, key);
                 self.note_expired(key);
@@ -144,7 +148,7 @@ impl Db {
     /// Looks a key up for reading; touches its LRU stamp.
     #[inline]
     pub fn get(&mut self, key: &[u8], now_ms: i64) -> Option<&Obj> {
-        self.get_mut(key, now_ms).map(|o| &*o)
+        self.lookup(key, now_ms, false).map(|o| &*o)
     }
 
     /// Looks a key up without touching LRU (OBJECT, TYPE-less introspection).
@@ -160,10 +164,21 @@ impl Db {
     /// the key has a TTL.
     #[inline]
     pub fn get_mut(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Obj> {
+        self.lookup(key, now_ms, true)
+    }
+
+    #[inline]
+    fn lookup(&mut self, key: &[u8], now_ms: i64, write: bool) -> Option<&mut Obj> {
         let h = self.keys.hash(key);
+        if write {
+            self.snap_guard(h, key);
+        } else {
+            self.snap_guard_read(h, key);
+        }
         let pos = self.keys.find(h, key)?;
         let has_ttl = self.keys.at(pos)?.has_expire();
         if has_ttl && self.lazy_expire && self.expires.get_hashed(h, key).is_some_and(|e| e.at <= now_ms) {
+            self.snap_guard(h, key);
             self.keys.remove_hashed(h, key);
             self.expires.remove_hashed(h, key);
             self.note_expired(key);
@@ -193,6 +208,7 @@ impl Db {
     /// Returns whether a live key was replaced. One table probe in the common case.
     pub fn set(&mut self, mut o: Obj, keep_ttl: bool, now_ms: i64) -> bool {
         let h = self.keys.hash(o.key());
+        self.snap_guard(h, o.key());
         o.set_lru(evict::fresh_stamp(self.lfu, now_ms));
         let Some(pos) = self.keys.find(h, o.key()) else {
             o.set_has_expire(false);
@@ -238,6 +254,7 @@ impl Db {
     /// Sets the LRU stamp of a key without other effects (loading, RESTORE IDLETIME/FREQ).
     pub fn set_lru_of(&mut self, key: &[u8], lru: u32) {
         let h = self.keys.hash(key);
+        self.snap_guard(h, key);
         if let Some(o) = self.keys.get_mut_hashed(h, key) {
             o.set_lru(lru);
         }
@@ -246,6 +263,7 @@ impl Db {
     /// Removes a key (and its TTL). Does not check expiry: callers look up first.
     pub fn remove(&mut self, key: &[u8]) -> Option<Obj> {
         let h = self.keys.hash(key);
+        self.snap_guard(h, key);
         let o = self.keys.remove_hashed(h, key)?;
         if o.has_expire() {
             self.expires.remove_hashed(h, key);
@@ -256,6 +274,7 @@ impl Db {
     /// Sets the absolute expire time of an existing key. False if the key is absent.
     pub fn set_expire(&mut self, key: &[u8], at_ms: i64) -> bool {
         let h = self.keys.hash(key);
+        self.snap_guard(h, key);
         let Some(o) = self.keys.get_mut_hashed(h, key) else {
             return false;
         };
@@ -289,6 +308,7 @@ impl Db {
     /// Removes the TTL of a key; true if it had one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
         let h = self.keys.hash(key);
+        self.snap_guard(h, key);
         let Some(o) = self.keys.get_mut_hashed(h, key) else {
             return false;
         };
@@ -300,14 +320,19 @@ impl Db {
     }
 
     /// Empties the db, returning the old tables so they can be dropped elsewhere.
+    /// A running snapshot saves the old contents first.
     pub fn flush(&mut self) -> (DashTable<Obj>, DashTable<ExpireEntry>) {
+        self.snap_finish();
         self.expire_cursor = 0;
         self.avg_ttl = 0;
         (self.keys.take(), self.expires.take())
     }
 
     /// Swaps contents with another db (SWAPDB); ids stay.
+    /// A running snapshot saves both dbs' contents first.
     pub fn swap_contents(&mut self, other: &mut Db) {
+        self.snap_finish();
+        other.snap_finish();
         std::mem::swap(&mut self.keys, &mut other.keys);
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);

@@ -54,6 +54,11 @@ struct Segment<T> {
     buckets: Box<[Bucket<T>]>,
     /// Entries that fit nowhere even at MAX_DEPTH (only with pathological hashes).
     stash: Vec<T>,
+    /// Snapshot marks: bit b set when bucket b was saved (bit BUCKETS: the stash). A
+    /// split copies them: entries keep their bucket, so each half of an unsaved bucket
+    /// holds only entries of the snapshot.
+    saved: u128,
+    stash_saved: bool,
 }
 
 impl<T> Segment<T> {
@@ -64,6 +69,8 @@ impl<T> Segment<T> {
             disp: [0; BUCKETS],
             buckets: (0..BUCKETS).map(|_| Bucket::new()).collect(),
             stash: Vec::new(),
+            saved: 0,
+            stash_saved: false,
         }
     }
 }
@@ -307,7 +314,11 @@ impl<T: DashKey> DashTable<T> {
         }
         let new_index = self.segs.len();
         let mut fresh = Box::new(Segment::new(depth + 1));
-        fresh.disp = self.segs.get(si).map(|s| s.disp).unwrap_or([0; BUCKETS]);
+        if let Some(s) = self.segs.get(si) {
+            fresh.disp = s.disp;
+            fresh.saved = s.saved;
+            fresh.stash_saved = s.stash_saved;
+        }
         let bit = 63 - depth;
         let hasher = &self.hasher;
         let Some(old) = self.segs.get_mut(si) else {
@@ -349,6 +360,70 @@ impl<T: DashKey> DashTable<T> {
         if let Some(run) = self.dir.get_mut(start + span / 2..start + span) {
             run.fill(new_index as u32);
         }
+        true
+    }
+
+    /// Snapshot support: marks every bucket unsaved. While a snapshot runs, the caller
+    /// saves a bucket (`snap_save_*`) before changing anything in it, and walks the
+    /// segments by index (`snap_save_segment`); splits append segments whose marks are
+    /// inherited, so a walk up to `segments()` sees every entry present at the start
+    /// exactly once.
+    pub fn snap_clear(&mut self) {
+        for s in &mut self.segs {
+            s.saved = 0;
+            s.stash_saved = false;
+        }
+    }
+
+    /// Saves (calls `f` on every entry of) the bucket holding `key`, unless saved
+    /// already. False when the key is absent.
+    pub fn snap_save_key<F: FnMut(&T)>(&mut self, h: u64, key: &[u8], mut f: F) -> bool {
+        let Some(p) = self.find(h, key) else {
+            return false;
+        };
+        if let Some(seg) = self.segs.get_mut(p.seg) {
+            if p.slot >= SLOTS {
+                save_stash(seg, &mut f);
+            } else {
+                save_bucket(seg, p.bucket, &mut f);
+            }
+        }
+        true
+    }
+
+    /// Saves every bucket an insert of hash `h` may land in (its probe window and the
+    /// stash), unless saved already.
+    pub fn snap_save_window<F: FnMut(&T)>(&mut self, h: u64, mut f: F) {
+        let si = self.seg_index(h);
+        let b0 = bucket_of(h);
+        if let Some(seg) = self.segs.get_mut(si) {
+            for d in 0..PROBE {
+                save_bucket(seg, (b0 + d) & (BUCKETS - 1), &mut f);
+            }
+            save_stash(seg, &mut f);
+        }
+    }
+
+    /// Saves every unsaved bucket of segment `si`; false when there is no such segment.
+    /// `warm` first sees every entry of the segment: touching each entry's memory in a
+    /// loop without dependencies lets the CPU overlap the cache misses, which the
+    /// serializing pass (a long dependent chain per entry) cannot.
+    pub fn snap_save_segment<W: FnMut(&T), F: FnMut(&T)>(&mut self, si: usize, warm: W, mut f: F) -> bool {
+        let Some(seg) = self.segs.get_mut(si) else {
+            return false;
+        };
+        if seg.saved != u128::MAX {
+            seg.buckets
+                .iter()
+                .enumerate()
+                .filter(|(b, _)| seg.saved & (1u128 << b) == 0)
+                .flat_map(|(_, bk)| bk.slots.iter().flatten())
+                .for_each(warm);
+            for b in 0..BUCKETS {
+                save_bucket(seg, b, &mut f);
+            }
+        }
+        save_stash(seg, &mut f);
         true
     }
 
@@ -465,6 +540,24 @@ impl<T: DashKey> DashTable<T> {
     }
 }
 
+fn save_bucket<T, F: FnMut(&T)>(seg: &mut Segment<T>, b: usize, f: &mut F) {
+    let bit = 1u128 << b;
+    if seg.saved & bit != 0 {
+        return;
+    }
+    seg.saved |= bit;
+    if let Some(bk) = seg.buckets.get(b) {
+        bk.slots.iter().flatten().for_each(f);
+    }
+}
+
+fn save_stash<T, F: FnMut(&T)>(seg: &mut Segment<T>, f: &mut F) {
+    if !seg.stash_saved {
+        seg.stash_saved = true;
+        seg.stash.iter().for_each(f);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,6 +624,37 @@ mod tests {
         for i in 0..2_000 {
             assert!(seen.contains(&i), "missed {i}");
         }
+    }
+
+    #[test]
+    fn snapshot_marks_save_each_starting_entry_once_across_splits() {
+        let mut t = DashTable::new();
+        for i in 0..5_000 {
+            t.insert(E(k(i), i));
+        }
+        t.snap_clear();
+        let mut saved: Vec<u32> = Vec::new();
+        let mut si = 0;
+        let mut next = 1_000_000;
+        loop {
+            // Inserts (forcing splits) save their window first; removals their bucket.
+            for _ in 0..40 {
+                let h = t.hash(&k(next));
+                t.snap_save_window(h, |e| saved.push(e.1));
+                t.insert(E(k(next), next));
+                next += 1;
+            }
+            let victim = k(si as u32 * 7);
+            let h = t.hash(&victim);
+            t.snap_save_key(h, &victim, |e| saved.push(e.1));
+            t.remove(&victim);
+            if !t.snap_save_segment(si, |_| {}, |e| saved.push(e.1)) {
+                break;
+            }
+            si += 1;
+        }
+        saved.sort_unstable();
+        assert_eq!(saved, (0..5_000).collect::<Vec<_>>());
     }
 
     #[test]

@@ -19,6 +19,15 @@ pub enum WriteError {
     Failed(String),
 }
 
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteError::Signal(sig) => write!(f, "terminated by signal {sig}"),
+            WriteError::Failed(e) => f.write_str(e),
+        }
+    }
+}
+
 pub struct ChildWriter {
     child: Child,
     stdin: Option<ChildStdin>,
@@ -27,10 +36,7 @@ pub struct ChildWriter {
 impl ChildWriter {
     /// Starts a writer for `path` (relative paths are from the server's directory).
     pub fn spawn(path: &Path) -> io::Result<ChildWriter> {
-        let exe = std::env::current_exe()?;
-        let mut child = Command::new(exe)
-            .arg(FLAG)
-            .arg(path)
+        let mut child = writer_command(path)?
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()?;
@@ -85,6 +91,21 @@ impl ChildWriter {
             libc::kill(self.child.id() as libc::pid_t, libc::SIGUSR1);
         }
     }
+}
+
+#[cfg(not(test))]
+fn writer_command(path: &Path) -> io::Result<Command> {
+    let mut c = Command::new(std::env::current_exe()?);
+    c.arg(FLAG).arg(path);
+    Ok(c)
+}
+
+/// Unit tests run inside the test binary, which has no writer mode: dd does the same.
+#[cfg(test)]
+fn writer_command(path: &Path) -> io::Result<Command> {
+    let mut c = Command::new("dd");
+    c.arg(format!("of={}", path.display())).args(["conv=fsync", "status=none"]);
+    Ok(c)
 }
 
 /// The child's side: stdin to `path`, then fsync. Exit status 0 only when all of it

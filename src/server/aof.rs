@@ -15,6 +15,7 @@ use std::thread::JoinHandle;
 use tracing::{info, warn};
 
 use super::client::{Client, Conn};
+use super::persist::SavePurpose;
 use super::{call, Server};
 use crate::clock;
 use crate::persist::aof::{self as fmt, CmdReader, Manifest, ReadError};
@@ -37,7 +38,9 @@ pub enum Fsync {
 
 /// A running rewrite: a thread writing the new base into a temp file.
 pub struct Rewrite {
-    handle: JoinHandle<Result<(), WriteError>>,
+    /// The thread feeding the writer child a base written as commands; None when the
+    /// base is an RDB snapshot (the background snapshot in `rdb.bg` writes it).
+    handle: Option<JoinHandle<Result<(), WriteError>>>,
     cancel: Arc<AtomicBool>,
     start_secs: i64,
     tmp: String,
@@ -89,6 +92,8 @@ pub struct Aof {
     next_rewrite_time: i64,
     /// Background saves started (BGSAVE and rewrites), for INFO total_forks.
     pub forks: u64,
+    /// Bytes the last rewrite's snapshot had to serialize ahead because of writes.
+    pub last_cow_size: u64,
 }
 
 impl Default for Aof {
@@ -121,6 +126,7 @@ impl Default for Aof {
             next_delay_minutes: 0,
             next_rewrite_time: 0,
             forks: 0,
+            last_cow_size: 0,
         }
     }
 }
@@ -870,44 +876,55 @@ impl Server {
         self.aof.rewrites += 1;
         self.aof.forks += 1;
         let rdb = self.aof_cfg_yes("aof-use-rdb-preamble");
-        let data = self.rewrite_payload(rdb);
-        let delay = self.save_delay();
         let tmp = format!("temp-rewriteaof-bg-{}.aof", std::process::id());
-        let mut w = match ChildWriter::spawn(Path::new(&tmp)) {
-            Ok(w) => w,
-            Err(e) => {
-                self.aof.last_rewrite_ok = false;
-                warn!("Can't rewrite append only file in background: fork: {}", os_err(&e));
-                return Err(Logged);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (handle, pid) = if rdb {
+            // The point-in-time snapshot: walked a slice at a time, never all at once.
+            match self.snapshot_start(SavePurpose::AofBase, PathBuf::from(&tmp), None) {
+                Ok(pid) => (None, pid),
+                Err(e) => {
+                    self.aof.last_rewrite_ok = false;
+                    warn!("Can't rewrite append only file in background: {e}");
+                    return Err(Logged);
+                }
+            }
+        } else {
+            let data = self.rewrite_payload(false);
+            let delay = self.save_delay();
+            let mut w = match ChildWriter::spawn(Path::new(&tmp)) {
+                Ok(w) => w,
+                Err(e) => {
+                    self.aof.last_rewrite_ok = false;
+                    warn!("Can't rewrite append only file in background: fork: {}", os_err(&e));
+                    return Err(Logged);
+                }
+            };
+            let pid = w.pid();
+            let flag = cancel.clone();
+            let spawned = std::thread::Builder::new()
+                .name("aof-rewrite".into())
+                .spawn(move || feed_writer(&mut w, &data, delay, &flag));
+            match spawned {
+                Ok(h) => (Some(h), pid),
+                Err(e) => {
+                    self.aof.last_rewrite_ok = false;
+                    warn!("Can't rewrite append only file in background: {e}");
+                    return Err(Logged);
+                }
             }
         };
-        let pid = w.pid();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let flag = cancel.clone();
-        let spawned = std::thread::Builder::new()
-            .name("aof-rewrite".into())
-            .spawn(move || feed_writer(&mut w, &data, delay, &flag));
-        match spawned {
-            Ok(handle) => {
-                info!("Background append only file rewriting started by pid {pid}");
-                self.aof.rewrite_scheduled = false;
-                self.aof.rewrite = Some(Rewrite {
-                    handle,
-                    cancel,
-                    start_secs: clock::now_ms() / 1000,
-                    tmp,
-                    rdb,
-                    pid,
-                });
-                self.sync_propagation();
-                Ok(())
-            }
-            Err(e) => {
-                self.aof.last_rewrite_ok = false;
-                warn!("Can't rewrite append only file in background: {e}");
-                Err(Logged)
-            }
-        }
+        info!("Background append only file rewriting started by pid {pid}");
+        self.aof.rewrite_scheduled = false;
+        self.aof.rewrite = Some(Rewrite {
+            handle,
+            cancel,
+            start_secs: clock::now_ms() / 1000,
+            tmp,
+            rdb,
+            pid,
+        });
+        self.sync_propagation();
+        Ok(())
     }
 
     /// Seconds the running rewrite has taken, or -1.
@@ -919,29 +936,38 @@ impl Server {
     }
 
     /// Collects a finished rewrite (or waits for it with `wait`) and installs the new
-    /// base. Redis compat: aof.c backgroundRewriteDoneHandler.
+    /// base. A snapshot-based rewrite is collected by `bgsave_poll` instead.
     pub fn aof_rewrite_poll(&mut self, wait: bool) {
-        let done = self
-            .aof
-            .rewrite
-            .as_ref()
-            .is_some_and(|r| wait || r.handle.is_finished());
-        if !done {
-            return;
-        }
-        let Some(rw) = self.aof.rewrite.take() else {
+        let Some(rw) = self.aof.rewrite.as_mut() else {
             return;
         };
-        let Rewrite {
-            handle,
-            start_secs,
-            tmp,
-            rdb,
-            ..
-        } = rw;
-        let res = handle
+        let Some(h) = rw.handle.as_ref() else {
+            if wait {
+                self.bgsave_poll(true);
+            }
+            return;
+        };
+        if !wait && !h.is_finished() {
+            return;
+        }
+        let Some(h) = rw.handle.take() else {
+            return;
+        };
+        let res = h
             .join()
             .unwrap_or_else(|_| Err(WriteError::Failed("the rewrite thread failed".into())));
+        self.aof_rewrite_finish(res);
+    }
+
+    /// A rewrite ended with `res`: installs the new base or counts the failure.
+    /// Redis compat: aof.c backgroundRewriteDoneHandler.
+    pub fn aof_rewrite_finish(&mut self, res: Result<(), WriteError>) {
+        let Some(Rewrite {
+            start_secs, tmp, rdb, ..
+        }) = self.aof.rewrite.take()
+        else {
+            return;
+        };
         match res {
             Ok(()) => self.aof_rewrite_install(&tmp, rdb),
             Err(WriteError::Signal(sig)) => {
@@ -1039,10 +1065,15 @@ impl Server {
     /// Stops a running rewrite; its temp file is removed. Redis compat: aof.c
     /// killAppendOnlyChild.
     pub fn aof_kill_rewrite(&mut self) {
-        if let Some(rw) = self.aof.rewrite.as_ref() {
-            info!("Killing running AOF rewrite child: {}", rw.pid);
+        let Some(rw) = self.aof.rewrite.as_ref() else {
+            return;
+        };
+        info!("Killing running AOF rewrite child: {}", rw.pid);
+        if rw.handle.is_some() {
             rw.cancel.store(true, Ordering::Release);
             self.aof_rewrite_poll(true);
+        } else if let Some(res) = self.abort_snapshot() {
+            self.aof_rewrite_finish(res);
         }
     }
 

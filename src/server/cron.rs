@@ -110,9 +110,11 @@ impl Server {
     /// Runs the shutdown sequence; true when the process may exit.
     pub fn prepare_shutdown(&mut self, req: ShutdownReq) -> bool {
         let save = req.save.unwrap_or(!self.cfg.save_params.is_empty());
+        // Redis compat: server.c prepareForShutdown kills a saving child (its temp file
+        // goes with it) so that it cannot overwrite the final save.
         if self.bgsave_in_progress() {
-            // No child to kill: let the writer finish so its temp file is not left behind.
-            self.bgsave_poll(true);
+            warn!("There is a child saving an .rdb. Killing it!");
+            self.abort_bgsave();
         }
         self.aof_shutdown();
         if save {

@@ -1,25 +1,43 @@
-//! Snapshots on the server side: SAVE (synchronous), BGSAVE (serialized here, written and
-//! fsynced by a background thread), the `save` points checked by cron, loading the RDB
-//! file at startup and for DEBUG RELOAD, and the counters INFO persistence reports.
+//! Snapshots on the server side: SAVE (synchronous), background snapshots (BGSAVE and
+//! save points: `persist::snapshot`, stepped from the event loop), loading the RDB file
+//! at startup and for DEBUG RELOAD, and the counters INFO persistence reports.
 //! Redis compat: rdb.c (rdbSave, rdbSaveBackground, backgroundSaveDoneHandler, rdbLoad).
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use tracing::{info, warn};
 
 use super::Server;
 use crate::clock;
 use crate::persist::rdb::file::{self, LoadStats, SaveOpts};
+use crate::persist::child::WriteError;
+use crate::persist::snapshot::{Progress, Snapshot};
 
-/// A background save: the writer thread and what it snapshot.
+/// Main-thread work per event-loop iteration while a snapshot walks the keyspace.
+const SLICE: Duration = Duration::from_micros(250);
+/// While clients keep the loop busy, the walk takes at most this share (percent) of
+/// the main thread, so that it adds little latency; an idle loop walks flat out. The
+/// save takes longer, like Redis's child does while the parent keeps serving.
+const WALK_SHARE: u64 = 25;
+
+/// What a background snapshot is for: decides what happens once its file is complete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SavePurpose {
+    /// BGSAVE or a save point: the file is `dbfilename`.
+    Rdb,
+    /// The new base of an AOF rewrite (installed by the AOF code).
+    AofBase,
+}
+
+/// A background snapshot in progress (at most one at a time, like Redis's one child).
 pub struct BgSave {
-    handle: JoinHandle<Result<(), String>>,
-    /// Set to abort: the writer then drops its temp file instead of renaming it.
-    cancel: Arc<AtomicBool>,
+    snap: Snapshot,
+    pub purpose: SavePurpose,
     start_ms: i64,
     /// `dirty` when the snapshot was taken: changes after it are still unsaved.
     dirty_at_start: u64,
+    /// Monotonic µs before which a busy loop takes no further walk slice.
+    next_slice_us: u64,
 }
 
 /// Persistence state and counters (INFO persistence).
@@ -34,6 +52,8 @@ pub struct RdbState {
     pub last_load_keys_expired: u64,
     /// BGSAVE SCHEDULE asked while another background job ran.
     pub scheduled: bool,
+    /// Bytes the last RDB save had to serialize ahead of time because writes came.
+    pub last_cow_size: u64,
 }
 
 impl Default for RdbState {
@@ -47,6 +67,7 @@ impl Default for RdbState {
             last_load_keys_loaded: 0,
             last_load_keys_expired: 0,
             scheduled: false,
+            last_cow_size: 0,
         }
     }
 }
@@ -54,7 +75,32 @@ impl Default for RdbState {
 impl RdbState {
     /// Seconds the running BGSAVE has taken so far, or -1.
     pub fn bg_elapsed_secs(&self) -> i64 {
-        self.bg.as_ref().map_or(-1, |b| (clock::now_ms() - b.start_ms) / 1000)
+        match &self.bg {
+            Some(b) if b.purpose == SavePurpose::Rdb => (clock::now_ms() - b.start_ms) / 1000,
+            _ => -1,
+        }
+    }
+
+    /// (bytes saved ahead because of writes, keys written, keys in all, percent) of the
+    /// running background snapshot: Redis's current_cow_size / current_save_keys_* /
+    /// current_fork_perc.
+    pub fn progress(&self) -> (u64, u64, u64, f64) {
+        let Some(b) = &self.bg else {
+            return (0, 0, 0, 0.0);
+        };
+        let p = b.snap.progress();
+        let written = p.keys_written.load(std::sync::atomic::Ordering::Relaxed);
+        let perc = if p.keys_total > 0 {
+            written as f64 * 100.0 / p.keys_total as f64
+        } else {
+            0.0
+        };
+        (p.forced_bytes.load(std::sync::atomic::Ordering::Relaxed), written, p.keys_total, perc)
+    }
+
+    /// Whether an RDB save (not an AOF rewrite) runs in the background.
+    pub fn saving(&self) -> bool {
+        self.bg.as_ref().is_some_and(|b| b.purpose == SavePurpose::Rdb)
     }
 }
 
@@ -72,7 +118,11 @@ impl Server {
 
     /// The whole dataset as RDB bytes.
     pub fn snapshot(&self) -> Vec<u8> {
-        let opts = SaveOpts {
+        file::serialize(&self.dbs, &self.save_opts())
+    }
+
+    fn save_opts(&self) -> SaveOpts {
+        SaveOpts {
             ctime: clock::now_ms() / 1000,
             used_mem: crate::cmd::info::used_memory(),
             compress: self.cfg_yes("rdbcompression"),
@@ -81,8 +131,7 @@ impl Server {
             policy: self.cfg.maxmemory_policy,
             now_ms: clock::now_ms(),
             lfu: self.cfg.lfu,
-        };
-        file::serialize(&self.dbs, &opts)
+        }
     }
 
     /// Redis compat: the rdb-key-save-delay test hook (microseconds per key saved), as
@@ -109,7 +158,7 @@ impl Server {
     }
 
     pub fn bgsave_in_progress(&self) -> bool {
-        self.rdb.bg.is_some()
+        self.rdb.saving()
     }
 
     /// SAVE: writes the snapshot now. Redis compat: rdb.c rdbSave.
@@ -132,39 +181,21 @@ impl Server {
         }
     }
 
-    /// BGSAVE: snapshot now, write in the background. Err when one is running already.
+    /// BGSAVE: a point-in-time snapshot of the dataset as it is now, saved to
+    /// `dbfilename` in the background. Err when a snapshot is running already.
     pub fn bgsave_start(&mut self) -> Result<(), &'static str> {
-        if self.rdb.bg.is_some() {
+        if self.rdb.saving() {
             return Err("ERR Background save already in progress");
         }
         if self.aof.rewrite.is_some() {
             return Err("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
         }
-        let now = clock::now_ms();
-        self.rdb.last_bgsave_try = now / 1000;
-        let data = self.snapshot();
-        let name = self.dbfilename();
-        let tmp = format!("temp-bg-{}.rdb", std::process::id());
-        let cancel = Arc::new(AtomicBool::new(false));
-        let flag = cancel.clone();
-        let delay = self.save_delay();
-        let spawned = std::thread::Builder::new().name("rdb-save".into()).spawn(move || {
-            let end = std::time::Instant::now() + delay;
-            while std::time::Instant::now() < end && !flag.load(Ordering::Acquire) {
-                std::thread::park_timeout(std::time::Duration::from_millis(10));
-            }
-            file::write_file(&tmp, &name, &data, Some(&flag))
-        });
-        match spawned {
-            Ok(handle) => {
-                info!("Background saving started");
+        self.rdb.last_bgsave_try = clock::now_ms() / 1000;
+        let tmp = PathBuf::from(format!("temp-bg-{}.rdb", std::process::id()));
+        match self.snapshot_start(SavePurpose::Rdb, tmp, Some(PathBuf::from(self.dbfilename()))) {
+            Ok(pid) => {
+                info!("Background saving started by pid {pid}");
                 self.aof.forks += 1;
-                self.rdb.bg = Some(BgSave {
-                    handle,
-                    cancel,
-                    start_ms: now,
-                    dirty_at_start: self.dirty,
-                });
                 Ok(())
             }
             Err(e) => {
@@ -175,47 +206,135 @@ impl Server {
         }
     }
 
-    /// Collects a finished background save (or waits for it with `wait`).
+    /// Starts a background snapshot of the dataset as it is now, written to `tmp` and
+    /// renamed to `dest` (paths relative to `dir`) when complete; `bgsave_poll` then
+    /// finishes according to `purpose`. Err when one is running or the writer thread
+    /// cannot start.
+    pub fn snapshot_start(&mut self, purpose: SavePurpose, tmp: PathBuf, dest: Option<PathBuf>) -> Result<u32, String> {
+        if self.rdb.bg.is_some() {
+            return Err("Background save already in progress".into());
+        }
+        // Redis compat: the rdb-key-save-delay test hook (microseconds per key saved).
+        let per_key = self
+            .cfg
+            .get("rdb-key-save-delay")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let opts = self.save_opts();
+        let snap = Snapshot::start(&mut self.dbs, &opts, tmp, dest, per_key)?;
+        let pid = snap.pid();
+        self.rdb.bg = Some(BgSave {
+            snap,
+            purpose,
+            start_ms: clock::now_ms(),
+            dirty_at_start: self.dirty,
+            next_slice_us: 0,
+        });
+        Ok(pid)
+    }
+
+    /// One slice of a running snapshot, from the event loop (`idle`: its last poll
+    /// brought no events). Returns how long the loop may sleep at most before calling
+    /// again (None: no snapshot).
+    pub fn snapshot_step(&mut self, idle: bool) -> Option<Duration> {
+        let bg = self.rdb.bg.as_mut()?;
+        let start = clock::mono_us();
+        if !idle && start < bg.next_slice_us {
+            return Some(Duration::from_micros(bg.next_slice_us - start));
+        }
+        let progress = bg.snap.step(&mut self.dbs, SLICE);
+        let spent = clock::mono_us().saturating_sub(start);
+        let pause = spent * (100 - WALK_SHARE) / WALK_SHARE;
+        bg.next_slice_us = start + spent + pause;
+        match progress {
+            Progress::Busy => Some(Duration::from_micros(pause)),
+            Progress::Blocked => Some(Duration::from_millis(1)),
+            Progress::Writing => {
+                self.bgsave_poll(false);
+                self.rdb.bg.as_ref().map(|_| Duration::from_millis(10))
+            }
+        }
+    }
+
+    /// Collects a finished background snapshot (`wait`: finishes it now, synchronously).
     /// Redis compat: rdb.c backgroundSaveDoneHandlerDisk.
     pub fn bgsave_poll(&mut self, wait: bool) {
-        let finished = self.rdb.bg.as_ref().is_some_and(|b| wait || b.handle.is_finished());
-        if !finished {
+        let Some(bg) = self.rdb.bg.as_mut() else {
+            return;
+        };
+        if wait {
+            bg.snap.run_to_end(&mut self.dbs);
+        } else if !bg.snap.writer_done() {
             return;
         }
         let Some(bg) = self.rdb.bg.take() else {
             return;
         };
-        let res = bg
-            .handle
-            .join()
-            .unwrap_or_else(|_| Err("the save thread failed".into()));
+        let cow = bg.snap.progress().forced_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        let res = bg.snap.join(&mut self.dbs);
         let now = clock::now_ms();
-        self.rdb.last_bgsave_secs = (now - bg.start_ms) / 1000;
-        match res {
-            Ok(()) => {
-                info!("DB saved on disk");
-                info!("Background saving terminated with success");
-                self.dirty = self.dirty.saturating_sub(bg.dirty_at_start);
-                self.lastsave = now / 1000;
-                self.rdb.last_bgsave_ok = true;
+        match bg.purpose {
+            SavePurpose::Rdb => {
+                self.rdb.last_bgsave_secs = (now - bg.start_ms) / 1000;
+                self.rdb.last_cow_size = cow;
+                match res {
+                    Ok(()) => {
+                        info!("DB saved on disk");
+                        info!("Background saving terminated with success");
+                        self.dirty = self.dirty.saturating_sub(bg.dirty_at_start);
+                        self.lastsave = now / 1000;
+                        self.rdb.last_bgsave_ok = true;
+                    }
+                    Err(WriteError::Signal(sig)) => {
+                        warn!("Background saving terminated by signal {sig}");
+                        // Redis compat: rdb.c: SIGUSR1 is how a save is stopped on purpose.
+                        if sig != libc::SIGUSR1 {
+                            self.rdb.last_bgsave_ok = false;
+                        }
+                    }
+                    Err(e) => {
+                        warn!("{e}");
+                        warn!("Background saving error");
+                        self.rdb.last_bgsave_ok = false;
+                    }
+                }
             }
-            Err(e) => {
-                warn!("{e}");
-                warn!("Background saving error");
-                self.rdb.last_bgsave_ok = false;
+            SavePurpose::AofBase => {
+                self.aof.last_cow_size = cow;
+                self.aof_rewrite_finish(res);
             }
         }
     }
 
-    /// Aborts a running BGSAVE (FLUSHALL): its file is not installed and the save
-    /// status is left as it was, like Redis killing the child with SIGUSR1.
-    /// Redis compat: rdb.c killRDBChild.
+    /// Aborts a running background snapshot (FLUSHALL, SHUTDOWN): its file is not
+    /// installed and the save status is left as it was, like Redis killing the child
+    /// with SIGUSR1. Redis compat: rdb.c killRDBChild.
     pub fn kill_bgsave(&mut self) {
-        if let Some(bg) = self.rdb.bg.take() {
-            bg.cancel.store(true, Ordering::Release);
-            let _ = bg.handle.join();
+        if self.abort_bgsave() {
             warn!("Background saving terminated by signal 10");
         }
+    }
+
+    /// Stops a running background snapshot without a word; true if one ran.
+    pub(super) fn abort_bgsave(&mut self) -> bool {
+        if !self.rdb.saving() {
+            return false;
+        }
+        match self.rdb.bg.take() {
+            Some(bg) => {
+                bg.snap.abort(&mut self.dbs);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stops the running background snapshot whatever it is for; its outcome (an error
+    /// by SIGUSR1) is returned, not handled.
+    pub(super) fn abort_snapshot(&mut self) -> Option<Result<(), WriteError>> {
+        let bg = self.rdb.bg.take()?;
+        bg.snap.abort(&mut self.dbs);
+        Some(Err(WriteError::Signal(libc::SIGUSR1)))
     }
 
     /// Starts a BGSAVE when a `save <seconds> <changes>` point is reached.

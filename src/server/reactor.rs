@@ -172,6 +172,8 @@ impl Reactor {
     pub fn run(&mut self, srv: &mut Server) {
         let mut events = Events::with_capacity(1024);
         let mut next_cron = clock::mono_us();
+        // Set while a background snapshot runs: the longest the loop may sleep.
+        let mut snap_wait: Option<Duration> = None;
         loop {
             let now = clock::mono_us();
             let wait = next_cron.saturating_sub(now);
@@ -184,6 +186,7 @@ impl Reactor {
             } else {
                 Duration::ZERO
             };
+            let timeout = snap_wait.map_or(timeout, |w| timeout.min(w));
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     warn!("poll error: {e}");
@@ -229,6 +232,8 @@ impl Reactor {
                 }
                 flush_client(srv, self.poll.registry(), cid);
             }
+            // A slice of a background snapshot between events.
+            snap_wait = srv.snapshot_step(events.is_empty());
             if clock::mono_us() >= next_cron {
                 srv.cron();
                 next_cron = clock::mono_us() + 1_000_000 / srv.hz.max(1) as u64;

@@ -1,6 +1,7 @@
 //! Persistence end to end: SAVE/BGSAVE/SHUTDOWN write dump.rdb, a restart loads it back
 //! with TTLs, DEBUG RELOAD round-trips, DUMP/RESTORE and their errors (corrupt payloads
-//! answer errors, never crash the server).
+//! answer errors, never crash the server); BGSAVE saves the dataset as it was when it
+//! started, whatever is written meanwhile.
 use std::time::Duration;
 
 use crate::cmd;
@@ -483,4 +484,71 @@ fn lfu_counters_and_idle_times_survive_a_restart() {
         let want: u64 = val.parse().unwrap();
         assert!(got >= want && got <= want + 2, "{policy}: {got}");
     }
+}
+
+#[test]
+fn bgsave_is_a_point_in_time_snapshot_despite_writes_during_the_save() {
+    let s = Server::start();
+    let mut c = s.raw();
+    populate(&mut c);
+    // Enough keys for many table segments; some with TTLs.
+    assert_eq!(cmd!(c, "DEBUG", "POPULATE", "30000", "key", "20"), b"+OK\r\n");
+    for i in (0..30000).step_by(11) {
+        cmd!(c, "PEXPIRE", format!("key:{i}"), "900000000");
+    }
+    let before = digest(&mut c);
+    // The writer sleeps 50 us per key, so the save (and its walk, paced by the writer)
+    // lasts well over a second while the writes below go in.
+    cmd!(c, "CONFIG", "SET", "rdb-key-save-delay", "50");
+    assert_eq!(cmd!(c, "BGSAVE"), b"+Background saving started\r\n");
+    for i in 0..3000 {
+        match i % 6 {
+            0 => cmd!(c, "SET", format!("key:{}", i * 7), "overwritten"),
+            1 => cmd!(c, "DEL", format!("key:{}", i * 7)),
+            2 => cmd!(c, "SET", format!("fresh:{i}"), "new"),
+            3 => cmd!(c, "EXPIRE", format!("key:{}", i * 7), "100"),
+            4 => cmd!(c, "PERSIST", format!("key:{}", i * 11)),
+            _ => cmd!(c, "APPEND", format!("key:{}", i * 5), "more"),
+        };
+    }
+    cmd!(c, "RPUSH", "list:big", "pushed");
+    cmd!(c, "HSET", "hash:big", "f0", "changed");
+    cmd!(c, "RENAME", "str:raw", "str:renamed");
+    cmd!(c, "MOVE", "set:big", "5");
+    cmd!(c, "SELECT", "3");
+    cmd!(c, "SET", "db3", "changed");
+    cmd!(c, "SELECT", "0");
+    // The writes above all ran while the save was in progress.
+    assert_eq!(info_field(&mut c, "rdb_bgsave_in_progress"), "1");
+    assert_ne!(digest(&mut c), before);
+    wait_for("the BGSAVE to finish", Duration::from_secs(60), || {
+        (info_field(&mut c, "rdb_bgsave_in_progress") == "0").then_some(())
+    });
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    cmd!(c, "CONFIG", "SET", "rdb-key-save-delay", "0");
+    assert_eq!(cmd!(c, "DEBUG", "RELOAD", "NOSAVE"), b"+OK\r\n");
+    assert_eq!(digest(&mut c), before);
+}
+
+#[test]
+fn shutdown_stops_a_running_bgsave_and_leaves_no_temp_file() {
+    // Redis compat: server.c prepareForShutdown kills the saving child.
+    let s = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "DEBUG", "POPULATE", "2000");
+    cmd!(c, "CONFIG", "SET", "rdb-key-save-delay", "100000");
+    assert_eq!(cmd!(c, "BGSAVE"), b"+Background saving started\r\n");
+    c.send(b"SHUTDOWN NOSAVE\r\n");
+    wait_for("the server to exit", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", s.port))
+            .is_err()
+            .then_some(())
+    });
+    let left: Vec<_> = std::fs::read_dir(&s.dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".rdb"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -4,6 +4,7 @@
 //! Files are written to `temp-<pid>.rdb`, fsynced, then renamed over the target.
 //! Redis compat: rdb.c rdbSaveRio, rdbSaveInfoAuxFields, rdbLoadRio, rdbSave.
 use std::io::Write;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::prim::{Reader, Writer};
@@ -14,6 +15,7 @@ use crate::db::{Db, Limits};
 use crate::util::crc64::crc64;
 
 /// What goes into the AUX header and how values are written.
+#[derive(Clone)]
 pub struct SaveOpts {
     /// Unix seconds (AUX ctime).
     pub ctime: i64,
@@ -42,15 +44,49 @@ fn aux_int(w: &mut Writer, k: &str, v: i64) {
     aux(w, k, v.to_string().as_bytes());
 }
 
+/// The magic and the AUX fields that open a file.
+pub fn write_header(w: &mut Writer, o: &SaveOpts) {
+    w.bytes(format!("REDIS{RDB_VERSION:04}").as_bytes());
+    aux(w, "redis-ver", o.redis_ver.as_bytes());
+    aux_int(w, "redis-bits", 64);
+    aux_int(w, "ctime", o.ctime);
+    aux_int(w, "used-mem", o.used_mem as i64);
+    aux_int(w, "aof-base", 0);
+}
+
+/// One key with its expire time and, under LRU/LFU policies, its idle time or counter.
+/// Redis compat: rdb.c rdbSaveKeyValuePair.
+pub fn write_entry(w: &mut Writer, obj: &crate::db::Obj, expire_at: Option<i64>, o: &SaveOpts) {
+    if let Some(at) = expire_at {
+        w.byte(op::EXPIRETIME_MS);
+        w.millis(at);
+    }
+    // Redis compat: rdb.c rdbSaveKeyValuePair (MAXMEMORY_FLAG_LRU / _LFU).
+    if o.policy.is_lfu() {
+        w.byte(op::FREQ);
+        w.byte(o.lfu.decayed(obj.lru(), o.now_ms).min(255) as u8);
+    } else if saves_idle(o.policy) {
+        w.byte(op::IDLE);
+        w.len(crate::db::idle_ms(obj.lru(), o.now_ms) / 1000);
+    }
+    w.byte(type_of(obj));
+    w.string(obj.key());
+    write_value(w, obj);
+}
+
+fn saves_idle(p: Policy) -> bool {
+    matches!(p, Policy::AllLru | Policy::VolatileLru)
+}
+
+/// Whether entries carry their LRU idle time or LFU counter under this policy.
+pub fn saves_stamps(p: Policy) -> bool {
+    p.is_lfu() || saves_idle(p)
+}
+
 /// The whole file as bytes.
 pub fn serialize(dbs: &[Db], o: &SaveOpts) -> Vec<u8> {
     let mut w = Writer::new(o.compress);
-    w.bytes(format!("REDIS{RDB_VERSION:04}").as_bytes());
-    aux(&mut w, "redis-ver", o.redis_ver.as_bytes());
-    aux_int(&mut w, "redis-bits", 64);
-    aux_int(&mut w, "ctime", o.ctime);
-    aux_int(&mut w, "used-mem", o.used_mem as i64);
-    aux_int(&mut w, "aof-base", 0);
+    write_header(&mut w, o);
     for db in dbs {
         if db.is_empty() {
             continue;
@@ -61,21 +97,7 @@ pub fn serialize(dbs: &[Db], o: &SaveOpts) -> Vec<u8> {
         w.len(db.len() as u64);
         w.len(db.expires_len() as u64);
         for obj in db.iter() {
-            if let Some(at) = db.get_expire(obj.key()) {
-                w.byte(op::EXPIRETIME_MS);
-                w.millis(at);
-            }
-            // Redis compat: rdb.c rdbSaveKeyValuePair (MAXMEMORY_FLAG_LRU / _LFU).
-            if o.policy.is_lfu() {
-                w.byte(op::FREQ);
-                w.byte(o.lfu.decayed(obj.lru(), o.now_ms).min(255) as u8);
-            } else if matches!(o.policy, Policy::AllLru | Policy::VolatileLru) {
-                w.byte(op::IDLE);
-                w.len(crate::db::idle_ms(obj.lru(), o.now_ms) / 1000);
-            }
-            w.byte(type_of(obj));
-            w.string(obj.key());
-            write_value(&mut w, obj);
+            write_entry(&mut w, obj, db.get_expire(obj.key()), o);
         }
     }
     w.byte(op::EOF);
@@ -104,14 +126,29 @@ pub fn write_file(tmp: &str, filename: &str, data: &[u8], cancel: Option<&Atomic
         let _ = std::fs::remove_file(tmp);
         return Err("Background saving aborted".into());
     }
-    if let Err(e) = std::fs::rename(tmp, filename) {
+    install(Path::new(tmp), Path::new(filename))
+}
+
+/// Renames a complete, fsynced `tmp` over `dest` and syncs the directory entry; on
+/// failure the temp file is removed.
+pub fn install(tmp: &Path, dest: &Path) -> Result<(), String> {
+    if let Err(e) = std::fs::rename(tmp, dest) {
         let _ = std::fs::remove_file(tmp);
+        let cwd = std::env::current_dir()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         return Err(format!(
-            "Error moving temp DB file {tmp} on the final destination {filename} (in server root dir {cwd}): {e}"
+            "Error moving temp DB file {} on the final destination {} (in server root dir {cwd}): {e}",
+            tmp.display(),
+            dest.display()
         ));
     }
     // The rename itself must survive a crash: sync the directory entry too.
-    if let Ok(d) = std::fs::File::open(".") {
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())

@@ -16,6 +16,10 @@ pub struct Writer {
     pub buf: Vec<u8>,
     /// Try LZF on strings over 20 bytes (`rdbcompression`).
     pub compress: bool,
+    /// Deferred mode: strings that may compress are copied raw (no length prefix) and
+    /// their (offset, length) recorded here; `encode_deferred` finishes them later, so
+    /// the LZF work can run on another thread.
+    pub deferred: Option<Vec<(usize, usize)>>,
 }
 
 impl Writer {
@@ -23,6 +27,16 @@ impl Writer {
         Writer {
             buf: Vec::new(),
             compress,
+            deferred: None,
+        }
+    }
+
+    /// A writer in deferred mode (see `deferred`).
+    pub fn new_deferred(compress: bool) -> Self {
+        Writer {
+            buf: Vec::new(),
+            compress,
+            deferred: Some(Vec::new()),
         }
     }
 
@@ -78,6 +92,11 @@ impl Writer {
             }
         }
         if self.compress && s.len() > 20 {
+            if let Some(d) = self.deferred.as_mut() {
+                d.push((self.buf.len(), s.len()));
+                self.buf.extend_from_slice(s);
+                return;
+            }
             // Worth it only when it saves at least 4 bytes (rdbSaveLzfStringObject).
             if let Some(c) = crate::util::lzf::compress(s, s.len() - 4) {
                 self.buf.push(0xC0 | ENC_LZF);
@@ -107,6 +126,27 @@ impl Writer {
 
     pub fn millis(&mut self, ms: i64) {
         self.buf.extend_from_slice(&ms.to_le_bytes());
+    }
+}
+
+/// Turns the output of a deferred writer (`raw` with its `spans`) into final RDB bytes
+/// appended to `out` (which compresses). False if a span lies outside `raw`.
+pub fn encode_deferred(raw: &[u8], spans: &[(usize, usize)], out: &mut Writer) -> bool {
+    let mut at = 0;
+    for &(start, len) in spans {
+        let (Some(plain), Some(s)) = (raw.get(at..start), raw.get(start..start.saturating_add(len))) else {
+            return false;
+        };
+        out.bytes(plain);
+        out.string(s);
+        at = start + len;
+    }
+    match raw.get(at..) {
+        Some(rest) => {
+            out.bytes(rest);
+            true
+        }
+        None => false,
     }
 }
 
@@ -261,6 +301,33 @@ fn int_bytes(v: i64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deferred_strings_encode_like_direct_ones() {
+        let items: [&[u8]; 6] = [
+            b"12",
+            b"short",
+            &[b'a'; 300],
+            b"abcdefghijklmnopqrstuvwxyz0123",
+            &[7u8; 21],
+            b"-5",
+        ];
+        let mut direct = Writer::new(true);
+        let mut deferred = Writer::new_deferred(true);
+        for w in [&mut direct, &mut deferred] {
+            for s in items {
+                w.byte(0xAA);
+                w.string(s);
+                w.len(s.len() as u64);
+            }
+        }
+        let spans = deferred.deferred.take().unwrap();
+        assert_eq!(spans.len(), 3);
+        let mut out = Writer::new(true);
+        assert!(encode_deferred(&deferred.buf, &spans, &mut out));
+        assert_eq!(out.buf, direct.buf);
+        assert!(!encode_deferred(b"abc", &[(2, 5)], &mut Writer::new(true)));
+    }
 
     #[test]
     fn lengths_round_trip_at_every_width() {

@@ -1,0 +1,157 @@
+//! The point-in-time snapshot hook of one Db. While a snapshot runs, the key table is
+//! serialized a segment at a time by `snap_walk`, and a write first serializes the
+//! bucket it is about to touch (`snap_guard`: one bucket of at most 8 entries, or an
+//! insert's probe window). Invariant: an unsaved bucket holds exactly entries of the
+//! dataset at the start (see `DashTable::snap_clear`).
+use super::{Db, Obj, ValueRef};
+
+/// Where serialized entries go (the RDB encoder of `persist::snapshot`).
+pub trait SnapSink: Send {
+    /// One entry, with its absolute expire time in ms.
+    fn entry(&mut self, o: &Obj, expire_at: Option<i64>);
+    /// A consistent point to hand bytes on (after a bucket or a segment). `may_wait`:
+    /// the sink may wait for its writer to bound memory (a write is about to touch the
+    /// data, or the db is being finished); a walk step never waits. False when output
+    /// is backed up (the walk should pause).
+    fn segment_done(&mut self, may_wait: bool) -> bool;
+    /// Hands queued output on (`seal`: the partial chunk too), without waiting unless
+    /// `wait`. True when nothing is left queued.
+    fn flush(&mut self, seal: bool, wait: bool) -> bool;
+    /// Entries saved so far, encoded size in bytes.
+    fn bytes(&self) -> u64;
+    /// `bytes` were saved ahead of the walk because a write was about to touch them
+    /// (the snapshot's counterpart of copy-on-write, reported like it).
+    fn note_forced(&mut self, bytes: u64);
+}
+
+/// Snapshot progress of one Db.
+pub struct DbSnap {
+    /// The next segment (by index) the walk saves.
+    next_seg: usize,
+    /// Every segment was walked: nothing unsaved is left.
+    walked: bool,
+    /// Reads must save first too: their LRU/LFU touch changes the saved IDLE/FREQ.
+    stamps: bool,
+    sink: Box<dyn SnapSink>,
+}
+
+impl Db {
+    /// Starts a snapshot of this db into `sink`. `stamps`: the file saves LRU idle times
+    /// or LFU counters, so reads (which touch them) count as writes.
+    pub fn snap_attach(&mut self, sink: Box<dyn SnapSink>, stamps: bool) {
+        self.keys.snap_clear();
+        self.snap = Some(Box::new(DbSnap {
+            next_seg: 0,
+            walked: self.keys.is_empty(),
+            stamps,
+            sink,
+        }));
+    }
+
+    /// Ends the snapshot of this db (finished or aborted), returning its sink.
+    pub fn snap_detach(&mut self) -> Option<Box<dyn SnapSink>> {
+        self.snap.take().map(|s| s.sink)
+    }
+
+    pub fn snap_sink(&mut self) -> Option<&mut (dyn SnapSink + 'static)> {
+        self.snap.as_mut().map(|s| &mut *s.sink)
+    }
+
+    /// True when every segment was serialized (or no snapshot is attached).
+    pub fn snap_walked(&self) -> bool {
+        self.snap.as_ref().is_none_or(|s| s.walked)
+    }
+
+    /// Serializes segments until the walk ends (true), the sink is backed up or
+    /// `over_budget` says so (false). Checks the budget per segment. `wait`: the sink
+    /// may wait for its writer (see `SnapSink::segment_done`).
+    pub fn snap_walk(&mut self, mut over_budget: impl FnMut() -> bool, wait: bool) -> bool {
+        loop {
+            let Some(s) = self.snap.as_mut() else {
+                return true;
+            };
+            if s.walked {
+                return true;
+            }
+            let expires = &self.expires;
+            let sink = &mut s.sink;
+            // Splits append segments, so the walk ends at the current last one.
+            let mut touched = 0u8;
+            let more =
+                self.keys
+                    .snap_save_segment(s.next_seg, |o| touched ^= warm(o), |o| save(expires, &mut **sink, o));
+            std::hint::black_box(touched);
+            if !more {
+                s.walked = true;
+                return true;
+            }
+            s.next_seg += 1;
+            if !s.sink.segment_done(wait) || over_budget() {
+                return false;
+            }
+        }
+    }
+
+    /// Serializes everything not saved yet (before a whole-db change: FLUSHDB, SWAPDB).
+    pub fn snap_finish(&mut self) {
+        while !self.snap_walk(|| false, true) {}
+    }
+
+    /// Called before any change to `key` (hash `h`): its value, its TTL, its presence.
+    /// One branch when no snapshot runs.
+    #[inline]
+    pub(super) fn snap_guard(&mut self, h: u64, key: &[u8]) {
+        if self.snap.is_some() {
+            self.snap_touch(h, key);
+        }
+    }
+
+    /// Like `snap_guard`, for reads that only touch the LRU/LFU stamp.
+    #[inline]
+    pub(super) fn snap_guard_read(&mut self, h: u64, key: &[u8]) {
+        if self.snap.as_ref().is_some_and(|s| s.stamps) {
+            self.snap_touch(h, key);
+        }
+    }
+
+    #[cold]
+    fn snap_touch(&mut self, h: u64, key: &[u8]) {
+        let Some(s) = self.snap.as_mut() else {
+            return;
+        };
+        if s.walked {
+            return;
+        }
+        let expires = &self.expires;
+        let sink = &mut s.sink;
+        let before = sink.bytes();
+        if !self.keys.snap_save_key(h, key, |o| save(expires, &mut **sink, o)) {
+            // An insert: it may land anywhere in its probe window (or the stash).
+            self.keys.snap_save_window(h, |o| save(expires, &mut **sink, o));
+        }
+        let forced = s.sink.bytes() - before;
+        if forced > 0 {
+            s.sink.note_forced(forced);
+        }
+        s.sink.segment_done(true);
+    }
+}
+
+fn save(expires: &crate::ds::dash::DashTable<super::ExpireEntry>, sink: &mut dyn SnapSink, o: &Obj) {
+    let at = if o.has_expire() {
+        expires.get(o.key()).map(|e| e.at)
+    } else {
+        None
+    };
+    sink.entry(o, at);
+}
+
+/// A cheap read of an entry's header, value pointer and first value byte, to pull them
+/// into the cache ahead of serializing (see `DashTable::snap_save_segment`).
+fn warm(o: &Obj) -> u8 {
+    let v = match o.value() {
+        ValueRef::Str(s) => s.first().copied().unwrap_or(0),
+        _ => 1,
+    };
+    v ^ o.has_expire() as u8
+}

@@ -1,0 +1,661 @@
+//! Fork-less point-in-time snapshot (BGSAVE; the AOF rewrite base is the same file):
+//! the main thread serializes the keyspace a slice at a time, and a segment about to be
+//! written first (`db::snap`), into chunks sent over a bounded channel to a writer
+//! thread that LZF-compresses, checksums, writes, fsyncs and renames the file. Memory
+//! overhead is bounded by the channel plus a capped backlog of chunks forced out by writes.
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use super::child::{ChildWriter, WriteError};
+use std::time::{Duration, Instant};
+
+use super::rdb::file::{saves_stamps, write_entry, write_header, SaveOpts};
+use super::rdb::op;
+use super::rdb::prim::{encode_deferred, Writer};
+use crate::db::snap::SnapSink;
+use crate::db::{Db, Obj};
+use crate::util::crc64::Crc64;
+
+/// A chunk is handed on once its raw bytes pass this.
+const CHUNK_BYTES: usize = 256 * 1024;
+/// Chunks in flight between the main thread and the writer.
+const QUEUE_CHUNKS: usize = 8;
+/// Chunks forced out by writes may queue up to this on the main thread before a write
+/// waits for the writer (a pause bounded by the disk, keeping memory bounded).
+const BACKLOG_BYTES: usize = 4 * 1024 * 1024;
+
+/// Serialized entries; strings that may compress are still raw (see `Writer::deferred`).
+struct Chunk {
+    buf: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+    keys: u64,
+}
+
+enum Msg {
+    Chunk(Chunk),
+    /// Everything was sent: write the trailer and install the file.
+    End,
+}
+
+/// The sink of one db: RDB-encodes its entries into chunks (each starting with
+/// SELECTDB, so chunks of different dbs may interleave) and sends them on.
+/// How far a snapshot got, shared with the writer thread (INFO current_save_keys_*,
+/// current_cow_size).
+#[derive(Default, Debug)]
+pub struct SaveProgress {
+    pub keys_total: u64,
+    /// Keys the writer has handed to the file.
+    pub keys_written: AtomicU64,
+    /// Bytes saved ahead of the walk because writes were about to change them.
+    pub forced_bytes: AtomicU64,
+}
+
+struct DbSink {
+    id: usize,
+    progress: Arc<SaveProgress>,
+    bytes: u64,
+    opts: SaveOpts,
+    w: Writer,
+    keys: u64,
+    tx: SyncSender<Msg>,
+    backlog: VecDeque<Chunk>,
+    backlog_bytes: usize,
+    /// 0 under `rdb-key-save-delay`: every segment is its own chunk, so the save advances
+    /// key by key like Redis's child does.
+    chunk_bytes: usize,
+    /// False under `rdb-key-save-delay`: that hook slows the writer on purpose, and the
+    /// main thread must never wait for it.
+    may_wait: bool,
+    /// The writer stopped (failed or aborted): output is dropped.
+    dead: bool,
+}
+
+impl DbSink {
+    fn seal(&mut self) {
+        if self.w.buf.is_empty() {
+            return;
+        }
+        let spans = self.w.deferred.replace(Vec::new()).unwrap_or_default();
+        let buf = std::mem::take(&mut self.w.buf);
+        self.backlog_bytes += buf.len();
+        let keys = std::mem::take(&mut self.keys);
+        self.backlog.push_back(Chunk { buf, spans, keys });
+    }
+
+    /// Sends queued chunks while the channel takes them; when full, waits only while the
+    /// backlog is over `wait_above`. True when nothing is left queued.
+    fn pump(&mut self, wait_above: Option<usize>) -> bool {
+        while let Some(c) = self.backlog.pop_front() {
+            if self.dead {
+                self.backlog.clear();
+                break;
+            }
+            let n = c.buf.len();
+            match self.tx.try_send(Msg::Chunk(c)) {
+                Ok(()) => {}
+                Err(TrySendError::Disconnected(_)) => self.dead = true,
+                Err(TrySendError::Full(m)) => {
+                    if wait_above.is_some_and(|lim| self.backlog_bytes > lim) {
+                        if self.tx.send(m).is_err() {
+                            self.dead = true;
+                        }
+                    } else {
+                        if let Msg::Chunk(c) = m {
+                            self.backlog.push_front(c);
+                        }
+                        return false;
+                    }
+                }
+            }
+            self.backlog_bytes -= n;
+        }
+        self.backlog_bytes = 0;
+        true
+    }
+}
+
+impl SnapSink for DbSink {
+    fn entry(&mut self, o: &Obj, expire_at: Option<i64>) {
+        if self.dead {
+            return;
+        }
+        if self.w.buf.is_empty() {
+            self.w.byte(op::SELECTDB);
+            self.w.len(self.id as u64);
+        }
+        let before = self.w.buf.len();
+        write_entry(&mut self.w, o, expire_at, &self.opts);
+        self.bytes += (self.w.buf.len() - before) as u64;
+        self.keys += 1;
+    }
+
+    fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    fn note_forced(&mut self, bytes: u64) {
+        self.progress.forced_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn segment_done(&mut self, may_wait: bool) -> bool {
+        if self.w.buf.len() >= self.chunk_bytes {
+            self.seal();
+        }
+        let wait = (may_wait && self.may_wait).then_some(BACKLOG_BYTES);
+        self.pump(wait)
+    }
+
+    fn flush(&mut self, seal: bool, wait: bool) -> bool {
+        if seal {
+            self.seal();
+        }
+        self.pump(wait.then_some(0))
+    }
+}
+
+/// What a snapshot needs next from the event loop.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Progress {
+    /// More to serialize and room for it: step again right away.
+    Busy,
+    /// The writer is behind: step again soon.
+    Blocked,
+    /// Everything was handed over (or the writer stopped): wait for `writer_done`.
+    Writing,
+}
+
+/// A running snapshot: the writer thread and the walk position over the dbs.
+pub struct Snapshot {
+    tx: Option<SyncSender<Msg>>,
+    handle: JoinHandle<Result<(), WriteError>>,
+    /// The writer child's pid.
+    pid: u32,
+    progress: Arc<SaveProgress>,
+    cancel: Arc<AtomicBool>,
+    next_db: usize,
+    end_sent: bool,
+}
+
+impl Snapshot {
+    /// Starts a snapshot of `dbs` as they are now, written to `tmp` (by a writer child
+    /// process, see `persist::child`) then renamed to `dest` when there is one.
+    /// `key_delay_us`: the `rdb-key-save-delay` test hook (the writer sleeps that long
+    /// per key).
+    pub fn start(
+        dbs: &mut [Db],
+        opts: &SaveOpts,
+        tmp: PathBuf,
+        dest: Option<PathBuf>,
+        key_delay_us: u64,
+    ) -> Result<Snapshot, String> {
+        let (tx, rx) = sync_channel(QUEUE_CHUNKS);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let flag = cancel.clone();
+        let checksum = opts.checksum;
+        let child = ChildWriter::spawn(&tmp).map_err(|e| format!("Can't save in background: fork: {e}"))?;
+        let pid = child.pid();
+        let progress = Arc::new(SaveProgress {
+            keys_total: dbs.iter().map(|d| d.len() as u64).sum(),
+            ..Default::default()
+        });
+        let prog = progress.clone();
+        let handle = std::thread::Builder::new()
+            .name("rdb-save".into())
+            .spawn(move || write_file(rx, child, &tmp, dest.as_deref(), &flag, checksum, key_delay_us, &prog))
+            .map_err(|e| e.to_string())?;
+        let mut w = Writer::new_deferred(opts.compress);
+        write_header(&mut w, opts);
+        let spans = w.deferred.take().unwrap_or_default();
+        // The channel is empty: this cannot block.
+        let _ = tx.send(Msg::Chunk(Chunk {
+            buf: w.buf,
+            spans,
+            keys: 0,
+        }));
+        let stamps = saves_stamps(opts.policy);
+        for db in dbs.iter_mut().filter(|d| !d.is_empty()) {
+            let sink = DbSink {
+                id: db.id,
+                progress: progress.clone(),
+                bytes: 0,
+                opts: opts.clone(),
+                w: Writer::new_deferred(opts.compress),
+                keys: 0,
+                tx: tx.clone(),
+                backlog: VecDeque::new(),
+                backlog_bytes: 0,
+                chunk_bytes: if key_delay_us > 0 { 0 } else { CHUNK_BYTES },
+                may_wait: key_delay_us == 0,
+                dead: false,
+            };
+            db.snap_attach(Box::new(sink), stamps);
+        }
+        Ok(Snapshot {
+            tx: Some(tx),
+            handle,
+            pid,
+            progress,
+            cancel,
+            next_db: 0,
+            end_sent: false,
+        })
+    }
+
+    /// One slice of work, about `budget` long (whole segments, so a huge value may take
+    /// longer). Never waits for the writer.
+    pub fn step(&mut self, dbs: &mut [Db], budget: Duration) -> Progress {
+        if self.end_sent || self.handle.is_finished() {
+            return Progress::Writing;
+        }
+        let start = Instant::now();
+        let mut backed_up = false;
+        for db in dbs.iter_mut() {
+            if let Some(s) = db.snap_sink() {
+                backed_up |= !s.flush(false, false);
+            }
+        }
+        while let Some(db) = dbs.get_mut(self.next_db) {
+            if db.snap_walked() {
+                self.next_db += 1;
+                continue;
+            }
+            if backed_up {
+                return Progress::Blocked;
+            }
+            if !db.snap_walk(|| start.elapsed() >= budget, false) {
+                return if start.elapsed() >= budget {
+                    Progress::Busy
+                } else {
+                    Progress::Blocked
+                };
+            }
+            self.next_db += 1;
+            if start.elapsed() >= budget {
+                return Progress::Busy;
+            }
+        }
+        for db in dbs.iter_mut() {
+            if let Some(s) = db.snap_sink() {
+                backed_up |= !s.flush(true, false);
+            }
+        }
+        if backed_up {
+            return Progress::Blocked;
+        }
+        dbs.iter_mut().for_each(|d| drop(d.snap_detach()));
+        if let Some(tx) = &self.tx {
+            if let Err(TrySendError::Full(_)) = tx.try_send(Msg::End) {
+                return Progress::Blocked;
+            }
+        }
+        self.end_sent = true;
+        self.tx = None;
+        Progress::Writing
+    }
+
+    /// Serializes and hands over everything left, waiting for the writer as needed.
+    pub fn run_to_end(&mut self, dbs: &mut [Db]) {
+        if self.end_sent {
+            return;
+        }
+        for db in dbs.iter_mut() {
+            db.snap_finish();
+            if let Some(s) = db.snap_sink() {
+                s.flush(true, true);
+            }
+            drop(db.snap_detach());
+        }
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Msg::End);
+        }
+        self.end_sent = true;
+    }
+
+    /// The writer child's pid.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    pub fn progress(&self) -> &SaveProgress {
+        &self.progress
+    }
+
+    /// True once the writer thread has ended (file installed, failed or aborted).
+    pub fn writer_done(&self) -> bool {
+        self.handle.is_finished()
+    }
+
+    /// Waits for the writer and returns its outcome.
+    pub fn join(mut self, dbs: &mut [Db]) -> Result<(), WriteError> {
+        dbs.iter_mut().for_each(|d| drop(d.snap_detach()));
+        self.tx = None;
+        self.handle
+            .join()
+            .unwrap_or_else(|_| Err(WriteError::Failed("the save thread failed".into())))
+    }
+
+    /// Stops the snapshot: the temp file is removed and the target left as it was.
+    pub fn abort(self, dbs: &mut [Db]) {
+        self.cancel.store(true, Ordering::Release);
+        self.handle.thread().unpark();
+        let _ = self.join(dbs);
+    }
+}
+
+/// The writer thread: chunks in, piped to the writer child (which writes and fsyncs);
+/// the file is installed only after End and the child's success.
+fn write_file(
+    rx: Receiver<Msg>,
+    mut child: ChildWriter,
+    tmp: &Path,
+    dest: Option<&Path>,
+    cancel: &AtomicBool,
+    checksum: bool,
+    key_delay_us: u64,
+    progress: &SaveProgress,
+) -> Result<(), WriteError> {
+    let mut res = write_chunks(&rx, &mut child, cancel, checksum, key_delay_us, progress);
+    if res.is_ok() && cancel.load(Ordering::Acquire) {
+        res = Err(WriteError::Failed("Background saving aborted".into()));
+    }
+    match res {
+        Ok(()) => res = child.finish(),
+        Err(_) => {
+            // Redis compat: a save stopped on purpose ends with SIGUSR1.
+            child.stop();
+            let st = child.finish();
+            if cancel.load(Ordering::Acquire) {
+                res = st.and(Err(WriteError::Signal(libc::SIGUSR1)));
+            }
+        }
+    }
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(tmp);
+        return Err(e);
+    }
+    match dest {
+        Some(dest) => super::rdb::file::install(tmp, dest).map_err(WriteError::Failed),
+        None => Ok(()),
+    }
+}
+
+fn write_chunks(
+    rx: &Receiver<Msg>,
+    child: &mut ChildWriter,
+    cancel: &AtomicBool,
+    checksum: bool,
+    key_delay_us: u64,
+    progress: &SaveProgress,
+) -> Result<(), WriteError> {
+    let aborted = || WriteError::Failed("Background saving aborted".into());
+    let mut crc = Crc64::default();
+    let mut out = Writer::new(true);
+    loop {
+        // A closed channel without End: the snapshot was dropped.
+        let msg = rx.recv().map_err(|_| aborted())?;
+        if cancel.load(Ordering::Acquire) {
+            return Err(aborted());
+        }
+        match msg {
+            Msg::Chunk(c) => {
+                let bytes = if c.spans.is_empty() {
+                    &c.buf
+                } else {
+                    out.buf.clear();
+                    if !encode_deferred(&c.buf, &c.spans, &mut out) {
+                        return Err(WriteError::Failed("Internal error encoding the snapshot".into()));
+                    }
+                    &out.buf
+                };
+                if checksum {
+                    crc.update(bytes);
+                }
+                child.write(bytes)?;
+                progress.keys_written.fetch_add(c.keys, Ordering::Relaxed);
+                pause(c.keys.saturating_mul(key_delay_us), cancel, child)?;
+            }
+            Msg::End => {
+                let mut tail = vec![op::EOF];
+                let sum = if checksum {
+                    crc.update(&tail);
+                    crc.value()
+                } else {
+                    0
+                };
+                tail.extend_from_slice(&sum.to_le_bytes());
+                return child.write(&tail);
+            }
+        }
+    }
+}
+
+/// Sleeps `us` microseconds, waking early when `cancel` is set (the aborter unparks us)
+/// or the child dies (killed from outside: the save fails with its signal).
+fn pause(us: u64, cancel: &AtomicBool, child: &mut ChildWriter) -> Result<(), WriteError> {
+    if us == 0 {
+        return Ok(());
+    }
+    let end = Instant::now().checked_add(Duration::from_micros(us));
+    while !cancel.load(Ordering::Acquire) {
+        if child.exited() {
+            return child.finish();
+        }
+        let left = match end {
+            Some(end) => end.saturating_duration_since(Instant::now()),
+            None => Duration::from_secs(1),
+        };
+        if left.is_zero() {
+            return Ok(());
+        }
+        std::thread::park_timeout(left.min(Duration::from_millis(10)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+    use crate::db::evict::{Lfu, Policy};
+    use crate::db::Limits;
+    use crate::persist::rdb::file::load;
+    use crate::persist::rdb::value::{type_of, write_value};
+
+    /// Per db: key -> (type byte + uncompressed RDB value, expire time).
+    type Model = Vec<BTreeMap<Vec<u8>, (Vec<u8>, Option<i64>)>>;
+
+    fn model(dbs: &[Db]) -> Model {
+        dbs.iter()
+            .map(|db| {
+                db.iter()
+                    .map(|o| {
+                        let mut w = Writer::new(false);
+                        w.byte(type_of(o));
+                        write_value(&mut w, o);
+                        (o.key().to_vec(), (w.buf, db.get_expire(o.key())))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn opts(compress: bool) -> SaveOpts {
+        SaveOpts {
+            ctime: 0,
+            used_mem: 0,
+            compress,
+            checksum: true,
+            redis_ver: crate::REDIS_VERSION,
+            policy: Policy::NoEviction,
+            now_ms: 0,
+            lfu: Lfu {
+                log_factor: 10,
+                decay_time: 1,
+            },
+        }
+    }
+
+    fn key(i: u32) -> Vec<u8> {
+        format!("key:{i}").into_bytes()
+    }
+
+    /// Four dbs: a big one (many segments, splits under inserts), a medium one, an
+    /// empty one and a small one; some keys carry TTLs in the (logical) past.
+    fn dataset() -> Vec<Db> {
+        let mut dbs: Vec<Db> = (0..4).map(Db::new).collect();
+        for (d, n) in [(0usize, 30_000u32), (1, 3_000), (3, 50)] {
+            for i in 0..n {
+                let v = format!("value-{i}-{}", "x".repeat(i as usize % 40));
+                dbs[d].add(Obj::new_str(&key(i), v.as_bytes()), 0);
+                if i % 7 == 0 {
+                    dbs[d].set_expire(&key(i), 1_000 + i as i64);
+                }
+            }
+        }
+        dbs
+    }
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ferrodis-snap-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Random writes of every kind interleaved with snapshot slices of random length:
+    /// the file holds exactly the dataset as it was when the snapshot started.
+    fn writes_during_snapshot(seed: u64, compress: bool) {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let mut dbs = dataset();
+        let before = model(&dbs);
+        let dir = temp_dir(&format!("{seed}-{compress}"));
+        let dest = dir.join("dump.rdb");
+        let mut snap = Snapshot::start(&mut dbs, &opts(compress), dir.join("temp.rdb"), Some(dest.clone()), 0).unwrap();
+        let mut fresh = 0u32;
+        let mut steps = 0;
+        loop {
+            for _ in 0..rng.random_range(0..60) {
+                let d = [0, 0, 0, 1, 2, 3][rng.random_range(0..6)];
+                let k = key(rng.random_range(0..40_000));
+                if rng.random_range(0..2000) == 0 {
+                    let (a, b) = dbs.split_at_mut(3);
+                    a[1].swap_contents(&mut b[0]);
+                    continue;
+                }
+                if rng.random_range(0..3000) == 0 {
+                    drop(dbs[d].flush());
+                    continue;
+                }
+                let db = &mut dbs[d];
+                match rng.random_range(0..100) {
+                    0..30 => {
+                        db.set(Obj::new_str(&k, b"overwritten"), rng.random_bool(0.5), 0);
+                    }
+                    30..45 => {
+                        db.remove(&k);
+                    }
+                    45..55 => {
+                        db.set_expire(&k, 5_000);
+                    }
+                    55..60 => {
+                        db.persist(&k);
+                    }
+                    60..70 => {
+                        if let Some(o) = db.get_mut(&k, 0) {
+                            o.set_str(b"changed in place");
+                        }
+                    }
+                    // Lazy expiry: keys whose TTL is at most 1500 go.
+                    70..78 => {
+                        db.get(&k, 1_500);
+                    }
+                    78..82 => {
+                        db.random_key(&mut rng, 1_500);
+                    }
+                    82..86 => {
+                        if db.is_expired(&k, 1_500) {
+                            db.expire_now(&k);
+                        }
+                    }
+                    _ => {
+                        fresh += 1;
+                        db.add(Obj::new_str(format!("new:{fresh}").as_bytes(), b"inserted"), 0);
+                    }
+                }
+            }
+            steps += 1;
+            let budget = Duration::from_micros(rng.random_range(1..300));
+            if snap.step(&mut dbs, budget) == Progress::Writing {
+                break;
+            }
+        }
+        snap.join(&mut dbs).unwrap();
+        assert!(steps > 3, "the snapshot ran in {steps} steps");
+        assert!(dbs.iter().all(|d| d.snap_walked()));
+        let data = std::fs::read(&dest).unwrap();
+        let mut loaded: Vec<Db> = (0..4).map(Db::new).collect();
+        load(&data, &mut loaded, 0, &Limits::default(), true).unwrap();
+        assert!(
+            model(&loaded) == before,
+            "seed {seed}: the file is not the dataset at start"
+        );
+        assert!(model(&dbs) != before);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn file_is_the_dataset_at_start_despite_writes() {
+        for seed in 0..4 {
+            writes_during_snapshot(seed, seed % 2 == 0);
+        }
+    }
+
+    #[test]
+    fn file_matches_a_synchronous_save_without_writes() {
+        let mut dbs = dataset();
+        let dir = temp_dir("sync");
+        let dest = dir.join("dump.rdb");
+        let o = opts(true);
+        let mut snap = Snapshot::start(&mut dbs, &o, dir.join("temp.rdb"), Some(dest.clone()), 0).unwrap();
+        snap.run_to_end(&mut dbs);
+        snap.join(&mut dbs).unwrap();
+        let data = std::fs::read(&dest).unwrap();
+        let mut a: Vec<Db> = (0..4).map(Db::new).collect();
+        load(&data, &mut a, 0, &Limits::default(), true).unwrap();
+        let mut b: Vec<Db> = (0..4).map(Db::new).collect();
+        load(
+            &super::super::rdb::file::serialize(&dbs, &o),
+            &mut b,
+            0,
+            &Limits::default(),
+            true,
+        )
+        .unwrap();
+        assert!(model(&a) == model(&b));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn abort_leaves_no_file_and_detaches() {
+        let mut dbs = dataset();
+        let dir = temp_dir("abort");
+        let dest = dir.join("dump.rdb");
+        // A slow writer (the key delay hook) keeps the save running.
+        let mut snap = Snapshot::start(&mut dbs, &opts(true), dir.join("temp.rdb"), Some(dest.clone()), 1000).unwrap();
+        snap.step(&mut dbs, Duration::from_millis(1));
+        dbs[0].remove(&key(1));
+        snap.abort(&mut dbs);
+        assert!(!dest.exists());
+        assert!(!dir.join("temp.rdb").exists());
+        assert!(dbs.iter().all(|d| d.snap_walked()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
