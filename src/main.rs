@@ -141,7 +141,7 @@ fn main() -> ExitCode {
             warn!("Failed to write PID file: {pidfile}");
         }
     }
-    let mut reactor = match Reactor::new(&mut srv) {
+    let reactor = match Reactor::new(&mut srv) {
         Ok(r) => r,
         Err(e) => {
             warn!("{e}");
@@ -153,6 +153,8 @@ fn main() -> ExitCode {
     } else {
         info!("Running mode=standalone, port={}.", srv.cfg.port);
     }
+    let reactor = std::rc::Rc::new(reactor);
+    srv.reactor = Some(reactor.clone());
     info!("Server initialized");
     if srv.load_data_at_startup().is_err() {
         return ExitCode::from(1);

@@ -414,6 +414,11 @@ impl Server {
         let has_base = self.aof.manifest.base.is_some();
         let mut base_size = 0;
         let mut ret = Loaded::Ok;
+        self.loading = Some(super::Loading {
+            start_secs: clock::now_ms() / 1000,
+            total_bytes: total,
+            ..Default::default()
+        });
         self.aof.loading = true;
         self.sync_propagation();
         // Redis compat: db.c keyIsExpired: nothing expires while loading, so commands
@@ -445,6 +450,7 @@ impl Server {
             }
         }
         self.aof.loading = false;
+        self.loading = None;
         self.dbs.iter_mut().zip(lazy).for_each(|(d, l)| d.lazy_expire = l);
         self.sync_propagation();
         if matches!(ret, Loaded::Ok | Loaded::Truncated | Loaded::Empty) {
@@ -541,6 +547,7 @@ impl Server {
     fn aof_replay<R: io::BufRead>(&mut self, cid: usize, name: &str, path: &Path, mut r: CmdReader<R>) -> Loaded {
         let mut out = crate::resp::ReplyBuf::default();
         let mut valid_before_multi = 0;
+        let mut loops = 0u64;
         let table = crate::cmd::table();
         let err = loop {
             match r.next_command() {
@@ -559,6 +566,12 @@ impl Server {
                     call::execute(self, cid, &refs, &mut out);
                     out.buf.clear();
                     r.commit();
+                    loops += 1;
+                    // Redis compat: aof.c loadSingleAppendOnlyFile serves clients (with
+                    // -LOADING) every 1024 commands.
+                    if loops % 1024 == 0 {
+                        self.process_events_while_blocked();
+                    }
                 }
                 Ok(None) => {
                     if self.clients.get(cid).is_some_and(|c| c.multi.is_some()) {

@@ -212,6 +212,7 @@ impl Server {
         };
         let mut out = c.detach_reply();
         out.resp3 = c.resp3;
+        c.executing = true;
         self.blocking.rerun = Some(cid);
         self.blocking.reblock = false;
         {
@@ -224,6 +225,7 @@ impl Server {
             return;
         };
         c.reattach_reply(out);
+        c.executing = false;
         c.blocked = Some(st);
         if !reblock {
             self.unblock_client(cid);

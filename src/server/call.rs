@@ -217,6 +217,24 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         reject(srv, cid, out, &error::NOAUTH, Some(id));
         return;
     }
+    // Redis compat: server.c processCommand: while a dataset loads, only commands
+    // flagged for it run.
+    if srv.loading.is_some()
+        && spec.flags & spec::LOADING == 0
+        && !srv
+            .clients
+            .get(cid)
+            .is_some_and(|c| matches!(c.conn, super::client::Conn::None))
+    {
+        reject(
+            srv,
+            cid,
+            out,
+            &CmdError::new("LOADING Redis is loading the dataset in memory"),
+            Some(id),
+        );
+        return;
+    }
     // Entries store key lengths in 32 bits; only reachable with proto-max-bulk-len > 4 GB.
     if srv.cfg.proto_max_bulk_len > u32::MAX as i64
         && spec

@@ -77,6 +77,9 @@ pub struct Client {
     /// Bytes of `reply.buf` already written to the socket.
     pub sent: usize,
     pub close_after_reply: bool,
+    /// Its commands are running (the loop may be re-entered meanwhile: see
+    /// `Reactor::run_blocked`); its socket is left alone until they return.
+    pub executing: bool,
     /// Closed at the next opportunity (killed, protocol error written, I/O error).
     pub close_asap: bool,
     pub reply_mode: ReplyMode,
@@ -139,6 +142,7 @@ impl Client {
             reply: ReplyBuf::new(),
             sent: 0,
             close_after_reply: false,
+            executing: false,
             close_asap: false,
             reply_mode: ReplyMode::On,
             ctime_ms: now_ms,

@@ -124,6 +124,21 @@ pub struct Server {
     pub evict_next_db: usize,
     pub aof: aof::Aof,
     pub prop: propagate::Propagation,
+    /// The event loop, once running (see `process_events_while_blocked`).
+    pub reactor: Option<std::rc::Rc<reactor::Reactor>>,
+    /// A dataset is being loaded (startup, DEBUG RELOAD): commands without the
+    /// `loading` flag get -LOADING.
+    pub loading: Option<Loading>,
+}
+
+/// Progress of a load, for INFO.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Loading {
+    pub start_secs: i64,
+    pub total_bytes: u64,
+    pub loaded_bytes: u64,
+    /// `loaded_bytes` when events were last processed.
+    pub events_at: u64,
 }
 
 impl Server {
@@ -176,6 +191,8 @@ impl Server {
             evict_next_db: 0,
             aof: Default::default(),
             prop: Default::default(),
+            reactor: None,
+            loading: None,
         }
     }
 
@@ -190,6 +207,13 @@ impl Server {
     }
 
     /// Whether connections must authenticate (requirepass set).
+    /// Serves other clients once while a long operation runs on the main thread.
+    pub fn process_events_while_blocked(&mut self) {
+        if let Some(r) = self.reactor.clone() {
+            r.run_blocked(self);
+        }
+    }
+
     pub fn auth_required(&self) -> bool {
         self.cfg.requirepass.is_some()
     }

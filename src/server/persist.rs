@@ -9,8 +9,8 @@ use tracing::{info, warn};
 
 use super::Server;
 use crate::clock;
-use crate::persist::rdb::file::{self, LoadStats, SaveOpts};
 use crate::persist::child::WriteError;
+use crate::persist::rdb::file::{self, LoadStats, SaveOpts};
 use crate::persist::snapshot::{Progress, Snapshot};
 
 /// Main-thread work per event-loop iteration while a snapshot walks the keyspace.
@@ -95,7 +95,12 @@ impl RdbState {
         } else {
             0.0
         };
-        (p.forced_bytes.load(std::sync::atomic::Ordering::Relaxed), written, p.keys_total, perc)
+        (
+            p.forced_bytes.load(std::sync::atomic::Ordering::Relaxed),
+            written,
+            p.keys_total,
+            perc,
+        )
     }
 
     /// Whether an RDB save (not an AOF rewrite) runs in the background.
@@ -152,7 +157,7 @@ impl Server {
         self.sync_access_mode();
         let lim = self.cfg.limits;
         let verify = self.cfg_yes("rdbchecksum");
-        file::load_with(data, &mut self.dbs, clock::now_ms(), &lim, verify, true)
+        file::load_with(data, &mut self.dbs, clock::now_ms(), &lim, verify, true, &mut |_| {})
             .map(|st| st.end)
             .map_err(|e| e.log_line(0))
     }
@@ -270,7 +275,11 @@ impl Server {
         let Some(bg) = self.rdb.bg.take() else {
             return;
         };
-        let cow = bg.snap.progress().forced_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        let cow = bg
+            .snap
+            .progress()
+            .forced_bytes
+            .load(std::sync::atomic::Ordering::Relaxed);
         let res = bg.snap.join(&mut self.dbs);
         let now = clock::now_ms();
         match bg.purpose {
@@ -378,12 +387,45 @@ impl Server {
         let now = clock::now_ms();
         let lim = self.cfg.limits;
         let verify = self.cfg_yes("rdbchecksum");
+        // Loaded into separate tables, so that other clients can be served meanwhile
+        // (they get -LOADING); then swapped in.
+        let mut fresh: Vec<crate::db::Db> = (0..self.dbs.len()).map(crate::db::Db::new).collect();
+        let lfu = self.dbs.first().and_then(|d| d.lfu);
+        fresh.iter_mut().for_each(|d| d.lfu = lfu);
+        let interval = self
+            .cfg
+            .get("loading-process-events-interval-bytes")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(2 << 20)
+            .max(1024);
+        let key_delay = self
+            .cfg
+            .get("key-load-delay")
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0);
+        self.loading = Some(super::Loading {
+            start_secs: now / 1000,
+            total_bytes: data.len() as u64,
+            ..Default::default()
+        });
+        let mut on_key = |pos: usize| {
+            if key_delay > 0 {
+                std::thread::sleep(std::time::Duration::from_micros(key_delay as u64));
+            }
+            let Some(l) = self.loading.as_mut() else {
+                return;
+            };
+            l.loaded_bytes = pos as u64;
+            if l.loaded_bytes - l.events_at >= interval {
+                l.events_at = l.loaded_bytes;
+                self.process_events_while_blocked();
+            }
+        };
+        let res = file::load_with(&data, &mut fresh, now, &lim, verify, false, &mut on_key);
+        self.loading = None;
+        let st = res.map_err(|e| e.log_line(0))?;
         let st = if merge {
             // Keys already present are replaced (DEBUG RELOAD MERGE NOFLUSH).
-            let mut fresh: Vec<crate::db::Db> = (0..self.dbs.len()).map(crate::db::Db::new).collect();
-            let lfu = self.dbs.first().and_then(|d| d.lfu);
-            fresh.iter_mut().for_each(|d| d.lfu = lfu);
-            let st = file::load(&data, &mut fresh, now, &lim, verify).map_err(|e| e.log_line(0))?;
             for (dst, src) in self.dbs.iter_mut().zip(fresh.iter_mut()) {
                 let keys: Vec<Vec<u8>> = src.iter().map(|o| o.key().to_vec()).collect();
                 for k in keys {
@@ -398,7 +440,10 @@ impl Server {
             }
             st
         } else {
-            file::load(&data, &mut self.dbs, now, &lim, verify).map_err(|e| e.log_line(0))?
+            for (dst, src) in self.dbs.iter_mut().zip(fresh.iter_mut()) {
+                dst.swap_contents(src);
+            }
+            st
         };
         self.rdb.last_load_keys_loaded = st.keys_loaded;
         self.rdb.last_load_keys_expired = st.keys_expired;

@@ -1,6 +1,7 @@
 //! The event loop: one mio Poll over the listeners, every client, a signal source and
 //! a waker. Reads until WouldBlock, runs every complete command in the query buffer,
 //! writes the replies once per batch; cron runs every 1000/hz ms.
+use std::cell::RefCell;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -25,9 +26,12 @@ pub enum Listener {
     Unix(UnixListener),
 }
 
+/// Shared (`Rc`) between the loop and the server, so that long work inside a command
+/// (loading, a busy script) can run the loop once without returning to it.
 pub struct Reactor {
-    poll: Poll,
-    signals: Signals,
+    poll: RefCell<Poll>,
+    registry: Registry,
+    signals: RefCell<Signals>,
 }
 
 /// The DENIED reply of protected mode. Redis compat: networking.c.
@@ -165,11 +169,16 @@ impl Reactor {
         poll.registry()
             .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)
             .map_err(|e| e.to_string())?;
-        Ok(Reactor { poll, signals })
+        let registry = poll.registry().try_clone().map_err(|e| e.to_string())?;
+        Ok(Reactor {
+            poll: RefCell::new(poll),
+            registry,
+            signals: RefCell::new(signals),
+        })
     }
 
     /// Runs until a shutdown completes.
-    pub fn run(&mut self, srv: &mut Server) {
+    pub fn run(&self, srv: &mut Server) {
         let mut events = Events::with_capacity(1024);
         let mut next_cron = clock::mono_us();
         // Set while a background snapshot runs: the longest the loop may sleep.
@@ -187,7 +196,7 @@ impl Reactor {
                 Duration::ZERO
             };
             let timeout = snap_wait.map_or(timeout, |w| timeout.min(w));
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+            if let Err(e) = self.poll.borrow_mut().poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     warn!("poll error: {e}");
                 }
@@ -201,7 +210,7 @@ impl Reactor {
                 } else if t >= LISTENER_BASE {
                     self.accept(srv, t - LISTENER_BASE);
                 } else {
-                    let reg = self.poll.registry();
+                    let reg = &self.registry;
                     if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                         on_readable(srv, reg, t);
                     }
@@ -212,7 +221,7 @@ impl Reactor {
             }
             let again = std::mem::take(&mut srv.pending_reads);
             for cid in again {
-                on_readable(srv, self.poll.registry(), cid);
+                on_readable(srv, &self.registry, cid);
             }
             if !srv.blocking.timeouts.is_empty() {
                 srv.expire_blocked(clock::now_ms());
@@ -222,7 +231,7 @@ impl Reactor {
                 let list = std::mem::take(&mut srv.blocking.unblocked);
                 for cid in list {
                     process_input(srv, cid);
-                    flush_client(srv, self.poll.registry(), cid);
+                    flush_client(srv, &self.registry, cid);
                 }
             }
             // Subscribers that received messages.
@@ -230,7 +239,7 @@ impl Reactor {
                 if let Some(c) = srv.clients.get_mut(cid) {
                     c.pending_write = false;
                 }
-                flush_client(srv, self.poll.registry(), cid);
+                flush_client(srv, &self.registry, cid);
             }
             // A slice of a background snapshot between events.
             snap_wait = srv.snapshot_step(events.is_empty());
@@ -268,8 +277,62 @@ impl Reactor {
         }
     }
 
-    fn on_signals(&mut self, srv: &mut Server) {
-        for sig in self.signals.pending() {
+    /// One pass over ready events while a command is still running (loading, a busy
+    /// script): accepts, reads and answers other clients (the gates reply -LOADING or
+    /// -BUSY), writes pending output. The running client is left alone, no cron runs.
+    /// Redis compat: networking.c processEventsWhileBlocked.
+    pub fn run_blocked(&self, srv: &mut Server) {
+        let mut events = Events::with_capacity(256);
+        for _ in 0..4 {
+            events.clear();
+            if let Err(e) = self.poll.borrow_mut().poll(&mut events, Some(Duration::ZERO)) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    warn!("poll error: {e}");
+                }
+            }
+            if events.is_empty() {
+                break;
+            }
+            for ev in events.iter() {
+                let t = ev.token().0;
+                if ev.token() == SIGNAL_TOKEN {
+                    self.on_signals(srv);
+                } else if t >= LISTENER_BASE {
+                    self.accept(srv, t - LISTENER_BASE);
+                } else if srv.clients.get(t).is_some_and(|c| c.executing) {
+                    // Its command is the one running: read it afterwards.
+                    srv.pending_reads.push(t);
+                } else {
+                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                        on_readable(srv, &self.registry, t);
+                    }
+                    if ev.is_writable() {
+                        flush_client(srv, &self.registry, t);
+                    }
+                }
+            }
+            for cid in std::mem::take(&mut srv.pending_writes) {
+                if srv.clients.get(cid).is_some_and(|c| c.executing) {
+                    continue;
+                }
+                if let Some(c) = srv.clients.get_mut(cid) {
+                    c.pending_write = false;
+                }
+                flush_client(srv, &self.registry, cid);
+            }
+            self.before_sleep(srv);
+        }
+        // Redis compat: server.c whileBlockedCron: a shutdown asked for while loading
+        // happens now, without saving.
+        if srv.shutdown.is_some() && srv.loading.is_some() {
+            warn!("ferrodis is now ready to exit, bye bye...");
+            std::process::exit(0);
+        }
+    }
+
+    fn on_signals(&self, srv: &mut Server) {
+        let sigs: Vec<i32> = self.signals.borrow_mut().pending().collect();
+        for sig in sigs {
             let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
             if srv.shutdown.is_some() && sig == SIGINT {
                 warn!("You insist... exiting now.");
@@ -280,7 +343,7 @@ impl Reactor {
         }
     }
 
-    fn accept(&mut self, srv: &mut Server, li: usize) {
+    fn accept(&self, srv: &mut Server, li: usize) {
         loop {
             let Some((l, name)) = srv.listeners.get(li) else {
                 return;
@@ -335,8 +398,8 @@ impl Reactor {
             // Writability is only watched while output is pending (see flush_client).
             let interest = Interest::READABLE;
             let r = match &mut c.conn {
-                Conn::Tcp(s) => self.poll.registry().register(s, Token(cid), interest),
-                Conn::Unix(s) => self.poll.registry().register(s, Token(cid), interest),
+                Conn::Tcp(s) => self.registry.register(s, Token(cid), interest),
+                Conn::Unix(s) => self.registry.register(s, Token(cid), interest),
                 Conn::None => Ok(()),
             };
             if r.is_err() {
@@ -347,8 +410,14 @@ impl Reactor {
         }
     }
 
-    fn before_sleep(&mut self, srv: &mut Server) {
+    fn before_sleep(&self, srv: &mut Server) {
+        let mut later = Vec::new();
         while let Some(cid) = srv.pending_close.pop() {
+            // A client whose command is still running is closed once it returns.
+            if srv.clients.get(cid).is_some_and(|c| c.executing) {
+                later.push(cid);
+                continue;
+            }
             srv.unblock_client(cid);
             srv.unwatch_all(cid);
             srv.unsubscribe_all(cid);
@@ -361,12 +430,13 @@ impl Reactor {
                     let _ = c.flush();
                 }
                 let _ = match &mut c.conn {
-                    Conn::Tcp(s) => self.poll.registry().deregister(s),
-                    Conn::Unix(s) => self.poll.registry().deregister(s),
+                    Conn::Tcp(s) => self.registry.deregister(s),
+                    Conn::Unix(s) => self.registry.deregister(s),
                     Conn::None => Ok(()),
                 };
             }
         }
+        srv.pending_close.extend(later);
     }
 }
 
@@ -493,6 +563,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
     };
     // CLIENT LIST reports the buffer as it stands while its commands run.
     c.qbuf_view = (c.query.len(), c.query.capacity() - c.query.len());
+    c.executing = true;
     let query = std::mem::take(&mut c.query);
     let mut parser = std::mem::take(&mut c.parser);
     let mut out = c.detach_reply();
@@ -550,6 +621,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
     let Some(c) = srv.clients.get_mut(cid) else {
         return;
     };
+    c.executing = false;
     c.resp3 = out.resp3;
     c.reattach_reply(out);
     c.qbuf_view = (0, 0);

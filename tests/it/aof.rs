@@ -254,8 +254,7 @@ fn a_truncated_or_malformed_aof_stops_the_server_with_redis_messages() {
     let mut data = SET_FOO.to_vec();
     data.extend_from_slice(b"*1\r\n$5\r\nmul");
     write_aof(&dir, &data);
-    let mut s =
-        Server::start_program_in_expect_exit(dir.clone(), &["--appendonly", "yes", "--aof-load-truncated", "no"]);
+    let mut s = Server::start_no_wait(dir.clone(), &["--appendonly", "yes", "--aof-load-truncated", "no"]);
     assert_eq!(s.wait_exit(), Some(1));
     assert!(
         s.log()
@@ -268,7 +267,7 @@ fn a_truncated_or_malformed_aof_stops_the_server_with_redis_messages() {
     let mut data = SET_FOO.to_vec();
     data.extend_from_slice(b"!!!");
     write_aof(&dir, &data);
-    let mut s = Server::start_program_in_expect_exit(dir, &["--appendonly", "yes"]);
+    let mut s = Server::start_no_wait(dir, &["--appendonly", "yes"]);
     assert_eq!(s.wait_exit(), Some(1));
     assert!(
         s.log()
@@ -281,7 +280,7 @@ fn a_truncated_or_malformed_aof_stops_the_server_with_redis_messages() {
     let mut data = SET_FOO.to_vec();
     data.extend_from_slice(b"*3\r\n$3\r\nbla\r\n$3\r\nfoo\r\n$5\r\nhello\r\n");
     write_aof(&dir, &data);
-    let mut s = Server::start_program_in_expect_exit(dir, &["--appendonly", "yes"]);
+    let mut s = Server::start_no_wait(dir, &["--appendonly", "yes"]);
     assert_eq!(s.wait_exit(), Some(1));
     assert!(
         s.log().contains("Unknown command 'bla' reading the append only file"),
@@ -318,7 +317,7 @@ fn a_broken_manifest_stops_the_server() {
         "file a seq 2 type i\nfile b seq 1 type i\n",
     )
     .unwrap();
-    let mut s = Server::start_program_in_expect_exit(dir, &["--appendonly", "yes"]);
+    let mut s = Server::start_no_wait(dir, &["--appendonly", "yes"]);
     assert_eq!(s.wait_exit(), Some(1));
     assert!(s.log().contains("Found a non-monotonic sequence number"), "{}", s.log());
 }

@@ -119,8 +119,8 @@ impl Server {
     }
 
     /// Starts ferrodis in `dir` without waiting for it to be ready: for a start that
-    /// must fail (see `wait_exit` and `log`).
-    pub fn start_program_in_expect_exit(dir: PathBuf, extra: &[&str]) -> Server {
+    /// must fail (see `wait_exit` and `log`), or to talk to it while it loads.
+    pub fn start_no_wait(dir: PathBuf, extra: &[&str]) -> Server {
         let port = free_port();
         let mut args: Vec<String> = vec![
             "--port".into(),

@@ -552,3 +552,44 @@ fn shutdown_stops_a_running_bgsave_and_leaves_no_temp_file() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn clients_are_answered_loading_while_the_dataset_loads() {
+    // Ported from tests/integration/rdb.tcl "client freed during loading".
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "DEBUG", "POPULATE", "20000", "key", "100"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "SAVE"), b"+OK\r\n");
+    let dir = temp_dir();
+    std::fs::copy(s.dir.join("dump.rdb"), dir.join("dump.rdb")).unwrap();
+    // 20000 keys at 100 us each: about two seconds of loading.
+    let s2 = Server::start_no_wait(
+        dir,
+        &[
+            "--key-load-delay",
+            "100",
+            "--loading-process-events-interval-bytes",
+            "1024",
+        ],
+    );
+    wait_for("the listener", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", s2.port)).ok()
+    });
+    let mut c2 = s2.raw();
+    assert_eq!(cmd!(c2, "PING"), b"-LOADING Redis is loading the dataset in memory\r\n");
+    let info = String::from_utf8_lossy(&cmd!(c2, "INFO", "persistence")).into_owned();
+    assert!(
+        info.contains("loading:1\r\n") && info.contains("loading_total_bytes:"),
+        "{info}"
+    );
+    // A client that leaves while loading is gone before loading ends.
+    let mut c3 = s2.raw();
+    assert!(cmd!(c3, "PING").starts_with(b"-LOADING"));
+    drop(c3);
+    wait_for("loading to end", Duration::from_secs(30), || {
+        (cmd!(c2, "PING") == b"+PONG\r\n").then_some(())
+    });
+    assert_eq!(cmd!(c2, "DBSIZE"), b":20000\r\n");
+    let info = String::from_utf8_lossy(&cmd!(c2, "INFO", "clients")).into_owned();
+    assert!(info.contains("connected_clients:1\r\n"), "{info}");
+}

@@ -169,11 +169,12 @@ pub struct LoadStats {
 /// Loads a whole file into `dbs` (which should be empty). Keys whose expire time is
 /// before `now_ms` are skipped. `verify`: check the CRC64 trailer unless it is zero.
 pub fn load(data: &[u8], dbs: &mut [Db], now_ms: i64, lim: &Limits, verify: bool) -> Result<LoadStats, RdbError> {
-    load_with(data, dbs, now_ms, lim, verify, false)
+    load_with(data, dbs, now_ms, lim, verify, false, &mut |_| {})
 }
 
 /// [`load`], optionally keeping keys whose expire time has passed (an AOF base is
 /// loaded like that: they expire afterwards, as commands would have left them).
+/// `on_key` runs after each key with the offset reached (progress, serving events).
 pub fn load_with(
     data: &[u8],
     dbs: &mut [Db],
@@ -181,6 +182,7 @@ pub fn load_with(
     lim: &Limits,
     verify: bool,
     keep_expired: bool,
+    on_key: &mut dyn FnMut(usize),
 ) -> Result<LoadStats, RdbError> {
     let mut r = Reader::new(data);
     let magic = r
@@ -293,6 +295,7 @@ pub fn load_with(
             d.set_expire(&key, at);
         }
         st.keys_loaded += 1;
+        on_key(r.pos);
     }
     if ver >= 5 {
         let expected = r.i64_le()? as u64;
