@@ -4,7 +4,7 @@
 //! thread that LZF-compresses, checksums, writes, fsyncs and renames the file. Memory
 //! overhead is bounded by the channel plus a capped backlog of chunks forced out by writes.
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -205,7 +205,15 @@ impl Snapshot {
         let prog = progress.clone();
         let handle = std::thread::Builder::new()
             .name("rdb-save".into())
-            .spawn(move || write_file(rx, child, &tmp, dest.as_deref(), &flag, checksum, key_delay_us, &prog))
+            .spawn(move || {
+                let job = WriteJob {
+                    tmp,
+                    dest,
+                    checksum,
+                    key_delay_us,
+                };
+                write_file(rx, child, &job, &flag, &prog)
+            })
             .map_err(|e| e.to_string())?;
         let mut w = Writer::new_deferred(opts.compress);
         write_header(&mut w, opts);
@@ -346,19 +354,25 @@ impl Snapshot {
     }
 }
 
+/// Where and how the writer thread writes.
+struct WriteJob {
+    tmp: PathBuf,
+    dest: Option<PathBuf>,
+    checksum: bool,
+    key_delay_us: u64,
+}
+
 /// The writer thread: chunks in, piped to the writer child (which writes and fsyncs);
 /// the file is installed only after End and the child's success.
 fn write_file(
     rx: Receiver<Msg>,
     mut child: ChildWriter,
-    tmp: &Path,
-    dest: Option<&Path>,
+    job: &WriteJob,
     cancel: &AtomicBool,
-    checksum: bool,
-    key_delay_us: u64,
     progress: &SaveProgress,
 ) -> Result<(), WriteError> {
-    let mut res = write_chunks(&rx, &mut child, cancel, checksum, key_delay_us, progress);
+    let (tmp, dest) = (job.tmp.as_path(), job.dest.as_deref());
+    let mut res = write_chunks(&rx, &mut child, cancel, job.checksum, job.key_delay_us, progress);
     if res.is_ok() && cancel.load(Ordering::Acquire) {
         res = Err(WriteError::Failed("Background saving aborted".into()));
     }
