@@ -12,6 +12,11 @@ use crate::ds::listpack::LpRef;
 
 /// Redis compat: object.c OBJ_ENCODING_EMBSTR_SIZE_LIMIT.
 pub const EMBSTR_MAX: usize = 44;
+/// Strings up to this size are stored in the entry's own block even when Redis calls
+/// them `raw`: one allocation instead of three (entry, boxed value, bytes), which is
+/// most of the per-key overhead of typical cache values. In-place edits (APPEND,
+/// SETRANGE, SETBIT) move them to the heap first.
+pub const RAW_INLINE_MAX: usize = 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -28,6 +33,8 @@ pub enum Enc {
     ZsetLp = 4,
     /// Inline intset of a small integer-only set.
     IntSet = 5,
+    /// Inline string longer than `embstr` (reported as `raw`).
+    RawInline = 6,
 }
 
 impl Enc {
@@ -39,7 +46,7 @@ impl Enc {
 
     #[inline]
     pub fn is_string(self) -> bool {
-        matches!(self, Enc::Int | Enc::Embstr)
+        matches!(self, Enc::Int | Enc::Embstr | Enc::RawInline)
     }
 }
 
@@ -118,6 +125,8 @@ impl Obj {
         if val.len() <= EMBSTR_MAX {
             let enc = if is_int_repr(val) { Enc::Int } else { Enc::Embstr };
             Self::new_inline(key, val, enc)
+        } else if val.len() <= RAW_INLINE_MAX {
+            Self::new_inline(key, val, Enc::RawInline)
         } else {
             Self::new_value(key, Value::Str(val.to_vec()))
         }
@@ -153,6 +162,7 @@ impl Obj {
             3 => Enc::HashLp,
             4 => Enc::ZsetLp,
             5 => Enc::IntSet,
+            6 => Enc::RawInline,
             _ => Enc::Heap,
         }
     }
@@ -197,7 +207,7 @@ impl Obj {
                 let v = unsafe { &*self.heap_ptr() };
                 v.as_ref()
             }
-            Enc::Int | Enc::Embstr => ValueRef::Str(self.payload()),
+            Enc::Int | Enc::Embstr | Enc::RawInline => ValueRef::Str(self.payload()),
             Enc::HashLp => ValueRef::Hash(super::hash::HashRef::Lp(LpRef::new(self.payload()))),
             Enc::ZsetLp => ValueRef::ZSet(super::zset::ZSetRef::Lp(LpRef::new(self.payload()))),
             Enc::IntSet => ValueRef::Set(super::set::SetRef::Int(IntSetRef::new(self.payload()))),
@@ -381,6 +391,7 @@ impl Obj {
         match self.enc() {
             Enc::Int => "int",
             Enc::Embstr => "embstr",
+            Enc::RawInline => "raw",
             Enc::HashLp | Enc::ZsetLp => "listpack",
             Enc::IntSet => "intset",
             Enc::Heap => self.heap().map(|v| v.encoding_name()).unwrap_or("raw"),
@@ -436,6 +447,14 @@ mod tests {
         let mut o = Obj::new_str(b"key", &big);
         assert_eq!(o.encoding_name(), "raw");
         assert_eq!(o.as_str(), Some(&big[..]));
+        // A mid-size raw string lives in the entry's block; an edit moves it to the heap.
+        assert_eq!(o.enc(), Enc::RawInline);
+        assert_eq!(o.mem_usage(), HDR + 3 + 4 + 100);
+        let mut edited = Obj::new_str(b"key", &big);
+        edited.make_raw().unwrap().push(b'y');
+        assert_eq!((edited.enc(), edited.as_str().map(|s| s.len())), (Enc::Heap, Some(101)));
+        let huge = vec![b'z'; RAW_INLINE_MAX + 1];
+        assert_eq!(Obj::new_str(b"key", &huge).enc(), Enc::Heap);
         o.set_lru(42);
         o.set_has_expire(true);
         o.set_str(b"7");
