@@ -126,10 +126,8 @@ fn set(ctx: &mut Ctx, a: &Args) -> CmdResult {
         return Ok(());
     }
     set_key(ctx, key, a.at(2), keepttl, at);
-    if let (Some(at), Some((u, _))) = (at, expire) {
-        if u != Unit::PxAt {
-            propagate_set_pxat(ctx, key, a.at(2), at);
-        }
+    if let Some(at) = at {
+        propagate_set_pxat(ctx, key, a.at(2), at);
     }
     if !getf {
         ctx.out.ok();
@@ -137,7 +135,7 @@ fn set(ctx: &mut Ctx, a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// A SET with a relative or second-based expire goes out as `SET key value PXAT ms`.
+/// A SET with any expire option goes out as `SET key value PXAT ms`.
 /// Redis compat: t_string.c setGenericCommand.
 fn propagate_set_pxat(ctx: &mut Ctx, key: &[u8], val: &[u8], at: i64) {
     if ctx.propagating() {
