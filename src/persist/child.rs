@@ -104,7 +104,8 @@ fn writer_command(path: &Path) -> io::Result<Command> {
 #[cfg(test)]
 fn writer_command(path: &Path) -> io::Result<Command> {
     let mut c = Command::new("dd");
-    c.arg(format!("of={}", path.display())).args(["conv=fsync", "status=none"]);
+    c.arg(format!("of={}", path.display()))
+        .args(["conv=fsync", "status=none"]);
     Ok(c)
 }
 

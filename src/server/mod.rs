@@ -124,6 +124,13 @@ pub struct Server {
     pub evict_next_db: usize,
     pub aof: aof::Aof,
     pub prop: propagate::Propagation,
+    /// EVAL scripts and function libraries.
+    pub scripts: crate::script::Scripts,
+    /// While a script runs: its start time, the logical time of every command it runs.
+    pub script_time_ms: Option<i64>,
+    /// Memory was over maxmemory when the current command was accepted (scripts check
+    /// it before their first write). Redis compat: server.pre_command_oom_state.
+    pub pre_command_oom: bool,
 }
 
 impl Server {
@@ -176,6 +183,9 @@ impl Server {
             evict_next_db: 0,
             aof: Default::default(),
             prop: Default::default(),
+            scripts: Default::default(),
+            script_time_ms: None,
+            pre_command_oom: false,
         }
     }
 

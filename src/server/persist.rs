@@ -9,8 +9,8 @@ use tracing::{info, warn};
 
 use super::Server;
 use crate::clock;
-use crate::persist::rdb::file::{self, LoadStats, SaveOpts};
 use crate::persist::child::WriteError;
+use crate::persist::rdb::file::{self, LoadStats, SaveOpts};
 use crate::persist::snapshot::{Progress, Snapshot};
 
 /// Main-thread work per event-loop iteration while a snapshot walks the keyspace.
@@ -95,7 +95,12 @@ impl RdbState {
         } else {
             0.0
         };
-        (p.forced_bytes.load(std::sync::atomic::Ordering::Relaxed), written, p.keys_total, perc)
+        (
+            p.forced_bytes.load(std::sync::atomic::Ordering::Relaxed),
+            written,
+            p.keys_total,
+            perc,
+        )
     }
 
     /// Whether an RDB save (not an AOF rewrite) runs in the background.
@@ -270,7 +275,11 @@ impl Server {
         let Some(bg) = self.rdb.bg.take() else {
             return;
         };
-        let cow = bg.snap.progress().forced_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        let cow = bg
+            .snap
+            .progress()
+            .forced_bytes
+            .load(std::sync::atomic::Ordering::Relaxed);
         let res = bg.snap.join(&mut self.dbs);
         let now = clock::now_ms();
         match bg.purpose {
