@@ -203,7 +203,12 @@ fn script_cache_and_flags() {
         cmd!(c, "EVAL_RO", "#!lua\nreturn 1", "0"),
         b"-ERR Can not execute a script with write flag using *_ro command.\r\n"
     );
-    assert_eq!(cmd!(c, "EVAL", "return redis.call('blpop','empty',0)", "0"), b"$-1\r\n");
+    let e = cmd!(c, "EVAL", "return redis.pcall('blpop','empty',0)", "0");
+    assert_eq!(e, b"-ERR This Redis command is not allowed from script\r\n");
+    assert_eq!(
+        cmd!(c, "EVAL", "return redis.call('blmpop',0,1,'empty','left')", "0"),
+        b"$-1\r\n"
+    );
 }
 
 #[test]
@@ -278,4 +283,19 @@ fn script_effects_propagate_to_aof() {
         text[multi..].find("set").is_some() && text[multi..].find("incr").is_some(),
         "{text}"
     );
+}
+
+#[test]
+fn functions_survive_reload_and_restart() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let lib = "#!lua name=plib\nredis.register_function('pf', function(keys, args) return 7 end)";
+    assert_eq!(cmd!(c, "FUNCTION", "LOAD", lib), b"$4\r\nplib\r\n");
+    assert_eq!(cmd!(c, "SAVE"), b"+OK\r\n");
+    let dir = s.copy_dir();
+    drop(c);
+    drop(s);
+    let s2 = Server::start_in(dir, &[]);
+    let mut c2 = s2.raw();
+    assert_eq!(cmd!(c2, "FCALL", "pf", "0"), b":7\r\n");
 }
