@@ -17,6 +17,7 @@ pub mod ds;
 pub mod log;
 pub mod persist;
 pub mod resp;
+pub mod script;
 pub mod server;
 pub mod util;
 

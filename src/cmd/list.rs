@@ -612,16 +612,16 @@ pub const COMMANDS: &[CommandSpec] = &[
     cmd("lmpop", -4, WRITE | MOVABLE_KEYS, L, lmpop)
         .keys_with(keys_numkeys_1, KS_RW | KS_ACCESS | KS_DELETE)
         .doc(G, "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pops elements from the first non-empty list of several."),
-    cmd("blpop", -3, WRITE | BLOCKING, L, blpop)
+    cmd("blpop", -3, WRITE | BLOCKING | NOSCRIPT, L, blpop)
         .keys(1, -2, 1, KS_RW | KS_ACCESS | KS_DELETE)
         .doc(G, "2.0.0", "O(N) where N is the number of provided keys.", "Pops the first element of the first non-empty list, blocking until one is available."),
-    cmd("brpop", -3, WRITE | BLOCKING, L, brpop)
+    cmd("brpop", -3, WRITE | BLOCKING | NOSCRIPT, L, brpop)
         .keys(1, -2, 1, KS_RW | KS_ACCESS | KS_DELETE)
         .doc(G, "2.0.0", "O(N) where N is the number of provided keys.", "Pops the last element of the first non-empty list, blocking until one is available."),
-    cmd("blmove", 6, WRITE | DENYOOM | BLOCKING, L, blmove)
+    cmd("blmove", 6, WRITE | DENYOOM | BLOCKING | NOSCRIPT, L, blmove)
         .keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE)
         .doc(G, "6.2.0", "O(1)", "Moves an element between lists, blocking until the source has one."),
-    cmd("brpoplpush", 4, WRITE | DENYOOM | BLOCKING, L, brpoplpush)
+    cmd("brpoplpush", 4, WRITE | DENYOOM | BLOCKING | NOSCRIPT, L, brpoplpush)
         .keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE)
         .doc(G, "2.2.0", "O(1)", "Moves the last element of a list to the head of another, blocking until there is one."),
     cmd("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, L, blmpop)

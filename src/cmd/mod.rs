@@ -16,6 +16,7 @@ pub mod migrate;
 pub mod multi;
 pub mod persist;
 pub mod pubsub;
+pub mod scripting;
 pub mod set;
 pub mod sort;
 pub mod spec;
@@ -232,7 +233,7 @@ pub struct Table {
     pub all: Vec<&'static CommandSpec>,
 }
 
-fn families() -> [&'static [CommandSpec]; 17] {
+fn families() -> [&'static [CommandSpec]; 18] {
     [
         multi::COMMANDS,
         string::COMMANDS,
@@ -251,6 +252,7 @@ fn families() -> [&'static [CommandSpec]; 17] {
         persist::COMMANDS,
         migrate::COMMANDS,
         info::COMMANDS,
+        scripting::COMMANDS,
     ]
 }
 

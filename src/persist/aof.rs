@@ -366,10 +366,14 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 /// Writes every db as commands (SELECT, then SET / RPUSH / SADD / ZADD / HMSET in
 /// batches, PEXPIREAT), the base file format when `aof-use-rdb-preamble` is off.
 /// `ts`: the timestamp annotation to start with (`aof-timestamp-enabled`).
-pub fn write_commands<W: Write>(w: &mut W, dbs: &[Db], ts: Option<i64>) -> io::Result<()> {
+pub fn write_commands<W: Write>(w: &mut W, dbs: &[Db], functions: &[Vec<u8>], ts: Option<i64>) -> io::Result<()> {
     let mut out = Vec::with_capacity(64 * 1024);
     if let Some(ts) = ts {
         let _ = write!(out, "#TS:{ts}\r\n");
+    }
+    // Redis compat: aof.c rewriteFunctions: libraries first, so replayed FCALLs find them.
+    for code in functions {
+        cat_command(&mut out, &[b"FUNCTION".as_slice(), b"LOAD", code]);
     }
     let mut nbuf = Vec::new();
     for db in dbs {

@@ -817,7 +817,7 @@ impl Server {
         }
         let ts = self.aof.timestamps.then(|| clock::now_ms() / 1000);
         let mut out = Vec::new();
-        let _ = fmt::write_commands(&mut out, &self.dbs, ts);
+        let _ = fmt::write_commands(&mut out, &self.dbs, &self.scripts.functions.codes(), ts);
         out
     }
 

@@ -90,6 +90,27 @@ fn redact<'a>(name: &str, argv: &[&'a [u8]]) -> Vec<&'a [u8]> {
     v
 }
 
+/// The error text writes get while the server cannot persist, if any. Redis compat:
+/// server.c writeCommandsDeniedByDiskError / writeCommandsGetDiskErrorMessage.
+pub fn disk_error(srv: &Server) -> Option<String> {
+    if srv.aof.loading {
+        return None;
+    }
+    if !srv.rdb.last_bgsave_ok
+        && !srv.cfg.save_params.is_empty()
+        && srv.cfg.get("stop-writes-on-bgsave-error") == Some("yes")
+    {
+        return Some(error::MISCONF.text().to_string());
+    }
+    if !srv.aof.last_write_ok && srv.aof.state != super::aof::AofState::Off {
+        return Some(format!(
+            "MISCONF Errors writing to the AOF file: {}",
+            srv.aof.last_write_err
+        ));
+    }
+    None
+}
+
 /// Runs one command from client `cid`, writing its reply to `out`.
 pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf) {
     // CLIENT REPLY OFF/SKIP silence every reply, rejections included; a pending SKIP
@@ -248,13 +269,16 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     // Redis compat: server.c processCommand: with maxmemory, evict first; if memory is
     // still over the limit, refuse commands that may grow it (EXEC of a transaction
     // holding one included), and anything queued inside MULTI.
+    let flags = crate::cmd::scripting::command_flags(srv, spec, argv);
+    srv.pre_command_oom = false;
     if srv.cfg.maxmemory > 0 && !srv.aof.loading {
         let state = srv.perform_evictions();
+        srv.pre_command_oom = state == super::evict::Evicted::Fail;
         let Some(client) = srv.clients.get_mut(cid) else {
             return;
         };
         let in_multi = client.multi.as_ref();
-        let denyoom = spec.flags & spec::DENYOOM != 0
+        let denyoom = flags & spec::DENYOOM != 0
             || (spec.name == "exec" && in_multi.is_some_and(|m| m.denyoom))
             || (in_multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"));
         if state == super::evict::Evicted::Fail && denyoom {
@@ -264,7 +288,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     }
     // Redis compat: server.c writeCommandsDeniedByDiskError: after a failed save, with
     // save points and stop-writes-on-bgsave-error set, writes (and PING) are refused.
-    if (spec.flags & spec::WRITE != 0 || spec.name == "ping")
+    if (flags & spec::WRITE != 0 || spec.name == "ping")
         && !srv.aof.loading
         && !srv.rdb.last_bgsave_ok
         && !srv.cfg.save_params.is_empty()
@@ -275,7 +299,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     }
     // Redis compat: server.c writeCommandsDeniedByDiskError: after a failed AOF write,
     // writes are refused until a write succeeds again.
-    if spec.flags & spec::WRITE != 0 && !srv.aof.last_write_ok && srv.aof.state != super::aof::AofState::Off {
+    if flags & spec::WRITE != 0 && !srv.aof.last_write_ok && srv.aof.state != super::aof::AofState::Off {
         let e = CmdError::owned(format!(
             "MISCONF Errors writing to the AOF file: {}",
             srv.aof.last_write_err
@@ -312,20 +336,53 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     if let Some(m) = client.multi.as_mut() {
         if !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
             m.queue.push(argv.iter().map(|a| a.to_vec()).collect());
-            m.denyoom |= spec.flags & spec::DENYOOM != 0;
+            m.denyoom |= flags & spec::DENYOOM != 0;
             out.simple("QUEUED");
             return;
         }
     }
+    run(srv, cid, argv, out, id, spec, handler);
+}
+
+/// Runs a command a script sent (the script did its own checks). Redis compat:
+/// script.c scriptCall -> call().
+pub fn execute_from_script(
+    srv: &mut Server,
+    cid: usize,
+    argv: &[&[u8]],
+    out: &mut ReplyBuf,
+    id: usize,
+    spec: &'static spec::CommandSpec,
+) {
+    if let Some(handler) = spec.handler {
+        run(srv, cid, argv, out, id, spec, handler);
+    }
+}
+
+/// Calls the handler and does the bookkeeping: propagation, monitors, blocking, stats.
+fn run(
+    srv: &mut Server,
+    cid: usize,
+    argv: &[&[u8]],
+    out: &mut ReplyBuf,
+    id: usize,
+    spec: &'static spec::CommandSpec,
+    handler: spec::Handler,
+) {
+    let table = cmd::table();
+    let Some(client) = srv.clients.get_mut(cid) else {
+        return;
+    };
     let db = client.db;
     client.last_cmd = table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name);
     client.cmds += 1;
     let start = clock::now_us();
+    let now_ms = srv.script_time_ms.unwrap_or((start / 1000) as i64);
     let mut ctx = Ctx {
         srv,
         cid,
         out,
-        now_ms: (start / 1000) as i64,
+        now_ms,
         db,
         cmd: spec,
         block: None,

@@ -129,6 +129,13 @@ pub struct Server {
     /// A dataset is being loaded (startup, DEBUG RELOAD): commands without the
     /// `loading` flag get -LOADING.
     pub loading: Option<Loading>,
+    /// EVAL scripts and function libraries.
+    pub scripts: crate::script::Scripts,
+    /// While a script runs: its start time, the logical time of every command it runs.
+    pub script_time_ms: Option<i64>,
+    /// Memory was over maxmemory when the current command was accepted (scripts check
+    /// it before their first write). Redis compat: server.pre_command_oom_state.
+    pub pre_command_oom: bool,
 }
 
 /// Progress of a load, for INFO.
@@ -193,6 +200,9 @@ impl Server {
             prop: Default::default(),
             reactor: None,
             loading: None,
+            scripts: Default::default(),
+            script_time_ms: None,
+            pre_command_oom: false,
         }
     }
 

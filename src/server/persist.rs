@@ -136,6 +136,7 @@ impl Server {
             policy: self.cfg.maxmemory_policy,
             now_ms: clock::now_ms(),
             lfu: self.cfg.lfu,
+            functions: self.scripts.functions.codes(),
         }
     }
 
@@ -157,9 +158,20 @@ impl Server {
         self.sync_access_mode();
         let lim = self.cfg.limits;
         let verify = self.cfg_yes("rdbchecksum");
-        file::load_with(data, &mut self.dbs, clock::now_ms(), &lim, verify, true, &mut |_| {})
-            .map(|st| st.end)
-            .map_err(|e| e.log_line(0))
+        let st =
+            file::load_with(data, &mut self.dbs, clock::now_ms(), &lim, verify, true, &mut |_| {})
+                .map_err(|e| e.log_line(0))?;
+        self.load_functions(&st.functions);
+        Ok(st.end)
+    }
+
+    /// Loads the function libraries a file carried (replacing same-named ones).
+    fn load_functions(&mut self, codes: &[Vec<u8>]) {
+        for code in codes {
+            if let Err(e) = self.scripts.functions.load(code, true) {
+                tracing::warn!("Failed loading library from RDB: {e}");
+            }
+        }
     }
 
     pub fn bgsave_in_progress(&self) -> bool {
@@ -445,6 +457,7 @@ impl Server {
             }
             st
         };
+        self.load_functions(&st.functions);
         self.rdb.last_load_keys_loaded = st.keys_loaded;
         self.rdb.last_load_keys_expired = st.keys_expired;
         Ok(Some(st))

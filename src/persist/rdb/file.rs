@@ -32,6 +32,8 @@ pub struct SaveOpts {
     /// Unix ms "now", for idle times and counter decay.
     pub now_ms: i64,
     pub lfu: crate::db::evict::Lfu,
+    /// Function library codes, saved as FUNCTION2 records after the AUX fields.
+    pub functions: Vec<Vec<u8>>,
 }
 
 fn aux(w: &mut Writer, k: &str, v: &[u8]) {
@@ -52,6 +54,11 @@ pub fn write_header(w: &mut Writer, o: &SaveOpts) {
     aux_int(w, "ctime", o.ctime);
     aux_int(w, "used-mem", o.used_mem as i64);
     aux_int(w, "aof-base", 0);
+    // Redis compat: rdb.c rdbSaveFunctions (7.0: the library code only).
+    for code in &o.functions {
+        w.byte(op::FUNCTION2);
+        w.string(code);
+    }
 }
 
 /// One key with its expire time and, under LRU/LFU policies, its idle time or counter.
@@ -164,6 +171,8 @@ pub struct LoadStats {
     pub used_mem: Option<i64>,
     /// Offset just past the file's checksum (an AOF may go on after it).
     pub end: usize,
+    /// Function library codes (FUNCTION2 records), for the caller to load.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Loads a whole file into `dbs` (which should be empty). Keys whose expire time is
@@ -256,7 +265,11 @@ pub fn load_with(
                     "The RDB file contains AUX module data I can't load: no matching module".into(),
                 ))
             }
-            op::FUNCTION2 | op::FUNCTION_PRE_GA => {
+            op::FUNCTION2 => {
+                st.functions.push(r.string()?);
+                continue;
+            }
+            op::FUNCTION_PRE_GA => {
                 return Err(RdbError::Unsupported(
                     "The RDB file contains functions, which are not supported yet".into(),
                 ))

@@ -492,6 +492,7 @@ mod tests {
                 log_factor: 10,
                 decay_time: 1,
             },
+            functions: Vec::new(),
         }
     }
 

@@ -1,0 +1,368 @@
+//! Lua scripting: EVAL scripts (a cache of bodies by SHA1, compiled into one Lua state)
+//! and functions (libraries loaded into a second state). Both run through `run_function`,
+//! which sets up the run context, calls into Lua and turns the result into the reply.
+//! Redis compat: eval.c, script.c, script_lua.c, functions.c, function_lua.c.
+pub mod api;
+pub mod functions;
+pub mod libs;
+pub mod vm;
+
+use std::collections::HashMap;
+use std::ffi::{c_int, CString};
+
+use mlua::ffi;
+
+use crate::resp::ReplyBuf;
+use crate::server::Server;
+use vm::Vm;
+
+// Script flags. Redis compat: script.h SCRIPT_FLAG_*.
+pub const FLAG_NO_WRITES: u64 = 1 << 0;
+pub const FLAG_ALLOW_OOM: u64 = 1 << 1;
+pub const FLAG_ALLOW_STALE: u64 = 1 << 2;
+pub const FLAG_NO_CLUSTER: u64 = 1 << 3;
+pub const FLAG_EVAL_COMPAT: u64 = 1 << 4;
+pub const FLAG_ALLOW_CROSS_SLOT: u64 = 1 << 5;
+
+/// Flag names in the order FUNCTION LIST shows them.
+pub const FLAG_NAMES: &[(u64, &str)] = &[
+    (FLAG_NO_WRITES, "no-writes"),
+    (FLAG_ALLOW_OOM, "allow-oom"),
+    (FLAG_ALLOW_STALE, "allow-stale"),
+    (FLAG_NO_CLUSTER, "no-cluster"),
+    (FLAG_ALLOW_CROSS_SLOT, "allow-cross-slot-keys"),
+];
+
+pub struct Script {
+    pub body: Vec<u8>,
+    pub flags: u64,
+}
+
+#[derive(Default)]
+pub struct Scripts {
+    /// The EVAL state, created on first use.
+    pub eval: Option<Vm>,
+    /// Lowercase hex SHA1 -> script.
+    pub cache: HashMap<String, Script>,
+    pub cache_mem: usize,
+    gc_count: u32,
+    pub functions: functions::Functions,
+    /// Name of the script or function running now (FUNCTION STATS).
+    pub running: Option<Running>,
+}
+
+pub struct Running {
+    pub name: String,
+    pub argv: Vec<Vec<u8>>,
+    pub start_ms: i64,
+    pub eval: bool,
+}
+
+pub fn sha1hex(b: &[u8]) -> String {
+    sha1_smol::Sha1::from(b).digest().to_string()
+}
+
+/// Parses a script's `#!lua flags=...` line: the flags and the shebang's length (the
+/// newline stays so line numbers do not move). No shebang: EVAL compatibility mode.
+/// Redis compat: eval.c evalExtractShebangFlags.
+pub fn shebang_flags(body: &[u8]) -> Result<(u64, usize), String> {
+    if !body.starts_with(b"#!") {
+        return Ok((FLAG_EVAL_COMPAT, 0));
+    }
+    let Some(end) = body.iter().position(|&c| c == b'\n') else {
+        return Err("Invalid script shebang".into());
+    };
+    let parts = crate::resp::parse::split_args(body.get(..end).unwrap_or_default()).unwrap_or_default();
+    let Some(first) = parts.first() else {
+        return Err("Invalid engine in script shebang".into());
+    };
+    if first != b"#!lua" {
+        return Err(format!(
+            "Unexpected engine in script shebang: {}",
+            String::from_utf8_lossy(first)
+        ));
+    }
+    let mut flags = 0;
+    for p in parts.iter().skip(1) {
+        let Some(list) = p.strip_prefix(b"flags=") else {
+            return Err(format!("Unknown lua shebang option: {}", String::from_utf8_lossy(p)));
+        };
+        // Redis compat: sdssplitlen on "," (an empty list yields no flags).
+        if list.is_empty() {
+            continue;
+        }
+        for f in list.split(|&c| c == b',') {
+            match FLAG_NAMES.iter().find(|(_, n)| n.as_bytes() == f) {
+                Some((bit, _)) => flags |= bit,
+                None => {
+                    return Err(format!(
+                        "Unexpected flag in script shebang: {}",
+                        String::from_utf8_lossy(f)
+                    ))
+                }
+            }
+        }
+    }
+    Ok((flags, end))
+}
+
+/// Command flags for a script with `script_flags`: declared flags replace the command's
+/// write/denyoom/stale. Redis compat: script.c scriptFlagsToCmdFlags.
+pub fn script_cmd_flags(cmd_flags: u64, script_flags: u64) -> u64 {
+    use crate::cmd::spec::{DENYOOM, MAY_REPLICATE, STALE, WRITE};
+    if script_flags & FLAG_EVAL_COMPAT != 0 {
+        return cmd_flags;
+    }
+    let mut f = cmd_flags & !(STALE | DENYOOM | WRITE | MAY_REPLICATE);
+    if script_flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES) == 0 {
+        f |= DENYOOM;
+    }
+    if script_flags & FLAG_NO_WRITES == 0 {
+        f |= WRITE;
+    }
+    if script_flags & FLAG_ALLOW_STALE != 0 {
+        f |= STALE;
+    }
+    f
+}
+
+impl Scripts {
+    pub fn eval_vm(&mut self) -> Option<&Vm> {
+        if self.eval.is_none() {
+            self.eval = Vm::new(false);
+        }
+        self.eval.as_ref()
+    }
+
+    /// Compiles `body` into the EVAL state (once per SHA1) and caches it. Returns the
+    /// SHA1, or the error reply text.
+    pub fn create_eval(&mut self, body: &[u8]) -> Result<String, String> {
+        let sha = sha1hex(body);
+        if self.cache.contains_key(&sha) {
+            return Ok(sha);
+        }
+        let (flags, shebang_len) = shebang_flags(body).map_err(|e| format!("ERR {e}"))?;
+        let Some(vm) = self.eval_vm() else {
+            return Err("ERR Lua state could not be created".into());
+        };
+        let l = vm.l;
+        let code = body.get(shebang_len..).unwrap_or_default();
+        let fname = CString::new(format!("f_{sha}")).unwrap_or_default();
+        // Safety: valid state; loadbuffer only compiles.
+        unsafe {
+            if ffi::luaL_loadbuffer(l, code.as_ptr() as *const _, code.len(), c"@user_script".as_ptr()) != 0 {
+                let msg = vm::to_bytes(l, -1).map(|b| String::from_utf8_lossy(b).into_owned());
+                ffi::lua_pop(l, 1);
+                return Err(format!(
+                    "ERR Error compiling script (new function): {}",
+                    msg.unwrap_or_default()
+                ));
+            }
+            ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, fname.as_ptr());
+        }
+        self.cache_mem += body.len() + 40;
+        self.cache.insert(
+            sha.clone(),
+            Script {
+                body: body.to_vec(),
+                flags,
+            },
+        );
+        Ok(sha)
+    }
+
+    /// SCRIPT FLUSH: a new EVAL state and an empty cache.
+    pub fn flush_eval(&mut self) {
+        self.eval = None;
+        self.cache.clear();
+        self.cache_mem = 0;
+    }
+}
+
+/// Why a script could not start, as the caller's error reply.
+pub type PrepError = String;
+
+/// Checks a script may run now. Redis compat: script.c scriptPrepareForRun.
+pub fn prepare(srv: &Server, script_flags: u64, ro: bool) -> Result<(), PrepError> {
+    if script_flags & FLAG_EVAL_COMPAT != 0 {
+        return Ok(());
+    }
+    if script_flags & FLAG_NO_WRITES == 0 {
+        if let Some(e) = crate::server::call::disk_error(srv) {
+            let e = if e.starts_with("MISCONF Redis is configured to save RDB") {
+                "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.".to_string()
+            } else {
+                format!("MISCONF Redis is configured to persist data to AOF, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts. AOF error: {}", srv.aof.last_write_err)
+            };
+            return Err(e);
+        }
+        if ro {
+            return Err("ERR Can not execute a script with write flag using *_ro command.".into());
+        }
+    }
+    if srv.pre_command_oom && srv.cfg.maxmemory > 0 && script_flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES) == 0 {
+        return Err(
+            "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'".into(),
+        );
+    }
+    Ok(())
+}
+
+/// Which Lua function to call.
+pub enum Target<'a> {
+    /// An EVAL script: its registry name `f_<sha>`; KEYS/ARGV become globals.
+    Eval(&'a str),
+    /// A function: its registry reference; KEYS/ARGV are its two arguments.
+    Function(c_int),
+}
+
+/// Runs a compiled script or function for client `cid` and writes its reply to `out`.
+/// `name` names it in error messages (the SHA1 or the function name).
+#[allow(clippy::too_many_arguments)]
+pub fn run_function(
+    srv: &mut Server,
+    cid: usize,
+    out: &mut ReplyBuf,
+    target: Target,
+    name: &str,
+    script_flags: u64,
+    ro: bool,
+    keys: &[&[u8]],
+    args: &[&[u8]],
+    argv_all: &[&[u8]],
+    db: usize,
+) {
+    let is_eval = matches!(target, Target::Eval(_));
+    let l = match if is_eval {
+        srv.scripts.eval_vm().map(|v| v.l)
+    } else {
+        srv.scripts.functions.vm().map(|v| v.l)
+    } {
+        Some(l) => l,
+        None => {
+            out.error("ERR Lua state could not be created");
+            return;
+        }
+    };
+    let mut flags = if is_eval { api::RUN_EVAL_MODE } else { 0 };
+    if ro || (script_flags & FLAG_EVAL_COMPAT == 0 && script_flags & FLAG_NO_WRITES != 0) {
+        flags |= api::RUN_READ_ONLY;
+    }
+    if script_flags & FLAG_EVAL_COMPAT == 0 && script_flags & FLAG_ALLOW_OOM != 0 {
+        flags |= api::RUN_ALLOW_OOM;
+    }
+    // The script's own client: its db starts as the caller's, its commands are shown
+    // to MONITOR as coming from "lua".
+    let now = crate::clock::now_ms();
+    let mut client = crate::server::Client::new(
+        u64::MAX,
+        crate::server::client::Conn::None,
+        "lua".into(),
+        String::new(),
+        false,
+        now,
+        true,
+    );
+    client.db = db;
+    let script_cid = srv.clients.insert(client);
+    let mut rc = api::RunCtx {
+        srv: srv as *mut Server,
+        caller: cid,
+        client: script_cid,
+        flags,
+        repl: api::PROPAGATE_AOF | api::PROPAGATE_REPL,
+        resp3: false,
+        oom_at_start: srv.pre_command_oom,
+    };
+    srv.scripts.running = Some(Running {
+        name: name.to_string(),
+        argv: argv_all.iter().map(|a| a.to_vec()).collect(),
+        start_ms: now,
+        eval: is_eval,
+    });
+    let was_in_exec = std::mem::replace(&mut srv.in_exec, true);
+    let prev_time = srv.script_time_ms.replace(now);
+    let mut errors: Vec<(String, bool)> = Vec::new();
+    // Safety: `l` is the state owned by srv.scripts, which is not replaced while the
+    // script runs (SCRIPT FLUSH / FUNCTION FLUSH are refused from scripts); the Server
+    // is reached only through the run context until `with_run` returns.
+    api::with_run(&mut rc, || unsafe {
+        let top = ffi::lua_gettop(l);
+        if ffi::lua_checkstack(l, 8) == 0 {
+            return;
+        }
+        ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, vm::ERR_HANDLER.as_ptr());
+        let handler = ffi::lua_gettop(l);
+        match target {
+            Target::Eval(fname) => {
+                let c = CString::new(fname).unwrap_or_default();
+                ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, c.as_ptr());
+            }
+            Target::Function(r) => {
+                ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, r);
+            }
+        }
+        let push_array = |items: &[&[u8]]| {
+            ffi::lua_createtable(l, items.len().min(1 << 20) as c_int, 0);
+            for (i, it) in items.iter().enumerate() {
+                vm::push_bytes(l, it);
+                ffi::lua_rawseti_(l, -2, i as c_int + 1);
+            }
+        };
+        let nargs = if is_eval {
+            push_array(keys);
+            vm::set_global_unprotected(l, c"KEYS");
+            push_array(args);
+            vm::set_global_unprotected(l, c"ARGV");
+            0
+        } else {
+            push_array(keys);
+            push_array(args);
+            2
+        };
+        let err = ffi::lua_pcall(l, nargs, 1, handler);
+        let rc = api::run_ctx_ref();
+        if err != 0 {
+            if ffi::lua_istable(l, -1) == 0 {
+                let msg = vm::to_bytes(l, -1)
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_else(|| "execution failure".into());
+                let msg: String = msg.chars().take(100).collect();
+                let e = format!("ERR Error running script {name}, {msg}");
+                out.error(&e);
+                errors.push((e, false));
+            } else {
+                let (msg, source, line, ignore) = api::error_info(l);
+                let mut e = String::from_utf8_lossy(&msg).into_owned();
+                if let (Some(s), Some(li)) = (source, line) {
+                    e.push_str(&format!(
+                        " script: {name}, on {}:{}.",
+                        String::from_utf8_lossy(&s),
+                        String::from_utf8_lossy(&li)
+                    ));
+                }
+                out.error(&e);
+                errors.push((e, ignore));
+            }
+        } else {
+            api::lua_to_reply(l, out, rc.map(|r| r.resp3).unwrap_or(false), &mut errors);
+        }
+        ffi::lua_settop(l, top);
+    });
+    srv.script_time_ms = prev_time;
+    srv.in_exec = was_in_exec;
+    srv.scripts.running = None;
+    srv.clients.try_remove(script_cid);
+    for (e, ignore) in errors {
+        if !ignore {
+            crate::server::call::count_error(srv, &e);
+        }
+    }
+    // Redis compat: script_lua.c: a GC step every 50 calls keeps full cycles away.
+    srv.scripts.gc_count += 1;
+    if srv.scripts.gc_count >= 50 {
+        srv.scripts.gc_count = 0;
+        // Safety: valid state, no script running.
+        unsafe { ffi::lua_gc(l, ffi::LUA_GCSTEP, 50) };
+    }
+}

@@ -1,0 +1,301 @@
+//! EVAL / EVALSHA / SCRIPT and FUNCTION / FCALL over TCP: reply conversions both ways
+//! (RESP2 and RESP3), Redis's error texts with the script position, the sandbox (globals
+//! protection, no print/loadfile, no bytecode), shebang flags and read-only enforcement,
+//! and effects replication into the AOF. Expected bytes come from redis-server 7.0.15
+//! (tests/unit/scripting.tcl and functions.tcl cover the same cases).
+use crate::cmd;
+use crate::harness::{wait_for, Server};
+use std::time::Duration;
+
+#[test]
+fn eval_conversions_and_errors() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "EVAL", "return 'hello'", "0"), b"$5\r\nhello\r\n");
+    assert_eq!(
+        cmd!(c, "EVAL", "return redis.call('incr',KEYS[1])", "1", "k"),
+        b":1\r\n"
+    );
+    // Floats are truncated, tables stop at the first nil, false is a null bulk.
+    assert_eq!(cmd!(c, "EVAL", "return 3.99", "0"), b":3\r\n");
+    assert_eq!(cmd!(c, "EVAL", "return {1,2,nil,4}", "0"), b"*2\r\n:1\r\n:2\r\n");
+    assert_eq!(cmd!(c, "EVAL", "return false", "0"), b"$-1\r\n");
+    assert_eq!(cmd!(c, "EVAL", "return true", "0"), b":1\r\n");
+    assert_eq!(cmd!(c, "EVAL", "return redis.status_reply('FOO')", "0"), b"+FOO\r\n");
+    assert_eq!(
+        cmd!(c, "EVAL", "return redis.error_reply('My Error')", "0"),
+        b"-My Error\r\n"
+    );
+    assert_eq!(cmd!(c, "EVAL", "return {err='ERR x'}", "0"), b"-ERR x\r\n");
+    assert_eq!(
+        cmd!(c, "EVAL", "return redis.sha1hex('Pizza & Mandolino')", "0"),
+        b"$40\r\n74822d82031af7493c20eefa13bd07ec4fada82f\r\n"
+    );
+    // A redis.call error carries the script's position; pcall returns it as a table.
+    assert_eq!(
+        cmd!(c, "EVAL", "return redis.call('nosuch')", "0"),
+        b"-ERR Unknown Redis command called from script script: 206396248e12c6e742fd7296250433c8d7343b74, on @user_script:1.\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "EVAL", "return redis.pcall('incr','x','y')", "0"),
+        b"-ERR Wrong number of args calling Redis command from script\r\n"
+    );
+    assert_eq!(cmd!(c, "SET", "s", "v"), b"+OK\r\n");
+    assert_eq!(
+        cmd!(c, "EVAL", "return redis.pcall('incr','s')", "0"),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "EVAL", "local ok, e = pcall(redis.call, 'nosuch'); return e", "0"),
+        b"$47\r\nERR Unknown Redis command called from script\r\n"
+    );
+    let e = cmd!(c, "EVAL", "return 1 +", "0");
+    assert!(
+        e.starts_with(b"-ERR Error compiling script (new function): user_script:1:"),
+        "{e:?}"
+    );
+    assert_eq!(
+        cmd!(c, "EVAL", "return 1", "2", "a"),
+        b"-ERR Number of keys can't be greater than number of args\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "EVAL", "return 1", "-1"),
+        b"-ERR Number of keys can't be negative\r\n"
+    );
+}
+
+#[test]
+fn eval_resp3() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "HSET", "h", "a", "1"), b":1\r\n");
+    // The script's protocol decides what redis.call returns; the caller's how it is sent.
+    assert_eq!(
+        cmd!(
+            c,
+            "EVAL",
+            "redis.setresp(3); return redis.call('hgetall', KEYS[1])",
+            "1",
+            "h"
+        ),
+        b"*2\r\n$1\r\na\r\n$1\r\n1\r\n"
+    );
+    c.cmd(&[b"HELLO", b"3"]);
+    assert_eq!(
+        cmd!(
+            c,
+            "EVAL",
+            "redis.setresp(3); return redis.call('hgetall', KEYS[1])",
+            "1",
+            "h"
+        ),
+        b"%1\r\n$1\r\na\r\n$1\r\n1\r\n"
+    );
+    assert_eq!(cmd!(c, "EVAL", "return {double=3.5}", "0"), b",3.5\r\n");
+    assert_eq!(cmd!(c, "EVAL", "redis.setresp(3); return true", "0"), b"#t\r\n");
+    assert_eq!(cmd!(c, "EVAL", "return true", "0"), b":1\r\n");
+    assert_eq!(
+        cmd!(c, "EVAL", "redis.setresp(4)", "0").starts_with(b"-ERR RESP version must be 2 or 3."),
+        true
+    );
+}
+
+#[test]
+fn sandbox() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let e = cmd!(c, "EVAL", "return a", "0");
+    assert!(
+        e.starts_with(b"-ERR user_script:1: Script attempted to access nonexistent global variable 'a' script: "),
+        "{e:?}"
+    );
+    for code in [
+        "a=10",
+        "redis.call = function() return 1 end",
+        "setmetatable(_G, {})",
+        "_G = {}",
+    ] {
+        let e = cmd!(c, "EVAL", code, "0");
+        assert!(
+            String::from_utf8_lossy(&e).contains("Attempt to modify a readonly table"),
+            "{code}: {e:?}"
+        );
+    }
+    for g in ["print", "loadfile", "dofile", "os", "io"] {
+        let e = cmd!(c, "EVAL", &format!("return {g}"), "0");
+        assert!(
+            String::from_utf8_lossy(&e).contains(&format!("nonexistent global variable '{g}'")),
+            "{g}: {e:?}"
+        );
+    }
+    let e = cmd!(
+        c,
+        "EVAL",
+        "return loadstring(string.dump(function() return 1 end))()",
+        "0"
+    );
+    assert!(
+        String::from_utf8_lossy(&e).contains("attempt to call a nil value"),
+        "{e:?}"
+    );
+    // The same seed gives the same numbers.
+    let a = cmd!(
+        c,
+        "EVAL",
+        "math.randomseed(ARGV[1]); return tostring(math.random())",
+        "0",
+        "10"
+    );
+    let b = cmd!(
+        c,
+        "EVAL",
+        "math.randomseed(ARGV[1]); return tostring(math.random())",
+        "0",
+        "10"
+    );
+    assert_eq!(a, b);
+}
+
+#[test]
+fn script_cache_and_flags() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(
+        cmd!(c, "SCRIPT", "LOAD", "return 1"),
+        b"$40\r\ne0e1f9fabfc9d4800c877a703b823ac0578ff8db\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "EVALSHA", "E0E1F9FABFC9D4800C877A703B823AC0578FF8DB", "0"),
+        b":1\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "SCRIPT", "EXISTS", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "x"),
+        b"*2\r\n:1\r\n:0\r\n"
+    );
+    assert_eq!(cmd!(c, "SCRIPT", "FLUSH"), b"+OK\r\n");
+    assert_eq!(
+        cmd!(c, "EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0"),
+        b"-NOSCRIPT No matching script. Please use EVAL.\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "SCRIPT", "KILL"),
+        b"-NOTBUSY No scripts in execution right now.\r\n"
+    );
+    let e = cmd!(c, "EVAL", "#!lua flags=no-writes\nreturn redis.call('set','x',1)", "0");
+    assert!(
+        e.starts_with(b"-ERR Write commands are not allowed from read-only scripts. script: "),
+        "{e:?}"
+    );
+    let e = cmd!(c, "EVAL_RO", "return redis.call('set','x',1)", "0");
+    assert!(
+        e.starts_with(b"-ERR Write commands are not allowed from read-only scripts."),
+        "{e:?}"
+    );
+    assert_eq!(
+        cmd!(c, "EVAL", "#!lua flags=foo\nreturn 1", "0"),
+        b"-ERR Unexpected flag in script shebang: foo\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "EVAL", "#!lua2\nreturn 1", "0"),
+        b"-ERR Unexpected engine in script shebang: #!lua2\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "EVAL_RO", "#!lua\nreturn 1", "0"),
+        b"-ERR Can not execute a script with write flag using *_ro command.\r\n"
+    );
+    let e = cmd!(c, "EVAL", "return redis.pcall('blpop','empty',0)", "0");
+    assert_eq!(e, b"-ERR This Redis command is not allowed from script\r\n");
+    assert_eq!(
+        cmd!(c, "EVAL", "return redis.call('blmpop',0,1,'empty','left')", "0"),
+        b"$-1\r\n"
+    );
+}
+
+#[test]
+fn functions_load_call_list_dump() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let lib = "#!lua name=mylib\nredis.register_function{function_name='f1', callback=function(keys, args) return args[1] end, flags={'no-writes'}, description='d'}";
+    assert_eq!(cmd!(c, "FUNCTION", "LOAD", lib), b"$5\r\nmylib\r\n");
+    assert_eq!(
+        cmd!(c, "FUNCTION", "LOAD", lib),
+        b"-ERR Library 'mylib' already exists\r\n"
+    );
+    assert_eq!(cmd!(c, "FCALL", "f1", "0", "hi"), b"$2\r\nhi\r\n");
+    assert_eq!(cmd!(c, "FCALL_RO", "f1", "0", "hi"), b"$2\r\nhi\r\n");
+    assert_eq!(cmd!(c, "FCALL", "nosuch", "0"), b"-ERR Function not found\r\n");
+    assert_eq!(cmd!(c, "FCALL", "f1", "x"), b"-ERR Bad number of keys provided\r\n");
+    assert_eq!(
+        cmd!(c, "FUNCTION", "LIST"),
+        b"*1\r\n*6\r\n$12\r\nlibrary_name\r\n$5\r\nmylib\r\n$6\r\nengine\r\n$3\r\nLUA\r\n$9\r\nfunctions\r\n*1\r\n*6\r\n$4\r\nname\r\n$2\r\nf1\r\n$11\r\ndescription\r\n$1\r\nd\r\n$5\r\nflags\r\n*1\r\n+no-writes\r\n"
+    );
+    assert_eq!(
+        cmd!(
+            c,
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=lib2\nredis.register_function('f1', function() return 1 end)"
+        ),
+        b"-ERR Function f1 already exists\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "FUNCTION", "LOAD", "#!lua name=lib3\nredis.call('ping')"),
+        b"-ERR Error registering functions: user_function:2: Script attempted to access nonexistent global variable 'call'\r\n"
+    );
+    let dump = cmd!(c, "FUNCTION", "DUMP");
+    let payload = &dump[dump.iter().position(|&b| b == b'\n').unwrap() + 1..dump.len() - 2];
+    assert_eq!(cmd!(c, "FUNCTION", "FLUSH"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "FCALL", "f1", "0", "hi"), b"-ERR Function not found\r\n");
+    assert_eq!(c.cmd(&[b"FUNCTION", b"RESTORE", payload]), b"+OK\r\n");
+    assert_eq!(cmd!(c, "FCALL", "f1", "0", "hi"), b"$2\r\nhi\r\n");
+    assert_eq!(cmd!(c, "FUNCTION", "DELETE", "mylib"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "FUNCTION", "DELETE", "mylib"), b"-ERR Library not found\r\n");
+}
+
+#[test]
+fn script_effects_propagate_to_aof() {
+    let s = Server::start_with(&["--appendonly", "yes"]);
+    let mut c = s.raw();
+    assert_eq!(
+        cmd!(
+            c,
+            "EVAL",
+            "redis.call('set',KEYS[1],'a'); redis.call('incr',KEYS[2]); return 1",
+            "2",
+            "k1",
+            "k2"
+        ),
+        b":1\r\n"
+    );
+    let dir = s.dir.join("appendonlydir");
+    let text = wait_for("aof incr file", Duration::from_secs(10), || {
+        let f = std::fs::read_dir(&dir)
+            .ok()?
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().ends_with(".incr.aof"))?;
+        let t = std::fs::read(f.path()).ok()?;
+        let t = String::from_utf8_lossy(&t).into_owned();
+        t.contains("EXEC").then_some(t)
+    });
+    assert!(!text.to_lowercase().contains("eval"), "{text}");
+    let multi = text.find("MULTI").unwrap();
+    assert!(
+        text[multi..].find("set").is_some() && text[multi..].find("incr").is_some(),
+        "{text}"
+    );
+}
+
+#[test]
+fn functions_survive_reload_and_restart() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let lib = "#!lua name=plib\nredis.register_function('pf', function(keys, args) return 7 end)";
+    assert_eq!(cmd!(c, "FUNCTION", "LOAD", lib), b"$4\r\nplib\r\n");
+    assert_eq!(cmd!(c, "SAVE"), b"+OK\r\n");
+    let dir = s.copy_dir();
+    drop(c);
+    drop(s);
+    let s2 = Server::start_in(dir, &[]);
+    let mut c2 = s2.raw();
+    assert_eq!(cmd!(c2, "FCALL", "pf", "0"), b":7\r\n");
+}
