@@ -694,7 +694,7 @@ unsafe fn mp_decode(l: *mut lua_State, buf: &[u8], pos: &mut usize, depth: u32) 
             let b = take(pos, 8)?;
             ffi::lua_pushnumber(l, f64::from_bits(be(b)));
         }
-        0xcc | 0xcd | 0xce | 0xcf => {
+        0xcc..=0xcf => {
             let b = take(pos, 1 << (c - 0xcc))?;
             ffi::lua_pushnumber(l, be(b) as f64);
         }

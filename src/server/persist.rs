@@ -158,9 +158,8 @@ impl Server {
         self.sync_access_mode();
         let lim = self.cfg.limits;
         let verify = self.cfg_yes("rdbchecksum");
-        let st =
-            file::load_with(data, &mut self.dbs, clock::now_ms(), &lim, verify, true, &mut |_| {})
-                .map_err(|e| e.log_line(0))?;
+        let st = file::load_with(data, &mut self.dbs, clock::now_ms(), &lim, verify, true, &mut |_| {})
+            .map_err(|e| e.log_line(0))?;
         self.load_functions(&st.functions);
         Ok(st.end)
     }
