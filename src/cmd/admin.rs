@@ -160,6 +160,10 @@ fn shutdown(ctx: &mut Ctx, a: &Args) -> CmdResult {
             return Err(error::SYNTAX);
         }
     }
+    // Redis compat: db.c shutdownCommand: a timed-out script allows only NOSAVE.
+    if ctx.srv.scripts.timedout && req.save != Some(false) {
+        return Err(CmdError::new(ctx.srv.scripts.busy_error()));
+    }
     req.client = Some(ctx.cid);
     ctx.srv.shutdown = Some(req);
     tracing::warn!("User requested shutdown...");

@@ -150,9 +150,23 @@ fn script_flush(ctx: &mut Ctx, a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// No script can be running when a command is served (scripts run to completion).
-fn kill(_ctx: &mut Ctx, _a: &Args) -> CmdResult {
-    Err(CmdError::new("NOTBUSY No scripts in execution right now."))
+/// SCRIPT KILL / FUNCTION KILL, served while a timed-out script runs.
+/// Redis compat: script.c scriptKill.
+fn kill(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let is_eval = a.is(0, "script");
+    let Some(run) = ctx.srv.scripts.running.as_ref() else {
+        return Err(CmdError::new("NOTBUSY No scripts in execution right now."));
+    };
+    let wrote = crate::script::api::run_ctx_ref().is_some_and(|rc| rc.flags & crate::script::api::RUN_WRITE_DIRTY != 0);
+    if wrote {
+        return Err(CmdError::new("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."));
+    }
+    if is_eval != run.eval {
+        return Err(CmdError::new(ctx.srv.scripts.busy_error()));
+    }
+    ctx.srv.scripts.killed = true;
+    ctx.out.ok();
+    Ok(())
 }
 
 fn script_debug(_ctx: &mut Ctx, a: &Args) -> CmdResult {

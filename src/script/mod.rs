@@ -49,6 +49,64 @@ pub struct Scripts {
     pub functions: functions::Functions,
     /// Name of the script or function running now (FUNCTION STATS).
     pub running: Option<Running>,
+    /// The running script passed `busy-reply-threshold`: other clients get -BUSY.
+    pub timedout: bool,
+    /// SCRIPT KILL / FUNCTION KILL asked the running script to stop.
+    pub killed: bool,
+}
+
+impl Scripts {
+    /// The -BUSY error for commands sent while a script is timed out.
+    /// Redis compat: server.c shared.slowevalerr / slowscripterr.
+    pub fn busy_error(&self) -> &'static str {
+        if self.running.as_ref().is_some_and(|r| r.eval) {
+            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+        } else {
+            "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+        }
+    }
+}
+
+/// The count hook of a running script: past `busy-reply-threshold` the server serves
+/// other clients between instructions, and a kill request ends the script with an
+/// error pcall cannot swallow. Redis compat: script.c scriptInterrupt, script_lua.c
+/// luaMaskCountHook.
+unsafe extern "C-unwind" fn interrupt_hook(l: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
+    let Some(rc) = api::run_ctx_ref() else {
+        return;
+    };
+    // Safety: the run context's server pointer is live for the whole script run.
+    let srv = unsafe { &mut *rc.srv };
+    if !srv.scripts.timedout {
+        let threshold = srv
+            .cfg
+            .get("busy-reply-threshold")
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(5000);
+        let Some(run) = srv.scripts.running.as_ref() else {
+            return;
+        };
+        let elapsed = crate::clock::now_ms() - run.start_ms;
+        if threshold <= 0 || elapsed < threshold {
+            return;
+        }
+        tracing::warn!(
+            "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the {} command. Script name is: {}.",
+            if run.eval { "SCRIPT KILL" } else { "FUNCTION KILL" },
+            run.name
+        );
+        srv.scripts.timedout = true;
+    }
+    srv.process_events_while_blocked();
+    if srv.scripts.killed {
+        tracing::warn!("Lua script killed by user with SCRIPT KILL.");
+        // Every line from now on raises again: pcall cannot keep the script alive.
+        unsafe {
+            ffi::lua_sethook(l, Some(interrupt_hook), ffi::LUA_MASKLINE, 0);
+            vm::push_error(l, b"Script killed by user with SCRIPT KILL...");
+            ffi::lua_error(l);
+        }
+    }
 }
 
 pub struct Running {
@@ -320,7 +378,10 @@ pub fn run_function(
             push_array(args);
             2
         };
+        // Redis compat: script_lua.c: the busy check runs every 100000 instructions.
+        ffi::lua_sethook(l, Some(interrupt_hook), ffi::LUA_MASKCOUNT, 100_000);
         let err = ffi::lua_pcall(l, nargs, 1, handler);
+        ffi::lua_sethook(l, None, 0, 0);
         let rc = api::run_ctx_ref();
         if err != 0 {
             if ffi::lua_istable(l, -1) == 0 {
@@ -352,6 +413,8 @@ pub fn run_function(
     srv.script_time_ms = prev_time;
     srv.in_exec = was_in_exec;
     srv.scripts.running = None;
+    srv.scripts.timedout = false;
+    srv.scripts.killed = false;
     srv.clients.try_remove(script_cid);
     for (e, ignore) in errors {
         if !ignore {

@@ -324,9 +324,13 @@ impl Reactor {
         }
         // Redis compat: server.c whileBlockedCron: a shutdown asked for while loading
         // happens now, without saving.
-        if srv.shutdown.is_some() && srv.loading.is_some() {
-            warn!("ferrodis is now ready to exit, bye bye...");
-            std::process::exit(0);
+        if let Some(mut req) = srv.shutdown.filter(|_| srv.loading.is_some() || srv.scripts.timedout) {
+            req.save = Some(false);
+            if srv.prepare_shutdown(req) {
+                warn!("ferrodis is now ready to exit, bye bye...");
+                std::process::exit(0);
+            }
+            srv.shutdown = None;
         }
     }
 
