@@ -126,6 +126,9 @@ pub struct Server {
     pub prop: propagate::Propagation,
     /// The event loop, once running (see `process_events_while_blocked`).
     pub reactor: Option<std::rc::Rc<reactor::Reactor>>,
+    /// Ready events of the current loop iteration not handled yet: (token, readable,
+    /// writable).
+    pub ready: std::collections::VecDeque<(usize, bool, bool)>,
     /// A dataset is being loaded (startup, DEBUG RELOAD): commands without the
     /// `loading` flag get -LOADING.
     pub loading: Option<Loading>,
@@ -199,6 +202,7 @@ impl Server {
             aof: Default::default(),
             prop: Default::default(),
             reactor: None,
+            ready: Default::default(),
             loading: None,
             scripts: Default::default(),
             script_time_ms: None,

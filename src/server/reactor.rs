@@ -203,21 +203,15 @@ impl Reactor {
             }
             let busy_from = clock::mono_us();
             let cpu_from = clock::thread_cpu_us();
-            for ev in events.iter() {
-                let t = ev.token().0;
-                if ev.token() == SIGNAL_TOKEN {
-                    self.on_signals(srv);
-                } else if t >= LISTENER_BASE {
-                    self.accept(srv, t - LISTENER_BASE);
-                } else {
-                    let reg = &self.registry;
-                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                        on_readable(srv, reg, t);
-                    }
-                    if ev.is_writable() {
-                        flush_client(srv, reg, t);
-                    }
-                }
+            // Events are handed over through the server: a command that runs the loop
+            // from inside (see `run_blocked`) takes the ones not processed yet, which
+            // edge-triggered polling would not report again.
+            srv.ready.extend(events.iter().map(|ev| {
+                let r = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+                (ev.token().0, r, ev.is_writable())
+            }));
+            while let Some((t, r, w)) = srv.ready.pop_front() {
+                self.dispatch(srv, t, r, w);
             }
             let again = std::mem::take(&mut srv.pending_reads);
             for cid in again {
@@ -283,33 +277,31 @@ impl Reactor {
     /// Redis compat: networking.c processEventsWhileBlocked.
     pub fn run_blocked(&self, srv: &mut Server) {
         let mut events = Events::with_capacity(256);
-        for _ in 0..4 {
-            events.clear();
-            if let Err(e) = self.poll.borrow_mut().poll(&mut events, Some(Duration::ZERO)) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    warn!("poll error: {e}");
+        for round in 0..4 {
+            if round > 0 || srv.ready.is_empty() {
+                events.clear();
+                if let Err(e) = self.poll.borrow_mut().poll(&mut events, Some(Duration::ZERO)) {
+                    if e.kind() != io::ErrorKind::Interrupted {
+                        warn!("poll error: {e}");
+                    }
                 }
+                srv.ready.extend(events.iter().map(|ev| {
+                    let r = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+                    (ev.token().0, r, ev.is_writable())
+                }));
             }
-            if events.is_empty() {
+            if srv.ready.is_empty() {
                 break;
             }
-            for ev in events.iter() {
-                let t = ev.token().0;
-                if ev.token() == SIGNAL_TOKEN {
-                    self.on_signals(srv);
-                } else if t >= LISTENER_BASE {
-                    self.accept(srv, t - LISTENER_BASE);
-                } else if srv.clients.get(t).is_some_and(|c| c.executing) {
+            while let Some((t, r, w)) = srv.ready.pop_front() {
+                if t < LISTENER_BASE && srv.clients.get(t).is_some_and(|c| c.executing) {
                     // Its command is the one running: read it afterwards.
-                    srv.pending_reads.push(t);
-                } else {
-                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                        on_readable(srv, &self.registry, t);
+                    if r {
+                        srv.pending_reads.push(t);
                     }
-                    if ev.is_writable() {
-                        flush_client(srv, &self.registry, t);
-                    }
+                    continue;
                 }
+                self.dispatch(srv, t, r, w);
             }
             for cid in std::mem::take(&mut srv.pending_writes) {
                 if srv.clients.get(cid).is_some_and(|c| c.executing) {
@@ -331,6 +323,22 @@ impl Reactor {
                 std::process::exit(0);
             }
             srv.shutdown = None;
+        }
+    }
+
+    /// Handles one ready event.
+    fn dispatch(&self, srv: &mut Server, t: usize, readable: bool, writable: bool) {
+        if t == SIGNAL_TOKEN.0 {
+            self.on_signals(srv);
+        } else if t >= LISTENER_BASE {
+            self.accept(srv, t - LISTENER_BASE);
+        } else {
+            if readable {
+                on_readable(srv, &self.registry, t);
+            }
+            if writable {
+                flush_client(srv, &self.registry, t);
+            }
         }
     }
 

@@ -301,3 +301,50 @@ fn functions_survive_reload_and_restart() {
     let mut c2 = s2.raw();
     assert_eq!(cmd!(c2, "FCALL", "pf", "0"), b":7\r\n");
 }
+
+#[test]
+fn a_busy_script_answers_busy_and_can_be_killed() {
+    // Ported from tests/unit/scripting.tcl "Timedout read-only scripts can be killed by
+    // SCRIPT KILL" and "Timedout scripts that modified data can't be killed".
+    let s = Server::start_with(&["--busy-reply-threshold", "100"]);
+    let mut runner = s.raw();
+    let body = "local i = 0 while true do i = i + 1 end";
+    runner.send(format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{body}\r\n$1\r\n0\r\n", body.len()).as_bytes());
+    let mut c = s.raw();
+    crate::harness::wait_for("the script to time out", std::time::Duration::from_secs(10), || {
+        cmd!(c, "PING").starts_with(b"-BUSY").then_some(())
+    });
+    assert_eq!(
+        cmd!(c, "GET", "x"),
+        b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "FUNCTION", "KILL"),
+        b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+    );
+    assert_eq!(cmd!(c, "SCRIPT", "KILL"), b"+OK\r\n");
+    let r = runner.read();
+    assert!(
+        r.starts_with(b"-ERR Script killed by user with SCRIPT KILL..."),
+        "{}",
+        String::from_utf8_lossy(&r)
+    );
+    assert_eq!(cmd!(c, "PING"), b"+PONG\r\n");
+    assert_eq!(
+        cmd!(c, "SCRIPT", "KILL"),
+        b"-NOTBUSY No scripts in execution right now.\r\n"
+    );
+
+    // Once it wrote, it cannot be killed; SHUTDOWN NOSAVE is the way out.
+    let body = "redis.call('set','x','1') while true do end";
+    runner.send(format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{body}\r\n$1\r\n0\r\n", body.len()).as_bytes());
+    crate::harness::wait_for("the script to time out", std::time::Duration::from_secs(10), || {
+        cmd!(c, "PING").starts_with(b"-BUSY").then_some(())
+    });
+    assert!(cmd!(c, "SCRIPT", "KILL").starts_with(b"-UNKILLABLE Sorry the script already executed write commands"));
+    assert!(cmd!(c, "SHUTDOWN").starts_with(b"-BUSY"));
+    c.send(b"SHUTDOWN NOSAVE\r\n");
+    crate::harness::wait_for("the server to exit", std::time::Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", s.port)).err()
+    });
+}
