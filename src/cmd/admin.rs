@@ -605,7 +605,11 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             ctx.srv.skip_checksum_validation = a.at(2) != b"0";
             ctx.out.ok();
         }
-        "jmap" | "change-repl-id" | "stringmatch-len" | "set-disable-deny-scripts" | "pause-cron" | "replybuffer" => {
+        "set-disable-deny-scripts" if a.len() == 3 => {
+            ctx.srv.scripts.allow_noscript = a.at(2) != b"0";
+            ctx.out.ok();
+        }
+        "jmap" | "change-repl-id" | "stringmatch-len" | "pause-cron" | "replybuffer" => {
             ctx.out.ok();
         }
         "log" if a.len() == 3 => {

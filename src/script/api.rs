@@ -238,7 +238,7 @@ fn run_command(rc: &mut RunCtx, argv: &[Vec<u8>]) -> Result<Vec<u8>, Vec<u8>> {
     if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
         return reject(srv, b"Wrong number of args calling Redis command from script");
     }
-    if spec.flags & spec::NOSCRIPT != 0 {
+    if spec.flags & spec::NOSCRIPT != 0 && !srv.scripts.allow_noscript {
         return reject(srv, b"This Redis command is not allowed from script");
     }
     if rc.flags & RUN_READ_ONLY != 0 && spec.flags & (spec::WRITE | spec::MAY_REPLICATE) != 0 {
@@ -513,18 +513,21 @@ unsafe fn lua_to_reply_at(
             }
             ffi::lua_pop(l, 1);
             if raw_field(l, c"verbatim_string") == ffi::LUA_TTABLE {
-                if raw_field(l, c"format") == ffi::LUA_TSTRING {
-                    let fmt = to_bytes(l, -1).unwrap_or_default().to_vec();
+                // Each field is read with the verbatim table on top (raw_field indexes
+                // the value just below the key it pushes).
+                let fmt =
+                    (raw_field(l, c"format") == ffi::LUA_TSTRING).then(|| to_bytes(l, -1).unwrap_or_default().to_vec());
+                ffi::lua_pop(l, 1);
+                if let Some(fmt) = fmt {
                     if raw_field(l, c"string") == ffi::LUA_TSTRING {
                         let s = to_bytes(l, -1).unwrap_or_default();
                         let fmt = String::from_utf8_lossy(fmt.get(..3).unwrap_or(&fmt)).into_owned();
                         out.verbatim(s, &fmt);
-                        ffi::lua_pop(l, 4);
+                        ffi::lua_pop(l, 3);
                         return;
                     }
                     ffi::lua_pop(l, 1);
                 }
-                ffi::lua_pop(l, 1);
             }
             ffi::lua_pop(l, 1);
             if raw_field(l, c"map") == ffi::LUA_TTABLE {

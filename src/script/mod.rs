@@ -53,6 +53,8 @@ pub struct Scripts {
     pub timedout: bool,
     /// SCRIPT KILL / FUNCTION KILL asked the running script to stop.
     pub killed: bool,
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call `noscript` commands (a test hook).
+    pub allow_noscript: bool,
 }
 
 impl Scripts {

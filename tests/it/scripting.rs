@@ -348,3 +348,36 @@ fn a_busy_script_answers_busy_and_can_be_killed() {
         std::net::TcpStream::connect(("127.0.0.1", s.port)).err()
     });
 }
+
+#[test]
+fn odd_return_tables_never_crash_the_server() {
+    // A verbatim-string table used to be read through the wrong stack slot.
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(
+        cmd!(c, "EVAL", "return {verbatim_string={format='txt', string='x'}}", "0"),
+        b"$1\r\nx\r\n"
+    );
+    for body in [
+        "return {verbatim_string={format=1, string='x'}}",
+        "return {verbatim_string={format='txt'}}",
+        "return {verbatim_string='x'}",
+        "return {map={a=1}, set={b=true}, double=1, big_number='1', err=1, ok=2}",
+        "return {verbatim_string={string='x', format={}}, 1, 2}",
+        "local t = {} t[1] = t return t",
+    ] {
+        let r = cmd!(c, "EVAL", body, "0");
+        assert!(!r.is_empty(), "{body}");
+        assert_eq!(cmd!(c, "PING"), b"+PONG\r\n", "{body}");
+    }
+    assert_eq!(cmd!(c, "HELLO", "3").first(), Some(&b'%'));
+    assert_eq!(
+        cmd!(
+            c,
+            "EVAL",
+            "redis.setresp(3) return {verbatim_string={format='txt', string='hi'}}",
+            "0"
+        ),
+        b"=6\r\ntxt:hi\r\n"
+    );
+}
