@@ -620,10 +620,7 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             return Err(CmdError::owned(a.str(2)));
         }
         _ => {
-            return Err(CmdError::owned(format!(
-                "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-                a.str(1)
-            )));
+            return Err(error::subcommand_syntax(a.at(1), "DEBUG"));
         }
     }
     Ok(())
@@ -659,6 +656,8 @@ fn debug_reload(ctx: &mut Ctx, a: &Args) -> CmdResult {
             let old = db.flush();
             crate::db::lazyfree::drop_later(old);
         }
+        // Redis compat: debug.c "reload" empties functions too (emptyData).
+        ctx.srv.scripts.functions.flush();
     }
     // Without MERGE a key already present is an error, like Redis's duplicate-key check.
     match ctx.srv.load_rdb(merge) {

@@ -63,6 +63,15 @@ pub fn invalid_expire(cmd: &str) -> CmdError {
     CmdError::owned(format!("ERR {INVALID_EXPIRE} '{cmd}' command"))
 }
 
+/// Redis compat: networking.c addReplySubcommandSyntaxError.
+pub fn subcommand_syntax(sub: &[u8], container: &str) -> CmdError {
+    let sub: String = String::from_utf8_lossy(sub).chars().take(128).collect();
+    CmdError::owned(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
+        container.to_ascii_uppercase()
+    ))
+}
+
 pub fn unknown_subcommand(sub: &[u8], container: &str) -> CmdError {
     let sub = String::from_utf8_lossy(sub);
     let sub: String = sub.chars().take(128).collect();

@@ -377,6 +377,9 @@ fn function_restore(ctx: &mut Ctx, a: &Args) -> CmdResult {
         Replace,
     }
     let mut policy = Policy::Append;
+    if a.len() > 4 {
+        return Err(crate::cmd::error::subcommand_syntax(a.at(1), "FUNCTION"));
+    }
     if a.len() > 3 {
         policy = if a.is(3, "flush") {
             Policy::Flush
@@ -431,18 +434,22 @@ fn function_restore(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 if cur.libs.contains_key(&lib.name) {
                     return Err(CmdError::owned(format!("ERR Library {} already exists", lib.name)));
                 }
-                if let Some(f) = lib.functions.keys().find(|f| cur.index.contains_key(*f)) {
+                if let Some(f) = lib
+                    .functions
+                    .keys()
+                    .find(|f| cur.index.contains_key(&f.to_ascii_lowercase()))
+                {
                     return Err(CmdError::owned(format!("ERR Function {f} already exists")));
                 }
             }
         }
         Policy::Replace => {
             for lib in fresh.libs.values() {
-                if let Some(f) = lib
-                    .functions
-                    .keys()
-                    .find(|f| cur.index.get(*f).is_some_and(|owner| *owner != lib.name))
-                {
+                if let Some(f) = lib.functions.keys().find(|f| {
+                    cur.index
+                        .get(&f.to_ascii_lowercase())
+                        .is_some_and(|owner| *owner != lib.name)
+                }) {
                     return Err(CmdError::owned(format!("ERR Function {f} already exists")));
                 }
             }
@@ -456,13 +463,32 @@ fn function_restore(ctx: &mut Ctx, a: &Args) -> CmdResult {
     Ok(())
 }
 
+/// Redis compat: functions.c functionStatsCommand (an EVAL running makes it -BUSY).
 fn function_stats(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    if ctx.srv.scripts.running.as_ref().is_some_and(|r| r.eval) {
+        return Err(CmdError::new(ctx.srv.scripts.busy_error()));
+    }
     let nlibs = ctx.srv.scripts.functions.libs.len();
     let nfuncs = ctx.srv.scripts.functions.function_count();
+    let now = ctx.now_ms;
     let out = &mut *ctx.out;
     out.map(2);
     out.bulk(b"running_script");
-    out.null();
+    match ctx.srv.scripts.running.as_ref() {
+        None => out.null(),
+        Some(r) => {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(r.name.as_bytes());
+            out.bulk(b"command");
+            out.array(r.argv.len());
+            for a in &r.argv {
+                out.bulk(a);
+            }
+            out.bulk(b"duration_ms");
+            out.int(now - r.start_ms);
+        }
+    }
     out.bulk(b"engines");
     out.map(1);
     out.bulk(b"LUA");

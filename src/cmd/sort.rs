@@ -115,8 +115,10 @@ fn sort_generic(ctx: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
             _ => return Err(error::WRONGTYPE),
         },
     };
-    if dontsort && is_set && store.is_some() {
-        // Redis compat: a stored result must not depend on hash order.
+    let from_script = crate::script::api::script_running();
+    if dontsort && is_set && (store.is_some() || from_script) {
+        // Redis compat: a stored result, or one a script sees, must not depend on hash
+        // order (replicas and the AOF replay it).
         dontsort = false;
         alpha = true;
         by = None;

@@ -34,6 +34,7 @@ pub struct Functions {
     vm: Option<Vm>,
     pub libs: BTreeMap<String, Library>,
     /// Function name -> library name.
+    /// Lowercase function name -> library name.
     pub index: HashMap<String, String>,
 }
 
@@ -190,10 +191,18 @@ impl Functions {
         self.vm.as_ref()
     }
 
+    /// Looks a function up by name, ignoring case like Redis (names keep their case
+    /// for FUNCTION LIST). Redis compat: functions.c engineFunctionDictType.
     pub fn function(&self, name: &[u8]) -> Option<&Registered> {
         let name = std::str::from_utf8(name).ok()?;
-        let lib = self.index.get(name)?;
-        self.libs.get(lib)?.functions.get(name)
+        let lib = self.index.get(&name.to_ascii_lowercase())?;
+        let lib = self.libs.get(lib)?;
+        lib.functions.get(name).or_else(|| {
+            lib.functions
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
     }
 
     pub fn function_count(&self) -> usize {
@@ -212,14 +221,14 @@ impl Functions {
     fn unlink(&mut self, name: &str) -> Option<Library> {
         let lib = self.libs.remove(name)?;
         for f in lib.functions.keys() {
-            self.index.remove(f);
+            self.index.remove(&f.to_ascii_lowercase());
         }
         Some(lib)
     }
 
     fn link(&mut self, lib: Library) {
         for f in lib.functions.keys() {
-            self.index.insert(f.clone(), lib.name.clone());
+            self.index.insert(f.to_ascii_lowercase(), lib.name.clone());
         }
         self.libs.insert(lib.name.clone(), lib);
     }
@@ -275,10 +284,11 @@ impl Functions {
         if registered.is_empty() {
             return Err("No functions registered".into());
         }
-        if let Some(r) = registered
-            .iter()
-            .find(|r| self.index.get(&r.name).is_some_and(|lib| *lib != name))
-        {
+        if let Some(r) = registered.iter().find(|r| {
+            self.index
+                .get(&r.name.to_ascii_lowercase())
+                .is_some_and(|lib| *lib != name)
+        }) {
             let e = format!("Function {} already exists", r.name);
             unref(&registered);
             return Err(e);

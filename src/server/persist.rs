@@ -160,17 +160,23 @@ impl Server {
         let verify = self.cfg_yes("rdbchecksum");
         let st = file::load_with(data, &mut self.dbs, clock::now_ms(), &lim, verify, true, &mut |_| {})
             .map_err(|e| e.log_line(0))?;
-        self.load_functions(&st.functions);
+        let _ = self.load_functions(&st.functions, true);
         Ok(st.end)
     }
 
-    /// Loads the function libraries a file carried (replacing same-named ones).
-    fn load_functions(&mut self, codes: &[Vec<u8>]) {
+    /// Loads the function libraries a file carried; with `replace` same-named ones are
+    /// replaced, else one that exists fails the load (Redis compat: rdb.c
+    /// rdbFunctionLoad).
+    fn load_functions(&mut self, codes: &[Vec<u8>], replace: bool) -> Result<(), String> {
         for code in codes {
-            if let Err(e) = self.scripts.functions.load(code, true) {
+            if let Err(e) = self.scripts.functions.load(code, replace) {
                 tracing::warn!("Failed loading library from RDB: {e}");
+                if !replace {
+                    return Err(format!("Failed loading library from RDB: {e}"));
+                }
             }
         }
+        Ok(())
     }
 
     pub fn bgsave_in_progress(&self) -> bool {
@@ -435,6 +441,7 @@ impl Server {
         let res = file::load_with(&data, &mut fresh, now, &lim, verify, false, &mut on_key);
         self.loading = None;
         let st = res.map_err(|e| e.log_line(0))?;
+        self.load_functions(&st.functions, merge)?;
         let st = if merge {
             // Keys already present are replaced (DEBUG RELOAD MERGE NOFLUSH).
             for (dst, src) in self.dbs.iter_mut().zip(fresh.iter_mut()) {
@@ -456,7 +463,6 @@ impl Server {
             }
             st
         };
-        self.load_functions(&st.functions);
         self.rdb.last_load_keys_loaded = st.keys_loaded;
         self.rdb.last_load_keys_expired = st.keys_expired;
         Ok(Some(st))
