@@ -338,6 +338,9 @@ fn function_delete(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn function_flush(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if a.len() > 3 {
+        return Err(crate::cmd::error::subcommand_syntax(a.at(1), "FUNCTION"));
+    }
     if !(a.len() == 2 || (a.len() == 3 && (a.is(2, "sync") || a.is(2, "async")))) {
         return Err(CmdError::new("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"));
     }

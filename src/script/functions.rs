@@ -183,6 +183,27 @@ pub unsafe fn read_registration(l: *mut lua_State, sink: &mut Vec<Registered>) -
     None
 }
 
+/// Redis compat: function_lua.c LOAD_TIMEOUT_MS: a library's top-level code may run
+/// this long.
+const LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
+thread_local! {
+    static LOAD_START: std::cell::Cell<std::time::Instant> = std::cell::Cell::new(std::time::Instant::now());
+}
+
+/// Stops a library whose loading code runs too long. Redis compat: function_lua.c
+/// luaEngineLoadHook.
+unsafe extern "C-unwind" fn load_timeout_hook(l: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
+    if LOAD_START.with(|t| t.get().elapsed()) > LOAD_TIMEOUT {
+        // Every line raises from now on, so pcall inside the library cannot go on.
+        unsafe {
+            ffi::lua_sethook(l, Some(load_timeout_hook), ffi::LUA_MASKLINE, 0);
+            vm::push_error(l, b"FUNCTION LOAD timeout");
+            ffi::lua_error(l);
+        }
+    }
+}
+
 impl Functions {
     pub fn vm(&mut self) -> Option<&Vm> {
         if self.vm.is_none() {
@@ -253,7 +274,10 @@ impl Functions {
                 Err(format!("Error compiling function: {}", msg.unwrap_or_default()))
             } else {
                 vm::Vm::select_globals_raw(l, vm::LIBRARY_API);
+                LOAD_START.with(|t| t.set(std::time::Instant::now()));
+                ffi::lua_sethook(l, Some(load_timeout_hook), ffi::LUA_MASKCOUNT, 100_000);
                 let rc = super::api::with_loading(&mut registered, || ffi::lua_pcall(l, 0, 0, 0));
+                ffi::lua_sethook(l, None, 0, 0);
                 vm::Vm::select_globals_raw(l, vm::GLOBALS_API);
                 if rc != 0 {
                     let msg = if ffi::lua_isstring(l, -1) != 0 {

@@ -238,19 +238,6 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         reject(srv, cid, out, &error::NOAUTH, Some(id));
         return;
     }
-    // Redis compat: server.c processCommand: while a script runs past its time limit,
-    // other clients may only stop it (or the server).
-    if srv.scripts.timedout
-        && spec.flags & spec::ALLOW_BUSY == 0
-        && !srv
-            .clients
-            .get(cid)
-            .is_some_and(|c| matches!(c.conn, super::client::Conn::None))
-    {
-        let e = srv.scripts.busy_error();
-        reject(srv, cid, out, &CmdError::new(e), Some(id));
-        return;
-    }
     // Redis compat: server.c processCommand: while a dataset loads, only commands
     // flagged for it run.
     if srv.loading.is_some()
@@ -267,6 +254,19 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             &CmdError::new("LOADING Redis is loading the dataset in memory"),
             Some(id),
         );
+        return;
+    }
+    // Redis compat: server.c processCommand: while a script runs past its time limit,
+    // other clients may only stop it (or the server).
+    if srv.scripts.timedout
+        && spec.flags & spec::ALLOW_BUSY == 0
+        && !srv
+            .clients
+            .get(cid)
+            .is_some_and(|c| matches!(c.conn, super::client::Conn::None))
+    {
+        let e = srv.scripts.busy_error();
+        reject(srv, cid, out, &CmdError::new(e), Some(id));
         return;
     }
     // Entries store key lengths in 32 bits; only reachable with proto-max-bulk-len > 4 GB.
