@@ -79,12 +79,18 @@ fn apply(ctx: &mut Ctx, name: &str) {
         }
         "appendfsync" | "aof-timestamp-enabled" => ctx.srv.aof_sync_config(),
         "aof-disable-auto-gc" => ctx.srv.aof_del_history(),
+        "maxmemory-clients" => {
+            ctx.srv.recount_clients_mem();
+            ctx.srv.evict_clients();
+        }
         "maxmemory" => {
             let used = crate::alloc::used_memory();
             if cfg.maxmemory > 0 && cfg.maxmemory < used {
                 tracing::warn!("WARNING: the new maxmemory value set via CONFIG SET ({}) is smaller than the current memory usage ({}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.", cfg.maxmemory, used);
             }
             ctx.srv.perform_evictions();
+            ctx.srv.recount_clients_mem();
+            ctx.srv.evict_clients();
         }
         _ => {}
     }

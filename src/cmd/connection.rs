@@ -394,6 +394,8 @@ fn client_no_evict(ctx: &mut Ctx, a: &Args) -> CmdResult {
     if let Some(c) = ctx.client() {
         c.no_evict = on;
     }
+    let cid = ctx.cid;
+    ctx.srv.update_client_mem(cid);
     ctx.out.ok();
     Ok(())
 }

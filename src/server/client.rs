@@ -15,8 +15,17 @@ pub enum Conn {
 
 impl Conn {
     /// Reads up to `want` bytes appended to `buf`, without zero-filling the space first.
-    pub fn read_append(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
-        buf.reserve(want);
+    /// `upto`: the buffer never needs to grow past this (the end of a big argument being
+    /// read): growth doubles as usual but stops there, so a big argument costs its size
+    /// and not up to twice that, and never more than twice what has arrived.
+    pub fn read_append(&mut self, buf: &mut Vec<u8>, want: usize, upto: Option<usize>) -> io::Result<usize> {
+        match upto {
+            Some(end) if buf.capacity() - buf.len() < want => {
+                let target = (buf.capacity() * 2).min(end).max(buf.len() + want);
+                buf.reserve_exact(target - buf.len());
+            }
+            _ => buf.reserve(want),
+        }
         let spare = buf.spare_capacity_mut();
         let n = want.min(spare.len());
         // Safety: read(2) writes at most `n` bytes into the spare capacity we own; only
@@ -87,6 +96,8 @@ pub struct Client {
     pub last_interaction_ms: i64,
     pub last_cmd: &'static str,
     pub no_evict: bool,
+    /// Its size as last counted towards `maxmemory-clients` (0: not counted).
+    pub mem_counted: usize,
     pub tot_in: u64,
     pub tot_out: u64,
     pub cmds: u64,
@@ -149,6 +160,7 @@ impl Client {
             last_interaction_ms: now_ms,
             last_cmd: "NULL",
             no_evict: false,
+            mem_counted: 0,
             tot_in: 0,
             tot_out: 0,
             cmds: 0,
@@ -195,6 +207,33 @@ impl Client {
             out.buf.extend_from_slice(&extra.buf);
         }
         self.reply = out;
+    }
+
+    /// Memory this client holds: buffers, queued transaction, watched keys and
+    /// subscriptions (CLIENT LIST tot-mem; what `maxmemory-clients` limits).
+    /// Redis compat: networking.c getClientMemoryUsage.
+    pub fn memory(&self) -> usize {
+        let multi = self.multi.as_ref().map_or(0, |m| {
+            m.queue
+                .iter()
+                .map(|argv| argv.iter().map(|a| a.capacity() + 24).sum::<usize>() + 24)
+                .sum::<usize>()
+        });
+        let watched: usize = self.watched.iter().map(|(_, k)| k.capacity() + 48).sum();
+        let subs = self.subs.as_ref().map_or(0, |s| s.memory());
+        self.query.capacity()
+            + self.reply.buf.capacity()
+            + (self.sealed_bytes - self.sealed_sent)
+            + self.parser.args.capacity() * 16
+            + multi
+            + watched
+            + subs
+            + std::mem::size_of::<Client>()
+    }
+
+    /// A client without a socket (the AOF loader, a script's client).
+    pub fn is_internal(&self) -> bool {
+        matches!(self.conn, Conn::None)
     }
 
     pub fn pending_output(&self) -> usize {
@@ -338,7 +377,7 @@ impl Client {
             self.reply.buf.capacity(),
             self.query_peak,
             self.pending_output(),
-            self.query.capacity() + self.reply.buf.capacity() + std::mem::size_of::<Client>(),
+            self.memory(),
             self.last_cmd,
             if self.resp3 { 3 } else { 2 },
         )

@@ -19,6 +19,8 @@ impl Server {
         }
         self.after_writes(None);
         self.clients_cron(now);
+        self.recount_clients_mem();
+        self.evict_clients();
         self.bgsave_poll(false);
         self.aof_cron();
         self.save_points_cron();

@@ -5,6 +5,7 @@ pub mod aof;
 pub mod blocking;
 pub mod call;
 pub mod client;
+pub mod clients_mem;
 pub mod cron;
 pub mod evict;
 pub mod persist;
@@ -50,6 +51,7 @@ pub struct Stats {
     pub io_writes: u64,
     pub client_qbuf_limit_disconnections: u64,
     pub evicted_keys: u64,
+    pub evicted_clients: u64,
     /// Indexed by command id (see `cmd::Table::specs`); grown on demand.
     pub cmd: Vec<CmdStat>,
     /// Per command id: call latency in nanoseconds (INFO latencystats).
@@ -124,6 +126,7 @@ pub struct Server {
     pub evict_next_db: usize,
     pub aof: aof::Aof,
     pub prop: propagate::Propagation,
+    pub clients_mem: clients_mem::ClientsMem,
     /// The event loop, once running (see `process_events_while_blocked`).
     pub reactor: Option<std::rc::Rc<reactor::Reactor>>,
     /// Ready events of the current loop iteration not handled yet: (token, readable,
@@ -201,6 +204,7 @@ impl Server {
             evict_next_db: 0,
             aof: Default::default(),
             prop: Default::default(),
+            clients_mem: Default::default(),
             reactor: None,
             ready: Default::default(),
             loading: None,

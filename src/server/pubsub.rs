@@ -60,6 +60,14 @@ pub struct Subs {
 }
 
 impl Subs {
+    /// Bytes held by the subscription names (and their set slots).
+    pub fn memory(&self) -> usize {
+        [&self.channels, &self.patterns, &self.shard]
+            .iter()
+            .map(|s| s.iter().map(|n| n.capacity() + 40).sum::<usize>())
+            .sum()
+    }
+
     pub fn set(&mut self, k: Kind) -> &mut HashSet<Vec<u8>> {
         match k {
             Kind::Channel => &mut self.channels,

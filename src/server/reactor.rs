@@ -434,6 +434,7 @@ impl Reactor {
             srv.unwatch_all(cid);
             srv.unsubscribe_all(cid);
             srv.monitors.retain(|&m| m != cid);
+            srv.forget_client_mem(cid);
             if let Some(mut c) = srv.clients.try_remove(cid) {
                 // Best effort: deliver what was queued (e.g. an error) before closing,
                 // unless the client is dropped for its output buffer size.
@@ -503,12 +504,17 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
         if c.close_asap {
             return;
         }
-        let want = match c.parser.pending_bulk() {
-            // A big argument is coming: read it in larger pieces (still bounded).
-            Some(b) if b > READ_CHUNK => (b + 2).min(1024 * 1024),
-            _ => READ_CHUNK,
+        let (want, upto) = match c.parser.pending_bulk() {
+            // A big argument is coming: read it in larger pieces (still bounded), into a
+            // buffer that grows no further than its end.
+            // (`qpos` is where its payload starts.)
+            Some(b) if b > READ_CHUNK => {
+                let end = c.qpos + b + 2;
+                (end.saturating_sub(c.query.len()).clamp(1, 1024 * 1024), Some(end))
+            }
+            _ => (READ_CHUNK, None),
         };
-        let r = c.conn.read_append(&mut c.query, want);
+        let r = c.conn.read_append(&mut c.query, want, upto);
         match r {
             Ok(0) => {
                 debug!("Client closed connection id={} addr={} laddr={}", c.id, c.addr, c.laddr);
@@ -521,6 +527,10 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
                 srv.stats.net_input += n as u64;
                 srv.stats.io_reads += 1;
                 process_input(srv, cid);
+                if srv.clients_mem.limit > 0 {
+                    srv.update_client_mem(cid);
+                    srv.evict_clients();
+                }
                 let limit = srv.cfg.client_query_buffer_limit;
                 if let Some(c) = srv.clients.get_mut(cid) {
                     let qlen = c.query.len() - c.qpos.min(c.query.len());
@@ -697,6 +707,9 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
             }
             if !done {
                 srv.check_obuf_limits(cid, clock::now_ms());
+            }
+            if srv.clients_mem.limit > 0 {
+                srv.update_client_mem(cid);
             }
         }
         Err(_) => srv.close_client_async(cid),

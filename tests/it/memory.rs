@@ -3,6 +3,8 @@
 //! noeviction answers -OOM to commands that may grow memory (and to anything queued in
 //! MULTI) while reads still work, evictions fire `evicted` events and count in INFO,
 //! and OBJECT FREQ reports the LFU counter. Cases follow tests/unit/maxmemory.tcl.
+use std::io::Write;
+
 use crate::cmd;
 use crate::harness::Server;
 
@@ -97,4 +99,36 @@ fn evicted_event_and_lfu_counter() {
         b"*4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$22\r\n__keyevent@0__:evicted\r\n$3\r\nfoo\r\n"
     );
     cmd!(c, "CONFIG", "SET", "maxmemory", "0");
+}
+
+#[test]
+fn maxmemory_clients_evicts_the_biggest_clients() {
+    // Ported from tests/unit/client-eviction.tcl "client evicted due to large query buf"
+    // and "client no-evict on".
+    let s = Server::start_with(&["--maxmemory-clients", "1mb"]);
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "CLIENT", "NO-EVICT", "on"), b"+OK\r\n");
+    let mut big = s.raw();
+    // Most of an argument of 2 MB: the query buffer alone passes the limit. The server
+    // may drop the connection while this is still being written.
+    let _ = big.s.write_all(b"*1\r\n$2000000\r\n");
+    let _ = big.s.write_all(&vec![b'v'; 1_500_000]);
+    // Closed: an end of stream, or a reset (the server closed with input unread).
+    let mut tmp = [0u8; 1024];
+    let gone = loop {
+        match std::io::Read::read(&mut big.s, &mut tmp) {
+            Ok(0) => break true,
+            Ok(_) => continue,
+            Err(e) => break e.kind() == std::io::ErrorKind::ConnectionReset,
+        }
+    };
+    assert!(gone);
+    let info = String::from_utf8_lossy(&cmd!(c, "INFO", "stats")).into_owned();
+    assert!(info.contains("evicted_clients:1\r\n"), "{info}");
+    // The exempt client may hold more than the limit.
+    c.send(b"*1\r\n$2000000\r\n");
+    c.send(&vec![b'v'; 1_500_000]);
+    let mut other = s.raw();
+    let list = String::from_utf8_lossy(&cmd!(other, "CLIENT", "LIST")).into_owned();
+    assert!(list.contains("flags=e"), "{list}");
 }

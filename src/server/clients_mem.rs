@@ -1,0 +1,85 @@
+//! `maxmemory-clients`: the memory all evictable clients hold together is kept under a
+//! limit by disconnecting the biggest ones. Each client's last counted size is kept so
+//! the total is updated in O(1) when one client changes; only going over the limit
+//! scans for the biggest. Nothing is counted while the limit is 0.
+//! Redis compat: networking.c (updateClientMemUsage, evictClients, getClientMemoryUsage).
+use super::Server;
+use crate::clock;
+
+impl Server {
+    /// The limit in bytes (0: off): an absolute size, or a percentage of maxmemory.
+    pub fn maxmemory_clients(&self) -> u64 {
+        let v = self.cfg.get("maxmemory-clients").unwrap_or("0");
+        match v.strip_suffix('%') {
+            Some(p) => self.cfg.maxmemory * p.parse::<u64>().unwrap_or(0) / 100,
+            None => v.parse().unwrap_or(0),
+        }
+    }
+
+    /// Re-measures one client after it ran commands or its buffers changed.
+    pub fn update_client_mem(&mut self, cid: usize) {
+        if self.clients_mem.limit == 0 {
+            return;
+        }
+        let Some(c) = self.clients.get_mut(cid) else {
+            return;
+        };
+        let now = if c.no_evict || c.close_asap { 0 } else { c.memory() };
+        self.clients_mem.total = self.clients_mem.total + now - c.mem_counted.min(self.clients_mem.total);
+        c.mem_counted = now;
+    }
+
+    /// A client is going away: its memory no longer counts.
+    pub fn forget_client_mem(&mut self, cid: usize) {
+        if let Some(c) = self.clients.get_mut(cid) {
+            self.clients_mem.total = self.clients_mem.total.saturating_sub(c.mem_counted);
+            c.mem_counted = 0;
+        }
+    }
+
+    /// Takes the limit from the config and re-measures every client (config changes,
+    /// and cron, which also corrects drift from changes made by other clients).
+    pub fn recount_clients_mem(&mut self) {
+        self.clients_mem.limit = self.maxmemory_clients();
+        let mut total = 0;
+        let limit = self.clients_mem.limit;
+        for (_, c) in self.clients.iter_mut() {
+            c.mem_counted = if limit == 0 || c.no_evict || c.close_asap || c.is_internal() {
+                0
+            } else {
+                c.memory()
+            };
+            total += c.mem_counted;
+        }
+        self.clients_mem.total = total;
+    }
+
+    /// Disconnects the biggest evictable clients until the total is under the limit.
+    pub fn evict_clients(&mut self) {
+        let limit = self.clients_mem.limit;
+        while limit > 0 && self.clients_mem.total as u64 > limit {
+            let Some((cid, _)) = self
+                .clients
+                .iter()
+                .filter(|(_, c)| c.mem_counted > 0)
+                .max_by_key(|(_, c)| c.mem_counted)
+            else {
+                break;
+            };
+            if let Some(c) = self.clients.get_mut(cid) {
+                tracing::debug!("Evicting client: {}", c.info_line(clock::now_ms()));
+                c.drop_output = true;
+            }
+            self.forget_client_mem(cid);
+            self.stats.evicted_clients += 1;
+            self.close_client_async(cid);
+        }
+    }
+}
+
+/// The running total and the limit it is checked against.
+#[derive(Default, Debug)]
+pub struct ClientsMem {
+    pub total: usize,
+    pub limit: u64,
+}
