@@ -25,6 +25,18 @@ fn reject(srv: &mut Server, cid: usize, out: &mut ReplyBuf, e: &CmdError, id: Op
     if let Some(m) = srv.clients.get_mut(cid).and_then(|c| c.multi.as_mut()) {
         m.failed = true;
     }
+    // Redis compat: server.c rejectCommand: a rejected EXEC discards the transaction and
+    // says why (execCommandAbort).
+    let is_exec = id
+        .and_then(|i| cmd::table().specs.get(i))
+        .is_some_and(|s| s.name == "exec");
+    if is_exec && srv.clients.get_mut(cid).is_some_and(|c| c.multi.take().is_some()) {
+        srv.unwatch_all(cid);
+        count_error(srv, e.text());
+        let text = format!("EXECABORT Transaction discarded because of: {}", e.text());
+        out.error(&text);
+        return;
+    }
     write_error(srv, out, e);
 }
 
