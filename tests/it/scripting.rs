@@ -322,6 +322,15 @@ fn a_busy_script_answers_busy_and_can_be_killed() {
         cmd!(c, "FUNCTION", "KILL"),
         b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
     );
+    // A transaction sent meanwhile is discarded whole (tests/unit/multi.tcl "EXEC and
+    // script timeout").
+    let mut m = s.raw();
+    assert_eq!(cmd!(m, "MULTI"), b"+OK\r\n");
+    assert!(cmd!(m, "INCR", "xx").starts_with(b"-BUSY"));
+    assert_eq!(
+        cmd!(m, "EXEC"),
+        b"-EXECABORT Transaction discarded because of: BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+    );
     assert_eq!(cmd!(c, "SCRIPT", "KILL"), b"+OK\r\n");
     let r = runner.read();
     assert!(
@@ -330,6 +339,8 @@ fn a_busy_script_answers_busy_and_can_be_killed() {
         String::from_utf8_lossy(&r)
     );
     assert_eq!(cmd!(c, "PING"), b"+PONG\r\n");
+    assert_eq!(cmd!(m, "PING", "out"), b"$3\r\nout\r\n");
+    assert_eq!(cmd!(c, "GET", "xx"), b"$-1\r\n");
     assert_eq!(
         cmd!(c, "SCRIPT", "KILL"),
         b"-NOTBUSY No scripts in execution right now.\r\n"
