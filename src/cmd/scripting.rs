@@ -23,11 +23,11 @@ pub fn command_flags(srv: &Server, spec: &CommandSpec, argv: &[&[u8]]) -> u64 {
                 if body.len() != 40 {
                     return f;
                 }
-                String::from_utf8_lossy(body).to_ascii_lowercase()
+                script::sha_key(body)
             } else {
-                script::sha1hex(body)
+                std::borrow::Cow::Owned(srv.scripts.eval_sha(body))
             };
-            let flags = match srv.scripts.cache.get(&sha) {
+            let flags = match srv.scripts.cache.get(sha.as_ref()) {
                 Some(s) => s.flags,
                 None if spec.name.starts_with("evalsha") => return f,
                 None => match script::shebang_flags(body) {
@@ -78,17 +78,22 @@ fn eval_generic(ctx: &mut Ctx, a: &Args, evalsha: bool, ro: bool) -> CmdResult {
     }
     let nk = numkeys(a, error::NOT_INT)?;
     let sha = if evalsha {
-        let sha = String::from_utf8_lossy(a.at(1)).to_ascii_lowercase();
-        if !ctx.srv.scripts.cache.contains_key(&sha) {
+        let sha = script::sha_key(a.at(1));
+        if !ctx.srv.scripts.cache.contains_key(sha.as_ref()) {
             return Err(NOSCRIPT_ERR);
         }
-        sha
+        sha.into_owned()
     } else {
         ctx.srv.scripts.create_eval(a.at(1)).map_err(CmdError::owned)?
     };
-    let flags = ctx.srv.scripts.cache.get(&sha).map(|s| s.flags).unwrap_or(0);
+    let (flags, func) = ctx
+        .srv
+        .scripts
+        .cache
+        .get(&sha)
+        .map(|s| (s.flags, s.func))
+        .unwrap_or((0, 0));
     script::prepare(ctx.srv, flags, ro).map_err(CmdError::owned)?;
-    let fname = format!("f_{sha}");
     let keys = a.argv.get(3..3 + nk).unwrap_or_default();
     let args = a.rest(3 + nk);
     let (cid, db) = (ctx.cid, ctx.db);
@@ -96,7 +101,7 @@ fn eval_generic(ctx: &mut Ctx, a: &Args, evalsha: bool, ro: bool) -> CmdResult {
         ctx.srv,
         cid,
         ctx.out,
-        Target::Eval(&fname),
+        Target::Eval(func),
         &sha,
         flags,
         ro,

@@ -7,8 +7,9 @@ pub mod functions;
 pub mod libs;
 pub mod vm;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::ffi::{c_int, CString};
+use std::ffi::c_int;
 
 use mlua::ffi;
 
@@ -36,6 +37,8 @@ pub const FLAG_NAMES: &[(u64, &str)] = &[
 pub struct Script {
     pub body: Vec<u8>,
     pub flags: u64,
+    /// The compiled function in the EVAL state's registry.
+    pub func: c_int,
 }
 
 #[derive(Default)]
@@ -43,9 +46,12 @@ pub struct Scripts {
     /// The EVAL state, created on first use.
     pub eval: Option<Vm>,
     /// Lowercase hex SHA1 -> script.
-    pub cache: HashMap<String, Script>,
+    pub cache: HashMap<String, Script, ahash::RandomState>,
     pub cache_mem: usize,
     gc_count: u32,
+    /// The last EVAL body hashed and its SHA1: the dispatcher (for the script's flags)
+    /// and EVAL itself both need it for the same command.
+    last_sha: std::cell::RefCell<Option<(Vec<u8>, String)>>,
     pub functions: functions::Functions,
     /// Name of the script or function running now (FUNCTION STATS).
     pub running: Option<Running>,
@@ -116,6 +122,14 @@ pub struct Running {
     pub argv: Vec<Vec<u8>>,
     pub start_ms: i64,
     pub eval: bool,
+}
+
+/// The cache key of an EVALSHA argument: lowercase, borrowed when it already is.
+pub fn sha_key(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) if !s.bytes().any(|c| c.is_ascii_uppercase()) => Cow::Borrowed(s),
+        _ => Cow::Owned(String::from_utf8_lossy(b).to_ascii_lowercase()),
+    }
 }
 
 pub fn sha1hex(b: &[u8]) -> String {
@@ -196,8 +210,23 @@ impl Scripts {
 
     /// Compiles `body` into the EVAL state (once per SHA1) and caches it. Returns the
     /// SHA1, or the error reply text.
-    pub fn create_eval(&mut self, body: &[u8]) -> Result<String, String> {
+    /// SHA1 of an EVAL body (remembered for the next call with the same body).
+    pub fn eval_sha(&self, body: &[u8]) -> String {
+        let mut memo = self.last_sha.borrow_mut();
+        if let Some((b, sha)) = memo.as_ref() {
+            if b.as_slice() == body {
+                return sha.clone();
+            }
+        }
         let sha = sha1hex(body);
+        if body.len() <= 4096 {
+            *memo = Some((body.to_vec(), sha.clone()));
+        }
+        sha
+    }
+
+    pub fn create_eval(&mut self, body: &[u8]) -> Result<String, String> {
+        let sha = self.eval_sha(body);
         if self.cache.contains_key(&sha) {
             return Ok(sha);
         }
@@ -207,7 +236,6 @@ impl Scripts {
         };
         let l = vm.l;
         let code = body.get(shebang_len..).unwrap_or_default();
-        let fname = CString::new(format!("f_{sha}")).unwrap_or_default();
         // Safety: valid state; loadbuffer only compiles.
         unsafe {
             if ffi::luaL_loadbuffer(l, code.as_ptr() as *const _, code.len(), c"@user_script".as_ptr()) != 0 {
@@ -218,14 +246,16 @@ impl Scripts {
                     msg.unwrap_or_default()
                 ));
             }
-            ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, fname.as_ptr());
         }
+        // Safety: the compiled chunk is on top of the stack.
+        let func = unsafe { ffi::luaL_ref(l, ffi::LUA_REGISTRYINDEX) };
         self.cache_mem += body.len() + 40;
         self.cache.insert(
             sha.clone(),
             Script {
                 body: body.to_vec(),
                 flags,
+                func,
             },
         );
         Ok(sha)
@@ -269,9 +299,9 @@ pub fn prepare(srv: &Server, script_flags: u64, ro: bool) -> Result<(), PrepErro
 }
 
 /// Which Lua function to call.
-pub enum Target<'a> {
-    /// An EVAL script: its registry name `f_<sha>`; KEYS/ARGV become globals.
-    Eval(&'a str),
+pub enum Target {
+    /// An EVAL script: its registry reference; KEYS/ARGV become globals.
+    Eval(c_int),
     /// A function: its registry reference; KEYS/ARGV are its two arguments.
     Function(c_int),
 }
@@ -354,11 +384,7 @@ pub fn run_function(
         ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, vm::ERR_HANDLER.as_ptr());
         let handler = ffi::lua_gettop(l);
         match target {
-            Target::Eval(fname) => {
-                let c = CString::new(fname).unwrap_or_default();
-                ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, c.as_ptr());
-            }
-            Target::Function(r) => {
+            Target::Eval(r) | Target::Function(r) => {
                 ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, r);
             }
         }
