@@ -82,15 +82,15 @@ fn eval_generic(ctx: &mut Ctx, a: &Args, evalsha: bool, ro: bool) -> CmdResult {
         if !ctx.srv.scripts.cache.contains_key(sha.as_ref()) {
             return Err(NOSCRIPT_ERR);
         }
-        sha.into_owned()
+        sha
     } else {
-        ctx.srv.scripts.create_eval(a.at(1)).map_err(CmdError::owned)?
+        std::borrow::Cow::Owned(ctx.srv.scripts.create_eval(a.at(1)).map_err(CmdError::owned)?)
     };
     let (flags, func) = ctx
         .srv
         .scripts
         .cache
-        .get(&sha)
+        .get(sha.as_ref())
         .map(|s| (s.flags, s.func))
         .unwrap_or((0, 0));
     script::prepare(ctx.srv, flags, ro).map_err(CmdError::owned)?;

@@ -52,6 +52,10 @@ pub struct Scripts {
     /// The last EVAL body hashed and its SHA1: the dispatcher (for the script's flags)
     /// and EVAL itself both need it for the same command.
     last_sha: std::cell::RefCell<Option<(Vec<u8>, String)>>,
+    /// The scripts' client between runs.
+    spare_client: Option<Box<crate::server::Client>>,
+    /// The running script's name buffer between runs.
+    name_buf: String,
     pub functions: functions::Functions,
     /// Name of the script or function running now (FUNCTION STATS).
     pub running: Option<Running>,
@@ -344,16 +348,21 @@ pub fn run_function(
     // The script's own client: its db starts as the caller's, its commands are shown
     // to MONITOR as coming from "lua".
     let now = crate::clock::now_ms();
-    let mut client = crate::server::Client::new(
-        u64::MAX,
-        crate::server::client::Conn::None,
-        "lua".into(),
-        String::new(),
-        false,
-        now,
-        true,
-    );
+    // One client serves every run (kept between runs), not built anew each time.
+    let mut client = srv.scripts.spare_client.take().map(|b| *b).unwrap_or_else(|| {
+        crate::server::Client::new(
+            u64::MAX,
+            crate::server::client::Conn::None,
+            "lua".into(),
+            String::new(),
+            false,
+            now,
+            true,
+        )
+    });
     client.db = db;
+    client.reply.buf.clear();
+    client.sent = 0;
     let script_cid = srv.clients.insert(client);
     let mut rc = api::RunCtx {
         srv: srv as *mut Server,
@@ -364,9 +373,18 @@ pub fn run_function(
         resp3: false,
         oom_at_start: srv.pre_command_oom,
     };
+    // The name buffer is reused from run to run.
+    let mut name_buf = std::mem::take(&mut srv.scripts.name_buf);
+    name_buf.clear();
+    name_buf.push_str(name);
     srv.scripts.running = Some(Running {
-        name: name.to_string(),
-        argv: argv_all.iter().map(|a| a.to_vec()).collect(),
+        name: name_buf,
+        // Only FUNCTION STATS shows it, and only for functions (an EVAL makes it -BUSY).
+        argv: if is_eval {
+            Vec::new()
+        } else {
+            argv_all.iter().map(|a| a.to_vec()).collect()
+        },
         start_ms: now,
         eval: is_eval,
     });
@@ -440,10 +458,17 @@ pub fn run_function(
     });
     srv.script_time_ms = prev_time;
     srv.in_exec = was_in_exec;
-    srv.scripts.running = None;
+    if let Some(r) = srv.scripts.running.take() {
+        srv.scripts.name_buf = r.name;
+    }
     srv.scripts.timedout = false;
     srv.scripts.killed = false;
-    srv.clients.try_remove(script_cid);
+    if let Some(c) = srv.clients.try_remove(script_cid) {
+        // A client in an unusual state (it should never be) is not reused.
+        if c.multi.is_none() && c.watched.is_empty() && c.subs.is_none() {
+            srv.scripts.spare_client = Some(Box::new(c));
+        }
+    }
     for (e, ignore) in errors {
         if !ignore {
             crate::server::call::count_error(srv, &e);
