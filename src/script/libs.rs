@@ -1,6 +1,7 @@
 //! The extra libraries Redis gives scripts, written against the Lua C API: `bit`
 //! (LuaBitOp semantics: 32-bit two's complement), `cjson` (encode/decode with cjson's
-//! array detection, depth limits and error texts) and `cmsgpack` (pack/unpack).
+//! array detection, depth limits and error texts), `cmsgpack` (pack/unpack) and `struct`
+//! (in `structlib`).
 //! Each registers a global table of functions.
 // Every unsafe fn here has one contract: `l` is a valid lua_State of this thread.
 #![allow(clippy::missing_safety_doc)]
@@ -47,6 +48,15 @@ pub unsafe fn open_all(l: *mut lua_State) {
         ],
     );
     open_msgpack(l);
+    open(
+        l,
+        c"struct",
+        &[
+            (c"pack", super::structlib::struct_pack),
+            (c"unpack", super::structlib::struct_unpack),
+            (c"size", super::structlib::struct_size),
+        ],
+    );
     ffi::lua_getfield(l, ffi::LUA_GLOBALSINDEX, c"cjson".as_ptr());
     ffi::lua_pushlightuserdata(l, std::ptr::null_mut());
     ffi::lua_setfield(l, -2, c"null".as_ptr());

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod functions;
 pub mod libs;
+pub mod structlib;
 pub mod vm;
 
 use std::borrow::Cow;

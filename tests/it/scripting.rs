@@ -392,3 +392,45 @@ fn odd_return_tables_never_crash_the_server() {
         b"=6\r\ntxt:hi\r\n"
     );
 }
+
+#[test]
+fn struct_library_packs_and_unpacks_like_redis() {
+    // Expected bytes taken from redis-server 7.0.15 for the same scripts.
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(
+        cmd!(c, "EVAL", "return struct.pack('>I2', 258)", "0"),
+        b"$2\r\n\x01\x02\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "EVAL", "return struct.pack('<i4 h b B', -2, -3, -1, 255)", "0"),
+        b"$8\r\n\xfe\xff\xff\xff\xfd\xff\xff\xff\r\n"
+    );
+    assert_eq!(
+        cmd!(
+            c,
+            "EVAL",
+            "return {struct.unpack('s c3', struct.pack('s c3', 'hello', 'abcdef'))}",
+            "0"
+        ),
+        b"*3\r\n$5\r\nhello\r\n$3\r\nabc\r\n:10\r\n"
+    );
+    assert_eq!(cmd!(c, "EVAL", "return struct.size('!4 b i4 d')", "0"), b":16\r\n");
+    assert_eq!(
+        cmd!(
+            c,
+            "EVAL",
+            "return {struct.unpack('>i3 <I3', struct.pack('>i3 <I3', -70000, 70000))}",
+            "0"
+        ),
+        b"*3\r\n:-70000\r\n:70000\r\n:7\r\n"
+    );
+    let e = cmd!(c, "EVAL", "return struct.pack('q', 1)", "0");
+    assert!(
+        e.starts_with(b"-ERR user_script:1: bad argument #1 to 'pack' (invalid format option 'q')"),
+        "{}",
+        String::from_utf8_lossy(&e)
+    );
+    let e = cmd!(c, "EVAL", "return {struct.unpack('i4', 'ab')}", "0");
+    assert!(e.starts_with(b"-ERR user_script:1: bad argument #2 to 'unpack' (data string too short)"));
+}
