@@ -474,7 +474,9 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
         "object" if a.len() == 3 => {
             let compress = ctx.srv.cfg.get("rdbcompression") == Some("yes");
-            let Some(o) = ctx.db().peek(a.at(2), now) else {
+            // Redis compat: debug.c looks the key up raw: a logically expired key that
+            // is still stored is shown (and not deleted).
+            let Some(o) = ctx.db().iter_key(a.at(2)) else {
                 return Err(error::NO_SUCH_KEY);
             };
             let line = format!(

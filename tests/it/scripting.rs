@@ -434,3 +434,26 @@ fn struct_library_packs_and_unpacks_like_redis() {
     let e = cmd!(c, "EVAL", "return {struct.unpack('i4', 'ab')}", "0");
     assert!(e.starts_with(b"-ERR user_script:1: bad argument #2 to 'unpack' (data string too short)"));
 }
+
+#[test]
+fn a_script_sees_an_expired_key_as_gone() {
+    // Ported from tests/unit/scripting.tcl "Script delete the expired key".
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "DEBUG", "SET-ACTIVE-EXPIRE", "0"), b"+OK\r\n");
+    let now_us = |c: &mut crate::harness::Raw| -> u64 {
+        let t = String::from_utf8_lossy(&cmd!(c, "TIME")).into_owned();
+        let parts: Vec<u64> = t.lines().filter_map(|l| l.parse().ok()).collect();
+        parts[0] * 1_000_000 + parts[1]
+    };
+    let set_at = now_us(&mut c);
+    assert_eq!(cmd!(c, "SET", "key", "value", "PX", "1"), b"+OK\r\n");
+    // Wait on the server's clock without touching the key (a lookup would expire it).
+    wait_for("the ttl to pass", Duration::from_secs(5), || {
+        (now_us(&mut c) > set_at + 3000).then_some(())
+    });
+    // DEBUG OBJECT looks the key up raw: still stored, so it answers.
+    assert!(cmd!(c, "DEBUG", "OBJECT", "key").starts_with(b"+Value at:"));
+    assert_eq!(cmd!(c, "EVAL", "return redis.call('EXISTS', 'key')", "0"), b":0\r\n");
+    assert_eq!(cmd!(c, "EXISTS", "key"), b":0\r\n");
+}
