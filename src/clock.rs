@@ -1,7 +1,6 @@
 //! The only reader of time. Wall-clock (unix) time in ms/us for TTLs and INFO, and a
 //! monotonic microsecond clock for durations (latency, budgets, timeouts).
 use std::sync::OnceLock;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Unix time in milliseconds.
 #[inline]
@@ -12,21 +11,34 @@ pub fn now_ms() -> i64 {
 /// Unix time in microseconds.
 #[inline]
 pub fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
+    let ts = read(libc::CLOCK_REALTIME);
+    ts.tv_sec.max(0) as u64 * 1_000_000 + ts.tv_nsec.max(0) as u64 / 1000
 }
 
-fn origin() -> &'static Instant {
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now)
+/// One clock_gettime (a vDSO call for these clocks), without the checked arithmetic of
+/// SystemTime/Instant: time is read for every command.
+#[inline]
+fn read(clock: libc::clockid_t) -> libc::timespec {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // Safety: clock_gettime fills the timespec we pass; these clocks always exist.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts
+}
+
+fn raw_mono_us() -> u64 {
+    let ts = read(libc::CLOCK_MONOTONIC);
+    ts.tv_sec.max(0) as u64 * 1_000_000 + ts.tv_nsec.max(0) as u64 / 1000
+}
+
+fn origin() -> u64 {
+    static START: OnceLock<u64> = OnceLock::new();
+    *START.get_or_init(raw_mono_us)
 }
 
 /// Microseconds on a monotonic clock since the process started.
 #[inline]
 pub fn mono_us() -> u64 {
-    origin().elapsed().as_micros() as u64
+    raw_mono_us().saturating_sub(origin())
 }
 
 /// CPU time consumed by the calling thread, in microseconds (tells a slow stretch of

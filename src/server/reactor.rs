@@ -202,7 +202,9 @@ impl Reactor {
                 }
             }
             let busy_from = clock::mono_us();
-            let cpu_from = clock::thread_cpu_us();
+            // The thread's CPU time is a system call: read only when it can be logged.
+            let debug = crate::log::enabled(crate::config::LogLevel::Debug);
+            let cpu_from = if debug { clock::thread_cpu_us() } else { 0 };
             // Events are handed over through the server: a command that runs the loop
             // from inside (see `run_blocked`) takes the ones not processed yet, which
             // edge-triggered polling would not report again.
@@ -243,7 +245,7 @@ impl Reactor {
             }
             self.before_sleep(srv);
             let busy = clock::mono_us() - busy_from;
-            if busy > 5000 {
+            if debug && busy > 5000 {
                 let cpu = clock::thread_cpu_us().saturating_sub(cpu_from);
                 debug!("Slow event loop iteration: {busy} us ({cpu} us on CPU)");
             }
