@@ -11,7 +11,11 @@ pub fn now_ms() -> i64 {
 /// Unix time in microseconds.
 #[inline]
 pub fn now_us() -> u64 {
-    let ts = read(libc::CLOCK_REALTIME);
+    micros(read(libc::CLOCK_REALTIME))
+}
+
+#[inline]
+fn micros(ts: libc::timespec) -> u64 {
     ts.tv_sec.max(0) as u64 * 1_000_000 + ts.tv_nsec.max(0) as u64 / 1000
 }
 
@@ -26,8 +30,7 @@ fn read(clock: libc::clockid_t) -> libc::timespec {
 }
 
 fn raw_mono_us() -> u64 {
-    let ts = read(libc::CLOCK_MONOTONIC);
-    ts.tv_sec.max(0) as u64 * 1_000_000 + ts.tv_nsec.max(0) as u64 / 1000
+    micros(read(libc::CLOCK_MONOTONIC))
 }
 
 fn origin() -> u64 {
@@ -44,10 +47,5 @@ pub fn mono_us() -> u64 {
 /// CPU time consumed by the calling thread, in microseconds (tells a slow stretch of
 /// work apart from time the thread spent descheduled).
 pub fn thread_cpu_us() -> u64 {
-    // Safety: clock_gettime fills the timespec we pass.
-    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
-        return 0;
-    }
-    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
+    micros(read(libc::CLOCK_THREAD_CPUTIME_ID))
 }

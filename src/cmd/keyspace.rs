@@ -380,8 +380,8 @@ fn expire_generic(ctx: &mut Ctx, a: &Args, relative: bool, secs: bool) -> CmdRes
         ctx.modified(key, "del");
         if ctx.propagating() {
             // Redis compat: expire.c expireGenericCommand replicates the deletion.
-            let lazy = ctx.srv.cfg.get("lazyfree-lazy-expire") == Some("yes");
-            ctx.propagate_as(&[if lazy { b"UNLINK".as_slice() } else { b"DEL" }, key]);
+            let cmd = crate::server::propagate::deletion_cmd(ctx.srv.cfg.lazyfree_lazy_expire);
+            ctx.propagate_as(&[cmd, key]);
         }
     } else {
         ctx.db().set_expire(key, when);

@@ -258,8 +258,8 @@ fn spop_count(ctx: &mut Ctx, a: &Args) -> CmdResult {
         // Redis compat: t_set.c spopWithCountCommand: the whole set goes as DEL (or
         // UNLINK), a part of it as SREMs of up to 1024 members.
         if deleted {
-            let lazy = ctx.srv.cfg.get("lazyfree-lazy-server-del") == Some("yes");
-            ctx.propagate_as(&[if lazy { b"UNLINK".as_slice() } else { b"DEL" }, key]);
+            let cmd = crate::server::propagate::deletion_cmd(ctx.srv.cfg.lazyfree_lazy_server_del);
+            ctx.propagate_as(&[cmd, key]);
         } else if let Some(ms) = members {
             for chunk in ms.chunks(1024) {
                 let mut v: Vec<&[u8]> = vec![b"SREM", key];

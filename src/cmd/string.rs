@@ -240,8 +240,8 @@ fn getex(ctx: &mut Ctx, a: &Args) -> CmdResult {
             ctx.db().remove(key);
             ctx.modified(key, "del");
             if ctx.propagating() {
-                let lazy = ctx.srv.cfg.get("lazyfree-lazy-expire") == Some("yes");
-                ctx.propagate_as(&[if lazy { b"UNLINK".as_slice() } else { b"DEL" }, key]);
+                let cmd = crate::server::propagate::deletion_cmd(ctx.srv.cfg.lazyfree_lazy_expire);
+                ctx.propagate_as(&[cmd, key]);
             }
         }
         (Some(at), _) => {

@@ -115,6 +115,8 @@ pub struct Config {
     pub eviction_tenacity: u64,
     pub lfu: crate::db::evict::Lfu,
     pub lazyfree_lazy_eviction: bool,
+    pub lazyfree_lazy_expire: bool,
+    pub lazyfree_lazy_server_del: bool,
     /// notify-keyspace-events as NOTIFY_* bits.
     pub notify_flags: u32,
     pub enable_debug_command: String,
@@ -253,6 +255,8 @@ impl Config {
                 decay_time: 1,
             },
             lazyfree_lazy_eviction: false,
+            lazyfree_lazy_expire: false,
+            lazyfree_lazy_server_del: false,
             enable_debug_command: "no".into(),
             enable_protected_configs: "no".into(),
             dynamic_hz: true,
@@ -666,6 +670,8 @@ impl Config {
             decay_time: self.int("lfu-decay-time").clamp(0, i32::MAX as i64) as u32,
         };
         self.lazyfree_lazy_eviction = self.yes("lazyfree-lazy-eviction");
+        self.lazyfree_lazy_expire = self.yes("lazyfree-lazy-expire");
+        self.lazyfree_lazy_server_del = self.yes("lazyfree-lazy-server-del");
         self.notify_flags = notify::parse_flags(self.val("notify-keyspace-events"));
         self.enable_debug_command = self.val("enable-debug-command").to_string();
         self.enable_protected_configs = self.val("enable-protected-configs").to_string();

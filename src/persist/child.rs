@@ -7,6 +7,8 @@ use std::io::{self, Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// The hidden command-line flag that turns the binary into a writer.
 pub const FLAG: &str = "--background-writer";
@@ -82,6 +84,30 @@ impl ChildWriter {
                 st.code().unwrap_or(-1)
             )))
         }
+    }
+
+    /// Sleeps `us` microseconds (the `rdb-key-save-delay` test hook), waking early when
+    /// `cancel` is set (the aborter unparks the thread) or the child dies: killed from
+    /// outside, the save fails with its signal.
+    pub fn pause(&mut self, us: u64, cancel: &AtomicBool) -> Result<(), WriteError> {
+        if us == 0 {
+            return Ok(());
+        }
+        let end = Instant::now().checked_add(Duration::from_micros(us));
+        while !cancel.load(Ordering::Acquire) {
+            if self.exited() {
+                return self.finish();
+            }
+            let left = match end {
+                Some(end) => end.saturating_duration_since(Instant::now()),
+                None => Duration::from_secs(1),
+            };
+            if left.is_zero() {
+                return Ok(());
+            }
+            std::thread::park_timeout(left.min(Duration::from_millis(10)));
+        }
+        Ok(())
     }
 
     /// Stops the child the way Redis stops its save child (SIGUSR1: not an error).

@@ -430,7 +430,7 @@ fn write_chunks(
                 }
                 child.write(bytes)?;
                 progress.keys_written.fetch_add(c.keys, Ordering::Relaxed);
-                pause(c.keys.saturating_mul(key_delay_us), cancel, child)?;
+                child.pause(c.keys.saturating_mul(key_delay_us), cancel)?;
             }
             Msg::End => {
                 let mut tail = vec![op::EOF];
@@ -445,29 +445,6 @@ fn write_chunks(
             }
         }
     }
-}
-
-/// Sleeps `us` microseconds, waking early when `cancel` is set (the aborter unparks us)
-/// or the child dies (killed from outside: the save fails with its signal).
-fn pause(us: u64, cancel: &AtomicBool, child: &mut ChildWriter) -> Result<(), WriteError> {
-    if us == 0 {
-        return Ok(());
-    }
-    let end = Instant::now().checked_add(Duration::from_micros(us));
-    while !cancel.load(Ordering::Acquire) {
-        if child.exited() {
-            return child.finish();
-        }
-        let left = match end {
-            Some(end) => end.saturating_duration_since(Instant::now()),
-            None => Duration::from_secs(1),
-        };
-        if left.is_zero() {
-            return Ok(());
-        }
-        std::thread::park_timeout(left.min(Duration::from_millis(10)));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

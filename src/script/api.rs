@@ -440,6 +440,13 @@ pub unsafe fn error_info(l: *mut lua_State) -> ErrInfo {
     (msg, source, line, ignore)
 }
 
+/// A status or big-number text as one RESP line: CR and LF become spaces.
+fn one_line(b: &[u8]) -> Vec<u8> {
+    b.iter()
+        .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
+        .collect()
+}
+
 unsafe fn lua_to_reply_at(
     l: *mut lua_State,
     out: &mut ReplyBuf,
@@ -479,11 +486,7 @@ unsafe fn lua_to_reply_at(
             }
             ffi::lua_pop(l, 1);
             if raw_field(l, c"ok") == ffi::LUA_TSTRING {
-                let s: Vec<u8> = to_bytes(l, -1)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
-                    .collect();
+                let s = one_line(to_bytes(l, -1).unwrap_or_default());
                 out.simple_bytes(&s);
                 ffi::lua_pop(l, 2);
                 return;
@@ -496,11 +499,7 @@ unsafe fn lua_to_reply_at(
             }
             ffi::lua_pop(l, 1);
             if raw_field(l, c"big_number") == ffi::LUA_TSTRING {
-                let s: Vec<u8> = to_bytes(l, -1)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
-                    .collect();
+                let s = one_line(to_bytes(l, -1).unwrap_or_default());
                 if out.resp3 {
                     out.raw(b"(");
                     out.raw(&s);

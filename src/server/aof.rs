@@ -135,14 +135,7 @@ impl Default for Aof {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Logged;
 
-/// An OS error the way strerror(3) says it.
-pub fn os_err(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s.get(..i).unwrap_or_default().to_string(),
-        None => s,
-    }
-}
+pub use crate::util::os_err;
 
 /// Redis compat: aof.c AOF_REWRITE_LIMITE_THRESHOLD / _MAX_MINUTES.
 const REWRITE_LIMIT_THRESHOLD: u32 = 3;
@@ -194,6 +187,12 @@ impl Aof {
         }
     }
 
+    /// A rewrite failed: reported in INFO and counted towards the retry limit.
+    fn rewrite_failed(&mut self) {
+        self.last_rewrite_ok = false;
+        self.consecutive_failures += 1;
+    }
+
     /// Redis compat: aof.c aofRewriteLimited.
     fn rewrite_limited(&mut self) -> bool {
         if self.consecutive_failures < REWRITE_LIMIT_THRESHOLD {
@@ -234,6 +233,11 @@ impl Server {
 
     fn aof_dir(&self) -> PathBuf {
         PathBuf::from(self.cfg.get("appenddirname").unwrap_or("appendonlydir"))
+    }
+
+    /// The incr file a newly enabled AOF writes until its first rewrite succeeds.
+    fn temp_incr_name(&self) -> String {
+        format!("{}{}{}", fmt::TEMP_PREFIX, self.aof_filename(), fmt::INCR_SUFFIX)
     }
 
     fn aof_path(&self, name: &str) -> PathBuf {
@@ -630,14 +634,8 @@ impl Server {
             let base = self.aof.manifest.new_base(&name, rdb);
             let data = self.rewrite_payload(rdb);
             let tmp = format!("temp-rewriteaof-{}.aof", std::process::id());
-            if let Err(e) = write_synced(Path::new(&tmp), &data, None).and_then(|_| {
-                std::fs::rename(&tmp, self.aof_path(&base)).map_err(|e| {
-                    format!(
-                        "Error moving temp append only file on the final destination: {}",
-                        os_err(&e)
-                    )
-                })
-            }) {
+            let dest = self.aof_path(&base).to_string_lossy().into_owned();
+            if let Err(e) = crate::persist::rdb::file::write_file(&tmp, &dest, &data, None) {
                 warn!("{e}");
                 return Err(Logged);
             }
@@ -830,7 +828,7 @@ impl Server {
         let name = self.aof_filename();
         let mut temp_m = None;
         let new_name = if self.aof.state == AofState::WaitRewrite {
-            format!("{}{name}{}", fmt::TEMP_PREFIX, fmt::INCR_SUFFIX)
+            self.temp_incr_name()
         } else {
             let mut m = self.aof.manifest.clone();
             let n = m.new_incr(&name);
@@ -903,7 +901,7 @@ impl Server {
             }
         } else {
             let data = self.rewrite_payload(false);
-            let delay = self.save_delay();
+            let delay = self.save_delay_us();
             let mut w = match ChildWriter::spawn(Path::new(&tmp)) {
                 Ok(w) => w,
                 Err(e) => {
@@ -986,30 +984,26 @@ impl Server {
             Err(WriteError::Signal(sig)) => {
                 // Redis compat: a child stopped with SIGUSR1 (by us) is not an error.
                 if sig != libc::SIGUSR1 {
-                    self.aof.last_rewrite_ok = false;
-                    self.aof.consecutive_failures += 1;
+                    self.aof.rewrite_failed();
                 }
                 warn!("Background AOF rewrite terminated by signal {sig}");
             }
             Err(WriteError::Failed(e)) => {
                 warn!("{e}");
-                self.aof.last_rewrite_ok = false;
-                self.aof.consecutive_failures += 1;
+                self.aof.rewrite_failed();
                 warn!("Background AOF rewrite terminated with error");
             }
         }
         let _ = std::fs::remove_file(&tmp);
+        self.aof.last_rewrite_secs = clock::now_ms() / 1000 - start_secs;
+        // Redis compat: aof.c backgroundRewriteDoneHandler: until a rewrite succeeds, a
+        // newly enabled AOF drops what it buffered and keeps trying.
         if self.aof.state == AofState::WaitRewrite {
             self.aof.buf.clear();
             self.aof.file = None;
-            let tmp = format!("{}{}{}", fmt::TEMP_PREFIX, self.aof_filename(), fmt::INCR_SUFFIX);
+            let tmp = self.temp_incr_name();
             info!("Removing the temp incr aof file {tmp} in the background");
             bg_unlink(self.aof_path(&tmp));
-        }
-        self.aof.last_rewrite_secs = clock::now_ms() / 1000 - start_secs;
-        // Redis compat: aof.c backgroundRewriteDoneHandler: until a rewrite succeeds,
-        // a newly enabled AOF keeps trying.
-        if self.aof.state == AofState::WaitRewrite {
             self.aof.rewrite_scheduled = true;
         }
         self.sync_propagation();
@@ -1021,10 +1015,7 @@ impl Server {
         let mut m = self.aof.manifest.clone();
         let base = m.new_base(&name, rdb);
         let base_path = self.aof_path(&base);
-        let fail = |srv: &mut Server| {
-            srv.aof.last_rewrite_ok = false;
-            srv.aof.consecutive_failures += 1;
-        };
+        let fail = |srv: &mut Server| srv.aof.rewrite_failed();
         if let Err(e) = std::fs::rename(tmp_base, &base_path) {
             warn!(
                 "Error trying to rename the temporary AOF base file {} into {}: {}",
@@ -1037,7 +1028,7 @@ impl Server {
         info!("Successfully renamed the temporary AOF base file {tmp_base} into {base}");
         let mut new_incr = None;
         if self.aof.state == AofState::WaitRewrite {
-            let tmp = format!("{}{name}{}", fmt::TEMP_PREFIX, fmt::INCR_SUFFIX);
+            let tmp = self.temp_incr_name();
             let incr = m.new_incr(&name);
             if let Err(e) = std::fs::rename(self.aof_path(&tmp), self.aof_path(&incr)) {
                 warn!(
@@ -1225,18 +1216,10 @@ impl Server {
     }
 }
 
-/// Pipes `data` to a writer child after `delay` (the rdb-key-save-delay hook); a set
+/// Pipes `data` to a writer child after `delay_us` (the rdb-key-save-delay hook); a set
 /// `cancel` stops the child. The child's exit says how it went.
-pub fn feed_writer(
-    w: &mut ChildWriter,
-    data: &[u8],
-    delay: std::time::Duration,
-    cancel: &AtomicBool,
-) -> Result<(), WriteError> {
-    let end = std::time::Instant::now() + delay;
-    while std::time::Instant::now() < end && !cancel.load(Ordering::Acquire) && !w.exited() {
-        std::thread::park_timeout(std::time::Duration::from_millis(10));
-    }
+pub fn feed_writer(w: &mut ChildWriter, data: &[u8], delay_us: u64, cancel: &AtomicBool) -> Result<(), WriteError> {
+    w.pause(delay_us, cancel)?;
     for chunk in data.chunks(1 << 20) {
         if cancel.load(Ordering::Acquire) {
             break;
@@ -1247,32 +1230,6 @@ pub fn feed_writer(
         w.stop();
     }
     w.finish()
-}
-
-/// Writes `data` to `path` and fsyncs it; gives up (removing the file) when cancelled.
-pub fn write_synced(path: &Path, data: &[u8], cancel: Option<&AtomicBool>) -> Result<(), String> {
-    let res = (|| -> io::Result<bool> {
-        let mut f = File::create(path)?;
-        for chunk in data.chunks(1 << 20) {
-            if cancel.is_some_and(|c| c.load(Ordering::Acquire)) {
-                return Ok(false);
-            }
-            f.write_all(chunk)?;
-        }
-        f.sync_all()?;
-        Ok(true)
-    })();
-    match res {
-        Ok(true) => Ok(()),
-        Ok(false) => {
-            let _ = std::fs::remove_file(path);
-            Ok(())
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(path);
-            Err(format!("Write error writing append only file on disk: {}", os_err(&e)))
-        }
-    }
 }
 
 fn fsync_dir(dir: &Path) -> io::Result<()> {

@@ -254,10 +254,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     // flagged for it run.
     if srv.loading.is_some()
         && spec.flags & spec::LOADING == 0
-        && !srv
-            .clients
-            .get(cid)
-            .is_some_and(|c| matches!(c.conn, super::client::Conn::None))
+        && !srv.clients.get(cid).is_some_and(|c| c.is_internal())
     {
         reject(
             srv,
@@ -272,10 +269,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     // other clients may only stop it (or the server).
     if srv.scripts.timedout
         && spec.flags & spec::ALLOW_BUSY == 0
-        && !srv
-            .clients
-            .get(cid)
-            .is_some_and(|c| matches!(c.conn, super::client::Conn::None))
+        && !srv.clients.get(cid).is_some_and(|c| c.is_internal())
     {
         let e = srv.scripts.busy_error();
         reject(srv, cid, out, &CmdError::new(e), Some(id));

@@ -40,9 +40,13 @@ impl Server {
     /// Takes the limit from the config and re-measures every client (config changes,
     /// and cron, which also corrects drift from changes made by other clients).
     pub fn recount_clients_mem(&mut self) {
-        self.clients_mem.limit = self.maxmemory_clients();
+        let limit = self.maxmemory_clients();
+        // Off before and after: nothing is counted, nothing to redo.
+        if limit == 0 && self.clients_mem.limit == 0 {
+            return;
+        }
+        self.clients_mem.limit = limit;
         let mut total = 0;
-        let limit = self.clients_mem.limit;
         for (_, c) in self.clients.iter_mut() {
             c.mem_counted = if limit == 0 || c.no_evict || c.close_asap || c.is_internal() {
                 0

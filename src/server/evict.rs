@@ -73,11 +73,7 @@ impl Server {
             self.dirty += 1;
             if self.prop.on {
                 // Redis compat: evict.c performEvictions propagates each deletion alone.
-                let cmd: &[u8] = if self.cfg.get("lazyfree-lazy-eviction") == Some("yes") {
-                    b"UNLINK"
-                } else {
-                    b"DEL"
-                };
+                let cmd = super::propagate::deletion_cmd(self.cfg.lazyfree_lazy_eviction);
                 self.aof.feed(db, &[cmd, key.as_slice()]);
             }
             self.touch_watched(db, &key);

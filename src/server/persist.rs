@@ -140,16 +140,18 @@ impl Server {
         }
     }
 
-    /// Redis compat: the rdb-key-save-delay test hook (microseconds per key saved), as
-    /// the time a background save of the current dataset is held back.
-    pub fn save_delay(&self) -> std::time::Duration {
-        let per_key = self
-            .cfg
+    /// Redis compat: the rdb-key-save-delay test hook: microseconds per key saved.
+    pub fn key_save_delay_us(&self) -> u64 {
+        self.cfg
             .get("rdb-key-save-delay")
             .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
+            .unwrap_or(0)
+    }
+
+    /// The hook as the time a background save of the whole dataset is held back.
+    pub fn save_delay_us(&self) -> u64 {
         let keys: u64 = self.dbs.iter().map(|d| d.len() as u64).sum();
-        std::time::Duration::from_micros(per_key.saturating_mul(keys))
+        self.key_save_delay_us().saturating_mul(keys)
     }
 
     /// Loads RDB bytes (an AOF base or preamble) into the dbs, keeping expired keys;
@@ -236,12 +238,7 @@ impl Server {
         if self.rdb.bg.is_some() {
             return Err("Background save already in progress".into());
         }
-        // Redis compat: the rdb-key-save-delay test hook (microseconds per key saved).
-        let per_key = self
-            .cfg
-            .get("rdb-key-save-delay")
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
+        let per_key = self.key_save_delay_us();
         let opts = self.save_opts();
         let snap = Snapshot::start(&mut self.dbs, &opts, tmp, dest, per_key)?;
         let pid = snap.pid();

@@ -15,6 +15,16 @@ pub struct Propagation {
     pub depth: u32,
 }
 
+/// The command a deletion is logged as: UNLINK when that kind of deletion is lazy.
+/// Redis compat: db.c propagateDeletion.
+pub fn deletion_cmd(lazy: bool) -> &'static [u8] {
+    if lazy {
+        b"UNLINK"
+    } else {
+        b"DEL"
+    }
+}
+
 /// How a command that changed the dataset is propagated (set by the command).
 #[derive(Default)]
 pub enum PropagateAs {
@@ -56,8 +66,7 @@ impl Server {
     /// Queues the deletion of `key` (expired or evicted) as DEL, or UNLINK when that
     /// kind of deletion is lazy.
     pub fn propagate_deletion(&mut self, db: usize, key: Vec<u8>, lazy: bool) {
-        let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
-        self.also_propagate(db, vec![cmd.to_vec(), key]);
+        self.also_propagate(db, vec![deletion_cmd(lazy).to_vec(), key]);
     }
 
     /// Queues a DEL for every key the dbs expired since the last call.
@@ -65,7 +74,7 @@ impl Server {
         if !self.prop.on {
             return;
         }
-        let lazy = self.cfg.get("lazyfree-lazy-expire") == Some("yes");
+        let lazy = self.cfg.lazyfree_lazy_expire;
         for db in 0..self.dbs.len() {
             let keys = match self.dbs.get_mut(db).and_then(|d| d.expired_to_propagate.as_mut()) {
                 Some(v) if !v.is_empty() => std::mem::take(v),

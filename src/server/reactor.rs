@@ -83,7 +83,7 @@ fn bind_all(port: u16, binds: &[String], backlog: i32) -> Result<Vec<(Listener, 
                 }
                 warn!(
                     "Warning: Could not create server TCP listening socket {addr}:{port}: bind: {}",
-                    strip_os(&e)
+                    crate::util::os_err(&e)
                 );
                 return Err(format!("Failed listening on port {port} (tcp), aborting."));
             }
@@ -455,14 +455,6 @@ impl Reactor {
     }
 }
 
-fn strip_os(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
-}
-
 fn fmt_addr(a: SocketAddr) -> String {
     match a {
         SocketAddr::V4(v) => format!("{}:{}", v.ip(), v.port()),
@@ -677,9 +669,7 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
         }
         return;
     }
-    if srv.aof.state != super::aof::AofState::Off && srv.aof.owes_write() {
-        srv.aof_before_reply();
-    }
+    srv.aof_before_reply();
     let Some(c) = srv.clients.get_mut(cid) else {
         return;
     };

@@ -10,3 +10,13 @@ pub mod lzf;
 pub mod mem;
 pub mod num;
 pub mod repr;
+
+/// An OS error the way strerror(3) says it (the text Redis logs), without Rust's
+/// "(os error N)" suffix.
+pub fn os_err(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s.get(..i).unwrap_or_default().to_string(),
+        None => s,
+    }
+}

@@ -302,18 +302,23 @@ fn functions_survive_reload_and_restart() {
     assert_eq!(cmd!(c2, "FCALL", "pf", "0"), b":7\r\n");
 }
 
+/// Sends EVAL of a script that never ends on `runner`, without reading its reply, and
+/// waits until `other` is answered -BUSY.
+fn start_busy_script(runner: &mut crate::harness::Raw, other: &mut crate::harness::Raw, body: &str) {
+    runner.send(format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{body}\r\n$1\r\n0\r\n", body.len()).as_bytes());
+    wait_for("the script to time out", Duration::from_secs(10), || {
+        cmd!(other, "PING").starts_with(b"-BUSY").then_some(())
+    });
+}
+
 #[test]
 fn a_busy_script_answers_busy_and_can_be_killed() {
     // Ported from tests/unit/scripting.tcl "Timedout read-only scripts can be killed by
     // SCRIPT KILL" and "Timedout scripts that modified data can't be killed".
     let s = Server::start_with(&["--busy-reply-threshold", "100"]);
     let mut runner = s.raw();
-    let body = "local i = 0 while true do i = i + 1 end";
-    runner.send(format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{body}\r\n$1\r\n0\r\n", body.len()).as_bytes());
     let mut c = s.raw();
-    crate::harness::wait_for("the script to time out", std::time::Duration::from_secs(10), || {
-        cmd!(c, "PING").starts_with(b"-BUSY").then_some(())
-    });
+    start_busy_script(&mut runner, &mut c, "local i = 0 while true do i = i + 1 end");
     assert_eq!(
         cmd!(c, "GET", "x"),
         b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
@@ -347,11 +352,7 @@ fn a_busy_script_answers_busy_and_can_be_killed() {
     );
 
     // Once it wrote, it cannot be killed; SHUTDOWN NOSAVE is the way out.
-    let body = "redis.call('set','x','1') while true do end";
-    runner.send(format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{body}\r\n$1\r\n0\r\n", body.len()).as_bytes());
-    crate::harness::wait_for("the script to time out", std::time::Duration::from_secs(10), || {
-        cmd!(c, "PING").starts_with(b"-BUSY").then_some(())
-    });
+    start_busy_script(&mut runner, &mut c, "redis.call('set','x','1') while true do end");
     assert!(cmd!(c, "SCRIPT", "KILL").starts_with(b"-UNKILLABLE Sorry the script already executed write commands"));
     assert!(cmd!(c, "SHUTDOWN").starts_with(b"-BUSY"));
     c.send(b"SHUTDOWN NOSAVE\r\n");
@@ -453,7 +454,9 @@ fn a_script_sees_an_expired_key_as_gone() {
         (now_us(&mut c) > set_at + 3000).then_some(())
     });
     // DEBUG OBJECT looks the key up raw: still stored, so it answers.
-    assert!(cmd!(c, "DEBUG", "OBJECT", "key").starts_with(b"+Value at:"));
-    assert_eq!(cmd!(c, "EVAL", "return redis.call('EXISTS', 'key')", "0"), b":0\r\n");
+    let obj = cmd!(c, "DEBUG", "OBJECT", "key");
+    assert!(obj.starts_with(b"+Value at:"), "{}", String::from_utf8_lossy(&obj));
+    let seen = cmd!(c, "EVAL", "return redis.call('EXISTS', 'key')", "0");
+    assert_eq!(seen, b":0\r\n", "{}", String::from_utf8_lossy(&seen));
     assert_eq!(cmd!(c, "EXISTS", "key"), b":0\r\n");
 }
