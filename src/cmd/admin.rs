@@ -99,6 +99,7 @@ fn apply(ctx: &mut Ctx, name: &str) {
 fn config_resetstat(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     ctx.srv.stats = Default::default();
     ctx.srv.peak_memory = 0;
+    crate::db::lazyfree::reset_freed();
     for db in &mut ctx.srv.dbs {
         db.expired_count = 0;
     }

@@ -2,6 +2,7 @@
 //! has the same digest in ferrodis and in Redis: SHA1-based, order-preserving mixing for
 //! keys, strings and lists, XOR of per-element digests for sets, hashes and sorted sets
 //! (scores as `%.17g`), and a marker when the key has an expire. Redis compat: debug.c.
+use crate::db::stream::StreamId;
 use crate::db::{Db, Obj, ValueRef};
 use crate::util::num;
 
@@ -34,6 +35,7 @@ fn type_code(v: &ValueRef) -> u32 {
         ValueRef::Set(_) => 2,
         ValueRef::ZSet(_) => 3,
         ValueRef::Hash(_) => 4,
+        ValueRef::Stream(_) => 6,
     }
 }
 
@@ -71,6 +73,15 @@ pub fn object_digest(d: &mut Digest, o: &Obj, has_expire: bool) {
                 mix_digest(&mut e, f);
                 mix_digest(&mut e, val);
                 xor_digest(d, &e);
+            }
+        }
+        ValueRef::Stream(s) => {
+            for e in s.log.range(StreamId::MIN, StreamId::MAX) {
+                mix_digest(d, format!("{}.{}", e.id.ms, e.id.seq).as_bytes());
+                for (f, v) in e.pairs() {
+                    mix_digest(d, f);
+                    mix_digest(d, v);
+                }
             }
         }
     }

@@ -613,17 +613,8 @@ fn swapdb(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
         ctx.dirty(1);
         // Clients blocked in either db may now find their keys.
-        let waiting: Vec<(usize, Vec<u8>)> = ctx
-            .srv
-            .blocking
-            .waiting
-            .keys()
-            .filter(|(d, _)| *d == x || *d == y)
-            .cloned()
-            .collect();
-        for (d, k) in waiting {
-            ctx.srv.signal_key(d, &k);
-        }
+        ctx.srv.signal_db(x);
+        ctx.srv.signal_db(y);
     }
     ctx.out.ok();
     Ok(())
@@ -654,6 +645,8 @@ pub fn flush_db(ctx: &mut Ctx, idx: usize, lazy: bool) -> u64 {
     if lazy {
         lazyfree::drop_later(old);
     }
+    // Stream group readers blocked here learn that their key is gone.
+    ctx.srv.signal_db(idx);
     n
 }
 

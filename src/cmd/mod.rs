@@ -20,6 +20,7 @@ pub mod scripting;
 pub mod set;
 pub mod sort;
 pub mod spec;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -198,6 +199,7 @@ impl Ctx<'_> {
             deadline,
             on_timeout,
             kind,
+            argv: None,
         });
     }
 
@@ -233,7 +235,7 @@ pub struct Table {
     pub all: Vec<&'static CommandSpec>,
 }
 
-fn families() -> [&'static [CommandSpec]; 18] {
+fn families() -> [&'static [CommandSpec]; 19] {
     [
         multi::COMMANDS,
         string::COMMANDS,
@@ -246,6 +248,7 @@ fn families() -> [&'static [CommandSpec]; 18] {
         set::COMMANDS,
         zset::COMMANDS,
         sort::COMMANDS,
+        stream::COMMANDS,
         keyspace::COMMANDS,
         connection::COMMANDS,
         admin::COMMANDS,

@@ -52,3 +52,8 @@ pub fn pending() -> u64 {
 pub fn freed() -> u64 {
     FREED.load(Ordering::Relaxed)
 }
+
+/// CONFIG RESETSTAT. Redis compat: lazyfree.c lazyfreeResetStats.
+pub fn reset_freed() {
+    FREED.store(0, Ordering::Relaxed);
+}

@@ -8,6 +8,7 @@ pub mod lazyfree;
 pub mod obj;
 pub mod set;
 pub mod snap;
+pub mod stream;
 pub mod value;
 pub mod zset;
 

@@ -3,6 +3,7 @@
 //! the size limits that decide when a compact encoding converts to a full one.
 use super::hash::{HashRef, Pair};
 use super::set::{Member, SetRef};
+use super::stream::Stream;
 use super::zset::{ZSetFull, ZSetRef};
 use crate::ds::dict::Dict;
 use crate::ds::quicklist::QuickList;
@@ -19,6 +20,8 @@ pub enum Value {
     Set(Dict<Member>),
     /// A sorted set past the listpack limits (`skiplist`).
     ZSet(ZSetFull),
+    /// Every stream (`stream`).
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -29,6 +32,7 @@ impl Value {
             Value::Hash(d) => ValueRef::Hash(HashRef::Dict(d)),
             Value::Set(d) => ValueRef::Set(SetRef::Dict(d)),
             Value::ZSet(z) => ValueRef::ZSet(ZSetRef::Full(z)),
+            Value::Stream(x) => ValueRef::Stream(x),
         }
     }
 
@@ -42,6 +46,7 @@ impl Value {
             Value::List(_) => "quicklist",
             Value::Hash(_) | Value::Set(_) => "hashtable",
             Value::ZSet(_) => "skiplist",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -54,6 +59,7 @@ impl Value {
             Value::Hash(d) => d.mem_usage() + d.iter().map(|p| p.mem_usage()).sum::<usize>(),
             Value::Set(d) => d.mem_usage() + d.iter().map(|m| m.mem_usage()).sum::<usize>(),
             Value::ZSet(z) => z.mem_usage(),
+            Value::Stream(x) => x.mem_usage(),
         }
     }
 
@@ -65,6 +71,7 @@ impl Value {
             Value::Hash(d) => d.len(),
             Value::Set(d) => d.len(),
             Value::ZSet(z) => z.len(),
+            Value::Stream(x) => x.weight(),
         }
     }
 }
@@ -77,6 +84,7 @@ pub enum ValueRef<'a> {
     Hash(HashRef<'a>),
     Set(SetRef<'a>),
     ZSet(ZSetRef<'a>),
+    Stream(&'a Stream),
 }
 
 impl ValueRef<'_> {
@@ -87,6 +95,7 @@ impl ValueRef<'_> {
             ValueRef::Hash(_) => "hash",
             ValueRef::Set(_) => "set",
             ValueRef::ZSet(_) => "zset",
+            ValueRef::Stream(_) => "stream",
         }
     }
 }
@@ -100,6 +109,8 @@ pub struct Limits {
     pub zset_entries: usize,
     pub zset_value: usize,
     pub list_fill: i32,
+    pub stream_max_bytes: usize,
+    pub stream_max_entries: usize,
 }
 
 impl Default for Limits {
@@ -111,6 +122,8 @@ impl Default for Limits {
             zset_entries: 128,
             zset_value: 64,
             list_fill: -2,
+            stream_max_bytes: 4096,
+            stream_max_entries: 100,
         }
     }
 }

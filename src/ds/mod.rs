@@ -6,4 +6,5 @@ pub mod hll;
 pub mod intset;
 pub mod listpack;
 pub mod quicklist;
+pub mod stream;
 pub mod ztree;

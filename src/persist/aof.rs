@@ -408,6 +408,7 @@ pub fn write_commands<W: Write>(w: &mut W, dbs: &[Db], functions: &[Vec<u8>], ts
                     let items: Vec<Vec<Vec<u8>>> = h.iter().map(|(f, v)| vec![f.to_vec(), v.to_vec()]).collect();
                     batches(&mut out, b"HMSET", key, items.into_iter());
                 }
+                ValueRef::Stream(s) => write_stream(&mut out, key, s),
             }
             if let Some(at) = db.get_expire(key) {
                 cat_command(&mut out, &[b"PEXPIREAT".as_slice(), key, at.to_string().as_bytes()]);
@@ -419,6 +420,80 @@ pub fn write_commands<W: Write>(w: &mut W, dbs: &[Db], functions: &[Vec<u8>], ts
         }
     }
     w.write_all(&out)
+}
+
+/// A stream as the commands that rebuild it: entries, ids and counters, groups with
+/// their pending entries and consumers. Redis compat: aof.c rewriteStreamObject.
+fn write_stream(out: &mut Vec<u8>, key: &[u8], s: &crate::db::stream::Stream) {
+    use crate::db::stream::StreamId;
+    let mut argv: Vec<Vec<u8>> = Vec::new();
+    if s.is_empty() {
+        cat_command(out, &[&b"XADD"[..], key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]);
+    }
+    for e in s.log.range(StreamId::MIN, StreamId::MAX) {
+        argv.clear();
+        argv.push(b"XADD".to_vec());
+        argv.push(key.to_vec());
+        argv.push(e.id.to_vec());
+        for (f, v) in e.pairs() {
+            argv.push(f.to_vec());
+            argv.push(v.to_vec());
+        }
+        cat_command(out, &argv);
+    }
+    let setid = vec![
+        b"XSETID".to_vec(),
+        key.to_vec(),
+        s.last_id.to_vec(),
+        b"ENTRIESADDED".to_vec(),
+        s.entries_added.to_string().into_bytes(),
+        b"MAXDELETEDID".to_vec(),
+        s.max_deleted.to_vec(),
+    ];
+    cat_command(out, &setid);
+    for (name, g) in &s.groups {
+        let create = vec![
+            b"XGROUP".to_vec(),
+            b"CREATE".to_vec(),
+            key.to_vec(),
+            name.clone(),
+            g.last_id.to_vec(),
+            b"ENTRIESREAD".to_vec(),
+            g.entries_read.to_string().into_bytes(),
+        ];
+        cat_command(out, &create);
+        for (cname, c) in &g.consumers {
+            if c.pel.is_empty() {
+                let cc = vec![
+                    b"XGROUP".to_vec(),
+                    b"CREATECONSUMER".to_vec(),
+                    key.to_vec(),
+                    name.clone(),
+                    cname.clone(),
+                ];
+                cat_command(out, &cc);
+                continue;
+            }
+            for id in &c.pel {
+                let (t, n) = g.pel.get(id).map_or((0, 0), |x| (x.delivery_time, x.delivery_count));
+                let claim = vec![
+                    b"XCLAIM".to_vec(),
+                    key.to_vec(),
+                    name.clone(),
+                    cname.clone(),
+                    b"0".to_vec(),
+                    id.to_vec(),
+                    b"TIME".to_vec(),
+                    t.to_string().into_bytes(),
+                    b"RETRYCOUNT".to_vec(),
+                    n.to_string().into_bytes(),
+                    b"JUSTID".to_vec(),
+                    b"FORCE".to_vec(),
+                ];
+                cat_command(out, &claim);
+            }
+        }
+    }
 }
 
 /// `CMD key item...` commands of at most ITEMS_PER_CMD items each.

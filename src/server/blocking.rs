@@ -21,8 +21,10 @@ pub struct BlockReq {
     /// Absolute unix ms; 0 blocks forever.
     pub deadline: i64,
     pub on_timeout: TimeoutReply,
-    /// The type the keys must have to wake the client ("list", "zset").
+    /// The type the keys must have to wake the client ("list", "zset", "stream").
     pub kind: &'static str,
+    /// The command to run again instead of the one sent (XREAD with `$` resolved).
+    pub argv: Option<Vec<Vec<u8>>>,
 }
 
 pub struct BlockState {
@@ -65,8 +67,22 @@ impl Server {
         }
     }
 
+    /// Signals every key clients wait on in `db` (FLUSHDB, SWAPDB).
+    pub fn signal_db(&mut self, db: usize) {
+        let keys: Vec<Vec<u8>> = self
+            .blocking
+            .waiting
+            .keys()
+            .filter(|(d, _)| *d == db)
+            .map(|(_, k)| k.clone())
+            .collect();
+        for k in keys {
+            self.signal_key(db, &k);
+        }
+    }
+
     /// Blocks client `cid` (its command found nothing to serve).
-    pub fn block_client(&mut self, cid: usize, db: usize, req: BlockReq, argv: &[&[u8]]) {
+    pub fn block_client(&mut self, cid: usize, db: usize, mut req: BlockReq, argv: &[&[u8]]) {
         let b = &mut self.blocking;
         if b.rerun == Some(cid) {
             b.reblock = true;
@@ -85,11 +101,11 @@ impl Server {
             b.timeouts.insert((req.deadline, cid));
         }
         b.count += 1;
-        c.blocked = Some(Box::new(BlockState {
-            db,
-            req,
-            argv: argv.iter().map(|a| a.to_vec()).collect(),
-        }));
+        let argv = match req.argv.take() {
+            Some(v) => v,
+            None => argv.iter().map(|a| a.to_vec()).collect(),
+        };
+        c.blocked = Some(Box::new(BlockState { db, req, argv }));
     }
 
     /// Removes a client from every wait queue; returns its state if it was blocked.
@@ -186,14 +202,18 @@ impl Server {
                 else {
                     continue;
                 };
-                let now = crate::clock::now_ms();
-                let ready = self
-                    .dbs
-                    .get_mut(db)
-                    .and_then(|d| d.peek(&key, now))
-                    .is_some_and(|o| o.type_name() == kind);
-                if !ready {
-                    break;
+                // Stream readers each wait for their own id (and XREADGROUP readers
+                // also for the key's deletion): their command decides.
+                if kind != "stream" {
+                    let now = crate::clock::now_ms();
+                    let ready = self
+                        .dbs
+                        .get_mut(db)
+                        .and_then(|d| d.peek(&key, now))
+                        .is_some_and(|o| o.type_name() == kind);
+                    if !ready {
+                        break;
+                    }
                 }
                 self.rerun_blocked(cid);
             }

@@ -4,6 +4,7 @@
 pub mod blob;
 pub mod file;
 pub mod prim;
+pub mod stream;
 pub mod value;
 
 use std::fmt;

@@ -36,6 +36,7 @@ pub fn type_of(o: &Obj) -> u8 {
         (_, ValueRef::Set(_)) => ty::SET,
         (_, ValueRef::ZSet(_)) => ty::ZSET_2,
         (_, ValueRef::Hash(_)) => ty::HASH,
+        (_, ValueRef::Stream(_)) => ty::STREAM_LISTPACKS_2,
     }
 }
 
@@ -85,6 +86,7 @@ pub fn write_value(w: &mut Writer, o: &Obj) {
                 }
             }
         }
+        ValueRef::Stream(s) => super::stream::write(w, s),
         ValueRef::ZSet(z) => match z {
             ZSetRef::Lp(_) => {
                 let mut lp = LpWriter::new();
@@ -338,8 +340,8 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
             };
             hash_obj(key, &pairs, packed, dup)?
         }
-        ty::STREAM_LISTPACKS | ty::STREAM_LISTPACKS_2 | 21 => {
-            return Err(RdbError::Unsupported("Stream values are not supported yet".into()))
+        ty::STREAM_LISTPACKS | ty::STREAM_LISTPACKS_2 => {
+            Obj::new_value(key, Value::Stream(Box::new(super::stream::read(r, t)?)))
         }
         ty::MODULE_PRE_GA | ty::MODULE_2 => {
             return Err(RdbError::Unsupported("Module values are not supported".into()))
@@ -446,8 +448,65 @@ mod tests {
             .map(|i| (format!("f{i}").into_bytes(), vec![b'v'; i % 100]))
             .collect();
         db.add(hash_obj(b"hht", &pairs, false, ("", "")).unwrap(), 0);
+        db.add(sample_stream(b"stream"), 0);
+        db.add(Obj::new_value(b"emptystream", Value::Stream(Box::default())), 0);
         db.set_expire(b"emb", 10_000_000);
         db
+    }
+
+    /// A stream over several nodes, with tombstones, mixed field sets and a group with
+    /// pending entries and an idle consumer.
+    fn sample_stream(key: &[u8]) -> Obj {
+        use crate::db::stream::{Consumer, Group, NodeLimits, Stream, StreamId};
+        let lim = NodeLimits {
+            max_bytes: 4096,
+            max_entries: 7,
+        };
+        let mut s = Stream::new();
+        for i in 1..=40u64 {
+            let v = format!("{}", i * 1000);
+            let pairs: Vec<(&[u8], &[u8])> = if i % 5 == 0 {
+                vec![(b"other", v.as_bytes())]
+            } else {
+                vec![(b"f", v.as_bytes()), (b"g", b"text")]
+            };
+            s.add(StreamId::new(i, i % 3), &pairs, lim);
+        }
+        s.delete(&[StreamId::new(3, 0), StreamId::new(8, 2), StreamId::new(9, 0)]);
+        s.last_id = StreamId::new(99, 9);
+        let mut g = Group::new(StreamId::new(5, 2), 5);
+        g.consumers.insert(b"alice".to_vec(), Consumer::new(1234));
+        g.consumers.insert(b"idle".to_vec(), Consumer::new(99));
+        g.deliver(StreamId::new(4, 1), b"alice", 777);
+        g.deliver(StreamId::new(5, 2), b"alice", 778);
+        s.groups.insert(b"grp".to_vec(), g);
+        s.groups.insert(b"empty".to_vec(), Group::new(StreamId::MIN, -1));
+        Obj::new_value(key, Value::Stream(Box::new(s)))
+    }
+
+    /// A stream's entries, metadata and groups as comparable lines.
+    fn stream_canon(s: &crate::db::stream::Stream) -> Vec<Vec<u8>> {
+        use crate::db::stream::StreamId;
+        let mut v: Vec<Vec<u8>> = s
+            .log
+            .range(StreamId::MIN, StreamId::MAX)
+            .map(|e| format!("{} {:?}", e.id, e.pairs().collect::<Vec<_>>()).into_bytes())
+            .collect();
+        v.push(format!("{} {} {} {}", s.last_id, s.first_id, s.max_deleted, s.entries_added).into_bytes());
+        for (name, g) in &s.groups {
+            let pel: Vec<_> = g
+                .pel
+                .iter()
+                .map(|(id, n)| (*id, n.delivery_time, n.delivery_count, n.consumer.clone()))
+                .collect();
+            let cons: Vec<_> = g
+                .consumers
+                .iter()
+                .map(|(n, c)| (n.clone(), c.seen_time, c.pel.clone()))
+                .collect();
+            v.push(format!("{name:?} {} {} {pel:?} {cons:?}", g.last_id, g.entries_read).into_bytes());
+        }
+        v
     }
 
     /// Each key's encoding, canonical contents (unordered types sorted) and expire time.
@@ -463,6 +522,7 @@ mod tests {
                     ValueRef::Set(s) => s.iter().map(|e| e.into_owned()).collect(),
                     ValueRef::Hash(h) => h.iter().map(|(f, v)| [f, b"=", v].concat()).collect(),
                     ValueRef::ZSet(z) => z.iter_from(0).map(|(m, s)| [m, &s.to_le_bytes()].concat()).collect(),
+                    ValueRef::Stream(s) => stream_canon(s),
                 };
                 if matches!(o.value(), ValueRef::Set(_) | ValueRef::Hash(_)) {
                     items.sort();

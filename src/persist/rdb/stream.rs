@@ -1,0 +1,275 @@
+//! Streams in RDB files and DUMP payloads: each node of the entry log as the listpack
+//! Redis keeps in its radix tree (master entry, delta-encoded ids, same-fields
+//! compression, tombstones), then the metadata and consumer groups with their PELs.
+//! Reading validates everything a crafted file could get wrong. Redis compat: rdb.c
+//! (RDB_TYPE_STREAM_LISTPACKS and _2), t_stream.c streamValidateListpackIntegrity.
+use std::collections::BTreeMap;
+
+use super::blob::{self, Elem, LpWriter};
+use super::prim::{Reader, Writer};
+use super::{ty, RdbError};
+use crate::db::stream::{Consumer, Group, Nack, Stream, StreamId, ENTRIES_READ_INVALID};
+use crate::ds::stream::RawEntry;
+
+/// Entry flags inside a node. Redis compat: stream.h STREAM_ITEM_FLAG_*.
+const FLAG_DELETED: i64 = 1;
+const FLAG_SAMEFIELDS: i64 = 2;
+
+fn corrupt(what: &str) -> RdbError {
+    RdbError::corrupt(what.to_string())
+}
+
+fn write_id(w: &mut Writer, id: StreamId) {
+    w.len(id.ms);
+    w.len(id.seq);
+}
+
+/// Writes a stream (the body of an RDB_TYPE_STREAM_LISTPACKS_2 value).
+pub fn write(w: &mut Writer, s: &Stream) {
+    w.len(s.log.node_count() as u64);
+    for node in s.log.nodes() {
+        let master = node.master_id();
+        w.string(&master.to_be_bytes());
+        let mut lp = LpWriter::new();
+        let fields: Vec<&[u8]> = node.master_fields().collect();
+        lp.push_int(node.live() as i64);
+        lp.push_int(node.deleted() as i64);
+        lp.push_int(fields.len() as i64);
+        for f in &fields {
+            lp.push(f);
+        }
+        lp.push_int(0);
+        for (e, same) in node.entries() {
+            let flags = if e.deleted { FLAG_DELETED } else { 0 } | if same { FLAG_SAMEFIELDS } else { 0 };
+            lp.push_int(flags);
+            lp.push_int(e.id.ms.wrapping_sub(master.ms) as i64);
+            lp.push_int(e.id.seq.wrapping_sub(master.seq) as i64);
+            let n = e.pairs.len() as i64;
+            if same {
+                for (_, v) in &e.pairs {
+                    lp.push(v);
+                }
+                lp.push_int(n + 3);
+            } else {
+                lp.push_int(n);
+                for (f, v) in &e.pairs {
+                    lp.push(f);
+                    lp.push(v);
+                }
+                lp.push_int(2 * n + 4);
+            }
+        }
+        w.string(&lp.finish());
+    }
+    w.len(s.len());
+    write_id(w, s.last_id);
+    write_id(w, s.first_id);
+    write_id(w, s.max_deleted);
+    w.len(s.entries_added);
+    w.len(s.groups.len() as u64);
+    for (name, g) in &s.groups {
+        w.string(name);
+        write_id(w, g.last_id);
+        w.len(g.entries_read as u64);
+        w.len(g.pel.len() as u64);
+        for (id, n) in &g.pel {
+            w.bytes(&id.to_be_bytes());
+            w.millis(n.delivery_time);
+            w.len(n.delivery_count);
+        }
+        w.len(g.consumers.len() as u64);
+        for (cname, c) in &g.consumers {
+            w.string(cname);
+            w.millis(c.seen_time);
+            w.len(c.pel.len() as u64);
+            for id in &c.pel {
+                w.bytes(&id.to_be_bytes());
+            }
+        }
+    }
+}
+
+fn elem_int(e: Option<&Elem>) -> Result<i64, RdbError> {
+    match e {
+        Some(Elem::Int(v)) => Ok(*v),
+        Some(Elem::Str(s)) => crate::util::num::parse_i64(s).ok_or_else(|| corrupt(LP_BAD)),
+        None => Err(corrupt(LP_BAD)),
+    }
+}
+
+const LP_BAD: &str = "Stream listpack integrity check failed.";
+
+/// Decodes one node listpack into the log. Redis compat: streamValidateListpackIntegrity (deep).
+fn read_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), RdbError> {
+    let elems = blob::listpack_decode(lp).ok_or_else(|| corrupt(LP_BAD))?;
+    if elems.is_empty() {
+        return Err(corrupt("Empty listpack inside stream"));
+    }
+    let vals: Vec<Vec<u8>> = elems.iter().map(|e| e.to_vec()).collect();
+    let mut p = 0usize;
+    let live = elem_int(elems.get(p))?;
+    let deleted = elem_int(elems.get(p + 1))?;
+    let nmaster = elem_int(elems.get(p + 2))?;
+    p += 3;
+    if live < 0 || deleted < 0 || nmaster < 0 || nmaster as usize > elems.len() {
+        return Err(corrupt(LP_BAD));
+    }
+    let master_fields: Vec<&[u8]> = vals
+        .get(p..p + nmaster as usize)
+        .ok_or_else(|| corrupt(LP_BAD))?
+        .iter()
+        .map(|v| v.as_slice())
+        .collect();
+    p += nmaster as usize;
+    if elem_int(elems.get(p))? != 0 {
+        return Err(corrupt(LP_BAD));
+    }
+    p += 1;
+    let total = live.checked_add(deleted).ok_or_else(|| corrupt(LP_BAD))?;
+    let mut entries: Vec<RawEntry<'_>> = Vec::with_capacity((total as usize).min(elems.len()));
+    let mut seen_live = 0i64;
+    for _ in 0..total {
+        let flags = elem_int(elems.get(p))?;
+        let ms = master.ms.wrapping_add(elem_int(elems.get(p + 1))? as u64);
+        let seq = master.seq.wrapping_add(elem_int(elems.get(p + 2))? as u64);
+        p += 3;
+        let mut pairs = Vec::new();
+        let expect = if flags & FLAG_SAMEFIELDS != 0 {
+            let values = vals.get(p..p + master_fields.len()).ok_or_else(|| corrupt(LP_BAD))?;
+            pairs.extend(master_fields.iter().zip(values).map(|(f, v)| (*f, v.as_slice())));
+            p += master_fields.len();
+            master_fields.len() as i64 + 3
+        } else {
+            let n = elem_int(elems.get(p))?;
+            p += 1;
+            if n < 0 || n as usize > elems.len() {
+                return Err(corrupt(LP_BAD));
+            }
+            let kv = vals.get(p..p + 2 * n as usize).ok_or_else(|| corrupt(LP_BAD))?;
+            pairs.extend(kv.chunks_exact(2).map(|c| (c[0].as_slice(), c[1].as_slice())));
+            p += 2 * n as usize;
+            2 * n + 4
+        };
+        if elem_int(elems.get(p))? != expect {
+            return Err(corrupt(LP_BAD));
+        }
+        p += 1;
+        let is_deleted = flags & FLAG_DELETED != 0;
+        seen_live += i64::from(!is_deleted);
+        entries.push(RawEntry {
+            id: StreamId::new(ms, seq),
+            deleted: is_deleted,
+            pairs,
+        });
+    }
+    if p != elems.len() || seen_live != live {
+        return Err(corrupt(LP_BAD));
+    }
+    s.log
+        .push_node(master, &master_fields, &entries)
+        .map_err(|why| RdbError::corrupt(format!("Stream node invalid: {why}")))
+}
+
+fn read_id(r: &mut Reader) -> Result<StreamId, RdbError> {
+    let ms = r.len()?;
+    let seq = r.len()?;
+    Ok(StreamId::new(ms, seq))
+}
+
+fn read_raw_id(r: &mut Reader) -> Result<StreamId, RdbError> {
+    StreamId::from_be_bytes(r.take(16)?).ok_or(RdbError::Short)
+}
+
+/// Reads a stream value of RDB type `t` (15 or 19).
+pub fn read(r: &mut Reader, t: u8) -> Result<Stream, RdbError> {
+    let mut s = Stream::new();
+    let nodes = r.len()?;
+    for _ in 0..nodes {
+        let key = r.string()?;
+        let master = StreamId::from_be_bytes(&key)
+            .ok_or_else(|| corrupt("Stream node key entry is not the size of a stream ID"))?;
+        let lp = r.string()?;
+        read_node(&mut s, master, &lp)?;
+    }
+    let length = r.len()?;
+    if length != s.len() {
+        return Err(corrupt("Stream length inconsistent with rax entries"));
+    }
+    s.last_id = read_id(r)?;
+    if t == ty::STREAM_LISTPACKS_2 {
+        s.first_id = read_id(r)?;
+        s.max_deleted = read_id(r)?;
+        s.entries_added = r.len()?;
+    } else {
+        s.entries_added = s.len();
+        s.first_id = s.log.first().map(|e| e.id).unwrap_or_default();
+    }
+    if s.last_valid_id() > s.last_id {
+        return Err(corrupt("Stream last id is smaller than its last entry"));
+    }
+    let ngroups = r.len()?;
+    for _ in 0..ngroups {
+        let name = r.string()?;
+        let last = read_id(r)?;
+        let read = if t == ty::STREAM_LISTPACKS_2 {
+            r.len()? as i64
+        } else {
+            s.estimate_distance(last)
+        };
+        if read < ENTRIES_READ_INVALID {
+            return Err(corrupt("Stream cgroup offset is invalid"));
+        }
+        if s.groups.contains_key(&name) {
+            return Err(RdbError::corrupt(format!(
+                "Duplicated consumer group name {}",
+                String::from_utf8_lossy(&name)
+            )));
+        }
+        let mut g = Group::new(last, read);
+        let npel = r.len()?;
+        let mut pel: BTreeMap<StreamId, (i64, u64)> = BTreeMap::new();
+        for _ in 0..npel {
+            let id = read_raw_id(r)?;
+            let time = r.i64_le()?;
+            let count = r.len()?;
+            if pel.insert(id, (time, count)).is_some() {
+                return Err(corrupt("Duplicated global PEL entry loading stream consumer group"));
+            }
+        }
+        let ncons = r.len()?;
+        for _ in 0..ncons {
+            let cname = r.string()?;
+            let seen = r.i64_le()?;
+            if g.consumers.contains_key(&cname) {
+                return Err(corrupt("Duplicate stream consumer detected."));
+            }
+            let mut c = Consumer::new(seen);
+            let n = r.len()?;
+            for _ in 0..n {
+                let id = read_raw_id(r)?;
+                let Some(&(time, count)) = pel.get(&id) else {
+                    return Err(corrupt("Consumer entry not found in group global PEL"));
+                };
+                if g.pel.contains_key(&id) || !c.pel.insert(id) {
+                    return Err(corrupt(
+                        "Duplicated consumer PEL entry  loading a stream consumer group",
+                    ));
+                }
+                g.pel.insert(
+                    id,
+                    Nack {
+                        delivery_time: time,
+                        delivery_count: count,
+                        consumer: cname.clone(),
+                    },
+                );
+            }
+            g.consumers.insert(cname, c);
+        }
+        if g.pel.len() != pel.len() {
+            return Err(corrupt("Stream CG PEL entry without consumer"));
+        }
+        s.groups.insert(name, g);
+    }
+    Ok(s)
+}
