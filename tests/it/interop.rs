@@ -186,12 +186,13 @@ fn geo_scores_hashes_and_positions_match_redis() {
 #[test]
 #[ignore]
 fn redis_rdb_loads_in_ferrodis_with_the_same_digest() {
-    use crate::persist::{digest, encodings, populate};
+    use crate::persist::{digest, encodings, populate, stream_state};
     let r = Server::start_reference();
     let mut rc = r.raw();
     populate(&mut rc);
     let want = digest(&mut rc);
     let enc = encodings(&mut rc);
+    let streams = stream_state(&mut rc);
     assert_eq!(cmd!(rc, "SAVE"), b"+OK\r\n");
     let dir = crate::harness::temp_dir();
     std::fs::copy(r.dir.join("dump.rdb"), dir.join("dump.rdb")).unwrap();
@@ -199,6 +200,7 @@ fn redis_rdb_loads_in_ferrodis_with_the_same_digest() {
     let mut fc = f.raw();
     assert_eq!(digest(&mut fc), want);
     assert_eq!(encodings(&mut fc), enc);
+    assert_eq!(stream_state(&mut fc), streams);
     // DUMP payloads cross over too.
     for k in crate::persist::KEYS {
         let p = cmd!(rc, "DUMP", k);
@@ -212,12 +214,13 @@ fn redis_rdb_loads_in_ferrodis_with_the_same_digest() {
 #[test]
 #[ignore]
 fn ferrodis_rdb_loads_in_redis_with_the_same_digest() {
-    use crate::persist::{digest, encodings, populate};
+    use crate::persist::{digest, encodings, populate, stream_state};
     let f = Server::start();
     let mut fc = f.raw();
     populate(&mut fc);
     let want = digest(&mut fc);
     let enc = encodings(&mut fc);
+    let streams = stream_state(&mut fc);
     assert_eq!(cmd!(fc, "SAVE"), b"+OK\r\n");
     let check = Command::new("redis-check-rdb")
         .arg(f.dir.join("dump.rdb"))
@@ -231,6 +234,7 @@ fn ferrodis_rdb_loads_in_redis_with_the_same_digest() {
     let mut rc = r.raw();
     assert_eq!(digest(&mut rc), want);
     assert_eq!(encodings(&mut rc), enc);
+    assert_eq!(stream_state(&mut rc), streams);
     for k in crate::persist::KEYS {
         let p = cmd!(fc, "DUMP", k);
         let body = &p[p.iter().position(|&b| b == b'\n').unwrap() + 1..p.len() - 2];
@@ -272,6 +276,7 @@ fn aof_directories_interchange_with_redis() {
         let mut fc = f.raw();
         aof_workload(&mut fc);
         let want = digest(&mut fc);
+        let streams = crate::persist::stream_state(&mut fc);
         let check = Command::new("redis-check-aof")
             .arg(f.dir.join("appendonlydir/appendonly.aof.manifest"))
             .output()
@@ -281,13 +286,16 @@ fn aof_directories_interchange_with_redis() {
         let r = Server::start_reference_in(f.copy_dir(), &opts);
         let mut rc = r.raw();
         assert_eq!(digest(&mut rc), want, "ferrodis AOF in redis, preamble {preamble}");
+        assert_eq!(crate::persist::stream_state(&mut rc), streams);
 
         let r = Server::start_reference_in(crate::harness::temp_dir(), &opts);
         let mut rc = r.raw();
         aof_workload(&mut rc);
         let want = digest(&mut rc);
+        let streams = crate::persist::stream_state(&mut rc);
         let f = Server::start_in(r.copy_dir(), &opts);
         let mut fc = f.raw();
         assert_eq!(digest(&mut fc), want, "redis AOF in ferrodis, preamble {preamble}");
+        assert_eq!(crate::persist::stream_state(&mut fc), streams);
     }
 }

@@ -36,6 +36,16 @@ pub fn populate(c: &mut Raw) {
     }
     cmd!(c, "HSET", "hash:long", "f", "w".repeat(100));
     cmd!(c, "PEXPIRE", "hash:small", "50000000");
+    cmd!(c, "XADD", "stream:small", "1-1", "f", "v", "n", "7");
+    cmd!(c, "XADD", "stream:small", "1-2", "other", "fields");
+    cmd!(c, "XGROUP", "CREATE", "stream:small", "g", "0");
+    cmd!(c, "XREADGROUP", "GROUP", "g", "alice", "COUNT", "1", "STREAMS", "stream:small", ">");
+    cmd!(c, "XGROUP", "CREATECONSUMER", "stream:small", "g", "bob");
+    for i in 0..500 {
+        cmd!(c, "XADD", "stream:big", format!("{}-{}", 1000 + i / 3, i % 3), "f", i.to_string(), "g", "x".repeat(i % 70));
+    }
+    cmd!(c, "XDEL", "stream:big", "1001-1", "1100-2");
+    cmd!(c, "XADD", "stream:empty", "MAXLEN", "0", "5-5", "a", "b");
     cmd!(c, "SELECT", "3");
     cmd!(c, "SET", "db3", "three");
     cmd!(c, "SELECT", "0");
@@ -59,7 +69,28 @@ pub const KEYS: &[&str] = &[
     "hash:small",
     "hash:big",
     "hash:long",
+    "stream:small",
+    "stream:big",
+    "stream:empty",
 ];
+
+/// What DEBUG DIGEST leaves out of streams: ids, counters and consumer groups.
+pub fn stream_state(c: &mut Raw) -> Vec<Vec<u8>> {
+    let mut v = Vec::new();
+    for k in ["stream:small", "stream:big", "stream:empty"] {
+        v.push(cmd!(c, "XINFO", "GROUPS", k));
+        let info = cmd!(c, "XINFO", "STREAM", k);
+        // Everything but radix-tree-nodes, an internal detail of Redis's tree.
+        let text = String::from_utf8_lossy(&info).into_owned();
+        let mut lines: Vec<&str> = text.split("\r\n").collect();
+        if let Some(i) = lines.iter().position(|l| *l == "radix-tree-nodes") {
+            lines.remove(i + 1);
+        }
+        v.push(lines.join("\n").into_bytes());
+    }
+    v.push(cmd!(c, "XPENDING", "stream:small", "g"));
+    v
+}
 
 pub fn digest(c: &mut Raw) -> Vec<u8> {
     let d = cmd!(c, "DEBUG", "DIGEST");
@@ -86,6 +117,7 @@ fn save_then_restart_reloads_everything_with_ttls() {
     populate(&mut c);
     let before = digest(&mut c);
     let enc = encodings(&mut c);
+    let streams = stream_state(&mut c);
     assert_eq!(cmd!(c, "SAVE"), b"+OK\r\n");
     assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
     let dir = temp_dir();
@@ -94,17 +126,18 @@ fn save_then_restart_reloads_everything_with_ttls() {
     let mut c2 = s2.raw();
     assert_eq!(digest(&mut c2), before);
     assert_eq!(encodings(&mut c2), enc);
+    assert_eq!(stream_state(&mut c2), streams);
     let ttl = String::from_utf8_lossy(&cmd!(c2, "PTTL", "str:ttl")).into_owned();
     let ttl: i64 = ttl.trim_start_matches(':').trim().parse().unwrap();
     assert!(ttl > 99_000_000 && ttl <= 100_000_000, "{ttl}");
     assert_eq!(cmd!(c2, "TTL", "str:emb"), b":-1\r\n");
     let log = s2.log();
     assert!(
-        log.contains("Done loading RDB, keys loaded: 18, keys expired: 0."),
+        log.contains("Done loading RDB, keys loaded: 21, keys expired: 0."),
         "{log}"
     );
     assert!(log.contains("DB loaded from disk:"), "{log}");
-    assert_eq!(info_field(&mut c2, "rdb_last_load_keys_loaded"), "18");
+    assert_eq!(info_field(&mut c2, "rdb_last_load_keys_loaded"), "21");
 }
 
 #[test]
