@@ -302,13 +302,7 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
                 st.io_writes,
             );
         }
-        "replication" => {
-            let _ = write!(
-                o,
-                "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-                srv.run_id
-            );
-        }
+        "replication" => o.push_str(&srv.repl_info()),
         "cpu" => {
             let (ss, su) = rusage(libc::RUSAGE_SELF);
             let (cs, cu) = rusage(libc::RUSAGE_CHILDREN);

@@ -460,7 +460,15 @@ fn blocking_move(ctx: &mut Ctx, a: &Args, from: End, to: End, timeout_at: usize)
     let deadline = parse_timeout(a.at(timeout_at), ctx.now_ms)?;
     let (src, dst) = (a.at(1), a.at(2));
     match move_one(ctx, src, dst, from, to)? {
-        Some(v) => ctx.out.bulk(&v),
+        Some(v) => {
+            // Redis compat: t_list.c: replicated as the non-blocking form.
+            if a.is(0, "brpoplpush") {
+                ctx.propagate_as(&[&b"RPOPLPUSH"[..], src, dst]);
+            } else {
+                ctx.propagate_as(&[&b"LMOVE"[..], src, dst, a.at(3), a.at(4)]);
+            }
+            ctx.out.bulk(&v)
+        }
         None if !ctx.may_block() => ctx.out.null(),
         None => ctx.block(&[src], deadline, TimeoutReply::NullBulk, "list"),
     }
@@ -474,6 +482,14 @@ fn blmove(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 fn brpoplpush(ctx: &mut Ctx, a: &Args) -> CmdResult {
     blocking_move(ctx, a, End::Tail, End::Head, 3)
+}
+
+/// The pop command a blocking or multi-key pop from `end` replicates as.
+fn end_pop(end: End) -> &'static [u8] {
+    match end {
+        End::Head => b"LPOP",
+        End::Tail => b"RPOP",
+    }
 }
 
 /// The first key of `keys` holding a non-empty list (WRONGTYPE stops the search).
@@ -492,6 +508,7 @@ fn blocking_pop(ctx: &mut Ctx, a: &Args, end: End) -> CmdResult {
     match first_nonempty(ctx, keys)? {
         Some(k) => {
             let v = pop_values(ctx, k, end, 1)?;
+            ctx.propagate_as(&[end_pop(end), k]);
             ctx.out.array(2);
             ctx.out.bulk(k);
             ctx.out.bulk(v.first().map(|v| v.as_slice()).unwrap_or_default());
@@ -532,6 +549,8 @@ fn mpop_serve(ctx: &mut Ctx, m: &MPop) -> Result<bool, CmdError> {
         return Ok(false);
     };
     let v = pop_values(ctx, k, m.end, m.count)?;
+    let n = v.len().to_string();
+    ctx.propagate_as(&[end_pop(m.end), k, n.as_bytes()]);
     ctx.out.array(2);
     ctx.out.bulk(k);
     ctx.out.bulks(v.iter().map(|x| x.as_slice()));

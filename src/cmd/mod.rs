@@ -16,6 +16,7 @@ pub mod migrate;
 pub mod multi;
 pub mod persist;
 pub mod pubsub;
+pub mod repl;
 pub mod scripting;
 pub mod set;
 pub mod sort;
@@ -235,7 +236,7 @@ pub struct Table {
     pub all: Vec<&'static CommandSpec>,
 }
 
-fn families() -> [&'static [CommandSpec]; 19] {
+fn families() -> [&'static [CommandSpec]; 20] {
     [
         multi::COMMANDS,
         string::COMMANDS,
@@ -249,6 +250,7 @@ fn families() -> [&'static [CommandSpec]; 19] {
         zset::COMMANDS,
         sort::COMMANDS,
         stream::COMMANDS,
+        repl::COMMANDS,
         keyspace::COMMANDS,
         connection::COMMANDS,
         admin::COMMANDS,

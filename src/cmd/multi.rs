@@ -20,6 +20,10 @@ pub struct MultiState {
     pub failed: bool,
     /// A queued command may grow memory (EXEC is refused when out of memory).
     pub denyoom: bool,
+    /// A queued command writes (EXEC is refused without enough good replicas).
+    pub write: bool,
+    /// A queued command may not run on a stale replica.
+    pub no_stale: bool,
 }
 
 impl Server {

@@ -201,6 +201,8 @@ fn getdel(ctx: &mut Ctx, a: &Args) -> CmdResult {
             ctx.out.bulk(&v);
             ctx.db().remove(a.at(1));
             ctx.modified(a.at(1), "del");
+            // Redis compat: t_string.c getdelCommand: replicated as DEL.
+            ctx.propagate_as(&[&b"DEL"[..], a.at(1)]);
         }
         None => ctx.out.null(),
     }

@@ -244,6 +244,10 @@ fn run_command(rc: &mut RunCtx, argv: &[Vec<u8>]) -> Result<Vec<u8>, Vec<u8>> {
     if rc.flags & RUN_READ_ONLY != 0 && spec.flags & (spec::WRITE | spec::MAY_REPLICATE) != 0 {
         return reject(srv, b"Write commands are not allowed from read-only scripts.");
     }
+    // Redis compat: script.c scriptVerifyAllowStale.
+    if spec.flags & spec::STALE == 0 && srv.repl_stale() {
+        return reject(srv, b"Can not execute the command on a stale replica. The command must be either a read-only command or marked with the allow-stale flag.");
+    }
     if spec.flags & spec::WRITE != 0 && rc.flags & RUN_WRITE_DIRTY == 0 {
         if let Some(e) = call::disk_error(srv) {
             let mut m = b"-".to_vec();

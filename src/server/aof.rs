@@ -705,6 +705,12 @@ impl Server {
         }
         self.aof_open_on_start()?;
         self.aof_del_history();
+        // `replicaof host port` in the config: the link is made by cron.
+        let master = self.cfg.get("replicaof").unwrap_or_default().to_string();
+        let mut it = master.split_whitespace();
+        if let (Some(host), Some(port)) = (it.next(), it.next().and_then(|p| p.parse::<u16>().ok())) {
+            self.repl_set_master(host.to_string(), port);
+        }
         self.sync_propagation();
         Ok(())
     }

@@ -13,6 +13,8 @@ use super::Server;
 pub enum TimeoutReply {
     NullArray,
     NullBulk,
+    /// WAIT: the number of replicas that acknowledged this offset.
+    Acks(u64),
 }
 
 /// A handler's request to block (set on `Ctx::block`).
@@ -144,10 +146,16 @@ impl Server {
     pub fn unblock_timeout(&mut self, cid: usize) {
         if let Some(st) = self.unblock_client(cid) {
             self.count_unblocked_call(&st, false);
+            let acked = match st.req.on_timeout {
+                TimeoutReply::Acks(off) => self.replicas_acked(off),
+                _ => 0,
+            };
+            self.repl.waiters.retain(|w| w.0 != cid);
             if let Some(c) = self.clients.get_mut(cid) {
                 match st.req.on_timeout {
                     TimeoutReply::NullArray => c.reply.null_array(),
                     TimeoutReply::NullBulk => c.reply.null(),
+                    TimeoutReply::Acks(_) => c.reply.int(acked as i64),
                 }
             }
         }
@@ -219,6 +227,8 @@ impl Server {
             }
         }
         self.blocking.serving = false;
+        // Keys found expired while looking for served clients are deleted now.
+        self.propagate_background_deletions();
     }
 
     /// Runs a blocked client's command again; it either serves (and the client is

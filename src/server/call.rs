@@ -326,6 +326,47 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         reject(srv, cid, out, &e, Some(id));
         return;
     }
+    // Redis compat: server.c processCommand: a read-only replica refuses writes from
+    // anyone but its master; a master short of good replicas (min-replicas-to-write)
+    // refuses them too. Commands inside EXEC were checked when queued.
+    let is_write = flags & spec::WRITE != 0
+        || (spec.name == "exec"
+            && srv
+                .clients
+                .get(cid)
+                .and_then(|c| c.multi.as_ref())
+                .is_some_and(|m| m.write));
+    // Redis compat: server.c processCommand: a replica cut off from its master with
+    // replica-serve-stale-data no only runs commands flagged for it.
+    let no_stale = flags & spec::STALE == 0
+        || (spec.name == "exec"
+            && srv
+                .clients
+                .get(cid)
+                .and_then(|c| c.multi.as_ref())
+                .is_some_and(|m| m.no_stale));
+    if no_stale && !srv.in_exec && srv.repl_stale() && !srv.clients.get(cid).is_some_and(|c| c.is_master) {
+        let e = CmdError::new("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+        reject(srv, cid, out, &e, Some(id));
+        return;
+    }
+    if is_write && !srv.in_exec && !srv.clients.get(cid).is_some_and(|c| c.is_master || c.is_internal()) {
+        if srv.repl.master.is_some() && srv.cfg.get("replica-read-only") == Some("yes") {
+            let e = CmdError::new("READONLY You can't write against a read only replica.");
+            reject(srv, cid, out, &e, Some(id));
+            return;
+        }
+        if srv.repl.master.is_none() && !srv.enough_good_replicas() {
+            reject(
+                srv,
+                cid,
+                out,
+                &CmdError::new("NOREPLICAS Not enough good replicas to write."),
+                Some(id),
+            );
+            return;
+        }
+    }
     let Some(client) = srv.clients.get_mut(cid) else {
         return;
     };
@@ -356,6 +397,8 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         if !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
             m.queue.push(argv.iter().map(|a| a.to_vec()).collect());
             m.denyoom |= flags & spec::DENYOOM != 0;
+            m.write |= flags & spec::WRITE != 0;
+            m.no_stale |= flags & spec::STALE == 0;
             out.simple("QUEUED");
             return;
         }

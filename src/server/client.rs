@@ -133,6 +133,12 @@ pub struct Client {
     pub detached: bool,
     /// Closed for passing its output buffer limit: pending output is thrown away.
     pub drop_output: bool,
+    /// The link to our master: its commands run, their replies are dropped.
+    pub is_master: bool,
+    /// Set once the client synced as our replica.
+    pub replica: Option<super::repl::ReplicaInfo>,
+    /// REPLCONF listening-port, for INFO and ROLE once it is a replica.
+    pub repl_port: u16,
 }
 
 impl Client {
@@ -180,6 +186,9 @@ impl Client {
             sealed_sent: 0,
             detached: false,
             drop_output: false,
+            is_master: false,
+            replica: None,
+            repl_port: 0,
         }
     }
 

@@ -24,6 +24,7 @@ impl Server {
         self.bgsave_poll(false);
         self.aof_cron();
         self.save_points_cron();
+        self.repl_cron();
         crate::cmd::migrate::close_timed_out(&mut self.migrate_cache, now / 1000);
         let s = &mut self.stats;
         s.samples.push((now, s.total_commands, s.net_input, s.net_output));

@@ -12,6 +12,7 @@ pub mod persist;
 pub mod propagate;
 pub mod pubsub;
 pub mod reactor;
+pub mod repl;
 
 use std::collections::HashMap;
 
@@ -126,6 +127,7 @@ pub struct Server {
     pub evict_next_db: usize,
     pub aof: aof::Aof,
     pub prop: propagate::Propagation,
+    pub repl: repl::Repl,
     pub clients_mem: clients_mem::ClientsMem,
     /// The event loop, once running (see `process_events_while_blocked`).
     pub reactor: Option<std::rc::Rc<reactor::Reactor>>,
@@ -204,6 +206,7 @@ impl Server {
             evict_next_db: 0,
             aof: Default::default(),
             prop: Default::default(),
+            repl: Default::default(),
             clients_mem: Default::default(),
             reactor: None,
             ready: Default::default(),

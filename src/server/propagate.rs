@@ -43,7 +43,7 @@ impl Server {
     /// Turns propagation on or off to match the AOF state; the dbs then record (or
     /// stop recording) the keys they expire.
     pub fn sync_propagation(&mut self) {
-        let on = self.aof.accepts_writes() && !self.aof.loading;
+        let on = (self.aof.accepts_writes() && !self.aof.loading) || self.repl.feeding();
         if on == self.prop.on {
             return;
         }
@@ -95,14 +95,14 @@ impl Server {
         let wrap = ops.len() > 1;
         let first_db = ops.first().map(|o| o.0).unwrap_or(0);
         if wrap {
-            self.aof.feed(first_db, &[b"MULTI".to_vec()]);
+            self.feed_one(first_db, &[b"MULTI".to_vec()]);
         }
         for (db, argv) in &ops {
-            self.aof.feed(*db, argv);
+            self.feed_one(*db, argv);
         }
         if wrap {
             let last_db = ops.last().map(|o| o.0).unwrap_or(first_db);
-            self.aof.feed(last_db, &[b"EXEC".to_vec()]);
+            self.feed_one(last_db, &[b"EXEC".to_vec()]);
         }
     }
 
@@ -114,7 +114,13 @@ impl Server {
         }
         self.propagate_expired();
         for op in std::mem::take(&mut self.prop.ops) {
-            self.aof.feed(op.0, &op.1);
+            self.feed_one(op.0, &op.1);
         }
+    }
+
+    /// One propagated command to the AOF and the replication stream.
+    fn feed_one(&mut self, db: usize, argv: &[Vec<u8>]) {
+        self.aof.feed(db, argv);
+        self.repl_feed(db, argv);
     }
 }

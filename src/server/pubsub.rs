@@ -130,7 +130,7 @@ impl Current<'_> {
 /// The output-buffer limits of a client's class: replica (MONITOR clients count as
 /// replicas, as in Redis), pubsub (subscribed clients) or normal.
 pub fn obuf_limit(cfg: &crate::config::Config, c: &super::Client) -> crate::config::ObufLimit {
-    let class = if c.monitor {
+    let class = if c.monitor || c.replica.is_some() {
         1
     } else if c.subs.is_some() {
         2

@@ -425,6 +425,7 @@ impl Reactor {
     }
 
     fn before_sleep(&self, srv: &mut Server) {
+        srv.repl_send_getack();
         let mut later = Vec::new();
         while let Some(cid) = srv.pending_close.pop() {
             // A client whose command is still running is closed once it returns.
@@ -433,6 +434,7 @@ impl Reactor {
                 continue;
             }
             srv.unblock_client(cid);
+            srv.repl_forget_client(cid);
             srv.unwatch_all(cid);
             srv.unsubscribe_all(cid);
             srv.monitors.retain(|&m| m != cid);
@@ -607,7 +609,19 @@ pub fn process_input(srv: &mut Server, cid: usize) {
             Ok(Parsed::Multibulk) => {
                 argv.clear();
                 argv.extend(parser.args.iter().map(|&(s, e)| query.get(s..e).unwrap_or_default()));
+                let (from_master, to_replica) = (c.is_master, c.replica.is_some());
+                let mark = out.buf.len();
                 call::execute(srv, cid, &argv, &mut out);
+                if from_master || to_replica {
+                    // Replies to our master (but the ack it asked for) and to our
+                    // replicas are not sent. The master's stream counts in our offset.
+                    if !argv.first().is_some_and(|a| a.eq_ignore_ascii_case(b"replconf")) {
+                        out.buf.truncate(mark);
+                    }
+                    if from_master {
+                        srv.repl.offset += (pos - start) as u64;
+                    }
+                }
                 start = pos;
             }
             Ok(Parsed::Inline(owned)) => {

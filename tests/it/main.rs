@@ -14,6 +14,7 @@ mod memory;
 mod persist;
 mod protocol;
 mod pubsub;
+mod replication;
 mod scripting;
 mod server;
 mod sets;

@@ -39,10 +39,30 @@ pub fn populate(c: &mut Raw) {
     cmd!(c, "XADD", "stream:small", "1-1", "f", "v", "n", "7");
     cmd!(c, "XADD", "stream:small", "1-2", "other", "fields");
     cmd!(c, "XGROUP", "CREATE", "stream:small", "g", "0");
-    cmd!(c, "XREADGROUP", "GROUP", "g", "alice", "COUNT", "1", "STREAMS", "stream:small", ">");
+    cmd!(
+        c,
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "alice",
+        "COUNT",
+        "1",
+        "STREAMS",
+        "stream:small",
+        ">"
+    );
     cmd!(c, "XGROUP", "CREATECONSUMER", "stream:small", "g", "bob");
     for i in 0..500 {
-        cmd!(c, "XADD", "stream:big", format!("{}-{}", 1000 + i / 3, i % 3), "f", i.to_string(), "g", "x".repeat(i % 70));
+        cmd!(
+            c,
+            "XADD",
+            "stream:big",
+            format!("{}-{}", 1000 + i / 3, i % 3),
+            "f",
+            i.to_string(),
+            "g",
+            "x".repeat(i % 70)
+        );
     }
     cmd!(c, "XDEL", "stream:big", "1001-1", "1100-2");
     cmd!(c, "XADD", "stream:empty", "MAXLEN", "0", "5-5", "a", "b");

@@ -63,10 +63,17 @@ fn pop_first(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: usize, shape: Shape
             }
         }
     }
-    ctx.modified(key, if end == End::Min { "zpopmin" } else { "zpopmax" });
+    let name = if end == End::Min { "zpopmin" } else { "zpopmax" };
+    ctx.modified(key, name);
     super::drop_if_empty(ctx, key);
-    let out = &mut *ctx.out;
+    // Redis compat: t_zset.c genericZpopCommand: every pop variant replicates as
+    // ZPOPMIN/ZPOPMAX with the count asked for.
     let n = popped.len();
+    if ctx.propagating() {
+        let c = n.to_string();
+        ctx.propagate_as(&[name.as_bytes(), key, c.as_bytes()]);
+    }
+    let out = &mut *ctx.out;
     match (shape.emit_key, shape.nested) {
         (false, false) => out.array(n * 2),
         (false, true) => out.array(n),

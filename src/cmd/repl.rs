@@ -1,0 +1,185 @@
+//! Replication commands: SYNC/PSYNC and REPLCONF (spoken by replicas), REPLICAOF
+//! (SLAVEOF), ROLE and WAIT. Redis compat: replication.c.
+use super::error::{self, CmdError, CmdResult};
+use super::spec::*;
+use super::{Args, Ctx};
+use crate::server::blocking::TimeoutReply;
+use crate::util::num;
+
+const G: &str = "server";
+
+fn sync(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    if ctx.client().is_some_and(|c| c.replica.is_some()) {
+        return Ok(());
+    }
+    let cid = ctx.cid;
+    ctx.srv.repl_attach(cid, ctx.out, None);
+    ctx.no_propagate();
+    Ok(())
+}
+
+fn psync(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if ctx.client().is_some_and(|c| c.replica.is_some()) {
+        return Ok(());
+    }
+    if ctx.srv.repl.master.as_ref().is_some_and(|m| m.cid.is_none()) {
+        return Err(CmdError::new(
+            "NOMASTERLINK Can't SYNC while not connected with my master",
+        ));
+    }
+    let cid = ctx.cid;
+    ctx.srv.repl_attach(cid, ctx.out, Some((a.at(1), a.at(2))));
+    ctx.no_propagate();
+    Ok(())
+}
+
+fn replconf(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if a.len() % 2 == 0 {
+        return Err(error::SYNTAX);
+    }
+    let mut j = 1;
+    while j + 1 < a.len() {
+        let v = a.at(j + 1);
+        if a.is(j, "listening-port") {
+            let port = num::parse_i64(v)
+                .filter(|p| (0..=65535).contains(p))
+                .ok_or(error::NOT_INT)?;
+            if let Some(c) = ctx.client() {
+                c.repl_port = port as u16;
+            }
+        } else if a.is(j, "ack") {
+            // Acks come from replicas and get no reply.
+            if let Some(off) = num::parse_i64(v).filter(|&o| o >= 0) {
+                let cid = ctx.cid;
+                ctx.srv.repl_ack(cid, off as u64);
+            }
+            return Ok(());
+        } else if a.is(j, "getack") {
+            // The one command of the master that gets an answer.
+            if ctx.client().is_some_and(|c| c.is_master) {
+                let ack = ctx.srv.repl_ack_command();
+                ctx.out.raw(&ack);
+            }
+            return Ok(());
+        } else if a.is(j, "capa") || a.is(j, "ip-address") || a.is(j, "rdb-only") {
+        } else {
+            return Err(CmdError::owned(format!(
+                "ERR Unrecognized REPLCONF option: {}",
+                String::from_utf8_lossy(a.at(j))
+            )));
+        }
+        j += 2;
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+fn replicaof(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if a.is(1, "no") && a.is(2, "one") {
+        if ctx.srv.repl.master.is_some() {
+            ctx.srv.repl_drop_master();
+            tracing::info!(
+                "MASTER MODE enabled (user request from '{}')",
+                ctx.srv.clients.get(ctx.cid).map(|c| c.addr.clone()).unwrap_or_default()
+            );
+        }
+        ctx.out.ok();
+        return Ok(());
+    }
+    let port = num::parse_i64(a.at(2))
+        .filter(|p| (0..=65535).contains(p))
+        .ok_or(CmdError::new("ERR Invalid master port"))? as u16;
+    let host = a.str(1);
+    if ctx
+        .srv
+        .repl
+        .master
+        .as_ref()
+        .is_some_and(|m| m.host == host && m.port == port)
+    {
+        tracing::info!("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
+        ctx.out.simple("OK Already connected to specified master");
+        return Ok(());
+    }
+    ctx.srv.repl_set_master(host, port);
+    ctx.srv.sync_propagation();
+    ctx.out.ok();
+    Ok(())
+}
+
+fn role(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    let srv = &*ctx.srv;
+    match &srv.repl.master {
+        Some(m) => {
+            ctx.out.array(5);
+            ctx.out.bulk(b"slave");
+            ctx.out.bulk(m.host.as_bytes());
+            ctx.out.int(m.port as i64);
+            ctx.out.bulk(if m.cid.is_some() {
+                b"connected".as_slice()
+            } else {
+                b"connect"
+            });
+            ctx.out.int(srv.repl.offset as i64);
+        }
+        None => {
+            let reps: Vec<(String, u16, u64)> = srv
+                .repl
+                .replicas
+                .iter()
+                .filter_map(|&cid| srv.clients.get(cid))
+                .map(|c| {
+                    let r = c.replica.clone().unwrap_or_default();
+                    let ip = c.addr.rsplit_once(':').map(|x| x.0.to_string()).unwrap_or_default();
+                    (ip, r.listening_port, r.ack_offset)
+                })
+                .collect();
+            let off = srv.repl.offset;
+            ctx.out.array(3);
+            ctx.out.bulk(b"master");
+            ctx.out.int(off as i64);
+            ctx.out.array(reps.len());
+            for (ip, port, off) in reps {
+                ctx.out.array(3);
+                ctx.out.bulk(ip.as_bytes());
+                ctx.out.bulk(port.to_string().as_bytes());
+                ctx.out.bulk(off.to_string().as_bytes());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn wait(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if ctx.srv.repl.master.is_some() {
+        return Err(CmdError::new("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."));
+    }
+    let want = num::parse_i64(a.at(1)).ok_or(error::NOT_INT)?.max(0) as usize;
+    let ms = num::parse_i64(a.at(2)).ok_or(error::TIMEOUT_INVALID)?;
+    if ms < 0 {
+        return Err(error::TIMEOUT_NEG);
+    }
+    let target = ctx.srv.repl.offset;
+    let n = ctx.srv.replicas_acked(target);
+    if n >= want || !ctx.may_block() {
+        ctx.out.int(n as i64);
+        return Ok(());
+    }
+    let deadline = if ms == 0 { 0 } else { ctx.now_ms + ms };
+    ctx.block(&[], deadline, TimeoutReply::Acks(target), "wait");
+    ctx.srv.repl.waiters.push((ctx.cid, target, want));
+    ctx.srv.repl.get_ack = true;
+    Ok(())
+}
+
+const A: u64 = ACL_ADMIN | ACL_DANGEROUS;
+
+pub const COMMANDS: &[CommandSpec] = &[
+    cmd("sync", 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI, A, sync).doc(G, "1.0.0", "", "An internal command used in replication."),
+    cmd("psync", -3, ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI, A, psync).doc(G, "2.8.0", "", "An internal command used in replication."),
+    cmd("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, A, replconf).doc(G, "3.0.0", "O(1)", "An internal command for configuring the replication stream."),
+    cmd("replicaof", 3, ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING, A, replicaof).doc(G, "5.0.0", "O(1)", "Configures a server as replica of another, or promotes it to a master."),
+    cmd("slaveof", 3, ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING, A, replicaof).doc(G, "1.0.0", "O(1)", "Sets a Redis server as a replica of another, or promotes it to being a master."),
+    cmd("role", 1, NOSCRIPT | LOADING | STALE | FAST, ACL_ADMIN | ACL_DANGEROUS, role).doc(G, "2.8.12", "O(1)", "Returns the replication role."),
+    cmd("wait", 3, NOSCRIPT, ACL_CONNECTION, wait).doc("generic", "3.0.0", "O(1)", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.").tips(&["request_policy:all_shards", "response_policy:agg_min"]),
+];

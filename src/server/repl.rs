@@ -1,0 +1,574 @@
+//! Replication. As a master: SYNC/PSYNC answer with a full resynchronization (the
+//! dataset as an RDB payload, then every propagated write as it happens) or, when the
+//! replica's id and offset are still in the backlog, a partial one; replicas
+//! acknowledge offsets (REPLCONF ACK), which WAIT and INFO report. As a replica: the
+//! link to the master is made in cron (a short blocking handshake: PING, AUTH,
+//! REPLCONF, PSYNC, the payload loaded in place of the dataset), then the master is
+//! served like a client whose replies are dropped. Redis compat: replication.c.
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use super::client::{Client, Conn};
+use super::Server;
+use crate::clock;
+use crate::persist::aof::cat_command;
+
+/// A replica's view of its master link. Redis compat: server.h REPL_STATE_*.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkState {
+    Connect,
+    Connected,
+}
+
+pub struct MasterLink {
+    pub host: String,
+    pub port: u16,
+    pub state: LinkState,
+    /// The client serving the master's stream, once connected.
+    pub cid: Option<usize>,
+    pub last_io_ms: i64,
+    pub down_since_ms: i64,
+    pub last_attempt_ms: i64,
+    pub last_ack_ms: i64,
+}
+
+/// What a master keeps about a connected replica (on its client).
+#[derive(Clone, Debug, Default)]
+pub struct ReplicaInfo {
+    pub listening_port: u16,
+    pub ack_offset: u64,
+    pub ack_ms: i64,
+}
+
+pub struct Repl {
+    pub replid: String,
+    /// Bytes of replication stream produced (master) or applied (replica).
+    pub offset: u64,
+    backlog: VecDeque<u8>,
+    /// Offset of the first byte of `backlog`.
+    backlog_start: u64,
+    pub backlog_on: bool,
+    pub replicas: Vec<usize>,
+    /// The db the stream last selected (None: the next write selects).
+    sel_db: Option<usize>,
+    last_ping_ms: i64,
+    pub master: Option<MasterLink>,
+    /// WAIT callers: (client, offset to reach, replicas wanted).
+    pub waiters: Vec<(usize, u64, usize)>,
+    /// A GETACK is due before the loop sleeps (a WAIT is pending).
+    pub get_ack: bool,
+}
+
+pub fn new_replid() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..40)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
+}
+
+impl Default for Repl {
+    fn default() -> Self {
+        Repl {
+            replid: new_replid(),
+            offset: 0,
+            backlog: VecDeque::new(),
+            backlog_start: 1,
+            backlog_on: false,
+            replicas: Vec::new(),
+            sel_db: None,
+            last_ping_ms: 0,
+            master: None,
+            waiters: Vec::new(),
+            get_ack: false,
+        }
+    }
+}
+
+impl Repl {
+    /// Whether writes must be turned into a replication stream.
+    pub fn feeding(&self) -> bool {
+        self.backlog_on || !self.replicas.is_empty()
+    }
+
+    pub fn backlog_first_byte(&self) -> u64 {
+        if self.backlog_on {
+            self.backlog_start
+        } else {
+            0
+        }
+    }
+
+    pub fn backlog_len(&self) -> usize {
+        self.backlog.len()
+    }
+
+    fn connected_master(&self) -> bool {
+        self.master.as_ref().is_some_and(|m| m.state == LinkState::Connected)
+    }
+}
+
+/// Reads one `\r\n`-terminated line (without it), skipping the empty keepalive lines.
+fn read_line(r: &mut BufReader<TcpStream>) -> Result<String, String> {
+    loop {
+        let mut line = String::new();
+        let n = r.read_line(&mut line).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed".into());
+        }
+        let l = line.trim_end_matches(['\r', '\n']);
+        if !l.is_empty() {
+            return Ok(l.to_string());
+        }
+    }
+}
+
+fn send(r: &mut BufReader<TcpStream>, argv: &[&[u8]]) -> Result<(), String> {
+    let mut b = Vec::new();
+    cat_command(&mut b, argv);
+    r.get_mut().write_all(&b).map_err(|e| e.to_string())
+}
+
+impl Server {
+    /// Appends propagated commands to the replication stream.
+    pub fn repl_feed<A: AsRef<[u8]>>(&mut self, db: usize, argv: &[A]) {
+        if !self.repl.feeding() {
+            return;
+        }
+        let mut buf = Vec::with_capacity(64);
+        if self.repl.sel_db != Some(db) {
+            cat_command(&mut buf, &[b"SELECT".as_slice(), db.to_string().as_bytes()]);
+            self.repl.sel_db = Some(db);
+        }
+        cat_command(&mut buf, argv);
+        self.repl_feed_raw(&buf);
+    }
+
+    fn repl_feed_raw(&mut self, buf: &[u8]) {
+        self.repl.offset += buf.len() as u64;
+        if self.repl.backlog_on {
+            let cap = self
+                .cfg
+                .get("repl-backlog-size")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1 << 20);
+            self.repl.backlog.extend(buf);
+            while self.repl.backlog.len() > cap {
+                let drop = self.repl.backlog.len() - cap;
+                self.repl.backlog.drain(..drop);
+                self.repl.backlog_start += drop as u64;
+            }
+        }
+        for i in 0..self.repl.replicas.len() {
+            let Some(&cid) = self.repl.replicas.get(i) else {
+                continue;
+            };
+            if let Some(c) = self.clients.get_mut(cid) {
+                c.push_output(buf);
+                if !c.pending_write {
+                    c.pending_write = true;
+                    self.pending_writes.push(cid);
+                }
+            }
+        }
+    }
+
+    /// SYNC / PSYNC from client `cid`: writes the resync header and payload to `out`
+    /// and makes the client a replica. Redis compat: replication.c syncCommand.
+    pub fn repl_attach(&mut self, cid: usize, out: &mut crate::resp::ReplyBuf, psync: Option<(&[u8], &[u8])>) {
+        if !self.repl.backlog_on {
+            self.repl.backlog_on = true;
+            self.repl.backlog_start = self.repl.offset + 1;
+            self.repl.backlog.clear();
+        }
+        let partial = psync.and_then(|(id, off)| {
+            let off: u64 = std::str::from_utf8(off).ok()?.parse().ok()?;
+            let ours = id == self.repl.replid.as_bytes();
+            let end = self.repl.backlog_start + self.repl.backlog.len() as u64;
+            (ours && off >= self.repl.backlog_start && off <= end).then_some(off)
+        });
+        if let Some(off) = partial {
+            out.simple(&format!("CONTINUE {}", self.repl.replid));
+            let skip = (off - self.repl.backlog_start) as usize;
+            let tail: Vec<u8> = self.repl.backlog.iter().skip(skip).copied().collect();
+            out.raw(&tail);
+            tracing::info!(
+                "Partial resynchronization request accepted. Sending {} bytes of backlog starting from offset {off}.",
+                tail.len()
+            );
+        } else {
+            if psync.is_some() {
+                out.simple(&format!("FULLRESYNC {} {}", self.repl.replid, self.repl.offset));
+            }
+            let rdb = self.snapshot();
+            out.raw(format!("${}\r\n", rdb.len()).as_bytes());
+            out.raw(&rdb);
+            // The next write selects its db again: the replica starts from db 0.
+            self.repl.sel_db = None;
+            tracing::info!("Synchronization with replica succeeded");
+        }
+        if let Some(c) = self.clients.get_mut(cid) {
+            c.replica = Some(ReplicaInfo {
+                listening_port: c.repl_port,
+                ack_offset: 0,
+                ack_ms: clock::now_ms(),
+            });
+        }
+        if !self.repl.replicas.contains(&cid) {
+            self.repl.replicas.push(cid);
+        }
+        // The first PING follows a whole period after a replica arrives.
+        self.repl.last_ping_ms = clock::now_ms();
+        self.sync_propagation();
+    }
+
+    /// A closed client leaves the replica list (or was the master link).
+    pub fn repl_forget_client(&mut self, cid: usize) {
+        if let Some(i) = self.repl.replicas.iter().position(|&c| c == cid) {
+            self.repl.replicas.remove(i);
+            tracing::info!("Connection with replica lost.");
+            self.sync_propagation();
+        }
+        self.repl.waiters.retain(|w| w.0 != cid);
+        if let Some(m) = self.repl.master.as_mut() {
+            if m.cid == Some(cid) {
+                m.cid = None;
+                m.state = LinkState::Connect;
+                m.down_since_ms = clock::now_ms();
+                tracing::info!("Connection with master lost.");
+            }
+        }
+    }
+
+    /// REPLCONF ACK from a replica: records its offset and serves WAIT callers.
+    pub fn repl_ack(&mut self, cid: usize, offset: u64) {
+        if let Some(r) = self.clients.get_mut(cid).and_then(|c| c.replica.as_mut()) {
+            r.ack_offset = r.ack_offset.max(offset);
+            r.ack_ms = clock::now_ms();
+        }
+        self.serve_waiters();
+    }
+
+    /// A replica whose master link is down, set not to serve stale data.
+    pub fn repl_stale(&self) -> bool {
+        self.repl
+            .master
+            .as_ref()
+            .is_some_and(|m| m.state != LinkState::Connected)
+            && self.cfg.get("replica-serve-stale-data") == Some("no")
+    }
+
+    /// min-replicas-to-write: whether enough replicas acked within min-replicas-max-lag.
+    pub fn enough_good_replicas(&self) -> bool {
+        let int = |k: &str| self.cfg.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        let want = int("min-replicas-to-write");
+        if want <= 0 {
+            return true;
+        }
+        let lag = int("min-replicas-max-lag");
+        let now = clock::now_ms();
+        let good = self
+            .repl
+            .replicas
+            .iter()
+            .filter_map(|&cid| self.clients.get(cid)?.replica.as_ref())
+            .filter(|r| (now - r.ack_ms) / 1000 <= lag)
+            .count();
+        good as i64 >= want
+    }
+
+    /// Replicas that acknowledged at least `offset`.
+    pub fn replicas_acked(&self, offset: u64) -> usize {
+        self.repl
+            .replicas
+            .iter()
+            .filter(|&&cid| {
+                self.clients
+                    .get(cid)
+                    .and_then(|c| c.replica.as_ref())
+                    .is_some_and(|r| r.ack_offset >= offset)
+            })
+            .count()
+    }
+
+    fn serve_waiters(&mut self) {
+        let waiters = std::mem::take(&mut self.repl.waiters);
+        for (cid, target, want) in waiters {
+            let n = self.replicas_acked(target);
+            if n < want {
+                self.repl.waiters.push((cid, target, want));
+                continue;
+            }
+            if self.unblock_client(cid).is_some() {
+                if let Some(c) = self.clients.get_mut(cid) {
+                    c.reply.int(n as i64);
+                }
+            }
+        }
+    }
+
+    /// Asks every replica for its offset (REPLCONF GETACK *), for WAIT.
+    pub fn repl_send_getack(&mut self) {
+        if !std::mem::take(&mut self.repl.get_ack) || self.repl.replicas.is_empty() {
+            return;
+        }
+        let mut buf = Vec::new();
+        cat_command(&mut buf, &[b"REPLCONF".as_slice(), b"GETACK", b"*"]);
+        self.repl_feed_raw(&buf);
+    }
+
+    /// REPLICAOF host port: forgets any current master and connects to this one.
+    pub fn repl_set_master(&mut self, host: String, port: u16) {
+        self.repl_drop_master();
+        tracing::info!("Connecting to MASTER {host}:{port}");
+        self.repl.master = Some(MasterLink {
+            host,
+            port,
+            state: LinkState::Connect,
+            cid: None,
+            last_io_ms: 0,
+            down_since_ms: clock::now_ms(),
+            last_attempt_ms: 0,
+            last_ack_ms: 0,
+        });
+    }
+
+    /// REPLICAOF NO ONE: keeps the data, becomes a master with a new history.
+    pub fn repl_drop_master(&mut self) {
+        if let Some(m) = self.repl.master.take() {
+            if let Some(cid) = m.cid {
+                self.close_client_async(cid);
+            }
+            self.repl.replid = new_replid();
+            tracing::info!("MASTER MODE enabled");
+        }
+    }
+
+    /// Cron work: pings replicas, acks the master, (re)connects to it.
+    pub fn repl_cron(&mut self) {
+        let now = clock::now_ms();
+        let period = self
+            .cfg
+            .get("repl-ping-replica-period")
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(10);
+        if !self.repl.replicas.is_empty()
+            && !self.repl.connected_master()
+            && now - self.repl.last_ping_ms >= period * 1000
+        {
+            self.repl.last_ping_ms = now;
+            let mut buf = Vec::new();
+            cat_command(&mut buf, &[b"PING".as_slice()]);
+            self.repl_feed_raw(&buf);
+        }
+        let Some(m) = self.repl.master.as_mut() else {
+            return;
+        };
+        match m.state {
+            LinkState::Connected => {
+                if now - m.last_ack_ms >= 1000 {
+                    m.last_ack_ms = now;
+                    if let Some(cid) = m.cid {
+                        self.repl_send_ack(cid);
+                    }
+                }
+            }
+            LinkState::Connect => {
+                if now - m.last_attempt_ms < 1000 {
+                    return;
+                }
+                m.last_attempt_ms = now;
+                let (host, port) = (m.host.clone(), m.port);
+                if let Err(e) = self.repl_sync_with_master(&host, port) {
+                    tracing::warn!("Error condition on socket for SYNC: {e}");
+                }
+            }
+        }
+    }
+
+    /// REPLCONF ACK <offset>, as sent to the master.
+    pub fn repl_ack_command(&self) -> Vec<u8> {
+        let mut buf = Vec::new();
+        cat_command(
+            &mut buf,
+            &[b"REPLCONF".as_slice(), b"ACK", self.repl.offset.to_string().as_bytes()],
+        );
+        buf
+    }
+
+    /// Sends REPLCONF ACK <offset> to the master.
+    pub fn repl_send_ack(&mut self, cid: usize) {
+        let buf = self.repl_ack_command();
+        if let Some(c) = self.clients.get_mut(cid) {
+            c.push_output(&buf);
+            if !c.pending_write {
+                c.pending_write = true;
+                self.pending_writes.push(cid);
+            }
+        }
+    }
+
+    /// The handshake and full resynchronization with the master, then the link
+    /// becomes a client of this server. Redis compat: replication.c syncWithMaster,
+    /// readSyncBulkPayload.
+    fn repl_sync_with_master(&mut self, host: &str, port: u16) -> Result<(), String> {
+        let addr = (host, port)
+            .to_socket_addrs()
+            .map_err(|e| e.to_string())?
+            .next()
+            .ok_or("no address")?;
+        let timeout = self
+            .cfg
+            .get("repl-timeout")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(60);
+        let s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
+        tracing::info!("MASTER <-> REPLICA sync started");
+        s.set_read_timeout(Some(Duration::from_secs(timeout)))
+            .map_err(|e| e.to_string())?;
+        let _ = s.set_nodelay(true);
+        let mut r = BufReader::with_capacity(64 * 1024, s);
+        send(&mut r, &[b"PING"])?;
+        let pong = read_line(&mut r)?;
+        if pong.starts_with('-') && !pong.starts_with("-NOAUTH") && !pong.starts_with("-NOPERM") {
+            return Err(format!("Error reply to PING from master: '{pong}'"));
+        }
+        let auth = self.cfg.get("masterauth").unwrap_or_default().to_string();
+        if !auth.is_empty() {
+            let user = self.cfg.get("masteruser").unwrap_or_default().to_string();
+            if user.is_empty() {
+                send(&mut r, &[b"AUTH", auth.as_bytes()])?;
+            } else {
+                send(&mut r, &[b"AUTH", user.as_bytes(), auth.as_bytes()])?;
+            }
+            let ok = read_line(&mut r)?;
+            if ok.starts_with('-') {
+                return Err(format!("Unable to AUTH to MASTER: {ok}"));
+            }
+        }
+        let my_port = self.tcp_port.to_string();
+        send(&mut r, &[b"REPLCONF", b"listening-port", my_port.as_bytes()])?;
+        read_line(&mut r)?;
+        send(&mut r, &[b"REPLCONF", b"capa", b"psync2"])?;
+        read_line(&mut r)?;
+        send(&mut r, &[b"PSYNC", b"?", b"-1"])?;
+        let reply = read_line(&mut r)?;
+        let mut parts = reply.split(' ');
+        if parts.next() != Some("+FULLRESYNC") {
+            return Err(format!("Unexpected reply to PSYNC from master: {reply}"));
+        }
+        let replid = parts.next().unwrap_or_default().to_string();
+        let offset: u64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+        tracing::info!("Full resync from master: {replid}:{offset}");
+        let head = read_line(&mut r)?;
+        let len: usize = head
+            .strip_prefix('$')
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("Bad protocol from MASTER, the first byte is not '$': {head}"))?;
+        let mut data = vec![0u8; len];
+        r.read_exact(&mut data).map_err(|e| e.to_string())?;
+        tracing::info!("MASTER <-> REPLICA sync: receiving {len} bytes from master to disk");
+        let rest = r.buffer().to_vec();
+        let s = r.into_inner();
+        // The payload replaces the dataset.
+        tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
+        for i in 0..self.dbs.len() {
+            if let Some(db) = self.dbs.get_mut(i) {
+                crate::db::lazyfree::drop_later(db.flush());
+            }
+            self.signal_db(i);
+        }
+        self.scripts.functions.flush();
+        tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
+        self.load_rdb_bytes(&data)?;
+        tracing::info!("MASTER <-> REPLICA sync: Finished with success");
+        self.repl.replid = replid;
+        self.repl.offset = offset;
+        self.repl.backlog.clear();
+        self.repl.backlog_start = offset + 1;
+        s.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let mut stream = mio::net::TcpStream::from_std(s);
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        let now = clock::now_ms();
+        let entry = self.clients.vacant_entry();
+        let cid = entry.key();
+        if let Some(reg) = self.registry.as_ref() {
+            reg.register(&mut stream, mio::Token(cid), mio::Interest::READABLE)
+                .map_err(|e| e.to_string())?;
+        }
+        let mut c = Client::new(
+            id,
+            Conn::Tcp(stream),
+            format!("{host}:{port}"),
+            String::new(),
+            false,
+            now,
+            true,
+        );
+        c.is_master = true;
+        c.query = rest;
+        entry.insert(c);
+        self.pending_reads.push(cid);
+        if let Some(m) = self.repl.master.as_mut() {
+            m.cid = Some(cid);
+            m.state = LinkState::Connected;
+            m.last_io_ms = now;
+        }
+        self.sync_propagation();
+        Ok(())
+    }
+
+    /// The `# Replication` section of INFO.
+    pub fn repl_info(&self) -> String {
+        let now = clock::now_ms();
+        let mut s = String::from("# Replication\r\n");
+        match &self.repl.master {
+            Some(m) => {
+                let up = m.state == LinkState::Connected;
+                s += &format!(
+                    "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:0\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n",
+                    m.host,
+                    m.port,
+                    if up { "up" } else { "down" },
+                    if up { 0 } else { -1 },
+                    self.repl.offset,
+                    self.repl.offset
+                );
+                if !up {
+                    s += &format!("master_link_down_since_seconds:{}\r\n", (now - m.down_since_ms) / 1000);
+                }
+                s += &format!(
+                    "slave_priority:100\r\nslave_read_only:{}\r\nreplica_announced:1\r\n",
+                    u8::from(self.cfg.get("replica-read-only") == Some("yes"))
+                );
+            }
+            None => s += "role:master\r\n",
+        }
+        s += &format!("connected_slaves:{}\r\n", self.repl.replicas.len());
+        for (i, &cid) in self.repl.replicas.iter().enumerate() {
+            if let Some(c) = self.clients.get(cid) {
+                let r = c.replica.clone().unwrap_or_default();
+                let ip = c.addr.rsplit_once(':').map(|x| x.0).unwrap_or("127.0.0.1");
+                s += &format!(
+                    "slave{i}:ip={ip},port={},state=online,offset={},lag={}\r\n",
+                    r.listening_port,
+                    r.ack_offset,
+                    (now - r.ack_ms).max(0) / 1000
+                );
+            }
+        }
+        s += &format!(
+            "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+            self.repl.replid,
+            self.repl.offset,
+            u8::from(self.repl.backlog_on),
+            self.cfg.get("repl-backlog-size").unwrap_or("1048576"),
+            self.repl.backlog_first_byte(),
+            self.repl.backlog_len()
+        );
+        s
+    }
+}

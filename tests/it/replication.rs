@@ -1,0 +1,120 @@
+//! Replication over TCP: a replica syncs the master's dataset, then follows its writes
+//! (including stream consumer-group effects), refuses writes of its own, answers
+//! INFO/ROLE, and WAIT counts its acknowledgements; REPLICAOF NO ONE makes it a master.
+use std::time::Duration;
+
+use crate::cmd;
+use crate::harness::{wait_for, Server};
+
+fn info_field(c: &mut crate::harness::Raw, field: &str) -> String {
+    let info = String::from_utf8_lossy(&cmd!(c, "INFO", "replication")).into_owned();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Polls the replica until `args` answers `want`.
+fn wait_reply(c: &mut crate::harness::Raw, args: &[&str], want: &[u8]) {
+    let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    wait_for("replica to catch up", Duration::from_secs(10), || {
+        (c.cmd(&argv) == want).then_some(())
+    });
+}
+
+#[test]
+fn replica_syncs_follows_and_refuses_writes() {
+    let m = Server::start();
+    let mut mc = m.raw();
+    cmd!(mc, "SET", "before", "1");
+    cmd!(mc, "XADD", "s", "1-1", "f", "v");
+    cmd!(mc, "XGROUP", "CREATE", "s", "g", "0");
+    let port = m.port.to_string();
+    let r = Server::start_with(&["--replicaof", "127.0.0.1", &port]);
+    let mut rc = r.raw();
+    wait_reply(&mut rc, &["GET", "before"], b"$1\r\n1\r\n");
+    assert_eq!(info_field(&mut rc, "role"), "slave");
+    assert_eq!(info_field(&mut rc, "master_link_status"), "up");
+    // Writes after the sync, in another db too, arrive in order.
+    cmd!(mc, "INCR", "before");
+    cmd!(mc, "SELECT", "3");
+    cmd!(mc, "SET", "in3", "x");
+    cmd!(mc, "SELECT", "0");
+    cmd!(mc, "XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", ">");
+    wait_reply(&mut rc, &["GET", "before"], b"$1\r\n2\r\n");
+    cmd!(rc, "SELECT", "3");
+    assert_eq!(cmd!(rc, "GET", "in3"), b"$1\r\nx\r\n");
+    cmd!(rc, "SELECT", "0");
+    wait_for("pending entry on the replica", Duration::from_secs(10), || {
+        let p = cmd!(rc, "XPENDING", "s", "g");
+        p.starts_with(b"*4\r\n:1\r\n").then_some(())
+    });
+    assert_eq!(
+        cmd!(rc, "SET", "x", "1"),
+        b"-READONLY You can't write against a read only replica.\r\n"
+    );
+    assert_eq!(cmd!(mc, "WAIT", "1", "5000"), b":1\r\n");
+    assert_eq!(info_field(&mut mc, "connected_slaves"), "1");
+    let role = cmd!(mc, "ROLE");
+    assert!(
+        role.starts_with(b"*3\r\n$6\r\nmaster\r\n"),
+        "{}",
+        String::from_utf8_lossy(&role)
+    );
+    // Offsets meet once the replica acked everything.
+    wait_for("offsets", Duration::from_secs(10), || {
+        (info_field(&mut mc, "master_repl_offset") == info_field(&mut rc, "slave_repl_offset")).then_some(())
+    });
+    assert_eq!(cmd!(rc, "REPLICAOF", "NO", "ONE"), b"+OK\r\n");
+    assert_eq!(cmd!(rc, "SET", "x", "1"), b"+OK\r\n");
+    assert_eq!(info_field(&mut rc, "role"), "master");
+}
+
+#[test]
+fn stale_replica_and_min_replicas() {
+    let s = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "CONFIG", "SET", "min-replicas-to-write", "1");
+    assert_eq!(
+        cmd!(c, "SET", "k", "v"),
+        b"-NOREPLICAS Not enough good replicas to write.\r\n"
+    );
+    cmd!(c, "CONFIG", "SET", "min-replicas-to-write", "0");
+    cmd!(c, "CONFIG", "SET", "replica-serve-stale-data", "no");
+    // Port 1 refuses connections: the link stays down.
+    assert_eq!(cmd!(c, "REPLICAOF", "127.0.0.1", "1"), b"+OK\r\n");
+    assert_eq!(
+        cmd!(c, "GET", "k"),
+        b"-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n"
+    );
+    assert!(cmd!(c, "INFO", "replication").starts_with(b"$"));
+    assert_eq!(cmd!(c, "REPLICAOF", "NO", "ONE"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "GET", "k"), b"$-1\r\n");
+}
+
+/// A ferrodis replica of a real redis-server, and a redis-server replica of ferrodis.
+#[test]
+#[ignore]
+fn replication_works_both_ways_with_redis() {
+    let f = Server::start();
+    let mut fc = f.raw();
+    cmd!(fc, "SET", "from", "ferrodis");
+    cmd!(fc, "XADD", "s", "5-5", "a", "b");
+    let r = Server::start_reference();
+    let mut rc = r.raw();
+    cmd!(rc, "REPLICAOF", "127.0.0.1", f.port.to_string());
+    wait_reply(&mut rc, &["GET", "from"], b"$8\r\nferrodis\r\n");
+    cmd!(fc, "HSET", "h", "f", "v");
+    wait_reply(&mut rc, &["HGET", "h", "f"], b"$1\r\nv\r\n");
+    assert_eq!(cmd!(rc, "DEBUG", "DIGEST"), cmd!(fc, "DEBUG", "DIGEST"));
+
+    let r2 = Server::start_reference();
+    let mut r2c = r2.raw();
+    cmd!(r2c, "SET", "from", "redis");
+    let f2 = Server::start_with(&["--replicaof", "127.0.0.1", &r2.port.to_string()]);
+    let mut f2c = f2.raw();
+    wait_reply(&mut f2c, &["GET", "from"], b"$5\r\nredis\r\n");
+    cmd!(r2c, "RPUSH", "l", "1", "2");
+    wait_reply(&mut f2c, &["LLEN", "l"], b":2\r\n");
+    assert_eq!(cmd!(f2c, "DEBUG", "DIGEST"), cmd!(r2c, "DEBUG", "DIGEST"));
+}
