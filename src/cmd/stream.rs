@@ -380,10 +380,8 @@ fn xtrim(ctx: &mut Ctx, a: &Args) -> CmdResult {
         prop = Some(v);
     }
     if n > 0 {
-        ctx.notify(key, "xtrim");
-        ctx.srv.signal_key(ctx.db, key);
-        ctx.srv.touch_watched(ctx.db, key);
-        ctx.dirty(n);
+        ctx.modified(key, "xtrim");
+        ctx.dirty(n - 1);
         if let Some(v) = prop {
             ctx.propagate_as(&v);
         }
@@ -720,14 +718,7 @@ fn serve_group(
         s.groups = groups;
         return Ok(false);
     };
-    let mut created = false;
-    match g.consumers.get_mut(cname) {
-        Some(c) => c.seen_time = now,
-        None => {
-            g.consumers.insert(cname.to_vec(), Consumer::new(now));
-            created = true;
-        }
-    }
+    let created = touch_consumer(g, cname, now);
     let out = &mut *ctx.out;
     if !out.resp3 {
         out.array(2);
@@ -786,12 +777,9 @@ fn serve_group(
         .filter_map(|id| g.pel.get(id).map(|n| (*id, n.delivery_time, n.delivery_count)))
         .collect();
     s.groups = groups;
-    if created {
-        ctx.dirty(1);
-        ctx.notify(key, "xgroup-createconsumer");
-        if noack {
-            ctx.also_propagate(&[&b"XGROUP"[..], b"CREATECONSUMER", key, gname, cname]);
-        }
+    note_consumer_created(ctx, key, created);
+    if created && noack {
+        ctx.also_propagate(&[&b"XGROUP"[..], b"CREATECONSUMER", key, gname, cname]);
     }
     for (id, time, count) in nacks {
         propagate_claim(ctx, key, gname, cname, id, time, count, glast);
@@ -988,10 +976,7 @@ fn xgroup_createconsumer(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
         _ => false,
     };
-    if created {
-        ctx.dirty(1);
-        ctx.notify(key, "xgroup-createconsumer");
-    }
+    note_consumer_created(ctx, key, created);
     ctx.out.int(created as i64);
     Ok(())
 }
@@ -1294,7 +1279,7 @@ fn xclaim(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let mut n = 0;
     let mut created = false;
     // (id, owner, time, count): every PEL change, to propagate.
-    let mut changes: Vec<(StreamId, Vec<u8>, i64, u64)> = Vec::new();
+    let mut changes: Vec<PelChange> = Vec::new();
     for id in ids {
         let exists = s.log.get(id).is_some();
         if !exists {
@@ -1345,15 +1330,8 @@ fn xclaim(ctx: &mut Ctx, a: &Args) -> CmdResult {
     out.end_deferred(d, n);
     let (glast, gread) = (g.last_id, g.entries_read);
     s.groups = groups;
-    if created {
-        ctx.dirty(1);
-        ctx.notify(key, "xgroup-createconsumer");
-    }
     let any = !changes.is_empty();
-    for (id, owner, t, c) in changes {
-        ctx.dirty(1);
-        propagate_claim(ctx, key, gname, &owner, id, t, c, glast);
-    }
+    finish_claims(ctx, key, gname, created, changes, glast);
     if prop_last && !any {
         ctx.dirty(1);
         propagate_setid(ctx, key, gname, glast, gread);
@@ -1402,7 +1380,7 @@ fn xautoclaim(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let mut n = 0;
     let mut deleted = Vec::new();
     let mut created = false;
-    let mut changes: Vec<(StreamId, Vec<u8>, i64, u64)> = Vec::new();
+    let mut changes: Vec<PelChange> = Vec::new();
     let mut cursor = start;
     let next: Option<StreamId>;
     loop {
@@ -1462,15 +1440,29 @@ fn xautoclaim(ctx: &mut Ctx, a: &Args) -> CmdResult {
     }
     let glast = g.last_id;
     s.groups = groups;
+    finish_claims(ctx, key, gname, created, changes, glast);
+    Ok(())
+}
+
+/// A PEL change made by XCLAIM/XAUTOCLAIM: (id, owner, delivery time, delivery count).
+type PelChange = (StreamId, Vec<u8>, i64, u64);
+
+/// Accounts for what a claim did: the consumer it created, and each PEL change as the
+/// XCLAIM that reproduces it.
+fn finish_claims(ctx: &mut Ctx, key: &[u8], gname: &[u8], created: bool, changes: Vec<PelChange>, last: StreamId) {
+    note_consumer_created(ctx, key, created);
+    for (id, owner, t, c) in changes {
+        ctx.dirty(1);
+        propagate_claim(ctx, key, gname, &owner, id, t, c, last);
+    }
+}
+
+/// A consumer created as a side effect counts as a change and is announced.
+fn note_consumer_created(ctx: &mut Ctx, key: &[u8], created: bool) {
     if created {
         ctx.dirty(1);
         ctx.notify(key, "xgroup-createconsumer");
     }
-    for (id, owner, t, c) in changes {
-        ctx.dirty(1);
-        propagate_claim(ctx, key, gname, &owner, id, t, c, glast);
-    }
-    Ok(())
 }
 
 /// The stream at `key` for XINFO (absent: "no such key").

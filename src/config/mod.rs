@@ -52,6 +52,32 @@ const NOT_IMPLEMENTED: &[&str] = &[
     "supervised",
 ];
 
+/// Replication settings, parsed once. Redis compat: config.c defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplConfig {
+    pub read_only: bool,
+    pub serve_stale: bool,
+    pub min_replicas: i64,
+    pub max_lag_secs: i64,
+    pub backlog_size: usize,
+    pub ping_period_secs: i64,
+    pub timeout_secs: u64,
+}
+
+impl Default for ReplConfig {
+    fn default() -> Self {
+        ReplConfig {
+            read_only: true,
+            serve_stale: true,
+            min_replicas: 0,
+            max_lag_secs: 10,
+            backlog_size: 1 << 20,
+            ping_period_secs: 10,
+            timeout_secs: 60,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct ConfigError {
     pub line: usize,
@@ -117,6 +143,8 @@ pub struct Config {
     pub lazyfree_lazy_eviction: bool,
     pub lazyfree_lazy_expire: bool,
     pub lazyfree_lazy_server_del: bool,
+    /// Replication settings read on every write or propagated command.
+    pub repl: ReplConfig,
     /// notify-keyspace-events as NOTIFY_* bits.
     pub notify_flags: u32,
     pub enable_debug_command: String,
@@ -257,6 +285,7 @@ impl Config {
             lazyfree_lazy_eviction: false,
             lazyfree_lazy_expire: false,
             lazyfree_lazy_server_del: false,
+            repl: ReplConfig::default(),
             enable_debug_command: "no".into(),
             enable_protected_configs: "no".into(),
             dynamic_hz: true,
@@ -674,6 +703,15 @@ impl Config {
         self.lazyfree_lazy_eviction = self.yes("lazyfree-lazy-eviction");
         self.lazyfree_lazy_expire = self.yes("lazyfree-lazy-expire");
         self.lazyfree_lazy_server_del = self.yes("lazyfree-lazy-server-del");
+        self.repl = ReplConfig {
+            read_only: self.yes("replica-read-only"),
+            serve_stale: self.yes("replica-serve-stale-data"),
+            min_replicas: self.int("min-replicas-to-write").max(0),
+            max_lag_secs: self.int("min-replicas-max-lag").max(0),
+            backlog_size: self.int("repl-backlog-size").max(1) as usize,
+            ping_period_secs: self.int("repl-ping-replica-period").max(1),
+            timeout_secs: self.int("repl-timeout").max(1) as u64,
+        };
         self.notify_flags = notify::parse_flags(self.val("notify-keyspace-events"));
         self.enable_debug_command = self.val("enable-debug-command").to_string();
         self.enable_protected_configs = self.val("enable-protected-configs").to_string();

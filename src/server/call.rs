@@ -351,7 +351,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         return;
     }
     if is_write && !srv.in_exec && !srv.clients.get(cid).is_some_and(|c| c.is_master || c.is_internal()) {
-        if srv.repl.master.is_some() && srv.cfg.get("replica-read-only") == Some("yes") {
+        if srv.repl.master.is_some() && srv.cfg.repl.read_only {
             let e = CmdError::new("READONLY You can't write against a read only replica.");
             reject(srv, cid, out, &e, Some(id));
             return;

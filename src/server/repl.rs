@@ -149,11 +149,7 @@ impl Server {
     fn repl_feed_raw(&mut self, buf: &[u8]) {
         self.repl.offset += buf.len() as u64;
         if self.repl.backlog_on {
-            let cap = self
-                .cfg
-                .get("repl-backlog-size")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1 << 20);
+            let cap = self.cfg.repl.backlog_size;
             self.repl.backlog.extend(buf);
             while self.repl.backlog.len() > cap {
                 let drop = self.repl.backlog.len() - cap;
@@ -162,15 +158,19 @@ impl Server {
             }
         }
         for i in 0..self.repl.replicas.len() {
-            let Some(&cid) = self.repl.replicas.get(i) else {
-                continue;
-            };
-            if let Some(c) = self.clients.get_mut(cid) {
-                c.push_output(buf);
-                if !c.pending_write {
-                    c.pending_write = true;
-                    self.pending_writes.push(cid);
-                }
+            if let Some(&cid) = self.repl.replicas.get(i) {
+                self.queue_output(cid, buf);
+            }
+        }
+    }
+
+    /// Appends `bytes` to a client's output, to be written before the loop sleeps.
+    fn queue_output(&mut self, cid: usize, bytes: &[u8]) {
+        if let Some(c) = self.clients.get_mut(cid) {
+            c.push_output(bytes);
+            if !c.pending_write {
+                c.pending_write = true;
+                self.pending_writes.push(cid);
             }
         }
     }
@@ -253,21 +253,21 @@ impl Server {
 
     /// A replica whose master link is down, set not to serve stale data.
     pub fn repl_stale(&self) -> bool {
-        self.repl
-            .master
-            .as_ref()
-            .is_some_and(|m| m.state != LinkState::Connected)
-            && self.cfg.get("replica-serve-stale-data") == Some("no")
+        !self.cfg.repl.serve_stale
+            && self
+                .repl
+                .master
+                .as_ref()
+                .is_some_and(|m| m.state != LinkState::Connected)
     }
 
     /// min-replicas-to-write: whether enough replicas acked within min-replicas-max-lag.
     pub fn enough_good_replicas(&self) -> bool {
-        let int = |k: &str| self.cfg.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-        let want = int("min-replicas-to-write");
-        if want <= 0 {
+        let want = self.cfg.repl.min_replicas;
+        if want == 0 {
             return true;
         }
-        let lag = int("min-replicas-max-lag");
+        let lag = self.cfg.repl.max_lag_secs;
         let now = clock::now_ms();
         let good = self
             .repl
@@ -349,11 +349,7 @@ impl Server {
     /// Cron work: pings replicas, acks the master, (re)connects to it.
     pub fn repl_cron(&mut self) {
         let now = clock::now_ms();
-        let period = self
-            .cfg
-            .get("repl-ping-replica-period")
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(10);
+        let period = self.cfg.repl.ping_period_secs;
         if !self.repl.replicas.is_empty()
             && !self.repl.connected_master()
             && now - self.repl.last_ping_ms >= period * 1000
@@ -401,13 +397,7 @@ impl Server {
     /// Sends REPLCONF ACK <offset> to the master.
     pub fn repl_send_ack(&mut self, cid: usize) {
         let buf = self.repl_ack_command();
-        if let Some(c) = self.clients.get_mut(cid) {
-            c.push_output(&buf);
-            if !c.pending_write {
-                c.pending_write = true;
-                self.pending_writes.push(cid);
-            }
-        }
+        self.queue_output(cid, &buf);
     }
 
     /// The handshake and full resynchronization with the master, then the link
@@ -419,11 +409,7 @@ impl Server {
             .map_err(|e| e.to_string())?
             .next()
             .ok_or("no address")?;
-        let timeout = self
-            .cfg
-            .get("repl-timeout")
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(60);
+        let timeout = self.cfg.repl.timeout_secs;
         let s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
         tracing::info!("MASTER <-> REPLICA sync started");
         s.set_read_timeout(Some(Duration::from_secs(timeout)))
@@ -542,7 +528,7 @@ impl Server {
                 }
                 s += &format!(
                     "slave_priority:100\r\nslave_read_only:{}\r\nreplica_announced:1\r\n",
-                    u8::from(self.cfg.get("replica-read-only") == Some("yes"))
+                    u8::from(self.cfg.repl.read_only)
                 );
             }
             None => s += "role:master\r\n",
@@ -565,7 +551,7 @@ impl Server {
             self.repl.replid,
             self.repl.offset,
             u8::from(self.repl.backlog_on),
-            self.cfg.get("repl-backlog-size").unwrap_or("1048576"),
+            self.cfg.repl.backlog_size,
             self.repl.backlog_first_byte(),
             self.repl.backlog_len()
         );
