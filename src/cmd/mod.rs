@@ -120,6 +120,11 @@ impl Ctx<'_> {
         self.prop = crate::server::propagate::PropagateAs::Forced;
     }
 
+    /// Propagates this command as sent to replicas only, changed or not.
+    pub fn propagate_to_replicas(&mut self) {
+        self.prop = crate::server::propagate::PropagateAs::ReplOnly;
+    }
+
     /// Does not propagate this command itself (what it did went out otherwise).
     pub fn no_propagate(&mut self) {
         self.prop = crate::server::propagate::PropagateAs::Nothing;

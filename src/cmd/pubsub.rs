@@ -50,6 +50,8 @@ fn publish_generic(ctx: &mut Ctx, a: &Args, shard: bool) -> CmdResult {
     };
     let n = ctx.srv.publish(Some(cur), a.at(1), a.at(2), shard);
     ctx.out.int(n as i64);
+    // Redis compat: pubsub.c publishCommand: replicas get the message too (not the AOF).
+    ctx.propagate_to_replicas();
     Ok(())
 }
 

@@ -272,8 +272,15 @@ fn run_command(rc: &mut RunCtx, argv: &[Vec<u8>]) -> Result<Vec<u8>, Vec<u8>> {
     out.resp3 = rc.resp3;
     let before = srv.prop.ops.len();
     call::execute_from_script(srv, rc.client, &v, &mut out, id, spec);
-    if rc.repl & PROPAGATE_AOF == 0 {
-        srv.prop.ops.truncate(before);
+    // redis.set_repl: what the script's commands propagate is limited to its targets.
+    if rc.repl != PROPAGATE_AOF | PROPAGATE_REPL {
+        let keep = rc.repl as u8;
+        let mut tail = srv.prop.ops.split_off(before.min(srv.prop.ops.len()));
+        tail.retain_mut(|op| {
+            op.to &= keep;
+            op.to != 0
+        });
+        srv.prop.ops.extend(tail);
     }
     Ok(out.buf)
 }

@@ -250,6 +250,11 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         reject(srv, cid, out, &error::NOAUTH, Some(id));
         return;
     }
+    if spec.flags & spec::NO_MULTI != 0 && srv.clients.get(cid).is_some_and(|c| c.multi.is_some()) {
+        let e = CmdError::new("ERR Command not allowed inside a transaction");
+        reject(srv, cid, out, &e, Some(id));
+        return;
+    }
     // Redis compat: server.c processCommand: while a dataset loads, only commands
     // flagged for it run.
     if srv.loading.is_some()
@@ -473,7 +478,10 @@ fn run(
         srv.propagate_expired();
         // Redis compat: server.c call: a command that changed the dataset propagates
         // (EXEC propagates what it ran instead; DEBUG and other admin commands never).
-        let forced = matches!(prop, super::propagate::PropagateAs::Forced);
+        let forced = matches!(
+            prop,
+            super::propagate::PropagateAs::Forced | super::propagate::PropagateAs::ReplOnly
+        );
         if (forced || srv.dirty != dirty_before)
             && spec.flags & (spec::WRITE | spec::MAY_REPLICATE) != 0
             && spec.name != "exec"
@@ -483,6 +491,10 @@ fn run(
                     srv.also_propagate(db, argv.iter().map(|a| a.to_vec()).collect());
                 }
                 super::propagate::PropagateAs::Replace(v) => srv.also_propagate(db, v),
+                super::propagate::PropagateAs::ReplOnly => {
+                    let v = argv.iter().map(|a| a.to_vec()).collect();
+                    srv.propagate_to(db, v, super::propagate::TO_REPL);
+                }
                 super::propagate::PropagateAs::Nothing => {}
             }
         }

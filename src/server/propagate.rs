@@ -9,10 +9,23 @@ use super::Server;
 pub struct Propagation {
     /// Whether writes are being propagated at all (the AOF is on and not loading).
     pub on: bool,
-    /// Commands of the current unit: (db, argv).
-    pub ops: Vec<(usize, Vec<Vec<u8>>)>,
+    /// Commands of the current unit.
+    pub ops: Vec<Op>,
     /// Nesting of `call::execute` (EXEC runs its commands inside its own call).
     pub depth: u32,
+}
+
+/// Where a propagated command goes (bits).
+pub const TO_AOF: u8 = 1;
+pub const TO_REPL: u8 = 2;
+pub const TO_ALL: u8 = TO_AOF | TO_REPL;
+
+/// One propagated command of the current unit.
+pub struct Op {
+    pub db: usize,
+    pub argv: Vec<Vec<u8>>,
+    /// `TO_AOF`, `TO_REPL` or both.
+    pub to: u8,
 }
 
 /// The command a deletion is logged as: UNLINK when that kind of deletion is lazy.
@@ -37,6 +50,8 @@ pub enum PropagateAs {
     Nothing,
     /// As sent, even if the dataset did not change (FLUSHDB of an empty db).
     Forced,
+    /// As sent, to replicas only, whether or not the dataset changed (PUBLISH).
+    ReplOnly,
 }
 
 impl Server {
@@ -58,8 +73,25 @@ impl Server {
 
     /// Queues a command of the current unit.
     pub fn also_propagate(&mut self, db: usize, argv: Vec<Vec<u8>>) {
-        if self.prop.on {
-            self.prop.ops.push((db, argv));
+        self.propagate_to(db, argv, TO_ALL);
+    }
+
+    /// Queues a command of the current unit for some targets only; nothing is queued
+    /// for a target that is off, so it does not count toward the MULTI/EXEC wrapping.
+    /// Redis compat: server.c alsoPropagate, shouldPropagate.
+    pub fn propagate_to(&mut self, db: usize, argv: Vec<Vec<u8>>, to: u8) {
+        if !self.prop.on {
+            return;
+        }
+        let mut live = 0;
+        if self.aof.accepts_writes() && !self.aof.loading {
+            live |= TO_AOF;
+        }
+        if self.repl.feeding() {
+            live |= TO_REPL;
+        }
+        if to & live != 0 {
+            self.prop.ops.push(Op { db, argv, to });
         }
     }
 
@@ -93,16 +125,16 @@ impl Server {
         }
         let ops = std::mem::take(&mut self.prop.ops);
         let wrap = ops.len() > 1;
-        let first_db = ops.first().map(|o| o.0).unwrap_or(0);
+        let first_db = ops.first().map(|o| o.db).unwrap_or(0);
         if wrap {
-            self.feed_one(first_db, &[b"MULTI".to_vec()]);
+            self.feed_one(first_db, &[b"MULTI".to_vec()], TO_ALL);
         }
-        for (db, argv) in &ops {
-            self.feed_one(*db, argv);
+        for op in &ops {
+            self.feed_one(op.db, &op.argv, op.to);
         }
         if wrap {
-            let last_db = ops.last().map(|o| o.0).unwrap_or(first_db);
-            self.feed_one(last_db, &[b"EXEC".to_vec()]);
+            let last_db = ops.last().map(|o| o.db).unwrap_or(first_db);
+            self.feed_one(last_db, &[b"EXEC".to_vec()], TO_ALL);
         }
     }
 
@@ -114,13 +146,17 @@ impl Server {
         }
         self.propagate_expired();
         for op in std::mem::take(&mut self.prop.ops) {
-            self.feed_one(op.0, &op.1);
+            self.feed_one(op.db, &op.argv, op.to);
         }
     }
 
-    /// One propagated command to the AOF and the replication stream.
-    fn feed_one(&mut self, db: usize, argv: &[Vec<u8>]) {
-        self.aof.feed(db, argv);
-        self.repl_feed(db, argv);
+    /// One propagated command to the AOF and/or the replication stream.
+    fn feed_one(&mut self, db: usize, argv: &[Vec<u8>], to: u8) {
+        if to & TO_AOF != 0 {
+            self.aof.feed(db, argv);
+        }
+        if to & TO_REPL != 0 {
+            self.repl_feed(db, argv);
+        }
     }
 }

@@ -267,6 +267,15 @@ fn transactions_and_blocking() {
         cmd!(c, "EXEC"),
         b"-EXECABORT Transaction discarded because of previous errors.\r\n"
     );
+    // SAVE and SHUTDOWN are refused inside MULTI, and abort it.
+    for refused in ["SAVE", "SHUTDOWN"] {
+        assert_eq!(cmd!(c, "MULTI"), b"+OK\r\n");
+        assert_eq!(cmd!(c, refused), b"-ERR Command not allowed inside a transaction\r\n");
+        assert_eq!(
+            cmd!(c, "EXEC"),
+            b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+        );
+    }
     assert_eq!(cmd!(c, "WATCH", "w"), b"+OK\r\n");
     assert_eq!(cmd!(a, "RPUSH", "w", "1"), b":1\r\n");
     assert_eq!(cmd!(c, "MULTI"), b"+OK\r\n");

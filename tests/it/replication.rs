@@ -34,6 +34,13 @@ fn replica_syncs_follows_and_refuses_writes() {
     let mut rc = r.raw();
     wait_reply(&mut rc, &["GET", "before"], b"$1\r\n1\r\n");
     assert_eq!(info_field(&mut rc, "role"), "slave");
+    // PUBLISH reaches the replica's subscribers, from inside MULTI too.
+    let mut sub = r.raw();
+    cmd!(sub, "SUBSCRIBE", "news");
+    cmd!(mc, "MULTI");
+    cmd!(mc, "PUBLISH", "news", "hello");
+    cmd!(mc, "EXEC");
+    assert_eq!(sub.read(), b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n");
     assert_eq!(info_field(&mut rc, "master_link_status"), "up");
     // Writes after the sync, in another db too, arrive in order.
     cmd!(mc, "INCR", "before");
