@@ -88,7 +88,9 @@ fn apply(ctx: &mut Ctx, name: &str) {
             if cfg.maxmemory > 0 && cfg.maxmemory < used {
                 tracing::warn!("WARNING: the new maxmemory value set via CONFIG SET ({}) is smaller than the current memory usage ({}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.", cfg.maxmemory, used);
             }
-            ctx.srv.perform_evictions();
+            // Redis compat: config.c updateMaxmemory: evictions run from the event
+            // loop (startEvictionTimeProc), not inside this command.
+            ctx.srv.evict_pending = true;
             ctx.srv.recount_clients_mem();
             ctx.srv.evict_clients();
         }

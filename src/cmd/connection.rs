@@ -53,6 +53,7 @@ fn reset(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     let cid = ctx.cid;
     ctx.srv.unwatch_all(cid);
     ctx.srv.unsubscribe_all(cid);
+    ctx.srv.disable_tracking(cid);
     ctx.srv.monitors.retain(|&m| m != cid);
     if let Some(c) = ctx.client() {
         c.monitor = false;
@@ -209,6 +210,149 @@ fn client_unblock(ctx: &mut Ctx, a: &Args) -> CmdResult {
     Ok(())
 }
 
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP].
+/// Redis compat: networking.c clientCommand "tracking".
+fn client_tracking(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let mut o = crate::server::tracking::TrackingOpts {
+        redirect: None,
+        bcast: false,
+        optin: false,
+        optout: false,
+        noloop: false,
+        prefixes: Vec::new(),
+    };
+    let mut j = 3;
+    while j < a.len() {
+        let more = j + 1 < a.len();
+        if a.is(j, "redirect") && more {
+            j += 1;
+            if o.redirect.is_some() {
+                return Err(CmdError::new("ERR A client can only redirect to a single other client"));
+            }
+            let id = a.i64(j)?;
+            let target = ctx
+                .srv
+                .clients
+                .iter()
+                .find(|(_, c)| c.id as i64 == id && !matches!(c.conn, crate::server::client::Conn::None))
+                .map(|(cid, _)| cid);
+            match target {
+                Some(cid) => o.redirect = Some((id as u64, cid)),
+                None => return Err(CmdError::new("ERR The client ID you want redirect to does not exist")),
+            }
+        } else if a.is(j, "bcast") {
+            o.bcast = true;
+        } else if a.is(j, "optin") {
+            o.optin = true;
+        } else if a.is(j, "optout") {
+            o.optout = true;
+        } else if a.is(j, "noloop") {
+            o.noloop = true;
+        } else if a.is(j, "prefix") && more {
+            j += 1;
+            o.prefixes.push(a.at(j).to_vec());
+        } else {
+            return Err(error::SYNTAX);
+        }
+        j += 1;
+    }
+    let cid = ctx.cid;
+    if a.is(2, "on") {
+        if !o.bcast && !o.prefixes.is_empty() {
+            return Err(CmdError::new("ERR PREFIX option requires BCAST mode to be enabled"));
+        }
+        let cur = ctx.client().and_then(|c| c.tracking.as_deref());
+        if cur.is_some_and(|t| t.bcast != o.bcast) {
+            return Err(CmdError::new("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode."));
+        }
+        if o.bcast && (o.optin || o.optout) {
+            return Err(CmdError::new("ERR OPTIN and OPTOUT are not compatible with BCAST"));
+        }
+        if o.optin && o.optout {
+            return Err(CmdError::new("ERR You can't specify both OPTIN mode and OPTOUT mode"));
+        }
+        if cur.is_some_and(|t| (o.optin && t.optout) || (o.optout && t.optin)) {
+            return Err(CmdError::new("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode."));
+        }
+        ctx.srv.enable_tracking(cid, o).map_err(CmdError::owned)?;
+    } else if a.is(2, "off") {
+        ctx.srv.disable_tracking(cid);
+    } else {
+        return Err(error::SYNTAX);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT CACHING YES|NO: whether the next command's keys are tracked (OPTIN/OPTOUT).
+fn client_caching(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let Some(t) = ctx.client().and_then(|c| c.tracking.as_mut()) else {
+        return Err(CmdError::new("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled"));
+    };
+    if a.is(2, "yes") {
+        if !t.optin {
+            return Err(CmdError::new(
+                "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            ));
+        }
+    } else if a.is(2, "no") {
+        if !t.optout {
+            return Err(CmdError::new(
+                "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            ));
+        }
+    } else {
+        return Err(error::SYNTAX);
+    }
+    t.caching = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_getredir(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    let r = ctx
+        .client()
+        .and_then(|c| c.tracking.as_ref())
+        .map(|t| t.redirect as i64)
+        .unwrap_or(-1);
+    ctx.out.int(r);
+    Ok(())
+}
+
+fn client_trackinginfo(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    let t = ctx.client().and_then(|c| c.tracking.as_deref());
+    let mut flags: Vec<&str> = vec![if t.is_some() { "on" } else { "off" }];
+    if let Some(t) = t {
+        let marks = [
+            (t.bcast, "bcast"),
+            (t.optin, "optin"),
+            (t.optin && t.caching, "caching-yes"),
+            (t.optout, "optout"),
+            (t.optout && t.caching, "caching-no"),
+            (t.noloop, "noloop"),
+            (t.broken_redir, "broken_redirect"),
+        ];
+        flags.extend(marks.iter().filter(|m| m.0).map(|m| m.1));
+    }
+    let redirect = t.map(|t| t.redirect as i64).unwrap_or(-1);
+    let prefixes: Vec<Vec<u8>> = t.map(|t| t.prefixes.iter().cloned().collect()).unwrap_or_default();
+    let out = &mut ctx.out;
+    out.map(3);
+    out.bulk(b"flags");
+    out.set(flags.len());
+    for f in flags {
+        out.bulk(f.as_bytes());
+    }
+    out.bulk(b"redirect");
+    out.int(redirect);
+    out.bulk(b"prefixes");
+    out.array(prefixes.len());
+    for p in prefixes {
+        out.bulk(&p);
+    }
+    Ok(())
+}
+
 fn client_setname(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let n = a.at(2);
     if !valid_name(n) {
@@ -229,18 +373,24 @@ fn client_getname(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     Ok(())
 }
 
+/// A TYPE argument of CLIENT LIST/KILL, as `Client::class` names it.
+fn client_class(a: &Args, j: usize) -> Result<&'static str, CmdError> {
+    match a.str(j).to_ascii_lowercase().as_str() {
+        "normal" => Ok("normal"),
+        "master" => Ok("master"),
+        "replica" | "slave" => Ok("replica"),
+        "pubsub" => Ok("pubsub"),
+        _ => Err(CmdError::owned(format!("ERR Unknown client type '{}'", a.str(j)))),
+    }
+}
+
 fn client_list(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let mut ids: Option<Vec<u64>> = None;
+    let mut class = None;
     let mut j = 2;
     while j < a.len() {
         if a.is(j, "type") && j + 1 < a.len() {
-            let t = a.str(j + 1).to_ascii_lowercase();
-            if !matches!(t.as_str(), "normal" | "master" | "replica" | "slave" | "pubsub") {
-                return Err(CmdError::owned(format!("ERR Unknown client type '{}'", a.str(j + 1))));
-            }
-            if t != "normal" {
-                ids = Some(Vec::new());
-            }
+            class = Some(client_class(a, j + 1)?);
             j += 2;
         } else if a.is(j, "id") && j + 1 < a.len() {
             let mut v = Vec::new();
@@ -259,7 +409,7 @@ fn client_list(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let now = ctx.now_ms;
     let mut s = String::new();
     for (_, c) in ctx.srv.clients.iter() {
-        if ids.as_ref().is_some_and(|v| !v.contains(&c.id)) {
+        if ids.as_ref().is_some_and(|v| !v.contains(&c.id)) || class.is_some_and(|k| c.class() != k) {
             continue;
         }
         s.push_str(&c.info_line(now));
@@ -314,11 +464,7 @@ fn client_kill(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 return Err(error::SYNTAX);
             };
         } else if a.is(j, "type") {
-            let t = a.str(j + 1).to_ascii_lowercase();
-            if !matches!(t.as_str(), "normal" | "master" | "replica" | "slave" | "pubsub") {
-                return Err(CmdError::owned(format!("ERR Unknown client type '{}'", a.str(j + 1))));
-            }
-            ctype = Some(t);
+            ctype = Some(client_class(a, j + 1)?);
         } else if a.is(j, "user") {
             // Only the default user exists.
             if a.at(j + 1) != b"default" {
@@ -338,7 +484,7 @@ fn client_kill(ctx: &mut Ctx, a: &Args) -> CmdResult {
             id.is_none_or(|i| c.id == i)
                 && addr.as_ref().is_none_or(|x| &c.addr == x)
                 && laddr.as_ref().is_none_or(|x| &c.laddr == x)
-                && ctype.as_ref().is_none_or(|t| t == "normal")
+                && ctype.is_none_or(|t| c.class() == t)
                 && !(skipme && *k == me)
         })
         .map(|(k, _)| k)
@@ -405,8 +551,12 @@ fn client_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
         ctx,
         "CLIENT",
         &[
+            "CACHING (YES|NO)",
+            "    Track (YES, in OPTIN mode) or skip (NO, in OPTOUT mode) the keys of the next command.",
             "GETNAME",
             "    Return the name of the current connection.",
+            "GETREDIR",
+            "    Return the id of the client tracking invalidations are redirected to.",
             "ID",
             "    Return the ID of the current connection.",
             "INFO",
@@ -437,12 +587,62 @@ fn client_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
             "    Control the replies sent to the current connection.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix>]",
+            "         [PREFIX <prefix> ...] [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Turn client-side caching invalidations on or off for this connection.",
+            "TRACKINGINFO",
+            "    Show this connection's tracking settings.",
         ],
     );
     Ok(())
 }
 
 const CLIENT_SUBS: &[CommandSpec] = &[
+    cmd("caching", 3, NOSCRIPT | LOADING | STALE, ACL_CONNECTION, client_caching).doc(
+        G,
+        "6.0.0",
+        "O(1)",
+        "Instructs the server whether to track the keys in the next request.",
+    ),
+    cmd(
+        "getredir",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        ACL_CONNECTION,
+        client_getredir,
+    )
+    .doc(
+        G,
+        "6.0.0",
+        "O(1)",
+        "Returns the client ID to which the connection's tracking notifications are redirected.",
+    ),
+    cmd(
+        "tracking",
+        -3,
+        NOSCRIPT | LOADING | STALE,
+        ACL_CONNECTION,
+        client_tracking,
+    )
+    .doc(
+        G,
+        "6.0.0",
+        "O(1). Some options may introduce additional complexity.",
+        "Controls server-assisted client-side caching for the connection.",
+    ),
+    cmd(
+        "trackinginfo",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        ACL_CONNECTION,
+        client_trackinginfo,
+    )
+    .doc(
+        G,
+        "6.2.0",
+        "O(1)",
+        "Returns information about server-assisted client-side caching for the connection.",
+    ),
     cmd("getname", 2, NOSCRIPT | LOADING | STALE, ACL_CONNECTION, client_getname).doc(
         G,
         "2.6.9",

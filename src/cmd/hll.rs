@@ -113,8 +113,7 @@ fn pfcount(ctx: &mut Ctx, a: &Args) -> CmdResult {
         // The cached cardinality is part of the value: a write, without an event.
         let db = ctx.db;
         ctx.srv.dirty += 1;
-        ctx.srv.signal_key(db, key);
-        ctx.srv.touch_watched(db, key);
+        ctx.srv.key_changed(db, key, Some(ctx.cid));
     }
     ctx.out.int(card as i64);
     Ok(())

@@ -653,6 +653,7 @@ pub fn flush_db(ctx: &mut Ctx, idx: usize, lazy: bool) -> u64 {
 fn flushdb(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let lazy = flush_mode(ctx, a)?;
     ctx.srv.touch_watched_db(ctx.db, None);
+    ctx.srv.tracking_flush();
     let n = flush_db(ctx, ctx.db, lazy);
     ctx.dirty(n);
     // Redis compat: db.c flushdbCommand: replicated even when the db was empty.
@@ -672,6 +673,7 @@ fn flushall(ctx: &mut Ctx, a: &Args) -> CmdResult {
         ctx.srv.touch_watched_db(i, None);
         n += flush_db(ctx, i, lazy);
     }
+    ctx.srv.tracking_flush();
     // Redis compat: db.c flushallCommand counts at least one change.
     ctx.dirty(n + 1);
     // flushallCommand replicates it even if everything was empty already.

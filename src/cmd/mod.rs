@@ -3,6 +3,7 @@
 //! Handlers parse and validate first, then touch the keyspace, then reply.
 pub mod admin;
 pub mod bitops;
+pub mod cluster;
 pub mod connection;
 pub mod digest;
 pub mod error;
@@ -160,8 +161,7 @@ impl Ctx<'_> {
     #[inline]
     pub fn modified_in(&mut self, db: usize, key: &[u8], event: &str) {
         self.srv.dirty += 1;
-        self.srv.signal_key(db, key);
-        self.srv.touch_watched(db, key);
+        self.srv.key_changed(db, key, Some(self.cid));
         self.notify_in(db, key, event);
     }
 
@@ -241,8 +241,9 @@ pub struct Table {
     pub all: Vec<&'static CommandSpec>,
 }
 
-fn families() -> [&'static [CommandSpec]; 20] {
+fn families() -> [&'static [CommandSpec]; 21] {
     [
+        cluster::COMMANDS,
         multi::COMMANDS,
         string::COMMANDS,
         bitops::COMMANDS,

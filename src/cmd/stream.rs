@@ -909,8 +909,7 @@ fn xgroup_create(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let now = ctx.now_ms;
     if last.is_none() {
         ctx.srv.dbs[ctx.db].add(Obj::new_value(key, Value::Stream(Box::default())), now);
-        ctx.srv.signal_key(ctx.db, key);
-        ctx.srv.touch_watched(ctx.db, key);
+        ctx.srv.key_changed(ctx.db, key, Some(ctx.cid));
     }
     let Some(s) = write_stream(ctx, key)? else {
         return Err(error::WRONGTYPE);

@@ -154,6 +154,7 @@ pub struct Config {
     pub lazyfree_lazy_user_flush: bool,
     pub lazyfree_lazy_user_del: bool,
     pub latency_tracking: bool,
+    pub tracking_table_max_keys: usize,
     pub latency_percentiles: Vec<f64>,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
@@ -293,6 +294,7 @@ impl Config {
             lazyfree_lazy_user_flush: false,
             lazyfree_lazy_user_del: false,
             latency_tracking: true,
+            tracking_table_max_keys: 1_000_000,
             latency_percentiles: Vec::new(),
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
@@ -720,6 +722,7 @@ impl Config {
         self.lazyfree_lazy_user_flush = self.yes("lazyfree-lazy-user-flush");
         self.lazyfree_lazy_user_del = self.yes("lazyfree-lazy-user-del");
         self.latency_tracking = self.yes("latency-tracking");
+        self.tracking_table_max_keys = self.int("tracking-table-max-keys").max(0) as usize;
         self.latency_percentiles = self
             .val("latency-tracking-info-percentiles")
             .split_whitespace()

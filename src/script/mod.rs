@@ -389,6 +389,20 @@ pub fn run_function(
         start_ms: now,
         eval: is_eval,
     });
+    // A tracking caller's read-only script commands make it track the declared keys.
+    let tracks = srv
+        .clients
+        .get(cid)
+        .and_then(|c| c.tracking.as_ref())
+        .is_some_and(|t| !t.bcast);
+    let prev_script = std::mem::replace(
+        &mut srv.tracking.script,
+        tracks.then(|| crate::server::tracking::ScriptRead {
+            client: script_cid,
+            caller: cid,
+            keys: keys.iter().map(|k| k.to_vec()).collect(),
+        }),
+    );
     let was_in_exec = std::mem::replace(&mut srv.in_exec, true);
     let prev_time = srv.script_time_ms.replace(now);
     let mut errors: Vec<(String, bool)> = Vec::new();
@@ -459,6 +473,7 @@ pub fn run_function(
     });
     srv.script_time_ms = prev_time;
     srv.in_exec = was_in_exec;
+    srv.tracking.script = prev_script;
     if let Some(r) = srv.scripts.running.take() {
         srv.scripts.name_buf = r.name;
     }

@@ -138,6 +138,8 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
     let mark = out.len();
     let silent = matches!(mode, ReplyMode::Off | ReplyMode::Skip);
     out.track_pushes = silent;
+    let top = srv.prop.depth == 0;
+    let prev_current = if top { srv.tracking.current.replace(cid) } else { None };
     srv.prop.depth += 1;
     dispatch(srv, cid, argv, out);
     srv.prop.depth -= 1;
@@ -145,6 +147,20 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
         // The unit ends here (a top-level command, or EXEC with all it ran). Blocked
         // clients this served propagate as units of their own, after it.
         srv.propagate_pending();
+    }
+    if top {
+        // Invalidations this client caused for itself come after its reply.
+        srv.tracking_flush_pending(cid, out);
+        srv.tracking.current = prev_current;
+        // Redis compat: networking.c resetClient: CLIENT CACHING applies to the next
+        // command (or transaction) only.
+        if let Some(c) = srv.clients.get_mut(cid) {
+            if let Some(t) = c.tracking.as_mut() {
+                if c.multi.is_none() && !argv.first().is_some_and(|a| a.eq_ignore_ascii_case(b"client")) {
+                    t.caching = false;
+                }
+            }
+        }
     }
     out.track_pushes = false;
     // Redis compat: networking.c closeClientOnOutputBufferLimitReached, checked as the
@@ -292,12 +308,17 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     }
     // Redis compat: server.c processCommand: with maxmemory, evict first; if memory is
     // still over the limit, refuse commands that may grow it (EXEC of a transaction
-    // holding one included), and anything queued inside MULTI.
+    // holding one included), and anything queued inside MULTI. Commands EXEC runs
+    // were checked when queued.
     let flags = crate::cmd::scripting::command_flags(srv, spec, argv);
-    srv.pre_command_oom = false;
-    if srv.cfg.maxmemory > 0 && !srv.aof.loading {
+    let top = srv.prop.depth == 1;
+    if top {
+        srv.pre_command_oom = false;
+    }
+    if top && srv.cfg.maxmemory > 0 && !srv.aof.loading {
         let state = srv.perform_evictions();
         srv.pre_command_oom = state == super::evict::Evicted::Fail;
+        srv.evict_pending = state == super::evict::Evicted::Running;
         let Some(client) = srv.clients.get_mut(cid) else {
             return;
         };
@@ -305,6 +326,9 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         let denyoom = flags & spec::DENYOOM != 0
             || (spec.name == "exec" && in_multi.is_some_and(|m| m.denyoom))
             || (in_multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"));
+        // Invalidations of evicted keys go before the reply. Redis compat: server.c
+        // processCommand, trackingHandlePendingKeyInvalidations.
+        srv.tracking_flush_pending(cid, out);
         if state == super::evict::Evicted::Fail && denyoom {
             reject(srv, cid, out, &error::OOM, Some(id));
             return;
@@ -398,6 +422,15 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         return;
     }
     let Some(handler) = spec.handler else { return };
+    // Redis compat: server.c processCommand: the tracking table is kept within its
+    // limit before each command (not each one EXEC runs).
+    if srv.tracking.clients > 0 && srv.prop.depth == 1 {
+        srv.tracking_limit();
+        srv.tracking_flush_pending(cid, out);
+    }
+    let Some(client) = srv.clients.get_mut(cid) else {
+        return;
+    };
     if let Some(m) = client.multi.as_mut() {
         if !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
             m.queue.push(argv.iter().map(|a| a.to_vec()).collect());
@@ -473,6 +506,14 @@ fn run(
         prop,
         ..
     } = ctx;
+    // Redis compat: server.c call: a tracking client remembers the keys it read (for a
+    // read-only script, only the commands it runs count).
+    if spec.flags & spec::READONLY != 0
+        && srv.tracking_reader(cid)
+        && !matches!(spec.name, "eval_ro" | "evalsha_ro" | "fcall_ro")
+    {
+        srv.tracking_remember(cid, spec, argv);
+    }
     if srv.prop.on {
         // Keys found expired go first: they were gone before this command ran.
         srv.propagate_expired();

@@ -15,14 +15,16 @@ pub enum Conn {
 
 impl Conn {
     /// Reads up to `want` bytes appended to `buf`, without zero-filling the space first.
-    /// `upto`: the buffer never needs to grow past this (the end of a big argument being
-    /// read): growth doubles as usual but stops there, so a big argument costs its size
-    /// and not up to twice that, and never more than twice what has arrived.
+    /// `upto`: the end of a big argument being read; the buffer is sized to it exactly,
+    /// so the argument costs its size (not up to twice that) and arrives in as few
+    /// reads as the socket allows.
     pub fn read_append(&mut self, buf: &mut Vec<u8>, want: usize, upto: Option<usize>) -> io::Result<usize> {
         match upto {
+            // Room for the whole argument at once, so that it is read in as few calls
+            // as the socket allows. Redis compat: networking.c processMultibulkBuffer
+            // (sdsMakeRoomForNonGreedy for arguments of 32 KB and more).
             Some(end) if buf.capacity() - buf.len() < want => {
-                let target = (buf.capacity() * 2).min(end).max(buf.len() + want);
-                buf.reserve_exact(target - buf.len());
+                buf.reserve_exact(end.max(buf.len() + want) - buf.len());
             }
             _ => buf.reserve(want),
         }
@@ -116,6 +118,8 @@ pub struct Client {
     pub watched: Vec<(usize, Vec<u8>)>,
     /// Subscriptions; None when the client has none (not in pub/sub mode).
     pub subs: Option<Box<super::pubsub::Subs>>,
+    /// CLIENT TRACKING state, while on.
+    pub tracking: Option<Box<super::tracking::ClientTracking>>,
     /// Queued in `Server::pending_writes` (output arrived from another client).
     pub pending_write: bool,
     /// When pending output first passed the soft output buffer limit.
@@ -178,6 +182,7 @@ impl Client {
             dirty_cas: false,
             watched: Vec::new(),
             subs: None,
+            tracking: None,
             pending_write: false,
             obuf_soft_since: None,
             monitor: false,
@@ -197,6 +202,20 @@ impl Client {
     pub fn detach_reply(&mut self) -> ReplyBuf {
         self.detached = true;
         std::mem::replace(&mut self.reply, ReplyBuf::new())
+    }
+
+    /// A client being dropped without its output: frees its buffers now rather than
+    /// when the connection is closed, so the memory counts as released at once.
+    /// Redis compat: evictClients frees the client synchronously.
+    pub fn discard_buffers(&mut self) {
+        self.drop_output = true;
+        self.sealed = Default::default();
+        self.sealed_bytes = 0;
+        self.sealed_sent = 0;
+        if !self.detached && !self.executing {
+            self.reply.buf = Vec::new();
+            self.sent = 0;
+        }
     }
 
     /// Puts back a reply buffer detached while the client's commands ran. Output that
@@ -230,14 +249,34 @@ impl Client {
         });
         let watched: usize = self.watched.iter().map(|(_, k)| k.capacity() + 48).sum();
         let subs = self.subs.as_ref().map_or(0, |s| s.memory());
+        let tracking = self.tracking.as_ref().map_or(0, |t| {
+            std::mem::size_of::<super::tracking::ClientTracking>()
+                + t.prefixes.iter().map(|p| p.capacity() + 48).sum::<usize>()
+        });
         self.query.capacity()
             + self.reply.buf.capacity()
             + (self.sealed_bytes - self.sealed_sent)
+            + self.sealed.capacity() * std::mem::size_of::<Vec<u8>>()
             + self.parser.args.capacity() * 16
             + multi
             + watched
             + subs
+            + tracking
             + std::mem::size_of::<Client>()
+    }
+
+    /// The client's class for CLIENT LIST/KILL TYPE: "master", "replica", "pubsub" or
+    /// "normal". Redis compat: networking.c getClientType.
+    pub fn class(&self) -> &'static str {
+        if self.is_master {
+            "master"
+        } else if self.replica.is_some() {
+            "replica"
+        } else if self.subs.is_some() {
+            "pubsub"
+        } else {
+            "normal"
+        }
     }
 
     /// A client without a socket (the AOF loader, a script's client).
@@ -253,15 +292,29 @@ impl Client {
     /// MONITOR lines), sealing the buffer into a chunk once it holds 64 KB unsent.
     pub fn push_output(&mut self, bytes: &[u8]) {
         const CHUNK: usize = 64 * 1024;
-        self.reply.buf.extend_from_slice(bytes);
         // A placeholder (see `detach_reply`) is merged back as a whole.
-        if !self.detached && self.reply.buf.len() - self.sent >= CHUNK {
-            let mut chunk = std::mem::replace(&mut self.reply.buf, Vec::with_capacity(CHUNK + 1024));
+        if self.detached || self.reply.buf.len() + bytes.len() < CHUNK {
+            self.reply.buf.extend_from_slice(bytes);
+            return;
+        }
+        // Chunks are filled to exactly CHUNK bytes, an allocator size class: an odd
+        // size just over it would cost the next class up (25% more).
+        let mut rest = bytes;
+        loop {
+            let take = CHUNK.saturating_sub(self.reply.buf.len()).min(rest.len());
+            self.reply.buf.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.reply.buf.len() < CHUNK {
+                break;
+            }
+            let mut chunk = std::mem::replace(&mut self.reply.buf, Vec::with_capacity(CHUNK));
             if self.sent > 0 {
                 chunk.drain(..self.sent);
                 self.sent = 0;
             }
-            chunk.shrink_to_fit();
+            if chunk.capacity() > CHUNK {
+                chunk.shrink_to_fit();
+            }
             self.sealed_bytes += chunk.len();
             self.sealed.push_back(chunk);
         }
@@ -313,9 +366,10 @@ impl Client {
         }
         self.reply.buf.clear();
         self.sent = 0;
-        // Do not keep a huge reply buffer around after a big reply.
-        if self.reply.buf.capacity() > 64 * 1024 {
-            self.reply.buf = Vec::with_capacity(16 * 1024);
+        // Do not keep a big reply buffer around once written: idle clients would hold
+        // memory that maxmemory counts (Redis keeps 16 KB per client at most).
+        if self.reply.buf.capacity() > 16 * 1024 {
+            self.reply.buf = Vec::new();
         }
         Ok(true)
     }
@@ -348,6 +402,12 @@ impl Client {
         if self.blocked.is_some() {
             flags.push('b');
         }
+        if self.replica.is_some() {
+            flags.push('S');
+        }
+        if self.is_master {
+            flags.push('M');
+        }
         if self.multi.is_some() {
             flags.push('x');
         }
@@ -356,6 +416,15 @@ impl Client {
         }
         if self.monitor {
             flags.push('O');
+        }
+        if let Some(t) = &self.tracking {
+            flags.push('t');
+            if t.broken_redir {
+                flags.push('R');
+            }
+            if t.bcast {
+                flags.push('B');
+            }
         }
         if flags.is_empty() {
             flags.push('N');
@@ -366,7 +435,7 @@ impl Client {
             (self.addr.clone(), self.laddr.clone())
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={}",
             self.id,
             addr,
             laddr,
@@ -388,6 +457,7 @@ impl Client {
             self.pending_output(),
             self.memory(),
             self.last_cmd,
+            self.tracking.as_ref().map(|t| t.redirect as i64).unwrap_or(-1),
             if self.resp3 { 3 } else { 2 },
         )
     }

@@ -72,7 +72,7 @@ impl Server {
             };
             if let Some(c) = self.clients.get_mut(cid) {
                 tracing::debug!("Evicting client: {}", c.info_line(clock::now_ms()));
-                c.drop_output = true;
+                c.discard_buffers();
             }
             self.forget_client_mem(cid);
             self.stats.evicted_clients += 1;

@@ -18,6 +18,9 @@ impl Server {
             self.propagate_background_deletions();
         }
         self.after_writes(None);
+        if self.tracking.clients > 0 {
+            self.tracking_limit();
+        }
         self.clients_cron(now);
         self.recount_clients_mem();
         self.evict_clients();

@@ -40,12 +40,34 @@ impl Server {
     }
 
     /// Evicts keys until used memory is under maxmemory. Redis compat: evict.c.
+    /// Output waiting for replicas.
+    pub fn replica_output_bytes(&self) -> u64 {
+        self.repl
+            .replicas
+            .iter()
+            .filter_map(|&cid| self.clients.get(cid))
+            .filter(|c| !c.close_asap)
+            .map(|c| (c.pending_output() + c.reply.buf.capacity() + c.sealed.capacity() * 24) as u64)
+            .sum()
+    }
+
+    /// Memory that maxmemory does not count: replica output buffers and the AOF
+    /// buffer, which would otherwise grow with every eviction they propagate.
+    /// Redis compat: evict.c freeMemoryGetNotCountedMemory.
+    pub fn mem_not_counted_for_evict(&self) -> u64 {
+        let mut n = self.replica_output_bytes();
+        if self.aof.state != super::aof::AofState::Off {
+            n += self.aof.buf.capacity() as u64;
+        }
+        n
+    }
+
     pub fn perform_evictions(&mut self) -> Evicted {
         let max = self.cfg.maxmemory;
         if max == 0 {
             return Evicted::Ok;
         }
-        let used = crate::alloc::used_memory();
+        let used = crate::alloc::used_memory().saturating_sub(self.mem_not_counted_for_evict());
         if used <= max {
             return Evicted::Ok;
         }
@@ -74,10 +96,9 @@ impl Server {
             if self.prop.on {
                 // Redis compat: evict.c performEvictions propagates each deletion alone.
                 let cmd = super::propagate::deletion_cmd(self.cfg.lazyfree_lazy_eviction);
-                self.aof.feed(db, &[cmd, key.as_slice()]);
+                self.feed_one(db, &[cmd.to_vec(), key.clone()], super::propagate::TO_ALL);
             }
-            self.touch_watched(db, &key);
-            self.signal_key(db, &key);
+            self.key_changed(db, &key, None);
             self.notify(None, NOTIFY_EVICTED, "evicted", &key, db);
             n += 1;
             if n % 16 == 0 && clock::mono_us() - start > limit {

@@ -13,6 +13,7 @@ pub mod propagate;
 pub mod pubsub;
 pub mod reactor;
 pub mod repl;
+pub mod tracking;
 
 use std::collections::HashMap;
 
@@ -110,6 +111,8 @@ pub struct Server {
     /// True while EXEC runs its queue (blocking commands do not block).
     pub in_exec: bool,
     pub pubsub: pubsub::PubSub,
+    /// Client-side caching: who read what.
+    pub tracking: tracking::Tracking,
     /// Clients that got output from other clients' commands (messages), to flush.
     pub pending_writes: Vec<usize>,
     /// Clients in MONITOR mode.
@@ -144,6 +147,9 @@ pub struct Server {
     /// Memory was over maxmemory when the current command was accepted (scripts check
     /// it before their first write). Redis compat: server.pre_command_oom_state.
     pub pre_command_oom: bool,
+    /// Evictions are under way between commands (a lowered maxmemory, or a command's
+    /// eviction that ran out of time). Redis compat: evict.c evictionTimeProc.
+    pub evict_pending: bool,
 }
 
 /// Progress of a load, for INFO.
@@ -196,6 +202,7 @@ impl Server {
             watched: HashMap::new(),
             in_exec: false,
             pubsub: Default::default(),
+            tracking: Default::default(),
             pending_writes: Vec::new(),
             monitors: Vec::new(),
             db_events: (false, false),
@@ -214,6 +221,7 @@ impl Server {
             scripts: Default::default(),
             script_time_ms: None,
             pre_command_oom: false,
+            evict_pending: false,
         }
     }
 

@@ -151,7 +151,7 @@ impl Server {
     }
 
     /// One propagated command to the AOF and/or the replication stream.
-    fn feed_one(&mut self, db: usize, argv: &[Vec<u8>], to: u8) {
+    pub fn feed_one(&mut self, db: usize, argv: &[Vec<u8>], to: u8) {
         if to & TO_AOF != 0 {
             self.aof.feed(db, argv);
         }

@@ -158,7 +158,7 @@ fn encode(resp3: bool, parts: &[&[u8]]) -> ReplyBuf {
 impl Server {
     /// Appends `bytes` to a client's output, scheduling a write and enforcing its
     /// output buffer limits.
-    fn deliver(&mut self, cur: &mut Option<Current<'_>>, cid: usize, msg2: &[u8], msg3: &[u8]) {
+    pub(super) fn deliver(&mut self, cur: &mut Option<Current<'_>>, cid: usize, msg2: &[u8], msg3: &[u8]) {
         if let Some(c) = cur.as_mut().filter(|c| c.cid == cid) {
             // Messages get through CLIENT REPLY OFF. Redis compat: CLIENT_PUSHING.
             let from = c.out.len();
@@ -191,6 +191,8 @@ impl Server {
             self.pending_writes.push(cid);
         }
         self.check_obuf_limits(cid, crate::clock::now_ms());
+        // Redis compat: pubsub.c updateClientMemUsageAndBucket after each message.
+        self.update_client_mem(cid);
     }
 
     /// Disconnects a client whose pending output passed its class's hard limit, or its
@@ -326,7 +328,7 @@ impl Server {
             for (ev, key) in evs {
                 let (class, name) = match ev {
                     crate::db::DbEvent::Expired => {
-                        self.touch_watched(db, &key);
+                        self.signal_modified_key(db, &key, None);
                         (NOTIFY_EXPIRED, "expired")
                     }
                     crate::db::DbEvent::New => (NOTIFY_NEW, "new"),
@@ -343,7 +345,7 @@ impl Server {
         let f = self.cfg.notify_flags;
         let on = f & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT) != 0;
         let want = (
-            (on && f & NOTIFY_EXPIRED != 0) || !self.watched.is_empty(),
+            (on && f & NOTIFY_EXPIRED != 0) || !self.watched.is_empty() || self.tracking.clients > 0,
             on && f & NOTIFY_NEW != 0,
         );
         if want == self.db_events {

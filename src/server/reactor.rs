@@ -190,7 +190,7 @@ impl Reactor {
                 Some(ms) => wait.min(ms as u64 * 1000),
                 None => wait,
             };
-            let timeout = if srv.pending_close.is_empty() && srv.pending_reads.is_empty() {
+            let timeout = if srv.pending_close.is_empty() && srv.pending_reads.is_empty() && !srv.evict_pending {
                 Duration::from_micros(wait)
             } else {
                 Duration::ZERO
@@ -230,18 +230,24 @@ impl Reactor {
                     flush_client(srv, &self.registry, cid);
                 }
             }
-            // Subscribers that received messages.
-            for cid in std::mem::take(&mut srv.pending_writes) {
-                if let Some(c) = srv.clients.get_mut(cid) {
-                    c.pending_write = false;
-                }
-                flush_client(srv, &self.registry, cid);
-            }
             // A slice of a background snapshot between events.
             snap_wait = srv.snapshot_step(events.is_empty());
             if clock::mono_us() >= next_cron {
                 srv.cron();
                 next_cron = clock::mono_us() + 1_000_000 / srv.hz.max(1) as u64;
+            }
+            if srv.evict_pending {
+                srv.evict_pending = srv.cfg.maxmemory > 0
+                    && !srv.aof.loading
+                    && srv.perform_evictions() == super::evict::Evicted::Running;
+            }
+            srv.tracking_broadcast();
+            // Subscribers that received messages (and invalidations).
+            for cid in std::mem::take(&mut srv.pending_writes) {
+                if let Some(c) = srv.clients.get_mut(cid) {
+                    c.pending_write = false;
+                }
+                flush_client(srv, &self.registry, cid);
             }
             self.before_sleep(srv);
             let busy = clock::mono_us() - busy_from;
@@ -437,6 +443,7 @@ impl Reactor {
             srv.repl_forget_client(cid);
             srv.unwatch_all(cid);
             srv.unsubscribe_all(cid);
+            srv.disable_tracking(cid);
             srv.monitors.retain(|&m| m != cid);
             srv.forget_client_mem(cid);
             if let Some(mut c) = srv.clients.try_remove(cid) {

@@ -93,6 +93,11 @@ impl Repl {
         self.backlog_on || !self.replicas.is_empty()
     }
 
+    /// Memory held by the backlog.
+    pub fn backlog_bytes(&self) -> u64 {
+        self.backlog.capacity() as u64
+    }
+
     pub fn backlog_first_byte(&self) -> u64 {
         if self.backlog_on {
             self.backlog_start
@@ -149,7 +154,13 @@ impl Server {
     fn repl_feed_raw(&mut self, buf: &[u8]) {
         self.repl.offset += buf.len() as u64;
         if self.repl.backlog_on {
+            // Room is made before appending, so the backlog stays within the capacity
+            // reserved for it (its memory does not creep up under maxmemory).
             let cap = self.cfg.repl.backlog_size;
+            let over = (self.repl.backlog.len() + buf.len()).saturating_sub(cap);
+            let drop = over.min(self.repl.backlog.len());
+            self.repl.backlog.drain(..drop);
+            self.repl.backlog_start += drop as u64;
             self.repl.backlog.extend(buf);
             while self.repl.backlog.len() > cap {
                 let drop = self.repl.backlog.len() - cap;
@@ -182,6 +193,8 @@ impl Server {
             self.repl.backlog_on = true;
             self.repl.backlog_start = self.repl.offset + 1;
             self.repl.backlog.clear();
+            let cap = self.cfg.repl.backlog_size;
+            self.repl.backlog.reserve_exact(cap);
         }
         let partial = psync.and_then(|(id, off)| {
             let off: u64 = std::str::from_utf8(off).ok()?.parse().ok()?;

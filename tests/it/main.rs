@@ -21,4 +21,5 @@ mod sets;
 mod sort;
 mod streams;
 mod strings;
+mod tracking;
 mod zsets;

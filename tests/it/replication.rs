@@ -62,6 +62,10 @@ fn replica_syncs_follows_and_refuses_writes() {
     );
     assert_eq!(cmd!(mc, "WAIT", "1", "5000"), b":1\r\n");
     assert_eq!(info_field(&mut mc, "connected_slaves"), "1");
+    let replicas = String::from_utf8_lossy(&cmd!(mc, "CLIENT", "LIST", "TYPE", "replica")).into_owned();
+    assert_eq!(replicas.matches("flags=S ").count(), 1, "{replicas}");
+    let normal = String::from_utf8_lossy(&cmd!(mc, "CLIENT", "LIST", "TYPE", "normal")).into_owned();
+    assert!(!normal.contains("flags=S "), "{normal}");
     let role = cmd!(mc, "ROLE");
     assert!(
         role.starts_with(b"*3\r\n$6\r\nmaster\r\n"),
