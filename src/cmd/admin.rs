@@ -620,7 +620,27 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             ctx.srv.scripts.allow_noscript = a.at(2) != b"0";
             ctx.out.ok();
         }
-        "jmap" | "change-repl-id" | "stringmatch-len" | "pause-cron" | "replybuffer" => {
+        "pause-cron" if a.len() == 3 => {
+            ctx.srv.cron_paused = a.at(2) != b"0";
+            ctx.out.ok();
+        }
+        // Reads a jemalloc control (integer-valued ones). Redis compat: debug.c mallctl.
+        "mallctl" if a.len() == 3 => {
+            let mut name = a.at(2).to_vec();
+            name.push(0);
+            // Safety: the name is NUL-terminated and each read names the width it asks
+            // for; jemalloc refuses (EINVAL) a width that does not match the control.
+            let v = unsafe {
+                tikv_jemalloc_ctl::raw::read::<u64>(&name)
+                    .or_else(|_| tikv_jemalloc_ctl::raw::read::<u32>(&name).map(u64::from))
+                    .or_else(|_| tikv_jemalloc_ctl::raw::read::<u8>(&name).map(u64::from))
+            };
+            match v {
+                Ok(v) => ctx.out.int(v as i64),
+                Err(e) => return Err(CmdError::owned(format!("ERR {e}"))),
+            }
+        }
+        "jmap" | "change-repl-id" | "stringmatch-len" | "replybuffer" => {
             ctx.out.ok();
         }
         "log" if a.len() == 3 => {

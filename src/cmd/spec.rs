@@ -28,6 +28,9 @@ pub const NO_ASYNC_LOADING: u64 = 1 << 23;
 pub const NO_MULTI: u64 = 1 << 24;
 pub const MOVABLE_KEYS: u64 = 1 << 25;
 pub const ALLOW_BUSY: u64 = 1 << 26;
+/// May expire any keys (SCAN, RANDOMKEY): what it propagates is not wrapped in
+/// MULTI/EXEC. Not shown by COMMAND, as in Redis.
+pub const TOUCHES_ARBITRARY_KEYS: u64 = 1 << 27;
 
 pub const FLAG_NAMES: &[(u64, &str)] = &[
     (WRITE, "write"),

@@ -441,6 +441,9 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             return;
         }
     }
+    if srv.prop.depth == 1 {
+        srv.prop.no_wrap = spec.flags & spec::TOUCHES_ARBITRARY_KEYS != 0;
+    }
     run(srv, cid, argv, out, id, spec, handler);
 }
 

@@ -150,6 +150,8 @@ pub struct Server {
     /// Evictions are under way between commands (a lowered maxmemory, or a command's
     /// eviction that ran out of time). Redis compat: evict.c evictionTimeProc.
     pub evict_pending: bool,
+    /// DEBUG PAUSE-CRON: the periodic tasks do not run.
+    pub cron_paused: bool,
 }
 
 /// Progress of a load, for INFO.
@@ -222,6 +224,7 @@ impl Server {
             script_time_ms: None,
             pre_command_oom: false,
             evict_pending: false,
+            cron_paused: false,
         }
     }
 

@@ -13,6 +13,8 @@ pub struct Propagation {
     pub ops: Vec<Op>,
     /// Nesting of `call::execute` (EXEC runs its commands inside its own call).
     pub depth: u32,
+    /// The top-level command may touch arbitrary keys: its unit is not wrapped.
+    pub no_wrap: bool,
 }
 
 /// Where a propagated command goes (bits).
@@ -124,7 +126,8 @@ impl Server {
             return;
         }
         let ops = std::mem::take(&mut self.prop.ops);
-        let wrap = ops.len() > 1;
+        // Redis compat: server.c propagatePendingCommands, CMD_TOUCHES_ARBITRARY_KEYS.
+        let wrap = ops.len() > 1 && !std::mem::take(&mut self.prop.no_wrap);
         let first_db = ops.first().map(|o| o.db).unwrap_or(0);
         if wrap {
             self.feed_one(first_db, &[b"MULTI".to_vec()], TO_ALL);

@@ -233,7 +233,9 @@ impl Reactor {
             // A slice of a background snapshot between events.
             snap_wait = srv.snapshot_step(events.is_empty());
             if clock::mono_us() >= next_cron {
-                srv.cron();
+                if !srv.cron_paused {
+                    srv.cron();
+                }
                 next_cron = clock::mono_us() + 1_000_000 / srv.hz.max(1) as u64;
             }
             if srv.evict_pending {
