@@ -530,16 +530,18 @@ fn run(
             && spec.flags & (spec::WRITE | spec::MAY_REPLICATE) != 0
             && spec.name != "exec"
         {
+            use super::propagate::{PropagateAs, TO_ALL, TO_REPL};
             match prop {
-                super::propagate::PropagateAs::Verbatim | super::propagate::PropagateAs::Forced => {
-                    srv.also_propagate(db, argv.iter().map(|a| a.to_vec()).collect());
+                PropagateAs::Verbatim | PropagateAs::Forced | PropagateAs::ReplOnly => {
+                    let to = if matches!(prop, PropagateAs::ReplOnly) {
+                        TO_REPL
+                    } else {
+                        TO_ALL
+                    };
+                    srv.propagate_to(db, argv.iter().map(|a| a.to_vec()).collect(), to);
                 }
-                super::propagate::PropagateAs::Replace(v) => srv.also_propagate(db, v),
-                super::propagate::PropagateAs::ReplOnly => {
-                    let v = argv.iter().map(|a| a.to_vec()).collect();
-                    srv.propagate_to(db, v, super::propagate::TO_REPL);
-                }
-                super::propagate::PropagateAs::Nothing => {}
+                PropagateAs::Replace(v) => srv.also_propagate(db, v),
+                PropagateAs::Nothing => {}
             }
         }
     }

@@ -254,9 +254,7 @@ impl Client {
                 + t.prefixes.iter().map(|p| p.capacity() + 48).sum::<usize>()
         });
         self.query.capacity()
-            + self.reply.buf.capacity()
-            + (self.sealed_bytes - self.sealed_sent)
-            + self.sealed.capacity() * std::mem::size_of::<Vec<u8>>()
+            + self.output_memory()
             + self.parser.args.capacity() * 16
             + multi
             + watched
@@ -277,6 +275,13 @@ impl Client {
         } else {
             "normal"
         }
+    }
+
+    /// Memory held by the client's output: the reply buffer and the unsent chunks.
+    pub fn output_memory(&self) -> usize {
+        self.reply.buf.capacity()
+            + (self.sealed_bytes - self.sealed_sent)
+            + self.sealed.capacity() * std::mem::size_of::<Vec<u8>>()
     }
 
     /// A client without a socket (the AOF loader, a script's client).

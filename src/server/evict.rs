@@ -39,7 +39,6 @@ impl Server {
         }
     }
 
-    /// Evicts keys until used memory is under maxmemory. Redis compat: evict.c.
     /// Output waiting for replicas.
     pub fn replica_output_bytes(&self) -> u64 {
         self.repl
@@ -47,7 +46,7 @@ impl Server {
             .iter()
             .filter_map(|&cid| self.clients.get(cid))
             .filter(|c| !c.close_asap)
-            .map(|c| (c.pending_output() + c.reply.buf.capacity() + c.sealed.capacity() * 24) as u64)
+            .map(|c| c.output_memory() as u64)
             .sum()
     }
 
@@ -62,6 +61,7 @@ impl Server {
         n
     }
 
+    /// Evicts keys until used memory is under maxmemory. Redis compat: evict.c.
     pub fn perform_evictions(&mut self) -> Evicted {
         let max = self.cfg.maxmemory;
         if max == 0 {

@@ -60,7 +60,7 @@ impl Server {
     /// Turns propagation on or off to match the AOF state; the dbs then record (or
     /// stop recording) the keys they expire.
     pub fn sync_propagation(&mut self) {
-        let on = (self.aof.accepts_writes() && !self.aof.loading) || self.repl.feeding();
+        let on = self.live_targets() != 0;
         if on == self.prop.on {
             return;
         }
@@ -73,6 +73,19 @@ impl Server {
         }
     }
 
+    /// The targets that take propagated commands now: the AOF (on and not loading),
+    /// replicas (or the backlog).
+    fn live_targets(&self) -> u8 {
+        let mut live = 0;
+        if self.aof.accepts_writes() && !self.aof.loading {
+            live |= TO_AOF;
+        }
+        if self.repl.feeding() {
+            live |= TO_REPL;
+        }
+        live
+    }
+
     /// Queues a command of the current unit.
     pub fn also_propagate(&mut self, db: usize, argv: Vec<Vec<u8>>) {
         self.propagate_to(db, argv, TO_ALL);
@@ -82,17 +95,7 @@ impl Server {
     /// for a target that is off, so it does not count toward the MULTI/EXEC wrapping.
     /// Redis compat: server.c alsoPropagate, shouldPropagate.
     pub fn propagate_to(&mut self, db: usize, argv: Vec<Vec<u8>>, to: u8) {
-        if !self.prop.on {
-            return;
-        }
-        let mut live = 0;
-        if self.aof.accepts_writes() && !self.aof.loading {
-            live |= TO_AOF;
-        }
-        if self.repl.feeding() {
-            live |= TO_REPL;
-        }
-        if to & live != 0 {
+        if self.prop.on && to & self.live_targets() != 0 {
             self.prop.ops.push(Op { db, argv, to });
         }
     }

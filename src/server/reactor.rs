@@ -239,9 +239,7 @@ impl Reactor {
                 next_cron = clock::mono_us() + 1_000_000 / srv.hz.max(1) as u64;
             }
             if srv.evict_pending {
-                srv.evict_pending = srv.cfg.maxmemory > 0
-                    && !srv.aof.loading
-                    && srv.perform_evictions() == super::evict::Evicted::Running;
+                srv.evict_pending = !srv.aof.loading && srv.perform_evictions() == super::evict::Evicted::Running;
             }
             srv.tracking_broadcast();
             // Subscribers that received messages (and invalidations).

@@ -236,9 +236,6 @@ impl Server {
     /// `key` changed (by `by`, when a client's command changed it): its readers are
     /// told, and BCAST prefixes over it note it. Redis compat: trackingInvalidateKey.
     pub fn tracking_invalidate(&mut self, key: &[u8], by: Option<usize>, bcast: bool) {
-        if self.tracking.clients == 0 && self.tracking.table.is_empty() {
-            return;
-        }
         if bcast && !self.tracking.prefixes.is_empty() {
             for (p, b) in self.tracking.prefixes.iter_mut() {
                 if key.starts_with(p) {
@@ -341,7 +338,7 @@ impl Server {
                         b.push(2);
                         b.bulk(b"tracking-redir-broken");
                         b.int(redir as i64);
-                        self.deliver_push(cur, cid, &b.buf);
+                        self.deliver(cur, cid, &b.buf, &b.buf);
                     }
                     return;
                 }
@@ -372,7 +369,7 @@ impl Server {
             Payload::All => b.raw(if own_resp3 { b"_\r\n" } else { b"$-1\r\n" }),
             Payload::Proto(p) => b.raw(p),
         }
-        self.deliver_push(cur, target, &b.buf);
+        self.deliver(cur, target, &b.buf, &b.buf);
     }
 
     /// Sends the BCAST batches collected since the last call, to each prefix's
@@ -431,12 +428,6 @@ impl Server {
         } else {
             self.tracking.over_limit_rounds += 1;
         }
-    }
-
-    /// A message pushed to a client: into the running command's reply when it is the
-    /// current client's, else to its output.
-    fn deliver_push(&mut self, cur: &mut Option<Current<'_>>, cid: usize, msg: &[u8]) {
-        self.deliver(cur, cid, msg, msg);
     }
 }
 
