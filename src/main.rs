@@ -133,6 +133,10 @@ fn main() -> ExitCode {
     }
     raise_open_files(cfg.maxclients);
     let mut srv = Server::new(cfg);
+    if let Err(e) = srv.load_users_at_startup() {
+        warn!("{e}");
+        return ExitCode::from(1);
+    }
     let pidfile = srv.cfg.pidfile.clone();
     if !pidfile.is_empty() && srv.cfg.daemonize || !pidfile.is_empty() {
         if std::fs::write(&pidfile, format!("{pid}\n")).is_ok() {

@@ -78,6 +78,10 @@ fn apply(ctx: &mut Ctx, name: &str) {
             }
         }
         "appendfsync" | "aof-timestamp-enabled" => ctx.srv.aof_sync_config(),
+        "requirepass" => {
+            let pass = cfg.requirepass.clone();
+            ctx.srv.acl.set_requirepass(pass.as_deref());
+        }
         "aof-disable-auto-gc" => ctx.srv.aof_del_history(),
         "maxmemory-clients" => {
             ctx.srv.recount_clients_mem();
@@ -110,7 +114,8 @@ fn config_resetstat(ctx: &mut Ctx, _a: &Args) -> CmdResult {
 }
 
 fn config_rewrite(ctx: &mut Ctx, _a: &Args) -> CmdResult {
-    match ctx.srv.cfg.rewrite() {
+    let users = ctx.srv.acl_config_lines();
+    match ctx.srv.cfg.rewrite(&users) {
         Ok(()) => {
             tracing::info!("CONFIG REWRITE executed with success.");
             ctx.out.ok();
@@ -384,15 +389,15 @@ fn command_getkeys(ctx: &mut Ctx, a: &Args) -> CmdResult {
     if (c.arity > 0 && c.arity != argc) || argc < -c.arity {
         return Err(CmdError::new("ERR Invalid number of arguments specified for command"));
     }
-    let pos = c.key_positions(argv);
+    let refs = c.key_refs(argv);
     let withflags = a.is(1, "getkeysandflags");
-    ctx.out.array(pos.len());
-    for p in pos {
+    ctx.out.array(refs.len());
+    for (p, flags) in refs {
         let k = argv.get(p).copied().unwrap_or_default();
         if withflags {
             let kf: Vec<&str> = KS_NAMES
                 .iter()
-                .filter(|(f, _)| c.key_flags & f != 0)
+                .filter(|(f, _)| flags & f != 0)
                 .map(|(_, n)| *n)
                 .collect();
             ctx.out.array(2);
@@ -548,9 +553,10 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             ctx.out.ok();
         }
         "config-rewrite-force-all" if a.len() == 2 => {
+            let users = ctx.srv.acl_config_lines();
             ctx.srv
                 .cfg
-                .rewrite_all()
+                .rewrite_all(&users)
                 .map_err(|e| CmdError::owned(format!("ERR CONFIG-REWRITE-FORCE-ALL failed: {e}")))?;
             ctx.out.ok();
         }
@@ -861,14 +867,12 @@ const MEMORY_SUBS: &[CommandSpec] = &[
         "Asks the allocator to release memory.",
     ),
     cmd("stats", 2, 0, 0, memory_stats).doc(G, "4.0.0", "O(1)", "Returns details about memory usage."),
-    cmd("usage", -3, READONLY, ACL_KEYSPACE, memory_usage)
-        .keys(2, 2, 1, KS_RO)
-        .doc(
-            G,
-            "4.0.0",
-            "O(N) where N is the number of samples.",
-            "Estimates the memory usage of a key.",
-        ),
+    cmd("usage", -3, READONLY, 0, memory_usage).keys(2, 2, 1, KS_RO).doc(
+        G,
+        "4.0.0",
+        "O(N) where N is the number of samples.",
+        "Estimates the memory usage of a key.",
+    ),
 ];
 
 const CONFIG_SUBS: &[CommandSpec] = &[

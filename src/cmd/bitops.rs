@@ -502,6 +502,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         ),
     cmd("bitop", -4, WRITE | DENYOOM, ACL_BITMAP, bitop)
         .keys(2, -1, 1, KS_OW | KS_UPDATE)
+        .other_keys(KS_RO | KS_ACCESS)
         .doc(
             G,
             "2.6.0",
@@ -510,6 +511,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         ),
     cmd("bitfield", -2, WRITE | DENYOOM, ACL_BITMAP, bitfield)
         .keys(1, 1, 1, KS_RW | KS_UPDATE | KS_ACCESS)
+        .key_refs_with(refs_bitfield)
         .doc(
             G,
             "3.2.0",

@@ -39,7 +39,6 @@ fn quit(ctx: &mut Ctx, _a: &Args) -> CmdResult {
 }
 
 fn reset(ctx: &mut Ctx, _a: &Args) -> CmdResult {
-    let auth = ctx.srv.cfg.requirepass.is_none();
     ctx.db = 0;
     ctx.out.resp3 = false;
     if let Some(c) = ctx.client() {
@@ -47,10 +46,10 @@ fn reset(ctx: &mut Ctx, _a: &Args) -> CmdResult {
         c.db = 0;
         c.name = None;
         c.reply_mode = ReplyMode::On;
-        c.authenticated = auth;
         c.multi = None;
     }
     let cid = ctx.cid;
+    ctx.srv.set_client_default_user(cid);
     ctx.srv.unwatch_all(cid);
     ctx.srv.unsubscribe_all(cid);
     ctx.srv.disable_tracking(cid);
@@ -62,35 +61,29 @@ fn reset(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// Checks a password for the default user; Err is the reply.
-fn check_auth(ctx: &mut Ctx, user: Option<&[u8]>, pass: &[u8]) -> CmdResult {
-    let ok = match (&ctx.srv.cfg.requirepass, user) {
-        (_, Some(u)) if u != b"default" => false,
-        (Some(p), _) => p.as_slice() == pass,
-        (None, _) => true,
-    };
-    if !ok {
-        return Err(error::WRONGPASS);
+/// Logs the connection in; Err is the reply. A failure goes to the ACL log under
+/// `cmd_name` (the command as the client typed it).
+fn check_auth(ctx: &mut Ctx, user: &[u8], pass: &[u8], cmd_name: &[u8]) -> CmdResult {
+    if ctx.srv.authenticate(ctx.cid, user, pass, cmd_name) {
+        Ok(())
+    } else {
+        Err(error::WRONGPASS)
     }
-    if let Some(c) = ctx.client() {
-        c.authenticated = true;
-    }
-    Ok(())
 }
 
 fn auth(ctx: &mut Ctx, a: &Args) -> CmdResult {
     if a.len() > 3 {
         return Err(error::SYNTAX);
     }
-    if a.len() == 2 && ctx.srv.cfg.requirepass.is_none() {
+    if a.len() == 2 && ctx.srv.acl.default_user().nopass {
         return Err(error::NO_PASSWORD);
     }
     let (user, pass) = if a.len() == 3 {
-        (Some(a.at(1)), a.at(2))
+        (a.at(1), a.at(2))
     } else {
-        (None, a.at(1))
+        (b"default".as_slice(), a.at(1))
     };
-    check_auth(ctx, user, pass)?;
+    check_auth(ctx, user, pass, a.at(0))?;
     ctx.out.ok();
     Ok(())
 }
@@ -133,7 +126,7 @@ fn hello(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
     }
     if let Some((u, p)) = creds {
-        check_auth(ctx, Some(u), p)?;
+        check_auth(ctx, u, p, a.at(0))?;
     }
     if !ctx.client().is_some_and(|c| c.authenticated) {
         return Err(CmdError::new("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
@@ -409,7 +402,7 @@ fn client_list(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let now = ctx.now_ms;
     let mut s = String::new();
     for (_, c) in ctx.srv.clients.iter() {
-        if ids.as_ref().is_some_and(|v| !v.contains(&c.id)) || class.is_some_and(|k| c.class() != k) {
+        if c.freed || ids.as_ref().is_some_and(|v| !v.contains(&c.id)) || class.is_some_and(|k| c.class() != k) {
             continue;
         }
         s.push_str(&c.info_line(now));
@@ -438,7 +431,7 @@ fn client_kill(ctx: &mut Ctx, a: &Args) -> CmdResult {
         ctx.out.ok();
         return Ok(());
     }
-    let (mut id, mut addr, mut laddr, mut skipme, mut ctype) = (None, None, None, true, None);
+    let (mut id, mut addr, mut laddr, mut skipme, mut ctype, mut user) = (None, None, None, true, None, None);
     let mut j = 2;
     while j < a.len() {
         if j + 1 >= a.len() {
@@ -466,10 +459,12 @@ fn client_kill(ctx: &mut Ctx, a: &Args) -> CmdResult {
         } else if a.is(j, "type") {
             ctype = Some(client_class(a, j + 1)?);
         } else if a.is(j, "user") {
-            // Only the default user exists.
-            if a.at(j + 1) != b"default" {
-                return Err(CmdError::owned(format!("ERR No such user '{}'", a.str(j + 1))));
-            }
+            user = Some(
+                ctx.srv
+                    .acl
+                    .id_of(a.at(j + 1))
+                    .ok_or_else(|| CmdError::owned(format!("ERR No such user '{}'", a.str(j + 1))))?,
+            );
         } else {
             return Err(error::SYNTAX);
         }
@@ -485,6 +480,8 @@ fn client_kill(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 && addr.as_ref().is_none_or(|x| &c.addr == x)
                 && laddr.as_ref().is_none_or(|x| &c.laddr == x)
                 && ctype.is_none_or(|t| c.class() == t)
+                && user.is_none_or(|u| c.user == u)
+                && !c.freed
                 && !(skipme && *k == me)
         })
         .map(|(k, _)| k)
@@ -781,7 +778,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         "O(1)",
         "Negotiates the protocol version, optionally authenticating and naming the connection.",
     ),
-    crate::cmd::spec::container("client", ACL_CONNECTION, CLIENT_SUBS).doc(
+    crate::cmd::spec::container("client", 0, CLIENT_SUBS).doc(
         G,
         "2.4.0",
         "Depends on subcommand.",

@@ -479,6 +479,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
     cmd("georadius", -6, WRITE | DENYOOM | MOVABLE_KEYS, ACL_GEO, georadius)
         .keys_with(keys_georadius, KS_RO | KS_ACCESS)
+        .other_keys(KS_OW | KS_UPDATE)
         .doc(
             G,
             "3.2.0",
@@ -501,6 +502,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         georadiusbymember,
     )
     .keys_with(keys_georadius, KS_RO | KS_ACCESS)
+    .other_keys(KS_OW | KS_UPDATE)
     .doc(
         G,
         "3.2.0",
@@ -524,7 +526,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Queries a geospatial index for members inside an area of a box or a circle.",
         ),
     cmd("geosearchstore", -8, WRITE | DENYOOM, ACL_GEO, geosearchstore)
-        .keys(1, 2, 1, KS_RW | KS_UPDATE)
+        .keys(1, 2, 1, KS_OW | KS_UPDATE)
+        .other_keys(KS_RO | KS_ACCESS)
         .doc(
             G,
             "6.2.0",

@@ -300,14 +300,24 @@ fn migrate(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 /// MIGRATE's keys: argument 3, or everything after KEYS when it is empty.
 /// Redis compat: db.c migrateGetKeys.
+/// The key argument, or the keys after KEYS (skipping AUTH and AUTH2 credentials).
+/// Redis compat: db.c migrateGetKeys.
 pub fn keys_migrate(argv: &[&[u8]]) -> Vec<usize> {
-    if argv.get(3).is_some_and(|k| k.is_empty()) {
-        for j in 6..argv.len() {
-            if argv.get(j).is_some_and(|a| a.eq_ignore_ascii_case(b"keys")) {
-                return (j + 1..argv.len()).collect();
+    let mut i = 6;
+    while i < argv.len() {
+        let a = argv[i];
+        if a.eq_ignore_ascii_case(b"keys") {
+            if argv.get(3).is_some_and(|k| !k.is_empty()) {
+                return Vec::new();
             }
+            return (i + 1..argv.len()).collect();
         }
-        return Vec::new();
+        if a.eq_ignore_ascii_case(b"auth") {
+            i += 1;
+        } else if a.eq_ignore_ascii_case(b"auth2") {
+            i += 2;
+        }
+        i += 1;
     }
     vec![3]
 }

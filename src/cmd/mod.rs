@@ -1,6 +1,7 @@
 //! Commands: the execution context (`Ctx`), the argument cursor (`Args`), the command
 //! table built from every family's spec list, and the families themselves.
 //! Handlers parse and validate first, then touch the keyspace, then reply.
+pub mod acl;
 pub mod admin;
 pub mod bitops;
 pub mod cluster;
@@ -145,6 +146,18 @@ impl Ctx<'_> {
         &mut self.srv.dbs[self.db]
     }
 
+    /// Whether the connection's user may run `argv` and access every key with the
+    /// permissions of `ks_flags` (SORT's BY and GET patterns name any key).
+    /// Redis compat: acl.c ACLUserCheckCmdWithUnrestrictedKeyAccess.
+    pub fn full_key_access(&self, argv: &[&[u8]], ks_flags: u32) -> bool {
+        let user = self.srv.clients.get(self.cid).map(|c| c.user).unwrap_or_default();
+        let t = table();
+        match t.lookup_id(argv).and_then(|id| Some((id, *t.specs.get(id)?))) {
+            Some((id, spec)) => self.srv.acl.user(user).check_with_all_keys(id, spec, argv, ks_flags),
+            None => true,
+        }
+    }
+
     pub fn client(&mut self) -> Option<&mut Client> {
         self.srv.clients.get_mut(self.cid)
     }
@@ -241,8 +254,9 @@ pub struct Table {
     pub all: Vec<&'static CommandSpec>,
 }
 
-fn families() -> [&'static [CommandSpec]; 21] {
+fn families() -> [&'static [CommandSpec]; 22] {
     [
+        acl::COMMANDS,
         cluster::COMMANDS,
         multi::COMMANDS,
         string::COMMANDS,
@@ -300,6 +314,11 @@ pub fn table() -> &'static Table {
 }
 
 impl Table {
+    /// Id of a top-level command (case-insensitive).
+    pub fn top_id(&self, name: &[u8]) -> Option<usize> {
+        self.top(name)
+    }
+
     fn top(&self, name: &[u8]) -> Option<usize> {
         let mut buf = [0u8; 32];
         let b = buf.get_mut(..name.len())?;

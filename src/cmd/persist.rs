@@ -188,7 +188,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(G, "1.0.0", "O(N) where N is the total number of keys in all databases", "Asynchronously saves the database(s) to disk."),
     cmd("bgrewriteaof", 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, ACL_ADMIN | ACL_DANGEROUS, bgrewriteaof)
         .doc(G, "1.0.0", "O(1)", "Asynchronously rewrites the append-only file to disk."),
-    cmd("dump", 2, READONLY, ACL_KEYSPACE | ACL_DANGEROUS, dump)
+    cmd("dump", 2, READONLY, ACL_KEYSPACE, dump)
         .keys(1, 1, 1, KS_RO | KS_ACCESS)
         .doc(GK, "2.6.0", "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).", "Returns a serialized representation of the value stored at a key.")
         .tips(&["nondeterministic_output"]),

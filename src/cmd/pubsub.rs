@@ -162,7 +162,7 @@ const PUBSUB_SUBS: &[CommandSpec] = &[
         "O(N)",
         "Returns the active channels.",
     ),
-    cmd("help", 2, LOADING | STALE, ACL_PUBSUB, pubsub_help).doc(
+    cmd("help", 2, LOADING | STALE, 0, pubsub_help).doc(
         G,
         "6.2.0",
         "O(1)",
@@ -215,17 +215,17 @@ pub const COMMANDS: &[CommandSpec] = &[
     cmd("punsubscribe", -1, SUBF, ACL_PUBSUB, punsubscribe)
         .doc(G, "2.0.0", "O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client).", "Stops listening to messages published to channels that match one or more patterns."),
     cmd("ssubscribe", -2, SUBF, ACL_PUBSUB, ssubscribe)
-        .keys(1, -1, 1, KS_RO)
+        .keys(1, -1, 1, KS_NOT_KEY)
         .doc(G, "7.0.0", "O(N) where N is the number of shard channels to subscribe to.", "Listens for messages published to shard channels."),
     cmd("sunsubscribe", -1, SUBF, ACL_PUBSUB, sunsubscribe)
-        .keys(1, -1, 1, KS_RO)
+        .keys(1, -1, 1, KS_NOT_KEY)
         .doc(G, "7.0.0", "O(N) where N is the number of clients already subscribed to a shard channel.", "Stops listening to messages posted to shard channels."),
     cmd("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, ACL_PUBSUB, publish)
         .doc(G, "2.0.0", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).", "Posts a message to a channel."),
     cmd("spublish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, ACL_PUBSUB, spublish)
-        .keys(1, 1, 1, KS_RO)
+        .keys(1, 1, 1, KS_NOT_KEY)
         .doc(G, "7.0.0", "O(N) where N is the number of clients subscribed to the receiving shard channel.", "Post a message to a shard channel"),
     cmd("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, monitor)
         .doc("server", "1.0.0", "O(1)", "Listens for all requests received by the server in real-time."),
-    crate::cmd::spec::container("pubsub", ACL_PUBSUB, PUBSUB_SUBS).doc(G, "2.8.0", "Depends on subcommand.", "A container for Pub/Sub commands."),
+    crate::cmd::spec::container("pubsub", 0, PUBSUB_SUBS).doc(G, "2.8.0", "Depends on subcommand.", "A container for Pub/Sub commands."),
 ];

@@ -555,8 +555,8 @@ fn function_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     Ok(())
 }
 
-const EVAL_F: u64 = NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE;
-const EVAL_RO_F: u64 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY;
+const EVAL_F: u64 = NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS;
+const EVAL_RO_F: u64 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLE_KEYS;
 
 const SCRIPT_SUBS: &[CommandSpec] = &[
     cmd("load", 3, NOSCRIPT | STALE, ACL_SCRIPTING, script_load).doc(
@@ -710,13 +710,13 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Depends on the function that is executed.",
             "Invokes a read-only function.",
         ),
-    container("script", ACL_SCRIPTING, SCRIPT_SUBS).doc(
+    container("script", 0, SCRIPT_SUBS).doc(
         G,
         "2.6.0",
         "Depends on subcommand.",
         "A container for Lua scripts management commands.",
     ),
-    container("function", ACL_SCRIPTING, FUNCTION_SUBS).doc(
+    container("function", 0, FUNCTION_SUBS).doc(
         G,
         "7.0.0",
         "Depends on subcommand.",

@@ -935,7 +935,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Returns random members of a set, distinct for a positive count, possibly repeated for a negative one.",
         )
         .tips(&["nondeterministic_output"]),
-    cmd("smove", 4, WRITE | FAST, ACL_SET, smove).keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE).doc(
+    cmd("smove", 4, WRITE | FAST, ACL_SET, smove).keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE).other_keys(KS_RW | KS_INSERT).doc(
         G,
         "1.0.0",
         "O(1)",
@@ -976,6 +976,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .tips(&["nondeterministic_output_order"]),
     cmd("sinterstore", -3, WRITE | DENYOOM, ACL_SET, sinterstore)
         .keys(1, -1, 1, KS_RW | KS_UPDATE)
+        .other_keys(KS_RO | KS_ACCESS)
         .doc(
             G,
             "1.0.0",
@@ -984,6 +985,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         ),
     cmd("sunionstore", -3, WRITE | DENYOOM, ACL_SET, sunionstore)
         .keys(1, -1, 1, KS_OW | KS_UPDATE)
+        .other_keys(KS_RO | KS_ACCESS)
         .doc(
             G,
             "1.0.0",
@@ -992,6 +994,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         ),
     cmd("sdiffstore", -3, WRITE | DENYOOM, ACL_SET, sdiffstore)
         .keys(1, -1, 1, KS_OW | KS_UPDATE)
+        .other_keys(KS_RO | KS_ACCESS)
         .doc(
             G,
             "1.0.0",

@@ -70,6 +70,7 @@ fn sort_generic(ctx: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
     let mut store: Option<&[u8]> = None;
     let mut by: Option<&[u8]> = None;
     let mut gets: Vec<&[u8]> = Vec::new();
+    let full_access = ctx.full_key_access(a.argv, KS_ACCESS);
     let mut j = 2;
     while j < a.len() {
         let left = a.len() - j - 1;
@@ -89,8 +90,18 @@ fn sort_generic(ctx: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
         } else if a.is(j, "by") && left >= 1 {
             by = Some(a.at(j + 1));
             dontsort = !a.at(j + 1).contains(&b'*');
+            if !dontsort && !full_access {
+                return Err(CmdError::new(
+                    "ERR BY option of SORT denied due to insufficient ACL permissions.",
+                ));
+            }
             j += 1;
         } else if a.is(j, "get") && left >= 1 {
+            if !full_access {
+                return Err(CmdError::new(
+                    "ERR GET option of SORT denied due to insufficient ACL permissions.",
+                ));
+            }
             gets.push(a.at(j + 1));
             j += 1;
         } else {
@@ -244,6 +255,7 @@ fn sort_ro(ctx: &mut Ctx, a: &Args) -> CmdResult {
 pub const COMMANDS: &[CommandSpec] = &[
     cmd("sort", -2, WRITE | DENYOOM | MOVABLE_KEYS, ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_DANGEROUS, sort)
         .keys_with(keys_sort, KS_RO | KS_ACCESS)
+        .other_keys(KS_OW | KS_UPDATE)
         .doc(G, "1.0.0", "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).", "Sorts the elements in a list, a set, or a sorted set, optionally storing the result."),
     cmd("sort_ro", -2, READONLY | MOVABLE_KEYS, ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_DANGEROUS, sort_ro)
         .keys(1, 1, 1, KS_RO | KS_ACCESS)

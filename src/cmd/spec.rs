@@ -123,6 +123,8 @@ pub const KS_ACCESS: u32 = 16;
 pub const KS_UPDATE: u32 = 32;
 pub const KS_INSERT: u32 = 64;
 pub const KS_DELETE: u32 = 128;
+/// Not a key (a shard channel, hashed like a key in a cluster); ACLs skip it.
+pub const KS_NOT_KEY: u32 = 256;
 
 pub const KS_NAMES: &[(u32, &str)] = &[
     (KS_RO, "RO"),
@@ -133,6 +135,7 @@ pub const KS_NAMES: &[(u32, &str)] = &[
     (KS_UPDATE, "update"),
     (KS_INSERT, "insert"),
     (KS_DELETE, "delete"),
+    (KS_NOT_KEY, "not_key"),
 ];
 
 pub struct CommandSpec {
@@ -151,22 +154,72 @@ pub struct CommandSpec {
     pub tips: &'static [&'static str],
     /// Key positions of commands whose keys depend on the arguments (numkeys, STORE).
     pub keys_fn: Option<KeysFn>,
+    /// Key spec flags of every key after the first, when they differ from the first's
+    /// (the destination of LMOVE, the sources of SUNIONSTORE); 0: the same.
+    pub other_key_flags: u32,
+    /// Keys and their flags for commands whose flags depend on the arguments (SET
+    /// with GET, BITFIELD with SET).
+    pub refs_fn: Option<KeyRefsFn>,
+}
+
+/// Keys of `argv` with their key spec flags.
+pub type KeyRefsFn = fn(&[&[u8]]) -> Vec<(usize, u32)>;
+
+/// SET: the key is read too with GET. Redis compat: db.c setGetKeys.
+pub fn refs_set(argv: &[&[u8]]) -> Vec<(usize, u32)> {
+    let get = argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get"));
+    vec![(
+        1,
+        if get {
+            KS_RW | KS_ACCESS | KS_UPDATE
+        } else {
+            KS_OW | KS_UPDATE
+        },
+    )]
+}
+
+/// BITFIELD: read-only unless a SET or INCRBY (or a syntax error) comes.
+/// Redis compat: db.c bitfieldGetKeys.
+pub fn refs_bitfield(argv: &[&[u8]]) -> Vec<(usize, u32)> {
+    let mut readonly = true;
+    let mut i = 2;
+    while i < argv.len() {
+        let rem = argv.len() - i - 1;
+        let a = argv[i];
+        if a.eq_ignore_ascii_case(b"get") && rem >= 2 {
+            i += 3;
+        } else if (a.eq_ignore_ascii_case(b"set") || a.eq_ignore_ascii_case(b"incrby")) && rem >= 3 {
+            readonly = false;
+            break;
+        } else if a.eq_ignore_ascii_case(b"overflow") && rem >= 1 {
+            i += 2;
+        } else {
+            readonly = false;
+            break;
+        }
+    }
+    let flags = if readonly {
+        KS_RO | KS_ACCESS
+    } else {
+        KS_RW | KS_ACCESS | KS_UPDATE
+    };
+    vec![(1, flags)]
 }
 
 /// Finds the key positions of a command with movable keys from its full argv.
 pub type KeysFn = fn(&[&[u8]]) -> Vec<usize>;
 
-/// `count` keys counted by the integer at `numkeys_at`, starting right after it.
+/// `count` keys counted by the integer at `numkeys_at`, starting right after it;
+/// none when the count is not a positive number of arguments present (the command
+/// will answer a syntax error). Redis compat: db.c genericGetKeys.
 fn numkeys_keys(argv: &[&[u8]], numkeys_at: usize) -> Vec<usize> {
+    let first = numkeys_at + 1;
     let n = argv
         .get(numkeys_at)
         .and_then(|v| crate::util::num::parse_i64(v))
-        .filter(|&n| n > 0)
+        .filter(|&n| n > 0 && n as usize <= argv.len().saturating_sub(first))
         .unwrap_or(0) as usize;
-    let first = numkeys_at + 1;
-    (first..first.saturating_add(n))
-        .take_while(|&i| i < argv.len())
-        .collect()
+    (first..first + n).collect()
 }
 
 /// LMPOP, ZMPOP, ZUNION, ZINTER, ZDIFF, ZINTERCARD, SINTERCARD: `cmd numkeys key...`.
@@ -181,8 +234,12 @@ pub fn keys_numkeys_2(argv: &[&[u8]]) -> Vec<usize> {
 
 /// ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE: `cmd dest numkeys key...`.
 pub fn keys_store_numkeys(argv: &[&[u8]]) -> Vec<usize> {
+    let sources = numkeys_keys(argv, 2);
+    if sources.is_empty() {
+        return sources;
+    }
     let mut v = vec![1];
-    v.extend(numkeys_keys(argv, 2));
+    v.extend(sources);
     v
 }
 
@@ -232,6 +289,8 @@ pub const fn cmd(name: &'static str, arity: i32, flags: u64, acl: u64, handler: 
         subcommands: &[],
         tips: &[],
         keys_fn: None,
+        other_key_flags: 0,
+        refs_fn: None,
     }
 }
 
@@ -256,6 +315,8 @@ pub const fn container(name: &'static str, acl: u64, subs: &'static [CommandSpec
         subcommands: subs,
         tips: &[],
         keys_fn: None,
+        other_key_flags: 0,
+        refs_fn: None,
     }
 }
 
@@ -284,6 +345,18 @@ impl CommandSpec {
     pub const fn keys_with(mut self, f: KeysFn, flags: u32) -> Self {
         self.keys_fn = Some(f);
         self.key_flags = flags;
+        self
+    }
+
+    /// Key spec flags of the keys after the first.
+    pub const fn other_keys(mut self, flags: u32) -> Self {
+        self.other_key_flags = flags;
+        self
+    }
+
+    /// Keys and flags found by a function of the arguments.
+    pub const fn key_refs_with(mut self, f: KeyRefsFn) -> Self {
+        self.refs_fn = Some(f);
         self
     }
 
@@ -323,6 +396,24 @@ impl CommandSpec {
     /// Whether the command takes keys at all.
     pub fn has_keys(&self) -> bool {
         self.keys.first > 0 || self.keys_fn.is_some()
+    }
+
+    /// The key arguments of `argv` with their key spec flags (what ACL key
+    /// permissions and COMMAND GETKEYSANDFLAGS look at).
+    pub fn key_refs(&self, argv: &[&[u8]]) -> Vec<(usize, u32)> {
+        if let Some(f) = self.refs_fn {
+            return f(argv);
+        }
+        let other = if self.other_key_flags != 0 {
+            self.other_key_flags
+        } else {
+            self.key_flags
+        };
+        self.key_positions(argv)
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (p, if i == 0 { self.key_flags } else { other }))
+            .collect()
     }
 
     /// Positions of the key arguments in `argv` (argv[0] is the command name).

@@ -1737,7 +1737,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .keys(1, 1, 1, KS_RW | KS_DELETE)
         .doc(G, "5.0.0", "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.", "Deletes messages from the beginning of a stream.")
         .tips(&["nondeterministic_output"]),
-    crate::cmd::spec::container("xgroup", S, XGROUP_SUBS).doc(G, "5.0.0", "Depends on subcommand.", "A container for consumer groups commands."),
+    crate::cmd::spec::container("xgroup", 0, XGROUP_SUBS).doc(G, "5.0.0", "Depends on subcommand.", "A container for consumer groups commands."),
     cmd("xack", -4, WRITE | FAST, S, xack)
         .keys(1, 1, 1, KS_RW | KS_UPDATE)
         .doc(G, "5.0.0", "O(1) for each message ID processed.", "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream."),
@@ -1753,7 +1753,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .keys(1, 1, 1, KS_RW | KS_DELETE)
         .doc(G, "6.2.0", "O(1) if COUNT is small.", "Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to as consumer group member.")
         .tips(&["nondeterministic_output"]),
-    crate::cmd::spec::container("xinfo", S, XINFO_SUBS).doc(G, "5.0.0", "Depends on subcommand.", "A container for stream introspection commands."),
+    crate::cmd::spec::container("xinfo", 0, XINFO_SUBS).doc(G, "5.0.0", "Depends on subcommand.", "A container for stream introspection commands."),
     cmd("xsetid", -3, WRITE | DENYOOM | FAST, S, xsetid)
         .keys(1, 1, 1, KS_RW | KS_UPDATE)
         .doc(G, "5.0.0", "O(1)", "An internal command for replicating stream values."),

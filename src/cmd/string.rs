@@ -644,12 +644,15 @@ pub const COMMANDS: &[CommandSpec] = &[
         "O(1)",
         "Returns the string value of a key.",
     ),
-    cmd("set", -3, WRITE | DENYOOM, ACL_STRING, set).keys(1, 1, 1, RW).doc(
-        G,
-        "1.0.0",
-        "O(1)",
-        "Sets the string value of a key, with options for conditions, expiry and returning the old value.",
-    ),
+    cmd("set", -3, WRITE | DENYOOM, ACL_STRING, set)
+        .keys(1, 1, 1, RW)
+        .key_refs_with(refs_set)
+        .doc(
+            G,
+            "1.0.0",
+            "O(1)",
+            "Sets the string value of a key, with options for conditions, expiry and returning the old value.",
+        ),
     cmd("setnx", 3, WRITE | DENYOOM | FAST, ACL_STRING, setnx)
         .keys(1, 1, 1, OW | KS_INSERT)
         .doc(G, "1.0.0", "O(1)", "Sets a key only when it does not exist."),
@@ -748,7 +751,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "O(1), not counting the time taken to copy the new string in place.",
             "Overwrites part of a key's string value at an offset, padding with zero bytes.",
         ),
-    cmd("lcs", -3, READONLY, ACL_STRING, lcs).keys(1, 1, 1, RO).doc(
+    cmd("lcs", -3, READONLY, ACL_STRING, lcs).keys(1, 2, 1, RO).doc(
         G,
         "7.0.0",
         "O(N*M) where N and M are the lengths of s1 and s2, respectively",

@@ -833,7 +833,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
         "Returns members of a sorted set by rank, score or lexicographical range.",
     ),
-    cmd("zrangestore", -5, W | DENYOOM, Z, zrangestore).keys(1, 2, 1, KS_OW | KS_UPDATE).doc(
+    cmd("zrangestore", -5, W | DENYOOM, Z, zrangestore).keys(1, 2, 1, KS_OW | KS_UPDATE).other_keys(KS_RO | KS_ACCESS).doc(
         G,
         "6.2.0",
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.",
@@ -893,19 +893,19 @@ pub const COMMANDS: &[CommandSpec] = &[
         "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
         "Returns the members of a sorted set missing from the others.",
     ),
-    cmd("zunionstore", -4, W | DENYOOM | MOVABLE_KEYS, Z, zunionstore).keys_with(keys_store_numkeys, KS_OW | KS_UPDATE).doc(
+    cmd("zunionstore", -4, W | DENYOOM | MOVABLE_KEYS, Z, zunionstore).keys_with(keys_store_numkeys, KS_OW | KS_UPDATE).other_keys(KS_RO | KS_ACCESS).doc(
         G,
         "2.0.0",
         "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
         "Stores the union of sorted sets in a key.",
     ),
-    cmd("zinterstore", -4, W | DENYOOM | MOVABLE_KEYS, Z, zinterstore).keys_with(keys_store_numkeys, KS_OW | KS_UPDATE).doc(
+    cmd("zinterstore", -4, W | DENYOOM | MOVABLE_KEYS, Z, zinterstore).keys_with(keys_store_numkeys, KS_OW | KS_UPDATE).other_keys(KS_RO | KS_ACCESS).doc(
         G,
         "2.0.0",
         "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
         "Stores the intersection of sorted sets in a key.",
     ),
-    cmd("zdiffstore", -4, W | DENYOOM | MOVABLE_KEYS, Z, zdiffstore).keys_with(keys_store_numkeys, KS_OW | KS_UPDATE).doc(
+    cmd("zdiffstore", -4, W | DENYOOM | MOVABLE_KEYS, Z, zdiffstore).keys_with(keys_store_numkeys, KS_OW | KS_UPDATE).other_keys(KS_RO | KS_ACCESS).doc(
         G,
         "6.2.0",
         "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",

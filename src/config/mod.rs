@@ -47,8 +47,6 @@ const NOT_IMPLEMENTED: &[&str] = &[
     "io-threads",
     "sentinel",
     "loadmodule",
-    "user",
-    "aclfile",
     "supervised",
 ];
 
@@ -111,6 +109,8 @@ pub struct Config {
     pub warnings: Vec<String>,
     /// rename-command pairs (lowercase original, new name; "" disables the command).
     pub renames: Vec<(String, String)>,
+    /// `user` lines: the name, then its ACL rules.
+    pub users: Vec<Vec<String>>,
     save_seen_in_file: bool,
     // Typed views, refreshed by `refresh`.
     pub port: u16,
@@ -251,6 +251,7 @@ impl Config {
             file: None,
             warnings: Vec::new(),
             renames: Vec::new(),
+            users: Vec::new(),
             save_seen_in_file: false,
             port: 6379,
             bind: Vec::new(),
@@ -791,6 +792,17 @@ impl Config {
             if (args.is_empty() && !matches!(d.kind, Kind::Flags(_))) || (!multi && args.len() != 1) {
                 return Err(err("wrong number of arguments"));
             }
+            if d.name == "user" {
+                // Redis compat: acl.c ACLAppendUserForLoading (rules are checked when
+                // the users are created at startup).
+                if self.users.iter().any(|u| u.first() == args.first()) {
+                    return Err(err(
+                        "Duplicate user found. A user can only be defined once in config files",
+                    ));
+                }
+                self.users.push(args.to_vec());
+                continue;
+            }
             if d.name == "rename-command" {
                 let [from, to] = args else {
                     return Err(err("wrong number of arguments"));
@@ -894,16 +906,17 @@ impl Config {
 
     /// CONFIG REWRITE: rewrites the config file keeping comments and unknown lines,
     /// replacing each directive we know with its current value, appending new ones.
-    pub fn rewrite(&self) -> Result<(), String> {
-        self.rewrite_with(false)
+    /// CONFIG REWRITE; `users` are the `user` lines describing the ACL users now.
+    pub fn rewrite(&self, users: &[String]) -> Result<(), String> {
+        self.rewrite_with(false, users)
     }
 
     /// CONFIG REWRITE that also writes every directive still at its default.
-    pub fn rewrite_all(&self) -> Result<(), String> {
-        self.rewrite_with(true)
+    pub fn rewrite_all(&self, users: &[String]) -> Result<(), String> {
+        self.rewrite_with(true, users)
     }
 
-    fn rewrite_with(&self, force_all: bool) -> Result<(), String> {
+    fn rewrite_with(&self, force_all: bool, users: &[String]) -> Result<(), String> {
         let path = self
             .file
             .as_ref()
@@ -911,9 +924,19 @@ impl Config {
         let old = std::fs::read_to_string(path).unwrap_or_default();
         let mut out = Vec::new();
         let mut done = vec![false; DIRECTIVES.len()];
+        let mut users_done = false;
         for line in old.lines() {
             let t = line.trim();
             let name = t.split_whitespace().next().map(lower);
+            // Redis compat: config.c rewriteConfigUserOption: the users now, where
+            // the first `user` line was.
+            if !t.starts_with('#') && name.as_deref() == Some("user") {
+                if !users_done {
+                    out.extend(users.iter().cloned());
+                    users_done = true;
+                }
+                continue;
+            }
             let idx = if t.starts_with('#') {
                 None
             } else {
@@ -938,6 +961,9 @@ impl Config {
             if let Some(l) = self.rewrite_line(i) {
                 out.push(l);
             }
+        }
+        if !users_done {
+            out.extend(users.iter().cloned());
         }
         let body = out.join("\n") + "\n";
         let tmp = path.with_extension("rewrite.tmp");

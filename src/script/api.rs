@@ -248,6 +248,11 @@ fn run_command(rc: &mut RunCtx, argv: &[Vec<u8>]) -> Result<Vec<u8>, Vec<u8>> {
     if spec.flags & spec::STALE == 0 && srv.repl_stale() {
         return reject(srv, b"Can not execute the command on a stale replica. The command must be either a read-only command or marked with the allow-stale flag.");
     }
+    // Redis compat: script.c scriptVerifyACL: the caller's user, logged as "lua".
+    if let Err(d) = srv.acl_check(rc.caller, id, spec, &v, Some(crate::server::acl::LogContext::Lua)) {
+        let msg = format!("The user executing the script {}", d.script_text());
+        return reject(srv, msg.as_bytes());
+    }
     if spec.flags & spec::WRITE != 0 && rc.flags & RUN_WRITE_DIRTY == 0 {
         if let Some(e) = call::disk_error(srv) {
             let mut m = b"-".to_vec();
@@ -267,6 +272,11 @@ fn run_command(rc: &mut RunCtx, argv: &[Vec<u8>]) -> Result<Vec<u8>, Vec<u8>> {
     }
     if spec.flags & spec::WRITE != 0 {
         rc.flags |= RUN_WRITE_DIRTY;
+    }
+    // The script's client runs as the caller's user (SORT's ACL check reads it).
+    let user = srv.clients.get(rc.caller).map(|c| c.user).unwrap_or_default();
+    if let Some(c) = srv.clients.get_mut(rc.client) {
+        c.user = user;
     }
     let mut out = ReplyBuf::new();
     out.resp3 = rc.resp3;
@@ -693,19 +703,27 @@ unsafe extern "C-unwind" fn redis_acl_check_cmd(l: *mut lua_State) -> c_int {
     if run_ctx().is_null() {
         raise_error_table(l, b"redis.acl_check_cmd can only be called inside a script invocation");
     }
+    // Safety: see call_generic.
+    let rc = &*run_ctx();
+    let srv = &*rc.srv;
     let found = match args_to_argv(l) {
         Err(msg) => Err(msg),
         Ok(argv) => {
             let v: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-            Ok(cmd::table().lookup(&v).is_some())
+            let t = cmd::table();
+            Ok(t.lookup_id(&v)
+                .and_then(|id| Some((id, *t.specs.get(id)?)))
+                .map(|(id, spec)| {
+                    let user = srv.clients.get(rc.caller).map(|c| c.user).unwrap_or_default();
+                    srv.acl.user(user).check(id, spec, &v).is_ok()
+                }))
         }
     };
     match found {
         Err(msg) => raise_error_table(l, msg),
-        Ok(false) => raise_error_table(l, b"Invalid command passed to redis.acl_check_cmd()"),
-        Ok(true) => {
-            // Every user may run every command (no ACL users yet).
-            ffi::lua_pushboolean(l, 1);
+        Ok(None) => raise_error_table(l, b"Invalid command passed to redis.acl_check_cmd()"),
+        Ok(Some(ok)) => {
+            ffi::lua_pushboolean(l, ok as c_int);
             1
         }
     }

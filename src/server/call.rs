@@ -247,10 +247,12 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         reject(srv, cid, out, &e, Some(id));
         return;
     }
-    let Some(client) = srv.clients.get_mut(cid) else {
+    let Some(client) = srv.clients.get(cid) else {
         return;
     };
-    let authenticated = client.authenticated || srv.cfg.requirepass.is_none();
+    // The master link and the AOF loader run anything (Redis gives them no user).
+    let superuser = client.is_master || client.is_internal();
+    let authenticated = client.authenticated || srv.acl.default_logs_in();
     if spec.flags & spec::PROTECTED != 0 && !protected_allowed(&srv.cfg.enable_debug_command, client.is_local()) {
         let which = spec.name.to_ascii_uppercase();
         let opt = if spec.name == "debug" {
@@ -270,6 +272,20 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         let e = CmdError::new("ERR Command not allowed inside a transaction");
         reject(srv, cid, out, &e, Some(id));
         return;
+    }
+    // Redis compat: server.c processCommand; multi.c execCommand checks again, as
+    // the rules may have changed since the command was queued.
+    if !superuser {
+        let context = srv.in_exec.then_some(super::acl::LogContext::Multi);
+        if let Err(d) = srv.acl_check(cid, id, spec, argv, context) {
+            let text = if srv.in_exec {
+                format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {}", d.exec_reason())
+            } else {
+                d.noperm(table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name))
+            };
+            reject(srv, cid, out, &CmdError::owned(text), Some(id));
+            return;
+        }
     }
     // Redis compat: server.c processCommand: while a dataset loads, only commands
     // flagged for it run.

@@ -79,6 +79,13 @@ pub struct Client {
     pub name: Option<Vec<u8>>,
     pub db: usize,
     pub authenticated: bool,
+    /// Id of the ACL user the connection runs as.
+    pub user: usize,
+    /// That user's name (CLIENT LIST).
+    pub user_name: String,
+    /// Closed at once for everyone else (ACL revoked its channels): gone from CLIENT
+    /// LIST before its socket is.
+    pub freed: bool,
     pub query: Vec<u8>,
     pub qpos: usize,
     /// Peak query buffer size since the last cron check (to shrink idle buffers).
@@ -156,6 +163,9 @@ impl Client {
             name: None,
             db: 0,
             authenticated: auth,
+            user: crate::server::acl::DEFAULT_USER,
+            user_name: "default".into(),
+            freed: false,
             query: Vec::new(),
             qpos: 0,
             query_peak: 0,
@@ -440,7 +450,7 @@ impl Client {
             (self.addr.clone(), self.laddr.clone())
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
             self.id,
             addr,
             laddr,
@@ -462,6 +472,7 @@ impl Client {
             self.pending_output(),
             self.memory(),
             self.last_cmd,
+            self.user_name,
             self.tracking.as_ref().map(|t| t.redirect as i64).unwrap_or(-1),
             if self.resp3 { 3 } else { 2 },
         )

@@ -1,6 +1,7 @@
 //! Server: all state owned by the main thread (dbs, clients, config, stats) and the
 //! process-level pieces around it. `reactor` runs the event loop, `call` dispatches
 //! commands, `cron` does periodic work. The only module that names mio.
+pub mod acl;
 pub mod aof;
 pub mod blocking;
 pub mod call;
@@ -14,6 +15,7 @@ pub mod pubsub;
 pub mod reactor;
 pub mod repl;
 pub mod tracking;
+pub mod users;
 
 use std::collections::HashMap;
 
@@ -75,6 +77,8 @@ pub struct ShutdownReq {
 
 pub struct Server {
     pub cfg: Config,
+    /// Users and the ACL log.
+    pub acl: acl::Acl,
     pub dbs: Vec<Db>,
     pub clients: Slab<Client>,
     pub stats: Stats,
@@ -173,7 +177,10 @@ impl Server {
             .collect();
         let now = clock::now_ms();
         let hz = cfg.hz;
+        let mut acl = acl::Acl::default();
+        acl.set_requirepass(cfg.requirepass.as_deref());
         Server {
+            acl,
             dbs: (0..n).map(Db::new).collect(),
             cfg,
             clients: Slab::new(),
@@ -246,8 +253,10 @@ impl Server {
         }
     }
 
-    pub fn auth_required(&self) -> bool {
-        self.cfg.requirepass.is_some()
+    /// Whether a client must still log in (the default user has a password or is off).
+    /// Redis compat: networking.c authRequired.
+    pub fn auth_required(&self, cid: usize) -> bool {
+        !self.acl.default_logs_in() && !self.clients.get(cid).is_some_and(|c| c.authenticated)
     }
 
     pub fn uptime_secs(&self) -> u64 {

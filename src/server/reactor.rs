@@ -311,6 +311,11 @@ impl Reactor {
                 }
                 self.dispatch(srv, t, r, w);
             }
+            // A shutdown asked for now happens below, before anything else is
+            // answered or accepted.
+            if srv.shutdown.is_some() && (srv.loading.is_some() || srv.scripts.timedout) {
+                break;
+            }
             for cid in std::mem::take(&mut srv.pending_writes) {
                 if srv.clients.get(cid).is_some_and(|c| c.executing) {
                     continue;
@@ -403,7 +408,7 @@ impl Reactor {
                 srv.stats.rejected_connections += 1;
                 continue;
             }
-            if srv.cfg.protected_mode && srv.cfg.requirepass.is_none() && !unix && !is_loopback(&addr) {
+            if srv.cfg.protected_mode && srv.acl.default_user().nopass && !unix && !is_loopback(&addr) {
                 let _ = conn.write(DENIED.as_bytes());
                 srv.stats.rejected_connections += 1;
                 continue;
@@ -411,7 +416,7 @@ impl Reactor {
             let id = srv.next_client_id;
             srv.next_client_id += 1;
             let now = clock::now_ms();
-            let auth = srv.cfg.requirepass.is_none();
+            let auth = srv.acl.default_logs_in();
             let entry = srv.clients.vacant_entry();
             let cid = entry.key();
             let mut c = Client::new(id, conn, addr, laddr, unix, now, auth);
@@ -607,7 +612,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
         }
         let lim = Limits {
             max_bulk,
-            auth_required: !c.authenticated && srv.cfg.requirepass.is_some(),
+            auth_required: !c.authenticated && !srv.acl.default_logs_in(),
         };
         if !parser.in_progress() {
             start = pos;
