@@ -102,6 +102,72 @@ fn apply(ctx: &mut Ctx, name: &str) {
     }
 }
 
+fn strerror(code: i32) -> String {
+    std::io::Error::from_raw_os_error(code)
+        .to_string()
+        .split(" (os error")
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn mallctl_str(ctx: &mut Ctx, name: &[u8], value: Option<&[u8]>) -> CmdResult {
+    use std::ffi::{c_char, c_void, CStr, CString};
+    let name = CString::new(name).map_err(|_| CmdError::new("ERR Invalid argument"))?;
+    let mut old: *const c_char = std::ptr::null();
+    let mut sz = std::mem::size_of::<*const c_char>();
+    // Safety: `old` and `sz` describe a pointer-sized buffer; jemalloc refuses (EINVAL)
+    // a control whose value is not a string pointer.
+    let rret = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            name.as_ptr(),
+            (&mut old as *mut *const c_char).cast::<c_void>(),
+            &mut sz,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if rret != 0 && !(rret == libc::EPERM && value.is_some()) {
+        return Err(CmdError::owned(format!("ERR {}", strerror(rret))));
+    }
+    let mut wret = 0;
+    if let Some(v) = value {
+        let val = CString::new(v).map_err(|_| CmdError::new("ERR Invalid argument"))?;
+        let mut ptr = val.as_ptr();
+        // Safety: a void control gets no buffer at all; otherwise the new value is a
+        // pointer to a NUL-terminated string that outlives the call.
+        wret = unsafe {
+            if v == b"VOID" {
+                tikv_jemalloc_sys::mallctl(
+                    name.as_ptr(),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    0,
+                )
+            } else {
+                tikv_jemalloc_sys::mallctl(
+                    name.as_ptr(),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    (&mut ptr as *mut *const c_char).cast::<c_void>(),
+                    std::mem::size_of::<*const c_char>(),
+                )
+            }
+        };
+    }
+    if rret == 0 && !old.is_null() {
+        // Safety: jemalloc returned a pointer to one of its NUL-terminated strings.
+        let s = unsafe { CStr::from_ptr(old) }.to_bytes().to_vec();
+        ctx.out.bulk(&s);
+    } else if wret != 0 {
+        return Err(CmdError::owned(format!("ERR {}", strerror(wret))));
+    } else {
+        ctx.out.ok();
+    }
+    Ok(())
+}
+
 fn config_resetstat(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     ctx.srv.stats = Default::default();
     ctx.srv.peak_memory = 0;
@@ -645,6 +711,11 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 Ok(v) => ctx.out.int(v as i64),
                 Err(e) => return Err(CmdError::owned(format!("ERR {e}"))),
             }
+        }
+        // Reads (and with a value, writes) a string jemalloc control; VOID calls a
+        // control that takes nothing. Redis compat: debug.c mallctl_string.
+        "mallctl-str" if a.len() >= 3 => {
+            return mallctl_str(ctx, a.at(2), a.argv.get(3).copied());
         }
         "jmap" | "change-repl-id" | "stringmatch-len" | "replybuffer" => {
             ctx.out.ok();

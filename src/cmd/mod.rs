@@ -13,6 +13,7 @@ pub mod hash;
 pub mod hll;
 pub mod info;
 pub mod keyspace;
+pub mod latency;
 pub mod list;
 pub mod migrate;
 pub mod multi;
@@ -254,9 +255,10 @@ pub struct Table {
     pub all: Vec<&'static CommandSpec>,
 }
 
-fn families() -> [&'static [CommandSpec]; 22] {
+fn families() -> [&'static [CommandSpec]; 23] {
     [
         acl::COMMANDS,
+        latency::COMMANDS,
         cluster::COMMANDS,
         multi::COMMANDS,
         string::COMMANDS,

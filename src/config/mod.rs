@@ -154,10 +154,12 @@ pub struct Config {
     pub lazyfree_lazy_user_flush: bool,
     pub lazyfree_lazy_user_del: bool,
     pub latency_tracking: bool,
-    pub tracking_table_max_keys: usize,
-    pub latency_percentiles: Vec<f64>,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
+    /// Milliseconds; 0 turns the latency monitor off.
+    pub latency_monitor_threshold: u64,
+    pub tracking_table_max_keys: usize,
+    pub latency_percentiles: Vec<f64>,
     /// Collection encoding thresholds.
     pub limits: crate::db::Limits,
 }
@@ -295,10 +297,11 @@ impl Config {
             lazyfree_lazy_user_flush: false,
             lazyfree_lazy_user_del: false,
             latency_tracking: true,
-            tracking_table_max_keys: 1_000_000,
-            latency_percentiles: Vec::new(),
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
+            latency_monitor_threshold: 0,
+            tracking_table_max_keys: 1_000_000,
+            latency_percentiles: Vec::new(),
             limits: Default::default(),
         };
         if let (Some(i), Ok(cwd)) = (c.lookup("dir"), std::env::current_dir()) {
@@ -728,14 +731,15 @@ impl Config {
         self.lazyfree_lazy_user_flush = self.yes("lazyfree-lazy-user-flush");
         self.lazyfree_lazy_user_del = self.yes("lazyfree-lazy-user-del");
         self.latency_tracking = self.yes("latency-tracking");
+        self.slowlog_log_slower_than = self.int("slowlog-log-slower-than");
+        self.slowlog_max_len = self.int("slowlog-max-len").max(0) as usize;
+        self.latency_monitor_threshold = self.int("latency-monitor-threshold").max(0) as u64;
         self.tracking_table_max_keys = self.int("tracking-table-max-keys").max(0) as usize;
         self.latency_percentiles = self
             .val("latency-tracking-info-percentiles")
             .split_whitespace()
             .filter_map(|w| w.parse().ok())
             .collect();
-        self.slowlog_log_slower_than = self.int("slowlog-log-slower-than");
-        self.slowlog_max_len = self.int("slowlog-max-len").max(0) as usize;
     }
 
     /// Loads configuration text (a file's contents, then the argv options).

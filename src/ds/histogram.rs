@@ -58,6 +58,17 @@ impl Histogram {
         self.total
     }
 
+    /// How many recorded values are below `v`, exactly when `v` is a power of two
+    /// (bucket edges fall on powers of two).
+    pub fn count_below(&self, v: u64) -> u64 {
+        self.counts
+            .iter()
+            .enumerate()
+            .take_while(|(i, _)| top(*i) < v)
+            .map(|(_, c)| *c)
+            .sum()
+    }
+
     /// The value below which `pct` percent of the recorded values fall (the top of
     /// the bucket holding that rank), 0 when empty.
     pub fn percentile(&self, pct: f64) -> u64 {

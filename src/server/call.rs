@@ -85,16 +85,49 @@ fn protected_allowed(setting: &str, local: bool) -> bool {
     setting == "yes" || (setting == "local" && local)
 }
 
-/// The arguments MONITOR may show: passwords are replaced. Redis compat: server.c
-/// redactClientCommandArgument (AUTH, and HELLO's AUTH username password).
-fn redact<'a>(name: &str, argv: &[&'a [u8]]) -> Vec<&'a [u8]> {
+/// The arguments MONITOR and the slow log may show: secrets are replaced. Redis
+/// compat: the redactClientCommandArgument calls of AUTH, HELLO's AUTH, ACL SETUSER,
+/// CONFIG SET of sensitive directives and MIGRATE's AUTH/AUTH2.
+fn redact<'a>(srv: &Server, full_name: &str, argv: &[&'a [u8]]) -> Vec<&'a [u8]> {
     const HIDDEN: &[u8] = b"(redacted)";
     let mut v = argv.to_vec();
-    match name {
+    match full_name {
         "auth" => v.iter_mut().skip(1).for_each(|a| *a = HIDDEN),
+        "acl|setuser" => v.iter_mut().skip(2).for_each(|a| *a = HIDDEN),
         "hello" => {
             if let Some(i) = v.iter().position(|a| a.eq_ignore_ascii_case(b"auth")) {
                 v.iter_mut().skip(i + 1).take(2).for_each(|a| *a = HIDDEN);
+            }
+        }
+        "config|set" => {
+            let mut i = 2;
+            while i + 1 < v.len() {
+                let name = String::from_utf8_lossy(v[i]);
+                if srv
+                    .cfg
+                    .directive(&name)
+                    .is_some_and(|d| d.flags & crate::config::SENSITIVE != 0)
+                {
+                    v[i + 1] = HIDDEN;
+                }
+                i += 2;
+            }
+        }
+        "migrate" => {
+            let mut i = 6;
+            while i < v.len() {
+                if v[i].eq_ignore_ascii_case(b"keys") {
+                    break;
+                }
+                let n = if v[i].eq_ignore_ascii_case(b"auth") {
+                    1
+                } else if v[i].eq_ignore_ascii_case(b"auth2") {
+                    2
+                } else {
+                    0
+                };
+                v.iter_mut().skip(i + 1).take(n).for_each(|a| *a = HIDDEN);
+                i += n + 1;
             }
         }
         _ => {}
@@ -569,7 +602,8 @@ fn run(
         && spec.flags & (spec::ADMIN | spec::SKIP_MONITOR) == 0
         && srv.blocking.rerun != Some(cid)
     {
-        let shown = redact(spec.name, argv);
+        let full = table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name);
+        let shown = redact(srv, full, argv);
         srv.feed_monitors(
             Some(super::pubsub::Current { cid, out: &mut *out }),
             cid,
@@ -587,6 +621,22 @@ fn run(
         }
     }
     let took = clock::now_us().saturating_sub(start);
+    // Redis compat: server.c call with CMD_CALL_SLOWLOG: commands clients run (not
+    // those of scripts or of the AOF) feed the latency monitor and, once not
+    // blocked, the slow log.
+    if !srv.aof.loading && !crate::script::api::script_running() {
+        let event = if spec.flags & spec::FAST != 0 {
+            "fast-command"
+        } else {
+            "command"
+        };
+        srv.latency_sample(event, took / 1000);
+        if !blocked && spec.flags & spec::SKIP_SLOWLOG == 0 {
+            let full = table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name);
+            let shown = redact(srv, full, argv);
+            srv.slowlog_push(cid, &shown, took);
+        }
+    }
     srv.stats.total_commands += 1;
     if srv.cfg.latency_tracking {
         let lat = &mut srv.stats.latency;

@@ -395,6 +395,15 @@ impl Client {
     }
 
     /// One `CLIENT LIST` / `CLIENT INFO` line (without the trailing newline).
+    /// `ip:port` (`path:0` on a Unix socket). Redis compat: networking.c getClientPeerId.
+    pub fn peer_id(&self) -> String {
+        if self.unix {
+            format!("{}:0", self.laddr)
+        } else {
+            self.addr.clone()
+        }
+    }
+
     pub fn info_line(&self, now_ms: i64) -> String {
         let name = self
             .name

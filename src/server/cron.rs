@@ -53,7 +53,9 @@ impl Server {
             let perc = st.expired as f64 / st.sampled as f64;
             self.stats.expired_stale_perc = perc * 0.05 + self.stats.expired_stale_perc * 0.95;
         }
-        self.stats.expire_cycle_cpu_ms += (clock::mono_us() - start) / 1000;
+        let elapsed_ms = (clock::mono_us() - start) / 1000;
+        self.stats.expire_cycle_cpu_ms += elapsed_ms;
+        self.latency_sample("expire-cycle", elapsed_ms);
     }
 
     fn clients_cron(&mut self, now: i64) {

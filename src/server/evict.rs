@@ -81,15 +81,23 @@ impl Server {
         let limit = time_limit_us(self.cfg.eviction_tenacity);
         let mut freed = 0u64;
         let mut n = 0u64;
+        // Redis compat: evict.c performEvictions' eviction-cycle and eviction-del
+        // latency events.
+        let cycle_done = |srv: &mut Server, st: Evicted| {
+            srv.latency_sample("eviction-cycle", (clock::mono_us() - start) / 1000);
+            st
+        };
         while freed < to_free {
             let Some((db, key)) = self.pick_victim(policy) else {
-                return Evicted::Fail;
+                return cycle_done(self, Evicted::Fail);
             };
             let before = crate::alloc::used_memory();
+            let del_start = clock::mono_us();
             let Some(o) = self.dbs.get_mut(db).and_then(|d| d.remove(&key)) else {
                 continue;
             };
             drop(o);
+            self.latency_sample("eviction-del", (clock::mono_us() - del_start) / 1000);
             freed += before.saturating_sub(crate::alloc::used_memory());
             self.stats.evicted_keys += 1;
             self.dirty += 1;
@@ -102,10 +110,10 @@ impl Server {
             self.notify(None, NOTIFY_EVICTED, "evicted", &key, db);
             n += 1;
             if n % 16 == 0 && clock::mono_us() - start > limit {
-                return Evicted::Running;
+                return cycle_done(self, Evicted::Running);
             }
         }
-        Evicted::Ok
+        cycle_done(self, Evicted::Ok)
     }
 
     /// The next key to evict: a random one, or the best of the pool after sampling

@@ -9,6 +9,7 @@ pub mod client;
 pub mod clients_mem;
 pub mod cron;
 pub mod evict;
+pub mod latency;
 pub mod persist;
 pub mod propagate;
 pub mod pubsub;
@@ -79,6 +80,8 @@ pub struct Server {
     pub cfg: Config,
     /// Users and the ACL log.
     pub acl: acl::Acl,
+    pub slowlog: latency::SlowLog,
+    pub latency: latency::LatencyMonitor,
     pub dbs: Vec<Db>,
     pub clients: Slab<Client>,
     pub stats: Stats,
@@ -181,6 +184,8 @@ impl Server {
         acl.set_requirepass(cfg.requirepass.as_deref());
         Server {
             acl,
+            slowlog: Default::default(),
+            latency: Default::default(),
             dbs: (0..n).map(Db::new).collect(),
             cfg,
             clients: Slab::new(),

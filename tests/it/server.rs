@@ -422,3 +422,56 @@ fn review_regressions() {
         b"-ERR The command has no key arguments\r\n"
     );
 }
+
+#[test]
+fn slowlog_keeps_slow_commands_with_secrets_redacted() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "SLOWLOG", "LEN"), b":0\r\n");
+    assert_eq!(cmd!(c, "CONFIG", "SET", "slowlog-log-slower-than", "0"), b"+OK\r\n");
+    cmd!(c, "CLIENT", "SETNAME", "me");
+    cmd!(c, "CONFIG", "SET", "requirepass", "hunter2");
+    cmd!(c, "AUTH", "hunter2");
+    cmd!(c, "CONFIG", "SET", "requirepass", "");
+    let log = String::from_utf8(cmd!(c, "SLOWLOG", "GET", "3")).unwrap();
+    assert!(log.starts_with("*3\r\n"), "{log}");
+    assert!(!log.contains("hunter2"), "{log}");
+    assert!(log.contains("$4\r\nAUTH\r\n$10\r\n(redacted)\r\n"), "{log}");
+    assert!(log.contains("$2\r\nme\r\n"), "{log}");
+    let many: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+    let mut argv: Vec<&[u8]> = vec![b"SADD", b"s"];
+    argv.extend(many.iter().map(|s| s.as_bytes()));
+    c.cmd(&argv);
+    let log = String::from_utf8(cmd!(c, "SLOWLOG", "GET", "1")).unwrap();
+    assert!(
+        log.contains("*32\r\n") && log.contains("... (11 more arguments)"),
+        "{log}"
+    );
+    assert_eq!(
+        cmd!(c, "SLOWLOG", "GET", "-2"),
+        b"-ERR count should be greater than or equal to -1\r\n"
+    );
+    assert_eq!(cmd!(c, "SLOWLOG", "RESET"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "SLOWLOG", "LEN"), b":1\r\n");
+}
+
+#[test]
+fn latency_monitor_records_slow_events() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "LATENCY", "LATEST"), b"*0\r\n");
+    cmd!(c, "CONFIG", "SET", "latency-monitor-threshold", "50");
+    cmd!(c, "DEBUG", "SLEEP", "0.1");
+    let latest = String::from_utf8(cmd!(c, "LATENCY", "LATEST")).unwrap();
+    assert!(latest.starts_with("*1\r\n*4\r\n$7\r\ncommand\r\n"), "{latest}");
+    let history = String::from_utf8(cmd!(c, "LATENCY", "HISTORY", "command")).unwrap();
+    assert!(history.starts_with("*1\r\n*2\r\n"), "{history}");
+    let histo = String::from_utf8(cmd!(c, "LATENCY", "HISTOGRAM", "debug")).unwrap();
+    assert!(
+        histo.contains("$5\r\ndebug\r\n") && histo.contains("$5\r\ncalls\r\n:1\r\n"),
+        "{histo}"
+    );
+    assert_eq!(cmd!(c, "LATENCY", "RESET", "nothing"), b":0\r\n");
+    assert_eq!(cmd!(c, "LATENCY", "RESET"), b":1\r\n");
+    assert_eq!(cmd!(c, "LATENCY", "LATEST"), b"*0\r\n");
+}
