@@ -735,7 +735,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         "O(1)",
         "Answers PONG, or echoes its argument.",
     ),
-    cmd("echo", 2, FAST, ACL_CONNECTION, echo).doc(G, "1.0.0", "O(1)", "Returns its argument."),
+    cmd("echo", 2, FAST | LOADING | STALE, ACL_CONNECTION, echo).doc(G, "1.0.0", "O(1)", "Returns its argument."),
     cmd(
         "quit",
         -1,

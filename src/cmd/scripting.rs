@@ -71,6 +71,65 @@ fn feed_monitors(ctx: &mut Ctx, a: &Args) {
 const NOSCRIPT_ERR: CmdError = CmdError::new("NOSCRIPT No matching script. Please use EVAL.");
 
 fn eval_generic(ctx: &mut Ctx, a: &Args, evalsha: bool, ro: bool) -> CmdResult {
+    match ctx.client().and_then(|c| c.ldb) {
+        None => eval_run(ctx, a, evalsha, ro),
+        Some(_) if evalsha => Err(CmdError::new("ERR Please use EVAL instead of EVALSHA for debugging")),
+        Some(sync) => eval_debugged(ctx, a, ro, sync),
+    }
+}
+
+/// EVAL in the Lua debugger, on the client's socket: in a forked child whose
+/// changes are thrown away, or (SYNC) in this process, blocking everyone else. The
+/// connection closes when the session ends. Redis compat: eval.c
+/// evalGenericCommandWithDebugging.
+fn eval_debugged(ctx: &mut Ctx, a: &Args, ro: bool, sync: bool) -> CmdResult {
+    let Some(fd) = ctx.client().map(|c| c.conn.fd()) else {
+        return Ok(());
+    };
+    let cid = ctx.cid;
+    if sync {
+        tracing::warn!("Redis synchronous debugging eval session started");
+    } else {
+        // Safety: the child only runs this script, writes to the socket and exits
+        // with _exit, touching no lock another thread may have held.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(CmdError::owned(format!(
+                "ERR Fork() failed: can't run EVAL in debugging mode: {e}"
+            )));
+        }
+        if pid > 0 {
+            ctx.srv.scripts.ldb_children.push(pid);
+            if let Some(c) = ctx.client() {
+                c.ldb = None;
+            }
+            ctx.srv.close_client_async(cid);
+            return Ok(());
+        }
+        tracing::warn!("Redis forked for debugging eval");
+    }
+    script::ldb::start(fd, a.at(1), ctx.now_ms);
+    let res = eval_run(ctx, a, false, ro);
+    script::ldb::end();
+    if let Some(c) = ctx.client() {
+        c.ldb = None;
+        c.close_after_reply = true;
+    }
+    if !sync {
+        if let Err(e) = &res {
+            ctx.out.error(e.text());
+        }
+        script::ldb::write_all(fd, &ctx.out.buf);
+        tracing::warn!("Lua debugging session child exiting");
+        // Safety: ends the forked child without running the parent's destructors.
+        unsafe { libc::_exit(0) };
+    }
+    tracing::warn!("Redis synchronous debugging eval session ended");
+    res
+}
+
+fn eval_run(ctx: &mut Ctx, a: &Args, evalsha: bool, ro: bool) -> CmdResult {
     feed_monitors(ctx, a);
     ctx.no_propagate();
     if evalsha && a.at(1).len() != 40 {
@@ -93,7 +152,7 @@ fn eval_generic(ctx: &mut Ctx, a: &Args, evalsha: bool, ro: bool) -> CmdResult {
         .get(sha.as_ref())
         .map(|s| (s.flags, s.func))
         .unwrap_or((0, 0));
-    script::prepare(ctx.srv, flags, ro).map_err(CmdError::owned)?;
+    script::prepare(ctx.srv, ctx.cid, flags, ro).map_err(CmdError::owned)?;
     let keys = a.argv.get(3..3 + nk).unwrap_or_default();
     let args = a.rest(3 + nk);
     let (cid, db) = (ctx.cid, ctx.db);
@@ -174,11 +233,26 @@ fn kill(ctx: &mut Ctx, a: &Args) -> CmdResult {
     Ok(())
 }
 
-fn script_debug(_ctx: &mut Ctx, a: &Args) -> CmdResult {
-    if a.is(2, "no") {
-        return Err(CmdError::new("ERR SCRIPT DEBUG is not supported"));
+/// SCRIPT DEBUG YES|SYNC|NO: whether this connection's next EVAL runs in the Lua
+/// debugger. Redis compat: eval.c scriptCommand.
+fn script_debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if ctx.client().is_some_and(|c| c.multi.is_some()) {
+        return Err(CmdError::new("ERR SCRIPT DEBUG must be called outside MULTI"));
     }
-    Err(CmdError::new("ERR SCRIPT DEBUG is not supported"))
+    let mode = if a.is(2, "no") {
+        None
+    } else if a.is(2, "yes") {
+        Some(false)
+    } else if a.is(2, "sync") {
+        Some(true)
+    } else {
+        return Err(CmdError::new("ERR Use SCRIPT DEBUG YES/SYNC/NO"));
+    };
+    if let Some(c) = ctx.client() {
+        c.ldb = mode;
+    }
+    ctx.out.ok();
+    Ok(())
 }
 
 fn script_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
@@ -215,7 +289,7 @@ fn fcall_generic(ctx: &mut Ctx, a: &Args, ro: bool) -> CmdResult {
     };
     let (fref, flags, name) = (f.fref, f.flags, f.name.clone());
     let nk = numkeys(a, CmdError::new("ERR Bad number of keys provided"))?;
-    script::prepare(ctx.srv, flags, ro).map_err(CmdError::owned)?;
+    script::prepare(ctx.srv, ctx.cid, flags, ro).map_err(CmdError::owned)?;
     let keys = a.argv.get(3..3 + nk).unwrap_or_default();
     let args = a.rest(3 + nk);
     let (cid, db) = (ctx.cid, ctx.db);

@@ -152,17 +152,27 @@ unsafe fn call_generic(l: *mut lua_State) -> bool {
     let argv = match args_to_argv(l) {
         Ok(v) => v,
         Err(msg) => {
+            if super::ldb::enabled() {
+                super::ldb::log_error(msg);
+            }
             push_error(l, msg);
             return true;
         }
     };
     ffi::lua_settop(l, 0);
+    let debugging = super::ldb::enabled();
+    if debugging {
+        super::ldb::log_command(&argv);
+    }
     // Safety: the run context outlives the script run (with_run); the server is not
     // otherwise borrowed while Lua runs (the handler waits for the call to return).
     let rc = &mut *rc;
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_command(rc, &argv)));
     match res {
         Ok(Ok(reply)) => {
+            if debugging {
+                super::ldb::log_reply(&reply);
+            }
             let is_err = reply.first() == Some(&b'-');
             let mut pos = 0;
             if ffi::lua_checkstack(l, 8) == 0 || !resp_to_lua(l, &reply, &mut pos, 0) {
@@ -173,6 +183,9 @@ unsafe fn call_generic(l: *mut lua_State) -> bool {
             is_err
         }
         Ok(Err(e)) => {
+            if debugging {
+                super::ldb::log_error(&e);
+            }
             push_error(l, &e);
             mark_no_stats(l);
             true
@@ -233,6 +246,7 @@ fn run_command(rc: &mut RunCtx, argv: &[Vec<u8>]) -> Result<Vec<u8>, Vec<u8>> {
             format!("ERR {text}")
         };
         call::count_error(srv, &text);
+        srv.stats.err_prev = srv.stats.total_error_replies;
         Err(msg.to_vec())
     };
     if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
@@ -253,11 +267,23 @@ fn run_command(rc: &mut RunCtx, argv: &[Vec<u8>]) -> Result<Vec<u8>, Vec<u8>> {
         let msg = format!("The user executing the script {}", d.script_text());
         return reject(srv, msg.as_bytes());
     }
+    // Redis compat: script.c scriptVerifyWriteCommandAllow: until the script has
+    // written, a write may still be refused for the server's state.
     if spec.flags & spec::WRITE != 0 && rc.flags & RUN_WRITE_DIRTY == 0 {
+        let obey = srv
+            .clients
+            .get(rc.caller)
+            .is_some_and(|c| c.is_master || c.is_internal());
+        if srv.repl.master.is_some() && srv.cfg.repl.read_only && !obey {
+            return reject(srv, b"-READONLY You can't write against a read only replica.");
+        }
         if let Some(e) = call::disk_error(srv) {
             let mut m = b"-".to_vec();
             m.extend_from_slice(e.as_bytes());
             return reject(srv, &m);
+        }
+        if !srv.enough_good_replicas() {
+            return reject(srv, b"-NOREPLICAS Not enough good replicas to write.");
         }
     }
     if rc.flags & RUN_ALLOW_OOM == 0
@@ -760,12 +786,12 @@ unsafe extern "C-unwind" fn redis_log(l: *mut lua_State) -> c_int {
 }
 
 unsafe extern "C-unwind" fn redis_breakpoint(l: *mut lua_State) -> c_int {
-    // No debugging session can be active (SCRIPT DEBUG is not offered).
-    ffi::lua_pushboolean(l, 0);
+    ffi::lua_pushboolean(l, super::ldb::breakpoint() as c_int);
     1
 }
 
-unsafe extern "C-unwind" fn redis_debug(_l: *mut lua_State) -> c_int {
+unsafe extern "C-unwind" fn redis_debug(l: *mut lua_State) -> c_int {
+    super::ldb::debug(l);
     0
 }
 

@@ -4,6 +4,7 @@
 //! Redis compat: eval.c, script.c, script_lua.c, functions.c, function_lua.c.
 pub mod api;
 pub mod functions;
+pub mod ldb;
 pub mod libs;
 pub mod structlib;
 pub mod vm;
@@ -66,6 +67,8 @@ pub struct Scripts {
     pub killed: bool,
     /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call `noscript` commands (a test hook).
     pub allow_noscript: bool,
+    /// Processes running forked debugging sessions (reaped by the cron).
+    pub ldb_children: Vec<i32>,
 }
 
 impl Scripts {
@@ -278,12 +281,23 @@ impl Scripts {
 pub type PrepError = String;
 
 /// Checks a script may run now. Redis compat: script.c scriptPrepareForRun.
-pub fn prepare(srv: &Server, script_flags: u64, ro: bool) -> Result<(), PrepError> {
+pub fn prepare(srv: &Server, caller: usize, script_flags: u64, ro: bool) -> Result<(), PrepError> {
+    let stale = srv.repl_stale();
     if script_flags & FLAG_EVAL_COMPAT != 0 {
+        if stale {
+            return Err("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into());
+        }
         return Ok(());
     }
+    if stale && script_flags & FLAG_ALLOW_STALE == 0 {
+        return Err("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.".into());
+    }
+    let obey = srv.clients.get(caller).is_some_and(|c| c.is_master || c.is_internal());
     if script_flags & FLAG_NO_WRITES == 0 {
-        if let Some(e) = crate::server::call::disk_error(srv) {
+        if srv.repl.master.is_some() && srv.cfg.repl.read_only && !obey {
+            return Err("READONLY Can not run script with write flag on readonly replica".into());
+        }
+        if let Some(e) = crate::server::call::disk_error(srv).filter(|_| !obey) {
             let e = if e.starts_with("MISCONF Redis is configured to save RDB") {
                 "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.".to_string()
             } else {
@@ -293,6 +307,9 @@ pub fn prepare(srv: &Server, script_flags: u64, ro: bool) -> Result<(), PrepErro
         }
         if ro {
             return Err("ERR Can not execute a script with write flag using *_ro command.".into());
+        }
+        if srv.repl.master.is_none() && !srv.enough_good_replicas() {
+            return Err("NOREPLICAS Not enough good replicas to write.".into());
         }
     }
     if srv.pre_command_oom && srv.cfg.maxmemory > 0 && script_flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES) == 0 {
@@ -440,7 +457,11 @@ pub fn run_function(
             2
         };
         // Redis compat: script_lua.c: the busy check runs every 100000 instructions.
-        ffi::lua_sethook(l, Some(interrupt_hook), ffi::LUA_MASKCOUNT, 100_000);
+        if ldb::active() {
+            ffi::lua_sethook(l, Some(ldb::line_hook), ffi::LUA_MASKLINE | ffi::LUA_MASKCOUNT, 100_000);
+        } else {
+            ffi::lua_sethook(l, Some(interrupt_hook), ffi::LUA_MASKCOUNT, 100_000);
+        }
         let err = ffi::lua_pcall(l, nargs, 1, handler);
         ffi::lua_sethook(l, None, 0, 0);
         let rc = api::run_ctx_ref();
@@ -486,6 +507,7 @@ pub fn run_function(
         }
     }
     for (e, ignore) in errors {
+        srv.stats.uncounted_failure |= ignore;
         if !ignore {
             crate::server::call::count_error(srv, &e);
         }

@@ -541,6 +541,11 @@ fn run(
         prop: Default::default(),
     };
     let dirty_before = ctx.srv.dirty;
+    // Redis compat: server.c incrCommandStatsOnError: the command failed if error
+    // replies were counted after the last command it ran finished, or one was
+    // given without being counted (a script error a command already counted).
+    ctx.srv.stats.err_prev = ctx.srv.stats.total_error_replies;
+    let outer_uncounted = std::mem::replace(&mut ctx.srv.stats.uncounted_failure, false);
     let args = Args { argv };
     // A handler bug must cost one reply, not the server.
     let res = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut ctx, &args))) {
@@ -647,13 +652,18 @@ fn run(
             slot.get_or_insert_with(Default::default).record(took * 1000);
         }
     }
+    if let Err(e) = &res {
+        write_error(srv, out, e);
+    }
+    let failed = srv.stats.total_error_replies > srv.stats.err_prev
+        || std::mem::replace(&mut srv.stats.uncounted_failure, outer_uncounted);
+    srv.stats.err_prev = srv.stats.total_error_replies;
     let st = stat(srv, id);
     if !blocked {
         st.calls += 1;
     }
     st.usec += took;
-    if let Err(e) = res {
+    if failed {
         st.failed += 1;
-        write_error(srv, out, &e);
     }
 }

@@ -86,6 +86,9 @@ pub struct Client {
     /// Closed at once for everyone else (ACL revoked its channels): gone from CLIENT
     /// LIST before its socket is.
     pub freed: bool,
+    /// SCRIPT DEBUG: the next EVAL runs in the debugger, forked (false) or in this
+    /// process (true, SYNC).
+    pub ldb: Option<bool>,
     pub query: Vec<u8>,
     pub qpos: usize,
     /// Peak query buffer size since the last cron check (to shrink idle buffers).
@@ -166,6 +169,7 @@ impl Client {
             user: crate::server::acl::DEFAULT_USER,
             user_name: "default".into(),
             freed: false,
+            ldb: None,
             query: Vec::new(),
             qpos: 0,
             query_peak: 0,

@@ -29,6 +29,12 @@ impl Server {
         self.save_points_cron();
         self.repl_cron();
         crate::cmd::migrate::close_timed_out(&mut self.migrate_cache, now / 1000);
+        // Forked debugging sessions that ended are reaped.
+        self.scripts.ldb_children.retain(|&pid| {
+            let mut status = 0;
+            // Safety: waits without blocking for a child this process forked.
+            unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 }
+        });
         let s = &mut self.stats;
         s.samples.push((now, s.total_commands, s.net_input, s.net_output));
         if s.samples.len() > SAMPLES {

@@ -40,6 +40,10 @@ pub struct CmdStat {
 
 #[derive(Default, Debug)]
 pub struct Stats {
+    /// total_error_replies when the last command finished (failed_calls).
+    pub err_prev: u64,
+    /// The running command replied an error that was not counted again.
+    pub uncounted_failure: bool,
     pub total_connections: u64,
     pub total_commands: u64,
     pub rejected_connections: u64,

@@ -460,3 +460,55 @@ fn a_script_sees_an_expired_key_as_gone() {
     assert_eq!(seen, b":0\r\n", "{}", String::from_utf8_lossy(&seen));
     assert_eq!(cmd!(c, "EXISTS", "key"), b":0\r\n");
 }
+
+#[test]
+fn lua_debugger_steps_prints_and_ends_the_session() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "SCRIPT", "DEBUG", "SYNC"), b"+OK\r\n");
+    assert_eq!(
+        cmd!(c, "EVALSHA", "0000000000000000000000000000000000000000", "0"),
+        b"-ERR Please use EVAL instead of EVALSHA for debugging\r\n"
+    );
+    let script = "local a = 5\nredis.call('set', KEYS[1], a)\nreturn a";
+    assert_eq!(
+        cmd!(c, "EVAL", script, "1", "k"),
+        b"*2\r\n+* Stopped at 1, stop reason = step over\r\n+-> 1   local a = 5\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "step"),
+        b"*2\r\n+* Stopped at 2, stop reason = step over\r\n+-> 2   redis.call('set', KEYS[1], a)\r\n"
+    );
+    assert_eq!(cmd!(c, "print", "a"), b"*1\r\n+<value> 5\r\n");
+    assert_eq!(
+        cmd!(c, "nonsense"),
+        b"*1\r\n+<error> Unknown Redis Lua debugger command or wrong number of arguments.\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "redis", "get", "nokey"),
+        b"*2\r\n+<redis> get nokey\r\n+<reply> NULL\r\n"
+    );
+    // The session ends with its last logs, then the EVAL reply, then the connection.
+    assert_eq!(cmd!(c, "continue"), b"*1\r\n+<endsession>\r\n");
+    assert_eq!(c.read(), b":5\r\n");
+    assert!(c.closed());
+    // SYNC keeps what the script wrote.
+    let mut d = s.raw();
+    assert_eq!(cmd!(d, "GET", "k"), b"$1\r\n5\r\n");
+}
+
+#[test]
+fn a_script_error_counts_as_a_failed_eval() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "EVAL", "return redis.call('select', 99)", "0")[0], b'-');
+    assert_eq!(
+        cmd!(c, "EVAL", "return redis.pcall('select', 99) and 1", "0"),
+        b":1\r\n"
+    );
+    let info = String::from_utf8(cmd!(c, "INFO", "commandstats")).unwrap();
+    assert!(info.contains("cmdstat_eval:calls=2,"), "{info}");
+    assert!(info.contains("rejected_calls=0,failed_calls=1"), "{info}");
+    let errs = String::from_utf8(cmd!(c, "INFO", "errorstats")).unwrap();
+    assert!(errs.contains("errorstat_ERR:count=2"), "{errs}");
+}
