@@ -212,6 +212,14 @@ impl Reactor {
                 let r = ev.is_readable() || ev.is_read_closed() || ev.is_error();
                 (ev.token().0, r, ev.is_writable())
             }));
+            // A peer that closed right after its last bytes: one short read takes the
+            // bytes and the close raises no new edge, so the client is read again.
+            srv.pending_reads.extend(
+                events
+                    .iter()
+                    .filter(|ev| ev.is_read_closed() && ev.token().0 < LISTENER_BASE)
+                    .map(|ev| ev.token().0),
+            );
             while let Some((t, r, w)) = srv.ready.pop_front() {
                 self.dispatch(srv, t, r, w);
             }

@@ -475,3 +475,21 @@ fn latency_monitor_records_slow_events() {
     assert_eq!(cmd!(c, "LATENCY", "RESET"), b":1\r\n");
     assert_eq!(cmd!(c, "LATENCY", "LATEST"), b"*0\r\n");
 }
+
+#[test]
+fn a_client_closing_right_after_partial_input_is_dropped() {
+    let s = Server::start();
+    let mut admin = s.raw();
+    for _ in 0..10 {
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+        let mut req = b"*3\r\n".to_vec();
+        req.extend_from_slice(b"$3\r\nSET\r\n$1\r\nk\r\n$100000\r\n");
+        req.extend_from_slice(&vec![b'x'; 50_000]);
+        std::io::Write::write_all(&mut c, &req).unwrap();
+        drop(c);
+    }
+    wait_for("dead clients to be closed", Duration::from_secs(5), || {
+        let info = String::from_utf8(cmd!(admin, "INFO", "clients")).unwrap();
+        info.contains("connected_clients:1\r\n").then_some(())
+    });
+}
