@@ -636,7 +636,7 @@ fn run(
             "command"
         };
         srv.latency_sample(event, took / 1000);
-        if !blocked && spec.flags & spec::SKIP_SLOWLOG == 0 {
+        if !blocked && spec.flags & spec::SKIP_SLOWLOG == 0 && srv.slowlog_wants(took) {
             let full = table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name);
             let shown = redact(srv, full, argv);
             srv.slowlog_push(cid, &shown, took);

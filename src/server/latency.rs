@@ -77,14 +77,19 @@ impl LatencyMonitor {
 }
 
 impl Server {
+    /// Whether a command that took `duration_us` goes to the slow log.
+    pub fn slowlog_wants(&self, duration_us: u64) -> bool {
+        let slower_than = self.cfg.slowlog_log_slower_than;
+        slower_than >= 0 && self.cfg.slowlog_max_len > 0 && duration_us >= slower_than as u64
+    }
+
     /// Logs a command that took `duration_us`, if slow enough. Redis compat: slowlog.c
     /// slowlogPushEntryIfNeeded.
     pub fn slowlog_push(&mut self, cid: usize, argv: &[&[u8]], duration_us: u64) {
-        let slower_than = self.cfg.slowlog_log_slower_than;
-        let max_len = self.cfg.slowlog_max_len;
-        if slower_than < 0 || max_len == 0 || duration_us < slower_than as u64 {
+        if !self.slowlog_wants(duration_us) {
             return;
         }
+        let max_len = self.cfg.slowlog_max_len;
         let (peer, name) = match self.clients.get(cid) {
             Some(c) => (c.peer_id(), c.name.clone().unwrap_or_default()),
             None => (String::new(), Vec::new()),
