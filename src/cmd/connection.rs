@@ -169,6 +169,38 @@ fn client_id(ctx: &mut Ctx, _a: &Args) -> CmdResult {
 }
 
 /// CLIENT UNBLOCK id [TIMEOUT|ERROR]. Redis compat: networking.c clientCommand.
+/// CLIENT PAUSE timeout [WRITE|ALL]. Redis compat: networking.c clientCommand.
+fn client_pause(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if a.len() > 4 {
+        return Err(error::subcommand_syntax(a.at(1), "CLIENT"));
+    }
+    let all = if a.len() == 4 {
+        if a.is(3, "write") {
+            false
+        } else if a.is(3, "all") {
+            true
+        } else {
+            return Err(CmdError::new("ERR CLIENT PAUSE mode must be WRITE or ALL"));
+        }
+    } else {
+        true
+    };
+    let ms = num::parse_i64(a.at(2)).ok_or(error::TIMEOUT_INVALID)?;
+    if ms < 0 {
+        return Err(error::TIMEOUT_NEG);
+    }
+    let end = ctx.now_ms.saturating_add(ms);
+    ctx.srv.pause_clients(all, end);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_unpause(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    ctx.srv.unpause_clients();
+    ctx.out.ok();
+    Ok(())
+}
+
 fn client_unblock(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let id = a.i64(2)?;
     let error = if a.len() == 4 {
@@ -580,6 +612,10 @@ fn client_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
             "      Return clients of specified type.",
             "NO-EVICT (ON|OFF)",
             "    Protect current client connection from eviction.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
             "REPLY (ON|OFF|SKIP)",
             "    Control the replies sent to the current connection.",
             "SETNAME <name>",
@@ -651,6 +687,32 @@ const CLIENT_SUBS: &[CommandSpec] = &[
         "5.0.0",
         "O(1)",
         "Lists the CLIENT subcommands.",
+    ),
+    cmd(
+        "pause",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        ACL_CONNECTION,
+        client_pause,
+    )
+    .doc(
+        G,
+        "2.9.50",
+        "O(1)",
+        "Suspends commands that may write (WRITE) or all commands for a number of milliseconds.",
+    ),
+    cmd(
+        "unpause",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        ACL_CONNECTION,
+        client_unpause,
+    )
+    .doc(
+        G,
+        "6.2.0",
+        "O(N) Where N is the number of paused clients",
+        "Resumes the commands CLIENT PAUSE suspended.",
     ),
     cmd(
         "unblock",

@@ -162,7 +162,7 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
                 srv.cfg.maxclients,
                 maxin,
                 maxout,
-                srv.blocking.count,
+                srv.blocking.count + srv.postponed.len(),
                 srv.tracking.clients,
                 srv.blocking.timeouts.len()
             );

@@ -24,6 +24,8 @@ pub struct MultiState {
     pub write: bool,
     /// A queued command may not run on a stale replica.
     pub no_stale: bool,
+    /// A queued command may write or replicate (EXEC waits out CLIENT PAUSE WRITE).
+    pub may_replicate: bool,
 }
 
 impl Server {

@@ -87,6 +87,9 @@ pub struct Db {
     /// When false, lookups never delete expired keys (DEBUG SET-ACTIVE-EXPIRE keeps
     /// lazy expiry on; this is for loading and replicas).
     pub lazy_expire: bool,
+    /// During CLIENT PAUSE expired keys read as gone but stay (Redis compat: db.c
+    /// expireIfNeeded with clients paused).
+    pub keep_expired: bool,
     /// A running point-in-time snapshot (see `snap`): every change checks it first.
     snap: Option<Box<snap::DbSnap>>,
 }
@@ -125,6 +128,7 @@ impl Db {
             return false;
         }
         match self.expires.get_hashed(h, key) {
+            Some(e) if e.at <= now_ms && self.keep_expired => true,
             Some(e) if e.at <= now_ms => {
                 self.snap_guard(h, key);
                 self.keys.remove_hashed(h, key);
@@ -179,6 +183,9 @@ impl Db {
         let pos = self.keys.find(h, key)?;
         let has_ttl = self.keys.at(pos)?.has_expire();
         if has_ttl && self.lazy_expire && self.expires.get_hashed(h, key).is_some_and(|e| e.at <= now_ms) {
+            if self.keep_expired {
+                return None;
+            }
             self.snap_guard(h, key);
             self.keys.remove_hashed(h, key);
             self.expires.remove_hashed(h, key);

@@ -470,6 +470,20 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         reject(srv, cid, out, &e, Some(id));
         return;
     }
+    // Redis compat: server.c processCommand: during CLIENT PAUSE the command waits,
+    // unanswered, for its end (all commands, or those that may write or replicate;
+    // never a replica's, nor those EXEC runs).
+    if srv.pause.is_some() && !srv.in_exec {
+        if let Some(p) = srv.pause_check(clock::now_ms()) {
+            let c = srv.clients.get(cid);
+            let may_replicate = flags & (spec::WRITE | spec::MAY_REPLICATE) != 0
+                || (spec.name == "exec" && c.and_then(|c| c.multi.as_ref()).is_some_and(|m| m.may_replicate));
+            if c.is_none_or(|c| c.replica.is_none()) && (p.all || may_replicate) {
+                srv.postpone(cid, argv);
+                return;
+            }
+        }
+    }
     let Some(handler) = spec.handler else { return };
     // Redis compat: server.c processCommand: the tracking table is kept within its
     // limit before each command (not each one EXEC runs).
@@ -485,6 +499,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             m.queue.push(argv.iter().map(|a| a.to_vec()).collect());
             m.denyoom |= flags & spec::DENYOOM != 0;
             m.write |= flags & spec::WRITE != 0;
+            m.may_replicate |= flags & (spec::WRITE | spec::MAY_REPLICATE) != 0;
             m.no_stale |= flags & spec::STALE == 0;
             out.simple("QUEUED");
             return;

@@ -89,6 +89,8 @@ pub struct Client {
     /// SCRIPT DEBUG: the next EVAL runs in the debugger, forked (false) or in this
     /// process (true, SYNC).
     pub ldb: Option<bool>,
+    /// The command waiting for the end of CLIENT PAUSE.
+    pub postponed: Option<Vec<Vec<u8>>>,
     pub query: Vec<u8>,
     pub qpos: usize,
     /// Peak query buffer size since the last cron check (to shrink idle buffers).
@@ -170,6 +172,7 @@ impl Client {
             user_name: "default".into(),
             freed: false,
             ldb: None,
+            postponed: None,
             query: Vec::new(),
             qpos: 0,
             query_peak: 0,

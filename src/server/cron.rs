@@ -13,7 +13,8 @@ const SAMPLES: usize = 16;
 impl Server {
     pub fn cron(&mut self) {
         let now = clock::now_ms();
-        if self.active_expire {
+        // Redis compat: expire.c: no key expires during CLIENT PAUSE.
+        if self.active_expire && self.pause_check(now).is_none() {
             self.active_expire_cycle(now);
             self.propagate_background_deletions();
         }

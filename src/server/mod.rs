@@ -10,6 +10,7 @@ pub mod clients_mem;
 pub mod cron;
 pub mod evict;
 pub mod latency;
+pub mod pause;
 pub mod persist;
 pub mod propagate;
 pub mod pubsub;
@@ -85,6 +86,9 @@ pub struct Server {
     /// Users and the ACL log.
     pub acl: acl::Acl,
     pub slowlog: latency::SlowLog,
+    /// CLIENT PAUSE in force, and the clients waiting for its end.
+    pub pause: Option<pause::Pause>,
+    pub postponed: Vec<usize>,
     pub latency: latency::LatencyMonitor,
     pub dbs: Vec<Db>,
     pub clients: Slab<Client>,
@@ -189,6 +193,8 @@ impl Server {
         Server {
             acl,
             slowlog: Default::default(),
+            pause: None,
+            postponed: Vec::new(),
             latency: Default::default(),
             dbs: (0..n).map(Db::new).collect(),
             cfg,

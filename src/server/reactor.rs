@@ -615,7 +615,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
             pos = query.len();
             break;
         }
-        if c.blocked.is_some() {
+        if c.blocked.is_some() || c.postponed.is_some() {
             break;
         }
         let lim = Limits {
@@ -638,7 +638,9 @@ pub fn process_input(srv: &mut Server, cid: usize) {
                     if !argv.first().is_some_and(|a| a.eq_ignore_ascii_case(b"replconf")) {
                         out.buf.truncate(mark);
                     }
-                    if from_master {
+                    // A command CLIENT PAUSE holds back counts once it runs.
+                    let postponed = srv.clients.get(cid).is_some_and(|c| c.postponed.is_some());
+                    if from_master && !postponed {
                         srv.repl.offset += (pos - start) as u64;
                     }
                 }

@@ -520,6 +520,22 @@ impl Server {
         Ok(())
     }
 
+    /// Bytes of the master's stream read but not applied yet: unparsed input and a
+    /// command CLIENT PAUSE holds back (slave_read_repl_offset counts them).
+    fn master_unapplied_bytes(&self, cid: Option<usize>) -> u64 {
+        let Some(c) = cid.and_then(|cid| self.clients.get(cid)) else {
+            return 0;
+        };
+        let held: usize = c.postponed.as_ref().map_or(0, |argv| {
+            let head = format!("*{}\r\n", argv.len()).len();
+            head + argv
+                .iter()
+                .map(|a| format!("${}\r\n", a.len()).len() + a.len() + 2)
+                .sum::<usize>()
+        });
+        (c.query.len().saturating_sub(c.qpos) + held) as u64
+    }
+
     /// The `# Replication` section of INFO.
     pub fn repl_info(&self) -> String {
         let now = clock::now_ms();
@@ -533,7 +549,7 @@ impl Server {
                     m.port,
                     if up { "up" } else { "down" },
                     if up { 0 } else { -1 },
-                    self.repl.offset,
+                    self.repl.offset + self.master_unapplied_bytes(m.cid),
                     self.repl.offset
                 );
                 if !up {

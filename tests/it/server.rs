@@ -493,3 +493,36 @@ fn a_client_closing_right_after_partial_input_is_dropped() {
         info.contains("connected_clients:1\r\n").then_some(())
     });
 }
+
+#[test]
+fn client_pause_holds_writes_until_unpause() {
+    let s = Server::start();
+    let mut admin = s.raw();
+    let mut w = s.raw();
+    cmd!(admin, "SET", "ttl", "v", "PX", "1");
+    assert_eq!(cmd!(admin, "CLIENT", "PAUSE", "100000", "WRITE"), b"+OK\r\n");
+    // Reads still run; a write waits, unanswered.
+    assert_eq!(cmd!(w, "GET", "nokey"), b"$-1\r\n");
+    w.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n");
+    wait_for("the write to wait", Duration::from_secs(5), || {
+        let info = String::from_utf8(cmd!(admin, "INFO", "clients")).unwrap();
+        info.contains("blocked_clients:1\r\n").then_some(())
+    });
+    assert_eq!(cmd!(admin, "EXISTS", "k"), b":0\r\n");
+    // An expired key reads as gone but is not deleted while paused.
+    wait_for("the key's TTL to pass", Duration::from_secs(5), || {
+        (cmd!(admin, "GET", "ttl") == b"$-1\r\n").then_some(())
+    });
+    let stats = String::from_utf8(cmd!(admin, "INFO", "stats")).unwrap();
+    assert!(stats.contains("expired_keys:0\r\n"), "{stats}");
+    assert_eq!(
+        cmd!(admin, "CLIENT", "PAUSE", "10", "SOME"),
+        b"-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n"
+    );
+    assert_eq!(cmd!(admin, "CLIENT", "UNPAUSE"), b"+OK\r\n");
+    assert_eq!(w.read(), b"+OK\r\n");
+    assert_eq!(cmd!(admin, "GET", "k"), b"$1\r\nv\r\n");
+    assert_eq!(cmd!(admin, "GET", "ttl"), b"$-1\r\n");
+    let stats = String::from_utf8(cmd!(admin, "INFO", "stats")).unwrap();
+    assert!(stats.contains("expired_keys:1\r\n"), "{stats}");
+}

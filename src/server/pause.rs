@@ -1,0 +1,73 @@
+//! CLIENT PAUSE: until it ends, commands that may write or replicate (WRITE) or all
+//! commands (ALL) wait, unanswered, and keys are not expired (they only read as
+//! gone), so a replica can catch up for a failover. Redis compat: networking.c
+//! pauseClients, server.c processCommand's BLOCKED_POSTPONE.
+use super::Server;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pause {
+    /// ALL rather than WRITE.
+    pub all: bool,
+    /// Unix ms when it ends.
+    pub end_ms: i64,
+}
+
+impl Server {
+    /// Starts or extends a pause: the stricter type and the later end win.
+    pub fn pause_clients(&mut self, all: bool, end_ms: i64) {
+        let p = match self.pause {
+            Some(p) => Pause {
+                all: p.all || all,
+                end_ms: p.end_ms.max(end_ms),
+            },
+            None => Pause { all, end_ms },
+        };
+        self.pause = Some(p);
+        for db in &mut self.dbs {
+            db.keep_expired = true;
+        }
+        self.pause_check(crate::clock::now_ms());
+    }
+
+    /// The pause in force, ending it first if its time has come.
+    pub fn pause_check(&mut self, now_ms: i64) -> Option<Pause> {
+        if self.pause.is_some_and(|p| p.end_ms < now_ms) {
+            self.unpause_clients();
+        }
+        self.pause
+    }
+
+    /// Ends the pause: expiry resumes and the waiting clients run their commands
+    /// again, in the order they arrived.
+    pub fn unpause_clients(&mut self) {
+        self.pause = None;
+        for db in &mut self.dbs {
+            db.keep_expired = false;
+        }
+        for cid in std::mem::take(&mut self.postponed) {
+            let Some(c) = self.clients.get_mut(cid) else { continue };
+            let Some(argv) = c.postponed.take() else { continue };
+            // The command goes back in front of the unread input, to be run (and
+            // perhaps paused again) like any other.
+            let mut req = format!("*{}\r\n", argv.len()).into_bytes();
+            for a in &argv {
+                req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                req.extend_from_slice(a);
+                req.extend_from_slice(b"\r\n");
+            }
+            let rest = c.query.get(c.qpos..).unwrap_or_default();
+            req.extend_from_slice(rest);
+            c.query = req;
+            c.qpos = 0;
+            self.blocking.unblocked.push(cid);
+        }
+    }
+
+    /// Makes `cid` wait for the end of the pause with `argv`.
+    pub fn postpone(&mut self, cid: usize, argv: &[&[u8]]) {
+        if let Some(c) = self.clients.get_mut(cid) {
+            c.postponed = Some(argv.iter().map(|a| a.to_vec()).collect());
+            self.postponed.push(cid);
+        }
+    }
+}
