@@ -16,6 +16,7 @@ pub mod keyspace;
 pub mod latency;
 pub mod list;
 pub mod migrate;
+pub mod module;
 pub mod multi;
 pub mod persist;
 pub mod pubsub;
@@ -255,9 +256,10 @@ pub struct Table {
     pub all: Vec<&'static CommandSpec>,
 }
 
-fn families() -> [&'static [CommandSpec]; 23] {
+fn families() -> [&'static [CommandSpec]; 24] {
     [
         acl::COMMANDS,
+        module::COMMANDS,
         latency::COMMANDS,
         cluster::COMMANDS,
         multi::COMMANDS,

@@ -195,4 +195,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     cmd("restore", -4, WRITE | DENYOOM, ACL_KEYSPACE | ACL_DANGEROUS, restore)
         .keys(1, 1, 1, KS_OW | KS_UPDATE)
         .doc(GK, "2.6.0", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).", "Creates a key from the serialized representation of a value."),
+    // What a cluster node sends during a slot migration; without cluster mode, RESTORE.
+    cmd("restore-asking", -4, WRITE | DENYOOM | ASKING, ACL_KEYSPACE | ACL_DANGEROUS, restore)
+        .keys(1, 1, 1, KS_OW | KS_UPDATE)
+        .doc(GK, "3.0.0", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size.", "An internal command for migrating keys in a cluster."),
 ];
