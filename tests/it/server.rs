@@ -526,3 +526,29 @@ fn client_pause_holds_writes_until_unpause() {
     let stats = String::from_utf8(cmd!(admin, "INFO", "stats")).unwrap();
     assert!(stats.contains("expired_keys:1\r\n"), "{stats}");
 }
+
+#[test]
+fn module_lolwut_and_restore_asking() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let refused = String::from_utf8(cmd!(c, "MODULE", "LIST")).unwrap();
+    assert!(
+        refused.starts_with("-ERR MODULE command not allowed. If the enable-module-command option"),
+        "{refused}"
+    );
+    assert!(cmd!(c, "MODULE", "HELP").starts_with(b"*"));
+    let s2 = Server::start_with(&["--enable-module-command", "yes"]);
+    let mut m = s2.raw();
+    assert_eq!(cmd!(m, "MODULE", "LIST"), b"*0\r\n");
+    assert_eq!(
+        cmd!(m, "MODULE", "LOAD", "/nonexistent.so"),
+        b"-ERR Error loading the extension. Please check the server logs.\r\n"
+    );
+    let art = String::from_utf8(cmd!(c, "LOLWUT")).unwrap();
+    assert!(art.contains("Redis ver. 7.0.15"), "{art}");
+    cmd!(c, "SET", "src", "hello");
+    let dump = cmd!(c, "DUMP", "src");
+    let payload = &dump[dump.iter().position(|&b| b == b'\n').unwrap() + 1..dump.len() - 2];
+    assert_eq!(c.cmd(&[b"RESTORE-ASKING", b"dst", b"0", payload]), b"+OK\r\n");
+    assert_eq!(cmd!(c, "GET", "dst"), b"$5\r\nhello\r\n");
+}
