@@ -692,6 +692,14 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             ctx.srv.scripts.allow_noscript = a.at(2) != b"0";
             ctx.out.ok();
         }
+        // Sends a command to the replicas only (tests of replica divergence).
+        // Redis compat: debug.c DEBUG REPLICATE.
+        "replicate" if a.len() >= 3 => {
+            let argv: Vec<Vec<u8>> = a.rest(2).iter().map(|x| x.to_vec()).collect();
+            let db = ctx.db;
+            ctx.srv.propagate_to(db, argv, crate::server::propagate::TO_REPL);
+            ctx.out.ok();
+        }
         "pause-cron" if a.len() == 3 => {
             ctx.srv.cron_paused = a.at(2) != b"0";
             ctx.out.ok();

@@ -13,9 +13,14 @@ const SAMPLES: usize = 16;
 impl Server {
     pub fn cron(&mut self) {
         let now = clock::now_ms();
-        // Redis compat: expire.c: no key expires during CLIENT PAUSE.
+        // Redis compat: expire.c: no key expires during CLIENT PAUSE, and a replica
+        // waits for its master's DELs.
         if self.active_expire && self.pause_check(now).is_none() {
-            self.active_expire_cycle(now);
+            if self.repl.master.is_none() {
+                self.active_expire_cycle(now);
+            } else {
+                self.expire_replica_keys(now);
+            }
             self.propagate_background_deletions();
         }
         self.after_writes(None);
@@ -40,6 +45,28 @@ impl Server {
         s.samples.push((now, s.total_commands, s.net_input, s.net_output));
         if s.samples.len() > SAMPLES {
             s.samples.remove(0);
+        }
+    }
+
+    /// On a replica, expires the keys its own clients wrote once their TTL passes.
+    /// Redis compat: expire.c expireSlaveKeys.
+    fn expire_replica_keys(&mut self, now: i64) {
+        if self.replica_written.is_empty() {
+            return;
+        }
+        for (db, key) in std::mem::take(&mut self.replica_written) {
+            let Some(d) = self.dbs.get_mut(db) else { continue };
+            match d.get_expire(&key) {
+                Some(at) if at <= now => {
+                    d.keep_expired = false;
+                    let _ = d.peek(&key, now);
+                    d.keep_expired = true;
+                }
+                Some(_) => {
+                    self.replica_written.insert((db, key));
+                }
+                None => {}
+            }
         }
     }
 

@@ -89,6 +89,8 @@ pub struct Server {
     /// CLIENT PAUSE in force, and the clients waiting for its end.
     pub pause: Option<pause::Pause>,
     pub postponed: Vec<usize>,
+    /// On a writable replica: keys its own clients changed, which it expires itself.
+    pub replica_written: std::collections::HashSet<(usize, Vec<u8>)>,
     pub latency: latency::LatencyMonitor,
     pub dbs: Vec<Db>,
     pub clients: Slab<Client>,
@@ -195,6 +197,7 @@ impl Server {
             slowlog: Default::default(),
             pause: None,
             postponed: Vec::new(),
+            replica_written: Default::default(),
             latency: Default::default(),
             dbs: (0..n).map(Db::new).collect(),
             cfg,

@@ -23,9 +23,7 @@ impl Server {
             None => Pause { all, end_ms },
         };
         self.pause = Some(p);
-        for db in &mut self.dbs {
-            db.keep_expired = true;
-        }
+        self.sync_expiry_mode();
         self.pause_check(crate::clock::now_ms());
     }
 
@@ -41,9 +39,7 @@ impl Server {
     /// again, in the order they arrived.
     pub fn unpause_clients(&mut self) {
         self.pause = None;
-        for db in &mut self.dbs {
-            db.keep_expired = false;
-        }
+        self.sync_expiry_mode();
         for cid in std::mem::take(&mut self.postponed) {
             let Some(c) = self.clients.get_mut(cid) else { continue };
             let Some(argv) = c.postponed.take() else { continue };
@@ -60,6 +56,16 @@ impl Server {
             c.query = req;
             c.qpos = 0;
             self.blocking.unblocked.push(cid);
+        }
+    }
+
+    /// Whether expired keys are deleted when found: not during a pause, nor on a
+    /// replica, whose keys expire by the master's DELs (they read as gone to its
+    /// clients meanwhile). Redis compat: db.c expireIfNeeded.
+    pub fn sync_expiry_mode(&mut self) {
+        let keep = self.pause.is_some() || self.repl.master.is_some();
+        for db in &mut self.dbs {
+            db.keep_expired = keep;
         }
     }
 

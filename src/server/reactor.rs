@@ -631,7 +631,31 @@ pub fn process_input(srv: &mut Server, cid: usize) {
                 argv.extend(parser.args.iter().map(|&(s, e)| query.get(s..e).unwrap_or_default()));
                 let (from_master, to_replica) = (c.is_master, c.replica.is_some());
                 let mark = out.buf.len();
+                // Redis compat: db.c expireIfNeeded: the master's commands find its
+                // keys alive until the master itself deletes them.
+                if from_master {
+                    srv.dbs.iter_mut().for_each(|d| d.lazy_expire = false);
+                }
                 call::execute(srv, cid, &argv, &mut out);
+                if from_master {
+                    srv.dbs.iter_mut().for_each(|d| d.lazy_expire = true);
+                    // Redis compat: networking.c afterErrorReply: an error our master
+                    // would get means the datasets may have diverged.
+                    if out.buf.get(mark) == Some(&b'-') {
+                        let err = out.buf.get(mark + 1..).unwrap_or_default();
+                        let err = err.split(|&b| b == b'\r').next().unwrap_or_default();
+                        let table = crate::cmd::table();
+                        let name = table
+                            .lookup_id(&argv)
+                            .and_then(|id| table.names.get(id))
+                            .map_or("<unknown>", |n| n.as_str());
+                        warn!(
+                            "== CRITICAL == This replica is sending an error to its master: '{}' after processing the command '{name}'",
+                            String::from_utf8_lossy(err)
+                        );
+                        srv.stats.unexpected_error_replies += 1;
+                    }
+                }
                 if from_master || to_replica {
                     // Replies to our master (but the ack it asked for) and to our
                     // replicas are not sent. The master's stream counts in our offset.

@@ -346,6 +346,7 @@ impl Server {
             last_attempt_ms: 0,
             last_ack_ms: 0,
         });
+        self.sync_expiry_mode();
     }
 
     /// REPLICAOF NO ONE: keeps the data, becomes a master with a new history.
@@ -357,6 +358,8 @@ impl Server {
             self.repl.replid = new_replid();
             tracing::info!("MASTER MODE enabled");
         }
+        self.replica_written.clear();
+        self.sync_expiry_mode();
     }
 
     /// Cron work: pings replicas, acks the master, (re)connects to it.

@@ -117,6 +117,14 @@ impl Server {
     #[inline]
     pub fn signal_modified_key(&mut self, db: usize, key: &[u8], by: Option<usize>) {
         self.touch_watched(db, key);
+        // Redis compat: expire.c rememberSlaveKeyWithExpire: a replica expires the
+        // keys its own clients gave a TTL; the master's expire by its DELs.
+        if self.repl.master.is_some()
+            && by.is_some_and(|c| self.clients.get(c).is_some_and(|c| !c.is_master))
+            && self.dbs.get(db).is_some_and(|d| d.get_expire(key).is_some())
+        {
+            self.replica_written.insert((db, key.to_vec()));
+        }
         if self.tracking.clients > 0 || !self.tracking.table.is_empty() {
             self.tracking_invalidate(key, by, true);
         }

@@ -129,3 +129,32 @@ fn replication_works_both_ways_with_redis() {
     wait_reply(&mut f2c, &["LLEN", "l"], b":2\r\n");
     assert_eq!(cmd!(f2c, "DEBUG", "DIGEST"), cmd!(r2c, "DEBUG", "DIGEST"));
 }
+
+#[test]
+fn a_replica_leaves_expiry_to_its_master() {
+    let m = Server::start();
+    let mut mc = m.raw();
+    assert_eq!(cmd!(mc, "DEBUG", "SET-ACTIVE-EXPIRE", "0"), b"+OK\r\n");
+    let port = m.port.to_string();
+    let r = Server::start_with(&["--replicaof", "127.0.0.1", &port]);
+    let mut rc = r.raw();
+    wait_reply(&mut rc, &["PING"], b"+PONG\r\n");
+    wait_for("the link", Duration::from_secs(10), || {
+        (info_field(&mut rc, "master_link_status") == "up").then_some(())
+    });
+    cmd!(mc, "SET", "k", "v", "PX", "50");
+    wait_reply(&mut rc, &["DBSIZE"], b":1\r\n");
+    // Past its TTL the key reads as gone on the replica, but stays there...
+    wait_reply(&mut rc, &["EXISTS", "k"], b":0\r\n");
+    assert_eq!(cmd!(rc, "GET", "k"), b"$-1\r\n");
+    assert_eq!(cmd!(rc, "DBSIZE"), b":1\r\n");
+    // ...until the master expires it and sends the DEL.
+    assert_eq!(cmd!(mc, "GET", "k"), b"$-1\r\n");
+    wait_reply(&mut rc, &["DBSIZE"], b":0\r\n");
+    // A writable replica expires the keys its own clients gave a TTL.
+    cmd!(rc, "CONFIG", "SET", "replica-read-only", "no");
+    cmd!(rc, "SET", "local", "v", "PX", "20");
+    wait_for("the replica's own key to expire", Duration::from_secs(5), || {
+        (cmd!(rc, "DBSIZE") == b":0\r\n").then_some(())
+    });
+}
