@@ -36,6 +36,15 @@ fn config_set(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let local = ctx.client().is_some_and(|c| c.is_local());
     let p = ctx.srv.cfg.enable_protected_configs.as_str();
     let protected_ok = p == "yes" || (p == "local" && local);
+    // Redis compat: config.c DENY_LOADING_CONFIG: while a dataset loads these cannot
+    // change (the answer is -LOADING, before any other error).
+    if ctx.srv.loading.is_some()
+        && pairs
+            .iter()
+            .any(|(n, _)| ["appendonly", "repl-diskless-load", "dir"].contains(&n.to_ascii_lowercase().as_str()))
+    {
+        return Err(CmdError::new("LOADING Redis is loading the dataset in memory"));
+    }
     let (old_port, old_binds) = (ctx.srv.cfg.port, ctx.srv.cfg.bind.clone());
     let backup: Vec<(String, String)> = pairs
         .iter()
