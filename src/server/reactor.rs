@@ -580,18 +580,16 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
             }
         }
     }
-    if srv.aof.state != super::aof::AofState::Off {
-        // Replies wait for the end of the loop iteration: one AOF write (and fsync)
-        // then covers every client served in it.
-        if let Some(c) = srv.clients.get_mut(cid) {
-            if c.pending_output() > 0 && !c.pending_write {
-                c.pending_write = true;
-                srv.pending_writes.push(cid);
-            }
+    // Replies wait for the end of the loop iteration, like Redis's
+    // handleClientsWithPendingWrites: one AOF write (and fsync) then covers every
+    // client served in it, and a client reading replies is woken once per burst of
+    // them rather than once per client served before it.
+    if let Some(c) = srv.clients.get_mut(cid) {
+        if c.pending_output() > 0 && !c.pending_write {
+            c.pending_write = true;
+            srv.pending_writes.push(cid);
         }
-        return;
     }
-    flush_client(srv, reg, cid);
 }
 
 /// Runs every complete request in the client's query buffer.
