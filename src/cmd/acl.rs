@@ -8,13 +8,9 @@ use crate::server::acl::{self, User};
 
 const G: &str = "server";
 
-fn no_spaces(name: &[u8]) -> bool {
-    !name.iter().any(|&c| c.is_ascii_whitespace() || c == 0 || c == 0x0b)
-}
-
 fn setuser(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let name = a.at(2);
-    if !no_spaces(name) {
+    if acl::has_spaces(name) {
         return Err(CmdError::new("ERR Usernames can't contain spaces or null characters"));
     }
     let pubsub_all = ctx.srv.acl_pubsub_all();

@@ -112,12 +112,7 @@ fn apply(ctx: &mut Ctx, name: &str) {
 }
 
 fn strerror(code: i32) -> String {
-    std::io::Error::from_raw_os_error(code)
-        .to_string()
-        .split(" (os error")
-        .next()
-        .unwrap_or_default()
-        .to_string()
+    crate::util::os_err(&std::io::Error::from_raw_os_error(code))
 }
 
 fn mallctl_str(ctx: &mut Ctx, name: &[u8], value: Option<&[u8]>) -> CmdResult {

@@ -173,11 +173,8 @@ fn list(around: i32, context: i32) {
     }
 }
 
-/// `%g` as C prints it (6 significant digits).
+/// `%g` as C prints it (6 significant digits), and C's inf/nan words.
 fn fmt_g(v: f64) -> String {
-    if v == 0.0 {
-        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
-    }
     if !v.is_finite() {
         return if v.is_nan() {
             "nan".into()
@@ -187,28 +184,9 @@ fn fmt_g(v: f64) -> String {
             "-inf".into()
         };
     }
-    let exp = v.abs().log10().floor() as i32;
-    let trim = |s: String| -> String {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    };
-    if !(-4..6).contains(&exp) {
-        let s = format!("{v:.5e}");
-        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
-        let e: i32 = e.parse().unwrap_or(0);
-        format!(
-            "{}e{}{:02}",
-            trim(m.to_string()),
-            if e < 0 { '-' } else { '+' },
-            e.abs()
-        )
-    } else {
-        let decimals = (5 - exp).max(0) as usize;
-        trim(format!("{v:.decimals$}"))
-    }
+    let mut out = Vec::new();
+    crate::util::num::fmt_g(v, 6, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A readable form of the Lua value at `idx`. Redis compat: eval.c ldbCatStackValueRec.

@@ -286,23 +286,21 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     // The master link and the AOF loader run anything (Redis gives them no user).
     let superuser = client.is_master || client.is_internal();
     let authenticated = client.authenticated || srv.acl.default_logs_in();
-    let protected = spec.flags & spec::PROTECTED != 0;
-    let full = if protected {
-        table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name)
-    } else {
-        ""
-    };
-    let top = full.split('|').next().unwrap_or(full);
-    let opt = if top == "debug" {
-        "enable-debug-command"
-    } else {
-        "enable-module-command"
-    };
-    if protected && !protected_allowed(srv.cfg.get(opt).unwrap_or("no"), client.is_local()) {
-        let which = top.to_ascii_uppercase();
-        let e = CmdError::owned(format!("ERR {which} command not allowed. If the {opt} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
-        reject(srv, cid, out, &e, Some(id));
-        return;
+    if spec.flags & spec::PROTECTED != 0 {
+        // DEBUG, or a MODULE subcommand: each is opened by its own directive.
+        let full = table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name);
+        let top = full.split('|').next().unwrap_or(full);
+        let opt = if top == "debug" {
+            "enable-debug-command"
+        } else {
+            "enable-module-command"
+        };
+        if !protected_allowed(srv.cfg.get(opt).unwrap_or("no"), client.is_local()) {
+            let which = top.to_ascii_uppercase();
+            let e = CmdError::owned(format!("ERR {which} command not allowed. If the {opt} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
+            reject(srv, cid, out, &e, Some(id));
+            return;
+        }
     }
     if !authenticated && spec.flags & spec::NO_AUTH == 0 {
         reject(srv, cid, out, &error::NOAUTH, Some(id));

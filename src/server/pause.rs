@@ -45,12 +45,8 @@ impl Server {
             let Some(argv) = c.postponed.take() else { continue };
             // The command goes back in front of the unread input, to be run (and
             // perhaps paused again) like any other.
-            let mut req = format!("*{}\r\n", argv.len()).into_bytes();
-            for a in &argv {
-                req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-                req.extend_from_slice(a);
-                req.extend_from_slice(b"\r\n");
-            }
+            let mut req = Vec::new();
+            crate::persist::aof::cat_command(&mut req, &argv);
             let rest = c.query.get(c.qpos..).unwrap_or_default();
             req.extend_from_slice(rest);
             c.query = req;

@@ -529,12 +529,10 @@ impl Server {
         let Some(c) = cid.and_then(|cid| self.clients.get(cid)) else {
             return 0;
         };
-        let held: usize = c.postponed.as_ref().map_or(0, |argv| {
-            let head = format!("*{}\r\n", argv.len()).len();
-            head + argv
-                .iter()
-                .map(|a| format!("${}\r\n", a.len()).len() + a.len() + 2)
-                .sum::<usize>()
+        let held = c.postponed.as_ref().map_or(0, |argv| {
+            let mut b = Vec::new();
+            cat_command(&mut b, argv);
+            b.len()
         });
         (c.query.len().saturating_sub(c.qpos) + held) as u64
     }

@@ -220,7 +220,7 @@ impl Server {
         let name = self.cfg.get("aclfile").unwrap_or("").to_string();
         let path = self.acl_file_path().ok_or("no ACL file")?;
         let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("Error loading ACLs, opening file '{name}': {}", io_text(&e)))?;
+            .map_err(|e| format!("Error loading ACLs, opening file '{name}': {}", crate::util::os_err(&e)))?;
         let users = acl::parse_acl_file(&text, &name, self.acl_pubsub_all())?;
         Ok(self.acl.replace_all(users))
     }
@@ -252,14 +252,5 @@ impl Server {
             .iter()
             .map(|u| String::from_utf8_lossy(&u.line()).into_owned())
             .collect()
-    }
-}
-
-/// An I/O error as strerror() words it (without Rust's "(os error N)").
-fn io_text(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
     }
 }

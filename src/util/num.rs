@@ -705,24 +705,31 @@ impl core::fmt::Write for StackBuf {
     }
 }
 
-/// C's `%.17g` for a finite value. core's `{:.16e}` yields the 17 correctly rounded
-/// significant digits (ties to even, as glibc) and the decimal exponent X after rounding;
-/// `%g` then picks fixed notation when -4 <= X < 17, else exponent notation, and drops
-/// trailing zeros (and a bare '.') because no '#' flag is given.
 fn fmt_g17(v: f64, out: &mut Vec<u8>) {
+    fmt_g(v, 17, out);
+}
+
+/// C's `%.Pg` for a finite value (P significant digits, 1..=17). core's `{:.(P-1)e}`
+/// yields the P correctly rounded significant digits (ties to even, as glibc) and the
+/// decimal exponent X after rounding; `%g` then picks fixed notation when -4 <= X < P,
+/// else exponent notation, and drops trailing zeros (and a bare '.') because no '#'
+/// flag is given.
+pub fn fmt_g(v: f64, precision: usize, out: &mut Vec<u8>) {
+    let precision = precision.clamp(1, 17);
     let mut sb = StackBuf { buf: [0; 40], len: 0 };
-    let parsed = write!(sb, "{v:.16e}")
+    let parsed = write!(sb, "{v:.*e}", precision - 1)
         .ok()
-        .and_then(|()| split_sci(sb.buf.get(..sb.len).unwrap_or_default()));
+        .and_then(|()| split_sci(sb.buf.get(..sb.len).unwrap_or_default(), precision));
     let Some((neg, digits, x)) = parsed else {
         // Not reachable for finite input; still emit a parseable number.
         let _ = write!(VecWriter(out), "{v:e}");
         return;
     };
+    let digits = digits.get(..precision).unwrap_or_default();
     if neg {
         out.push(b'-');
     }
-    if (-4..17).contains(&x) {
+    if (-4..precision as i32).contains(&x) {
         if x >= 0 {
             let (int, frac) = digits.split_at((x as usize + 1).min(digits.len()));
             out.extend_from_slice(int);
@@ -730,7 +737,7 @@ fn fmt_g17(v: f64, out: &mut Vec<u8>) {
         } else {
             out.extend_from_slice(b"0.");
             out.resize(out.len() + (-x - 1) as usize, b'0');
-            out.extend_from_slice(trim_zeros(&digits));
+            out.extend_from_slice(trim_zeros(digits));
         }
     } else {
         let (first, frac) = digits.split_first().unwrap_or((&b'0', &[]));
@@ -762,7 +769,7 @@ fn trim_zeros(s: &[u8]) -> &[u8] {
 
 /// Splits core's `{:.16e}` output ("-1.2345678901234567e-5") into sign, the 17 digits and
 /// the exponent.
-fn split_sci(text: &[u8]) -> Option<(bool, [u8; 17], i32)> {
+fn split_sci(text: &[u8], precision: usize) -> Option<(bool, [u8; 17], i32)> {
     let (neg, rest) = match text.split_first() {
         Some((b'-', r)) => (true, r),
         _ => (false, text),
@@ -775,7 +782,7 @@ fn split_sci(text: &[u8]) -> Option<(bool, [u8; 17], i32)> {
         *digits.get_mut(n)? = b;
         n += 1;
     }
-    if n != 17 {
+    if n != precision {
         return None;
     }
     let exp = core::str::from_utf8(exp.get(1..)?).ok()?.parse().ok()?;

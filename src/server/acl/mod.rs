@@ -7,7 +7,7 @@ use crate::cmd::spec::CommandSpec;
 
 mod selector;
 use selector::channel_allowed;
-pub use selector::{lookup_command, Selector};
+pub use selector::{has_spaces, lookup_command, Selector};
 
 /// Key pattern permissions (`%R~`, `%W~`, `~` is both).
 pub const PERM_R: u8 = 1;

@@ -44,7 +44,7 @@ pub struct Selector {
     pub(super) channels: Vec<Vec<u8>>,
 }
 
-pub(super) fn has_spaces(s: &[u8]) -> bool {
+pub fn has_spaces(s: &[u8]) -> bool {
     s.iter().any(|&c| c.is_ascii_whitespace() || c == 0 || c == 0x0b)
 }
 
