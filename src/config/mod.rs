@@ -118,6 +118,8 @@ pub struct Config {
     pub unixsocket: String,
     pub unixsocketperm: u32,
     pub hz: u32,
+    /// Microseconds the event loop keeps polling after busy work before it sleeps.
+    pub busy_poll_us: u64,
     pub databases: usize,
     pub maxclients: usize,
     pub timeout: u64,
@@ -260,6 +262,7 @@ impl Config {
             unixsocket: String::new(),
             unixsocketperm: 0,
             hz: 10,
+            busy_poll_us: 50,
             databases: 16,
             maxclients: 10000,
             timeout: 0,
@@ -642,6 +645,7 @@ impl Config {
         self.unixsocket = self.val("unixsocket").to_string();
         self.unixsocketperm = u32::from_str_radix(self.val("unixsocketperm"), 8).unwrap_or(0);
         self.hz = self.int("hz").clamp(1, 500) as u32;
+        self.busy_poll_us = self.int("busy-poll-us").clamp(0, 10_000) as u64;
         self.databases = self.int("databases").max(1) as usize;
         self.maxclients = self.int("maxclients").max(1) as usize;
         self.timeout = self.int("timeout").max(0) as u64;

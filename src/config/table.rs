@@ -108,6 +108,7 @@ pub static DIRECTIVES: &[Directive] = &[
     Directive { name: "bind", alias: None, kind: Kind::Special, default: "* -::*", flags: MULTI_ARG },
     Directive { name: "bind-source-addr", alias: None, kind: Kind::Str, default: "", flags: 0 },
     Directive { name: "bio_cpulist", alias: None, kind: Kind::Str, default: "", flags: IMMUTABLE },
+    Directive { name: "busy-poll-us", alias: None, kind: Kind::Int { min: 0, max: 10000 }, default: "50", flags: 0 }, // ferrodis: see Reactor::wait
     Directive { name: "busy-reply-threshold", alias: Some("lua-time-limit"), kind: Kind::Int { min: 0, max: i64::MAX }, default: "5000", flags: 0 },
     Directive { name: "client-output-buffer-limit", alias: None, kind: Kind::Special, default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", flags: MULTI_ARG },
     Directive { name: "client-query-buffer-limit", alias: None, kind: Kind::Mem { min: 1024 * 1024, max: i64::MAX }, default: "1073741824", flags: 0 },

@@ -552,3 +552,36 @@ fn module_lolwut_and_restore_asking() {
     assert_eq!(c.cmd(&[b"RESTORE-ASKING", b"dst", b"0", payload]), b"+OK\r\n");
     assert_eq!(cmd!(c, "GET", "dst"), b"$5\r\nhello\r\n");
 }
+
+/// CPU time of the event-loop thread (the process's main thread), from schedstat.
+fn loop_cpu(pid: u32) -> Duration {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).unwrap();
+    Duration::from_nanos(s.split_whitespace().next().unwrap().parse().unwrap())
+}
+
+#[test]
+fn busy_poll_window_ends_when_traffic_stops() {
+    let s = Server::start_with(&["--busy-poll-us", "10000"]);
+    let mut c = s.raw();
+    assert_eq!(
+        cmd!(c, "CONFIG", "GET", "busy-poll-us"),
+        b"*2\r\n$12\r\nbusy-poll-us\r\n$5\r\n10000\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "CONFIG", "SET", "busy-poll-us", "10001"),
+        b"-ERR CONFIG SET failed (possibly related to argument 'busy-poll-us') - argument must be between 0 and 10000 inclusive\r\n"
+    );
+    for _ in 0..200 {
+        assert_eq!(cmd!(c, "PING"), b"+PONG\r\n");
+    }
+    // After its last request the loop polls for at most 10 ms, then sleeps: over an
+    // idle half second it uses a small fraction of the window (a loop that kept
+    // polling would use all of it).
+    let from = loop_cpu(s.pid());
+    std::thread::sleep(Duration::from_millis(500));
+    let used = loop_cpu(s.pid()) - from;
+    assert!(used < Duration::from_millis(100), "idle loop used {used:?} of CPU");
+    // Without the window the server answers the same.
+    assert_eq!(cmd!(c, "CONFIG", "SET", "busy-poll-us", "0"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "PING"), b"+PONG\r\n");
+}
