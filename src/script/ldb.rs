@@ -652,24 +652,38 @@ unsafe fn redis(l: *mut lua_State, argv: &[Vec<u8>]) {
     ffi::lua_settop(l, -3);
 }
 
+/// Pushes each local variable of the frame `ar` in turn and calls `f` with its name
+/// while it is on top of the stack (popped after); stops early when `f` says so.
+unsafe fn for_each_local(l: *mut lua_State, ar: &lua_Debug, mut f: impl FnMut(&[u8]) -> bool) -> bool {
+    let mut i = 1;
+    loop {
+        let n = ffi::lua_getlocal(l, ar, i);
+        if n.is_null() {
+            return false;
+        }
+        i += 1;
+        let stop = f(CStr::from_ptr(n).to_bytes());
+        ffi::lua_settop(l, -2);
+        if stop {
+            return true;
+        }
+    }
+}
+
 unsafe fn print(l: *mut lua_State, name: &[u8]) {
     let mut ar: lua_Debug = std::mem::zeroed();
     let mut level = 0;
     while ffi::lua_getstack(l, level, &mut ar) != 0 {
         level += 1;
-        let mut i = 1;
-        loop {
-            let n = ffi::lua_getlocal(l, &ar, i);
-            if n.is_null() {
-                break;
-            }
-            i += 1;
-            if CStr::from_ptr(n).to_bytes() == name {
+        let found = for_each_local(l, &ar, |n| {
+            let hit = n == name;
+            if hit {
                 log_value(l, b"<value> ");
-                ffi::lua_settop(l, -2);
-                return;
             }
-            ffi::lua_settop(l, -2);
+            hit
+        });
+        if found {
+            return;
         }
     }
     if name == b"ARGV" || name == b"KEYS" {
@@ -686,14 +700,7 @@ unsafe fn print_all(l: *mut lua_State) {
     let mut ar: lua_Debug = std::mem::zeroed();
     let mut vars = 0;
     if ffi::lua_getstack(l, 0, &mut ar) != 0 {
-        let mut i = 1;
-        loop {
-            let n = ffi::lua_getlocal(l, &ar, i);
-            if n.is_null() {
-                break;
-            }
-            i += 1;
-            let name = CStr::from_ptr(n).to_bytes();
+        for_each_local(l, &ar, |name| {
             if !name.windows(12).any(|w| w == b"(*temporary)") {
                 let mut prefix = b"<value> ".to_vec();
                 prefix.extend_from_slice(name);
@@ -701,8 +708,8 @@ unsafe fn print_all(l: *mut lua_State) {
                 log_value(l, &prefix);
                 vars += 1;
             }
-            ffi::lua_settop(l, -2);
-        }
+            false
+        });
     }
     if vars == 0 {
         log(b"No local variables in the current context.".to_vec());

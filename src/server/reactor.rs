@@ -305,9 +305,8 @@ impl Reactor {
                 }
             }
         };
-        let start = clock::mono_us();
-        let mut now = start;
-        let deadline = start.saturating_add(timeout.as_micros() as u64);
+        let mut now = clock::mono_us();
+        let deadline = now.saturating_add(timeout.as_micros() as u64);
         if !timeout.is_zero() {
             while now < busy_until.min(deadline) {
                 report(poll.poll(events, Some(Duration::ZERO)));
