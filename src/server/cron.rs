@@ -175,6 +175,7 @@ impl Server {
             info!("Removing the pid file.");
             let _ = std::fs::remove_file(&self.cfg.pidfile);
         }
+        self.close_listeners();
         true
     }
 }

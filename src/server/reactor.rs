@@ -136,6 +136,19 @@ impl Server {
         }
         result
     }
+
+    /// Closes every listening socket (and removes the Unix socket files) so that a
+    /// server on its way out refuses new connections. Redis compat: server.c
+    /// closeListeningSockets. Leaving it to the process exit is not enough: the
+    /// kernel may close a client's socket first, and that client, seeing EOF,
+    /// could connect again before the listener goes.
+    pub fn close_listeners(&mut self) {
+        for (l, name) in self.listeners.drain(..) {
+            if let Listener::Unix(_) = l {
+                let _ = std::fs::remove_file(&name);
+            }
+        }
+    }
 }
 
 impl Reactor {
@@ -267,11 +280,6 @@ impl Reactor {
             }
             if let Some(req) = srv.shutdown {
                 if srv.prepare_shutdown(req) {
-                    for (l, name) in &srv.listeners {
-                        if let Listener::Unix(_) = l {
-                            let _ = std::fs::remove_file(name);
-                        }
-                    }
                     return;
                 }
                 srv.shutdown = None;
