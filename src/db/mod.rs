@@ -63,6 +63,9 @@ pub enum DbEvent {
     New,
 }
 
+/// How many keys of a pipelined batch [`Db::prefetch_keys`] loads ahead.
+pub const PREFETCH_BATCH: usize = 16;
+
 #[derive(Default)]
 pub struct Db {
     pub id: usize,
@@ -163,6 +166,22 @@ impl Db {
             return None;
         }
         self.keys.get_hashed(h, key)
+    }
+
+    /// Starts loading what looking up `keys` (byte ranges of `buf`) will touch: all
+    /// their table buckets first, then the entries those point at. On a table bigger
+    /// than the cache each lookup costs two or three cache misses; issued together
+    /// for a pipelined batch they overlap instead of adding up.
+    pub fn prefetch_keys(&self, buf: &[u8], keys: &[(usize, usize)]) {
+        let mut hs = [0u64; PREFETCH_BATCH];
+        let n = keys.len().min(PREFETCH_BATCH);
+        for (h, &(s, e)) in hs.iter_mut().zip(keys) {
+            *h = self.keys.hash(buf.get(s..e).unwrap_or_default());
+            self.keys.prefetch_bucket(*h);
+        }
+        for &h in hs.iter().take(n) {
+            self.keys.prefetch_entries(h);
+        }
     }
 
     /// Looks a key up for writing; touches its LRU stamp. One table probe unless

@@ -418,6 +418,11 @@ impl DashKey for Obj {
     fn key(&self) -> &[u8] {
         Obj::key(self)
     }
+
+    #[inline]
+    fn key_addr(&self) -> Option<*const u8> {
+        Some(self.0.as_ptr())
+    }
 }
 
 impl std::fmt::Debug for Obj {

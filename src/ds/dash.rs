@@ -21,6 +21,11 @@ const MAX_DEPTH: u32 = 32;
 /// Anything stored in a DashTable exposes the key it is hashed by.
 pub trait DashKey {
     fn key(&self) -> &[u8];
+
+    /// Where the entry's key lives when it is out of line (for [`DashTable::prefetch_entries`]).
+    fn key_addr(&self) -> Option<*const u8> {
+        None
+    }
 }
 
 struct Bucket<T> {
@@ -155,6 +160,44 @@ impl<T: DashKey> DashTable<T> {
             (h >> (64 - self.global_depth)) as usize
         };
         self.dir.get(i).copied().unwrap_or(0) as usize
+    }
+
+    /// Starts loading the home bucket of hash `h` into the cache. Lookups are bound
+    /// by cache misses on big tables: prefetching the buckets of a batch of keys
+    /// first lets their misses overlap instead of coming one after the other.
+    #[inline]
+    pub fn prefetch_bucket(&self, h: u64) {
+        if let Some(seg) = self.segs.get(self.seg_index(h)) {
+            let b0 = bucket_of(h);
+            crate::util::mem::prefetch(seg.disp.as_ptr().wrapping_add(b0));
+            // A bucket spans two or three cache lines.
+            let b = seg.buckets.as_ptr().wrapping_add(b0).cast::<u8>();
+            let size = std::mem::size_of::<Bucket<T>>();
+            crate::util::mem::prefetch(b);
+            crate::util::mem::prefetch(b.wrapping_add(64.min(size - 1)));
+            crate::util::mem::prefetch(b.wrapping_add(size - 1));
+        }
+    }
+
+    /// The second step after [`Self::prefetch_bucket`]: starts loading the entries of
+    /// the home bucket whose tag matches `h` (reads the bucket, so call it once the
+    /// bucket had time to arrive).
+    #[inline]
+    pub fn prefetch_entries(&self, h: u64) {
+        let Some(seg) = self.segs.get(self.seg_index(h)) else {
+            return;
+        };
+        let Some(b) = seg.buckets.get(bucket_of(h)) else {
+            return;
+        };
+        let tag = tag_of(h);
+        for s in 0..SLOTS {
+            if b.tags[s] == tag {
+                if let Some(p) = b.slots[s].as_ref().and_then(|e| e.key_addr()) {
+                    crate::util::mem::prefetch(p);
+                }
+            }
+        }
     }
 
     /// Finds the position of `key` (hash `h`).

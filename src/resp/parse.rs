@@ -89,6 +89,66 @@ fn find(buf: &[u8], from: usize, byte: u8) -> Option<usize> {
     buf.get(from..)?.iter().position(|&b| b == byte).map(|p| p + from)
 }
 
+/// Reads `<digits>\r\n` at `pos` (the bytes after a `*` or `$`): the number and
+/// the position after the line. None when incomplete or not a plain number.
+fn peek_len(buf: &[u8], mut pos: usize) -> Option<(usize, usize)> {
+    let mut n: usize = 0;
+    let mut digits = 0;
+    while let Some(&b) = buf.get(pos) {
+        if !b.is_ascii_digit() || digits == 18 {
+            break;
+        }
+        n = n * 10 + (b - b'0') as usize;
+        digits += 1;
+        pos += 1;
+    }
+    (digits > 0 && buf.get(pos..pos + 2) == Some(b"\r\n")).then_some((n, pos + 2))
+}
+
+/// Looks ahead over the whole multibulk requests in `buf[pos..]`, at most
+/// `out.len()` of them, without parsing them for real: for each one with two
+/// arguments or more it stores the byte range of the second (the first key of
+/// most commands) in `out`. Returns how many ranges it stored and the position
+/// after the last request it went over. It stops at the first request that is
+/// incomplete or not plainly well formed; the real parser judges those.
+pub fn peek_first_keys(buf: &[u8], mut pos: usize, out: &mut [(usize, usize)]) -> (usize, usize) {
+    let mut found = 0;
+    for _ in 0..out.len() {
+        if buf.get(pos) != Some(&b'*') {
+            break;
+        }
+        let Some((argc, mut p)) = peek_len(buf, pos + 1) else {
+            break;
+        };
+        let mut key = None;
+        let mut whole = true;
+        for i in 0..argc {
+            let Some((len, start)) = (buf.get(p) == Some(&b'$')).then(|| peek_len(buf, p + 1)).flatten() else {
+                whole = false;
+                break;
+            };
+            let end = start.saturating_add(len);
+            if end.saturating_add(2) > buf.len() {
+                whole = false;
+                break;
+            }
+            if i == 1 {
+                key = Some((start, end));
+            }
+            p = end + 2;
+        }
+        if !whole {
+            break;
+        }
+        pos = p;
+        if let (Some(k), Some(slot)) = (key, out.get_mut(found)) {
+            *slot = k;
+            found += 1;
+        }
+    }
+    (found, pos)
+}
+
 impl Parser {
     /// True while a multibulk request is partly parsed.
     pub fn in_progress(&self) -> bool {
@@ -392,6 +452,24 @@ mod tests {
     }
 
     #[test]
+    fn peek_first_keys_sees_whole_requests_only() {
+        let buf = b"*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n*3\r\n$3\r\nSET\r\n$2\r\nbc\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$5\r\nxy";
+        let mut out = [(0, 0); 8];
+        let (n, end) = peek_first_keys(buf, 0, &mut out);
+        assert_eq!(n, 2);
+        assert_eq!(&buf[out[0].0..out[0].1], b"a");
+        assert_eq!(&buf[out[1].0..out[1].1], b"bc");
+        assert_eq!(&buf[end..end + 4], b"*2\r\n");
+        // The limit counts requests, keyed or not.
+        let (n, end) = peek_first_keys(buf, 0, &mut out[..1]);
+        assert_eq!((n, end), (0, 14));
+        // Inline requests and malformed lengths stop the look-ahead.
+        assert_eq!(peek_first_keys(b"GET a\r\n", 0, &mut out), (0, 0));
+        assert_eq!(peek_first_keys(b"*2\r\n$-1\r\n", 0, &mut out), (0, 0));
+        assert_eq!(peek_first_keys(b"*2\r\n$99999999999999999999\r\n", 0, &mut out), (0, 0));
+    }
+
+    #[test]
     fn errors() {
         let mut p = Parser::default();
         let e = |b: &[u8]| {
@@ -463,6 +541,12 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let mut keys = [(0, 0); 8];
+            let (n, end) = peek_first_keys(&bytes, 0, &mut keys);
+            proptest::prop_assert!(end <= bytes.len());
+            for &(s, e) in &keys[..n] {
+                proptest::prop_assert!(s <= e && e <= end);
+            }
             let mut p = Parser::default();
             let mut pos = 0;
             for _ in 0..64 {
@@ -498,6 +582,46 @@ mod tests {
             let got: Vec<Vec<u8>> = p.args.iter().map(|&(s, e)| req[s..e].to_vec()).collect();
             proptest::prop_assert_eq!(got, args);
             proptest::prop_assert_eq!(pos, req.len());
+        }
+
+        #[test]
+        fn peeked_keys_are_the_parsers_second_arguments(
+            reqs in proptest::collection::vec(
+                proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12), 1..4),
+                1..12,
+            ),
+            cut in 0usize..600,
+        ) {
+            let mut buf = Vec::new();
+            for args in &reqs {
+                buf.extend(format!("*{}\r\n", args.len()).bytes());
+                for a in args {
+                    buf.extend(format!("${}\r\n", a.len()).bytes());
+                    buf.extend_from_slice(a);
+                    buf.extend_from_slice(b"\r\n");
+                }
+            }
+            buf.truncate(cut.min(buf.len()));
+            let mut want = Vec::new();
+            let mut want_end = 0;
+            let mut p = Parser::default();
+            let mut pos = 0;
+            while want_end < buf.len() {
+                match p.next(&buf, &mut pos, &LIM).unwrap() {
+                    Parsed::Multibulk => {
+                        if let Some(&(s, e)) = p.args.get(1) {
+                            want.push(buf[s..e].to_vec());
+                        }
+                        want_end = pos;
+                    }
+                    _ => break,
+                }
+            }
+            let mut keys = [(0, 0); 16];
+            let (n, end) = peek_first_keys(&buf, 0, &mut keys);
+            let got: Vec<Vec<u8>> = keys[..n].iter().map(|&(s, e)| buf[s..e].to_vec()).collect();
+            proptest::prop_assert_eq!(got, want);
+            proptest::prop_assert_eq!(end, want_end);
         }
     }
 }

@@ -17,6 +17,21 @@ pub fn alloc_size(n: usize) -> usize {
     }
 }
 
+/// Asks the CPU to start loading the cache line at `p` (a hint: nothing is read, so any
+/// address, even a dangling one, is fine). A no-op where we have no prefetch instruction.
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // Safety: PREFETCHT0 does not access memory architecturally; SSE is baseline on x86_64.
+    #[allow(unused_unsafe)]
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 #[cfg(test)]
 mod tests {
     use super::alloc_size;
