@@ -48,6 +48,11 @@ impl DashKey for Pair {
     fn key(&self) -> &[u8] {
         self.field()
     }
+
+    #[inline]
+    fn key_addr(&self) -> Option<*const u8> {
+        Some(self.0.as_ptr())
+    }
 }
 
 /// Largest listpack Redis lets a write grow (listpack.c LISTPACK_MAX_SAFETY_SIZE).

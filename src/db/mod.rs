@@ -15,7 +15,10 @@ pub mod zset;
 use rand::Rng;
 
 use crate::ds::dash::{DashKey, DashTable};
+use crate::resp::parse::Ahead;
+use hash::HashRef;
 pub use obj::{Enc, Obj};
+use set::SetRef;
 pub use value::{Limits, Value, ValueRef};
 
 /// A key with a TTL: absolute unix time in milliseconds.
@@ -63,8 +66,15 @@ pub enum DbEvent {
     New,
 }
 
-/// How many keys of a pipelined batch [`Db::prefetch_keys`] loads ahead.
+/// How many requests of a pipelined batch [`Db::prefetch_keys`] loads ahead.
 pub const PREFETCH_BATCH: usize = 16;
+
+/// The table of a big hash or set, for [`Db::prefetch_keys`].
+#[derive(Clone, Copy)]
+enum Inner<'a> {
+    Hash(&'a crate::ds::dict::Dict<hash::Pair>),
+    Set(&'a crate::ds::dict::Dict<set::Member>),
+}
 
 #[derive(Default)]
 pub struct Db {
@@ -168,19 +178,45 @@ impl Db {
         self.keys.get_hashed(h, key)
     }
 
-    /// Starts loading what looking up `keys` (byte ranges of `buf`) will touch: all
-    /// their table buckets first, then the entries those point at. On a table bigger
-    /// than the cache each lookup costs two or three cache misses; issued together
-    /// for a pipelined batch they overlap instead of adding up.
-    pub fn prefetch_keys(&self, buf: &[u8], keys: &[(usize, usize)]) {
+    /// Starts loading what the requests of a pipelined batch (`reqs`, byte ranges
+    /// of `buf`) will touch: the table buckets of all their keys first, then the
+    /// entries those point at; then, where a key holds a hash or a set in a table,
+    /// the chain of the field or member that follows the key, a step at a time.
+    /// On tables bigger than the cache each lookup costs two or three cache misses;
+    /// issued together for a batch they overlap instead of adding up.
+    pub fn prefetch_keys(&self, buf: &[u8], reqs: &[Ahead]) {
+        let n = reqs.len().min(PREFETCH_BATCH);
+        let reqs = reqs.get(..n).unwrap_or_default();
+        let bytes = |(s, e): (usize, usize)| buf.get(s..e).unwrap_or_default();
         let mut hs = [0u64; PREFETCH_BATCH];
-        let n = keys.len().min(PREFETCH_BATCH);
-        for (h, &(s, e)) in hs.iter_mut().zip(keys) {
-            *h = self.keys.hash(buf.get(s..e).unwrap_or_default());
+        for (h, r) in hs.iter_mut().zip(reqs) {
+            *h = self.keys.hash(bytes(r.key));
             self.keys.prefetch_bucket(*h);
         }
         for &h in hs.iter().take(n) {
             self.keys.prefetch_entries(h);
+        }
+        let mut inner: [Option<(Inner, u64)>; PREFETCH_BATCH] = [None; PREFETCH_BATCH];
+        let mut any = false;
+        for ((slot, r), &h) in inner.iter_mut().zip(reqs).zip(&hs) {
+            let Some(arg) = r.arg else { continue };
+            let dict = match self.keys.get_hashed(h, bytes(r.key)).map(|o| o.value()) {
+                Some(ValueRef::Hash(HashRef::Dict(d))) => Inner::Hash(d),
+                Some(ValueRef::Set(SetRef::Dict(d))) => Inner::Set(d),
+                _ => continue,
+            };
+            *slot = Some((dict, crate::ds::dict::hash_bytes(bytes(arg))));
+            any = true;
+        }
+        if any {
+            for step in 0..3 {
+                for (d, h) in inner.iter().flatten() {
+                    match d {
+                        Inner::Hash(d) => d.prefetch_step(step, *h),
+                        Inner::Set(d) => d.prefetch_step(step, *h),
+                    }
+                }
+            }
         }
     }
 

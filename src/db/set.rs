@@ -35,6 +35,11 @@ impl DashKey for Member {
     fn key(&self) -> &[u8] {
         &self.0
     }
+
+    #[inline]
+    fn key_addr(&self) -> Option<*const u8> {
+        Some(self.0.as_ptr())
+    }
 }
 
 /// The integer a member is stored as in an intset, if it is canonical. Redis compat:

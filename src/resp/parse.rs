@@ -105,13 +105,22 @@ fn peek_len(buf: &[u8], mut pos: usize) -> Option<(usize, usize)> {
     (digits > 0 && buf.get(pos..pos + 2) == Some(b"\r\n")).then_some((n, pos + 2))
 }
 
+/// What [`peek_keys`] saw of one request: byte ranges of its second argument (the
+/// first key of most commands) and of its third (for most commands on a hash or a
+/// set, the field or member), if it has one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ahead {
+    pub key: (usize, usize),
+    pub arg: Option<(usize, usize)>,
+}
+
 /// Looks ahead over the whole multibulk requests in `buf[pos..]`, at most
 /// `out.len()` of them, without parsing them for real: for each one with two
-/// arguments or more it stores the byte range of the second (the first key of
-/// most commands) in `out`. Returns how many ranges it stored and the position
-/// after the last request it went over. It stops at the first request that is
-/// incomplete or not plainly well formed; the real parser judges those.
-pub fn peek_first_keys(buf: &[u8], mut pos: usize, out: &mut [(usize, usize)]) -> (usize, usize) {
+/// arguments or more it stores an [`Ahead`] in `out`. Returns how many it stored
+/// and the position after the last request it went over. It stops at the first
+/// request that is incomplete or not plainly well formed; the real parser judges
+/// those.
+pub fn peek_keys(buf: &[u8], mut pos: usize, out: &mut [Ahead]) -> (usize, usize) {
     let mut found = 0;
     for _ in 0..out.len() {
         if buf.get(pos) != Some(&b'*') {
@@ -121,6 +130,7 @@ pub fn peek_first_keys(buf: &[u8], mut pos: usize, out: &mut [(usize, usize)]) -
             break;
         };
         let mut key = None;
+        let mut arg = None;
         let mut whole = true;
         for i in 0..argc {
             let Some((len, start)) = (buf.get(p) == Some(&b'$')).then(|| peek_len(buf, p + 1)).flatten() else {
@@ -134,6 +144,8 @@ pub fn peek_first_keys(buf: &[u8], mut pos: usize, out: &mut [(usize, usize)]) -
             }
             if i == 1 {
                 key = Some((start, end));
+            } else if i == 2 {
+                arg = Some((start, end));
             }
             p = end + 2;
         }
@@ -141,8 +153,8 @@ pub fn peek_first_keys(buf: &[u8], mut pos: usize, out: &mut [(usize, usize)]) -
             break;
         }
         pos = p;
-        if let (Some(k), Some(slot)) = (key, out.get_mut(found)) {
-            *slot = k;
+        if let (Some(key), Some(slot)) = (key, out.get_mut(found)) {
+            *slot = Ahead { key, arg };
             found += 1;
         }
     }
@@ -452,21 +464,23 @@ mod tests {
     }
 
     #[test]
-    fn peek_first_keys_sees_whole_requests_only() {
+    fn peek_keys_sees_whole_requests_only() {
         let buf = b"*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n*3\r\n$3\r\nSET\r\n$2\r\nbc\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$5\r\nxy";
-        let mut out = [(0, 0); 8];
-        let (n, end) = peek_first_keys(buf, 0, &mut out);
+        let mut out = [Ahead::default(); 8];
+        let (n, end) = peek_keys(buf, 0, &mut out);
         assert_eq!(n, 2);
-        assert_eq!(&buf[out[0].0..out[0].1], b"a");
-        assert_eq!(&buf[out[1].0..out[1].1], b"bc");
+        assert_eq!(&buf[out[0].key.0..out[0].key.1], b"a");
+        assert_eq!(out[0].arg, None);
+        assert_eq!(&buf[out[1].key.0..out[1].key.1], b"bc");
+        assert_eq!(out[1].arg.map(|(s, e)| &buf[s..e]), Some(&b"v"[..]));
         assert_eq!(&buf[end..end + 4], b"*2\r\n");
         // The limit counts requests, keyed or not.
-        let (n, end) = peek_first_keys(buf, 0, &mut out[..1]);
+        let (n, end) = peek_keys(buf, 0, &mut out[..1]);
         assert_eq!((n, end), (0, 14));
         // Inline requests and malformed lengths stop the look-ahead.
-        assert_eq!(peek_first_keys(b"GET a\r\n", 0, &mut out), (0, 0));
-        assert_eq!(peek_first_keys(b"*2\r\n$-1\r\n", 0, &mut out), (0, 0));
-        assert_eq!(peek_first_keys(b"*2\r\n$99999999999999999999\r\n", 0, &mut out), (0, 0));
+        assert_eq!(peek_keys(b"GET a\r\n", 0, &mut out), (0, 0));
+        assert_eq!(peek_keys(b"*2\r\n$-1\r\n", 0, &mut out), (0, 0));
+        assert_eq!(peek_keys(b"*2\r\n$99999999999999999999\r\n", 0, &mut out), (0, 0));
     }
 
     #[test]
@@ -541,11 +555,13 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
-            let mut keys = [(0, 0); 8];
-            let (n, end) = peek_first_keys(&bytes, 0, &mut keys);
+            let mut ahead = [Ahead::default(); 8];
+            let (n, end) = peek_keys(&bytes, 0, &mut ahead);
             proptest::prop_assert!(end <= bytes.len());
-            for &(s, e) in &keys[..n] {
-                proptest::prop_assert!(s <= e && e <= end);
+            for a in &ahead[..n] {
+                for (s, e) in std::iter::once(a.key).chain(a.arg) {
+                    proptest::prop_assert!(s <= e && e <= end);
+                }
             }
             let mut p = Parser::default();
             let mut pos = 0;
@@ -585,7 +601,7 @@ mod tests {
         }
 
         #[test]
-        fn peeked_keys_are_the_parsers_second_arguments(
+        fn peeked_keys_are_the_parsers_second_and_third_arguments(
             reqs in proptest::collection::vec(
                 proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12), 1..4),
                 1..12,
@@ -610,16 +626,20 @@ mod tests {
                 match p.next(&buf, &mut pos, &LIM).unwrap() {
                     Parsed::Multibulk => {
                         if let Some(&(s, e)) = p.args.get(1) {
-                            want.push(buf[s..e].to_vec());
+                            let arg = p.args.get(2).map(|&(s, e)| buf[s..e].to_vec());
+                            want.push((buf[s..e].to_vec(), arg));
                         }
                         want_end = pos;
                     }
                     _ => break,
                 }
             }
-            let mut keys = [(0, 0); 16];
-            let (n, end) = peek_first_keys(&buf, 0, &mut keys);
-            let got: Vec<Vec<u8>> = keys[..n].iter().map(|&(s, e)| buf[s..e].to_vec()).collect();
+            let mut ahead = [Ahead::default(); 16];
+            let (n, end) = peek_keys(&buf, 0, &mut ahead);
+            let got: Vec<(Vec<u8>, Option<Vec<u8>>)> = ahead[..n]
+                .iter()
+                .map(|a| (buf[a.key.0..a.key.1].to_vec(), a.arg.map(|(s, e)| buf[s..e].to_vec())))
+                .collect();
             proptest::prop_assert_eq!(got, want);
             proptest::prop_assert_eq!(end, want_end);
         }

@@ -650,7 +650,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
     let mut start = if parser.in_progress() { 0 } else { c.qpos };
     let max_bulk = srv.cfg.proto_max_bulk_len;
     let mut argv: Vec<&[u8]> = Vec::with_capacity(8);
-    let mut ahead = [(0usize, 0usize); crate::db::PREFETCH_BATCH];
+    let mut ahead = [crate::resp::parse::Ahead::default(); crate::db::PREFETCH_BATCH];
     let mut prefetched_to = pos;
     while let Some(c) = srv.clients.get(cid) {
         if c.close_asap || c.close_after_reply {
@@ -669,7 +669,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
             // A pipelined batch: load the keys of the next requests into the cache
             // together (see Db::prefetch_keys).
             if pos >= prefetched_to {
-                let (n, end) = crate::resp::parse::peek_first_keys(&query, pos, &mut ahead);
+                let (n, end) = crate::resp::parse::peek_keys(&query, pos, &mut ahead);
                 prefetched_to = end;
                 if n > 1 {
                     if let Some(db) = srv.dbs.get(c.db) {
