@@ -664,19 +664,16 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 return Err(error::NO_SUCH_KEY);
             };
             let stats = match o.heap() {
-                Some(crate::db::Value::Hash(d)) => Some((d.len(), d.buckets())),
-                Some(crate::db::Value::Set(d)) => Some((d.len(), d.buckets())),
-                Some(crate::db::Value::ZSet(z)) => Some((z.dict.len(), z.dict.buckets())),
-                _ => None,
+                Some(crate::db::Value::Hash(d)) => d.stats(),
+                Some(crate::db::Value::Set(d)) => d.stats(),
+                Some(crate::db::Value::ZSet(z)) => z.dict.stats(),
+                _ => {
+                    return Err(CmdError::new(
+                        "ERR The value stored at the specified key is not represented using an hash table",
+                    ))
+                }
             };
-            let Some((len, buckets)) = stats else {
-                return Err(CmdError::new(
-                    "ERR The value stored at the specified key is not represented using an hash table",
-                ));
-            };
-            let text = format!(
-                "[Dictionary HT]\nHash table 0 stats (main hash table):\n table size: {buckets}\n number of elements: {len}\n"
-            );
+            let text = crate::ds::dict::format_stats(&stats);
             ctx.out.verbatim(text.as_bytes(), "txt");
         }
         "reload" => debug_reload(ctx, a)?,

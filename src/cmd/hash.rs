@@ -300,6 +300,7 @@ fn rand_reply(out: &mut ReplyBuf, withvalues: bool, f: &[u8], v: &[u8]) {
 }
 
 fn hrandfield(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.db().rehash_value(a.at(1));
     if a.len() < 3 {
         let (h, out, rng) = read_hash(ctx, a.at(1))?;
         match h.and_then(|h| h.random(rng)) {

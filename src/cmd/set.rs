@@ -354,6 +354,7 @@ fn spop_reply(
 const SRANDMEMBER_SUB_STRATEGY_MUL: u64 = 3;
 
 fn srandmember(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.db().rehash_value(a.at(1));
     if a.len() == 3 {
         return srandmember_count(ctx, a);
     }

@@ -5,18 +5,19 @@
 //! either table; every write moves a couple of buckets across. `len` counts both tables.
 use ahash::RandomState;
 use rand::Rng;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use super::dash::DashKey;
 
 /// Size of the first bucket array (Redis compat: dict.h DICT_HT_INITIAL_SIZE).
 const INITIAL_BUCKETS: usize = 4;
-/// Grow when len > buckets; shrink when len < buckets / SHRINK_RATIO after a removal.
-const SHRINK_RATIO: usize = 8;
-/// Non-empty buckets a rehash step moves. Two rather than Redis's one: same total
-/// work, but a shrink finishes well before removals could drain the table under it,
-/// and lookups stop probing two tables sooner.
-const REHASH_MOVES: usize = 2;
+/// Grow when len > buckets; shrink after a removal leaves less than this percentage
+/// of the buckets' count (Redis compat: server.h HASHTABLE_MIN_FILL, htNeedsResize).
+const MIN_FILL_PERCENT: usize = 10;
+/// Non-empty buckets a rehash step moves (Redis compat: dict.c _dictRehashStep).
+/// The shapes DEBUG HTSTATS-KEY shows mid-resize depend on it.
+const REHASH_MOVES: usize = 1;
 /// A rehash step gives up after this many empty buckets so a write stays O(1)
 /// even in a sparse table (Redis compat: dict.c dictRehash empty_visits).
 const REHASH_EMPTY_VISITS: usize = 10 * REHASH_MOVES;
@@ -25,6 +26,25 @@ const FAIR_SAMPLE: usize = 20;
 /// Random bucket probes before `random` falls back to a linear walk; only a
 /// pathologically sparse table (mid-rehash after mass deletes) ever gets there.
 const RANDOM_PROBES: usize = 64;
+/// While a background save or rewrite runs, tables avoid resizing: no shrinking,
+/// growing only past FORCE_RESIZE_RATIO elements per bucket, and a resize already
+/// under way advances only if the two sizes differ by that ratio. Redis does it so
+/// that its fork child shares more pages; a fork-less save gains nothing from it,
+/// but the tables' shapes (DEBUG HTSTATS-KEY) follow Redis's. Redis compat: dict.c
+/// dict_can_resize (DICT_RESIZE_AVOID).
+static RESIZE_AVOID: AtomicBool = AtomicBool::new(false);
+const FORCE_RESIZE_RATIO: usize = 5;
+
+/// Sets the resize policy of every Dict (see RESIZE_AVOID): the server calls it with
+/// whether a background save or rewrite is running.
+pub fn set_resize_avoid(avoid: bool) {
+    RESIZE_AVOID.store(avoid, Ordering::Relaxed);
+}
+
+fn resize_avoided() -> bool {
+    RESIZE_AVOID.load(Ordering::Relaxed)
+}
+
 /// Chain-length histogram buckets in `TableStats` (Redis compat: dict.c DICT_STATS_VECTLEN).
 pub const STATS_VECTLEN: usize = 50;
 
@@ -67,6 +87,42 @@ pub struct TableStats {
     pub max_chain: usize,
     /// `chains[n]`: buckets with a chain of length n (the last entry counts all longer ones).
     pub chains: [usize; STATS_VECTLEN],
+}
+
+/// The text of DEBUG HTSTATS-KEY for `stats` (the main table, then the rehashing
+/// target if any). Redis compat: dict.c dictGetStats / _dictGetStatsHt.
+pub fn format_stats(stats: &[TableStats]) -> String {
+    use std::fmt::Write;
+    let mut s = String::from("[Dictionary HT]\n");
+    for (i, t) in stats.iter().enumerate() {
+        let name = if i == 0 { "main hash table" } else { "rehashing target" };
+        if t.used == 0 {
+            let _ = writeln!(
+                s,
+                "Hash table {i} stats ({name}):\nNo stats available for empty dictionaries"
+            );
+            continue;
+        }
+        // Every element is in exactly one chain: the counted and computed averages agree.
+        let total = t.used;
+        let slots = t.slots.max(1) as f32;
+        let _ = write!(
+            s,
+            "Hash table {i} stats ({name}):\n table size: {}\n number of elements: {}\n different slots: {}\n max chain length: {}\n avg chain length (counted): {:.2}\n avg chain length (computed): {:.2}\n Chain length distribution:\n",
+            t.size,
+            t.used,
+            t.slots,
+            t.max_chain,
+            total as f32 / slots,
+            t.used as f32 / slots
+        );
+        for (n, &c) in t.chains.iter().enumerate().take(STATS_VECTLEN - 1) {
+            if c > 0 {
+                let _ = writeln!(s, "   {n}: {c} ({:.2}%)", c as f32 / t.size.max(1) as f32 * 100.0);
+            }
+        }
+    }
+    s
 }
 
 static HASHER: OnceLock<RandomState> = OnceLock::new();
@@ -320,6 +376,17 @@ impl<T: DashKey> Dict<T> {
         }
     }
 
+    /// Moves an incremental resize along by up to `steps` steps, as a random read
+    /// does in Redis (dict.c dictGetSomeKeys and dictGetRandomKey step the rehash).
+    pub fn rehash_steps(&mut self, steps: usize) {
+        for _ in 0..steps {
+            if self.rehash.is_none() {
+                break;
+            }
+            self.rehash_step();
+        }
+    }
+
     /// `get` with `h == hash_bytes(key)` already computed.
     #[inline]
     pub fn get_hashed(&self, h: u64, key: &[u8]) -> Option<&T> {
@@ -416,7 +483,12 @@ impl<T: DashKey> Dict<T> {
     /// Inserts made while a shrink was under way can overshoot more than that.
     fn grow_if_full(&mut self) {
         let size = self.table.len();
-        if self.rehash.is_none() && self.len > size {
+        let full = if resize_avoided() && size > 0 {
+            self.len / size > FORCE_RESIZE_RATIO
+        } else {
+            self.len > size
+        };
+        if self.rehash.is_none() && full {
             self.resize(size.saturating_mul(2).max(self.len.next_power_of_two()));
         }
     }
@@ -453,7 +525,8 @@ impl<T: DashKey> Dict<T> {
     /// Redis compat: server.c htNeedsResize (collections shrink right after deletes).
     fn shrink_if_sparse(&mut self) {
         let size = self.table.len();
-        if self.rehash.is_none() && size > INITIAL_BUCKETS && self.len < size / SHRINK_RATIO {
+        let sparse = self.len.saturating_mul(100) / size.max(1) < MIN_FILL_PERCENT;
+        if self.rehash.is_none() && size > INITIAL_BUCKETS && sparse && !resize_avoided() {
             self.resize(self.len.next_power_of_two().max(INITIAL_BUCKETS));
         }
     }
@@ -490,6 +563,17 @@ impl<T: DashKey> Dict<T> {
     /// Moves a couple of non-empty buckets of the old table (looking at no more than
     /// a few empty ones), and swaps tables when the old one is drained.
     fn rehash_step(&mut self) {
+        if let Some(r) = &self.rehash {
+            let (from, to) = (self.table.len().max(1), r.to.len().max(1));
+            if resize_avoided() && from.max(to) / from.min(to) < FORCE_RESIZE_RATIO {
+                return;
+            }
+        }
+        self.rehash_step_now();
+    }
+
+    /// One rehash step whatever the resize policy.
+    fn rehash_step_now(&mut self) {
         let Some(r) = self.rehash.as_deref_mut() else {
             return;
         };
@@ -534,7 +618,7 @@ impl<T: DashKey> Dict<T> {
     /// Completes any resize at once.
     fn finish_rehash(&mut self) {
         while self.rehash.is_some() {
-            self.rehash_step();
+            self.rehash_step_now();
         }
     }
 
@@ -614,6 +698,7 @@ impl<T: DashKey> Dict<T> {
         let mask = self.table.len().max(to.len()).wrapping_sub(1);
         let mut i = (rng.random::<u64>() as usize) & mask;
         let mut empty_run = 0;
+        let mut seen = 0usize;
         let mut steps = count.saturating_mul(10);
         while steps > 0 {
             steps -= 1;
@@ -629,11 +714,22 @@ impl<T: DashKey> Dict<T> {
                     continue;
                 }
                 empty_run = 0;
+                // A chain is taken whole, by reservoir sampling once `count` are
+                // held, so the end of a long chain can be picked too (Redis compat:
+                // dict.c dictGetSomeKeys).
                 for e in chain(b) {
-                    out.push(e);
-                    if out.len() == count {
-                        return out;
+                    if out.len() < count {
+                        out.push(e);
+                    } else {
+                        let r = rng.random_range(0..=seen);
+                        if let Some(slot) = out.get_mut(r) {
+                            *slot = e;
+                        }
                     }
+                    seen += 1;
+                }
+                if out.len() == count {
+                    return out;
                 }
             }
             i = i.wrapping_add(1) & mask;
@@ -962,15 +1058,16 @@ mod tests {
         for i in 0..10_000 {
             assert_eq!(d.get(&k(i)).map(|x| x.1), Some(i));
         }
-        // Down to 2047 < 16384/8: shrink to the smallest power of two >= len.
-        for i in 2048..10_000 {
+        // Down to 1638 elements, under 10% of 16384 buckets: shrink to the smallest
+        // power of two >= len.
+        for i in 1639..10_000 {
             assert!(d.remove(&k(i)).is_some());
         }
         assert_eq!(d.buckets(), 16384);
-        d.remove(&k(2047));
+        d.remove(&k(1638));
         assert_eq!((d.buckets(), d.is_rehashing()), (2048, true));
         check(&d);
-        for i in 0..2047 {
+        for i in 0..1638 {
             d.remove(&k(i));
             check(&d);
         }
@@ -1349,6 +1446,32 @@ mod tests {
             assert_eq!(Rc::strong_count(&token), 1 + 1500);
         }
         assert_eq!(Rc::strong_count(&token), 1);
+    }
+
+    /// One chain of 200 elements among 512 buckets (what removing the first part of
+    /// a SCAN leaves after a shrink): fair_random must reach its tail too.
+    #[test]
+    fn fair_random_reaches_the_end_of_a_long_chain() {
+        let n = 200u32;
+        let mut d: Dict<E> = Dict::new();
+        d.table = empty_table(512);
+        for i in 0..n {
+            let next = d.table[7].take();
+            d.table[7] = Some(Box::new(Node {
+                elem: e(i),
+                next,
+                hash: hash_bytes(&k(i)),
+            }));
+        }
+        d.len = n as usize;
+        let mut rng = SmallRng::seed_from_u64(5);
+        let mut seen = HashSet::new();
+        for _ in 0..20_000 {
+            seen.insert(d.fair_random(&mut rng).unwrap().1);
+        }
+        assert_eq!(seen.len(), n as usize);
+        // Let drop see a table whose chains hash where they sit.
+        d.clear();
     }
 
     /// A chain far longer than any real one (forced by building the table by hand):

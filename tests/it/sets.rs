@@ -572,3 +572,55 @@ fn expired_sets_are_gone() {
     });
     assert_eq!(cmd!(c, "SMOVE", "t", "s", "b"), b":0\r\n");
 }
+
+fn htstats(r: &mut redis::Connection, key: &str) -> String {
+    redis::cmd("DEBUG").arg("HTSTATS-KEY").arg(key).query(r).unwrap()
+}
+
+fn saving(r: &mut redis::Connection) -> bool {
+    let info: String = redis::cmd("INFO").arg("persistence").query(r).unwrap();
+    info.contains("rdb_bgsave_in_progress:1")
+}
+
+#[test]
+fn tables_keep_their_size_while_a_save_runs_then_shrink_step_by_step() {
+    // Redis compat: dict.c DICT_RESIZE_AVOID while a save child runs; the shrink that
+    // removals ask for waits for the save, then moves a bucket per operation.
+    let s = Server::start();
+    let mut r = s.client();
+    let ms: Vec<String> = (0..2000).map(|i| format!("m:{i}")).collect();
+    let _: () = redis::cmd("SADD").arg("s").arg(&ms).query(&mut r).unwrap();
+    let st = htstats(&mut r, "s");
+    assert!(st.starts_with("[Dictionary HT]\nHash table 0 stats (main hash table):\n table size: 2048\n number of elements: 2000\n different slots: "), "{st}");
+    assert!(st.contains("\n Chain length distribution:\n   0: "), "{st}");
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("rdb-key-save-delay")
+        .arg("1000000")
+        .query(&mut r)
+        .unwrap();
+    let _: String = redis::cmd("BGSAVE").query(&mut r).unwrap();
+    assert!(saving(&mut r));
+    let _: () = redis::cmd("SREM").arg("s").arg(&ms[..1990]).query(&mut r).unwrap();
+    let st = htstats(&mut r, "s");
+    assert!(st.contains(" table size: 2048\n number of elements: 10\n"), "{st}");
+    assert!(!st.contains("rehashing target"), "{st}");
+    // The save of the single key ends after its one-second delay.
+    wait_for("the save to end", Duration::from_secs(20), || {
+        (!saving(&mut r)).then_some(())
+    });
+    let _: () = r.srem("s", &ms[1990]).unwrap();
+    let st = htstats(&mut r, "s");
+    assert!(st.contains(" table size: 2048\n number of elements: 9\n"), "{st}");
+    assert!(
+        st.ends_with("Hash table 1 stats (rehashing target):\nNo stats available for empty dictionaries\n"),
+        "{st}"
+    );
+    // Random reads move the resize along, as in Redis; the members are all there.
+    wait_for("the resize to finish", Duration::from_secs(5), || {
+        let _: Option<String> = r.srandmember("s").unwrap();
+        (!htstats(&mut r, "s").contains("rehashing target")).then_some(())
+    });
+    assert!(htstats(&mut r, "s").contains(" table size: 16\n number of elements: 9\n"));
+    assert_eq!(members(&mut r, "s"), ms[1991..].to_vec());
+}
