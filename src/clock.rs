@@ -65,13 +65,14 @@ pub fn thread_cpu_us() -> u64 {
 /// a base (a counter value paired with CLOCK_REALTIME) times the tick length; the base
 /// is re-taken from the real clock at least every [`tsc::REBASE_US`], so a clock step
 /// (settimeofday, NTP) shows within that time, and the tick length is measured
-/// against CLOCK_MONOTONIC over the whole life of the process, so it only gets more
-/// exact. Used only when the kernel's own clocksource is `tsc` (the kernel then
-/// vouches that the counter is invariant and synchronised across CPUs).
+/// against CLOCK_MONOTONIC between bases, so it follows NTP's slewing. Used only when
+/// the kernel's own clocksource is `tsc` (the kernel then vouches that the counter is
+/// invariant and synchronised across CPUs); a counter found below its base (reset
+/// by a suspend) makes a new base at once.
 #[cfg(target_arch = "x86_64")]
 mod tsc {
     use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
-    use std::sync::Mutex;
+    use std::sync::{Mutex, Once};
 
     /// How long a base is used before the real clock is read again.
     pub const REBASE_US: u64 = 50_000;
@@ -86,7 +87,7 @@ mod tsc {
     static US_PER_TICK: AtomicU64 = AtomicU64::new(0);
     /// Ticks after the base when it is due to be re-taken.
     static REBASE_TICKS: AtomicU64 = AtomicU64::new(0);
-    /// The first (counter, CLOCK_MONOTONIC ns) pair: the tick length is measured from it.
+    /// The (counter, CLOCK_MONOTONIC ns) pair the next tick length is measured from.
     static ANCHOR: Mutex<Option<(u64, u64)>> = Mutex::new(None);
 
     #[inline]
@@ -121,25 +122,37 @@ mod tsc {
             .is_ok_and(|s| s.trim() == "tsc")
     }
 
-    /// Takes a new base and a better tick length; with `first`, measures the tick
-    /// length over a millisecond to start with.
+    /// Takes a new base (a counter value and CLOCK_REALTIME) and, when at least
+    /// 10 ms passed since the last measure, a new tick length, measured against
+    /// CLOCK_MONOTONIC over that interval (so it follows NTP's slewing, which both
+    /// clocks share). With `first`, measures over a millisecond to start with. A
+    /// counter that went back (a suspend that reset it) restarts the measure.
     fn rebase(first: bool) {
         let Ok(mut anchor) = ANCHOR.try_lock() else {
             return;
         };
-        let (t0, m0) = *anchor.get_or_insert_with(pair);
         let (mut t, mut m) = pair();
+        let (t0, m0) = match *anchor {
+            Some((t0, m0)) if t > t0 && m > m0 => (t0, m0),
+            _ => {
+                *anchor = Some((t, m));
+                (t, m)
+            }
+        };
         if first {
             while m.saturating_sub(m0) < 1_000_000 {
                 std::hint::spin_loop();
                 (t, m) = pair();
             }
         }
-        let dt = t.saturating_sub(t0);
-        if dt == 0 || m <= m0 {
+        let mut us_per_tick = f64::from_bits(US_PER_TICK.load(Ordering::Relaxed));
+        if t > t0 && (first || m.saturating_sub(m0) >= 10_000_000) {
+            us_per_tick = (m - m0) as f64 / 1000.0 / (t - t0) as f64;
+            *anchor = Some((t, m));
+        }
+        if !(us_per_tick > 0.0 && us_per_tick.is_finite()) {
             return;
         }
-        let us_per_tick = (m - m0) as f64 / 1000.0 / dt as f64;
         let wall = super::realtime_us();
         let t = ticks();
         SEQ.fetch_add(1, Ordering::Relaxed);
@@ -154,22 +167,23 @@ mod tsc {
     /// Unix microseconds, or None where the counter is not used.
     #[inline]
     pub fn wall_us() -> Option<u64> {
-        match STATE.load(Ordering::Relaxed) {
-            1 => {}
-            2 => return None,
-            _ => {
-                let ok = usable();
-                if ok {
+        if STATE.load(Ordering::Relaxed) != 1 {
+            // The first caller measures (1 ms); callers meanwhile wait for it.
+            static INIT: Once = Once::new();
+            INIT.call_once(|| {
+                if usable() {
                     rebase(true);
                 }
-                let on = ok && SEQ.load(Ordering::Acquire) != 0;
+                let on = SEQ.load(Ordering::Acquire) != 0;
                 STATE.store(if on { 1 } else { 2 }, Ordering::Relaxed);
-                if !on {
-                    return None;
-                }
+            });
+            if STATE.load(Ordering::Relaxed) != 1 {
+                return None;
             }
         }
-        loop {
+        // A writer holds the seqlock for a few stores; a reader that keeps finding
+        // it taken (a fork that copied it mid-update) reads the real clock instead.
+        for _ in 0..64 {
             let s = SEQ.load(Ordering::Acquire);
             let base = BASE_TICKS.load(Ordering::Relaxed);
             let base_us = BASE_US.load(Ordering::Relaxed);
@@ -180,14 +194,15 @@ mod tsc {
                 std::hint::spin_loop();
                 continue;
             }
-            let dt = ticks().saturating_sub(base);
-            if dt > due {
+            let now = ticks();
+            if now < base || now - base > due {
                 rebase(false);
                 // Another thread may hold the lock: the real clock is right in any case.
                 return Some(super::realtime_us());
             }
-            return Some(base_us + (dt as f64 * rate) as u64);
+            return Some(base_us + ((now - base) as f64 * rate) as u64);
         }
+        Some(super::realtime_us())
     }
 }
 

@@ -221,14 +221,15 @@ impl Db {
     }
 
     /// Moves the incremental resize of the hash or set at `key` along, as a random
-    /// read does in Redis (Redis compat: dict.c dictGetFairRandomKey steps the
-    /// rehash up to GETFAIR_NUM_ENTRIES times). The content does not change.
+    /// read does in Redis (Redis compat: dict.c dictGetFairRandomKey ->
+    /// dictGetSomeKeys steps the rehash min(GETFAIR_NUM_ENTRIES, size) times). The
+    /// content does not change.
     pub fn rehash_value(&mut self, key: &[u8]) {
-        const STEPS: usize = 20;
+        const STEPS: usize = 15;
         let h = self.keys.hash(key);
         match self.keys.get_mut_hashed(h, key).and_then(|o| o.heap_mut()) {
-            Some(Value::Set(d)) => d.rehash_steps(STEPS),
-            Some(Value::Hash(d)) => d.rehash_steps(STEPS),
+            Some(Value::Set(d)) => d.rehash_steps(STEPS.min(d.len())),
+            Some(Value::Hash(d)) => d.rehash_steps(STEPS.min(d.len())),
             _ => {}
         }
     }

@@ -22,7 +22,7 @@ const REHASH_MOVES: usize = 1;
 /// even in a sparse table (Redis compat: dict.c dictRehash empty_visits).
 const REHASH_EMPTY_VISITS: usize = 10 * REHASH_MOVES;
 /// Elements sampled by `fair_random` (Redis compat: dict.c GETFAIR_NUM_ENTRIES).
-const FAIR_SAMPLE: usize = 20;
+const FAIR_SAMPLE: usize = 15;
 /// Random bucket probes before `random` falls back to a linear walk; only a
 /// pathologically sparse table (mid-rehash after mass deletes) ever gets there.
 const RANDOM_PROBES: usize = 64;
@@ -65,6 +65,9 @@ struct Rehash<T> {
     to: Box<[Link<T>]>,
     /// Buckets of the old table below this index have been moved to `to`.
     next: usize,
+    /// Elements still in the old table: the resize ends when none are left, even
+    /// before `next` reaches its end (Redis compat: dict.c dictRehash, ht_used[0]).
+    left: usize,
 }
 
 /// A separately chained hash table of elements keyed by `DashKey::key`.
@@ -90,10 +93,11 @@ pub struct TableStats {
 }
 
 /// The text of DEBUG HTSTATS-KEY for `stats` (the main table, then the rehashing
-/// target if any). Redis compat: dict.c dictGetStats / _dictGetStatsHt.
+/// target if any; no "[Dictionary HT]" line, which only DEBUG HTSTATS prints).
+/// Redis compat: dict.c dictGetStats / _dictGetStatsHt.
 pub fn format_stats(stats: &[TableStats]) -> String {
     use std::fmt::Write;
-    let mut s = String::from("[Dictionary HT]\n");
+    let mut s = String::new();
     for (i, t) in stats.iter().enumerate() {
         let name = if i == 0 { "main hash table" } else { "rehashing target" };
         if t.used == 0 {
@@ -276,7 +280,11 @@ impl<T: DashKey + Clone> Clone for Dict<T> {
         if let Some(r) = &self.rehash {
             let mut to = empty_table(r.to.len());
             clone_table(&r.to, &mut to);
-            out.rehash = Some(Box::new(Rehash { to, next: r.next }));
+            out.rehash = Some(Box::new(Rehash {
+                to,
+                next: r.next,
+                left: r.left,
+            }));
         }
         out.len = self.len;
         out
@@ -483,8 +491,9 @@ impl<T: DashKey> Dict<T> {
     /// Inserts made while a shrink was under way can overshoot more than that.
     fn grow_if_full(&mut self) {
         let size = self.table.len();
+        // Redis checks before adding: `len - 1` is the count it sees.
         let full = if resize_avoided() && size > 0 {
-            self.len / size > FORCE_RESIZE_RATIO
+            self.len.saturating_sub(1) / size > FORCE_RESIZE_RATIO
         } else {
             self.len > size
         };
@@ -510,7 +519,10 @@ impl<T: DashKey> Dict<T> {
                     None
                 };
                 match old {
-                    Some(e) => Some(e),
+                    Some(e) => {
+                        r.left = r.left.saturating_sub(1);
+                        Some(e)
+                    }
                     None => unlink(r.to.get_mut(slot_of(h, r.to.len())), h, key),
                 }
             }
@@ -557,6 +569,7 @@ impl<T: DashKey> Dict<T> {
         self.rehash = Some(Box::new(Rehash {
             to: empty_table(size),
             next: 0,
+            left: self.len,
         }));
     }
 
@@ -579,7 +592,7 @@ impl<T: DashKey> Dict<T> {
         };
         let mut empty = 0;
         let mut moved = 0;
-        while let Some(b) = self.table.get_mut(r.next) {
+        while let Some(b) = self.table.get_mut(r.next).filter(|_| r.left > 0) {
             r.next += 1;
             let mut cur = b.take();
             if cur.is_none() {
@@ -596,13 +609,14 @@ impl<T: DashKey> Dict<T> {
                     n.next = dst.take();
                     *dst = Some(n);
                 }
+                r.left = r.left.saturating_sub(1);
             }
             moved += 1;
-            if moved >= REHASH_MOVES {
+            if moved >= REHASH_MOVES || r.left == 0 {
                 break;
             }
         }
-        if r.next >= self.table.len() {
+        if r.left == 0 || r.next >= self.table.len() {
             let shrunk = r.to.len() < self.table.len();
             self.table = std::mem::take(&mut r.to);
             self.rehash = None;
@@ -947,6 +961,7 @@ mod tests {
         if let Some(r) = &d.rehash {
             assert!(r.to.len().is_power_of_two());
             assert!(r.next < d.table.len());
+            assert_eq!(r.left, n, "elements left in the old table");
             for (i, b) in r.to.iter().enumerate() {
                 for x in chain(b) {
                     assert_eq!(slot_of(hash_bytes(x.key()), r.to.len()), i);
@@ -1336,6 +1351,8 @@ mod tests {
                 let b = d.table.get_mut(slot_of(h, d.table.len())).unwrap();
                 if unlink(Some(b), h, &k(i)).is_none() {
                     unlink(r.to.get_mut(slot_of(h, r.to.len())), h, &k(i)).unwrap();
+                } else {
+                    r.left -= 1;
                 }
                 d.len -= 1;
             }
@@ -1446,6 +1463,34 @@ mod tests {
             assert_eq!(Rc::strong_count(&token), 1 + 1500);
         }
         assert_eq!(Rc::strong_count(&token), 1);
+    }
+
+    #[test]
+    fn a_resize_ends_once_the_old_table_is_empty() {
+        // Three elements near the start of a 4096-bucket table, then a shrink: it
+        // ends when they have moved, not after walking all 4096 buckets (Redis
+        // compat: dict.c dictRehash checks ht_used[0]).
+        let mut d: Dict<E> = Dict::new();
+        d.reserve(4096);
+        let near: Vec<u32> = (0..)
+            .filter(|&i| slot_of(hash_bytes(&k(i)), 4096) < 100)
+            .take(3)
+            .collect();
+        for &i in &near {
+            d.insert(e(i));
+        }
+        assert_eq!((d.buckets(), d.is_rehashing()), (4096, false));
+        d.resize(8);
+        check(&d);
+        let mut steps = 0;
+        while d.is_rehashing() {
+            d.rehash_steps(1);
+            steps += 1;
+        }
+        assert!(steps <= 13, "{steps} steps");
+        assert_eq!(d.buckets(), 8);
+        assert!(near.iter().all(|&i| d.get(&k(i)) == Some(&e(i))));
+        check(&d);
     }
 
     /// One chain of 200 elements among 512 buckets (what removing the first part of
