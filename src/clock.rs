@@ -131,6 +131,13 @@ mod tsc {
         let Ok(mut anchor) = ANCHOR.try_lock() else {
             return;
         };
+        // About once a second, check the kernel still trusts the counter (its
+        // watchdog switches clocksource when it finds it unstable).
+        static REBASES: AtomicU64 = AtomicU64::new(0);
+        if !first && REBASES.fetch_add(1, Ordering::Relaxed) % (1_000_000 / REBASE_US) == 0 && !usable() {
+            STATE.store(2, Ordering::Relaxed);
+            return;
+        }
         let (mut t, mut m) = pair();
         let (t0, m0) = match *anchor {
             Some((t0, m0)) if t > t0 && m > m0 => (t0, m0),
