@@ -197,7 +197,6 @@ impl Db {
             self.keys.prefetch_entries(h);
         }
         let mut inner: [Option<(Inner, u64)>; PREFETCH_BATCH] = [None; PREFETCH_BATCH];
-        let mut any = false;
         for ((slot, r), &h) in inner.iter_mut().zip(reqs).zip(&hs) {
             let Some(arg) = r.arg else { continue };
             let dict = match self.keys.get_hashed(h, bytes(r.key)).map(|o| o.value()) {
@@ -206,15 +205,12 @@ impl Db {
                 _ => continue,
             };
             *slot = Some((dict, crate::ds::dict::hash_bytes(bytes(arg))));
-            any = true;
         }
-        if any {
-            for step in 0..3 {
-                for (d, h) in inner.iter().flatten() {
-                    match d {
-                        Inner::Hash(d) => d.prefetch_step(step, *h),
-                        Inner::Set(d) => d.prefetch_step(step, *h),
-                    }
+        for step in 0..3 {
+            for (d, h) in inner.iter().flatten() {
+                match d {
+                    Inner::Hash(d) => d.prefetch_step(step, *h),
+                    Inner::Set(d) => d.prefetch_step(step, *h),
                 }
             }
         }

@@ -1493,22 +1493,29 @@ mod tests {
         check(&d);
     }
 
-    /// One chain of 200 elements among 512 buckets (what removing the first part of
-    /// a SCAN leaves after a shrink): fair_random must reach its tail too.
-    #[test]
-    fn fair_random_reaches_the_end_of_a_long_chain() {
-        let n = 200u32;
+    /// A dict whose `n` elements all sit in bucket `at` of `buckets` (built by hand:
+    /// their hashes do not choose that bucket).
+    fn one_chain(n: u32, buckets: usize, at: usize) -> Dict<E> {
         let mut d: Dict<E> = Dict::new();
-        d.table = empty_table(512);
+        d.table = empty_table(buckets);
         for i in 0..n {
-            let next = d.table[7].take();
-            d.table[7] = Some(Box::new(Node {
+            let next = d.table[at].take();
+            d.table[at] = Some(Box::new(Node {
                 elem: e(i),
                 next,
                 hash: hash_bytes(&k(i)),
             }));
         }
         d.len = n as usize;
+        d
+    }
+
+    /// One chain of 200 elements among 512 buckets (what removing the first part of
+    /// a SCAN leaves after a shrink): fair_random must reach its tail too.
+    #[test]
+    fn fair_random_reaches_the_end_of_a_long_chain() {
+        let n = 200u32;
+        let mut d = one_chain(n, 512, 7);
         let mut rng = SmallRng::seed_from_u64(5);
         let mut seen = HashSet::new();
         for _ in 0..20_000 {
@@ -1524,17 +1531,7 @@ mod tests {
     #[test]
     fn huge_chain_does_not_overflow_the_stack() {
         let n = 300_000u32;
-        let mut d: Dict<E> = Dict::new();
-        d.table = empty_table(1);
-        for i in 0..n {
-            let next = d.table[0].take();
-            d.table[0] = Some(Box::new(Node {
-                elem: e(i),
-                next,
-                hash: hash_bytes(&k(i)),
-            }));
-        }
-        d.len = n as usize;
+        let mut d = one_chain(n, 1, 0);
         assert_eq!(d.get(&k(0)).map(|x| x.1), Some(0));
         assert_eq!(d.stats()[0].max_chain, n as usize);
         let c = d.clone();

@@ -89,20 +89,13 @@ fn find(buf: &[u8], from: usize, byte: u8) -> Option<usize> {
     buf.get(from..)?.iter().position(|&b| b == byte).map(|p| p + from)
 }
 
-/// Reads `<digits>\r\n` at `pos` (the bytes after a `*` or `$`): the number and
-/// the position after the line. None when incomplete or not a plain number.
-fn peek_len(buf: &[u8], mut pos: usize) -> Option<(usize, usize)> {
-    let mut n: usize = 0;
-    let mut digits = 0;
-    while let Some(&b) = buf.get(pos) {
-        if !b.is_ascii_digit() || digits == 18 {
-            break;
-        }
-        n = n * 10 + (b - b'0') as usize;
-        digits += 1;
-        pos += 1;
-    }
-    (digits > 0 && buf.get(pos..pos + 2) == Some(b"\r\n")).then_some((n, pos + 2))
+/// Reads `<number>\r\n` at `pos` (the bytes after a `*` or `$`), as the parser
+/// does: the number and the position after the line. None when incomplete or not
+/// a number of zero or more.
+fn peek_len(buf: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let cr = find(buf, pos, b'\r')?;
+    let n = buf.get(pos..cr).and_then(parse_i64).filter(|&n| n >= 0)?;
+    (buf.get(cr + 1) == Some(&b'\n')).then_some((n as usize, cr + 2))
 }
 
 /// What [`peek_keys`] saw of one request: byte ranges of its second argument (the

@@ -548,8 +548,9 @@ fn run(
     let db = client.db;
     client.last_cmd = table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name);
     client.cmds += 1;
-    // Redis compat: server.c updateDictResizePolicy, as of the save or rewrite that a
-    // command just before (e.g. BGSAVE inside the same MULTI) may have started.
+    // Redis compat: server.c updateDictResizePolicy. Only commands change tables, so
+    // this is the one place: it also sees a save a command just before started (e.g.
+    // BGSAVE earlier in the same MULTI).
     crate::ds::dict::set_resize_avoid(srv.has_active_child());
     let start = clock::now_us();
     let now_ms = srv.script_time_ms.unwrap_or((start / 1000) as i64);

@@ -487,8 +487,6 @@ impl Reactor {
 
     fn before_sleep(&self, srv: &mut Server) {
         srv.repl_send_getack();
-        // Redis compat: server.c updateDictResizePolicy.
-        crate::ds::dict::set_resize_avoid(srv.has_active_child());
         let mut later = Vec::new();
         while let Some(cid) = srv.pending_close.pop() {
             // A client whose command is still running is closed once it returns.
