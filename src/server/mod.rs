@@ -107,7 +107,7 @@ pub struct Server {
     pub active_expire: bool,
     pub expire_next_db: usize,
     /// Clients whose socket may hold more input (read budget exhausted).
-    pub pending_reads: Vec<usize>,
+    pub pending_reads: reactor::ReadQueue,
     /// Clients to close before the next poll.
     pub pending_close: Vec<usize>,
     pub executable: String,
@@ -214,7 +214,7 @@ impl Server {
             active_expire: true,
             expire_next_db: 0,
             pending_close: Vec::new(),
-            pending_reads: Vec::new(),
+            pending_reads: Default::default(),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),

@@ -216,6 +216,7 @@ impl Reactor {
             // The thread's CPU time is a system call: read only when it can be logged.
             let debug = crate::log::enabled(crate::config::LogLevel::Debug);
             let cpu_from = if debug { clock::thread_cpu_us() } else { 0 };
+            let (cmds_from, in_from, reads_from) = (srv.stats.total_commands, srv.stats.net_input, srv.stats.io_reads);
             // Events are handed over through the server: a command that runs the loop
             // from inside (see `run_blocked`) takes the ones not processed yet, which
             // edge-triggered polling would not report again.
@@ -225,17 +226,15 @@ impl Reactor {
             }));
             // A peer that closed right after its last bytes: one short read takes the
             // bytes and the close raises no new edge, so the client is read again.
-            srv.pending_reads.extend(
-                events
-                    .iter()
-                    .filter(|ev| ev.is_read_closed() && ev.token().0 < LISTENER_BASE)
-                    .map(|ev| ev.token().0),
-            );
+            for ev in events.iter() {
+                if ev.is_read_closed() && ev.token().0 < LISTENER_BASE {
+                    srv.pending_reads.push(ev.token().0);
+                }
+            }
             while let Some((t, r, w)) = srv.ready.pop_front() {
                 self.dispatch(srv, t, r, w);
             }
-            let again = std::mem::take(&mut srv.pending_reads);
-            for cid in again {
+            for cid in srv.pending_reads.take() {
                 on_readable(srv, &self.registry, cid);
             }
             if !srv.blocking.timeouts.is_empty() {
@@ -276,7 +275,13 @@ impl Reactor {
             let busy = done - busy_from;
             if debug && busy > 5000 {
                 let cpu = clock::thread_cpu_us().saturating_sub(cpu_from);
-                debug!("Slow event loop iteration: {busy} us ({cpu} us on CPU)");
+                debug!(
+                    "Slow event loop iteration: {busy} us ({cpu} us on CPU, {} events, {} commands, {} bytes in {} reads)",
+                    events.iter().count(),
+                    srv.stats.total_commands - cmds_from,
+                    srv.stats.net_input - in_from,
+                    srv.stats.io_reads - reads_from
+                );
             }
             if let Some(req) = srv.shutdown {
                 if srv.prepare_shutdown(req) {
@@ -542,6 +547,46 @@ fn set_keepalive(s: &mio::net::TcpStream, secs: u64) {
         .with_time(Duration::from_secs(secs))
         .with_interval(Duration::from_secs((secs / 3).max(1)));
     let _ = sock.set_tcp_keepalive(&ka);
+}
+
+/// Clients to read again in this loop iteration, each at most once. Queued once per
+/// read that filled its budget, a client also read for a new event would otherwise
+/// be queued twice, read twice in the next iteration and queued twice again, one
+/// more read per iteration each time it has an event, until single iterations ran
+/// tens of thousands of its commands while everyone else waited.
+#[derive(Default)]
+pub struct ReadQueue {
+    ids: Vec<usize>,
+    /// Indexed by client id (slab key): whether it is in `ids`.
+    queued: Vec<bool>,
+}
+
+impl ReadQueue {
+    pub fn push(&mut self, cid: usize) {
+        if self.queued.len() <= cid {
+            self.queued.resize(cid + 1, false);
+        }
+        if let Some(q) = self.queued.get_mut(cid) {
+            if !*q {
+                *q = true;
+                self.ids.push(cid);
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Everyone queued, in order; reading them may queue them again.
+    pub fn take(&mut self) -> Vec<usize> {
+        for &cid in &self.ids {
+            if let Some(q) = self.queued.get_mut(cid) {
+                *q = false;
+            }
+        }
+        std::mem::take(&mut self.ids)
+    }
 }
 
 /// Reads everything available, running complete commands as they arrive.
@@ -826,5 +871,30 @@ pub fn log_ready(srv: &Server) {
     info!("Ready to accept connections tcp");
     if unix {
         info!("Ready to accept connections unix");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReadQueue;
+
+    #[test]
+    fn read_queue_holds_each_client_once() {
+        let mut q = ReadQueue::default();
+        assert!(q.is_empty());
+        // Queued by a read that filled its budget, then by the read of a new event.
+        q.push(3);
+        q.push(0);
+        q.push(3);
+        assert_eq!(q.take(), vec![3, 0]);
+        assert!(q.is_empty());
+        // Reading them queues them again, once each, however often they are read.
+        for _ in 0..5 {
+            q.push(3);
+            q.push(3);
+            assert_eq!(q.take(), vec![3]);
+        }
+        q.push(7);
+        assert_eq!(q.take(), vec![7]);
     }
 }
