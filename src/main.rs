@@ -77,6 +77,23 @@ fn raise_open_files(maxclients: usize) {
     }
 }
 
+/// With transparent huge pages on for every process ("always"), turns them off for
+/// this one when `disable-thp` says so (a huge page makes a small write fault in 2 MB),
+/// or warns. Redis compat: server.c linuxMemoryWarnings (its THP part).
+fn disable_thp(disable: bool) {
+    let Ok(mode) = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled") else {
+        return;
+    };
+    if !mode.contains("[always]") {
+        return;
+    }
+    // Safety: prctl with integer arguments only.
+    if disable && unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) } == 0 {
+        return;
+    }
+    warn!("WARNING You have Transparent Huge Pages (THP) support enabled in your kernel. This will create latency and memory usage issues with ferrodis. To fix this issue run the command 'echo madvise > /sys/kernel/mm/transparent_hugepage/enabled' as root, and add it to your /etc/rc.local in order to retain the setting after a reboot. ferrodis must be restarted after THP is disabled (set to 'madvise' or 'never').");
+}
+
 fn logo(port: u16, pid: u32) -> String {
     format!(
         "\n     ______                     _ _\n    |  ____|__ _ __ _ __ ___   __| (_)___     ferrodis {VERSION} (Redis {REDIS_VERSION} compatible) 64 bit\n    | |__ / _ \\ '__| '__/ _ \\ / _` | / __|\n    |  __|  __/ |  | | | (_) | (_| | \\__ \\    Running in standalone mode\n    |_|   \\___|_|  |_|  \\___/ \\__,_|_|___/    Port: {port}\n                                               PID: {pid}\n\n"
@@ -85,6 +102,7 @@ fn logo(port: u16, pid: u32) -> String {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    ferrodis::util::proctitle::init();
     if let Some(a) = args.first() {
         if args.len() == 1 && (a == "-v" || a == "--version") {
             println!("ferrodis server v={VERSION} redis_version={REDIS_VERSION} malloc=jemalloc bits=64");
@@ -152,6 +170,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    srv.cfg.show_proc_title();
     if srv.cfg.always_show_logo || unsafe { libc::isatty(1) } == 1 {
         log::write_raw(&logo(srv.cfg.port, pid));
     } else {
@@ -160,6 +179,7 @@ fn main() -> ExitCode {
     let reactor = std::rc::Rc::new(reactor);
     srv.reactor = Some(reactor.clone());
     info!("Server initialized");
+    disable_thp(srv.cfg.get("disable-thp") == Some("yes"));
     if srv.load_data_at_startup().is_err() {
         return ExitCode::from(1);
     }

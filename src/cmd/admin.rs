@@ -92,6 +92,8 @@ fn apply(ctx: &mut Ctx, name: &str) {
             ctx.srv.acl.set_requirepass(pass.as_deref());
         }
         "aof-disable-auto-gc" => ctx.srv.aof_del_history(),
+        // Redis compat: the title follows the template and the listening address.
+        "proc-title-template" | "port" | "bind" => cfg.show_proc_title(),
         "maxmemory-clients" => {
             ctx.srv.recount_clients_mem();
             ctx.srv.evict_clients();

@@ -442,6 +442,12 @@ impl Config {
                 }
                 Ok(words.join(" "))
             }
+            // Redis compat: server.c validateProcTitleTemplate (expanded with an empty
+            // title, the result must not be empty).
+            Kind::Str if d.name == "proc-title-template" => match self.proc_title(one()?, "") {
+                Some(s) if !s.is_empty() => Ok(one()?.to_string()),
+                _ => Err("template format is invalid or contains unknown variables".into()),
+            },
             Kind::Str => Ok(one()?.to_string()),
             Kind::Special => self.canonical_special(d.name, args),
         }
@@ -551,6 +557,38 @@ impl Config {
                     .unwrap_or_else(|_| args[0].clone()))
             }
             _ => Ok(joined),
+        }
+    }
+
+    /// `template` expanded for this configuration, with `title` for `{title}`; None if
+    /// it is malformed or names an unknown variable.
+    /// Redis compat: server.c redisProcTitleGetVariable.
+    pub fn proc_title(&self, template: &str, title: &str) -> Option<String> {
+        crate::util::proctitle::expand(template, |name| {
+            Some(match name {
+                "title" => title.to_string(),
+                "listen-addr" if self.port != 0 => {
+                    format!("{}:{}", self.bind.first().map_or("*", |b| b.as_str()), self.port)
+                }
+                "listen-addr" => format!("unixsocket:{}", self.unixsocket),
+                "server-mode" if self.yes("cluster-enabled") => "[cluster]".into(),
+                "server-mode" => String::new(),
+                "config-file" => self.file.as_ref().map_or("-".into(), |f| f.display().to_string()),
+                "port" => self.port.to_string(),
+                "tls-port" => self.int("tls-port").to_string(),
+                "unixsocket" => self.unixsocket.clone(),
+                _ => return None,
+            })
+        })
+    }
+
+    /// Shows this configuration's process title, when `set-proc-title` is on.
+    pub fn show_proc_title(&self) {
+        if !self.yes("set-proc-title") {
+            return;
+        }
+        if let Some(t) = self.proc_title(self.val("proc-title-template"), &crate::util::proctitle::argv0()) {
+            crate::util::proctitle::set(&t);
         }
     }
 

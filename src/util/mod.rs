@@ -9,6 +9,7 @@ pub mod ld;
 pub mod lzf;
 pub mod mem;
 pub mod num;
+pub mod proctitle;
 pub mod repr;
 
 /// An OS error the way strerror(3) says it (the text Redis logs), without Rust's

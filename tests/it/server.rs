@@ -585,3 +585,34 @@ fn busy_poll_window_ends_when_traffic_stops() {
     assert_eq!(cmd!(c, "CONFIG", "SET", "busy-poll-us", "0"), b"+OK\r\n");
     assert_eq!(cmd!(c, "PING"), b"+PONG\r\n");
 }
+
+/// `ps` shows the title from `proc-title-template` (by default the program and its
+/// listening address), updated by CONFIG SET; a bad template is refused.
+#[test]
+#[cfg(target_os = "linux")]
+fn process_title_follows_the_template() {
+    let s = Server::start();
+    let title = || {
+        let raw = std::fs::read(format!("/proc/{}/cmdline", s.pid())).unwrap();
+        let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+        String::from_utf8_lossy(&raw[..end]).into_owned()
+    };
+    let program = env!("CARGO_BIN_EXE_ferrodis");
+    assert_eq!(title(), format!("{program} 127.0.0.1:{}", s.port));
+    let mut c = s.client();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("proc-title-template")
+        .arg("cache {{ {port} {title} {config-file}")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(title(), format!("cache {{ {} {program} -", s.port));
+    let err = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("proc-title-template")
+        .arg("{invalid-var}")
+        .query::<()>(&mut c)
+        .unwrap_err();
+    assert!(err.to_string().contains("template format is invalid"), "{err}");
+    assert_eq!(title(), format!("cache {{ {} {program} -", s.port));
+}
