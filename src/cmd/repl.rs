@@ -101,7 +101,7 @@ fn replicaof(ctx: &mut Ctx, a: &Args) -> CmdResult {
         ctx.out.simple("OK Already connected to specified master");
         return Ok(());
     }
-    ctx.srv.repl_set_master(host, port);
+    ctx.srv.repl_set_master(host, port, true);
     ctx.srv.sync_propagation();
     ctx.out.ok();
     Ok(())

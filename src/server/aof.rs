@@ -709,7 +709,7 @@ impl Server {
         let master = self.cfg.get("replicaof").unwrap_or_default().to_string();
         let mut it = master.split_whitespace();
         if let (Some(host), Some(port)) = (it.next(), it.next().and_then(|p| p.parse::<u16>().ok())) {
-            self.repl_set_master(host.to_string(), port);
+            self.repl_set_master(host.to_string(), port, false);
         }
         self.sync_propagation();
         Ok(())

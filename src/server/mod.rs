@@ -48,6 +48,11 @@ pub struct Stats {
     pub total_connections: u64,
     pub total_commands: u64,
     pub rejected_connections: u64,
+    /// Full resynchronizations served, partial ones accepted, and PSYNCs naming a
+    /// history point that could not be continued (sync_full, sync_partial_ok/err).
+    pub sync_full: u64,
+    pub sync_partial_ok: u64,
+    pub sync_partial_err: u64,
     pub net_input: u64,
     pub net_output: u64,
     pub expired_stale_perc: f64,

@@ -760,10 +760,20 @@ pub fn process_input(srv: &mut Server, cid: usize) {
                     if !argv.first().is_some_and(|a| a.eq_ignore_ascii_case(b"replconf")) {
                         out.buf.truncate(mark);
                     }
-                    // A command CLIENT PAUSE holds back counts once it runs.
-                    let postponed = srv.clients.get(cid).is_some_and(|c| c.postponed.is_some());
+                    // A command CLIENT PAUSE holds back counts once it runs; a
+                    // transaction, once its EXEC has run (a link lost before that
+                    // resumes from its MULTI). Redis compat: networking.c
+                    // commandProcessed.
+                    let (postponed, in_multi) = srv
+                        .clients
+                        .get(cid)
+                        .map_or((false, false), |c| (c.postponed.is_some(), c.multi.is_some()));
                     if from_master && !postponed {
-                        srv.repl.offset += (pos - start) as u64;
+                        if in_multi {
+                            srv.repl.master_multi_bytes += (pos - start) as u64;
+                        } else {
+                            srv.repl.offset += (pos - start) as u64 + std::mem::take(&mut srv.repl.master_multi_bytes);
+                        }
                     }
                 }
                 start = pos;

@@ -32,6 +32,11 @@ pub struct MasterLink {
     pub down_since_ms: i64,
     pub last_attempt_ms: i64,
     pub last_ack_ms: i64,
+    /// Our data is the master's history up to `Repl::offset` of `Repl::replid`, with
+    /// the stream's selected db: the next link asks to continue from there (PSYNC
+    /// replid offset+1) rather than for a full copy. Redis compat: replication.c
+    /// replicationCacheMaster.
+    pub cached_db: Option<usize>,
 }
 
 /// What a master keeps about a connected replica (on its client).
@@ -59,6 +64,9 @@ pub struct Repl {
     pub waiters: Vec<(usize, u64, usize)>,
     /// A GETACK is due before the loop sleeps (a WAIT is pending).
     pub get_ack: bool,
+    /// Bytes of the master's stream in the transaction being queued: they count in
+    /// `offset` once its EXEC has run.
+    pub master_multi_bytes: u64,
 }
 
 pub fn new_replid() -> String {
@@ -83,6 +91,7 @@ impl Default for Repl {
             master: None,
             waiters: Vec::new(),
             get_ack: false,
+            master_multi_bytes: 0,
         }
     }
 }
@@ -203,6 +212,7 @@ impl Server {
             (ours && off >= self.repl.backlog_start && off <= end).then_some(off)
         });
         if let Some(off) = partial {
+            self.stats.sync_partial_ok += 1;
             out.simple(&format!("CONTINUE {}", self.repl.replid));
             let skip = (off - self.repl.backlog_start) as usize;
             let tail: Vec<u8> = self.repl.backlog.iter().skip(skip).copied().collect();
@@ -212,6 +222,11 @@ impl Server {
                 tail.len()
             );
         } else {
+            // Redis compat: replication.c syncCommand ("?" asks for a full resync).
+            if psync.is_some_and(|(id, _)| !id.starts_with(b"?")) {
+                self.stats.sync_partial_err += 1;
+            }
+            self.stats.sync_full += 1;
             if psync.is_some() {
                 out.simple(&format!("FULLRESYNC {} {}", self.repl.replid, self.repl.offset));
             }
@@ -248,6 +263,8 @@ impl Server {
         if let Some(m) = self.repl.master.as_mut() {
             if m.cid == Some(cid) {
                 m.cid = None;
+                m.cached_db = self.clients.get(cid).map(|c| c.db);
+                self.repl.master_multi_bytes = 0;
                 m.state = LinkState::Connect;
                 m.down_since_ms = clock::now_ms();
                 tracing::info!("Connection with master lost.");
@@ -333,8 +350,24 @@ impl Server {
     }
 
     /// REPLICAOF host port: forgets any current master and connects to this one.
-    pub fn repl_set_master(&mut self, host: String, port: u16) {
-        self.repl_drop_master();
+    /// `resume`: the data may continue the new master's history (REPLICAOF at run
+    /// time; not `replicaof` read at startup, where the data carries no history).
+    /// A master offers its own history; a replica, its old master's.
+    /// Redis compat: replication.c replicationSetMaster.
+    pub fn repl_set_master(&mut self, host: String, port: u16, resume: bool) {
+        let cached_db = match self.repl.master.take() {
+            None => Some(0),
+            Some(old) => match old.cid {
+                Some(cid) => {
+                    let db = self.clients.get(cid).map(|c| c.db);
+                    self.close_client_async(cid);
+                    db
+                }
+                None => old.cached_db,
+            },
+        };
+        self.replica_written.clear();
+        self.repl.master_multi_bytes = 0;
         tracing::info!("Connecting to MASTER {host}:{port}");
         self.repl.master = Some(MasterLink {
             host,
@@ -345,6 +378,7 @@ impl Server {
             down_since_ms: clock::now_ms(),
             last_attempt_ms: 0,
             last_ack_ms: 0,
+            cached_db: cached_db.filter(|_| resume),
         });
         self.sync_expiry_mode();
     }
@@ -455,15 +489,90 @@ impl Server {
         read_line(&mut r)?;
         send(&mut r, &[b"REPLCONF", b"capa", b"psync2"])?;
         read_line(&mut r)?;
-        send(&mut r, &[b"PSYNC", b"?", b"-1"])?;
-        let reply = read_line(&mut r)?;
+        let cached_db = self.repl.master.as_ref().and_then(|m| m.cached_db);
+        let reply = if cached_db.is_some() {
+            let next = (self.repl.offset + 1).to_string();
+            tracing::info!(
+                "Trying a partial resynchronization (request {}:{next}).",
+                self.repl.replid
+            );
+            send(&mut r, &[b"PSYNC", self.repl.replid.as_bytes(), next.as_bytes()])?;
+            read_line(&mut r)?
+        } else {
+            tracing::info!("Partial resynchronization not possible (no cached master)");
+            send(&mut r, &[b"PSYNC", b"?", b"-1"])?;
+            read_line(&mut r)?
+        };
         let mut parts = reply.split(' ');
-        if parts.next() != Some("+FULLRESYNC") {
-            return Err(format!("Unexpected reply to PSYNC from master: {reply}"));
+        let (s, rest, db) = match parts.next() {
+            // The master still has what follows our data: the stream goes on from
+            // there, into the db it had selected. Redis compat: replication.c
+            // slaveTryPartialResynchronization.
+            Some("+CONTINUE") if cached_db.is_some() => {
+                if let Some(id) = parts.next().filter(|id| id.len() == 40 && *id != self.repl.replid) {
+                    tracing::info!("Master replication ID changed to {id}");
+                    self.repl.replid = id.to_string();
+                }
+                tracing::info!("Successful partial resynchronization with master.");
+                tracing::info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+                let rest = r.buffer().to_vec();
+                (r.into_inner(), rest, cached_db.unwrap_or(0))
+            }
+            Some("+FULLRESYNC") => {
+                let replid = parts.next().unwrap_or_default().to_string();
+                let offset: u64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+                tracing::info!("Full resync from master: {replid}:{offset}");
+                let (s, rest) = self.repl_full_sync(r)?;
+                self.repl.replid = replid;
+                self.repl.offset = offset;
+                self.repl.backlog.clear();
+                self.repl.backlog_start = offset + 1;
+                (s, rest, 0)
+            }
+            _ => return Err(format!("Unexpected reply to PSYNC from master: {reply}")),
+        };
+        if let Some(m) = self.repl.master.as_mut() {
+            m.cached_db = None;
         }
-        let replid = parts.next().unwrap_or_default().to_string();
-        let offset: u64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
-        tracing::info!("Full resync from master: {replid}:{offset}");
+        s.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let mut stream = mio::net::TcpStream::from_std(s);
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        let now = clock::now_ms();
+        let entry = self.clients.vacant_entry();
+        let cid = entry.key();
+        if let Some(reg) = self.registry.as_ref() {
+            reg.register(&mut stream, mio::Token(cid), mio::Interest::READABLE)
+                .map_err(|e| e.to_string())?;
+        }
+        let mut c = Client::new(
+            id,
+            Conn::Tcp(stream),
+            format!("{host}:{port}"),
+            String::new(),
+            false,
+            now,
+            true,
+        );
+        c.is_master = true;
+        c.db = db;
+        c.query = rest;
+        entry.insert(c);
+        self.pending_reads.push(cid);
+        if let Some(m) = self.repl.master.as_mut() {
+            m.cid = Some(cid);
+            m.state = LinkState::Connected;
+            m.last_io_ms = now;
+        }
+        self.sync_propagation();
+        // Stream bytes that came with the handshake's last reply raise no socket event.
+        super::reactor::process_input(self, cid);
+        Ok(())
+    }
+
+    /// Receives the master's snapshot and loads it in place of the dataset; returns
+    /// the socket and the stream bytes read past the snapshot.
+    fn repl_full_sync(&mut self, mut r: BufReader<TcpStream>) -> Result<(TcpStream, Vec<u8>), String> {
         let head = read_line(&mut r)?;
         let len: usize = head
             .strip_prefix('$')
@@ -486,41 +595,7 @@ impl Server {
         tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
         self.load_rdb_bytes(&data)?;
         tracing::info!("MASTER <-> REPLICA sync: Finished with success");
-        self.repl.replid = replid;
-        self.repl.offset = offset;
-        self.repl.backlog.clear();
-        self.repl.backlog_start = offset + 1;
-        s.set_nonblocking(true).map_err(|e| e.to_string())?;
-        let mut stream = mio::net::TcpStream::from_std(s);
-        let id = self.next_client_id;
-        self.next_client_id += 1;
-        let now = clock::now_ms();
-        let entry = self.clients.vacant_entry();
-        let cid = entry.key();
-        if let Some(reg) = self.registry.as_ref() {
-            reg.register(&mut stream, mio::Token(cid), mio::Interest::READABLE)
-                .map_err(|e| e.to_string())?;
-        }
-        let mut c = Client::new(
-            id,
-            Conn::Tcp(stream),
-            format!("{host}:{port}"),
-            String::new(),
-            false,
-            now,
-            true,
-        );
-        c.is_master = true;
-        c.query = rest;
-        entry.insert(c);
-        self.pending_reads.push(cid);
-        if let Some(m) = self.repl.master.as_mut() {
-            m.cid = Some(cid);
-            m.state = LinkState::Connected;
-            m.last_io_ms = now;
-        }
-        self.sync_propagation();
-        Ok(())
+        Ok((s, rest))
     }
 
     /// Bytes of the master's stream read but not applied yet: unparsed input and a

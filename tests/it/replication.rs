@@ -158,3 +158,44 @@ fn a_replica_leaves_expiry_to_its_master() {
         (cmd!(rc, "DBSIZE") == b":0\r\n").then_some(())
     });
 }
+
+/// A replica that loses its link asks to continue where its data ends (PSYNC with
+/// the master's id and its offset + 1), and the master sends only what it missed,
+/// into the db the stream had selected.
+#[test]
+fn a_lost_link_resumes_with_a_partial_resync() {
+    let m = Server::start();
+    let mut mc = m.raw();
+    let port = m.port.to_string();
+    let r = Server::start_with(&["--replicaof", "127.0.0.1", &port]);
+    let mut rc = r.raw();
+    cmd!(mc, "SELECT", "5");
+    cmd!(mc, "SET", "a", "1");
+    cmd!(rc, "SELECT", "5");
+    wait_reply(&mut rc, &["GET", "a"], b"$1\r\n1\r\n");
+    let stat = |c: &mut crate::harness::Raw, field: &str| -> String {
+        let info = String::from_utf8_lossy(&cmd!(c, "INFO", "stats")).into_owned();
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(stat(&mut mc, "sync_full"), "1");
+    assert_eq!(cmd!(rc, "CLIENT", "KILL", "TYPE", "master"), b":1\r\n");
+    // Written while the link is down; the stream selected db 5 before it.
+    cmd!(mc, "SET", "b", "2");
+    cmd!(mc, "MULTI");
+    cmd!(mc, "INCR", "a");
+    cmd!(mc, "INCR", "a");
+    cmd!(mc, "EXEC");
+    wait_reply(&mut rc, &["GET", "b"], b"$1\r\n2\r\n");
+    wait_reply(&mut rc, &["GET", "a"], b"$1\r\n3\r\n");
+    assert_eq!(stat(&mut mc, "sync_full"), "1");
+    assert_eq!(stat(&mut mc, "sync_partial_ok"), "1");
+    assert_eq!(stat(&mut mc, "sync_partial_err"), "0");
+    wait_for("offsets", Duration::from_secs(10), || {
+        (info_field(&mut mc, "master_repl_offset") == info_field(&mut rc, "slave_repl_offset")).then_some(())
+    });
+    cmd!(rc, "SELECT", "0");
+    assert_eq!(cmd!(rc, "DBSIZE"), b":0\r\n");
+}
