@@ -134,6 +134,9 @@ pub struct Client {
     pub tracking: Option<Box<super::tracking::ClientTracking>>,
     /// Queued in `Server::pending_writes` (output arrived from another client).
     pub pending_write: bool,
+    /// The peer shut down its side: read until the end of its data is seen, since
+    /// no new event will come.
+    pub peer_closed: bool,
     /// When pending output first passed the soft output buffer limit.
     pub obuf_soft_since: Option<i64>,
     /// Receives MONITOR output.
@@ -201,6 +204,7 @@ impl Client {
             subs: None,
             tracking: None,
             pending_write: false,
+            peer_closed: false,
             obuf_soft_since: None,
             monitor: false,
             sealed: Default::default(),

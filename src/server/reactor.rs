@@ -224,11 +224,15 @@ impl Reactor {
                 let r = ev.is_readable() || ev.is_read_closed() || ev.is_error();
                 (ev.token().0, r, ev.is_writable())
             }));
-            // A peer that closed right after its last bytes: one short read takes the
-            // bytes and the close raises no new edge, so the client is read again.
+            // A peer that closed right after its last bytes: the close raises no new
+            // edge, so the client is read again until a read sees the end of its data.
             for ev in events.iter() {
-                if ev.is_read_closed() && ev.token().0 < LISTENER_BASE {
-                    srv.pending_reads.push(ev.token().0);
+                let t = ev.token().0;
+                if ev.is_read_closed() && t < LISTENER_BASE {
+                    if let Some(c) = srv.clients.get_mut(t) {
+                        c.peer_closed = true;
+                    }
+                    srv.pending_reads.push(t);
                 }
             }
             while let Some((t, r, w)) = srv.ready.pop_front() {
@@ -653,8 +657,12 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
                         flush_client(srv, reg, cid);
                     }
                 }
-                // A short read drained the socket; later data raises a new edge.
+                // A short read drained the socket; later data raises a new edge, but a
+                // closed peer's end of data raises none.
                 if n < want {
+                    if srv.clients.get(cid).is_some_and(|c| c.peer_closed) {
+                        srv.pending_reads.push(cid);
+                    }
                     break;
                 }
             }
