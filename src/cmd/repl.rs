@@ -77,6 +77,8 @@ fn replconf(ctx: &mut Ctx, a: &Args) -> CmdResult {
 fn replicaof(ctx: &mut Ctx, a: &Args) -> CmdResult {
     if a.is(1, "no") && a.is(2, "one") {
         if ctx.srv.repl.master.is_some() {
+            // CONFIG GET and CONFIG REWRITE show the current master.
+            let _ = ctx.srv.cfg.set("replicaof", &[]);
             ctx.srv.repl_drop_master();
             tracing::info!(
                 "MASTER MODE enabled (user request from '{}')",
@@ -101,6 +103,7 @@ fn replicaof(ctx: &mut Ctx, a: &Args) -> CmdResult {
         ctx.out.simple("OK Already connected to specified master");
         return Ok(());
     }
+    let _ = ctx.srv.cfg.set("replicaof", &[host.clone(), port.to_string()]);
     ctx.srv.repl_set_master(host, port, true);
     ctx.srv.sync_propagation();
     ctx.out.ok();

@@ -41,7 +41,6 @@ pub struct Directive {
 /// Directives accepted for compatibility whose behaviour is not implemented yet:
 /// setting them to a non-default value logs one warning.
 const NOT_IMPLEMENTED: &[&str] = &[
-    "replicaof",
     "cluster-enabled",
     "tls-port",
     "io-threads",

@@ -492,6 +492,7 @@ mod tests {
                 decay_time: 1,
             },
             functions: Vec::new(),
+            repl: None,
         }
     }
 

@@ -690,7 +690,8 @@ impl Server {
             self.aof.state = AofState::On;
         }
         self.aof_load_manifest()?;
-        if self.aof.state == AofState::On {
+        let from_aof = self.aof.state == AofState::On;
+        if from_aof {
             let start = clock::mono_us();
             let ret = self.aof_load_files();
             if matches!(ret, Loaded::Failed | Loaded::OpenErr) {
@@ -700,9 +701,12 @@ impl Server {
                 let secs = (clock::mono_us() - start) as f64 / 1e6;
                 info!("DB loaded from append only file: {secs:.3} seconds");
             }
-        } else {
-            self.load_at_startup().map_err(|_| Logged)?;
         }
+        let history = if from_aof {
+            None
+        } else {
+            self.load_at_startup().map_err(|_| Logged)?
+        };
         self.aof_open_on_start()?;
         self.aof_del_history();
         // `replicaof host port` in the config: the link is made by cron.
@@ -710,6 +714,9 @@ impl Server {
         let mut it = master.split_whitespace();
         if let (Some(host), Some(port)) = (it.next(), it.next().and_then(|p| p.parse::<u16>().ok())) {
             self.repl_set_master(host.to_string(), port, false);
+        }
+        if let Some(h) = history {
+            self.repl_restore_history(h);
         }
         self.sync_propagation();
         Ok(())

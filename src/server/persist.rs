@@ -112,6 +112,10 @@ impl RdbState {
 /// Redis compat: server.h CONFIG_BGSAVE_RETRY_DELAY.
 const BGSAVE_RETRY_DELAY: i64 = 5;
 
+/// A replication history read from an RDB file: (id, offset, selected db), and the
+/// keys (by db) it held that had expired.
+pub type LoadedHistory = ((String, u64, usize), Vec<(usize, Vec<u8>)>);
+
 impl Server {
     fn cfg_yes(&self, name: &str) -> bool {
         self.cfg.get(name).is_some_and(|v| v == "yes")
@@ -137,6 +141,7 @@ impl Server {
             now_ms: clock::now_ms(),
             lfu: self.cfg.lfu,
             functions: self.scripts.functions.codes(),
+            repl: self.repl_history(),
         }
     }
 
@@ -467,7 +472,9 @@ impl Server {
 
     /// Startup load with Redis's log lines; Err means the server must exit.
     /// Redis compat: server.c loadDataFromDisk, rdb.c rdbLoadRio.
-    pub fn load_at_startup(&mut self) -> Result<(), String> {
+    /// Returns the replication history the file recorded, if any, with the keys it
+    /// held that had expired.
+    pub fn load_at_startup(&mut self) -> Result<Option<LoadedHistory>, String> {
         let start = clock::mono_us();
         match self.load_rdb(false) {
             Ok(Some(st)) => {
@@ -493,9 +500,10 @@ impl Server {
                 }
                 let secs = (clock::mono_us() - start) as f64 / 1e6;
                 info!("DB loaded from disk: {secs:.3} seconds");
-                Ok(())
+                let history = st.repl_history();
+                Ok(history.map(|h| (h, st.expired)))
             }
-            Ok(None) => Ok(()),
+            Ok(None) => Ok(None),
             Err(e) => {
                 warn!("{e}");
                 if !e.starts_with("Fatal error loading") {

@@ -777,10 +777,13 @@ pub fn process_input(srv: &mut Server, cid: usize) {
                         .get(cid)
                         .map_or((false, false), |c| (c.postponed.is_some(), c.multi.is_some()));
                     if from_master && !postponed {
+                        let bytes = query.get(start..pos).unwrap_or_default();
                         if in_multi {
-                            srv.repl.master_multi_bytes += (pos - start) as u64;
+                            srv.repl.master_multi.extend_from_slice(bytes);
                         } else {
-                            srv.repl.offset += (pos - start) as u64 + std::mem::take(&mut srv.repl.master_multi_bytes);
+                            let queued = std::mem::take(&mut srv.repl.master_multi);
+                            srv.repl_proxy(&queued);
+                            srv.repl_proxy(bytes);
                         }
                     }
                 }

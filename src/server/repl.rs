@@ -49,6 +49,11 @@ pub struct ReplicaInfo {
 
 pub struct Repl {
     pub replid: String,
+    /// The history we continued before `replid` (a replica promoted, or following a
+    /// master whose id changed), valid up to `second_offset`: replicas of that history
+    /// can still resume. Redis compat: server.replid2, second_replid_offset.
+    pub replid2: String,
+    pub second_offset: i64,
     /// Bytes of replication stream produced (master) or applied (replica).
     pub offset: u64,
     backlog: VecDeque<u8>,
@@ -64,10 +69,12 @@ pub struct Repl {
     pub waiters: Vec<(usize, u64, usize)>,
     /// A GETACK is due before the loop sleeps (a WAIT is pending).
     pub get_ack: bool,
-    /// Bytes of the master's stream in the transaction being queued: they count in
-    /// `offset` once its EXEC has run.
-    pub master_multi_bytes: u64,
+    /// The master's stream of the transaction being queued: it joins our history
+    /// once its EXEC has run.
+    pub master_multi: Vec<u8>,
 }
+
+const NO_REPLID: &str = "0000000000000000000000000000000000000000";
 
 pub fn new_replid() -> String {
     use rand::Rng;
@@ -91,15 +98,40 @@ impl Default for Repl {
             master: None,
             waiters: Vec::new(),
             get_ack: false,
-            master_multi_bytes: 0,
+            master_multi: Vec::new(),
+            replid2: NO_REPLID.into(),
+            second_offset: -1,
         }
     }
 }
 
 impl Repl {
-    /// Whether writes must be turned into a replication stream.
+    /// Whether writes must be turned into a replication stream: on a master with a
+    /// backlog or replicas. A replica passes on its master's stream instead.
     pub fn feeding(&self) -> bool {
-        self.backlog_on || !self.replicas.is_empty()
+        self.master.is_none() && (self.backlog_on || !self.replicas.is_empty())
+    }
+
+    /// Starts a new history, keeping the current one as the second: its replicas can
+    /// resume up to here. Redis compat: replication.c shiftReplicationId.
+    fn shift_replid(&mut self, new_id: String) {
+        self.replid2 = std::mem::replace(&mut self.replid, new_id);
+        self.second_offset = self.offset as i64 + 1;
+    }
+
+    /// Whether PSYNC `id` `off` continues a history we hold in the backlog.
+    fn can_continue(&self, id: &[u8], off: u64) -> bool {
+        let ours = id == self.replid.as_bytes() || (id == self.replid2.as_bytes() && off as i64 <= self.second_offset);
+        let end = self.backlog_start + self.backlog.len() as u64;
+        self.backlog_on && ours && off >= self.backlog_start && off <= end
+    }
+
+    /// Starts an empty backlog at the current offset.
+    fn reset_backlog(&mut self, cap: usize) {
+        self.backlog_on = true;
+        self.backlog_start = self.offset + 1;
+        self.backlog.clear();
+        self.backlog.reserve_exact(cap);
     }
 
     /// Memory held by the backlog.
@@ -117,10 +149,6 @@ impl Repl {
 
     pub fn backlog_len(&self) -> usize {
         self.backlog.len()
-    }
-
-    fn connected_master(&self) -> bool {
-        self.master.as_ref().is_some_and(|m| m.state == LinkState::Connected)
     }
 }
 
@@ -160,7 +188,25 @@ impl Server {
         self.repl_feed_raw(&buf);
     }
 
+    /// Stream a master makes itself (commands, PINGs, GETACKs); a replica makes none.
+    /// Redis compat: replication.c replicationFeedSlaves.
     fn repl_feed_raw(&mut self, buf: &[u8]) {
+        if self.repl.master.is_none() {
+            self.repl_append(buf);
+        }
+    }
+
+    /// Our master's stream, as it was applied: it extends our history byte for byte,
+    /// so our replicas see the same ids and offsets as our master's would.
+    /// Redis compat: replication.c replicationFeedStreamFromMasterStream.
+    pub fn repl_proxy(&mut self, buf: &[u8]) {
+        if !buf.is_empty() {
+            self.repl_append(buf);
+        }
+    }
+
+    /// Adds to our history: the offset, the backlog, every replica.
+    fn repl_append(&mut self, buf: &[u8]) {
         self.repl.offset += buf.len() as u64;
         if self.repl.backlog_on {
             // Room is made before appending, so the backlog stays within the capacity
@@ -199,17 +245,11 @@ impl Server {
     /// and makes the client a replica. Redis compat: replication.c syncCommand.
     pub fn repl_attach(&mut self, cid: usize, out: &mut crate::resp::ReplyBuf, psync: Option<(&[u8], &[u8])>) {
         if !self.repl.backlog_on {
-            self.repl.backlog_on = true;
-            self.repl.backlog_start = self.repl.offset + 1;
-            self.repl.backlog.clear();
-            let cap = self.cfg.repl.backlog_size;
-            self.repl.backlog.reserve_exact(cap);
+            self.repl.reset_backlog(self.cfg.repl.backlog_size);
         }
         let partial = psync.and_then(|(id, off)| {
             let off: u64 = std::str::from_utf8(off).ok()?.parse().ok()?;
-            let ours = id == self.repl.replid.as_bytes();
-            let end = self.repl.backlog_start + self.repl.backlog.len() as u64;
-            (ours && off >= self.repl.backlog_start && off <= end).then_some(off)
+            self.repl.can_continue(id, off).then_some(off)
         });
         if let Some(off) = partial {
             self.stats.sync_partial_ok += 1;
@@ -264,7 +304,7 @@ impl Server {
             if m.cid == Some(cid) {
                 m.cid = None;
                 m.cached_db = self.clients.get(cid).map(|c| c.db);
-                self.repl.master_multi_bytes = 0;
+                self.repl.master_multi.clear();
                 m.state = LinkState::Connect;
                 m.down_since_ms = clock::now_ms();
                 tracing::info!("Connection with master lost.");
@@ -367,7 +407,7 @@ impl Server {
             },
         };
         self.replica_written.clear();
-        self.repl.master_multi_bytes = 0;
+        self.repl.master_multi.clear();
         tracing::info!("Connecting to MASTER {host}:{port}");
         self.repl.master = Some(MasterLink {
             host,
@@ -381,6 +421,62 @@ impl Server {
             cached_db: cached_db.filter(|_| resume),
         });
         self.sync_expiry_mode();
+        // They follow our history, which now follows a new master.
+        self.disconnect_replicas();
+    }
+
+    /// The history our data is at, for an RDB file: a master's once it keeps a
+    /// backlog, a replica's (through its link, or the one it lost).
+    /// Redis compat: rdb.c rdbPopulateSaveInfo.
+    pub fn repl_history(&self) -> Option<(String, u64, usize)> {
+        let db = match &self.repl.master {
+            None if self.repl.backlog_on => self.repl.sel_db.unwrap_or(0),
+            None => return None,
+            Some(m) => match m.cid.and_then(|cid| self.clients.get(cid)) {
+                Some(c) => c.db,
+                None => m.cached_db?,
+            },
+        };
+        Some((self.repl.replid.clone(), self.repl.offset, db))
+    }
+
+    /// After loading a file that recorded its history: a replica resumes it with its
+    /// master; a master keeps it as its second history, so that its replicas resume.
+    /// Redis compat: server.c loadDataFromDisk.
+    /// A master then tells them about the keys the file held that had expired.
+    pub fn repl_restore_history(&mut self, ((id, offset, db), expired): super::persist::LoadedHistory) {
+        if let Some(m) = self.repl.master.as_mut() {
+            self.repl.replid = id;
+            self.repl.offset = offset;
+            m.cached_db = Some(db);
+        } else {
+            self.repl.replid2 = id;
+            self.repl.second_offset = offset as i64 + 1;
+            self.repl.offset = offset;
+            self.repl.reset_backlog(self.cfg.repl.backlog_size);
+            // Redis compat: rdb.c rdbLoadRio (RDBFLAGS_FEED_REPL).
+            let cmd: &[u8] = if self.cfg.lazyfree_lazy_expire {
+                b"UNLINK"
+            } else {
+                b"DEL"
+            };
+            for (db, key) in expired {
+                self.repl_feed(db, &[cmd, key.as_slice()]);
+            }
+        }
+    }
+
+    /// Closes every replica's link at once, dropping what was queued for it: it must
+    /// not receive any stream of the history that follows (it resumes from where it
+    /// is, if it can). Redis compat: replication.c disconnectSlaves (freeClient).
+    fn disconnect_replicas(&mut self) {
+        for cid in std::mem::take(&mut self.repl.replicas) {
+            if let Some(c) = self.clients.get_mut(cid) {
+                c.discard_buffers();
+            }
+            self.close_client_async(cid);
+        }
+        self.sync_propagation();
     }
 
     /// REPLICAOF NO ONE: keeps the data, becomes a master with a new history.
@@ -389,7 +485,12 @@ impl Server {
             if let Some(cid) = m.cid {
                 self.close_client_async(cid);
             }
-            self.repl.replid = new_replid();
+            // Our replicas (and our old master's) can resume from the history we
+            // have followed so far. Redis compat: replication.c replicationUnsetMaster.
+            self.repl.shift_replid(new_replid());
+            self.repl.sel_db = None;
+            self.repl.master_multi.clear();
+            self.disconnect_replicas();
             tracing::info!("MASTER MODE enabled");
         }
         self.replica_written.clear();
@@ -400,9 +501,7 @@ impl Server {
     pub fn repl_cron(&mut self) {
         let now = clock::now_ms();
         let period = self.cfg.repl.ping_period_secs;
-        if !self.repl.replicas.is_empty()
-            && !self.repl.connected_master()
-            && now - self.repl.last_ping_ms >= period * 1000
+        if !self.repl.replicas.is_empty() && self.repl.master.is_none() && now - self.repl.last_ping_ms >= period * 1000
         {
             self.repl.last_ping_ms = now;
             let mut buf = Vec::new();
@@ -511,7 +610,8 @@ impl Server {
             Some("+CONTINUE") if cached_db.is_some() => {
                 if let Some(id) = parts.next().filter(|id| id.len() == 40 && *id != self.repl.replid) {
                     tracing::info!("Master replication ID changed to {id}");
-                    self.repl.replid = id.to_string();
+                    self.repl.shift_replid(id.to_string());
+                    self.disconnect_replicas();
                 }
                 tracing::info!("Successful partial resynchronization with master.");
                 tracing::info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
@@ -525,8 +625,10 @@ impl Server {
                 let (s, rest) = self.repl_full_sync(r)?;
                 self.repl.replid = replid;
                 self.repl.offset = offset;
-                self.repl.backlog.clear();
-                self.repl.backlog_start = offset + 1;
+                self.repl.replid2 = NO_REPLID.into();
+                self.repl.second_offset = -1;
+                self.repl.reset_backlog(self.cfg.repl.backlog_size);
+                self.disconnect_replicas();
                 (s, rest, 0)
             }
             _ => return Err(format!("Unexpected reply to PSYNC from master: {reply}")),
@@ -652,9 +754,11 @@ impl Server {
             }
         }
         s += &format!(
-            "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+            "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
             self.repl.replid,
+            self.repl.replid2,
             self.repl.offset,
+            self.repl.second_offset,
             u8::from(self.repl.backlog_on),
             self.cfg.repl.backlog_size,
             self.repl.backlog_first_byte(),

@@ -199,3 +199,52 @@ fn a_lost_link_resumes_with_a_partial_resync() {
     cmd!(rc, "SELECT", "0");
     assert_eq!(cmd!(rc, "DBSIZE"), b":0\r\n");
 }
+
+/// A replica passes its master's stream on unchanged, so a chain shares ids and
+/// offsets; promoted, it keeps the old history as its second one, and its own
+/// replica resumes with a partial resync instead of copying everything again.
+#[test]
+fn a_chain_shares_offsets_and_survives_a_promotion() {
+    let m = Server::start();
+    let mut mc = m.raw();
+    let mport = m.port.to_string();
+    let r1 = Server::start_with(&["--replicaof", "127.0.0.1", &mport]);
+    let mut r1c = r1.raw();
+    let r1port = r1.port.to_string();
+    let r2 = Server::start_with(&["--replicaof", "127.0.0.1", &r1port]);
+    let mut r2c = r2.raw();
+    cmd!(mc, "SELECT", "2");
+    cmd!(mc, "SET", "k", "v");
+    cmd!(r2c, "SELECT", "2");
+    wait_reply(&mut r2c, &["GET", "k"], b"$1\r\nv\r\n");
+    let m_id = info_field(&mut mc, "master_replid");
+    wait_for("the chain's offsets to meet", Duration::from_secs(10), || {
+        let off = info_field(&mut mc, "master_repl_offset");
+        (info_field(&mut r1c, "master_repl_offset") == off && info_field(&mut r2c, "master_repl_offset") == off)
+            .then_some(())
+    });
+    assert_eq!(info_field(&mut r1c, "master_replid"), m_id);
+    assert_eq!(info_field(&mut r2c, "master_replid"), m_id);
+    // Only the top master makes a stream; r1 passes m's on, so r1 never full-synced r2
+    // but once.
+    let stat = |c: &mut crate::harness::Raw, field: &str| -> String {
+        let info = String::from_utf8_lossy(&cmd!(c, "INFO", "stats")).into_owned();
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(stat(&mut r1c, "sync_full"), "1");
+    assert_eq!(cmd!(r1c, "REPLICAOF", "NO", "ONE"), b"+OK\r\n");
+    assert_eq!(info_field(&mut r1c, "master_replid2"), m_id);
+    assert_ne!(info_field(&mut r1c, "master_replid"), m_id);
+    cmd!(r1c, "SELECT", "2");
+    cmd!(r1c, "SET", "after", "1");
+    wait_reply(&mut r2c, &["GET", "after"], b"$1\r\n1\r\n");
+    assert_eq!(stat(&mut r1c, "sync_full"), "1");
+    assert_eq!(stat(&mut r1c, "sync_partial_ok"), "1");
+    let r1_id = info_field(&mut r1c, "master_replid");
+    wait_for("r2 to follow r1's new history", Duration::from_secs(10), || {
+        (info_field(&mut r2c, "master_replid") == r1_id).then_some(())
+    });
+}

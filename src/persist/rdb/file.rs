@@ -34,6 +34,8 @@ pub struct SaveOpts {
     pub lfu: crate::db::evict::Lfu,
     /// Function library codes, saved as FUNCTION2 records after the AUX fields.
     pub functions: Vec<Vec<u8>>,
+    /// Replication history the data is at: (id, offset, the stream's selected db).
+    pub repl: Option<(String, u64, usize)>,
 }
 
 fn aux(w: &mut Writer, k: &str, v: &[u8]) {
@@ -53,6 +55,12 @@ pub fn write_header(w: &mut Writer, o: &SaveOpts) {
     aux_int(w, "redis-bits", 64);
     aux_int(w, "ctime", o.ctime);
     aux_int(w, "used-mem", o.used_mem as i64);
+    // Redis compat: rdb.c rdbSaveInfoAuxFields.
+    if let Some((id, offset, db)) = &o.repl {
+        aux_int(w, "repl-stream-db", *db as i64);
+        aux(w, "repl-id", id.as_bytes());
+        aux_int(w, "repl-offset", *offset as i64);
+    }
     aux_int(w, "aof-base", 0);
     // Redis compat: rdb.c rdbSaveFunctions (7.0: the library code only).
     for code in &o.functions {
@@ -173,6 +181,24 @@ pub struct LoadStats {
     pub end: usize,
     /// Function library codes (FUNCTION2 records), for the caller to load.
     pub functions: Vec<Vec<u8>>,
+    /// AUX repl-id, repl-offset and repl-stream-db.
+    pub repl_id: Option<String>,
+    /// Keys skipped as expired, by db, when the file records a replication history:
+    /// a master that resumes it tells its replicas they are gone.
+    pub expired: Vec<(usize, Vec<u8>)>,
+    pub repl_offset: Option<i64>,
+    pub repl_stream_db: Option<i64>,
+}
+
+impl LoadStats {
+    /// The replication history the file's data is at, when the file names all of it.
+    /// Redis compat: server.c loadDataFromDisk (rsi_is_valid).
+    pub fn repl_history(&self) -> Option<(String, u64, usize)> {
+        let id = self.repl_id.as_ref().filter(|id| id.len() == 40)?;
+        let offset = u64::try_from(self.repl_offset?).ok()?;
+        let db = usize::try_from(self.repl_stream_db?).ok()?;
+        Some((id.clone(), offset, db))
+    }
 }
 
 /// Loads a whole file into `dbs` (which should be empty). Keys whose expire time is
@@ -256,6 +282,9 @@ pub fn load_with(
                     b"redis-ver" => st.redis_ver = Some(text),
                     b"ctime" => st.ctime = text.parse().ok(),
                     b"used-mem" => st.used_mem = text.parse().ok(),
+                    b"repl-id" => st.repl_id = Some(text),
+                    b"repl-offset" => st.repl_offset = text.parse().ok(),
+                    b"repl-stream-db" => st.repl_stream_db = text.parse().ok(),
                     _ => {}
                 }
                 continue;
@@ -289,6 +318,9 @@ pub fn load_with(
         };
         if !keep_expired && at.is_some_and(|at| at < now_ms) {
             st.keys_expired += 1;
+            if st.repl_id.is_some() {
+                st.expired.push((db, key));
+            }
             continue;
         }
         let Some(d) = dbs.get_mut(db) else {

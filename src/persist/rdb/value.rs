@@ -553,6 +553,7 @@ mod tests {
                 decay_time: 1,
             },
             functions: Vec::new(),
+            repl: None,
         }
     }
 
