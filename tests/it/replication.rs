@@ -7,7 +7,16 @@ use crate::cmd;
 use crate::harness::{wait_for, Server};
 
 fn info_field(c: &mut crate::harness::Raw, field: &str) -> String {
-    let info = String::from_utf8_lossy(&cmd!(c, "INFO", "replication")).into_owned();
+    section_field(c, "replication", field)
+}
+
+/// INFO stats: full and partial resynchronizations served.
+fn stat(c: &mut crate::harness::Raw, field: &str) -> String {
+    section_field(c, "stats", field)
+}
+
+fn section_field(c: &mut crate::harness::Raw, section: &str, field: &str) -> String {
+    let info = String::from_utf8_lossy(&cmd!(c, "INFO", section)).into_owned();
     info.lines()
         .find_map(|l| l.strip_prefix(&format!("{field}:")))
         .unwrap_or_default()
@@ -173,13 +182,6 @@ fn a_lost_link_resumes_with_a_partial_resync() {
     cmd!(mc, "SET", "a", "1");
     cmd!(rc, "SELECT", "5");
     wait_reply(&mut rc, &["GET", "a"], b"$1\r\n1\r\n");
-    let stat = |c: &mut crate::harness::Raw, field: &str| -> String {
-        let info = String::from_utf8_lossy(&cmd!(c, "INFO", "stats")).into_owned();
-        info.lines()
-            .find_map(|l| l.strip_prefix(&format!("{field}:")))
-            .unwrap_or_default()
-            .to_string()
-    };
     assert_eq!(stat(&mut mc, "sync_full"), "1");
     assert_eq!(cmd!(rc, "CLIENT", "KILL", "TYPE", "master"), b":1\r\n");
     // Written while the link is down; the stream selected db 5 before it.
@@ -227,13 +229,6 @@ fn a_chain_shares_offsets_and_survives_a_promotion() {
     assert_eq!(info_field(&mut r2c, "master_replid"), m_id);
     // Only the top master makes a stream; r1 passes m's on, so r1 never full-synced r2
     // but once.
-    let stat = |c: &mut crate::harness::Raw, field: &str| -> String {
-        let info = String::from_utf8_lossy(&cmd!(c, "INFO", "stats")).into_owned();
-        info.lines()
-            .find_map(|l| l.strip_prefix(&format!("{field}:")))
-            .unwrap_or_default()
-            .to_string()
-    };
     assert_eq!(stat(&mut r1c, "sync_full"), "1");
     assert_eq!(cmd!(r1c, "REPLICAOF", "NO", "ONE"), b"+OK\r\n");
     assert_eq!(info_field(&mut r1c, "master_replid2"), m_id);
