@@ -191,6 +191,8 @@ fn getset(ctx: &mut Ctx, a: &Args) -> CmdResult {
         None => ctx.out.null(),
     }
     set_key(ctx, a.at(1), a.at(2), false, None);
+    // Redis compat: t_string.c getsetCommand: replicated as SET.
+    ctx.propagate_as(&[&b"SET"[..], a.at(1), a.at(2)]);
     Ok(())
 }
 
