@@ -118,10 +118,14 @@ fn role(ctx: &mut Ctx, _a: &Args) -> CmdResult {
             ctx.out.bulk(b"slave");
             ctx.out.bulk(m.host.as_bytes());
             ctx.out.int(m.port as i64);
-            ctx.out.bulk(if m.cid.is_some() {
-                b"connected".as_slice()
-            } else {
-                b"connect"
+            // Redis compat: replication.c roleCommand.
+            use crate::server::repl::LinkState;
+            ctx.out.bulk(match m.state {
+                LinkState::Connect => b"connect".as_slice(),
+                LinkState::Connecting => b"connecting",
+                LinkState::Handshake => b"handshake",
+                LinkState::Transfer => b"sync",
+                LinkState::Connected => b"connected",
             });
             ctx.out.int(srv.repl.offset as i64);
         }

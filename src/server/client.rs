@@ -154,6 +154,8 @@ pub struct Client {
     pub drop_output: bool,
     /// The link to our master: its commands run, their replies are dropped.
     pub is_master: bool,
+    /// Set while this link to our master is in its handshake (see `handshake`).
+    pub handshake: Option<Box<super::handshake::Handshake>>,
     /// Set once the client synced as our replica.
     pub replica: Option<super::repl::ReplicaInfo>,
     /// REPLCONF listening-port, for INFO and ROLE once it is a replica.
@@ -213,6 +215,7 @@ impl Client {
             detached: false,
             drop_output: false,
             is_master: false,
+            handshake: None,
             replica: None,
             repl_port: 0,
         }

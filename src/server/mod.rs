@@ -9,6 +9,7 @@ pub mod client;
 pub mod clients_mem;
 pub mod cron;
 pub mod evict;
+pub mod handshake;
 pub mod latency;
 pub mod pause;
 pub mod persist;

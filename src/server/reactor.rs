@@ -400,7 +400,9 @@ impl Reactor {
 
     /// Handles one ready event.
     fn dispatch(&self, srv: &mut Server, t: usize, readable: bool, writable: bool) {
-        if t == SIGNAL_TOKEN.0 {
+        if t < LISTENER_BASE && srv.clients.get(t).is_some_and(|c| c.handshake.is_some()) {
+            srv.repl_handshake_io(t);
+        } else if t == SIGNAL_TOKEN.0 {
             self.on_signals(srv);
         } else if t >= LISTENER_BASE {
             self.accept(srv, t - LISTENER_BASE);
@@ -599,6 +601,10 @@ impl ReadQueue {
 const READS_PER_EVENT: usize = 1;
 
 fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
+    if srv.clients.get(cid).is_some_and(|c| c.handshake.is_some()) {
+        srv.repl_handshake_io(cid);
+        return;
+    }
     for round in 0.. {
         if round == READS_PER_EVENT {
             // More may be waiting but no new edge will come: revisit after the others.

@@ -6,11 +6,7 @@
 //! REPLCONF, PSYNC, the payload loaded in place of the dataset), then the master is
 //! served like a client whose replies are dropped. Redis compat: replication.c.
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Duration;
 
-use super::client::{Client, Conn};
 use super::Server;
 use crate::clock;
 use crate::persist::aof::cat_command;
@@ -18,7 +14,14 @@ use crate::persist::aof::cat_command;
 /// A replica's view of its master link. Redis compat: server.h REPL_STATE_*.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkState {
+    /// Down: cron connects again.
     Connect,
+    /// The TCP connection is being made.
+    Connecting,
+    /// PING, AUTH, REPLCONF and PSYNC exchanged.
+    Handshake,
+    /// The master's snapshot arriving.
+    Transfer,
     Connected,
 }
 
@@ -74,7 +77,7 @@ pub struct Repl {
     pub master_multi: Vec<u8>,
 }
 
-const NO_REPLID: &str = "0000000000000000000000000000000000000000";
+pub const NO_REPLID: &str = "0000000000000000000000000000000000000000";
 
 pub fn new_replid() -> String {
     use rand::Rng;
@@ -114,7 +117,7 @@ impl Repl {
 
     /// Starts a new history, keeping the current one as the second: its replicas can
     /// resume up to here. Redis compat: replication.c shiftReplicationId.
-    fn shift_replid(&mut self, new_id: String) {
+    pub(crate) fn shift_replid(&mut self, new_id: String) {
         self.replid2 = std::mem::replace(&mut self.replid, new_id);
         self.second_offset = self.offset as i64 + 1;
     }
@@ -127,7 +130,7 @@ impl Repl {
     }
 
     /// Starts an empty backlog at the current offset.
-    fn reset_backlog(&mut self, cap: usize) {
+    pub(crate) fn reset_backlog(&mut self, cap: usize) {
         self.backlog_on = true;
         self.backlog_start = self.offset + 1;
         self.backlog.clear();
@@ -150,27 +153,6 @@ impl Repl {
     pub fn backlog_len(&self) -> usize {
         self.backlog.len()
     }
-}
-
-/// Reads one `\r\n`-terminated line (without it), skipping the empty keepalive lines.
-fn read_line(r: &mut BufReader<TcpStream>) -> Result<String, String> {
-    loop {
-        let mut line = String::new();
-        let n = r.read_line(&mut line).map_err(|e| e.to_string())?;
-        if n == 0 {
-            return Err("connection closed".into());
-        }
-        let l = line.trim_end_matches(['\r', '\n']);
-        if !l.is_empty() {
-            return Ok(l.to_string());
-        }
-    }
-}
-
-fn send(r: &mut BufReader<TcpStream>, argv: &[&[u8]]) -> Result<(), String> {
-    let mut b = Vec::new();
-    cat_command(&mut b, argv);
-    r.get_mut().write_all(&b).map_err(|e| e.to_string())
 }
 
 impl Server {
@@ -303,11 +285,14 @@ impl Server {
         if let Some(m) = self.repl.master.as_mut() {
             if m.cid == Some(cid) {
                 m.cid = None;
-                m.cached_db = self.clients.get(cid).map(|c| c.db);
+                // A link lost during its handshake leaves the data's history as it was.
+                if m.state == LinkState::Connected {
+                    m.cached_db = self.clients.get(cid).map(|c| c.db);
+                    m.down_since_ms = clock::now_ms();
+                    tracing::info!("Connection with master lost.");
+                }
                 self.repl.master_multi.clear();
                 m.state = LinkState::Connect;
-                m.down_since_ms = clock::now_ms();
-                tracing::info!("Connection with master lost.");
             }
         }
     }
@@ -469,7 +454,7 @@ impl Server {
     /// Closes every replica's link at once, dropping what was queued for it: it must
     /// not receive any stream of the history that follows (it resumes from where it
     /// is, if it can). Redis compat: replication.c disconnectSlaves (freeClient).
-    fn disconnect_replicas(&mut self) {
+    pub(crate) fn disconnect_replicas(&mut self) {
         for cid in std::mem::take(&mut self.repl.replicas) {
             if let Some(c) = self.clients.get_mut(cid) {
                 c.discard_buffers();
@@ -525,9 +510,23 @@ impl Server {
                     return;
                 }
                 m.last_attempt_ms = now;
+                tracing::info!("Connecting to MASTER {}:{}", m.host, m.port);
                 let (host, port) = (m.host.clone(), m.port);
-                if let Err(e) = self.repl_sync_with_master(&host, port) {
-                    tracing::warn!("Error condition on socket for SYNC: {e}");
+                if let Err(e) = self.repl_connect(&host, port) {
+                    tracing::warn!("Unable to connect to MASTER: {e}");
+                }
+            }
+            // Redis compat: replication.c replicationCron (the repl-timeout checks).
+            LinkState::Connecting | LinkState::Handshake | LinkState::Transfer => {
+                if now - m.last_io_ms > self.cfg.repl.timeout_secs as i64 * 1000 {
+                    if m.state == LinkState::Transfer {
+                        tracing::warn!("Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
+                    } else {
+                        tracing::warn!("Timeout connecting to the MASTER...");
+                    }
+                    if let Some(cid) = m.cid {
+                        self.close_client_async(cid);
+                    }
                 }
             }
         }
@@ -547,157 +546,6 @@ impl Server {
     pub fn repl_send_ack(&mut self, cid: usize) {
         let buf = self.repl_ack_command();
         self.queue_output(cid, &buf);
-    }
-
-    /// The handshake and full resynchronization with the master, then the link
-    /// becomes a client of this server. Redis compat: replication.c syncWithMaster,
-    /// readSyncBulkPayload.
-    fn repl_sync_with_master(&mut self, host: &str, port: u16) -> Result<(), String> {
-        let addr = (host, port)
-            .to_socket_addrs()
-            .map_err(|e| e.to_string())?
-            .next()
-            .ok_or("no address")?;
-        let timeout = self.cfg.repl.timeout_secs;
-        let s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
-        tracing::info!("MASTER <-> REPLICA sync started");
-        s.set_read_timeout(Some(Duration::from_secs(timeout)))
-            .map_err(|e| e.to_string())?;
-        let _ = s.set_nodelay(true);
-        let mut r = BufReader::with_capacity(64 * 1024, s);
-        send(&mut r, &[b"PING"])?;
-        let pong = read_line(&mut r)?;
-        if pong.starts_with('-') && !pong.starts_with("-NOAUTH") && !pong.starts_with("-NOPERM") {
-            return Err(format!("Error reply to PING from master: '{pong}'"));
-        }
-        let auth = self.cfg.get("masterauth").unwrap_or_default().to_string();
-        if !auth.is_empty() {
-            let user = self.cfg.get("masteruser").unwrap_or_default().to_string();
-            if user.is_empty() {
-                send(&mut r, &[b"AUTH", auth.as_bytes()])?;
-            } else {
-                send(&mut r, &[b"AUTH", user.as_bytes(), auth.as_bytes()])?;
-            }
-            let ok = read_line(&mut r)?;
-            if ok.starts_with('-') {
-                return Err(format!("Unable to AUTH to MASTER: {ok}"));
-            }
-        }
-        let my_port = self.tcp_port.to_string();
-        send(&mut r, &[b"REPLCONF", b"listening-port", my_port.as_bytes()])?;
-        read_line(&mut r)?;
-        send(&mut r, &[b"REPLCONF", b"capa", b"psync2"])?;
-        read_line(&mut r)?;
-        let cached_db = self.repl.master.as_ref().and_then(|m| m.cached_db);
-        let reply = if cached_db.is_some() {
-            let next = (self.repl.offset + 1).to_string();
-            tracing::info!(
-                "Trying a partial resynchronization (request {}:{next}).",
-                self.repl.replid
-            );
-            send(&mut r, &[b"PSYNC", self.repl.replid.as_bytes(), next.as_bytes()])?;
-            read_line(&mut r)?
-        } else {
-            tracing::info!("Partial resynchronization not possible (no cached master)");
-            send(&mut r, &[b"PSYNC", b"?", b"-1"])?;
-            read_line(&mut r)?
-        };
-        let mut parts = reply.split(' ');
-        let (s, rest, db) = match parts.next() {
-            // The master still has what follows our data: the stream goes on from
-            // there, into the db it had selected. Redis compat: replication.c
-            // slaveTryPartialResynchronization.
-            Some("+CONTINUE") if cached_db.is_some() => {
-                if let Some(id) = parts.next().filter(|id| id.len() == 40 && *id != self.repl.replid) {
-                    tracing::info!("Master replication ID changed to {id}");
-                    self.repl.shift_replid(id.to_string());
-                    self.disconnect_replicas();
-                }
-                tracing::info!("Successful partial resynchronization with master.");
-                tracing::info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
-                let rest = r.buffer().to_vec();
-                (r.into_inner(), rest, cached_db.unwrap_or(0))
-            }
-            Some("+FULLRESYNC") => {
-                let replid = parts.next().unwrap_or_default().to_string();
-                let offset: u64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
-                tracing::info!("Full resync from master: {replid}:{offset}");
-                let (s, rest) = self.repl_full_sync(r)?;
-                self.repl.replid = replid;
-                self.repl.offset = offset;
-                self.repl.replid2 = NO_REPLID.into();
-                self.repl.second_offset = -1;
-                self.repl.reset_backlog(self.cfg.repl.backlog_size);
-                self.disconnect_replicas();
-                (s, rest, 0)
-            }
-            _ => return Err(format!("Unexpected reply to PSYNC from master: {reply}")),
-        };
-        if let Some(m) = self.repl.master.as_mut() {
-            m.cached_db = None;
-        }
-        s.set_nonblocking(true).map_err(|e| e.to_string())?;
-        let mut stream = mio::net::TcpStream::from_std(s);
-        let id = self.next_client_id;
-        self.next_client_id += 1;
-        let now = clock::now_ms();
-        let entry = self.clients.vacant_entry();
-        let cid = entry.key();
-        if let Some(reg) = self.registry.as_ref() {
-            reg.register(&mut stream, mio::Token(cid), mio::Interest::READABLE)
-                .map_err(|e| e.to_string())?;
-        }
-        let mut c = Client::new(
-            id,
-            Conn::Tcp(stream),
-            format!("{host}:{port}"),
-            String::new(),
-            false,
-            now,
-            true,
-        );
-        c.is_master = true;
-        c.db = db;
-        c.query = rest;
-        entry.insert(c);
-        self.pending_reads.push(cid);
-        if let Some(m) = self.repl.master.as_mut() {
-            m.cid = Some(cid);
-            m.state = LinkState::Connected;
-            m.last_io_ms = now;
-        }
-        self.sync_propagation();
-        // Stream bytes that came with the handshake's last reply raise no socket event.
-        super::reactor::process_input(self, cid);
-        Ok(())
-    }
-
-    /// Receives the master's snapshot and loads it in place of the dataset; returns
-    /// the socket and the stream bytes read past the snapshot.
-    fn repl_full_sync(&mut self, mut r: BufReader<TcpStream>) -> Result<(TcpStream, Vec<u8>), String> {
-        let head = read_line(&mut r)?;
-        let len: usize = head
-            .strip_prefix('$')
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| format!("Bad protocol from MASTER, the first byte is not '$': {head}"))?;
-        let mut data = vec![0u8; len];
-        r.read_exact(&mut data).map_err(|e| e.to_string())?;
-        tracing::info!("MASTER <-> REPLICA sync: receiving {len} bytes from master to disk");
-        let rest = r.buffer().to_vec();
-        let s = r.into_inner();
-        // The payload replaces the dataset.
-        tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
-        for i in 0..self.dbs.len() {
-            if let Some(db) = self.dbs.get_mut(i) {
-                crate::db::lazyfree::drop_later(db.flush());
-            }
-            self.signal_db(i);
-        }
-        self.scripts.functions.flush();
-        tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
-        self.load_rdb_bytes(&data)?;
-        tracing::info!("MASTER <-> REPLICA sync: Finished with success");
-        Ok((s, rest))
     }
 
     /// Bytes of the master's stream read but not applied yet: unparsed input and a
@@ -722,11 +570,12 @@ impl Server {
             Some(m) => {
                 let up = m.state == LinkState::Connected;
                 s += &format!(
-                    "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:0\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n",
+                    "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n",
                     m.host,
                     m.port,
                     if up { "up" } else { "down" },
                     if up { 0 } else { -1 },
+                    u8::from(m.state == LinkState::Transfer),
                     self.repl.offset + self.master_unapplied_bytes(m.cid),
                     self.repl.offset
                 );

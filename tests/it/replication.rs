@@ -243,3 +243,34 @@ fn a_chain_shares_offsets_and_survives_a_promotion() {
         (info_field(&mut r2c, "master_replid") == r1_id).then_some(())
     });
 }
+
+/// A master that accepts the connection and never answers: the replica goes on
+/// serving its clients during the handshake (ROLE says so), and gives the link up
+/// after repl-timeout to try again.
+#[test]
+fn a_silent_master_does_not_freeze_the_replica() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let held = std::thread::spawn(move || {
+        let mut conns = Vec::new();
+        for s in listener.incoming().take(2) {
+            conns.push(s);
+        }
+        conns.len()
+    });
+    let r = Server::start_with(&["--replicaof", "127.0.0.1", &port, "--repl-timeout", "2"]);
+    let mut rc = r.raw();
+    wait_for("the handshake to start", Duration::from_secs(10), || {
+        let role = cmd!(rc, "ROLE");
+        role.windows(9).any(|w| w == b"handshake").then_some(())
+    });
+    let t = std::time::Instant::now();
+    assert_eq!(cmd!(rc, "PING"), b"+PONG\r\n");
+    assert!(t.elapsed() < Duration::from_secs(1));
+    assert_eq!(info_field(&mut rc, "master_link_status"), "down");
+    wait_for("the handshake to time out", Duration::from_secs(15), || {
+        r.log().contains("Timeout connecting to the MASTER...").then_some(())
+    });
+    // It connects again.
+    assert_eq!(held.join().unwrap(), 2);
+}

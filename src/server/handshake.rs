@@ -1,0 +1,407 @@
+//! The replica's side of a link to its master, from the connection to the first byte
+//! of the stream, driven by socket events like any client so the server keeps
+//! answering meanwhile: connect, PING, then AUTH, REPLCONF and PSYNC pipelined, then
+//! either the stream goes on (+CONTINUE) or a snapshot is received and loaded
+//! (+FULLRESYNC). Redis compat: replication.c connectWithMaster, syncWithMaster,
+//! readSyncBulkPayload.
+use std::io;
+use std::net::ToSocketAddrs;
+
+use mio::Interest;
+
+use super::client::{Client, Conn};
+use super::repl::LinkState;
+use super::Server;
+use crate::clock;
+use crate::persist::aof::cat_command;
+
+/// Where a link stands until the master's stream flows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The TCP connection is being made.
+    Connecting,
+    /// PING sent.
+    PingReply,
+    /// AUTH and REPLCONF replies still to read (PSYNC is sent after them).
+    Replies(usize),
+    PsyncReply,
+    /// +FULLRESYNC id offset read; the snapshot's `$<len>` line comes next.
+    PayloadLen(String, u64),
+    Payload(String, u64, usize),
+}
+
+/// A handshake's state, on the client that carries the link.
+#[derive(Debug)]
+pub struct Handshake {
+    pub step: Step,
+    /// The db the master's stream had selected, when PSYNC asked to continue.
+    pub resume_db: Option<usize>,
+    /// Whether the pipelined replies include AUTH's (its error is fatal).
+    pub auth_sent: bool,
+}
+
+/// Bytes read per call while a snapshot arrives.
+const PAYLOAD_CHUNK: usize = 1 << 20;
+
+fn line_at(buf: &[u8], pos: usize) -> Option<(String, usize)> {
+    let rest = buf.get(pos..)?;
+    let nl = rest.iter().position(|&b| b == b'\n')?;
+    let line = rest.get(..nl).unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    Some((String::from_utf8_lossy(line).into_owned(), pos + nl + 1))
+}
+
+impl Server {
+    /// Cron: starts a connection to the master (without waiting for it).
+    pub fn repl_connect(&mut self, host: &str, port: u16) -> Result<(), String> {
+        let addr = (host, port)
+            .to_socket_addrs()
+            .map_err(|e| e.to_string())?
+            .next()
+            .ok_or("no address")?;
+        let mut stream = mio::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+        let _ = stream.set_nodelay(true);
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        let now = clock::now_ms();
+        let entry = self.clients.vacant_entry();
+        let cid = entry.key();
+        if let Some(reg) = self.registry.as_ref() {
+            reg.register(&mut stream, mio::Token(cid), Interest::READABLE | Interest::WRITABLE)
+                .map_err(|e| e.to_string())?;
+        }
+        let mut c = Client::new(
+            id,
+            Conn::Tcp(stream),
+            format!("{host}:{port}"),
+            String::new(),
+            false,
+            now,
+            true,
+        );
+        c.is_master = true;
+        c.handshake = Some(Box::new(Handshake {
+            step: Step::Connecting,
+            resume_db: None,
+            auth_sent: false,
+        }));
+        entry.insert(c);
+        if let Some(m) = self.repl.master.as_mut() {
+            m.cid = Some(cid);
+            m.state = LinkState::Connecting;
+            m.last_io_ms = now;
+        }
+        tracing::info!("MASTER <-> REPLICA sync started");
+        Ok(())
+    }
+
+    /// A socket event on a link still in its handshake.
+    pub fn repl_handshake_io(&mut self, cid: usize) {
+        if let Err(e) = self.handshake_advance(cid) {
+            tracing::warn!("{e}");
+            self.close_client_async(cid);
+        }
+    }
+
+    fn handshake_advance(&mut self, cid: usize) -> Result<(), String> {
+        let Some(c) = self.clients.get_mut(cid) else {
+            return Ok(());
+        };
+        if c.close_asap {
+            return Ok(());
+        }
+        if c.handshake.as_ref().is_some_and(|h| h.step == Step::Connecting) {
+            let Conn::Tcp(s) = &mut c.conn else {
+                return Ok(());
+            };
+            if let Ok(Some(e)) | Err(e) = s.take_error() {
+                return Err(format!("Error condition on socket for SYNC: {e}"));
+            }
+            match s.peer_addr() {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(()),
+                Err(e) => return Err(format!("Error condition on socket for SYNC: {e}")),
+            }
+            tracing::info!("Non blocking connect for SYNC fired the event.");
+            if let Some(reg) = self.registry.as_ref() {
+                let _ = reg.reregister(s, mio::Token(cid), Interest::READABLE);
+            }
+            self.handshake_send(cid, &[&[b"PING".as_slice()]])?;
+            self.handshake_set(cid, Step::PingReply);
+            return Ok(());
+        }
+        // Read what the socket has (a snapshot in large pieces).
+        let mut eof = false;
+        loop {
+            let Some(c) = self.clients.get_mut(cid) else {
+                return Ok(());
+            };
+            let want = match c.handshake.as_ref().map(|h| &h.step) {
+                Some(Step::Payload(_, _, len)) => (len + c.qpos)
+                    .saturating_sub(c.query.len())
+                    .clamp(16 * 1024, PAYLOAD_CHUNK),
+                _ => 16 * 1024,
+            };
+            match c.conn.read_append(&mut c.query, want, None) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => {
+                    c.tot_in += n as u64;
+                    self.stats.net_input += n as u64;
+                    if n < want {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("Error condition on socket for SYNC: {e}")),
+            }
+        }
+        if let Some(m) = self.repl.master.as_mut() {
+            m.last_io_ms = clock::now_ms();
+        }
+        while self.handshake_step(cid)? {}
+        if eof && self.clients.get(cid).is_some_and(|c| c.handshake.is_some()) {
+            return Err("Master closed the connection during the handshake".into());
+        }
+        Ok(())
+    }
+
+    fn handshake_set(&mut self, cid: usize, step: Step) {
+        let state = match step {
+            Step::Connecting => LinkState::Connecting,
+            Step::PayloadLen(..) | Step::Payload(..) => LinkState::Transfer,
+            _ => LinkState::Handshake,
+        };
+        if let Some(h) = self.clients.get_mut(cid).and_then(|c| c.handshake.as_mut()) {
+            h.step = step;
+        }
+        if let Some(m) = self.repl.master.as_mut() {
+            m.state = state;
+        }
+    }
+
+    fn handshake_send(&mut self, cid: usize, cmds: &[&[&[u8]]]) -> Result<(), String> {
+        let mut buf = Vec::new();
+        for argv in cmds {
+            cat_command(&mut buf, argv);
+        }
+        let Some(c) = self.clients.get_mut(cid) else {
+            return Ok(());
+        };
+        // A few hundred bytes to a socket that just connected: the kernel takes them.
+        let mut at = 0;
+        while at < buf.len() {
+            match c.conn.write(buf.get(at..).unwrap_or_default()) {
+                Ok(0) => return Err("Error condition on socket for SYNC: connection closed".into()),
+                Ok(n) => at += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("Error condition on socket for SYNC: {e}")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Consumes one reply (or the snapshot) from the buffer. Ok(true): go on.
+    fn handshake_step(&mut self, cid: usize) -> Result<bool, String> {
+        let Some(c) = self.clients.get_mut(cid) else {
+            return Ok(false);
+        };
+        let Some(h) = c.handshake.as_ref() else {
+            return Ok(false);
+        };
+        let step = h.step.clone();
+        if let Step::Payload(id, offset, len) = step {
+            let start = c.qpos;
+            if c.query.len() < start + len {
+                return Ok(false);
+            }
+            let data: Vec<u8> = c.query.get(start..start + len).unwrap_or_default().to_vec();
+            let rest: Vec<u8> = c.query.get(start + len..).unwrap_or_default().to_vec();
+            c.query.clear();
+            c.qpos = 0;
+            self.repl_load_snapshot(&data)?;
+            self.repl.replid = id;
+            self.repl.offset = offset;
+            self.repl.replid2 = super::repl::NO_REPLID.into();
+            self.repl.second_offset = -1;
+            self.repl.reset_backlog(self.cfg.repl.backlog_size);
+            self.disconnect_replicas();
+            self.repl_link_up(cid, 0, rest);
+            return Ok(false);
+        }
+        let Some((line, next)) = line_at(&c.query, c.qpos) else {
+            return Ok(false);
+        };
+        c.qpos = next;
+        // The master keeps a waiting link alive with empty lines.
+        if line.is_empty() {
+            return Ok(true);
+        }
+        match step {
+            Step::PingReply => {
+                if line.starts_with('-') && !line.starts_with("-NOAUTH") && !line.starts_with("-NOPERM") {
+                    return Err(format!("Error reply to PING from master: '{line}'"));
+                }
+                tracing::info!("Master replied to PING, replication can continue...");
+                self.handshake_request(cid)?;
+            }
+            Step::Replies(left) => {
+                let auth = self
+                    .clients
+                    .get(cid)
+                    .and_then(|c| c.handshake.as_ref())
+                    .is_some_and(|h| h.auth_sent);
+                if auth && line.starts_with('-') {
+                    return Err(format!("Unable to AUTH to MASTER: {line}"));
+                }
+                if let Some(h) = self.clients.get_mut(cid).and_then(|c| c.handshake.as_mut()) {
+                    h.auth_sent = false;
+                }
+                if left > 1 {
+                    self.handshake_set(cid, Step::Replies(left - 1));
+                } else {
+                    // PSYNC waits for the replies before it: a master refuses it while
+                    // output to the link is pending.
+                    self.handshake_psync(cid)?;
+                }
+            }
+            Step::PsyncReply => {
+                let resume_db = self
+                    .clients
+                    .get(cid)
+                    .and_then(|c| c.handshake.as_ref())
+                    .and_then(|h| h.resume_db);
+                let mut parts = line.split(' ');
+                match parts.next() {
+                    // The master still has what follows our data: the stream goes on
+                    // from there, into the db it had selected. Redis compat:
+                    // replication.c slaveTryPartialResynchronization.
+                    Some("+CONTINUE") if resume_db.is_some() => {
+                        if let Some(id) = parts.next().filter(|id| id.len() == 40 && *id != self.repl.replid) {
+                            tracing::info!("Master replication ID changed to {id}");
+                            self.repl.shift_replid(id.to_string());
+                            self.disconnect_replicas();
+                        }
+                        tracing::info!("Successful partial resynchronization with master.");
+                        tracing::info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+                        let rest = self.take_unread(cid);
+                        self.repl_link_up(cid, resume_db.unwrap_or(0), rest);
+                        return Ok(false);
+                    }
+                    Some("+FULLRESYNC") => {
+                        let id = parts.next().unwrap_or_default().to_string();
+                        let offset: u64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+                        tracing::info!("Full resync from master: {id}:{offset}");
+                        self.handshake_set(cid, Step::PayloadLen(id, offset));
+                    }
+                    _ => return Err(format!("Unexpected reply to PSYNC from master: {line}")),
+                }
+            }
+            Step::PayloadLen(id, offset) => {
+                let len: usize = line
+                    .strip_prefix('$')
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| format!("Bad protocol from MASTER, the first byte is not '$' (we received '{line}'), are you sure the host and port are right?"))?;
+                tracing::info!("MASTER <-> REPLICA sync: receiving {len} bytes from master to disk");
+                self.handshake_set(cid, Step::Payload(id, offset, len));
+            }
+            Step::Connecting | Step::Payload(..) => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// After the PING reply: AUTH and REPLCONF in one write.
+    fn handshake_request(&mut self, cid: usize) -> Result<(), String> {
+        let auth = self.cfg.get("masterauth").unwrap_or_default().to_string();
+        let user = self.cfg.get("masteruser").unwrap_or_default().to_string();
+        let port = self.tcp_port.to_string();
+        let mut cmds: Vec<Vec<&[u8]>> = Vec::new();
+        if !auth.is_empty() {
+            if user.is_empty() {
+                cmds.push(vec![b"AUTH", auth.as_bytes()]);
+            } else {
+                cmds.push(vec![b"AUTH", user.as_bytes(), auth.as_bytes()]);
+            }
+        }
+        cmds.push(vec![b"REPLCONF", b"listening-port", port.as_bytes()]);
+        cmds.push(vec![b"REPLCONF", b"capa", b"psync2"]);
+        let argvs: Vec<&[&[u8]]> = cmds.iter().map(|v| v.as_slice()).collect();
+        self.handshake_send(cid, &argvs)?;
+        let replies = cmds.len();
+        if let Some(h) = self.clients.get_mut(cid).and_then(|c| c.handshake.as_mut()) {
+            h.auth_sent = !auth.is_empty();
+        }
+        self.handshake_set(cid, Step::Replies(replies));
+        Ok(())
+    }
+
+    /// PSYNC: to continue our data's history if it has one, else for a full copy.
+    fn handshake_psync(&mut self, cid: usize) -> Result<(), String> {
+        let resume_db = self.repl.master.as_ref().and_then(|m| m.cached_db);
+        let next = (self.repl.offset + 1).to_string();
+        let replid = self.repl.replid.clone();
+        if resume_db.is_some() {
+            tracing::info!("Trying a partial resynchronization (request {replid}:{next}).");
+            self.handshake_send(cid, &[&[b"PSYNC".as_slice(), replid.as_bytes(), next.as_bytes()]])?;
+        } else {
+            tracing::info!("Partial resynchronization not possible (no cached master)");
+            self.handshake_send(cid, &[&[b"PSYNC".as_slice(), b"?", b"-1"]])?;
+        }
+        if let Some(h) = self.clients.get_mut(cid).and_then(|c| c.handshake.as_mut()) {
+            h.resume_db = resume_db;
+        }
+        self.handshake_set(cid, Step::PsyncReply);
+        Ok(())
+    }
+
+    /// The buffered bytes past what the handshake read.
+    fn take_unread(&mut self, cid: usize) -> Vec<u8> {
+        let Some(c) = self.clients.get_mut(cid) else {
+            return Vec::new();
+        };
+        let rest = c.query.get(c.qpos..).unwrap_or_default().to_vec();
+        c.query.clear();
+        c.qpos = 0;
+        rest
+    }
+
+    /// The master's snapshot replaces the dataset.
+    fn repl_load_snapshot(&mut self, data: &[u8]) -> Result<(), String> {
+        tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
+        for i in 0..self.dbs.len() {
+            if let Some(db) = self.dbs.get_mut(i) {
+                crate::db::lazyfree::drop_later(db.flush());
+            }
+            self.signal_db(i);
+        }
+        self.scripts.functions.flush();
+        tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
+        self.load_rdb_bytes(data)?;
+        tracing::info!("MASTER <-> REPLICA sync: Finished with success");
+        Ok(())
+    }
+
+    /// The handshake is over: the link's client now applies the master's stream,
+    /// starting with `rest`, in db `db`.
+    fn repl_link_up(&mut self, cid: usize, db: usize, rest: Vec<u8>) {
+        let now = clock::now_ms();
+        if let Some(c) = self.clients.get_mut(cid) {
+            c.handshake = None;
+            c.db = db;
+            c.query = rest;
+            c.qpos = 0;
+        }
+        if let Some(m) = self.repl.master.as_mut() {
+            m.cached_db = None;
+            m.state = LinkState::Connected;
+            m.last_io_ms = now;
+            m.last_ack_ms = now;
+        }
+        self.sync_propagation();
+        // Bytes that came with the last reply raise no socket event of their own.
+        super::reactor::process_input(self, cid);
+    }
+}
