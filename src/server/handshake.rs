@@ -137,7 +137,8 @@ impl Server {
                 return Ok(());
             };
             let want = match c.handshake.as_ref().map(|h| &h.step) {
-                Some(Step::Payload(_, _, len)) => (len + c.qpos)
+                Some(Step::Payload(_, _, len)) => len
+                    .saturating_add(c.qpos)
                     .saturating_sub(c.query.len())
                     .clamp(16 * 1024, PAYLOAD_CHUNK),
                 _ => 16 * 1024,
@@ -215,11 +216,12 @@ impl Server {
         let step = h.step.clone();
         if let Step::Payload(id, offset, len) = step {
             let start = c.qpos;
-            if c.query.len() < start + len {
+            let end = start.saturating_add(len);
+            if c.query.len() < end {
                 return Ok(false);
             }
-            let data: Vec<u8> = c.query.get(start..start + len).unwrap_or_default().to_vec();
-            let rest: Vec<u8> = c.query.get(start + len..).unwrap_or_default().to_vec();
+            let data: Vec<u8> = c.query.get(start..end).unwrap_or_default().to_vec();
+            let rest: Vec<u8> = c.query.get(end..).unwrap_or_default().to_vec();
             c.query.clear();
             c.qpos = 0;
             self.repl_load_snapshot(&data)?;
