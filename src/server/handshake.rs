@@ -224,7 +224,16 @@ impl Server {
             let rest: Vec<u8> = c.query.get(end..).unwrap_or_default().to_vec();
             c.query.clear();
             c.qpos = 0;
-            self.repl_load_snapshot(&data)?;
+            // Events served while it loads must leave this link alone: its next
+            // bytes stay in the socket until the stream starts.
+            if let Some(c) = self.clients.get_mut(cid) {
+                c.executing = true;
+            }
+            let loaded = self.repl_load_snapshot(&data);
+            if let Some(c) = self.clients.get_mut(cid) {
+                c.executing = false;
+            }
+            loaded?;
             self.repl.replid = id;
             self.repl.offset = offset;
             self.repl.replid2 = super::repl::NO_REPLID.into();
@@ -381,7 +390,7 @@ impl Server {
         }
         self.scripts.functions.flush();
         tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
-        self.load_rdb_bytes(data)?;
+        self.load_rdb_data(data, false)?;
         tracing::info!("MASTER <-> REPLICA sync: Finished with success");
         Ok(())
     }

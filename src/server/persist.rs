@@ -395,14 +395,21 @@ impl Server {
 
     /// Loads `dbfilename` into the (empty) dbs. Ok(None) when there is no file.
     pub fn load_rdb(&mut self, merge: bool) -> Result<Option<LoadStats>, String> {
-        // Loaded keys get stamps in the mode the policy needs (saved LFU counters included).
-        self.sync_access_mode();
         let name = self.dbfilename();
         let data = match std::fs::read(&name) {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(crate::persist::rdb::RdbError::Io(e).log_line(0)),
         };
+        self.load_rdb_data(&data, merge).map(Some)
+    }
+
+    /// Loads a whole RDB payload into fresh tables while serving other clients
+    /// (they get -LOADING), then swaps them in (or merges them, for DEBUG RELOAD
+    /// MERGE). Redis compat: rdb.c rdbLoadRio with processEventsWhileBlocked.
+    pub fn load_rdb_data(&mut self, data: &[u8], merge: bool) -> Result<LoadStats, String> {
+        // Loaded keys get stamps in the mode the policy needs (saved LFU counters included).
+        self.sync_access_mode();
         let now = clock::now_ms();
         let lim = self.cfg.limits;
         let verify = self.cfg_yes("rdbchecksum");
@@ -440,7 +447,7 @@ impl Server {
                 self.process_events_while_blocked();
             }
         };
-        let res = file::load_with(&data, &mut fresh, now, &lim, verify, false, &mut on_key);
+        let res = file::load_with(data, &mut fresh, now, &lim, verify, false, &mut on_key);
         self.loading = None;
         let st = res.map_err(|e| e.log_line(0))?;
         self.load_functions(&st.functions, merge)?;
@@ -467,7 +474,7 @@ impl Server {
         };
         self.rdb.last_load_keys_loaded = st.keys_loaded;
         self.rdb.last_load_keys_expired = st.keys_expired;
-        Ok(Some(st))
+        Ok(st)
     }
 
     /// Startup load with Redis's log lines; Err means the server must exit.

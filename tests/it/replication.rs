@@ -274,3 +274,30 @@ fn a_silent_master_does_not_freeze_the_replica() {
     // It connects again.
     assert_eq!(held.join().unwrap(), 2);
 }
+
+/// While the replica loads its master's snapshot it keeps answering: -LOADING to
+/// data commands, INFO with `loading:1`; then it serves the data.
+#[test]
+fn a_replica_answers_while_it_loads_the_snapshot() {
+    let m = Server::start();
+    let mut mc = m.raw();
+    assert_eq!(cmd!(mc, "DEBUG", "POPULATE", "500"), b"+OK\r\n");
+    let r = Server::start_with(&[
+        "--key-load-delay",
+        "2000",
+        "--loading-process-events-interval-bytes",
+        "1024",
+    ]);
+    let mut rc = r.raw();
+    assert_eq!(cmd!(rc, "REPLICAOF", "127.0.0.1", &m.port.to_string()), b"+OK\r\n");
+    wait_for("the replica to load", Duration::from_secs(10), || {
+        let info = String::from_utf8_lossy(&cmd!(rc, "INFO", "persistence")).into_owned();
+        info.contains("loading:1\r\n").then_some(())
+    });
+    assert_eq!(
+        cmd!(rc, "GET", "key:1"),
+        b"-LOADING Redis is loading the dataset in memory\r\n"
+    );
+    wait_reply(&mut rc, &["DBSIZE"], b":500\r\n");
+    assert_eq!(info_field(&mut rc, "master_link_status"), "up");
+}
