@@ -130,35 +130,28 @@ impl Server {
             self.handshake_set(cid, Step::PingReply);
             return Ok(());
         }
-        // Read what the socket has (a snapshot in large pieces).
+        // One read per event (a snapshot in large pieces), like any client: a full
+        // read comes back through the read queue, so clients are served in between.
+        let want = match c.handshake.as_ref().map(|h| &h.step) {
+            Some(Step::Payload(_, _, len)) => len
+                .saturating_add(c.qpos)
+                .saturating_sub(c.query.len())
+                .clamp(16 * 1024, PAYLOAD_CHUNK),
+            _ => 16 * 1024,
+        };
         let mut eof = false;
-        loop {
-            let Some(c) = self.clients.get_mut(cid) else {
-                return Ok(());
-            };
-            let want = match c.handshake.as_ref().map(|h| &h.step) {
-                Some(Step::Payload(_, _, len)) => len
-                    .saturating_add(c.qpos)
-                    .saturating_sub(c.query.len())
-                    .clamp(16 * 1024, PAYLOAD_CHUNK),
-                _ => 16 * 1024,
-            };
-            match c.conn.read_append(&mut c.query, want, None) {
-                Ok(0) => {
-                    eof = true;
-                    break;
+        match c.conn.read_append(&mut c.query, want, None) {
+            Ok(0) => eof = true,
+            Ok(n) => {
+                c.tot_in += n as u64;
+                self.stats.net_input += n as u64;
+                if n == want {
+                    self.pending_reads.push(cid);
                 }
-                Ok(n) => {
-                    c.tot_in += n as u64;
-                    self.stats.net_input += n as u64;
-                    if n < want {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(format!("Error condition on socket for SYNC: {e}")),
             }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.pending_reads.push(cid),
+            Err(e) => return Err(format!("Error condition on socket for SYNC: {e}")),
         }
         if let Some(m) = self.repl.master.as_mut() {
             m.last_io_ms = clock::now_ms();

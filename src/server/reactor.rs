@@ -400,12 +400,12 @@ impl Reactor {
 
     /// Handles one ready event.
     fn dispatch(&self, srv: &mut Server, t: usize, readable: bool, writable: bool) {
-        if t < LISTENER_BASE && srv.clients.get(t).is_some_and(|c| c.handshake.is_some()) {
-            srv.repl_handshake_io(t);
-        } else if t == SIGNAL_TOKEN.0 {
+        if t == SIGNAL_TOKEN.0 {
             self.on_signals(srv);
         } else if t >= LISTENER_BASE {
             self.accept(srv, t - LISTENER_BASE);
+        } else if srv.clients.get(t).is_some_and(|c| c.handshake.is_some()) {
+            srv.repl_handshake_io(t);
         } else {
             if readable {
                 on_readable(srv, &self.registry, t);

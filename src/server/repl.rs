@@ -1,10 +1,10 @@
 //! Replication. As a master: SYNC/PSYNC answer with a full resynchronization (the
 //! dataset as an RDB payload, then every propagated write as it happens) or, when the
 //! replica's id and offset are still in the backlog, a partial one; replicas
-//! acknowledge offsets (REPLCONF ACK), which WAIT and INFO report. As a replica: the
-//! link to the master is made in cron (a short blocking handshake: PING, AUTH,
-//! REPLCONF, PSYNC, the payload loaded in place of the dataset), then the master is
-//! served like a client whose replies are dropped. Redis compat: replication.c.
+//! acknowledge offsets (REPLCONF ACK), which WAIT and INFO report. As a replica: cron
+//! starts the link to the master, whose handshake runs on socket events (see
+//! `handshake`), then the master is served like a client whose replies are dropped;
+//! its stream is passed on unchanged to our own replicas. Redis compat: replication.c.
 use std::collections::VecDeque;
 
 use super::Server;
@@ -393,7 +393,6 @@ impl Server {
         };
         self.replica_written.clear();
         self.repl.master_multi.clear();
-        tracing::info!("Connecting to MASTER {host}:{port}");
         self.repl.master = Some(MasterLink {
             host,
             port,

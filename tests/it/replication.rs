@@ -23,6 +23,11 @@ fn section_field(c: &mut crate::harness::Raw, section: &str, field: &str) -> Str
         .to_string()
 }
 
+/// Starts ferrodis as a replica of `m`.
+fn replica_of(m: &Server) -> Server {
+    Server::start_with(&["--replicaof", "127.0.0.1", &m.port.to_string()])
+}
+
 /// Polls the replica until `args` answers `want`.
 fn wait_reply(c: &mut crate::harness::Raw, args: &[&str], want: &[u8]) {
     let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
@@ -38,8 +43,7 @@ fn replica_syncs_follows_and_refuses_writes() {
     cmd!(mc, "SET", "before", "1");
     cmd!(mc, "XADD", "s", "1-1", "f", "v");
     cmd!(mc, "XGROUP", "CREATE", "s", "g", "0");
-    let port = m.port.to_string();
-    let r = Server::start_with(&["--replicaof", "127.0.0.1", &port]);
+    let r = replica_of(&m);
     let mut rc = r.raw();
     wait_reply(&mut rc, &["GET", "before"], b"$1\r\n1\r\n");
     assert_eq!(info_field(&mut rc, "role"), "slave");
@@ -131,7 +135,7 @@ fn replication_works_both_ways_with_redis() {
     let r2 = Server::start_reference();
     let mut r2c = r2.raw();
     cmd!(r2c, "SET", "from", "redis");
-    let f2 = Server::start_with(&["--replicaof", "127.0.0.1", &r2.port.to_string()]);
+    let f2 = replica_of(&r2);
     let mut f2c = f2.raw();
     wait_reply(&mut f2c, &["GET", "from"], b"$5\r\nredis\r\n");
     cmd!(r2c, "RPUSH", "l", "1", "2");
@@ -144,8 +148,7 @@ fn a_replica_leaves_expiry_to_its_master() {
     let m = Server::start();
     let mut mc = m.raw();
     assert_eq!(cmd!(mc, "DEBUG", "SET-ACTIVE-EXPIRE", "0"), b"+OK\r\n");
-    let port = m.port.to_string();
-    let r = Server::start_with(&["--replicaof", "127.0.0.1", &port]);
+    let r = replica_of(&m);
     let mut rc = r.raw();
     wait_reply(&mut rc, &["PING"], b"+PONG\r\n");
     wait_for("the link", Duration::from_secs(10), || {
@@ -175,8 +178,7 @@ fn a_replica_leaves_expiry_to_its_master() {
 fn a_lost_link_resumes_with_a_partial_resync() {
     let m = Server::start();
     let mut mc = m.raw();
-    let port = m.port.to_string();
-    let r = Server::start_with(&["--replicaof", "127.0.0.1", &port]);
+    let r = replica_of(&m);
     let mut rc = r.raw();
     cmd!(mc, "SELECT", "5");
     cmd!(mc, "SET", "a", "1");
@@ -209,11 +211,9 @@ fn a_lost_link_resumes_with_a_partial_resync() {
 fn a_chain_shares_offsets_and_survives_a_promotion() {
     let m = Server::start();
     let mut mc = m.raw();
-    let mport = m.port.to_string();
-    let r1 = Server::start_with(&["--replicaof", "127.0.0.1", &mport]);
+    let r1 = replica_of(&m);
     let mut r1c = r1.raw();
-    let r1port = r1.port.to_string();
-    let r2 = Server::start_with(&["--replicaof", "127.0.0.1", &r1port]);
+    let r2 = replica_of(&r1);
     let mut r2c = r2.raw();
     cmd!(mc, "SELECT", "2");
     cmd!(mc, "SET", "k", "v");

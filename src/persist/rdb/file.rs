@@ -183,11 +183,11 @@ pub struct LoadStats {
     pub functions: Vec<Vec<u8>>,
     /// AUX repl-id, repl-offset and repl-stream-db.
     pub repl_id: Option<String>,
+    pub repl_offset: Option<i64>,
+    pub repl_stream_db: Option<i64>,
     /// Keys skipped as expired, by db, when the file records a replication history:
     /// a master that resumes it tells its replicas they are gone.
     pub expired: Vec<(usize, Vec<u8>)>,
-    pub repl_offset: Option<i64>,
-    pub repl_stream_db: Option<i64>,
 }
 
 impl LoadStats {
