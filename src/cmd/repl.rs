@@ -8,10 +8,22 @@ use crate::util::num;
 
 const G: &str = "server";
 
+/// A full resync's payload must come first: the stream from its snapshot on is held
+/// in the output buffer (and copied to replicas sharing the snapshot).
+/// Redis compat: replication.c syncCommand.
+fn pending_output(ctx: &mut Ctx) -> CmdResult {
+    let unsent = ctx.out.buf.len() > ctx.client().map_or(0, |c| c.sent);
+    if unsent || ctx.client().is_some_and(|c| c.sealed_bytes > c.sealed_sent) {
+        return Err(CmdError::new("ERR SYNC and PSYNC are invalid with pending output"));
+    }
+    Ok(())
+}
+
 fn sync(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     if ctx.client().is_some_and(|c| c.replica.is_some()) {
         return Ok(());
     }
+    pending_output(ctx)?;
     let cid = ctx.cid;
     ctx.srv.repl_attach(cid, ctx.out, None);
     ctx.no_propagate();
@@ -27,6 +39,7 @@ fn psync(ctx: &mut Ctx, a: &Args) -> CmdResult {
             "NOMASTERLINK Can't SYNC while not connected with my master",
         ));
     }
+    pending_output(ctx)?;
     let cid = ctx.cid;
     ctx.srv.repl_attach(cid, ctx.out, Some((a.at(1), a.at(2))));
     ctx.no_propagate();
@@ -61,7 +74,13 @@ fn replconf(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 ctx.out.raw(&ack);
             }
             return Ok(());
-        } else if a.is(j, "capa") || a.is(j, "ip-address") || a.is(j, "rdb-only") {
+        } else if a.is(j, "capa") {
+            if v.eq_ignore_ascii_case(b"eof") {
+                if let Some(c) = ctx.client() {
+                    c.repl_capa_eof = true;
+                }
+            }
+        } else if a.is(j, "ip-address") || a.is(j, "rdb-only") {
         } else {
             return Err(CmdError::owned(format!(
                 "ERR Unrecognized REPLCONF option: {}",
@@ -135,6 +154,11 @@ fn role(ctx: &mut Ctx, _a: &Args) -> CmdResult {
                 .replicas
                 .iter()
                 .filter_map(|&cid| srv.clients.get(cid))
+                .filter(|c| {
+                    c.replica
+                        .as_ref()
+                        .is_some_and(|r| r.state == crate::server::fullsync::SyncState::Online)
+                })
                 .map(|c| {
                     let r = c.replica.clone().unwrap_or_default();
                     let ip = c.addr.rsplit_once(':').map(|x| x.0.to_string()).unwrap_or_default();

@@ -832,6 +832,19 @@ impl Config {
                 return Err(err("Bad directive or wrong number of arguments"));
             };
             let d = &DIRECTIVES[i];
+            // One argument of a many-argument directive is split at spaces (`--replicaof
+            // "host port"` on the command line). Redis compat: config.c
+            // loadServerConfigFromString.
+            let split: Vec<String>;
+            let args: &[String] = match args {
+                [one] if d.flags & MULTI_ARG != 0 && !one.is_empty() => {
+                    split = split_args(one.as_bytes())
+                        .map(|v| v.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect())
+                        .unwrap_or_else(|| vec![one.clone()]);
+                    &split
+                }
+                _ => args,
+            };
             let multi = d.flags & MULTI_ARG != 0 || matches!(d.kind, Kind::Special | Kind::Flags(_));
             // Multi-word enums run their own check on an empty value (Redis compat).
             if (args.is_empty() && !matches!(d.kind, Kind::Flags(_))) || (!multi && args.len() != 1) {

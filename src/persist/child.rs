@@ -90,22 +90,8 @@ impl ChildWriter {
     /// `cancel` is set (the aborter unparks the thread) or the child dies: killed from
     /// outside, the save fails with its signal.
     pub fn pause(&mut self, us: u64, cancel: &AtomicBool) -> Result<(), WriteError> {
-        if us == 0 {
-            return Ok(());
-        }
-        let end = Instant::now().checked_add(Duration::from_micros(us));
-        while !cancel.load(Ordering::Acquire) {
-            if self.exited() {
-                return self.finish();
-            }
-            let left = match end {
-                Some(end) => end.saturating_duration_since(Instant::now()),
-                None => Duration::from_secs(1),
-            };
-            if left.is_zero() {
-                return Ok(());
-            }
-            std::thread::park_timeout(left.min(Duration::from_millis(10)));
+        if sleep_unless(us, cancel, || self.exited()) {
+            return self.finish();
         }
         Ok(())
     }
@@ -117,6 +103,29 @@ impl ChildWriter {
             libc::kill(self.child.id() as libc::pid_t, libc::SIGUSR1);
         }
     }
+}
+
+/// Sleeps `us` microseconds, waking early when `cancel` is set (the aborter unparks the
+/// thread) or `died()`; true when `died()` ended it.
+pub fn sleep_unless(us: u64, cancel: &AtomicBool, mut died: impl FnMut() -> bool) -> bool {
+    if us == 0 {
+        return false;
+    }
+    let end = Instant::now().checked_add(Duration::from_micros(us));
+    while !cancel.load(Ordering::Acquire) {
+        if died() {
+            return true;
+        }
+        let left = match end {
+            Some(end) => end.saturating_duration_since(Instant::now()),
+            None => Duration::from_secs(1),
+        };
+        if left.is_zero() {
+            return false;
+        }
+        std::thread::park_timeout(left.min(Duration::from_millis(10)));
+    }
+    false
 }
 
 #[cfg(not(test))]

@@ -172,7 +172,7 @@ pub enum Progress {
 pub struct Snapshot {
     tx: Option<SyncSender<Msg>>,
     handle: JoinHandle<Result<(), WriteError>>,
-    /// The writer child's pid.
+    /// The writer child's pid (0: no child, the snapshot is streamed).
     pid: u32,
     progress: Arc<SaveProgress>,
     cancel: Arc<AtomicBool>,
@@ -181,23 +181,22 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Starts a snapshot of `dbs` as they are now, written to `tmp` (by a writer child
-    /// process, see `persist::child`) then renamed to `dest` when there is one.
+    /// Starts a snapshot of `dbs` as they are now, written to `target`.
     /// `key_delay_us`: the `rdb-key-save-delay` test hook (the writer sleeps that long
     /// per key).
-    pub fn start(
-        dbs: &mut [Db],
-        opts: &SaveOpts,
-        tmp: PathBuf,
-        dest: Option<PathBuf>,
-        key_delay_us: u64,
-    ) -> Result<Snapshot, String> {
+    pub fn start(dbs: &mut [Db], opts: &SaveOpts, target: Target, key_delay_us: u64) -> Result<Snapshot, String> {
         let (tx, rx) = sync_channel(QUEUE_CHUNKS);
         let cancel = Arc::new(AtomicBool::new(false));
         let flag = cancel.clone();
         let checksum = opts.checksum;
-        let child = ChildWriter::spawn(&tmp).map_err(|e| format!("Can't save in background: fork: {e}"))?;
-        let pid = child.pid();
+        let (out, tmp, dest) = match target {
+            Target::File { tmp, dest } => {
+                let child = ChildWriter::spawn(&tmp).map_err(|e| format!("Can't save in background: fork: {e}"))?;
+                (Out::Child(child), Some(tmp), dest)
+            }
+            Target::Stream(tx, waker) => (Out::Stream(tx, waker), None, None),
+        };
+        let pid = out.pid();
         let progress = Arc::new(SaveProgress {
             keys_total: dbs.iter().map(|d| d.len() as u64).sum(),
             ..Default::default()
@@ -212,7 +211,7 @@ impl Snapshot {
                     checksum,
                     key_delay_us,
                 };
-                write_file(rx, child, &job, &flag, &prog)
+                write_file(rx, out, &job, &flag, &prog)
             })
             .map_err(|e| e.to_string())?;
         let mut w = Writer::new_deferred(opts.compress);
@@ -354,9 +353,71 @@ impl Snapshot {
     }
 }
 
+/// Where a snapshot goes.
+pub enum Target {
+    /// A file written by a writer child process to `tmp`, then renamed to `dest`.
+    File { tmp: PathBuf, dest: Option<PathBuf> },
+    /// The bytes themselves, handed to the main thread (woken by the waker) for
+    /// replicas: a diskless transfer. A dropped receiver ends the snapshot.
+    Stream(SyncSender<Vec<u8>>, Arc<mio::Waker>),
+}
+
+/// The writer thread's output.
+enum Out {
+    Child(ChildWriter),
+    Stream(SyncSender<Vec<u8>>, Arc<mio::Waker>),
+}
+
+impl Out {
+    fn pid(&self) -> u32 {
+        match self {
+            Out::Child(c) => c.pid(),
+            Out::Stream(..) => 0,
+        }
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<(), WriteError> {
+        match self {
+            Out::Child(c) => c.write(data),
+            Out::Stream(tx, waker) => {
+                tx.send(data.to_vec())
+                    .map_err(|_| WriteError::Failed("the transfer ended".into()))?;
+                let _ = waker.wake();
+                Ok(())
+            }
+        }
+    }
+
+    fn pause(&mut self, us: u64, cancel: &AtomicBool) -> Result<(), WriteError> {
+        match self {
+            Out::Child(c) => c.pause(us, cancel),
+            Out::Stream(..) => {
+                super::child::sleep_unless(us, cancel, || false);
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), WriteError> {
+        match self {
+            Out::Child(c) => c.finish(),
+            Out::Stream(_, waker) => {
+                let _ = waker.wake();
+                Ok(())
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Out::Child(c) = self {
+            c.stop();
+        }
+    }
+}
+
 /// Where and how the writer thread writes.
 struct WriteJob {
-    tmp: PathBuf,
+    tmp: Option<PathBuf>,
     dest: Option<PathBuf>,
     checksum: bool,
     key_delay_us: u64,
@@ -366,12 +427,12 @@ struct WriteJob {
 /// the file is installed only after End and the child's success.
 fn write_file(
     rx: Receiver<Msg>,
-    mut child: ChildWriter,
+    mut child: Out,
     job: &WriteJob,
     cancel: &AtomicBool,
     progress: &SaveProgress,
 ) -> Result<(), WriteError> {
-    let (tmp, dest) = (job.tmp.as_path(), job.dest.as_deref());
+    let (tmp, dest) = (job.tmp.as_deref(), job.dest.as_deref());
     let mut res = write_chunks(&rx, &mut child, cancel, job.checksum, job.key_delay_us, progress);
     if res.is_ok() && cancel.load(Ordering::Acquire) {
         res = Err(WriteError::Failed("Background saving aborted".into()));
@@ -388,18 +449,20 @@ fn write_file(
         }
     }
     if let Err(e) = res {
-        let _ = std::fs::remove_file(tmp);
+        if let Some(tmp) = tmp {
+            let _ = std::fs::remove_file(tmp);
+        }
         return Err(e);
     }
-    match dest {
-        Some(dest) => super::rdb::file::install(tmp, dest).map_err(WriteError::Failed),
-        None => Ok(()),
+    match (tmp, dest) {
+        (Some(tmp), Some(dest)) => super::rdb::file::install(tmp, dest).map_err(WriteError::Failed),
+        _ => Ok(()),
     }
 }
 
 fn write_chunks(
     rx: &Receiver<Msg>,
-    child: &mut ChildWriter,
+    child: &mut Out,
     cancel: &AtomicBool,
     checksum: bool,
     key_delay_us: u64,
@@ -496,6 +559,13 @@ mod tests {
         }
     }
 
+    fn file_target(dir: &std::path::Path, dest: &std::path::Path) -> Target {
+        Target::File {
+            tmp: dir.join("temp.rdb"),
+            dest: Some(dest.to_path_buf()),
+        }
+    }
+
     fn key(i: u32) -> Vec<u8> {
         format!("key:{i}").into_bytes()
     }
@@ -531,7 +601,7 @@ mod tests {
         let before = model(&dbs);
         let dir = temp_dir(&format!("{seed}-{compress}"));
         let dest = dir.join("dump.rdb");
-        let mut snap = Snapshot::start(&mut dbs, &opts(compress), dir.join("temp.rdb"), Some(dest.clone()), 0).unwrap();
+        let mut snap = Snapshot::start(&mut dbs, &opts(compress), file_target(&dir, &dest), 0).unwrap();
         let mut fresh = 0u32;
         let mut steps = 0;
         loop {
@@ -617,7 +687,7 @@ mod tests {
         let dir = temp_dir("sync");
         let dest = dir.join("dump.rdb");
         let o = opts(true);
-        let mut snap = Snapshot::start(&mut dbs, &o, dir.join("temp.rdb"), Some(dest.clone()), 0).unwrap();
+        let mut snap = Snapshot::start(&mut dbs, &o, file_target(&dir, &dest), 0).unwrap();
         snap.run_to_end(&mut dbs);
         snap.join(&mut dbs).unwrap();
         let data = std::fs::read(&dest).unwrap();
@@ -642,7 +712,7 @@ mod tests {
         let dir = temp_dir("abort");
         let dest = dir.join("dump.rdb");
         // A slow writer (the key delay hook) keeps the save running.
-        let mut snap = Snapshot::start(&mut dbs, &opts(true), dir.join("temp.rdb"), Some(dest.clone()), 1000).unwrap();
+        let mut snap = Snapshot::start(&mut dbs, &opts(true), file_target(&dir, &dest), 1000).unwrap();
         snap.step(&mut dbs, Duration::from_millis(1));
         dbs[0].remove(&key(1));
         snap.abort(&mut dbs);

@@ -20,6 +20,7 @@ use super::{call, Server};
 use crate::clock;
 use crate::persist::aof::{self as fmt, CmdReader, Manifest, ReadError};
 use crate::persist::child::{ChildWriter, WriteError};
+use crate::persist::snapshot::Target;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AofState {
@@ -904,7 +905,13 @@ impl Server {
         let cancel = Arc::new(AtomicBool::new(false));
         let (handle, pid) = if rdb {
             // The point-in-time snapshot: walked a slice at a time, never all at once.
-            match self.snapshot_start(SavePurpose::AofBase, PathBuf::from(&tmp), None) {
+            match self.snapshot_start(
+                SavePurpose::AofBase,
+                Target::File {
+                    tmp: PathBuf::from(&tmp),
+                    dest: None,
+                },
+            ) {
                 Ok(pid) => (None, pid),
                 Err(e) => {
                     self.aof.last_rewrite_ok = false;

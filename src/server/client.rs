@@ -160,6 +160,12 @@ pub struct Client {
     pub replica: Option<super::repl::ReplicaInfo>,
     /// REPLCONF listening-port, for INFO and ROLE once it is a replica.
     pub repl_port: u16,
+    /// The replica takes EOF-marked snapshots (REPLCONF capa eof): a diskless sync.
+    pub repl_capa_eof: bool,
+    /// A full resync's payload, written before any other output (see `fullsync`).
+    pub bulk: Option<Box<super::fullsync::Bulk>>,
+    /// A replica's stream is held back (its payload is not through yet).
+    pub repl_hold: bool,
 }
 
 impl Client {
@@ -218,6 +224,9 @@ impl Client {
             handshake: None,
             replica: None,
             repl_port: 0,
+            repl_capa_eof: false,
+            bulk: None,
+            repl_hold: false,
         }
     }
 
@@ -313,6 +322,17 @@ impl Client {
         matches!(self.conn, Conn::None)
     }
 
+    /// A copy of the output not written yet.
+    pub fn unsent_output(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.pending_output());
+        for (i, chunk) in self.sealed.iter().enumerate() {
+            let from = if i == 0 { self.sealed_sent } else { 0 };
+            v.extend_from_slice(chunk.get(from..).unwrap_or_default());
+        }
+        v.extend_from_slice(self.reply.buf.get(self.sent..).unwrap_or_default());
+        v
+    }
+
     pub fn pending_output(&self) -> usize {
         self.sealed_bytes - self.sealed_sent + self.reply.buf.len().saturating_sub(self.sent)
     }
@@ -349,8 +369,30 @@ impl Client {
         }
     }
 
-    /// Writes as much pending output as the socket takes. Ok(true): all written.
+    /// Writes as much pending output as the socket takes. Ok(true): all written (or
+    /// all that may be written now).
     pub fn flush(&mut self) -> io::Result<bool> {
+        if let Some(b) = self.bulk.as_mut() {
+            loop {
+                let chunk = b.pending()?;
+                if chunk.is_empty() {
+                    break;
+                }
+                match self.conn.write(chunk) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => {
+                        b.consumed(n);
+                        self.tot_out += n as u64;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        if self.repl_hold {
+            return Ok(true);
+        }
         // Sealed chunks hold older output than `reply`.
         while let Some(front) = self.sealed.front() {
             let chunk = front.get(self.sealed_sent..).unwrap_or_default();

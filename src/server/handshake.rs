@@ -28,6 +28,8 @@ pub enum Step {
     /// +FULLRESYNC id offset read; the snapshot's `$<len>` line comes next.
     PayloadLen(String, u64),
     Payload(String, u64, usize),
+    /// A streamed snapshot, ended by the 40-byte mark its `$EOF:<mark>` line gave.
+    PayloadEof(String, u64, Vec<u8>),
 }
 
 /// A handshake's state, on the client that carries the link.
@@ -137,6 +139,7 @@ impl Server {
                 .saturating_add(c.qpos)
                 .saturating_sub(c.query.len())
                 .clamp(16 * 1024, PAYLOAD_CHUNK),
+            Some(Step::PayloadEof(..)) => PAYLOAD_CHUNK,
             _ => 16 * 1024,
         };
         let mut eof = false;
@@ -166,7 +169,7 @@ impl Server {
     fn handshake_set(&mut self, cid: usize, step: Step) {
         let state = match step {
             Step::Connecting => LinkState::Connecting,
-            Step::PayloadLen(..) | Step::Payload(..) => LinkState::Transfer,
+            Step::PayloadLen(..) | Step::Payload(..) | Step::PayloadEof(..) => LinkState::Transfer,
             _ => LinkState::Handshake,
         };
         if let Some(h) = self.clients.get_mut(cid).and_then(|c| c.handshake.as_mut()) {
@@ -215,25 +218,18 @@ impl Server {
             }
             let data: Vec<u8> = c.query.get(start..end).unwrap_or_default().to_vec();
             let rest: Vec<u8> = c.query.get(end..).unwrap_or_default().to_vec();
-            c.query.clear();
-            c.qpos = 0;
-            // Events served while it loads must leave this link alone: its next
-            // bytes stay in the socket until the stream starts.
-            if let Some(c) = self.clients.get_mut(cid) {
-                c.executing = true;
+            self.handshake_load(cid, id, offset, &data, rest)?;
+            return Ok(false);
+        }
+        if let Step::PayloadEof(id, offset, mark) = step {
+            // The master sends nothing after the mark until we ACK.
+            let start = c.qpos;
+            if c.query.len() < start + mark.len() || !c.query.ends_with(&mark) {
+                return Ok(false);
             }
-            let loaded = self.repl_load_snapshot(&data);
-            if let Some(c) = self.clients.get_mut(cid) {
-                c.executing = false;
-            }
-            loaded?;
-            self.repl.replid = id;
-            self.repl.offset = offset;
-            self.repl.replid2 = super::repl::NO_REPLID.into();
-            self.repl.second_offset = -1;
-            self.repl.reset_backlog(self.cfg.repl.backlog_size);
-            self.disconnect_replicas();
-            self.repl_link_up(cid, 0, rest);
+            let end = c.query.len() - mark.len();
+            let data: Vec<u8> = c.query.get(start..end).unwrap_or_default().to_vec();
+            self.handshake_load(cid, id, offset, &data, Vec::new())?;
             return Ok(false);
         }
         let Some((line, next)) = line_at(&c.query, c.qpos) else {
@@ -304,6 +300,14 @@ impl Server {
                     _ => return Err(format!("Unexpected reply to PSYNC from master: {line}")),
                 }
             }
+            Step::PayloadLen(id, offset) if line.starts_with("$EOF:") => {
+                let mark = line.get(5..).unwrap_or_default().as_bytes().to_vec();
+                if mark.len() != 40 {
+                    return Err(format!("Bad EOF mark from MASTER: '{line}'"));
+                }
+                tracing::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+                self.handshake_set(cid, Step::PayloadEof(id, offset, mark));
+            }
             Step::PayloadLen(id, offset) => {
                 let len: usize = line
                     .strip_prefix('$')
@@ -312,7 +316,7 @@ impl Server {
                 tracing::info!("MASTER <-> REPLICA sync: receiving {len} bytes from master to disk");
                 self.handshake_set(cid, Step::Payload(id, offset, len));
             }
-            Step::Connecting | Step::Payload(..) => return Ok(false),
+            Step::Connecting | Step::Payload(..) | Step::PayloadEof(..) => return Ok(false),
         }
         Ok(true)
     }
@@ -331,7 +335,7 @@ impl Server {
             }
         }
         cmds.push(vec![b"REPLCONF", b"listening-port", port.as_bytes()]);
-        cmds.push(vec![b"REPLCONF", b"capa", b"psync2"]);
+        cmds.push(vec![b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]);
         let argvs: Vec<&[&[u8]]> = cmds.iter().map(|v| v.as_slice()).collect();
         self.handshake_send(cid, &argvs)?;
         let replies = cmds.len();
@@ -358,6 +362,41 @@ impl Server {
             h.resume_db = resume_db;
         }
         self.handshake_set(cid, Step::PsyncReply);
+        Ok(())
+    }
+
+    /// The snapshot arrived: it replaces our data, which then follows the master's
+    /// history `id` from `offset`, starting with `rest`.
+    fn handshake_load(
+        &mut self,
+        cid: usize,
+        id: String,
+        offset: u64,
+        data: &[u8],
+        rest: Vec<u8>,
+    ) -> Result<(), String> {
+        if let Some(c) = self.clients.get_mut(cid) {
+            c.query.clear();
+            c.qpos = 0;
+            // Events served while it loads must leave this link alone: its next
+            // bytes stay in the socket until the stream starts.
+            c.executing = true;
+        }
+        let loaded = self.repl_load_snapshot(data);
+        if let Some(c) = self.clients.get_mut(cid) {
+            c.executing = false;
+        }
+        loaded?;
+        self.repl.replid = id;
+        self.repl.offset = offset;
+        self.repl.replid2 = super::repl::NO_REPLID.into();
+        self.repl.second_offset = -1;
+        self.repl.reset_backlog(self.cfg.repl.backlog_size);
+        self.disconnect_replicas();
+        // The first ACK tells the master the stream may start (after a streamed
+        // snapshot, it waits for it).
+        self.repl_send_ack(cid);
+        self.repl_link_up(cid, 0, rest);
         Ok(())
     }
 

@@ -9,6 +9,7 @@ pub mod client;
 pub mod clients_mem;
 pub mod cron;
 pub mod evict;
+pub mod fullsync;
 pub mod handshake;
 pub mod latency;
 pub mod pause;

@@ -11,7 +11,7 @@ use super::Server;
 use crate::clock;
 use crate::persist::child::WriteError;
 use crate::persist::rdb::file::{self, LoadStats, SaveOpts};
-use crate::persist::snapshot::{Progress, Snapshot};
+use crate::persist::snapshot::{Progress, Snapshot, Target};
 
 /// Main-thread work per event-loop iteration while a snapshot walks the keyspace.
 const SLICE: Duration = Duration::from_micros(250);
@@ -27,6 +27,8 @@ pub enum SavePurpose {
     Rdb,
     /// The new base of an AOF rewrite (installed by the AOF code).
     AofBase,
+    /// A diskless full resynchronization: streamed to the replicas (`fullsync`).
+    ReplSocket,
 }
 
 /// A background snapshot in progress (at most one at a time, like Redis's one child).
@@ -103,9 +105,10 @@ impl RdbState {
         )
     }
 
-    /// Whether an RDB save (not an AOF rewrite) runs in the background.
+    /// Whether an RDB save (not an AOF rewrite) runs in the background, to a file or
+    /// to replicas.
     pub fn saving(&self) -> bool {
-        self.bg.as_ref().is_some_and(|b| b.purpose == SavePurpose::Rdb)
+        self.bg.as_ref().is_some_and(|b| b.purpose != SavePurpose::AofBase)
     }
 }
 
@@ -220,8 +223,7 @@ impl Server {
             return Err("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
         }
         self.rdb.last_bgsave_try = clock::now_ms() / 1000;
-        let tmp = PathBuf::from(format!("temp-bg-{}.rdb", std::process::id()));
-        match self.snapshot_start(SavePurpose::Rdb, tmp, Some(PathBuf::from(self.dbfilename()))) {
+        match self.snapshot_start(SavePurpose::Rdb, self.rdb_target()) {
             Ok(pid) => {
                 info!("Background saving started by pid {pid}");
                 self.aof.forks += 1;
@@ -235,17 +237,24 @@ impl Server {
         }
     }
 
-    /// Starts a background snapshot of the dataset as it is now, written to `tmp` and
-    /// renamed to `dest` (paths relative to `dir`) when complete; `bgsave_poll` then
-    /// finishes according to `purpose`. Err when one is running or the writer thread
-    /// cannot start.
-    pub fn snapshot_start(&mut self, purpose: SavePurpose, tmp: PathBuf, dest: Option<PathBuf>) -> Result<u32, String> {
+    /// Where BGSAVE writes: a temp file renamed to `dbfilename` when complete.
+    pub(super) fn rdb_target(&self) -> Target {
+        Target::File {
+            tmp: PathBuf::from(format!("temp-bg-{}.rdb", std::process::id())),
+            dest: Some(PathBuf::from(self.dbfilename())),
+        }
+    }
+
+    /// Starts a background snapshot of the dataset as it is now, to `target` (paths
+    /// relative to `dir`); `bgsave_poll` then finishes according to `purpose`. Err
+    /// when one is running or the writer thread cannot start.
+    pub fn snapshot_start(&mut self, purpose: SavePurpose, target: Target) -> Result<u32, String> {
         if self.rdb.bg.is_some() {
             return Err("Background save already in progress".into());
         }
         let per_key = self.key_save_delay_us();
         let opts = self.save_opts();
-        let snap = Snapshot::start(&mut self.dbs, &opts, tmp, dest, per_key)?;
+        let snap = Snapshot::start(&mut self.dbs, &opts, target, per_key)?;
         let pid = snap.pid();
         self.rdb.bg = Some(BgSave {
             snap,
@@ -303,6 +312,7 @@ impl Server {
         let now = clock::now_ms();
         match bg.purpose {
             SavePurpose::Rdb => {
+                let ok = res.is_ok();
                 self.rdb.last_bgsave_secs = (now - bg.start_ms) / 1000;
                 self.rdb.last_cow_size = cow;
                 match res {
@@ -326,7 +336,9 @@ impl Server {
                         self.rdb.last_bgsave_ok = false;
                     }
                 }
+                self.repl_snapshot_done(ok, false);
             }
+            SavePurpose::ReplSocket => self.repl_snapshot_done(res.is_ok(), true),
             SavePurpose::AofBase => {
                 self.aof.last_cow_size = cow;
                 self.aof_rewrite_finish(res);
@@ -343,18 +355,23 @@ impl Server {
         }
     }
 
-    /// Stops a running background snapshot without a word; true if one ran.
+    /// Stops a running background snapshot without a word (the replicas waiting for
+    /// it are dropped); true if one ran.
     pub(super) fn abort_bgsave(&mut self) -> bool {
         if !self.rdb.saving() {
             return false;
         }
-        match self.rdb.bg.take() {
-            Some(bg) => {
-                bg.snap.abort(&mut self.dbs);
-                true
-            }
-            None => false,
+        let Some(bg) = self.rdb.bg.take() else {
+            return false;
+        };
+        let socket = bg.purpose == SavePurpose::ReplSocket;
+        // A streamed snapshot's writer may wait on its receiver: drop that first.
+        if let Some(t) = self.repl.transfer.as_mut() {
+            t.rx = None;
         }
+        bg.snap.abort(&mut self.dbs);
+        self.repl_snapshot_done(false, socket);
+        true
     }
 
     /// Stops the running background snapshot whatever it is for; its outcome (an error

@@ -18,6 +18,8 @@ use crate::clock;
 use crate::resp::parse::{Limits, Parsed};
 
 const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
+/// Wakes the loop when a streamed snapshot has bytes for replicas.
+pub const WAKER_TOKEN: Token = Token(usize::MAX - 2);
 const LISTENER_BASE: usize = usize::MAX - 64;
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -264,6 +266,9 @@ impl Reactor {
                 srv.evict_pending = !srv.aof.loading && srv.perform_evictions() == super::evict::Evicted::Running;
             }
             srv.tracking_broadcast();
+            if srv.repl.transfer.is_some() {
+                srv.repl_pump();
+            }
             // Subscribers that received messages (and invalidations).
             for cid in std::mem::take(&mut srv.pending_writes) {
                 if let Some(c) = srv.clients.get_mut(cid) {
@@ -402,6 +407,8 @@ impl Reactor {
     fn dispatch(&self, srv: &mut Server, t: usize, readable: bool, writable: bool) {
         if t == SIGNAL_TOKEN.0 {
             self.on_signals(srv);
+        } else if t == WAKER_TOKEN.0 {
+            srv.repl_pump();
         } else if t >= LISTENER_BASE {
             self.accept(srv, t - LISTENER_BASE);
         } else if srv.clients.get(t).is_some_and(|c| c.handshake.is_some()) {
@@ -848,7 +855,7 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
     let Some(c) = srv.clients.get_mut(cid) else {
         return;
     };
-    if c.pending_output() == 0 {
+    if c.pending_output() == 0 && c.bulk.is_none() {
         if c.close_after_reply && !c.close_asap {
             srv.close_client_async(cid);
         }
@@ -879,11 +886,16 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
                     Conn::None => Ok(()),
                 };
             }
+            let sent = c.bulk.as_ref().is_some_and(|b| b.finished());
+            let held = c.repl_hold;
             if done && c.close_after_reply {
                 srv.close_client_async(cid);
             }
-            if !done {
+            if !done || held {
                 srv.check_obuf_limits(cid, clock::now_ms());
+            }
+            if sent {
+                srv.repl_bulk_sent(cid);
             }
             if srv.clients_mem.limit > 0 {
                 srv.update_client_mem(cid);

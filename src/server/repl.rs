@@ -7,6 +7,7 @@
 //! its stream is passed on unchanged to our own replicas. Redis compat: replication.c.
 use std::collections::VecDeque;
 
+use super::fullsync::SyncState;
 use super::Server;
 use crate::clock;
 use crate::persist::aof::cat_command;
@@ -48,6 +49,15 @@ pub struct ReplicaInfo {
     pub listening_port: u16,
     pub ack_offset: u64,
     pub ack_ms: i64,
+    pub state: super::fullsync::SyncState,
+    /// Asked with PSYNC (a full resync starts with +FULLRESYNC), not SYNC.
+    pub psync: bool,
+    /// Its payload is EOF-marked (streamed): the stream waits for its first ACK.
+    pub eof_payload: bool,
+    /// When it started waiting for a snapshot.
+    pub wait_since_ms: i64,
+    /// The offset its snapshot was taken at.
+    pub start_offset: u64,
 }
 
 pub struct Repl {
@@ -65,7 +75,7 @@ pub struct Repl {
     pub backlog_on: bool,
     pub replicas: Vec<usize>,
     /// The db the stream last selected (None: the next write selects).
-    sel_db: Option<usize>,
+    pub(super) sel_db: Option<usize>,
     last_ping_ms: i64,
     pub master: Option<MasterLink>,
     /// WAIT callers: (client, offset to reach, replicas wanted).
@@ -75,6 +85,10 @@ pub struct Repl {
     /// The master's stream of the transaction being queued: it joins our history
     /// once its EXEC has run.
     pub master_multi: Vec<u8>,
+    /// A snapshot being streamed to replicas (diskless sync).
+    pub transfer: Option<super::fullsync::Transfer>,
+    pub waker: Option<std::sync::Arc<mio::Waker>>,
+    last_keepalive_ms: i64,
 }
 
 pub const NO_REPLID: &str = "0000000000000000000000000000000000000000";
@@ -104,6 +118,9 @@ impl Default for Repl {
             master_multi: Vec::new(),
             replid2: NO_REPLID.into(),
             second_offset: -1,
+            transfer: None,
+            waker: None,
+            last_keepalive_ms: 0,
         }
     }
 }
@@ -207,13 +224,21 @@ impl Server {
         }
         for i in 0..self.repl.replicas.len() {
             if let Some(&cid) = self.repl.replicas.get(i) {
-                self.queue_output(cid, buf);
+                // A replica whose snapshot is still to be taken gets the stream from there.
+                let waiting = self
+                    .clients
+                    .get(cid)
+                    .and_then(|c| c.replica.as_ref())
+                    .is_some_and(|r| r.state == SyncState::WaitStart);
+                if !waiting {
+                    self.queue_output(cid, buf);
+                }
             }
         }
     }
 
     /// Appends `bytes` to a client's output, to be written before the loop sleeps.
-    fn queue_output(&mut self, cid: usize, bytes: &[u8]) {
+    pub(super) fn queue_output(&mut self, cid: usize, bytes: &[u8]) {
         if let Some(c) = self.clients.get_mut(cid) {
             c.push_output(bytes);
             if !c.pending_write {
@@ -223,8 +248,9 @@ impl Server {
         }
     }
 
-    /// SYNC / PSYNC from client `cid`: writes the resync header and payload to `out`
-    /// and makes the client a replica. Redis compat: replication.c syncCommand.
+    /// SYNC / PSYNC from client `cid`: a partial resync writes +CONTINUE and the
+    /// missing bytes to `out`; a full one waits for a snapshot (see `fullsync`). The
+    /// client becomes a replica either way. Redis compat: replication.c syncCommand.
     pub fn repl_attach(&mut self, cid: usize, out: &mut crate::resp::ReplyBuf, psync: Option<(&[u8], &[u8])>) {
         if !self.repl.backlog_on {
             self.repl.reset_backlog(self.cfg.repl.backlog_size);
@@ -233,6 +259,28 @@ impl Server {
             let off: u64 = std::str::from_utf8(off).ok()?.parse().ok()?;
             self.repl.can_continue(id, off).then_some(off)
         });
+        let now = clock::now_ms();
+        if let Some(c) = self.clients.get_mut(cid) {
+            c.replica = Some(ReplicaInfo {
+                listening_port: c.repl_port,
+                ack_offset: 0,
+                ack_ms: now,
+                state: if partial.is_some() {
+                    SyncState::Online
+                } else {
+                    SyncState::WaitStart
+                },
+                psync: psync.is_some(),
+                eof_payload: false,
+                wait_since_ms: now,
+                start_offset: 0,
+            });
+        }
+        if !self.repl.replicas.contains(&cid) {
+            self.repl.replicas.push(cid);
+        }
+        // The first PING follows a whole period after a replica arrives.
+        self.repl.last_ping_ms = now;
         if let Some(off) = partial {
             self.stats.sync_partial_ok += 1;
             out.simple(&format!("CONTINUE {}", self.repl.replid));
@@ -249,28 +297,8 @@ impl Server {
                 self.stats.sync_partial_err += 1;
             }
             self.stats.sync_full += 1;
-            if psync.is_some() {
-                out.simple(&format!("FULLRESYNC {} {}", self.repl.replid, self.repl.offset));
-            }
-            let rdb = self.snapshot();
-            out.raw(format!("${}\r\n", rdb.len()).as_bytes());
-            out.raw(&rdb);
-            // The next write selects its db again: the replica starts from db 0.
-            self.repl.sel_db = None;
-            tracing::info!("Synchronization with replica succeeded");
+            self.repl_full_sync(cid);
         }
-        if let Some(c) = self.clients.get_mut(cid) {
-            c.replica = Some(ReplicaInfo {
-                listening_port: c.repl_port,
-                ack_offset: 0,
-                ack_ms: clock::now_ms(),
-            });
-        }
-        if !self.repl.replicas.contains(&cid) {
-            self.repl.replicas.push(cid);
-        }
-        // The first PING follows a whole period after a replica arrives.
-        self.repl.last_ping_ms = clock::now_ms();
         self.sync_propagation();
     }
 
@@ -279,6 +307,7 @@ impl Server {
         if let Some(i) = self.repl.replicas.iter().position(|&c| c == cid) {
             self.repl.replicas.remove(i);
             tracing::info!("Connection with replica lost.");
+            self.repl_transfer_forget(cid);
             self.sync_propagation();
         }
         self.repl.waiters.retain(|w| w.0 != cid);
@@ -299,9 +328,20 @@ impl Server {
 
     /// REPLCONF ACK from a replica: records its offset and serves WAIT callers.
     pub fn repl_ack(&mut self, cid: usize, offset: u64) {
-        if let Some(r) = self.clients.get_mut(cid).and_then(|c| c.replica.as_mut()) {
-            r.ack_offset = r.ack_offset.max(offset);
-            r.ack_ms = clock::now_ms();
+        let mut release = false;
+        if let Some(c) = self.clients.get_mut(cid) {
+            if let Some(r) = c.replica.as_mut() {
+                r.ack_offset = r.ack_offset.max(offset);
+                r.ack_ms = clock::now_ms();
+                // A streamed payload's replica has found its end: the stream may follow.
+                release = r.state == SyncState::Online && c.repl_hold;
+            }
+            if release {
+                c.repl_hold = false;
+            }
+        }
+        if release {
+            self.queue_output(cid, &[]);
         }
         self.serve_waiters();
     }
@@ -329,7 +369,7 @@ impl Server {
             .replicas
             .iter()
             .filter_map(|&cid| self.clients.get(cid)?.replica.as_ref())
-            .filter(|r| (now - r.ack_ms) / 1000 <= lag)
+            .filter(|r| r.state == SyncState::Online && (now - r.ack_ms) / 1000 <= lag)
             .count();
         good as i64 >= want
     }
@@ -343,7 +383,7 @@ impl Server {
                 self.clients
                     .get(cid)
                     .and_then(|c| c.replica.as_ref())
-                    .is_some_and(|r| r.ack_offset >= offset)
+                    .is_some_and(|r| r.state == SyncState::Online && r.ack_offset >= offset)
             })
             .count()
     }
@@ -484,6 +524,13 @@ impl Server {
     /// Cron work: pings replicas, acks the master, (re)connects to it.
     pub fn repl_cron(&mut self) {
         let now = clock::now_ms();
+        // Replicas waiting for a snapshot get an empty line a second: they keep the
+        // link up. Redis compat: replication.c replicationCron.
+        if now - self.repl.last_keepalive_ms >= 1000 {
+            self.repl.last_keepalive_ms = now;
+            self.repl_keepalive();
+        }
+        self.repl_start_pending();
         let period = self.cfg.repl.ping_period_secs;
         if !self.repl.replicas.is_empty() && self.repl.master.is_none() && now - self.repl.last_ping_ms >= period * 1000
         {
@@ -594,8 +641,9 @@ impl Server {
                 let r = c.replica.clone().unwrap_or_default();
                 let ip = c.addr.rsplit_once(':').map(|x| x.0).unwrap_or("127.0.0.1");
                 s += &format!(
-                    "slave{i}:ip={ip},port={},state=online,offset={},lag={}\r\n",
+                    "slave{i}:ip={ip},port={},state={},offset={},lag={}\r\n",
                     r.listening_port,
+                    r.state.info_name(),
                     r.ack_offset,
                     (now - r.ack_ms).max(0) / 1000
                 );

@@ -89,6 +89,9 @@ impl Server {
                 "".into(),
                 "--enable-debug-command".into(),
                 "yes".into(),
+                // A full resync starts at once rather than after waiting for more replicas.
+                "--repl-diskless-sync-delay".into(),
+                "0".into(),
                 "--logfile".into(),
                 dir.join("log").display().to_string(),
             ];

@@ -301,3 +301,85 @@ fn a_replica_answers_while_it_loads_the_snapshot() {
     wait_reply(&mut rc, &["DBSIZE"], b":500\r\n");
     assert_eq!(info_field(&mut rc, "master_link_status"), "up");
 }
+
+/// The replica lines of the master's INFO.
+fn replica_states(c: &mut crate::harness::Raw) -> Vec<String> {
+    let info = String::from_utf8_lossy(&cmd!(c, "INFO", "replication")).into_owned();
+    info.lines()
+        .filter(|l| l.starts_with("slave") && l.contains("state="))
+        .filter_map(|l| l.split(',').find_map(|f| f.strip_prefix("state=")).map(str::to_string))
+        .collect()
+}
+
+/// A full resync to disk is a background snapshot: the master keeps serving while it
+/// is taken, the writes made meanwhile reach the replica after the file, and the file
+/// is the master's `dbfilename`.
+#[test]
+fn a_full_resync_to_disk_does_not_stop_the_master() {
+    let m = Server::start_with(&["--repl-diskless-sync", "no", "--rdb-key-save-delay", "200"]);
+    let mut mc = m.raw();
+    assert_eq!(cmd!(mc, "DEBUG", "POPULATE", "10000"), b"+OK\r\n");
+    let r = replica_of(&m);
+    let mut rc = r.raw();
+    wait_for("the snapshot to start", Duration::from_secs(10), || {
+        (replica_states(&mut mc) == ["wait_bgsave"]).then_some(())
+    });
+    let t = std::time::Instant::now();
+    assert_eq!(cmd!(mc, "SET", "during", "1"), b"+OK\r\n");
+    assert_eq!(cmd!(mc, "DEL", "key:7"), b":1\r\n");
+    assert!(t.elapsed() < Duration::from_millis(500));
+    assert_eq!(section_field(&mut mc, "persistence", "rdb_bgsave_in_progress"), "1");
+    // Not online yet: WAIT counts it only once it is.
+    assert_eq!(cmd!(mc, "WAIT", "1", "1"), b":0\r\n");
+    wait_reply(&mut rc, &["GET", "during"], b"$1\r\n1\r\n");
+    assert_eq!(cmd!(rc, "DBSIZE"), b":10000\r\n");
+    assert_eq!(replica_states(&mut mc), ["online"]);
+    assert!(m.dir.join("dump.rdb").exists());
+    assert!(m.log().contains("Starting BGSAVE for SYNC with target: disk"));
+}
+
+/// With diskless sync, replicas arriving within the delay share one snapshot, streamed
+/// to their sockets (nothing is written to disk), and each continues with the writes
+/// made while it was taken.
+#[test]
+fn a_diskless_full_resync_serves_the_replicas_that_wait_together() {
+    let m = Server::start_with(&[
+        "--repl-diskless-sync",
+        "yes",
+        "--repl-diskless-sync-delay",
+        "60",
+        "--repl-diskless-sync-max-replicas",
+        "2",
+    ]);
+    let mut mc = m.raw();
+    assert_eq!(cmd!(mc, "DEBUG", "POPULATE", "20000"), b"+OK\r\n");
+    let r1 = replica_of(&m);
+    wait_for("the first replica to wait", Duration::from_secs(10), || {
+        (replica_states(&mut mc) == ["wait_bgsave"]).then_some(())
+    });
+    // One replica of the two: the transfer waits (for up to the delay).
+    assert_eq!(section_field(&mut mc, "persistence", "rdb_bgsave_in_progress"), "0");
+    assert_eq!(cmd!(mc, "SET", "before-second", "1"), b"+OK\r\n");
+    let r2 = replica_of(&m);
+    let mut c1 = r1.raw();
+    let mut c2 = r2.raw();
+    cmd!(mc, "SET", "after", "2");
+    for c in [&mut c1, &mut c2] {
+        wait_reply(c, &["GET", "after"], b"$1\r\n2\r\n");
+        assert_eq!(cmd!(c, "DBSIZE"), b":20002\r\n");
+    }
+    wait_for("both online", Duration::from_secs(10), || {
+        (replica_states(&mut mc) == ["online", "online"]).then_some(())
+    });
+    let log = m.log();
+    assert_eq!(
+        log.matches("Starting BGSAVE for SYNC with target: replicas sockets")
+            .count(),
+        1,
+        "{log}"
+    );
+    assert!(!m.dir.join("dump.rdb").exists());
+    let digest = cmd!(mc, "DEBUG", "DIGEST");
+    assert_eq!(cmd!(c1, "DEBUG", "DIGEST"), digest);
+    assert_eq!(cmd!(c2, "DEBUG", "DIGEST"), digest);
+}
