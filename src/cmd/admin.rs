@@ -241,17 +241,34 @@ fn shutdown(ctx: &mut Ctx, a: &Args) -> CmdResult {
         } else if a.is(j, "force") {
             req.force = true;
         } else if a.is(j, "abort") && a.len() == 2 {
-            return Err(CmdError::new("ERR No shutdown in progress."));
+            if !ctx.srv.shutdown_abort() {
+                return Err(CmdError::new("ERR No shutdown in progress."));
+            }
+            ctx.out.ok();
+            return Ok(());
         } else {
             return Err(error::SYNTAX);
         }
+    }
+    if !req.now && !ctx.may_block() {
+        return Err(CmdError::new(
+            "ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client",
+        ));
     }
     // Redis compat: db.c shutdownCommand: a timed-out script allows only NOSAVE.
     if ctx.srv.scripts.timedout && req.save != Some(false) {
         return Err(CmdError::new(ctx.srv.scripts.busy_error()));
     }
     req.client = Some(ctx.cid);
-    ctx.srv.shutdown = Some(req);
+    // The caller waits for the outcome: the process exits, or an error.
+    if ctx.may_block() {
+        ctx.block(&[], 0, crate::server::blocking::TimeoutReply::NullBulk, "shutdown");
+    }
+    ctx.srv.shutdown_callers.push(ctx.cid);
+    // A second caller in the same loop iteration waits for the first one's outcome.
+    if ctx.srv.shutdown.is_none() {
+        ctx.srv.shutdown = Some(req);
+    }
     tracing::warn!("User requested shutdown...");
     Ok(())
 }

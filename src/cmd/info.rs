@@ -146,6 +146,13 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
                 srv.executable,
                 srv.cfg.file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             );
+            if let Some(w) = &srv.shutdown_wait {
+                let _ = write!(
+                    o,
+                    "shutdown_in_milliseconds:{}\r\n",
+                    w.deadline_ms - (now_us / 1000) as i64
+                );
+            }
         }
         "clients" => {
             let maxin = srv.clients.iter().map(|(_, c)| c.query.capacity()).max().unwrap_or(0);
@@ -158,7 +165,8 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
             let _ = write!(
                 o,
                 "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:{}\r\nclients_in_timeout_table:{}\r\n",
-                srv.clients.len(),
+                // Redis compat: server.c genRedisInfoString counts replicas apart.
+                srv.clients.len().saturating_sub(srv.repl.replicas.len()),
                 srv.cfg.maxclients,
                 maxin,
                 maxout,

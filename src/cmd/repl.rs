@@ -39,6 +39,11 @@ fn psync(ctx: &mut Ctx, a: &Args) -> CmdResult {
             "NOMASTERLINK Can't SYNC while not connected with my master",
         ));
     }
+    if num::parse_i64(a.at(2)).is_none() {
+        let name = ctx.client().map(|c| c.addr.clone()).unwrap_or_default();
+        tracing::warn!("Replica {name} asks for synchronization but with a wrong offset");
+        return Err(error::NOT_INT);
+    }
     pending_output(ctx)?;
     let cid = ctx.cid;
     ctx.srv.repl_attach(cid, ctx.out, Some((a.at(1), a.at(2))));

@@ -149,11 +149,156 @@ impl Server {
         }
     }
 
+    /// A shutdown asked for (SHUTDOWN, a signal): true when the process may exit now.
+    /// Unless NOW, replicas behind our offset get up to `shutdown-timeout` seconds to
+    /// catch up, with writes paused and the callers blocked; `shutdown_cron` then ends
+    /// it. Redis compat: server.c prepareForShutdown.
+    pub fn shutdown_requested(&mut self, req: ShutdownReq) -> bool {
+        let callers = std::mem::take(&mut self.shutdown_callers);
+        if let Some(w) = self.shutdown_wait.as_mut() {
+            // Already waiting: these callers wait for the same end.
+            w.callers.extend(callers);
+            return false;
+        }
+        let timeout = self
+            .cfg
+            .get("shutdown-timeout")
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0);
+        if !req.now && timeout > 0 && !self.replicas_in_sync() {
+            let now = crate::clock::now_ms();
+            if self.pause.is_none() {
+                self.repl_send_getack();
+            }
+            self.shutdown_wait = Some(ShutdownWait {
+                deadline_ms: now + timeout * 1000,
+                req,
+                callers,
+                prev_pause: self.pause,
+            });
+            self.pause_clients(false, i64::MAX);
+            info!("Waiting for replicas before shutting down.");
+            return false;
+        }
+        if self.finish_shutdown(req) {
+            return true;
+        }
+        self.shutdown_failed(callers);
+        false
+    }
+
+    /// Every replica has acknowledged our offset.
+    fn replicas_in_sync(&self) -> bool {
+        self.repl.replicas.iter().all(|&cid| {
+            self.clients
+                .get(cid)
+                .and_then(|c| c.replica.as_ref())
+                .is_some_and(|r| r.ack_offset == self.repl.offset)
+        })
+    }
+
+    /// A waiting shutdown goes on once the replicas are in sync or its time is up;
+    /// true when the process may exit.
+    pub fn shutdown_cron(&mut self) -> bool {
+        let Some(w) = self.shutdown_wait.as_ref() else {
+            return false;
+        };
+        if crate::clock::now_ms() < w.deadline_ms && !self.replicas_in_sync() {
+            return false;
+        }
+        let Some(w) = self.shutdown_wait.take() else {
+            return false;
+        };
+        if self.finish_shutdown(w.req) {
+            return true;
+        }
+        self.shutdown_cancel(w);
+        false
+    }
+
+    /// SHUTDOWN ABORT: false when no shutdown is in progress.
+    pub fn shutdown_abort(&mut self) -> bool {
+        if let Some(w) = self.shutdown_wait.take() {
+            self.shutdown_cancel(w);
+        } else if self.shutdown.take().is_some() {
+            let callers = std::mem::take(&mut self.shutdown_callers);
+            self.shutdown_failed(callers);
+        } else {
+            return false;
+        }
+        info!("Shutdown manually aborted.");
+        true
+    }
+
+    /// Writes resume as they were and the callers are told it failed.
+    fn shutdown_cancel(&mut self, w: ShutdownWait) {
+        match w.prev_pause {
+            Some(p) => self.pause = Some(p),
+            None => self.unpause_clients(),
+        }
+        self.shutdown_failed(w.callers);
+    }
+
+    /// Redis compat: blocked.c replyToClientsBlockedOnShutdown.
+    fn shutdown_failed(&mut self, callers: Vec<usize>) {
+        const ERR: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
+        for cid in callers {
+            if self.clients.get(cid).is_some_and(|c| c.blocked.is_some()) {
+                self.unblock_error(cid, ERR);
+            } else if self.clients.contains(cid) {
+                // A caller that could not block (SHUTDOWN NOW in a transaction).
+                self.queue_output(cid, format!("-{ERR}\r\n").as_bytes());
+            }
+        }
+    }
+
+    /// The shutdown's last steps, after the wait for replicas: true when the process
+    /// may exit. Redis compat: server.c finishShutdown.
+    fn finish_shutdown(&mut self, req: ShutdownReq) -> bool {
+        let mut lagging = 0;
+        for &cid in &self.repl.replicas {
+            let Some(c) = self.clients.get(cid) else { continue };
+            let Some(r) = c.replica.as_ref() else { continue };
+            if r.ack_offset != self.repl.offset {
+                lagging += 1;
+                let lag = if r.state == super::fullsync::SyncState::Online {
+                    (crate::clock::now_ms() - r.ack_ms) / 1000
+                } else {
+                    0
+                };
+                warn!(
+                    "Lagging replica {} reported offset {} behind master, lag={lag}, state={}.",
+                    c.addr,
+                    self.repl.offset.saturating_sub(r.ack_offset),
+                    r.state.info_name()
+                );
+            }
+        }
+        let n = self.repl.replicas.len();
+        if n > 0 {
+            info!("{} of {n} replicas are in sync when shutting down.", n - lagging);
+        }
+        self.prepare_shutdown(req)
+    }
+
     /// Runs the shutdown sequence; true when the process may exit.
     pub fn prepare_shutdown(&mut self, req: ShutdownReq) -> bool {
         let save = req.save.unwrap_or(!self.cfg.save_params.is_empty());
         // Redis compat: server.c prepareForShutdown kills a saving child (its temp file
         // goes with it) so that it cannot overwrite the final save.
+        let failed = || {
+            warn!("Errors trying to shut down the server. Check the logs for more information.");
+            false
+        };
+        // The AOF just turned on holds nothing until its first rewrite is done.
+        if self.aof.state == super::aof::AofState::WaitRewrite && self.aof.rewrite.is_some() {
+            if req.force {
+                warn!("Writing initial AOF. Exit anyway.");
+            } else {
+                warn!("Writing initial AOF, can't exit.");
+                return failed();
+            }
+        }
         if self.bgsave_in_progress() {
             warn!("There is a child saving an .rdb. Killing it!");
             self.abort_bgsave();
@@ -167,7 +312,7 @@ impl Server {
                     warn!("Error trying to save the DB. Exit anyway.");
                 } else {
                     warn!("Error trying to save the DB, can't exit.");
-                    return false;
+                    return failed();
                 }
             }
         }
@@ -178,4 +323,14 @@ impl Server {
         self.close_listeners();
         true
     }
+}
+
+/// A shutdown waiting for replicas.
+pub struct ShutdownWait {
+    pub deadline_ms: i64,
+    req: ShutdownReq,
+    /// The SHUTDOWN callers, blocked until it ends.
+    callers: Vec<usize>,
+    /// A CLIENT PAUSE in force when it began, restored if it fails.
+    prev_pause: Option<super::pause::Pause>,
 }

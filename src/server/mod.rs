@@ -81,7 +81,8 @@ pub struct Stats {
 /// What SHUTDOWN / a signal asked for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ShutdownReq {
-    /// The client that asked (SHUTDOWN), told when the shutdown fails.
+    /// The client that asked (SHUTDOWN); it and later callers (`shutdown_callers`)
+    /// are told when the shutdown fails.
     pub client: Option<usize>,
     pub save: Option<bool>,
     pub now: bool,
@@ -111,6 +112,10 @@ pub struct Server {
     pub dirty: u64,
     pub lastsave: i64,
     pub shutdown: Option<ShutdownReq>,
+    /// A shutdown waiting for replicas to catch up (`shutdown-timeout`).
+    pub shutdown_wait: Option<cron::ShutdownWait>,
+    /// SHUTDOWN callers not yet handed to the shutdown under way.
+    pub shutdown_callers: Vec<usize>,
     pub active_expire: bool,
     pub expire_next_db: usize,
     /// Clients whose socket may hold more input (read budget exhausted).
@@ -218,6 +223,8 @@ impl Server {
             dirty: 0,
             lastsave: now / 1000,
             shutdown: None,
+            shutdown_wait: None,
+            shutdown_callers: Vec::new(),
             active_expire: true,
             expire_next_db: 0,
             pending_close: Vec::new(),

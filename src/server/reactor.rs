@@ -292,21 +292,16 @@ impl Reactor {
                     srv.stats.io_reads - reads_from
                 );
             }
-            if let Some(req) = srv.shutdown {
-                if srv.prepare_shutdown(req) {
+            // A signal's shutdown is cron work (DEBUG PAUSE-CRON holds it back).
+            // Redis compat: server.c serverCron.
+            if let Some(req) = srv.shutdown.filter(|r| r.client.is_some() || !srv.cron_paused) {
+                srv.shutdown = None;
+                if srv.shutdown_requested(req) {
                     return;
                 }
-                srv.shutdown = None;
-                // Redis compat: server.c shutdownCommand's reply when prepareForShutdown fails.
-                if let Some(c) = req.client.and_then(|cid| srv.clients.get_mut(cid)) {
-                    c.reply.error("ERR Errors trying to SHUTDOWN. Check logs.");
-                    if !c.pending_write {
-                        c.pending_write = true;
-                        if let Some(cid) = req.client {
-                            srv.pending_writes.push(cid);
-                        }
-                    }
-                }
+            }
+            if srv.shutdown_wait.is_some() && srv.shutdown_cron() {
+                return;
             }
         }
     }
@@ -427,12 +422,34 @@ impl Reactor {
         let sigs: Vec<i32> = self.signals.borrow_mut().pending().collect();
         for sig in sigs {
             let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
-            if srv.shutdown.is_some() && sig == SIGINT {
+            if (srv.shutdown.is_some() || srv.shutdown_wait.is_some()) && sig == SIGINT {
                 warn!("You insist... exiting now.");
                 std::process::exit(1);
             }
             warn!("Received {name} scheduling shutdown...");
-            srv.shutdown = Some(ShutdownReq::default());
+            // Redis compat: server.c serverCron (shutdown-on-sigint/-sigterm).
+            let flags = srv
+                .cfg
+                .get(if sig == SIGINT {
+                    "shutdown-on-sigint"
+                } else {
+                    "shutdown-on-sigterm"
+                })
+                .unwrap_or_default()
+                .to_string();
+            let has = |f: &str| flags.split_whitespace().any(|w| w == f);
+            srv.shutdown = Some(ShutdownReq {
+                client: None,
+                save: if has("nosave") {
+                    Some(false)
+                } else if has("save") {
+                    Some(true)
+                } else {
+                    None
+                },
+                now: has("now"),
+                force: has("force"),
+            });
         }
     }
 
@@ -755,7 +772,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
                 if from_master {
                     srv.dbs.iter_mut().for_each(|d| d.lazy_expire = false);
                 }
-                call::execute(srv, cid, &argv, &mut out);
+                execute_checked(srv, cid, &argv, &mut out);
                 if from_master {
                     srv.dbs.iter_mut().for_each(|d| d.lazy_expire = true);
                     // Redis compat: networking.c afterErrorReply: an error our master
@@ -804,7 +821,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
             }
             Ok(Parsed::Inline(owned)) => {
                 let v: Vec<&[u8]> = owned.iter().map(|a| a.as_slice()).collect();
-                call::execute(srv, cid, &v, &mut out);
+                execute_checked(srv, cid, &v, &mut out);
                 start = pos;
             }
             Ok(Parsed::Empty) => start = pos,
@@ -847,6 +864,26 @@ pub fn process_input(srv: &mut Server, cid: usize) {
         c.parser.rebase(start);
     } else {
         c.qpos = pos;
+    }
+}
+
+/// Runs a client's command. A replica's commands must not answer (the reply would go
+/// into its replication stream): one that does is dropped, without the reply.
+/// Redis compat: networking.c prepareClientToWrite / _addReplyToBufferOrList.
+fn execute_checked(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut crate::resp::ReplyBuf) {
+    let replica = srv.clients.get(cid).is_some_and(|c| c.replica.is_some());
+    let before = out.buf.len();
+    call::execute(srv, cid, argv, out);
+    if replica && out.buf.len() > before {
+        out.buf.truncate(before);
+        if let Some(c) = srv.clients.get(cid) {
+            warn!(
+                "Replica generated a reply to command '{}', disconnecting it: {}",
+                c.last_cmd,
+                c.info_line(clock::now_ms())
+            );
+        }
+        srv.close_client_async(cid);
     }
 }
 

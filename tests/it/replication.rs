@@ -383,3 +383,48 @@ fn a_diskless_full_resync_serves_the_replicas_that_wait_together() {
     assert_eq!(cmd!(c1, "DEBUG", "DIGEST"), digest);
     assert_eq!(cmd!(c2, "DEBUG", "DIGEST"), digest);
 }
+
+fn signal(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
+
+/// SHUTDOWN waits (up to shutdown-timeout) for replicas to acknowledge every write,
+/// with writes paused and the caller blocked; SHUTDOWN ABORT ends the wait.
+#[test]
+fn shutdown_waits_for_replicas_to_catch_up() {
+    let mut m = Server::start_with(&["--shutdown-timeout", "60"]);
+    let mut mc = m.raw();
+    let r = replica_of(&m);
+    let mut rc = r.raw();
+    cmd!(mc, "SET", "k", "1");
+    wait_reply(&mut rc, &["GET", "k"], b"$1\r\n1\r\n");
+    wait_for("the replica's ack", Duration::from_secs(10), || {
+        (cmd!(mc, "WAIT", "1", "100") == b":1\r\n").then_some(())
+    });
+    signal(r.pid(), "-STOP");
+    cmd!(mc, "INCR", "k");
+    let mut caller = m.raw();
+    caller.send(b"*1\r\n$8\r\nSHUTDOWN\r\n");
+    wait_for("the shutdown to wait", Duration::from_secs(10), || {
+        (!section_field(&mut mc, "server", "shutdown_in_milliseconds").is_empty()).then_some(())
+    });
+    assert_eq!(section_field(&mut mc, "clients", "blocked_clients"), "1");
+    // Aborted: the caller is told, writes go on.
+    assert_eq!(cmd!(mc, "SHUTDOWN", "ABORT"), b"+OK\r\n");
+    assert_eq!(caller.read(), b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+    assert_eq!(cmd!(mc, "INCR", "k"), b":3\r\n");
+    // Again, and the replica comes back: the master exits once it has everything.
+    caller.send(b"*1\r\n$8\r\nSHUTDOWN\r\n");
+    wait_for("the shutdown to wait", Duration::from_secs(10), || {
+        (!section_field(&mut mc, "server", "shutdown_in_milliseconds").is_empty()).then_some(())
+    });
+    signal(r.pid(), "-CONT");
+    assert_eq!(m.wait_exit(), Some(0));
+    assert_eq!(cmd!(rc, "GET", "k"), b"$1\r\n3\r\n");
+    assert!(m.log().contains("1 of 1 replicas are in sync when shutting down."));
+}
