@@ -250,18 +250,18 @@ fn shutdown(ctx: &mut Ctx, a: &Args) -> CmdResult {
             return Err(error::SYNTAX);
         }
     }
-    if !req.now && !ctx.may_block() {
-        return Err(CmdError::new(
-            "ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client",
-        ));
-    }
     // Redis compat: db.c shutdownCommand: a timed-out script allows only NOSAVE.
     if ctx.srv.scripts.timedout && req.save != Some(false) {
         return Err(CmdError::new(ctx.srv.scripts.busy_error()));
     }
+    if !req.now && !ctx.may_block() && !ctx.srv.scripts.timedout {
+        return Err(CmdError::new(
+            "ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client",
+        ));
+    }
     req.client = Some(ctx.cid);
     // The caller waits for the outcome: the process exits, or an error.
-    if ctx.may_block() {
+    if ctx.may_block() && !ctx.srv.scripts.timedout {
         ctx.block(&[], 0, crate::server::blocking::TimeoutReply::NullBulk, "shutdown");
     }
     ctx.srv.shutdown_callers.push(ctx.cid);
