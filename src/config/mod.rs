@@ -667,11 +667,12 @@ impl Config {
         self.get(name).unwrap_or("")
     }
 
-    fn int(&self, name: &str) -> i64 {
+    /// A directive's value as an integer (0 when it is not one).
+    pub fn int(&self, name: &str) -> i64 {
         self.val(name).parse().unwrap_or(0)
     }
 
-    fn yes(&self, name: &str) -> bool {
+    pub fn yes(&self, name: &str) -> bool {
         self.val(name) == "yes"
     }
 

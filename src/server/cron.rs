@@ -160,11 +160,7 @@ impl Server {
             w.callers.extend(callers);
             return false;
         }
-        let timeout = self
-            .cfg
-            .get("shutdown-timeout")
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(0);
+        let timeout = self.cfg.int("shutdown-timeout");
         if !req.now && timeout > 0 && !self.replicas_in_sync() {
             let now = crate::clock::now_ms();
             if self.pause.is_none() {

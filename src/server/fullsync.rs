@@ -121,13 +121,12 @@ pub struct Transfer {
 impl Server {
     /// A replica (already in the list, waiting) needs a full copy.
     pub(super) fn repl_full_sync(&mut self, cid: usize) {
-        let now = clock::now_ms();
         let capa_eof = self.clients.get(cid).is_some_and(|c| c.repl_capa_eof);
         if let Some(c) = self.clients.get_mut(cid) {
             c.bulk = Some(Box::default());
             c.repl_hold = true;
         }
-        let diskless = self.cfg.get("repl-diskless-sync") == Some("yes") && capa_eof;
+        let diskless = self.cfg.yes("repl-diskless-sync") && capa_eof;
         let running = self.rdb.bg.as_ref().map(|b| b.purpose.clone());
         // A snapshot to disk already taken for replicas serves this one too: it gets a
         // copy of the stream held for one of them. Redis compat: syncCommand, case 1.
@@ -162,18 +161,11 @@ impl Server {
             }
         } else if self.aof.rewrite.is_some() {
             info!("No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed");
-        } else if diskless && self.cfg_int("repl-diskless-sync-delay") > 0 {
+        } else if diskless && self.cfg.int("repl-diskless-sync-delay") > 0 {
             info!("Delay next BGSAVE for diskless SYNC");
         } else {
             self.repl_start_sync(diskless);
         }
-        if let Some(r) = self.clients.get_mut(cid).and_then(|c| c.replica.as_mut()) {
-            r.wait_since_ms = now;
-        }
-    }
-
-    fn cfg_int(&self, name: &str) -> i64 {
-        self.cfg.get(name).and_then(|v| v.parse().ok()).unwrap_or(0)
     }
 
     fn waiting_replicas(&self, state: SyncState) -> Vec<usize> {
@@ -201,7 +193,7 @@ impl Server {
         if waiting.is_empty() {
             return;
         }
-        let socket = self.cfg.get("repl-diskless-sync") == Some("yes")
+        let socket = self.cfg.yes("repl-diskless-sync")
             && waiting
                 .iter()
                 .all(|&cid| self.clients.get(cid).is_some_and(|c| c.repl_capa_eof));
@@ -213,9 +205,9 @@ impl Server {
                 .map(|r| (now - r.wait_since_ms) / 1000)
                 .max()
                 .unwrap_or(0);
-            let max = self.cfg_int("repl-diskless-sync-max-replicas");
+            let max = self.cfg.int("repl-diskless-sync-max-replicas");
             let enough = max > 0 && waiting.len() as i64 >= max;
-            if !enough && idle < self.cfg_int("repl-diskless-sync-delay") {
+            if !enough && idle < self.cfg.int("repl-diskless-sync-delay") {
                 return;
             }
         }
@@ -298,18 +290,25 @@ impl Server {
         self.queue_output(cid, &[]);
     }
 
-    /// Drops a replica whose synchronization cannot go on, with `why` as its last
-    /// reply.
+    /// Drops a replica whose synchronization cannot go on. One still waiting for its
+    /// snapshot to start holds nothing yet and is told `why`; one whose snapshot was
+    /// taken is closed with the stream it held. Redis compat: replication.c
+    /// startBgsaveForReplication, updateSlavesWaitingBgsave.
     fn repl_sync_failed(&mut self, cid: usize, why: &str) {
         warn!("SYNC failed: {why}");
-        if let Some(c) = self.clients.get_mut(cid) {
-            c.bulk = None;
-            c.repl_hold = false;
-            c.discard_buffers();
+        let Some(c) = self.clients.get_mut(cid) else {
+            return;
+        };
+        c.bulk = None;
+        c.repl_hold = false;
+        if c.replica.as_ref().is_some_and(|r| r.state == SyncState::WaitStart) {
             c.push_output(format!("-ERR {why}\r\n").as_bytes());
             c.close_after_reply = true;
+            self.queue_output(cid, &[]);
+        } else {
+            c.discard_buffers();
+            self.close_client_async(cid);
         }
-        self.queue_output(cid, &[]);
     }
 
     /// The loop's waker, made once: the writer thread of a streamed snapshot wakes
@@ -381,6 +380,10 @@ impl Server {
     /// not. Redis compat: replication.c updateSlavesWaitingBgsave.
     pub(super) fn repl_snapshot_done(&mut self, ok: bool, socket: bool) {
         if socket {
+            if ok {
+                // What the writer handed over last goes before the end mark.
+                self.repl_pump_upto(usize::MAX);
+            }
             let Some(t) = self.repl.transfer.take() else {
                 return;
             };
@@ -390,12 +393,6 @@ impl Server {
                 }
                 return;
             }
-            // What the writer handed over last, then the end mark.
-            self.repl.transfer = Some(t);
-            self.repl_pump_upto(usize::MAX);
-            let Some(t) = self.repl.transfer.take() else {
-                return;
-            };
             info!(
                 "Diskless rdb transfer, done reading from pipe, {} replicas still up.",
                 t.replicas.len()

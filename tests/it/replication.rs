@@ -36,6 +36,13 @@ fn wait_reply(c: &mut crate::harness::Raw, args: &[&str], want: &[u8]) {
     });
 }
 
+/// Polls until the replica has applied everything the master produced.
+fn wait_offsets(mc: &mut crate::harness::Raw, rc: &mut crate::harness::Raw) {
+    wait_for("offsets", Duration::from_secs(10), || {
+        (info_field(mc, "master_repl_offset") == info_field(rc, "slave_repl_offset")).then_some(())
+    });
+}
+
 #[test]
 fn replica_syncs_follows_and_refuses_writes() {
     let m = Server::start();
@@ -86,9 +93,7 @@ fn replica_syncs_follows_and_refuses_writes() {
         String::from_utf8_lossy(&role)
     );
     // Offsets meet once the replica acked everything.
-    wait_for("offsets", Duration::from_secs(10), || {
-        (info_field(&mut mc, "master_repl_offset") == info_field(&mut rc, "slave_repl_offset")).then_some(())
-    });
+    wait_offsets(&mut mc, &mut rc);
     assert_eq!(cmd!(rc, "REPLICAOF", "NO", "ONE"), b"+OK\r\n");
     assert_eq!(cmd!(rc, "SET", "x", "1"), b"+OK\r\n");
     assert_eq!(info_field(&mut rc, "role"), "master");
@@ -197,9 +202,7 @@ fn a_lost_link_resumes_with_a_partial_resync() {
     assert_eq!(stat(&mut mc, "sync_full"), "1");
     assert_eq!(stat(&mut mc, "sync_partial_ok"), "1");
     assert_eq!(stat(&mut mc, "sync_partial_err"), "0");
-    wait_for("offsets", Duration::from_secs(10), || {
-        (info_field(&mut mc, "master_repl_offset") == info_field(&mut rc, "slave_repl_offset")).then_some(())
-    });
+    wait_offsets(&mut mc, &mut rc);
     cmd!(rc, "SELECT", "0");
     assert_eq!(cmd!(rc, "DBSIZE"), b":0\r\n");
 }
