@@ -77,11 +77,10 @@ fn get_socket<'a>(
             }
         }
         let addr = format!("{host}:{}", port.parse::<u16>().unwrap_or(0));
-        let stream = addr
-            .to_socket_addrs()
-            .ok()
-            .and_then(|mut a| a.next())
-            .and_then(|a| TcpStream::connect_timeout(&a, timeout).ok())?;
+        let stream = addr.to_socket_addrs().ok().and_then(|mut a| a.next()).and_then(|a| {
+            let source = ctx.srv.cfg.get("bind-source-addr").unwrap_or_default();
+            crate::util::net::connect_timeout(a, source, timeout).ok()
+        })?;
         let _ = stream.set_nodelay(true);
         cache.insert(
             name.to_string(),

@@ -61,7 +61,9 @@ impl Server {
             .map_err(|e| e.to_string())?
             .next()
             .ok_or("no address")?;
-        let mut stream = mio::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+        let source = self.cfg.get("bind-source-addr").unwrap_or_default();
+        let stream = crate::util::net::connect_nonblocking(addr, source).map_err(|e| crate::util::os_err(&e))?;
+        let mut stream = mio::net::TcpStream::from_std(stream);
         let _ = stream.set_nodelay(true);
         let id = self.next_client_id;
         self.next_client_id += 1;

@@ -8,6 +8,7 @@ pub mod glob;
 pub mod ld;
 pub mod lzf;
 pub mod mem;
+pub mod net;
 pub mod num;
 pub mod proctitle;
 pub mod repr;
