@@ -108,8 +108,8 @@ fn main() -> ExitCode {
             println!("ferrodis server v={VERSION} redis_version={REDIS_VERSION} malloc=jemalloc bits=64");
             return ExitCode::SUCCESS;
         }
-        if args.len() == 2 && a == ferrodis::persist::child::FLAG {
-            return ferrodis::persist::child::run(&args[1]);
+        if (2..=3).contains(&args.len()) && a == ferrodis::persist::child::FLAG {
+            return ferrodis::persist::child::run(&args[1], args.get(2).map(|s| s.as_str()));
         }
         if args.len() == 1 && (a == "-h" || a == "--help") {
             usage();
@@ -151,6 +151,7 @@ fn main() -> ExitCode {
     }
     raise_open_files(cfg.maxclients);
     let mut srv = Server::new(cfg);
+    srv.oom_adjust();
     if let Err(e) = srv.load_users_at_startup() {
         warn!("{e}");
         return ExitCode::from(1);

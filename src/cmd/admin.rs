@@ -65,6 +65,13 @@ fn config_set(ctx: &mut Ctx, a: &Args) -> CmdResult {
             )));
         }
     }
+    if changed.iter().any(|n| n.starts_with("oom-score-adj")) && !ctx.srv.oom_adjust() {
+        let _ = ctx.srv.cfg.set_many(&backup, true);
+        ctx.srv.oom_adjust();
+        return Err(CmdError::new(
+            "ERR CONFIG SET failed (possibly related to argument 'oom-score-adj') - Failed to set current oom_score_adj. Check server logs.",
+        ));
+    }
     for name in changed {
         apply(ctx, name);
     }
@@ -745,7 +752,20 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
         "mallctl-str" if a.len() >= 3 => {
             return mallctl_str(ctx, a.at(2), a.argv.get(3).copied());
         }
-        "jmap" | "change-repl-id" | "stringmatch-len" | "replybuffer" => {
+        // Redis compat: debug.c "replybuffer" (the clients cron's reply-buffer sizing).
+        "replybuffer" if a.len() == 4 => {
+            match (a.str(2).to_ascii_lowercase().as_str(), a.str(3).to_ascii_lowercase()) {
+                ("peak-reset-time", v) if v == "never" => ctx.srv.reply_peak_reset_ms = -1,
+                ("peak-reset-time", v) if v == "reset" => {
+                    ctx.srv.reply_peak_reset_ms = crate::server::REPLY_PEAK_RESET_MS
+                }
+                ("peak-reset-time", _) => ctx.srv.reply_peak_reset_ms = a.i64(3)?,
+                ("resizing", v) => ctx.srv.reply_resizing = crate::util::num::atoi_prefix(v.as_bytes()) != 0,
+                _ => return Err(error::subcommand_syntax(a.at(1), "DEBUG")),
+            }
+            ctx.out.ok();
+        }
+        "jmap" | "change-repl-id" | "stringmatch-len" => {
             ctx.out.ok();
         }
         "log" if a.len() == 3 => {

@@ -5,13 +5,23 @@
 //! stop a save by killing it).
 use std::io::{self, Read, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// The hidden command-line flag that turns the binary into a writer.
+/// The hidden command-line flag that turns the binary into a writer:
+/// `--background-writer <path> [<oom score>]`.
 pub const FLAG: &str = "--background-writer";
+
+/// In a writer's path, stands for the writer's own pid (Redis names a save child's
+/// temp file after the child: `temp-<pid>.rdb`).
+pub const PID_MARK: &str = "{pid}";
+
+/// `path` with `PID_MARK` replaced by `pid`.
+pub fn resolve(path: &Path, pid: u32) -> PathBuf {
+    PathBuf::from(path.to_string_lossy().replace(PID_MARK, &pid.to_string()))
+}
 
 /// How a background write ended, when not with success.
 #[derive(Debug)]
@@ -33,6 +43,8 @@ impl std::fmt::Display for WriteError {
 pub struct ChildWriter {
     child: Child,
     stdin: Option<ChildStdin>,
+    /// The file written (`PID_MARK` resolved).
+    path: PathBuf,
 }
 
 impl ChildWriter {
@@ -43,7 +55,12 @@ impl ChildWriter {
             .stdout(Stdio::null())
             .spawn()?;
         let stdin = child.stdin.take();
-        Ok(ChildWriter { child, stdin })
+        let path = resolve(path, child.id());
+        Ok(ChildWriter { child, stdin, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     pub fn pid(&self) -> u32 {
@@ -132,23 +149,32 @@ pub fn sleep_unless(us: u64, cancel: &AtomicBool, mut died: impl FnMut() -> bool
 fn writer_command(path: &Path) -> io::Result<Command> {
     let mut c = Command::new(std::env::current_exe()?);
     c.arg(FLAG).arg(path);
+    if let Some(score) = crate::server::oom::child_score() {
+        c.arg(score.to_string());
+    }
     Ok(c)
 }
 
-/// Unit tests run inside the test binary, which has no writer mode: dd does the same.
+/// Unit tests run inside the test binary, which has no writer mode: dd does the same
+/// (its shell's pid, which `exec` keeps, stands for `PID_MARK`).
 #[cfg(test)]
 fn writer_command(path: &Path) -> io::Result<Command> {
-    let mut c = Command::new("dd");
-    c.arg(format!("of={}", path.display()))
-        .args(["conv=fsync", "status=none"]);
+    let p = path.to_string_lossy().replace(PID_MARK, "$$");
+    let mut c = Command::new("sh");
+    c.arg("-c").arg(format!("exec dd \"of={p}\" conv=fsync status=none"));
     Ok(c)
 }
 
 /// The child's side: stdin to `path`, then fsync. Exit status 0 only when all of it
 /// reached the disk.
-pub fn run(path: &str) -> ExitCode {
+pub fn run(path: &str, oom_score: Option<&str>) -> ExitCode {
+    if let Some(v) = oom_score.and_then(|v| v.parse::<i32>().ok()) {
+        crate::server::oom::write_own(v);
+    }
+    let path = resolve(Path::new(path), std::process::id());
+    let path = path.display();
     let res = (|| -> io::Result<()> {
-        let mut f = std::fs::File::create(path)?;
+        let mut f = std::fs::File::create(path.to_string())?;
         let mut input = io::stdin().lock();
         let mut buf = vec![0u8; 1 << 20];
         loop {

@@ -192,6 +192,7 @@ impl Snapshot {
         let (out, tmp, dest) = match target {
             Target::File { tmp, dest } => {
                 let child = ChildWriter::spawn(&tmp).map_err(|e| format!("Can't save in background: fork: {e}"))?;
+                let tmp = child.path().to_path_buf();
                 (Out::Child(child), Some(tmp), dest)
             }
             Target::Stream(tx, waker) => (Out::Stream(tx, waker), None, None),

@@ -26,6 +26,13 @@ impl ReplyBuf {
         Self::default()
     }
 
+    pub fn with_capacity(cap: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(cap),
+            ..Self::default()
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.buf.len()
     }

@@ -6,6 +6,13 @@ use mio::net::{TcpStream, UnixStream};
 
 use crate::resp::{Parser, ReplyBuf};
 
+/// A new client's reply buffer, and the least an idle one is shrunk to.
+/// Redis compat: PROTO_REPLY_MIN_BYTES.
+pub const REPLY_MIN_BYTES: usize = 1024;
+/// The most a reply buffer keeps between batches (bigger replies grow it for the
+/// batch only). Redis compat: PROTO_REPLY_CHUNK_BYTES.
+pub const REPLY_CHUNK_BYTES: usize = 16 * 1024;
+
 pub enum Conn {
     Tcp(TcpStream),
     Unix(UnixStream),
@@ -97,6 +104,10 @@ pub struct Client {
     pub query_peak: usize,
     pub parser: Parser,
     pub reply: ReplyBuf,
+    /// Most bytes the reply buffer held at once since `reply_peak_since_ms` (CLIENT
+    /// LIST rbp; the clients cron sizes the buffer after it).
+    pub reply_peak: usize,
+    pub reply_peak_since_ms: i64,
     /// Bytes of `reply.buf` already written to the socket.
     pub sent: usize,
     pub close_after_reply: bool,
@@ -188,7 +199,9 @@ impl Client {
             qpos: 0,
             query_peak: 0,
             parser: Parser::default(),
-            reply: ReplyBuf::new(),
+            reply: ReplyBuf::with_capacity(REPLY_MIN_BYTES),
+            reply_peak: 0,
+            reply_peak_since_ms: now_ms,
             sent: 0,
             close_after_reply: false,
             executing: false,
@@ -369,6 +382,39 @@ impl Client {
         }
     }
 
+    /// Sizes the reply buffer after its recent peak: halved-or-more waste shrinks it
+    /// (not under REPLY_MIN_BYTES), a buffer its replies fill grows (doubling, up to
+    /// REPLY_CHUNK_BYTES). Returns -1 when shrunk, 1 when grown, 0 otherwise; then
+    /// forgets the peak every `reset_ms` (negative: never).
+    /// Redis compat: server.c clientsCronResizeOutputBuffer.
+    pub fn resize_reply_buffer(&mut self, now_ms: i64, reset_ms: i64, enabled: bool) -> i32 {
+        if !enabled || self.detached || self.executing {
+            return 0;
+        }
+        let cap = self.reply.buf.capacity();
+        let mut resized = 0;
+        let want = if cap / 2 >= REPLY_MIN_BYTES && self.reply_peak < cap / 2 {
+            resized = -1;
+            REPLY_MIN_BYTES.max(self.reply_peak + 1)
+        } else if cap * 2 < REPLY_CHUNK_BYTES * 2 && self.reply_peak >= cap && cap > 0 {
+            resized = 1;
+            REPLY_CHUNK_BYTES.min(cap * 2)
+        } else {
+            0
+        };
+        if reset_ms >= 0 && now_ms - self.reply_peak_since_ms >= reset_ms {
+            self.reply_peak = self.reply.buf.len();
+            self.reply_peak_since_ms = now_ms;
+        }
+        if resized == 0 || want < self.reply.buf.len() {
+            return 0;
+        }
+        let mut buf = Vec::with_capacity(want);
+        buf.extend_from_slice(&self.reply.buf);
+        self.reply.buf = buf;
+        resized
+    }
+
     /// Writes as much pending output as the socket takes. Ok(true): all written (or
     /// all that may be written now).
     pub fn flush(&mut self) -> io::Result<bool> {
@@ -435,12 +481,13 @@ impl Client {
                 Err(e) => return Err(e),
             }
         }
+        self.reply_peak = self.reply_peak.max(self.reply.buf.len());
         self.reply.buf.clear();
         self.sent = 0;
         // Do not keep a big reply buffer around once written: idle clients would hold
         // memory that maxmemory counts (Redis keeps 16 KB per client at most).
-        if self.reply.buf.capacity() > 16 * 1024 {
-            self.reply.buf = Vec::new();
+        if self.reply.buf.capacity() > REPLY_CHUNK_BYTES {
+            self.reply.buf = Vec::with_capacity(REPLY_CHUNK_BYTES);
         }
         Ok(true)
     }
@@ -533,7 +580,7 @@ impl Client {
             self.query.capacity().saturating_sub(self.query.len()).max(self.qbuf_view.1),
             self.parser.arg_bytes,
             self.reply.buf.capacity(),
-            self.query_peak,
+            self.reply_peak,
             self.pending_output(),
             self.memory(),
             self.last_cmd,

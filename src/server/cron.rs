@@ -116,6 +116,11 @@ impl Server {
                 c.parser.args = Vec::new();
             }
             c.query_peak = c.query.len().max(bulk);
+            match c.resize_reply_buffer(now, self.reply_peak_reset_ms, self.reply_resizing) {
+                -1 => self.stats.reply_buffer_shrinks += 1,
+                1 => self.stats.reply_buffer_expands += 1,
+                _ => {}
+            }
         }
         for cid in idle {
             info!("Closing idle client");

@@ -12,6 +12,7 @@ pub mod evict;
 pub mod fullsync;
 pub mod handshake;
 pub mod latency;
+pub mod oom;
 pub mod pause;
 pub mod persist;
 pub mod propagate;
@@ -69,6 +70,9 @@ pub struct Stats {
     pub client_qbuf_limit_disconnections: u64,
     pub evicted_keys: u64,
     pub evicted_clients: u64,
+    /// Idle clients' reply buffers shrunk, busy clients' grown (clients cron).
+    pub reply_buffer_shrinks: u64,
+    pub reply_buffer_expands: u64,
     /// Indexed by command id (see `cmd::Table::specs`); grown on demand.
     pub cmd: Vec<CmdStat>,
     /// Per command id: call latency in nanoseconds (INFO latencystats).
@@ -88,6 +92,9 @@ pub struct ShutdownReq {
     pub now: bool,
     pub force: bool,
 }
+
+/// Default of `Server::reply_peak_reset_ms`. Redis compat: REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME.
+pub const REPLY_PEAK_RESET_MS: i64 = 5000;
 
 pub struct Server {
     pub cfg: Config,
@@ -124,6 +131,12 @@ pub struct Server {
     pub pending_close: Vec<usize>,
     pub executable: String,
     pub hz: u32,
+    /// How often a client's reply-buffer peak is forgotten (ms; negative: never), and
+    /// whether the clients cron resizes reply buffers at all (DEBUG REPLYBUFFER).
+    pub reply_peak_reset_ms: i64,
+    pub reply_resizing: bool,
+    /// This process's OOM score before `oom-score-adj` changed it (None: unchanged).
+    pub oom_base: Option<i32>,
     /// Actual listening TCP port (0 when not listening on TCP).
     pub tcp_port: u16,
     pub peak_memory: u64,
@@ -233,6 +246,9 @@ impl Server {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             hz,
+            reply_peak_reset_ms: REPLY_PEAK_RESET_MS,
+            reply_resizing: true,
+            oom_base: None,
             tcp_port: 0,
             peak_memory: 0,
             listeners: Vec::new(),

@@ -240,7 +240,7 @@ impl Server {
     /// Where BGSAVE writes: a temp file renamed to `dbfilename` when complete.
     pub(super) fn rdb_target(&self) -> Target {
         Target::File {
-            tmp: PathBuf::from(format!("temp-bg-{}.rdb", std::process::id())),
+            tmp: PathBuf::from(format!("temp-{}.rdb", crate::persist::child::PID_MARK)),
             dest: Some(PathBuf::from(self.dbfilename())),
         }
     }

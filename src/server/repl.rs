@@ -445,6 +445,7 @@ impl Server {
             cached_db: cached_db.filter(|_| resume),
         });
         self.sync_expiry_mode();
+        self.oom_adjust();
         // They follow our history, which now follows a new master.
         self.disconnect_replicas();
     }
@@ -519,6 +520,7 @@ impl Server {
         }
         self.replica_written.clear();
         self.sync_expiry_mode();
+        self.oom_adjust();
     }
 
     /// Cron work: pings replicas, acks the master, (re)connects to it.

@@ -431,3 +431,19 @@ fn shutdown_waits_for_replicas_to_catch_up() {
     assert_eq!(cmd!(rc, "GET", "k"), b"$1\r\n3\r\n");
     assert!(m.log().contains("1 of 1 replicas are in sync when shutting down."));
 }
+
+#[test]
+fn a_replica_connects_from_bind_source_addr() {
+    // Ported from tests/unit/networking.tcl "CONFIG SET bind-source-addr".
+    let m = Server::start_with(&["--protected-mode", "no"]);
+    let mut mc = m.raw();
+    let r = Server::start();
+    let mut rc = r.raw();
+    assert_eq!(cmd!(rc, "CONFIG", "SET", "bind-source-addr", "127.0.0.2"), b"+OK\r\n");
+    cmd!(rc, "REPLICAOF", "127.0.0.1", m.port.to_string());
+    wait_for("the link", Duration::from_secs(10), || {
+        (info_field(&mut rc, "master_link_status") == "up").then_some(())
+    });
+    let slave0 = info_field(&mut mc, "slave0");
+    assert!(slave0.contains("ip=127.0.0.2,"), "{slave0}");
+}

@@ -616,3 +616,90 @@ fn process_title_follows_the_template() {
     assert!(err.to_string().contains("template format is invalid"), "{err}");
     assert_eq!(title(), format!("cache {{ {} {program} -", s.port));
 }
+
+fn oom_score(pid: u32) -> i32 {
+    std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn oom_score_adj_follows_the_role_and_is_restored_when_turned_off() {
+    // Ported from tests/unit/oom-score-adj.tcl.
+    let s = Server::start();
+    let mut c = s.raw();
+    let base = oom_score(s.pid());
+    assert_eq!(
+        cmd!(
+            c,
+            "CONFIG",
+            "SET",
+            "oom-score-adj-values",
+            "10 20 30",
+            "oom-score-adj",
+            "yes"
+        ),
+        b"+OK\r\n"
+    );
+    assert_eq!(oom_score(s.pid()), base + 10);
+    assert_eq!(cmd!(c, "CONFIG", "SET", "oom-score-adj-values", "15 20 30"), b"+OK\r\n");
+    assert_eq!(oom_score(s.pid()), base + 15);
+    assert_eq!(cmd!(c, "REPLICAOF", "127.0.0.1", "1"), b"+OK\r\n");
+    assert_eq!(oom_score(s.pid()), base + 20);
+    assert_eq!(cmd!(c, "REPLICAOF", "NO", "ONE"), b"+OK\r\n");
+    assert_eq!(oom_score(s.pid()), base + 15);
+    // The save child takes the third value.
+    cmd!(c, "SET", "k", "v");
+    cmd!(c, "CONFIG", "SET", "rdb-key-save-delay", "1000000");
+    assert_eq!(cmd!(c, "BGSAVE"), b"+Background saving started\r\n");
+    wait_for("the save child's score", Duration::from_secs(10), || {
+        let kids = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", s.pid())).unwrap_or_default();
+        let child: u32 = kids.split_whitespace().next()?.parse().ok()?;
+        (std::fs::read_to_string(format!("/proc/{child}/oom_score_adj"))
+            .ok()?
+            .trim()
+            == (base + 30).to_string())
+        .then_some(())
+    });
+    assert_eq!(cmd!(c, "CONFIG", "SET", "oom-score-adj", "absolute"), b"+OK\r\n");
+    assert_eq!(oom_score(s.pid()), 15);
+    assert_eq!(cmd!(c, "CONFIG", "SET", "oom-score-adj", "no"), b"+OK\r\n");
+    assert_eq!(oom_score(s.pid()), base);
+    let err = cmd!(c, "CONFIG", "SET", "oom-score-adj-values", "2001 0 0");
+    assert!(err.starts_with(b"-ERR") && String::from_utf8_lossy(&err).contains("between -2000 and 2000"));
+}
+
+#[test]
+fn idle_clients_reply_buffers_shrink_and_busy_ones_keep_16k() {
+    // Ported from tests/unit/replybufsize.tcl.
+    let s = Server::start();
+    let mut c = s.raw();
+    let rbs = |c: &mut crate::harness::Raw| -> usize {
+        let list = String::from_utf8_lossy(&cmd!(c, "CLIENT", "LIST")).into_owned();
+        let line = list.lines().find(|l| l.contains("name=watched")).unwrap().to_string();
+        let field = line.split(' ').find_map(|f| f.strip_prefix("rbs=")).unwrap();
+        field.parse().unwrap()
+    };
+    assert_eq!(cmd!(c, "DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "100"), b"+OK\r\n");
+    let mut w = s.raw();
+    cmd!(w, "CLIENT", "SETNAME", "watched");
+    cmd!(c, "SET", "big", "x".repeat(32768));
+    // A reply bigger than the buffer grows it for that batch only.
+    assert_eq!(cmd!(w, "GET", "big").len(), 32768 + 10);
+    let after_big = rbs(&mut c);
+    assert_eq!(after_big, 16384, "a buffer kept after a big reply");
+    wait_for("the idle client's buffer to shrink", Duration::from_secs(10), || {
+        (1024..2048).contains(&rbs(&mut c)).then_some(())
+    });
+    let shrinks: u64 = String::from_utf8_lossy(&cmd!(c, "INFO", "stats"))
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("reply_buffer_shrinks:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap();
+    assert!(shrinks >= 1);
+    assert_eq!(cmd!(c, "DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "reset"), b"+OK\r\n");
+}
