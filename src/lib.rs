@@ -12,6 +12,7 @@ pub mod alloc;
 pub mod clock;
 pub mod cmd;
 pub mod config;
+pub mod crash;
 pub mod db;
 pub mod ds;
 pub mod log;

@@ -23,6 +23,7 @@ pub fn set_level(l: LogLevel) {
 }
 
 pub fn set_file(path: &str) {
+    crate::crash::set_log_path(path);
     if let Ok(mut f) = FILE.lock() {
         *f = path.to_string();
     }
@@ -95,10 +96,18 @@ fn civil(days: i64) -> (i64, usize, i64) {
 
 /// `dd Mon yyyy hh:mm:ss.mmm` in UTC.
 pub fn timestamp(ms: i64) -> String {
+    let mut s = String::with_capacity(24);
+    let _ = write_timestamp(&mut s, ms);
+    s
+}
+
+/// `timestamp` into any writer, without allocating (the crash handler uses it).
+pub fn write_timestamp(w: &mut impl std::fmt::Write, ms: i64) -> std::fmt::Result {
     let secs = ms.div_euclid(1000);
     let (y, mo, d) = civil(secs.div_euclid(86_400));
     let s = secs.rem_euclid(86_400);
-    format!(
+    write!(
+        w,
         "{:02} {} {} {:02}:{:02}:{:02}.{:03}",
         d,
         MONTHS.get(mo).unwrap_or(&"Jan"),
@@ -108,6 +117,11 @@ pub fn timestamp(ms: i64) -> String {
         s % 60,
         ms.rem_euclid(1000)
     )
+}
+
+/// The role letter of log lines now.
+pub fn role() -> u8 {
+    ROLE.load(Ordering::Relaxed)
 }
 
 /// Writes one formatted line (also used directly before tracing is set up).

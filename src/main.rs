@@ -150,6 +150,8 @@ fn main() -> ExitCode {
         warn!("{w}");
     }
     raise_open_files(cfg.maxclients);
+    ferrodis::crash::set_report(cfg.yes("crash-log-enabled"));
+    ferrodis::crash::init();
     let mut srv = Server::new(cfg);
     srv.oom_adjust();
     if let Err(e) = srv.load_users_at_startup() {
@@ -160,6 +162,7 @@ fn main() -> ExitCode {
     if !pidfile.is_empty() && srv.cfg.daemonize || !pidfile.is_empty() {
         if std::fs::write(&pidfile, format!("{pid}\n")).is_ok() {
             srv.pidfile_written = true;
+            ferrodis::crash::set_pidfile(&pidfile);
         } else {
             warn!("Failed to write PID file: {pidfile}");
         }

@@ -86,6 +86,9 @@ fn apply(ctx: &mut Ctx, name: &str) {
         "loglevel" => crate::log::set_level(cfg.loglevel),
         "logfile" => crate::log::set_file(&cfg.logfile),
         "hz" => ctx.srv.hz = cfg.hz,
+        "crash-log-enabled" => crate::crash::set_report(cfg.yes("crash-log-enabled")),
+        // Off at once; on from the next cron run.
+        "watchdog-period" if cfg.int("watchdog-period") == 0 => crate::crash::watchdog(0),
         "appendonly" => {
             if cfg.get("appendonly") == Some("yes") {
                 let _ = ctx.srv.aof_start();
@@ -765,6 +768,7 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             }
             ctx.out.ok();
         }
+        "segfault" => crate::crash::segfault(),
         "jmap" | "change-repl-id" | "stringmatch-len" => {
             ctx.out.ok();
         }

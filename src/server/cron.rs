@@ -13,6 +13,15 @@ const SAMPLES: usize = 16;
 impl Server {
     pub fn cron(&mut self) {
         let now = clock::now_ms();
+        // Redis compat: server.c serverCron re-arms the watchdog each run, with a
+        // period of at least two cron intervals.
+        let wd = self.cfg.int("watchdog-period");
+        let wd = if wd > 0 {
+            wd.max(2000 / self.hz.max(1) as i64)
+        } else {
+            0
+        };
+        crate::crash::watchdog(wd.min(i32::MAX as i64) as i32);
         // Redis compat: expire.c: no key expires during CLIENT PAUSE, and a replica
         // waits for its master's DELs.
         if self.active_expire && self.pause_check(now).is_none() {

@@ -703,3 +703,47 @@ fn idle_clients_reply_buffers_shrink_and_busy_ones_keep_16k() {
     assert!(shrinks >= 1);
     assert_eq!(cmd!(c, "DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "reset"), b"+OK\r\n");
 }
+
+#[test]
+fn a_fatal_signal_logs_a_crash_report_and_removes_the_pidfile() {
+    // Ported from tests/integration/logging.tcl "Crash report generated on DEBUG
+    // SEGFAULT" and "... on SIGABRT".
+    let dir = crate::harness::temp_dir();
+    let pidfile = dir.join("pid");
+    let mut s = Server::start_in(dir, &["--pidfile", pidfile.to_str().unwrap()]);
+    assert!(pidfile.exists());
+    let mut c = s.raw();
+    c.send(b"DEBUG SEGFAULT\r\n");
+    assert_eq!(s.wait_exit(), None, "killed by the signal itself");
+    let log = s.log();
+    assert!(log.contains("crashed by signal: 11"), "{log}");
+    assert!(log.contains("Accessing address: 0x"), "{log}");
+    assert!(log.contains("------ STACK TRACE ------"), "{log}");
+    assert!(log.contains("BUG REPORT END"), "{log}");
+    assert!(!pidfile.exists());
+
+    let mut s = Server::start();
+    std::process::Command::new("kill")
+        .args(["-ABRT", &s.pid().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(s.wait_exit(), None);
+    let log = s.log();
+    assert!(log.contains("crashed by signal: 6"), "{log}");
+    assert!(log.contains("Killed by PID: "), "{log}");
+}
+
+#[test]
+fn the_watchdog_logs_the_stack_of_a_long_iteration() {
+    let s = Server::start_with(&["--watchdog-period", "200"]);
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "DEBUG", "SLEEP", "1"), b"+OK\r\n");
+    let log = s.log();
+    assert!(log.contains("--- WATCHDOG TIMER EXPIRED ---"), "{log}");
+    assert!(log.contains("Backtrace:"), "{log}");
+    // Turned off, a long iteration logs nothing more.
+    assert_eq!(cmd!(c, "CONFIG", "SET", "watchdog-period", "0"), b"+OK\r\n");
+    let before = s.log().matches("WATCHDOG TIMER EXPIRED").count();
+    assert_eq!(cmd!(c, "DEBUG", "SLEEP", "0.5"), b"+OK\r\n");
+    assert_eq!(s.log().matches("WATCHDOG TIMER EXPIRED").count(), before);
+}
