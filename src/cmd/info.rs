@@ -233,9 +233,10 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
         }
         "persistence" => {
             let (cow, done, total, perc) = srv.rdb.progress();
-            let loading = srv.loading.is_some() as u8;
+            let loading = srv.loading.is_some_and(|l| l.blocking()) as u8;
+            let async_loading = srv.loading.is_some_and(|l| !l.blocking()) as u8;
             let loading_info = match srv.loading {
-                Some(l) => {
+                Some(l) if l.blocking() => {
                     let perc = if l.total_bytes > 0 {
                         l.loaded_bytes as f64 * 100.0 / l.total_bytes as f64
                     } else {
@@ -252,11 +253,11 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
                         l.start_secs, l.total_bytes, l.loaded_bytes
                     )
                 }
-                None => String::new(),
+                _ => String::new(),
             };
             let _ = write!(
                 o,
-                "# Persistence\r\nloading:{loading}\r\n{loading_info}async_loading:0\r\ncurrent_cow_peak:{cow}\r\ncurrent_cow_size:{cow}\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:{perc:.2}\r\ncurrent_save_keys_processed:{done}\r\ncurrent_save_keys_total:{total}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:{}\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                "# Persistence\r\nloading:{loading}\r\n{loading_info}async_loading:{async_loading}\r\ncurrent_cow_peak:{cow}\r\ncurrent_cow_size:{cow}\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:{perc:.2}\r\ncurrent_save_keys_processed:{done}\r\ncurrent_save_keys_total:{total}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:{}\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
                 srv.dirty,
                 srv.rdb.saving() as u8,
                 srv.lastsave,

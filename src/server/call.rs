@@ -327,10 +327,12 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     }
     // Redis compat: server.c processCommand: while a dataset loads, only commands
     // flagged for it run.
-    if srv.loading.is_some()
-        && spec.flags & spec::LOADING == 0
-        && !srv.clients.get(cid).is_some_and(|c| c.is_internal())
-    {
+    let refused = match &srv.loading {
+        Some(l) if l.blocking() => spec.flags & spec::LOADING == 0,
+        Some(_) => spec.flags & spec::NO_ASYNC_LOADING != 0,
+        None => false,
+    };
+    if refused && !srv.clients.get(cid).is_some_and(|c| c.is_internal()) {
         reject(
             srv,
             cid,
@@ -449,6 +451,20 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             );
             return;
         }
+    }
+    // Redis compat: server.c processCommand: a replica's connection only acks and
+    // pings; commands on the data are refused (and the error drops it).
+    if flags & (spec::WRITE | spec::READONLY | spec::MAY_REPLICATE) != 0
+        && srv.clients.get(cid).is_some_and(|c| c.replica.is_some())
+    {
+        reject(
+            srv,
+            cid,
+            out,
+            &CmdError::new("ERR Replica can't interact with the keyspace"),
+            Some(id),
+        );
+        return;
     }
     let Some(client) = srv.clients.get_mut(cid) else {
         return;

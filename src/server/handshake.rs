@@ -161,6 +161,11 @@ impl Server {
         if let Some(m) = self.repl.master.as_mut() {
             m.last_io_ms = clock::now_ms();
         }
+        if let (Some(l), Some(c)) = (self.loading.as_mut(), self.clients.get(cid)) {
+            if l.from_link {
+                l.loaded_bytes = c.query.len().saturating_sub(c.qpos) as u64;
+            }
+        }
         while self.handshake_step(cid)? {}
         if eof && self.clients.get(cid).is_some_and(|c| c.handshake.is_some()) {
             return Err("Master closed the connection during the handshake".into());
@@ -308,6 +313,7 @@ impl Server {
                     return Err(format!("Bad EOF mark from MASTER: '{line}'"));
                 }
                 tracing::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+                self.transfer_begin(&id, 0);
                 self.handshake_set(cid, Step::PayloadEof(id, offset, mark));
             }
             Step::PayloadLen(id, offset) => {
@@ -316,6 +322,7 @@ impl Server {
                     .and_then(|v| v.parse().ok())
                     .ok_or_else(|| format!("Bad protocol from MASTER, the first byte is not '$' (we received '{line}'), are you sure the host and port are right?"))?;
                 tracing::info!("MASTER <-> REPLICA sync: receiving {len} bytes from master to disk");
+                self.transfer_begin(&id, len as u64);
                 self.handshake_set(cid, Step::Payload(id, offset, len));
             }
             Step::Connecting | Step::Payload(..) | Step::PayloadEof(..) => return Ok(false),
@@ -367,6 +374,40 @@ impl Server {
         Ok(())
     }
 
+    /// A snapshot starts to arrive. Our data stays as it is until all of it is here,
+    /// but what clients see meanwhile follows `repl-diskless-load`, as with Redis's
+    /// loading from the socket: `swapdb` serves the old data throughout when the
+    /// snapshot continues the history we have (async loading), and otherwise (and
+    /// `on-empty-db` with no keys) answers -LOADING from now on; `disabled` serves
+    /// the old data until the load itself. Redis compat: replication.c
+    /// readSyncBulkPayload, useDisklessLoad.
+    fn transfer_begin(&mut self, id: &str, len: u64) {
+        let asynchronous = match self.cfg.get("repl-diskless-load").unwrap_or_default() {
+            "swapdb" => id == self.repl.replid,
+            "on-empty-db" if self.dbs.iter().all(|d| d.is_empty()) => false,
+            _ => return,
+        };
+        self.loading = Some(super::Loading {
+            start_secs: clock::now_ms() / 1000,
+            total_bytes: len,
+            asynchronous,
+            from_link: true,
+            ..Default::default()
+        });
+        tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
+    }
+
+    /// The link carrying a snapshot dropped: the old data is served again.
+    pub fn transfer_abort(&mut self) {
+        if let Some(l) = self.loading.filter(|l| l.from_link) {
+            tracing::warn!(
+                "Internal error in RDB reading offset {}: the master's snapshot ended early (link lost); the old data is kept",
+                l.loaded_bytes
+            );
+            self.loading = None;
+        }
+    }
+
     /// The snapshot arrived: it replaces our data, which then follows the master's
     /// history `id` from `offset`, starting with `rest`.
     fn handshake_load(
@@ -384,7 +425,8 @@ impl Server {
             // bytes stay in the socket until the stream starts.
             c.executing = true;
         }
-        let loaded = self.repl_load_snapshot(data);
+        let swap = self.cfg.get("repl-diskless-load") == Some("swapdb");
+        let loaded = self.repl_load_snapshot(data, swap);
         if let Some(c) = self.clients.get_mut(cid) {
             c.executing = false;
         }
@@ -413,18 +455,34 @@ impl Server {
         rest
     }
 
-    /// The master's snapshot replaces the dataset.
-    fn repl_load_snapshot(&mut self, data: &[u8]) -> Result<(), String> {
-        tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
-        for i in 0..self.dbs.len() {
-            if let Some(db) = self.dbs.get_mut(i) {
-                crate::db::lazyfree::drop_later(db.flush());
+    /// The master's snapshot replaces the dataset. With `swap`, the old data stays
+    /// until the new is loaded (and stays if it cannot be).
+    fn repl_load_snapshot(&mut self, data: &[u8], swap: bool) -> Result<(), String> {
+        if !swap {
+            tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
+            for i in 0..self.dbs.len() {
+                if let Some(db) = self.dbs.get_mut(i) {
+                    crate::db::lazyfree::drop_later(db.flush());
+                }
+                self.signal_db(i);
             }
-            self.signal_db(i);
         }
         self.scripts.functions.flush();
-        tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
-        self.load_rdb_data(data, false)?;
+        if !self.loading.is_some_and(|l| l.from_link) {
+            tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
+        }
+        let res = self.load_rdb_data(data, false);
+        if swap {
+            for i in 0..self.dbs.len() {
+                self.signal_db(i);
+            }
+            if res.is_ok() {
+                tracing::info!("MASTER <-> REPLICA sync: Swapping the loaded data in");
+            } else {
+                tracing::warn!("Failed trying to load the MASTER synchronization DB from socket, the old data is kept");
+            }
+        }
+        res?;
         tracing::info!("MASTER <-> REPLICA sync: Finished with success");
         Ok(())
     }

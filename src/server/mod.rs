@@ -204,6 +204,18 @@ pub struct Loading {
     pub loaded_bytes: u64,
     /// `loaded_bytes` when events were last processed.
     pub events_at: u64,
+    /// The old dataset keeps being served meanwhile (INFO async_loading; only
+    /// commands flagged no-async-loading are refused). Redis compat: server.async_loading.
+    pub asynchronous: bool,
+    /// Started by a master's snapshot arriving (ended when its link drops).
+    pub from_link: bool,
+}
+
+impl Loading {
+    /// Clients get -LOADING for commands not allowed while loading.
+    pub fn blocking(&self) -> bool {
+        !self.asynchronous
+    }
 }
 
 impl Server {

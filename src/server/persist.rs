@@ -446,9 +446,12 @@ impl Server {
             .get("key-load-delay")
             .and_then(|v| v.parse::<i64>().ok())
             .unwrap_or(0);
+        // A master's snapshot may be loaded in the background (swapdb, same history).
+        let asynchronous = self.loading.is_some_and(|l| l.asynchronous);
         self.loading = Some(super::Loading {
             start_secs: now / 1000,
             total_bytes: data.len() as u64,
+            asynchronous,
             ..Default::default()
         });
         let mut on_key = |pos: usize| {

@@ -775,22 +775,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
                 execute_checked(srv, cid, &argv, &mut out);
                 if from_master {
                     srv.dbs.iter_mut().for_each(|d| d.lazy_expire = true);
-                    // Redis compat: networking.c afterErrorReply: an error our master
-                    // would get means the datasets may have diverged.
-                    if out.buf.get(mark) == Some(&b'-') {
-                        let err = out.buf.get(mark + 1..).unwrap_or_default();
-                        let err = err.split(|&b| b == b'\r').next().unwrap_or_default();
-                        let table = crate::cmd::table();
-                        let name = table
-                            .lookup_id(&argv)
-                            .and_then(|id| table.names.get(id))
-                            .map_or("<unknown>", |n| n.as_str());
-                        warn!(
-                            "== CRITICAL == This replica is sending an error to its master: '{}' after processing the command '{name}'",
-                            String::from_utf8_lossy(err)
-                        );
-                        srv.stats.unexpected_error_replies += 1;
-                    }
+                    link_error(srv, out.buf.get(mark..).unwrap_or_default(), &argv, "replica", "master");
                 }
                 if from_master || to_replica {
                     // Replies to our master (but the ack it asked for) and to our
@@ -875,16 +860,47 @@ fn execute_checked(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut crate
     let before = out.buf.len();
     call::execute(srv, cid, argv, out);
     if replica && out.buf.len() > before {
-        out.buf.truncate(before);
         if let Some(c) = srv.clients.get(cid) {
             warn!(
                 "Replica generated a reply to command '{}', disconnecting it: {}",
-                c.last_cmd,
+                command_name(argv),
                 c.info_line(clock::now_ms())
             );
         }
+        link_error(
+            srv,
+            out.buf.get(before..).unwrap_or_default(),
+            argv,
+            "master",
+            "replica",
+        );
+        out.buf.truncate(before);
         srv.close_client_async(cid);
     }
+}
+
+/// The table's name for the command `argv` calls (`<unknown>` when none).
+fn command_name(argv: &[&[u8]]) -> &'static str {
+    let table = crate::cmd::table();
+    table
+        .lookup_id(argv)
+        .and_then(|id| table.names.get(id))
+        .map_or("<unknown>", |n| n.as_str())
+}
+
+/// An error reply between a master and its replica means their datasets may have
+/// diverged: logged, and counted. Redis compat: networking.c afterErrorReply.
+fn link_error(srv: &mut Server, reply: &[u8], argv: &[&[u8]], from: &str, to: &str) {
+    let Some(err) = reply.strip_prefix(b"-") else {
+        return;
+    };
+    let err = err.split(|&b| b == b'\r').next().unwrap_or_default();
+    warn!(
+        "== CRITICAL == This {from} is sending an error to its {to}: '{}' after processing the command '{}'",
+        String::from_utf8_lossy(err),
+        command_name(argv)
+    );
+    srv.stats.unexpected_error_replies += 1;
 }
 
 /// Writes a client's pending output; closes it when done if asked to.

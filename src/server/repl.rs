@@ -238,8 +238,10 @@ impl Server {
     }
 
     /// Appends `bytes` to a client's output, to be written before the loop sleeps.
+    /// A client being closed gets nothing more (a replica killed inside a
+    /// transaction must not receive the transaction's writes).
     pub(super) fn queue_output(&mut self, cid: usize, bytes: &[u8]) {
-        if let Some(c) = self.clients.get_mut(cid) {
+        if let Some(c) = self.clients.get_mut(cid).filter(|c| !c.close_asap) {
             c.push_output(bytes);
             if !c.pending_write {
                 c.pending_write = true;
@@ -311,6 +313,13 @@ impl Server {
             self.sync_propagation();
         }
         self.repl.waiters.retain(|w| w.0 != cid);
+        if self
+            .clients
+            .get(cid)
+            .is_some_and(|c| c.is_master && c.handshake.is_some())
+        {
+            self.transfer_abort();
+        }
         if let Some(m) = self.repl.master.as_mut() {
             if m.cid == Some(cid) {
                 m.cid = None;
@@ -446,8 +455,9 @@ impl Server {
         });
         self.sync_expiry_mode();
         self.oom_adjust();
-        // They follow our history, which now follows a new master.
-        self.disconnect_replicas();
+        // Our replicas stay: they follow our history, which a partial resync with the
+        // new master continues. They are dropped when it does not (a new id, or a
+        // snapshot to load). Redis compat: replication.c replicationSetMaster.
     }
 
     /// The history our data is at, for an RDB file: a master's once it keeps a

@@ -447,3 +447,100 @@ fn a_replica_connects_from_bind_source_addr() {
     let slave0 = info_field(&mut mc, "slave0");
     assert!(slave0.contains("ip=127.0.0.2,"), "{slave0}");
 }
+
+/// `repl-diskless-load swapdb`: the old data survives a transfer that fails. A
+/// snapshot of another history is "loading" from its first byte (-LOADING); one that
+/// continues our history is loaded in the background, the old data served meanwhile.
+#[test]
+fn swapdb_keeps_the_old_data_until_the_new_is_loaded() {
+    let m = Server::start_with(&["--rdb-key-save-delay", "2000"]);
+    let mut mc = m.raw();
+    assert_eq!(cmd!(mc, "DEBUG", "POPULATE", "1000", "master"), b"+OK\r\n");
+    let r = Server::start_with(&["--repl-diskless-load", "swapdb", "--replica-read-only", "no"]);
+    let mut rc = r.raw();
+    cmd!(rc, "SET", "mykey", "myvalue");
+    cmd!(rc, "REPLICAOF", "127.0.0.1", m.port.to_string());
+    let persistence = |c: &mut crate::harness::Raw, f: &str| section_field(c, "persistence", f);
+    wait_for("the replica to load", Duration::from_secs(10), || {
+        (persistence(&mut rc, "loading") == "1").then_some(())
+    });
+    assert_eq!(persistence(&mut rc, "async_loading"), "0");
+    assert!(cmd!(rc, "GET", "mykey").starts_with(b"-LOADING"));
+    // The master drops the link: the old data is back.
+    cmd!(mc, "CONFIG", "SET", "repl-diskless-sync-delay", "5");
+    assert_eq!(cmd!(mc, "CLIENT", "KILL", "TYPE", "replica"), b":1\r\n");
+    wait_for("the load to stop", Duration::from_secs(10), || {
+        (persistence(&mut rc, "loading") == "0").then_some(())
+    });
+    assert_eq!(cmd!(rc, "GET", "mykey"), b"$7\r\nmyvalue\r\n");
+    assert_eq!(cmd!(rc, "DBSIZE"), b":1\r\n");
+    // Once through, the master's data replaces it.
+    cmd!(
+        mc,
+        "CONFIG",
+        "SET",
+        "rdb-key-save-delay",
+        "0",
+        "repl-diskless-sync-delay",
+        "0"
+    );
+    wait_for("the link", Duration::from_secs(20), || {
+        (info_field(&mut rc, "master_link_status") == "up").then_some(())
+    });
+    assert_eq!(cmd!(rc, "DBSIZE"), b":1000\r\n");
+
+    // The same history again (a backlog too small to continue): async loading.
+    cmd!(rc, "SET", "mykey", "myvalue");
+    cmd!(
+        mc,
+        "CONFIG",
+        "SET",
+        "repl-backlog-size",
+        "16384",
+        "rdb-key-save-delay",
+        "2000"
+    );
+    cmd!(mc, "MULTI");
+    cmd!(mc, "CLIENT", "KILL", "TYPE", "replica");
+    for i in 0..10 {
+        cmd!(mc, "SET", format!("big{i}"), "A".repeat(16384));
+    }
+    cmd!(mc, "EXEC");
+    wait_for("async loading", Duration::from_secs(10), || {
+        (persistence(&mut rc, "async_loading") == "1").then_some(())
+    });
+    assert_eq!(persistence(&mut rc, "loading"), "0");
+    assert_eq!(cmd!(rc, "GET", "mykey"), b"$7\r\nmyvalue\r\n");
+    assert!(cmd!(rc, "REPLICAOF", "NO", "ONE").starts_with(b"-LOADING"));
+    cmd!(mc, "CONFIG", "SET", "rdb-key-save-delay", "0");
+    wait_for("the swap", Duration::from_secs(20), || {
+        (cmd!(rc, "DBSIZE") == b":1010\r\n").then_some(())
+    });
+    assert_eq!(cmd!(rc, "GET", "mykey"), b"$-1\r\n");
+    assert_eq!(persistence(&mut rc, "async_loading"), "0");
+}
+
+#[test]
+fn a_replica_connection_cannot_touch_the_keyspace() {
+    // Ported from tests/integration/replication.tcl "replica do not write the reply to
+    // the replication link - PSYNC".
+    let m = Server::start();
+    let mut c = m.raw();
+    c.send(b"PSYNC replicationid -1\r\n");
+    wait_for("the full resync", Duration::from_secs(10), || {
+        let r = c.read();
+        String::from_utf8_lossy(&r).contains("+FULLRESYNC").then_some(())
+    });
+    c.send(b"GET foo\r\n");
+    wait_for("the replica to be dropped", Duration::from_secs(10), || {
+        c.closed().then_some(())
+    });
+    let log = m.log();
+    assert!(
+        log.contains("Replica generated a reply to command 'get', disconnecting it"),
+        "{log}"
+    );
+    assert!(log.contains("== CRITICAL == This master is sending an error to its replica: 'ERR Replica can't interact with the keyspace'"), "{log}");
+    let mut other = m.raw();
+    assert_eq!(cmd!(other, "PING"), b"+PONG\r\n");
+}
