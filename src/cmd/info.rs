@@ -233,10 +233,10 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
         }
         "persistence" => {
             let (cow, done, total, perc) = srv.rdb.progress();
-            let loading = srv.loading.is_some_and(|l| l.blocking()) as u8;
-            let async_loading = srv.loading.is_some_and(|l| !l.blocking()) as u8;
+            let loading = srv.loading.is_some_and(|l| !l.asynchronous) as u8;
+            let async_loading = srv.loading.is_some_and(|l| l.asynchronous) as u8;
             let loading_info = match srv.loading {
-                Some(l) if l.blocking() => {
+                Some(l) if !l.asynchronous => {
                     let perc = if l.total_bytes > 0 {
                         l.loaded_bytes as f64 * 100.0 / l.total_bytes as f64
                     } else {

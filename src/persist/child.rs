@@ -172,9 +172,8 @@ pub fn run(path: &str, oom_score: Option<&str>) -> ExitCode {
         crate::server::oom::write_own(v);
     }
     let path = resolve(Path::new(path), std::process::id());
-    let path = path.display();
     let res = (|| -> io::Result<()> {
-        let mut f = std::fs::File::create(path.to_string())?;
+        let mut f = std::fs::File::create(&path)?;
         let mut input = io::stdin().lock();
         let mut buf = vec![0u8; 1 << 20];
         loop {
@@ -191,7 +190,7 @@ pub fn run(path: &str, oom_score: Option<&str>) -> ExitCode {
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Write error writing {path}: {e}");
+            eprintln!("Write error writing {}: {e}", path.display());
             ExitCode::from(1)
         }
     }

@@ -328,8 +328,8 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     // Redis compat: server.c processCommand: while a dataset loads, only commands
     // flagged for it run.
     let refused = match &srv.loading {
-        Some(l) if l.blocking() => spec.flags & spec::LOADING == 0,
-        Some(_) => spec.flags & spec::NO_ASYNC_LOADING != 0,
+        Some(l) if l.asynchronous => spec.flags & spec::NO_ASYNC_LOADING != 0,
+        Some(_) => spec.flags & spec::LOADING == 0,
         None => false,
     };
     if refused && !srv.clients.get(cid).is_some_and(|c| c.is_internal()) {

@@ -384,35 +384,33 @@ impl Client {
 
     /// Sizes the reply buffer after its recent peak: halved-or-more waste shrinks it
     /// (not under REPLY_MIN_BYTES), a buffer its replies fill grows (doubling, up to
-    /// REPLY_CHUNK_BYTES). Returns -1 when shrunk, 1 when grown, 0 otherwise; then
+    /// REPLY_CHUNK_BYTES). Returns how the capacity changed (Less: shrunk); then
     /// forgets the peak every `reset_ms` (negative: never).
     /// Redis compat: server.c clientsCronResizeOutputBuffer.
-    pub fn resize_reply_buffer(&mut self, now_ms: i64, reset_ms: i64, enabled: bool) -> i32 {
+    pub fn resize_reply_buffer(&mut self, now_ms: i64, reset_ms: i64, enabled: bool) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
         if !enabled || self.detached || self.executing {
-            return 0;
+            return Ordering::Equal;
         }
         let cap = self.reply.buf.capacity();
-        let mut resized = 0;
         let want = if cap / 2 >= REPLY_MIN_BYTES && self.reply_peak < cap / 2 {
-            resized = -1;
             REPLY_MIN_BYTES.max(self.reply_peak + 1)
-        } else if cap * 2 < REPLY_CHUNK_BYTES * 2 && self.reply_peak >= cap && cap > 0 {
-            resized = 1;
+        } else if cap > 0 && cap < REPLY_CHUNK_BYTES && self.reply_peak >= cap {
             REPLY_CHUNK_BYTES.min(cap * 2)
         } else {
-            0
+            cap
         };
         if reset_ms >= 0 && now_ms - self.reply_peak_since_ms >= reset_ms {
             self.reply_peak = self.reply.buf.len();
             self.reply_peak_since_ms = now_ms;
         }
-        if resized == 0 || want < self.reply.buf.len() {
-            return 0;
+        if want == cap || want < self.reply.buf.len() {
+            return Ordering::Equal;
         }
         let mut buf = Vec::with_capacity(want);
         buf.extend_from_slice(&self.reply.buf);
         self.reply.buf = buf;
-        resized
+        want.cmp(&cap)
     }
 
     /// Writes as much pending output as the socket takes. Ok(true): all written (or

@@ -126,9 +126,9 @@ impl Server {
             }
             c.query_peak = c.query.len().max(bulk);
             match c.resize_reply_buffer(now, self.reply_peak_reset_ms, self.reply_resizing) {
-                -1 => self.stats.reply_buffer_shrinks += 1,
-                1 => self.stats.reply_buffer_expands += 1,
-                _ => {}
+                std::cmp::Ordering::Less => self.stats.reply_buffer_shrinks += 1,
+                std::cmp::Ordering::Greater => self.stats.reply_buffer_expands += 1,
+                std::cmp::Ordering::Equal => {}
             }
         }
         for cid in idle {

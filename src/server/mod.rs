@@ -211,13 +211,6 @@ pub struct Loading {
     pub from_link: bool,
 }
 
-impl Loading {
-    /// Clients get -LOADING for commands not allowed while loading.
-    pub fn blocking(&self) -> bool {
-        !self.asynchronous
-    }
-}
-
 impl Server {
     pub fn new(cfg: Config) -> Self {
         let n = cfg.databases;

@@ -173,6 +173,16 @@ impl Server {
         self.child.id()
     }
 
+    /// The pids of the server's child processes (its background writers).
+    pub fn children(&self) -> Vec<u32> {
+        let pid = self.pid();
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    }
+
     /// Kills the process with SIGKILL (a crash: nothing is flushed) and waits for it.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();

@@ -647,15 +647,6 @@ fn clients_are_answered_loading_while_the_dataset_loads() {
     assert!(info.contains("connected_clients:1\r\n"), "{info}");
 }
 
-/// The pids of `pid`'s children.
-fn children(pid: u32) -> Vec<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
-
 #[test]
 fn bgsave_writes_a_temp_file_named_after_its_child_and_shutdown_removes_it() {
     // Ported from tests/unit/shutdown.tcl "Temp rdb will be deleted if we use bg_unlink
@@ -668,7 +659,7 @@ fn bgsave_writes_a_temp_file_named_after_its_child_and_shutdown_removes_it() {
     cmd!(c, "CONFIG", "SET", "rdb-key-save-delay", "100000");
     assert_eq!(cmd!(c, "BGSAVE"), b"+Background saving started\r\n");
     let temp = wait_for("the save child's temp file", Duration::from_secs(10), || {
-        children(s.pid())
+        s.children()
             .into_iter()
             .map(|p| s.dir.join(format!("temp-{p}.rdb")))
             .find(|f| f.exists())

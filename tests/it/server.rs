@@ -655,8 +655,7 @@ fn oom_score_adj_follows_the_role_and_is_restored_when_turned_off() {
     cmd!(c, "CONFIG", "SET", "rdb-key-save-delay", "1000000");
     assert_eq!(cmd!(c, "BGSAVE"), b"+Background saving started\r\n");
     wait_for("the save child's score", Duration::from_secs(10), || {
-        let kids = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", s.pid())).unwrap_or_default();
-        let child: u32 = kids.split_whitespace().next()?.parse().ok()?;
+        let child = *s.children().first()?;
         (std::fs::read_to_string(format!("/proc/{child}/oom_score_adj"))
             .ok()?
             .trim()
