@@ -108,6 +108,10 @@ pub struct Client {
     /// LIST rbp; the clients cron sizes the buffer after it).
     pub reply_peak: usize,
     pub reply_peak_since_ms: i64,
+    /// The capacity the reply buffer keeps between batches, sized by the clients cron
+    /// after `reply_peak`; what a burst grew past it is freed once written.
+    /// Redis compat: the client's static buffer (buf_usable_size) beside its reply list.
+    pub reply_size: usize,
     /// Bytes of `reply.buf` already written to the socket.
     pub sent: usize,
     pub close_after_reply: bool,
@@ -202,6 +206,7 @@ impl Client {
             reply: ReplyBuf::with_capacity(REPLY_MIN_BYTES),
             reply_peak: 0,
             reply_peak_since_ms: now_ms,
+            reply_size: REPLY_MIN_BYTES,
             sent: 0,
             close_after_reply: false,
             executing: false,
@@ -382,6 +387,21 @@ impl Client {
         }
     }
 
+    /// Makes room in the query buffer for the whole of a big argument as soon as its
+    /// length is known, so it is read in as few calls as the socket allows and the
+    /// client's memory (maxmemory-clients) counts it from its first bytes.
+    /// Redis compat: networking.c processMultibulkBuffer (sdsMakeRoomForNonGreedy for
+    /// arguments of PROTO_MBULK_BIG_ARG bytes and more).
+    pub fn reserve_big_arg(&mut self) {
+        const BIG_ARG: usize = 32 * 1024;
+        if let Some(b) = self.parser.pending_bulk().filter(|&b| b >= BIG_ARG) {
+            let end = self.qpos + b + 2;
+            if self.query.capacity() < end {
+                self.query.reserve_exact(end - self.query.len());
+            }
+        }
+    }
+
     /// Sizes the reply buffer after its recent peak: halved-or-more waste shrinks it
     /// (not under REPLY_MIN_BYTES), a buffer its replies fill grows (doubling, up to
     /// REPLY_CHUNK_BYTES). Returns how the capacity changed (Less: shrunk); then
@@ -392,10 +412,10 @@ impl Client {
         if !enabled || self.detached || self.executing {
             return Ordering::Equal;
         }
-        let cap = self.reply.buf.capacity();
+        let cap = self.reply_size;
         let want = if cap / 2 >= REPLY_MIN_BYTES && self.reply_peak < cap / 2 {
             REPLY_MIN_BYTES.max(self.reply_peak + 1)
-        } else if cap > 0 && cap < REPLY_CHUNK_BYTES && self.reply_peak >= cap {
+        } else if cap < REPLY_CHUNK_BYTES && self.reply_peak >= cap {
             REPLY_CHUNK_BYTES.min(cap * 2)
         } else {
             cap
@@ -404,12 +424,13 @@ impl Client {
             self.reply_peak = self.reply.buf.len();
             self.reply_peak_since_ms = now_ms;
         }
-        if want == cap || want < self.reply.buf.len() {
-            return Ordering::Equal;
+        self.reply_size = want;
+        // A buffer holding more than the new size is cut to it once written (flush).
+        if self.reply.buf.capacity() != want && self.reply.buf.len() <= want {
+            let mut buf = Vec::with_capacity(want);
+            buf.extend_from_slice(&self.reply.buf);
+            self.reply.buf = buf;
         }
-        let mut buf = Vec::with_capacity(want);
-        buf.extend_from_slice(&self.reply.buf);
-        self.reply.buf = buf;
         want.cmp(&cap)
     }
 
@@ -482,10 +503,11 @@ impl Client {
         self.reply_peak = self.reply_peak.max(self.reply.buf.len());
         self.reply.buf.clear();
         self.sent = 0;
-        // Do not keep a big reply buffer around once written: idle clients would hold
-        // memory that maxmemory counts (Redis keeps 16 KB per client at most).
-        if self.reply.buf.capacity() > REPLY_CHUNK_BYTES {
-            self.reply.buf = Vec::with_capacity(REPLY_CHUNK_BYTES);
+        // What a burst grew the buffer past its kept size is freed once written, so the
+        // memory it took comes back at once (maxmemory counts it). Redis compat: the
+        // reply list's nodes are freed as they are written, the static buffer stays.
+        if self.reply.buf.capacity() > self.reply_size {
+            self.reply.buf = Vec::with_capacity(self.reply_size);
         }
         Ok(true)
     }

@@ -239,6 +239,12 @@ impl Reactor {
             }
             while let Some((t, r, w)) = srv.ready.pop_front() {
                 self.dispatch(srv, t, r, w);
+                // A client closed by another's doing (evicted for maxmemory-clients,
+                // killed) is gone before the next one runs a command that would list
+                // it. Redis compat: evictClients and CLIENT KILL free synchronously.
+                if !srv.pending_close.is_empty() {
+                    close_pending(srv, &self.registry);
+                }
             }
             for cid in srv.pending_reads.take() {
                 on_readable(srv, &self.registry, cid);
@@ -522,36 +528,42 @@ impl Reactor {
 
     fn before_sleep(&self, srv: &mut Server) {
         srv.repl_send_getack();
-        let mut later = Vec::new();
-        while let Some(cid) = srv.pending_close.pop() {
-            // A client whose command is still running is closed once it returns.
-            if srv.clients.get(cid).is_some_and(|c| c.executing) {
-                later.push(cid);
-                continue;
-            }
-            srv.unblock_client(cid);
-            srv.repl_forget_client(cid);
-            srv.unwatch_all(cid);
-            srv.unsubscribe_all(cid);
-            srv.disable_tracking(cid);
-            srv.monitors.retain(|&m| m != cid);
-            srv.forget_client_mem(cid);
-            if let Some(mut c) = srv.clients.try_remove(cid) {
-                // Best effort: deliver what was queued (e.g. an error) before closing,
-                // unless the client is dropped for its output buffer size.
-                if !c.drop_output {
-                    srv.aof_before_reply();
-                    let _ = c.flush();
-                }
-                let _ = match &mut c.conn {
-                    Conn::Tcp(s) => self.registry.deregister(s),
-                    Conn::Unix(s) => self.registry.deregister(s),
-                    Conn::None => Ok(()),
-                };
-            }
-        }
-        srv.pending_close.extend(later);
+        close_pending(srv, &self.registry);
     }
+}
+
+/// Closes the clients queued for closing, but for one whose command is still running
+/// (closed once it returns).
+fn close_pending(srv: &mut Server, reg: &Registry) {
+    let mut later = Vec::new();
+    while let Some(cid) = srv.pending_close.pop() {
+        // A client whose command is still running is closed once it returns.
+        if srv.clients.get(cid).is_some_and(|c| c.executing) {
+            later.push(cid);
+            continue;
+        }
+        srv.unblock_client(cid);
+        srv.repl_forget_client(cid);
+        srv.unwatch_all(cid);
+        srv.unsubscribe_all(cid);
+        srv.disable_tracking(cid);
+        srv.monitors.retain(|&m| m != cid);
+        srv.forget_client_mem(cid);
+        if let Some(mut c) = srv.clients.try_remove(cid) {
+            // Best effort: deliver what was queued (e.g. an error) before closing,
+            // unless the client is dropped for its output buffer size.
+            if !c.drop_output {
+                srv.aof_before_reply();
+                let _ = c.flush();
+            }
+            let _ = match &mut c.conn {
+                Conn::Tcp(s) => reg.deregister(s),
+                Conn::Unix(s) => reg.deregister(s),
+                Conn::None => Ok(()),
+            };
+        }
+    }
+    srv.pending_close.extend(later);
 }
 
 fn fmt_addr(a: SocketAddr) -> String {
@@ -664,6 +676,9 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
                 srv.stats.net_input += n as u64;
                 srv.stats.io_reads += 1;
                 process_input(srv, cid);
+                if let Some(c) = srv.clients.get_mut(cid) {
+                    c.reserve_big_arg();
+                }
                 if srv.clients_mem.limit > 0 {
                     srv.update_client_mem(cid);
                     srv.evict_clients();

@@ -132,3 +132,64 @@ fn maxmemory_clients_evicts_the_biggest_clients() {
     let list = String::from_utf8_lossy(&cmd!(other, "CLIENT", "LIST")).into_owned();
     assert!(list.contains("flags=e"), "{list}");
 }
+
+#[test]
+fn a_client_evicted_for_its_argument_is_gone_before_the_next_command() {
+    // Ported from tests/unit/client-eviction.tcl "client evicted due to percentage of
+    // maxmemory": a big argument counts whole from its first bytes, and the client it
+    // evicts is not listed by the next command anyone runs.
+    let s = Server::start();
+    let limit = 6 * 1024 * 1024 * 7 / 100;
+    let mut c = s.raw();
+    cmd!(c, "CONFIG", "SET", "maxmemory", "6mb");
+    cmd!(c, "CONFIG", "SET", "maxmemory-clients", "7%");
+    for i in 0..100 {
+        let mut big = s.raw();
+        let name = format!("big{i}");
+        cmd!(big, "CLIENT", "SETNAME", name.as_str());
+        let mut req = format!("*1\r\n${limit}\r\n").into_bytes();
+        req.resize(req.len() + limit, b'v');
+        // The server may drop the connection while this is still being written.
+        let _ = big.s.write_all(&req);
+        let list = String::from_utf8_lossy(&cmd!(c, "CLIENT", "LIST")).into_owned();
+        assert!(!list.contains(&format!("name={name} ")), "{list}");
+    }
+    let info = String::from_utf8_lossy(&cmd!(c, "INFO", "stats")).into_owned();
+    assert!(info.contains("evicted_clients:100\r\n"), "{info}");
+}
+
+#[test]
+fn invalidation_messages_to_tracking_clients_do_not_feed_eviction() {
+    // Ported from tests/unit/maxmemory.tcl "client tracking don't cause eviction
+    // feedback loop": every evicted key sends an invalidation to ten clients, which
+    // costs more than the key freed; once written to their sockets that memory must be
+    // back, or each eviction round triggers a bigger one.
+    let s = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru");
+    cmd!(c, "CONFIG", "SET", "maxmemory-eviction-tenacity", "100");
+    let mut trackers: Vec<_> = (0..10).map(|_| s.raw()).collect();
+    for t in &mut trackers {
+        cmd!(t, "HELLO", "3");
+        assert_eq!(cmd!(t, "CLIENT", "TRACKING", "on"), b"+OK\r\n");
+    }
+    for j in 0..300 {
+        let key = format!("{j}{}", "x".repeat(1000));
+        cmd!(c, "SET", key.as_str(), "x");
+        for t in &mut trackers {
+            assert_eq!(cmd!(t, "GET", key.as_str()), b"$1\r\nx\r\n");
+        }
+    }
+    let used = info_field(&mut c, "memory", "used_memory");
+    cmd!(c, "CONFIG", "SET", "maxmemory", (used - 40_000).to_string());
+    let evicted = info_field(&mut c, "stats", "evicted_keys");
+    let dbsize: u64 = String::from_utf8(cmd!(c, "DBSIZE")).unwrap()[1..]
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((200..=300).contains(&dbsize), "{dbsize} keys left");
+    assert!((10..=50).contains(&evicted), "{evicted} keys evicted");
+    for t in &mut trackers {
+        assert!(t.read().starts_with(b">2\r\n$10\r\ninvalidate\r\n"));
+    }
+}

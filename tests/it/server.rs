@@ -681,25 +681,32 @@ fn idle_clients_reply_buffers_shrink_and_busy_ones_keep_16k() {
         let field = line.split(' ').find_map(|f| f.strip_prefix("rbs=")).unwrap();
         field.parse().unwrap()
     };
-    assert_eq!(cmd!(c, "DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "100"), b"+OK\r\n");
+    let info = |c: &mut crate::harness::Raw, field: &str| -> u64 {
+        let info = String::from_utf8_lossy(&cmd!(c, "INFO", "stats")).into_owned();
+        info.lines()
+            .find_map(|l| l.strip_prefix(field).map(|v| v.trim().parse().unwrap()))
+            .unwrap()
+    };
     let mut w = s.raw();
     cmd!(w, "CLIENT", "SETNAME", "watched");
+    assert_eq!(rbs(&mut c), 1024, "a new client's buffer");
     cmd!(c, "SET", "big", "x".repeat(32768));
-    // A reply bigger than the buffer grows it for that batch only.
+    // One reply bigger than the buffer grows it for its batch only.
     assert_eq!(cmd!(w, "GET", "big").len(), 32768 + 10);
-    let after_big = rbs(&mut c);
-    assert_eq!(after_big, 16384, "a buffer kept after a big reply");
+    assert_eq!(rbs(&mut c), 1024, "the buffer after one big reply");
+    // A client its replies keep filling has its buffer doubled by the cron, to 16 KB.
+    assert_eq!(cmd!(c, "DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "never"), b"+OK\r\n");
+    wait_for("the busy client's buffer to grow", Duration::from_secs(10), || {
+        assert_eq!(cmd!(w, "GET", "big").len(), 32768 + 10);
+        (rbs(&mut c) == 16384).then_some(())
+    });
+    assert!(info(&mut c, "reply_buffer_expands:") >= 4);
+    // Once idle, it is shrunk back when its peak is forgotten.
+    assert_eq!(cmd!(c, "DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "100"), b"+OK\r\n");
     wait_for("the idle client's buffer to shrink", Duration::from_secs(10), || {
         (1024..2048).contains(&rbs(&mut c)).then_some(())
     });
-    let shrinks: u64 = String::from_utf8_lossy(&cmd!(c, "INFO", "stats"))
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("reply_buffer_shrinks:")
-                .map(|v| v.trim().parse().unwrap())
-        })
-        .unwrap();
-    assert!(shrinks >= 1);
+    assert!(info(&mut c, "reply_buffer_shrinks:") >= 1);
     assert_eq!(cmd!(c, "DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "reset"), b"+OK\r\n");
 }
 
