@@ -21,6 +21,7 @@ use crate::clock;
 use crate::persist::aof::{self as fmt, CmdReader, Manifest, ReadError};
 use crate::persist::child::{ChildWriter, WriteError};
 use crate::persist::snapshot::Target;
+use crate::util::fs::{bg_unlink, fsync_dir};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AofState {
@@ -1250,27 +1251,4 @@ pub fn feed_writer(w: &mut ChildWriter, data: &[u8], delay_us: u64, cancel: &Ato
         w.stop();
     }
     w.finish()
-}
-
-fn fsync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Deletes a file without the main thread paying for freeing its blocks: the name goes
-/// now, the last descriptor is closed on a background thread. Redis compat: bio.c
-/// bg_unlink.
-fn bg_unlink(path: PathBuf) {
-    let Ok(f) = File::open(&path) else {
-        let _ = std::fs::remove_file(&path);
-        return;
-    };
-    if std::fs::remove_file(&path).is_err() {
-        return;
-    }
-    let r = std::thread::Builder::new()
-        .name("bg-unlink".into())
-        .spawn(move || drop(f));
-    if let Err(e) = r {
-        warn!("Can't start the unlink thread: {e}");
-    }
 }

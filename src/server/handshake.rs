@@ -40,7 +40,44 @@ pub struct Handshake {
     pub resume_db: Option<usize>,
     /// Whether the pipelined replies include AUTH's (its error is fatal).
     pub auth_sent: bool,
+    /// Where the snapshot goes as it arrives, unless it is loaded from memory
+    /// (repl-diskless-load).
+    pub file: Option<TransferFile>,
 }
+
+/// A snapshot being received to disk, as Redis does unless `repl-diskless-load` says
+/// otherwise: the link's buffer holds no more than one read of it, and once whole the
+/// file becomes `dbfilename` (a replica restarted later loads its master's data and
+/// history from it). Removed if the transfer does not complete.
+/// Redis compat: replication.c readSyncBulkPayload (repl_transfer_tmpfile).
+pub struct TransferFile {
+    file: std::fs::File,
+    path: String,
+    /// Payload bytes written so far.
+    written: u64,
+    /// Bytes written back to the disk so far (see `sync_range`).
+    synced: u64,
+    /// Renamed into place: nothing to remove.
+    kept: bool,
+}
+
+impl std::fmt::Debug for TransferFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TransferFile({}, {} bytes)", self.path, self.written)
+    }
+}
+
+impl Drop for TransferFile {
+    fn drop(&mut self) {
+        if !self.kept {
+            crate::util::fs::bg_unlink(self.path.clone().into());
+        }
+    }
+}
+
+/// Written back every this many bytes while a snapshot arrives, so that the final
+/// fsync has little left. Redis compat: REPL_MAX_WRITTEN_BEFORE_FSYNC.
+const SYNC_EVERY: u64 = 8 << 20;
 
 /// Bytes read per call while a snapshot arrives.
 const PAYLOAD_CHUNK: usize = 1 << 20;
@@ -88,6 +125,7 @@ impl Server {
             step: Step::Connecting,
             resume_db: None,
             auth_sent: false,
+            file: None,
         }));
         entry.insert(c);
         if let Some(m) = self.repl.master.as_mut() {
@@ -136,12 +174,17 @@ impl Server {
         }
         // One read per event (a snapshot in large pieces), like any client: a full
         // read comes back through the read queue, so clients are served in between.
-        let want = match c.handshake.as_ref().map(|h| &h.step) {
-            Some(Step::Payload(_, _, len)) => len
+        let want = match c
+            .handshake
+            .as_ref()
+            .map(|h| (&h.step, h.file.as_ref().map_or(0, |f| f.written)))
+        {
+            Some((Step::Payload(_, _, len), written)) => len
+                .saturating_sub(written as usize)
                 .saturating_add(c.qpos)
                 .saturating_sub(c.query.len())
                 .clamp(16 * 1024, PAYLOAD_CHUNK),
-            Some(Step::PayloadEof(..)) => PAYLOAD_CHUNK,
+            Some((Step::PayloadEof(..), _)) => PAYLOAD_CHUNK,
             _ => 16 * 1024,
         };
         let mut eof = false;
@@ -218,24 +261,32 @@ impl Server {
         };
         let step = h.step.clone();
         if let Step::Payload(id, offset, len) = step {
+            if h.file.is_some() {
+                return self.payload_to_file(cid, id, offset, len, None);
+            }
             let start = c.qpos;
             let end = start.saturating_add(len);
             if c.query.len() < end {
                 return Ok(false);
             }
-            let data: Vec<u8> = c.query.get(start..end).unwrap_or_default().to_vec();
-            let rest: Vec<u8> = c.query.get(end..).unwrap_or_default().to_vec();
+            let mut data = std::mem::take(&mut c.query);
+            let rest = data.split_off(end);
+            data.drain(..start);
             self.handshake_load(cid, id, offset, &data, rest)?;
             return Ok(false);
         }
         if let Step::PayloadEof(id, offset, mark) = step {
+            if h.file.is_some() {
+                return self.payload_to_file(cid, id, offset, 0, Some(&mark));
+            }
             // The master sends nothing after the mark until we ACK.
             let start = c.qpos;
             if c.query.len() < start + mark.len() || !c.query.ends_with(&mark) {
                 return Ok(false);
             }
-            let end = c.query.len() - mark.len();
-            let data: Vec<u8> = c.query.get(start..end).unwrap_or_default().to_vec();
+            let mut data = std::mem::take(&mut c.query);
+            data.truncate(data.len() - mark.len());
+            data.drain(..start);
             self.handshake_load(cid, id, offset, &data, Vec::new())?;
             return Ok(false);
         }
@@ -312,8 +363,8 @@ impl Server {
                 if mark.len() != 40 {
                     return Err(format!("Bad EOF mark from MASTER: '{line}'"));
                 }
-                tracing::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
-                self.transfer_begin(&id, 0);
+                let to = self.transfer_begin(cid, &id, 0)?;
+                tracing::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {to}");
                 self.handshake_set(cid, Step::PayloadEof(id, offset, mark));
             }
             Step::PayloadLen(id, offset) => {
@@ -321,8 +372,8 @@ impl Server {
                     .strip_prefix('$')
                     .and_then(|v| v.parse().ok())
                     .ok_or_else(|| format!("Bad protocol from MASTER, the first byte is not '$' (we received '{line}'), are you sure the host and port are right?"))?;
-                tracing::info!("MASTER <-> REPLICA sync: receiving {len} bytes from master to disk");
-                self.transfer_begin(&id, len as u64);
+                let to = self.transfer_begin(cid, &id, len as u64)?;
+                tracing::info!("MASTER <-> REPLICA sync: receiving {len} bytes from master {to}");
                 self.handshake_set(cid, Step::Payload(id, offset, len));
             }
             Step::Connecting | Step::Payload(..) | Step::PayloadEof(..) => return Ok(false),
@@ -374,18 +425,40 @@ impl Server {
         Ok(())
     }
 
-    /// A snapshot starts to arrive. Our data stays as it is until all of it is here,
-    /// but what clients see meanwhile follows `repl-diskless-load`, as with Redis's
-    /// loading from the socket: `swapdb` serves the old data throughout when the
-    /// snapshot continues the history we have (async loading), and otherwise (and
-    /// `on-empty-db` with no keys) answers -LOADING from now on; `disabled` serves
-    /// the old data until the load itself. Redis compat: replication.c
-    /// readSyncBulkPayload, useDisklessLoad.
-    fn transfer_begin(&mut self, id: &str, len: u64) {
+    /// A snapshot starts to arrive, to a file (see `TransferFile`) or, as
+    /// `repl-diskless-load` asks, into memory: then our data stays as it is until all
+    /// of it is here, but what clients see meanwhile follows Redis's loading from the
+    /// socket: `swapdb` serves the old data throughout when the snapshot continues the
+    /// history we have (async loading), and otherwise (and `on-empty-db` with no keys)
+    /// answers -LOADING from now on. Returns where it goes, for the log.
+    /// Redis compat: replication.c readSyncBulkPayload, useDisklessLoad.
+    fn transfer_begin(&mut self, cid: usize, id: &str, len: u64) -> Result<&'static str, String> {
         let asynchronous = match self.cfg.get("repl-diskless-load").unwrap_or_default() {
             "swapdb" => id == self.repl.replid,
             "on-empty-db" if self.dbs.iter().all(|d| d.is_empty()) => false,
-            _ => return,
+            _ => {
+                let path = format!("temp-{}.{}.rdb", clock::now_ms() / 1000, std::process::id());
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
+                    .map_err(|e| {
+                        format!(
+                            "Opening the temp file needed for MASTER <-> REPLICA synchronization: {}",
+                            crate::util::os_err(&e)
+                        )
+                    })?;
+                if let Some(h) = self.clients.get_mut(cid).and_then(|c| c.handshake.as_mut()) {
+                    h.file = Some(TransferFile {
+                        file,
+                        path,
+                        written: 0,
+                        synced: 0,
+                        kept: false,
+                    });
+                }
+                return Ok("to disk");
+            }
         };
         self.loading = Some(super::Loading {
             start_secs: clock::now_ms() / 1000,
@@ -395,6 +468,134 @@ impl Server {
             ..Default::default()
         });
         tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
+        Ok("to parser")
+    }
+
+    /// Moves the snapshot's bytes read so far into its file (`len` of them, or up to
+    /// `mark`, whose bytes stay in the buffer until the mark is seen); once whole, the
+    /// file is loaded. Ok(false): wait for more.
+    fn payload_to_file(
+        &mut self,
+        cid: usize,
+        id: String,
+        offset: u64,
+        len: usize,
+        mark: Option<&[u8]>,
+    ) -> Result<bool, String> {
+        let Some(c) = self.clients.get_mut(cid) else {
+            return Ok(false);
+        };
+        let Some(f) = c.handshake.as_mut().and_then(|h| h.file.as_mut()) else {
+            return Ok(false);
+        };
+        let buffered = c.query.get(c.qpos..).unwrap_or_default();
+        let (take, done) = match mark {
+            None => {
+                let left = len.saturating_sub(f.written as usize);
+                (left.min(buffered.len()), left <= buffered.len())
+            }
+            Some(m) if buffered.len() >= m.len() && buffered.ends_with(m) => (buffered.len() - m.len(), true),
+            Some(m) => (buffered.len().saturating_sub(m.len()), false),
+        };
+        use std::io::Write;
+        f.file
+            .write_all(buffered.get(..take).unwrap_or_default())
+            .map_err(|e| {
+                format!(
+                    "Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization: {}",
+                    crate::util::os_err(&e)
+                )
+            })?;
+        f.written += take as u64;
+        if f.written - f.synced >= SYNC_EVERY {
+            crate::util::fs::sync_range(&f.file, f.synced, f.written - f.synced);
+            f.synced = f.written;
+        }
+        c.qpos += take;
+        if mark.is_some() && done {
+            c.qpos = c.query.len();
+        }
+        // Only the bytes not in the file stay buffered.
+        c.query.drain(..c.qpos);
+        c.qpos = 0;
+        if !done {
+            return Ok(false);
+        }
+        let rest = std::mem::take(&mut c.query);
+        self.handshake_load_file(cid, id, offset, rest)?;
+        Ok(false)
+    }
+
+    /// The snapshot's file is whole: it becomes `dbfilename` (a background save that
+    /// would replace it is stopped first) and is loaded.
+    fn handshake_load_file(&mut self, cid: usize, id: String, offset: u64, rest: Vec<u8>) -> Result<(), String> {
+        let Some(mut f) = self
+            .clients
+            .get_mut(cid)
+            .and_then(|c| c.handshake.as_mut())
+            .and_then(|h| h.file.take())
+        else {
+            return Ok(());
+        };
+        f.file.sync_all().map_err(|e| {
+            format!(
+                "Failed trying to sync the temp DB to disk in MASTER <-> REPLICA synchronization: {}",
+                crate::util::os_err(&e)
+            )
+        })?;
+        if self.rdb.saving() {
+            tracing::info!(
+                "Replica is about to load the RDB file received from the master, but there is a pending RDB child running. Killing process {} and removing its temp file to avoid any race",
+                self.rdb.child_pid()
+            );
+            self.kill_bgsave();
+        }
+        let dest = self.dbfilename();
+        std::fs::rename(&f.path, &dest).map_err(|e| {
+            format!(
+                "Failed trying to rename the temp DB into {dest} in MASTER <-> REPLICA synchronization: {}",
+                crate::util::os_err(&e)
+            )
+        })?;
+        f.kept = true;
+        drop(f);
+        let dest = std::path::PathBuf::from(dest);
+        crate::util::fs::fsync_dir(crate::util::fs::parent_dir(&dest)).map_err(|e| {
+            format!(
+                "Failed trying to sync DB directory {} in MASTER <-> REPLICA synchronization: {}",
+                dest.display(),
+                crate::util::os_err(&e)
+            )
+        })?;
+        let loaded = match std::fs::read(&dest) {
+            Ok(data) => self.handshake_load(cid, id, offset, &data, rest),
+            Err(e) => Err(format!(
+                "Failed trying to load the MASTER synchronization DB from disk: {}",
+                crate::util::os_err(&e)
+            )),
+        };
+        if self.cfg_yes("rdb-del-sync-files")
+            && self.cfg.save_params.is_empty()
+            && self.aof.state == super::aof::AofState::Off
+        {
+            tracing::info!("Removing the RDB file obtained from the master. This replica has persistence disabled");
+            crate::util::fs::bg_unlink(dest);
+        }
+        loaded
+    }
+
+    /// (payload size, or -1 when it ends with a mark; bytes of it read) of the
+    /// snapshot arriving on link `cid`, for INFO.
+    pub fn transfer_progress(&self, cid: Option<usize>) -> Option<(i64, u64)> {
+        let c = self.clients.get(cid?)?;
+        let h = c.handshake.as_ref()?;
+        let buffered = c.query.len().saturating_sub(c.qpos) as u64;
+        let read = h.file.as_ref().map_or(0, |f| f.written) + buffered;
+        match &h.step {
+            Step::Payload(_, _, len) => Some((*len as i64, read)),
+            Step::PayloadEof(..) => Some((-1, read)),
+            _ => Some((0, 0)),
+        }
     }
 
     /// The link carrying a snapshot dropped: the old data is served again.

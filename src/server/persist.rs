@@ -110,6 +110,11 @@ impl RdbState {
     pub fn saving(&self) -> bool {
         self.bg.as_ref().is_some_and(|b| b.purpose != SavePurpose::AofBase)
     }
+
+    /// The running background snapshot's writer process (0: none).
+    pub fn child_pid(&self) -> u32 {
+        self.bg.as_ref().map_or(0, |b| b.snap.pid())
+    }
 }
 
 /// Redis compat: server.h CONFIG_BGSAVE_RETRY_DELAY.
@@ -120,7 +125,7 @@ const BGSAVE_RETRY_DELAY: i64 = 5;
 pub type LoadedHistory = ((String, u64, usize), Vec<(usize, Vec<u8>)>);
 
 impl Server {
-    fn cfg_yes(&self, name: &str) -> bool {
+    pub(super) fn cfg_yes(&self, name: &str) -> bool {
         self.cfg.get(name).is_some_and(|v| v == "yes")
     }
 

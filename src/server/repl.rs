@@ -632,11 +632,28 @@ impl Server {
                     m.host,
                     m.port,
                     if up { "up" } else { "down" },
-                    if up { 0 } else { -1 },
+                    match m.cid.and_then(|cid| self.clients.get(cid)) {
+                        Some(c) if up => (now - c.last_interaction_ms).max(0) / 1000,
+                        _ => -1,
+                    },
                     u8::from(m.state == LinkState::Transfer),
                     self.repl.offset + self.master_unapplied_bytes(m.cid),
                     self.repl.offset
                 );
+                // Redis compat: server.c genRedisInfoString (REPL_STATE_TRANSFER).
+                if m.state == LinkState::Transfer {
+                    let (total, read) = self.transfer_progress(m.cid).unwrap_or((0, 0));
+                    let perc = if total > 0 {
+                        read as f64 * 100.0 / total as f64
+                    } else {
+                        0.0
+                    };
+                    s += &format!(
+                        "master_sync_total_bytes:{total}\r\nmaster_sync_read_bytes:{read}\r\nmaster_sync_left_bytes:{}\r\nmaster_sync_perc:{perc:.2}\r\nmaster_sync_last_io_seconds_ago:{}\r\n",
+                        total - read as i64,
+                        (now - m.last_io_ms).max(0) / 1000
+                    );
+                }
                 if !up {
                     s += &format!("master_link_down_since_seconds:{}\r\n", (now - m.down_since_ms) / 1000);
                 }

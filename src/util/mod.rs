@@ -3,6 +3,7 @@
 
 pub mod bits;
 pub mod crc64;
+pub mod fs;
 pub mod geohash;
 pub mod glob;
 pub mod ld;

@@ -544,3 +544,62 @@ fn a_replica_connection_cannot_touch_the_keyspace() {
     let mut other = m.raw();
     assert_eq!(cmd!(other, "PING"), b"+PONG\r\n");
 }
+
+/// By default a replica receives its master's snapshot to disk (not into memory):
+/// the file becomes its dbfilename, so restarted it loads its master's data and
+/// history from there and continues with a partial resync.
+#[test]
+fn a_snapshot_received_to_disk_becomes_the_replicas_rdb_file() {
+    let m = Server::start();
+    let mut mc = m.raw();
+    assert_eq!(cmd!(mc, "DEBUG", "POPULATE", "1000"), b"+OK\r\n");
+    let mut r = replica_of(&m);
+    let mut rc = r.raw();
+    wait_reply(&mut rc, &["DBSIZE"], b":1000\r\n");
+    let log = r.log();
+    assert!(log.contains("from master with EOF to disk"), "{log}");
+    let files: Vec<String> = std::fs::read_dir(&r.dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(files.iter().any(|f| f == "dump.rdb"), "{files:?}");
+    assert!(!files.iter().any(|f| f.starts_with("temp-")), "{files:?}");
+    // Only the stream carries this one.
+    cmd!(mc, "SET", "after", "1");
+    wait_reply(&mut rc, &["GET", "after"], b"$1\r\n1\r\n");
+    r.kill9();
+    let r = Server::start_in(r.copy_dir(), &["--replicaof", "127.0.0.1", &m.port.to_string()]);
+    let mut rc = r.raw();
+    wait_reply(&mut rc, &["GET", "after"], b"$1\r\n1\r\n");
+    assert_eq!(cmd!(rc, "DBSIZE"), b":1001\r\n");
+    assert_eq!(stat(&mut mc, "sync_full"), "1");
+    assert_eq!(stat(&mut mc, "sync_partial_ok"), "1");
+    // A snapshot of known length (from the master's disk) takes the same way.
+    assert_eq!(cmd!(mc, "CONFIG", "SET", "repl-diskless-sync", "no"), b"+OK\r\n");
+    let r = replica_of(&m);
+    let mut rc = r.raw();
+    wait_reply(&mut rc, &["DBSIZE"], b":1001\r\n");
+    let log = r.log();
+    assert!(log.contains("bytes from master to disk"), "{log}");
+    assert!(r.dir.join("dump.rdb").exists());
+}
+
+/// While a snapshot arrives, INFO says how much of it (a streamed one has no known
+/// size: -1).
+#[test]
+fn info_shows_a_snapshot_transfer_in_progress() {
+    let m = Server::start_with(&["--rdb-key-save-delay", "2000"]);
+    let mut mc = m.raw();
+    assert_eq!(cmd!(mc, "DEBUG", "POPULATE", "1000"), b"+OK\r\n");
+    let r = replica_of(&m);
+    let mut rc = r.raw();
+    wait_for("the transfer", Duration::from_secs(10), || {
+        (info_field(&mut rc, "master_sync_in_progress") == "1").then_some(())
+    });
+    assert_eq!(info_field(&mut rc, "master_sync_total_bytes"), "-1");
+    assert!(info_field(&mut rc, "master_sync_read_bytes").parse::<u64>().is_ok());
+    assert_eq!(info_field(&mut rc, "master_link_status"), "down");
+    wait_reply(&mut rc, &["DBSIZE"], b":1000\r\n");
+    assert_eq!(info_field(&mut rc, "master_sync_in_progress"), "0");
+    assert_eq!(info_field(&mut rc, "master_sync_total_bytes"), "");
+}

@@ -159,13 +159,7 @@ pub fn install(tmp: &Path, dest: &Path) -> Result<(), String> {
         ));
     }
     // The rename itself must survive a crash: sync the directory entry too.
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    let _ = crate::util::fs::fsync_dir(crate::util::fs::parent_dir(dest));
     Ok(())
 }
 
