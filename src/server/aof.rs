@@ -506,8 +506,7 @@ impl Server {
             } else {
                 info!("Reading RDB base file on AOF loading...");
             }
-            let mut data = sig.to_vec();
-            match file.read_to_end(&mut data) {
+            match crate::util::fs::Mapped::open(&path) {
                 Err(e) => {
                     warn!(
                         "Unrecoverable error reading the append only file {name}: {}",
@@ -515,7 +514,7 @@ impl Server {
                     );
                     Loaded::Failed
                 }
-                Ok(_) => match self.load_rdb_bytes(&data) {
+                Ok(map) => match self.load_rdb_bytes(map.as_slice(), Some(&map)) {
                     Err(e) => {
                         warn!("{e}");
                         if old_style {
@@ -529,7 +528,7 @@ impl Server {
                         if old_style {
                             info!("Reading the remaining AOF tail...");
                         }
-                        let tail = data.get(end..).unwrap_or_default();
+                        let tail = map.as_slice().get(end..).unwrap_or_default();
                         let reader = CmdReader::new(tail, end as u64);
                         self.aof_replay(cid, name, &path, reader)
                     }

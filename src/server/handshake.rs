@@ -272,7 +272,7 @@ impl Server {
             let mut data = std::mem::take(&mut c.query);
             let rest = data.split_off(end);
             data.drain(..start);
-            self.handshake_load(cid, id, offset, &data, rest)?;
+            self.handshake_load(cid, id, offset, &data, None, rest)?;
             return Ok(false);
         }
         if let Step::PayloadEof(id, offset, mark) = step {
@@ -287,7 +287,7 @@ impl Server {
             let mut data = std::mem::take(&mut c.query);
             data.truncate(data.len() - mark.len());
             data.drain(..start);
-            self.handshake_load(cid, id, offset, &data, Vec::new())?;
+            self.handshake_load(cid, id, offset, &data, None, Vec::new())?;
             return Ok(false);
         }
         let Some((line, next)) = line_at(&c.query, c.qpos) else {
@@ -567,8 +567,8 @@ impl Server {
                 crate::util::os_err(&e)
             )
         })?;
-        let loaded = match std::fs::read(&dest) {
-            Ok(data) => self.handshake_load(cid, id, offset, &data, rest),
+        let loaded = match crate::util::fs::Mapped::open(&dest) {
+            Ok(map) => self.handshake_load(cid, id, offset, map.as_slice(), Some(&map), rest),
             Err(e) => Err(format!(
                 "Failed trying to load the MASTER synchronization DB from disk: {}",
                 crate::util::os_err(&e)
@@ -617,6 +617,7 @@ impl Server {
         id: String,
         offset: u64,
         data: &[u8],
+        map: Option<&crate::util::fs::Mapped>,
         rest: Vec<u8>,
     ) -> Result<(), String> {
         if let Some(c) = self.clients.get_mut(cid) {
@@ -627,7 +628,7 @@ impl Server {
             c.executing = true;
         }
         let swap = self.cfg.get("repl-diskless-load") == Some("swapdb");
-        let loaded = self.repl_load_snapshot(data, swap);
+        let loaded = self.repl_load_snapshot(data, map, swap);
         if let Some(c) = self.clients.get_mut(cid) {
             c.executing = false;
         }
@@ -658,7 +659,12 @@ impl Server {
 
     /// The master's snapshot replaces the dataset. With `swap`, the old data stays
     /// until the new is loaded (and stays if it cannot be).
-    fn repl_load_snapshot(&mut self, data: &[u8], swap: bool) -> Result<(), String> {
+    fn repl_load_snapshot(
+        &mut self,
+        data: &[u8],
+        map: Option<&crate::util::fs::Mapped>,
+        swap: bool,
+    ) -> Result<(), String> {
         if !swap {
             tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
             for i in 0..self.dbs.len() {
@@ -672,7 +678,7 @@ impl Server {
         if !self.loading.is_some_and(|l| l.from_link) {
             tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
         }
-        let res = self.load_rdb_data(data, false);
+        let res = self.load_rdb_data(data, false, map);
         if swap {
             for i in 0..self.dbs.len() {
                 self.signal_db(i);

@@ -117,6 +117,17 @@ impl RdbState {
     }
 }
 
+/// A mapped file being loaded gives back the pages it parsed every this many bytes.
+const RELEASE_EVERY: usize = 4 << 20;
+
+/// Gives back the pages of a mapped file parsed up to `pos`, every RELEASE_EVERY bytes.
+fn release_parsed(map: Option<&crate::util::fs::Mapped>, pos: usize, released: &mut usize) {
+    if let Some(m) = map.filter(|_| pos - *released >= RELEASE_EVERY) {
+        m.release_before(pos);
+        *released = pos;
+    }
+}
+
 /// Redis compat: server.h CONFIG_BGSAVE_RETRY_DELAY.
 const BGSAVE_RETRY_DELAY: i64 = 5;
 
@@ -169,11 +180,14 @@ impl Server {
 
     /// Loads RDB bytes (an AOF base or preamble) into the dbs, keeping expired keys;
     /// returns where the RDB part ends.
-    pub fn load_rdb_bytes(&mut self, data: &[u8]) -> Result<usize, String> {
+    /// `map`: the file `data` is mapped from (see `load_rdb_data`).
+    pub fn load_rdb_bytes(&mut self, data: &[u8], map: Option<&crate::util::fs::Mapped>) -> Result<usize, String> {
         self.sync_access_mode();
         let lim = self.cfg.limits;
         let verify = self.cfg_yes("rdbchecksum");
-        let st = file::load_with(data, &mut self.dbs, clock::now_ms(), &lim, verify, true, &mut |_| {})
+        let mut released = 0;
+        let mut on_key = |pos: usize| release_parsed(map, pos, &mut released);
+        let st = file::load_with(data, &mut self.dbs, clock::now_ms(), &lim, verify, true, &mut on_key)
             .map_err(|e| e.log_line(0))?;
         let _ = self.load_functions(&st.functions, true);
         Ok(st.end)
@@ -418,18 +432,25 @@ impl Server {
     /// Loads `dbfilename` into the (empty) dbs. Ok(None) when there is no file.
     pub fn load_rdb(&mut self, merge: bool) -> Result<Option<LoadStats>, String> {
         let name = self.dbfilename();
-        let data = match std::fs::read(&name) {
-            Ok(d) => d,
+        let map = match crate::util::fs::Mapped::open(std::path::Path::new(&name)) {
+            Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(crate::persist::rdb::RdbError::Io(e).log_line(0)),
         };
-        self.load_rdb_data(&data, merge).map(Some)
+        self.load_rdb_data(map.as_slice(), merge, Some(&map)).map(Some)
     }
 
     /// Loads a whole RDB payload into fresh tables while serving other clients
     /// (they get -LOADING), then swaps them in (or merges them, for DEBUG RELOAD
     /// MERGE). Redis compat: rdb.c rdbLoadRio with processEventsWhileBlocked.
-    pub fn load_rdb_data(&mut self, data: &[u8], merge: bool) -> Result<LoadStats, String> {
+    /// `map`: the file `data` is mapped from, whose pages are given back as they are
+    /// parsed.
+    pub fn load_rdb_data(
+        &mut self,
+        data: &[u8],
+        merge: bool,
+        map: Option<&crate::util::fs::Mapped>,
+    ) -> Result<LoadStats, String> {
         // Loaded keys get stamps in the mode the policy needs (saved LFU counters included).
         self.sync_access_mode();
         let now = clock::now_ms();
@@ -459,7 +480,9 @@ impl Server {
             asynchronous,
             ..Default::default()
         });
+        let mut released = 0;
         let mut on_key = |pos: usize| {
+            release_parsed(map, pos, &mut released);
             if key_delay > 0 {
                 std::thread::sleep(std::time::Duration::from_micros(key_delay as u64));
             }

@@ -52,3 +52,74 @@ pub fn bg_unlink(path: PathBuf) {
         tracing::warn!("Can't start the unlink thread: {e}");
     }
 }
+
+/// A file mapped read-only, for loaders that parse it front to back: its pages come
+/// from the page cache as they are read, and `release_before` gives back the ones
+/// already parsed, so loading a file costs the dataset, not the dataset plus a copy
+/// of the file. The file must not be truncated in place while mapped (ours are only
+/// ever replaced by a rename, which leaves the mapped one intact).
+pub struct Mapped {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl Mapped {
+    pub fn open(path: &Path) -> io::Result<Mapped> {
+        use std::os::fd::AsRawFd;
+        let f = File::open(path)?;
+        let len = usize::try_from(f.metadata()?.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
+        if len == 0 {
+            return Ok(Mapped {
+                ptr: std::ptr::null_mut(),
+                len: 0,
+            });
+        }
+        // Safety: a fresh read-only private mapping of a file we opened; the kernel
+        // picks the address. The descriptor may be closed once it is mapped.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                f.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        // Safety: advice on the mapping just made; it cannot change its contents.
+        unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
+        Ok(Mapped { ptr, len })
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // Safety: `ptr` maps `len` readable bytes until drop, and nothing writes them.
+        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
+    }
+
+    /// Drops the pages wholly before `upto` from this process's memory. Reading them
+    /// again is still valid: they come back from the file, unchanged.
+    pub fn release_before(&self, upto: usize) {
+        let page = 4096;
+        let end = upto.min(self.len) / page * page;
+        if end > 0 {
+            // Safety: a range inside our private read-only file mapping; DONTNEED
+            // there only drops cached pages, which later reads fault back in.
+            unsafe { libc::madvise(self.ptr, end, libc::MADV_DONTNEED) };
+        }
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            // Safety: unmaps exactly the mapping made in `open`, once.
+            unsafe { libc::munmap(self.ptr, self.len) };
+        }
+    }
+}

@@ -668,3 +668,28 @@ fn bgsave_writes_a_temp_file_named_after_its_child_and_shutdown_removes_it() {
     assert_eq!(s.wait_exit(), Some(0));
     assert!(!temp.exists(), "{temp:?} left behind");
 }
+
+/// Loading a file costs the dataset, not the dataset plus a copy of the file: the
+/// process's peak memory at startup stays well under the resident size plus the file.
+#[test]
+fn loading_an_rdb_file_does_not_hold_a_copy_of_it() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "DEBUG", "POPULATE", "1000000", "key", "100"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "SAVE"), b"+OK\r\n");
+    let dir = temp_dir();
+    std::fs::copy(s.dir.join("dump.rdb"), dir.join("dump.rdb")).unwrap();
+    let file = std::fs::metadata(dir.join("dump.rdb")).unwrap().len() / 1024;
+    assert!(file > 20_000, "{file} KB");
+    drop(s);
+    let s2 = Server::start_in(dir, &[]);
+    let mut c2 = s2.raw();
+    assert_eq!(cmd!(c2, "DBSIZE"), b":1000000\r\n");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", s2.pid())).unwrap();
+    let kb = |field: &str| -> u64 {
+        let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    let (peak, now) = (kb("VmHWM:"), kb("VmRSS:"));
+    assert!(peak - now < file / 3, "peak {peak} KB, now {now} KB, file {file} KB");
+}

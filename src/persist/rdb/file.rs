@@ -201,6 +201,9 @@ pub fn load(data: &[u8], dbs: &mut [Db], now_ms: i64, lim: &Limits, verify: bool
     load_with(data, dbs, now_ms, lim, verify, false, &mut |_| {})
 }
 
+/// Bytes parsed between two updates of a load's running checksum.
+const CRC_STEP: usize = 64 * 1024;
+
 /// [`load`], optionally keeping keys whose expire time has passed (an AOF base is
 /// loaded like that: they expire afterwards, as commands would have left them).
 /// `on_key` runs after each key with the offset reached (progress, serving events).
@@ -232,6 +235,10 @@ pub fn load_with(
     let mut expire: Option<i64> = None;
     let mut lru_idle: Option<u64> = None;
     let mut lfu_freq: Option<u8> = None;
+    // The checksum follows the parse, over bytes just read (still in cache, and in
+    // memory when the caller gives pages back behind `on_key`'s offset).
+    let mut crc = crate::util::crc64::Crc64::default();
+    let mut crc_pos = 0;
     loop {
         let t = r.byte()?;
         match t {
@@ -334,12 +341,17 @@ pub fn load_with(
             d.set_expire(&key, at);
         }
         st.keys_loaded += 1;
+        if verify && r.pos - crc_pos >= CRC_STEP {
+            crc.update(r.consumed().get(crc_pos..).unwrap_or_default());
+            crc_pos = r.pos;
+        }
         on_key(r.pos);
     }
     if ver >= 5 {
         let expected = r.i64_le()? as u64;
         if verify && expected != 0 {
-            let got = crc64(r.consumed().get(..r.pos - 8).unwrap_or_default());
+            crc.update(r.consumed().get(crc_pos..r.pos - 8).unwrap_or_default());
+            let got = crc.value();
             if got != expected {
                 tracing::warn!("Wrong RDB checksum expected: ({expected:x}) got ({got:x}). Aborting now.");
                 return Err(RdbError::corrupt("RDB CRC error"));
