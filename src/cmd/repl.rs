@@ -19,10 +19,19 @@ fn pending_output(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// Replicas do not sync with a master handing over its role.
+fn not_failing_over(ctx: &mut Ctx) -> CmdResult {
+    if ctx.srv.failover.is_some() {
+        return Err(CmdError::new("NOMASTERLINK Can't SYNC while failing over"));
+    }
+    Ok(())
+}
+
 fn sync(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     if ctx.client().is_some_and(|c| c.replica.is_some()) {
         return Ok(());
     }
+    not_failing_over(ctx)?;
     pending_output(ctx)?;
     let cid = ctx.cid;
     ctx.srv.repl_attach(cid, ctx.out, None);
@@ -34,6 +43,23 @@ fn psync(ctx: &mut Ctx, a: &Args) -> CmdResult {
     if ctx.client().is_some_and(|c| c.replica.is_some()) {
         return Ok(());
     }
+    // Our master hands its role over to us: we become the master, and it continues
+    // as our replica from where it is. Redis compat: replication.c syncCommand.
+    if a.len() > 3 && a.is(3, "failover") {
+        tracing::warn!("Failover request received for replid {}.", a.str(1));
+        if ctx.srv.repl.master.is_none() {
+            return Err(CmdError::new("ERR PSYNC FAILOVER can't be sent to a master."));
+        }
+        if a.at(1) != ctx.srv.repl.replid.as_bytes() {
+            return Err(CmdError::new("ERR PSYNC FAILOVER replid must match my replid."));
+        }
+        let _ = ctx.srv.cfg.set("replicaof", &[]);
+        ctx.srv.repl_drop_master();
+        let now = crate::clock::now_ms();
+        let who = ctx.client().map(|c| c.info_line(now)).unwrap_or_default();
+        tracing::info!("MASTER MODE enabled (failover request from '{who}')");
+    }
+    not_failing_over(ctx)?;
     if ctx.srv.repl.master.as_ref().is_some_and(|m| m.cid.is_none()) {
         return Err(CmdError::new(
             "NOMASTERLINK Can't SYNC while not connected with my master",
@@ -99,6 +125,9 @@ fn replconf(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn replicaof(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if ctx.srv.failover.is_some() {
+        return Err(CmdError::new("ERR REPLICAOF not allowed while failing over."));
+    }
     if a.is(1, "no") && a.is(2, "one") {
         if ctx.srv.repl.master.is_some() {
             // CONFIG GET and CONFIG REWRITE show the current master.
@@ -208,6 +237,75 @@ fn wait(ctx: &mut Ctx, a: &Args) -> CmdResult {
     Ok(())
 }
 
+/// FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms]: see server::failover.
+/// Redis compat: replication.c failoverCommand.
+fn failover(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if a.len() == 2 && a.is(1, "abort") {
+        if ctx.srv.failover.is_none() {
+            return Err(CmdError::new("ERR No failover in progress."));
+        }
+        ctx.srv.failover_abort("Failover manually aborted");
+        ctx.out.ok();
+        return Ok(());
+    }
+    let (mut timeout, mut force, mut target) = (0i64, false, None::<(String, i64)>);
+    let mut j = 1;
+    while j < a.len() {
+        if a.is(j, "timeout") && j + 1 < a.len() && timeout == 0 {
+            timeout = num::parse_i64(a.at(j + 1)).ok_or(error::NOT_INT)?;
+            if timeout <= 0 {
+                return Err(CmdError::new("ERR FAILOVER timeout must be greater than 0"));
+            }
+            j += 2;
+        } else if a.is(j, "to") && j + 2 < a.len() && target.is_none() {
+            let port = num::parse_i64(a.at(j + 2)).ok_or(error::NOT_INT)?;
+            target = Some((a.str(j + 1).to_string(), port));
+            j += 3;
+        } else if a.is(j, "force") && !force {
+            force = true;
+            j += 1;
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    if ctx.srv.failover.is_some() {
+        return Err(CmdError::new("ERR FAILOVER already in progress."));
+    }
+    if ctx.srv.repl.master.is_some() {
+        return Err(CmdError::new("ERR FAILOVER is not valid when server is a replica."));
+    }
+    if ctx.srv.repl.replicas.is_empty() {
+        return Err(CmdError::new("ERR FAILOVER requires connected replicas."));
+    }
+    if force && (timeout == 0 || target.is_none()) {
+        return Err(CmdError::new(
+            "ERR FAILOVER with force option requires both a timeout and target HOST and IP.",
+        ));
+    }
+    let target = match target {
+        Some((host, port)) => {
+            let cid = u16::try_from(port)
+                .ok()
+                .and_then(|p| ctx.srv.find_replica(&host, p))
+                .ok_or(CmdError::new("ERR FAILOVER target HOST and PORT is not a replica."))?;
+            let online = ctx
+                .srv
+                .clients
+                .get(cid)
+                .and_then(|c| c.replica.as_ref())
+                .is_some_and(|r| r.state == crate::server::fullsync::SyncState::Online);
+            if !online {
+                return Err(CmdError::new("ERR FAILOVER target replica is not online."));
+            }
+            Some((host, port as u16))
+        }
+        None => None,
+    };
+    ctx.srv.failover_start(target, (timeout > 0).then_some(timeout), force);
+    ctx.out.ok();
+    Ok(())
+}
+
 const A: u64 = ACL_ADMIN | ACL_DANGEROUS;
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -216,6 +314,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     cmd("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, A, replconf).doc(G, "3.0.0", "O(1)", "An internal command for configuring the replication stream."),
     cmd("replicaof", 3, ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING, A, replicaof).doc(G, "5.0.0", "O(1)", "Configures a server as replica of another, or promotes it to a master."),
     cmd("slaveof", 3, ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING, A, replicaof).doc(G, "1.0.0", "O(1)", "Sets a Redis server as a replica of another, or promotes it to being a master."),
+    cmd("failover", -1, ADMIN | NOSCRIPT | STALE, A, failover).doc(G, "6.2.0", "O(1)", "Starts a coordinated failover from a server to one of its replicas."),
     cmd("role", 1, NOSCRIPT | LOADING | STALE | FAST, ACL_ADMIN | ACL_DANGEROUS, role).doc(G, "2.8.12", "O(1)", "Returns the replication role."),
     cmd("wait", 3, NOSCRIPT, ACL_CONNECTION, wait).doc("generic", "3.0.0", "O(1)", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.").tips(&["request_policy:all_shards", "response_policy:agg_min"]),
 ];

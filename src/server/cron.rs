@@ -42,6 +42,7 @@ impl Server {
         self.bgsave_poll(false);
         self.aof_cron();
         self.save_points_cron();
+        self.failover_cron();
         self.repl_cron();
         crate::cmd::migrate::close_timed_out(&mut self.migrate_cache, now / 1000);
         // Forked debugging sessions that ended are reaped.

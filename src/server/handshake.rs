@@ -327,6 +327,16 @@ impl Server {
                 }
             }
             Step::PsyncReply => {
+                // A failover is done once the target answers PSYNC as a master.
+                // Redis compat: replication.c syncWithMaster.
+                if self.failover_in_progress() {
+                    if line.starts_with("+CONTINUE") || line.starts_with("+FULLRESYNC") {
+                        self.failover_clear();
+                    } else {
+                        self.failover_abort("Failover target rejected psync request");
+                        return Err(format!("Unexpected reply to PSYNC from master: {line}"));
+                    }
+                }
                 let resume_db = self
                     .clients
                     .get(cid)
@@ -411,13 +421,23 @@ impl Server {
         let resume_db = self.repl.master.as_ref().and_then(|m| m.cached_db);
         let next = (self.repl.offset + 1).to_string();
         let replid = self.repl.replid.clone();
+        // A failing-over master asks its target to take over. Redis compat:
+        // replication.c slaveTryPartialResynchronization.
+        let failover: &[&[u8]] = if self.failover_in_progress() {
+            &[b"FAILOVER"]
+        } else {
+            &[]
+        };
+        let mut argv: Vec<&[u8]> = vec![b"PSYNC"];
         if resume_db.is_some() {
             tracing::info!("Trying a partial resynchronization (request {replid}:{next}).");
-            self.handshake_send(cid, &[&[b"PSYNC".as_slice(), replid.as_bytes(), next.as_bytes()]])?;
+            argv.extend([replid.as_bytes(), next.as_bytes()]);
         } else {
             tracing::info!("Partial resynchronization not possible (no cached master)");
-            self.handshake_send(cid, &[&[b"PSYNC".as_slice(), b"?", b"-1"]])?;
+            argv.extend([b"?".as_slice(), b"-1"]);
         }
+        argv.extend_from_slice(failover);
+        self.handshake_send(cid, &[&argv])?;
         if let Some(h) = self.clients.get_mut(cid).and_then(|c| c.handshake.as_mut()) {
             h.resume_db = resume_db;
         }

@@ -9,6 +9,7 @@ pub mod client;
 pub mod clients_mem;
 pub mod cron;
 pub mod evict;
+pub mod failover;
 pub mod fullsync;
 pub mod handshake;
 pub mod latency;
@@ -103,6 +104,8 @@ pub struct Server {
     pub slowlog: latency::SlowLog,
     /// CLIENT PAUSE in force, and the clients waiting for its end.
     pub pause: Option<pause::Pause>,
+    /// A FAILOVER under way.
+    pub failover: Option<failover::Failover>,
     pub postponed: Vec<usize>,
     /// On a writable replica: keys its own clients changed, which it expires itself.
     pub replica_written: std::collections::HashSet<(usize, Vec<u8>)>,
@@ -226,6 +229,7 @@ impl Server {
             acl,
             slowlog: Default::default(),
             pause: None,
+            failover: None,
             postponed: Vec::new(),
             replica_written: Default::default(),
             latency: Default::default(),

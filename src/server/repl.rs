@@ -455,6 +455,7 @@ impl Server {
         });
         self.sync_expiry_mode();
         self.oom_adjust();
+        crate::log::set_role(b'S');
         // Our replicas stay: they follow our history, which a partial resync with the
         // new master continues. They are dropped when it does not (a new id, or a
         // snapshot to load). Redis compat: replication.c replicationSetMaster.
@@ -516,6 +517,7 @@ impl Server {
 
     /// REPLICAOF NO ONE: keeps the data, becomes a master with a new history.
     pub fn repl_drop_master(&mut self) {
+        crate::log::set_role(b'M');
         if let Some(m) = self.repl.master.take() {
             if let Some(cid) = m.cid {
                 self.close_client_async(cid);
@@ -544,7 +546,12 @@ impl Server {
         }
         self.repl_start_pending();
         let period = self.cfg.repl.ping_period_secs;
-        if !self.repl.replicas.is_empty() && self.repl.master.is_none() && now - self.repl.last_ping_ms >= period * 1000
+        // Not while failing over: the replicas must be able to catch up with a
+        // stream that does not move. Redis compat: replication.c replicationCron.
+        if !self.repl.replicas.is_empty()
+            && self.repl.master.is_none()
+            && self.failover.is_none()
+            && now - self.repl.last_ping_ms >= period * 1000
         {
             self.repl.last_ping_ms = now;
             let mut buf = Vec::new();
@@ -679,7 +686,8 @@ impl Server {
             }
         }
         s += &format!(
-            "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+            "master_failover_state:{}\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+            self.failover_state_name(),
             self.repl.replid,
             self.repl.replid2,
             self.repl.offset,

@@ -148,6 +148,44 @@ fn replication_works_both_ways_with_redis() {
     assert_eq!(cmd!(f2c, "DEBUG", "DIGEST"), cmd!(r2c, "DEBUG", "DIGEST"));
 }
 
+/// FAILOVER between ferrodis and a real redis-server, each way: the roles swap with
+/// a partial resync and the data stays the same.
+#[test]
+#[ignore]
+fn failover_works_both_ways_with_redis() {
+    let f = Server::start();
+    let mut fc = f.raw();
+    cmd!(fc, "SET", "k", "1");
+    let r = Server::start_reference();
+    let mut rc = r.raw();
+    cmd!(rc, "REPLICAOF", "127.0.0.1", f.port.to_string());
+    wait_reply(&mut rc, &["GET", "k"], b"$1\r\n1\r\n");
+    let failover = |from: &mut crate::harness::Raw, to: &Server| {
+        assert_eq!(
+            cmd!(from, "FAILOVER", "TO", "127.0.0.1", to.port.to_string()),
+            b"+OK\r\n"
+        );
+        wait_for("the failover to end", Duration::from_secs(10), || {
+            (info_field(from, "master_failover_state") == "no-failover" && info_field(from, "role") == "slave")
+                .then_some(())
+        });
+    };
+    wait_for("the replica to be online", Duration::from_secs(10), || {
+        info_field(&mut fc, "slave0").contains("state=online").then_some(())
+    });
+    failover(&mut fc, &r);
+    assert_eq!(info_field(&mut rc, "role"), "master");
+    assert_eq!(stat(&mut rc, "sync_partial_ok"), "1");
+    cmd!(rc, "SET", "k", "2");
+    wait_reply(&mut fc, &["GET", "k"], b"$1\r\n2\r\n");
+    failover(&mut rc, &f);
+    assert_eq!(info_field(&mut fc, "role"), "master");
+    assert_eq!(stat(&mut fc, "sync_partial_ok"), "1");
+    cmd!(fc, "SET", "k", "3");
+    wait_reply(&mut rc, &["GET", "k"], b"$1\r\n3\r\n");
+    assert_eq!(cmd!(rc, "DEBUG", "DIGEST"), cmd!(fc, "DEBUG", "DIGEST"));
+}
+
 #[test]
 fn a_replica_leaves_expiry_to_its_master() {
     let m = Server::start();
@@ -558,6 +596,12 @@ fn a_snapshot_received_to_disk_becomes_the_replicas_rdb_file() {
     wait_reply(&mut rc, &["DBSIZE"], b":1000\r\n");
     let log = r.log();
     assert!(log.contains("from master with EOF to disk"), "{log}");
+    // A replica's log lines carry its role letter.
+    assert!(
+        log.lines()
+            .any(|l| l.contains(":S ") && l.contains("MASTER <-> REPLICA sync")),
+        "{log}"
+    );
     let files: Vec<String> = std::fs::read_dir(&r.dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -602,4 +646,64 @@ fn info_shows_a_snapshot_transfer_in_progress() {
     wait_reply(&mut rc, &["DBSIZE"], b":1000\r\n");
     assert_eq!(info_field(&mut rc, "master_sync_in_progress"), "0");
     assert_eq!(info_field(&mut rc, "master_sync_total_bytes"), "");
+}
+
+/// FAILOVER hands the master's role to a replica without a full resync: writes pause
+/// until the replica has everything, then the two swap roles and the old master
+/// continues the stream as a replica. Cases follow tests/integration/failover.tcl.
+#[test]
+fn failover_swaps_roles_with_a_caught_up_replica() {
+    let m = Server::start();
+    let mut mc = m.raw();
+    assert_eq!(cmd!(mc, "FAILOVER"), b"-ERR FAILOVER requires connected replicas.\r\n");
+    let r = replica_of(&m);
+    let mut rc = r.raw();
+    cmd!(mc, "SET", "k", "1");
+    wait_reply(&mut rc, &["GET", "k"], b"$1\r\n1\r\n");
+    let port = r.port.to_string();
+    assert_eq!(
+        cmd!(mc, "FAILOVER", "TO", "127.0.0.1", port.as_str(), "FORCE"),
+        b"-ERR FAILOVER with force option requires both a timeout and target HOST and IP.\r\n"
+    );
+    assert_eq!(
+        cmd!(mc, "FAILOVER", "TO", "127.0.0.9", port.as_str()),
+        b"-ERR FAILOVER target HOST and PORT is not a replica.\r\n"
+    );
+    assert_eq!(
+        cmd!(rc, "FAILOVER"),
+        b"-ERR FAILOVER is not valid when server is a replica.\r\n"
+    );
+    assert_eq!(cmd!(mc, "FAILOVER", "ABORT"), b"-ERR No failover in progress.\r\n");
+    assert_eq!(cmd!(mc, "FAILOVER", "TO", "127.0.0.1", port.as_str()), b"+OK\r\n");
+    wait_for("the failover to end", Duration::from_secs(10), || {
+        (info_field(&mut mc, "master_failover_state") == "no-failover").then_some(())
+    });
+    assert_eq!(info_field(&mut mc, "role"), "slave");
+    assert_eq!(info_field(&mut rc, "role"), "master");
+    assert_eq!(stat(&mut rc, "sync_partial_ok"), "1");
+    assert_eq!(stat(&mut rc, "sync_full"), "0");
+    // Writes go to the new master and reach the old one.
+    cmd!(rc, "SET", "k", "2");
+    wait_reply(&mut mc, &["GET", "k"], b"$1\r\n2\r\n");
+    assert!(m.log().contains("is synced, failing over."));
+    // A failover to a replica that cannot catch up waits, with writes paused, until
+    // aborted by hand.
+    signal(m.pid(), "-STOP");
+    cmd!(rc, "SET", "k", "3");
+    assert_eq!(cmd!(rc, "FAILOVER", "TIMEOUT", "60000"), b"+OK\r\n");
+    assert_eq!(info_field(&mut rc, "master_failover_state"), "waiting-for-sync");
+    assert_eq!(cmd!(rc, "GET", "k"), b"$1\r\n3\r\n");
+    assert_eq!(
+        cmd!(rc, "REPLICAOF", "NO", "ONE"),
+        b"-ERR REPLICAOF not allowed while failing over.\r\n"
+    );
+    let mut writer = r.raw();
+    writer.send(b"SET k 4\r\n");
+    assert!(!writer.closed_or_idle(), "the write waits");
+    assert_eq!(cmd!(rc, "FAILOVER", "ABORT"), b"+OK\r\n");
+    assert_eq!(writer.read(), b"+OK\r\n");
+    assert_eq!(info_field(&mut rc, "master_failover_state"), "no-failover");
+    assert_eq!(info_field(&mut rc, "role"), "master");
+    signal(m.pid(), "-CONT");
+    wait_reply(&mut mc, &["GET", "k"], b"$1\r\n4\r\n");
 }
