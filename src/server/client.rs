@@ -397,7 +397,8 @@ impl Client {
         if let Some(b) = self.parser.pending_bulk().filter(|&b| b >= BIG_ARG) {
             let end = self.qpos + b + 2;
             if self.query.capacity() < end {
-                self.query.reserve_exact(end - self.query.len());
+                // Room that cannot be had now is made as the bytes arrive instead.
+                let _ = self.query.try_reserve_exact(end - self.query.len());
             }
         }
     }

@@ -336,6 +336,23 @@ impl Server {
     }
 }
 
+impl Server {
+    /// A client going away is no longer told how a shutdown ends (its slot may soon
+    /// be another client's).
+    pub fn shutdown_forget_client(&mut self, cid: usize) {
+        self.shutdown_callers.retain(|&c| c != cid);
+        if let Some(w) = self.shutdown_wait.as_mut() {
+            w.callers.retain(|&c| c != cid);
+            if w.req.client == Some(cid) {
+                w.req.client = None;
+            }
+        }
+        if let Some(r) = self.shutdown.as_mut().filter(|r| r.client == Some(cid)) {
+            r.client = None;
+        }
+    }
+}
+
 /// A shutdown waiting for replicas.
 pub struct ShutdownWait {
     pub deadline_ms: i64,

@@ -67,6 +67,11 @@ impl Server {
         if max == 0 {
             return Evicted::Ok;
         }
+        // A pause keeps the dataset (and the replication stream) still: no evictions
+        // either. Redis compat: evict.c isSafeToPerformEvictions.
+        if self.pause_check(clock::now_ms()).is_some() {
+            return Evicted::Ok;
+        }
         let used = crate::alloc::used_memory().saturating_sub(self.mem_not_counted_for_evict());
         if used <= max {
             return Evicted::Ok;

@@ -55,7 +55,7 @@ impl Server {
         self.failover = Some(Failover {
             state: FailoverState::WaitForSync,
             target,
-            end_ms: timeout_ms.map(|t| clock::now_ms() + t),
+            end_ms: timeout_ms.map(|t| clock::now_ms().saturating_add(t)),
             force,
         });
         self.pause_clients(false, i64::MAX);
@@ -78,6 +78,7 @@ impl Server {
             None => tracing::info!("FAILOVER to any replica aborted: {reason}"),
         }
         if f.state == FailoverState::InProgress {
+            let _ = self.cfg.set("replicaof", &[]);
             self.repl_drop_master();
         }
         self.failover_clear();
@@ -134,7 +135,10 @@ impl Server {
             f.state = FailoverState::InProgress;
             f.target = Some((host.clone(), port));
         }
+        // CONFIG GET/REWRITE show the new master, as after REPLICAOF.
+        let _ = self.cfg.set("replicaof", &[host.clone(), port.to_string()]);
         self.repl_set_master(host, port, true);
+        self.sync_propagation();
     }
 
     /// Whether our PSYNC must carry FAILOVER.

@@ -38,7 +38,12 @@ impl Server {
     /// Ends the pause: expiry resumes and the waiting clients run their commands
     /// again, in the order they arrived.
     pub fn unpause_clients(&mut self) {
-        self.pause = None;
+        // A failover's write pause lasts until the failover ends, whatever other
+        // pause ends meanwhile. Redis compat: PAUSE_DURING_FAILOVER.
+        self.pause = self.failover.is_some().then_some(Pause {
+            all: false,
+            end_ms: i64::MAX,
+        });
         self.sync_expiry_mode();
         for cid in std::mem::take(&mut self.postponed) {
             let Some(c) = self.clients.get_mut(cid) else { continue };

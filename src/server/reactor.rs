@@ -527,7 +527,11 @@ impl Reactor {
     }
 
     fn before_sleep(&self, srv: &mut Server) {
-        srv.repl_send_getack();
+        // Not while paused: the GETACK would move the stream replicas must catch up
+        // with; it goes out once the pause ends. Redis compat: server.c beforeSleep.
+        if srv.pause_check(clock::now_ms()).is_none() {
+            srv.repl_send_getack();
+        }
         close_pending(srv, &self.registry);
     }
 }
@@ -549,6 +553,7 @@ fn close_pending(srv: &mut Server, reg: &Registry) {
         srv.disable_tracking(cid);
         srv.monitors.retain(|&m| m != cid);
         srv.forget_client_mem(cid);
+        srv.shutdown_forget_client(cid);
         if let Some(mut c) = srv.clients.try_remove(cid) {
             // Best effort: deliver what was queued (e.g. an error) before closing,
             // unless the client is dropped for its output buffer size.

@@ -686,6 +686,8 @@ fn failover_swaps_roles_with_a_caught_up_replica() {
     cmd!(rc, "SET", "k", "2");
     wait_reply(&mut mc, &["GET", "k"], b"$1\r\n2\r\n");
     assert!(m.log().contains("is synced, failing over."));
+    let replicaof = String::from_utf8_lossy(&cmd!(mc, "CONFIG", "GET", "replicaof")).into_owned();
+    assert!(replicaof.contains(&format!("127.0.0.1 {}", r.port)), "{replicaof}");
     // A failover to a replica that cannot catch up waits, with writes paused, until
     // aborted by hand.
     signal(m.pid(), "-STOP");
