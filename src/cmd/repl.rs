@@ -195,7 +195,7 @@ fn role(ctx: &mut Ctx, _a: &Args) -> CmdResult {
                 })
                 .map(|c| {
                     let r = c.replica.clone().unwrap_or_default();
-                    let ip = c.addr.rsplit_once(':').map(|x| x.0.to_string()).unwrap_or_default();
+                    let ip = c.ip().unwrap_or_default().to_string();
                     (ip, r.listening_port, r.ack_offset)
                 })
                 .collect();

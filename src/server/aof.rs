@@ -514,7 +514,7 @@ impl Server {
                     );
                     Loaded::Failed
                 }
-                Ok(map) => match self.load_rdb_bytes(map.as_slice(), Some(&map)) {
+                Ok(map) => match self.load_rdb_bytes(crate::util::fs::Source::Mapped(&map)) {
                     Err(e) => {
                         warn!("{e}");
                         if old_style {

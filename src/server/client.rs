@@ -513,6 +513,11 @@ impl Client {
         Ok(true)
     }
 
+    /// The peer's address without its port (None: no port in it).
+    pub fn ip(&self) -> Option<&str> {
+        self.addr.rsplit_once(':').map(|x| x.0)
+    }
+
     /// Connected over a Unix socket or from a loopback address.
     pub fn is_local(&self) -> bool {
         self.unix || self.addr.starts_with("127.") || self.addr.starts_with("::1")

@@ -36,14 +36,19 @@ impl Server {
         }
     }
 
+    /// Where replica `cid` takes connections: its address and listening port.
+    fn replica_address(&self, cid: usize) -> Option<(&str, u16)> {
+        let c = self.clients.get(cid)?;
+        Some((c.ip().unwrap_or(&c.addr), c.replica.as_ref()?.listening_port))
+    }
+
     /// The connected replica at `host` listening on `port`.
     pub fn find_replica(&self, host: &str, port: u16) -> Option<usize> {
-        self.repl.replicas.iter().copied().find(|&cid| {
-            self.clients.get(cid).is_some_and(|c| {
-                let ip = c.addr.rsplit_once(':').map_or(c.addr.as_str(), |x| x.0);
-                ip == host && c.replica.as_ref().is_some_and(|r| r.listening_port == port)
-            })
-        })
+        self.repl
+            .replicas
+            .iter()
+            .copied()
+            .find(|&cid| self.replica_address(cid) == Some((host, port)))
     }
 
     /// Starts a failover (the command's checks passed): pauses writes.
@@ -117,11 +122,8 @@ impl Server {
                 .iter()
                 .copied()
                 .find(|&cid| caught_up(self, cid))
-                .and_then(|cid| {
-                    let c = self.clients.get(cid)?;
-                    let ip = c.addr.rsplit_once(':').map_or(c.addr.as_str(), |x| x.0);
-                    Some((ip.to_string(), c.replica.as_ref()?.listening_port))
-                }),
+                .and_then(|cid| self.replica_address(cid))
+                .map(|(ip, port)| (ip.to_string(), port)),
         };
         if let Some((host, port)) = target {
             tracing::info!("Failover target {host}:{port} is synced, failing over.");

@@ -14,6 +14,7 @@ use super::repl::LinkState;
 use super::Server;
 use crate::clock;
 use crate::persist::aof::cat_command;
+use crate::util::fs::Source;
 
 /// Where a link stands until the master's stream flows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -272,7 +273,7 @@ impl Server {
             let mut data = std::mem::take(&mut c.query);
             let rest = data.split_off(end);
             data.drain(..start);
-            self.handshake_load(cid, id, offset, &data, None, rest)?;
+            self.handshake_load(cid, id, offset, Source::Bytes(&data), rest)?;
             return Ok(false);
         }
         if let Step::PayloadEof(id, offset, mark) = step {
@@ -287,7 +288,7 @@ impl Server {
             let mut data = std::mem::take(&mut c.query);
             data.truncate(data.len() - mark.len());
             data.drain(..start);
-            self.handshake_load(cid, id, offset, &data, None, Vec::new())?;
+            self.handshake_load(cid, id, offset, Source::Bytes(&data), Vec::new())?;
             return Ok(false);
         }
         let Some((line, next)) = line_at(&c.query, c.qpos) else {
@@ -588,7 +589,7 @@ impl Server {
             )
         })?;
         let loaded = match crate::util::fs::Mapped::open(&dest) {
-            Ok(map) => self.handshake_load(cid, id, offset, map.as_slice(), Some(&map), rest),
+            Ok(map) => self.handshake_load(cid, id, offset, Source::Mapped(&map), rest),
             Err(e) => Err(format!(
                 "Failed trying to load the MASTER synchronization DB from disk: {}",
                 crate::util::os_err(&e)
@@ -636,8 +637,7 @@ impl Server {
         cid: usize,
         id: String,
         offset: u64,
-        data: &[u8],
-        map: Option<&crate::util::fs::Mapped>,
+        src: Source,
         rest: Vec<u8>,
     ) -> Result<(), String> {
         if let Some(c) = self.clients.get_mut(cid) {
@@ -648,7 +648,7 @@ impl Server {
             c.executing = true;
         }
         let swap = self.cfg.get("repl-diskless-load") == Some("swapdb");
-        let loaded = self.repl_load_snapshot(data, map, swap);
+        let loaded = self.repl_load_snapshot(src, swap);
         if let Some(c) = self.clients.get_mut(cid) {
             c.executing = false;
         }
@@ -679,12 +679,7 @@ impl Server {
 
     /// The master's snapshot replaces the dataset. With `swap`, the old data stays
     /// until the new is loaded (and stays if it cannot be).
-    fn repl_load_snapshot(
-        &mut self,
-        data: &[u8],
-        map: Option<&crate::util::fs::Mapped>,
-        swap: bool,
-    ) -> Result<(), String> {
+    fn repl_load_snapshot(&mut self, src: Source, swap: bool) -> Result<(), String> {
         if !swap {
             tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
             for i in 0..self.dbs.len() {
@@ -698,7 +693,7 @@ impl Server {
         if !self.loading.is_some_and(|l| l.from_link) {
             tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
         }
-        let res = self.load_rdb_data(data, false, map);
+        let res = self.load_rdb_data(src, false);
         if swap {
             for i in 0..self.dbs.len() {
                 self.signal_db(i);

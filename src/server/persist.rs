@@ -12,6 +12,7 @@ use crate::clock;
 use crate::persist::child::WriteError;
 use crate::persist::rdb::file::{self, LoadStats, SaveOpts};
 use crate::persist::snapshot::{Progress, Snapshot, Target};
+use crate::util::fs::Source;
 
 /// Main-thread work per event-loop iteration while a snapshot walks the keyspace.
 const SLICE: Duration = Duration::from_micros(250);
@@ -121,9 +122,9 @@ impl RdbState {
 const RELEASE_EVERY: usize = 4 << 20;
 
 /// Gives back the pages of a mapped file parsed up to `pos`, every RELEASE_EVERY bytes.
-fn release_parsed(map: Option<&crate::util::fs::Mapped>, pos: usize, released: &mut usize) {
-    if let Some(m) = map.filter(|_| pos - *released >= RELEASE_EVERY) {
-        m.release_before(pos);
+fn release_parsed(src: Source, pos: usize, released: &mut usize) {
+    if pos - *released >= RELEASE_EVERY {
+        src.release_before(pos);
         *released = pos;
     }
 }
@@ -180,15 +181,22 @@ impl Server {
 
     /// Loads RDB bytes (an AOF base or preamble) into the dbs, keeping expired keys;
     /// returns where the RDB part ends.
-    /// `map`: the file `data` is mapped from (see `load_rdb_data`).
-    pub fn load_rdb_bytes(&mut self, data: &[u8], map: Option<&crate::util::fs::Mapped>) -> Result<usize, String> {
+    pub fn load_rdb_bytes(&mut self, src: Source) -> Result<usize, String> {
         self.sync_access_mode();
         let lim = self.cfg.limits;
         let verify = self.cfg_yes("rdbchecksum");
         let mut released = 0;
-        let mut on_key = |pos: usize| release_parsed(map, pos, &mut released);
-        let st = file::load_with(data, &mut self.dbs, clock::now_ms(), &lim, verify, true, &mut on_key)
-            .map_err(|e| e.log_line(0))?;
+        let mut on_key = |pos: usize| release_parsed(src, pos, &mut released);
+        let st = file::load_with(
+            src.bytes(),
+            &mut self.dbs,
+            clock::now_ms(),
+            &lim,
+            verify,
+            true,
+            &mut on_key,
+        )
+        .map_err(|e| e.log_line(0))?;
         let _ = self.load_functions(&st.functions, true);
         Ok(st.end)
     }
@@ -437,20 +445,14 @@ impl Server {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(crate::persist::rdb::RdbError::Io(e).log_line(0)),
         };
-        self.load_rdb_data(map.as_slice(), merge, Some(&map)).map(Some)
+        self.load_rdb_data(Source::Mapped(&map), merge).map(Some)
     }
 
     /// Loads a whole RDB payload into fresh tables while serving other clients
     /// (they get -LOADING), then swaps them in (or merges them, for DEBUG RELOAD
     /// MERGE). Redis compat: rdb.c rdbLoadRio with processEventsWhileBlocked.
-    /// `map`: the file `data` is mapped from, whose pages are given back as they are
-    /// parsed.
-    pub fn load_rdb_data(
-        &mut self,
-        data: &[u8],
-        merge: bool,
-        map: Option<&crate::util::fs::Mapped>,
-    ) -> Result<LoadStats, String> {
+    pub fn load_rdb_data(&mut self, src: Source, merge: bool) -> Result<LoadStats, String> {
+        let data = src.bytes();
         // Loaded keys get stamps in the mode the policy needs (saved LFU counters included).
         self.sync_access_mode();
         let now = clock::now_ms();
@@ -482,7 +484,7 @@ impl Server {
         });
         let mut released = 0;
         let mut on_key = |pos: usize| {
-            release_parsed(map, pos, &mut released);
+            release_parsed(src, pos, &mut released);
             if key_delay > 0 {
                 std::thread::sleep(std::time::Duration::from_micros(key_delay as u64));
             }

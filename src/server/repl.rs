@@ -675,7 +675,7 @@ impl Server {
         for (i, &cid) in self.repl.replicas.iter().enumerate() {
             if let Some(c) = self.clients.get(cid) {
                 let r = c.replica.clone().unwrap_or_default();
-                let ip = c.addr.rsplit_once(':').map(|x| x.0).unwrap_or("127.0.0.1");
+                let ip = c.ip().unwrap_or("127.0.0.1");
                 s += &format!(
                     "slave{i}:ip={ip},port={},state={},offset={},lag={}\r\n",
                     r.listening_port,

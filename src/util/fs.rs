@@ -115,6 +115,30 @@ impl Mapped {
     }
 }
 
+/// Bytes an RDB is loaded from: in memory, or a mapped file whose parsed pages are
+/// given back as the load goes.
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    Bytes(&'a [u8]),
+    Mapped(&'a Mapped),
+}
+
+impl<'a> Source<'a> {
+    pub fn bytes(&self) -> &'a [u8] {
+        match self {
+            Source::Bytes(b) => b,
+            Source::Mapped(m) => m.as_slice(),
+        }
+    }
+
+    /// See `Mapped::release_before`; nothing for bytes in memory.
+    pub fn release_before(&self, upto: usize) {
+        if let Source::Mapped(m) = self {
+            m.release_before(upto);
+        }
+    }
+}
+
 impl Drop for Mapped {
     fn drop(&mut self) {
         if self.len > 0 {

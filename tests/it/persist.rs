@@ -606,15 +606,21 @@ fn shutdown_stops_a_running_bgsave_and_leaves_no_temp_file() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-#[test]
-fn clients_are_answered_loading_while_the_dataset_loads() {
-    // Ported from tests/integration/rdb.tcl "client freed during loading".
+/// A new directory holding the dump.rdb of `keys` keys of 100 bytes (DEBUG POPULATE).
+fn populated_dump_dir(keys: &str) -> std::path::PathBuf {
     let s = Server::start();
     let mut c = s.raw();
-    assert_eq!(cmd!(c, "DEBUG", "POPULATE", "20000", "key", "100"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "DEBUG", "POPULATE", keys, "key", "100"), b"+OK\r\n");
     assert_eq!(cmd!(c, "SAVE"), b"+OK\r\n");
     let dir = temp_dir();
     std::fs::copy(s.dir.join("dump.rdb"), dir.join("dump.rdb")).unwrap();
+    dir
+}
+
+#[test]
+fn clients_are_answered_loading_while_the_dataset_loads() {
+    // Ported from tests/integration/rdb.tcl "client freed during loading".
+    let dir = populated_dump_dir("20000");
     // 20000 keys at 100 us each: about two seconds of loading.
     let s2 = Server::start_no_wait(
         dir,
@@ -673,15 +679,9 @@ fn bgsave_writes_a_temp_file_named_after_its_child_and_shutdown_removes_it() {
 /// process's peak memory at startup stays well under the resident size plus the file.
 #[test]
 fn loading_an_rdb_file_does_not_hold_a_copy_of_it() {
-    let s = Server::start();
-    let mut c = s.raw();
-    assert_eq!(cmd!(c, "DEBUG", "POPULATE", "1000000", "key", "100"), b"+OK\r\n");
-    assert_eq!(cmd!(c, "SAVE"), b"+OK\r\n");
-    let dir = temp_dir();
-    std::fs::copy(s.dir.join("dump.rdb"), dir.join("dump.rdb")).unwrap();
+    let dir = populated_dump_dir("1000000");
     let file = std::fs::metadata(dir.join("dump.rdb")).unwrap().len() / 1024;
     assert!(file > 20_000, "{file} KB");
-    drop(s);
     let s2 = Server::start_in(dir, &[]);
     let mut c2 = s2.raw();
     assert_eq!(cmd!(c2, "DBSIZE"), b":1000000\r\n");
