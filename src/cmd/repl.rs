@@ -4,17 +4,25 @@ use super::error::{self, CmdError, CmdResult};
 use super::spec::*;
 use super::{Args, Ctx};
 use crate::server::blocking::TimeoutReply;
+use crate::server::fullsync::RdbFilter;
 use crate::util::num;
 
 const G: &str = "server";
 
-/// A full resync's payload must come first: the stream from its snapshot on is held
-/// in the output buffer (and copied to replicas sharing the snapshot).
-/// Redis compat: replication.c syncCommand.
-fn pending_output(ctx: &mut Ctx) -> CmdResult {
+/// Checks before a client becomes a replica. A full resync's payload must come
+/// first: the stream from its snapshot on is held in the output buffer (and copied to
+/// replicas sharing the snapshot). A filtered snapshot is always streamed, so it needs
+/// a replica that takes EOF-marked payloads. Redis compat: replication.c syncCommand.
+fn can_sync(ctx: &mut Ctx) -> CmdResult {
     let unsent = ctx.out.buf.len() > ctx.client().map_or(0, |c| c.sent);
     if unsent || ctx.client().is_some_and(|c| c.sealed_bytes > c.sealed_sent) {
         return Err(CmdError::new("ERR SYNC and PSYNC are invalid with pending output"));
+    }
+    if ctx
+        .client()
+        .is_some_and(|c| c.replconf.filter.any() && !c.replconf.capa_eof)
+    {
+        return Err(CmdError::new("ERR Filtered replica requires EOF capability"));
     }
     Ok(())
 }
@@ -32,7 +40,7 @@ fn sync(ctx: &mut Ctx, _a: &Args) -> CmdResult {
         return Ok(());
     }
     not_failing_over(ctx)?;
-    pending_output(ctx)?;
+    can_sync(ctx)?;
     let cid = ctx.cid;
     ctx.srv.repl_attach(cid, ctx.out, None);
     ctx.no_propagate();
@@ -70,7 +78,7 @@ fn psync(ctx: &mut Ctx, a: &Args) -> CmdResult {
         tracing::warn!("Replica {name} asks for synchronization but with a wrong offset");
         return Err(error::NOT_INT);
     }
-    pending_output(ctx)?;
+    can_sync(ctx)?;
     let cid = ctx.cid;
     ctx.srv.repl_attach(cid, ctx.out, Some((a.at(1), a.at(2))));
     ctx.no_propagate();
@@ -89,7 +97,7 @@ fn replconf(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 .filter(|p| (0..=65535).contains(p))
                 .ok_or(error::NOT_INT)?;
             if let Some(c) = ctx.client() {
-                c.repl_port = port as u16;
+                c.replconf.port = port as u16;
             }
         } else if a.is(j, "ack") {
             // Acks come from replicas and get no reply.
@@ -108,10 +116,24 @@ fn replconf(ctx: &mut Ctx, a: &Args) -> CmdResult {
         } else if a.is(j, "capa") {
             if v.eq_ignore_ascii_case(b"eof") {
                 if let Some(c) = ctx.client() {
-                    c.repl_capa_eof = true;
+                    c.replconf.capa_eof = true;
                 }
             }
-        } else if a.is(j, "ip-address") || a.is(j, "rdb-only") {
+        } else if a.is(j, "rdb-only") {
+            let on = match num::parse_i64(v) {
+                Some(n @ 0..=1) => n == 1,
+                Some(_) => return Err(CmdError::new("ERR value is out of range, value must between 0 and 1")),
+                None => return Err(error::NOT_INT),
+            };
+            if let Some(c) = ctx.client() {
+                c.replconf.rdb_only = on;
+            }
+        } else if a.is(j, "rdb-filter-only") {
+            let filter = RdbFilter::parse(v).map_err(CmdError::owned)?;
+            if let Some(c) = ctx.client() {
+                c.replconf.filter = filter;
+            }
+        } else if a.is(j, "ip-address") {
         } else {
             return Err(CmdError::owned(format!(
                 "ERR Unrecognized REPLCONF option: {}",

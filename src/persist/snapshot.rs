@@ -199,7 +199,11 @@ impl Snapshot {
         };
         let pid = out.pid();
         let progress = Arc::new(SaveProgress {
-            keys_total: dbs.iter().map(|d| d.len() as u64).sum(),
+            keys_total: if opts.data {
+                dbs.iter().map(|d| d.len() as u64).sum()
+            } else {
+                0
+            },
             ..Default::default()
         });
         let prog = progress.clone();
@@ -225,7 +229,7 @@ impl Snapshot {
             keys: 0,
         }));
         let stamps = saves_stamps(opts.policy);
-        for db in dbs.iter_mut().filter(|d| !d.is_empty()) {
+        for db in dbs.iter_mut().filter(|d| opts.data && !d.is_empty()) {
             let sink = DbSink {
                 id: db.id,
                 progress: progress.clone(),
@@ -557,6 +561,7 @@ mod tests {
             },
             functions: Vec::new(),
             repl: None,
+            data: true,
         }
     }
 

@@ -911,6 +911,7 @@ impl Server {
                     tmp: PathBuf::from(&tmp),
                     dest: None,
                 },
+                Default::default(),
             ) {
                 Ok(pid) => (None, pid),
                 Err(e) => {

@@ -173,10 +173,8 @@ pub struct Client {
     pub handshake: Option<Box<super::handshake::Handshake>>,
     /// Set once the client synced as our replica.
     pub replica: Option<super::repl::ReplicaInfo>,
-    /// REPLCONF listening-port, for INFO and ROLE once it is a replica.
-    pub repl_port: u16,
-    /// The replica takes EOF-marked snapshots (REPLCONF capa eof): a diskless sync.
-    pub repl_capa_eof: bool,
+    /// What REPLCONF said before the client synced as a replica.
+    pub replconf: super::fullsync::ReplConf,
     /// A full resync's payload, written before any other output (see `fullsync`).
     pub bulk: Option<Box<super::fullsync::Bulk>>,
     /// A replica's stream is held back (its payload is not through yet).
@@ -241,8 +239,7 @@ impl Client {
             is_master: false,
             handshake: None,
             replica: None,
-            repl_port: 0,
-            repl_capa_eof: false,
+            replconf: Default::default(),
             bulk: None,
             repl_hold: false,
         }

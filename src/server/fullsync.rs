@@ -47,6 +47,57 @@ impl SyncState {
     }
 }
 
+/// What a replica asked for with REPLCONF before it synced.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReplConf {
+    /// `listening-port`, for INFO and ROLE.
+    pub port: u16,
+    /// `capa eof`: it takes EOF-marked (streamed) snapshots.
+    pub capa_eof: bool,
+    /// `rdb-only 1`: it wants the snapshot alone, not the stream after it (redis-cli
+    /// --rdb); it is closed once its payload is through.
+    pub rdb_only: bool,
+    /// `rdb-filter-only`: parts of the dataset its snapshot leaves out.
+    pub filter: RdbFilter,
+}
+
+/// Parts of a snapshot a replica does not want. Only replicas asking for the same
+/// parts share a snapshot, and a filtered one is always streamed (the RDB file must
+/// keep the whole dataset). Redis compat: SLAVE_REQ_RDB_EXCLUDE_*.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RdbFilter {
+    pub no_data: bool,
+    pub no_functions: bool,
+}
+
+impl RdbFilter {
+    /// `rdb-filter-only <filters>`: only the parts named are kept ("functions" is the
+    /// one part that can be named; none keeps nothing). Err: the reply's text.
+    /// Redis compat: replication.c replconfCommand.
+    pub fn parse(v: &[u8]) -> Result<RdbFilter, String> {
+        let words = crate::resp::parse::split_args(v).ok_or("ERR Missing rdb-filter-only values")?;
+        let mut f = RdbFilter {
+            no_data: true,
+            no_functions: true,
+        };
+        for w in words {
+            if w.eq_ignore_ascii_case(b"functions") {
+                f.no_functions = false;
+            } else {
+                return Err(format!(
+                    "ERR Unsupported rdb-filter-only option: {}",
+                    String::from_utf8_lossy(&w)
+                ));
+            }
+        }
+        Ok(f)
+    }
+
+    pub fn any(self) -> bool {
+        self.no_data || self.no_functions
+    }
+}
+
 /// Bytes read from the snapshot file per refill.
 const FILE_CHUNK: usize = 64 * 1024;
 /// A streamed snapshot goes on only while every replica has less than this queued:
@@ -121,24 +172,26 @@ pub struct Transfer {
 impl Server {
     /// A replica (already in the list, waiting) needs a full copy.
     pub(super) fn repl_full_sync(&mut self, cid: usize) {
-        let capa_eof = self.clients.get(cid).is_some_and(|c| c.repl_capa_eof);
+        let conf = self.clients.get(cid).map(|c| c.replconf).unwrap_or_default();
         if let Some(c) = self.clients.get_mut(cid) {
             c.bulk = Some(Box::default());
             c.repl_hold = true;
         }
-        let diskless = self.cfg.yes("repl-diskless-sync") && capa_eof;
         let running = self.rdb.bg.as_ref().map(|b| b.purpose.clone());
-        // A snapshot to disk already taken for replicas serves this one too: it gets a
-        // copy of the stream held for one of them. Redis compat: syncCommand, case 1.
+        // A snapshot to disk already taken for replicas serves this one too if it
+        // asked for the same parts: it gets a copy of the stream held for one of
+        // them. Redis compat: syncCommand, case 1.
         let peer = (running == Some(SavePurpose::Rdb))
             .then(|| {
                 self.repl.replicas.iter().copied().find(|&r| {
                     r != cid
-                        && self
-                            .clients
-                            .get(r)
-                            .and_then(|c| c.replica.as_ref())
-                            .is_some_and(|i| i.state == SyncState::WaitEnd && !i.eof_payload)
+                        && self.clients.get(r).is_some_and(|c| {
+                            c.replconf.filter == conf.filter
+                                && (!c.replconf.rdb_only || conf.rdb_only)
+                                && c.replica
+                                    .as_ref()
+                                    .is_some_and(|i| i.state == SyncState::WaitEnd && !i.eof_payload)
+                        })
                 })
             })
             .flatten();
@@ -151,7 +204,9 @@ impl Server {
                 .map(|r| r.start_offset)
                 .unwrap_or(0);
             self.repl_sync_started(cid, offset, None);
-            self.queue_output(cid, &held);
+            if !conf.rdb_only {
+                self.queue_output(cid, &held);
+            }
             info!("Waiting for end of BGSAVE for SYNC");
         } else if let Some(p) = running {
             if p == SavePurpose::ReplSocket {
@@ -161,66 +216,72 @@ impl Server {
             }
         } else if self.aof.rewrite.is_some() {
             info!("No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed");
-        } else if diskless && self.cfg.int("repl-diskless-sync-delay") > 0 {
+        } else if self.cfg.yes("repl-diskless-sync") && conf.capa_eof && self.cfg.int("repl-diskless-sync-delay") > 0 {
             info!("Delay next BGSAVE for diskless SYNC");
         } else {
-            self.repl_start_sync(diskless);
+            self.repl_start_sync(conf.filter);
         }
     }
 
-    fn waiting_replicas(&self, state: SyncState) -> Vec<usize> {
+    /// Replicas in `state`, with the parts of a snapshot they want.
+    fn waiting_replicas(&self, state: SyncState) -> Vec<(usize, ReplConf)> {
         self.repl
             .replicas
             .iter()
-            .copied()
-            .filter(|&cid| {
-                self.clients
-                    .get(cid)
-                    .and_then(|c| c.replica.as_ref())
-                    .is_some_and(|r| r.state == state)
+            .filter_map(|&cid| {
+                let c = self.clients.get(cid)?;
+                c.replica.as_ref().filter(|r| r.state == state)?;
+                Some((cid, c.replconf))
             })
             .collect()
     }
 
     /// Cron: starts the snapshot replicas wait for when nothing else runs in the
-    /// background; a diskless one after the delay, unless enough replicas wait.
-    /// Redis compat: replication.c shouldStartChildForReplication.
+    /// background; a diskless one after the delay, unless enough replicas wait. The
+    /// first replica waiting decides which parts it has: those asking for others wait
+    /// for the next. Redis compat: replication.c replicationCron.
     pub fn repl_start_pending(&mut self) {
         if self.has_active_child() {
             return;
         }
         let waiting = self.waiting_replicas(SyncState::WaitStart);
-        if waiting.is_empty() {
+        let Some(&(_, first)) = waiting.first() else {
             return;
-        }
-        let socket = self.cfg.yes("repl-diskless-sync")
-            && waiting
-                .iter()
-                .all(|&cid| self.clients.get(cid).is_some_and(|c| c.repl_capa_eof));
-        if socket {
-            let now = clock::now_ms();
-            let idle = waiting
-                .iter()
-                .filter_map(|&cid| self.clients.get(cid)?.replica.as_ref())
-                .map(|r| (now - r.wait_since_ms) / 1000)
-                .max()
-                .unwrap_or(0);
-            let max = self.cfg.int("repl-diskless-sync-max-replicas");
-            let enough = max > 0 && waiting.len() as i64 >= max;
-            if !enough && idle < self.cfg.int("repl-diskless-sync-delay") {
-                return;
+        };
+        let now = clock::now_ms();
+        let mut count = 0;
+        let mut idle = 0;
+        for (cid, conf) in waiting {
+            if conf.filter == first.filter {
+                count += 1;
+                if let Some(r) = self.clients.get(cid).and_then(|c| c.replica.as_ref()) {
+                    idle = idle.max((now - r.wait_since_ms) / 1000);
+                }
             }
         }
-        self.repl_start_sync(socket);
+        let max = self.cfg.int("repl-diskless-sync-max-replicas");
+        let enough = max > 0 && count >= max;
+        if self.cfg.yes("repl-diskless-sync") && !enough && idle < self.cfg.int("repl-diskless-sync-delay") {
+            return;
+        }
+        self.repl_start_sync(first.filter);
     }
 
-    /// Starts a snapshot for every replica waiting for one: to their sockets or to
-    /// the RDB file. Redis compat: replication.c startBgsaveForReplication.
-    fn repl_start_sync(&mut self, socket: bool) {
-        let waiting = self.waiting_replicas(SyncState::WaitStart);
+    /// Starts a snapshot for every replica waiting for one with `filter`: to their
+    /// sockets if they all take streamed payloads and `repl-diskless-sync` is on or
+    /// the snapshot is filtered, else to the RDB file. Redis compat: replication.c
+    /// startBgsaveForReplication.
+    fn repl_start_sync(&mut self, filter: RdbFilter) {
+        let waiting: Vec<(usize, ReplConf)> = self
+            .waiting_replicas(SyncState::WaitStart)
+            .into_iter()
+            .filter(|(_, conf)| conf.filter == filter)
+            .collect();
         if waiting.is_empty() {
             return;
         }
+        let socket = (self.cfg.yes("repl-diskless-sync") || filter.any()) && waiting.iter().all(|(_, c)| c.capa_eof);
+        let waiting: Vec<usize> = waiting.into_iter().map(|(cid, _)| cid).collect();
         info!(
             "Starting BGSAVE for SYNC with target: {}",
             if socket { "replicas sockets" } else { "disk" }
@@ -229,11 +290,11 @@ impl Server {
             let waker = self.repl_waker();
             let (tx, rx) = sync_channel(STREAM_CHUNKS);
             waker
-                .and_then(|w| self.snapshot_start(SavePurpose::ReplSocket, Target::Stream(tx, w)))
+                .and_then(|w| self.snapshot_start(SavePurpose::ReplSocket, Target::Stream(tx, w), filter))
                 .map(|_| Some(rx))
         } else {
             let target = self.rdb_target();
-            self.snapshot_start(SavePurpose::Rdb, target).map(|pid| {
+            self.snapshot_start(SavePurpose::Rdb, target, filter).map(|pid| {
                 info!("Background RDB transfer started by pid {pid}");
                 None
             })
@@ -405,6 +466,7 @@ impl Server {
         let waiting: Vec<usize> = self
             .waiting_replicas(SyncState::WaitEnd)
             .into_iter()
+            .map(|(cid, _)| cid)
             .filter(|&cid| {
                 self.clients
                     .get(cid)
@@ -448,12 +510,21 @@ impl Server {
     }
 
     /// A replica's payload is through: it is online, and its stream flows (after a
-    /// streamed payload, from its first ACK).
+    /// streamed payload, from its first ACK). One that wanted the snapshot alone is
+    /// closed. Redis compat: replication.c replicaPutOnline.
     pub fn repl_bulk_sent(&mut self, cid: usize) {
         let Some(c) = self.clients.get_mut(cid) else {
             return;
         };
         c.bulk = None;
+        if c.replconf.rdb_only {
+            info!(
+                "RDB transfer completed, rdb only replica ({}) should be disconnected asap",
+                c.addr
+            );
+            self.close_client_async(cid);
+            return;
+        }
         let Some(r) = c.replica.as_mut() else {
             return;
         };

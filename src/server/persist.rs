@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
+use super::fullsync::RdbFilter;
 use super::Server;
 use crate::clock;
 use crate::persist::child::WriteError;
@@ -162,6 +163,7 @@ impl Server {
             lfu: self.cfg.lfu,
             functions: self.scripts.functions.codes(),
             repl: self.repl_history(),
+            data: true,
         }
     }
 
@@ -250,7 +252,7 @@ impl Server {
             return Err("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
         }
         self.rdb.last_bgsave_try = clock::now_ms() / 1000;
-        match self.snapshot_start(SavePurpose::Rdb, self.rdb_target()) {
+        match self.snapshot_start(SavePurpose::Rdb, self.rdb_target(), RdbFilter::default()) {
             Ok(pid) => {
                 info!("Background saving started by pid {pid}");
                 self.aof.forks += 1;
@@ -275,12 +277,16 @@ impl Server {
     /// Starts a background snapshot of the dataset as it is now, to `target` (paths
     /// relative to `dir`); `bgsave_poll` then finishes according to `purpose`. Err
     /// when one is running or the writer thread cannot start.
-    pub fn snapshot_start(&mut self, purpose: SavePurpose, target: Target) -> Result<u32, String> {
+    pub fn snapshot_start(&mut self, purpose: SavePurpose, target: Target, filter: RdbFilter) -> Result<u32, String> {
         if self.rdb.bg.is_some() {
             return Err("Background save already in progress".into());
         }
         let per_key = self.key_save_delay_us();
-        let opts = self.save_opts();
+        let mut opts = self.save_opts();
+        opts.data = !filter.no_data;
+        if filter.no_functions {
+            opts.functions.clear();
+        }
         let snap = Snapshot::start(&mut self.dbs, &opts, target, per_key)?;
         let pid = snap.pid();
         self.rdb.bg = Some(BgSave {

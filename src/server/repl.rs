@@ -224,13 +224,13 @@ impl Server {
         }
         for i in 0..self.repl.replicas.len() {
             if let Some(&cid) = self.repl.replicas.get(i) {
-                // A replica whose snapshot is still to be taken gets the stream from there.
-                let waiting = self
-                    .clients
-                    .get(cid)
-                    .and_then(|c| c.replica.as_ref())
-                    .is_some_and(|r| r.state == SyncState::WaitStart);
-                if !waiting {
+                // A replica whose snapshot is still to be taken gets the stream from
+                // there; one that wants the snapshot alone never gets it.
+                // Redis compat: replication.c canFeedReplicaReplBuffer.
+                let skip = self.clients.get(cid).is_some_and(|c| {
+                    c.replconf.rdb_only || c.replica.as_ref().is_some_and(|r| r.state == SyncState::WaitStart)
+                });
+                if !skip {
                     self.queue_output(cid, buf);
                 }
             }
@@ -264,7 +264,7 @@ impl Server {
         let now = clock::now_ms();
         if let Some(c) = self.clients.get_mut(cid) {
             c.replica = Some(ReplicaInfo {
-                listening_port: c.repl_port,
+                listening_port: c.replconf.port,
                 ack_offset: 0,
                 ack_ms: now,
                 state: if partial.is_some() {

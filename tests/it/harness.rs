@@ -302,6 +302,12 @@ impl Raw {
         closed
     }
 
+    /// Everything the server sends until it closes the connection.
+    pub fn read_until_closed(&mut self) -> Vec<u8> {
+        assert!(self.closed(), "the server kept the connection open");
+        std::mem::take(&mut self.buf)
+    }
+
     /// True when the server closed the connection (after any pending bytes).
     pub fn closed(&mut self) -> bool {
         let mut tmp = [0u8; 1024];

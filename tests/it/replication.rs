@@ -583,6 +583,54 @@ fn a_replica_connection_cannot_touch_the_keyspace() {
     assert_eq!(cmd!(other, "PING"), b"+PONG\r\n");
 }
 
+/// `redis-cli --functions-rdb`: a replica asking for the functions alone gets a
+/// streamed snapshot holding no keys (even with `repl-diskless-sync no`: the RDB file
+/// keeps the whole dataset), no stream after it, and is closed once it is through.
+#[test]
+fn a_filtered_snapshot_holds_the_functions_alone() {
+    let m = Server::start_with(&["--repl-diskless-sync", "no"]);
+    let mut mc = m.raw();
+    assert_eq!(cmd!(mc, "SET", "mykey", "myvalue"), b"+OK\r\n");
+    let lib = "#!lua name=mylib\nredis.register_function('myfunc', function() return 1 end)";
+    assert_eq!(cmd!(mc, "FUNCTION", "LOAD", lib), b"$5\r\nmylib\r\n");
+    let mut c = m.raw();
+    assert_eq!(
+        cmd!(c, "REPLCONF", "rdb-filter-only", "functions keys"),
+        b"-ERR Unsupported rdb-filter-only option: keys\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "REPLCONF", "rdb-filter-only", "\"functions"),
+        b"-ERR Missing rdb-filter-only values\r\n"
+    );
+    assert_eq!(cmd!(c, "REPLCONF", "rdb-filter-only", "functions"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "SYNC"), b"-ERR Filtered replica requires EOF capability\r\n");
+    assert_eq!(cmd!(c, "REPLCONF", "capa", "eof", "rdb-only", "1"), b"+OK\r\n");
+    c.send(b"SYNC\r\n");
+    // Written after the snapshot: a replica wanting the snapshot alone never sees it.
+    assert_eq!(cmd!(mc, "SET", "later", "1"), b"+OK\r\n");
+    let got = c.read_until_closed();
+    let got = &got[got.iter().position(|&b| b != b'\n').unwrap()..];
+    assert!(got.starts_with(b"$EOF:"), "{:?}", String::from_utf8_lossy(got));
+    let mark = &got[5..45];
+    let payload = &got[47..got.len() - 40];
+    assert_eq!(&got[got.len() - 40..], mark);
+    assert!(payload.starts_with(b"REDIS"));
+    assert!(!payload.windows(5).any(|w| w == b"mykey" || w == b"later"));
+    assert!(
+        !m.dir.join("dump.rdb").exists(),
+        "a filtered snapshot went to the RDB file"
+    );
+    // The payload is a valid RDB file: functions, no keys.
+    let dir = crate::harness::temp_dir();
+    std::fs::write(dir.join("dump.rdb"), payload).unwrap();
+    let s = Server::start_in(dir, &[]);
+    let mut sc = s.raw();
+    assert_eq!(cmd!(sc, "DBSIZE"), b":0\r\n");
+    assert_eq!(cmd!(sc, "FCALL", "myfunc", "0"), b":1\r\n");
+    assert!(m.log().contains("rdb only replica"), "{}", m.log());
+    assert_eq!(info_field(&mut mc, "connected_slaves"), "0");
+}
+
 /// By default a replica receives its master's snapshot to disk (not into memory):
 /// the file becomes its dbfilename, so restarted it loads its master's data and
 /// history from there and continues with a partial resync.

@@ -36,6 +36,8 @@ pub struct SaveOpts {
     pub functions: Vec<Vec<u8>>,
     /// Replication history the data is at: (id, offset, the stream's selected db).
     pub repl: Option<(String, u64, usize)>,
+    /// Save the keys (false: the header, AUX fields and functions alone).
+    pub data: bool,
 }
 
 fn aux(w: &mut Writer, k: &str, v: &[u8]) {
@@ -103,7 +105,7 @@ pub fn serialize(dbs: &[Db], o: &SaveOpts) -> Vec<u8> {
     let mut w = Writer::new(o.compress);
     write_header(&mut w, o);
     for db in dbs {
-        if db.is_empty() {
+        if db.is_empty() || !o.data {
             continue;
         }
         w.byte(op::SELECTDB);

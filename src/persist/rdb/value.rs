@@ -554,6 +554,7 @@ mod tests {
             },
             functions: Vec::new(),
             repl: None,
+            data: true,
         }
     }
 
