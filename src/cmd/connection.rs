@@ -4,6 +4,7 @@ use super::keyspace::help;
 use super::spec::*;
 use super::{Args, Ctx};
 use crate::server::client::ReplyMode;
+use crate::server::pause::PausePurpose;
 use crate::util::num;
 
 const G: &str = "connection";
@@ -190,13 +191,13 @@ fn client_pause(ctx: &mut Ctx, a: &Args) -> CmdResult {
         return Err(error::TIMEOUT_NEG);
     }
     let end = ctx.now_ms.saturating_add(ms);
-    ctx.srv.pause_clients(all, end);
+    ctx.srv.pause_clients(PausePurpose::Command, all, end);
     ctx.out.ok();
     Ok(())
 }
 
 fn client_unpause(ctx: &mut Ctx, _a: &Args) -> CmdResult {
-    ctx.srv.unpause_clients();
+    ctx.srv.unpause_clients(PausePurpose::Command);
     ctx.out.ok();
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! samples, query buffer trimming; and the shutdown sequence.
 use tracing::{info, warn};
 
+use super::pause::PausePurpose;
 use super::{Server, ShutdownReq};
 use crate::clock;
 use crate::db::expire;
@@ -185,9 +186,8 @@ impl Server {
                 deadline_ms: now + timeout * 1000,
                 req,
                 callers,
-                prev_pause: self.pause,
             });
-            self.pause_clients(false, i64::MAX);
+            self.pause_clients(PausePurpose::Shutdown, false, i64::MAX);
             info!("Waiting for replicas before shutting down.");
             return false;
         }
@@ -243,10 +243,7 @@ impl Server {
 
     /// Writes resume as they were and the callers are told it failed.
     fn shutdown_cancel(&mut self, w: ShutdownWait) {
-        match w.prev_pause {
-            Some(p) => self.pause = Some(p),
-            None => self.unpause_clients(),
-        }
+        self.unpause_clients(PausePurpose::Shutdown);
         self.shutdown_failed(w.callers);
     }
 
@@ -359,6 +356,4 @@ pub struct ShutdownWait {
     req: ShutdownReq,
     /// The SHUTDOWN callers, blocked until it ends.
     callers: Vec<usize>,
-    /// A CLIENT PAUSE in force when it began, restored if it fails.
-    prev_pause: Option<super::pause::Pause>,
 }

@@ -63,13 +63,13 @@ impl Server {
             end_ms: timeout_ms.map(|t| clock::now_ms().saturating_add(t)),
             force,
         });
-        self.pause_clients(false, i64::MAX);
+        self.pause_clients(super::pause::PausePurpose::Failover, false, i64::MAX);
     }
 
     /// Ends a failover that succeeded or was aborted: writes resume.
     pub fn failover_clear(&mut self) {
         if self.failover.take().is_some() {
-            self.unpause_clients();
+            self.unpause_clients(super::pause::PausePurpose::Failover);
         }
     }
 

@@ -102,8 +102,10 @@ pub struct Server {
     /// Users and the ACL log.
     pub acl: acl::Acl,
     pub slowlog: latency::SlowLog,
-    /// CLIENT PAUSE in force, and the clients waiting for its end.
+    /// The pause in force (see `pause`), each purpose's, and the clients waiting for
+    /// its end.
     pub pause: Option<pause::Pause>,
+    pub pauses: [Option<pause::Pause>; 3],
     /// A FAILOVER under way.
     pub failover: Option<failover::Failover>,
     pub postponed: Vec<usize>,
@@ -229,6 +231,7 @@ impl Server {
             acl,
             slowlog: Default::default(),
             pause: None,
+            pauses: [None; 3],
             failover: None,
             postponed: Vec::new(),
             replica_written: Default::default(),

@@ -12,39 +12,79 @@ pub struct Pause {
     pub end_ms: i64,
 }
 
+/// Who paused: each keeps its own pause, and ending one leaves the others in force.
+/// Redis compat: server.h pause_purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PausePurpose {
+    /// CLIENT PAUSE.
+    Command = 0,
+    /// SHUTDOWN waiting for replicas.
+    Shutdown = 1,
+    /// FAILOVER waiting for its target.
+    Failover = 2,
+}
+
 impl Server {
-    /// Starts or extends a pause: the stricter type and the later end win.
-    pub fn pause_clients(&mut self, all: bool, end_ms: i64) {
-        let p = match self.pause {
+    /// Starts or extends `purpose`'s pause: the stricter type and the later end win.
+    pub fn pause_clients(&mut self, purpose: PausePurpose, all: bool, end_ms: i64) {
+        let slot = &mut self.pauses[purpose as usize];
+        *slot = Some(match *slot {
             Some(p) => Pause {
                 all: p.all || all,
                 end_ms: p.end_ms.max(end_ms),
             },
             None => Pause { all, end_ms },
-        };
-        self.pause = Some(p);
-        self.sync_expiry_mode();
-        self.pause_check(crate::clock::now_ms());
+        });
+        self.update_pause(crate::clock::now_ms());
     }
 
-    /// The pause in force, ending it first if its time has come.
+    /// Ends `purpose`'s pause; the others stay in force.
+    pub fn unpause_clients(&mut self, purpose: PausePurpose) {
+        self.pauses[purpose as usize] = None;
+        self.update_pause(crate::clock::now_ms());
+    }
+
+    /// The pause in force, ending the pauses whose time has come first.
     pub fn pause_check(&mut self, now_ms: i64) -> Option<Pause> {
         if self.pause.is_some_and(|p| p.end_ms < now_ms) {
-            self.unpause_clients();
+            self.update_pause(now_ms);
         }
         self.pause
     }
 
-    /// Ends the pause: expiry resumes and the waiting clients run their commands
-    /// again, in the order they arrived.
-    pub fn unpause_clients(&mut self) {
-        // A failover's write pause lasts until the failover ends, whatever other
-        // pause ends meanwhile. Redis compat: PAUSE_DURING_FAILOVER.
-        self.pause = self.failover.is_some().then_some(Pause {
-            all: false,
-            end_ms: i64::MAX,
-        });
+    /// The pause in force: the strictest type of those not ended, until the latest
+    /// end among the pauses of that type. When it gets less strict, expiry resumes
+    /// (if nothing pauses) and the waiting clients run their commands again, in the
+    /// order they arrived (they may be paused again).
+    /// Redis compat: networking.c updateClientPauseTypeAndEndTime.
+    fn update_pause(&mut self, now_ms: i64) {
+        for p in &mut self.pauses {
+            if p.is_some_and(|p| p.end_ms < now_ms) {
+                *p = None;
+            }
+        }
+        let old = self.pause;
+        let all = self.pauses.iter().flatten().any(|p| p.all);
+        self.pause = self
+            .pauses
+            .iter()
+            .flatten()
+            .filter(|p| p.all == all)
+            .map(|p| p.end_ms)
+            .max()
+            .map(|end_ms| Pause { all, end_ms });
         self.sync_expiry_mode();
+        let lowered = match (old, self.pause) {
+            (Some(_), None) => true,
+            (Some(o), Some(n)) => o.all && !n.all,
+            _ => false,
+        };
+        if lowered {
+            self.run_postponed();
+        }
+    }
+
+    fn run_postponed(&mut self) {
         for cid in std::mem::take(&mut self.postponed) {
             let Some(c) = self.clients.get_mut(cid) else { continue };
             let Some(argv) = c.postponed.take() else { continue };

@@ -750,7 +750,14 @@ fn failover_swaps_roles_with_a_caught_up_replica() {
     let mut writer = r.raw();
     writer.send(b"SET k 4\r\n");
     assert!(!writer.closed_or_idle(), "the write waits");
+    // A CLIENT PAUSE and the failover's pause end each on their own.
+    assert_eq!(cmd!(rc, "CLIENT", "PAUSE", "60000", "WRITE"), b"+OK\r\n");
+    assert_eq!(cmd!(rc, "CLIENT", "UNPAUSE"), b"+OK\r\n");
+    assert!(!writer.closed_or_idle(), "the write waits for the failover");
+    assert_eq!(cmd!(rc, "CLIENT", "PAUSE", "60000", "WRITE"), b"+OK\r\n");
     assert_eq!(cmd!(rc, "FAILOVER", "ABORT"), b"+OK\r\n");
+    assert!(!writer.closed_or_idle(), "the write waits for CLIENT UNPAUSE");
+    assert_eq!(cmd!(rc, "CLIENT", "UNPAUSE"), b"+OK\r\n");
     assert_eq!(writer.read(), b"+OK\r\n");
     assert_eq!(info_field(&mut rc, "master_failover_state"), "no-failover");
     assert_eq!(info_field(&mut rc, "role"), "master");
