@@ -3,7 +3,8 @@
 //! A fatal signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) logs a bug report: the
 //! signal, the faulting address or the sender, and the stack of the thread that got
 //! it; then the pidfile is removed and the process dies of the same signal (so a core
-//! dump is still taken where enabled). The watchdog (`watchdog-period`) logs the main
+//! dump is still taken where enabled). A SIGBUS from reading a mapped file that was
+//! cut short while being loaded is not a crash: see `util::fs::Mapped`. The watchdog (`watchdog-period`) logs the main
 //! thread's stack when one event-loop iteration outlasts the period.
 //!
 //! Everything here runs in a signal handler: no allocation, no locks. Lines are
@@ -134,6 +135,15 @@ impl Out {
 }
 
 extern "C" fn on_fatal(sig: c_int, info: *mut libc::siginfo_t, _uc: *mut c_void) {
+    // Safety: the kernel passes a valid siginfo to an SA_SIGINFO handler; si_addr is
+    // set for SIGBUS.
+    if sig == libc::SIGBUS && crate::util::fs::recover_mapped_fault(unsafe { (*info).si_addr() } as usize) {
+        // A file being loaded was cut short under its mapping: the read goes on with
+        // zeros and the loader reports the file as short. SA_RESETHAND took the
+        // handler down on entry; put it back.
+        install(sig, on_fatal, FATAL_FLAGS);
+        return;
+    }
     if REPORT.load(Ordering::Relaxed) {
         let mut o = Out::open();
         o.raw("\n\n=== ferrodis BUG REPORT START: Cut & paste starting from here ===\n");
@@ -190,6 +200,8 @@ fn install(sig: c_int, handler: extern "C" fn(c_int, *mut libc::siginfo_t, *mut 
     }
 }
 
+const FATAL_FLAGS: c_int = libc::SA_NODEFER | libc::SA_RESETHAND | libc::SA_ONSTACK;
+
 /// Installs the crash handlers (once, at startup).
 pub fn init() {
     // glibc loads its unwinder on the first backtrace(3): do it now, not in a handler.
@@ -197,7 +209,7 @@ pub fn init() {
     // Safety: fills at most 4 entries.
     unsafe { libc::backtrace(frames.as_mut_ptr(), 4) };
     for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGABRT] {
-        install(sig, on_fatal, libc::SA_NODEFER | libc::SA_RESETHAND | libc::SA_ONSTACK);
+        install(sig, on_fatal, FATAL_FLAGS);
     }
 }
 

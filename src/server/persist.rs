@@ -12,6 +12,7 @@ use super::Server;
 use crate::clock;
 use crate::persist::child::WriteError;
 use crate::persist::rdb::file::{self, LoadStats, SaveOpts};
+use crate::persist::rdb::RdbError;
 use crate::persist::snapshot::{Progress, Snapshot, Target};
 use crate::util::fs::Source;
 
@@ -130,6 +131,16 @@ fn release_parsed(src: Source, pos: usize, released: &mut usize) {
     }
 }
 
+/// A load's outcome, unless its file was cut short while it was read (its tail then
+/// read as zeros): that is a short file, whatever the parser made of the zeros.
+fn checked_load<T>(src: Source, res: Result<T, RdbError>) -> Result<T, String> {
+    if src.cut_short() {
+        warn!("The RDB file was truncated by another process while it was being loaded");
+        return Err(RdbError::Short.log_line(0));
+    }
+    res.map_err(|e| e.log_line(0))
+}
+
 /// Redis compat: server.h CONFIG_BGSAVE_RETRY_DELAY.
 const BGSAVE_RETRY_DELAY: i64 = 5;
 
@@ -197,8 +208,8 @@ impl Server {
             verify,
             true,
             &mut on_key,
-        )
-        .map_err(|e| e.log_line(0))?;
+        );
+        let st = checked_load(src, st)?;
         let _ = self.load_functions(&st.functions, true);
         Ok(st.end)
     }
@@ -505,7 +516,7 @@ impl Server {
         };
         let res = file::load_with(data, &mut fresh, now, &lim, verify, false, &mut on_key);
         self.loading = None;
-        let st = res.map_err(|e| e.log_line(0))?;
+        let st = checked_load(src, res)?;
         self.load_functions(&st.functions, merge)?;
         let st = if merge {
             // Keys already present are replaced (DEBUG RELOAD MERGE NOFLUSH).

@@ -675,6 +675,35 @@ fn bgsave_writes_a_temp_file_named_after_its_child_and_shutdown_removes_it() {
     assert!(!temp.exists(), "{temp:?} left behind");
 }
 
+/// A file cut short in place by another program while it is mapped for loading makes
+/// reads past its new end fault; the load fails as on a short file and the server
+/// serves on.
+#[test]
+fn an_rdb_file_truncated_while_it_loads_fails_the_load_not_the_server() {
+    let dir = populated_dump_dir("20000");
+    let s2 = Server::start_in(dir, &[]);
+    let mut c1 = s2.raw();
+    let mut c2 = s2.raw();
+    assert_eq!(cmd!(c1, "DBSIZE"), b":20000\r\n");
+    cmd!(c1, "CONFIG", "SET", "key-load-delay", "100");
+    cmd!(c1, "CONFIG", "SET", "loading-process-events-interval-bytes", "1024");
+    c1.send(b"DEBUG RELOAD NOSAVE\r\n");
+    wait_for("the reload to start", Duration::from_secs(10), || {
+        let info = cmd!(c2, "INFO", "persistence");
+        String::from_utf8_lossy(&info).contains("loading:1\r\n").then_some(())
+    });
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(s2.dir.join("dump.rdb"))
+        .unwrap();
+    f.set_len(4096).unwrap();
+    assert_eq!(c1.read(), b"-ERR Error trying to load the RDB dump\r\n");
+    assert_eq!(cmd!(c2, "SET", "k", "v"), b"+OK\r\n");
+    assert_eq!(cmd!(c2, "GET", "k"), b"$1\r\nv\r\n");
+    let log = s2.log();
+    assert!(log.contains("truncated by another process"), "{log}");
+}
+
 /// Loading a file costs the dataset, not the dataset plus a copy of the file: the
 /// process's peak memory at startup stays well under the resident size plus the file.
 #[test]
