@@ -134,10 +134,18 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    if cfg.daemonize {
+    let (supervised, pending) = ferrodis::util::supervise::setup(cfg.get("supervised").unwrap_or("no"));
+    if cfg.daemonize && !supervised {
         daemonize();
     }
     log::init(cfg.loglevel, &cfg.logfile);
+    for (warning, line) in pending {
+        if warning {
+            warn!("{line}");
+        } else {
+            info!("{line}");
+        }
+    }
     let pid = std::process::id();
     info!("oO0OoO0OoO0Oo ferrodis is starting oO0OoO0OoO0Oo");
     info!("ferrodis version={VERSION}, redis_version={REDIS_VERSION}, bits=64, pid={pid}, just started");
@@ -189,6 +197,12 @@ fn main() -> ExitCode {
     }
     srv.startup_memory = ferrodis::cmd::info::used_memory();
     reactor::log_ready(&srv);
+    ferrodis::util::supervise::notify(if srv.repl.master.is_none() {
+        "STATUS=Ready to accept connections\n"
+    } else {
+        "STATUS=Ready to accept connections in read-only mode. Waiting for MASTER <-> REPLICA sync\n"
+    });
+    ferrodis::util::supervise::notify("READY=1\n");
     reactor.run(&mut srv);
     if log::enabled(LogLevel::Warning) {
         warn!("ferrodis is now ready to exit, bye bye...");

@@ -19,9 +19,12 @@ fn sender() -> Option<Sender<Garbage>> {
             .spawn(move || {
                 // Freeing yields the CPU to the event loop when both want it (Linux
                 // nice is per thread): a big UNLINK must not delay other clients.
-                // Safety: changes this thread's own scheduling priority only.
-                unsafe {
-                    libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+                // Not under a syscall filter, which may kill the process for it.
+                if !crate::util::supervise::syscalls_filtered() {
+                    // Safety: changes this thread's own scheduling priority only.
+                    unsafe {
+                        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+                    }
                 }
                 while let Ok(g) = rx.recv() {
                     drop(g);

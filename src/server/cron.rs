@@ -176,6 +176,7 @@ impl Server {
             w.callers.extend(callers);
             return false;
         }
+        crate::util::supervise::notify("STOPPING=1\n");
         let timeout = self.cfg.int("shutdown-timeout");
         if !req.now && timeout > 0 && !self.replicas_in_sync() {
             let now = crate::clock::now_ms();
@@ -315,11 +316,13 @@ impl Server {
         if save {
             // Redis compat: server.c prepareForShutdown.
             info!("Saving the final RDB snapshot before exiting.");
+            crate::util::supervise::notify("STATUS=Saving the final RDB snapshot\n");
             if self.save_sync().is_err() {
                 if req.force {
                     warn!("Error trying to save the DB. Exit anyway.");
                 } else {
                     warn!("Error trying to save the DB, can't exit.");
+                    crate::util::supervise::notify("STATUS=Error trying to save the DB, can't exit.\n");
                     return failed();
                 }
             }

@@ -356,6 +356,7 @@ impl Server {
                         }
                         tracing::info!("Successful partial resynchronization with master.");
                         tracing::info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+                        crate::util::supervise::notify("STATUS=MASTER <-> REPLICA sync: Partial Resynchronization accepted. Ready to accept connections in read-write mode.\n");
                         let rest = self.take_unread(cid);
                         self.repl_link_up(cid, resume_db.unwrap_or(0), rest);
                         return Ok(false);
@@ -706,6 +707,9 @@ impl Server {
         }
         res?;
         tracing::info!("MASTER <-> REPLICA sync: Finished with success");
+        crate::util::supervise::notify(
+            "STATUS=MASTER <-> REPLICA sync: Finished with success. Ready to accept connections in read-write mode.\n",
+        );
         Ok(())
     }
 

@@ -75,6 +75,18 @@ impl Server {
     /// connect would reach the other one). So readiness is read from our own server's
     /// log, and a server that exited is retried on a new port.
     pub fn start_program_in(program: &str, dir: PathBuf, extra: &[&str]) -> Server {
+        Self::start_env_in(program, dir, extra, &[])
+    }
+
+    /// `start_program_in` with these variables added to the server's environment.
+    pub fn start_env_in(program: &str, dir: PathBuf, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        Self::start_custom_in(program, dir, extra, &|c: &mut Command| {
+            c.envs(env.iter().copied());
+        })
+    }
+
+    /// `start_program_in` with `prep` applied to the command before it is spawned.
+    pub fn start_custom_in(program: &str, dir: PathBuf, extra: &[&str], prep: &dyn Fn(&mut Command)) -> Server {
         for _ in 0..5 {
             let port = free_port();
             let _ = std::fs::remove_file(dir.join("log"));
@@ -96,7 +108,9 @@ impl Server {
                 dir.join("log").display().to_string(),
             ];
             args.extend(extra.iter().map(|s| s.to_string()));
-            let mut child = Command::new(program)
+            let mut cmd = Command::new(program);
+            prep(&mut cmd);
+            let mut child = cmd
                 .args(&args)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())

@@ -753,3 +753,143 @@ fn the_watchdog_logs_the_stack_of_a_long_iteration() {
     assert_eq!(cmd!(c, "DEBUG", "SLEEP", "0.5"), b"+OK\r\n");
     assert_eq!(s.log().matches("WATCHDOG TIMER EXPIRED").count(), before);
 }
+
+/// Under a systemd unit of Type=notify (`supervised systemd`, or `auto` with
+/// $NOTIFY_SOCKET set), the server tells the manager it is loading, then ready, then
+/// stopping, on the socket named by $NOTIFY_SOCKET (a path, or `@name` for an
+/// abstract socket), and does not daemonize even when asked to.
+#[test]
+fn a_server_supervised_by_systemd_reports_ready_and_stopping() {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let abstract_name = format!("ferrodis-notify-{}", std::process::id());
+    for (mode, path_socket) in [("systemd", true), ("auto", false)] {
+        let dir = crate::harness::temp_dir();
+        let (sock, target) = if path_socket {
+            let path = dir.join("notify");
+            (UnixDatagram::bind(&path).unwrap(), path.display().to_string())
+        } else {
+            let addr = SocketAddr::from_abstract_name(abstract_name.as_bytes()).unwrap();
+            (UnixDatagram::bind_addr(&addr).unwrap(), format!("@{abstract_name}"))
+        };
+        sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut s = Server::start_env_in(
+            env!("CARGO_BIN_EXE_ferrodis"),
+            dir,
+            &["--supervised", mode, "--daemonize", "yes"],
+            &[("NOTIFY_SOCKET", target.as_str())],
+        );
+        let next = || {
+            let mut buf = [0u8; 512];
+            let n = sock.recv(&mut buf).unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        };
+        assert_eq!(next(), "STATUS=ferrodis is loading...\n", "{mode}");
+        assert_eq!(next(), "STATUS=Ready to accept connections\n", "{mode}");
+        assert_eq!(next(), "READY=1\n", "{mode}");
+        let mut c = s.raw();
+        let info = String::from_utf8_lossy(&cmd!(c, "INFO", "server")).into_owned();
+        assert!(info.contains("process_supervised:systemd\r\n"), "{info}");
+        // Not daemonized: the process we started is the server.
+        assert!(info.contains(&format!("process_id:{}\r\n", s.pid())), "{info}");
+        c.send(b"SHUTDOWN NOSAVE\r\n");
+        assert_eq!(next(), "STOPPING=1\n", "{mode}");
+        assert_eq!(s.wait_exit(), Some(0));
+        assert!(s.log().contains("Supervised by systemd"), "{}", s.log());
+    }
+}
+
+/// Unsupervised (the default), INFO says so and nothing is sent even with
+/// $NOTIFY_SOCKET set.
+#[test]
+fn a_server_not_supervised_sends_nothing() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = crate::harness::temp_dir();
+    let path = dir.join("notify");
+    let sock = UnixDatagram::bind(&path).unwrap();
+    let s = Server::start_env_in(
+        env!("CARGO_BIN_EXE_ferrodis"),
+        dir,
+        &[],
+        &[("NOTIFY_SOCKET", path.to_str().unwrap())],
+    );
+    let mut c = s.raw();
+    let info = String::from_utf8_lossy(&cmd!(c, "INFO", "server")).into_owned();
+    assert!(info.contains("process_supervised:no\r\n"), "{info}");
+    sock.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 64];
+    assert!(sock.recv(&mut buf).is_err(), "a message was sent");
+}
+
+/// Under a syscall filter like the one the stock Debian/Ubuntu systemd unit sets
+/// (`SystemCallFilter=~@resources`: the process is killed on setpriority and the
+/// like), the server makes no such call: here a filter kills it on setpriority, and
+/// a big UNLINK, freed on the background thread, leaves it serving.
+#[test]
+fn a_syscall_filter_on_setpriority_does_not_kill_the_server() {
+    use std::os::unix::process::CommandExt;
+    fn kill_on_setpriority(cmd: &mut Command) {
+        let install = || -> std::io::Result<()> {
+            // BPF over seccomp_data (nr at offset 0): setpriority kills, the rest runs.
+            let filter = [
+                libc::sock_filter {
+                    code: 0x20,
+                    jt: 0,
+                    jf: 0,
+                    k: 0,
+                },
+                libc::sock_filter {
+                    code: 0x15,
+                    jt: 0,
+                    jf: 1,
+                    k: libc::SYS_setpriority as u32,
+                },
+                libc::sock_filter {
+                    code: 0x06,
+                    jt: 0,
+                    jf: 0,
+                    k: 0x8000_0000,
+                },
+                libc::sock_filter {
+                    code: 0x06,
+                    jt: 0,
+                    jf: 0,
+                    k: 0x7fff_0000,
+                },
+            ];
+            let prog = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_ptr() as *mut libc::sock_filter,
+            };
+            // Safety: prctl on the child between fork and exec, with a filter program
+            // that outlives the call.
+            unsafe {
+                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                    || libc::prctl(libc::PR_SET_SECCOMP, 2, &prog as *const libc::sock_fprog) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        };
+        // Safety: the closure only makes async-signal-safe prctl calls.
+        unsafe { cmd.pre_exec(install) };
+    }
+    let s = Server::start_custom_in(
+        env!("CARGO_BIN_EXE_ferrodis"),
+        crate::harness::temp_dir(),
+        &[],
+        &kill_on_setpriority,
+    );
+    let mut c = s.raw();
+    let members: Vec<String> = (0..2000).map(|i| format!("m{i}")).collect();
+    let mut args: Vec<&[u8]> = vec![b"SADD", b"big"];
+    args.extend(members.iter().map(|m| m.as_bytes()));
+    assert_eq!(c.cmd(&args), b":2000\r\n");
+    assert_eq!(cmd!(c, "UNLINK", "big"), b":1\r\n");
+    wait_for("the set to be freed in the background", Duration::from_secs(10), || {
+        let info = String::from_utf8_lossy(&cmd!(c, "INFO", "memory")).into_owned();
+        info.contains("lazyfreed_objects:1\r\n").then_some(())
+    });
+    assert_eq!(cmd!(c, "PING"), b"+PONG\r\n");
+}
