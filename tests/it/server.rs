@@ -822,41 +822,59 @@ fn a_server_not_supervised_sends_nothing() {
 }
 
 /// Under a syscall filter like the one the stock Debian/Ubuntu systemd unit sets
-/// (`SystemCallFilter=~@resources`: the process is killed on setpriority and the
-/// like), the server makes no such call: here a filter kills it on setpriority, and
-/// a big UNLINK, freed on the background thread, leaves it serving.
+/// (`SystemCallFilter=~@resources`: the process is killed on setpriority,
+/// sched_setaffinity and the like), the server makes no such call: here a filter kills
+/// it on any of them, and a big UNLINK, freed on the background thread, leaves it
+/// serving.
 #[test]
-fn a_syscall_filter_on_setpriority_does_not_kill_the_server() {
+fn a_syscall_filter_on_resources_does_not_kill_the_server() {
     use std::os::unix::process::CommandExt;
-    fn kill_on_setpriority(cmd: &mut Command) {
-        let install = || -> std::io::Result<()> {
-            // BPF over seccomp_data (nr at offset 0): setpriority kills, the rest runs.
-            let filter = [
-                libc::sock_filter {
-                    code: 0x20,
-                    jt: 0,
-                    jf: 0,
-                    k: 0,
-                },
-                libc::sock_filter {
-                    code: 0x15,
-                    jt: 0,
-                    jf: 1,
-                    k: libc::SYS_setpriority as u32,
-                },
-                libc::sock_filter {
-                    code: 0x06,
-                    jt: 0,
-                    jf: 0,
-                    k: 0x8000_0000,
-                },
-                libc::sock_filter {
-                    code: 0x06,
-                    jt: 0,
-                    jf: 0,
-                    k: 0x7fff_0000,
-                },
-            ];
+    fn kill_on_resources(cmd: &mut Command) {
+        // systemd's @resources set.
+        let banned = [
+            libc::SYS_ioprio_set,
+            libc::SYS_mbind,
+            libc::SYS_migrate_pages,
+            libc::SYS_move_pages,
+            libc::SYS_sched_setaffinity,
+            libc::SYS_sched_setattr,
+            libc::SYS_sched_setparam,
+            libc::SYS_sched_setscheduler,
+            libc::SYS_set_mempolicy,
+            libc::SYS_setpriority,
+            libc::SYS_setrlimit,
+        ];
+        // BPF over seccomp_data (nr at offset 0): load the number, one jump to "kill"
+        // per banned call, else allow.
+        let n = banned.len();
+        let mut filter = vec![libc::sock_filter {
+            code: 0x20,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        }];
+        for (i, nr) in banned.iter().enumerate() {
+            let to_kill = (n - i) as u8;
+            filter.push(libc::sock_filter {
+                code: 0x15,
+                jt: to_kill,
+                jf: 0,
+                k: *nr as u32,
+            });
+        }
+        filter.push(libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0x7fff_0000,
+        });
+        filter.push(libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0x8000_0000,
+        });
+        let install = move || -> std::io::Result<()> {
             let prog = libc::sock_fprog {
                 len: filter.len() as u16,
                 filter: filter.as_ptr() as *mut libc::sock_filter,
@@ -879,7 +897,7 @@ fn a_syscall_filter_on_setpriority_does_not_kill_the_server() {
         env!("CARGO_BIN_EXE_ferrodis"),
         crate::harness::temp_dir(),
         &[],
-        &kill_on_setpriority,
+        &kill_on_resources,
     );
     let mut c = s.raw();
     let members: Vec<String> = (0..2000).map(|i| format!("m{i}")).collect();
