@@ -4,8 +4,9 @@
 //! signal, the faulting address or the sender, and the stack of the thread that got
 //! it; then the pidfile is removed and the process dies of the same signal (so a core
 //! dump is still taken where enabled). A SIGBUS from reading a mapped file that was
-//! cut short while being loaded is not a crash: see `util::fs::Mapped`. The watchdog (`watchdog-period`) logs the main
-//! thread's stack when one event-loop iteration outlasts the period.
+//! cut short while being loaded is not a crash: see `util::fs::Mapped`. The watchdog
+//! (`watchdog-period`) logs the main thread's stack when one event-loop iteration
+//! outlasts the period.
 //!
 //! Everything here runs in a signal handler: no allocation, no locks. Lines are
 //! formatted into a stack buffer and written with write(2); frames come from glibc's

@@ -104,14 +104,14 @@ pub fn notify(msg: &str) {
 /// One datagram to `$NOTIFY_SOCKET`: a path, or `@name` for an abstract socket.
 fn send(msg: &str) -> Result<(), String> {
     use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::net::{SocketAddr, UnixDatagram};
     let Some(target) = std::env::var_os("NOTIFY_SOCKET") else {
         return Err("systemd supervision error: NOTIFY_SOCKET not found!".to_owned());
     };
     let err = |e: std::io::Error| format!("systemd supervision error: sd_notify: {e}");
     let sock = UnixDatagram::unbound().map_err(err)?;
-    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(target.as_os_str());
-    let addr = match bytes.strip_prefix(b"@") {
+    let addr = match target.as_bytes().strip_prefix(b"@") {
         Some(name) => SocketAddr::from_abstract_name(name),
         None => SocketAddr::from_pathname(&target),
     }
