@@ -104,6 +104,17 @@ fn apply(ctx: &mut Ctx, name: &str) {
         "aof-disable-auto-gc" => ctx.srv.aof_del_history(),
         // Redis compat: the title follows the template and the listening address.
         "proc-title-template" | "port" | "bind" => cfg.show_proc_title(),
+        // A size under the minimum is raised to it (CONFIG GET shows it), and a
+        // smaller backlog is trimmed to it. Redis compat: resizeReplicationBacklog.
+        "repl-backlog-size" => {
+            if cfg.int("repl-backlog-size") < crate::config::MIN_BACKLOG {
+                let _ = ctx
+                    .srv
+                    .cfg
+                    .set("repl-backlog-size", &[crate::config::MIN_BACKLOG.to_string()]);
+            }
+            ctx.srv.repl_trim(crate::server::repl::TRIM_BLOCKS);
+        }
         "maxmemory-clients" => {
             ctx.srv.recount_clients_mem();
             ctx.srv.evict_clients();

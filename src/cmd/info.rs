@@ -219,8 +219,8 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
                 ratio(rss, used),
                 rss as i64 - used as i64,
                 srv.mem_not_counted_for_evict(),
-                srv.repl.backlog_bytes(),
-                srv.repl.backlog_bytes() + srv.replica_output_bytes(),
+                srv.backlog_bytes(),
+                srv.repl.buf.mem(),
                 srv.replica_output_bytes(),
                 srv.clients
                     .iter()

@@ -27,10 +27,23 @@ fn can_sync(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// Replicas do not sync with a master handing over its role.
+/// Replicas do not sync with a master handing over its role, nor with a replica
+/// whose own link is not up (it has no history to offer: it may be about to load
+/// another). Redis compat: replication.c syncCommand.
 fn not_failing_over(ctx: &mut Ctx) -> CmdResult {
     if ctx.srv.failover.is_some() {
         return Err(CmdError::new("NOMASTERLINK Can't SYNC while failing over"));
+    }
+    if ctx
+        .srv
+        .repl
+        .master
+        .as_ref()
+        .is_some_and(|m| m.state != crate::server::repl::LinkState::Connected)
+    {
+        return Err(CmdError::new(
+            "NOMASTERLINK Can't SYNC while not connected with my master",
+        ));
     }
     Ok(())
 }
@@ -68,11 +81,6 @@ fn psync(ctx: &mut Ctx, a: &Args) -> CmdResult {
         tracing::info!("MASTER MODE enabled (failover request from '{who}')");
     }
     not_failing_over(ctx)?;
-    if ctx.srv.repl.master.as_ref().is_some_and(|m| m.cid.is_none()) {
-        return Err(CmdError::new(
-            "NOMASTERLINK Can't SYNC while not connected with my master",
-        ));
-    }
     if num::parse_i64(a.at(2)).is_none() {
         let name = ctx.client().map(|c| c.addr.clone()).unwrap_or_default();
         tracing::warn!("Replica {name} asks for synchronization but with a wrong offset");

@@ -22,6 +22,10 @@ pub enum Kind {
     Str,
     Special,
 }
+/// The smallest backlog kept, whatever `repl-backlog-size` says.
+/// Redis compat: CONFIG_REPL_BACKLOG_MIN_SIZE.
+pub const MIN_BACKLOG: i64 = 16 * 1024;
+
 pub const IMMUTABLE: u32 = 1;
 pub const PROTECTED: u32 = 2;
 pub const SENSITIVE: u32 = 4;
@@ -754,7 +758,7 @@ impl Config {
             serve_stale: self.yes("replica-serve-stale-data"),
             min_replicas: self.int("min-replicas-to-write").max(0),
             max_lag_secs: self.int("min-replicas-max-lag").max(0),
-            backlog_size: self.int("repl-backlog-size").max(1) as usize,
+            backlog_size: self.int("repl-backlog-size").max(MIN_BACKLOG) as usize,
             ping_period_secs: self.int("repl-ping-replica-period").max(1),
             timeout_secs: self.int("repl-timeout").max(1) as u64,
         };

@@ -179,6 +179,11 @@ pub struct Client {
     pub bulk: Option<Box<super::fullsync::Bulk>>,
     /// A replica's stream is held back (its payload is not through yet).
     pub repl_hold: bool,
+    /// A replica fed the stream: the offset of the next byte of it to write, from
+    /// the shared replication buffer (None: nothing fed yet).
+    pub repl_pos: Option<u64>,
+    /// What it keeps in use of that buffer, as last measured (CLIENT LIST omem).
+    pub repl_held: usize,
 }
 
 impl Client {
@@ -242,6 +247,8 @@ impl Client {
             replconf: Default::default(),
             bulk: None,
             repl_hold: false,
+            repl_pos: None,
+            repl_held: 0,
         }
     }
 
@@ -327,25 +334,21 @@ impl Client {
 
     /// Memory held by the client's output: the reply buffer and the unsent chunks.
     pub fn output_memory(&self) -> usize {
-        self.reply.buf.capacity()
+        self.repl_held
+            + self.reply.buf.capacity()
             + (self.sealed_bytes - self.sealed_sent)
             + self.sealed.capacity() * std::mem::size_of::<Vec<u8>>()
+    }
+
+    /// Whether `maxmemory-clients` may disconnect it: not a replica nor our master.
+    /// Redis compat: networking.c clientEvictionAllowed.
+    pub fn evictable(&self) -> bool {
+        self.replica.is_none() && !self.is_master
     }
 
     /// A client without a socket (the AOF loader, a script's client).
     pub fn is_internal(&self) -> bool {
         matches!(self.conn, Conn::None)
-    }
-
-    /// A copy of the output not written yet.
-    pub fn unsent_output(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(self.pending_output());
-        for (i, chunk) in self.sealed.iter().enumerate() {
-            let from = if i == 0 { self.sealed_sent } else { 0 };
-            v.extend_from_slice(chunk.get(from..).unwrap_or_default());
-        }
-        v.extend_from_slice(self.reply.buf.get(self.sent..).unwrap_or_default());
-        v
     }
 
     pub fn pending_output(&self) -> usize {
@@ -510,6 +513,37 @@ impl Client {
         Ok(true)
     }
 
+    /// Writes a replica's stream from the shared replication buffer, from its
+    /// position on, as far as the socket takes. Ok(true): all written. A position
+    /// the buffer no longer holds is an error (the replica cannot be served).
+    pub fn write_stream(&mut self, buf: &super::replbuf::ReplBuffer) -> io::Result<bool> {
+        let Some(mut pos) = self.repl_pos else {
+            return Ok(true);
+        };
+        if !buf.holds(pos) {
+            return Err(io::ErrorKind::InvalidData.into());
+        }
+        let res = loop {
+            let chunk = buf.chunk_from(pos);
+            if chunk.is_empty() {
+                break Ok(true);
+            }
+            match self.conn.write(chunk) {
+                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    pos += n as u64;
+                    self.tot_out += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break Err(e),
+            }
+        };
+        self.repl_pos = Some(pos);
+        self.repl_held = buf.mem_from(pos);
+        res
+    }
+
     /// The peer's address without its port (None: no port in it).
     pub fn ip(&self) -> Option<&str> {
         self.addr.rsplit_once(':').map(|x| x.0)
@@ -604,7 +638,7 @@ impl Client {
             self.parser.arg_bytes,
             self.reply.buf.capacity(),
             self.reply_peak,
-            self.pending_output(),
+            self.pending_output() + self.repl_held,
             self.memory(),
             self.last_cmd,
             self.user_name,

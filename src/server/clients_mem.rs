@@ -24,7 +24,11 @@ impl Server {
         let Some(c) = self.clients.get_mut(cid) else {
             return;
         };
-        let now = if c.no_evict || c.close_asap { 0 } else { c.memory() };
+        let now = if c.no_evict || c.close_asap || !c.evictable() {
+            0
+        } else {
+            c.memory()
+        };
         self.clients_mem.total = self.clients_mem.total + now - c.mem_counted.min(self.clients_mem.total);
         c.mem_counted = now;
     }
@@ -48,7 +52,7 @@ impl Server {
         self.clients_mem.limit = limit;
         let mut total = 0;
         for (_, c) in self.clients.iter_mut() {
-            c.mem_counted = if limit == 0 || c.no_evict || c.close_asap || c.is_internal() {
+            c.mem_counted = if limit == 0 || c.no_evict || c.close_asap || c.is_internal() || !c.evictable() {
                 0
             } else {
                 c.memory()

@@ -39,22 +39,33 @@ impl Server {
         }
     }
 
-    /// Output waiting for replicas.
+    /// The replication buffer's memory beyond the backlog's size (each replica's
+    /// own buffers are small beside it): what replicas cost on top of the backlog.
+    /// Redis compat: object.c getMemoryOverheadData (mh->clients_slaves).
     pub fn replica_output_bytes(&self) -> u64 {
-        self.repl
-            .replicas
-            .iter()
-            .filter_map(|&cid| self.clients.get(cid))
-            .filter(|c| !c.close_asap)
-            .map(|c| c.output_memory() as u64)
-            .sum()
+        let mem = self.repl.buf.mem() as u64;
+        let size = self.cfg.repl.backlog_size as u64;
+        if !self.repl.replicas.is_empty() && mem > size {
+            mem - size
+        } else {
+            0
+        }
     }
 
-    /// Memory that maxmemory does not count: replica output buffers and the AOF
-    /// buffer, which would otherwise grow with every eviction they propagate.
+    /// The backlog's share of the replication buffer (mem_replication_backlog).
+    pub fn backlog_bytes(&self) -> u64 {
+        self.repl.buf.mem() as u64 - self.replica_output_bytes()
+    }
+
+    /// Memory that maxmemory does not count: the replication buffer beyond the
+    /// backlog size (whatever held it, even replicas gone but not yet trimmed) and
+    /// the AOF buffer, which would otherwise grow with every eviction they propagate.
     /// Redis compat: evict.c freeMemoryGetNotCountedMemory.
     pub fn mem_not_counted_for_evict(&self) -> u64 {
-        let mut n = self.replica_output_bytes();
+        let size = self.cfg.repl.backlog_size as u64;
+        let blocks = size / (16 * 1024) + 1;
+        let counted = size + blocks * super::replbuf::BLOCK_OVERHEAD as u64;
+        let mut n = (self.repl.buf.mem() as u64).saturating_sub(counted);
         if self.aof.state != super::aof::AofState::Off {
             n += self.aof.buf.capacity() as u64;
         }

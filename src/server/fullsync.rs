@@ -196,7 +196,7 @@ impl Server {
             })
             .flatten();
         if let Some(peer) = peer {
-            let held = self.clients.get(peer).map(|c| c.unsent_output()).unwrap_or_default();
+            let held = self.clients.get(peer).and_then(|c| c.repl_pos);
             let offset = self
                 .clients
                 .get(peer)
@@ -204,8 +204,8 @@ impl Server {
                 .map(|r| r.start_offset)
                 .unwrap_or(0);
             self.repl_sync_started(cid, offset, None);
-            if !conf.rdb_only {
-                self.queue_output(cid, &held);
+            if let Some(c) = self.clients.get_mut(cid).filter(|_| !conf.rdb_only) {
+                c.repl_pos = held;
             }
             info!("Waiting for end of BGSAVE for SYNC");
         } else if let Some(p) = running {

@@ -367,6 +367,13 @@ impl Server {
                         tracing::info!("Full resync from master: {id}:{offset}");
                         self.handshake_set(cid, Step::PayloadLen(id, offset));
                     }
+                    // A replica of a replica whose own link is down, or a master
+                    // loading its data: tried again later, our history kept.
+                    Some("-NOMASTERLINK" | "-LOADING") => {
+                        return Err(format!(
+                            "Master is currently unable to PSYNC but should be in the future: {line}"
+                        ))
+                    }
                     _ => return Err(format!("Unexpected reply to PSYNC from master: {line}")),
                 }
             }
@@ -658,7 +665,7 @@ impl Server {
         self.repl.offset = offset;
         self.repl.replid2 = super::repl::NO_REPLID.into();
         self.repl.second_offset = -1;
-        self.repl.reset_backlog(self.cfg.repl.backlog_size);
+        self.repl.reset_backlog();
         self.disconnect_replicas();
         // The first ACK tells the master the stream may start (after a streamed
         // snapshot, it waits for it).

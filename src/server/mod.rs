@@ -20,6 +20,7 @@ pub mod propagate;
 pub mod pubsub;
 pub mod reactor;
 pub mod repl;
+pub mod replbuf;
 pub mod tracking;
 pub mod users;
 

@@ -199,7 +199,14 @@ impl Server {
     /// soft limit for longer than the allowed seconds. Redis compat: networking.c
     /// checkClientOutputBufferLimits (the pubsub class for subscribed clients).
     pub fn check_obuf_limits(&mut self, cid: usize, now_ms: i64) -> bool {
-        let used = self.clients.get(cid).map(|c| c.pending_output()).unwrap_or(0);
+        let Some(c) = self.clients.get(cid) else {
+            return false;
+        };
+        let held = self.repl_held(c);
+        let used = c.pending_output() + held;
+        if let Some(c) = self.clients.get_mut(cid) {
+            c.repl_held = held;
+        }
         self.check_obuf_used(cid, used as u64, now_ms)
     }
 
@@ -210,7 +217,13 @@ impl Server {
         let Some(c) = self.clients.get_mut(cid) else {
             return false;
         };
-        let lim = obuf_limit(&self.cfg, c);
+        let mut lim = obuf_limit(&self.cfg, c);
+        // A replica's hard limit is never under the backlog size: what a partial
+        // resync sends may be that much, and it shares the backlog's memory anyway.
+        // Redis compat: networking.c checkClientOutputBufferLimits.
+        if c.replica.is_some() && lim.hard > 0 {
+            lim.hard = lim.hard.max(self.cfg.repl.backlog_size as u64);
+        }
         let hard = lim.hard > 0 && used >= lim.hard;
         let mut soft = false;
         if lim.soft > 0 && used >= lim.soft {

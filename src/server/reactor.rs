@@ -527,6 +527,9 @@ impl Reactor {
     }
 
     fn before_sleep(&self, srv: &mut Server) {
+        // What replicas wrote through may be freed, faster than while feeding.
+        // Redis compat: server.c beforeSleep (incrementalTrimReplicationBacklog).
+        srv.repl_trim(10 * super::repl::TRIM_BLOCKS);
         // Not while paused: the GETACK would move the stream replicas must catch up
         // with; it goes out once the pause ends. Redis compat: server.c beforeSleep.
         if srv.pause_check(clock::now_ms()).is_none() {
@@ -928,7 +931,10 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
     let Some(c) = srv.clients.get_mut(cid) else {
         return;
     };
-    if c.pending_output() == 0 && c.bulk.is_none() {
+    // A replica's stream comes from the shared replication buffer, after its own
+    // output; not while held back, nor once it is being closed.
+    let stream = c.repl_pos.is_some_and(|p| p < srv.repl.buf.next_offset()) && !c.repl_hold && !c.close_asap;
+    if c.pending_output() == 0 && c.bulk.is_none() && !stream {
         if c.close_after_reply && !c.close_asap {
             srv.close_client_async(cid);
         }
@@ -939,7 +945,10 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
         return;
     };
     let before = c.tot_out;
-    let res = c.flush();
+    let res = match c.flush() {
+        Ok(true) if stream => c.write_stream(&srv.repl.buf),
+        res => res,
+    };
     let written = c.tot_out - before;
     srv.stats.net_output += written;
     srv.stats.io_writes += 1;

@@ -5,9 +5,8 @@
 //! starts the link to the master, whose handshake runs on socket events (see
 //! `handshake`), then the master is served like a client whose replies are dropped;
 //! its stream is passed on unchanged to our own replicas. Redis compat: replication.c.
-use std::collections::VecDeque;
-
 use super::fullsync::SyncState;
+use super::replbuf::ReplBuffer;
 use super::Server;
 use crate::clock;
 use crate::persist::aof::cat_command;
@@ -69,9 +68,8 @@ pub struct Repl {
     pub second_offset: i64,
     /// Bytes of replication stream produced (master) or applied (replica).
     pub offset: u64,
-    backlog: VecDeque<u8>,
-    /// Offset of the first byte of `backlog`.
-    backlog_start: u64,
+    /// The stream held for the backlog and every replica's output (see `replbuf`).
+    pub buf: ReplBuffer,
     pub backlog_on: bool,
     pub replicas: Vec<usize>,
     /// The db the stream last selected (None: the next write selects).
@@ -91,6 +89,9 @@ pub struct Repl {
     last_keepalive_ms: i64,
 }
 
+/// Blocks freed per trimming step. Redis compat: REPL_BACKLOG_TRIM_BLOCKS_PER_CALL.
+pub const TRIM_BLOCKS: usize = 64;
+
 pub const NO_REPLID: &str = "0000000000000000000000000000000000000000";
 
 pub fn new_replid() -> String {
@@ -106,8 +107,7 @@ impl Default for Repl {
         Repl {
             replid: new_replid(),
             offset: 0,
-            backlog: VecDeque::new(),
-            backlog_start: 1,
+            buf: ReplBuffer::default(),
             backlog_on: false,
             replicas: Vec::new(),
             sel_db: None,
@@ -142,33 +142,21 @@ impl Repl {
     /// Whether PSYNC `id` `off` continues a history we hold in the backlog.
     fn can_continue(&self, id: &[u8], off: u64) -> bool {
         let ours = id == self.replid.as_bytes() || (id == self.replid2.as_bytes() && off as i64 <= self.second_offset);
-        let end = self.backlog_start + self.backlog.len() as u64;
-        self.backlog_on && ours && off >= self.backlog_start && off <= end
+        self.backlog_on && ours && self.buf.holds(off)
     }
 
     /// Starts an empty backlog at the current offset.
-    pub(crate) fn reset_backlog(&mut self, cap: usize) {
+    pub(crate) fn reset_backlog(&mut self) {
         self.backlog_on = true;
-        self.backlog_start = self.offset + 1;
-        self.backlog.clear();
-        self.backlog.reserve_exact(cap);
-    }
-
-    /// Memory held by the backlog.
-    pub fn backlog_bytes(&self) -> u64 {
-        self.backlog.capacity() as u64
+        self.buf = ReplBuffer::new(self.offset + 1);
     }
 
     pub fn backlog_first_byte(&self) -> u64 {
         if self.backlog_on {
-            self.backlog_start
+            self.buf.first_byte()
         } else {
             0
         }
-    }
-
-    pub fn backlog_len(&self) -> usize {
-        self.backlog.len()
     }
 }
 
@@ -204,37 +192,72 @@ impl Server {
         }
     }
 
-    /// Adds to our history: the offset, the backlog, every replica.
+    /// Adds to our history: the offset, and the replication buffer, from which every
+    /// replica fed the stream is written.
     fn repl_append(&mut self, buf: &[u8]) {
+        let first = self.repl.offset + 1;
         self.repl.offset += buf.len() as u64;
-        if self.repl.backlog_on {
-            // Room is made before appending, so the backlog stays within the capacity
-            // reserved for it (its memory does not creep up under maxmemory).
-            let cap = self.cfg.repl.backlog_size;
-            let over = (self.repl.backlog.len() + buf.len()).saturating_sub(cap);
-            let drop = over.min(self.repl.backlog.len());
-            self.repl.backlog.drain(..drop);
-            self.repl.backlog_start += drop as u64;
-            self.repl.backlog.extend(buf);
-            while self.repl.backlog.len() > cap {
-                let drop = self.repl.backlog.len() - cap;
-                self.repl.backlog.drain(..drop);
-                self.repl.backlog_start += drop as u64;
-            }
+        if !self.repl.backlog_on {
+            return;
         }
+        let size = self.cfg.repl.backlog_size;
+        let added = self.repl.buf.append(buf, size);
+        let now = clock::now_ms();
         for i in 0..self.repl.replicas.len() {
-            if let Some(&cid) = self.repl.replicas.get(i) {
-                // A replica whose snapshot is still to be taken gets the stream from
-                // there; one that wants the snapshot alone never gets it.
-                // Redis compat: replication.c canFeedReplicaReplBuffer.
-                let skip = self.clients.get(cid).is_some_and(|c| {
-                    c.replconf.rdb_only || c.replica.as_ref().is_some_and(|r| r.state == SyncState::WaitStart)
-                });
-                if !skip {
-                    self.queue_output(cid, buf);
-                }
+            let Some(&cid) = self.repl.replicas.get(i) else {
+                continue;
+            };
+            let Some(c) = self.clients.get_mut(cid) else {
+                continue;
+            };
+            // A replica whose snapshot is still to be taken gets the stream from
+            // there; one that wants the snapshot alone never gets it.
+            // Redis compat: replication.c canFeedReplicaReplBuffer.
+            if c.close_asap
+                || c.replconf.rdb_only
+                || c.replica.as_ref().is_some_and(|r| r.state == SyncState::WaitStart)
+            {
+                continue;
+            }
+            c.repl_pos.get_or_insert(first);
+            if !c.pending_write {
+                c.pending_write = true;
+                self.pending_writes.push(cid);
+            }
+            // Limits are checked as the stream takes a new block.
+            // Redis compat: replication.c feedReplicationBuffer.
+            if added {
+                self.check_obuf_limits(cid, now);
             }
         }
+        if added {
+            self.repl_trim(TRIM_BLOCKS);
+        }
+    }
+
+    /// Frees what no replica needs of the replication buffer beyond the backlog
+    /// size, `max_blocks` blocks at most (freeing is spread over loop iterations).
+    /// Redis compat: replication.c incrementalTrimReplicationBacklog.
+    pub fn repl_trim(&mut self, max_blocks: usize) {
+        let size = self.cfg.repl.backlog_size;
+        if !self.repl.buf.over(size) {
+            return;
+        }
+        let keep = self
+            .repl
+            .replicas
+            .iter()
+            .filter_map(|&cid| self.clients.get(cid))
+            .filter(|c| !c.close_asap)
+            .filter_map(|c| c.repl_pos)
+            .min()
+            .unwrap_or(u64::MAX);
+        self.repl.buf.trim(keep, size, max_blocks);
+    }
+
+    /// Memory a replica keeps in the replication buffer (counted in its output).
+    pub fn repl_held(&self, c: &super::Client) -> usize {
+        c.repl_pos.map_or(0, |p| self.repl.buf.mem_from(p))
     }
 
     /// Appends `bytes` to a client's output, to be written before the loop sleeps.
@@ -255,7 +278,7 @@ impl Server {
     /// client becomes a replica either way. Redis compat: replication.c syncCommand.
     pub fn repl_attach(&mut self, cid: usize, out: &mut crate::resp::ReplyBuf, psync: Option<(&[u8], &[u8])>) {
         if !self.repl.backlog_on {
-            self.repl.reset_backlog(self.cfg.repl.backlog_size);
+            self.repl.reset_backlog();
         }
         let partial = psync.and_then(|(id, off)| {
             let off: u64 = std::str::from_utf8(off).ok()?.parse().ok()?;
@@ -286,12 +309,16 @@ impl Server {
         if let Some(off) = partial {
             self.stats.sync_partial_ok += 1;
             out.simple(&format!("CONTINUE {}", self.repl.replid));
-            let skip = (off - self.repl.backlog_start) as usize;
-            let tail: Vec<u8> = self.repl.backlog.iter().skip(skip).copied().collect();
-            out.raw(&tail);
+            if let Some(c) = self.clients.get_mut(cid) {
+                c.repl_pos = Some(off);
+                if !c.pending_write {
+                    c.pending_write = true;
+                    self.pending_writes.push(cid);
+                }
+            }
             tracing::info!(
                 "Partial resynchronization request accepted. Sending {} bytes of backlog starting from offset {off}.",
-                tail.len()
+                self.repl.buf.next_offset() - off
             );
         } else {
             // Redis compat: replication.c syncCommand ("?" asks for a full resync).
@@ -489,7 +516,7 @@ impl Server {
             self.repl.replid2 = id;
             self.repl.second_offset = offset as i64 + 1;
             self.repl.offset = offset;
-            self.repl.reset_backlog(self.cfg.repl.backlog_size);
+            self.repl.reset_backlog();
             // Redis compat: rdb.c rdbLoadRio (RDBFLAGS_FEED_REPL).
             let cmd: &[u8] = if self.cfg.lazyfree_lazy_expire {
                 b"UNLINK"
@@ -695,7 +722,7 @@ impl Server {
             u8::from(self.repl.backlog_on),
             self.cfg.repl.backlog_size,
             self.repl.backlog_first_byte(),
-            self.repl.backlog_len()
+            self.repl.buf.histlen()
         );
         s
     }

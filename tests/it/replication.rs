@@ -764,3 +764,96 @@ fn failover_swaps_roles_with_a_caught_up_replica() {
     signal(m.pid(), "-CONT");
     wait_reply(&mut mc, &["GET", "k"], b"$1\r\n4\r\n");
 }
+
+fn num_field(c: &mut crate::harness::Raw, section: &str, field: &str) -> u64 {
+    section_field(c, section, field).parse().unwrap_or(0)
+}
+
+/// Replicas share one copy of the replication stream with the backlog: two replicas
+/// waiting for a snapshot hold the stream written meanwhile once between them; a
+/// replica gone frees nothing the other still needs, and what it needs is kept past
+/// `repl-backlog-size`, so a replica that left before it resumes from there with a
+/// partial resync. Once no replica needs it, it is freed down to the backlog size.
+/// A replica whose own link is not up refuses to serve one (NOMASTERLINK).
+#[test]
+fn replicas_share_one_replication_buffer_that_outgrows_the_backlog() {
+    let m = Server::start_with(&[
+        "--repl-diskless-sync",
+        "no",
+        "--repl-backlog-size",
+        "16384",
+        "--client-output-buffer-limit",
+        "replica 0 0 0",
+    ]);
+    let mut mc = m.raw();
+    let a = replica_of(&m);
+    let mut ac = a.raw();
+    cmd!(mc, "SET", "k", "v");
+    wait_reply(&mut ac, &["GET", "k"], b"$1\r\nv\r\n");
+    wait_offsets(&mut mc, &mut ac);
+    // Snapshots take forever from now on: B and C wait for theirs, and the stream
+    // written meanwhile is held for them.
+    let pairs: Vec<String> = (0..100).flat_map(|i| [format!("key:{i}"), i.to_string()]).collect();
+    let mut mset: Vec<&[u8]> = vec![b"MSET"];
+    mset.extend(pairs.iter().map(|p| p.as_bytes()));
+    assert_eq!(mc.cmd(&mset), b"+OK\r\n");
+    cmd!(mc, "CONFIG", "SET", "rdb-key-save-delay", "1000000");
+    let b = replica_of(&m);
+    let c = replica_of(&m);
+    wait_for("both to wait for the snapshot", Duration::from_secs(10), || {
+        (replica_states(&mut mc) == ["online", "wait_bgsave", "wait_bgsave"]).then_some(())
+    });
+    // A turns to B, which refuses it (its own link is not up): A keeps its data and
+    // its place in the master's history.
+    cmd!(ac, "REPLICAOF", "127.0.0.1", &b.port.to_string());
+    wait_for("B to refuse A", Duration::from_secs(10), || {
+        a.log().contains("NOMASTERLINK").then_some(())
+    });
+    assert_eq!(num_field(&mut mc, "replication", "connected_slaves"), 2);
+    assert_eq!(cmd!(ac, "GET", "k"), b"$1\r\nv\r\n");
+
+    let used_before = num_field(&mut mc, "memory", "used_memory");
+    let value = "x".repeat(30_000);
+    for i in 0..64 {
+        cmd!(mc, "SET", &format!("big:{i}"), &value);
+    }
+    let written = 64 * value.len() as u64;
+    let shared = num_field(&mut mc, "memory", "mem_total_replication_buffers");
+    // One copy of the stream, for both replicas and the backlog.
+    assert!(shared > written && shared < written + written / 2, "{shared}");
+    let grown = num_field(&mut mc, "memory", "used_memory") - used_before;
+    assert!(
+        grown < 2 * written + written / 2,
+        "{grown} for {written} written, {shared} shared"
+    );
+    assert!(num_field(&mut mc, "replication", "repl_backlog_histlen") > written);
+
+    // C goes: B still needs all of it.
+    drop(c);
+    wait_for("C to be gone", Duration::from_secs(10), || {
+        (num_field(&mut mc, "replication", "connected_slaves") == 1).then_some(())
+    });
+    assert_eq!(num_field(&mut mc, "memory", "mem_total_replication_buffers"), shared);
+
+    // A comes back: what B holds is far beyond the backlog size, and A resumes from it.
+    cmd!(ac, "REPLICAOF", "127.0.0.1", &m.port.to_string());
+    wait_reply(&mut ac, &["EXISTS", "big:63"], b":1\r\n");
+    wait_offsets(&mut mc, &mut ac);
+    assert_eq!(stat(&mut mc, "sync_partial_ok"), "1");
+    assert_eq!(cmd!(ac, "DEBUG", "DIGEST"), cmd!(mc, "DEBUG", "DIGEST"));
+
+    // B goes: nothing holds the buffer past the backlog any more.
+    drop(b);
+    wait_for("the buffer to shrink", Duration::from_secs(10), || {
+        let mem = num_field(&mut mc, "memory", "mem_total_replication_buffers");
+        (mem < 64 * 1024).then_some(())
+    });
+    let histlen = num_field(&mut mc, "replication", "repl_backlog_histlen");
+    assert!((16384..64 * 1024).contains(&histlen), "{histlen}");
+    // A partial resync within the backlog still works.
+    cmd!(mc, "SET", "after", "1");
+    assert_eq!(cmd!(ac, "CLIENT", "KILL", "TYPE", "master"), b":1\r\n");
+    cmd!(mc, "SET", "after", "2");
+    wait_reply(&mut ac, &["GET", "after"], b"$1\r\n2\r\n");
+    assert_eq!(stat(&mut mc, "sync_partial_ok"), "2");
+}
