@@ -8,6 +8,16 @@ use super::{Server, ShutdownReq};
 use crate::clock;
 use crate::db::expire;
 
+/// INFO's instantaneous_* metrics.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct Instantaneous {
+    pub ops: u64,
+    pub input_kbps: f64,
+    pub output_kbps: f64,
+    pub repl_input_kbps: f64,
+    pub repl_output_kbps: f64,
+}
+
 /// Samples kept for the instantaneous metrics (Redis compat: STATS_METRIC_SAMPLES).
 const SAMPLES: usize = 16;
 
@@ -53,7 +63,14 @@ impl Server {
             unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 }
         });
         let s = &mut self.stats;
-        s.samples.push((now, s.total_commands, s.net_input, s.net_output));
+        s.samples.push(super::Sample {
+            ms: now,
+            commands: s.total_commands,
+            net_input: s.net_input,
+            net_output: s.net_output,
+            net_repl_input: s.net_repl_input,
+            net_repl_output: s.net_repl_output,
+        });
         if s.samples.len() > SAMPLES {
             s.samples.remove(0);
         }
@@ -149,19 +166,22 @@ impl Server {
         }
     }
 
-    /// (ops/sec, input kbps, output kbps) over the recent samples.
-    pub fn instantaneous(&self) -> (u64, f64, f64) {
+    /// Ops/sec and the kbps of each traffic counter over the recent samples.
+    pub fn instantaneous(&self) -> Instantaneous {
         let s = &self.stats.samples;
         match (s.first(), s.last()) {
-            (Some(a), Some(b)) if b.0 > a.0 => {
-                let dt = (b.0 - a.0) as f64 / 1000.0;
-                (
-                    ((b.1 - a.1) as f64 / dt) as u64,
-                    (b.2 - a.2) as f64 / dt / 1024.0,
-                    (b.3 - a.3) as f64 / dt / 1024.0,
-                )
+            (Some(a), Some(b)) if b.ms > a.ms => {
+                let dt = (b.ms - a.ms) as f64 / 1000.0;
+                let kbps = |x: u64, y: u64| (y - x) as f64 / dt / 1024.0;
+                Instantaneous {
+                    ops: ((b.commands - a.commands) as f64 / dt) as u64,
+                    input_kbps: kbps(a.net_input, b.net_input),
+                    output_kbps: kbps(a.net_output, b.net_output),
+                    repl_input_kbps: kbps(a.net_repl_input, b.net_repl_input),
+                    repl_output_kbps: kbps(a.net_repl_output, b.net_repl_output),
+                }
             }
-            _ => (0, 0.0, 0.0),
+            _ => Instantaneous::default(),
         }
     }
 

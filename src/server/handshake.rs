@@ -193,7 +193,7 @@ impl Server {
             Ok(0) => eof = true,
             Ok(n) => {
                 c.tot_in += n as u64;
-                self.stats.net_input += n as u64;
+                self.stats.net_repl_input += n as u64;
                 if n == want {
                     self.pending_reads.push(cid);
                 }

@@ -44,6 +44,17 @@ pub struct CmdStat {
     pub failed: u64,
 }
 
+/// The counters behind the instantaneous metrics, at one cron run.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct Sample {
+    pub ms: i64,
+    pub commands: u64,
+    pub net_input: u64,
+    pub net_output: u64,
+    pub net_repl_input: u64,
+    pub net_repl_output: u64,
+}
+
 #[derive(Default, Debug)]
 pub struct Stats {
     /// total_error_replies when the last command finished (failed_calls).
@@ -60,6 +71,10 @@ pub struct Stats {
     pub sync_partial_err: u64,
     pub net_input: u64,
     pub net_output: u64,
+    /// Bytes of replication: read from our master (its stream and snapshot), written
+    /// to our replicas (their stream and snapshots). Not in net_input/net_output.
+    pub net_repl_input: u64,
+    pub net_repl_output: u64,
     pub expired_stale_perc: f64,
     pub expire_cycle_cpu_ms: u64,
     pub expire_cycle_timeouts: u64,
@@ -80,8 +95,8 @@ pub struct Stats {
     /// Per command id: call latency in nanoseconds (INFO latencystats).
     pub latency: Vec<Option<crate::ds::histogram::Histogram>>,
     pub errors: HashMap<String, u64>,
-    /// (time ms, commands, net in, net out) samples for instantaneous metrics.
-    pub samples: Vec<(i64, u64, u64, u64)>,
+    /// Samples of the counters for the instantaneous metrics.
+    pub samples: Vec<Sample>,
 }
 
 /// What SHUTDOWN / a signal asked for.

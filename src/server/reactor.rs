@@ -681,7 +681,12 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
             Ok(n) => {
                 c.tot_in += n as u64;
                 c.last_interaction_ms = clock::now_ms();
-                srv.stats.net_input += n as u64;
+                // Redis compat: networking.c readQueryFromClient.
+                if c.is_master {
+                    srv.stats.net_repl_input += n as u64;
+                } else {
+                    srv.stats.net_input += n as u64;
+                }
                 srv.stats.io_reads += 1;
                 process_input(srv, cid);
                 if let Some(c) = srv.clients.get_mut(cid) {
@@ -950,7 +955,12 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
         res => res,
     };
     let written = c.tot_out - before;
-    srv.stats.net_output += written;
+    // Redis compat: networking.c writeToClient (stat_net_repl_output_bytes).
+    if c.replica.is_some() {
+        srv.stats.net_repl_output += written;
+    } else {
+        srv.stats.net_output += written;
+    }
     srv.stats.io_writes += 1;
     match res {
         Ok(done) => {

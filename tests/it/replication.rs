@@ -857,3 +857,22 @@ fn replicas_share_one_replication_buffer_that_outgrows_the_backlog() {
     wait_reply(&mut ac, &["GET", "after"], b"$1\r\n2\r\n");
     assert_eq!(stat(&mut mc, "sync_partial_ok"), "2");
 }
+
+/// Replication traffic is counted apart from the clients' (INFO stats
+/// total_net_repl_input_bytes and total_net_repl_output_bytes), on both sides.
+#[test]
+fn replication_traffic_is_counted_apart_from_clients() {
+    let m = Server::start();
+    let mut mc = m.raw();
+    let r = replica_of(&m);
+    let mut rc = r.raw();
+    cmd!(mc, "SET", "big", &"x".repeat(100_000));
+    wait_reply(&mut rc, &["STRLEN", "big"], b":100000\r\n");
+    wait_offsets(&mut mc, &mut rc);
+    let repl_out = num_field(&mut mc, "stats", "total_net_repl_output_bytes");
+    let out = num_field(&mut mc, "stats", "total_net_output_bytes");
+    assert!(repl_out > 100_000 && out < 50_000, "{repl_out} {out}");
+    let repl_in = num_field(&mut rc, "stats", "total_net_repl_input_bytes");
+    let input = num_field(&mut rc, "stats", "total_net_input_bytes");
+    assert!(repl_in > 100_000 && input < 50_000, "{repl_in} {input}");
+}
