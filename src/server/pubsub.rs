@@ -127,10 +127,11 @@ impl Current<'_> {
     }
 }
 
-/// The output-buffer limits of a client's class: replica (MONITOR clients count as
-/// replicas, as in Redis), pubsub (subscribed clients) or normal.
+/// The output-buffer limits of a client's class: replica, pubsub (subscribed
+/// clients) or normal (MONITOR clients and the master link too).
+/// Redis compat: networking.c getClientType, checkClientOutputBufferLimits.
 pub fn obuf_limit(cfg: &crate::config::Config, c: &super::Client) -> crate::config::ObufLimit {
-    let class = if c.monitor || c.replica.is_some() {
+    let class = if c.replica.is_some() {
         1
     } else if c.subs.is_some() {
         2

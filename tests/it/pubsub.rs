@@ -191,3 +191,32 @@ fn slow_subscriber_is_disconnected() {
         .log()
         .contains("scheduled to be closed ASAP for overcoming of output buffer limits"));
 }
+
+/// A MONITOR client that does not read is held to the normal class's output limit,
+/// not the replica class's: with `normal 256kb` it is dropped, whatever `replica` says.
+#[test]
+fn slow_monitor_has_the_normal_output_limit() {
+    let s = Server::start_with(&["--client-output-buffer-limit", "normal 256kb 0 0 replica 0 0 0"]);
+    let mut m = s.raw();
+    socket2::SockRef::from(&m.s).set_recv_buffer_size(4096).unwrap();
+    assert_eq!(cmd!(m, "MONITOR"), b"+OK\r\n");
+    let mut p = s.raw();
+    let payload = vec![b'x'; 16 * 1024];
+    let mut batch = Vec::new();
+    for _ in 0..16 {
+        batch.extend(format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${}\r\n", payload.len()).bytes());
+        batch.extend_from_slice(&payload);
+        batch.extend_from_slice(b"\r\n");
+    }
+    wait_for("monitor disconnected", Duration::from_secs(20), || {
+        p.s.write_all(&batch).unwrap();
+        for _ in 0..16 {
+            p.read();
+        }
+        let list = String::from_utf8(cmd!(p, "CLIENT", "LIST")).unwrap();
+        (!list.contains("cmd=monitor")).then_some(())
+    });
+    assert!(s
+        .log()
+        .contains("scheduled to be closed ASAP for overcoming of output buffer limits"));
+}
