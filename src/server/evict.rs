@@ -63,7 +63,7 @@ impl Server {
     /// Redis compat: evict.c freeMemoryGetNotCountedMemory.
     pub fn mem_not_counted_for_evict(&self) -> u64 {
         let size = self.cfg.repl.backlog_size as u64;
-        let blocks = size / (16 * 1024) + 1;
+        let blocks = size / super::replbuf::MIN_BLOCK as u64 + 1;
         let counted = size + blocks * super::replbuf::BLOCK_OVERHEAD as u64;
         let mut n = (self.repl.buf.mem() as u64).saturating_sub(counted);
         if self.aof.state != super::aof::AofState::Off {

@@ -27,6 +27,13 @@ pub fn temp_dir() -> PathBuf {
 }
 
 /// Polls `f` until it returns Some or the deadline passes.
+/// A numeric INFO field of `section`; panics when it is missing.
+pub fn info_u64(c: &mut Raw, section: &str, field: &str) -> u64 {
+    let r = String::from_utf8(c.cmd(&[b"INFO", section.as_bytes()])).unwrap();
+    let line = r.lines().find(|l| l.starts_with(&format!("{field}:"))).unwrap();
+    line.split(':').nth(1).unwrap().trim().parse().unwrap()
+}
+
 pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let end = Instant::now() + timeout;
     loop {

@@ -6,13 +6,7 @@
 use std::io::Write;
 
 use crate::cmd;
-use crate::harness::Server;
-
-fn info_field(c: &mut crate::harness::Raw, section: &str, field: &str) -> u64 {
-    let r = String::from_utf8(cmd!(c, "INFO", section)).unwrap();
-    let line = r.lines().find(|l| l.starts_with(&format!("{field}:"))).unwrap();
-    line.split(':').nth(1).unwrap().trim().parse().unwrap()
-}
+use crate::harness::{info_u64 as info_field, Server};
 
 #[test]
 fn eviction_keeps_memory_and_hot_keys() {

@@ -164,6 +164,25 @@ fn monitor_shows_commands() {
     assert!(line.contains(r#""GET" "a b""#), "{line}");
 }
 
+/// Sends batches of 16 commands, each `head` (all but the last argument) and a 16 KB
+/// last argument, reading their replies, until `done` holds (within 20 s).
+fn flood_until(p: &mut crate::harness::Raw, head: &str, what: &str, done: impl Fn(&mut crate::harness::Raw) -> bool) {
+    let payload = vec![b'x'; 16 * 1024];
+    let mut batch = Vec::new();
+    for _ in 0..16 {
+        batch.extend(format!("{head}${}\r\n", payload.len()).bytes());
+        batch.extend_from_slice(&payload);
+        batch.extend_from_slice(b"\r\n");
+    }
+    wait_for(what, Duration::from_secs(20), || {
+        p.s.write_all(&batch).unwrap();
+        for _ in 0..16 {
+            p.read();
+        }
+        done(p).then_some(())
+    });
+}
+
 #[test]
 fn slow_subscriber_is_disconnected() {
     let s = Server::start_with(&["--client-output-buffer-limit", "pubsub 1mb 256kb 60"]);
@@ -172,21 +191,12 @@ fn slow_subscriber_is_disconnected() {
     // Shrink our receive buffer so unread messages pile up on the server side.
     socket2::SockRef::from(&sub.s).set_recv_buffer_size(4096).unwrap();
     let mut p = s.raw();
-    let payload = vec![b'x'; 16 * 1024];
-    let mut batch = Vec::new();
-    for _ in 0..16 {
-        batch.extend(format!("*3\r\n$7\r\nPUBLISH\r\n$5\r\nflood\r\n${}\r\n", payload.len()).bytes());
-        batch.extend_from_slice(&payload);
-        batch.extend_from_slice(b"\r\n");
-    }
-    wait_for("subscriber disconnected", Duration::from_secs(20), || {
-        p.s.write_all(&batch).unwrap();
-        for _ in 0..16 {
-            p.read();
-        }
-        let r = cmd!(p, "PUBSUB", "NUMSUB", "flood");
-        (r == b"*2\r\n$5\r\nflood\r\n:0\r\n").then_some(())
-    });
+    flood_until(
+        &mut p,
+        "*3\r\n$7\r\nPUBLISH\r\n$5\r\nflood\r\n",
+        "subscriber disconnected",
+        |p| cmd!(p, "PUBSUB", "NUMSUB", "flood") == b"*2\r\n$5\r\nflood\r\n:0\r\n",
+    );
     assert!(s
         .log()
         .contains("scheduled to be closed ASAP for overcoming of output buffer limits"));
@@ -201,20 +211,10 @@ fn slow_monitor_has_the_normal_output_limit() {
     socket2::SockRef::from(&m.s).set_recv_buffer_size(4096).unwrap();
     assert_eq!(cmd!(m, "MONITOR"), b"+OK\r\n");
     let mut p = s.raw();
-    let payload = vec![b'x'; 16 * 1024];
-    let mut batch = Vec::new();
-    for _ in 0..16 {
-        batch.extend(format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${}\r\n", payload.len()).bytes());
-        batch.extend_from_slice(&payload);
-        batch.extend_from_slice(b"\r\n");
-    }
-    wait_for("monitor disconnected", Duration::from_secs(20), || {
-        p.s.write_all(&batch).unwrap();
-        for _ in 0..16 {
-            p.read();
-        }
-        let list = String::from_utf8(cmd!(p, "CLIENT", "LIST")).unwrap();
-        (!list.contains("cmd=monitor")).then_some(())
+    flood_until(&mut p, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n", "monitor disconnected", |p| {
+        !String::from_utf8(cmd!(p, "CLIENT", "LIST"))
+            .unwrap()
+            .contains("cmd=monitor")
     });
     assert!(s
         .log()

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::cmd;
-use crate::harness::{wait_for, Server};
+use crate::harness::{info_u64, wait_for, Server};
 
 fn info_field(c: &mut crate::harness::Raw, field: &str) -> String {
     section_field(c, "replication", field)
@@ -765,10 +765,6 @@ fn failover_swaps_roles_with_a_caught_up_replica() {
     wait_reply(&mut mc, &["GET", "k"], b"$1\r\n4\r\n");
 }
 
-fn num_field(c: &mut crate::harness::Raw, section: &str, field: &str) -> u64 {
-    section_field(c, section, field).parse().unwrap_or(0)
-}
-
 /// Replicas share one copy of the replication stream with the backlog: two replicas
 /// waiting for a snapshot hold the stream written meanwhile once between them; a
 /// replica gone frees nothing the other still needs, and what it needs is kept past
@@ -809,31 +805,31 @@ fn replicas_share_one_replication_buffer_that_outgrows_the_backlog() {
     wait_for("B to refuse A", Duration::from_secs(10), || {
         a.log().contains("NOMASTERLINK").then_some(())
     });
-    assert_eq!(num_field(&mut mc, "replication", "connected_slaves"), 2);
+    assert_eq!(info_u64(&mut mc, "replication", "connected_slaves"), 2);
     assert_eq!(cmd!(ac, "GET", "k"), b"$1\r\nv\r\n");
 
-    let used_before = num_field(&mut mc, "memory", "used_memory");
+    let used_before = info_u64(&mut mc, "memory", "used_memory");
     let value = "x".repeat(30_000);
     for i in 0..64 {
         cmd!(mc, "SET", &format!("big:{i}"), &value);
     }
     let written = 64 * value.len() as u64;
-    let shared = num_field(&mut mc, "memory", "mem_total_replication_buffers");
+    let shared = info_u64(&mut mc, "memory", "mem_total_replication_buffers");
     // One copy of the stream, for both replicas and the backlog.
     assert!(shared > written && shared < written + written / 2, "{shared}");
-    let grown = num_field(&mut mc, "memory", "used_memory") - used_before;
+    let grown = info_u64(&mut mc, "memory", "used_memory") - used_before;
     assert!(
         grown < 2 * written + written / 2,
         "{grown} for {written} written, {shared} shared"
     );
-    assert!(num_field(&mut mc, "replication", "repl_backlog_histlen") > written);
+    assert!(info_u64(&mut mc, "replication", "repl_backlog_histlen") > written);
 
     // C goes: B still needs all of it.
     drop(c);
     wait_for("C to be gone", Duration::from_secs(10), || {
-        (num_field(&mut mc, "replication", "connected_slaves") == 1).then_some(())
+        (info_u64(&mut mc, "replication", "connected_slaves") == 1).then_some(())
     });
-    assert_eq!(num_field(&mut mc, "memory", "mem_total_replication_buffers"), shared);
+    assert_eq!(info_u64(&mut mc, "memory", "mem_total_replication_buffers"), shared);
 
     // A comes back: what B holds is far beyond the backlog size, and A resumes from it.
     cmd!(ac, "REPLICAOF", "127.0.0.1", &m.port.to_string());
@@ -845,10 +841,10 @@ fn replicas_share_one_replication_buffer_that_outgrows_the_backlog() {
     // B goes: nothing holds the buffer past the backlog any more.
     drop(b);
     wait_for("the buffer to shrink", Duration::from_secs(10), || {
-        let mem = num_field(&mut mc, "memory", "mem_total_replication_buffers");
+        let mem = info_u64(&mut mc, "memory", "mem_total_replication_buffers");
         (mem < 64 * 1024).then_some(())
     });
-    let histlen = num_field(&mut mc, "replication", "repl_backlog_histlen");
+    let histlen = info_u64(&mut mc, "replication", "repl_backlog_histlen");
     assert!((16384..64 * 1024).contains(&histlen), "{histlen}");
     // A partial resync within the backlog still works.
     cmd!(mc, "SET", "after", "1");
@@ -869,10 +865,10 @@ fn replication_traffic_is_counted_apart_from_clients() {
     cmd!(mc, "SET", "big", &"x".repeat(100_000));
     wait_reply(&mut rc, &["STRLEN", "big"], b":100000\r\n");
     wait_offsets(&mut mc, &mut rc);
-    let repl_out = num_field(&mut mc, "stats", "total_net_repl_output_bytes");
-    let out = num_field(&mut mc, "stats", "total_net_output_bytes");
+    let repl_out = info_u64(&mut mc, "stats", "total_net_repl_output_bytes");
+    let out = info_u64(&mut mc, "stats", "total_net_output_bytes");
     assert!(repl_out > 100_000 && out < 50_000, "{repl_out} {out}");
-    let repl_in = num_field(&mut rc, "stats", "total_net_repl_input_bytes");
-    let input = num_field(&mut rc, "stats", "total_net_input_bytes");
+    let repl_in = info_u64(&mut rc, "stats", "total_net_repl_input_bytes");
+    let input = info_u64(&mut rc, "stats", "total_net_input_bytes");
     assert!(repl_in > 100_000 && input < 50_000, "{repl_in} {input}");
 }
