@@ -142,6 +142,16 @@ fn replconf(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 c.replconf.filter = filter;
             }
         } else if a.is(j, "ip-address") {
+            // Redis compat: NET_HOST_STR_LEN.
+            if v.len() >= 256 {
+                return Err(CmdError::owned(format!(
+                    "ERR REPLCONF ip-address provided by replica instance is too long: {} bytes",
+                    v.len()
+                )));
+            }
+            if let Some(c) = ctx.client() {
+                c.announced_ip = Some(String::from_utf8_lossy(v).into_owned());
+            }
         } else {
             return Err(CmdError::owned(format!(
                 "ERR Unrecognized REPLCONF option: {}",
@@ -225,7 +235,7 @@ fn role(ctx: &mut Ctx, _a: &Args) -> CmdResult {
                 })
                 .map(|c| {
                     let r = c.replica.clone().unwrap_or_default();
-                    let ip = c.ip().unwrap_or_default().to_string();
+                    let ip = c.replica_ip().to_string();
                     (ip, r.listening_port, r.ack_offset)
                 })
                 .collect();

@@ -175,6 +175,9 @@ pub struct Client {
     pub replica: Option<super::repl::ReplicaInfo>,
     /// What REPLCONF said before the client synced as a replica.
     pub replconf: super::fullsync::ReplConf,
+    /// The address a replica announced (`REPLCONF ip-address`), shown instead of
+    /// its peer address. Redis compat: client.slave_addr.
+    pub announced_ip: Option<String>,
     /// A full resync's payload, written before any other output (see `fullsync`).
     pub bulk: Option<Box<super::fullsync::Bulk>>,
     /// A replica's stream is held back (its payload is not through yet).
@@ -245,6 +248,7 @@ impl Client {
             handshake: None,
             replica: None,
             replconf: Default::default(),
+            announced_ip: None,
             bulk: None,
             repl_hold: false,
             repl_pos: None,
@@ -547,6 +551,29 @@ impl Client {
     /// The peer's address without its port (None: no port in it).
     pub fn ip(&self) -> Option<&str> {
         self.addr.rsplit_once(':').map(|x| x.0)
+    }
+
+    /// A replica's address for INFO and ROLE: the one it announced, else its peer's.
+    pub fn replica_ip(&self) -> &str {
+        match &self.announced_ip {
+            Some(ip) => ip,
+            None => self.ip().unwrap_or(&self.addr),
+        }
+    }
+
+    /// A replica as logs name it: `ip:port`, where it listens.
+    /// Redis compat: replication.c replicationGetSlaveName.
+    pub fn replica_name(&self) -> String {
+        let ip = self.replica_ip();
+        let ip = if ip.contains(':') {
+            format!("[{ip}]")
+        } else {
+            ip.to_string()
+        };
+        match self.replconf.port {
+            0 => format!("{ip}:<unknown-replica-port>"),
+            port => format!("{ip}:{port}"),
+        }
     }
 
     /// Connected over a Unix socket or from a loopback address.

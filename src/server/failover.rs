@@ -39,16 +39,15 @@ impl Server {
     /// Where replica `cid` takes connections: its address and listening port.
     fn replica_address(&self, cid: usize) -> Option<(&str, u16)> {
         let c = self.clients.get(cid)?;
-        Some((c.ip().unwrap_or(&c.addr), c.replica.as_ref()?.listening_port))
+        Some((c.replica_ip(), c.replica.as_ref()?.listening_port))
     }
 
     /// The connected replica at `host` listening on `port`.
     pub fn find_replica(&self, host: &str, port: u16) -> Option<usize> {
-        self.repl
-            .replicas
-            .iter()
-            .copied()
-            .find(|&cid| self.replica_address(cid) == Some((host, port)))
+        self.repl.replicas.iter().copied().find(|&cid| {
+            self.replica_address(cid)
+                .is_some_and(|(h, p)| p == port && h.eq_ignore_ascii_case(host))
+        })
     }
 
     /// Starts a failover (the command's checks passed): pauses writes.

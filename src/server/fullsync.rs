@@ -224,7 +224,7 @@ impl Server {
     }
 
     /// Replicas in `state`, with the parts of a snapshot they want.
-    fn waiting_replicas(&self, state: SyncState) -> Vec<(usize, ReplConf)> {
+    pub(super) fn waiting_replicas(&self, state: SyncState) -> Vec<(usize, ReplConf)> {
         self.repl
             .replicas
             .iter()

@@ -404,7 +404,13 @@ impl Server {
     fn handshake_request(&mut self, cid: usize) -> Result<(), String> {
         let auth = self.cfg.get("masterauth").unwrap_or_default().to_string();
         let user = self.cfg.get("masteruser").unwrap_or_default().to_string();
-        let port = self.tcp_port.to_string();
+        // Redis compat: replication.c syncWithMaster (the announced address, for
+        // replicas behind NAT or port forwarding).
+        let port = match self.cfg.int("replica-announce-port") {
+            0 => self.tcp_port.to_string(),
+            p => p.to_string(),
+        };
+        let ip = self.cfg.get("replica-announce-ip").unwrap_or_default().to_string();
         let mut cmds: Vec<Vec<&[u8]>> = Vec::new();
         if !auth.is_empty() {
             if user.is_empty() {
@@ -414,6 +420,9 @@ impl Server {
             }
         }
         cmds.push(vec![b"REPLCONF", b"listening-port", port.as_bytes()]);
+        if !ip.is_empty() {
+            cmds.push(vec![b"REPLCONF", b"ip-address", ip.as_bytes()]);
+        }
         cmds.push(vec![b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]);
         let argvs: Vec<&[&[u8]]> = cmds.iter().map(|v| v.as_slice()).collect();
         self.handshake_send(cid, &argvs)?;

@@ -511,6 +511,7 @@ impl Server {
             l.loaded_bytes = pos as u64;
             if l.loaded_bytes - l.events_at >= interval {
                 l.events_at = l.loaded_bytes;
+                self.repl_newline_to_master();
                 self.process_events_while_blocked();
             }
         };

@@ -837,7 +837,14 @@ pub fn process_input(srv: &mut Server, cid: usize) {
                 execute_checked(srv, cid, &v, &mut out);
                 start = pos;
             }
-            Ok(Parsed::Empty) => start = pos,
+            Ok(Parsed::Empty) => {
+                // A replica's empty line says it is alive (it sends them while loading
+                // its snapshot). Redis compat: networking.c processInlineBuffer.
+                if let Some(r) = srv.clients.get_mut(cid).and_then(|c| c.replica.as_mut()) {
+                    r.ack_ms = clock::now_ms();
+                }
+                start = pos;
+            }
             Ok(Parsed::Incomplete) => break,
             Err(e) => {
                 out.error(&e.reply());
@@ -977,6 +984,14 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
                     Conn::Unix(s) => reg.reregister(s, Token(cid), i),
                     Conn::None => Ok(()),
                 };
+            }
+            // Redis compat: replication.c rdbPipeWriteHandler (repl_last_partial_write).
+            if let (Some(r), true) = (c.replica.as_mut(), c.bulk.is_some()) {
+                if done {
+                    r.partial_write_ms = 0;
+                } else if written > 0 || r.partial_write_ms == 0 {
+                    r.partial_write_ms = clock::now_ms();
+                }
             }
             let sent = c.bulk.as_ref().is_some_and(|b| b.finished());
             let held = c.repl_hold;

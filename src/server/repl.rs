@@ -6,6 +6,7 @@
 //! `handshake`), then the master is served like a client whose replies are dropped;
 //! its stream is passed on unchanged to our own replicas. Redis compat: replication.c.
 use super::fullsync::SyncState;
+use super::persist::SavePurpose;
 use super::replbuf::ReplBuffer;
 use super::Server;
 use crate::clock;
@@ -57,6 +58,10 @@ pub struct ReplicaInfo {
     pub wait_since_ms: i64,
     /// The offset its snapshot was taken at.
     pub start_offset: u64,
+    /// While a streamed snapshot is stuck in its socket: when a write last made
+    /// progress without getting through (0: nothing stuck). Redis compat:
+    /// client.repl_last_partial_write.
+    pub partial_write_ms: i64,
 }
 
 pub struct Repl {
@@ -299,6 +304,7 @@ impl Server {
                 eof_payload: false,
                 wait_since_ms: now,
                 start_offset: 0,
+                partial_write_ms: 0,
             });
         }
         if !self.repl.replicas.contains(&cid) {
@@ -336,6 +342,21 @@ impl Server {
         if let Some(i) = self.repl.replicas.iter().position(|&c| c == cid) {
             self.repl.replicas.remove(i);
             tracing::info!("Connection with replica lost.");
+            // A snapshot to disk that only replicas waited for is not worth finishing
+            // once none waits: it would hold memory and delay the next full sync.
+            // Save points make it worth keeping. Redis compat: networking.c freeClient.
+            let waited = self
+                .clients
+                .get(cid)
+                .and_then(|c| c.replica.as_ref())
+                .is_some_and(|r| r.state == SyncState::WaitEnd);
+            if waited
+                && self.cfg.save_params.is_empty()
+                && self.rdb.bg.as_ref().is_some_and(|b| b.purpose == SavePurpose::Rdb)
+                && self.waiting_replicas(SyncState::WaitEnd).is_empty()
+            {
+                self.kill_bgsave();
+            }
             self.repl_transfer_forget(cid);
             self.sync_propagation();
         }
@@ -562,6 +583,58 @@ impl Server {
         self.oom_adjust();
     }
 
+    /// Disconnects replicas that went silent for `repl-timeout`: online ones that
+    /// stopped acknowledging (not those synced with SYNC, which never do), and those
+    /// a streamed snapshot has been stuck on (everyone else's transfer waits for
+    /// them). A replica fed from the RDB file holds up no one, so waits as long as it
+    /// takes. Redis compat: replication.c replicationCron.
+    fn repl_drop_timedout(&mut self, now: i64) {
+        let timeout = self.cfg.repl.timeout_secs as i64;
+        // Whole seconds, as Redis counts: a second's acknowledgement never times out
+        // a timeout of one.
+        let silent = |since: i64| now / 1000 - since / 1000 > timeout;
+        let streaming = self
+            .repl
+            .transfer
+            .as_ref()
+            .map(|t| t.replicas.as_slice())
+            .unwrap_or_default();
+        let mut gone = Vec::new();
+        for &cid in &self.repl.replicas {
+            let Some((c, r)) = self.clients.get(cid).and_then(|c| Some((c, c.replica.as_ref()?))) else {
+                continue;
+            };
+            if r.state == SyncState::Online && r.psync && silent(r.ack_ms) {
+                tracing::warn!("Disconnecting timedout replica (streaming sync): {}", c.replica_name());
+                gone.push(cid);
+            } else if streaming.contains(&cid) && r.partial_write_ms != 0 && silent(r.partial_write_ms) {
+                tracing::warn!("Disconnecting timedout replica (full sync): {}", c.replica_name());
+                gone.push(cid);
+            }
+        }
+        for cid in gone {
+            self.close_client_async(cid);
+        }
+    }
+
+    /// While our master's snapshot loads, an empty line a second tells the master we
+    /// are still here (it takes it as an acknowledgement). Redis compat:
+    /// replication.c replicationSendNewlineToMaster.
+    pub fn repl_newline_to_master(&mut self) {
+        let now = clock::now_ms();
+        let Some(m) = self.repl.master.as_mut() else {
+            return;
+        };
+        if m.state != LinkState::Transfer || now - m.last_ack_ms < 1000 {
+            return;
+        }
+        m.last_ack_ms = now;
+        if let Some(c) = m.cid.and_then(|cid| self.clients.get_mut(cid)) {
+            // Non-blocking: a full socket buffer skips this one.
+            let _ = c.conn.write(b"\n");
+        }
+    }
+
     /// Cron work: pings replicas, acks the master, (re)connects to it.
     pub fn repl_cron(&mut self) {
         let now = clock::now_ms();
@@ -572,6 +645,7 @@ impl Server {
             self.repl_keepalive();
         }
         self.repl_start_pending();
+        self.repl_drop_timedout(now);
         let period = self.cfg.repl.ping_period_secs;
         // Not while failing over: the replicas must be able to catch up with a
         // stream that does not move. Redis compat: replication.c replicationCron.
@@ -588,8 +662,21 @@ impl Server {
         let Some(m) = self.repl.master.as_mut() else {
             return;
         };
+        let timeout_ms = self.cfg.repl.timeout_secs as i64 * 1000;
         match m.state {
             LinkState::Connected => {
+                // Redis compat: replication.c replicationCron (a silent master).
+                let silent = m
+                    .cid
+                    .and_then(|cid| self.clients.get(cid))
+                    .is_some_and(|c| now / 1000 - c.last_interaction_ms / 1000 > timeout_ms / 1000);
+                if silent {
+                    tracing::warn!("MASTER timeout: no data nor PING received...");
+                    if let Some(cid) = m.cid {
+                        self.close_client_async(cid);
+                    }
+                    return;
+                }
                 if now - m.last_ack_ms >= 1000 {
                     m.last_ack_ms = now;
                     if let Some(cid) = m.cid {
@@ -610,7 +697,7 @@ impl Server {
             }
             // Redis compat: replication.c replicationCron (the repl-timeout checks).
             LinkState::Connecting | LinkState::Handshake | LinkState::Transfer => {
-                if now - m.last_io_ms > self.cfg.repl.timeout_secs as i64 * 1000 {
+                if now - m.last_io_ms > timeout_ms {
                     if m.state == LinkState::Transfer {
                         tracing::warn!("Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
                     } else {
@@ -692,8 +779,10 @@ impl Server {
                     s += &format!("master_link_down_since_seconds:{}\r\n", (now - m.down_since_ms) / 1000);
                 }
                 s += &format!(
-                    "slave_priority:100\r\nslave_read_only:{}\r\nreplica_announced:1\r\n",
-                    u8::from(self.cfg.repl.read_only)
+                    "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:{}\r\n",
+                    self.cfg.int("replica-priority"),
+                    u8::from(self.cfg.repl.read_only),
+                    u8::from(self.cfg.yes("replica-announced"))
                 );
             }
             None => s += "role:master\r\n",
@@ -702,7 +791,7 @@ impl Server {
         for (i, &cid) in self.repl.replicas.iter().enumerate() {
             if let Some(c) = self.clients.get(cid) {
                 let r = c.replica.clone().unwrap_or_default();
-                let ip = c.ip().unwrap_or("127.0.0.1");
+                let ip = c.replica_ip();
                 s += &format!(
                     "slave{i}:ip={ip},port={},state={},offset={},lag={}\r\n",
                     r.listening_port,

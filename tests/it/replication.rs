@@ -872,3 +872,200 @@ fn replication_traffic_is_counted_apart_from_clients() {
     let input = info_u64(&mut rc, "stats", "total_net_input_bytes");
     assert!(repl_in > 100_000 && input < 50_000, "{repl_in} {input}");
 }
+
+/// A snapshot to disk that only replicas waited for is stopped once the last of them
+/// leaves (it would only hold memory and delay the next one), unless save points make
+/// it worth finishing.
+#[test]
+fn a_snapshot_no_replica_waits_for_is_stopped() {
+    let m = Server::start_with(&["--repl-diskless-sync", "no", "--rdb-key-save-delay", "1000000"]);
+    let mut mc = m.raw();
+    assert_eq!(cmd!(mc, "DEBUG", "POPULATE", "10"), b"+OK\r\n");
+    let saving = |mc: &mut crate::harness::Raw| section_field(mc, "persistence", "rdb_bgsave_in_progress");
+    let replicas = |mc: &mut crate::harness::Raw| info_u64(mc, "replication", "connected_slaves");
+    let mut r1 = m.raw();
+    let mut r2 = m.raw();
+    r1.send(b"SYNC\r\n");
+    r2.send(b"SYNC\r\n");
+    wait_for("both to wait for the snapshot", Duration::from_secs(10), || {
+        (replica_states(&mut mc) == ["wait_bgsave", "wait_bgsave"] && saving(&mut mc) == "1").then_some(())
+    });
+    // One replica still waits: the snapshot goes on.
+    drop(r1);
+    wait_for("the first to be gone", Duration::from_secs(10), || {
+        (replicas(&mut mc) == 1).then_some(())
+    });
+    assert_eq!(saving(&mut mc), "1");
+    drop(r2);
+    wait_for("the snapshot to stop", Duration::from_secs(5), || {
+        (saving(&mut mc) == "0").then_some(())
+    });
+    assert!(m.log().contains("Background saving terminated by signal 10"));
+    assert_eq!(section_field(&mut mc, "persistence", "rdb_last_bgsave_status"), "ok");
+    assert!(!m.dir.join("dump.rdb").exists());
+
+    // Save points: the data is worth saving anyway.
+    cmd!(mc, "CONFIG", "SET", "save", "900 1");
+    let mut r3 = m.raw();
+    r3.send(b"SYNC\r\n");
+    wait_for("the snapshot to start", Duration::from_secs(10), || {
+        (saving(&mut mc) == "1").then_some(())
+    });
+    drop(r3);
+    wait_for("the replica to be gone", Duration::from_secs(10), || {
+        (replicas(&mut mc) == 0).then_some(())
+    });
+    assert_eq!(saving(&mut mc), "1");
+}
+
+/// A replica that stops acknowledging is disconnected after repl-timeout, and resumes
+/// its place in the stream when it comes back.
+#[test]
+fn a_silent_replica_is_dropped_after_repl_timeout() {
+    let m = Server::start_with(&["--repl-timeout", "2", "--repl-ping-replica-period", "1"]);
+    let mut mc = m.raw();
+    let r = Server::start_with(&["--replicaof", "127.0.0.1", &m.port.to_string(), "--repl-timeout", "2"]);
+    let mut rc = r.raw();
+    cmd!(mc, "SET", "k", "1");
+    wait_reply(&mut rc, &["GET", "k"], b"$1\r\n1\r\n");
+    signal(r.pid(), "-STOP");
+    let t = std::time::Instant::now();
+    let line = format!("Disconnecting timedout replica (streaming sync): 127.0.0.1:{}", r.port);
+    wait_for("the replica to be dropped", Duration::from_secs(15), || {
+        m.log().contains(&line).then_some(())
+    });
+    assert!(t.elapsed() >= Duration::from_millis(1500), "{:?}", t.elapsed());
+    assert_eq!(info_u64(&mut mc, "replication", "connected_slaves"), 0);
+    cmd!(mc, "SET", "k", "2");
+    signal(r.pid(), "-CONT");
+    wait_reply(&mut rc, &["GET", "k"], b"$1\r\n2\r\n");
+    assert_eq!(stat(&mut mc, "sync_partial_ok"), "1");
+}
+
+/// A replica whose master goes silent (no data, no PING) for repl-timeout drops the
+/// link and connects again, resuming where it was.
+#[test]
+fn a_silent_master_is_dropped_after_repl_timeout() {
+    let m = Server::start_with(&["--repl-ping-replica-period", "1"]);
+    let mut mc = m.raw();
+    let r = Server::start_with(&["--replicaof", "127.0.0.1", &m.port.to_string(), "--repl-timeout", "2"]);
+    let mut rc = r.raw();
+    cmd!(mc, "SET", "k", "1");
+    wait_reply(&mut rc, &["GET", "k"], b"$1\r\n1\r\n");
+    // Pings every second keep an idle link up for longer than the timeout.
+    let from = info_u64(&mut rc, "replication", "slave_repl_offset");
+    wait_for("four pings", Duration::from_secs(15), || {
+        assert_eq!(info_field(&mut rc, "master_link_status"), "up");
+        (info_u64(&mut rc, "replication", "slave_repl_offset") >= from + 4 * 14).then_some(())
+    });
+    assert!(!r.log().contains("MASTER timeout"));
+    signal(m.pid(), "-STOP");
+    wait_for("the master to be dropped", Duration::from_secs(15), || {
+        r.log()
+            .contains("MASTER timeout: no data nor PING received...")
+            .then_some(())
+    });
+    assert_eq!(info_field(&mut rc, "master_link_status"), "down");
+    signal(m.pid(), "-CONT");
+    cmd!(mc, "SET", "k", "2");
+    wait_reply(&mut rc, &["GET", "k"], b"$1\r\n2\r\n");
+    assert_eq!(stat(&mut mc, "sync_partial_ok"), "1");
+}
+
+/// A streamed snapshot stuck on a replica that does not read for repl-timeout drops
+/// that replica, and the one that reads gets the rest.
+#[test]
+fn a_replica_stuck_in_a_streamed_snapshot_is_dropped() {
+    let m = Server::start_with(&[
+        "--repl-diskless-sync",
+        "yes",
+        "--repl-diskless-sync-delay",
+        "60",
+        "--repl-diskless-sync-max-replicas",
+        "2",
+        "--rdbcompression",
+        "no",
+        "--repl-timeout",
+        "2",
+    ]);
+    let mut mc = m.raw();
+    // Far more than the socket buffers take.
+    assert_eq!(cmd!(mc, "DEBUG", "POPULATE", "20000", "key", "1000"), b"+OK\r\n");
+    let mut stuck = m.raw();
+    assert_eq!(cmd!(stuck, "REPLCONF", "capa", "eof"), b"+OK\r\n");
+    stuck.send(b"PSYNC ? -1\r\n");
+    let r = replica_of(&m);
+    let mut rc = r.raw();
+    wait_for("the stuck replica to be dropped", Duration::from_secs(20), || {
+        m.log()
+            .contains("Disconnecting timedout replica (full sync): 127.0.0.1:<unknown-replica-port>")
+            .then_some(())
+    });
+    wait_reply(&mut rc, &["DBSIZE"], b":20000\r\n");
+    assert!(m
+        .log()
+        .contains("Diskless rdb transfer, done reading from pipe, 1 replicas still up."));
+    assert_eq!(cmd!(rc, "DEBUG", "DIGEST"), cmd!(mc, "DEBUG", "DIGEST"));
+}
+
+/// While a replica loads a snapshot for longer than repl-timeout it tells its master
+/// it is alive (an empty line a second), so the master keeps it.
+#[test]
+fn a_replica_loading_a_long_snapshot_is_kept() {
+    let m = Server::start_with(&["--repl-diskless-sync", "no", "--repl-timeout", "2"]);
+    let mut mc = m.raw();
+    assert_eq!(cmd!(mc, "DEBUG", "POPULATE", "4000"), b"+OK\r\n");
+    let r = Server::start_with(&[
+        "--replicaof",
+        "127.0.0.1",
+        &m.port.to_string(),
+        "--key-load-delay",
+        "1000",
+        "--loading-process-events-interval-bytes",
+        "1024",
+    ]);
+    let mut rc = r.raw();
+    wait_for("the replica to load", Duration::from_secs(30), || {
+        (cmd!(rc, "DBSIZE") == b":4000\r\n").then_some(())
+    });
+    wait_offsets(&mut mc, &mut rc);
+    let log = m.log();
+    assert!(!log.contains("timedout"), "{log}");
+    assert_eq!(stat(&mut mc, "sync_full"), "1");
+}
+
+/// A replica announces the address and port its master shows (behind NAT or port
+/// forwarding), and INFO shows its priority and whether it is announced.
+#[test]
+fn a_replica_announces_its_address() {
+    let m = Server::start();
+    let mut mc = m.raw();
+    let r = Server::start_with(&[
+        "--replicaof",
+        "127.0.0.1",
+        &m.port.to_string(),
+        "--replica-announce-ip",
+        "10.9.8.7",
+        "--replica-announce-port",
+        "7777",
+        "--replica-priority",
+        "42",
+        "--replica-announced",
+        "no",
+    ]);
+    let mut rc = r.raw();
+    wait_for("the replica online", Duration::from_secs(10), || {
+        (replica_states(&mut mc) == ["online"]).then_some(())
+    });
+    let info = String::from_utf8_lossy(&cmd!(mc, "INFO", "replication")).into_owned();
+    assert!(info.contains("slave0:ip=10.9.8.7,port=7777,state=online"), "{info}");
+    let role = String::from_utf8_lossy(&cmd!(mc, "ROLE")).into_owned();
+    assert!(role.contains("$8\r\n10.9.8.7\r\n$4\r\n7777\r\n"), "{role}");
+    assert_eq!(info_field(&mut rc, "slave_priority"), "42");
+    assert_eq!(info_field(&mut rc, "replica_announced"), "0");
+    let long = "a".repeat(256);
+    assert_eq!(
+        cmd!(mc, "REPLCONF", "ip-address", &long),
+        b"-ERR REPLCONF ip-address provided by replica instance is too long: 256 bytes\r\n"
+    );
+}
