@@ -550,7 +550,8 @@ impl Client {
 
     /// The peer's address without its port (None: no port in it).
     pub fn ip(&self) -> Option<&str> {
-        self.addr.rsplit_once(':').map(|x| x.0)
+        let ip = self.addr.rsplit_once(':')?.0;
+        Some(ip.strip_prefix('[').and_then(|ip| ip.strip_suffix(']')).unwrap_or(ip))
     }
 
     /// A replica's address for INFO and ROLE: the one it announced, else its peer's.
@@ -578,7 +579,7 @@ impl Client {
 
     /// Connected over a Unix socket or from a loopback address.
     pub fn is_local(&self) -> bool {
-        self.unix || self.addr.starts_with("127.") || self.addr.starts_with("::1")
+        self.unix || self.addr.starts_with("127.") || self.addr.starts_with("[::1]:")
     }
 
     /// One `CLIENT LIST` / `CLIENT INFO` line (without the trailing newline).

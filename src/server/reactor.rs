@@ -574,18 +574,20 @@ fn close_pending(srv: &mut Server, reg: &Registry) {
     srv.pending_close.extend(later);
 }
 
+/// `ip:port`, `[ip]:port` for IPv6, as CLIENT LIST, CLIENT KILL ADDR and the logs
+/// give it. Redis compat: anet.c anetFormatAddr.
 fn fmt_addr(a: SocketAddr) -> String {
     match a {
         SocketAddr::V4(v) => format!("{}:{}", v.ip(), v.port()),
         SocketAddr::V6(v) => match v.ip().to_ipv4_mapped() {
             Some(ip4) => format!("{}:{}", ip4, v.port()),
-            None => format!("{}:{}", v.ip(), v.port()),
+            None => format!("[{}]:{}", v.ip(), v.port()),
         },
     }
 }
 
 fn is_loopback(addr: &str) -> bool {
-    addr.starts_with("127.") || addr.starts_with("::1:")
+    addr.starts_with("127.") || addr.starts_with("[::1]:")
 }
 
 fn set_keepalive(s: &mio::net::TcpStream, secs: u64) {

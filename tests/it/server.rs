@@ -214,11 +214,22 @@ fn binds_ipv4_and_ipv6_loopback_and_writes_pidfile() {
     let pid = std::fs::read_to_string(s.dir.join("ferrodis-test.pid")).unwrap_or_default();
     assert_eq!(pid.trim(), s.pid().to_string());
     if let Ok(mut v6) = std::net::TcpStream::connect(("::1", s.port)) {
-        use std::io::{Read, Write};
+        use std::io::{BufRead, Read, Write};
         v6.write_all(b"PING\r\n").unwrap();
         let mut b = [0u8; 7];
         v6.read_exact(&mut b).unwrap();
         assert_eq!(&b, b"+PONG\r\n");
+        // IPv6 addresses are bracketed, as Redis gives them.
+        v6.write_all(b"CLIENT INFO\r\n").unwrap();
+        let mut r = std::io::BufReader::new(v6);
+        let mut head = String::new();
+        r.read_line(&mut head).unwrap();
+        let len: usize = head.trim_end().trim_start_matches('$').parse().unwrap();
+        let mut body = vec![0u8; len];
+        r.read_exact(&mut body).unwrap();
+        let info = String::from_utf8(body).unwrap();
+        assert!(info.contains(" addr=[::1]:"), "{info}");
+        assert!(info.contains(&format!(" laddr=[::1]:{} ", s.port)), "{info}");
     }
 }
 
