@@ -294,6 +294,72 @@ fn shutdown(ctx: &mut Ctx, a: &Args) -> CmdResult {
     Ok(())
 }
 
+/// One key spec as COMMAND INFO gives it. Redis compat: server.c addReplyCommandKeySpecs.
+fn key_spec_reply(ctx: &mut Ctx, s: &KeySpec) {
+    let kf: Vec<&str> = KS_NAMES
+        .iter()
+        .filter(|(f, _)| s.flags & f != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    ctx.out.map(3);
+    ctx.out.bulk(b"flags");
+    ctx.out.set(kf.len());
+    for f in kf {
+        ctx.out.simple(f);
+    }
+    ctx.out.bulk(b"begin_search");
+    ctx.out.map(2);
+    ctx.out.bulk(b"type");
+    match s.begin {
+        Begin::Index(pos) => {
+            ctx.out.bulk(b"index");
+            ctx.out.bulk(b"spec");
+            ctx.out.map(1);
+            ctx.out.bulk(b"index");
+            ctx.out.int(pos as i64);
+        }
+        Begin::Keyword(word, from) => {
+            ctx.out.bulk(b"keyword");
+            ctx.out.bulk(b"spec");
+            ctx.out.map(2);
+            ctx.out.bulk(b"keyword");
+            ctx.out.bulk(word.as_bytes());
+            ctx.out.bulk(b"startfrom");
+            ctx.out.int(from as i64);
+        }
+        Begin::Unknown => {
+            ctx.out.bulk(b"unknown");
+            ctx.out.bulk(b"spec");
+            ctx.out.map(0);
+        }
+    }
+    ctx.out.bulk(b"find_keys");
+    ctx.out.map(2);
+    ctx.out.bulk(b"type");
+    let fields: [(&[u8], i32); 3] = match s.find {
+        Find::Range(last, step, limit) => {
+            ctx.out.bulk(b"range");
+            [(b"lastkey", last), (b"keystep", step), (b"limit", limit)]
+        }
+        Find::Keynum(idx, first, step) => {
+            ctx.out.bulk(b"keynum");
+            [(b"keynumidx", idx), (b"firstkey", first), (b"keystep", step)]
+        }
+        Find::Unknown => {
+            ctx.out.bulk(b"unknown");
+            ctx.out.bulk(b"spec");
+            ctx.out.map(0);
+            return;
+        }
+    };
+    ctx.out.bulk(b"spec");
+    ctx.out.map(3);
+    for (name, v) in fields {
+        ctx.out.bulk(name);
+        ctx.out.int(v as i64);
+    }
+}
+
 fn command_info_one(ctx: &mut Ctx, c: &'static CommandSpec, full: &str) {
     let flags: Vec<&str> = FLAG_NAMES
         .iter()
@@ -313,56 +379,41 @@ fn command_info_one(ctx: &mut Ctx, c: &'static CommandSpec, full: &str) {
     for f in flags {
         ctx.out.simple(f);
     }
-    ctx.out.int(c.keys.first as i64);
-    ctx.out.int(c.keys.last as i64);
-    ctx.out.int(c.keys.step as i64);
+    // Key specs: the command's own, else one made from its key range.
+    let made;
+    let specs: &[KeySpec] = if !c.specs.is_empty() {
+        c.specs
+    } else if c.keys.first > 0 {
+        let KeyRange { first, last, step } = c.keys;
+        made = [ks(
+            c.key_flags,
+            Begin::Index(first),
+            Find::Range(if last < 0 { last } else { last - first }, step, 0),
+        )];
+        &made
+    } else {
+        &[]
+    };
+    let range = if c.specs.is_empty() {
+        c.keys
+    } else {
+        legacy_range(c.specs)
+    };
+    ctx.out.int(range.first as i64);
+    ctx.out.int(range.last as i64);
+    ctx.out.int(range.step as i64);
     ctx.out.set(cats.len());
     for cat in &cats {
         ctx.out.simple(cat);
     }
+    // Tips are bulk strings. Redis compat: server.c addReplyCommandTips.
     ctx.out.set(c.tips.len());
     for t in c.tips {
-        ctx.out.simple(t);
+        ctx.out.bulk(t.as_bytes());
     }
-    if c.keys.first > 0 {
-        ctx.out.array(1);
-        let kf: Vec<&str> = KS_NAMES
-            .iter()
-            .filter(|(f, _)| c.key_flags & f != 0)
-            .map(|(_, n)| *n)
-            .collect();
-        ctx.out.map(3);
-        ctx.out.bulk(b"flags");
-        ctx.out.set(kf.len());
-        for f in kf {
-            ctx.out.simple(f);
-        }
-        ctx.out.bulk(b"begin_search");
-        ctx.out.map(2);
-        ctx.out.bulk(b"type");
-        ctx.out.bulk(b"index");
-        ctx.out.bulk(b"spec");
-        ctx.out.map(1);
-        ctx.out.bulk(b"index");
-        ctx.out.int(c.keys.first as i64);
-        ctx.out.bulk(b"find_keys");
-        ctx.out.map(2);
-        ctx.out.bulk(b"type");
-        ctx.out.bulk(b"range");
-        ctx.out.bulk(b"spec");
-        ctx.out.map(3);
-        ctx.out.bulk(b"lastkey");
-        ctx.out.int(if c.keys.last < 0 {
-            c.keys.last as i64
-        } else {
-            (c.keys.last - c.keys.first) as i64
-        });
-        ctx.out.bulk(b"keystep");
-        ctx.out.int(c.keys.step as i64);
-        ctx.out.bulk(b"limit");
-        ctx.out.int(0);
-    } else {
-        ctx.out.array(0);
+    ctx.out.array(specs.len());
+    for s in specs {
+        key_spec_reply(ctx, s);
     }
     ctx.out.array(c.subcommands.len());
     for s in c.subcommands {
@@ -986,21 +1037,41 @@ fn memory_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
 }
 
 const MEMORY_SUBS: &[CommandSpec] = &[
-    cmd("doctor", 2, 0, 0, memory_doctor).doc(G, "4.0.0", "O(1)", "Reports memory problems."),
+    cmd("doctor", 2, 0, 0, memory_doctor)
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ])
+        .doc(G, "4.0.0", "O(1)", "Reports memory problems."),
     cmd("help", 2, LOADING | STALE, 0, memory_help).doc(G, "4.0.0", "O(1)", "Lists the MEMORY subcommands."),
-    cmd("malloc-stats", 2, 0, 0, memory_malloc_stats).doc(
-        G,
-        "4.0.0",
-        "Depends on how much memory is allocated, could be slow",
-        "Returns allocator statistics.",
-    ),
-    cmd("purge", 2, 0, 0, memory_purge).doc(
-        G,
-        "4.0.0",
-        "Depends on how much memory is allocated, could be slow",
-        "Asks the allocator to release memory.",
-    ),
-    cmd("stats", 2, 0, 0, memory_stats).doc(G, "4.0.0", "O(1)", "Returns details about memory usage."),
+    cmd("malloc-stats", 2, 0, 0, memory_malloc_stats)
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ])
+        .doc(
+            G,
+            "4.0.0",
+            "Depends on how much memory is allocated, could be slow",
+            "Returns allocator statistics.",
+        ),
+    cmd("purge", 2, 0, 0, memory_purge)
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .doc(
+            G,
+            "4.0.0",
+            "Depends on how much memory is allocated, could be slow",
+            "Asks the allocator to release memory.",
+        ),
+    cmd("stats", 2, 0, 0, memory_stats)
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ])
+        .doc(G, "4.0.0", "O(1)", "Returns details about memory usage."),
     cmd("usage", -3, READONLY, 0, memory_usage).keys(2, 2, 1, KS_RO).doc(
         G,
         "4.0.0",
@@ -1029,12 +1100,14 @@ const CONFIG_SUBS: &[CommandSpec] = &[
         "O(1)",
         "Writes the current configuration back to the config file.",
     ),
-    cmd("set", -4, ADMIN | NOSCRIPT | LOADING | STALE, 0, config_set).doc(
-        G,
-        "2.0.0",
-        "O(N) when N is the number of configuration parameters provided",
-        "Sets configuration parameters at runtime.",
-    ),
+    cmd("set", -4, ADMIN | NOSCRIPT | LOADING | STALE, 0, config_set)
+        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
+        .doc(
+            G,
+            "2.0.0",
+            "O(N) when N is the number of configuration parameters provided",
+            "Sets configuration parameters at runtime.",
+        ),
 ];
 
 const COMMAND_SUBS: &[CommandSpec] = &[
@@ -1044,19 +1117,21 @@ const COMMAND_SUBS: &[CommandSpec] = &[
         "O(1)",
         "Returns the number of commands.",
     ),
-    cmd("docs", -2, LOADING | STALE, ACL_CONNECTION, command_docs).doc(
-        G,
-        "7.0.0",
-        "O(N) where N is the number of commands to look up",
-        "Returns documentary information about commands.",
-    ),
-    cmd("getkeys", -3, LOADING | STALE, ACL_CONNECTION, command_getkeys).doc(
+    cmd("docs", -2, LOADING | STALE, ACL_CONNECTION, command_docs)
+        .tips(&["nondeterministic_output_order"])
+        .doc(
+            G,
+            "7.0.0",
+            "O(N) where N is the number of commands to look up",
+            "Returns documentary information about commands.",
+        ),
+    cmd("getkeys", -4, LOADING | STALE, ACL_CONNECTION, command_getkeys).doc(
         G,
         "2.8.13",
         "O(N) where N is the number of arguments to the command",
         "Extracts the key names from an arbitrary command.",
     ),
-    cmd("getkeysandflags", -3, LOADING | STALE, ACL_CONNECTION, command_getkeys).doc(
+    cmd("getkeysandflags", -4, LOADING | STALE, ACL_CONNECTION, command_getkeys).doc(
         G,
         "7.0.0",
         "O(N) where N is the number of arguments to the command",
@@ -1068,18 +1143,22 @@ const COMMAND_SUBS: &[CommandSpec] = &[
         "O(1)",
         "Lists the COMMAND subcommands.",
     ),
-    cmd("info", -2, LOADING | STALE, ACL_CONNECTION, command_info).doc(
-        G,
-        "2.8.13",
-        "O(N) where N is the number of commands to look up",
-        "Returns information about commands.",
-    ),
-    cmd("list", -2, LOADING | STALE, ACL_CONNECTION, command_list).doc(
-        G,
-        "7.0.0",
-        "O(N) where N is the total number of Redis commands",
-        "Lists command names.",
-    ),
+    cmd("info", -2, LOADING | STALE, ACL_CONNECTION, command_info)
+        .tips(&["nondeterministic_output_order"])
+        .doc(
+            G,
+            "2.8.13",
+            "O(N) where N is the number of commands to look up",
+            "Returns information about commands.",
+        ),
+    cmd("list", -2, LOADING | STALE, ACL_CONNECTION, command_list)
+        .tips(&["nondeterministic_output_order"])
+        .doc(
+            G,
+            "7.0.0",
+            "O(N) where N is the total number of Redis commands",
+            "Lists command names.",
+        ),
 ];
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -1097,6 +1176,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         acl: ACL_CONNECTION,
         ..crate::cmd::spec::container("command", ACL_CONNECTION, COMMAND_SUBS)
     }
+    .tips(&["nondeterministic_output_order"])
     .doc(
         G,
         "2.8.13",

@@ -501,6 +501,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Finds the first set (1) or clear (0) bit in a string.",
         ),
     cmd("bitop", -4, WRITE | DENYOOM, ACL_BITMAP, bitop)
+        .specs(BITOP_SPECS)
         .keys(2, -1, 1, KS_OW | KS_UPDATE)
         .other_keys(KS_RO | KS_ACCESS)
         .doc(
@@ -510,7 +511,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Performs bitwise operations on multiple strings, and stores the result.",
         ),
     cmd("bitfield", -2, WRITE | DENYOOM, ACL_BITMAP, bitfield)
-        .keys(1, 1, 1, KS_RW | KS_UPDATE | KS_ACCESS)
+        .keys(1, 1, 1, KS_RW | KS_UPDATE | KS_ACCESS | KS_VARIABLE_FLAGS)
         .key_refs_with(refs_bitfield)
         .doc(
             G,

@@ -37,7 +37,7 @@ const CLUSTER_SUBS: &[CommandSpec] = &[
         "7.0.0",
         "Assigns new hash slot ranges to a node.",
     ),
-    sub("bumpepoch", 2, W, A, "3.0.0", "Advances the cluster config epoch."),
+    sub("bumpepoch", 2, W, A, "3.0.0", "Advances the cluster config epoch.").tips(&["nondeterministic_output"]),
     sub(
         "count-failure-reports",
         3,
@@ -45,7 +45,8 @@ const CLUSTER_SUBS: &[CommandSpec] = &[
         A,
         "3.0.0",
         "Returns the number of active failure reports for a node.",
-    ),
+    )
+    .tips(&["nondeterministic_output"]),
     sub(
         "countkeysinslot",
         3,
@@ -87,7 +88,8 @@ const CLUSTER_SUBS: &[CommandSpec] = &[
         0,
         "3.0.0",
         "Returns the key names in a hash slot.",
-    ),
+    )
+    .tips(&["nondeterministic_output"]),
     sub("help", 2, LOADING | STALE, 0, "5.0.0", "Lists the CLUSTER subcommands."),
     sub(
         "info",
@@ -96,7 +98,8 @@ const CLUSTER_SUBS: &[CommandSpec] = &[
         0,
         "3.0.0",
         "Returns information about the state of a node.",
-    ),
+    )
+    .tips(&["nondeterministic_output"]),
     sub("keyslot", 3, STALE, 0, "3.0.0", "Returns the hash slot for a key."),
     sub(
         "links",
@@ -105,7 +108,8 @@ const CLUSTER_SUBS: &[CommandSpec] = &[
         0,
         "7.0.0",
         "Returns a list of all TCP links to and from peer nodes.",
-    ),
+    )
+    .tips(&["nondeterministic_output"]),
     sub(
         "meet",
         -4,
@@ -122,7 +126,8 @@ const CLUSTER_SUBS: &[CommandSpec] = &[
         0,
         "3.0.0",
         "Returns the cluster configuration for a node.",
-    ),
+    )
+    .tips(&["nondeterministic_output"]),
     sub(
         "replicas",
         3,
@@ -130,7 +135,8 @@ const CLUSTER_SUBS: &[CommandSpec] = &[
         A,
         "5.0.0",
         "Lists the replica nodes of a master node.",
-    ),
+    )
+    .tips(&["nondeterministic_output"]),
     sub(
         "replicate",
         3,
@@ -164,7 +170,8 @@ const CLUSTER_SUBS: &[CommandSpec] = &[
         0,
         "7.0.0",
         "Returns the mapping of cluster slots to shards.",
-    ),
+    )
+    .tips(&["nondeterministic_output"]),
     sub(
         "slaves",
         3,
@@ -172,7 +179,8 @@ const CLUSTER_SUBS: &[CommandSpec] = &[
         A,
         "3.0.0",
         "Lists the replica nodes of a master node.",
-    ),
+    )
+    .tips(&["nondeterministic_output"]),
     sub(
         "slots",
         2,
@@ -180,7 +188,8 @@ const CLUSTER_SUBS: &[CommandSpec] = &[
         0,
         "3.0.0",
         "Returns the mapping of cluster slots to nodes.",
-    ),
+    )
+    .tips(&["nondeterministic_output"]),
 ];
 
 pub const COMMANDS: &[CommandSpec] = &[

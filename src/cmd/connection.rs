@@ -792,12 +792,9 @@ const CLIENT_SUBS: &[CommandSpec] = &[
 ];
 
 pub const COMMANDS: &[CommandSpec] = &[
-    cmd("ping", -1, FAST | SENTINEL, ACL_CONNECTION, ping).doc(
-        G,
-        "1.0.0",
-        "O(1)",
-        "Answers PONG, or echoes its argument.",
-    ),
+    cmd("ping", -1, FAST | SENTINEL, ACL_CONNECTION, ping)
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .doc(G, "1.0.0", "O(1)", "Answers PONG, or echoes its argument."),
     cmd("echo", 2, FAST | LOADING | STALE, ACL_CONNECTION, echo).doc(G, "1.0.0", "O(1)", "Returns its argument."),
     cmd(
         "quit",

@@ -478,6 +478,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         "Returns the distance between two members of a geospatial index.",
     ),
     cmd("georadius", -6, WRITE | DENYOOM | MOVABLE_KEYS, ACL_GEO, georadius)
+        .specs(GEORADIUS_SPECS)
         .keys_with(keys_georadius, KS_RO | KS_ACCESS)
         .other_keys(KS_OW | KS_UPDATE)
         .doc(
@@ -501,6 +502,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         ACL_GEO,
         georadiusbymember,
     )
+    .specs(GEORADIUSBYMEMBER_SPECS)
     .keys_with(keys_georadius, KS_RO | KS_ACCESS)
     .other_keys(KS_OW | KS_UPDATE)
     .doc(
@@ -526,6 +528,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Queries a geospatial index for members inside an area of a box or a circle.",
         ),
     cmd("geosearchstore", -8, WRITE | DENYOOM, ACL_GEO, geosearchstore)
+        .specs(STORE_FROM_ONE)
         .keys(1, 2, 1, KS_OW | KS_UPDATE)
         .other_keys(KS_RO | KS_ACCESS)
         .doc(

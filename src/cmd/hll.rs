@@ -198,6 +198,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .keys(1, -1, 1, KS_RW | KS_ACCESS)
         .doc(G, "2.8.9", "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.", "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s)."),
     cmd("pfmerge", -2, WRITE | DENYOOM, ACL_HYPERLOGLOG, pfmerge)
+        .specs(PFMERGE_SPECS)
         .keys(1, -1, 1, KS_RW | KS_ACCESS | KS_INSERT)
         .other_keys(KS_RO | KS_ACCESS)
         .doc(G, "2.8.9", "O(N) to merge N HyperLogLogs, but with high constant times.", "Merges one or more HyperLogLog values into a single key."),

@@ -690,9 +690,11 @@ const RM: u32 = KS_RM | KS_DELETE;
 
 const OBJECT_SUBS: &[CommandSpec] = &[
     cmd("encoding", 3, READONLY, ACL_KEYSPACE, object_encoding)
+        .tips(&["nondeterministic_output"])
         .keys(2, 2, 1, RO)
         .doc(G, "2.2.3", "O(1)", "Returns the internal encoding of a value."),
     cmd("freq", 3, READONLY, ACL_KEYSPACE, object_freq)
+        .tips(&["nondeterministic_output"])
         .keys(2, 2, 1, RO)
         .doc(
             G,
@@ -702,6 +704,7 @@ const OBJECT_SUBS: &[CommandSpec] = &[
         ),
     cmd("help", 2, LOADING | STALE, ACL_KEYSPACE, object_help).doc(G, "6.2.0", "O(1)", "Lists the OBJECT subcommands."),
     cmd("idletime", 3, READONLY, ACL_KEYSPACE, object_idletime)
+        .tips(&["nondeterministic_output"])
         .keys(2, 2, 1, RO)
         .doc(
             G,
@@ -710,20 +713,28 @@ const OBJECT_SUBS: &[CommandSpec] = &[
             "Returns the seconds since a value was last accessed.",
         ),
     cmd("refcount", 3, READONLY, ACL_KEYSPACE, object_refcount)
+        .tips(&["nondeterministic_output"])
         .keys(2, 2, 1, RO)
         .doc(G, "2.2.3", "O(1)", "Returns the reference count of a value."),
 ];
 
 pub const COMMANDS: &[CommandSpec] = &[
-    cmd("del", -2, WRITE, ACL_KEYSPACE, del).keys(1, -1, 1, RM).doc(G, "1.0.0", "O(N) where N is the number of keys that will be removed.", "Deletes one or more keys."),
-    cmd("unlink", -2, WRITE | FAST, ACL_KEYSPACE, unlink).keys(1, -1, 1, RM).doc(G, "4.0.0", "O(1) for each key removed regardless of its size.", "Deletes keys, freeing big values in the background."),
-    cmd("exists", -2, READONLY | FAST, ACL_KEYSPACE, exists).keys(1, -1, 1, RO).doc(G, "1.0.0", "O(N) where N is the number of keys to check.", "Counts how many of the given keys exist."),
-    cmd("touch", -2, READONLY | FAST, ACL_KEYSPACE, touch).keys(1, -1, 1, RO).doc(G, "3.2.1", "O(N) where N is the number of keys that will be touched.", "Updates the last access time of keys and counts the existing ones."),
+    cmd("del", -2, WRITE, ACL_KEYSPACE, del)
+        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).keys(1, -1, 1, RM).doc(G, "1.0.0", "O(N) where N is the number of keys that will be removed.", "Deletes one or more keys."),
+    cmd("unlink", -2, WRITE | FAST, ACL_KEYSPACE, unlink)
+        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).keys(1, -1, 1, RM).doc(G, "4.0.0", "O(1) for each key removed regardless of its size.", "Deletes keys, freeing big values in the background."),
+    cmd("exists", -2, READONLY | FAST, ACL_KEYSPACE, exists)
+        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).keys(1, -1, 1, RO).doc(G, "1.0.0", "O(N) where N is the number of keys to check.", "Counts how many of the given keys exist."),
+    cmd("touch", -2, READONLY | FAST, ACL_KEYSPACE, touch)
+        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).keys(1, -1, 1, RO).doc(G, "3.2.1", "O(N) where N is the number of keys that will be touched.", "Updates the last access time of keys and counts the existing ones."),
     cmd("type", 2, READONLY | FAST, ACL_KEYSPACE, type_).keys(1, 1, 1, RO).doc(G, "1.0.0", "O(1)", "Returns the type of the value at a key."),
-    cmd("rename", 3, WRITE, ACL_KEYSPACE, rename).keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE).other_keys(KS_OW | KS_UPDATE).doc(G, "1.0.0", "O(1)", "Renames a key, overwriting the destination."),
-    cmd("renamenx", 3, WRITE | FAST, ACL_KEYSPACE, renamenx).keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE).other_keys(KS_OW | KS_INSERT).doc(G, "1.0.0", "O(1)", "Renames a key only when the new name is free."),
-    cmd("copy", -3, WRITE | DENYOOM, ACL_KEYSPACE, copy).keys(1, 2, 1, KS_RO | KS_ACCESS).other_keys(KS_OW | KS_UPDATE).doc(G, "6.2.0", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", "Copies the value of a key to another key."),
-    cmd("move", 3, WRITE | FAST, ACL_KEYSPACE, move_).keys(1, 1, 1, KS_RW | KS_ACCESS | KS_DELETE).doc(G, "1.0.0", "O(1)", "Moves a key to another database."),
+    cmd("rename", 3, WRITE, ACL_KEYSPACE, rename)
+        .specs(RENAME_SPECS).keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE).other_keys(KS_OW | KS_UPDATE).doc(G, "1.0.0", "O(1)", "Renames a key, overwriting the destination."),
+    cmd("renamenx", 3, WRITE | FAST, ACL_KEYSPACE, renamenx)
+        .specs(RENAMENX_SPECS).keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE).other_keys(KS_OW | KS_INSERT).doc(G, "1.0.0", "O(1)", "Renames a key only when the new name is free."),
+    cmd("copy", -3, WRITE | DENYOOM, ACL_KEYSPACE, copy)
+        .specs(COPY_SPECS).keys(1, 2, 1, KS_RO | KS_ACCESS).other_keys(KS_OW | KS_UPDATE).doc(G, "6.2.0", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", "Copies the value of a key to another key."),
+    cmd("move", 3, WRITE | FAST, ACL_KEYSPACE, move_).keys(1, 1, 1, KS_RW | KS_ACCESS | KS_UPDATE).doc(G, "1.0.0", "O(1)", "Moves a key to another database."),
     cmd("keys", 2, READONLY, ACL_KEYSPACE | ACL_DANGEROUS, keys).doc(G, "1.0.0", "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.", "Returns every key name matching a pattern.").tips(&["request_policy:all_shards", "nondeterministic_output_order"]),
     cmd("scan", -2, READONLY | TOUCHES_ARBITRARY_KEYS, ACL_KEYSPACE, scan).doc(G, "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "Iterates over the key names of the database.").tips(&["nondeterministic_output", "request_policy:special"]),
     cmd("randomkey", 1, READONLY | TOUCHES_ARBITRARY_KEYS, ACL_KEYSPACE, randomkey).doc(G, "1.0.0", "O(1)", "Returns a random key name.").tips(&["request_policy:all_shards", "nondeterministic_output"]),
@@ -731,8 +742,10 @@ pub const COMMANDS: &[CommandSpec] = &[
     cmd("pexpire", -3, WRITE | FAST, ACL_KEYSPACE, pexpire).keys(1, 1, 1, KS_RW | KS_UPDATE).doc(G, "2.6.0", "O(1)", "Sets a key's time to live in milliseconds."),
     cmd("expireat", -3, WRITE | FAST, ACL_KEYSPACE, expireat).keys(1, 1, 1, KS_RW | KS_UPDATE).doc(G, "1.2.0", "O(1)", "Sets a key's expiry to a unix time in seconds."),
     cmd("pexpireat", -3, WRITE | FAST, ACL_KEYSPACE, pexpireat).keys(1, 1, 1, KS_RW | KS_UPDATE).doc(G, "2.6.0", "O(1)", "Sets a key's expiry to a unix time in milliseconds."),
-    cmd("ttl", 2, READONLY | FAST, ACL_KEYSPACE, ttl).keys(1, 1, 1, KS_RO | KS_ACCESS).doc(G, "1.0.0", "O(1)", "Returns a key's remaining time to live in seconds."),
-    cmd("pttl", 2, READONLY | FAST, ACL_KEYSPACE, pttl).keys(1, 1, 1, KS_RO | KS_ACCESS).doc(G, "2.6.0", "O(1)", "Returns a key's remaining time to live in milliseconds."),
+    cmd("ttl", 2, READONLY | FAST, ACL_KEYSPACE, ttl)
+        .tips(&["nondeterministic_output"]).keys(1, 1, 1, KS_RO | KS_ACCESS).doc(G, "1.0.0", "O(1)", "Returns a key's remaining time to live in seconds."),
+    cmd("pttl", 2, READONLY | FAST, ACL_KEYSPACE, pttl)
+        .tips(&["nondeterministic_output"]).keys(1, 1, 1, KS_RO | KS_ACCESS).doc(G, "2.6.0", "O(1)", "Returns a key's remaining time to live in milliseconds."),
     cmd("expiretime", 2, READONLY | FAST, ACL_KEYSPACE, expiretime).keys(1, 1, 1, KS_RO | KS_ACCESS).doc(G, "7.0.0", "O(1)", "Returns a key's expiry as a unix time in seconds."),
     cmd("pexpiretime", 2, READONLY | FAST, ACL_KEYSPACE, pexpiretime).keys(1, 1, 1, KS_RO | KS_ACCESS).doc(G, "7.0.0", "O(1)", "Returns a key's expiry as a unix time in milliseconds."),
     cmd("persist", 2, WRITE | FAST, ACL_KEYSPACE, persist).keys(1, 1, 1, KS_RW | KS_UPDATE).doc(G, "2.2.0", "O(1)", "Removes a key's expiry."),

@@ -620,17 +620,20 @@ pub const COMMANDS: &[CommandSpec] = &[
         .keys(1, 1, 1, KS_RW | KS_DELETE)
         .doc(G, "1.0.0", "O(N) where N is the number of elements to be removed by the operation.", "Keeps only a range of elements of a list."),
     cmd("lpos", -3, READONLY, L, lpos)
-        .keys(1, 1, 1, KS_RO)
+        .keys(1, 1, 1, KS_RO | KS_ACCESS)
         .doc(G, "6.0.6", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", "Returns the index of matching elements of a list."),
     cmd("lmove", 5, WRITE | DENYOOM, L, lmove)
+        .specs(MOVE_SPECS)
         .keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE)
         .other_keys(KS_RW | KS_INSERT)
         .doc(G, "6.2.0", "O(1)", "Moves an element from one list to another and returns it."),
     cmd("rpoplpush", 3, WRITE | DENYOOM, L, rpoplpush)
+        .specs(MOVE_SPECS)
         .keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE)
         .other_keys(KS_RW | KS_INSERT)
         .doc(G, "1.2.0", "O(1)", "Moves the last element of a list to the head of another and returns it."),
     cmd("lmpop", -4, WRITE | MOVABLE_KEYS, L, lmpop)
+        .specs(POP_NUMKEYS_1)
         .keys_with(keys_numkeys_1, KS_RW | KS_ACCESS | KS_DELETE)
         .doc(G, "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pops elements from the first non-empty list of several."),
     cmd("blpop", -3, WRITE | BLOCKING | NOSCRIPT, L, blpop)
@@ -640,14 +643,17 @@ pub const COMMANDS: &[CommandSpec] = &[
         .keys(1, -2, 1, KS_RW | KS_ACCESS | KS_DELETE)
         .doc(G, "2.0.0", "O(N) where N is the number of provided keys.", "Pops the last element of the first non-empty list, blocking until one is available."),
     cmd("blmove", 6, WRITE | DENYOOM | BLOCKING | NOSCRIPT, L, blmove)
+        .specs(MOVE_SPECS)
         .keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE)
         .other_keys(KS_RW | KS_INSERT)
         .doc(G, "6.2.0", "O(1)", "Moves an element between lists, blocking until the source has one."),
     cmd("brpoplpush", 4, WRITE | DENYOOM | BLOCKING | NOSCRIPT, L, brpoplpush)
+        .specs(MOVE_SPECS)
         .keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE)
         .other_keys(KS_RW | KS_INSERT)
         .doc(G, "2.2.0", "O(1)", "Moves the last element of a list to the head of another, blocking until there is one."),
     cmd("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, L, blmpop)
+        .specs(POP_NUMKEYS_2)
         .keys_with(keys_numkeys_2, KS_RW | KS_ACCESS | KS_DELETE)
         .doc(G, "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pops elements from the first non-empty list of several, blocking until one is available."),
 ];

@@ -322,6 +322,7 @@ pub fn keys_migrate(argv: &[&[u8]]) -> Vec<usize> {
 }
 
 pub const COMMANDS: &[CommandSpec] = &[cmd("migrate", -6, WRITE | MOVABLE_KEYS, ACL_KEYSPACE | ACL_DANGEROUS, migrate)
+        .specs(MIGRATE_SPECS)
     .keys_with(keys_migrate, KS_RW | KS_ACCESS | KS_DELETE)
     .doc(G, "2.6.0", "This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.", "Atomically transfers a key from one Redis instance to another.")
     .tips(&["nondeterministic_output"])];

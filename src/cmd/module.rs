@@ -74,7 +74,7 @@ fn lolwut(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 const MODULE_SUBS: &[CommandSpec] = &[
-    cmd("list", 2, ADMIN | NOSCRIPT | PROTECTED, 0, module_list)
+    cmd("list", 2, ADMIN | NOSCRIPT, 0, module_list)
         .doc(
             G,
             "4.0.0",

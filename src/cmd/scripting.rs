@@ -633,30 +633,38 @@ const EVAL_F: u64 = NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS 
 const EVAL_RO_F: u64 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLE_KEYS;
 
 const SCRIPT_SUBS: &[CommandSpec] = &[
-    cmd("load", 3, NOSCRIPT | STALE, ACL_SCRIPTING, script_load).doc(
-        G,
-        "2.6.0",
-        "O(N) with N being the length in bytes of the script body.",
-        "Loads a server-side Lua script to the script cache.",
-    ),
-    cmd("exists", -3, NOSCRIPT, ACL_SCRIPTING, script_exists).doc(
-        G,
-        "2.6.0",
-        "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).",
-        "Determines whether server-side Lua scripts exist in the script cache.",
-    ),
-    cmd("flush", -2, NOSCRIPT, ACL_SCRIPTING, script_flush).doc(
-        G,
-        "2.6.0",
-        "O(N) with N being the number of scripts in cache",
-        "Removes all server-side Lua scripts from the script cache.",
-    ),
-    cmd("kill", 2, NOSCRIPT | ALLOW_BUSY, ACL_SCRIPTING, kill).doc(
-        G,
-        "2.6.0",
-        "O(1)",
-        "Terminates a server-side Lua script during execution.",
-    ),
+    cmd("load", 3, NOSCRIPT | STALE, ACL_SCRIPTING, script_load)
+        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
+        .doc(
+            G,
+            "2.6.0",
+            "O(N) with N being the length in bytes of the script body.",
+            "Loads a server-side Lua script to the script cache.",
+        ),
+    cmd("exists", -3, NOSCRIPT, ACL_SCRIPTING, script_exists)
+        .tips(&["request_policy:all_shards", "response_policy:agg_logical_and"])
+        .doc(
+            G,
+            "2.6.0",
+            "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).",
+            "Determines whether server-side Lua scripts exist in the script cache.",
+        ),
+    cmd("flush", -2, NOSCRIPT, ACL_SCRIPTING, script_flush)
+        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
+        .doc(
+            G,
+            "2.6.0",
+            "O(N) with N being the number of scripts in cache",
+            "Removes all server-side Lua scripts from the script cache.",
+        ),
+    cmd("kill", 2, NOSCRIPT | ALLOW_BUSY, ACL_SCRIPTING, kill)
+        .tips(&["request_policy:all_shards", "response_policy:one_succeeded"])
+        .doc(
+            G,
+            "2.6.0",
+            "O(1)",
+            "Terminates a server-side Lua script during execution.",
+        ),
     cmd("debug", 3, NOSCRIPT, ACL_SCRIPTING, script_debug).doc(
         G,
         "3.2.0",
@@ -672,30 +680,33 @@ const SCRIPT_SUBS: &[CommandSpec] = &[
 ];
 
 const FUNCTION_SUBS: &[CommandSpec] = &[
-    cmd("load", -3, WRITE | DENYOOM | NOSCRIPT, ACL_SCRIPTING, function_load).doc(
-        G,
-        "7.0.0",
-        "O(1) (considering compilation time is redundant)",
-        "Creates a library.",
-    ),
-    cmd("list", -2, NOSCRIPT, ACL_SCRIPTING, function_list).doc(
-        G,
-        "7.0.0",
-        "O(N) where N is the number of functions",
-        "Returns information about all libraries.",
-    ),
-    cmd("delete", 3, WRITE | NOSCRIPT, ACL_SCRIPTING, function_delete).doc(
-        G,
-        "7.0.0",
-        "O(1)",
-        "Deletes a library and its functions.",
-    ),
-    cmd("flush", -2, WRITE | NOSCRIPT, ACL_SCRIPTING, function_flush).doc(
-        G,
-        "7.0.0",
-        "O(N) where N is the number of functions deleted",
-        "Deletes all libraries and functions.",
-    ),
+    cmd("load", -3, WRITE | DENYOOM | NOSCRIPT, ACL_SCRIPTING, function_load)
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .doc(
+            G,
+            "7.0.0",
+            "O(1) (considering compilation time is redundant)",
+            "Creates a library.",
+        ),
+    cmd("list", -2, NOSCRIPT, ACL_SCRIPTING, function_list)
+        .tips(&["nondeterministic_output_order"])
+        .doc(
+            G,
+            "7.0.0",
+            "O(N) where N is the number of functions",
+            "Returns information about all libraries.",
+        ),
+    cmd("delete", 3, WRITE | NOSCRIPT, ACL_SCRIPTING, function_delete)
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .doc(G, "7.0.0", "O(1)", "Deletes a library and its functions."),
+    cmd("flush", -2, WRITE | NOSCRIPT, ACL_SCRIPTING, function_flush)
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .doc(
+            G,
+            "7.0.0",
+            "O(N) where N is the number of functions deleted",
+            "Deletes all libraries and functions.",
+        ),
     cmd("dump", 2, NOSCRIPT, ACL_SCRIPTING, function_dump).doc(
         G,
         "7.0.0",
@@ -709,24 +720,28 @@ const FUNCTION_SUBS: &[CommandSpec] = &[
         ACL_SCRIPTING,
         function_restore,
     )
+    .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
     .doc(
         G,
         "7.0.0",
         "O(N) where N is the number of functions on the payload",
         "Restores all libraries from a payload.",
     ),
-    cmd("stats", 2, NOSCRIPT | ALLOW_BUSY, ACL_SCRIPTING, function_stats).doc(
-        G,
-        "7.0.0",
-        "O(1)",
-        "Returns information about a function during execution.",
-    ),
-    cmd("kill", 2, NOSCRIPT | ALLOW_BUSY, ACL_SCRIPTING, kill).doc(
-        G,
-        "7.0.0",
-        "O(1)",
-        "Terminates a function during execution.",
-    ),
+    cmd("stats", 2, NOSCRIPT | ALLOW_BUSY, ACL_SCRIPTING, function_stats)
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ])
+        .doc(
+            G,
+            "7.0.0",
+            "O(1)",
+            "Returns information about a function during execution.",
+        ),
+    cmd("kill", 2, NOSCRIPT | ALLOW_BUSY, ACL_SCRIPTING, kill)
+        .tips(&["request_policy:all_shards", "response_policy:one_succeeded"])
+        .doc(G, "7.0.0", "O(1)", "Terminates a function during execution."),
     cmd("help", 2, LOADING | STALE, ACL_SCRIPTING, function_help).doc(
         G,
         "7.0.0",
@@ -737,6 +752,7 @@ const FUNCTION_SUBS: &[CommandSpec] = &[
 
 pub const COMMANDS: &[CommandSpec] = &[
     cmd("eval", -3, EVAL_F, ACL_SCRIPTING, eval)
+        .specs(SCRIPT_RW)
         .keys_with(keys_numkeys_2, KS_RW | KS_ACCESS | KS_UPDATE)
         .doc(
             G,
@@ -745,6 +761,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Executes a server-side Lua script.",
         ),
     cmd("evalsha", -3, EVAL_F, ACL_SCRIPTING, evalsha)
+        .specs(SCRIPT_RW)
         .keys_with(keys_numkeys_2, KS_RW | KS_ACCESS | KS_UPDATE)
         .doc(
             G,
@@ -753,6 +770,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Executes a server-side Lua script by SHA1 digest.",
         ),
     cmd("eval_ro", -3, EVAL_RO_F, ACL_SCRIPTING, eval_ro)
+        .specs(SCRIPT_RO)
         .keys_with(keys_numkeys_2, KS_RO | KS_ACCESS)
         .doc(
             G,
@@ -761,6 +779,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Executes a read-only server-side Lua script.",
         ),
     cmd("evalsha_ro", -3, EVAL_RO_F, ACL_SCRIPTING, evalsha_ro)
+        .specs(SCRIPT_RO)
         .keys_with(keys_numkeys_2, KS_RO | KS_ACCESS)
         .doc(
             G,
@@ -769,6 +788,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Executes a read-only server-side Lua script by SHA1 digest.",
         ),
     cmd("fcall", -3, EVAL_F, ACL_SCRIPTING, fcall)
+        .specs(SCRIPT_RW)
         .keys_with(keys_numkeys_2, KS_RW | KS_ACCESS | KS_UPDATE)
         .doc(
             G,
@@ -777,6 +797,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Invokes a function.",
         ),
     cmd("fcall_ro", -3, EVAL_RO_F, ACL_SCRIPTING, fcall_ro)
+        .specs(SCRIPT_RO)
         .keys_with(keys_numkeys_2, KS_RO | KS_ACCESS)
         .doc(
             G,

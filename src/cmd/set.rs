@@ -936,7 +936,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Returns random members of a set, distinct for a positive count, possibly repeated for a negative one.",
         )
         .tips(&["nondeterministic_output"]),
-    cmd("smove", 4, WRITE | FAST, ACL_SET, smove).keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE).other_keys(KS_RW | KS_INSERT).doc(
+    cmd("smove", 4, WRITE | FAST, ACL_SET, smove)
+        .specs(MOVE_SPECS).keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE).other_keys(KS_RW | KS_INSERT).doc(
         G,
         "1.0.0",
         "O(1)",
@@ -951,7 +952,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Returns the intersection of sets.",
         )
         .tips(&["nondeterministic_output_order"]),
-    cmd("sintercard", -3, READONLY | MOVABLE_KEYS, ACL_SET, sintercard).keys_with(keys_numkeys_1, KS_RO | KS_ACCESS).doc(
+    cmd("sintercard", -3, READONLY | MOVABLE_KEYS, ACL_SET, sintercard)
+        .specs(READ_NUMKEYS).keys_with(keys_numkeys_1, KS_RO | KS_ACCESS).doc(
         G,
         "7.0.0",
         "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
@@ -976,6 +978,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         )
         .tips(&["nondeterministic_output_order"]),
     cmd("sinterstore", -3, WRITE | DENYOOM, ACL_SET, sinterstore)
+        .specs(SINTERSTORE_SPECS)
         .keys(1, -1, 1, KS_RW | KS_UPDATE)
         .other_keys(KS_RO | KS_ACCESS)
         .doc(
@@ -985,6 +988,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Stores the intersection of sets in a key.",
         ),
     cmd("sunionstore", -3, WRITE | DENYOOM, ACL_SET, sunionstore)
+        .specs(STORE_FROM_REST)
         .keys(1, -1, 1, KS_OW | KS_UPDATE)
         .other_keys(KS_RO | KS_ACCESS)
         .doc(
@@ -994,6 +998,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Stores the union of sets in a key.",
         ),
     cmd("sdiffstore", -3, WRITE | DENYOOM, ACL_SET, sdiffstore)
+        .specs(STORE_FROM_REST)
         .keys(1, -1, 1, KS_OW | KS_UPDATE)
         .other_keys(KS_RO | KS_ACCESS)
         .doc(

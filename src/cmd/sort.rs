@@ -254,10 +254,12 @@ fn sort_ro(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 pub const COMMANDS: &[CommandSpec] = &[
     cmd("sort", -2, WRITE | DENYOOM | MOVABLE_KEYS, ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_DANGEROUS, sort)
+        .specs(SORT_SPECS)
         .keys_with(keys_sort, KS_RO | KS_ACCESS)
         .other_keys(KS_OW | KS_UPDATE)
         .doc(G, "1.0.0", "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).", "Sorts the elements in a list, a set, or a sorted set, optionally storing the result."),
     cmd("sort_ro", -2, READONLY | MOVABLE_KEYS, ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_DANGEROUS, sort_ro)
+        .specs(SORT_RO_SPECS)
         .keys(1, 1, 1, KS_RO | KS_ACCESS)
         .doc(G, "7.0.0", "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).", "Returns the sorted elements of a list, a set, or a sorted set."),
 ];

@@ -47,11 +47,10 @@ pub const FLAG_NAMES: &[(u64, &str)] = &[
     (ASKING, "asking"),
     (FAST, "fast"),
     (NO_AUTH, "no_auth"),
-    (MAY_REPLICATE, "may_replicate"),
-    (SENTINEL, "sentinel"),
+    // MAY_REPLICATE, SENTINEL and PROTECTED are not shown (Redis compat: server.c
+    // addCommandFlags hides them).
     (ONLY_SENTINEL, "only_sentinel"),
     (NO_MANDATORY_KEYS, "no_mandatory_keys"),
-    (PROTECTED, "protected"),
     (NO_ASYNC_LOADING, "no_async_loading"),
     (NO_MULTI, "no_multi"),
     (MOVABLE_KEYS, "movablekeys"),
@@ -125,6 +124,10 @@ pub const KS_INSERT: u32 = 64;
 pub const KS_DELETE: u32 = 128;
 /// Not a key (a shard channel, hashed like a key in a cluster); ACLs skip it.
 pub const KS_NOT_KEY: u32 = 256;
+/// The spec may miss keys (MIGRATE's KEYS list when the key argument is used).
+pub const KS_INCOMPLETE: u32 = 512;
+/// The flags depend on the arguments (SET with GET, BITFIELD with SET).
+pub const KS_VARIABLE_FLAGS: u32 = 1024;
 
 pub const KS_NAMES: &[(u32, &str)] = &[
     (KS_RO, "RO"),
@@ -136,7 +139,147 @@ pub const KS_NAMES: &[(u32, &str)] = &[
     (KS_INSERT, "insert"),
     (KS_DELETE, "delete"),
     (KS_NOT_KEY, "not_key"),
+    (KS_INCOMPLETE, "incomplete"),
+    (KS_VARIABLE_FLAGS, "variable_flags"),
 ];
+
+/// Where a key spec starts looking for keys. Redis compat: server.h kspec_bs_type.
+#[derive(Clone, Copy, Debug)]
+pub enum Begin {
+    /// At this argument.
+    Index(i32),
+    /// After the last (or first, from a negative start) occurrence of the keyword,
+    /// searching from this argument.
+    Keyword(&'static str, i32),
+    Unknown,
+}
+
+/// How a key spec finds keys from where it begins. Redis compat: server.h kspec_fk_type.
+#[derive(Clone, Copy, Debug)]
+pub enum Find {
+    /// `lastkey` (relative to the beginning; negative: from the end), `keystep`,
+    /// `limit`.
+    Range(i32, i32, i32),
+    /// `keynumidx`, `firstkey` (both relative to the beginning), `keystep`.
+    Keynum(i32, i32, i32),
+    Unknown,
+}
+
+/// One COMMAND INFO key spec, given where the simple (first, last, step) model
+/// cannot say it: several groups of keys with their own flags, numkeys, keywords.
+#[derive(Clone, Copy, Debug)]
+pub struct KeySpec {
+    pub flags: u32,
+    pub begin: Begin,
+    pub find: Find,
+}
+
+pub const fn ks(flags: u32, begin: Begin, find: Find) -> KeySpec {
+    KeySpec { flags, begin, find }
+}
+
+/// Key spec shapes: one key at the start, keys to the last argument, a count of
+/// keys then the keys.
+const fn at(pos: i32) -> Begin {
+    Begin::Index(pos)
+}
+const ONE: Find = Find::Range(0, 1, 0);
+const REST: Find = Find::Range(-1, 1, 0);
+const NUMKEYS: Find = Find::Keynum(0, 1, 1);
+const RO_ACCESS: u32 = KS_RO | KS_ACCESS;
+const OW_UPDATE: u32 = KS_OW | KS_UPDATE;
+const RW_TAKE: u32 = KS_RW | KS_ACCESS | KS_DELETE;
+
+// The key specs of commands whose keys the simple range cannot describe.
+// Redis compat: the key_specs of src/commands/*.json.
+pub const BITOP_SPECS: &[KeySpec] = &[ks(OW_UPDATE, at(2), ONE), ks(RO_ACCESS, at(3), REST)];
+/// LMOVE, RPOPLPUSH, SMOVE and the blocking ones: from a source to a destination.
+pub const MOVE_SPECS: &[KeySpec] = &[ks(RW_TAKE, at(1), ONE), ks(KS_RW | KS_INSERT, at(2), ONE)];
+pub const POP_NUMKEYS_1: &[KeySpec] = &[ks(RW_TAKE, at(1), NUMKEYS)];
+pub const POP_NUMKEYS_2: &[KeySpec] = &[ks(RW_TAKE, at(2), NUMKEYS)];
+pub const COPY_SPECS: &[KeySpec] = &[ks(RO_ACCESS, at(1), ONE), ks(OW_UPDATE, at(2), ONE)];
+/// A script's keys may be used in any way.
+pub const SCRIPT_RW: &[KeySpec] = &[ks(KS_RW | KS_ACCESS | KS_UPDATE, at(2), NUMKEYS)];
+pub const SCRIPT_RO: &[KeySpec] = &[ks(RO_ACCESS, at(2), NUMKEYS)];
+pub const GEORADIUS_SPECS: &[KeySpec] = &[
+    ks(RO_ACCESS, at(1), ONE),
+    ks(OW_UPDATE, Begin::Keyword("STORE", 6), ONE),
+    ks(OW_UPDATE, Begin::Keyword("STOREDIST", 6), ONE),
+];
+pub const GEORADIUSBYMEMBER_SPECS: &[KeySpec] = &[
+    ks(RO_ACCESS, at(1), ONE),
+    ks(OW_UPDATE, Begin::Keyword("STORE", 5), ONE),
+    ks(OW_UPDATE, Begin::Keyword("STOREDIST", 5), ONE),
+];
+/// A destination, then one source.
+pub const STORE_FROM_ONE: &[KeySpec] = &[ks(OW_UPDATE, at(1), ONE), ks(RO_ACCESS, at(2), ONE)];
+/// A destination, then sources to the end.
+pub const STORE_FROM_REST: &[KeySpec] = &[ks(OW_UPDATE, at(1), ONE), ks(RO_ACCESS, at(2), REST)];
+/// A destination, then numkeys sources.
+pub const STORE_FROM_NUMKEYS: &[KeySpec] = &[ks(OW_UPDATE, at(1), ONE), ks(RO_ACCESS, at(2), NUMKEYS)];
+pub const SINTERSTORE_SPECS: &[KeySpec] = &[ks(KS_RW | KS_UPDATE, at(1), ONE), ks(RO_ACCESS, at(2), REST)];
+pub const MIGRATE_SPECS: &[KeySpec] = &[
+    ks(RW_TAKE, at(3), ONE),
+    ks(RW_TAKE | KS_INCOMPLETE, Begin::Keyword("KEYS", -2), REST),
+];
+pub const PFMERGE_SPECS: &[KeySpec] = &[
+    ks(KS_RW | KS_ACCESS | KS_INSERT, at(1), ONE),
+    ks(RO_ACCESS, at(2), REST),
+];
+pub const RENAME_SPECS: &[KeySpec] = &[ks(RW_TAKE, at(1), ONE), ks(OW_UPDATE, at(2), ONE)];
+pub const RENAMENX_SPECS: &[KeySpec] = &[ks(RW_TAKE, at(1), ONE), ks(KS_OW | KS_INSERT, at(2), ONE)];
+pub const READ_NUMKEYS: &[KeySpec] = &[ks(RO_ACCESS, at(1), NUMKEYS)];
+/// SORT's BY and GET patterns name keys from the data; STORE may come anywhere.
+pub const SORT_SPECS: &[KeySpec] = &[
+    ks(RO_ACCESS, at(1), ONE),
+    ks(RO_ACCESS, Begin::Unknown, Find::Unknown),
+    ks(OW_UPDATE, Begin::Unknown, Find::Unknown),
+];
+pub const SORT_RO_SPECS: &[KeySpec] = &[ks(RO_ACCESS, at(1), ONE), ks(RO_ACCESS, Begin::Unknown, Find::Unknown)];
+/// Keys after STREAMS: half of what follows (the other half are ids).
+pub const XREAD_SPECS: &[KeySpec] = &[ks(RO_ACCESS, Begin::Keyword("STREAMS", 1), Find::Range(-1, 1, 2))];
+pub const XREADGROUP_SPECS: &[KeySpec] = &[ks(RO_ACCESS, Begin::Keyword("STREAMS", 4), Find::Range(-1, 1, 2))];
+
+/// The (first, last, step) range older clients read from COMMAND, made from key
+/// specs: the consecutive plain ranges that begin at an index.
+/// Redis compat: server.c populateCommandLegacyRangeSpec.
+pub fn legacy_range(specs: &[KeySpec]) -> KeyRange {
+    if let [KeySpec {
+        begin: Begin::Index(pos),
+        find: Find::Range(last, step, _),
+        ..
+    }] = specs
+    {
+        let last = if *last >= 0 { pos + last } else { *last };
+        return KeyRange {
+            first: *pos,
+            last,
+            step: *step,
+        };
+    }
+    let (mut first, mut last, mut prev) = (i32::MAX, 0i32, 0i32);
+    for s in specs {
+        let (Begin::Index(pos), Find::Range(l, 1, _)) = (s.begin, s.find) else {
+            continue;
+        };
+        if prev != 0 && prev != pos - 1 {
+            continue;
+        }
+        first = first.min(pos);
+        let abs = if l >= 0 { l + pos } else { l };
+        // Compared unsigned, as Redis does: a count from the end wins.
+        last = (last as u32).max(abs as u32) as i32;
+        prev = last;
+    }
+    if first == i32::MAX {
+        return KeyRange {
+            first: 0,
+            last: 0,
+            step: 0,
+        };
+    }
+    KeyRange { first, last, step: 1 }
+}
 
 pub struct CommandSpec {
     pub name: &'static str,
@@ -160,6 +303,9 @@ pub struct CommandSpec {
     /// Keys and their flags for commands whose flags depend on the arguments (SET
     /// with GET, BITFIELD with SET).
     pub refs_fn: Option<KeyRefsFn>,
+    /// COMMAND INFO's key specs when the range above cannot express them (empty:
+    /// made from the range).
+    pub specs: &'static [KeySpec],
 }
 
 /// Keys of `argv` with their key spec flags.
@@ -291,6 +437,7 @@ pub const fn cmd(name: &'static str, arity: i32, flags: u64, acl: u64, handler: 
         keys_fn: None,
         other_key_flags: 0,
         refs_fn: None,
+        specs: &[],
     }
 }
 
@@ -317,6 +464,7 @@ pub const fn container(name: &'static str, acl: u64, subs: &'static [CommandSpec
         keys_fn: None,
         other_key_flags: 0,
         refs_fn: None,
+        specs: &[],
     }
 }
 
@@ -357,6 +505,12 @@ impl CommandSpec {
     /// Keys and flags found by a function of the arguments.
     pub const fn key_refs_with(mut self, f: KeyRefsFn) -> Self {
         self.refs_fn = Some(f);
+        self
+    }
+
+    /// COMMAND INFO's key specs, for keys the simple range cannot describe.
+    pub const fn specs(mut self, specs: &'static [KeySpec]) -> Self {
+        self.specs = specs;
         self
     }
 

@@ -1725,9 +1725,11 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(G, "5.0.0", "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Returns the entries of a stream within a range of IDs, in reverse order."),
     cmd("xlen", 2, READONLY | FAST, S, xlen).keys(1, 1, 1, KS_RO).doc(G, "5.0.0", "O(1)", "Returns the number of entries in a stream."),
     cmd("xread", -4, READONLY | BLOCKING | MOVABLE_KEYS, S, xread)
+        .specs(XREAD_SPECS)
         .keys_with(keys_xread, KS_RO | KS_ACCESS)
         .doc(G, "5.0.0", "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.", "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise."),
     cmd("xreadgroup", -7, WRITE | BLOCKING | MOVABLE_KEYS, S, xreadgroup)
+        .specs(XREADGROUP_SPECS)
         .keys_with(keys_xread, KS_RO | KS_ACCESS)
         .doc(G, "5.0.0", "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.", "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise."),
     cmd("xdel", -3, WRITE | FAST, S, xdel)

@@ -647,7 +647,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         "Returns the string value of a key.",
     ),
     cmd("set", -3, WRITE | DENYOOM, ACL_STRING, set)
-        .keys(1, 1, 1, RW)
+        .keys(1, 1, 1, RW | KS_VARIABLE_FLAGS)
         .key_refs_with(refs_set)
         .doc(
             G,
@@ -656,7 +656,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Sets the string value of a key, with options for conditions, expiry and returning the old value.",
         ),
     cmd("setnx", 3, WRITE | DENYOOM | FAST, ACL_STRING, setnx)
-        .keys(1, 1, 1, OW | KS_INSERT)
+        .keys(1, 1, 1, KS_OW | KS_INSERT)
         .doc(G, "1.0.0", "O(1)", "Sets a key only when it does not exist."),
     cmd("setex", 4, WRITE | DENYOOM, ACL_STRING, setex)
         .keys(1, 1, 1, OW)
@@ -677,6 +677,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         "Returns a key's string value and changes or removes its expiry.",
     ),
     cmd("mget", -2, READONLY | FAST, ACL_STRING, mget)
+        .tips(&["request_policy:multi_shard"])
         .keys(1, -1, 1, RO)
         .doc(
             G,
@@ -685,6 +686,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Returns the string values of several keys.",
         ),
     cmd("mset", -3, WRITE | DENYOOM, ACL_STRING, mset)
+        .tips(&["request_policy:multi_shard", "response_policy:all_succeeded"])
         .keys(1, -1, 2, OW)
         .doc(
             G,
@@ -693,7 +695,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Sets several keys to string values.",
         ),
     cmd("msetnx", -3, WRITE | DENYOOM, ACL_STRING, msetnx)
-        .keys(1, -1, 2, OW | KS_INSERT)
+        .tips(&["request_policy:multi_shard", "response_policy:agg_min"])
+        .keys(1, -1, 2, KS_OW | KS_INSERT)
         .doc(
             G,
             "1.0.1",
@@ -746,7 +749,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         "Returns a substring of a key's string value (old name of GETRANGE).",
     ),
     cmd("setrange", 4, WRITE | DENYOOM, ACL_STRING, setrange)
-        .keys(1, 1, 1, RW)
+        .keys(1, 1, 1, KS_RW | KS_UPDATE)
         .doc(
             G,
             "2.2.0",

@@ -833,7 +833,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
         "Returns members of a sorted set by rank, score or lexicographical range.",
     ),
-    cmd("zrangestore", -5, W | DENYOOM, Z, zrangestore).keys(1, 2, 1, KS_OW | KS_UPDATE).other_keys(KS_RO | KS_ACCESS).doc(
+    cmd("zrangestore", -5, W | DENYOOM, Z, zrangestore)
+        .specs(STORE_FROM_ONE).keys(1, 2, 1, KS_OW | KS_UPDATE).other_keys(KS_RO | KS_ACCESS).doc(
         G,
         "6.2.0",
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.",
@@ -869,43 +870,50 @@ pub const COMMANDS: &[CommandSpec] = &[
         "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
         "Returns members of a sorted set within a lexicographical range, highest first.",
     ),
-    cmd("zunion", -3, R | MOVABLE_KEYS, Z, zunion).keys_with(keys_numkeys_1, KS_RO | KS_ACCESS).doc(
+    cmd("zunion", -3, R | MOVABLE_KEYS, Z, zunion)
+        .specs(READ_NUMKEYS).keys_with(keys_numkeys_1, KS_RO | KS_ACCESS).doc(
         G,
         "6.2.0",
         "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
         "Returns the union of sorted sets.",
     ),
-    cmd("zinter", -3, R | MOVABLE_KEYS, Z, zinter).keys_with(keys_numkeys_1, KS_RO | KS_ACCESS).doc(
+    cmd("zinter", -3, R | MOVABLE_KEYS, Z, zinter)
+        .specs(READ_NUMKEYS).keys_with(keys_numkeys_1, KS_RO | KS_ACCESS).doc(
         G,
         "6.2.0",
         "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
         "Returns the intersection of sorted sets.",
     ),
-    cmd("zintercard", -3, R | MOVABLE_KEYS, Z, zintercard).keys_with(keys_numkeys_1, KS_RO | KS_ACCESS).doc(
+    cmd("zintercard", -3, R | MOVABLE_KEYS, Z, zintercard)
+        .specs(READ_NUMKEYS).keys_with(keys_numkeys_1, KS_RO | KS_ACCESS).doc(
         G,
         "7.0.0",
         "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.",
         "Returns the size of the intersection of sorted sets.",
     ),
-    cmd("zdiff", -3, R | MOVABLE_KEYS, Z, zdiff).keys_with(keys_numkeys_1, KS_RO | KS_ACCESS).doc(
+    cmd("zdiff", -3, R | MOVABLE_KEYS, Z, zdiff)
+        .specs(READ_NUMKEYS).keys_with(keys_numkeys_1, KS_RO | KS_ACCESS).doc(
         G,
         "6.2.0",
         "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
         "Returns the members of a sorted set missing from the others.",
     ),
-    cmd("zunionstore", -4, W | DENYOOM | MOVABLE_KEYS, Z, zunionstore).keys_with(keys_store_numkeys, KS_OW | KS_UPDATE).other_keys(KS_RO | KS_ACCESS).doc(
+    cmd("zunionstore", -4, W | DENYOOM | MOVABLE_KEYS, Z, zunionstore)
+        .specs(STORE_FROM_NUMKEYS).keys_with(keys_store_numkeys, KS_OW | KS_UPDATE).other_keys(KS_RO | KS_ACCESS).doc(
         G,
         "2.0.0",
         "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
         "Stores the union of sorted sets in a key.",
     ),
-    cmd("zinterstore", -4, W | DENYOOM | MOVABLE_KEYS, Z, zinterstore).keys_with(keys_store_numkeys, KS_OW | KS_UPDATE).other_keys(KS_RO | KS_ACCESS).doc(
+    cmd("zinterstore", -4, W | DENYOOM | MOVABLE_KEYS, Z, zinterstore)
+        .specs(STORE_FROM_NUMKEYS).keys_with(keys_store_numkeys, KS_OW | KS_UPDATE).other_keys(KS_RO | KS_ACCESS).doc(
         G,
         "2.0.0",
         "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
         "Stores the intersection of sorted sets in a key.",
     ),
-    cmd("zdiffstore", -4, W | DENYOOM | MOVABLE_KEYS, Z, zdiffstore).keys_with(keys_store_numkeys, KS_OW | KS_UPDATE).other_keys(KS_RO | KS_ACCESS).doc(
+    cmd("zdiffstore", -4, W | DENYOOM | MOVABLE_KEYS, Z, zdiffstore)
+        .specs(STORE_FROM_NUMKEYS).keys_with(keys_store_numkeys, KS_OW | KS_UPDATE).other_keys(KS_RO | KS_ACCESS).doc(
         G,
         "6.2.0",
         "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
@@ -935,19 +943,22 @@ pub const COMMANDS: &[CommandSpec] = &[
         "O(log(N)) with N being the number of elements in the sorted set.",
         "Pops the highest-scoring member of the first non-empty sorted set, blocking until there is one.",
     ),
-    cmd("zmpop", -4, W | MOVABLE_KEYS, Z, pop::zmpop).keys_with(keys_numkeys_1, KS_RW | KS_ACCESS | KS_DELETE).doc(
+    cmd("zmpop", -4, W | MOVABLE_KEYS, Z, pop::zmpop)
+        .specs(POP_NUMKEYS_1).keys_with(keys_numkeys_1, KS_RW | KS_ACCESS | KS_DELETE).doc(
         G,
         "7.0.0",
         "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
         "Pops members from the first non-empty sorted set of several.",
     ),
-    cmd("bzmpop", -5, W | BLOCKING | MOVABLE_KEYS, Z, pop::bzmpop).keys_with(keys_numkeys_2, KS_RW | KS_ACCESS | KS_DELETE).doc(
+    cmd("bzmpop", -5, W | BLOCKING | MOVABLE_KEYS, Z, pop::bzmpop)
+        .specs(POP_NUMKEYS_2).keys_with(keys_numkeys_2, KS_RW | KS_ACCESS | KS_DELETE).doc(
         G,
         "7.0.0",
         "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
         "Pops members from the first non-empty sorted set of several, blocking until there is one.",
     ),
-    cmd("zrandmember", -2, R, Z, pop::zrandmember).keys(1, 1, 1, RO_ACCESS).doc(
+    cmd("zrandmember", -2, R, Z, pop::zrandmember)
+        .tips(&["nondeterministic_output"]).keys(1, 1, 1, RO_ACCESS).doc(
         G,
         "6.2.0",
         "O(N) where N is the number of elements returned",

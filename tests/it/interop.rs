@@ -299,3 +299,60 @@ fn aof_directories_interchange_with_redis() {
         assert_eq!(crate::persist::stream_state(&mut fc), streams);
     }
 }
+
+/// A COMMAND reply, canonical: flag, category and tip sets sorted, key spec notes
+/// (prose) left out.
+fn command_tree(v: &redis::Value) -> String {
+    use redis::Value;
+    match v {
+        Value::Array(items) => {
+            let items = match items.first() {
+                Some(Value::BulkString(b)) if b == b"notes" => &items[2..],
+                _ => &items[..],
+            };
+            let mut parts: Vec<String> = items.iter().map(command_tree).collect();
+            if !items.is_empty() && items.iter().all(|i| matches!(i, Value::SimpleString(_))) {
+                parts.sort();
+            }
+            format!("[{}]", parts.join(","))
+        }
+        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::SimpleString(s) => format!("+{s}"),
+        Value::Int(i) => i.to_string(),
+        Value::Nil => "nil".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Every command, subcommand, arity, flag, key position, ACL category, tip and key
+/// spec COMMAND reports is Redis's: cluster clients and proxies route by them.
+#[test]
+#[ignore]
+fn command_table_matches_redis() {
+    let ours = Server::start();
+    let theirs = Server::start_reference();
+    let entries = |s: &Server| -> std::collections::BTreeMap<String, String> {
+        let v: redis::Value = redis::cmd("COMMAND").query(&mut s.client()).unwrap();
+        let redis::Value::Array(cmds) = v else { panic!("{v:?}") };
+        let mut out = std::collections::BTreeMap::new();
+        let mut todo = cmds;
+        while let Some(c) = todo.pop() {
+            let redis::Value::Array(mut fields) = c else { panic!() };
+            // The subcommands are entries of their own.
+            if let Some(redis::Value::Array(subs)) = fields.pop() {
+                todo.extend(subs);
+            }
+            let name = command_tree(&fields[0]);
+            out.insert(name, command_tree(&redis::Value::Array(fields)));
+        }
+        out
+    };
+    let (a, b) = (entries(&ours), entries(&theirs));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    let differ: Vec<String> = a
+        .iter()
+        .filter(|(k, v)| b.get(*k) != Some(v))
+        .map(|(k, v)| format!("{k}:\n  ours   {v}\n  redis  {}", b[k]))
+        .collect();
+    assert!(differ.is_empty(), "{} differ:\n{}", differ.len(), differ.join("\n"));
+}

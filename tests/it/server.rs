@@ -542,7 +542,9 @@ fn client_pause_holds_writes_until_unpause() {
 fn module_lolwut_and_restore_asking() {
     let s = Server::start();
     let mut c = s.raw();
-    let refused = String::from_utf8(cmd!(c, "MODULE", "LIST")).unwrap();
+    // Listing modules is allowed; loading them is what enable-module-command guards.
+    assert_eq!(cmd!(c, "MODULE", "LIST"), b"*0\r\n");
+    let refused = String::from_utf8(cmd!(c, "MODULE", "LOAD", "/nonexistent.so")).unwrap();
     assert!(
         refused.starts_with("-ERR MODULE command not allowed. If the enable-module-command option"),
         "{refused}"
