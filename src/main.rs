@@ -116,7 +116,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     }
-    let cfg = match Config::from_args(&args) {
+    let mut cfg = match Config::from_args(&args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("\n*** FATAL CONFIG FILE ERROR (ferrodis {VERSION}) ***");
@@ -136,6 +136,13 @@ fn main() -> ExitCode {
     }
     let (supervised, pending) = ferrodis::util::supervise::setup(cfg.get("supervised").unwrap_or("no"));
     if cfg.daemonize && !supervised {
+        // A daemon always leaves its pid somewhere: Redis's default file unless told
+        // otherwise. Redis compat: server.c createPidFile.
+        if cfg.pidfile.is_empty() {
+            let default = "/var/run/redis.pid".to_string();
+            let _ = cfg.set("pidfile", std::slice::from_ref(&default));
+            cfg.pidfile = default;
+        }
         daemonize();
     }
     log::init(cfg.loglevel, &cfg.logfile);
@@ -167,7 +174,7 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     let pidfile = srv.cfg.pidfile.clone();
-    if !pidfile.is_empty() && srv.cfg.daemonize || !pidfile.is_empty() {
+    if !pidfile.is_empty() {
         if std::fs::write(&pidfile, format!("{pid}\n")).is_ok() {
             srv.pidfile_written = true;
             ferrodis::crash::set_pidfile(&pidfile);

@@ -283,6 +283,63 @@ fn daemonize_detaches_and_writes_pidfile() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A daemon started without a pidfile writes Redis's default one.
+#[test]
+fn a_daemon_without_pidfile_uses_the_default_one() {
+    let default = std::path::Path::new("/var/run/redis.pid");
+    // Never touch the file of a server already running here.
+    if default.exists() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ferrodis-daemon2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let status = Command::new(env!("CARGO_BIN_EXE_ferrodis"))
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--daemonize", "yes"])
+        .args(["--logfile", dir.join("log").to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut c = wait_for("listen", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    use std::io::{Read, Write};
+    c.write_all(b"CONFIG GET pidfile\r\nINFO server\r\n").unwrap();
+    let mut got = Vec::new();
+    let info = wait_for("replies", Duration::from_secs(10), || {
+        let mut b = [0u8; 8192];
+        let n = c.read(&mut b).unwrap();
+        got.extend_from_slice(&b[..n]);
+        let text = String::from_utf8_lossy(&got).into_owned();
+        text.contains("tcp_port").then_some(text)
+    });
+    assert!(
+        info.starts_with("*2\r\n$7\r\npidfile\r\n$18\r\n/var/run/redis.pid\r\n"),
+        "{info}"
+    );
+    let pid = info
+        .split("process_id:")
+        .nth(1)
+        .and_then(|s| s.split("\r\n").next())
+        .unwrap();
+    // Where the file can be written (as root, say), it holds the pid until shutdown.
+    let written = std::fs::read_to_string(default).ok();
+    if let Some(w) = &written {
+        assert_eq!(w.trim(), pid);
+    }
+    c.write_all(b"SHUTDOWN NOSAVE\r\n").unwrap();
+    let _ = c.read_to_end(&mut Vec::new());
+    wait_for("daemon exit", Duration::from_secs(20), || {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+    });
+    assert!(!default.exists(), "pidfile removed on shutdown");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn config_set_port_rebinds_and_rolls_back_on_failure() {
     let s = Server::start();
