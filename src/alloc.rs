@@ -59,6 +59,28 @@ pub fn used() -> usize {
     USED.load(Ordering::Relaxed)
 }
 
+/// jemalloc's own statistics report, as MEMORY MALLOC-STATS shows it.
+/// Redis compat: object.c memoryCommand (je_malloc_stats_print).
+pub fn stats_report() -> String {
+    use std::ffi::{c_char, c_void, CStr};
+    unsafe extern "C" fn append(out: *mut c_void, text: *const c_char) {
+        // Safety: `out` is the String passed below, `text` a NUL-terminated string
+        // jemalloc owns for the duration of the call.
+        unsafe {
+            if let (Some(out), false) = ((out as *mut String).as_mut(), text.is_null()) {
+                out.push_str(&CStr::from_ptr(text).to_string_lossy());
+            }
+        }
+    }
+    let mut out = String::new();
+    // Safety: the callback only appends to `out`, which outlives the call; null options
+    // print everything.
+    unsafe {
+        tikv_jemalloc_sys::malloc_stats_print(Some(append), &mut out as *mut String as *mut c_void, std::ptr::null());
+    }
+    out
+}
+
 /// Bytes allocated right now: the counter when `Counting` is installed, else jemalloc's
 /// own statistics (slower: refreshes its epoch).
 pub fn used_memory() -> u64 {

@@ -971,30 +971,92 @@ fn memory_usage(ctx: &mut Ctx, a: &Args) -> CmdResult {
     Ok(())
 }
 
+/// MEMORY STATS: where the memory goes, in Redis's fields and order. The keyspace
+/// tables' own memory is each database's overhead. Redis compat: object.c
+/// memoryCommand (getMemoryOverheadData).
 fn memory_stats(ctx: &mut Ctx, _a: &Args) -> CmdResult {
-    let alloc = crate::alloc::used_memory();
-    let keys: usize = ctx.srv.dbs.iter().map(|d| d.len()).sum();
-    let startup = ctx.srv.startup_memory.min(alloc);
-    let rows: [(&str, i64); 6] = [
-        ("peak.allocated", ctx.srv.peak_memory.max(alloc) as i64),
-        ("total.allocated", alloc as i64),
-        ("startup.allocated", startup as i64),
-        ("keys.count", keys as i64),
-        (
-            "keys.bytes-per-key",
-            if keys == 0 {
-                0
-            } else {
-                ((alloc - startup) / keys as u64) as i64
-            },
-        ),
-        ("dataset.bytes", (alloc - startup) as i64),
-    ];
-    ctx.out.map(rows.len());
-    for (k, v) in rows {
+    use crate::cmd::info::{ratio, MemFigures};
+    let m = MemFigures::take(ctx.srv);
+    // Constant, as INFO's used_memory_functions.
+    let functions = 184u64;
+    let dbs: Vec<(usize, (usize, usize))> = ctx
+        .srv
+        .dbs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| !d.is_empty())
+        .map(|(i, d)| (i, d.table_bytes()))
+        .collect();
+    let keys: u64 = ctx.srv.dbs.iter().map(|d| d.len() as u64).sum();
+    let tables: u64 = dbs.iter().map(|(_, (k, e))| (k + e) as u64).sum();
+    let overhead = m.startup + m.backlog + m.replicas + m.normal + m.aof + m.scripts + functions + tables;
+    let net = m.used.saturating_sub(m.startup);
+    let dataset = m.used.saturating_sub(overhead);
+    ctx.out.map(27 + dbs.len());
+    for (k, v) in [
+        ("peak.allocated", m.peak),
+        ("total.allocated", m.used),
+        ("startup.allocated", m.startup),
+        ("replication.backlog", m.backlog),
+        ("clients.slaves", m.replicas),
+        ("clients.normal", m.normal),
+        ("cluster.links", 0),
+        ("aof.buffer", m.aof),
+        ("lua.caches", m.scripts),
+        ("functions.caches", functions),
+    ] {
         ctx.out.bulk(k.as_bytes());
-        ctx.out.int(v);
+        ctx.out.int(v as i64);
     }
+    for (i, (main, expires)) in dbs {
+        ctx.out.bulk(format!("db.{i}").as_bytes());
+        ctx.out.map(3);
+        for (k, v) in [
+            ("overhead.hashtable.main", main),
+            ("overhead.hashtable.expires", expires),
+            ("overhead.hashtable.slot-to-keys", 0),
+        ] {
+            ctx.out.bulk(k.as_bytes());
+            ctx.out.int(v as i64);
+        }
+    }
+    let per_key = net.checked_div(keys).unwrap_or(0);
+    for (k, v) in [
+        ("overhead.total", overhead),
+        ("keys.count", keys),
+        ("keys.bytes-per-key", per_key),
+        ("dataset.bytes", dataset),
+    ] {
+        ctx.out.bulk(k.as_bytes());
+        ctx.out.int(v as i64);
+    }
+    ctx.out.bulk(b"dataset.percentage");
+    ctx.out.double(ratio(dataset, net) * 100.0);
+    ctx.out.bulk(b"peak.percentage");
+    ctx.out.double(ratio(m.used, m.peak) * 100.0);
+    for (k, v) in [
+        ("allocator.allocated", m.alloc),
+        ("allocator.active", m.active),
+        ("allocator.resident", m.resident),
+    ] {
+        ctx.out.bulk(k.as_bytes());
+        ctx.out.int(v as i64);
+    }
+    // Ratios with the bytes between the two figures.
+    for (name, a, b) in [
+        ("allocator-fragmentation", m.active, m.alloc),
+        ("allocator-rss", m.resident, m.active),
+        ("rss-overhead", m.rss, m.resident),
+    ] {
+        ctx.out.bulk(format!("{name}.ratio").as_bytes());
+        ctx.out.double(ratio(a, b));
+        ctx.out.bulk(format!("{name}.bytes").as_bytes());
+        ctx.out.int(a as i64 - b as i64);
+    }
+    ctx.out.bulk(b"fragmentation");
+    ctx.out.double(ratio(m.rss, m.used));
+    ctx.out.bulk(b"fragmentation.bytes");
+    ctx.out.int(m.rss as i64 - m.used as i64);
     Ok(())
 }
 
@@ -1004,9 +1066,7 @@ fn memory_doctor(ctx: &mut Ctx, _a: &Args) -> CmdResult {
 }
 
 fn memory_malloc_stats(ctx: &mut Ctx, _a: &Args) -> CmdResult {
-    let (a, c, r) = crate::cmd::info::allocator_stats();
-    let s = format!("jemalloc stats: allocated={a} active={c} resident={r}\n");
-    ctx.out.verbatim(s.as_bytes(), "txt");
+    ctx.out.verbatim(crate::alloc::stats_report().as_bytes(), "txt");
     Ok(())
 }
 

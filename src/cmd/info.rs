@@ -65,6 +65,60 @@ pub fn allocator_stats() -> (u64, u64, u64) {
     (a, c, r)
 }
 
+/// The memory accounting INFO memory and MEMORY STATS share.
+pub struct MemFigures {
+    pub used: u64,
+    pub peak: u64,
+    pub startup: u64,
+    pub rss: u64,
+    pub alloc: u64,
+    pub active: u64,
+    pub resident: u64,
+    pub backlog: u64,
+    pub replicas: u64,
+    pub normal: u64,
+    pub aof: u64,
+    pub scripts: u64,
+}
+
+impl MemFigures {
+    /// Also raises the recorded peak.
+    pub fn take(srv: &mut Server) -> MemFigures {
+        let (alloc, active, resident) = allocator_stats();
+        let used = used_memory();
+        let peak = srv.peak_memory.max(used);
+        srv.peak_memory = peak;
+        MemFigures {
+            used,
+            peak,
+            startup: srv.startup_memory.min(used),
+            rss: rss_bytes(),
+            alloc,
+            active,
+            resident,
+            backlog: srv.backlog_bytes(),
+            replicas: srv.replica_output_bytes(),
+            normal: srv
+                .clients
+                .iter()
+                .filter(|(_, c)| c.replica.is_none() && !c.is_internal())
+                .map(|(_, c)| c.memory())
+                .sum::<usize>() as u64,
+            aof: srv.aof.buf.capacity() as u64,
+            scripts: srv.scripts.cache_mem as u64,
+        }
+    }
+}
+
+/// `a / b`, 0 when b is 0.
+pub fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
 pub fn rss_bytes() -> u64 {
     let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: u64 = s.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
@@ -177,12 +231,20 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
             );
         }
         "memory" => {
-            let (alloc, active, resident) = allocator_stats();
-            let rss = rss_bytes();
-            let used = used_memory();
-            let peak = srv.peak_memory.max(used);
-            srv.peak_memory = peak;
-            let startup = srv.startup_memory.min(used);
+            let MemFigures {
+                used,
+                peak,
+                startup,
+                rss,
+                alloc,
+                active,
+                resident,
+                backlog,
+                replicas,
+                normal,
+                aof,
+                scripts,
+            } = MemFigures::take(srv);
             let overhead = startup;
             let dataset = used.saturating_sub(overhead);
             let sysmem = total_system_memory();
@@ -194,7 +256,6 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
                     a as f64 * 100.0 / b as f64
                 }
             };
-            let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
             let _ = write!(
                 o,
                 "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:{startup}\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{alloc}\r\nallocator_active:{active}\r\nallocator_resident:{resident}\r\ntotal_system_memory:{sysmem}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:31744\r\nused_memory_vm_eval:31744\r\nused_memory_lua_human:31.00K\r\nused_memory_scripts_eval:{}\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{}\r\nnumber_of_libraries:{}\r\nused_memory_vm_functions:32768\r\nused_memory_vm_total:64512\r\nused_memory_vm_total_human:63.00K\r\nused_memory_functions:184\r\nused_memory_scripts:184\r\nused_memory_scripts_human:184B\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{policy}\r\nallocator_frag_ratio:{:.2}\r\nallocator_frag_bytes:{}\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{}\r\nrss_overhead_ratio:{:.2}\r\nrss_overhead_bytes:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:{}\r\nmem_replication_backlog:{}\r\nmem_total_replication_buffers:{}\r\nmem_clients_slaves:{}\r\nmem_clients_normal:{}\r\nmem_cluster_links:0\r\nmem_aof_buffer:{}\r\nmem_allocator:jemalloc-5.3.0\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
@@ -204,7 +265,7 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
                 pct(used, peak),
                 pct(dataset, used.saturating_sub(startup).max(1)),
                 human_bytes(sysmem),
-                srv.scripts.cache_mem,
+                scripts,
                 srv.scripts.cache.len(),
                 srv.scripts.functions.function_count(),
                 srv.scripts.functions.libs.len(),
@@ -219,15 +280,11 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
                 ratio(rss, used),
                 rss as i64 - used as i64,
                 srv.mem_not_counted_for_evict(),
-                srv.backlog_bytes(),
+                backlog,
                 srv.repl.buf.mem(),
-                srv.replica_output_bytes(),
-                srv.clients
-                    .iter()
-                    .filter(|(_, c)| c.replica.is_none() && !c.is_internal())
-                    .map(|(_, c)| c.memory())
-                    .sum::<usize>(),
-                srv.aof.buf.capacity(),
+                replicas,
+                normal,
+                aof,
                 crate::db::lazyfree::pending(),
                 crate::db::lazyfree::freed(),
             );

@@ -120,6 +120,12 @@ impl Db {
         }
     }
 
+    /// The memory of the key table and of the expiry table themselves (MEMORY STATS's
+    /// `overhead.hashtable.main` and `.expires`).
+    pub fn table_bytes(&self) -> (usize, usize) {
+        (self.keys.table_bytes(), self.expires.table_bytes())
+    }
+
     pub fn len(&self) -> usize {
         self.keys.len()
     }

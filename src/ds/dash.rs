@@ -138,6 +138,20 @@ impl<T: DashKey> DashTable<T> {
         self.len == 0
     }
 
+    /// Bytes the table itself holds: its directory, segments and slots (not what its
+    /// entries point to).
+    pub fn table_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let segs: usize = self
+            .segs
+            .iter()
+            .map(|s| {
+                size_of::<Segment<T>>() + s.buckets.len() * size_of::<Bucket<T>>() + s.stash.capacity() * size_of::<T>()
+            })
+            .sum();
+        self.dir.capacity() * size_of::<u32>() + self.segs.capacity() * size_of::<usize>() + segs
+    }
+
     /// Slots allocated (for INFO-style accounting and load factor).
     pub fn capacity(&self) -> usize {
         self.segs.len() * BUCKETS * SLOTS

@@ -187,3 +187,59 @@ fn invalidation_messages_to_tracking_clients_do_not_feed_eviction() {
         assert!(t.read().starts_with(b">2\r\n$10\r\ninvalidate\r\n"));
     }
 }
+
+/// MEMORY STATS gives Redis's fields in Redis's order, with a section per database
+/// that has keys, and figures that add up.
+#[test]
+fn memory_stats_has_redis_fields() {
+    let s = Server::start();
+    let mut c = s.client();
+    for i in 0..1000 {
+        let _: () = redis::cmd("SET").arg(format!("k{i}")).arg("v").query(&mut c).unwrap();
+    }
+    let _: () = redis::cmd("EXPIRE").arg("k1").arg(100).query(&mut c).unwrap();
+    let _: () = redis::cmd("SELECT").arg(3).query(&mut c).unwrap();
+    let _: () = redis::cmd("SET").arg("other").arg("v").query(&mut c).unwrap();
+    let v: Vec<redis::Value> = redis::cmd("MEMORY").arg("STATS").query(&mut c).unwrap();
+    let name = |v: &redis::Value| match v {
+        redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        other => panic!("{other:?}"),
+    };
+    let names: Vec<String> = v.iter().step_by(2).map(name).collect();
+    let expected = "peak.allocated total.allocated startup.allocated replication.backlog clients.slaves \
+        clients.normal cluster.links aof.buffer lua.caches functions.caches db.0 db.3 overhead.total \
+        keys.count keys.bytes-per-key dataset.bytes dataset.percentage peak.percentage allocator.allocated \
+        allocator.active allocator.resident allocator-fragmentation.ratio allocator-fragmentation.bytes \
+        allocator-rss.ratio allocator-rss.bytes rss-overhead.ratio rss-overhead.bytes fragmentation \
+        fragmentation.bytes";
+    assert_eq!(names.join(" "), expected);
+    let field = |n: &str| v[names.iter().position(|x| x == n).unwrap() * 2 + 1].clone();
+    let int = |n: &str| match field(n) {
+        redis::Value::Int(i) => i,
+        other => panic!("{n}: {other:?}"),
+    };
+    assert_eq!(int("keys.count"), 1001);
+    assert!(int("total.allocated") >= int("startup.allocated"));
+    assert!(int("overhead.total") > int("startup.allocated"));
+    assert_eq!(int("dataset.bytes"), int("total.allocated") - int("overhead.total"));
+    let redis::Value::Array(db0) = field("db.0") else {
+        panic!()
+    };
+    let db0: Vec<String> = db0
+        .iter()
+        .map(|x| match x {
+            redis::Value::Int(i) => i.to_string(),
+            other => name(other),
+        })
+        .collect();
+    assert_eq!(db0[0], "overhead.hashtable.main");
+    assert_eq!(db0[2], "overhead.hashtable.expires");
+    // Both tables of db 0 hold something: its keys, and one expiry.
+    assert!(db0[1] != "0" && db0[3] != "0", "{db0:?}");
+    let pct = name(&field("dataset.percentage")).parse::<f64>().unwrap();
+    assert!(pct > 0.0 && pct <= 100.0, "{pct}");
+    // The allocator's own report.
+    let report: String = redis::cmd("MEMORY").arg("MALLOC-STATS").query(&mut c).unwrap();
+    assert!(report.starts_with("___ Begin jemalloc statistics ___"), "{report}");
+    assert!(report.contains("Allocated: "), "{report}");
+}
