@@ -975,24 +975,13 @@ fn memory_usage(ctx: &mut Ctx, a: &Args) -> CmdResult {
 /// tables' own memory is each database's overhead. Redis compat: object.c
 /// memoryCommand (getMemoryOverheadData).
 fn memory_stats(ctx: &mut Ctx, _a: &Args) -> CmdResult {
-    use crate::cmd::info::{ratio, MemFigures};
+    use crate::cmd::info::{ratio, MemFigures, FUNCTIONS_MEM};
     let m = MemFigures::take(ctx.srv);
-    // Constant, as INFO's used_memory_functions.
-    let functions = 184u64;
-    let dbs: Vec<(usize, (usize, usize))> = ctx
-        .srv
-        .dbs
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| !d.is_empty())
-        .map(|(i, d)| (i, d.table_bytes()))
-        .collect();
     let keys: u64 = ctx.srv.dbs.iter().map(|d| d.len() as u64).sum();
-    let tables: u64 = dbs.iter().map(|(_, (k, e))| (k + e) as u64).sum();
-    let overhead = m.startup + m.backlog + m.replicas + m.normal + m.aof + m.scripts + functions + tables;
+    let overhead = m.overhead();
     let net = m.used.saturating_sub(m.startup);
     let dataset = m.used.saturating_sub(overhead);
-    ctx.out.map(27 + dbs.len());
+    ctx.out.map(27 + m.tables.len());
     for (k, v) in [
         ("peak.allocated", m.peak),
         ("total.allocated", m.used),
@@ -1003,12 +992,12 @@ fn memory_stats(ctx: &mut Ctx, _a: &Args) -> CmdResult {
         ("cluster.links", 0),
         ("aof.buffer", m.aof),
         ("lua.caches", m.scripts),
-        ("functions.caches", functions),
+        ("functions.caches", FUNCTIONS_MEM),
     ] {
         ctx.out.bulk(k.as_bytes());
         ctx.out.int(v as i64);
     }
-    for (i, (main, expires)) in dbs {
+    for &(i, (main, expires)) in &m.tables {
         ctx.out.bulk(format!("db.{i}").as_bytes());
         ctx.out.map(3);
         for (k, v) in [

@@ -79,7 +79,12 @@ pub struct MemFigures {
     pub normal: u64,
     pub aof: u64,
     pub scripts: u64,
+    /// Each database with keys: its id, and the memory of its key and expiry tables.
+    pub tables: Vec<(usize, (usize, usize))>,
 }
+
+/// What the function libraries are counted as (as INFO's used_memory_functions).
+pub const FUNCTIONS_MEM: u64 = 184;
 
 impl MemFigures {
     /// Also raises the recorded peak.
@@ -106,7 +111,21 @@ impl MemFigures {
                 .sum::<usize>() as u64,
             aof: srv.aof.buf.capacity() as u64,
             scripts: srv.scripts.cache_mem as u64,
+            tables: srv
+                .dbs
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| !d.is_empty())
+                .map(|(i, d)| (i, d.table_bytes()))
+                .collect(),
         }
+    }
+
+    /// Memory that is not the dataset: what the server had at startup, buffers,
+    /// caches and the keyspace tables. Redis compat: object.c getMemoryOverheadData.
+    pub fn overhead(&self) -> u64 {
+        let tables: u64 = self.tables.iter().map(|(_, (k, e))| (k + e) as u64).sum();
+        self.startup + self.backlog + self.replicas + self.normal + self.aof + self.scripts + FUNCTIONS_MEM + tables
     }
 }
 
@@ -231,6 +250,7 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
             );
         }
         "memory" => {
+            let m = MemFigures::take(srv);
             let MemFigures {
                 used,
                 peak,
@@ -244,8 +264,9 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
                 normal,
                 aof,
                 scripts,
-            } = MemFigures::take(srv);
-            let overhead = startup;
+                ..
+            } = m;
+            let overhead = m.overhead().min(used);
             let dataset = used.saturating_sub(overhead);
             let sysmem = total_system_memory();
             let policy = srv.cfg.get("maxmemory-policy").unwrap_or("noeviction").to_string();

@@ -238,6 +238,20 @@ fn memory_stats_has_redis_fields() {
     assert!(db0[1] != "0" && db0[3] != "0", "{db0:?}");
     let pct = name(&field("dataset.percentage")).parse::<f64>().unwrap();
     assert!(pct > 0.0 && pct <= 100.0, "{pct}");
+    // INFO's overhead is the same account: more than the startup memory once the
+    // keyspace tables hold keys.
+    let info: String = redis::cmd("INFO").arg("memory").query(&mut c).unwrap();
+    let get = |f: &str| -> i64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{f}:")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap()
+    };
+    assert!(get("used_memory_overhead") > get("used_memory_startup"), "{info}");
+    assert_eq!(
+        get("used_memory_dataset"),
+        get("used_memory") - get("used_memory_overhead")
+    );
     // The allocator's own report.
     let report: String = redis::cmd("MEMORY").arg("MALLOC-STATS").query(&mut c).unwrap();
     assert!(report.starts_with("___ Begin jemalloc statistics ___"), "{report}");
