@@ -629,8 +629,13 @@ impl Server {
             return;
         }
         m.last_ack_ms = now;
-        if let Some(c) = m.cid.and_then(|cid| self.clients.get_mut(cid)) {
-            // Non-blocking: a full socket buffer skips this one.
+        // Written directly, never in the middle of queued output; non-blocking: a full
+        // socket buffer skips this one.
+        if let Some(c) = m
+            .cid
+            .and_then(|cid| self.clients.get_mut(cid))
+            .filter(|c| c.pending_output() == 0)
+        {
             let _ = c.conn.write(b"\n");
         }
     }
