@@ -1087,40 +1087,29 @@ fn memory_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
 
 const MEMORY_SUBS: &[CommandSpec] = &[
     cmd("doctor", 2, 0, 0, memory_doctor)
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_shards",
-            "response_policy:special",
-        ])
+        .tips(TIPS_SHARDS_REPORT)
         .doc(G, "4.0.0", "O(1)", "Reports memory problems."),
     cmd("help", 2, LOADING | STALE, 0, memory_help).doc(G, "4.0.0", "O(1)", "Lists the MEMORY subcommands."),
     cmd("malloc-stats", 2, 0, 0, memory_malloc_stats)
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_shards",
-            "response_policy:special",
-        ])
+        .tips(TIPS_SHARDS_REPORT)
         .doc(
             G,
             "4.0.0",
             "Depends on how much memory is allocated, could be slow",
             "Returns allocator statistics.",
         ),
-    cmd("purge", 2, 0, 0, memory_purge)
-        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
-        .doc(
-            G,
-            "4.0.0",
-            "Depends on how much memory is allocated, could be slow",
-            "Asks the allocator to release memory.",
-        ),
-    cmd("stats", 2, 0, 0, memory_stats)
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_shards",
-            "response_policy:special",
-        ])
-        .doc(G, "4.0.0", "O(1)", "Returns details about memory usage."),
+    cmd("purge", 2, 0, 0, memory_purge).tips(TIPS_ALL_SHARDS_OK).doc(
+        G,
+        "4.0.0",
+        "Depends on how much memory is allocated, could be slow",
+        "Asks the allocator to release memory.",
+    ),
+    cmd("stats", 2, 0, 0, memory_stats).tips(TIPS_SHARDS_REPORT).doc(
+        G,
+        "4.0.0",
+        "O(1)",
+        "Returns details about memory usage.",
+    ),
     cmd("usage", -3, READONLY, 0, memory_usage).keys(2, 2, 1, KS_RO).doc(
         G,
         "4.0.0",
@@ -1150,7 +1139,7 @@ const CONFIG_SUBS: &[CommandSpec] = &[
         "Writes the current configuration back to the config file.",
     ),
     cmd("set", -4, ADMIN | NOSCRIPT | LOADING | STALE, 0, config_set)
-        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
+        .tips(TIPS_ALL_NODES_OK)
         .doc(
             G,
             "2.0.0",

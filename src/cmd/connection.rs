@@ -793,7 +793,7 @@ const CLIENT_SUBS: &[CommandSpec] = &[
 
 pub const COMMANDS: &[CommandSpec] = &[
     cmd("ping", -1, FAST | SENTINEL, ACL_CONNECTION, ping)
-        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .tips(TIPS_ALL_SHARDS_OK)
         .doc(G, "1.0.0", "O(1)", "Answers PONG, or echoes its argument."),
     cmd("echo", 2, FAST | LOADING | STALE, ACL_CONNECTION, echo).doc(G, "1.0.0", "O(1)", "Returns its argument."),
     cmd(

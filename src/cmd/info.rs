@@ -521,8 +521,4 @@ pub const COMMANDS: &[CommandSpec] = &[cmd("info", -1, LOADING | STALE | SENTINE
         "O(1)",
         "Returns information and statistics about the server.",
     )
-    .tips(&[
-        "nondeterministic_output",
-        "request_policy:all_shards",
-        "response_policy:special",
-    ])];
+    .tips(TIPS_SHARDS_REPORT)];

@@ -720,13 +720,13 @@ const OBJECT_SUBS: &[CommandSpec] = &[
 
 pub const COMMANDS: &[CommandSpec] = &[
     cmd("del", -2, WRITE, ACL_KEYSPACE, del)
-        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).keys(1, -1, 1, RM).doc(G, "1.0.0", "O(N) where N is the number of keys that will be removed.", "Deletes one or more keys."),
+        .tips(TIPS_MULTI_SHARD_SUM).keys(1, -1, 1, RM).doc(G, "1.0.0", "O(N) where N is the number of keys that will be removed.", "Deletes one or more keys."),
     cmd("unlink", -2, WRITE | FAST, ACL_KEYSPACE, unlink)
-        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).keys(1, -1, 1, RM).doc(G, "4.0.0", "O(1) for each key removed regardless of its size.", "Deletes keys, freeing big values in the background."),
+        .tips(TIPS_MULTI_SHARD_SUM).keys(1, -1, 1, RM).doc(G, "4.0.0", "O(1) for each key removed regardless of its size.", "Deletes keys, freeing big values in the background."),
     cmd("exists", -2, READONLY | FAST, ACL_KEYSPACE, exists)
-        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).keys(1, -1, 1, RO).doc(G, "1.0.0", "O(N) where N is the number of keys to check.", "Counts how many of the given keys exist."),
+        .tips(TIPS_MULTI_SHARD_SUM).keys(1, -1, 1, RO).doc(G, "1.0.0", "O(N) where N is the number of keys to check.", "Counts how many of the given keys exist."),
     cmd("touch", -2, READONLY | FAST, ACL_KEYSPACE, touch)
-        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).keys(1, -1, 1, RO).doc(G, "3.2.1", "O(N) where N is the number of keys that will be touched.", "Updates the last access time of keys and counts the existing ones."),
+        .tips(TIPS_MULTI_SHARD_SUM).keys(1, -1, 1, RO).doc(G, "3.2.1", "O(N) where N is the number of keys that will be touched.", "Updates the last access time of keys and counts the existing ones."),
     cmd("type", 2, READONLY | FAST, ACL_KEYSPACE, type_).keys(1, 1, 1, RO).doc(G, "1.0.0", "O(1)", "Returns the type of the value at a key."),
     cmd("rename", 3, WRITE, ACL_KEYSPACE, rename)
         .specs(RENAME_SPECS).keys(1, 2, 1, KS_RW | KS_ACCESS | KS_DELETE).other_keys(KS_OW | KS_UPDATE).doc(G, "1.0.0", "O(1)", "Renames a key, overwriting the destination."),
@@ -753,6 +753,6 @@ pub const COMMANDS: &[CommandSpec] = &[
     cmd("select", 2, LOADING | STALE | FAST, ACL_CONNECTION, select).doc("connection", "1.0.0", "O(1)", "Changes the selected database."),
     cmd("swapdb", 3, WRITE | FAST, ACL_KEYSPACE | ACL_DANGEROUS, swapdb).doc("server", "4.0.0", "O(N) where N is the count of clients watching or blocking on keys from both databases.", "Swaps two databases."),
     cmd("dbsize", 1, READONLY | FAST, ACL_KEYSPACE, dbsize).doc("server", "1.0.0", "O(1)", "Returns the number of keys in the database.").tips(&["request_policy:all_shards", "response_policy:agg_sum"]),
-    cmd("flushdb", -1, WRITE, ACL_KEYSPACE | ACL_DANGEROUS, flushdb).doc("server", "1.0.0", "O(N) where N is the number of keys in the selected database", "Removes every key of the selected database.").tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
-    cmd("flushall", -1, WRITE, ACL_KEYSPACE | ACL_DANGEROUS, flushall).doc("server", "1.0.0", "O(N) where N is the total number of keys in all databases", "Removes every key of every database.").tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
+    cmd("flushdb", -1, WRITE, ACL_KEYSPACE | ACL_DANGEROUS, flushdb).doc("server", "1.0.0", "O(N) where N is the number of keys in the selected database", "Removes every key of the selected database.").tips(TIPS_ALL_SHARDS_OK),
+    cmd("flushall", -1, WRITE, ACL_KEYSPACE | ACL_DANGEROUS, flushall).doc("server", "1.0.0", "O(N) where N is the total number of keys in all databases", "Removes every key of every database.").tips(TIPS_ALL_SHARDS_OK),
 ];

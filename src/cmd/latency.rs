@@ -310,7 +310,7 @@ const SLOWLOG_SUBS: &[CommandSpec] = &[
             "O(N) where N is the number of entries in the slowlog",
             "Clears all entries from the slow log.",
         )
-        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
+        .tips(TIPS_ALL_NODES_OK),
     cmd("help", 2, LOADING | STALE, 0, slowlog_help).doc(
         G,
         "6.2.0",
@@ -320,20 +320,18 @@ const SLOWLOG_SUBS: &[CommandSpec] = &[
 ];
 
 const LATENCY_SUBS: &[CommandSpec] = &[
-    cmd("doctor", 2, AN, 0, latency_doctor)
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_nodes",
-            "response_policy:special",
-        ])
-        .doc(G, "2.8.13", "O(1)", "Returns a human-readable latency analysis report."),
-    cmd("graph", 3, AN, 0, latency_graph)
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_nodes",
-            "response_policy:special",
-        ])
-        .doc(G, "2.8.13", "O(1)", "Returns a latency graph for an event."),
+    cmd("doctor", 2, AN, 0, latency_doctor).tips(TIPS_NODES_REPORT).doc(
+        G,
+        "2.8.13",
+        "O(1)",
+        "Returns a human-readable latency analysis report.",
+    ),
+    cmd("graph", 3, AN, 0, latency_graph).tips(TIPS_NODES_REPORT).doc(
+        G,
+        "2.8.13",
+        "O(1)",
+        "Returns a latency graph for an event.",
+    ),
     cmd("help", 2, LOADING | STALE, 0, latency_help).doc(
         G,
         "2.8.13",
@@ -341,39 +339,31 @@ const LATENCY_SUBS: &[CommandSpec] = &[
         "Returns helpful text about the different subcommands.",
     ),
     cmd("histogram", -2, AN, 0, latency_histogram)
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_nodes",
-            "response_policy:special",
-        ])
+        .tips(TIPS_NODES_REPORT)
         .doc(
             G,
             "7.0.0",
             "O(N) where N is the number of commands with latency information being retrieved.",
             "Returns the cumulative distribution of latencies of a subset or all commands.",
         ),
-    cmd("history", 3, AN, 0, latency_history)
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_nodes",
-            "response_policy:special",
-        ])
-        .doc(G, "2.8.13", "O(1)", "Returns timestamp-latency samples for an event."),
-    cmd("latest", 2, AN, 0, latency_latest)
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_nodes",
-            "response_policy:special",
-        ])
-        .doc(
-            G,
-            "2.8.13",
-            "O(1)",
-            "Returns the latest latency samples for all events.",
-        ),
-    cmd("reset", -2, AN, 0, latency_reset)
-        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
-        .doc(G, "2.8.13", "O(1)", "Resets the latency data for one or more events."),
+    cmd("history", 3, AN, 0, latency_history).tips(TIPS_NODES_REPORT).doc(
+        G,
+        "2.8.13",
+        "O(1)",
+        "Returns timestamp-latency samples for an event.",
+    ),
+    cmd("latest", 2, AN, 0, latency_latest).tips(TIPS_NODES_REPORT).doc(
+        G,
+        "2.8.13",
+        "O(1)",
+        "Returns the latest latency samples for all events.",
+    ),
+    cmd("reset", -2, AN, 0, latency_reset).tips(TIPS_ALL_NODES_OK).doc(
+        G,
+        "2.8.13",
+        "O(1)",
+        "Resets the latency data for one or more events.",
+    ),
 ];
 
 pub const COMMANDS: &[CommandSpec] = &[

@@ -634,7 +634,7 @@ const EVAL_RO_F: u64 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | REA
 
 const SCRIPT_SUBS: &[CommandSpec] = &[
     cmd("load", 3, NOSCRIPT | STALE, ACL_SCRIPTING, script_load)
-        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
+        .tips(TIPS_ALL_NODES_OK)
         .doc(
             G,
             "2.6.0",
@@ -650,7 +650,7 @@ const SCRIPT_SUBS: &[CommandSpec] = &[
             "Determines whether server-side Lua scripts exist in the script cache.",
         ),
     cmd("flush", -2, NOSCRIPT, ACL_SCRIPTING, script_flush)
-        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
+        .tips(TIPS_ALL_NODES_OK)
         .doc(
             G,
             "2.6.0",
@@ -681,7 +681,7 @@ const SCRIPT_SUBS: &[CommandSpec] = &[
 
 const FUNCTION_SUBS: &[CommandSpec] = &[
     cmd("load", -3, WRITE | DENYOOM | NOSCRIPT, ACL_SCRIPTING, function_load)
-        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .tips(TIPS_ALL_SHARDS_OK)
         .doc(
             G,
             "7.0.0",
@@ -697,10 +697,10 @@ const FUNCTION_SUBS: &[CommandSpec] = &[
             "Returns information about all libraries.",
         ),
     cmd("delete", 3, WRITE | NOSCRIPT, ACL_SCRIPTING, function_delete)
-        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .tips(TIPS_ALL_SHARDS_OK)
         .doc(G, "7.0.0", "O(1)", "Deletes a library and its functions."),
     cmd("flush", -2, WRITE | NOSCRIPT, ACL_SCRIPTING, function_flush)
-        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .tips(TIPS_ALL_SHARDS_OK)
         .doc(
             G,
             "7.0.0",
@@ -720,7 +720,7 @@ const FUNCTION_SUBS: &[CommandSpec] = &[
         ACL_SCRIPTING,
         function_restore,
     )
-    .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+    .tips(TIPS_ALL_SHARDS_OK)
     .doc(
         G,
         "7.0.0",
@@ -728,11 +728,7 @@ const FUNCTION_SUBS: &[CommandSpec] = &[
         "Restores all libraries from a payload.",
     ),
     cmd("stats", 2, NOSCRIPT | ALLOW_BUSY, ACL_SCRIPTING, function_stats)
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_shards",
-            "response_policy:special",
-        ])
+        .tips(TIPS_SHARDS_REPORT)
         .doc(
             G,
             "7.0.0",

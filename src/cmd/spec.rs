@@ -178,6 +178,25 @@ pub const fn ks(flags: u32, begin: Begin, find: Find) -> KeySpec {
     KeySpec { flags, begin, find }
 }
 
+// Command tips shared by several commands (Redis compat: the command_tips of
+// src/commands/*.json).
+/// A report of one node that a cluster client gathers from every node.
+pub const TIPS_NODES_REPORT: &[&str] = &[
+    "nondeterministic_output",
+    "request_policy:all_nodes",
+    "response_policy:special",
+];
+/// A report of one shard that a cluster client gathers from every shard.
+pub const TIPS_SHARDS_REPORT: &[&str] = &[
+    "nondeterministic_output",
+    "request_policy:all_shards",
+    "response_policy:special",
+];
+pub const TIPS_ALL_NODES_OK: &[&str] = &["request_policy:all_nodes", "response_policy:all_succeeded"];
+pub const TIPS_ALL_SHARDS_OK: &[&str] = &["request_policy:all_shards", "response_policy:all_succeeded"];
+/// Counts summed over the shards holding the keys.
+pub const TIPS_MULTI_SHARD_SUM: &[&str] = &["request_policy:multi_shard", "response_policy:agg_sum"];
+
 /// Key spec shapes: one key at the start, keys to the last argument, a count of
 /// keys then the keys.
 const fn at(pos: i32) -> Begin {

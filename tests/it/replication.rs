@@ -379,19 +379,23 @@ fn a_full_resync_to_disk_does_not_stop_the_master() {
     assert!(m.log().contains("Starting BGSAVE for SYNC with target: disk"));
 }
 
+/// A master that streams one snapshot to two replicas, waiting (up to a minute) for
+/// the second.
+const DISKLESS_FOR_TWO: [&str; 6] = [
+    "--repl-diskless-sync",
+    "yes",
+    "--repl-diskless-sync-delay",
+    "60",
+    "--repl-diskless-sync-max-replicas",
+    "2",
+];
+
 /// With diskless sync, replicas arriving within the delay share one snapshot, streamed
 /// to their sockets (nothing is written to disk), and each continues with the writes
 /// made while it was taken.
 #[test]
 fn a_diskless_full_resync_serves_the_replicas_that_wait_together() {
-    let m = Server::start_with(&[
-        "--repl-diskless-sync",
-        "yes",
-        "--repl-diskless-sync-delay",
-        "60",
-        "--repl-diskless-sync-max-replicas",
-        "2",
-    ]);
+    let m = Server::start_with(&DISKLESS_FOR_TWO);
     let mut mc = m.raw();
     assert_eq!(cmd!(mc, "DEBUG", "POPULATE", "20000"), b"+OK\r\n");
     let r1 = replica_of(&m);
@@ -976,18 +980,13 @@ fn a_silent_master_is_dropped_after_repl_timeout() {
 /// that replica, and the one that reads gets the rest.
 #[test]
 fn a_replica_stuck_in_a_streamed_snapshot_is_dropped() {
-    let m = Server::start_with(&[
-        "--repl-diskless-sync",
-        "yes",
-        "--repl-diskless-sync-delay",
-        "60",
-        "--repl-diskless-sync-max-replicas",
-        "2",
-        "--rdbcompression",
-        "no",
-        "--repl-timeout",
-        "2",
-    ]);
+    let m = Server::start_with(
+        &[
+            &DISKLESS_FOR_TWO[..],
+            &["--rdbcompression", "no", "--repl-timeout", "2"],
+        ]
+        .concat(),
+    );
     let mut mc = m.raw();
     // Far more than the socket buffers take.
     assert_eq!(cmd!(mc, "DEBUG", "POPULATE", "20000", "key", "1000"), b"+OK\r\n");

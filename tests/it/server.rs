@@ -243,42 +243,44 @@ fn idle_clients_are_closed_after_timeout() {
     assert!(idle.closed());
 }
 
-#[test]
-fn daemonize_detaches_and_writes_pidfile() {
-    let dir = std::env::temp_dir().join(format!("ferrodis-daemon-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let pidfile = dir.join("d.pid");
+/// Starts ferrodis daemonized, logging to `dir` (made here), with `extra`
+/// arguments; a connection to it once it listens.
+fn start_daemon(dir: &std::path::Path, extra: &[&str]) -> std::net::TcpStream {
+    std::fs::create_dir_all(dir).unwrap();
+    let port = crate::harness::free_port();
     let status = Command::new(env!("CARGO_BIN_EXE_ferrodis"))
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--daemonize", "yes"])
-        .args([
-            "--pidfile",
-            pidfile.to_str().unwrap(),
-            "--logfile",
-            dir.join("log").to_str().unwrap(),
-        ])
+        .args(["--logfile", dir.join("log").to_str().unwrap()])
+        .args(extra)
         .status()
         .unwrap();
     assert!(status.success());
+    wait_for("listen", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    })
+}
+
+/// SHUTDOWN NOSAVE over `c`; returns once process `pid` is gone.
+fn shutdown_daemon(mut c: std::net::TcpStream, pid: &str) {
+    use std::io::{Read, Write};
+    c.write_all(b"SHUTDOWN NOSAVE\r\n").unwrap();
+    let _ = c.read_to_end(&mut Vec::new());
+    wait_for("daemon exit", Duration::from_secs(20), || {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+    });
+}
+
+#[test]
+fn daemonize_detaches_and_writes_pidfile() {
+    let dir = std::env::temp_dir().join(format!("ferrodis-daemon-{}", std::process::id()));
+    let pidfile = dir.join("d.pid");
+    let c = start_daemon(&dir, &["--pidfile", pidfile.to_str().unwrap()]);
     let pid: i32 = wait_for("pidfile", Duration::from_secs(20), || {
         std::fs::read_to_string(&pidfile)
             .ok()
             .and_then(|s| s.trim().parse().ok())
     });
-    let mut c = wait_for("listen", Duration::from_secs(20), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-    });
-    use std::io::{Read, Write};
-    c.write_all(b"SHUTDOWN NOSAVE\r\n").unwrap();
-    let mut b = Vec::new();
-    let _ = c.read_to_end(&mut b);
-    wait_for("daemon exit", Duration::from_secs(20), || {
-        (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
-    });
+    shutdown_daemon(c, &pid.to_string());
     assert!(!pidfile.exists(), "pidfile removed on shutdown");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -292,21 +294,7 @@ fn a_daemon_without_pidfile_uses_the_default_one() {
         return;
     }
     let dir = std::env::temp_dir().join(format!("ferrodis-daemon2-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let status = Command::new(env!("CARGO_BIN_EXE_ferrodis"))
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--daemonize", "yes"])
-        .args(["--logfile", dir.join("log").to_str().unwrap()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let mut c = wait_for("listen", Duration::from_secs(20), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-    });
+    let mut c = start_daemon(&dir, &[]);
     use std::io::{Read, Write};
     c.write_all(b"CONFIG GET pidfile\r\nINFO server\r\n").unwrap();
     let mut got = Vec::new();
@@ -331,11 +319,7 @@ fn a_daemon_without_pidfile_uses_the_default_one() {
     if let Some(w) = &written {
         assert_eq!(w.trim(), pid);
     }
-    c.write_all(b"SHUTDOWN NOSAVE\r\n").unwrap();
-    let _ = c.read_to_end(&mut Vec::new());
-    wait_for("daemon exit", Duration::from_secs(20), || {
-        (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
-    });
+    shutdown_daemon(c, pid);
     assert!(!default.exists(), "pidfile removed on shutdown");
     let _ = std::fs::remove_dir_all(&dir);
 }
