@@ -94,9 +94,9 @@ fn disable_thp(disable: bool) {
     warn!("WARNING You have Transparent Huge Pages (THP) support enabled in your kernel. This will create latency and memory usage issues with ferrodis. To fix this issue run the command 'echo madvise > /sys/kernel/mm/transparent_hugepage/enabled' as root, and add it to your /etc/rc.local in order to retain the setting after a reboot. ferrodis must be restarted after THP is disabled (set to 'madvise' or 'never').");
 }
 
-fn logo(port: u16, pid: u32) -> String {
+fn logo(port: u16, pid: u32, mode: &str) -> String {
     format!(
-        "\n     ______                     _ _\n    |  ____|__ _ __ _ __ ___   __| (_)___     ferrodis {VERSION} (Redis {REDIS_VERSION} compatible) 64 bit\n    | |__ / _ \\ '__| '__/ _ \\ / _` | / __|\n    |  __|  __/ |  | | | (_) | (_| | \\__ \\    Running in standalone mode\n    |_|   \\___|_|  |_|  \\___/ \\__,_|_|___/    Port: {port}\n                                               PID: {pid}\n\n"
+        "\n     ______                     _ _\n    |  ____|__ _ __ _ __ ___   __| (_)___     ferrodis {VERSION} (Redis {REDIS_VERSION} compatible) 64 bit\n    | |__ / _ \\ '__| '__/ _ \\ / _` | / __|\n    |  __|  __/ |  | | | (_) | (_| | \\__ \\    Running in {mode} mode\n    |_|   \\___|_|  |_|  \\___/ \\__,_|_|___/    Port: {port}\n                                               PID: {pid}\n\n"
     )
 }
 
@@ -190,16 +190,21 @@ fn main() -> ExitCode {
         }
     };
     srv.cfg.show_proc_title();
+    let mode = if srv.cluster.is_some() { "cluster" } else { "standalone" };
     if srv.cfg.always_show_logo || unsafe { libc::isatty(1) } == 1 {
-        log::write_raw(&logo(srv.cfg.port, pid));
+        log::write_raw(&logo(srv.cfg.port, pid, mode));
     } else {
-        info!("Running mode=standalone, port={}.", srv.cfg.port);
+        info!("Running mode={mode}, port={}.", srv.cfg.port);
     }
     let reactor = std::rc::Rc::new(reactor);
     srv.reactor = Some(reactor.clone());
     info!("Server initialized");
     disable_thp(srv.cfg.get("disable-thp") == Some("yes"));
     if srv.load_data_at_startup().is_err() {
+        return ExitCode::from(1);
+    }
+    if let Err(e) = srv.cluster_verify_data() {
+        warn!("{e}");
         return ExitCode::from(1);
     }
     srv.startup_memory = ferrodis::cmd::info::used_memory();

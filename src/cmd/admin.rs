@@ -86,6 +86,9 @@ fn apply(ctx: &mut Ctx, name: &str) {
         "loglevel" => crate::log::set_level(cfg.loglevel),
         "logfile" => crate::log::set_file(&cfg.logfile),
         "hz" => ctx.srv.hz = cfg.hz,
+        // Redis compat: config.c updateClusterAnnouncedPort and friends: our own
+        // entry changes at once (gossip carries it from there).
+        n if n.starts_with("cluster-") => ctx.srv.cluster_refresh_settings(),
         "crash-log-enabled" => crate::crash::set_report(cfg.yes("crash-log-enabled")),
         // Off at once; on from the next cron run.
         "watchdog-period" if cfg.int("watchdog-period") == 0 => crate::crash::watchdog(0),
@@ -827,6 +830,30 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 ("peak-reset-time", _) => ctx.srv.reply_peak_reset_ms = a.i64(3)?,
                 ("resizing", v) => ctx.srv.reply_resizing = crate::util::num::atoi_prefix(v.as_bytes()) != 0,
                 _ => return Err(error::subcommand_syntax(a.at(1), "DEBUG")),
+            }
+            ctx.out.ok();
+        }
+        // Redis compat: debug.c "clusterlink kill to|from|all <node-id>".
+        "clusterlink" if a.len() == 5 && a.is(2, "kill") => {
+            let Some(cl) = ctx.srv.cluster.as_deref() else {
+                return Err(CmdError::new(
+                    "ERR Debug option only available for cluster mode enabled setup!",
+                ));
+            };
+            let Some(n) = cl.lookup(a.at(4)).and_then(|n| cl.nodes.get(n)) else {
+                return Err(CmdError::owned(format!("ERR Unknown node {}", a.str(4))));
+            };
+            let links = if a.is(3, "from") {
+                vec![n.inbound_link]
+            } else if a.is(3, "to") {
+                vec![n.link]
+            } else if a.is(3, "all") {
+                vec![n.link, n.inbound_link]
+            } else {
+                return Err(CmdError::owned(format!("ERR Unknown direction {}", a.str(3))));
+            };
+            for l in links.into_iter().flatten() {
+                ctx.srv.cluster_free_link(l);
             }
             ctx.out.ok();
         }

@@ -483,7 +483,9 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
                 let _ = write!(o, "latency_percentiles_usec_{name}:{}\r\n", parts.join(","));
             }
         }
-        "cluster" => o.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+        "cluster" => {
+            let _ = write!(o, "# Cluster\r\ncluster_enabled:{}\r\n", srv.cluster.is_some() as u8);
+        }
         "keyspace" => {
             o.push_str("# Keyspace\r\n");
             for (i, db) in srv.dbs.iter().enumerate() {

@@ -151,6 +151,11 @@ fn copy(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
         j += 1;
     }
+    if ctx.srv.cluster.is_some() && (ctx.db != 0 || target != 0) {
+        return Err(CmdError::new(
+            "ERR Copying to another database is not allowed in cluster mode",
+        ));
+    }
     if src == dst && target == ctx.db {
         return Err(error::SAME_OBJECT);
     }
@@ -179,6 +184,9 @@ fn copy(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn move_(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if ctx.srv.cluster.is_some() {
+        return Err(CmdError::new("ERR MOVE is not allowed in cluster mode"));
+    }
     let key = a.at(1);
     let target = db_arg(ctx, a.at(2))?;
     if target == ctx.db {
@@ -579,6 +587,9 @@ fn select(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let id = num::parse_i64(a.at(1))
         .filter(|v| *v >= i32::MIN as i64 && *v <= i32::MAX as i64)
         .ok_or(error::INVALID_DB)?;
+    if ctx.srv.cluster.is_some() && id != 0 {
+        return Err(CmdError::new("ERR SELECT is not allowed in cluster mode"));
+    }
     if id < 0 || id as usize >= ctx.srv.dbs.len() {
         return Err(error::DB_INDEX);
     }
@@ -591,6 +602,9 @@ fn select(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn swapdb(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if ctx.srv.cluster.is_some() {
+        return Err(CmdError::new("ERR SWAPDB is not allowed in cluster mode"));
+    }
     let p = |v: &[u8], e: &'static str| {
         num::parse_i64(v)
             .filter(|v| *v >= i32::MIN as i64 && *v <= i32::MAX as i64)

@@ -155,6 +155,7 @@ fn migrate(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let dur = Duration::from_millis(timeout as u64);
     let compress = ctx.srv.cfg.get("rdbcompression").is_some_and(|v| v == "yes");
     let mut may_retry = true;
+    let cluster = ctx.srv.cluster.is_some();
     loop {
         let Some(cs) = get_socket(ctx, &name, &host, &port, dur) else {
             return Err(CmdError::new("IOERR error or timeout connecting to the client"));
@@ -191,7 +192,9 @@ fn migrate(ctx: &mut Ctx, a: &Args) -> CmdResult {
             };
             let payload = dump_payload(o, compress);
             req.extend_from_slice(if replace { b"*5\r\n" } else { b"*4\r\n" });
-            bulk(&mut req, b"RESTORE");
+            // Redis compat: cluster.c migrateCommand: a cluster target may be importing
+            // the slot, which only RESTORE-ASKING may write.
+            bulk(&mut req, if cluster { b"RESTORE-ASKING" } else { b"RESTORE" });
             bulk(&mut req, k);
             bulk(&mut req, ttl.to_string().as_bytes());
             bulk(&mut req, &payload);

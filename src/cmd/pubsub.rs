@@ -50,8 +50,14 @@ fn publish_generic(ctx: &mut Ctx, a: &Args, shard: bool) -> CmdResult {
     };
     let n = ctx.srv.publish(Some(cur), a.at(1), a.at(2), shard);
     ctx.out.int(n as i64);
-    // Redis compat: pubsub.c publishCommand: replicas get the message too (not the AOF).
-    ctx.propagate_to_replicas();
+    // Redis compat: pubsub.c publishCommand: replicas get the message too (not the
+    // AOF); in a cluster, the bus carries it to every node (SPUBLISH: to the shard).
+    if ctx.srv.cluster.is_some() {
+        ctx.srv.cluster_publish(a.at(1), a.at(2), shard);
+        ctx.no_propagate();
+    } else {
+        ctx.propagate_to_replicas();
+    }
     Ok(())
 }
 

@@ -165,6 +165,11 @@ fn replconf(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn replicaof(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    // Redis compat: replication.c replicaofCommand: a cluster node follows the master
+    // the cluster gives it.
+    if ctx.srv.cluster.is_some() {
+        return Err(CmdError::new("ERR REPLICAOF not allowed in cluster mode."));
+    }
     if ctx.srv.failover.is_some() {
         return Err(CmdError::new("ERR REPLICAOF not allowed while failing over."));
     }

@@ -23,6 +23,8 @@ pub const RUN_KILLED: u32 = 1 << 3;
 pub const RUN_READ_ONLY: u32 = 1 << 5;
 pub const RUN_ALLOW_OOM: u32 = 1 << 6;
 pub const RUN_EVAL_MODE: u32 = 1 << 7;
+/// Cluster mode: the script may use keys of several slots.
+pub const RUN_ALLOW_CROSS_SLOT: u32 = 1 << 8;
 
 pub const PROPAGATE_AOF: i64 = 1;
 pub const PROPAGATE_REPL: i64 = 2;
@@ -39,6 +41,8 @@ pub struct RunCtx {
     pub resp3: bool,
     /// Memory was over maxmemory when the script started.
     pub oom_at_start: bool,
+    /// Cluster mode: the slot of the keys the script declared or used first.
+    pub slot: Option<u16>,
 }
 
 thread_local! {
@@ -295,6 +299,45 @@ fn run_command(rc: &mut RunCtx, argv: &[Vec<u8>]) -> Result<Vec<u8>, Vec<u8>> {
         let mut m = b"-".to_vec();
         m.extend_from_slice(cmd::error::OOM.text().as_bytes());
         return reject(srv, &m);
+    }
+    // Redis compat: script.c scriptVerifyClusterState.
+    let obey = srv
+        .clients
+        .get(rc.caller)
+        .is_some_and(|c| c.is_master || c.is_internal());
+    if srv.cluster.is_some() && !obey {
+        let flags = srv
+            .clients
+            .get(rc.caller)
+            .map(|c| (c.cluster_readonly, c.cluster_asking))
+            .unwrap_or_default();
+        if let Some(c) = srv.clients.get_mut(rc.client) {
+            (c.cluster_readonly, c.cluster_asking) = flags;
+        }
+        use crate::server::cluster::route::Redirect;
+        match srv.cluster_route(rc.client, spec, &v, crate::clock::now_ms()) {
+            Err(Redirect::DownReadOnly) => {
+                return reject(
+                    srv,
+                    b"Script attempted to execute a write command while the cluster is down and readonly",
+                )
+            }
+            Err(Redirect::Down) => {
+                return reject(srv, b"Script attempted to execute a command while the cluster is down")
+            }
+            Err(_) => return reject(srv, b"Script attempted to access a non local key in a cluster node"),
+            Ok(Some(slot)) if rc.flags & RUN_ALLOW_CROSS_SLOT == 0 => match rc.slot {
+                None => rc.slot = Some(slot),
+                Some(s) if s != slot => {
+                    return reject(
+                        srv,
+                        b"Script attempted to access keys that do not hash to the same slot",
+                    )
+                }
+                _ => {}
+            },
+            Ok(_) => {}
+        }
     }
     if spec.flags & spec::WRITE != 0 {
         rc.flags |= RUN_WRITE_DIRTY;

@@ -363,6 +363,9 @@ pub fn run_function(
     if script_flags & FLAG_EVAL_COMPAT == 0 && script_flags & FLAG_ALLOW_OOM != 0 {
         flags |= api::RUN_ALLOW_OOM;
     }
+    if script_flags & (FLAG_EVAL_COMPAT | FLAG_ALLOW_CROSS_SLOT) != 0 {
+        flags |= api::RUN_ALLOW_CROSS_SLOT;
+    }
     // The script's own client: its db starts as the caller's, its commands are shown
     // to MONITOR as coming from "lua".
     let now = crate::clock::now_ms();
@@ -390,6 +393,7 @@ pub fn run_function(
         repl: api::PROPAGATE_AOF | api::PROPAGATE_REPL,
         resp3: false,
         oom_at_start: srv.pre_command_oom,
+        slot: srv.cluster.as_deref().and_then(|c| c.cmd_slot),
     };
     // The name buffer is reused from run to run.
     let mut name_buf = std::mem::take(&mut srv.scripts.name_buf);

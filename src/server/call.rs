@@ -182,6 +182,15 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
         srv.propagate_pending();
     }
     if top {
+        // Redis compat: networking.c resetClient: ASKING covers the next command only
+        // (or a whole transaction).
+        if srv.cluster.is_some() && !argv.first().is_some_and(|a| a.eq_ignore_ascii_case(b"asking")) {
+            if let Some(c) = srv.clients.get_mut(cid) {
+                if c.multi.is_none() {
+                    c.cluster_asking = false;
+                }
+            }
+        }
         // Invalidations this client caused for itself come after its reply.
         srv.tracking_flush_pending(cid, out);
         srv.tracking.current = prev_current;
@@ -323,6 +332,30 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             };
             reject(srv, cid, out, &CmdError::owned(text), Some(id));
             return;
+        }
+    }
+    // Redis compat: server.c processCommand: in cluster mode, a command whose keys
+    // this node does not serve is redirected (not for our master or the AOF).
+    if srv.cluster.is_some() && !superuser && !srv.in_exec {
+        match srv.cluster_route(cid, spec, argv, clock::now_ms()) {
+            Ok(slot) => {
+                if let Some(cl) = srv.cluster.as_deref_mut() {
+                    cl.cmd_slot = slot;
+                }
+            }
+            Err(r) => {
+                let text = srv.cluster.as_deref().map(|cl| r.text(cl)).unwrap_or_default();
+                if spec.name == "exec" {
+                    if srv.clients.get_mut(cid).is_some_and(|c| c.multi.take().is_some()) {
+                        srv.unwatch_all(cid);
+                    }
+                    stat(srv, id).rejected += 1;
+                    write_error(srv, out, &CmdError::owned(text));
+                } else {
+                    reject(srv, cid, out, &CmdError::owned(text), Some(id));
+                }
+                return;
+            }
         }
     }
     // Redis compat: server.c processCommand: while a dataset loads, only commands

@@ -169,6 +169,10 @@ pub struct Client {
     pub drop_output: bool,
     /// The link to our master: its commands run, their replies are dropped.
     pub is_master: bool,
+    /// Cluster mode: READONLY (reads of our master's slots served here) and ASKING
+    /// (the next command may use a slot being imported).
+    pub cluster_readonly: bool,
+    pub cluster_asking: bool,
     /// Set while this link to our master is in its handshake (see `handshake`).
     pub handshake: Option<Box<super::handshake::Handshake>>,
     /// Set once the client synced as our replica.
@@ -245,6 +249,8 @@ impl Client {
             detached: false,
             drop_output: false,
             is_master: false,
+            cluster_readonly: false,
+            cluster_asking: false,
             handshake: None,
             replica: None,
             replconf: Default::default(),

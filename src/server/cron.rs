@@ -44,6 +44,11 @@ impl Server {
             self.propagate_background_deletions();
         }
         self.after_writes(None);
+        // Redis compat: server.c serverCron runs clusterCron every 100 ms.
+        if self.cluster.is_some() && now - self.cluster_cron_ms >= 100 {
+            self.cluster_cron_ms = now;
+            self.cluster_cron();
+        }
         if self.tracking.clients > 0 {
             self.tracking_limit();
         }

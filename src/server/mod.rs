@@ -7,6 +7,7 @@ pub mod blocking;
 pub mod call;
 pub mod client;
 pub mod clients_mem;
+pub mod cluster;
 pub mod cron;
 pub mod evict;
 pub mod failover;
@@ -215,6 +216,10 @@ pub struct Server {
     pub evict_pending: bool,
     /// DEBUG PAUSE-CRON: the periodic tasks do not run.
     pub cron_paused: bool,
+    /// Cluster mode's state (`cluster-enabled yes`).
+    pub cluster: Option<Box<cluster::Cluster>>,
+    /// When the cluster's periodic work last ran (unix ms).
+    pub cluster_cron_ms: i64,
 }
 
 /// Progress of a load, for INFO.
@@ -308,6 +313,8 @@ impl Server {
             pre_command_oom: false,
             evict_pending: false,
             cron_paused: false,
+            cluster: None,
+            cluster_cron_ms: 0,
         }
     }
 

@@ -21,6 +21,7 @@ const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
 /// Wakes the loop when a streamed snapshot has bytes for replicas.
 pub const WAKER_TOKEN: Token = Token(usize::MAX - 2);
 const LISTENER_BASE: usize = usize::MAX - 64;
+use super::cluster::bus::{LINK_BASE as CLUSTER_LINK_BASE, LISTENER_BASE as CLUSTER_LISTENER_BASE};
 const READ_CHUNK: usize = 16 * 1024;
 
 pub enum Listener {
@@ -180,6 +181,9 @@ impl Reactor {
         srv.listeners = listeners;
         srv.register_listeners().map_err(|e| e.to_string())?;
         srv.tcp_port = srv.cfg.port;
+        if srv.cfg.yes("cluster-enabled") {
+            srv.cluster_init()?;
+        }
         let mut signals = Signals::new([SIGTERM, SIGINT]).map_err(|e| e.to_string())?;
         poll.registry()
             .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)
@@ -230,7 +234,7 @@ impl Reactor {
             // edge, so the client is read again until a read sees the end of its data.
             for ev in events.iter() {
                 let t = ev.token().0;
-                if ev.is_read_closed() && t < LISTENER_BASE {
+                if ev.is_read_closed() && t < CLUSTER_LINK_BASE {
                     if let Some(c) = srv.clients.get_mut(t) {
                         c.peer_closed = true;
                     }
@@ -367,7 +371,7 @@ impl Reactor {
                 break;
             }
             while let Some((t, r, w)) = srv.ready.pop_front() {
-                if t < LISTENER_BASE && srv.clients.get(t).is_some_and(|c| c.executing) {
+                if t < CLUSTER_LINK_BASE && srv.clients.get(t).is_some_and(|c| c.executing) {
                     // Its command is the one running: read it afterwards.
                     if r {
                         srv.pending_reads.push(t);
@@ -412,6 +416,10 @@ impl Reactor {
             srv.repl_pump();
         } else if t >= LISTENER_BASE {
             self.accept(srv, t - LISTENER_BASE);
+        } else if t >= CLUSTER_LISTENER_BASE {
+            srv.cluster_accept(t - CLUSTER_LISTENER_BASE);
+        } else if t >= CLUSTER_LINK_BASE {
+            srv.cluster_link_io(t - CLUSTER_LINK_BASE, readable, writable);
         } else if srv.clients.get(t).is_some_and(|c| c.handshake.is_some()) {
             srv.repl_handshake_io(t);
         } else {
@@ -535,6 +543,7 @@ impl Reactor {
         if srv.pause_check(clock::now_ms()).is_none() {
             srv.repl_send_getack();
         }
+        srv.cluster_before_sleep();
         close_pending(srv, &self.registry);
     }
 }

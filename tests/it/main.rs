@@ -6,6 +6,7 @@ mod harness;
 mod acl;
 mod aof;
 mod bitmaps;
+mod cluster;
 mod hashes;
 mod hll_geo;
 mod interop;

@@ -1,0 +1,232 @@
+//! Which node serves a command: every key of a command (or of a transaction) must
+//! hash to one slot, which this node must serve, else the client is redirected.
+//! Redis compat: cluster.c getNodeByQuery, clusterRedirectClient,
+//! clusterRedirectBlockedClientIfNeeded.
+use super::{key_slot, Cluster, NONE};
+use crate::cmd::{self, spec};
+use crate::server::Server;
+
+/// Why a command is not served here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redirect {
+    CrossSlot,
+    /// Keys of a slot being moved are split between the nodes (TRYAGAIN).
+    Unstable,
+    Ask(u16, u32),
+    Moved(u16, u32),
+    Down,
+    DownReadOnly,
+    Unbound,
+}
+
+impl Redirect {
+    /// The error reply. Redis compat: cluster.c clusterRedirectClient.
+    pub fn text(&self, cl: &Cluster) -> String {
+        let to = |kind: &str, slot: u16, n: u32| match cl.node(n) {
+            Some(node) => format!("{kind} {slot} {}:{}", cl.endpoint(node), node.port),
+            None => "CLUSTERDOWN Hash slot not served".to_string(),
+        };
+        match self {
+            Redirect::CrossSlot => "CROSSSLOT Keys in request don't hash to the same slot".into(),
+            Redirect::Unstable => "TRYAGAIN Multiple keys request during rehashing of slot".into(),
+            Redirect::Down => "CLUSTERDOWN The cluster is down".into(),
+            Redirect::DownReadOnly => "CLUSTERDOWN The cluster is down and only accepts read commands".into(),
+            Redirect::Unbound => "CLUSTERDOWN Hash slot not served".into(),
+            Redirect::Moved(s, n) => to("MOVED", *s, *n),
+            Redirect::Ask(s, n) => to("ASK", *s, *n),
+        }
+    }
+}
+
+/// What the client asked for with READONLY and ASKING.
+#[derive(Clone, Copy, Default)]
+pub struct ClientFlags {
+    pub readonly: bool,
+    pub asking: bool,
+}
+
+impl Server {
+    /// Routes one command (`argv`, already looked up as `spec`), or EXEC's whole
+    /// queue. Ok(slot): served here (None: no keys). Redis compat: getNodeByQuery.
+    pub fn cluster_route(
+        &mut self,
+        cid: usize,
+        spec: &spec::CommandSpec,
+        argv: &[&[u8]],
+        now_ms: i64,
+    ) -> Result<Option<u16>, Redirect> {
+        let Some(cl) = self.cluster.as_deref() else {
+            return Ok(None);
+        };
+        let table = cmd::table();
+        let (flags, queue) = match self.clients.get(cid) {
+            Some(c) => (
+                ClientFlags {
+                    readonly: c.cluster_readonly,
+                    asking: c.cluster_asking,
+                },
+                if spec.name == "exec" {
+                    c.multi.as_ref().map(|m| m.queue.clone())
+                } else {
+                    None
+                },
+            ),
+            None => return Ok(None),
+        };
+        // The commands to route: EXEC routes its queue.
+        let mut cmds: Vec<(&spec::CommandSpec, Vec<Vec<u8>>)> = Vec::new();
+        match queue {
+            Some(q) => {
+                for c in q {
+                    let refs: Vec<&[u8]> = c.iter().map(|a| a.as_slice()).collect();
+                    if let Some(s) = table.lookup_id(&refs).and_then(|i| table.specs.get(i)) {
+                        cmds.push((s, c.clone()));
+                    }
+                }
+            }
+            None if spec.name == "exec" => {}
+            None => cmds.push((spec, argv.iter().map(|a| a.to_vec()).collect())),
+        }
+        let mut first_key: Option<Vec<u8>> = None;
+        let mut slot: u16 = 0;
+        let mut owner = NONE;
+        let (mut migrating, mut importing) = (false, false);
+        let (mut missing, mut existing) = (0, 0);
+        let mut multiple = false;
+        let mut shard_pubsub = false;
+        let mut is_write = false;
+        let mut keyed: Vec<Vec<u8>> = Vec::new();
+        for (s, c) in &cmds {
+            let refs: Vec<&[u8]> = c.iter().map(|a| a.as_slice()).collect();
+            let positions = s.key_positions(&refs);
+            if s.flags & spec::PUBSUB != 0 && !positions.is_empty() {
+                shard_pubsub = true;
+            }
+            if crate::cmd::scripting::command_flags(self, s, &refs) & spec::WRITE != 0 {
+                is_write = true;
+            }
+            for p in positions {
+                let Some(key) = refs.get(p) else { continue };
+                let ks = key_slot(key);
+                match &first_key {
+                    None => {
+                        first_key = Some(key.to_vec());
+                        slot = ks;
+                        owner = cl.slots[ks as usize];
+                        if owner == NONE {
+                            return Err(Redirect::Unbound);
+                        }
+                        if owner as usize == cl.myself && cl.migrating[ks as usize] != NONE {
+                            migrating = true;
+                        } else if cl.importing[ks as usize] != NONE {
+                            importing = true;
+                        }
+                    }
+                    Some(fk) => {
+                        if fk.as_slice() != *key {
+                            if ks != slot {
+                                return Err(Redirect::CrossSlot);
+                            }
+                            multiple = true;
+                        }
+                    }
+                }
+                if (migrating || importing) && s.flags & spec::PUBSUB == 0 {
+                    keyed.push(key.to_vec());
+                }
+            }
+        }
+        if first_key.is_none() {
+            return Ok(None);
+        }
+        for k in keyed {
+            if self.dbs.first_mut().is_some_and(|d| d.exists(&k, now_ms)) {
+                existing += 1;
+            } else {
+                missing += 1;
+            }
+        }
+        let Some(cl) = self.cluster.as_deref() else {
+            return Ok(None);
+        };
+        if !cl.ok {
+            if shard_pubsub {
+                if !cl.settings.allow_pubsubshard_when_down {
+                    return Err(Redirect::Down);
+                }
+            } else if !cl.settings.allow_reads_when_down {
+                return Err(Redirect::Down);
+            } else if is_write {
+                return Err(Redirect::DownReadOnly);
+            }
+        }
+        if migrating && spec.name == "migrate" {
+            return Ok(Some(slot));
+        }
+        if migrating && missing > 0 {
+            if existing > 0 {
+                return Err(Redirect::Unstable);
+            }
+            return Err(Redirect::Ask(slot, cl.migrating[slot as usize]));
+        }
+        if importing && (flags.asking || spec.flags & spec::ASKING != 0) {
+            if multiple && missing > 0 {
+                return Err(Redirect::Unstable);
+            }
+            return Ok(Some(slot));
+        }
+        let me = cl.me();
+        if (flags.readonly || shard_pubsub) && !is_write && me.is_slave() && me.slaveof == Some(owner as usize) {
+            return Ok(Some(slot));
+        }
+        if owner as usize != cl.myself {
+            return Err(Redirect::Moved(slot, owner));
+        }
+        Ok(Some(slot))
+    }
+
+    /// Blocked clients whose keys moved away or whose cluster went down get an error
+    /// instead of waiting. Redis compat: cluster.c clusterRedirectBlockedClientIfNeeded.
+    pub fn cluster_redirect_blocked(&mut self) {
+        let Some(cl) = self.cluster.as_deref() else {
+            return;
+        };
+        let mut errors = Vec::new();
+        for (cid, c) in self.clients.iter() {
+            let Some(b) = c.blocked.as_ref() else { continue };
+            if b.req.keys.is_empty() {
+                continue;
+            }
+            if !cl.ok {
+                errors.push((cid, Redirect::Down.text(cl)));
+                continue;
+            }
+            // A replica keeps readers (READONLY, not writing: XREAD) of its master's
+            // slots.
+            for k in &b.req.keys {
+                let slot = key_slot(k);
+                let owner = cl.slots[slot as usize];
+                if owner as usize == cl.myself {
+                    continue;
+                }
+                if owner == NONE {
+                    errors.push((cid, Redirect::Unbound.text(cl)));
+                    break;
+                }
+                let me = cl.me();
+                let reading_from_master = c.cluster_readonly
+                    && me.is_slave()
+                    && me.slaveof == Some(owner as usize)
+                    && b.argv.first().is_some_and(|a| a.eq_ignore_ascii_case(b"xread"));
+                let importing = cl.importing[slot as usize] != NONE && c.cluster_asking;
+                if !reading_from_master && !importing {
+                    errors.push((cid, Redirect::Moved(slot, owner).text(cl)));
+                    break;
+                }
+            }
+        }
+        for (cid, text) in errors {
+            self.unblock_error(cid, &text);
+        }
+    }
+}
