@@ -245,6 +245,29 @@ impl<T: DashKey> DashTable<T> {
         })
     }
 
+    /// Calls `f` on every entry whose key hashes to `h` (the entries a hash names,
+    /// for indexes that keep hashes instead of keys).
+    pub fn for_each_hashed(&self, h: u64, mut f: impl FnMut(&T)) {
+        let si = self.seg_index(h);
+        let Some(seg) = self.segs.get(si) else { return };
+        let tag = tag_of(h);
+        let b0 = bucket_of(h);
+        let reach = seg.disp.get(b0).copied().unwrap_or(0) as usize;
+        for d in 0..=reach {
+            let b = &seg.buckets[(b0 + d) & (BUCKETS - 1)];
+            for s in 0..SLOTS {
+                if b.tags[s] == tag {
+                    if let Some(e) = b.slots[s].as_ref().filter(|e| self.hash(e.key()) == h) {
+                        f(e);
+                    }
+                }
+            }
+        }
+        for e in seg.stash.iter().filter(|e| self.hash(e.key()) == h) {
+            f(e);
+        }
+    }
+
     pub fn at(&self, p: Pos) -> Option<&T> {
         let seg = self.segs.get(p.seg)?;
         if p.slot >= SLOTS {
@@ -568,34 +591,35 @@ impl<T: DashKey> DashTable<T> {
         }
     }
 
-    /// A random entry, or None when empty. Not uniform across segments of
-    /// different depth, like Redis's dictGetRandomKey is not uniform across chains.
+    /// A random entry, or None when empty: random slots of random segments until one
+    /// is taken, so every entry is about equally likely (walking on from a random
+    /// slot instead would favour the entries after long runs of empty slots). A
+    /// table so sparse that this keeps missing picks the k-th entry instead.
     pub fn random<R: Rng>(&self, rng: &mut R) -> Option<&T> {
         if self.len == 0 {
             return None;
         }
-        let si = self.dir.get(rng.random_range(0..self.dir.len())).copied()? as usize;
-        // Start at a random segment, then walk segments until one has entries.
-        let nsegs = self.segs.len();
-        for k in 0..nsegs {
-            let seg = self.segs.get((si + k) % nsegs)?;
+        let cap = BUCKETS * SLOTS;
+        for _ in 0..RANDOM_TRIES {
+            let seg = self.segs.get(rng.random_range(0..self.segs.len()))?;
             if seg.len == 0 {
                 continue;
             }
-            let start = rng.random_range(0..BUCKETS * SLOTS);
-            for j in 0..BUCKETS * SLOTS {
-                let p = (start + j) % (BUCKETS * SLOTS);
-                if let Some(e) = seg.buckets[p / SLOTS].slots[p % SLOTS].as_ref() {
-                    return Some(e);
-                }
+            let p = rng.random_range(0..cap + seg.stash.len());
+            if p >= cap {
+                return seg.stash.get(p - cap);
             }
-            if let Some(e) = seg.stash.first() {
+            if let Some(e) = seg.buckets[p / SLOTS].slots[p % SLOTS].as_ref() {
                 return Some(e);
             }
         }
-        None
+        let k = rng.random_range(0..self.len);
+        self.iter().nth(k)
     }
 }
+
+/// Slots `DashTable::random` samples before it counts its way to an entry.
+const RANDOM_TRIES: usize = 4096;
 
 fn save_bucket<T, F: FnMut(&T)>(seg: &mut Segment<T>, b: usize, f: &mut F) {
     let bit = 1u128 << b;
@@ -712,6 +736,29 @@ mod tests {
         }
         saved.sort_unstable();
         assert_eq!(saved, (0..5_000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn random_picks_each_entry_alike() {
+        let mut rng = rand::rng();
+        // Two keys, many times over with fresh hash seeds: neither may be starved by
+        // its place in the table.
+        for _ in 0..20 {
+            let mut t = DashTable::new();
+            t.insert(E(k(1), 1));
+            t.insert(E(k(2), 2));
+            let ones = (0..400).filter(|_| t.random(&mut rng).map(|e| e.1) == Some(1)).count();
+            assert!((120..=280).contains(&ones), "{ones} of 400");
+        }
+        let mut t = DashTable::new();
+        for i in 0..10_000 {
+            t.insert(E(k(i), i));
+        }
+        for i in 0..9_990 {
+            t.remove(&k(i));
+        }
+        let seen: HashSet<u32> = (0..2_000).filter_map(|_| t.random(&mut rng).map(|e| e.1)).collect();
+        assert_eq!(seen.len(), 10);
     }
 
     #[test]

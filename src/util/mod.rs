@@ -13,6 +13,7 @@ pub mod net;
 pub mod num;
 pub mod proctitle;
 pub mod repr;
+pub mod slot;
 pub mod supervise;
 
 /// An OS error the way strerror(3) says it (the text Redis logs), without Rust's

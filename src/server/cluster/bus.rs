@@ -1285,26 +1285,15 @@ impl Server {
 
     /// Up to `max` keys of db 0 in `slot`.
     pub fn cluster_keys_in_slot(&mut self, slot: u16, max: usize) -> Vec<Vec<u8>> {
-        let mut v = Vec::new();
-        if max == 0 {
-            return v;
-        }
-        let Some(db) = self.dbs.first() else { return v };
-        for o in db.iter() {
-            if key_slot(o.key()) == slot {
-                v.push(o.key().to_vec());
-                if v.len() >= max {
-                    break;
-                }
-            }
-        }
-        v
+        let now = clock::now_ms();
+        self.dbs
+            .first_mut()
+            .map_or_else(Vec::new, |db| db.keys_in_slot(slot, max, now))
     }
 
-    pub fn cluster_count_keys_in_slot(&self, slot: u16) -> usize {
-        self.dbs
-            .first()
-            .map_or(0, |db| db.iter().filter(|o| key_slot(o.key()) == slot).count())
+    pub fn cluster_count_keys_in_slot(&mut self, slot: u16) -> usize {
+        let now = clock::now_ms();
+        self.dbs.first_mut().map_or(0, |db| db.keys_in_slot_count(slot, now))
     }
 
     /// After loading data: keys of slots nobody serves make the slots ours; keys of
@@ -1526,6 +1515,10 @@ impl Server {
             if orphaned > 0 && max_slaves >= 2 && this_slaves == max_slaves && cl.settings.allow_replica_migration {
                 self.cluster_replica_migration(max_slaves);
             }
+        }
+        // The slot index goes once a minute passes without a slot query.
+        if let Some(db) = self.dbs.first_mut() {
+            db.drop_idle_slot_index(now - 60_000);
         }
         let Some(cl) = self.cl() else { return };
         if update_state || !cl.ok {

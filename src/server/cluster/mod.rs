@@ -238,17 +238,7 @@ pub fn parse_name(b: &[u8]) -> Option<Name> {
     b.try_into().ok()
 }
 
-/// The hash slot of a key: CRC16 of the key, or of the part between the first `{`
-/// and the next `}` when that part is not empty. Redis compat: cluster.c keyHashSlot.
-pub fn key_slot(key: &[u8]) -> u16 {
-    const CRC: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_XMODEM);
-    let tagged = key.iter().position(|&c| c == b'{').and_then(|s| {
-        let rest = &key[s + 1..];
-        let e = rest.iter().position(|&c| c == b'}')?;
-        (e > 0).then(|| &rest[..e])
-    });
-    CRC.checksum(tagged.unwrap_or(key)) & 0x3FFF
-}
+pub use crate::util::slot::key_slot;
 
 impl Cluster {
     /// A cluster with only ourselves in it.
