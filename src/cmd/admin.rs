@@ -833,6 +833,15 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             }
             ctx.out.ok();
         }
+        // Redis compat: debug.c "drop-cluster-packet-filter <type>": bus messages of
+        // that type are dropped as they arrive (-1: none).
+        "drop-cluster-packet-filter" if a.len() == 3 => {
+            let t = a.i64(2)?;
+            if let Some(cl) = ctx.srv.cluster.as_deref_mut() {
+                cl.drop_filter = t;
+            }
+            ctx.out.ok();
+        }
         // Redis compat: debug.c "clusterlink kill to|from|all <node-id>".
         "clusterlink" if a.len() == 5 && a.is(2, "kill") => {
             let Some(cl) = ctx.srv.cluster.as_deref() else {

@@ -624,7 +624,7 @@ fn replica_available(c: &Cluster, n: usize, my_offset: u64) -> bool {
 }
 
 fn slots(ctx: &mut Ctx, _a: &Args) -> CmdResult {
-    let my_offset = ctx.srv.repl.offset;
+    let my_offset = ctx.srv.cluster_repl_offset();
     let c = state(ctx)?;
     let ty = c.settings.endpoint_type;
     let mut runs: Vec<(usize, usize, usize)> = Vec::new();
@@ -673,7 +673,7 @@ fn slots(ctx: &mut Ctx, _a: &Args) -> CmdResult {
 }
 
 fn shards(ctx: &mut Ctx, _a: &Args) -> CmdResult {
-    let my_offset = ctx.srv.repl.offset;
+    let my_offset = ctx.srv.cluster_repl_offset();
     let c = state(ctx)?;
     let masters: Vec<usize> = c.nodes.iter().filter(|(_, n)| n.is_master()).map(|(i, _)| i).collect();
     struct Row {

@@ -264,6 +264,7 @@ fn migrate(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
         // An AUTH or SELECT error fails every key; otherwise each RESTORE reply counts alone.
         let prelude_failed = first_err.is_some();
+        let mut deleted: Vec<&[u8]> = vec![b"DEL"];
         for (i, r) in replies.iter().enumerate() {
             let failed = prelude_failed || r.first() == Some(&b'-');
             if failed {
@@ -274,8 +275,14 @@ fn migrate(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 if let Some(k) = sent.get(i) {
                     ctx.db().remove(k);
                     ctx.modified(k, "del");
+                    deleted.push(k);
                 }
             }
+        }
+        // Redis compat: cluster.c migrateCommand: replicas and the AOF get a DEL of
+        // the keys that left (replaying MIGRATE itself would move them again).
+        if deleted.len() > 1 {
+            ctx.propagate_as(&deleted);
         }
         if read_err.is_some() {
             ctx.srv.migrate_cache.remove(&name);

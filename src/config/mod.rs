@@ -444,6 +444,17 @@ impl Config {
                 Some(s) if !s.is_empty() => Ok(one()?.to_string()),
                 _ => Err("template format is invalid or contains unknown variables".into()),
             },
+            // Redis compat: config.c isValidAnnouncedHostname.
+            Kind::Str if d.name == "cluster-announce-hostname" => {
+                let h = one()?;
+                if h.len() >= 256 {
+                    Err("Hostnames must be less than 256 characters".into())
+                } else if !h.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.') {
+                    Err("Hostnames may only contain alphanumeric characters, hyphens or dots".into())
+                } else {
+                    Ok(h.to_string())
+                }
+            }
             Kind::Str => Ok(one()?.to_string()),
             Kind::Special => self.canonical_special(d.name, args),
         }

@@ -289,6 +289,9 @@ pub fn prepare(srv: &Server, caller: usize, script_flags: u64, ro: bool) -> Resu
         }
         return Ok(());
     }
+    if script_flags & FLAG_NO_CLUSTER != 0 && srv.cluster.is_some() {
+        return Err("ERR Can not run script on cluster, 'no-cluster' flag is set.".into());
+    }
     if stale && script_flags & FLAG_ALLOW_STALE == 0 {
         return Err("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.".into());
     }

@@ -710,10 +710,19 @@ impl Server {
         };
         self.aof_open_on_start()?;
         self.aof_del_history();
-        // `replicaof host port` in the config: the link is made by cron.
+        // `replicaof host port` in the config, or a cluster replica's master in
+        // nodes.conf: the link is made by cron, and the history loaded is the one it
+        // continues. Redis compat: server.c loadDataFromDisk (iAmMaster).
         let master = self.cfg.get("replicaof").unwrap_or_default().to_string();
         let mut it = master.split_whitespace();
-        if let (Some(host), Some(port)) = (it.next(), it.next().and_then(|p| p.parse::<u16>().ok())) {
+        let cluster_master = self.cluster.as_deref().and_then(|cl| {
+            let me = cl.me();
+            let m = me.slaveof.filter(|_| me.is_slave()).and_then(|m| cl.nodes.get(m))?;
+            (!m.ip.is_empty()).then(|| (m.ip.clone(), m.port))
+        });
+        if let Some((host, port)) = cluster_master {
+            self.repl_set_master(host, port, false);
+        } else if let (Some(host), Some(port)) = (it.next(), it.next().and_then(|p| p.parse::<u16>().ok())) {
             self.repl_set_master(host.to_string(), port, false);
         }
         if let Some(h) = history {

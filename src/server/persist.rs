@@ -475,6 +475,9 @@ impl Server {
         let now = clock::now_ms();
         let lim = self.cfg.limits;
         let verify = self.cfg_yes("rdbchecksum");
+        // Redis compat: rdb.c rdbLoadRio: only a master drops keys that expired; a
+        // replica keeps them until its master's DELs arrive.
+        let keep_expired = !self.i_am_master();
         // Loaded into separate tables, so that other clients can be served meanwhile
         // (they get -LOADING); then swapped in.
         let mut fresh: Vec<crate::db::Db> = (0..self.dbs.len()).map(crate::db::Db::new).collect();
@@ -515,7 +518,7 @@ impl Server {
                 self.process_events_while_blocked();
             }
         };
-        let res = file::load_with(data, &mut fresh, now, &lim, verify, false, &mut on_key);
+        let res = file::load_with(data, &mut fresh, now, &lim, verify, keep_expired, &mut on_key);
         self.loading = None;
         let st = checked_load(src, res)?;
         self.load_functions(&st.functions, merge)?;
@@ -543,6 +546,15 @@ impl Server {
         self.rdb.last_load_keys_loaded = st.keys_loaded;
         self.rdb.last_load_keys_expired = st.keys_expired;
         Ok(st)
+    }
+
+    /// Whether this server is a master: in cluster mode by its node's role, else by
+    /// having no master (configured or current). Redis compat: server.c iAmMaster.
+    pub fn i_am_master(&self) -> bool {
+        match self.cluster.as_deref() {
+            Some(cl) => cl.i_am_master(),
+            None => self.repl.master.is_none() && self.cfg.get("replicaof").is_none_or(|r| r.trim().is_empty()),
+        }
     }
 
     /// Startup load with Redis's log lines; Err means the server must exit.

@@ -448,6 +448,37 @@ impl Server {
         }
     }
 
+    /// Unsubscribes everyone from the shard channels of `slots` (slots our shard no
+    /// longer serves), telling each client. Redis compat: cluster.c
+    /// removeChannelsInSlot, pubsub.c pubsubUnsubscribeShardChannels.
+    pub fn drop_shard_channels_in_slots(&mut self, slots: &[u16]) {
+        if self.pubsub.shard.is_empty() || slots.is_empty() {
+            return;
+        }
+        let gone: Vec<Vec<u8>> = self
+            .pubsub
+            .shard
+            .keys()
+            .filter(|c| slots.contains(&crate::util::slot::key_slot(c)))
+            .cloned()
+            .collect();
+        for name in gone {
+            for cid in self.pubsub.shard.get(&name).cloned().unwrap_or_default() {
+                self.unsubscribe(cid, None, Kind::Shard, &[&name]);
+                let count = self
+                    .clients
+                    .get(cid)
+                    .and_then(|c| c.subs.as_ref())
+                    .map_or(0, |s| s.count(Kind::Shard));
+                let (mut b2, mut b3) = (ReplyBuf::new(), ReplyBuf::new());
+                b3.resp3 = true;
+                confirm(&mut b2, Kind::Shard.unsub_name(), Some(&name), count);
+                confirm(&mut b3, Kind::Shard.unsub_name(), Some(&name), count);
+                self.deliver(&mut None, cid, &b2.buf, &b3.buf);
+            }
+        }
+    }
+
     /// Drops every subscription of a client (disconnect, RESET).
     pub fn unsubscribe_all(&mut self, cid: usize) {
         if self.clients.get(cid).is_some_and(|c| c.subs.is_some()) {

@@ -343,3 +343,25 @@ fn transactions_are_replayed_whole() {
     cmd!(c2, "SELECT", "2");
     assert_eq!(cmd!(c2, "DBSIZE"), b":0\r\n");
 }
+
+#[test]
+fn a_migrate_is_logged_as_the_deletion_of_the_keys_that_left() {
+    let s = Server::start_with(AOF);
+    let target = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "SET", "a", "1");
+    cmd!(c, "SET", "b", "2");
+    cmd!(c, "SET", "kept", "3");
+    let port = target.port.to_string();
+    let r = cmd!(c, "MIGRATE", "127.0.0.1", &port, "", "0", "5000", "KEYS", "a", "b");
+    assert_eq!(r, b"+OK\r\n");
+    let r = cmd!(c, "MIGRATE", "127.0.0.1", &port, "kept", "0", "5000", "COPY");
+    assert_eq!(r, b"+OK\r\n");
+    let text = std::fs::read_to_string(s.dir.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
+    assert!(text.contains("*3\r\n$3\r\nDEL\r\n$1\r\na\r\n$1\r\nb\r\n"), "{text}");
+    assert!(!text.to_ascii_lowercase().contains("migrate"), "{text}");
+    // Replayed, the file leaves the keys gone (and never moves anything again).
+    let s2 = Server::start_in(s.copy_dir(), AOF);
+    let mut c2 = s2.raw();
+    assert_eq!(cmd!(c2, "EXISTS", "a", "b", "kept"), b":1\r\n");
+}

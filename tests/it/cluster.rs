@@ -131,6 +131,19 @@ fn three_masters_share_the_slots_and_redirect_clients() {
         cmd!(c2, "SELECT", "1"),
         b"-ERR SELECT is not allowed in cluster mode\r\n"
     );
+    // Scripts: declared keys route the call; undeclared ones must stay in its slot.
+    let script = "#!lua\nredis.call('set', KEYS[1], '1')\nreturn redis.call('get', KEYS[1])";
+    assert_eq!(cmd!(c2, "EVAL", script, "1", "{foo}x"), b"$1\r\n1\r\n");
+    let script = "#!lua\nreturn redis.call('get', 'a')";
+    let r = text(cmd!(c2, "EVAL", script, "1", "{foo}x"));
+    assert!(
+        r.starts_with("-ERR Script attempted to access keys that do not hash to the same slot"),
+        "{r}"
+    );
+    assert_eq!(
+        cmd!(c2, "EVAL", "#!lua flags=no-cluster\nreturn 1", "0"),
+        b"-ERR Can not run script on cluster, 'no-cluster' flag is set.\r\n"
+    );
     // A command of a transaction is redirected as it is queued, which aborts it.
     assert_eq!(cmd!(c0, "MULTI"), b"+OK\r\n");
     assert!(text(cmd!(c0, "GET", "foo")).starts_with("-MOVED 12182 "));
@@ -199,8 +212,15 @@ fn a_slot_moves_with_ask_redirects_and_migrate() {
         "foo"
     );
     assert_eq!(r, b"+OK\r\n");
+    // A subscriber to a shard channel of the slot is told when the slot leaves.
+    let mut sub = nodes[1].srv.raw();
+    assert_eq!(
+        cmd!(sub, "SSUBSCRIBE", "{foo}ch"),
+        b"*3\r\n$10\r\nssubscribe\r\n$7\r\n{foo}ch\r\n:1\r\n"
+    );
     assert_eq!(cmd!(dst, "CLUSTER", "SETSLOT", "12182", "NODE", &dst_id), b"+OK\r\n");
     assert_eq!(cmd!(src, "CLUSTER", "SETSLOT", "12182", "NODE", &dst_id), b"+OK\r\n");
+    assert_eq!(sub.read(), b"*3\r\n$12\r\nsunsubscribe\r\n$7\r\n{foo}ch\r\n:0\r\n");
     assert_eq!(cmd!(dst, "GET", "foo"), b"$1\r\n1\r\n");
     assert_eq!(
         text(cmd!(src, "GET", "foo")),

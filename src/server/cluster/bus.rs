@@ -100,6 +100,12 @@ impl Server {
             s.bus_port
         };
         let mut save = false;
+        // Redis compat: cluster.c clusterUpdateMyselfFlags.
+        let nofailover = if s.replica_no_failover { NOFAILOVER } else { 0 };
+        if node.flags & NOFAILOVER != nofailover {
+            node.flags = (node.flags & !NOFAILOVER) | nofailover;
+            save = true;
+        }
         if node.hostname != s.announce_hostname {
             node.hostname = s.announce_hostname.clone();
             save = true;
@@ -410,6 +416,15 @@ impl Server {
         }
     }
 
+    /// The replication offset we announce: a replica in a full resync has none (its
+    /// old data is going away). Redis compat: replication.c replicationGetSlaveOffset.
+    pub fn cluster_repl_offset(&self) -> u64 {
+        match self.repl.master.as_ref() {
+            Some(m) if self.loading.is_some() || m.state == crate::server::repl::LinkState::Transfer => 0,
+            _ => self.repl.offset,
+        }
+    }
+
     /// The header of a message from us. Redis compat: clusterBuildMessageHdr.
     fn cluster_header(&self, ty: u16) -> Option<Header> {
         let cl = self.cluster.as_deref()?;
@@ -430,7 +445,7 @@ impl Server {
         h.state = if cl.ok { 0 } else { 1 };
         h.current_epoch = cl.current_epoch;
         h.config_epoch = master.config_epoch;
-        h.offset = self.repl.offset;
+        h.offset = self.cluster_repl_offset();
         if me.is_master() && cl.mf_end != 0 {
             h.mflags[0] |= msg::MF_PAUSED;
         }
@@ -623,6 +638,10 @@ impl Server {
             if (ty as usize) < msg::TYPES {
                 cl.received[ty as usize] += 1;
             }
+        }
+        if self.cluster.as_deref().is_some_and(|cl| cl.drop_filter == ty as i64) {
+            warn!("Dropping packet that matches debug drop filter");
+            return true;
         }
         let m = match msg::decode(buf) {
             Ok(m) => m,
@@ -1529,6 +1548,11 @@ impl Server {
 
     /// Deferred work before the loop sleeps. Redis compat: clusterBeforeSleep.
     pub fn cluster_before_sleep(&mut self) {
+        let Some(cl) = self.cl() else { return };
+        if !cl.lost_channel_slots.is_empty() {
+            let slots = std::mem::take(&mut cl.lost_channel_slots);
+            self.drop_shard_channels_in_slots(&slots);
+        }
         let Some(cl) = self.cl() else { return };
         let todo = cl.todo;
         cl.todo = 0;

@@ -23,7 +23,7 @@ const SLAVE_MIGRATION_DELAY: i64 = 5000;
 impl Server {
     /// Our replication offset as a replica (what we applied of our master's stream).
     fn cluster_my_offset(&self) -> u64 {
-        self.repl.offset
+        self.cluster_repl_offset()
     }
 
     /// Votes for a replica asking to replace its failed master, once per epoch.

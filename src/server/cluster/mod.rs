@@ -208,6 +208,10 @@ pub struct Cluster {
     pub repl_offset: u64,
     /// The slot of the keys of the command running (scripts may only use that one).
     pub cmd_slot: Option<u16>,
+    /// DEBUG DROP-CLUSTER-PACKET-FILTER: the message type dropped on arrival (-1: none).
+    pub drop_filter: i64,
+    /// Slots our shard stopped serving whose shard channels are still to be dropped.
+    pub lost_channel_slots: Vec<u16>,
     // Replica elections. Redis compat: clusterState failover_auth_*.
     pub failover_auth_time: i64,
     pub failover_auth_count: usize,
@@ -278,6 +282,8 @@ impl Cluster {
             among_minority_ms: 0,
             repl_offset: 0,
             cmd_slot: None,
+            drop_filter: -1,
+            lost_channel_slots: Vec::new(),
             failover_auth_time: 0,
             failover_auth_count: 0,
             failover_auth_sent: false,
@@ -355,6 +361,10 @@ impl Cluster {
         let owner = self.slots[j];
         if owner == NONE {
             return false;
+        }
+        // Our shard stops serving it: its shard channels go (before the loop sleeps).
+        if owner as usize == self.my_master() {
+            self.lost_channel_slots.push(j as u16);
         }
         if let Some(node) = self.nodes.get_mut(owner as usize) {
             if msg::bit(&node.slots, j) {
@@ -556,12 +566,15 @@ impl Cluster {
         }
     }
 
-    /// The address clients are sent to for node `n` in MOVED/ASK.
+    /// The address clients are sent to for node `n` in MOVED/ASK and CLUSTER SHARDS:
+    /// its IP, its hostname ("?" when it has none), or nothing (unknown-endpoint).
+    /// Redis compat: cluster.c getPreferredEndpoint.
     pub fn endpoint(&self, n: &Node) -> String {
         match self.settings.endpoint_type {
             0 => n.ip.clone(),
             1 if !n.hostname.is_empty() => n.hostname.clone(),
-            _ => "?".into(),
+            1 => "?".into(),
+            _ => String::new(),
         }
     }
 
