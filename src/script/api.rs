@@ -315,7 +315,8 @@ fn run_command(rc: &mut RunCtx, argv: &[Vec<u8>]) -> Result<Vec<u8>, Vec<u8>> {
             (c.cluster_readonly, c.cluster_asking) = flags;
         }
         use crate::server::cluster::route::Redirect;
-        match srv.cluster_route(rc.client, spec, &v, crate::clock::now_ms()) {
+        let write = spec.flags & spec::WRITE != 0;
+        match srv.cluster_route(rc.client, spec, &v, write, crate::clock::now_ms()) {
             Err(Redirect::DownReadOnly) => {
                 return reject(
                     srv,

@@ -334,10 +334,13 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             return;
         }
     }
+    // The command's flags, a script's own flags applied (EVAL/FCALL).
+    let flags = crate::cmd::scripting::command_flags(srv, spec, argv);
     // Redis compat: server.c processCommand: in cluster mode, a command whose keys
     // this node does not serve is redirected (not for our master or the AOF).
     if srv.cluster.is_some() && !superuser && !srv.in_exec {
-        match srv.cluster_route(cid, spec, argv, clock::now_ms()) {
+        let write = flags & spec::WRITE != 0;
+        match srv.cluster_route(cid, spec, argv, write, clock::now_ms()) {
             Ok(slot) => {
                 if let Some(cl) = srv.cluster.as_deref_mut() {
                     cl.cmd_slot = slot;
@@ -399,7 +402,6 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     // still over the limit, refuse commands that may grow it (EXEC of a transaction
     // holding one included), and anything queued inside MULTI. Commands EXEC runs
     // were checked when queued.
-    let flags = crate::cmd::scripting::command_flags(srv, spec, argv);
     let top = srv.prop.depth == 1;
     if top {
         srv.pre_command_oom = false;

@@ -51,6 +51,11 @@ impl Server {
         self.cluster.as_deref_mut()
     }
 
+    /// The cluster state with the reactor's registry (two fields borrowed apart).
+    fn cl_reg(&mut self) -> Option<(&mut Cluster, &mio::Registry)> {
+        Some((self.cluster.as_deref_mut()?, self.registry.as_ref()?))
+    }
+
     /// Reads the cluster settings from the configuration.
     pub fn cluster_settings(&self) -> Settings {
         let c = &self.cfg;
@@ -194,10 +199,7 @@ impl Server {
 
     /// Accepts connections on bus listener `i`.
     pub fn cluster_accept(&mut self, i: usize) {
-        let Some(reg) = self.registry.as_ref().and_then(|r| r.try_clone().ok()) else {
-            return;
-        };
-        let Some(cl) = self.cl() else { return };
+        let Some((cl, reg)) = self.cl_reg() else { return };
         loop {
             let Some(l) = cl.listeners.get(i) else { return };
             match l.accept() {
@@ -235,14 +237,11 @@ impl Server {
 
     /// Frees a link and forgets it on its node. Redis compat: freeClusterLink.
     pub fn cluster_free_link(&mut self, id: usize) {
-        let reg = self.registry.as_ref().and_then(|r| r.try_clone().ok());
-        let Some(cl) = self.cl() else { return };
+        let Some((cl, reg)) = self.cl_reg() else { return };
         let Some(mut link) = cl.links.try_remove(id) else {
             return;
         };
-        if let Some(reg) = reg {
-            let _ = reg.deregister(&mut link.stream);
-        }
+        let _ = reg.deregister(&mut link.stream);
         if let Some(n) = link.node.and_then(|n| cl.nodes.get_mut(n)) {
             if n.link == Some(id) {
                 n.link = None;
@@ -266,7 +265,6 @@ impl Server {
 
     /// Queues `buf` on a link and writes what the socket takes now.
     fn cluster_send(&mut self, id: usize, buf: &[u8]) {
-        let reg = self.registry.as_ref().and_then(|r| r.try_clone().ok());
         let Some(cl) = self.cl() else { return };
         let ty = u16::from_be_bytes([buf[12], buf[13]]) as usize;
         let Some(link) = cl.links.get_mut(id) else { return };
@@ -282,17 +280,15 @@ impl Server {
                 self.cluster_free_link(id);
                 return;
             }
-            let Some(cl) = self.cl() else { return };
+            let Some((cl, reg)) = self.cl_reg() else { return };
             let Some(link) = cl.links.get_mut(id) else { return };
             if !link.sndbuf.is_empty() {
                 link.want_write = true;
-                if let Some(reg) = reg {
-                    let _ = reg.reregister(
-                        &mut link.stream,
-                        Token(LINK_BASE + id),
-                        Interest::READABLE | Interest::WRITABLE,
-                    );
-                }
+                let _ = reg.reregister(
+                    &mut link.stream,
+                    Token(LINK_BASE + id),
+                    Interest::READABLE | Interest::WRITABLE,
+                );
             }
         }
     }
@@ -311,8 +307,7 @@ impl Server {
 
     /// Handles readiness of bus link `id`.
     pub fn cluster_link_io(&mut self, id: usize, readable: bool, writable: bool) {
-        let reg = self.registry.as_ref().and_then(|r| r.try_clone().ok());
-        let Some(cl) = self.cl() else { return };
+        let Some((cl, reg)) = self.cl_reg() else { return };
         let Some(link) = cl.links.get_mut(id) else { return };
         if !link.connected {
             if !writable && !readable {
@@ -360,9 +355,7 @@ impl Server {
             }
             if link.sndbuf.is_empty() && link.want_write {
                 link.want_write = false;
-                if let Some(reg) = reg {
-                    let _ = reg.reregister(&mut link.stream, Token(LINK_BASE + id), Interest::READABLE);
-                }
+                let _ = reg.reregister(&mut link.stream, Token(LINK_BASE + id), Interest::READABLE);
             }
         }
         if !readable {
@@ -1395,7 +1388,7 @@ impl Server {
                     self.cluster_free_link(l);
                 }
             }
-            let Some(cl) = self.cl() else { return };
+            let Some((cl, reg)) = self.cl_reg() else { return };
             let Some(node) = cl.nodes.get(n) else { continue };
             if node.link.is_none() {
                 let addr = node.ip.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, node.cport));
@@ -1404,12 +1397,9 @@ impl Server {
                     Some(mut s) => {
                         let _ = s.set_nodelay(true);
                         let id = cl.links.vacant_key();
-                        let reg = self.registry.as_ref().and_then(|r| r.try_clone().ok());
-                        let ok = reg.is_some_and(|r| {
-                            r.register(&mut s, Token(LINK_BASE + id), Interest::READABLE | Interest::WRITABLE)
-                                .is_ok()
-                        });
-                        let Some(cl) = self.cl() else { return };
+                        let ok = reg
+                            .register(&mut s, Token(LINK_BASE + id), Interest::READABLE | Interest::WRITABLE)
+                            .is_ok();
                         if ok {
                             cl.links.insert(Link {
                                 stream: s,

@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use rand::Rng;
 use slab::Slab;
 use tracing::warn;
 
@@ -227,13 +226,12 @@ pub struct Cluster {
     pub mf_can_start: bool,
 }
 
-/// A random node name: 40 lowercase hex characters.
+/// A random node name: 40 lowercase hex characters, like a replication id.
 pub fn random_name() -> Name {
-    let mut rng = rand::rng();
-    let mut n = [0u8; NAMELEN];
-    for c in n.iter_mut() {
-        *c = b"0123456789abcdef"[rng.random_range(0..16)];
-    }
+    let mut n = [b'0'; NAMELEN];
+    let id = crate::server::repl::new_replid();
+    let len = id.len().min(NAMELEN);
+    n[..len].copy_from_slice(&id.as_bytes()[..len]);
     n
 }
 

@@ -38,79 +38,63 @@ impl Redirect {
     }
 }
 
-/// What the client asked for with READONLY and ASKING.
-#[derive(Clone, Copy, Default)]
-pub struct ClientFlags {
-    pub readonly: bool,
-    pub asking: bool,
-}
+/// A command to route: its spec and its arguments.
+type Routed<'a> = (&'a spec::CommandSpec, Vec<&'a [u8]>);
 
 impl Server {
-    /// Routes one command (`argv`, already looked up as `spec`), or EXEC's whole
-    /// queue. Ok(slot): served here (None: no keys). Redis compat: getNodeByQuery.
+    /// Routes one command (`argv`, already looked up as `spec`; `write`: whether it
+    /// writes, with its script's flags), or EXEC's whole queue. Ok(slot): served
+    /// here (None: no keys). Redis compat: getNodeByQuery.
     pub fn cluster_route(
         &mut self,
         cid: usize,
         spec: &spec::CommandSpec,
         argv: &[&[u8]],
+        write: bool,
         now_ms: i64,
     ) -> Result<Option<u16>, Redirect> {
         let Some(cl) = self.cluster.as_deref() else {
             return Ok(None);
         };
-        let table = cmd::table();
-        let (flags, queue) = match self.clients.get(cid) {
-            Some(c) => (
-                ClientFlags {
-                    readonly: c.cluster_readonly,
-                    asking: c.cluster_asking,
-                },
-                if spec.name == "exec" {
-                    c.multi.as_ref().map(|m| m.queue.clone())
-                } else {
-                    None
-                },
-            ),
-            None => return Ok(None),
+        let Some(c) = self.clients.get(cid) else {
+            return Ok(None);
         };
+        let (readonly, asking) = (c.cluster_readonly, c.cluster_asking);
         // The commands to route: EXEC routes its queue.
-        let mut cmds: Vec<(&spec::CommandSpec, Vec<Vec<u8>>)> = Vec::new();
-        match queue {
-            Some(q) => {
-                for c in q {
-                    let refs: Vec<&[u8]> = c.iter().map(|a| a.as_slice()).collect();
-                    if let Some(s) = table.lookup_id(&refs).and_then(|i| table.specs.get(i)) {
-                        cmds.push((s, c.clone()));
-                    }
-                }
-            }
-            None if spec.name == "exec" => {}
-            None => cmds.push((spec, argv.iter().map(|a| a.to_vec()).collect())),
-        }
-        let mut first_key: Option<Vec<u8>> = None;
+        let table = cmd::table();
+        let (cmds, is_write): (Vec<Routed>, bool) = if spec.name == "exec" {
+            let cmds = c
+                .multi
+                .iter()
+                .flat_map(|m| m.queue.iter())
+                .filter_map(|q| {
+                    let refs: Vec<&[u8]> = q.iter().map(|a| a.as_slice()).collect();
+                    Some((*table.lookup_id(&refs).and_then(|i| table.specs.get(i))?, refs))
+                })
+                .collect();
+            (cmds, c.multi.as_ref().is_some_and(|m| m.write))
+        } else {
+            (vec![(spec, argv.to_vec())], write)
+        };
+        let mut first_key: Option<&[u8]> = None;
         let mut slot: u16 = 0;
         let mut owner = NONE;
         let (mut migrating, mut importing) = (false, false);
         let (mut missing, mut existing) = (0, 0);
         let mut multiple = false;
         let mut shard_pubsub = false;
-        let mut is_write = false;
         let mut keyed: Vec<Vec<u8>> = Vec::new();
-        for (s, c) in &cmds {
-            let refs: Vec<&[u8]> = c.iter().map(|a| a.as_slice()).collect();
-            let positions = s.key_positions(&refs);
+        for (s, refs) in &cmds {
+            let positions = s.key_positions(refs);
             if s.flags & spec::PUBSUB != 0 && !positions.is_empty() {
                 shard_pubsub = true;
             }
-            if crate::cmd::scripting::command_flags(self, s, &refs) & spec::WRITE != 0 {
-                is_write = true;
-            }
             for p in positions {
-                let Some(key) = refs.get(p) else { continue };
+                let Some(&key) = refs.get(p) else { continue };
                 let ks = key_slot(key);
-                match &first_key {
+                match first_key {
                     None => {
-                        first_key = Some(key.to_vec());
+                        first_key = Some(key);
                         slot = ks;
                         owner = cl.slots[ks as usize];
                         if owner == NONE {
@@ -123,7 +107,7 @@ impl Server {
                         }
                     }
                     Some(fk) => {
-                        if fk.as_slice() != *key {
+                        if fk != key {
                             if ks != slot {
                                 return Err(Redirect::CrossSlot);
                             }
@@ -169,14 +153,14 @@ impl Server {
             }
             return Err(Redirect::Ask(slot, cl.migrating[slot as usize]));
         }
-        if importing && (flags.asking || spec.flags & spec::ASKING != 0) {
+        if importing && (asking || spec.flags & spec::ASKING != 0) {
             if multiple && missing > 0 {
                 return Err(Redirect::Unstable);
             }
             return Ok(Some(slot));
         }
         let me = cl.me();
-        if (flags.readonly || shard_pubsub) && !is_write && me.is_slave() && me.slaveof == Some(owner as usize) {
+        if (readonly || shard_pubsub) && !is_write && me.is_slave() && me.slaveof == Some(owner as usize) {
             return Ok(Some(slot));
         }
         if owner as usize != cl.myself {
@@ -188,7 +172,7 @@ impl Server {
     /// Blocked clients whose keys moved away or whose cluster went down get an error
     /// instead of waiting. Redis compat: cluster.c clusterRedirectBlockedClientIfNeeded.
     pub fn cluster_redirect_blocked(&mut self) {
-        let Some(cl) = self.cluster.as_deref() else {
+        let Some(cl) = self.cluster.as_deref().filter(|_| self.blocking.count > 0) else {
             return;
         };
         let mut errors = Vec::new();
