@@ -192,9 +192,9 @@ fn main() -> ExitCode {
     srv.cfg.show_proc_title();
     let mode = if srv.cluster.is_some() { "cluster" } else { "standalone" };
     if srv.cfg.always_show_logo || unsafe { libc::isatty(1) } == 1 {
-        log::write_raw(&logo(srv.cfg.port, pid, mode));
+        log::write_raw(&logo(srv.cfg.listen_port(), pid, mode));
     } else {
-        info!("Running mode={mode}, port={}.", srv.cfg.port);
+        info!("Running mode={mode}, port={}.", srv.cfg.listen_port());
     }
     let reactor = std::rc::Rc::new(reactor);
     srv.reactor = Some(reactor.clone());

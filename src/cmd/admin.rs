@@ -46,15 +46,31 @@ fn config_set(ctx: &mut Ctx, a: &Args) -> CmdResult {
         return Err(CmdError::new("LOADING Redis is loading the dataset in memory"));
     }
     let (old_port, old_binds) = (ctx.srv.cfg.port, ctx.srv.cfg.bind.clone());
+    let old_tls_port = ctx.srv.tls_port();
     let backup: Vec<(String, String)> = pairs
         .iter()
         .map(|(n, _)| (n.clone(), ctx.srv.cfg.get(n).unwrap_or_default().to_string()))
         .collect();
     let changed = ctx.srv.cfg.set_many(&pairs, protected_ok).map_err(CmdError::owned)?;
-    if ctx.srv.cfg.port != old_port || ctx.srv.cfg.bind != old_binds {
-        if let Err(e) = ctx.srv.rebind(old_port, &old_binds) {
+    // Redis compat: config.c applyTlsCfg / applyTLSPort.
+    if let Some(arg) = changed
+        .iter()
+        .find(|n| n.starts_with("tls-") && *n != &"tls-auth-clients")
+    {
+        if !ctx.srv.tls_reconfigure() {
             let _ = ctx.srv.cfg.set_many(&backup, true);
-            let (arg, why) = if ctx.srv.cfg.port != old_port || changed.contains(&"port") {
+            return Err(CmdError::owned(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{arg}') - Unable to update TLS configuration. Check server logs."
+            )));
+        }
+    }
+    let new_tls_port = ctx.srv.tls_port();
+    if ctx.srv.cfg.port != old_port || new_tls_port != old_tls_port || ctx.srv.cfg.bind != old_binds {
+        if let Err(e) = ctx.srv.rebind(old_port, old_tls_port, &old_binds) {
+            let _ = ctx.srv.cfg.set_many(&backup, true);
+            let (arg, why) = if new_tls_port != old_tls_port && ctx.srv.cfg.port == old_port {
+                ("tls-port", "Unable to listen on this port")
+            } else if ctx.srv.cfg.port != old_port || changed.contains(&"port") {
                 ("port", "Unable to listen on this port")
             } else {
                 ("bind", "Failed to bind to specified addresses.")
@@ -106,7 +122,7 @@ fn apply(ctx: &mut Ctx, name: &str) {
         }
         "aof-disable-auto-gc" => ctx.srv.aof_del_history(),
         // Redis compat: the title follows the template and the listening address.
-        "proc-title-template" | "port" | "bind" => cfg.show_proc_title(),
+        "proc-title-template" | "port" | "tls-port" | "bind" => cfg.show_proc_title(),
         // A size under the minimum is raised to it (CONFIG GET shows it), and a
         // smaller backlog is trimmed to it. Redis compat: resizeReplicationBacklog.
         "repl-backlog-size" => {

@@ -210,7 +210,7 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
                 std::process::id(),
                 crate::util::supervise::info_name(),
                 srv.run_id,
-                srv.cfg.port,
+                srv.cfg.listen_port(),
                 now_us,
                 up,
                 up / 86400,

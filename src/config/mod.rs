@@ -44,7 +44,7 @@ pub struct Directive {
 
 /// Directives accepted for compatibility whose behaviour is not implemented yet:
 /// setting them to a non-default value logs one warning.
-const NOT_IMPLEMENTED: &[&str] = &["tls-port", "io-threads", "sentinel", "loadmodule"];
+const NOT_IMPLEMENTED: &[&str] = &["tls-cluster", "io-threads", "sentinel", "loadmodule"];
 
 /// Replication settings, parsed once. Redis compat: config.c defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -574,8 +574,12 @@ impl Config {
         crate::util::proctitle::expand(template, |name| {
             Some(match name {
                 "title" => title.to_string(),
-                "listen-addr" if self.port != 0 => {
-                    format!("{}:{}", self.bind.first().map_or("*", |b| b.as_str()), self.port)
+                "listen-addr" if self.listen_port() != 0 => {
+                    format!(
+                        "{}:{}",
+                        self.bind.first().map_or("*", |b| b.as_str()),
+                        self.listen_port()
+                    )
                 }
                 "listen-addr" => format!("unixsocket:{}", self.unixsocket),
                 "server-mode" if self.yes("cluster-enabled") => "[cluster]".into(),
@@ -590,6 +594,16 @@ impl Config {
     }
 
     /// Shows this configuration's process title, when `set-proc-title` is on.
+    /// The port the logo, INFO and the process title give: `port`, or `tls-port`
+    /// when only TLS is listened on. Redis compat: server.c.
+    pub fn listen_port(&self) -> u16 {
+        if self.port != 0 {
+            self.port
+        } else {
+            self.int("tls-port") as u16
+        }
+    }
+
     pub fn show_proc_title(&self) {
         if !self.yes("set-proc-title") {
             return;

@@ -16,6 +16,8 @@ pub const REPLY_CHUNK_BYTES: usize = 16 * 1024;
 pub enum Conn {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// A client of `tls-port`.
+    Tls(Box<super::tls::TlsStream>),
     /// No socket: the client that replays the AOF. Its output is discarded.
     None,
 }
@@ -26,6 +28,14 @@ impl Conn {
     /// so the argument costs its size (not up to twice that) and arrives in as few
     /// reads as the socket allows.
     pub fn read_append(&mut self, buf: &mut Vec<u8>, want: usize, upto: Option<usize>) -> io::Result<usize> {
+        if let Conn::Tls(t) = self {
+            buf.reserve(want);
+            let at = buf.len();
+            buf.resize(at + want, 0);
+            let r = t.read(buf.get_mut(at..).unwrap_or_default());
+            buf.truncate(at + *r.as_ref().unwrap_or(&0));
+            return r;
+        }
         match upto {
             // Room for the whole argument at once, so that it is read in as few calls
             // as the socket allows. Redis compat: networking.c processMultibulkBuffer
@@ -53,7 +63,49 @@ impl Conn {
         match self {
             Conn::Tcp(s) => s.write(buf),
             Conn::Unix(s) => s.write(buf),
+            Conn::Tls(t) => t.write(buf),
             Conn::None => Ok(buf.len()),
+        }
+    }
+
+    /// Sends what an encrypted stream still holds. Ok(true): nothing left (always,
+    /// for a plain socket: its writes go straight to the kernel).
+    pub fn drain(&mut self) -> io::Result<bool> {
+        match self {
+            Conn::Tls(t) => t.drain(),
+            _ => Ok(true),
+        }
+    }
+
+    /// Whether an encrypted stream holds output the socket has not taken yet.
+    pub fn holds_output(&self) -> bool {
+        matches!(self, Conn::Tls(t) if t.holds_output())
+    }
+
+    /// Memory the connection itself holds (a TLS session's).
+    pub fn memory(&self) -> usize {
+        match self {
+            Conn::Tls(_) => super::tls::SESSION_BYTES,
+            _ => 0,
+        }
+    }
+
+    /// The TCP socket under a TCP or TLS connection.
+    pub fn tcp_mut(&mut self) -> Option<&mut TcpStream> {
+        match self {
+            Conn::Tcp(s) => Some(s),
+            Conn::Tls(t) => Some(&mut t.sock),
+            _ => None,
+        }
+    }
+
+    /// The socket to register with the reactor.
+    pub fn source(&mut self) -> Option<&mut dyn mio::event::Source> {
+        match self {
+            Conn::Tcp(s) => Some(s),
+            Conn::Unix(s) => Some(s),
+            Conn::Tls(t) => Some(&mut t.sock),
+            Conn::None => None,
         }
     }
 
@@ -62,6 +114,7 @@ impl Conn {
         match self {
             Conn::Tcp(s) => s.as_raw_fd(),
             Conn::Unix(s) => s.as_raw_fd(),
+            Conn::Tls(t) => t.sock.as_raw_fd(),
             Conn::None => -1,
         }
     }
@@ -325,6 +378,7 @@ impl Client {
             + watched
             + subs
             + tracking
+            + self.conn.memory()
             + std::mem::size_of::<Client>()
     }
 
@@ -467,7 +521,7 @@ impl Client {
             }
         }
         if self.repl_hold {
-            return Ok(true);
+            return self.conn.drain();
         }
         // Sealed chunks hold older output than `reply`.
         while let Some(front) = self.sealed.front() {
@@ -520,7 +574,7 @@ impl Client {
         if self.reply.buf.capacity() > self.reply_size {
             self.reply.buf = Vec::with_capacity(self.reply_size);
         }
-        Ok(true)
+        self.conn.drain()
     }
 
     /// Writes a replica's stream from the shared replication buffer, from its
@@ -536,7 +590,7 @@ impl Client {
         let res = loop {
             let chunk = buf.chunk_from(pos);
             if chunk.is_empty() {
-                break Ok(true);
+                break self.conn.drain();
             }
             match self.conn.write(chunk) {
                 Ok(0) => break Err(io::ErrorKind::WriteZero.into()),

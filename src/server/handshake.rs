@@ -103,6 +103,13 @@ impl Server {
         let stream = crate::util::net::connect_nonblocking(addr, source).map_err(|e| crate::util::os_err(&e))?;
         let mut stream = mio::net::TcpStream::from_std(stream);
         let _ = stream.set_nodelay(true);
+        // Redis compat: replication.c connectWithMaster (connCreateTLS when
+        // tls-replication is on).
+        let tls = match (self.cfg.yes("tls-replication"), self.tls.as_ref()) {
+            (false, _) => None,
+            (true, Some(t)) => Some(t.connect(host)?),
+            (true, None) => return Err("TLS is not configured".into()),
+        };
         let id = self.next_client_id;
         self.next_client_id += 1;
         let now = clock::now_ms();
@@ -112,15 +119,11 @@ impl Server {
             reg.register(&mut stream, mio::Token(cid), Interest::READABLE | Interest::WRITABLE)
                 .map_err(|e| e.to_string())?;
         }
-        let mut c = Client::new(
-            id,
-            Conn::Tcp(stream),
-            format!("{host}:{port}"),
-            String::new(),
-            false,
-            now,
-            true,
-        );
+        let conn = match tls {
+            Some(tls) => Conn::Tls(Box::new(super::tls::TlsStream::new(stream, tls))),
+            None => Conn::Tcp(stream),
+        };
+        let mut c = Client::new(id, conn, format!("{host}:{port}"), String::new(), false, now, true);
         c.is_master = true;
         c.handshake = Some(Box::new(Handshake {
             step: Step::Connecting,
@@ -154,7 +157,13 @@ impl Server {
             return Ok(());
         }
         if c.handshake.as_ref().is_some_and(|h| h.step == Step::Connecting) {
-            let Conn::Tcp(s) = &mut c.conn else {
+            // A TLS link says its hello as soon as it is connected.
+            let interest = if c.conn.holds_output() {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            let Some(s) = c.conn.tcp_mut() else {
                 return Ok(());
             };
             if let Ok(Some(e)) | Err(e) = s.take_error() {
@@ -167,12 +176,16 @@ impl Server {
             }
             tracing::info!("Non blocking connect for SYNC fired the event.");
             if let Some(reg) = self.registry.as_ref() {
-                let _ = reg.reregister(s, mio::Token(cid), Interest::READABLE);
+                let _ = reg.reregister(s, mio::Token(cid), interest);
             }
             self.handshake_send(cid, &[&[b"PING".as_slice()]])?;
             self.handshake_set(cid, Step::PingReply);
             return Ok(());
         }
+        // What an encrypted link still holds for the master (its handshake).
+        c.conn
+            .drain()
+            .map_err(|e| format!("Error condition on socket for SYNC: {e}"))?;
         // One read per event (a snapshot in large pieces), like any client: a full
         // read comes back through the read queue, so clients are served in between.
         let want = match c
@@ -407,6 +420,7 @@ impl Server {
         // Redis compat: replication.c syncWithMaster (the announced address, for
         // replicas behind NAT or port forwarding).
         let port = match self.cfg.int("replica-announce-port") {
+            0 if self.cfg.yes("tls-replication") => self.tls_port().to_string(),
             0 => self.tcp_port.to_string(),
             p => p.to_string(),
         };

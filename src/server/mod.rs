@@ -22,6 +22,7 @@ pub mod pubsub;
 pub mod reactor;
 pub mod repl;
 pub mod replbuf;
+pub mod tls;
 pub mod tracking;
 pub mod users;
 
@@ -164,6 +165,8 @@ pub struct Server {
     pub peak_memory: u64,
     /// Listening sockets (TCP ones are replaced by CONFIG SET port/bind).
     pub listeners: Vec<(reactor::Listener, String)>,
+    /// The TLS contexts, once `tls-port` was set.
+    pub tls: Option<Box<tls::TlsContexts>>,
     /// The reactor's registry, for (re)registering listeners.
     pub registry: Option<mio::Registry>,
     pub pidfile_written: bool,
@@ -238,6 +241,32 @@ pub struct Loading {
 }
 
 impl Server {
+    /// The `tls-port` listened on (0: none).
+    pub fn tls_port(&self) -> u16 {
+        self.cfg.int("tls-port") as u16
+    }
+
+    /// Whether TLS is in use: a TLS port, or links to a master over TLS.
+    pub fn tls_wanted(&self) -> bool {
+        self.tls_port() != 0 || self.cfg.yes("tls-replication")
+    }
+
+    /// Rebuilds the TLS contexts after CONFIG SET of a `tls-*` directive, when TLS is
+    /// in use. false: the configuration is unusable (logged; the old contexts stay).
+    /// Redis compat: config.c applyTlsCfg.
+    pub fn tls_reconfigure(&mut self) -> bool {
+        if !self.tls_wanted() {
+            return true;
+        }
+        match tls::configure(&self.cfg) {
+            Some(t) => {
+                self.tls = Some(Box::new(t));
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn new(cfg: Config) -> Self {
         let n = cfg.databases;
         let mut rng = SmallRng::from_os_rng();
@@ -285,6 +314,7 @@ impl Server {
             tcp_port: 0,
             peak_memory: 0,
             listeners: Vec::new(),
+            tls: None,
             registry: None,
             pidfile_written: false,
             startup_memory: 0,

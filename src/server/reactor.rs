@@ -26,6 +26,8 @@ const READ_CHUNK: usize = 16 * 1024;
 
 pub enum Listener {
     Tcp(TcpListener),
+    /// `tls-port`: its clients speak TLS.
+    Tls(TcpListener),
     Unix(UnixListener),
 }
 
@@ -61,9 +63,9 @@ fn bind_tcp(addr: &str, port: u16, backlog: i32) -> io::Result<TcpListener> {
     Ok(TcpListener::from_std(sock.into()))
 }
 
-/// Opens the TCP listeners for `port` on `binds`. Addresses
+/// Opens the TCP listeners for `port` on `binds` (TLS ones when `tls`). Addresses
 /// prefixed with '-' are skipped when unavailable. Err: the message to report.
-fn bind_all(port: u16, binds: &[String], backlog: i32) -> Result<Vec<(Listener, String)>, String> {
+fn bind_all(port: u16, binds: &[String], backlog: i32, tls: bool) -> Result<Vec<(Listener, String)>, String> {
     let mut out = Vec::new();
     if port == 0 {
         return Ok(out);
@@ -75,6 +77,7 @@ fn bind_all(port: u16, binds: &[String], backlog: i32) -> Result<Vec<(Listener, 
             None => (false, b.as_str()),
         };
         match bind_tcp(addr, port, backlog) {
+            Ok(l) if tls => out.push((Listener::Tls(l), format!("{addr}:{port}"))),
             Ok(l) => out.push((Listener::Tcp(l), format!("{addr}:{port}"))),
             Err(e) => {
                 let unsupported = matches!(
@@ -88,7 +91,8 @@ fn bind_all(port: u16, binds: &[String], backlog: i32) -> Result<Vec<(Listener, 
                     "Warning: Could not create server TCP listening socket {addr}:{port}: bind: {}",
                     crate::util::os_err(&e)
                 );
-                return Err(format!("Failed listening on port {port} (tcp), aborting."));
+                let kind = if tls { "TLS" } else { "TCP" };
+                return Err(format!("Failed listening on port {port} ({kind}), aborting."));
             }
         }
     }
@@ -103,20 +107,20 @@ impl Server {
         for (i, (l, _)) in self.listeners.iter_mut().enumerate() {
             let t = Token(LISTENER_BASE + i);
             match l {
-                Listener::Tcp(l) => reg.register(l, t, Interest::READABLE)?,
+                Listener::Tcp(l) | Listener::Tls(l) => reg.register(l, t, Interest::READABLE)?,
                 Listener::Unix(l) => reg.register(l, t, Interest::READABLE)?,
             }
         }
         Ok(())
     }
 
-    /// Re-opens the TCP listeners after CONFIG SET port/bind. On failure the previous
-    /// port and addresses are listened on again and Err says why.
-    pub fn rebind(&mut self, old_port: u16, old_binds: &[String]) -> Result<(), String> {
+    /// Re-opens the TCP and TLS listeners after CONFIG SET port/tls-port/bind. On
+    /// failure the previous ports and addresses are listened on again and Err says why.
+    pub fn rebind(&mut self, old_port: u16, old_tls_port: u16, old_binds: &[String]) -> Result<(), String> {
         if let Some(reg) = self.registry.as_ref() {
             for (l, _) in self.listeners.iter_mut() {
                 let _ = match l {
-                    Listener::Tcp(l) => reg.deregister(l),
+                    Listener::Tcp(l) | Listener::Tls(l) => reg.deregister(l),
                     Listener::Unix(l) => reg.deregister(l),
                 };
             }
@@ -127,9 +131,14 @@ impl Server {
             .filter(|(l, _)| matches!(l, Listener::Unix(_)))
             .collect();
         let backlog = self.cfg.tcp_backlog;
-        let (result, tcp) = match bind_all(self.cfg.port, &self.cfg.bind, backlog) {
+        let both = |port: u16, tls_port: u16, binds: &[String]| {
+            let mut l = bind_all(port, binds, backlog, false)?;
+            l.extend(bind_all(tls_port, binds, backlog, true)?);
+            Ok::<_, String>(l)
+        };
+        let (result, tcp) = match both(self.cfg.port, self.tls_port(), &self.cfg.bind) {
             Ok(t) => (Ok(()), t),
-            Err(e) => (Err(e), bind_all(old_port, old_binds, backlog).unwrap_or_default()),
+            Err(e) => (Err(e), both(old_port, old_tls_port, old_binds).unwrap_or_default()),
         };
         self.listeners = tcp;
         self.listeners.extend(unix);
@@ -159,7 +168,13 @@ impl Reactor {
     pub fn new(srv: &mut Server) -> Result<Reactor, String> {
         let poll = Poll::new().map_err(|e| e.to_string())?;
         srv.registry = Some(poll.registry().try_clone().map_err(|e| e.to_string())?);
-        let mut listeners = bind_all(srv.cfg.port, &srv.cfg.bind, srv.cfg.tcp_backlog)?;
+        let mut listeners = bind_all(srv.cfg.port, &srv.cfg.bind, srv.cfg.tcp_backlog, false)?;
+        if srv.tls_wanted() {
+            srv.tls = Some(Box::new(
+                super::tls::configure(&srv.cfg).ok_or("Failed to configure TLS. Check logs for more info.")?,
+            ));
+        }
+        listeners.extend(bind_all(srv.tls_port(), &srv.cfg.bind, srv.cfg.tcp_backlog, true)?);
         if !srv.cfg.unixsocket.is_empty() {
             let path = srv.cfg.unixsocket.clone();
             let _ = std::fs::remove_file(&path);
@@ -472,13 +487,23 @@ impl Reactor {
             let Some((l, name)) = srv.listeners.get(li) else {
                 return;
             };
+            let is_tls = matches!(l, Listener::Tls(_));
             let (conn, addr, laddr, unix) = match l {
-                Listener::Tcp(l) => match l.accept() {
+                Listener::Tcp(l) | Listener::Tls(l) => match l.accept() {
                     Ok((s, peer)) => {
                         let _ = s.set_nodelay(true);
                         let local = s.local_addr().map(fmt_addr).unwrap_or_default();
                         set_keepalive(&s, srv.cfg.tcp_keepalive);
-                        (Conn::Tcp(s), fmt_addr(peer), local, false)
+                        let conn = if is_tls {
+                            let auth = srv.cfg.get("tls-auth-clients").unwrap_or("yes");
+                            let Some(tls) = srv.tls.as_ref().and_then(|t| t.accept(auth)) else {
+                                continue;
+                            };
+                            Conn::Tls(Box::new(super::tls::TlsStream::new(s, tls)))
+                        } else {
+                            Conn::Tcp(s)
+                        };
+                        (conn, fmt_addr(peer), local, false)
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                     Err(e)
@@ -521,10 +546,9 @@ impl Reactor {
             let mut c = Client::new(id, conn, addr, laddr, unix, now, auth);
             // Writability is only watched while output is pending (see flush_client).
             let interest = Interest::READABLE;
-            let r = match &mut c.conn {
-                Conn::Tcp(s) => self.registry.register(s, Token(cid), interest),
-                Conn::Unix(s) => self.registry.register(s, Token(cid), interest),
-                Conn::None => Ok(()),
+            let r = match c.conn.source() {
+                Some(s) => self.registry.register(s, Token(cid), interest),
+                None => Ok(()),
             };
             if r.is_err() {
                 continue;
@@ -573,11 +597,9 @@ fn close_pending(srv: &mut Server, reg: &Registry) {
                 srv.aof_before_reply();
                 let _ = c.flush();
             }
-            let _ = match &mut c.conn {
-                Conn::Tcp(s) => reg.deregister(s),
-                Conn::Unix(s) => reg.deregister(s),
-                Conn::None => Ok(()),
-            };
+            if let Some(s) = c.conn.source() {
+                let _ = reg.deregister(s);
+            }
         }
     }
     srv.pending_close.extend(later);
@@ -749,7 +771,7 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
     // client served in it, and a client reading replies is woken once per burst of
     // them rather than once per client served before it.
     if let Some(c) = srv.clients.get_mut(cid) {
-        if c.pending_output() > 0 && !c.pending_write {
+        if (c.pending_output() > 0 || c.conn.holds_output()) && !c.pending_write {
             c.pending_write = true;
             srv.pending_writes.push(cid);
         }
@@ -957,7 +979,7 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
     // A replica's stream comes from the shared replication buffer, after its own
     // output; not while held back, nor once it is being closed.
     let stream = c.repl_pos.is_some_and(|p| p < srv.repl.buf.next_offset()) && !c.repl_hold && !c.close_asap;
-    if c.pending_output() == 0 && c.bulk.is_none() && !stream {
+    if c.pending_output() == 0 && c.bulk.is_none() && !stream && !c.conn.holds_output() {
         if c.close_after_reply && !c.close_asap {
             srv.close_client_async(cid);
         }
@@ -990,11 +1012,9 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
                 } else {
                     Interest::READABLE | Interest::WRITABLE
                 };
-                let _ = match &mut c.conn {
-                    Conn::Tcp(s) => reg.reregister(s, Token(cid), i),
-                    Conn::Unix(s) => reg.reregister(s, Token(cid), i),
-                    Conn::None => Ok(()),
-                };
+                if let Some(s) = c.conn.source() {
+                    let _ = reg.reregister(s, Token(cid), i);
+                }
             }
             // Redis compat: replication.c rdbPipeWriteHandler (repl_last_partial_write).
             if let (Some(r), true) = (c.replica.as_mut(), c.bulk.is_some()) {
@@ -1025,7 +1045,12 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
 
 pub fn log_ready(srv: &Server) {
     let unix = srv.listeners.iter().any(|(l, _)| matches!(l, Listener::Unix(_)));
-    info!("Ready to accept connections tcp");
+    if srv.listeners.iter().any(|(l, _)| matches!(l, Listener::Tcp(_))) {
+        info!("Ready to accept connections tcp");
+    }
+    if srv.listeners.iter().any(|(l, _)| matches!(l, Listener::Tls(_))) {
+        info!("Ready to accept connections tls");
+    }
     if unix {
         info!("Ready to accept connections unix");
     }

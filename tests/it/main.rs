@@ -23,5 +23,6 @@ mod sets;
 mod sort;
 mod streams;
 mod strings;
+mod tls;
 mod tracking;
 mod zsets;

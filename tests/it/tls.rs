@@ -1,0 +1,273 @@
+//! TLS: clients of `tls-port` (with and without client certificates, as
+//! `tls-auth-clients` asks), a client that does not speak TLS, CONFIG SET of the
+//! TLS files, and a replica linked to its master over TLS (`tls-replication`).
+//! Certificates are made for each test by a throwaway CA.
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+
+use crate::harness::{free_port, temp_dir, wait_for, Server};
+
+/// A CA, a server certificate (also good as a client's: both key usages), and
+/// the PEM files of each in `dir`.
+struct Certs {
+    dir: PathBuf,
+}
+
+impl Certs {
+    fn new() -> Certs {
+        let dir = temp_dir();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let mut leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = leaf.signed_by(&key, &ca).unwrap();
+        std::fs::write(dir.join("ca.crt"), ca.pem()).unwrap();
+        std::fs::write(dir.join("server.crt"), cert.pem()).unwrap();
+        std::fs::write(dir.join("server.key"), key.serialize_pem()).unwrap();
+        Certs { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+
+    /// The directives of a TLS server on `tls_port`.
+    fn args(&self, tls_port: u16) -> Vec<String> {
+        [
+            "--tls-port".to_string(),
+            tls_port.to_string(),
+            "--tls-cert-file".into(),
+            self.path("server.crt"),
+            "--tls-key-file".into(),
+            self.path("server.key"),
+            "--tls-ca-cert-file".into(),
+            self.path("ca.crt"),
+        ]
+        .to_vec()
+    }
+
+    /// A TLS client: trusts the CA; presents the certificate when `with_cert`.
+    fn connect(
+        &self,
+        port: u16,
+        with_cert: bool,
+    ) -> std::io::Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(self.dir.join("ca.crt")).unwrap() {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let b = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots);
+        let cfg = if with_cert {
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(self.dir.join("server.crt"))
+                .unwrap()
+                .map(|c| c.unwrap())
+                .collect();
+            let key = PrivateKeyDer::from_pem_file(self.dir.join("server.key")).unwrap();
+            b.with_client_auth_cert(certs, key).unwrap()
+        } else {
+            b.with_no_client_auth()
+        };
+        let conn = rustls::ClientConnection::new(Arc::new(cfg), ServerName::try_from("localhost").unwrap()).unwrap();
+        let sock = TcpStream::connect(("127.0.0.1", port))?;
+        sock.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let mut s = rustls::StreamOwned::new(conn, sock);
+        // Drive the handshake now, so that a refused one fails here.
+        while s.conn.is_handshaking() {
+            s.conn.complete_io(&mut s.sock)?;
+        }
+        Ok(s)
+    }
+}
+
+impl Drop for Certs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Sends one command and reads until `want` bytes of reply arrived.
+fn roundtrip(s: &mut impl ReadWrite, args: &[&[u8]], want: usize) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    s.write_all(&out).unwrap();
+    s.flush().unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    while got.len() < want {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "connection closed after {} bytes", got.len());
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+fn start(certs: &Certs, extra: &[&str]) -> (Server, u16) {
+    let tls_port = free_port();
+    let mut args = certs.args(tls_port);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    let s = Server::start_with(&argv);
+    (s, tls_port)
+}
+
+#[test]
+fn a_tls_client_is_served_like_any_other() {
+    let certs = Certs::new();
+    let (srv, tls_port) = start(&certs, &[]);
+    assert!(srv.log().contains("Ready to accept connections tls"));
+    let mut s = certs.connect(tls_port, true).unwrap();
+    assert_eq!(roundtrip(&mut s, &[b"PING"], 7), b"+PONG\r\n");
+    // A value bigger than any record or write chunk, both ways.
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    assert_eq!(roundtrip(&mut s, &[b"SET", b"big", &big], 5), b"+OK\r\n");
+    let header = format!("${}\r\n", big.len());
+    let reply = roundtrip(&mut s, &[b"GET", b"big"], header.len() + big.len() + 2);
+    assert_eq!(&reply[..header.len()], header.as_bytes());
+    assert!(reply[header.len()..header.len() + big.len()] == big[..]);
+    // A pipeline: every reply, in order.
+    let mut pipe = Vec::new();
+    for i in 0..2000 {
+        pipe.extend_from_slice(format!("*2\r\n$4\r\nINCR\r\n$1\r\n{}\r\n", i % 10).as_bytes());
+    }
+    s.write_all(&pipe).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    while got.iter().filter(|&&b| b == b'\n').count() < 2000 {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        got.ends_with(b":200\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&got[got.len() - 20..])
+    );
+    // The same data over the plain port.
+    let mut c = srv.raw();
+    assert_eq!(crate::cmd!(c, "STRLEN", "big"), b":3000000\r\n");
+}
+
+#[test]
+fn tls_auth_clients_decides_whether_a_certificate_is_needed() {
+    let certs = Certs::new();
+    let (srv, tls_port) = start(&certs, &[]);
+    // Default `yes`: no certificate, no session.
+    let refused = certs
+        .connect(tls_port, false)
+        .and_then(|mut s| s.write_all(b"PING\r\n").and_then(|_| s.read(&mut [0u8; 16])));
+    assert!(!matches!(refused, Ok(n) if n > 0), "{refused:?}");
+    let mut c = srv.raw();
+    assert_eq!(
+        crate::cmd!(c, "CONFIG", "SET", "tls-auth-clients", "optional"),
+        b"+OK\r\n"
+    );
+    let mut s = certs.connect(tls_port, false).unwrap();
+    assert_eq!(roundtrip(&mut s, &[b"PING"], 7), b"+PONG\r\n");
+    let mut s = certs.connect(tls_port, true).unwrap();
+    assert_eq!(roundtrip(&mut s, &[b"PING"], 7), b"+PONG\r\n");
+}
+
+#[test]
+fn a_plain_client_on_the_tls_port_gets_no_reply_and_others_go_on() {
+    let certs = Certs::new();
+    let (srv, tls_port) = start(&certs, &[]);
+    let mut plain = TcpStream::connect(("127.0.0.1", tls_port)).unwrap();
+    plain.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    plain.write_all(b"PING\r\n").unwrap();
+    let mut buf = [0u8; 64];
+    // Closed (or reset) without a byte a RESP client could take for a reply.
+    match plain.read(&mut buf) {
+        Ok(n) => assert_eq!(n, 0, "{:?}", &buf[..n]),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset),
+    }
+    let mut c = srv.raw();
+    assert_eq!(crate::cmd!(c, "PING"), b"+PONG\r\n");
+    let mut s = certs.connect(tls_port, true).unwrap();
+    assert_eq!(roundtrip(&mut s, &[b"PING"], 7), b"+PONG\r\n");
+}
+
+#[test]
+fn config_set_of_a_bad_tls_file_fails_and_keeps_the_old_context() {
+    let certs = Certs::new();
+    let (srv, tls_port) = start(&certs, &[]);
+    let mut c = srv.raw();
+    let missing = certs.path("missing.crt");
+    let r = crate::cmd!(c, "CONFIG", "SET", "tls-cert-file", missing.as_str());
+    assert_eq!(
+        String::from_utf8_lossy(&r),
+        "-ERR CONFIG SET failed (possibly related to argument 'tls-cert-file') - Unable to update TLS configuration. Check server logs.\r\n"
+    );
+    let r = crate::cmd!(c, "CONFIG", "GET", "tls-cert-file");
+    assert!(String::from_utf8_lossy(&r).contains("server.crt"));
+    assert!(srv.log().contains("Failed to load certificate"));
+    let mut s = certs.connect(tls_port, true).unwrap();
+    assert_eq!(roundtrip(&mut s, &[b"PING"], 7), b"+PONG\r\n");
+    // Moving the TLS port listens on the new one.
+    let other = free_port();
+    assert_eq!(
+        crate::cmd!(c, "CONFIG", "SET", "tls-port", other.to_string().as_str()),
+        b"+OK\r\n"
+    );
+    let mut s = certs.connect(other, true).unwrap();
+    assert_eq!(roundtrip(&mut s, &[b"PING"], 7), b"+PONG\r\n");
+}
+
+#[test]
+fn a_server_without_its_certificate_refuses_to_start() {
+    let certs = Certs::new();
+    let dir = temp_dir();
+    let port = free_port().to_string();
+    let key = certs.path("server.key");
+    let mut srv = Server::start_no_wait(
+        dir,
+        &["--tls-port", &port, "--tls-key-file", &key, "--tls-auth-clients", "no"],
+    );
+    assert_eq!(srv.wait_exit(), Some(1));
+    let log = srv.log();
+    assert!(log.contains("No tls-cert-file configured!"), "{log}");
+    assert!(
+        log.contains("Failed to configure TLS. Check logs for more info."),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_replica_follows_its_master_over_tls() {
+    let certs = Certs::new();
+    let (_master, master_tls) = start(&certs, &[]);
+    let mut m = certs.connect(master_tls, true).unwrap();
+    assert_eq!(roundtrip(&mut m, &[b"SET", b"before", b"1"], 5), b"+OK\r\n");
+    let (replica, _) = start(&certs, &["--tls-replication", "yes"]);
+    let mut r = replica.raw();
+    let port = master_tls.to_string();
+    assert_eq!(crate::cmd!(r, "REPLICAOF", "127.0.0.1", port.as_str()), b"+OK\r\n");
+    wait_for("the full sync over TLS", Duration::from_secs(20), || {
+        (crate::cmd!(r, "GET", "before") == b"$1\r\n1\r\n").then_some(())
+    });
+    assert_eq!(roundtrip(&mut m, &[b"SET", b"after", b"2"], 5), b"+OK\r\n");
+    wait_for("the stream over TLS", Duration::from_secs(20), || {
+        (crate::cmd!(r, "GET", "after") == b"$1\r\n2\r\n").then_some(())
+    });
+    let info = String::from_utf8_lossy(&crate::cmd!(r, "INFO", "replication")).into_owned();
+    assert!(info.contains("master_link_status:up"), "{info}");
+}
