@@ -500,7 +500,9 @@ impl TlsStream {
         loop {
             if got < out.len() {
                 match self.tls.reader().read(out.get_mut(got..).unwrap_or_default()) {
-                    Ok(0) if got == 0 => return Ok(0),
+                    // The peer's close_notify: what was read goes first, the end
+                    // next time.
+                    Ok(0) => return Ok(got),
                     Ok(n) => {
                         got += n;
                         continue;

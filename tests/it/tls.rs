@@ -207,6 +207,28 @@ fn a_plain_client_on_the_tls_port_gets_no_reply_and_others_go_on() {
 }
 
 #[test]
+fn a_command_followed_by_close_notify_in_one_write_is_run_and_the_server_goes_on() {
+    let certs = Certs::new();
+    let (srv, tls_port) = start(&certs, &[]);
+    let mut s = certs.connect(tls_port, true).unwrap();
+    // The command and the end of the session reach the server in one read.
+    s.conn
+        .writer()
+        .write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
+        .unwrap();
+    s.conn.send_close_notify();
+    while s.conn.wants_write() {
+        s.conn.write_tls(&mut s.sock).unwrap();
+    }
+    let mut c = srv.raw();
+    wait_for("the command to run", Duration::from_secs(10), || {
+        (crate::cmd!(c, "GET", "k") == b"$1\r\nv\r\n").then_some(())
+    });
+    let mut s = certs.connect(tls_port, true).unwrap();
+    assert_eq!(roundtrip(&mut s, &[b"PING"], 7), b"+PONG\r\n");
+}
+
+#[test]
 fn config_set_of_a_bad_tls_file_fails_and_keeps_the_old_context() {
     let certs = Certs::new();
     let (srv, tls_port) = start(&certs, &[]);
