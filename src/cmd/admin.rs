@@ -482,8 +482,10 @@ fn command_info(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn doc_one(ctx: &mut Ctx, c: &'static CommandSpec, full: &str) {
+    let docs = super::docs::docs(full);
     ctx.out.bulk(full.as_bytes());
-    let n = 4 + (!c.subcommands.is_empty()) as usize;
+    let n =
+        3 + !c.complexity.is_empty() as usize + docs.map_or(0, |d| d.fields()) + (!c.subcommands.is_empty()) as usize;
     ctx.out.map(n);
     ctx.out.bulk(b"summary");
     ctx.out.bulk(c.summary.as_bytes());
@@ -491,8 +493,14 @@ fn doc_one(ctx: &mut Ctx, c: &'static CommandSpec, full: &str) {
     ctx.out.bulk(c.since.as_bytes());
     ctx.out.bulk(b"group");
     ctx.out.bulk(c.group.as_bytes());
-    ctx.out.bulk(b"complexity");
-    ctx.out.bulk(c.complexity.as_bytes());
+    if !c.complexity.is_empty() {
+        ctx.out.bulk(b"complexity");
+        ctx.out.bulk(c.complexity.as_bytes());
+    }
+    if let Some(d) = docs {
+        d.reply_flags(ctx);
+        d.reply_args(ctx);
+    }
     if !c.subcommands.is_empty() {
         ctx.out.bulk(b"subcommands");
         ctx.out.map(c.subcommands.len());

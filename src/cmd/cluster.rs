@@ -881,7 +881,7 @@ const CLUSTER_SUBS: &[CommandSpec] = &[
         W,
         A,
         "3.0.0",
-        "Forces a replica to perform a manual failover of its master.",
+        "Makes a replica take over from its master, on request.",
     ),
     sub(
         "flushslots",

@@ -315,7 +315,7 @@ const SLOWLOG_SUBS: &[CommandSpec] = &[
         G,
         "6.2.0",
         "O(1)",
-        "Show helpful text about the different subcommands",
+        "Lists the SLOWLOG subcommands and what each does.",
     ),
 ];
 

@@ -7,6 +7,7 @@ pub mod bitops;
 pub mod cluster;
 pub mod connection;
 pub mod digest;
+pub mod docs;
 pub mod error;
 pub mod geo;
 pub mod hash;

@@ -119,7 +119,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     cmd("lolwut", -1, READONLY | FAST, ACL_READ | ACL_FAST, lolwut).doc(
         G,
         "5.0.0",
-        "O(1)",
+        "",
         "Displays computer art and the server's version.",
     ),
 ];

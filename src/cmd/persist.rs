@@ -198,5 +198,5 @@ pub const COMMANDS: &[CommandSpec] = &[
     // What a cluster node sends during a slot migration; without cluster mode, RESTORE.
     cmd("restore-asking", -4, WRITE | DENYOOM | ASKING, ACL_KEYSPACE | ACL_DANGEROUS, restore)
         .keys(1, 1, 1, KS_OW | KS_UPDATE)
-        .doc(GK, "3.0.0", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size.", "An internal command for migrating keys in a cluster."),
+        .doc("server", "3.0.0", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size.", "An internal command for migrating keys in a cluster."),
 ];

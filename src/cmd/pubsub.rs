@@ -230,8 +230,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(G, "2.0.0", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).", "Posts a message to a channel."),
     cmd("spublish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, ACL_PUBSUB, spublish)
         .keys(1, 1, 1, KS_NOT_KEY)
-        .doc(G, "7.0.0", "O(N) where N is the number of clients subscribed to the receiving shard channel.", "Post a message to a shard channel"),
+        .doc(G, "7.0.0", "O(N) where N is the number of clients subscribed to the receiving shard channel.", "Publishes a message to the subscribers of a shard channel."),
     cmd("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, monitor)
-        .doc("server", "1.0.0", "O(1)", "Listens for all requests received by the server in real-time."),
+        .doc("server", "1.0.0", "", "Listens for all requests received by the server in real-time."),
     crate::cmd::spec::container("pubsub", 0, PUBSUB_SUBS).doc(G, "2.8.0", "Depends on subcommand.", "A container for Pub/Sub commands."),
 ];

@@ -14,7 +14,7 @@ use crate::db::{Db, Obj};
 use crate::resp::ReplyBuf;
 use crate::util::num;
 
-const G: &str = "sorted_set";
+const G: &str = "sorted-set";
 const Z: u64 = ACL_SORTEDSET;
 
 pub(super) const RANGE_NOT_FLOAT: CmdError = CmdError::new("ERR min or max is not a float");

@@ -356,3 +356,95 @@ fn command_table_matches_redis() {
         .collect();
     assert!(differ.is_empty(), "{} differ:\n{}", differ.len(), differ.join("\n"));
 }
+
+/// COMMAND DOCS as `name -> fields`, subcommands as entries of their own, the prose
+/// (summary, complexity, history, replaced_by) left out: what tools read from it is
+/// the group, the versions, the doc flags and the argument trees.
+fn docs_entries(s: &Server) -> std::collections::BTreeMap<String, String> {
+    use redis::Value;
+    fn walk(pairs: &[Value], out: &mut std::collections::BTreeMap<String, String>) {
+        for p in pairs.chunks(2) {
+            let (Value::BulkString(name), Value::Array(fields)) = (&p[0], &p[1]) else {
+                panic!("{p:?}")
+            };
+            let mut kept = Vec::new();
+            for f in fields.chunks(2) {
+                let key = command_tree(&f[0]);
+                match key.as_str() {
+                    "summary" | "complexity" | "history" | "replaced_by" => {}
+                    "subcommands" => {
+                        let Value::Array(subs) = &f[1] else { panic!() };
+                        walk(subs, out);
+                    }
+                    _ => kept.push(format!("{key}={}", command_tree(&f[1]))),
+                }
+            }
+            out.insert(String::from_utf8_lossy(name).into_owned(), kept.join(" "));
+        }
+    }
+    let v: Value = redis::cmd("COMMAND").arg("DOCS").query(&mut s.client()).unwrap();
+    let Value::Array(pairs) = v else { panic!("{v:?}") };
+    let mut out = std::collections::BTreeMap::new();
+    walk(&pairs, &mut out);
+    out
+}
+
+/// Every command's group, versions, doc flags and arguments in COMMAND DOCS are
+/// Redis's: redis-cli builds its help and hints from them.
+#[test]
+#[ignore]
+fn command_docs_match_redis() {
+    let ours = Server::start();
+    let theirs = Server::start_reference();
+    let (a, b) = (docs_entries(&ours), docs_entries(&theirs));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    let differ: Vec<String> = a
+        .iter()
+        .filter(|(k, v)| b.get(*k) != Some(v))
+        .map(|(k, v)| format!("{k}:\n  ours   {v}\n  redis  {}", b[k]))
+        .collect();
+    assert!(differ.is_empty(), "{} differ:\n{}", differ.len(), differ.join("\n"));
+    assert!(a["set"].contains("KEEPTTL"), "{}", a["set"]);
+}
+
+/// `redis-cli help @group` prints the same commands with the same arguments for
+/// either server (the summaries are our own words).
+#[test]
+#[ignore]
+fn redis_cli_help_matches_redis() {
+    let ours = Server::start();
+    let theirs = Server::start_reference();
+    let help = |s: &Server, group: &str| -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &s.port.to_string(), "help", &format!("@{group}")])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .filter(|l| !l.contains("summary:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for group in [
+        "generic",
+        "string",
+        "list",
+        "set",
+        "sorted-set",
+        "hash",
+        "pubsub",
+        "transactions",
+        "connection",
+        "server",
+        "scripting",
+        "hyperloglog",
+        "cluster",
+        "geo",
+        "stream",
+        "bitmap",
+    ] {
+        let (a, b) = (help(&ours, group), help(&theirs, group));
+        assert!(a.lines().count() > 3, "{group}: {a}");
+        assert_eq!(a, b, "redis-cli help @{group}");
+    }
+}
