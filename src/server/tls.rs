@@ -87,24 +87,25 @@ fn build(cfg: &Config) -> Result<TlsContexts, String> {
     if certs.is_empty() {
         return Err(format!("Failed to load certificate: {cert_file}: no certificate found"));
     }
-    let key = PrivateKeyDer::from_pem_file(&key_file).map_err(|e| {
-        let why = if set(cfg, "tls-key-file-pass").is_some() {
-            format!("{e} (encrypted keys are not supported: give the key unencrypted)")
-        } else {
-            e.to_string()
-        };
-        format!("Failed to load private key: {key_file}: {why}")
-    })?;
-    let roots = match (&ca_file, &ca_dir) {
-        (None, None) => None,
-        _ => Some(Arc::new(load_roots(ca_file.as_deref(), ca_dir.as_deref()).map_err(
-            |e| format!("Failed to configure CA certificate(s) file/directory: {e}"),
-        )?)),
-    };
+    let key = load_key(&key_file, set(cfg, "tls-key-file-pass").as_deref())
+        .map_err(|e| format!("Failed to load private key: {key_file}: {e}"))?;
     let provider = Arc::new(CryptoProvider {
         cipher_suites: suites,
         ..ring::default_provider()
     });
+    // The CAs, for webpki and for peers' version 1 certificates.
+    let roots = match (&ca_file, &ca_dir) {
+        (None, None) => None,
+        _ => {
+            let (roots, cas) = load_roots(ca_file.as_deref(), ca_dir.as_deref())
+                .map_err(|e| format!("Failed to configure CA certificate(s) file/directory: {e}"))?;
+            let v1 = V1Certs {
+                cas,
+                algs: provider.signature_verification_algorithms,
+            };
+            Some((Arc::new(roots), Arc::new(v1)))
+        }
+    };
     let server_key =
         certified(certs, key, &provider).map_err(|e| format!("Failed to load private key: {key_file}: {e}"))?;
     let sessions: Arc<dyn rustls::server::StoresServerSessions> = match cfg.yes("tls-session-caching") {
@@ -140,14 +141,18 @@ fn build(cfg: &Config) -> Result<TlsContexts, String> {
         Ok(Arc::new(c))
     };
     let verifier = |optional: bool| -> Result<Option<Arc<dyn ClientCertVerifier>>, String> {
-        let Some(roots) = &roots else {
+        let Some((roots, v1)) = &roots else {
             return Ok(None);
         };
         let b = WebPkiClientVerifier::builder_with_provider(Arc::clone(roots), Arc::clone(&provider));
         let b = if optional { b.allow_unauthenticated() } else { b };
-        b.build()
-            .map(Some)
-            .map_err(|e| format!("Failed to configure CA certificate(s) file/directory: {e}"))
+        let inner = b
+            .build()
+            .map_err(|e| format!("Failed to configure CA certificate(s) file/directory: {e}"))?;
+        Ok(Some(Arc::new(V1Client {
+            inner,
+            v1: Arc::clone(v1),
+        })))
     };
     let (yes, optional) = match verifier(false)? {
         Some(v) => (Some(make(Some(v))?), Some(make(verifier(true)?)?)),
@@ -157,13 +162,13 @@ fn build(cfg: &Config) -> Result<TlsContexts, String> {
     // server's. Redis compat: tls.c createSSLContext (client context).
     let client = match &roots {
         None => None,
-        Some(roots) => {
+        Some((roots, v1)) => {
             let ours = match (set(cfg, "tls-client-cert-file"), set(cfg, "tls-client-key-file")) {
                 (Some(c), Some(k)) => {
                     let certs = CertificateDer::pem_file_iter(&c)
                         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
                         .map_err(|e| format!("Failed to load certificate: {c}: {e}"))?;
-                    let key = PrivateKeyDer::from_pem_file(&k)
+                    let key = load_key(&k, set(cfg, "tls-client-key-file-pass").as_deref())
                         .map_err(|e| format!("Failed to load private key: {k}: {e}"))?;
                     certified(certs, key, &provider).map_err(|e| format!("Failed to load private key: {k}: {e}"))?
                 }
@@ -177,7 +182,7 @@ fn build(cfg: &Config) -> Result<TlsContexts, String> {
                 .with_protocol_versions(&versions)
                 .map_err(|e| format!("Failed to configure TLS: {e}"))?
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyName(inner)))
+                .with_custom_certificate_verifier(Arc::new(AnyName(inner, Arc::clone(v1))))
                 .with_client_cert_resolver(Arc::new(SingleCertAndKey::from(ours)));
             Some(Arc::new(c))
         }
@@ -188,6 +193,117 @@ fn build(cfg: &Config) -> Result<TlsContexts, String> {
         yes,
         optional,
     })
+}
+
+/// Reads the private key of a PEM file, decrypting it with `pass` when it is
+/// encrypted: PKCS#8 "ENCRYPTED PRIVATE KEY" (PBES2), or OpenSSL's older PEM
+/// encryption of an RSA or EC key ("Proc-Type: 4,ENCRYPTED" and "DEK-Info" headers).
+/// Redis compat: tls.c hands tls-key-file-pass to OpenSSL's password callback.
+fn load_key(path: &str, pass: Option<&str>) -> Result<PrivateKeyDer<'static>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let Some((label, headers, der)) = pem_key_section(&text)? else {
+        return PrivateKeyDer::from_pem_slice(text.as_bytes()).map_err(|e| e.to_string());
+    };
+    let dek = headers.iter().find(|(k, _)| *k == "DEK-Info").map(|(_, v)| *v);
+    if label != "ENCRYPTED PRIVATE KEY" && dek.is_none() {
+        return PrivateKeyDer::from_pem_slice(text.as_bytes()).map_err(|e| e.to_string());
+    }
+    let pass = pass.ok_or("the key is encrypted and no password is configured")?;
+    let wrong = || "bad decrypt (wrong password?)".to_string();
+    match (label, dek) {
+        ("ENCRYPTED PRIVATE KEY", _) => {
+            let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice()).map_err(|e| e.to_string())?;
+            let plain = info.decrypt(pass).map_err(|_| wrong())?;
+            Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()))
+        }
+        ("RSA PRIVATE KEY", Some(dek)) => Ok(PrivateKeyDer::Pkcs1(
+            legacy_decrypt(dek, pass.as_bytes(), &der).ok_or_else(wrong)?.into(),
+        )),
+        ("EC PRIVATE KEY", Some(dek)) => Ok(PrivateKeyDer::Sec1(
+            legacy_decrypt(dek, pass.as_bytes(), &der).ok_or_else(wrong)?.into(),
+        )),
+        _ => Err(format!("unsupported encrypted key type {label}")),
+    }
+}
+
+/// The first private key section of a PEM text: its label, its headers and its bytes.
+#[allow(clippy::type_complexity)]
+fn pem_key_section(text: &str) -> Result<Option<(&str, Vec<(&str, &str)>, Vec<u8>)>, String> {
+    use base64ct::Encoding;
+    const LABELS: [&str; 4] = [
+        "ENCRYPTED PRIVATE KEY",
+        "RSA PRIVATE KEY",
+        "EC PRIVATE KEY",
+        "PRIVATE KEY",
+    ];
+    let mut lines = text.lines().map(str::trim);
+    let Some(label) = lines.by_ref().find_map(|l| {
+        let l = l.strip_prefix("-----BEGIN ")?.strip_suffix("-----")?;
+        LABELS.contains(&l).then_some(l)
+    }) else {
+        return Ok(None);
+    };
+    let (mut headers, mut body) = (Vec::new(), String::new());
+    for l in lines {
+        if l.starts_with("-----END ") {
+            let der = base64ct::Base64::decode_vec(&body).map_err(|_| "bad base64 in the key")?;
+            return Ok(Some((label, headers, der)));
+        }
+        match l.split_once(':') {
+            Some((k, v)) if body.is_empty() => headers.push((k.trim(), v.trim())),
+            _ => body.push_str(l),
+        }
+    }
+    Err("no end line after the key".into())
+}
+
+/// Decrypts OpenSSL's older PEM encryption: the key is derived from the password
+/// and the first 8 bytes of the IV by MD5 (EVP_BytesToKey, one round), then the
+/// cipher named by the DEK-Info header runs in CBC mode with PKCS#7 padding. None:
+/// an unknown cipher, a malformed header, or the padding of a wrong password.
+fn legacy_decrypt(dek: &str, pass: &[u8], data: &[u8]) -> Option<Vec<u8>> {
+    use cbc::cipher::{block_padding::Pkcs7, BlockCipher, BlockDecryptMut, KeyInit, KeyIvInit};
+    use md5::Digest;
+    let (cipher, iv_hex) = dek.split_once(',')?;
+    let iv_hex = iv_hex.trim();
+    if iv_hex.len() % 2 != 0 || iv_hex.len() < 16 {
+        return None;
+    }
+    let iv = (0..iv_hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(iv_hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    let key_len = match cipher {
+        "AES-128-CBC" => 16,
+        "AES-192-CBC" => 24,
+        "AES-256-CBC" => 32,
+        "DES-EDE3-CBC" => 24,
+        _ => return None,
+    };
+    let mut key = Vec::with_capacity(key_len + 16);
+    let mut prev: Vec<u8> = Vec::new();
+    while key.len() < key_len {
+        let mut h = md5::Md5::new();
+        h.update(&prev);
+        h.update(pass);
+        h.update(&iv[..8]);
+        prev = h.finalize().to_vec();
+        key.extend_from_slice(&prev);
+    }
+    key.truncate(key_len);
+    fn run<C>(key: &[u8], iv: &[u8], data: &[u8]) -> Option<Vec<u8>>
+    where
+        C: BlockCipher + BlockDecryptMut + KeyInit,
+    {
+        let d = cbc::Decryptor::<C>::new_from_slices(key, iv).ok()?;
+        d.decrypt_padded_vec_mut::<Pkcs7>(data).ok()
+    }
+    match cipher {
+        "AES-128-CBC" => run::<aes::Aes128>(&key, &iv, data),
+        "AES-192-CBC" => run::<aes::Aes192>(&key, &iv, data),
+        "AES-256-CBC" => run::<aes::Aes256>(&key, &iv, data),
+        _ => run::<des::TdesEde3>(&key, &iv, data),
+    }
 }
 
 /// Sessions resumable by id (TLS 1.2 clients without tickets), oldest dropped first
@@ -270,7 +386,7 @@ fn certified(
 /// Checks a master's certificate chain against our CAs but not its name, as Redis
 /// (OpenSSL with SSL_VERIFY_PEER and no host check) does.
 #[derive(Debug)]
-struct AnyName(Arc<rustls::client::WebPkiServerVerifier>);
+struct AnyName(Arc<rustls::client::WebPkiServerVerifier>, Arc<V1Certs>);
 
 impl rustls::client::danger::ServerCertVerifier for AnyName {
     fn verify_server_cert(
@@ -291,7 +407,11 @@ impl rustls::client::danger::ServerCertVerifier for AnyName {
             | Err(Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. })) => {
                 Ok(rustls::client::danger::ServerCertVerified::assertion())
             }
-            r => r,
+            Err(e) => self
+                .1
+                .verify_cert(end_entity, now, e)
+                .map(|_| rustls::client::danger::ServerCertVerified::assertion()),
+            ok => ok,
         }
     }
 
@@ -301,7 +421,9 @@ impl rustls::client::danger::ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        self.0
+            .verify_tls12_signature(message, cert, dss)
+            .or_else(|e| self.1.verify_signature(message, cert, dss, false, e))
     }
 
     fn verify_tls13_signature(
@@ -310,7 +432,9 @@ impl rustls::client::danger::ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        self.0
+            .verify_tls13_signature(message, cert, dss)
+            .or_else(|e| self.1.verify_signature(message, cert, dss, true, e))
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
@@ -318,10 +442,159 @@ impl rustls::client::danger::ServerCertVerifier for AnyName {
     }
 }
 
+/// Client certificates checked by webpki, or as version 1 certificates.
+#[derive(Debug)]
+struct V1Client {
+    inner: Arc<dyn ClientCertVerifier>,
+    v1: Arc<V1Certs>,
+}
+
+impl ClientCertVerifier for V1Client {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        self.inner
+            .verify_client_cert(end_entity, intermediates, now)
+            .or_else(|e| {
+                self.v1
+                    .verify_cert(end_entity, now, e)
+                    .map(|_| rustls::server::danger::ClientCertVerified::assertion())
+            })
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner
+            .verify_tls12_signature(message, cert, dss)
+            .or_else(|e| self.v1.verify_signature(message, cert, dss, false, e))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner
+            .verify_tls13_signature(message, cert, dss)
+            .or_else(|e| self.v1.verify_signature(message, cert, dss, true, e))
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// Peers' X.509 version 1 certificates, which webpki refuses and OpenSSL takes
+/// (Redis's utils/gen-test-certs.sh makes its generic `redis.crt` so): one is good
+/// when it is within its validity period and signed by one of our CAs directly,
+/// that CA being within its own. Version 1 has no extensions, so there is no key
+/// usage or constraint to check. Every other certificate keeps webpki's verdict.
+#[derive(Debug)]
+struct V1Certs {
+    cas: Vec<CertificateDer<'static>>,
+    algs: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl V1Certs {
+    /// The certificate parsed, when it is a version 1 one.
+    fn parse<'a>(cert: &'a CertificateDer<'_>) -> Option<x509_parser::certificate::X509Certificate<'a>> {
+        use x509_parser::prelude::{FromDer, X509Certificate, X509Version};
+        let (_, c) = X509Certificate::from_der(cert.as_ref()).ok()?;
+        (c.version() == X509Version::V1).then_some(c)
+    }
+
+    /// Ok when `cert` is a good version 1 certificate; else `webpki_err`, what webpki
+    /// said of it.
+    fn verify_cert(
+        &self,
+        cert: &CertificateDer<'_>,
+        now: rustls::pki_types::UnixTime,
+        webpki_err: rustls::Error,
+    ) -> Result<(), rustls::Error> {
+        use rustls::{CertificateError, Error};
+        use x509_parser::prelude::{ASN1Time, FromDer, X509Certificate};
+        let Some(c) = Self::parse(cert) else {
+            return Err(webpki_err);
+        };
+        let at = ASN1Time::from_timestamp(now.as_secs().min(i64::MAX as u64) as i64)
+            .map_err(|_| Error::InvalidCertificate(CertificateError::BadEncoding))?;
+        if !c.validity().is_valid_at(at) {
+            return Err(Error::InvalidCertificate(CertificateError::Expired));
+        }
+        let signed = self.cas.iter().any(|ca| {
+            let Ok((_, ca)) = X509Certificate::from_der(ca.as_ref()) else {
+                return false;
+            };
+            ca.subject().as_raw() == c.issuer().as_raw()
+                && ca.validity().is_valid_at(at)
+                && c.verify_signature(Some(ca.public_key())).is_ok()
+        });
+        match signed {
+            true => Ok(()),
+            false => Err(Error::InvalidCertificate(CertificateError::UnknownIssuer)),
+        }
+    }
+
+    /// Checks a handshake signature made with the key of a version 1 certificate;
+    /// `webpki_err` for any other certificate.
+    fn verify_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+        tls13: bool,
+        webpki_err: rustls::Error,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        use rustls::{CertificateError, Error};
+        let Some(c) = Self::parse(cert) else {
+            return Err(webpki_err);
+        };
+        let spki = rustls::pki_types::SubjectPublicKeyInfoDer::from(c.public_key().raw);
+        if tls13 {
+            return rustls::crypto::verify_tls13_signature_with_raw_key(message, &spki, dss, &self.algs);
+        }
+        // TLS 1.2 names a scheme that may map to several algorithms: any one will do.
+        let key = webpki::RawPublicKeyEntity::try_from(&spki)
+            .map_err(|_| Error::InvalidCertificate(CertificateError::BadEncoding))?;
+        let good = self
+            .algs
+            .mapping
+            .iter()
+            .filter(|(scheme, _)| *scheme == dss.scheme)
+            .flat_map(|(_, algs)| algs.iter())
+            .any(|alg| key.verify_signature(*alg, message, dss.signature()).is_ok());
+        match good {
+            true => Ok(rustls::client::danger::HandshakeSignatureValid::assertion()),
+            false => Err(Error::InvalidCertificate(CertificateError::BadSignature)),
+        }
+    }
+}
+
 /// The CA certificates of a file and of every certificate file in a directory (the
 /// directory's files may have any name, not only OpenSSL's hashed ones).
-fn load_roots(file: Option<&str>, dir: Option<&str>) -> Result<RootCertStore, String> {
+fn load_roots(file: Option<&str>, dir: Option<&str>) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), String> {
     let mut roots = RootCertStore::empty();
+    let mut cas = Vec::new();
     let mut add = |path: &std::path::Path, strict: bool| -> Result<(), String> {
         let certs = CertificateDer::pem_file_iter(path)
             .and_then(|it| it.collect::<Result<Vec<_>, _>>())
@@ -335,7 +608,8 @@ fn load_roots(file: Option<&str>, dir: Option<&str>) -> Result<RootCertStore, St
             return Err(format!("{}: no certificate found", path.display()));
         }
         for c in certs {
-            roots.add(c).map_err(|e| format!("{}: {e}", path.display()))?;
+            roots.add(c.clone()).map_err(|e| format!("{}: {e}", path.display()))?;
+            cas.push(c);
         }
         Ok(())
     };
@@ -353,7 +627,7 @@ fn load_roots(file: Option<&str>, dir: Option<&str>) -> Result<RootCertStore, St
     if roots.is_empty() {
         return Err("no CA certificate found".into());
     }
-    Ok(roots)
+    Ok((roots, cas))
 }
 
 /// `tls-protocols`: Redis's names, any case. TLSv1 and TLSv1.1 are accepted and
@@ -561,6 +835,88 @@ impl TlsStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixture(name: &str) -> String {
+        format!("{}/tests/data/tls/{name}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    /// The public half of a loaded key, as the signing provider sees it.
+    fn public(key: PrivateKeyDer<'static>) -> Vec<u8> {
+        let k = ring::default_provider()
+            .key_provider
+            .load_private_key(key)
+            .expect("a usable key");
+        k.public_key().expect("a public key").to_vec()
+    }
+
+    /// Keys OpenSSL encrypted (PKCS#8 with PBES2, and its older PEM encryption with
+    /// AES and 3DES) load with their password, and not with another or none.
+    #[test]
+    fn encrypted_keys_load_with_their_password() {
+        let plain = public(load_key(&fixture("ec.pem"), None).unwrap());
+        for f in ["ec-pkcs8-aes256.pem", "ec-legacy-aes128.pem"] {
+            assert_eq!(public(load_key(&fixture(f), Some("1234")).unwrap()), plain, "{f}");
+        }
+        let rsa = load_key(&fixture("rsa-legacy-des3.pem"), Some("1234")).unwrap();
+        assert!(matches!(rsa, PrivateKeyDer::Pkcs1(_)));
+        public(rsa);
+        for f in ["ec-pkcs8-aes256.pem", "ec-legacy-aes128.pem", "rsa-legacy-des3.pem"] {
+            let none = load_key(&fixture(f), None).map(|_| ()).unwrap_err();
+            assert!(none.contains("encrypted"), "{f}: {none}");
+            // A wrong password fails the padding check, or very rarely passes it and
+            // leaves bytes that are no key.
+            let wrong = load_key(&fixture(f), Some("12345")).map(public);
+            assert!(wrong.is_err(), "{f}");
+        }
+        // An unencrypted key ignores a password given anyway.
+        assert_eq!(public(load_key(&fixture("ec.pem"), Some("1234")).unwrap()), plain);
+    }
+
+    fn cert(name: &str) -> CertificateDer<'static> {
+        CertificateDer::from_pem_file(fixture(name)).unwrap()
+    }
+
+    /// A version 1 certificate is good when our CA signed it and it is in its
+    /// validity period; another is left to webpki's verdict.
+    #[test]
+    fn version_1_certificates_are_checked_against_the_cas() {
+        use rustls::{CertificateError, Error};
+        let v1 = V1Certs {
+            cas: vec![cert("v1-ca.crt")],
+            algs: ring::default_provider().signature_verification_algorithms,
+        };
+        let now = rustls::pki_types::UnixTime::now();
+        let webpki = || Error::General("webpki".into());
+        assert_eq!(v1.verify_cert(&cert("v1.crt"), now, webpki()), Ok(()));
+        // The same names, signed by another CA.
+        assert_eq!(
+            v1.verify_cert(&cert("v1-other-ca.crt"), now, webpki()),
+            Err(Error::InvalidCertificate(CertificateError::UnknownIssuer))
+        );
+        // The CA's own certificate is version 3: not ours to judge.
+        assert_eq!(v1.verify_cert(&cert("v1-ca.crt"), now, webpki()), Err(webpki()));
+        let later = rustls::pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(200 * 365 * 86400));
+        assert_eq!(
+            v1.verify_cert(&cert("v1.crt"), later, webpki()),
+            Err(Error::InvalidCertificate(CertificateError::Expired))
+        );
+        let none = V1Certs {
+            cas: vec![],
+            algs: v1.algs,
+        };
+        assert!(none.verify_cert(&cert("v1.crt"), now, webpki()).is_err());
+    }
+
+    #[test]
+    fn legacy_headers_are_checked() {
+        assert!(legacy_decrypt("AES-128-CBC,00", b"p", &[0; 16]).is_none());
+        assert!(legacy_decrypt("BF-CBC,0011223344556677", b"p", &[0; 8]).is_none());
+        assert!(
+            legacy_decrypt("AES-128-CBC,0011223344556677", b"p", &[0; 16]).is_none(),
+            "8 byte IV for AES"
+        );
+        assert!(legacy_decrypt("AES-128-CBC,zz112233445566778899aabbccddeeff", b"p", &[0; 16]).is_none());
+    }
 
     #[test]
     fn protocols_follow_redis_names() {

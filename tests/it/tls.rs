@@ -22,11 +22,15 @@ struct Certs {
 
 impl Certs {
     fn new() -> Certs {
+        Certs::with_key(KeyPair::generate().unwrap())
+    }
+
+    /// The server certificate is for `key`.
+    fn with_key(key: KeyPair) -> Certs {
         let dir = temp_dir();
         let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
-        let key = KeyPair::generate().unwrap();
         let mut leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
         leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
         let cert = leaf.signed_by(&key, &ca).unwrap();
@@ -292,4 +296,80 @@ fn a_replica_follows_its_master_over_tls() {
     });
     let info = String::from_utf8_lossy(&crate::cmd!(r, "INFO", "replication")).into_owned();
     assert!(info.contains("master_link_status:up"), "{info}");
+}
+
+/// A key file OpenSSL encrypted loads with tls-key-file-pass, at startup and by
+/// CONFIG SET, and not without it.
+#[test]
+fn an_encrypted_key_is_read_with_its_password() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let plain = std::fs::read_to_string(data.join("ec.pem")).unwrap();
+    let certs = Certs::with_key(KeyPair::from_pem(&plain).unwrap());
+    for f in ["ec-pkcs8-aes256.pem", "ec-legacy-aes128.pem"] {
+        std::fs::copy(data.join(f), certs.dir.join(f)).unwrap();
+    }
+    let (srv, tls_port) = start(&certs, &[]);
+    let mut c = srv.raw();
+    let pkcs8 = certs.path("ec-pkcs8-aes256.pem");
+    let r = crate::cmd!(c, "CONFIG", "SET", "tls-key-file", pkcs8.as_str());
+    assert!(String::from_utf8_lossy(&r).contains("Unable to update TLS configuration"));
+    assert!(srv.log().contains("Failed to load private key"));
+    assert_eq!(crate::cmd!(c, "CONFIG", "SET", "tls-key-file-pass", "1234"), b"+OK\r\n");
+    assert_eq!(
+        crate::cmd!(c, "CONFIG", "SET", "tls-key-file", pkcs8.as_str()),
+        b"+OK\r\n"
+    );
+    let mut s = certs.connect(tls_port, true).unwrap();
+    assert_eq!(roundtrip(&mut s, &[b"PING"], 7), b"+PONG\r\n");
+    drop(srv);
+
+    let legacy = certs.path("ec-legacy-aes128.pem");
+    let (srv, tls_port) = start(&certs, &["--tls-key-file", &legacy, "--tls-key-file-pass", "1234"]);
+    let mut s = certs.connect(tls_port, true).unwrap();
+    assert_eq!(roundtrip(&mut s, &[b"PING"], 7), b"+PONG\r\n");
+    drop(srv);
+}
+
+/// Version 1 certificates (what Redis's utils/gen-test-certs.sh makes its generic
+/// `redis.crt`) are taken from peers as OpenSSL takes them: a replica and its master
+/// both presenting one link up, over TLS 1.2 and 1.3.
+#[test]
+fn peers_with_version_1_certificates_link_up() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let path = |f: &str| data.join(f).display().to_string();
+    for protocols in ["TLSv1.2", "TLSv1.3"] {
+        let args = |tls_port: u16| -> Vec<String> {
+            let mut v: Vec<String> = vec!["--tls-port".into(), tls_port.to_string()];
+            for (k, f) in [
+                ("--tls-cert-file", "v1.crt"),
+                ("--tls-key-file", "v1.key"),
+                ("--tls-ca-cert-file", "v1-ca.crt"),
+            ] {
+                v.push(k.into());
+                v.push(path(f));
+            }
+            v.extend([
+                "--tls-protocols".into(),
+                protocols.into(),
+                "--tls-replication".into(),
+                "yes".into(),
+            ]);
+            v
+        };
+        let master_tls = free_port();
+        let margs = args(master_tls);
+        let master = Server::start_with(&margs.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut m = master.raw();
+        assert_eq!(crate::cmd!(m, "SET", "k", "v"), b"+OK\r\n");
+        let rargs = args(free_port());
+        let replica = Server::start_with(&rargs.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut r = replica.raw();
+        let port = master_tls.to_string();
+        assert_eq!(crate::cmd!(r, "REPLICAOF", "127.0.0.1", port.as_str()), b"+OK\r\n");
+        wait_for("the sync over TLS", Duration::from_secs(20), || {
+            (crate::cmd!(r, "GET", "k") == b"$1\r\nv\r\n").then_some(())
+        });
+        let info = String::from_utf8_lossy(&crate::cmd!(m, "INFO", "replication")).into_owned();
+        assert!(info.contains("connected_slaves:1"), "{protocols}: {info}");
+    }
 }
