@@ -385,20 +385,27 @@ fn myid(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     Ok(())
 }
 
+/// Whether the calling client is on a socket without TLS.
+fn plain(ctx: &mut Ctx) -> bool {
+    ctx.client().is_some_and(|c| c.conn.is_plain())
+}
+
 fn nodes(ctx: &mut Ctx, _a: &Args) -> CmdResult {
+    let plain = plain(ctx);
     let c = state(ctx)?;
-    let text = c.describe_all(0);
+    let text = c.describe_all(0, plain);
     ctx.out.verbatim(text.as_bytes(), "txt");
     Ok(())
 }
 
 fn replicas(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    let plain = plain(ctx);
     let c = state(ctx)?;
     let n = node_arg(c, a, 2, "Unknown node")?;
     if c.nodes[n].is_slave() {
         return Err(CmdError::new("ERR The specified node is not a master"));
     }
-    let lines: Vec<String> = c.nodes[n].slaves.iter().map(|&s| c.describe(s)).collect();
+    let lines: Vec<String> = c.nodes[n].slaves.iter().map(|&s| c.describe(s, plain)).collect();
     ctx.out.array(lines.len());
     for l in &lines {
         ctx.out.bulk(l.as_bytes());
@@ -625,6 +632,7 @@ fn replica_available(c: &Cluster, n: usize, my_offset: u64) -> bool {
 
 fn slots(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     let my_offset = ctx.srv.cluster_repl_offset();
+    let plain = plain(ctx);
     let c = state(ctx)?;
     let ty = c.settings.endpoint_type;
     let mut runs: Vec<(usize, usize, usize)> = Vec::new();
@@ -655,7 +663,7 @@ fn slots(ctx: &mut Ctx, _a: &Args) -> CmdResult {
             .iter()
             .map(|&n| {
                 let n = &c.nodes[n];
-                (n.ip.clone(), n.hostname.clone(), n.port, n.name)
+                (n.ip.clone(), n.hostname.clone(), c.shown_port(n, plain), n.name)
             })
             .collect();
         rows.push((s, e, info));
@@ -687,7 +695,18 @@ fn shards(ctx: &mut Ctx, _a: &Args) -> CmdResult {
             let Some(node) = c.nodes.get(n) else { continue };
             let offset = if n == c.myself { my_offset } else { node.repl_offset };
             let mut f: Vec<(&'static str, Result<i64, Vec<u8>>)> = vec![("id", Err(node.name.to_vec()))];
-            f.push(("port", Ok(node.port as i64)));
+            // The plaintext port and the TLS one, as the cluster knows them.
+            // Redis compat: cluster.c addNodeDetailsToShardReply.
+            let (port, tls_port) = match c.settings.tls {
+                true => (node.pport, node.port),
+                false => (node.port, 0),
+            };
+            if port != 0 {
+                f.push(("port", Ok(port as i64)));
+            }
+            if tls_port != 0 {
+                f.push(("tls-port", Ok(tls_port as i64)));
+            }
             f.push(("ip", Err(node.ip.clone().into_bytes())));
             f.push(("endpoint", Err(c.endpoint(node).into_bytes())));
             if !node.hostname.is_empty() {

@@ -16,8 +16,51 @@ const G: &str = "generic";
 const CACHE_ITEMS: usize = 64;
 const CACHE_TTL_SECS: i64 = 10;
 
+/// A connection to the target: TLS when the cluster speaks it (`tls-cluster`).
+/// Redis compat: cluster.c migrateGetSocket.
+enum Stream {
+    Tcp(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn set_timeouts(&self, d: Duration) {
+        let s = match self {
+            Stream::Tcp(s) => s,
+            Stream::Tls(t) => &t.sock,
+        };
+        let _ = s.set_write_timeout(Some(d));
+        let _ = s.set_read_timeout(Some(d));
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Tls(t) => t.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.flush(),
+            Stream::Tls(t) => t.flush(),
+        }
+    }
+}
+
 pub struct CachedSocket {
-    stream: TcpStream,
+    stream: Stream,
     /// The db the target has selected on this connection, -1 when unknown.
     last_dbid: i64,
     last_use: i64,
@@ -36,7 +79,7 @@ fn ioerr(reading: bool) -> CmdError {
 }
 
 /// Reads one reply line (up to 1 KB, like connSyncReadLine); None on error or timeout.
-fn read_line(s: &mut TcpStream) -> Result<Vec<u8>, std::io::Error> {
+fn read_line(s: &mut impl Read) -> Result<Vec<u8>, std::io::Error> {
     let mut line = Vec::new();
     let mut b = [0u8; 1];
     loop {
@@ -69,8 +112,8 @@ fn get_socket<'a>(
     timeout: Duration,
 ) -> Option<&'a mut CachedSocket> {
     let now = ctx.now_ms / 1000;
-    let cache = &mut ctx.srv.migrate_cache;
-    if !cache.contains_key(name) {
+    if !ctx.srv.migrate_cache.contains_key(name) {
+        let cache = &mut ctx.srv.migrate_cache;
         if cache.len() >= CACHE_ITEMS {
             if let Some(k) = cache.keys().next().cloned() {
                 cache.remove(&k);
@@ -82,7 +125,16 @@ fn get_socket<'a>(
             crate::util::net::connect_timeout(a, source, timeout).ok()
         })?;
         let _ = stream.set_nodelay(true);
-        cache.insert(
+        let stream = match ctx.srv.cfg.yes("tls-cluster") {
+            false => Stream::Tcp(stream),
+            true => {
+                let cfg = ctx.srv.tls.as_deref().and_then(|t| t.bus_client())?;
+                let name = rustls::pki_types::ServerName::try_from(host.to_string()).ok()?;
+                let conn = rustls::ClientConnection::new(cfg, name).ok()?;
+                Stream::Tls(Box::new(rustls::StreamOwned::new(conn, stream)))
+            }
+        };
+        ctx.srv.migrate_cache.insert(
             name.to_string(),
             CachedSocket {
                 stream,
@@ -91,7 +143,7 @@ fn get_socket<'a>(
             },
         );
     }
-    let cs = cache.get_mut(name)?;
+    let cs = ctx.srv.migrate_cache.get_mut(name)?;
     cs.last_use = now;
     Some(cs)
 }
@@ -207,8 +259,7 @@ fn migrate(ctx: &mut Ctx, a: &Args) -> CmdResult {
             return Err(ioerr(false));
         };
         let s = &mut cs.stream;
-        let _ = s.set_write_timeout(Some(dur));
-        let _ = s.set_read_timeout(Some(dur));
+        s.set_timeouts(dur);
         // Each step below may fail on a stale cached socket: reconnect once, unless timed out.
         let mut fail = |ctx: &mut Ctx, reading: bool, e: &std::io::Error| -> Option<CmdError> {
             ctx.srv.migrate_cache.remove(&name);

@@ -44,7 +44,7 @@ pub struct Directive {
 
 /// Directives accepted for compatibility whose behaviour is not implemented yet:
 /// setting them to a non-default value logs one warning.
-const NOT_IMPLEMENTED: &[&str] = &["tls-cluster", "io-threads", "sentinel", "loadmodule"];
+const NOT_IMPLEMENTED: &[&str] = &["io-threads", "sentinel", "loadmodule"];
 
 /// Replication settings, parsed once. Redis compat: config.c defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -347,7 +347,8 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
                 }
             }
             Err(r) => {
-                let text = srv.cluster.as_deref().map(|cl| r.text(cl)).unwrap_or_default();
+                let plain = srv.clients.get(cid).is_some_and(|c| c.conn.is_plain());
+                let text = srv.cluster.as_deref().map(|cl| r.text(cl, plain)).unwrap_or_default();
                 if spec.name == "exec" {
                     if srv.clients.get_mut(cid).is_some_and(|c| c.multi.take().is_some()) {
                         srv.unwatch_all(cid);

@@ -78,6 +78,11 @@ impl Conn {
     }
 
     /// Whether an encrypted stream holds output the socket has not taken yet.
+    /// A socket without TLS (what a TLS cluster gives plaintext ports to).
+    pub fn is_plain(&self) -> bool {
+        matches!(self, Conn::Tcp(_) | Conn::Unix(_))
+    }
+
     pub fn holds_output(&self) -> bool {
         matches!(self, Conn::Tls(t) if t.holds_output())
     }

@@ -246,9 +246,9 @@ impl Server {
         self.cfg.int("tls-port") as u16
     }
 
-    /// Whether TLS is in use: a TLS port, or links to a master over TLS.
+    /// Whether TLS is in use: a TLS port, or links to a master or cluster nodes over TLS.
     pub fn tls_wanted(&self) -> bool {
-        self.tls_port() != 0 || self.cfg.yes("tls-replication")
+        self.tls_port() != 0 || self.cfg.yes("tls-replication") || self.cfg.yes("tls-cluster")
     }
 
     /// Rebuilds the TLS contexts after CONFIG SET of a `tls-*` directive, when TLS is

@@ -44,6 +44,17 @@ impl TlsContexts {
         ServerConnection::new(Arc::clone(cfg)).ok().map(Connection::Server)
     }
 
+    /// The server context of cluster bus links: a peer must present a certificate
+    /// our CAs signed. None without CAs.
+    pub fn bus_server(&self) -> Option<Arc<ServerConfig>> {
+        self.yes.clone()
+    }
+
+    /// The client context of the links we open (to masters, to cluster nodes).
+    pub fn bus_client(&self) -> Option<Arc<ClientConfig>> {
+        self.client.clone()
+    }
+
     /// A client side session to `host` (a name or an address, checked against the
     /// peer's certificate as OpenSSL checks it: the CA only, not the name).
     pub fn connect(&self, host: &str) -> Result<Connection, String> {
@@ -73,7 +84,7 @@ fn build(cfg: &Config) -> Result<TlsContexts, String> {
     let key_file = set(cfg, "tls-key-file").ok_or("No tls-key-file configured!")?;
     let (ca_file, ca_dir) = (set(cfg, "tls-ca-cert-file"), set(cfg, "tls-ca-cert-dir"));
     let auth = cfg.get("tls-auth-clients").unwrap_or("yes");
-    if auth != "no" && ca_file.is_none() && ca_dir.is_none() {
+    if (auth != "no" || cfg.yes("tls-cluster") || cfg.yes("tls-replication")) && ca_file.is_none() && ca_dir.is_none() {
         return Err("Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-cluster, tls-replication or tls-auth-clients are enabled!".into());
     }
     let versions = protocols(cfg.get("tls-protocols").unwrap_or(""))?;

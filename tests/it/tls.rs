@@ -373,3 +373,75 @@ fn peers_with_version_1_certificates_link_up() {
         assert!(info.contains("connected_slaves:1"), "{protocols}: {info}");
     }
 }
+
+/// With `tls-cluster yes` the cluster bus speaks TLS: two nodes meet and link up,
+/// a TLS client is given the nodes' TLS ports and a plaintext one their plaintext
+/// ports (CLUSTER NODES, SHARDS).
+#[test]
+fn a_tls_cluster_bus_links_nodes_and_plain_clients_see_plain_ports() {
+    let certs = Certs::new();
+    let start_node = || {
+        let (tls_port, bus) = (free_port(), free_port());
+        let mut args = certs.args(tls_port);
+        let bus_s = bus.to_string();
+        args.extend(
+            [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-node-timeout",
+                "1000",
+                "--cluster-port",
+                &bus_s,
+                "--tls-cluster",
+                "yes",
+            ]
+            .map(String::from),
+        );
+        let srv = Server::start_with(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        (srv, tls_port, bus)
+    };
+    let (a, a_tls, _) = start_node();
+    let (b, b_tls, b_bus) = start_node();
+    let mut ca = a.raw();
+    let (tls_s, bus_s) = (b_tls.to_string(), b_bus.to_string());
+    assert_eq!(
+        crate::cmd!(ca, "CLUSTER", "MEET", "127.0.0.1", tls_s.as_str(), bus_s.as_str()),
+        b"+OK\r\n"
+    );
+    let mut cb = b.raw();
+    wait_for("both nodes linked over TLS", Duration::from_secs(20), || {
+        let linked = |c: &mut crate::harness::Raw| {
+            let t = String::from_utf8_lossy(&crate::cmd!(c, "CLUSTER", "NODES")).into_owned();
+            t.matches(" connected").count() == 2 && !t.contains("handshake") && !t.contains("noaddr")
+        };
+        (linked(&mut ca) && linked(&mut cb)).then_some(())
+    });
+    let plain = String::from_utf8_lossy(&crate::cmd!(ca, "CLUSTER", "NODES")).into_owned();
+    assert!(plain.contains(&format!("127.0.0.1:{}@{b_bus}", b.port)), "{plain}");
+    let mut s = certs.connect(a_tls, true).unwrap();
+    let over_tls = String::from_utf8_lossy(&roundtrip(&mut s, &[b"CLUSTER", b"NODES"], plain.len())).into_owned();
+    assert!(over_tls.contains(&format!("127.0.0.1:{b_tls}@{b_bus}")), "{over_tls}");
+    let shards = String::from_utf8_lossy(&crate::cmd!(cb, "CLUSTER", "SHARDS")).into_owned();
+    assert!(
+        shards.contains("tls-port") && shards.contains(&format!(":{b_tls}\r\n")),
+        "{shards}"
+    );
+}
+
+/// MIGRATE reaches its target over TLS when `tls-cluster` says the cluster speaks it.
+#[test]
+fn migrate_speaks_tls_with_tls_cluster() {
+    let certs = Certs::new();
+    let (a, _) = start(&certs, &["--tls-cluster", "yes"]);
+    let (b, b_tls) = start(&certs, &[]);
+    let mut ca = a.raw();
+    assert_eq!(crate::cmd!(ca, "SET", "k", "v"), b"+OK\r\n");
+    let port = b_tls.to_string();
+    assert_eq!(
+        crate::cmd!(ca, "MIGRATE", "127.0.0.1", port.as_str(), "k", "0", "5000"),
+        b"+OK\r\n"
+    );
+    assert_eq!(crate::cmd!(ca, "EXISTS", "k"), b":0\r\n");
+    let mut cb = b.raw();
+    assert_eq!(crate::cmd!(cb, "GET", "k"), b"$1\r\nv\r\n");
+}

@@ -3,8 +3,9 @@
 //! gossip, failure detection, slot ownership and elections happen here.
 //! Redis compat: cluster.c (clusterCron, clusterProcessPacket, clusterSendPing and
 //! their helpers).
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use mio::{Interest, Token};
 use rand::seq::SliceRandom;
@@ -14,6 +15,8 @@ use tracing::{debug, info, warn};
 use super::msg::{self, Body, Gossip, Header, Msg, Name};
 use super::*;
 use crate::clock;
+use crate::server::client::Conn;
+use crate::server::tls::TlsStream;
 use crate::server::Server;
 
 /// Tokens of bus links start here; bus listeners sit just below the client listeners.
@@ -21,7 +24,8 @@ pub const LINK_BASE: usize = usize::MAX / 2;
 pub const LISTENER_BASE: usize = usize::MAX - 96;
 
 pub struct Link {
-    pub stream: mio::net::TcpStream,
+    /// TCP, or TLS with `tls-cluster`.
+    pub stream: Conn,
     pub node: Option<usize>,
     pub inbound: bool,
     pub ctime: i64,
@@ -59,19 +63,33 @@ impl Server {
     /// Reads the cluster settings from the configuration.
     pub fn cluster_settings(&self) -> Settings {
         let c = &self.cfg;
-        let port = self.cfg.port;
+        // Redis compat: cluster.c deriveAnnouncedPorts. With tls-cluster the port we
+        // announce is the TLS one, the plaintext one goes beside it.
+        let tls = c.yes("tls-cluster");
+        let port = if tls { self.tls_port() } else { self.cfg.port };
         let cport = match c.int("cluster-port") {
             0 => port.wrapping_add(10000),
             p => p as u16,
+        };
+        let (announce, announce_tls) = (
+            c.int("cluster-announce-port") as u16,
+            c.int("cluster-announce-tls-port") as u16,
+        );
+        let (announce_port, pport) = match (tls, announce_tls) {
+            (true, 0) => (announce, self.cfg.port),
+            (true, t) => (t, announce),
+            (false, _) => (announce, 0),
         };
         Settings {
             node_timeout: c.int("cluster-node-timeout"),
             announce_ip: c.get("cluster-announce-ip").unwrap_or("").to_string(),
             announce_hostname: c.get("cluster-announce-hostname").unwrap_or("").to_string(),
-            announce_port: c.int("cluster-announce-port") as u16,
+            announce_port,
             announce_bus_port: c.int("cluster-announce-bus-port") as u16,
             port,
+            pport,
             bus_port: cport,
+            tls,
             require_full_coverage: c.yes("cluster-require-full-coverage"),
             allow_reads_when_down: c.yes("cluster-allow-reads-when-down"),
             allow_pubsubshard_when_down: c.yes("cluster-allow-pubsubshard-when-down"),
@@ -98,7 +116,7 @@ impl Server {
         let me = cl.myself;
         let node = &mut cl.nodes[me];
         node.port = if s.announce_port != 0 { s.announce_port } else { s.port };
-        node.pport = 0;
+        node.pport = s.pport;
         node.cport = if s.announce_bus_port != 0 {
             s.announce_bus_port
         } else {
@@ -130,7 +148,12 @@ impl Server {
     /// Err: the fatal message. Redis compat: cluster.c clusterInit.
     pub fn cluster_init(&mut self) -> Result<(), String> {
         let file = self.cfg.get("cluster-config-file").unwrap_or("nodes.conf").to_string();
-        if self.cfg.int("cluster-port") == 0 && self.cfg.port > 55535 {
+        let port = if self.cfg.yes("tls-cluster") {
+            self.tls_port()
+        } else {
+            self.cfg.port
+        };
+        if self.cfg.int("cluster-port") == 0 && port > 55535 {
             return Err("Redis port number too high. Cluster communication port is 10,000 port numbers higher than your Redis port. Your Redis port number must be 55535 or less.".into());
         }
         let mut cl = Cluster::open(std::path::PathBuf::from(file), now_ms())?;
@@ -199,6 +222,12 @@ impl Server {
 
     /// Accepts connections on bus listener `i`.
     pub fn cluster_accept(&mut self, i: usize) {
+        // With tls-cluster a peer must present a certificate our CAs signed.
+        // Redis compat: cluster.c clusterAcceptHandler (TLS_CLIENT_AUTH_YES).
+        let tls = match self.cfg.yes("tls-cluster") {
+            true => Some(self.tls.as_deref().and_then(|t| t.bus_server())),
+            false => None,
+        };
         let Some((cl, reg)) = self.cl_reg() else { return };
         loop {
             let Some(l) = cl.listeners.get(i) else { return };
@@ -210,9 +239,24 @@ impl Server {
                     if reg.register(&mut s, Token(LINK_BASE + id), Interest::READABLE).is_err() {
                         continue;
                     }
+                    let stream = match &tls {
+                        None => Conn::Tcp(s),
+                        Some(Some(cfg)) => match rustls::ServerConnection::new(Arc::clone(cfg)) {
+                            Ok(c) => Conn::Tls(Box::new(TlsStream::new(s, rustls::Connection::Server(c)))),
+                            Err(_) => {
+                                let _ = reg.deregister(&mut s);
+                                continue;
+                            }
+                        },
+                        Some(None) => {
+                            // No context that checks certificates: nobody may join.
+                            let _ = reg.deregister(&mut s);
+                            continue;
+                        }
+                    };
                     debug!("Accepting cluster node connection from {}:{}", peer.ip(), peer.port());
                     cl.links.insert(Link {
-                        stream: s,
+                        stream,
                         node: None,
                         inbound: true,
                         ctime: now_ms(),
@@ -241,7 +285,9 @@ impl Server {
         let Some(mut link) = cl.links.try_remove(id) else {
             return;
         };
-        let _ = reg.deregister(&mut link.stream);
+        if let Some(src) = link.stream.source() {
+            let _ = reg.deregister(src);
+        }
         if let Some(n) = link.node.and_then(|n| cl.nodes.get_mut(n)) {
             if n.link == Some(id) {
                 n.link = None;
@@ -282,14 +328,7 @@ impl Server {
             }
             let Some((cl, reg)) = self.cl_reg() else { return };
             let Some(link) = cl.links.get_mut(id) else { return };
-            if !link.sndbuf.is_empty() {
-                link.want_write = true;
-                let _ = reg.reregister(
-                    &mut link.stream,
-                    Token(LINK_BASE + id),
-                    Interest::READABLE | Interest::WRITABLE,
-                );
-            }
+            want_writable(link, id, reg);
         }
     }
 
@@ -314,8 +353,9 @@ impl Server {
                 return;
             }
             // The outcome of a non-blocking connect.
-            let err = link.stream.take_error().ok().flatten();
-            if err.is_some() || link.stream.peer_addr().is_err() {
+            let Some(tcp) = link.stream.tcp_mut() else { return };
+            let err = tcp.take_error().ok().flatten();
+            if err.is_some() || tcp.peer_addr().is_err() {
                 let node = link.node.and_then(|n| cl.nodes.get(n));
                 if let Some(n) = node {
                     debug!(
@@ -330,7 +370,7 @@ impl Server {
                 return;
             }
             link.connected = true;
-            link.local_ip = ip_of(link.stream.local_addr());
+            link.local_ip = link.stream.tcp_mut().map(|t| ip_of(t.local_addr())).unwrap_or_default();
             let Some(n) = link.node else { return };
             // A MEET to a node we were told to meet, else a PING; an earlier ping
             // still unanswered keeps its time.
@@ -353,26 +393,27 @@ impl Server {
                 self.cluster_free_link(id);
                 return;
             }
-            if link.sndbuf.is_empty() && link.want_write {
+            if link.sndbuf.is_empty() && !link.stream.holds_output() && link.want_write {
                 link.want_write = false;
-                let _ = reg.reregister(&mut link.stream, Token(LINK_BASE + id), Interest::READABLE);
+                if let Some(src) = link.stream.source() {
+                    let _ = reg.reregister(src, Token(LINK_BASE + id), Interest::READABLE);
+                }
             }
         }
         if !readable {
             return;
         }
-        let mut buf = [0u8; 16 * 1024];
         let mut closed = false;
         loop {
             let Some(link) = self.cl().and_then(|cl| cl.links.get_mut(id)) else {
                 return;
             };
-            match link.stream.read(&mut buf) {
+            match link.stream.read_append(&mut link.rcvbuf, 16 * 1024, None) {
                 Ok(0) => {
                     closed = true;
                     break;
                 }
-                Ok(n) => link.rcvbuf.extend_from_slice(&buf[..n]),
+                Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => {
@@ -406,6 +447,12 @@ impl Server {
         }
         if closed {
             self.cluster_free_link(id);
+            return;
+        }
+        // A TLS session may hold handshake output the socket did not take.
+        let Some((cl, reg)) = self.cl_reg() else { return };
+        if let Some(link) = cl.links.get_mut(id) {
+            want_writable(link, id, reg);
         }
     }
 
@@ -1354,6 +1401,11 @@ impl Server {
         }
         self.cluster_refresh_settings();
         let now = now_ms();
+        // With tls-cluster, links we open speak TLS (None inside: no usable context).
+        let tls = match self.cfg.yes("tls-cluster") {
+            true => Some(self.tls.as_deref().and_then(|t| t.bus_client())),
+            false => None,
+        };
         let Some(cl) = self.cl() else { return };
         cl.iteration += 1;
         let handshake_timeout = cl.settings.node_timeout.max(1000);
@@ -1400,9 +1452,28 @@ impl Server {
                         let ok = reg
                             .register(&mut s, Token(LINK_BASE + id), Interest::READABLE | Interest::WRITABLE)
                             .is_ok();
-                        if ok {
+                        let stream = match &tls {
+                            None => Some(Conn::Tcp(s)),
+                            Some(cfg) => {
+                                let name = rustls::pki_types::ServerName::try_from(node.ip.clone()).ok();
+                                let c = cfg
+                                    .as_ref()
+                                    .zip(name)
+                                    .and_then(|(cfg, name)| rustls::ClientConnection::new(Arc::clone(cfg), name).ok());
+                                match c {
+                                    Some(c) => {
+                                        Some(Conn::Tls(Box::new(TlsStream::new(s, rustls::Connection::Client(c)))))
+                                    }
+                                    None => {
+                                        let _ = reg.deregister(&mut s);
+                                        None
+                                    }
+                                }
+                            }
+                        };
+                        if let (true, Some(stream)) = (ok, stream) {
                             cl.links.insert(Link {
-                                stream: s,
+                                stream,
                                 node: Some(n),
                                 inbound: false,
                                 ctime: now,
@@ -1610,7 +1681,17 @@ fn flush(link: &mut Link) -> bool {
             Err(_) => return true,
         }
     }
-    false
+    link.stream.drain().is_err()
+}
+
+/// Asks for writability while the link has output the socket has not taken.
+fn want_writable(link: &mut Link, id: usize, reg: &mio::Registry) {
+    if !link.want_write && (!link.sndbuf.is_empty() || link.stream.holds_output()) {
+        link.want_write = true;
+        if let Some(src) = link.stream.source() {
+            let _ = reg.reregister(src, Token(LINK_BASE + id), Interest::READABLE | Interest::WRITABLE);
+        }
+    }
 }
 
 fn type_name(t: u16) -> &'static str {

@@ -155,7 +155,11 @@ pub struct Settings {
     pub announce_port: u16,
     pub announce_bus_port: u16,
     pub port: u16,
+    /// The plaintext port we announce beside a TLS one (`tls-cluster`); 0: none.
+    pub pport: u16,
     pub bus_port: u16,
+    /// `tls-cluster`: the bus speaks TLS, and `port` is the TLS port.
+    pub tls: bool,
     pub require_full_coverage: bool,
     pub allow_reads_when_down: bool,
     pub allow_pubsubshard_when_down: bool,
@@ -584,13 +588,23 @@ impl Cluster {
         }
     }
 
-    /// One line of CLUSTER NODES (and of the config file), without its newline.
-    /// Redis compat: cluster.c clusterGenNodeDescription.
-    pub fn describe(&self, id: usize) -> String {
+    /// The port of node `n` given to a client: with tls-cluster, a client not on
+    /// TLS (`plain`) gets the plaintext port when the node announced one.
+    pub fn shown_port(&self, n: &Node, plain: bool) -> u16 {
+        if plain && self.settings.tls && n.pport != 0 {
+            n.pport
+        } else {
+            n.port
+        }
+    }
+
+    /// One line of CLUSTER NODES (and of the config file), without its newline;
+    /// `plain` as for `shown_port`. Redis compat: cluster.c clusterGenNodeDescription.
+    pub fn describe(&self, id: usize, plain: bool) -> String {
         let n = &self.nodes[id];
         let mut s = String::with_capacity(128);
         s.push_str(n.name_str());
-        let _ = write!(s, " {}:{}@{}", n.ip, n.port, n.cport);
+        let _ = write!(s, " {}:{}@{}", n.ip, self.shown_port(n, plain), n.cport);
         if !n.hostname.is_empty() {
             let _ = write!(s, ",{}", n.hostname);
         }
@@ -641,13 +655,13 @@ impl Cluster {
     }
 
     /// CLUSTER NODES: every node but those filtered out by `skip` flags.
-    pub fn describe_all(&self, skip: u16) -> String {
+    pub fn describe_all(&self, skip: u16, plain: bool) -> String {
         let mut s = String::new();
         for (id, n) in self.nodes.iter() {
             if n.flags & skip != 0 {
                 continue;
             }
-            s.push_str(&self.describe(id));
+            s.push_str(&self.describe(id, plain));
             s.push('\n');
         }
         s
@@ -657,7 +671,7 @@ impl Cluster {
     /// Redis compat: cluster.c clusterSaveConfig.
     pub fn save_config(&mut self, fsync: bool) -> std::io::Result<()> {
         self.todo &= !(TODO_SAVE_CONFIG | TODO_FSYNC_CONFIG);
-        let mut text = self.describe_all(HANDSHAKE);
+        let mut text = self.describe_all(HANDSHAKE, false);
         let _ = writeln!(
             text,
             "vars currentEpoch {} lastVoteEpoch {}",
@@ -958,7 +972,7 @@ mod tests {
         assert_eq!(b.current_epoch, 7);
         assert_eq!(b.me().config_epoch, 3);
         assert_eq!(b.node(b.migrating[5]).map(|n| n.port), Some(7001));
-        assert_eq!(b.describe_all(0), a.describe_all(0));
+        assert_eq!(b.describe_all(0, false), a.describe_all(0, false));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

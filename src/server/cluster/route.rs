@@ -20,10 +20,11 @@ pub enum Redirect {
 }
 
 impl Redirect {
-    /// The error reply. Redis compat: cluster.c clusterRedirectClient.
-    pub fn text(&self, cl: &Cluster) -> String {
+    /// The error reply to a client; `plain`: one not on TLS, given the plaintext
+    /// port of a TLS cluster. Redis compat: cluster.c clusterRedirectClient.
+    pub fn text(&self, cl: &Cluster, plain: bool) -> String {
         let to = |kind: &str, slot: u16, n: u32| match cl.node(n) {
-            Some(node) => format!("{kind} {slot} {}:{}", cl.endpoint(node), node.port),
+            Some(node) => format!("{kind} {slot} {}:{}", cl.endpoint(node), cl.shown_port(node, plain)),
             None => "CLUSTERDOWN Hash slot not served".to_string(),
         };
         match self {
@@ -182,7 +183,7 @@ impl Server {
                 continue;
             }
             if !cl.ok {
-                errors.push((cid, Redirect::Down.text(cl)));
+                errors.push((cid, Redirect::Down.text(cl, c.conn.is_plain())));
                 continue;
             }
             // A replica keeps readers (READONLY, not writing: XREAD) of its master's
@@ -194,7 +195,7 @@ impl Server {
                     continue;
                 }
                 if owner == NONE {
-                    errors.push((cid, Redirect::Unbound.text(cl)));
+                    errors.push((cid, Redirect::Unbound.text(cl, c.conn.is_plain())));
                     break;
                 }
                 let me = cl.me();
@@ -204,7 +205,7 @@ impl Server {
                     && b.argv.first().is_some_and(|a| a.eq_ignore_ascii_case(b"xread"));
                 let importing = cl.importing[slot as usize] != NONE && c.cluster_asking;
                 if !reading_from_master && !importing {
-                    errors.push((cid, Redirect::Moved(slot, owner).text(cl)));
+                    errors.push((cid, Redirect::Moved(slot, owner).text(cl, c.conn.is_plain())));
                     break;
                 }
             }
