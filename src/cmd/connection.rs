@@ -533,6 +533,11 @@ fn kill(ctx: &mut Ctx, cid: usize) {
             c.close_after_reply = true;
         }
     } else {
+        // Replication forgets the link now, as Redis frees the client at once: a
+        // master link killed inside MULTI before a long command is down from here
+        // (its down time counts toward the replica's data age). The socket closes
+        // after the command.
+        ctx.srv.repl_forget_client(cid);
         ctx.srv.close_client_async(cid);
     }
 }

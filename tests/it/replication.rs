@@ -1073,3 +1073,27 @@ fn a_replica_announces_its_address() {
         b"-ERR REPLCONF ip-address provided by replica instance is too long: 256 bytes\r\n"
     );
 }
+
+/// CLIENT KILL of the master link inside MULTI takes the link down when it runs,
+/// not when the transaction ends: the time a long command after it takes counts as
+/// link down time (what a cluster replica's data age, and so its right to fail
+/// over, is judged by).
+#[test]
+fn a_master_link_killed_inside_multi_is_down_from_the_kill() {
+    let m = Server::start();
+    let r = replica_of(&m);
+    let mut rc = r.raw();
+    wait_for("the link", Duration::from_secs(10), || {
+        (info_field(&mut rc, "master_link_status") == "up").then_some(())
+    });
+    // The master then serves nobody, so the replica cannot link again.
+    let mut mc = m.raw();
+    assert_eq!(cmd!(mc, "CLIENT", "PAUSE", "20000", "ALL"), b"+OK\r\n");
+    assert_eq!(cmd!(rc, "MULTI"), b"+OK\r\n");
+    assert_eq!(cmd!(rc, "CLIENT", "KILL", "TYPE", "master"), b"+QUEUED\r\n");
+    assert_eq!(cmd!(rc, "DEBUG", "SLEEP", "2"), b"+QUEUED\r\n");
+    assert_eq!(cmd!(rc, "EXEC"), b"*2\r\n:1\r\n+OK\r\n");
+    assert_eq!(info_field(&mut rc, "master_link_status"), "down");
+    let down: u64 = info_field(&mut rc, "master_link_down_since_seconds").parse().unwrap();
+    assert!(down >= 2, "down for {down} s");
+}
