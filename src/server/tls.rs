@@ -119,19 +119,26 @@ fn build(cfg: &Config) -> Result<TlsContexts, String> {
     };
     let server_key =
         certified(certs, key, &provider).map_err(|e| format!("Failed to load private key: {key_file}: {e}"))?;
+    let session_timeout = cfg.int("tls-session-cache-timeout").max(0) as u64;
     let sessions: Arc<dyn rustls::server::StoresServerSessions> = match cfg.yes("tls-session-caching") {
         // Redis compat: 0 is no limit (OpenSSL's SSL_CTX_sess_set_cache_size).
-        true => Arc::new(SessionCache::new(match cfg.int("tls-session-cache-size") {
-            0 => usize::MAX,
-            n => n as usize,
-        })),
+        true => Arc::new(SessionCache::new(
+            match cfg.int("tls-session-cache-size") {
+                0 => usize::MAX,
+                n => n as usize,
+            },
+            session_timeout,
+        )),
         false => Arc::new(NoServerSessionStorage {}),
     };
     // Resumed TLS 1.3 sessions (and TLS 1.2 ones of clients that take tickets) come
     // back with a ticket we encrypted, as OpenSSL's do: the cache then holds only
     // TLS 1.2 sessions resumed by id, not two entries for every connection made.
     let ticketer = match cfg.yes("tls-session-caching") {
-        true => Some(ring::Ticketer::new().map_err(|e| format!("Failed to configure TLS: {e}"))?),
+        true => Some(Arc::new(ExpiringTickets {
+            inner: ring::Ticketer::new().map_err(|e| format!("Failed to configure TLS: {e}"))?,
+            timeout: session_timeout,
+        }) as Arc<dyn rustls::server::ProducesTickets>),
         false => None,
     };
     let prefer_server = cfg.yes("tls-prefer-server-ciphers");
@@ -317,24 +324,37 @@ fn legacy_decrypt(dek: &str, pass: &[u8], data: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// Sessions resumable by id (TLS 1.2 clients without tickets), oldest dropped first
-/// beyond `limit`. Grows with use: rustls's own cache reserves room for its whole
-/// limit up front (2.4 MB at Redis's default of 20480).
+/// Sessions resumable by id (TLS 1.2 clients without tickets) with the second they
+/// were stored, oldest dropped first beyond `limit`. Grows with use: rustls's own
+/// cache reserves room for its whole limit up front (2.4 MB at Redis's default of
+/// 20480).
 type Sessions = (
-    std::collections::HashMap<Vec<u8>, Vec<u8>>,
+    std::collections::HashMap<Vec<u8>, (Vec<u8>, u64)>,
     std::collections::VecDeque<Vec<u8>>,
 );
+
+fn now_secs() -> u64 {
+    crate::clock::now_ms().max(0) as u64 / 1000
+}
+
+/// Whether a session stored at `at` may still resume under `timeout` seconds
+/// (`tls-session-cache-timeout`; 0 lets none resume, as OpenSSL's timeout does).
+fn fresh(at: u64, timeout: u64) -> bool {
+    now_secs().saturating_sub(at) < timeout
+}
 
 #[derive(Debug)]
 struct SessionCache {
     limit: usize,
+    timeout: u64,
     inner: std::sync::Mutex<Sessions>,
 }
 
 impl SessionCache {
-    fn new(limit: usize) -> Self {
+    fn new(limit: usize, timeout: u64) -> Self {
         SessionCache {
             limit,
+            timeout,
             inner: std::sync::Mutex::new(Default::default()),
         }
     }
@@ -346,7 +366,7 @@ impl rustls::server::StoresServerSessions for SessionCache {
             return false;
         };
         let (map, order) = &mut *g;
-        if map.insert(key.clone(), value).is_none() {
+        if map.insert(key.clone(), (value, now_secs())).is_none() {
             order.push_back(key);
         }
         while map.len() > self.limit {
@@ -359,18 +379,53 @@ impl rustls::server::StoresServerSessions for SessionCache {
     }
 
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.inner.lock().ok()?.0.get(key).cloned()
+        let g = self.inner.lock().ok()?;
+        let (v, at) = g.0.get(key)?;
+        fresh(*at, self.timeout).then(|| v.clone())
     }
 
     fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
         let mut g = self.inner.lock().ok()?;
-        let v = g.0.remove(key)?;
+        let (v, at) = g.0.remove(key)?;
         g.1.retain(|k| k.as_slice() != key);
-        Some(v)
+        fresh(at, self.timeout).then_some(v)
     }
 
     fn can_cache(&self) -> bool {
         true
+    }
+}
+
+/// Session tickets that resume only within `tls-session-cache-timeout` of their
+/// issue, as OpenSSL's do: the issue time travels inside the encrypted ticket
+/// (rustls itself only rotates its ticket keys every six hours).
+#[derive(Debug)]
+struct ExpiringTickets {
+    inner: Arc<dyn rustls::server::ProducesTickets>,
+    timeout: u64,
+}
+
+impl rustls::server::ProducesTickets for ExpiringTickets {
+    fn enabled(&self) -> bool {
+        self.inner.enabled()
+    }
+
+    fn lifetime(&self) -> u32 {
+        self.timeout.min(u32::MAX as u64) as u32
+    }
+
+    fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
+        let mut v = Vec::with_capacity(8 + plain.len());
+        v.extend_from_slice(&now_secs().to_be_bytes());
+        v.extend_from_slice(plain);
+        self.inner.encrypt(&v)
+    }
+
+    fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
+        let plain = self.inner.decrypt(cipher)?;
+        let (at, rest) = plain.split_at_checked(8)?;
+        let at = u64::from_be_bytes(at.try_into().ok()?);
+        fresh(at, self.timeout).then(|| rest.to_vec())
     }
 }
 

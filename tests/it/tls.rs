@@ -445,3 +445,50 @@ fn migrate_speaks_tls_with_tls_cluster() {
     let mut cb = b.raw();
     assert_eq!(crate::cmd!(cb, "GET", "k"), b"$1\r\nv\r\n");
 }
+
+/// A session resumes (a TLS 1.3 ticket; a TLS 1.2 ticket or id) within
+/// tls-session-cache-timeout, and not once it has passed (0: never).
+#[test]
+fn sessions_resume_within_the_cache_timeout() {
+    let certs = Certs::new();
+    for (timeout, versions, resumed) in [
+        ("300", &[&rustls::version::TLS13][..], true),
+        ("300", &[&rustls::version::TLS12][..], true),
+        ("0", &[&rustls::version::TLS13][..], false),
+        ("0", &[&rustls::version::TLS12][..], false),
+    ] {
+        let (_srv, port) = start(
+            &certs,
+            &["--tls-auth-clients", "no", "--tls-session-cache-timeout", timeout],
+        );
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(certs.dir.join("ca.crt")).unwrap() {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let cfg = Arc::new(
+            rustls::ClientConfig::builder_with_provider(provider)
+                .with_protocol_versions(versions)
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        );
+        let mut kinds = Vec::new();
+        for _ in 0..2 {
+            let conn =
+                rustls::ClientConnection::new(Arc::clone(&cfg), ServerName::try_from("localhost").unwrap()).unwrap();
+            let sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut s = rustls::StreamOwned::new(conn, sock);
+            // The reply comes after any ticket, so the ticket is stored by then.
+            assert_eq!(roundtrip(&mut s, &[b"PING"], 7), b"+PONG\r\n");
+            kinds.push(s.conn.handshake_kind());
+        }
+        let want = if resumed {
+            rustls::HandshakeKind::Resumed
+        } else {
+            rustls::HandshakeKind::Full
+        };
+        assert_eq!(kinds[1], Some(want), "timeout {timeout}, {versions:?}");
+    }
+}
