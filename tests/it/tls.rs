@@ -419,7 +419,23 @@ fn a_tls_cluster_bus_links_nodes_and_plain_clients_see_plain_ports() {
     let plain = String::from_utf8_lossy(&crate::cmd!(ca, "CLUSTER", "NODES")).into_owned();
     assert!(plain.contains(&format!("127.0.0.1:{}@{b_bus}", b.port)), "{plain}");
     let mut s = certs.connect(a_tls, true).unwrap();
-    let over_tls = String::from_utf8_lossy(&roundtrip(&mut s, &[b"CLUSTER", b"NODES"], plain.len())).into_owned();
+    // A bulk reply: its length line first, then as many bytes as it gives.
+    let mut got = roundtrip(&mut s, &[b"CLUSTER", b"NODES"], 1);
+    let mut buf = [0u8; 4096];
+    let total = loop {
+        if let Some(end) = got.windows(2).position(|w| w == b"\r\n") {
+            let len: usize = String::from_utf8_lossy(&got[1..end]).parse().unwrap();
+            break end + 2 + len + 2;
+        }
+        let n = s.read(&mut buf).unwrap();
+        got.extend_from_slice(&buf[..n]);
+    };
+    while got.len() < total {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "connection closed");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let over_tls = String::from_utf8_lossy(&got).into_owned();
     assert!(over_tls.contains(&format!("127.0.0.1:{b_tls}@{b_bus}")), "{over_tls}");
     let shards = String::from_utf8_lossy(&crate::cmd!(cb, "CLUSTER", "SHARDS")).into_owned();
     assert!(
