@@ -199,6 +199,7 @@ impl Parser {
 
 /// What COMMAND DOCS says of a command beyond its summary: its arguments, and
 /// whether it is deprecated or a system command.
+#[derive(Default)]
 pub struct Docs {
     pub args: Vec<Arg>,
     pub syscmd: bool,
@@ -211,39 +212,17 @@ pub fn docs(full: &str) -> Option<&'static Docs> {
     static TABLE: OnceLock<HashMap<&'static str, Docs>> = OnceLock::new();
     TABLE
         .get_or_init(|| {
-            let mut t: HashMap<&'static str, Docs> = ARGS
-                .iter()
-                .map(|&(name, line)| {
-                    // The notation is checked by the unit tests: a line that does not
-                    // parse gives no arguments rather than a failure.
-                    let args = parse(line).unwrap_or_default();
-                    (
-                        name,
-                        Docs {
-                            args,
-                            syscmd: false,
-                            deprecated: None,
-                        },
-                    )
-                })
-                .collect();
+            let mut t: HashMap<&'static str, Docs> = HashMap::new();
+            for &(name, line) in ARGS {
+                // The notation is checked by the unit tests: a line that does not
+                // parse gives no arguments rather than a failure.
+                t.entry(name).or_default().args = parse(line).unwrap_or_default();
+            }
             for &name in SYSCMDS {
-                t.entry(name)
-                    .or_insert_with(|| Docs {
-                        args: Vec::new(),
-                        syscmd: false,
-                        deprecated: None,
-                    })
-                    .syscmd = true;
+                t.entry(name).or_default().syscmd = true;
             }
             for &(name, since, instead) in DEPRECATED {
-                t.entry(name)
-                    .or_insert_with(|| Docs {
-                        args: Vec::new(),
-                        syscmd: false,
-                        deprecated: None,
-                    })
-                    .deprecated = Some((since, instead));
+                t.entry(name).or_default().deprecated = Some((since, instead));
             }
             t
         })

@@ -291,11 +291,19 @@ fn legacy_decrypt(dek: &str, pass: &[u8], data: &[u8]) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(iv_hex.get(i..i + 2)?, 16).ok())
         .collect::<Option<Vec<u8>>>()?;
-    let key_len = match cipher {
-        "AES-128-CBC" => 16,
-        "AES-192-CBC" => 24,
-        "AES-256-CBC" => 32,
-        "DES-EDE3-CBC" => 24,
+    fn cbc_decrypt<C>(key: &[u8], iv: &[u8], data: &[u8]) -> Option<Vec<u8>>
+    where
+        C: BlockCipher + BlockDecryptMut + KeyInit,
+    {
+        let d = cbc::Decryptor::<C>::new_from_slices(key, iv).ok()?;
+        d.decrypt_padded_vec_mut::<Pkcs7>(data).ok()
+    }
+    type Decrypt = fn(&[u8], &[u8], &[u8]) -> Option<Vec<u8>>;
+    let (key_len, decrypt): (usize, Decrypt) = match cipher {
+        "AES-128-CBC" => (16, cbc_decrypt::<aes::Aes128>),
+        "AES-192-CBC" => (24, cbc_decrypt::<aes::Aes192>),
+        "AES-256-CBC" => (32, cbc_decrypt::<aes::Aes256>),
+        "DES-EDE3-CBC" => (24, cbc_decrypt::<des::TdesEde3>),
         _ => return None,
     };
     let mut key = Vec::with_capacity(key_len + 16);
@@ -309,19 +317,7 @@ fn legacy_decrypt(dek: &str, pass: &[u8], data: &[u8]) -> Option<Vec<u8>> {
         key.extend_from_slice(&prev);
     }
     key.truncate(key_len);
-    fn run<C>(key: &[u8], iv: &[u8], data: &[u8]) -> Option<Vec<u8>>
-    where
-        C: BlockCipher + BlockDecryptMut + KeyInit,
-    {
-        let d = cbc::Decryptor::<C>::new_from_slices(key, iv).ok()?;
-        d.decrypt_padded_vec_mut::<Pkcs7>(data).ok()
-    }
-    match cipher {
-        "AES-128-CBC" => run::<aes::Aes128>(&key, &iv, data),
-        "AES-192-CBC" => run::<aes::Aes192>(&key, &iv, data),
-        "AES-256-CBC" => run::<aes::Aes256>(&key, &iv, data),
-        _ => run::<des::TdesEde3>(&key, &iv, data),
-    }
+    decrypt(&key, &iv, data)
 }
 
 /// Sessions resumable by id (TLS 1.2 clients without tickets) with the second they

@@ -300,6 +300,20 @@ fn aof_directories_interchange_with_redis() {
     }
 }
 
+/// The same names with the same descriptions on both servers; every difference listed.
+fn assert_same_entries(
+    ours: &std::collections::BTreeMap<String, String>,
+    redis: &std::collections::BTreeMap<String, String>,
+) {
+    assert_eq!(ours.keys().collect::<Vec<_>>(), redis.keys().collect::<Vec<_>>());
+    let differ: Vec<String> = ours
+        .iter()
+        .filter(|(k, v)| redis.get(*k) != Some(v))
+        .map(|(k, v)| format!("{k}:\n  ours   {v}\n  redis  {}", redis[k]))
+        .collect();
+    assert!(differ.is_empty(), "{} differ:\n{}", differ.len(), differ.join("\n"));
+}
+
 /// A COMMAND reply, canonical: flag, category and tip sets sorted, key spec notes
 /// (prose) left out.
 fn command_tree(v: &redis::Value) -> String {
@@ -348,13 +362,7 @@ fn command_table_matches_redis() {
         out
     };
     let (a, b) = (entries(&ours), entries(&theirs));
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
-    let differ: Vec<String> = a
-        .iter()
-        .filter(|(k, v)| b.get(*k) != Some(v))
-        .map(|(k, v)| format!("{k}:\n  ours   {v}\n  redis  {}", b[k]))
-        .collect();
-    assert!(differ.is_empty(), "{} differ:\n{}", differ.len(), differ.join("\n"));
+    assert_same_entries(&a, &b);
 }
 
 /// COMMAND DOCS as `name -> fields`, subcommands as entries of their own, the prose
@@ -397,13 +405,7 @@ fn command_docs_match_redis() {
     let ours = Server::start();
     let theirs = Server::start_reference();
     let (a, b) = (docs_entries(&ours), docs_entries(&theirs));
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
-    let differ: Vec<String> = a
-        .iter()
-        .filter(|(k, v)| b.get(*k) != Some(v))
-        .map(|(k, v)| format!("{k}:\n  ours   {v}\n  redis  {}", b[k]))
-        .collect();
-    assert!(differ.is_empty(), "{} differ:\n{}", differ.len(), differ.join("\n"));
+    assert_same_entries(&a, &b);
     assert!(a["set"].contains("KEEPTTL"), "{}", a["set"]);
 }
 

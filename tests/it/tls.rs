@@ -65,13 +65,32 @@ impl Certs {
         port: u16,
         with_cert: bool,
     ) -> std::io::Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
+        let cfg = self.client_config(rustls::DEFAULT_VERSIONS, with_cert);
+        let conn = rustls::ClientConnection::new(cfg, ServerName::try_from("localhost").unwrap()).unwrap();
+        let sock = TcpStream::connect(("127.0.0.1", port))?;
+        sock.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let mut s = rustls::StreamOwned::new(conn, sock);
+        // Drive the handshake now, so that a refused one fails here.
+        while s.conn.is_handshaking() {
+            s.conn.complete_io(&mut s.sock)?;
+        }
+        Ok(s)
+    }
+
+    /// A client configuration that trusts the CA, speaks `versions`, and presents
+    /// the certificate when `with_cert`. Its sessions are kept for resumption.
+    fn client_config(
+        &self,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+        with_cert: bool,
+    ) -> Arc<rustls::ClientConfig> {
         let mut roots = rustls::RootCertStore::empty();
         for c in CertificateDer::pem_file_iter(self.dir.join("ca.crt")).unwrap() {
             roots.add(c.unwrap()).unwrap();
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let b = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(versions)
             .unwrap()
             .with_root_certificates(roots);
         let cfg = if with_cert {
@@ -84,15 +103,7 @@ impl Certs {
         } else {
             b.with_no_client_auth()
         };
-        let conn = rustls::ClientConnection::new(Arc::new(cfg), ServerName::try_from("localhost").unwrap()).unwrap();
-        let sock = TcpStream::connect(("127.0.0.1", port))?;
-        sock.set_read_timeout(Some(Duration::from_secs(10)))?;
-        let mut s = rustls::StreamOwned::new(conn, sock);
-        // Drive the handshake now, so that a refused one fails here.
-        while s.conn.is_handshaking() {
-            s.conn.complete_io(&mut s.sock)?;
-        }
-        Ok(s)
+        Arc::new(cfg)
     }
 }
 
@@ -477,18 +488,7 @@ fn sessions_resume_within_the_cache_timeout() {
             &certs,
             &["--tls-auth-clients", "no", "--tls-session-cache-timeout", timeout],
         );
-        let mut roots = rustls::RootCertStore::empty();
-        for c in CertificateDer::pem_file_iter(certs.dir.join("ca.crt")).unwrap() {
-            roots.add(c.unwrap()).unwrap();
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let cfg = Arc::new(
-            rustls::ClientConfig::builder_with_provider(provider)
-                .with_protocol_versions(versions)
-                .unwrap()
-                .with_root_certificates(roots)
-                .with_no_client_auth(),
-        );
+        let cfg = certs.client_config(versions, false);
         let mut kinds = Vec::new();
         for _ in 0..2 {
             let conn =
