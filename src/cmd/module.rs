@@ -44,20 +44,34 @@ fn module_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
 }
 
 /// A small drawing: rows of a diagonal weave whose density follows the row, then
-/// the version line.
+/// the version line. As in Redis, `VERSION n` (only when more arguments follow
+/// the word) picks the edition: 5 takes up to three integers (columns, squares
+/// per row, squares per column), 6 up to two (columns, rows), and every other
+/// edition ignores what follows. The integers set the drawing's size here.
 fn lolwut(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let mut j = 1;
-    while j < a.len() {
-        if a.is(j, "version") && j + 1 < a.len() {
-            a.i64(j + 1)?;
-            j += 2;
-        } else {
-            return Err(super::error::SYNTAX);
+    let (edition, first) = if a.len() >= 3 && a.is(1, "version") {
+        (a.i64(2)?, 3)
+    } else {
+        (7, 1)
+    };
+    let (mut cols, mut rows) = (48i64, 8i64);
+    let takes = match edition {
+        5 => 3,
+        6 => 2,
+        _ => 0,
+    };
+    for (n, j) in (first..a.len()).take(takes).enumerate() {
+        let v = a.i64(j)?;
+        match (edition, n) {
+            (_, 0) => cols = v,
+            (5, 2) | (6, 1) => rows = v / 2,
+            _ => {}
         }
     }
+    let (cols, rows) = (cols.clamp(1, 1000) as usize, rows.clamp(1, 250) as usize);
     let mut art = String::new();
-    for y in 0..8usize {
-        for x in 0..48usize {
+    for y in 0..rows {
+        for x in 0..cols {
             let on = (x + y) % (2 + y % 4) == 0 || (x * 7 + y * 3) % 11 == 0;
             art.push(if on { '/' } else { ' ' });
         }

@@ -90,6 +90,9 @@ fn sort_generic(ctx: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
         } else if a.is(j, "by") && left >= 1 {
             by = Some(a.at(j + 1));
             dontsort = !a.at(j + 1).contains(&b'*');
+            if !dontsort && ctx.srv.cluster.is_some() {
+                return Err(CmdError::new("ERR BY option of SORT denied in Cluster mode."));
+            }
             if !dontsort && !full_access {
                 return Err(CmdError::new(
                     "ERR BY option of SORT denied due to insufficient ACL permissions.",
@@ -97,6 +100,9 @@ fn sort_generic(ctx: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
             }
             j += 1;
         } else if a.is(j, "get") && left >= 1 {
+            if ctx.srv.cluster.is_some() {
+                return Err(CmdError::new("ERR GET option of SORT denied in Cluster mode."));
+            }
             if !full_access {
                 return Err(CmdError::new(
                     "ERR GET option of SORT denied due to insufficient ACL permissions.",

@@ -166,6 +166,35 @@ fn three_masters_share_the_slots_and_redirect_clients() {
         cmd!(c0, "INFO", "cluster"),
         b"$30\r\n# Cluster\r\ncluster_enabled:1\r\n\r\n"
     );
+    // SORT may not read keys of other slots through patterns; a constant BY is fine.
+    cmd!(c2, "RPUSH", "{foo}l", "2", "1");
+    assert_eq!(
+        cmd!(c2, "SORT", "{foo}l", "BY", "{foo}w_*"),
+        b"-ERR BY option of SORT denied in Cluster mode.\r\n"
+    );
+    assert_eq!(
+        cmd!(c2, "SORT", "{foo}l", "GET", "#"),
+        b"-ERR GET option of SORT denied in Cluster mode.\r\n"
+    );
+    assert_eq!(
+        cmd!(c2, "SORT", "{foo}l", "BY", "nosort"),
+        b"*2\r\n$1\r\n2\r\n$1\r\n1\r\n"
+    );
+    // CLUSTER LINKS lists, node by node, our link to it and then its link to us.
+    let mut rc = nodes[0].srv.client();
+    let links: Vec<Vec<(String, redis::Value)>> = wait_for("two links with each peer", Duration::from_secs(10), || {
+        let links: Vec<Vec<(String, redis::Value)>> = redis::cmd("CLUSTER").arg("LINKS").query(&mut rc).unwrap();
+        (links.len() == 4).then_some(links)
+    });
+    let field = |l: &Vec<(String, redis::Value)>, name: &str| -> String {
+        let v = &l.iter().find(|(k, _)| k == name).unwrap().1;
+        redis::from_redis_value(v).unwrap()
+    };
+    for pair in links.chunks(2) {
+        assert_eq!(field(&pair[0], "direction"), "to");
+        assert_eq!(field(&pair[1], "direction"), "from");
+        assert_eq!(field(&pair[0], "node"), field(&pair[1], "node"));
+    }
 }
 
 #[test]

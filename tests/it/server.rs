@@ -600,6 +600,27 @@ fn module_lolwut_and_restore_asking() {
     );
     let art = String::from_utf8(cmd!(c, "LOLWUT")).unwrap();
     assert!(art.contains("Redis ver. 7.0.15"), "{art}");
+    // The current edition ignores its arguments; editions 5 and 6 take integers.
+    for args in [
+        &["5", "6", "7", "8"][..],
+        &["VERSION"],
+        &["VERSION", "5", "1", "2", "3"],
+        &["VERSION", "6", "10", "2"],
+    ] {
+        let mut argv: Vec<&[u8]> = vec![b"LOLWUT"];
+        argv.extend(args.iter().map(|a| a.as_bytes()));
+        let art = String::from_utf8(c.cmd(&argv)).unwrap();
+        assert!(art.contains("Redis ver. 7.0.15"), "{args:?}: {art}");
+    }
+    assert_eq!(
+        cmd!(c, "LOLWUT", "VERSION", "5", "wide"),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "LOLWUT", "VERSION", "x", "1"),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    assert!(cmd!(c, "LOLWUT", "VERSION", "7", "wide").starts_with(b"$"));
     cmd!(c, "SET", "src", "hello");
     let dump = cmd!(c, "DUMP", "src");
     let payload = &dump[dump.iter().position(|&b| b == b'\n').unwrap() + 1..dump.len() - 2];

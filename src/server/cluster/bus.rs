@@ -1641,10 +1641,12 @@ impl Server {
     /// CLUSTER LINKS: one map per link.
     pub fn cluster_links_reply(&self, out: &mut crate::resp::ReplyBuf) {
         let Some(cl) = self.cluster.as_deref() else { return };
+        // Node by node, our link to it and then its link to us, as Redis lists them.
         let links: Vec<(&Link, &Node)> = cl
-            .links
+            .nodes
             .iter()
-            .filter_map(|(_, l)| Some((l, cl.nodes.get(l.node?)?)))
+            .flat_map(|(_, n)| [n.link, n.inbound_link].into_iter().flatten().map(move |l| (l, n)))
+            .filter_map(|(l, n)| Some((cl.links.get(l)?, n)))
             .collect();
         out.array(links.len());
         for (l, n) in links {
@@ -1656,10 +1658,7 @@ impl Server {
             out.bulk(b"create-time");
             out.int(l.ctime);
             out.bulk(b"events");
-            out.bulk(match (l.want_write, true) {
-                (true, _) => b"rw",
-                _ => b"r",
-            });
+            out.bulk(if l.want_write { b"rw" } else { b"r" });
             out.bulk(b"send-buffer-allocated");
             out.int(l.sndbuf.capacity() as i64);
             out.bulk(b"send-buffer-used");
