@@ -60,7 +60,7 @@ fn reply_distance(out: &mut ReplyBuf, d: f64) {
 fn reply_coord(out: &mut ReplyBuf, v: f64) {
     let mut b = Vec::with_capacity(24);
     num::fmt_f64_human(v, &mut b);
-    out.bulk(&b);
+    out.human_double(&b);
 }
 
 fn geoadd(ctx: &mut Ctx, a: &Args) -> CmdResult {

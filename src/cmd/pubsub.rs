@@ -95,7 +95,8 @@ fn count_subs(ctx: &mut Ctx, a: &Args, shard: bool) -> CmdResult {
         &ctx.srv.pubsub.channels
     };
     let names = a.rest(2);
-    ctx.out.map(names.len());
+    // A flat array in RESP3 too, as Redis 7.0 replies.
+    ctx.out.array(2 * names.len());
     for n in names {
         ctx.out.bulk(n);
         ctx.out.int(map.get(*n).map(|v| v.len()).unwrap_or(0) as i64);

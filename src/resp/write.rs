@@ -174,6 +174,18 @@ impl ReplyBuf {
         }
     }
 
+    /// A number already written in human form (`17` digits, no exponent): the RESP3
+    /// double type, or a bulk string in RESP2 (Redis's addReplyHumanLongDouble).
+    pub fn human_double(&mut self, text: &[u8]) {
+        if self.resp3 {
+            self.buf.push(b',');
+            self.buf.extend_from_slice(text);
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(text);
+        }
+    }
+
     /// A boolean: RESP3 `#t/#f`, or the integer 1/0 in RESP2.
     pub fn boolean(&mut self, b: bool) {
         if self.resp3 {

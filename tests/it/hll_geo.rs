@@ -121,6 +121,29 @@ fn geo_matches_redis_reference() {
         cmd!(c, "GEOPOS", "Sicily", "Palermo", "nope"),
         b"*2\r\n*2\r\n$20\r\n13.36138933897018433\r\n$20\r\n38.11555639549629859\r\n*-1\r\n".as_slice()
     );
+    // RESP3 gives coordinates as doubles (distances stay strings).
+    let mut c3 = s.raw();
+    c3.cmd(&[b"HELLO", b"3"]);
+    assert_eq!(
+        cmd!(c3, "GEOPOS", "Sicily", "Palermo", "nope"),
+        b"*2\r\n*2\r\n,13.36138933897018433\r\n,38.11555639549629859\r\n_\r\n".as_slice()
+    );
+    assert_eq!(
+        cmd!(
+            c3,
+            "GEOSEARCH",
+            "Sicily",
+            "FROMMEMBER",
+            "Palermo",
+            "BYRADIUS",
+            "1",
+            "km",
+            "WITHCOORD",
+            "WITHDIST"
+        ),
+        b"*1\r\n*3\r\n$7\r\nPalermo\r\n$6\r\n0.0000\r\n*2\r\n,13.36138933897018433\r\n,38.11555639549629859\r\n"
+            .as_slice()
+    );
     assert_eq!(
         cmd!(c, "GEODIST", "Sicily", "Palermo", "Catania"),
         b"$11\r\n166274.1516\r\n"

@@ -42,6 +42,13 @@ fn subscribe_publish_unsubscribe() {
         cmd!(p, "PUBSUB", "NUMSUB", "c1", "nope"),
         b"*4\r\n$2\r\nc1\r\n:1\r\n$4\r\nnope\r\n:0\r\n"
     );
+    // A flat array in RESP3 as well.
+    p.cmd(&[b"HELLO", b"3"]);
+    assert_eq!(
+        cmd!(p, "PUBSUB", "NUMSUB", "c1", "nope"),
+        b"*4\r\n$2\r\nc1\r\n:1\r\n$4\r\nnope\r\n:0\r\n"
+    );
+    p.cmd(&[b"HELLO", b"2"]);
     assert_eq!(cmd!(p, "PUBSUB", "NUMPAT"), b":1\r\n");
     assert_eq!(cmd!(p, "PUBSUB", "CHANNELS", "c1"), b"*1\r\n$2\r\nc1\r\n");
     // RESP2 subscribed mode: PING answers as an array, other commands are refused.
