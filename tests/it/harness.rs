@@ -308,6 +308,13 @@ impl Raw {
         }
     }
 
+    /// The same connection, waiting up to `secs` for each reply (for commands whose
+    /// time grows with the machine's load, such as populating and saving a big dataset).
+    pub fn patient(self, secs: u64) -> Raw {
+        self.s.set_read_timeout(Some(Duration::from_secs(secs))).unwrap();
+        self
+    }
+
     /// Drains whatever the server sends for a moment; true if it closed the connection.
     pub fn closed_or_idle(&mut self) -> bool {
         self.s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();

@@ -293,6 +293,12 @@ fn aof_directories_interchange_with_redis() {
         aof_workload(&mut rc);
         let want = digest(&mut rc);
         let streams = crate::persist::stream_state(&mut rc);
+        // With appendfsync everysec Redis may hold its AOF buffer back while a
+        // background fsync is slow, after replying: wait until it is in the file.
+        wait_for("redis's AOF buffer written", Duration::from_secs(20), || {
+            let info = String::from_utf8_lossy(&cmd!(rc, "INFO", "persistence")).into_owned();
+            (info.contains("aof_buffer_length:0") && info.contains("aof_pending_bio_fsync:0")).then_some(())
+        });
         let f = Server::start_in(r.copy_dir(), &opts);
         let mut fc = f.raw();
         assert_eq!(digest(&mut fc), want, "redis AOF in ferrodis, preamble {preamble}");

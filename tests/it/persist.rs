@@ -609,7 +609,7 @@ fn shutdown_stops_a_running_bgsave_and_leaves_no_temp_file() {
 /// A new directory holding the dump.rdb of `keys` keys of 100 bytes (DEBUG POPULATE).
 fn populated_dump_dir(keys: &str) -> std::path::PathBuf {
     let s = Server::start();
-    let mut c = s.raw();
+    let mut c = s.raw().patient(120);
     assert_eq!(cmd!(c, "DEBUG", "POPULATE", keys, "key", "100"), b"+OK\r\n");
     assert_eq!(cmd!(c, "SAVE"), b"+OK\r\n");
     let dir = temp_dir();
