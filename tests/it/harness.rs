@@ -26,7 +26,6 @@ pub fn temp_dir() -> PathBuf {
     d
 }
 
-/// Polls `f` until it returns Some or the deadline passes.
 /// A numeric INFO field of `section`; panics when it is missing.
 pub fn info_u64(c: &mut Raw, section: &str, field: &str) -> u64 {
     let r = String::from_utf8(c.cmd(&[b"INFO", section.as_bytes()])).unwrap();
@@ -34,6 +33,7 @@ pub fn info_u64(c: &mut Raw, section: &str, field: &str) -> u64 {
     line.split(':').nth(1).unwrap().trim().parse().unwrap()
 }
 
+/// Polls `f` until it returns Some or the deadline passes.
 pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let end = Instant::now() + timeout;
     loop {

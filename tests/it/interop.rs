@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::cmd;
-use crate::harness::{wait_for, Server};
+use crate::harness::{info_u64, wait_for, Server};
 
 #[test]
 #[ignore]
@@ -296,8 +296,9 @@ fn aof_directories_interchange_with_redis() {
         // With appendfsync everysec Redis may hold its AOF buffer back while a
         // background fsync is slow, after replying: wait until it is in the file.
         wait_for("redis's AOF buffer written", Duration::from_secs(20), || {
-            let info = String::from_utf8_lossy(&cmd!(rc, "INFO", "persistence")).into_owned();
-            (info.contains("aof_buffer_length:0") && info.contains("aof_pending_bio_fsync:0")).then_some(())
+            let written = info_u64(&mut rc, "persistence", "aof_buffer_length") == 0
+                && info_u64(&mut rc, "persistence", "aof_pending_bio_fsync") == 0;
+            written.then_some(())
         });
         let f = Server::start_in(r.copy_dir(), &opts);
         let mut fc = f.raw();
