@@ -207,7 +207,9 @@ impl Server {
             Ok(n) => {
                 c.tot_in += n as u64;
                 self.stats.net_repl_input += n as u64;
-                if n == want {
+                // A full read may have left more; a short one drained the socket, and
+                // if the master has closed, its end of data raises no new edge.
+                if n == want || c.peer_closed {
                     self.pending_reads.push(cid);
                 }
             }

@@ -238,24 +238,7 @@ impl Reactor {
             let debug = crate::log::enabled(crate::config::LogLevel::Debug);
             let cpu_from = if debug { clock::thread_cpu_us() } else { 0 };
             let (cmds_from, in_from, reads_from) = (srv.stats.total_commands, srv.stats.net_input, srv.stats.io_reads);
-            // Events are handed over through the server: a command that runs the loop
-            // from inside (see `run_blocked`) takes the ones not processed yet, which
-            // edge-triggered polling would not report again.
-            srv.ready.extend(events.iter().map(|ev| {
-                let r = ev.is_readable() || ev.is_read_closed() || ev.is_error();
-                (ev.token().0, r, ev.is_writable())
-            }));
-            // A peer that closed right after its last bytes: the close raises no new
-            // edge, so the client is read again until a read sees the end of its data.
-            for ev in events.iter() {
-                let t = ev.token().0;
-                if ev.is_read_closed() && t < CLUSTER_LINK_BASE {
-                    if let Some(c) = srv.clients.get_mut(t) {
-                        c.peer_closed = true;
-                    }
-                    srv.pending_reads.push(t);
-                }
-            }
+            take_events(srv, &events);
             while let Some((t, r, w)) = srv.ready.pop_front() {
                 self.dispatch(srv, t, r, w);
                 // A client closed by another's doing (evicted for maxmemory-clients,
@@ -377,10 +360,7 @@ impl Reactor {
                         warn!("poll error: {e}");
                     }
                 }
-                srv.ready.extend(events.iter().map(|ev| {
-                    let r = ev.is_readable() || ev.is_read_closed() || ev.is_error();
-                    (ev.token().0, r, ev.is_writable())
-                }));
+                take_events(srv, &events);
             }
             if srv.ready.is_empty() {
                 break;
@@ -630,6 +610,27 @@ fn set_keepalive(s: &mio::net::TcpStream, secs: u64) {
         .with_time(Duration::from_secs(secs))
         .with_interval(Duration::from_secs((secs / 3).max(1)));
     let _ = sock.set_tcp_keepalive(&ka);
+}
+
+/// Hands polled events over through the server: a command that runs the loop from
+/// inside (see `Reactor::run_blocked`) takes the ones not processed yet, which
+/// edge-triggered polling would not report again. A peer that closed right after its
+/// last bytes raises no new edge either, so its client is read again until a read
+/// sees the end of its data.
+fn take_events(srv: &mut Server, events: &Events) {
+    srv.ready.extend(events.iter().map(|ev| {
+        let r = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+        (ev.token().0, r, ev.is_writable())
+    }));
+    for ev in events.iter() {
+        let t = ev.token().0;
+        if ev.is_read_closed() && t < CLUSTER_LINK_BASE {
+            if let Some(c) = srv.clients.get_mut(t) {
+                c.peer_closed = true;
+            }
+            srv.pending_reads.push(t);
+        }
+    }
 }
 
 /// Clients to read again in this loop iteration, each at most once. Queued once per

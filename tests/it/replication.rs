@@ -316,6 +316,86 @@ fn a_silent_master_does_not_freeze_the_replica() {
     assert_eq!(held.join().unwrap(), 2);
 }
 
+/// Plays a master's side of the handshake on `s` up to PSYNC, answered with a full
+/// resync whose payload is EOF-marked (the mark never comes).
+fn fake_master_handshake(s: &mut std::net::TcpStream) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    loop {
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        let n: usize = line.trim_end().trim_start_matches('*').parse().unwrap();
+        let mut argv = Vec::new();
+        for _ in 0..n {
+            let mut len = String::new();
+            r.read_line(&mut len).unwrap();
+            let mut arg = String::new();
+            r.read_line(&mut arg).unwrap();
+            argv.push(arg.trim_end().to_ascii_uppercase());
+        }
+        match argv.first().map(String::as_str) {
+            Some("PING") => s.write_all(b"+PONG\r\n").unwrap(),
+            Some("PSYNC") => {
+                let id = "f".repeat(40);
+                let mark = "m".repeat(40);
+                write!(s, "+FULLRESYNC {id} 0\r\n$EOF:{mark}\r\n").unwrap();
+                return;
+            }
+            _ => s.write_all(b"+OK\r\n").unwrap(),
+        }
+    }
+}
+
+/// A master that closes its link in the middle of a snapshot, more than one read's
+/// worth of it still unread: the replica reads on to the end of the data, sees the
+/// close, and connects again. (The close raises no event of its own once reported.)
+#[test]
+fn a_replica_sees_its_master_close_behind_unread_payload() {
+    use std::io::Write;
+    use std::sync::mpsc;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let (sent_tx, sent_rx) = mpsc::channel::<u64>();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (back_tx, back_rx) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        fake_master_handshake(&mut s);
+        let chunk = vec![b'x'; 1 << 20];
+        // Enough data for the replica's receive buffer to grow well past 2 MB.
+        for _ in 0..32 {
+            s.write_all(&chunk).unwrap();
+        }
+        sent_tx.send(32 << 20).unwrap();
+        go_rx.recv().unwrap();
+        // While the replica sleeps: three and a half reads' worth, then the close.
+        for _ in 0..3 {
+            s.write_all(&chunk).unwrap();
+        }
+        s.write_all(&chunk[..1 << 19]).unwrap();
+        drop(s);
+        if listener.accept().is_ok() {
+            let _ = back_tx.send(());
+        }
+    });
+    let r = Server::start_with(&["--replicaof", "127.0.0.1", &port]);
+    let mut rc = r.raw();
+    let sent = sent_rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    wait_for(
+        "the replica to read the payload so far",
+        Duration::from_secs(20),
+        || (info_u64(&mut rc, "replication", "master_sync_read_bytes") == sent).then_some(()),
+    );
+    let mut sleeper = r.raw();
+    sleeper.send(b"DEBUG SLEEP 0.5\r\n");
+    go_tx.send(()).unwrap();
+    assert_eq!(sleeper.read(), b"+OK\r\n");
+    back_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the replica did not see the master close the link");
+    assert!(r.log().contains("Master closed the connection"));
+}
+
 /// While the replica loads its master's snapshot it keeps answering: -LOADING to
 /// data commands, INFO with `loading:1`; then it serves the data.
 #[test]
