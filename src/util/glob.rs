@@ -20,35 +20,52 @@
 /// as the rest after the innermost `*` fails at every position; earlier stars are then
 /// never retried. So the search needs just one backtrack point (the latest `*`), which is
 /// what this loop keeps instead of recursing.
-// Redis compat: util.c stringmatchlen / stringmatchlen_impl. 7.0 has no nesting limit
-// (7.2 added one); without recursion none is needed here.
+///
+/// A match that has to go past more than 1000 stars (runs of `*` not ending the pattern,
+/// reached with some of the string left) fails, as Redis's recursion depth limit makes
+/// it fail (a guard against abusive patterns, in every Redis release since October 2024,
+/// 7.0.15 as distributions ship it included). Without recursion this loop needs no
+/// such guard; it keeps the limit for the answers' sake.
+// Redis compat: util.c stringmatchlen / stringmatchlen_impl (`nesting > 1000`).
 #[must_use]
 pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
     let mut p = 0usize;
     let mut si = 0usize;
-    // (pattern index just after the latest '*', string index its current try starts at)
-    let mut star: Option<(usize, usize)> = None;
+    // (pattern index just after the latest '*', string index its current try starts at,
+    // how many stars the match has gone past with it)
+    let mut star: Option<(usize, usize, usize)> = None;
+    let mut depth = 0usize;
     loop {
         match attempt(pattern, s, &mut p, &mut si, nocase) {
             Step::Match => return true,
-            Step::Star => star = Some((p, si)),
+            Step::Star => {
+                depth += 1;
+                if depth > MAX_STARS {
+                    return false;
+                }
+                star = Some((p, si, depth));
+            }
             Step::Fail => {
-                let Some((resume, start)) = star else {
+                let Some((resume, start, d)) = star else {
                     return false;
                 };
+                depth = d;
                 // Let the star swallow one more byte; once it has tried every position
                 // the whole match fails (Redis's skipLongerMatches).
                 let next = start + 1;
                 if next >= s.len() {
                     return false;
                 }
-                star = Some((resume, next));
+                star = Some((resume, next, d));
                 p = resume;
                 si = next;
             }
         }
     }
 }
+
+/// Stars a match may go past. Redis compat: util.c stringmatchlen_impl `nesting > 1000`.
+const MAX_STARS: usize = 1000;
 
 enum Step {
     /// The whole pattern matched the whole string.
@@ -326,6 +343,31 @@ mod tests {
         assert!(!glob_match(&brackets, &long_a, false));
         let escapes = b"\\".repeat(100_001);
         assert!(!glob_match(&escapes, b"\\", false));
+    }
+
+    // As tests/unit/keyspace.tcl "Regression for pattern matching very long nested loops"
+    // (Redis 7.2.6 and later, and 7.0.15 as shipped with the security fix).
+    #[test]
+    fn a_match_goes_past_at_most_1000_stars() {
+        let pat = |n: usize| b"*?".repeat(n);
+        assert!(glob_match(&pat(1000), &[b'a'; 1000], false));
+        assert!(!glob_match(&pat(1001), &[b'a'; 1001], false));
+        assert!(!glob_match(&pat(50_000), &[b'a'; 50_000], false));
+        // Runs of stars count once, and stars ending the pattern or reached with the
+        // string used up do not count.
+        let mut runs = b"**?".repeat(1000);
+        runs.extend_from_slice(b"***");
+        assert!(glob_match(&runs, &[b'a'; 1000], false));
+        assert!(glob_match(&runs, &[b'a'; 1500], false));
+        let mut past_end = b"?".repeat(3);
+        past_end.extend(b"*".repeat(5000));
+        assert!(glob_match(&past_end, b"abc", false));
+        // Trying the latest star at later positions does not count it again.
+        let mut retry = b"*b".repeat(999);
+        retry.extend_from_slice(b"*c");
+        let mut s = b"ab".repeat(999);
+        s.extend_from_slice(b"xxc");
+        assert!(glob_match(&retry, &s, false));
     }
 
     /// Deterministic xorshift64* so the fuzz loop needs no dependency.
