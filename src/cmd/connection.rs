@@ -130,7 +130,7 @@ fn hello(ctx: &mut Ctx, a: &Args) -> CmdResult {
         check_auth(ctx, u, p, a.at(0))?;
     }
     if !ctx.client().is_some_and(|c| c.authenticated) {
-        return Err(CmdError::new("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+        return Err(CmdError::new("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(n) = name {
         if let Some(c) = ctx.client() {

@@ -278,7 +278,7 @@ fn scan(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let o = parse_scan(a, 1, true)?;
     let now = ctx.now_ms;
     let db = &mut ctx.srv.dbs[ctx.db];
-    let mut found: Vec<Vec<u8>> = Vec::new();
+    let mut found: Vec<(Vec<u8>, bool)> = Vec::new();
     let mut cursor = o.cursor;
     // Like Redis, visit about COUNT buckets' worth (bounded extra work when sparse).
     let mut steps = 0usize;
@@ -288,19 +288,32 @@ fn scan(ctx: &mut Ctx, a: &Args) -> CmdResult {
             if o.pattern.is_some_and(|p| !glob_match(p, k, false)) {
                 return;
             }
-            if o.type_
-                .is_some_and(|t| !t.eq_ignore_ascii_case(e.type_name().as_bytes()))
-            {
-                return;
-            }
-            found.push(k.to_vec());
+            let type_ok = o.type_.is_none_or(|t| t.eq_ignore_ascii_case(e.type_name().as_bytes()));
+            found.push((k.to_vec(), type_ok));
         });
         steps += 1;
         if cursor == 0 || found.len() >= o.count || steps >= o.count.saturating_mul(10).max(256) {
             break;
         }
     }
-    found.retain(|k| db.exists(k, now));
+    // Expired keys are dropped (and deleted). With TYPE, each key is checked by a
+    // lookup for reading, whatever its type: it counts a keyspace hit or miss, and a
+    // miss raises `keymiss`. Redis compat: db.c scanGenericCommand step 3.
+    let mut kept = Vec::with_capacity(found.len());
+    for (k, type_ok) in found {
+        let live = ctx.srv.dbs[ctx.db].exists(&k, now);
+        if o.type_.is_some() {
+            ctx.hit(live);
+            if !live {
+                let db = ctx.db;
+                ctx.notify_in(db, &k, "keymiss");
+            }
+        }
+        if live && type_ok {
+            kept.push(k);
+        }
+    }
+    let found = kept;
     ctx.out.array(2);
     let mut c = Vec::new();
     num::fmt_i64(cursor as i64, &mut c);

@@ -207,6 +207,60 @@ impl Ctx<'_> {
         self.srv.notify(Some(cur), class, event, key, db);
     }
 
+    /// The lookups for reading this command makes, before it runs: each key counts a
+    /// keyspace hit or miss (INFO keyspace_hits/keyspace_misses, the cache hit ratio),
+    /// expires the key if it is due, and a miss raises a `keymiss` event. These are the
+    /// keys of read-only key specs, and those of the few writing commands that read
+    /// their keys first (GETEX, GETDEL, GETSET, SET ... GET, PFCOUNT, PFMERGE, XACK,
+    /// XCLAIM, XAUTOCLAIM, a BITFIELD of GETs alone). XREAD and XREADGROUP look each
+    /// stream up twice (resolving the ids, then reading); OBJECT counts without
+    /// notifying; WATCH, MEMORY USAGE and the read-only script commands look nothing
+    /// up. Counted up front, a command that then fails counts all its keys, where Redis
+    /// stops at the one that failed (SINTER of a list, say).
+    /// Redis compat: db.c lookupKeyReadWithFlags and its callers.
+    pub fn count_read_lookups(&mut self, argv: &[&[u8]]) {
+        let full = self.cmd.name;
+        let (times, notify) = match full {
+            "watch" | "usage" | "eval_ro" | "evalsha_ro" | "fcall_ro" => return,
+            "xread" | "xreadgroup" => (2, true),
+            "encoding" | "freq" | "idletime" | "refcount" => (1, false),
+            _ => (1, true),
+        };
+        let reads_first = match full {
+            "getex" | "getdel" | "getset" | "pfcount" | "pfmerge" | "xack" | "xclaim" | "xautoclaim" => true,
+            "set" => argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")),
+            "bitfield" => !argv
+                .iter()
+                .skip(2)
+                .any(|a| a.eq_ignore_ascii_case(b"set") || a.eq_ignore_ascii_case(b"incrby")),
+            _ => false,
+        };
+        if self.cmd.flags & spec::PUBSUB != 0 {
+            return;
+        }
+        let refs = self.cmd.key_refs(argv);
+        for (pos, flags) in refs {
+            if flags & spec::KS_RO == 0 && !reads_first {
+                continue;
+            }
+            let Some(key) = argv.get(pos) else {
+                continue;
+            };
+            for _ in 0..times {
+                let found = self
+                    .srv
+                    .dbs
+                    .get_mut(self.db)
+                    .is_some_and(|d| d.exists(key, self.now_ms));
+                self.hit(found);
+                if !found && notify {
+                    let db = self.db;
+                    self.notify_in(db, key, "keymiss");
+                }
+            }
+        }
+    }
+
     /// Whether this command may block (not inside MULTI or scripts).
     pub fn may_block(&self) -> bool {
         !self.srv.in_exec

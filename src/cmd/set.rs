@@ -28,8 +28,9 @@ const LIMIT_NEG: CmdError = CmdError::new("ERR LIMIT can't be negative");
 pub(super) const COUNT_RANGE: CmdError =
     CmdError::new("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
 
-/// lookupKeyRead: the entry at `key` (touching LRU, counting a hit or miss), with the
-/// reply buffer and the server's random generator borrowed alongside.
+/// lookupKeyRead: the entry at `key` (touching LRU; `Ctx::count_read_lookups` counted
+/// the hit or miss), with the reply buffer and the server's random generator borrowed
+/// alongside.
 pub(super) fn lookup_read<'c>(
     ctx: &'c mut Ctx<'_>,
     key: &[u8],
@@ -37,11 +38,6 @@ pub(super) fn lookup_read<'c>(
     let now = ctx.now_ms;
     let srv = &mut *ctx.srv;
     let o = srv.dbs.get_mut(ctx.db).and_then(|d| d.get(key, now));
-    if o.is_some() {
-        srv.stats.keyspace_hits += 1;
-    } else {
-        srv.stats.keyspace_misses += 1;
-    }
     (o, &mut *ctx.out, &mut srv.rng)
 }
 

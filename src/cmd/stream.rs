@@ -321,7 +321,14 @@ fn xadd(ctx: &mut Ctx, a: &Args) -> CmdResult {
         CmdError::new("ERR The ID specified in XADD is equal or smaller than the target stream top item");
     let id = match t.id {
         Some((id, true)) => id,
-        Some((id, false)) if id.ms == s.last_id.ms => s.last_id.next().filter(|n| n.ms == id.ms).ok_or(SMALLER)?,
+        // `ms-*` after `ms-18446744073709551615`: Redis 7.0 fails the append without
+        // saying why, and XADD reports it as too large. Redis compat: t_stream.c
+        // streamAppendItem (no errno for this case) and xaddCommand.
+        Some((id, false)) if id.ms == s.last_id.ms => s
+            .last_id
+            .next()
+            .filter(|n| n.ms == id.ms)
+            .ok_or(CmdError::new("ERR Elements are too large to be stored"))?,
         Some((id, false)) => id,
         None => s.next_auto_id(now).ok_or(SMALLER)?,
     };

@@ -24,15 +24,9 @@ fn get(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let now = ctx.now_ms;
     let db = &mut ctx.srv.dbs[ctx.db];
     match db.get(a.at(1), now) {
-        None => {
-            ctx.srv.stats.keyspace_misses += 1;
-            ctx.out.null();
-        }
+        None => ctx.out.null(),
         Some(o) => match o.value() {
-            ValueRef::Str(s) => {
-                ctx.out.bulk(s);
-                ctx.srv.stats.keyspace_hits += 1;
-            }
+            ValueRef::Str(s) => ctx.out.bulk(s),
             _ => return Err(error::WRONGTYPE),
         },
     }
@@ -144,7 +138,8 @@ fn propagate_set_pxat(ctx: &mut Ctx, key: &[u8], val: &[u8], at: i64) {
     }
 }
 
-/// Stores a string value (dropping the old TTL unless `keepttl`), then an expire.
+/// Stores a string value (dropping the old TTL unless `keepttl`), then an expire, each
+/// with its event ("set", then "expire"). Redis compat: t_string.c setGenericCommand.
 fn set_key(ctx: &mut Ctx, key: &[u8], val: &[u8], keepttl: bool, at: Option<i64>) {
     let now = ctx.now_ms;
     let db = ctx.db();
@@ -153,6 +148,9 @@ fn set_key(ctx: &mut Ctx, key: &[u8], val: &[u8], keepttl: bool, at: Option<i64>
         db.set_expire(key, at);
     }
     ctx.modified(key, "set");
+    if at.is_some() {
+        ctx.notify(key, "expire");
+    }
 }
 
 fn setnx(ctx: &mut Ctx, a: &Args) -> CmdResult {

@@ -25,19 +25,14 @@ const NAN_RESULT: CmdError = CmdError::new("ERR resulting score is not a number 
 // Lookups
 // ---------------------------------------------------------------------------------------
 
-/// Read lookup (counts a keyspace hit or miss): Ok(None) when absent, WRONGTYPE when the
+/// Read lookup (the hit or miss was counted before the command ran, see
+/// `Ctx::count_read_lookups`): Ok(None) when absent, WRONGTYPE when the
 /// key is not a sorted set. Also hands back the reply buffer, which is borrowed apart
 /// from the keyspace so a handler can stream from the set straight into it.
 fn read<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Result<(Option<ZSetRef<'a>>, &'a mut ReplyBuf), CmdError> {
     let now = ctx.now_ms;
     let srv = &mut *ctx.srv;
-    let found = srv.dbs[ctx.db].get(key, now);
-    if found.is_some() {
-        srv.stats.keyspace_hits += 1;
-    } else {
-        srv.stats.keyspace_misses += 1;
-    }
-    match found {
+    match srv.dbs[ctx.db].get(key, now) {
         None => Ok((None, &mut *ctx.out)),
         Some(o) => match o.zset() {
             Some(z) => Ok((Some(z), &mut *ctx.out)),

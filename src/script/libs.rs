@@ -151,11 +151,16 @@ unsafe extern "C-unwind" fn bit_tohex(l: *mut lua_State) -> c_int {
     } else {
         bitarg(l, 2)
     };
+    // Redis compat: lua_bit.c bit_tohex, with the fix for i32::MIN (CVE-2024-31449):
+    // a negative count asks for upper case, a count of 0 gives "".
+    if n == i32::MIN {
+        n = i32::MIN + 1;
+    }
     let upper = n < 0;
     if upper {
-        n = n.wrapping_neg();
+        n = -n;
     }
-    let n = n.clamp(1, 8) as usize;
+    let n = n.min(8) as usize;
     let s = if upper { format!("{x:08X}") } else { format!("{x:08x}") };
     let b = s.as_bytes();
     push_bytes(l, b.get(8 - n..).unwrap_or(b));

@@ -272,7 +272,18 @@ fn execute_renamed(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut Reply
 /// Runs `argv` (as looked up); `shown` is what the client sent, for error texts.
 fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out: &mut ReplyBuf) {
     let table = cmd::table();
-    let Some((id, spec)) = table.lookup_id(argv).and_then(|i| Some((i, *table.specs.get(i)?))) else {
+    let found = table.lookup_id(argv).and_then(|i| Some((i, *table.specs.get(i)?)));
+    // The client's last command (CLIENT LIST `cmd=`, the client info of ACL LOG) is the
+    // one it sent last, even if it is then refused; the commands EXEC runs leave it
+    // at EXEC. Redis compat: server.c processCommand.
+    if !srv.in_exec {
+        if let Some(c) = srv.clients.get_mut(cid) {
+            c.last_cmd = found.map_or("NULL", |(id, spec)| {
+                table.names.get(id).map_or(spec.name, |s| s.as_str())
+            });
+        }
+    }
+    let Some((id, spec)) = found else {
         let e = match table.get(argv.first().copied().unwrap_or_default()) {
             Some(c) if !c.subcommands.is_empty() && argv.len() >= 2 => {
                 error::unknown_subcommand(argv.get(1).copied().unwrap_or_default(), c.name)
@@ -598,7 +609,6 @@ fn run(
         return;
     };
     let db = client.db;
-    client.last_cmd = table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name);
     client.cmds += 1;
     // Redis compat: server.c updateDictResizePolicy. Only commands change tables, so
     // this is the one place: it also sees a save a command just before started (e.g.
@@ -623,6 +633,7 @@ fn run(
     ctx.srv.stats.err_prev = ctx.srv.stats.total_error_replies;
     let outer_uncounted = std::mem::replace(&mut ctx.srv.stats.uncounted_failure, false);
     let args = Args { argv };
+    ctx.count_read_lookups(argv);
     // A handler bug must cost one reply, not the server.
     let res = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut ctx, &args))) {
         Ok(r) => r,

@@ -136,7 +136,9 @@ impl Server {
             // more than 4 KB is trimmed to its content when the client has been idle over
             // 2 s, or down to the recent peak when it is over 32 KB and twice that peak.
             let (len, cap) = (c.query.len(), c.query.capacity());
-            let bulk = c.parser.pending_bulk().unwrap_or(0);
+            // A big argument being read keeps room up to its end (its payload starts
+            // at `qpos`, after the request's first arguments).
+            let bulk = c.parser.pending_bulk().map_or(0, |b| c.qpos + b + 2);
             if cap - len > 4 * 1024 {
                 if now - c.last_interaction_ms > 2000 {
                     c.query.shrink_to_fit();

@@ -100,6 +100,7 @@ pub fn event_class(event: &str) -> u32 {
         "expired" => NOTIFY_EXPIRED,
         "evicted" => NOTIFY_EVICTED,
         "new" => NOTIFY_NEW,
+        "keymiss" => NOTIFY_KEY_MISS,
         "sortstore" => NOTIFY_LIST,
         _ if event.starts_with('x') => NOTIFY_STREAM,
         _ if event.starts_with('h') => NOTIFY_HASH,

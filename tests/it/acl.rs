@@ -143,6 +143,10 @@ fn requirepass_and_a_disabled_default_user_require_auth() {
     let s = Server::start_with(&["--requirepass", "secret"]);
     let mut c = s.raw();
     assert_eq!(cmd!(c, "GET", "k"), b"-NOAUTH Authentication required.\r\n");
+    assert_eq!(
+        cmd!(c, "HELLO", "3"),
+        b"-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n"
+    );
     assert_eq!(cmd!(c, "AUTH", "secret"), b"+OK\r\n");
     assert_eq!(cmd!(c, "CONFIG", "SET", "requirepass", ""), b"+OK\r\n");
     assert_eq!(cmd!(c, "ACL", "SETUSER", "default", "off"), b"+OK\r\n");
@@ -244,4 +248,35 @@ fn scripts_run_with_the_callers_permissions() {
     assert_eq!(cmd!(c, "AUTH", "default", "x"), b"+OK\r\n");
     let log = String::from_utf8(cmd!(c, "ACL", "LOG", "1")).unwrap();
     assert!(log.contains("$3\r\nlua\r\n") && log.contains("$3\r\nset\r\n"), "{log}");
+}
+
+/// CLIENT LIST `cmd=` and the ACL LOG's client info name the command a client sent
+/// last, also when it was refused (NULL when unknown); inside a transaction, EXEC.
+#[test]
+fn the_last_command_is_the_one_sent_even_if_refused() {
+    let s = Server::start();
+    let mut admin = s.raw();
+    let mut c = s.raw();
+    cmd!(c, "CLIENT", "SETNAME", "probe");
+    let cmd_of = |admin: &mut crate::harness::Raw| {
+        let list = String::from_utf8(cmd!(admin, "CLIENT", "LIST")).unwrap();
+        let line = list.lines().find(|l| l.contains("name=probe")).unwrap().to_string();
+        line.split(' ')
+            .find_map(|f| f.strip_prefix("cmd="))
+            .unwrap()
+            .to_string()
+    };
+    cmd!(c, "NOSUCHCOMMAND");
+    assert_eq!(cmd_of(&mut admin), "NULL");
+    cmd!(c, "GET");
+    assert_eq!(cmd_of(&mut admin), "get");
+    cmd!(c, "MULTI");
+    cmd!(c, "INCR", "n");
+    cmd!(c, "EXEC");
+    assert_eq!(cmd_of(&mut admin), "exec");
+    cmd!(admin, "ACL", "SETUSER", "u", "on", ">p", "+set", "~*");
+    cmd!(c, "AUTH", "u", "p");
+    assert_eq!(cmd!(c, "GET", "k")[..8], *b"-NOPERM ");
+    let log = String::from_utf8(cmd!(admin, "ACL", "LOG", "1")).unwrap();
+    assert!(log.contains(" cmd=get "), "{log}");
 }

@@ -166,3 +166,76 @@ fn keys_patterns() {
     assert_eq!(cmd!(c, "TYPE", "key_x"), b"+string\r\n");
     assert_eq!(cmd!(c, "TYPE", "nokey"), b"+none\r\n");
 }
+
+/// INFO keyspace_hits/keyspace_misses count every lookup for reading, as Redis
+/// counts them: each key of read commands (MGET: each), the reads of a few writing
+/// commands (GETDEL, SET ... GET), none for plain writes, WATCH or MEMORY USAGE.
+#[test]
+fn keyspace_hits_and_misses_count_every_read_lookup() {
+    let s = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "RPUSH", "l", "a");
+    cmd!(c, "HSET", "h", "f", "v");
+    cmd!(c, "SET", "s", "v");
+    cmd!(c, "CONFIG", "RESETSTAT");
+    let stats = |c: &mut crate::harness::Raw| {
+        (
+            crate::harness::info_u64(c, "stats", "keyspace_hits"),
+            crate::harness::info_u64(c, "stats", "keyspace_misses"),
+        )
+    };
+    let steps: &[(&[&str], (u64, u64))] = &[
+        (&["LRANGE", "l", "0", "-1"], (1, 0)),
+        (&["LRANGE", "nol", "0", "-1"], (0, 1)),
+        (&["HGET", "h", "f"], (1, 0)),
+        (&["HGETALL", "noh"], (0, 1)),
+        (&["MGET", "s", "x", "y"], (1, 2)),
+        (&["EXISTS", "l", "s", "nos"], (2, 1)),
+        (&["TYPE", "l"], (1, 0)),
+        (&["TTL", "nol"], (0, 1)),
+        (&["OBJECT", "ENCODING", "l"], (1, 0)),
+        (&["SCARD", "noset"], (0, 1)),
+        (&["ZSCORE", "noz", "m"], (0, 1)),
+        (&["XREAD", "STREAMS", "nostream", "0"], (0, 2)),
+        (&["SET", "s", "w", "GET"], (1, 0)),
+        (&["GETDEL", "s"], (1, 0)),
+        (&["SET", "s", "v"], (0, 0)),
+        (&["LPUSH", "l", "b"], (0, 0)),
+        (&["HINCRBY", "h", "n", "1"], (0, 0)),
+        (&["WATCH", "nol"], (0, 0)),
+        (&["MEMORY", "USAGE", "l"], (0, 0)),
+    ];
+    let mut want = (0, 0);
+    for (argv, (h, m)) in steps {
+        let args: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+        c.cmd(&args);
+        want = (want.0 + h, want.1 + m);
+        assert_eq!(stats(&mut c), want, "after {argv:?}");
+    }
+    // SCAN with TYPE looks every key up, whatever its type: the expired ones are
+    // deleted and counted as misses.
+    cmd!(c, "FLUSHALL");
+    cmd!(c, "DEBUG", "SET-ACTIVE-EXPIRE", "0");
+    cmd!(c, "SET", "k1", "v", "PX", "1");
+    cmd!(c, "HSET", "h1", "f", "v");
+    cmd!(c, "PEXPIRE", "h1", "1");
+    cmd!(c, "SET", "k2", "v");
+    // Wait on the server's clock, without touching the keys.
+    let server_ms = |c: &mut crate::harness::Raw| {
+        let t = String::from_utf8(cmd!(c, "TIME")).unwrap();
+        let parts: Vec<u64> = t.lines().filter_map(|l| l.parse().ok()).collect();
+        parts[0] * 1000 + parts[1] / 1000
+    };
+    let set_at = server_ms(&mut c);
+    wait_for("the keys' expiry time", Duration::from_secs(5), || {
+        (server_ms(&mut c) > set_at + 2).then_some(())
+    });
+    assert_eq!(cmd!(c, "DBSIZE"), b":3\r\n");
+    cmd!(c, "CONFIG", "RESETSTAT");
+    assert_eq!(
+        cmd!(c, "SCAN", "0", "TYPE", "string", "COUNT", "100"),
+        b"*2\r\n$1\r\n0\r\n*1\r\n$2\r\nk2\r\n"
+    );
+    assert_eq!(cmd!(c, "DBSIZE"), b":1\r\n");
+    assert_eq!(stats(&mut c), (1, 2));
+}

@@ -150,6 +150,34 @@ fn keyspace_notifications() {
     );
 }
 
+/// Class `m`: a read that finds no key raises `keymiss` (writes and OBJECT do not);
+/// a SET with an expire raises "set" then "expire".
+#[test]
+fn key_misses_and_set_expires_are_announced() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let mut sub = s.raw();
+    cmd!(sub, "PSUBSCRIBE", "*");
+    cmd!(c, "CONFIG", "SET", "notify-keyspace-events", "Em");
+    cmd!(c, "SET", "here", "1");
+    cmd!(c, "GET", "here");
+    cmd!(c, "GET", "gone");
+    cmd!(c, "LPUSH", "newlist", "a");
+    cmd!(c, "OBJECT", "ENCODING", "nothing");
+    cmd!(c, "MGET", "here", "m1");
+    cmd!(c, "HGET", "h", "f");
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@0__:keymiss", "gone"]));
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@0__:keymiss", "m1"]));
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@0__:keymiss", "h"]));
+    cmd!(c, "CONFIG", "SET", "notify-keyspace-events", "Eg$");
+    cmd!(c, "SET", "k", "v", "PX", "100000");
+    cmd!(c, "SETEX", "k2", "100", "v");
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@0__:set", "k"]));
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@0__:expire", "k"]));
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@0__:set", "k2"]));
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@0__:expire", "k2"]));
+}
+
 #[test]
 fn monitor_shows_commands() {
     let s = Server::start();

@@ -102,6 +102,25 @@ fn eval_resp3() {
     );
 }
 
+/// bit.tohex as Redis's LuaBitOp gives it, including the counts at the edges.
+#[test]
+fn bit_tohex_counts() {
+    let s = Server::start();
+    let mut c = s.raw();
+    for (n, want) in [
+        ("", "0000ffff"),
+        (", 2", "ff"),
+        (", -3", "FFF"),
+        (", 0", ""),
+        (", 100", "0000ffff"),
+        (", -2147483648", "0000FFFF"),
+    ] {
+        let script = format!("return bit.tohex(65535{n})");
+        let want = format!("${}\r\n{want}\r\n", want.len());
+        assert_eq!(cmd!(c, "EVAL", script, "0"), want.as_bytes(), "{script}");
+    }
+}
+
 #[test]
 fn sandbox() {
     let s = Server::start();

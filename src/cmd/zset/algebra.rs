@@ -222,7 +222,6 @@ pub(super) fn algebra(ctx: &mut Ctx, a: &Args, dst: Option<&[u8]>, nk: usize, op
             Some(ValueRef::Set(s)) => Some(s.len()),
             Some(_) => return Err(error::WRONGTYPE),
         };
-        ctx.hit(len.is_some());
         inputs.push(Input {
             key,
             len: len.unwrap_or(0),
