@@ -207,57 +207,71 @@ impl Ctx<'_> {
         self.srv.notify(Some(cur), class, event, key, db);
     }
 
-    /// The lookups for reading this command makes, before it runs: each key counts a
+    /// The lookups for reading command `id` makes, before it runs: each key counts a
     /// keyspace hit or miss (INFO keyspace_hits/keyspace_misses, the cache hit ratio),
     /// expires the key if it is due, and a miss raises a `keymiss` event. These are the
     /// keys of read-only key specs, and those of the few writing commands that read
-    /// their keys first (GETEX, GETDEL, GETSET, SET ... GET, PFCOUNT, PFMERGE, XACK,
-    /// XCLAIM, XAUTOCLAIM, a BITFIELD of GETs alone). XREAD and XREADGROUP look each
-    /// stream up twice (resolving the ids, then reading); OBJECT counts without
-    /// notifying; WATCH, MEMORY USAGE and the read-only script commands look nothing
-    /// up. Counted up front, a command that then fails counts all its keys, where Redis
-    /// stops at the one that failed (SINTER of a list, say).
-    /// Redis compat: db.c lookupKeyReadWithFlags and its callers.
-    pub fn count_read_lookups(&mut self, argv: &[&[u8]]) {
-        let full = self.cmd.name;
-        let (times, notify) = match full {
-            "watch" | "usage" | "eval_ro" | "evalsha_ro" | "fcall_ro" => return,
-            "xread" | "xreadgroup" => (2, true),
-            "encoding" | "freq" | "idletime" | "refcount" => (1, false),
+    /// their keys first (see `Lookups`). Counted up front, a command that then fails
+    /// counts all its keys, where Redis stops at the one that failed (SINTER of a list,
+    /// say). Redis compat: db.c lookupKeyReadWithFlags and its callers.
+    pub fn count_read_lookups(&mut self, id: usize, argv: &[&[u8]]) {
+        let plan = lookup_plans().get(id).copied().unwrap_or(Lookups::Nothing);
+        let (times, notify) = match plan {
+            Lookups::Nothing | Lookups::ByHandler => return,
+            Lookups::SetGet if !argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) => return,
+            Lookups::BitfieldGets
+                if argv
+                    .iter()
+                    .skip(2)
+                    .any(|a| a.eq_ignore_ascii_case(b"set") || a.eq_ignore_ascii_case(b"incrby")) =>
+            {
+                return
+            }
+            Lookups::Twice => (2, true),
+            Lookups::Quiet => (1, false),
             _ => (1, true),
         };
-        let reads_first = match full {
-            "getex" | "getdel" | "getset" | "pfcount" | "pfmerge" | "xack" | "xclaim" | "xautoclaim" => true,
-            "set" => argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")),
-            "bitfield" => !argv
-                .iter()
-                .skip(2)
-                .any(|a| a.eq_ignore_ascii_case(b"set") || a.eq_ignore_ascii_case(b"incrby")),
-            _ => false,
-        };
-        if self.cmd.flags & spec::PUBSUB != 0 {
-            return;
-        }
-        let refs = self.cmd.key_refs(argv);
-        for (pos, flags) in refs {
-            if flags & spec::KS_RO == 0 && !reads_first {
-                continue;
+        let all = plan != Lookups::ReadOnlyKeys;
+        let spec = self.cmd;
+        let look = |ctx: &mut Self, pos: usize, flags: u32| {
+            if !all && flags & spec::KS_RO == 0 {
+                return;
             }
             let Some(key) = argv.get(pos) else {
-                continue;
+                return;
             };
             for _ in 0..times {
-                let found = self
-                    .srv
-                    .dbs
-                    .get_mut(self.db)
-                    .is_some_and(|d| d.exists(key, self.now_ms));
-                self.hit(found);
+                let now = ctx.now_ms;
+                let found = ctx.srv.dbs.get_mut(ctx.db).is_some_and(|d| d.exists(key, now));
+                ctx.hit(found);
                 if !found && notify {
-                    let db = self.db;
-                    self.notify_in(db, key, "keymiss");
+                    let db = ctx.db;
+                    ctx.notify_in(db, key, "keymiss");
                 }
             }
+        };
+        if spec.keys_fn.is_some() || spec.refs_fn.is_some() {
+            for (pos, flags) in spec.key_refs(argv) {
+                look(self, pos, flags);
+            }
+            return;
+        }
+        // A fixed key range (most commands): no list to build.
+        let spec::KeyRange { first, last, step } = spec.keys;
+        if first <= 0 || step <= 0 {
+            return;
+        }
+        let argc = argv.len() as i32;
+        let last = if last < 0 { argc + last } else { last.min(argc - 1) };
+        let other = if spec.other_key_flags != 0 {
+            spec.other_key_flags
+        } else {
+            spec.key_flags
+        };
+        let mut i = first;
+        while i <= last && i < argc {
+            look(self, i as usize, if i == first { spec.key_flags } else { other });
+            i += step;
         }
     }
 
@@ -297,6 +311,55 @@ impl Ctx<'_> {
             self.srv.stats.keyspace_misses += 1;
         }
     }
+}
+
+/// How a command looks its keys up for reading (see `Ctx::count_read_lookups`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Lookups {
+    /// No lookup for reading (writes, WATCH, MEMORY USAGE, read-only script commands).
+    Nothing,
+    /// The keys of its read-only key specs.
+    ReadOnlyKeys,
+    /// All its keys: GETEX, GETDEL, GETSET, PFCOUNT, PFMERGE, XACK, XCLAIM, XAUTOCLAIM.
+    AllKeys,
+    /// SET: its key, with the GET option.
+    SetGet,
+    /// BITFIELD: its key, when it only GETs.
+    BitfieldGets,
+    /// XREAD, XREADGROUP: each stream twice (resolving the ids, then reading).
+    Twice,
+    /// OBJECT's subcommands: counted, without the keymiss event.
+    Quiet,
+    /// The handler counts (GET, the hottest read, to look its key up once).
+    ByHandler,
+}
+
+/// Each command's `Lookups`, by command id.
+fn lookup_plans() -> &'static [Lookups] {
+    static P: OnceLock<Vec<Lookups>> = OnceLock::new();
+    P.get_or_init(|| {
+        let t = table();
+        t.specs
+            .iter()
+            .zip(&t.names)
+            .map(|(spec, name)| match name.as_str() {
+                "get" => Lookups::ByHandler,
+                "watch" | "memory|usage" | "eval_ro" | "evalsha_ro" | "fcall_ro" => Lookups::Nothing,
+                "xread" | "xreadgroup" => Lookups::Twice,
+                "object|encoding" | "object|freq" | "object|idletime" | "object|refcount" => Lookups::Quiet,
+                "getex" | "getdel" | "getset" | "pfcount" | "pfmerge" | "xack" | "xclaim" | "xautoclaim" => {
+                    Lookups::AllKeys
+                }
+                "set" => Lookups::SetGet,
+                "bitfield" => Lookups::BitfieldGets,
+                _ if spec.flags & spec::PUBSUB != 0 => Lookups::Nothing,
+                _ if (spec.key_flags | spec.other_key_flags) & spec::KS_RO != 0 || spec.refs_fn.is_some() => {
+                    Lookups::ReadOnlyKeys
+                }
+                _ => Lookups::Nothing,
+            })
+            .collect()
+    })
 }
 
 pub struct Table {

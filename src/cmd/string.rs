@@ -23,11 +23,24 @@ fn get_str<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a [u8]>, CmdErro
 fn get(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let now = ctx.now_ms;
     let db = &mut ctx.srv.dbs[ctx.db];
+    // GET counts its own hit or miss (see `Lookups::ByHandler`).
     match db.get(a.at(1), now) {
-        None => ctx.out.null(),
+        None => {
+            ctx.srv.stats.keyspace_misses += 1;
+            ctx.out.null();
+            if ctx.srv.cfg.notify_flags & crate::config::notify::NOTIFY_KEY_MISS != 0 {
+                ctx.notify(a.at(1), "keymiss");
+            }
+        }
         Some(o) => match o.value() {
-            ValueRef::Str(s) => ctx.out.bulk(s),
-            _ => return Err(error::WRONGTYPE),
+            ValueRef::Str(s) => {
+                ctx.out.bulk(s);
+                ctx.srv.stats.keyspace_hits += 1;
+            }
+            _ => {
+                ctx.srv.stats.keyspace_hits += 1;
+                return Err(error::WRONGTYPE);
+            }
         },
     }
     Ok(())
