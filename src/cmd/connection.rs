@@ -105,19 +105,21 @@ fn hello(ctx: &mut Ctx, a: &Args) -> CmdResult {
         ver = Some(v);
         j = 2;
     }
-    let mut name = None;
-    let mut creds = None;
+    // Options take effect one by one, in order: an AUTH that fails, or a bad name,
+    // stops there, after what came before it. Redis compat: networking.c helloCommand.
     while j < a.len() {
         let left = a.len() - j - 1;
         if a.is(j, "auth") && left >= 2 {
-            creds = Some((a.at(j + 1), a.at(j + 2)));
+            check_auth(ctx, a.at(j + 1), a.at(j + 2), a.at(0))?;
             j += 3;
         } else if a.is(j, "setname") && left >= 1 {
             let n = a.at(j + 1);
             if !valid_name(n) {
                 return Err(error::DANGEROUS_NAME);
             }
-            name = Some(n);
+            if let Some(c) = ctx.client() {
+                c.name = if n.is_empty() { None } else { Some(n.to_vec()) };
+            }
             j += 2;
         } else {
             return Err(CmdError::owned(format!(
@@ -126,16 +128,8 @@ fn hello(ctx: &mut Ctx, a: &Args) -> CmdResult {
             )));
         }
     }
-    if let Some((u, p)) = creds {
-        check_auth(ctx, u, p, a.at(0))?;
-    }
     if !ctx.client().is_some_and(|c| c.authenticated) {
         return Err(CmdError::new("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
-    }
-    if let Some(n) = name {
-        if let Some(c) = ctx.client() {
-            c.name = if n.is_empty() { None } else { Some(n.to_vec()) };
-        }
     }
     if let Some(v) = ver {
         ctx.out.resp3 = v == 3;

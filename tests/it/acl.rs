@@ -280,3 +280,29 @@ fn the_last_command_is_the_one_sent_even_if_refused() {
     let log = String::from_utf8(cmd!(admin, "ACL", "LOG", "1")).unwrap();
     assert!(log.contains(" cmd=get "), "{log}");
 }
+
+/// HELLO's options take effect one by one: a failing AUTH or a bad name stops there,
+/// after what came before it (a name set before a failing AUTH stays).
+#[test]
+fn hello_options_take_effect_in_order() {
+    let s = Server::start_with(&["--requirepass", "pw"]);
+    let mut c = s.raw();
+    let wrongpass = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+    assert_eq!(
+        cmd!(c, "HELLO", "2", "AUTH", "default", "bad", "AUTH", "default", "pw"),
+        wrongpass
+    );
+    assert_eq!(
+        cmd!(c, "HELLO", "2", "SETNAME", "early", "AUTH", "default", "bad"),
+        wrongpass
+    );
+    assert_eq!(cmd!(c, "AUTH", "pw"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "CLIENT", "GETNAME"), b"$5\r\nearly\r\n");
+    assert!(cmd!(c, "HELLO", "2", "SETNAME", "c1", "SETNAME", "c2").starts_with(b"*14\r\n"));
+    assert_eq!(cmd!(c, "CLIENT", "GETNAME"), b"$2\r\nc2\r\n");
+    assert_eq!(
+        cmd!(c, "HELLO", "2", "SETNAME", "c5", "SETNAME", "c6", "SETNAME", "c x"),
+        b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
+    );
+    assert_eq!(cmd!(c, "CLIENT", "GETNAME"), b"$2\r\nc6\r\n");
+}
