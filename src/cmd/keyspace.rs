@@ -303,11 +303,7 @@ fn scan(ctx: &mut Ctx, a: &Args) -> CmdResult {
     for (k, type_ok) in found {
         let live = ctx.srv.dbs[ctx.db].exists(&k, now);
         if o.type_.is_some() {
-            ctx.hit(live);
-            if !live {
-                let db = ctx.db;
-                ctx.notify_in(db, &k, "keymiss");
-            }
+            ctx.count_lookup(&k, live, true);
         }
         if live && type_ok {
             kept.push(k);

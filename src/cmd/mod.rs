@@ -232,46 +232,25 @@ impl Ctx<'_> {
             _ => (1, true),
         };
         let all = plan != Lookups::ReadOnlyKeys;
-        let spec = self.cmd;
-        let look = |ctx: &mut Self, pos: usize, flags: u32| {
-            if !all && flags & spec::KS_RO == 0 {
-                return;
-            }
-            let Some(key) = argv.get(pos) else {
+        let cmd = self.cmd;
+        cmd.for_each_key_ref(argv, |pos, flags| {
+            let Some(key) = argv.get(pos).filter(|_| all || flags & spec::KS_RO != 0) else {
                 return;
             };
             for _ in 0..times {
-                let now = ctx.now_ms;
-                let found = ctx.srv.dbs.get_mut(ctx.db).is_some_and(|d| d.exists(key, now));
-                ctx.hit(found);
-                if !found && notify {
-                    let db = ctx.db;
-                    ctx.notify_in(db, key, "keymiss");
-                }
+                let now = self.now_ms;
+                let found = self.srv.dbs.get_mut(self.db).is_some_and(|d| d.exists(key, now));
+                self.count_lookup(key, found, notify);
             }
-        };
-        if spec.keys_fn.is_some() || spec.refs_fn.is_some() {
-            for (pos, flags) in spec.key_refs(argv) {
-                look(self, pos, flags);
-            }
-            return;
-        }
-        // A fixed key range (most commands): no list to build.
-        let spec::KeyRange { first, last, step } = spec.keys;
-        if first <= 0 || step <= 0 {
-            return;
-        }
-        let argc = argv.len() as i32;
-        let last = if last < 0 { argc + last } else { last.min(argc - 1) };
-        let other = if spec.other_key_flags != 0 {
-            spec.other_key_flags
-        } else {
-            spec.key_flags
-        };
-        let mut i = first;
-        while i <= last && i < argc {
-            look(self, i as usize, if i == first { spec.key_flags } else { other });
-            i += step;
+        });
+    }
+
+    /// One lookup of `key` for reading: a keyspace hit or miss, and on a miss the
+    /// `keymiss` event when `notify` (and the configuration asks for it).
+    pub fn count_lookup(&mut self, key: &[u8], found: bool, notify: bool) {
+        self.hit(found);
+        if !found && notify && self.srv.cfg.notify_flags & crate::config::notify::NOTIFY_KEY_MISS != 0 {
+            self.notify(key, "keymiss");
         }
     }
 

@@ -594,22 +594,37 @@ impl CommandSpec {
         if let Some(f) = self.keys_fn {
             return f(argv);
         }
-        let argc = argv.len();
-        let KeyRange { first, last, step } = self.keys;
-        if first <= 0 || step <= 0 {
-            return Vec::new();
+        self.range_positions(argv.len()).collect()
+    }
+
+    /// `key_refs` one by one, without building a list for a fixed key range (the
+    /// per-command path).
+    pub fn for_each_key_ref(&self, argv: &[&[u8]], mut f: impl FnMut(usize, u32)) {
+        if self.refs_fn.is_some() || self.keys_fn.is_some() {
+            for (p, flags) in self.key_refs(argv) {
+                f(p, flags);
+            }
+            return;
         }
-        let last = if last < 0 {
-            argc as i32 + last
+        let other = if self.other_key_flags != 0 {
+            self.other_key_flags
         } else {
-            last.min(argc as i32 - 1)
+            self.key_flags
         };
-        let mut v = Vec::new();
-        let mut i = first;
-        while i <= last && (i as usize) < argc {
-            v.push(i as usize);
-            i += step;
+        for (i, p) in self.range_positions(argv.len()).enumerate() {
+            f(p, if i == 0 { self.key_flags } else { other });
         }
-        v
+    }
+
+    /// The positions of the fixed key range in an argv of `argc` arguments.
+    fn range_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+        let KeyRange { first, last, step } = self.keys;
+        let argc = argc as i32;
+        let last = match (first > 0 && step > 0, last < 0) {
+            (false, _) => 0,
+            (true, true) => argc + last,
+            (true, false) => last.min(argc - 1),
+        };
+        (first.max(1)..=last).step_by(step.max(1) as usize).map(|i| i as usize)
     }
 }

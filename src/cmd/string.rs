@@ -24,26 +24,21 @@ fn get(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let now = ctx.now_ms;
     let db = &mut ctx.srv.dbs[ctx.db];
     // GET counts its own hit or miss (see `Lookups::ByHandler`).
-    match db.get(a.at(1), now) {
+    let (found, res) = match db.get(a.at(1), now) {
         None => {
-            ctx.srv.stats.keyspace_misses += 1;
             ctx.out.null();
-            if ctx.srv.cfg.notify_flags & crate::config::notify::NOTIFY_KEY_MISS != 0 {
-                ctx.notify(a.at(1), "keymiss");
-            }
+            (false, Ok(()))
         }
         Some(o) => match o.value() {
             ValueRef::Str(s) => {
                 ctx.out.bulk(s);
-                ctx.srv.stats.keyspace_hits += 1;
+                (true, Ok(()))
             }
-            _ => {
-                ctx.srv.stats.keyspace_hits += 1;
-                return Err(error::WRONGTYPE);
-            }
+            _ => (true, Err(error::WRONGTYPE)),
         },
-    }
-    Ok(())
+    };
+    ctx.count_lookup(a.at(1), found, true);
+    res
 }
 
 /// Expire options shared by SET and GETEX.
