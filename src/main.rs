@@ -105,7 +105,11 @@ fn main() -> ExitCode {
     ferrodis::util::proctitle::init();
     if let Some(a) = args.first() {
         if args.len() == 1 && (a == "-v" || a == "--version") {
-            println!("ferrodis server v={VERSION} redis_version={REDIS_VERSION} malloc=jemalloc bits=64");
+            // The Redis version comes first, where scripts and client test harnesses
+            // read it (the first number, or the text after " v="), as from redis-server.
+            println!(
+                "ferrodis server v={REDIS_VERSION} sha=00000000:0 malloc=jemalloc bits=64 ferrodis_version={VERSION}"
+            );
             return ExitCode::SUCCESS;
         }
         if (2..=3).contains(&args.len()) && a == ferrodis::persist::child::FLAG {

@@ -629,6 +629,11 @@ fn command_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     Ok(())
 }
 
+/// A DEBUG switch as debug.c reads it, with atoi: "0", "00", "x" and "" are off.
+fn atoi_flag(v: &[u8]) -> bool {
+    crate::util::num::atoi_prefix(v) != 0
+}
+
 fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let sub = a.str(1).to_ascii_lowercase();
     let now = ctx.now_ms;
@@ -658,14 +663,16 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             );
         }
         "sleep" if a.len() == 3 => {
-            let secs = a.f64(2)?;
+            // Redis compat: debug.c reads the time with strtod and no checks, so "0\r\n"
+            // (hiredis's probe) is 0 and garbage is 0.
+            let secs = crate::util::num::strtod(a.at(2)).0;
             if secs > 0.0 {
                 std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
             }
             ctx.out.ok();
         }
         "set-active-expire" if a.len() == 3 => {
-            ctx.srv.active_expire = a.at(2) != b"0";
+            ctx.srv.active_expire = atoi_flag(a.at(2));
             ctx.out.ok();
         }
         "object" if a.len() == 3 => {
@@ -800,15 +807,15 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             ctx.out.ok();
         }
         "aof-flush-sleep" if a.len() == 3 => {
-            ctx.srv.aof.flush_sleep_us = crate::util::num::parse_u64(a.at(2)).unwrap_or(0);
+            ctx.srv.aof.flush_sleep_us = crate::util::num::atoi_prefix(a.at(2)).clamp(0, i32::MAX.into()) as u64;
             ctx.out.ok();
         }
         "set-skip-checksum-validation" if a.len() == 3 => {
-            ctx.srv.skip_checksum_validation = a.at(2) != b"0";
+            ctx.srv.skip_checksum_validation = atoi_flag(a.at(2));
             ctx.out.ok();
         }
         "set-disable-deny-scripts" if a.len() == 3 => {
-            ctx.srv.scripts.allow_noscript = a.at(2) != b"0";
+            ctx.srv.scripts.allow_noscript = atoi_flag(a.at(2));
             ctx.out.ok();
         }
         // Sends a command to the replicas only (tests of replica divergence).
@@ -820,7 +827,7 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             ctx.out.ok();
         }
         "pause-cron" if a.len() == 3 => {
-            ctx.srv.cron_paused = a.at(2) != b"0";
+            ctx.srv.cron_paused = atoi_flag(a.at(2));
             ctx.out.ok();
         }
         // Reads a jemalloc control (integer-valued ones). Redis compat: debug.c mallctl.
@@ -852,7 +859,7 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
                     ctx.srv.reply_peak_reset_ms = crate::server::REPLY_PEAK_RESET_MS
                 }
                 ("peak-reset-time", _) => ctx.srv.reply_peak_reset_ms = a.i64(3)?,
-                ("resizing", v) => ctx.srv.reply_resizing = crate::util::num::atoi_prefix(v.as_bytes()) != 0,
+                ("resizing", _) => ctx.srv.reply_resizing = atoi_flag(a.at(3)),
                 _ => return Err(error::subcommand_syntax(a.at(1), "DEBUG")),
             }
             ctx.out.ok();

@@ -15,19 +15,8 @@ const G: &str = "generic";
 /// Parses a score like C's strtod with Redis's checks: the whole string must be used,
 /// no overflow, not NaN. An empty string is 0.
 fn strtod(b: &[u8]) -> Option<f64> {
-    // C strings end at the first NUL, as in Redis.
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    let mut z = Vec::with_capacity(end + 1);
-    z.extend_from_slice(b.get(..end).unwrap_or_default());
-    z.push(0);
-    let mut eptr: *mut libc::c_char = std::ptr::null_mut();
-    // Safety: `z` is NUL-terminated and outlives the call; errno is thread-local.
-    let (v, err, rest) = unsafe {
-        *libc::__errno_location() = 0;
-        let v = libc::strtod(z.as_ptr() as *const libc::c_char, &mut eptr);
-        (v, *libc::__errno_location(), *eptr)
-    };
-    (rest == 0 && err != libc::ERANGE && !v.is_nan()).then_some(v)
+    let (v, whole, range) = crate::util::num::strtod(b);
+    (whole && !range && !v.is_nan()).then_some(v)
 }
 
 /// The value a BY/GET pattern names for `elem`. Redis compat: sort.c lookupKeyByPattern.

@@ -69,6 +69,26 @@ pub fn atoi_prefix(s: &[u8]) -> i64 {
     v
 }
 
+/// C's strtod on a C string (it ends at the first NUL): the value of the longest prefix
+/// that reads as a number (0 when none does), whether that prefix was the whole string,
+/// and whether the value was out of range (ERANGE). For the places Redis calls strtod
+/// itself (SORT scores, DEBUG SLEEP) rather than its stricter string2d.
+#[must_use]
+pub fn strtod(b: &[u8]) -> (f64, bool, bool) {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    let mut z = Vec::with_capacity(end + 1);
+    z.extend_from_slice(b.get(..end).unwrap_or_default());
+    z.push(0);
+    let mut eptr: *mut libc::c_char = std::ptr::null_mut();
+    // Safety: `z` is NUL-terminated and outlives the call; errno is thread-local.
+    let (v, err, rest) = unsafe {
+        *libc::__errno_location() = 0;
+        let v = libc::strtod(z.as_ptr() as *const libc::c_char, &mut eptr);
+        (v, *libc::__errno_location(), *eptr)
+    };
+    (v, rest == 0, err == libc::ERANGE)
+}
+
 /// Parses an unsigned 64-bit integer with the same strictness as [`parse_i64`] (so no sign
 /// at all): digits only, no leading zeros except `"0"`, at most 20 bytes, no overflow.
 /// Not Redis's string2ull (stream IDs): that one falls back to strtoull, which also takes

@@ -25,7 +25,19 @@ fn version_flag() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("v="));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    // What tools read: the first number, and the text after " v=" up to a dot.
+    let first: String = text
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    assert_eq!(first, "7", "{text}");
+    assert!(text.split_once(" v=").unwrap().1.starts_with("7.0."), "{text}");
+    assert!(
+        text.contains(&format!("ferrodis_version={}", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
 }
 
 #[test]
@@ -526,6 +538,33 @@ fn latency_monitor_records_slow_events() {
     assert_eq!(cmd!(c, "LATENCY", "RESET", "nothing"), b":0\r\n");
     assert_eq!(cmd!(c, "LATENCY", "RESET"), b":1\r\n");
     assert_eq!(cmd!(c, "LATENCY", "LATEST"), b"*0\r\n");
+}
+
+/// DEBUG reads its numbers as Redis's debug.c does, with strtod and atoi and no checks:
+/// hiredis probes for DEBUG SLEEP with the argument "0\r\n" and wants +OK.
+#[test]
+fn debug_reads_numbers_loosely_as_redis_does() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "DEBUG", "SLEEP", "0\r\n"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "DEBUG", "SLEEP", "soon"), b"+OK\r\n");
+    let t = std::time::Instant::now();
+    assert_eq!(cmd!(c, "DEBUG", "SLEEP", "0.3s"), b"+OK\r\n");
+    assert!(t.elapsed() >= std::time::Duration::from_millis(300));
+    // "00" is off for atoi; a key set to expire then stays until looked up.
+    assert_eq!(cmd!(c, "DEBUG", "SET-ACTIVE-EXPIRE", "00"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "PSETEX", "k", "1", "v"), b"+OK\r\n");
+    let t = std::time::Instant::now();
+    while t.elapsed() < std::time::Duration::from_millis(400) {
+        assert_eq!(cmd!(c, "DBSIZE"), b":1\r\n");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(cmd!(c, "DEBUG", "SET-ACTIVE-EXPIRE", "1x"), b"+OK\r\n");
+    let t = std::time::Instant::now();
+    while cmd!(c, "DBSIZE") != b":0\r\n" {
+        assert!(t.elapsed() < std::time::Duration::from_secs(10), "never expired");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 #[test]
