@@ -56,6 +56,15 @@ fn decode_score(b: &[u8]) -> f64 {
     }
 }
 
+/// A score as the listpack encoding keeps it. Redis compat: t_zset.c zzlInsertAt stores
+/// a whole-number score as an integer, so -0 comes back as 0 there (the skiplist
+/// encoding keeps the sign).
+#[inline]
+fn lp_score(s: f64) -> [u8; 8] {
+    let s = if s == 0.0 { 0.0 } else { s };
+    s.to_le_bytes()
+}
+
 /// (score, member) order. Scores are never NaN.
 #[inline]
 pub fn cmp_elem(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
@@ -143,7 +152,7 @@ pub fn zset_from_sorted(key: &[u8], items: &[(Vec<u8>, f64)], lim: &Limits) -> O
         let mut lp = Lp::new();
         for (m, s) in items {
             lp.push(m);
-            lp.push(&s.to_le_bytes());
+            lp.push(&lp_score(*s));
         }
         return Obj::new_inline(key, lp.as_bytes(), Enc::ZsetLp);
     }
@@ -391,7 +400,7 @@ impl ZSetMut<'_> {
             let pos = lp_pairs(lp.view())
                 .position(|(x, xs)| cmp_elem(xs, x, s, m) == Ordering::Greater)
                 .unwrap_or(lp.len() / 2);
-            lp.insert(pos * 2, &[m, &s.to_le_bytes()]);
+            lp.insert(pos * 2, &[m, &lp_score(s)]);
             self.dirty = true;
             return;
         }
@@ -469,6 +478,26 @@ mod tests {
 
     fn members(z: ZSetRef<'_>) -> Vec<(Vec<u8>, f64)> {
         z.iter_from(0).map(|(m, s)| (m.to_vec(), s)).collect()
+    }
+
+    #[test]
+    fn only_the_skiplist_keeps_the_sign_of_a_zero_score() {
+        let tiny = Limits {
+            zset_entries: 0,
+            ..Limits::default()
+        };
+        let lim = Limits::default();
+        let mut a = new_zset(b"a", 0, 1, &lim);
+        let mut b = new_zset(b"b", 0, 1, &tiny);
+        for o in [&mut a, &mut b] {
+            o.zset_mut(&lim).unwrap().insert(b"m", -0.0);
+        }
+        let sign = |o: &Obj| o.zset().unwrap().score(b"m").unwrap().is_sign_negative();
+        assert!(!sign(&a));
+        assert!(sign(&b));
+        let items = [(b"m".to_vec(), -0.0)];
+        assert!(!sign(&zset_from_sorted(b"c", &items, &lim)));
+        assert!(sign(&zset_from_sorted(b"d", &items, &tiny)));
     }
 
     #[test]

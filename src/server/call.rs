@@ -25,15 +25,21 @@ fn reject(srv: &mut Server, cid: usize, out: &mut ReplyBuf, e: &CmdError, id: Op
     if let Some(m) = srv.clients.get_mut(cid).and_then(|c| c.multi.as_mut()) {
         m.failed = true;
     }
-    // Redis compat: server.c rejectCommand: a rejected EXEC discards the transaction and
-    // says why (execCommandAbort).
+    // Redis compat: server.c rejectCommand: a rejected EXEC discards the transaction, if
+    // any, and the watched keys, and says why (execCommandAbort), in or out of MULTI.
     let is_exec = id
         .and_then(|i| cmd::table().specs.get(i))
         .is_some_and(|s| s.name == "exec");
-    if is_exec && srv.clients.get_mut(cid).is_some_and(|c| c.multi.take().is_some()) {
+    if is_exec {
+        if let Some(c) = srv.clients.get_mut(cid) {
+            c.multi = None;
+        }
         srv.unwatch_all(cid);
-        count_error(srv, e.text());
-        let text = format!("EXECABORT Transaction discarded because of: {}", e.text());
+        // The gates whose text Redis formats (arity, "no permission", ...) give it
+        // without the ERR code, which the plain reply adds.
+        let why = e.text().strip_prefix("ERR ").unwrap_or(e.text());
+        let text = format!("EXECABORT Transaction discarded because of: {why}");
+        count_error(srv, &text);
         out.error(&text);
         return;
     }

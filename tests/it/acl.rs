@@ -306,3 +306,48 @@ fn hello_options_take_effect_in_order() {
     );
     assert_eq!(cmd!(c, "CLIENT", "GETNAME"), b"$2\r\nc6\r\n");
 }
+
+/// EXEC refused before it runs (arity, authentication, permissions) discards the
+/// transaction and the watched keys and answers EXECABORT with the reason, in MULTI or
+/// not, as Redis's rejectCommand does; the error counts as EXECABORT.
+#[test]
+fn a_refused_exec_aborts_with_the_reason_in_or_out_of_multi() {
+    let s = Server::start();
+    let mut admin = s.raw();
+    let mut c = s.raw();
+    let arity = b"-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n";
+    assert_eq!(cmd!(c, "EXEC", "now"), arity);
+    assert_eq!(cmd!(c, "MULTI"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "SET", "k", "1"), b"+QUEUED\r\n");
+    assert_eq!(cmd!(c, "EXEC", "now"), arity);
+    assert_eq!(cmd!(c, "EXEC"), b"-ERR EXEC without MULTI\r\n");
+    assert_eq!(cmd!(c, "EXISTS", "k"), b":0\r\n");
+    // Out of MULTI, a refused EXEC still forgets the watched keys.
+    assert_eq!(cmd!(c, "WATCH", "w"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "EXEC", "x"), arity);
+    assert_eq!(cmd!(admin, "SET", "w", "changed"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "MULTI"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "SET", "k", "2"), b"+QUEUED\r\n");
+    assert_eq!(cmd!(c, "EXEC"), b"*1\r\n+OK\r\n");
+    // Permissions.
+    assert_eq!(
+        cmd!(admin, "ACL", "SETUSER", "noexec", "on", "nopass", "+@all", "-exec", "~*"),
+        b"+OK\r\n"
+    );
+    assert_eq!(cmd!(c, "AUTH", "noexec", "x"), b"+OK\r\n");
+    let noperm = b"-EXECABORT Transaction discarded because of: NOPERM this user has no permissions to run the 'exec' command\r\n";
+    assert_eq!(cmd!(c, "EXEC"), noperm);
+    assert_eq!(cmd!(c, "MULTI"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "EXEC"), noperm);
+    // Authentication.
+    assert_eq!(cmd!(admin, "CONFIG", "SET", "requirepass", "pw"), b"+OK\r\n");
+    let mut anon = s.raw();
+    assert_eq!(
+        cmd!(anon, "EXEC"),
+        b"-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r\n"
+    );
+    let stats = String::from_utf8(cmd!(admin, "INFO", "errorstats")).unwrap();
+    assert!(stats.contains("errorstat_EXECABORT:count=6"), "{stats}");
+    // Only "EXEC without MULTI" is an ERR.
+    assert!(stats.contains("errorstat_ERR:count=1\r\n"), "{stats}");
+}
