@@ -120,6 +120,17 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     }
+    // Sentinel (redis-sentinel, or --sentinel) is another program in Redis's binary;
+    // this one only serves data, so it says so rather than start as a data server.
+    let argv0 = std::env::args().next().unwrap_or_default();
+    let as_sentinel = std::path::Path::new(&argv0)
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().contains("redis-sentinel"))
+        || args.iter().any(|a| a == "--sentinel");
+    if as_sentinel {
+        eprintln!("Sentinel mode is not supported by ferrodis {VERSION}: run redis-sentinel for it.");
+        return ExitCode::from(1);
+    }
     let mut cfg = match Config::from_args(&args) {
         Ok(c) => c,
         Err(e) => {

@@ -44,7 +44,7 @@ pub struct Directive {
 
 /// Directives accepted for compatibility whose behaviour is not implemented yet:
 /// setting them to a non-default value logs one warning.
-const NOT_IMPLEMENTED: &[&str] = &["io-threads", "sentinel", "loadmodule"];
+const NOT_IMPLEMENTED: &[&str] = &["io-threads", "loadmodule"];
 
 /// Replication settings, parsed once. Redis compat: config.c defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -903,6 +903,10 @@ impl Config {
                 if !valid {
                     return Err(err("Invalid master port"));
                 }
+            }
+            // Redis compat: config.c refuses sentinel's lines outside sentinel mode.
+            if d.name == "sentinel" {
+                return Err(err("sentinel directive while not in sentinel mode"));
             }
             if NOT_IMPLEMENTED.contains(&d.name) {
                 let given = args.join(" ");
