@@ -142,7 +142,7 @@ fn scores_format_like_redis() {
         cmd!(c, "ZRANGE", "z", "0", "-1", "WITHSCORES"),
         arr(&[
             "c",
-            "-0",
+            "0",
             "a",
             "0.10000000000000001",
             "d",
@@ -157,10 +157,19 @@ fn scores_format_like_redis() {
         cmd!(c, "ZSCORE", "zz", "m"),
         bulk("1.7976931348623157e+308").into_bytes()
     );
+    // The listpack encoding keeps whole scores as integers, which have no -0 (Redis's
+    // zzlInsertAt); the skiplist keeps the double.
+    cmd!(c, "CONFIG", "SET", "zset-max-listpack-entries", "0");
+    cmd!(c, "ZADD", "big", "-0", "c");
+    check!(cmd!(c, "ZSCORE", "big", "c"), bulk("-0").into_bytes());
     cmd!(c, "HELLO", "3");
     check!(cmd!(c, "ZSCORE", "z", "d"), b",3\r\n");
     check!(
         cmd!(c, "ZRANGE", "z", "0", "0", "WITHSCORES"),
+        b"*1\r\n*2\r\n$1\r\nc\r\n,0\r\n"
+    );
+    check!(
+        cmd!(c, "ZRANGE", "big", "0", "0", "WITHSCORES"),
         b"*1\r\n*2\r\n$1\r\nc\r\n,-0\r\n"
     );
 }
