@@ -19,6 +19,7 @@ pub mod log;
 pub mod persist;
 pub mod resp;
 pub mod script;
+pub mod sentinel;
 pub mod server;
 pub mod util;
 

@@ -100,6 +100,61 @@ fn logo(port: u16, pid: u32, mode: &str) -> String {
     )
 }
 
+/// Sentinel's state from its config lines; it needs a config file it can write.
+/// Redis compat: sentinel.c sentinelCheckConfigFile, loadSentinelConfigFromQueue.
+fn start_sentinel(cfg: &Config) -> Result<Box<ferrodis::sentinel::Sentinel>, ExitCode> {
+    let Some(path) = cfg.file.as_ref() else {
+        warn!("Sentinel needs config file on disk to save state. Exiting...");
+        return Err(ExitCode::from(1));
+    };
+    if !std::fs::metadata(path).is_ok_and(|m| !m.permissions().readonly())
+        || std::fs::OpenOptions::new().append(true).open(path).is_err()
+    {
+        let e = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "Permission denied".into());
+        warn!(
+            "Sentinel config file {} is not writable: {e}. Exiting...",
+            path.display()
+        );
+        return Err(ExitCode::from(1));
+    }
+    let mut s = Box::new(ferrodis::sentinel::Sentinel::new());
+    if let Err((line, text, msg)) = s.load_config(&cfg.sentinel_lines) {
+        eprintln!("\n*** FATAL CONFIG FILE ERROR (ferrodis {VERSION}) ***");
+        eprintln!("Reading the configuration file, at line {line}");
+        eprintln!(">>> '{text}'");
+        eprintln!("{msg}");
+        return Err(ExitCode::from(1));
+    }
+    Ok(s)
+}
+
+/// A Sentinel that has no id yet picks one and saves it; every monitored master gets
+/// its +monitor event. Redis compat: sentinel.c sentinelIsRunning.
+fn sentinel_is_running(srv: &mut Server) {
+    let Some(s) = srv.sentinel.as_deref_mut() else { return };
+    if s.myid.is_empty() {
+        s.myid = ferrodis::sentinel::random_id();
+        srv.sentinel_flush_config();
+    }
+    let Some(s) = srv.sentinel.as_deref_mut() else { return };
+    warn!("Sentinel ID is {}", s.myid);
+    for m in 0..s.masters.len() {
+        let q = s.masters[m].quorum;
+        s.event(
+            LogLevel::Warning,
+            "+monitor",
+            Some(ferrodis::sentinel::At::Master(m)),
+            &format!("quorum {q}"),
+        );
+    }
+    srv.sentinel_after();
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     ferrodis::util::proctitle::init();
@@ -120,18 +175,23 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     }
-    // Sentinel (redis-sentinel, or --sentinel) is another program in Redis's binary;
-    // this one only serves data, so it says so rather than start as a data server.
+    // Sentinel mode: the binary run as redis-sentinel, or --sentinel among the
+    // arguments (a flag without a value). Redis compat: server.c checkForSentinelMode.
     let argv0 = std::env::args().next().unwrap_or_default();
     let as_sentinel = std::path::Path::new(&argv0)
         .file_name()
         .is_some_and(|n| n.to_string_lossy().contains("redis-sentinel"))
         || args.iter().any(|a| a == "--sentinel");
+    let args: Vec<String> = args.into_iter().filter(|a| a != "--sentinel").collect();
     if as_sentinel {
-        eprintln!("Sentinel mode is not supported by ferrodis {VERSION}: run redis-sentinel for it.");
-        return ExitCode::from(1);
+        ferrodis::cmd::set_sentinel_mode();
     }
-    let mut cfg = match Config::from_args(&args) {
+    let defaults: &[(&str, &str)] = if as_sentinel {
+        &[("port", "26379"), ("protected-mode", "no")]
+    } else {
+        &[]
+    };
+    let mut cfg = match Config::from_args_with(&args, defaults) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("\n*** FATAL CONFIG FILE ERROR (ferrodis {VERSION}) ***");
@@ -179,10 +239,19 @@ fn main() -> ExitCode {
     for w in &cfg.warnings {
         warn!("{w}");
     }
+    let sentinel = if as_sentinel {
+        match start_sentinel(&cfg) {
+            Ok(s) => Some(s),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
     raise_open_files(cfg.maxclients);
     ferrodis::crash::set_report(cfg.yes("crash-log-enabled"));
     ferrodis::crash::init();
     let mut srv = Server::new(cfg);
+    srv.sentinel = sentinel;
     srv.oom_adjust();
     if let Err(e) = srv.load_users_at_startup() {
         warn!("{e}");
@@ -205,7 +274,13 @@ fn main() -> ExitCode {
         }
     };
     srv.cfg.show_proc_title();
-    let mode = if srv.cluster.is_some() { "cluster" } else { "standalone" };
+    let mode = if srv.sentinel.is_some() {
+        "sentinel"
+    } else if srv.cluster.is_some() {
+        "cluster"
+    } else {
+        "standalone"
+    };
     if srv.cfg.always_show_logo || unsafe { libc::isatty(1) } == 1 {
         log::write_raw(&logo(srv.cfg.listen_port(), pid, mode));
     } else {
@@ -215,7 +290,9 @@ fn main() -> ExitCode {
     srv.reactor = Some(reactor.clone());
     info!("Server initialized");
     disable_thp(srv.cfg.get("disable-thp") == Some("yes"));
-    if srv.load_data_at_startup().is_err() {
+    if srv.sentinel.is_some() {
+        sentinel_is_running(&mut srv);
+    } else if srv.load_data_at_startup().is_err() {
         return ExitCode::from(1);
     }
     if let Err(e) = srv.cluster_verify_data() {

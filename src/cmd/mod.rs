@@ -382,6 +382,18 @@ fn families() -> [&'static [CommandSpec]; 24] {
     ]
 }
 
+static SENTINEL_MODE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Runs the process as a Sentinel: its command table has Sentinel's commands only.
+/// Set once at startup, before the table is first used.
+pub fn set_sentinel_mode() {
+    SENTINEL_MODE.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn sentinel_mode() -> bool {
+    SENTINEL_MODE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 pub fn table() -> &'static Table {
     static T: OnceLock<Table> = OnceLock::new();
     T.get_or_init(|| {
@@ -392,8 +404,22 @@ pub fn table() -> &'static Table {
             subs: HashMap::new(),
             all: Vec::new(),
         };
-        for fam in families() {
+        // Sentinel mode: its own commands, then the data server's that it shares.
+        // Redis compat: server.c populateCommandTable (CMD_SENTINEL).
+        let sentinel = sentinel_mode();
+        let mut fams: Vec<(bool, &'static [CommandSpec])> = Vec::new();
+        if sentinel {
+            fams.push((true, crate::sentinel::command::COMMANDS));
+        }
+        fams.extend(families().into_iter().map(|f| (false, f)));
+        for (own, fam) in fams {
             for c in fam {
+                if sentinel
+                    && (t.map.contains_key(c.name.as_bytes())
+                        || !(own || crate::sentinel::command::SHARED.contains(&c.name)))
+                {
+                    continue;
+                }
                 let id = t.specs.len();
                 t.specs.push(c);
                 t.names.push(c.name.to_string());

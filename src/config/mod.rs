@@ -107,6 +107,9 @@ pub struct Config {
     pub renames: Vec<(String, String)>,
     /// `user` lines: the name, then its ACL rules.
     pub users: Vec<Vec<String>>,
+    /// In Sentinel mode: the `sentinel` lines (line number, text, words after
+    /// `sentinel`), applied once the whole file is read.
+    pub sentinel_lines: Vec<(usize, String, Vec<String>)>,
     save_seen_in_file: bool,
     // Typed views, refreshed by `refresh`.
     pub port: u16,
@@ -252,6 +255,7 @@ impl Config {
             warnings: Vec::new(),
             renames: Vec::new(),
             users: Vec::new(),
+            sentinel_lines: Vec::new(),
             save_seen_in_file: false,
             port: 6379,
             bind: Vec::new(),
@@ -583,6 +587,7 @@ impl Config {
                 }
                 "listen-addr" => format!("unixsocket:{}", self.unixsocket),
                 "server-mode" if self.yes("cluster-enabled") => "[cluster]".into(),
+                "server-mode" if crate::cmd::sentinel_mode() => "[sentinel]".into(),
                 "server-mode" => String::new(),
                 "config-file" => self.file.as_ref().map_or("-".into(), |f| f.display().to_string()),
                 "port" => self.port.to_string(),
@@ -904,9 +909,14 @@ impl Config {
                     return Err(err("Invalid master port"));
                 }
             }
-            // Redis compat: config.c refuses sentinel's lines outside sentinel mode.
+            // Redis compat: config.c queues sentinel's lines in sentinel mode and
+            // refuses them outside it.
             if d.name == "sentinel" {
-                return Err(err("sentinel directive while not in sentinel mode"));
+                if !crate::cmd::sentinel_mode() {
+                    return Err(err("sentinel directive while not in sentinel mode"));
+                }
+                self.sentinel_lines.push((n + 1, line.to_string(), args.to_vec()));
+                continue;
             }
             if NOT_IMPLEMENTED.contains(&d.name) {
                 let given = args.join(" ");
@@ -935,7 +945,19 @@ impl Config {
 
     /// Builds the configuration from `ferrodis [file|-] [--name value ...]` arguments.
     pub fn from_args(args: &[String]) -> Result<Config, ConfigError> {
+        Self::from_args_with(args, &[])
+    }
+
+    /// The same, over other defaults (Sentinel mode's port and protected-mode).
+    pub fn from_args_with(args: &[String], defaults: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let mut cfg = Config::new();
+        for (name, v) in defaults {
+            cfg.set(name, &[v.to_string()]).map_err(|msg| ConfigError {
+                line: 0,
+                text: String::new(),
+                msg,
+            })?;
+        }
         let mut text = String::new();
         let mut j = 0;
         if let Some(first) = args.first() {
@@ -993,15 +1015,29 @@ impl Config {
     /// replacing each directive we know with its current value, appending new ones.
     /// CONFIG REWRITE; `users` are the `user` lines describing the ACL users now.
     pub fn rewrite(&self, users: &[String]) -> Result<(), String> {
-        self.rewrite_with(false, users)
+        self.rewrite_with(false, users, None)
     }
 
     /// CONFIG REWRITE that also writes every directive still at its default.
     pub fn rewrite_all(&self, users: &[String]) -> Result<(), String> {
-        self.rewrite_with(true, users)
+        self.rewrite_with(true, users, None)
     }
 
-    fn rewrite_with(&self, force_all: bool, users: &[String]) -> Result<(), String> {
+    /// The rewrite of a Sentinel's config file: `sentinel` lines are `(key, line,
+    /// force)`, key being the line's first two words. Each takes the place of the next
+    /// old line with its key; old lines left over go; new ones left over are appended
+    /// (those not forced only when they were in the file). Redis compat: config.c
+    /// rewriteConfigRewriteLine as sentinel.c rewriteConfigSentinelOption uses it.
+    pub fn rewrite_sentinel(&self, users: &[String], lines: &[(String, String, bool)]) -> Result<(), String> {
+        self.rewrite_with(false, users, Some(lines))
+    }
+
+    fn rewrite_with(
+        &self,
+        force_all: bool,
+        users: &[String],
+        sentinel: Option<&[(String, String, bool)]>,
+    ) -> Result<(), String> {
         let path = self
             .file
             .as_ref()
@@ -1010,9 +1046,28 @@ impl Config {
         let mut out = Vec::new();
         let mut done = vec![false; DIRECTIVES.len()];
         let mut users_done = false;
+        let mut sentinel_used = vec![false; sentinel.map_or(0, |l| l.len())];
         for line in old.lines() {
             let t = line.trim();
             let name = t.split_whitespace().next().map(lower);
+            if let (Some(new), false, Some("sentinel")) = (sentinel, t.starts_with('#'), name.as_deref()) {
+                let key: Vec<String> = t.split_whitespace().take(2).map(lower).collect();
+                let key = key.join(" ");
+                let known = new.iter().any(|(k, _, _)| *k == key) || SENTINEL_KEYS.contains(&key.as_str());
+                match new
+                    .iter()
+                    .enumerate()
+                    .position(|(i, (k, _, _))| *k == key && !sentinel_used[i])
+                {
+                    Some(i) => {
+                        sentinel_used[i] = true;
+                        out.push(new[i].1.clone());
+                    }
+                    None if known => {}
+                    None => out.push(line.to_string()),
+                }
+                continue;
+            }
             // Redis compat: config.c rewriteConfigUserOption: the users now, where
             // the first `user` line was.
             if !t.starts_with('#') && name.as_deref() == Some("user") {
@@ -1050,6 +1105,11 @@ impl Config {
         if !users_done {
             out.extend(users.iter().cloned());
         }
+        for (i, (_, line, force)) in sentinel.unwrap_or_default().iter().enumerate() {
+            if !sentinel_used[i] && *force {
+                out.push(line.clone());
+            }
+        }
         let body = out.join("\n") + "\n";
         let tmp = path.with_extension("rewrite.tmp");
         std::fs::write(&tmp, body).map_err(|e| e.to_string())?;
@@ -1085,6 +1145,33 @@ impl Config {
         Some(format!("{} {}", d.name, quote(v)))
     }
 }
+
+/// The `sentinel` lines a Sentinel's rewrite owns: old ones it does not write again go.
+const SENTINEL_KEYS: &[&str] = &[
+    "sentinel myid",
+    "sentinel deny-scripts-reconfig",
+    "sentinel resolve-hostnames",
+    "sentinel announce-hostnames",
+    "sentinel monitor",
+    "sentinel down-after-milliseconds",
+    "sentinel failover-timeout",
+    "sentinel parallel-syncs",
+    "sentinel notification-script",
+    "sentinel client-reconfig-script",
+    "sentinel auth-pass",
+    "sentinel auth-user",
+    "sentinel config-epoch",
+    "sentinel leader-epoch",
+    "sentinel known-replica",
+    "sentinel known-sentinel",
+    "sentinel rename-command",
+    "sentinel master-reboot-down-after-period",
+    "sentinel current-epoch",
+    "sentinel announce-ip",
+    "sentinel announce-port",
+    "sentinel sentinel-user",
+    "sentinel sentinel-pass",
+];
 
 fn fmt_obuf(l: &[ObufLimit; 3]) -> String {
     let names = ["normal", "slave", "pubsub"];

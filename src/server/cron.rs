@@ -44,6 +44,9 @@ impl Server {
             self.propagate_background_deletions();
         }
         self.after_writes(None);
+        if self.sentinel.is_some() {
+            self.sentinel_timer();
+        }
         // Redis compat: server.c serverCron runs clusterCron every 100 ms.
         if self.cluster.is_some() && now - self.cluster_cron_ms >= 100 {
             self.cluster_cron_ms = now;
@@ -319,7 +322,8 @@ impl Server {
 
     /// Runs the shutdown sequence; true when the process may exit.
     pub fn prepare_shutdown(&mut self, req: ShutdownReq) -> bool {
-        let save = req.save.unwrap_or(!self.cfg.save_params.is_empty());
+        // A Sentinel keeps no dataset. Redis compat: server.c prepareForShutdown.
+        let save = self.sentinel.is_none() && req.save.unwrap_or(!self.cfg.save_params.is_empty());
         // Redis compat: server.c prepareForShutdown kills a saving child (its temp file
         // goes with it) so that it cannot overwrite the final save.
         let failed = || {

@@ -221,6 +221,8 @@ pub struct Server {
     pub cron_paused: bool,
     /// Cluster mode's state (`cluster-enabled yes`).
     pub cluster: Option<Box<cluster::Cluster>>,
+    /// Sentinel mode's state (None for a data server).
+    pub sentinel: Option<Box<crate::sentinel::Sentinel>>,
     /// When the cluster's periodic work last ran (unix ms).
     pub cluster_cron_ms: i64,
 }
@@ -344,6 +346,7 @@ impl Server {
             evict_pending: false,
             cron_paused: false,
             cluster: None,
+            sentinel: None,
             cluster_cron_ms: 0,
         }
     }

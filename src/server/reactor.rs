@@ -413,6 +413,8 @@ impl Reactor {
             self.accept(srv, t - LISTENER_BASE);
         } else if t >= CLUSTER_LISTENER_BASE {
             srv.cluster_accept(t - CLUSTER_LISTENER_BASE);
+        } else if t >= crate::sentinel::link::LINK_BASE {
+            srv.sentinel_link_io(t - crate::sentinel::link::LINK_BASE);
         } else if t >= CLUSTER_LINK_BASE {
             srv.cluster_link_io(t - CLUSTER_LINK_BASE, readable, writable);
         } else if srv.clients.get(t).is_some_and(|c| c.handshake.is_some()) {

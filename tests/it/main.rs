@@ -18,6 +18,7 @@ mod protocol;
 mod pubsub;
 mod replication;
 mod scripting;
+mod sentinel;
 mod server;
 mod sets;
 mod sort;
