@@ -29,7 +29,7 @@ pub fn set_file(path: &str) {
     }
 }
 
-/// The role letter of log lines: M (main), C (child/background), S (replica).
+/// The role letter of log lines: M (main), C (child/background), S (replica), X (Sentinel).
 pub fn set_role(c: u8) {
     ROLE.store(c, Ordering::Relaxed);
 }

@@ -185,6 +185,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = args.into_iter().filter(|a| a != "--sentinel").collect();
     if as_sentinel {
         ferrodis::cmd::set_sentinel_mode();
+        log::set_role(b'X');
     }
     let defaults: &[(&str, &str)] = if as_sentinel {
         &[("port", "26379"), ("protected-mode", "no")]

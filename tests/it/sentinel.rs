@@ -62,6 +62,17 @@ fn sentinels_discover_each_other_and_fail_over_a_dead_master() {
                 .then_some(())
         });
     }
+    // Events are logged as Redis logs them, under Sentinel's role letter.
+    let log = sentinels[0].log();
+    let monitor = ":X ";
+    assert!(
+        log.lines().any(|l| l.contains(monitor)
+            && l.contains(&format!(
+                "# +monitor master mymaster 127.0.0.1 {} quorum 2",
+                master.port
+            ))),
+        "{log}"
+    );
     let quorum: String = sentinel_cmd(&mut s0, &["CKQUORUM", "mymaster"]).unwrap();
     assert_eq!(
         quorum,
