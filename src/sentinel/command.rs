@@ -1043,13 +1043,25 @@ impl Server {
     /// The Sentinel timer, from the server cron; its period is drawn anew each time
     /// (10 to 19 runs a second) so that Sentinels started together drift apart.
     pub fn sentinel_timer(&mut self) {
+        let tls = self.cfg.yes("tls-replication");
+        let tls_port = self.cfg.int("tls-port");
         let env = super::monitor::Env {
-            port: self.cfg.port,
+            // Redis compat: sentinel.c sentinelSendHello announces the TLS port then.
+            port: if tls && tls_port > 0 {
+                tls_port as u16
+            } else {
+                self.cfg.port
+            },
             requirepass: self
                 .cfg
                 .requirepass
                 .as_ref()
                 .map(|p| String::from_utf8_lossy(p).into_owned()),
+            // Redis compat: sentinel.c instanceLinkNegotiateTLS (with tls-replication).
+            dial: super::link::Dial {
+                source: self.cfg.get("bind-source-addr").unwrap_or_default().to_string(),
+                tls: tls.then(|| self.tls.as_deref().and_then(|t| t.bus_client())),
+            },
         };
         if let (Some(s), Some(reg)) = (self.sentinel.as_deref_mut(), self.registry.as_ref()) {
             s.timer(reg, &env);

@@ -129,6 +129,14 @@ pub fn encode(argv: &[&[u8]], out: &mut Vec<u8>) {
     }
 }
 
+/// How links are opened: the source address (`bind-source-addr`) and, with
+/// `tls-replication yes`, TLS (None inside: no client context to use).
+#[derive(Clone, Default)]
+pub struct Dial {
+    pub source: String,
+    pub tls: Option<Option<std::sync::Arc<rustls::ClientConfig>>>,
+}
+
 /// One connection of an instance's link.
 pub struct Socket {
     pub conn: Conn,
@@ -156,16 +164,40 @@ pub enum Io {
 }
 
 impl Sockets {
-    /// Starts a non-blocking connect to `ip:port`; the socket's key.
-    pub fn connect(&mut self, reg: &Registry, ip: &str, port: u16, owner: u64, pubsub: bool) -> Result<usize, String> {
-        let ip: IpAddr = ip.parse().map_err(|_| format!("invalid address '{ip}'"))?;
-        let mut s = mio::net::TcpStream::connect(SocketAddr::new(ip, port)).map_err(|e| e.to_string())?;
+    /// Starts a non-blocking connect to `ip:port` (from `how.source`, over TLS when
+    /// `how.tls` says so); the socket's key.
+    pub fn connect(
+        &mut self,
+        reg: &Registry,
+        ip: &str,
+        port: u16,
+        owner: u64,
+        pubsub: bool,
+        how: &Dial,
+    ) -> Result<usize, String> {
+        let addr: IpAddr = ip.parse().map_err(|_| format!("invalid address '{ip}'"))?;
+        let std = crate::util::net::connect_nonblocking(SocketAddr::new(addr, port), &how.source)
+            .map_err(|e| crate::util::os_err(&e))?;
+        let mut s = mio::net::TcpStream::from_std(std);
         let _ = s.set_nodelay(true);
+        let tls = match &how.tls {
+            None => None,
+            Some(None) => return Err("Failed to initialize TLS".into()),
+            Some(Some(cfg)) => {
+                let name = rustls::pki_types::ServerName::try_from(ip.to_string()).map_err(|e| e.to_string())?;
+                let c = rustls::ClientConnection::new(std::sync::Arc::clone(cfg), name).map_err(|e| e.to_string())?;
+                Some(rustls::Connection::Client(c))
+            }
+        };
         let id = self.all.vacant_key();
         reg.register(&mut s, Token(LINK_BASE + id), Interest::READABLE | Interest::WRITABLE)
             .map_err(|e| e.to_string())?;
+        let conn = match tls {
+            Some(t) => Conn::Tls(Box::new(crate::server::tls::TlsStream::new(s, t))),
+            None => Conn::Tcp(s),
+        };
         self.all.insert(Socket {
-            conn: Conn::Tcp(s),
+            conn,
             owner,
             pubsub,
             connected: false,
@@ -294,7 +326,11 @@ fn flush(s: &mut Socket) -> io::Result<()> {
             Err(e) => return Err(e),
         }
     }
-    Ok(())
+    // An encrypted stream may still hold records the socket did not take.
+    match s.conn.drain() {
+        Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(e),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub struct Env {
     pub port: u16,
     /// `requirepass`: used with peer Sentinels when no sentinel-pass is set.
     pub requirepass: Option<String>,
+    pub dial: super::link::Dial,
 }
 
 fn rand_desync() -> i64 {
@@ -125,7 +126,7 @@ impl Sentinel {
                 }
             }
             let (ip, port) = (ri.addr.ip.clone(), ri.addr.port);
-            match self.sockets.connect(reg, &ip, port, owner, false) {
+            match self.sockets.connect(reg, &ip, port, owner, false, &env.dial) {
                 Ok(id) => {
                     let Some(ri) = self.ri_mut(at) else {
                         self.sockets.close(reg, id);
@@ -147,7 +148,7 @@ impl Sentinel {
         let Some(ri) = self.ri_mut(at) else { return };
         if is_data && ri.link.pc.is_none() {
             let (ip, port) = (ri.addr.ip.clone(), ri.addr.port);
-            match self.sockets.connect(reg, &ip, port, owner, true) {
+            match self.sockets.connect(reg, &ip, port, owner, true, &env.dial) {
                 Ok(id) => {
                     let Some(ri) = self.ri_mut(at) else {
                         self.sockets.close(reg, id);
