@@ -136,7 +136,7 @@ impl Sentinel {
                     ri.link.pending = 0;
                     ri.link.cc_conn_time = now;
                     self.send_auth(at, false, env);
-                    let name = format!("sentinel-{}-cmd", &self.myid[..8.min(self.myid.len())]);
+                    let name = format!("sentinel-{}-cmd", self.myid.get(..8).unwrap_or(&self.myid));
                     self.send(at, false, &["CLIENT", "SETNAME", &name], Cb::Discard);
                     self.send_ping(at, now);
                 }
@@ -158,7 +158,7 @@ impl Sentinel {
                     ri.link.pc_conn_time = now;
                     ri.link.pc_last_activity = now;
                     self.send_auth(at, true, env);
-                    let name = format!("sentinel-{}-pubsub", &self.myid[..8.min(self.myid.len())]);
+                    let name = format!("sentinel-{}-pubsub", self.myid.get(..8).unwrap_or(&self.myid));
                     self.send(at, true, &["CLIENT", "SETNAME", &name], Cb::Discard);
                     self.send(at, true, &["SUBSCRIBE", HELLO_CHANNEL], Cb::Hello);
                 }
@@ -384,8 +384,7 @@ impl Sentinel {
             ri.master_link_down_time = 0;
             let atoi = |s: &str| crate::util::num::atoi_prefix(s.as_bytes());
             for l in info.split("\r\n") {
-                if l.len() >= 47 && l.starts_with("run_id:") {
-                    let id = &l[7..47];
+                if let Some(id) = l.strip_prefix("run_id:").and_then(|v| v.get(..40)) {
                     match &ri.runid {
                         None => ri.runid = Some(id.to_string()),
                         Some(old) if old != id => {
@@ -1457,4 +1456,48 @@ fn ctime(secs: i64) -> String {
     // Safety: ctime_r wrote a NUL-terminated string into buf.
     let s = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
     s.to_string_lossy().trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_info_and_hello_text_is_read_without_panics() {
+        let poll = mio::Poll::new().unwrap();
+        let reg = poll.registry();
+        let mut s = Sentinel::new();
+        s.myid = "€".repeat(13) + "x";
+        let m = s.add_master("m", "127.0.0.1", 7000, 1).unwrap();
+        let now = now_ms();
+        let infos = [
+            "run_id:€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€\r\nrole:master\r\nslave0:ip=,port=\r\nslave1:\r\nslave2:a,b\r\nslave3:ip=127.0.0.1,port=7001,state=online\r\n",
+            "role:slave\r\nmaster_host:€\r\nmaster_port:-99999999999999999999\r\nslave_repl_offset:x\r\nmaster_link_down_since_seconds:9223372036854775807\r\n",
+            "",
+            "\r\n\r\nrole:",
+        ];
+        for text in infos {
+            s.refresh_info(At::Master(m), text, now);
+        }
+        assert_eq!(
+            s.masters[m].slaves.len(),
+            1,
+            "only the replica with an address is added"
+        );
+        s.refresh_info(At::Slave(m, 0), infos[1], now);
+        for hello in [
+            "",
+            ",,,,,,,",
+            "1.2.3.4,x,id,99999999999999999999999,m,€,1,2",
+            "127.0.0.1,26379,abcd,5,m,127.0.0.1,7000,0",
+            "127.0.0.1,26379,abcd,5,m,127.0.0.1,7002,9",
+        ] {
+            s.process_hello(reg, hello);
+        }
+        assert_eq!(s.current_epoch, 5);
+        assert_eq!(s.masters[m].ri.addr.port, 7002, "a newer config epoch moves the master");
+        // A hello with a port that is not a number still names a Sentinel (port 0:
+        // never connected), as in Redis.
+        assert_eq!(s.masters[m].sentinels.len(), 2);
+    }
 }
