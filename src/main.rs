@@ -107,15 +107,7 @@ fn start_sentinel(cfg: &Config) -> Result<Box<ferrodis::sentinel::Sentinel>, Exi
         warn!("Sentinel needs config file on disk to save state. Exiting...");
         return Err(ExitCode::from(1));
     };
-    if !std::fs::metadata(path).is_ok_and(|m| !m.permissions().readonly())
-        || std::fs::OpenOptions::new().append(true).open(path).is_err()
-    {
-        let e = std::fs::OpenOptions::new()
-            .append(true)
-            .open(path)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| "Permission denied".into());
+    if let Err(e) = std::fs::OpenOptions::new().append(true).open(path) {
         warn!(
             "Sentinel config file {} is not writable: {e}. Exiting...",
             path.display()

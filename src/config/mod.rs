@@ -1163,6 +1163,8 @@ const SENTINEL_KEYS: &[&str] = &[
     "sentinel config-epoch",
     "sentinel leader-epoch",
     "sentinel known-replica",
+    // The older name of known-replica (every replica is written back as known-replica).
+    "sentinel known-slave",
     "sentinel known-sentinel",
     "sentinel rename-command",
     "sentinel master-reboot-down-after-period",
