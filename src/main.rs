@@ -130,7 +130,7 @@ fn start_sentinel(cfg: &Config) -> Result<Box<ferrodis::sentinel::Sentinel>, Exi
 fn sentinel_is_running(srv: &mut Server) {
     let Some(s) = srv.sentinel.as_deref_mut() else { return };
     if s.myid.is_empty() {
-        s.myid = ferrodis::sentinel::random_id();
+        s.myid = ferrodis::server::repl::new_replid();
         srv.sentinel_flush_config();
     }
     let Some(s) = srv.sentinel.as_deref_mut() else { return };

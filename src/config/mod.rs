@@ -1053,7 +1053,7 @@ impl Config {
             if let (Some(new), false, Some("sentinel")) = (sentinel, t.starts_with('#'), name.as_deref()) {
                 let key: Vec<String> = t.split_whitespace().take(2).map(lower).collect();
                 let key = key.join(" ");
-                let known = new.iter().any(|(k, _, _)| *k == key) || SENTINEL_KEYS.contains(&key.as_str());
+                let known = SENTINEL_KEYS.contains(&key.as_str());
                 match new
                     .iter()
                     .enumerate()

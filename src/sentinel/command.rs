@@ -30,11 +30,18 @@ pub const SHARED: &[&str] = &[
     "unsubscribe",
 ];
 
+const NOT_SENTINEL: CmdError = CmdError::new("ERR This instance is not a Sentinel");
+
 fn sentinel_of<'a>(ctx: &'a mut Ctx) -> Result<&'a mut Sentinel, CmdError> {
-    ctx.srv
-        .sentinel
-        .as_deref_mut()
-        .ok_or(CmdError::new("ERR This instance is not a Sentinel"))
+    ctx.srv.sentinel.as_deref_mut().ok_or(NOT_SENTINEL)
+}
+
+/// The Sentinel state with the reactor's registry (for commands that close links).
+fn sentinel_and_registry(srv: &mut Server) -> Result<(&mut Sentinel, &mio::Registry), CmdError> {
+    match (srv.sentinel.as_deref_mut(), srv.registry.as_ref()) {
+        (Some(s), Some(reg)) => Ok((s, reg)),
+        _ => Err(NOT_SENTINEL),
+    }
 }
 
 fn master_or_err(s: &Sentinel, name: &[u8]) -> Result<usize, CmdError> {
@@ -177,11 +184,7 @@ fn reply_list(ctx: &mut Ctx, s: &Sentinel, list: Vec<At>) {
 /// Runs `f` with the Sentinel state taken out of the server, so replies can be
 /// written while reading it.
 fn with_sentinel<R>(ctx: &mut Ctx, f: impl FnOnce(&mut Ctx, &mut Sentinel) -> R) -> Result<R, CmdError> {
-    let mut s = ctx
-        .srv
-        .sentinel
-        .take()
-        .ok_or(CmdError::new("ERR This instance is not a Sentinel"))?;
+    let mut s = ctx.srv.sentinel.take().ok_or(NOT_SENTINEL)?;
     let r = f(ctx, &mut s);
     ctx.srv.sentinel = Some(s);
     Ok(r)
@@ -256,9 +259,7 @@ fn is_master_down_by_addr(ctx: &mut Ctx, a: &Args) -> CmdResult {
 fn reset(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let pattern = a.at(2).to_vec();
     let srv = &mut *ctx.srv;
-    let (Some(s), Some(reg)) = (srv.sentinel.as_deref_mut(), srv.registry.as_ref()) else {
-        return Err(CmdError::new("ERR This instance is not a Sentinel"));
-    };
+    let (s, reg) = sentinel_and_registry(srv)?;
     let mut n = 0;
     for m in 0..s.masters.len() {
         if crate::util::glob::glob_match(&pattern, s.masters[m].ri.name.as_bytes(), false) {
@@ -393,9 +394,7 @@ fn flushconfig(ctx: &mut Ctx, _a: &Args) -> CmdResult {
 
 fn remove(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let srv = &mut *ctx.srv;
-    let (Some(s), Some(reg)) = (srv.sentinel.as_deref_mut(), srv.registry.as_ref()) else {
-        return Err(CmdError::new("ERR This instance is not a Sentinel"));
-    };
+    let (s, reg) = sentinel_and_registry(srv)?;
     let m = master_or_err(s, a.at(2))?;
     s.event(LogLevel::Warning, "-monitor", Some(At::Master(m)), "");
     s.close_master_links(reg, m, true);
@@ -432,9 +431,7 @@ fn ckquorum(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 fn set(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let srv = &mut *ctx.srv;
-    let (Some(s), Some(reg)) = (srv.sentinel.as_deref_mut(), srv.registry.as_ref()) else {
-        return Err(CmdError::new("ERR This instance is not a Sentinel"));
-    };
+    let (s, reg) = sentinel_and_registry(srv)?;
     let m = master_or_err(s, a.at(2))?;
     let mut changes = 0;
     let mut err: Option<CmdError> = None;
@@ -576,9 +573,7 @@ fn config(ctx: &mut Ctx, a: &Args) -> CmdResult {
 fn config_set(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let (opt, val) = (a.str(3), a.str(4));
     let srv = &mut *ctx.srv;
-    let (Some(s), Some(reg)) = (srv.sentinel.as_deref_mut(), srv.registry.as_ref()) else {
-        return Err(CmdError::new("ERR This instance is not a Sentinel"));
-    };
+    let (s, reg) = sentinel_and_registry(srv)?;
     let bad = || CmdError::owned(format!("ERR Invalid value '{val}' to SENTINEL CONFIG SET '{opt}'"));
     let yn = || super::yes_no(&val).ok_or_else(bad);
     let mut drop = false;

@@ -1029,15 +1029,6 @@ pub fn resolve(host: &str, allow_dns: bool) -> Option<String> {
         .map(|ip| ip.to_string())
 }
 
-/// 40 random hex digits: a Sentinel id.
-pub fn random_id() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..40)
-        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

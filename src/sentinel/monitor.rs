@@ -118,59 +118,60 @@ impl Sentinel {
         }
         ri.link.last_reconn_time = now;
         let is_data = ri.flags & (MASTER | SLAVE) != 0;
-        let owner = ri.id;
         if ri.link.cc.is_none() {
             if resolve {
-                if let Some(ip) = resolve_host(&ri.addr.host) {
+                if let Some(ip) = super::resolve(&ri.addr.host, true) {
                     ri.addr.ip = ip;
                 }
             }
-            let (ip, port) = (ri.addr.ip.clone(), ri.addr.port);
-            match self.sockets.connect(reg, &ip, port, owner, false, &env.dial) {
-                Ok(id) => {
-                    let Some(ri) = self.ri_mut(at) else {
-                        self.sockets.close(reg, id);
-                        return;
-                    };
-                    ri.link.cc = Some(id);
-                    ri.link.pending = 0;
-                    ri.link.cc_conn_time = now;
-                    self.send_auth(at, false, env);
-                    let name = format!("sentinel-{}-cmd", self.myid.get(..8).unwrap_or(&self.myid));
-                    self.send(at, false, &["CLIENT", "SETNAME", &name], Cb::Discard);
-                    self.send_ping(at, now);
-                }
-                Err(e) => {
-                    self.event(LogLevel::Debug, "-cmd-link-reconnection", Some(at), &format!("#{e}"));
-                }
+            if self.open_conn(reg, at, false, env, now) {
+                self.send_ping(at, now);
             }
         }
-        let Some(ri) = self.ri_mut(at) else { return };
-        if is_data && ri.link.pc.is_none() {
-            let (ip, port) = (ri.addr.ip.clone(), ri.addr.port);
-            match self.sockets.connect(reg, &ip, port, owner, true, &env.dial) {
-                Ok(id) => {
-                    let Some(ri) = self.ri_mut(at) else {
-                        self.sockets.close(reg, id);
-                        return;
-                    };
-                    ri.link.pc = Some(id);
-                    ri.link.pc_conn_time = now;
-                    ri.link.pc_last_activity = now;
-                    self.send_auth(at, true, env);
-                    let name = format!("sentinel-{}-pubsub", self.myid.get(..8).unwrap_or(&self.myid));
-                    self.send(at, true, &["CLIENT", "SETNAME", &name], Cb::Discard);
-                    self.send(at, true, &["SUBSCRIBE", HELLO_CHANNEL], Cb::Hello);
-                }
-                Err(e) => {
-                    self.event(LogLevel::Debug, "-pubsub-link-reconnection", Some(at), &format!("#{e}"));
-                }
-            }
+        if is_data && self.ri(at).is_some_and(|ri| ri.link.pc.is_none()) && self.open_conn(reg, at, true, env, now) {
+            self.send(at, true, &["SUBSCRIBE", HELLO_CHANNEL], Cb::Hello);
         }
         let Some(ri) = self.ri_mut(at) else { return };
         if ri.link.cc.is_some() && (ri.flags & SENTINEL != 0 || ri.link.pc.is_some()) {
             ri.link.disconnected = false;
         }
+    }
+
+    /// Opens the command (or Pub/Sub) connection of an instance's link, authenticates
+    /// and names it. False, with a debug event, when the connect fails at once.
+    fn open_conn(&mut self, reg: &Registry, at: At, pubsub: bool, env: &Env, now: i64) -> bool {
+        let Some(ri) = self.ri(at) else { return false };
+        let (ip, port, owner) = (ri.addr.ip.clone(), ri.addr.port, ri.id);
+        let kind = if pubsub { "pubsub" } else { "cmd" };
+        let id = match self.sockets.connect(reg, &ip, port, owner, pubsub, &env.dial) {
+            Ok(id) => id,
+            Err(e) => {
+                self.event(
+                    LogLevel::Debug,
+                    &format!("-{kind}-link-reconnection"),
+                    Some(at),
+                    &format!("#{e}"),
+                );
+                return false;
+            }
+        };
+        let Some(ri) = self.ri_mut(at) else {
+            self.sockets.close(reg, id);
+            return false;
+        };
+        if pubsub {
+            ri.link.pc = Some(id);
+            ri.link.pc_conn_time = now;
+            ri.link.pc_last_activity = now;
+        } else {
+            ri.link.cc = Some(id);
+            ri.link.pending = 0;
+            ri.link.cc_conn_time = now;
+        }
+        self.send_auth(at, pubsub, env);
+        let name = format!("sentinel-{}-{kind}", self.myid.get(..8).unwrap_or(&self.myid));
+        self.send(at, pubsub, &["CLIENT", "SETNAME", &name], Cb::Discard);
+        true
     }
 
     fn send_ping(&mut self, at: At, now: i64) -> bool {
@@ -1433,10 +1434,6 @@ impl Sentinel {
 fn no_down_for(ri: &Inst, ms: i64, now: i64) -> bool {
     let recent = ri.s_down_since.max(ri.o_down_since);
     recent == 0 || now - recent > ms
-}
-
-fn resolve_host(host: &str) -> Option<String> {
-    super::resolve(host, true)
 }
 
 fn sim_crash() -> ! {
