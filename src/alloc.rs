@@ -92,3 +92,107 @@ pub fn used_memory() -> u64 {
         n => n as u64,
     }
 }
+
+/// One allocation's place in jemalloc: what `experimental.utilization.query` reports
+/// (jemalloc's ctl.c documents the layout: the address of the slab new allocations of
+/// the pointer's bin would come from, then five counts).
+#[repr(C)]
+#[derive(Default)]
+struct Util {
+    slabcur: usize,
+    nfree: usize,
+    nregs: usize,
+    size: usize,
+    bin_nfree: usize,
+    bin_nregs: usize,
+}
+
+/// The control's MIB, looked up once (None if this jemalloc lacks it).
+fn util_mib() -> Option<&'static [usize; 3]> {
+    static MIB: std::sync::OnceLock<Option<[usize; 3]>> = std::sync::OnceLock::new();
+    MIB.get_or_init(|| {
+        let mut mib = [0usize; 3];
+        let mut len = mib.len();
+        // Safety: a NUL-terminated name and a MIB buffer of `len` entries.
+        let rc = unsafe {
+            tikv_jemalloc_sys::mallctlnametomib(c"experimental.utilization.query".as_ptr(), mib.as_mut_ptr(), &mut len)
+        };
+        (rc == 0 && len == 3).then_some(mib)
+    })
+    .as_ref()
+}
+
+fn util_of(p: *const u8) -> Option<Util> {
+    let mib = util_mib()?;
+    let mut out = Util::default();
+    let mut len = std::mem::size_of::<Util>();
+    let mut input = p;
+    // Safety: the control reads one pointer from `input` and writes `len` bytes to `out`,
+    // whose size is the one it requires; `p` is a live jemalloc allocation (the caller's).
+    let rc = unsafe {
+        tikv_jemalloc_sys::mallctlbymib(
+            mib.as_ptr(),
+            mib.len(),
+            &mut out as *mut Util as *mut std::ffi::c_void,
+            &mut len,
+            &mut input as *mut *const u8 as *mut std::ffi::c_void,
+            std::mem::size_of::<*const u8>(),
+        )
+    };
+    (rc == 0).then_some(out)
+}
+
+/// Whether moving the allocation at `p` would likely free memory: it sits in a slab
+/// that is less used than its bin's other slabs on average, and is not the slab new
+/// allocations come from. Large allocations and full slabs never move.
+/// Redis compat: the defrag hint of Redis's jemalloc (je_get_defrag_hint), computed here
+/// from jemalloc's public utilization query.
+fn worth_moving(p: *const u8) -> bool {
+    let Some(u) = util_of(p) else { return false };
+    if u.slabcur == 0 || u.nfree == 0 || u.nregs == 0 || u.size == 0 {
+        return false;
+    }
+    let addr = p as usize;
+    if addr >= u.slabcur && addr < u.slabcur + u.size {
+        return false;
+    }
+    // The bin's totals without the current slab, as Redis's hint counts them.
+    let (mut slabs, mut used) = (u.bin_nregs / u.nregs, u.bin_nregs.saturating_sub(u.bin_nfree));
+    if let Some(cur) = util_of(u.slabcur as *const u8) {
+        if cur.nregs == u.nregs && slabs > 1 {
+            slabs -= 1;
+            used = used.saturating_sub(cur.nregs - cur.nfree.min(cur.nregs));
+        }
+    }
+    (u.nregs - u.nfree) * slabs <= used
+}
+
+/// Moves the allocation at `p` (made with `layout` through the global allocator) to a
+/// fresh block when [`worth_moving`] says so, bypassing the thread cache both ways so
+/// that the new block comes from the bin's fullest slab and the old one goes back to
+/// its slab at once. Returns the new address (its first `copy` bytes copied, the old
+/// block freed), or None if it stays. Only when `Counting` is the global allocator (every pointer is
+/// then jemalloc's); otherwise nothing ever moves.
+///
+/// # Safety
+/// `p` must be a live allocation of exactly `layout` from the global allocator, and
+/// the caller must replace every pointer to it with the returned one.
+pub unsafe fn relocate(p: *mut u8, layout: Layout, copy: usize) -> Option<std::ptr::NonNull<u8>> {
+    if used() == 0 || layout.size() == 0 || !worth_moving(p) {
+        return None;
+    }
+    let mut flags = tikv_jemalloc_sys::MALLOCX_TCACHE_NONE;
+    if layout.align() > 16 || layout.align() > layout.size() {
+        flags |= tikv_jemalloc_sys::MALLOCX_ALIGN(layout.align());
+    }
+    // Safety: a non-zero size; the flags are valid for it.
+    let q = unsafe { tikv_jemalloc_sys::mallocx(layout.size(), flags) } as *mut u8;
+    let q = std::ptr::NonNull::new(q)?;
+    // Safety: both blocks hold layout.size() bytes and are distinct; `p` was made with
+    // this size and alignment, so sdallocx gets them back. The counted size is the same.
+    unsafe {
+        std::ptr::copy_nonoverlapping(p, q.as_ptr(), copy.min(layout.size()));
+        tikv_jemalloc_sys::sdallocx(p as *mut std::ffi::c_void, layout.size(), flags);
+    }
+    Some(q)
+}

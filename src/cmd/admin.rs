@@ -216,6 +216,7 @@ fn mallctl_str(ctx: &mut Ctx, name: &[u8], value: Option<&[u8]>) -> CmdResult {
 
 fn config_resetstat(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     ctx.srv.stats = Default::default();
+    ctx.srv.defrag.reset_stats();
     ctx.srv.peak_memory = 0;
     crate::db::lazyfree::reset_freed();
     for db in &mut ctx.srv.dbs {

@@ -373,11 +373,6 @@ impl Config {
             }
         };
         match &d.kind {
-            // Redis compat: config.c isValidActiveDefrag, for a build without the
-            // defragmentation hints of Redis's own jemalloc.
-            Kind::Bool if d.name == "activedefrag" && lower(one()?) == "yes" => Err(
-                "Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution".into(),
-            ),
             Kind::Bool => match lower(one()?).as_str() {
                 "yes" => Ok("yes".into()),
                 "no" => Ok("no".into()),

@@ -15,6 +15,11 @@ use crate::ds::listpack::{Lp, LpRef};
 pub struct Pair(Box<[u8]>);
 
 impl Pair {
+    /// Active defragmentation of its one block.
+    pub fn defrag(&mut self, d: &mut crate::ds::defrag::Defrag) {
+        d.slice(&mut self.0);
+    }
+
     pub fn new(field: &[u8], value: &[u8]) -> Self {
         let mut v = Vec::with_capacity(4 + field.len() + value.len());
         v.extend_from_slice(&(field.len() as u32).to_le_bytes());

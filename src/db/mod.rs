@@ -1,6 +1,7 @@
 //! Db: one logical database: the key table, the expire table, lazy expiry on every
 //! lookup and LRU touch. Invariant: an entry's `has_expire` flag is set exactly when
 //! the expire table holds its key; an expired key is never returned by a lookup.
+pub mod defrag;
 pub mod evict;
 pub mod expire;
 pub mod hash;

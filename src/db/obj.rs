@@ -223,6 +223,30 @@ impl Obj {
         }
     }
 
+    /// Active defragmentation of the entry's block and, for a heap value, of the
+    /// value's box (what the value owns is `Value::defrag_step`'s).
+    pub fn defrag(&mut self, d: &mut crate::ds::defrag::Defrag) {
+        if let Some(l) = layout(self.block_size()) {
+            // Safety: the block was allocated with exactly this layout (new_block), and
+            // self holds the only pointer to it.
+            if let Some(q) = unsafe { d.raw(self.0.as_ptr(), l) } {
+                self.0 = q;
+            }
+        }
+        if self.enc() == Enc::Heap {
+            let p = self.heap_ptr();
+            // Safety: the value came from Box::new (Layout::new::<Value>()), and the
+            // block holds the only pointer to it, rewritten below.
+            if let Some(q) = unsafe { d.raw(p as *mut u8, Layout::new::<Value>()) } {
+                let off = HDR + self.key_len();
+                // Safety: PTR bytes follow the key of a heap entry.
+                unsafe {
+                    std::ptr::write_unaligned(self.0.as_ptr().add(off) as *mut *mut Value, q.as_ptr() as *mut Value)
+                };
+            }
+        }
+    }
+
     /// Mutable access to a heap value (raw strings and collections).
     pub fn heap_mut(&mut self) -> Option<&mut Value> {
         if self.enc() != Enc::Heap {

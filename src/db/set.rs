@@ -17,6 +17,11 @@ use crate::util::num;
 pub struct Member(Box<[u8]>);
 
 impl Member {
+    /// Active defragmentation of its one block.
+    pub fn defrag(&mut self, d: &mut crate::ds::defrag::Defrag) {
+        d.slice(&mut self.0);
+    }
+
     pub fn new(b: &[u8]) -> Self {
         Member(b.into())
     }

@@ -54,6 +54,18 @@ impl Consumer {
     }
 }
 
+impl Stream {
+    /// Active defragmentation of the consumer groups' records (the entry log is walked
+    /// apart, in steps: `StreamLog::defrag_step`).
+    pub fn defrag_groups(&mut self, d: &mut crate::ds::defrag::Defrag) {
+        for g in self.groups.values_mut() {
+            for nack in g.pel.values_mut() {
+                d.vec(&mut nack.consumer);
+            }
+        }
+    }
+}
+
 impl Group {
     pub fn new(last_id: StreamId, entries_read: i64) -> Self {
         Group {

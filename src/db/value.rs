@@ -76,6 +76,61 @@ impl Value {
     }
 }
 
+/// Where the active defragmentation of a big value goes on from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefragAt {
+    /// A bucket or node index (0: the start).
+    Pos(usize),
+    /// A stream's entry log, after this node.
+    Node(super::stream::StreamId),
+    /// A sorted set's ranked tree (its member table is done).
+    Tree,
+}
+
+impl Value {
+    /// Active defragmentation of what the value owns, from `at`, visiting about `budget`
+    /// elements; returns where to go on, or None when done. The value's own box is the
+    /// entry's (`Obj::defrag`). Redis compat: defrag.c defragKey and the scanLater*
+    /// steps of big keys.
+    pub fn defrag_step(&mut self, at: DefragAt, budget: usize, d: &mut crate::ds::defrag::Defrag) -> Option<DefragAt> {
+        let pos = match at {
+            DefragAt::Pos(p) => p,
+            _ => 0,
+        };
+        match self {
+            Value::Str(s) => {
+                d.vec(s);
+                None
+            }
+            Value::List(l) => l.defrag_step(pos, budget / 4 + 1, d).map(DefragAt::Pos),
+            Value::Hash(h) => h.defrag_step(pos, budget, d, |p, d| p.defrag(d)).map(DefragAt::Pos),
+            Value::Set(h) => h.defrag_step(pos, budget, d, |m, d| m.defrag(d)).map(DefragAt::Pos),
+            Value::ZSet(z) => match at {
+                DefragAt::Tree => {
+                    z.tree.defrag(d);
+                    None
+                }
+                _ => Some(
+                    z.dict
+                        .defrag_step(pos, budget, d, |m, d| m.defrag(d))
+                        .map_or(DefragAt::Tree, DefragAt::Pos),
+                ),
+            },
+            Value::Stream(x) => {
+                let after = match at {
+                    DefragAt::Node(id) => Some(id),
+                    _ => {
+                        d.boxed(x);
+                        x.defrag_groups(d);
+                        None
+                    }
+                };
+                x.log.defrag_step(after, budget / 8 + 1, d).map(DefragAt::Node)
+            }
+        }
+    }
+}
+
 /// A typed read view of an entry's value, whatever its encoding.
 #[derive(Clone, Copy)]
 pub enum ValueRef<'a> {

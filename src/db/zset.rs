@@ -19,6 +19,11 @@ pub use crate::ds::ztree::{LexBound, ScoreBound};
 pub struct ZMember(Box<[u8]>);
 
 impl ZMember {
+    /// Active defragmentation of its one block.
+    pub fn defrag(&mut self, d: &mut crate::ds::defrag::Defrag) {
+        d.slice(&mut self.0);
+    }
+
     fn new(member: &[u8], score: f64) -> Self {
         let mut v = Vec::with_capacity(8 + member.len());
         v.extend_from_slice(&score.to_le_bytes());

@@ -563,6 +563,36 @@ impl<T: DashKey> DashTable<T> {
     /// calling `f` on every entry, and returns the next cursor (0 when done).
     /// Cursor layout: segment prefix (top 32 hash bits) << 7 | bucket.
     pub fn scan_step<F: FnMut(&T)>(&self, cursor: u64, mut f: F) -> u64 {
+        let (si, bucket, next) = self.scan_at(cursor);
+        let Some(seg) = self.segs.get(si) else {
+            return 0;
+        };
+        if let Some(b) = seg.buckets.get(bucket) {
+            b.slots.iter().flatten().for_each(&mut f);
+        }
+        if bucket + 1 == BUCKETS {
+            seg.stash.iter().for_each(&mut f);
+        }
+        next
+    }
+
+    /// `scan_step` with mutable entries (which must keep their keys).
+    pub fn scan_step_mut<F: FnMut(&mut T)>(&mut self, cursor: u64, mut f: F) -> u64 {
+        let (si, bucket, next) = self.scan_at(cursor);
+        let Some(seg) = self.segs.get_mut(si) else {
+            return 0;
+        };
+        if let Some(b) = seg.buckets.get_mut(bucket) {
+            b.slots.iter_mut().flatten().for_each(&mut f);
+        }
+        if bucket + 1 == BUCKETS {
+            seg.stash.iter_mut().for_each(&mut f);
+        }
+        next
+    }
+
+    /// The segment and bucket a scan visits at `cursor`, and the cursor after it.
+    fn scan_at(&self, cursor: u64) -> (usize, usize, u64) {
         let prefix = (cursor >> BUCKET_BITS) as u32 as u64;
         let bucket = (cursor as usize) & (BUCKETS - 1);
         let di = if self.global_depth == 0 {
@@ -571,24 +601,18 @@ impl<T: DashKey> DashTable<T> {
             (prefix >> (32 - self.global_depth)) as usize
         };
         let si = self.dir.get(di).copied().unwrap_or(0) as usize;
-        let Some(seg) = self.segs.get(si) else {
-            return 0;
-        };
-        if let Some(b) = seg.buckets.get(bucket) {
-            b.slots.iter().flatten().for_each(&mut f);
-        }
         if bucket + 1 < BUCKETS {
-            return ((cursor >> BUCKET_BITS) << BUCKET_BITS) | (bucket as u64 + 1);
+            return (
+                si,
+                bucket,
+                ((cursor >> BUCKET_BITS) << BUCKET_BITS) | (bucket as u64 + 1),
+            );
         }
-        seg.stash.iter().for_each(&mut f);
-        let span = 1u64 << (32 - seg.depth.min(32));
+        let depth = self.segs.get(si).map_or(0, |s| s.depth);
+        let span = 1u64 << (32 - depth.min(32));
         let start = prefix & !(span - 1);
         let next = start + span;
-        if next >= 1u64 << 32 {
-            0
-        } else {
-            next << BUCKET_BITS
-        }
+        (si, bucket, if next >= 1u64 << 32 { 0 } else { next << BUCKET_BITS })
     }
 
     /// A random entry, or None when empty: random slots of random segments until one

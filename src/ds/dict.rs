@@ -808,6 +808,50 @@ impl<T: DashKey> Dict<T> {
         }
     }
 
+    /// Active defragmentation from bucket `pos` (counting the old table's buckets, then
+    /// the new one's while resizing) until about `budget` elements were visited: each
+    /// node is offered to `d`, then `f` handles what the element owns. Returns where to
+    /// go on, or None when the walk is done. A resize between calls only makes a walk
+    /// miss or revisit some buckets, which is harmless here.
+    pub fn defrag_step<F>(
+        &mut self,
+        pos: usize,
+        budget: usize,
+        d: &mut super::defrag::Defrag,
+        mut f: F,
+    ) -> Option<usize>
+    where
+        F: FnMut(&mut T, &mut super::defrag::Defrag),
+    {
+        if pos == 0 {
+            d.slice(&mut self.table);
+            if let Some(r) = self.rehash.as_mut() {
+                d.boxed(r);
+                d.slice(&mut r.to);
+            }
+        }
+        let first = self.table.len();
+        let mut i = pos;
+        let mut seen = 0;
+        loop {
+            let bucket = match i.checked_sub(first) {
+                None => self.table.get_mut(i),
+                Some(j) => self.rehash.as_mut().and_then(|r| r.to.get_mut(j)),
+            };
+            let mut link = bucket?;
+            while let Some(node) = link {
+                d.boxed(node);
+                f(&mut node.elem, d);
+                seen += 1;
+                link = &mut node.next;
+            }
+            i += 1;
+            if seen >= budget {
+                return Some(i);
+            }
+        }
+    }
+
     /// Approximate heap bytes of the bucket arrays and nodes, excluding what T owns.
     pub fn mem_usage(&self) -> usize {
         let link = std::mem::size_of::<Link<T>>();
@@ -1577,5 +1621,31 @@ mod tests {
         assert_eq!(alloc_size(129), 160);
         assert_eq!(alloc_size(4096), 4096);
         assert_eq!(alloc_size(4097), 5120);
+    }
+
+    #[test]
+    fn a_defrag_walk_in_steps_visits_every_element_once_even_mid_resize() {
+        let mut d: Dict<E> = Dict::new();
+        for i in 0..3000 {
+            d.insert(e(i));
+        }
+        // Mid-resize walks cover both tables.
+        while !d.is_rehashing() {
+            let n = d.len() as u32;
+            d.insert(e(n));
+        }
+        let mut seen = HashSet::new();
+        let mut m = crate::ds::defrag::Defrag::default();
+        let (mut pos, mut steps) = (0, 0);
+        loop {
+            let next = d.defrag_step(pos, 7, &mut m, |x, _| assert!(seen.insert(x.1), "visited twice"));
+            steps += 1;
+            match next {
+                Some(p) => pos = p,
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), d.len());
+        assert!(steps > d.len() / 8, "each step stops near its budget");
     }
 }

@@ -1,5 +1,6 @@
 //! Protocol-free data structures the keyspace is built on.
 pub mod dash;
+pub mod defrag;
 pub mod dict;
 pub mod histogram;
 pub mod hll;

@@ -661,6 +661,22 @@ impl QuickList {
         self.len == 0
     }
 
+    /// Active defragmentation of the nodes from index `pos` on, up to `budget` of them;
+    /// returns where to go on, or None when done (see `Dict::defrag_step`).
+    pub fn defrag_step(&mut self, pos: usize, budget: usize, d: &mut super::defrag::Defrag) -> Option<usize> {
+        if pos == 0 && std::mem::size_of::<Node>() * self.nodes.capacity() <= 4096 {
+            // A small deque's buffer: through a Vec, which reuses it both ways.
+            let mut v: Vec<Node> = std::mem::take(&mut self.nodes).into();
+            d.vec(&mut v);
+            self.nodes = v.into();
+        }
+        let end = pos.saturating_add(budget).min(self.nodes.len());
+        for n in self.nodes.range_mut(pos.min(end)..end) {
+            d.vec(&mut n.buf);
+        }
+        (end < self.nodes.len()).then_some(end)
+    }
+
     pub fn node_count(&self) -> usize {
         self.nodes.len()
     }
@@ -1913,5 +1929,22 @@ mod tests {
         assert_eq!(d, c);
         d.pop_back();
         assert_ne!(d, c);
+    }
+
+    #[test]
+    fn a_defrag_walk_in_steps_reaches_every_node() {
+        let mut l = QuickList::new(4);
+        for i in 0..1000 {
+            l.push_back(format!("{i}").as_bytes());
+        }
+        let mut m = crate::ds::defrag::Defrag::default();
+        let (mut pos, mut steps) = (0, 0);
+        while let Some(p) = l.defrag_step(pos, 9, &mut m) {
+            assert_eq!(p, pos + 9);
+            pos = p;
+            steps += 1;
+        }
+        assert_eq!(steps + 1, l.node_count().div_ceil(9));
+        assert_eq!(l.len(), 1000);
     }
 }

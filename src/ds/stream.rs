@@ -982,6 +982,30 @@ impl StreamLog {
         self.len == 0
     }
 
+    /// Active defragmentation of the nodes after master id `after` (all when None), up
+    /// to `budget` of them; returns the last one done when more are left.
+    pub fn defrag_step(
+        &mut self,
+        after: Option<StreamId>,
+        budget: usize,
+        d: &mut super::defrag::Defrag,
+    ) -> Option<StreamId> {
+        use std::ops::Bound;
+        let from = match after {
+            Some(id) => Bound::Excluded(id),
+            None => Bound::Unbounded,
+        };
+        let mut last = None;
+        for (n, (id, node)) in self.nodes.range_mut((from, Bound::Unbounded)).enumerate() {
+            if n == budget {
+                return last;
+            }
+            d.vec(&mut node.buf);
+            last = Some(*id);
+        }
+        None
+    }
+
     /// Number of nodes (XINFO radix-tree-keys).
     pub fn node_count(&self) -> usize {
         self.nodes.len()
@@ -2227,5 +2251,21 @@ mod tests {
             .collect();
         assert_eq!(tail, [id(base + 9999, 99), id(base + 9999, 98)]);
         assert_eq!(log.range(id(base + 5000, 50), StreamId::MAX).take(100).count(), 100);
+    }
+
+    #[test]
+    fn a_defrag_walk_in_steps_reaches_every_node() {
+        let mut log = StreamLog::new();
+        fill(&mut log, 1000, lim(4096, 10));
+        let mut m = crate::ds::defrag::Defrag::default();
+        let (mut after, mut steps) = (None, 0);
+        loop {
+            steps += 1;
+            match log.defrag_step(after, 3, &mut m) {
+                Some(id) => after = Some(id),
+                None => break,
+            }
+        }
+        assert_eq!(steps, log.node_count().div_ceil(3));
     }
 }

@@ -761,6 +761,33 @@ impl ZTree {
         }
     }
 
+    /// Active defragmentation of every node (see `ds::defrag`).
+    pub fn defrag(&mut self, d: &mut super::defrag::Defrag) {
+        fn walk(n: &mut Node, d: &mut super::defrag::Defrag) {
+            match n {
+                Node::Leaf(leaf) => {
+                    d.boxed(leaf);
+                    d.vec(&mut leaf.scores);
+                    d.vec(&mut leaf.starts);
+                    d.vec(&mut leaf.bytes);
+                }
+                Node::Inner(inner) => {
+                    d.boxed(inner);
+                    for sep in inner.seps.iter_mut() {
+                        d.slice(&mut sep.member);
+                    }
+                    d.vec(&mut inner.seps);
+                    d.vec(&mut inner.counts);
+                    for kid in inner.kids.iter_mut() {
+                        walk(kid, d);
+                    }
+                    d.vec(&mut inner.kids);
+                }
+            }
+        }
+        walk(&mut self.root, d);
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }

@@ -554,6 +554,7 @@ impl Server {
         let mut valid_before_multi = 0;
         let mut loops = 0u64;
         let table = crate::cmd::table();
+        let key_delay = self.cfg.int("key-load-delay");
         let err = loop {
             match r.next_command() {
                 Ok(Some(argv)) => {
@@ -571,6 +572,9 @@ impl Server {
                     call::execute(self, cid, &refs, &mut out);
                     out.buf.clear();
                     r.commit();
+                    if key_delay != 0 {
+                        crate::util::debug_delay(key_delay);
+                    }
                     loops += 1;
                     // Redis compat: aof.c loadSingleAppendOnlyFile serves clients (with
                     // -LOADING) every 1024 commands.

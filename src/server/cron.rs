@@ -43,6 +43,7 @@ impl Server {
             }
             self.propagate_background_deletions();
         }
+        self.defrag_cycle();
         self.after_writes(None);
         if self.sentinel.is_some() {
             self.sentinel_timer();

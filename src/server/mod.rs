@@ -9,6 +9,7 @@ pub mod client;
 pub mod clients_mem;
 pub mod cluster;
 pub mod cron;
+pub mod defrag;
 pub mod evict;
 pub mod failover;
 pub mod fullsync;
@@ -131,6 +132,10 @@ pub struct Server {
     pub replica_written: std::collections::HashSet<(usize, Vec<u8>)>,
     pub latency: latency::LatencyMonitor,
     pub dbs: Vec<Db>,
+    /// Active defragmentation's pass and counters.
+    pub defrag: defrag::DefragState,
+    /// The last tick `while_blocked_cron` ran for (ms).
+    pub blocked_last_cron: i64,
     pub clients: Slab<Client>,
     pub stats: Stats,
     pub rng: SmallRng,
@@ -289,6 +294,8 @@ impl Server {
             replica_written: Default::default(),
             latency: Default::default(),
             dbs: (0..n).map(Db::new).collect(),
+            defrag: Default::default(),
+            blocked_last_cron: 0,
             cfg,
             clients: Slab::new(),
             stats: Stats::default(),
@@ -366,6 +373,9 @@ impl Server {
     pub fn process_events_while_blocked(&mut self) {
         if let Some(r) = self.reactor.clone() {
             r.run_blocked(self);
+        }
+        if self.loading.is_some() {
+            self.while_blocked_cron();
         }
     }
 

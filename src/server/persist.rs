@@ -505,8 +505,8 @@ impl Server {
         let mut released = 0;
         let mut on_key = |pos: usize| {
             release_parsed(src, pos, &mut released);
-            if key_delay > 0 {
-                std::thread::sleep(std::time::Duration::from_micros(key_delay as u64));
+            if key_delay != 0 {
+                crate::util::debug_delay(key_delay);
             }
             let Some(l) = self.loading.as_mut() else {
                 return;

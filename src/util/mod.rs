@@ -25,3 +25,18 @@ pub fn os_err(e: &std::io::Error) -> String {
         None => s,
     }
 }
+
+/// The delay of the `key-load-delay` test hook, per key loaded: a positive
+/// value sleeps that many microseconds; a negative one -N sleeps one microsecond
+/// once in N calls, on average (a fraction of a microsecond each).
+/// Redis compat: debug.c debugDelay.
+pub fn debug_delay(usec: i64) {
+    let us = if usec < 0 {
+        u64::from(rand::random::<u64>() % usec.unsigned_abs() == 0)
+    } else {
+        usec as u64
+    };
+    if us > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(us));
+    }
+}
