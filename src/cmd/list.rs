@@ -147,10 +147,11 @@ fn pop_generic(ctx: &mut Ctx, a: &Args, end: End) -> CmdResult {
         return Err(error::arity(ctx.cmd.name));
     }
     let count = if a.len() == 3 {
-        let c = a.i64(2)?;
-        if c < 0 {
-            return Err(error::NOT_POSITIVE);
-        }
+        // Redis compat: t_list.c getPositiveLongFromObjectOrReply: one message for
+        // negatives and for what is not a number.
+        let c = crate::util::num::parse_i64(a.at(2))
+            .filter(|&c| c >= 0)
+            .ok_or(error::NOT_POSITIVE)?;
         Some(c as usize)
     } else {
         None
@@ -232,11 +233,12 @@ fn lrange(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn lindex(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let idx = a.i64(2)?;
+    // The key and its type are checked before the index (Redis compat: t_list.c).
     let Some(l) = read_list(&mut ctx.srv.dbs[ctx.db], ctx.now_ms, a.at(1))? else {
         ctx.out.null();
         return Ok(());
     };
+    let idx = a.i64(2)?;
     let len = l.len() as i64;
     let i = if idx < 0 { idx + len } else { idx };
     match (0..len).contains(&i).then(|| l.get(i as usize)).flatten() {
@@ -247,11 +249,11 @@ fn lindex(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn lset(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let idx = a.i64(2)?;
     let key = a.at(1);
     let Some(l) = write_list(ctx, key)? else {
         return Err(error::NO_SUCH_KEY);
     };
+    let idx = a.i64(2)?;
     let len = l.len() as i64;
     let i = if idx < 0 { idx + len } else { idx };
     if !(0..len).contains(&i) || !l.set(i as usize, a.at(3)) {
@@ -360,18 +362,21 @@ fn lpos(ctx: &mut Ctx, a: &Args) -> CmdResult {
     };
     let len = l.len();
     let from_tail = rank < 0;
-    let rank = rank.unsigned_abs();
+    // Redis compat: t_list.c negates the rank in C arithmetic, where -LONG_MIN stays
+    // LONG_MIN: every match then qualifies, and COUNT never ends the walk.
+    let rank = if from_tail { rank.wrapping_neg() } else { rank };
     let limit = if maxlen == 0 { len } else { (maxlen as usize).min(len) };
     let mut found: Vec<usize> = Vec::new();
-    let mut matches: u64 = 0;
-    let want = count.map(|c| if c == 0 { usize::MAX } else { c as usize }).unwrap_or(1);
+    let mut matches: i64 = 0;
     let mut visit = |i: usize, e: &[u8]| -> bool {
         if e == ele {
             matches += 1;
             if matches >= rank {
                 found.push(i);
-                if found.len() >= want {
-                    return false;
+                match count {
+                    None => return false,
+                    Some(c) if c != 0 && matches.wrapping_sub(rank).wrapping_add(1) >= c => return false,
+                    _ => {}
                 }
             }
         }
@@ -470,7 +475,9 @@ fn blocking_move(ctx: &mut Ctx, a: &Args, from: End, to: End, timeout_at: usize)
             ctx.out.bulk(&v)
         }
         None if !ctx.may_block() => ctx.out.null(),
-        None => ctx.block(&[src], deadline, TimeoutReply::NullBulk, "list"),
+        // Redis compat: blocked.c replyToBlockedClientTimedOut: a null array for every
+        // list, zset and stream wait, BLMOVE's included.
+        None => ctx.block(&[src], deadline, TimeoutReply::NullArray, "list"),
     }
     Ok(())
 }

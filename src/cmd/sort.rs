@@ -105,6 +105,16 @@ fn sort_generic(ctx: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
         j += 1;
     }
     let now = ctx.now_ms;
+    // Redis compat: sort.c converts a listpack sorted set to a skiplist before sorting
+    // it, whatever the outcome (OBJECT ENCODING and DUMP show it afterwards).
+    let lim = ctx.limits();
+    if let Some(o) = ctx.srv.dbs[ctx.db].get_mut(a.at(1), now) {
+        if o.enc() == crate::db::Enc::ZsetLp {
+            if let Some(mut z) = o.zset_mut(&lim) {
+                z.convert();
+            }
+        }
+    }
     let mut is_set = false;
     let mut ordered = true;
     // Elements in their natural order (hash order for sets).

@@ -464,15 +464,17 @@ fn xlen(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 fn xdel(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let key = a.at(1);
+    // The key and its type first, then every id before any is deleted (Redis compat:
+    // t_stream.c xdelCommand).
+    let Some(s) = write_stream(ctx, key)? else {
+        ctx.out.int(0);
+        return Ok(());
+    };
     let ids: Vec<StreamId> = a
         .rest(2)
         .iter()
         .map(|x| parse_strict_id(x, 0))
         .collect::<Result<_, _>>()?;
-    let Some(s) = write_stream(ctx, key)? else {
-        ctx.out.int(0);
-        return Ok(());
-    };
     let n = s.delete(&ids);
     if n > 0 {
         ctx.modified(key, "xdel");

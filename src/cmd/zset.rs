@@ -402,7 +402,7 @@ fn zremrange_generic(ctx: &mut Ctx, a: &Args, kind: RangeKind) -> CmdResult {
         let (s, e) = if let Some((min, max)) = &scores {
             view.score_range(min, max)
         } else if let Some((min, max)) = &lex {
-            view.lex_range(min, max)
+            view.lex_range(min, max, false)
         } else {
             (0, 0)
         };
@@ -502,7 +502,7 @@ fn zlexcount(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let (min, max) = parse_lex_range(a.at(2), a.at(3))?;
     let (z, out) = read(ctx, a.at(1))?;
     let n = z.map_or(0, |z| {
-        let (s, e) = z.lex_range(&min, &max);
+        let (s, e) = z.lex_range(&min, &max, false);
         e - s
     });
     out.int(n as i64);
@@ -538,7 +538,7 @@ fn select(z: &ZSetRef<'_>, q: &Query<'_>, rev: bool, offset: i64, limit: i64) ->
     }
     let (lo, hi) = match q {
         Query::Score(min, max) => z.score_range(min, max),
-        Query::Lex(min, max) => z.lex_range(min, max),
+        Query::Lex(min, max) => z.lex_range(min, max, rev),
         Query::Rank(..) => (0, 0),
     };
     // Redis compat: t_zset.c walks `offset` steps from the first match with a signed

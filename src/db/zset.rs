@@ -296,10 +296,48 @@ impl<'a> ZSetRef<'a> {
         (s, e.max(s))
     }
 
-    pub fn lex_range(&self, min: &LexBound, max: &LexBound) -> (usize, usize) {
-        let s = self.first_in_lex(min);
-        let e = self.count_le_lex(max);
-        (s, e.max(s))
+    /// Rank range [start, end) of elements within lex bounds, for a walk up (or down,
+    /// `rev`). Members are in lex order only when their scores are equal; otherwise
+    /// (an unspecified result) this gives what Redis's listpack walks give: nothing
+    /// unless the last member is >= min and the first <= max; then up from the first
+    /// member >= min while members are <= max, or down from the last member <= max
+    /// while members are >= min. Redis compat: t_zset.c zzlIsInLexRange,
+    /// zzlFirstInLexRange, zzlLastInLexRange.
+    pub fn lex_range(&self, min: &LexBound, max: &LexBound, rev: bool) -> (usize, usize) {
+        let n = self.len();
+        let (Some((first, _)), Some((last, _))) = (self.get_by_rank(0), self.get_by_rank(n.saturating_sub(1))) else {
+            return (0, 0);
+        };
+        if !lex_ge_min(last, min) || !lex_le_max(first, max) {
+            return (0, 0);
+        }
+        match *self {
+            ZSetRef::Lp(l) if rev => {
+                let members: Vec<&[u8]> = lp_pairs(l).map(|(m, _)| m).collect();
+                let Some(e) = members.iter().rposition(|m| lex_le_max(m, max)) else {
+                    return (0, 0);
+                };
+                let run = members
+                    .get(..=e)
+                    .unwrap_or_default()
+                    .iter()
+                    .rev()
+                    .take_while(|m| lex_ge_min(m, min))
+                    .count();
+                (e + 1 - run, e + 1)
+            }
+            ZSetRef::Lp(l) => {
+                let s = self.first_in_lex(min);
+                (
+                    s,
+                    s + lp_pairs(l).skip(s).take_while(|(m, _)| lex_le_max(m, max)).count(),
+                )
+            }
+            ZSetRef::Full(_) => {
+                let s = self.first_in_lex(min);
+                (s, self.count_le_lex(max).max(s))
+            }
+        }
     }
 
     pub fn random<R: Rng>(&self, rng: &mut R) -> Option<(&'a [u8], f64)> {

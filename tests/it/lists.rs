@@ -177,7 +177,7 @@ fn blocking_timeouts_and_unblock() {
     let t0 = Instant::now();
     assert_eq!(cmd!(a, "BLPOP", "nothing", "0.1"), b"*-1\r\n");
     assert!(t0.elapsed() >= Duration::from_millis(90));
-    assert_eq!(cmd!(a, "BLMOVE", "nothing", "x", "LEFT", "LEFT", "0.05"), b"$-1\r\n");
+    assert_eq!(cmd!(a, "BLMOVE", "nothing", "x", "LEFT", "LEFT", "0.05"), b"*-1\r\n");
     assert_eq!(cmd!(a, "BLPOP", "k", "-1"), b"-ERR timeout is negative\r\n");
     assert_eq!(
         cmd!(a, "BLPOP", "k", "abc"),
@@ -298,4 +298,43 @@ fn a_blocking_command_is_counted_once() {
     assert_eq!(cmd!(a, "BLPOP", "k", "0.01"), b"*-1\r\n");
     let info = String::from_utf8(cmd!(c, "INFO", "commandstats")).unwrap();
     assert!(info.contains("cmdstat_blpop:calls=2,"), "{info}");
+}
+
+#[test]
+fn the_key_is_checked_before_the_arguments_as_redis_does() {
+    let s = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "SET", "str", "x");
+    let wrongtype = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    assert_eq!(cmd!(c, "LINDEX", "str", "abc"), wrongtype);
+    assert_eq!(cmd!(c, "LINDEX", "nokey", "abc"), b"$-1\r\n");
+    assert_eq!(cmd!(c, "LSET", "str", "abc", "v"), wrongtype);
+    assert_eq!(cmd!(c, "LSET", "nokey", "abc", "v"), b"-ERR no such key\r\n");
+    cmd!(c, "RPUSH", "l", "a", "a", "c", "b", "1", "1");
+    assert_eq!(
+        cmd!(c, "LINDEX", "l", "abc"),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    // A count that is no number gets the message of a negative one.
+    assert_eq!(
+        cmd!(c, "LPOP", "l", "abc"),
+        b"-ERR value is out of range, must be positive\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "RPOP", "l", "-1"),
+        b"-ERR value is out of range, must be positive\r\n"
+    );
+    // The most negative rank acts as Redis's C arithmetic makes it: every match from
+    // the tail qualifies and COUNT never stops the walk.
+    let min = i64::MIN.to_string();
+    assert_eq!(cmd!(c, "LPOS", "l", "b", "RANK", min.as_str()), b":3\r\n");
+    assert_eq!(
+        cmd!(c, "LPOS", "l", "a", "RANK", min.as_str(), "COUNT", "0"),
+        b"*2\r\n:1\r\n:0\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "LPOS", "l", "a", "RANK", min.as_str(), "COUNT", "1"),
+        b"*2\r\n:1\r\n:0\r\n"
+    );
+    assert_eq!(cmd!(c, "LPOS", "l", "a", "RANK", "-1", "COUNT", "1"), b"*1\r\n:1\r\n");
 }

@@ -277,3 +277,22 @@ fn streams_survive_reload_and_aof_rewrite() {
     assert!(cmd!(c, "XPENDING", "s", "g", "-", "+", "10", "alice").starts_with(b"*3\r\n"));
     assert_eq!(cmd!(c, "XINFO", "STREAM", "empty"), before_empty);
 }
+
+#[test]
+fn xdel_looks_the_key_up_before_reading_ids() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "XDEL", "nokey", "abc"), b":0\r\n");
+    cmd!(c, "SET", "str", "x");
+    assert_eq!(
+        cmd!(c, "XDEL", "str", "1-*"),
+        b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    cmd!(c, "XADD", "s", "1-1", "f", "v");
+    // One bad id and nothing is deleted.
+    assert_eq!(
+        cmd!(c, "XDEL", "s", "1-1", "abc"),
+        b"-ERR Invalid stream ID specified as stream command argument\r\n"
+    );
+    assert_eq!(cmd!(c, "XLEN", "s"), b":1\r\n");
+}

@@ -616,3 +616,36 @@ fn expired_keys_are_absent() {
     check!(cmd!(c, "ZUNIONSTORE", "dst", "1", "z"), int(1));
     check!(cmd!(c, "TTL", "dst"), int(-1));
 }
+
+#[test]
+fn sort_converts_a_small_sorted_set_and_mixed_scores_give_redis_lex_ranges() {
+    let s = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "ZADD", "z", "1", "a", "2", "b");
+    assert_eq!(cmd!(c, "OBJECT", "ENCODING", "z"), b"$8\r\nlistpack\r\n");
+    assert_eq!(cmd!(c, "SORT", "z", "BY", "nosort"), b"*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    assert_eq!(cmd!(c, "OBJECT", "ENCODING", "z"), b"$8\r\nskiplist\r\n");
+    cmd!(c, "ZADD", "z2", "1", "a");
+    assert!(cmd!(c, "SORT_RO", "z2").starts_with(b"-ERR One or more scores"));
+    assert_eq!(cmd!(c, "OBJECT", "ENCODING", "z2"), b"$8\r\nskiplist\r\n");
+    // Members out of lex order (different scores): the last member is below the
+    // minimum, so nothing is in range, as in Redis.
+    cmd!(c, "ZADD", "zl", "0", "b", "10", "3");
+    assert_eq!(cmd!(c, "ZRANGE", "zl", "(a", "[c", "BYLEX"), b"*0\r\n");
+    assert_eq!(cmd!(c, "ZLEXCOUNT", "zl", "(a", "[c"), b":0\r\n");
+    assert_eq!(cmd!(c, "ZLEXCOUNT", "zl", "[b", "+"), b":0\r\n");
+    assert_eq!(cmd!(c, "ZREMRANGEBYLEX", "zl", "(a", "[c"), b":0\r\n");
+    // From the first member >= min, while members are <= max.
+    cmd!(c, "ZADD", "zm", "0", "b", "1", "z", "2", "c", "3", "d");
+    assert_eq!(cmd!(c, "ZRANGEBYLEX", "zm", "[a", "[e"), b"*1\r\n$1\r\nb\r\n");
+    assert_eq!(cmd!(c, "ZLEXCOUNT", "zm", "[c", "[e"), b":0\r\n");
+    // Down from the last member <= max, while members are >= min.
+    assert_eq!(
+        cmd!(c, "ZREVRANGEBYLEX", "zm", "[e", "[a"),
+        b"*4\r\n$1\r\nd\r\n$1\r\nc\r\n$1\r\nz\r\n$1\r\nb\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "ZRANGE", "zm", "[y", "[c", "BYLEX", "REV"),
+        b"*3\r\n$1\r\nd\r\n$1\r\nc\r\n$1\r\nz\r\n"
+    );
+}
