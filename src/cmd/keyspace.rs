@@ -510,6 +510,7 @@ fn object_refcount(ctx: &mut Ctx, a: &Args) -> CmdResult {
             // With maxmemory and an LRU/LFU policy every key needs its own stamp, so
             // Redis stops sharing integers (server.c createStringObjectFromLongLong).
             let shared = !stamps
+                && !o.own_int()
                 && o.encoding_name() == "int"
                 && o.as_str()
                     .and_then(num::parse_i64)

@@ -1562,7 +1562,7 @@ fn xinfo_stream(ctx: &mut Ctx, a: &Args) -> CmdResult {
     out.bulk(b"radix-tree-keys");
     out.int(s.log.node_count() as i64);
     out.bulk(b"radix-tree-nodes");
-    out.int(radix_nodes(s.log.node_count()) as i64);
+    out.int(s.log.radix_nodes() as i64);
     out.bulk(b"last-generated-id");
     write_id(out, s.last_id);
     out.bulk(b"max-deleted-entry-id");
@@ -1635,16 +1635,6 @@ fn xinfo_stream(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
     }
     Ok(())
-}
-
-/// The internal node count Redis's radix tree would report for `keys` 16-byte keys
-/// (an estimate: a chain for the shared prefix plus about two nodes per key).
-fn radix_nodes(keys: usize) -> usize {
-    if keys == 0 {
-        1
-    } else {
-        2 * keys + 1
-    }
 }
 
 fn xinfo_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {

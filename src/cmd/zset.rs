@@ -402,7 +402,7 @@ fn zremrange_generic(ctx: &mut Ctx, a: &Args, kind: RangeKind) -> CmdResult {
         let (s, e) = if let Some((min, max)) = &scores {
             view.score_range(min, max)
         } else if let Some((min, max)) = &lex {
-            view.lex_range(min, max, false)
+            view.lex_range_to_remove(min, max)
         } else {
             (0, 0)
         };

@@ -57,6 +57,9 @@ const OFF_FLAGS: usize = 1;
 const OFF_LRU: usize = 4;
 const OFF_KLEN: usize = 8;
 const FLAG_EXPIRE: u8 = 1;
+/// An integer string Redis would hold in an object of its own rather than a shared one
+/// (a COPY's: object.c dupStringObject), for OBJECT REFCOUNT.
+const FLAG_OWN_INT: u8 = 2;
 const PTR: usize = std::mem::size_of::<*mut Value>();
 
 pub struct Obj(NonNull<u8>);
@@ -299,6 +302,7 @@ impl Obj {
             unsafe {
                 std::ptr::copy_nonoverlapping(val.as_ptr(), self.0.as_ptr().add(off), val.len());
                 *self.0.as_ptr().add(OFF_ENC) = enc as u8;
+                *self.0.as_ptr().add(OFF_FLAGS) &= !FLAG_OWN_INT;
             }
             return;
         }
@@ -331,15 +335,29 @@ impl Obj {
         *self = n;
     }
 
-    /// A copy of this entry under another key (COPY, RENAME); flags are cleared.
+    /// A copy of this entry under another key (COPY); flags are cleared, and an
+    /// integer is marked as not shared (COPY duplicates the object in Redis).
     pub fn clone_as(&self, key: &[u8]) -> Obj {
         match self.enc() {
             Enc::Heap => {
                 let v = self.heap().cloned().unwrap_or(Value::Str(Vec::new()));
                 Obj::new_value(key, v)
             }
-            enc => Obj::new_inline(key, self.payload(), enc),
+            enc => {
+                let o = Obj::new_inline(key, self.payload(), enc);
+                if enc == Enc::Int {
+                    // Safety: header byte.
+                    unsafe { *o.0.as_ptr().add(OFF_FLAGS) |= FLAG_OWN_INT };
+                }
+                o
+            }
         }
+    }
+
+    /// Whether this integer string is one Redis would not share (see FLAG_OWN_INT).
+    pub fn own_int(&self) -> bool {
+        // Safety: header byte.
+        unsafe { *self.0.as_ptr().add(OFF_FLAGS) & FLAG_OWN_INT != 0 }
     }
 
     /// Moves this entry's value under a new key without copying heap values.
@@ -357,6 +375,10 @@ impl Obj {
         };
         n.copy_meta_from(&self);
         n.set_has_expire(false);
+        if self.own_int() {
+            // Safety: header byte (the same object keeps its refcount in Redis).
+            unsafe { *n.0.as_ptr().add(OFF_FLAGS) |= FLAG_OWN_INT };
+        }
         if self.enc() == Enc::Heap {
             // The value now belongs to n: free only the old block.
             let size = self.block_size();

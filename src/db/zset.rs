@@ -333,11 +333,27 @@ impl<'a> ZSetRef<'a> {
                     s + lp_pairs(l).skip(s).take_while(|(m, _)| lex_le_max(m, max)).count(),
                 )
             }
-            ZSetRef::Full(_) => {
-                let s = self.first_in_lex(min);
-                (s, self.count_le_lex(max).max(s))
-            }
+            ZSetRef::Full(_) => self.lex_span(min, max),
         }
+    }
+
+    /// The rank range ZREMRANGEBYLEX removes: `lex_range`'s for a listpack; a skiplist
+    /// has no first/last member check and, when its first member is >= min, removes
+    /// from there while members are <= max (a walk as long as what it removes).
+    /// Redis compat: t_zset.c zzlDeleteRangeByLex, zslDeleteRangeByLex.
+    pub fn lex_range_to_remove(&self, min: &LexBound, max: &LexBound) -> (usize, usize) {
+        match self {
+            ZSetRef::Lp(_) => self.lex_range(min, max, false),
+            ZSetRef::Full(_) if self.get_by_rank(0).is_some_and(|(m, _)| lex_ge_min(m, min)) => {
+                (0, self.iter_from(0).take_while(|(m, _)| lex_le_max(m, max)).count())
+            }
+            ZSetRef::Full(_) => self.lex_span(min, max),
+        }
+    }
+
+    fn lex_span(&self, min: &LexBound, max: &LexBound) -> (usize, usize) {
+        let s = self.first_in_lex(min);
+        (s, self.count_le_lex(max).max(s))
     }
 
     pub fn random<R: Rng>(&self, rng: &mut R) -> Option<(&'a [u8], f64)> {

@@ -948,6 +948,33 @@ impl<'a> Iterator for Nodes<'a> {
     }
 }
 
+/// Nodes of the compressed trie of sorted, distinct, equally long `keys` below a state
+/// `depth` bytes deep (the state's own node included).
+fn trie_nodes(keys: &[[u8; 16]], depth: usize) -> usize {
+    let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+        return 0;
+    };
+    if depth >= 16 {
+        return 1;
+    }
+    // Sorted keys: the common prefix of all is that of the first and the last.
+    let common = (depth..16).take_while(|&i| first[i] == last[i]).count();
+    if common > 0 {
+        // A compressed node for the chain, then the state after it.
+        return 1 + trie_nodes(keys, depth + common);
+    }
+    // A branching node, then each byte's subtree.
+    let mut n = 1;
+    let mut rest = keys;
+    while let Some(k) = rest.first() {
+        let run = rest.iter().take_while(|x| x[depth] == k[depth]).count();
+        let (group, tail) = rest.split_at(run);
+        n += trie_nodes(group, depth + 1);
+        rest = tail;
+    }
+    n
+}
+
 // ---------------------------------------------------------------------------------------
 // The log
 // ---------------------------------------------------------------------------------------
@@ -1009,6 +1036,27 @@ impl StreamLog {
     /// Number of nodes (XINFO radix-tree-keys).
     pub fn node_count(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// The nodes of the radix tree Redis keeps the node ids in (XINFO radix-tree-nodes):
+    /// the compressed trie of the 16-byte big-endian ids, one node per branching
+    /// point, per chain of single-child bytes and per key end, and the root.
+    /// Redis compat: rax.c's node layout, without storing the tree.
+    pub fn radix_nodes(&self) -> usize {
+        let keys: Vec<[u8; 16]> = self
+            .nodes
+            .keys()
+            .map(|id| {
+                let mut k = [0u8; 16];
+                k[..8].copy_from_slice(&id.ms.to_be_bytes());
+                k[8..].copy_from_slice(&id.seq.to_be_bytes());
+                k
+            })
+            .collect();
+        if keys.is_empty() {
+            return 1;
+        }
+        trie_nodes(&keys, 0)
     }
 
     /// Heap bytes owned: node buffers rounded to allocator size classes, plus an estimate of the
@@ -2267,5 +2315,23 @@ mod tests {
             }
         }
         assert_eq!(steps, log.node_count().div_ceil(3));
+    }
+
+    #[test]
+    fn radix_nodes_are_those_of_redis_rax() {
+        let one = lim(4096, 1);
+        let mut log = StreamLog::new();
+        assert_eq!(log.radix_nodes(), 1);
+        log.append(id(1, 1), &[(b"f", b"v")], one);
+        // A compressed node of 16 bytes, then the key's node.
+        assert_eq!(log.radix_nodes(), 2);
+        log.append(id(1, 2), &[(b"f", b"v")], one);
+        // 15 shared bytes, a branch on the last, two key nodes.
+        assert_eq!(log.radix_nodes(), 4);
+        log.append(id(1 << 40, 0), &[(b"f", b"v")], one);
+        // A root chain of 2 bytes and a branch; below it a chain of 12 bytes, the
+        // branch on the last byte and two keys; and a chain of 13 bytes and its key
+        // (redis-server 7.0 reports 8 for these ids).
+        assert_eq!(log.radix_nodes(), 8);
     }
 }

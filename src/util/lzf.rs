@@ -1,82 +1,167 @@
-//! LZF compression in the format Redis's lzf_d.c (and the `lzf` crate) decode: literal
-//! runs of 1..=32 bytes (`[len-1][bytes]`) and back references of 3..=264 bytes within
-//! 8 KB (`[len-2:3 | off>>8:5][len-9 if len-2 >= 7][off & 0xff]`, off = distance-1).
-//! Ours because the `lzf` crate zeroes a 256 KB hash table per call, which made SAVE of
-//! many small values ~50x slower; the table here is sized to the input.
-const MAX_LIT: usize = 32;
+//! LZF compression producing the bytes Redis's liblzf 3.6 produces (lzf_c.c with
+//! Redis's settings: a 2^16-slot hash table, VERY_FAST, a clean table), so that DUMP
+//! payloads and RDB files of compressible strings are byte for byte Redis's, and a
+//! string is stored compressed exactly when Redis would store it compressed. Format:
+//! literal runs of 1..=32 bytes (`[len-1][bytes]`) and back references of 3..=264
+//! bytes within 8 KB (`[len-2:3 | off>>8:5][len-9 if len-2 >= 7][off & 0xff]`).
+//! The table is not cleared per call (512 KB): entries carry the call's generation.
+use std::cell::RefCell;
+
+const MAX_LIT: usize = 1 << 5;
 const MAX_OFF: usize = 1 << 13;
 const MAX_REF: usize = (1 << 8) + (1 << 3);
+const HLOG: u32 = 16;
+const HSIZE: usize = 1 << HLOG;
 
+/// Hash slots: (generation << 32) | position; a slot of another generation is empty.
+struct Table {
+    gen: u32,
+    slots: Box<[u64]>,
+}
+
+thread_local! {
+    static TABLE: RefCell<Option<Table>> = const { RefCell::new(None) };
+}
+
+/// Redis compat: lzf_c.c FRST, NEXT and IDX (VERY_FAST), in 32-bit arithmetic.
 #[inline]
-fn hash3(b: &[u8]) -> usize {
-    let v = b.iter().take(3).fold(0u32, |acc, &x| (acc << 8) | x as u32);
-    (v.wrapping_mul(2654435761) >> 16) as usize
+fn idx(h: u32) -> usize {
+    ((h >> (3 * 8 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1)
 }
 
-fn push_literals(out: &mut Vec<u8>, lit: &[u8]) {
-    for chunk in lit.chunks(MAX_LIT) {
-        out.push((chunk.len() - 1) as u8);
-        out.extend_from_slice(chunk);
-    }
+/// Compresses `inp` into at most `out_len` bytes; None when it does not fit (by
+/// liblzf's own checks, which refuse some outputs that would just fit).
+pub fn compress(inp: &[u8], out_len: usize) -> Option<Vec<u8>> {
+    TABLE.with(|t| {
+        let mut t = t.borrow_mut();
+        let t = t.get_or_insert_with(|| Table {
+            gen: 0,
+            slots: vec![0u64; HSIZE].into_boxed_slice(),
+        });
+        t.gen = t.gen.wrapping_add(1);
+        if t.gen == 0 {
+            t.slots.fill(0);
+            t.gen = 1;
+        }
+        compress_with(inp, out_len, t)
+    })
 }
 
-/// Compresses `inp`; None when the result would be longer than `max_out` bytes.
-pub fn compress(inp: &[u8], max_out: usize) -> Option<Vec<u8>> {
-    let n = inp.len();
-    if n < 4 {
+fn compress_with(inp: &[u8], out_len: usize, t: &mut Table) -> Option<Vec<u8>> {
+    let in_len = inp.len();
+    if in_len == 0 || out_len == 0 {
         return None;
     }
-    let size = n.min(1 << 14).next_power_of_two().max(64);
-    let mask = size - 1;
-    // Positions plus one; zero means empty.
-    let mut table = vec![0u32; size];
-    let mut out = Vec::with_capacity(max_out.min(n) + 8);
-    let mut lit_start = 0;
-    let mut i = 0;
-    while let Some(w) = inp.get(i..i + 3) {
-        let slot = table.get_mut(hash3(w) & mask)?;
-        let cand = *slot as usize;
-        *slot = (i + 1) as u32;
-        if cand != 0 {
-            let c = cand - 1;
-            let dist = i - c;
-            if dist <= MAX_OFF && inp.get(c..c + 3) == Some(w) {
-                let max_len = MAX_REF.min(n - i);
-                let mut l = 3;
-                while l < max_len && inp.get(c + l) == inp.get(i + l) {
-                    l += 1;
-                }
-                push_literals(&mut out, inp.get(lit_start..i).unwrap_or_default());
-                let off = dist - 1;
-                let code = l - 2;
-                if code < 7 {
-                    out.push(((code << 5) | (off >> 8)) as u8);
-                } else {
-                    out.push(((7 << 5) | (off >> 8)) as u8);
-                    out.push((code - 7) as u8);
-                }
-                out.push((off & 0xff) as u8);
-                if out.len() > max_out {
-                    return None;
-                }
-                // Index the second position of the match too: cheap, helps repeats.
-                if let Some(w2) = inp.get(i + 1..i + 4) {
-                    if let Some(s2) = table.get_mut(hash3(w2) & mask) {
-                        *s2 = (i + 2) as u32;
+    let at = |i: usize| inp.get(i).copied().unwrap_or(0) as u32;
+    let gen = (t.gen as u64) << 32;
+    let mut out = vec![0u8; out_len + 4];
+    let put = |out: &mut Vec<u8>, i: usize, b: u8| {
+        if let Some(x) = out.get_mut(i) {
+            *x = b;
+        }
+    };
+    let mut lit = 0usize;
+    let mut op = 1usize; // the first run's length byte is at 0
+    let mut ip = 0usize;
+    let mut hval = (at(0) << 8) | at(1);
+    while ip + 2 < in_len {
+        hval = (hval << 8) | at(ip + 2);
+        let slot = t.slots.get_mut(idx(hval))?;
+        let r = (*slot >> 32 == gen >> 32).then_some((*slot & 0xffff_ffff) as usize);
+        *slot = gen | ip as u64;
+        let hit = r.filter(|&r| {
+            r > 0
+                && r < ip
+                && ip - r - 1 < MAX_OFF
+                && at(r + 2) == at(ip + 2)
+                && at(r) == at(ip)
+                && at(r + 1) == at(ip + 1)
+        });
+        if let Some(r) = hit {
+            let off = ip - r - 1;
+            let mut len = 2usize;
+            let maxlen = (in_len - ip - len).min(MAX_REF);
+            if op + 3 + 1 >= out_len && op - usize::from(lit == 0) + 3 + 1 >= out_len {
+                return None;
+            }
+            put(&mut out, op - lit - 1, (lit as u8).wrapping_sub(1));
+            op -= usize::from(lit == 0);
+            'ext: {
+                if maxlen > 16 {
+                    for _ in 0..16 {
+                        len += 1;
+                        if at(r + len) != at(ip + len) {
+                            break 'ext;
+                        }
                     }
                 }
-                i += l;
-                lit_start = i;
-                continue;
+                loop {
+                    len += 1;
+                    if !(len < maxlen && at(r + len) == at(ip + len)) {
+                        break;
+                    }
+                }
+            }
+            len -= 2;
+            ip += 1;
+            if len < 7 {
+                put(&mut out, op, ((off >> 8) + (len << 5)) as u8);
+                op += 1;
+            } else {
+                put(&mut out, op, ((off >> 8) + (7 << 5)) as u8);
+                put(&mut out, op + 1, (len - 7) as u8);
+                op += 2;
+            }
+            put(&mut out, op, off as u8);
+            op += 1;
+            lit = 0;
+            op += 1;
+            ip += len + 1;
+            if ip + 2 >= in_len {
+                break;
+            }
+            ip -= 2;
+            hval = (at(ip) << 8) | at(ip + 1);
+            for _ in 0..2 {
+                hval = (hval << 8) | at(ip + 2);
+                if let Some(s) = t.slots.get_mut(idx(hval)) {
+                    *s = gen | ip as u64;
+                }
+                ip += 1;
+            }
+        } else {
+            if op >= out_len {
+                return None;
+            }
+            lit += 1;
+            put(&mut out, op, at(ip) as u8);
+            op += 1;
+            ip += 1;
+            if lit == MAX_LIT {
+                put(&mut out, op - lit - 1, (lit - 1) as u8);
+                lit = 0;
+                op += 1;
             }
         }
-        i += 1;
-        if out.len() + (i - lit_start) > max_out + MAX_LIT {
-            return None;
+    }
+    if op + 3 > out_len {
+        return None;
+    }
+    while ip < in_len {
+        lit += 1;
+        put(&mut out, op, at(ip) as u8);
+        op += 1;
+        ip += 1;
+        if lit == MAX_LIT {
+            put(&mut out, op - lit - 1, (lit - 1) as u8);
+            lit = 0;
+            op += 1;
         }
     }
-    push_literals(&mut out, inp.get(lit_start..).unwrap_or_default());
-    (out.len() <= max_out).then_some(out)
+    put(&mut out, op - lit - 1, (lit as u8).wrapping_sub(1));
+    op -= usize::from(lit == 0);
+    out.truncate(op);
+    Some(out)
 }
 
 #[cfg(test)]
@@ -104,5 +189,22 @@ mod tests {
         let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
         let random: Vec<u8> = (0..1000).map(|_| rng.random()).collect();
         assert!(compress(&random, random.len() - 4).is_none());
+    }
+
+    #[test]
+    fn output_is_the_bytes_redis_writes() {
+        // As redis-server 7.0 DUMPs SET k <64 x>a and SET k <25 a>.
+        let mut x = vec![b'x'; 64];
+        x.push(b'a');
+        assert_eq!(compress(&x, x.len() - 4).unwrap(), b"\x01xx\xe0\x34\x00\x01xa");
+        let a = vec![b'a'; 25];
+        assert_eq!(compress(&a, a.len() - 4).unwrap(), b"\x01aa\xe0\x0c\x00\x01aa");
+        // Output that would just fit is refused by liblzf's check for room at a back
+        // reference; Redis then stores the string as it is.
+        let s = b"xabcabcabc";
+        let full = compress(s, 100).unwrap();
+        assert_eq!(full, b"\x03xabc\x40\x02\x01bc");
+        assert!(compress(s, full.len()).is_none());
+        assert_eq!(compress(s, full.len() + 1), Some(full));
     }
 }
