@@ -1,0 +1,1808 @@
+#!/usr/bin/env python3
+"""diff-fuzz.py - differential fuzzing of ferrodis against redis-server 7.0.
+
+Usage: diff-fuzz.py --ref-port 7401 --sut-port 7402 --seed 1 --count 5000 [--resp3]
+                    [--out mismatches.jsonl] [--families a,b,...] [--skip-unspecified]
+
+Start a redis-server and a ferrodis (both with --enable-debug-command yes) first.
+Sends the same random command stream (every data type, keyspace commands, MULTI,
+DUMP/RESTORE both ways) to both servers on persistent raw sockets, parses whole
+RESP2/RESP3 replies keeping their types, and compares them exactly; only what is
+random or timed by nature is normalized (random picks, hash order of hashtable
+encodings, TTLs within a second, XINFO times, SCAN cursors). Each mismatch is
+written to --out with the commands that led to it; the last line printed counts
+commands and mismatches.
+"""
+import argparse
+import json
+import random
+import socket
+import sys
+import time
+
+# ---------------------------------------------------------------- RESP client
+
+
+class ProtoError(Exception):
+    pass
+
+
+class Conn:
+    def __init__(self, port, timeout=5.0):
+        self.port = port
+        self.timeout = timeout
+        self.connect()
+
+    def connect(self):
+        self.s = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def close(self):
+        try:
+            self.s.close()
+        except Exception:
+            pass
+
+    def send(self, args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            if isinstance(a, str):
+                a = a.encode()
+            elif isinstance(a, int):
+                a = str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.s.sendall(b"".join(out))
+
+    def _fill(self):
+        d = self.s.recv(1 << 16)
+        if not d:
+            raise ProtoError("connection closed")
+        self.buf += d
+
+    def _line(self):
+        while True:
+            i = self.buf.find(b"\r\n")
+            if i >= 0:
+                ln = self.buf[:i]
+                self.buf = self.buf[i + 2:]
+                return ln
+            self._fill()
+
+    def _exact(self, n):
+        if len(self.buf) < n + 2:
+            parts = [self.buf]
+            have = len(self.buf)
+            while have < n + 2:
+                d = self.s.recv(1 << 20)
+                if not d:
+                    raise ProtoError("connection closed")
+                parts.append(d)
+                have += len(d)
+            self.buf = b"".join(parts)
+        d = self.buf[:n]
+        if self.buf[n:n + 2] != b"\r\n":
+            raise ProtoError("bad bulk terminator")
+        self.buf = self.buf[n + 2:]
+        return d
+
+    def read(self):
+        while True:
+            r = self._read1()
+            if r[0] == "|":  # attribute: skip, read real reply
+                continue
+            return r
+
+    def _read1(self):
+        ln = self._line()
+        if not ln:
+            raise ProtoError("empty line")
+        t, rest = chr(ln[0]), ln[1:]
+        if t == "+":
+            return ("+", rest)
+        if t == "-":
+            return ("-", rest)
+        if t == ":":
+            return (":", int(rest))
+        if t == "$":
+            n = int(rest)
+            if n < 0:
+                return ("$", None)
+            return ("$", self._exact(n))
+        if t in "*~>":
+            n = int(rest)
+            if n < 0:
+                return (t, None)
+            return (t, tuple(self.read() for _ in range(n)))
+        if t == "%":
+            n = int(rest)
+            return ("%", tuple((self.read(), self.read()) for _ in range(n)))
+        if t == "|":
+            n = int(rest)
+            for _ in range(n):
+                self.read(); self.read()
+            return ("|",)
+        if t == "_":
+            return ("_",)
+        if t == ",":
+            return (",", rest)
+        if t == "#":
+            return ("#", rest)
+        if t == "(":
+            return ("(", rest)
+        if t in "=!":
+            n = int(rest)
+            return (t, self._exact(n))
+        raise ProtoError("unknown type byte %r in %r" % (t, ln[:80]))
+
+    def cmd(self, args):
+        self.send(args)
+        return self.read()
+
+
+def fmt(r, ind=0):
+    """redis-cli-ish rendering for reports."""
+    t = r[0]
+    if t == "+":
+        return r[1].decode("utf-8", "backslashreplace")
+    if t in "-!":
+        return "(error) " + r[1].decode("utf-8", "backslashreplace")
+    if t == ":":
+        return "(integer) %d" % r[1]
+    if t == "$":
+        if r[1] is None:
+            return "(nil)"
+        return json.dumps(r[1].decode("latin-1"))
+    if t == "_":
+        return "(nil)"
+    if t == ",":
+        return "(double) " + r[1].decode()
+    if t == "#":
+        return "(bool) " + r[1].decode()
+    if t == "(":
+        return "(big) " + r[1].decode()
+    if t == "=":
+        return "(verbatim) " + json.dumps(r[1].decode("latin-1"))
+    if t in "*~>":
+        if r[1] is None:
+            return "(nil array)"
+        if not r[1]:
+            return "(empty %s)" % {"*": "array", "~": "set", ">": "push"}[t]
+        pre = {"*": "", "~": "set:", ">": "push:"}[t]
+        return pre + "[" + ", ".join(fmt(x) for x in r[1]) + "]"
+    if t == "%":
+        return "map:{" + ", ".join(fmt(k) + " => " + fmt(v) for k, v in r[1]) + "}"
+    return repr(r)
+
+
+def cli_quote(a):
+    if isinstance(a, int):
+        a = str(a)
+    if isinstance(a, bytes):
+        a = a.decode("latin-1")
+    if a == "" or any(c in a for c in " \"'\\\t\n") or any(ord(c) < 32 or ord(c) > 126 for c in a):
+        out = '"'
+        for c in a:
+            o = ord(c)
+            if c == '"':
+                out += '\\"'
+            elif c == "\\":
+                out += "\\\\"
+            elif 32 <= o <= 126:
+                out += c
+            else:
+                out += "\\x%02x" % o
+        return out + '"'
+    return a
+
+
+def cli_line(args):
+    s = " ".join(cli_quote(a) for a in args)
+    if len(s) > 400:
+        s = s[:400] + "...(%d chars)" % len(s)
+    return s
+
+# ---------------------------------------------------------------- value pools
+
+
+KEYS = ["k%d" % i for i in range(8)]
+FAMILY_KEYS = {
+    "string": ["k0", "k1", "k2"], "bitmap": ["k0", "k1", "k2"], "list": ["k2", "k3", "k4"],
+    "hash": ["k4", "k5"], "set": ["k5", "k6", "k7"], "zset": ["k6", "k7", "k0"],
+    "hll": ["k1", "k3"], "geo": ["k7", "k6"], "stream": ["k3", "k4"],
+    "keyspace": KEYS, "generic": KEYS,
+}
+SMALL_VALS = [b"", b"a", b"b", b"c", b"foo", b"bar", b"hello world", b"0", b"1", b"-1", b"10",
+              b"42", b"3.14", b"-2.5", b"1e3", b"inf", b"-inf", b"+inf", b"nan", b"9223372036854775807",
+              b"-9223372036854775808", b"9223372036854775808", b" 1", b"1 ", b"0x1f", b"007", b"-0",
+              b"a\x00b", "\u00e9t\u00e9".encode(), b"\xff\xfe", b"12345678901234567890", b"1.5e308",
+              b"0.1", b"abcabcabc", b"xyz", b"5", b"100", b"-100", b"4294967296"]
+MEMBERS = [b"a", b"b", b"c", b"d", b"e", b"1", b"2", b"3", b"10", b"-1", b"foo", b"0"]
+INTS = [0, 1, -1, 2, 3, 5, 10, -5, 100, -100, 7]
+BAD_INTS = [b"9223372036854775807", b"-9223372036854775808", b"9223372036854775808", b"abc",
+            b"1.5", b"", b" 1", b"+1", b"-0", b"2147483648", b"4294967296", b"0x10", b"1e3"]
+FLOATS = [b"0", b"1", b"-1", b"1.5", b"-2.25", b"0.1", b"3", b"10", b"inf", b"-inf", b"+inf", b"nan",
+          b"1e308", b"1e309", b"-1e309", b"3.0000000000000001", b"abc", b".5", b"5.", b" 1", b"1e-320",
+          b"-0", b"1.7976931348623157e308", b"2.5e-5", b"123456789.123456789", b"0x10", b""]
+
+
+class Gen:
+    def __init__(self, rnd):
+        self.r = rnd
+        self.xid = 1  # monotonically increasing stream ms
+
+    # basic pickers
+    def ch(self, seq):
+        return self.r.choice(seq)
+
+    def p(self, prob):
+        return self.r.random() < prob
+
+    def key(self, fam):
+        if self.p(0.8):
+            return self.ch(FAMILY_KEYS[fam])
+        if self.p(0.05):
+            return "nokey"
+        return self.ch(KEYS)
+
+    def bigval(self):
+        n = self.ch([65, 100, 200, 1000, 5000])
+        if self.p(0.5):
+            return (b"x" * (n - 1)) + bytes([self.r.randint(97, 122)])
+        return bytes(self.r.randint(97, 100) for _ in range(n))
+
+    def val(self):
+        x = self.r.random()
+        if x < 0.05:
+            return self.bigval()
+        if x < 0.15:
+            return str(self.r.randint(-1000, 100000)).encode()
+        return self.ch(SMALL_VALS)
+
+    def member(self):
+        if self.p(0.03):
+            return self.bigval()
+        if self.p(0.1):
+            return str(self.r.randint(0, 600)).encode()
+        return self.ch(MEMBERS)
+
+    def intarg(self):
+        x = self.r.random()
+        if x < 0.8:
+            return str(self.ch(INTS) if self.p(0.6) else self.r.randint(-20, 20)).encode()
+        if x < 0.9:
+            return str(self.r.randint(-10**6, 10**6)).encode()
+        return self.ch(BAD_INTS)
+
+    def idx(self):
+        x = self.r.random()
+        if x < 0.85:
+            return str(self.r.randint(-8, 8)).encode()
+        if x < 0.95:
+            return self.ch([b"100", b"-100", b"9223372036854775807", b"-9223372036854775808"])
+        return self.ch([b"abc", b"1.5", b"", b"9223372036854775808"])
+
+    def cnt(self):
+        x = self.r.random()
+        if x < 0.85:
+            return str(self.r.randint(0, 6)).encode()
+        if x < 0.92:
+            return str(self.r.randint(-5, -1)).encode()
+        return self.ch([b"100", b"abc", b"9223372036854775807", b"-9223372036854775808", b"0"])
+
+    def flt(self):
+        if self.p(0.6):
+            return self.ch([b"0", b"1", b"2", b"-1", b"1.5", b"2.5", b"-3.5", b"10", b"100", b"0.5"])
+        return self.ch(FLOATS)
+
+    def nmembers(self, lo=1, hi=4):
+        if self.p(0.03):
+            n = self.ch([130, 200, 520])
+            if self.p(0.5):
+                return [str(i).encode() for i in range(n)]
+            return [b"m%d" % i for i in range(n)]
+        return [self.member() for _ in range(self.r.randint(lo, hi))]
+
+    # stream IDs
+    def sid(self, fresh=False):
+        x = self.r.random()
+        if fresh or x < 0.55:
+            self.xid += self.r.randint(0, 3)
+            if self.p(0.3):
+                return b"%d-*" % self.xid
+            return b"%d-%d" % (self.xid, self.r.randint(0, 3))
+        if x < 0.8:
+            return b"%d-%d" % (self.r.randint(0, self.xid + 1), self.r.randint(0, 3))
+        if x < 0.9:
+            return self.ch([b"0-0", b"0-1", b"0", b"1", b"5"])
+        return self.ch([b"abc", b"-1", b"1-", b"-", b"18446744073709551615-18446744073709551615",
+                        b"18446744073709551615-*", b"1-18446744073709551615", b"*" if self.p(0.3) else b"+"])
+
+    def sid_range(self, low=True):
+        x = self.r.random()
+        if x < 0.25:
+            return b"-" if low else b"+"
+        if x < 0.3:
+            return b"+" if low else b"-"
+        base = b"%d-%d" % (self.r.randint(0, self.xid + 1), self.r.randint(0, 3))
+        if x < 0.5:
+            return b"%d" % self.r.randint(0, self.xid + 1)
+        if x < 0.7:
+            return b"(" + base
+        if x < 0.75:
+            return self.ch([b"(-", b"(+", b"(0-0", b"(18446744073709551615-18446744073709551615", b"abc", b"(abc"])
+        return base
+
+
+# Normalization spec: dict with keys
+#   kind: 'exact' | 'unordered' | 'pairs_unordered' | 'random' | 'ttl' | 'pttl' | 'xinfo' |
+#         'xpending' | 'scan' | 'keys' | 'randomkey' | 'dump' | 'spop'
+#   enc_keys: keys whose redis-side encoding decides whether order matters
+def N(kind="exact", **kw):
+    d = {"kind": kind}
+    d.update(kw)
+    return d
+
+
+# ---------------------------------------------------------------- generators
+
+def g_string(g):
+    k = g.key("string")
+    c = g.r.randint(0, 21)
+    if c == 0:
+        a = ["SET", k, g.val()]
+        opts = []
+        if g.p(0.4):
+            e = g.ch(["EX", "PX", "EXAT", "PXAT", "KEEPTTL", "EX", "PX"])
+            if e == "EX":
+                opts += [e, g.ch([b"100", b"1000", b"0", b"-1", b"abc", b"9223372036854775807", b"500"])]
+            elif e == "PX":
+                opts += [e, g.ch([b"100000", b"2000000", b"0", b"-5", b"9223372036854775807"])]
+            elif e == "EXAT":
+                opts += [e, g.ch([b"1", b"4000000000", b"0", str(int(time.time()) + 1000).encode()])]
+            elif e == "PXAT":
+                opts += [e, g.ch([b"1", b"4000000000000", str(int(time.time() * 1000) + 1000000).encode()])]
+            else:
+                opts += [e]
+        if g.p(0.3):
+            opts.append(g.ch(["NX", "XX"]))
+        if g.p(0.3):
+            opts.append("GET")
+        if g.p(0.05):
+            opts.append(g.ch(["EX", "NX", "XX", "KEEPTTL", "FOO", "PX"]))
+        g.r.shuffle(opts) if g.p(0.2) else None
+        return a + opts, N(keys=[k])
+    if c == 1:
+        a = ["GETEX", k]
+        if g.p(0.6):
+            o = g.ch(["EX", "PX", "EXAT", "PXAT", "PERSIST"])
+            a.append(o)
+            if o != "PERSIST":
+                a.append(g.ch([b"1000", b"100000", b"0", b"-1", b"abc", b"4000000000000"]))
+        if g.p(0.05):
+            a.append(g.ch(["PERSIST", "EX", "FOO"]))
+        return a, N(keys=[k])
+    if c == 2:
+        return ["GETDEL", k], N(keys=[k])
+    if c == 3:
+        return ["APPEND", k, g.val()], N(keys=[k])
+    if c == 4:
+        return ["SETRANGE", k, g.ch([g.intarg(), b"0", b"3", b"10", b"-1", b"536870912", b"100000"]),
+                g.val()], N(keys=[k])
+    if c == 5:
+        return ["GETRANGE", k, g.idx(), g.idx()], N(keys=[k])
+    if c == 6:
+        return [g.ch(["INCR", "DECR"]), k], N(keys=[k])
+    if c == 7:
+        return [g.ch(["INCRBY", "DECRBY"]), k, g.intarg()], N(keys=[k])
+    if c == 8:
+        return ["INCRBYFLOAT", k, g.flt()], N(keys=[k])
+    if c == 9:
+        ks = [g.key("string") for _ in range(g.r.randint(1, 3))]
+        a = ["MSETNX"]
+        for kk in ks:
+            a += [kk, g.val()]
+        if g.p(0.05):
+            a = a[:-1]
+        return a, N(keys=ks)
+    if c == 10:
+        ks = [g.key("string") for _ in range(g.r.randint(1, 3))]
+        a = ["MSET"]
+        for kk in ks:
+            a += [kk, g.val()]
+        return a, N(keys=ks)
+    if c == 11:
+        ks = [g.key("string") for _ in range(g.r.randint(1, 4))]
+        return ["MGET"] + ks, N(keys=ks)
+    if c == 12:
+        k2 = g.key("string")
+        a = ["LCS", k, k2]
+        opts = []
+        if g.p(0.3):
+            opts.append("LEN")
+        if g.p(0.4):
+            opts.append("IDX")
+        if g.p(0.3):
+            opts += ["MINMATCHLEN", g.ch([b"0", b"1", b"2", b"3", b"-1", b"abc"])]
+        if g.p(0.3):
+            opts.append("WITHMATCHLEN")
+        g.r.shuffle(opts)
+        return a + opts, N(keys=[k, k2])
+    if c == 13:
+        return ["STRLEN", k], N(keys=[k])
+    if c == 14:
+        return ["GET", k], N(keys=[k])
+    if c == 15:
+        return ["SETNX", k, g.val()], N(keys=[k])
+    if c == 16:
+        return [g.ch(["SETEX", "PSETEX"]), k, g.ch([b"1000", b"100000", b"0", b"-1", b"abc"]), g.val()], N(keys=[k])
+    if c == 17:
+        return ["GETSET", k, g.val()], N(keys=[k])
+    if c == 18:
+        # lcs-friendly values
+        return ["SET", k, g.ch([b"ohmytext", b"mynewtext", b"abcdefgh", b"xaybzc", b"aaaa", b"", b"abcabcabc"])], N(keys=[k])
+    if c == 19:
+        # wrong arity
+        return g.ch([["SET", k], ["GET"], ["APPEND", k], ["INCRBY", k], ["GETRANGE", k, b"0"],
+                     ["SETRANGE", k, b"0"], ["MSET", k], ["LCS", k], ["GETEX"], ["STRLEN"]]), N(keys=[k])
+    if c == 20:
+        return ["SUBSTR", k, g.idx(), g.idx()], N(keys=[k])
+    return ["SET", k, g.ch([b"10", b"-5", b"0", b"3.5", b"9223372036854775806", b"-9223372036854775807", b"1e2", b"5.0e3"])], N(keys=[k])
+
+
+BF_TYPES = [b"i1", b"i4", b"u4", b"i8", b"u8", b"i16", b"u15", b"i32", b"u31", b"i63", b"i64", b"u63",
+            b"u64", b"i65", b"u0", b"x8", b"I8"]
+
+
+def g_bitmap(g):
+    k = g.key("bitmap")
+    c = g.r.randint(0, 8)
+    if c == 0:
+        return ["SETBIT", k, g.ch([b"0", b"1", b"7", b"8", b"15", b"100", b"-1", b"800000", b"4294967296", b"abc", str(g.r.randint(0, 64)).encode()]),
+                g.ch([b"0", b"1", b"1", b"2", b"-1", b"a"])], N(keys=[k])
+    if c == 1:
+        return ["GETBIT", k, g.ch([b"0", b"1", b"7", b"100", b"-1", b"abc", str(g.r.randint(0, 64)).encode()])], N(keys=[k])
+    if c == 2:
+        a = ["BITCOUNT", k]
+        if g.p(0.7):
+            a += [g.idx(), g.idx()]
+            if g.p(0.4):
+                a.append(g.ch(["BYTE", "BIT", "byte", "bit", "FOO"]))
+        elif g.p(0.2):
+            a.append(g.idx())
+        return a, N(keys=[k])
+    if c == 3:
+        a = ["BITPOS", k, g.ch([b"0", b"1", b"2", b"-1"])]
+        if g.p(0.7):
+            a.append(g.idx())
+            if g.p(0.6):
+                a.append(g.idx())
+                if g.p(0.4):
+                    a.append(g.ch(["BYTE", "BIT", "FOO"]))
+        return a, N(keys=[k])
+    if c == 4:
+        op = g.ch(["AND", "OR", "XOR", "NOT", "and", "FOO"])
+        dst = g.key("bitmap")
+        srcs = [g.key("bitmap") for _ in range(1 if op == "NOT" and g.p(0.8) else g.r.randint(1, 3))]
+        return ["BITOP", op, dst] + srcs, N(keys=[dst] + srcs)
+    if c in (5, 6):
+        ro = c == 6 and g.p(0.5)
+        a = ["BITFIELD_RO" if ro else "BITFIELD", k]
+        for _ in range(g.r.randint(1, 4)):
+            sub = g.ch(["GET", "GET", "SET", "INCRBY", "OVERFLOW"]) if not ro else g.ch(["GET", "GET", "GET", "SET"])
+            off = g.ch([b"0", b"1", b"8", b"#0", b"#1", b"#2", b"-1", b"100", b"abc", b"#-1", b"7"])
+            if sub == "GET":
+                a += ["GET", g.ch(BF_TYPES[:14]) if g.p(0.9) else g.ch(BF_TYPES), off]
+            elif sub == "SET":
+                a += ["SET", g.ch(BF_TYPES[:14]) if g.p(0.9) else g.ch(BF_TYPES), off, g.intarg()]
+            elif sub == "INCRBY":
+                a += ["INCRBY", g.ch(BF_TYPES[:14]) if g.p(0.9) else g.ch(BF_TYPES), off, g.ch([b"1", b"-1", b"100", b"-200", b"127", b"128", g.intarg()])]
+            else:
+                a += ["OVERFLOW", g.ch(["WRAP", "SAT", "FAIL", "wrap", "BAD"])]
+        if g.p(0.03):
+            a.append("GET")
+        return a, N(keys=[k])
+    if c == 7:
+        return ["SET", k, g.ch([b"\xff\xf0\x00", b"\x00\x00\x00", b"foobar", b"\x00\xff", b"\x80", b"\xff\xff\xff\xff\xff\xff\xff\xff\x7f"])], N(keys=[k])
+    return ["GET", k], N(keys=[k])
+
+
+def g_list(g):
+    k = g.key("list")
+    c = g.r.randint(0, 22)
+    if c in (0, 1):
+        return [g.ch(["LPUSH", "RPUSH"]), k] + g.nmembers(), N(keys=[k])
+    if c == 2:
+        return [g.ch(["LPUSHX", "RPUSHX"]), k] + g.nmembers(), N(keys=[k])
+    if c == 3:
+        a = [g.ch(["LPOP", "RPOP"]), k]
+        if g.p(0.5):
+            a.append(g.cnt())
+        return a, N(keys=[k])
+    if c == 4:
+        return ["LLEN", k], N(keys=[k])
+    if c in (5, 6):
+        return ["LRANGE", k, g.idx(), g.idx()], N(keys=[k])
+    if c == 7:
+        return ["LINDEX", k, g.idx()], N(keys=[k])
+    if c == 8:
+        return ["LSET", k, g.idx(), g.member()], N(keys=[k])
+    if c == 9:
+        return ["LTRIM", k, g.idx(), g.idx()], N(keys=[k])
+    if c == 10:
+        return ["LINSERT", k, g.ch(["BEFORE", "AFTER", "before", "MIDDLE"]), g.member(), g.member()], N(keys=[k])
+    if c == 11:
+        return ["LREM", k, g.ch([b"0", b"1", b"-1", b"2", b"-2", b"abc"]), g.member()], N(keys=[k])
+    if c == 12:
+        k2 = g.key("list")
+        return ["LMOVE", k, k2, g.ch(["LEFT", "RIGHT"]), g.ch(["LEFT", "RIGHT", "left", "UP"])], N(keys=[k, k2])
+    if c == 13:
+        k2 = g.key("list")
+        return ["RPOPLPUSH", k, k2], N(keys=[k, k2])
+    if c in (14, 15):
+        a = ["LPOS", k, g.member()]
+        opts = []
+        if g.p(0.5):
+            opts += ["RANK", g.ch([b"1", b"-1", b"2", b"-2", b"0", b"5", b"-9223372036854775808", b"abc"])]
+        if g.p(0.5):
+            opts += ["COUNT", g.ch([b"0", b"1", b"2", b"5", b"-1"])]
+        if g.p(0.3):
+            opts += ["MAXLEN", g.ch([b"0", b"1", b"2", b"3", b"-1"])]
+        if g.p(0.03):
+            opts += ["FOO"]
+        return a + opts, N(keys=[k])
+    if c == 16:
+        ks = [g.key("list") for _ in range(g.r.randint(1, 3))]
+        nk = str(len(ks)).encode() if g.p(0.9) else g.ch([b"0", b"-1", b"5", b"abc"])
+        a = ["LMPOP", nk] + ks + [g.ch(["LEFT", "RIGHT", "left", "MID"])]
+        if g.p(0.5):
+            a += ["COUNT", g.ch([b"1", b"2", b"3", b"10", b"0", b"-1", b"abc"])]
+        return a, N(keys=ks)
+    if c == 17:
+        return ["RPUSH", k] + [g.ch([b"a", b"b", b"c", b"a", b"1"]) for _ in range(g.r.randint(3, 8))], N(keys=[k])
+    if c == 18:
+        return g.ch([["LPUSH", k], ["LRANGE", k, b"0"], ["LINSERT", k, "BEFORE", b"a"], ["LSET", k, b"0"],
+                     ["LPOS", k], ["LMPOP", b"1", k], ["LMOVE", k, k, "LEFT"]]), N(keys=[k])
+    if c == 19:
+        return ["OBJECT", "ENCODING", k], N(keys=[k])
+    if c == 20:
+        return [g.ch(["BLPOP", "BRPOP"]), k, b"0.01"], N(keys=[k])
+    if c == 21:
+        k2 = g.key("list")
+        return ["BLMOVE", k, k2, "LEFT", "RIGHT", b"0.01"], N(keys=[k, k2])
+    return ["LRANGE", k, b"0", b"-1"], N(keys=[k])
+
+
+def g_hash(g):
+    k = g.key("hash")
+    c = g.r.randint(0, 18)
+    if c in (0, 1):
+        a = [g.ch(["HSET", "HSET", "HMSET"]), k]
+        ms = g.nmembers()
+        for m in ms:
+            a += [m, g.val()]
+        if g.p(0.03):
+            a = a[:-1]
+        return a, N(keys=[k])
+    if c == 2:
+        return ["HSETNX", k, g.member(), g.val()], N(keys=[k])
+    if c == 3:
+        return ["HGET", k, g.member()], N(keys=[k])
+    if c == 4:
+        return ["HMGET", k] + g.nmembers(), N(keys=[k])
+    if c == 5:
+        return ["HDEL", k] + g.nmembers(), N(keys=[k])
+    if c == 6:
+        return ["HLEN", k], N(keys=[k])
+    if c == 7:
+        return ["HSTRLEN", k, g.member()], N(keys=[k])
+    if c == 8:
+        return ["HINCRBY", k, g.member(), g.intarg()], N(keys=[k])
+    if c == 9:
+        return ["HINCRBYFLOAT", k, g.member(), g.flt()], N(keys=[k])
+    if c == 10:
+        return ["HEXISTS", k, g.member()], N(keys=[k])
+    if c == 11:
+        return [g.ch(["HKEYS", "HVALS"]), k], N("unordered", keys=[k], enc_keys=[k])
+    if c == 12:
+        return ["HGETALL", k], N("pairs_unordered", keys=[k], enc_keys=[k])
+    if c in (13, 14):
+        a = ["HRANDFIELD", k]
+        if g.p(0.8):
+            a.append(g.ch([b"1", b"2", b"3", b"5", b"20", b"0", b"-1", b"-3", b"-10", b"abc", b"-9223372036854775808", b"9223372036854775807"]))
+            if g.p(0.5):
+                a.append("WITHVALUES")
+        elif g.p(0.1):
+            a += ["1", "WITHSCORES"]
+        return a, N("random", keys=[k], rtype="hash")
+    if c == 15:
+        return ["HSCAN", k, b"0"] + (["COUNT", b"100"] if g.p(0.5) else []) + (["MATCH", g.ch([b"*", b"a*", b"1*", b"[ab]"])] if g.p(0.4) else []), N("scan", keys=[k], enc_keys=[k])
+    if c == 16:
+        return ["HSET", k, g.member(), g.ch([b"1", b"2.5", b"-3", b"abc", b"1e2", b"9223372036854775807", b"inf"])], N(keys=[k])
+    if c == 17:
+        return g.ch([["HSET", k, b"a"], ["HGET", k], ["HINCRBY", k, b"a"], ["HRANDFIELD"], ["HSTRLEN", k]]), N(keys=[k])
+    return ["OBJECT", "ENCODING", k], N(keys=[k])
+
+
+def g_set(g):
+    k = g.key("set")
+    c = g.r.randint(0, 20)
+    if c in (0, 1, 2):
+        return ["SADD", k] + g.nmembers(), N(keys=[k])
+    if c == 3:
+        return ["SREM", k] + g.nmembers(), N(keys=[k])
+    if c == 4:
+        return ["SMEMBERS", k], N("unordered", keys=[k], enc_keys=[k])
+    if c == 5:
+        return ["SISMEMBER", k, g.member()], N(keys=[k])
+    if c == 6:
+        return ["SMISMEMBER", k] + g.nmembers(), N(keys=[k])
+    if c == 7:
+        return ["SCARD", k], N(keys=[k])
+    if c == 8:
+        k2 = g.key("set")
+        return ["SMOVE", k, k2, g.member()], N(keys=[k, k2])
+    if c in (9, 10):
+        ks = [g.key("set") for _ in range(g.r.randint(1, 3))]
+        op = g.ch(["SINTER", "SUNION", "SDIFF"])
+        return [op] + ks, N("unordered", keys=ks, enc_keys=ks)
+    if c == 11:
+        ks = [g.key("set") for _ in range(g.r.randint(1, 3))]
+        dst = g.key("set")
+        return [g.ch(["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"]), dst] + ks, N(keys=[dst] + ks)
+    if c == 12:
+        ks = [g.key("set") for _ in range(g.r.randint(1, 3))]
+        nk = str(len(ks)).encode() if g.p(0.9) else g.ch([b"0", b"-1", b"5", b"abc"])
+        a = ["SINTERCARD", nk] + ks
+        if g.p(0.4):
+            a += ["LIMIT", g.ch([b"0", b"1", b"2", b"-1", b"abc"])]
+        return a, N(keys=ks)
+    if c in (13, 14):
+        a = ["SRANDMEMBER", k]
+        if g.p(0.7):
+            a.append(g.ch([b"1", b"2", b"3", b"5", b"20", b"0", b"-1", b"-3", b"-10", b"abc", b"-9223372036854775808"]))
+        return a, N("random", keys=[k], rtype="set")
+    if c == 15:
+        a = ["SPOP", k]
+        if g.p(0.6):
+            a.append(g.ch([b"1", b"2", b"3", b"0", b"20", b"-1", b"abc"]))
+        return a, N("spop", keys=[k], rtype="set")
+    if c == 16:
+        return ["SSCAN", k, b"0"] + (["COUNT", b"100"] if g.p(0.5) else []) + (["MATCH", g.ch([b"*", b"a*", b"1*", b"[ab]"])] if g.p(0.4) else []), N("scan", keys=[k], enc_keys=[k])
+    if c == 17:
+        return ["SADD", k] + [str(g.r.randint(-5, 20)).encode() for _ in range(g.r.randint(1, 5))], N(keys=[k])
+    if c == 18:
+        return ["OBJECT", "ENCODING", k], N(keys=[k])
+    if c == 19:
+        return g.ch([["SADD", k], ["SINTERCARD", b"1"], ["SMOVE", k, k], ["SPOP"], ["SMISMEMBER", k], ["SINTERCARD", b"2", k]]), N(keys=[k])
+    return ["SADD", k] + [b"m%d" % i for i in range(g.r.randint(1, 6))], N(keys=[k])
+
+
+def zscore(g):
+    if g.p(0.7):
+        return g.ch([b"0", b"1", b"2", b"3", b"1.5", b"-1", b"10", b"2.5", b"-0.5", b"100"])
+    return g.ch(FLOATS)
+
+
+def zrange_bound(g, mode):
+    if mode == "score":
+        return g.ch([b"-inf", b"+inf", b"0", b"1", b"2", b"(1", b"(2", b"1.5", b"(1.5", b"-1", b"inf", b"(-inf", b"abc", b"((1", b"3", b"nan"])
+    if mode == "lex":
+        return g.ch([b"-", b"+", b"[a", b"(a", b"[c", b"(c", b"[b", b"[1", b"(0", b"a", b"[", b"(", b"[e"])
+    return g.idx()
+
+
+def g_zset(g):
+    k = g.key("zset")
+    c = g.r.randint(0, 30)
+    if c in (0, 1, 2):
+        a = ["ZADD", k]
+        opts = []
+        if g.p(0.3):
+            opts.append(g.ch(["NX", "XX"]))
+        if g.p(0.3):
+            opts.append(g.ch(["GT", "LT"]))
+        if g.p(0.3):
+            opts.append("CH")
+        incr = g.p(0.15)
+        if incr:
+            opts.append("INCR")
+        g.r.shuffle(opts)
+        a += opts
+        n = 1 if incr and g.p(0.8) else g.r.randint(1, 4)
+        if g.p(0.03):
+            ms = g.nmembers()
+            for i, m in enumerate(ms):
+                a += [str(i % 7).encode(), m]
+        else:
+            for _ in range(n):
+                a += [zscore(g), g.member()]
+        if g.p(0.03):
+            a = a[:-1]
+        return a, N(keys=[k])
+    if c == 3:
+        return ["ZADD", k] + sum([[b"0", m] for m in g.nmembers(2, 5)], []), N(keys=[k])
+    if c == 4:
+        return ["ZINCRBY", k, zscore(g), g.member()], N(keys=[k])
+    if c == 5:
+        return ["ZREM", k] + g.nmembers(), N(keys=[k])
+    if c == 6:
+        return ["ZSCORE", k, g.member()], N(keys=[k])
+    if c == 7:
+        return ["ZMSCORE", k] + g.nmembers(), N(keys=[k])
+    if c == 8:
+        return [g.ch(["ZRANK", "ZREVRANK"]), k, g.member()], N(keys=[k])
+    if c == 9:
+        return ["ZCARD", k], N(keys=[k])
+    if c == 10:
+        return ["ZCOUNT", k, zrange_bound(g, "score"), zrange_bound(g, "score")], N(keys=[k])
+    if c == 11:
+        return ["ZLEXCOUNT", k, zrange_bound(g, "lex"), zrange_bound(g, "lex")], N(keys=[k])
+    if c in (12, 13, 14):
+        mode = g.ch(["idx", "score", "lex"])
+        a = ["ZRANGE", k, zrange_bound(g, mode), zrange_bound(g, mode)]
+        opts = []
+        if mode == "score":
+            opts.append("BYSCORE")
+        elif mode == "lex":
+            opts.append("BYLEX")
+        if g.p(0.3):
+            opts.append("REV")
+        if g.p(0.3):
+            opts += ["LIMIT", g.ch([b"0", b"1", b"-1", b"2"]), g.ch([b"1", b"2", b"-1", b"0", b"10"])]
+        if g.p(0.4):
+            opts.append("WITHSCORES")
+        if g.p(0.05):
+            opts.append(g.ch(["BYSCORE", "BYLEX", "FOO"]))
+        g.r.shuffle(opts)
+        return a + opts, N(keys=[k])
+    if c == 15:
+        dst = g.key("zset")
+        mode = g.ch(["idx", "score", "lex"])
+        a = ["ZRANGESTORE", dst, k, zrange_bound(g, mode), zrange_bound(g, mode)]
+        if mode == "score":
+            a.append("BYSCORE")
+        elif mode == "lex":
+            a.append("BYLEX")
+        if g.p(0.3):
+            a.append("REV")
+        if g.p(0.3):
+            a += ["LIMIT", g.ch([b"0", b"1"]), g.ch([b"1", b"2", b"-1"])]
+        if g.p(0.05):
+            a.append("WITHSCORES")
+        return a, N(keys=[dst, k])
+    if c == 16:
+        cmd = g.ch(["ZRANGEBYSCORE", "ZREVRANGEBYSCORE", "ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZREVRANGE"])
+        mode = "score" if "SCORE" in cmd else ("lex" if "LEX" in cmd else "idx")
+        a = [cmd, k, zrange_bound(g, mode), zrange_bound(g, mode)]
+        if mode != "lex" and g.p(0.4):
+            a.append("WITHSCORES")
+        if mode != "idx" and g.p(0.3):
+            a += ["LIMIT", g.ch([b"0", b"1"]), g.ch([b"1", b"2", b"-1"])]
+        return a, N(keys=[k])
+    if c in (17, 18):
+        op = g.ch(["ZINTER", "ZUNION", "ZDIFF", "ZINTERSTORE", "ZUNIONSTORE", "ZDIFFSTORE", "ZINTERCARD"])
+        ks = [g.key("zset") for _ in range(g.r.randint(1, 3))]
+        if g.p(0.15):
+            ks[-1] = g.key("set")
+        nk = str(len(ks)).encode() if g.p(0.92) else g.ch([b"0", b"-1", b"5", b"abc"])
+        store = op.endswith("STORE")
+        dst = g.key("zset")
+        a = [op] + ([dst] if store else []) + [nk] + ks
+        opts = []
+        if op == "ZINTERCARD":
+            if g.p(0.4):
+                opts += ["LIMIT", g.ch([b"0", b"1", b"2", b"-1"])]
+        else:
+            if op != "ZDIFF" and op != "ZDIFFSTORE" and g.p(0.4):
+                opts += ["WEIGHTS"] + [g.ch([b"1", b"2", b"0", b"-1", b"0.5", b"inf", b"-inf", b"abc"]) for _ in range(len(ks) if g.p(0.9) else len(ks) + 1)]
+            if op != "ZDIFF" and op != "ZDIFFSTORE" and g.p(0.4):
+                opts += ["AGGREGATE", g.ch(["SUM", "MIN", "MAX", "sum", "AVG"])]
+            if not store and g.p(0.5):
+                opts.append("WITHSCORES")
+            if g.p(0.03):
+                opts.append("FOO")
+        return a + opts, N(keys=([dst] if store else []) + ks)
+    if c == 19:
+        ks = [g.key("zset") for _ in range(g.r.randint(1, 3))]
+        nk = str(len(ks)).encode() if g.p(0.9) else g.ch([b"0", b"-1", b"5"])
+        a = ["ZMPOP", nk] + ks + [g.ch(["MIN", "MAX", "min", "MID"])]
+        if g.p(0.5):
+            a += ["COUNT", g.ch([b"1", b"2", b"3", b"10", b"0", b"-1"])]
+        return a, N(keys=ks)
+    if c == 20:
+        a = [g.ch(["ZPOPMIN", "ZPOPMAX"]), k]
+        if g.p(0.5):
+            a.append(g.ch([b"1", b"2", b"0", b"-1", b"10", b"abc"]))
+        return a, N(keys=[k])
+    if c in (21, 22):
+        a = ["ZRANDMEMBER", k]
+        if g.p(0.8):
+            a.append(g.ch([b"1", b"2", b"3", b"5", b"20", b"0", b"-1", b"-3", b"-10", b"abc"]))
+            if g.p(0.5):
+                a.append("WITHSCORES")
+        return a, N("random", keys=[k], rtype="zset")
+    if c == 23:
+        return ["ZREMRANGEBYSCORE", k, zrange_bound(g, "score"), zrange_bound(g, "score")], N(keys=[k])
+    if c == 24:
+        return ["ZREMRANGEBYLEX", k, zrange_bound(g, "lex"), zrange_bound(g, "lex")], N(keys=[k])
+    if c == 25:
+        return ["ZREMRANGEBYRANK", k, g.idx(), g.idx()], N(keys=[k])
+    if c == 26:
+        return ["ZSCAN", k, b"0"] + (["COUNT", b"100"] if g.p(0.5) else []), N("scan", keys=[k], enc_keys=[k])
+    if c == 27:
+        return ["ZRANGE", k, b"0", b"-1", "WITHSCORES"], N(keys=[k])
+    if c == 28:
+        return ["OBJECT", "ENCODING", k], N(keys=[k])
+    if c == 29:
+        return g.ch([["ZADD", k, b"1"], ["ZADD", k, "NX", "XX", b"1", b"a"], ["ZADD", k, "GT", "LT", b"1", b"a"],
+                     ["ZADD", k, "NX", "GT", b"1", b"a"], ["ZADD", k, "INCR", b"1", b"a", b"2", b"b"],
+                     ["ZRANGE", k, b"0"], ["ZINTER", b"1"], ["ZMSCORE", k], ["ZRANGE", k, b"0", b"1", "LIMIT", b"0", b"1"],
+                     ["ZRANGE", k, b"0", b"1", "BYSCORE", "BYLEX"], ["ZADD", k, "INCR", "nan", b"a"]]), N(keys=[k])
+    return ["ZADD", k, zscore(g), g.member(), zscore(g), g.member()], N(keys=[k])
+
+
+def g_hll(g):
+    k = g.key("hll")
+    c = g.r.randint(0, 5)
+    if c in (0, 1):
+        if g.p(0.05):
+            return ["PFADD", k] + [b"e%d" % i for i in range(g.ch([100, 500, 3000]))], N(keys=[k])
+        return ["PFADD", k] + g.nmembers(0, 4), N(keys=[k])
+    if c == 2:
+        ks = [g.key("hll") for _ in range(g.r.randint(1, 3))]
+        return ["PFCOUNT"] + ks, N(keys=ks)
+    if c == 3:
+        ks = [g.key("hll") for _ in range(g.r.randint(1, 3))]
+        dst = g.key("hll")
+        return ["PFMERGE", dst] + ks, N(keys=[dst] + ks)
+    if c == 4:
+        return ["GET", k], N(keys=[k])
+    return ["STRLEN", k], N(keys=[k])
+
+
+GEO_PTS = [(b"13.361389", b"38.115556", b"Palermo"), (b"15.087269", b"37.502669", b"Catania"),
+           (b"12.758489", b"38.788135", b"edge1"), (b"17.241510", b"38.788135", b"edge2"),
+           (b"13.5", b"38.0", b"a"), (b"-122.27652", b"37.805186", b"b"), (b"0", b"0", b"c"),
+           (b"179.9", b"85.05", b"d"), (b"-180", b"-85.05112878", b"e"), (b"2.35", b"48.85", b"paris")]
+BAD_PTS = [(b"181", b"0"), (b"0", b"86"), (b"abc", b"1"), (b"1", b"nan"), (b"inf", b"0")]
+UNITS = ["m", "km", "mi", "ft", "M", "KM", "yd"]
+
+
+def g_geo(g):
+    k = g.key("geo")
+    c = g.r.randint(0, 11)
+
+    def member():
+        return g.ch([p[2] for p in GEO_PTS] + [b"zz", b"a"])
+
+    def center():
+        if g.p(0.5):
+            return ["FROMMEMBER", member()]
+        if g.p(0.9):
+            p = g.ch(GEO_PTS)
+            return ["FROMLONLAT", p[0], p[1]]
+        p = g.ch(BAD_PTS)
+        return ["FROMLONLAT", p[0], p[1]]
+
+    def shape():
+        if g.p(0.5):
+            return ["BYRADIUS", g.ch([b"0", b"10", b"100", b"200", b"500", b"5000", b"-1", b"abc"]), g.ch(UNITS)]
+        return ["BYBOX", g.ch([b"100", b"400", b"1000", b"0", b"-1"]), g.ch([b"100", b"400", b"1000", b"50"]), g.ch(UNITS)]
+
+    def with_opts(allow_store=False):
+        o = []
+        if g.p(0.4):
+            o.append(g.ch(["ASC", "DESC"]))
+        if g.p(0.4):
+            o += ["COUNT", g.ch([b"1", b"2", b"3", b"0", b"-1"])]
+            if g.p(0.3):
+                o.append("ANY")
+        if g.p(0.4):
+            o.append("WITHCOORD")
+        if g.p(0.4):
+            o.append("WITHDIST")
+        if g.p(0.3):
+            o.append("WITHHASH")
+        g.r.shuffle(o)
+        return o
+
+    if c in (0, 1):
+        a = ["GEOADD", k]
+        if g.p(0.3):
+            a.append(g.ch(["NX", "XX"]))
+        if g.p(0.3):
+            a.append("CH")
+        if g.p(0.05):
+            a += ["NX", "XX"]
+        for _ in range(g.r.randint(1, 3)):
+            if g.p(0.9):
+                p = g.ch(GEO_PTS)
+                a += [p[0], p[1], p[2]]
+            else:
+                p = g.ch(BAD_PTS)
+                a += [p[0], p[1], b"bad"]
+        return a, N(keys=[k])
+    if c == 2:
+        a = ["GEODIST", k, member(), member()]
+        if g.p(0.6):
+            a.append(g.ch(UNITS))
+        return a, N(keys=[k])
+    if c == 3:
+        return ["GEOPOS", k] + [member() for _ in range(g.r.randint(0, 3))], N(keys=[k])
+    if c == 4:
+        return ["GEOHASH", k] + [member() for _ in range(g.r.randint(0, 3))], N(keys=[k])
+    if c in (5, 6):
+        a = ["GEOSEARCH", k] + center() + shape() + with_opts()
+        if g.p(0.1):
+            g.r.shuffle(a[2:]) if g.p(0.3) else a.append(g.ch(["STOREDIST", "FOO"]))
+        return a, N(keys=[k])
+    if c == 7:
+        dst = g.key("geo")
+        a = ["GEOSEARCHSTORE", dst, k] + center() + shape()
+        if g.p(0.4):
+            a.append(g.ch(["ASC", "DESC"]))
+        if g.p(0.3):
+            a += ["COUNT", g.ch([b"1", b"2", b"3"])]
+        if g.p(0.4):
+            a.append("STOREDIST")
+        if g.p(0.05):
+            a.append("WITHDIST")
+        return a, N(keys=[dst, k])
+    if c in (8, 9):
+        ro = g.p(0.3)
+        if g.p(0.5):
+            p = g.ch(GEO_PTS) if g.p(0.9) else g.ch(BAD_PTS)
+            a = ["GEORADIUS_RO" if ro else "GEORADIUS", k, p[0], p[1]]
+        else:
+            a = ["GEORADIUSBYMEMBER_RO" if ro else "GEORADIUSBYMEMBER", k, member()]
+        a += [g.ch([b"0", b"10", b"100", b"200", b"500", b"5000", b"-1"]), g.ch(UNITS)]
+        a += with_opts()
+        keys = [k]
+        if g.p(0.2):
+            dst = g.key("geo")
+            keys.append(dst)
+            a += [g.ch(["STORE", "STOREDIST"]), dst]
+        return a, N(keys=keys)
+    if c == 10:
+        return ["ZRANGE", k, b"0", b"-1", "WITHSCORES"], N(keys=[k])
+    return g.ch([["GEOADD", k, b"1", b"2"], ["GEODIST", k, b"a"], ["GEOSEARCH", k, "FROMMEMBER", b"a"],
+                 ["GEOSEARCH", k, "BYRADIUS", b"10", b"km"], ["GEORADIUS", k, b"1", b"2", b"3"],
+                 ["GEOSEARCH", k, "FROMMEMBER", b"a", "FROMLONLAT", b"1", b"2", "BYRADIUS", b"1", b"km"],
+                 ["GEOSEARCH", k, "FROMMEMBER", b"Palermo", "BYRADIUS", b"1", b"km", "BYBOX", b"1", b"1", b"km"],
+                 ["GEOSEARCH", k, "FROMLONLAT", b"15", b"37", "BYRADIUS", b"200", b"km", "ANY"],
+                 ["GEOSEARCH", k, "FROMLONLAT", b"15", b"37", "BYRADIUS", b"200", b"km", "COUNT", b"1", "ANY", "ASC"]]), N(keys=[k])
+
+
+GROUPS = [b"g1", b"g2"]
+CONSUMERS = [b"c1", b"c2", b"c3"]
+
+
+def g_stream(g):
+    k = g.key("stream")
+    c = g.r.randint(0, 27)
+
+    if g.p(0.06):
+        # scenario: populate, create group, deliver some entries
+        seq = []
+        for _ in range(g.r.randint(1, 5)):
+            g.xid += 1
+            seq.append((["XADD", k, b"%d-0" % g.xid, b"f", g.val()], N(keys=[k])))
+        grp = g.ch(GROUPS)
+        seq.append((["XGROUP", "CREATE", k, grp, g.ch([b"0", b"0", b"$", b"%d" % max(0, g.xid - 2)]), "MKSTREAM"], N(keys=[k])))
+        for _ in range(g.r.randint(1, 3)):
+            seq.append((["XREADGROUP", "GROUP", grp, g.ch(CONSUMERS), "COUNT", g.ch([b"1", b"2", b"3"]), "STREAMS", k, b">"], N(keys=[k])))
+        return "SEQ", N(seq=seq)
+    if c == 4 and g.p(0.5):
+        c = 14
+
+    def trim_opts():
+        o = [g.ch(["MAXLEN", "MINID", "maxlen"])]
+        if g.p(0.5):
+            o.append(g.ch(["=", "~"]))
+        if o[0].upper() == "MAXLEN":
+            o.append(g.ch([b"0", b"1", b"2", b"3", b"5", b"-1", b"abc", b"100"]))
+        else:
+            o.append(g.sid_range())
+        if g.p(0.2):
+            o += ["LIMIT", g.ch([b"0", b"1", b"10", b"100", b"-1"])]
+        return o
+
+    if c in (0, 1, 2, 3):
+        a = ["XADD", k]
+        if g.p(0.1):
+            a.append("NOMKSTREAM")
+        if g.p(0.2):
+            a += trim_opts()
+        a.append(g.sid())
+        nf = g.r.randint(1, 3)
+        for _ in range(nf):
+            a += [g.ch([b"f", b"g", b"h", b"name"]), g.val() if g.p(0.8) else g.ch([b"1", b"2"])]
+        if g.p(0.03):
+            a = a[:-1]
+        if b"*" in a:
+            return a, N("xadd_star", keys=[k])
+        return a, N(keys=[k])
+    if c == 4:
+        if g.p(0.5):
+            return ["XADD", k, b"*", b"f", b"v"], N("xadd_star", keys=[k])
+        return ["XADD", k] + ([b"%d-*" % (g.xid + 1)] if g.p(0.5) else [b"%d" % (g.xid + 1)]) + [b"f", b"v"], N(keys=[k])
+    if c in (5, 6):
+        cmd = g.ch(["XRANGE", "XREVRANGE"])
+        lo, hi = g.sid_range(True), g.sid_range(False)
+        if cmd == "XREVRANGE":
+            lo, hi = hi, lo
+        a = [cmd, k, lo, hi]
+        if g.p(0.4):
+            a += ["COUNT", g.ch([b"0", b"1", b"2", b"5", b"-1", b"abc"])]
+        return a, N(keys=[k])
+    if c == 7:
+        return ["XDEL", k] + [g.sid() if g.p(0.3) else b"%d-%d" % (g.r.randint(0, g.xid), g.r.randint(0, 3)) for _ in range(g.r.randint(1, 3))], N(keys=[k])
+    if c == 8:
+        return ["XTRIM", k] + trim_opts(), N(keys=[k])
+    if c == 9:
+        return ["XLEN", k], N(keys=[k])
+    if c == 10:
+        a = ["XGROUP", "CREATE", k, g.ch(GROUPS), g.ch([b"$", b"0", b"0-0", b"%d" % g.r.randint(0, g.xid), b"abc"])]
+        if g.p(0.4):
+            a.append("MKSTREAM")
+        if g.p(0.2):
+            a += ["ENTRIESREAD", g.ch([b"0", b"1", b"3", b"-1", b"-2", b"abc"])]
+        return a, N(keys=[k])
+    if c == 11:
+        a = ["XGROUP", "SETID", k, g.ch(GROUPS), g.ch([b"$", b"0", b"%d-0" % g.r.randint(0, g.xid), b"abc"])]
+        if g.p(0.3):
+            a += ["ENTRIESREAD", g.ch([b"0", b"1", b"3", b"-1", b"-3"])]
+        return a, N(keys=[k])
+    if c == 12:
+        return ["XGROUP", g.ch(["CREATECONSUMER", "DELCONSUMER"]), k, g.ch(GROUPS), g.ch(CONSUMERS)], N(keys=[k])
+    if c == 13:
+        return ["XGROUP", "DESTROY", k, g.ch(GROUPS)], N(keys=[k])
+    if c in (14, 15, 16):
+        a = ["XREADGROUP", "GROUP", g.ch(GROUPS), g.ch(CONSUMERS)]
+        if g.p(0.5):
+            a += ["COUNT", g.ch([b"1", b"2", b"3", b"0", b"-1"])]
+        if g.p(0.2):
+            a.append("NOACK")
+        ks = [k] if g.p(0.8) else [k, g.key("stream")]
+        a += ["STREAMS"] + ks + [g.ch([b">", b">", b"0", b"0-0", b"%d" % g.r.randint(0, g.xid), b"$"]) for _ in ks]
+        return a, N(keys=ks)
+    if c == 17:
+        a = ["XREAD"]
+        if g.p(0.5):
+            a += ["COUNT", g.ch([b"1", b"2", b"0"])]
+        a += ["STREAMS", k, g.ch([b"0", b"0-0", b"%d" % g.r.randint(0, g.xid), b"$", b"+"])]
+        return a, N(keys=[k])
+    if c == 18:
+        return ["XACK", k, g.ch(GROUPS)] + [b"%d-%d" % (g.r.randint(0, g.xid), g.r.randint(0, 3)) for _ in range(g.r.randint(1, 3))], N(keys=[k])
+    if c in (19, 20):
+        a = ["XPENDING", k, g.ch(GROUPS)]
+        if g.p(0.6):
+            if g.p(0.2):
+                a += ["IDLE", g.ch([b"0", b"100000000"])]
+            a += [g.sid_range(True), g.sid_range(False), g.ch([b"1", b"5", b"10", b"0", b"-1"])]
+            if g.p(0.4):
+                a.append(g.ch(CONSUMERS))
+        return a, N("xpending", keys=[k])
+    if c == 21:
+        a = ["XCLAIM", k, g.ch(GROUPS), g.ch(CONSUMERS), g.ch([b"0", b"0", b"100000000", b"-1"])]
+        a += [b"%d-%d" % (g.r.randint(max(0, g.xid - 6), g.xid), 0 if g.p(0.7) else g.r.randint(0, 2)) for _ in range(g.r.randint(1, 3))]
+        if g.p(0.2):
+            a += ["RETRYCOUNT", g.ch([b"0", b"5"])]
+        if g.p(0.2):
+            a.append("FORCE")
+        if g.p(0.4):
+            a.append("JUSTID")
+        if g.p(0.1):
+            a += ["LASTID", g.sid_range()]
+        if g.p(0.1):
+            a += ["IDLE", b"1000"]
+        return a, N("xclaim", keys=[k])
+    if c == 22:
+        a = ["XAUTOCLAIM", k, g.ch(GROUPS), g.ch(CONSUMERS), g.ch([b"0", b"0", b"100000000"]), g.ch([b"0", b"0-0", b"%d" % g.r.randint(0, g.xid), b"-", b"(0", b"abc"])]
+        if g.p(0.4):
+            a += ["COUNT", g.ch([b"1", b"2", b"10", b"0", b"-1"])]
+        if g.p(0.3):
+            a.append("JUSTID")
+        return a, N(keys=[k])
+    if c in (23, 24):
+        x = g.r.randint(0, 2)
+        if x == 0:
+            a = ["XINFO", "STREAM", k]
+            if g.p(0.4):
+                a.append("FULL")
+                if g.p(0.4):
+                    a += ["COUNT", g.ch([b"0", b"1", b"2"])]
+        elif x == 1:
+            a = ["XINFO", "GROUPS", k]
+        else:
+            a = ["XINFO", "CONSUMERS", k, g.ch(GROUPS)]
+        return a, N("xinfo", keys=[k])
+    if c == 25:
+        a = ["XSETID", k, g.sid_range()]
+        if g.p(0.3):
+            a += ["ENTRIESADDED", g.ch([b"0", b"10", b"100"])]
+        if g.p(0.3):
+            a += ["MAXDELETEDID", g.sid_range()]
+        return a, N(keys=[k])
+    if c == 26:
+        return ["OBJECT", "ENCODING", k], N(keys=[k])
+    return g.ch([["XADD", k], ["XADD", k, b"1-1"], ["XADD", k, b"1-1", b"f"], ["XRANGE", k, b"-"], ["XGROUP", "CREATE", k],
+                 ["XREADGROUP", "GROUP", b"g1", b"c1", "STREAMS", k], ["XPENDING", k], ["XACK", k, b"g1"],
+                 ["XGROUP", "FOO"], ["XINFO", "FOO", k], ["XTRIM", k, "MAXLEN"], ["XADD", k, "NOMKSTREAM", b"1-0"]]), N(keys=[k])
+
+
+def g_keyspace(g):
+    k = g.key("keyspace")
+    c = g.r.randint(0, 26)
+    if c == 0:
+        ks = [g.key("keyspace") for _ in range(g.r.randint(1, 3))]
+        return [g.ch(["DEL", "UNLINK"])] + ks, N(keys=ks)
+    if c == 1:
+        ks = [g.key("keyspace") for _ in range(g.r.randint(1, 4))]
+        return ["EXISTS"] + ks, N(keys=ks)
+    if c == 2:
+        return ["TYPE", k], N(keys=[k])
+    if c == 3:
+        k2 = g.key("keyspace")
+        return [g.ch(["RENAME", "RENAMENX"]), k, k2], N(keys=[k, k2])
+    if c == 4:
+        k2 = g.key("keyspace")
+        a = ["COPY", k, k2]
+        if g.p(0.4):
+            a.append("REPLACE")
+        if g.p(0.1):
+            a += ["DB", g.ch([b"0", b"1", b"abc", b"100"])]
+        return a, N(keys=[k, k2])
+    if c in (5, 6):
+        cmd = g.ch(["EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT"])
+        now = int(time.time())
+        if cmd == "EXPIRE":
+            t = g.ch([b"100", b"1000", b"5000", b"0", b"-1", b"abc", b"9223372036854775807", b"200"])
+        elif cmd == "PEXPIRE":
+            t = g.ch([b"100000", b"2000000", b"0", b"-1", b"9223372036854775807"])
+        elif cmd == "EXPIREAT":
+            t = g.ch([str(now + 500).encode(), str(now + 3000).encode(), b"1", b"0", b"-5", b"9223372036854775807"])
+        else:
+            t = g.ch([str(now * 1000 + 800000).encode(), b"1", b"99999999999999"])
+        a = [cmd, k, t]
+        if g.p(0.5):
+            a.append(g.ch(["NX", "XX", "GT", "LT", "nx", "FOO"]))
+            if g.p(0.1):
+                a.append(g.ch(["NX", "XX", "GT", "LT"]))
+        return a, N(keys=[k])
+    if c == 7:
+        return ["PERSIST", k], N(keys=[k])
+    if c == 8:
+        return ["TTL", k], N("ttl", keys=[k])
+    if c == 9:
+        return ["PTTL", k], N("pttl", keys=[k])
+    if c == 10:
+        return [g.ch(["EXPIRETIME", "PEXPIRETIME"]), k], N("exptime", keys=[k])
+    if c in (11, 12):
+        return ["OBJECT", "ENCODING", k], N(keys=[k])
+    if c == 13:
+        return ["DUMPRT", k, g.key("keyspace")], N("dumprt", keys=[k])
+    if c == 14:
+        a = ["RESTORE", k, g.ch([b"0", b"0", b"100000", b"-1", b"abc"]), g.ch([b"garbage", b"\x00\x01a\x0a\x00\x00\x00\x00\x00\x00\x00\x00\x00", b""])]
+        if g.p(0.3):
+            a.append("REPLACE")
+        return a, N(keys=[k])
+    if c in (15, 16):
+        a = [g.ch(["SORT", "SORT", "SORT_RO"]), k]
+        if g.p(0.3):
+            a += ["BY", g.ch([b"w_*", b"nosort", b"k*", b"w_*->f", b"k4->*"])]
+        if g.p(0.3):
+            a += ["LIMIT", g.ch([b"0", b"1", b"-1"]), g.ch([b"2", b"1", b"-1", b"10"])]
+        for _ in range(g.r.randint(0, 2) if g.p(0.3) else 0):
+            a += ["GET", g.ch([b"#", b"w_*", b"k*", b"w_*->f", b"k4->*"])]
+        if g.p(0.3):
+            a.append(g.ch(["ASC", "DESC"]))
+        if g.p(0.4):
+            a.append("ALPHA")
+        if a[0] == "SORT" and g.p(0.2):
+            a += ["STORE", g.key("keyspace")]
+        return a, N("sort", keys=[k] + ([a[-1]] if "STORE" in a else []), enc_keys=[k])
+    if c == 17:
+        n = g.ch([b"w_a", b"w_b", b"w_c", b"w_1", b"w_2", b"w_3", b"w_foo", b"w_10"])
+        if g.p(0.3):
+            return ["HSET", n, b"f", g.ch([b"1", b"5", b"-2", b"abc", b"3.5"])], N(keys=[n])
+        return ["SET", n, g.ch([b"1", b"5", b"-2", b"abc", b"3.5", b"2", b"10", b"0"])], N(keys=[n])
+    if c == 18:
+        return ["DBSIZE"], N(keys=[])
+    if c == 19:
+        return ["ECHO", g.val()], N(keys=[])
+    if c == 20:
+        return ["RANDOMKEY"], N("randomkey", keys=[])
+    if c == 21:
+        return ["KEYS", g.ch([b"*", b"k*", b"k[0-3]", b"w_*", b"?1", b"k\\1", b"[^k]*"])], N("keys", keys=[])
+    if c == 22:
+        a = ["SCAN", b"0", "COUNT", b"1000"]
+        if g.p(0.4):
+            a += ["MATCH", g.ch([b"k*", b"w*", b"*1"])]
+        if g.p(0.4):
+            a += ["TYPE", g.ch(["string", "list", "set", "zset", "hash", "stream", "foo"])]
+        return a, N("keys", keys=[])
+    if c == 23:
+        return ["TOUCH"] + [g.key("keyspace") for _ in range(g.r.randint(1, 3))], N(keys=[])
+    if c == 24:
+        return g.ch([["ECHO"], ["DEL"], ["EXISTS"], ["RENAME", k], ["COPY", k], ["EXPIRE", k], ["TYPE"], ["OBJECT", "FOO", k],
+                     ["OBJECT"], ["SORT"], ["SORT", k, "LIMIT", b"1"], ["SORT", k, "FOO"], ["NOSUCHCMD", b"a"], ["DBSIZE", b"x"],
+                     ["RESTORE", k, b"0"], ["PERSIST"], ["TTL"], ["ECHO", b"a", b"b"]]), N(keys=[k])
+    if c == 25:
+        return ["OBJECT", g.ch(["REFCOUNT", "HELP"]) if g.p(0.1) else "ENCODING", k], N(keys=[k])
+    return ["SET", k, g.val(), "EX", b"1000"], N(keys=[k])
+
+
+def g_generic(g):
+    c = g.r.randint(0, 3)
+    if c == 0:
+        return ["ECHO", g.val()], N(keys=[])
+    if c == 1:
+        return ["DBSIZE"], N(keys=[])
+    if c == 2:
+        ks = [g.ch(KEYS) for _ in range(g.r.randint(1, 6))]
+        return ["EXISTS"] + ks, N(keys=ks)
+    return ["PING"] + ([g.val()] if g.p(0.5) else []), N(keys=[])
+
+
+FAMILIES = {
+    "string": (g_string, 10), "bitmap": (g_bitmap, 5), "list": (g_list, 9), "hash": (g_hash, 8),
+    "set": (g_set, 8), "zset": (g_zset, 11), "hll": (g_hll, 3), "geo": (g_geo, 5), "stream": (g_stream, 10),
+    "keyspace": (g_keyspace, 9), "generic": (g_generic, 2),
+}
+
+
+# ---------------------------------------------------------------- normalization
+
+def skey(x):
+    return repr(x)
+
+
+def sort_items(r):
+    t = r[0]
+    if t in "*~" and r[1] is not None:
+        return (t, tuple(sorted(r[1], key=skey)))
+    return r
+
+
+def sort_pairs(r):
+    t = r[0]
+    if t == "%":
+        return ("%", tuple(sorted(r[1], key=skey)))
+    if t == "*" and r[1] is not None:
+        it = r[1]
+        pairs = [(it[i], it[i + 1]) for i in range(0, len(it) - 1, 2)]
+        pairs.sort(key=skey)
+        return ("*", tuple(x for p in pairs for x in p))
+    return r
+
+
+def shape(r):
+    t = r[0]
+    if t in "*~>":
+        if r[1] is None:
+            return (t, None)
+        return (t, len(r[1]), tuple(sorted(set(shape(x) for x in r[1]), key=repr)))
+    if t == "%":
+        return (t, len(r[1]))
+    if t == "$":
+        return (t, r[1] is None)
+    if t == "-":
+        return r
+    if t == ":":
+        return (t,)
+    return (t,)
+
+
+def flat(r):
+    """Flatten arrays / maps into list of leaves."""
+    t = r[0]
+    if t in "*~>":
+        out = []
+        for x in r[1] or ():
+            out += flat(x)
+        return out
+    if t == "%":
+        out = []
+        for a, b in r[1]:
+            out += flat(a) + flat(b)
+        return out
+    return [r]
+
+
+TIME_FIELDS = {b"seen-time", b"active-time", b"idle", b"inactive"}
+
+
+def norm_xinfo(r, ctx=None):
+    t = r[0]
+    if t == "%":
+        out = []
+        for kk, v in r[1]:
+            name = kk[1] if kk[0] in "$+" else None
+            if name in TIME_FIELDS:
+                v = ("T",)
+            elif name in (b"pel", b"pending"):
+                v = norm_pel(v)
+            else:
+                v = norm_xinfo(v)
+            out.append((kk, v))
+        return ("%", tuple(out))
+    if t == "*" and r[1] is not None:
+        it = list(r[1])
+        # flat key/value array?
+        if len(it) % 2 == 0 and it and all(it[i][0] in "$+" for i in range(0, len(it), 2)) and any(
+                it[i][1] in (b"name", b"length", b"consumers", b"pending", b"entries", b"groups", b"last-delivered-id")
+                for i in range(0, len(it), 2)):
+            out = []
+            for i in range(0, len(it), 2):
+                name = it[i][1]
+                v = it[i + 1]
+                if name in TIME_FIELDS:
+                    v = ("T",)
+                elif name in (b"pel", b"pending"):
+                    v = norm_pel(v)
+                else:
+                    v = norm_xinfo(v)
+                out += [it[i], v]
+            return ("*", tuple(out))
+        return ("*", tuple(norm_xinfo(x) for x in it))
+    return r
+
+
+def norm_pel(v):
+    if v[0] != "*" or v[1] is None:
+        return v
+    out = []
+    for e in v[1]:
+        if e[0] == "*" and e[1] is not None:
+            it = list(e[1])
+            if len(it) == 4:  # group pel: id, consumer, delivery-time, count
+                it[2] = ("T",)
+            elif len(it) == 3:  # consumer pel: id, delivery-time, count
+                it[1] = ("T",)
+            e = ("*", tuple(it))
+        out.append(e)
+    return ("*", tuple(out))
+
+
+def norm_xpending(r):
+    # extended form: array of [id, consumer, idle, count]
+    if r[0] == "*" and r[1] is not None and r[1] and all(x[0] == "*" and x[1] is not None and len(x[1]) == 4 and x[1][2][0] == ":" for x in r[1]):
+        return ("*", tuple(("*", (x[1][0], x[1][1], ("T",), x[1][3])) for x in r[1]))
+    return r
+
+
+# ---------------------------------------------------------------- fuzzer core
+
+class Fuzzer:
+    def __init__(self, args):
+        self.a = args
+        self.rnd = random.Random(args.seed)
+        self.g = Gen(self.rnd)
+        self.ref = Conn(args.ref_port)
+        self.sut = Conn(args.sut_port)
+        self.resp3 = args.resp3
+        self.history = []  # (n, args, keys) since last flush
+        self.known_counts = {}
+        self.cur_kind = "exact"
+        self.mismatches = []
+        self.n = 0
+        self.stats = {}
+        self.out = open(args.out, "a") if args.out else None
+        fams = args.families.split(",") if args.families else list(FAMILIES)
+        self.fams = [f for f in fams]
+        self.weights = [FAMILIES[f][1] for f in fams]
+        self.setup()
+
+    def setup(self):
+        for c in (self.ref, self.sut):
+            if self.resp3:
+                r = c.cmd(["HELLO", "3"])
+            c.cmd(["FLUSHALL"])
+        self.history = []
+
+    def both(self, args):
+        """Send to both; return (ref_reply, sut_reply)."""
+        self.ref.send(args)
+        self.sut.send(args)
+        rr = self.ref.read()
+        try:
+            sr = self.sut.read()
+        except (ProtoError, socket.timeout, ConnectionError, OSError) as e:
+            sr = ("EXC", str(e))
+        return rr, sr
+
+    def ref_cmd(self, args):
+        return self.ref.cmd(args)
+
+    def enc(self, key):
+        r = self.ref.cmd(["OBJECT", "ENCODING", key])
+        if r[0] in "$+" and r[1] is not None:
+            return r[1].decode()
+        return None
+
+    def any_ht(self, keys, skiplist=False):
+        bad = ("hashtable", "skiplist") if skiplist else ("hashtable",)
+        return any(self.enc(k) in bad for k in keys)
+
+    def record(self, args, rr, sr, note="", keys=()):
+        keys = set(keys or [])
+        known = self.is_known(args, rr, sr, note)
+        if known and self.a.known:
+            self.known_counts[known] = self.known_counts.get(known, 0) + 1
+            self.resync()
+            return
+        hist = [cli_line(h[1]) for h in self.history if keys & set(h[2])][-25:]
+        m = {"seed": self.a.seed, "resp3": self.resp3, "n": self.n, "cmd": cli_line(args),
+             "ref": fmt(rr) if isinstance(rr, tuple) else str(rr),
+             "sut": fmt(sr) if isinstance(sr, tuple) else str(sr), "note": note, "history": hist,
+             "full": [[(x.decode("latin-1") if isinstance(x, bytes) else str(x)) for x in h[1]] for h in self.history],
+             "kind": self.cur_kind, "known": known}
+        self.mismatches.append(m)
+        if self.out:
+            self.out.write(json.dumps(m) + "\n")
+            self.out.flush()
+        if not self.a.quiet:
+            print("MISMATCH #%d n=%d %s\n  ref: %s\n  sut: %s  %s" % (len(self.mismatches), self.n, m["cmd"], m["ref"][:300], m["sut"][:300], note))
+        self.resync()
+
+    def resync(self):
+        for c in (self.ref, self.sut):
+            try:
+                c.cmd(["DISCARD"])
+                c.cmd(["UNWATCH"])
+                c.cmd(["FLUSHALL"])
+            except Exception:
+                c.close()
+                try:
+                    c.connect()
+                    if self.resp3:
+                        c.cmd(["HELLO", "3"])
+                    c.cmd(["FLUSHALL"])
+                except Exception as e:
+                    print("reconnect failed on port %d: %s" % (c.port, e))
+                    raise
+        self.history = []
+
+    # ---- compare a single command with normalization
+    def run_one(self, args, norm, in_multi=False):
+        kind = norm["kind"]
+        keys = norm.get("keys", [])
+        self.stats[args[0].upper() if isinstance(args[0], str) else args[0]] = self.stats.get(args[0].upper() if isinstance(args[0], str) else args[0], 0) + 1
+        if kind == "dumprt":
+            return self.run_dumprt(args, keys)
+        pre = None
+        sort_it = False
+        if kind in ("unordered", "pairs_unordered", "scan", "sort"):
+            sort_it = self.any_ht(norm.get("enc_keys", keys), skiplist=(kind == "scan"))
+        if kind in ("random", "spop"):
+            pre = self.source(keys[0], norm["rtype"])
+        if kind == "sort":
+            pre = self.sort_nondet(args)
+        self.cur_kind = kind
+        rr, sr = self.both(args)
+        self.history.append((self.n, args, keys))
+        if sr[0] == "EXC":
+            self.record(args, rr, sr, "SUT connection error", keys)
+            return False
+        ok, note = self.compare(args, norm, rr, sr, sort_it, pre)
+        if not ok:
+            self.record(args, rr, sr, note, keys)
+            return False
+        if kind == "spop" and rr[0] not in "-_" and not (rr[0] == "$" and rr[1] is None):
+            self.resync_set(keys[0])
+        if kind == "sort" and pre and "STORE" in args:
+            dst = args[args.index("STORE") + 1]
+            r = self.ref.cmd(["LRANGE", dst, "0", "-1"])
+            mem = [x[1] for x in flat(r)] if r[0] == "*" else []
+            self.both(["DEL", dst]); self.history.append((self.n, ["DEL", dst], [dst]))
+            if mem:
+                self.both(["RPUSH", dst] + mem); self.history.append((self.n, ["RPUSH", dst] + mem, [dst]))
+        if kind == "xadd_star":
+            self.both(["DEL", keys[0]])
+            self.history.append((self.n, ["DEL", keys[0]], [keys[0]]))
+        return True
+
+    def is_known(self, args, rr, sr, note):
+        """Names a difference in what Redis leaves unspecified (set aside with
+        --skip-unspecified): lex ranges over members with different scores, where a
+        skiplist's result depends on its random levels."""
+        c = args[0].upper() if isinstance(args[0], str) else args[0].decode().upper()
+        up = [x.upper() if isinstance(x, str) else x.decode("latin-1").upper() for x in args]
+        if c in ("ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZLEXCOUNT", "ZREMRANGEBYLEX") or (c in ("ZRANGE", "ZRANGESTORE") and "BYLEX" in up):
+            key = args[2] if c == "ZRANGESTORE" else args[1]
+            r = self.ref.cmd(["ZRANGE", key, "0", "-1", "WITHSCORES"])
+            if r[0] == "*" and len(set(repr(x) for x in flat(r)[1::2])) > 1:
+                return "bylex-mixed-scores"
+        return None
+
+    def compare(self, args, norm, rr, sr, sort_it, pre):
+        kind = norm["kind"]
+        if rr == sr:
+            return True, ""
+        if rr[0] in "-!" or sr[0] in "-!":
+            return False, ""
+        if kind in ("unordered",) and sort_it:
+            if sort_items(rr) == sort_items(sr):
+                return True, ""
+            return False, "(after sorting)"
+        if kind == "unordered" and args[0] in ("SUNION", "SDIFF", "SINTER") and rr[0] in "*~" and len(rr[1] or ()) > 512:
+            return (sort_items(rr) == sort_items(sr)), "(after sorting)"
+        if kind == "pairs_unordered" and sort_it:
+            if sort_pairs(rr) == sort_pairs(sr):
+                return True, ""
+            return False, "(after sorting pairs)"
+        if kind == "sort" and pre:
+            up = [x.upper() if isinstance(x, str) else x for x in args]
+            if "LIMIT" in up:
+                return shape(rr) == shape(sr), "(nondeterministic SORT input order + LIMIT: shape only)"
+            return (sort_items(rr) == sort_items(sr)), "(nondeterministic SORT input order: sorted)"
+        if kind == "scan":
+            return self.compare_scan(args, rr, sr, sort_it)
+        if kind == "keys":
+            if args[0] == "KEYS":
+                return (sort_items(rr) == sort_items(sr)), "(after sorting)"
+            # SCAN 0 COUNT 1000: compare elements sorted, ignore cursor
+            try:
+                a = sort_items(rr[1][1]); b = sort_items(sr[1][1])
+                return (a == b and sr[1][0][1] == b"0" and rr[1][0][1] == b"0"), "(scan keys sorted)"
+            except Exception:
+                return False, "(scan shape)"
+        if kind == "randomkey":
+            if rr[0] == "$" and sr[0] == "$" and rr[1] is not None and sr[1] is not None:
+                ex = self.ref.cmd(["EXISTS", sr[1]])
+                return ex == (":", 1), "(randomkey validity)"
+            return False, ""
+        if kind in ("ttl", "pttl", "exptime"):
+            if rr[0] == ":" and sr[0] == ":":
+                tol = 1 if kind == "ttl" or (kind == "exptime" and args[0] == "EXPIRETIME") else 1500
+                if rr[1] < 0 or sr[1] < 0:
+                    return rr[1] == sr[1], ""
+                return abs(rr[1] - sr[1]) <= tol, "(ttl tolerance %d)" % tol
+            return False, ""
+        if kind == "xinfo":
+            return norm_xinfo(rr) == norm_xinfo(sr), "(after xinfo time normalization)"
+        if kind == "xpending":
+            return norm_xpending(rr) == norm_xpending(sr), "(after idle normalization)"
+        if kind in ("random", "spop"):
+            return self.validate_random(args, norm, rr, sr, pre)
+        if kind == "xadd_star":
+            return (rr[0] == sr[0] == "$" and rr[1] is not None and sr[1] is not None), "(xadd * id)"
+        return False, ""
+
+    def compare_scan(self, args, rr, sr, sort_it):
+        if not sort_it:
+            return False, ""
+        # full iteration on both, compare sorted element sets
+        def full(conn):
+            cur = b"0"
+            elems = []
+            for _ in range(1000):
+                a = list(args)
+                a[2] = cur
+                r = conn.cmd(a)
+                if r[0] != "*":
+                    return r
+                cur = r[1][0][1]
+                elems += list(r[1][1][1])
+                if cur == b"0":
+                    break
+            if args[0] in ("HSCAN", "ZSCAN"):
+                pairs = sorted(set((elems[i], elems[i + 1]) for i in range(0, len(elems), 2)), key=skey)
+                return pairs
+            return sorted(set(elems), key=skey)
+        a, b = full(self.ref), full(self.sut)
+        return a == b, "(full scan, sorted)"
+
+    def source(self, key, rtype):
+        if rtype == "set":
+            r = self.ref.cmd(["SMEMBERS", key])
+            if r[0] == "-":
+                return None
+            return {"members": [x[1] for x in flat(r)]}
+        if rtype == "hash":
+            r = self.ref.cmd(["HGETALL", key])
+            if r[0] == "-":
+                return None
+            f = flat(r)
+            if len(f) % 2:
+                print("ODD", key, r)
+            return {"members": [f[i][1] for i in range(0, len(f), 2)], "vals": {f[i][1]: f[i + 1] for i in range(0, len(f), 2)}}
+        if rtype == "zset":
+            r = self.ref.cmd(["ZRANGE", key, "0", "-1", "WITHSCORES"])
+            if r[0] == "-":
+                return None
+            f = flat(r)
+            if len(f) % 2:
+                print("ODD", key, r)
+            return {"members": [f[i][1] for i in range(0, len(f), 2)], "vals": {f[i][1]: f[i + 1] for i in range(0, len(f), 2)}}
+
+    def validate_random(self, args, norm, rr, sr, pre):
+        if shape(rr) != shape(sr):
+            return False, "(shape differs)"
+        if pre is None:
+            return False, ""
+        mem = pre["members"]
+        withv = any(isinstance(x, str) and x.upper() in ("WITHVALUES", "WITHSCORES") for x in args[2:])
+        if sr[0] == "$":
+            return (sr[1] in mem), "(random single member validity)"
+        if sr[0] not in "*~":
+            return False, ""
+        f = flat(sr)
+        if withv:
+            names = [f[i][1] for i in range(0, len(f), 2)]
+            for i in range(0, len(f), 2):
+                if pre.get("vals", {}).get(f[i][1]) != f[i + 1]:
+                    return False, "(random value mismatch)"
+        else:
+            names = [x[1] for x in f]
+        if any(n not in mem for n in names):
+            return False, "(random member not in collection)"
+        try:
+            count = int(args[2])
+        except Exception:
+            count = None
+        if args[0] == "SPOP" or (count is not None and count > 0):
+            if len(set(names)) != len(names):
+                return False, "(random: duplicates with positive count)"
+        return True, ""
+
+    def sort_nondet(self, args):
+        """True when redis' SORT output order depends on hash-table iteration order."""
+        key = args[1]
+        t = self.ref.cmd(["TYPE", key])[1]
+        enc = self.enc(key)
+        up = [x.upper() if isinstance(x, str) else x for x in args]
+        by = None
+        for i, x in enumerate(up[:-1]):
+            if x == "BY":
+                by = args[i + 1]
+        nosort = by is not None and b"*" not in by
+        bypat = by is not None and b"*" in by
+        alpha = "ALPHA" in up
+        if t == b"set" and enc == "hashtable" and (nosort or (bypat and alpha)):
+            return True
+        if t == b"zset" and bypat and alpha:
+            return True
+        return False
+
+    def resync_set(self, key):
+        r = self.ref.cmd(["SMEMBERS", key])
+        mem = [x[1] for x in flat(r)] if r[0] in "*~" else []
+        self.both(["DEL", key])
+        self.history.append((self.n, ["DEL", key], [key]))
+        if mem:
+            self.both(["SADD", key] + mem)
+            self.history.append((self.n, ["SADD", key] + mem, [key]))
+
+    def content(self, conn, key):
+        t = conn.cmd(["TYPE", key])[1]
+        if t == b"string":
+            return [t, conn.cmd(["GET", key])]
+        if t == b"list":
+            return [t, conn.cmd(["LRANGE", key, "0", "-1"])]
+        if t == b"set":
+            return [t, sort_items(conn.cmd(["SMEMBERS", key]))]
+        if t == b"zset":
+            return [t, conn.cmd(["ZRANGE", key, "0", "-1", "WITHSCORES"])]
+        if t == b"hash":
+            return [t, sort_pairs(conn.cmd(["HGETALL", key]))]
+        if t == b"stream":
+            return [t, conn.cmd(["XRANGE", key, "-", "+"]), norm_xinfo(conn.cmd(["XINFO", "STREAM", key, "FULL"]))]
+        return [t]
+
+    def run_dumprt(self, args, keys):
+        src, dst = args[1], args[2]
+        ht = self.any_ht([src])
+        self.history.append((self.n, ["DUMP", src], [src]))
+        pr, ps = self.both(["DUMP", src])
+        if pr != ps and not ht:
+            # compare exactly the payloads when encoding is deterministic
+            self.record(["DUMP", src], pr, ps, "(DUMP payload differs; ref enc=%s)" % self.enc(src), [src])
+            return False
+        if pr[0] != "$" or pr[1] is None:
+            return True
+        # ferrodis must accept redis payload
+        ra = ["RESTORE", dst, "0", pr[1], "REPLACE"]
+        self.history.append((self.n, ra, [dst]))
+        rr, sr = self.both(ra)
+        if rr != sr:
+            self.record(ra, rr, sr, "(RESTORE of redis DUMP payload)", [src, dst])
+            return False
+        cr, cs = self.content(self.ref, dst), self.content(self.sut, dst)
+        if cr != cs:
+            self.record(ra, ("+", repr(cr).encode()), ("+", repr(cs).encode()), "(content after RESTORE differs)", [src, dst])
+            return False
+        # redis must accept ferrodis payload with same content
+        if ps[0] == "$" and ps[1] is not None:
+            r = self.ref.cmd(["RESTORE", "__tmp", "0", ps[1], "REPLACE"])
+            if r != ("+", b"OK"):
+                self.record(["DUMP", src], pr, ps, "(redis cannot RESTORE ferrodis DUMP payload: %s)" % fmt(r), [src])
+                self.ref.cmd(["DEL", "__tmp"])
+                return False
+            c1, c2 = self.content(self.ref, "__tmp"), self.content(self.ref, src)
+            self.ref.cmd(["DEL", "__tmp"])
+            if c1 != c2:
+                self.record(["DUMP", src], pr, ps, "(ferrodis DUMP payload restores to different content in redis)", [src])
+                return False
+        return True
+
+    def run_multi(self):
+        items = []
+        for _ in range(self.rnd.randint(1, 5)):
+            fam = self.rnd.choices(self.fams, self.weights)[0]
+            args, norm = FAMILIES[fam][0](self.g)
+            if args == "SEQ":
+                args, norm = norm["seq"][-1]
+            if norm["kind"] in ("exact",) and args[0] not in ("DUMPRT", "BLPOP", "BRPOP", "BLMOVE"):
+                items.append((args, norm))
+        if self.rnd.random() < 0.2:
+            items.insert(self.rnd.randint(0, len(items)), (self.rnd.choice([["SET"], ["NOSUCH"], ["MULTI"], ["WATCH", "k0"], ["LPUSH", "k1"]]), N(keys=[])))
+        seq = []
+        if self.rnd.random() < 0.15:
+            seq.append(["WATCH", self.rnd.choice(KEYS)])
+        seq.append(["MULTI"])
+        seq += [a for a, _ in items]
+        seq.append([self.rnd.choice(["EXEC"] * 9 + ["DISCARD"])])
+        allkeys = [k for _, n in items for k in n.get("keys", [])]
+        for a in seq:
+            self.stats["MULTI/EXEC-block"] = self.stats.get("MULTI/EXEC-block", 0) + (a[0] == "MULTI")
+            rr, sr = self.both(a)
+            self.history.append((self.n, a, allkeys + ["*multi*"]))
+            if sr[0] == "EXC" or rr != sr:
+                self.record(a, rr, sr, "(in MULTI block: %s)" % " | ".join(cli_line(x) for x in seq), allkeys + ["*multi*"])
+                return False
+        return True
+
+    def run(self):
+        t0 = time.time()
+        while self.n < self.a.count:
+            self.n += 1
+            if self.rnd.random() < self.a.flush_prob:
+                self.both(["FLUSHALL"])
+                self.history = []
+                self.g.xid = 1
+                continue
+            if self.rnd.random() < 0.03:
+                self.run_multi()
+                continue
+            fam = self.rnd.choices(self.fams, self.weights)[0]
+            args, norm = FAMILIES[fam][0](self.g)
+            try:
+                if args == "SEQ":
+                    for a2, n2 in norm["seq"]:
+                        if not self.run_one(a2, n2):
+                            break
+                    continue
+                self.run_one(args, norm)
+            except (ProtoError, socket.timeout) as e:
+                self.record(args, ("?", "ref error"), ("EXC", str(e)), "protocol/timeout", norm.get("keys", []))
+        dt = time.time() - t0
+        return dt
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ref-port", type=int, default=7401)
+    ap.add_argument("--sut-port", type=int, default=7402)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--count", type=int, default=5000)
+    ap.add_argument("--resp3", action="store_true")
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--families", default=None)
+    ap.add_argument("--flush-prob", type=float, default=0.004)
+    ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--skip-unspecified", dest="known", action="store_true",
+                    help="count, not record, differences in results Redis leaves unspecified")
+    args = ap.parse_args()
+    f = Fuzzer(args)
+    dt = f.run()
+    print("seed=%d resp3=%s commands=%d mismatches=%d unspecified=%s time=%.1fs" % (args.seed, args.resp3, f.n, len(f.mismatches), f.known_counts, dt))
+    if args.out:
+        with open(args.out + ".stats.json", "a") as fh:
+            fh.write(json.dumps({"seed": args.seed, "resp3": args.resp3, "n": f.n, "mismatches": len(f.mismatches), "known": f.known_counts, "stats": f.stats}) + "\n")
+
+
+if __name__ == "__main__":
+    main()
