@@ -476,7 +476,8 @@ fn command_info(ctx: &mut Ctx, a: &Args) -> CmdResult {
     for n in a.rest(2) {
         match find(n) {
             Some((c, full)) => command_info_one(ctx, c, &full),
-            None => ctx.out.null_array(),
+            // Redis compat: server.c commandInfoCommand (addReplyNull).
+            None => ctx.out.null(),
         }
     }
     Ok(())
@@ -899,7 +900,13 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             ctx.out.ok();
         }
         "segfault" => crate::crash::segfault(),
-        "jmap" | "change-repl-id" | "stringmatch-len" => {
+        // Redis compat: debug.c: a new replication id, and no second one.
+        "change-repl-id" if a.len() == 2 => {
+            tracing::warn!("Changing replication IDs after receiving DEBUG change-repl-id");
+            let r = &mut ctx.srv.repl;
+            r.replid = crate::server::repl::new_replid();
+            r.replid2 = crate::server::repl::NO_REPLID.into();
+            r.second_offset = -1;
             ctx.out.ok();
         }
         "log" if a.len() == 3 => {
@@ -1024,8 +1031,9 @@ fn memory_usage(ctx: &mut Ctx, a: &Args) -> CmdResult {
     if a.len() != 3 && !(a.len() == 5 && a.is(3, "samples")) {
         return Err(error::SYNTAX);
     }
-    if a.len() == 5 {
-        a.i64(4)?;
+    // Redis compat: object.c memoryCommand: a negative count is a syntax error.
+    if a.len() == 5 && a.i64(4)? < 0 {
+        return Err(error::SYNTAX);
     }
     let now = ctx.now_ms;
     match ctx.db().peek(a.at(2), now) {

@@ -35,7 +35,6 @@ pub const NO_SUCH_KEY: CmdError = CmdError::new("ERR no such key");
 pub const OVERFLOW: CmdError = CmdError::new("ERR increment or decrement would overflow");
 pub const INCR_NAN: CmdError = CmdError::new("ERR increment would produce NaN or Infinity");
 pub const DB_INDEX: CmdError = CmdError::new("ERR DB index is out of range");
-pub const INVALID_DB: CmdError = CmdError::new("ERR invalid DB index");
 pub const SAME_OBJECT: CmdError = CmdError::new("ERR source and destination objects are the same");
 pub const STRING_TOO_LONG: CmdError = CmdError::new("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
 pub const OFFSET_RANGE: CmdError = CmdError::new("ERR offset is out of range");

@@ -564,7 +564,8 @@ pub fn help(ctx: &mut Ctx, name: &str, lines: &[&str]) {
     )];
     all.extend(lines.iter().map(|s| s.to_string()));
     all.push("HELP".into());
-    all.push("    Print this help.".into());
+    // Redis compat: networking.c addReplyHelp.
+    all.push("    Prints this help.".into());
     ctx.out.array(all.len());
     for l in &all {
         ctx.out.simple(l);
@@ -594,9 +595,14 @@ fn object_help(ctx: &mut Ctx, _a: &Args) -> CmdResult {
 }
 
 fn select(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let id = num::parse_i64(a.at(1))
-        .filter(|v| *v >= i32::MIN as i64 && *v <= i32::MAX as i64)
-        .ok_or(error::INVALID_DB)?;
+    // Redis compat: db.c selectCommand reads an int first (object.c
+    // getIntFromObjectOrReply).
+    let id = num::parse_i64(a.at(1)).ok_or(error::NOT_INT)?;
+    if i32::try_from(id).is_err() {
+        return Err(CmdError::new(
+            "ERR value is out of range, value must between -2147483648 and 2147483647",
+        ));
+    }
     if ctx.srv.cluster.is_some() && id != 0 {
         return Err(CmdError::new("ERR SELECT is not allowed in cluster mode"));
     }

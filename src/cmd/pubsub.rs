@@ -71,6 +71,10 @@ fn spublish(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 /// PUBSUB CHANNELS / SHARDCHANNELS: active names, optionally matching a pattern.
 fn list_channels(ctx: &mut Ctx, a: &Args, shard: bool) -> CmdResult {
+    // Redis compat: pubsub.c takes at most one pattern.
+    if a.len() > 3 {
+        return Err(super::error::subcommand_syntax(a.at(1), "pubsub"));
+    }
     let map = if shard {
         &ctx.srv.pubsub.shard
     } else {

@@ -705,6 +705,10 @@ impl Config {
         self.unixsocket = self.val("unixsocket").to_string();
         self.unixsocketperm = u32::from_str_radix(self.val("unixsocketperm"), 8).unwrap_or(0);
         self.hz = self.int("hz").clamp(1, 500) as u32;
+        // Redis compat: config.c updateHZ stores the clamped value (CONFIG GET shows it).
+        if let Some(v) = self.lookup("hz").and_then(|i| self.vals.get_mut(i)) {
+            *v = self.hz.to_string();
+        }
         self.busy_poll_us = self.int("busy-poll-us").clamp(0, 10_000) as u64;
         self.databases = self.int("databases").max(1) as usize;
         self.maxclients = self.int("maxclients").max(1) as usize;

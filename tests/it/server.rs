@@ -1038,3 +1038,41 @@ fn a_syscall_filter_on_resources_does_not_kill_the_server() {
     });
     assert_eq!(cmd!(c, "PING"), b"+PONG\r\n");
 }
+
+#[test]
+fn admin_replies_are_redis_s_to_the_byte() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let help = String::from_utf8(cmd!(c, "OBJECT", "HELP")).unwrap();
+    assert!(help.ends_with("+HELP\r\n+    Prints this help.\r\n"), "{help}");
+    assert_eq!(
+        cmd!(c, "SELECT", "abc"),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "SELECT", "99999999999"),
+        b"-ERR value is out of range, value must between -2147483648 and 2147483647\r\n"
+    );
+    assert_eq!(cmd!(c, "SELECT", "16"), b"-ERR DB index is out of range\r\n");
+    // hz is stored clamped to 1..=500.
+    cmd!(c, "CONFIG", "SET", "hz", "100000");
+    assert_eq!(cmd!(c, "CONFIG", "GET", "hz"), b"*2\r\n$2\r\nhz\r\n$3\r\n500\r\n");
+    cmd!(c, "CONFIG", "SET", "hz", "0");
+    assert_eq!(cmd!(c, "CONFIG", "GET", "hz"), b"*2\r\n$2\r\nhz\r\n$1\r\n1\r\n");
+    cmd!(c, "SET", "s", "x");
+    assert_eq!(
+        cmd!(c, "MEMORY", "USAGE", "s", "SAMPLES", "-1"),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "PUBSUB", "CHANNELS", "*", "x"),
+        b"-ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.\r\n"
+    );
+    assert_eq!(cmd!(c, "COMMAND", "INFO", "bogus"), b"*1\r\n$-1\r\n");
+    assert!(cmd!(c, "DEBUG", "JMAP").starts_with(b"-ERR unknown subcommand"));
+    let before = String::from_utf8(cmd!(c, "INFO", "replication")).unwrap();
+    assert_eq!(cmd!(c, "DEBUG", "CHANGE-REPL-ID"), b"+OK\r\n");
+    let after = String::from_utf8(cmd!(c, "INFO", "replication")).unwrap();
+    let id = |s: &str| s.lines().find(|l| l.starts_with("master_replid:")).unwrap().to_string();
+    assert_ne!(id(&before), id(&after));
+}
