@@ -107,12 +107,12 @@ fn sort_generic(ctx: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
     let now = ctx.now_ms;
     // Redis compat: sort.c converts a listpack sorted set to a skiplist before sorting
     // it, whatever the outcome (OBJECT ENCODING and DUMP show it afterwards).
-    let lim = ctx.limits();
-    if let Some(o) = ctx.srv.dbs[ctx.db].get_mut(a.at(1), now) {
-        if o.enc() == crate::db::Enc::ZsetLp {
-            if let Some(mut z) = o.zset_mut(&lim) {
-                z.convert();
-            }
+    // Only such a key is looked up for writing (a snapshot under way saves it first).
+    let db = &mut ctx.srv.dbs[ctx.db];
+    if db.peek(a.at(1), now).is_some_and(|o| o.enc() == crate::db::Enc::ZsetLp) {
+        let lim = ctx.limits();
+        if let Some(mut z) = ctx.srv.dbs[ctx.db].get_mut(a.at(1), now).and_then(|o| o.zset_mut(&lim)) {
+            z.convert();
         }
     }
     let mut is_set = false;

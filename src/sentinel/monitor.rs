@@ -663,16 +663,7 @@ impl Sentinel {
                 si = Some(i);
             }
         }
-        if current_epoch > self.current_epoch {
-            self.current_epoch = current_epoch;
-            self.flush = true;
-            self.event(
-                LogLevel::Warning,
-                "+new-epoch",
-                Some(At::Master(m)),
-                &current_epoch.to_string(),
-            );
-        }
+        self.raise_epoch(m, current_epoch);
         let Some(si) = si else { return };
         if self.masters[m].config_epoch < master_config_epoch {
             self.masters[m].config_epoch = master_config_epoch;
@@ -930,19 +921,19 @@ impl Sentinel {
         }
     }
 
+    /// Adopts a newer epoch seen about master `m` (saved, and a +new-epoch event).
+    fn raise_epoch(&mut self, m: usize, epoch: u64) {
+        if epoch > self.current_epoch {
+            self.current_epoch = epoch;
+            self.flush = true;
+            self.event(LogLevel::Warning, "+new-epoch", Some(At::Master(m)), &epoch.to_string());
+        }
+    }
+
     /// Votes for `runid` as leader of `req_epoch` unless a vote was given for it
     /// already; the vote and its epoch. Redis compat: sentinel.c sentinelVoteLeader.
     pub fn vote_leader(&mut self, m: usize, req_epoch: u64, runid: &str) -> (Option<String>, u64) {
-        if req_epoch > self.current_epoch {
-            self.current_epoch = req_epoch;
-            self.flush = true;
-            self.event(
-                LogLevel::Warning,
-                "+new-epoch",
-                Some(At::Master(m)),
-                &req_epoch.to_string(),
-            );
-        }
+        self.raise_epoch(m, req_epoch);
         let ce = self.current_epoch;
         let myid = self.myid.clone();
         let ms = &mut self.masters[m];

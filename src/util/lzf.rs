@@ -29,6 +29,26 @@ fn idx(h: u32) -> usize {
     ((h >> (3 * 8 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1)
 }
 
+/// Writes `b` at `i` (the buffer has room for every write the compressor makes).
+fn put(out: &mut [u8], i: usize, b: u8) {
+    if let Some(x) = out.get_mut(i) {
+        *x = b;
+    }
+}
+
+/// Adds one byte to the literal run under way, closing the run at MAX_LIT bytes (its
+/// length byte sits just before it).
+fn push_literal(out: &mut [u8], op: &mut usize, lit: &mut usize, b: u8) {
+    *lit += 1;
+    put(out, *op, b);
+    *op += 1;
+    if *lit == MAX_LIT {
+        put(out, *op - *lit - 1, (*lit - 1) as u8);
+        *lit = 0;
+        *op += 1;
+    }
+}
+
 /// Compresses `inp` into at most `out_len` bytes; None when it does not fit (by
 /// liblzf's own checks, which refuse some outputs that would just fit).
 pub fn compress(inp: &[u8], out_len: usize) -> Option<Vec<u8>> {
@@ -55,11 +75,6 @@ fn compress_with(inp: &[u8], out_len: usize, t: &mut Table) -> Option<Vec<u8>> {
     let at = |i: usize| inp.get(i).copied().unwrap_or(0) as u32;
     let gen = (t.gen as u64) << 32;
     let mut out = vec![0u8; out_len + 4];
-    let put = |out: &mut Vec<u8>, i: usize, b: u8| {
-        if let Some(x) = out.get_mut(i) {
-            *x = b;
-        }
-    };
     let mut lit = 0usize;
     let mut op = 1usize; // the first run's length byte is at 0
     let mut ip = 0usize;
@@ -133,30 +148,16 @@ fn compress_with(inp: &[u8], out_len: usize, t: &mut Table) -> Option<Vec<u8>> {
             if op >= out_len {
                 return None;
             }
-            lit += 1;
-            put(&mut out, op, at(ip) as u8);
-            op += 1;
+            push_literal(&mut out, &mut op, &mut lit, at(ip) as u8);
             ip += 1;
-            if lit == MAX_LIT {
-                put(&mut out, op - lit - 1, (lit - 1) as u8);
-                lit = 0;
-                op += 1;
-            }
         }
     }
     if op + 3 > out_len {
         return None;
     }
     while ip < in_len {
-        lit += 1;
-        put(&mut out, op, at(ip) as u8);
-        op += 1;
+        push_literal(&mut out, &mut op, &mut lit, at(ip) as u8);
         ip += 1;
-        if lit == MAX_LIT {
-            put(&mut out, op - lit - 1, (lit - 1) as u8);
-            lit = 0;
-            op += 1;
-        }
     }
     put(&mut out, op - lit - 1, (lit as u8).wrapping_sub(1));
     op -= usize::from(lit == 0);
