@@ -89,9 +89,14 @@ impl ReplyBuf {
     /// An error reply. `s` is the full text including the code (`ERR ...`,
     /// `WRONGTYPE ...`); newlines are replaced by spaces so the protocol stays valid.
     pub fn error(&mut self, s: &str) {
+        self.error_bytes(s.as_bytes());
+    }
+
+    /// [`Self::error`] for a text that need not be UTF-8 (scripts' errors are bytes).
+    pub fn error_bytes(&mut self, s: &[u8]) {
         self.buf.push(b'-');
         let start = self.buf.len();
-        self.buf.extend_from_slice(s.as_bytes());
+        self.buf.extend_from_slice(s);
         for b in &mut self.buf[start..] {
             if *b == b'\r' || *b == b'\n' {
                 *b = b' ';

@@ -238,8 +238,23 @@ fn run_command(rc: &mut RunCtx, argv: &[Vec<u8>]) -> Result<Vec<u8>, Vec<u8>> {
     let found = table.lookup_id(&v).and_then(|i| Some((i, *table.specs.get(i)?)));
     let argc = v.len() as i32;
     let Some((id, spec)) = found else {
-        call::count_error(srv, "ERR Unknown Redis command called from script");
-        return Err(b"Unknown Redis command called from script".to_vec());
+        // A container named alone is found (as itself), and then fails its arity.
+        let alone = match v[..] {
+            [name] => table
+                .top_id(name)
+                .filter(|&i| table.specs.get(i).is_some_and(|c| !c.subcommands.is_empty())),
+            _ => None,
+        };
+        if let Some(i) = alone {
+            call::stat(srv, i).rejected += 1;
+        }
+        let msg: &[u8] = if alone.is_some() {
+            b"Wrong number of args calling Redis command from script"
+        } else {
+            b"Unknown Redis command called from script"
+        };
+        call::count_error(srv, &format!("ERR {}", String::from_utf8_lossy(msg)));
+        return Err(msg.to_vec());
     };
     let reject = |srv: &mut Server, msg: &[u8]| -> Result<Vec<u8>, Vec<u8>> {
         call::stat(srv, id).rejected += 1;
@@ -435,7 +450,9 @@ unsafe fn resp_to_lua(l: *mut lua_State, buf: &[u8], pos: &mut usize, depth: u32
         b'%' | b'~' => {
             let n = count(body).max(0);
             ffi::lua_createtable(l, 0, 1);
-            ffi::lua_createtable(l, 0, n.min(1024) as c_int);
+            // Not presized: grown one key at a time, as Redis grows it, the table's
+            // layout, so the order pairs() walks it in, is the one scripts see in Redis.
+            ffi::lua_createtable(l, 0, 0);
             for _ in 0..n {
                 if !resp_to_lua(l, buf, pos, depth + 1) {
                     return false;
@@ -514,8 +531,9 @@ pub type ErrInfo = (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>, bool);
 pub unsafe fn error_info(l: *mut lua_State) -> ErrInfo {
     let get = |key: &CStr| -> Option<Vec<u8>> {
         ffi::lua_getfield(l, -1, key.as_ptr());
+        // Redis copies these as C strings: a NUL ends them.
         let v = if ffi::lua_isstring(l, -1) != 0 {
-            to_bytes(l, -1).map(|b| b.to_vec())
+            to_bytes(l, -1).map(|b| crate::util::c_str(b).to_vec())
         } else {
             None
         };
@@ -564,20 +582,19 @@ unsafe fn lua_to_reply_at(
                 out.null();
             }
         }
-        ffi::LUA_TNUMBER => out.int(ffi::lua_tonumber(l, -1) as i64),
+        ffi::LUA_TNUMBER => out.int(crate::util::num::c_cast_i64(ffi::lua_tonumber(l, -1))),
         ffi::LUA_TTABLE => {
             if raw_field(l, c"err") == ffi::LUA_TSTRING {
                 ffi::lua_pop(l, 1);
                 let (msg, _, _, ignore) = error_info(l);
-                let text = String::from_utf8_lossy(&msg).into_owned();
-                out.error(&text);
-                errors.push((text, ignore));
+                out.error_bytes(&msg);
+                errors.push((String::from_utf8_lossy(&msg).into_owned(), ignore));
                 ffi::lua_pop(l, 1);
                 return;
             }
             ffi::lua_pop(l, 1);
             if raw_field(l, c"ok") == ffi::LUA_TSTRING {
-                let s = one_line(to_bytes(l, -1).unwrap_or_default());
+                let s = one_line(crate::util::c_str(to_bytes(l, -1).unwrap_or_default()));
                 out.simple_bytes(&s);
                 ffi::lua_pop(l, 2);
                 return;

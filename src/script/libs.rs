@@ -10,7 +10,7 @@ use std::ffi::{c_int, CStr};
 
 use mlua::ffi::{self, lua_State};
 
-use super::vm::{push_bytes, raise_msg, set_field_fn, to_bytes};
+use super::vm::{push_bytes, raise_msg, raise_owned, set_field_fn, to_bytes};
 
 /// Opens every extra library into the globals.
 pub unsafe fn open_all(l: *mut lua_State) {
@@ -76,9 +76,12 @@ unsafe fn open(l: *mut lua_State, name: &CStr, fns: &[(&CStr, ffi::lua_CFunction
 // --- bit ------------------------------------------------------------------------------
 
 /// A Lua number as LuaBitOp's 32-bit integer: rounded, then taken modulo 2^32.
+/// LuaBitOp's argument: the low 32 bits of the double's representation after adding
+/// 2^52 + 2^51 (rounding to an integer, and for numbers too big for that, bits of their
+/// mantissa, as Redis's bit library gives them).
 unsafe fn bitarg(l: *mut lua_State, i: c_int) -> i32 {
     let x = ffi::luaL_checknumber(l, i);
-    x.round_ties_even().rem_euclid(4294967296.0) as u64 as u32 as i32
+    (x + 6_755_399_441_055_744.0).to_bits() as u32 as i32
 }
 
 unsafe fn push_bit(l: *mut lua_State, v: i32) -> c_int {
@@ -211,7 +214,7 @@ unsafe extern "C-unwind" fn cjson_noop_cfg(l: *mut lua_State) -> c_int {
 
 unsafe extern "C-unwind" fn cjson_encode(l: *mut lua_State) -> c_int {
     if ffi::lua_gettop(l) != 1 {
-        raise_msg(l, b"bad argument #1 to 'encode' (expected 1 argument)");
+        ffi::luaL_argerror(l, 1, c"expected 1 argument".as_ptr());
     }
     let res = {
         let mut out = Vec::new();
@@ -224,51 +227,28 @@ unsafe extern "C-unwind" fn cjson_encode(l: *mut lua_State) -> c_int {
         }
     };
     if let Some(e) = res {
-        ffi::lua_settop(l, 0);
-        push_bytes(l, e.as_bytes());
-        drop(e);
-        ffi::lua_error(l);
+        raise_owned(l, e);
     }
     1
 }
 
-fn fmt_num(n: f64, out: &mut Vec<u8>) {
-    // cjson prints with %.14g.
-    if n == n.trunc() && n.abs() < 1e15 {
-        out.extend_from_slice(format!("{}", n as i64).as_bytes());
-    } else {
-        let s = format!("{:.13e}", n);
-        // Back to %g style: shortest of fixed/exponent with 14 significant digits.
-        let v: f64 = s.parse().unwrap_or(n);
-        let exp = if v == 0.0 { 0 } else { v.abs().log10().floor() as i32 };
-        if (-5..14).contains(&exp) {
-            let decimals = (13 - exp).max(0) as usize;
-            let mut t = format!("{:.*}", decimals, v);
-            if t.contains('.') {
-                while t.ends_with('0') {
-                    t.pop();
-                }
-                if t.ends_with('.') {
-                    t.pop();
-                }
-            }
-            out.extend_from_slice(t.as_bytes());
+/// A number as cjson prints it (`%.14g`), or its error for NaN and infinities unless
+/// `encode_invalid_numbers` is on.
+fn encode_number(n: f64, out: &mut Vec<u8>) -> Result<(), String> {
+    if n.is_finite() {
+        crate::util::num::fmt_g(n, 14, out);
+    } else if INVALID_NUMBERS.with(|c| c.get()) {
+        out.extend_from_slice(if n.is_nan() {
+            b"nan"
+        } else if n > 0.0 {
+            b"inf"
         } else {
-            let t = format!("{:.13e}", v);
-            let (m, e) = t.split_once('e').unwrap_or((&t, "0"));
-            let mut m = m.to_string();
-            if m.contains('.') {
-                while m.ends_with('0') {
-                    m.pop();
-                }
-                if m.ends_with('.') {
-                    m.pop();
-                }
-            }
-            let e: i32 = e.parse().unwrap_or(0);
-            out.extend_from_slice(format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs()).as_bytes());
-        }
+            b"-inf"
+        });
+    } else {
+        return Err("Cannot serialise number: must not be NaN or Inf".into());
     }
+    Ok(())
 }
 
 fn escape(s: &[u8], out: &mut Vec<u8>) {
@@ -326,23 +306,7 @@ unsafe fn array_len(l: *mut lua_State) -> Option<usize> {
 unsafe fn encode_value(l: *mut lua_State, out: &mut Vec<u8>, depth: i64) -> Result<(), String> {
     match ffi::lua_type(l, -1) {
         ffi::LUA_TSTRING => escape(to_bytes(l, -1).unwrap_or_default(), out),
-        ffi::LUA_TNUMBER => {
-            let n = ffi::lua_tonumber(l, -1);
-            if !n.is_finite() {
-                if !INVALID_NUMBERS.with(|c| c.get()) {
-                    return Err("Cannot serialise number: must not be NaN or Inf".into());
-                }
-                out.extend_from_slice(if n.is_nan() {
-                    b"nan"
-                } else if n > 0.0 {
-                    b"inf"
-                } else {
-                    b"-inf"
-                });
-            } else {
-                fmt_num(n, out);
-            }
-        }
+        ffi::LUA_TNUMBER => encode_number(ffi::lua_tonumber(l, -1), out)?,
         ffi::LUA_TBOOLEAN => out.extend_from_slice(if ffi::lua_toboolean(l, -1) != 0 {
             b"true"
         } else {
@@ -382,7 +346,10 @@ unsafe fn encode_value(l: *mut lua_State, out: &mut Vec<u8>, depth: i64) -> Resu
                             ffi::LUA_TSTRING => escape(to_bytes(l, -2).unwrap_or_default(), out),
                             ffi::LUA_TNUMBER => {
                                 out.push(b'"');
-                                fmt_num(ffi::lua_tonumber(l, -2), out);
+                                if let Err(e) = encode_number(ffi::lua_tonumber(l, -2), out) {
+                                    ffi::lua_pop(l, 2);
+                                    return Err(e);
+                                }
                                 out.push(b'"');
                             }
                             _ => {
@@ -412,106 +379,337 @@ unsafe fn encode_value(l: *mut lua_State, out: &mut Vec<u8>, depth: i64) -> Resu
 
 unsafe extern "C-unwind" fn cjson_decode(l: *mut lua_State) -> c_int {
     if ffi::lua_gettop(l) != 1 {
-        raise_msg(l, b"bad argument #1 to 'decode' (expected 1 argument)");
+        ffi::luaL_argerror(l, 1, c"expected 1 argument".as_ptr());
+    }
+    let mut len = 0usize;
+    let p = ffi::luaL_checklstring(l, 1, &mut len);
+    let text = std::slice::from_raw_parts(p as *const u8, len);
+    // Only the first character is sure to be ASCII; a NUL among the first two means
+    // UTF-16 or UTF-32.
+    if text.len() >= 2 && (text[0] == 0 || text[1] == 0) {
+        raise_msg(l, b"JSON parser does not support UTF-16 or UTF-32");
     }
     let err = {
-        let text = to_bytes(l, 1).unwrap_or_default();
-        let max = DECODE_DEPTH.with(|c| c.get());
-        match nesting_error(text, max) {
-            Some(e) => Some(e),
-            None => {
-                let mut de = serde_json::Deserializer::from_slice(text);
-                de.disable_recursion_limit();
-                match <serde_json::Value as serde::Deserialize>::deserialize(&mut de).and_then(|v| {
-                    de.end()?;
-                    Ok(v)
-                }) {
-                    Ok(v) => {
-                        if push_json(l, &v) {
-                            None
-                        } else {
-                            Some("Found too many nested data structures".to_string())
-                        }
-                    }
-                    Err(e) => Some(format!(
-                        "Expected value but found invalid token at character {}",
-                        e.column().max(1)
-                    )),
-                }
-            }
-        }
+        let mut p = JsonParser::new(text, DECODE_DEPTH.with(|c| c.get()));
+        p.document(l).err()
     };
     if let Some(e) = err {
-        ffi::lua_settop(l, 0);
-        push_bytes(l, e.as_bytes());
-        drop(e);
-        ffi::lua_error(l);
+        raise_owned(l, e);
     }
     1
 }
 
-/// cjson refuses input nested deeper than decode_max_depth.
-fn nesting_error(text: &[u8], max: i64) -> Option<String> {
-    let (mut depth, mut in_str, mut esc) = (0i64, false, false);
-    for (i, &c) in text.iter().enumerate() {
-        if in_str {
-            match (esc, c) {
-                (true, _) => esc = false,
-                (false, b'\\') => esc = true,
-                (false, b'"') => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            b'"' => in_str = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > max {
-                    return Some(format!(
-                        "Found too many nested data structures ({depth}) at character {}",
-                        i + 1
-                    ));
-                }
-            }
-            b']' | b'}' => depth -= 1,
-            _ => {}
-        }
-    }
-    None
+/// A token of cjson's lexer, with the names its errors print.
+#[derive(Clone, Copy, PartialEq)]
+enum Tok {
+    ObjBegin,
+    ObjEnd,
+    ArrBegin,
+    ArrEnd,
+    Str,
+    Num(f64),
+    Bool(bool),
+    Null,
+    Colon,
+    Comma,
+    End,
+    Error(&'static str),
 }
 
-unsafe fn push_json(l: *mut lua_State, v: &serde_json::Value) -> bool {
-    use serde_json::Value;
-    if ffi::lua_checkstack(l, 4) == 0 {
-        return false;
-    }
-    match v {
-        Value::Null => ffi::lua_pushlightuserdata(l, std::ptr::null_mut()),
-        Value::Bool(b) => ffi::lua_pushboolean(l, *b as c_int),
-        Value::Number(n) => ffi::lua_pushnumber(l, n.as_f64().unwrap_or(0.0)),
-        Value::String(s) => push_bytes(l, s.as_bytes()),
-        Value::Array(a) => {
-            ffi::lua_createtable(l, a.len().min(1 << 16) as c_int, 0);
-            for (i, x) in a.iter().enumerate() {
-                if !push_json(l, x) {
-                    return false;
-                }
-                ffi::lua_rawseti_(l, -2, i as c_int + 1);
-            }
-        }
-        Value::Object(m) => {
-            ffi::lua_createtable(l, 0, m.len().min(1 << 16) as c_int);
-            for (k, x) in m {
-                push_bytes(l, k.as_bytes());
-                if !push_json(l, x) {
-                    return false;
-                }
-                ffi::lua_rawset(l, -3);
-            }
+impl Tok {
+    fn name(self) -> &'static str {
+        match self {
+            Tok::ObjBegin => "T_OBJ_BEGIN",
+            Tok::ObjEnd => "T_OBJ_END",
+            Tok::ArrBegin => "T_ARR_BEGIN",
+            Tok::ArrEnd => "T_ARR_END",
+            Tok::Str => "T_STRING",
+            Tok::Num(_) => "T_NUMBER",
+            Tok::Bool(_) => "T_BOOLEAN",
+            Tok::Null => "T_NULL",
+            Tok::Colon => "T_COLON",
+            Tok::Comma => "T_COMMA",
+            Tok::End => "T_END",
+            Tok::Error(what) => what,
         }
     }
-    true
+}
+
+/// cjson's decoder as Redis builds it (Redis compat: lua_cjson.c json_decode): the text is
+/// a C string (a NUL ends it), numbers are whatever strtod reads (so hex, inf, nan, a
+/// leading '+' or zeros too), values are pushed in document order into tables made empty
+/// (so the tables' layout, hence their iteration order, is cjson's), and errors carry
+/// cjson's words and 1-based positions.
+struct JsonParser {
+    /// The text up to its first NUL, NUL-terminated.
+    z: Vec<u8>,
+    pos: usize,
+    depth: i64,
+    max_depth: i64,
+    /// The last string token, unescaped.
+    tmp: Vec<u8>,
+}
+
+impl JsonParser {
+    fn new(text: &[u8], max_depth: i64) -> Self {
+        let text = crate::util::c_str(text);
+        let mut z = Vec::with_capacity(text.len() + 1);
+        z.extend_from_slice(text);
+        z.push(0);
+        JsonParser {
+            z,
+            pos: 0,
+            depth: 0,
+            max_depth,
+            tmp: Vec::new(),
+        }
+    }
+
+    fn at(&self, i: usize) -> u8 {
+        self.z.get(i).copied().unwrap_or(0)
+    }
+
+    /// The next token and the 0-based index where it starts (for an error inside a string
+    /// or number: where the lexer stopped).
+    fn next(&mut self) -> (Tok, usize) {
+        while matches!(self.at(self.pos), b' ' | b'\t' | b'\n' | b'\r') {
+            self.pos += 1;
+        }
+        let start = self.pos;
+        let single = match self.at(start) {
+            b'{' => Some(Tok::ObjBegin),
+            b'}' => Some(Tok::ObjEnd),
+            b'[' => Some(Tok::ArrBegin),
+            b']' => Some(Tok::ArrEnd),
+            b',' => Some(Tok::Comma),
+            b':' => Some(Tok::Colon),
+            0 => return (Tok::End, start),
+            _ => None,
+        };
+        if let Some(t) = single {
+            self.pos += 1;
+            return (t, start);
+        }
+        let rest = &self.z[start..];
+        match rest[0] {
+            b'"' => self.string(),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ if rest.starts_with(b"true") => {
+                self.pos += 4;
+                (Tok::Bool(true), start)
+            }
+            _ if rest.starts_with(b"false") => {
+                self.pos += 5;
+                (Tok::Bool(false), start)
+            }
+            _ if rest.starts_with(b"null") => {
+                self.pos += 4;
+                (Tok::Null, start)
+            }
+            // What strict JSON calls invalid numbers: a leading '+', inf, nan.
+            b'+' => self.number(),
+            b'i' | b'I' | b'n' | b'N'
+                if rest.len() >= 3
+                    && (rest[..3].eq_ignore_ascii_case(b"inf") || rest[..3].eq_ignore_ascii_case(b"nan")) =>
+            {
+                self.number()
+            }
+            _ => (Tok::Error("invalid token"), start),
+        }
+    }
+
+    fn number(&mut self) -> (Tok, usize) {
+        let start = self.pos;
+        match crate::util::num::strtod_at(&self.z, start) {
+            (_, 0) => (Tok::Error("invalid number"), start),
+            (v, n) => {
+                self.pos += n;
+                (Tok::Num(v), start)
+            }
+        }
+    }
+
+    fn string(&mut self) -> (Tok, usize) {
+        let start = self.pos;
+        self.pos += 1;
+        self.tmp.clear();
+        loop {
+            match self.at(self.pos) {
+                b'"' => break,
+                0 => return (Tok::Error("unexpected end of string"), self.pos),
+                b'\\' => {
+                    let out = match self.at(self.pos + 1) {
+                        b'"' => b'"',
+                        b'\\' => b'\\',
+                        b'/' => b'/',
+                        b'b' => 0x08,
+                        b't' => b'\t',
+                        b'n' => b'\n',
+                        b'f' => 0x0c,
+                        b'r' => b'\r',
+                        b'u' => {
+                            if self.unicode_escape() {
+                                continue;
+                            }
+                            return (Tok::Error("invalid unicode escape code"), self.pos);
+                        }
+                        _ => return (Tok::Error("invalid escape code"), self.pos),
+                    };
+                    self.tmp.push(out);
+                    self.pos += 2;
+                }
+                c => {
+                    self.tmp.push(c);
+                    self.pos += 1;
+                }
+            }
+        }
+        self.pos += 1;
+        (Tok::Str, start)
+    }
+
+    fn hex4(&self, at: usize) -> Option<u32> {
+        let mut v = 0u32;
+        for i in 0..4 {
+            v = (v << 4) | (self.at(at + i) as char).to_digit(16)?;
+        }
+        Some(v)
+    }
+
+    /// `\uXXXX` (or a surrogate pair of them) at `pos`, appended as UTF-8.
+    fn unicode_escape(&mut self) -> bool {
+        let Some(mut cp) = self.hex4(self.pos + 2) else {
+            return false;
+        };
+        let mut len = 6;
+        if cp & 0xF800 == 0xD800 {
+            if cp & 0x400 != 0 || self.at(self.pos + 6) != b'\\' || self.at(self.pos + 7) != b'u' {
+                return false;
+            }
+            let Some(low) = self.hex4(self.pos + 8) else {
+                return false;
+            };
+            if low & 0xFC00 != 0xDC00 {
+                return false;
+            }
+            cp = (((cp & 0x3FF) << 10) | (low & 0x3FF)) + 0x10000;
+            len = 12;
+        }
+        // Every value here is below 0x110000; a lone low surrogate is encoded as it is,
+        // as cjson does.
+        let b = &mut self.tmp;
+        match cp {
+            0..=0x7F => b.push(cp as u8),
+            0x80..=0x7FF => b.extend_from_slice(&[0xC0 | (cp >> 6) as u8, 0x80 | (cp & 0x3F) as u8]),
+            0x800..=0xFFFF => b.extend_from_slice(&[
+                0xE0 | (cp >> 12) as u8,
+                0x80 | ((cp >> 6) & 0x3F) as u8,
+                0x80 | (cp & 0x3F) as u8,
+            ]),
+            _ => b.extend_from_slice(&[
+                0xF0 | (cp >> 18) as u8,
+                0x80 | ((cp >> 12) & 0x3F) as u8,
+                0x80 | ((cp >> 6) & 0x3F) as u8,
+                0x80 | (cp & 0x3F) as u8,
+            ]),
+        }
+        self.pos += len;
+        true
+    }
+
+    fn expected(what: &str, (tok, at): (Tok, usize)) -> String {
+        format!("Expected {what} but found {} at character {}", tok.name(), at + 1)
+    }
+
+    unsafe fn document(&mut self, l: *mut lua_State) -> Result<(), String> {
+        let t = self.next();
+        self.value(l, t)?;
+        match self.next() {
+            (Tok::End, _) => Ok(()),
+            t => Err(Self::expected("the end", t)),
+        }
+    }
+
+    unsafe fn descend(&mut self, l: *mut lua_State, slots: c_int) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth <= self.max_depth && ffi::lua_checkstack(l, slots) != 0 {
+            return Ok(());
+        }
+        Err(format!(
+            "Found too many nested data structures ({}) at character {}",
+            self.depth, self.pos
+        ))
+    }
+
+    unsafe fn value(&mut self, l: *mut lua_State, t: (Tok, usize)) -> Result<(), String> {
+        match t.0 {
+            Tok::Str => push_bytes(l, &self.tmp),
+            Tok::Num(v) => ffi::lua_pushnumber(l, v),
+            Tok::Bool(b) => ffi::lua_pushboolean(l, b as c_int),
+            Tok::Null => ffi::lua_pushlightuserdata(l, std::ptr::null_mut()),
+            Tok::ObjBegin => return self.object(l),
+            Tok::ArrBegin => return self.array(l),
+            _ => return Err(Self::expected("value", t)),
+        }
+        Ok(())
+    }
+
+    unsafe fn object(&mut self, l: *mut lua_State) -> Result<(), String> {
+        self.descend(l, 3)?;
+        ffi::lua_createtable(l, 0, 0);
+        let mut t = self.next();
+        if t.0 == Tok::ObjEnd {
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            if t.0 != Tok::Str {
+                return Err(Self::expected("object key string", t));
+            }
+            push_bytes(l, &self.tmp);
+            let colon = self.next();
+            if colon.0 != Tok::Colon {
+                return Err(Self::expected("colon", colon));
+            }
+            let v = self.next();
+            self.value(l, v)?;
+            ffi::lua_rawset(l, -3);
+            let t2 = self.next();
+            match t2.0 {
+                Tok::ObjEnd => {
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                Tok::Comma => t = self.next(),
+                _ => return Err(Self::expected("comma or object end", t2)),
+            }
+        }
+    }
+
+    unsafe fn array(&mut self, l: *mut lua_State) -> Result<(), String> {
+        self.descend(l, 2)?;
+        ffi::lua_createtable(l, 0, 0);
+        let mut t = self.next();
+        if t.0 == Tok::ArrEnd {
+            self.depth -= 1;
+            return Ok(());
+        }
+        let mut i: c_int = 1;
+        loop {
+            self.value(l, t)?;
+            ffi::lua_rawseti_(l, -2, i);
+            i = i.wrapping_add(1);
+            let t2 = self.next();
+            match t2.0 {
+                Tok::ArrEnd => {
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                Tok::Comma => t = self.next(),
+                _ => return Err(Self::expected("comma or array end", t2)),
+            }
+        }
+    }
 }
 
 // --- cmsgpack -------------------------------------------------------------------------
@@ -601,9 +799,12 @@ unsafe fn mp_encode(l: *mut lua_State, out: &mut Vec<u8>, level: u32) {
         ffi::LUA_TBOOLEAN => out.push(if ffi::lua_toboolean(l, -1) != 0 { 0xc3 } else { 0xc2 }),
         ffi::LUA_TNUMBER => {
             let n = ffi::lua_tonumber(l, -1);
-            if n.is_finite() && n == (n as i64) as f64 {
-                mp_int(n as i64, out);
-            } else if (n as f32) as f64 == n || n.is_nan() {
+            // cmsgpack's test: a C cast to int64_t gives the number back (never for NaN,
+            // nor for 2^63, which the cast turns into -2^63).
+            let i = crate::util::num::c_cast_i64(n);
+            if !n.is_infinite() && i as f64 == n {
+                mp_int(i, out);
+            } else if (n as f32) as f64 == n {
                 out.push(0xca);
                 out.extend_from_slice(&(n as f32).to_be_bytes());
             } else {

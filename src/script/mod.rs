@@ -473,26 +473,24 @@ pub fn run_function(
         ffi::lua_sethook(l, None, 0, 0);
         let rc = api::run_ctx_ref();
         if err != 0 {
+            // The texts are C strings to Redis: bytes, up to a NUL ("%.100s": 100 bytes).
             if ffi::lua_istable(l, -1) == 0 {
-                let msg = vm::to_bytes(l, -1)
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .unwrap_or_else(|| "execution failure".into());
-                let msg: String = msg.chars().take(100).collect();
-                let e = format!("ERR Error running script {name}, {msg}");
-                out.error(&e);
-                errors.push((e, false));
+                let msg = vm::to_bytes(l, -1).map_or(&b"execution failure"[..], crate::util::c_str);
+                let mut e = format!("ERR Error running script {name}, ").into_bytes();
+                e.extend_from_slice(&msg[..msg.len().min(100)]);
+                out.error_bytes(&e);
+                errors.push((String::from_utf8_lossy(&e).into_owned(), false));
             } else {
-                let (msg, source, line, ignore) = api::error_info(l);
-                let mut e = String::from_utf8_lossy(&msg).into_owned();
+                let (mut e, source, line, ignore) = api::error_info(l);
                 if let (Some(s), Some(li)) = (source, line) {
-                    e.push_str(&format!(
-                        " script: {name}, on {}:{}.",
-                        String::from_utf8_lossy(&s),
-                        String::from_utf8_lossy(&li)
-                    ));
+                    e.extend_from_slice(format!(" script: {name}, on ").as_bytes());
+                    e.extend_from_slice(&s);
+                    e.push(b':');
+                    e.extend_from_slice(&li);
+                    e.push(b'.');
                 }
-                out.error(&e);
-                errors.push((e, ignore));
+                out.error_bytes(&e);
+                errors.push((String::from_utf8_lossy(&e).into_owned(), ignore));
             }
         } else {
             api::lua_to_reply(l, out, rc.map(|r| r.resp3).unwrap_or(false), &mut errors);

@@ -104,6 +104,16 @@ pub unsafe fn raise_msg(l: *mut lua_State, msg: &[u8]) -> ! {
     ffi::lua_error(l)
 }
 
+/// [`raise_msg`] for a message built at run time: it is freed before the error unwinds
+/// through C.
+pub unsafe fn raise_owned(l: *mut lua_State, msg: String) -> ! {
+    ffi::luaL_where(l, 1);
+    push_bytes(l, msg.as_bytes());
+    drop(msg);
+    ffi::lua_concat(l, 2);
+    ffi::lua_error(l)
+}
+
 /// Sets a global of the read-only globals table from the top of the stack (KEYS and
 /// ARGV for EVAL).
 pub unsafe fn set_global_unprotected(l: *mut lua_State, name: &CStr) {

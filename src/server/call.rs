@@ -53,8 +53,14 @@ pub fn write_error(srv: &mut Server, out: &mut ReplyBuf, e: &CmdError) {
 }
 
 /// Counts an error reply in INFO errorstats and total_error_replies.
+/// Counts an error reply under its code: the first word when a space ends it within the
+/// first 31 bytes, else ERR (a script's `{err='bad'}` counts as ERR). Redis compat:
+/// networking.c afterErrorReply.
 pub fn count_error(srv: &mut Server, text: &str) {
-    let code = text.split(' ').next().unwrap_or("ERR");
+    let code = match text.bytes().take(31).position(|c| c == b' ') {
+        Some(i) => text.get(..i).unwrap_or("ERR"),
+        None => "ERR",
+    };
     srv.stats.total_error_replies += 1;
     match srv.stats.errors.get_mut(code) {
         Some(n) => *n += 1,
@@ -279,14 +285,22 @@ fn execute_renamed(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut Reply
 fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out: &mut ReplyBuf) {
     let table = cmd::table();
     let found = table.lookup_id(argv).and_then(|i| Some((i, *table.specs.get(i)?)));
+    // A container named alone is found as itself (and then fails its arity). Redis
+    // compat: server.c lookupCommandLogic.
+    let container = match argv {
+        [name] if found.is_none() => table.top_id(name),
+        _ => None,
+    };
     // The client's last command (CLIENT LIST `cmd=`, the client info of ACL LOG) is the
     // one it sent last, even if it is then refused; the commands EXEC runs leave it
     // at EXEC. Redis compat: server.c processCommand.
     if !srv.in_exec {
         if let Some(c) = srv.clients.get_mut(cid) {
-            c.last_cmd = found.map_or("NULL", |(id, spec)| {
-                table.names.get(id).map_or(spec.name, |s| s.as_str())
-            });
+            c.last_cmd = match (found, container) {
+                (Some((id, spec)), _) => table.names.get(id).map_or(spec.name, |s| s.as_str()),
+                (None, Some(id)) => table.names.get(id).map_or("NULL", |s| s.as_str()),
+                (None, None) => "NULL",
+            };
         }
     }
     let Some((id, spec)) = found else {
@@ -297,7 +311,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             Some(c) => error::arity(c.name),
             None => unknown_command(shown),
         };
-        reject(srv, cid, out, &e, None);
+        reject(srv, cid, out, &e, container);
         return;
     };
     let argc = argv.len() as i32;

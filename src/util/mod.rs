@@ -26,6 +26,15 @@ pub fn os_err(e: &std::io::Error) -> String {
     }
 }
 
+/// The bytes C code sees of `b`: those before its first NUL.
+#[must_use]
+pub fn c_str(b: &[u8]) -> &[u8] {
+    match b.iter().position(|&c| c == 0) {
+        Some(end) => &b[..end],
+        None => b,
+    }
+}
+
 /// The delay of the `key-load-delay` test hook, per key loaded: a positive
 /// value sleeps that many microseconds; a negative one -N sleeps one microsecond
 /// once in N calls, on average (a fraction of a microsecond each).

@@ -75,9 +75,9 @@ pub fn atoi_prefix(s: &[u8]) -> i64 {
 /// itself (SORT scores, DEBUG SLEEP) rather than its stricter string2d.
 #[must_use]
 pub fn strtod(b: &[u8]) -> (f64, bool, bool) {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    let mut z = Vec::with_capacity(end + 1);
-    z.extend_from_slice(b.get(..end).unwrap_or_default());
+    let b = super::c_str(b);
+    let mut z = Vec::with_capacity(b.len() + 1);
+    z.extend_from_slice(b);
     z.push(0);
     let mut eptr: *mut libc::c_char = std::ptr::null_mut();
     // Safety: `z` is NUL-terminated and outlives the call; errno is thread-local.
@@ -87,6 +87,35 @@ pub fn strtod(b: &[u8]) -> (f64, bool, bool) {
         (v, *libc::__errno_location(), *eptr)
     };
     (v, rest == 0, err == libc::ERANGE)
+}
+
+/// C's strtod over the NUL-terminated `z` from byte `at`: the value and how many bytes it
+/// read (0 when no number starts there). One copy of a document serves every number in it.
+#[must_use]
+pub fn strtod_at(z: &[u8], at: usize) -> (f64, usize) {
+    if z.last() != Some(&0) || at >= z.len() {
+        return (0.0, 0);
+    }
+    // Safety: `z` ends with NUL, so strtod stops inside it; `at` is in bounds.
+    unsafe {
+        let p = z.as_ptr().add(at) as *const libc::c_char;
+        let mut e: *mut libc::c_char = std::ptr::null_mut();
+        let v = libc::strtod(p, &mut e);
+        (v, (e as usize).saturating_sub(p as usize))
+    }
+}
+
+/// A C cast of a double to a 64-bit integer as x86-64 performs it (cvttsd2si): truncation,
+/// and the "integer indefinite" i64::MIN for NaN and for values out of range, where Rust's
+/// `as` saturates. Replies of Lua numbers and cmsgpack's integer test go through it.
+#[must_use]
+pub fn c_cast_i64(v: f64) -> i64 {
+    const TWO_63: f64 = (1u64 << 63) as f64;
+    if v.is_nan() || !(-TWO_63..TWO_63).contains(&v) {
+        i64::MIN
+    } else {
+        v as i64
+    }
 }
 
 /// Parses an unsigned 64-bit integer with the same strictness as [`parse_i64`] (so no sign
@@ -821,6 +850,24 @@ fn split_sci(text: &[u8], precision: usize) -> Option<(bool, [u8; 17], i32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn c_casts_and_strtod_prefixes() {
+        assert_eq!(c_cast_i64(-3.9), -3);
+        assert_eq!(c_cast_i64(9.2e18), 9_200_000_000_000_000_000);
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, (1u64 << 63) as f64, -1e19] {
+            assert_eq!(c_cast_i64(v), i64::MIN, "{v}");
+        }
+        assert_eq!(c_cast_i64(-((1u64 << 63) as f64)), i64::MIN);
+        let z = b"[0x10, -1.5e3x, inf,+7,abc\0";
+        assert_eq!(strtod_at(z, 1), (16.0, 4));
+        assert_eq!(strtod_at(z, 7), (-1500.0, 6));
+        assert_eq!(strtod_at(z, 16), (f64::INFINITY, 3));
+        assert_eq!(strtod_at(z, 20), (7.0, 2));
+        assert_eq!(strtod_at(z, 23), (0.0, 0));
+        // Without its NUL the text is not read at all.
+        assert_eq!(strtod_at(b"12", 0), (0.0, 0));
+    }
 
     /// C's `%.Pg`, from libc.
     fn c_g(v: f64, p: usize) -> String {

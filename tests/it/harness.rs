@@ -249,7 +249,8 @@ pub struct Raw {
 /// Length of the first complete RESP value in `b`, if complete.
 fn value_len(b: &[u8]) -> Option<usize> {
     let nl = b.windows(2).position(|w| w == b"\r\n")?;
-    let head = std::str::from_utf8(&b[1..nl]).ok()?;
+    // Simple lines may hold any bytes (script errors do); lengths are ASCII.
+    let head = std::str::from_utf8(&b[1..nl]).unwrap_or("");
     let after = nl + 2;
     match b[0] {
         b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Some(after),

@@ -531,3 +531,125 @@ fn a_script_error_counts_as_a_failed_eval() {
     let errs = String::from_utf8(cmd!(c, "INFO", "errorstats")).unwrap();
     assert!(errs.contains("errorstat_ERR:count=2"), "{errs}");
 }
+
+/// The libraries' corners as Redis's C builds them: cjson's own parser (its error words
+/// and positions, strtod numbers, C-string input, document-order tables), `%.14g`
+/// numbers, C casts of doubles to integers, LuaBitOp's argument conversion, cmsgpack's
+/// int64 test, error texts kept as bytes up to a NUL, and RESP3 sets and maps grown in
+/// Lua tables key by key (so pairs() walks them in Redis's order).
+#[test]
+fn script_libraries_match_redis_byte_for_byte() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let decode = "return cjson.decode(ARGV[1])";
+    let sha = "3684ed04c5bb8f36046ee1478f879f8d73dc1bd2";
+    for (json, err) in [
+        (&b"[1,]"[..], "Expected value but found T_ARR_END at character 4"),
+        (b"a\x00b", "JSON parser does not support UTF-16 or UTF-32"),
+        (b"{\"a\":1}x", "Expected the end but found invalid token at character 8"),
+        (
+            b"\"\\ud800\"",
+            "Expected value but found invalid unicode escape code at character 2",
+        ),
+    ] {
+        let want = format!("-ERR user_script:1: {err} script: {sha}, on @user_script:1.\r\n");
+        assert_eq!(cmd!(c, "EVAL", decode, "0", json), want.as_bytes(), "{json:?}");
+    }
+    assert_eq!(
+        cmd!(
+            c,
+            "EVAL",
+            "return cjson.encode(cjson.decode(ARGV[1]))",
+            "0",
+            r#"{"a":[1,2,{"b":null}],"c":-0,"d":0x10,"e":123456789012345,"f":"\u00e9\/"}"#
+        ),
+        "$71\r\n{\"a\":[1,2,{\"b\":null}],\"c\":-0,\"e\":1.2345678901234e+14,\"d\":16,\"f\":\"\u{e9}\\/\"}\r\n"
+            .as_bytes()
+    );
+    assert_eq!(
+        cmd!(c, "EVAL", "return cjson.encode(function() end)", "0"),
+        b"-ERR user_script:1: Cannot serialise function: type not supported script: c6600573aa08cdf0af5da6e0ef682db69a3acc00, on @user_script:1.\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "EVAL", "return {0/0, 2^63, -2^63, 1e300, -3.9}", "0"),
+        b"*5\r\n:-9223372036854775808\r\n:-9223372036854775808\r\n:-9223372036854775808\r\n:-9223372036854775808\r\n:-3\r\n"
+    );
+    assert_eq!(
+        cmd!(
+            c,
+            "EVAL",
+            "return {bit.band(0xff, ARGV[1]), bit.tobit(2^32 + 5), bit.tobit(-1.5), bit.tobit(2.5)}",
+            "0",
+            "12345678901234567890"
+        ),
+        b"*4\r\n:225\r\n:5\r\n:-2\r\n:2\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "EVAL", "return {cmsgpack.pack(0/0), cmsgpack.pack(2^63), cmsgpack.pack(1/0)}", "0"),
+        b"*3\r\n$9\r\n\xcb\xff\xf8\x00\x00\x00\x00\x00\x00\r\n$5\r\n\xca_\x00\x00\x00\r\n$5\r\n\xca\x7f\x80\x00\x00\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "EVAL", "error(ARGV[1])", "0", b"\xff\xfe\x00tail"),
+        b"-ERR user_script:1: \xff\xfe script: 913fe641966fcaeb713b90856ef1c03b8b877ba5, on @user_script:1.\r\n"
+    );
+    assert_eq!(
+        cmd!(
+            c,
+            "EVAL",
+            "return redis.error_reply(ARGV[1])",
+            "0",
+            b"MY\xff err\x00tail"
+        ),
+        b"-MY\xff err\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "EVAL", "return redis.pcall('object')", "0"),
+        b"-ERR Wrong number of args calling Redis command from script\r\n"
+    );
+    assert_eq!(
+        cmd!(
+            c,
+            "EVAL",
+            "redis.call('sadd', 'rs', 14, 15, -3, 4, 10, 7, 100, 33) redis.setresp(3) \
+             local t = redis.call('smembers', 'rs') local o = {} for k in pairs(t.set) do o[#o + 1] = k end return o",
+            "0"
+        ),
+        b"*8\r\n$2\r\n-3\r\n$2\r\n15\r\n$3\r\n100\r\n$2\r\n33\r\n$2\r\n14\r\n$1\r\n4\r\n$1\r\n7\r\n$2\r\n10\r\n"
+    );
+}
+
+/// Errors count under their first word only when a space ends it within 31 bytes (a
+/// script's `{err='bad'}` counts as ERR), and a container named alone is rejected under
+/// its own name, from a client or a script.
+#[test]
+fn error_codes_and_containers_are_counted_as_redis_counts_them() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(
+        cmd!(c, "OBJECT"),
+        b"-ERR wrong number of arguments for 'object' command\r\n"
+    );
+    assert_eq!(cmd!(c, "EVAL", "return {err='bad'}", "0"), b"-bad\r\n");
+    assert_eq!(
+        cmd!(c, "EVAL", "return redis.pcall('script')", "0"),
+        b"-ERR Wrong number of args calling Redis command from script\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "EVAL", "return {err='-ERR0123456789012345678901234567890123 x'}", "0"),
+        b"--ERR0123456789012345678901234567890123 x\r\n"
+    );
+    assert_eq!(cmd!(c, "EVAL", "return {err='MY code'}", "0"), b"-MY code\r\n");
+    let errs = String::from_utf8(cmd!(c, "INFO", "errorstats")).unwrap();
+    assert!(errs.contains("errorstat_ERR:count=4\r\n"), "{errs}");
+    assert!(errs.contains("errorstat_MY:count=1\r\n"), "{errs}");
+    assert_eq!(errs.matches("errorstat_").count(), 2, "{errs}");
+    let stats = String::from_utf8(cmd!(c, "INFO", "commandstats")).unwrap();
+    for name in ["object", "script"] {
+        let want = format!("cmdstat_{name}:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0\r\n");
+        assert!(stats.contains(&want), "{stats}");
+    }
+    cmd!(c, "OBJECT");
+    let mut d = s.raw();
+    let list = String::from_utf8(cmd!(d, "CLIENT", "LIST")).unwrap();
+    assert!(list.contains(" cmd=object "), "{list}");
+}

@@ -77,8 +77,10 @@ fn redirection_to_a_resp2_subscriber() {
     );
     // The redirection client goes away: the tracking client is flagged.
     drop(r);
-    cmd!(c, "GET", "a");
+    // Until the server has seen the close, an invalidation still goes to the old
+    // connection and uses up the tracked key: read it again each round.
     crate::harness::wait_for("broken redirect", std::time::Duration::from_secs(5), || {
+        cmd!(c, "GET", "a");
         cmd!(w, "SET", "a", "1");
         let info = cmd!(c, "CLIENT", "TRACKINGINFO");
         String::from_utf8_lossy(&info).contains("broken_redirect").then_some(())

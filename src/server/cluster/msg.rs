@@ -164,8 +164,7 @@ fn name_at(b: &[u8], i: usize) -> Name {
 
 /// A NUL-padded string field.
 fn cstr(b: &[u8]) -> String {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    String::from_utf8_lossy(&b[..end]).into_owned()
+    String::from_utf8_lossy(crate::util::c_str(b)).into_owned()
 }
 
 fn put_cstr(out: &mut [u8], s: &str) {
