@@ -431,11 +431,17 @@ fn command_info_one(ctx: &mut Ctx, c: &'static CommandSpec, full: &str) {
     for t in c.tips {
         ctx.out.bulk(t.as_bytes());
     }
-    ctx.out.array(specs.len());
+    // Key specs are a set; subcommands an array, or an empty set when there are none.
+    // Redis compat: server.c addReplyCommandKeySpecs, addReplyCommandSubCommands.
+    ctx.out.set(specs.len());
     for s in specs {
         key_spec_reply(ctx, s);
     }
-    ctx.out.array(c.subcommands.len());
+    if c.subcommands.is_empty() {
+        ctx.out.set(0);
+    } else {
+        ctx.out.array(c.subcommands.len());
+    }
     for s in c.subcommands {
         command_info_one(ctx, s, &format!("{}|{}", c.name, s.name));
     }
@@ -580,6 +586,10 @@ fn command_getkeys(ctx: &mut Ctx, a: &Args) -> CmdResult {
         return Err(CmdError::new("ERR Invalid number of arguments specified for command"));
     }
     let refs = c.key_refs(argv);
+    // No key found where one must be: the arguments are wrong (ZUNIONSTORE d 5 a).
+    if refs.is_empty() && c.flags & crate::cmd::spec::NO_MANDATORY_KEYS == 0 {
+        return Err(CmdError::new("ERR Invalid arguments specified for command"));
+    }
     let withflags = a.is(1, "getkeysandflags");
     ctx.out.array(refs.len());
     for (p, flags) in refs {

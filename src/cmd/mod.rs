@@ -465,7 +465,9 @@ impl Table {
     pub fn lookup_id(&self, argv: &[&[u8]]) -> Option<usize> {
         let id = self.top(argv.first()?)?;
         let c = self.specs.get(id)?;
-        if c.subcommands.is_empty() || (argv.len() == 1 && c.handler.is_some()) {
+        // A container named alone is itself (its arity then refuses it, as Redis's
+        // lookupCommand finds it).
+        if c.subcommands.is_empty() || argv.len() == 1 {
             return Some(id);
         }
         let sub = argv.get(1)?;

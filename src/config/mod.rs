@@ -197,40 +197,12 @@ fn parse_int(s: &str) -> Option<i64> {
 
 const EVENT_CHARS: &str = "g$lshzxeKEtmdnA";
 
-/// Normalizes notify-keyspace-events flags. Redis compat: notify.c.
+/// Normalizes notify-keyspace-events flags: parsed to classes and printed back.
 fn normalize_events(s: &str) -> Option<String> {
-    let mut set = std::collections::BTreeSet::new();
-    for c in s.chars() {
-        if !EVENT_CHARS.contains(c) {
-            return None;
-        }
-        if c == 'A' {
-            set.extend("g$lshzxetmd".chars());
-        } else {
-            set.insert(c);
-        }
+    if !s.chars().all(|c| EVENT_CHARS.contains(c)) {
+        return None;
     }
-    let mut out = String::new();
-    let all = "g$lshzxetmd".chars().all(|c| set.contains(&c));
-    if all {
-        out.push('A');
-    } else {
-        for c in "g$lshzxetmd".chars() {
-            if set.contains(&c) {
-                out.push(c);
-            }
-        }
-    }
-    if set.contains(&'K') {
-        out.push('K');
-    }
-    if set.contains(&'E') {
-        out.push('E');
-    }
-    if set.contains(&'n') {
-        out.push('n');
-    }
-    Some(out)
+    Some(notify::flags_to_string(notify::parse_flags(s)))
 }
 
 impl Default for Config {
@@ -626,33 +598,33 @@ impl Config {
 
     /// CONFIG SET of several pairs, all or nothing. Err: the full error reply.
     pub fn set_many(&mut self, pairs: &[(String, String)], protected_ok: bool) -> Result<Vec<&'static str>, String> {
-        let mut idx = Vec::new();
+        // One pass in argument order; the first refusal is the one reported. Redis
+        // compat: config.c configSetCommand.
+        let mut idx: Vec<usize> = Vec::new();
         for (n, _) in pairs {
-            match self.lookup(n) {
-                Some(i) if DIRECTIVES.get(i).is_some_and(|d| d.flags & STARTUP_ONLY == 0) => idx.push(i),
+            let refusal = match self.lookup(n) {
+                Some(i) if DIRECTIVES.get(i).is_some_and(|d| d.flags & STARTUP_ONLY == 0) => {
+                    let d = &DIRECTIVES[i];
+                    if d.flags & IMMUTABLE != 0 {
+                        Some("can't set immutable config")
+                    } else if d.flags & PROTECTED != 0 && !protected_ok {
+                        Some("can't set protected config")
+                    } else if idx.contains(&i) {
+                        Some("duplicate parameter")
+                    } else {
+                        idx.push(i);
+                        None
+                    }
+                }
                 _ => {
                     return Err(format!(
                         "ERR Unknown option or number of arguments for CONFIG SET - '{n}'"
                     ))
                 }
-            }
-        }
-        for (k, &i) in idx.iter().enumerate() {
-            let d = &DIRECTIVES[i];
-            let name = &pairs[k].0;
-            if d.flags & IMMUTABLE != 0 {
+            };
+            if let Some(why) = refusal {
                 return Err(format!(
-                    "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
-                ));
-            }
-            if d.flags & PROTECTED != 0 && !protected_ok {
-                return Err(format!(
-                    "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config"
-                ));
-            }
-            if idx[..k].contains(&i) {
-                return Err(format!(
-                    "ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
+                    "ERR CONFIG SET failed (possibly related to argument '{n}') - {why}"
                 ));
             }
         }
@@ -1246,8 +1218,33 @@ mod tests {
         assert!(c.set_many(&p("hz", "100"), true).is_ok());
         assert_eq!(c.hz, 100);
         assert_eq!(c.get("notify-keyspace-events"), Some(""));
-        c.set_many(&p("notify-keyspace-events", "KEA"), true).unwrap();
-        assert_eq!(c.get("notify-keyspace-events"), Some("AKE"));
+        // 'A' leaves out key misses (shown after K and E) and new keys (shown only
+        // among single classes), as Redis prints them.
+        for (set, shown) in [
+            ("KEA", "AKE"),
+            ("KEAmn", "AKEm"),
+            ("AKEn", "AKE"),
+            ("Em", "Em"),
+            ("nd", "dn"),
+            ("tKE", "tKE"),
+        ] {
+            c.set_many(&p("notify-keyspace-events", set), true).unwrap();
+            assert_eq!(c.get("notify-keyspace-events"), Some(shown), "{set}");
+        }
+        // The first refusal in argument order is the one reported.
+        let two = |a: &str, b: &str| vec![(a.to_string(), "1".to_string()), (b.to_string(), "1".to_string())];
+        assert_eq!(
+            c.set_many(&two("io-threads", "nosuch"), true).unwrap_err(),
+            "ERR CONFIG SET failed (possibly related to argument 'io-threads') - can't set immutable config"
+        );
+        assert_eq!(
+            c.set_many(&two("nosuch", "io-threads"), true).unwrap_err(),
+            "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'"
+        );
+        assert_eq!(
+            c.set_many(&two("hz", "HZ"), true).unwrap_err(),
+            "ERR CONFIG SET failed (possibly related to argument 'HZ') - duplicate parameter"
+        );
     }
 
     #[test]

@@ -16,23 +16,24 @@ pub const NOTIFY_KEY_MISS: u32 = 1 << 11;
 pub const NOTIFY_MODULE: u32 = 1 << 13;
 pub const NOTIFY_NEW: u32 = 1 << 14;
 
+/// What 'A' stands for: every class but key misses and new keys.
+pub const NOTIFY_ALL: u32 = NOTIFY_GENERIC
+    | NOTIFY_STRING
+    | NOTIFY_LIST
+    | NOTIFY_SET
+    | NOTIFY_HASH
+    | NOTIFY_ZSET
+    | NOTIFY_EXPIRED
+    | NOTIFY_EVICTED
+    | NOTIFY_STREAM
+    | NOTIFY_MODULE;
+
 /// Parses notify-keyspace-events letters (already validated by the config layer).
 pub fn parse_flags(s: &str) -> u32 {
     let mut f = 0;
     for c in s.chars() {
         f |= match c {
-            'A' => {
-                NOTIFY_GENERIC
-                    | NOTIFY_STRING
-                    | NOTIFY_LIST
-                    | NOTIFY_SET
-                    | NOTIFY_HASH
-                    | NOTIFY_ZSET
-                    | NOTIFY_EXPIRED
-                    | NOTIFY_EVICTED
-                    | NOTIFY_STREAM
-                    | NOTIFY_MODULE
-            }
+            'A' => NOTIFY_ALL,
             'g' => NOTIFY_GENERIC,
             '$' => NOTIFY_STRING,
             'l' => NOTIFY_LIST,
@@ -51,4 +52,38 @@ pub fn parse_flags(s: &str) -> u32 {
         };
     }
     f
+}
+
+/// The letters CONFIG GET shows for `flags`: 'A' when every class of it is on, else
+/// the classes one by one (with 'n', which 'A' does not show), then K, E and m.
+/// Redis compat: notify.c keyspaceEventsFlagsToString.
+pub fn flags_to_string(flags: u32) -> String {
+    let mut out = String::new();
+    if flags & NOTIFY_ALL == NOTIFY_ALL {
+        out.push('A');
+    } else {
+        for (bit, c) in [
+            (NOTIFY_GENERIC, 'g'),
+            (NOTIFY_STRING, '$'),
+            (NOTIFY_LIST, 'l'),
+            (NOTIFY_SET, 's'),
+            (NOTIFY_HASH, 'h'),
+            (NOTIFY_ZSET, 'z'),
+            (NOTIFY_EXPIRED, 'x'),
+            (NOTIFY_EVICTED, 'e'),
+            (NOTIFY_STREAM, 't'),
+            (NOTIFY_MODULE, 'd'),
+            (NOTIFY_NEW, 'n'),
+        ] {
+            if flags & bit != 0 {
+                out.push(c);
+            }
+        }
+    }
+    for (bit, c) in [(NOTIFY_KEYSPACE, 'K'), (NOTIFY_KEYEVENT, 'E'), (NOTIFY_KEY_MISS, 'm')] {
+        if flags & bit != 0 {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -112,6 +112,10 @@ impl ReplyBuf {
 
     #[inline]
     pub fn bulk(&mut self, b: &[u8]) {
+        // One reservation for header, bytes and CRLF: a big value grows the buffer once
+        // to its size (the CRLF alone would otherwise double it, and a 512 MB reply
+        // would hold 1 GB against maxmemory-clients and the output buffer limits).
+        self.buf.reserve(b.len() + 24);
         self.header(b'$', b.len() as i64);
         self.buf.extend_from_slice(b);
         self.buf.extend_from_slice(b"\r\n");

@@ -238,23 +238,8 @@ fn run_command(rc: &mut RunCtx, argv: &[Vec<u8>]) -> Result<Vec<u8>, Vec<u8>> {
     let found = table.lookup_id(&v).and_then(|i| Some((i, *table.specs.get(i)?)));
     let argc = v.len() as i32;
     let Some((id, spec)) = found else {
-        // A container named alone is found (as itself), and then fails its arity.
-        let alone = match v[..] {
-            [name] => table
-                .top_id(name)
-                .filter(|&i| table.specs.get(i).is_some_and(|c| !c.subcommands.is_empty())),
-            _ => None,
-        };
-        if let Some(i) = alone {
-            call::stat(srv, i).rejected += 1;
-        }
-        let msg: &[u8] = if alone.is_some() {
-            b"Wrong number of args calling Redis command from script"
-        } else {
-            b"Unknown Redis command called from script"
-        };
-        call::count_error(srv, &format!("ERR {}", String::from_utf8_lossy(msg)));
-        return Err(msg.to_vec());
+        call::count_error(srv, "ERR Unknown Redis command called from script");
+        return Err(b"Unknown Redis command called from script".to_vec());
     };
     let reject = |srv: &mut Server, msg: &[u8]| -> Result<Vec<u8>, Vec<u8>> {
         call::stat(srv, id).rejected += 1;

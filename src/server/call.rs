@@ -285,22 +285,14 @@ fn execute_renamed(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut Reply
 fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out: &mut ReplyBuf) {
     let table = cmd::table();
     let found = table.lookup_id(argv).and_then(|i| Some((i, *table.specs.get(i)?)));
-    // A container named alone is found as itself (and then fails its arity). Redis
-    // compat: server.c lookupCommandLogic.
-    let container = match argv {
-        [name] if found.is_none() => table.top_id(name),
-        _ => None,
-    };
     // The client's last command (CLIENT LIST `cmd=`, the client info of ACL LOG) is the
     // one it sent last, even if it is then refused; the commands EXEC runs leave it
     // at EXEC. Redis compat: server.c processCommand.
     if !srv.in_exec {
         if let Some(c) = srv.clients.get_mut(cid) {
-            c.last_cmd = match (found, container) {
-                (Some((id, spec)), _) => table.names.get(id).map_or(spec.name, |s| s.as_str()),
-                (None, Some(id)) => table.names.get(id).map_or("NULL", |s| s.as_str()),
-                (None, None) => "NULL",
-            };
+            c.last_cmd = found.map_or("NULL", |(id, spec)| {
+                table.names.get(id).map_or(spec.name, |s| s.as_str())
+            });
         }
     }
     let Some((id, spec)) = found else {
@@ -311,9 +303,12 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             Some(c) => error::arity(c.name),
             None => unknown_command(shown),
         };
-        reject(srv, cid, out, &e, container);
+        reject(srv, cid, out, &e, None);
         return;
     };
+    // The full name: a subcommand's plain name may be a command's (LATENCY RESET is
+    // not RESET).
+    let cname = table.names.get(id).map_or(spec.name, |s| s.as_str());
     let argc = argv.len() as i32;
     if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
         let e = error::arity(table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name));
@@ -380,7 +375,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             Err(r) => {
                 let plain = srv.clients.get(cid).is_some_and(|c| c.conn.is_plain());
                 let text = srv.cluster.as_deref().map(|cl| r.text(cl, plain)).unwrap_or_default();
-                if spec.name == "exec" {
+                if cname == "exec" {
                     if srv.clients.get_mut(cid).is_some_and(|c| c.multi.take().is_some()) {
                         srv.unwatch_all(cid);
                     }
@@ -438,6 +433,15 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     if top {
         srv.pre_command_oom = false;
     }
+    // Redis compat: server.c processCommand: clients over maxmemory-clients go first,
+    // before keys are evicted (this one too: then its command does not run).
+    if top && srv.clients_mem.limit > 0 {
+        srv.update_client_mem(cid);
+        srv.evict_clients();
+        if srv.clients.get(cid).is_none_or(|c| c.close_asap) {
+            return;
+        }
+    }
     if top && srv.cfg.maxmemory > 0 && !srv.aof.loading {
         let state = srv.perform_evictions();
         srv.pre_command_oom = state == super::evict::Evicted::Fail;
@@ -447,8 +451,8 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         };
         let in_multi = client.multi.as_ref();
         let denyoom = flags & spec::DENYOOM != 0
-            || (spec.name == "exec" && in_multi.is_some_and(|m| m.denyoom))
-            || (in_multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"));
+            || (cname == "exec" && in_multi.is_some_and(|m| m.denyoom))
+            || (in_multi.is_some() && !matches!(cname, "exec" | "discard" | "quit" | "reset"));
         // Invalidations of evicted keys go before the reply. Redis compat: server.c
         // processCommand, trackingHandlePendingKeyInvalidations.
         srv.tracking_flush_pending(cid, out);
@@ -459,7 +463,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     }
     // Redis compat: server.c writeCommandsDeniedByDiskError: after a failed save, with
     // save points and stop-writes-on-bgsave-error set, writes (and PING) are refused.
-    if (flags & spec::WRITE != 0 || spec.name == "ping")
+    if (flags & spec::WRITE != 0 || cname == "ping")
         && !srv.aof.loading
         && !srv.rdb.last_bgsave_ok
         && !srv.cfg.save_params.is_empty()
@@ -482,7 +486,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     // anyone but its master; a master short of good replicas (min-replicas-to-write)
     // refuses them too. Commands inside EXEC were checked when queued.
     let is_write = flags & spec::WRITE != 0
-        || (spec.name == "exec"
+        || (cname == "exec"
             && srv
                 .clients
                 .get(cid)
@@ -491,7 +495,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     // Redis compat: server.c processCommand: a replica cut off from its master with
     // replica-serve-stale-data no only runs commands flagged for it.
     let no_stale = flags & spec::STALE == 0
-        || (spec.name == "exec"
+        || (cname == "exec"
             && srv
                 .clients
                 .get(cid)
@@ -565,7 +569,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         if let Some(p) = srv.pause_check(clock::now_ms()) {
             let c = srv.clients.get(cid);
             let may_replicate = flags & (spec::WRITE | spec::MAY_REPLICATE) != 0
-                || (spec.name == "exec" && c.and_then(|c| c.multi.as_ref()).is_some_and(|m| m.may_replicate));
+                || (cname == "exec" && c.and_then(|c| c.multi.as_ref()).is_some_and(|m| m.may_replicate));
             if c.is_none_or(|c| c.replica.is_none()) && (p.all || may_replicate) {
                 srv.postpone(cid, argv);
                 return;
@@ -583,7 +587,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         return;
     };
     if let Some(m) = client.multi.as_mut() {
-        if !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+        if !matches!(cname, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
             m.queue.push(argv.iter().map(|a| a.to_vec()).collect());
             m.denyoom |= flags & spec::DENYOOM != 0;
             m.write |= flags & spec::WRITE != 0;

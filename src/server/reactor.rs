@@ -284,6 +284,9 @@ impl Reactor {
                 }
                 flush_client(srv, &self.registry, cid);
             }
+            if srv.clients_mem.limit > 0 {
+                srv.evict_clients();
+            }
             self.before_sleep(srv);
             let done = clock::mono_us();
             if !events.is_empty() {
@@ -388,6 +391,9 @@ impl Reactor {
                     c.pending_write = false;
                 }
                 flush_client(srv, &self.registry, cid);
+            }
+            if srv.clients_mem.limit > 0 {
+                srv.evict_clients();
             }
             self.before_sleep(srv);
         }
@@ -728,9 +734,10 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
                 if let Some(c) = srv.clients.get_mut(cid) {
                     c.reserve_big_arg();
                 }
+                // Measured now; evictions wait until replies were written (below), as
+                // Redis's beforeSleep evicts after handling pending writes.
                 if srv.clients_mem.limit > 0 {
                     srv.update_client_mem(cid);
-                    srv.evict_clients();
                 }
                 let limit = srv.cfg.client_query_buffer_limit;
                 if let Some(c) = srv.clients.get_mut(cid) {

@@ -146,7 +146,7 @@ fn keyspace_notifications() {
     assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@3__:expired", "t"]));
     assert_eq!(
         cmd!(c, "CONFIG", "GET", "notify-keyspace-events"),
-        msg(&["notify-keyspace-events", "xEn"])
+        msg(&["notify-keyspace-events", "xnE"])
     );
 }
 

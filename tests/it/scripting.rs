@@ -635,7 +635,12 @@ fn error_codes_and_containers_are_counted_as_redis_counts_them() {
         b"-ERR Wrong number of args calling Redis command from script\r\n"
     );
     assert_eq!(
-        cmd!(c, "EVAL", "return {err='-ERR0123456789012345678901234567890123 x'}", "0"),
+        cmd!(
+            c,
+            "EVAL",
+            "return {err='-ERR0123456789012345678901234567890123 x'}",
+            "0"
+        ),
         b"--ERR0123456789012345678901234567890123 x\r\n"
     );
     assert_eq!(cmd!(c, "EVAL", "return {err='MY code'}", "0"), b"-MY code\r\n");

@@ -1076,3 +1076,47 @@ fn admin_replies_are_redis_s_to_the_byte() {
     let id = |s: &str| s.lines().find(|l| l.starts_with("master_replid:")).unwrap().to_string();
     assert_ne!(id(&before), id(&after));
 }
+
+/// Subcommands named like commands stay subcommands (LATENCY RESET queues in MULTI, it
+/// is not RESET), a container named alone is found and refused by its arity (ACL
+/// DRYRUN), COMMAND GETKEYS refuses arguments that name no key, RESP3 COMMAND INFO gives
+/// key specs as a set and no subcommands as an empty set, and a big reply is held at its
+/// size (so maxmemory-clients does not count it twice).
+#[test]
+fn command_lookup_and_reply_corners_match_redis() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "MULTI"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "LATENCY", "RESET", "nosuch"), b"+QUEUED\r\n");
+    assert_eq!(cmd!(c, "EXEC"), b"*1\r\n:0\r\n");
+    assert_eq!(cmd!(c, "ACL", "SETUSER", "u1", "on", "nopass", "+get"), b"+OK\r\n");
+    assert_eq!(
+        cmd!(c, "ACL", "DRYRUN", "u1", "OBJECT"),
+        b"-ERR wrong number of arguments for 'object' command\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "ACL", "DRYRUN", "u1", "OBJECT", "FOO"),
+        b"-ERR Command 'OBJECT' not found\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "COMMAND", "GETKEYS", "ZUNIONSTORE", "d", "5", "a"),
+        b"-ERR Invalid arguments specified for command\r\n"
+    );
+    assert_eq!(cmd!(c, "COMMAND", "GETKEYS", "EVAL", "return 1", "0", "x"), b"*0\r\n");
+    cmd!(c, "HELLO", "3");
+    let info = cmd!(c, "COMMAND", "INFO", "GET");
+    let want = b"~3\r\n+@read\r\n+@string\r\n+@fast\r\n~0\r\n~1\r\n%3\r\n$5\r\nflags\r\n";
+    assert!(
+        info.windows(want.len()).any(|w| w == want),
+        "{}",
+        String::from_utf8_lossy(&info)
+    );
+    assert!(info.ends_with(b"~0\r\n"), "{}", String::from_utf8_lossy(&info));
+    cmd!(c, "HELLO", "2");
+    assert_eq!(cmd!(c, "CONFIG", "SET", "maxmemory-clients", "700000"), b"+OK\r\n");
+    let big = vec![b'x'; 400_000];
+    assert_eq!(cmd!(c, "SET", "big", &big), b"+OK\r\n");
+    let got = cmd!(c, "GET", "big");
+    assert_eq!(got.len(), 400_000 + 11);
+    assert_eq!(cmd!(c, "PING"), b"+PONG\r\n");
+}
