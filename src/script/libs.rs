@@ -647,68 +647,63 @@ impl JsonParser {
             Tok::Num(v) => ffi::lua_pushnumber(l, v),
             Tok::Bool(b) => ffi::lua_pushboolean(l, b as c_int),
             Tok::Null => ffi::lua_pushlightuserdata(l, std::ptr::null_mut()),
-            Tok::ObjBegin => return self.object(l),
-            Tok::ArrBegin => return self.array(l),
+            Tok::ObjBegin => return self.container(l, true),
+            Tok::ArrBegin => return self.container(l, false),
             _ => return Err(Self::expected("value", t)),
         }
         Ok(())
     }
 
-    unsafe fn object(&mut self, l: *mut lua_State) -> Result<(), String> {
-        self.descend(l, 3)?;
+    /// An object or an array after its opening token: a new table, then items
+    /// separated by commas up to the closing token. Redis compat: lua_cjson.c
+    /// json_parse_object_context, json_parse_array_context.
+    unsafe fn container(&mut self, l: *mut lua_State, object: bool) -> Result<(), String> {
+        let (end, slots, what) = if object {
+            (Tok::ObjEnd, 3, "comma or object end")
+        } else {
+            (Tok::ArrEnd, 2, "comma or array end")
+        };
+        self.descend(l, slots)?;
         ffi::lua_createtable(l, 0, 0);
         let mut t = self.next();
-        if t.0 == Tok::ObjEnd {
-            self.depth -= 1;
-            return Ok(());
-        }
-        loop {
-            if t.0 != Tok::Str {
-                return Err(Self::expected("object key string", t));
-            }
-            push_bytes(l, &self.tmp);
-            let colon = self.next();
-            if colon.0 != Tok::Colon {
-                return Err(Self::expected("colon", colon));
-            }
-            let v = self.next();
-            self.value(l, v)?;
-            ffi::lua_rawset(l, -3);
-            let t2 = self.next();
-            match t2.0 {
-                Tok::ObjEnd => {
-                    self.depth -= 1;
-                    return Ok(());
+        let mut i: c_int = 1;
+        if t.0 != end {
+            loop {
+                if object {
+                    self.member(l, t)?;
+                } else {
+                    self.value(l, t)?;
+                    ffi::lua_rawseti_(l, -2, i);
+                    i = i.wrapping_add(1);
                 }
-                Tok::Comma => t = self.next(),
-                _ => return Err(Self::expected("comma or object end", t2)),
+                let t2 = self.next();
+                if t2.0 == end {
+                    break;
+                }
+                if t2.0 != Tok::Comma {
+                    return Err(Self::expected(what, t2));
+                }
+                t = self.next();
             }
         }
+        self.depth -= 1;
+        Ok(())
     }
 
-    unsafe fn array(&mut self, l: *mut lua_State) -> Result<(), String> {
-        self.descend(l, 2)?;
-        ffi::lua_createtable(l, 0, 0);
-        let mut t = self.next();
-        if t.0 == Tok::ArrEnd {
-            self.depth -= 1;
-            return Ok(());
+    /// `"key": value` into the table below them on the stack.
+    unsafe fn member(&mut self, l: *mut lua_State, t: (Tok, usize)) -> Result<(), String> {
+        if t.0 != Tok::Str {
+            return Err(Self::expected("object key string", t));
         }
-        let mut i: c_int = 1;
-        loop {
-            self.value(l, t)?;
-            ffi::lua_rawseti_(l, -2, i);
-            i = i.wrapping_add(1);
-            let t2 = self.next();
-            match t2.0 {
-                Tok::ArrEnd => {
-                    self.depth -= 1;
-                    return Ok(());
-                }
-                Tok::Comma => t = self.next(),
-                _ => return Err(Self::expected("comma or array end", t2)),
-            }
+        push_bytes(l, &self.tmp);
+        let colon = self.next();
+        if colon.0 != Tok::Colon {
+            return Err(Self::expected("colon", colon));
         }
+        let v = self.next();
+        self.value(l, v)?;
+        ffi::lua_rawset(l, -3);
+        Ok(())
     }
 }
 

@@ -433,15 +433,6 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     if top {
         srv.pre_command_oom = false;
     }
-    // Redis compat: server.c processCommand: clients over maxmemory-clients go first,
-    // before keys are evicted (this one too: then its command does not run).
-    if top && srv.clients_mem.limit > 0 {
-        srv.update_client_mem(cid);
-        srv.evict_clients();
-        if srv.clients.get(cid).is_none_or(|c| c.close_asap) {
-            return;
-        }
-    }
     if top && srv.cfg.maxmemory > 0 && !srv.aof.loading {
         let state = srv.perform_evictions();
         srv.pre_command_oom = state == super::evict::Evicted::Fail;

@@ -286,6 +286,9 @@ impl Reactor {
             }
             if srv.clients_mem.limit > 0 {
                 srv.evict_clients();
+                if !srv.pending_close.is_empty() {
+                    close_pending(srv, &self.registry);
+                }
             }
             self.before_sleep(srv);
             let done = clock::mono_us();
@@ -394,6 +397,9 @@ impl Reactor {
             }
             if srv.clients_mem.limit > 0 {
                 srv.evict_clients();
+                if !srv.pending_close.is_empty() {
+                    close_pending(srv, &self.registry);
+                }
             }
             self.before_sleep(srv);
         }
@@ -734,10 +740,13 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
                 if let Some(c) = srv.clients.get_mut(cid) {
                     c.reserve_big_arg();
                 }
-                // Measured now; evictions wait until replies were written (below), as
-                // Redis's beforeSleep evicts after handling pending writes.
+                // Replies are written before the client is measured (Redis evicts in
+                // beforeSleep, after handling pending writes), so a big reply on its
+                // way out does not count; what it sent in does, at once.
                 if srv.clients_mem.limit > 0 {
+                    flush_client(srv, reg, cid);
                     srv.update_client_mem(cid);
+                    srv.evict_clients();
                 }
                 let limit = srv.cfg.client_query_buffer_limit;
                 if let Some(c) = srv.clients.get_mut(cid) {
