@@ -466,6 +466,8 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
             let mut rows: Vec<_> = srv.stats.errors.iter().collect();
             rows.sort();
             for (k, v) in rows {
+                // Redis compat: server.c getSafeInfoString: ':' and line ends become '_'.
+                let k = k.replace([':', '\r', '\n'], "_");
                 let _ = write!(o, "errorstat_{k}:count={v}\r\n");
             }
         }

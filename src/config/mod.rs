@@ -600,7 +600,10 @@ impl Config {
     pub fn set_many(&mut self, pairs: &[(String, String)], protected_ok: bool) -> Result<Vec<&'static str>, String> {
         // One pass in argument order; the first refusal is the one reported. Redis
         // compat: config.c configSetCommand.
+        // An alias is a directive of its own here: naming both is no duplicate (the
+        // later value wins), naming one twice is.
         let mut idx: Vec<usize> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
         for (n, _) in pairs {
             let refusal = match self.lookup(n) {
                 Some(i) if DIRECTIVES.get(i).is_some_and(|d| d.flags & STARTUP_ONLY == 0) => {
@@ -609,10 +612,11 @@ impl Config {
                         Some("can't set immutable config")
                     } else if d.flags & PROTECTED != 0 && !protected_ok {
                         Some("can't set protected config")
-                    } else if idx.contains(&i) {
+                    } else if names.contains(&n.to_ascii_lowercase()) {
                         Some("duplicate parameter")
                     } else {
                         idx.push(i);
+                        names.push(n.to_ascii_lowercase());
                         None
                     }
                 }
@@ -1245,6 +1249,14 @@ mod tests {
             c.set_many(&two("hz", "HZ"), true).unwrap_err(),
             "ERR CONFIG SET failed (possibly related to argument 'HZ') - duplicate parameter"
         );
+        let pair =
+            |a: &str, x: &str, b: &str, y: &str| vec![(a.to_string(), x.to_string()), (b.to_string(), y.to_string())];
+        c.set_many(
+            &pair("zset-max-listpack-value", "1", "zset-max-ziplist-value", "64"),
+            true,
+        )
+        .unwrap();
+        assert_eq!(c.get("zset-max-listpack-value"), Some("64"));
     }
 
     #[test]
