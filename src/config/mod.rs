@@ -195,14 +195,9 @@ fn parse_int(s: &str) -> Option<i64> {
     crate::util::num::parse_i64(s.as_bytes())
 }
 
-const EVENT_CHARS: &str = "g$lshzxeKEtmdnA";
-
 /// Normalizes notify-keyspace-events flags: parsed to classes and printed back.
 fn normalize_events(s: &str) -> Option<String> {
-    if !s.chars().all(|c| EVENT_CHARS.contains(c)) {
-        return None;
-    }
-    Some(notify::flags_to_string(notify::parse_flags(s)))
+    notify::parse(s).map(notify::flags_to_string)
 }
 
 impl Default for Config {
@@ -605,6 +600,7 @@ impl Config {
         let mut idx: Vec<usize> = Vec::new();
         let mut names: Vec<String> = Vec::new();
         for (n, _) in pairs {
+            let lower = n.to_ascii_lowercase();
             let refusal = match self.lookup(n) {
                 Some(i) if DIRECTIVES.get(i).is_some_and(|d| d.flags & STARTUP_ONLY == 0) => {
                     let d = &DIRECTIVES[i];
@@ -612,11 +608,11 @@ impl Config {
                         Some("can't set immutable config")
                     } else if d.flags & PROTECTED != 0 && !protected_ok {
                         Some("can't set protected config")
-                    } else if names.contains(&n.to_ascii_lowercase()) {
+                    } else if names.contains(&lower) {
                         Some("duplicate parameter")
                     } else {
                         idx.push(i);
-                        names.push(n.to_ascii_lowercase());
+                        names.push(lower);
                         None
                     }
                 }

@@ -28,61 +28,57 @@ pub const NOTIFY_ALL: u32 = NOTIFY_GENERIC
     | NOTIFY_STREAM
     | NOTIFY_MODULE;
 
+/// The class letters in the order CONFIG GET prints them (single classes, when not all
+/// of 'A' is on).
+const CLASSES: [(u32, char); 11] = [
+    (NOTIFY_GENERIC, 'g'),
+    (NOTIFY_STRING, '$'),
+    (NOTIFY_LIST, 'l'),
+    (NOTIFY_SET, 's'),
+    (NOTIFY_HASH, 'h'),
+    (NOTIFY_ZSET, 'z'),
+    (NOTIFY_EXPIRED, 'x'),
+    (NOTIFY_EVICTED, 'e'),
+    (NOTIFY_STREAM, 't'),
+    (NOTIFY_MODULE, 'd'),
+    (NOTIFY_NEW, 'n'),
+];
+
+/// The letters printed after the classes, in that order.
+const CHANNELS: [(u32, char); 3] = [(NOTIFY_KEYSPACE, 'K'), (NOTIFY_KEYEVENT, 'E'), (NOTIFY_KEY_MISS, 'm')];
+
+/// Parses notify-keyspace-events letters; None when one is unknown.
+pub fn parse(s: &str) -> Option<u32> {
+    s.chars().try_fold(0, |f, c| {
+        let bit = match c {
+            'A' => NOTIFY_ALL,
+            _ => CLASSES.iter().chain(&CHANNELS).find(|(_, l)| *l == c)?.0,
+        };
+        Some(f | bit)
+    })
+}
+
 /// Parses notify-keyspace-events letters (already validated by the config layer).
 pub fn parse_flags(s: &str) -> u32 {
-    let mut f = 0;
-    for c in s.chars() {
-        f |= match c {
-            'A' => NOTIFY_ALL,
-            'g' => NOTIFY_GENERIC,
-            '$' => NOTIFY_STRING,
-            'l' => NOTIFY_LIST,
-            's' => NOTIFY_SET,
-            'h' => NOTIFY_HASH,
-            'z' => NOTIFY_ZSET,
-            'x' => NOTIFY_EXPIRED,
-            'e' => NOTIFY_EVICTED,
-            'K' => NOTIFY_KEYSPACE,
-            'E' => NOTIFY_KEYEVENT,
-            't' => NOTIFY_STREAM,
-            'm' => NOTIFY_KEY_MISS,
-            'd' => NOTIFY_MODULE,
-            'n' => NOTIFY_NEW,
-            _ => 0,
-        };
-    }
-    f
+    parse(s).unwrap_or(0)
 }
 
 /// The letters CONFIG GET shows for `flags`: 'A' when every class of it is on, else
 /// the classes one by one (with 'n', which 'A' does not show), then K, E and m.
 /// Redis compat: notify.c keyspaceEventsFlagsToString.
 pub fn flags_to_string(flags: u32) -> String {
-    let mut out = String::new();
-    if flags & NOTIFY_ALL == NOTIFY_ALL {
-        out.push('A');
+    let classes: &[(u32, char)] = if flags & NOTIFY_ALL == NOTIFY_ALL {
+        &[]
     } else {
-        for (bit, c) in [
-            (NOTIFY_GENERIC, 'g'),
-            (NOTIFY_STRING, '$'),
-            (NOTIFY_LIST, 'l'),
-            (NOTIFY_SET, 's'),
-            (NOTIFY_HASH, 'h'),
-            (NOTIFY_ZSET, 'z'),
-            (NOTIFY_EXPIRED, 'x'),
-            (NOTIFY_EVICTED, 'e'),
-            (NOTIFY_STREAM, 't'),
-            (NOTIFY_MODULE, 'd'),
-            (NOTIFY_NEW, 'n'),
-        ] {
-            if flags & bit != 0 {
-                out.push(c);
-            }
-        }
+        &CLASSES
+    };
+    let mut out = String::new();
+    if classes.is_empty() {
+        out.push('A');
     }
-    for (bit, c) in [(NOTIFY_KEYSPACE, 'K'), (NOTIFY_KEYEVENT, 'E'), (NOTIFY_KEY_MISS, 'm')] {
+    for (bit, c) in classes.iter().chain(&CHANNELS) {
         if flags & bit != 0 {
-            out.push(c);
+            out.push(*c);
         }
     }
     out

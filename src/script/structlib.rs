@@ -9,7 +9,7 @@ use std::ffi::c_int;
 
 use mlua::ffi::{self, lua_State};
 
-use super::vm::{push_bytes, raise_msg, to_bytes};
+use super::vm::{push_bytes, raise_msg, raise_owned, to_bytes};
 
 /// Redis compat: lua_struct.c MAXINTSIZE and the native maximum alignment.
 const MAX_INT_SIZE: usize = 32;
@@ -125,7 +125,7 @@ unsafe fn fail(l: *mut lua_State, msg: String) -> ! {
             ffi::luaL_argerror(l, 1, c.as_ptr());
             raise_msg(l, m.as_bytes())
         }
-        None => raise_msg(l, msg.as_bytes()),
+        None => raise_owned(l, msg),
     }
 }
 

@@ -284,12 +284,7 @@ impl Reactor {
                 }
                 flush_client(srv, &self.registry, cid);
             }
-            if srv.clients_mem.limit > 0 {
-                srv.evict_clients();
-                if !srv.pending_close.is_empty() {
-                    close_pending(srv, &self.registry);
-                }
-            }
+            evict_clients_now(srv, &self.registry);
             self.before_sleep(srv);
             let done = clock::mono_us();
             if !events.is_empty() {
@@ -395,12 +390,7 @@ impl Reactor {
                 }
                 flush_client(srv, &self.registry, cid);
             }
-            if srv.clients_mem.limit > 0 {
-                srv.evict_clients();
-                if !srv.pending_close.is_empty() {
-                    close_pending(srv, &self.registry);
-                }
-            }
+            evict_clients_now(srv, &self.registry);
             self.before_sleep(srv);
         }
         // Redis compat: server.c whileBlockedCron: a shutdown asked for while loading
@@ -1059,6 +1049,17 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
             }
         }
         Err(_) => srv.close_client_async(cid),
+    }
+}
+
+/// Redis compat: server.c beforeSleep: after pending writes, clients over
+/// maxmemory-clients are evicted, and gone before the next command runs.
+fn evict_clients_now(srv: &mut Server, reg: &Registry) {
+    if srv.clients_mem.limit > 0 {
+        srv.evict_clients();
+        if !srv.pending_close.is_empty() {
+            close_pending(srv, reg);
+        }
     }
 }
 
