@@ -217,12 +217,7 @@ fn client_unblock(ctx: &mut Ctx, a: &Args) -> CmdResult {
         .map(|(cid, _)| cid);
     match target {
         Some(cid) => {
-            if error {
-                ctx.srv
-                    .unblock_error(cid, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
-            } else {
-                ctx.srv.unblock_timeout(cid);
-            }
+            ctx.srv.client_unblock(cid, error);
             ctx.out.int(1);
         }
         None => ctx.out.int(0),

@@ -121,6 +121,21 @@ fn rpushx(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 /// Pops up to `count` values from one end (in pop order).
 fn pop_values(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Result<Vec<Vec<u8>>, CmdError> {
+    let out = take_values(ctx, key, end, count)?;
+    if !out.is_empty() {
+        announce_pop(ctx, key, end);
+    }
+    Ok(out)
+}
+
+/// The pop's event, and the key's deletion if that emptied it.
+fn announce_pop(ctx: &mut Ctx, key: &[u8], end: End) {
+    ctx.modified(key, if end == End::Head { "lpop" } else { "rpop" });
+    drop_if_empty(ctx, key);
+}
+
+/// `pop_values` without its events (the caller announces them).
+fn take_values(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Result<Vec<Vec<u8>>, CmdError> {
     let Some(l) = write_list(ctx, key)? else {
         return Ok(Vec::new());
     };
@@ -134,10 +149,6 @@ fn pop_values(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Result<Vec<V
             Some(v) => out.push(v),
             None => break,
         }
-    }
-    if !out.is_empty() {
-        ctx.modified(key, if end == End::Head { "lpop" } else { "rpop" });
-        drop_if_empty(ctx, key);
     }
     Ok(out)
 }
@@ -432,15 +443,17 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Result
             End::Head => l.push_front(&v),
             End::Tail => l.push_back(&v),
         }
-        ctx.modified(src, if from == End::Head { "lpop" } else { "rpop" });
         ctx.modified(dst, if to == End::Head { "lpush" } else { "rpush" });
+        ctx.modified(src, if from == End::Head { "lpop" } else { "rpop" });
         return Ok(Some(v));
     }
-    let popped = pop_values(ctx, src, from, 1)?;
+    // The push is announced before the pop (and the source's deletion).
+    let popped = take_values(ctx, src, from, 1)?;
     let Some(v) = popped.into_iter().next() else {
         return Ok(None);
     };
     push_values(ctx, dst, &[&v], to, false)?;
+    announce_pop(ctx, src, from);
     Ok(Some(v))
 }
 

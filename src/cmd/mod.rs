@@ -227,7 +227,6 @@ impl Ctx<'_> {
             {
                 return
             }
-            Lookups::Twice => (2, true),
             Lookups::Quiet => (1, false),
             _ => (1, true),
         };
@@ -305,11 +304,10 @@ enum Lookups {
     SetGet,
     /// BITFIELD: its key, when it only GETs.
     BitfieldGets,
-    /// XREAD, XREADGROUP: each stream twice (resolving the ids, then reading).
-    Twice,
     /// OBJECT's subcommands: counted, without the keymiss event.
     Quiet,
-    /// The handler counts (GET, the hottest read, to look its key up once).
+    /// The handler counts (GET, the hottest read, to look its key up once; XREAD and
+    /// XREADGROUP, whose lookups depend on how far they get).
     ByHandler,
 }
 
@@ -322,9 +320,8 @@ fn lookup_plans() -> &'static [Lookups] {
             .iter()
             .zip(&t.names)
             .map(|(spec, name)| match name.as_str() {
-                "get" => Lookups::ByHandler,
+                "get" | "xread" | "xreadgroup" => Lookups::ByHandler,
                 "watch" | "memory|usage" | "eval_ro" | "evalsha_ro" | "fcall_ro" => Lookups::Nothing,
-                "xread" | "xreadgroup" => Lookups::Twice,
                 "object|encoding" | "object|freq" | "object|idletime" | "object|refcount" => Lookups::Quiet,
                 "getex" | "getdel" | "getset" | "pfcount" | "pfmerge" | "xack" | "xclaim" | "xautoclaim" => {
                     Lookups::AllKeys

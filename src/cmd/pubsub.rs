@@ -1,6 +1,6 @@
 //! Pub/sub commands: (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PUBLISH, SPUBLISH, the PUBSUB
 //! introspection container, and MONITOR. State and delivery live in server::pubsub.
-use super::error::CmdResult;
+use super::error::{CmdError, CmdResult};
 use super::keyspace::help;
 use super::spec::*;
 use super::{Args, Ctx};
@@ -27,7 +27,12 @@ fn psubscribe(ctx: &mut Ctx, a: &Args) -> CmdResult {
     subscribe_kind(ctx, a, Kind::Pattern)
 }
 
+/// Redis compat: pubsub.c ssubscribeCommand: unlike SUBSCRIBE, refused inside EXEC
+/// (a client that expects one reply per command).
 fn ssubscribe(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    if ctx.srv.in_exec {
+        return Err(CmdError::new("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client"));
+    }
     subscribe_kind(ctx, a, Kind::Shard)
 }
 

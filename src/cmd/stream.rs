@@ -592,7 +592,14 @@ fn xread_generic(ctx: &mut Ctx, a: &Args, group_cmd: bool) -> CmdResult {
     let now = ctx.now_ms;
     let mut from = Vec::with_capacity(r.keys.len());
     let mut dollar = false;
+    // Redis compat: t_stream.c xreadCommand looks each key up for reading once to
+    // resolve the ids (stopping at the first error), and once more to serve; a
+    // blocked client served later is not counted again.
     for (&key, &idarg) in r.keys.iter().zip(r.ids) {
+        if !rerun {
+            let found = ctx.srv.dbs.get_mut(ctx.db).is_some_and(|d| d.exists(key, now));
+            ctx.count_lookup(key, found, true);
+        }
         let o = ctx.srv.dbs[ctx.db].get(key, now);
         if rerun && group_cmd && o.is_none_or(|o| o.stream().is_none()) {
             return Err(CmdError::new("UNBLOCKED the stream key no longer exists"));
@@ -635,6 +642,12 @@ fn xread_generic(ctx: &mut Ctx, a: &Args, group_cmd: bool) -> CmdResult {
     };
     let limit = if count == 0 { usize::MAX } else { count };
     // RESP3: a map of key -> entries; RESP2: an array of [key, entries] pairs.
+    if !rerun {
+        for &key in r.keys {
+            let found = ctx.srv.dbs.get_mut(ctx.db).is_some_and(|d| d.exists(key, now));
+            ctx.count_lookup(key, found, true);
+        }
+    }
     let d = ctx.out.begin_deferred(if ctx.out.resp3 { b'%' } else { b'*' });
     let mut served = 0;
     for (&key, &f) in r.keys.iter().zip(&from) {

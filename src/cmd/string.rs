@@ -333,7 +333,9 @@ fn append(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let cur = get_str(ctx, key)?.map(|s| s.len());
     let len = match cur {
         None => {
-            set_key(ctx, key, add, false, None);
+            let now = ctx.now_ms;
+            ctx.db().set(Obj::new_str(key, add), false, now);
+            ctx.modified(key, "append");
             add.len()
         }
         Some(l) => {

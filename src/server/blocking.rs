@@ -131,21 +131,27 @@ impl Server {
         Some(st)
     }
 
-    /// Counts a blocked command that ends without being served (timeout, CLIENT UNBLOCK),
-    /// as failed when it ends with an error.
-    fn count_unblocked_call(&mut self, st: &BlockState, failed: bool) {
-        let argv: Vec<&[u8]> = st.argv.iter().map(|a| a.as_slice()).collect();
-        if let Some(id) = crate::cmd::table().lookup_id(&argv) {
-            let stat = call::stat(self, id);
-            stat.calls += 1;
-            stat.failed += failed as u64;
+    /// CLIENT UNBLOCK: ends the wait with the timeout reply or an error. Either way the
+    /// command counts as failed (its call was counted when it blocked). Redis compat:
+    /// networking.c clientCommand "unblock", updateStatsOnUnblock with had_errors set.
+    pub fn client_unblock(&mut self, cid: usize, error: bool) {
+        let id = self.clients.get(cid).and_then(|c| c.blocked.as_ref()).and_then(|st| {
+            let argv: Vec<&[u8]> = st.argv.iter().map(|a| a.as_slice()).collect();
+            crate::cmd::table().lookup_id(&argv)
+        });
+        if error {
+            self.unblock_error(cid, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        } else {
+            self.unblock_timeout(cid);
+        }
+        if let Some(id) = id {
+            call::stat(self, id).failed += 1;
         }
     }
 
     /// Unblocks with the command's timeout reply (timeout or CLIENT UNBLOCK TIMEOUT).
     pub fn unblock_timeout(&mut self, cid: usize) {
         if let Some(st) = self.unblock_client(cid) {
-            self.count_unblocked_call(&st, false);
             let acked = match st.req.on_timeout {
                 TimeoutReply::Acks(off) => self.replicas_acked(off),
                 _ => 0,
@@ -163,8 +169,7 @@ impl Server {
 
     /// Unblocks with an error reply (CLIENT UNBLOCK ERROR).
     pub fn unblock_error(&mut self, cid: usize, text: &str) {
-        if let Some(st) = self.unblock_client(cid) {
-            self.count_unblocked_call(&st, true);
+        if self.unblock_client(cid).is_some() {
             call::count_error(self, text);
             if let Some(c) = self.clients.get_mut(cid) {
                 c.reply.error(text);
@@ -223,7 +228,7 @@ impl Server {
                         break;
                     }
                 }
-                self.rerun_blocked(cid);
+                self.rerun_blocked(cid, &key);
             }
         }
         self.blocking.serving = false;
@@ -231,9 +236,10 @@ impl Server {
         self.propagate_background_deletions();
     }
 
-    /// Runs a blocked client's command again; it either serves (and the client is
-    /// unblocked) or asks to block again (and keeps its place in every queue).
-    fn rerun_blocked(&mut self, cid: usize) {
+    /// Runs a blocked client's command again, on the key that became ready only (as
+    /// Redis serves a blocked client from that key); it either serves (and the client
+    /// is unblocked) or asks to block again (and keeps its place in every queue).
+    fn rerun_blocked(&mut self, cid: usize, key: &[u8]) {
         let Some(c) = self.clients.get_mut(cid) else {
             return;
         };
@@ -246,7 +252,13 @@ impl Server {
         self.blocking.rerun = Some(cid);
         self.blocking.reblock = false;
         {
-            let argv: Vec<&[u8]> = st.argv.iter().map(|a| a.as_slice()).collect();
+            let narrowed = narrow_to_key(&st.argv, key);
+            let argv: Vec<&[u8]> = narrowed
+                .as_ref()
+                .unwrap_or(&st.argv)
+                .iter()
+                .map(|a| a.as_slice())
+                .collect();
             call::execute(self, cid, &argv, &mut out);
         }
         self.blocking.rerun = None;
@@ -259,6 +271,89 @@ impl Server {
         c.blocked = Some(st);
         if !reblock {
             self.unblock_client(cid);
+        }
+    }
+}
+
+/// A blocking command's arguments with its keys narrowed to `key` (and, for XREAD and
+/// XREADGROUP, that key's id), or None when it has one key anyway. Redis compat:
+/// blocked.c serveClientsBlockedOnKey serves from the key that was signalled.
+fn narrow_to_key(argv: &[Vec<u8>], key: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let name = argv.first()?.to_ascii_lowercase();
+    let keep = |v: &[Vec<u8>]| v.to_vec();
+    match name.as_slice() {
+        b"blpop" | b"brpop" | b"bzpopmin" | b"bzpopmax" => {
+            let timeout = argv.last()?;
+            (argv.len() > 3).then(|| vec![argv[0].clone(), key.to_vec(), timeout.clone()])
+        }
+        b"blmpop" | b"bzmpop" => {
+            let n: usize = std::str::from_utf8(argv.get(2)?).ok()?.parse().ok()?;
+            if n <= 1 || argv.len() < 3 + n {
+                return None;
+            }
+            let mut v = keep(&argv[..2]);
+            v.push(b"1".to_vec());
+            v.push(key.to_vec());
+            v.extend_from_slice(&argv[3 + n..]);
+            Some(v)
+        }
+        b"xread" | b"xreadgroup" => {
+            // Options come before STREAMS: GROUP takes two arguments, COUNT and BLOCK one.
+            let mut i = 1;
+            while i < argv.len() {
+                let a = argv[i].to_ascii_lowercase();
+                match a.as_slice() {
+                    b"streams" => break,
+                    b"group" => i += 3,
+                    b"count" | b"block" => i += 2,
+                    _ => i += 1,
+                }
+            }
+            let rest = argv.get(i + 1..)?;
+            let n = rest.len() / 2;
+            if n <= 1 || rest.len() % 2 != 0 {
+                return None;
+            }
+            let k = rest[..n].iter().position(|x| x.as_slice() == key)?;
+            let mut v = keep(&argv[..=i]);
+            v.push(rest[k].clone());
+            v.push(rest[n + k].clone());
+            Some(v)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::narrow_to_key;
+
+    fn v(s: &str) -> Vec<Vec<u8>> {
+        s.split(' ').map(|a| a.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn a_served_command_reads_the_ready_key_only() {
+        let cases = [
+            ("BLPOP a b 0", "b", Some("BLPOP b 0")),
+            ("BLPOP a 0", "a", None),
+            ("BZPOPMAX a b c 1.5", "c", Some("BZPOPMAX c 1.5")),
+            ("BLMPOP 0 2 a b LEFT COUNT 3", "b", Some("BLMPOP 0 1 b LEFT COUNT 3")),
+            ("BZMPOP 0 1 a MIN", "a", None),
+            (
+                "XREAD COUNT 2 BLOCK 0 STREAMS s1 s2 1-1 2-2",
+                "s2",
+                Some("XREAD COUNT 2 BLOCK 0 STREAMS s2 2-2"),
+            ),
+            (
+                "XREADGROUP GROUP streams c BLOCK 0 NOACK STREAMS a b > >",
+                "a",
+                Some("XREADGROUP GROUP streams c BLOCK 0 NOACK STREAMS a >"),
+            ),
+            ("BLMOVE a b LEFT RIGHT 0", "a", None),
+        ];
+        for (argv, key, want) in cases {
+            assert_eq!(narrow_to_key(&v(argv), key.as_bytes()), want.map(v), "{argv}");
         }
     }
 }

@@ -17,7 +17,7 @@ pub fn stat(srv: &mut Server, id: usize) -> &mut super::CmdStat {
     &mut srv.stats.cmd[id]
 }
 
-fn reject(srv: &mut Server, cid: usize, out: &mut ReplyBuf, e: &CmdError, id: Option<usize>) {
+fn reject(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf, e: &CmdError, id: Option<usize>) {
     if let Some(id) = id {
         stat(srv, id).rejected += 1;
     }
@@ -41,6 +41,12 @@ fn reject(srv: &mut Server, cid: usize, out: &mut ReplyBuf, e: &CmdError, id: Op
         let text = format!("EXECABORT Transaction discarded because of: {why}");
         count_error(srv, &text);
         out.error(&text);
+        // Redis compat: multi.c execCommandAbort shows the refused EXEC to MONITOR
+        // clients.
+        if !srv.monitors.is_empty() {
+            let db = srv.clients.get(cid).map_or(0, |c| c.db);
+            srv.feed_monitors(Some(super::pubsub::Current { cid, out }), cid, db, argv);
+        }
         return;
     }
     write_error(srv, out, e);
@@ -275,7 +281,7 @@ fn execute_renamed(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut Reply
         }
         execute_as(srv, cid, &v, argv, out);
     } else if srv.cfg.lookup_rename(&name).is_some() {
-        reject(srv, cid, out, &unknown_command(argv), None);
+        reject(srv, cid, argv, out, &unknown_command(argv), None);
     } else {
         execute_as(srv, cid, argv, argv, out);
     }
@@ -303,7 +309,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             Some(c) => error::arity(c.name),
             None => unknown_command(shown),
         };
-        reject(srv, cid, out, &e, None);
+        reject(srv, cid, argv, out, &e, None);
         return;
     };
     // The full name: a subcommand's plain name may be a command's (LATENCY RESET is
@@ -312,7 +318,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     let argc = argv.len() as i32;
     if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
         let e = error::arity(table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name));
-        reject(srv, cid, out, &e, Some(id));
+        reject(srv, cid, argv, out, &e, Some(id));
         return;
     }
     let Some(client) = srv.clients.get(cid) else {
@@ -333,17 +339,17 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         if !protected_allowed(srv.cfg.get(opt).unwrap_or("no"), client.is_local()) {
             let which = top.to_ascii_uppercase();
             let e = CmdError::owned(format!("ERR {which} command not allowed. If the {opt} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
-            reject(srv, cid, out, &e, Some(id));
+            reject(srv, cid, argv, out, &e, Some(id));
             return;
         }
     }
     if !authenticated && spec.flags & spec::NO_AUTH == 0 {
-        reject(srv, cid, out, &error::NOAUTH, Some(id));
+        reject(srv, cid, argv, out, &error::NOAUTH, Some(id));
         return;
     }
     if spec.flags & spec::NO_MULTI != 0 && srv.clients.get(cid).is_some_and(|c| c.multi.is_some()) {
         let e = CmdError::new("ERR Command not allowed inside a transaction");
-        reject(srv, cid, out, &e, Some(id));
+        reject(srv, cid, argv, out, &e, Some(id));
         return;
     }
     // Redis compat: server.c processCommand; multi.c execCommand checks again, as
@@ -356,7 +362,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             } else {
                 d.noperm(table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name))
             };
-            reject(srv, cid, out, &CmdError::owned(text), Some(id));
+            reject(srv, cid, argv, out, &CmdError::owned(text), Some(id));
             return;
         }
     }
@@ -382,7 +388,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
                     stat(srv, id).rejected += 1;
                     write_error(srv, out, &CmdError::owned(text));
                 } else {
-                    reject(srv, cid, out, &CmdError::owned(text), Some(id));
+                    reject(srv, cid, argv, out, &CmdError::owned(text), Some(id));
                 }
                 return;
             }
@@ -399,6 +405,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         reject(
             srv,
             cid,
+            argv,
             out,
             &CmdError::new("LOADING Redis is loading the dataset in memory"),
             Some(id),
@@ -412,7 +419,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         && !srv.clients.get(cid).is_some_and(|c| c.is_internal())
     {
         let e = srv.scripts.busy_error();
-        reject(srv, cid, out, &CmdError::new(e), Some(id));
+        reject(srv, cid, argv, out, &CmdError::new(e), Some(id));
         return;
     }
     // Entries store key lengths in 32 bits; only reachable with proto-max-bulk-len > 4 GB.
@@ -422,7 +429,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             .iter()
             .any(|&p| argv.get(p).is_some_and(|k| k.len() > u32::MAX as usize))
     {
-        reject(srv, cid, out, &CmdError::new("ERR key is too long"), Some(id));
+        reject(srv, cid, argv, out, &CmdError::new("ERR key is too long"), Some(id));
         return;
     }
     // Redis compat: server.c processCommand: with maxmemory, evict first; if memory is
@@ -448,7 +455,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         // processCommand, trackingHandlePendingKeyInvalidations.
         srv.tracking_flush_pending(cid, out);
         if state == super::evict::Evicted::Fail && denyoom {
-            reject(srv, cid, out, &error::OOM, Some(id));
+            reject(srv, cid, argv, out, &error::OOM, Some(id));
             return;
         }
     }
@@ -460,7 +467,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         && !srv.cfg.save_params.is_empty()
         && srv.cfg.get("stop-writes-on-bgsave-error") == Some("yes")
     {
-        reject(srv, cid, out, &error::MISCONF, Some(id));
+        reject(srv, cid, argv, out, &error::MISCONF, Some(id));
         return;
     }
     // Redis compat: server.c writeCommandsDeniedByDiskError: after a failed AOF write,
@@ -470,7 +477,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             "MISCONF Errors writing to the AOF file: {}",
             srv.aof.last_write_err
         ));
-        reject(srv, cid, out, &e, Some(id));
+        reject(srv, cid, argv, out, &e, Some(id));
         return;
     }
     // Redis compat: server.c processCommand: a read-only replica refuses writes from
@@ -483,30 +490,17 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
                 .get(cid)
                 .and_then(|c| c.multi.as_ref())
                 .is_some_and(|m| m.write));
-    // Redis compat: server.c processCommand: a replica cut off from its master with
-    // replica-serve-stale-data no only runs commands flagged for it.
-    let no_stale = flags & spec::STALE == 0
-        || (cname == "exec"
-            && srv
-                .clients
-                .get(cid)
-                .and_then(|c| c.multi.as_ref())
-                .is_some_and(|m| m.no_stale));
-    if no_stale && !srv.in_exec && srv.repl_stale() && !srv.clients.get(cid).is_some_and(|c| c.is_master) {
-        let e = CmdError::new("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
-        reject(srv, cid, out, &e, Some(id));
-        return;
-    }
     if is_write && !srv.in_exec && !srv.clients.get(cid).is_some_and(|c| c.is_master || c.is_internal()) {
         if srv.repl.master.is_some() && srv.cfg.repl.read_only {
             let e = CmdError::new("READONLY You can't write against a read only replica.");
-            reject(srv, cid, out, &e, Some(id));
+            reject(srv, cid, argv, out, &e, Some(id));
             return;
         }
         if srv.repl.master.is_none() && !srv.enough_good_replicas() {
             reject(
                 srv,
                 cid,
+                argv,
                 out,
                 &CmdError::new("NOREPLICAS Not enough good replicas to write."),
                 Some(id),
@@ -514,27 +508,14 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
             return;
         }
     }
-    // Redis compat: server.c processCommand: a replica's connection only acks and
-    // pings; commands on the data are refused (and the error drops it).
-    if flags & (spec::WRITE | spec::READONLY | spec::MAY_REPLICATE) != 0
-        && srv.clients.get(cid).is_some_and(|c| c.replica.is_some())
-    {
-        reject(
-            srv,
-            cid,
-            out,
-            &CmdError::new("ERR Replica can't interact with the keyspace"),
-            Some(id),
-        );
-        return;
-    }
     let Some(client) = srv.clients.get_mut(cid) else {
         return;
     };
     // Redis compat: server.c processCommand: a RESP2 connection in pub/sub mode can
-    // only (un)subscribe, ping, quit and reset.
+    // only (un)subscribe, ping, quit and reset (EXEC runs its queue whatever it holds).
     if client.subs.is_some()
         && !client.resp3
+        && !srv.in_exec
         && !matches!(
             spec.name,
             "subscribe"
@@ -550,7 +531,37 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     {
         let name = table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name);
         let e = CmdError::owned(format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"));
-        reject(srv, cid, out, &e, Some(id));
+        reject(srv, cid, argv, out, &e, Some(id));
+        return;
+    }
+    // Redis compat: server.c processCommand: a replica cut off from its master with
+    // replica-serve-stale-data no only runs commands flagged for it.
+    let no_stale = flags & spec::STALE == 0
+        || (cname == "exec"
+            && srv
+                .clients
+                .get(cid)
+                .and_then(|c| c.multi.as_ref())
+                .is_some_and(|m| m.no_stale));
+    if no_stale && !srv.in_exec && srv.repl_stale() && !srv.clients.get(cid).is_some_and(|c| c.is_master) {
+        let e = CmdError::new("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+        reject(srv, cid, argv, out, &e, Some(id));
+        return;
+    }
+    // Redis compat: server.c processCommand: a replica's connection only acks and
+    // pings; commands on the data are refused (and the error drops it). A MONITOR
+    // connection, flagged as a replica in Redis, is refused them too.
+    if flags & (spec::WRITE | spec::READONLY | spec::MAY_REPLICATE) != 0
+        && srv.clients.get(cid).is_some_and(|c| c.replica.is_some() || c.monitor)
+    {
+        reject(
+            srv,
+            cid,
+            argv,
+            out,
+            &CmdError::new("ERR Replica can't interact with the keyspace"),
+            Some(id),
+        );
         return;
     }
     // Redis compat: server.c processCommand: during CLIENT PAUSE the command waits,
@@ -702,6 +713,11 @@ fn run(
         }
     }
     srv.after_writes(Some(super::pubsub::Current { cid, out: &mut *out }));
+    // The reply is complete before the command is shown to MONITOR clients (the
+    // connection may be one).
+    if let Err(e) = &res {
+        write_error(srv, out, e);
+    }
     // Redis compat: server.c call: commands that ran are shown to MONITOR clients,
     // except administrative ones; a served blocked command was shown when it first ran.
     if !srv.monitors.is_empty()
@@ -718,9 +734,11 @@ fn run(
             &shown,
         );
     }
-    // Redis compat: blocked.c updateStatsOnUnblock: a command that blocks is counted
-    // once, when it is served or unblocked, not each time it runs.
+    // Redis compat: server.c call and blocked.c updateStatsOnUnblock: a command that
+    // blocks is counted as a call when it first runs; serving it later adds only its
+    // failure, latency and slow log entry.
     let blocked = block.is_some();
+    let rerun = srv.blocking.rerun == Some(cid);
     if let Some(req) = block {
         // A replayed AOF never blocks: the dataset it ran on had what it needed.
         if !srv.aof.loading {
@@ -744,8 +762,10 @@ fn run(
             srv.slowlog_push(cid, &shown, took);
         }
     }
-    srv.stats.total_commands += 1;
-    if srv.cfg.latency_tracking {
+    if !rerun {
+        srv.stats.total_commands += 1;
+    }
+    if srv.cfg.latency_tracking && !blocked {
         let lat = &mut srv.stats.latency;
         if lat.len() <= id {
             lat.resize_with(cmd::table().specs.len().max(id + 1), || None);
@@ -754,14 +774,11 @@ fn run(
             slot.get_or_insert_with(Default::default).record(took * 1000);
         }
     }
-    if let Err(e) = &res {
-        write_error(srv, out, e);
-    }
     let failed = srv.stats.total_error_replies > srv.stats.err_prev
         || std::mem::replace(&mut srv.stats.uncounted_failure, outer_uncounted);
     srv.stats.err_prev = srv.stats.total_error_replies;
     let st = stat(srv, id);
-    if !blocked {
+    if !rerun {
         st.calls += 1;
     }
     st.usec += took;

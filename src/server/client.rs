@@ -663,44 +663,28 @@ impl Client {
             .as_ref()
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_default();
+        // Redis compat: networking.c catClientInfoString, letters in its order.
         let mut flags = String::new();
-        if self.close_asap {
-            flags.push('A');
-        }
-        if self.close_after_reply {
-            flags.push('c');
-        }
-        if self.unix {
-            flags.push('U');
-        }
-        if self.no_evict {
-            flags.push('e');
-        }
-        if self.blocked.is_some() {
-            flags.push('b');
-        }
-        if self.replica.is_some() {
-            flags.push('S');
-        }
-        if self.is_master {
-            flags.push('M');
-        }
-        if self.multi.is_some() {
-            flags.push('x');
-        }
-        if self.subs.is_some() {
-            flags.push('P');
-        }
-        if self.monitor {
-            flags.push('O');
-        }
-        if let Some(t) = &self.tracking {
-            flags.push('t');
-            if t.broken_redir {
-                flags.push('R');
-            }
-            if t.bcast {
-                flags.push('B');
+        let tracking = self.tracking.as_ref();
+        for (on, letter) in [
+            (self.monitor, 'O'),
+            (self.replica.is_some(), 'S'),
+            (self.is_master, 'M'),
+            (self.subs.is_some(), 'P'),
+            (self.multi.is_some(), 'x'),
+            (self.blocked.is_some(), 'b'),
+            (tracking.is_some(), 't'),
+            (tracking.is_some_and(|t| t.broken_redir), 'R'),
+            (tracking.is_some_and(|t| t.bcast), 'B'),
+            (self.dirty_cas, 'd'),
+            (self.close_after_reply, 'c'),
+            (self.close_asap, 'A'),
+            (self.unix, 'U'),
+            (self.cluster_readonly, 'r'),
+            (self.no_evict, 'e'),
+        ] {
+            if on {
+                flags.push(letter);
             }
         }
         if flags.is_empty() {

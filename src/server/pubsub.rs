@@ -160,19 +160,37 @@ fn encode(resp3: bool, parts: &[&[u8]]) -> ReplyBuf {
 impl Server {
     /// Appends `bytes` to a client's output, scheduling a write and enforcing its
     /// output buffer limits.
-    pub(super) fn deliver(&mut self, cur: &mut Option<Current<'_>>, cid: usize, msg2: &[u8], msg3: &[u8]) {
+    ///
+    /// Pub/sub messages and invalidations (`push`) get through CLIENT REPLY OFF; MONITOR
+    /// lines do not. Redis compat: networking.c prepareClientToWrite, CLIENT_PUSHING.
+    pub(super) fn deliver(&mut self, cur: &mut Option<Current<'_>>, cid: usize, msg2: &[u8], msg3: &[u8], push: bool) {
+        // A client told to close after its reply gets nothing more. Redis compat:
+        // networking.c _addReplyToBufferOrList.
+        if self.clients.get(cid).is_some_and(|c| c.close_after_reply) {
+            return;
+        }
         if let Some(c) = cur.as_mut().filter(|c| c.cid == cid) {
-            // Messages get through CLIENT REPLY OFF. Redis compat: CLIENT_PUSHING.
+            // The command that switched replies off is not shown to its own client.
+            if !push
+                && self
+                    .clients
+                    .get(cid)
+                    .is_some_and(|c| c.reply_mode == super::client::ReplyMode::Off)
+            {
+                return;
+            }
             let from = c.out.len();
             let m = if c.out.resp3 { msg3 } else { msg2 };
             c.out.buf.extend_from_slice(m);
-            c.out.mark_push(from);
+            if push {
+                c.out.mark_push(from);
+            }
             return;
         }
         let Some(c) = self.clients.get_mut(cid) else {
             return;
         };
-        if c.close_asap {
+        if c.close_asap || (!push && c.reply_mode == super::client::ReplyMode::Off) {
             return;
         }
         let m = if c.resp3 { msg3 } else { msg2 };
@@ -269,7 +287,7 @@ impl Server {
         }
         line.extend_from_slice(b"\r\n");
         for m in self.monitors.clone() {
-            self.deliver(&mut cur, m, &line, &line);
+            self.deliver(&mut cur, m, &line, &line, false);
         }
     }
 
@@ -286,7 +304,7 @@ impl Server {
             let m2 = encode(false, &[name, channel, msg]).buf;
             let m3 = encode(true, &[name, channel, msg]).buf;
             for cid in subs {
-                self.deliver(&mut cur, cid, &m2, &m3);
+                self.deliver(&mut cur, cid, &m2, &m3, true);
                 n += 1;
             }
         }
@@ -304,7 +322,7 @@ impl Server {
             let m2 = encode(false, &[b"pmessage", &pat, channel, msg]).buf;
             let m3 = encode(true, &[b"pmessage", &pat, channel, msg]).buf;
             for cid in cids {
-                self.deliver(&mut cur, cid, &m2, &m3);
+                self.deliver(&mut cur, cid, &m2, &m3, true);
                 n += 1;
             }
         }
@@ -475,7 +493,7 @@ impl Server {
                 b3.resp3 = true;
                 confirm(&mut b2, Kind::Shard.unsub_name(), Some(&name), count);
                 confirm(&mut b3, Kind::Shard.unsub_name(), Some(&name), count);
-                self.deliver(&mut None, cid, &b2.buf, &b3.buf);
+                self.deliver(&mut None, cid, &b2.buf, &b3.buf, true);
             }
         }
     }

@@ -346,7 +346,7 @@ impl Server {
                         b.push(2);
                         b.bulk(b"tracking-redir-broken");
                         b.int(redir as i64);
-                        self.deliver(cur, cid, &b.buf, &b.buf);
+                        self.deliver(cur, cid, &b.buf, &b.buf, true);
                     }
                     return;
                 }
@@ -377,7 +377,7 @@ impl Server {
             Payload::All => b.raw(if own_resp3 { b"_\r\n" } else { b"$-1\r\n" }),
             Payload::Proto(p) => b.raw(p),
         }
-        self.deliver(cur, target, &b.buf, &b.buf);
+        self.deliver(cur, target, &b.buf, &b.buf, true);
     }
 
     /// Sends the BCAST batches collected since the last call, to each prefix's

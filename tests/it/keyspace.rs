@@ -197,6 +197,10 @@ fn keyspace_hits_and_misses_count_every_read_lookup() {
         (&["SCARD", "noset"], (0, 1)),
         (&["ZSCORE", "noz", "m"], (0, 1)),
         (&["XREAD", "STREAMS", "nostream", "0"], (0, 2)),
+        // XREADGROUP stops at the missing key (NOGROUP) after one lookup, and XREAD at
+        // a key of another type (WRONGTYPE).
+        (&["XREADGROUP", "GROUP", "g", "c", "STREAMS", "nostream", ">"], (0, 1)),
+        (&["XREAD", "STREAMS", "nostream", "l", "0", "0"], (1, 1)),
         (&["SET", "s", "w", "GET"], (1, 0)),
         (&["GETDEL", "s"], (1, 0)),
         (&["SET", "s", "v"], (0, 0)),

@@ -168,6 +168,37 @@ fn blocked_clients_are_served_fifo() {
     assert_eq!(cmd!(c, "LPUSH", "q", "x"), b":1\r\n");
     assert_eq!(a.read(), b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
     assert_eq!(a.read(), b"+PONG\r\n");
+    // A client blocked on several keys is served from the key that became ready
+    // first, not the first of its keys that holds something.
+    a.send(b"*4\r\n$5\r\nBLPOP\r\n$2\r\nk1\r\n$2\r\nk2\r\n$1\r\n0\r\n");
+    wait_blocked(&s, 1);
+    cmd!(c, "MULTI");
+    cmd!(c, "RPUSH", "k2", "from-k2");
+    cmd!(c, "RPUSH", "k1", "from-k1");
+    cmd!(c, "EXEC");
+    assert_eq!(a.read(), b"*2\r\n$2\r\nk2\r\n$7\r\nfrom-k2\r\n");
+    assert_eq!(cmd!(c, "LLEN", "k1"), b":1\r\n");
+}
+
+/// LMOVE announces the push to its destination before the pop from its source.
+#[test]
+fn lmove_announces_the_push_first() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let mut sub = s.raw();
+    cmd!(c, "CONFIG", "SET", "notify-keyspace-events", "El");
+    cmd!(sub, "PSUBSCRIBE", "__keyevent@0__:*");
+    cmd!(c, "RPUSH", "src", "a");
+    cmd!(c, "LMOVE", "src", "dst", "LEFT", "RIGHT");
+    let mut events = Vec::new();
+    for _ in 0..3 {
+        let m = String::from_utf8(sub.read()).unwrap();
+        events.push(m.split("\r\n").nth(6).unwrap_or_default().to_string());
+    }
+    assert_eq!(
+        events,
+        ["__keyevent@0__:rpush", "__keyevent@0__:rpush", "__keyevent@0__:lpop"]
+    );
 }
 
 #[test]
@@ -298,6 +329,22 @@ fn a_blocking_command_is_counted_once() {
     assert_eq!(cmd!(a, "BLPOP", "k", "0.01"), b"*-1\r\n");
     let info = String::from_utf8(cmd!(c, "INFO", "commandstats")).unwrap();
     assert!(info.contains("cmdstat_blpop:calls=2,"), "{info}");
+    // Counted when it blocks: a client that leaves while blocked still made its call,
+    // and CLIENT UNBLOCK (even with TIMEOUT) counts the command as failed.
+    let mut gone = s.raw();
+    gone.send(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n");
+    wait_blocked(&s, 1);
+    drop(gone);
+    wait_blocked(&s, 0);
+    let id = String::from_utf8(cmd!(a, "CLIENT", "ID")).unwrap();
+    let id = id.trim_start_matches(':').trim_end().to_string();
+    a.send(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n");
+    wait_blocked(&s, 1);
+    assert_eq!(cmd!(c, "CLIENT", "UNBLOCK", &id, "TIMEOUT"), b":1\r\n");
+    assert_eq!(a.read(), b"*-1\r\n");
+    let info = String::from_utf8(cmd!(c, "INFO", "commandstats")).unwrap();
+    assert!(info.contains("cmdstat_blpop:calls=4,"), "{info}");
+    assert!(info.contains("rejected_calls=0,failed_calls=1\r\n"), "{info}");
 }
 
 #[test]

@@ -117,6 +117,30 @@ fn resp3_pushes_and_reply_off() {
 }
 
 #[test]
+fn a_transaction_runs_what_it_queued_after_subscribing() {
+    let s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "MULTI"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "SUBSCRIBE", "ch"), b"+QUEUED\r\n");
+    assert_eq!(cmd!(c, "SSUBSCRIBE", "sh"), b"+QUEUED\r\n");
+    assert_eq!(cmd!(c, "INCR", "n"), b"+QUEUED\r\n");
+    // SUBSCRIBE inside EXEC still lets the queue run; SSUBSCRIBE is refused there.
+    assert_eq!(
+        cmd!(c, "EXEC"),
+        [
+            &b"*3\r\n*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"[..],
+            b"-ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client\r\n:1\r\n",
+        ]
+        .concat()
+    );
+    // After EXEC the connection is in RESP2 pub/sub mode.
+    assert_eq!(
+        cmd!(c, "INCR", "n"),
+        &b"-ERR Can't execute 'incr': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"[..]
+    );
+}
+
+#[test]
 fn keyspace_notifications() {
     let s = Server::start();
     let mut c = s.raw();
@@ -136,9 +160,12 @@ fn keyspace_notifications() {
     cmd!(c, "SET", "k", "1");
     cmd!(c, "INCRBY", "k", "2");
     cmd!(c, "DEL", "k");
+    cmd!(c, "APPEND", "k", "x");
     assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@3__:set", "k"]));
     assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@3__:incrby", "k"]));
     assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@3__:del", "k"]));
+    // APPEND creating its key is an append, not a set.
+    assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@3__:append", "k"]));
     // Expired keys are announced when active expiry removes them; new keys on creation.
     cmd!(c, "CONFIG", "SET", "notify-keyspace-events", "Exn");
     cmd!(c, "PSETEX", "t", "50", "v");
@@ -197,6 +224,26 @@ fn monitor_shows_commands() {
     cmd!(c, "GET", "a b");
     let line = String::from_utf8(m.read()).unwrap();
     assert!(line.contains(r#""GET" "a b""#), "{line}");
+    // The monitoring connection may not touch the data (Redis flags it as a replica),
+    // and CLIENT REPLY OFF silences its lines, the one of REPLY OFF itself included,
+    // where pub/sub messages would get through.
+    assert_eq!(
+        cmd!(m, "GET", "x"),
+        b"-ERR Replica can't interact with the keyspace\r\n"
+    );
+    m.send(b"*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n");
+    cmd!(c, "PING", "hidden");
+    m.send(b"*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$2\r\nON\r\n");
+    assert_eq!(m.read(), b"+OK\r\n");
+    let line = String::from_utf8(m.read()).unwrap();
+    assert!(line.ends_with("] \"CLIENT\" \"REPLY\" \"ON\"\r\n"), "{line}");
+    // CLIENT LIST spells flags in Redis's order.
+    let mut p = s.raw();
+    cmd!(p, "CLIENT", "NO-EVICT", "ON");
+    cmd!(p, "SUBSCRIBE", "ch");
+    let list = String::from_utf8(cmd!(c, "CLIENT", "LIST")).unwrap();
+    assert!(list.contains(" flags=O "), "{list}");
+    assert!(list.contains(" flags=Pe "), "{list}");
 }
 
 /// Sends batches of 16 commands, each `head` (all but the last argument) and a 16 KB

@@ -130,6 +130,18 @@ fn xread_blocks_until_an_entry_arrives() {
     // A timeout answers with a null array.
     assert_eq!(cmd!(b, "XREAD", "BLOCK", "10", "STREAMS", "s", "$"), b"*-1\r\n");
     assert_eq!(cmd!(b, "XREAD", "STREAMS", "s", "9"), b"*-1\r\n");
+    // Blocked on two streams, the reader gets the entries of the one that was
+    // written first, alone.
+    b.send(b"XREAD BLOCK 0 STREAMS s t $ $\r\n");
+    wait_blocked(&s, 1);
+    cmd!(c, "MULTI");
+    cmd!(c, "XADD", "t", "5-0", "f", "t");
+    cmd!(c, "XADD", "s", "5-0", "f", "s");
+    cmd!(c, "EXEC");
+    assert_eq!(
+        b.read(),
+        b"*1\r\n*2\r\n$1\r\nt\r\n*1\r\n*2\r\n$3\r\n5-0\r\n*2\r\n$1\r\nf\r\n$1\r\nt\r\n"
+    );
 }
 
 #[test]
