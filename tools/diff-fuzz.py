@@ -3,11 +3,14 @@
 
 Usage: diff-fuzz.py --ref-port 7401 --sut-port 7402 --seed 1 --count 5000 [--resp3]
                     [--out mismatches.jsonl] [--families a,b,...] [--skip-unspecified]
+       diff-fuzz.py --ref-port 7401 --sut-port 7402 --replay-session mismatches.jsonl:LINE
 
 Start a redis-server and a ferrodis (both with --enable-debug-command yes) first.
 Sends the same random command stream (every data type, keyspace commands, MULTI,
 DUMP/RESTORE both ways, Lua scripts: their libraries, errors and the conversions of
-every reply type both ways, and functions) to both servers on persistent raw sockets, parses whole
+every reply type both ways, and functions; and sessions of three connections each:
+pub/sub, keyspace notifications, blocking commands served by others, CLIENT
+UNBLOCK/KILL/REPLY, tracking, MONITOR, HELLO, RESET) to both servers on raw sockets, parses whole
 RESP2/RESP3 replies keeping their types, and compares them exactly; only what is
 random or timed by nature is normalized (random picks, hash order of hashtable
 encodings, TTLs within a second, XINFO times, SCAN cursors). Each mismatch is
@@ -17,6 +20,8 @@ commands and mismatches.
 import argparse
 import json
 import random
+import re
+import select
 import socket
 import sys
 import time
@@ -46,6 +51,10 @@ class Conn:
             pass
 
     def send(self, args):
+        self.s.sendall(self.encode(args))
+
+    @staticmethod
+    def encode(args):
         out = [b"*%d\r\n" % len(args)]
         for a in args:
             if isinstance(a, str):
@@ -53,7 +62,7 @@ class Conn:
             elif isinstance(a, int):
                 a = str(a).encode()
             out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.s.sendall(b"".join(out))
+        return b"".join(out)
 
     def _fill(self):
         d = self.s.recv(1 << 16)
@@ -1857,6 +1866,571 @@ def norm_xpending(r):
 
 # ---------------------------------------------------------------- fuzzer core
 
+# ---------------------------------------------------------------- sessions: several connections at once
+#
+# A session opens SIDE connections to each server and sends the same steps to both:
+# pub/sub, keyspace notifications, blocking pops and reads served by other connections,
+# CLIENT UNBLOCK/KILL/REPLY, client-side caching with its invalidations, HELLO switching,
+# RESET, transactions. After each step every connection is synchronized with two
+# PINGs carrying a token (the second one ends what the step produced on it), so each
+# connection's output (replies, messages, pushes, in order) is compared whole. A
+# connection whose token does not come back is blocked (CLIENT LIST flags=b) or closed.
+
+CHANNELS = [b"ch1", b"ch2", b"news.a", b"news.b", b"__keyspace@0__:k2", b"__keyevent@0__:lpush",
+            b"__keyevent@0__:del", b"__redis__:invalidate", b"__keyspace@1__:k3", b"__keyevent@0__:new"]
+PATTERNS = [b"ch*", b"news.*", b"__keyspace@0__:*", b"__keyevent@*__:*", b"*", b"ch[12]", b"__key*__:k?",
+            b"news.[ab]", b"__keyspace@?__:k[234]"]
+NOTIFY_LETTERS = "KEg$lshztdmn"
+SIDE = 3
+# Words that make a command's effect depend on the clock: left out of sessions, whose
+# notifications would otherwise report expiries at different moments.
+TIMED = {"EX", "PX", "EXAT", "PXAT", "EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT", "SETEX", "PSETEX",
+         "GETEX", "RESTORE", "DEBUG", "BLPOP", "BRPOP", "BLMOVE", "BLOCK", "OBJECT", "XCLAIM",
+         "XAUTOCLAIM", "IDLE", "TIME", "PERSIST"}
+
+
+class Id:
+    """A session connection's id, spelled by each server in its own numbers."""
+
+    def __init__(self, k):
+        self.k = k
+
+
+def upper(a):
+    return (a if isinstance(a, str) else a.decode("latin-1")).upper()
+
+
+def g_session_data(g):
+    if g.p(0.5):
+        for _ in range(20):
+            fam = g.ch(["list", "list", "zset", "stream", "string", "hash", "set", "keyspace"])
+            args, norm = FAMILIES[fam][0](g)
+            if args == "SEQ" or norm["kind"] != "exact" or args[0] in ("DUMPRT",):
+                continue
+            if any(upper(a) in TIMED for a in args if isinstance(a, (str, bytes))):
+                continue
+            return args
+    lk, zk, sk = FAMILY_KEYS["list"], FAMILY_KEYS["zset"], FAMILY_KEYS["stream"]
+    c = g.r.randint(0, 22)
+    if c < 5:
+        return [g.ch(["LPUSH", "RPUSH", "LPUSH", "RPUSHX"]), g.ch(lk)] + [g.member() for _ in range(g.r.randint(1, 3))]
+    if c == 5:
+        return [g.ch(["LPOP", "RPOP"]), g.ch(lk)] + ([g.ch([b"1", b"2", b"0"])] if g.p(0.3) else [])
+    if c == 6:
+        return ["LMOVE", g.ch(lk), g.ch(lk), g.ch(["LEFT", "RIGHT"]), g.ch(["LEFT", "RIGHT"])]
+    if c in (7, 8):
+        return ["ZADD", g.ch(zk)] + [x for _ in range(g.r.randint(1, 3)) for x in (g.ch([b"1", b"2", b"-1", b"0.5"]), g.member())]
+    if c == 9:
+        return [g.ch(["ZPOPMIN", "ZPOPMAX"]), g.ch(zk)]
+    if c in (10, 11):
+        g.xid += 1
+        return ["XADD", g.ch(sk), b"%d-1" % g.xid, b"f", g.member()]
+    if c == 12:
+        return ["XGROUP", "CREATE", g.ch(sk), g.ch(GROUPS), g.ch([b"$", b"0"]), "MKSTREAM"]
+    if c == 13:
+        return [g.ch(["DEL", "UNLINK"])] + [g.ch(KEYS) for _ in range(g.r.randint(1, 2))]
+    if c == 14:
+        return ["SET", g.ch(KEYS), g.val()]
+    if c == 15:
+        return [g.ch(["RENAME", "RENAMENX"]), g.ch(KEYS), g.ch(KEYS)]
+    if c == 16:
+        return ["MOVE", g.ch(KEYS), g.ch([b"1", b"0"])]
+    if c == 17:
+        return ["SWAPDB", b"0", b"1"]
+    if c == 18:
+        return [g.ch(["FLUSHDB", "FLUSHALL"])] if g.p(0.3) else ["COPY", g.ch(KEYS), g.ch(KEYS), "REPLACE"]
+    if c == 19:
+        return [g.ch(["ZUNIONSTORE", "ZINTERSTORE"]), g.ch(zk), b"2", g.ch(zk), g.ch(zk)]
+    if c == 20:
+        return ["SORT", g.ch(lk), "ALPHA", "STORE", g.ch(lk)]
+    if c == 21:
+        return [g.ch(["GET", "LRANGE", "ZRANGE", "XRANGE", "HGETALL", "EXISTS", "TYPE"]), g.ch(KEYS)] + \
+            ([b"0", b"-1"] if g.p(0.5) else [])
+    return ["XTRIM", g.ch(sk), "MAXLEN", g.ch([b"0", b"1"])]
+
+
+def g_session_block(g):
+    lk, zk, sk = FAMILY_KEYS["list"], FAMILY_KEYS["zset"], FAMILY_KEYS["stream"]
+    t = g.ch([b"0", b"0", b"0", b"100", b"0.0"])
+    c = g.r.randint(0, 9)
+    if c < 2:
+        return [g.ch(["BLPOP", "BRPOP"])] + g.r.sample(lk, g.r.randint(1, 2)) + [t]
+    if c == 2:
+        return ["BLMOVE", g.ch(lk), g.ch(lk), g.ch(["LEFT", "RIGHT"]), g.ch(["LEFT", "RIGHT"]), t] if g.p(0.7) \
+            else ["BRPOPLPUSH", g.ch(lk), g.ch(lk), t]
+    if c == 3:
+        ks = g.r.sample(lk, g.r.randint(1, 2))
+        return ["BLMPOP", t, b"%d" % len(ks)] + ks + [g.ch(["LEFT", "RIGHT"])] + (["COUNT", g.ch([b"1", b"2", b"5"])] if g.p(0.5) else [])
+    if c == 4:
+        return [g.ch(["BZPOPMIN", "BZPOPMAX"])] + g.r.sample(zk, g.r.randint(1, 2)) + [t]
+    if c == 5:
+        ks = g.r.sample(zk, g.r.randint(1, 2))
+        return ["BZMPOP", t, b"%d" % len(ks)] + ks + [g.ch(["MIN", "MAX"])] + (["COUNT", g.ch([b"1", b"3"])] if g.p(0.5) else [])
+    if c in (6, 7):
+        a = ["XREAD"] + (["COUNT", g.ch([b"1", b"2"])] if g.p(0.4) else []) + ["BLOCK", g.ch([b"0", b"0", b"100000"])]
+        ks = g.r.sample(sk, g.r.randint(1, 2))
+        return a + ["STREAMS"] + ks + [g.ch([b"$", b"$", b"0", b"%d" % g.xid]) for _ in ks]
+    if c == 8:
+        a = ["XREADGROUP", "GROUP", g.ch(GROUPS), g.ch(CONSUMERS)] + (["COUNT", g.ch([b"1", b"2"])] if g.p(0.4) else [])
+        a += ["BLOCK", b"0"] + (["NOACK"] if g.p(0.2) else [])
+        return a + ["STREAMS", g.ch(sk), g.ch([b">", b">", b"0"])]
+    return ["WAIT", g.ch([b"1", b"0"]), b"0"]
+
+
+def g_session_pubsub(g):
+    c = g.r.randint(0, 13)
+    if c < 2:
+        return ["SUBSCRIBE"] + g.r.sample(CHANNELS, g.r.randint(1, 3))
+    if c == 2:
+        return ["UNSUBSCRIBE"] + (g.r.sample(CHANNELS, g.r.randint(1, 2)) if g.p(0.6) else [])
+    if c < 5:
+        return ["PSUBSCRIBE"] + g.r.sample(PATTERNS, g.r.randint(1, 2))
+    if c == 5:
+        return ["PUNSUBSCRIBE"] + (g.r.sample(PATTERNS, g.r.randint(1, 2)) if g.p(0.6) else [])
+    if c == 6:
+        return ["SSUBSCRIBE"] + g.r.sample(CHANNELS[:4], g.r.randint(1, 2))
+    if c == 7:
+        return ["SUNSUBSCRIBE"] + (g.r.sample(CHANNELS[:4], 1) if g.p(0.6) else [])
+    if c < 11:
+        return [g.ch(["PUBLISH", "PUBLISH", "SPUBLISH"]), g.ch(CHANNELS), g.val()]
+    if c == 11:
+        return ["PUBSUB", g.ch(["CHANNELS", "SHARDCHANNELS"])] + ([g.ch(PATTERNS)] if g.p(0.5) else [])
+    if c == 12:
+        return ["PUBSUB", g.ch(["NUMSUB", "SHARDNUMSUB"])] + g.r.sample(CHANNELS, g.r.randint(0, 3))
+    return ["PUBSUB", "NUMPAT"]
+
+
+def g_session_client(g, me):
+    other = Id(g.r.randrange(SIDE))
+    c = g.r.randint(0, 18)
+    if c == 18:
+        return ["MONITOR"]
+    if c < 4:
+        a = ["CLIENT", "TRACKING", g.ch(["ON", "ON", "OFF"])]
+        if g.p(0.3):
+            a += ["REDIRECT", g.ch([other, other, b"999999"])]
+        if g.p(0.3):
+            a.append("BCAST")
+            for _ in range(g.r.randint(0, 2)):
+                a += ["PREFIX", g.ch([b"k", b"k2", b"k3", b"", b"x"])]
+        if g.p(0.25):
+            a.append(g.ch(["OPTIN", "OPTOUT"]))
+        if g.p(0.25):
+            a.append("NOLOOP")
+        return a
+    if c == 4:
+        return ["CLIENT", "CACHING", g.ch(["YES", "NO"])]
+    if c == 5:
+        return ["CLIENT", g.ch(["GETREDIR", "TRACKINGINFO", "ID"])]
+    if c in (6, 7):
+        return ["CLIENT", "UNBLOCK", g.ch([other, other, b"999999"])] + ([g.ch(["TIMEOUT", "ERROR", "BAD"])] if g.p(0.5) else [])
+    if c == 8:
+        return ["CLIENT", "REPLY", g.ch(["SKIP", "ON", "SKIP", "BAD"])]
+    if c == 9:
+        return ["CLIENT", "KILL", "ID", other] if g.p(0.8) else ["CLIENT", "KILL", "ID", Id(me)]
+    if c in (10, 11):
+        return ["HELLO", g.ch([b"2", b"3", b"3", b"4"])]
+    if c == 12:
+        return ["RESET"]
+    if c == 13:
+        return ["SELECT", g.ch([b"0", b"1"])]
+    if c == 14:
+        return g.ch([["PING"], ["PING", b"hi"], ["ECHO", b"e"], ["QUIT"] if g.p(0.3) else ["PING"]])
+    if c == 15:
+        return ["CLIENT", "NO-EVICT", g.ch(["ON", "OFF"])]
+    if c == 16:
+        return ["WATCH", g.ch(KEYS)]
+    return ["CLIENT", "SETNAME", g.ch([b"n1", b"n2"])]
+
+
+def g_session_step(g):
+    """One step: (connection, commands sent on it together)."""
+    me = g.r.randrange(SIDE)
+    x = g.r.random()
+    if x < 0.35:
+        return me, [g_session_data(g)]
+    if x < 0.6:
+        return me, [g_session_pubsub(g)]
+    if x < 0.75:
+        return me, [g_session_block(g)]
+    if x < 0.9:
+        return me, [g_session_client(g, me)]
+    if x < 0.95:
+        body = [g.ch([g_session_data, g_session_data, g_session_block, g_session_pubsub])(g) for _ in range(g.r.randint(1, 3))]
+        return me, [["MULTI"]] + body + [[g.ch(["EXEC", "EXEC", "DISCARD"])]]
+    if x < 0.97:
+        return me, [["CLIENT", "REPLY", "OFF"], g_session_data(g), g_session_pubsub(g), ["CLIENT", "REPLY", "ON"]]
+    return None, [["CONFIG", "SET", "notify-keyspace-events", "".join(l for l in NOTIFY_LETTERS if g.p(0.4))]]
+
+
+def marker_of(m):
+    if m[0] == "$" and isinstance(m[1], bytes) and m[1].startswith(b"\x01mk"):
+        return m[1]
+    if m[0] in "*>" and m[1] and len(m[1]) == 2 and m[1][0] == ("$", b"pong") and m[1][1][0] == "$" \
+            and isinstance(m[1][1][1], bytes) and m[1][1][1].startswith(b"\x01mk"):
+        return m[1][1][1]
+    return None
+
+
+def client_flags(ctl, cid):
+    r = ctl.cmd(["CLIENT", "LIST", "ID", str(cid)])
+    if r[0] not in "$=+" or not r[1]:
+        return None
+    for f in r[1].split():
+        if f.startswith(b"flags="):
+            return f[6:].decode()
+    return None
+
+
+def symbolize(m, ids):
+    """Each server's connection ids as the session's own names."""
+    if m[0] == ":" and m[1] in ids:
+        return ("ID", ids[m[1]])
+    if m[0] in "*~>%" and m[1]:
+        if m[0] == "%":
+            return ("%", tuple((symbolize(a, ids), symbolize(b, ids)) for a, b in m[1]))
+        return (m[0], tuple(symbolize(x, ids) for x in m[1]))
+    return m
+
+
+MONITOR_LINE = re.compile(rb"^\d+\.\d+ \[(\d+) [^\]]*\]")
+
+
+def monitor_line(m):
+    """A MONITOR line without its time and client address."""
+    if m[0] == "+" and m[1][:1].isdigit():
+        return ("+", MONITOR_LINE.sub(rb"[\1]", m[1]))
+    return m
+
+
+MONITOR_ID = re.compile(rb'("(?:REDIRECT|UNBLOCK|ID)" ")(\d+)"')
+
+
+def normalize_all(out, inv):
+    """Every connection's output with each server's own numbers and hash orders set
+    aside: MONITOR lines without time and address, connection ids (in HELLO replies and
+    in the arguments MONITOR shows) as session names, and the messages one publication
+    sends a connection through several patterns in pattern order (Redis walks its
+    pattern table in hash order)."""
+    def mon(m):
+        m = monitor_line(m)
+        if m[0] == "+" and m[1][:1] == b"[":
+            return ("+", MONITOR_ID.sub(lambda x: x.group(1) + (inv[int(x.group(2))].encode() if int(x.group(2)) in inv else x.group(2)) + b'"', m[1]))
+        if m[0] in "*%" and m[1] and (m[1][0] == ("$", b"server") or (m[0] == "%" and m[1][0][0] == ("$", b"server"))):
+            return symbolize(m, inv)
+        return m
+    out = [mon(m) for m in out]
+
+    def pkey(m):
+        if m[0] in "*>" and m[1] and len(m[1]) == 4 and m[1][0] == ("$", b"pmessage"):
+            return (m[1][2], m[1][3])
+        return None
+    res, i = [], 0
+    while i < len(out):
+        k = pkey(out[i])
+        j = i + 1
+        while k is not None and j < len(out) and pkey(out[j]) == k:
+            j += 1
+        res += sorted(out[i:j], key=skey) if j - i > 1 else out[i:j]
+        i = j
+    return res
+
+
+def sort_bulk_arrays(m):
+    """Arrays of bulk strings sorted, at any depth (PUBSUB CHANNELS, also inside EXEC)."""
+    if m[0] in "*~" and m[1] and all(x[0] == "$" for x in m[1]):
+        return (m[0], tuple(sorted(m[1], key=skey)))
+    if m[0] in "*~" and m[1]:
+        return (m[0], tuple(sort_bulk_arrays(x) for x in m[1]))
+    return m
+
+
+UNSUBS = (b"unsubscribe", b"punsubscribe", b"sunsubscribe")
+
+
+def is_unsub(m):
+    return m[0] in "*>" and m[1] and len(m[1]) == 3 and m[1][0][0] == "$" and m[1][0][1] in UNSUBS
+
+
+def nested_push(m):
+    return m[0] in "*~%" and m[1] is not None and any(
+        x[0] == ">" or nested_push(x) for y in m[1] for x in (y if m[0] == "%" else (y,)))
+
+
+def has_error(m):
+    return m[0] == "-" or (m[0] in "*~>" and m[1] is not None and any(has_error(x) for x in m[1]))
+
+
+def is_keymiss(m):
+    if m[0] not in "*>" or not m[1] or m[1][0] not in (("$", b"message"), ("$", b"pmessage")):
+        return False
+    chan, payload = m[1][-2][1], m[1][-1][1]
+    return payload == b"keymiss" or (isinstance(chan, bytes) and chan.endswith(b"__:keymiss"))
+
+
+def normalize_own(out):
+    """The output of the connection that sent the step's commands, with what Redis
+    leaves open set aside: the order in which UNSUBSCRIBE without arguments names the
+    channels (hash order: names sorted, counts kept in order), and where a push its own
+    command caused goes relative to that command's reply (before or after, by
+    command, in Redis 7.0): replies and pushes are compared as two sequences."""
+    res, i = [], 0
+    while i < len(out):
+        if is_unsub(out[i]):
+            j = i
+            while j < len(out) and is_unsub(out[j]) and out[j][1][0] == out[i][1][0]:
+                j += 1
+            run = out[i:j]
+            names = sorted((x[1][1] for x in run), key=skey)
+            res += [(x[0], (x[1][0], n, x[1][2])) for x, n in zip(run, names)]
+            i = j
+        else:
+            res.append(out[i])
+            i += 1
+    return [("REPLIES",) + tuple(m for m in res if m[0] != ">"), ("PUSHES",) + tuple(m for m in res if m[0] == ">")]
+
+
+class Session:
+    def __init__(self, fz):
+        self.fz = fz
+        self.g = fz.g
+        self.srv = {"ref": (fz.ref, fz.a.ref_port), "sut": (fz.sut, fz.a.sut_port)}
+        self.conns = {s: [None] * SIDE for s in self.srv}
+        self.ids = {s: [None] * SIDE for s in self.srv}
+        self.transcript = []
+        self.steps = []  # [connection, [argv, ...]] per step, for --replay-session
+        self.notify = ""
+        self.step_no = 0
+        for k in range(SIDE):
+            self.open(k)
+
+    def open(self, k):
+        for s, (ctl, port) in self.srv.items():
+            c = Conn(port)
+            self.conns[s][k] = c
+            self.ids[s][k] = c.cmd(["CLIENT", "ID"])[1]
+
+    def spell(self, s, args):
+        return [str(self.ids[s][a.k]).encode() if isinstance(a, Id) else a for a in args]
+
+    def line(self, k, args):
+        return "c%s: %s" % ("*" if k is None else k, cli_line(["<id c%d>" % a.k if isinstance(a, Id) else a for a in args]))
+
+    def drain(self, s, k, token):
+        conn, ctl = self.conns[s][k], self.srv[s][0]
+        out = []
+        polls = 0
+        while True:
+            if not conn.buf:
+                ready, _, _ = select.select([conn.s], [], [], 0.03)
+                if not ready:
+                    fl = client_flags(ctl, self.ids[s][k])
+                    if fl is None:
+                        out.append(("GONE",))
+                        return out, "gone"
+                    if "b" in fl:
+                        out.append(("BLOCKED",))
+                        return out, "blocked"
+                    polls += 1
+                    if polls > 30:
+                        out.append(("TIMEOUT", fl))
+                        return out, "timeout"
+                    continue
+            try:
+                m = conn.read()
+            except (ProtoError, OSError) as e:
+                out.append(("CLOSED",))
+                return out, "closed"
+            mk = marker_of(m)
+            if mk is not None:
+                out.append(("MARK", mk))
+                if mk == token:
+                    return out, "ok"
+                continue
+            out.append(m)
+
+    def sync(self, first, flags, pending=None):
+        """Both servers' output on every connection up to this step's token. The step's
+        own commands (`pending`) go out in one write with its connection's tokens, so
+        each server reads them as one batch."""
+        self.step_no += 1
+        tok = b"\x01mk%d" % self.step_no
+        order = ([first] if first is not None else []) + [k for k in range(SIDE) if k != first]
+        res = {}
+        refused = False
+        for k in order:
+            got = {}
+            for s in self.srv:
+                conn = self.conns[s][k]
+                head = pending[s] if pending and k == first else b""
+                try:
+                    conn.s.sendall(head + Conn.encode(["PING", tok + b"a"]) + Conn.encode(["PING", tok + b"b"]))
+                except OSError:
+                    pass
+                t0 = time.time()
+                out, state = self.drain(s, k, tok + b"b")
+                out = normalize_all(out, {v: "c%d" % i for i, v in enumerate(self.ids[s])})
+                key = "session-%s:%s" % (s, state)
+                self.fz.stats[key] = self.fz.stats.get(key, 0) + 1
+                self.fz.stats[key + ":secs"] = round(self.fz.stats.get(key + ":secs", 0) + time.time() - t0, 3)
+                if k == first and "ids" in flags:
+                    inv = {v: "c%d" % i for i, v in enumerate(self.ids[s])}
+                    out = [symbolize(m, inv) for m in out]
+                if k == first and "sort" in flags:
+                    out = [sort_bulk_arrays(m) for m in out]
+                if k == first and s == "ref":
+                    refused = any(has_error(m) for m in out)
+                if refused:
+                    # A read refused for its arguments: Redis mostly parses them before
+                    # looking its keys up, ferrodis counts the lookups first (left).
+                    out = [m for m in out if not is_keymiss(m)]
+                if k == first and s == "ref" and any(nested_push(m) for m in out):
+                    # Redis 7.0 wrote a push inside its own reply (ZPOPMAX, ZMPOP, ...
+                    # notifying their own RESP3 connection): the framing is off.
+                    return "known", "push-inside-reply"
+                if k == first:
+                    out = normalize_own(out)
+                got[s] = (out, state)
+            res[k] = got
+            if getattr(self.fz.a, "verbose_session", False):
+                print("   c%d ref: %s" % (k, str(got["ref"])[:600]))
+                if got["ref"] != got["sut"]:
+                    print("   c%d sut: %s" % (k, str(got["sut"])[:600]))
+            if got["ref"] != got["sut"]:
+                return k, got
+            # A connection left silent (CLIENT REPLY OFF that ON could not undo) starts over.
+            if got["ref"][1] in ("closed", "gone", "timeout"):
+                for s in self.srv:
+                    self.conns[s][k].close()
+                self.open(k)
+        return None, None
+
+    def step(self, given=None):
+        k, cmds = given or g_session_step(self.g)
+        self.steps.append([k, [[{"id": x.k} if isinstance(x, Id) else (x.decode("latin-1") if isinstance(x, bytes) else str(x))
+                                for x in a] for a in cmds]])
+        flags = set()
+        for a in cmds:
+            w = [upper(x) for x in a[:2] if isinstance(x, (str, bytes))]
+            if w[:1] == ["HELLO"] or w[:2] in (["CLIENT", "GETREDIR"], ["CLIENT", "TRACKINGINFO"], ["CLIENT", "ID"]):
+                flags.add("ids")
+            if w[:2] in (["PUBSUB", "CHANNELS"], ["PUBSUB", "SHARDCHANNELS"]):
+                flags.add("sort")
+            self.transcript.append(self.line(k, a))
+            if getattr(self.fz.a, "verbose_session", False):
+                print(self.transcript[-1])
+            self.fz.stats["session:" + " ".join(w[:2] if w[:1] in (["CLIENT"], ["PUBSUB"], ["XGROUP"]) else w[:1])] = \
+                self.fz.stats.get("session:" + " ".join(w[:2] if w[:1] in (["CLIENT"], ["PUBSUB"], ["XGROUP"]) else w[:1]), 0) + 1
+        pending = {}
+        for s, (ctl, _) in self.srv.items():
+            if k is None:
+                for a in cmds:
+                    ctl.cmd(a)
+                continue
+            pending[s] = b"".join(Conn.encode(self.spell(s, a)) for a in cmds)
+        bad, got = self.sync(k, flags, pending)
+        if bad == "known":
+            self.fz.known_counts[got] = self.fz.known_counts.get(got, 0) + 1
+            return False
+        if bad is not None:
+            fz = self.fz
+            m = {"seed": fz.a.seed, "resp3": fz.resp3, "n": fz.n, "cmd": self.transcript[-1],
+                 "ref": "c%d: %r" % (bad, got["ref"]), "sut": "c%d: %r" % (bad, got["sut"]),
+                 "note": "(session: output of connection c%d after the last step)" % bad,
+                 "history": self.transcript[-25:], "full": self.transcript, "kind": "session", "known": None,
+                 "steps": self.steps, "notify": self.notify}
+            fz.mismatches.append(m)
+            if fz.out:
+                fz.out.write(json.dumps(m) + "\n")
+                fz.out.flush()
+            if not fz.a.quiet:
+                print("MISMATCH #%d n=%d %s\n  ref: %s\n  sut: %s" % (len(fz.mismatches), fz.n, m["cmd"], m["ref"][:300], m["sut"][:300]))
+            return False
+        return True
+
+    def counted(self):
+        """Calls, rejections and failures per command, and errors per code, as each
+        server counted them during the session (the control connection's own polling
+        left out)."""
+        res = {}
+        for s, (ctl, _) in self.srv.items():
+            r = ctl.cmd(["INFO", "commandstats"])
+            text = r[1].decode("latin-1") if r[0] in "$=" else ""
+            d = {}
+            for ln in text.split("\r\n"):
+                if ln.startswith("cmdstat_") and ":" in ln:
+                    name, _, rest = ln.partition(":")
+                    if name in ("cmdstat_client|list", "cmdstat_info", "cmdstat_config|resetstat"):
+                        continue
+                    f = dict(x.split("=") for x in rest.split(","))
+                    d[name] = (f["calls"], f["rejected_calls"], f["failed_calls"])
+            r = ctl.cmd(["INFO", "errorstats"])
+            text = r[1].decode("latin-1") if r[0] in "$=" else ""
+            d.update({ln.split(":")[0]: ln.split(":")[1] for ln in text.split("\r\n") if ln.startswith("errorstat_")})
+            res[s] = d
+        return res
+
+    def check_counts(self):
+        c = self.counted()
+        if c["ref"] != c["sut"]:
+            a, b = c["ref"], c["sut"]
+            diff = sorted(set(k for k in set(a) | set(b) if a.get(k) != b.get(k)))
+            fz = self.fz
+            m = {"seed": fz.a.seed, "resp3": fz.resp3, "n": fz.n, "cmd": "INFO commandstats/errorstats",
+                 "ref": repr({k: a.get(k) for k in diff}), "sut": repr({k: b.get(k) for k in diff}),
+                 "note": "(session: counted differently)", "history": self.transcript[-25:], "full": self.transcript,
+                 "kind": "session", "known": None, "steps": self.steps, "notify": self.notify}
+            fz.mismatches.append(m)
+            if fz.out:
+                fz.out.write(json.dumps(m) + "\n")
+                fz.out.flush()
+            if not fz.a.quiet:
+                print("MISMATCH #%d n=%d %s\n  ref: %s\n  sut: %s" % (len(fz.mismatches), fz.n, m["cmd"], m["ref"][:300], m["sut"][:300]))
+            return False
+        return True
+
+    def close(self):
+        for s, (ctl, _) in self.srv.items():
+            for c in self.conns[s]:
+                c.close()
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                r = ctl.cmd(["CLIENT", "LIST"])
+                text = r[1] if r[0] in "$=" else b""
+                live = {int(f[3:]) for f in text.split() if f.startswith(b"id=")}
+                if not live & set(self.ids[s]):
+                    break
+                time.sleep(0.005)
+            ctl.cmd(["CONFIG", "SET", "notify-keyspace-events", ""])
+
+
+def run_session(fz, replay=None):
+    """One session from an empty dataset: generated, or replayed from a mismatch record
+    (its "steps" and "notify")."""
+    ses = Session(fz)
+    flags = replay["notify"] if replay else "".join(l for l in NOTIFY_LETTERS if fz.g.p(0.4))
+    ses.notify = flags
+    for s, (ctl, _) in ses.srv.items():
+        ctl.cmd(["FLUSHALL"])
+        ctl.cmd(["CONFIG", "SET", "notify-keyspace-events", flags])
+        ctl.cmd(["CONFIG", "RESETSTAT"])
+    ok = True
+    steps = [(k, [[Id(x["id"]) if isinstance(x, dict) else x for x in a] for a in cmds]) for k, cmds in replay["steps"]] \
+        if replay else [None] * fz.rnd.randint(5, 30)
+    try:
+        for given in steps:
+            if not ses.step(given):
+                ok = False
+                break
+        if ok:
+            ok = ses.check_counts()
+    finally:
+        ses.close()
+    if not ok:
+        fz.resync()
+    return ok
+
+
 class Fuzzer:
     def __init__(self, args):
         self.a = args
@@ -1872,9 +2446,9 @@ class Fuzzer:
         self.n = 0
         self.stats = {}
         self.out = open(args.out, "a") if args.out else None
-        fams = args.families.split(",") if args.families else list(FAMILIES)
+        fams = args.families.split(",") if args.families else list(FAMILIES) + ["session"]
         self.fams = [f for f in fams]
-        self.weights = [FAMILIES[f][1] for f in fams]
+        self.weights = [FAMILIES[f][1] if f in FAMILIES else 2 for f in fams]
         self.setup()
 
     def setup(self):
@@ -2288,6 +2862,8 @@ class Fuzzer:
         items = []
         for _ in range(self.rnd.randint(1, 5)):
             fam = self.rnd.choices(self.fams, self.weights)[0]
+            if fam == "session":
+                continue
             args, norm = FAMILIES[fam][0](self.g)
             if args == "SEQ":
                 args, norm = norm["seq"][-1]
@@ -2324,6 +2900,9 @@ class Fuzzer:
                 self.run_multi()
                 continue
             fam = self.rnd.choices(self.fams, self.weights)[0]
+            if fam == "session":
+                run_session(self)
+                continue
             args, norm = FAMILIES[fam][0](self.g)
             try:
                 if args == "SEQ":
@@ -2369,7 +2948,22 @@ def main():
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--skip-unspecified", dest="known", action="store_true",
                     help="count, not record, differences in results Redis leaves unspecified")
+    ap.add_argument("--replay-session", default=None, metavar="FILE:LINE",
+                    help="run again the session of a mismatch record (line numbers from 0), printing what differs")
     args = ap.parse_args()
+    if args.replay_session:
+        path, _, line = args.replay_session.rpartition(":")
+        rec = json.loads(open(path).readlines()[int(line)])
+        args.families = "session"
+        args.verbose_session = True
+        f = Fuzzer(args)
+        run_session(f, rec)
+        for m in f.mismatches:
+            print("\n".join(m["history"]))
+            print("ref:", m["ref"])
+            print("sut:", m["sut"])
+        print("mismatches=%d" % len(f.mismatches))
+        return
     f = Fuzzer(args)
     dt = f.run()
     print("seed=%d resp3=%s commands=%d mismatches=%d unspecified=%s time=%.1fs" % (args.seed, args.resp3, f.n, len(f.mismatches), f.known_counts, dt))
