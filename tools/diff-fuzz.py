@@ -2333,20 +2333,23 @@ class Session:
             self.fz.known_counts[got] = self.fz.known_counts.get(got, 0) + 1
             return False
         if bad is not None:
-            fz = self.fz
-            m = {"seed": fz.a.seed, "resp3": fz.resp3, "n": fz.n, "cmd": self.transcript[-1],
-                 "ref": "c%d: %r" % (bad, got["ref"]), "sut": "c%d: %r" % (bad, got["sut"]),
-                 "note": "(session: output of connection c%d after the last step)" % bad,
-                 "history": self.transcript[-25:], "full": self.transcript, "kind": "session", "known": None,
-                 "steps": self.steps, "notify": self.notify}
-            fz.mismatches.append(m)
-            if fz.out:
-                fz.out.write(json.dumps(m) + "\n")
-                fz.out.flush()
-            if not fz.a.quiet:
-                print("MISMATCH #%d n=%d %s\n  ref: %s\n  sut: %s" % (len(fz.mismatches), fz.n, m["cmd"], m["ref"][:300], m["sut"][:300]))
+            self.record(self.transcript[-1], "c%d: %r" % (bad, got["ref"]), "c%d: %r" % (bad, got["sut"]),
+                        "(session: output of connection c%d after the last step)" % bad)
             return False
         return True
+
+    def record(self, cmd, ref, sut, note):
+        """A mismatch, with the steps that led to it (replayable)."""
+        fz = self.fz
+        m = {"seed": fz.a.seed, "resp3": fz.resp3, "n": fz.n, "cmd": cmd, "ref": ref, "sut": sut, "note": note,
+             "history": self.transcript[-25:], "full": self.transcript, "kind": "session", "known": None,
+             "steps": self.steps, "notify": self.notify}
+        fz.mismatches.append(m)
+        if fz.out:
+            fz.out.write(json.dumps(m) + "\n")
+            fz.out.flush()
+        if not fz.a.quiet:
+            print("MISMATCH #%d n=%d %s\n  ref: %s\n  sut: %s" % (len(fz.mismatches), fz.n, cmd, ref[:300], sut[:300]))
 
     def counted(self):
         """Calls, rejections and failures per command, and errors per code, as each
@@ -2378,17 +2381,8 @@ class Session:
         if c["ref"] != c["sut"]:
             a, b = c["ref"], c["sut"]
             diff = sorted(set(k for k in set(a) | set(b) if a.get(k) != b.get(k)))
-            fz = self.fz
-            m = {"seed": fz.a.seed, "resp3": fz.resp3, "n": fz.n, "cmd": "INFO commandstats/errorstats",
-                 "ref": repr({k: a.get(k) for k in diff}), "sut": repr({k: b.get(k) for k in diff}),
-                 "note": "(session: counted differently)", "history": self.transcript[-25:], "full": self.transcript,
-                 "kind": "session", "known": None, "steps": self.steps, "notify": self.notify}
-            fz.mismatches.append(m)
-            if fz.out:
-                fz.out.write(json.dumps(m) + "\n")
-                fz.out.flush()
-            if not fz.a.quiet:
-                print("MISMATCH #%d n=%d %s\n  ref: %s\n  sut: %s" % (len(fz.mismatches), fz.n, m["cmd"], m["ref"][:300], m["sut"][:300]))
+            self.record("INFO commandstats/errorstats", repr({k: a.get(k) for k in diff}),
+                        repr({k: b.get(k) for k in diff}), "(session: counted differently)")
             return False
         return True
 
