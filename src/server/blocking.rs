@@ -216,7 +216,10 @@ impl Server {
                     continue;
                 };
                 // Stream readers each wait for their own id (and XREADGROUP readers
-                // also for the key's deletion): their command decides.
+                // also for the key's deletion): their command decides. A list or
+                // sorted set waiter is served while the key holds its type; waiters of
+                // another type are passed over, not waited behind. Redis compat:
+                // blocked.c handleClientsBlockedOnKeys serves by the key's type.
                 if kind != "stream" {
                     let now = crate::clock::now_ms();
                     let ready = self
@@ -225,7 +228,7 @@ impl Server {
                         .and_then(|d| d.peek(&key, now))
                         .is_some_and(|o| o.type_name() == kind);
                     if !ready {
-                        break;
+                        continue;
                     }
                 }
                 self.rerun_blocked(cid, &key);

@@ -142,6 +142,18 @@ fn xread_blocks_until_an_entry_arrives() {
         b.read(),
         b"*1\r\n*2\r\n$1\r\nt\r\n*1\r\n*2\r\n$3\r\n5-0\r\n*2\r\n$1\r\nf\r\n$1\r\nt\r\n"
     );
+    // A list waiter ahead of it on the same key does not hold the reader back.
+    let mut l = s.raw();
+    l.send(b"BLPOP u 0\r\n");
+    wait_blocked(&s, 1);
+    b.send(b"XREAD BLOCK 0 STREAMS u $\r\n");
+    wait_blocked(&s, 2);
+    cmd!(c, "XADD", "u", "1-0", "f", "v");
+    assert_eq!(
+        b.read(),
+        b"*1\r\n*2\r\n$1\r\nu\r\n*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    );
+    wait_blocked(&s, 1);
 }
 
 #[test]
