@@ -2269,12 +2269,12 @@ class Session:
                     pass
                 t0 = time.time()
                 out, state = self.drain(s, k, tok + b"b")
-                out = normalize_all(out, {v: "c%d" % i for i, v in enumerate(self.ids[s])})
+                inv = {v: "c%d" % i for i, v in enumerate(self.ids[s])}
+                out = normalize_all(out, inv)
                 key = "session-%s:%s" % (s, state)
                 self.fz.stats[key] = self.fz.stats.get(key, 0) + 1
                 self.fz.stats[key + ":secs"] = round(self.fz.stats.get(key + ":secs", 0) + time.time() - t0, 3)
                 if k == first and "ids" in flags:
-                    inv = {v: "c%d" % i for i, v in enumerate(self.ids[s])}
                     out = [symbolize(m, inv) for m in out]
                 if k == first and "sort" in flags:
                     out = [sort_bulk_arrays(m) for m in out]
@@ -2319,8 +2319,8 @@ class Session:
             self.transcript.append(self.line(k, a))
             if getattr(self.fz.a, "verbose_session", False):
                 print(self.transcript[-1])
-            self.fz.stats["session:" + " ".join(w[:2] if w[:1] in (["CLIENT"], ["PUBSUB"], ["XGROUP"]) else w[:1])] = \
-                self.fz.stats.get("session:" + " ".join(w[:2] if w[:1] in (["CLIENT"], ["PUBSUB"], ["XGROUP"]) else w[:1]), 0) + 1
+            name = "session:" + " ".join(w[:2] if w[:1] in (["CLIENT"], ["PUBSUB"], ["XGROUP"]) else w[:1])
+            self.fz.stats[name] = self.fz.stats.get(name, 0) + 1
         pending = {}
         for s, (ctl, _) in self.srv.items():
             if k is None:

@@ -237,11 +237,16 @@ impl Ctx<'_> {
                 return;
             };
             for _ in 0..times {
-                let now = self.now_ms;
-                let found = self.srv.dbs.get_mut(self.db).is_some_and(|d| d.exists(key, now));
-                self.count_lookup(key, found, notify);
+                self.lookup_for_read(key, notify);
             }
         });
+    }
+
+    /// Looks `key` up for reading (expiring it if due) and counts the lookup.
+    pub fn lookup_for_read(&mut self, key: &[u8], notify: bool) {
+        let now = self.now_ms;
+        let found = self.srv.dbs.get_mut(self.db).is_some_and(|d| d.exists(key, now));
+        self.count_lookup(key, found, notify);
     }
 
     /// One lookup of `key` for reading: a keyspace hit or miss, and on a miss the

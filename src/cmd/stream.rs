@@ -597,8 +597,7 @@ fn xread_generic(ctx: &mut Ctx, a: &Args, group_cmd: bool) -> CmdResult {
     // blocked client served later is not counted again.
     for (&key, &idarg) in r.keys.iter().zip(r.ids) {
         if !rerun {
-            let found = ctx.srv.dbs.get_mut(ctx.db).is_some_and(|d| d.exists(key, now));
-            ctx.count_lookup(key, found, true);
+            ctx.lookup_for_read(key, true);
         }
         let o = ctx.srv.dbs[ctx.db].get(key, now);
         if rerun && group_cmd && o.is_none_or(|o| o.stream().is_none()) {
@@ -641,13 +640,12 @@ fn xread_generic(ctx: &mut Ctx, a: &Args, group_cmd: bool) -> CmdResult {
         r.count
     };
     let limit = if count == 0 { usize::MAX } else { count };
-    // RESP3: a map of key -> entries; RESP2: an array of [key, entries] pairs.
     if !rerun {
         for &key in r.keys {
-            let found = ctx.srv.dbs.get_mut(ctx.db).is_some_and(|d| d.exists(key, now));
-            ctx.count_lookup(key, found, true);
+            ctx.lookup_for_read(key, true);
         }
     }
+    // RESP3: a map of key -> entries; RESP2: an array of [key, entries] pairs.
     let d = ctx.out.begin_deferred(if ctx.out.resp3 { b'%' } else { b'*' });
     let mut served = 0;
     for (&key, &f) in r.keys.iter().zip(&from) {

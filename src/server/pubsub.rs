@@ -164,21 +164,16 @@ impl Server {
     /// Pub/sub messages and invalidations (`push`) get through CLIENT REPLY OFF; MONITOR
     /// lines do not. Redis compat: networking.c prepareClientToWrite, CLIENT_PUSHING.
     pub(super) fn deliver(&mut self, cur: &mut Option<Current<'_>>, cid: usize, msg2: &[u8], msg3: &[u8], push: bool) {
-        // A client told to close after its reply gets nothing more. Redis compat:
-        // networking.c _addReplyToBufferOrList.
-        if self.clients.get(cid).is_some_and(|c| c.close_after_reply) {
+        // A client told to close after its reply gets nothing more (Redis compat:
+        // networking.c _addReplyToBufferOrList), and one with replies off no MONITOR
+        // line, the one of the command that switched them off included.
+        let Some(c) = self.clients.get(cid) else {
+            return;
+        };
+        if c.close_after_reply || (!push && c.reply_mode == super::client::ReplyMode::Off) {
             return;
         }
         if let Some(c) = cur.as_mut().filter(|c| c.cid == cid) {
-            // The command that switched replies off is not shown to its own client.
-            if !push
-                && self
-                    .clients
-                    .get(cid)
-                    .is_some_and(|c| c.reply_mode == super::client::ReplyMode::Off)
-            {
-                return;
-            }
             let from = c.out.len();
             let m = if c.out.resp3 { msg3 } else { msg2 };
             c.out.buf.extend_from_slice(m);
@@ -190,7 +185,7 @@ impl Server {
         let Some(c) = self.clients.get_mut(cid) else {
             return;
         };
-        if c.close_asap || (!push && c.reply_mode == super::client::ReplyMode::Off) {
+        if c.close_asap {
             return;
         }
         let m = if c.resp3 { msg3 } else { msg2 };
