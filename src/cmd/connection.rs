@@ -525,8 +525,12 @@ fn kill(ctx: &mut Ctx, cid: usize) {
         // Replication forgets the link now, as Redis frees the client at once: a
         // master link killed inside MULTI before a long command is down from here
         // (its down time counts toward the replica's data age). The socket closes
-        // after the command.
+        // after the command, without what was queued for it (Redis frees another
+        // client at once, pending replies and all).
         ctx.srv.repl_forget_client(cid);
+        if let Some(c) = ctx.srv.clients.get_mut(cid) {
+            c.discard_buffers();
+        }
         ctx.srv.close_client_async(cid);
     }
 }

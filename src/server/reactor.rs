@@ -262,6 +262,11 @@ impl Reactor {
                     flush_client(srv, &self.registry, cid);
                 }
             }
+            // Clients those commands killed go before the replies still queued for
+            // them are written.
+            if !srv.pending_close.is_empty() {
+                close_pending(srv, &self.registry);
+            }
             // A slice of a background snapshot between events.
             snap_wait = srv.snapshot_step(events.is_empty());
             if clock::mono_us() >= next_cron {

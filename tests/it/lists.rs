@@ -180,6 +180,28 @@ fn blocked_clients_are_served_fifo() {
     assert_eq!(cmd!(c, "LLEN", "k1"), b":1\r\n");
 }
 
+#[test]
+fn a_served_client_can_kill_the_client_that_served_it() {
+    // A served client's next commands run before the loop writes anyone's replies, as
+    // in Redis: a CLIENT KILL among them drops what was queued for the killed client.
+    let s = Server::start();
+    let mut a = s.raw();
+    let mut b = s.raw();
+    let id = String::from_utf8(cmd!(b, "CLIENT", "ID")).unwrap();
+    let id = id.trim_start_matches(':').trim_end();
+    let kill = format!(
+        "*4\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$2\r\nID\r\n${}\r\n{id}\r\n",
+        id.len()
+    );
+    a.send(format!("*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n{kill}*1\r\n$4\r\nPING\r\n").as_bytes());
+    wait_blocked(&s, 1);
+    b.send(b"*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n*1\r\n$4\r\nPING\r\n");
+    assert_eq!(b.read_until_closed(), b"");
+    assert_eq!(a.read(), b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+    assert_eq!(a.read(), b":1\r\n");
+    assert_eq!(a.read(), b"+PONG\r\n");
+}
+
 /// LMOVE announces the push to its destination before the pop from its source.
 #[test]
 fn lmove_announces_the_push_first() {
