@@ -31,10 +31,10 @@ fn bit_offset(ctx: &Ctx, arg: &[u8], bits: u32) -> Result<u64, CmdError> {
     Ok(off as u64)
 }
 
-/// Reads a string key for a bit command: Ok(None) when absent.
+/// Reads a string key for a bit command (a counted lookup for reading): Ok(None) when
+/// absent.
 fn read_str<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a [u8]>, CmdError> {
-    let now = ctx.now_ms;
-    match ctx.db().get(key, now).map(|o| o.value()) {
+    match ctx.read_key(key).map(|o| o.value()) {
         None => Ok(None),
         Some(ValueRef::Str(s)) => Ok(Some(s)),
         Some(_) => Err(error::WRONGTYPE),
@@ -260,18 +260,11 @@ fn bitop(ctx: &mut Ctx, a: &Args) -> CmdResult {
     }
     let now = ctx.now_ms;
     let dst = a.at(2);
-    let res = {
-        let db = ctx.db();
-        let mut srcs: Vec<Vec<u8>> = Vec::with_capacity(a.len() - 3);
-        for k in a.rest(3) {
-            match db.get(k, now).map(|o| o.value()) {
-                None => srcs.push(Vec::new()),
-                Some(ValueRef::Str(s)) => srcs.push(s.to_vec()),
-                Some(_) => return Err(error::WRONGTYPE),
-            }
-        }
-        combine(op, &srcs)
-    };
+    let mut srcs: Vec<Vec<u8>> = Vec::with_capacity(a.len() - 3);
+    for k in a.rest(3) {
+        srcs.push(read_str(ctx, k)?.map(<[u8]>::to_vec).unwrap_or_default());
+    }
+    let res = combine(op, &srcs);
     let n = res.len();
     if n > 0 {
         ctx.db().set(Obj::new_value(dst, Value::Str(res)), false, now);

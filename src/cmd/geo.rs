@@ -14,10 +14,9 @@ use crate::util::num;
 const G: &str = "geo";
 const UNIT_ERR: CmdError = CmdError::new("ERR unsupported unit provided. please use M, KM, FT, MI");
 
-/// The sorted set at `key` for reading: Ok(None) when absent.
+/// The sorted set at `key` for reading (a counted lookup): Ok(None) when absent.
 fn read_zset<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<ZSetRef<'a>>, CmdError> {
-    let now = ctx.now_ms;
-    match ctx.db().get(key, now) {
+    match ctx.read_key(key) {
         None => Ok(None),
         Some(o) => match o.value() {
             ValueRef::ZSet(z) => Ok(Some(z)),
@@ -223,10 +222,8 @@ fn search_generic(ctx: &mut Ctx, a: &Args, form: Form) -> CmdResult {
         Form::Search { store: true } => Some(a.at(1)),
         _ => None,
     };
-    let now = ctx.now_ms;
     // Parse everything while the source set is borrowed; collect the points, then reply.
-    let db = ctx.db();
-    let z = match db.get(src, now) {
+    let z = match ctx.read_key(src) {
         None => None,
         Some(o) => match o.value() {
             ValueRef::ZSet(z) => Some(z),

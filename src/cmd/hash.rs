@@ -5,9 +5,9 @@ use rand::rngs::SmallRng;
 use rand::Rng;
 
 use super::error::{self, CmdError, CmdResult};
-use super::set::{collection_scan, lookup_read, note_write, reply_limit, ScanKind, COUNT_RANGE};
+use super::set::{collection_scan, note_write, reply_limit, ScanKind, COUNT_RANGE};
 use super::spec::*;
-use super::{Args, Ctx};
+use super::{Args, Ctx, Look};
 use crate::db::hash::{new_hash, HashMut, HashRef};
 use crate::db::Obj;
 use crate::resp::ReplyBuf;
@@ -24,7 +24,7 @@ type HashRead<'c> = (Option<HashRef<'c>>, &'c mut ReplyBuf, &'c mut SmallRng);
 
 /// The hash at `key` for reading (hit/miss counted): None when absent.
 fn read_hash<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<HashRead<'c>, CmdError> {
-    let (o, out, rng) = lookup_read(ctx, key);
+    let (o, out, rng) = ctx.read_parts(key, Look::Read);
     match o {
         None => Ok((None, out, rng)),
         Some(o) => Ok((Some(o.hash().ok_or(error::WRONGTYPE)?), out, rng)),
@@ -333,7 +333,7 @@ fn hrandfield_count(ctx: &mut Ctx, a: &Args, l: i64, withvalues: bool) -> CmdRes
 
 /// Writes HRANDFIELD's reply for a count; true when it was cut short at `limit` bytes.
 fn hrandfield_reply(ctx: &mut Ctx, a: &Args, l: i64, withvalues: bool, limit: usize) -> Result<bool, CmdError> {
-    let (o, out, rng) = lookup_read(ctx, a.at(1));
+    let (o, out, rng) = ctx.read_parts(a.at(1), Look::Read);
     let Some(o) = o else {
         out.array(0);
         return Ok(false);

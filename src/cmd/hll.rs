@@ -13,11 +13,15 @@ fn hll_err(e: HllError) -> CmdError {
     CmdError::new(e.reply())
 }
 
-/// A string key's bytes for an HLL read: Ok(None) when absent; WRONGTYPE for other
-/// types, Redis's HLL error for strings that are not HLLs.
+/// A string key's bytes for an HLL read (a counted lookup for reading): Ok(None) when
+/// absent; WRONGTYPE for other types, Redis's HLL error for strings that are not HLLs.
 fn read_hll<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a [u8]>, CmdError> {
-    let now = ctx.now_ms;
-    match ctx.db().get(key, now).map(|o| o.value()) {
+    hll_of(ctx.read_key(key))
+}
+
+/// The bytes of `o` if it is an HLL (see `read_hll`).
+fn hll_of(o: Option<&Obj>) -> Result<Option<&[u8]>, CmdError> {
+    match o.map(|o| o.value()) {
         None => Ok(None),
         Some(ValueRef::Str(s)) => {
             hll::validate(s).map_err(hll_err)?;
@@ -103,12 +107,20 @@ fn pfcount(ctx: &mut Ctx, a: &Args) -> CmdResult {
         ctx.out.int(regs.count() as i64);
         return Ok(());
     }
+    // One lookup, for writing as the cached cardinality may change, counted as Redis's
+    // lookup for reading.
     let key = a.at(1);
-    let Some(h) = stored_hll(ctx, key)? else {
-        ctx.out.int(0);
-        return Ok(());
+    let counted = match stored_hll(ctx, key) {
+        Ok(None) => {
+            ctx.count_lookup(key, false, true);
+            ctx.out.int(0);
+            return Ok(());
+        }
+        Ok(Some(h)) => hll::count_cached(h).map_err(hll_err),
+        Err(e) => Err(e),
     };
-    let (card, cache_written) = hll::count_cached(h).map_err(hll_err)?;
+    ctx.hit(true);
+    let (card, cache_written) = counted?;
     if cache_written {
         // The cached cardinality is part of the value: a write, without an event.
         let db = ctx.db;
@@ -138,7 +150,8 @@ fn pfdebug(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let sub = String::from_utf8_lossy(a.at(1)).into_owned();
     let key = a.at(2);
     let missing = CmdError::new("ERR The specified key does not exist");
-    if read_hll(ctx, key)?.is_none() {
+    let now = ctx.now_ms;
+    if hll_of(ctx.db().get(key, now))?.is_none() {
         return Err(missing);
     }
     let lower = sub.to_ascii_lowercase();

@@ -2,7 +2,7 @@
 //! SCAN, OBJECT, and the db-level commands (SELECT, MOVE, SWAPDB, FLUSHDB, FLUSHALL).
 use super::error::{self, CmdError, CmdResult};
 use super::spec::*;
-use super::{Args, Ctx};
+use super::{Args, Ctx, Look};
 use crate::db::{idle_ms, lazyfree, Obj};
 use crate::util::glob::glob_match;
 use crate::util::num;
@@ -48,26 +48,23 @@ fn unlink(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn exists(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let now = ctx.now_ms;
-    let n = a.rest(1).iter().filter(|k| ctx.srv.dbs[ctx.db].exists(k, now)).count();
+    let n = a.rest(1).iter().filter(|k| ctx.read_exists(k)).count();
     ctx.out.int(n as i64);
     Ok(())
 }
 
 fn touch(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let now = ctx.now_ms;
-    let n = a
-        .rest(1)
-        .iter()
-        .filter(|k| ctx.srv.dbs[ctx.db].get(k, now).is_some())
-        .count();
+    let n = a.rest(1).iter().filter(|k| ctx.read_key(k).is_some()).count();
     ctx.out.int(n as i64);
     Ok(())
 }
 
 fn type_(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let now = ctx.now_ms;
-    let t = ctx.db().peek(a.at(1), now).map(|o| o.type_name()).unwrap_or("none");
+    let t = ctx
+        .read_parts(a.at(1), Look::NoTouch)
+        .0
+        .map(|o| o.type_name())
+        .unwrap_or("none");
     ctx.out.simple(t);
     Ok(())
 }
@@ -160,7 +157,7 @@ fn copy(ctx: &mut Ctx, a: &Args) -> CmdResult {
         return Err(error::SAME_OBJECT);
     }
     let now = ctx.now_ms;
-    let Some(o) = ctx.srv.dbs[ctx.db].get(src, now) else {
+    let Some(o) = ctx.read_key(src) else {
         ctx.out.int(0);
         return Ok(());
     };
@@ -301,10 +298,11 @@ fn scan(ctx: &mut Ctx, a: &Args) -> CmdResult {
     // miss raises `keymiss`. Redis compat: db.c scanGenericCommand step 3.
     let mut kept = Vec::with_capacity(found.len());
     for (k, type_ok) in found {
-        let live = ctx.srv.dbs[ctx.db].exists(&k, now);
-        if o.type_.is_some() {
-            ctx.count_lookup(&k, live, true);
-        }
+        let live = if o.type_.is_some() {
+            ctx.read_exists(&k)
+        } else {
+            ctx.srv.dbs[ctx.db].exists(&k, now)
+        };
         if live && type_ok {
             kept.push(k);
         }
@@ -435,7 +433,7 @@ fn pexpireat(ctx: &mut Ctx, a: &Args) -> CmdResult {
 fn ttl_generic(ctx: &mut Ctx, a: &Args, ms: bool, absolute: bool) -> CmdResult {
     let now = ctx.now_ms;
     let key = a.at(1);
-    if ctx.db().peek(key, now).is_none() {
+    if ctx.read_parts(key, Look::NoTouch).0.is_none() {
         ctx.out.int(-2);
         return Ok(());
     }
@@ -484,19 +482,14 @@ fn persist(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn object_encoding(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let now = ctx.now_ms;
-    match ctx.db().peek(a.at(2), now) {
-        Some(o) => {
-            let e = o.encoding_name();
-            ctx.out.bulk(e.as_bytes());
-        }
-        None => ctx.out.null(),
+    match ctx.read_parts(a.at(2), Look::Quiet) {
+        (Some(o), out, _) => out.bulk(o.encoding_name().as_bytes()),
+        (None, out, _) => out.null(),
     }
     Ok(())
 }
 
 fn object_refcount(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let now = ctx.now_ms;
     let p = ctx.srv.cfg.maxmemory_policy;
     use crate::db::evict::Policy;
     let stamps = ctx.srv.cfg.maxmemory > 0
@@ -504,9 +497,9 @@ fn object_refcount(ctx: &mut Ctx, a: &Args) -> CmdResult {
             p,
             Policy::AllLru | Policy::VolatileLru | Policy::AllLfu | Policy::VolatileLfu
         );
-    match ctx.db().peek(a.at(2), now) {
+    match ctx.read_parts(a.at(2), Look::Quiet) {
         // Redis compat: small integers are shared objects there (OBJ_SHARED_REFCOUNT).
-        Some(o) => {
+        (Some(o), out, _) => {
             // With maxmemory and an LRU/LFU policy every key needs its own stamp, so
             // Redis stops sharing integers (server.c createStringObjectFromLongLong).
             let shared = !stamps
@@ -515,9 +508,9 @@ fn object_refcount(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 && o.as_str()
                     .and_then(num::parse_i64)
                     .is_some_and(|v| (0..10000).contains(&v));
-            ctx.out.int(if shared { i32::MAX as i64 } else { 1 });
+            out.int(if shared { i32::MAX as i64 } else { 1 });
         }
-        None => ctx.out.null(),
+        (None, out, _) => out.null(),
     }
     Ok(())
 }
@@ -529,7 +522,7 @@ fn lfu_policy(ctx: &Ctx) -> bool {
 fn object_idletime(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let now = ctx.now_ms;
     let lfu = lfu_policy(ctx);
-    let Some(o) = ctx.db().peek(a.at(2), now) else {
+    let Some(o) = ctx.read_parts(a.at(2), Look::Quiet).0 else {
         ctx.out.null();
         return Ok(());
     };
@@ -544,7 +537,7 @@ fn object_idletime(ctx: &mut Ctx, a: &Args) -> CmdResult {
 fn object_freq(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let now = ctx.now_ms;
     let lfu = lfu_policy(ctx);
-    let Some(o) = ctx.db().peek(a.at(2), now) else {
+    let Some(o) = ctx.read_parts(a.at(2), Look::Quiet).0 else {
         ctx.out.null();
         return Ok(());
     };

@@ -3,9 +3,10 @@
 //! Every list is a `QuickList`; a list left empty is deleted. Redis compat: t_list.c.
 use super::error::{self, CmdError, CmdResult};
 use super::spec::*;
-use super::{parse_mpop, parse_timeout, Args, Ctx, TimeoutReply};
-use crate::db::{Db, Obj, Value};
+use super::{parse_mpop, parse_timeout, Args, Ctx, Look, TimeoutReply};
+use crate::db::{Obj, Value};
 use crate::ds::quicklist::QuickList;
+use crate::resp::ReplyBuf;
 
 const G: &str = "list";
 
@@ -25,9 +26,16 @@ fn parse_end(a: &Args, i: usize) -> Result<End, CmdError> {
     }
 }
 
-/// Read access: Ok(None) when absent, WRONGTYPE when not a list.
-fn read_list<'a>(db: &'a mut Db, now: i64, key: &[u8]) -> Result<Option<&'a QuickList>, CmdError> {
-    match db.get(key, now) {
+/// Read access (a counted lookup), with the reply buffer: Ok(None) when absent,
+/// WRONGTYPE when not a list.
+fn read_list<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<(Option<&'a QuickList>, &'a mut ReplyBuf), CmdError> {
+    let (o, out, _) = ctx.read_parts(key, Look::Read);
+    Ok((list_of(o)?, out))
+}
+
+/// The list `o` holds: Ok(None) when absent, WRONGTYPE when not a list.
+fn list_of(o: Option<&Obj>) -> Result<Option<&QuickList>, CmdError> {
+    match o {
         None => Ok(None),
         Some(o) => match o.heap() {
             Some(Value::List(l)) => Ok(Some(l)),
@@ -200,10 +208,8 @@ fn rpop(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn llen(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let n = read_list(&mut ctx.srv.dbs[ctx.db], ctx.now_ms, a.at(1))?
-        .map(|l| l.len())
-        .unwrap_or(0);
-    ctx.out.int(n as i64);
+    let (l, out) = read_list(ctx, a.at(1))?;
+    out.int(l.map_or(0, |l| l.len()) as i64);
     Ok(())
 }
 
@@ -226,17 +232,17 @@ fn norm_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 
 fn lrange(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let (start, end) = (a.i64(2)?, a.i64(3)?);
-    let Some(l) = read_list(&mut ctx.srv.dbs[ctx.db], ctx.now_ms, a.at(1))? else {
+    let (Some(l), out) = read_list(ctx, a.at(1))? else {
         ctx.out.array(0);
         return Ok(());
     };
     match norm_range(start, end, l.len()) {
-        None => ctx.out.array(0),
+        None => out.array(0),
         Some((s, e)) => {
             let n = e - s + 1;
-            ctx.out.array(n);
+            out.array(n);
             for v in l.iter_from(s).take(n) {
-                ctx.out.bulk(v.as_ref());
+                out.bulk(v.as_ref());
             }
         }
     }
@@ -245,7 +251,7 @@ fn lrange(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 fn lindex(ctx: &mut Ctx, a: &Args) -> CmdResult {
     // The key and its type are checked before the index (Redis compat: t_list.c).
-    let Some(l) = read_list(&mut ctx.srv.dbs[ctx.db], ctx.now_ms, a.at(1))? else {
+    let (Some(l), out) = read_list(ctx, a.at(1))? else {
         ctx.out.null();
         return Ok(());
     };
@@ -253,8 +259,8 @@ fn lindex(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let len = l.len() as i64;
     let i = if idx < 0 { idx + len } else { idx };
     match (0..len).contains(&i).then(|| l.get(i as usize)).flatten() {
-        Some(v) => ctx.out.bulk(v.as_ref()),
-        None => ctx.out.null(),
+        Some(v) => out.bulk(v.as_ref()),
+        None => out.null(),
     }
     Ok(())
 }
@@ -364,7 +370,7 @@ fn lpos(ctx: &mut Ctx, a: &Args) -> CmdResult {
         j += 2;
     }
     let ele = a.at(2);
-    let Some(l) = read_list(&mut ctx.srv.dbs[ctx.db], ctx.now_ms, a.at(1))? else {
+    let (Some(l), _) = read_list(ctx, a.at(1))? else {
         match count {
             Some(_) => ctx.out.array(0),
             None => ctx.out.null(),
@@ -515,7 +521,8 @@ fn end_pop(end: End) -> &'static [u8] {
 /// The first key of `keys` holding a non-empty list (WRONGTYPE stops the search).
 fn first_nonempty<'k>(ctx: &mut Ctx, keys: &[&'k [u8]]) -> Result<Option<&'k [u8]>, CmdError> {
     for &k in keys {
-        if read_list(&mut ctx.srv.dbs[ctx.db], ctx.now_ms, k)?.is_some_and(|l| !l.is_empty()) {
+        let now = ctx.now_ms;
+        if list_of(ctx.db().get(k, now))?.is_some_and(|l| !l.is_empty()) {
             return Ok(Some(k));
         }
     }

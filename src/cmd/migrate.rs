@@ -194,7 +194,7 @@ fn migrate(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let now = ctx.now_ms;
     let mut keys: Vec<&[u8]> = Vec::new();
     for k in a.rest(first_key).iter().take(num_keys) {
-        if ctx.db().get(k, now).is_some() {
+        if ctx.read_key(k).is_some() {
             keys.push(k);
         }
     }

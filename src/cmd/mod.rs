@@ -41,6 +41,7 @@ use crate::db::Db;
 use crate::resp::ReplyBuf;
 use crate::server::{Client, Server};
 use crate::util::num;
+use rand::rngs::SmallRng;
 
 /// The arguments of one command, argv[0] being the command name.
 pub struct Args<'a> {
@@ -207,46 +208,46 @@ impl Ctx<'_> {
         self.srv.notify(Some(cur), class, event, key, db);
     }
 
-    /// The lookups for reading command `id` makes, before it runs: each key counts a
-    /// keyspace hit or miss (INFO keyspace_hits/keyspace_misses, the cache hit ratio),
-    /// expires the key if it is due, and a miss raises a `keymiss` event. These are the
-    /// keys of read-only key specs, and those of the few writing commands that read
-    /// their keys first (see `Lookups`). Counted up front, a command that then fails
-    /// counts all its keys, where Redis stops at the one that failed (SINTER of a list,
-    /// say). Redis compat: db.c lookupKeyReadWithFlags and its callers.
-    pub fn count_read_lookups(&mut self, id: usize, argv: &[&[u8]]) {
-        let plan = lookup_plans().get(id).copied().unwrap_or(Lookups::Nothing);
-        let (times, notify) = match plan {
-            Lookups::Nothing | Lookups::ByHandler => return,
-            Lookups::SetGet if !argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) => return,
-            Lookups::BitfieldGets
-                if argv
-                    .iter()
-                    .skip(2)
-                    .any(|a| a.eq_ignore_ascii_case(b"set") || a.eq_ignore_ascii_case(b"incrby")) =>
-            {
-                return
-            }
-            Lookups::Quiet => (1, false),
-            _ => (1, true),
-        };
-        let all = plan != Lookups::ReadOnlyKeys;
-        let cmd = self.cmd;
-        cmd.for_each_key_ref(argv, |pos, flags| {
-            let Some(key) = argv.get(pos).filter(|_| all || flags & spec::KS_RO != 0) else {
-                return;
-            };
-            for _ in 0..times {
-                self.lookup_for_read(key, notify);
-            }
+    /// lookupKeyRead: the live entry at `key` in the selected db (expired first if due),
+    /// with the reply buffer and the server's random generator borrowed alongside.
+    /// Every such lookup counts a keyspace hit or miss (INFO keyspace_hits /
+    /// keyspace_misses, the cache hit ratio), and a miss raises `keymiss` unless
+    /// `look` is `Look::Quiet`. Handlers call it where Redis looks the key up, after
+    /// parsing their arguments, so a command refused for them counts nothing and one
+    /// failing on a key's type stops counting there.
+    /// Redis compat: db.c lookupKeyReadWithFlags.
+    pub fn read_parts(&mut self, key: &[u8], look: Look) -> (Option<&crate::db::Obj>, &mut ReplyBuf, &mut SmallRng) {
+        let now = self.now_ms;
+        let notify = look != Look::Quiet && self.srv.cfg.notify_flags & crate::config::notify::NOTIFY_KEY_MISS != 0;
+        // With keymiss events on (rare), a miss is found first, so that its event goes
+        // out while nothing is borrowed.
+        if notify && !self.srv.dbs.get_mut(self.db).is_some_and(|d| d.exists(key, now)) {
+            self.count_lookup(key, false, true);
+            return (None, &mut *self.out, &mut self.srv.rng);
+        }
+        let srv = &mut *self.srv;
+        let o = srv.dbs.get_mut(self.db).and_then(|d| match look {
+            Look::Read => d.get(key, now),
+            Look::NoTouch | Look::Quiet => d.peek(key, now),
         });
+        if o.is_some() {
+            srv.stats.keyspace_hits += 1;
+        } else {
+            srv.stats.keyspace_misses += 1;
+        }
+        (o, &mut *self.out, &mut srv.rng)
     }
 
-    /// Looks `key` up for reading (expiring it if due) and counts the lookup.
-    pub fn lookup_for_read(&mut self, key: &[u8], notify: bool) {
-        let now = self.now_ms;
-        let found = self.srv.dbs.get_mut(self.db).is_some_and(|d| d.exists(key, now));
-        self.count_lookup(key, found, notify);
+    /// `read_parts` with `Look::Read`, the entry alone.
+    #[inline]
+    pub fn read_key(&mut self, key: &[u8]) -> Option<&crate::db::Obj> {
+        self.read_parts(key, Look::Read).0
+    }
+
+    /// Whether `key` exists, by a counted lookup for reading that leaves its access
+    /// time alone (EXISTS, SCAN's TYPE filter).
+    pub fn read_exists(&mut self, key: &[u8]) -> bool {
+        self.read_parts(key, Look::NoTouch).0.is_some()
     }
 
     /// One lookup of `key` for reading: a keyspace hit or miss, and on a miss the
@@ -296,51 +297,16 @@ impl Ctx<'_> {
     }
 }
 
-/// How a command looks its keys up for reading (see `Ctx::count_read_lookups`).
+/// How a lookup for reading treats its key (see `Ctx::read_parts`).
+/// Redis compat: db.c LOOKUP_NOTOUCH, LOOKUP_NONOTIFY.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Lookups {
-    /// No lookup for reading (writes, WATCH, MEMORY USAGE, read-only script commands).
-    Nothing,
-    /// The keys of its read-only key specs.
-    ReadOnlyKeys,
-    /// All its keys: GETEX, GETDEL, GETSET, PFCOUNT, PFMERGE, XACK, XCLAIM, XAUTOCLAIM.
-    AllKeys,
-    /// SET: its key, with the GET option.
-    SetGet,
-    /// BITFIELD: its key, when it only GETs.
-    BitfieldGets,
-    /// OBJECT's subcommands: counted, without the keymiss event.
+pub enum Look {
+    /// Touches the key's access time (LRU/LFU); a miss raises `keymiss`.
+    Read,
+    /// Leaves the access time alone (EXISTS, TYPE, TTL and its kin).
+    NoTouch,
+    /// Leaves the access time alone and raises no `keymiss` (OBJECT).
     Quiet,
-    /// The handler counts (GET, the hottest read, to look its key up once; XREAD and
-    /// XREADGROUP, whose lookups depend on how far they get).
-    ByHandler,
-}
-
-/// Each command's `Lookups`, by command id.
-fn lookup_plans() -> &'static [Lookups] {
-    static P: OnceLock<Vec<Lookups>> = OnceLock::new();
-    P.get_or_init(|| {
-        let t = table();
-        t.specs
-            .iter()
-            .zip(&t.names)
-            .map(|(spec, name)| match name.as_str() {
-                "get" | "xread" | "xreadgroup" => Lookups::ByHandler,
-                "watch" | "memory|usage" | "eval_ro" | "evalsha_ro" | "fcall_ro" => Lookups::Nothing,
-                "object|encoding" | "object|freq" | "object|idletime" | "object|refcount" => Lookups::Quiet,
-                "getex" | "getdel" | "getset" | "pfcount" | "pfmerge" | "xack" | "xclaim" | "xautoclaim" => {
-                    Lookups::AllKeys
-                }
-                "set" => Lookups::SetGet,
-                "bitfield" => Lookups::BitfieldGets,
-                _ if spec.flags & spec::PUBSUB != 0 => Lookups::Nothing,
-                _ if (spec.key_flags | spec.other_key_flags) & spec::KS_RO != 0 || spec.refs_fn.is_some() => {
-                    Lookups::ReadOnlyKeys
-                }
-                _ => Lookups::Nothing,
-            })
-            .collect()
-    })
 }
 
 pub struct Table {

@@ -87,9 +87,8 @@ fn verify_payload(p: &[u8], skip_checksum: bool) -> Option<&[u8]> {
 }
 
 fn dump(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let now = ctx.now_ms;
     let compress = ctx.srv.cfg.get("rdbcompression").is_some_and(|v| v == "yes");
-    let payload = ctx.db().get(a.at(1), now).map(|o| dump_payload(o, compress));
+    let payload = ctx.read_key(a.at(1)).map(|o| dump_payload(o, compress));
     match payload {
         Some(p) => ctx.out.bulk(&p),
         None => ctx.out.null(),

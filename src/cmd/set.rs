@@ -9,7 +9,7 @@ use rand::Rng;
 
 use super::error::{self, CmdError, CmdResult};
 use super::spec::*;
-use super::{Args, Ctx};
+use super::{Args, Ctx, Look};
 use crate::db::hash::HashRef;
 use crate::db::set::{new_set, set_from, SetMut, SetRef};
 use crate::db::zset::ZSetRef;
@@ -27,19 +27,6 @@ const INVALID_CURSOR: CmdError = CmdError::new("ERR invalid cursor");
 const LIMIT_NEG: CmdError = CmdError::new("ERR LIMIT can't be negative");
 pub(super) const COUNT_RANGE: CmdError =
     CmdError::new("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
-
-/// lookupKeyRead: the entry at `key` (touching LRU; `Ctx::count_read_lookups` counted
-/// the hit or miss), with the reply buffer and the server's random generator borrowed
-/// alongside.
-pub(super) fn lookup_read<'c>(
-    ctx: &'c mut Ctx<'_>,
-    key: &[u8],
-) -> (Option<&'c Obj>, &'c mut ReplyBuf, &'c mut SmallRng) {
-    let now = ctx.now_ms;
-    let srv = &mut *ctx.srv;
-    let o = srv.dbs.get_mut(ctx.db).and_then(|d| d.get(key, now));
-    (o, &mut *ctx.out, &mut srv.rng)
-}
 
 /// Records a write: `event` on `key`, then `del` when the write emptied and deleted it.
 /// The dirty counter ends up `dirty` higher, as Redis counts (one per element changed).
@@ -69,7 +56,7 @@ fn read_set<'c>(
     ctx: &'c mut Ctx<'_>,
     key: &[u8],
 ) -> Result<(Option<SetRef<'c>>, &'c mut ReplyBuf, &'c mut SmallRng), CmdError> {
-    let (o, out, rng) = lookup_read(ctx, key);
+    let (o, out, rng) = ctx.read_parts(key, Look::Read);
     match o {
         None => Ok((None, out, rng)),
         Some(o) => Ok((Some(o.set().ok_or(error::WRONGTYPE)?), out, rng)),
@@ -438,7 +425,7 @@ fn srandmember_count(ctx: &mut Ctx, a: &Args) -> CmdResult {
 fn lookup_sets(ctx: &mut Ctx, keys: &[&[u8]]) -> Result<Vec<Option<usize>>, CmdError> {
     let mut sizes = Vec::with_capacity(keys.len());
     for k in keys {
-        let (o, _, _) = lookup_read(ctx, k);
+        let (o, _, _) = ctx.read_parts(k, Look::Read);
         sizes.push(match o {
             None => None,
             Some(o) => Some(o.set().ok_or(error::WRONGTYPE)?.len()),
@@ -836,7 +823,7 @@ fn scan_value<'v>(v: ValueRef<'v>, cursor: u64, count: usize, pat: Option<&[u8]>
 /// Redis compat: db.c scanGenericCommand (cursor, then key, then type, then options).
 pub(super) fn collection_scan(ctx: &mut Ctx, a: &Args, kind: ScanKind) -> CmdResult {
     let cursor = parse_scan_cursor(a.at(2)).ok_or(INVALID_CURSOR)?;
-    let (o, out, _) = lookup_read(ctx, a.at(1));
+    let (o, out, _) = ctx.read_parts(a.at(1), Look::Read);
     let Some(o) = o else {
         out.array(2);
         out.bulk(b"0");

@@ -38,8 +38,7 @@ fn lookup_pattern(ctx: &mut Ctx, pat: &[u8], elem: &[u8]) -> Option<Vec<u8>> {
     key.extend_from_slice(pat.get(..star).unwrap_or_default());
     key.extend_from_slice(elem);
     key.extend_from_slice(post);
-    let now = ctx.now_ms;
-    let o = ctx.db().get(&key, now)?;
+    let o = ctx.read_key(&key)?;
     match (o.value(), field) {
         (ValueRef::Hash(h), Some(f)) => h.get(f).map(|v| v.to_vec()),
         (ValueRef::Str(s), None) => Some(s.to_vec()),
@@ -118,7 +117,7 @@ fn sort_generic(ctx: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
     let mut is_set = false;
     let mut ordered = true;
     // Elements in their natural order (hash order for sets).
-    let elems: Vec<Vec<u8>> = match ctx.db().get(a.at(1), now) {
+    let elems: Vec<Vec<u8>> = match ctx.read_key(a.at(1)) {
         None => Vec::new(),
         Some(o) => match o.value() {
             ValueRef::List(l) => l.iter().map(|e| e.as_ref().to_vec()).collect(),

@@ -3,9 +3,8 @@
 //! Consumer-group effects propagate as the idempotent commands Redis emits (XCLAIM
 //! ... FORCE JUSTID LASTID, XGROUP SETID/CREATECONSUMER). Redis compat: t_stream.c.
 use super::error::{self, CmdError, CmdResult};
-use super::set::lookup_read;
 use super::spec::*;
-use super::{Args, Ctx};
+use super::{Args, Ctx, Look};
 use crate::db::stream::{Consumer, Entry, Group, Nack, NodeLimits, Stream, StreamId, Trim, ENTRIES_READ_INVALID};
 use crate::db::{Db, Obj, Value};
 use crate::resp::ReplyBuf;
@@ -139,7 +138,7 @@ fn nogroup_for_key(group: &[u8], key: &[u8]) -> CmdError {
 
 /// The stream at `key` for reading (hit/miss counted).
 fn read_stream<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<(Option<&'c Stream>, &'c mut ReplyBuf), CmdError> {
-    let (o, out, _) = lookup_read(ctx, key);
+    let (o, out, _) = ctx.read_parts(key, Look::Read);
     match o {
         None => Ok((None, out)),
         Some(o) => Ok((Some(o.stream().ok_or(error::WRONGTYPE)?), out)),
@@ -596,10 +595,11 @@ fn xread_generic(ctx: &mut Ctx, a: &Args, group_cmd: bool) -> CmdResult {
     // resolve the ids (stopping at the first error), and once more to serve; a
     // blocked client served later is not counted again.
     for (&key, &idarg) in r.keys.iter().zip(r.ids) {
-        if !rerun {
-            ctx.lookup_for_read(key, true);
-        }
-        let o = ctx.srv.dbs[ctx.db].get(key, now);
+        let o = if rerun {
+            ctx.srv.dbs[ctx.db].get(key, now)
+        } else {
+            ctx.read_key(key)
+        };
         if rerun && group_cmd && o.is_none_or(|o| o.stream().is_none()) {
             return Err(CmdError::new("UNBLOCKED the stream key no longer exists"));
         }
@@ -642,7 +642,7 @@ fn xread_generic(ctx: &mut Ctx, a: &Args, group_cmd: bool) -> CmdResult {
     let limit = if count == 0 { usize::MAX } else { count };
     if !rerun {
         for &key in r.keys {
-            ctx.lookup_for_read(key, true);
+            ctx.read_key(key);
         }
     }
     // RESP3: a map of key -> entries; RESP2: an array of [key, entries] pairs.
@@ -1104,6 +1104,8 @@ fn group_stream<'c>(db: &'c mut Db, now: i64, key: &[u8], gname: &[u8]) -> Resul
 
 fn xack(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let (key, gname) = (a.at(1), a.at(2));
+    // Redis compat: t_stream.c looks the key up for reading first, whatever follows.
+    ctx.read_key(key);
     let has_group = match write_stream(ctx, key)? {
         Some(s) => s.groups.contains_key(gname),
         None => false,
@@ -1238,6 +1240,8 @@ fn touch_consumer(g: &mut Group, name: &[u8], now: i64) -> bool {
 
 fn xclaim(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let (key, gname, cname) = (a.at(1), a.at(2), a.at(3));
+    // Redis compat: t_stream.c looks the key up for reading first, whatever follows.
+    ctx.read_key(key);
     group_stream(&mut ctx.srv.dbs[ctx.db], ctx.now_ms, key, gname)?;
     let minidle = parse_ll_msg(a.at(4), "ERR Invalid min-idle-time argument for XCLAIM")?.max(0);
     let mut ids = Vec::new();
@@ -1360,6 +1364,8 @@ fn xclaim(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 fn xautoclaim(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let (key, gname, cname) = (a.at(1), a.at(2), a.at(3));
+    // Redis compat: t_stream.c looks the key up for reading first, whatever follows.
+    ctx.read_key(key);
     let minidle = parse_ll_msg(a.at(4), "ERR Invalid min-idle-time argument for XAUTOCLAIM")?.max(0);
     let start = parse_interval(a.at(5), 0, true)?;
     let mut count: i64 = 100;
@@ -1547,6 +1553,8 @@ fn xinfo_groups(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn xinfo_stream(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    // Redis compat: t_stream.c xinfoCommand looks the key up before reading FULL.
+    let (s, out) = info_stream(ctx, a.at(2))?;
     let opts = a.rest(3);
     let mut full = false;
     let mut count: i64 = 10;
@@ -1566,7 +1574,6 @@ fn xinfo_stream(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
     }
     let limit = if count == 0 { usize::MAX } else { count as usize };
-    let (s, out) = info_stream(ctx, a.at(2))?;
     out.map(if full { 9 } else { 10 });
     out.bulk(b"length");
     out.int(s.len() as i64);

@@ -2,16 +2,26 @@
 //! inline in the entry (`int`/`embstr`), larger or edited ones on the heap (`raw`).
 use super::error::{self, CmdError, CmdResult};
 use super::spec::*;
-use super::{Args, Ctx};
+use super::{Args, Ctx, Look};
 use crate::db::{Enc, Obj, ValueRef};
 use crate::util::num;
 
 const G: &str = "string";
 
-/// Reads a string key: Ok(None) if absent, Err(WRONGTYPE) if not a string.
+/// Reads a string key (a counted lookup for reading): Ok(None) if absent,
+/// Err(WRONGTYPE) if not a string.
 fn get_str<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a [u8]>, CmdError> {
+    str_of(ctx.read_key(key))
+}
+
+/// `get_str` for a command about to write the key: a lookup for writing, not counted.
+fn get_str_to_write<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a [u8]>, CmdError> {
     let now = ctx.now_ms;
-    match ctx.db().get(key, now) {
+    str_of(ctx.db().get(key, now))
+}
+
+fn str_of(o: Option<&Obj>) -> Result<Option<&[u8]>, CmdError> {
+    match o {
         None => Ok(None),
         Some(o) => match o.value() {
             ValueRef::Str(s) => Ok(Some(s)),
@@ -21,24 +31,14 @@ fn get_str<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a [u8]>, CmdErro
 }
 
 fn get(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let now = ctx.now_ms;
-    let db = &mut ctx.srv.dbs[ctx.db];
-    // GET counts its own hit or miss (see `Lookups::ByHandler`).
-    let (found, res) = match db.get(a.at(1), now) {
-        None => {
-            ctx.out.null();
-            (false, Ok(()))
-        }
-        Some(o) => match o.value() {
-            ValueRef::Str(s) => {
-                ctx.out.bulk(s);
-                (true, Ok(()))
-            }
-            _ => (true, Err(error::WRONGTYPE)),
+    match ctx.read_parts(a.at(1), Look::Read) {
+        (None, out, _) => out.null(),
+        (Some(o), out, _) => match o.value() {
+            ValueRef::Str(s) => out.bulk(s),
+            _ => return Err(error::WRONGTYPE),
         },
-    };
-    ctx.count_lookup(a.at(1), found, true);
-    res
+    }
+    Ok(())
 }
 
 /// Expire options shared by SET and GETEX.
@@ -272,13 +272,14 @@ fn getex(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn mget(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let now = ctx.now_ms;
     ctx.out.array(a.len() - 1);
-    let db = &mut ctx.srv.dbs[ctx.db];
     for k in a.rest(1) {
-        match db.get(k, now).and_then(|o| o.as_str()) {
-            Some(s) => ctx.out.bulk(s),
-            None => ctx.out.null(),
+        match ctx.read_parts(k, Look::Read) {
+            (Some(o), out, _) => match o.as_str() {
+                Some(s) => out.bulk(s),
+                None => out.null(),
+            },
+            (None, out, _) => out.null(),
         }
     }
     Ok(())
@@ -330,7 +331,7 @@ fn check_len(ctx: &Ctx, base: usize, add: usize) -> CmdResult {
 fn append(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let key = a.at(1);
     let add = a.at(2);
-    let cur = get_str(ctx, key)?.map(|s| s.len());
+    let cur = get_str_to_write(ctx, key)?.map(|s| s.len());
     let len = match cur {
         None => {
             let now = ctx.now_ms;
@@ -405,7 +406,7 @@ fn decrby(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 fn incrbyfloat(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let key = a.at(1);
-    let cur = match get_str(ctx, key)? {
+    let cur = match get_str_to_write(ctx, key)? {
         None => b"0".to_vec(),
         Some(s) => {
             num::parse_long_double(s).ok_or(error::NOT_FLOAT)?;
@@ -475,7 +476,7 @@ fn setrange(ctx: &mut Ctx, a: &Args) -> CmdResult {
     if offset < 0 {
         return Err(error::OFFSET_RANGE);
     }
-    let cur = get_str(ctx, key)?.map(|s| s.len());
+    let cur = get_str_to_write(ctx, key)?.map(|s| s.len());
     let offset = offset as usize;
     match cur {
         None => {
@@ -513,10 +514,8 @@ fn setrange(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn lcs(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let now = ctx.now_ms;
-    let db = ctx.db();
-    let sa = db.get(a.at(1), now).map(|o| o.as_str().map(|s| s.to_vec()));
-    let sb = db.get(a.at(2), now).map(|o| o.as_str().map(|s| s.to_vec()));
+    let sa = ctx.read_key(a.at(1)).map(|o| o.as_str().map(|s| s.to_vec()));
+    let sb = ctx.read_key(a.at(2)).map(|o| o.as_str().map(|s| s.to_vec()));
     let (Some(x), Some(y)) = (sa.unwrap_or(Some(Vec::new())), sb.unwrap_or(Some(Vec::new()))) else {
         return Err(CmdError::new("ERR The specified keys must contain string values"));
     };

@@ -8,7 +8,7 @@ mod pop;
 
 use super::error::{self, CmdError, CmdResult};
 use super::spec::*;
-use super::{Args, Ctx};
+use super::{Args, Ctx, Look};
 use crate::db::zset::{new_zset, LexBound, ScoreBound, ZSetRef};
 use crate::db::{Db, Obj};
 use crate::resp::ReplyBuf;
@@ -25,17 +25,14 @@ const NAN_RESULT: CmdError = CmdError::new("ERR resulting score is not a number 
 // Lookups
 // ---------------------------------------------------------------------------------------
 
-/// Read lookup (the hit or miss was counted before the command ran, see
-/// `Ctx::count_read_lookups`): Ok(None) when absent, WRONGTYPE when the
-/// key is not a sorted set. Also hands back the reply buffer, which is borrowed apart
-/// from the keyspace so a handler can stream from the set straight into it.
+/// Read lookup (counted, see `Ctx::read_parts`): Ok(None) when absent, WRONGTYPE when
+/// the key is not a sorted set. Also hands back the reply buffer, which is borrowed
+/// apart from the keyspace so a handler can stream from the set straight into it.
 fn read<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Result<(Option<ZSetRef<'a>>, &'a mut ReplyBuf), CmdError> {
-    let now = ctx.now_ms;
-    let srv = &mut *ctx.srv;
-    match srv.dbs[ctx.db].get(key, now) {
-        None => Ok((None, &mut *ctx.out)),
-        Some(o) => match o.zset() {
-            Some(z) => Ok((Some(z), &mut *ctx.out)),
+    match ctx.read_parts(key, Look::Read) {
+        (None, out, _) => Ok((None, out)),
+        (Some(o), out, _) => match o.zset() {
+            Some(z) => Ok((Some(z), out)),
             None => Err(error::WRONGTYPE),
         },
     }

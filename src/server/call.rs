@@ -659,7 +659,6 @@ fn run(
     ctx.srv.stats.err_prev = ctx.srv.stats.total_error_replies;
     let outer_uncounted = std::mem::replace(&mut ctx.srv.stats.uncounted_failure, false);
     let args = Args { argv };
-    ctx.count_read_lookups(id, argv);
     // A handler bug must cost one reply, not the server.
     let res = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut ctx, &args))) {
         Ok(r) => r,

@@ -208,6 +208,22 @@ fn keyspace_hits_and_misses_count_every_read_lookup() {
         (&["HINCRBY", "h", "n", "1"], (0, 0)),
         (&["WATCH", "nol"], (0, 0)),
         (&["MEMORY", "USAGE", "l"], (0, 0)),
+        // Arguments are parsed before the key is looked up: a refused command counts
+        // nothing, and a command failing on a key's type stops at that key.
+        (&["LRANGE", "nol", "0", "x"], (0, 0)),
+        (&["ZRANGE", "noz", "0", "1", "BYSCORE", "BYLEX"], (0, 0)),
+        (&["GETRANGE", "nos", "a", "1"], (0, 0)),
+        (&["SET", "s", "v", "GET", "PX"], (0, 0)),
+        (&["SINTER", "noset", "h", "l", "nos2"], (1, 1)),
+        (&["ZUNION", "3", "noz", "l", "noz2"], (1, 1)),
+        // BY and GET patterns are lookups for reading too, one per element.
+        (&["SORT", "l", "BY", "w_*", "GET", "o_*", "GET", "#", "ALPHA"], (1, 4)),
+        // Writes that read their key first look it up for writing, uncounted.
+        (&["APPEND", "s", "x"], (0, 0)),
+        (&["SETRANGE", "nos", "0", "x"], (0, 0)),
+        (&["DEL", "nos"], (0, 0)),
+        (&["PFCOUNT", "nohll"], (0, 1)),
+        (&["PFCOUNT", "s"], (1, 0)),
     ];
     let mut want = (0, 0);
     for (argv, (h, m)) in steps {

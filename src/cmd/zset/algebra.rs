@@ -216,7 +216,7 @@ pub(super) fn algebra(ctx: &mut Ctx, a: &Args, dst: Option<&[u8]>, nk: usize, op
     let mut inputs = Vec::with_capacity(setnum);
     for i in 0..setnum {
         let key = a.at(nk + 1 + i);
-        let len = match ctx.db().get(key, now).map(|o| o.value()) {
+        let len = match ctx.read_key(key).map(|o| o.value()) {
             None => None,
             Some(ValueRef::ZSet(z)) => Some(z.len()),
             Some(ValueRef::Set(s)) => Some(s.len()),
