@@ -286,7 +286,9 @@ fn spop_reply(
     let popped = count.min(size) as usize;
     let mut deleted = false;
     if count >= size {
-        // CASE 1: everything goes.
+        // CASE 1: everything goes. Redis replies it through SUNION's code, whose lookup
+        // for reading counts a keyspace hit (t_set.c spopWithCountCommand).
+        srv.stats.keyspace_hits += 1;
         if let Some(v) = s.view() {
             out.set(v.len());
             for m in v.iter() {
