@@ -2190,6 +2190,9 @@ class Session:
         self.ids = {s: [None] * SIDE for s in self.srv}
         self.transcript = []
         self.steps = []  # [connection, [argv, ...]] per step, for --replay-session
+        # Per connection, the flags of commands sent while it was blocked: they apply to
+        # its output until it is served.
+        self.held = [set() for _ in range(SIDE)]
         self.notify = ""
         self.step_no = 0
         for k in range(SIDE):
@@ -2264,9 +2267,10 @@ class Session:
                 key = "session-%s:%s" % (s, state)
                 self.fz.stats[key] = self.fz.stats.get(key, 0) + 1
                 self.fz.stats[key + ":secs"] = round(self.fz.stats.get(key + ":secs", 0) + time.time() - t0, 3)
-                if k == first and "ids" in flags:
+                mine = (flags if k == first else set()) | self.held[k]
+                if "ids" in mine:
                     out = [symbolize(m, inv) for m in out]
-                if k == first and "sort" in flags:
+                if "sort" in mine:
                     out = [sort_bulk_arrays(m) for m in out]
                 if k == first and s == "ref" and any(nested_push(m) for m in out):
                     # Redis 7.0 wrote a push inside its own reply (ZPOPMAX, ZMPOP, ...
@@ -2276,6 +2280,7 @@ class Session:
                     out = normalize_own(out)
                 got[s] = (out, state)
             res[k] = got
+            self.held[k] = mine if got["ref"][1] == "blocked" else set()
             if getattr(self.fz.a, "verbose_session", False):
                 print("   c%d ref: %s" % (k, str(got["ref"])[:600]))
                 if got["ref"] != got["sut"]:
