@@ -52,6 +52,9 @@ pub struct Blocking {
     pub rerun: Option<usize>,
     /// Set when that rerun asked to block again.
     pub reblock: bool,
+    /// The command as the client sent it, while it runs again narrowed to one of its
+    /// keys: the slow log shows this.
+    pub sent_argv: Option<Vec<Vec<u8>>>,
     serving: bool,
     pub count: usize,
 }
@@ -256,6 +259,7 @@ impl Server {
         self.blocking.reblock = false;
         {
             let narrowed = narrow_to_key(&st.argv, key);
+            self.blocking.sent_argv = narrowed.is_some().then(|| st.argv.clone());
             let argv: Vec<&[u8]> = narrowed
                 .as_ref()
                 .unwrap_or(&st.argv)
@@ -265,6 +269,7 @@ impl Server {
             call::execute(self, cid, &argv, &mut out);
         }
         self.blocking.rerun = None;
+        self.blocking.sent_argv = None;
         let reblock = std::mem::take(&mut self.blocking.reblock);
         let Some(c) = self.clients.get_mut(cid) else {
             return;

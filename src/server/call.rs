@@ -757,7 +757,11 @@ fn run(
         srv.latency_sample(event, took / 1000);
         if !blocked && spec.flags & spec::SKIP_SLOWLOG == 0 && srv.slowlog_wants(took) {
             let full = table.names.get(id).map(|s| s.as_str()).unwrap_or(spec.name);
-            let shown = redact(srv, full, argv);
+            // A served blocked command ran narrowed to the key that was ready; Redis's
+            // entry shows it as sent.
+            let sent = srv.blocking.sent_argv.take().filter(|_| rerun);
+            let sent: Option<Vec<&[u8]>> = sent.as_ref().map(|v| v.iter().map(|a| a.as_slice()).collect());
+            let shown = redact(srv, full, sent.as_deref().unwrap_or(argv));
             srv.slowlog_push(cid, &shown, took);
         }
     }

@@ -181,6 +181,25 @@ fn blocked_clients_are_served_fifo() {
 }
 
 #[test]
+fn a_served_blocking_command_is_logged_as_sent() {
+    // It runs again on the key that became ready alone; the slow log shows what the
+    // client sent.
+    let s = Server::start();
+    let mut a = s.raw();
+    let mut c = s.raw();
+    cmd!(c, "CONFIG", "SET", "slowlog-log-slower-than", "0");
+    a.send(b"*4\r\n$5\r\nBLPOP\r\n$2\r\nk1\r\n$2\r\nk2\r\n$1\r\n0\r\n");
+    wait_blocked(&s, 1);
+    cmd!(c, "RPUSH", "k2", "x");
+    assert_eq!(a.read(), b"*2\r\n$2\r\nk2\r\n$1\r\nx\r\n");
+    let log = String::from_utf8(cmd!(c, "SLOWLOG", "GET", "1")).unwrap();
+    assert!(
+        log.contains("*4\r\n$5\r\nBLPOP\r\n$2\r\nk1\r\n$2\r\nk2\r\n$1\r\n0\r\n"),
+        "{log}"
+    );
+}
+
+#[test]
 fn a_served_client_can_kill_the_client_that_served_it() {
     // A served client's next commands run before the loop writes anyone's replies, as
     // in Redis: a CLIENT KILL among them drops what was queued for the killed client.
