@@ -390,6 +390,7 @@ fn parse_fields(ctx: &Ctx, a: &Args) -> Result<Vec<Field>, CmdError> {
 }
 
 fn bitfield(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     bitfield_generic(ctx, a, false)
 }
 

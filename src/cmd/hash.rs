@@ -91,18 +91,21 @@ fn hset_generic(ctx: &mut Ctx, a: &Args, name: &str) -> Result<usize, CmdError> 
 }
 
 fn hset(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     let n = hset_generic(ctx, a, "hset")?;
     ctx.out.int(n as i64);
     Ok(())
 }
 
 fn hmset(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     hset_generic(ctx, a, "hmset")?;
     ctx.out.ok();
     Ok(())
 }
 
 fn hsetnx(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     let (field, value) = (a.at(2), a.at(3));
     let set = edit_hash(ctx, a.at(1), true, |h| {
         if h.get(field).is_some() {
@@ -228,6 +231,7 @@ fn hgetall(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn hincrby(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     let incr = a.i64(3)?;
     let field = a.at(2);
     let r = edit_hash(ctx, a.at(1), true, |h| {
@@ -255,6 +259,7 @@ fn is_inf_literal(s: &[u8]) -> bool {
 }
 
 fn hincrbyfloat(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     let incr = a.at(3);
     num::parse_long_double(incr).ok_or(error::NOT_FLOAT)?;
     if is_inf_literal(incr) {

@@ -400,6 +400,8 @@ fn expire_generic(ctx: &mut Ctx, a: &Args, relative: bool, secs: bool) -> CmdRes
         }
     } else {
         ctx.db().set_expire(key, when);
+        // Redis compat: expire.c replies before announcing the new TTL.
+        ctx.hold_own_events();
         ctx.modified(key, "expire");
         if ctx.propagating() {
             // A relative TTL replayed later would last longer: the absolute time goes out.

@@ -106,6 +106,7 @@ fn push_values(ctx: &mut Ctx, key: &[u8], vals: &[&[u8]], end: End, only_existin
 }
 
 fn push_generic(ctx: &mut Ctx, a: &Args, end: End, only_existing: bool) -> CmdResult {
+    ctx.hold_own_events();
     let n = push_values(ctx, a.at(1), a.rest(2), end, only_existing)?;
     ctx.out.int(n as i64);
     Ok(())
@@ -162,6 +163,7 @@ fn take_values(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Result<Vec<
 }
 
 fn pop_generic(ctx: &mut Ctx, a: &Args, end: End) -> CmdResult {
+    ctx.hold_own_events();
     if a.len() > 3 {
         return Err(error::arity(ctx.cmd.name));
     }
@@ -266,6 +268,7 @@ fn lindex(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn lset(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     let key = a.at(1);
     let Some(l) = write_list(ctx, key)? else {
         return Err(error::NO_SUCH_KEY);
@@ -450,6 +453,7 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Result
             End::Tail => l.push_back(&v),
         }
         ctx.modified(dst, if to == End::Head { "lpush" } else { "rpush" });
+        ctx.hold_own_events();
         ctx.modified(src, if from == End::Head { "lpop" } else { "rpop" });
         return Ok(Some(v));
     }
@@ -459,6 +463,9 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Result
         return Ok(None);
     };
     push_values(ctx, dst, &[&v], to, false)?;
+    // Redis compat: t_list.c lmoveHandlePush replies with the value after announcing
+    // the push, and lmoveGenericCommand announces the pop after that.
+    ctx.hold_own_events();
     announce_pop(ctx, src, from);
     Ok(Some(v))
 }
@@ -585,6 +592,7 @@ fn mpop_serve(ctx: &mut Ctx, m: &MPop) -> Result<bool, CmdError> {
 }
 
 fn lmpop(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     let m = parse_list_mpop(a, 1)?;
     if !mpop_serve(ctx, &m)? {
         ctx.out.null_array();

@@ -190,7 +190,28 @@ impl Ctx<'_> {
         self.notify_in(db, key, event);
     }
 
+    /// From here on, what this command's own connection gets of its keyspace events
+    /// waits for the command's reply (appended by `call::run`): the commands whose
+    /// Redis handlers reply first, then notify, call it where that starts. Events of
+    /// keys found expired or missing, or created, still go at once.
+    pub fn hold_own_events(&mut self) {
+        if self.srv.own_events.is_none() && self.srv.cfg.notify_flags != 0 {
+            self.srv.own_events = Some(self.out.held_for());
+        }
+    }
+
+    /// `notify` for an event Redis sends before the command's reply (the connection's
+    /// own copy is not held back; see `Server::notify`).
+    pub fn notify_now(&mut self, key: &[u8], event: &str) {
+        let db = self.db;
+        self.notify_in_as(db, key, event, true);
+    }
+
     pub fn notify_in(&mut self, db: usize, key: &[u8], event: &str) {
+        self.notify_in_as(db, key, event, false);
+    }
+
+    fn notify_in_as(&mut self, db: usize, key: &[u8], event: &str, now: bool) {
         if self.srv.cfg.notify_flags == 0 {
             return;
         }
@@ -205,7 +226,11 @@ impl Ctx<'_> {
             cid: self.cid,
             out: &mut *self.out,
         };
-        self.srv.notify(Some(cur), class, event, key, db);
+        if now {
+            self.srv.notify_now(Some(cur), class, event, key, db);
+        } else {
+            self.srv.notify(Some(cur), class, event, key, db);
+        }
     }
 
     /// lookupKeyRead: the live entry at `key` in the selected db (expired first if due),
@@ -255,7 +280,7 @@ impl Ctx<'_> {
     pub fn count_lookup(&mut self, key: &[u8], found: bool, notify: bool) {
         self.hit(found);
         if !found && notify && self.srv.cfg.notify_flags & crate::config::notify::NOTIFY_KEY_MISS != 0 {
-            self.notify(key, "keymiss");
+            self.notify_now(key, "keymiss");
         }
     }
 

@@ -216,7 +216,13 @@ fn spop(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let key = a.at(1);
     match edit_set(ctx, key, None, |s, rng| s.pop(rng))? {
         Some((Some(m), removed)) => {
-            note_write(ctx, key, "spop", removed, 1);
+            // Redis compat: t_set.c spopCommand announces the pop, replies, then
+            // announces the set's deletion.
+            ctx.modified(key, "spop");
+            ctx.hold_own_events();
+            if removed {
+                ctx.modified(key, "del");
+            }
             // Redis compat: t_set.c spopCommand: the random pick is replayed as SREM.
             ctx.propagate_as(&[b"SREM".as_slice(), key, &m]);
             ctx.out.bulk(&m);
@@ -556,6 +562,7 @@ fn smembers(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn sinterstore(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     sinter_generic(ctx, a.rest(2), Some(a.at(1)), false, 0)
 }
 
@@ -682,6 +689,7 @@ fn sunion(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn sunionstore(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     sunion_diff(ctx, a.rest(2), Some(a.at(1)), Op::Union)
 }
 
@@ -690,6 +698,7 @@ fn sdiff(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn sdiffstore(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     sunion_diff(ctx, a.rest(2), Some(a.at(1)), Op::Diff)
 }
 

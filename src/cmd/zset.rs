@@ -230,6 +230,7 @@ fn add_one(z: &mut crate::db::zset::ZSetMut<'_>, f: AddFlags, m: &[u8], mut s: f
 }
 
 fn zadd_generic(ctx: &mut Ctx, a: &Args, mut f: AddFlags) -> CmdResult {
+    ctx.hold_own_events();
     let key = a.at(1);
     let mut idx = 2;
     while idx < a.len() {
@@ -329,6 +330,7 @@ pub(super) fn zadd(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn zincrby(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     zadd_generic(
         ctx,
         a,
@@ -698,6 +700,7 @@ fn zrange(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn zrangestore(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     zrange_generic(ctx, a, 2, Some(a.at(1)), None, Dir::Auto)
 }
 
@@ -742,14 +745,17 @@ fn zintercard(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn zunionstore(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     algebra::algebra(ctx, a, Some(a.at(1)), 2, algebra::Op::Union, false)
 }
 
 fn zinterstore(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     algebra::algebra(ctx, a, Some(a.at(1)), 2, algebra::Op::Inter, false)
 }
 
 fn zdiffstore(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     algebra::algebra(ctx, a, Some(a.at(1)), 2, algebra::Op::Diff, false)
 }
 

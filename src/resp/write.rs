@@ -37,6 +37,25 @@ impl ReplyBuf {
         self.buf.len()
     }
 
+    /// A buffer for output held back from this one (same protocol and push tracking).
+    pub fn held_for(&self) -> ReplyBuf {
+        ReplyBuf {
+            resp3: self.resp3,
+            track_pushes: self.track_pushes,
+            ..ReplyBuf::default()
+        }
+    }
+
+    /// Appends what `held` (see `held_for`) collected, its push marks included.
+    pub fn append_held(&mut self, held: ReplyBuf) {
+        let from = self.buf.len();
+        self.buf.extend_from_slice(&held.buf);
+        if self.track_pushes {
+            self.pushes
+                .extend(held.pushes.iter().map(|&(s, e)| (s + from, e + from)));
+        }
+    }
+
     /// Records that `buf[from..]` is a push message (see `pushes`).
     pub fn mark_push(&mut self, from: usize) {
         if self.track_pushes {

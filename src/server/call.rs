@@ -642,6 +642,10 @@ fn run(
     crate::ds::dict::set_resize_avoid(srv.has_active_child());
     let start = clock::now_us();
     let now_ms = srv.script_time_ms.unwrap_or((start / 1000) as i64);
+    // Keyspace events this command holds back for its own connection (see
+    // `Ctx::hold_own_events`) follow its reply; inside EXEC, each command's follow
+    // its own reply.
+    let outer_held = srv.own_events.take();
     let mut ctx = Ctx {
         srv,
         cid,
@@ -716,6 +720,9 @@ fn run(
     // connection may be one).
     if let Err(e) = &res {
         write_error(srv, out, e);
+    }
+    if let Some(held) = std::mem::replace(&mut srv.own_events, outer_held) {
+        out.append_held(held);
     }
     // Redis compat: server.c call: commands that ran are shown to MONITOR clients,
     // except administrative ones; a served blocked command was shown when it first ran.

@@ -191,6 +191,9 @@ pub struct Server {
     pub monitors: Vec<usize>,
     /// Whether the dbs record (expired, new) keys (see `sync_db_event_collection`).
     pub db_events: (bool, bool),
+    /// While a command runs: the keyspace notifications its own connection gets, held
+    /// until its reply is written (see `Server::notify`).
+    pub own_events: Option<crate::resp::ReplyBuf>,
     /// Snapshot state and counters.
     pub rdb: persist::RdbState,
     /// MIGRATE's cached connections, by "host:port".
@@ -335,6 +338,7 @@ impl Server {
             pending_writes: Vec::new(),
             monitors: Vec::new(),
             db_events: (false, false),
+            own_events: None,
             rdb: Default::default(),
             migrate_cache: HashMap::new(),
             skip_checksum_validation: false,

@@ -325,8 +325,28 @@ impl Server {
     }
 
     /// Sends keyspace/keyevent notifications for `event` on `key` of `db` when the
-    /// configuration asks for its class. Redis compat: notify.c.
+    /// configuration asks for its class. What the running command's own connection
+    /// gets waits for the command's reply once the command asked for that (see
+    /// `Ctx::hold_own_events`); `notify_now` always sends at once.
     pub fn notify(&mut self, cur: Option<Current<'_>>, class: u32, event: &str, key: &[u8], db: usize) {
+        if self.cfg.notify_flags & class == 0 {
+            return;
+        }
+        let mut held = self.own_events.take();
+        let cur = match (cur, held.as_mut()) {
+            (Some(c), Some(h)) => Some(Current { cid: c.cid, out: h }),
+            (c, _) => c,
+        };
+        self.notify_now(cur, class, event, key, db);
+        if held.is_some() {
+            self.own_events = held;
+        }
+    }
+
+    /// `notify` without holding anything back: events that Redis sends where they
+    /// happen, before the reply (keys found expired or missing, keys created).
+    /// Redis compat: notify.c.
+    pub fn notify_now(&mut self, cur: Option<Current<'_>>, class: u32, event: &str, key: &[u8], db: usize) {
         let flags = self.cfg.notify_flags;
         if flags & class == 0 {
             return;
@@ -361,7 +381,7 @@ impl Server {
                     }
                     crate::db::DbEvent::New => (NOTIFY_NEW, "new"),
                 };
-                self.notify(cur.as_mut().map(Current::reborrow), class, name, &key, db);
+                self.notify_now(cur.as_mut().map(Current::reborrow), class, name, &key, db);
             }
         }
     }

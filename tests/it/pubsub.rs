@@ -141,6 +141,55 @@ fn a_transaction_runs_what_it_queued_after_subscribing() {
 }
 
 #[test]
+fn a_connection_gets_its_own_events_where_redis_puts_them() {
+    // Redis's handlers mostly reply first and notify after (LPUSH, HSET, ZADD,
+    // EXPIRE, ...), some notify first (SET, DEL, INCR, ...), and LMOVE and SPOP
+    // announce one event before their reply and one after. A connection subscribed to
+    // its own events sees the same order.
+    let s = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "CONFIG", "SET", "notify-keyspace-events", "KEA");
+    cmd!(c, "RPUSH", "src", "a", "b");
+    cmd!(c, "SADD", "s", "m");
+    let mut e = s.raw();
+    cmd!(e, "HELLO", "3");
+    let p = |ev: &str, key: &str| {
+        let ch = format!("__keyevent@0__:{ev}");
+        format!(
+            ">4\r\n$8\r\npmessage\r\n$16\r\n__keyevent@0__:*\r\n${}\r\n{ch}\r\n${}\r\n{key}\r\n",
+            ch.len(),
+            key.len()
+        )
+    };
+    e.send(b"*2\r\n$10\r\nPSUBSCRIBE\r\n$16\r\n__keyevent@0__:*\r\n");
+    e.read();
+    let steps: &[(&[&str], &[&str])] = &[
+        (&["LPUSH", "l", "x"], &[":1", "lpush l"]),
+        (&["SET", "k", "v"], &["set k", "+OK"]),
+        (&["EXPIRE", "k", "100"], &[":1", "expire k"]),
+        (&["DEL", "k"], &["del k", ":1"]),
+        (&["LMOVE", "src", "l", "LEFT", "RIGHT"], &["rpush l", "$a", "lpop src"]),
+        (&["SPOP", "s"], &["spop s", "$m", "del s"]),
+    ];
+    for (argv, want) in steps {
+        let args: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+        let mut got = vec![String::from_utf8(e.cmd(&args)).unwrap()];
+        for _ in 1..want.len() {
+            got.push(String::from_utf8(e.read()).unwrap());
+        }
+        let want: Vec<String> = want
+            .iter()
+            .map(|w| match w.split_once(' ') {
+                Some((ev, key)) => p(ev, key),
+                None if w.starts_with('$') => format!("$1\r\n{}\r\n", &w[1..]),
+                None => format!("{w}\r\n"),
+            })
+            .collect();
+        assert_eq!(got, want, "{argv:?}");
+    }
+}
+
+#[test]
 fn keyspace_notifications() {
     let s = Server::start();
     let mut c = s.raw();
