@@ -2159,12 +2159,13 @@ def nested_push(m):
         x[0] == ">" or nested_push(x) for y in m[1] for x in (y if m[0] == "%" else (y,)))
 
 
-def normalize_own(out):
+def normalize_own(out, split=True):
     """The output of the connection that sent the step's commands, with what Redis
     leaves open set aside: the order in which UNSUBSCRIBE without arguments names the
     channels (hash order: names sorted, counts kept in order), and where a push its own
     command caused goes relative to that command's reply (before or after, by
-    command, in Redis 7.0): replies and pushes are compared as two sequences."""
+    command, in Redis 7.0): replies and pushes are compared as two sequences, unless
+    `split` is off (--own-order), which compares where each push goes too."""
     res, i = [], 0
     while i < len(out):
         if is_unsub(out[i]):
@@ -2178,6 +2179,8 @@ def normalize_own(out):
         else:
             res.append(out[i])
             i += 1
+    if not split:
+        return res
     return [("REPLIES",) + tuple(m for m in res if m[0] != ">"), ("PUSHES",) + tuple(m for m in res if m[0] == ">")]
 
 
@@ -2277,7 +2280,7 @@ class Session:
                     # notifying their own RESP3 connection): the framing is off.
                     return "known", "push-inside-reply"
                 if k == first:
-                    out = normalize_own(out)
+                    out = normalize_own(out, not getattr(self.fz.a, "own_order", False))
                 got[s] = (out, state)
             res[k] = got
             self.held[k] = mine if got["ref"][1] == "blocked" else set()
@@ -2950,6 +2953,8 @@ def main():
     ap.add_argument("--families", default=None)
     ap.add_argument("--flush-prob", type=float, default=0.004)
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--own-order", action="store_true",
+                    help="sessions: compare where a connection's own pushes fall around its replies")
     ap.add_argument("--lookups", action="store_true",
                     help="also compare the keyspace hits and misses each command counts")
     ap.add_argument("--skip-unspecified", dest="known", action="store_true",
