@@ -281,19 +281,19 @@ pub const COMMANDS: &[CommandSpec] = &[
 /// insertion sort under 7, equal keys gathered at both ends), skipping partitions
 /// that hold no position of `lo..=hi`. Redis compat: pqsort.c.
 fn partial_qsort<T>(v: &mut [T], cmp: &impl Fn(&T, &T) -> Ordering, lo: i64, hi: i64) {
-    let lt = |v: &[T], i: usize, j: usize| v.get(i).zip(v.get(j)).map_or(Ordering::Equal, |(x, y)| cmp(x, y));
+    let order = |v: &[T], i: usize, j: usize| v.get(i).zip(v.get(j)).map_or(Ordering::Equal, |(x, y)| cmp(x, y));
     let med3 = |v: &[T], a: usize, b: usize, c: usize| {
-        if lt(v, a, b) == Ordering::Less {
-            if lt(v, b, c) == Ordering::Less {
+        if order(v, a, b) == Ordering::Less {
+            if order(v, b, c) == Ordering::Less {
                 b
-            } else if lt(v, a, c) == Ordering::Less {
+            } else if order(v, a, c) == Ordering::Less {
                 c
             } else {
                 a
             }
-        } else if lt(v, b, c) == Ordering::Greater {
+        } else if order(v, b, c) == Ordering::Greater {
             b
-        } else if lt(v, a, c) == Ordering::Less {
+        } else if order(v, a, c) == Ordering::Less {
             a
         } else {
             c
@@ -315,7 +315,7 @@ fn partial_qsort<T>(v: &mut [T], cmp: &impl Fn(&T, &T) -> Ordering, lo: i64, hi:
             if n < 7 {
                 for pm in a + 1..a + n {
                     let mut pl = pm;
-                    while pl > a && lt(v, pl - 1, pl) == Ordering::Greater {
+                    while pl > a && order(v, pl - 1, pl) == Ordering::Greater {
                         v.swap(pl, pl - 1);
                         pl -= 1;
                     }
@@ -339,7 +339,7 @@ fn partial_qsort<T>(v: &mut [T], cmp: &impl Fn(&T, &T) -> Ordering, lo: i64, hi:
             let (mut pc, mut pd) = (a + n - 1, a + n - 1);
             loop {
                 while pb <= pc {
-                    let c = lt(v, pb, a);
+                    let c = order(v, pb, a);
                     if c == Ordering::Greater {
                         break;
                     }
@@ -350,7 +350,7 @@ fn partial_qsort<T>(v: &mut [T], cmp: &impl Fn(&T, &T) -> Ordering, lo: i64, hi:
                     pb += 1;
                 }
                 while pb <= pc {
-                    let c = lt(v, pc, a);
+                    let c = order(v, pc, a);
                     if c == Ordering::Less {
                         break;
                     }
