@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Where a connection's own keyspace events fall around its replies, on two servers.
 
-    python3 tools/own-events.py REF_PORT SUT_PORT
+    python3 tools/own-events.py REF_PORT SUT_PORT [FLAGS]
 
-For each write command below, on a fresh dataset with notify-keyspace-events KEA,
+For each write command below, on a fresh dataset with notify-keyspace-events FLAGS
+(default KEA; KEAn adds the events of created keys),
 runs it on a connection subscribed to every keyevent channel of db 0: in RESP2 as
 MULTI; PSUBSCRIBE __keyevent@0__:*; <command>; EXEC, and in RESP3 as HELLO 3;
 PSUBSCRIBE ...; <command>. Prints the commands whose bytes differ between the two
@@ -142,9 +143,9 @@ def drain(s):
         out += d
 
 
-def run(port, cmd, resp3):
+def run(port, cmd, resp3, flags):
     s = socket.create_connection(("127.0.0.1", port))
-    setup = [["FLUSHALL"], ["CONFIG", "SET", "notify-keyspace-events", "KEA"], ["SET", "src", "1"],
+    setup = [["FLUSHALL"], ["CONFIG", "SET", "notify-keyspace-events", flags], ["SET", "src", "1"],
              ["RPUSH", "l", "a", "b"], ["HSET", "h", "f", "v"], ["XADD", "x", "1-1", "f", "v"],
              ["SADD", "s", "x"], ["ZADD", "z", "1", "m"]]
     s.sendall(b"".join(enc(a) for a in setup))
@@ -166,10 +167,11 @@ def run(port, cmd, resp3):
 
 def main():
     ref, sut = int(sys.argv[1]), int(sys.argv[2])
+    flags = sys.argv[3] if len(sys.argv) > 3 else "KEA"
     cmds = [ln.split() for ln in COMMANDS.strip().splitlines()]
     same = 0
     for cmd in cmds:
-        diff = [p for p in (False, True) if run(ref, cmd, p) != run(sut, cmd, p)]
+        diff = [p for p in (False, True) if run(ref, cmd, p, flags) != run(sut, cmd, p, flags)]
         if diff:
             print("differs (%s): %s" % ("/".join("RESP3" if p else "RESP2" for p in diff), " ".join(cmd)))
         else:

@@ -501,6 +501,11 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, card: bool,
         }
         return Ok(());
     }
+    // Redis deletes the destination before replying when a source is missing, and
+    // replies before storing or deleting otherwise.
+    if dst.is_some() {
+        ctx.hold_own_events();
+    }
     let mut order: Vec<usize> = (0..keys.len()).collect();
     order.sort_by_key(|&i| sizes.get(i).copied().flatten().unwrap_or(0));
     let Some(first) = order.first().and_then(|&i| keys.get(i)).copied() else {
@@ -562,7 +567,6 @@ fn smembers(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn sinterstore(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    ctx.hold_own_events();
     sinter_generic(ctx, a.rest(2), Some(a.at(1)), false, 0)
 }
 

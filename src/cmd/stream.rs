@@ -351,11 +351,14 @@ fn xadd(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
     }
     let id_text = id.to_vec();
-    ctx.out.bulk(&id_text);
+    // Redis replies, then announces the entry and the trim (a stream created here is
+    // announced before the reply).
+    ctx.hold_own_events();
     ctx.modified(key, "xadd");
     if trimmed > 0 {
         ctx.notify(key, "xtrim");
     }
+    ctx.out.bulk(&id_text);
     if !matches!(t.id, Some((_, true))) {
         let v = prop.get_or_insert_with(|| owned_argv(a));
         if let Some(x) = v.get_mut(t.id_at) {
@@ -938,9 +941,12 @@ fn xgroup_create(ctx: &mut Ctx, a: &Args) -> CmdResult {
         return Err(CmdError::new("BUSYGROUP Consumer Group name already exists"));
     }
     s.groups.insert(gname.to_vec(), Group::new(id, g.entries_read));
-    ctx.out.ok();
+    // Redis replies, then announces the group (a stream MKSTREAM created is announced
+    // before the reply).
+    ctx.hold_own_events();
     ctx.dirty(1);
     ctx.notify(key, "xgroup-create");
+    ctx.out.ok();
     Ok(())
 }
 

@@ -195,9 +195,10 @@ fn parse_int(s: &str) -> Option<i64> {
     crate::util::num::parse_i64(s.as_bytes())
 }
 
-/// Normalizes notify-keyspace-events flags: parsed to classes and printed back.
+/// Normalizes notify-keyspace-events flags: parsed to classes and printed back with
+/// every class kept (CONFIG GET shows fewer, see `shown`).
 fn normalize_events(s: &str) -> Option<String> {
-    notify::parse(s).map(notify::flags_to_string)
+    notify::parse(s).map(notify::flags_to_letters)
 }
 
 impl Default for Config {
@@ -320,7 +321,7 @@ impl Config {
                         p.eq_ignore_ascii_case(n.as_bytes())
                     };
                     if hit && !out.iter().any(|(o, _)| *o == n) {
-                        out.push((n, self.vals.get(i).cloned().unwrap_or_default()));
+                        out.push((n, self.shown(i)));
                     }
                 }
             }
@@ -1087,9 +1088,21 @@ impl Config {
         std::fs::rename(&tmp, path).map_err(|e| e.to_string())
     }
 
+    /// A directive's value as CONFIG GET and CONFIG REWRITE print it. Only
+    /// notify-keyspace-events differs from what is kept: 'A' hides 'n' there,
+    /// though new-key events stay on. Redis compat: notify.c
+    /// keyspaceEventsFlagsToString.
+    fn shown(&self, i: usize) -> String {
+        let v = self.vals.get(i).cloned().unwrap_or_default();
+        match DIRECTIVES.get(i) {
+            Some(d) if d.name == "notify-keyspace-events" => notify::flags_to_string(notify::parse_flags(&v)),
+            _ => v,
+        }
+    }
+
     fn rewrite_line(&self, i: usize) -> Option<String> {
         let d = DIRECTIVES.get(i)?;
-        let v = self.vals.get(i)?;
+        let v = &self.shown(i);
         if d.name == "save" {
             if v.is_empty() {
                 return Some("save \"\"".into());
@@ -1229,7 +1242,10 @@ mod tests {
             ("tKE", "tKE"),
         ] {
             c.set_many(&p("notify-keyspace-events", set), true).unwrap();
-            assert_eq!(c.get("notify-keyspace-events"), Some(shown), "{set}");
+            let got = c.get_matching(&[b"notify-keyspace-events"]);
+            assert_eq!(got, vec![("notify-keyspace-events", shown.to_string())], "{set}");
+            // What is shown leaves 'n' out; what is on keeps it.
+            assert_eq!(c.notify_flags & notify::NOTIFY_NEW != 0, set.contains('n'), "{set}");
         }
         // The first refusal in argument order is the one reported.
         let two = |a: &str, b: &str| vec![(a.to_string(), "1".to_string()), (b.to_string(), "1".to_string())];

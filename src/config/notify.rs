@@ -63,6 +63,16 @@ pub fn parse_flags(s: &str) -> u32 {
     parse(s).unwrap_or(0)
 }
 
+/// Letters that parse back to exactly `flags`: those CONFIG GET shows, with 'n'
+/// after 'A' when new-key events are on too.
+pub fn flags_to_letters(flags: u32) -> String {
+    let mut out = flags_to_string(flags);
+    if flags & NOTIFY_ALL == NOTIFY_ALL && flags & NOTIFY_NEW != 0 {
+        out.insert(1, 'n');
+    }
+    out
+}
+
 /// The letters CONFIG GET shows for `flags`: 'A' when every class of it is on, else
 /// the classes one by one (with 'n', which 'A' does not show), then K, E and m.
 /// Redis compat: notify.c keyspaceEventsFlagsToString.

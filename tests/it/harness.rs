@@ -280,8 +280,14 @@ impl Raw {
         self.s.write_all(bytes).unwrap();
     }
 
-    /// Sends a command as a multibulk request.
+    /// Sends a command as a multibulk request, and reads its reply.
     pub fn cmd(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.send_cmd(args);
+        self.read()
+    }
+
+    /// Sends a command as a multibulk request.
+    pub fn send_cmd(&mut self, args: &[&[u8]]) {
         let mut req = format!("*{}\r\n", args.len()).into_bytes();
         for a in args {
             req.extend(format!("${}\r\n", a.len()).bytes());
@@ -289,7 +295,6 @@ impl Raw {
             req.extend_from_slice(b"\r\n");
         }
         self.send(&req);
-        self.read()
     }
 
     /// Reads one complete reply.
@@ -307,6 +312,22 @@ impl Raw {
             );
             self.buf.extend_from_slice(&tmp[..n]);
         }
+    }
+
+    /// Reads exactly `n` bytes, whatever they hold (for replies that carry other
+    /// messages inside them).
+    pub fn read_bytes(&mut self, n: usize) -> Vec<u8> {
+        while self.buf.len() < n {
+            let mut tmp = [0u8; 65536];
+            let got = self.s.read(&mut tmp).unwrap();
+            assert!(
+                got > 0,
+                "connection closed; got so far: {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
+            self.buf.extend_from_slice(&tmp[..got]);
+        }
+        self.buf.drain(..n).collect()
     }
 
     /// The same connection, waiting up to `secs` for each reply (for commands whose

@@ -18,6 +18,17 @@ fn msg(parts: &[&str]) -> Vec<u8> {
     v
 }
 
+/// The RESP3 push of keyspace event `event` on `key` in db 0, to a connection
+/// subscribed to the pattern `__keyevent@0__:*`.
+fn keyevent_push(event: &str, key: &str) -> String {
+    let ch = format!("__keyevent@0__:{event}");
+    format!(
+        ">4\r\n$8\r\npmessage\r\n$16\r\n__keyevent@0__:*\r\n${}\r\n{ch}\r\n${}\r\n{key}\r\n",
+        ch.len(),
+        key.len()
+    )
+}
+
 #[test]
 fn subscribe_publish_unsubscribe() {
     let s = Server::start();
@@ -144,23 +155,19 @@ fn a_transaction_runs_what_it_queued_after_subscribing() {
 fn a_connection_gets_its_own_events_where_redis_puts_them() {
     // Redis's handlers mostly reply first and notify after (LPUSH, HSET, ZADD,
     // EXPIRE, ...), some notify first (SET, DEL, INCR, ...), and LMOVE and SPOP
-    // announce one event before their reply and one after. A connection subscribed to
+    // announce one event before their reply and one after. ZPOPMIN and ZMPOP announce
+    // the pop inside their reply, after its header. SINTERSTORE deletes the
+    // destination before replying when a source is missing. A connection subscribed to
     // its own events sees the same order.
     let s = Server::start();
     let mut c = s.raw();
     cmd!(c, "CONFIG", "SET", "notify-keyspace-events", "KEA");
     cmd!(c, "RPUSH", "src", "a", "b");
     cmd!(c, "SADD", "s", "m");
+    cmd!(c, "ZADD", "z", "1", "m", "2", "n");
+    cmd!(c, "SET", "dst", "x");
     let mut e = s.raw();
     cmd!(e, "HELLO", "3");
-    let p = |ev: &str, key: &str| {
-        let ch = format!("__keyevent@0__:{ev}");
-        format!(
-            ">4\r\n$8\r\npmessage\r\n$16\r\n__keyevent@0__:*\r\n${}\r\n{ch}\r\n${}\r\n{key}\r\n",
-            ch.len(),
-            key.len()
-        )
-    };
     e.send(b"*2\r\n$10\r\nPSUBSCRIBE\r\n$16\r\n__keyevent@0__:*\r\n");
     e.read();
     let steps: &[(&[&str], &[&str])] = &[
@@ -170,23 +177,29 @@ fn a_connection_gets_its_own_events_where_redis_puts_them() {
         (&["DEL", "k"], &["del k", ":1"]),
         (&["LMOVE", "src", "l", "LEFT", "RIGHT"], &["rpush l", "$a", "lpop src"]),
         (&["SPOP", "s"], &["spop s", "$m", "del s"]),
+        (&["ZPOPMIN", "z"], &["*2", "zpopmin z", "$m", ",1"]),
+        (
+            &["ZMPOP", "1", "z", "MAX", "COUNT", "5"],
+            &["*2", "$z", "*1", "zpopmax z", "*2", "$n", ",2", "del z"],
+        ),
+        (&["SINTERSTORE", "dst", "s", "nosuch"], &["del dst", ":0"]),
     ];
     for (argv, want) in steps {
-        let args: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
-        let mut got = vec![String::from_utf8(e.cmd(&args)).unwrap()];
-        for _ in 1..want.len() {
-            got.push(String::from_utf8(e.read()).unwrap());
-        }
-        let want: Vec<String> = want
+        let want: String = want
             .iter()
             .map(|w| match w.split_once(' ') {
-                Some((ev, key)) => p(ev, key),
-                None if w.starts_with('$') => format!("$1\r\n{}\r\n", &w[1..]),
+                Some((ev, key)) => keyevent_push(ev, key),
+                None if w.starts_with('$') => format!("${}\r\n{}\r\n", w.len() - 1, &w[1..]),
                 None => format!("{w}\r\n"),
             })
             .collect();
+        let args: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+        e.send_cmd(&args);
+        let got = String::from_utf8(e.read_bytes(want.len())).unwrap();
         assert_eq!(got, want, "{argv:?}");
     }
+    // Nothing else followed.
+    assert_eq!(e.cmd(&[b"PING"]), b"+PONG\r\n");
 }
 
 #[test]
@@ -252,6 +265,46 @@ fn key_misses_and_set_expires_are_announced() {
     assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@0__:expire", "k"]));
     assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@0__:set", "k2"]));
     assert_eq!(sub.read(), msg(&["pmessage", "*", "__keyevent@0__:expire", "k2"]));
+}
+
+/// 'A' does not include new-key events, and CONFIG GET does not show 'n' beside it,
+/// but "KEAn" turns them on all the same. A key created on the way (XADD, XGROUP
+/// CREATE ... MKSTREAM) is announced before the reply, the command's own event after.
+#[test]
+fn new_key_events_stay_on_beside_all_classes() {
+    let s = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "CONFIG", "SET", "notify-keyspace-events", "EAn");
+    assert_eq!(
+        cmd!(c, "CONFIG", "GET", "notify-keyspace-events"),
+        msg(&["notify-keyspace-events", "AE"])
+    );
+    let mut e = s.raw();
+    cmd!(e, "HELLO", "3");
+    e.send(b"*2\r\n$10\r\nPSUBSCRIBE\r\n$16\r\n__keyevent@0__:*\r\n");
+    e.read();
+    let steps: &[(&[&str], String)] = &[
+        (
+            &["SET", "k", "v"],
+            keyevent_push("new", "k") + &keyevent_push("set", "k") + "+OK\r\n",
+        ),
+        (&["SET", "k", "w"], keyevent_push("set", "k") + "+OK\r\n"),
+        (
+            &["XADD", "x", "1-1", "f", "v"],
+            keyevent_push("new", "x") + "$3\r\n1-1\r\n" + &keyevent_push("xadd", "x"),
+        ),
+        (
+            &["XGROUP", "CREATE", "y", "g", "$", "MKSTREAM"],
+            keyevent_push("new", "y") + "+OK\r\n" + &keyevent_push("xgroup-create", "y"),
+        ),
+    ];
+    for (argv, want) in steps {
+        let args: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+        e.send_cmd(&args);
+        let got = String::from_utf8(e.read_bytes(want.len())).unwrap();
+        assert_eq!(&got, want, "{argv:?}");
+    }
+    assert_eq!(e.cmd(&[b"PING"]), b"+PONG\r\n");
 }
 
 #[test]

@@ -64,8 +64,6 @@ fn pop_first(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: usize, shape: Shape
         }
     }
     let name = if end == End::Min { "zpopmin" } else { "zpopmax" };
-    ctx.modified(key, name);
-    super::drop_if_empty(ctx, key);
     // Redis compat: t_zset.c genericZpopCommand: every pop variant replicates as
     // ZPOPMIN/ZPOPMAX with the count asked for.
     let n = popped.len();
@@ -87,6 +85,11 @@ fn pop_first(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: usize, shape: Shape
             out.array(n);
         }
     }
+    // Redis announces the pop as it removes the first element, after the reply's
+    // header, so a connection watching its own events finds that event inside the
+    // reply; the "del" of an emptied key follows the reply.
+    ctx.modified(key, name);
+    let out = &mut *ctx.out;
     for (m, s) in &popped {
         if shape.nested {
             out.array(2);
@@ -94,6 +97,7 @@ fn pop_first(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: usize, shape: Shape
         out.bulk(m);
         out.double(*s);
     }
+    super::drop_if_empty(ctx, key);
     Ok(true)
 }
 
