@@ -657,6 +657,17 @@ impl Client {
         }
     }
 
+    /// Whether the client may stay silent indefinitely: a replica or monitor, our
+    /// master, a client blocked or paused, or a subscriber.
+    pub fn waits_by_design(&self) -> bool {
+        self.replica.is_some()
+            || self.monitor
+            || self.is_master
+            || self.blocked.is_some()
+            || self.postponed.is_some()
+            || self.subs.is_some()
+    }
+
     pub fn info_line(&self, now_ms: i64) -> String {
         let name = self
             .name
@@ -672,7 +683,8 @@ impl Client {
             (self.is_master, 'M'),
             (self.subs.is_some(), 'P'),
             (self.multi.is_some(), 'x'),
-            (self.blocked.is_some(), 'b'),
+            // A client held by CLIENT PAUSE is blocked too.
+            (self.blocked.is_some() || self.postponed.is_some(), 'b'),
             (tracking.is_some(), 't'),
             (tracking.is_some_and(|t| t.broken_redir), 'R'),
             (tracking.is_some_and(|t| t.bcast), 'B'),

@@ -130,10 +130,17 @@ impl Server {
     }
 
     fn clients_cron(&mut self, now: i64) {
-        let timeout = self.cfg.timeout as i64 * 1000;
+        let timeout = self.cfg.timeout as i64;
         let mut idle = Vec::new();
         for (cid, c) in self.clients.iter_mut() {
-            if timeout > 0 && now - c.last_interaction_ms > timeout && c.pending_output() == 0 {
+            // Redis compat: timeout.c clientsCronHandleTimeout: replicas, monitors, the
+            // master, blocked or paused clients and subscribers never time out; the
+            // idle time counts whole seconds of the clock.
+            if timeout > 0
+                && now / 1000 - c.last_interaction_ms / 1000 > timeout
+                && c.pending_output() == 0
+                && !c.waits_by_design()
+            {
                 idle.push(cid);
             }
             // Redis compat: server.c clientsCronResizeQueryBuffer: a query buffer wasting

@@ -258,14 +258,37 @@ fn binds_ipv4_and_ipv6_loopback_and_writes_pidfile() {
     }
 }
 
+/// Idle clients are closed after `timeout` seconds, but not those that wait by
+/// design: blocked on a key, held by CLIENT PAUSE, or subscribed.
 #[test]
 fn idle_clients_are_closed_after_timeout() {
     let s = Server::start_with(&["--timeout", "1", "--hz", "50"]);
+    let mut blocked = s.raw();
+    blocked.send_cmd(&[b"BLPOP", b"l", b"0"]);
+    let mut sub = s.raw();
+    cmd!(sub, "SUBSCRIBE", "ch");
+    let mut admin = s.raw();
+    cmd!(admin, "CLIENT", "PAUSE", "100000", "WRITE");
+    let mut paused = s.raw();
+    paused.send_cmd(&[b"SET", b"k", b"v"]);
+    wait_for("both to wait", Duration::from_secs(5), || {
+        let info = String::from_utf8(cmd!(admin, "INFO", "clients")).unwrap();
+        info.contains("blocked_clients:2\r\n").then_some(())
+    });
+    let list = String::from_utf8(cmd!(admin, "CLIENT", "LIST")).unwrap();
+    assert_eq!(list.matches("flags=b ").count(), 2, "{list}");
+    // The last to go quiet: once the server closes it, the others were idle longer.
     let mut idle = s.raw();
     assert_eq!(cmd!(idle, "PING"), b"+PONG\r\n");
     idle.s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    // The server closes it on its own within a couple of seconds.
     assert!(idle.closed());
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "CLIENT", "UNPAUSE"), b"+OK\r\n");
+    assert_eq!(paused.read(), b"+OK\r\n");
+    assert_eq!(cmd!(c, "RPUSH", "l", "x"), b":1\r\n");
+    assert_eq!(blocked.read(), b"*2\r\n$1\r\nl\r\n$1\r\nx\r\n");
+    assert_eq!(cmd!(c, "PUBLISH", "ch", "m"), b":1\r\n");
+    assert_eq!(sub.read(), b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nm\r\n");
 }
 
 /// Starts ferrodis daemonized, logging to `dir` (made here), with `extra`
