@@ -143,6 +143,8 @@ pub struct Config {
     pub lfu: crate::db::evict::Lfu,
     pub lazyfree_lazy_eviction: bool,
     pub lazyfree_lazy_expire: bool,
+    /// replica-ignore-maxmemory: a replica leaves evictions to its master.
+    pub replica_ignore_maxmemory: bool,
     pub lazyfree_lazy_server_del: bool,
     /// Replication settings read on every write or propagated command.
     pub repl: ReplConfig,
@@ -259,6 +261,7 @@ impl Config {
             },
             lazyfree_lazy_eviction: false,
             lazyfree_lazy_expire: false,
+            replica_ignore_maxmemory: true,
             lazyfree_lazy_server_del: false,
             repl: ReplConfig::default(),
             enable_debug_command: "no".into(),
@@ -754,6 +757,7 @@ impl Config {
         };
         self.lazyfree_lazy_eviction = self.yes("lazyfree-lazy-eviction");
         self.lazyfree_lazy_expire = self.yes("lazyfree-lazy-expire");
+        self.replica_ignore_maxmemory = self.yes("replica-ignore-maxmemory");
         self.lazyfree_lazy_server_del = self.yes("lazyfree-lazy-server-del");
         self.repl = ReplConfig {
             read_only: self.yes("replica-read-only"),

@@ -78,9 +78,13 @@ impl Server {
         if max == 0 {
             return Evicted::Ok;
         }
-        // A pause keeps the dataset (and the replication stream) still: no evictions
-        // either. Redis compat: evict.c isSafeToPerformEvictions.
-        if self.pause_check(clock::now_ms()).is_some() {
+        // A replica is its master's copy: it evicts nothing unless told to (and so
+        // refuses nothing for memory). A pause keeps the dataset (and the replication
+        // stream) still: no evictions either. Redis compat: evict.c
+        // isSafeToPerformEvictions.
+        if (self.repl.master.is_some() && self.cfg.replica_ignore_maxmemory)
+            || self.pause_check(clock::now_ms()).is_some()
+        {
             return Evicted::Ok;
         }
         let used = crate::alloc::used_memory().saturating_sub(self.mem_not_counted_for_evict());

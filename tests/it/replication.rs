@@ -214,6 +214,29 @@ fn a_replica_leaves_expiry_to_its_master() {
     });
 }
 
+/// A replica under its maxmemory keeps every key its master sends (it neither
+/// evicts nor refuses them), until told to obey maxmemory itself.
+#[test]
+fn a_replica_leaves_evictions_to_its_master() {
+    let m = Server::start();
+    let mut mc = m.raw();
+    let r = replica_of(&m);
+    let mut rc = r.raw();
+    wait_for("the link", Duration::from_secs(10), || {
+        (info_field(&mut rc, "master_link_status") == "up").then_some(())
+    });
+    cmd!(rc, "CONFIG", "SET", "maxmemory-policy", "allkeys-random");
+    cmd!(rc, "CONFIG", "SET", "maxmemory", "1");
+    for i in 0..100 {
+        cmd!(mc, "SET", format!("k{i}"), "v");
+    }
+    wait_offsets(&mut mc, &mut rc);
+    assert_eq!(cmd!(rc, "DBSIZE"), b":100\r\n");
+    assert_eq!(stat(&mut rc, "evicted_keys"), "0");
+    cmd!(rc, "CONFIG", "SET", "replica-ignore-maxmemory", "no");
+    wait_reply(&mut rc, &["DBSIZE"], b":0\r\n");
+}
+
 /// A replica that loses its link asks to continue where its data ends (PSYNC with
 /// the master's id and its offset + 1), and the master sends only what it missed,
 /// into the db the stream had selected.
