@@ -1,10 +1,11 @@
 //! Logging in Redis's line format: `pid:role dd Mon yyyy hh:mm:ss.mmm <lvl> message`,
 //! lvl one of `. - * #` (debug, verbose, notice, warning). A `tracing` layer writes
 //! each event to stdout or the `logfile` (opened per line, so rotation just works).
-//! The level and target can change at runtime (CONFIG SET loglevel/logfile).
+//! The level and target can change at runtime (CONFIG SET loglevel/logfile). With
+//! `syslog-enabled yes`, each message also goes to syslog(3).
 use std::fmt::Write as _;
 use std::io::Write;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 use tracing::field::{Field, Visit};
@@ -17,6 +18,45 @@ use crate::config::LogLevel;
 static LEVEL: AtomicU8 = AtomicU8::new(LogLevel::Notice as u8);
 static FILE: Mutex<String> = Mutex::new(String::new());
 static ROLE: AtomicU8 = AtomicU8::new(b'M');
+static SYSLOG: AtomicBool = AtomicBool::new(false);
+
+/// Sends every message from now on to syslog too, as `ident` with `facility` (a
+/// syslog(3) facility code). Redis compat: server.c initServer (openlog).
+pub fn open_syslog(ident: &str, facility: i64) {
+    let Ok(ident) = std::ffi::CString::new(ident) else {
+        return;
+    };
+    // openlog keeps the pointer: the name lives as long as the process.
+    let ident: &'static std::ffi::CStr = Box::leak(ident.into_boxed_c_str());
+    // SAFETY: `ident` is a NUL-terminated string that is never freed.
+    unsafe {
+        libc::openlog(
+            ident.as_ptr(),
+            libc::LOG_PID | libc::LOG_NDELAY | libc::LOG_NOWAIT,
+            facility as i32,
+        )
+    };
+    SYSLOG.store(true, Ordering::Relaxed);
+}
+
+/// Whether messages also go to syslog.
+pub fn syslog_enabled() -> bool {
+    SYSLOG.load(Ordering::Relaxed)
+}
+
+fn to_syslog(lvl: LogLevel, msg: &str) {
+    let prio = match lvl {
+        LogLevel::Debug => libc::LOG_DEBUG,
+        LogLevel::Verbose => libc::LOG_INFO,
+        LogLevel::Notice => libc::LOG_NOTICE,
+        _ => libc::LOG_WARNING,
+    };
+    let Ok(text) = std::ffi::CString::new(msg.replace('\0', "\\0")) else {
+        return;
+    };
+    // SAFETY: a constant format taking one NUL-terminated string argument.
+    unsafe { libc::syslog(prio, c"%s".as_ptr(), text.as_ptr()) };
+}
 
 pub fn set_level(l: LogLevel) {
     LEVEL.store(l as u8, Ordering::Relaxed);
@@ -141,6 +181,9 @@ pub fn write_line(lvl: LogLevel, msg: &str) {
         msg
     );
     write_raw(&line);
+    if syslog_enabled() {
+        to_syslog(lvl, msg);
+    }
 }
 
 /// Writes text as is (the logo), to the log file or stdout.

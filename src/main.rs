@@ -214,6 +214,12 @@ fn main() -> ExitCode {
         daemonize();
     }
     log::init(cfg.loglevel, &cfg.logfile);
+    if cfg.yes("syslog-enabled") {
+        log::open_syslog(
+            cfg.get("syslog-ident").unwrap_or("redis"),
+            cfg.enum_code("syslog-facility"),
+        );
+    }
     for (warning, line) in pending {
         if warning {
             warn!("{line}");
@@ -274,7 +280,10 @@ fn main() -> ExitCode {
     } else {
         "standalone"
     };
-    if srv.cfg.always_show_logo || unsafe { libc::isatty(1) } == 1 {
+    // Redis compat: server.c redisAsciiArt: the logo goes to a terminal (not to a
+    // log file or syslog), or anywhere when always-show-logo says so.
+    let to_tty = !log::syslog_enabled() && srv.cfg.logfile.is_empty() && unsafe { libc::isatty(1) } == 1;
+    if srv.cfg.always_show_logo || to_tty {
         log::write_raw(&logo(srv.cfg.listen_port(), pid, mode));
     } else {
         info!("Running mode={mode}, port={}.", srv.cfg.listen_port());

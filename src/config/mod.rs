@@ -666,6 +666,15 @@ impl Config {
     }
 
     /// A directive's value as an integer (0 when it is not one).
+    /// An enum directive's value as its code (0 when unknown).
+    pub fn enum_code(&self, name: &str) -> i64 {
+        let v = self.val(name);
+        match self.lookup(name).and_then(|i| DIRECTIVES.get(i)).map(|d| &d.kind) {
+            Some(Kind::Enum(list)) => list.iter().find(|(n, _)| *n == v).map_or(0, |(_, c)| *c),
+            _ => 0,
+        }
+    }
+
     pub fn int(&self, name: &str) -> i64 {
         self.val(name).parse().unwrap_or(0)
     }
