@@ -688,8 +688,7 @@ impl Server {
         loaded?;
         self.repl.replid = id;
         self.repl.offset = offset;
-        self.repl.replid2 = super::repl::NO_REPLID.into();
-        self.repl.second_offset = -1;
+        self.repl.clear_replid2();
         self.repl.reset_backlog();
         self.disconnect_replicas();
         // The first ACK tells the master the stream may start (after a streamed

@@ -92,6 +92,8 @@ pub struct Repl {
     pub transfer: Option<super::fullsync::Transfer>,
     pub waker: Option<std::sync::Arc<mio::Waker>>,
     last_keepalive_ms: i64,
+    /// Since when no replica is connected (ms). Redis compat: repl_no_slaves_since.
+    pub no_replicas_since_ms: i64,
 }
 
 /// Blocks freed per trimming step. Redis compat: REPL_BACKLOG_TRIM_BLOCKS_PER_CALL.
@@ -126,6 +128,7 @@ impl Default for Repl {
             transfer: None,
             waker: None,
             last_keepalive_ms: 0,
+            no_replicas_since_ms: clock::now_ms(),
         }
     }
 }
@@ -148,6 +151,12 @@ impl Repl {
     fn can_continue(&self, id: &[u8], off: u64) -> bool {
         let ours = id == self.replid.as_bytes() || (id == self.replid2.as_bytes() && off as i64 <= self.second_offset);
         self.backlog_on && ours && self.buf.holds(off)
+    }
+
+    /// Forgets the second history. Redis compat: replication.c clearReplicationId2.
+    pub(crate) fn clear_replid2(&mut self) {
+        self.replid2 = NO_REPLID.into();
+        self.second_offset = -1;
     }
 
     /// Starts an empty backlog at the current offset.
@@ -283,7 +292,16 @@ impl Server {
     /// client becomes a replica either way. Redis compat: replication.c syncCommand.
     pub fn repl_attach(&mut self, cid: usize, out: &mut crate::resp::ReplyBuf, psync: Option<(&[u8], &[u8])>) {
         if !self.repl.backlog_on {
+            // No history is held: a new one starts. Redis compat: replication.c
+            // syncCommand.
+            self.repl.replid = new_replid();
+            self.repl.clear_replid2();
             self.repl.reset_backlog();
+            tracing::info!(
+                "Replication backlog created, my new replication IDs are '{}' and '{}'",
+                self.repl.replid,
+                self.repl.replid2
+            );
         }
         let partial = psync.and_then(|(id, off)| {
             let off: u64 = std::str::from_utf8(off).ok()?.parse().ok()?;
@@ -342,6 +360,9 @@ impl Server {
         if let Some(i) = self.repl.replicas.iter().position(|&c| c == cid) {
             self.repl.replicas.remove(i);
             tracing::info!("Connection with replica lost.");
+            if self.repl.replicas.is_empty() {
+                self.repl.no_replicas_since_ms = clock::now_ms();
+            }
             // A snapshot to disk that only replicas waited for is not worth finishing
             // once none waits: it would hold memory and delay the next full sync.
             // Save points make it worth keeping. Redis compat: networking.c freeClient.
@@ -566,6 +587,8 @@ impl Server {
     /// REPLICAOF NO ONE: keeps the data, becomes a master with a new history.
     pub fn repl_drop_master(&mut self) {
         crate::log::set_role(b'M');
+        // The backlog's time without replicas starts now.
+        self.repl.no_replicas_since_ms = clock::now_ms();
         if let Some(m) = self.repl.master.take() {
             if let Some(cid) = m.cid {
                 self.close_client_async(cid);
@@ -640,6 +663,23 @@ impl Server {
         }
     }
 
+    /// A master without replicas for repl-backlog-ttl seconds frees its backlog; the
+    /// next replica starts a new history. A replica keeps its backlog: it may be
+    /// promoted. Redis compat: replication.c replicationCron.
+    fn repl_free_idle_backlog(&mut self, now: i64) {
+        let ttl = self.cfg.int("repl-backlog-ttl");
+        if !self.repl.replicas.is_empty() || ttl <= 0 || !self.repl.backlog_on || self.repl.master.is_some() {
+            return;
+        }
+        if now / 1000 - self.repl.no_replicas_since_ms / 1000 > ttl {
+            self.repl.replid = new_replid();
+            self.repl.clear_replid2();
+            self.repl.backlog_on = false;
+            self.repl.buf = ReplBuffer::new(self.repl.offset + 1);
+            tracing::info!("Replication backlog freed after {ttl} seconds without connected replicas.");
+        }
+    }
+
     /// Cron work: pings replicas, acks the master, (re)connects to it.
     pub fn repl_cron(&mut self) {
         let now = clock::now_ms();
@@ -651,6 +691,7 @@ impl Server {
         }
         self.repl_start_pending();
         self.repl_drop_timedout(now);
+        self.repl_free_idle_backlog(now);
         let period = self.cfg.repl.ping_period_secs;
         // Not while failing over: the replicas must be able to catch up with a
         // stream that does not move. Redis compat: replication.c replicationCron.

@@ -237,6 +237,32 @@ fn a_replica_leaves_evictions_to_its_master() {
     wait_reply(&mut rc, &["DBSIZE"], b":0\r\n");
 }
 
+/// The first replica starts a backlog and a new history; once no replica has been
+/// connected for repl-backlog-ttl seconds, the master frees its backlog.
+#[test]
+fn a_master_frees_its_backlog_without_replicas() {
+    let m = Server::start_with(&["--repl-backlog-ttl", "1"]);
+    let mut mc = m.raw();
+    assert_eq!(info_field(&mut mc, "repl_backlog_active"), "0");
+    let before = info_field(&mut mc, "master_replid");
+    let mut r = replica_of(&m);
+    let mut rc = r.raw();
+    wait_for("the link", Duration::from_secs(10), || {
+        (info_field(&mut rc, "master_link_status") == "up").then_some(())
+    });
+    assert_eq!(info_field(&mut mc, "repl_backlog_active"), "1");
+    let during = info_field(&mut mc, "master_replid");
+    assert_ne!(during, before);
+    r.kill9();
+    wait_for("the backlog to go", Duration::from_secs(10), || {
+        (info_field(&mut mc, "repl_backlog_active") == "0").then_some(())
+    });
+    assert_ne!(info_field(&mut mc, "master_replid"), during);
+    assert!(m
+        .log()
+        .contains("Replication backlog freed after 1 seconds without connected replicas."));
+}
+
 /// A replica that loses its link asks to continue where its data ends (PSYNC with
 /// the master's id and its offset + 1), and the master sends only what it missed,
 /// into the db the stream had selected.
