@@ -191,7 +191,8 @@ impl Snapshot {
         let checksum = opts.checksum;
         let (out, tmp, dest) = match target {
             Target::File { tmp, dest } => {
-                let child = ChildWriter::spawn(&tmp).map_err(|e| format!("Can't save in background: fork: {e}"))?;
+                let child = ChildWriter::spawn(&tmp, opts.autosync)
+                    .map_err(|e| format!("Can't save in background: fork: {e}"))?;
                 let tmp = child.path().to_path_buf();
                 (Out::Child(child), Some(tmp), dest)
             }
@@ -552,6 +553,7 @@ mod tests {
             used_mem: 0,
             compress,
             checksum: true,
+            autosync: false,
             redis_ver: crate::REDIS_VERSION,
             policy: Policy::NoEviction,
             now_ms: 0,

@@ -936,7 +936,8 @@ impl Server {
         } else {
             let data = self.rewrite_payload(false);
             let delay = self.save_delay_us();
-            let mut w = match ChildWriter::spawn(Path::new(&tmp)) {
+            let autosync = self.cfg.get("aof-rewrite-incremental-fsync") == Some("yes");
+            let mut w = match ChildWriter::spawn(Path::new(&tmp), autosync) {
                 Ok(w) => w,
                 Err(e) => {
                     self.aof.last_rewrite_ok = false;

@@ -168,6 +168,7 @@ impl Server {
             used_mem: crate::cmd::info::used_memory(),
             compress: self.cfg_yes("rdbcompression"),
             checksum: self.cfg_yes("rdbchecksum"),
+            autosync: self.cfg_yes("rdb-save-incremental-fsync"),
             redis_ver: crate::REDIS_VERSION,
             policy: self.cfg.maxmemory_policy,
             now_ms: clock::now_ms(),
@@ -294,6 +295,9 @@ impl Server {
         }
         let per_key = self.key_save_delay_us();
         let mut opts = self.save_opts();
+        if purpose == SavePurpose::AofBase {
+            opts.autosync = self.cfg_yes("aof-rewrite-incremental-fsync");
+        }
         opts.data = !filter.no_data;
         if filter.no_functions {
             opts.functions.clear();

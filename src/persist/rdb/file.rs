@@ -25,6 +25,8 @@ pub struct SaveOpts {
     pub compress: bool,
     /// `rdbchecksum`: when off the trailer is zero, which loaders accept unchecked.
     pub checksum: bool,
+    /// `rdb-save-incremental-fsync`: a background save flushes the file as it goes.
+    pub autosync: bool,
     /// Our version string for AUX redis-ver (the Redis version we speak).
     pub redis_ver: &'static str,
     /// The eviction policy: LRU policies save each key's idle time, LFU ones its counter.

@@ -545,6 +545,7 @@ mod tests {
             used_mem: 2,
             compress,
             checksum: true,
+            autosync: false,
             redis_ver: "7.0.15",
             policy: crate::db::evict::Policy::NoEviction,
             now_ms: 0,
