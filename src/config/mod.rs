@@ -187,8 +187,10 @@ pub fn parse_memory(s: &str) -> Option<i64> {
         "gb" => 1024 * 1024 * 1024,
         _ => return None,
     };
+    // No digits read as 0 ("", "kb"), as strtoull reads them. Redis compat:
+    // util.c memtoull.
     if num.is_empty() {
-        return None;
+        return Some(0);
     }
     num.parse::<i64>().ok()?.checked_mul(mul)
 }
@@ -450,7 +452,7 @@ impl Config {
             }
             "client-output-buffer-limit" => {
                 let words: Vec<&str> = joined.split_whitespace().collect();
-                if words.len() % 4 != 0 || words.is_empty() {
+                if words.len() % 4 != 0 {
                     return Err("Wrong number of arguments in buffer limit configuration.".into());
                 }
                 let mut lim = self.obuf_limits;
@@ -650,9 +652,10 @@ impl Config {
                 Err(e) => {
                     self.vals = backup;
                     self.refresh();
+                    // An alias is named as such. Redis compat: config.c configSetCommand.
                     return Err(format!(
                         "ERR CONFIG SET failed (possibly related to argument '{}') - {e}",
-                        d.name
+                        names.get(k).map_or(d.name, |n| n.as_str())
                     ));
                 }
             }
@@ -665,7 +668,6 @@ impl Config {
         self.get(name).unwrap_or("")
     }
 
-    /// A directive's value as an integer (0 when it is not one).
     /// An enum directive's value as its code (0 when unknown).
     pub fn enum_code(&self, name: &str) -> i64 {
         let v = self.val(name);
@@ -675,6 +677,7 @@ impl Config {
         }
     }
 
+    /// A directive's value as an integer (0 when it is not one).
     pub fn int(&self, name: &str) -> i64 {
         self.val(name).parse().unwrap_or(0)
     }
@@ -1290,6 +1293,8 @@ mod tests {
         assert_eq!(parse_memory("1K"), Some(1000));
         assert_eq!(parse_memory("2GB"), Some(2 * 1024 * 1024 * 1024));
         assert_eq!(parse_memory("-1"), None);
+        assert_eq!(parse_memory(""), Some(0));
+        assert_eq!(parse_memory("kb"), Some(0));
         assert_eq!(parse_memory("1x"), None);
     }
 }

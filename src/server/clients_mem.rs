@@ -7,12 +7,19 @@ use super::Server;
 use crate::clock;
 
 impl Server {
-    /// The limit in bytes (0: off): an absolute size, or a percentage of maxmemory.
+    /// The limit in bytes (0: off): an absolute size, or a percentage of maxmemory,
+    /// never under 128 KB, so that a tiny setting cannot cut every client off.
+    /// Redis compat: networking.c getClientEvictionLimit.
     pub fn maxmemory_clients(&self) -> u64 {
         let v = self.cfg.get("maxmemory-clients").unwrap_or("0");
-        match v.strip_suffix('%') {
+        let limit = match v.strip_suffix('%') {
             Some(p) => self.cfg.maxmemory * p.parse::<u64>().unwrap_or(0) / 100,
             None => v.parse().unwrap_or(0),
+        };
+        if limit == 0 {
+            0
+        } else {
+            limit.max(128 * 1024)
         }
     }
 

@@ -78,6 +78,24 @@ fn config_get_set_and_errors() {
     );
     let all = String::from_utf8(cmd!(c, "CONFIG", "GET", "*")).unwrap();
     assert!(all.contains("appendfsync"), "{all}");
+    // An alias is named as given; a memory value without digits reads as 0; an empty
+    // buffer limit list changes nothing.
+    assert_eq!(
+        cmd!(c, "CONFIG", "SET", "SLAVE-PRIORITY", "abc"),
+        b"-ERR CONFIG SET failed (possibly related to argument 'slave-priority') - argument couldn't be parsed into an integer\r\n"
+    );
+    assert_eq!(cmd!(c, "CONFIG", "SET", "maxmemory", ""), b"+OK\r\n");
+    assert_eq!(
+        cmd!(c, "CONFIG", "GET", "maxmemory"),
+        b"*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n"
+    );
+    let limits = cmd!(c, "CONFIG", "GET", "client-output-buffer-limit");
+    assert_eq!(cmd!(c, "CONFIG", "SET", "client-output-buffer-limit", ""), b"+OK\r\n");
+    assert_eq!(cmd!(c, "CONFIG", "GET", "client-output-buffer-limit"), limits);
+    // maxmemory-clients never goes under 128 KB: a tiny one leaves clients alone.
+    assert_eq!(cmd!(c, "CONFIG", "SET", "maxmemory-clients", "1"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "PING"), b"+PONG\r\n");
+    assert_eq!(cmd!(s.raw(), "PING"), b"+PONG\r\n");
 }
 
 #[test]
