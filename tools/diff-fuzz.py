@@ -2120,6 +2120,10 @@ def normalize_all(out, inv):
     sends a connection through several patterns in pattern order (Redis walks its
     pattern table in hash order)."""
     def mon(m):
+        # A MONITOR line can land inside the connection's own reply array (it
+        # monitors what its EXEC runs).
+        if m[0] == "*" and m[1] and any(x[0] == "+" and x[1][:1].isdigit() for x in m[1]):
+            m = ("*", tuple(mon(x) for x in m[1]))
         m = monitor_line(m)
         if m[0] == "+" and m[1][:1] == b"[":
             return ("+", MONITOR_ID.sub(lambda x: x.group(1) + (inv[int(x.group(2))].encode() if int(x.group(2)) in inv else x.group(2)) + b'"', m[1]))

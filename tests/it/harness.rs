@@ -303,14 +303,7 @@ impl Raw {
             if let Some(n) = value_len(&self.buf) {
                 return self.buf.drain(..n).collect();
             }
-            let mut tmp = [0u8; 65536];
-            let n = self.s.read(&mut tmp).unwrap();
-            assert!(
-                n > 0,
-                "connection closed; got so far: {:?}",
-                String::from_utf8_lossy(&self.buf)
-            );
-            self.buf.extend_from_slice(&tmp[..n]);
+            self.fill();
         }
     }
 
@@ -318,16 +311,21 @@ impl Raw {
     /// messages inside them).
     pub fn read_bytes(&mut self, n: usize) -> Vec<u8> {
         while self.buf.len() < n {
-            let mut tmp = [0u8; 65536];
-            let got = self.s.read(&mut tmp).unwrap();
-            assert!(
-                got > 0,
-                "connection closed; got so far: {:?}",
-                String::from_utf8_lossy(&self.buf)
-            );
-            self.buf.extend_from_slice(&tmp[..got]);
+            self.fill();
         }
         self.buf.drain(..n).collect()
+    }
+
+    /// Appends what one read gets; the connection must still be open.
+    fn fill(&mut self) {
+        let mut tmp = [0u8; 65536];
+        let n = self.s.read(&mut tmp).unwrap();
+        assert!(
+            n > 0,
+            "connection closed; got so far: {:?}",
+            String::from_utf8_lossy(&self.buf)
+        );
+        self.buf.extend_from_slice(&tmp[..n]);
     }
 
     /// The same connection, waiting up to `secs` for each reply (for commands whose
