@@ -63,6 +63,8 @@ impl ChildWriter {
         let mut cmd = writer_command(path)?;
         if autosync {
             cmd.env(AUTOSYNC_ENV, "1");
+        } else {
+            cmd.env_remove(AUTOSYNC_ENV);
         }
         let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::null()).spawn()?;
         let stdin = child.stdin.take();
