@@ -291,7 +291,7 @@ fn main() -> ExitCode {
     let reactor = std::rc::Rc::new(reactor);
     srv.reactor = Some(reactor.clone());
     info!("Server initialized");
-    disable_thp(srv.cfg.get("disable-thp") == Some("yes"));
+    disable_thp(srv.cfg.yes("disable-thp"));
     if srv.sentinel.is_some() {
         sentinel_is_running(&mut srv);
     } else if srv.load_data_at_startup().is_err() {

@@ -109,7 +109,7 @@ fn apply(ctx: &mut Ctx, name: &str) {
         // Off at once; on from the next cron run.
         "watchdog-period" if cfg.int("watchdog-period") == 0 => crate::crash::watchdog(0),
         "appendonly" => {
-            if cfg.get("appendonly") == Some("yes") {
+            if cfg.yes("appendonly") {
                 let _ = ctx.srv.aof_start();
             } else {
                 ctx.srv.aof_stop();
@@ -688,7 +688,7 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             ctx.out.ok();
         }
         "object" if a.len() == 3 => {
-            let compress = ctx.srv.cfg.get("rdbcompression") == Some("yes");
+            let compress = ctx.srv.cfg.yes("rdbcompression");
             // Redis compat: debug.c looks the key up raw: a logically expired key that
             // is still stored is shown (and not deleted).
             let Some(o) = ctx.db().iter_key(a.at(2)) else {

@@ -682,6 +682,7 @@ impl Config {
         self.val(name).parse().unwrap_or(0)
     }
 
+    /// Whether a yes/no directive is on.
     pub fn yes(&self, name: &str) -> bool {
         self.val(name) == "yes"
     }

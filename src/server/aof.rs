@@ -225,10 +225,6 @@ impl Aof {
 }
 
 impl Server {
-    fn aof_cfg_yes(&self, name: &str) -> bool {
-        self.cfg.get(name) == Some("yes")
-    }
-
     pub fn aof_filename(&self) -> String {
         self.cfg.get("appendfilename").unwrap_or("appendonly.aof").to_string()
     }
@@ -253,7 +249,7 @@ impl Server {
             Some("no") => Fsync::No,
             _ => Fsync::EverySec,
         };
-        self.aof.timestamps = self.aof_cfg_yes("aof-timestamp-enabled");
+        self.aof.timestamps = self.cfg.yes("aof-timestamp-enabled");
     }
 
     pub fn has_active_child(&self) -> bool {
@@ -606,7 +602,7 @@ impl Server {
                 Loaded::Failed
             }
             ReadError::Truncated => {
-                if self.aof_cfg_yes("aof-load-truncated") {
+                if self.cfg.yes("aof-load-truncated") {
                     let at = r.valid_up_to;
                     warn!("!!! Warning: short read while loading the AOF file {name}!!!");
                     warn!("!!! Truncating the AOF {name} at offset {at} !!!");
@@ -635,7 +631,7 @@ impl Server {
         let name = self.aof_filename();
         let had_incr = !self.aof.manifest.incrs.is_empty();
         if self.aof.manifest.base.is_none() && !had_incr {
-            let rdb = self.aof_cfg_yes("aof-use-rdb-preamble");
+            let rdb = self.cfg.yes("aof-use-rdb-preamble");
             let base = self.aof.manifest.new_base(&name, rdb);
             let data = self.rewrite_payload(rdb);
             let tmp = format!("temp-rewriteaof-{}.aof", std::process::id());
@@ -675,7 +671,7 @@ impl Server {
     /// Deletes history files (unless `aof-disable-auto-gc`) and persists the manifest.
     /// Redis compat: aof.c aofDelHistoryFiles.
     pub fn aof_del_history(&mut self) {
-        if self.aof_cfg_yes("aof-disable-auto-gc") || self.aof.manifest.history.is_empty() {
+        if self.cfg.yes("aof-disable-auto-gc") || self.aof.manifest.history.is_empty() {
             return;
         }
         for f in std::mem::take(&mut self.aof.manifest.history) {
@@ -691,7 +687,7 @@ impl Server {
     /// Redis compat: server.c main (aofLoadManifestFromDisk, loadDataFromDisk, ...).
     pub fn load_data_at_startup(&mut self) -> Result<(), Logged> {
         self.aof_sync_config();
-        if self.aof_cfg_yes("appendonly") {
+        if self.cfg.yes("appendonly") {
             self.aof.state = AofState::On;
         }
         self.aof_load_manifest()?;
@@ -790,7 +786,7 @@ impl Server {
                 }
             }
         }
-        if self.cfg.get("no-appendfsync-on-rewrite") == Some("yes") && self.has_active_child() {
+        if self.cfg.yes("no-appendfsync-on-rewrite") && self.has_active_child() {
             return;
         }
         let a = &mut self.aof;
@@ -913,7 +909,7 @@ impl Server {
         }
         self.aof.rewrites += 1;
         self.aof.forks += 1;
-        let rdb = self.aof_cfg_yes("aof-use-rdb-preamble");
+        let rdb = self.cfg.yes("aof-use-rdb-preamble");
         let tmp = format!("temp-rewriteaof-bg-{}.aof", std::process::id());
         let cancel = Arc::new(AtomicBool::new(false));
         let (handle, pid) = if rdb {
@@ -936,7 +932,7 @@ impl Server {
         } else {
             let data = self.rewrite_payload(false);
             let delay = self.save_delay_us();
-            let autosync = self.cfg.get("aof-rewrite-incremental-fsync") == Some("yes");
+            let autosync = self.cfg.yes("aof-rewrite-incremental-fsync");
             let mut w = match ChildWriter::spawn(Path::new(&tmp), autosync) {
                 Ok(w) => w,
                 Err(e) => {

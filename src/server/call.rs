@@ -159,10 +159,7 @@ pub fn disk_error(srv: &Server) -> Option<String> {
     if srv.aof.loading {
         return None;
     }
-    if !srv.rdb.last_bgsave_ok
-        && !srv.cfg.save_params.is_empty()
-        && srv.cfg.get("stop-writes-on-bgsave-error") == Some("yes")
-    {
+    if !srv.rdb.last_bgsave_ok && !srv.cfg.save_params.is_empty() && srv.cfg.yes("stop-writes-on-bgsave-error") {
         return Some(error::MISCONF.text().to_string());
     }
     if !srv.aof.last_write_ok && srv.aof.state != super::aof::AofState::Off {
@@ -465,7 +462,7 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
         && !srv.aof.loading
         && !srv.rdb.last_bgsave_ok
         && !srv.cfg.save_params.is_empty()
-        && srv.cfg.get("stop-writes-on-bgsave-error") == Some("yes")
+        && srv.cfg.yes("stop-writes-on-bgsave-error")
     {
         reject(srv, cid, argv, out, &error::MISCONF, Some(id));
         return;

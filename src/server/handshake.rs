@@ -628,7 +628,7 @@ impl Server {
                 crate::util::os_err(&e)
             )),
         };
-        if self.cfg_yes("rdb-del-sync-files")
+        if self.cfg.yes("rdb-del-sync-files")
             && self.cfg.save_params.is_empty()
             && self.aof.state == super::aof::AofState::Off
         {

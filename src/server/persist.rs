@@ -149,10 +149,6 @@ const BGSAVE_RETRY_DELAY: i64 = 5;
 pub type LoadedHistory = ((String, u64, usize), Vec<(usize, Vec<u8>)>);
 
 impl Server {
-    pub(super) fn cfg_yes(&self, name: &str) -> bool {
-        self.cfg.get(name).is_some_and(|v| v == "yes")
-    }
-
     pub fn dbfilename(&self) -> String {
         self.cfg.get("dbfilename").unwrap_or("dump.rdb").to_string()
     }
@@ -166,9 +162,9 @@ impl Server {
         SaveOpts {
             ctime: clock::now_ms() / 1000,
             used_mem: crate::cmd::info::used_memory(),
-            compress: self.cfg_yes("rdbcompression"),
-            checksum: self.cfg_yes("rdbchecksum"),
-            autosync: self.cfg_yes("rdb-save-incremental-fsync"),
+            compress: self.cfg.yes("rdbcompression"),
+            checksum: self.cfg.yes("rdbchecksum"),
+            autosync: self.cfg.yes("rdb-save-incremental-fsync"),
             redis_ver: crate::REDIS_VERSION,
             policy: self.cfg.maxmemory_policy,
             now_ms: clock::now_ms(),
@@ -198,7 +194,7 @@ impl Server {
     pub fn load_rdb_bytes(&mut self, src: Source) -> Result<usize, String> {
         self.sync_access_mode();
         let lim = self.cfg.limits;
-        let verify = self.cfg_yes("rdbchecksum");
+        let verify = self.cfg.yes("rdbchecksum");
         let mut released = 0;
         let mut on_key = |pos: usize| release_parsed(src, pos, &mut released);
         let st = file::load_with(
@@ -296,7 +292,7 @@ impl Server {
         let per_key = self.key_save_delay_us();
         let mut opts = self.save_opts();
         if purpose == SavePurpose::AofBase {
-            opts.autosync = self.cfg_yes("aof-rewrite-incremental-fsync");
+            opts.autosync = self.cfg.yes("aof-rewrite-incremental-fsync");
         }
         opts.data = !filter.no_data;
         if filter.no_functions {
@@ -478,7 +474,7 @@ impl Server {
         self.sync_access_mode();
         let now = clock::now_ms();
         let lim = self.cfg.limits;
-        let verify = self.cfg_yes("rdbchecksum");
+        let verify = self.cfg.yes("rdbchecksum");
         // Redis compat: rdb.c rdbLoadRio: only a master drops keys that expired; a
         // replica keeps them until its master's DELs arrive.
         let keep_expired = !self.i_am_master();
