@@ -67,7 +67,7 @@ fn check_list(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
 }
 
 fn new_list(ctx: &Ctx, key: &[u8]) -> Obj {
-    Obj::new_value(key, Value::List(QuickList::new(ctx.limits().list_fill)))
+    Obj::new_value(key, Value::List(ctx.limits().new_list()))
 }
 
 /// Deletes `key` if its list is empty (after pops and removals).

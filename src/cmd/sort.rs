@@ -8,7 +8,6 @@ use super::error::{self, CmdError, CmdResult};
 use super::spec::*;
 use super::{Args, Ctx};
 use crate::db::{Obj, Value, ValueRef};
-use crate::ds::quicklist::QuickList;
 
 const G: &str = "generic";
 
@@ -243,7 +242,7 @@ fn sort_generic(ctx: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
     };
     let n = results.len();
     if n > 0 {
-        let mut l = QuickList::new(ctx.limits().list_fill);
+        let mut l = ctx.limits().new_list();
         for r in &results {
             l.push_back(r.as_deref().unwrap_or_default());
         }

@@ -734,6 +734,7 @@ impl Config {
             list_fill: self
                 .int("list-max-listpack-size")
                 .clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+            list_depth: self.int("list-compress-depth"),
             stream_max_bytes: self.int("stream-node-max-bytes").max(0) as usize,
             stream_max_entries: self.int("stream-node-max-entries").max(0) as usize,
         };

@@ -164,8 +164,17 @@ pub struct Limits {
     pub zset_entries: usize,
     pub zset_value: usize,
     pub list_fill: i32,
+    /// `list-compress-depth`.
+    pub list_depth: i64,
     pub stream_max_bytes: usize,
     pub stream_max_entries: usize,
+}
+
+impl Limits {
+    /// An empty list shaped by `list-max-listpack-size` and `list-compress-depth`.
+    pub fn new_list(&self) -> crate::ds::quicklist::QuickList {
+        crate::ds::quicklist::QuickList::with_depth(self.list_fill, self.list_depth)
+    }
 }
 
 impl Default for Limits {
@@ -177,6 +186,7 @@ impl Default for Limits {
             zset_entries: 128,
             zset_value: 64,
             list_fill: -2,
+            list_depth: 0,
             stream_max_bytes: 4096,
             stream_max_entries: 100,
         }

@@ -3,6 +3,11 @@
 //! both ways, and the gap makes pushes and pops at either end O(1) amortized. A plain node is one raw
 //! element at least the packed threshold long. Invariants: no node is empty; `len` is the sum of the
 //! node counts; a packed node holding two or more entries was within the fill limit when it grew.
+//!
+//! With a compression depth d (`list-compress-depth`), the d nodes at each end stay raw and every
+//! packed node between them is kept LZF-compressed when that saves enough (Redis compat:
+//! quicklist.c __quicklistCompress). Operations decompress a node before touching it and
+//! `settle` compresses again whatever they left raw between the ends.
 use std::borrow::Cow;
 use std::collections::{vec_deque, VecDeque};
 use std::fmt;
@@ -24,6 +29,10 @@ const FILL_MAX: i32 = (1 << 15) - 1;
 const MIN_CAP: usize = 16;
 /// Free bytes a node may keep beyond its payload size before a deletion shrinks it.
 const SHRINK_SLACK: usize = 64;
+/// Nodes under this many bytes are never compressed, and compression must save more than
+/// `MIN_COMPRESS_IMPROVE` bytes (Redis compat: quicklist.c MIN_COMPRESS_BYTES, MIN_COMPRESS_IMPROVE).
+const MIN_COMPRESS_BYTES: usize = 48;
+const MIN_COMPRESS_IMPROVE: usize = 8;
 
 use crate::util::mem::alloc_size;
 
@@ -194,9 +203,9 @@ impl Limits {
         }
     }
 
-    /// Whether one more entry of `esz` bytes may go into `n`.
+    /// Whether one more entry of `esz` bytes may go into `n` (never a compressed one).
     fn fits(&self, n: &Node, esz: usize) -> bool {
-        !n.plain && n.count() < self.count && n.used().saturating_add(esz) <= self.bytes
+        !n.plain && n.zlen == 0 && n.count() < self.count && n.used().saturating_add(esz) <= self.bytes
     }
 
     /// Whether adjacent `a` and `b` should become one node. Only well below the limit (3/4 of it),
@@ -228,9 +237,15 @@ fn rebuild_cap(need: usize, used: usize, cap: usize, cap_limit: usize) -> usize 
 
 struct Node {
     /// Packed: `start` free bytes, then the entries. Plain: the element itself (`start` is 0).
+    /// Compressed: the LZF form of the entries (`start` is 0).
     buf: Vec<u8>,
     start: usize,
     count: u32,
+    /// Compressed: the entries' length before compression. 0: raw.
+    zlen: u32,
+    /// The payload length at which compressing last saved too little (0: never): tried again
+    /// only once the node has changed size.
+    ztried: u32,
     plain: bool,
 }
 
@@ -241,6 +256,8 @@ impl Clone for Node {
             buf: self.data().to_vec(),
             start: 0,
             count: self.count,
+            zlen: self.zlen,
+            ztried: self.ztried,
             plain: self.plain,
         }
     }
@@ -256,6 +273,8 @@ impl Node {
             buf,
             start: 0,
             count: 1,
+            zlen: 0,
+            ztried: 0,
             plain: false,
         }
     }
@@ -265,6 +284,8 @@ impl Node {
             buf: v.to_vec(),
             start: 0,
             count: 1,
+            zlen: 0,
+            ztried: 0,
             plain: true,
         }
     }
@@ -282,10 +303,62 @@ impl Node {
         self.count as usize
     }
 
-    /// Payload bytes (entries, or the plain element).
+    /// Payload bytes (entries, or the plain element), before compression.
     #[inline]
     fn used(&self) -> usize {
+        if self.zlen > 0 {
+            return self.zlen as usize;
+        }
         self.buf.len().saturating_sub(self.start)
+    }
+
+    /// The entries of a compressed node, decompressed (the payload of a raw one, copied).
+    fn thawed(&self) -> Vec<u8> {
+        if self.zlen == 0 {
+            return self.data().to_vec();
+        }
+        lzf::decompress(&self.buf, self.zlen as usize).unwrap_or_default()
+    }
+
+    /// A raw copy of this node (for reading a compressed node through `&self`).
+    fn thawed_node(&self) -> Node {
+        Node {
+            buf: self.thawed(),
+            start: 0,
+            count: self.count,
+            zlen: 0,
+            ztried: 0,
+            plain: self.plain,
+        }
+    }
+
+    /// Decompresses in place.
+    fn thaw(&mut self) {
+        if self.zlen > 0 {
+            self.buf = self.thawed();
+            self.start = 0;
+            self.zlen = 0;
+        }
+    }
+
+    /// Compresses in place when that saves enough (packed nodes only; plain ones hold a single
+    /// huge element that is read whole).
+    fn freeze(&mut self) {
+        let used = self.used();
+        if self.plain || self.zlen > 0 || used < MIN_COMPRESS_BYTES || self.ztried as usize == used {
+            return;
+        }
+        let Ok(raw_len) = u32::try_from(used) else {
+            return;
+        };
+        match crate::util::lzf::compress(self.data(), used - MIN_COMPRESS_IMPROVE - 1) {
+            Some(z) => {
+                self.buf = z.into_boxed_slice().into_vec();
+                self.start = 0;
+                self.zlen = raw_len;
+            }
+            None => self.ztried = raw_len,
+        }
     }
 
     #[inline]
@@ -511,6 +584,8 @@ impl Node {
             buf,
             start: 0,
             count: self.count.saturating_sub(k as u32),
+            zlen: 0,
+            ztried: 0,
             plain: false,
         };
         self.buf.truncate(off);
@@ -534,7 +609,7 @@ impl Node {
     /// A node the list stops growing: drop the free room (one copy per node).
     fn seal(&mut self) {
         let used = self.used();
-        if !self.plain && (self.start > 0 || self.buf.capacity() > alloc_size(used.max(MIN_CAP))) {
+        if !self.plain && self.zlen == 0 && (self.start > 0 || self.buf.capacity() > alloc_size(used.max(MIN_CAP))) {
             self.compact(alloc_size(used.max(MIN_CAP)));
         }
     }
@@ -599,6 +674,8 @@ pub struct QuickList {
     nodes: VecDeque<Node>,
     len: usize,
     fill: i32,
+    /// Nodes kept raw at each end when compressing (0: no compression).
+    depth: u16,
 }
 
 impl Default for QuickList {
@@ -626,10 +703,17 @@ impl fmt::Debug for QuickList {
 impl QuickList {
     /// An empty list; `fill` is `list-max-listpack-size`.
     pub fn new(fill: i32) -> Self {
+        Self::with_depth(fill, 0)
+    }
+
+    /// An empty list compressing all but `depth` nodes at each end (`list-compress-depth`,
+    /// clamped to 65535 as Redis clamps it).
+    pub fn with_depth(fill: i32, depth: i64) -> Self {
         QuickList {
             nodes: VecDeque::new(),
             len: 0,
             fill: fill.clamp(FILL_MIN, FILL_MAX),
+            depth: depth.clamp(0, u16::MAX.into()) as u16,
         }
     }
 
@@ -719,6 +803,7 @@ impl QuickList {
         }
         self.reserve_node();
         self.nodes.push_back(Node::for_value(v));
+        self.settle(1, 0);
     }
 
     pub fn push_front(&mut self, v: &[u8]) {
@@ -736,13 +821,16 @@ impl QuickList {
         }
         self.reserve_node();
         self.nodes.push_front(Node::for_value(v));
+        self.settle(1, 0);
     }
 
     pub fn pop_front(&mut self) -> Option<Vec<u8>> {
         let head = self.nodes.front_mut()?;
+        head.thaw();
         let v = if head.count == 1 {
             let v = self.nodes.pop_front()?.into_only();
             self.shrink_nodes();
+            self.settle(1, 0);
             v
         } else {
             head.pop_front()
@@ -753,9 +841,11 @@ impl QuickList {
 
     pub fn pop_back(&mut self) -> Option<Vec<u8>> {
         let tail = self.nodes.back_mut()?;
+        tail.thaw();
         let v = if tail.count == 1 {
             let v = self.nodes.pop_back()?.into_only();
             self.shrink_nodes();
+            self.settle(1, 0);
             v
         } else {
             tail.pop_back()
@@ -792,7 +882,45 @@ impl QuickList {
 
     pub fn get(&self, idx: usize) -> Option<Cow<'_, [u8]>> {
         let (ni, k) = self.locate(idx)?;
-        self.nodes.get(ni)?.get(k).map(Cow::Borrowed)
+        let node = self.nodes.get(ni)?;
+        if node.zlen > 0 {
+            return node.thawed_node().get(k).map(|e| Cow::Owned(e.to_vec()));
+        }
+        node.get(k).map(Cow::Borrowed)
+    }
+
+    /// Decompresses node `i` (if it is compressed) before an operation touches it.
+    fn thaw(&mut self, i: usize) {
+        if let Some(n) = self.nodes.get_mut(i) {
+            n.thaw();
+        }
+    }
+
+    /// Restores the compression layout after an operation: the `depth` nodes at each end raw
+    /// (nodes may have slid into or out of the ends), the nodes that slid just inside the ends
+    /// and the touched nodes `lo..=hi` compressed. Redis compat: quicklist.c __quicklistCompress.
+    fn settle(&mut self, lo: usize, hi: usize) {
+        let d = usize::from(self.depth);
+        if d == 0 {
+            return;
+        }
+        let n = self.nodes.len();
+        let head = d.min(n);
+        for i in (0..head).chain(n.saturating_sub(d).max(head)..n) {
+            self.thaw(i);
+        }
+        if n <= 2 * d {
+            return;
+        }
+        // The interior is d..n - d; an operation moves at most two nodes across each of its edges.
+        let (a, b) = (d, n - d);
+        let inner = (a..(a + 2).min(b)).chain(b.saturating_sub(2).max(a)..b);
+        let touched = lo.max(a)..hi.saturating_add(1).min(b);
+        for i in inner.chain(touched) {
+            if let Some(node) = self.nodes.get_mut(i) {
+                node.freeze();
+            }
+        }
     }
 
     /// Replaces element `idx`; false if out of range.
@@ -802,11 +930,13 @@ impl QuickList {
         };
         let lim = self.limits();
         let large = is_large(v.len());
+        self.thaw(ni);
         let Some(node) = self.nodes.get_mut(ni) else {
             return false;
         };
         if node.plain && large {
             *node = Node::plain(v);
+            self.settle(ni, ni);
             return true;
         }
         if !node.plain && !large {
@@ -817,6 +947,7 @@ impl QuickList {
                 node.splice(a, b, Ins::Entry(v), lim.cap(new_used));
                 node.maybe_shrink(true);
                 self.merge_range(ni.saturating_sub(1), ni, lim);
+                self.settle(ni.saturating_sub(1), ni);
                 return true;
             }
         }
@@ -833,6 +964,16 @@ impl QuickList {
         let Some((ni, k)) = self.locate(idx) else {
             return self.push_back(v);
         };
+        if let Some(prev) = ni.checked_sub(1).filter(|_| k == 0) {
+            self.thaw(prev);
+        }
+        self.thaw(ni);
+        self.insert_raw(ni, k, v);
+        self.settle(ni.saturating_sub(1), ni + 2);
+    }
+
+    /// `insert` at entry `k` of node `ni`, with the nodes it may touch raw.
+    fn insert_raw(&mut self, ni: usize, k: usize, v: &[u8]) {
         let lim = self.limits();
         let large = is_large(v.len());
         let esz = entry_size(v.len());
@@ -888,8 +1029,11 @@ impl QuickList {
         if !lim.merge_ok(a, b) {
             return false;
         }
+        let a_bigger = a.used() >= b.used();
+        self.thaw(i);
+        self.thaw(i + 1);
         // Copy the smaller payload into the bigger node.
-        if a.used() >= b.used() {
+        if a_bigger {
             let Some(b) = self.nodes.remove(i + 1) else {
                 return false;
             };
@@ -940,6 +1084,7 @@ impl QuickList {
         let lim = self.limits();
         let mut rem = count;
         let mut ni = first;
+        self.thaw(ni);
         if let Some(node) = self.nodes.get_mut(ni) {
             let c = node.count();
             let take = rem.min(c - k);
@@ -966,12 +1111,14 @@ impl QuickList {
             self.shrink_nodes();
         }
         if rem > 0 {
+            self.thaw(ni);
             if let Some(node) = self.nodes.get_mut(ni) {
                 node.remove(0, rem);
             }
         }
         self.len -= count;
         self.merge_range(first.saturating_sub(1), ni, lim);
+        self.settle(first.saturating_sub(1), ni + 1);
     }
 
     /// Keeps only [start, end] (inclusive, already-normalized non-negative indexes); empty if start > end.
@@ -1001,6 +1148,7 @@ impl QuickList {
                 break;
             }
             let i = if from_tail { n - 1 - step } else { step };
+            self.thaw(i);
             let Some(node) = self.nodes.get_mut(i) else {
                 break;
             };
@@ -1024,6 +1172,7 @@ impl QuickList {
             }
         }
         if removed == 0 {
+            self.settle(0, usize::MAX);
             return 0;
         }
         if emptied > 0 {
@@ -1034,55 +1183,61 @@ impl QuickList {
         // Emptied nodes all lay in lo..=hi, so the edited region now ends at hi - emptied.
         let lim = self.limits();
         self.merge_range(lo.saturating_sub(1), hi.saturating_sub(emptied), lim);
+        // Every node the walk went through was decompressed.
+        self.settle(0, usize::MAX);
         removed
     }
 
     /// Elements from `idx` to the tail (empty if `idx >= len`).
     pub fn iter_from(&self, idx: usize) -> Iter<'_> {
-        match self
-            .locate(idx)
-            .and_then(|(ni, k)| Some((ni, self.nodes.get(ni)?.offset_of(k))))
-        {
-            Some((ni, off)) => Iter {
-                nodes: self.nodes.range(ni + 1..),
-                buf: self.nodes.get(ni).map_or(&[], |n| &n.buf),
-                plain: self.nodes.get(ni).is_some_and(|n| n.plain),
-                off,
-                remaining: self.len - idx,
-            },
-            None => Iter {
-                nodes: self.nodes.range(0..0),
-                buf: &[],
-                plain: false,
-                off: 0,
-                remaining: 0,
-            },
+        let mut it = Iter {
+            nodes: self.nodes.range(0..0),
+            buf: &[],
+            plain: false,
+            off: 0,
+            cold: Vec::new(),
+            cold_off: 0,
+            remaining: 0,
+        };
+        let Some((ni, node, k)) = self.locate(idx).and_then(|(ni, k)| Some((ni, self.nodes.get(ni)?, k))) else {
+            return it;
+        };
+        (it.nodes, it.remaining) = (self.nodes.range(ni + 1..), self.len - idx);
+        if node.zlen > 0 {
+            let t = node.thawed_node();
+            it.cold_off = t.offset_of(k);
+            it.cold = t.buf;
+        } else {
+            (it.buf, it.plain, it.off) = (&node.buf, node.plain, node.offset_of(k));
         }
+        it
     }
 
     /// Elements from `idx` back to the head (empty if `idx >= len`).
     pub fn iter_rev_from(&self, idx: usize) -> RevIter<'_> {
-        match self
-            .locate(idx)
-            .and_then(|(ni, k)| Some((ni, self.nodes.get(ni)?.offset_of(k + 1))))
-        {
-            Some((ni, end)) => RevIter {
-                nodes: self.nodes.range(..ni).rev(),
-                buf: self.nodes.get(ni).map_or(&[], |n| &n.buf),
-                start: self.nodes.get(ni).map_or(0, |n| n.start),
-                plain: self.nodes.get(ni).is_some_and(|n| n.plain),
-                end,
-                remaining: idx + 1,
-            },
-            None => RevIter {
-                nodes: self.nodes.range(0..0).rev(),
-                buf: &[],
-                start: 0,
-                plain: false,
-                end: 0,
-                remaining: 0,
-            },
+        let mut it = RevIter {
+            nodes: self.nodes.range(0..0).rev(),
+            buf: &[],
+            start: 0,
+            plain: false,
+            end: 0,
+            cold: Vec::new(),
+            cold_end: 0,
+            remaining: 0,
+        };
+        let Some((ni, node, k)) = self.locate(idx).and_then(|(ni, k)| Some((ni, self.nodes.get(ni)?, k))) else {
+            return it;
+        };
+        (it.nodes, it.remaining) = (self.nodes.range(..ni).rev(), idx + 1);
+        if node.zlen > 0 {
+            let t = node.thawed_node();
+            it.cold_end = t.offset_of(k + 1);
+            it.cold = t.buf;
+        } else {
+            (it.buf, it.start, it.plain) = (&node.buf, node.start, node.plain);
+            it.end = node.offset_of(k + 1);
         }
+        it
     }
 
     pub fn iter(&self) -> Iter<'_> {
@@ -1104,6 +1259,9 @@ pub struct Iter<'a> {
     plain: bool,
     /// Offset of the next entry in `buf`.
     off: usize,
+    /// A compressed node being read: its entries decompressed, and the next one's offset.
+    cold: Vec<u8>,
+    cold_off: usize,
     remaining: usize,
 }
 
@@ -1127,6 +1285,22 @@ impl<'a> Iter<'a> {
         }
         item.map(Cow::Borrowed)
     }
+
+    /// The next entry of a decompressed node (a copy: the buffer is the iterator's own).
+    #[inline(never)]
+    fn next_cold(&mut self) -> Option<Cow<'a, [u8]>> {
+        self.remaining = self.remaining.saturating_sub(1);
+        let item = read_fwd(&self.cold, self.cold_off).and_then(|(ps, pe, next)| {
+            self.cold_off = next;
+            self.cold.get(ps..pe)
+        });
+        let item = item.map(|e| Cow::Owned(e.to_vec()));
+        if item.is_none() {
+            (self.cold, self.cold_off) = (Vec::new(), 0);
+            self.nodes.by_ref().for_each(drop);
+        }
+        item
+    }
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -1147,7 +1321,15 @@ impl<'a> Iterator for Iter<'a> {
                 }
                 return self.next_slow();
             }
+            if self.cold_off < self.cold.len() {
+                return self.next_cold();
+            }
             let node = self.nodes.next()?;
+            if node.zlen > 0 {
+                (self.buf, self.off) = (&[], 0);
+                (self.cold, self.cold_off) = (node.thawed(), 0);
+                continue;
+            }
             self.buf = &node.buf;
             self.plain = node.plain;
             self.off = node.start;
@@ -1171,6 +1353,9 @@ pub struct RevIter<'a> {
     plain: bool,
     /// Offset just past the next entry in `buf`.
     end: usize,
+    /// A compressed node being read: its entries decompressed, and the end of the next one.
+    cold: Vec<u8>,
+    cold_end: usize,
     remaining: usize,
 }
 
@@ -1193,6 +1378,21 @@ impl<'a> RevIter<'a> {
         }
         item.map(Cow::Borrowed)
     }
+
+    #[inline(never)]
+    fn next_cold(&mut self) -> Option<Cow<'a, [u8]>> {
+        self.remaining = self.remaining.saturating_sub(1);
+        let item = read_back(&self.cold, self.cold_end).and_then(|(s, ps, pe)| {
+            self.cold_end = s;
+            self.cold.get(ps..pe)
+        });
+        let item = item.map(|e| Cow::Owned(e.to_vec()));
+        if item.is_none() {
+            (self.cold, self.cold_end) = (Vec::new(), 0);
+            self.nodes.by_ref().for_each(drop);
+        }
+        item
+    }
 }
 
 impl<'a> Iterator for RevIter<'a> {
@@ -1213,7 +1413,16 @@ impl<'a> Iterator for RevIter<'a> {
                 }
                 return self.next_slow();
             }
+            if self.cold_end > 0 {
+                return self.next_cold();
+            }
             let node = self.nodes.next()?;
+            if node.zlen > 0 {
+                (self.buf, self.start, self.end) = (&[], 0, 0);
+                self.cold = node.thawed();
+                self.cold_end = self.cold.len();
+                continue;
+            }
             (self.buf, self.start, self.plain, self.end) = (&node.buf, node.start, node.plain, node.buf.len());
         }
     }
@@ -1268,7 +1477,28 @@ mod tests {
     fn check(q: &QuickList, fill_holds: bool) {
         let lim = q.limits();
         let mut total = 0;
+        let (d, len) = (usize::from(q.depth), q.nodes.len());
         for (i, n) in q.nodes.iter().enumerate() {
+            let at_end = i < d || i + d >= len;
+            if at_end || d == 0 {
+                assert_eq!(n.zlen, 0, "node {i} of {len} is compressed (depth {d})");
+            } else {
+                assert!(
+                    n.plain || n.zlen > 0 || n.used() < MIN_COMPRESS_BYTES || n.ztried as usize == n.used(),
+                    "node {i} of {len} is left raw (depth {d}, {} bytes)",
+                    n.used()
+                );
+            }
+            let thawed;
+            let n = if n.zlen > 0 {
+                assert!(n.buf.len() + MIN_COMPRESS_IMPROVE < n.used());
+                assert_eq!(n.buf.capacity(), n.buf.len());
+                thawed = n.thawed_node();
+                assert_eq!(thawed.buf.len(), n.used());
+                &thawed
+            } else {
+                n
+            };
             assert!(n.count > 0, "empty node {i}");
             assert!(n.start <= n.buf.len());
             total += n.count();
@@ -1363,9 +1593,14 @@ mod tests {
 
     /// Random operations against a `VecDeque` model.
     fn run_model(fill: i32, seed: u64, ops: usize, fill_holds: bool) {
+        run_model_compressed(fill, 0, seed, ops, fill_holds)
+    }
+
+    fn run_model_compressed(fill: i32, depth: i64, seed: u64, ops: usize, fill_holds: bool) {
         let mut rng = SmallRng::seed_from_u64(seed);
-        let mut q = QuickList::new(fill);
+        let mut q = QuickList::with_depth(fill, depth);
         let mut m: VecDeque<Vec<u8>> = VecDeque::new();
+        let mut zipped_seen = 0;
         for step in 0..ops {
             let len = m.len();
             // Phases with a target size (tens to thousands of elements): while below the target most
@@ -1480,10 +1715,12 @@ mod tests {
             if step % 53 == 0 {
                 check(&q, fill_holds);
                 compare_all(&q, &m);
+                zipped_seen += q.nodes.iter().filter(|n| n.zlen > 0).count();
             }
         }
         check(&q, fill_holds);
         compare_all(&q, &m);
+        assert_eq!(zipped_seen > 0, depth > 0, "{zipped_seen} compressed nodes seen");
     }
 
     #[test]
@@ -1503,6 +1740,66 @@ mod tests {
     }
 
     #[test]
+    fn model_with_compressed_nodes() {
+        let _g = lock();
+        for (i, (fill, depth)) in [(-2, 1), (-1, 2), (8, 1), (3, 4), (-3, 1)].into_iter().enumerate() {
+            run_model_compressed(fill, depth, 0xc0de + i as u64, 20_000, true);
+        }
+        let _t = Threshold::set(40);
+        run_model_compressed(-2, 1, 0xc0fe, 20_000, true);
+    }
+
+    #[test]
+    fn interior_nodes_are_compressed_and_read_back() {
+        let _g = lock();
+        let mut q = QuickList::with_depth(-2, 1);
+        let mut raw = QuickList::new(-2);
+        for i in 0..20_000 {
+            let v = format!("job:{i:08}:payload={{\"queue\":\"default\",\"retry\":true}}");
+            q.push_back(v.as_bytes());
+            raw.push_back(v.as_bytes());
+        }
+        check(&q, true);
+        let zipped = q.nodes.iter().filter(|n| n.zlen > 0).count();
+        assert_eq!(zipped, q.node_count() - 2, "all but the two end nodes");
+        assert!(
+            q.mem_usage() * 3 < raw.mem_usage(),
+            "{} against {}",
+            q.mem_usage(),
+            raw.mem_usage()
+        );
+        assert_eq!(q, raw);
+        assert_eq!(q.get(10_000), raw.get(10_000));
+        assert!(q.iter_rev_from(12_345).eq(raw.iter_rev_from(12_345)));
+        // Popping down to a few nodes leaves every node raw.
+        while q.node_count() > 2 {
+            q.pop_back();
+        }
+        check(&q, true);
+        assert!(q.nodes.iter().all(|n| n.zlen == 0));
+    }
+
+    #[test]
+    fn incompressible_nodes_are_tried_once() {
+        let _g = lock();
+        let mut rng = SmallRng::seed_from_u64(3);
+        let mut q = QuickList::with_depth(-2, 1);
+        for _ in 0..2000 {
+            let v: Vec<u8> = (0..64).map(|_| rng.random()).collect();
+            q.push_back(&v);
+        }
+        check(&q, true);
+        assert!(q.nodes.iter().all(|n| n.zlen == 0));
+        assert!(q
+            .nodes
+            .iter()
+            .skip(1)
+            .rev()
+            .skip(1)
+            .all(|n| n.ztried as usize == n.used()));
+    }
+
+    #[test]
     fn model_with_plain_nodes() {
         let _g = lock();
         let _t = Threshold::set(40);
@@ -1519,6 +1816,9 @@ mod tests {
         for seed in 0..300u64 {
             let fill = [1, 2, 3, 5, 16, -1, -2, -5][seed as usize % 8];
             run_model(fill, seed, 20_000, true);
+        }
+        for seed in 0..60u64 {
+            run_model_compressed([8, -2, -1][seed as usize % 3], 1 + seed as i64 % 3, seed, 20_000, true);
         }
         let _t = Threshold::set(40);
         for seed in 0..60u64 {

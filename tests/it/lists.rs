@@ -426,3 +426,75 @@ fn the_key_is_checked_before_the_arguments_as_redis_does() {
     );
     assert_eq!(cmd!(c, "LPOS", "l", "a", "RANK", "-1", "COUNT", "1"), b"*1\r\n:1\r\n");
 }
+
+/// With `list-compress-depth 1` the interior of a long list is stored compressed (a fraction of
+/// the memory of the same list made before the setting), and every read and edit in the middle,
+/// a reload from RDB and a list made by another command see the same elements.
+#[test]
+fn interior_nodes_are_compressed_with_a_compress_depth() {
+    let s = Server::start();
+    let mut r = s.client();
+    let job = |i: usize| format!("{{\"class\":\"Mailer\",\"args\":[{i}],\"queue\":\"default\",\"retry\":true}}");
+    let fill = |r: &mut redis::Connection, key: &str| {
+        let mut p = redis::pipe();
+        for i in 0..20_000 {
+            p.rpush(key, job(i)).ignore();
+        }
+        p.query::<()>(r).unwrap();
+    };
+    fill(&mut r, "plain");
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("list-compress-depth")
+        .arg("1")
+        .query(&mut r)
+        .unwrap();
+    fill(&mut r, "zipped");
+    let usage = |r: &mut redis::Connection, key: &str| -> u64 {
+        redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(key)
+            .arg("SAMPLES")
+            .arg("0")
+            .query(r)
+            .unwrap()
+    };
+    let (plain, zipped) = (usage(&mut r, "plain"), usage(&mut r, "zipped"));
+    assert!(zipped * 4 < plain, "compressed {zipped} bytes against {plain}");
+    for key in ["plain", "zipped"] {
+        assert_eq!(r.lindex::<_, String>(key, 10_000).unwrap(), job(10_000));
+        let _: () = r.lset(key, 10_001, "changed").unwrap();
+        let n: i64 = redis::cmd("LINSERT")
+            .arg(key)
+            .arg("BEFORE")
+            .arg(job(12_000))
+            .arg("new")
+            .query(&mut r)
+            .unwrap();
+        assert_eq!(n, 20_001);
+        assert_eq!(r.lrem::<_, _, i64>(key, 1, job(15_000)).unwrap(), 1);
+        let mid: Vec<String> = r.lrange(key, 9_999, 10_002).unwrap();
+        assert_eq!(mid, [job(9_999), job(10_000), "changed".into(), job(10_002)]);
+        assert_eq!(
+            r.lpos::<_, _, Option<i64>>(key, "new", Default::default()).unwrap(),
+            Some(12_000)
+        );
+    }
+    let all = |r: &mut redis::Connection, key: &str| r.lrange::<_, Vec<String>>(key, 0, -1).unwrap();
+    assert_eq!(all(&mut r, "plain"), all(&mut r, "zipped"));
+    // A list another command makes is shaped by the setting too.
+    let _: () = redis::cmd("SORT")
+        .arg("plain")
+        .arg("BY")
+        .arg("nosort")
+        .arg("STORE")
+        .arg("copy")
+        .query(&mut r)
+        .unwrap();
+    assert!(usage(&mut r, "copy") * 4 < plain);
+    let before = all(&mut r, "zipped");
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "DEBUG", "RELOAD"), b"+OK\r\n");
+    assert_eq!(all(&mut r, "zipped"), before);
+    assert!(usage(&mut r, "plain") * 4 < plain, "loaded with the current setting");
+}

@@ -156,7 +156,7 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
         ty::STRING => Obj::new_str(key, &r.string()?),
         ty::LIST => {
             let n = r.count()?;
-            let mut l = QuickList::new(lim.list_fill);
+            let mut l = lim.new_list();
             for _ in 0..n {
                 l.push_back(&r.string()?);
             }
@@ -164,7 +164,7 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
         }
         ty::LIST_QUICKLIST | ty::LIST_QUICKLIST_2 => {
             let n = r.count()?;
-            let mut l = QuickList::new(lim.list_fill);
+            let mut l = lim.new_list();
             for _ in 0..n {
                 let container = if t == ty::LIST_QUICKLIST_2 {
                     r.len()?
@@ -196,7 +196,7 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
         ty::LIST_ZIPLIST => {
             let data = r.string()?;
             let elems = blob::ziplist_decode(&data).ok_or_else(|| bad("List ziplist"))?;
-            let mut l = QuickList::new(lim.list_fill);
+            let mut l = lim.new_list();
             for e in elems {
                 l.push_back(&e.to_vec());
             }
