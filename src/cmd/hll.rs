@@ -4,7 +4,7 @@
 use super::error::{self, CmdError, CmdResult};
 use super::spec::*;
 use super::{Args, Ctx};
-use crate::db::{Obj, Value, ValueRef};
+use crate::db::{Obj, ValueRef};
 use crate::ds::hll::{self, HllError, Registers};
 
 const G: &str = "hyperloglog";
@@ -31,14 +31,15 @@ fn hll_of(o: Option<&Obj>) -> Result<Option<&[u8]>, CmdError> {
     }
 }
 
-/// The bytes of a stored value for in-place HLL edits, after checking it is a valid
-/// HLL (WRONGTYPE / Redis's HLL error otherwise) without touching its encoding.
-fn hll_bytes_mut(o: &mut Obj) -> Result<&mut Vec<u8>, CmdError> {
+/// Runs `f` on a stored value's bytes for an in-place HLL edit, after checking it is a
+/// valid HLL (WRONGTYPE / Redis's HLL error otherwise). The value becomes `raw`, as
+/// Redis's dbUnshareStringValue makes it, and stays inline while small (`Obj::edit_str`).
+fn edit_stored<R>(o: &mut Obj, f: impl FnOnce(&mut Vec<u8>) -> R) -> Result<R, CmdError> {
     match o.value() {
         ValueRef::Str(s) => hll::validate(s).map_err(hll_err)?,
         _ => return Err(error::WRONGTYPE),
     }
-    o.make_raw().ok_or(error::WRONGTYPE)
+    o.edit_str(f).ok_or(error::WRONGTYPE)
 }
 
 /// Runs `f` on the HLL at `key` for in-place edits, creating it empty (sparse) when
@@ -51,22 +52,22 @@ fn edit_hll<R>(
     let now = ctx.now_ms;
     let db = &mut ctx.srv.dbs[ctx.db];
     if let Some(o) = db.get_mut(key, now) {
-        return Ok((f(hll_bytes_mut(o)?)?, false));
+        return Ok((edit_stored(o, f)??, false));
     }
     let mut h = hll::new_sparse();
     hll::invalidate_cache(&mut h);
     // Redis compat: hyperloglog.c creates the key before adding, so it stays even when
     // an add then fails.
     let r = f(&mut h);
-    db.add(Obj::new_value(key, Value::Str(h)), now);
+    db.add(Obj::new_raw(key, h), now);
     Ok((r?, true))
 }
 
-/// The stored HLL at `key` for in-place edits (the cached count, PFDEBUG conversions):
-/// Ok(None) when absent. One lookup.
-fn stored_hll<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut Vec<u8>>, CmdError> {
+/// Runs `f` on the stored HLL at `key` for in-place edits (the cached count, PFDEBUG
+/// conversions): Ok(None) when absent. One lookup.
+fn edit_existing<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&mut Vec<u8>) -> R) -> Result<Option<R>, CmdError> {
     let now = ctx.now_ms;
-    ctx.db().get_mut(key, now).map(hll_bytes_mut).transpose()
+    ctx.db().get_mut(key, now).map(|o| edit_stored(o, f)).transpose()
 }
 
 fn sparse_max(ctx: &Ctx) -> usize {
@@ -110,13 +111,13 @@ fn pfcount(ctx: &mut Ctx, a: &Args) -> CmdResult {
     // One lookup, for writing as the cached cardinality may change, counted as Redis's
     // lookup for reading.
     let key = a.at(1);
-    let counted = match stored_hll(ctx, key) {
+    let counted = match edit_existing(ctx, key, |h| hll::count_cached(h)) {
         Ok(None) => {
             ctx.count_lookup(key, false, true);
             ctx.out.int(0);
             return Ok(());
         }
-        Ok(Some(h)) => hll::count_cached(h).map_err(hll_err),
+        Ok(Some(r)) => r.map_err(hll_err),
         Err(e) => Err(e),
     };
     ctx.hit(true);
@@ -163,38 +164,41 @@ fn pfdebug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             "ERR Wrong number of arguments for the '{sub}' subcommand"
         )));
     }
-    let Some(h) = stored_hll(ctx, key)? else {
-        return Err(missing);
-    };
-    match lower.as_str() {
-        "getreg" => {
-            let converted = hll::to_dense(h).map_err(hll_err)?;
-            let regs = hll::registers(h).map_err(hll_err)?;
-            if converted {
-                ctx.dirty(1);
-            }
+    let sub = lower.as_str();
+    let reply = edit_existing(ctx, key, |h| -> Result<DebugReply, HllError> {
+        Ok(match sub {
+            "getreg" => DebugReply::Registers(hll::to_dense(h)?, hll::registers(h)?),
+            "decode" => DebugReply::Text(hll::decode_sparse(h)?),
+            "encoding" => DebugReply::Name(hll::encoding_name(h)?),
+            _ => DebugReply::Dense(hll::to_dense(h)?),
+        })
+    })?
+    .ok_or(missing)?
+    .map_err(hll_err)?;
+    match reply {
+        DebugReply::Registers(converted, regs) => {
+            ctx.dirty(converted as u64);
             ctx.out.array(regs.len());
             for r in regs {
                 ctx.out.int(r as i64);
             }
         }
-        "decode" => {
-            let text = hll::decode_sparse(h).map_err(hll_err)?;
-            ctx.out.bulk(text.as_bytes());
-        }
-        "encoding" => {
-            let name = hll::encoding_name(h).map_err(hll_err)?;
-            ctx.out.simple(name);
-        }
-        _ => {
-            let converted = hll::to_dense(h).map_err(hll_err)?;
-            if converted {
-                ctx.dirty(1);
-            }
+        DebugReply::Text(text) => ctx.out.bulk(text.as_bytes()),
+        DebugReply::Name(name) => ctx.out.simple(name),
+        DebugReply::Dense(converted) => {
+            ctx.dirty(converted as u64);
             ctx.out.int(converted as i64);
         }
     }
     Ok(())
+}
+
+/// What a PFDEBUG subcommand answers; `bool`: whether the HLL was made dense.
+enum DebugReply {
+    Registers(bool, Vec<u8>),
+    Text(String),
+    Name(&'static str),
+    Dense(bool),
 }
 
 fn pfselftest(ctx: &mut Ctx, _a: &Args) -> CmdResult {

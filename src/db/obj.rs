@@ -135,6 +135,16 @@ impl Obj {
         }
     }
 
+    /// A `raw` string entry (one edited in place, such as an HyperLogLog): inline up to
+    /// RAW_INLINE_MAX bytes, else on the heap.
+    pub fn new_raw(key: &[u8], val: Vec<u8>) -> Self {
+        if val.len() <= RAW_INLINE_MAX {
+            Self::new_inline(key, &val, Enc::RawInline)
+        } else {
+            Self::new_value(key, Value::Str(val))
+        }
+    }
+
     pub fn new_inline(key: &[u8], val: &[u8], enc: Enc) -> Self {
         let mut o = Self::new_block(key, enc, 4 + val.len());
         let off = HDR + key.len();
@@ -278,6 +288,27 @@ impl Obj {
         }
         match self.heap_mut()? {
             Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Runs `f` on a string value's bytes to edit them in place; None for other types. A heap
+    /// string is edited where it is. An inline one is edited in a copy that goes back inline
+    /// (as `raw`, in place when its length is unchanged) while it fits, so small values edited
+    /// often (HyperLogLogs) keep the one-allocation layout.
+    pub fn edit_str<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> Option<R> {
+        if self.enc().is_string() {
+            let mut v = self.as_str()?.to_vec();
+            let r = f(&mut v);
+            if v.len() <= RAW_INLINE_MAX {
+                self.set_packed(Enc::RawInline, &v);
+            } else {
+                self.set_heap(Value::Str(v));
+            }
+            return Some(r);
+        }
+        match self.heap_mut()? {
+            Value::Str(s) => Some(f(s)),
             _ => None,
         }
     }

@@ -49,6 +49,48 @@ fn hll_bytes_counts_and_merges() {
     assert_eq!(ok, "OK");
 }
 
+/// Small HLLs keep the one-allocation layout of small strings through PFADD, PFCOUNT and
+/// PFMERGE (Redis: 96 bytes for one element); a dense one moves to the heap.
+#[test]
+fn small_hlls_stay_compact_through_edits() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let usage = |c: &mut crate::harness::Raw, key: &str| -> u64 {
+        let r = cmd!(c, "MEMORY", "USAGE", key);
+        String::from_utf8_lossy(&r[1..r.len() - 2]).parse().unwrap()
+    };
+    assert_eq!(cmd!(c, "PFADD", "h", "a"), b":1\r\n");
+    assert_eq!(cmd!(c, "OBJECT", "ENCODING", "h"), b"$3\r\nraw\r\n");
+    let one = usage(&mut c, "h");
+    assert!(one <= 64, "{one} bytes for one element");
+    assert_eq!(cmd!(c, "PFCOUNT", "h"), b":1\r\n");
+    assert_eq!(usage(&mut c, "h"), one, "the cached count is written in place");
+    for i in 0..100 {
+        cmd!(c, "PFADD", "h", &format!("e{i}"));
+    }
+    assert_eq!(cmd!(c, "PFCOUNT", "h"), b":101\r\n");
+    let len: u64 = String::from_utf8_lossy(&cmd!(c, "STRLEN", "h")[1..])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        usage(&mut c, "h") < len + 64,
+        "{} bytes for a {len}-byte HLL",
+        usage(&mut c, "h")
+    );
+    // A copy stored as a short string (embstr) becomes raw when edited, as in Redis.
+    let bytes = cmd!(c, "GET", "h");
+    let body = &bytes[bytes.iter().position(|&b| b == b'\n').unwrap() + 1..bytes.len() - 2];
+    let mut r = s.client();
+    let _: () = r.set("copy", body).unwrap();
+    assert_eq!(cmd!(c, "PFMERGE", "copy", "h"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "OBJECT", "ENCODING", "copy"), b"$3\r\nraw\r\n");
+    assert_eq!(cmd!(c, "PFCOUNT", "copy"), b":101\r\n");
+    assert_eq!(cmd!(c, "PFDEBUG", "TODENSE", "h"), b":1\r\n");
+    assert!(usage(&mut c, "h") > 12_000);
+    assert_eq!(cmd!(c, "PFCOUNT", "h"), b":101\r\n");
+}
+
 #[test]
 fn hll_rejects_bad_values() {
     let s = Server::start();
