@@ -224,13 +224,15 @@ impl Limits {
 }
 
 /// Capacity for a node buffer rebuilt to hold `need` payload bytes: keep `cap` when that leaves
-/// plenty of room (at least half the payload), else grow by half, but not past `cap_limit` unless a
-/// single entry needs it.
+/// plenty of room (at least half the payload), else grow to the smallest allocator size class
+/// holding `need` above `cap` (classes are 12.5-25% apart, so growth stays geometric, and a node
+/// carries no more slack than an exactly reallocated listpack), but not past `cap_limit` unless
+/// a single entry needs it.
 fn rebuild_cap(need: usize, used: usize, cap: usize, cap_limit: usize) -> usize {
     if cap >= need && (cap - need) * 2 >= used {
         return cap;
     }
-    let want = need.max(cap + cap / 2).max(MIN_CAP);
+    let want = need.max(cap + 1).max(MIN_CAP);
     let want = if need <= cap_limit { want.min(cap_limit) } else { need };
     alloc_size(want).max(need)
 }
