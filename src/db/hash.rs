@@ -10,9 +10,14 @@ use crate::ds::dash::DashKey;
 use crate::ds::dict::Dict;
 use crate::ds::listpack::{Lp, LpRef};
 
-/// One field and its value in a single allocation: `[field len: u32 LE][field][value]`.
+/// One field and its value in a single allocation: `[field len][field][value]`, the length
+/// in one byte under 255, else 0xFF and a u32 LE (most fields are short, and the three bytes
+/// saved often put the pair in a smaller allocator class).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Pair(Box<[u8]>);
+
+/// Field-length byte announcing a 4-byte length.
+const LONG_FIELD: u8 = 0xFF;
 
 impl Pair {
     /// Active defragmentation of its one block.
@@ -21,26 +26,40 @@ impl Pair {
     }
 
     pub fn new(field: &[u8], value: &[u8]) -> Self {
-        let mut v = Vec::with_capacity(4 + field.len() + value.len());
-        v.extend_from_slice(&(field.len() as u32).to_le_bytes());
+        let short = field.len() < usize::from(LONG_FIELD);
+        let mut v = Vec::with_capacity(if short { 1 } else { 5 } + field.len() + value.len());
+        if short {
+            v.push(field.len() as u8);
+        } else {
+            v.push(LONG_FIELD);
+            v.extend_from_slice(&(field.len() as u32).to_le_bytes());
+        }
         v.extend_from_slice(field);
         v.extend_from_slice(value);
         Pair(v.into_boxed_slice())
     }
 
-    fn flen(&self) -> usize {
-        match self.0.get(..4) {
-            Some(h) => u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize,
-            None => 0,
+    /// (where the field starts, its length).
+    #[inline]
+    fn field_at(&self) -> (usize, usize) {
+        match self.0.first() {
+            Some(&LONG_FIELD) => match self.0.get(1..5) {
+                Some(h) => (5, u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize),
+                None => (5, 0),
+            },
+            Some(&n) => (1, usize::from(n)),
+            None => (0, 0),
         }
     }
 
     pub fn field(&self) -> &[u8] {
-        self.0.get(4..4 + self.flen()).unwrap_or_default()
+        let (at, n) = self.field_at();
+        self.0.get(at..at + n).unwrap_or_default()
     }
 
     pub fn value(&self) -> &[u8] {
-        self.0.get(4 + self.flen()..).unwrap_or_default()
+        let (at, n) = self.field_at();
+        self.0.get(at + n..).unwrap_or_default()
     }
 
     pub fn mem_usage(&self) -> usize {
@@ -283,6 +302,18 @@ impl Drop for HashMut<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pairs_keep_fields_of_every_length() {
+        for n in [0, 1, 254, 255, 256, 70_000] {
+            let f = vec![b'f'; n];
+            for v in [&b""[..], b"v", &[0xFF; 300]] {
+                let p = Pair::new(&f, v);
+                assert_eq!((p.field(), p.value()), (&f[..], v));
+                assert_eq!(p.mem_usage(), if n < 255 { 1 } else { 5 } + n + v.len());
+            }
+        }
+    }
 
     #[test]
     fn converts_past_limits_and_reads_alike() {
