@@ -10,7 +10,7 @@ use super::obj::{Enc, Obj};
 use super::value::{Limits, Value, ValueRef};
 use crate::ds::dash::DashKey;
 use crate::ds::dict::Dict;
-use crate::ds::listpack::{Lp, LpRef};
+use crate::ds::listpack::{Lp, LpIter, LpRef};
 use crate::ds::ztree::ZTree;
 pub use crate::ds::ztree::{LexBound, ScoreBound};
 
@@ -36,7 +36,10 @@ impl ZMember {
     }
 
     pub fn score(&self) -> f64 {
-        decode_score(self.0.get(..8).unwrap_or_default())
+        match self.0.get(..8).map(<[u8; 8]>::try_from) {
+            Some(Ok(a)) => f64::from_le_bytes(a),
+            _ => 0.0,
+        }
     }
 
     fn set_score(&mut self, s: f64) {
@@ -53,21 +56,51 @@ impl DashKey for ZMember {
     }
 }
 
+/// Whole-number scores below this magnitude are kept as integers in a listpack (exact in an
+/// f64, and at most 7 bytes).
+const LP_INT_SCORE_LIMIT: f64 = (1u64 << 53) as f64;
+
+/// A listpack score entry: 8 bytes are the f64 itself; fewer are a whole number as a
+/// little-endian two's complement integer of that many bytes (none: 0).
 #[inline]
 fn decode_score(b: &[u8]) -> f64 {
-    match <[u8; 8]>::try_from(b) {
-        Ok(a) => f64::from_le_bytes(a),
-        Err(_) => 0.0,
+    if let Ok(a) = <[u8; 8]>::try_from(b) {
+        return f64::from_le_bytes(a);
     }
+    let Some(&last) = b.last() else {
+        return 0.0;
+    };
+    let mut a = if last & 0x80 != 0 { [0xFF; 8] } else { [0; 8] };
+    if let Some(low) = a.get_mut(..b.len()) {
+        low.copy_from_slice(b);
+    }
+    i64::from_le_bytes(a) as f64
 }
 
-/// A score as the listpack encoding keeps it. Redis compat: t_zset.c zzlInsertAt stores
-/// a whole-number score as an integer, so -0 comes back as 0 there (the skiplist
-/// encoding keeps the sign).
-#[inline]
-fn lp_score(s: f64) -> [u8; 8] {
-    let s = if s == 0.0 { 0.0 } else { s };
-    s.to_le_bytes()
+/// A score as the listpack encoding keeps it (see `decode_score`): whole numbers in as few
+/// bytes as hold them, as Redis's listpack keeps them as integers (game scores, timestamps
+/// and geohashes take 1 to 7 bytes instead of 8). Redis compat: t_zset.c zzlInsertAt stores
+/// a whole-number score as an integer, so -0 comes back as 0 there (the skiplist encoding
+/// keeps the sign).
+struct LpScore([u8; 8], usize);
+
+impl LpScore {
+    #[inline]
+    fn new(s: f64) -> Self {
+        if s.fract() == 0.0 && s.abs() < LP_INT_SCORE_LIMIT {
+            let i = s as i64;
+            // The fewest low bytes that sign-extend back to i (none for 0).
+            let sext = |n: u32| if n == 0 { 0 } else { (i << (64 - 8 * n)) >> (64 - 8 * n) };
+            let n = (0..8).find(|&n| sext(n) == i).unwrap_or(8);
+            return LpScore(i.to_le_bytes(), n as usize);
+        }
+        LpScore(s.to_le_bytes(), 8)
+    }
+
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        self.0.get(..self.1).unwrap_or_default()
+    }
 }
 
 /// (score, member) order. Scores are never NaN.
@@ -157,7 +190,7 @@ pub fn zset_from_sorted(key: &[u8], items: &[(Vec<u8>, f64)], lim: &Limits) -> O
         let mut lp = Lp::new();
         for (m, s) in items {
             lp.push(m);
-            lp.push(&lp_score(*s));
+            lp.push(LpScore::new(*s).bytes());
         }
         return Obj::new_inline(key, lp.as_bytes(), Enc::ZsetLp);
     }
@@ -175,17 +208,29 @@ pub enum ZSetRef<'a> {
     Full(&'a ZSetFull),
 }
 
-/// Iterates listpack pairs as (member, score).
-fn lp_pairs(l: LpRef<'_>) -> impl DoubleEndedIterator<Item = (&[u8], f64)> + '_ {
-    // Collected so the reverse walk is cheap; listpacks are small.
-    let mut it = l.iter();
-    let v: Vec<(&[u8], f64)> = std::iter::from_fn(move || {
-        let m = it.next()?;
-        let s = it.next()?;
+/// Listpack pairs as (member, score), from the first (listpacks walk forward only).
+fn lp_pairs(l: LpRef<'_>) -> LpPairs<'_> {
+    LpPairs(l.iter())
+}
+
+struct LpPairs<'a>(LpIter<'a>);
+
+impl<'a> LpPairs<'a> {
+    /// Byte offset of the next pair.
+    fn offset(&self) -> usize {
+        self.0.offset()
+    }
+}
+
+impl<'a> Iterator for LpPairs<'a> {
+    type Item = (&'a [u8], f64);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let m = self.0.next()?;
+        let s = self.0.next()?;
         Some((m, decode_score(s)))
-    })
-    .collect();
-    v.into_iter()
+    }
 }
 
 impl<'a> ZSetRef<'a> {
@@ -240,9 +285,12 @@ impl<'a> ZSetRef<'a> {
 
     /// Descending from rank `r` (ranks count from the lowest).
     pub fn iter_rev_from(&self, r: usize) -> Box<dyn Iterator<Item = (&'a [u8], f64)> + 'a> {
-        let n = self.len();
         match *self {
-            ZSetRef::Lp(l) => Box::new(lp_pairs(l).rev().skip(n.saturating_sub(r + 1))),
+            ZSetRef::Lp(l) => {
+                // Collected for the reverse walk; listpacks are small.
+                let pairs: Vec<_> = lp_pairs(l).take(r.saturating_add(1)).collect();
+                Box::new(pairs.into_iter().rev())
+            }
             ZSetRef::Full(z) => Box::new(z.tree.iter_rev_from(r).map(|(s, m)| (m, s))),
         }
     }
@@ -456,10 +504,16 @@ impl ZSetMut<'_> {
             self.convert();
         }
         if let Some(lp) = &mut self.lp {
-            let pos = lp_pairs(lp.view())
-                .position(|(x, xs)| cmp_elem(xs, x, s, m) == Ordering::Greater)
-                .unwrap_or(lp.len() / 2);
-            lp.insert(pos * 2, &[m, &lp_score(s)]);
+            // The first pair ordered after (s, m), or the end.
+            let mut pairs = lp_pairs(lp.view());
+            let mut at = pairs.offset();
+            while let Some((x, xs)) = pairs.next() {
+                if cmp_elem(xs, x, s, m) == Ordering::Greater {
+                    break;
+                }
+                at = pairs.offset();
+            }
+            lp.insert_at(at, &[m, LpScore::new(s).bytes()]);
             self.dirty = true;
             return;
         }
@@ -487,9 +541,15 @@ impl ZSetMut<'_> {
     /// Removes a member, returning its score.
     pub fn remove(&mut self, m: &[u8]) -> Option<f64> {
         if let Some(lp) = &mut self.lp {
-            let i = lp.view().find(m, 2)?;
-            let s = decode_score(lp.view().get(i + 1)?);
-            lp.remove(i, 2);
+            let mut pairs = lp_pairs(lp.view());
+            let (start, s, end) = loop {
+                let start = pairs.offset();
+                let (x, s) = pairs.next()?;
+                if x == m {
+                    break (start, s, pairs.offset());
+                }
+            };
+            lp.remove_span(start, end, 2);
             self.dirty = true;
             return Some(s);
         }
@@ -537,6 +597,36 @@ mod tests {
 
     fn members(z: ZSetRef<'_>) -> Vec<(Vec<u8>, f64)> {
         z.iter_from(0).map(|(m, s)| (m.to_vec(), s)).collect()
+    }
+
+    #[test]
+    fn listpack_scores_round_trip_in_few_bytes() {
+        let lim = (1i64 << 53) - 1;
+        let mut cases: Vec<(f64, usize)> = vec![(0.0, 0), (-0.0, 0), (1.0, 1), (-1.0, 1), (127.0, 1), (128.0, 2)];
+        cases.extend([
+            (-128.0, 1),
+            (-129.0, 2),
+            (32767.0, 2),
+            (32768.0, 3),
+            (1_700_000_000.0, 4),
+        ]);
+        cases.extend([
+            (lim as f64, 7),
+            (-lim as f64, 7),
+            ((1i64 << 53) as f64, 8),
+            (1.5, 8),
+            (-2.25, 8),
+        ]);
+        cases.extend([(f64::INFINITY, 8), (f64::NEG_INFINITY, 8), (1e300, 8), (5e-324, 8)]);
+        for (s, n) in cases {
+            let e = LpScore::new(s);
+            assert_eq!(e.bytes().len(), n, "{s}");
+            let back = decode_score(e.bytes());
+            assert_eq!(back.to_bits(), if s == 0.0 { 0 } else { s.to_bits() }, "{s}");
+        }
+        for i in -70_000i64..70_000 {
+            assert_eq!(decode_score(LpScore::new(i as f64).bytes()), i as f64);
+        }
     }
 
     #[test]

@@ -15,17 +15,33 @@ fn varint_len(mut n: usize) -> usize {
     l
 }
 
-fn put_varint(out: &mut Vec<u8>, mut n: usize) {
-    while n >= 0x80 {
-        out.push((n as u8 & 0x7f) | 0x80);
+/// LEB128 bytes of `n` and how many there are.
+fn varint(mut n: usize) -> ([u8; 10], usize) {
+    let mut out = [0u8; 10];
+    let mut l = 0;
+    while n >= 0x80 && l < 9 {
+        out[l] = (n as u8 & 0x7f) | 0x80;
         n >>= 7;
+        l += 1;
     }
-    out.push(n as u8);
+    out[l] = n as u8;
+    (out, l + 1)
+}
+
+fn put_varint(out: &mut Vec<u8>, n: usize) {
+    let (b, l) = varint(n);
+    out.extend_from_slice(b.get(..l).unwrap_or_default());
 }
 
 /// Decodes the entry at `off`: (payload start, payload end).
 #[inline]
 fn entry_at(buf: &[u8], off: usize) -> Option<(usize, usize)> {
+    let first = *buf.get(off)?;
+    if first < 0x80 {
+        // Entries under 128 bytes: a one-byte length.
+        let end = off + 1 + first as usize;
+        return (end <= buf.len()).then_some((off + 1, end));
+    }
     let mut n: usize = 0;
     let mut shift = 0u32;
     let mut p = off;
@@ -195,18 +211,45 @@ impl Lp {
 
     /// Inserts entries before entry `idx` (idx == len appends). False if out of range.
     pub fn insert(&mut self, idx: usize, vals: &[&[u8]]) -> bool {
-        let Some(off) = self.offset_of(idx) else {
-            return false;
-        };
-        let mut enc = Vec::with_capacity(vals.iter().map(|v| v.len() + varint_len(v.len())).sum());
-        for v in vals {
-            put_varint(&mut enc, v.len());
-            enc.extend_from_slice(v);
+        match self.offset_of(idx) {
+            Some(off) => self.insert_at(off, vals),
+            None => false,
         }
-        self.0.splice(off..off, enc);
+    }
+
+    /// Inserts entries at byte offset `off`, an entry boundary (`LpIter::offset`) or the end.
+    /// False if `off` is past the end.
+    pub fn insert_at(&mut self, off: usize, vals: &[&[u8]]) -> bool {
+        if !(HDR..=self.0.len()).contains(&off) {
+            return false;
+        }
+        let size: usize = vals.iter().map(|v| v.len() + varint_len(v.len())).sum();
+        let old = self.0.len();
+        self.0.resize(old + size, 0);
+        self.0.copy_within(off..old, off + size);
+        let mut at = off;
+        for v in vals {
+            let (hdr, hl) = varint(v.len());
+            for part in [hdr.get(..hl).unwrap_or_default(), v] {
+                if let Some(dst) = self.0.get_mut(at..at + part.len()) {
+                    dst.copy_from_slice(part);
+                }
+                at += part.len();
+            }
+        }
         let n = self.len() + vals.len();
         self.set_count(n);
         true
+    }
+
+    /// Removes the `entries` entries in bytes `start..end` (entry boundaries from
+    /// `LpIter::offset`).
+    pub fn remove_span(&mut self, start: usize, end: usize, entries: usize) {
+        if HDR <= start && start <= end && end <= self.0.len() {
+            self.0.drain(start..end);
+            let n = self.len().saturating_sub(entries);
+            self.set_count(n);
+        }
     }
 
     /// Removes `count` entries starting at `idx` (clamped to the end).
@@ -253,6 +296,41 @@ mod tests {
     use super::*;
     use rand::rngs::SmallRng;
     use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn edits_by_byte_offset() {
+        let mut lp = Lp::new();
+        for v in [&b"a"[..], &[b'x'; 200], b"c"] {
+            lp.push(v);
+        }
+        let mut it = lp.iter();
+        it.next();
+        let second = it.offset();
+        assert!(lp.insert_at(second, &[b"new", &[b'y'; 300]]));
+        let all: Vec<Vec<u8>> = lp.iter().map(<[u8]>::to_vec).collect();
+        assert_eq!(
+            all,
+            [
+                b"a".to_vec(),
+                b"new".to_vec(),
+                vec![b'y'; 300],
+                vec![b'x'; 200],
+                b"c".to_vec()
+            ]
+        );
+        assert_eq!(lp.len(), 5);
+        assert!(!lp.insert_at(lp.as_bytes().len() + 1, &[b"z"]));
+        assert!(!lp.insert_at(2, &[b"z"]), "inside the header");
+        // The two entries inserted, by their byte span.
+        let end = second + (1 + 3) + (2 + 300);
+        lp.remove_span(second, end, 2);
+        let all: Vec<Vec<u8>> = lp.iter().map(<[u8]>::to_vec).collect();
+        assert_eq!(all, [b"a".to_vec(), vec![b'x'; 200], b"c".to_vec()]);
+        assert_eq!(lp.len(), 3);
+        lp.remove_span(5, 2, 1);
+        assert_eq!(lp.len(), 3, "a reversed span changes nothing");
+        assert!(Lp::from_vec(lp.into_vec()).is_some());
+    }
 
     #[test]
     fn edits_match_a_vec_model() {
