@@ -562,7 +562,7 @@ fn select(z: &ZSetRef<'_>, q: &Query<'_>, rev: bool, offset: i64, limit: i64) ->
 /// Elements `first`, and the `n - 1` after it in the walk direction.
 fn walk<'a>(z: &ZSetRef<'a>, first: usize, n: usize, rev: bool) -> Box<dyn Iterator<Item = (&'a [u8], f64)> + 'a> {
     if rev {
-        Box::new(z.iter_rev_from(first).take(n))
+        z.iter_rev_from(first, n)
     } else {
         Box::new(z.iter_from(first).take(n))
     }

@@ -213,6 +213,15 @@ fn lp_pairs(l: LpRef<'_>) -> LpPairs<'_> {
     LpPairs(l.iter())
 }
 
+/// Listpack pairs from rank `r` (the ones before skipped without decoding their scores).
+fn lp_pairs_from(l: LpRef<'_>, r: usize) -> LpPairs<'_> {
+    let mut it = l.iter();
+    if let Some(k) = r.checked_mul(2).and_then(|k| k.checked_sub(1)) {
+        it.nth(k);
+    }
+    LpPairs(it)
+}
+
 struct LpPairs<'a>(LpIter<'a>);
 
 impl<'a> LpPairs<'a> {
@@ -278,20 +287,22 @@ impl<'a> ZSetRef<'a> {
     /// Ascending from rank `r`.
     pub fn iter_from(&self, r: usize) -> Box<dyn Iterator<Item = (&'a [u8], f64)> + 'a> {
         match *self {
-            ZSetRef::Lp(l) => Box::new(lp_pairs(l).skip(r)),
+            ZSetRef::Lp(l) => Box::new(lp_pairs_from(l, r)),
             ZSetRef::Full(z) => Box::new(z.tree.iter_from(r).map(|(s, m)| (m, s))),
         }
     }
 
-    /// Descending from rank `r` (ranks count from the lowest).
-    pub fn iter_rev_from(&self, r: usize) -> Box<dyn Iterator<Item = (&'a [u8], f64)> + 'a> {
+    /// Descending from rank `r` (ranks count from the lowest), at most `n` elements.
+    pub fn iter_rev_from(&self, r: usize, n: usize) -> Box<dyn Iterator<Item = (&'a [u8], f64)> + 'a> {
         match *self {
             ZSetRef::Lp(l) => {
-                // Collected for the reverse walk; listpacks are small.
-                let pairs: Vec<_> = lp_pairs(l).take(r.saturating_add(1)).collect();
+                // Listpacks walk forward only: the ranks wanted are collected, then reversed.
+                let r = r.min((l.len() / 2).saturating_sub(1));
+                let lo = (r + 1).saturating_sub(n);
+                let pairs: Vec<_> = lp_pairs_from(l, lo).take(r + 1 - lo).collect();
                 Box::new(pairs.into_iter().rev())
             }
-            ZSetRef::Full(z) => Box::new(z.tree.iter_rev_from(r).map(|(s, m)| (m, s))),
+            ZSetRef::Full(z) => Box::new(z.tree.iter_rev_from(r).map(|(s, m)| (m, s)).take(n)),
         }
     }
 
@@ -684,7 +695,7 @@ mod tests {
                 exclusive: true,
             };
             assert_eq!(z.score_range(&min, &max), (1, 3));
-            let rev: Vec<_> = z.iter_rev_from(2).map(|(m, _)| m.to_vec()).collect();
+            let rev: Vec<_> = z.iter_rev_from(2, usize::MAX).map(|(m, _)| m.to_vec()).collect();
             assert_eq!(rev, vec![b"c".to_vec(), b"a".to_vec(), b"b".to_vec()]);
         }
         for o in [&mut a, &mut b] {

@@ -52,7 +52,7 @@ fn pop_first(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: usize, shape: Shape
             popped.reserve(n);
             let it: Box<dyn Iterator<Item = (&[u8], f64)>> = match end {
                 End::Min => z.iter_from(0),
-                End::Max => z.iter_rev_from(len.saturating_sub(1)),
+                End::Max => z.iter_rev_from(len.saturating_sub(1), n),
             };
             popped.extend(it.take(n).map(|(m, s)| (m.to_vec(), s)));
             if let (true, Some(mut zm)) = (n > 0, o.zset_mut(&lim)) {

@@ -99,7 +99,7 @@ pub fn write_value(w: &mut Writer, o: &Obj) {
             ZSetRef::Full(_) => {
                 // Highest first, like Redis: loading then inserts at the skiplist head.
                 w.len(z.len() as u64);
-                for (m, s) in z.iter_rev_from(z.len().saturating_sub(1)) {
+                for (m, s) in z.iter_rev_from(z.len().saturating_sub(1), usize::MAX) {
                     w.string(m);
                     w.binary_double(s);
                 }
