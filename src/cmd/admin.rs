@@ -694,7 +694,7 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             let Some(o) = ctx.db().iter_key(a.at(2)) else {
                 return Err(error::NO_SUCH_KEY);
             };
-            let line = format!(
+            let mut line = format!(
                 "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
                 o as *const _,
                 o.encoding_name(),
@@ -702,6 +702,17 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
                 o.lru(),
                 idle_ms(o.lru(), now) / 1000
             );
+            if let crate::db::ValueRef::List(l) = o.value() {
+                // Redis compat: debug.c adds the quicklist's shape.
+                let nodes = l.node_count();
+                line.push_str(&format!(
+                    " ql_nodes:{nodes} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:{} ql_uncompressed_size:{}",
+                    l.len() as f64 / nodes.max(1) as f64,
+                    l.fill(),
+                    u8::from(l.depth() != 0),
+                    l.uncompressed_size()
+                ));
+            }
             ctx.out.simple(&line);
         }
         "protocol" if a.len() == 3 => debug_protocol(ctx, a)?,

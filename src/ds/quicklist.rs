@@ -767,6 +767,16 @@ impl QuickList {
         self.nodes.len()
     }
 
+    /// The compression depth the list was made with (0: none).
+    pub fn depth(&self) -> u16 {
+        self.depth
+    }
+
+    /// Bytes of the nodes' entries before compression (DEBUG OBJECT's ql_uncompressed_size).
+    pub fn uncompressed_size(&self) -> usize {
+        self.nodes.iter().map(Node::used).sum()
+    }
+
     pub fn clear(&mut self) {
         self.nodes = VecDeque::new();
         self.len = 0;

@@ -494,6 +494,23 @@ fn interior_nodes_are_compressed_with_a_compress_depth() {
     assert!(usage(&mut r, "copy") * 4 < plain);
     let before = all(&mut r, "zipped");
     let mut c = s.raw();
+    // DEBUG OBJECT shows the shape as Redis's does.
+    let shape =
+        |c: &mut crate::harness::Raw, key: &str| String::from_utf8_lossy(&cmd!(c, "DEBUG", "OBJECT", key)).into_owned();
+    let (zs, ps) = (shape(&mut c, "zipped"), shape(&mut c, "plain"));
+    assert!(
+        zs.contains(" ql_listpack_max:-2 ql_compressed:1 ql_uncompressed_size:"),
+        "{zs}"
+    );
+    assert!(ps.contains(" ql_compressed:0 "), "{ps}");
+    let nodes: usize = zs
+        .split(" ql_nodes:")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(nodes > 100, "{zs}");
     assert_eq!(cmd!(c, "DEBUG", "RELOAD"), b"+OK\r\n");
     assert_eq!(all(&mut r, "zipped"), before);
     assert!(usage(&mut r, "plain") * 4 < plain, "loaded with the current setting");
