@@ -59,7 +59,7 @@ fn edit_hll<R>(
     // Redis compat: hyperloglog.c creates the key before adding, so it stays even when
     // an add then fails.
     let r = f(&mut h);
-    db.add(Obj::new_raw(key, h), now);
+    db.add(Obj::new_raw(key, &h), now);
     Ok((r?, true))
 }
 

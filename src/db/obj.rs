@@ -128,20 +128,18 @@ impl Obj {
         if val.len() <= EMBSTR_MAX {
             let enc = if is_int_repr(val) { Enc::Int } else { Enc::Embstr };
             Self::new_inline(key, val, enc)
-        } else if val.len() <= RAW_INLINE_MAX {
-            Self::new_inline(key, val, Enc::RawInline)
         } else {
-            Self::new_value(key, Value::Str(val.to_vec()))
+            Self::new_raw(key, val)
         }
     }
 
-    /// A `raw` string entry (one edited in place, such as an HyperLogLog): inline up to
-    /// RAW_INLINE_MAX bytes, else on the heap.
-    pub fn new_raw(key: &[u8], val: Vec<u8>) -> Self {
+    /// A `raw` string entry (longer than embstr, or edited in place such as an HyperLogLog):
+    /// inline up to RAW_INLINE_MAX bytes, else on the heap.
+    pub fn new_raw(key: &[u8], val: &[u8]) -> Self {
         if val.len() <= RAW_INLINE_MAX {
-            Self::new_inline(key, &val, Enc::RawInline)
+            Self::new_inline(key, val, Enc::RawInline)
         } else {
-            Self::new_value(key, Value::Str(val))
+            Self::new_value(key, Value::Str(val.to_vec()))
         }
     }
 
