@@ -48,7 +48,6 @@ fn edit_hash<R>(
         let mut h = o.hash_mut(&lim).ok_or(error::WRONGTYPE)?;
         let r = f(&mut h)?;
         let empty = h.is_empty();
-        drop(h);
         if empty {
             db.remove(key);
         }

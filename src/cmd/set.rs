@@ -84,7 +84,6 @@ fn edit_set<R>(
         let mut s = o.set_mut(&lim).ok_or(error::WRONGTYPE)?;
         let r = f(&mut s, rng);
         let empty = s.is_empty();
-        drop(s);
         if empty {
             db.remove(key);
         }
@@ -301,7 +300,6 @@ fn spop_reply(
                 out.bulk(&m);
             }
         }
-        drop(s);
         db.remove(key);
         deleted = true;
     } else if (size - count) * SPOP_MOVE_STRATEGY_MUL > count {
@@ -315,7 +313,6 @@ fn spop_reply(
                 }
             }
         }
-        drop(s);
     } else {
         // CASE 3: most of the set: pick the few that stay into a new set and hand
         // out what is left of the old one.
@@ -334,7 +331,6 @@ fn spop_reply(
                 }
             }
         }
-        drop(s);
         let n = set_from(key, keep.iter().map(|m| m.as_slice()), &lim);
         db.set(n, true, now);
     }

@@ -1,10 +1,10 @@
 //! Hash values: small hashes are a listpack packed in the keyspace entry (`listpack`),
 //! large ones a `Dict` of one-allocation field/value pairs (`hashtable`). `HashRef` reads
-//! either; `HashMut` edits a working copy of the listpack and writes it back on drop,
-//! converting to the dict once Redis's limits are passed (never back).
+//! either; `HashMut` edits the listpack where it lies in the entry, converting to the dict
+//! once Redis's limits are passed (never back).
 use rand::Rng;
 
-use super::obj::{Enc, Obj};
+use super::obj::{Enc, Obj, PackedMut};
 use super::value::{Limits, Value, ValueRef};
 use crate::ds::dash::DashKey;
 use crate::ds::dict::Dict;
@@ -108,13 +108,8 @@ impl<'a> HashRef<'a> {
     pub fn get(&self, field: &[u8]) -> Option<&'a [u8]> {
         match *self {
             HashRef::Lp(l) => {
-                let mut it = l.iter();
-                while let (Some(f), Some(v)) = (it.next(), it.next()) {
-                    if f == field {
-                        return Some(v);
-                    }
-                }
-                None
+                let (_, v) = l.entry(l.find_offset(field, 2)?)?;
+                Some(l.entry(v)?.0)
             }
             HashRef::Dict(d) => d.get(field).map(|p| p.value()),
         }
@@ -154,26 +149,18 @@ impl<'a> HashRef<'a> {
 
 pub struct HashMut<'a> {
     obj: &'a mut Obj,
-    /// The working copy while the hash is a listpack; None once it is a dict.
-    lp: Option<Lp>,
-    dirty: bool,
     lim: Limits,
 }
 
 impl Obj {
     /// Edit access to a hash entry; None if the entry is not a hash.
     pub fn hash_mut(&mut self, lim: &Limits) -> Option<HashMut<'_>> {
-        let lp = match self.enc() {
-            Enc::HashLp => Some(Lp::from_trusted(self.payload())),
-            Enc::Heap if matches!(self.heap(), Some(Value::Hash(_))) => None,
+        match self.enc() {
+            Enc::HashLp => {}
+            Enc::Heap if matches!(self.heap(), Some(Value::Hash(_))) => {}
             _ => return None,
-        };
-        Some(HashMut {
-            obj: self,
-            lp,
-            dirty: false,
-            lim: *lim,
-        })
+        }
+        Some(HashMut { obj: self, lim: *lim })
     }
 
     pub fn hash(&self) -> Option<HashRef<'_>> {
@@ -192,11 +179,16 @@ impl HashMut<'_> {
         }
     }
 
-    pub fn view(&self) -> Option<HashRef<'_>> {
-        match &self.lp {
-            Some(lp) => Some(HashRef::Lp(lp.view())),
-            None => self.obj.hash(),
+    /// The listpack, edited in place; None once the hash is a dict.
+    fn packed(&mut self) -> Option<Lp<PackedMut<'_>>> {
+        if self.obj.enc() != Enc::HashLp {
+            return None;
         }
+        self.obj.packed_mut().map(Lp::in_place)
+    }
+
+    pub fn view(&self) -> Option<HashRef<'_>> {
+        self.obj.hash()
     }
 
     pub fn len(&self) -> usize {
@@ -213,7 +205,7 @@ impl HashMut<'_> {
 
     /// Converts to the dict encoding. Redis compat: t_hash.c hashTypeConvertListpack.
     pub fn convert(&mut self) {
-        let Some(lp) = self.lp.take() else {
+        let Some(HashRef::Lp(lp)) = self.view() else {
             return;
         };
         // Presized like Redis (hashTypeConvertListpack): no rehash while filling.
@@ -223,14 +215,13 @@ impl HashMut<'_> {
             d.insert(Pair::new(f, v));
         }
         self.obj.set_heap(Value::Hash(d));
-        self.dirty = false;
     }
 
     /// Converts to the dict before a write of `args` (fields and values) when one of
     /// them is longer than the value limit or the listpack would pass its safety size.
     /// Redis compat: t_hash.c hashTypeTryConversion (checked on the arguments up front).
     pub fn try_conversion(&mut self, args: &[&[u8]]) {
-        let Some(lp) = &self.lp else {
+        let Some(HashRef::Lp(lp)) = self.view() else {
             return;
         };
         let mut sum = 0usize;
@@ -241,30 +232,30 @@ impl HashMut<'_> {
             }
             sum = sum.saturating_add(a.len());
         }
-        if lp.as_bytes().len().saturating_add(sum) > LISTPACK_MAX_SAFETY_SIZE {
+        if lp.bytes().len().saturating_add(sum) > LISTPACK_MAX_SAFETY_SIZE {
             self.convert();
         }
     }
 
     /// Sets a field; true when it is new.
     pub fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
-        if self.lp.is_some() && (field.len() > self.lim.hash_value || value.len() > self.lim.hash_value) {
+        let lim = self.lim;
+        if self.obj.enc() == Enc::HashLp && (field.len() > lim.hash_value || value.len() > lim.hash_value) {
             self.convert();
         }
-        if let Some(lp) = &mut self.lp {
-            self.dirty = true;
-            let new = match lp.view().find(field, 2) {
-                Some(i) => {
-                    lp.replace(i + 1, value);
+        if let Some(mut lp) = self.packed() {
+            let new = match lp.view().find_offset(field, 2).and_then(|f| lp.view().entry(f)) {
+                Some((_, v)) => {
+                    lp.replace_at(v, value);
                     false
                 }
                 None => {
-                    lp.push(field);
-                    lp.push(value);
+                    let end = lp.as_bytes().len();
+                    lp.insert_at(end, &[field, value]);
                     true
                 }
             };
-            if lp.len() / 2 > self.lim.hash_entries {
+            if lp.len() / 2 > lim.hash_entries {
                 self.convert();
             }
             return new;
@@ -277,25 +268,18 @@ impl HashMut<'_> {
 
     /// Deletes a field; true when it existed.
     pub fn del(&mut self, field: &[u8]) -> bool {
-        if let Some(lp) = &mut self.lp {
-            return match lp.view().find(field, 2) {
-                Some(i) => {
-                    lp.remove(i, 2);
-                    self.dirty = true;
-                    true
-                }
-                None => false,
+        if let Some(mut lp) = self.packed() {
+            let v = lp.view();
+            let Some((start, end)) = v.find_offset(field, 2).and_then(|f| {
+                let (_, val) = v.entry(f)?;
+                Some((f, v.entry(val)?.1))
+            }) else {
+                return false;
             };
+            lp.remove_span(start, end, 2);
+            return true;
         }
         self.dict().is_some_and(|d| d.remove(field).is_some())
-    }
-}
-
-impl Drop for HashMut<'_> {
-    fn drop(&mut self) {
-        if let (Some(lp), true) = (&self.lp, self.dirty) {
-            self.obj.set_packed(Enc::HashLp, lp.as_bytes());
-        }
     }
 }
 

@@ -9,6 +9,7 @@ use super::value::{Value, ValueRef};
 use crate::ds::dash::DashKey;
 use crate::ds::intset::IntSetRef;
 use crate::ds::listpack::LpRef;
+use crate::ds::ByteStore;
 
 /// Redis compat: object.c OBJ_ENCODING_EMBSTR_SIZE_LIMIT.
 pub const EMBSTR_MAX: usize = 44;
@@ -353,6 +354,28 @@ impl Obj {
         *self = n;
     }
 
+    /// Edit access to the payload of a packed collection (`HashLp`, `ZsetLp`, `IntSet`)
+    /// where it is; None for strings and heap values.
+    pub fn packed_mut(&mut self) -> Option<PackedMut<'_>> {
+        matches!(self.enc(), Enc::HashLp | Enc::ZsetLp | Enc::IntSet).then_some(PackedMut(self))
+    }
+
+    /// Resizes the block from `old` to `new` bytes; the allocator keeps it where it is when
+    /// both sizes fall in one size class, else moves it (the pointer in the table slot is
+    /// this Obj, so nothing else refers to the old address).
+    fn resize_block(&mut self, old: usize, new: usize) {
+        let (Some(l), Some(nl)) = (layout(old), layout(new)) else {
+            std::alloc::handle_alloc_error(Layout::new::<u64>());
+        };
+        // Safety: the block was allocated with layout `l` (block_size before the
+        // change), new > 0, and the alignment is unchanged.
+        let q = unsafe { std::alloc::realloc(self.0.as_ptr(), l, new) };
+        match NonNull::new(q) {
+            Some(q) => self.0 = q,
+            None => std::alloc::handle_alloc_error(nl),
+        }
+    }
+
     /// Replaces the value with a heap value, keeping key, LRU and expire flag.
     pub fn set_heap(&mut self, v: Value) {
         if let Some(slot) = self.heap_mut() {
@@ -474,6 +497,49 @@ impl Obj {
     }
 }
 
+/// The inline payload of a packed collection, edited in place (see `Obj::packed_mut`).
+pub struct PackedMut<'a>(&'a mut Obj);
+
+impl ByteStore for PackedMut<'_> {
+    fn bytes(&self) -> &[u8] {
+        self.0.payload()
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        let (off, len) = (HDR + self.0.key_len() + 4, self.0.inline_len());
+        // Safety: `len` inline bytes follow their length at `off`; exclusive via &mut.
+        unsafe { std::slice::from_raw_parts_mut(self.0 .0.as_ptr().add(off), len) }
+    }
+
+    fn splice_gap(&mut self, start: usize, end: usize, len: usize) -> &mut [u8] {
+        let o = &mut *self.0;
+        let old = o.inline_len();
+        let start = start.min(old);
+        let end = end.clamp(start, old);
+        let new = old - (end - start) + len;
+        let base = HDR + o.key_len() + 4;
+        let tail = old - end;
+        // Safety: every range below lies inside the block, which holds base + old bytes
+        // before the resize and base + new after; the tail moves before a shrink and
+        // after a growth, so it is never cut off.
+        unsafe {
+            if new < old {
+                let p = o.0.as_ptr();
+                std::ptr::copy(p.add(base + end), p.add(base + start + len), tail);
+                o.resize_block(base + old, base + new);
+            } else if new > old {
+                o.resize_block(base + old, base + new);
+                let p = o.0.as_ptr();
+                std::ptr::copy(p.add(base + end), p.add(base + start + len), tail);
+            }
+            o.write_u32(base - 4, new as u32);
+            let gap = std::slice::from_raw_parts_mut(o.0.as_ptr().add(base + start), len);
+            gap.fill(0);
+            gap
+        }
+    }
+}
+
 impl Drop for Obj {
     fn drop(&mut self) {
         let size = self.block_size();
@@ -514,6 +580,34 @@ pub fn is_int_repr(v: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_payload_edits_in_place_match_a_vec() {
+        use rand::rngs::SmallRng;
+        use rand::{Rng, SeedableRng};
+        let mut rng = SmallRng::seed_from_u64(3);
+        for key in [&b""[..], b"k", &[b'q'; 300]] {
+            let mut o = Obj::new_inline(key, &[1, 2, 3], Enc::HashLp);
+            o.set_lru(9);
+            o.set_has_expire(true);
+            let mut model = vec![1u8, 2, 3];
+            for step in 0..3000 {
+                let start = rng.random_range(0..=model.len());
+                let end = rng.random_range(start..=model.len().min(start + 40));
+                let len = if model.len() > 4000 { 0 } else { rng.random_range(0..60) };
+                let fill: u8 = rng.random();
+                let Some(mut p) = o.packed_mut() else {
+                    panic!("a packed entry");
+                };
+                p.splice_gap(start, end, len).fill(fill);
+                model.splice(start..end, std::iter::repeat_n(fill, len));
+                assert_eq!(o.payload(), &model[..], "step {step}");
+            }
+            assert_eq!((o.key(), o.lru(), o.has_expire()), (key, 9, true));
+            assert_eq!(o.mem_usage(), HDR + key.len() + 4 + model.len());
+        }
+        assert!(Obj::new_str(b"k", b"v").packed_mut().is_none());
+    }
 
     #[test]
     fn inline_and_heap_roundtrip() {

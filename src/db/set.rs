@@ -1,12 +1,12 @@
 //! Set values: integer-only small sets are an intset packed in the keyspace entry
-//! (`intset`), others a `Dict` of members (`hashtable`). `SetMut` edits a working copy of
-//! the intset and writes it back on drop, converting once a member is not a canonical
-//! integer or the intset limit is passed (never back). Redis compat: t_set.c.
+//! (`intset`), others a `Dict` of members (`hashtable`). `SetMut` edits the intset where it
+//! lies in the entry, converting once a member is not a canonical integer or the intset
+//! limit is passed (never back). Redis compat: t_set.c.
 use std::borrow::Cow;
 
 use rand::Rng;
 
-use super::obj::{Enc, Obj};
+use super::obj::{Enc, Obj, PackedMut};
 use super::value::{Limits, Value, ValueRef};
 use crate::ds::dash::DashKey;
 use crate::ds::dict::Dict;
@@ -143,26 +143,18 @@ impl<'a> SetRef<'a> {
 
 pub struct SetMut<'a> {
     obj: &'a mut Obj,
-    /// The working copy while the set is an intset; None once it is a dict.
-    ints: Option<IntSet>,
-    dirty: bool,
     lim: Limits,
 }
 
 impl Obj {
     /// Edit access to a set entry; None if the entry is not a set.
     pub fn set_mut(&mut self, lim: &Limits) -> Option<SetMut<'_>> {
-        let ints = match self.enc() {
-            Enc::IntSet => Some(IntSet::from_bytes(self.payload().to_vec()).unwrap_or_default()),
-            Enc::Heap if matches!(self.heap(), Some(Value::Set(_))) => None,
+        match self.enc() {
+            Enc::IntSet => {}
+            Enc::Heap if matches!(self.heap(), Some(Value::Set(_))) => {}
             _ => return None,
-        };
-        Some(SetMut {
-            obj: self,
-            ints,
-            dirty: false,
-            lim: *lim,
-        })
+        }
+        Some(SetMut { obj: self, lim: *lim })
     }
 
     pub fn set(&self) -> Option<SetRef<'_>> {
@@ -181,11 +173,16 @@ impl SetMut<'_> {
         }
     }
 
-    pub fn view(&self) -> Option<SetRef<'_>> {
-        match &self.ints {
-            Some(s) => Some(SetRef::Int(s.view())),
-            None => self.obj.set(),
+    /// The intset, edited in place; None once the set is a dict.
+    fn ints(&mut self) -> Option<IntSet<PackedMut<'_>>> {
+        if self.obj.enc() != Enc::IntSet {
+            return None;
         }
+        self.obj.packed_mut().map(IntSet::in_place)
+    }
+
+    pub fn view(&self) -> Option<SetRef<'_>> {
+        self.obj.set()
     }
 
     pub fn len(&self) -> usize {
@@ -202,7 +199,7 @@ impl SetMut<'_> {
 
     /// Converts to the dict encoding. Redis compat: t_set.c setTypeConvert.
     pub fn convert(&mut self) {
-        let Some(ints) = self.ints.take() else {
+        let Some(SetRef::Int(ints)) = self.view() else {
             return;
         };
         // Presized like Redis's dictExpand in setTypeConvert: no rehash while filling.
@@ -211,19 +208,18 @@ impl SetMut<'_> {
             d.insert_new(Member::new(v.to_string().as_bytes()));
         }
         self.obj.set_heap(Value::Set(d));
-        self.dirty = false;
     }
 
     /// Adds a member; true when it is new.
     pub fn add(&mut self, m: &[u8]) -> bool {
-        if let Some(ints) = &mut self.ints {
+        let max = intset_max(&self.lim);
+        if let Some(mut ints) = self.ints() {
             match as_int(m) {
                 Some(v) => {
                     if !ints.insert(v) {
                         return false;
                     }
-                    self.dirty = true;
-                    if ints.len() > intset_max(&self.lim) {
+                    if ints.len() > max {
                         self.convert();
                     }
                     return true;
@@ -243,10 +239,8 @@ impl SetMut<'_> {
 
     /// Removes a member; true when it was present.
     pub fn remove(&mut self, m: &[u8]) -> bool {
-        if let Some(ints) = &mut self.ints {
-            let removed = as_int(m).is_some_and(|v| ints.remove(v));
-            self.dirty |= removed;
-            return removed;
+        if let Some(mut ints) = self.ints() {
+            return as_int(m).is_some_and(|v| ints.remove(v));
         }
         self.dict().is_some_and(|d| d.remove(m).is_some())
     }
@@ -256,14 +250,6 @@ impl SetMut<'_> {
         let m = self.view()?.random(rng)?.into_owned();
         self.remove(&m);
         Some(m)
-    }
-}
-
-impl Drop for SetMut<'_> {
-    fn drop(&mut self) {
-        if let (Some(s), true) = (&self.ints, self.dirty) {
-            self.obj.set_packed(Enc::IntSet, s.as_bytes());
-        }
     }
 }
 

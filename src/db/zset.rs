@@ -1,12 +1,12 @@
 //! Sorted-set values: small ones are a listpack packed in the keyspace entry
-//! (`listpack`: member, score as 8 LE bytes, ... in (score, member) order), large ones a
+//! (`listpack`: member, score (`LpScore`), ... in (score, member) order), large ones a
 //! member→score `Dict` plus a ranked `ZTree` (`skiplist`). Both answer the same rank- and
 //! range-based queries; `ZSetMut` converts past Redis's limits (never back).
 use std::cmp::Ordering;
 
 use rand::Rng;
 
-use super::obj::{Enc, Obj};
+use super::obj::{Enc, Obj, PackedMut};
 use super::value::{Limits, Value, ValueRef};
 use crate::ds::dash::DashKey;
 use crate::ds::dict::Dict;
@@ -440,25 +440,18 @@ impl<'a> ZSetRef<'a> {
 
 pub struct ZSetMut<'a> {
     obj: &'a mut Obj,
-    lp: Option<Lp>,
-    dirty: bool,
     lim: Limits,
 }
 
 impl Obj {
     /// Edit access to a sorted-set entry; None if the entry is not a sorted set.
     pub fn zset_mut(&mut self, lim: &Limits) -> Option<ZSetMut<'_>> {
-        let lp = match self.enc() {
-            Enc::ZsetLp => Some(Lp::from_trusted(self.payload())),
-            Enc::Heap if matches!(self.heap(), Some(Value::ZSet(_))) => None,
+        match self.enc() {
+            Enc::ZsetLp => {}
+            Enc::Heap if matches!(self.heap(), Some(Value::ZSet(_))) => {}
             _ => return None,
-        };
-        Some(ZSetMut {
-            obj: self,
-            lp,
-            dirty: false,
-            lim: *lim,
-        })
+        }
+        Some(ZSetMut { obj: self, lim: *lim })
     }
 
     pub fn zset(&self) -> Option<ZSetRef<'_>> {
@@ -477,11 +470,20 @@ impl ZSetMut<'_> {
         }
     }
 
-    pub fn view(&self) -> Option<ZSetRef<'_>> {
-        match &self.lp {
-            Some(lp) => Some(ZSetRef::Lp(lp.view())),
-            None => self.obj.zset(),
+    /// The listpack, edited in place; None once the set is a skiplist.
+    fn packed(&mut self) -> Option<Lp<PackedMut<'_>>> {
+        if self.obj.enc() != Enc::ZsetLp {
+            return None;
         }
+        self.obj.packed_mut().map(Lp::in_place)
+    }
+
+    fn is_packed(&self) -> bool {
+        self.obj.enc() == Enc::ZsetLp
+    }
+
+    pub fn view(&self) -> Option<ZSetRef<'_>> {
+        self.obj.zset()
     }
 
     pub fn len(&self) -> usize {
@@ -498,23 +500,22 @@ impl ZSetMut<'_> {
 
     /// Converts to the skiplist encoding. Redis compat: t_zset.c zsetConvert.
     pub fn convert(&mut self) {
-        let Some(lp) = self.lp.take() else {
+        let Some(ZSetRef::Lp(lp)) = self.view() else {
             return;
         };
         let mut z = ZSetFull::default();
-        for (m, s) in lp_pairs(lp.view()) {
+        for (m, s) in lp_pairs(lp) {
             z.insert(m, s);
         }
         self.obj.set_heap(Value::ZSet(z));
-        self.dirty = false;
     }
 
     /// Inserts a member known to be absent.
     pub fn insert(&mut self, m: &[u8], s: f64) {
-        if self.lp.is_some() && (m.len() > self.lim.zset_value || self.len() + 1 > self.lim.zset_entries) {
+        if self.is_packed() && (m.len() > self.lim.zset_value || self.len() + 1 > self.lim.zset_entries) {
             self.convert();
         }
-        if let Some(lp) = &mut self.lp {
+        if let Some(mut lp) = self.packed() {
             // The first pair ordered after (s, m), or the end.
             let mut pairs = lp_pairs(lp.view());
             let mut at = pairs.offset();
@@ -525,7 +526,6 @@ impl ZSetMut<'_> {
                 at = pairs.offset();
             }
             lp.insert_at(at, &[m, LpScore::new(s).bytes()]);
-            self.dirty = true;
             return;
         }
         if let Some(z) = self.full() {
@@ -535,7 +535,7 @@ impl ZSetMut<'_> {
 
     /// Changes the score of a present member.
     pub fn update(&mut self, m: &[u8], new: f64) {
-        if self.lp.is_some() {
+        if self.is_packed() {
             self.remove(m);
             self.insert(m, new);
             return;
@@ -551,7 +551,7 @@ impl ZSetMut<'_> {
 
     /// Removes a member, returning its score.
     pub fn remove(&mut self, m: &[u8]) -> Option<f64> {
-        if let Some(lp) = &mut self.lp {
+        if let Some(mut lp) = self.packed() {
             let mut pairs = lp_pairs(lp.view());
             let (start, s, end) = loop {
                 let start = pairs.offset();
@@ -561,7 +561,6 @@ impl ZSetMut<'_> {
                 }
             };
             lp.remove_span(start, end, 2);
-            self.dirty = true;
             return Some(s);
         }
         let z = self.full()?;
@@ -575,10 +574,9 @@ impl ZSetMut<'_> {
         if end < start {
             return 0;
         }
-        if let Some(lp) = &mut self.lp {
+        if let Some(mut lp) = self.packed() {
             let n = (end - start + 1).min((lp.len() / 2).saturating_sub(start));
             lp.remove(start * 2, n * 2);
-            self.dirty = true;
             return n;
         }
         let Some(z) = self.full() else {
@@ -591,14 +589,6 @@ impl ZSetMut<'_> {
             n += 1;
         });
         n
-    }
-}
-
-impl Drop for ZSetMut<'_> {
-    fn drop(&mut self) {
-        if let (Some(lp), true) = (&self.lp, self.dirty) {
-            self.obj.set_packed(Enc::ZsetLp, lp.as_bytes());
-        }
     }
 }
 

@@ -4,6 +4,8 @@
 //! Invariant: `count` equals the number of entries and every length is in bounds; bytes
 //! from untrusted sources enter only through `Lp::from_vec`, which checks both.
 
+use super::ByteStore;
+
 const HDR: usize = 4;
 
 fn varint_len(mut n: usize) -> usize {
@@ -26,11 +28,6 @@ fn varint(mut n: usize) -> ([u8; 10], usize) {
     }
     out[l] = n as u8;
     (out, l + 1)
-}
-
-fn put_varint(out: &mut Vec<u8>, n: usize) {
-    let (b, l) = varint(n);
-    out.extend_from_slice(b.get(..l).unwrap_or_default());
 }
 
 /// Decodes the entry at `off`: (payload start, payload end).
@@ -100,6 +97,31 @@ impl<'a> LpRef<'a> {
         let step = step.max(1);
         self.iter().step_by(step).position(|e| e == key).map(|i| i * step)
     }
+
+    /// Byte offset of the first entry at a position multiple of `step` equal to `key`;
+    /// the entries between are skipped unread. Redis compat: listpack.c lpFind.
+    pub fn find_offset(&self, key: &[u8], step: usize) -> Option<usize> {
+        let buf = self.0;
+        let mut off = HDR;
+        loop {
+            let (s, e) = entry_at(buf, off)?;
+            // Keys of one hash often share a prefix and differ at the end: the last
+            // byte rejects most of them before a full comparison.
+            if e - s == key.len() && (key.is_empty() || buf.get(e - 1) == key.last()) && buf.get(s..e) == Some(key) {
+                return Some(off);
+            }
+            off = e;
+            for _ in 1..step {
+                off = entry_at(buf, off)?.1;
+            }
+        }
+    }
+
+    /// The entry at byte offset `off` and the offset of the one after it.
+    pub fn entry(&self, off: usize) -> Option<(&'a [u8], usize)> {
+        let (s, e) = entry_at(self.0, off)?;
+        Some((self.0.get(s..e)?, e))
+    }
 }
 
 pub struct LpIter<'a> {
@@ -112,6 +134,29 @@ impl LpIter<'_> {
     pub fn offset(&self) -> usize {
         self.off
     }
+
+    /// Steps over `k` entries without reading them; false (the iterator unmoved) if
+    /// there are fewer.
+    #[inline]
+    pub fn advance(&mut self, k: usize) -> bool {
+        let buf = self.buf;
+        let mut off = self.off;
+        for _ in 0..k {
+            off = match buf.get(off) {
+                Some(&b) if b < 0x80 => off + 1 + b as usize,
+                Some(_) => match entry_at(buf, off) {
+                    Some((_, e)) => e,
+                    None => return false,
+                },
+                None => return false,
+            };
+        }
+        if off > buf.len() {
+            return false;
+        }
+        self.off = off;
+        true
+    }
 }
 
 impl<'a> Iterator for LpIter<'a> {
@@ -123,11 +168,38 @@ impl<'a> Iterator for LpIter<'a> {
         self.off = e;
         self.buf.get(s..e)
     }
+
+    #[inline]
+    fn nth(&mut self, n: usize) -> Option<&'a [u8]> {
+        if !self.advance(n) {
+            self.off = self.buf.len();
+            return None;
+        }
+        self.next()
+    }
 }
 
-/// An owned, editable listpack.
+/// Writes `vals` as entries (length, bytes) into `out`, which holds exactly their size.
+fn write_entries(out: &mut [u8], vals: &[&[u8]]) {
+    let mut at = 0;
+    for v in vals {
+        let (hdr, hl) = varint(v.len());
+        for part in [hdr.get(..hl).unwrap_or_default(), v] {
+            if let Some(dst) = out.get_mut(at..at + part.len()) {
+                dst.copy_from_slice(part);
+            }
+            at += part.len();
+        }
+    }
+}
+
+fn entries_size(vals: &[&[u8]]) -> usize {
+    vals.iter().map(|v| v.len() + varint_len(v.len())).sum()
+}
+
+/// An editable listpack; `Lp` alone owns its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Lp(Vec<u8>);
+pub struct Lp<S: ByteStore = Vec<u8>>(S);
 
 impl Default for Lp {
     fn default() -> Self {
@@ -163,16 +235,27 @@ impl Lp {
         Lp(b.to_vec())
     }
 
+    pub fn into_vec(self) -> Vec<u8> {
+        self.0
+    }
+
+    pub fn mem_usage(&self) -> usize {
+        self.0.capacity()
+    }
+}
+
+impl<S: ByteStore> Lp<S> {
+    /// Edits bytes known to be a valid listpack where they are.
+    pub fn in_place(s: S) -> Self {
+        Lp(s)
+    }
+
     pub fn view(&self) -> LpRef<'_> {
-        LpRef(&self.0)
+        LpRef(self.0.bytes())
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    pub fn into_vec(self) -> Vec<u8> {
-        self.0
+        self.0.bytes()
     }
 
     pub fn len(&self) -> usize {
@@ -188,16 +271,14 @@ impl Lp {
     }
 
     fn set_count(&mut self, n: usize) {
-        if let Some(h) = self.0.get_mut(..HDR) {
+        if let Some(h) = self.0.bytes_mut().get_mut(..HDR) {
             h.copy_from_slice(&(n as u32).to_le_bytes());
         }
     }
 
     pub fn push(&mut self, v: &[u8]) {
-        put_varint(&mut self.0, v.len());
-        self.0.extend_from_slice(v);
-        let n = self.len() + 1;
-        self.set_count(n);
+        let end = self.as_bytes().len();
+        self.insert_at(end, &[v]);
     }
 
     /// Byte offset of entry `idx` (== buffer length when idx == len).
@@ -220,23 +301,10 @@ impl Lp {
     /// Inserts entries at byte offset `off`, an entry boundary (`LpIter::offset`) or the end.
     /// False if `off` is past the end.
     pub fn insert_at(&mut self, off: usize, vals: &[&[u8]]) -> bool {
-        if !(HDR..=self.0.len()).contains(&off) {
+        if !(HDR..=self.as_bytes().len()).contains(&off) {
             return false;
         }
-        let size: usize = vals.iter().map(|v| v.len() + varint_len(v.len())).sum();
-        let old = self.0.len();
-        self.0.resize(old + size, 0);
-        self.0.copy_within(off..old, off + size);
-        let mut at = off;
-        for v in vals {
-            let (hdr, hl) = varint(v.len());
-            for part in [hdr.get(..hl).unwrap_or_default(), v] {
-                if let Some(dst) = self.0.get_mut(at..at + part.len()) {
-                    dst.copy_from_slice(part);
-                }
-                at += part.len();
-            }
-        }
+        write_entries(self.0.splice_gap(off, off, entries_size(vals)), vals);
         let n = self.len() + vals.len();
         self.set_count(n);
         true
@@ -245,8 +313,8 @@ impl Lp {
     /// Removes the `entries` entries in bytes `start..end` (entry boundaries from
     /// `LpIter::offset`).
     pub fn remove_span(&mut self, start: usize, end: usize, entries: usize) {
-        if HDR <= start && start <= end && end <= self.0.len() {
-            self.0.drain(start..end);
+        if HDR <= start && start <= end && end <= self.as_bytes().len() {
+            self.0.splice_gap(start, end, 0);
             let n = self.len().saturating_sub(entries);
             self.set_count(n);
         }
@@ -258,7 +326,7 @@ impl Lp {
             return;
         };
         let mut it = LpIter {
-            buf: &self.0,
+            buf: self.as_bytes(),
             off: start,
         };
         let mut removed = 0;
@@ -266,28 +334,31 @@ impl Lp {
             removed += 1;
         }
         let end = it.off;
-        self.0.drain(start..end);
-        let n = self.len() - removed;
-        self.set_count(n);
+        self.remove_span(start, end, removed);
     }
 
     /// Replaces entry `idx`. False if out of range.
     pub fn replace(&mut self, idx: usize, v: &[u8]) -> bool {
-        let Some(off) = self.offset_of(idx) else {
-            return false;
-        };
-        let Some((_, end)) = entry_at(&self.0, off) else {
-            return false;
-        };
-        let mut enc = Vec::with_capacity(v.len() + varint_len(v.len()));
-        put_varint(&mut enc, v.len());
-        enc.extend_from_slice(v);
-        self.0.splice(off..end, enc);
-        true
+        match self.offset_of(idx) {
+            Some(off) => self.replace_at(off, v),
+            None => false,
+        }
     }
 
-    pub fn mem_usage(&self) -> usize {
-        self.0.capacity()
+    /// Replaces the entry at byte offset `off` (an entry boundary); a value of the same
+    /// size is written over the old one. False if no entry starts there.
+    pub fn replace_at(&mut self, off: usize, v: &[u8]) -> bool {
+        let Some((_, end)) = entry_at(self.as_bytes(), off) else {
+            return false;
+        };
+        let size = entries_size(&[v]);
+        let gap = if end - off == size {
+            self.0.bytes_mut().get_mut(off..end).unwrap_or_default()
+        } else {
+            self.0.splice_gap(off, end, size)
+        };
+        write_entries(gap, &[v]);
+        true
     }
 }
 
@@ -374,6 +445,12 @@ mod tests {
         assert_eq!(got, model);
         assert!(Lp::from_vec(lp.clone().into_vec()).is_some());
         assert_eq!(lp.view().find(&model[2], 1).map(|i| model[i] == model[2]), Some(true));
+        for i in 0..=model.len() + 1 {
+            assert_eq!(lp.iter().nth(i), model.get(i).map(|v| &v[..]), "entry {i}");
+        }
+        let off = lp.view().find_offset(&model[3], 1).unwrap_or(0);
+        let (found, _) = lp.view().entry(off).unwrap_or_default();
+        assert_eq!(found, &model[3][..]);
     }
 
     #[test]

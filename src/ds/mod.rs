@@ -9,3 +9,39 @@ pub mod listpack;
 pub mod quicklist;
 pub mod stream;
 pub mod ztree;
+
+/// Where the bytes of an editable packed structure (listpack, intset) live: a `Vec` of
+/// its own, or the payload of a keyspace entry edited in place (`db::obj::PackedMut`).
+pub trait ByteStore {
+    fn bytes(&self) -> &[u8];
+    fn bytes_mut(&mut self) -> &mut [u8];
+    /// Replaces bytes `start..end` (in bounds, start <= end) with `len` zero bytes and
+    /// returns them for the caller to fill.
+    fn splice_gap(&mut self, start: usize, end: usize, len: usize) -> &mut [u8];
+}
+
+impl ByteStore for Vec<u8> {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        self
+    }
+
+    fn splice_gap(&mut self, start: usize, end: usize, len: usize) -> &mut [u8] {
+        let old = self.len();
+        let (start, end) = (start.min(old), end.clamp(start.min(old), old));
+        let new_end = start + len;
+        if new_end > end {
+            self.resize(old + (new_end - end), 0);
+            self.copy_within(end..old, new_end);
+        } else {
+            self.copy_within(end..old, new_end);
+            self.truncate(old - (end - new_end));
+        }
+        let gap = self.get_mut(start..new_end).unwrap_or_default();
+        gap.fill(0);
+        gap
+    }
+}

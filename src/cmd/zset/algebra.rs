@@ -312,7 +312,6 @@ mod tests {
         for m in members {
             s.add(m);
         }
-        drop(s);
         db.add(o, 0);
     }
 
@@ -323,7 +322,6 @@ mod tests {
         for (m, s) in items {
             z.insert(m, *s);
         }
-        drop(z);
         db.add(o, 0);
     }
 
