@@ -2446,6 +2446,7 @@ class Fuzzer:
         self.history = []  # (n, args, keys) since last flush
         self.known_counts = {}
         self.cur_kind = "exact"
+        self.lex_mixed = (None, False)
         self.mismatches = []
         self.n = 0
         self.stats = {}
@@ -2584,6 +2585,7 @@ class Fuzzer:
         if kind == "sort":
             pre = self.sort_nondet(args)
         self.cur_kind = kind
+        self.lex_mixed = (args, self.lex_source_mixed(args))
         looked = self.lookups() if self.a.lookups else None
         rr, sr = self.both(args)
         looked_now = self.lookups() if looked else None
@@ -2626,13 +2628,20 @@ class Fuzzer:
         if c == "FUNCTION" and rr[0] == sr[0] == "-" and rr[1].startswith(b"ERR Function ") and sr[1].startswith(b"ERR Function ") \
                 and rr[1].endswith(b"already exists") and sr[1].endswith(b"already exists"):
             return "function-exists-order"
+        if self.lex_mixed[0] is args and self.lex_mixed[1]:
+            return "bylex-mixed-scores"
+        return None
+
+    def lex_source_mixed(self, args):
+        """Whether `args` is a lex range over a sorted set whose members do not all have
+        one score (looked at before the command runs: ZRANGESTORE may overwrite its source)."""
+        c = args[0].upper() if isinstance(args[0], str) else args[0].decode("latin-1").upper()
         up = [x.upper() if isinstance(x, str) else x.decode("latin-1").upper() for x in args]
         if c in ("ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZLEXCOUNT", "ZREMRANGEBYLEX") or (c in ("ZRANGE", "ZRANGESTORE") and "BYLEX" in up):
             key = args[2] if c == "ZRANGESTORE" else args[1]
             r = self.ref.cmd(["ZRANGE", key, "0", "-1", "WITHSCORES"])
-            if r[0] == "*" and len(set(repr(x) for x in flat(r)[1::2])) > 1:
-                return "bylex-mixed-scores"
-        return None
+            return r[0] == "*" and len(set(repr(x) for x in flat(r)[1::2])) > 1
+        return False
 
     def compare(self, args, norm, rr, sr, sort_it, pre):
         kind = norm["kind"]

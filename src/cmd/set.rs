@@ -43,10 +43,11 @@ pub(super) fn note_write(ctx: &mut Ctx, key: &[u8], event: &str, removed: bool, 
 }
 
 /// Reply bytes past which a reply of client-chosen length is abandoned and the client
-/// dropped: the normal class's hard output limit, or 1 GiB when that is unlimited.
+/// dropped: the normal class's hard output limit (which counts what is past the client's
+/// own reply buffer), or 1 GiB when that is unlimited.
 pub(super) fn reply_limit(ctx: &Ctx) -> usize {
     match ctx.srv.cfg.obuf_limits.first() {
-        Some(l) if l.hard > 0 => l.hard as usize,
+        Some(l) if l.hard > 0 => l.hard as usize + crate::server::client::REPLY_STATIC_BYTES,
         _ => 1 << 30,
     }
 }

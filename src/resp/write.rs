@@ -12,6 +12,9 @@ pub struct ReplyBuf {
     /// reach the client even when CLIENT REPLY OFF drops the command's own reply.
     pub pushes: Vec<(usize, usize)>,
     pub track_pushes: bool,
+    /// Where the first reply of deferred length written since this was last reset (the
+    /// start of a top-level command) began: output-buffer limits count from there in full.
+    pub deferred_from: Option<usize>,
 }
 
 /// A reply whose length is written later: remembers where its header goes.
@@ -259,6 +262,7 @@ impl ReplyBuf {
     /// Writes the header of a deferred reply now that `n` elements (pairs for maps)
     /// follow it.
     pub fn end_deferred(&mut self, d: Deferred, n: usize) {
+        self.deferred_from = Some(self.deferred_from.map_or(d.at, |f| f.min(d.at)));
         let mut head = Vec::with_capacity(16);
         let (prefix, count) = match d.kind {
             b'%' if self.resp3 => (b'%', n),

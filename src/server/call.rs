@@ -184,6 +184,9 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
     }
     let mode = c.reply_mode;
     let mark = out.len();
+    if srv.prop.depth == 0 {
+        out.deferred_from = None;
+    }
     let silent = matches!(mode, ReplyMode::Off | ReplyMode::Skip);
     out.track_pushes = silent;
     let top = srv.prop.depth == 0;
@@ -225,7 +228,11 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
     // Without limits for the client's class (normal clients by default) nothing to do.
     if let Some(c) = srv.clients.get(cid) {
         let lim = super::pubsub::obuf_limit(&srv.cfg, c);
-        let used = out.len().saturating_sub(c.sent) + (c.sealed_bytes - c.sealed_sent) + c.reply.buf.len();
+        let pending = out.len().saturating_sub(c.sent) + (c.sealed_bytes - c.sealed_sent) + c.reply.buf.len();
+        // Redis puts a reply of deferred length, and all after it, in reply blocks,
+        // bypassing the client's own buffer (networking.c addReplyDeferredLen).
+        let blocks = out.deferred_from.map_or(0, |d| out.len().saturating_sub(d.max(c.sent)));
+        let used = c.obuf_counted(pending - blocks) + blocks;
         if (lim.hard > 0 || lim.soft > 0) && srv.check_obuf_used(cid, used as u64, clock::now_ms()) {
             out.buf.clear();
         }

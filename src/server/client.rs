@@ -135,6 +135,10 @@ pub enum ReplyMode {
     Skip,
 }
 
+/// Output Redis keeps in a client's own reply buffer before it starts a list of reply
+/// blocks of this size each (networking.c, PROTO_REPLY_CHUNK_BYTES).
+pub const REPLY_STATIC_BYTES: usize = 16 * 1024;
+
 pub struct Client {
     pub id: u64,
     pub conn: Conn,
@@ -424,6 +428,17 @@ impl Client {
         self.sealed_bytes - self.sealed_sent + self.reply.buf.len().saturating_sub(self.sent)
     }
 
+    /// Of `pending` bytes of output, those Redis would hold in its list of reply blocks
+    /// rather than in the client's own buffer: what output-buffer limits and CLIENT
+    /// LIST's `omem` count. A replica's stream is counted whole (it never goes through
+    /// that buffer). Redis compat: networking.c getClientOutputBufferMemoryUsage.
+    pub fn obuf_counted(&self, pending: usize) -> usize {
+        if self.replica.is_some() {
+            return pending;
+        }
+        pending.saturating_sub(REPLY_STATIC_BYTES)
+    }
+
     /// Appends output produced outside the client's own commands (pub/sub messages,
     /// MONITOR lines), sealing the buffer into a chunk once it holds 64 KB unsent.
     pub fn push_output(&mut self, bytes: &[u8]) {
@@ -674,6 +689,8 @@ impl Client {
             .as_ref()
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_default();
+        let pending = self.pending_output();
+        let listed = self.obuf_counted(pending);
         // Redis compat: networking.c catClientInfoString, letters in its order.
         let mut flags = String::new();
         let tracking = self.tracking.as_ref();
@@ -708,7 +725,7 @@ impl Client {
             (self.addr.clone(), self.laddr.clone())
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
             self.id,
             addr,
             laddr,
@@ -727,7 +744,9 @@ impl Client {
             self.parser.arg_bytes,
             self.reply.buf.capacity(),
             self.reply_peak,
-            self.pending_output() + self.repl_held,
+            pending - listed,
+            listed.div_ceil(REPLY_STATIC_BYTES),
+            listed + self.repl_held,
             self.memory(),
             self.last_cmd,
             self.user_name,

@@ -192,7 +192,7 @@ impl Server {
         // Past the hard limit the client is dropped anyway: do not grow its buffer (a
         // single big buffer would briefly need twice its size to grow).
         let hard = obuf_limit(&self.cfg, c).hard;
-        if hard > 0 && (c.pending_output() + m.len()) as u64 > hard {
+        if hard > 0 && c.obuf_counted(c.pending_output() + m.len()) as u64 > hard {
             tracing::warn!(
                 "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
                 c.info_line(crate::clock::now_ms())
@@ -218,14 +218,14 @@ impl Server {
             return false;
         };
         let held = self.repl_held(c);
-        let used = c.pending_output() + held;
+        let used = c.obuf_counted(c.pending_output()) + held;
         if let Some(c) = self.clients.get_mut(cid) {
             c.repl_held = held;
         }
         self.check_obuf_used(cid, used as u64, now_ms)
     }
 
-    /// `check_obuf_limits` with the pending output size given (a client whose reply
+    /// `check_obuf_limits` with the counted output size given (a client whose reply
     /// buffer is out while its command runs). A client dropped this way gets nothing
     /// more: what it had pending is discarded, not flushed.
     pub fn check_obuf_used(&mut self, cid: usize, used: u64, now_ms: i64) -> bool {

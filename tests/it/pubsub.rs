@@ -404,3 +404,34 @@ fn slow_monitor_has_the_normal_output_limit() {
         .log()
         .contains("scheduled to be closed ASAP for overcoming of output buffer limits"));
 }
+
+/// Output-buffer limits count what Redis would hold past a client's own 16 KB reply
+/// buffer: small replies and messages pass tiny limits, while a reply of deferred
+/// length (KEYS) goes to reply blocks and counts whole.
+#[test]
+fn output_limits_count_what_is_past_the_client_buffer() {
+    let s = Server::start_with(&["--client-output-buffer-limit", "normal 100 0 0 pubsub 1 1 1"]);
+    let mut c = s.raw();
+    let big = "x".repeat(1000);
+    cmd!(c, "SET", "big", &big);
+    for i in 0..10 {
+        cmd!(c, "SET", format!("key-{i:020}"), "v");
+    }
+    assert_eq!(cmd!(c, "GET", "big"), format!("$1000\r\n{big}\r\n").into_bytes());
+    let mut sub = s.raw();
+    cmd!(sub, "SUBSCRIBE", "ch");
+    let msg = "m".repeat(100);
+    for _ in 0..3 {
+        assert_eq!(cmd!(c, "PUBLISH", "ch", &msg), b":1\r\n");
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            sub.read(),
+            format!("*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$100\r\n{msg}\r\n").into_bytes()
+        );
+    }
+    let mut k = s.raw();
+    k.send_cmd(&[b"KEYS", b"key-*"]);
+    assert_eq!(k.read_until_closed(), b"", "a reply past the limit is dropped whole");
+    assert!(!c.closed_or_idle() && !sub.closed_or_idle());
+}
