@@ -59,6 +59,45 @@ pub fn used() -> usize {
     USED.load(Ordering::Relaxed)
 }
 
+/// A zeroed array of words outside `used()`: scratch memory of the kind Redis keeps on
+/// its stack (the LZF compressor's hash table), which its used_memory does not count.
+pub struct ScratchWords {
+    p: std::ptr::NonNull<u64>,
+    len: usize,
+}
+
+// Safety: the array is owned exclusively and holds plain words.
+unsafe impl Send for ScratchWords {}
+
+impl ScratchWords {
+    pub fn zeroed(len: usize) -> Self {
+        let len = len.max(1);
+        let Ok(layout) = Layout::array::<u64>(len) else {
+            std::alloc::handle_alloc_error(Layout::new::<u64>());
+        };
+        // Safety: the layout has a nonzero size.
+        let p = unsafe { tikv_jemallocator::Jemalloc.alloc_zeroed(layout) } as *mut u64;
+        match std::ptr::NonNull::new(p) {
+            Some(p) => ScratchWords { p, len },
+            None => std::alloc::handle_alloc_error(layout),
+        }
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [u64] {
+        // Safety: `len` initialized words, borrowed exclusively through &mut self.
+        unsafe { std::slice::from_raw_parts_mut(self.p.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for ScratchWords {
+    fn drop(&mut self) {
+        if let Ok(layout) = Layout::array::<u64>(self.len) {
+            // Safety: allocated in `zeroed` with this very layout.
+            unsafe { tikv_jemallocator::Jemalloc.dealloc(self.p.as_ptr() as *mut u8, layout) };
+        }
+    }
+}
+
 /// jemalloc's own statistics report, as MEMORY MALLOC-STATS shows it.
 /// Redis compat: object.c memoryCommand (je_malloc_stats_print).
 pub fn stats_report() -> String {

@@ -4,7 +4,8 @@
 //! string is stored compressed exactly when Redis would store it compressed. Format:
 //! literal runs of 1..=32 bytes (`[len-1][bytes]`) and back references of 3..=264
 //! bytes within 8 KB (`[len-2:3 | off>>8:5][len-9 if len-2 >= 7][off & 0xff]`).
-//! The table is not cleared per call (512 KB): entries carry the call's generation.
+//! The table is not cleared per call (512 KB): entries carry the call's generation. Like
+//! Redis's (on its stack), it is not part of used_memory.
 use std::cell::RefCell;
 
 const MAX_LIT: usize = 1 << 5;
@@ -16,7 +17,8 @@ const HSIZE: usize = 1 << HLOG;
 /// Hash slots: (generation << 32) | position; a slot of another generation is empty.
 struct Table {
     gen: u32,
-    slots: Box<[u64]>,
+    /// Outside used_memory, as Redis's table is on its stack.
+    slots: crate::alloc::ScratchWords,
 }
 
 thread_local! {
@@ -56,11 +58,11 @@ pub fn compress(inp: &[u8], out_len: usize) -> Option<Vec<u8>> {
         let mut t = t.borrow_mut();
         let t = t.get_or_insert_with(|| Table {
             gen: 0,
-            slots: vec![0u64; HSIZE].into_boxed_slice(),
+            slots: crate::alloc::ScratchWords::zeroed(HSIZE),
         });
         t.gen = t.gen.wrapping_add(1);
         if t.gen == 0 {
-            t.slots.fill(0);
+            t.slots.as_mut_slice().fill(0);
             t.gen = 1;
         }
         compress_with(inp, out_len, t)
@@ -81,7 +83,7 @@ fn compress_with(inp: &[u8], out_len: usize, t: &mut Table) -> Option<Vec<u8>> {
     let mut hval = (at(0) << 8) | at(1);
     while ip + 2 < in_len {
         hval = (hval << 8) | at(ip + 2);
-        let slot = t.slots.get_mut(idx(hval))?;
+        let slot = t.slots.as_mut_slice().get_mut(idx(hval))?;
         let r = (*slot >> 32 == gen >> 32).then_some((*slot & 0xffff_ffff) as usize);
         *slot = gen | ip as u64;
         let hit = r.filter(|&r| {
@@ -139,7 +141,7 @@ fn compress_with(inp: &[u8], out_len: usize, t: &mut Table) -> Option<Vec<u8>> {
             hval = (at(ip) << 8) | at(ip + 1);
             for _ in 0..2 {
                 hval = (hval << 8) | at(ip + 2);
-                if let Some(s) = t.slots.get_mut(idx(hval)) {
+                if let Some(s) = t.slots.as_mut_slice().get_mut(idx(hval)) {
                     *s = gen | ip as u64;
                 }
                 ip += 1;
