@@ -69,6 +69,33 @@ pub fn compress(inp: &[u8], out_len: usize) -> Option<Vec<u8>> {
     })
 }
 
+/// The first `i` in `from..limit` where the bytes at `r + i` and `ip + i` differ (`r < ip`;
+/// bytes past the input read as 0), or `limit`. Eight bytes at a time while in bounds.
+#[inline]
+fn mismatch(inp: &[u8], r: usize, ip: usize, from: usize, limit: usize) -> usize {
+    let word = |i: usize| {
+        inp.get(i..i + 8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
+    };
+    let mut i = from;
+    while i + 8 <= limit {
+        let (Some(a), Some(b)) = (word(r + i), word(ip + i)) else {
+            break;
+        };
+        let x = a ^ b;
+        if x != 0 {
+            return i + (x.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    let at = |i: usize| inp.get(i).copied().unwrap_or(0);
+    while i < limit && at(r + i) == at(ip + i) {
+        i += 1;
+    }
+    i
+}
+
 fn compress_with(inp: &[u8], out_len: usize, t: &mut Table) -> Option<Vec<u8>> {
     let in_len = inp.len();
     if in_len == 0 || out_len == 0 {
@@ -103,22 +130,17 @@ fn compress_with(inp: &[u8], out_len: usize, t: &mut Table) -> Option<Vec<u8>> {
             }
             put(&mut out, op - lit - 1, (lit as u8).wrapping_sub(1));
             op -= usize::from(lit == 0);
-            'ext: {
-                if maxlen > 16 {
-                    for _ in 0..16 {
-                        len += 1;
-                        if at(r + len) != at(ip + len) {
-                            break 'ext;
-                        }
-                    }
+            // liblzf's extension loop: past 16 more bytes it checks maxlen only after
+            // the first 16 (unrolled), so a match may end a little past maxlen there.
+            len = if maxlen > 16 {
+                match mismatch(inp, r, ip, 3, 19) {
+                    m if m < 19 => m,
+                    _ if maxlen <= 19 => 19,
+                    _ => mismatch(inp, r, ip, 19, maxlen),
                 }
-                loop {
-                    len += 1;
-                    if !(len < maxlen && at(r + len) == at(ip + len)) {
-                        break;
-                    }
-                }
-            }
+            } else {
+                mismatch(inp, r, ip, 3, maxlen.max(3))
+            };
             len -= 2;
             ip += 1;
             if len < 7 {
@@ -170,6 +192,28 @@ fn compress_with(inp: &[u8], out_len: usize, t: &mut Table) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mismatch_finds_the_first_differing_byte() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
+        for _ in 0..2000 {
+            let n = rng.random_range(2..80);
+            let inp: Vec<u8> = (0..n).map(|_| rng.random_range(0..2)).collect();
+            let ip = rng.random_range(1..n);
+            let r = rng.random_range(0..ip);
+            let (from, limit) = (rng.random_range(0..4), rng.random_range(0..90));
+            let at = |i: usize| inp.get(i).copied().unwrap_or(0);
+            let want = (from..limit)
+                .find(|&i| at(r + i) != at(ip + i))
+                .unwrap_or(limit.max(from));
+            assert_eq!(
+                mismatch(&inp, r, ip, from, limit),
+                want,
+                "{inp:?} r={r} ip={ip} {from}..{limit}"
+            );
+        }
+    }
 
     #[test]
     fn round_trips_through_the_reference_decoder() {
