@@ -181,10 +181,7 @@ impl HashMut<'_> {
 
     /// The listpack, edited in place; None once the hash is a dict.
     fn packed(&mut self) -> Option<Lp<PackedMut<'_>>> {
-        if self.obj.enc() != Enc::HashLp {
-            return None;
-        }
-        self.obj.packed_mut().map(Lp::in_place)
+        self.obj.packed_mut(Enc::HashLp).map(Lp::in_place)
     }
 
     pub fn view(&self) -> Option<HashRef<'_>> {

@@ -354,10 +354,11 @@ impl Obj {
         *self = n;
     }
 
-    /// Edit access to the payload of a packed collection (`HashLp`, `ZsetLp`, `IntSet`)
-    /// where it is; None for strings and heap values.
-    pub fn packed_mut(&mut self) -> Option<PackedMut<'_>> {
-        matches!(self.enc(), Enc::HashLp | Enc::ZsetLp | Enc::IntSet).then_some(PackedMut(self))
+    /// Edit access, where it lies, to the payload of a packed collection of encoding `enc`
+    /// (`HashLp`, `ZsetLp` or `IntSet`); None when the entry has another encoding.
+    pub fn packed_mut(&mut self, enc: Enc) -> Option<PackedMut<'_>> {
+        let packed = matches!(enc, Enc::HashLp | Enc::ZsetLp | Enc::IntSet);
+        (packed && self.enc() == enc).then_some(PackedMut(self))
     }
 
     /// Resizes the block from `old` to `new` bytes; the allocator keeps it where it is when
@@ -596,7 +597,7 @@ mod tests {
                 let end = rng.random_range(start..=model.len().min(start + 40));
                 let len = if model.len() > 4000 { 0 } else { rng.random_range(0..60) };
                 let fill: u8 = rng.random();
-                let Some(mut p) = o.packed_mut() else {
+                let Some(mut p) = o.packed_mut(Enc::HashLp) else {
                     panic!("a packed entry");
                 };
                 p.splice_gap(start, end, len).fill(fill);
@@ -606,7 +607,10 @@ mod tests {
             assert_eq!((o.key(), o.lru(), o.has_expire()), (key, 9, true));
             assert_eq!(o.mem_usage(), HDR + key.len() + 4 + model.len());
         }
-        assert!(Obj::new_str(b"k", b"v").packed_mut().is_none());
+        assert!(Obj::new_str(b"k", b"v").packed_mut(Enc::Embstr).is_none());
+        assert!(Obj::new_inline(b"k", &[0; 4], Enc::HashLp)
+            .packed_mut(Enc::ZsetLp)
+            .is_none());
     }
 
     #[test]

@@ -175,10 +175,7 @@ impl SetMut<'_> {
 
     /// The intset, edited in place; None once the set is a dict.
     fn ints(&mut self) -> Option<IntSet<PackedMut<'_>>> {
-        if self.obj.enc() != Enc::IntSet {
-            return None;
-        }
-        self.obj.packed_mut().map(IntSet::in_place)
+        self.obj.packed_mut(Enc::IntSet).map(IntSet::in_place)
     }
 
     pub fn view(&self) -> Option<SetRef<'_>> {

@@ -472,10 +472,7 @@ impl ZSetMut<'_> {
 
     /// The listpack, edited in place; None once the set is a skiplist.
     fn packed(&mut self) -> Option<Lp<PackedMut<'_>>> {
-        if self.obj.enc() != Enc::ZsetLp {
-            return None;
-        }
-        self.obj.packed_mut().map(Lp::in_place)
+        self.obj.packed_mut(Enc::ZsetLp).map(Lp::in_place)
     }
 
     fn is_packed(&self) -> bool {
