@@ -528,6 +528,8 @@ fn command_docs(ctx: &mut Ctx, a: &Args) -> CmdResult {
         return Ok(());
     }
     let found: Vec<_> = a.rest(2).iter().filter_map(|n| find(n)).collect();
+    // Redis compat: server.c commandDocsCommand writes a deferred length for named commands.
+    ctx.out.mark_deferred();
     ctx.out.map(found.len());
     for (c, full) in found {
         doc_one(ctx, c, &full);
@@ -565,6 +567,8 @@ fn command_list(ctx: &mut Ctx, a: &Args) -> CmdResult {
             return Err(error::SYNTAX);
         }
     }
+    // Redis compat: server.c commandListCommand writes a deferred length.
+    ctx.out.mark_deferred();
     ctx.out.array(names.len());
     for n in &names {
         ctx.out.bulk(n.as_bytes());

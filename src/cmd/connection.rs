@@ -354,6 +354,8 @@ fn client_trackinginfo(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     let out = &mut ctx.out;
     out.map(3);
     out.bulk(b"flags");
+    // Redis compat: networking.c writes the flags with a deferred length.
+    out.mark_deferred();
     out.set(flags.len());
     for f in flags {
         out.bulk(f.as_bytes());

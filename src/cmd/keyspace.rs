@@ -561,6 +561,7 @@ pub fn help(ctx: &mut Ctx, name: &str, lines: &[&str]) {
     all.push("HELP".into());
     // Redis compat: networking.c addReplyHelp.
     all.push("    Prints this help.".into());
+    ctx.out.mark_deferred();
     ctx.out.array(all.len());
     for l in &all {
         ctx.out.simple(l);

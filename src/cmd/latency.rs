@@ -36,6 +36,8 @@ fn slowlog_get(ctx: &mut Ctx, a: &Args) -> CmdResult {
             )
         })
         .collect();
+    // Redis compat: slowlog.c writes a deferred length.
+    ctx.out.mark_deferred();
     ctx.out.array(entries.len());
     for (id, time, dur, argv, peer, name) in entries {
         ctx.out.array(6);

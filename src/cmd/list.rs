@@ -419,6 +419,8 @@ fn lpos(ctx: &mut Ctx, a: &Args) -> CmdResult {
     }
     match count {
         Some(_) => {
+            // Redis compat: t_list.c lposCommand writes a deferred length.
+            ctx.out.mark_deferred();
             ctx.out.array(found.len());
             for i in found {
                 ctx.out.int(i as i64);

@@ -90,6 +90,8 @@ fn list_channels(ctx: &mut Ctx, a: &Args, shard: bool) -> CmdResult {
         .keys()
         .filter(|c| pat.is_none_or(|p| glob_match(p, c, false)))
         .collect();
+    // Redis compat: pubsub.c channelList writes a deferred length.
+    ctx.out.mark_deferred();
     ctx.out.array(names.len());
     for n in names {
         ctx.out.bulk(n);

@@ -369,6 +369,8 @@ fn function_list(ctx: &mut Ctx, a: &Args) -> CmdResult {
         .filter(|l| pattern.is_none_or(|p| crate::util::glob::glob_match(p, l.name.as_bytes(), true)))
         .collect();
     let out = &mut *ctx.out;
+    // Redis compat: functions.c functionListCommand writes a deferred length.
+    out.mark_deferred();
     out.array(libs.len());
     for lib in libs {
         out.map(if with_code { 4 } else { 3 });

@@ -502,6 +502,9 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, card: bool,
     // replies before storing or deleting otherwise.
     if dst.is_some() {
         ctx.hold_own_events();
+    } else if !card {
+        // Redis compat: t_set.c sinterGenericCommand writes a deferred length.
+        ctx.out.mark_deferred();
     }
     let mut order: Vec<usize> = (0..keys.len()).collect();
     order.sort_by_key(|&i| sizes.get(i).copied().flatten().unwrap_or(0));

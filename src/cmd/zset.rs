@@ -635,6 +635,11 @@ fn zrange_generic(
     let key = a.at(src);
     let Some(dst) = store else {
         let (z, out) = read(ctx, key)?;
+        if z.is_some() && kind != RangeKind::Rank {
+            // Redis compat: t_zset.c zrangeResultBeginClient writes a deferred length
+            // for score and lex ranges.
+            out.mark_deferred();
+        }
         let sel = z
             .as_ref()
             .and_then(|z| select(z, &q, rev, offset, limit).map(|s| (z, s)));

@@ -252,6 +252,16 @@ impl ReplyBuf {
     }
 
     /// Starts an array (kind b'*'), map (b'%') or set (b'~') whose length is unknown.
+    /// Records that a reply Redis writes with a deferred length starts here (we may
+    /// know its length up front): see `deferred_from`.
+    pub fn mark_deferred(&mut self) {
+        self.note_deferred(self.buf.len());
+    }
+
+    fn note_deferred(&mut self, at: usize) {
+        self.deferred_from = Some(self.deferred_from.map_or(at, |f| f.min(at)));
+    }
+
     pub fn begin_deferred(&mut self, kind: u8) -> Deferred {
         Deferred {
             at: self.buf.len(),
@@ -262,7 +272,7 @@ impl ReplyBuf {
     /// Writes the header of a deferred reply now that `n` elements (pairs for maps)
     /// follow it.
     pub fn end_deferred(&mut self, d: Deferred, n: usize) {
-        self.deferred_from = Some(self.deferred_from.map_or(d.at, |f| f.min(d.at)));
+        self.note_deferred(d.at);
         let mut head = Vec::with_capacity(16);
         let (prefix, count) = match d.kind {
             b'%' if self.resp3 => (b'%', n),

@@ -139,6 +139,13 @@ pub enum ReplyMode {
 /// blocks of this size each (networking.c, PROTO_REPLY_CHUNK_BYTES).
 pub const REPLY_STATIC_BYTES: usize = 16 * 1024;
 
+/// Bytes the reply blocks holding `n` bytes of output take: whole blocks of
+/// REPLY_STATIC_BYTES, as Redis counts allocated block sizes (networking.c
+/// _addReplyProtoToList).
+pub fn reply_blocks(n: usize) -> usize {
+    n.div_ceil(REPLY_STATIC_BYTES) * REPLY_STATIC_BYTES
+}
+
 pub struct Client {
     pub id: u64,
     pub conn: Conn,
@@ -428,15 +435,15 @@ impl Client {
         self.sealed_bytes - self.sealed_sent + self.reply.buf.len().saturating_sub(self.sent)
     }
 
-    /// Of `pending` bytes of output, those Redis would hold in its list of reply blocks
-    /// rather than in the client's own buffer: what output-buffer limits and CLIENT
-    /// LIST's `omem` count. A replica's stream is counted whole (it never goes through
-    /// that buffer). Redis compat: networking.c getClientOutputBufferMemoryUsage.
+    /// Of `pending` bytes of output, what Redis's list of reply blocks would take
+    /// rather than the client's own buffer: what output-buffer limits and CLIENT LIST's
+    /// `omem` count. A replica's stream is counted whole (it never goes through that
+    /// buffer). Redis compat: networking.c getClientOutputBufferMemoryUsage.
     pub fn obuf_counted(&self, pending: usize) -> usize {
         if self.replica.is_some() {
             return pending;
         }
-        pending.saturating_sub(REPLY_STATIC_BYTES)
+        reply_blocks(pending.saturating_sub(REPLY_STATIC_BYTES))
     }
 
     /// Appends output produced outside the client's own commands (pub/sub messages,
@@ -690,6 +697,11 @@ impl Client {
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_default();
         let pending = self.pending_output();
+        let obl = if self.replica.is_some() {
+            0
+        } else {
+            pending.min(REPLY_STATIC_BYTES)
+        };
         let listed = self.obuf_counted(pending);
         // Redis compat: networking.c catClientInfoString, letters in its order.
         let mut flags = String::new();
@@ -744,7 +756,7 @@ impl Client {
             self.parser.arg_bytes,
             self.reply.buf.capacity(),
             self.reply_peak,
-            pending - listed,
+            obl,
             listed.div_ceil(REPLY_STATIC_BYTES),
             listed + self.repl_held,
             self.memory(),

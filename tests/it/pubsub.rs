@@ -433,5 +433,22 @@ fn output_limits_count_what_is_past_the_client_buffer() {
     let mut k = s.raw();
     k.send_cmd(&[b"KEYS", b"key-*"]);
     assert_eq!(k.read_until_closed(), b"", "a reply past the limit is dropped whole");
+    // The same members: SRANDMEMBER knows its length up front, SMEMBERS (like Redis's
+    // SINTER) does not, and its reply starts a 16 KB block; so does CLIENT
+    // TRACKINGINFO's list of flags, past its first few bytes.
+    let members: Vec<String> = (0..20).map(|i| format!("member-{i:04}")).collect();
+    let mut sadd: Vec<&[u8]> = vec![b"SADD", b"s"];
+    sadd.extend(members.iter().map(|m| m.as_bytes()));
+    c.cmd(&sadd);
+    assert!(cmd!(c, "SRANDMEMBER", "s", "20").starts_with(b"*20\r\n"));
+    for args in [&[&b"SMEMBERS"[..], b"s"][..], &[b"CLIENT", b"TRACKINGINFO"]] {
+        let mut d = s.raw();
+        d.send_cmd(args);
+        assert_eq!(d.read_until_closed(), b"", "{:?}", String::from_utf8_lossy(args[0]));
+    }
+    assert!(
+        cmd!(c, "SLOWLOG", "GET").starts_with(b"*"),
+        "an empty deferred reply is small"
+    );
     assert!(!c.closed_or_idle() && !sub.closed_or_idle());
 }
