@@ -107,10 +107,7 @@ impl<'a> HashRef<'a> {
 
     pub fn get(&self, field: &[u8]) -> Option<&'a [u8]> {
         match *self {
-            HashRef::Lp(l) => {
-                let (_, v) = l.entry(l.find_offset(field, 2)?)?;
-                Some(l.entry(v)?.0)
-            }
+            HashRef::Lp(l) => l.find_pair(field).map(|p| p.value),
             HashRef::Dict(d) => d.get(field).map(|p| p.value()),
         }
     }
@@ -241,8 +238,8 @@ impl HashMut<'_> {
             self.convert();
         }
         if let Some(mut lp) = self.packed() {
-            let new = match lp.view().find_offset(field, 2).and_then(|f| lp.view().entry(f)) {
-                Some((_, v)) => {
+            let new = match lp.view().find_pair(field).map(|p| p.value_at) {
+                Some(v) => {
                     lp.replace_at(v, value);
                     false
                 }
@@ -266,11 +263,7 @@ impl HashMut<'_> {
     /// Deletes a field; true when it existed.
     pub fn del(&mut self, field: &[u8]) -> bool {
         if let Some(mut lp) = self.packed() {
-            let v = lp.view();
-            let Some((start, end)) = v.find_offset(field, 2).and_then(|f| {
-                let (_, val) = v.entry(f)?;
-                Some((f, v.entry(val)?.1))
-            }) else {
+            let Some((start, end)) = lp.view().find_pair(field).map(|p| (p.start, p.end)) else {
                 return false;
             };
             lp.remove_span(start, end, 2);

@@ -260,15 +260,7 @@ impl<'a> ZSetRef<'a> {
 
     pub fn score(&self, m: &[u8]) -> Option<f64> {
         match *self {
-            ZSetRef::Lp(l) => {
-                let mut it = l.iter();
-                while let (Some(x), Some(s)) = (it.next(), it.next()) {
-                    if x == m {
-                        return Some(decode_score(s));
-                    }
-                }
-                None
-            }
+            ZSetRef::Lp(l) => l.find_pair(m).map(|p| decode_score(p.value)),
             ZSetRef::Full(z) => z.dict.get(m).map(|e| e.score()),
         }
     }
@@ -549,14 +541,10 @@ impl ZSetMut<'_> {
     /// Removes a member, returning its score.
     pub fn remove(&mut self, m: &[u8]) -> Option<f64> {
         if let Some(mut lp) = self.packed() {
-            let mut pairs = lp_pairs(lp.view());
-            let (start, s, end) = loop {
-                let start = pairs.offset();
-                let (x, s) = pairs.next()?;
-                if x == m {
-                    break (start, s, pairs.offset());
-                }
-            };
+            let (start, s, end) = lp
+                .view()
+                .find_pair(m)
+                .map(|p| (p.start, decode_score(p.value), p.end))?;
             lp.remove_span(start, end, 2);
             return Some(s);
         }

@@ -91,13 +91,6 @@ impl<'a> LpRef<'a> {
         self.iter().nth(idx)
     }
 
-    /// Index of the first entry at a position multiple of `step` equal to `key` (hash
-    /// fields at even positions: step 2), or None.
-    pub fn find(&self, key: &[u8], step: usize) -> Option<usize> {
-        let step = step.max(1);
-        self.iter().step_by(step).position(|e| e == key).map(|i| i * step)
-    }
-
     /// Byte offset of the first entry at a position multiple of `step` equal to `key`;
     /// the entries between are skipped unread. Redis compat: listpack.c lpFind.
     pub fn find_offset(&self, key: &[u8], step: usize) -> Option<usize> {
@@ -122,6 +115,29 @@ impl<'a> LpRef<'a> {
         let (s, e) = entry_at(self.0, off)?;
         Some((self.0.get(s..e)?, e))
     }
+
+    /// The first pair (entries 2i and 2i + 1: a hash field and its value, a member and
+    /// its score) whose first entry equals `key`.
+    pub fn find_pair(&self, key: &[u8]) -> Option<LpPair<'a>> {
+        let start = self.find_offset(key, 2)?;
+        let (_, value_at) = self.entry(start)?;
+        let (value, end) = self.entry(value_at)?;
+        Some(LpPair {
+            start,
+            value_at,
+            value,
+            end,
+        })
+    }
+}
+
+/// A pair found by `LpRef::find_pair`: byte offsets of its start, of its second entry
+/// and of its end, and the second entry's bytes.
+pub struct LpPair<'a> {
+    pub start: usize,
+    pub value_at: usize,
+    pub value: &'a [u8],
+    pub end: usize,
 }
 
 pub struct LpIter<'a> {
@@ -225,14 +241,6 @@ impl Lp {
             n += 1;
         }
         (n == r.len()).then_some(Lp(v))
-    }
-
-    /// Copies bytes known to be valid (from a keyspace entry).
-    pub fn from_trusted(b: &[u8]) -> Self {
-        if b.len() < HDR {
-            return Self::new();
-        }
-        Lp(b.to_vec())
     }
 
     pub fn into_vec(self) -> Vec<u8> {
@@ -444,7 +452,6 @@ mod tests {
         let got: Vec<Vec<u8>> = lp.iter().map(|e| e.to_vec()).collect();
         assert_eq!(got, model);
         assert!(Lp::from_vec(lp.clone().into_vec()).is_some());
-        assert_eq!(lp.view().find(&model[2], 1).map(|i| model[i] == model[2]), Some(true));
         for i in 0..=model.len() + 1 {
             assert_eq!(lp.iter().nth(i), model.get(i).map(|v| &v[..]), "entry {i}");
         }

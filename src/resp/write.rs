@@ -251,7 +251,6 @@ impl ReplyBuf {
         }
     }
 
-    /// Starts an array (kind b'*'), map (b'%') or set (b'~') whose length is unknown.
     /// Records that a reply Redis writes with a deferred length starts here (we may
     /// know its length up front): see `deferred_from`.
     pub fn mark_deferred(&mut self) {
@@ -262,6 +261,7 @@ impl ReplyBuf {
         self.deferred_from = Some(self.deferred_from.map_or(at, |f| f.min(at)));
     }
 
+    /// Starts an array (kind b'*'), map (b'%') or set (b'~') whose length is unknown.
     pub fn begin_deferred(&mut self, kind: u8) -> Deferred {
         Deferred {
             at: self.buf.len(),

@@ -184,12 +184,12 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
     }
     let mode = c.reply_mode;
     let mark = out.len();
-    if srv.prop.depth == 0 {
-        out.deferred_from = None;
-    }
     let silent = matches!(mode, ReplyMode::Off | ReplyMode::Skip);
     out.track_pushes = silent;
     let top = srv.prop.depth == 0;
+    if top {
+        out.deferred_from = None;
+    }
     let prev_current = if top { srv.tracking.current.replace(cid) } else { None };
     srv.prop.depth += 1;
     dispatch(srv, cid, argv, out);
@@ -228,18 +228,20 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
     // Without limits for the client's class (normal clients by default) nothing to do.
     if let Some(c) = srv.clients.get(cid) {
         let lim = super::pubsub::obuf_limit(&srv.cfg, c);
-        let pending = out.len().saturating_sub(c.sent) + (c.sealed_bytes - c.sealed_sent) + c.reply.buf.len();
-        // Redis puts a reply of deferred length, and all after it, in reply blocks,
-        // bypassing the client's own buffer; the length itself gets a node of its own,
-        // of its exact size (networking.c addReplyDeferredLen, setDeferredReply).
-        let (head, blocks) = out.deferred_from.map_or((0, 0), |d| {
-            let tail = out.buf.get(d.max(c.sent)..).unwrap_or_default();
-            let head = tail.windows(2).position(|w| w == b"\r\n").map_or(0, |i| i + 2);
-            (head, tail.len() - head)
-        });
-        let used = c.obuf_counted(pending - head - blocks) + head + super::client::reply_blocks(blocks);
-        if (lim.hard > 0 || lim.soft > 0) && srv.check_obuf_used(cid, used as u64, clock::now_ms()) {
-            out.buf.clear();
+        if lim.hard > 0 || lim.soft > 0 {
+            let pending = out.len().saturating_sub(c.sent) + (c.sealed_bytes - c.sealed_sent) + c.reply.buf.len();
+            // Redis puts a reply of deferred length, and all after it, in reply blocks,
+            // bypassing the client's own buffer; the length itself gets a node of its
+            // own, of its exact size (networking.c addReplyDeferredLen, setDeferredReply).
+            let (head, blocks) = out.deferred_from.map_or((0, 0), |d| {
+                let tail = out.buf.get(d.max(c.sent)..).unwrap_or_default();
+                let head = tail.windows(2).position(|w| w == b"\r\n").map_or(0, |i| i + 2);
+                (head, tail.len() - head)
+            });
+            let used = c.obuf_counted(pending - head - blocks) + head + super::client::reply_blocks(blocks);
+            if srv.check_obuf_used(cid, used as u64, clock::now_ms()) {
+                out.buf.clear();
+            }
         }
     }
     if !srv.blocking.waiting.is_empty() && !srv.in_exec {

@@ -103,6 +103,7 @@ fn compress_with(inp: &[u8], out_len: usize, t: &mut Table) -> Option<Vec<u8>> {
     }
     let at = |i: usize| inp.get(i).copied().unwrap_or(0) as u32;
     let gen = (t.gen as u64) << 32;
+    let slots = t.slots.as_mut_slice();
     let mut out = vec![0u8; out_len + 4];
     let mut lit = 0usize;
     let mut op = 1usize; // the first run's length byte is at 0
@@ -110,7 +111,7 @@ fn compress_with(inp: &[u8], out_len: usize, t: &mut Table) -> Option<Vec<u8>> {
     let mut hval = (at(0) << 8) | at(1);
     while ip + 2 < in_len {
         hval = (hval << 8) | at(ip + 2);
-        let slot = t.slots.as_mut_slice().get_mut(idx(hval))?;
+        let slot = slots.get_mut(idx(hval))?;
         let r = (*slot >> 32 == gen >> 32).then_some((*slot & 0xffff_ffff) as usize);
         *slot = gen | ip as u64;
         let hit = r.filter(|&r| {
@@ -123,8 +124,7 @@ fn compress_with(inp: &[u8], out_len: usize, t: &mut Table) -> Option<Vec<u8>> {
         });
         if let Some(r) = hit {
             let off = ip - r - 1;
-            let mut len = 2usize;
-            let maxlen = (in_len - ip - len).min(MAX_REF);
+            let maxlen = (in_len - ip - 2).min(MAX_REF);
             if op + 3 + 1 >= out_len && op - usize::from(lit == 0) + 3 + 1 >= out_len {
                 return None;
             }
@@ -132,7 +132,7 @@ fn compress_with(inp: &[u8], out_len: usize, t: &mut Table) -> Option<Vec<u8>> {
             op -= usize::from(lit == 0);
             // liblzf's extension loop: past 16 more bytes it checks maxlen only after
             // the first 16 (unrolled), so a match may end a little past maxlen there.
-            len = if maxlen > 16 {
+            let mut len = if maxlen > 16 {
                 match mismatch(inp, r, ip, 3, 19) {
                     m if m < 19 => m,
                     _ if maxlen <= 19 => 19,
@@ -163,7 +163,7 @@ fn compress_with(inp: &[u8], out_len: usize, t: &mut Table) -> Option<Vec<u8>> {
             hval = (at(ip) << 8) | at(ip + 1);
             for _ in 0..2 {
                 hval = (hval << 8) | at(ip + 2);
-                if let Some(s) = t.slots.as_mut_slice().get_mut(idx(hval)) {
+                if let Some(s) = slots.get_mut(idx(hval)) {
                     *s = gen | ip as u64;
                 }
                 ip += 1;
