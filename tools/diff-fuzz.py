@@ -1703,7 +1703,7 @@ def sort_items(r):
 # (arguments, flags, key specs, groups, versions) is compared.
 OWN_WORDS = {b"summary", b"complexity", b"history", b"notes", b"replaced_by"}
 # CONFIG GET values of the running process rather than of behaviour.
-OWN_CONFIG = {b"port", b"daemonize", b"pidfile", b"logfile", b"busy-poll-us"}
+OWN_CONFIG = {b"port", b"daemonize", b"pidfile", b"logfile", b"dir", b"busy-poll-us"}
 
 
 def drop_texts(r):

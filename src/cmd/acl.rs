@@ -54,6 +54,8 @@ fn getuser(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let flags = u.flag_names();
     let passwords = u.passwords().to_vec();
     let selectors = u.selector_texts();
+    // Redis compat: acl.c aclCommand GETUSER writes deferred lengths.
+    ctx.out.mark_deferred();
     ctx.out.map(6);
     ctx.out.bulk(b"flags");
     ctx.out.set(flags.len());
@@ -131,6 +133,8 @@ fn save(ctx: &mut Ctx, _a: &Args) -> CmdResult {
 }
 
 fn cat(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    // Redis compat: acl.c aclCommand CAT writes a deferred length.
+    ctx.out.mark_deferred();
     if a.len() == 2 {
         ctx.out.array(ACL_NAMES.len());
         for (_, n) in ACL_NAMES {

@@ -422,6 +422,8 @@ fn command_info_one(ctx: &mut Ctx, c: &'static CommandSpec, full: &str) {
     ctx.out.int(range.first as i64);
     ctx.out.int(range.last as i64);
     ctx.out.int(range.step as i64);
+    // Redis compat: acl.c addReplyCommandCategories writes a deferred length.
+    ctx.out.mark_deferred();
     ctx.out.set(cats.len());
     for cat in &cats {
         ctx.out.simple(cat);

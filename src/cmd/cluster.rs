@@ -668,6 +668,8 @@ fn slots(ctx: &mut Ctx, _a: &Args) -> CmdResult {
             .collect();
         rows.push((s, e, info));
     }
+    // Redis compat: cluster.c clusterReplyMultiBulkSlots writes a deferred length.
+    ctx.out.mark_deferred();
     ctx.out.array(rows.len());
     for (s, e, info) in rows {
         ctx.out.array(2 + info.len());
@@ -733,6 +735,8 @@ fn shards(ctx: &mut Ctx, _a: &Args) -> CmdResult {
         }
         out_shards.push((ranges, rows));
     }
+    // Redis compat: cluster.c clusterReplyShards writes a deferred length.
+    ctx.out.mark_deferred();
     ctx.out.array(out_shards.len());
     for (ranges, rows) in out_shards {
         ctx.out.map(2);

@@ -112,6 +112,8 @@ fn latency_history(ctx: &mut Ctx, a: &Args) -> CmdResult {
         .get(&a.str(2))
         .map(|s| s.samples.iter().copied().collect())
         .unwrap_or_default();
+    // Redis compat: latency.c latencyCommandReplyWithSamples writes a deferred length.
+    ctx.out.mark_deferred();
     ctx.out.array(samples.len());
     for (t, v) in samples {
         ctx.out.array(2);
@@ -246,6 +248,8 @@ fn latency_histogram(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
         rows.push((t.names[id].clone(), h.total(), buckets));
     }
+    // Redis compat: latency.c writes the map with a deferred length.
+    ctx.out.mark_deferred();
     ctx.out.map(rows.len());
     for (name, calls, buckets) in rows {
         ctx.out.bulk(name.as_bytes());

@@ -248,6 +248,8 @@ fn role(ctx: &mut Ctx, _a: &Args) -> CmdResult {
             ctx.out.array(3);
             ctx.out.bulk(b"master");
             ctx.out.int(off as i64);
+            // Redis compat: replication.c roleCommand writes a deferred length.
+            ctx.out.mark_deferred();
             ctx.out.array(reps.len());
             for (ip, port, off) in reps {
                 ctx.out.array(3);

@@ -624,6 +624,8 @@ fn lcs(ctx: &mut Ctx, a: &Args) -> CmdResult {
     }
     ctx.out.map(2);
     ctx.out.bulk(b"matches");
+    // Redis compat: t_string.c lcsCommand writes a deferred length.
+    ctx.out.mark_deferred();
     ctx.out.array(ranges.len());
     for r in &ranges {
         ctx.out.array(if withlen { 3 } else { 2 });

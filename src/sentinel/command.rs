@@ -175,6 +175,8 @@ fn reply_list(ctx: &mut Ctx, s: &Sentinel, list: Vec<At>) {
                 .is_some_and(|ri| ri.flags & SLAVE == 0 || ri.replica_announced != 0)
         })
         .collect();
+    // Redis compat: sentinel.c addReplyDictOfRedisInstances writes a deferred length.
+    ctx.out.mark_deferred();
     ctx.out.array(shown.len());
     for at in shown {
         reply_instance(ctx, s, at);
@@ -627,6 +629,8 @@ fn config_get(ctx: &mut Ctx, a: &Args) -> CmdResult {
         .into_iter()
         .filter(|(k, _)| crate::util::glob::glob_match(&pattern, k.as_bytes(), true))
         .collect();
+    // Redis compat: sentinel.c sentinelConfigGetCommand writes a deferred length.
+    ctx.out.mark_deferred();
     ctx.out.map(hits.len());
     for (k, v) in hits {
         ctx.out.bulk(k.as_bytes());

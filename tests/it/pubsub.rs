@@ -435,13 +435,25 @@ fn output_limits_count_what_is_past_the_client_buffer() {
     assert_eq!(k.read_until_closed(), b"", "a reply past the limit is dropped whole");
     // The same members: SRANDMEMBER knows its length up front, SMEMBERS (like Redis's
     // SINTER) does not, and its reply starts a 16 KB block; so does CLIENT
-    // TRACKINGINFO's list of flags, past its first few bytes.
+    // TRACKINGINFO's list of flags, past its first few bytes, and COMMAND INFO's ACL
+    // categories, LCS's matches and ACL CAT's names.
     let members: Vec<String> = (0..20).map(|i| format!("member-{i:04}")).collect();
     let mut sadd: Vec<&[u8]> = vec![b"SADD", b"s"];
     sadd.extend(members.iter().map(|m| m.as_bytes()));
     c.cmd(&sadd);
     assert!(cmd!(c, "SRANDMEMBER", "s", "20").starts_with(b"*20\r\n"));
-    for args in [&[&b"SMEMBERS"[..], b"s"][..], &[b"CLIENT", b"TRACKINGINFO"]] {
+    assert_eq!(
+        cmd!(c, "LCS", "key-00000000000000000001", "key-00000000000000000002"),
+        b"$1\r\nv\r\n"
+    );
+    let deferred: [&[&[u8]]; 5] = [
+        &[b"SMEMBERS", b"s"],
+        &[b"CLIENT", b"TRACKINGINFO"],
+        &[b"COMMAND", b"INFO", b"GET"],
+        &[b"LCS", b"key-00000000000000000001", b"key-00000000000000000002", b"IDX"],
+        &[b"ACL", b"CAT"],
+    ];
+    for args in deferred {
         let mut d = s.raw();
         d.send_cmd(args);
         assert_eq!(d.read_until_closed(), b"", "{:?}", String::from_utf8_lossy(args[0]));

@@ -1648,6 +1648,8 @@ impl Server {
             .flat_map(|(_, n)| [n.link, n.inbound_link].into_iter().flatten().map(move |l| (l, n)))
             .filter_map(|(l, n)| Some((cl.links.get(l)?, n)))
             .collect();
+        // Redis compat: cluster.c addReplyClusterLinksDescription writes a deferred length.
+        out.mark_deferred();
         out.array(links.len());
         for (l, n) in links {
             out.map(6);
