@@ -1078,7 +1078,7 @@ fn memory_usage(ctx: &mut Ctx, a: &Args) -> CmdResult {
 /// tables' own memory is each database's overhead. Redis compat: object.c
 /// memoryCommand (getMemoryOverheadData).
 fn memory_stats(ctx: &mut Ctx, _a: &Args) -> CmdResult {
-    use crate::cmd::info::{ratio, MemFigures, FUNCTIONS_MEM};
+    use crate::cmd::info::{ratio, MemFigures};
     let m = MemFigures::take(ctx.srv);
     let keys: u64 = ctx.srv.dbs.iter().map(|d| d.len() as u64).sum();
     let overhead = m.overhead();
@@ -1095,7 +1095,7 @@ fn memory_stats(ctx: &mut Ctx, _a: &Args) -> CmdResult {
         ("cluster.links", 0),
         ("aof.buffer", m.aof),
         ("lua.caches", m.scripts),
-        ("functions.caches", FUNCTIONS_MEM),
+        ("functions.caches", m.functions),
     ] {
         ctx.out.bulk(k.as_bytes());
         ctx.out.int(v as i64);

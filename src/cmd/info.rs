@@ -78,13 +78,13 @@ pub struct MemFigures {
     pub replicas: u64,
     pub normal: u64,
     pub aof: u64,
+    /// The script cache (used_memory_scripts_eval).
     pub scripts: u64,
+    /// The function libraries (used_memory_functions).
+    pub functions: u64,
     /// Each database with keys: its id, and the memory of its key and expiry tables.
     pub tables: Vec<(usize, (usize, usize))>,
 }
-
-/// What the function libraries are counted as (as INFO's used_memory_functions).
-pub const FUNCTIONS_MEM: u64 = 184;
 
 impl MemFigures {
     /// Also raises the recorded peak.
@@ -110,7 +110,8 @@ impl MemFigures {
                 .map(|(_, c)| c.memory())
                 .sum::<usize>() as u64,
             aof: srv.aof.buf.capacity() as u64,
-            scripts: srv.scripts.cache_mem as u64,
+            scripts: srv.scripts.eval_caches_memory(),
+            functions: srv.scripts.functions.caches_memory(),
             tables: srv
                 .dbs
                 .iter()
@@ -125,7 +126,7 @@ impl MemFigures {
     /// caches and the keyspace tables. Redis compat: object.c getMemoryOverheadData.
     pub fn overhead(&self) -> u64 {
         let tables: u64 = self.tables.iter().map(|(_, (k, e))| (k + e) as u64).sum();
-        self.startup + self.backlog + self.replicas + self.normal + self.aof + self.scripts + FUNCTIONS_MEM + tables
+        self.startup + self.backlog + self.replicas + self.normal + self.aof + self.scripts + self.functions + tables
     }
 }
 
@@ -271,8 +272,11 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
                 normal,
                 aof,
                 scripts,
+                functions,
                 ..
             } = m;
+            let vm_eval = srv.scripts.eval_vm_memory();
+            let vm_functions = srv.scripts.functions.vm_memory();
             let overhead = m.overhead().min(used);
             let dataset = used.saturating_sub(overhead);
             let sysmem = total_system_memory();
@@ -286,17 +290,21 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
             };
             let _ = write!(
                 o,
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:{startup}\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{alloc}\r\nallocator_active:{active}\r\nallocator_resident:{resident}\r\ntotal_system_memory:{sysmem}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:31744\r\nused_memory_vm_eval:31744\r\nused_memory_lua_human:31.00K\r\nused_memory_scripts_eval:{}\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{}\r\nnumber_of_libraries:{}\r\nused_memory_vm_functions:32768\r\nused_memory_vm_total:64512\r\nused_memory_vm_total_human:63.00K\r\nused_memory_functions:184\r\nused_memory_scripts:184\r\nused_memory_scripts_human:184B\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{policy}\r\nallocator_frag_ratio:{:.2}\r\nallocator_frag_bytes:{}\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{}\r\nrss_overhead_ratio:{:.2}\r\nrss_overhead_bytes:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:{}\r\nmem_replication_backlog:{}\r\nmem_total_replication_buffers:{}\r\nmem_clients_slaves:{}\r\nmem_clients_normal:{}\r\nmem_cluster_links:0\r\nmem_aof_buffer:{}\r\nmem_allocator:jemalloc-5.3.0\r\nactive_defrag_running:{}\r\nlazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:{startup}\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{alloc}\r\nallocator_active:{active}\r\nallocator_resident:{resident}\r\ntotal_system_memory:{sysmem}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:{vm_eval}\r\nused_memory_vm_eval:{vm_eval}\r\nused_memory_lua_human:{}\r\nused_memory_scripts_eval:{scripts}\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{}\r\nnumber_of_libraries:{}\r\nused_memory_vm_functions:{vm_functions}\r\nused_memory_vm_total:{}\r\nused_memory_vm_total_human:{}\r\nused_memory_functions:{functions}\r\nused_memory_scripts:{}\r\nused_memory_scripts_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{policy}\r\nallocator_frag_ratio:{:.2}\r\nallocator_frag_bytes:{}\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{}\r\nrss_overhead_ratio:{:.2}\r\nrss_overhead_bytes:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:{}\r\nmem_replication_backlog:{}\r\nmem_total_replication_buffers:{}\r\nmem_clients_slaves:{}\r\nmem_clients_normal:{}\r\nmem_cluster_links:0\r\nmem_aof_buffer:{}\r\nmem_allocator:jemalloc-5.3.0\r\nactive_defrag_running:{}\r\nlazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
                 human_bytes(used),
                 human_bytes(rss),
                 human_bytes(peak),
                 pct(used, peak),
                 pct(dataset, used.saturating_sub(startup).max(1)),
                 human_bytes(sysmem),
-                scripts,
+                human_bytes(vm_eval),
                 srv.scripts.cache.len(),
                 srv.scripts.functions.function_count(),
                 srv.scripts.functions.libs.len(),
+                vm_eval + vm_functions,
+                human_bytes(vm_eval + vm_functions),
+                scripts + functions,
+                human_bytes(scripts + functions),
                 srv.cfg.maxmemory,
                 human_bytes(srv.cfg.maxmemory),
                 ratio(active, alloc),

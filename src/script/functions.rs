@@ -38,6 +38,9 @@ pub struct Functions {
     pub index: HashMap<String, String>,
 }
 
+/// What the functions engine counts as with no library: its table and records.
+const FUNCTIONS_BASE_MEMORY: usize = 200;
+
 const NAME_ERR: &str =
     "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
 
@@ -224,6 +227,28 @@ impl Functions {
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v)
         })
+    }
+
+    /// The functions state's heap (0 before the first library).
+    pub fn vm_memory(&self) -> u64 {
+        self.vm.as_ref().map_or(0, Vm::memory)
+    }
+
+    /// The libraries, their functions and the tables that index them (INFO
+    /// used_memory_functions, MEMORY STATS functions.caches): each library's name, code
+    /// and record, each function's name, description, record and entries. Redis compat:
+    /// functions.c functionsMemoryOverhead, close to its figures rather than equal.
+    pub fn caches_memory(&self) -> u64 {
+        use crate::util::mem::alloc_size;
+        let sds = |n: usize| alloc_size(super::sds_header(n) + n + 1);
+        let mut total = FUNCTIONS_BASE_MEMORY + super::table_slots(self.index.len()) * 8;
+        for lib in self.libs.values() {
+            total += 24 + sds(lib.name.len()) + sds(lib.code.len());
+            for f in lib.functions.values() {
+                total += 80 + sds(f.name.len()) + f.desc.as_ref().map_or(0, |d| sds(d.len()));
+            }
+        }
+        total as u64
     }
 
     pub fn function_count(&self) -> usize {

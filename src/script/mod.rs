@@ -257,7 +257,7 @@ impl Scripts {
         }
         // Safety: the compiled chunk is on top of the stack.
         let func = unsafe { ffi::luaL_ref(l, ffi::LUA_REGISTRYINDEX) };
-        self.cache_mem += body.len() + 40;
+        self.cache_mem += cached_script_size(body.len());
         self.cache.insert(
             sha.clone(),
             Script {
@@ -269,11 +269,55 @@ impl Scripts {
         Ok(sha)
     }
 
+    /// The EVAL state's heap (0 before the first script).
+    pub fn eval_vm_memory(&self) -> u64 {
+        self.eval.as_ref().map_or(0, Vm::memory)
+    }
+
+    /// The script cache: each script's strings and entry, and the table's slots
+    /// (INFO used_memory_scripts_eval, MEMORY STATS lua.caches). Redis compat: eval.c
+    /// evalScriptsMemory.
+    pub fn eval_caches_memory(&self) -> u64 {
+        (self.cache_mem + table_slots(self.cache.len()) * 8) as u64
+    }
+
     /// SCRIPT FLUSH: a new EVAL state and an empty cache.
     pub fn flush_eval(&mut self) {
         self.eval = None;
         self.cache.clear();
         self.cache_mem = 0;
+    }
+}
+
+/// What one cached script counts as: its SHA string, its body (a string object that
+/// holds its bytes inline up to 44 of them) and its table entry. Redis compat: eval.c
+/// luaCreateFunction.
+fn cached_script_size(body: usize) -> usize {
+    use crate::util::mem::alloc_size;
+    let body = if body <= 44 {
+        alloc_size(16 + 3 + body + 1) - 16
+    } else {
+        alloc_size(sds_header(body) + body + 1)
+    };
+    alloc_size(3 + 40 + 1) + body + 24 + 16
+}
+
+/// The header bytes of a Redis string of `len` bytes. Redis compat: sds.c sdsReqType.
+pub fn sds_header(len: usize) -> usize {
+    match len {
+        0..=255 => 3,
+        256..=65535 => 5,
+        _ => 9,
+    }
+}
+
+/// The slots of a Redis dict holding `n` entries: none when empty, else a power of two
+/// of at least 4 and at least `n`. Redis compat: dict.c _dictExpandIfNeeded.
+pub fn table_slots(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        n.next_power_of_two().max(4)
     }
 }
 

@@ -322,12 +322,13 @@ impl Vm {
         }
     }
 
-    /// Lua's heap in bytes.
+    /// Lua's heap in bytes, counted in whole kilobytes as Redis counts it (INFO's
+    /// used_memory_vm_eval and used_memory_vm_functions). Redis compat: script_lua.c
+    /// luaMemory.
     pub fn memory(&self) -> u64 {
         // Safety: valid state.
         let kb = unsafe { ffi::lua_gc(self.l, ffi::LUA_GCCOUNT, 0) };
-        let b = unsafe { ffi::lua_gc(self.l, ffi::LUA_GCCOUNTB, 0) };
-        kb.max(0) as u64 * 1024 + b.max(0) as u64
+        kb.max(0) as u64 * 1024
     }
 
     /// Points the functions engine's globals at the library API (while loading) or the

@@ -661,3 +661,45 @@ fn error_codes_and_containers_are_counted_as_redis_counts_them() {
     let list = String::from_utf8(cmd!(d, "CLIENT", "LIST")).unwrap();
     assert!(list.contains(" cmd=object "), "{list}");
 }
+
+#[test]
+fn script_memory_figures_follow_the_scripts_and_libraries() {
+    use crate::harness::info_u64;
+    let s = Server::start();
+    let mut c = s.raw();
+    let mem = |c: &mut crate::harness::Raw, f: &str| info_u64(c, "memory", f);
+    assert_eq!(mem(&mut c, "used_memory_scripts_eval"), 0);
+    assert_eq!(mem(&mut c, "used_memory_functions"), 200);
+    // Each cached script: its SHA, its body and its entry, as redis-server 7.0.15 counts.
+    cmd!(c, "SCRIPT", "LOAD", "return 1");
+    assert_eq!(mem(&mut c, "used_memory_scripts_eval"), 136);
+    cmd!(c, "SCRIPT", "LOAD", "return 'abcdefghijklmnopqrstuvwxyz0123456789'");
+    assert_eq!(mem(&mut c, "used_memory_scripts_eval"), 288);
+    let eval_vm = mem(&mut c, "used_memory_vm_eval");
+    assert!(eval_vm > 0 && eval_vm % 1024 == 0, "{eval_vm}");
+    assert_eq!(mem(&mut c, "used_memory_lua"), eval_vm);
+    // A cached script holding a 100 KB constant grows the state's heap by as much.
+    let big = format!("return '{}'", "x".repeat(100_000));
+    cmd!(c, "SCRIPT", "LOAD", &big);
+    assert!(mem(&mut c, "used_memory_vm_eval") > eval_vm + 100_000);
+    assert!(mem(&mut c, "used_memory_scripts_eval") > 288 + 100_000);
+    cmd!(
+        c,
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=mylib\nredis.register_function('f1', function() return 1 end)"
+    );
+    assert_eq!(mem(&mut c, "used_memory_functions"), 440);
+    let vm_total = mem(&mut c, "used_memory_vm_total");
+    assert_eq!(
+        vm_total,
+        mem(&mut c, "used_memory_vm_eval") + mem(&mut c, "used_memory_vm_functions")
+    );
+    let eval_caches = mem(&mut c, "used_memory_scripts_eval");
+    assert_eq!(mem(&mut c, "used_memory_scripts"), eval_caches + 440);
+    cmd!(c, "SCRIPT", "FLUSH");
+    cmd!(c, "FUNCTION", "FLUSH");
+    assert_eq!(mem(&mut c, "used_memory_scripts_eval"), 0);
+    assert_eq!(mem(&mut c, "used_memory_functions"), 200);
+    assert_eq!(mem(&mut c, "used_memory_vm_eval"), 0);
+}
