@@ -519,21 +519,23 @@ impl Db {
         self.expires.remove_hashed(h, key).is_some()
     }
 
-    /// Empties the db, returning the old tables so they can be dropped elsewhere.
-    /// A running snapshot saves the old contents first.
+    /// Empties the db, returning the old tables so they can be dropped elsewhere. A
+    /// running snapshot that has yet to save them keeps them instead (and empty tables
+    /// are returned).
     pub fn flush(&mut self) -> (DashTable<Obj>, DashTable<ExpireEntry>) {
-        self.snap_finish();
         self.expire_cursor = 0;
         self.avg_ttl = 0;
         self.slot_index = None;
+        if self.snap_retire() {
+            return Default::default();
+        }
         (self.keys.take(), self.expires.take())
     }
 
-    /// Swaps contents with another db (SWAPDB); ids stay.
-    /// A running snapshot saves both dbs' contents first.
+    /// Swaps contents with another db (SWAPDB); ids stay. Running snapshots go with
+    /// the contents they save.
     pub fn swap_contents(&mut self, other: &mut Db) {
-        self.snap_finish();
-        other.snap_finish();
+        self.snap_swap(other);
         std::mem::swap(&mut self.keys, &mut other.keys);
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);

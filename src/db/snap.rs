@@ -3,7 +3,13 @@
 //! bucket it is about to touch (`snap_guard`: one bucket of at most 8 entries, or an
 //! insert's probe window). Invariant: an unsaved bucket holds exactly entries of the
 //! dataset at the start (see `DashTable::snap_clear`).
-use super::{Db, Obj, ValueRef};
+//!
+//! Whole-db changes do not wait for the walk: SWAPDB swaps the snapshot with the tables
+//! (each snapshot writes under its own db id, so it follows the contents it saves), and
+//! FLUSHDB retires the tables into the snapshot, which walks them to the end and then
+//! frees them off the main thread.
+use super::{Db, ExpireEntry, Obj, ValueRef};
+use crate::ds::dash::DashTable;
 
 /// Where serialized entries go (the RDB encoder of `persist::snapshot`).
 pub trait SnapSink: Send {
@@ -33,7 +39,12 @@ pub struct DbSnap {
     /// Reads must save first too: their LRU/LFU touch changes the saved IDLE/FREQ.
     stamps: bool,
     sink: Box<dyn SnapSink>,
+    /// The tables the db held before a FLUSHDB: the walk goes on over them, and the
+    /// db's live tables (created after the snapshot started) are not part of it.
+    retired: Option<Box<Retired>>,
 }
+
+type Retired = (DashTable<Obj>, DashTable<ExpireEntry>);
 
 impl Db {
     /// Starts a snapshot of this db into `sink`. `stamps`: the file saves LRU idle times
@@ -45,12 +56,37 @@ impl Db {
             walked: self.keys.is_empty(),
             stamps,
             sink,
+            retired: None,
         }));
     }
 
-    /// Ends the snapshot of this db (finished or aborted), returning its sink.
+    /// Ends the snapshot of this db (finished or aborted), returning its sink. Tables
+    /// retired by a FLUSHDB are freed off the main thread.
     pub fn snap_detach(&mut self) -> Option<Box<dyn SnapSink>> {
-        self.snap.take().map(|s| s.sink)
+        let s = self.snap.take()?;
+        if let Some(r) = s.retired {
+            super::lazyfree::drop_later(r);
+        }
+        Some(s.sink)
+    }
+
+    /// FLUSHDB while the walk has not ended: the snapshot keeps the tables it has yet
+    /// to save and the db gets empty ones. False when there is nothing to keep (no
+    /// snapshot, the walk ended, or the live tables are not part of it already).
+    pub(super) fn snap_retire(&mut self) -> bool {
+        let Some(s) = self.snap.as_mut() else {
+            return false;
+        };
+        if s.walked || s.retired.is_some() {
+            return false;
+        }
+        s.retired = Some(Box::new((self.keys.take(), self.expires.take())));
+        true
+    }
+
+    /// SWAPDB: each snapshot follows the tables it saves (see the module comment).
+    pub(super) fn snap_swap(&mut self, other: &mut Db) {
+        std::mem::swap(&mut self.snap, &mut other.snap);
     }
 
     pub fn snap_sink(&mut self) -> Option<&mut (dyn SnapSink + 'static)> {
@@ -73,13 +109,14 @@ impl Db {
             if s.walked {
                 return true;
             }
-            let expires = &self.expires;
+            let (keys, expires) = match s.retired.as_deref_mut() {
+                Some((k, e)) => (k, &*e),
+                None => (&mut self.keys, &self.expires),
+            };
             let sink = &mut s.sink;
             // Splits append segments, so the walk ends at the current last one.
             let mut touched = 0u8;
-            let more =
-                self.keys
-                    .snap_save_segment(s.next_seg, |o| touched ^= warm(o), |o| save(expires, &mut **sink, o));
+            let more = keys.snap_save_segment(s.next_seg, |o| touched ^= warm(o), |o| save(expires, &mut **sink, o));
             std::hint::black_box(touched);
             if !more {
                 s.walked = true;
@@ -92,7 +129,7 @@ impl Db {
         }
     }
 
-    /// Serializes everything not saved yet (before a whole-db change: FLUSHDB, SWAPDB).
+    /// Serializes everything not saved yet (ending a snapshot at once).
     pub fn snap_finish(&mut self) {
         while !self.snap_walk(|| false, true) {}
     }
@@ -119,7 +156,7 @@ impl Db {
         let Some(s) = self.snap.as_mut() else {
             return;
         };
-        if s.walked {
+        if s.walked || s.retired.is_some() {
             return;
         }
         let expires = &self.expires;

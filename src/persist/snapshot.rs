@@ -176,7 +176,6 @@ pub struct Snapshot {
     pid: u32,
     progress: Arc<SaveProgress>,
     cancel: Arc<AtomicBool>,
-    next_db: usize,
     end_sent: bool,
 }
 
@@ -253,7 +252,6 @@ impl Snapshot {
             pid,
             progress,
             cancel,
-            next_db: 0,
             end_sent: false,
         })
     }
@@ -271,11 +269,9 @@ impl Snapshot {
                 backed_up |= !s.flush(false, false);
             }
         }
-        while let Some(db) = dbs.get_mut(self.next_db) {
-            if db.snap_walked() {
-                self.next_db += 1;
-                continue;
-            }
+        // The first db left to walk, looked up each time: SWAPDB moves a walk to
+        // another db, possibly one already passed.
+        while let Some(db) = dbs.iter_mut().find(|d| !d.snap_walked()) {
             if backed_up {
                 return Progress::Blocked;
             }
@@ -286,7 +282,6 @@ impl Snapshot {
                     Progress::Blocked
                 };
             }
-            self.next_db += 1;
             if start.elapsed() >= budget {
                 return Progress::Busy;
             }
@@ -616,12 +611,14 @@ mod tests {
             for _ in 0..rng.random_range(0..60) {
                 let d = [0, 0, 0, 1, 2, 3][rng.random_range(0..6)];
                 let k = key(rng.random_range(0..40_000));
-                if rng.random_range(0..2000) == 0 {
-                    let (a, b) = dbs.split_at_mut(3);
-                    a[1].swap_contents(&mut b[0]);
+                if rng.random_range(0..800) == 0 {
+                    let x = rng.random_range(1..4);
+                    let y = rng.random_range(0..x);
+                    let (a, b) = dbs.split_at_mut(x);
+                    a[y].swap_contents(&mut b[0]);
                     continue;
                 }
-                if rng.random_range(0..3000) == 0 {
+                if rng.random_range(0..1500) == 0 {
                     drop(dbs[d].flush());
                     continue;
                 }
@@ -684,9 +681,45 @@ mod tests {
 
     #[test]
     fn file_is_the_dataset_at_start_despite_writes() {
-        for seed in 0..4 {
+        for seed in 0..6 {
             writes_during_snapshot(seed, seed % 2 == 0);
         }
+    }
+
+    /// FLUSHDB and SWAPDB right after the start serialize nothing on the spot: the walk
+    /// follows the contents, and what is written to the dbs afterwards stays out.
+    #[test]
+    fn flush_and_swap_do_not_wait_for_the_walk() {
+        let mut dbs = dataset();
+        let before = model(&dbs);
+        let dir = temp_dir("flush-swap");
+        let dest = dir.join("dump.rdb");
+        let mut snap = Snapshot::start(&mut dbs, &opts(false), file_target(&dir, &dest), 0).unwrap();
+        let saved = |dbs: &mut [Db]| -> u64 { dbs.iter_mut().filter_map(|d| d.snap_sink().map(|s| s.bytes())).sum() };
+        assert!(snap.step(&mut dbs, Duration::ZERO) != Progress::Writing);
+        let at_start = saved(&mut dbs);
+        assert!(at_start < 1_000_000, "{at_start}");
+        drop(dbs[0].flush());
+        {
+            let (a, b) = dbs.split_at_mut(2);
+            a[1].swap_contents(&mut b[0]); // db 1 (unwalked) with the empty db 2
+        }
+        {
+            let (a, b) = dbs.split_at_mut(3);
+            a[0].swap_contents(&mut b[0]); // db 0 (flushed) with db 3
+        }
+        drop(dbs[2].flush()); // db 1's old contents, now in db 2
+        assert_eq!(saved(&mut dbs), at_start, "nothing was serialized on the spot");
+        assert!(dbs.iter().all(|d| d.is_empty() || d.id == 0));
+        for (d, i) in [(0usize, 1u32), (1, 2), (2, 3), (3, 4)] {
+            dbs[d].add(Obj::new_str(&key(100_000 + i), b"after"), 0);
+        }
+        while snap.step(&mut dbs, Duration::from_micros(200)) != Progress::Writing {}
+        snap.join(&mut dbs).unwrap();
+        let mut loaded: Vec<Db> = (0..4).map(Db::new).collect();
+        load(&std::fs::read(&dest).unwrap(), &mut loaded, 0, &Limits::default(), true).unwrap();
+        assert!(model(&loaded) == before, "the file is not the dataset at start");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
