@@ -165,8 +165,9 @@ fn total_system_memory() -> u64 {
         * 1024
 }
 
-/// Builds the INFO text for the requested section names (lowercase).
-pub fn info_string(srv: &mut Server, args: &[String]) -> String {
+/// Builds the INFO text for the requested section names (lowercase). Bytes: error
+/// codes in errorstats are whatever the error replies began with.
+pub fn info_string(srv: &mut Server, args: &[String]) -> Vec<u8> {
     let mut want: Vec<&str> = Vec::new();
     if args.is_empty() {
         want.extend(DEFAULT);
@@ -183,17 +184,40 @@ pub fn info_string(srv: &mut Server, args: &[String]) -> String {
             }
         }
     }
-    let mut out = String::new();
+    let mut out = Vec::new();
+    let mut text = String::new();
     for s in SECTIONS {
         if !want.contains(s) {
             continue;
         }
         if !out.is_empty() {
-            out.push_str("\r\n");
+            out.extend_from_slice(b"\r\n");
         }
-        section(srv, s, &mut out);
+        if *s == "errorstats" {
+            errorstats(srv, &mut out);
+            continue;
+        }
+        text.clear();
+        section(srv, s, &mut text);
+        out.extend_from_slice(text.as_bytes());
     }
     out
+}
+
+/// One line per error code, in byte order. Redis compat: server.c genRedisInfoString
+/// (a rax of codes) and getSafeInfoString (':' and line ends become '_').
+fn errorstats(srv: &Server, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"# Errorstats\r\n");
+    let mut rows: Vec<_> = srv.stats.errors.iter().collect();
+    rows.sort();
+    for (code, n) in rows {
+        out.extend_from_slice(b"errorstat_");
+        out.extend(
+            code.iter()
+                .map(|&c| if matches!(c, b':' | b'\r' | b'\n') { b'_' } else { c }),
+        );
+        out.extend_from_slice(format!(":count={n}\r\n").as_bytes());
+    }
 }
 
 fn section(srv: &mut Server, name: &str, o: &mut String) {
@@ -469,16 +493,6 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
                 );
             }
         }
-        "errorstats" => {
-            o.push_str("# Errorstats\r\n");
-            let mut rows: Vec<_> = srv.stats.errors.iter().collect();
-            rows.sort();
-            for (k, v) in rows {
-                // Redis compat: server.c getSafeInfoString: ':' and line ends become '_'.
-                let k = k.replace([':', '\r', '\n'], "_");
-                let _ = write!(o, "errorstat_{k}:count={v}\r\n");
-            }
-        }
         "latencystats" => {
             o.push_str("# Latencystats\r\n");
             let t = table();
@@ -536,7 +550,7 @@ fn info(ctx: &mut Ctx, a: &Args) -> CmdResult {
         .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
         .collect();
     let s = info_string(ctx.srv, &args);
-    ctx.out.verbatim(s.as_bytes(), "txt");
+    ctx.out.verbatim(&s, "txt");
     Ok(())
 }
 

@@ -238,16 +238,14 @@ fn run_command(rc: &mut RunCtx, argv: &[Vec<u8>]) -> Result<Vec<u8>, Vec<u8>> {
     let found = table.lookup_id(&v).and_then(|i| Some((i, *table.specs.get(i)?)));
     let argc = v.len() as i32;
     let Some((id, spec)) = found else {
-        call::count_error(srv, "ERR Unknown Redis command called from script");
+        call::count_error(srv, b"ERR Unknown Redis command called from script");
         return Err(b"Unknown Redis command called from script".to_vec());
     };
     let reject = |srv: &mut Server, msg: &[u8]| -> Result<Vec<u8>, Vec<u8>> {
         call::stat(srv, id).rejected += 1;
-        let text = String::from_utf8_lossy(msg.strip_prefix(b"-").unwrap_or(msg));
-        let text = if msg.starts_with(b"-") {
-            text.into_owned()
-        } else {
-            format!("ERR {text}")
+        let text = match msg.strip_prefix(b"-") {
+            Some(t) => t.to_vec(),
+            None => [&b"ERR "[..], msg].concat(),
         };
         call::count_error(srv, &text);
         srv.stats.err_prev = srv.stats.total_error_replies;
@@ -498,7 +496,7 @@ pub unsafe fn lua_to_reply(
     l: *mut lua_State,
     out: &mut ReplyBuf,
     script_resp3: bool,
-    errors: &mut Vec<(String, bool)>,
+    errors: &mut Vec<(Vec<u8>, bool)>,
 ) {
     lua_to_reply_at(l, out, script_resp3, errors, 0);
 }
@@ -545,13 +543,13 @@ unsafe fn lua_to_reply_at(
     l: *mut lua_State,
     out: &mut ReplyBuf,
     resp3: bool,
-    errors: &mut Vec<(String, bool)>,
+    errors: &mut Vec<(Vec<u8>, bool)>,
     depth: u32,
 ) {
     if depth > 2000 || ffi::lua_checkstack(l, 4) == 0 {
-        let e = "ERR reached lua stack limit".to_string();
-        out.error(&e);
-        errors.push((e, false));
+        let e = "ERR reached lua stack limit";
+        out.error(e);
+        errors.push((e.into(), false));
         ffi::lua_pop(l, 1);
         return;
     }
@@ -573,7 +571,7 @@ unsafe fn lua_to_reply_at(
                 ffi::lua_pop(l, 1);
                 let (msg, _, _, ignore) = error_info(l);
                 out.error_bytes(&msg);
-                errors.push((String::from_utf8_lossy(&msg).into_owned(), ignore));
+                errors.push((msg.to_vec(), ignore));
                 ffi::lua_pop(l, 1);
                 return;
             }

@@ -473,7 +473,7 @@ pub fn run_function(
     );
     let was_in_exec = std::mem::replace(&mut srv.in_exec, true);
     let prev_time = srv.script_time_ms.replace(now);
-    let mut errors: Vec<(String, bool)> = Vec::new();
+    let mut errors: Vec<(Vec<u8>, bool)> = Vec::new();
     // Safety: `l` is the state owned by srv.scripts, which is not replaced while the
     // script runs (SCRIPT FLUSH / FUNCTION FLUSH are refused from scripts); the Server
     // is reached only through the run context until `with_run` returns.
@@ -523,7 +523,7 @@ pub fn run_function(
                 let mut e = format!("ERR Error running script {name}, ").into_bytes();
                 e.extend_from_slice(&msg[..msg.len().min(100)]);
                 out.error_bytes(&e);
-                errors.push((String::from_utf8_lossy(&e).into_owned(), false));
+                errors.push((e, false));
             } else {
                 let (mut e, source, line, ignore) = api::error_info(l);
                 if let (Some(s), Some(li)) = (source, line) {
@@ -534,7 +534,7 @@ pub fn run_function(
                     e.push(b'.');
                 }
                 out.error_bytes(&e);
-                errors.push((String::from_utf8_lossy(&e).into_owned(), ignore));
+                errors.push((e, ignore));
             }
         } else {
             api::lua_to_reply(l, out, rc.map(|r| r.resp3).unwrap_or(false), &mut errors);

@@ -821,14 +821,15 @@ fn info(ctx: &mut Ctx, a: &Args) -> CmdResult {
         .filter(|s| **s != "sentinel")
         .map(|s| s.to_string())
         .collect();
-    let mut text = if base.is_empty() {
-        String::new()
+    let mut info = if base.is_empty() {
+        Vec::new()
     } else {
         crate::cmd::info::info_string(ctx.srv, &base)
     };
+    let mut text = String::new();
     if want.contains(&"sentinel") {
         let s = sentinel_of(ctx)?;
-        if !text.is_empty() {
+        if !info.is_empty() {
             text.push_str("\r\n");
         }
         let running = s.scripts.iter().filter(|x| x.child.is_some()).count();
@@ -861,7 +862,8 @@ fn info(ctx: &mut Ctx, a: &Args) -> CmdResult {
             );
         }
     }
-    ctx.out.verbatim(text.as_bytes(), "txt");
+    info.extend_from_slice(text.as_bytes());
+    ctx.out.verbatim(&info, "txt");
     Ok(())
 }
 

@@ -173,7 +173,7 @@ impl Server {
     /// Unblocks with an error reply (CLIENT UNBLOCK ERROR).
     pub fn unblock_error(&mut self, cid: usize, text: &str) {
         if self.unblock_client(cid).is_some() {
-            call::count_error(self, text);
+            call::count_error(self, text.as_bytes());
             if let Some(c) = self.clients.get_mut(cid) {
                 c.reply.error(text);
             }

@@ -39,7 +39,7 @@ fn reject(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf, e: &
         // without the ERR code, which the plain reply adds.
         let why = e.text().strip_prefix("ERR ").unwrap_or(e.text());
         let text = format!("EXECABORT Transaction discarded because of: {why}");
-        count_error(srv, &text);
+        count_error(srv, text.as_bytes());
         out.error(&text);
         // Redis compat: multi.c execCommandAbort shows the refused EXEC to MONITOR
         // clients.
@@ -54,7 +54,7 @@ fn reject(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf, e: &
 
 /// Writes an error reply and counts it in INFO errorstats.
 pub fn write_error(srv: &mut Server, out: &mut ReplyBuf, e: &CmdError) {
-    count_error(srv, e.text());
+    count_error(srv, e.text().as_bytes());
     out.error(e.text());
 }
 
@@ -62,10 +62,10 @@ pub fn write_error(srv: &mut Server, out: &mut ReplyBuf, e: &CmdError) {
 /// Counts an error reply under its code: the first word when a space ends it within the
 /// first 31 bytes, else ERR (a script's `{err='bad'}` counts as ERR). Redis compat:
 /// networking.c afterErrorReply.
-pub fn count_error(srv: &mut Server, text: &str) {
-    let code = match text.bytes().take(31).position(|c| c == b' ') {
-        Some(i) => text.get(..i).unwrap_or("ERR"),
-        None => "ERR",
+pub fn count_error(srv: &mut Server, text: &[u8]) {
+    let code = match text.iter().take(31).position(|&c| c == b' ') {
+        Some(i) => &text[..i],
+        None => b"ERR",
     };
     srv.stats.total_error_replies += 1;
     match srv.stats.errors.get_mut(code) {
@@ -73,7 +73,7 @@ pub fn count_error(srv: &mut Server, text: &str) {
         None => {
             // Redis compat: server.c caps distinct error codes at 128.
             if srv.stats.errors.len() < 128 {
-                srv.stats.errors.insert(code.to_string(), 1);
+                srv.stats.errors.insert(code.to_vec(), 1);
             }
         }
     }

@@ -97,7 +97,7 @@ pub struct Stats {
     pub cmd: Vec<CmdStat>,
     /// Per command id: call latency in nanoseconds (INFO latencystats).
     pub latency: Vec<Option<crate::ds::histogram::Histogram>>,
-    pub errors: HashMap<String, u64>,
+    pub errors: HashMap<Vec<u8>, u64>,
     /// Samples of the counters for the instantaneous metrics.
     pub samples: Vec<Sample>,
 }

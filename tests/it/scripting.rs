@@ -646,11 +646,20 @@ fn error_codes_and_containers_are_counted_as_redis_counts_them() {
     assert_eq!(cmd!(c, "EVAL", "return {err='MY code'}", "0"), b"-MY code\r\n");
     // A ':' in a code would break the INFO line: it is shown as '_'.
     assert_eq!(cmd!(c, "EVAL", "return {err='A:B c'}", "0"), b"-A:B c\r\n");
-    let errs = String::from_utf8(cmd!(c, "INFO", "errorstats")).unwrap();
+    // A code that is not UTF-8 is counted and shown byte for byte, in byte order.
+    let odd = b"\xff\xfeBAD message";
+    let mut reply = vec![b'-'];
+    reply.extend_from_slice(odd);
+    reply.extend_from_slice(b"\r\n");
+    assert_eq!(c.cmd(&[b"EVAL", b"return {err=ARGV[1]}", b"0", odd]), reply);
+    let raw = cmd!(c, "INFO", "errorstats");
+    let tail = b"errorstat_MY:count=1\r\nerrorstat_\xff\xfeBAD:count=1\r\n\r\n";
+    assert!(raw.ends_with(tail), "{}", String::from_utf8_lossy(&raw));
+    let errs = String::from_utf8_lossy(&raw).into_owned();
     assert!(errs.contains("errorstat_ERR:count=4\r\n"), "{errs}");
     assert!(errs.contains("errorstat_MY:count=1\r\n"), "{errs}");
     assert!(errs.contains("errorstat_A_B:count=1\r\n"), "{errs}");
-    assert_eq!(errs.matches("errorstat_").count(), 3, "{errs}");
+    assert_eq!(errs.matches("errorstat_").count(), 4, "{errs}");
     let stats = String::from_utf8(cmd!(c, "INFO", "commandstats")).unwrap();
     for name in ["object", "script"] {
         let want = format!("cmdstat_{name}:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0\r\n");
