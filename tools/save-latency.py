@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""save-latency.py - what a background save costs the clients of a server.
+
+Usage: save-latency.py BINARY PORT wholedb
+       save-latency.py BINARY PORT bigvalue zset|list|hash|set
+
+Starts BINARY (ferrodis or redis-server) on PORT in a scratch directory, then:
+
+  wholedb   fills db 0 with 3M keys of 100 bytes (DEBUG POPULATE), starts BGSAVE and
+            at once times SWAPDB 0 1; then, after that save, again with FLUSHDB ASYNC.
+  bigvalue  builds one value of 2M elements of the given type, starts BGSAVE and
+            measures the slowest PING round trip of a second client pinging every
+            millisecond until the save ends.
+
+Prints one line per measurement; the server is shut down at the end.
+"""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+
+class Client:
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port))
+        self.f = self.s.makefile("rb")
+
+    def cmd(self, *args):
+        parts = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.s.sendall(b"".join(parts))
+        line = self.f.readline()
+        if line[:1] == b"$" and int(line[1:]) >= 0:
+            return self.f.read(int(line[1:]) + 2)[:-2]
+        return line
+
+
+def start(binary, port):
+    d = tempfile.mkdtemp()
+    p = subprocess.Popen(
+        [binary, "--port", str(port), "--save", "", "--appendonly", "no",
+         "--enable-debug-command", "yes", "--dir", d],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=d)
+    deadline = time.time() + 10
+    while True:
+        try:
+            return p, Client(port)
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def wait_save(c):
+    while b"rdb_bgsave_in_progress:1" in c.cmd("INFO", "persistence"):
+        time.sleep(0.02)
+
+
+def wholedb(name, c):
+    c.cmd("DEBUG", "POPULATE", 3_000_000, "key", 100)
+    for op in (("SWAPDB", 0, 1), ("FLUSHDB", "ASYNC")):
+        c.cmd("BGSAVE")
+        t = time.perf_counter()
+        c.cmd(*op)
+        took = time.perf_counter() - t
+        wait_save(c)
+        print(f"{name} {op[0]} right after BGSAVE: {took * 1000:.1f} ms")
+        c.cmd("DEBUG", "POPULATE", 3_000_000, "key", 100)
+
+
+FILL = {
+    "zset": "redis.call('zadd', KEYS[1], i, 'member:' .. i)",
+    "list": "redis.call('rpush', KEYS[1], 'element:' .. i)",
+    "hash": "redis.call('hset', KEYS[1], 'field:' .. i, 'v' .. i)",
+    "set": "redis.call('sadd', KEYS[1], 'member:' .. i)",
+}
+
+
+def bigvalue(name, c, port, kind):
+    step = 200_000
+    for lo in range(1, 2_000_001, step):
+        c.cmd("EVAL", f"for i = {lo}, {lo + step - 1} do {FILL[kind]} end return 1", 1, "big")
+    pinger = Client(port)
+    worst, done = [0.0], threading.Event()
+
+    def ping():
+        while not done.is_set():
+            t = time.perf_counter()
+            pinger.cmd("PING")
+            worst[0] = max(worst[0], time.perf_counter() - t)
+            time.sleep(0.001)
+
+    th = threading.Thread(target=ping)
+    th.start()
+    time.sleep(0.3)
+    worst[0] = 0.0
+    t = time.perf_counter()
+    c.cmd("BGSAVE")
+    time.sleep(0.2)
+    wait_save(c)
+    done.set()
+    th.join()
+    print(f"{name} {kind} of 2M elements: slowest PING during BGSAVE {worst[0] * 1000:.1f} ms, "
+          f"save {time.perf_counter() - t:.2f} s")
+
+
+def main():
+    if len(sys.argv) < 4 or sys.argv[3] not in ("wholedb", "bigvalue"):
+        sys.exit(__doc__)
+    binary, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    p, c = start(binary, port)
+    name = os.path.basename(binary)
+    try:
+        if mode == "wholedb":
+            wholedb(name, c)
+        else:
+            kind = sys.argv[4] if len(sys.argv) > 4 else "zset"
+            if kind not in FILL:
+                sys.exit(__doc__)
+            bigvalue(name, c, port, kind)
+    finally:
+        try:
+            c.cmd("SHUTDOWN", "NOSAVE")
+        except OSError:
+            pass
+        p.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
