@@ -239,8 +239,7 @@ impl Functions {
     /// and record, each function's name, description, record and entries. Redis compat:
     /// functions.c functionsMemoryOverhead, close to its figures rather than equal.
     pub fn caches_memory(&self) -> u64 {
-        use crate::util::mem::alloc_size;
-        let sds = |n: usize| alloc_size(super::sds_header(n) + n + 1);
+        use super::sds_size as sds;
         let mut total = FUNCTIONS_BASE_MEMORY + super::table_slots(self.index.len()) * 8;
         for lib in self.libs.values() {
             total += 24 + sds(lib.name.len()) + sds(lib.code.len());

@@ -293,22 +293,23 @@ impl Scripts {
 /// holds its bytes inline up to 44 of them) and its table entry. Redis compat: eval.c
 /// luaCreateFunction.
 fn cached_script_size(body: usize) -> usize {
-    use crate::util::mem::alloc_size;
     let body = if body <= 44 {
-        alloc_size(16 + 3 + body + 1) - 16
+        crate::util::mem::alloc_size(16 + 3 + body + 1) - 16
     } else {
-        alloc_size(sds_header(body) + body + 1)
+        sds_size(body)
     };
-    alloc_size(3 + 40 + 1) + body + 24 + 16
+    sds_size(40) + body + 24 + 16
 }
 
-/// The header bytes of a Redis string of `len` bytes. Redis compat: sds.c sdsReqType.
-pub fn sds_header(len: usize) -> usize {
-    match len {
+/// What a Redis string of `len` bytes takes: its header (sized by `len`), the bytes and
+/// a terminator, in an allocator size class. Redis compat: sds.c sdsReqType.
+pub fn sds_size(len: usize) -> usize {
+    let header = match len {
         0..=255 => 3,
         256..=65535 => 5,
         _ => 9,
-    }
+    };
+    crate::util::mem::alloc_size(header + len + 1)
 }
 
 /// The slots of a Redis dict holding `n` entries: none when empty, else a power of two
