@@ -2,13 +2,14 @@
 """save-latency.py - what a background save costs the clients of a server.
 
 Usage: save-latency.py BINARY PORT wholedb
-       save-latency.py BINARY PORT bigvalue zset|list|hash|set
+       save-latency.py BINARY PORT bigvalue zset|list|hash|set|string
 
 Starts BINARY (ferrodis or redis-server) on PORT in a scratch directory, then:
 
   wholedb   fills db 0 with 3M keys of 100 bytes (DEBUG POPULATE), starts BGSAVE and
             at once times SWAPDB 0 1; then, after that save, again with FLUSHDB ASYNC.
-  bigvalue  builds one value of 2M elements of the given type, starts BGSAVE and
+  bigvalue  builds one value of 2M elements of the given type (a string: 256 MB of
+            incompressible bytes), starts BGSAVE and
             measures the slowest PING round trip of a second client pinging every
             millisecond until the save ends.
 
@@ -82,8 +83,12 @@ FILL = {
 
 
 def bigvalue(name, c, port, kind):
+    if kind == "string":
+        block = os.urandom(1 << 20)
+        for i in range(256):
+            c.cmd("SETRANGE", "big", i << 20, block)
     step = 200_000
-    for lo in range(1, 2_000_001, step):
+    for lo in range(1, 2_000_001 if kind in FILL else 1, step):
         c.cmd("EVAL", f"for i = {lo}, {lo + step - 1} do {FILL[kind]} end return 1", 1, "big")
     pinger = Client(port)
     worst, done = [0.0], threading.Event()
@@ -105,7 +110,8 @@ def bigvalue(name, c, port, kind):
     wait_save(c)
     done.set()
     th.join()
-    print(f"{name} {kind} of 2M elements: slowest PING during BGSAVE {worst[0] * 1000:.1f} ms, "
+    size = "256 MB" if kind == "string" else "2M elements"
+    print(f"{name} {kind} of {size}: slowest PING during BGSAVE {worst[0] * 1000:.1f} ms, "
           f"save {time.perf_counter() - t:.2f} s")
 
 
@@ -120,7 +126,7 @@ def main():
             wholedb(name, c)
         else:
             kind = sys.argv[4] if len(sys.argv) > 4 else "zset"
-            if kind not in FILL:
+            if kind not in FILL and kind != "string":
                 sys.exit(__doc__)
             bigvalue(name, c, port, kind)
     finally:

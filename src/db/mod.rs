@@ -345,6 +345,9 @@ impl Db {
     pub fn rehash_value(&mut self, key: &[u8]) {
         const STEPS: usize = 15;
         let h = self.keys.hash(key);
+        // A resize moves elements between buckets: a value being saved in steps must
+        // not see one (see `snap`).
+        self.snap_guard(h, key);
         match self.keys.get_mut_hashed(h, key).and_then(|o| o.heap_mut()) {
             Some(Value::Set(d)) => d.rehash_steps(STEPS.min(d.len())),
             Some(Value::Hash(d)) => d.rehash_steps(STEPS.min(d.len())),

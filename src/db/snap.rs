@@ -4,10 +4,17 @@
 //! insert's probe window). Invariant: an unsaved bucket holds exactly entries of the
 //! dataset at the start (see `DashTable::snap_clear`).
 //!
+//! A value too big to save in one go (`SnapSink::in_parts`) is queued by the walk and
+//! saved over several steps, looked up by key each time; any write to it (and a read that
+//! would move its incremental resize) first saves the rest of it, so between steps it is
+//! exactly what it was when the snapshot started.
+//!
 //! Whole-db changes do not wait for the walk: SWAPDB swaps the snapshot with the tables
 //! (each snapshot writes under its own db id, so it follows the contents it saves), and
 //! FLUSHDB retires the tables into the snapshot, which walks them to the end and then
 //! frees them off the main thread.
+use std::collections::VecDeque;
+
 use super::{Db, ExpireEntry, Obj, ValueRef};
 use crate::ds::dash::DashTable;
 
@@ -23,6 +30,15 @@ pub trait SnapSink: Send {
     /// Hands queued output on (`seal`: the partial chunk too), without waiting unless
     /// `wait`. True when nothing is left queued.
     fn flush(&mut self, seal: bool, wait: bool) -> bool;
+    /// Whether `o` is saved over several steps (`part`) rather than by `entry`.
+    fn in_parts(&self, o: &Obj) -> bool;
+    /// Saves more of `o`, starting it when no value is under way: about `budget`
+    /// elements (`usize::MAX`: all the rest). True once the entry is complete (its output
+    /// is handed on as one piece). One value is under way at a time.
+    fn part(&mut self, o: &Obj, expire_at: Option<i64>, budget: usize) -> bool;
+    /// The snapshot cannot be completed (a value queued for `part` is gone): the save
+    /// must fail.
+    fn fail(&mut self);
     /// Entries saved so far, encoded size in bytes.
     fn bytes(&self) -> u64;
     /// `bytes` were saved ahead of the walk because a write was about to touch them
@@ -34,8 +50,13 @@ pub trait SnapSink: Send {
 pub struct DbSnap {
     /// The next segment (by index) the walk saves.
     next_seg: usize,
-    /// Every segment was walked: nothing unsaved is left.
+    /// Every segment was walked and every queued value saved: nothing unsaved is left.
     walked: bool,
+    /// Every segment was walked (queued values may be left).
+    segs_done: bool,
+    /// Keys of big values the walk met, saved in steps from the front (see the module
+    /// comment).
+    queued: VecDeque<Box<[u8]>>,
     /// Reads must save first too: their LRU/LFU touch changes the saved IDLE/FREQ.
     stamps: bool,
     sink: Box<dyn SnapSink>,
@@ -54,6 +75,8 @@ impl Db {
         self.snap = Some(Box::new(DbSnap {
             next_seg: 0,
             walked: self.keys.is_empty(),
+            segs_done: false,
+            queued: VecDeque::new(),
             stamps,
             sink,
             retired: None,
@@ -114,15 +137,42 @@ impl Db {
                 None => (&mut self.keys, &self.expires),
             };
             let sink = &mut s.sink;
-            // Splits append segments, so the walk ends at the current last one.
-            let mut touched = 0u8;
-            let more = keys.snap_save_segment(s.next_seg, |o| touched ^= warm(o), |o| save(expires, &mut **sink, o));
-            std::hint::black_box(touched);
-            if !more {
+            if let Some(key) = s.queued.front() {
+                let done = match keys.get_hashed(keys.hash(key), key) {
+                    Some(o) => sink.part(o, expire_of(expires, o), PART_STEP),
+                    None => {
+                        sink.fail();
+                        true
+                    }
+                };
+                if done {
+                    s.queued.pop_front();
+                }
+            } else if s.segs_done {
                 s.walked = true;
                 return true;
+            } else {
+                // Splits append segments, so the walk ends at the current last one.
+                let mut touched = 0u8;
+                let queued = &mut s.queued;
+                let more = keys.snap_save_segment(
+                    s.next_seg,
+                    |o| touched ^= warm(o),
+                    |o| {
+                        if sink.in_parts(o) {
+                            queued.push_back(o.key().into());
+                        } else {
+                            save(expires, &mut **sink, o);
+                        }
+                    },
+                );
+                std::hint::black_box(touched);
+                if !more {
+                    s.segs_done = true;
+                    continue;
+                }
+                s.next_seg += 1;
             }
-            s.next_seg += 1;
             if !s.sink.segment_done(wait) || over_budget() {
                 return false;
             }
@@ -162,6 +212,17 @@ impl Db {
         let expires = &self.expires;
         let sink = &mut s.sink;
         let before = sink.bytes();
+        if let Some(i) = s.queued.iter().position(|k| **k == *key) {
+            // A queued value about to change: the rest of it is saved first.
+            match self.keys.get_hashed(h, key) {
+                Some(o) if i == 0 => {
+                    sink.part(o, expire_of(expires, o), usize::MAX);
+                }
+                Some(o) => save(expires, &mut **sink, o),
+                None => sink.fail(),
+            }
+            s.queued.remove(i);
+        }
         if !self.keys.snap_save_key(h, key, |o| save(expires, &mut **sink, o)) {
             // An insert: it may land anywhere in its probe window (or the stash).
             self.keys.snap_save_window(h, |o| save(expires, &mut **sink, o));
@@ -174,13 +235,19 @@ impl Db {
     }
 }
 
-fn save(expires: &crate::ds::dash::DashTable<super::ExpireEntry>, sink: &mut dyn SnapSink, o: &Obj) {
-    let at = if o.has_expire() {
+/// Elements a step of a value saved in parts saves.
+const PART_STEP: usize = 4096;
+
+fn expire_of(expires: &DashTable<ExpireEntry>, o: &Obj) -> Option<i64> {
+    if o.has_expire() {
         expires.get(o.key()).map(|e| e.at)
     } else {
         None
-    };
-    sink.entry(o, at);
+    }
+}
+
+fn save(expires: &DashTable<ExpireEntry>, sink: &mut dyn SnapSink, o: &Obj) {
+    sink.entry(o, expire_of(expires, o));
 }
 
 /// A cheap read of an entry's header, value pointer and first value byte, to pull them

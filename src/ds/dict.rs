@@ -808,6 +808,28 @@ impl<T: DashKey> Dict<T> {
         }
     }
 
+    /// Visits whole buckets from bucket `pos` (counting the old table's buckets, then the
+    /// new one's while resizing) until at least `min` elements were seen; returns where to
+    /// go on, or None when every bucket was visited. The walk sees every element once only
+    /// if the dict does not change (nor resize) between calls.
+    pub fn walk_from<F: FnMut(&T)>(&self, pos: usize, min: usize, mut f: F) -> Option<usize> {
+        let to: &[Link<T>] = match &self.rehash {
+            Some(r) => &r.to,
+            None => &[],
+        };
+        let mut seen = 0;
+        for (i, b) in self.table.iter().chain(to.iter()).enumerate().skip(pos) {
+            for e in chain(b) {
+                f(e);
+                seen += 1;
+            }
+            if seen >= min {
+                return Some(i + 1);
+            }
+        }
+        None
+    }
+
     /// Active defragmentation from bucket `pos` (counting the old table's buckets, then
     /// the new one's while resizing) until about `budget` elements were visited: each
     /// node is offered to `d`, then `f` handles what the element owns. Returns where to

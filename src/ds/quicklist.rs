@@ -1256,6 +1256,21 @@ impl QuickList {
         self.iter_from(0)
     }
 
+    /// The elements of node `ni` (counting from the head) and whether it is a plain node.
+    pub fn node_elems(&self, ni: usize) -> Option<(bool, Iter<'_>)> {
+        let node = self.nodes.get(ni)?;
+        let it = Iter {
+            nodes: self.nodes.range(ni..=ni),
+            buf: &[],
+            plain: false,
+            off: 0,
+            cold: Vec::new(),
+            cold_off: 0,
+            remaining: node.count as usize,
+        };
+        Some((node.plain, it))
+    }
+
     /// Heap bytes owned (node deque and node buffers, rounded to allocator size classes).
     pub fn mem_usage(&self) -> usize {
         alloc_size(self.nodes.capacity() * std::mem::size_of::<Node>())

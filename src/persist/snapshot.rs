@@ -13,11 +13,12 @@ use std::thread::JoinHandle;
 use super::child::{ChildWriter, WriteError};
 use std::time::{Duration, Instant};
 
-use super::rdb::file::{saves_stamps, write_entry, write_header, SaveOpts};
+use super::rdb::file::{saves_stamps, write_entry, write_entry_head, write_header, SaveOpts};
 use super::rdb::op;
 use super::rdb::prim::{encode_deferred, Writer};
+use super::rdb::value::{saved_in_steps, value_begin, value_step, write_value, Resume};
 use crate::db::snap::SnapSink;
-use crate::db::{Db, Obj};
+use crate::db::{Db, Obj, ValueRef};
 use crate::util::crc64::Crc64;
 
 /// A chunk is handed on once its raw bytes pass this.
@@ -28,11 +29,25 @@ const QUEUE_CHUNKS: usize = 8;
 /// waits for the writer (a pause bounded by the disk, keeping memory bounded).
 const BACKLOG_BYTES: usize = 4 * 1024 * 1024;
 
+/// Serialized bytes and the spans of their strings still to compress.
+type Part = (Vec<u8>, Vec<(usize, usize)>);
+
 /// Serialized entries; strings that may compress are still raw (see `Writer::deferred`).
 struct Chunk {
     buf: Vec<u8>,
     spans: Vec<(usize, usize)>,
+    /// Bytes that follow `buf`, in the same form: a value saved in steps is kept in
+    /// pieces of about CHUNK_BYTES (no buffer grows by copying) and handed on whole.
+    more: Vec<Part>,
     keys: u64,
+    /// The snapshot could not be completed: the writer fails the save.
+    failed: bool,
+}
+
+impl Chunk {
+    fn len(&self) -> usize {
+        self.buf.len() + self.more.iter().map(|(b, _)| b.len()).sum::<usize>()
+    }
 }
 
 enum Msg {
@@ -72,6 +87,33 @@ struct DbSink {
     may_wait: bool,
     /// The writer stopped (failed or aborted): output is dropped.
     dead: bool,
+    /// A value being saved in steps, in a buffer of its own (its entry is handed on
+    /// whole: chunks of other dbs must not come between its bytes).
+    part: Option<Piece>,
+}
+
+/// A value being saved in steps: the pieces written, the one being written, and where
+/// its value goes on.
+struct Piece {
+    done: Vec<Part>,
+    w: Writer,
+    at: Resume,
+}
+
+impl Piece {
+    fn into_chunk(mut self, failed: bool) -> Chunk {
+        let spans = self.w.deferred.take().unwrap_or_default();
+        self.done.push((self.w.buf, spans));
+        let mut parts = self.done.into_iter();
+        let (buf, spans) = parts.next().unwrap_or_default();
+        Chunk {
+            buf,
+            spans,
+            more: parts.collect(),
+            keys: 1,
+            failed,
+        }
+    }
 }
 
 impl DbSink {
@@ -81,9 +123,36 @@ impl DbSink {
         }
         let spans = self.w.deferred.replace(Vec::new()).unwrap_or_default();
         let buf = std::mem::take(&mut self.w.buf);
-        self.backlog_bytes += buf.len();
         let keys = std::mem::take(&mut self.keys);
-        self.backlog.push_back(Chunk { buf, spans, keys });
+        self.queue(Chunk {
+            buf,
+            spans,
+            more: Vec::new(),
+            keys,
+            failed: false,
+        });
+    }
+
+    fn queue(&mut self, c: Chunk) {
+        self.backlog_bytes += c.len();
+        self.backlog.push_back(c);
+    }
+
+    /// A writer holding SELECTDB for this db, for an entry handed on by itself.
+    fn piece_writer(&self) -> Writer {
+        let mut w = Writer::new_deferred(self.opts.compress);
+        w.byte(op::SELECTDB);
+        w.len(self.id as u64);
+        w
+    }
+
+    fn queue_piece(&mut self, w: Writer, failed: bool) {
+        let p = Piece {
+            done: Vec::new(),
+            w,
+            at: Resume::List(0),
+        };
+        self.queue(p.into_chunk(failed));
     }
 
     /// Sends queued chunks while the channel takes them; when full, waits only while the
@@ -94,7 +163,7 @@ impl DbSink {
                 self.backlog.clear();
                 break;
             }
-            let n = c.buf.len();
+            let n = c.len();
             match self.tx.try_send(Msg::Chunk(c)) {
                 Ok(()) => {}
                 Err(TrySendError::Disconnected(_)) => self.dead = true,
@@ -131,6 +200,67 @@ impl SnapSink for DbSink {
         write_entry(&mut self.w, o, expire_at, &self.opts);
         self.bytes += (self.w.buf.len() - before) as u64;
         self.keys += 1;
+    }
+
+    fn in_parts(&self, o: &Obj) -> bool {
+        saved_in_steps(o)
+    }
+
+    fn part(&mut self, o: &Obj, expire_at: Option<i64>, budget: usize) -> bool {
+        if self.dead {
+            self.part = None;
+            return true;
+        }
+        let mut p = match self.part.take() {
+            Some(p) => p,
+            None => {
+                let mut w = self.piece_writer();
+                write_entry_head(&mut w, o, expire_at, &self.opts);
+                let Some(at) = value_begin(&mut w, o) else {
+                    write_value(&mut w, o);
+                    self.bytes += w.buf.len() as u64;
+                    self.queue_piece(w, false);
+                    return true;
+                };
+                if let (Resume::Str(_), ValueRef::Str(s)) = (at, o.value()) {
+                    // A string's bytes stay in one buffer (it may be compressed whole).
+                    w.buf.reserve_exact(s.len());
+                }
+                self.bytes += w.buf.len() as u64;
+                Piece {
+                    done: Vec::new(),
+                    w,
+                    at,
+                }
+            }
+        };
+        let before = p.w.buf.len();
+        let res = value_step(&mut p.w, o, &mut p.at, budget);
+        self.bytes += (p.w.buf.len() - before) as u64;
+        match res {
+            Some(false) => {
+                if p.w.buf.len() >= CHUNK_BYTES && !matches!(p.at, Resume::Str(_)) {
+                    let w = std::mem::replace(&mut p.w, Writer::new_deferred(self.opts.compress));
+                    p.done.push((w.buf, w.deferred.unwrap_or_default()));
+                }
+                self.part = Some(p);
+                false
+            }
+            Some(true) => {
+                self.queue(p.into_chunk(false));
+                true
+            }
+            None => {
+                self.fail();
+                true
+            }
+        }
+    }
+
+    fn fail(&mut self) {
+        self.part = None;
+        let w = self.piece_writer();
+        self.queue_piece(w, true);
     }
 
     fn bytes(&self) -> u64 {
@@ -226,7 +356,9 @@ impl Snapshot {
         let _ = tx.send(Msg::Chunk(Chunk {
             buf: w.buf,
             spans,
+            more: Vec::new(),
             keys: 0,
+            failed: false,
         }));
         let stamps = saves_stamps(opts.policy);
         for db in dbs.iter_mut().filter(|d| opts.data && !d.is_empty()) {
@@ -243,6 +375,7 @@ impl Snapshot {
                 chunk_bytes: if key_delay_us > 0 { 0 } else { CHUNK_BYTES },
                 may_wait: key_delay_us == 0,
                 dead: false,
+                part: None,
             };
             db.snap_attach(Box::new(sink), stamps);
         }
@@ -480,19 +613,26 @@ fn write_chunks(
         }
         match msg {
             Msg::Chunk(c) => {
-                let bytes = if c.spans.is_empty() {
-                    &c.buf
-                } else {
-                    out.buf.clear();
-                    if !encode_deferred(&c.buf, &c.spans, &mut out) {
-                        return Err(WriteError::Failed("Internal error encoding the snapshot".into()));
-                    }
-                    &out.buf
-                };
-                if checksum {
-                    crc.update(bytes);
+                if c.failed {
+                    return Err(WriteError::Failed(
+                        "Internal error: a value changed while it was saved".into(),
+                    ));
                 }
-                child.write(bytes)?;
+                for (buf, spans) in std::iter::once((&c.buf, &c.spans)).chain(c.more.iter().map(|(b, s)| (b, s))) {
+                    let bytes = if spans.is_empty() {
+                        buf
+                    } else {
+                        out.buf.clear();
+                        if !encode_deferred(buf, spans, &mut out) {
+                            return Err(WriteError::Failed("Internal error encoding the snapshot".into()));
+                        }
+                        &out.buf
+                    };
+                    if checksum {
+                        crc.update(bytes);
+                    }
+                    child.write(bytes)?;
+                }
                 progress.keys_written.fetch_add(c.keys, Ordering::Relaxed);
                 child.pause(c.keys.saturating_mul(key_delay_us), cancel)?;
             }
@@ -520,26 +660,99 @@ mod tests {
 
     use super::*;
     use crate::db::evict::{Lfu, Policy};
-    use crate::db::Limits;
+    use crate::db::{Limits, Value, ValueRef};
     use crate::persist::rdb::file::load;
-    use crate::persist::rdb::value::{type_of, write_value};
+    use crate::persist::rdb::value::type_of;
 
-    /// Per db: key -> (type byte + uncompressed RDB value, expire time).
-    type Model = Vec<BTreeMap<Vec<u8>, (Vec<u8>, Option<i64>)>>;
+    /// Per db: key -> (type byte and elements, sets and hashes sorted; expire time).
+    type Model = Vec<BTreeMap<Vec<u8>, ((u8, Vec<Vec<u8>>), Option<i64>)>>;
+
+    fn canon(o: &Obj) -> (u8, Vec<Vec<u8>>) {
+        let mut elems: Vec<Vec<u8>> = match o.value() {
+            ValueRef::Str(s) => vec![s.to_vec()],
+            ValueRef::List(l) => return (type_of(o), l.iter().map(|e| e.into_owned()).collect()),
+            ValueRef::Set(s) => s.iter().map(|e| e.into_owned()).collect(),
+            ValueRef::Hash(h) => h.iter().map(|(f, v)| [f, b"=", v].concat()).collect(),
+            ValueRef::ZSet(z) => {
+                return (
+                    type_of(o),
+                    z.iter_from(0).map(|(m, sc)| [m, &sc.to_le_bytes()].concat()).collect(),
+                )
+            }
+            ValueRef::Stream(_) => unreachable!("no streams in these tests"),
+        };
+        elems.sort();
+        (type_of(o), elems)
+    }
 
     fn model(dbs: &[Db]) -> Model {
         dbs.iter()
             .map(|db| {
                 db.iter()
-                    .map(|o| {
-                        let mut w = Writer::new(false);
-                        w.byte(type_of(o));
-                        write_value(&mut w, o);
-                        (o.key().to_vec(), (w.buf, db.get_expire(o.key())))
-                    })
+                    .map(|o| (o.key().to_vec(), (canon(o), db.get_expire(o.key()))))
                     .collect()
             })
             .collect()
+    }
+
+    /// Keys of values big enough to be saved in steps (see `big_values`).
+    const BIG: [&[u8]; 5] = [b"big:list", b"big:set", b"big:hash", b"big:zset", b"big:str"];
+
+    /// One big value of each kind saved in steps, in `db`.
+    fn big_values(db: &mut Db, n: usize) {
+        let lim = Limits::default();
+        let mut l = crate::ds::quicklist::QuickList::new(-2);
+        let mut set = crate::ds::dict::Dict::new();
+        let mut hash = crate::ds::dict::Dict::new();
+        let mut zs = Vec::new();
+        for i in 0..n {
+            let e = format!("elem-{i}-{}", "y".repeat(i % 30));
+            l.push_back(e.as_bytes());
+            set.insert(crate::db::set::Member::new(e.as_bytes()));
+            hash.insert(crate::db::hash::Pair::new(e.as_bytes(), format!("{i}").as_bytes()));
+            zs.push((e.into_bytes(), (i % 1000) as f64 / 7.0));
+        }
+        zs.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        db.add(Obj::new_value(BIG[0], Value::List(l)), 0);
+        db.add(Obj::new_value(BIG[1], Value::Set(set)), 0);
+        db.add(Obj::new_value(BIG[2], Value::Hash(hash)), 0);
+        db.add(crate::db::zset::zset_from_sorted(BIG[3], &zs, &lim), 0);
+        let text: Vec<u8> = (0..n * 1200).map(|i| b"abcdefghij"[(i * 7 + i / 13) % 10]).collect();
+        db.add(Obj::new_value(BIG[4], Value::Str(text)), 0);
+        for k in BIG {
+            assert!(saved_in_steps(db.get(k, 0).unwrap()), "{}", String::from_utf8_lossy(k));
+        }
+        db.set_expire(BIG[1], 9_000);
+    }
+
+    /// A change to one of the big values (or its key).
+    fn change_big(db: &mut Db, rng: &mut SmallRng) {
+        let lim = Limits::default();
+        let k = BIG[rng.random_range(0..BIG.len())];
+        match rng.random_range(0..10) {
+            0 => {
+                db.remove(k);
+            }
+            1 => {
+                db.set_expire(k, 7_000);
+            }
+            2 => db.rehash_value(k),
+            _ => {
+                let Some(o) = db.get_mut(k, 0) else { return };
+                let e = format!("changed-{}", rng.random_range(0..1_000_000u32));
+                if let Some(mut s) = o.set_mut(&lim) {
+                    s.add(e.as_bytes());
+                } else if let Some(mut h) = o.hash_mut(&lim) {
+                    h.set(e.as_bytes(), b"new");
+                } else if let Some(mut z) = o.zset_mut(&lim) {
+                    z.insert(e.as_bytes(), -1.0);
+                } else if let Some(Value::List(l)) = o.heap_mut() {
+                    l.push_front(e.as_bytes());
+                } else {
+                    o.set_str(e.as_bytes());
+                }
+            }
+        }
     }
 
     fn opts(compress: bool) -> SaveOpts {
@@ -601,6 +814,7 @@ mod tests {
     fn writes_during_snapshot(seed: u64, compress: bool) {
         let mut rng = SmallRng::seed_from_u64(seed);
         let mut dbs = dataset();
+        big_values(&mut dbs[1], 5_000 + seed as usize * 3_000);
         let before = model(&dbs);
         let dir = temp_dir(&format!("{seed}-{compress}"));
         let dest = dir.join("dump.rdb");
@@ -623,6 +837,10 @@ mod tests {
                     continue;
                 }
                 let db = &mut dbs[d];
+                if rng.random_range(0..40) == 0 {
+                    change_big(db, &mut rng);
+                    continue;
+                }
                 match rng.random_range(0..100) {
                     0..30 => {
                         db.set(Obj::new_str(&k, b"overwritten"), rng.random_bool(0.5), 0);
@@ -683,6 +901,41 @@ mod tests {
     fn file_is_the_dataset_at_start_despite_writes() {
         for seed in 0..6 {
             writes_during_snapshot(seed, seed % 2 == 0);
+        }
+    }
+
+    /// Big values are saved over several steps, and changes to them between steps (to
+    /// the one under way, to ones queued behind it) keep the file at the dataset at start.
+    #[test]
+    fn big_values_saved_in_steps_despite_changes() {
+        for seed in 0..4u64 {
+            let mut rng = SmallRng::seed_from_u64(seed);
+            let mut dbs: Vec<Db> = (0..2).map(Db::new).collect();
+            big_values(&mut dbs[0], 20_000);
+            for i in 0..100 {
+                dbs[0].add(Obj::new_str(&key(i), b"small"), 0);
+            }
+            let before = model(&dbs);
+            let dir = temp_dir(&format!("big-{seed}"));
+            let dest = dir.join("dump.rdb");
+            let mut snap = Snapshot::start(&mut dbs, &opts(seed % 2 == 0), file_target(&dir, &dest), 0).unwrap();
+            let mut steps = 0;
+            while snap.step(&mut dbs, Duration::ZERO) != Progress::Writing {
+                steps += 1;
+                if rng.random_range(0..4) == 0 {
+                    change_big(&mut dbs[0], &mut rng);
+                }
+            }
+            snap.join(&mut dbs).unwrap();
+            assert!(steps > 10, "seed {seed}: {steps} steps");
+            let mut loaded: Vec<Db> = (0..2).map(Db::new).collect();
+            load(&std::fs::read(&dest).unwrap(), &mut loaded, 0, &Limits::default(), true).unwrap();
+            assert!(
+                model(&loaded) == before,
+                "seed {seed}: the file is not the dataset at start"
+            );
+            assert!(model(&dbs) != before);
+            std::fs::remove_dir_all(&dir).unwrap();
         }
     }
 

@@ -76,6 +76,12 @@ pub fn write_header(w: &mut Writer, o: &SaveOpts) {
 /// One key with its expire time and, under LRU/LFU policies, its idle time or counter.
 /// Redis compat: rdb.c rdbSaveKeyValuePair.
 pub fn write_entry(w: &mut Writer, obj: &crate::db::Obj, expire_at: Option<i64>, o: &SaveOpts) {
+    write_entry_head(w, obj, expire_at, o);
+    write_value(w, obj);
+}
+
+/// An entry up to its value: expire time, LRU/LFU stamp, type and key.
+pub fn write_entry_head(w: &mut Writer, obj: &crate::db::Obj, expire_at: Option<i64>, o: &SaveOpts) {
     if let Some(at) = expire_at {
         w.byte(op::EXPIRETIME_MS);
         w.millis(at);
@@ -90,7 +96,6 @@ pub fn write_entry(w: &mut Writer, obj: &crate::db::Obj, expire_at: Option<i64>,
     }
     w.byte(type_of(obj));
     w.string(obj.key());
-    write_value(w, obj);
 }
 
 fn saves_idle(p: Policy) -> bool {

@@ -110,6 +110,18 @@ impl Writer {
         self.buf.extend_from_slice(s);
     }
 
+    /// The head of a string longer than 20 bytes whose bytes the caller appends next
+    /// (with `bytes`): the same output as `string` in a deferred writer or without
+    /// compression (a direct writer would leave it uncompressed, which loads the same).
+    pub fn raw_string_head(&mut self, n: usize) {
+        debug_assert!(n > 20);
+        if let (true, Some(d)) = (self.compress, self.deferred.as_mut()) {
+            d.push((self.buf.len(), n));
+            return;
+        }
+        self.len(n as u64);
+    }
+
     /// An integer value saved as a string (set members, list elements held as numbers).
     pub fn int_string(&mut self, v: i64) {
         if !self.int_enc(v) {
