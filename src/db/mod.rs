@@ -345,9 +345,8 @@ impl Db {
     pub fn rehash_value(&mut self, key: &[u8]) {
         const STEPS: usize = 15;
         let h = self.keys.hash(key);
-        // A resize moves elements between buckets: a value being saved in steps must
-        // not see one (see `snap`).
-        self.snap_guard(h, key);
+        // A value being saved in steps holds its elements where they are (see `snap`).
+        self.snap_guard_elems(h, key);
         match self.keys.get_mut_hashed(h, key).and_then(|o| o.heap_mut()) {
             Some(Value::Set(d)) => d.rehash_steps(STEPS.min(d.len())),
             Some(Value::Hash(d)) => d.rehash_steps(STEPS.min(d.len())),
@@ -366,7 +365,7 @@ impl Db {
     fn lookup(&mut self, key: &[u8], now_ms: i64, write: bool) -> Option<&mut Obj> {
         let h = self.keys.hash(key);
         if write {
-            self.snap_guard(h, key);
+            self.snap_guard_elems(h, key);
         } else {
             self.snap_guard_read(h, key);
         }
@@ -456,7 +455,7 @@ impl Db {
     /// Sets the LRU stamp of a key without other effects (loading, RESTORE IDLETIME/FREQ).
     pub fn set_lru_of(&mut self, key: &[u8], lru: u32) {
         let h = self.keys.hash(key);
-        self.snap_guard(h, key);
+        self.snap_guard_elems(h, key);
         if let Some(o) = self.keys.get_mut_hashed(h, key) {
             o.set_lru(lru);
         }
@@ -477,7 +476,7 @@ impl Db {
     /// Sets the absolute expire time of an existing key. False if the key is absent.
     pub fn set_expire(&mut self, key: &[u8], at_ms: i64) -> bool {
         let h = self.keys.hash(key);
-        self.snap_guard(h, key);
+        self.snap_guard_elems(h, key);
         let Some(o) = self.keys.get_mut_hashed(h, key) else {
             return false;
         };
@@ -511,7 +510,7 @@ impl Db {
     /// Removes the TTL of a key; true if it had one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
         let h = self.keys.hash(key);
-        self.snap_guard(h, key);
+        self.snap_guard_elems(h, key);
         let Some(o) = self.keys.get_mut_hashed(h, key) else {
             return false;
         };

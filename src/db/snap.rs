@@ -4,10 +4,12 @@
 //! insert's probe window). Invariant: an unsaved bucket holds exactly entries of the
 //! dataset at the start (see `DashTable::snap_clear`).
 //!
-//! A value too big to save in one go (`SnapSink::in_parts`) is queued by the walk and
-//! saved over several steps, looked up by key each time; any write to it (and a read that
-//! would move its incremental resize) first saves the rest of it, so between steps it is
-//! exactly what it was when the snapshot started.
+//! A value too big to save in one go (`SnapSink::in_parts`) is queued (by the walk, or
+//! by a guard saving its bucket) and saved over several steps, looked up by key each
+//! time. A change to the key (removal, replacement, a new TTL) first saves the rest of
+//! it; so does a write to its elements, but for values that keep their own save
+//! (`SnapSink::saves_in_place`: sets and hashes, whose dict copies what a write is about
+//! to change), which are begun instead and then let writes go on at once.
 //!
 //! Whole-db changes do not wait for the walk: SWAPDB swaps the snapshot with the tables
 //! (each snapshot writes under its own db id, so it follows the contents it saves), and
@@ -32,10 +34,13 @@ pub trait SnapSink: Send {
     fn flush(&mut self, seal: bool, wait: bool) -> bool;
     /// Whether `o` is saved over several steps (`part`) rather than by `entry`.
     fn in_parts(&self, o: &Obj) -> bool;
-    /// Saves more of `o`, starting it when no value is under way: about `budget`
-    /// elements (`usize::MAX`: all the rest). True once the entry is complete (its output
-    /// is handed on as one piece). One value is under way at a time.
-    fn part(&mut self, o: &Obj, expire_at: Option<i64>, budget: usize) -> bool;
+    /// Whether `o`, saved in parts, keeps what is left to save as it was once begun,
+    /// whatever is written to its elements.
+    fn saves_in_place(&self, o: &Obj) -> bool;
+    /// Saves more of `o` (beginning it if it is not under way yet): about `budget`
+    /// elements (0: only begin; `usize::MAX`: all the rest). True once the entry is
+    /// complete (its output is handed on as one piece).
+    fn part(&mut self, o: &mut Obj, expire_at: Option<i64>, budget: usize) -> bool;
     /// The snapshot cannot be completed (a value queued for `part` is gone): the save
     /// must fail.
     fn fail(&mut self);
@@ -86,7 +91,16 @@ impl Db {
     /// Ends the snapshot of this db (finished or aborted), returning its sink. Tables
     /// retired by a FLUSHDB are freed off the main thread.
     pub fn snap_detach(&mut self) -> Option<Box<dyn SnapSink>> {
-        let s = self.snap.take()?;
+        let mut s = self.snap.take()?;
+        let keys = match s.retired.as_deref_mut() {
+            Some((k, _)) => k,
+            None => &mut self.keys,
+        };
+        for key in &s.queued {
+            if let Some(o) = keys.get_mut_hashed(keys.hash(key), key) {
+                crate::persist::rdb::value::value_abandon(o);
+            }
+        }
         if let Some(r) = s.retired {
             super::lazyfree::drop_later(r);
         }
@@ -138,7 +152,7 @@ impl Db {
             };
             let sink = &mut s.sink;
             if let Some(key) = s.queued.front() {
-                let done = match keys.get_hashed(keys.hash(key), key) {
+                let done = match keys.get_mut_hashed(keys.hash(key), key) {
                     Some(o) => sink.part(o, expire_of(expires, o), PART_STEP),
                     None => {
                         sink.fail();
@@ -189,20 +203,31 @@ impl Db {
     #[inline]
     pub(super) fn snap_guard(&mut self, h: u64, key: &[u8]) {
         if self.snap.is_some() {
-            self.snap_touch(h, key);
+            self.snap_touch(h, key, true);
         }
     }
 
-    /// Like `snap_guard`, for reads that only touch the LRU/LFU stamp.
+    /// Like `snap_guard`, before a change that leaves the key with its value: a write
+    /// to its elements, or a new TTL (saved with the entry's head, which a value saved
+    /// in steps writes first).
+    #[inline]
+    pub(super) fn snap_guard_elems(&mut self, h: u64, key: &[u8]) {
+        if self.snap.is_some() {
+            self.snap_touch(h, key, false);
+        }
+    }
+
+    /// Like `snap_guard_elems`, for reads that only touch the LRU/LFU stamp.
     #[inline]
     pub(super) fn snap_guard_read(&mut self, h: u64, key: &[u8]) {
         if self.snap.as_ref().is_some_and(|s| s.stamps) {
-            self.snap_touch(h, key);
+            self.snap_touch(h, key, false);
         }
     }
 
+    /// `whole`: the key itself changes (removed, replaced or renamed).
     #[cold]
-    fn snap_touch(&mut self, h: u64, key: &[u8]) {
+    fn snap_touch(&mut self, h: u64, key: &[u8], whole: bool) {
         let Some(s) = self.snap.as_mut() else {
             return;
         };
@@ -211,21 +236,36 @@ impl Db {
         }
         let expires = &self.expires;
         let sink = &mut s.sink;
+        let queued = &mut s.queued;
         let before = sink.bytes();
-        if let Some(i) = s.queued.iter().position(|k| **k == *key) {
-            // A queued value about to change: the rest of it is saved first.
-            match self.keys.get_hashed(h, key) {
-                Some(o) if i == 0 => {
-                    sink.part(o, expire_of(expires, o), usize::MAX);
-                }
-                Some(o) => save(expires, &mut **sink, o),
-                None => sink.fail(),
+        let mut keep = |o: &Obj| {
+            if sink.in_parts(o) {
+                queued.push_back(o.key().into());
+            } else {
+                save(expires, &mut **sink, o);
             }
-            s.queued.remove(i);
-        }
-        if !self.keys.snap_save_key(h, key, |o| save(expires, &mut **sink, o)) {
+        };
+        if !self.keys.snap_save_key(h, key, &mut keep) {
             // An insert: it may land anywhere in its probe window (or the stash).
-            self.keys.snap_save_window(h, |o| save(expires, &mut **sink, o));
+            self.keys.snap_save_window(h, &mut keep);
+        }
+        if let Some(i) = s.queued.iter().position(|k| **k == *key) {
+            let sink = &mut s.sink;
+            match self.keys.get_mut_hashed(h, key) {
+                // Begun (if it was not), it keeps its own save from now on.
+                Some(o) if !whole && sink.saves_in_place(o) => {
+                    sink.part(o, expire_of(expires, o), 0);
+                }
+                // About to change: the rest of it is saved first.
+                Some(o) => {
+                    sink.part(o, expire_of(expires, o), usize::MAX);
+                    s.queued.remove(i);
+                }
+                None => {
+                    sink.fail();
+                    s.queued.remove(i);
+                }
+            }
         }
         let forced = s.sink.bytes() - before;
         if forced > 0 {

@@ -78,6 +78,42 @@ pub struct Dict<T> {
     len: usize,
     /// Boxed so the common (not resizing) case costs one pointer in the struct.
     rehash: Option<Box<Rehash<T>>>,
+    /// A point-in-time save of the contents under way (see `snap_begin`).
+    snap: Option<Box<DictSnap<T>>>,
+}
+
+/// A save of a dict's contents as they were at `snap_begin`, handed out a few buckets
+/// at a time while writes go on. Every write first copies the buckets it may touch if
+/// the save has not passed them yet, and resizes do not move elements meanwhile, so
+/// a bucket not saved yet holds exactly what it held at the start.
+struct DictSnap<T> {
+    /// Bucket counts of the table and of the resize target (0: none) at the start;
+    /// a target made later holds only newer elements.
+    t0: usize,
+    t1: usize,
+    /// Saved buckets, counting the table's, then the target's.
+    saved: Vec<u64>,
+    /// The next bucket the save hands out.
+    next: usize,
+    /// Copies of buckets saved ahead of the walk, still to hand out.
+    pre: Vec<T>,
+    /// Every bucket was walked or copied: the dict works as usual again.
+    walked: bool,
+    copy: fn(&T) -> T,
+}
+
+impl<T> DictSnap<T> {
+    /// Marks bucket `i` saved; false if it was already.
+    fn claim(&mut self, i: usize) -> bool {
+        let (w, bit) = (i / 64, 1u64 << (i % 64));
+        match self.saved.get_mut(w) {
+            Some(x) if *x & bit == 0 => {
+                *x |= bit;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Shape of one bucket array, for DEBUG HTSTATS-KEY (Redis compat: dict.c dictGetStats).
@@ -304,6 +340,7 @@ impl<T: DashKey> Dict<T> {
             table: Box::default(),
             len: 0,
             rehash: None,
+            snap: None,
         }
     }
 
@@ -387,6 +424,9 @@ impl<T: DashKey> Dict<T> {
     /// Moves an incremental resize along by up to `steps` steps, as a random read
     /// does in Redis (dict.c dictGetSomeKeys and dictGetRandomKey step the rehash).
     pub fn rehash_steps(&mut self, steps: usize) {
+        if self.snap_holds() {
+            return;
+        }
         for _ in 0..steps {
             if self.rehash.is_none() {
                 break;
@@ -416,6 +456,7 @@ impl<T: DashKey> Dict<T> {
 
     /// `get_mut` with `h == hash_bytes(key)` already computed. Advances a pending resize.
     pub fn get_mut_hashed(&mut self, h: u64, key: &[u8]) -> Option<&mut T> {
+        self.snap_touch(h);
         self.rehash_step();
         self.find_mut(h, key)
     }
@@ -447,6 +488,7 @@ impl<T: DashKey> Dict<T> {
 
     /// `insert` with `h == hash_bytes(e.key())` already computed.
     pub fn insert_hashed(&mut self, h: u64, e: T) -> Option<T> {
+        self.snap_touch(h);
         self.rehash_step();
         if let Some(old) = self.find_mut(h, e.key()) {
             return Some(std::mem::replace(old, e));
@@ -464,6 +506,7 @@ impl<T: DashKey> Dict<T> {
 
     /// `insert_new` with `h == hash_bytes(e.key())` already computed.
     pub fn insert_new_hashed(&mut self, h: u64, e: T) {
+        self.snap_touch(h);
         self.rehash_step();
         self.push(h, e);
     }
@@ -508,6 +551,7 @@ impl<T: DashKey> Dict<T> {
 
     /// `remove` with `h == hash_bytes(key)` already computed. May start a shrink.
     pub fn remove_hashed(&mut self, h: u64, key: &[u8]) -> Option<T> {
+        self.snap_touch(h);
         self.rehash_step();
         let table = &mut self.table;
         let i = slot_of(h, table.len());
@@ -562,6 +606,7 @@ impl<T: DashKey> Dict<T> {
     /// Starts moving to a table of `size` buckets (a power of two). Not resizing now.
     fn resize(&mut self, size: usize) {
         if self.len == 0 {
+            self.snap_copy_all();
             drop_table(&mut self.table);
             self.table = empty_table(size);
             return;
@@ -576,6 +621,9 @@ impl<T: DashKey> Dict<T> {
     /// Moves a couple of non-empty buckets of the old table (looking at no more than
     /// a few empty ones), and swaps tables when the old one is drained.
     fn rehash_step(&mut self) {
+        if self.snap_holds() {
+            return;
+        }
         if let Some(r) = &self.rehash {
             let (from, to) = (self.table.len().max(1), r.to.len().max(1));
             if resize_avoided() && from.max(to) / from.min(to) < FORCE_RESIZE_RATIO {
@@ -631,6 +679,7 @@ impl<T: DashKey> Dict<T> {
 
     /// Completes any resize at once.
     fn finish_rehash(&mut self) {
+        self.snap_copy_all();
         while self.rehash.is_some() {
             self.rehash_step_now();
         }
@@ -645,6 +694,7 @@ impl<T: DashKey> Dict<T> {
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.snap_copy_all();
         let to: &mut [Link<T>] = match self.rehash.as_deref_mut() {
             Some(r) => &mut r.to,
             None => &mut [],
@@ -658,10 +708,11 @@ impl<T: DashKey> Dict<T> {
     /// Removes every element, yielding them; elements not consumed are dropped with
     /// the iterator. The dict is empty (and owns no memory) right away.
     pub fn drain(&mut self) -> Drain<T> {
-        Drain {
-            dict: std::mem::take(self),
-            pos: 0,
-        }
+        self.snap_copy_all();
+        let snap = self.snap.take();
+        let dict = std::mem::take(self);
+        self.snap = snap;
+        Drain { dict, pos: 0 }
     }
 
     /// A random element: random non-empty bucket, then a random element of its chain.
@@ -808,26 +859,131 @@ impl<T: DashKey> Dict<T> {
         }
     }
 
-    /// Visits whole buckets from bucket `pos` (counting the old table's buckets, then the
-    /// new one's while resizing) until at least `min` elements were seen; returns where to
-    /// go on, or None when every bucket was visited. The walk sees every element once only
-    /// if the dict does not change (nor resize) between calls.
-    pub fn walk_from<F: FnMut(&T)>(&self, pos: usize, min: usize, mut f: F) -> Option<usize> {
-        let to: &[Link<T>] = match &self.rehash {
-            Some(r) => &r.to,
-            None => &[],
+    /// Starts a point-in-time save of the contents (see `DictSnap`): `snap_step` then
+    /// hands out exactly the elements present now, each once, whatever is written
+    /// meanwhile. Until it has walked every bucket, resizes started meanwhile move no
+    /// elements.
+    pub fn snap_begin(&mut self)
+    where
+        T: Clone,
+    {
+        let t0 = self.table.len();
+        let t1 = self.rehash.as_ref().map_or(0, |r| r.to.len());
+        self.snap = Some(Box::new(DictSnap {
+            t0,
+            t1,
+            saved: vec![0; (t0 + t1).div_ceil(64)],
+            next: 0,
+            pre: Vec::new(),
+            walked: self.len == 0,
+            copy: T::clone,
+        }));
+    }
+
+    /// Ends the save (done or abandoned).
+    pub fn snap_end(&mut self) {
+        self.snap = None;
+    }
+
+    /// Whether a save begun by `snap_begin` is under way.
+    pub fn in_snap(&self) -> bool {
+        self.snap.is_some()
+    }
+
+    /// Hands out at least `min` more elements of the save (whole buckets, then the
+    /// copies made ahead of the walk); true once every element was handed out (or no
+    /// save is under way).
+    pub fn snap_step<F: FnMut(&T)>(&mut self, min: usize, mut f: F) -> bool {
+        let Some(s) = self.snap.as_deref_mut() else {
+            return true;
         };
         let mut seen = 0;
-        for (i, b) in self.table.iter().chain(to.iter()).enumerate().skip(pos) {
-            for e in chain(b) {
+        while !s.walked && seen < min {
+            let i = s.next;
+            if i >= s.t0 + s.t1 {
+                s.walked = true;
+                break;
+            }
+            s.next += 1;
+            if !s.claim(i) {
+                continue;
+            }
+            let b = match i.checked_sub(s.t0) {
+                None => self.table.get(i),
+                Some(j) => self.rehash.as_ref().and_then(|r| r.to.get(j)),
+            };
+            for e in b.into_iter().flat_map(chain) {
                 f(e);
                 seen += 1;
             }
-            if seen >= min {
-                return Some(i + 1);
-            }
         }
-        None
+        while seen < min {
+            let Some(e) = s.pre.pop() else {
+                break;
+            };
+            f(&e);
+            seen += 1;
+        }
+        s.walked && s.pre.is_empty()
+    }
+
+    /// True while a save has buckets left to walk: elements must stay where they are.
+    #[inline]
+    fn snap_holds(&self) -> bool {
+        self.snap.as_ref().is_some_and(|s| !s.walked)
+    }
+
+    /// Before a write to an element of hash `h`: copies the buckets it may be in (or
+    /// go to) if the save has not passed them.
+    #[inline]
+    fn snap_touch(&mut self, h: u64) {
+        if self.snap_holds() {
+            self.snap_copy(h);
+        }
+    }
+
+    #[cold]
+    fn snap_copy(&mut self, h: u64) {
+        let Some(s) = self.snap.as_deref() else {
+            return;
+        };
+        let (t0, t1) = (s.t0, s.t1);
+        if t0 > 0 {
+            self.snap_copy_bucket(slot_of(h, t0));
+        }
+        if t1 > 0 {
+            self.snap_copy_bucket(t0 + slot_of(h, t1));
+        }
+    }
+
+    fn snap_copy_bucket(&mut self, i: usize) {
+        let Some(s) = self.snap.as_deref_mut() else {
+            return;
+        };
+        if !s.claim(i) {
+            return;
+        }
+        let b = match i.checked_sub(s.t0) {
+            None => self.table.get(i),
+            Some(j) => self.rehash.as_ref().and_then(|r| r.to.get(j)),
+        };
+        let copy = s.copy;
+        s.pre.extend(b.into_iter().flat_map(chain).map(copy));
+    }
+
+    /// Before a change to every element or to the tables themselves: copies whatever
+    /// the save has yet to walk, which then needs the tables no more.
+    fn snap_copy_all(&mut self) {
+        if !self.snap_holds() {
+            return;
+        }
+        let n = self.snap.as_ref().map_or(0, |s| s.t0 + s.t1);
+        for i in 0..n {
+            self.snap_copy_bucket(i);
+        }
+        if let Some(s) = self.snap.as_deref_mut() {
+            s.walked = true;
+        }
     }
 
     /// Active defragmentation from bucket `pos` (counting the old table's buckets, then
@@ -886,7 +1042,7 @@ impl<T: DashKey> Dict<T> {
 
     /// Drops every element and frees the tables.
     pub fn clear(&mut self) {
-        drop(std::mem::take(self));
+        drop(self.drain());
     }
 }
 
@@ -989,6 +1145,73 @@ mod tests {
         E(k(i), i)
     }
 
+    /// A save begun at any point (mid-resize too) hands out exactly the elements of
+    /// that moment, each once, while inserts, updates, removals, grows, shrinks, random
+    /// reads' rehash steps, clears and reserves go on between its steps.
+    #[test]
+    fn snap_hands_out_the_contents_at_its_start() {
+        use rand::Rng;
+        for seed in 0..40u64 {
+            let mut rng = SmallRng::seed_from_u64(seed);
+            let mut d: Dict<E> = Dict::new();
+            let n = rng.random_range(0..3000u32);
+            for i in 0..n {
+                d.insert(e(i));
+            }
+            // Some removals so that a shrink may be under way at the start.
+            for i in 0..rng.random_range(0..n.max(1)) {
+                d.remove(&k(i * 3 % n.max(1)));
+            }
+            let mut at_start: Vec<(Vec<u8>, u32)> = d.iter().map(|x| (x.0.clone(), x.1)).collect();
+            at_start.sort();
+            d.snap_begin();
+            assert!(d.in_snap());
+            let mut out = Vec::new();
+            let mut fresh = 100_000u32;
+            loop {
+                let done = d.snap_step(rng.random_range(1..50), |x| out.push((x.0.clone(), x.1)));
+                if done {
+                    break;
+                }
+                for _ in 0..rng.random_range(0..40) {
+                    let i = rng.random_range(0..n.max(1) + 200);
+                    match rng.random_range(0..100) {
+                        0..30 => {
+                            fresh += 1;
+                            d.insert(E(k(fresh), fresh));
+                        }
+                        30..50 => {
+                            d.insert(E(k(i), 7));
+                        }
+                        50..75 => {
+                            d.remove(&k(i));
+                        }
+                        75..85 => {
+                            if let Some(x) = d.get_mut(&k(i)) {
+                                x.1 += 1;
+                            }
+                        }
+                        85..95 => d.rehash_steps(15),
+                        95..98 => {
+                            d.iter_mut().take(3).for_each(|x| x.1 += 1);
+                        }
+                        98 => d.reserve(rng.random_range(0..5000)),
+                        _ => d.clear(),
+                    }
+                }
+                check(&d);
+            }
+            d.snap_end();
+            out.sort();
+            assert!(
+                out == at_start,
+                "seed {seed}: {} handed out, {} at start",
+                out.len(),
+                at_start.len()
+            );
+        }
+    }
+
     #[test]
     fn prefetch_steps_leave_the_dict_as_it_was() {
         let mut d: Dict<E> = Dict::new();
@@ -1065,7 +1288,8 @@ mod tests {
 
     #[test]
     fn struct_is_small_and_empty_dict_allocates_nothing() {
-        assert!(std::mem::size_of::<Dict<E>>() <= 32);
+        // Table, length, and the resize and save states boxed apart.
+        assert!(std::mem::size_of::<Dict<E>>() <= 40);
         assert_eq!(std::mem::size_of::<Link<E>>(), 8);
         let mut d: Dict<E> = Dict::new();
         assert_eq!(d.buckets(), 0);

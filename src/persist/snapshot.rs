@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use super::rdb::file::{saves_stamps, write_entry, write_entry_head, write_header, SaveOpts};
 use super::rdb::op;
 use super::rdb::prim::{encode_deferred, Writer};
-use super::rdb::value::{saved_in_steps, value_begin, value_step, write_value, Resume};
+use super::rdb::value::{saved_in_place, saved_in_steps, value_begin, value_step, write_value, Resume};
 use crate::db::snap::SnapSink;
 use crate::db::{Db, Obj, ValueRef};
 use crate::util::crc64::Crc64;
@@ -87,9 +87,9 @@ struct DbSink {
     may_wait: bool,
     /// The writer stopped (failed or aborted): output is dropped.
     dead: bool,
-    /// A value being saved in steps, in a buffer of its own (its entry is handed on
-    /// whole: chunks of other dbs must not come between its bytes).
-    part: Option<Piece>,
+    /// Values being saved in steps, by key, each in buffers of its own (an entry is
+    /// handed on whole: chunks of other dbs must not come between its bytes).
+    parts: Vec<(Box<[u8]>, Piece)>,
 }
 
 /// A value being saved in steps: the pieces written, the one being written, and where
@@ -206,13 +206,20 @@ impl SnapSink for DbSink {
         saved_in_steps(o)
     }
 
-    fn part(&mut self, o: &Obj, expire_at: Option<i64>, budget: usize) -> bool {
+    fn saves_in_place(&self, o: &Obj) -> bool {
+        saved_in_place(o)
+    }
+
+    fn part(&mut self, o: &mut Obj, expire_at: Option<i64>, budget: usize) -> bool {
+        let i = self.parts.iter().position(|(k, _)| **k == *o.key());
         if self.dead {
-            self.part = None;
+            if let Some(i) = i {
+                self.parts.swap_remove(i);
+            }
             return true;
         }
-        let mut p = match self.part.take() {
-            Some(p) => p,
+        let mut p = match i {
+            Some(i) => self.parts.swap_remove(i).1,
             None => {
                 let mut w = self.piece_writer();
                 write_entry_head(&mut w, o, expire_at, &self.opts);
@@ -234,6 +241,10 @@ impl SnapSink for DbSink {
                 }
             }
         };
+        if budget == 0 {
+            self.parts.push((o.key().into(), p));
+            return false;
+        }
         let before = p.w.buf.len();
         let res = value_step(&mut p.w, o, &mut p.at, budget);
         self.bytes += (p.w.buf.len() - before) as u64;
@@ -243,7 +254,7 @@ impl SnapSink for DbSink {
                     let w = std::mem::replace(&mut p.w, Writer::new_deferred(self.opts.compress));
                     p.done.push((w.buf, w.deferred.unwrap_or_default()));
                 }
-                self.part = Some(p);
+                self.parts.push((o.key().into(), p));
                 false
             }
             Some(true) => {
@@ -258,7 +269,7 @@ impl SnapSink for DbSink {
     }
 
     fn fail(&mut self) {
-        self.part = None;
+        self.parts.clear();
         let w = self.piece_writer();
         self.queue_piece(w, true);
     }
@@ -375,7 +386,7 @@ impl Snapshot {
                 chunk_bytes: if key_delay_us > 0 { 0 } else { CHUNK_BYTES },
                 may_wait: key_delay_us == 0,
                 dead: false,
-                part: None,
+                parts: Vec::new(),
             };
             db.snap_attach(Box::new(sink), stamps);
         }
@@ -937,6 +948,47 @@ mod tests {
             assert!(model(&dbs) != before);
             std::fs::remove_dir_all(&dir).unwrap();
         }
+    }
+
+    /// A write to a big set or hash during a save saves only the buckets it touches,
+    /// and the file is still the dataset at start.
+    #[test]
+    fn writes_to_big_sets_and_hashes_do_not_wait_for_their_save() {
+        let lim = Limits::default();
+        let mut dbs = dataset();
+        big_values(&mut dbs[0], 20_000);
+        let before = model(&dbs);
+        let dir = temp_dir("in-place");
+        let dest = dir.join("dump.rdb");
+        let mut snap = Snapshot::start(&mut dbs, &opts(false), file_target(&dir, &dest), 0).unwrap();
+        let saved = |dbs: &mut [Db]| dbs[0].snap_sink().map_or(0, |s| s.bytes());
+        assert!(snap.step(&mut dbs, Duration::ZERO) != Progress::Writing);
+        for round in 0..50 {
+            let at = saved(&mut dbs);
+            let e = format!("written-{round}");
+            dbs[0]
+                .get_mut(BIG[1], 0)
+                .unwrap()
+                .set_mut(&lim)
+                .unwrap()
+                .add(e.as_bytes());
+            dbs[0]
+                .get_mut(BIG[2], 0)
+                .unwrap()
+                .hash_mut(&lim)
+                .unwrap()
+                .set(b"elem-7-yyyyyyy", e.as_bytes());
+            dbs[0].set_expire(BIG[2], 5_000 + round);
+            let forced = saved(&mut dbs) - at;
+            assert!(forced < 20_000, "round {round}: {forced} bytes saved on the spot");
+            snap.step(&mut dbs, Duration::ZERO);
+        }
+        while snap.step(&mut dbs, Duration::from_micros(200)) != Progress::Writing {}
+        snap.join(&mut dbs).unwrap();
+        let mut loaded: Vec<Db> = (0..4).map(Db::new).collect();
+        load(&std::fs::read(&dest).unwrap(), &mut loaded, 0, &Limits::default(), true).unwrap();
+        assert!(model(&loaded) == before, "the file is not the dataset at start");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// FLUSHDB and SWAPDB right after the start serialize nothing on the spot: the walk

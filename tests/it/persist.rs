@@ -549,6 +549,11 @@ fn bgsave_is_a_point_in_time_snapshot_despite_writes_during_the_save() {
     for i in (0..30000).step_by(11) {
         cmd!(c, "PEXPIRE", format!("key:{i}"), "900000000");
     }
+    // Values big enough to be saved over several steps.
+    let fill = "for i = 1, 10000 do redis.call('hset', 'hash:huge', 'f' .. i, i) \
+                redis.call('sadd', 'set:huge', 'm' .. i) redis.call('zadd', 'zset:huge', i, 'z' .. i) \
+                redis.call('rpush', 'list:huge', 'e' .. i) end return 1";
+    assert_eq!(cmd!(c, "EVAL", fill, "0"), b":1\r\n");
     let before = digest(&mut c);
     // The writer sleeps 50 us per key, so the save (and its walk, paced by the writer)
     // lasts well over a second while the writes below go in.
@@ -564,6 +569,27 @@ fn bgsave_is_a_point_in_time_snapshot_despite_writes_during_the_save() {
             _ => cmd!(c, "APPEND", format!("key:{}", i * 5), "more"),
         };
     }
+    for i in 0..2000 {
+        match i % 8 {
+            0 => cmd!(
+                c,
+                "HSET",
+                "hash:huge",
+                format!("f{}", i * 3),
+                "changed",
+                format!("new{i}"),
+                "x"
+            ),
+            1 => cmd!(c, "HDEL", "hash:huge", format!("f{}", i * 5)),
+            2 => cmd!(c, "SADD", "set:huge", format!("new{i}")),
+            3 => cmd!(c, "SREM", "set:huge", format!("m{}", i * 5)),
+            4 => cmd!(c, "PEXPIRE", "hash:huge", format!("{}", 900_000_000 + i)),
+            5 => cmd!(c, "ZADD", "zset:huge", "-1", format!("z{}", i * 5)),
+            6 => cmd!(c, "LPUSH", "list:huge", "pushed"),
+            _ => cmd!(c, "SPOP", "set:huge"),
+        };
+    }
+    cmd!(c, "RENAME", "set:huge", "set:renamed");
     cmd!(c, "RPUSH", "list:big", "pushed");
     cmd!(c, "HSET", "hash:big", "f0", "changed");
     cmd!(c, "RENAME", "str:raw", "str:renamed");

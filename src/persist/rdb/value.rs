@@ -112,12 +112,13 @@ pub fn write_value(w: &mut Writer, o: &Obj) {
 /// the amount one step saves.
 pub const STEP: usize = 4096;
 
-/// Where the save of a value in steps stands: the next list node, the next dict bucket,
-/// the sorted-set elements written, the string bytes written.
+/// Where the save of a value in steps stands: the next list node, the sorted-set
+/// elements written, the string bytes written; a set's or hash's dict keeps its own
+/// place (`Dict::snap_begin`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resume {
     List(usize),
-    Dict(usize),
+    Dict,
     ZSet(usize),
     Str(usize),
 }
@@ -134,11 +135,51 @@ pub fn saved_in_steps(o: &Obj) -> bool {
     }
 }
 
+/// Whether a value saved in steps keeps what is left to save as it was at its
+/// start while it is written to (a set's or hash's dict, once begun), so that writes
+/// need not wait for the rest of it to be saved.
+pub fn saved_in_place(o: &Obj) -> bool {
+    matches!(o.heap(), Some(Value::Set(_) | Value::Hash(_)))
+}
+
+/// The dict of a set or hash value.
+fn dict_of<R>(
+    o: &mut Obj,
+    set: impl FnOnce(&mut Dict<Member>) -> R,
+    hash: impl FnOnce(&mut Dict<Pair>) -> R,
+) -> Option<R> {
+    match o.heap_mut()? {
+        Value::Set(d) => Some(set(d)),
+        Value::Hash(d) => Some(hash(d)),
+        _ => None,
+    }
+}
+
+/// Abandons the save in steps of `o` (see `value_begin`).
+pub fn value_abandon(o: &mut Obj) {
+    dict_of(o, |d| d.snap_end(), |d| d.snap_end());
+}
+
 /// Writes what comes before the elements of `o` (its length), and where to go on. The
 /// value is written as by `write_value`, but for a list, whose nodes are our own nodes
 /// (so their number is known up front) rather than nodes cut again at Redis's limits.
-/// None: `o` is not of a kind saved in steps.
-pub fn value_begin(w: &mut Writer, o: &Obj) -> Option<Resume> {
+/// None: `o` is not of a kind saved in steps. A set's or hash's dict starts a save of
+/// its own, ended by the last step or by `value_abandon`.
+pub fn value_begin(w: &mut Writer, o: &mut Obj) -> Option<Resume> {
+    if let Some(n) = dict_of(
+        o,
+        |d| {
+            d.snap_begin();
+            d.len()
+        },
+        |d| {
+            d.snap_begin();
+            d.len()
+        },
+    ) {
+        w.len(n as u64);
+        return Some(Resume::Dict);
+    }
     Some(match o.value() {
         ValueRef::Str(s) if s.len() > 20 => {
             w.raw_string_head(s.len());
@@ -147,14 +188,6 @@ pub fn value_begin(w: &mut Writer, o: &Obj) -> Option<Resume> {
         ValueRef::List(l) => {
             w.len(l.node_count() as u64);
             Resume::List(0)
-        }
-        ValueRef::Set(crate::db::set::SetRef::Dict(d)) => {
-            w.len(d.len() as u64);
-            Resume::Dict(0)
-        }
-        ValueRef::Hash(HashRef::Dict(d)) => {
-            w.len(d.len() as u64);
-            Resume::Dict(0)
         }
         ValueRef::ZSet(z @ ZSetRef::Full(_)) => {
             w.len(z.len() as u64);
@@ -167,8 +200,30 @@ pub fn value_begin(w: &mut Writer, o: &Obj) -> Option<Resume> {
 /// Writes about `budget` more elements of `o` (whole list nodes and dict buckets).
 /// Some(true) once the value is complete. None: `o` is not the value begun (it changed
 /// between steps, which the snapshot's guards rule out).
-pub fn value_step(w: &mut Writer, o: &Obj, at: &mut Resume, budget: usize) -> Option<bool> {
+pub fn value_step(w: &mut Writer, o: &mut Obj, at: &mut Resume, budget: usize) -> Option<bool> {
     let budget = budget.max(1);
+    if *at == Resume::Dict {
+        let (on, done) = match o.heap_mut()? {
+            Value::Set(d) => (d.in_snap(), d.in_snap() && d.snap_step(budget, |m| w.string(m.bytes()))),
+            Value::Hash(d) => {
+                let on = d.in_snap();
+                let done = on
+                    && d.snap_step(budget, |p| {
+                        w.string(p.field());
+                        w.string(p.value());
+                    });
+                (on, done)
+            }
+            _ => return None,
+        };
+        if !on {
+            return None;
+        }
+        if done {
+            value_abandon(o);
+        }
+        return Some(done);
+    }
     match (o.value(), *at) {
         (ValueRef::Str(s), Resume::Str(i)) => {
             let end = i.saturating_add(budget.saturating_mul(1024)).min(s.len());
@@ -201,19 +256,6 @@ pub fn value_step(w: &mut Writer, o: &Obj, at: &mut Resume, budget: usize) -> Op
             }
             *at = Resume::List(ni);
             Some(ni >= l.node_count())
-        }
-        (ValueRef::Set(crate::db::set::SetRef::Dict(d)), Resume::Dict(b)) => {
-            let next = d.walk_from(b, budget, |m| w.string(m.bytes()));
-            *at = Resume::Dict(next.unwrap_or(usize::MAX));
-            Some(next.is_none())
-        }
-        (ValueRef::Hash(HashRef::Dict(d)), Resume::Dict(b)) => {
-            let next = d.walk_from(b, budget, |p| {
-                w.string(p.field());
-                w.string(p.value());
-            });
-            *at = Resume::Dict(next.unwrap_or(usize::MAX));
-            Some(next.is_none())
         }
         (ValueRef::ZSet(z @ ZSetRef::Full(_)), Resume::ZSet(done)) => {
             // Highest first, as `write_value` writes them.
@@ -717,6 +759,7 @@ mod tests {
             let mut back = Db::new(0);
             let mut steps = 0;
             for o in db.iter() {
+                let o = &mut o.clone_as(o.key());
                 let mut w = Writer::new_deferred(compress);
                 w.byte(type_of(o));
                 if let Some(mut at) = value_begin(&mut w, o) {
