@@ -3,6 +3,7 @@
 
 Usage: save-latency.py BINARY PORT wholedb
        save-latency.py BINARY PORT bigvalue zset|list|hash|set|string
+       save-latency.py BINARY PORT bigwrite zset|list|hash|set
 
 Starts BINARY (ferrodis or redis-server) on PORT in a scratch directory, then:
 
@@ -12,6 +13,9 @@ Starts BINARY (ferrodis or redis-server) on PORT in a scratch directory, then:
             incompressible bytes), starts BGSAVE and
             measures the slowest PING round trip of a second client pinging every
             millisecond until the save ends.
+  bigwrite  builds one value of 2M elements of the given type, then three times
+            starts BGSAVE and at once times one write to that value (ZADD,
+            LPUSH, HSET, SADD), waiting for each save to end.
 
 Prints one line per measurement; the server is shut down at the end.
 """
@@ -82,14 +86,40 @@ FILL = {
 }
 
 
+WRITE = {
+    "zset": ("ZADD", "big", 5, "new"),
+    "list": ("LPUSH", "big", "new"),
+    "hash": ("HSET", "big", "new", "v"),
+    "set": ("SADD", "big", "new"),
+}
+
+
+def fill(c, kind):
+    step = 200_000
+    for lo in range(1, 2_000_001, step):
+        c.cmd("EVAL", f"for i = {lo}, {lo + step - 1} do {FILL[kind]} end return 1", 1, "big")
+
+
+def bigwrite(name, c, kind):
+    fill(c, kind)
+    took = []
+    for _ in range(3):
+        c.cmd("BGSAVE")
+        t = time.perf_counter()
+        c.cmd(*WRITE[kind])
+        took.append((time.perf_counter() - t) * 1000)
+        wait_save(c)
+    print(f"{name} {kind} of 2M elements: {WRITE[kind][0]} right after BGSAVE: "
+          + " ".join(f"{x:.1f}" for x in took) + " ms")
+
+
 def bigvalue(name, c, port, kind):
     if kind == "string":
         block = os.urandom(1 << 20)
         for i in range(256):
             c.cmd("SETRANGE", "big", i << 20, block)
-    step = 200_000
-    for lo in range(1, 2_000_001 if kind in FILL else 1, step):
-        c.cmd("EVAL", f"for i = {lo}, {lo + step - 1} do {FILL[kind]} end return 1", 1, "big")
+    else:
+        fill(c, kind)
     pinger = Client(port)
     worst, done = [0.0], threading.Event()
 
@@ -116,7 +146,7 @@ def bigvalue(name, c, port, kind):
 
 
 def main():
-    if len(sys.argv) < 4 or sys.argv[3] not in ("wholedb", "bigvalue"):
+    if len(sys.argv) < 4 or sys.argv[3] not in ("wholedb", "bigvalue", "bigwrite"):
         sys.exit(__doc__)
     binary, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     p, c = start(binary, port)
@@ -124,6 +154,11 @@ def main():
     try:
         if mode == "wholedb":
             wholedb(name, c)
+        elif mode == "bigwrite":
+            kind = sys.argv[4] if len(sys.argv) > 4 else "zset"
+            if kind not in WRITE:
+                sys.exit(__doc__)
+            bigwrite(name, c, kind)
         else:
             kind = sys.argv[4] if len(sys.argv) > 4 else "zset"
             if kind not in FILL and kind != "string":
