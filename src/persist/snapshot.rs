@@ -706,6 +706,13 @@ mod tests {
             .collect()
     }
 
+    /// The model of the file at `dest`, loaded into `n` dbs.
+    fn file_model(dest: &std::path::Path, n: usize) -> Model {
+        let mut loaded: Vec<Db> = (0..n).map(Db::new).collect();
+        load(&std::fs::read(dest).unwrap(), &mut loaded, 0, &Limits::default(), true).unwrap();
+        model(&loaded)
+    }
+
     /// Keys of values big enough to be saved in steps (see `big_values`).
     const BIG: [&[u8]; 5] = [b"big:list", b"big:set", b"big:hash", b"big:zset", b"big:str"];
 
@@ -897,11 +904,8 @@ mod tests {
         snap.join(&mut dbs).unwrap();
         assert!(steps > 3, "the snapshot ran in {steps} steps");
         assert!(dbs.iter().all(|d| d.snap_walked()));
-        let data = std::fs::read(&dest).unwrap();
-        let mut loaded: Vec<Db> = (0..4).map(Db::new).collect();
-        load(&data, &mut loaded, 0, &Limits::default(), true).unwrap();
         assert!(
-            model(&loaded) == before,
+            file_model(&dest, 4) == before,
             "seed {seed}: the file is not the dataset at start"
         );
         assert!(model(&dbs) != before);
@@ -939,10 +943,8 @@ mod tests {
             }
             snap.join(&mut dbs).unwrap();
             assert!(steps > 10, "seed {seed}: {steps} steps");
-            let mut loaded: Vec<Db> = (0..2).map(Db::new).collect();
-            load(&std::fs::read(&dest).unwrap(), &mut loaded, 0, &Limits::default(), true).unwrap();
             assert!(
-                model(&loaded) == before,
+                file_model(&dest, 2) == before,
                 "seed {seed}: the file is not the dataset at start"
             );
             assert!(model(&dbs) != before);
@@ -985,9 +987,7 @@ mod tests {
         }
         while snap.step(&mut dbs, Duration::from_micros(200)) != Progress::Writing {}
         snap.join(&mut dbs).unwrap();
-        let mut loaded: Vec<Db> = (0..4).map(Db::new).collect();
-        load(&std::fs::read(&dest).unwrap(), &mut loaded, 0, &Limits::default(), true).unwrap();
-        assert!(model(&loaded) == before, "the file is not the dataset at start");
+        assert!(file_model(&dest, 4) == before, "the file is not the dataset at start");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -1021,9 +1021,7 @@ mod tests {
         }
         while snap.step(&mut dbs, Duration::from_micros(200)) != Progress::Writing {}
         snap.join(&mut dbs).unwrap();
-        let mut loaded: Vec<Db> = (0..4).map(Db::new).collect();
-        load(&std::fs::read(&dest).unwrap(), &mut loaded, 0, &Limits::default(), true).unwrap();
-        assert!(model(&loaded) == before, "the file is not the dataset at start");
+        assert!(file_model(&dest, 4) == before, "the file is not the dataset at start");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
