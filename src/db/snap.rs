@@ -172,13 +172,7 @@ impl Db {
                 let more = keys.snap_save_segment(
                     s.next_seg,
                     |o| touched ^= warm(o),
-                    |o| {
-                        if sink.in_parts(o) {
-                            queued.push_back(o.key().into());
-                        } else {
-                            save(expires, &mut **sink, o);
-                        }
-                    },
+                    |o| save_or_queue(expires, &mut **sink, queued, o),
                 );
                 std::hint::black_box(touched);
                 if !more {
@@ -238,13 +232,7 @@ impl Db {
         let sink = &mut s.sink;
         let queued = &mut s.queued;
         let before = sink.bytes();
-        let mut keep = |o: &Obj| {
-            if sink.in_parts(o) {
-                queued.push_back(o.key().into());
-            } else {
-                save(expires, &mut **sink, o);
-            }
-        };
+        let mut keep = |o: &Obj| save_or_queue(expires, &mut **sink, queued, o);
         if !self.keys.snap_save_key(h, key, &mut keep) {
             // An insert: it may land anywhere in its probe window (or the stash).
             self.keys.snap_save_window(h, &mut keep);
@@ -286,8 +274,13 @@ fn expire_of(expires: &DashTable<ExpireEntry>, o: &Obj) -> Option<i64> {
     }
 }
 
-fn save(expires: &DashTable<ExpireEntry>, sink: &mut dyn SnapSink, o: &Obj) {
-    sink.entry(o, expire_of(expires, o));
+/// Saves `o`, or queues it when it is saved in steps.
+fn save_or_queue(expires: &DashTable<ExpireEntry>, sink: &mut dyn SnapSink, queued: &mut VecDeque<Box<[u8]>>, o: &Obj) {
+    if sink.in_parts(o) {
+        queued.push_back(o.key().into());
+    } else {
+        sink.entry(o, expire_of(expires, o));
+    }
 }
 
 /// A cheap read of an entry's header, value pointer and first value byte, to pull them

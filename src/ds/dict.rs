@@ -240,6 +240,14 @@ fn drop_table<T>(t: &mut [Link<T>]) {
     }
 }
 
+/// Bucket `i` counting the table's buckets, then the resize target's.
+fn flat_bucket<'a, T>(table: &'a [Link<T>], rehash: Option<&'a Rehash<T>>, i: usize) -> Option<&'a Link<T>> {
+    match i.checked_sub(table.len()) {
+        None => table.get(i),
+        Some(j) => rehash.and_then(|r| r.to.get(j)),
+    }
+}
+
 /// Clones chains bucket by bucket, keeping chain order (so a clone scans identically).
 fn clone_table<T: Clone>(src: &[Link<T>], dst: &mut [Link<T>]) {
     for (s, d) in src.iter().zip(dst.iter_mut()) {
@@ -908,11 +916,10 @@ impl<T: DashKey> Dict<T> {
             if !s.claim(i) {
                 continue;
             }
-            let b = match i.checked_sub(s.t0) {
-                None => self.table.get(i),
-                Some(j) => self.rehash.as_ref().and_then(|r| r.to.get(j)),
-            };
-            for e in b.into_iter().flat_map(chain) {
+            for e in flat_bucket(&self.table, self.rehash.as_deref(), i)
+                .into_iter()
+                .flat_map(chain)
+            {
                 f(e);
                 seen += 1;
             }
@@ -963,10 +970,7 @@ impl<T: DashKey> Dict<T> {
         if !s.claim(i) {
             return;
         }
-        let b = match i.checked_sub(s.t0) {
-            None => self.table.get(i),
-            Some(j) => self.rehash.as_ref().and_then(|r| r.to.get(j)),
-        };
+        let b = flat_bucket(&self.table, self.rehash.as_deref(), i);
         let copy = s.copy;
         s.pre.extend(b.into_iter().flat_map(chain).map(copy));
     }

@@ -18,7 +18,7 @@ use super::rdb::op;
 use super::rdb::prim::{encode_deferred, Writer};
 use super::rdb::value::{saved_in_place, saved_in_steps, value_begin, value_step, write_value, Resume};
 use crate::db::snap::SnapSink;
-use crate::db::{Db, Obj, ValueRef};
+use crate::db::{Db, Obj};
 use crate::util::crc64::Crc64;
 
 /// A chunk is handed on once its raw bytes pass this.
@@ -34,20 +34,28 @@ type Part = (Vec<u8>, Vec<(usize, usize)>);
 
 /// Serialized entries; strings that may compress are still raw (see `Writer::deferred`).
 struct Chunk {
-    buf: Vec<u8>,
-    spans: Vec<(usize, usize)>,
-    /// Bytes that follow `buf`, in the same form: a value saved in steps is kept in
-    /// pieces of about CHUNK_BYTES (no buffer grows by copying) and handed on whole.
-    more: Vec<Part>,
+    /// Written in order. One but for a value saved in steps, kept in pieces of about
+    /// CHUNK_BYTES (no buffer grows by copying) and handed on whole.
+    parts: Vec<Part>,
     keys: u64,
     /// The snapshot could not be completed: the writer fails the save.
     failed: bool,
 }
 
 impl Chunk {
-    fn len(&self) -> usize {
-        self.buf.len() + self.more.iter().map(|(b, _)| b.len()).sum::<usize>()
+    fn new(parts: Vec<Part>, keys: u64, failed: bool) -> Chunk {
+        Chunk { parts, keys, failed }
     }
+
+    fn len(&self) -> usize {
+        self.parts.iter().map(|(b, _)| b.len()).sum()
+    }
+}
+
+/// The bytes of a deferred writer so far, which goes on empty.
+fn take_part(w: &mut Writer) -> Part {
+    let spans = w.deferred.replace(Vec::new()).unwrap_or_default();
+    (std::mem::take(&mut w.buf), spans)
 }
 
 enum Msg {
@@ -101,18 +109,9 @@ struct Piece {
 }
 
 impl Piece {
-    fn into_chunk(mut self, failed: bool) -> Chunk {
-        let spans = self.w.deferred.take().unwrap_or_default();
-        self.done.push((self.w.buf, spans));
-        let mut parts = self.done.into_iter();
-        let (buf, spans) = parts.next().unwrap_or_default();
-        Chunk {
-            buf,
-            spans,
-            more: parts.collect(),
-            keys: 1,
-            failed,
-        }
+    fn into_chunk(mut self) -> Chunk {
+        self.done.push(take_part(&mut self.w));
+        Chunk::new(self.done, 1, false)
     }
 }
 
@@ -121,16 +120,9 @@ impl DbSink {
         if self.w.buf.is_empty() {
             return;
         }
-        let spans = self.w.deferred.replace(Vec::new()).unwrap_or_default();
-        let buf = std::mem::take(&mut self.w.buf);
+        let part = take_part(&mut self.w);
         let keys = std::mem::take(&mut self.keys);
-        self.queue(Chunk {
-            buf,
-            spans,
-            more: Vec::new(),
-            keys,
-            failed: false,
-        });
+        self.queue(Chunk::new(vec![part], keys, false));
     }
 
     fn queue(&mut self, c: Chunk) {
@@ -146,13 +138,9 @@ impl DbSink {
         w
     }
 
-    fn queue_piece(&mut self, w: Writer, failed: bool) {
-        let p = Piece {
-            done: Vec::new(),
-            w,
-            at: Resume::List(0),
-        };
-        self.queue(p.into_chunk(failed));
+    fn queue_piece(&mut self, mut w: Writer, failed: bool) {
+        let part = take_part(&mut w);
+        self.queue(Chunk::new(vec![part], 1, failed));
     }
 
     /// Sends queued chunks while the channel takes them; when full, waits only while the
@@ -229,10 +217,6 @@ impl SnapSink for DbSink {
                     self.queue_piece(w, false);
                     return true;
                 };
-                if let (Resume::Str(_), ValueRef::Str(s)) = (at, o.value()) {
-                    // A string's bytes stay in one buffer (it may be compressed whole).
-                    w.buf.reserve_exact(s.len());
-                }
                 self.bytes += w.buf.len() as u64;
                 Piece {
                     done: Vec::new(),
@@ -250,15 +234,15 @@ impl SnapSink for DbSink {
         self.bytes += (p.w.buf.len() - before) as u64;
         match res {
             Some(false) => {
+                // A string's bytes stay in one buffer (it may be compressed whole).
                 if p.w.buf.len() >= CHUNK_BYTES && !matches!(p.at, Resume::Str(_)) {
-                    let w = std::mem::replace(&mut p.w, Writer::new_deferred(self.opts.compress));
-                    p.done.push((w.buf, w.deferred.unwrap_or_default()));
+                    p.done.push(take_part(&mut p.w));
                 }
                 self.parts.push((o.key().into(), p));
                 false
             }
             Some(true) => {
-                self.queue(p.into_chunk(false));
+                self.queue(p.into_chunk());
                 true
             }
             None => {
@@ -362,15 +346,8 @@ impl Snapshot {
             .map_err(|e| e.to_string())?;
         let mut w = Writer::new_deferred(opts.compress);
         write_header(&mut w, opts);
-        let spans = w.deferred.take().unwrap_or_default();
         // The channel is empty: this cannot block.
-        let _ = tx.send(Msg::Chunk(Chunk {
-            buf: w.buf,
-            spans,
-            more: Vec::new(),
-            keys: 0,
-            failed: false,
-        }));
+        let _ = tx.send(Msg::Chunk(Chunk::new(vec![take_part(&mut w)], 0, false)));
         let stamps = saves_stamps(opts.policy);
         for db in dbs.iter_mut().filter(|d| opts.data && !d.is_empty()) {
             let sink = DbSink {
@@ -629,7 +606,7 @@ fn write_chunks(
                         "Internal error: a value changed while it was saved".into(),
                     ));
                 }
-                for (buf, spans) in std::iter::once((&c.buf, &c.spans)).chain(c.more.iter().map(|(b, s)| (b, s))) {
+                for (buf, spans) in &c.parts {
                     let bytes = if spans.is_empty() {
                         buf
                     } else {

@@ -183,6 +183,8 @@ pub fn value_begin(w: &mut Writer, o: &mut Obj) -> Option<Resume> {
     Some(match o.value() {
         ValueRef::Str(s) if s.len() > 20 => {
             w.raw_string_head(s.len());
+            // Its bytes go in one buffer (it may be compressed whole).
+            w.buf.reserve_exact(s.len());
             Resume::Str(0)
         }
         ValueRef::List(l) => {
@@ -203,22 +205,14 @@ pub fn value_begin(w: &mut Writer, o: &mut Obj) -> Option<Resume> {
 pub fn value_step(w: &mut Writer, o: &mut Obj, at: &mut Resume, budget: usize) -> Option<bool> {
     let budget = budget.max(1);
     if *at == Resume::Dict {
-        let (on, done) = match o.heap_mut()? {
-            Value::Set(d) => (d.in_snap(), d.in_snap() && d.snap_step(budget, |m| w.string(m.bytes()))),
-            Value::Hash(d) => {
-                let on = d.in_snap();
-                let done = on
-                    && d.snap_step(budget, |p| {
-                        w.string(p.field());
-                        w.string(p.value());
-                    });
-                (on, done)
-            }
+        let done = match o.heap_mut()? {
+            Value::Set(d) if d.in_snap() => d.snap_step(budget, |m| w.string(m.bytes())),
+            Value::Hash(d) if d.in_snap() => d.snap_step(budget, |p| {
+                w.string(p.field());
+                w.string(p.value());
+            }),
             _ => return None,
         };
-        if !on {
-            return None;
-        }
         if done {
             value_abandon(o);
         }
