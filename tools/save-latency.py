@@ -4,6 +4,7 @@
 Usage: save-latency.py BINARY PORT wholedb
        save-latency.py BINARY PORT bigvalue zset|list|hash|set|string
        save-latency.py BINARY PORT bigwrite zset|list|hash|set
+       save-latency.py BINARY PORT busywrite zset|list|hash|set
 
 Starts BINARY (ferrodis or redis-server) on PORT in a scratch directory, then:
 
@@ -16,10 +17,15 @@ Starts BINARY (ferrodis or redis-server) on PORT in a scratch directory, then:
   bigwrite  builds one value of 2M elements of the given type, then three times
             starts BGSAVE and at once times one write to that value (ZADD,
             LPUSH, HSET, SADD), waiting for each save to end.
+  busywrite builds one value of 2M elements of the given type, starts BGSAVE and
+            writes to random elements of it every millisecond until the save ends
+            (ZADD of a new score, LSET, HSET, SADD of a new member), measuring the
+            slowest write round trip.
 
 Prints one line per measurement; the server is shut down at the end.
 """
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -113,6 +119,32 @@ def bigwrite(name, c, kind):
           + " ".join(f"{x:.1f}" for x in took) + " ms")
 
 
+BUSY = {
+    "zset": lambda i, r: ("ZADD", "big", r, f"member:{r}"),
+    "list": lambda i, r: ("LSET", "big", r, f"set:{i}"),
+    "hash": lambda i, r: ("HSET", "big", f"field:{r}", f"set:{i}"),
+    "set": lambda i, r: ("SADD", "big", f"new:{i}"),
+}
+
+
+def busywrite(name, c, port, kind):
+    fill(c, kind)
+    writer = Client(port)
+    rng = random.Random(7)
+    c.cmd("BGSAVE")
+    t = time.perf_counter()
+    worst, n = 0.0, 0
+    while b"rdb_bgsave_in_progress:1" in c.cmd("INFO", "persistence"):
+        for _ in range(20):
+            w = time.perf_counter()
+            writer.cmd(*BUSY[kind](n, rng.randrange(1, 2_000_000)))
+            worst = max(worst, time.perf_counter() - w)
+            n += 1
+            time.sleep(0.001)
+    print(f"{name} {kind} of 2M elements: {n} writes during BGSAVE, slowest "
+          f"{worst * 1000:.1f} ms, save {time.perf_counter() - t:.2f} s")
+
+
 def bigvalue(name, c, port, kind):
     if kind == "string":
         block = os.urandom(1 << 20)
@@ -146,7 +178,7 @@ def bigvalue(name, c, port, kind):
 
 
 def main():
-    if len(sys.argv) < 4 or sys.argv[3] not in ("wholedb", "bigvalue", "bigwrite"):
+    if len(sys.argv) < 4 or sys.argv[3] not in ("wholedb", "bigvalue", "bigwrite", "busywrite"):
         sys.exit(__doc__)
     binary, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     p, c = start(binary, port)
@@ -154,11 +186,14 @@ def main():
     try:
         if mode == "wholedb":
             wholedb(name, c)
-        elif mode == "bigwrite":
+        elif mode in ("bigwrite", "busywrite"):
             kind = sys.argv[4] if len(sys.argv) > 4 else "zset"
             if kind not in WRITE:
                 sys.exit(__doc__)
-            bigwrite(name, c, kind)
+            if mode == "bigwrite":
+                bigwrite(name, c, kind)
+            else:
+                busywrite(name, c, port, kind)
         else:
             kind = sys.argv[4] if len(sys.argv) > 4 else "zset"
             if kind not in FILL and kind != "string":

@@ -6,10 +6,10 @@
 //!
 //! A value too big to save in one go (`SnapSink::in_parts`) is queued (by the walk, or
 //! by a guard saving its bucket) and saved over several steps, looked up by key each
-//! time. A change to the key (removal, replacement, a new TTL) first saves the rest of
-//! it; so does a write to its elements, but for values that keep their own save
-//! (`SnapSink::saves_in_place`: sets and hashes, whose dict copies what a write is about
-//! to change), which are begun instead and then let writes go on at once.
+//! time. A change to the key (removal, replacement) first saves the rest of it; so
+//! does a write to its elements or TTL, but for values that keep their own save
+//! (`SnapSink::saves_in_place`: lists, sets, hashes and sorted sets, which copy what a
+//! write is about to change), which are begun instead and then let writes go on at once.
 //!
 //! Whole-db changes do not wait for the walk: SWAPDB swaps the snapshot with the tables
 //! (each snapshot writes under its own db id, so it follows the contents it saves), and
@@ -38,8 +38,9 @@ pub trait SnapSink: Send {
     /// whatever is written to its elements.
     fn saves_in_place(&self, o: &Obj) -> bool;
     /// Saves more of `o` (beginning it if it is not under way yet): about `budget`
-    /// elements (0: only begin; `usize::MAX`: all the rest). True once the entry is
-    /// complete (its output is handed on as one piece).
+    /// elements (0: only begin, and keep what is left as it is now, for a write is
+    /// about to touch a value `saves_in_place`; `usize::MAX`: all the rest). True once
+    /// the entry is complete (its output is handed on as one piece).
     fn part(&mut self, o: &mut Obj, expire_at: Option<i64>, budget: usize) -> bool;
     /// The snapshot cannot be completed (a value queued for `part` is gone): the save
     /// must fail.

@@ -671,13 +671,41 @@ impl Node {
 }
 
 /// A Redis list: a deque of compact nodes (see the module docs).
-#[derive(Clone)]
 pub struct QuickList {
     nodes: VecDeque<Node>,
     len: usize,
     fill: i32,
     /// Nodes kept raw at each end when compressing (0: no compression).
     depth: u16,
+    /// A point-in-time save of the nodes under way (see `snap_begin`).
+    snap: Option<Box<ListSnap>>,
+}
+
+/// A save of a list's nodes as they were at `snap_begin`, handed out a few nodes at a
+/// time while writes go on. Every write first copies the nodes it may change, merge or
+/// remove if the save has not handed them out yet (and adds or removes nodes only among
+/// those), so a node the save still reads from the list holds what it held at the start.
+struct ListSnap {
+    /// Nodes still to hand out that the list holds unchanged: (place in the save, index
+    /// in the list now), both ascending.
+    live: VecDeque<(usize, usize)>,
+    /// Copies of nodes taken before a write touched them, and their places in the save
+    /// (ascending).
+    copies: VecDeque<Node>,
+    copy_at: VecDeque<usize>,
+}
+
+impl Clone for QuickList {
+    /// The contents (a save under way stays with the original).
+    fn clone(&self) -> Self {
+        QuickList {
+            nodes: self.nodes.clone(),
+            len: self.len,
+            fill: self.fill,
+            depth: self.depth,
+            snap: None,
+        }
+    }
 }
 
 impl Default for QuickList {
@@ -716,6 +744,7 @@ impl QuickList {
             len: 0,
             fill: fill.clamp(FILL_MIN, FILL_MAX),
             depth: depth.clamp(0, u16::MAX.into()) as u16,
+            snap: None,
         }
     }
 
@@ -778,6 +807,200 @@ impl QuickList {
     }
 
     pub fn clear(&mut self) {
+        self.guarded(Self::all_nodes, Self::clear_inner)
+    }
+
+    pub fn push_back(&mut self, v: &[u8]) {
+        self.guarded(Self::last_node, |l| l.push_back_inner(v))
+    }
+
+    pub fn push_front(&mut self, v: &[u8]) {
+        self.guarded(|_| (0, 0), |l| l.push_front_inner(v))
+    }
+
+    pub fn pop_front(&mut self) -> Option<Vec<u8>> {
+        self.guarded(|_| (0, 0), Self::pop_front_inner)
+    }
+
+    pub fn pop_back(&mut self) -> Option<Vec<u8>> {
+        self.guarded(Self::last_node, Self::pop_back_inner)
+    }
+
+    /// Replaces element `idx`; false if out of range.
+    pub fn set(&mut self, idx: usize, v: &[u8]) -> bool {
+        // In place, merged with its neighbours, or removed and inserted again (which may
+        // shift it by one node).
+        self.guarded(|l| l.around(idx, 2, 2), |l| l.set_inner(idx, v))
+    }
+
+    /// Inserts `v` before element `idx`; `idx >= len` appends.
+    pub fn insert(&mut self, idx: usize, v: &[u8]) {
+        // The node split, its neighbours merged with the halves.
+        self.guarded(|l| l.around(idx, 1, 1), |l| l.insert_inner(idx, v))
+    }
+
+    /// Removes `count` elements from `start` (clamped to the list).
+    pub fn remove_range(&mut self, start: usize, count: usize) {
+        self.guarded(
+            |l| {
+                let last = start.saturating_add(count.saturating_sub(1));
+                let (a, _) = l.around(start, 1, 0);
+                let (_, b) = l.around(last.min(l.len.saturating_sub(1)), 0, 1);
+                (a, b)
+            },
+            |l| l.remove_range_inner(start, count),
+        )
+    }
+
+    /// LREM semantics: count > 0 removes up to count equal elements from the head, < 0 from the tail, 0 all. Returns the number removed.
+    pub fn remove_matching(&mut self, v: &[u8], count: i64) -> usize {
+        self.guarded(Self::all_nodes, |l| l.remove_matching_inner(v, count))
+    }
+
+    /// Runs `op`, a write that changes, merges or removes only nodes `a..=b` (as `range`
+    /// gives them, asked only while a save is under way) and adds nodes only among them.
+    #[inline]
+    fn guarded<R>(&mut self, range: impl FnOnce(&Self) -> (usize, usize), op: impl FnOnce(&mut Self) -> R) -> R {
+        if self.snap.is_none() {
+            return op(self);
+        }
+        let (a, b) = range(self);
+        self.snap_copy(a, b);
+        let before = self.nodes.len();
+        let r = op(self);
+        self.snap_shift(b, before);
+        r
+    }
+
+    fn all_nodes(&self) -> (usize, usize) {
+        (0, self.nodes.len())
+    }
+
+    fn last_node(&self) -> (usize, usize) {
+        let n = self.nodes.len().saturating_sub(1);
+        (n, n)
+    }
+
+    /// The nodes from `before` nodes ahead of element `idx`'s to `after` nodes past it
+    /// (the last node when `idx` is past the end).
+    fn around(&self, idx: usize, before: usize, after: usize) -> (usize, usize) {
+        let ni = self
+            .locate(idx)
+            .map_or(self.nodes.len().saturating_sub(1), |(ni, _)| ni);
+        (ni.saturating_sub(before), ni.saturating_add(after))
+    }
+
+    /// Starts a point-in-time save of the nodes (see `ListSnap`): `snap_step` then hands
+    /// out exactly the nodes present now, in order, whatever is written meanwhile.
+    pub fn snap_begin(&mut self) {
+        self.snap = Some(Box::new(ListSnap {
+            live: (0..self.nodes.len()).map(|i| (i, i)).collect(),
+            copies: VecDeque::new(),
+            copy_at: VecDeque::new(),
+        }));
+    }
+
+    /// Ends the save (done or abandoned).
+    pub fn snap_end(&mut self) {
+        self.snap = None;
+    }
+
+    /// Whether a save begun by `snap_begin` is under way.
+    pub fn in_snap(&self) -> bool {
+        self.snap.is_some()
+    }
+
+    /// Hands out whole nodes of the save, as `f(plain, elements)`, until at least `min`
+    /// elements were; Some(true) once every node was handed out (or no save is under
+    /// way). None: a node the save counted on is gone (a write went unguarded).
+    pub fn snap_step(&mut self, min: usize, mut f: impl FnMut(bool, Iter<'_>)) -> Option<bool> {
+        let Some(s) = self.snap.as_deref_mut() else {
+            return Some(true);
+        };
+        let mut seen = 0;
+        while seen < min {
+            let copy_next = s.copy_at.front().copied();
+            let from_list = match s.live.front() {
+                Some(&(at, _)) => copy_next.is_none_or(|c| at < c),
+                None if copy_next.is_some() => false,
+                None => break,
+            };
+            if from_list {
+                let (_, i) = s.live.pop_front()?;
+                let (plain, it) = node_elems(&self.nodes, i)?;
+                seen += it.len();
+                f(plain, it);
+            } else {
+                let (plain, it) = node_elems(&s.copies, 0)?;
+                seen += it.len();
+                f(plain, it);
+                s.copies.pop_front();
+                s.copy_at.pop_front();
+            }
+        }
+        Some(s.live.is_empty() && s.copy_at.is_empty())
+    }
+
+    /// Before a write to nodes `a..=b`: copies those the save has yet to hand out.
+    #[cold]
+    fn snap_copy(&mut self, a: usize, b: usize) {
+        let Some(s) = self.snap.as_deref_mut() else {
+            return;
+        };
+        let lo = s.live.partition_point(|&(_, i)| i < a);
+        let hi = s.live.partition_point(|&(_, i)| i <= b);
+        if lo >= hi {
+            return;
+        }
+        let nodes = &self.nodes;
+        let new: Vec<(usize, Node)> = s
+            .live
+            .drain(lo..hi)
+            .filter_map(|(at, i)| Some((at, nodes.get(i)?.clone())))
+            .collect();
+        if s.copy_at
+            .back()
+            .is_none_or(|&c| new.first().is_some_and(|&(at, _)| c < at))
+        {
+            for (at, n) in new {
+                s.copy_at.push_back(at);
+                s.copies.push_back(n);
+            }
+            return;
+        }
+        // Between copies made earlier: merged in by place.
+        let old = std::mem::take(&mut s.copy_at)
+            .into_iter()
+            .zip(std::mem::take(&mut s.copies));
+        let mut new = new.into_iter().peekable();
+        for (at, n) in old {
+            while let Some((nat, nn)) = new.next_if(|&(nat, _)| nat < at) {
+                s.copy_at.push_back(nat);
+                s.copies.push_back(nn);
+            }
+            s.copy_at.push_back(at);
+            s.copies.push_back(n);
+        }
+        for (at, n) in new {
+            s.copy_at.push_back(at);
+            s.copies.push_back(n);
+        }
+    }
+
+    /// After a write to nodes `a..=b` (see `guarded`) that left the list with a
+    /// different number of nodes than `before`: the nodes past `b` moved by as many.
+    fn snap_shift(&mut self, b: usize, before: usize) {
+        let after = self.nodes.len();
+        let Some(s) = self.snap.as_deref_mut().filter(|_| after != before) else {
+            return;
+        };
+        let from = s.live.partition_point(|&(_, i)| i <= b);
+        for (_, i) in s.live.range_mut(from..) {
+            *i = (*i + after).saturating_sub(before);
+        }
+    }
+
+    fn clear_inner(&mut self) {
         self.nodes = VecDeque::new();
         self.len = 0;
     }
@@ -800,7 +1023,7 @@ impl QuickList {
         }
     }
 
-    pub fn push_back(&mut self, v: &[u8]) {
+    fn push_back_inner(&mut self, v: &[u8]) {
         self.len += 1;
         if !is_large(v.len()) {
             let lim = self.limits();
@@ -818,7 +1041,7 @@ impl QuickList {
         self.settle(1, 0);
     }
 
-    pub fn push_front(&mut self, v: &[u8]) {
+    fn push_front_inner(&mut self, v: &[u8]) {
         self.len += 1;
         if !is_large(v.len()) {
             let lim = self.limits();
@@ -836,7 +1059,7 @@ impl QuickList {
         self.settle(1, 0);
     }
 
-    pub fn pop_front(&mut self) -> Option<Vec<u8>> {
+    fn pop_front_inner(&mut self) -> Option<Vec<u8>> {
         let head = self.nodes.front_mut()?;
         head.thaw();
         let v = if head.count == 1 {
@@ -851,7 +1074,7 @@ impl QuickList {
         Some(v)
     }
 
-    pub fn pop_back(&mut self) -> Option<Vec<u8>> {
+    fn pop_back_inner(&mut self) -> Option<Vec<u8>> {
         let tail = self.nodes.back_mut()?;
         tail.thaw();
         let v = if tail.count == 1 {
@@ -935,8 +1158,7 @@ impl QuickList {
         }
     }
 
-    /// Replaces element `idx`; false if out of range.
-    pub fn set(&mut self, idx: usize, v: &[u8]) -> bool {
+    fn set_inner(&mut self, idx: usize, v: &[u8]) -> bool {
         let Some((ni, k)) = self.locate(idx) else {
             return false;
         };
@@ -963,18 +1185,17 @@ impl QuickList {
                 return true;
             }
         }
-        self.remove_range(idx, 1);
-        self.insert(idx, v);
+        self.remove_range_inner(idx, 1);
+        self.insert_inner(idx, v);
         true
     }
 
-    /// Inserts `v` before element `idx`; `idx >= len` appends.
-    pub fn insert(&mut self, idx: usize, v: &[u8]) {
+    fn insert_inner(&mut self, idx: usize, v: &[u8]) {
         if idx == 0 {
-            return self.push_front(v);
+            return self.push_front_inner(v);
         }
         let Some((ni, k)) = self.locate(idx) else {
-            return self.push_back(v);
+            return self.push_back_inner(v);
         };
         if let Some(prev) = ni.checked_sub(1).filter(|_| k == 0) {
             self.thaw(prev);
@@ -1080,14 +1301,13 @@ impl QuickList {
         }
     }
 
-    /// Removes `count` elements from `start` (clamped to the list).
-    pub fn remove_range(&mut self, start: usize, count: usize) {
+    fn remove_range_inner(&mut self, start: usize, count: usize) {
         if start >= self.len || count == 0 {
             return;
         }
         let count = count.min(self.len - start);
         if count == self.len {
-            self.clear();
+            self.clear_inner();
             return;
         }
         let Some((first, k)) = self.locate(start) else {
@@ -1144,8 +1364,7 @@ impl QuickList {
         self.remove_range(0, start);
     }
 
-    /// LREM semantics: count > 0 removes up to count equal elements from the head, < 0 from the tail, 0 all. Returns the number removed.
-    pub fn remove_matching(&mut self, v: &[u8], count: i64) -> usize {
+    fn remove_matching_inner(&mut self, v: &[u8], count: i64) -> usize {
         let quota = if count == 0 {
             usize::MAX
         } else {
@@ -1256,26 +1475,26 @@ impl QuickList {
         self.iter_from(0)
     }
 
-    /// The elements of node `ni` (counting from the head) and whether it is a plain node.
-    pub fn node_elems(&self, ni: usize) -> Option<(bool, Iter<'_>)> {
-        let node = self.nodes.get(ni)?;
-        let it = Iter {
-            nodes: self.nodes.range(ni..=ni),
-            buf: &[],
-            plain: false,
-            off: 0,
-            cold: Vec::new(),
-            cold_off: 0,
-            remaining: node.count as usize,
-        };
-        Some((node.plain, it))
-    }
-
     /// Heap bytes owned (node deque and node buffers, rounded to allocator size classes).
     pub fn mem_usage(&self) -> usize {
         alloc_size(self.nodes.capacity() * std::mem::size_of::<Node>())
             + self.nodes.iter().map(|n| alloc_size(n.buf.capacity())).sum::<usize>()
     }
+}
+
+/// The elements of node `ni` of `nodes` and whether it is a plain node.
+fn node_elems(nodes: &VecDeque<Node>, ni: usize) -> Option<(bool, Iter<'_>)> {
+    let node = nodes.get(ni)?;
+    let it = Iter {
+        nodes: nodes.range(ni..=ni),
+        buf: &[],
+        plain: false,
+        off: 0,
+        cold: Vec::new(),
+        cold_off: 0,
+        remaining: node.count as usize,
+    };
+    Some((node.plain, it))
 }
 
 /// Forward iterator over a `QuickList` (see `QuickList::iter_from`).
@@ -1628,7 +1847,9 @@ mod tests {
         let mut q = QuickList::with_depth(fill, depth);
         let mut m: VecDeque<Vec<u8>> = VecDeque::new();
         let mut zipped_seen = 0;
+        let mut snaps = Snaps::default();
         for step in 0..ops {
+            snaps.step(&mut q, &m, &mut rng);
             let len = m.len();
             // Phases with a target size (tens to thousands of elements): while below the target most
             // deletions turn into insertions, above it most insertions turn into pops.
@@ -1748,6 +1969,50 @@ mod tests {
         check(&q, fill_holds);
         compare_all(&q, &m);
         assert_eq!(zipped_seen > 0, depth > 0, "{zipped_seen} compressed nodes seen");
+        assert!(snaps.done > 2, "{} saves completed", snaps.done);
+    }
+
+    /// Point-in-time saves taken at random moments of a model run and handed out a few
+    /// nodes at a time between its operations: each must give the list as it was at its
+    /// start, node for node.
+    #[derive(Default)]
+    struct Snaps {
+        /// The elements and node count at the start, and what was handed out so far.
+        want: Option<(Vec<Vec<u8>>, usize)>,
+        got: Vec<Vec<u8>>,
+        nodes: usize,
+        done: usize,
+    }
+
+    impl Snaps {
+        fn step(&mut self, q: &mut QuickList, m: &VecDeque<Vec<u8>>, rng: &mut SmallRng) {
+            let Some((want, want_nodes)) = &self.want else {
+                if rng.random_bool(0.002) {
+                    q.snap_begin();
+                    self.want = Some((m.iter().cloned().collect(), q.node_count()));
+                }
+                return;
+            };
+            if !rng.random_bool(0.1) {
+                return;
+            }
+            let (got, nodes) = (&mut self.got, &mut self.nodes);
+            let done = q.snap_step(rng.random_range(1..200), |plain, it| {
+                let before = got.len();
+                got.extend(it.map(|e| e.into_owned()));
+                assert!(!plain || got.len() == before + 1);
+                *nodes += 1;
+            });
+            if done == Some(true) {
+                assert_eq!(got, want);
+                assert_eq!(nodes, want_nodes);
+                q.snap_end();
+                (self.want, self.done) = (None, self.done + 1);
+                (self.got, self.nodes) = (Vec::new(), 0);
+            } else {
+                assert_eq!(done, Some(false));
+            }
+        }
     }
 
     #[test]

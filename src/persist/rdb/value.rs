@@ -112,14 +112,18 @@ pub fn write_value(w: &mut Writer, o: &Obj) {
 /// the amount one step saves.
 pub const STEP: usize = 4096;
 
-/// Where the save of a value in steps stands: the next list node, the sorted-set
-/// elements written, the string bytes written; a set's or hash's dict keeps its own
-/// place (`Dict::snap_begin`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where the save of a value in steps stands. Lists, sets and hashes keep their own
+/// place (`QuickList::snap_begin`, `Dict::snap_begin`); a sorted set is written by rank
+/// until `value_pin`, then by its dict.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Resume {
-    List(usize),
-    Dict,
-    ZSet(usize),
+    InPlace,
+    /// Sorted-set elements written so far, highest first.
+    ZSetRank(usize),
+    /// A sorted set's dict hands out the rest: the elements below this score and member
+    /// (the last one written by rank).
+    ZSetBelow(f64, Box<[u8]>),
+    /// String bytes written so far.
     Str(usize),
 }
 
@@ -136,67 +140,84 @@ pub fn saved_in_steps(o: &Obj) -> bool {
 }
 
 /// Whether a value saved in steps keeps what is left to save as it was at its
-/// start while it is written to (a set's or hash's dict, once begun), so that writes
-/// need not wait for the rest of it to be saved.
+/// start while it is written to (a list's nodes, a set's or hash's dict, once begun; a
+/// sorted set's dict, once pinned), so that writes need not wait for the rest of it.
 pub fn saved_in_place(o: &Obj) -> bool {
-    matches!(o.heap(), Some(Value::Set(_) | Value::Hash(_)))
-}
-
-/// The dict of a set or hash value.
-fn dict_of<R>(
-    o: &mut Obj,
-    set: impl FnOnce(&mut Dict<Member>) -> R,
-    hash: impl FnOnce(&mut Dict<Pair>) -> R,
-) -> Option<R> {
-    match o.heap_mut()? {
-        Value::Set(d) => Some(set(d)),
-        Value::Hash(d) => Some(hash(d)),
-        _ => None,
-    }
+    matches!(
+        o.heap(),
+        Some(Value::List(_) | Value::Set(_) | Value::Hash(_) | Value::ZSet(_))
+    )
 }
 
 /// Abandons the save in steps of `o` (see `value_begin`).
 pub fn value_abandon(o: &mut Obj) {
-    dict_of(o, |d| d.snap_end(), |d| d.snap_end());
+    match o.heap_mut() {
+        Some(Value::List(l)) => l.snap_end(),
+        Some(Value::Set(d)) => d.snap_end(),
+        Some(Value::Hash(d)) => d.snap_end(),
+        Some(Value::ZSet(z)) => z.dict.snap_end(),
+        _ => {}
+    }
 }
 
 /// Writes what comes before the elements of `o` (its length), and where to go on. The
 /// value is written as by `write_value`, but for a list, whose nodes are our own nodes
-/// (so their number is known up front) rather than nodes cut again at Redis's limits.
-/// None: `o` is not of a kind saved in steps. A set's or hash's dict starts a save of
-/// its own, ended by the last step or by `value_abandon`.
+/// (so their number is known up front) rather than nodes cut again at Redis's limits,
+/// and a sorted set pinned (`value_pin`), whose rest comes in its dict's order. None:
+/// `o` is not of a kind saved in steps. A list or dict starts a save of its own, ended by
+/// the last step or by `value_abandon`.
 pub fn value_begin(w: &mut Writer, o: &mut Obj) -> Option<Resume> {
-    if let Some(n) = dict_of(
-        o,
-        |d| {
-            d.snap_begin();
-            d.len()
-        },
-        |d| {
-            d.snap_begin();
-            d.len()
-        },
-    ) {
-        w.len(n as u64);
-        return Some(Resume::Dict);
+    if let ValueRef::Str(s) = o.value() {
+        if s.len() <= 20 {
+            return None;
+        }
+        w.raw_string_head(s.len());
+        // Its bytes go in one buffer (it may be compressed whole).
+        w.buf.reserve_exact(s.len());
+        return Some(Resume::Str(0));
     }
-    Some(match o.value() {
-        ValueRef::Str(s) if s.len() > 20 => {
-            w.raw_string_head(s.len());
-            // Its bytes go in one buffer (it may be compressed whole).
-            w.buf.reserve_exact(s.len());
-            Resume::Str(0)
+    let n = match o.heap_mut()? {
+        Value::List(l) => {
+            l.snap_begin();
+            l.node_count()
         }
-        ValueRef::List(l) => {
-            w.len(l.node_count() as u64);
-            Resume::List(0)
+        Value::Set(d) => {
+            d.snap_begin();
+            d.len()
         }
-        ValueRef::ZSet(z @ ZSetRef::Full(_)) => {
+        Value::Hash(d) => {
+            d.snap_begin();
+            d.len()
+        }
+        Value::ZSet(z) => {
+            // By rank, as `write_value` writes it, until a write pins it.
             w.len(z.len() as u64);
-            Resume::ZSet(0)
+            return Some(Resume::ZSetRank(0));
         }
         _ => return None,
-    })
+    };
+    w.len(n as u64);
+    Some(Resume::InPlace)
+}
+
+/// Before the first write to `o` while it is saved in steps: from now on what is left
+/// to save stays as it is now. A sorted set, written by rank so far (the fastest walk,
+/// and the order Redis loads fastest), goes on with its dict's save of the elements
+/// below the last one written.
+pub fn value_pin(o: &mut Obj, at: &mut Resume) {
+    let Resume::ZSetRank(done) = *at else {
+        return;
+    };
+    let Some(Value::ZSet(z)) = o.heap_mut() else {
+        return;
+    };
+    let last = z.len().checked_sub(done).filter(|_| done > 0);
+    let last = last.and_then(|r| z.tree.iter_from(r).next());
+    *at = match last {
+        Some((s, m)) => Resume::ZSetBelow(s, m.into()),
+        None => Resume::InPlace,
+    };
+    z.dict.snap_begin();
 }
 
 /// Writes about `budget` more elements of `o` (whole list nodes and dict buckets).
@@ -204,55 +225,21 @@ pub fn value_begin(w: &mut Writer, o: &mut Obj) -> Option<Resume> {
 /// between steps, which the snapshot's guards rule out).
 pub fn value_step(w: &mut Writer, o: &mut Obj, at: &mut Resume, budget: usize) -> Option<bool> {
     let budget = budget.max(1);
-    if *at == Resume::Dict {
-        let done = match o.heap_mut()? {
-            Value::Set(d) if d.in_snap() => d.snap_step(budget, |m| w.string(m.bytes())),
-            Value::Hash(d) if d.in_snap() => d.snap_step(budget, |p| {
-                w.string(p.field());
-                w.string(p.value());
-            }),
-            _ => return None,
-        };
-        if done {
-            value_abandon(o);
-        }
-        return Some(done);
-    }
-    match (o.value(), *at) {
-        (ValueRef::Str(s), Resume::Str(i)) => {
+    match *at {
+        Resume::Str(i) => {
+            let ValueRef::Str(s) = o.value() else {
+                return None;
+            };
             let end = i.saturating_add(budget.saturating_mul(1024)).min(s.len());
             w.bytes(s.get(i..end)?);
             *at = Resume::Str(end);
-            Some(end == s.len())
+            return Some(end == s.len());
         }
-        (ValueRef::List(l), Resume::List(mut ni)) => {
-            let mut n = 0;
-            while n < budget {
-                let Some((plain, elems)) = l.node_elems(ni) else {
-                    break;
-                };
-                if plain {
-                    for e in elems {
-                        w.len(CONTAINER_PLAIN);
-                        w.string(&e);
-                        n += 1;
-                    }
-                } else {
-                    let mut lp = LpWriter::new();
-                    for e in elems {
-                        lp.push(&e);
-                        n += 1;
-                    }
-                    w.len(CONTAINER_PACKED);
-                    w.string(&lp.finish());
-                }
-                ni += 1;
-            }
-            *at = Resume::List(ni);
-            Some(ni >= l.node_count())
-        }
-        (ValueRef::ZSet(z @ ZSetRef::Full(_)), Resume::ZSet(done)) => {
+        Resume::ZSetRank(done) => {
             // Highest first, as `write_value` writes them.
+            let ValueRef::ZSet(z @ ZSetRef::Full(_)) = o.value() else {
+                return None;
+            };
             let len = z.len();
             let Some(top) = len.checked_sub(done + 1) else {
                 return Some(true);
@@ -263,10 +250,50 @@ pub fn value_step(w: &mut Writer, o: &mut Obj, at: &mut Resume, budget: usize) -
                 w.binary_double(sc);
                 n += 1;
             }
-            *at = Resume::ZSet(done + n);
-            Some(done + n >= len)
+            *at = Resume::ZSetRank(done + n);
+            return Some(done + n >= len);
         }
+        Resume::InPlace | Resume::ZSetBelow(..) => {}
+    }
+    let below = match at {
+        Resume::ZSetBelow(s, m) => Some((*s, &**m)),
         _ => None,
+    };
+    let done = match o.heap_mut()? {
+        Value::List(l) if l.in_snap() => l.snap_step(budget, |plain, elems| write_node(w, plain, elems))?,
+        Value::Set(d) if d.in_snap() => d.snap_step(budget, |m| w.string(m.bytes())),
+        Value::Hash(d) if d.in_snap() => d.snap_step(budget, |p| {
+            w.string(p.field());
+            w.string(p.value());
+        }),
+        Value::ZSet(z) if z.dict.in_snap() => z.dict.snap_step(budget, |e| {
+            if below.is_none_or(|(s, m)| cmp_elem(e.score(), e.member(), s, m).is_lt()) {
+                w.string(e.member());
+                w.binary_double(e.score());
+            }
+        }),
+        _ => return None,
+    };
+    if done {
+        value_abandon(o);
+    }
+    Some(done)
+}
+
+/// One list node as a quicklist container.
+fn write_node<'a>(w: &mut Writer, plain: bool, elems: impl Iterator<Item = std::borrow::Cow<'a, [u8]>>) {
+    if plain {
+        for e in elems {
+            w.len(CONTAINER_PLAIN);
+            w.string(&e);
+        }
+    } else {
+        let mut lp = LpWriter::new();
+        for e in elems {
+            lp.push(&e);
+        }
+        w.len(CONTAINER_PACKED);
+        w.string(&lp.finish());
     }
 }
 
@@ -776,6 +803,69 @@ mod tests {
             assert!(budget > 100 || steps > 500, "{steps}");
             assert!(dump_of(&db) == dump_of(&back), "compress {compress}, budget {budget}");
         }
+    }
+
+    /// Writes between the steps of a value saved in steps (each pinning it first, as the
+    /// snapshot does) leave the file holding the value as it was at its start.
+    #[test]
+    fn values_written_in_steps_despite_writes_between_steps() {
+        let l = lim();
+        let db = sample_db();
+        for budget in [1, 7, 100] {
+            let mut back = Db::new(0);
+            let mut writes = 0;
+            for o in db.iter() {
+                let o = &mut o.clone_as(o.key());
+                let mut w = Writer::new_deferred(false);
+                w.byte(type_of(o));
+                let Some(mut at) = value_begin(&mut w, o) else {
+                    write_value(&mut w, o);
+                    back.add(read_back(w, o.key()), 0);
+                    continue;
+                };
+                let mut step = 0u32;
+                while !value_step(&mut w, o, &mut at, budget).unwrap() {
+                    step += 1;
+                    if step < 3 {
+                        continue;
+                    }
+                    value_pin(o, &mut at);
+                    let e = format!("written-{step}");
+                    if let Some(mut z) = o.zset_mut(&l) {
+                        let old = format!("m{}", step * 3 % 200);
+                        z.remove(old.as_bytes());
+                        z.insert(e.as_bytes(), f64::from(step % 5));
+                        z.insert(format!("m{}", step * 7 % 200).as_bytes(), -f64::from(step));
+                    } else if let Some(mut h) = o.hash_mut(&l) {
+                        h.set(e.as_bytes(), b"v");
+                    } else if let Some(mut st) = o.set_mut(&l) {
+                        st.add(e.as_bytes());
+                    } else if let Some(Value::List(q)) = o.heap_mut() {
+                        q.push_front(e.as_bytes());
+                        let mid = q.len() / 2;
+                        q.set(mid, e.as_bytes());
+                        drop(q.pop_back());
+                    } else {
+                        continue;
+                    }
+                    writes += 1;
+                }
+                back.add(read_back(w, o.key()), 0);
+            }
+            back.set_expire(b"emb", 10_000_000);
+            assert!(writes > 5, "{writes}");
+            assert!(dump_of(&db) == dump_of(&back), "budget {budget}");
+        }
+    }
+
+    /// The value a deferred writer holds, read back.
+    fn read_back(mut w: Writer, key: &[u8]) -> Obj {
+        let spans = w.deferred.take().unwrap();
+        let mut out = Writer::new(false);
+        assert!(super::super::prim::encode_deferred(&w.buf, &spans, &mut out));
+        let mut r = Reader::new(&out.buf);
+        let t = r.byte().unwrap();
+        read_value(&mut r, t, key, &lim()).unwrap().unwrap()
     }
 
     #[test]
