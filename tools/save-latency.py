@@ -5,6 +5,7 @@ Usage: save-latency.py BINARY PORT wholedb
        save-latency.py BINARY PORT bigvalue zset|list|hash|set|string
        save-latency.py BINARY PORT bigwrite zset|list|hash|set
        save-latency.py BINARY PORT busywrite zset|list|hash|set
+       save-latency.py BINARY PORT bigdel zset|list|hash|set
 
 Starts BINARY (ferrodis or redis-server) on PORT in a scratch directory, then:
 
@@ -17,6 +18,8 @@ Starts BINARY (ferrodis or redis-server) on PORT in a scratch directory, then:
   bigwrite  builds one value of 2M elements of the given type, then three times
             starts BGSAVE and at once times one write to that value (ZADD,
             LPUSH, HSET, SADD), waiting for each save to end.
+  bigdel    builds one value of 2M elements of the given type and times DEL of it,
+            three times right after starting BGSAVE, then once with no save running.
   busywrite builds one value of 2M elements of the given type, starts BGSAVE and
             writes to random elements of it every millisecond until the save ends
             (ZADD of a new score, LSET, HSET, SADD of a new member), measuring the
@@ -127,6 +130,20 @@ BUSY = {
 }
 
 
+def bigdel(name, c, kind):
+    took = []
+    for save in (True, True, True, False):
+        fill(c, kind)
+        if save:
+            c.cmd("BGSAVE")
+        t = time.perf_counter()
+        c.cmd("DEL", "big")
+        took.append((time.perf_counter() - t) * 1000)
+        wait_save(c)
+    print(f"{name} {kind} of 2M elements: DEL right after BGSAVE: "
+          + " ".join(f"{x:.1f}" for x in took[:3]) + f" ms; with no save: {took[3]:.1f} ms")
+
+
 def busywrite(name, c, port, kind):
     fill(c, kind)
     writer = Client(port)
@@ -178,7 +195,7 @@ def bigvalue(name, c, port, kind):
 
 
 def main():
-    if len(sys.argv) < 4 or sys.argv[3] not in ("wholedb", "bigvalue", "bigwrite", "busywrite"):
+    if len(sys.argv) < 4 or sys.argv[3] not in ("wholedb", "bigvalue", "bigwrite", "busywrite", "bigdel"):
         sys.exit(__doc__)
     binary, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     p, c = start(binary, port)
@@ -186,12 +203,14 @@ def main():
     try:
         if mode == "wholedb":
             wholedb(name, c)
-        elif mode in ("bigwrite", "busywrite"):
+        elif mode in ("bigwrite", "busywrite", "bigdel"):
             kind = sys.argv[4] if len(sys.argv) > 4 else "zset"
             if kind not in WRITE:
                 sys.exit(__doc__)
             if mode == "bigwrite":
                 bigwrite(name, c, kind)
+            elif mode == "bigdel":
+                bigdel(name, c, kind)
             else:
                 busywrite(name, c, port, kind)
         else:

@@ -16,10 +16,12 @@ fn del_generic(ctx: &mut Ctx, a: &Args, lazy: bool) -> CmdResult {
         if !ctx.db().exists(k, now) {
             continue;
         }
-        if let Some(o) = ctx.db().remove(k) {
+        let free = |o| {
             if lazy {
                 lazyfree_value(o);
             }
+        };
+        if ctx.db().delete(k, free) {
             n += 1;
             ctx.modified(k, "del");
         }

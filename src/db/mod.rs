@@ -264,15 +264,17 @@ impl Db {
         match self.expires.get_hashed(h, key) {
             Some(e) if e.at <= now_ms && self.keep_expired => true,
             Some(e) if e.at <= now_ms => {
-                self.snap_guard(h, key);
-                self.keys.remove_hashed(h, key);
-                self.expires.remove_hashed(h, key);
-                self.slot_note(h, key, false);
-                self.note_expired(key);
+                self.drop_expired(h, key);
                 true
             }
             _ => false,
         }
+    }
+
+    /// Deletes `key` (hash `h`), whose TTL passed.
+    fn drop_expired(&mut self, h: u64, key: &[u8]) {
+        self.delete_hashed(h, key, drop);
+        self.note_expired(key);
     }
 
     fn note_expired(&mut self, key: &[u8]) {
@@ -375,11 +377,7 @@ impl Db {
             if self.keep_expired {
                 return None;
             }
-            self.snap_guard(h, key);
-            self.keys.remove_hashed(h, key);
-            self.expires.remove_hashed(h, key);
-            self.slot_note(h, key, false);
-            self.note_expired(key);
+            self.drop_expired(h, key);
             return None;
         }
         let o = self.keys.at_mut(pos)?;
@@ -406,7 +404,7 @@ impl Db {
     /// Returns whether a live key was replaced. One table probe in the common case.
     pub fn set(&mut self, mut o: Obj, keep_ttl: bool, now_ms: i64) -> bool {
         let h = self.keys.hash(o.key());
-        self.snap_guard(h, o.key());
+        self.snap_guard_adopt(h, o.key());
         o.set_lru(evict::fresh_stamp(self.lfu, now_ms));
         let Some(pos) = self.keys.find(h, o.key()) else {
             o.set_has_expire(false);
@@ -442,7 +440,8 @@ impl Db {
         }
         o.set_has_expire(keep);
         if let Some(slot) = self.keys.at_mut(pos) {
-            *slot = o;
+            let old = std::mem::replace(slot, o);
+            drop(self.snap_adopt(old));
         }
         live
     }
@@ -461,7 +460,30 @@ impl Db {
         }
     }
 
-    /// Removes a key (and its TTL). Does not check expiry: callers look up first.
+    /// Deletes a key (and its TTL), handing its value to `free` unless a snapshot
+    /// under way keeps it. False if the key is absent. Does not check expiry: callers
+    /// look up first.
+    pub fn delete(&mut self, key: &[u8], free: impl FnOnce(Obj)) -> bool {
+        self.delete_hashed(self.keys.hash(key), key, free)
+    }
+
+    fn delete_hashed(&mut self, h: u64, key: &[u8], free: impl FnOnce(Obj)) -> bool {
+        self.snap_guard_adopt(h, key);
+        let Some(o) = self.keys.remove_hashed(h, key) else {
+            return false;
+        };
+        if o.has_expire() {
+            self.expires.remove_hashed(h, key);
+        }
+        self.slot_note(h, key, false);
+        if let Some(o) = self.snap_adopt(o) {
+            free(o);
+        }
+        true
+    }
+
+    /// Removes a key (and its TTL) and hands its value on (to rename or move it). Does
+    /// not check expiry: callers look up first.
     pub fn remove(&mut self, key: &[u8]) -> Option<Obj> {
         let h = self.keys.hash(key);
         self.snap_guard(h, key);
@@ -601,7 +623,7 @@ impl Db {
 
     /// Deletes a key because its TTL passed (active cycle).
     pub(crate) fn expire_now(&mut self, key: &[u8]) {
-        if self.remove(key).is_some() {
+        if self.delete(key, drop) {
             self.note_expired(key);
         }
     }

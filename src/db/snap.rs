@@ -6,8 +6,9 @@
 //!
 //! A value too big to save in one go (`SnapSink::in_parts`) is queued (by the walk, or
 //! by a guard saving its bucket) and saved over several steps, looked up by key each
-//! time. A change to the key (removal, replacement) first saves the rest of it; so
-//! does a write to its elements or TTL, but for values that keep their own save
+//! time, or owned by the snapshot once its key was deleted or its value replaced
+//! (`snap_guard_adopt`, `snap_adopt`). A removal that hands the value on (RENAME, MOVE)
+//! first saves the rest of it; so does a write to its elements or TTL, but for values that keep their own save
 //! (`SnapSink::saves_in_place`: lists, sets, hashes and sorted sets, which copy what a
 //! write is about to change), which are begun instead and then let writes go on at once.
 //!
@@ -38,10 +39,12 @@ pub trait SnapSink: Send {
     /// whatever is written to its elements.
     fn saves_in_place(&self, o: &Obj) -> bool;
     /// Saves more of `o` (beginning it if it is not under way yet): about `budget`
-    /// elements (0: only begin, and keep what is left as it is now, for a write is
-    /// about to touch a value `saves_in_place`; `usize::MAX`: all the rest). True once
-    /// the entry is complete (its output is handed on as one piece).
+    /// elements (0: only begin; `usize::MAX`: all the rest). True once the entry is
+    /// complete (its output is handed on as one piece).
     fn part(&mut self, o: &mut Obj, expire_at: Option<i64>, budget: usize) -> bool;
+    /// Begins `o` (`part` with budget 0) and keeps what is left of it as it is now: a
+    /// write is about to touch a value `saves_in_place`.
+    fn pin(&mut self, o: &mut Obj, expire_at: Option<i64>);
     /// The snapshot cannot be completed (a value queued for `part` is gone): the save
     /// must fail.
     fn fail(&mut self);
@@ -60,9 +63,8 @@ pub struct DbSnap {
     walked: bool,
     /// Every segment was walked (queued values may be left).
     segs_done: bool,
-    /// Keys of big values the walk met, saved in steps from the front (see the module
-    /// comment).
-    queued: VecDeque<Box<[u8]>>,
+    /// Big values the walk met, saved in steps from the front (see the module comment).
+    queued: VecDeque<Queued>,
     /// Reads must save first too: their LRU/LFU touch changes the saved IDLE/FREQ.
     stamps: bool,
     sink: Box<dyn SnapSink>,
@@ -72,6 +74,19 @@ pub struct DbSnap {
 }
 
 type Retired = (DashTable<Obj>, DashTable<ExpireEntry>);
+
+/// A value queued to be saved in steps: by its key in the table, or owned once its key
+/// was deleted or its value replaced (begun by then: the TTL is written).
+enum Queued {
+    Key(Box<[u8]>),
+    Owned(Obj),
+}
+
+impl Queued {
+    fn is_key(&self, key: &[u8]) -> bool {
+        matches!(self, Queued::Key(k) if **k == *key)
+    }
+}
 
 impl Db {
     /// Starts a snapshot of this db into `sink`. `stamps`: the file saves LRU idle times
@@ -97,9 +112,14 @@ impl Db {
             Some((k, _)) => k,
             None => &mut self.keys,
         };
-        for key in &s.queued {
-            if let Some(o) = keys.get_mut_hashed(keys.hash(key), key) {
-                crate::persist::rdb::value::value_abandon(o);
+        for q in std::mem::take(&mut s.queued) {
+            match q {
+                Queued::Key(key) => {
+                    if let Some(o) = keys.get_mut_hashed(keys.hash(&key), &key) {
+                        crate::persist::rdb::value::value_abandon(o);
+                    }
+                }
+                Queued::Owned(o) => super::lazyfree::drop_later(o),
             }
         }
         if let Some(r) = s.retired {
@@ -152,16 +172,21 @@ impl Db {
                 None => (&mut self.keys, &self.expires),
             };
             let sink = &mut s.sink;
-            if let Some(key) = s.queued.front() {
-                let done = match keys.get_mut_hashed(keys.hash(key), key) {
-                    Some(o) => sink.part(o, expire_of(expires, o), PART_STEP),
-                    None => {
-                        sink.fail();
-                        true
-                    }
+            if let Some(q) = s.queued.front_mut() {
+                let done = match q {
+                    Queued::Key(key) => match keys.get_mut_hashed(keys.hash(key), key) {
+                        Some(o) => sink.part(o, expire_of(expires, o), PART_STEP),
+                        None => {
+                            sink.fail();
+                            true
+                        }
+                    },
+                    Queued::Owned(o) => sink.part(o, None, PART_STEP),
                 };
                 if done {
-                    s.queued.pop_front();
+                    if let Some(Queued::Owned(o)) = s.queued.pop_front() {
+                        super::lazyfree::drop_later(o);
+                    }
                 }
             } else if s.segs_done {
                 s.walked = true;
@@ -198,7 +223,31 @@ impl Db {
     #[inline]
     pub(super) fn snap_guard(&mut self, h: u64, key: &[u8]) {
         if self.snap.is_some() {
-            self.snap_touch(h, key, true);
+            self.snap_touch(h, key, Touch::Whole);
+        }
+    }
+
+    /// Like `snap_guard`, before the value of `key` is removed or replaced and then
+    /// handed to `snap_adopt` (which must follow).
+    #[inline]
+    pub(super) fn snap_guard_adopt(&mut self, h: u64, key: &[u8]) {
+        if self.snap.is_some() {
+            self.snap_touch(h, key, Touch::Adopt);
+        }
+    }
+
+    /// After `snap_guard_adopt`: the snapshot keeps `o` if it has yet to save the rest
+    /// of it; otherwise `o` is given back to be freed.
+    pub(super) fn snap_adopt(&mut self, o: Obj) -> Option<Obj> {
+        let Some(s) = self.snap.as_mut().filter(|s| s.retired.is_none()) else {
+            return Some(o);
+        };
+        match s.queued.iter_mut().find(|q| q.is_key(o.key())) {
+            Some(q) => {
+                *q = Queued::Owned(o);
+                None
+            }
+            None => Some(o),
         }
     }
 
@@ -208,7 +257,7 @@ impl Db {
     #[inline]
     pub(super) fn snap_guard_elems(&mut self, h: u64, key: &[u8]) {
         if self.snap.is_some() {
-            self.snap_touch(h, key, false);
+            self.snap_touch(h, key, Touch::Elems);
         }
     }
 
@@ -216,13 +265,12 @@ impl Db {
     #[inline]
     pub(super) fn snap_guard_read(&mut self, h: u64, key: &[u8]) {
         if self.snap.as_ref().is_some_and(|s| s.stamps) {
-            self.snap_touch(h, key, false);
+            self.snap_touch(h, key, Touch::Elems);
         }
     }
 
-    /// `whole`: the key itself changes (removed, replaced or renamed).
     #[cold]
-    fn snap_touch(&mut self, h: u64, key: &[u8], whole: bool) {
+    fn snap_touch(&mut self, h: u64, key: &[u8], touch: Touch) {
         let Some(s) = self.snap.as_mut() else {
             return;
         };
@@ -238,12 +286,18 @@ impl Db {
             // An insert: it may land anywhere in its probe window (or the stash).
             self.keys.snap_save_window(h, &mut keep);
         }
-        if let Some(i) = s.queued.iter().position(|k| **k == *key) {
+        if let Some(i) = s.queued.iter().position(|q| q.is_key(key)) {
             let sink = &mut s.sink;
             match self.keys.get_mut_hashed(h, key) {
                 // Begun (if it was not), it keeps its own save from now on.
-                Some(o) if !whole && sink.saves_in_place(o) => {
-                    sink.part(o, expire_of(expires, o), 0);
+                Some(o) if touch == Touch::Elems && sink.saves_in_place(o) => {
+                    sink.pin(o, expire_of(expires, o));
+                }
+                // Begun (its TTL written), to be owned by the snapshot.
+                Some(o) if touch == Touch::Adopt => {
+                    if sink.part(o, expire_of(expires, o), 0) {
+                        s.queued.remove(i);
+                    }
                 }
                 // About to change: the rest of it is saved first.
                 Some(o) => {
@@ -264,6 +318,17 @@ impl Db {
     }
 }
 
+/// What a guarded change does to the key (see `snap_touch`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Touch {
+    /// A write to its elements or TTL.
+    Elems,
+    /// The key is removed (its value handed on) or renamed.
+    Whole,
+    /// Its value is deleted or replaced, and offered to `snap_adopt`.
+    Adopt,
+}
+
 /// Elements a step of a value saved in parts saves.
 const PART_STEP: usize = 4096;
 
@@ -276,9 +341,9 @@ fn expire_of(expires: &DashTable<ExpireEntry>, o: &Obj) -> Option<i64> {
 }
 
 /// Saves `o`, or queues it when it is saved in steps.
-fn save_or_queue(expires: &DashTable<ExpireEntry>, sink: &mut dyn SnapSink, queued: &mut VecDeque<Box<[u8]>>, o: &Obj) {
+fn save_or_queue(expires: &DashTable<ExpireEntry>, sink: &mut dyn SnapSink, queued: &mut VecDeque<Queued>, o: &Obj) {
     if sink.in_parts(o) {
-        queued.push_back(o.key().into());
+        queued.push_back(Queued::Key(o.key().into()));
     } else {
         sink.entry(o, expire_of(expires, o));
     }

@@ -226,7 +226,6 @@ impl SnapSink for DbSink {
             }
         };
         if budget == 0 {
-            value_pin(o, &mut p.at);
             self.parts.push((o.key().into(), p));
             return false;
         }
@@ -249,6 +248,14 @@ impl SnapSink for DbSink {
             None => {
                 self.fail();
                 true
+            }
+        }
+    }
+
+    fn pin(&mut self, o: &mut Obj, expire_at: Option<i64>) {
+        if !self.part(o, expire_at, 0) {
+            if let Some((_, p)) = self.parts.iter_mut().find(|(k, _)| **k == *o.key()) {
+                value_pin(o, &mut p.at);
             }
         }
     }
@@ -725,9 +732,15 @@ mod tests {
     fn change_big(db: &mut Db, rng: &mut SmallRng) {
         let lim = Limits::default();
         let k = BIG[rng.random_range(0..BIG.len())];
-        match rng.random_range(0..10) {
+        match rng.random_range(0..12) {
             0 => {
                 db.remove(k);
+            }
+            10 => {
+                db.delete(k, drop);
+            }
+            11 => {
+                db.set(Obj::new_str(k, b"replaced"), rng.random_bool(0.5), 0);
             }
             1 => {
                 db.set_expire(k, 7_000);
@@ -983,6 +996,56 @@ mod tests {
             drop(l.pop_back());
             let forced = saved(&mut dbs) - at;
             assert!(forced < 20_000, "round {round}: {forced} bytes saved on the spot");
+            snap.step(&mut dbs, Duration::ZERO);
+        }
+        while snap.step(&mut dbs, Duration::from_micros(200)) != Progress::Writing {}
+        snap.join(&mut dbs).unwrap();
+        assert!(file_model(&dest, 4) == before, "the file is not the dataset at start");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Deleting, replacing or expiring big values during a save serializes nothing of
+    /// them on the spot (the snapshot keeps them), whatever comes under their keys
+    /// next, and the file is still the dataset at start.
+    #[test]
+    fn deleting_big_values_does_not_wait_for_their_save() {
+        let lim = Limits::default();
+        let mut dbs = dataset();
+        big_values(&mut dbs[0], 20_000);
+        let before = model(&dbs);
+        let dir = temp_dir("adopt");
+        let dest = dir.join("dump.rdb");
+        let mut snap = Snapshot::start(&mut dbs, &opts(false), file_target(&dir, &dest), 0).unwrap();
+        let saved = |dbs: &mut [Db]| dbs[0].snap_sink().map_or(0, |s| s.bytes());
+        assert!(snap.step(&mut dbs, Duration::ZERO) != Progress::Writing);
+        let at = saved(&mut dbs);
+        assert!(dbs[0].delete(BIG[0], drop));
+        dbs[0].set(Obj::new_str(BIG[1], b"replaced"), false, 0);
+        dbs[0].set_expire(BIG[2], 1);
+        assert!(dbs[0].get(BIG[2], 2).is_none(), "expired on access");
+        dbs[0].expire_now(BIG[3]);
+        assert!(dbs[0].delete(BIG[4], drop));
+        let forced = saved(&mut dbs) - at;
+        assert!(forced < 20_000, "{forced} bytes saved on the spot");
+        // New values under the same keys are not part of the save, and take writes.
+        let mut l = crate::ds::quicklist::QuickList::new(-2);
+        l.push_back(b"new");
+        dbs[0].add(Obj::new_value(BIG[0], Value::List(l)), 0);
+        dbs[0].add(
+            crate::db::zset::zset_from_sorted(BIG[3], &[(b"m".to_vec(), 1.0)], &lim),
+            0,
+        );
+        for round in 0..20 {
+            let e = format!("after-{round}");
+            if let Some(Value::List(l)) = dbs[0].get_mut(BIG[0], 0).unwrap().heap_mut() {
+                l.push_front(e.as_bytes());
+            }
+            dbs[0]
+                .get_mut(BIG[3], 0)
+                .unwrap()
+                .zset_mut(&lim)
+                .unwrap()
+                .insert(e.as_bytes(), 2.0);
             snap.step(&mut dbs, Duration::ZERO);
         }
         while snap.step(&mut dbs, Duration::from_micros(200)) != Progress::Writing {}

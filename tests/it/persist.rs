@@ -590,6 +590,10 @@ fn bgsave_is_a_point_in_time_snapshot_despite_writes_during_the_save() {
         };
     }
     cmd!(c, "RENAME", "set:huge", "set:renamed");
+    // Deleted and overwritten while being saved: the save keeps the old values.
+    cmd!(c, "DEL", "zset:huge");
+    cmd!(c, "ZADD", "zset:huge", "1", "new");
+    cmd!(c, "SET", "list:huge", "overwritten");
     cmd!(c, "RPUSH", "list:big", "pushed");
     cmd!(c, "HSET", "hash:big", "f0", "changed");
     cmd!(c, "RENAME", "str:raw", "str:renamed");
