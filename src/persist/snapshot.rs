@@ -955,20 +955,27 @@ mod tests {
         }
     }
 
+    /// The dataset with big values of every kind in db 0, its model, and a save of it
+    /// into `name`'s scratch dir, begun by one step.
+    fn save_big_values(name: &str) -> (Vec<Db>, Model, PathBuf, PathBuf, Snapshot) {
+        let mut dbs = dataset();
+        big_values(&mut dbs[0], 20_000);
+        let before = model(&dbs);
+        let dir = temp_dir(name);
+        let dest = dir.join("dump.rdb");
+        let mut snap = Snapshot::start(&mut dbs, &opts(false), file_target(&dir, &dest), 0).unwrap();
+        assert!(snap.step(&mut dbs, Duration::ZERO) != Progress::Writing);
+        (dbs, before, dir, dest, snap)
+    }
+
     /// A write to a big list, set, hash or sorted set during a save serializes nothing
     /// of it on the spot (the value copies what the write touches), and the file is
     /// still the dataset at start.
     #[test]
     fn writes_to_big_values_do_not_wait_for_their_save() {
         let lim = Limits::default();
-        let mut dbs = dataset();
-        big_values(&mut dbs[0], 20_000);
-        let before = model(&dbs);
-        let dir = temp_dir("in-place");
-        let dest = dir.join("dump.rdb");
-        let mut snap = Snapshot::start(&mut dbs, &opts(false), file_target(&dir, &dest), 0).unwrap();
+        let (mut dbs, before, dir, dest, mut snap) = save_big_values("in-place");
         let saved = |dbs: &mut [Db]| dbs[0].snap_sink().map_or(0, |s| s.bytes());
-        assert!(snap.step(&mut dbs, Duration::ZERO) != Progress::Writing);
         for round in 0..50 {
             let at = saved(&mut dbs);
             let e = format!("written-{round}");
@@ -1010,14 +1017,8 @@ mod tests {
     #[test]
     fn deleting_big_values_does_not_wait_for_their_save() {
         let lim = Limits::default();
-        let mut dbs = dataset();
-        big_values(&mut dbs[0], 20_000);
-        let before = model(&dbs);
-        let dir = temp_dir("adopt");
-        let dest = dir.join("dump.rdb");
-        let mut snap = Snapshot::start(&mut dbs, &opts(false), file_target(&dir, &dest), 0).unwrap();
+        let (mut dbs, before, dir, dest, mut snap) = save_big_values("adopt");
         let saved = |dbs: &mut [Db]| dbs[0].snap_sink().map_or(0, |s| s.bytes());
-        assert!(snap.step(&mut dbs, Duration::ZERO) != Progress::Writing);
         let at = saved(&mut dbs);
         assert!(dbs[0].delete(BIG[0], drop));
         dbs[0].set(Obj::new_str(BIG[1], b"replaced"), false, 0);
