@@ -8,9 +8,10 @@
 //! by a guard saving its bucket) and saved over several steps, looked up by key each
 //! time, or owned by the snapshot once its key was deleted or its value replaced
 //! (`snap_guard_adopt`, `snap_adopt`). A removal that hands the value on (RENAME, MOVE)
-//! first saves the rest of it; so does a write to its elements or TTL, but for values that keep their own save
-//! (`SnapSink::saves_in_place`: lists, sets, hashes and sorted sets, which copy what a
-//! write is about to change), which are begun instead and then let writes go on at once.
+//! first saves the rest of it; so does a write to its elements or TTL, but for values
+//! that keep their own save (`SnapSink::saves_in_place`: lists, sets, hashes and sorted
+//! sets, which copy what a write is about to change), which are begun instead and then
+//! let writes go on at once.
 //!
 //! Whole-db changes do not wait for the walk: SWAPDB swaps the snapshot with the tables
 //! (each snapshot writes under its own db id, so it follows the contents it saves), and

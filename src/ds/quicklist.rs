@@ -958,33 +958,22 @@ impl QuickList {
             .drain(lo..hi)
             .filter_map(|(at, i)| Some((at, nodes.get(i)?.clone())))
             .collect();
-        if s.copy_at
-            .back()
-            .is_none_or(|&c| new.first().is_some_and(|&(at, _)| c < at))
-        {
-            for (at, n) in new {
-                s.copy_at.push_back(at);
-                s.copies.push_back(n);
-            }
-            return;
-        }
-        // Between copies made earlier: merged in by place.
-        let old = std::mem::take(&mut s.copy_at)
-            .into_iter()
-            .zip(std::mem::take(&mut s.copies));
+        // Copies made earlier that come after the first new one are merged in by place.
+        let first = new.first().map_or(usize::MAX, |&(at, _)| at);
+        let from = s.copy_at.partition_point(|&c| c < first);
+        let later = s.copy_at.split_off(from).into_iter().zip(s.copies.split_off(from));
         let mut new = new.into_iter().peekable();
-        for (at, n) in old {
-            while let Some((nat, nn)) = new.next_if(|&(nat, _)| nat < at) {
-                s.copy_at.push_back(nat);
-                s.copies.push_back(nn);
+        let mut push = |(at, n): (usize, Node)| {
+            s.copy_at.push_back(at);
+            s.copies.push_back(n);
+        };
+        for (at, n) in later {
+            while let Some(e) = new.next_if(|&(nat, _)| nat < at) {
+                push(e);
             }
-            s.copy_at.push_back(at);
-            s.copies.push_back(n);
+            push((at, n));
         }
-        for (at, n) in new {
-            s.copy_at.push_back(at);
-            s.copies.push_back(n);
-        }
+        new.for_each(push);
     }
 
     /// After a write to nodes `a..=b` (see `guarded`) that left the list with a

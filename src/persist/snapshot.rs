@@ -955,6 +955,20 @@ mod tests {
         }
     }
 
+    /// Runs `snap` to its end; its file must be `before`, the dataset at its start.
+    fn finish_as_at_start(
+        mut snap: Snapshot,
+        dbs: &mut [Db],
+        before: &Model,
+        dir: &std::path::Path,
+        dest: &std::path::Path,
+    ) {
+        while snap.step(dbs, Duration::from_micros(200)) != Progress::Writing {}
+        snap.join(dbs).unwrap();
+        assert!(file_model(dest, 4) == *before, "the file is not the dataset at start");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     /// The dataset with big values of every kind in db 0, its model, and a save of it
     /// into `name`'s scratch dir, begun by one step.
     fn save_big_values(name: &str) -> (Vec<Db>, Model, PathBuf, PathBuf, Snapshot) {
@@ -1005,10 +1019,7 @@ mod tests {
             assert!(forced < 20_000, "round {round}: {forced} bytes saved on the spot");
             snap.step(&mut dbs, Duration::ZERO);
         }
-        while snap.step(&mut dbs, Duration::from_micros(200)) != Progress::Writing {}
-        snap.join(&mut dbs).unwrap();
-        assert!(file_model(&dest, 4) == before, "the file is not the dataset at start");
-        std::fs::remove_dir_all(&dir).unwrap();
+        finish_as_at_start(snap, &mut dbs, &before, &dir, &dest);
     }
 
     /// Deleting, replacing or expiring big values during a save serializes nothing of
@@ -1049,10 +1060,7 @@ mod tests {
                 .insert(e.as_bytes(), 2.0);
             snap.step(&mut dbs, Duration::ZERO);
         }
-        while snap.step(&mut dbs, Duration::from_micros(200)) != Progress::Writing {}
-        snap.join(&mut dbs).unwrap();
-        assert!(file_model(&dest, 4) == before, "the file is not the dataset at start");
-        std::fs::remove_dir_all(&dir).unwrap();
+        finish_as_at_start(snap, &mut dbs, &before, &dir, &dest);
     }
 
     /// FLUSHDB and SWAPDB right after the start serialize nothing on the spot: the walk
@@ -1083,10 +1091,7 @@ mod tests {
         for (d, i) in [(0usize, 1u32), (1, 2), (2, 3), (3, 4)] {
             dbs[d].add(Obj::new_str(&key(100_000 + i), b"after"), 0);
         }
-        while snap.step(&mut dbs, Duration::from_micros(200)) != Progress::Writing {}
-        snap.join(&mut dbs).unwrap();
-        assert!(file_model(&dest, 4) == before, "the file is not the dataset at start");
-        std::fs::remove_dir_all(&dir).unwrap();
+        finish_as_at_start(snap, &mut dbs, &before, &dir, &dest);
     }
 
     #[test]
