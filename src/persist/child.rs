@@ -68,6 +68,9 @@ impl ChildWriter {
         }
         let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::null()).spawn()?;
         let stdin = child.stdin.take();
+        if let Some(pipe) = &stdin {
+            widen_pipe(pipe);
+        }
         let path = resolve(path, child.id());
         Ok(ChildWriter { child, stdin, path })
     }
@@ -156,6 +159,21 @@ pub fn sleep_unless(us: u64, cancel: &AtomicBool, mut died: impl FnMut() -> bool
         std::thread::park_timeout(left.min(Duration::from_millis(10)));
     }
     false
+}
+
+/// Bytes a writer's pipe holds: a whole snapshot chunk and more, so that handing one
+/// over wakes the child once rather than once per 64 KB (the default size), each wake
+/// a cross-CPU interrupt that the serving thread's CPU may have to take.
+const PIPE_BYTES: i32 = 1 << 20;
+
+/// Grows the pipe to `PIPE_BYTES` where the system allows it (/proc/sys/fs/pipe-max-size);
+/// a smaller pipe only costs more wakeups.
+fn widen_pipe(pipe: &ChildStdin) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fcntl(2) on a pipe descriptor we own; failure leaves the pipe as it was.
+    unsafe {
+        libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_BYTES);
+    }
 }
 
 #[cfg(not(test))]
