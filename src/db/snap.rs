@@ -262,11 +262,12 @@ impl Db {
         }
     }
 
-    /// Like `snap_guard_elems`, for reads that only touch the LRU/LFU stamp.
+    /// Before a read, which changes nothing the snapshot keeps but the LRU/LFU stamp
+    /// (saved only under a policy that uses it).
     #[inline]
     pub(super) fn snap_guard_read(&mut self, h: u64, key: &[u8]) {
         if self.snap.as_ref().is_some_and(|s| s.stamps) {
-            self.snap_touch(h, key, Touch::Elems);
+            self.snap_touch(h, key, Touch::Stamp);
         }
     }
 
@@ -294,8 +295,9 @@ impl Db {
                 Some(o) if touch == Touch::Elems && sink.saves_in_place(o) => {
                     sink.pin(o, expire_of(expires, o));
                 }
-                // Begun (its TTL written), to be owned by the snapshot.
-                Some(o) if touch == Touch::Adopt => {
+                // Begun (its TTL and stamp written): the rest is saved in steps, from
+                // the keyspace (a read leaves it as it is) or owned by the snapshot.
+                Some(o) if matches!(touch, Touch::Stamp | Touch::Adopt) => {
                     if sink.part(o, expire_of(expires, o), 0) {
                         s.queued.remove(i);
                     }
@@ -328,6 +330,8 @@ enum Touch {
     Whole,
     /// Its value is deleted or replaced, and offered to `snap_adopt`.
     Adopt,
+    /// A read: only its LRU/LFU stamp changes.
+    Stamp,
 }
 
 /// Elements a step of a value saved in parts saves.

@@ -970,14 +970,15 @@ mod tests {
     }
 
     /// The dataset with big values of every kind in db 0, its model, and a save of it
-    /// into `name`'s scratch dir, begun by one step.
-    fn save_big_values(name: &str) -> (Vec<Db>, Model, PathBuf, PathBuf, Snapshot) {
+    /// under `policy` into `name`'s scratch dir, begun by one step.
+    fn save_big_values(name: &str, policy: Policy) -> (Vec<Db>, Model, PathBuf, PathBuf, Snapshot) {
         let mut dbs = dataset();
         big_values(&mut dbs[0], 20_000);
         let before = model(&dbs);
         let dir = temp_dir(name);
         let dest = dir.join("dump.rdb");
-        let mut snap = Snapshot::start(&mut dbs, &opts(false), file_target(&dir, &dest), 0).unwrap();
+        let o = SaveOpts { policy, ..opts(false) };
+        let mut snap = Snapshot::start(&mut dbs, &o, file_target(&dir, &dest), 0).unwrap();
         assert!(snap.step(&mut dbs, Duration::ZERO) != Progress::Writing);
         (dbs, before, dir, dest, snap)
     }
@@ -988,7 +989,7 @@ mod tests {
     #[test]
     fn writes_to_big_values_do_not_wait_for_their_save() {
         let lim = Limits::default();
-        let (mut dbs, before, dir, dest, mut snap) = save_big_values("in-place");
+        let (mut dbs, before, dir, dest, mut snap) = save_big_values("in-place", Policy::NoEviction);
         let saved = |dbs: &mut [Db]| dbs[0].snap_sink().map_or(0, |s| s.bytes());
         for round in 0..50 {
             let at = saved(&mut dbs);
@@ -1028,7 +1029,7 @@ mod tests {
     #[test]
     fn deleting_big_values_does_not_wait_for_their_save() {
         let lim = Limits::default();
-        let (mut dbs, before, dir, dest, mut snap) = save_big_values("adopt");
+        let (mut dbs, before, dir, dest, mut snap) = save_big_values("adopt", Policy::NoEviction);
         let saved = |dbs: &mut [Db]| dbs[0].snap_sink().map_or(0, |s| s.bytes());
         let at = saved(&mut dbs);
         assert!(dbs[0].delete(BIG[0], drop));
@@ -1058,6 +1059,25 @@ mod tests {
                 .zset_mut(&lim)
                 .unwrap()
                 .insert(e.as_bytes(), 2.0);
+            snap.step(&mut dbs, Duration::ZERO);
+        }
+        finish_as_at_start(snap, &mut dbs, &before, &dir, &dest);
+    }
+
+    /// Reading big values during a save that keeps LRU idle times serializes nothing
+    /// of them on the spot (their idle times are written first), and the file is
+    /// still the dataset at start.
+    #[test]
+    fn reading_big_values_does_not_wait_for_their_save() {
+        let (mut dbs, before, dir, dest, mut snap) = save_big_values("read", Policy::AllLru);
+        let saved = |dbs: &mut [Db]| dbs[0].snap_sink().map_or(0, |s| s.bytes());
+        for round in 0..20 {
+            let at = saved(&mut dbs);
+            for key in BIG {
+                assert!(dbs[0].get(key, 0).is_some());
+            }
+            let forced = saved(&mut dbs) - at;
+            assert!(forced < 20_000, "round {round}: {forced} bytes saved on the spot");
             snap.step(&mut dbs, Duration::ZERO);
         }
         finish_as_at_start(snap, &mut dbs, &before, &dir, &dest);
