@@ -6,6 +6,7 @@ Usage: save-latency.py BINARY PORT wholedb
        save-latency.py BINARY PORT bigwrite zset|list|hash|set
        save-latency.py BINARY PORT busywrite zset|list|hash|set
        save-latency.py BINARY PORT bigdel zset|list|hash|set
+       save-latency.py BINARY PORT bigread zset|list|hash|set|string
 
 Starts BINARY (ferrodis or redis-server) on PORT in a scratch directory, then:
 
@@ -20,6 +21,10 @@ Starts BINARY (ferrodis or redis-server) on PORT in a scratch directory, then:
             LPUSH, HSET, SADD), waiting for each save to end.
   bigdel    builds one value of 2M elements of the given type and times DEL of it,
             three times right after starting BGSAVE, then once with no save running.
+  bigread   under maxmemory-policy allkeys-lru (saves keep idle times), builds one
+            value as bigvalue does, then three times starts BGSAVE and at once times
+            one read of it (ZSCORE, LINDEX, HGET, SISMEMBER, GETRANGE), waiting for
+            each save to end.
   busywrite builds one value of 2M elements of the given type, starts BGSAVE and
             writes to random elements of it every millisecond until the save ends
             (ZADD of a new score, LSET, HSET, SADD of a new member), measuring the
@@ -144,6 +149,38 @@ def bigdel(name, c, kind):
           + " ".join(f"{x:.1f}" for x in took[:3]) + f" ms; with no save: {took[3]:.1f} ms")
 
 
+READ = {
+    "zset": ("ZSCORE", "big", "member:7"),
+    "list": ("LINDEX", "big", 7),
+    "hash": ("HGET", "big", "field:7"),
+    "set": ("SISMEMBER", "big", "member:7"),
+    "string": ("GETRANGE", "big", 0, 7),
+}
+
+
+def build(c, kind):
+    if kind == "string":
+        block = os.urandom(1 << 20)
+        for i in range(256):
+            c.cmd("SETRANGE", "big", i << 20, block)
+    else:
+        fill(c, kind)
+
+
+def bigread(name, c, kind):
+    c.cmd("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+    build(c, kind)
+    took = []
+    for _ in range(3):
+        c.cmd("BGSAVE")
+        t = time.perf_counter()
+        c.cmd(*READ[kind])
+        took.append((time.perf_counter() - t) * 1000)
+        wait_save(c)
+    print(f"{name} {kind}: {READ[kind][0]} right after BGSAVE (allkeys-lru): "
+          + " ".join(f"{x:.1f}" for x in took) + " ms")
+
+
 def busywrite(name, c, port, kind):
     fill(c, kind)
     writer = Client(port)
@@ -163,12 +200,7 @@ def busywrite(name, c, port, kind):
 
 
 def bigvalue(name, c, port, kind):
-    if kind == "string":
-        block = os.urandom(1 << 20)
-        for i in range(256):
-            c.cmd("SETRANGE", "big", i << 20, block)
-    else:
-        fill(c, kind)
+    build(c, kind)
     pinger = Client(port)
     worst, done = [0.0], threading.Event()
 
@@ -195,7 +227,7 @@ def bigvalue(name, c, port, kind):
 
 
 def main():
-    if len(sys.argv) < 4 or sys.argv[3] not in ("wholedb", "bigvalue", "bigwrite", "busywrite", "bigdel"):
+    if len(sys.argv) < 4 or sys.argv[3] not in ("wholedb", "bigvalue", "bigwrite", "busywrite", "bigdel", "bigread"):
         sys.exit(__doc__)
     binary, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     p, c = start(binary, port)
@@ -215,9 +247,12 @@ def main():
                 busywrite(name, c, port, kind)
         else:
             kind = sys.argv[4] if len(sys.argv) > 4 else "zset"
-            if kind not in FILL and kind != "string":
+            if kind not in READ:
                 sys.exit(__doc__)
-            bigvalue(name, c, port, kind)
+            if mode == "bigread":
+                bigread(name, c, kind)
+            else:
+                bigvalue(name, c, port, kind)
     finally:
         try:
             c.cmd("SHUTDOWN", "NOSAVE")
