@@ -86,7 +86,6 @@ fn rename_generic(ctx: &mut Ctx, a: &Args, nx: bool) -> CmdResult {
         return Ok(());
     }
     let db = ctx.db();
-    let ttl = db.get_expire(src);
     if db.exists(dst, now) {
         if nx {
             ctx.out.int(0);
@@ -94,12 +93,8 @@ fn rename_generic(ctx: &mut Ctx, a: &Args, nx: bool) -> CmdResult {
         }
         db.remove(dst);
     }
-    let Some(o) = db.remove(src) else {
+    if !db.rename(src, dst, now) {
         return Err(error::NO_SUCH_KEY);
-    };
-    db.add(o.rekey(dst), now);
-    if let Some(at) = ttl {
-        db.set_expire(dst, at);
     }
     ctx.modified(src, "rename_from");
     ctx.modified(dst, "rename_to");
@@ -197,7 +192,7 @@ fn move_(ctx: &mut Ctx, a: &Args) -> CmdResult {
         return Ok(());
     }
     let ttl = ctx.db().get_expire(key);
-    let Some(o) = ctx.db().remove(key) else {
+    let Some(o) = ctx.db().take(key) else {
         ctx.out.int(0);
         return Ok(());
     };

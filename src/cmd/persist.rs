@@ -146,7 +146,7 @@ fn restore(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
         Ok(Ok(None)) => return Err(error::BAD_DATA),
     };
-    let deleted = replace && ctx.db().remove(key).is_some();
+    let deleted = replace && ctx.db().remove(key);
     if ttl > 0 && !absttl {
         ttl = ttl.saturating_add(now);
     }

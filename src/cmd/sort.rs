@@ -248,7 +248,7 @@ fn sort_generic(ctx: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
         }
         ctx.db().set(Obj::new_value(dst, Value::List(l)), false, now);
         ctx.modified(dst, "sortstore");
-    } else if ctx.db().remove(dst).is_some() {
+    } else if ctx.db().remove(dst) {
         ctx.modified(dst, "del");
     }
     ctx.out.int(n as i64);

@@ -469,30 +469,58 @@ impl Db {
 
     fn delete_hashed(&mut self, h: u64, key: &[u8], free: impl FnOnce(Obj)) -> bool {
         self.snap_guard_adopt(h, key);
-        let Some(o) = self.keys.remove_hashed(h, key) else {
+        let Some(o) = self.unlink(h, key) else {
             return false;
         };
-        if o.has_expire() {
-            self.expires.remove_hashed(h, key);
-        }
-        self.slot_note(h, key, false);
         if let Some(o) = self.snap_adopt(o) {
             free(o);
         }
         true
     }
 
-    /// Removes a key (and its TTL) and hands its value on (to rename or move it). Does
-    /// not check expiry: callers look up first.
-    pub fn remove(&mut self, key: &[u8]) -> Option<Obj> {
-        let h = self.keys.hash(key);
-        self.snap_guard(h, key);
+    /// Takes a key and its TTL out of the tables (a snapshot guard came first).
+    fn unlink(&mut self, h: u64, key: &[u8]) -> Option<Obj> {
         let o = self.keys.remove_hashed(h, key)?;
         if o.has_expire() {
             self.expires.remove_hashed(h, key);
         }
         self.slot_note(h, key, false);
         Some(o)
+    }
+
+    /// Renames `src` to `dst` (absent) within this db, with its TTL; false if `src` is
+    /// absent. A snapshot under way saving the value in steps follows it to its new
+    /// name. Does not check expiry: callers look up first.
+    pub fn rename(&mut self, src: &[u8], dst: &[u8], now_ms: i64) -> bool {
+        let ttl = self.get_expire(src);
+        let h = self.keys.hash(src);
+        let follow = self.snap.is_some() && self.snap_guard_rename(h, src, dst);
+        let Some(o) = self.unlink(h, src) else {
+            return false;
+        };
+        self.add(o.rekey(dst), now_ms);
+        if let Some(at) = ttl {
+            self.set_expire(dst, at);
+        }
+        if follow {
+            self.snap_rekey(src, dst);
+        }
+        true
+    }
+
+    /// Deletes a key (and its TTL), freeing its value here unless a snapshot under way
+    /// keeps it. False if the key is absent. Does not check expiry: callers look up
+    /// first.
+    pub fn remove(&mut self, key: &[u8]) -> bool {
+        self.delete(key, drop)
+    }
+
+    /// Removes a key (and its TTL) and hands its value on (to move it elsewhere). Does
+    /// not check expiry: callers look up first.
+    pub fn take(&mut self, key: &[u8]) -> Option<Obj> {
+        let h = self.keys.hash(key);
+        self.snap_guard(h, key);
+        self.unlink(h, key)
     }
 
     /// Sets the absolute expire time of an existing key. False if the key is absent.
@@ -687,7 +715,7 @@ mod tests {
             assert_eq!(db.get_expire(format!("k{i}").as_bytes()), Some(1000 + i));
         }
         assert!(db.get(b"k5", 2000).is_none());
-        assert!(db.remove(b"k6").is_some());
+        assert!(db.remove(b"k6"));
         assert_eq!((db.len(), db.expires_len()), (19_998, 19_998));
     }
 
@@ -705,7 +733,7 @@ mod tests {
         assert!(db.persist(b"a"));
         assert!(!db.persist(b"a"));
         db.set_expire(b"a", 5000);
-        assert!(db.remove(b"a").is_some());
+        assert!(db.remove(b"a"));
         assert_eq!(db.expires_len(), 0);
     }
 }

@@ -7,8 +7,9 @@
 //! A value too big to save in one go (`SnapSink::in_parts`) is queued (by the walk, or
 //! by a guard saving its bucket) and saved over several steps, looked up by key each
 //! time, or owned by the snapshot once its key was deleted or its value replaced
-//! (`snap_guard_adopt`, `snap_adopt`). A removal that hands the value on (RENAME, MOVE)
-//! first saves the rest of it; so does a write to its elements or TTL, but for values
+//! (`snap_guard_adopt`, `snap_adopt`), and followed to its new name by RENAME. A removal
+//! that hands the value on elsewhere (MOVE) first saves the rest of it; so does a write
+//! to its elements or TTL, but for values
 //! that keep their own save (`SnapSink::saves_in_place`: lists, sets, hashes and sorted
 //! sets, which copy what a write is about to change), which are begun instead and then
 //! let writes go on at once.
@@ -46,6 +47,8 @@ pub trait SnapSink: Send {
     /// Begins `o` (`part` with budget 0) and keeps what is left of it as it is now: a
     /// write is about to touch a value `saves_in_place`.
     fn pin(&mut self, o: &mut Obj, expire_at: Option<i64>);
+    /// A value under way (`part`) is now under the key `to` (RENAME within the db).
+    fn rekey(&mut self, from: &[u8], to: &[u8]);
     /// The snapshot cannot be completed (a value queued for `part` is gone): the save
     /// must fail.
     fn fail(&mut self);
@@ -252,6 +255,36 @@ impl Db {
         }
     }
 
+    /// Before RENAME moves `src` (hash `h`) to `dst` within this db. A value saved in
+    /// steps is begun under its old name (TTL and stamp written) and then followed to
+    /// `dst` by `snap_rekey`: true in that case. When a value the snapshot owns has
+    /// `dst`'s name already (its pieces are found by name), the rest is saved first.
+    pub(super) fn snap_guard_rename(&mut self, h: u64, src: &[u8], dst: &[u8]) -> bool {
+        let Some(s) = self.snap.as_ref().filter(|s| !s.walked && s.retired.is_none()) else {
+            return false;
+        };
+        let clash = s
+            .queued
+            .iter()
+            .any(|q| matches!(q, Queued::Owned(o) if *o.key() == *dst));
+        self.snap_touch(h, src, if clash { Touch::Whole } else { Touch::Stamp });
+        !clash
+            && self
+                .snap
+                .as_ref()
+                .is_some_and(|s| s.queued.iter().any(|q| q.is_key(src)))
+    }
+
+    /// After `snap_guard_rename` returned true and the value was moved to `dst`.
+    pub(super) fn snap_rekey(&mut self, src: &[u8], dst: &[u8]) {
+        if let Some(s) = self.snap.as_mut() {
+            if let Some(q) = s.queued.iter_mut().find(|q| q.is_key(src)) {
+                *q = Queued::Key(dst.into());
+                s.sink.rekey(src, dst);
+            }
+        }
+    }
+
     /// Like `snap_guard`, before a change that leaves the key with its value: a write
     /// to its elements, or a new TTL (saved with the entry's head, which a value saved
     /// in steps writes first).
@@ -326,11 +359,11 @@ impl Db {
 enum Touch {
     /// A write to its elements or TTL.
     Elems,
-    /// The key is removed (its value handed on) or renamed.
+    /// The key is removed (its value handed on).
     Whole,
     /// Its value is deleted or replaced, and offered to `snap_adopt`.
     Adopt,
-    /// A read: only its LRU/LFU stamp changes.
+    /// A read: only its LRU/LFU stamp changes (or a RENAME the snapshot follows).
     Stamp,
 }
 

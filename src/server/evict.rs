@@ -113,7 +113,7 @@ impl Server {
             };
             let before = crate::alloc::used_memory();
             let del_start = clock::mono_us();
-            let Some(o) = self.dbs.get_mut(db).and_then(|d| d.remove(&key)) else {
+            let Some(o) = self.dbs.get_mut(db).and_then(|d| d.take(&key)) else {
                 continue;
             };
             drop(o);

@@ -543,7 +543,7 @@ impl Server {
                 let keys: Vec<Vec<u8>> = src.iter().map(|o| o.key().to_vec()).collect();
                 for k in keys {
                     let at = src.get_expire(&k);
-                    if let Some(o) = src.remove(&k) {
+                    if let Some(o) = src.take(&k) {
                         dst.set(o, false, now);
                         if let Some(at) = at {
                             dst.set_expire(&k, at);

@@ -590,6 +590,10 @@ fn bgsave_is_a_point_in_time_snapshot_despite_writes_during_the_save() {
         };
     }
     cmd!(c, "RENAME", "set:huge", "set:renamed");
+    cmd!(c, "SADD", "set:renamed", "after-rename");
+    cmd!(c, "RENAME", "set:renamed", "set:twice");
+    // Over a big value the save has yet to finish.
+    cmd!(c, "RENAME", "hash:huge", "list:huge");
     // Deleted and overwritten while being saved: the save keeps the old values.
     cmd!(c, "DEL", "zset:huge");
     cmd!(c, "ZADD", "zset:huge", "1", "new");

@@ -1329,7 +1329,7 @@ impl Server {
         let keys = self.cluster_keys_in_slot(slot, usize::MAX);
         let now = clock::now_ms();
         for k in &keys {
-            if self.dbs.first_mut().and_then(|d| d.remove(k)).is_some() {
+            if self.dbs.first_mut().is_some_and(|d| d.remove(k)) {
                 self.dirty += 1;
                 self.key_changed(0, k, None);
                 self.notify(None, crate::config::notify::NOTIFY_GENERIC, "del", k, 0);
