@@ -1,5 +1,5 @@
 //! The point-in-time snapshot hook of one Db. While a snapshot runs, the key table is
-//! serialized a segment at a time by `snap_walk`, and a write first serializes the
+//! serialized a quarter segment at a time by `snap_walk`, and a write first serializes the
 //! bucket it is about to touch (`snap_guard`: one bucket of at most 8 entries, or an
 //! insert's probe window). Invariant: an unsaved bucket holds exactly entries of the
 //! dataset at the start (see `DashTable::snap_clear`).
@@ -61,8 +61,9 @@ pub trait SnapSink: Send {
 
 /// Snapshot progress of one Db.
 pub struct DbSnap {
-    /// The next segment (by index) the walk saves.
+    /// The next segment (by index) the walk saves, and its next bucket.
     next_seg: usize,
+    next_bucket: usize,
     /// Every segment was walked and every queued value saved: nothing unsaved is left.
     walked: bool,
     /// Every segment was walked (queued values may be left).
@@ -99,6 +100,7 @@ impl Db {
         self.keys.snap_clear();
         self.snap = Some(Box::new(DbSnap {
             next_seg: 0,
+            next_bucket: 0,
             walked: self.keys.is_empty(),
             segs_done: false,
             queued: VecDeque::new(),
@@ -161,7 +163,7 @@ impl Db {
     }
 
     /// Serializes segments until the walk ends (true), the sink is backed up or
-    /// `over_budget` says so (false). Checks the budget per segment. `wait`: the sink
+    /// `over_budget` says so (false). Checks the budget per part of a segment. `wait`: the sink
     /// may wait for its writer (see `SnapSink::segment_done`).
     pub fn snap_walk(&mut self, mut over_budget: impl FnMut() -> bool, wait: bool) -> bool {
         loop {
@@ -199,17 +201,21 @@ impl Db {
                 // Splits append segments, so the walk ends at the current last one.
                 let mut touched = 0u8;
                 let queued = &mut s.queued;
-                let more = keys.snap_save_segment(
+                let done = keys.snap_save_part(
                     s.next_seg,
+                    s.next_bucket,
                     |o| touched ^= warm(o),
                     |o| save_or_queue(expires, &mut **sink, queued, o),
                 );
                 std::hint::black_box(touched);
-                if !more {
-                    s.segs_done = true;
-                    continue;
+                match done {
+                    None => {
+                        s.segs_done = true;
+                        continue;
+                    }
+                    Some(true) => (s.next_seg, s.next_bucket) = (s.next_seg + 1, 0),
+                    Some(false) => s.next_bucket += crate::ds::dash::SNAP_PART,
                 }
-                s.next_seg += 1;
             }
             if !s.sink.segment_done(wait) || over_budget() {
                 return false;
@@ -388,7 +394,7 @@ fn save_or_queue(expires: &DashTable<ExpireEntry>, sink: &mut dyn SnapSink, queu
 }
 
 /// A cheap read of an entry's header, value pointer and first value byte, to pull them
-/// into the cache ahead of serializing (see `DashTable::snap_save_segment`).
+/// into the cache ahead of serializing (see `DashTable::snap_save_part`).
 fn warm(o: &Obj) -> u8 {
     let v = match o.value() {
         ValueRef::Str(s) => s.first().copied().unwrap_or(0),

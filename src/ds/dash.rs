@@ -14,6 +14,8 @@ const BUCKETS: usize = 128;
 /// Entries never move once placed, so lookups scan up to the segment's largest
 /// displacement in use; a segment splits only when a whole window is full.
 const PROBE: usize = 8;
+/// Buckets of a segment a snapshot walk saves at once (`snap_save_part`).
+pub const SNAP_PART: usize = 32;
 const BUCKET_BITS: u32 = 7;
 /// Segments never get deeper than this; past it, overflow goes to the segment stash.
 const MAX_DEPTH: u32 = 32;
@@ -445,7 +447,7 @@ impl<T: DashKey> DashTable<T> {
 
     /// Snapshot support: marks every bucket unsaved. While a snapshot runs, the caller
     /// saves a bucket (`snap_save_*`) before changing anything in it, and walks the
-    /// segments by index (`snap_save_segment`); splits append segments whose marks are
+    /// segments by index (`snap_save_part`); splits append segments whose marks are
     /// inherited, so a walk up to `segments()` sees every entry present at the start
     /// exactly once.
     pub fn snap_clear(&mut self) {
@@ -484,27 +486,36 @@ impl<T: DashKey> DashTable<T> {
         }
     }
 
-    /// Saves every unsaved bucket of segment `si`; false when there is no such segment.
-    /// `warm` first sees every entry of the segment: touching each entry's memory in a
+    /// Saves every unsaved bucket of segment `si` among `SNAP_PART` buckets from
+    /// `from`, and its stash with the last of them: a walk takes a segment in parts,
+    /// so that a step can end at a finer grain. None when there is no such segment;
+    /// Some(true) when that part was the segment's last.
+    /// `warm` first sees every entry of the part: touching each entry's memory in a
     /// loop without dependencies lets the CPU overlap the cache misses, which the
     /// serializing pass (a long dependent chain per entry) cannot.
-    pub fn snap_save_segment<W: FnMut(&T), F: FnMut(&T)>(&mut self, si: usize, warm: W, mut f: F) -> bool {
-        let Some(seg) = self.segs.get_mut(si) else {
-            return false;
-        };
-        if seg.saved != u128::MAX {
-            seg.buckets
-                .iter()
-                .enumerate()
-                .filter(|(b, _)| seg.saved & (1u128 << b) == 0)
-                .flat_map(|(_, bk)| bk.slots.iter().flatten())
-                .for_each(warm);
-            for b in 0..BUCKETS {
-                save_bucket(seg, b, &mut f);
-            }
+    pub fn snap_save_part<W: FnMut(&T), F: FnMut(&T)>(
+        &mut self,
+        si: usize,
+        from: usize,
+        warm: W,
+        mut f: F,
+    ) -> Option<bool> {
+        let seg = self.segs.get_mut(si)?;
+        let end = (from + SNAP_PART).min(BUCKETS);
+        let part = seg.buckets.get(from..end).unwrap_or_default();
+        part.iter()
+            .enumerate()
+            .filter(|(b, _)| seg.saved & (1u128 << (from + b)) == 0)
+            .flat_map(|(_, bk)| bk.slots.iter().flatten())
+            .for_each(warm);
+        for b in from..end {
+            save_bucket(seg, b, &mut f);
         }
-        save_stash(seg, &mut f);
-        true
+        let last = end == BUCKETS;
+        if last {
+            save_stash(seg, &mut f);
+        }
+        Some(last)
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<T> {
@@ -739,7 +750,7 @@ mod tests {
         }
         t.snap_clear();
         let mut saved: Vec<u32> = Vec::new();
-        let mut si = 0;
+        let (mut si, mut from) = (0, 0);
         let mut next = 1_000_000;
         loop {
             // Inserts (forcing splits) save their window first; removals their bucket.
@@ -753,10 +764,11 @@ mod tests {
             let h = t.hash(&victim);
             t.snap_save_key(h, &victim, |e| saved.push(e.1));
             t.remove(&victim);
-            if !t.snap_save_segment(si, |_| {}, |e| saved.push(e.1)) {
-                break;
+            match t.snap_save_part(si, from, |_| {}, |e| saved.push(e.1)) {
+                None => break,
+                Some(true) => (si, from) = (si + 1, 0),
+                Some(false) => from += SNAP_PART,
             }
-            si += 1;
         }
         saved.sort_unstable();
         assert_eq!(saved, (0..5_000).collect::<Vec<_>>());

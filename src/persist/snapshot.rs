@@ -391,7 +391,7 @@ impl Snapshot {
         })
     }
 
-    /// One slice of work, about `budget` long (whole segments, so a huge value may take
+    /// One slice of work, about `budget` long (whole quarter segments, so a huge value may take
     /// longer). Never waits for the writer.
     pub fn step(&mut self, dbs: &mut [Db], budget: Duration) -> Progress {
         if self.end_sent || self.handle.is_finished() {

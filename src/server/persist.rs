@@ -18,7 +18,7 @@ use crate::util::fs::Source;
 
 /// Main-thread work per event-loop iteration while a snapshot walks the keyspace: a
 /// command arriving meanwhile waits at most about this long.
-const SLICE: Duration = Duration::from_micros(150);
+const SLICE: Duration = Duration::from_micros(80);
 /// While clients keep the loop busy, the walk takes at most this share (percent) of
 /// the main thread, so that it adds little latency; an idle loop walks flat out. The
 /// save takes longer, like Redis's child does while the parent keeps serving (with 50
