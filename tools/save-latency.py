@@ -7,6 +7,7 @@ Usage: save-latency.py BINARY PORT wholedb
        save-latency.py BINARY PORT busywrite zset|list|hash|set
        save-latency.py BINARY PORT bigdel zset|list|hash|set
        save-latency.py BINARY PORT bigread zset|list|hash|set|string
+       save-latency.py BINARY PORT bigrename zset|list|hash|set|string
 
 Starts BINARY (ferrodis or redis-server) on PORT in a scratch directory, then:
 
@@ -25,6 +26,8 @@ Starts BINARY (ferrodis or redis-server) on PORT in a scratch directory, then:
             value as bigvalue does, then three times starts BGSAVE and at once times
             one read of it (ZSCORE, LINDEX, HGET, SISMEMBER, GETRANGE), waiting for
             each save to end.
+  bigrename builds one value as bigvalue does, then three times starts BGSAVE and at
+            once times RENAME of it (back to its name after each save).
   busywrite builds one value of 2M elements of the given type, starts BGSAVE and
             writes to random elements of it every millisecond until the save ends
             (ZADD of a new score, LSET, HSET, SADD of a new member), measuring the
@@ -114,17 +117,25 @@ def fill(c, kind):
         c.cmd("EVAL", f"for i = {lo}, {lo + step - 1} do {FILL[kind]} end return 1", 1, "big")
 
 
-def bigwrite(name, c, kind):
-    fill(c, kind)
+def after_bgsave(c, cmd, then=None):
+    """Three times: starts BGSAVE, times `cmd` at once, waits for the save, runs
+    `then`. Returns the times in ms, formatted."""
     took = []
     for _ in range(3):
         c.cmd("BGSAVE")
         t = time.perf_counter()
-        c.cmd(*WRITE[kind])
+        c.cmd(*cmd)
         took.append((time.perf_counter() - t) * 1000)
         wait_save(c)
-    print(f"{name} {kind} of 2M elements: {WRITE[kind][0]} right after BGSAVE: "
-          + " ".join(f"{x:.1f}" for x in took) + " ms")
+        if then:
+            c.cmd(*then)
+    return " ".join(f"{x:.1f}" for x in took)
+
+
+def bigwrite(name, c, kind):
+    fill(c, kind)
+    took = after_bgsave(c, WRITE[kind])
+    print(f"{name} {kind} of 2M elements: {WRITE[kind][0]} right after BGSAVE: {took} ms")
 
 
 BUSY = {
@@ -170,15 +181,14 @@ def build(c, kind):
 def bigread(name, c, kind):
     c.cmd("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
     build(c, kind)
-    took = []
-    for _ in range(3):
-        c.cmd("BGSAVE")
-        t = time.perf_counter()
-        c.cmd(*READ[kind])
-        took.append((time.perf_counter() - t) * 1000)
-        wait_save(c)
-    print(f"{name} {kind}: {READ[kind][0]} right after BGSAVE (allkeys-lru): "
-          + " ".join(f"{x:.1f}" for x in took) + " ms")
+    took = after_bgsave(c, READ[kind])
+    print(f"{name} {kind}: {READ[kind][0]} right after BGSAVE (allkeys-lru): {took} ms")
+
+
+def bigrename(name, c, kind):
+    build(c, kind)
+    took = after_bgsave(c, ("RENAME", "big", "renamed"), ("RENAME", "renamed", "big"))
+    print(f"{name} {kind}: RENAME right after BGSAVE: {took} ms")
 
 
 def busywrite(name, c, port, kind):
@@ -227,32 +237,28 @@ def bigvalue(name, c, port, kind):
 
 
 def main():
-    if len(sys.argv) < 4 or sys.argv[3] not in ("wholedb", "bigvalue", "bigwrite", "busywrite", "bigdel", "bigread"):
+    # mode: (the kinds of value it takes, what it runs)
+    modes = {
+        "bigwrite": (WRITE, lambda name, c, port, kind: bigwrite(name, c, kind)),
+        "bigdel": (WRITE, lambda name, c, port, kind: bigdel(name, c, kind)),
+        "busywrite": (WRITE, busywrite),
+        "bigvalue": (READ, bigvalue),
+        "bigread": (READ, lambda name, c, port, kind: bigread(name, c, kind)),
+        "bigrename": (READ, lambda name, c, port, kind: bigrename(name, c, kind)),
+    }
+    if len(sys.argv) < 4 or (sys.argv[3] not in modes and sys.argv[3] != "wholedb"):
         sys.exit(__doc__)
     binary, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    kind = sys.argv[4] if len(sys.argv) > 4 else "zset"
+    if mode in modes and kind not in modes[mode][0]:
+        sys.exit(__doc__)
     p, c = start(binary, port)
     name = os.path.basename(binary)
     try:
         if mode == "wholedb":
             wholedb(name, c)
-        elif mode in ("bigwrite", "busywrite", "bigdel"):
-            kind = sys.argv[4] if len(sys.argv) > 4 else "zset"
-            if kind not in WRITE:
-                sys.exit(__doc__)
-            if mode == "bigwrite":
-                bigwrite(name, c, kind)
-            elif mode == "bigdel":
-                bigdel(name, c, kind)
-            else:
-                busywrite(name, c, port, kind)
         else:
-            kind = sys.argv[4] if len(sys.argv) > 4 else "zset"
-            if kind not in READ:
-                sys.exit(__doc__)
-            if mode == "bigread":
-                bigread(name, c, kind)
-            else:
-                bigvalue(name, c, port, kind)
+            modes[mode][1](name, c, port, kind)
     finally:
         try:
             c.cmd("SHUTDOWN", "NOSAVE")
