@@ -1,15 +1,15 @@
 //! The point-in-time snapshot hook of one Db. While a snapshot runs, the key table is
-//! serialized a quarter segment at a time by `snap_walk`, and a write first serializes the
-//! bucket it is about to touch (`snap_guard`: one bucket of at most 8 entries, or an
-//! insert's probe window). Invariant: an unsaved bucket holds exactly entries of the
+//! serialized a quarter segment at a time by `snap_walk`, and a write first serializes
+//! the bucket it is about to touch (`snap_guard`: one bucket of at most 8 entries, or
+//! an insert's probe window). Invariant: an unsaved bucket holds exactly entries of the
 //! dataset at the start (see `DashTable::snap_clear`).
 //!
 //! A value too big to save in one go (`SnapSink::in_parts`) is queued (by the walk, or
 //! by a guard saving its bucket) and saved over several steps, looked up by key each
 //! time, or owned by the snapshot once its key was deleted or its value replaced
-//! (`snap_guard_adopt`, `snap_adopt`), and followed to its new name by RENAME. A removal
-//! that hands the value on elsewhere (MOVE) first saves the rest of it; so does a write
-//! to its elements or TTL, but for values
+//! (`snap_guard_adopt`, `snap_adopt`); RENAME within the db takes its queued entry
+//! along (`snap_guard_rename`). A removal that hands the value on elsewhere (MOVE)
+//! first saves the rest of it; so does a write to its elements or TTL, but for values
 //! that keep their own save (`SnapSink::saves_in_place`: lists, sets, hashes and sorted
 //! sets, which copy what a write is about to change), which are begun instead and then
 //! let writes go on at once.
@@ -163,8 +163,8 @@ impl Db {
     }
 
     /// Serializes segments until the walk ends (true), the sink is backed up or
-    /// `over_budget` says so (false). Checks the budget per part of a segment. `wait`: the sink
-    /// may wait for its writer (see `SnapSink::segment_done`).
+    /// `over_budget` says so (false). Checks the budget per quarter segment. `wait`:
+    /// the sink may wait for its writer (see `SnapSink::segment_done`).
     pub fn snap_walk(&mut self, mut over_budget: impl FnMut() -> bool, wait: bool) -> bool {
         loop {
             let Some(s) = self.snap.as_mut() else {

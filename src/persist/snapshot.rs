@@ -391,8 +391,8 @@ impl Snapshot {
         })
     }
 
-    /// One slice of work, about `budget` long (whole quarter segments, so a huge value may take
-    /// longer). Never waits for the writer.
+    /// One slice of work, about `budget` long (whole quarter segments, so a huge value
+    /// may take longer). Never waits for the writer.
     pub fn step(&mut self, dbs: &mut [Db], budget: Duration) -> Progress {
         if self.end_sent || self.handle.is_finished() {
             return Progress::Writing;
