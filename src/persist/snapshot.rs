@@ -989,6 +989,18 @@ mod tests {
         (dbs, before, dir, dest, snap)
     }
 
+    /// Bytes of db 0 the save has serialized so far.
+    fn saved0(dbs: &mut [Db]) -> u64 {
+        dbs[0].snap_sink().map_or(0, |s| s.bytes())
+    }
+
+    /// Checks that next to nothing of db 0 was serialized on the spot since `at`
+    /// (`saved0` then).
+    fn assert_little_saved_since(dbs: &mut [Db], at: u64, what: &str) {
+        let forced = saved0(dbs) - at;
+        assert!(forced < 20_000, "{what}: {forced} bytes saved on the spot");
+    }
+
     /// A write to a big list, set, hash or sorted set during a save serializes nothing
     /// of it on the spot (the value copies what the write touches), and the file is
     /// still the dataset at start.
@@ -996,9 +1008,8 @@ mod tests {
     fn writes_to_big_values_do_not_wait_for_their_save() {
         let lim = Limits::default();
         let (mut dbs, before, dir, dest, mut snap) = save_big_values("in-place", Policy::NoEviction);
-        let saved = |dbs: &mut [Db]| dbs[0].snap_sink().map_or(0, |s| s.bytes());
         for round in 0..50 {
-            let at = saved(&mut dbs);
+            let at = saved0(&mut dbs);
             let e = format!("written-{round}");
             dbs[0]
                 .get_mut(BIG[1], 0)
@@ -1022,8 +1033,7 @@ mod tests {
             l.push_front(e.as_bytes());
             l.set(mid, e.as_bytes());
             drop(l.pop_back());
-            let forced = saved(&mut dbs) - at;
-            assert!(forced < 20_000, "round {round}: {forced} bytes saved on the spot");
+            assert_little_saved_since(&mut dbs, at, &format!("round {round}"));
             snap.step(&mut dbs, Duration::ZERO);
         }
         finish_as_at_start(snap, &mut dbs, &before, &dir, &dest);
@@ -1036,16 +1046,14 @@ mod tests {
     fn deleting_big_values_does_not_wait_for_their_save() {
         let lim = Limits::default();
         let (mut dbs, before, dir, dest, mut snap) = save_big_values("adopt", Policy::NoEviction);
-        let saved = |dbs: &mut [Db]| dbs[0].snap_sink().map_or(0, |s| s.bytes());
-        let at = saved(&mut dbs);
+        let at = saved0(&mut dbs);
         assert!(dbs[0].delete(BIG[0], drop));
         dbs[0].set(Obj::new_str(BIG[1], b"replaced"), false, 0);
         dbs[0].set_expire(BIG[2], 1);
         assert!(dbs[0].get(BIG[2], 2).is_none(), "expired on access");
         dbs[0].expire_now(BIG[3]);
         assert!(dbs[0].delete(BIG[4], drop));
-        let forced = saved(&mut dbs) - at;
-        assert!(forced < 20_000, "{forced} bytes saved on the spot");
+        assert_little_saved_since(&mut dbs, at, "these changes");
         // New values under the same keys are not part of the save, and take writes.
         let mut l = crate::ds::quicklist::QuickList::new(-2);
         l.push_back(b"new");
@@ -1078,16 +1086,14 @@ mod tests {
     fn renaming_big_values_does_not_wait_for_their_save() {
         let lim = Limits::default();
         let (mut dbs, before, dir, dest, mut snap) = save_big_values("rename", Policy::NoEviction);
-        let saved = |dbs: &mut [Db]| dbs[0].snap_sink().map_or(0, |s| s.bytes());
-        let at = saved(&mut dbs);
+        let at = saved0(&mut dbs);
         for (i, key) in BIG.iter().enumerate() {
             assert!(dbs[0].rename(key, format!("renamed:{i}").as_bytes(), 0));
             assert!(dbs[0].get(key, 0).is_none());
         }
-        let forced = saved(&mut dbs) - at;
-        assert!(forced < 20_000, "{forced} bytes saved on the spot");
+        assert_little_saved_since(&mut dbs, at, "these changes");
         snap.step(&mut dbs, Duration::ZERO);
-        let at = saved(&mut dbs);
+        let at = saved0(&mut dbs);
         dbs[0]
             .get_mut(b"renamed:1", 0)
             .unwrap()
@@ -1099,8 +1105,7 @@ mod tests {
         z.zset_mut(&lim).unwrap().insert(b"new", 1.0);
         assert!(dbs[0].rename(b"renamed:0", b"again", 0));
         assert!(dbs[0].remove(b"renamed:2"));
-        let forced = saved(&mut dbs) - at;
-        assert!(forced < 20_000, "{forced} bytes saved on the spot");
+        assert_little_saved_since(&mut dbs, at, "these changes");
         snap.step(&mut dbs, Duration::ZERO);
         assert!(dbs[0].remove(b"again"));
         assert!(dbs[0].rename(b"renamed:4", b"again", 0));
@@ -1113,14 +1118,12 @@ mod tests {
     #[test]
     fn reading_big_values_does_not_wait_for_their_save() {
         let (mut dbs, before, dir, dest, mut snap) = save_big_values("read", Policy::AllLru);
-        let saved = |dbs: &mut [Db]| dbs[0].snap_sink().map_or(0, |s| s.bytes());
         for round in 0..20 {
-            let at = saved(&mut dbs);
+            let at = saved0(&mut dbs);
             for key in BIG {
                 assert!(dbs[0].get(key, 0).is_some());
             }
-            let forced = saved(&mut dbs) - at;
-            assert!(forced < 20_000, "round {round}: {forced} bytes saved on the spot");
+            assert_little_saved_since(&mut dbs, at, &format!("round {round}"));
             snap.step(&mut dbs, Duration::ZERO);
         }
         finish_as_at_start(snap, &mut dbs, &before, &dir, &dest);
