@@ -219,6 +219,12 @@ fn flush_behind(f: &std::fs::File, upto: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether the process that started this one has exited (we were handed to another).
+fn orphaned(parent: libc::pid_t) -> bool {
+    // SAFETY: getppid(2) cannot fail.
+    unsafe { libc::getppid() != parent }
+}
+
 /// The child's side: stdin to `path`, then fsync. Exit status 0 only when all of it
 /// reached the disk.
 pub fn run(path: &str, oom_score: Option<&str>) -> ExitCode {
@@ -226,6 +232,8 @@ pub fn run(path: &str, oom_score: Option<&str>) -> ExitCode {
         crate::server::oom::write_own(v);
     }
     let path = resolve(Path::new(path), std::process::id());
+    // SAFETY: getppid(2) cannot fail.
+    let parent = unsafe { libc::getppid() };
     let res = (|| -> io::Result<()> {
         let mut f = std::fs::File::create(&path)?;
         let autosync = std::env::var_os(AUTOSYNC_ENV).is_some();
@@ -246,10 +254,25 @@ pub fn run(path: &str, oom_score: Option<&str>) -> ExitCode {
                 flush_behind(&f, written / AUTOSYNC_BYTES * AUTOSYNC_BYTES)?;
             }
         }
-        f.sync_all()
+        // The input ends when the server closes it, or when it dies: then nobody
+        // will ever rename the file, and a partial one is only litter. (A dying
+        // process closes its files before its children are handed to another parent,
+        // hence the second look once the file is on disk.)
+        if orphaned(parent) {
+            return Err(io::Error::other("the server exited"));
+        }
+        f.sync_all()?;
+        if orphaned(parent) {
+            return Err(io::Error::other("the server exited"));
+        }
+        Ok(())
     })();
     match res {
         Ok(()) => ExitCode::SUCCESS,
+        Err(_) if orphaned(parent) => {
+            let _ = std::fs::remove_file(&path);
+            ExitCode::from(1)
+        }
         Err(e) => {
             eprintln!("Write error writing {}: {e}", path.display());
             ExitCode::from(1)

@@ -234,6 +234,14 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // A failing test shows the end of each of its servers' logs (the test's
+        // output is printed only when it fails).
+        if std::thread::panicking() {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("--- last lines of the log of the server on port {} ---", self.port);
+            tail.iter().rev().for_each(|l| eprintln!("{l}"));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);

@@ -709,6 +709,32 @@ fn bgsave_writes_a_temp_file_named_after_its_child_and_shutdown_removes_it() {
     assert!(!temp.exists(), "{temp:?} left behind");
 }
 
+/// A server killed during a save takes its save with it: the save child, left with
+/// input that ends early and nobody to rename its file, removes the file and exits.
+#[test]
+fn a_save_child_outliving_its_server_removes_its_temp_file() {
+    let mut s = Server::start();
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "DEBUG", "POPULATE", "2000"), b"+OK\r\n");
+    cmd!(c, "CONFIG", "SET", "rdb-key-save-delay", "10000");
+    assert_eq!(cmd!(c, "BGSAVE"), b"+Background saving started\r\n");
+    let (child, temp) = wait_for("the save child's temp file", Duration::from_secs(10), || {
+        s.children()
+            .into_iter()
+            .map(|p| (p, s.dir.join(format!("temp-{p}.rdb"))))
+            .find(|(_, f)| f.exists())
+    });
+    s.kill9();
+    // Gone, or a zombie nobody reaps.
+    wait_for("the save child to exit", Duration::from_secs(20), || {
+        let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+        let state = stat.rsplit(')').next().unwrap_or("").trim_start().chars().next();
+        matches!(state, None | Some('Z' | 'X')).then_some(())
+    });
+    assert!(!temp.exists(), "{temp:?} left behind");
+    assert!(!s.dir.join("dump.rdb").exists());
+}
+
 /// A file cut short in place by another program while it is mapped for loading makes
 /// reads past its new end fault; the load fails as on a short file and the server
 /// serves on.

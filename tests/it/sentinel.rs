@@ -136,6 +136,7 @@ fn a_sentinel_needs_a_config_file_it_can_write() {
     let out = Command::new(&link).arg(&conf).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         err.contains("at line 2") && err.contains("No such master with specified name."),
         "{err}"
