@@ -1,5 +1,8 @@
 //! Data-structure benches: ZTree rank operations at 10k, 100k and 1M members, to show they grow
-//! with log n (the per-op time should rise only slowly with size).
+//! with log n (the per-op time should rise only slowly with size); LZF compression of a
+//! list node's worth of short elements (and its decompression, beside the `lzf` crate's)
+//! and of a 64-byte value, as saves compress them;
+//! the CRC-64 of a megabyte, as saves and loads checksum files.
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -58,5 +61,54 @@ fn ztree_ranks(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ztree_ranks);
+/// 8000 bytes of short elements with listpack-like headers, and a 64-byte value.
+fn lzf_inputs() -> (Vec<u8>, Vec<u8>) {
+    let mut node = Vec::new();
+    let mut i = 100_000;
+    while node.len() < 8000 {
+        node.extend_from_slice(&[0x8a, 0]);
+        node.extend_from_slice(format!("item:{i}").as_bytes());
+        i += 1;
+    }
+    node.truncate(8000);
+    let mut value = [b'x'; 64];
+    for k in (0..64).step_by(7) {
+        value[k] = b'a' + (k % 26) as u8;
+    }
+    (node, value.to_vec())
+}
+
+fn lzf(c: &mut Criterion) {
+    use ferrodis::util::lzf::compress;
+    let (node, mut value) = lzf_inputs();
+    let mut g = c.benchmark_group("lzf_compress");
+    g.bench_function("node_8000", |b| b.iter(|| black_box(compress(&node, node.len() - 1))));
+    if let Some(packed) = compress(&node, node.len() - 1) {
+        g.bench_function("node_8000_decompress", |b| {
+            b.iter(|| black_box(ferrodis::util::lzf::decompress(&packed, node.len())))
+        });
+        g.bench_function("node_8000_decompress_lzf_crate", |b| {
+            b.iter(|| black_box(lzf::decompress(&packed, node.len())))
+        });
+    }
+    let mut r = 0u8;
+    g.bench_function("value_64", |b| {
+        b.iter(|| {
+            r = r.wrapping_add(1);
+            value[0] = r;
+            black_box(compress(&value, 60))
+        })
+    });
+    g.finish();
+}
+
+fn crc(c: &mut Criterion) {
+    let data: Vec<u8> = (0..1u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let mut g = c.benchmark_group("crc64");
+    g.throughput(criterion::Throughput::Bytes(data.len() as u64));
+    g.bench_function("1mb", |b| b.iter(|| black_box(ferrodis::util::crc64::crc64(&data))));
+    g.finish();
+}
+
+criterion_group!(benches, ztree_ranks, lzf, crc);
 criterion_main!(benches);

@@ -87,6 +87,13 @@ impl ScratchWords {
         // Safety: `len` initialized words, borrowed exclusively through &mut self.
         unsafe { std::slice::from_raw_parts_mut(self.p.as_ptr(), self.len) }
     }
+
+    /// The words as twice as many 32-bit halves.
+    pub fn as_mut_u32(&mut self) -> &mut [u32] {
+        // Safety: as above; a u64 array is aligned for u32 and every bit pattern is a
+        // valid u32.
+        unsafe { std::slice::from_raw_parts_mut(self.p.as_ptr() as *mut u32, self.len * 2) }
+    }
 }
 
 impl Drop for ScratchWords {

@@ -319,7 +319,7 @@ impl Node {
         if self.zlen == 0 {
             return self.data().to_vec();
         }
-        lzf::decompress(&self.buf, self.zlen as usize).unwrap_or_default()
+        crate::util::lzf::decompress(&self.buf, self.zlen as usize).unwrap_or_default()
     }
 
     /// A raw copy of this node (for reading a compressed node through `&self`).

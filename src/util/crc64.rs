@@ -1,9 +1,12 @@
 //! CRC-64/Jones ("CRC-64/REDIS" in the CRC catalogue): the checksum of RDB files and DUMP
 //! payloads. Reflected, init 0, no final xor, so a running checksum is just a digest fed
 //! chunk by chunk. Redis compat: crc64.c.
-use crc::{Crc, Digest, CRC_64_REDIS};
+//! Computed sixteen bytes per step (slice-by-16 tables, 32 KB): a save checksums every
+//! byte it writes and a load every byte it reads, which one table lookup per byte made a
+//! sixth of a save's time.
+use crc::{Crc, Digest, Table, CRC_64_REDIS};
 
-static CRC64: Crc<u64> = Crc::<u64>::new(&CRC_64_REDIS);
+static CRC64: Crc<u64, Table<16>> = Crc::<u64, Table<16>>::new(&CRC_64_REDIS);
 
 /// The checksum of `data` in one call.
 pub fn crc64(data: &[u8]) -> u64 {
@@ -11,7 +14,7 @@ pub fn crc64(data: &[u8]) -> u64 {
 }
 
 /// A running checksum for data that arrives in pieces (an RDB file being written).
-pub struct Crc64(Digest<'static, u64>);
+pub struct Crc64(Digest<'static, u64, Table<16>>);
 
 impl Default for Crc64 {
     fn default() -> Self {

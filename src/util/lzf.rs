@@ -4,8 +4,10 @@
 //! string is stored compressed exactly when Redis would store it compressed. Format:
 //! literal runs of 1..=32 bytes (`[len-1][bytes]`) and back references of 3..=264
 //! bytes within 8 KB (`[len-2:3 | off>>8:5][len-9 if len-2 >= 7][off & 0xff]`).
-//! The table is not cleared per call (512 KB): entries carry the call's generation. Like
-//! Redis's (on its stack), it is not part of used_memory.
+//! The table is not cleared per call: each call numbers the input's positions from
+//! where the previous call's ended, so slots written before hold smaller numbers and
+//! read as empty (4-byte slots, 256 KB, as liblzf's). Like Redis's (on its stack), it is
+//! not part of used_memory.
 use std::cell::RefCell;
 
 const MAX_LIT: usize = 1 << 5;
@@ -14,10 +16,12 @@ const MAX_REF: usize = (1 << 8) + (1 << 3);
 const HLOG: u32 = 16;
 const HSIZE: usize = 1 << HLOG;
 
-/// Hash slots: (generation << 32) | position; a slot of another generation is empty.
+/// Hash slots: `base + position` of the last input position with that hash; a slot
+/// under the call's `base` is empty.
 struct Table {
-    gen: u32,
-    /// Outside used_memory, as Redis's table is on its stack.
+    /// The first number of the next call.
+    next: u32,
+    /// Outside used_memory, as Redis's table is on its stack (`HSIZE` u32 slots).
     slots: crate::alloc::ScratchWords,
 }
 
@@ -52,21 +56,67 @@ fn push_literal(out: &mut [u8], op: &mut usize, lit: &mut usize, b: u8) {
 }
 
 /// Compresses `inp` into at most `out_len` bytes; None when it does not fit (by
-/// liblzf's own checks, which refuse some outputs that would just fit).
+/// liblzf's own checks, which refuse some outputs that would just fit), and for inputs
+/// of 2 GB or more (liblzf takes 32-bit lengths).
 pub fn compress(inp: &[u8], out_len: usize) -> Option<Vec<u8>> {
+    let n = u32::try_from(inp.len()).ok().filter(|&n| n < 1 << 31)?;
     TABLE.with(|t| {
         let mut t = t.borrow_mut();
         let t = t.get_or_insert_with(|| Table {
-            gen: 0,
-            slots: crate::alloc::ScratchWords::zeroed(HSIZE),
+            next: 1,
+            slots: crate::alloc::ScratchWords::zeroed(HSIZE / 2),
         });
-        t.gen = t.gen.wrapping_add(1);
-        if t.gen == 0 {
-            t.slots.as_mut_slice().fill(0);
-            t.gen = 1;
-        }
-        compress_with(inp, out_len, t)
+        let base = match t.next.checked_add(n) {
+            Some(next) => std::mem::replace(&mut t.next, next),
+            None => {
+                t.slots.as_mut_slice().fill(0);
+                t.next = 1 + n;
+                1
+            }
+        };
+        let slots: &mut [u32; HSIZE] = t.slots.as_mut_u32().try_into().ok()?;
+        compress_with(inp, out_len, slots, base)
     })
+}
+
+/// Decompresses `inp`, which must expand to exactly `out_len` bytes (else None, as when
+/// it is malformed). Redis compat: lzf_d.c lzf_decompress, as rdb.c checks its result.
+pub fn decompress(inp: &[u8], out_len: usize) -> Option<Vec<u8>> {
+    let mut out: Vec<u8> = Vec::with_capacity(out_len);
+    let mut ip = 0;
+    while let Some(&c) = inp.get(ip) {
+        let c = c as usize;
+        ip += 1;
+        if c < MAX_LIT {
+            let lit = inp.get(ip..ip + c + 1)?;
+            if out.len() + lit.len() > out_len {
+                return None;
+            }
+            out.extend_from_slice(lit);
+            ip += lit.len();
+            continue;
+        }
+        let mut len = c >> 5;
+        if len == 7 {
+            len += *inp.get(ip)? as usize;
+            ip += 1;
+        }
+        len += 2;
+        let back = ((c & 0x1f) << 8) + *inp.get(ip)? as usize + 1;
+        ip += 1;
+        if out.len() + len > out_len {
+            return None;
+        }
+        // A reference may overlap what it produces: it repeats its first `back` bytes.
+        let mut from = out.len().checked_sub(back)?;
+        while len > 0 {
+            let n = len.min(back);
+            out.extend_from_within(from..from + n);
+            from += n;
+            len -= n;
+        }
+    }
+    (out.len() == out_len).then_some(out)
 }
 
 /// The first `i` in `from..limit` where the bytes at `r + i` and `ip + i` differ (`r < ip`;
@@ -96,31 +146,24 @@ fn mismatch(inp: &[u8], r: usize, ip: usize, from: usize, limit: usize) -> usize
     i
 }
 
-fn compress_with(inp: &[u8], out_len: usize, t: &mut Table) -> Option<Vec<u8>> {
+fn compress_with(inp: &[u8], out_len: usize, slots: &mut [u32; HSIZE], base: u32) -> Option<Vec<u8>> {
     let in_len = inp.len();
     if in_len == 0 || out_len == 0 {
         return None;
     }
     let at = |i: usize| inp.get(i).copied().unwrap_or(0) as u32;
-    let gen = (t.gen as u64) << 32;
-    let slots = t.slots.as_mut_slice();
     let mut out = vec![0u8; out_len + 4];
     let mut lit = 0usize;
     let mut op = 1usize; // the first run's length byte is at 0
     let mut ip = 0usize;
     let mut hval = (at(0) << 8) | at(1);
     while ip + 2 < in_len {
-        hval = (hval << 8) | at(ip + 2);
-        let slot = slots.get_mut(idx(hval))?;
-        let r = (*slot >> 32 == gen >> 32).then_some((*slot & 0xffff_ffff) as usize);
-        *slot = gen | ip as u64;
+        hval = (hval << 8) | inp[ip + 2] as u32;
+        let slot = &mut slots[idx(hval)];
+        let r = slot.checked_sub(base).map(|r| r as usize);
+        *slot = base + ip as u32;
         let hit = r.filter(|&r| {
-            r > 0
-                && r < ip
-                && ip - r - 1 < MAX_OFF
-                && at(r + 2) == at(ip + 2)
-                && at(r) == at(ip)
-                && at(r + 1) == at(ip + 1)
+            r > 0 && r < ip && ip - r - 1 < MAX_OFF && inp[r + 2] == inp[ip + 2] && inp[r..r + 2] == inp[ip..ip + 2]
         });
         if let Some(r) = hit {
             let off = ip - r - 1;
@@ -163,9 +206,7 @@ fn compress_with(inp: &[u8], out_len: usize, t: &mut Table) -> Option<Vec<u8>> {
             hval = (at(ip) << 8) | at(ip + 1);
             for _ in 0..2 {
                 hval = (hval << 8) | at(ip + 2);
-                if let Some(s) = slots.get_mut(idx(hval)) {
-                    *s = gen | ip as u64;
-                }
+                slots[idx(hval)] = base + ip as u32;
                 ip += 1;
             }
         } else {
@@ -231,11 +272,50 @@ mod tests {
             let c = compress(&s, s.len()).unwrap();
             assert!(c.len() < s.len());
             assert_eq!(lzf::decompress(&c, s.len()).unwrap(), s);
+            assert_eq!(decompress(&c, s.len()).unwrap(), s);
         }
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
         let random: Vec<u8> = (0..1000).map(|_| rng.random()).collect();
         assert!(compress(&random, random.len() - 4).is_none());
+    }
+
+    #[test]
+    fn numbering_that_would_wrap_starts_over_with_a_clean_table() {
+        let s: Vec<u8> = b"abcdefgh".iter().cycle().take(300).copied().collect();
+        let want = compress(&s, s.len()).unwrap();
+        // A table full of numbers past the next call's.
+        let junk: Vec<u8> = (0..5000u32).flat_map(|i| (i * 7919).to_le_bytes()).collect();
+        compress(&junk, junk.len());
+        TABLE.with(|t| t.borrow_mut().as_mut().unwrap().next = u32::MAX - 100);
+        assert_eq!(compress(&s, s.len()).unwrap(), want);
+        TABLE.with(|t| assert_eq!(t.borrow().as_ref().unwrap().next, 301));
+        assert_eq!(compress(&s, s.len()).unwrap(), want);
+    }
+
+    #[test]
+    fn decompression_agrees_with_the_reference_decoder() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(9);
+        for _ in 0..3000 {
+            // Compressible inputs of every size, and damaged or mis-sized payloads.
+            let n = rng.random_range(1..3000);
+            let k = rng.random_range(1..6);
+            let s: Vec<u8> = (0..n).map(|_| b"abcdef"[rng.random_range(0..k)]).collect();
+            let Some(mut c) = compress(&s, s.len() + 64) else {
+                continue;
+            };
+            assert_eq!(decompress(&c, s.len()).as_deref(), Some(&s[..]));
+            assert_eq!(decompress(&c, s.len() + 1), None);
+            assert_eq!(decompress(&c, s.len() - 1), None);
+            let at = rng.random_range(0..c.len());
+            c[at] = rng.random();
+            if rng.random_bool(0.3) {
+                c.truncate(rng.random_range(0..c.len()));
+            }
+            let want = lzf::decompress(&c, s.len()).ok().filter(|v| v.len() == s.len());
+            assert_eq!(decompress(&c, s.len()), want, "{c:?}");
+        }
     }
 
     #[test]

@@ -22,6 +22,28 @@ pub struct Writer {
     pub deferred: Option<Vec<(usize, usize)>>,
 }
 
+/// The bytes of length `n` as `Writer::len` writes them, and how many there are.
+pub fn len_bytes(n: u64) -> ([u8; 9], usize) {
+    let mut b = [0u8; 9];
+    let k = if n < 1 << 6 {
+        b[0] = n as u8;
+        1
+    } else if n < 1 << 14 {
+        b[0] = ((n >> 8) as u8) | 0x40;
+        b[1] = n as u8;
+        2
+    } else if n <= u32::MAX as u64 {
+        b[0] = 0x80;
+        b[1..5].copy_from_slice(&(n as u32).to_be_bytes());
+        5
+    } else {
+        b[0] = 0x81;
+        b[1..9].copy_from_slice(&n.to_be_bytes());
+        9
+    };
+    (b, k)
+}
+
 impl Writer {
     pub fn new(compress: bool) -> Self {
         Writer {
@@ -50,17 +72,22 @@ impl Writer {
 
     /// Redis compat: rdb.c rdbSaveLen.
     pub fn len(&mut self, n: u64) {
-        if n < 1 << 6 {
-            self.buf.push(n as u8);
-        } else if n < 1 << 14 {
-            self.buf.push(((n >> 8) as u8) | 0x40);
-            self.buf.push(n as u8);
-        } else if n <= u32::MAX as u64 {
-            self.buf.push(0x80);
-            self.buf.extend_from_slice(&(n as u32).to_be_bytes());
-        } else {
-            self.buf.push(0x81);
-            self.buf.extend_from_slice(&n.to_be_bytes());
+        let (b, k) = len_bytes(n);
+        self.buf.extend_from_slice(b.get(..k).unwrap_or_default());
+    }
+
+    /// Writes the length `n` over the `reserved` bytes at `at` (held for a count known
+    /// only once what follows was written), moving what follows when its encoding is
+    /// shorter or longer.
+    pub fn patch_len(&mut self, at: usize, reserved: usize, n: u64) {
+        let (b, k) = len_bytes(n);
+        let end = at.saturating_add(reserved).min(self.buf.len());
+        self.buf
+            .splice(at.min(end)..end, b.get(..k).unwrap_or_default().iter().copied());
+        if let Some(d) = self.deferred.as_mut() {
+            for (off, _) in d.iter_mut().filter(|(off, _)| *off >= end) {
+                *off = *off + k - (end - at);
+            }
         }
     }
 
@@ -273,10 +300,8 @@ impl<'a> Reader<'a> {
                 if len == 0 || len > clen.saturating_mul(LZF_MAX_RATIO) {
                     return Err(RdbError::corrupt("Invalid LZF compressed string"));
                 }
-                match lzf::decompress(data, len) {
-                    Ok(v) if v.len() == len => Ok(v),
-                    _ => Err(RdbError::corrupt("Invalid LZF compressed string")),
-                }
+                crate::util::lzf::decompress(data, len)
+                    .ok_or_else(|| RdbError::corrupt("Invalid LZF compressed string"))
             }
             LenOrEnc::Enc(e) => Err(RdbError::corrupt(format!("Unknown RDB string encoding type {e}"))),
         }
