@@ -446,6 +446,45 @@ impl Db {
         live
     }
 
+    /// Loading: starts fetching the table bucket of `key` into the cache (while its
+    /// value is read) and returns the key's hash for `load_add`.
+    pub fn load_prefetch(&self, key: &[u8]) -> u64 {
+        let h = self.keys.hash(key);
+        self.keys.prefetch_bucket(h);
+        h
+    }
+
+    /// Loading: adds `o` (its key's hash `h`) with its saved LRU stamp (else a fresh
+    /// one) and TTL, in one probe of each table. Gives `o` back when its key is there
+    /// already.
+    pub fn load_add(
+        &mut self,
+        h: u64,
+        mut o: Obj,
+        lru: Option<u32>,
+        expire_at: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(), Obj> {
+        self.snap_guard_adopt(h, o.key());
+        if self.keys.find(h, o.key()).is_some() {
+            return Err(o);
+        }
+        o.set_lru(lru.unwrap_or_else(|| evict::fresh_stamp(self.lfu, now_ms)));
+        o.set_has_expire(expire_at.is_some());
+        if self.collect_new {
+            self.events.push((DbEvent::New, o.key().to_vec()));
+        }
+        if let Some(ix) = self.slot_index.as_mut() {
+            ix.note(h, o.key(), true);
+        }
+        if let Some(at) = expire_at {
+            let key = o.key().into();
+            self.expires.insert_hashed(h, ExpireEntry { key, at });
+        }
+        self.keys.insert_new(h, o);
+        Ok(())
+    }
+
     /// Adds a key known to be absent (after a failed lookup).
     pub fn add(&mut self, o: Obj, now_ms: i64) {
         self.set(o, false, now_ms);

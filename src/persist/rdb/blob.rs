@@ -63,7 +63,12 @@ fn lp_int(s: &[u8]) -> Option<i64> {
 
 impl LpWriter {
     pub fn new() -> Self {
-        let mut buf = Vec::with_capacity(64);
+        Self::with_capacity(64)
+    }
+
+    /// An empty listpack with room for `cap` bytes.
+    pub fn with_capacity(cap: usize) -> Self {
+        let mut buf = Vec::with_capacity(cap.max(LP_HDR + 1));
         buf.extend_from_slice(&[0u8; LP_HDR]);
         LpWriter { buf, count: 0 }
     }
@@ -134,7 +139,34 @@ impl LpWriter {
         self.count += 1;
     }
 
+    /// Empties the listpack, keeping its buffer.
+    pub fn clear(&mut self) {
+        self.buf.truncate(LP_HDR);
+        self.count = 0;
+    }
+
+    /// Gives back the buffer's memory past `max` bytes (after a big listpack).
+    pub fn trim(&mut self, max: usize) {
+        if self.buf.capacity() > max {
+            self.buf = Vec::with_capacity(max);
+            self.buf.extend_from_slice(&[0u8; LP_HDR]);
+            self.count = 0;
+        }
+    }
+
+    /// The finished listpack's bytes, the writer left to be cleared and reused.
+    pub fn finished(&mut self) -> &[u8] {
+        self.seal();
+        &self.buf
+    }
+
     pub fn finish(mut self) -> Vec<u8> {
+        self.seal();
+        self.buf
+    }
+
+    /// Adds the terminator and fills in the header.
+    fn seal(&mut self) {
         self.buf.push(LP_EOF);
         let total = self.buf.len() as u32;
         let count = if self.count < LP_COUNT_UNKNOWN as usize {
@@ -146,7 +178,6 @@ impl LpWriter {
             h[..4].copy_from_slice(&total.to_le_bytes());
             h[4..6].copy_from_slice(&count.to_le_bytes());
         }
-        self.buf
     }
 }
 
@@ -158,6 +189,14 @@ pub enum Elem<'a> {
 }
 
 impl Elem<'_> {
+    /// The element's bytes, an integer's digits written into `buf` (no allocation).
+    pub fn bytes<'b>(&'b self, buf: &'b mut [u8; 24]) -> &'b [u8] {
+        match self {
+            Elem::Str(s) => s,
+            Elem::Int(v) => num::i64_digits(*v, buf),
+        }
+    }
+
     pub fn to_vec(&self) -> Vec<u8> {
         match self {
             Elem::Str(s) => s.to_vec(),

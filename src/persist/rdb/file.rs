@@ -316,6 +316,9 @@ pub fn load_with(
             _ => {}
         }
         let key = r.string()?;
+        // The key's bucket is most often a cache miss: it comes in while the value is
+        // read.
+        let h = dbs.get(db).map(|d| d.load_prefetch(&key));
         let val = read_value(&mut r, t, &key, lim)?;
         let (at, idle, freq) = (expire.take(), lru_idle.take(), lfu_freq.take());
         let Some(obj) = val else {
@@ -333,21 +336,15 @@ pub fn load_with(
             }
             continue;
         }
-        let Some(d) = dbs.get_mut(db) else {
+        let (Some(d), Some(h)) = (dbs.get_mut(db), h) else {
             return Err(RdbError::corrupt("Bad db index"));
         };
-        if d.contains_raw(&key) {
+        let lru = saved_lru(idle, freq, d.lfu.is_some(), now_ms);
+        if d.load_add(h, obj, lru, at, now_ms).is_err() {
             return Err(RdbError::corrupt(format!(
                 "RDB has duplicated key '{}' in DB {db}",
                 String::from_utf8_lossy(&key)
             )));
-        }
-        d.add(obj, now_ms);
-        if let Some(lru) = saved_lru(idle, freq, d.lfu.is_some(), now_ms) {
-            d.set_lru_of(&key, lru);
-        }
-        if let Some(at) = at {
-            d.set_expire(&key, at);
         }
         st.keys_loaded += 1;
         if verify && r.pos - crc_pos >= CRC_STEP {

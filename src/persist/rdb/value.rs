@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use super::blob::{self, Elem, LpWriter};
-use super::prim::{Reader, Writer};
+use super::prim::{self, Reader, Writer};
 use super::{ty, RdbError};
 use crate::db::hash::{HashRef, Pair};
 use crate::db::set::{set_from, Member};
@@ -288,50 +288,71 @@ fn write_node<'a>(w: &mut Writer, plain: bool, elems: impl Iterator<Item = std::
             w.string(&e);
         }
     } else {
-        let mut lp = LpWriter::new();
-        for e in elems {
-            lp.push(&e);
-        }
-        w.len(CONTAINER_PACKED);
-        w.string(&lp.finish());
+        LP_SCRATCH.with_borrow_mut(|lp| {
+            lp.clear();
+            for e in elems {
+                lp.push(&e);
+            }
+            w.len(CONTAINER_PACKED);
+            w.string(lp.finished());
+            lp.trim(SCRATCH_BYTES);
+        });
     }
+}
+
+/// Room kept in `LP_SCRATCH` between uses: a node of any fill up to -3 (16 KB).
+const SCRATCH_BYTES: usize = 16 << 10;
+
+thread_local! {
+    /// The listpack a list node is encoded in before it is written (one buffer, reused).
+    static LP_SCRATCH: std::cell::RefCell<LpWriter> = std::cell::RefCell::new(LpWriter::with_capacity(SCRATCH_BYTES));
 }
 
 /// A list as quicklist nodes: listpacks cut at the fill limit, plain nodes for elements
 /// at least the packed threshold long. Redis compat: rdb.c (RDB_TYPE_LIST_QUICKLIST_2).
+/// Nodes are written as they are cut; their count, known at the end, is written in
+/// front of them (in the room our own node count suggests, moved if it differs).
 fn write_list(w: &mut Writer, l: &QuickList) {
     let fill = l.fill();
     let plain_at = QuickList::packed_threshold();
-    let mut nodes: Vec<(bool, Vec<u8>)> = Vec::new();
-    let mut cur = LpWriter::new();
-    for e in l.iter() {
-        if e.len() >= plain_at {
-            if !cur.is_empty() {
-                nodes.push((false, std::mem::take(&mut cur).finish()));
+    let at = w.buf.len();
+    let reserved = prim::len_bytes(l.node_count() as u64).1;
+    w.buf.resize(at + reserved, 0);
+    let mut nodes = 0u64;
+    LP_SCRATCH.with_borrow_mut(|cur| {
+        cur.clear();
+        let flush = |cur: &mut LpWriter, w: &mut Writer| {
+            if cur.is_empty() {
+                return 0;
             }
-            nodes.push((true, e.into_owned()));
-            continue;
-        }
-        let grow = e.len() + 11;
-        let full = if fill < 0 {
-            let idx = (fill.unsigned_abs() as usize).clamp(1, 5) - 1;
-            cur.bytes_len() + grow > NODE_SIZES.get(idx).copied().unwrap_or(8192)
-        } else {
-            cur.len() >= fill as usize || cur.bytes_len() + grow > SIZE_SAFETY_LIMIT
+            w.len(CONTAINER_PACKED);
+            w.string(cur.finished());
+            cur.clear();
+            1
         };
-        if full && !cur.is_empty() {
-            nodes.push((false, std::mem::take(&mut cur).finish()));
+        for e in l.iter() {
+            if e.len() >= plain_at {
+                nodes += flush(cur, w) + 1;
+                w.len(CONTAINER_PLAIN);
+                w.string(&e);
+                continue;
+            }
+            let grow = e.len() + 11;
+            let full = if fill < 0 {
+                let idx = (fill.unsigned_abs() as usize).clamp(1, 5) - 1;
+                cur.bytes_len() + grow > NODE_SIZES.get(idx).copied().unwrap_or(8192)
+            } else {
+                cur.len() >= fill as usize || cur.bytes_len() + grow > SIZE_SAFETY_LIMIT
+            };
+            if full {
+                nodes += flush(cur, w);
+            }
+            cur.push(&e);
         }
-        cur.push(&e);
-    }
-    if !cur.is_empty() {
-        nodes.push((false, cur.finish()));
-    }
-    w.len(nodes.len() as u64);
-    for (plain, data) in nodes {
-        w.len(if plain { CONTAINER_PLAIN } else { CONTAINER_PACKED });
-        w.string(&data);
-    }
+        nodes += flush(cur, w);
+        cur.trim(SCRATCH_BYTES);
+    });
+    w.patch_len(at, reserved, nodes);
 }
 
 fn bad(what: &str) -> RdbError {
@@ -376,8 +397,9 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
                 } else {
                     blob::ziplist_decode(&data).ok_or_else(|| bad("Ziplist"))?
                 };
+                let mut digits = [0u8; 24];
                 for e in elems {
-                    l.push_back(&e.to_vec());
+                    l.push_back(e.bytes(&mut digits));
                 }
             }
             return Ok(list_obj(key, l));
@@ -386,8 +408,9 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
             let data = r.string()?;
             let elems = blob::ziplist_decode(&data).ok_or_else(|| bad("List ziplist"))?;
             let mut l = lim.new_list();
+            let mut digits = [0u8; 24];
             for e in elems {
-                l.push_back(&e.to_vec());
+                l.push_back(e.bytes(&mut digits));
             }
             return Ok(list_obj(key, l));
         }
@@ -854,6 +877,64 @@ mod tests {
             back.set_expire(b"emb", 10_000_000);
             assert!(writes > 5, "{writes}");
             assert!(dump_of(&db) == dump_of(&back), "budget {budget}");
+        }
+    }
+
+    /// A list's node count is written after its nodes: whether it takes the room our own
+    /// node count suggested or less or more, direct and deferred writers agree, the
+    /// node count is the number of nodes written, and the list reads back whole.
+    #[test]
+    fn lists_write_their_node_count_after_their_nodes() {
+        use crate::ds::quicklist::QuickList;
+        // (our fill, the fill saved with, elements): the same room, less (1, -2) and more.
+        let cases: [(i32, i32, usize); 7] = [
+            (-2, -2, 1),
+            (-2, -2, 63),
+            (-2, -2, 200),
+            (-2, -2, 40_000),
+            (1, -2, 100),
+            (100, 2, 300),
+            (-5, 1, 100),
+        ];
+        for (ours, saved, n) in cases {
+            let mut l = QuickList::new(ours);
+            for i in 0..n {
+                let e = if i % 3 == 0 {
+                    i.to_string()
+                } else {
+                    format!("element:{i}:{}", "x".repeat(i % 40))
+                };
+                l.push_back(e.as_bytes());
+            }
+            l.set_fill(saved);
+            let mut direct = Writer::new(true);
+            let mut deferred = Writer::new_deferred(true);
+            direct.bytes(b"head");
+            deferred.bytes(b"head");
+            write_list(&mut direct, &l);
+            write_list(&mut deferred, &l);
+            direct.string(b"a string after it, long enough to be compressed");
+            deferred.string(b"a string after it, long enough to be compressed");
+            let spans = deferred.deferred.take().unwrap();
+            let mut out = Writer::new(true);
+            assert!(super::super::prim::encode_deferred(&deferred.buf, &spans, &mut out));
+            assert!(out.buf == direct.buf, "fill {ours}/{saved}, {n} elements");
+            let mut r = Reader::new(&direct.buf[4..]);
+            let nodes = r.len().unwrap();
+            let mut back = lim().new_list();
+            for _ in 0..nodes {
+                assert_eq!(r.len().unwrap(), CONTAINER_PACKED);
+                let lp = r.string().unwrap();
+                let mut digits = [0u8; 24];
+                for e in blob::listpack_decode(&lp).unwrap() {
+                    back.push_back(e.bytes(&mut digits));
+                }
+            }
+            assert_eq!(r.string().unwrap(), b"a string after it, long enough to be compressed");
+            assert!(back.iter().eq(l.iter()), "fill {ours}/{saved}, {n} elements");
+            if saved == 1 {
+                assert_eq!(nodes as usize, n);
+            }
         }
     }
 
