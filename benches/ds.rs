@@ -103,7 +103,9 @@ fn lzf(c: &mut Criterion) {
 }
 
 fn crc(c: &mut Criterion) {
-    let data: Vec<u8> = (0..1u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let data: Vec<u8> = (0..1u32 << 20)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     let mut g = c.benchmark_group("crc64");
     g.throughput(criterion::Throughput::Bytes(data.len() as u64));
     g.bench_function("1mb", |b| b.iter(|| black_box(ferrodis::util::crc64::crc64(&data))));

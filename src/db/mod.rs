@@ -446,12 +446,18 @@ impl Db {
         live
     }
 
-    /// Loading: starts fetching the table bucket of `key` into the cache (while its
-    /// value is read) and returns the key's hash for `load_add`.
-    pub fn load_prefetch(&self, key: &[u8]) -> u64 {
+    /// Loading: starts fetching the table segment of `key` into the cache (while its
+    /// value is read) and returns the key's hash for `load_prefetch` and `load_add`.
+    pub fn load_hash(&self, key: &[u8]) -> u64 {
         let h = self.keys.hash(key);
-        self.keys.prefetch_bucket(h);
+        self.keys.prefetch_segment(h);
         h
+    }
+
+    /// Loading: starts fetching the table bucket of hash `h` (its segment fetched by
+    /// `load_hash`), to be added once the next entry was read.
+    pub fn load_prefetch(&self, h: u64) {
+        self.keys.prefetch_bucket(h);
     }
 
     /// Loading: adds `o` (its key's hash `h`) with its saved LRU stamp (else a fresh

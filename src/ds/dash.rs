@@ -178,6 +178,15 @@ impl<T: DashKey> DashTable<T> {
         self.dir.get(i).copied().unwrap_or(0) as usize
     }
 
+    /// Starts loading the header of the segment of hash `h` into the cache: the step
+    /// before [`Self::prefetch_bucket`] (which reads it) when there is time for two.
+    #[inline]
+    pub fn prefetch_segment(&self, h: u64) {
+        if let Some(seg) = self.segs.get(self.seg_index(h)) {
+            crate::util::mem::prefetch(&**seg as *const Segment<T>);
+        }
+    }
+
     /// Starts loading the home bucket of hash `h` into the cache. Lookups are bound
     /// by cache misses on big tables: prefetching the buckets of a batch of keys
     /// first lets their misses overlap instead of coming one after the other.

@@ -11,7 +11,7 @@ use super::prim::{Reader, Writer};
 use super::value::{read_value, type_of, write_value};
 use super::{op, RdbError, RDB_VERSION};
 use crate::db::evict::{Lfu, Policy};
-use crate::db::{Db, Limits};
+use crate::db::{Db, Limits, Obj};
 use crate::util::crc64::crc64;
 
 /// What goes into the AUX header and how values are written.
@@ -248,6 +248,8 @@ pub fn load_with(
     // memory when the caller gives pages back behind `on_key`'s offset).
     let mut crc = crate::util::crc64::Crc64::default();
     let mut crc_pos = 0;
+    // Each entry is added to its table once the next one was read (see `Pending`).
+    let mut pending: Option<Pending> = None;
     loop {
         let t = r.byte()?;
         match t {
@@ -316,9 +318,9 @@ pub fn load_with(
             _ => {}
         }
         let key = r.string()?;
-        // The key's bucket is most often a cache miss: it comes in while the value is
-        // read.
-        let h = dbs.get(db).map(|d| d.load_prefetch(&key));
+        // The key's table segment and bucket are most often cache misses: the segment
+        // comes in while the value is read, the bucket while the next entry is.
+        let h = dbs.get(db).map(|d| d.load_hash(&key));
         let val = read_value(&mut r, t, &key, lim)?;
         let (at, idle, freq) = (expire.take(), lru_idle.take(), lfu_freq.take());
         let Some(obj) = val else {
@@ -336,15 +338,13 @@ pub fn load_with(
             }
             continue;
         }
-        let (Some(d), Some(h)) = (dbs.get_mut(db), h) else {
+        let (Some(d), Some(h)) = (dbs.get(db), h) else {
             return Err(RdbError::corrupt("Bad db index"));
         };
         let lru = saved_lru(idle, freq, d.lfu.is_some(), now_ms);
-        if d.load_add(h, obj, lru, at, now_ms).is_err() {
-            return Err(RdbError::corrupt(format!(
-                "RDB has duplicated key '{}' in DB {db}",
-                String::from_utf8_lossy(&key)
-            )));
+        d.load_prefetch(h);
+        if let Some(prev) = pending.replace(Pending { db, h, obj, lru, at }) {
+            prev.add(dbs, now_ms)?;
         }
         st.keys_loaded += 1;
         if verify && r.pos - crc_pos >= CRC_STEP {
@@ -352,6 +352,9 @@ pub fn load_with(
             crc_pos = r.pos;
         }
         on_key(r.pos);
+    }
+    if let Some(last) = pending.take() {
+        last.add(dbs, now_ms)?;
     }
     if ver >= 5 {
         let expected = r.i64_le()? as u64;
@@ -366,6 +369,31 @@ pub fn load_with(
     }
     st.end = r.pos;
     Ok(st)
+}
+
+/// A loaded entry waiting to be added to its db while the next one is read, so that
+/// the cache miss on its table bucket (prefetched) is not waited for.
+struct Pending {
+    db: usize,
+    h: u64,
+    obj: Obj,
+    lru: Option<u32>,
+    at: Option<i64>,
+}
+
+impl Pending {
+    fn add(self, dbs: &mut [Db], now_ms: i64) -> Result<(), RdbError> {
+        let Some(d) = dbs.get_mut(self.db) else {
+            return Err(RdbError::corrupt("Bad db index"));
+        };
+        d.load_add(self.h, self.obj, self.lru, self.at, now_ms).map_err(|o| {
+            RdbError::corrupt(format!(
+                "RDB has duplicated key '{}' in DB {}",
+                String::from_utf8_lossy(o.key()),
+                self.db
+            ))
+        })
+    }
 }
 
 /// The LRU stamp a loaded (or RESTOREd) key starts with: under an LFU policy its saved

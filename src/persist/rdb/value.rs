@@ -984,6 +984,55 @@ mod tests {
         assert!(load(&bytes, &mut dbs, 0, &lim(), true).is_err());
     }
 
+    /// A key found twice in one db fails the load, whether its copies follow each other
+    /// or not (entries are added to their tables one entry late); the same key in two
+    /// dbs is two keys.
+    #[test]
+    fn a_key_saved_twice_in_one_db_fails_the_load() {
+        let one = |key: &[u8], id: usize| {
+            let mut db = Db::new(id);
+            db.add(Obj::new_str(key, b"value"), 0);
+            db
+        };
+        // The bytes of the entry: between the RESIZEDB sizes and EOF, without checksum.
+        let file = |dbs: &[Db]| {
+            let o = SaveOpts {
+                checksum: false,
+                ..opts(false)
+            };
+            serialize(dbs, &o)
+        };
+        let base = file(&[one(b"k", 0)]);
+        let entry_of = |key: &[u8]| {
+            let f = file(&[one(key, 0)]);
+            let at = f
+                .windows(key.len() + 1)
+                .rposition(|w| w[0] as usize == key.len() && w[1..] == *key)
+                .unwrap()
+                - 1;
+            f[at..f.len() - 9].to_vec()
+        };
+        let head = &base[..base.len() - 9 - entry_of(b"k").len()];
+        let tail = &base[base.len() - 9..];
+        for keys in [&[&b"k"[..], b"k"][..], &[b"k", b"m", b"k"], &[b"a", b"b", b"c", b"b"]] {
+            let mut f = head.to_vec();
+            keys.iter().for_each(|k| f.extend(entry_of(k)));
+            f.extend_from_slice(tail);
+            let mut dbs = vec![Db::new(0)];
+            let err = load(&f, &mut dbs, 0, &lim(), true).unwrap_err();
+            let dup = keys
+                .iter()
+                .rev()
+                .find(|k| keys.iter().filter(|o| o == k).count() > 1)
+                .unwrap();
+            let want = format!("RDB has duplicated key '{}' in DB 0", String::from_utf8_lossy(dup));
+            assert!(matches!(&err, RdbError::Corrupt(t) if *t == want), "{err:?}");
+        }
+        let mut dbs = vec![Db::new(0), Db::new(1)];
+        let st = load(&file(&[one(b"k", 0), one(b"k", 1)]), &mut dbs, 0, &lim(), true).unwrap();
+        assert_eq!((st.keys_loaded, dbs[0].len(), dbs[1].len()), (2, 1, 1));
+    }
+
     #[test]
     fn corrupt_input_never_panics() {
         use rand::{Rng, SeedableRng};
