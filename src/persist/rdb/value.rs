@@ -572,11 +572,8 @@ fn list_obj(key: &[u8], l: QuickList) -> Option<Obj> {
 /// Redis converts on load; otherwise both limits apply (zsetConvert after ZSET_2).
 fn zset_obj(key: &[u8], mut items: Vec<(Vec<u8>, f64)>, lim: &Limits, from_packed: bool) -> Result<Obj, RdbError> {
     items.sort_by(|a, b| cmp_elem(a.1, &a.0, b.1, &b.0));
-    let mut seen = HashSet::with_capacity(items.len());
-    for (m, _) in &items {
-        if !seen.insert(m.as_slice()) {
-            return Err(RdbError::corrupt("Duplicate zset fields detected"));
-        }
+    if has_duplicate(items.iter().map(|(m, _)| m.as_slice()), items.len()) {
+        return Err(RdbError::corrupt("Duplicate zset fields detected"));
     }
     let mut l = *lim;
     if from_packed && items.len() <= lim.zset_entries {
@@ -585,16 +582,28 @@ fn zset_obj(key: &[u8], mut items: Vec<(Vec<u8>, f64)>, lim: &Limits, from_packe
     Ok(zset_from_sorted(key, &items, &l))
 }
 
+/// Whether the `n` byte strings of `it` hold one twice: compared pairwise when few (as
+/// in the small collections most keys hold), else through a hash set.
+fn has_duplicate<'a>(it: impl Iterator<Item = &'a [u8]> + Clone, n: usize) -> bool {
+    if n <= 16 {
+        return it
+            .clone()
+            .enumerate()
+            .any(|(i, a)| it.clone().skip(i + 1).any(|b| a == b));
+    }
+    let mut seen = HashSet::with_capacity_and_hasher(n, ahash::RandomState::new());
+    it.into_iter().any(|m| !seen.insert(m))
+}
+
 /// `dup`: what a duplicate field is reported as, when kept packed and when converted
 /// (Redis detects them in different places depending on the source encoding).
 fn hash_obj(key: &[u8], pairs: &[(Vec<u8>, Vec<u8>)], packed: bool, dup: (&str, &str)) -> Result<Obj, RdbError> {
     if packed {
-        let mut seen = HashSet::with_capacity(pairs.len());
+        if has_duplicate(pairs.iter().map(|(f, _)| f.as_slice()), pairs.len()) {
+            return Err(RdbError::corrupt(dup.0));
+        }
         let mut lp = Lp::new();
         for (f, v) in pairs {
-            if !seen.insert(f.as_slice()) {
-                return Err(RdbError::corrupt(dup.0));
-            }
             lp.push(f);
             lp.push(v);
         }
@@ -982,6 +991,16 @@ mod tests {
         bytes[n - 20] ^= 0x55;
         let mut dbs = vec![Db::new(0)];
         assert!(load(&bytes, &mut dbs, 0, &lim(), true).is_err());
+    }
+
+    #[test]
+    fn duplicates_are_found_among_few_and_many() {
+        for n in [2usize, 3, 16, 17, 200] {
+            let mut v: Vec<Vec<u8>> = (0..n).map(|i| format!("m{i}").into_bytes()).collect();
+            assert!(!has_duplicate(v.iter().map(|m| m.as_slice()), n), "{n}");
+            v[n - 1] = v[n / 2 - 1].clone();
+            assert!(has_duplicate(v.iter().map(|m| m.as_slice()), n), "{n}");
+        }
     }
 
     /// A key found twice in one db fails the load, whether its copies follow each other
