@@ -267,8 +267,13 @@ impl Clone for Node {
 
 impl Node {
     fn packed(v: &[u8]) -> Self {
+        Self::packed_with_room(v, 0)
+    }
+
+    /// A packed node of `v` with room for `more` bytes of entries after it.
+    fn packed_with_room(v: &[u8], more: usize) -> Self {
         let esz = entry_size(v.len());
-        let mut buf = Vec::with_capacity(alloc_size(esz.max(MIN_CAP)));
+        let mut buf = Vec::with_capacity(alloc_size(esz.saturating_add(more).max(MIN_CAP)));
         buf.resize(esz, 0);
         Ins::Entry(v).write(&mut buf);
         Node {
@@ -818,6 +823,13 @@ impl QuickList {
         self.guarded(|_| (0, 0), |l| l.push_front_inner(v))
     }
 
+    /// `push_back` of one of several elements arriving together (a list being loaded):
+    /// about `more` bytes of elements follow it, so a node it starts is made with room
+    /// for them rather than grown as they come.
+    pub fn push_back_before(&mut self, v: &[u8], more: usize) {
+        self.guarded(Self::last_node, |l| l.push_back_sized(v, more))
+    }
+
     pub fn pop_front(&mut self) -> Option<Vec<u8>> {
         self.guarded(|_| (0, 0), Self::pop_front_inner)
     }
@@ -1013,6 +1025,12 @@ impl QuickList {
     }
 
     fn push_back_inner(&mut self, v: &[u8]) {
+        self.push_back_sized(v, 0);
+    }
+
+    /// `push_back_inner`, a new node made with room for `more` bytes of entries (within
+    /// the node size limit) rather than grown entry by entry.
+    fn push_back_sized(&mut self, v: &[u8], more: usize) {
         self.len += 1;
         if !is_large(v.len()) {
             let lim = self.limits();
@@ -1026,7 +1044,17 @@ impl QuickList {
             }
         }
         self.reserve_node();
-        self.nodes.push_back(Node::for_value(v));
+        let node = if more > 0 && !is_large(v.len()) {
+            // What the node may take on: its byte limit, or for a count limit that
+            // many entries of this size.
+            let lim = self.limits();
+            let esz = entry_size(v.len());
+            let cap = lim.bytes.min(lim.count.saturating_sub(1).saturating_mul(esz));
+            Node::packed_with_room(v, more.min(cap.saturating_sub(esz)))
+        } else {
+            Node::for_value(v)
+        };
+        self.nodes.push_back(node);
         self.settle(1, 0);
     }
 
@@ -2001,6 +2029,41 @@ mod tests {
             } else {
                 assert_eq!(done, Some(false));
             }
+        }
+    }
+
+    /// Elements pushed with the size of what follows make the nodes pushing them one
+    /// by one makes, each allocated once within its limit rather than grown.
+    #[test]
+    fn pushes_told_what_follows_make_the_same_nodes_allocated_once() {
+        let _g = lock();
+        for fill in [-2, -1, 5, 1] {
+            let elems: Vec<Vec<u8>> = (0..3000)
+                .map(|i| format!("element:{i}:{}", "x".repeat(i % 30)).into_bytes())
+                .collect();
+            let mut one = QuickList::new(fill);
+            let mut told = QuickList::new(fill);
+            let total: usize = elems.iter().map(|e| entry_size(e.len())).sum();
+            let mut left = total;
+            for e in &elems {
+                one.push_back(e);
+                left -= entry_size(e.len());
+                told.push_back_before(e, left);
+            }
+            check(&told, true);
+            assert!(told.iter().eq(one.iter()), "fill {fill}");
+            let counts = |q: &QuickList| q.nodes.iter().map(|n| n.count).collect::<Vec<_>>();
+            assert_eq!(counts(&told), counts(&one), "fill {fill}");
+            let lim = told.limits();
+            for n in &told.nodes {
+                let most = lim.bytes.min(lim.count.saturating_mul(entry_size(70)));
+                assert!(
+                    n.buf.capacity() <= alloc_size(most.max(MIN_CAP)),
+                    "fill {fill}: {}",
+                    n.buf.capacity()
+                );
+            }
+            assert!(told.mem_usage() <= one.mem_usage(), "fill {fill}");
         }
     }
 

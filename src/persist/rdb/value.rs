@@ -375,7 +375,7 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
         ty::LIST_QUICKLIST | ty::LIST_QUICKLIST_2 => {
             let n = r.count()?;
             let mut l = lim.new_list();
-            for _ in 0..n {
+            for node in 0..n {
                 let container = if t == ty::LIST_QUICKLIST_2 {
                     r.len()?
                 } else {
@@ -397,9 +397,15 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
                 } else {
                     blob::ziplist_decode(&data).ok_or_else(|| bad("Ziplist"))?
                 };
+                // Nodes are made with room for what follows: more nodes, or the rest
+                // of this one (its average element size times the elements left).
+                let per = data.len() / elems.len().max(1);
+                let mut left = elems.len();
                 let mut digits = [0u8; 24];
                 for e in elems {
-                    l.push_back(e.bytes(&mut digits));
+                    left -= 1;
+                    let more = if node + 1 < n { usize::MAX } else { per * left };
+                    l.push_back_before(e.bytes(&mut digits), more);
                 }
             }
             return Ok(list_obj(key, l));
