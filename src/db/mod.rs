@@ -408,13 +408,7 @@ impl Db {
         o.set_lru(evict::fresh_stamp(self.lfu, now_ms));
         let Some(pos) = self.keys.find(h, o.key()) else {
             o.set_has_expire(false);
-            if self.collect_new {
-                self.events.push((DbEvent::New, o.key().to_vec()));
-            }
-            if let Some(ix) = self.slot_index.as_mut() {
-                ix.note(h, o.key(), true);
-            }
-            self.keys.insert_new(h, o);
+            self.insert_absent(h, o);
             return false;
         };
         let had_ttl = self.keys.at(pos).is_some_and(|p| p.has_expire());
@@ -477,18 +471,24 @@ impl Db {
         }
         o.set_lru(lru.unwrap_or_else(|| evict::fresh_stamp(self.lfu, now_ms)));
         o.set_has_expire(expire_at.is_some());
+        if let Some(at) = expire_at {
+            let key = o.key().into();
+            self.expires.insert_hashed(h, ExpireEntry { key, at });
+        }
+        self.insert_absent(h, o);
+        Ok(())
+    }
+
+    /// Puts `o` (hash `h`) into the key table, its key known to be absent, noting the
+    /// new key for its observers.
+    fn insert_absent(&mut self, h: u64, o: Obj) {
         if self.collect_new {
             self.events.push((DbEvent::New, o.key().to_vec()));
         }
         if let Some(ix) = self.slot_index.as_mut() {
             ix.note(h, o.key(), true);
         }
-        if let Some(at) = expire_at {
-            let key = o.key().into();
-            self.expires.insert_hashed(h, ExpireEntry { key, at });
-        }
         self.keys.insert_new(h, o);
-        Ok(())
     }
 
     /// Adds a key known to be absent (after a failed lookup).

@@ -258,14 +258,13 @@ pub fn run(path: &str, oom_score: Option<&str>) -> ExitCode {
         // will ever rename the file, and a partial one is only litter. (A dying
         // process closes its files before its children are handed to another parent,
         // hence the second look once the file is on disk.)
-        if orphaned(parent) {
-            return Err(io::Error::other("the server exited"));
-        }
+        let wanted = || match orphaned(parent) {
+            true => Err(io::Error::other("the server exited")),
+            false => Ok(()),
+        };
+        wanted()?;
         f.sync_all()?;
-        if orphaned(parent) {
-            return Err(io::Error::other("the server exited"));
-        }
-        Ok(())
+        wanted()
     })();
     match res {
         Ok(()) => ExitCode::SUCCESS,

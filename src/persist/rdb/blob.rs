@@ -198,14 +198,7 @@ impl Elem<'_> {
     }
 
     pub fn to_vec(&self) -> Vec<u8> {
-        match self {
-            Elem::Str(s) => s.to_vec(),
-            Elem::Int(v) => {
-                let mut b = Vec::with_capacity(20);
-                num::fmt_i64(*v, &mut b);
-                b
-            }
-        }
+        self.bytes(&mut [0u8; 24]).to_vec()
     }
 }
 
