@@ -55,6 +55,11 @@ fn entry_size(n: usize) -> usize {
 #[inline]
 fn leb(mut n: usize) -> ([u8; 10], usize) {
     let mut out = [0u8; 10];
+    if n < 0x80 {
+        // Elements under 128 bytes, nearly all of them: one byte.
+        out[0] = n as u8;
+        return (out, 1);
+    }
     let mut l = 0;
     for b in out.iter_mut() {
         l += 1;
@@ -528,6 +533,22 @@ impl Node {
         self.count += 1;
     }
 
+    /// Appends `v` (under 128 bytes) if it is within `lim` and the buffer's room; false
+    /// (nothing done) if not.
+    #[inline]
+    fn append_short(&mut self, v: &[u8], lim: &Limits) -> bool {
+        let esz = v.len() + 2;
+        if !lim.fits(self, esz) || self.buf.capacity() - self.buf.len() < esz {
+            return false;
+        }
+        let n = v.len() as u8;
+        self.buf.push(n);
+        self.buf.extend_from_slice(v);
+        self.buf.push(n);
+        self.count += 1;
+        true
+    }
+
     fn push_front(&mut self, v: &[u8], cap_limit: usize) {
         let s = self.start;
         self.splice(s, s, Ins::Entry(v), cap_limit);
@@ -830,6 +851,14 @@ impl QuickList {
         self.guarded(Self::last_node, |l| l.push_back_sized(v, more))
     }
 
+    /// Appends elements arriving in order (a list being loaded) with `push_back_before`,
+    /// the node limits looked up once.
+    pub fn appender(&mut self) -> Appender<'_> {
+        let lim = self.limits();
+        let large = PACKED_THRESHOLD.load(Ordering::Relaxed);
+        Appender { list: self, lim, large }
+    }
+
     pub fn pop_front(&mut self) -> Option<Vec<u8>> {
         self.guarded(|_| (0, 0), Self::pop_front_inner)
     }
@@ -1032,22 +1061,21 @@ impl QuickList {
     /// the node size limit) rather than grown entry by entry.
     fn push_back_sized(&mut self, v: &[u8], more: usize) {
         self.len += 1;
-        if !is_large(v.len()) {
-            let lim = self.limits();
-            let esz = entry_size(v.len());
-            if let Some(tail) = self.nodes.back_mut() {
+        let lim = self.limits();
+        if let Some(tail) = self.nodes.back_mut() {
+            if !is_large(v.len()) {
+                let esz = entry_size(v.len());
                 if lim.fits(tail, esz) && tail.cheap_room(esz, false, lim.bytes) {
                     tail.push_back(v, lim.bytes);
                     return;
                 }
-                tail.seal();
             }
+            tail.seal();
         }
         self.reserve_node();
         let node = if more > 0 && !is_large(v.len()) {
             // What the node may take on: its byte limit, or for a count limit that
             // many entries of this size.
-            let lim = self.limits();
             let esz = entry_size(v.len());
             let cap = lim.bytes.min(lim.count.saturating_sub(1).saturating_mul(esz));
             Node::packed_with_room(v, more.min(cap.saturating_sub(esz)))
@@ -1515,6 +1543,31 @@ fn node_elems(nodes: &VecDeque<Node>, ni: usize) -> Option<(bool, Iter<'_>)> {
 }
 
 /// Forward iterator over a `QuickList` (see `QuickList::iter_from`).
+/// See `QuickList::appender`.
+pub struct Appender<'a> {
+    list: &'a mut QuickList,
+    lim: Limits,
+    large: usize,
+}
+
+impl Appender<'_> {
+    /// `push_back_before(v, more)`. A short element that fits the last node's room goes
+    /// straight in, as `push_back_sized` would put it.
+    #[inline]
+    pub fn push(&mut self, v: &[u8], more: usize) {
+        let l = &mut *self.list;
+        if v.len() < 0x80 && v.len() < self.large && l.snap.is_none() {
+            if let Some(tail) = l.nodes.back_mut() {
+                if tail.append_short(v, &self.lim) {
+                    l.len += 1;
+                    return;
+                }
+            }
+        }
+        l.push_back_before(v, more);
+    }
+}
+
 pub struct Iter<'a> {
     nodes: vec_deque::Iter<'a, Node>,
     /// The current node's buffer (empty once done) and whether it is plain.
@@ -2064,6 +2117,40 @@ mod tests {
                 );
             }
             assert!(told.mem_usage() <= one.mem_usage(), "fill {fill}");
+        }
+    }
+
+    /// An appender makes the nodes `push_back_before` makes, whatever the element sizes,
+    /// compression depth and packed threshold.
+    #[test]
+    fn an_appender_builds_what_pushes_told_what_follows_build() {
+        let _g = lock();
+        let shape = |q: &QuickList| {
+            let nodes = q.nodes.iter();
+            nodes
+                .map(|n| (n.count, n.start, n.buf.len(), n.buf.capacity(), n.zlen, n.plain))
+                .collect::<Vec<_>>()
+        };
+        for (threshold, fill, depth) in [(None, -2, 0), (None, 5, 1), (Some(100), -1, 2), (Some(10), 3, 0)] {
+            if let Some(t) = threshold {
+                QuickList::set_packed_threshold(t);
+            }
+            let elems: Vec<Vec<u8>> = (0..3000)
+                .map(|i| vec![b'a' + (i % 7) as u8; if i % 41 == 0 { 300 } else { i % 140 }])
+                .collect();
+            let mut told = QuickList::with_depth(fill, depth);
+            let mut appended = QuickList::with_depth(fill, depth);
+            let mut app = appended.appender();
+            let mut left: usize = elems.iter().map(|e| entry_size(e.len())).sum();
+            for e in &elems {
+                left -= entry_size(e.len());
+                told.push_back_before(e, left);
+                app.push(e, left);
+            }
+            QuickList::set_packed_threshold(DEFAULT_PACKED_THRESHOLD);
+            check(&appended, true);
+            assert!(appended.iter().eq(elems.iter().map(|e| Cow::Borrowed(e.as_slice()))));
+            assert_eq!(shape(&appended), shape(&told), "fill {fill} depth {depth}");
         }
     }
 

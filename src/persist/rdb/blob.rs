@@ -26,23 +26,25 @@ impl Default for LpWriter {
 /// The backlen bytes of an entry of `l` bytes (encoding + data), written so a reader
 /// walking backwards finds the length. Redis compat: listpack.c lpEncodeBacklen.
 fn put_backlen(out: &mut Vec<u8>, l: usize) {
+    let (tmp, n) = backlen(l);
+    out.extend_from_slice(tmp.get(..n).unwrap_or_default());
+}
+
+/// The backlen bytes of `put_backlen`, and how many of them there are.
+#[inline]
+fn backlen(l: usize) -> ([u8; 5], usize) {
     let mut tmp = [0u8; 5];
-    let n = match l {
-        0..=127 => 1,
-        128..=16382 => 2,
-        16383..=2097150 => 3,
-        2097151..=268435454 => 4,
-        _ => 5,
-    };
+    let n = backlen_size(l);
     // Most significant group first; every byte but the first has the high bit set.
     for (i, t) in tmp.iter_mut().take(n).enumerate() {
         let shift = 7 * (n - 1 - i);
         let group = ((l >> shift) & 127) as u8;
         *t = if i == 0 { group } else { group | 128 };
     }
-    out.extend_from_slice(tmp.get(..n).unwrap_or_default());
+    (tmp, n)
 }
 
+#[inline]
 fn backlen_size(l: usize) -> usize {
     match l {
         0..=127 => 1,
@@ -251,15 +253,10 @@ pub fn listpack_decode(b: &[u8]) -> Option<Vec<Elem<'_>>> {
             0xF4 => (Elem::Int(le_uint(b.get(p + 1..p + 9)?) as i64), 9),
             _ => return None,
         };
-        let bl = backlen_size(enc_len);
+        let (expect, bl) = backlen(enc_len);
         let bl_start = p.checked_add(enc_len)?;
         let next = bl_start.checked_add(bl)?;
-        if next > end {
-            return None;
-        }
-        let mut expect = Vec::with_capacity(5);
-        put_backlen(&mut expect, enc_len);
-        if b.get(bl_start..next)? != expect.as_slice() {
+        if next > end || b.get(bl_start..next)? != expect.get(..bl)? {
             return None;
         }
         out.push(elem);

@@ -375,6 +375,7 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
         ty::LIST_QUICKLIST | ty::LIST_QUICKLIST_2 => {
             let n = r.count()?;
             let mut l = lim.new_list();
+            let mut app = l.appender();
             for node in 0..n {
                 let container = if t == ty::LIST_QUICKLIST_2 {
                     r.len()?
@@ -389,7 +390,7 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
                     return Err(RdbError::corrupt("Empty quicklist node"));
                 }
                 if container == CONTAINER_PLAIN {
-                    l.push_back(&data);
+                    app.push(&data, 0);
                     continue;
                 }
                 let elems = if t == ty::LIST_QUICKLIST_2 {
@@ -405,7 +406,7 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
                 for e in elems {
                     left -= 1;
                     let more = if node + 1 < n { usize::MAX } else { per * left };
-                    l.push_back_before(e.bytes(&mut digits), more);
+                    app.push(e.bytes(&mut digits), more);
                 }
             }
             return Ok(list_obj(key, l));
