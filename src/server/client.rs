@@ -178,8 +178,10 @@ pub struct Client {
     pub reply_peak: usize,
     pub reply_peak_since_ms: i64,
     /// The capacity the reply buffer keeps between batches, sized by the clients cron
-    /// after `reply_peak`; what a burst grew past it is freed once written.
-    /// Redis compat: the client's static buffer (buf_usable_size) beside its reply list.
+    /// after `reply_peak`; what a burst grew past it is freed once written. Output past
+    /// it is what output-buffer limits count. Redis compat: the client's static buffer
+    /// (buf_usable_size) beside its reply list, 16 KB until the cron first sizes it
+    /// (the buffer itself starts smaller and grows to it as needed).
     pub reply_size: usize,
     /// Bytes of `reply.buf` already written to the socket.
     pub sent: usize,
@@ -285,7 +287,7 @@ impl Client {
             reply: ReplyBuf::with_capacity(REPLY_MIN_BYTES),
             reply_peak: 0,
             reply_peak_since_ms: now_ms,
-            reply_size: REPLY_MIN_BYTES,
+            reply_size: REPLY_CHUNK_BYTES,
             sent: 0,
             close_after_reply: false,
             executing: false,
@@ -443,7 +445,7 @@ impl Client {
         if self.replica.is_some() {
             return pending;
         }
-        reply_blocks(pending.saturating_sub(REPLY_STATIC_BYTES))
+        reply_blocks(pending.saturating_sub(self.reply_size.min(REPLY_STATIC_BYTES)))
     }
 
     /// Appends output produced outside the client's own commands (pub/sub messages,
@@ -700,7 +702,7 @@ impl Client {
         let obl = if self.replica.is_some() {
             0
         } else {
-            pending.min(REPLY_STATIC_BYTES)
+            pending.min(self.reply_size.min(REPLY_STATIC_BYTES))
         };
         let listed = self.obuf_counted(pending);
         // Redis compat: networking.c catClientInfoString, letters in its order.
@@ -754,7 +756,7 @@ impl Client {
             self.query.len().saturating_sub(self.qpos).max(self.qbuf_view.0),
             self.query.capacity().saturating_sub(self.query.len()).max(self.qbuf_view.1),
             self.parser.arg_bytes,
-            self.reply.buf.capacity(),
+            self.reply_size,
             self.reply_peak,
             obl,
             listed.div_ceil(REPLY_STATIC_BYTES),

@@ -464,3 +464,39 @@ fn output_limits_count_what_is_past_the_client_buffer() {
     );
     assert!(!c.closed_or_idle() && !sub.closed_or_idle());
 }
+
+/// A client's own reply buffer is 16 KB until the clients cron sizes it after its use (1 KB
+/// for a quiet subscriber), and output-buffer limits count what is past it, as Redis's
+/// do: a 5 KB message passes a 1-byte limit while the buffer is new, and drops the
+/// subscriber once the buffer was shrunk.
+#[test]
+fn output_limits_count_past_the_client_buffer_as_the_cron_sized_it() {
+    let s = Server::start_with(&["--client-output-buffer-limit", "pubsub 1 1 1"]);
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "DEBUG", "REPLYBUFFER", "RESIZING", "0"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "100"), b"+OK\r\n");
+    let mut sub = s.raw();
+    cmd!(sub, "CLIENT", "SETNAME", "sub");
+    cmd!(sub, "SUBSCRIBE", "ch");
+    let rbs = |c: &mut crate::harness::Raw| {
+        let list = String::from_utf8(cmd!(c, "CLIENT", "LIST")).unwrap();
+        let line = list.lines().find(|l| l.contains(" name=sub ")).map(str::to_owned);
+        line.and_then(|l| l.split(' ').find_map(|f| f.strip_prefix("rbs=").map(str::to_owned)))
+    };
+    assert_eq!(rbs(&mut c).as_deref(), Some("16384"));
+    let msg = "m".repeat(5000);
+    assert_eq!(cmd!(c, "PUBLISH", "ch", &msg), b":1\r\n");
+    assert_eq!(
+        sub.read(),
+        format!("*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5000\r\n{msg}\r\n").into_bytes()
+    );
+    assert_eq!(cmd!(c, "DEBUG", "REPLYBUFFER", "RESIZING", "1"), b"+OK\r\n");
+    wait_for("the subscriber's buffer shrunk", Duration::from_secs(10), || {
+        (rbs(&mut c).as_deref() == Some("1024")).then_some(())
+    });
+    assert_eq!(cmd!(c, "PUBLISH", "ch", &msg), b":1\r\n");
+    assert_eq!(sub.read_until_closed(), b"");
+    assert!(s
+        .log()
+        .contains("scheduled to be closed ASAP for overcoming of output buffer limits"));
+}
