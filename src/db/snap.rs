@@ -33,7 +33,8 @@ pub trait SnapSink: Send {
     /// is backed up (the walk should pause).
     fn segment_done(&mut self, may_wait: bool) -> bool;
     /// Hands queued output on (`seal`: the partial chunk too), without waiting unless
-    /// `wait`. True when nothing is left queued.
+    /// `wait`. True when nothing is left queued; without `seal`, also when what is left
+    /// waits for another sink's value (`streaming`), not for the writer.
     fn flush(&mut self, seal: bool, wait: bool) -> bool;
     /// Whether `o` is saved over several steps (`part`) rather than by `entry`.
     fn in_parts(&self, o: &Obj) -> bool;
@@ -57,6 +58,13 @@ pub trait SnapSink: Send {
     /// `bytes` were saved ahead of the walk because a write was about to touch them
     /// (the snapshot's counterpart of copy-on-write, reported like it).
     fn note_forced(&mut self, bytes: u64);
+    /// Whether a value of this sink goes out piece by piece as it is made (or its last
+    /// pieces are not sent yet): the output of every other sink waits for it, so its
+    /// walk goes first.
+    fn streaming(&self) -> bool;
+    /// Serialized bytes held until a value saved in steps is complete: its own pieces,
+    /// or output waiting behind another value going out.
+    fn held_bytes(&self) -> usize;
 }
 
 /// Snapshot progress of one Db.
@@ -155,6 +163,12 @@ impl Db {
 
     pub fn snap_sink(&mut self) -> Option<&mut (dyn SnapSink + 'static)> {
         self.snap.as_mut().map(|s| &mut *s.sink)
+    }
+
+    /// Whether this db's snapshot has a value going out piece by piece
+    /// (`SnapSink::streaming`).
+    pub fn snap_streaming(&self) -> bool {
+        self.snap.as_ref().is_some_and(|s| s.sink.streaming())
     }
 
     /// True when every segment was serialized (or no snapshot is attached).

@@ -3,9 +3,11 @@
 //! written first (`db::snap`), into chunks sent over a bounded channel to a writer
 //! thread that LZF-compresses, checksums, writes, fsyncs and renames the file. Memory
 //! overhead is bounded by the channel plus a capped backlog of chunks forced out by writes.
+//! A value saved in steps goes out piece by piece as it is made, one at a time: while it
+//! does, the output of everything else waits behind it (`SaveProgress::streaming`).
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -40,11 +42,19 @@ struct Chunk {
     keys: u64,
     /// The snapshot could not be completed: the writer fails the save.
     failed: bool,
+    /// The last piece of a value going out as it is made: once it is sent, other
+    /// sinks may send again (see `SaveProgress::streaming`).
+    ends_stream: bool,
 }
 
 impl Chunk {
     fn new(parts: Vec<Part>, keys: u64, failed: bool) -> Chunk {
-        Chunk { parts, keys, failed }
+        Chunk {
+            parts,
+            keys,
+            failed,
+            ends_stream: false,
+        }
     }
 
     fn len(&self) -> usize {
@@ -75,6 +85,11 @@ pub struct SaveProgress {
     pub keys_written: AtomicU64,
     /// Bytes saved ahead of the walk because writes were about to change them.
     pub forced_bytes: AtomicU64,
+    /// The sink whose value saved in steps goes out piece by piece as it is made (its
+    /// db id + 1; 0: none). The bytes of an entry must not be split by other output,
+    /// so every other sink holds its output back until that value is complete.
+    /// Main thread only.
+    pub streaming: AtomicUsize,
 }
 
 struct DbSink {
@@ -95,9 +110,15 @@ struct DbSink {
     may_wait: bool,
     /// The writer stopped (failed or aborted): output is dropped.
     dead: bool,
-    /// Values being saved in steps, by key, each in buffers of its own (an entry is
-    /// handed on whole: chunks of other dbs must not come between its bytes).
+    /// Values being saved in steps, by key, each in buffers of its own until it is
+    /// complete or it goes out as it is made (`stream`).
     parts: Vec<(Box<[u8]>, Piece)>,
+    /// The key of the value of `parts` whose pieces go out as they are made, holding
+    /// `SaveProgress::streaming`: one value at a time, so that memory holds a few
+    /// pieces of it rather than all of it.
+    stream: Option<Box<[u8]>>,
+    /// Output made while `stream` is under way: it goes out after that value.
+    held: VecDeque<Chunk>,
 }
 
 /// A value being saved in steps: the pieces written, the one being written, and where
@@ -126,8 +147,56 @@ impl DbSink {
     }
 
     fn queue(&mut self, c: Chunk) {
+        if self.stream.is_some() {
+            self.held.push_back(c);
+            return;
+        }
         self.backlog_bytes += c.len();
         self.backlog.push_back(c);
+    }
+
+    fn gate(&self) -> usize {
+        self.progress.streaming.load(Ordering::Relaxed)
+    }
+
+    /// Sends the finished pieces of the value of `key` on at once when it may go out
+    /// as it is made (it does already, or no value does); else they stay in `p`.
+    fn stream_out(&mut self, key: &[u8], p: &mut Piece) {
+        if self.stream.as_deref() != Some(key) {
+            if self.stream.is_some() || self.gate() != 0 {
+                return;
+            }
+            self.progress.streaming.store(self.id + 1, Ordering::Relaxed);
+            self.stream = Some(key.into());
+        }
+        for part in p.done.drain(..) {
+            self.backlog_bytes += part.0.len();
+            self.backlog.push_back(Chunk::new(vec![part], 0, false));
+        }
+    }
+
+    /// The value going out as it is made ends with `last` (its last piece, or the
+    /// failure of the save): the output held behind it follows, and other sinks may
+    /// send again once `last` is sent.
+    fn end_stream(&mut self, mut last: Chunk) {
+        self.stream = None;
+        last.ends_stream = true;
+        for c in std::iter::once(last).chain(std::mem::take(&mut self.held)) {
+            self.backlog_bytes += c.len();
+            self.backlog.push_back(c);
+        }
+    }
+
+    /// Waiting for another sink's value going out as it is made.
+    fn gate_blocked(&self) -> bool {
+        let gate = self.gate();
+        gate != 0 && gate != self.id + 1
+    }
+
+    fn open_gate(&mut self) {
+        if self.gate() == self.id + 1 {
+            self.progress.streaming.store(0, Ordering::Relaxed);
+        }
     }
 
     /// A writer holding SELECTDB for this db, for an entry handed on by itself.
@@ -138,20 +207,25 @@ impl DbSink {
         w
     }
 
-    fn queue_piece(&mut self, mut w: Writer, failed: bool) {
+    fn queue_piece(&mut self, mut w: Writer) {
         let part = take_part(&mut w);
-        self.queue(Chunk::new(vec![part], 1, failed));
+        self.queue(Chunk::new(vec![part], 1, false));
     }
 
     /// Sends queued chunks while the channel takes them; when full, waits only while the
-    /// backlog is over `wait_above`. True when nothing is left queued.
+    /// backlog is over `wait_above`. True when nothing is left queued. Sends nothing
+    /// while another sink's value goes out as it is made: nothing may come between
+    /// its pieces.
     fn pump(&mut self, wait_above: Option<usize>) -> bool {
+        if self.gate_blocked() {
+            return self.backlog.is_empty();
+        }
         while let Some(c) = self.backlog.pop_front() {
             if self.dead {
                 self.backlog.clear();
                 break;
             }
-            let n = c.len();
+            let (n, ends) = (c.len(), c.ends_stream);
             match self.tx.try_send(Msg::Chunk(c)) {
                 Ok(()) => {}
                 Err(TrySendError::Disconnected(_)) => self.dead = true,
@@ -169,6 +243,12 @@ impl DbSink {
                 }
             }
             self.backlog_bytes -= n;
+            if ends {
+                self.open_gate();
+            }
+        }
+        if self.dead {
+            self.open_gate();
         }
         self.backlog_bytes = 0;
         true
@@ -204,6 +284,10 @@ impl SnapSink for DbSink {
             if let Some(i) = i {
                 self.parts.swap_remove(i);
             }
+            if self.stream.as_deref() == Some(o.key()) {
+                self.stream = None;
+                self.open_gate();
+            }
             return true;
         }
         let mut p = match i {
@@ -214,7 +298,7 @@ impl SnapSink for DbSink {
                 let Some(at) = value_begin(&mut w, o) else {
                     write_value(&mut w, o);
                     self.bytes += w.buf.len() as u64;
-                    self.queue_piece(w, false);
+                    self.queue_piece(w);
                     return true;
                 };
                 self.bytes += w.buf.len() as u64;
@@ -237,12 +321,18 @@ impl SnapSink for DbSink {
                 // A string's bytes stay in one buffer (it may be compressed whole).
                 if p.w.buf.len() >= CHUNK_BYTES && !matches!(p.at, Resume::Str(_)) {
                     p.done.push(take_part(&mut p.w));
+                    self.stream_out(o.key(), &mut p);
                 }
                 self.parts.push((o.key().into(), p));
                 false
             }
             Some(true) => {
-                self.queue(p.into_chunk());
+                let c = p.into_chunk();
+                if self.stream.as_deref() == Some(o.key()) {
+                    self.end_stream(c);
+                } else {
+                    self.queue(c);
+                }
                 true
             }
             None => {
@@ -264,12 +354,20 @@ impl SnapSink for DbSink {
         if let Some((k, _)) = self.parts.iter_mut().find(|(k, _)| **k == *from) {
             *k = to.into();
         }
+        if self.stream.as_deref() == Some(from) {
+            self.stream = Some(to.into());
+        }
     }
 
     fn fail(&mut self) {
         self.parts.clear();
-        let w = self.piece_writer();
-        self.queue_piece(w, true);
+        let mut w = self.piece_writer();
+        let c = Chunk::new(vec![take_part(&mut w)], 1, true);
+        if self.stream.is_some() {
+            self.end_stream(c);
+        } else {
+            self.queue(c);
+        }
     }
 
     fn bytes(&self) -> u64 {
@@ -280,20 +378,40 @@ impl SnapSink for DbSink {
         self.progress.forced_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    fn streaming(&self) -> bool {
+        self.gate() == self.id + 1
+    }
+
+    fn held_bytes(&self) -> usize {
+        let pieces = self
+            .parts
+            .iter()
+            .map(|(_, p)| p.done.iter().map(|d| d.0.len()).sum::<usize>() + p.w.buf.len());
+        pieces.sum::<usize>() + self.held.iter().map(Chunk::len).sum::<usize>()
+    }
+
     fn segment_done(&mut self, may_wait: bool) -> bool {
         if self.w.buf.len() >= self.chunk_bytes {
             self.seal();
         }
         let wait = (may_wait && self.may_wait).then_some(BACKLOG_BYTES);
-        self.pump(wait)
+        // Output waiting for another sink's value is not the writer being behind.
+        self.pump(wait) || self.gate_blocked()
     }
 
     fn flush(&mut self, seal: bool, wait: bool) -> bool {
         if seal {
             self.seal();
         }
-        self.pump(wait.then_some(0))
+        self.pump(wait.then_some(0)) || (!seal && self.gate_blocked())
     }
+}
+
+/// The db a snapshot step walks (see `Snapshot::step`).
+fn next_to_walk(dbs: &mut [Db]) -> Option<&mut Db> {
+    let i = dbs.iter().position(|d| d.snap_streaming() && !d.snap_walked());
+    let i = i.or_else(|| dbs.iter().position(|d| !d.snap_walked()))?;
+    dbs.get_mut(i)
 }
 
 /// What a snapshot needs next from the event loop.
@@ -378,6 +496,8 @@ impl Snapshot {
                 may_wait: key_delay_us == 0,
                 dead: false,
                 parts: Vec::new(),
+                stream: None,
+                held: VecDeque::new(),
             };
             db.snap_attach(Box::new(sink), stamps);
         }
@@ -404,9 +524,10 @@ impl Snapshot {
                 backed_up |= !s.flush(false, false);
             }
         }
-        // The first db left to walk, looked up each time: SWAPDB moves a walk to
-        // another db, possibly one already passed.
-        while let Some(db) = dbs.iter_mut().find(|d| !d.snap_walked()) {
+        // The db whose value is going out piece by piece (every other db's output
+        // waits for it), else the first db left to walk, looked up each time: SWAPDB
+        // moves a walk to another db, possibly one already passed.
+        while let Some(db) = next_to_walk(dbs) {
             if backed_up {
                 return Progress::Blocked;
             }
@@ -444,6 +565,13 @@ impl Snapshot {
     pub fn run_to_end(&mut self, dbs: &mut [Db]) {
         if self.end_sent {
             return;
+        }
+        // A value going out piece by piece first: every other db's output waits for it.
+        if let Some(db) = dbs.iter_mut().find(|d| d.snap_streaming()) {
+            db.snap_finish();
+            if let Some(s) = db.snap_sink() {
+                s.flush(true, true);
+            }
         }
         for db in dbs.iter_mut() {
             db.snap_finish();
@@ -842,6 +970,10 @@ mod tests {
         let mut rng = SmallRng::seed_from_u64(seed);
         let mut dbs = dataset();
         big_values(&mut dbs[1], 5_000 + seed as usize * 3_000);
+        if seed % 2 == 1 {
+            // Two dbs with values going out piece by piece, which swaps move around.
+            big_values(&mut dbs[3], 12_000);
+        }
         let before = model(&dbs);
         let dir = temp_dir(&format!("{seed}-{compress}"));
         let dest = dir.join("dump.rdb");
@@ -929,15 +1061,18 @@ mod tests {
     }
 
     /// Big values are saved over several steps, and changes to them between steps (to
-    /// the one under way, to ones queued behind it) keep the file at the dataset at start.
+    /// the one under way, to ones queued behind it, in either db, which swap now and
+    /// then) keep the file at the dataset at start.
     #[test]
     fn big_values_saved_in_steps_despite_changes() {
         for seed in 0..4u64 {
             let mut rng = SmallRng::seed_from_u64(seed);
             let mut dbs: Vec<Db> = (0..2).map(Db::new).collect();
             big_values(&mut dbs[0], 20_000);
+            big_values(&mut dbs[1], 30_000);
             for i in 0..100 {
                 dbs[0].add(Obj::new_str(&key(i), b"small"), 0);
+                dbs[1].add(Obj::new_str(&key(i), b"small"), 0);
             }
             let before = model(&dbs);
             let dir = temp_dir(&format!("big-{seed}"));
@@ -946,8 +1081,13 @@ mod tests {
             let mut steps = 0;
             while snap.step(&mut dbs, Duration::ZERO) != Progress::Writing {
                 steps += 1;
+                if rng.random_range(0..40) == 0 {
+                    let (a, b) = dbs.split_at_mut(1);
+                    a[0].swap_contents(&mut b[0]);
+                }
                 if rng.random_range(0..4) == 0 {
-                    change_big(&mut dbs[0], &mut rng);
+                    let d = rng.random_range(0..2);
+                    change_big(&mut dbs[d], &mut rng);
                 }
             }
             snap.join(&mut dbs).unwrap();
@@ -959,6 +1099,43 @@ mod tests {
             assert!(model(&dbs) != before);
             std::fs::remove_dir_all(&dir).unwrap();
         }
+    }
+
+    /// A big value goes out piece by piece as it is made, not held whole until it is
+    /// complete; writes to other dbs meanwhile wait behind it, and the file is the
+    /// dataset at start.
+    #[test]
+    fn a_big_value_goes_out_as_it_is_made() {
+        let mut dbs: Vec<Db> = (0..2).map(Db::new).collect();
+        let mut l = crate::ds::quicklist::QuickList::new(-2);
+        for i in 0..300_000 {
+            l.push_back(format!("element:{i}:{}", "z".repeat(i % 20)).as_bytes());
+        }
+        dbs[0].add(Obj::new_value(b"big", Value::List(l)), 0);
+        for i in 0..2_000 {
+            dbs[1].add(Obj::new_str(&key(i), b"small"), 0);
+        }
+        let before = model(&dbs);
+        let dir = temp_dir("goes-out");
+        let dest = dir.join("dump.rdb");
+        let mut snap = Snapshot::start(&mut dbs, &opts(false), file_target(&dir, &dest), 0).unwrap();
+        let (mut most, mut streamed) = (0, false);
+        let mut i = 0;
+        while snap.step(&mut dbs, Duration::ZERO) != Progress::Writing {
+            streamed |= dbs[0].snap_streaming();
+            most = most.max(
+                dbs.iter_mut()
+                    .filter_map(|d| d.snap_sink().map(|s| s.held_bytes()))
+                    .sum(),
+            );
+            i += 1;
+            dbs[1].set(Obj::new_str(&key(i % 2_000), b"changed"), false, 0);
+        }
+        snap.join(&mut dbs).unwrap();
+        assert!(streamed);
+        assert!(most < 2 * CHUNK_BYTES, "{most} bytes held");
+        assert!(file_model(&dest, 2) == before, "the file is not the dataset at start");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Runs `snap` to its end; its file must be `before`, the dataset at its start.
