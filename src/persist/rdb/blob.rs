@@ -26,6 +26,10 @@ impl Default for LpWriter {
 /// The backlen bytes of an entry of `l` bytes (encoding + data), written so a reader
 /// walking backwards finds the length. Redis compat: listpack.c lpEncodeBacklen.
 fn put_backlen(out: &mut Vec<u8>, l: usize) {
+    if l < 128 {
+        out.push(l as u8);
+        return;
+    }
     let (tmp, n) = backlen(l);
     out.extend_from_slice(tmp.get(..n).unwrap_or_default());
 }
