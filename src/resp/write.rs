@@ -24,9 +24,35 @@ pub struct Deferred {
     kind: u8,
 }
 
+/// Past this many bytes, a bulk string grows the buffer to what it needs (see
+/// `room_for_bulk`) rather than doubling it.
+const BIG_REPLY: usize = 1 << 20;
+/// Room a big bulk string leaves after itself for the rest of the reply.
+const BULK_TAIL: usize = 16 << 10;
+
 impl ReplyBuf {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// One reservation for a bulk string's header, bytes and CRLF (`n`). Once the
+    /// buffer would pass BIG_REPLY, it grows to what it needs plus a little room for
+    /// what follows, or a quarter more if that is larger (many big strings still grow
+    /// it geometrically), instead of doubling: a 512 MB value followed by a few small
+    /// ones (MGET) would otherwise hold 1 GB, counted against maxmemory-clients and the
+    /// output buffer limits, and copy 512 MB once more.
+    #[inline]
+    fn room_for_bulk(&mut self, n: usize) {
+        let len = self.buf.len();
+        if self.buf.capacity() - len >= n {
+            return;
+        }
+        if len + n < BIG_REPLY {
+            self.buf.reserve(n);
+            return;
+        }
+        let want = (len + n + BULK_TAIL).max(len + len / 4);
+        self.buf.reserve_exact(want - len);
     }
 
     pub fn with_capacity(cap: usize) -> Self {
@@ -134,10 +160,7 @@ impl ReplyBuf {
 
     #[inline]
     pub fn bulk(&mut self, b: &[u8]) {
-        // One reservation for header, bytes and CRLF: a big value grows the buffer once
-        // to its size (the CRLF alone would otherwise double it, and a 512 MB reply
-        // would hold 1 GB against maxmemory-clients and the output buffer limits).
-        self.buf.reserve(b.len() + 24);
+        self.room_for_bulk(b.len() + 24);
         self.header(b'$', b.len() as i64);
         self.buf.extend_from_slice(b);
         self.buf.extend_from_slice(b"\r\n");
@@ -326,5 +349,27 @@ mod tests {
         r.end_deferred(d, 2);
         r.error("ERR bad\r\nthing");
         assert_eq!(r.buf, b":7\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n-ERR bad  thing\r\n");
+    }
+
+    /// A big bulk string and small ones after it take about their size, not twice it;
+    /// many big ones still grow the buffer geometrically.
+    #[test]
+    fn big_bulk_strings_grow_the_buffer_to_about_their_size() {
+        let big = vec![b'x'; 8 << 20];
+        let mut r = ReplyBuf::with_capacity(1024);
+        r.array(4);
+        r.null();
+        r.bulk(&big);
+        r.bulk(b"small");
+        r.bulk(b"small");
+        assert!(r.buf.capacity() < big.len() + 2 * BULK_TAIL, "{}", r.buf.capacity());
+        let mut grows = 0;
+        for _ in 0..64 {
+            let cap = r.buf.capacity();
+            r.bulk(&big[..1 << 20]);
+            grows += usize::from(r.buf.capacity() != cap);
+        }
+        assert!(grows < 20, "{grows} reallocations");
+        assert!(r.buf.capacity() < r.buf.len() + r.buf.len() / 4 + 2 * BULK_TAIL);
     }
 }

@@ -129,6 +129,35 @@ fn maxmemory_clients_evicts_the_biggest_clients() {
     assert!(list.contains("flags=e"), "{list}");
 }
 
+/// A big value in a reply with small ones after it (MGET) takes about its own size in
+/// the client's output, not twice it: under `maxmemory-clients 48mb` a 30 MB value
+/// reaches the client that asked for it, as with Redis.
+#[test]
+fn a_big_value_in_a_reply_takes_about_its_size() {
+    let s = Server::start_with(&["--maxmemory-clients", "48mb"]);
+    let mut c = s.raw();
+    // The writer is not counted (its query buffer held the 30 MB argument).
+    assert_eq!(cmd!(c, "CLIENT", "NO-EVICT", "on"), b"+OK\r\n");
+    let big = vec![b'v'; 30 << 20];
+    assert_eq!(c.cmd(&[b"SET", b"big", &big]), b"+OK\r\n");
+    cmd!(c, "SET", "small", "s");
+    let mut r = s.raw();
+    r.send_cmd(&[b"MGET", b"big", b"small", b"small"]);
+    let mut want = format!("*3\r\n${}\r\n", big.len()).into_bytes();
+    want.extend_from_slice(&big);
+    want.extend_from_slice(b"\r\n$1\r\ns\r\n$1\r\ns\r\n");
+    let mut got = Vec::with_capacity(want.len());
+    let mut tmp = vec![0u8; 1 << 20];
+    while got.len() < want.len() {
+        match std::io::Read::read(&mut r.s, &mut tmp) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&tmp[..n]),
+        }
+    }
+    assert!(got == want, "{} of {} bytes", got.len(), want.len());
+    assert_eq!(info_field(&mut c, "stats", "evicted_clients"), 0);
+}
+
 #[test]
 fn a_client_evicted_for_its_argument_is_gone_before_the_next_command() {
     // Ported from tests/unit/client-eviction.tcl "client evicted due to percentage of
