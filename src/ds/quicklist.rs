@@ -1542,7 +1542,6 @@ fn node_elems(nodes: &VecDeque<Node>, ni: usize) -> Option<(bool, Iter<'_>)> {
     Some((node.plain, it))
 }
 
-/// Forward iterator over a `QuickList` (see `QuickList::iter_from`).
 /// See `QuickList::appender`.
 pub struct Appender<'a> {
     list: &'a mut QuickList,
@@ -1568,6 +1567,7 @@ impl Appender<'_> {
     }
 }
 
+/// Forward iterator over a `QuickList` (see `QuickList::iter_from`).
 pub struct Iter<'a> {
     nodes: vec_deque::Iter<'a, Node>,
     /// The current node's buffer (empty once done) and whether it is plain.
