@@ -151,6 +151,11 @@ impl DbSink {
             self.held.push_back(c);
             return;
         }
+        self.push_backlog(c);
+    }
+
+    /// Queues `c` to be sent, whatever is streaming (see `queue`).
+    fn push_backlog(&mut self, c: Chunk) {
         self.backlog_bytes += c.len();
         self.backlog.push_back(c);
     }
@@ -169,9 +174,8 @@ impl DbSink {
             self.progress.streaming.store(self.id + 1, Ordering::Relaxed);
             self.stream = Some(key.into());
         }
-        for part in p.done.drain(..) {
-            self.backlog_bytes += part.0.len();
-            self.backlog.push_back(Chunk::new(vec![part], 0, false));
+        for part in std::mem::take(&mut p.done) {
+            self.push_backlog(Chunk::new(vec![part], 0, false));
         }
     }
 
@@ -182,8 +186,7 @@ impl DbSink {
         self.stream = None;
         last.ends_stream = true;
         for c in std::iter::once(last).chain(std::mem::take(&mut self.held)) {
-            self.backlog_bytes += c.len();
-            self.backlog.push_back(c);
+            self.push_backlog(c);
         }
     }
 

@@ -293,11 +293,17 @@ fn write_node<'a>(w: &mut Writer, plain: bool, elems: impl Iterator<Item = std::
             for e in elems {
                 lp.push(&e);
             }
-            w.len(CONTAINER_PACKED);
-            w.string(lp.finished());
+            write_packed(w, lp);
             lp.trim(SCRATCH_BYTES);
         });
     }
+}
+
+/// A packed node holding the listpack `lp`, which is then emptied for the next one.
+fn write_packed(w: &mut Writer, lp: &mut LpWriter) {
+    w.len(CONTAINER_PACKED);
+    w.string(lp.finished());
+    lp.clear();
 }
 
 /// Room kept in `LP_SCRATCH` between uses: a node of any fill up to -3 (16 KB).
@@ -325,9 +331,7 @@ fn write_list(w: &mut Writer, l: &QuickList) {
             if cur.is_empty() {
                 return 0;
             }
-            w.len(CONTAINER_PACKED);
-            w.string(cur.finished());
-            cur.clear();
+            write_packed(w, cur);
             1
         };
         for e in l.iter() {
