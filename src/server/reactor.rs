@@ -368,7 +368,10 @@ impl Reactor {
                 }
                 take_events(srv, &events);
             }
-            if srv.ready.is_empty() {
+            // Without new events the pass still writes what is queued: a reply made
+            // just before the long operation started, its client waiting for it.
+            let idle = srv.ready.is_empty();
+            if idle && round > 0 {
                 break;
             }
             while let Some((t, r, w)) = srv.ready.pop_front() {
@@ -386,8 +389,11 @@ impl Reactor {
             if srv.shutdown.is_some() && (srv.loading.is_some() || srv.scripts.timedout) {
                 break;
             }
+            // The running client's output waits in the queue until it returns.
+            let mut later = Vec::new();
             for cid in std::mem::take(&mut srv.pending_writes) {
                 if srv.clients.get(cid).is_some_and(|c| c.executing) {
+                    later.push(cid);
                     continue;
                 }
                 if let Some(c) = srv.clients.get_mut(cid) {
@@ -395,8 +401,12 @@ impl Reactor {
                 }
                 flush_client(srv, &self.registry, cid);
             }
+            srv.pending_writes.extend(later);
             evict_clients_now(srv, &self.registry);
             self.before_sleep(srv);
+            if idle {
+                break;
+            }
         }
         // Redis compat: server.c whileBlockedCron: a shutdown asked for while loading
         // happens now, without saving.

@@ -330,6 +330,29 @@ fn start_busy_script(runner: &mut crate::harness::Raw, other: &mut crate::harnes
     });
 }
 
+/// A message published just before a script turns busy reaches its subscriber while
+/// the script runs: the events served meanwhile also write the output already queued,
+/// even when nothing new arrives (the subscriber only waits).
+#[test]
+fn output_queued_before_a_busy_script_goes_out_while_it_runs() {
+    let s = Server::start_with(&["--busy-reply-threshold", "100"]);
+    let mut sub = s.raw();
+    assert!(cmd!(sub, "SUBSCRIBE", "ch").ends_with(b":1\r\n"));
+    let mut runner = s.raw();
+    let body = "local i = 0 while true do i = i + 1 end";
+    let mut req = b"*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$5\r\nhello\r\n".to_vec();
+    req.extend(format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{body}\r\n$1\r\n0\r\n", body.len()).bytes());
+    runner.send(&req);
+    assert_eq!(sub.read(), b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n");
+    let mut c = s.raw();
+    assert!(cmd!(c, "PING").starts_with(b"-BUSY"), "the script ended");
+    assert_eq!(cmd!(c, "SCRIPT", "KILL"), b"+OK\r\n");
+    assert_eq!(runner.read(), b":1\r\n");
+    assert!(runner
+        .read()
+        .starts_with(b"-ERR Script killed by user with SCRIPT KILL..."));
+}
+
 #[test]
 fn a_busy_script_answers_busy_and_can_be_killed() {
     // Ported from tests/unit/scripting.tcl "Timedout read-only scripts can be killed by
