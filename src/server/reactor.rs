@@ -2,6 +2,7 @@
 //! a waker. Reads until WouldBlock, runs every complete command in the query buffer,
 //! writes the replies once per batch; cron runs every 1000/hz ms.
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -248,7 +249,8 @@ impl Reactor {
                     close_pending(srv, &self.registry);
                 }
             }
-            for cid in srv.pending_reads.take() {
+            srv.pending_reads.begin_pass();
+            while let Some(cid) = srv.pending_reads.next_in_pass() {
                 on_readable(srv, &self.registry, cid);
             }
             if !srv.blocking.timeouts.is_empty() {
@@ -368,21 +370,35 @@ impl Reactor {
                 }
                 take_events(srv, &events);
             }
-            // Without new events the pass still writes what is queued: a reply made
-            // just before the long operation started, its client waiting for it.
-            let idle = srv.ready.is_empty();
-            if idle && round > 0 {
-                break;
-            }
+            let mut idle = srv.ready.is_empty();
+            let mut later = Vec::new();
             while let Some((t, r, w)) = srv.ready.pop_front() {
                 if t < CLUSTER_LINK_BASE && srv.clients.get(t).is_some_and(|c| c.executing) {
                     // Its command is the one running: read it afterwards.
                     if r {
-                        srv.pending_reads.push(t);
+                        later.push(t);
                     }
                     continue;
                 }
                 self.dispatch(srv, t, r, w);
+            }
+            // Clients with more input than one read took (no new edge comes for it).
+            srv.pending_reads.begin_pass();
+            while let Some(cid) = srv.pending_reads.next_in_pass() {
+                if srv.clients.get(cid).is_some_and(|c| c.executing) {
+                    later.push(cid);
+                    continue;
+                }
+                idle = false;
+                on_readable(srv, &self.registry, cid);
+            }
+            for cid in later {
+                srv.pending_reads.push(cid);
+            }
+            // Without new events the pass still writes what is queued (once): a reply
+            // made just before the long operation started, its client waiting for it.
+            if idle && round > 0 {
+                break;
             }
             // A shutdown asked for now happens below, before anything else is
             // answered or accepted.
@@ -436,6 +452,8 @@ impl Reactor {
             srv.cluster_link_io(t - CLUSTER_LINK_BASE, readable, writable);
         } else if srv.clients.get(t).is_some_and(|c| c.handshake.is_some()) {
             srv.repl_handshake_io(t);
+        } else if srv.clients.get(t).is_some_and(|c| c.is_internal()) {
+            // An event of a client closed meanwhile, whose slot a script's client took.
         } else {
             if readable {
                 on_readable(srv, &self.registry, t);
@@ -589,7 +607,13 @@ fn close_pending(srv: &mut Server, reg: &Registry) {
         srv.monitors.retain(|&m| m != cid);
         srv.forget_client_mem(cid);
         srv.shutdown_forget_client(cid);
+        // Its slot is reused by the next client (or a script's): nothing queued for
+        // it may apply to that one.
+        srv.pending_reads.forget(cid);
         if let Some(mut c) = srv.clients.try_remove(cid) {
+            if c.pending_write {
+                srv.pending_writes.retain(|&w| w != cid);
+            }
             // Best effort: deliver what was queued (e.g. an error) before closing,
             // unless the client is dropped for its output buffer size.
             if !c.drop_output {
@@ -662,6 +686,8 @@ pub struct ReadQueue {
     ids: Vec<usize>,
     /// Indexed by client id (slab key): whether it is in `ids`.
     queued: Vec<bool>,
+    /// The pass under way (see `begin_pass`): those not read yet, in order.
+    pass: VecDeque<usize>,
 }
 
 impl ReadQueue {
@@ -690,6 +716,27 @@ impl ReadQueue {
         }
         std::mem::take(&mut self.ids)
     }
+
+    /// Moves everyone queued to the pass that `next_in_pass` hands out, after those of
+    /// a pass under way: a long command run by one of them serves the rest (see
+    /// `Reactor::run_blocked`), which no new edge would announce.
+    pub fn begin_pass(&mut self) {
+        let ids = self.take();
+        self.pass.extend(ids);
+    }
+
+    pub fn next_in_pass(&mut self) -> Option<usize> {
+        self.pass.pop_front()
+    }
+
+    /// A client closed: drops it from the queue and the pass.
+    pub fn forget(&mut self, cid: usize) {
+        if let Some(q) = self.queued.get_mut(cid).filter(|q| **q) {
+            *q = false;
+            self.ids.retain(|&c| c != cid);
+        }
+        self.pass.retain(|&c| c != cid);
+    }
 }
 
 /// Reads everything available, running complete commands as they arrive.
@@ -698,6 +745,10 @@ impl ReadQueue {
 const READS_PER_EVENT: usize = 1;
 
 fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
+    // A script's or the AOF loader's client has no socket to read.
+    if srv.clients.get(cid).is_none_or(|c| c.is_internal()) {
+        return;
+    }
     if srv.clients.get(cid).is_some_and(|c| c.handshake.is_some()) {
         srv.repl_handshake_io(cid);
         return;

@@ -353,6 +353,53 @@ fn output_queued_before_a_busy_script_goes_out_while_it_runs() {
         .starts_with(b"-ERR Script killed by user with SCRIPT KILL..."));
 }
 
+/// A pipeline longer than one read, sent while a script is busy, is answered whole
+/// while the script runs (the rest of it raises no new event).
+#[test]
+fn a_long_pipeline_is_answered_while_a_script_is_busy() {
+    let s = Server::start_with(&["--busy-reply-threshold", "100"]);
+    let mut runner = s.raw();
+    let mut c = s.raw();
+    start_busy_script(&mut runner, &mut c, "local i = 0 while true do i = i + 1 end");
+    let n = 20_000;
+    c.send(&b"PING\r\n".repeat(n));
+    for _ in 0..n {
+        assert!(c.read().starts_with(b"-BUSY"));
+    }
+    let mut k = s.raw();
+    assert_eq!(cmd!(k, "SCRIPT", "KILL"), b"+OK\r\n");
+    assert!(runner
+        .read()
+        .starts_with(b"-ERR Script killed by user with SCRIPT KILL..."));
+}
+
+/// A client closed as a script starts leaves nothing behind for the script's own
+/// client, which takes its place: a client connecting while the script is busy is
+/// still served once it ends.
+#[test]
+fn a_client_closed_as_a_script_starts_leaves_nothing_behind() {
+    let s = Server::start_with(&["--busy-reply-threshold", "20"]);
+    let mut runner = s.raw();
+    let mut c = s.raw();
+    let body = "local i = 0 while true do i = i + 1 end";
+    let eval = format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{body}\r\n$1\r\n0\r\n", body.len());
+    for _ in 0..20 {
+        let mut gone = s.raw();
+        assert_eq!(cmd!(gone, "PING"), b"+PONG\r\n");
+        // The close and the script arrive together.
+        gone.s.shutdown(std::net::Shutdown::Both).unwrap();
+        runner.send(eval.as_bytes());
+        wait_for("the script to time out", Duration::from_secs(10), || {
+            cmd!(c, "PING").starts_with(b"-BUSY").then_some(())
+        });
+        let mut m = s.raw();
+        assert!(cmd!(m, "PING").starts_with(b"-BUSY"));
+        assert_eq!(cmd!(c, "SCRIPT", "KILL"), b"+OK\r\n");
+        assert!(runner.read().starts_with(b"-ERR Script killed by user with SCRIPT KILL..."));
+        assert_eq!(cmd!(m, "PING"), b"+PONG\r\n");
+    }
+}
+
 #[test]
 fn a_busy_script_answers_busy_and_can_be_killed() {
     // Ported from tests/unit/scripting.tcl "Timedout read-only scripts can be killed by
