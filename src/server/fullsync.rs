@@ -517,11 +517,9 @@ impl Server {
             return;
         };
         c.bulk = None;
+        let name = c.replica_name();
         if c.replconf.rdb_only {
-            info!(
-                "RDB transfer completed, rdb only replica ({}) should be disconnected asap",
-                c.addr
-            );
+            info!("RDB transfer completed, rdb only replica ({name}) should be disconnected asap");
             self.close_client_async(cid);
             return;
         }
@@ -531,13 +529,11 @@ impl Server {
         r.state = SyncState::Online;
         r.ack_ms = clock::now_ms();
         if r.eof_payload {
-            info!(
-                "Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming",
-                c.addr
-            );
+            info!("Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming");
+            info!("Synchronization with replica {name} succeeded");
         } else {
             c.repl_hold = false;
-            info!("Synchronization with replica {} succeeded", c.addr);
+            info!("Synchronization with replica {name} succeeded");
             self.queue_output(cid, &[]);
         }
     }

@@ -470,6 +470,13 @@ fn a_replica_answers_while_it_loads_the_snapshot() {
     );
     wait_reply(&mut rc, &["DBSIZE"], b":500\r\n");
     assert_eq!(info_field(&mut rc, "master_link_status"), "up");
+    // The master names the replica by its listening port, as Redis does.
+    let log = m.log();
+    let name = format!("127.0.0.1:{}", r.port);
+    assert!(log.contains(&format!(
+        "Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming"
+    )));
+    assert!(log.contains(&format!("Synchronization with replica {name} succeeded")));
 }
 
 /// The replica lines of the master's INFO.

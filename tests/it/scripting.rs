@@ -395,7 +395,9 @@ fn a_client_closed_as_a_script_starts_leaves_nothing_behind() {
         let mut m = s.raw();
         assert!(cmd!(m, "PING").starts_with(b"-BUSY"));
         assert_eq!(cmd!(c, "SCRIPT", "KILL"), b"+OK\r\n");
-        assert!(runner.read().starts_with(b"-ERR Script killed by user with SCRIPT KILL..."));
+        assert!(runner
+            .read()
+            .starts_with(b"-ERR Script killed by user with SCRIPT KILL..."));
         assert_eq!(cmd!(m, "PING"), b"+PONG\r\n");
     }
 }
