@@ -228,12 +228,12 @@ fn main() -> ExitCode {
         }
     }
     let pid = std::process::id();
-    info!("oO0OoO0OoO0Oo ferrodis is starting oO0OoO0OoO0Oo");
-    info!("ferrodis version={VERSION}, redis_version={REDIS_VERSION}, bits=64, pid={pid}, just started");
+    warn!("oO0OoO0OoO0Oo ferrodis is starting oO0OoO0OoO0Oo");
+    warn!("ferrodis version={VERSION}, redis_version={REDIS_VERSION}, bits=64, pid={pid}, just started");
     if cfg.file.is_none() && args.is_empty() {
         warn!("Warning: no config file specified, using the default config. In order to specify a config file use ferrodis /path/to/redis.conf");
     } else {
-        info!("Configuration loaded");
+        warn!("Configuration loaded");
     }
     for w in &cfg.warnings {
         warn!("{w}");
@@ -290,7 +290,7 @@ fn main() -> ExitCode {
     }
     let reactor = std::rc::Rc::new(reactor);
     srv.reactor = Some(reactor.clone());
-    info!("Server initialized");
+    warn!("Server initialized");
     disable_thp(srv.cfg.yes("disable-thp"));
     if srv.sentinel.is_some() {
         sentinel_is_running(&mut srv);

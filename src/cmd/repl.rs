@@ -48,12 +48,19 @@ fn not_failing_over(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// Redis compat: replication.c syncCommand.
+fn log_sync_request(ctx: &mut Ctx) {
+    let name = ctx.client().map(|c| c.replica_name()).unwrap_or_default();
+    tracing::info!("Replica {name} asks for synchronization");
+}
+
 fn sync(ctx: &mut Ctx, _a: &Args) -> CmdResult {
     if ctx.client().is_some_and(|c| c.replica.is_some()) {
         return Ok(());
     }
     not_failing_over(ctx)?;
     can_sync(ctx)?;
+    log_sync_request(ctx);
     let cid = ctx.cid;
     ctx.srv.repl_attach(cid, ctx.out, None);
     ctx.no_propagate();
@@ -81,12 +88,13 @@ fn psync(ctx: &mut Ctx, a: &Args) -> CmdResult {
         tracing::info!("MASTER MODE enabled (failover request from '{who}')");
     }
     not_failing_over(ctx)?;
+    can_sync(ctx)?;
+    log_sync_request(ctx);
     if num::parse_i64(a.at(2)).is_none() {
-        let name = ctx.client().map(|c| c.addr.clone()).unwrap_or_default();
+        let name = ctx.client().map(|c| c.replica_name()).unwrap_or_default();
         tracing::warn!("Replica {name} asks for synchronization but with a wrong offset");
         return Err(error::NOT_INT);
     }
-    can_sync(ctx)?;
     let cid = ctx.cid;
     ctx.srv.repl_attach(cid, ctx.out, Some((a.at(1), a.at(2))));
     ctx.no_propagate();
@@ -178,10 +186,11 @@ fn replicaof(ctx: &mut Ctx, a: &Args) -> CmdResult {
             // CONFIG GET and CONFIG REWRITE show the current master.
             let _ = ctx.srv.cfg.set("replicaof", &[]);
             ctx.srv.repl_drop_master();
-            tracing::info!(
-                "MASTER MODE enabled (user request from '{}')",
-                ctx.srv.clients.get(ctx.cid).map(|c| c.addr.clone()).unwrap_or_default()
-            );
+            let who = ctx
+                .client()
+                .map(|c| c.info_line(crate::clock::now_ms()))
+                .unwrap_or_default();
+            tracing::info!("MASTER MODE enabled (user request from '{who}')");
         }
         ctx.out.ok();
         return Ok(());
@@ -202,7 +211,12 @@ fn replicaof(ctx: &mut Ctx, a: &Args) -> CmdResult {
         return Ok(());
     }
     let _ = ctx.srv.cfg.set("replicaof", &[host.clone(), port.to_string()]);
-    ctx.srv.repl_set_master(host, port, true);
+    ctx.srv.repl_set_master(host.clone(), port, true);
+    let who = ctx
+        .client()
+        .map(|c| c.info_line(crate::clock::now_ms()))
+        .unwrap_or_default();
+    tracing::info!("REPLICAOF {host}:{port} enabled (user request from '{who}')");
     ctx.srv.sync_propagation();
     ctx.out.ok();
     Ok(())

@@ -930,6 +930,7 @@ mod tests {
             functions: Vec::new(),
             repl: None,
             data: true,
+            aof_base: false,
         }
     }
 

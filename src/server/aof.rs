@@ -834,7 +834,11 @@ impl Server {
     /// The new base's bytes: an RDB snapshot, or the dataset as commands.
     fn rewrite_payload(&self, rdb: bool) -> Vec<u8> {
         if rdb {
-            return self.snapshot();
+            let opts = crate::persist::rdb::file::SaveOpts {
+                aof_base: true,
+                ..self.save_opts()
+            };
+            return crate::persist::rdb::file::serialize(&self.dbs, &opts);
         }
         let ts = self.aof.timestamps.then(|| clock::now_ms() / 1000);
         let mut out = Vec::new();
@@ -1041,6 +1045,9 @@ impl Server {
     }
 
     fn aof_rewrite_install(&mut self, tmp_base: &str, rdb: bool) {
+        // Redis compat: aof.c rewriteAppendOnlyFile (the child's line once its file is
+        // written and synced).
+        info!("Successfully created the temporary AOF base file {tmp_base}");
         info!("Background AOF rewrite terminated with success");
         let name = self.aof_filename();
         let mut m = self.aof.manifest.clone();

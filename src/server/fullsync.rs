@@ -291,11 +291,14 @@ impl Server {
             let (tx, rx) = sync_channel(STREAM_CHUNKS);
             waker
                 .and_then(|w| self.snapshot_start(SavePurpose::ReplSocket, Target::Stream(tx, w), filter))
-                .map(|_| Some(rx))
+                .map(|pid| {
+                    info!("Background RDB transfer started by pid {pid}");
+                    Some(rx)
+                })
         } else {
             let target = self.rdb_target();
             self.snapshot_start(SavePurpose::Rdb, target, filter).map(|pid| {
-                info!("Background RDB transfer started by pid {pid}");
+                info!("Background saving started by pid {pid}");
                 None
             })
         };
@@ -454,7 +457,7 @@ impl Server {
                 }
                 return;
             }
-            info!(
+            warn!(
                 "Diskless rdb transfer, done reading from pipe, {} replicas still up.",
                 t.replicas.len()
             );

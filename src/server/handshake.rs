@@ -399,6 +399,7 @@ impl Server {
                 }
                 let to = self.transfer_begin(cid, &id, 0)?;
                 tracing::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {to}");
+                self.discard_cached_master(cid);
                 self.handshake_set(cid, Step::PayloadEof(id, offset, mark));
             }
             Step::PayloadLen(id, offset) => {
@@ -408,6 +409,7 @@ impl Server {
                     .ok_or_else(|| format!("Bad protocol from MASTER, the first byte is not '$' (we received '{line}'), are you sure the host and port are right?"))?;
                 let to = self.transfer_begin(cid, &id, len as u64)?;
                 tracing::info!("MASTER <-> REPLICA sync: receiving {len} bytes from master {to}");
+                self.discard_cached_master(cid);
                 self.handshake_set(cid, Step::Payload(id, offset, len));
             }
             Step::Connecting | Step::Payload(..) | Step::PayloadEof(..) => return Ok(false),
@@ -448,6 +450,19 @@ impl Server {
         }
         self.handshake_set(cid, Step::Replies(replies));
         Ok(())
+    }
+
+    /// A full copy is coming: the history we asked to continue is given up.
+    /// Redis compat: replication.c replicationDiscardCachedMaster.
+    fn discard_cached_master(&mut self, cid: usize) {
+        let cached = self
+            .clients
+            .get(cid)
+            .and_then(|c| c.handshake.as_ref())
+            .is_some_and(|h| h.resume_db.is_some());
+        if cached {
+            tracing::info!("Discarding previously cached master state.");
+        }
     }
 
     /// PSYNC: to continue our data's history if it has one, else for a full copy.

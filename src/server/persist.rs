@@ -166,7 +166,7 @@ impl Server {
         file::serialize(&self.dbs, &self.save_opts())
     }
 
-    fn save_opts(&self) -> SaveOpts {
+    pub(super) fn save_opts(&self) -> SaveOpts {
         SaveOpts {
             ctime: clock::now_ms() / 1000,
             used_mem: crate::cmd::info::used_memory(),
@@ -180,6 +180,7 @@ impl Server {
             functions: self.scripts.functions.codes(),
             repl: self.repl_history(),
             data: true,
+            aof_base: false,
         }
     }
 
@@ -215,6 +216,7 @@ impl Server {
             &mut on_key,
         );
         let st = checked_load(src, st)?;
+        log_loaded(&st);
         let _ = self.load_functions(&st.functions, true);
         Ok(st.end)
     }
@@ -301,6 +303,7 @@ impl Server {
         let mut opts = self.save_opts();
         if purpose == SavePurpose::AofBase {
             opts.autosync = self.cfg.yes("aof-rewrite-incremental-fsync");
+            opts.aof_base = true;
         }
         opts.data = !filter.no_data;
         if filter.no_functions {
@@ -397,7 +400,15 @@ impl Server {
                 }
                 self.repl_snapshot_done(ok, false);
             }
-            SavePurpose::ReplSocket => self.repl_snapshot_done(res.is_ok(), true),
+            SavePurpose::ReplSocket => {
+                // Redis compat: rdb.c backgroundSaveDoneHandlerSocket.
+                match &res {
+                    Ok(()) => info!("Background RDB transfer terminated with success"),
+                    Err(WriteError::Signal(sig)) => warn!("Background transfer terminated by signal {sig}"),
+                    Err(_) => warn!("Background transfer error"),
+                }
+                self.repl_snapshot_done(res.is_ok(), true)
+            }
             SavePurpose::AofBase => {
                 self.aof.last_cow_size = cow;
                 self.aof_rewrite_finish(res);
@@ -536,6 +547,7 @@ impl Server {
         let res = file::load_with(data, &mut fresh, now, &lim, verify, keep_expired, &mut on_key);
         self.loading = None;
         let st = checked_load(src, res)?;
+        log_loaded(&st);
         self.load_functions(&st.functions, merge)?;
         let st = if merge {
             // Keys already present are replaced (DEBUG RELOAD MERGE NOFLUSH).
@@ -580,26 +592,6 @@ impl Server {
         let start = clock::mono_us();
         match self.load_rdb(false) {
             Ok(Some(st)) => {
-                if let Some(v) = &st.redis_ver {
-                    info!("Loading RDB produced by version {v}");
-                }
-                if let Some(ct) = st.ctime {
-                    info!("RDB age {} seconds", (clock::now_ms() / 1000 - ct).max(0));
-                }
-                if let Some(m) = st.used_mem {
-                    info!("RDB memory usage when created {:.2} Mb", m as f64 / (1024.0 * 1024.0));
-                }
-                if st.empty_skipped > 0 {
-                    info!(
-                        "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
-                        st.keys_loaded, st.keys_expired, st.empty_skipped
-                    );
-                } else {
-                    info!(
-                        "Done loading RDB, keys loaded: {}, keys expired: {}.",
-                        st.keys_loaded, st.keys_expired
-                    );
-                }
                 let secs = (clock::mono_us() - start) as f64 / 1e6;
                 info!("DB loaded from disk: {secs:.3} seconds");
                 let history = st.repl_history();
@@ -618,5 +610,33 @@ impl Server {
                 Err(e)
             }
         }
+    }
+}
+
+/// What every load of an RDB payload logs (at startup, DEBUG RELOAD, from a master,
+/// an AOF's base). Redis compat: rdb.c rdbLoadRio.
+fn log_loaded(st: &LoadStats) {
+    if let Some(v) = &st.redis_ver {
+        info!("Loading RDB produced by version {v}");
+    }
+    if let Some(ct) = st.ctime {
+        info!("RDB age {} seconds", (clock::now_ms() / 1000 - ct).max(0));
+    }
+    if let Some(m) = st.used_mem {
+        info!("RDB memory usage when created {:.2} Mb", m as f64 / (1024.0 * 1024.0));
+    }
+    if st.aof_base {
+        info!("RDB is base AOF");
+    }
+    if st.empty_skipped > 0 {
+        info!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
+            st.keys_loaded, st.keys_expired, st.empty_skipped
+        );
+    } else {
+        info!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}.",
+            st.keys_loaded, st.keys_expired
+        );
     }
 }

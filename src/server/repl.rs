@@ -291,7 +291,8 @@ impl Server {
     /// missing bytes to `out`; a full one waits for a snapshot (see `fullsync`). The
     /// client becomes a replica either way. Redis compat: replication.c syncCommand.
     pub fn repl_attach(&mut self, cid: usize, out: &mut crate::resp::ReplyBuf, psync: Option<(&[u8], &[u8])>) {
-        if !self.repl.backlog_on {
+        let partial = psync.and_then(|(id, off)| self.try_partial(cid, id, off));
+        if partial.is_none() && !self.repl.backlog_on {
             // No history is held: a new one starts. Redis compat: replication.c
             // syncCommand.
             self.repl.replid = new_replid();
@@ -303,10 +304,6 @@ impl Server {
                 self.repl.replid2
             );
         }
-        let partial = psync.and_then(|(id, off)| {
-            let off: u64 = std::str::from_utf8(off).ok()?.parse().ok()?;
-            self.repl.can_continue(id, off).then_some(off)
-        });
         let now = clock::now_ms();
         if let Some(c) = self.clients.get_mut(cid) {
             c.replica = Some(ReplicaInfo {
@@ -340,8 +337,9 @@ impl Server {
                     self.pending_writes.push(cid);
                 }
             }
+            let name = self.clients.get(cid).map(|c| c.replica_name()).unwrap_or_default();
             tracing::info!(
-                "Partial resynchronization request accepted. Sending {} bytes of backlog starting from offset {off}.",
+                "Partial resynchronization request from {name} accepted. Sending {} bytes of backlog starting from offset {off}.",
                 self.repl.buf.next_offset() - off
             );
         } else {
@@ -355,11 +353,53 @@ impl Server {
         self.sync_propagation();
     }
 
+    /// The offset replica `cid` may continue from with PSYNC `id` `off`, if any; why
+    /// not is logged. Redis compat: replication.c masterTryPartialResynchronization.
+    fn try_partial(&self, cid: usize, id: &[u8], off: &[u8]) -> Option<u64> {
+        let off: i64 = std::str::from_utf8(off).ok()?.parse().ok()?;
+        let r = &self.repl;
+        let asked = String::from_utf8_lossy(id);
+        let name = || self.clients.get(cid).map(|c| c.replica_name()).unwrap_or_default();
+        let (main, second) = (id == r.replid.as_bytes(), id == r.replid2.as_bytes());
+        if !main && (!second || off > r.second_offset) {
+            if id.starts_with(b"?") {
+                tracing::info!("Full resync requested by replica {}", name());
+            } else if !main && !second {
+                tracing::info!(
+                    "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{asked}', my replication IDs are '{}' and '{}')",
+                    r.replid,
+                    r.replid2
+                );
+            } else {
+                tracing::info!(
+                    "Partial resynchronization not accepted: Requested offset for second ID was {off}, but I can reply up to {}",
+                    r.second_offset
+                );
+            }
+            return None;
+        }
+        let ok = u64::try_from(off).ok().filter(|&o| r.can_continue(id, o));
+        if ok.is_none() {
+            tracing::info!(
+                "Unable to partial resync with replica {} for lack of backlog (Replica request was: {off}).",
+                name()
+            );
+            if off > r.offset as i64 {
+                tracing::warn!(
+                    "Warning: replica {} tried to PSYNC with an offset that is greater than the master replication offset.",
+                    name()
+                );
+            }
+        }
+        ok
+    }
+
     /// A closed client leaves the replica list (or was the master link).
     pub fn repl_forget_client(&mut self, cid: usize) {
         if let Some(i) = self.repl.replicas.iter().position(|&c| c == cid) {
             self.repl.replicas.remove(i);
-            tracing::info!("Connection with replica lost.");
+            let name = self.clients.get(cid).map(|c| c.replica_name()).unwrap_or_default();
+            tracing::warn!("Connection with replica {name} lost.");
             if self.repl.replicas.is_empty() {
                 self.repl.no_replicas_since_ms = clock::now_ms();
             }
@@ -389,6 +429,7 @@ impl Server {
         {
             self.transfer_abort();
         }
+        let mut reconnect = None;
         if let Some(m) = self.repl.master.as_mut() {
             if m.cid == Some(cid) {
                 m.cid = None;
@@ -396,10 +437,23 @@ impl Server {
                 if m.state == LinkState::Connected {
                     m.cached_db = self.clients.get(cid).map(|c| c.db);
                     m.down_since_ms = clock::now_ms();
-                    tracing::info!("Connection with master lost.");
+                    tracing::warn!("Connection with master lost.");
+                    tracing::info!("Caching the disconnected master state.");
+                    reconnect = Some((m.host.clone(), m.port));
                 }
                 self.repl.master_multi.clear();
                 m.state = LinkState::Connect;
+            }
+        }
+        // At once rather than at the next cron: the master's backlog may not keep what
+        // we miss for long. Redis compat: replication.c replicationHandleMasterDisconnection.
+        if let Some((host, port)) = reconnect {
+            tracing::info!("Reconnecting to MASTER {host}:{port}");
+            if let Some(m) = self.repl.master.as_mut() {
+                m.last_attempt_ms = clock::now_ms();
+            }
+            if let Err(e) = self.repl_connect(&host, port) {
+                tracing::warn!("Unable to connect to MASTER: {e}");
             }
         }
     }
@@ -499,7 +553,13 @@ impl Server {
     /// Redis compat: replication.c replicationSetMaster.
     pub fn repl_set_master(&mut self, host: String, port: u16, resume: bool) {
         let cached_db = match self.repl.master.take() {
-            None => Some(0),
+            None => {
+                if resume {
+                    // Redis compat: replication.c replicationCacheMasterUsingMyself.
+                    tracing::info!("Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
+                }
+                Some(0)
+            }
             Some(old) => match old.cid {
                 Some(cid) => {
                     let db = self.clients.get(cid).map(|c| c.db);
@@ -525,6 +585,17 @@ impl Server {
         self.sync_expiry_mode();
         self.oom_adjust();
         crate::log::set_role(b'S');
+        // Not at the next cron. Redis compat: replication.c replicationSetMaster.
+        if resume {
+            if let Some(m) = self.repl.master.as_mut() {
+                m.last_attempt_ms = clock::now_ms();
+                let (host, port) = (m.host.clone(), m.port);
+                tracing::info!("Connecting to MASTER {host}:{port}");
+                if let Err(e) = self.repl_connect(&host, port) {
+                    tracing::warn!("Unable to connect to MASTER: {e}");
+                }
+            }
+        }
         // Our replicas stay: they follow our history, which a partial resync with the
         // new master continues. They are dropped when it does not (a new id, or a
         // snapshot to load). Redis compat: replication.c replicationSetMaster.
@@ -593,13 +664,27 @@ impl Server {
             if let Some(cid) = m.cid {
                 self.close_client_async(cid);
             }
+            // Redis compat: replication.c replicationUnsetMaster (freeing the link
+            // caches it, then the cache is dropped).
+            if m.state == LinkState::Connected {
+                tracing::warn!("Connection with master lost.");
+                tracing::info!("Caching the disconnected master state.");
+            }
+            if m.state == LinkState::Connected || m.cached_db.is_some() {
+                tracing::info!("Discarding previously cached master state.");
+            }
             // Our replicas (and our old master's) can resume from the history we
             // have followed so far. Redis compat: replication.c replicationUnsetMaster.
             self.repl.shift_replid(new_replid());
+            tracing::warn!(
+                "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
+                self.repl.replid2,
+                self.repl.second_offset,
+                self.repl.replid
+            );
             self.repl.sel_db = None;
             self.repl.master_multi.clear();
             self.disconnect_replicas();
-            tracing::info!("MASTER MODE enabled");
         }
         self.replica_written.clear();
         self.sync_expiry_mode();

@@ -55,6 +55,8 @@ fn acknowledged_writes_survive_kill9() {
         log.contains("DB loaded from incr file appendonly.aof.1.incr.aof"),
         "{log}"
     );
+    // The base written at start says what it is (AUX aof-base), as Redis's do.
+    assert!(log.contains("RDB is base AOF"), "{log}");
     assert!(
         log.contains("Opening AOF incr file appendonly.aof.1.incr.aof on server start"),
         "{log}"
@@ -129,6 +131,9 @@ fn bgrewriteaof_starts_a_new_base_and_incr() {
         manifest(&s),
         "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
     );
+    assert!(s
+        .log()
+        .contains("Successfully created the temporary AOF base file temp-rewriteaof-bg-"));
     wait_for("history files to go", Duration::from_secs(5), || {
         (!s.dir.join("appendonlydir/appendonly.aof.1.incr.aof").exists()).then_some(())
     });

@@ -292,6 +292,24 @@ fn a_lost_link_resumes_with_a_partial_resync() {
     wait_offsets(&mut mc, &mut rc);
     cmd!(rc, "SELECT", "0");
     assert_eq!(cmd!(rc, "DBSIZE"), b":0\r\n");
+    // Both sides log it in Redis's words; the replica reconnects at once.
+    let log = r.log();
+    for line in [
+        "# Connection with master lost.",
+        "* Caching the disconnected master state.",
+        &format!("* Reconnecting to MASTER 127.0.0.1:{}", m.port),
+    ] {
+        assert!(log.contains(line), "{line}\n{log}");
+    }
+    let log = m.log();
+    let name = format!("127.0.0.1:{}", r.port);
+    for line in [
+        format!("* Replica {name} asks for synchronization"),
+        format!("# Connection with replica {name} lost."),
+        format!("* Partial resynchronization request from {name} accepted. Sending "),
+    ] {
+        assert!(log.contains(&line), "{line}\n{log}");
+    }
 }
 
 /// A replica passes its master's stream on unchanged, so a chain shares ids and

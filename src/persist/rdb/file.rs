@@ -40,6 +40,8 @@ pub struct SaveOpts {
     pub repl: Option<(String, u64, usize)>,
     /// Save the keys (false: the header, AUX fields and functions alone).
     pub data: bool,
+    /// The base of an AOF (AUX aof-base).
+    pub aof_base: bool,
 }
 
 fn aux(w: &mut Writer, k: &str, v: &[u8]) {
@@ -65,7 +67,7 @@ pub fn write_header(w: &mut Writer, o: &SaveOpts) {
         aux(w, "repl-id", id.as_bytes());
         aux_int(w, "repl-offset", *offset as i64);
     }
-    aux_int(w, "aof-base", 0);
+    aux_int(w, "aof-base", o.aof_base as i64);
     // Redis compat: rdb.c rdbSaveFunctions (7.0: the library code only).
     for code in &o.functions {
         w.byte(op::FUNCTION2);
@@ -180,6 +182,8 @@ pub struct LoadStats {
     pub redis_ver: Option<String>,
     pub ctime: Option<i64>,
     pub used_mem: Option<i64>,
+    /// AUX aof-base set: the file is an AOF's base.
+    pub aof_base: bool,
     /// Offset just past the file's checksum (an AOF may go on after it).
     pub end: usize,
     /// Function library codes (FUNCTION2 records), for the caller to load.
@@ -294,6 +298,7 @@ pub fn load_with(
                     b"redis-ver" => st.redis_ver = Some(text),
                     b"ctime" => st.ctime = text.parse().ok(),
                     b"used-mem" => st.used_mem = text.parse().ok(),
+                    b"aof-base" => st.aof_base = text.parse::<i64>().is_ok_and(|v| v != 0),
                     b"repl-id" => st.repl_id = Some(text),
                     b"repl-offset" => st.repl_offset = text.parse().ok(),
                     b"repl-stream-db" => st.repl_stream_db = text.parse().ok(),

@@ -788,6 +788,7 @@ mod tests {
             functions: Vec::new(),
             repl: None,
             data: true,
+            aof_base: false,
         }
     }
 
