@@ -186,6 +186,15 @@ pub fn write_line(lvl: LogLevel, msg: &str) {
     }
 }
 
+/// A line as Redis's signal handlers write it: `pid:signal-handler (unix time) msg`,
+/// never to syslog. Redis compat: server.c serverLogFromHandler.
+pub fn write_from_handler(msg: &str) {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    write_raw(&format!("{}:signal-handler ({secs}) {msg}\n", std::process::id()));
+}
+
 /// Writes text as is (the logo), to the log file or stdout.
 pub fn write_raw(text: &str) {
     let path = FILE.lock().map(|f| f.clone()).unwrap_or_default();

@@ -310,7 +310,6 @@ fn shutdown(ctx: &mut Ctx, a: &Args) -> CmdResult {
     if ctx.srv.shutdown.is_none() {
         ctx.srv.shutdown = Some(req);
     }
-    tracing::warn!("User requested shutdown...");
     Ok(())
 }
 

@@ -214,6 +214,7 @@ impl Server {
             w.callers.extend(callers);
             return false;
         }
+        warn!("User requested shutdown...");
         crate::util::supervise::notify("STOPPING=1\n");
         let timeout = self.cfg.int("shutdown-timeout");
         if !req.now && timeout > 0 && !self.replicas_in_sync() {

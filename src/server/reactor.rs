@@ -427,6 +427,7 @@ impl Reactor {
         // Redis compat: server.c whileBlockedCron: a shutdown asked for while loading
         // happens now, without saving.
         if let Some(mut req) = srv.shutdown.filter(|_| srv.loading.is_some() || srv.scripts.timedout) {
+            warn!("User requested shutdown...");
             req.save = Some(false);
             if srv.prepare_shutdown(req) {
                 warn!("ferrodis is now ready to exit, bye bye...");
@@ -468,11 +469,17 @@ impl Reactor {
         let sigs: Vec<i32> = self.signals.borrow_mut().pending().collect();
         for sig in sigs {
             let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
+            // Redis compat: server.c sigShutdownHandler (its lines have the signal
+            // handler's own format).
             if (srv.shutdown.is_some() || srv.shutdown_wait.is_some()) && sig == SIGINT {
-                warn!("You insist... exiting now.");
+                crate::log::write_from_handler("You insist... exiting now.");
                 std::process::exit(1);
             }
-            warn!("Received {name} scheduling shutdown...");
+            if srv.loading.is_some() {
+                crate::log::write_from_handler("Received shutdown signal during loading, scheduling shutdown.");
+            } else {
+                crate::log::write_from_handler(&format!("Received {name} scheduling shutdown..."));
+            }
             // Redis compat: server.c serverCron (shutdown-on-sigint/-sigterm).
             let flags = srv
                 .cfg

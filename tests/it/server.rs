@@ -193,7 +193,13 @@ fn shutdown_and_sigterm_exit_cleanly() {
     unsafe { libc_kill(pid) };
     assert_eq!(s.wait_exit(), Some(0));
     let log = s.log();
-    assert!(log.contains("Received SIGTERM scheduling shutdown"), "{log}");
+    // In the signal handler's own format, as Redis writes it, then the shutdown.
+    let line = log
+        .lines()
+        .find(|l| l.ends_with("Received SIGTERM scheduling shutdown..."))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(line.starts_with(&format!("{pid}:signal-handler (")), "{line}");
+    assert!(log.contains("# User requested shutdown..."), "{log}");
 }
 
 unsafe fn libc_kill(pid: i32) {
