@@ -290,7 +290,10 @@ fn main() -> ExitCode {
     }
     let reactor = std::rc::Rc::new(reactor);
     srv.reactor = Some(reactor.clone());
-    warn!("Server initialized");
+    // Redis compat: server.c main (a Sentinel logs neither line).
+    if srv.sentinel.is_none() {
+        warn!("Server initialized");
+    }
     disable_thp(srv.cfg.yes("disable-thp"));
     if srv.sentinel.is_some() {
         sentinel_is_running(&mut srv);
@@ -302,7 +305,9 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     srv.startup_memory = ferrodis::cmd::info::used_memory();
-    reactor::log_ready(&srv);
+    if srv.sentinel.is_none() {
+        reactor::log_ready(&srv);
+    }
     ferrodis::util::supervise::notify(if srv.repl.master.is_none() {
         "STATUS=Ready to accept connections\n"
     } else {
@@ -311,7 +316,7 @@ fn main() -> ExitCode {
     ferrodis::util::supervise::notify("READY=1\n");
     reactor.run(&mut srv);
     if log::enabled(LogLevel::Warning) {
-        warn!("ferrodis is now ready to exit, bye bye...");
+        warn!("{}", srv.exit_line());
     }
     // The dataset is not freed value by value: the system takes the process's memory
     // back at once, where freeing a big dataset would hold the exit for seconds.

@@ -926,7 +926,8 @@ impl Sentinel {
         if epoch > self.current_epoch {
             self.current_epoch = epoch;
             self.flush = true;
-            self.event(LogLevel::Warning, "+new-epoch", Some(At::Master(m)), &epoch.to_string());
+            // Redis compat: sentinel.c (these events name no instance).
+            self.event_raw(LogLevel::Warning, "+new-epoch", Some(At::Master(m)), epoch.to_string());
         }
     }
 
@@ -941,11 +942,11 @@ impl Sentinel {
             ms.ri.leader = Some(runid.to_string());
             ms.ri.leader_epoch = ce;
             self.flush = true;
-            self.event(
+            self.event_raw(
                 LogLevel::Warning,
                 "+vote-for-leader",
                 Some(At::Master(m)),
-                &format!("{runid} {ce}"),
+                format!("{runid} {ce}"),
             );
             if !runid.eq_ignore_ascii_case(&myid) {
                 self.masters[m].failover_start_time = now_ms() + rand_desync();
@@ -1012,7 +1013,7 @@ impl Sentinel {
         ms.failover_state = FO_WAIT_START;
         ms.ri.flags |= FAILOVER_IN_PROGRESS;
         ms.failover_epoch = ce;
-        self.event(LogLevel::Warning, "+new-epoch", Some(At::Master(m)), &ce.to_string());
+        self.event_raw(LogLevel::Warning, "+new-epoch", Some(At::Master(m)), ce.to_string());
         self.event(LogLevel::Warning, "+try-failover", Some(At::Master(m)), "");
         let ms = &mut self.masters[m];
         ms.failover_start_time = now + rand_desync();

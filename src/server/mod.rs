@@ -389,6 +389,16 @@ impl Server {
         !self.acl.default_logs_in() && !self.clients.get(cid).is_some_and(|c| c.authenticated)
     }
 
+    /// The last line before the process exits. Redis compat: server.c
+    /// finishShutdown ("Sentinel" in Sentinel mode).
+    pub fn exit_line(&self) -> &'static str {
+        if self.sentinel.is_some() {
+            "Sentinel is now ready to exit, bye bye..."
+        } else {
+            "ferrodis is now ready to exit, bye bye..."
+        }
+    }
+
     pub fn uptime_secs(&self) -> u64 {
         (clock::mono_us() - self.start_mono_us) / 1_000_000
     }

@@ -430,7 +430,7 @@ impl Reactor {
             warn!("User requested shutdown...");
             req.save = Some(false);
             if srv.prepare_shutdown(req) {
-                warn!("ferrodis is now ready to exit, bye bye...");
+                warn!("{}", srv.exit_line());
                 std::process::exit(0);
             }
             srv.shutdown = None;

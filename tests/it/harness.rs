@@ -129,7 +129,8 @@ impl Server {
                     return Some(false);
                 }
                 let text = std::fs::read_to_string(&log).unwrap_or_default();
-                text.contains("Ready to accept connections").then_some(true)
+                // A Sentinel, like Redis's, logs its id instead.
+                (text.contains("Ready to accept connections") || text.contains("Sentinel ID is")).then_some(true)
             });
             if ready {
                 let s = Server { port, dir, child };

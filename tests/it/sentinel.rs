@@ -113,6 +113,13 @@ fn sentinels_discover_each_other_and_fail_over_a_dead_master() {
     let id: String = sentinel_cmd(&mut s0, &["MYID"]).unwrap();
     assert!(text.contains(&format!("sentinel myid {id}")), "{text}");
     assert_eq!(text.matches("sentinel known-sentinel mymaster").count(), 2, "{text}");
+    // Epoch events name no instance; a Sentinel logs no data-node lines.
+    let log = sentinels[0].log();
+    assert!(log.lines().any(|l| l.ends_with("# +new-epoch 1")), "{log}");
+    assert!(
+        !log.contains("Server initialized") && !log.contains("Ready to accept"),
+        "{log}"
+    );
 }
 
 #[test]
