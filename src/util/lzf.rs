@@ -108,11 +108,13 @@ pub fn decompress(inp: &[u8], out_len: usize) -> Option<Vec<u8>> {
             return None;
         }
         // A reference may overlap what it produces: it repeats its first `back` bytes.
-        let mut from = out.len().checked_sub(back)?;
+        // What follows `from` is periodic with period `back`, so each copy may take
+        // everything written since `from`: the copies double (a run of zeros, back 1,
+        // is 9 copies per reference rather than one per byte).
+        let from = out.len().checked_sub(back)?;
         while len > 0 {
-            let n = len.min(back);
+            let n = len.min(out.len() - from);
             out.extend_from_within(from..from + n);
-            from += n;
             len -= n;
         }
     }
