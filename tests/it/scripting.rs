@@ -321,13 +321,47 @@ fn functions_survive_reload_and_restart() {
     assert_eq!(cmd!(c2, "FCALL", "pf", "0"), b":7\r\n");
 }
 
+/// A script that never ends (and writes nothing).
+const ENDLESS: &str = "local i = 0 while true do i = i + 1 end";
+
+/// EVAL of `body` without keys, as a request.
+fn eval_request(body: &str) -> String {
+    format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{body}\r\n$1\r\n0\r\n", body.len())
+}
+
 /// Sends EVAL of a script that never ends on `runner`, without reading its reply, and
 /// waits until `other` is answered -BUSY.
 fn start_busy_script(runner: &mut crate::harness::Raw, other: &mut crate::harness::Raw, body: &str) {
-    runner.send(format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{body}\r\n$1\r\n0\r\n", body.len()).as_bytes());
+    runner.send(eval_request(body).as_bytes());
+    wait_busy(other);
+}
+
+/// A server busy with an endless script: the script's connection, and another.
+fn busy_server() -> (Server, crate::harness::Raw, crate::harness::Raw) {
+    let s = Server::start_with(&["--busy-reply-threshold", "100"]);
+    let mut runner = s.raw();
+    let mut c = s.raw();
+    start_busy_script(&mut runner, &mut c, ENDLESS);
+    (s, runner, c)
+}
+
+fn wait_busy(c: &mut crate::harness::Raw) {
     wait_for("the script to time out", Duration::from_secs(10), || {
-        cmd!(other, "PING").starts_with(b"-BUSY").then_some(())
+        cmd!(c, "PING").starts_with(b"-BUSY").then_some(())
     });
+}
+
+/// SCRIPT KILL from a new connection; `runner` then gets the replies it had before
+/// the script (held until it ends, as Redis holds them), then the kill's error.
+fn kill_busy_script(s: &Server, runner: &mut crate::harness::Raw, before: &[&[u8]]) {
+    let mut k = s.raw();
+    assert_eq!(cmd!(k, "SCRIPT", "KILL"), b"+OK\r\n");
+    for r in before {
+        assert_eq!(runner.read(), *r);
+    }
+    assert!(runner
+        .read()
+        .starts_with(b"-ERR Script killed by user with SCRIPT KILL..."));
 }
 
 /// A message published just before a script turns busy reaches its subscriber while
@@ -339,38 +373,26 @@ fn output_queued_before_a_busy_script_goes_out_while_it_runs() {
     let mut sub = s.raw();
     assert!(cmd!(sub, "SUBSCRIBE", "ch").ends_with(b":1\r\n"));
     let mut runner = s.raw();
-    let body = "local i = 0 while true do i = i + 1 end";
     let mut req = b"*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$5\r\nhello\r\n".to_vec();
-    req.extend(format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{body}\r\n$1\r\n0\r\n", body.len()).bytes());
+    req.extend(eval_request(ENDLESS).bytes());
     runner.send(&req);
     assert_eq!(sub.read(), b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n");
     let mut c = s.raw();
     assert!(cmd!(c, "PING").starts_with(b"-BUSY"), "the script ended");
-    assert_eq!(cmd!(c, "SCRIPT", "KILL"), b"+OK\r\n");
-    assert_eq!(runner.read(), b":1\r\n");
-    assert!(runner
-        .read()
-        .starts_with(b"-ERR Script killed by user with SCRIPT KILL..."));
+    kill_busy_script(&s, &mut runner, &[b":1\r\n"]);
 }
 
 /// A pipeline longer than one read, sent while a script is busy, is answered whole
 /// while the script runs (the rest of it raises no new event).
 #[test]
 fn a_long_pipeline_is_answered_while_a_script_is_busy() {
-    let s = Server::start_with(&["--busy-reply-threshold", "100"]);
-    let mut runner = s.raw();
-    let mut c = s.raw();
-    start_busy_script(&mut runner, &mut c, "local i = 0 while true do i = i + 1 end");
+    let (s, mut runner, mut c) = busy_server();
     let n = 20_000;
     c.send(&b"PING\r\n".repeat(n));
     for _ in 0..n {
         assert!(c.read().starts_with(b"-BUSY"));
     }
-    let mut k = s.raw();
-    assert_eq!(cmd!(k, "SCRIPT", "KILL"), b"+OK\r\n");
-    assert!(runner
-        .read()
-        .starts_with(b"-ERR Script killed by user with SCRIPT KILL..."));
+    kill_busy_script(&s, &mut runner, &[]);
 }
 
 /// A client closed as a script starts leaves nothing behind for the script's own
@@ -381,23 +403,17 @@ fn a_client_closed_as_a_script_starts_leaves_nothing_behind() {
     let s = Server::start_with(&["--busy-reply-threshold", "20"]);
     let mut runner = s.raw();
     let mut c = s.raw();
-    let body = "local i = 0 while true do i = i + 1 end";
-    let eval = format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{body}\r\n$1\r\n0\r\n", body.len());
+    let eval = eval_request(ENDLESS);
     for _ in 0..20 {
         let mut gone = s.raw();
         assert_eq!(cmd!(gone, "PING"), b"+PONG\r\n");
         // The close and the script arrive together.
         gone.s.shutdown(std::net::Shutdown::Both).unwrap();
         runner.send(eval.as_bytes());
-        wait_for("the script to time out", Duration::from_secs(10), || {
-            cmd!(c, "PING").starts_with(b"-BUSY").then_some(())
-        });
+        wait_busy(&mut c);
         let mut m = s.raw();
         assert!(cmd!(m, "PING").starts_with(b"-BUSY"));
-        assert_eq!(cmd!(c, "SCRIPT", "KILL"), b"+OK\r\n");
-        assert!(runner
-            .read()
-            .starts_with(b"-ERR Script killed by user with SCRIPT KILL..."));
+        kill_busy_script(&s, &mut runner, &[]);
         assert_eq!(cmd!(m, "PING"), b"+PONG\r\n");
     }
 }
@@ -406,10 +422,7 @@ fn a_client_closed_as_a_script_starts_leaves_nothing_behind() {
 fn a_busy_script_answers_busy_and_can_be_killed() {
     // Ported from tests/unit/scripting.tcl "Timedout read-only scripts can be killed by
     // SCRIPT KILL" and "Timedout scripts that modified data can't be killed".
-    let s = Server::start_with(&["--busy-reply-threshold", "100"]);
-    let mut runner = s.raw();
-    let mut c = s.raw();
-    start_busy_script(&mut runner, &mut c, "local i = 0 while true do i = i + 1 end");
+    let (s, mut runner, mut c) = busy_server();
     assert_eq!(
         cmd!(c, "GET", "x"),
         b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
