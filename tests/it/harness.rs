@@ -117,15 +117,17 @@ impl Server {
             args.extend(extra.iter().map(|s| s.to_string()));
             let mut cmd = Command::new(program);
             prep(&mut cmd);
-            let mut child = cmd
+            let child = cmd
                 .args(&args)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
+            // A server that never gets ready is not left running by the panic.
+            let mut guard = KillOnDrop(Some(child));
             let log = dir.join("log");
             let ready = wait_for("server to start or exit", Duration::from_secs(20), || {
-                if child.try_wait().unwrap().is_some() {
+                if guard.0.as_mut()?.try_wait().unwrap().is_some() {
                     return Some(false);
                 }
                 let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -133,6 +135,7 @@ impl Server {
                 (text.contains("Ready to accept connections") || text.contains("Sentinel ID is")).then_some(true)
             });
             if ready {
+                let child = guard.0.take().expect("the child just polled");
                 let s = Server { port, dir, child };
                 wait_for("server to accept connections", Duration::from_secs(20), || {
                     TcpStream::connect(("127.0.0.1", s.port)).ok()
@@ -250,6 +253,18 @@ impl Drop for Server {
 }
 
 /// A raw connection: send bytes, read exactly one RESP reply back as bytes.
+/// A child process killed (and reaped) when dropped, unless taken out first.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 pub struct Raw {
     pub s: TcpStream,
     buf: Vec<u8>,
