@@ -48,10 +48,17 @@ fn not_failing_over(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// The calling client as CLIENT LIST shows it, for the role-change log lines.
+/// Redis compat: replication.c replicaofCommand (catClientInfoString).
+fn caller_line(ctx: &mut Ctx) -> String {
+    ctx.client()
+        .map(|c| c.info_line(crate::clock::now_ms()))
+        .unwrap_or_default()
+}
+
 /// Redis compat: replication.c syncCommand.
 fn log_sync_request(ctx: &mut Ctx) {
-    let name = ctx.client().map(|c| c.replica_name()).unwrap_or_default();
-    tracing::info!("Replica {name} asks for synchronization");
+    tracing::info!("Replica {} asks for synchronization", ctx.srv.replica_name_of(ctx.cid));
 }
 
 fn sync(ctx: &mut Ctx, _a: &Args) -> CmdResult {
@@ -83,15 +90,13 @@ fn psync(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
         let _ = ctx.srv.cfg.set("replicaof", &[]);
         ctx.srv.repl_drop_master();
-        let now = crate::clock::now_ms();
-        let who = ctx.client().map(|c| c.info_line(now)).unwrap_or_default();
-        tracing::info!("MASTER MODE enabled (failover request from '{who}')");
+        tracing::info!("MASTER MODE enabled (failover request from '{}')", caller_line(ctx));
     }
     not_failing_over(ctx)?;
     can_sync(ctx)?;
     log_sync_request(ctx);
     if num::parse_i64(a.at(2)).is_none() {
-        let name = ctx.client().map(|c| c.replica_name()).unwrap_or_default();
+        let name = ctx.srv.replica_name_of(ctx.cid);
         tracing::warn!("Replica {name} asks for synchronization but with a wrong offset");
         return Err(error::NOT_INT);
     }
@@ -186,11 +191,7 @@ fn replicaof(ctx: &mut Ctx, a: &Args) -> CmdResult {
             // CONFIG GET and CONFIG REWRITE show the current master.
             let _ = ctx.srv.cfg.set("replicaof", &[]);
             ctx.srv.repl_drop_master();
-            let who = ctx
-                .client()
-                .map(|c| c.info_line(crate::clock::now_ms()))
-                .unwrap_or_default();
-            tracing::info!("MASTER MODE enabled (user request from '{who}')");
+            tracing::info!("MASTER MODE enabled (user request from '{}')", caller_line(ctx));
         }
         ctx.out.ok();
         return Ok(());
@@ -212,11 +213,10 @@ fn replicaof(ctx: &mut Ctx, a: &Args) -> CmdResult {
     }
     let _ = ctx.srv.cfg.set("replicaof", &[host.clone(), port.to_string()]);
     ctx.srv.repl_set_master(host.clone(), port, true);
-    let who = ctx
-        .client()
-        .map(|c| c.info_line(crate::clock::now_ms()))
-        .unwrap_or_default();
-    tracing::info!("REPLICAOF {host}:{port} enabled (user request from '{who}')");
+    tracing::info!(
+        "REPLICAOF {host}:{port} enabled (user request from '{}')",
+        caller_line(ctx)
+    );
     ctx.srv.sync_propagation();
     ctx.out.ok();
     Ok(())

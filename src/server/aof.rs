@@ -834,11 +834,7 @@ impl Server {
     /// The new base's bytes: an RDB snapshot, or the dataset as commands.
     fn rewrite_payload(&self, rdb: bool) -> Vec<u8> {
         if rdb {
-            let opts = crate::persist::rdb::file::SaveOpts {
-                aof_base: true,
-                ..self.save_opts()
-            };
-            return crate::persist::rdb::file::serialize(&self.dbs, &opts);
+            return crate::persist::rdb::file::serialize(&self.dbs, &self.aof_base_opts());
         }
         let ts = self.aof.timestamps.then(|| clock::now_ms() / 1000);
         let mut out = Vec::new();

@@ -166,7 +166,16 @@ impl Server {
         file::serialize(&self.dbs, &self.save_opts())
     }
 
-    pub(super) fn save_opts(&self) -> SaveOpts {
+    /// An AOF base's: marked as one (AUX aof-base), synced as its own setting says.
+    pub(super) fn aof_base_opts(&self) -> SaveOpts {
+        SaveOpts {
+            autosync: self.cfg.yes("aof-rewrite-incremental-fsync"),
+            aof_base: true,
+            ..self.save_opts()
+        }
+    }
+
+    fn save_opts(&self) -> SaveOpts {
         SaveOpts {
             ctime: clock::now_ms() / 1000,
             used_mem: crate::cmd::info::used_memory(),
@@ -300,11 +309,11 @@ impl Server {
             return Err("Background save already in progress".into());
         }
         let per_key = self.key_save_delay_us();
-        let mut opts = self.save_opts();
-        if purpose == SavePurpose::AofBase {
-            opts.autosync = self.cfg.yes("aof-rewrite-incremental-fsync");
-            opts.aof_base = true;
-        }
+        let mut opts = if purpose == SavePurpose::AofBase {
+            self.aof_base_opts()
+        } else {
+            self.save_opts()
+        };
         opts.data = !filter.no_data;
         if filter.no_functions {
             opts.functions.clear();

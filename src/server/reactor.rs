@@ -371,12 +371,12 @@ impl Reactor {
                 take_events(srv, &events);
             }
             let mut idle = srv.ready.is_empty();
-            let mut later = Vec::new();
+            let mut read_later = Vec::new();
             while let Some((t, r, w)) = srv.ready.pop_front() {
                 if t < CLUSTER_LINK_BASE && srv.clients.get(t).is_some_and(|c| c.executing) {
                     // Its command is the one running: read it afterwards.
                     if r {
-                        later.push(t);
+                        read_later.push(t);
                     }
                     continue;
                 }
@@ -386,13 +386,13 @@ impl Reactor {
             srv.pending_reads.begin_pass();
             while let Some(cid) = srv.pending_reads.next_in_pass() {
                 if srv.clients.get(cid).is_some_and(|c| c.executing) {
-                    later.push(cid);
+                    read_later.push(cid);
                     continue;
                 }
                 idle = false;
                 on_readable(srv, &self.registry, cid);
             }
-            for cid in later {
+            for cid in read_later {
                 srv.pending_reads.push(cid);
             }
             // Without new events the pass still writes what is queued (once): a reply
@@ -406,10 +406,10 @@ impl Reactor {
                 break;
             }
             // The running client's output waits in the queue until it returns.
-            let mut later = Vec::new();
+            let mut write_later = Vec::new();
             for cid in std::mem::take(&mut srv.pending_writes) {
                 if srv.clients.get(cid).is_some_and(|c| c.executing) {
-                    later.push(cid);
+                    write_later.push(cid);
                     continue;
                 }
                 if let Some(c) = srv.clients.get_mut(cid) {
@@ -417,7 +417,7 @@ impl Reactor {
                 }
                 flush_client(srv, &self.registry, cid);
             }
-            srv.pending_writes.extend(later);
+            srv.pending_writes.extend(write_later);
             evict_clients_now(srv, &self.registry);
             self.before_sleep(srv);
             if idle {

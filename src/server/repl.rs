@@ -337,7 +337,7 @@ impl Server {
                     self.pending_writes.push(cid);
                 }
             }
-            let name = self.clients.get(cid).map(|c| c.replica_name()).unwrap_or_default();
+            let name = self.replica_name_of(cid);
             tracing::info!(
                 "Partial resynchronization request from {name} accepted. Sending {} bytes of backlog starting from offset {off}.",
                 self.repl.buf.next_offset() - off
@@ -353,20 +353,26 @@ impl Server {
         self.sync_propagation();
     }
 
+    /// How the logs name replica `cid`. Redis compat: replication.c
+    /// replicationGetSlaveName.
+    pub fn replica_name_of(&self, cid: usize) -> String {
+        self.clients.get(cid).map(|c| c.replica_name()).unwrap_or_default()
+    }
+
     /// The offset replica `cid` may continue from with PSYNC `id` `off`, if any; why
     /// not is logged. Redis compat: replication.c masterTryPartialResynchronization.
     fn try_partial(&self, cid: usize, id: &[u8], off: &[u8]) -> Option<u64> {
         let off: i64 = std::str::from_utf8(off).ok()?.parse().ok()?;
         let r = &self.repl;
-        let asked = String::from_utf8_lossy(id);
-        let name = || self.clients.get(cid).map(|c| c.replica_name()).unwrap_or_default();
+        let name = || self.replica_name_of(cid);
         let (main, second) = (id == r.replid.as_bytes(), id == r.replid2.as_bytes());
         if !main && (!second || off > r.second_offset) {
             if id.starts_with(b"?") {
                 tracing::info!("Full resync requested by replica {}", name());
-            } else if !main && !second {
+            } else if !second {
                 tracing::info!(
-                    "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{asked}', my replication IDs are '{}' and '{}')",
+                    "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{}', my replication IDs are '{}' and '{}')",
+                    String::from_utf8_lossy(id),
                     r.replid,
                     r.replid2
                 );
@@ -398,7 +404,7 @@ impl Server {
     pub fn repl_forget_client(&mut self, cid: usize) {
         if let Some(i) = self.repl.replicas.iter().position(|&c| c == cid) {
             self.repl.replicas.remove(i);
-            let name = self.clients.get(cid).map(|c| c.replica_name()).unwrap_or_default();
+            let name = self.replica_name_of(cid);
             tracing::warn!("Connection with replica {name} lost.");
             if self.repl.replicas.is_empty() {
                 self.repl.no_replicas_since_ms = clock::now_ms();
@@ -429,7 +435,7 @@ impl Server {
         {
             self.transfer_abort();
         }
-        let mut reconnect = None;
+        let mut reconnect = false;
         if let Some(m) = self.repl.master.as_mut() {
             if m.cid == Some(cid) {
                 m.cid = None;
@@ -439,7 +445,7 @@ impl Server {
                     m.down_since_ms = clock::now_ms();
                     tracing::warn!("Connection with master lost.");
                     tracing::info!("Caching the disconnected master state.");
-                    reconnect = Some((m.host.clone(), m.port));
+                    reconnect = true;
                 }
                 self.repl.master_multi.clear();
                 m.state = LinkState::Connect;
@@ -447,14 +453,22 @@ impl Server {
         }
         // At once rather than at the next cron: the master's backlog may not keep what
         // we miss for long. Redis compat: replication.c replicationHandleMasterDisconnection.
-        if let Some((host, port)) = reconnect {
-            tracing::info!("Reconnecting to MASTER {host}:{port}");
-            if let Some(m) = self.repl.master.as_mut() {
-                m.last_attempt_ms = clock::now_ms();
-            }
-            if let Err(e) = self.repl_connect(&host, port) {
-                tracing::warn!("Unable to connect to MASTER: {e}");
-            }
+        if reconnect {
+            self.repl_connect_now("Reconnecting");
+        }
+    }
+
+    /// Connects to our master now (not at the next cron), logging `verb` ("Connecting",
+    /// "Reconnecting") first.
+    fn repl_connect_now(&mut self, verb: &str) {
+        let Some(m) = self.repl.master.as_mut() else {
+            return;
+        };
+        m.last_attempt_ms = clock::now_ms();
+        let (host, port) = (m.host.clone(), m.port);
+        tracing::info!("{verb} to MASTER {host}:{port}");
+        if let Err(e) = self.repl_connect(&host, port) {
+            tracing::warn!("Unable to connect to MASTER: {e}");
         }
     }
 
@@ -587,14 +601,7 @@ impl Server {
         crate::log::set_role(b'S');
         // Not at the next cron. Redis compat: replication.c replicationSetMaster.
         if resume {
-            if let Some(m) = self.repl.master.as_mut() {
-                m.last_attempt_ms = clock::now_ms();
-                let (host, port) = (m.host.clone(), m.port);
-                tracing::info!("Connecting to MASTER {host}:{port}");
-                if let Err(e) = self.repl_connect(&host, port) {
-                    tracing::warn!("Unable to connect to MASTER: {e}");
-                }
-            }
+            self.repl_connect_now("Connecting");
         }
         // Our replicas stay: they follow our history, which a partial resync with the
         // new master continues. They are dropped when it does not (a new id, or a
@@ -819,12 +826,7 @@ impl Server {
                 if now - m.last_attempt_ms < 1000 {
                     return;
                 }
-                m.last_attempt_ms = now;
-                tracing::info!("Connecting to MASTER {}:{}", m.host, m.port);
-                let (host, port) = (m.host.clone(), m.port);
-                if let Err(e) = self.repl_connect(&host, port) {
-                    tracing::warn!("Unable to connect to MASTER: {e}");
-                }
+                self.repl_connect_now("Connecting");
             }
             // Redis compat: replication.c replicationCron (the repl-timeout checks).
             LinkState::Connecting | LinkState::Handshake | LinkState::Transfer => {
