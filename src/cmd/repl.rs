@@ -14,8 +14,8 @@ const G: &str = "server";
 /// replicas sharing the snapshot). A filtered snapshot is always streamed, so it needs
 /// a replica that takes EOF-marked payloads. Redis compat: replication.c syncCommand.
 fn can_sync(ctx: &mut Ctx) -> CmdResult {
-    let unsent = ctx.out.buf.len() > ctx.client().map_or(0, |c| c.sent);
-    if unsent || ctx.client().is_some_and(|c| c.sealed_bytes > c.sealed_sent) {
+    let unsent = ctx.out.len() > ctx.client().map_or(0, |c| c.sent);
+    if unsent || ctx.client().is_some_and(|c| c.sealed.pending() > 0) {
         return Err(CmdError::new("ERR SYNC and PSYNC are invalid with pending output"));
     }
     if ctx

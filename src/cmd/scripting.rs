@@ -120,7 +120,7 @@ fn eval_debugged(ctx: &mut Ctx, a: &Args, ro: bool, sync: bool) -> CmdResult {
         if let Err(e) = &res {
             ctx.out.error(e.text());
         }
-        script::ldb::write_all(fd, &ctx.out.buf);
+        script::ldb::write_all(fd, &ctx.out.to_bytes());
         tracing::warn!("Lua debugging session child exiting");
         // Safety: ends the forked child without running the parent's destructors.
         unsafe { libc::_exit(0) };

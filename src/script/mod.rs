@@ -430,7 +430,7 @@ pub fn run_function(
         )
     });
     client.db = db;
-    client.reply.buf.clear();
+    client.reply.clear();
     client.sent = 0;
     let script_cid = srv.clients.insert(client);
     let mut rc = api::RunCtx {

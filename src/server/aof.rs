@@ -566,7 +566,7 @@ impl Server {
                         valid_before_multi = r.valid_up_to;
                     }
                     call::execute(self, cid, &refs, &mut out);
-                    out.buf.clear();
+                    out.clear();
                     r.commit();
                     if key_delay != 0 {
                         crate::util::debug_delay(key_delay);

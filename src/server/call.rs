@@ -229,18 +229,18 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
     if let Some(c) = srv.clients.get(cid) {
         let lim = super::pubsub::obuf_limit(&srv.cfg, c);
         if lim.hard > 0 || lim.soft > 0 {
-            let pending = out.len().saturating_sub(c.sent) + (c.sealed_bytes - c.sealed_sent) + c.reply.buf.len();
+            let pending = out.len().saturating_sub(c.sent) + c.sealed.pending() + c.reply.buf.len();
             // Redis puts a reply of deferred length, and all after it, in reply blocks,
             // bypassing the client's own buffer; the length itself gets a node of its
             // own, of its exact size (networking.c addReplyDeferredLen, setDeferredReply).
             let (head, blocks) = out.deferred_from.map_or((0, 0), |d| {
-                let tail = out.buf.get(d.max(c.sent)..).unwrap_or_default();
-                let head = tail.windows(2).position(|w| w == b"\r\n").map_or(0, |i| i + 2);
-                (head, tail.len() - head)
+                let from = d.max(c.sent).min(out.len());
+                let head = out.line_len_at(from, 32);
+                (head, out.len() - from - head)
             });
             let used = c.obuf_counted(pending - head - blocks) + head + super::client::reply_blocks(blocks);
             if srv.check_obuf_used(cid, used as u64, clock::now_ms()) {
-                out.buf.clear();
+                out.clear();
             }
         }
     }

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use mio::net::{TcpStream, UnixStream};
 
 use crate::resp::{Parser, ReplyBuf};
+use crate::util::mem::alloc_size;
 
 /// A new client's reply buffer, and the least an idle one is shrunk to.
 /// Redis compat: PROTO_REPLY_MIN_BYTES.
@@ -65,6 +66,16 @@ impl Conn {
             Conn::Unix(s) => s.write(buf),
             Conn::Tls(t) => t.write(buf),
             Conn::None => Ok(buf.len()),
+        }
+    }
+
+    /// Writes from several buffers in one call (an encrypted stream: from the first).
+    pub fn write_vectored(&mut self, bufs: &[io::IoSlice]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.write_vectored(bufs),
+            Conn::Unix(s) => s.write_vectored(bufs),
+            Conn::Tls(t) => t.write(bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &b[..])),
+            Conn::None => Ok(bufs.iter().map(|b| b.len()).sum()),
         }
     }
 
@@ -144,6 +155,74 @@ pub const REPLY_STATIC_BYTES: usize = 16 * 1024;
 /// _addReplyProtoToList).
 pub fn reply_blocks(n: usize) -> usize {
     n.div_ceil(REPLY_STATIC_BYTES) * REPLY_STATIC_BYTES
+}
+
+/// A client's output older than its reply buffer, in chunks (see `Client::sealed`).
+#[derive(Debug, Default)]
+pub struct Sealed {
+    chunks: std::collections::VecDeque<Vec<u8>>,
+    /// Bytes the chunks hold, and the memory they take (their capacities).
+    bytes: usize,
+    mem: usize,
+    /// Bytes of the front chunk already written.
+    sent: usize,
+}
+
+impl Sealed {
+    /// Appends a chunk; one with much room to spare gives it back first.
+    pub fn push(&mut self, mut chunk: Vec<u8>) {
+        if chunk.capacity() - chunk.len() > chunk.len() / 8 {
+            chunk.shrink_to_fit();
+        }
+        self.bytes += chunk.len();
+        self.mem += alloc_size(chunk.capacity());
+        self.chunks.push_back(chunk);
+    }
+
+    /// Bytes not written yet.
+    pub fn pending(&self) -> usize {
+        self.bytes - self.sent
+    }
+
+    /// Memory the chunks take until written (a chunk is freed once all written).
+    pub fn memory(&self) -> usize {
+        self.mem + self.chunks.capacity() * std::mem::size_of::<Vec<u8>>()
+    }
+
+    /// Writes from the front chunks, up to IOV of them in one call; returns the bytes
+    /// written (0 only once all were).
+    fn write_to(&mut self, conn: &mut Conn) -> io::Result<usize> {
+        const IOV: usize = 64;
+        let mut iov = [io::IoSlice::new(&[]); IOV];
+        let mut want = 0;
+        for (i, chunk) in self.chunks.iter().take(IOV).enumerate() {
+            let from = if i == 0 { self.sent } else { 0 };
+            iov[i] = io::IoSlice::new(chunk.get(from..).unwrap_or_default());
+            want += iov[i].len();
+        }
+        let n = if want == 0 {
+            0
+        } else {
+            conn.write_vectored(&iov[..self.chunks.len().min(IOV)])?
+        };
+        if n == 0 && want > 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        let mut left = n;
+        while let Some(front) = self.chunks.front() {
+            let rest = front.len() - self.sent;
+            if left < rest {
+                self.sent += left;
+                break;
+            }
+            left -= rest;
+            self.bytes -= front.len();
+            self.mem -= alloc_size(front.capacity());
+            self.sent = 0;
+            self.chunks.pop_front();
+        }
+        Ok(n)
+    }
 }
 
 pub struct Client {
@@ -228,11 +307,9 @@ pub struct Client {
     /// Receives MONITOR output.
     pub monitor: bool,
     /// Output older than `reply`, sealed into chunks while it piled up (messages to a
-    /// slow subscriber): a backlog never needs one big buffer that must double to grow.
-    pub sealed: std::collections::VecDeque<Vec<u8>>,
-    pub sealed_bytes: usize,
-    /// Bytes of the front sealed chunk already written.
-    pub sealed_sent: usize,
+    /// slow subscriber, a big reply): a backlog never needs one big buffer that must
+    /// double to grow.
+    pub sealed: Sealed,
     /// The reply buffer is out while the client's commands run (`reply` is a
     /// placeholder meanwhile; see `detach_reply`).
     pub detached: bool,
@@ -284,7 +361,7 @@ impl Client {
             qpos: 0,
             query_peak: 0,
             parser: Parser::default(),
-            reply: ReplyBuf::with_capacity(REPLY_MIN_BYTES),
+            reply: ReplyBuf::with_capacity(REPLY_MIN_BYTES).chunked(),
             reply_peak: 0,
             reply_peak_since_ms: now_ms,
             reply_size: REPLY_CHUNK_BYTES,
@@ -314,9 +391,7 @@ impl Client {
             peer_closed: false,
             obuf_soft_since: None,
             monitor: false,
-            sealed: Default::default(),
-            sealed_bytes: 0,
-            sealed_sent: 0,
+            sealed: Sealed::default(),
             detached: false,
             drop_output: false,
             is_master: false,
@@ -345,9 +420,7 @@ impl Client {
     /// Redis compat: evictClients frees the client synchronously.
     pub fn discard_buffers(&mut self) {
         self.drop_output = true;
-        self.sealed = Default::default();
-        self.sealed_bytes = 0;
-        self.sealed_sent = 0;
+        self.sealed = Sealed::default();
         if !self.detached && !self.executing {
             self.reply.buf = Vec::new();
             self.sent = 0;
@@ -360,11 +433,22 @@ impl Client {
     pub fn reattach_reply(&mut self, mut out: ReplyBuf) {
         self.detached = false;
         if self.drop_output {
-            out.buf.clear();
+            out.clear();
             self.sent = 0;
-            self.sealed.clear();
-            self.sealed_bytes = 0;
-            self.sealed_sent = 0;
+            self.sealed = Sealed::default();
+        }
+        if out.len() > out.buf.len() {
+            // Full chunks of a big reply join the sealed ones, without what was sent.
+            self.reply_peak = self.reply_peak.max(out.len());
+            for mut chunk in out.take_chunks() {
+                let skip = self.sent.min(chunk.len());
+                self.sent -= skip;
+                if skip == chunk.len() {
+                    continue;
+                }
+                chunk.drain(..skip);
+                self.sealed.push(chunk);
+            }
         }
         let extra = std::mem::replace(&mut self.reply, ReplyBuf::new());
         if !extra.buf.is_empty() {
@@ -389,7 +473,7 @@ impl Client {
             std::mem::size_of::<super::tracking::ClientTracking>()
                 + t.prefixes.iter().map(|p| p.capacity() + 48).sum::<usize>()
         });
-        self.query.capacity()
+        alloc_size(self.query.capacity())
             + self.output_memory()
             + self.parser.args.capacity() * 16
             + multi
@@ -416,10 +500,7 @@ impl Client {
 
     /// Memory held by the client's output: the reply buffer and the unsent chunks.
     pub fn output_memory(&self) -> usize {
-        self.repl_held
-            + self.reply.buf.capacity()
-            + (self.sealed_bytes - self.sealed_sent)
-            + self.sealed.capacity() * std::mem::size_of::<Vec<u8>>()
+        self.repl_held + alloc_size(self.reply.buf.capacity()) + self.sealed.memory()
     }
 
     /// Whether `maxmemory-clients` may disconnect it: not a replica nor our master.
@@ -434,7 +515,7 @@ impl Client {
     }
 
     pub fn pending_output(&self) -> usize {
-        self.sealed_bytes - self.sealed_sent + self.reply.buf.len().saturating_sub(self.sent)
+        self.sealed.pending() + self.reply.buf.len().saturating_sub(self.sent)
     }
 
     /// Of `pending` bytes of output, what Redis's list of reply blocks would take
@@ -451,7 +532,7 @@ impl Client {
     /// Appends output produced outside the client's own commands (pub/sub messages,
     /// MONITOR lines), sealing the buffer into a chunk once it holds 64 KB unsent.
     pub fn push_output(&mut self, bytes: &[u8]) {
-        const CHUNK: usize = 64 * 1024;
+        use crate::resp::write::CHUNK;
         // A placeholder (see `detach_reply`) is merged back as a whole.
         if self.detached || self.reply.buf.len() + bytes.len() < CHUNK {
             self.reply.buf.extend_from_slice(bytes);
@@ -472,11 +553,7 @@ impl Client {
                 chunk.drain(..self.sent);
                 self.sent = 0;
             }
-            if chunk.capacity() > CHUNK {
-                chunk.shrink_to_fit();
-            }
-            self.sealed_bytes += chunk.len();
-            self.sealed.push_back(chunk);
+            self.sealed.push(chunk);
         }
     }
 
@@ -553,20 +630,9 @@ impl Client {
             return self.conn.drain();
         }
         // Sealed chunks hold older output than `reply`.
-        while let Some(front) = self.sealed.front() {
-            let chunk = front.get(self.sealed_sent..).unwrap_or_default();
-            if chunk.is_empty() {
-                self.sealed_bytes -= front.len();
-                self.sealed_sent = 0;
-                self.sealed.pop_front();
-                continue;
-            }
-            match self.conn.write(chunk) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    self.sealed_sent += n;
-                    self.tot_out += n as u64;
-                }
+        while !self.sealed.chunks.is_empty() {
+            match self.sealed.write_to(&mut self.conn) {
+                Ok(n) => self.tot_out += n as u64,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),

@@ -176,7 +176,7 @@ impl Server {
         if let Some(c) = cur.as_mut().filter(|c| c.cid == cid) {
             let from = c.out.len();
             let m = if c.out.resp3 { msg3 } else { msg2 };
-            c.out.buf.extend_from_slice(m);
+            c.out.raw(m);
             if push {
                 c.out.mark_push(from);
             }

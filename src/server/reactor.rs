@@ -909,7 +909,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
                 argv.clear();
                 argv.extend(parser.args.iter().map(|&(s, e)| query.get(s..e).unwrap_or_default()));
                 let (from_master, to_replica) = (c.is_master, c.replica.is_some());
-                let mark = out.buf.len();
+                let mark = out.len();
                 // Redis compat: db.c expireIfNeeded: the master's commands find its
                 // keys alive until the master itself deletes them.
                 if from_master {
@@ -918,13 +918,13 @@ pub fn process_input(srv: &mut Server, cid: usize) {
                 execute_checked(srv, cid, &argv, &mut out);
                 if from_master {
                     srv.dbs.iter_mut().for_each(|d| d.lazy_expire = true);
-                    link_error(srv, out.buf.get(mark..).unwrap_or_default(), &argv, "replica", "master");
+                    link_error(srv, &out.tail_from(mark), &argv, "replica", "master");
                 }
                 if from_master || to_replica {
                     // Replies to our master (but the ack it asked for) and to our
                     // replicas are not sent. The master's stream counts in our offset.
                     if !argv.first().is_some_and(|a| a.eq_ignore_ascii_case(b"replconf")) {
-                        out.buf.truncate(mark);
+                        out.truncate(mark);
                     }
                     // A command CLIENT PAUSE holds back counts once it runs; a
                     // transaction, once its EXEC has run (a link lost before that
@@ -1007,9 +1007,9 @@ pub fn process_input(srv: &mut Server, cid: usize) {
 /// Redis compat: networking.c prepareClientToWrite / _addReplyToBufferOrList.
 fn execute_checked(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut crate::resp::ReplyBuf) {
     let replica = srv.clients.get(cid).is_some_and(|c| c.replica.is_some());
-    let before = out.buf.len();
+    let before = out.len();
     call::execute(srv, cid, argv, out);
-    if replica && out.buf.len() > before {
+    if replica && out.len() > before {
         if let Some(c) = srv.clients.get(cid) {
             warn!(
                 "Replica generated a reply to command '{}', disconnecting it: {}",
@@ -1017,14 +1017,8 @@ fn execute_checked(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut crate
                 c.info_line(clock::now_ms())
             );
         }
-        link_error(
-            srv,
-            out.buf.get(before..).unwrap_or_default(),
-            argv,
-            "master",
-            "replica",
-        );
-        out.buf.truncate(before);
+        link_error(srv, &out.tail_from(before), argv, "master", "replica");
+        out.truncate(before);
         srv.close_client_async(cid);
     }
 }

@@ -371,3 +371,40 @@ fn active_defrag_gives_back_sparse_slabs_and_keeps_every_value() {
     assert_eq!(cmd!(c, "CONFIG", "RESETSTAT"), b"+OK\r\n");
     assert_eq!(info_field(&mut c, "stats", "active_defrag_hits"), 0);
 }
+
+/// A reply of many small elements is cut into chunks as it is written: the client
+/// holds about the reply's size (CLIENT LIST tot-mem), not the spare room of a buffer
+/// grown by doubling, and the reply arrives whole.
+#[test]
+fn a_reply_of_many_small_elements_takes_about_its_size() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let v = vec![b'e'; 100];
+    let mut push: Vec<&[u8]> = vec![b"RPUSH", b"l"];
+    push.extend(std::iter::repeat_n(&v[..], 1000));
+    for _ in 0..300 {
+        c.cmd(&push);
+    }
+    let mut want = b"*300000\r\n".to_vec();
+    for _ in 0..300_000 {
+        want.extend_from_slice(b"$100\r\n");
+        want.extend_from_slice(&v);
+        want.extend_from_slice(b"\r\n");
+    }
+    let mut r = s.raw();
+    cmd!(r, "CLIENT", "SETNAME", "reader");
+    r.send_cmd(&[b"LRANGE", b"l", b"0", b"-1"]);
+    let mem: usize = wait_for("the reply to be queued", Duration::from_secs(10), || {
+        let list = String::from_utf8_lossy(&cmd!(c, "CLIENT", "LIST")).into_owned();
+        let line = list
+            .lines()
+            .find(|l| l.contains(" name=reader ") && l.contains(" cmd=lrange "))?;
+        line.split(' ').find_map(|f| f.strip_prefix("tot-mem="))?.parse().ok()
+    });
+    assert!(
+        mem < want.len() + want.len() / 32,
+        "{mem} bytes held for {} bytes",
+        want.len()
+    );
+    assert!(r.read_bytes(want.len()) == want);
+}

@@ -160,6 +160,36 @@ fn big_replies_to_a_slow_reader_arrive_whole() {
     assert_eq!(cmd!(c, "PING"), b"+PONG\r\n");
 }
 
+/// A reply of unknown length (KEYS) after other output of the same batch: its length
+/// lands in front of it even once the output has been cut into chunks.
+#[test]
+fn a_deferred_length_lands_in_front_of_a_long_reply() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let big = vec![b'b'; 50_000];
+    assert_eq!(cmd!(c, "SET", "big", &big), b"+OK\r\n");
+    assert_eq!(cmd!(c, "DEBUG", "POPULATE", "20000", "k"), b"+OK\r\n");
+    c.send(b"GET big\r\nKEYS k:*\r\nPING\r\n");
+    assert_eq!(c.read().len(), big.len() + 10);
+    let keys = c.read();
+    assert!(
+        keys.starts_with(b"*20000\r\n$"),
+        "{:?}",
+        String::from_utf8_lossy(&keys[..20])
+    );
+    let mut got: Vec<&[u8]> = keys
+        .split(|&b| b == b'\n')
+        .skip(2)
+        .step_by(2)
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .collect();
+    got.sort();
+    let mut want: Vec<Vec<u8>> = (0..20_000).map(|i| format!("k:{i}").into_bytes()).collect();
+    want.sort();
+    assert!(got.iter().eq(want.iter()), "{} keys", got.len());
+    assert_eq!(c.read(), b"+PONG\r\n");
+}
+
 #[test]
 fn a_client_that_writes_everything_before_reading_is_served() {
     // 200k pipelined GETs (2.6 MB of requests, ~23 MB of replies) written before
