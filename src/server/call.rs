@@ -451,6 +451,9 @@ fn execute_as(srv: &mut Server, cid: usize, argv: &[&[u8]], shown: &[&[u8]], out
     if top {
         srv.pre_command_oom = false;
     }
+    if top && !srv.aof.loading && !srv.evict_clients_before_command(cid, out) {
+        return;
+    }
     if top && srv.cfg.maxmemory > 0 && !srv.aof.loading {
         let state = srv.perform_evictions();
         srv.pre_command_oom = state == super::evict::Evicted::Fail;

@@ -25,6 +25,25 @@ impl Server {
 
     /// Re-measures one client after it ran commands or its buffers changed.
     pub fn update_client_mem(&mut self, cid: usize) {
+        self.update_client_mem_with(cid, 0);
+    }
+
+    /// Before a client's next command: re-measures it with the output its commands
+    /// wrote so far (`out`, detached while they run), and evicts clients over the
+    /// limit. False if the client itself was evicted: the command must not run.
+    /// Redis compat: networking.c processCommandAndResetClient (its memory after each
+    /// command), server.c processCommand (evictClients before key eviction).
+    pub fn evict_clients_before_command(&mut self, cid: usize, out: &crate::resp::ReplyBuf) -> bool {
+        if self.clients_mem.limit == 0 {
+            return true;
+        }
+        self.update_client_mem_with(cid, out.memory());
+        self.evict_clients();
+        self.clients.get(cid).is_some_and(|c| !c.close_asap)
+    }
+
+    /// `update_client_mem`, counting `extra` bytes of output held outside the client.
+    fn update_client_mem_with(&mut self, cid: usize, extra: usize) {
         if self.clients_mem.limit == 0 {
             return;
         }
@@ -34,7 +53,7 @@ impl Server {
         let now = if c.no_evict || c.close_asap || !c.evictable() {
             0
         } else {
-            c.memory()
+            c.memory() + extra
         };
         self.clients_mem.total = self.clients_mem.total + now - c.mem_counted.min(self.clients_mem.total);
         c.mem_counted = now;

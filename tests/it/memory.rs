@@ -408,3 +408,28 @@ fn a_reply_of_many_small_elements_takes_about_its_size() {
     );
     assert!(r.read_bytes(want.len()) == want);
 }
+
+/// A client whose pipelined commands pile up output is measured before each of them,
+/// and evicted once over `maxmemory-clients` before keys are: its output never pushes
+/// the dataset out. Redis compat: processCommand evicts clients before keys.
+#[test]
+fn a_pipeline_piling_up_output_evicts_its_client_before_any_key() {
+    let s = Server::start();
+    let mut c = s.raw();
+    cmd!(c, "CLIENT", "NO-EVICT", "on");
+    for i in 0..20 {
+        cmd!(c, "SETRANGE", format!("k{i}"), "100000", "x");
+    }
+    let used = info_field(&mut c, "memory", "used_memory");
+    cmd!(c, "CONFIG", "SET", "maxmemory", (used + (2 << 20)).to_string());
+    cmd!(c, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru");
+    cmd!(c, "CONFIG", "SET", "maxmemory-clients", "1mb");
+    let mut r = s.raw();
+    // Not read: 30 replies of 100 KB stay in the server once the socket is full.
+    r.send(&b"GET k1\r\n".repeat(2000));
+    wait_for("the reader to be evicted", Duration::from_secs(10), || {
+        (info_field(&mut c, "stats", "evicted_clients") > 0).then_some(())
+    });
+    assert_eq!(info_field(&mut c, "stats", "evicted_keys"), 0);
+    assert_eq!(cmd!(c, "DBSIZE"), b":20\r\n");
+}
