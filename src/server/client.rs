@@ -277,6 +277,9 @@ pub struct Client {
     pub no_evict: bool,
     /// Its size as last counted towards `maxmemory-clients` (0: not counted).
     pub mem_counted: usize,
+    /// Its size but for its output, as last measured in full (see
+    /// `Server::update_client_mem`).
+    pub mem_static: usize,
     pub tot_in: u64,
     pub tot_out: u64,
     pub cmds: u64,
@@ -375,6 +378,7 @@ impl Client {
             last_cmd: "NULL",
             no_evict: false,
             mem_counted: 0,
+            mem_static: 0,
             tot_in: 0,
             tot_out: 0,
             cmds: 0,

@@ -25,7 +25,7 @@ impl Server {
 
     /// Re-measures one client after it ran commands or its buffers changed.
     pub fn update_client_mem(&mut self, cid: usize) {
-        self.update_client_mem_with(cid, 0);
+        self.update_client_mem_with(cid, None);
     }
 
     /// Before a client's next command: re-measures it with the output its commands
@@ -37,13 +37,16 @@ impl Server {
         if self.clients_mem.limit == 0 {
             return true;
         }
-        self.update_client_mem_with(cid, out.memory());
+        self.update_client_mem_with(cid, Some(out));
         self.evict_clients();
         self.clients.get(cid).is_some_and(|c| !c.close_asap)
     }
 
-    /// `update_client_mem`, counting `extra` bytes of output held outside the client.
-    fn update_client_mem_with(&mut self, cid: usize, extra: usize) {
+    /// `update_client_mem`, with the output of its running commands held outside it.
+    /// While its commands run (its query buffer is out too), only its output is
+    /// measured again: the rest is as last measured, and costs nothing to count
+    /// before each command of a batch.
+    fn update_client_mem_with(&mut self, cid: usize, out: Option<&crate::resp::ReplyBuf>) {
         if self.clients_mem.limit == 0 {
             return;
         }
@@ -52,8 +55,12 @@ impl Server {
         };
         let now = if c.no_evict || c.close_asap || !c.evictable() {
             0
+        } else if c.executing || out.is_some() {
+            c.mem_static + c.output_memory() + out.map_or(0, |o| o.memory())
         } else {
-            c.memory() + extra
+            let m = c.memory();
+            c.mem_static = m.saturating_sub(c.output_memory());
+            m
         };
         self.clients_mem.total = self.clients_mem.total + now - c.mem_counted.min(self.clients_mem.total);
         c.mem_counted = now;
