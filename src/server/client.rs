@@ -161,7 +161,7 @@ pub fn reply_blocks(n: usize) -> usize {
 #[derive(Debug, Default)]
 pub struct Sealed {
     chunks: std::collections::VecDeque<Vec<u8>>,
-    /// Bytes the chunks hold, and the memory they take (their capacities).
+    /// Bytes the chunks hold, and the memory they take (as the allocator sizes them).
     bytes: usize,
     mem: usize,
     /// Bytes of the front chunk already written.
