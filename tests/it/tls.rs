@@ -149,7 +149,10 @@ fn start(certs: &Certs, extra: &[&str]) -> (Server, u16) {
 fn a_tls_client_is_served_like_any_other() {
     let certs = Certs::new();
     let (srv, tls_port) = start(&certs, &[]);
-    assert!(srv.log().contains("Ready to accept connections tls"));
+    // Logged after the line the harness waits for ("... tcp").
+    wait_for("the tls ready line", Duration::from_secs(10), || {
+        srv.log().contains("Ready to accept connections tls").then_some(())
+    });
     let mut s = certs.connect(tls_port, true).unwrap();
     assert_eq!(roundtrip(&mut s, &[b"PING"], 7), b"+PONG\r\n");
     // A value bigger than any record or write chunk, both ways.
