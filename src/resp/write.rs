@@ -10,7 +10,7 @@
 //! (`len`, marks, deferred headers, push ranges) count from the first chunk.
 use std::borrow::Cow;
 
-use crate::util::mem::alloc_size;
+use crate::util::mem::{alloc_size, shrink_if_loose};
 use crate::util::num::{fmt_f64, fmt_f64_resp3, fmt_i64};
 
 #[derive(Debug, Default)]
@@ -98,9 +98,7 @@ impl ReplyBuf {
             CHUNK
         };
         let mut full = std::mem::replace(&mut self.buf, Vec::with_capacity(cap));
-        if full.capacity() - full.len() > full.len() / 8 {
-            full.shrink_to_fit();
-        }
+        shrink_if_loose(&mut full);
         self.chunks_len += full.len();
         self.chunks_mem += alloc_size(full.capacity());
         self.chunks.push(full);

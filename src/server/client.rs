@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use mio::net::{TcpStream, UnixStream};
 
 use crate::resp::{Parser, ReplyBuf};
-use crate::util::mem::alloc_size;
+use crate::util::mem::{alloc_size, shrink_if_loose};
 
 /// A new client's reply buffer, and the least an idle one is shrunk to.
 /// Redis compat: PROTO_REPLY_MIN_BYTES.
@@ -171,9 +171,7 @@ pub struct Sealed {
 impl Sealed {
     /// Appends a chunk; one with much room to spare gives it back first.
     pub fn push(&mut self, mut chunk: Vec<u8>) {
-        if chunk.capacity() - chunk.len() > chunk.len() / 8 {
-            chunk.shrink_to_fit();
-        }
+        shrink_if_loose(&mut chunk);
         self.bytes += chunk.len();
         self.mem += alloc_size(chunk.capacity());
         self.chunks.push_back(chunk);

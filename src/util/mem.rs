@@ -17,6 +17,14 @@ pub fn alloc_size(n: usize) -> usize {
     }
 }
 
+/// Gives back a buffer's spare room when it is more than an eighth of what it holds:
+/// for chunks of output kept until written, which will not grow again.
+pub fn shrink_if_loose(v: &mut Vec<u8>) {
+    if v.capacity() - v.len() > v.len() / 8 {
+        v.shrink_to_fit();
+    }
+}
+
 /// Asks the CPU to start loading the cache line at `p` (a hint: nothing is read, so any
 /// address, even a dangling one, is fine). A no-op where we have no prefetch instruction.
 #[inline(always)]
