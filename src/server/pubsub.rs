@@ -51,29 +51,59 @@ impl PubSub {
     }
 }
 
-/// One client's subscriptions.
+/// One client's subscriptions, and the bytes their names hold (kept as they change: a
+/// client is measured after every message it is sent).
 #[derive(Default, Debug)]
 pub struct Subs {
     pub channels: HashSet<Vec<u8>>,
     pub patterns: HashSet<Vec<u8>>,
     pub shard: HashSet<Vec<u8>>,
+    bytes: usize,
+}
+
+/// What one subscription name is counted as: its bytes and its set slot.
+fn sub_bytes(name: &[u8]) -> usize {
+    name.len() + 40
 }
 
 impl Subs {
     /// Bytes held by the subscription names (and their set slots).
     pub fn memory(&self) -> usize {
-        [&self.channels, &self.patterns, &self.shard]
-            .iter()
-            .map(|s| s.iter().map(|n| n.capacity() + 40).sum::<usize>())
-            .sum()
+        self.bytes
     }
 
-    pub fn set(&mut self, k: Kind) -> &mut HashSet<Vec<u8>> {
+    fn set_mut(&mut self, k: Kind) -> &mut HashSet<Vec<u8>> {
         match k {
             Kind::Channel => &mut self.channels,
             Kind::Pattern => &mut self.patterns,
             Kind::Shard => &mut self.shard,
         }
+    }
+
+    pub fn set(&self, k: Kind) -> &HashSet<Vec<u8>> {
+        match k {
+            Kind::Channel => &self.channels,
+            Kind::Pattern => &self.patterns,
+            Kind::Shard => &self.shard,
+        }
+    }
+
+    /// Adds a subscription; false if it was there.
+    pub fn insert(&mut self, k: Kind, name: &[u8]) -> bool {
+        let added = self.set_mut(k).insert(name.to_vec());
+        if added {
+            self.bytes += sub_bytes(name);
+        }
+        added
+    }
+
+    /// Drops a subscription; false if there was none.
+    pub fn remove(&mut self, k: Kind, name: &[u8]) -> bool {
+        let removed = self.set_mut(k).remove(name);
+        if removed {
+            self.bytes = self.bytes.saturating_sub(sub_bytes(name));
+        }
+        removed
     }
 
     /// The count a (un)subscribe confirmation carries: shard subscriptions are
@@ -425,7 +455,7 @@ impl Server {
                 return;
             };
             let subs = c.subs.get_or_insert_with(Default::default);
-            if subs.set(kind).insert(name.to_vec()) {
+            if subs.insert(kind, name) {
                 self.pubsub.map(kind).entry(name.to_vec()).or_default().push(cid);
             }
             let count = subs.count(kind);
@@ -441,7 +471,7 @@ impl Server {
         };
         let list: Vec<Vec<u8>> = if names.is_empty() {
             c.subs
-                .as_mut()
+                .as_ref()
                 .map(|s| s.set(kind).iter().cloned().collect())
                 .unwrap_or_default()
         } else {
@@ -459,7 +489,7 @@ impl Server {
                 .clients
                 .get_mut(cid)
                 .and_then(|c| c.subs.as_mut())
-                .is_some_and(|s| s.set(kind).remove(&name));
+                .is_some_and(|s| s.remove(kind, &name));
             if removed {
                 let map = self.pubsub.map(kind);
                 if let Some(v) = map.get_mut(&name) {
