@@ -225,23 +225,21 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
     out.track_pushes = false;
     // Redis compat: networking.c closeClientOnOutputBufferLimitReached, checked as the
     // reply grows (here: after each command, and inside commands with huge replies).
-    // Without limits for the client's class (normal clients by default) nothing to do.
+    // Growth is tracked whatever the client's class: limits apply to what grows while
+    // it is in a class that has them.
     if let Some(c) = srv.clients.get(cid) {
-        let lim = super::pubsub::obuf_limit(&srv.cfg, c);
-        if lim.hard > 0 || lim.soft > 0 {
-            let pending = out.len().saturating_sub(c.sent) + c.sealed.pending() + c.reply.buf.len();
-            // Redis puts a reply of deferred length, and all after it, in reply blocks,
-            // bypassing the client's own buffer; the length itself gets a node of its
-            // own, of its exact size (networking.c addReplyDeferredLen, setDeferredReply).
-            let (head, blocks) = out.deferred_from.map_or((0, 0), |d| {
-                let from = d.max(c.sent).min(out.len());
-                let head = out.line_len_at(from, 32);
-                (head, out.len() - from - head)
-            });
-            let used = c.obuf_counted(pending - head - blocks) + head + super::client::reply_blocks(blocks);
-            if srv.check_obuf_used(cid, used as u64, clock::now_ms()) {
-                out.clear();
-            }
+        let pending = out.len().saturating_sub(c.sent) + c.sealed.pending() + c.reply.buf.len();
+        // Redis puts a reply of deferred length, and all after it, in reply blocks,
+        // bypassing the client's own buffer; the length itself gets a node of its
+        // own, of its exact size (networking.c addReplyDeferredLen, setDeferredReply).
+        let (head, blocks) = out.deferred_from.map_or((0, 0), |d| {
+            let from = d.max(c.sent).min(out.len());
+            let head = out.line_len_at(from, 32);
+            (head, out.len() - from - head)
+        });
+        let used = c.obuf_counted(pending - head - blocks) + head + super::client::reply_blocks(blocks);
+        if srv.check_obuf_grown(cid, used, clock::now_ms()) {
+            out.clear();
         }
     }
     if !srv.blocking.waiting.is_empty() && !srv.in_exec {

@@ -305,6 +305,9 @@ pub struct Client {
     pub peer_closed: bool,
     /// When pending output first passed the soft output buffer limit.
     pub obuf_soft_since: Option<i64>,
+    /// Counted output (`obuf_counted`) when last looked at: limits are checked as it
+    /// grows, when Redis would take a new reply block.
+    pub obuf_seen: usize,
     /// Receives MONITOR output.
     pub monitor: bool,
     /// Output older than `reply`, sealed into chunks while it piled up (messages to a
@@ -392,6 +395,7 @@ impl Client {
             pending_write: false,
             peer_closed: false,
             obuf_soft_since: None,
+            obuf_seen: 0,
             monitor: false,
             sealed: Sealed::default(),
             detached: false,

@@ -172,11 +172,14 @@ impl Server {
             info!("Closing idle client");
             self.close_client_async(cid);
         }
-        // Soft output-buffer limits are about time: look again at clients over one.
+        // Output-buffer limits are checked as output grows, and here for every client
+        // with output pending: soft limits are about time, and a client's class (so its
+        // limits) may have changed since its output grew. Redis compat: server.c
+        // clientsCron (closeClientOnOutputBufferLimitReached).
         let over: Vec<usize> = self
             .clients
             .iter()
-            .filter(|(_, c)| c.obuf_soft_since.is_some())
+            .filter(|(_, c)| c.obuf_soft_since.is_some() || c.pending_output() > 0)
             .map(|(cid, _)| cid)
             .collect();
         for cid in over {

@@ -222,7 +222,8 @@ impl Server {
         // Past the hard limit the client is dropped anyway: do not grow its buffer (a
         // single big buffer would briefly need twice its size to grow).
         let hard = obuf_limit(&self.cfg, c).hard;
-        if hard > 0 && c.obuf_counted(c.pending_output() + m.len()) as u64 > hard {
+        let grown = c.obuf_counted(c.pending_output() + m.len());
+        if hard > 0 && grown > c.obuf_seen && grown as u64 > hard {
             tracing::warn!(
                 "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
                 c.info_line(crate::clock::now_ms())
@@ -235,7 +236,12 @@ impl Server {
             c.pending_write = true;
             self.pending_writes.push(cid);
         }
-        self.check_obuf_limits(cid, crate::clock::now_ms());
+        if c.replica.is_none() {
+            let used = c.obuf_counted(c.pending_output());
+            self.check_obuf_grown(cid, used, crate::clock::now_ms());
+        } else {
+            self.check_obuf_limits(cid, crate::clock::now_ms());
+        }
         // Redis compat: pubsub.c updateClientMemUsageAndBucket after each message.
         self.update_client_mem(cid);
     }
@@ -253,6 +259,20 @@ impl Server {
             c.repl_held = held;
         }
         self.check_obuf_used(cid, used as u64, now_ms)
+    }
+
+    /// `check_obuf_used`, when the counted output grew since last looked at: Redis
+    /// checks a client's limits as it takes a new reply block (and in its cron), so
+    /// output that fits the blocks it holds is let through even after its class
+    /// changed (a client that subscribed with a reply pending, say). Redis compat:
+    /// networking.c _addReplyProtoToList, setDeferredReply.
+    pub fn check_obuf_grown(&mut self, cid: usize, used: usize, now_ms: i64) -> bool {
+        let Some(c) = self.clients.get_mut(cid) else {
+            return false;
+        };
+        let grown = used > c.obuf_seen;
+        c.obuf_seen = used;
+        grown && self.check_obuf_used(cid, used as u64, now_ms)
     }
 
     /// `check_obuf_limits` with the counted output size given (a client whose reply

@@ -1071,6 +1071,10 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
         res => res,
     };
     let written = c.tot_out - before;
+    // What went out frees reply blocks: limits are next checked when output grows.
+    if c.replica.is_none() {
+        c.obuf_seen = c.obuf_counted(c.pending_output());
+    }
     // Redis compat: networking.c writeToClient (stat_net_repl_output_bytes).
     if c.replica.is_some() {
         srv.stats.net_repl_output += written;
@@ -1102,10 +1106,12 @@ pub fn flush_client(srv: &mut Server, reg: &Registry, cid: usize) {
             }
             let sent = c.bulk.as_ref().is_some_and(|b| b.finished());
             let held = c.repl_hold;
+            let replica = c.replica.is_some();
             if done && c.close_after_reply {
                 srv.close_client_async(cid);
             }
-            if !done || held {
+            // Other clients' limits are checked as their output grows, and by cron.
+            if replica && (!done || held) {
                 srv.check_obuf_limits(cid, clock::now_ms());
             }
             if sent {

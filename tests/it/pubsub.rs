@@ -465,6 +465,26 @@ fn output_limits_count_what_is_past_the_client_buffer() {
     assert!(!c.closed_or_idle() && !sub.closed_or_idle());
 }
 
+/// Limits are checked as output grows (when Redis takes a new reply block): a reply
+/// past the client's own buffer written while it is a normal client does not drop it
+/// when a SUBSCRIBE in the same pipeline makes it a subscriber under a 1 KB limit,
+/// while a message that grows its output past that limit does.
+#[test]
+fn a_client_subscribing_with_a_reply_pending_keeps_it() {
+    let s = Server::start_with(&["--client-output-buffer-limit", "pubsub 1000 0 0"]);
+    let mut c = s.raw();
+    let big = "x".repeat(20_000);
+    cmd!(c, "SET", "big", &big);
+    let mut sub = s.raw();
+    sub.send(b"GET big\r\nSUBSCRIBE ch\r\n");
+    let want = format!("$20000\r\n{big}\r\n*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
+    assert_eq!(sub.read_bytes(want.len()), want.into_bytes());
+    assert_eq!(cmd!(c, "PUBLISH", "ch", "hello"), b":1\r\n", "still subscribed");
+    assert_eq!(sub.read(), b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n");
+    assert_eq!(cmd!(c, "PUBLISH", "ch", &big), b":1\r\n");
+    assert_eq!(sub.read_until_closed(), b"", "a message past the limit drops it");
+}
+
 /// A client's own reply buffer is 16 KB until the clients cron sizes it after its use (1 KB
 /// for a quiet subscriber), and output-buffer limits count what is past it, as Redis's
 /// do: a 5 KB message passes a 1-byte limit while the buffer is new, and drops the
