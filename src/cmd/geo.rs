@@ -92,6 +92,8 @@ fn geoadd(ctx: &mut Ctx, a: &Args) -> CmdResult {
         argv.push(scores.get(n).map(|s| s.as_slice()).unwrap_or_default());
         argv.push(a.at(i + 2));
     }
+    // Replicated as that ZADD. Redis compat: geo.c geoaddCommand (replaceClientCommandVector).
+    ctx.propagate_as(&argv);
     super::zset::zadd(ctx, &Args { argv: &argv })
 }
 

@@ -332,11 +332,18 @@ fn ltrim(ctx: &mut Ctx, a: &Args) -> CmdResult {
         ctx.out.ok();
         return Ok(());
     };
+    let before = l.len();
     match norm_range(start, end, l.len()) {
         Some((s, e)) => l.trim(s, e),
         None => l.remove_range(0, l.len()),
     }
-    ctx.modified(key, "ltrim");
+    let removed = before - l.len();
+    // Redis compat: t_list.c ltrimCommand: the key is signalled and the event sent
+    // whatever was removed, but only removals count as changes (and are replicated).
+    let db = ctx.db;
+    ctx.srv.key_changed(db, key, Some(ctx.cid));
+    ctx.notify(key, "ltrim");
+    ctx.dirty(removed as u64);
     drop_if_empty(ctx, key);
     ctx.out.ok();
     Ok(())
@@ -494,9 +501,20 @@ fn blocking_move(ctx: &mut Ctx, a: &Args, from: End, to: End, timeout_at: usize)
     let (src, dst) = (a.at(1), a.at(2));
     match move_one(ctx, src, dst, from, to)? {
         Some(v) => {
-            // Redis compat: t_list.c: replicated as the non-blocking form.
+            // Redis compat: t_list.c blmoveGenericCommand, serveClientBlockedOnList:
+            // replicated as the non-blocking form, with the ends as sent, or spelled
+            // `left`/`right` when a push served it.
             if a.is(0, "brpoplpush") {
                 ctx.propagate_as(&[&b"RPOPLPUSH"[..], src, dst]);
+            } else if ctx.srv.blocking.rerun == Some(ctx.cid) {
+                let end = |e: End| {
+                    if e == End::Head {
+                        b"left".as_slice()
+                    } else {
+                        b"right".as_slice()
+                    }
+                };
+                ctx.propagate_as(&[&b"LMOVE"[..], src, dst, end(from), end(to)]);
             } else {
                 ctx.propagate_as(&[&b"LMOVE"[..], src, dst, a.at(3), a.at(4)]);
             }

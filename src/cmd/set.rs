@@ -244,11 +244,10 @@ fn spop_count(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let mut members = ctx.propagating().then(Vec::new);
     if let Some((popped, deleted)) = spop_reply(ctx, key, count, members.as_mut())? {
         note_write(ctx, key, "spop", deleted, popped);
-        // Redis compat: t_set.c spopWithCountCommand: the whole set goes as DEL (or
-        // UNLINK), a part of it as SREMs of up to 1024 members.
+        // Redis compat: t_set.c spopWithCountCommand: the whole set goes as DEL (whether
+        // or not it is freed lazily), a part of it as SREMs of up to 1024 members.
         if deleted {
-            let cmd = crate::server::propagate::deletion_cmd(ctx.srv.cfg.lazyfree_lazy_server_del);
-            ctx.propagate_as(&[cmd, key]);
+            ctx.propagate_as(&[b"DEL".as_slice(), key]);
         } else if let Some(ms) = members {
             for chunk in ms.chunks(1024) {
                 let mut v: Vec<&[u8]> = vec![b"SREM", key];

@@ -747,7 +747,8 @@ fn serve_group(
         out.array(2);
     }
     out.bulk(key);
-    let mut claims: Vec<StreamId> = Vec::new();
+    // Each delivered id, with the group's last id once it was delivered.
+    let mut claims: Vec<(StreamId, StreamId)> = Vec::new();
     let mut last_advanced = false;
     match start {
         None => out.array(0),
@@ -787,7 +788,7 @@ fn serve_group(
                 reply_entry(out, &e);
                 if !noack {
                     g.deliver(e.id, cname, now);
-                    claims.push(e.id);
+                    claims.push((e.id, g.last_id));
                 }
                 n += 1;
             }
@@ -795,17 +796,19 @@ fn serve_group(
         }
     }
     let (glast, gread) = (g.last_id, g.entries_read);
-    let nacks: Vec<(StreamId, i64, u64)> = claims
+    let nacks: Vec<(StreamId, i64, u64, StreamId)> = claims
         .iter()
-        .filter_map(|id| g.pel.get(id).map(|n| (*id, n.delivery_time, n.delivery_count)))
+        .filter_map(|(id, last)| g.pel.get(id).map(|n| (*id, n.delivery_time, n.delivery_count, *last)))
         .collect();
     s.groups = groups;
     note_consumer_created(ctx, key, created);
     if created && noack {
         ctx.also_propagate(&[&b"XGROUP"[..], b"CREATECONSUMER", key, gname, cname]);
     }
-    for (id, time, count) in nacks {
-        propagate_claim(ctx, key, gname, cname, id, time, count, glast);
+    // Redis compat: t_stream.c streamReplyWithRange: LASTID is the group's last id
+    // as each entry is delivered.
+    for (id, time, count, last) in nacks {
+        propagate_claim(ctx, key, gname, cname, id, time, count, last);
     }
     if noack && last_advanced {
         propagate_setid(ctx, key, gname, glast, gread);

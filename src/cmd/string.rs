@@ -128,8 +128,21 @@ fn set(ctx: &mut Ctx, a: &Args) -> CmdResult {
         return Ok(());
     }
     set_key(ctx, key, a.at(2), keepttl, at);
-    if let Some(at) = at {
-        propagate_set_pxat(ctx, key, a.at(2), at);
+    // Redis compat: t_string.c setGenericCommand: with an expire, as `SET key value PXAT
+    // ms`; without one, as sent but for GET.
+    match at {
+        Some(at) => propagate_set_pxat(ctx, key, a.at(2), at),
+        None if getf && ctx.propagating() => {
+            let argv: Vec<&[u8]> = a
+                .argv
+                .iter()
+                .enumerate()
+                .filter(|&(i, v)| i < 3 || !v.eq_ignore_ascii_case(b"get"))
+                .map(|(_, v)| *v)
+                .collect();
+            ctx.propagate_as(&argv);
+        }
+        _ => {}
     }
     if !getf {
         ctx.out.ok();
@@ -209,8 +222,10 @@ fn getdel(ctx: &mut Ctx, a: &Args) -> CmdResult {
             ctx.out.bulk(&v);
             ctx.db().remove(a.at(1));
             ctx.modified(a.at(1), "del");
-            // Redis compat: t_string.c getdelCommand: replicated as DEL.
-            ctx.propagate_as(&[&b"DEL"[..], a.at(1)]);
+            // Redis compat: t_string.c getdelCommand: replicated as DEL, or as UNLINK when
+            // user deletions are lazy.
+            let cmd = crate::server::propagate::deletion_cmd(ctx.srv.cfg.lazyfree_lazy_user_del);
+            ctx.propagate_as(&[cmd, a.at(1)]);
         }
         None => ctx.out.null(),
     }

@@ -97,6 +97,99 @@ fn relative_and_random_commands_replay_as_their_results() {
     assert_eq!(int(&cmd!(c2, "PEXPIRETIME", "k")), expire_at);
 }
 
+/// The commands of an incr file, each as its arguments joined by spaces.
+fn incr_commands(s: &Server) -> Vec<String> {
+    let data = std::fs::read(s.dir.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
+    let text = String::from_utf8_lossy(&data);
+    let mut lines = text.split("\r\n");
+    let mut cmds = Vec::new();
+    while let Some(head) = lines.next() {
+        let Some(n) = head.strip_prefix('*').and_then(|n| n.parse::<usize>().ok()) else {
+            continue;
+        };
+        let args: Vec<&str> = (0..n).filter_map(|_| lines.nth(1)).collect();
+        cmds.push(args.join(" "));
+    }
+    cmds
+}
+
+/// Commands Redis logs in another form are logged in that form, argument for argument:
+/// what a Redis replica or redis-check-aof reads from us is what Redis would have written.
+#[test]
+fn commands_are_logged_in_the_form_redis_logs_them() {
+    let s = Server::start_with(AOF);
+    let mut c = s.raw();
+    let mut b = s.raw();
+    cmd!(c, "GEOADD", "g", "NX", "13.361389", "38.115556", "Palermo");
+    cmd!(c, "ZADD", "z", "1", "a", "2", "b", "3", "c");
+    cmd!(c, "ZPOPMIN", "z");
+    cmd!(c, "ZPOPMAX", "z", "5");
+    cmd!(c, "SET", "s", "v", "GET");
+    cmd!(c, "SET", "s", "w", "XX", "PXAT", "99999999999999");
+    cmd!(c, "CONFIG", "SET", "lazyfree-lazy-user-del", "yes");
+    cmd!(c, "GETDEL", "s");
+    cmd!(c, "CONFIG", "SET", "lazyfree-lazy-server-del", "yes");
+    cmd!(c, "SADD", "st", "a", "b");
+    cmd!(c, "SPOP", "st", "5");
+    cmd!(c, "XADD", "x", "1-1", "f", "v");
+    cmd!(c, "XADD", "x", "1-2", "f", "v");
+    cmd!(c, "XGROUP", "CREATE", "x", "g", "0");
+    cmd!(c, "XREADGROUP", "GROUP", "g", "c", "COUNT", "2", "STREAMS", "x", ">");
+    b.send_cmd(&[b"BLMOVE", b"src", b"dst", b"LEFT", b"RIGHT", b"0"]);
+    wait_for("BLMOVE to block", Duration::from_secs(5), || {
+        crate::harness::info_u64(&mut c, "clients", "blocked_clients")
+            .eq(&1)
+            .then_some(())
+    });
+    cmd!(c, "RPUSH", "src", "e");
+    assert_eq!(b.read(), b"$1\r\ne\r\n");
+    cmd!(b, "BLMOVE", "dst", "src", "RIGHT", "LEFT", "0");
+    b.send_cmd(&[b"BZPOPMIN", b"zz", b"0"]);
+    wait_for("BZPOPMIN to block", Duration::from_secs(5), || {
+        crate::harness::info_u64(&mut c, "clients", "blocked_clients")
+            .eq(&1)
+            .then_some(())
+    });
+    cmd!(c, "ZADD", "zz", "1", "m");
+    assert!(b.read().starts_with(b"*3\r\n"));
+    let got: Vec<String> = incr_commands(&s)
+        .into_iter()
+        .map(|c| {
+            // The delivery times of XCLAIM are the clock's.
+            let mut w: Vec<&str> = c.split(' ').collect();
+            if w.first() == Some(&"XCLAIM") && w.len() > 7 {
+                w[7] = "T";
+            }
+            w.join(" ")
+        })
+        .collect();
+    let want = [
+        "SELECT 0",
+        "zadd g NX 3479099956230698 Palermo",
+        "ZADD z 1 a 2 b 3 c",
+        "ZPOPMIN z",
+        "ZPOPMAX z 5",
+        "SET s v",
+        "SET s w PXAT 99999999999999",
+        "UNLINK s",
+        "SADD st a b",
+        "DEL st",
+        "XADD x 1-1 f v",
+        "XADD x 1-2 f v",
+        "XGROUP CREATE x g 0",
+        "MULTI",
+        "XCLAIM x g c 0 1-1 TIME T RETRYCOUNT 1 FORCE JUSTID LASTID 1-1",
+        "XCLAIM x g c 0 1-2 TIME T RETRYCOUNT 1 FORCE JUSTID LASTID 1-2",
+        "EXEC",
+        "RPUSH src e",
+        "LMOVE src dst left right",
+        "LMOVE dst src RIGHT LEFT",
+        "ZADD zz 1 m",
+        "ZPOPMIN zz",
+    ];
+    assert_eq!(got, want);
+}
+
 #[test]
 fn expired_keys_are_deleted_in_the_aof_before_the_command_that_found_them() {
     let mut s = Server::start_with(AOF);

@@ -24,10 +24,29 @@ struct Shape {
     nested: bool,
 }
 
+/// How a pop is replicated. Redis compat: t_zset.c genericZpopCommand (ZMPOP),
+/// blockingGenericZpopCommand.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Replicate {
+    /// As sent (ZPOPMIN/ZPOPMAX, with the count asked for if any).
+    AsSent,
+    /// As ZPOPMIN/ZPOPMAX of the key (BZPOPMIN/BZPOPMAX).
+    Bare,
+    /// As ZPOPMIN/ZPOPMAX of the key with the count popped (ZMPOP, BZMPOP).
+    Counted,
+}
+
 /// Pops up to `count` elements from the first of `keys` that exists. Ok(false) when
 /// none exists (nothing replied). `count == 0` replies an empty array once a key is
 /// found. Redis compat: t_zset.c genericZpopCommand.
-fn pop_first(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: usize, shape: Shape) -> Result<bool, CmdError> {
+fn pop_first(
+    ctx: &mut Ctx,
+    keys: &[&[u8]],
+    end: End,
+    count: usize,
+    shape: Shape,
+    rep: Replicate,
+) -> Result<bool, CmdError> {
     let now = ctx.now_ms;
     let lim = ctx.limits();
     let mut found = None;
@@ -64,12 +83,17 @@ fn pop_first(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: usize, shape: Shape
         }
     }
     let name = if end == End::Min { "zpopmin" } else { "zpopmax" };
-    // Redis compat: t_zset.c genericZpopCommand: every pop variant replicates as
-    // ZPOPMIN/ZPOPMAX with the count asked for.
     let n = popped.len();
     if ctx.propagating() {
-        let c = n.to_string();
-        ctx.propagate_as(&[name.as_bytes(), key, c.as_bytes()]);
+        let name = if end == End::Min { "ZPOPMIN" } else { "ZPOPMAX" };
+        match rep {
+            Replicate::AsSent => {}
+            Replicate::Bare => ctx.propagate_as(&[name.as_bytes(), key]),
+            Replicate::Counted => {
+                let c = n.to_string();
+                ctx.propagate_as(&[name.as_bytes(), key, c.as_bytes()]);
+            }
+        }
     }
     let out = &mut *ctx.out;
     match (shape.emit_key, shape.nested) {
@@ -115,7 +139,7 @@ fn zpop_generic(ctx: &mut Ctx, a: &Args, end: End) -> CmdResult {
         emit_key: false,
         nested: ctx.out.resp3 && count.is_some(),
     };
-    if !pop_first(ctx, &[a.at(1)], end, count.unwrap_or(1), shape)? {
+    if !pop_first(ctx, &[a.at(1)], end, count.unwrap_or(1), shape, Replicate::AsSent)? {
         ctx.out.array(0);
     }
     Ok(())
@@ -131,9 +155,17 @@ pub(super) fn zpopmax(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 /// Pops from the first non-empty key, or blocks on all of them. Redis compat: t_zset.c
 /// blockingGenericZpopCommand (the timeout is checked first).
-fn block_pop(ctx: &mut Ctx, keys: &[&[u8]], timeout: &[u8], end: End, count: usize, shape: Shape) -> CmdResult {
+fn block_pop(
+    ctx: &mut Ctx,
+    keys: &[&[u8]],
+    timeout: &[u8],
+    end: End,
+    count: usize,
+    shape: Shape,
+    rep: Replicate,
+) -> CmdResult {
     let deadline = parse_timeout(timeout, ctx.now_ms)?;
-    if pop_first(ctx, keys, end, count, shape)? {
+    if pop_first(ctx, keys, end, count, shape, rep)? {
         return Ok(());
     }
     if ctx.may_block() {
@@ -150,7 +182,7 @@ fn bzpop_generic(ctx: &mut Ctx, a: &Args, end: End) -> CmdResult {
         emit_key: true,
         nested: false,
     };
-    block_pop(ctx, keys, a.at(a.len() - 1), end, 1, shape)
+    block_pop(ctx, keys, a.at(a.len() - 1), end, 1, shape, Replicate::Bare)
 }
 
 pub(super) fn bzpopmin(ctx: &mut Ctx, a: &Args) -> CmdResult {
@@ -171,9 +203,9 @@ fn zmpop_generic(ctx: &mut Ctx, a: &Args, nk: usize, blocking: bool) -> CmdResul
         nested: true,
     };
     if blocking {
-        return block_pop(ctx, keys, a.at(1), end, count, shape);
+        return block_pop(ctx, keys, a.at(1), end, count, shape, Replicate::Counted);
     }
-    if !pop_first(ctx, keys, end, count, shape)? {
+    if !pop_first(ctx, keys, end, count, shape, Replicate::Counted)? {
         ctx.out.null_array();
     }
     Ok(())
