@@ -33,6 +33,10 @@ class ProtoError(Exception):
     pass
 
 
+class BothClosed(Exception):
+    """Both servers dropped the connection (or timed out) on the same command."""
+
+
 class Conn:
     def __init__(self, port, timeout=5.0):
         self.port = port
@@ -67,7 +71,7 @@ class Conn:
     def _fill(self):
         d = self.s.recv(1 << 16)
         if not d:
-            raise ProtoError("connection closed")
+            raise ProtoError(f"connection closed by port {self.port}")
         self.buf += d
 
     def _line(self):
@@ -86,7 +90,7 @@ class Conn:
             while have < n + 2:
                 d = self.s.recv(1 << 20)
                 if not d:
-                    raise ProtoError("connection closed")
+                    raise ProtoError(f"connection closed by port {self.port}")
                 parts.append(d)
                 have += len(d)
             self.buf = b"".join(parts)
@@ -2469,7 +2473,16 @@ class Fuzzer:
         """Send to both; return (ref_reply, sut_reply)."""
         self.ref.send(args)
         self.sut.send(args)
-        rr = self.ref.read()
+        try:
+            rr = self.ref.read()
+        except (ProtoError, socket.timeout) as e:
+            # The reference dropped the connection (or is still writing): a mismatch
+            # unless ours did the same.
+            try:
+                self.sut.read()
+            except (ProtoError, socket.timeout, ConnectionError, OSError) as e2:
+                raise BothClosed(f"ref: {e}; sut: {e2}")
+            raise ProtoError(f"{e}; sut answered")
         try:
             sr = self.sut.read()
         except (ProtoError, socket.timeout, ConnectionError, OSError) as e:
@@ -2943,6 +2956,8 @@ class Fuzzer:
                             break
                     continue
                 self.run_one(args, norm)
+            except BothClosed:
+                self.reconnect_all()
             except (ProtoError, socket.timeout) as e:
                 # A reply still owed would shift every later one: start both over on new
                 # connections, once each server answers again.
