@@ -2499,6 +2499,17 @@ class Fuzzer:
             res[s] = (int(f.get("keyspace_hits", 0)), int(f.get("keyspace_misses", 0)))
         return res
 
+    def dirt(self):
+        """INFO rdb_changes_since_last_save of each server (the changes that count toward
+        `save` points)."""
+        res = {}
+        for s, conn in (("ref", self.ref), ("sut", self.sut)):
+            r = conn.cmd(["INFO", "persistence"])
+            text = r[1].decode("latin-1") if r[0] in "$=" else ""
+            f = dict(ln.split(":", 1) for ln in text.split("\r\n") if ln.startswith("rdb_changes"))
+            res[s] = int(f.get("rdb_changes_since_last_save", 0))
+        return res
+
     def ref_cmd(self, args):
         return self.ref.cmd(args)
 
@@ -2600,8 +2611,10 @@ class Fuzzer:
         self.cur_kind = kind
         self.lex_mixed = (args, self.lex_source_mixed(args))
         looked = self.lookups() if self.a.lookups else None
+        dirt = self.dirt() if self.a.dirty else None
         rr, sr = self.both(args)
         looked_now = self.lookups() if looked else None
+        dirt_now = self.dirt() if dirt else None
         self.history.append((self.n, args, keys))
         if sr[0] == "EXC":
             self.record(args, rr, sr, "SUT connection error", keys)
@@ -2615,6 +2628,12 @@ class Fuzzer:
             if d["ref"] != d["sut"]:
                 self.record(args, ("+", b"hits=%d misses=%d" % d["ref"]), ("+", b"hits=%d misses=%d" % d["sut"]),
                             "(keyspace hits/misses counted differently)", keys)
+                return False
+        if dirt:
+            d = {s: dirt_now[s] - dirt[s] for s in dirt}
+            if d["ref"] != d["sut"] and min(d.values()) >= 0:
+                self.record(args, ("+", b"changes=%d" % d["ref"]), ("+", b"changes=%d" % d["sut"]),
+                            "(changes toward save points counted differently)", keys)
                 return False
         if kind == "spop" and rr[0] not in "-_" and not (rr[0] == "$" and rr[1] is None):
             self.resync_set(keys[0])
@@ -2995,6 +3014,9 @@ def main():
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--own-order", action="store_true",
                     help="sessions: compare where a connection's own pushes fall around its replies")
+    ap.add_argument("--dirty", action="store_true",
+                    help="compare INFO rdb_changes_since_last_save around every command (start both "
+                         "servers with save \"\" and leave out the admin family)")
     ap.add_argument("--lookups", action="store_true",
                     help="also compare the keyspace hits and misses each command counts")
     ap.add_argument("--skip-unspecified", dest="known", action="store_true",

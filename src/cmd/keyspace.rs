@@ -96,8 +96,9 @@ fn rename_generic(ctx: &mut Ctx, a: &Args, nx: bool) -> CmdResult {
     if !db.rename(src, dst, now) {
         return Err(error::NO_SUCH_KEY);
     }
+    // One change (Redis compat: db.c renameGenericCommand).
     ctx.modified(src, "rename_from");
-    ctx.modified(dst, "rename_to");
+    ctx.signal(dst, "rename_to");
     if nx {
         ctx.out.int(1);
     } else {

@@ -76,7 +76,7 @@ fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     let empty = matches!(ctx.db().peek(key, now).and_then(|o| o.heap()), Some(Value::List(l)) if l.is_empty());
     if empty {
         ctx.db().remove(key);
-        ctx.modified(key, "del");
+        ctx.signal(key, "del");
     }
 }
 
@@ -101,7 +101,8 @@ fn push_values(ctx: &mut Ctx, key: &[u8], vals: &[&[u8]], end: End, only_existin
         }
     }
     let n = l.len();
-    ctx.modified(key, if end == End::Head { "lpush" } else { "rpush" });
+    // Redis compat: t_list.c pushGenericCommand: one change per element.
+    ctx.modified_n(key, if end == End::Head { "lpush" } else { "rpush" }, vals.len());
     Ok(n)
 }
 
@@ -133,6 +134,8 @@ fn pop_values(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Result<Vec<V
     let out = take_values(ctx, key, end, count)?;
     if !out.is_empty() {
         announce_pop(ctx, key, end);
+        // Redis compat: t_list.c listPopRangeAndReplyWithKey: one change per element.
+        ctx.dirty(out.len() as u64 - 1);
     }
     Ok(out)
 }
@@ -340,9 +343,7 @@ fn ltrim(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let removed = before - l.len();
     // Redis compat: t_list.c ltrimCommand: the key is signalled and the event sent
     // whatever was removed, but only removals count as changes (and are replicated).
-    let db = ctx.db;
-    ctx.srv.key_changed(db, key, Some(ctx.cid));
-    ctx.notify(key, "ltrim");
+    ctx.signal(key, "ltrim");
     ctx.dirty(removed as u64);
     drop_if_empty(ctx, key);
     ctx.out.ok();
@@ -461,9 +462,10 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Result
             End::Head => l.push_front(&v),
             End::Tail => l.push_back(&v),
         }
+        // One change for the move (Redis compat: t_list.c lmoveGenericCommand).
         ctx.modified(dst, if to == End::Head { "lpush" } else { "rpush" });
         ctx.hold_own_events();
-        ctx.modified(src, if from == End::Head { "lpop" } else { "rpop" });
+        ctx.signal(src, if from == End::Head { "lpop" } else { "rpop" });
         return Ok(Some(v));
     }
     // The push is announced before the pop (and the source's deletion).
@@ -473,9 +475,11 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Result
     };
     push_values(ctx, dst, &[&v], to, false)?;
     // Redis compat: t_list.c lmoveHandlePush replies with the value after announcing
-    // the push, and lmoveGenericCommand announces the pop after that.
+    // the push, and lmoveGenericCommand announces the pop after that: one change for
+    // the move.
     ctx.hold_own_events();
-    announce_pop(ctx, src, from);
+    ctx.signal(src, if from == End::Head { "lpop" } else { "rpop" });
+    drop_if_empty(ctx, src);
     Ok(Some(v))
 }
 

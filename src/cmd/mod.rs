@@ -182,6 +182,24 @@ impl Ctx<'_> {
         self.notify_in(db, key, event);
     }
 
+    /// `modified`, counting `n` changes toward save points (elements pushed, popped,
+    /// added or removed), as Redis's commands count them in server.dirty.
+    #[inline]
+    pub fn modified_n(&mut self, key: &[u8], event: &str, n: usize) {
+        self.modified(key, event);
+        self.srv.dirty += n.saturating_sub(1) as u64;
+    }
+
+    /// `key` changed and `event` is announced, with no change counted toward save
+    /// points: the deletion of a collection a counted write emptied, an LTRIM that
+    /// removed nothing. Redis compat: dbDelete after the command's own server.dirty.
+    #[inline]
+    pub fn signal(&mut self, key: &[u8], event: &str) {
+        let db = self.db;
+        self.srv.key_changed(db, key, Some(self.cid));
+        self.notify(key, event);
+    }
+
     /// Sends the keyspace event `event` for `key` in the selected db (for a command's
     /// extra events, e.g. the "del" after a collection's last element goes).
     #[inline]

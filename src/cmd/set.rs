@@ -31,14 +31,9 @@ pub(super) const COUNT_RANGE: CmdError =
 /// Records a write: `event` on `key`, then `del` when the write emptied and deleted it.
 /// The dirty counter ends up `dirty` higher, as Redis counts (one per element changed).
 pub(super) fn note_write(ctx: &mut Ctx, key: &[u8], event: &str, removed: bool, dirty: usize) {
-    ctx.modified(key, event);
-    let mut counted = 1;
+    ctx.modified_n(key, event, dirty.max(1));
     if removed {
-        ctx.modified(key, "del");
-        counted += 1;
-    }
-    if dirty > counted {
-        ctx.dirty((dirty - counted) as u64);
+        ctx.signal(key, "del");
     }
 }
 
@@ -221,7 +216,7 @@ fn spop(ctx: &mut Ctx, a: &Args) -> CmdResult {
             ctx.modified(key, "spop");
             ctx.hold_own_events();
             if removed {
-                ctx.modified(key, "del");
+                ctx.signal(key, "del");
             }
             // Redis compat: t_set.c spopCommand: the random pick is replayed as SREM.
             ctx.propagate_as(&[b"SREM".as_slice(), key, &m]);

@@ -247,7 +247,8 @@ fn sort_generic(ctx: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
             l.push_back(r.as_deref().unwrap_or_default());
         }
         ctx.db().set(Obj::new_value(dst, Value::List(l)), false, now);
-        ctx.modified(dst, "sortstore");
+        // Redis compat: sort.c sortCommandGeneric: one change per element stored.
+        ctx.modified_n(dst, "sortstore", n);
     } else if ctx.db().remove(dst) {
         ctx.modified(dst, "del");
     }

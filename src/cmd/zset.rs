@@ -57,7 +57,7 @@ fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
         .is_some_and(|z| z.is_empty());
     if empty {
         ctx.db().remove(key);
-        ctx.modified(key, "del");
+        ctx.signal(key, "del");
     }
     empty
 }
@@ -310,7 +310,8 @@ fn zadd_generic(ctx: &mut Ctx, a: &Args, mut f: AddFlags) -> CmdResult {
         }
     }
     if res.added + res.updated > 0 {
-        ctx.modified(key, if f.incr { "zincr" } else { "zadd" });
+        // Redis compat: t_zset.c zaddGenericCommand: server.dirty += added + updated.
+        ctx.modified_n(key, if f.incr { "zincr" } else { "zadd" }, res.added + res.updated);
     }
     if f.incr {
         if res.processed > 0 {
@@ -363,7 +364,7 @@ fn zrem(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
     }
     if deleted > 0 {
-        ctx.modified(key, "zrem");
+        ctx.modified_n(key, "zrem", deleted);
         drop_if_empty(ctx, key);
     }
     ctx.out.int(deleted as i64);
@@ -417,7 +418,7 @@ fn zremrange_generic(ctx: &mut Ctx, a: &Args, kind: RangeKind) -> CmdResult {
             RangeKind::Score => "zremrangebyscore",
             RangeKind::Lex => "zremrangebylex",
         };
-        ctx.modified(key, event);
+        ctx.modified_n(key, event, deleted);
         drop_if_empty(ctx, key);
     }
     ctx.out.int(deleted as i64);
@@ -686,7 +687,11 @@ pub(super) fn store_result(ctx: &mut Ctx, dst: &[u8], built: Option<(Obj, usize)
     match built {
         Some((o, n)) if n > 0 => {
             ctx.db().set(o, false, now);
-            ctx.modified(dst, event);
+            // One change, but one per member for GEOSEARCHSTORE and the STORE forms of
+            // GEORADIUS. Redis compat: t_zset.c zunionInterDiffGenericCommand,
+            // geo.c georadiusGeneric.
+            let changes = if event.starts_with("geo") { n } else { 1 };
+            ctx.modified_n(dst, event, changes);
             ctx.out.int(n as i64);
         }
         _ => {

@@ -222,6 +222,35 @@ fn sigterm_and_shutdown_save_when_save_points_exist() {
     assert!(s.dir.join("dump.rdb").exists());
 }
 
+/// Changes toward save points are counted as Redis counts them: one per element pushed,
+/// popped, added or removed, one for a move or a rename, none for the deletion of a
+/// collection a counted write emptied, nor for an LTRIM that removed nothing.
+#[test]
+fn changes_toward_save_points_are_counted_per_element() {
+    let s = Server::start_with(&["--save", ""]);
+    let mut c = s.raw();
+    let steps: [(&[&str], u64); 11] = [
+        (&["RPUSH", "l", "a", "b", "c"], 3),
+        (&["LPOP", "l", "2"], 2),
+        (&["ZADD", "z", "1", "a", "2", "b"], 2),
+        (&["ZADD", "z", "1", "a", "5", "b"], 1),
+        (&["ZPOPMIN", "z", "5"], 2),
+        (&["LMOVE", "l", "l2", "LEFT", "RIGHT"], 1),
+        (&["RENAME", "l2", "l3"], 1),
+        (&["LTRIM", "l3", "0", "-1"], 0),
+        (&["SADD", "s", "a", "b"], 2),
+        (&["SPOP", "s", "5"], 2),
+        (&["GEOADD", "g", "1", "1", "p", "2", "2", "q"], 2),
+    ];
+    for (args, want) in steps {
+        let before: u64 = info_field(&mut c, "rdb_changes_since_last_save").parse().unwrap();
+        let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        c.cmd(&argv);
+        let after: u64 = info_field(&mut c, "rdb_changes_since_last_save").parse().unwrap();
+        assert_eq!(after - before, want, "{args:?}");
+    }
+}
+
 #[test]
 fn debug_reload_keeps_the_dataset() {
     let s = Server::start();

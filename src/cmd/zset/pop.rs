@@ -111,8 +111,9 @@ fn pop_first(
     }
     // Redis announces the pop as it removes the first element, after the reply's
     // header, so a connection watching its own events finds that event inside the
-    // reply; the "del" of an emptied key follows the reply.
-    ctx.modified(key, name);
+    // reply; the "del" of an emptied key follows the reply. One change per element
+    // (Redis compat: t_zset.c genericZpopCommand).
+    ctx.modified_n(key, name, n);
     let out = &mut *ctx.out;
     for (m, s) in &popped {
         if shape.nested {
