@@ -269,8 +269,8 @@ fn bitop(ctx: &mut Ctx, a: &Args) -> CmdResult {
     if n > 0 {
         ctx.db().set(Obj::new_value(dst, Value::Str(res)), false, now);
         ctx.modified(dst, "set");
-    } else if ctx.db().exists(dst, now) {
-        ctx.db().remove(dst);
+    } else if ctx.db().remove(dst) {
+        // Past its TTL or not (Redis compat: db.c dbDelete does not look at TTLs).
         ctx.modified(dst, "del");
     }
     ctx.out.int(n as i64);

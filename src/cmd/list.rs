@@ -321,7 +321,7 @@ fn lrem(ctx: &mut Ctx, a: &Args) -> CmdResult {
     };
     let n = l.remove_matching(a.at(3), count);
     if n > 0 {
-        ctx.modified(key, "lrem");
+        ctx.modified_n(key, "lrem", n);
         drop_if_empty(ctx, key);
     }
     ctx.out.int(n as i64);

@@ -239,15 +239,13 @@ fn spop_count(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let mut members = ctx.propagating().then(Vec::new);
     if let Some((popped, deleted)) = spop_reply(ctx, key, count, members.as_mut())? {
         note_write(ctx, key, "spop", deleted, popped);
-        // Redis compat: t_set.c spopWithCountCommand: the whole set goes as DEL (whether
-        // or not it is freed lazily), a part of it as SREMs of up to 1024 members.
+        // Redis compat: t_set.c spopWithCountCommand (7.0): the whole set goes as DEL
+        // (whether or not it is freed lazily), a part of it as one SREM per member.
         if deleted {
             ctx.propagate_as(&[b"DEL".as_slice(), key]);
         } else if let Some(ms) = members {
-            for chunk in ms.chunks(1024) {
-                let mut v: Vec<&[u8]> = vec![b"SREM", key];
-                v.extend(chunk.iter().map(|m| m.as_slice()));
-                ctx.also_propagate(&v);
+            for m in &ms {
+                ctx.also_propagate(&[b"SREM".as_slice(), key, m]);
             }
             ctx.no_propagate();
         }
@@ -447,8 +445,8 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], res: Obj, event: &str) {
     if n > 0 {
         ctx.db().set(res, false, now);
         ctx.modified(dst, event);
-    } else if ctx.db().exists(dst, now) {
-        ctx.db().remove(dst);
+    } else if ctx.db().remove(dst) {
+        // Past its TTL or not (Redis compat: db.c dbDelete does not look at TTLs).
         ctx.modified(dst, "del");
     }
     ctx.out.int(n as i64);

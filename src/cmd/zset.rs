@@ -695,9 +695,9 @@ pub(super) fn store_result(ctx: &mut Ctx, dst: &[u8], built: Option<(Obj, usize)
             ctx.out.int(n as i64);
         }
         _ => {
-            let existed = ctx.db().peek(dst, now).is_some();
-            if existed {
-                ctx.db().remove(dst);
+            // A key past its TTL but not yet expired is deleted as well (Redis compat:
+            // db.c dbDelete does not look at TTLs).
+            if ctx.db().remove(dst) {
                 ctx.modified(dst, "del");
             }
             ctx.out.int(0);

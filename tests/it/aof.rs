@@ -131,6 +131,9 @@ fn commands_are_logged_in_the_form_redis_logs_them() {
     cmd!(c, "CONFIG", "SET", "lazyfree-lazy-server-del", "yes");
     cmd!(c, "SADD", "st", "a", "b");
     cmd!(c, "SPOP", "st", "5");
+    cmd!(c, "SADD", "sp", "a", "b", "c");
+    let popped = String::from_utf8(cmd!(c, "SPOP", "sp", "2")).unwrap();
+    let popped: Vec<&str> = popped.split("\r\n").filter(|l| ["a", "b", "c"].contains(l)).collect();
     cmd!(c, "XADD", "x", "1-1", "f", "v");
     cmd!(c, "XADD", "x", "1-2", "f", "v");
     cmd!(c, "XGROUP", "CREATE", "x", "g", "0");
@@ -163,6 +166,7 @@ fn commands_are_logged_in_the_form_redis_logs_them() {
             w.join(" ")
         })
         .collect();
+    let srem = |i: usize| format!("SREM sp {}", popped[i]);
     let want = [
         "SELECT 0",
         "zadd g NX 3479099956230698 Palermo",
@@ -174,6 +178,11 @@ fn commands_are_logged_in_the_form_redis_logs_them() {
         "UNLINK s",
         "SADD st a b",
         "DEL st",
+        "SADD sp a b c",
+        "MULTI",
+        &srem(0),
+        &srem(1),
+        "EXEC",
         "XADD x 1-1 f v",
         "XADD x 1-2 f v",
         "XGROUP CREATE x g 0",
