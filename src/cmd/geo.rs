@@ -371,6 +371,8 @@ fn search_generic(ctx: &mut Ctx, a: &Args, form: Form) -> CmdResult {
         let built = (n > 0).then(|| (zset_from_sorted(dst, &items, &lim), n));
         let event = if search { "geosearchstore" } else { "georadiusstore" };
         super::zset::store_result(ctx, dst, built, event);
+        // One change per member stored (Redis compat: geo.c georadiusGeneric).
+        ctx.dirty(n.saturating_sub(1) as u64);
         return Ok(());
     }
     let opts = withdist as usize + withhash as usize + withcoord as usize;

@@ -687,11 +687,8 @@ pub(super) fn store_result(ctx: &mut Ctx, dst: &[u8], built: Option<(Obj, usize)
     match built {
         Some((o, n)) if n > 0 => {
             ctx.db().set(o, false, now);
-            // One change, but one per member for GEOSEARCHSTORE and the STORE forms of
-            // GEORADIUS. Redis compat: t_zset.c zunionInterDiffGenericCommand,
-            // geo.c georadiusGeneric.
-            let changes = if event.starts_with("geo") { n } else { 1 };
-            ctx.modified_n(dst, event, changes);
+            // One change (Redis compat: t_zset.c zunionInterDiffGenericCommand).
+            ctx.modified(dst, event);
             ctx.out.int(n as i64);
         }
         _ => {

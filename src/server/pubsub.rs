@@ -222,8 +222,9 @@ impl Server {
         // Past the hard limit the client is dropped anyway: do not grow its buffer (a
         // single big buffer would briefly need twice its size to grow).
         let hard = obuf_limit(&self.cfg, c).hard;
-        let grown = c.obuf_counted(c.pending_output() + m.len());
-        if hard > 0 && grown > c.obuf_seen && grown as u64 > hard {
+        // Its counted output once the message is in (the same after `push_output`).
+        let used = c.obuf_counted(c.pending_output() + m.len());
+        if hard > 0 && used > c.obuf_seen && used as u64 > hard {
             tracing::warn!(
                 "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
                 c.info_line(crate::clock::now_ms())
@@ -237,7 +238,6 @@ impl Server {
             self.pending_writes.push(cid);
         }
         if c.replica.is_none() {
-            let used = c.obuf_counted(c.pending_output());
             self.check_obuf_grown(cid, used, crate::clock::now_ms());
         } else {
             self.check_obuf_limits(cid, crate::clock::now_ms());
