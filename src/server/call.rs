@@ -183,6 +183,7 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
         c.reply_mode = ReplyMode::Skip;
     }
     let mode = c.reply_mode;
+    let subscribed = c.subs.is_some();
     let mark = out.len();
     let silent = matches!(mode, ReplyMode::Off | ReplyMode::Skip);
     out.track_pushes = silent;
@@ -238,7 +239,7 @@ pub fn execute(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf)
             (head, out.len() - from - head)
         });
         let used = c.obuf_counted(pending - head - blocks) + head + super::client::reply_blocks(blocks);
-        if srv.check_obuf_grown(cid, used, clock::now_ms()) {
+        if srv.check_obuf_grown(cid, used, clock::now_ms(), Some(subscribed)) {
             out.clear();
         }
     }

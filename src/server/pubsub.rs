@@ -162,9 +162,14 @@ impl Current<'_> {
 /// clients) or normal (MONITOR clients and the master link too).
 /// Redis compat: networking.c getClientType, checkClientOutputBufferLimits.
 pub fn obuf_limit(cfg: &crate::config::Config, c: &super::Client) -> crate::config::ObufLimit {
+    obuf_limit_as(cfg, c, c.subs.is_some())
+}
+
+/// `obuf_limit`, the client taken as subscribed or not.
+fn obuf_limit_as(cfg: &crate::config::Config, c: &super::Client, subscribed: bool) -> crate::config::ObufLimit {
     let class = if c.replica.is_some() {
         1
-    } else if c.subs.is_some() {
+    } else if subscribed {
         2
     } else {
         0
@@ -238,7 +243,7 @@ impl Server {
             self.pending_writes.push(cid);
         }
         if c.replica.is_none() {
-            self.check_obuf_grown(cid, used, crate::clock::now_ms());
+            self.check_obuf_grown(cid, used, crate::clock::now_ms(), None);
         } else {
             self.check_obuf_limits(cid, crate::clock::now_ms());
         }
@@ -258,7 +263,7 @@ impl Server {
         if let Some(c) = self.clients.get_mut(cid) {
             c.repl_held = held;
         }
-        self.check_obuf_used(cid, used as u64, now_ms)
+        self.check_obuf_used(cid, used as u64, now_ms, None)
     }
 
     /// `check_obuf_used`, when the counted output grew since last looked at: Redis
@@ -266,23 +271,26 @@ impl Server {
     /// output that fits the blocks it holds is let through even after its class
     /// changed (a client that subscribed with a reply pending, say). Redis compat:
     /// networking.c _addReplyProtoToList, setDeferredReply.
-    pub fn check_obuf_grown(&mut self, cid: usize, used: usize, now_ms: i64) -> bool {
+    /// `subscribed_as` judges the client in the class it had before the command that
+    /// made the output (a (P|S)SUBSCRIBE's or UNSUBSCRIBE's own replies are judged in the
+    /// class the client had: Redis changes it once they are all added).
+    pub fn check_obuf_grown(&mut self, cid: usize, used: usize, now_ms: i64, subscribed_as: Option<bool>) -> bool {
         let Some(c) = self.clients.get_mut(cid) else {
             return false;
         };
         let grown = used > c.obuf_seen;
         c.obuf_seen = used;
-        grown && self.check_obuf_used(cid, used as u64, now_ms)
+        grown && self.check_obuf_used(cid, used as u64, now_ms, subscribed_as)
     }
 
     /// `check_obuf_limits` with the counted output size given (a client whose reply
     /// buffer is out while its command runs). A client dropped this way gets nothing
     /// more: what it had pending is discarded, not flushed.
-    pub fn check_obuf_used(&mut self, cid: usize, used: u64, now_ms: i64) -> bool {
+    pub fn check_obuf_used(&mut self, cid: usize, used: u64, now_ms: i64, subscribed_as: Option<bool>) -> bool {
         let Some(c) = self.clients.get_mut(cid) else {
             return false;
         };
-        let mut lim = obuf_limit(&self.cfg, c);
+        let mut lim = obuf_limit_as(&self.cfg, c, subscribed_as.unwrap_or(c.subs.is_some()));
         // A replica's hard limit is never under the backlog size: what a partial
         // resync sends may be that much, and it shares the backlog's memory anyway.
         // Redis compat: networking.c checkClientOutputBufferLimits.

@@ -485,6 +485,28 @@ fn a_client_subscribing_with_a_reply_pending_keeps_it() {
     assert_eq!(sub.read_until_closed(), b"", "a message past the limit drops it");
 }
 
+/// A subscribing command's own replies are judged in the class the client had before it
+/// (Redis marks it subscribed once they are added): a deferred-length reply before it
+/// in a transaction puts them in reply blocks, yet a 1-byte pubsub limit keeps the
+/// client; what grows past the limit once it is subscribed drops it.
+#[test]
+fn subscribing_replies_are_judged_in_the_class_before_the_command() {
+    let s = Server::start_with(&["--client-output-buffer-limit", "pubsub 1 1 1"]);
+    let mut sub = s.raw();
+    sub.send(b"MULTI\r\nPUBSUB SHARDCHANNELS\r\nPSUBSCRIBE a b\r\nEXEC\r\nPING\r\n");
+    let want = "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n*0\r\n*3\r\n$10\r\npsubscribe\r\n$1\r\na\r\n:1\r\n\
+                *3\r\n$10\r\npsubscribe\r\n$1\r\nb\r\n:2\r\n*2\r\n$4\r\npong\r\n$0\r\n\r\n";
+    assert_eq!(String::from_utf8_lossy(&sub.read_bytes(want.len())), want);
+    let mut c = s.raw();
+    assert_eq!(cmd!(c, "PUBLISH", "a", "hi"), b":1\r\n", "still subscribed");
+    assert_eq!(
+        sub.read(),
+        b"*4\r\n$8\r\npmessage\r\n$1\r\na\r\n$1\r\na\r\n$2\r\nhi\r\n"
+    );
+    assert_eq!(cmd!(c, "PUBLISH", "a", "x".repeat(20_000)), b":1\r\n");
+    assert_eq!(sub.read_until_closed(), b"", "a message past the limit drops it");
+}
+
 /// A client's own reply buffer is 16 KB until the clients cron sizes it after its use (1 KB
 /// for a quiet subscriber), and output-buffer limits count what is past it, as Redis's
 /// do: a 5 KB message passes a 1-byte limit while the buffer is new, and drops the
