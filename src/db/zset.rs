@@ -60,28 +60,49 @@ impl DashKey for ZMember {
 /// f64, and at most 7 bytes).
 const LP_INT_SCORE_LIMIT: f64 = (1u64 << 53) as f64;
 
-/// A listpack score entry: 8 bytes are the f64 itself; fewer are a whole number as a
-/// little-endian two's complement integer of that many bytes (none: 0).
+/// Powers of ten exact in an f64, for the decimal form of listpack scores.
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// A listpack score entry, by its bytes:
+/// - 8 bytes: the f64 itself;
+/// - 2 to 6 bytes ending in a 0 byte whose previous byte is below 0x80 (an integer written
+///   with one byte more than it needs, which the integer form never is): a decimal, the
+///   little-endian `p = m << 5 | negative << 4 | k` standing for `±m / 10^k` (k in 1..=15);
+/// - fewer than 8 bytes otherwise: a whole number as a little-endian two's complement
+///   integer of that many bytes (none: 0).
 #[inline]
 fn decode_score(b: &[u8]) -> f64 {
     if let Ok(a) = <[u8; 8]>::try_from(b) {
         return f64::from_le_bytes(a);
     }
+    let n = b.len();
     let Some(&last) = b.last() else {
         return 0.0;
     };
-    let mut a = if last & 0x80 != 0 { [0xFF; 8] } else { [0; 8] };
-    if let Some(low) = a.get_mut(..b.len()) {
-        low.copy_from_slice(b);
+    // Assembled in a register (a copy into an array and one wide load of it stalls).
+    let mut u = 0u64;
+    for (j, &x) in b.iter().take(7).enumerate() {
+        u |= u64::from(x) << (8 * j);
     }
-    i64::from_le_bytes(a) as f64
+    let unused = 64 - 8 * n.min(7) as u32;
+    let i = ((u << unused) as i64) >> unused;
+    if last == 0 && n >= 2 && b.get(n - 2).is_some_and(|&x| x < 0x80) {
+        let p = i as u64;
+        let k = (p & 15) as usize;
+        let v = (p >> 5) as f64 / POW10.get(k).copied().unwrap_or(1.0);
+        return if p & 16 != 0 { -v } else { v };
+    }
+    i as f64
 }
 
 /// A score as the listpack encoding keeps it (see `decode_score`): whole numbers in as few
 /// bytes as hold them, as Redis's listpack keeps them as integers (game scores, timestamps
-/// and geohashes take 1 to 7 bytes instead of 8). Redis compat: t_zset.c zzlInsertAt stores
-/// a whole-number score as an integer, so -0 comes back as 0 there (the skiplist encoding
-/// keeps the sign).
+/// and geohashes take 1 to 7 bytes instead of 8), and short decimals (ratings, prices,
+/// halves: 4.7, 19.99, 148.5) in 2 to 6 bytes, where Redis keeps their text. Redis compat:
+/// t_zset.c zzlInsertAt stores a whole-number score as an integer, so -0 comes back as 0
+/// there (the skiplist encoding keeps the sign).
 struct LpScore([u8; 8], usize);
 
 impl LpScore {
@@ -94,7 +115,37 @@ impl LpScore {
             let n = (0..8).find(|&n| sext(n) == i).unwrap_or(8);
             return LpScore(i.to_le_bytes(), n as usize);
         }
+        if let Some(e) = Self::decimal(s) {
+            return e;
+        }
         LpScore(s.to_le_bytes(), 8)
+    }
+
+    /// The decimal form of a fractional score, when one of at most 6 bytes gives it back
+    /// exactly: the first k whose `round(|s| * 10^k) / 10^k` is |s| (both operands exact, so
+    /// the quotient is the f64 nearest the decimal, as parsing its text gives).
+    fn decimal(s: f64) -> Option<Self> {
+        if !s.is_finite() {
+            return None;
+        }
+        let a = s.abs();
+        for (k, &p) in POW10.iter().enumerate().skip(1) {
+            let x = a * p;
+            if x >= LP_INT_SCORE_LIMIT {
+                return None;
+            }
+            let m = (x + 0.5) as u64 as f64;
+            // Only a product within a few units in the last place of a whole number can
+            // be one (the division confirms it).
+            if (x - m).abs() <= x * 1e-15 && m / p == a {
+                let v = (m as u64) << 5 | u64::from(s < 0.0) << 4 | k as u64;
+                // Payload bytes keeping the top bit of the last one clear, then the 0 byte.
+                let n = (64 - v.leading_zeros() as usize) / 8 + 2;
+                // 7 would save one byte for a division on every read: not worth it.
+                return (n <= 6).then(|| LpScore(v.to_le_bytes(), n));
+            }
+        }
+        None
     }
 
     #[inline]
@@ -600,10 +651,25 @@ mod tests {
             (lim as f64, 7),
             (-lim as f64, 7),
             ((1i64 << 53) as f64, 8),
-            (1.5, 8),
-            (-2.25, 8),
+            (0.1, 2),
+            (1.5, 3),
+            (-2.25, 3),
+            (19.99, 4),
+            (-148.5, 4),
+            (0.000_000_000_000_001, 2),
+            (1_700_000_000.5, 6),
+            (1_700_000_000.123, 8),
+            (1_700_000.123, 6),
+            (1_700_000_000.123_456, 8),
+            (0.1 + 0.2, 8),
         ]);
-        cases.extend([(f64::INFINITY, 8), (f64::NEG_INFINITY, 8), (1e300, 8), (5e-324, 8)]);
+        cases.extend([
+            (f64::INFINITY, 8),
+            (f64::NEG_INFINITY, 8),
+            (1e300, 8),
+            (5e-324, 8),
+            (1e-16, 8),
+        ]);
         for (s, n) in cases {
             let e = LpScore::new(s);
             assert_eq!(e.bytes().len(), n, "{s}");
@@ -612,6 +678,19 @@ mod tests {
         }
         for i in -70_000i64..70_000 {
             assert_eq!(decode_score(LpScore::new(i as f64).bytes()), i as f64);
+            // Decimals with 1 to 15 places, as their text parses.
+            for k in [1, 2, 3, 7, 15] {
+                let d: f64 = format!("{}e-{k}", i * 7 + 3).parse().unwrap();
+                assert_eq!(decode_score(LpScore::new(d).bytes()).to_bits(), d.to_bits(), "{d}");
+            }
+        }
+        let mut rng = rand::rng();
+        for _ in 0..200_000 {
+            let d = f64::from_bits(rng.random::<u64>());
+            if !d.is_nan() {
+                let back = decode_score(LpScore::new(d).bytes());
+                assert_eq!(back.to_bits(), if d == 0.0 { 0 } else { d.to_bits() }, "{d}");
+            }
         }
     }
 
