@@ -125,15 +125,17 @@ fn hsetnx(ctx: &mut Ctx, a: &Args) -> CmdResult {
 fn hget(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let field = a.at(2);
     let (h, out, _) = read_hash(ctx, a.at(1))?;
+    let step = h.is_some_and(|h| h.rehashing());
     match h.and_then(|h| h.get(field)) {
         Some(v) => out.bulk(v),
         None => out.null(),
     }
-    Ok(())
+    super::step_after_lookups(ctx, step, a.at(1), 1)
 }
 
 fn hmget(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let (h, out, _) = read_hash(ctx, a.at(1))?;
+    let step = h.is_some_and(|h| h.rehashing());
     let fields = a.rest(2);
     out.array(fields.len());
     for f in fields {
@@ -142,7 +144,7 @@ fn hmget(ctx: &mut Ctx, a: &Args) -> CmdResult {
             None => out.null(),
         }
     }
-    Ok(())
+    super::step_after_lookups(ctx, step, a.at(1), fields.len())
 }
 
 fn hdel(ctx: &mut Ctx, a: &Args) -> CmdResult {
@@ -177,15 +179,17 @@ fn hlen(ctx: &mut Ctx, a: &Args) -> CmdResult {
 fn hstrlen(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let field = a.at(2);
     let (h, out, _) = read_hash(ctx, a.at(1))?;
+    let step = h.is_some_and(|h| h.rehashing());
     out.int(h.and_then(|h| h.get(field)).map(|v| v.len()).unwrap_or(0) as i64);
-    Ok(())
+    super::step_after_lookups(ctx, step, a.at(1), 1)
 }
 
 fn hexists(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let field = a.at(2);
     let (h, out, _) = read_hash(ctx, a.at(1))?;
+    let step = h.is_some_and(|h| h.rehashing());
     out.int(h.is_some_and(|h| h.get(field).is_some()) as i64);
-    Ok(())
+    super::step_after_lookups(ctx, step, a.at(1), 1)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

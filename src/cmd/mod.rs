@@ -549,6 +549,16 @@ pub fn parse_mpop<'a>(a: &Args<'a>, numkeys_at: usize, ends: [&str; 2]) -> Resul
     })
 }
 
+/// Moves the table resize of the hash, set or sorted set at `key` along by one step per
+/// look-up a read made in it (`rehashing`: it was being resized), as Redis's dictFind
+/// does: a table read but no longer written still finishes its resize.
+pub fn step_after_lookups(ctx: &mut Ctx, rehashing: bool, key: &[u8], lookups: usize) -> CmdResult {
+    if rehashing {
+        ctx.db().rehash_after_lookups(key, lookups);
+    }
+    Ok(())
+}
+
 /// Parses a blocking command's timeout (seconds, may have decimals) into an absolute
 /// unix-ms deadline, 0 meaning forever. Redis compat: timeout.c getTimeoutFromObjectOrReply.
 pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<i64, CmdError> {

@@ -181,18 +181,20 @@ fn smove(ctx: &mut Ctx, a: &Args) -> CmdResult {
 fn sismember(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let m = a.at(2);
     let (s, out, _) = read_set(ctx, a.at(1))?;
+    let step = s.is_some_and(|s| s.rehashing());
     out.int(s.is_some_and(|s| s.contains(m)) as i64);
-    Ok(())
+    super::step_after_lookups(ctx, step, a.at(1), 1)
 }
 
 fn smismember(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let (s, out, _) = read_set(ctx, a.at(1))?;
+    let step = s.is_some_and(|s| s.rehashing());
     let ms = a.rest(2);
     out.array(ms.len());
     for m in ms {
         out.int(s.is_some_and(|s| s.contains(m)) as i64);
     }
-    Ok(())
+    super::step_after_lookups(ctx, step, a.at(1), ms.len())
 }
 
 fn scard(ctx: &mut Ctx, a: &Args) -> CmdResult {

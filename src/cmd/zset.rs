@@ -449,15 +449,17 @@ fn zcard(ctx: &mut Ctx, a: &Args) -> CmdResult {
 
 fn zscore(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let (z, out) = read(ctx, a.at(1))?;
+    let step = z.is_some_and(|z| z.rehashing());
     match z.and_then(|z| z.score(a.at(2))) {
         Some(s) => out.double(s),
         None => out.null(),
     }
-    Ok(())
+    super::step_after_lookups(ctx, step, a.at(1), 1)
 }
 
 fn zmscore(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let (z, out) = read(ctx, a.at(1))?;
+    let step = z.is_some_and(|z| z.rehashing());
     let members = a.rest(2);
     out.array(members.len());
     for m in members {
@@ -466,17 +468,18 @@ fn zmscore(ctx: &mut Ctx, a: &Args) -> CmdResult {
             None => out.null(),
         }
     }
-    Ok(())
+    super::step_after_lookups(ctx, step, a.at(1), members.len())
 }
 
 fn zrank_generic(ctx: &mut Ctx, a: &Args, rev: bool) -> CmdResult {
     let (z, out) = read(ctx, a.at(1))?;
+    let step = z.is_some_and(|z| z.rehashing());
     let rank = z.and_then(|z| z.rank(a.at(2)).map(|r| if rev { z.len() - 1 - r } else { r }));
     match rank {
         Some(r) => out.int(r as i64),
         None => out.null(),
     }
-    Ok(())
+    super::step_after_lookups(ctx, step, a.at(1), 1)
 }
 
 fn zrank(ctx: &mut Ctx, a: &Args) -> CmdResult {

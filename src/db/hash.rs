@@ -142,6 +142,11 @@ impl<'a> HashRef<'a> {
     pub fn is_packed(&self) -> bool {
         matches!(self, HashRef::Lp(_))
     }
+
+    /// Whether its table is being resized (a look-up should move it along).
+    pub fn rehashing(&self) -> bool {
+        matches!(self, HashRef::Dict(d) if d.is_rehashing())
+    }
 }
 
 pub struct HashMut<'a> {
@@ -254,10 +259,18 @@ impl HashMut<'_> {
             }
             return new;
         }
-        match self.dict() {
-            Some(d) => d.insert(Pair::new(field, value)).is_none(),
-            None => false,
+        // A look-up, then an add for a new field: each moves a resize along, as
+        // Redis's dictFind and dictAdd do (t_hash.c hashTypeSet).
+        let Some(d) = self.dict() else {
+            return false;
+        };
+        let h = crate::ds::dict::hash_bytes(field);
+        if let Some(p) = d.get_mut_hashed(h, field) {
+            *p = Pair::new(field, value);
+            return false;
         }
+        d.insert_new_hashed(h, Pair::new(field, value));
+        true
     }
 
     /// Deletes a field; true when it existed.

@@ -346,12 +346,27 @@ impl Db {
     /// content does not change.
     pub fn rehash_value(&mut self, key: &[u8]) {
         const STEPS: usize = 15;
+        self.rehash_value_by(key, STEPS, true);
+    }
+
+    /// Moves the incremental resize of the hash, set or sorted set at `key` along by
+    /// one step per look-up a read made, as Redis's dictFind does. The content does not
+    /// change.
+    pub fn rehash_after_lookups(&mut self, key: &[u8], lookups: usize) {
+        self.rehash_value_by(key, lookups, false);
+    }
+
+    /// `steps` resize steps (at most the size, when `capped`) of the table of the value
+    /// at `key`.
+    fn rehash_value_by(&mut self, key: &[u8], steps: usize, capped: bool) {
         let h = self.keys.hash(key);
         // A value being saved in steps holds its elements where they are (see `snap`).
         self.snap_guard_elems(h, key);
+        let n = |len: usize| if capped { steps.min(len) } else { steps };
         match self.keys.get_mut_hashed(h, key).and_then(|o| o.heap_mut()) {
-            Some(Value::Set(d)) => d.rehash_steps(STEPS.min(d.len())),
-            Some(Value::Hash(d)) => d.rehash_steps(STEPS.min(d.len())),
+            Some(Value::Set(d)) => d.rehash_steps(n(d.len())),
+            Some(Value::Hash(d)) => d.rehash_steps(n(d.len())),
+            Some(Value::ZSet(z)) => z.rehash_steps(n(z.len())),
             _ => {}
         }
     }

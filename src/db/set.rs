@@ -101,6 +101,11 @@ pub enum SetRef<'a> {
 }
 
 impl<'a> SetRef<'a> {
+    /// Whether its table is being resized (a look-up should move it along).
+    pub fn rehashing(&self) -> bool {
+        matches!(self, SetRef::Dict(d) if d.is_rehashing())
+    }
+
     pub fn len(&self) -> usize {
         match self {
             SetRef::Int(s) => s.len(),

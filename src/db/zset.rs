@@ -216,7 +216,15 @@ impl ZSetFull {
         self.dict.mem_usage() + self.dict.iter().map(|m| m.0.len()).sum::<usize>() + self.tree.mem_usage()
     }
 
+    /// Moves a resize of its member table along (see `Dict::rehash_steps`).
+    pub fn rehash_steps(&mut self, steps: usize) {
+        self.dict.rehash_steps(steps);
+    }
+
     fn insert(&mut self, m: &[u8], s: f64) {
+        // The look-up that found it absent, then the add: each moves a resize along,
+        // as Redis's dictFind and dictAdd do (t_zset.c zsetAdd).
+        self.dict.rehash_steps(1);
         self.dict.insert_new(ZMember::new(m, s));
         self.tree.insert(s, m);
     }
@@ -307,6 +315,11 @@ impl<'a> ZSetRef<'a> {
 
     pub fn is_packed(&self) -> bool {
         matches!(self, ZSetRef::Lp(_))
+    }
+
+    /// Whether its member table is being resized (a look-up should move it along).
+    pub fn rehashing(&self) -> bool {
+        matches!(self, ZSetRef::Full(z) if z.dict.is_rehashing())
     }
 
     pub fn score(&self, m: &[u8]) -> Option<f64> {

@@ -426,3 +426,54 @@ fn expired_hashes_are_gone() {
     cmd!(c, "HDEL", "g", "z");
     assert_eq!(cmd!(c, "TTL", "g"), b":100\r\n");
 }
+
+/// A table being resized moves along on reads too (Redis's dictFind steps it), so a
+/// hash, set or sorted set read but no longer written still finishes its resize and
+/// frees the old table: HGET, SISMEMBER and ZSCORE each finish one within a few hundred
+/// calls (one step each, a step per non-empty bucket).
+#[test]
+fn a_table_resize_finishes_on_reads() {
+    let s = Server::start_with(&["--hash-max-listpack-entries", "0", "--zset-max-listpack-entries", "0"]);
+    let mut c = s.raw();
+    let rehashing = |c: &mut crate::harness::Raw, key: &str| {
+        String::from_utf8_lossy(&cmd!(c, "DEBUG", "HTSTATS-KEY", key)).contains("rehashing target")
+    };
+    type Add = fn(usize) -> Vec<String>;
+    let cases: [(&str, Add, [&str; 2]); 3] = [
+        (
+            "h",
+            |i| vec!["HSET".into(), "h".into(), format!("f{i}"), "v".into()],
+            ["HGET", "f1"],
+        ),
+        (
+            "s",
+            |i| vec!["SADD".into(), "s".into(), format!("m{i}")],
+            ["SISMEMBER", "m1"],
+        ),
+        (
+            "z",
+            |i| vec!["ZADD".into(), "z".into(), i.to_string(), format!("m{i}")],
+            ["ZSCORE", "m1"],
+        ),
+    ];
+    for (key, add, [read, arg]) in cases {
+        // Grown past 256 buckets: the move to 512 is under way.
+        let mut i = 0;
+        while !(i > 256 && rehashing(&mut c, key)) {
+            let argv = add(i);
+            c.send_cmd(&argv.iter().map(String::as_bytes).collect::<Vec<_>>());
+            c.read();
+            i += 1;
+            assert!(i < 2000, "{key}: no resize seen");
+        }
+        let mut reads = 0;
+        while rehashing(&mut c, key) {
+            c.send_cmd(&[read.as_bytes(), key.as_bytes(), arg.as_bytes()]);
+            c.read();
+            reads += 1;
+            assert!(reads < 1000, "{key}: {read} does not move the resize along");
+        }
+        assert!(reads > 0);
+        assert!(String::from_utf8_lossy(&cmd!(c, "DEBUG", "HTSTATS-KEY", key)).contains("table size: 512"));
+    }
+}
