@@ -2,7 +2,9 @@
 //! directions: server maps name -> subscribers in subscription order, each client keeps
 //! its own sets), message fan-out into subscribers' output buffers, keyspace
 //! notifications, and the output-buffer limits that disconnect slow consumers.
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use indexmap::IndexSet;
 
 use super::Server;
 use crate::resp::ReplyBuf;
@@ -55,9 +57,10 @@ impl PubSub {
 /// client is measured after every message it is sent).
 #[derive(Default, Debug)]
 pub struct Subs {
-    pub channels: HashSet<Vec<u8>>,
-    pub patterns: HashSet<Vec<u8>>,
-    pub shard: HashSet<Vec<u8>>,
+    pub channels: IndexSet<Vec<u8>>,
+    /// In the order subscribed (Redis compat: the client's pubsub_patterns list).
+    pub patterns: IndexSet<Vec<u8>>,
+    pub shard: IndexSet<Vec<u8>>,
     bytes: usize,
 }
 
@@ -72,7 +75,7 @@ impl Subs {
         self.bytes
     }
 
-    fn set_mut(&mut self, k: Kind) -> &mut HashSet<Vec<u8>> {
+    fn set_mut(&mut self, k: Kind) -> &mut IndexSet<Vec<u8>> {
         match k {
             Kind::Channel => &mut self.channels,
             Kind::Pattern => &mut self.patterns,
@@ -80,7 +83,7 @@ impl Subs {
         }
     }
 
-    pub fn set(&self, k: Kind) -> &HashSet<Vec<u8>> {
+    pub fn set(&self, k: Kind) -> &IndexSet<Vec<u8>> {
         match k {
             Kind::Channel => &self.channels,
             Kind::Pattern => &self.patterns,
@@ -99,7 +102,13 @@ impl Subs {
 
     /// Drops a subscription; false if there was none.
     pub fn remove(&mut self, k: Kind, name: &[u8]) -> bool {
-        let removed = self.set_mut(k).remove(name);
+        // Patterns keep their order; channel sets have none (Redis keeps them in dicts).
+        let set = self.set_mut(k);
+        let removed = if k == Kind::Pattern {
+            set.shift_remove(name)
+        } else {
+            set.swap_remove(name)
+        };
         if removed {
             self.bytes = self.bytes.saturating_sub(sub_bytes(name));
         }

@@ -542,3 +542,24 @@ fn output_limits_count_past_the_client_buffer_as_the_cron_sized_it() {
         .log()
         .contains("scheduled to be closed ASAP for overcoming of output buffer limits"));
 }
+
+/// PUNSUBSCRIBE with no pattern drops a client's patterns in the order it subscribed to
+/// them (Redis keeps them in a list), a pattern dropped and taken again going last.
+#[test]
+fn punsubscribe_drops_patterns_in_the_order_subscribed() {
+    let s = Server::start();
+    let mut c = s.raw();
+    c.send(b"PSUBSCRIBE p1 p2 p3 p4 p5 p6\r\nPUNSUBSCRIBE p2\r\nPSUBSCRIBE p2\r\n");
+    let mut want = String::new();
+    for (i, p) in ["p1", "p2", "p3", "p4", "p5", "p6"].iter().enumerate() {
+        want += &format!("*3\r\n$10\r\npsubscribe\r\n$2\r\n{p}\r\n:{}\r\n", i + 1);
+    }
+    want += "*3\r\n$12\r\npunsubscribe\r\n$2\r\np2\r\n:5\r\n*3\r\n$10\r\npsubscribe\r\n$2\r\np2\r\n:6\r\n";
+    assert_eq!(String::from_utf8_lossy(&c.read_bytes(want.len())), want);
+    c.send(b"PUNSUBSCRIBE\r\n");
+    let mut want = String::new();
+    for (i, p) in ["p1", "p3", "p4", "p5", "p6", "p2"].iter().enumerate() {
+        want += &format!("*3\r\n$12\r\npunsubscribe\r\n$2\r\n{p}\r\n:{}\r\n", 5 - i);
+    }
+    assert_eq!(String::from_utf8_lossy(&c.read_bytes(want.len())), want);
+}
