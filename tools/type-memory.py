@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Bytes per key of typical values of every type, on one or more running servers.
 
-    python3 tools/type-memory.py PORT [PORT ...]      (needs the redis package)
+    python3 tools/type-memory.py [--big] PORT [PORT ...]      (needs the redis package)
 
 For each load below: FLUSHALL, INFO used_memory, write N keys through a pipeline,
-INFO used_memory again; prints the difference per key. Small collections stay in
+INFO used_memory again; prints the difference per key. With --big, one key each of
+100,000 elements written 1,000 at a time (hash tables, skiplists, big lists and
+streams), printing the difference per element. Small collections stay in
 their compact encodings (listpack, intset), the larger ones do not. Compare servers
 started fresh with the same settings (`list-compress-depth` applies to the `jobs`
 load only when the server was started with it)."""
@@ -39,12 +41,25 @@ LOADS = {
     "jobs": (1, lambda p, i: [p.rpush("jobs", job(j)) for j in range(100000)]),
 }
 
+BIG = {
+    "set": (100, lambda p, i: p.sadd("S", *[f"member:{j}" for j in range(i * 1000, i * 1000 + 1000)])),
+    "intset": (100, lambda p, i: p.sadd("I", *range(i * 7000, i * 7000 + 7000, 7))),
+    "hash": (100, lambda p, i: p.hset("H", mapping={f"field:{j}": f"value:{j}"
+                                                    for j in range(i * 1000, i * 1000 + 1000)})),
+    "zset": (100, lambda p, i: p.zadd("Z", {f"member:{j}": j * 0.37 for j in range(i * 1000, i * 1000 + 1000)})),
+    "zset_int": (100, lambda p, i: p.zadd("Zi", {f"member:{j}": j * 1000 for j in range(i * 1000, i * 1000 + 1000)})),
+    "stream": (100, lambda p, i: [p.xadd("X", {"f": "v%d" % j, "g": "w"}) for j in range(1000)]),
+    "list": (100, lambda p, i: p.rpush("L", *[f"item:{j}" for j in range(i * 1000, i * 1000 + 1000)])),
+}
+
 
 def main():
-    for port in map(int, sys.argv[1:]):
+    big = "--big" in sys.argv
+    loads, per = (BIG, 1000) if big else (LOADS, 1)
+    for port in (int(a) for a in sys.argv[1:] if a != "--big"):
         r = redis.Redis(port=port)
         out = []
-        for name, (n, load) in LOADS.items():
+        for name, (n, load) in loads.items():
             r.flushall()
             before = r.info("memory")["used_memory"]
             p = r.pipeline(transaction=False)
@@ -54,7 +69,7 @@ def main():
                     p.execute()
             p.execute()
             after = r.info("memory")["used_memory"]
-            out.append(f"{name}={(after - before) / n:.0f}")
+            out.append(f"{name}={(after - before) / (n * per):.{1 if big else 0}f}")
         r.flushall()
         print(port, " ".join(out), flush=True)
 
