@@ -100,11 +100,12 @@ impl Subs {
         added
     }
 
-    /// Drops a subscription; false if there was none.
-    pub fn remove(&mut self, k: Kind, name: &[u8]) -> bool {
-        // Patterns keep their order; channel sets have none (Redis keeps them in dicts).
+    /// Drops a subscription; false if there was none. Patterns keep their order unless
+    /// `all` (every one of the kind is being dropped: no order left to keep, and each
+    /// removal stays O(1)); channel sets have none (Redis keeps them in dicts).
+    pub fn remove(&mut self, k: Kind, name: &[u8], all: bool) -> bool {
         let set = self.set_mut(k);
-        let removed = if k == Kind::Pattern {
+        let removed = if k == Kind::Pattern && !all {
             set.shift_remove(name)
         } else {
             set.swap_remove(name)
@@ -526,7 +527,7 @@ impl Server {
                 .clients
                 .get_mut(cid)
                 .and_then(|c| c.subs.as_mut())
-                .is_some_and(|s| s.remove(kind, &name));
+                .is_some_and(|s| s.remove(kind, &name, names.is_empty()));
             if removed {
                 let map = self.pubsub.map(kind);
                 if let Some(v) = map.get_mut(&name) {
