@@ -83,6 +83,7 @@ fn lzf(c: &mut Criterion) {
     let (node, mut value) = lzf_inputs();
     let mut g = c.benchmark_group("lzf_compress");
     g.bench_function("node_8000", |b| b.iter(|| black_box(compress(&node, node.len() - 1))));
+    g.bench_function("node_8000_lzf_crate", |b| b.iter(|| black_box(lzf::compress(&node))));
     if let Some(packed) = compress(&node, node.len() - 1) {
         g.bench_function("node_8000_decompress", |b| {
             b.iter(|| black_box(ferrodis::util::lzf::decompress(&packed, node.len())))

@@ -121,31 +121,16 @@ pub fn decompress(inp: &[u8], out_len: usize) -> Option<Vec<u8>> {
     (out.len() == out_len).then_some(out)
 }
 
-/// The first `i` in `from..limit` where the bytes at `r + i` and `ip + i` differ (`r < ip`;
-/// bytes past the input read as 0), or `limit`. Eight bytes at a time while in bounds.
+/// The first `i` in `from..limit` where the bytes at `r + i` and `ip + i` differ (`r < ip`),
+/// or `limit`; `from` when either range is not within the input (the compressor never
+/// asks for one that is not: liblzf reads only bytes of its input).
 #[inline]
 fn mismatch(inp: &[u8], r: usize, ip: usize, from: usize, limit: usize) -> usize {
-    let word = |i: usize| {
-        inp.get(i..i + 8)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_le_bytes)
+    let (Some(a), Some(b)) = (inp.get(r + from..r + limit), inp.get(ip + from..ip + limit)) else {
+        return from;
     };
-    let mut i = from;
-    while i + 8 <= limit {
-        let (Some(a), Some(b)) = (word(r + i), word(ip + i)) else {
-            break;
-        };
-        let x = a ^ b;
-        if x != 0 {
-            return i + (x.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    let at = |i: usize| inp.get(i).copied().unwrap_or(0);
-    while i < limit && at(r + i) == at(ip + i) {
-        i += 1;
-    }
-    i
+    // Byte by byte: matches are mostly short, where this beats comparing words.
+    from + a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 fn compress_with(inp: &[u8], out_len: usize, slots: &mut [u32; HSIZE], base: u32) -> Option<Vec<u8>> {
@@ -153,55 +138,155 @@ fn compress_with(inp: &[u8], out_len: usize, slots: &mut [u32; HSIZE], base: u32
     if in_len == 0 || out_len == 0 {
         return None;
     }
-    let at = |i: usize| inp.get(i).copied().unwrap_or(0) as u32;
     let mut out = vec![0u8; out_len + 4];
+    let o = out.as_mut_slice();
     let mut lit = 0usize;
     let mut op = 1usize; // the first run's length byte is at 0
     let mut ip = 0usize;
+    let at = |i: usize| inp.get(i).map_or(0, |&b| u32::from(b));
     let mut hval = (at(0) << 8) | at(1);
-    while ip + 2 < in_len {
-        hval = (hval << 8) | inp[ip + 2] as u32;
-        let slot = &mut slots[idx(hval)];
-        let r = slot.checked_sub(base).map(|r| r as usize);
-        *slot = base + ip as u32;
-        let hit = r.filter(|&r| {
-            r > 0 && r < ip && ip - r - 1 < MAX_OFF && inp[r + 2] == inp[ip + 2] && inp[r..r + 2] == inp[ip..ip + 2]
-        });
-        if let Some(r) = hit {
+    while let Some(&[b0, b1, c]) = inp.get(ip..ip + 3) {
+        hval = (hval << 8) | u32::from(c);
+        let h = idx(hval);
+        // Slots of earlier calls hold numbers under `base` (and `base + in_len` does not
+        // wrap), so they come out of the subtraction far above any position, as does
+        // this call's `ip` itself; `off` then wraps past MAX_OFF (so `r < ip`).
+        let r = slots[h].wrapping_sub(base) as usize;
+        slots[h] = base + ip as u32;
+        let off = ip.wrapping_sub(r).wrapping_sub(1);
+        let hit =
+            off < MAX_OFF && r > 0 && matches!(inp.get(r..r + 3), Some(&[x, y, z]) if z == c && x == b0 && y == b1);
+        if !hit {
+            if op >= out_len {
+                return None;
+            }
+            push_literal(o, &mut op, &mut lit, b0);
+            ip += 1;
+            continue;
+        }
+        let maxlen = (in_len - ip - 2).min(MAX_REF);
+        if op + 3 + 1 >= out_len && op - usize::from(lit == 0) + 3 + 1 >= out_len {
+            return None;
+        }
+        put(o, op - lit - 1, (lit as u8).wrapping_sub(1));
+        op -= usize::from(lit == 0);
+        // liblzf's extension loop: past 16 more bytes it checks maxlen only after
+        // the first 16 (unrolled), so a match may end a little past maxlen there.
+        let mut len = if maxlen > 16 {
+            match mismatch(inp, r, ip, 3, 19) {
+                m if m < 19 => m,
+                _ if maxlen <= 19 => 19,
+                _ => mismatch(inp, r, ip, 19, maxlen),
+            }
+        } else {
+            mismatch(inp, r, ip, 3, maxlen.max(3))
+        };
+        len -= 2;
+        ip += 1;
+        if len < 7 {
+            put(o, op, ((off >> 8) + (len << 5)) as u8);
+            op += 1;
+        } else {
+            put(o, op, ((off >> 8) + (7 << 5)) as u8);
+            put(o, op + 1, (len - 7) as u8);
+            op += 2;
+        }
+        put(o, op, off as u8);
+        op += 2;
+        lit = 0;
+        ip += len + 1;
+        if ip + 2 >= in_len {
+            break;
+        }
+        ip -= 2;
+        hval = (at(ip) << 8) | at(ip + 1);
+        for _ in 0..2 {
+            hval = (hval << 8) | at(ip + 2);
+            slots[idx(hval)] = base + ip as u32;
+            ip += 1;
+        }
+    }
+    if op + 3 > out_len {
+        return None;
+    }
+    while let Some(&b) = inp.get(ip) {
+        push_literal(o, &mut op, &mut lit, b);
+        ip += 1;
+    }
+    put(o, op - lit - 1, (lit as u8).wrapping_sub(1));
+    op -= usize::from(lit == 0);
+    out.truncate(op);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// liblzf's compressor transcribed byte by byte (positions numbered as in
+    /// `compress_with`), to check the faster one against.
+    fn reference(inp: &[u8], out_len: usize, slots: &mut [u32; HSIZE], base: u32) -> Option<Vec<u8>> {
+        let n = inp.len();
+        if n == 0 || out_len == 0 {
+            return None;
+        }
+        let at = |i: usize| inp.get(i).copied().unwrap_or(0) as u32;
+        let mut out = vec![0u8; out_len + 4];
+        let (mut lit, mut op, mut ip) = (0usize, 1usize, 0usize);
+        let mut hval = (at(0) << 8) | at(1);
+        while ip + 2 < n {
+            hval = (hval << 8) | at(ip + 2);
+            let slot = &mut slots[idx(hval)];
+            let r = slot.checked_sub(base).map(|r| r as usize);
+            *slot = base + ip as u32;
+            let hit = r.filter(|&r| r > 0 && r < ip && ip - r - 1 < MAX_OFF && inp[r..r + 3] == inp[ip..ip + 3]);
+            let Some(r) = hit else {
+                if op >= out_len {
+                    return None;
+                }
+                push_literal(&mut out, &mut op, &mut lit, inp[ip]);
+                ip += 1;
+                continue;
+            };
             let off = ip - r - 1;
-            let maxlen = (in_len - ip - 2).min(MAX_REF);
+            let maxlen = (n - ip - 2).min(MAX_REF);
             if op + 3 + 1 >= out_len && op - usize::from(lit == 0) + 3 + 1 >= out_len {
                 return None;
             }
-            put(&mut out, op - lit - 1, (lit as u8).wrapping_sub(1));
+            out[op - lit - 1] = (lit as u8).wrapping_sub(1);
             op -= usize::from(lit == 0);
-            // liblzf's extension loop: past 16 more bytes it checks maxlen only after
-            // the first 16 (unrolled), so a match may end a little past maxlen there.
-            let mut len = if maxlen > 16 {
-                match mismatch(inp, r, ip, 3, 19) {
-                    m if m < 19 => m,
-                    _ if maxlen <= 19 => 19,
-                    _ => mismatch(inp, r, ip, 19, maxlen),
+            let mut len = 2;
+            'extend: {
+                if maxlen > 16 {
+                    for _ in 0..16 {
+                        len += 1;
+                        if inp[r + len] != inp[ip + len] {
+                            break 'extend;
+                        }
+                    }
                 }
-            } else {
-                mismatch(inp, r, ip, 3, maxlen.max(3))
-            };
+                loop {
+                    len += 1;
+                    if !(len < maxlen && inp[r + len] == inp[ip + len]) {
+                        break;
+                    }
+                }
+            }
             len -= 2;
             ip += 1;
             if len < 7 {
-                put(&mut out, op, ((off >> 8) + (len << 5)) as u8);
+                out[op] = ((off >> 8) + (len << 5)) as u8;
                 op += 1;
             } else {
-                put(&mut out, op, ((off >> 8) + (7 << 5)) as u8);
-                put(&mut out, op + 1, (len - 7) as u8);
+                out[op] = ((off >> 8) + (7 << 5)) as u8;
+                out[op + 1] = (len - 7) as u8;
                 op += 2;
             }
-            put(&mut out, op, off as u8);
-            op += 1;
+            out[op] = off as u8;
+            op += 2;
             lit = 0;
-            op += 1;
             ip += len + 1;
-            if ip + 2 >= in_len {
+            if ip + 2 >= n {
                 break;
             }
             ip -= 2;
@@ -211,30 +296,58 @@ fn compress_with(inp: &[u8], out_len: usize, slots: &mut [u32; HSIZE], base: u32
                 slots[idx(hval)] = base + ip as u32;
                 ip += 1;
             }
-        } else {
-            if op >= out_len {
-                return None;
-            }
-            push_literal(&mut out, &mut op, &mut lit, at(ip) as u8);
+        }
+        if op + 3 > out_len {
+            return None;
+        }
+        while ip < n {
+            push_literal(&mut out, &mut op, &mut lit, inp[ip]);
             ip += 1;
         }
+        out[op - lit - 1] = (lit as u8).wrapping_sub(1);
+        op -= usize::from(lit == 0);
+        out.truncate(op);
+        Some(out)
     }
-    if op + 3 > out_len {
-        return None;
-    }
-    while ip < in_len {
-        push_literal(&mut out, &mut op, &mut lit, at(ip) as u8);
-        ip += 1;
-    }
-    put(&mut out, op - lit - 1, (lit as u8).wrapping_sub(1));
-    op -= usize::from(lit == 0);
-    out.truncate(op);
-    Some(out)
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    #[test]
+    fn output_is_the_transcribed_compressors() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(77);
+        let mut tables = [vec![0u32; HSIZE], vec![0u32; HSIZE]];
+        let [a, b] = &mut tables;
+        let a: &mut [u32; HSIZE] = a.as_mut_slice().try_into().unwrap();
+        let b: &mut [u32; HSIZE] = b.as_mut_slice().try_into().unwrap();
+        let mut base = 1u32;
+        for i in 0..100_000 {
+            // Few symbols, or repeats of a short random phrase with changes: short and
+            // long matches, runs, and literals of every length.
+            let n = rng.random_range(1..if i % 10 == 0 { 20_000 } else { 300 });
+            let s: Vec<u8> = if i % 2 == 0 {
+                let k = rng.random_range(1..40);
+                (0..n).map(|_| rng.random_range(0..k) as u8).collect()
+            } else {
+                let phrase: Vec<u8> = (0..rng.random_range(1..40)).map(|_| rng.random()).collect();
+                let p = rng.random_range(0.0..0.3);
+                (0..n)
+                    .map(|j| {
+                        if rng.random_bool(p) {
+                            rng.random()
+                        } else {
+                            phrase[j % phrase.len()]
+                        }
+                    })
+                    .collect()
+            };
+            let out_len = rng.random_range(1..n + 40);
+            assert_eq!(
+                compress_with(&s, out_len, a, base),
+                reference(&s, out_len, b, base),
+                "{s:?} {out_len}"
+            );
+            base += n as u32;
+        }
+    }
 
     #[test]
     fn mismatch_finds_the_first_differing_byte() {
@@ -245,16 +358,15 @@ mod tests {
             let inp: Vec<u8> = (0..n).map(|_| rng.random_range(0..2)).collect();
             let ip = rng.random_range(1..n);
             let r = rng.random_range(0..ip);
-            let (from, limit) = (rng.random_range(0..4), rng.random_range(0..90));
-            let at = |i: usize| inp.get(i).copied().unwrap_or(0);
-            let want = (from..limit)
-                .find(|&i| at(r + i) != at(ip + i))
-                .unwrap_or(limit.max(from));
-            assert_eq!(
-                mismatch(&inp, r, ip, from, limit),
-                want,
-                "{inp:?} r={r} ip={ip} {from}..{limit}"
-            );
+            let from = rng.random_range(0..4);
+            let limit = rng.random_range(from..90);
+            let got = mismatch(&inp, r, ip, from, limit);
+            if ip + limit > n {
+                assert_eq!(got, from);
+                continue;
+            }
+            let want = (from..limit).find(|&i| inp[r + i] != inp[ip + i]).unwrap_or(limit);
+            assert_eq!(got, want, "{inp:?} r={r} ip={ip} {from}..{limit}");
         }
     }
 
