@@ -1582,6 +1582,27 @@ pub struct Iter<'a> {
 }
 
 impl<'a> Iter<'a> {
+    /// `next`, with the rest of the node's buffer from the element's first byte when the
+    /// element is borrowed from it (more bytes may follow the element there, which a writer
+    /// may copy in one fixed-size move), else the element alone.
+    #[inline]
+    pub fn next_with_tail(&mut self) -> Option<(Cow<'a, [u8]>, &'a [u8])> {
+        if let Some(&first) = self.buf.get(self.off) {
+            let ps = self.off + 1;
+            let pe = ps + first as usize;
+            if first < 0x80 && !self.plain && pe < self.buf.len() {
+                self.remaining = self.remaining.saturating_sub(1);
+                self.off = pe + 1;
+                let tail = self.buf.get(ps..).unwrap_or_default();
+                return Some((Cow::Borrowed(tail.get(..first as usize).unwrap_or_default()), tail));
+            }
+        }
+        match self.next()? {
+            Cow::Borrowed(e) => Some((Cow::Borrowed(e), e)),
+            Cow::Owned(e) => Some((Cow::Owned(e), &[])),
+        }
+    }
+
     /// Entries with multi-byte lengths, plain nodes, and damaged buffers (which end the iteration).
     #[inline(never)]
     fn next_slow(&mut self) -> Option<Cow<'a, [u8]>> {

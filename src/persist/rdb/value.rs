@@ -334,7 +334,8 @@ fn write_list(w: &mut Writer, l: &QuickList) {
             write_packed(w, cur);
             1
         };
-        for e in l.iter() {
+        let mut it = l.iter();
+        while let Some((e, within)) = it.next_with_tail() {
             if e.len() >= plain_at {
                 nodes += flush(cur, w) + 1;
                 w.len(CONTAINER_PLAIN);
@@ -351,7 +352,7 @@ fn write_list(w: &mut Writer, l: &QuickList) {
             if full {
                 nodes += flush(cur, w);
             }
-            cur.push(&e);
+            cur.push_within(&e, within);
         }
         nodes += flush(cur, w);
         cur.trim(SCRATCH_BYTES);
