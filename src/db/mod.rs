@@ -608,6 +608,14 @@ impl Db {
     }
 
     /// The absolute expire time of a key, if it has one (no expiry check).
+    /// The expire time of `o`, a key of this db (no look-up in the key table).
+    pub fn expire_of(&self, o: &Obj) -> Option<i64> {
+        if !o.has_expire() {
+            return None;
+        }
+        self.expires.get(o.key()).map(|e| e.at)
+    }
+
     pub fn get_expire(&self, key: &[u8]) -> Option<i64> {
         let h = self.keys.hash(key);
         let o = self.keys.get_hashed(h, key)?;

@@ -184,6 +184,12 @@ impl Obj {
         self.read_u32(OFF_KLEN) as usize
     }
 
+    /// Starts loading the entry's header (and key) into the cache.
+    #[inline]
+    pub fn prefetch(&self) {
+        crate::util::mem::prefetch(self.0.as_ptr());
+    }
+
     #[inline]
     pub fn key(&self) -> &[u8] {
         // Safety: key bytes follow the header, length key_len.

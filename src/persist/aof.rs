@@ -381,7 +381,7 @@ pub fn write_commands<W: Write>(w: &mut W, dbs: &[Db], functions: &[Vec<u8>], ts
             continue;
         }
         cat_command(&mut out, &[b"SELECT".as_slice(), db.id.to_string().as_bytes()]);
-        for o in db.iter() {
+        for o in crate::util::mem::touched_ahead(db.iter(), 16, |o| o.prefetch()) {
             let key = o.key();
             match o.value() {
                 ValueRef::Str(s) => cat_command(&mut out, &[b"SET".as_slice(), key, s]),
@@ -410,7 +410,7 @@ pub fn write_commands<W: Write>(w: &mut W, dbs: &[Db], functions: &[Vec<u8>], ts
                 }
                 ValueRef::Stream(s) => write_stream(&mut out, key, s),
             }
-            if let Some(at) = db.get_expire(key) {
+            if let Some(at) = db.expire_of(o) {
                 cat_command(&mut out, &[b"PEXPIREAT".as_slice(), key, at.to_string().as_bytes()]);
             }
             if out.len() >= 64 * 1024 {

@@ -40,9 +40,58 @@ pub fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
+/// `it`'s items in order, each given to `touch` (a prefetch) `n` items before it is
+/// yielded: a walk over scattered entries then waits for them a few at a time, not one
+/// by one.
+pub fn touched_ahead<I: Iterator>(it: I, n: usize, touch: impl FnMut(&I::Item)) -> impl Iterator<Item = I::Item> {
+    Ahead {
+        it,
+        buf: std::collections::VecDeque::with_capacity(n + 1),
+        n,
+        touch,
+    }
+}
+
+struct Ahead<I: Iterator, F> {
+    it: I,
+    buf: std::collections::VecDeque<I::Item>,
+    n: usize,
+    touch: F,
+}
+
+impl<I: Iterator, F: FnMut(&I::Item)> Iterator for Ahead<I, F> {
+    type Item = I::Item;
+
+    #[inline]
+    fn next(&mut self) -> Option<I::Item> {
+        while self.buf.len() <= self.n {
+            let Some(x) = self.it.next() else {
+                break;
+            };
+            (self.touch)(&x);
+            self.buf.push_back(x);
+        }
+        self.buf.pop_front()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::alloc_size;
+
+    #[test]
+    fn touched_ahead_yields_everything_in_order_after_touching_it() {
+        for n in [0, 1, 3, 10] {
+            let touched = std::cell::RefCell::new(Vec::new());
+            let mut seen = Vec::new();
+            for x in super::touched_ahead(0..7, n, |&x| touched.borrow_mut().push(x)) {
+                let t = touched.borrow();
+                assert_eq!(*t, (0..(x + 1 + n).min(7)).collect::<Vec<_>>(), "{n}: {x}");
+                seen.push(x);
+            }
+            assert_eq!(seen, (0..7).collect::<Vec<_>>());
+        }
+    }
 
     #[test]
     fn size_classes() {
