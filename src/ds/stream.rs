@@ -4,6 +4,7 @@
 //! until the node is dropped; each node tracks the byte size it would have as a Redis listpack, so node
 //! boundaries (and therefore approximate trimming) match redis-server exactly.
 
+use std::borrow::Cow;
 use std::collections::{btree_map, BTreeMap};
 use std::fmt;
 
@@ -567,6 +568,11 @@ impl Node {
     /// Appends an entry after `self.last`.
     fn push(&mut self, master: StreamId, id: StreamId, deleted: bool, pairs: &[(&[u8], &[u8])]) {
         let same = self.same_fields(pairs);
+        self.push_same(master, id, deleted, pairs, same);
+    }
+
+    /// `push`, with `same` the result of `same_fields(pairs)`.
+    fn push_same(&mut self, master: StreamId, id: StreamId, deleted: bool, pairs: &[(&[u8], &[u8])], same: bool) {
         encode_entry(&mut self.buf, deleted, Delta::between(self.last, id), same, pairs);
         self.lp_rest += lp_entry(master, id, same, pairs);
         if deleted {
@@ -880,7 +886,8 @@ impl<'a> Iterator for RangeRev<'a> {
 pub struct RawEntry<'a> {
     pub id: StreamId,
     pub deleted: bool,
-    pub pairs: Vec<(&'a [u8], &'a [u8])>,
+    /// Borrowed when the entries of a node share one array of pairs (a loaded node).
+    pub pairs: Cow<'a, [(&'a [u8], &'a [u8])]>,
 }
 
 /// One node of the log, for the RDB writer.
@@ -920,7 +927,7 @@ impl<'a> NodeView<'a> {
         let mut c = Fwd::new(self.master, self.node);
         std::iter::from_fn(move || {
             let (id, r) = c.next()?;
-            let pairs = c.entry(id, &r).pairs().collect();
+            let pairs = Cow::Owned(c.entry(id, &r).pairs().collect());
             Some((
                 RawEntry {
                     id,
@@ -930,6 +937,19 @@ impl<'a> NodeView<'a> {
                 r.same(),
             ))
         })
+    }
+
+    /// Calls `f` on every entry of the node in order, deleted ones included: its id,
+    /// whether it is deleted, whether it reuses the master fields (SAMEFIELDS), and its
+    /// pairs (in one buffer reused from entry to entry).
+    pub fn for_each_entry(&self, mut f: impl FnMut(StreamId, bool, bool, &[(&'a [u8], &'a [u8])])) {
+        let mut c = Fwd::new(self.master, self.node);
+        let mut pairs = Vec::new();
+        while let Some((id, r)) = c.next() {
+            pairs.clear();
+            pairs.extend(c.entry(id, &r).pairs());
+            f(id, r.deleted(), r.same(), &pairs);
+        }
     }
 }
 
@@ -1300,7 +1320,13 @@ impl StreamLog {
         }
         let mut node = Node::empty(master, master_fields.iter().copied());
         for e in entries {
-            node.push(master, e.id, e.deleted, &e.pairs);
+            // A loaded entry that reuses the master fields holds the very same slices.
+            let same = e.pairs.len() == master_fields.len()
+                && e.pairs
+                    .iter()
+                    .zip(master_fields)
+                    .all(|((f, _), m)| std::ptr::eq(*f, *m) || f == m);
+            node.push_same(master, e.id, e.deleted, &e.pairs, same);
         }
         node.buf.shrink_to_fit();
         self.len += u64::from(node.live);
@@ -2006,7 +2032,7 @@ mod tests {
         let e = |ms: u64, deleted: bool| RawEntry {
             id: id(ms, 0),
             deleted,
-            pairs: vec![(&b"f"[..], &b"v"[..])],
+            pairs: vec![(&b"f"[..], &b"v"[..])].into(),
         };
         let f: &[&[u8]] = &[b"f"];
         let mut log = StreamLog::new();
@@ -2018,7 +2044,7 @@ mod tests {
         let empty = RawEntry {
             id: id(5, 0),
             deleted: false,
-            pairs: Vec::new(),
+            pairs: Vec::new().into(),
         };
         assert!(log.push_node(id(1, 0), f, &[e(1, false), empty]).is_err());
         assert_eq!((log.len(), log.node_count()), (0, 0));

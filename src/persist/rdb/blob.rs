@@ -286,10 +286,16 @@ pub fn listpack_decode(b: &[u8]) -> Option<Vec<Elem<'_>>> {
             0xF4 => (Elem::Int(le_uint(b.get(p + 1..p + 9)?) as i64), 9),
             _ => return None,
         };
-        let (expect, bl) = backlen(enc_len);
         let bl_start = p.checked_add(enc_len)?;
-        let next = bl_start.checked_add(bl)?;
-        if next > end || b.get(bl_start..next)? != expect.get(..bl)? {
+        let next = if enc_len < 128 {
+            // One backlen byte (most entries): no slice compare.
+            (b.get(bl_start) == Some(&(enc_len as u8))).then_some(bl_start + 1)?
+        } else {
+            let (expect, bl) = backlen(enc_len);
+            let next = bl_start.checked_add(bl)?;
+            (b.get(bl_start..next)? == expect.get(..bl)?).then_some(next)?
+        };
+        if next > end {
             return None;
         }
         out.push(elem);

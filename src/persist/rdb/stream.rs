@@ -39,26 +39,26 @@ pub fn write(w: &mut Writer, s: &Stream) {
             lp.push(f);
         }
         lp.push_int(0);
-        for (e, same) in node.entries() {
-            let flags = if e.deleted { FLAG_DELETED } else { 0 } | if same { FLAG_SAMEFIELDS } else { 0 };
+        node.for_each_entry(|id, deleted, same, pairs| {
+            let flags = if deleted { FLAG_DELETED } else { 0 } | if same { FLAG_SAMEFIELDS } else { 0 };
             lp.push_int(flags);
-            lp.push_int(e.id.ms.wrapping_sub(master.ms) as i64);
-            lp.push_int(e.id.seq.wrapping_sub(master.seq) as i64);
-            let n = e.pairs.len() as i64;
+            lp.push_int(id.ms.wrapping_sub(master.ms) as i64);
+            lp.push_int(id.seq.wrapping_sub(master.seq) as i64);
+            let n = pairs.len() as i64;
             if same {
-                for (_, v) in &e.pairs {
+                for (_, v) in pairs {
                     lp.push(v);
                 }
                 lp.push_int(n + 3);
             } else {
                 lp.push_int(n);
-                for (f, v) in &e.pairs {
+                for (f, v) in pairs {
                     lp.push(f);
                     lp.push(v);
                 }
                 lp.push_int(2 * n + 4);
             }
-        }
+        });
         w.string(&lp.finish());
     }
     w.len(s.len());
@@ -105,7 +105,26 @@ fn read_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), RdbError
     if elems.is_empty() {
         return Err(corrupt("Empty listpack inside stream"));
     }
-    let vals: Vec<Vec<u8>> = elems.iter().map(|e| e.to_vec()).collect();
+    // Every element as bytes: a string where it lies, an integer's digits in `digits`.
+    let mut digits = Vec::new();
+    let spans: Vec<Result<&[u8], (usize, usize)>> = elems
+        .iter()
+        .map(|e| match e {
+            Elem::Str(s) => Ok(*s),
+            Elem::Int(_) => {
+                let at = digits.len();
+                digits.extend_from_slice(e.bytes(&mut [0u8; 24]));
+                Err((at, digits.len()))
+            }
+        })
+        .collect();
+    let vals: Vec<&[u8]> = spans
+        .iter()
+        .map(|s| match *s {
+            Ok(s) => s,
+            Err((a, b)) => digits.get(a..b).unwrap_or_default(),
+        })
+        .collect();
     let mut p = 0usize;
     let live = elem_int(elems.get(p))?;
     let deleted = elem_int(elems.get(p + 1))?;
@@ -114,29 +133,25 @@ fn read_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), RdbError
     if live < 0 || deleted < 0 || nmaster < 0 || nmaster as usize > elems.len() {
         return Err(corrupt(LP_BAD));
     }
-    let master_fields: Vec<&[u8]> = vals
-        .get(p..p + nmaster as usize)
-        .ok_or_else(|| corrupt(LP_BAD))?
-        .iter()
-        .map(|v| v.as_slice())
-        .collect();
+    let master_fields: &[&[u8]] = vals.get(p..p + nmaster as usize).ok_or_else(|| corrupt(LP_BAD))?;
     p += nmaster as usize;
     if elem_int(elems.get(p))? != 0 {
         return Err(corrupt(LP_BAD));
     }
     p += 1;
     let total = live.checked_add(deleted).ok_or_else(|| corrupt(LP_BAD))?;
-    let mut entries: Vec<RawEntry<'_>> = Vec::with_capacity((total as usize).min(elems.len()));
+    // The entries' pairs in one array; each entry's are a range of it.
+    let mut pairs: Vec<(&[u8], &[u8])> = Vec::new();
+    let mut heads: Vec<(StreamId, bool, usize)> = Vec::with_capacity((total as usize).min(elems.len()));
     let mut seen_live = 0i64;
     for _ in 0..total {
         let flags = elem_int(elems.get(p))?;
         let ms = master.ms.wrapping_add(elem_int(elems.get(p + 1))? as u64);
         let seq = master.seq.wrapping_add(elem_int(elems.get(p + 2))? as u64);
         p += 3;
-        let mut pairs = Vec::new();
         let expect = if flags & FLAG_SAMEFIELDS != 0 {
             let values = vals.get(p..p + master_fields.len()).ok_or_else(|| corrupt(LP_BAD))?;
-            pairs.extend(master_fields.iter().zip(values).map(|(f, v)| (*f, v.as_slice())));
+            pairs.extend(master_fields.iter().copied().zip(values.iter().copied()));
             p += master_fields.len();
             master_fields.len() as i64 + 3
         } else {
@@ -146,7 +161,12 @@ fn read_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), RdbError
                 return Err(corrupt(LP_BAD));
             }
             let kv = vals.get(p..p + 2 * n as usize).ok_or_else(|| corrupt(LP_BAD))?;
-            pairs.extend(kv.chunks_exact(2).map(|c| (c[0].as_slice(), c[1].as_slice())));
+            pairs.extend(kv.chunks_exact(2).map(|c| {
+                (
+                    c.first().copied().unwrap_or_default(),
+                    c.get(1).copied().unwrap_or_default(),
+                )
+            }));
             p += 2 * n as usize;
             2 * n + 4
         };
@@ -156,17 +176,26 @@ fn read_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), RdbError
         p += 1;
         let is_deleted = flags & FLAG_DELETED != 0;
         seen_live += i64::from(!is_deleted);
-        entries.push(RawEntry {
-            id: StreamId::new(ms, seq),
-            deleted: is_deleted,
-            pairs,
-        });
+        heads.push((StreamId::new(ms, seq), is_deleted, pairs.len()));
     }
     if p != elems.len() || seen_live != live {
         return Err(corrupt(LP_BAD));
     }
+    let mut from = 0;
+    let entries: Vec<RawEntry<'_>> = heads
+        .iter()
+        .map(|&(id, deleted, to)| {
+            let e = RawEntry {
+                id,
+                deleted,
+                pairs: std::borrow::Cow::Borrowed(pairs.get(from..to).unwrap_or_default()),
+            };
+            from = to;
+            e
+        })
+        .collect();
     s.log
-        .push_node(master, &master_fields, &entries)
+        .push_node(master, master_fields, &entries)
         .map_err(|why| RdbError::corrupt(format!("Stream node invalid: {why}")))
 }
 
