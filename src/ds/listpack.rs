@@ -228,6 +228,18 @@ impl Lp {
         Lp(vec![0; HDR])
     }
 
+    /// The listpack of `vals`, written into `out` (emptied first; its buffer is reused).
+    pub fn encode_into(vals: &[&[u8]], out: &mut Vec<u8>) {
+        out.clear();
+        out.reserve(HDR + vals.iter().map(|v| v.len() + varint_len(v.len())).sum::<usize>());
+        out.extend_from_slice(&(vals.len() as u32).to_le_bytes());
+        for v in vals {
+            let (len, n) = varint(v.len());
+            out.extend_from_slice(len.get(..n).unwrap_or_default());
+            out.extend_from_slice(v);
+        }
+    }
+
     /// Adopts bytes after checking the structure (untrusted input).
     pub fn from_vec(v: Vec<u8>) -> Option<Self> {
         let r = LpRef(&v);
@@ -373,6 +385,19 @@ impl<S: ByteStore> Lp<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encode_into_writes_what_pushes_build() {
+        let long = vec![b'x'; 300];
+        let vals: [&[u8]; 4] = [b"", b"a", &long, b"12"];
+        let mut lp = Lp::new();
+        for v in vals {
+            lp.push(v);
+        }
+        let mut out = vec![9; 3];
+        Lp::encode_into(&vals, &mut out);
+        assert_eq!(out, lp.as_bytes());
+    }
     use rand::rngs::SmallRng;
     use rand::{Rng, SeedableRng};
 

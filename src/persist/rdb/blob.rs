@@ -237,6 +237,32 @@ impl Elem<'_> {
     }
 }
 
+/// Every element as bytes: strings where they lie, integers' digits written one after
+/// another into `digits` (one buffer rather than an allocation each).
+pub fn elem_bytes<'a>(elems: &[Elem<'a>], digits: &'a mut Vec<u8>) -> Vec<&'a [u8]> {
+    digits.clear();
+    let spans: Vec<(usize, usize)> = elems
+        .iter()
+        .map(|e| match e {
+            Elem::Str(_) => (0, 0),
+            Elem::Int(_) => {
+                let at = digits.len();
+                digits.extend_from_slice(e.bytes(&mut [0u8; 24]));
+                (at, digits.len())
+            }
+        })
+        .collect();
+    let digits: &'a Vec<u8> = digits;
+    elems
+        .iter()
+        .zip(spans)
+        .map(|(e, (a, b))| match e {
+            Elem::Str(s) => *s,
+            Elem::Int(_) => digits.get(a..b).unwrap_or_default(),
+        })
+        .collect()
+}
+
 fn le_uint(b: &[u8]) -> u64 {
     b.iter().rev().fold(0u64, |acc, &x| (acc << 8) | x as u64)
 }

@@ -105,26 +105,8 @@ fn read_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), RdbError
     if elems.is_empty() {
         return Err(corrupt("Empty listpack inside stream"));
     }
-    // Every element as bytes: a string where it lies, an integer's digits in `digits`.
     let mut digits = Vec::new();
-    let spans: Vec<Result<&[u8], (usize, usize)>> = elems
-        .iter()
-        .map(|e| match e {
-            Elem::Str(s) => Ok(*s),
-            Elem::Int(_) => {
-                let at = digits.len();
-                digits.extend_from_slice(e.bytes(&mut [0u8; 24]));
-                Err((at, digits.len()))
-            }
-        })
-        .collect();
-    let vals: Vec<&[u8]> = spans
-        .iter()
-        .map(|s| match *s {
-            Ok(s) => s,
-            Err((a, b)) => digits.get(a..b).unwrap_or_default(),
-        })
-        .collect();
+    let vals = blob::elem_bytes(&elems, &mut digits);
     let mut p = 0usize;
     let live = elem_int(elems.get(p))?;
     let deleted = elem_int(elems.get(p + 1))?;

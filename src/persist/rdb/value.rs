@@ -524,7 +524,7 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
                     .all(|(f, v)| f.len() <= lim.hash_value && v.len() <= lim.hash_value);
             hash_obj(
                 key,
-                &pairs,
+                &flat_pairs(&pairs),
                 packed,
                 ("Hash with dup elements", "Duplicate hash fields detected"),
             )?
@@ -532,11 +532,11 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
         ty::HASH_ZIPMAP => {
             let data = r.string()?;
             let kv = blob::zipmap_decode(&data).ok_or_else(|| bad("Zipmap"))?;
-            let pairs: Vec<(Vec<u8>, Vec<u8>)> = kv.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
-            let longest = pairs.iter().map(|(f, v)| f.len().max(v.len())).max().unwrap_or(0);
-            let packed = pairs.len() <= lim.hash_entries && longest <= lim.hash_value;
+            let longest = kv.iter().map(|(f, v)| f.len().max(v.len())).max().unwrap_or(0);
+            let packed = kv.len() <= lim.hash_entries && longest <= lim.hash_value;
             let dup = "Hash zipmap with dup elements";
-            hash_obj(key, &pairs, packed, (dup, dup))?
+            let vals: Vec<&[u8]> = kv.iter().flat_map(|(f, v)| [&f[..], &v[..]]).collect();
+            hash_obj(key, &vals, packed, (dup, dup))?
         }
         ty::HASH_ZIPLIST | ty::HASH_LISTPACK => {
             let data = r.string()?;
@@ -548,12 +548,12 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
             if elems.len() % 2 != 0 {
                 return Err(bad("Hash listpack"));
             }
-            let pairs: Vec<(Vec<u8>, Vec<u8>)> =
-                elems.chunks_exact(2).map(|p| (p[0].to_vec(), p[1].to_vec())).collect();
-            if pairs.is_empty() {
+            if elems.is_empty() {
                 return Ok(None);
             }
-            let packed = pairs.len() <= lim.hash_entries;
+            let mut digits = Vec::new();
+            let vals = blob::elem_bytes(&elems, &mut digits);
+            let packed = vals.len() / 2 <= lim.hash_entries;
             let dup = if t == ty::HASH_LISTPACK {
                 ("Hash listpack integrity check failed.", "listpack with dup elements")
             } else {
@@ -562,7 +562,7 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
                     "Hash ziplist integrity check failed.",
                 )
             };
-            hash_obj(key, &pairs, packed, dup)?
+            hash_obj(key, &vals, packed, dup)?
         }
         ty::STREAM_LISTPACKS | ty::STREAM_LISTPACKS_2 => {
             Obj::new_value(key, Value::Stream(Box::new(super::stream::read(r, t)?)))
@@ -607,24 +607,40 @@ fn has_duplicate<'a>(it: impl Iterator<Item = &'a [u8]> + Clone, n: usize) -> bo
     it.into_iter().any(|m| !seen.insert(m))
 }
 
-/// `dup`: what a duplicate field is reported as, when kept packed and when converted
-/// (Redis detects them in different places depending on the source encoding).
-fn hash_obj(key: &[u8], pairs: &[(Vec<u8>, Vec<u8>)], packed: bool, dup: (&str, &str)) -> Result<Obj, RdbError> {
+thread_local! {
+    /// The listpack a small hash is encoded in before it is copied into its entry.
+    static HASH_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Pairs as one list of slices (field, value, field, value ...).
+fn flat_pairs(pairs: &[(Vec<u8>, Vec<u8>)]) -> Vec<&[u8]> {
+    pairs.iter().flat_map(|(f, v)| [&f[..], &v[..]]).collect()
+}
+
+/// A hash of the fields and values in `vals` (field, value, field, value ...). `dup`:
+/// what a duplicate field is reported as, when kept packed and when converted (Redis
+/// detects them in different places depending on the source encoding).
+fn hash_obj(key: &[u8], vals: &[&[u8]], packed: bool, dup: (&str, &str)) -> Result<Obj, RdbError> {
+    let n = vals.len() / 2;
     if packed {
-        if has_duplicate(pairs.iter().map(|(f, _)| f.as_slice()), pairs.len()) {
+        if has_duplicate(vals.iter().step_by(2).copied(), n) {
             return Err(RdbError::corrupt(dup.0));
         }
-        let mut lp = Lp::new();
-        for (f, v) in pairs {
-            lp.push(f);
-            lp.push(v);
-        }
-        return Ok(Obj::new_inline(key, lp.as_bytes(), Enc::HashLp));
+        return Ok(HASH_SCRATCH.with_borrow_mut(|lp| {
+            Lp::encode_into(vals, lp);
+            let o = Obj::new_inline(key, lp, Enc::HashLp);
+            if lp.capacity() > SCRATCH_BYTES {
+                *lp = Vec::new();
+            }
+            o
+        }));
     }
-    let mut d = Dict::with_capacity(pairs.len());
-    for (f, v) in pairs {
-        if d.insert(Pair::new(f, v)).is_some() {
-            return Err(RdbError::corrupt(dup.1));
+    let mut d = Dict::with_capacity(n);
+    for p in vals.chunks_exact(2) {
+        if let [f, v] = p {
+            if d.insert(Pair::new(f, v)).is_some() {
+                return Err(RdbError::corrupt(dup.1));
+            }
         }
     }
     Ok(Obj::new_value(key, Value::Hash(d)))
@@ -676,11 +692,11 @@ mod tests {
         big.sort_by(|a, b| cmp_elem(a.1, &a.0, b.1, &b.0));
         db.add(zset_from_sorted(b"zsl", &big, &l), 0);
         let pairs: Vec<(Vec<u8>, Vec<u8>)> = vec![(b"f".to_vec(), b"1".to_vec()), (b"g".to_vec(), b"x".to_vec())];
-        db.add(hash_obj(b"hlp", &pairs, true, ("", "")).unwrap(), 0);
+        db.add(hash_obj(b"hlp", &flat_pairs(&pairs), true, ("", "")).unwrap(), 0);
         let pairs: Vec<(Vec<u8>, Vec<u8>)> = (0..600)
             .map(|i| (format!("f{i}").into_bytes(), vec![b'v'; i % 100]))
             .collect();
-        db.add(hash_obj(b"hht", &pairs, false, ("", "")).unwrap(), 0);
+        db.add(hash_obj(b"hht", &flat_pairs(&pairs), false, ("", "")).unwrap(), 0);
         db.add(sample_stream(b"stream"), 0);
         db.add(Obj::new_value(b"emptystream", Value::Stream(Box::default())), 0);
         db.set_expire(b"emb", 10_000_000);
