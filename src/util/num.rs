@@ -775,15 +775,22 @@ pub fn fmt_g(v: f64, precision: usize, out: &mut Vec<u8>) {
         return;
     }
     let mut sb = StackBuf { buf: [0; 40], len: 0 };
-    let parsed = write!(sb, "{v:.*e}", precision - 1)
-        .ok()
-        .and_then(|()| split_sci(sb.buf.get(..sb.len).unwrap_or_default(), precision));
+    let mut n = precision;
+    let parsed = match short_exact(v, precision) {
+        Some((digits, d, x)) => {
+            n = d;
+            Some((v.is_sign_negative(), digits, x))
+        }
+        None => write!(sb, "{v:.*e}", precision - 1)
+            .ok()
+            .and_then(|()| split_sci(sb.buf.get(..sb.len).unwrap_or_default(), precision)),
+    };
     let Some((neg, digits, x)) = parsed else {
         // Not reachable for finite input; still emit a parseable number.
         let _ = write!(VecWriter(out), "{v:e}");
         return;
     };
-    let digits = digits.get(..precision).unwrap_or_default();
+    let digits = digits.get(..n).unwrap_or_default();
     if neg {
         out.push(b'-');
     }
@@ -809,6 +816,48 @@ pub fn fmt_g(v: f64, precision: usize, out: &mut Vec<u8>) {
         }
         fmt_i64(i64::from(x.unsigned_abs()), out);
     }
+}
+
+/// The digits of a non-integer `v` whose exact binary value is a decimal of at most
+/// `precision` significant digits (1.5, 0.375, 1e-3 is not one), written into `out`,
+/// with their count and the decimal exponent of the first: then %.Pg prints exactly
+/// those digits, and core's exact formatting, which takes its slow bignum path on just
+/// such values, is not needed. None for any other value.
+fn short_exact(v: f64, precision: usize) -> Option<([u8; 17], usize, i32)> {
+    let bits = v.to_bits();
+    let exp_bits = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1u64 << 52) - 1);
+    let (mut m, mut e) = match exp_bits {
+        0x7ff => return None,
+        0 => (frac, -1074),
+        _ => (frac | 1 << 52, exp_bits - 1075),
+    };
+    if m == 0 {
+        return None;
+    }
+    let tz = m.trailing_zeros();
+    m >>= tz;
+    e += tz as i32;
+    // v = m / 2^k = m * 5^k / 10^k; m < 2^53 and 5^30 < 2^70 keep the product in a u128.
+    let k = u32::try_from(-e).ok().filter(|&k| (1..=30).contains(&k))?;
+    let n = u128::from(m) * 5u128.pow(k);
+    let mut tmp = [0u8; 40];
+    let mut d = 0;
+    let mut r = n;
+    while r > 0 {
+        *tmp.get_mut(d)? = b'0' + (r % 10) as u8;
+        r /= 10;
+        d += 1;
+    }
+    if d > precision {
+        return None;
+    }
+    let mut out = [0u8; 17];
+    for (o, t) in out.iter_mut().zip(tmp.iter().take(d).rev()) {
+        *o = *t;
+    }
+    // m is odd, so n ends in a nonzero digit: nothing to trim.
+    Some((out, d, d as i32 - 1 - k as i32))
 }
 
 fn push_frac(frac: &[u8], out: &mut Vec<u8>) {
@@ -914,6 +963,29 @@ mod tests {
         ] {
             for p in [1, 6, 14, 17] {
                 assert_eq!(rust_g(v, p), c_g(v, p), "{v} with precision {p}");
+            }
+        }
+    }
+
+    #[test]
+    fn fmt_g_of_short_binary_fractions_matches_c() {
+        // Values whose exact decimal is short (m / 2^k): fmt_g's fast path and its edges.
+        let mut r = Rng(0x9e3779b97f4a7c15);
+        for i in 0..200_000u64 {
+            let m = match i % 4 {
+                0 => r.next() % 1000,
+                1 => r.next() % 10_000_000,
+                2 => r.next() >> 11,
+                _ => r.next() % (1 << 30),
+            };
+            let k = (r.next() % 36) as i32;
+            let v = m as f64 / 2f64.powi(k) * if i % 3 == 0 { -1.0 } else { 1.0 };
+            let p = [1, 2, 6, 14, 15, 16, 17][(r.next() % 7) as usize];
+            assert_eq!(rust_g(v, p), c_g(v, p), "{m} / 2^{k} with precision {p}");
+        }
+        for v in [f64::from_bits(1), f64::MIN_POSITIVE, 5e-324, 0.000244140625, 1.5e-5] {
+            for p in [1, 6, 17] {
+                assert_eq!(rust_g(v, p), c_g(v, p), "{v:e} with precision {p}");
             }
         }
     }
