@@ -190,6 +190,14 @@ impl Obj {
         crate::util::mem::prefetch(self.0.as_ptr());
     }
 
+    /// Starts loading a heap value's box (reads the header: best once `prefetch` is done).
+    #[inline]
+    pub fn prefetch_value(&self) {
+        if self.enc() == Enc::Heap {
+            crate::util::mem::prefetch(self.heap_ptr());
+        }
+    }
+
     #[inline]
     pub fn key(&self) -> &[u8] {
         // Safety: key bytes follow the header, length key_len.

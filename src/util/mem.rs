@@ -41,25 +41,32 @@ pub fn prefetch<T>(p: *const T) {
 }
 
 /// `it`'s items in order, each given to `touch` (a prefetch) `n` items before it is
-/// yielded: a walk over scattered entries then waits for them a few at a time, not one
-/// by one.
-pub fn touched_ahead<I: Iterator>(it: I, n: usize, touch: impl FnMut(&I::Item)) -> impl Iterator<Item = I::Item> {
+/// yielded and to `then` (a prefetch of what the first one loads) `n / 2` items before:
+/// a walk over scattered entries then waits for them a few at a time, not one by one.
+pub fn touched_ahead<I: Iterator>(
+    it: I,
+    n: usize,
+    touch: impl FnMut(&I::Item),
+    then: impl FnMut(&I::Item),
+) -> impl Iterator<Item = I::Item> {
     Ahead {
         it,
         buf: std::collections::VecDeque::with_capacity(n + 1),
         n,
         touch,
+        then,
     }
 }
 
-struct Ahead<I: Iterator, F> {
+struct Ahead<I: Iterator, F, G> {
     it: I,
     buf: std::collections::VecDeque<I::Item>,
     n: usize,
     touch: F,
+    then: G,
 }
 
-impl<I: Iterator, F: FnMut(&I::Item)> Iterator for Ahead<I, F> {
+impl<I: Iterator, F: FnMut(&I::Item), G: FnMut(&I::Item)> Iterator for Ahead<I, F, G> {
     type Item = I::Item;
 
     #[inline]
@@ -70,6 +77,9 @@ impl<I: Iterator, F: FnMut(&I::Item)> Iterator for Ahead<I, F> {
             };
             (self.touch)(&x);
             self.buf.push_back(x);
+        }
+        if let Some(x) = self.buf.get(self.n / 2) {
+            (self.then)(x);
         }
         self.buf.pop_front()
     }
@@ -83,10 +93,21 @@ mod tests {
     fn touched_ahead_yields_everything_in_order_after_touching_it() {
         for n in [0, 1, 3, 10] {
             let touched = std::cell::RefCell::new(Vec::new());
+            let then = std::cell::RefCell::new(Vec::new());
             let mut seen = Vec::new();
-            for x in super::touched_ahead(0..7, n, |&x| touched.borrow_mut().push(x)) {
-                let t = touched.borrow();
-                assert_eq!(*t, (0..(x + 1 + n).min(7)).collect::<Vec<_>>(), "{n}: {x}");
+            let it = super::touched_ahead(
+                0..7,
+                n,
+                |&x| touched.borrow_mut().push(x),
+                |&x| then.borrow_mut().push(x),
+            );
+            for x in it {
+                assert_eq!(
+                    *touched.borrow(),
+                    (0..(x + 1 + n).min(7)).collect::<Vec<_>>(),
+                    "{n}: {x}"
+                );
+                assert_eq!(then.borrow().last(), Some(&(x + n / 2).min(6)), "{n}: {x}");
                 seen.push(x);
             }
             assert_eq!(seen, (0..7).collect::<Vec<_>>());
