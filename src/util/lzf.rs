@@ -133,6 +133,21 @@ fn mismatch(inp: &[u8], r: usize, ip: usize, from: usize, limit: usize) -> usize
     from + a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
+/// After a back reference that ends at `end`: enters the two positions before `end`
+/// (liblzf's VERY_FAST), returning where the scan goes on and the hash it goes on with.
+#[inline]
+fn enter_two(inp: &[u8], slots: &mut [u32; HSIZE], base: u32, end: usize) -> (usize, u32) {
+    let at = |i: usize| inp.get(i).map_or(0, |&b| u32::from(b));
+    let mut ip = end - 2;
+    let mut hval = (at(ip) << 8) | at(ip + 1);
+    for _ in 0..2 {
+        hval = (hval << 8) | at(ip + 2);
+        slots[idx(hval)] = base + ip as u32;
+        ip += 1;
+    }
+    (ip, hval)
+}
+
 fn compress_with(inp: &[u8], out_len: usize, slots: &mut [u32; HSIZE], base: u32) -> Option<Vec<u8>> {
     let in_len = inp.len();
     if in_len == 0 || out_len == 0 {
@@ -198,13 +213,7 @@ fn compress_with(inp: &[u8], out_len: usize, slots: &mut [u32; HSIZE], base: u32
         if ip + 2 >= in_len {
             break;
         }
-        ip -= 2;
-        hval = (at(ip) << 8) | at(ip + 1);
-        for _ in 0..2 {
-            hval = (hval << 8) | at(ip + 2);
-            slots[idx(hval)] = base + ip as u32;
-            ip += 1;
-        }
+        (ip, hval) = enter_two(inp, slots, base, ip);
     }
     if op + 3 > out_len {
         return None;
@@ -289,13 +298,7 @@ mod tests {
             if ip + 2 >= n {
                 break;
             }
-            ip -= 2;
-            hval = (at(ip) << 8) | at(ip + 1);
-            for _ in 0..2 {
-                hval = (hval << 8) | at(ip + 2);
-                slots[idx(hval)] = base + ip as u32;
-                ip += 1;
-            }
+            (ip, hval) = enter_two(inp, slots, base, ip);
         }
         if op + 3 > out_len {
             return None;
