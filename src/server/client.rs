@@ -672,8 +672,12 @@ impl Client {
         // What a burst grew the buffer past its kept size is freed once written, so the
         // memory it took comes back at once (maxmemory counts it). Redis compat: the
         // reply list's nodes are freed as they are written, the static buffer stays.
+        // Not replaced by a buffer of the kept size: a client whose replies had been
+        // small would then hold more than before the burst (ten tracking clients sent
+        // a burst of invalidations by an eviction took 160 KB more, and the next
+        // command evicted again for it); the next reply sizes it.
         if self.reply.buf.capacity() > self.reply_size {
-            self.reply.buf = Vec::with_capacity(self.reply_size);
+            self.reply.buf = Vec::new();
         }
         self.conn.drain()
     }
