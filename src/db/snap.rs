@@ -390,7 +390,9 @@ enum Touch {
 /// Elements a step of a value saved in parts saves.
 const PART_STEP: usize = 4096;
 
-fn expire_of(expires: &DashTable<ExpireEntry>, o: &Obj) -> Option<i64> {
+/// The expire time of `o` in `expires` (its table's, or the retired one a save keeps),
+/// looked up only when the entry's flag says it has one.
+pub(super) fn expire_of(expires: &DashTable<ExpireEntry>, o: &Obj) -> Option<i64> {
     if o.has_expire() {
         expires.get(o.key()).map(|e| e.at)
     } else {

@@ -386,6 +386,9 @@ impl<S: ByteStore> Lp<S> {
 mod tests {
     use super::*;
 
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+
     #[test]
     fn encode_into_writes_what_pushes_build() {
         let long = vec![b'x'; 300];
@@ -398,8 +401,6 @@ mod tests {
         Lp::encode_into(&vals, &mut out);
         assert_eq!(out, lp.as_bytes());
     }
-    use rand::rngs::SmallRng;
-    use rand::{Rng, SeedableRng};
 
     #[test]
     fn edits_by_byte_offset() {

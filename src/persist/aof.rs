@@ -381,7 +381,7 @@ pub fn write_commands<W: Write>(w: &mut W, dbs: &[Db], functions: &[Vec<u8>], ts
             continue;
         }
         cat_command(&mut out, &[b"SELECT".as_slice(), db.id.to_string().as_bytes()]);
-        for o in crate::util::mem::touched_ahead(db.iter(), 16, |o| o.prefetch(), |o| o.prefetch_value()) {
+        for o in db.iter_prefetched() {
             let key = o.key();
             match o.value() {
                 ValueRef::Str(s) => cat_command(&mut out, &[b"SET".as_slice(), key, s]),

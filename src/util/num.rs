@@ -819,8 +819,8 @@ pub fn fmt_g(v: f64, precision: usize, out: &mut Vec<u8>) {
 }
 
 /// The digits of a non-integer `v` whose exact binary value is a decimal of at most
-/// `precision` significant digits (1.5, 0.375, 1e-3 is not one), written into `out`,
-/// with their count and the decimal exponent of the first: then %.Pg prints exactly
+/// `precision` significant digits (1.5, 0.375, 1e-3 is not one), with their count and
+/// the decimal exponent of the first: then %.Pg prints exactly
 /// those digits, and core's exact formatting, which takes its slow bignum path on just
 /// such values, is not needed. None for any other value.
 fn short_exact(v: f64, precision: usize) -> Option<([u8; 17], usize, i32)> {

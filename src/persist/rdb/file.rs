@@ -122,7 +122,7 @@ pub fn serialize(dbs: &[Db], o: &SaveOpts) -> Vec<u8> {
         w.byte(op::RESIZEDB);
         w.len(db.len() as u64);
         w.len(db.expires_len() as u64);
-        for obj in crate::util::mem::touched_ahead(db.iter(), 16, |o| o.prefetch(), |o| o.prefetch_value()) {
+        for obj in db.iter_prefetched() {
             write_entry(&mut w, obj, db.expire_of(obj), o);
         }
     }

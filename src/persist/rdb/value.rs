@@ -535,8 +535,7 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
             let longest = kv.iter().map(|(f, v)| f.len().max(v.len())).max().unwrap_or(0);
             let packed = kv.len() <= lim.hash_entries && longest <= lim.hash_value;
             let dup = "Hash zipmap with dup elements";
-            let vals: Vec<&[u8]> = kv.iter().flat_map(|(f, v)| [&f[..], &v[..]]).collect();
-            hash_obj(key, &vals, packed, (dup, dup))?
+            hash_obj(key, &flat_pairs(&kv), packed, (dup, dup))?
         }
         ty::HASH_ZIPLIST | ty::HASH_LISTPACK => {
             let data = r.string()?;
@@ -613,8 +612,8 @@ thread_local! {
 }
 
 /// Pairs as one list of slices (field, value, field, value ...).
-fn flat_pairs(pairs: &[(Vec<u8>, Vec<u8>)]) -> Vec<&[u8]> {
-    pairs.iter().flat_map(|(f, v)| [&f[..], &v[..]]).collect()
+fn flat_pairs<T: AsRef<[u8]>>(pairs: &[(T, T)]) -> Vec<&[u8]> {
+    pairs.iter().flat_map(|(f, v)| [f.as_ref(), v.as_ref()]).collect()
 }
 
 /// A hash of the fields and values in `vals` (field, value, field, value ...). `dup`:
