@@ -243,20 +243,21 @@ pub fn new_zset(key: &[u8], size_hint: usize, mlen: usize, lim: &Limits) -> Obj 
 /// A sorted set holding `items` (already in (score, member) order, members distinct),
 /// in the encoding its size and longest member call for. Redis compat: t_zset.c
 /// zsetConvertToListpackIfNeeded after ZUNIONSTORE and friends.
-pub fn zset_from_sorted(key: &[u8], items: &[(Vec<u8>, f64)], lim: &Limits) -> Obj {
-    let longest = items.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
+pub fn zset_from_sorted<M: AsRef<[u8]>>(key: &[u8], items: &[(M, f64)], lim: &Limits) -> Obj {
+    let longest = items.iter().map(|(m, _)| m.as_ref().len()).max().unwrap_or(0);
     if items.len() <= lim.zset_entries && longest <= lim.zset_value {
-        let mut lp = Lp::new();
-        for (m, s) in items {
-            lp.push(m);
-            lp.push(LpScore::new(*s).bytes());
-        }
-        return Obj::new_inline(key, lp.as_bytes(), Enc::ZsetLp);
+        let scores: Vec<LpScore> = items.iter().map(|&(_, s)| LpScore::new(s)).collect();
+        let vals: Vec<&[u8]> = items
+            .iter()
+            .zip(&scores)
+            .flat_map(|((m, _), s)| [m.as_ref(), s.bytes()])
+            .collect();
+        return Lp::with_encoded(&vals, |lp| Obj::new_inline(key, lp, Enc::ZsetLp));
     }
     let mut z = ZSetFull::default();
     z.dict.reserve(items.len());
     for (m, s) in items {
-        z.insert(m, *s);
+        z.insert(m.as_ref(), *s);
     }
     Obj::new_value(key, Value::ZSet(z))
 }

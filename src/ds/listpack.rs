@@ -228,6 +228,21 @@ impl Lp {
         Lp(vec![0; HDR])
     }
 
+    /// Calls `f` with the listpack of `vals`, encoded in a buffer this thread keeps between
+    /// calls (no allocation once it has grown; one grown past 16 KB is given back).
+    pub fn with_encoded<R>(vals: &[&[u8]], f: impl FnOnce(&[u8]) -> R) -> R {
+        thread_local! {
+            static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+        }
+        let mut buf = SCRATCH.take();
+        Self::encode_into(vals, &mut buf);
+        let r = f(&buf);
+        if buf.capacity() <= 16 << 10 {
+            SCRATCH.set(buf);
+        }
+        r
+    }
+
     /// The listpack of `vals`, written into `out` (emptied first; its buffer is reused).
     pub fn encode_into(vals: &[&[u8]], out: &mut Vec<u8>) {
         out.clear();
@@ -400,6 +415,11 @@ mod tests {
         let mut out = vec![9; 3];
         Lp::encode_into(&vals, &mut out);
         assert_eq!(out, lp.as_bytes());
+        // Twice through the kept buffer: a longer listpack, then a shorter one.
+        assert_eq!(Lp::with_encoded(&vals, |b| b.to_vec()), lp.as_bytes());
+        let mut one = Lp::new();
+        one.push(b"a");
+        assert_eq!(Lp::with_encoded(&vals[1..2], |b| b.to_vec()), one.as_bytes());
     }
 
     #[test]

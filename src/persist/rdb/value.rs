@@ -490,17 +490,19 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
             if elems.len() % 2 != 0 {
                 return Err(bad("Zset listpack"));
             }
+            let mut digits = Vec::new();
+            let bytes = blob::elem_bytes(&elems, &mut digits);
             let mut items = Vec::with_capacity(elems.len() / 2);
-            for p in elems.chunks_exact(2) {
-                let (m, s) = (&p[0], &p[1]);
-                let score = match s {
-                    Elem::Int(v) => *v as f64,
-                    Elem::Str(b) => num::parse_f64(b).ok_or_else(|| bad("Zset listpack"))?,
+            for (e, b) in elems.chunks_exact(2).zip(bytes.chunks_exact(2)) {
+                let score = match e.get(1) {
+                    Some(Elem::Int(v)) => *v as f64,
+                    Some(Elem::Str(b)) => num::parse_f64(b).ok_or_else(|| bad("Zset listpack"))?,
+                    None => return Err(bad("Zset listpack")),
                 };
                 if score.is_nan() {
                     return Err(RdbError::corrupt("Zset with NAN score detected"));
                 }
-                items.push((m.to_vec(), score));
+                items.push((b.first().copied().unwrap_or_default(), score));
             }
             if items.is_empty() {
                 return Ok(None);
@@ -581,9 +583,18 @@ fn list_obj(key: &[u8], l: QuickList) -> Option<Obj> {
 /// A sorted set from unordered pairs. `from_packed`: the source was a listpack/ziplist,
 /// which stays a listpack unless the entry limit is passed (no member length check), as
 /// Redis converts on load; otherwise both limits apply (zsetConvert after ZSET_2).
-fn zset_obj(key: &[u8], mut items: Vec<(Vec<u8>, f64)>, lim: &Limits, from_packed: bool) -> Result<Obj, RdbError> {
-    items.sort_by(|a, b| cmp_elem(a.1, &a.0, b.1, &b.0));
-    if has_duplicate(items.iter().map(|(m, _)| m.as_slice()), items.len()) {
+fn zset_obj<M: AsRef<[u8]>>(
+    key: &[u8],
+    mut items: Vec<(M, f64)>,
+    lim: &Limits,
+    from_packed: bool,
+) -> Result<Obj, RdbError> {
+    // Saved sets come in order already (Redis's listpacks and skiplists both keep it).
+    let order = |a: &(M, f64), b: &(M, f64)| cmp_elem(a.1, a.0.as_ref(), b.1, b.0.as_ref());
+    if !items.is_sorted_by(|a, b| order(a, b).is_le()) {
+        items.sort_by(order);
+    }
+    if has_duplicate(items.iter().map(|(m, _)| m.as_ref()), items.len()) {
         return Err(RdbError::corrupt("Duplicate zset fields detected"));
     }
     let mut l = *lim;
@@ -606,11 +617,6 @@ fn has_duplicate<'a>(it: impl Iterator<Item = &'a [u8]> + Clone, n: usize) -> bo
     it.into_iter().any(|m| !seen.insert(m))
 }
 
-thread_local! {
-    /// The listpack a small hash is encoded in before it is copied into its entry.
-    static HASH_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
 /// Pairs as one list of slices (field, value, field, value ...).
 fn flat_pairs<T: AsRef<[u8]>>(pairs: &[(T, T)]) -> Vec<&[u8]> {
     pairs.iter().flat_map(|(f, v)| [f.as_ref(), v.as_ref()]).collect()
@@ -625,14 +631,7 @@ fn hash_obj(key: &[u8], vals: &[&[u8]], packed: bool, dup: (&str, &str)) -> Resu
         if has_duplicate(vals.iter().step_by(2).copied(), n) {
             return Err(RdbError::corrupt(dup.0));
         }
-        return Ok(HASH_SCRATCH.with_borrow_mut(|lp| {
-            Lp::encode_into(vals, lp);
-            let o = Obj::new_inline(key, lp, Enc::HashLp);
-            if lp.capacity() > SCRATCH_BYTES {
-                *lp = Vec::new();
-            }
-            o
-        }));
+        return Ok(Lp::with_encoded(vals, |lp| Obj::new_inline(key, lp, Enc::HashLp)));
     }
     let mut d = Dict::with_capacity(n);
     for p in vals.chunks_exact(2) {
@@ -983,6 +982,47 @@ mod tests {
         let mut r = Reader::new(&out.buf);
         let t = r.byte().unwrap();
         read_value(&mut r, t, key, &lim()).unwrap()
+    }
+
+    /// A ZSET_LISTPACK value holding `pairs` (member, score text) in the order given.
+    fn zset_listpack(pairs: &[(&str, &str)]) -> Vec<u8> {
+        let mut lp = blob::LpWriter::new();
+        for (m, s) in pairs {
+            lp.push(m.as_bytes());
+            lp.push(s.as_bytes());
+        }
+        let mut w = Writer::new(false);
+        w.string(&lp.finish());
+        w.buf
+    }
+
+    fn zset_pairs(o: &Obj) -> Vec<(Vec<u8>, f64)> {
+        let ValueRef::ZSet(z) = o.value() else {
+            panic!("not a zset")
+        };
+        z.iter_from(0).map(|(m, s)| (m.to_vec(), s)).collect()
+    }
+
+    #[test]
+    fn packed_zsets_load_in_order_whatever_order_they_were_saved_in() {
+        let sorted = [("a", "1"), ("c", "1"), ("b", "2.5"), ("7", "3"), ("z", "1e3")];
+        let want: Vec<(Vec<u8>, f64)> = [("a", 1.0), ("c", 1.0), ("b", 2.5), ("7", 3.0), ("z", 1000.0)]
+            .iter()
+            .map(|&(m, s)| (m.as_bytes().to_vec(), s))
+            .collect();
+        let shuffled = [sorted[3], sorted[0], sorted[4], sorted[2], sorted[1]];
+        for pairs in [&sorted, &shuffled] {
+            let bytes = zset_listpack(pairs);
+            let o = read_value(&mut Reader::new(&bytes), ty::ZSET_LISTPACK, b"z", &lim())
+                .unwrap()
+                .unwrap();
+            assert_eq!(o.encoding_name(), "listpack");
+            assert_eq!(zset_pairs(&o), want);
+            // The same bytes as the set built from its sorted pairs.
+            assert_eq!(o.payload(), zset_from_sorted(b"z", &want, &lim()).payload());
+        }
+        let dup = zset_listpack(&[("a", "1"), ("b", "2"), ("a", "3")]);
+        assert!(read_value(&mut Reader::new(&dup), ty::ZSET_LISTPACK, b"z", &lim()).is_err());
     }
 
     #[test]
