@@ -24,6 +24,18 @@ use set::SetRef;
 pub use value::{Limits, Value, ValueRef};
 
 /// A key with a TTL: absolute unix time in milliseconds.
+/// A db's entries after a flush, freed when this is dropped (here or on the background
+/// thread) in table order, each entry's block and value loaded a few entries ahead: a
+/// plain drop waits on every one in turn. (The TTL table is freed at the flush: its
+/// entries' blocks are freed without being read.)
+pub struct Flushed(DashTable<Obj>);
+
+impl Drop for Flushed {
+    fn drop(&mut self) {
+        obj::loaded_ahead(std::mem::take(&mut self.0).into_entries()).for_each(drop);
+    }
+}
+
 pub struct ExpireEntry {
     key: Box<[u8]>,
     pub at: i64,
@@ -639,14 +651,14 @@ impl Db {
     /// Empties the db, returning the old tables so they can be dropped elsewhere. A
     /// running snapshot that has yet to save them keeps them instead (and empty tables
     /// are returned).
-    pub fn flush(&mut self) -> (DashTable<Obj>, DashTable<ExpireEntry>) {
+    pub fn flush(&mut self) -> Flushed {
         self.expire_cursor = 0;
         self.avg_ttl = 0;
         self.slot_index = None;
         if self.snap_retire() {
-            return Default::default();
+            return Flushed(Default::default());
         }
-        (self.keys.take(), self.expires.take())
+        Flushed(self.keys.take())
     }
 
     /// Swaps contents with another db (SWAPDB); ids stay. Running snapshots go with
@@ -705,10 +717,10 @@ impl Db {
         self.keys.iter()
     }
 
-    /// `iter` for a walk that reads every entry and its value (a save): each entry's
-    /// block and heap value are prefetched a few entries ahead.
+    /// `iter` for a walk that reads every entry and its value (a save), with what it
+    /// reads loaded a few entries ahead (`obj::loaded_ahead`).
     pub fn iter_prefetched(&self) -> impl Iterator<Item = &Obj> {
-        crate::util::mem::touched_ahead(self.keys.iter(), 16, |o| o.prefetch(), |o| o.prefetch_value())
+        obj::loaded_ahead(self.keys.iter())
     }
 
     /// True when the key exists and its TTL has passed (without deleting it).

@@ -198,6 +198,31 @@ impl Obj {
         }
     }
 
+    /// Starts loading a heap value's table (a list's nodes; reads its box: best once
+    /// `prefetch_value` is done).
+    #[inline]
+    pub fn prefetch_table(&self) {
+        match self.heap() {
+            Some(Value::Set(d)) => d.prefetch_table(),
+            Some(Value::Hash(d)) => d.prefetch_table(),
+            Some(Value::ZSet(z)) => z.dict.prefetch_table(),
+            Some(Value::List(l)) => l.prefetch_nodes(),
+            _ => {}
+        }
+    }
+
+    /// Starts loading the first nodes of a heap value's table (reads the table: best
+    /// once `prefetch_table` is done).
+    #[inline]
+    pub fn prefetch_heads(&self) {
+        match self.heap() {
+            Some(Value::Set(d)) => d.prefetch_heads(),
+            Some(Value::Hash(d)) => d.prefetch_heads(),
+            Some(Value::ZSet(z)) => z.dict.prefetch_heads(),
+            _ => {}
+        }
+    }
+
     #[inline]
     pub fn key(&self) -> &[u8] {
         // Safety: key bytes follow the header, length key_len.
@@ -553,6 +578,19 @@ impl ByteStore for PackedMut<'_> {
             gap
         }
     }
+}
+
+/// `entries` with what a walk reads of each loaded ahead of it: blocks 20 entries ahead,
+/// heap values' boxes 12, their tables (a list's nodes) 4, those tables' first nodes 2.
+pub fn loaded_ahead<B: std::borrow::Borrow<Obj>>(entries: impl Iterator<Item = B>) -> impl Iterator<Item = B> {
+    use crate::util::mem::touched_ahead;
+    let boxes = touched_ahead(entries, 16, |o| o.borrow().prefetch(), |o| o.borrow().prefetch_value());
+    touched_ahead(
+        boxes,
+        4,
+        |o| o.borrow().prefetch_table(),
+        |o| o.borrow().prefetch_heads(),
+    )
 }
 
 impl Drop for Obj {

@@ -561,6 +561,18 @@ impl<T: DashKey> DashTable<T> {
         std::mem::replace(self, fresh)
     }
 
+    /// Every entry, moved out (in `iter`'s order).
+    pub fn into_entries(self) -> impl Iterator<Item = T> {
+        self.segs.into_iter().flat_map(|s| {
+            let Segment { buckets, stash, .. } = *s;
+            buckets
+                .into_vec()
+                .into_iter()
+                .flat_map(|b| b.slots.into_iter().flatten())
+                .chain(stash)
+        })
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.segs.iter().flat_map(|s| {
             s.buckets
@@ -816,5 +828,17 @@ mod tests {
         let old = t.take();
         assert_eq!(old.len(), 1);
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn into_entries_moves_out_every_entry_in_walk_order() {
+        let mut t = DashTable::new();
+        for i in 0..20_000 {
+            t.insert(E(k(i), i));
+        }
+        let walked: Vec<u32> = t.iter().map(|e| e.1).collect();
+        let moved: Vec<u32> = t.into_entries().map(|e| e.1).collect();
+        assert_eq!(moved.len(), 20_000);
+        assert_eq!(moved, walked);
     }
 }

@@ -757,6 +757,14 @@ impl fmt::Debug for QuickList {
 }
 
 impl QuickList {
+    /// Starts loading its first nodes' headers (ahead of a walk or a drop).
+    #[inline]
+    pub fn prefetch_nodes(&self) {
+        if let Some(n) = self.nodes.as_slices().0.first() {
+            crate::util::mem::prefetch(n);
+        }
+    }
+
     /// An empty list; `fill` is `list-max-listpack-size`.
     pub fn new(fill: i32) -> Self {
         Self::with_depth(fill, 0)
