@@ -40,17 +40,39 @@ pub fn type_of(o: &Obj) -> u8 {
     }
 }
 
-/// A score as a listpack zset stores it. Redis compat: util.c d2string.
-fn score_text(v: f64) -> Vec<u8> {
-    let mut b = Vec::with_capacity(24);
+/// The whole number a score is written as in a listpack zset, if it is one. Redis compat:
+/// util.c d2string.
+fn score_int(v: f64) -> Option<i64> {
+    let whole = v.is_finite() && v > -(i64::MAX as f64) / 2.0 && v < (i64::MAX as f64) / 2.0 && v == (v as i64) as f64;
+    (whole && v != 0.0).then_some(v as i64)
+}
+
+/// Appends a score's text as a listpack zset stores it. Redis compat: util.c d2string.
+fn score_text(v: f64, b: &mut Vec<u8>) {
     if v == 0.0 {
         b.extend_from_slice(if v.is_sign_negative() { b"-0" } else { b"0" });
-    } else if v.is_finite() && v > -(i64::MAX as f64) / 2.0 && v < (i64::MAX as f64) / 2.0 && v == (v as i64) as f64 {
-        num::fmt_i64(v as i64, &mut b);
+    } else if let Some(i) = score_int(v) {
+        num::fmt_i64(i, b);
     } else {
-        num::fmt_f64(v, &mut b);
+        num::fmt_f64(v, b);
     }
-    b
+}
+
+/// Appends a packed zset's pairs to `lp` (a whole score straight as the integer its text
+/// would be stored as).
+fn push_zset_pairs<'a>(lp: &mut LpWriter, pairs: impl Iterator<Item = (&'a [u8], f64)>) {
+    let mut text = Vec::with_capacity(32);
+    for (m, s) in pairs {
+        lp.push(m);
+        match score_int(s) {
+            Some(i) => lp.push_int(i),
+            None => {
+                text.clear();
+                score_text(s, &mut text);
+                lp.push(&text);
+            }
+        }
+    }
 }
 
 /// Writes the value of `o` (without the type byte).
@@ -88,14 +110,12 @@ pub fn write_value(w: &mut Writer, o: &Obj) {
         }
         ValueRef::Stream(s) => super::stream::write(w, s),
         ValueRef::ZSet(z) => match z {
-            ZSetRef::Lp(_) => {
-                let mut lp = LpWriter::new();
-                for (m, s) in z.iter_from(0) {
-                    lp.push(m);
-                    lp.push(&score_text(s));
-                }
-                w.string(&lp.finish());
-            }
+            ZSetRef::Lp(_) => LP_SCRATCH.with_borrow_mut(|lp| {
+                lp.clear();
+                push_zset_pairs(lp, z.iter_from(0));
+                w.string(lp.finished());
+                lp.trim(SCRATCH_BYTES);
+            }),
             ZSetRef::Full(_) => {
                 // Highest first, like Redis: loading then inserts at the skiplist head.
                 w.len(z.len() as u64);
@@ -1162,10 +1182,35 @@ mod tests {
 
     #[test]
     fn scores_print_like_d2string() {
-        assert_eq!(score_text(1.0), b"1");
-        assert_eq!(score_text(-0.0), b"-0");
-        assert_eq!(score_text(1.5), b"1.5");
-        assert_eq!(score_text(f64::NEG_INFINITY), b"-inf");
-        assert_eq!(score_text(1e300), b"1.0000000000000001e+300");
+        let text = |v| {
+            let mut b = Vec::new();
+            score_text(v, &mut b);
+            b
+        };
+        assert_eq!(text(1.0), b"1");
+        assert_eq!(text(-0.0), b"-0");
+        assert_eq!(text(1.5), b"1.5");
+        assert_eq!(text(f64::NEG_INFINITY), b"-inf");
+        assert_eq!(text(1e300), b"1.0000000000000001e+300");
+        // Whole scores go in as the integers their text would be parsed back to.
+        for v in [
+            1.0,
+            -7.0,
+            0.0,
+            -0.0,
+            1.5,
+            4e18,
+            5e18,
+            -5e18,
+            1e300,
+            f64::INFINITY,
+            123456789.0,
+        ] {
+            let (mut direct, mut parsed) = (LpWriter::new(), LpWriter::new());
+            push_zset_pairs(&mut direct, [(&b"m"[..], v)].into_iter());
+            parsed.push(b"m");
+            parsed.push(&text(v));
+            assert_eq!(direct.finish(), parsed.finish(), "{v}");
+        }
     }
 }
