@@ -24,15 +24,16 @@ use set::SetRef;
 pub use value::{Limits, Value, ValueRef};
 
 /// A key with a TTL: absolute unix time in milliseconds.
-/// A db's entries after a flush, freed when this is dropped (here or on the background
-/// thread) in table order, each entry's block and value loaded a few entries ahead: a
-/// plain drop waits on every one in turn. (The TTL table is freed at the flush: its
-/// entries' blocks are freed without being read.)
-pub struct Flushed(DashTable<Obj>);
+/// A db's tables after a flush, freed when this is dropped (here or on the background
+/// thread): the entries in table order, each entry's block and value loaded a few
+/// entries ahead (a plain drop waits on every one in turn), then the TTL table (whose
+/// entries' blocks are freed without being read).
+pub struct Flushed(DashTable<Obj>, DashTable<ExpireEntry>);
 
 impl Drop for Flushed {
     fn drop(&mut self) {
         obj::loaded_ahead(std::mem::take(&mut self.0).into_entries()).for_each(drop);
+        drop(std::mem::take(&mut self.1));
     }
 }
 
@@ -656,9 +657,9 @@ impl Db {
         self.avg_ttl = 0;
         self.slot_index = None;
         if self.snap_retire() {
-            return Flushed(Default::default());
+            return Flushed(Default::default(), Default::default());
         }
-        Flushed(self.keys.take())
+        Flushed(self.keys.take(), self.expires.take())
     }
 
     /// Swaps contents with another db (SWAPDB); ids stay. Running snapshots go with
@@ -771,6 +772,26 @@ mod tests {
         assert_eq!(db.keys_in_slot_count(slot, 4000), 998);
         db.flush();
         assert_eq!(db.keys_in_slot_count(slot, 4000), 0);
+    }
+
+    #[test]
+    fn a_flush_empties_both_tables_and_hands_over_every_entry() {
+        let mut db = Db::new(0);
+        for i in 0..5000 {
+            let k = format!("k{i}");
+            db.add(Obj::new_str(k.as_bytes(), b"v"), 0);
+            if i % 2 == 0 {
+                db.set_expire(k.as_bytes(), 10_000);
+            }
+        }
+        let old = db.flush();
+        assert_eq!((old.0.len(), old.1.len()), (5000, 2500));
+        assert_eq!((db.len(), db.expires_len()), (0, 0));
+        // A key made again after the flush has no TTL of its old self.
+        db.add(Obj::new_str(b"k0", b"v"), 0);
+        assert_eq!(db.get_expire(b"k0"), None);
+        drop(old);
+        assert_eq!(db.len(), 1);
     }
 
     #[test]
