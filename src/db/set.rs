@@ -26,6 +26,11 @@ impl Member {
         Member(b.into())
     }
 
+    /// A member taking over `b`'s block.
+    pub fn from_vec(b: Vec<u8>) -> Self {
+        Member(b.into_boxed_slice())
+    }
+
     pub fn bytes(&self) -> &[u8] {
         &self.0
     }
@@ -81,7 +86,7 @@ pub fn set_from<'m>(key: &[u8], members: impl IntoIterator<Item = &'m [u8]>, lim
 }
 
 /// The intset size limit in effect. Redis compat: t_set.c setTypeAdd caps it at 2^30.
-fn intset_max(lim: &Limits) -> usize {
+pub fn intset_max(lim: &Limits) -> usize {
     lim.set_intset_entries.min(1 << 30)
 }
 

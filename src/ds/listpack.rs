@@ -145,7 +145,17 @@ pub struct LpIter<'a> {
     off: usize,
 }
 
-impl LpIter<'_> {
+impl<'a> LpIter<'a> {
+    /// The next entry and the buffer from its start on (more bytes follow it there, which
+    /// a writer may copy in one fixed-size move).
+    #[inline]
+    pub fn next_with_tail(&mut self) -> Option<(&'a [u8], &'a [u8])> {
+        let (s, e) = entry_at(self.buf, self.off)?;
+        self.off = e;
+        let tail = self.buf.get(s..)?;
+        Some((tail.get(..e - s)?, tail))
+    }
+
     /// Byte offset of the next entry.
     pub fn offset(&self) -> usize {
         self.off

@@ -468,6 +468,7 @@ pub fn intset_decode(b: &[u8]) -> Option<Vec<i64>> {
 }
 
 /// Encodes ascending distinct integers as a Redis intset of width `w` (2, 4 or 8).
+#[cfg(test)]
 pub fn intset_encode(w: usize, vals: impl ExactSizeIterator<Item = i64>) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 + w * vals.len());
     out.extend_from_slice(&(w as u32).to_le_bytes());

@@ -9,7 +9,7 @@ use super::blob::{self, Elem, LpWriter};
 use super::prim::{self, Reader, Writer};
 use super::{ty, RdbError};
 use crate::db::hash::{HashRef, Pair};
-use crate::db::set::{set_from, Member};
+use crate::db::set::{as_int, intset_max, set_from, Member};
 use crate::db::zset::{cmp_elem, zset_from_sorted, ZSetRef};
 use crate::db::{Enc, Limits, Obj, Value, ValueRef};
 use crate::ds::dict::Dict;
@@ -82,8 +82,12 @@ pub fn write_value(w: &mut Writer, o: &Obj) {
         ValueRef::List(l) => write_list(w, l),
         ValueRef::Set(s) => match s {
             crate::db::set::SetRef::Int(is) => {
-                let width = is.width();
-                w.string(&blob::intset_encode(width, is.iter().collect::<Vec<_>>().into_iter()));
+                // Redis's layout but for the width, which is a u32 there.
+                let b = is.as_bytes();
+                let mut out = Vec::with_capacity(b.len() + 3);
+                out.extend_from_slice(&(is.width() as u32).to_le_bytes());
+                out.extend_from_slice(b.get(1..).unwrap_or_default());
+                w.string(&out);
             }
             crate::db::set::SetRef::Dict(d) => {
                 w.len(d.len() as u64);
@@ -92,20 +96,20 @@ pub fn write_value(w: &mut Writer, o: &Obj) {
                 }
             }
         },
+        ValueRef::Hash(HashRef::Lp(l)) => LP_SCRATCH.with_borrow_mut(|lp| {
+            lp.clear();
+            let mut it = l.iter();
+            while let Some((e, tail)) = it.next_with_tail() {
+                lp.push_within(e, tail);
+            }
+            w.string(lp.finished());
+            lp.trim(SCRATCH_BYTES);
+        }),
         ValueRef::Hash(h) => {
-            if h.is_packed() {
-                let mut lp = LpWriter::new();
-                for (f, v) in h.iter() {
-                    lp.push(f);
-                    lp.push(v);
-                }
-                w.string(&lp.finish());
-            } else {
-                w.len(h.len() as u64);
-                for (f, v) in h.iter() {
-                    w.string(f);
-                    w.string(v);
-                }
+            w.len(h.len() as u64);
+            for (f, v) in h.iter() {
+                w.string(f);
+                w.string(v);
             }
         }
         ValueRef::Stream(s) => super::stream::write(w, s),
@@ -455,11 +459,23 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
             for _ in 0..n {
                 members.push(r.string()?);
             }
-            let o = set_from(key, members.iter().map(|m| m.as_slice()), lim);
-            if o.set().map(|s| s.len()) != Some(n) {
-                return Err(RdbError::corrupt("Duplicate set members detected"));
+            let dup = || RdbError::corrupt("Duplicate set members detected");
+            if n <= intset_max(lim) && members.iter().all(|m| as_int(m).is_some()) {
+                let o = set_from(key, members.iter().map(|m| m.as_slice()), lim);
+                if o.set().map(|s| s.len()) != Some(n) {
+                    return Err(dup());
+                }
+                o
+            } else {
+                // What adding them one by one would end with; the members' blocks are kept.
+                let mut d = Dict::with_capacity(n);
+                for m in members {
+                    if d.insert(Member::from_vec(m)).is_some() {
+                        return Err(dup());
+                    }
+                }
+                Obj::new_value(key, Value::Set(d))
             }
-            o
         }
         ty::SET_INTSET => {
             let data = r.string()?;
@@ -828,6 +844,34 @@ mod tests {
     }
 
     #[test]
+    fn packed_values_are_written_in_redis_layouts() {
+        let l = lim();
+        for vals in [
+            vec![-3i64, 7, 300],
+            vec![-70_000, 1, 70_000],
+            vec![i64::MIN, 0, 1 << 40],
+        ] {
+            let members: Vec<Vec<u8>> = vals.iter().map(|v| v.to_string().into_bytes()).collect();
+            let o = set_from(b"s", members.iter().map(|m| m.as_slice()), &l);
+            let ValueRef::Set(crate::db::set::SetRef::Int(is)) = o.value() else {
+                panic!("not an intset")
+            };
+            let (mut ours, mut want) = (Writer::new(false), Writer::new(false));
+            write_value(&mut ours, &o);
+            want.string(&blob::intset_encode(is.width(), vals.iter().copied()));
+            assert_eq!(ours.buf, want.buf, "{vals:?}");
+        }
+        let fields: [&[u8]; 6] = [b"f", b"12", b"a-much-longer-field-name", b"-5", b"", b"v"];
+        let o = hash_obj(b"h", &fields, true, ("", "")).unwrap();
+        let (mut ours, mut want) = (Writer::new(false), Writer::new(false));
+        write_value(&mut ours, &o);
+        let mut lp = LpWriter::new();
+        fields.iter().for_each(|f| lp.push(f));
+        want.string(&lp.finish());
+        assert_eq!(ours.buf, want.buf);
+    }
+
+    #[test]
     fn every_type_round_trips_through_a_file() {
         let db = sample_db();
         for compress in [false, true] {
@@ -1088,6 +1132,47 @@ mod tests {
             assert!(!has_duplicate(v.iter().map(|m| m.as_slice()), n), "{n}");
             v[n - 1] = v[n / 2 - 1].clone();
             assert!(has_duplicate(v.iter().map(|m| m.as_slice()), n), "{n}");
+        }
+    }
+
+    #[test]
+    fn saved_sets_load_in_the_encoding_adding_their_members_gives() {
+        let set_bytes = |members: &[&str]| {
+            let mut w = Writer::new(false);
+            w.len(members.len() as u64);
+            members.iter().for_each(|m| w.string(m.as_bytes()));
+            w.buf
+        };
+        let small = Limits {
+            set_intset_entries: 3,
+            ..lim()
+        };
+        for (members, l, enc) in [
+            (&["1", "2", "3"][..], &small, "intset"),
+            (&["1", "2", "3", "4"], &small, "hashtable"),
+            (&["1", "x", "3"], &small, "hashtable"),
+            (&["x", "1"], &small, "hashtable"),
+            (&["01", "2"], &small, "hashtable"),
+        ] {
+            let o = read_value(&mut Reader::new(&set_bytes(members)), ty::SET, b"s", l)
+                .unwrap()
+                .unwrap();
+            assert_eq!(o.encoding_name(), enc, "{members:?}");
+            let ValueRef::Set(s) = o.value() else {
+                panic!("not a set")
+            };
+            let mut got: Vec<Vec<u8>> = s.iter().map(|m| m.into_owned()).collect();
+            got.sort();
+            let mut want: Vec<Vec<u8>> = members.iter().map(|m| m.as_bytes().to_vec()).collect();
+            want.sort();
+            assert_eq!(got, want);
+        }
+        for members in [&["1", "2", "1"][..], &["a", "b", "a"], &["1", "a", "1"]] {
+            let e = read_value(&mut Reader::new(&set_bytes(members)), ty::SET, b"s", &small).err();
+            assert!(
+                e.is_some_and(|e| e.to_string().contains("Duplicate set members")),
+                "{members:?}"
+            );
         }
     }
 
