@@ -23,7 +23,6 @@ pub use obj::{Enc, Obj};
 use set::SetRef;
 pub use value::{Limits, Value, ValueRef};
 
-/// A key with a TTL: absolute unix time in milliseconds.
 /// A db's tables after a flush, freed when this is dropped (here or on the background
 /// thread): the entries in table order, each entry's block and value loaded a few
 /// entries ahead (a plain drop waits on every one in turn), then the TTL table (whose
@@ -37,6 +36,7 @@ impl Drop for Flushed {
     }
 }
 
+/// A key with a TTL: absolute unix time in milliseconds.
 pub struct ExpireEntry {
     key: Box<[u8]>,
     pub at: i64,
