@@ -59,7 +59,16 @@ fn push_literal(out: &mut [u8], op: &mut usize, lit: &mut usize, b: u8) {
 /// liblzf's own checks, which refuse some outputs that would just fit), and for inputs
 /// of 2 GB or more (liblzf takes 32-bit lengths).
 pub fn compress(inp: &[u8], out_len: usize) -> Option<Vec<u8>> {
-    let n = u32::try_from(inp.len()).ok().filter(|&n| n < 1 << 31)?;
+    let mut out = Vec::new();
+    compress_into(inp, out_len, &mut out).then_some(out)
+}
+
+/// `compress` into `out`, whose buffer is reused (what it held is replaced); false when
+/// the result does not fit (`out` then holds nothing of use).
+pub fn compress_into(inp: &[u8], out_len: usize, out: &mut Vec<u8>) -> bool {
+    let Some(n) = u32::try_from(inp.len()).ok().filter(|&n| n < 1 << 31) else {
+        return false;
+    };
     TABLE.with(|t| {
         let mut t = t.borrow_mut();
         let t = t.get_or_insert_with(|| Table {
@@ -74,8 +83,10 @@ pub fn compress(inp: &[u8], out_len: usize) -> Option<Vec<u8>> {
                 1
             }
         };
-        let slots: &mut [u32; HSIZE] = t.slots.as_mut_u32().try_into().ok()?;
-        compress_with(inp, out_len, slots, base)
+        let Ok(slots) = <&mut [u32; HSIZE]>::try_from(t.slots.as_mut_u32()) else {
+            return false;
+        };
+        compress_with(inp, out_len, slots, base, out)
     })
 }
 
@@ -148,13 +159,19 @@ fn enter_two(inp: &[u8], slots: &mut [u32; HSIZE], base: u32, end: usize) -> (us
     (ip, hval)
 }
 
-fn compress_with(inp: &[u8], out_len: usize, slots: &mut [u32; HSIZE], base: u32) -> Option<Vec<u8>> {
+/// Every byte of `out` before the final length is written, so a reused buffer is only
+/// grown (and zeroed) where it is too short.
+fn compress_with(inp: &[u8], out_len: usize, slots: &mut [u32; HSIZE], base: u32, out: &mut Vec<u8>) -> bool {
     let in_len = inp.len();
     if in_len == 0 || out_len == 0 {
-        return None;
+        return false;
     }
-    let mut out = vec![0u8; out_len + 4];
-    let o = out.as_mut_slice();
+    if out.len() < out_len + 4 {
+        out.resize(out_len + 4, 0);
+    }
+    let Some(o) = out.get_mut(..out_len + 4) else {
+        return false;
+    };
     let mut lit = 0usize;
     let mut op = 1usize; // the first run's length byte is at 0
     let mut ip = 0usize;
@@ -173,7 +190,7 @@ fn compress_with(inp: &[u8], out_len: usize, slots: &mut [u32; HSIZE], base: u32
             off < MAX_OFF && r > 0 && matches!(inp.get(r..r + 3), Some(&[x, y, z]) if z == c && x == b0 && y == b1);
         if !hit {
             if op >= out_len {
-                return None;
+                return false;
             }
             push_literal(o, &mut op, &mut lit, b0);
             ip += 1;
@@ -181,7 +198,7 @@ fn compress_with(inp: &[u8], out_len: usize, slots: &mut [u32; HSIZE], base: u32
         }
         let maxlen = (in_len - ip - 2).min(MAX_REF);
         if op + 3 + 1 >= out_len && op - usize::from(lit == 0) + 3 + 1 >= out_len {
-            return None;
+            return false;
         }
         put(o, op - lit - 1, (lit as u8).wrapping_sub(1));
         op -= usize::from(lit == 0);
@@ -216,7 +233,7 @@ fn compress_with(inp: &[u8], out_len: usize, slots: &mut [u32; HSIZE], base: u32
         (ip, hval) = enter_two(inp, slots, base, ip);
     }
     if op + 3 > out_len {
-        return None;
+        return false;
     }
     while let Some(&b) = inp.get(ip) {
         push_literal(o, &mut op, &mut lit, b);
@@ -225,7 +242,7 @@ fn compress_with(inp: &[u8], out_len: usize, slots: &mut [u32; HSIZE], base: u32
     put(o, op - lit - 1, (lit as u8).wrapping_sub(1));
     op -= usize::from(lit == 0);
     out.truncate(op);
-    Some(out)
+    true
 }
 
 #[cfg(test)]
@@ -322,6 +339,7 @@ mod tests {
         let a: &mut [u32; HSIZE] = a.as_mut_slice().try_into().unwrap();
         let b: &mut [u32; HSIZE] = b.as_mut_slice().try_into().unwrap();
         let mut base = 1u32;
+        let mut reused = Vec::new();
         for i in 0..100_000 {
             // Few symbols, or repeats of a short random phrase with changes: short and
             // long matches, runs, and literals of every length.
@@ -344,7 +362,7 @@ mod tests {
             };
             let out_len = rng.random_range(1..n + 40);
             assert_eq!(
-                compress_with(&s, out_len, a, base),
+                compress_with(&s, out_len, a, base, &mut reused).then(|| reused.clone()),
                 reference(&s, out_len, b, base),
                 "{s:?} {out_len}"
             );

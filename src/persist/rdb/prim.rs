@@ -20,7 +20,12 @@ pub struct Writer {
     /// their (offset, length) recorded here; `encode_deferred` finishes them later, so
     /// the LZF work can run on another thread.
     pub deferred: Option<Vec<(usize, usize)>>,
+    /// Where strings are compressed before they are appended (reused).
+    lzf: Vec<u8>,
 }
+
+/// Room `Writer::lzf` keeps between strings.
+const LZF_KEPT: usize = 64 << 10;
 
 /// The bytes of length `n` as `Writer::len` writes them, and how many there are.
 pub fn len_bytes(n: u64) -> ([u8; 9], usize) {
@@ -50,6 +55,7 @@ impl Writer {
             buf: Vec::new(),
             compress,
             deferred: None,
+            lzf: Vec::new(),
         }
     }
 
@@ -59,6 +65,7 @@ impl Writer {
             buf: Vec::new(),
             compress,
             deferred: Some(Vec::new()),
+            lzf: Vec::new(),
         }
     }
 
@@ -125,11 +132,14 @@ impl Writer {
                 return;
             }
             // Worth it only when it saves at least 4 bytes (rdbSaveLzfStringObject).
-            if let Some(c) = crate::util::lzf::compress(s, s.len() - 4) {
+            if crate::util::lzf::compress_into(s, s.len() - 4, &mut self.lzf) {
                 self.buf.push(0xC0 | ENC_LZF);
-                self.len(c.len() as u64);
+                self.len(self.lzf.len() as u64);
                 self.len(s.len() as u64);
-                self.buf.extend_from_slice(&c);
+                self.buf.extend_from_slice(&self.lzf);
+                if self.lzf.capacity() > LZF_KEPT {
+                    self.lzf = Vec::new();
+                }
                 return;
             }
         }
