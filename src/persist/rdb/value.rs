@@ -96,14 +96,11 @@ pub fn write_value(w: &mut Writer, o: &Obj) {
                 }
             }
         },
-        ValueRef::Hash(HashRef::Lp(l)) => LP_SCRATCH.with_borrow_mut(|lp| {
-            lp.clear();
+        ValueRef::Hash(HashRef::Lp(l)) => write_listpack(w, |lp| {
             let mut it = l.iter();
             while let Some((e, tail)) = it.next_with_tail() {
                 lp.push_within(e, tail);
             }
-            w.string(lp.finished());
-            lp.trim(SCRATCH_BYTES);
         }),
         ValueRef::Hash(h) => {
             w.len(h.len() as u64);
@@ -114,12 +111,7 @@ pub fn write_value(w: &mut Writer, o: &Obj) {
         }
         ValueRef::Stream(s) => super::stream::write(w, s),
         ValueRef::ZSet(z) => match z {
-            ZSetRef::Lp(_) => LP_SCRATCH.with_borrow_mut(|lp| {
-                lp.clear();
-                push_zset_pairs(lp, z.iter_from(0));
-                w.string(lp.finished());
-                lp.trim(SCRATCH_BYTES);
-            }),
+            ZSetRef::Lp(_) => write_listpack(w, |lp| push_zset_pairs(lp, z.iter_from(0))),
             ZSetRef::Full(_) => {
                 // Highest first, like Redis: loading then inserts at the skiplist head.
                 w.len(z.len() as u64);
@@ -312,15 +304,19 @@ fn write_node<'a>(w: &mut Writer, plain: bool, elems: impl Iterator<Item = std::
             w.string(&e);
         }
     } else {
-        LP_SCRATCH.with_borrow_mut(|lp| {
-            lp.clear();
-            for e in elems {
-                lp.push(&e);
-            }
-            write_packed(w, lp);
-            lp.trim(SCRATCH_BYTES);
-        });
+        w.len(CONTAINER_PACKED);
+        write_listpack(w, |lp| elems.for_each(|e| lp.push(&e)));
     }
+}
+
+/// Writes the listpack `fill` builds, as one string, building it in `LP_SCRATCH`.
+fn write_listpack(w: &mut Writer, fill: impl FnOnce(&mut LpWriter)) {
+    LP_SCRATCH.with_borrow_mut(|lp| {
+        lp.clear();
+        fill(lp);
+        w.string(lp.finished());
+        lp.trim(SCRATCH_BYTES);
+    });
 }
 
 /// A packed node holding the listpack `lp`, which is then emptied for the next one.
