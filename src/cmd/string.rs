@@ -529,11 +529,13 @@ fn setrange(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn lcs(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    let sa = ctx.read_key(a.at(1)).map(|o| o.as_str().map(|s| s.to_vec()));
-    let sb = ctx.read_key(a.at(2)).map(|o| o.as_str().map(|s| s.to_vec()));
-    let (Some(x), Some(y)) = (sa.unwrap_or(Some(Vec::new())), sb.unwrap_or(Some(Vec::new()))) else {
+    // Both keys are looked up and their types checked before the options are read
+    // (Redis compat: t_string.c lcsCommand); their values are read where they lie.
+    let found_a = ctx.read_key(a.at(1)).map(|o| o.as_str().is_some());
+    let found_b = ctx.read_key(a.at(2)).map(|o| o.as_str().is_some());
+    if found_a == Some(false) || found_b == Some(false) {
         return Err(CmdError::new("ERR The specified keys must contain string values"));
-    };
+    }
     let (mut getlen, mut getidx, mut withlen, mut minlen) = (false, false, false, 0i64);
     let mut j = 3;
     while j < a.len() {
@@ -556,9 +558,20 @@ fn lcs(ctx: &mut Ctx, a: &Args) -> CmdResult {
             "ERR If you want both the length and indexes, please just use IDX.",
         ));
     }
+    let max = ctx.srv.cfg.proto_max_bulk_len as u64;
+    let db = ctx.srv.dbs.get(ctx.db);
+    let value = |found: Option<bool>, key: &[u8]| match found {
+        Some(true) => db
+            .and_then(|d| d.iter_key(key))
+            .and_then(|o| o.as_str())
+            .unwrap_or_default(),
+        _ => &[],
+    };
+    let (x, y) = (value(found_a, a.at(1)), value(found_b, a.at(2)));
+    let out = &mut *ctx.out;
     let (al, bl) = (x.len(), y.len());
     let cells = (al as u64 + 1) * (bl as u64 + 1);
-    if cells.saturating_mul(4) > ctx.srv.cfg.proto_max_bulk_len as u64 {
+    if cells.saturating_mul(4) > max {
         return Err(CmdError::new(
             "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
         ));
@@ -582,7 +595,7 @@ fn lcs(ctx: &mut Ctx, a: &Args) -> CmdResult {
     }
     let total = t[al * w + bl];
     if getlen {
-        ctx.out.int(total as i64);
+        out.int(total as i64);
         return Ok(());
     }
     // Walk back from the end, collecting the string and the matching ranges.
@@ -634,28 +647,28 @@ fn lcs(ctx: &mut Ctx, a: &Args) -> CmdResult {
         }
     }
     if !getidx {
-        ctx.out.bulk(&result);
+        out.bulk(&result);
         return Ok(());
     }
-    ctx.out.map(2);
-    ctx.out.bulk(b"matches");
+    out.map(2);
+    out.bulk(b"matches");
     // Redis compat: t_string.c lcsCommand writes a deferred length.
-    ctx.out.mark_deferred();
-    ctx.out.array(ranges.len());
+    out.mark_deferred();
+    out.array(ranges.len());
     for r in &ranges {
-        ctx.out.array(if withlen { 3 } else { 2 });
-        ctx.out.array(2);
-        ctx.out.int(r[0]);
-        ctx.out.int(r[1]);
-        ctx.out.array(2);
-        ctx.out.int(r[2]);
-        ctx.out.int(r[3]);
+        out.array(if withlen { 3 } else { 2 });
+        out.array(2);
+        out.int(r[0]);
+        out.int(r[1]);
+        out.array(2);
+        out.int(r[2]);
+        out.int(r[3]);
         if withlen {
-            ctx.out.int(r[4]);
+            out.int(r[4]);
         }
     }
-    ctx.out.bulk(b"len");
-    ctx.out.int(total as i64);
+    out.bulk(b"len");
+    out.int(total as i64);
     Ok(())
 }
 
