@@ -813,9 +813,21 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             ));
         }
         "htstats-key" if a.len() == 3 => {
-            let Some(o) = ctx.db().peek(a.at(2), now) else {
+            let lim = ctx.limits();
+            // Looked up for writing without touching it, as debug.c's dictFind.
+            let Some(lru) = ctx.db().peek(a.at(2), now).map(|o| o.lru()) else {
                 return Err(error::NO_SUCH_KEY);
             };
+            let Some(o) = ctx.db().get_mut(a.at(2), now) else {
+                return Err(error::NO_SUCH_KEY);
+            };
+            o.set_lru(lru);
+            // A packed set of strings is reported as a hash table: it becomes one here.
+            if o.enc() == crate::db::Enc::SetLp {
+                if let Some(mut s) = o.set_mut(&lim) {
+                    s.convert();
+                }
+            }
             let stats = match o.heap() {
                 Some(crate::db::Value::Hash(d)) => d.stats(),
                 Some(crate::db::Value::Set(d)) => d.stats(),

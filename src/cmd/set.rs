@@ -371,8 +371,17 @@ fn srandmember_count(ctx: &mut Ctx, a: &Args) -> CmdResult {
     // CASE 1: repeats allowed (or a single pick).
     if !uniq || count == 1 {
         out.array(count as usize);
+        // A packed set's members are found by walking it: walk it once.
+        let packed: Vec<Cow<[u8]>> = match s {
+            SetRef::Lp(_) => s.iter().collect(),
+            _ => Vec::new(),
+        };
         for i in 0..count {
-            if let Some(m) = s.random(rng) {
+            let pick = match packed.len() {
+                0 => s.random(rng),
+                n => packed.get(rng.random_range(0..n)).cloned(),
+            };
+            if let Some(m) = pick {
                 out.bulk(&m);
             }
             // Past the output limit the client is dropped after this command (see
@@ -468,7 +477,7 @@ fn reply_set(out: &mut ReplyBuf, s: Option<SetRef>) {
                 out.bulk(num::i64_digits(v, &mut buf));
             }
         }
-        SetRef::Dict(_) => {
+        SetRef::Lp(_) | SetRef::Dict(_) => {
             for m in s.iter() {
                 out.bulk(&m);
             }
@@ -767,6 +776,9 @@ fn scan_value<'v>(v: ValueRef<'v>, cursor: u64, count: usize, pat: Option<&[u8]>
                     items.push(Cow::Owned(m));
                 }
             }
+        }
+        ValueRef::Set(SetRef::Lp(l)) => {
+            items.extend(l.iter().filter(|m| keep(m)).map(Cow::Borrowed));
         }
         ValueRef::Set(SetRef::Dict(d)) => {
             next = scan_dict(d, cursor, count, |m| {

@@ -36,6 +36,9 @@ pub enum Enc {
     IntSet = 5,
     /// Inline string longer than `embstr` (reported as `raw`).
     RawInline = 6,
+    /// Inline listpack of a small set with a member that is not an integer (reported as
+    /// `hashtable`, the only encoding Redis 7.0 has for such a set).
+    SetLp = 7,
 }
 
 impl Enc {
@@ -175,6 +178,7 @@ impl Obj {
             4 => Enc::ZsetLp,
             5 => Enc::IntSet,
             6 => Enc::RawInline,
+            7 => Enc::SetLp,
             _ => Enc::Heap,
         }
     }
@@ -262,6 +266,7 @@ impl Obj {
             Enc::HashLp => ValueRef::Hash(super::hash::HashRef::Lp(LpRef::new(self.payload()))),
             Enc::ZsetLp => ValueRef::ZSet(super::zset::ZSetRef::Lp(LpRef::new(self.payload()))),
             Enc::IntSet => ValueRef::Set(super::set::SetRef::Int(IntSetRef::new(self.payload()))),
+            Enc::SetLp => ValueRef::Set(super::set::SetRef::Lp(LpRef::new(self.payload()))),
         }
     }
 
@@ -394,9 +399,9 @@ impl Obj {
     }
 
     /// Edit access, where it lies, to the payload of a packed collection of encoding `enc`
-    /// (`HashLp`, `ZsetLp` or `IntSet`); None when the entry has another encoding.
+    /// (`HashLp`, `ZsetLp`, `IntSet` or `SetLp`); None when the entry has another encoding.
     pub fn packed_mut(&mut self, enc: Enc) -> Option<PackedMut<'_>> {
-        let packed = matches!(enc, Enc::HashLp | Enc::ZsetLp | Enc::IntSet);
+        let packed = matches!(enc, Enc::HashLp | Enc::ZsetLp | Enc::IntSet | Enc::SetLp);
         (packed && self.enc() == enc).then_some(PackedMut(self))
     }
 
@@ -532,6 +537,7 @@ impl Obj {
             Enc::RawInline => "raw",
             Enc::HashLp | Enc::ZsetLp => "listpack",
             Enc::IntSet => "intset",
+            Enc::SetLp => "hashtable",
             Enc::Heap => self.heap().map(|v| v.encoding_name()).unwrap_or("raw"),
         }
     }

@@ -1,7 +1,10 @@
 //! Set values: integer-only small sets are an intset packed in the keyspace entry
-//! (`intset`), others a `Dict` of members (`hashtable`). `SetMut` edits the intset where it
-//! lies in the entry, converting once a member is not a canonical integer or the intset
-//! limit is passed (never back). Redis compat: t_set.c.
+//! (`intset`), other small sets a listpack of their members packed there too, larger ones
+//! a `Dict` of members. Redis 7.0 keeps every set of strings in a hash table, so the
+//! packed ones are reported as `hashtable` too: they are what Redis 7.2 calls `listpack`
+//! sets, with its default limits. `SetMut` edits the packed forms where they lie in the
+//! entry, converting once a member is not a canonical integer (intset), or a limit is
+//! passed (never back). Redis compat: t_set.c.
 use std::borrow::Cow;
 
 use rand::Rng;
@@ -11,7 +14,40 @@ use super::value::{Limits, Value, ValueRef};
 use crate::ds::dash::DashKey;
 use crate::ds::dict::Dict;
 use crate::ds::intset::{IntSet, IntSetRef};
+use crate::ds::listpack::{Lp, LpRef};
 use crate::util::num;
+
+/// The most members a packed set of strings holds (Redis 7.2's default
+/// `set-max-listpack-entries`).
+pub const PACKED_MAX_ENTRIES: usize = 128;
+/// The longest member a packed set of strings holds (Redis 7.2's default
+/// `set-max-listpack-value`).
+pub const PACKED_MAX_VALUE: usize = 64;
+
+/// Whether `n` members, none longer than `longest` bytes, make a packed set.
+#[inline]
+pub fn packs(n: usize, longest: usize) -> bool {
+    n <= PACKED_MAX_ENTRIES && longest <= PACKED_MAX_VALUE
+}
+
+/// A packed set of `members`, which must be distinct and fit (`packs`).
+pub fn packed_set(key: &[u8], members: &[&[u8]]) -> Obj {
+    Lp::with_encoded(members, |lp| Obj::new_inline(key, lp, Enc::SetLp))
+}
+
+/// The listpack of a packed set of the integers `vals` (distinct), handed to `f`.
+pub fn with_packed_ints<R>(vals: &[i64], f: impl FnOnce(&[u8]) -> R) -> R {
+    let digits: Vec<Vec<u8>> = vals
+        .iter()
+        .map(|&v| {
+            let mut b = Vec::with_capacity(20);
+            num::fmt_i64(v, &mut b);
+            b
+        })
+        .collect();
+    let members: Vec<&[u8]> = digits.iter().map(|b| b.as_slice()).collect();
+    Lp::with_encoded(&members, f)
+}
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Member(Box<[u8]>);
@@ -72,9 +108,9 @@ pub fn new_intset(key: &[u8]) -> Obj {
     Obj::new_inline(key, IntSet::new().as_bytes(), Enc::IntSet)
 }
 
-/// A set holding `members`, in the encoding Redis would end up with after adding them
-/// one by one to an empty intset: intset while every member is an integer and within
-/// the limit, else hashtable.
+/// A set holding `members`, in the encoding adding them one by one to an empty intset
+/// ends with: intset while every member is an integer and within the limit, else packed
+/// while they fit, else a dict.
 pub fn set_from<'m>(key: &[u8], members: impl IntoIterator<Item = &'m [u8]>, lim: &Limits) -> Obj {
     let mut o = new_intset(key);
     if let Some(mut s) = o.set_mut(lim) {
@@ -94,6 +130,8 @@ pub fn intset_max(lim: &Limits) -> usize {
 pub fn new_set(key: &[u8], first: &[u8], lim: &Limits) -> Obj {
     if as_int(first).is_some() && lim.set_intset_entries > 0 {
         Obj::new_inline(key, IntSet::new().as_bytes(), Enc::IntSet)
+    } else if packs(1, first.len()) {
+        Obj::new_inline(key, Lp::new().as_bytes(), Enc::SetLp)
     } else {
         Obj::new_value(key, Value::Set(Dict::new()))
     }
@@ -102,6 +140,8 @@ pub fn new_set(key: &[u8], first: &[u8], lim: &Limits) -> Obj {
 #[derive(Clone, Copy)]
 pub enum SetRef<'a> {
     Int(IntSetRef<'a>),
+    /// Members in the order they were added.
+    Lp(LpRef<'a>),
     Dict(&'a Dict<Member>),
 }
 
@@ -114,6 +154,7 @@ impl<'a> SetRef<'a> {
     pub fn len(&self) -> usize {
         match self {
             SetRef::Int(s) => s.len(),
+            SetRef::Lp(l) => l.len(),
             SetRef::Dict(d) => d.len(),
         }
     }
@@ -125,6 +166,7 @@ impl<'a> SetRef<'a> {
     pub fn contains(&self, m: &[u8]) -> bool {
         match self {
             SetRef::Int(s) => as_int(m).is_some_and(|v| s.contains(v)),
+            SetRef::Lp(l) => l.find_offset(m, 1).is_some(),
             SetRef::Dict(d) => d.contains(m),
         }
     }
@@ -135,6 +177,7 @@ impl<'a> SetRef<'a> {
                 let v: Vec<i64> = s.iter().collect();
                 Box::new(v.into_iter().map(int_bytes))
             }
+            SetRef::Lp(l) => Box::new(l.iter().map(Cow::Borrowed)),
             SetRef::Dict(d) => Box::new(d.iter().map(|m| Cow::Borrowed(m.bytes()))),
         }
     }
@@ -142,12 +185,24 @@ impl<'a> SetRef<'a> {
     pub fn random<R: Rng>(&self, rng: &mut R) -> Option<Cow<'a, [u8]>> {
         match *self {
             SetRef::Int(s) => s.random(rng).map(int_bytes),
+            SetRef::Lp(l) => {
+                let n = l.len();
+                (n > 0)
+                    .then(|| l.get(rng.random_range(0..n)))
+                    .flatten()
+                    .map(Cow::Borrowed)
+            }
             SetRef::Dict(d) => d.fair_random(rng).map(|m| Cow::Borrowed(m.bytes())),
         }
     }
 
     pub fn is_intset(&self) -> bool {
         matches!(self, SetRef::Int(_))
+    }
+
+    /// Whether it is held in the entry (an intset or a packed set of strings).
+    pub fn is_packed(&self) -> bool {
+        !matches!(self, SetRef::Dict(_))
     }
 }
 
@@ -160,7 +215,7 @@ impl Obj {
     /// Edit access to a set entry; None if the entry is not a set.
     pub fn set_mut(&mut self, lim: &Limits) -> Option<SetMut<'_>> {
         match self.enc() {
-            Enc::IntSet => {}
+            Enc::IntSet | Enc::SetLp => {}
             Enc::Heap if matches!(self.heap(), Some(Value::Set(_))) => {}
             _ => return None,
         }
@@ -183,9 +238,14 @@ impl SetMut<'_> {
         }
     }
 
-    /// The intset, edited in place; None once the set is a dict.
+    /// The intset, edited in place; None once the set is not one.
     fn ints(&mut self) -> Option<IntSet<PackedMut<'_>>> {
         self.obj.packed_mut(Enc::IntSet).map(IntSet::in_place)
+    }
+
+    /// The packed set of strings, edited in place; None when the set is not one.
+    fn packed(&mut self) -> Option<Lp<PackedMut<'_>>> {
+        self.obj.packed_mut(Enc::SetLp).map(Lp::in_place)
     }
 
     pub fn view(&self) -> Option<SetRef<'_>> {
@@ -206,15 +266,42 @@ impl SetMut<'_> {
 
     /// Converts to the dict encoding. Redis compat: t_set.c setTypeConvert.
     pub fn convert(&mut self) {
+        let d = match self.view() {
+            Some(SetRef::Int(ints)) => {
+                // Presized like Redis's dictExpand in setTypeConvert: no rehash while
+                // filling.
+                let mut d = Dict::with_capacity(ints.len());
+                let mut digits = Vec::with_capacity(20);
+                for v in ints.iter() {
+                    digits.clear();
+                    num::fmt_i64(v, &mut digits);
+                    d.insert_new(Member::new(&digits));
+                }
+                d
+            }
+            Some(SetRef::Lp(l)) => {
+                let mut d = Dict::with_capacity(l.len());
+                for m in l.iter() {
+                    d.insert_new(Member::new(m));
+                }
+                d
+            }
+            _ => return,
+        };
+        self.obj.set_heap(Value::Set(d));
+    }
+
+    /// Leaves the intset for a set of `n` members, the longest `longest` bytes: packed
+    /// when they fit, else the dict.
+    fn convert_ints(&mut self, n: usize, longest: usize) {
         let Some(SetRef::Int(ints)) = self.view() else {
             return;
         };
-        // Presized like Redis's dictExpand in setTypeConvert: no rehash while filling.
-        let mut d = Dict::with_capacity(ints.len());
-        for v in ints.iter() {
-            d.insert_new(Member::new(v.to_string().as_bytes()));
+        if !packs(n, longest) {
+            return self.convert();
         }
-        self.obj.set_heap(Value::Set(d));
+        let vals: Vec<i64> = ints.iter().collect();
+        with_packed_ints(&vals, |lp| self.obj.set_packed(Enc::SetLp, lp));
     }
 
     /// Adds a member; true when it is new.
@@ -226,13 +313,27 @@ impl SetMut<'_> {
                     if !ints.insert(v) {
                         return false;
                     }
-                    if ints.len() > max {
-                        self.convert();
+                    let n = ints.len();
+                    if n > max {
+                        self.convert_ints(n, 20);
                     }
                     return true;
                 }
-                None => self.convert(),
+                None => {
+                    let n = ints.len() + 1;
+                    self.convert_ints(n, m.len().max(20));
+                }
             }
+        }
+        if let Some(mut lp) = self.packed() {
+            if lp.view().find_offset(m, 1).is_some() {
+                return false;
+            }
+            if packs(lp.len() + 1, m.len()) {
+                lp.push(m);
+                return true;
+            }
+            self.convert();
         }
         let h = crate::ds::dict::hash_bytes(m);
         match self.dict() {
@@ -248,6 +349,16 @@ impl SetMut<'_> {
     pub fn remove(&mut self, m: &[u8]) -> bool {
         if let Some(mut ints) = self.ints() {
             return as_int(m).is_some_and(|v| ints.remove(v));
+        }
+        if let Some(mut lp) = self.packed() {
+            let Some(at) = lp.view().find_offset(m, 1) else {
+                return false;
+            };
+            let Some((_, end)) = lp.view().entry(at) else {
+                return false;
+            };
+            lp.remove_span(at, end, 1);
+            return true;
         }
         self.dict().is_some_and(|d| d.remove(m).is_some())
     }
@@ -297,5 +408,68 @@ mod tests {
             assert!(s.remove(b"1"));
         }
         assert_eq!((o3.encoding_name(), o3.set().unwrap().len()), ("hashtable", 1));
+    }
+
+    fn members(o: &Obj) -> Vec<Vec<u8>> {
+        let mut v: Vec<Vec<u8>> = o.set().unwrap().iter().map(|m| m.into_owned()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn small_sets_of_strings_are_packed_until_a_limit_and_never_again() {
+        let lim = Limits::default();
+        let mut o = new_set(b"s", b"m0", &lim);
+        let mut want = Vec::new();
+        for i in 0..PACKED_MAX_ENTRIES {
+            let m = format!("m{i}").into_bytes();
+            assert!(o.set_mut(&lim).unwrap().add(&m));
+            assert!(!o.set_mut(&lim).unwrap().add(&m));
+            want.push(m);
+        }
+        want.sort();
+        assert_eq!((o.enc(), o.encoding_name()), (Enc::SetLp, "hashtable"));
+        assert_eq!(members(&o), want);
+        let view = o.set().unwrap();
+        assert!(view.contains(b"m77") && !view.contains(b"m") && !view.contains(b"m1000"));
+        let mut rng = rand::rng();
+        assert!((0..50).all(|_| view.random(&mut rng).is_some_and(|m| view.contains(&m))));
+        {
+            let mut s = o.set_mut(&lim).unwrap();
+            assert!(s.remove(b"m5") && !s.remove(b"m5") && !s.remove(b"zz"));
+            assert!(s.add(b"m5"));
+            assert!(s.add(b"one-more"));
+        }
+        assert_eq!((o.enc(), o.set().unwrap().len()), (Enc::Heap, PACKED_MAX_ENTRIES + 1));
+        // Emptied down to one member it stays a table, as Redis never converts back.
+        for m in &want {
+            o.set_mut(&lim).unwrap().remove(m);
+        }
+        assert_eq!((o.enc(), members(&o)), (Enc::Heap, vec![b"one-more".to_vec()]));
+        // A member past the length limit converts at once, and starts no packed set.
+        let long = vec![b'x'; PACKED_MAX_VALUE + 1];
+        let mut p = new_set(b"p", b"a", &lim);
+        p.set_mut(&lim).unwrap().add(b"a");
+        p.set_mut(&lim).unwrap().add(&long);
+        assert_eq!((p.enc(), members(&p)), (Enc::Heap, vec![b"a".to_vec(), long.clone()]));
+        assert_eq!(new_set(b"q", &long, &lim).enc(), Enc::Heap);
+    }
+
+    #[test]
+    fn an_intset_leaves_for_a_packed_set_when_its_members_fit() {
+        let small = Limits {
+            set_intset_entries: 3,
+            ..Limits::default()
+        };
+        let o = set_from(b"s", [&b"1"[..], b"2", b"3", b"-4"], &small);
+        assert_eq!(o.enc(), Enc::SetLp);
+        assert_eq!(members(&o), [&b"-4"[..], b"1", b"2", b"3"].map(|m| m.to_vec()));
+        let o = set_from(b"s", [&b"1"[..], b"x"], &Limits::default());
+        assert_eq!((o.enc(), members(&o)), (Enc::SetLp, vec![b"1".to_vec(), b"x".to_vec()]));
+        let ints: Vec<Vec<u8>> = (0..=PACKED_MAX_ENTRIES).map(|i| i.to_string().into_bytes()).collect();
+        let o = set_from(b"s", ints.iter().map(|m| m.as_slice()), &small);
+        assert_eq!((o.enc(), o.set().unwrap().len()), (Enc::Heap, PACKED_MAX_ENTRIES + 1));
+        let o = set_from(b"s", [&b"1"[..], &[b'y'; PACKED_MAX_VALUE + 1]], &Limits::default());
+        assert_eq!(o.enc(), Enc::Heap);
     }
 }

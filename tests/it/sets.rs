@@ -430,9 +430,15 @@ fn sscan_both_encodings() {
     let s = Server::start();
     let mut r = s.client();
     let mut c = s.raw();
-    // Ported from tests/unit/scan.tcl "SSCAN with encoding intset/hashtable".
-    for (key, prefix, e) in [("ints", "", "intset"), ("strs", "ele:", "hashtable")] {
-        let m: Vec<String> = (0..100).map(|j| format!("{prefix}{j}")).collect();
+    // Ported from tests/unit/scan.tcl "SSCAN with encoding intset/hashtable". A set held
+    // in its entry (an intset, or a set of up to 128 short strings) is returned by the
+    // first call whatever the COUNT; a table is walked by the cursor.
+    for (key, prefix, n, e, one_call) in [
+        ("ints", "", 100, "intset", true),
+        ("small", "ele:", 100, "hashtable", true),
+        ("strs", "ele:", 200, "hashtable", false),
+    ] {
+        let m: Vec<String> = (0..n).map(|j| format!("{prefix}{j}")).collect();
         let _: () = r.sadd(key, &m).unwrap();
         assert_eq!(enc(&mut r, key), e);
         let mut cursor = "0".to_string();
@@ -447,8 +453,8 @@ fn sscan_both_encodings() {
                 break;
             }
         }
-        assert_eq!(seen.len(), 100);
-        assert_eq!(calls == 1, e == "intset");
+        assert_eq!(seen.len(), n);
+        assert_eq!(calls == 1, one_call, "{key}");
     }
     // Ported from "SSCAN with integer encoded object (issue #1345)" and "SSCAN with PATTERN".
     cmd!(c, "SADD", "mixed", "1", "a");
@@ -628,4 +634,68 @@ fn tables_keep_their_size_while_a_save_runs_then_shrink_step_by_step() {
     });
     assert!(htstats(&mut r, "s").contains(" table size: 16\n number of elements: 9\n"));
     assert_eq!(members(&mut r, "s"), ms[1991..].to_vec());
+}
+
+fn usage(r: &mut redis::Connection, key: &str) -> i64 {
+    redis::cmd("MEMORY").arg("USAGE").arg(key).query(r).unwrap()
+}
+
+#[test]
+fn small_sets_of_strings_are_packed_under_the_hashtable_name() {
+    let s = Server::start();
+    let mut r = s.client();
+    let mut c = s.raw();
+    let ms: Vec<String> = (0..129).map(|j| format!("member-{j}")).collect();
+    // Redis 7.0 keeps every set of strings in a hash table and names it so; here up to
+    // 128 members of up to 64 bytes are held in the entry, under the same name.
+    let _: () = r.sadd("p", &ms[..5]).unwrap();
+    let _: () = r.sadd("t", &ms[..5]).unwrap();
+    assert_eq!(enc(&mut r, "p"), "hashtable");
+    let packed = usage(&mut r, "p");
+    // DEBUG HTSTATS-KEY reports a table: the set becomes one.
+    let stats: String = redis::cmd("DEBUG").arg("HTSTATS-KEY").arg("t").query(&mut r).unwrap();
+    assert!(stats.contains("number of elements: 5"), "{stats}");
+    let table = usage(&mut r, "t");
+    assert!(packed * 3 < table, "packed {packed} bytes, table {table}");
+    assert_eq!(members(&mut r, "p"), members(&mut r, "t"));
+    // Every command sees the same set.
+    assert_eq!(cmd!(c, "SISMEMBER", "p", "member-3"), b":1\r\n");
+    assert_eq!(
+        cmd!(c, "SMISMEMBER", "p", "member-9", "member-0"),
+        b"*2\r\n:0\r\n:1\r\n"
+    );
+    assert_eq!(cmd!(c, "SREM", "p", "member-1", "nope"), b":1\r\n");
+    assert_eq!(cmd!(c, "SADD", "p", "member-1", "member-0"), b":1\r\n");
+    assert_eq!(cmd!(c, "SINTERCARD", "2", "p", "t"), b":5\r\n");
+    assert_eq!(cmd!(c, "SMOVE", "p", "t", "member-4"), b":1\r\n");
+    assert_eq!(cmd!(c, "SCARD", "p"), b":4\r\n");
+    let picks: Vec<String> = redis::cmd("SRANDMEMBER").arg("p").arg(-50).query(&mut r).unwrap();
+    assert_eq!(picks.len(), 50);
+    assert!(picks.iter().all(|m| ms[..4].contains(m)));
+    // Up to 128 members it stays packed, and survives a save and a load so.
+    let _: () = r.sadd("p", &ms[..128]).unwrap();
+    let at_128 = usage(&mut r, "p");
+    assert_eq!(cmd!(c, "DEBUG", "RELOAD"), b"+OK\r\n");
+    assert_eq!(usage(&mut r, "p"), at_128);
+    assert_eq!(members(&mut r, "p"), {
+        let mut v = ms[..128].to_vec();
+        v.sort();
+        v
+    });
+    let dump: Vec<u8> = redis::cmd("DUMP").arg("p").query(&mut r).unwrap();
+    let _: () = redis::cmd("RESTORE").arg("q").arg(0).arg(&dump).query(&mut r).unwrap();
+    assert_eq!(
+        (usage(&mut r, "q"), members(&mut r, "q")),
+        (at_128, members(&mut r, "p"))
+    );
+    // The 129th member makes it a table: far more memory per member.
+    let _: () = r.sadd("p", &ms[128]).unwrap();
+    assert!(usage(&mut r, "p") > at_128 * 2, "{} vs {at_128}", usage(&mut r, "p"));
+    assert_eq!(cmd!(c, "SCARD", "p"), b":129\r\n");
+    // So does a member longer than 64 bytes.
+    let long = "x".repeat(65);
+    let _: () = r.sadd("q", &long).unwrap();
+    assert!(usage(&mut r, "q") > at_128 * 2);
+    assert_eq!(cmd!(c, "SISMEMBER", "q", &long), b":1\r\n");
+    assert_eq!(enc(&mut r, "q"), "hashtable");
 }

@@ -9,7 +9,7 @@ use super::blob::{self, Elem, LpWriter};
 use super::prim::{self, Reader, Writer};
 use super::{ty, RdbError};
 use crate::db::hash::{HashRef, Pair};
-use crate::db::set::{as_int, intset_max, set_from, Member};
+use crate::db::set::{as_int, intset_max, packed_set, packs, set_from, with_packed_ints, Member};
 use crate::db::zset::{cmp_elem, zset_from_sorted, ZSetRef};
 use crate::db::{Enc, Limits, Obj, Value, ValueRef};
 use crate::ds::dict::Dict;
@@ -88,6 +88,12 @@ pub fn write_value(w: &mut Writer, o: &Obj) {
                 out.extend_from_slice(&(is.width() as u32).to_le_bytes());
                 out.extend_from_slice(b.get(1..).unwrap_or_default());
                 w.string(&out);
+            }
+            crate::db::set::SetRef::Lp(l) => {
+                w.len(l.len() as u64);
+                for m in l.iter() {
+                    w.string(m);
+                }
             }
             crate::db::set::SetRef::Dict(d) => {
                 w.len(d.len() as u64);
@@ -462,6 +468,12 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
                     return Err(dup());
                 }
                 o
+            } else if packs(n, members.iter().map(|m| m.len()).max().unwrap_or(0)) {
+                let ms: Vec<&[u8]> = members.iter().map(|m| m.as_slice()).collect();
+                if has_duplicate(ms.iter().copied(), n) {
+                    return Err(dup());
+                }
+                packed_set(key, &ms)
             } else {
                 // What adding them one by one would end with; the members' blocks are kept.
                 let mut d = Dict::with_capacity(n);
@@ -476,7 +488,9 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
         ty::SET_INTSET => {
             let data = r.string()?;
             let vals = blob::intset_decode(&data).ok_or_else(|| bad("Intset"))?;
-            if vals.len() > lim.set_intset_entries.min(1 << 30) {
+            if vals.len() > intset_max(lim) && packs(vals.len(), 20) {
+                with_packed_ints(&vals, |lp| Obj::new_inline(key, lp, Enc::SetLp))
+            } else if vals.len() > intset_max(lim) {
                 let mut d = Dict::with_capacity(vals.len());
                 for v in vals {
                     let mut b = Vec::with_capacity(20);
@@ -1143,17 +1157,31 @@ mod tests {
             set_intset_entries: 3,
             ..lim()
         };
-        for (members, l, enc) in [
-            (&["1", "2", "3"][..], &small, "intset"),
-            (&["1", "2", "3", "4"], &small, "hashtable"),
-            (&["1", "x", "3"], &small, "hashtable"),
-            (&["x", "1"], &small, "hashtable"),
-            (&["01", "2"], &small, "hashtable"),
+        let many: Vec<String> = (0..129).map(|i| format!("m{i}")).collect();
+        let many: Vec<&str> = many.iter().map(|m| m.as_str()).collect();
+        let long = "x".repeat(65);
+        let ints: Vec<String> = (0..129).map(|i| i.to_string()).collect();
+        let ints: Vec<&str> = ints.iter().map(|m| m.as_str()).collect();
+        let normal = lim();
+        for (members, l, enc, packed) in [
+            (&["1", "2", "3"][..], &small, "intset", true),
+            (&["1", "2", "3", "4"], &small, "hashtable", true),
+            (&["1", "x", "3"], &small, "hashtable", true),
+            (&["x", "1"], &small, "hashtable", true),
+            (&["01", "2"], &small, "hashtable", true),
+            (&many[..128], &normal, "hashtable", true),
+            (&many, &normal, "hashtable", false),
+            (&["a", long.as_str()], &normal, "hashtable", false),
+            (&ints[..128], &small, "hashtable", true),
+            (&ints, &small, "hashtable", false),
         ] {
             let o = read_value(&mut Reader::new(&set_bytes(members)), ty::SET, b"s", l)
                 .unwrap()
                 .unwrap();
             assert_eq!(o.encoding_name(), enc, "{members:?}");
+            let added = set_from(b"s", members.iter().map(|m| m.as_bytes()), l);
+            assert_eq!(o.enc(), added.enc(), "{members:?}");
+            assert_eq!(o.enc() != Enc::Heap, packed, "{members:?}");
             let ValueRef::Set(s) = o.value() else {
                 panic!("not a set")
             };
@@ -1163,7 +1191,22 @@ mod tests {
             want.sort();
             assert_eq!(got, want);
         }
-        for members in [&["1", "2", "1"][..], &["a", "b", "a"], &["1", "a", "1"]] {
+        // Intsets past the limit: packed while they fit, as adding a member would leave them.
+        for (n, enc) in [(3usize, Enc::IntSet), (5, Enc::SetLp), (129, Enc::Heap)] {
+            let mut w = Writer::new(false);
+            w.string(&blob::intset_encode(2, (0..n as i32).map(i64::from)));
+            let o = read_value(&mut Reader::new(&w.buf), ty::SET_INTSET, b"s", &small)
+                .unwrap()
+                .unwrap();
+            assert_eq!((o.enc(), o.set().map(|s| s.len())), (enc, Some(n)));
+            assert!(o.set().is_some_and(|s| s.contains(b"2") && !s.contains(b"x")));
+        }
+        for members in [
+            &["1", "2", "1"][..],
+            &["a", "b", "a"],
+            &["1", "a", "1"],
+            &["a", "b", "c", "d", "e", "b"],
+        ] {
             let e = read_value(&mut Reader::new(&set_bytes(members)), ty::SET, b"s", &small).err();
             assert!(
                 e.is_some_and(|e| e.to_string().contains("Duplicate set members")),
