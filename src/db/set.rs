@@ -24,6 +24,9 @@ pub const PACKED_MAX_ENTRIES: usize = 128;
 /// `set-max-listpack-value`).
 pub const PACKED_MAX_VALUE: usize = 64;
 
+/// The longest decimal form of an intset member (`-9223372036854775808`).
+pub const INT_DIGITS_MAX: usize = 20;
+
 /// Whether `n` members, none longer than `longest` bytes, make a packed set.
 #[inline]
 pub fn packs(n: usize, longest: usize) -> bool {
@@ -199,11 +202,6 @@ impl<'a> SetRef<'a> {
     pub fn is_intset(&self) -> bool {
         matches!(self, SetRef::Int(_))
     }
-
-    /// Whether it is held in the entry (an intset or a packed set of strings).
-    pub fn is_packed(&self) -> bool {
-        !matches!(self, SetRef::Dict(_))
-    }
 }
 
 pub struct SetMut<'a> {
@@ -264,12 +262,12 @@ impl SetMut<'_> {
         self.view().is_some_and(|s| s.contains(m))
     }
 
-    /// Converts to the dict encoding. Redis compat: t_set.c setTypeConvert.
+    /// Converts to the dict encoding, presized so that filling it resizes nothing: to
+    /// the intset's size as Redis 7.0's setTypeConvert does, to one more than a packed
+    /// set's (the member whose add converts it). Redis compat: t_set.c.
     pub fn convert(&mut self) {
         let d = match self.view() {
             Some(SetRef::Int(ints)) => {
-                // Presized like Redis's dictExpand in setTypeConvert: no rehash while
-                // filling.
                 let mut d = Dict::with_capacity(ints.len());
                 let mut digits = Vec::with_capacity(20);
                 for v in ints.iter() {
@@ -280,7 +278,7 @@ impl SetMut<'_> {
                 d
             }
             Some(SetRef::Lp(l)) => {
-                let mut d = Dict::with_capacity(l.len());
+                let mut d = Dict::with_capacity(l.len() + 1);
                 for m in l.iter() {
                     d.insert_new(Member::new(m));
                 }
@@ -315,13 +313,13 @@ impl SetMut<'_> {
                     }
                     let n = ints.len();
                     if n > max {
-                        self.convert_ints(n, 20);
+                        self.convert_ints(n, INT_DIGITS_MAX);
                     }
                     return true;
                 }
                 None => {
                     let n = ints.len() + 1;
-                    self.convert_ints(n, m.len().max(20));
+                    self.convert_ints(n, m.len().max(INT_DIGITS_MAX));
                 }
             }
         }

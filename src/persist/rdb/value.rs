@@ -9,7 +9,7 @@ use super::blob::{self, Elem, LpWriter};
 use super::prim::{self, Reader, Writer};
 use super::{ty, RdbError};
 use crate::db::hash::{HashRef, Pair};
-use crate::db::set::{as_int, intset_max, packed_set, packs, set_from, with_packed_ints, Member};
+use crate::db::set::{as_int, intset_max, packed_set, packs, set_from, with_packed_ints, Member, INT_DIGITS_MAX};
 use crate::db::zset::{cmp_elem, zset_from_sorted, ZSetRef};
 use crate::db::{Enc, Limits, Obj, Value, ValueRef};
 use crate::ds::dict::Dict;
@@ -488,7 +488,7 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
         ty::SET_INTSET => {
             let data = r.string()?;
             let vals = blob::intset_decode(&data).ok_or_else(|| bad("Intset"))?;
-            if vals.len() > intset_max(lim) && packs(vals.len(), 20) {
+            if vals.len() > intset_max(lim) && packs(vals.len(), INT_DIGITS_MAX) {
                 with_packed_ints(&vals, |lp| Obj::new_inline(key, lp, Enc::SetLp))
             } else if vals.len() > intset_max(lim) {
                 let mut d = Dict::with_capacity(vals.len());
