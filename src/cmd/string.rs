@@ -4,6 +4,7 @@ use super::error::{self, CmdError, CmdResult};
 use super::spec::*;
 use super::{Args, Ctx, Look};
 use crate::db::{Enc, Obj, ValueRef};
+use crate::resp::ReplyBuf;
 use crate::util::num;
 
 const G: &str = "string";
@@ -18,6 +19,23 @@ fn get_str<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a [u8]>, CmdErro
 fn get_str_to_write<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a [u8]>, CmdError> {
     let now = ctx.now_ms;
     str_of(ctx.db().get(key, now))
+}
+
+/// The string at `key` (a counted lookup for reading) and the reply buffer, borrowed
+/// together so that the value is replied from where it lies.
+fn str_and_out<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<(Option<&'a [u8]>, &'a mut ReplyBuf), CmdError> {
+    let (o, out, _) = ctx.read_parts(key, Look::Read);
+    Ok((str_of(o)?, out))
+}
+
+/// Replies the string at `key`, or a null; whether there was one.
+fn reply_str(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
+    let (v, out) = str_and_out(ctx, key)?;
+    match v {
+        Some(v) => out.bulk(v),
+        None => out.null(),
+    }
+    Ok(v.is_some())
 }
 
 fn str_of(o: Option<&Obj>) -> Result<Option<&[u8]>, CmdError> {
@@ -111,13 +129,7 @@ fn set(ctx: &mut Ctx, a: &Args) -> CmdResult {
     };
     let key = a.at(1);
     if getf {
-        match get_str(ctx, key)? {
-            Some(old) => {
-                let old = old.to_vec();
-                ctx.out.bulk(&old);
-            }
-            None => ctx.out.null(),
-        }
+        reply_str(ctx, key)?;
     }
     let now = ctx.now_ms;
     let found = (nx || xx) && ctx.db().exists(key, now);
@@ -202,13 +214,7 @@ fn psetex(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn getset(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    match get_str(ctx, a.at(1))? {
-        Some(old) => {
-            let old = old.to_vec();
-            ctx.out.bulk(&old);
-        }
-        None => ctx.out.null(),
-    }
+    reply_str(ctx, a.at(1))?;
     set_key(ctx, a.at(1), a.at(2), false, None);
     // Redis compat: t_string.c getsetCommand: replicated as SET.
     ctx.propagate_as(&[&b"SET"[..], a.at(1), a.at(2)]);
@@ -216,18 +222,13 @@ fn getset(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn getdel(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    match get_str(ctx, a.at(1))? {
-        Some(v) => {
-            let v = v.to_vec();
-            ctx.out.bulk(&v);
-            ctx.db().remove(a.at(1));
-            ctx.modified(a.at(1), "del");
-            // Redis compat: t_string.c getdelCommand: replicated as DEL, or as UNLINK when
-            // user deletions are lazy.
-            let cmd = crate::server::propagate::deletion_cmd(ctx.srv.cfg.lazyfree_lazy_user_del);
-            ctx.propagate_as(&[cmd, a.at(1)]);
-        }
-        None => ctx.out.null(),
+    if reply_str(ctx, a.at(1))? {
+        ctx.db().remove(a.at(1));
+        ctx.modified(a.at(1), "del");
+        // Redis compat: t_string.c getdelCommand: replicated as DEL, or as UNLINK when
+        // user deletions are lazy.
+        let cmd = crate::server::propagate::deletion_cmd(ctx.srv.cfg.lazyfree_lazy_user_del);
+        ctx.propagate_as(&[cmd, a.at(1)]);
     }
     Ok(())
 }
@@ -454,14 +455,15 @@ fn incrbyfloat(ctx: &mut Ctx, a: &Args) -> CmdResult {
 fn getrange(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let mut start = a.i64(2)?;
     let mut end = a.i64(3)?;
-    let Some(s) = get_str(ctx, a.at(1))? else {
-        ctx.out.bulk(b"");
+    let (s, out) = str_and_out(ctx, a.at(1))?;
+    let Some(s) = s else {
+        out.bulk(b"");
         return Ok(());
     };
     let len = s.len() as i64;
     // Redis compat: t_string.c getrangeCommand.
     if start < 0 && end < 0 && start > end {
-        ctx.out.bulk(b"");
+        out.bulk(b"");
         return Ok(());
     }
     if start < 0 {
@@ -476,10 +478,9 @@ fn getrange(ctx: &mut Ctx, a: &Args) -> CmdResult {
         end = len - 1;
     }
     if start > end || len == 0 {
-        ctx.out.bulk(b"");
+        out.bulk(b"");
     } else {
-        let part = s.get(start as usize..=end as usize).unwrap_or_default().to_vec();
-        ctx.out.bulk(&part);
+        out.bulk(s.get(start as usize..=end as usize).unwrap_or_default());
     }
     Ok(())
 }
