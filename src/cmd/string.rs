@@ -49,13 +49,7 @@ fn str_of(o: Option<&Obj>) -> Result<Option<&[u8]>, CmdError> {
 }
 
 fn get(ctx: &mut Ctx, a: &Args) -> CmdResult {
-    match ctx.read_parts(a.at(1), Look::Read) {
-        (None, out, _) => out.null(),
-        (Some(o), out, _) => match o.value() {
-            ValueRef::Str(s) => out.bulk(s),
-            _ => return Err(error::WRONGTYPE),
-        },
-    }
+    reply_str(ctx, a.at(1))?;
     Ok(())
 }
 

@@ -38,16 +38,16 @@ pub fn packed_set(key: &[u8], members: &[&[u8]]) -> Obj {
     Lp::with_encoded(members, |lp| Obj::new_inline(key, lp, Enc::SetLp))
 }
 
+/// The decimal form of an intset member.
+pub fn digits(v: i64) -> Vec<u8> {
+    let mut b = Vec::with_capacity(INT_DIGITS_MAX);
+    num::fmt_i64(v, &mut b);
+    b
+}
+
 /// The listpack of a packed set of the integers `vals` (distinct), handed to `f`.
 pub fn with_packed_ints<R>(vals: &[i64], f: impl FnOnce(&[u8]) -> R) -> R {
-    let digits: Vec<Vec<u8>> = vals
-        .iter()
-        .map(|&v| {
-            let mut b = Vec::with_capacity(20);
-            num::fmt_i64(v, &mut b);
-            b
-        })
-        .collect();
+    let digits: Vec<Vec<u8>> = vals.iter().map(|&v| digits(v)).collect();
     let members: Vec<&[u8]> = digits.iter().map(|b| b.as_slice()).collect();
     Lp::with_encoded(&members, f)
 }
@@ -102,7 +102,7 @@ pub fn as_int(m: &[u8]) -> Option<i64> {
 }
 
 fn int_bytes<'x>(v: i64) -> Cow<'x, [u8]> {
-    Cow::Owned(v.to_string().into_bytes())
+    Cow::Owned(digits(v))
 }
 
 /// A new empty intset, as Redis starts computed sets (t_set.c createIntsetObject); the
@@ -269,11 +269,8 @@ impl SetMut<'_> {
         let d = match self.view() {
             Some(SetRef::Int(ints)) => {
                 let mut d = Dict::with_capacity(ints.len());
-                let mut digits = Vec::with_capacity(20);
                 for v in ints.iter() {
-                    digits.clear();
-                    num::fmt_i64(v, &mut digits);
-                    d.insert_new(Member::new(&digits));
+                    d.insert_new(Member::from_vec(digits(v)));
                 }
                 d
             }

@@ -9,7 +9,9 @@ use super::blob::{self, Elem, LpWriter};
 use super::prim::{self, Reader, Writer};
 use super::{ty, RdbError};
 use crate::db::hash::{HashRef, Pair};
-use crate::db::set::{as_int, intset_max, packed_set, packs, set_from, with_packed_ints, Member, INT_DIGITS_MAX};
+use crate::db::set::{
+    as_int, digits, intset_max, packed_set, packs, set_from, with_packed_ints, Member, INT_DIGITS_MAX,
+};
 use crate::db::zset::{cmp_elem, zset_from_sorted, ZSetRef};
 use crate::db::{Enc, Limits, Obj, Value, ValueRef};
 use crate::ds::dict::Dict;
@@ -89,16 +91,10 @@ pub fn write_value(w: &mut Writer, o: &Obj) {
                 out.extend_from_slice(b.get(1..).unwrap_or_default());
                 w.string(&out);
             }
-            crate::db::set::SetRef::Lp(l) => {
-                w.len(l.len() as u64);
-                for m in l.iter() {
-                    w.string(m);
-                }
-            }
-            crate::db::set::SetRef::Dict(d) => {
-                w.len(d.len() as u64);
-                for m in d.iter() {
-                    w.string(m.bytes());
+            crate::db::set::SetRef::Lp(_) | crate::db::set::SetRef::Dict(_) => {
+                w.len(s.len() as u64);
+                for m in s.iter() {
+                    w.string(&m);
                 }
             }
         },
@@ -488,22 +484,20 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
         ty::SET_INTSET => {
             let data = r.string()?;
             let vals = blob::intset_decode(&data).ok_or_else(|| bad("Intset"))?;
-            if vals.len() > intset_max(lim) && packs(vals.len(), INT_DIGITS_MAX) {
-                with_packed_ints(&vals, |lp| Obj::new_inline(key, lp, Enc::SetLp))
-            } else if vals.len() > intset_max(lim) {
-                let mut d = Dict::with_capacity(vals.len());
-                for v in vals {
-                    let mut b = Vec::with_capacity(20);
-                    num::fmt_i64(v, &mut b);
-                    d.insert_new(Member::new(&b));
-                }
-                Obj::new_value(key, Value::Set(d))
-            } else {
+            if vals.len() <= intset_max(lim) {
                 let mut is = IntSet::new();
                 for v in vals {
                     is.insert(v);
                 }
                 Obj::new_inline(key, is.as_bytes(), Enc::IntSet)
+            } else if packs(vals.len(), INT_DIGITS_MAX) {
+                with_packed_ints(&vals, |lp| Obj::new_inline(key, lp, Enc::SetLp))
+            } else {
+                let mut d = Dict::with_capacity(vals.len());
+                for v in vals {
+                    d.insert_new(Member::from_vec(digits(v)));
+                }
+                Obj::new_value(key, Value::Set(d))
             }
         }
         ty::ZSET | ty::ZSET_2 => {
