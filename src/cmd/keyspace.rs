@@ -192,16 +192,12 @@ fn move_(ctx: &mut Ctx, a: &Args) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    let ttl = ctx.db().get_expire(key);
+    // The entry moves with its TTL.
     let Some(o) = ctx.db().take(key) else {
         ctx.out.int(0);
         return Ok(());
     };
-    let tdb = &mut ctx.srv.dbs[target];
-    tdb.add(o, now);
-    if let Some(at) = ttl {
-        tdb.set_expire(key, at);
-    }
+    ctx.srv.dbs[target].add(o, now);
     ctx.modified(key, "move_from");
     ctx.modified_in(target, key, "move_to");
     ctx.out.int(1);
@@ -217,7 +213,7 @@ fn keys(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let mut n = 0;
     for o in db.iter() {
         let k = o.key();
-        if (all || glob_match(pat, k, false)) && !(o.has_expire() && db.is_expired(k, now)) {
+        if (all || glob_match(pat, k, false)) && o.expire_at().is_none_or(|at| at > now) {
             ctx.out.bulk(k);
             n += 1;
         }

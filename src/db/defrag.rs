@@ -1,8 +1,9 @@
-//! Active defragmentation of one database: its key and expiry tables walked by scan
-//! cursor, small values in full with their entries, big values in steps of their own.
+//! Active defragmentation of one database: its key table walked by scan cursor (the TTL
+//! index holds no blocks), small values in full with their entries, big values in
+//! steps of their own.
 //! Redis compat: defrag.c defragScanCallback, defragKey, defragLaterStep.
 use super::value::DefragAt;
-use super::{Db, ExpireEntry};
+use super::Db;
 use crate::ds::defrag::Defrag;
 
 /// What a key-table step found.
@@ -14,12 +15,6 @@ pub struct KeyCounts {
     pub misses: u64,
     /// Keys visited.
     pub scanned: u64,
-}
-
-impl ExpireEntry {
-    fn defrag(&mut self, d: &mut Defrag) {
-        d.slice(&mut self.key);
-    }
 }
 
 impl Db {
@@ -60,11 +55,6 @@ impl Db {
                 counts.misses += 1;
             }
         })
-    }
-
-    /// Defragments the entries at `cursor` of the expiry table; returns the next cursor.
-    pub fn defrag_expires_step(&mut self, cursor: u64, d: &mut Defrag) -> u64 {
-        self.expires.scan_step_mut(cursor, |e| e.defrag(d))
     }
 
     /// One step of a big value's defragmentation, from `at`, over about `budget`

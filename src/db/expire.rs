@@ -1,6 +1,6 @@
-//! The active expire cycle: walks each db's expire table with a cursor and deletes
-//! keys whose TTL passed, within a time budget, repeating while a sample shows many
-//! stale keys. Redis compat: expire.c activeExpireCycle (slow cycle shape).
+//! The active expire cycle: walks each db's TTL index with a cursor and deletes keys
+//! whose TTL passed, within a time budget, repeating while a sample shows many stale
+//! keys. Redis compat: expire.c activeExpireCycle (slow cycle shape).
 use super::Db;
 
 /// Keys examined per sample; a sample with fewer than `STALE_PCT` % expired stops the db.
@@ -21,6 +21,7 @@ pub fn cycle<F: FnMut() -> bool>(dbs: &mut [Db], next_db: &mut usize, now_ms: i6
     let mut st = CycleStats::default();
     let n = dbs.len();
     let mut stale = Vec::new();
+    let mut sample = Vec::new();
     for _ in 0..n {
         let idx = *next_db % n.max(1);
         *next_db = (idx + 1) % n.max(1);
@@ -33,25 +34,29 @@ pub fn cycle<F: FnMut() -> bool>(dbs: &mut [Db], next_db: &mut usize, now_ms: i6
             let mut ttl_sum = 0i64;
             let mut ttl_n = 0i64;
             stale.clear();
+            sample.clear();
             let mut cursor = db.expire_cursor;
             // Visit buckets until SAMPLE keys were seen or the table wrapped.
             let mut steps = 0;
             loop {
-                cursor = db.expires_table().scan_step(cursor, |e| {
-                    checked += 1;
-                    if e.at <= now_ms {
-                        stale.push(e.key().to_vec());
-                    } else {
-                        ttl_sum += e.at - now_ms;
-                        ttl_n += 1;
-                    }
-                });
+                cursor = db.expires_table().scan_step(cursor, |e| sample.push(e.hash()));
                 steps += 1;
-                if checked >= SAMPLE || cursor == 0 || steps > 1024 {
+                if sample.len() >= SAMPLE || cursor == 0 || steps > 1024 {
                     break;
                 }
             }
             db.expire_cursor = cursor;
+            for &h in &sample {
+                db.for_each_ttl_of(h, |o, at| {
+                    checked += 1;
+                    if at <= now_ms {
+                        stale.push(o.key().to_vec());
+                    } else {
+                        ttl_sum += at - now_ms;
+                        ttl_n += 1;
+                    }
+                });
+            }
             for k in &stale {
                 db.expire_now(k);
             }

@@ -1,6 +1,9 @@
-//! Db: one logical database: the key table, the expire table, lazy expiry on every
-//! lookup and LRU touch. Invariant: an entry's `has_expire` flag is set exactly when
-//! the expire table holds its key; an expired key is never returned by a lookup.
+//! Db: one logical database: the key table, the index of keys with a TTL, lazy expiry
+//! on every lookup and LRU touch. An entry holds its own expire time (one probe reads
+//! both); the index holds only the keyspace hash of each key with one, for the active
+//! expire cycle, volatile eviction and counting. Invariant: the index holds hash `h`
+//! as many times as the key table has entries with a TTL whose key hashes to `h`; an
+//! expired key is never returned by a lookup.
 pub mod defrag;
 pub mod evict;
 pub mod expire;
@@ -25,8 +28,7 @@ pub use value::{Limits, Value, ValueRef};
 
 /// A db's tables after a flush, freed when this is dropped (here or on the background
 /// thread): the entries in table order, each entry's block and value loaded a few
-/// entries ahead (a plain drop waits on every one in turn), then the TTL table (whose
-/// entries' blocks are freed without being read).
+/// entries ahead (a plain drop waits on every one in turn), then the TTL index.
 pub struct Flushed(DashTable<Obj>, DashTable<ExpireEntry>);
 
 impl Drop for Flushed {
@@ -36,22 +38,30 @@ impl Drop for Flushed {
     }
 }
 
-/// A key with a TTL: absolute unix time in milliseconds.
-pub struct ExpireEntry {
-    key: Box<[u8]>,
-    pub at: i64,
+/// An entry of the TTL index: the keyspace hash of a key with a TTL, as its own key
+/// (little endian). Hashes of keys that collide in all 64 bits are held once per key.
+pub struct ExpireEntry([u8; 8]);
+
+impl ExpireEntry {
+    fn new(h: u64) -> Self {
+        ExpireEntry(h.to_le_bytes())
+    }
+
+    /// The keyspace hash of the key(s) this entry stands for.
+    pub fn hash(&self) -> u64 {
+        u64::from_le_bytes(self.0)
+    }
 }
 
 impl DashKey for ExpireEntry {
     #[inline]
     fn key(&self) -> &[u8] {
-        &self.key
+        &self.0
     }
-}
 
-impl ExpireEntry {
-    pub fn key(&self) -> &[u8] {
-        &self.key
+    #[inline]
+    fn stored_hash(&self) -> Option<u64> {
+        Some(self.hash())
     }
 }
 
@@ -95,6 +105,7 @@ enum Inner<'a> {
 pub struct Db {
     pub id: usize,
     keys: DashTable<Obj>,
+    /// The TTL index (see the module comment); placed by the keyspace hash.
     expires: DashTable<ExpireEntry>,
     /// Keys removed because their TTL passed (lazily or actively), for INFO.
     pub expired_count: u64,
@@ -178,18 +189,16 @@ impl SlotIndex {
 
 impl Db {
     pub fn new(id: usize) -> Self {
-        // Both tables must hash alike: lookups hash a key once and probe both.
-        let hasher = ahash::RandomState::new();
         Db {
             id,
-            keys: DashTable::with_hasher(hasher.clone()),
-            expires: DashTable::with_hasher(hasher),
+            keys: DashTable::with_hasher(ahash::RandomState::new()),
+            expires: DashTable::new(),
             lazy_expire: true,
             ..Default::default()
         }
     }
 
-    /// The memory of the key table and of the expiry table themselves (MEMORY STATS's
+    /// The memory of the key table and of the TTL index themselves (MEMORY STATS's
     /// `overhead.hashtable.main` and `.expires`).
     pub fn table_bytes(&self) -> (usize, usize) {
         (self.keys.table_bytes(), self.expires.table_bytes())
@@ -205,6 +214,25 @@ impl Db {
 
     pub fn expires_len(&self) -> usize {
         self.expires.len()
+    }
+
+    /// Notes in the TTL index that a key of hash `h` got a TTL.
+    fn index_ttl(&mut self, h: u64) {
+        self.expires.insert_new(h, ExpireEntry::new(h));
+    }
+
+    /// Notes in the TTL index that a key of hash `h` lost its TTL (or is gone).
+    fn unindex_ttl(&mut self, h: u64) {
+        self.expires.remove_hashed(h, &h.to_le_bytes());
+    }
+
+    /// Calls `f` on each entry with a TTL of a key hashing to `h` (an index entry).
+    pub(crate) fn for_each_ttl_of(&self, h: u64, mut f: impl FnMut(&Obj, i64)) {
+        self.keys.for_each_hashed(h, |o| {
+            if let Some(at) = o.expire_at() {
+                f(o, at)
+            }
+        });
     }
 
     #[inline]
@@ -271,12 +299,12 @@ impl Db {
         let Some(o) = self.keys.get_hashed(h, key) else {
             return true;
         };
-        if !o.has_expire() || !self.lazy_expire {
+        if !self.lazy_expire {
             return false;
         }
-        match self.expires.get_hashed(h, key) {
-            Some(e) if e.at <= now_ms && self.keep_expired => true,
-            Some(e) if e.at <= now_ms => {
+        match o.expire_at() {
+            Some(at) if at <= now_ms && self.keep_expired => true,
+            Some(at) if at <= now_ms => {
                 self.drop_expired(h, key);
                 true
             }
@@ -384,8 +412,7 @@ impl Db {
         }
     }
 
-    /// Looks a key up for writing; touches its LRU stamp. One table probe unless
-    /// the key has a TTL.
+    /// Looks a key up for writing; touches its LRU stamp. One table probe.
     #[inline]
     pub fn get_mut(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Obj> {
         self.lookup(key, now_ms, true)
@@ -400,8 +427,8 @@ impl Db {
             self.snap_guard_read(h, key);
         }
         let pos = self.keys.find(h, key)?;
-        let has_ttl = self.keys.at(pos)?.has_expire();
-        if has_ttl && self.lazy_expire && self.expires.get_hashed(h, key).is_some_and(|e| e.at <= now_ms) {
+        let at = self.keys.at(pos)?.expire_at();
+        if self.lazy_expire && at.is_some_and(|at| at <= now_ms) {
             if self.keep_expired {
                 return None;
             }
@@ -427,40 +454,39 @@ impl Db {
         self.peek(key, now_ms).is_some()
     }
 
-    /// Stores `o` under its key, replacing any previous value. The TTL of the old
-    /// value is dropped unless `keep_ttl` (an already expired old value keeps none).
-    /// Returns whether a live key was replaced. One table probe in the common case.
+    /// Stores `o` under its key, replacing any previous value. `o` keeps the TTL it
+    /// carries (a renamed or moved entry); else the old value's TTL is dropped unless
+    /// `keep_ttl` (an already expired old value keeps none). Returns whether a live
+    /// key was replaced. One table probe.
     pub fn set(&mut self, mut o: Obj, keep_ttl: bool, now_ms: i64) -> bool {
         let h = self.keys.hash(o.key());
         self.snap_guard_adopt(h, o.key());
         o.set_lru(evict::fresh_stamp(self.lfu, now_ms));
         let Some(pos) = self.keys.find(h, o.key()) else {
-            o.set_has_expire(false);
             self.insert_absent(h, o);
             return false;
         };
-        let had_ttl = self.keys.at(pos).is_some_and(|p| p.has_expire());
+        let Some(old) = self.keys.at(pos) else {
+            return false;
+        };
         // Redis compat: db.c dbSetValue keeps the access counter of an overwritten key
         // under LFU.
         if self.lfu.is_some() {
-            if let Some(old) = self.keys.at(pos) {
-                o.set_lru(old.lru());
-            }
+            o.set_lru(old.lru());
         }
-        let mut live = true;
-        let mut keep = false;
-        if had_ttl {
-            let at = self.expires.get_hashed(h, o.key()).map(|e| e.at);
-            live = at.is_none_or(|at| at > now_ms || !self.lazy_expire);
-            keep = keep_ttl && live;
-            if !keep {
-                self.expires.remove_hashed(h, o.key());
-                if !live {
-                    self.note_expired(o.key());
-                }
-            }
+        let old_at = old.expire_at();
+        let live = old_at.is_none_or(|at| at > now_ms || !self.lazy_expire);
+        if !o.has_expire() && keep_ttl && live {
+            o.set_expire_at(old_at);
         }
-        o.set_has_expire(keep);
+        match (old_at.is_some(), o.has_expire()) {
+            (true, false) => self.unindex_ttl(h),
+            (false, true) => self.index_ttl(h),
+            _ => {}
+        }
+        if !live {
+            self.note_expired(o.key());
+        }
         if let Some(slot) = self.keys.at_mut(pos) {
             let old = std::mem::replace(slot, o);
             drop(self.snap_adopt(old));
@@ -498,18 +524,17 @@ impl Db {
             return Err(o);
         }
         o.set_lru(lru.unwrap_or_else(|| evict::fresh_stamp(self.lfu, now_ms)));
-        o.set_has_expire(expire_at.is_some());
-        if let Some(at) = expire_at {
-            let key = o.key().into();
-            self.expires.insert_hashed(h, ExpireEntry { key, at });
-        }
+        o.set_expire_at(expire_at);
         self.insert_absent(h, o);
         Ok(())
     }
 
     /// Puts `o` (hash `h`) into the key table, its key known to be absent, noting the
-    /// new key for its observers.
+    /// new key for its observers (and its TTL in the index).
     fn insert_absent(&mut self, h: u64, o: Obj) {
+        if o.has_expire() {
+            self.index_ttl(h);
+        }
         if self.collect_new {
             self.events.push((DbEvent::New, o.key().to_vec()));
         }
@@ -555,7 +580,7 @@ impl Db {
     fn unlink(&mut self, h: u64, key: &[u8]) -> Option<Obj> {
         let o = self.keys.remove_hashed(h, key)?;
         if o.has_expire() {
-            self.expires.remove_hashed(h, key);
+            self.unindex_ttl(h);
         }
         self.slot_note(h, key, false);
         Some(o)
@@ -565,16 +590,12 @@ impl Db {
     /// absent. A snapshot under way saving the value in steps follows it to its new
     /// name. Does not check expiry: callers look up first.
     pub fn rename(&mut self, src: &[u8], dst: &[u8], now_ms: i64) -> bool {
-        let ttl = self.get_expire(src);
         let h = self.keys.hash(src);
         let follow = self.snap.is_some() && self.snap_guard_rename(h, src, dst);
         let Some(o) = self.unlink(h, src) else {
             return false;
         };
         self.add(o.rekey(dst), now_ms);
-        if let Some(at) = ttl {
-            self.set_expire(dst, at);
-        }
         if follow {
             self.snap_rekey(src, dst);
         }
@@ -588,7 +609,7 @@ impl Db {
         self.delete(key, drop)
     }
 
-    /// Removes a key (and its TTL) and hands its value on (to move it elsewhere). Does
+    /// Removes a key and hands its entry on, TTL included (to move it elsewhere). Does
     /// not check expiry: callers look up first.
     pub fn take(&mut self, key: &[u8]) -> Option<Obj> {
         let h = self.keys.hash(key);
@@ -603,36 +624,17 @@ impl Db {
         let Some(o) = self.keys.get_mut_hashed(h, key) else {
             return false;
         };
-        if o.has_expire() {
-            if let Some(e) = self.expires.get_mut_hashed(h, key) {
-                e.at = at_ms;
-                return true;
-            }
+        let had = o.has_expire();
+        o.set_expire_at(Some(at_ms));
+        if !had {
+            self.index_ttl(h);
         }
-        o.set_has_expire(true);
-        self.expires.insert_hashed(
-            h,
-            ExpireEntry {
-                key: key.into(),
-                at: at_ms,
-            },
-        );
         true
-    }
-
-    /// The expire time of `o`, a key of this db (no look-up in the key table).
-    pub fn expire_of(&self, o: &Obj) -> Option<i64> {
-        snap::expire_of(&self.expires, o)
     }
 
     /// The absolute expire time of a key, if it has one (no expiry check).
     pub fn get_expire(&self, key: &[u8]) -> Option<i64> {
-        let h = self.keys.hash(key);
-        let o = self.keys.get_hashed(h, key)?;
-        if !o.has_expire() {
-            return None;
-        }
-        self.expires.get_hashed(h, key).map(|e| e.at)
+        self.keys.get(key)?.expire_at()
     }
 
     /// Removes the TTL of a key; true if it had one.
@@ -645,8 +647,9 @@ impl Db {
         if !o.has_expire() {
             return false;
         }
-        o.set_has_expire(false);
-        self.expires.remove_hashed(h, key).is_some()
+        o.set_expire_at(None);
+        self.unindex_ttl(h);
+        true
     }
 
     /// Empties the db, returning the old tables so they can be dropped elsewhere. A
@@ -694,7 +697,12 @@ impl Db {
 
     /// A random key with a TTL and its expire time, for volatile eviction sampling.
     pub fn random_expire<R: Rng>(&self, rng: &mut R) -> Option<(Vec<u8>, i64)> {
-        self.expires.random(rng).map(|e| (e.key.to_vec(), e.at))
+        let h = self.expires.random(rng)?.hash();
+        let mut found = None;
+        self.for_each_ttl_of(h, |o, at| {
+            found.get_or_insert_with(|| (o.key().to_vec(), at));
+        });
+        found
     }
 
     /// The LRU/LFU stamp of a key (no expiry check, no touch).
@@ -729,6 +737,7 @@ impl Db {
         self.get_expire(key).is_some_and(|at| at <= now_ms)
     }
 
+    /// The TTL index, for the active expire cycle's walk.
     pub(crate) fn expires_table(&self) -> &DashTable<ExpireEntry> {
         &self.expires
     }
@@ -807,8 +816,8 @@ mod tests {
 
     #[test]
     fn ttls_survive_table_growth() {
-        // Regression: the expire table once hashed with a different seed than the key
-        // table, so TTLs were lost once the tables split.
+        // The TTL index is placed by the key table's hashes, and must split by them too
+        // (an expire table hashed with a seed of its own once lost TTLs on splits).
         let mut db = Db::new(0);
         for i in 0..20_000 {
             let k = format!("k{i}");
@@ -821,6 +830,87 @@ mod tests {
         assert!(db.get(b"k5", 2000).is_none());
         assert!(db.remove(b"k6"));
         assert_eq!((db.len(), db.expires_len()), (19_998, 19_998));
+    }
+
+    /// Every key with a TTL, with its time, from the key table; and checks that the
+    /// index counts exactly those (by hash).
+    fn ttls_checked(db: &Db) -> HashMap<Vec<u8>, i64> {
+        let ttls: HashMap<Vec<u8>, i64> = db
+            .iter()
+            .filter_map(|o| Some((o.key().to_vec(), o.expire_at()?)))
+            .collect();
+        let mut want: HashMap<u64, usize> = HashMap::new();
+        for k in ttls.keys() {
+            *want.entry(db.keys.hash(k)).or_default() += 1;
+        }
+        let mut got: HashMap<u64, usize> = HashMap::new();
+        for e in db.expires.iter() {
+            *got.entry(e.hash()).or_default() += 1;
+        }
+        assert_eq!(got, want);
+        ttls
+    }
+
+    #[test]
+    fn the_ttl_index_follows_every_change_and_the_cycle_finds_every_stale_key() {
+        use rand::rngs::SmallRng;
+        use rand::SeedableRng;
+        let mut rng = SmallRng::seed_from_u64(11);
+        let mut db = Db::new(0);
+        let mut model: HashMap<Vec<u8>, Option<i64>> = HashMap::new();
+        for step in 0..40_000 {
+            let k = format!("k{}", rng.random_range(0..3000)).into_bytes();
+            let at = 1000 + rng.random_range(0..2000);
+            let there = model.contains_key(&k);
+            match rng.random_range(0..8) {
+                0 | 1 => {
+                    let keep = rng.random_bool(0.5);
+                    db.set(Obj::new_str(&k, b"v"), keep, 0);
+                    let old = model.get(&k).copied().flatten();
+                    model.insert(k, old.filter(|_| keep));
+                }
+                2 | 3 if there => {
+                    assert!(db.set_expire(&k, at));
+                    model.insert(k, Some(at));
+                }
+                4 if there => {
+                    assert_eq!(db.persist(&k), model.insert(k, None).flatten().is_some());
+                }
+                5 if there => {
+                    let dst = format!("r{}", rng.random_range(0..3000)).into_bytes();
+                    db.remove(&dst);
+                    model.remove(&dst);
+                    assert!(db.rename(&k, &dst, 0));
+                    let ttl = model.remove(&k).flatten();
+                    model.insert(dst, ttl);
+                }
+                6 if there => {
+                    // Out and back in (MOVE, DEBUG RELOAD MERGE): the TTL goes along.
+                    let o = db.take(&k).expect("present");
+                    db.add(o, 0);
+                }
+                7 if there => {
+                    assert!(db.remove(&k));
+                    model.remove(&k);
+                }
+                _ => {}
+            }
+            if step % 5000 == 0 {
+                let want: HashMap<Vec<u8>, i64> = model.iter().filter_map(|(k, v)| Some((k.clone(), (*v)?))).collect();
+                assert_eq!(ttls_checked(&db), want, "step {step}");
+            }
+        }
+        let live_after = |now: i64| model.values().filter(|t| t.is_none_or(|t| t > now)).count();
+        let mut dbs = vec![db];
+        let mut next = 0;
+        for _ in 0..500 {
+            expire::cycle(&mut dbs, &mut next, 2000, || false);
+        }
+        assert_eq!(dbs[0].len(), live_after(2000));
+        assert!(ttls_checked(&dbs[0]).values().all(|&at| at > 2000));
+        assert!(dbs[0]
+            .random_expire(&mut rng)
+            .is_some_and(|(k, at)| dbs[0].get_expire(&k) == Some(at)));
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! Obj: one keyspace entry in a single heap block: header, key bytes, then either an
-//! inline string (the `int`/`embstr` encodings) or a pointer to a boxed `Value` (raw
-//! strings and collections). One pointer per table slot, one allocation per small key.
-//! All unsafe code of the keyspace lives here; the layout is private to this file.
+//! Obj: one keyspace entry in a single heap block: header, the expire time when the key
+//! has one, key bytes, then either an inline string (the `int`/`embstr` encodings) or a
+//! pointer to a boxed `Value` (raw strings and collections). One pointer per table slot,
+//! one allocation per small key, TTL included. All unsafe code of the keyspace lives
+//! here; the layout is private to this file.
 use std::alloc::{alloc, dealloc, Layout};
 use std::ptr::NonNull;
 
@@ -54,13 +55,18 @@ impl Enc {
     }
 }
 
-// Header layout (12 bytes): enc u8, flags u8, 2 spare, lru u32, key_len u32.
+// Header layout (12 bytes): enc u8, flags u8, at_lo u16, lru u32, key_len u32; then,
+// when FLAG_EXPIRE is set, the rest of the expire time (unix ms) before the key: its
+// high 32 bits of 48 (the low 16 are `at_lo`), or all 64 with FLAG_AT_WIDE too, for a
+// time outside ±2^47 ms (4,400 years around 1970).
 const HDR: usize = 12;
+const OFF_AT_LO: usize = 2;
 const OFF_ENC: usize = 0;
 const OFF_FLAGS: usize = 1;
 const OFF_LRU: usize = 4;
 const OFF_KLEN: usize = 8;
 const FLAG_EXPIRE: u8 = 1;
+const FLAG_AT_WIDE: u8 = 4;
 /// An integer string Redis would hold in an object of its own rather than a shared one
 /// (a COPY's: object.c dupStringObject), for OBJECT REFCOUNT.
 const FLAG_OWN_INT: u8 = 2;
@@ -90,11 +96,29 @@ impl Obj {
     }
 
     fn block_size(&self) -> usize {
-        let klen = self.key_len();
+        let body = self.body_off();
         match self.enc() {
-            Enc::Heap => HDR + klen + PTR,
-            _ => HDR + klen + 4 + self.inline_len(),
+            Enc::Heap => body + PTR,
+            _ => body + 4 + self.inline_len(),
         }
+    }
+
+    #[inline]
+    fn flags(&self) -> u8 {
+        // Safety: header byte, always written by new_block.
+        unsafe { *self.0.as_ptr().add(OFF_FLAGS) }
+    }
+
+    /// Where the key starts: after the header and, for a key with a TTL, its expire time.
+    #[inline]
+    fn key_off(&self) -> usize {
+        HDR + at_width(self.flags())
+    }
+
+    /// Where the value (inline length and bytes, or the heap pointer) starts.
+    #[inline]
+    fn body_off(&self) -> usize {
+        self.key_off() + self.key_len()
     }
 
     #[inline]
@@ -109,47 +133,66 @@ impl Obj {
         unsafe { std::ptr::write_unaligned(self.0.as_ptr().add(off) as *mut u32, v) }
     }
 
-    fn new_block(key: &[u8], enc: Enc, payload: usize) -> Self {
-        let size = HDR + key.len() + payload;
+    /// A block for `key`, with room for its expire time `at` and `payload` value bytes
+    /// (written by the caller after the key).
+    fn new_block(key: &[u8], enc: Enc, payload: usize, at: Option<i64>) -> Self {
+        let flags = at_flags(at);
+        let key_off = HDR + at_width(flags);
+        let size = key_off + key.len() + payload;
         let p = Self::alloc_block(size);
         // Safety: p points to `size` writable bytes.
         unsafe {
             let b = p.as_ptr();
             *b.add(OFF_ENC) = enc as u8;
-            *b.add(OFF_FLAGS) = 0;
-            *b.add(2) = 0;
-            *b.add(3) = 0;
+            *b.add(OFF_FLAGS) = flags;
+            std::ptr::write_unaligned(b.add(OFF_AT_LO) as *mut u16, 0);
             std::ptr::write_unaligned(b.add(OFF_LRU) as *mut u32, 0);
             std::ptr::write_unaligned(b.add(OFF_KLEN) as *mut u32, key.len() as u32);
-            std::ptr::copy_nonoverlapping(key.as_ptr(), b.add(HDR), key.len());
+            std::ptr::copy_nonoverlapping(key.as_ptr(), b.add(key_off), key.len());
         }
-        Obj(p)
+        let mut o = Obj(p);
+        if let Some(at) = at {
+            o.write_at(at);
+        }
+        o
     }
 
     /// A string entry, stored inline when small (encoding chosen like Redis's
     /// tryObjectEncoding: `int` for canonical integers, `embstr` up to 44 bytes).
     pub fn new_str(key: &[u8], val: &[u8]) -> Self {
+        Self::new_str_at(key, val, None)
+    }
+
+    fn new_str_at(key: &[u8], val: &[u8], at: Option<i64>) -> Self {
         if val.len() <= EMBSTR_MAX {
             let enc = if is_int_repr(val) { Enc::Int } else { Enc::Embstr };
-            Self::new_inline(key, val, enc)
+            Self::new_inline_at(key, val, enc, at)
         } else {
-            Self::new_raw(key, val)
+            Self::new_raw_at(key, val, at)
         }
     }
 
     /// A `raw` string entry (longer than embstr, or edited in place such as an HyperLogLog):
     /// inline up to RAW_INLINE_MAX bytes, else on the heap.
     pub fn new_raw(key: &[u8], val: &[u8]) -> Self {
+        Self::new_raw_at(key, val, None)
+    }
+
+    fn new_raw_at(key: &[u8], val: &[u8], at: Option<i64>) -> Self {
         if val.len() <= RAW_INLINE_MAX {
-            Self::new_inline(key, val, Enc::RawInline)
+            Self::new_inline_at(key, val, Enc::RawInline, at)
         } else {
-            Self::new_value(key, Value::Str(val.to_vec()))
+            Self::new_value_at(key, Value::Str(val.to_vec()), at)
         }
     }
 
     pub fn new_inline(key: &[u8], val: &[u8], enc: Enc) -> Self {
-        let mut o = Self::new_block(key, enc, 4 + val.len());
-        let off = HDR + key.len();
+        Self::new_inline_at(key, val, enc, None)
+    }
+
+    fn new_inline_at(key: &[u8], val: &[u8], enc: Enc, at: Option<i64>) -> Self {
+        let mut o = Self::new_block(key, enc, 4 + val.len(), at);
+        let off = o.body_off();
         o.write_u32(off, val.len() as u32);
         // Safety: the block holds 4 + val.len() bytes after `off`.
         unsafe {
@@ -159,11 +202,19 @@ impl Obj {
     }
 
     pub fn new_value(key: &[u8], v: Value) -> Self {
-        let o = Self::new_block(key, Enc::Heap, PTR);
-        let bx = Box::into_raw(Box::new(v));
+        Self::new_value_at(key, v, None)
+    }
+
+    fn new_value_at(key: &[u8], v: Value, at: Option<i64>) -> Self {
+        Self::new_heap_at(key, Box::into_raw(Box::new(v)), at)
+    }
+
+    /// A heap entry owning `bx` (from `Box::into_raw`).
+    fn new_heap_at(key: &[u8], bx: *mut Value, at: Option<i64>) -> Self {
+        let o = Self::new_block(key, Enc::Heap, PTR, at);
         // Safety: the block holds PTR bytes after the key.
         unsafe {
-            std::ptr::write_unaligned(o.0.as_ptr().add(HDR + key.len()) as *mut *mut Value, bx);
+            std::ptr::write_unaligned(o.0.as_ptr().add(o.body_off()) as *mut *mut Value, bx);
         }
         o
     }
@@ -230,17 +281,17 @@ impl Obj {
     #[inline]
     pub fn key(&self) -> &[u8] {
         // Safety: key bytes follow the header, length key_len.
-        unsafe { std::slice::from_raw_parts(self.0.as_ptr().add(HDR), self.key_len()) }
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().add(self.key_off()), self.key_len()) }
     }
 
     #[inline]
     fn inline_len(&self) -> usize {
-        self.read_u32(HDR + self.key_len()) as usize
+        self.read_u32(self.body_off()) as usize
     }
 
     fn heap_ptr(&self) -> *mut Value {
         // Safety: only called when enc == Heap, where PTR bytes follow the key.
-        unsafe { std::ptr::read_unaligned(self.0.as_ptr().add(HDR + self.key_len()) as *const *mut Value) }
+        unsafe { std::ptr::read_unaligned(self.0.as_ptr().add(self.body_off()) as *const *mut Value) }
     }
 
     /// The inline payload bytes (strings and packed collections); empty for heap values.
@@ -249,7 +300,7 @@ impl Obj {
         if self.enc() == Enc::Heap {
             return &[];
         }
-        let off = HDR + self.key_len() + 4;
+        let off = self.body_off() + 4;
         // Safety: inline bytes follow their length.
         unsafe { std::slice::from_raw_parts(self.0.as_ptr().add(off), self.inline_len()) }
     }
@@ -294,7 +345,7 @@ impl Obj {
             // Safety: the value came from Box::new (Layout::new::<Value>()), and the
             // block holds the only pointer to it, rewritten below.
             if let Some(q) = unsafe { d.raw(p as *mut u8, Layout::new::<Value>()) } {
-                let off = HDR + self.key_len();
+                let off = self.body_off();
                 // Safety: PTR bytes follow the key of a heap entry.
                 unsafe {
                     std::ptr::write_unaligned(self.0.as_ptr().add(off) as *mut *mut Value, q.as_ptr() as *mut Value)
@@ -325,9 +376,8 @@ impl Obj {
     pub fn make_raw(&mut self) -> Option<&mut Vec<u8>> {
         if self.enc().is_string() {
             let val = self.as_str()?.to_vec();
-            let mut n = Obj::new_value(self.key(), Value::Str(val));
-            n.copy_meta_from(self);
-            *self = n;
+            let n = Obj::new_value_at(self.key(), Value::Str(val), self.expire_at());
+            self.replace_keeping_meta(n);
         }
         match self.heap_mut()? {
             Value::Str(s) => Some(s),
@@ -358,9 +408,8 @@ impl Obj {
 
     /// Replaces the value with a string, keeping key, LRU and expire flag.
     pub fn set_str(&mut self, val: &[u8]) {
-        let mut n = Obj::new_str(self.key(), val);
-        n.copy_meta_from(self);
-        *self = n;
+        let n = Obj::new_str_at(self.key(), val, self.expire_at());
+        self.replace_keeping_meta(n);
     }
 
     /// Replaces the value with an inline string of a given encoding.
@@ -371,7 +420,7 @@ impl Obj {
         }
         if self.enc() != Enc::Heap && self.inline_len() == val.len() {
             // Same size: overwrite in place, no allocation (INCR's common case).
-            let off = HDR + self.key_len() + 4;
+            let off = self.body_off() + 4;
             // Safety: the inline area holds exactly val.len() bytes.
             unsafe {
                 std::ptr::copy_nonoverlapping(val.as_ptr(), self.0.as_ptr().add(off), val.len());
@@ -380,22 +429,20 @@ impl Obj {
             }
             return;
         }
-        let mut n = Obj::new_inline(self.key(), val, enc);
-        n.copy_meta_from(self);
-        *self = n;
+        let n = Obj::new_inline_at(self.key(), val, enc, self.expire_at());
+        self.replace_keeping_meta(n);
     }
 
     /// Replaces the value with an inline packed collection, keeping key, LRU and expire flag.
     pub fn set_packed(&mut self, enc: Enc, bytes: &[u8]) {
         if self.enc() == enc && self.inline_len() == bytes.len() {
-            let off = HDR + self.key_len() + 4;
+            let off = self.body_off() + 4;
             // Safety: the inline area holds exactly bytes.len() bytes.
             unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.0.as_ptr().add(off), bytes.len()) };
             return;
         }
-        let mut n = Obj::new_inline(self.key(), bytes, enc);
-        n.copy_meta_from(self);
-        *self = n;
+        let n = Obj::new_inline_at(self.key(), bytes, enc, self.expire_at());
+        self.replace_keeping_meta(n);
     }
 
     /// Edit access, where it lies, to the payload of a packed collection of encoding `enc`
@@ -427,9 +474,8 @@ impl Obj {
             *slot = v;
             return;
         }
-        let mut n = Obj::new_value(self.key(), v);
-        n.copy_meta_from(self);
-        *self = n;
+        let n = Obj::new_value_at(self.key(), v, self.expire_at());
+        self.replace_keeping_meta(n);
     }
 
     /// A copy of this entry under another key (COPY); flags are cleared, and an
@@ -457,21 +503,14 @@ impl Obj {
         unsafe { *self.0.as_ptr().add(OFF_FLAGS) & FLAG_OWN_INT != 0 }
     }
 
-    /// Moves this entry's value under a new key without copying heap values.
+    /// Moves this entry's value (and TTL) under a new key without copying heap values.
     pub fn rekey(self, key: &[u8]) -> Obj {
         let mut n = match self.enc() {
-            Enc::Heap => {
-                let n = Obj::new_block(key, Enc::Heap, PTR);
-                // Safety: transfer the boxed value's ownership to n.
-                unsafe {
-                    std::ptr::write_unaligned(n.0.as_ptr().add(HDR + key.len()) as *mut *mut Value, self.heap_ptr());
-                }
-                n
-            }
-            enc => Obj::new_inline(key, self.payload(), enc),
+            // The boxed value's ownership goes to the new block.
+            Enc::Heap => Obj::new_heap_at(key, self.heap_ptr(), self.expire_at()),
+            enc => Obj::new_inline_at(key, self.payload(), enc, self.expire_at()),
         };
-        n.copy_meta_from(&self);
-        n.set_has_expire(false);
+        n.set_lru(self.lru());
         if self.own_int() {
             // Safety: header byte (the same object keeps its refcount in Redis).
             unsafe { *n.0.as_ptr().add(OFF_FLAGS) |= FLAG_OWN_INT };
@@ -489,10 +528,11 @@ impl Obj {
         n
     }
 
-    fn copy_meta_from(&mut self, o: &Obj) {
-        let lru = o.lru();
-        self.set_lru(lru);
-        self.set_has_expire(o.has_expire());
+    /// Replaces this entry with `n` (made with its key and expire time), keeping the
+    /// LRU stamp.
+    fn replace_keeping_meta(&mut self, mut n: Obj) {
+        n.set_lru(self.lru());
+        *self = n;
     }
 
     #[inline]
@@ -507,15 +547,69 @@ impl Obj {
 
     #[inline]
     pub fn has_expire(&self) -> bool {
-        // Safety: header byte.
-        unsafe { *self.0.as_ptr().add(OFF_FLAGS) & FLAG_EXPIRE != 0 }
+        self.flags() & FLAG_EXPIRE != 0
     }
 
-    pub fn set_has_expire(&mut self, on: bool) {
-        // Safety: header byte.
+    /// The expire time (unix ms) of a key with a TTL.
+    #[inline]
+    pub fn expire_at(&self) -> Option<i64> {
+        let flags = self.flags();
+        if flags & FLAG_EXPIRE == 0 {
+            return None;
+        }
+        let p = self.0.as_ptr();
+        // Safety: the header holds at_lo, and at_width(flags) bytes of the expire time
+        // follow it when FLAG_EXPIRE is set.
         unsafe {
-            let f = self.0.as_ptr().add(OFF_FLAGS);
-            *f = if on { *f | FLAG_EXPIRE } else { *f & !FLAG_EXPIRE };
+            if flags & FLAG_AT_WIDE != 0 {
+                return Some(std::ptr::read_unaligned(p.add(HDR) as *const i64));
+            }
+            let hi = std::ptr::read_unaligned(p.add(HDR) as *const i32) as i64;
+            let lo = std::ptr::read_unaligned(p.add(OFF_AT_LO) as *const u16) as i64;
+            Some((hi << 16) | lo)
+        }
+    }
+
+    /// Writes `at` where the flags say it goes (its room made by the caller).
+    fn write_at(&mut self, at: i64) {
+        let p = self.0.as_ptr();
+        // Safety: as expire_at; the flags were set for `at` (at_flags).
+        unsafe {
+            if self.flags() & FLAG_AT_WIDE != 0 {
+                std::ptr::write_unaligned(p.add(HDR) as *mut i64, at);
+            } else {
+                std::ptr::write_unaligned(p.add(HDR) as *mut i32, (at >> 16) as i32);
+                std::ptr::write_unaligned(p.add(OFF_AT_LO) as *mut u16, at as u16);
+            }
+        }
+    }
+
+    /// Sets or removes the expire time: in place when the entry has room for it, else
+    /// the key and value move up (or down) as the block grows (or shrinks).
+    pub fn set_expire_at(&mut self, at: Option<i64>) {
+        let flags = self.flags();
+        let new_flags = (flags & !(FLAG_EXPIRE | FLAG_AT_WIDE)) | at_flags(at);
+        let (old_w, new_w) = (at_width(flags), at_width(new_flags));
+        if old_w != new_w {
+            let size = self.block_size();
+            let moved = size - HDR - old_w;
+            if new_w > old_w {
+                self.resize_block(size, size + new_w - old_w);
+            }
+            // Safety: the block holds HDR + max(old_w, new_w) + moved bytes here; the
+            // key and value move to just after the new expire time's room.
+            unsafe {
+                let p = self.0.as_ptr();
+                std::ptr::copy(p.add(HDR + old_w), p.add(HDR + new_w), moved);
+            }
+            if new_w < old_w {
+                self.resize_block(size, size - (old_w - new_w));
+            }
+        }
+        // Safety: header byte.
+        unsafe { *self.0.as_ptr().add(OFF_FLAGS) = new_flags };
+        if let Some(at) = at {
+            self.write_at(at);
         }
     }
 
@@ -552,7 +646,7 @@ impl ByteStore for PackedMut<'_> {
     }
 
     fn bytes_mut(&mut self) -> &mut [u8] {
-        let (off, len) = (HDR + self.0.key_len() + 4, self.0.inline_len());
+        let (off, len) = (self.0.body_off() + 4, self.0.inline_len());
         // Safety: `len` inline bytes follow their length at `off`; exclusive via &mut.
         unsafe { std::slice::from_raw_parts_mut(self.0 .0.as_ptr().add(off), len) }
     }
@@ -563,7 +657,7 @@ impl ByteStore for PackedMut<'_> {
         let start = start.min(old);
         let end = end.clamp(start, old);
         let new = old - (end - start) + len;
-        let base = HDR + o.key_len() + 4;
+        let base = o.body_off() + 4;
         let tail = old - end;
         // Safety: every range below lies inside the block, which holds base + old bytes
         // before the resize and base + new after; the tail moves before a shrink and
@@ -631,6 +725,22 @@ impl std::fmt::Debug for Obj {
     }
 }
 
+/// The flags for an entry with expire time `at`.
+fn at_flags(at: Option<i64>) -> u8 {
+    const LIM: i64 = 1 << 47;
+    match at {
+        None => 0,
+        Some(at) if (-LIM..LIM).contains(&at) => FLAG_EXPIRE,
+        Some(_) => FLAG_EXPIRE | FLAG_AT_WIDE,
+    }
+}
+
+/// Bytes of the expire time after the header: 0, 4 or 8 (see the header layout).
+#[inline]
+fn at_width(flags: u8) -> usize {
+    (flags & FLAG_EXPIRE) as usize * 4 + (flags & FLAG_AT_WIDE) as usize
+}
+
 /// True when `v` is how Redis would print an i64 (so it can be `int` encoded).
 pub fn is_int_repr(v: &[u8]) -> bool {
     v.len() <= 20 && crate::util::num::parse_i64(v).is_some()
@@ -648,7 +758,7 @@ mod tests {
         for key in [&b""[..], b"k", &[b'q'; 300]] {
             let mut o = Obj::new_inline(key, &[1, 2, 3], Enc::HashLp);
             o.set_lru(9);
-            o.set_has_expire(true);
+            o.set_expire_at(Some(-5));
             let mut model = vec![1u8, 2, 3];
             for step in 0..3000 {
                 let start = rng.random_range(0..=model.len());
@@ -662,13 +772,58 @@ mod tests {
                 model.splice(start..end, std::iter::repeat_n(fill, len));
                 assert_eq!(o.payload(), &model[..], "step {step}");
             }
-            assert_eq!((o.key(), o.lru(), o.has_expire()), (key, 9, true));
-            assert_eq!(o.mem_usage(), HDR + key.len() + 4 + model.len());
+            assert_eq!((o.key(), o.lru(), o.expire_at()), (key, 9, Some(-5)));
+            assert_eq!(o.mem_usage(), HDR + 4 + key.len() + 4 + model.len());
         }
         assert!(Obj::new_str(b"k", b"v").packed_mut(Enc::Embstr).is_none());
         assert!(Obj::new_inline(b"k", &[0; 4], Enc::HashLp)
             .packed_mut(Enc::ZsetLp)
             .is_none());
+    }
+
+    #[test]
+    fn expire_times_of_every_width_live_in_the_entry_beside_key_and_value() {
+        let lim = 1i64 << 47;
+        let times = [
+            0,
+            -1,
+            1,
+            1_700_000_000_123,
+            lim - 1,
+            -lim,
+            lim,
+            -lim - 1,
+            i64::MAX,
+            i64::MIN,
+            0x7fff_ffff_ffff,
+        ];
+        let big = vec![b'b'; RAW_INLINE_MAX + 1];
+        for (key, val) in [(&b"k"[..], &b"v"[..]), (b"", b"12"), (&[b'q'; 70][..], &big[..])] {
+            let mut o = Obj::new_str(key, val);
+            o.set_lru(77);
+            let base = o.mem_usage();
+            for (i, &at) in times.iter().enumerate() {
+                o.set_expire_at(Some(at));
+                assert_eq!(
+                    (o.expire_at(), o.key(), o.as_str(), o.lru()),
+                    (Some(at), key, Some(val), 77)
+                );
+                let width = if (-lim..lim).contains(&at) { 4 } else { 8 };
+                assert_eq!(o.mem_usage(), base + width, "{at}");
+                // A new value's block and a renamed entry's keep the time.
+                if i % 3 == 0 {
+                    o.set_str(val);
+                    o = o.rekey(key);
+                    assert_eq!((o.expire_at(), o.as_str(), o.lru()), (Some(at), Some(val), 77));
+                }
+            }
+            o.set_expire_at(None);
+            assert_eq!(
+                (o.expire_at(), o.has_expire(), o.key(), o.as_str()),
+                (None, false, key, Some(val))
+            );
+            assert_eq!(o.mem_usage(), base);
+        }
     }
 
     #[test]
@@ -692,15 +847,16 @@ mod tests {
         let huge = vec![b'z'; RAW_INLINE_MAX + 1];
         assert_eq!(Obj::new_str(b"key", &huge).enc(), Enc::Heap);
         o.set_lru(42);
-        o.set_has_expire(true);
+        o.set_expire_at(Some(1 << 40));
         o.set_str(b"7");
-        assert_eq!((o.lru(), o.has_expire(), o.encoding_name()), (42, true, "int"));
+        assert_eq!((o.lru(), o.expire_at(), o.encoding_name()), (42, Some(1 << 40), "int"));
         o.set_inline(b"8", Enc::Int);
         assert_eq!(o.as_str(), Some(&b"8"[..]));
         o.make_raw().unwrap().extend_from_slice(b"9");
         assert_eq!((o.as_str(), o.encoding_name()), (Some(&b"89"[..]), "raw"));
         let r = o.rekey(b"other");
         assert_eq!((r.key(), r.as_str(), r.lru()), (&b"other"[..], Some(&b"89"[..]), 42));
+        assert_eq!(r.expire_at(), Some(1 << 40));
         let c = r.clone_as(b"third");
         assert_eq!(c.as_str(), Some(&b"89"[..]));
     }

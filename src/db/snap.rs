@@ -20,7 +20,7 @@
 //! frees them off the main thread.
 use std::collections::VecDeque;
 
-use super::{Db, ExpireEntry, Obj, ValueRef};
+use super::{Db, Obj, ValueRef};
 use crate::ds::dash::DashTable;
 
 /// Where serialized entries go (the RDB encoder of `persist::snapshot`).
@@ -86,7 +86,7 @@ pub struct DbSnap {
     retired: Option<Box<Retired>>,
 }
 
-type Retired = (DashTable<Obj>, DashTable<ExpireEntry>);
+type Retired = DashTable<Obj>;
 
 /// A value queued to be saved in steps: by its key in the table, or owned once its key
 /// was deleted or its value replaced (begun by then: the TTL is written).
@@ -123,7 +123,7 @@ impl Db {
     pub fn snap_detach(&mut self) -> Option<Box<dyn SnapSink>> {
         let mut s = self.snap.take()?;
         let keys = match s.retired.as_deref_mut() {
-            Some((k, _)) => k,
+            Some(k) => k,
             None => &mut self.keys,
         };
         for q in std::mem::take(&mut s.queued) {
@@ -152,7 +152,8 @@ impl Db {
         if s.walked || s.retired.is_some() {
             return false;
         }
-        s.retired = Some(Box::new((self.keys.take(), self.expires.take())));
+        s.retired = Some(Box::new(self.keys.take()));
+        drop(self.expires.take());
         true
     }
 
@@ -187,15 +188,15 @@ impl Db {
             if s.walked {
                 return true;
             }
-            let (keys, expires) = match s.retired.as_deref_mut() {
-                Some((k, e)) => (k, &*e),
-                None => (&mut self.keys, &self.expires),
+            let keys = match s.retired.as_deref_mut() {
+                Some(k) => k,
+                None => &mut self.keys,
             };
             let sink = &mut s.sink;
             if let Some(q) = s.queued.front_mut() {
                 let done = match q {
                     Queued::Key(key) => match keys.get_mut_hashed(keys.hash(key), key) {
-                        Some(o) => sink.part(o, expire_of(expires, o), PART_STEP),
+                        Some(o) => sink.part(o, o.expire_at(), PART_STEP),
                         None => {
                             sink.fail();
                             true
@@ -219,7 +220,7 @@ impl Db {
                     s.next_seg,
                     s.next_bucket,
                     |o| touched ^= warm(o),
-                    |o| save_or_queue(expires, &mut **sink, queued, o),
+                    |o| save_or_queue(&mut **sink, queued, o),
                 );
                 std::hint::black_box(touched);
                 match done {
@@ -332,11 +333,10 @@ impl Db {
         if s.walked || s.retired.is_some() {
             return;
         }
-        let expires = &self.expires;
         let sink = &mut s.sink;
         let queued = &mut s.queued;
         let before = sink.bytes();
-        let mut keep = |o: &Obj| save_or_queue(expires, &mut **sink, queued, o);
+        let mut keep = |o: &Obj| save_or_queue(&mut **sink, queued, o);
         if !self.keys.snap_save_key(h, key, &mut keep) {
             // An insert: it may land anywhere in its probe window (or the stash).
             self.keys.snap_save_window(h, &mut keep);
@@ -346,18 +346,18 @@ impl Db {
             match self.keys.get_mut_hashed(h, key) {
                 // Begun (if it was not), it keeps its own save from now on.
                 Some(o) if touch == Touch::Elems && sink.saves_in_place(o) => {
-                    sink.pin(o, expire_of(expires, o));
+                    sink.pin(o, o.expire_at());
                 }
                 // Begun (its TTL and stamp written): the rest is saved in steps, from
                 // the keyspace (a read leaves it as it is) or owned by the snapshot.
                 Some(o) if matches!(touch, Touch::Stamp | Touch::Adopt) => {
-                    if sink.part(o, expire_of(expires, o), 0) {
+                    if sink.part(o, o.expire_at(), 0) {
                         s.queued.remove(i);
                     }
                 }
                 // About to change: the rest of it is saved first.
                 Some(o) => {
-                    sink.part(o, expire_of(expires, o), usize::MAX);
+                    sink.part(o, o.expire_at(), usize::MAX);
                     s.queued.remove(i);
                 }
                 None => {
@@ -390,22 +390,12 @@ enum Touch {
 /// Elements a step of a value saved in parts saves.
 const PART_STEP: usize = 4096;
 
-/// The expire time of `o` in `expires` (its table's, or the retired one a save keeps),
-/// looked up only when the entry's flag says it has one.
-pub(super) fn expire_of(expires: &DashTable<ExpireEntry>, o: &Obj) -> Option<i64> {
-    if o.has_expire() {
-        expires.get(o.key()).map(|e| e.at)
-    } else {
-        None
-    }
-}
-
 /// Saves `o`, or queues it when it is saved in steps.
-fn save_or_queue(expires: &DashTable<ExpireEntry>, sink: &mut dyn SnapSink, queued: &mut VecDeque<Queued>, o: &Obj) {
+fn save_or_queue(sink: &mut dyn SnapSink, queued: &mut VecDeque<Queued>, o: &Obj) {
     if sink.in_parts(o) {
         queued.push_back(Queued::Key(o.key().into()));
     } else {
-        sink.entry(o, expire_of(expires, o));
+        sink.entry(o, o.expire_at());
     }
 }
 

@@ -28,6 +28,12 @@ pub trait DashKey {
     fn key_addr(&self) -> Option<*const u8> {
         None
     }
+
+    /// The hash the entry was placed by, when it holds it (an index of hashes placed by
+    /// another table's hasher); else the table hashes `key()`.
+    fn stored_hash(&self) -> Option<u64> {
+        None
+    }
 }
 
 struct Bucket<T> {
@@ -432,7 +438,8 @@ impl<T: DashKey> DashTable<T> {
         }
         let stash = std::mem::take(&mut old.stash);
         for e in stash {
-            if (hasher.hash_one(e.key()) >> bit) & 1 == 1 {
+            let h = e.stored_hash().unwrap_or_else(|| hasher.hash_one(e.key()));
+            if (h >> bit) & 1 == 1 {
                 fresh.stash.push(e);
                 fresh.len += 1;
                 old.len -= 1;

@@ -410,7 +410,7 @@ pub fn write_commands<W: Write>(w: &mut W, dbs: &[Db], functions: &[Vec<u8>], ts
                 }
                 ValueRef::Stream(s) => write_stream(&mut out, key, s),
             }
-            if let Some(at) = db.expire_of(o) {
+            if let Some(at) = o.expire_at() {
                 cat_command(&mut out, &[b"PEXPIREAT".as_slice(), key, at.to_string().as_bytes()]);
             }
             if out.len() >= 64 * 1024 {

@@ -19,14 +19,6 @@ use crate::ds::defrag::Defrag;
 /// Elements a big value's step visits between clock checks.
 const LATER_STEP: usize = 128;
 
-/// Where the pass is within a database.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-enum Phase {
-    #[default]
-    Keys,
-    Expires,
-}
-
 #[derive(Default)]
 pub struct DefragState {
     /// The CPU percentage of the pass under way, 0 when none runs (INFO
@@ -34,8 +26,10 @@ pub struct DefragState {
     pub running: i64,
     /// The database being walked (None: the pass has not started one).
     db: Option<usize>,
-    phase: Phase,
+    /// The key table's scan cursor within it (the TTL index holds no blocks), and
+    /// whether the walk of the table ended.
     cursor: u64,
+    keys_walked: bool,
     /// Big values of the current database left for steps of their own, and where the
     /// first one's walk stands.
     later: Vec<Vec<u8>>,
@@ -71,8 +65,8 @@ impl DefragState {
     fn abandon(&mut self) {
         self.running = 0;
         self.db = None;
-        self.phase = Phase::Keys;
         self.cursor = 0;
+        self.keys_walked = false;
         self.later.clear();
         self.later_at = None;
     }
@@ -197,8 +191,8 @@ impl Server {
         loop {
             let Some(db) = st.db else {
                 st.db = Some(0);
-                st.phase = Phase::Keys;
                 st.cursor = 0;
+                st.keys_walked = false;
                 st.pass_start_us = clock::mono_us();
                 st.pass_start_hits = st.blocks.hits + d.hits;
                 continue;
@@ -217,24 +211,15 @@ impl Server {
                 }
                 continue;
             }
-            match st.phase {
-                Phase::Keys => {
-                    st.cursor = dbr.defrag_keys_step(st.cursor, d, max_fields, &mut st.later, keys);
-                    if st.cursor == 0 {
-                        st.phase = Phase::Expires;
-                    }
-                }
-                Phase::Expires => {
-                    st.cursor = dbr.defrag_expires_step(st.cursor, d);
-                    if st.cursor == 0 {
-                        // A database done ends the tick; the pass ends at the next
-                        // one past the last database.
-                        st.db = Some(db + 1);
-                        st.phase = Phase::Keys;
-                        return true;
-                    }
-                }
+            if st.keys_walked {
+                // A database done (its big values too) ends the tick; the pass ends at
+                // the next one past the last database.
+                st.keys_walked = false;
+                st.db = Some(db + 1);
+                return true;
             }
+            st.cursor = dbr.defrag_keys_step(st.cursor, d, max_fields, &mut st.later, keys);
+            st.keys_walked = st.cursor == 0;
             // The clock is read once in 16 steps, or after 512 blocks or 64 keys.
             checked.2 += 1;
             if checked.2 > 16 || d.seen() - checked.0 > 512 || keys.scanned - checked.1 > 64 {

@@ -563,12 +563,9 @@ impl Server {
             for (dst, src) in self.dbs.iter_mut().zip(fresh.iter_mut()) {
                 let keys: Vec<Vec<u8>> = src.iter().map(|o| o.key().to_vec()).collect();
                 for k in keys {
-                    let at = src.get_expire(&k);
+                    // Each entry moves with its TTL.
                     if let Some(o) = src.take(&k) {
                         dst.set(o, false, now);
-                        if let Some(at) = at {
-                            dst.set_expire(&k, at);
-                        }
                     }
                 }
             }

@@ -123,7 +123,7 @@ pub fn serialize(dbs: &[Db], o: &SaveOpts) -> Vec<u8> {
         w.len(db.len() as u64);
         w.len(db.expires_len() as u64);
         for obj in db.iter_prefetched() {
-            write_entry(&mut w, obj, db.expire_of(obj), o);
+            write_entry(&mut w, obj, obj.expire_at(), o);
         }
     }
     w.byte(op::EOF);
