@@ -244,17 +244,17 @@ fn getex(ctx: &mut Ctx, a: &Args) -> CmdResult {
         j += 1;
     }
     let key = a.at(1);
-    let Some(v) = get_str(ctx, key)? else {
-        ctx.out.null();
+    let now = ctx.now_ms;
+    // Redis compat: t_string.c getexCommand: the key's lookup and type check come
+    // first, then the expire time's check, then the value's reply (from where it lies).
+    let at = expire.map(|(u, raw)| expire_at(raw, u, now, "getex")).transpose();
+    let (v, out) = str_and_out(ctx, key)?;
+    let Some(v) = v else {
+        out.null();
         return Ok(());
     };
-    let v = v.to_vec();
-    let at = match expire {
-        Some((u, raw)) => Some(expire_at(raw, u, ctx.now_ms, "getex")?),
-        None => None,
-    };
-    ctx.out.bulk(&v);
-    let now = ctx.now_ms;
+    let at = at?;
+    out.bulk(v);
     match (at, expire) {
         (Some(at), Some((Unit::ExAt | Unit::PxAt, _))) if at <= now => {
             ctx.db().remove(key);
