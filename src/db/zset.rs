@@ -383,6 +383,8 @@ impl<'a> ZSetRef<'a> {
     /// Number of elements with score within `max`.
     pub fn count_le_score(&self, max: &ScoreBound) -> usize {
         match *self {
+            // Every score is within an inclusive +inf (a top-N read's usual bound): no walk.
+            ZSetRef::Lp(l) if max.value == f64::INFINITY && !max.exclusive => l.len() / 2,
             ZSetRef::Lp(l) => lp_pairs(l).take_while(|(_, s)| score_le_max(*s, max)).count(),
             ZSetRef::Full(z) => z.tree.count_le_score(ScoreBound {
                 value: max.value,
@@ -745,6 +747,14 @@ mod tests {
                 z.insert(m.as_bytes(), s);
             }
             z.update(b"e", 3.0);
+            // An inclusive +inf bound counts every member, an exclusive one all but
+            // those at +inf.
+            let inf = |exclusive| ScoreBound {
+                value: f64::INFINITY,
+                exclusive,
+            };
+            let v = z.view().unwrap();
+            assert_eq!((v.count_le_score(&inf(false)), v.count_le_score(&inf(true))), (5, 4));
             assert_eq!(z.remove(b"d"), Some(f64::INFINITY));
             assert_eq!(z.remove(b"zz"), None);
         }
