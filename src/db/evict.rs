@@ -4,7 +4,7 @@
 //! a small pool of the best candidates seen across samples. Redis compat: evict.c.
 use std::cell::Cell;
 
-use super::{idle_ms, lru_clock, Db};
+use super::{idle_ms, lru_clock, Db, Obj};
 
 /// Redis compat: server.h LFU_INIT_VAL, the counter of a new key.
 pub const LFU_INIT_VAL: u32 = 5;
@@ -126,11 +126,13 @@ pub struct Pool {
 }
 
 impl Pool {
+    /// Whether a candidate of `score` would enter the pool (unless there already).
+    pub fn takes(&self, score: u64) -> bool {
+        self.items.len() < POOL_SIZE || self.items.first().is_some_and(|f| score > f.score)
+    }
+
     pub fn offer(&mut self, c: Candidate) {
-        if self.items.iter().any(|x| x.db == c.db && x.key == c.key) {
-            return;
-        }
-        if self.items.len() >= POOL_SIZE && self.items.first().is_some_and(|f| c.score <= f.score) {
+        if !self.takes(c.score) || self.items.iter().any(|x| x.db == c.db && x.key == c.key) {
             return;
         }
         let pos = self.items.partition_point(|x| x.score < c.score);
@@ -157,32 +159,49 @@ impl Db {
         now_ms: i64,
         rng: &mut R,
     ) {
-        for _ in 0..n {
-            let (key, at) = if policy.volatile_only() {
-                match self.random_expire(rng) {
-                    Some((k, at)) => (k, Some(at)),
-                    None => return,
-                }
-            } else {
-                match self.random_entry_key(rng) {
-                    Some(k) => (k, None),
-                    None => return,
-                }
-            };
-            let Some(stamp) = self.stamp_of(&key) else {
-                continue;
-            };
+        for o in self.sample_entries(rng, n, policy.volatile_only()) {
             let score = match policy {
-                Policy::VolatileTtl => u64::MAX - at.unwrap_or(0).max(0) as u64,
-                p if p.is_lfu() => 255 - lfu.decayed(stamp, now_ms) as u64,
-                _ => idle_ms(stamp, now_ms),
+                Policy::VolatileTtl => u64::MAX - o.expire_at().unwrap_or(0).max(0) as u64,
+                p if p.is_lfu() => 255 - lfu.decayed(o.lru(), now_ms) as u64,
+                _ => idle_ms(o.lru(), now_ms),
             };
-            pool.offer(Candidate {
-                score,
-                db: self.id,
-                key,
-            });
+            // Redis compat: evict.c evictionPoolPopulate reads the sampled entry's
+            // stamp; the key is copied only for a candidate the pool takes.
+            if pool.takes(score) {
+                pool.offer(Candidate {
+                    score,
+                    db: self.id,
+                    key: o.key().to_vec(),
+                });
+            }
         }
+    }
+
+    /// `n` random entries (with a TTL, when `volatile`), each loaded ahead of being
+    /// read (see `DashTable::random_many`): their cache misses overlap instead of
+    /// adding up.
+    fn sample_entries<R: rand::Rng>(&self, rng: &mut R, n: usize, volatile: bool) -> Vec<&Obj> {
+        let mut out = Vec::with_capacity(n);
+        if volatile {
+            let mut ix = Vec::with_capacity(n);
+            self.expires.random_many(rng, n, &mut ix);
+            for e in &ix {
+                self.keys.prefetch_bucket(e.hash());
+            }
+            for e in &ix {
+                self.keys.prefetch_entries(e.hash());
+            }
+            out.extend(
+                ix.iter()
+                    .filter_map(|e| self.keys.find_hashed(e.hash(), |o| o.has_expire())),
+            );
+        } else {
+            self.keys.random_many(rng, n, &mut out);
+        }
+        for o in &out {
+            o.prefetch();
+        }
+        out
     }
 }
 

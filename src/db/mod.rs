@@ -690,25 +690,15 @@ impl Db {
         None
     }
 
-    /// A random key of the table (expired or not), for eviction sampling.
-    pub fn random_entry_key<R: Rng>(&self, rng: &mut R) -> Option<Vec<u8>> {
-        self.keys.random(rng).map(|o| o.key().to_vec())
+    /// A random entry of the table (expired or not), for eviction sampling.
+    pub fn random_entry<R: Rng>(&self, rng: &mut R) -> Option<&Obj> {
+        self.keys.random(rng)
     }
 
-    /// A random key with a TTL and its expire time, for volatile eviction sampling.
-    pub fn random_expire<R: Rng>(&self, rng: &mut R) -> Option<(Vec<u8>, i64)> {
+    /// A random entry with a TTL, for volatile eviction sampling.
+    pub fn random_expire<R: Rng>(&self, rng: &mut R) -> Option<&Obj> {
         let h = self.expires.random(rng)?.hash();
-        let mut found = None;
-        self.for_each_ttl_of(h, |o, at| {
-            found.get_or_insert_with(|| (o.key().to_vec(), at));
-        });
-        found
-    }
-
-    /// The LRU/LFU stamp of a key (no expiry check, no touch).
-    pub fn stamp_of(&self, key: &[u8]) -> Option<u32> {
-        let h = self.keys.hash(key);
-        self.keys.get_hashed(h, key).map(|o| o.lru())
+        self.keys.find_hashed(h, |o| o.has_expire())
     }
 
     /// One SCAN step over the key table (no expiry check: callers filter).
@@ -908,9 +898,8 @@ mod tests {
         }
         assert_eq!(dbs[0].len(), live_after(2000));
         assert!(ttls_checked(&dbs[0]).values().all(|&at| at > 2000));
-        assert!(dbs[0]
-            .random_expire(&mut rng)
-            .is_some_and(|(k, at)| dbs[0].get_expire(&k) == Some(at)));
+        let sampled = dbs[0].random_expire(&mut rng).and_then(|o| o.expire_at());
+        assert!(sampled.is_some_and(|at| at > 2000));
     }
 
     #[test]

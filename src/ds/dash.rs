@@ -265,24 +265,31 @@ impl<T: DashKey> DashTable<T> {
     /// Calls `f` on every entry whose key hashes to `h` (the entries a hash names,
     /// for indexes that keep hashes instead of keys).
     pub fn for_each_hashed(&self, h: u64, mut f: impl FnMut(&T)) {
+        self.find_hashed(h, |e| {
+            f(e);
+            false
+        });
+    }
+
+    /// The first entry whose key hashes to `h` and that `pred` accepts.
+    pub fn find_hashed(&self, h: u64, mut pred: impl FnMut(&T) -> bool) -> Option<&T> {
         let si = self.seg_index(h);
-        let Some(seg) = self.segs.get(si) else { return };
+        let seg = self.segs.get(si)?;
         let tag = tag_of(h);
         let b0 = bucket_of(h);
         let reach = seg.disp.get(b0).copied().unwrap_or(0) as usize;
+        let mut named = |e: &T| self.hash(e.key()) == h && pred(e);
         for d in 0..=reach {
             let b = &seg.buckets[(b0 + d) & (BUCKETS - 1)];
             for s in 0..SLOTS {
                 if b.tags[s] == tag {
-                    if let Some(e) = b.slots[s].as_ref().filter(|e| self.hash(e.key()) == h) {
-                        f(e);
+                    if let Some(e) = b.slots[s].as_ref().filter(|e| named(e)) {
+                        return Some(e);
                     }
                 }
             }
         }
-        for e in seg.stash.iter().filter(|e| self.hash(e.key()) == h) {
-            f(e);
-        }
+        seg.stash.iter().find(|e| named(e))
     }
 
     pub fn at(&self, p: Pos) -> Option<&T> {
@@ -681,6 +688,44 @@ impl<T: DashKey> DashTable<T> {
     }
 }
 
+impl<T: DashKey> DashTable<T> {
+    /// `n` entries drawn as `random` draws one (into `out`; fewer only when the table
+    /// is nearly empty), with the slots of a round of draws loaded together: their
+    /// cache misses overlap instead of adding up. A draw may repeat an entry.
+    pub fn random_many<'a, R: Rng>(&'a self, rng: &mut R, n: usize, out: &mut Vec<&'a T>) {
+        const ROUND: usize = 16;
+        let cap = BUCKETS * SLOTS;
+        let want = out.len() + n;
+        if self.len == 0 {
+            return;
+        }
+        for _ in 0..64 {
+            let k = (want - out.len()).min(ROUND);
+            if k == 0 {
+                return;
+            }
+            let mut picks = [(0usize, 0usize); ROUND];
+            for pick in picks.iter_mut().take(k) {
+                *pick = (rng.random_range(0..self.segs.len()), rng.random_range(0..cap));
+                if let Some(seg) = self.segs.get(pick.0) {
+                    crate::util::mem::prefetch(&seg.buckets[pick.1 / SLOTS].slots[pick.1 % SLOTS] as *const Option<T>);
+                }
+            }
+            for &(si, p) in picks.iter().take(k) {
+                let slot = self
+                    .segs
+                    .get(si)
+                    .and_then(|seg| seg.buckets[p / SLOTS].slots[p % SLOTS].as_ref());
+                out.extend(slot);
+            }
+        }
+        while out.len() < want {
+            let Some(e) = self.random(rng) else { return };
+            out.push(e);
+        }
+    }
+}
+
 /// Slots `DashTable::random` samples before it counts its way to an entry.
 const RANDOM_TRIES: usize = 4096;
 
@@ -717,6 +762,41 @@ mod tests {
 
     fn k(i: u32) -> Vec<u8> {
         format!("key:{i}").into_bytes()
+    }
+
+    #[test]
+    fn random_many_draws_every_entry_and_only_entries() {
+        use rand::rngs::SmallRng;
+        use rand::SeedableRng;
+        let mut rng = SmallRng::seed_from_u64(5);
+        let mut t: DashTable<E> = DashTable::new();
+        let mut out = Vec::new();
+        t.random_many(&mut rng, 5, &mut out);
+        assert!(out.is_empty());
+        for i in 0..3 {
+            t.insert(E(k(i), i));
+        }
+        let mut few = Vec::new();
+        t.random_many(&mut rng, 5, &mut few);
+        assert_eq!(few.len(), 5, "a nearly empty table still gives what was asked");
+        for i in 3..5000 {
+            t.insert(E(k(i), i));
+        }
+        for i in (0..5000).step_by(2) {
+            t.remove(&k(i));
+        }
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for _ in 0..20_000 {
+            out.clear();
+            t.random_many(&mut rng, 5, &mut out);
+            assert_eq!(out.len(), 5);
+            for e in &out {
+                assert_eq!(e.1 % 2, 1, "removed entries are never drawn");
+                seen.insert(e.1);
+            }
+        }
+        assert_eq!(seen.len(), 2500, "100,000 draws over 2,500 entries reach every one");
     }
 
     #[test]

@@ -144,14 +144,14 @@ impl Server {
             for i in 0..ndb {
                 let db = (self.evict_next_db + i) % ndb;
                 let d = self.dbs.get(db)?;
-                let k = if policy.volatile_only() {
-                    d.random_expire(&mut self.rng).map(|(k, _)| k)
+                let o = if policy.volatile_only() {
+                    d.random_expire(&mut self.rng)
                 } else {
-                    d.random_entry_key(&mut self.rng)
+                    d.random_entry(&mut self.rng)
                 };
-                if let Some(k) = k {
+                if let Some(o) = o {
                     self.evict_next_db = (db + 1) % ndb;
-                    return Some((db, k));
+                    return Some((db, o.key().to_vec()));
                 }
             }
             return None;
