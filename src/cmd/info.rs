@@ -82,7 +82,7 @@ pub struct MemFigures {
     pub scripts: u64,
     /// The function libraries (used_memory_functions).
     pub functions: u64,
-    /// Each database with keys: its id, and the memory of its key and expiry tables.
+    /// Each database with keys: its id, and the memory of its key table and TTL index.
     pub tables: Vec<(usize, (usize, usize))>,
 }
 

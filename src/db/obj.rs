@@ -406,7 +406,7 @@ impl Obj {
         }
     }
 
-    /// Replaces the value with a string, keeping key, LRU and expire flag.
+    /// Replaces the value with a string, keeping key, LRU and expire time.
     pub fn set_str(&mut self, val: &[u8]) {
         let n = Obj::new_str_at(self.key(), val, self.expire_at());
         self.replace_keeping_meta(n);
@@ -433,7 +433,7 @@ impl Obj {
         self.replace_keeping_meta(n);
     }
 
-    /// Replaces the value with an inline packed collection, keeping key, LRU and expire flag.
+    /// Replaces the value with an inline packed collection, keeping key, LRU and expire time.
     pub fn set_packed(&mut self, enc: Enc, bytes: &[u8]) {
         if self.enc() == enc && self.inline_len() == bytes.len() {
             let off = self.body_off() + 4;
@@ -468,7 +468,7 @@ impl Obj {
         }
     }
 
-    /// Replaces the value with a heap value, keeping key, LRU and expire flag.
+    /// Replaces the value with a heap value, keeping key, LRU and expire time.
     pub fn set_heap(&mut self, v: Value) {
         if let Some(slot) = self.heap_mut() {
             *slot = v;
