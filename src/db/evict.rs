@@ -191,10 +191,7 @@ impl Db {
             for e in &ix {
                 self.keys.prefetch_entries(e.hash());
             }
-            out.extend(
-                ix.iter()
-                    .filter_map(|e| self.keys.find_hashed(e.hash(), |o| o.has_expire())),
-            );
+            out.extend(ix.iter().filter_map(|e| self.ttl_entry(e.hash())));
         } else {
             self.keys.random_many(rng, n, &mut out);
         }

@@ -697,7 +697,11 @@ impl Db {
 
     /// A random entry with a TTL, for volatile eviction sampling.
     pub fn random_expire<R: Rng>(&self, rng: &mut R) -> Option<&Obj> {
-        let h = self.expires.random(rng)?.hash();
+        self.ttl_entry(self.expires.random(rng)?.hash())
+    }
+
+    /// An entry with a TTL whose key hashes to `h` (what a TTL index entry names).
+    pub(crate) fn ttl_entry(&self, h: u64) -> Option<&Obj> {
         self.keys.find_hashed(h, |o| o.has_expire())
     }
 
