@@ -1,13 +1,64 @@
 //! The process allocator: jemalloc, with every live byte counted (rounded to jemalloc's
-//! size class) in one atomic. `used()` is then exact and O(1) at any moment, which is
-//! what INFO used_memory and every maxmemory check need (Redis keeps the same counter
-//! in zmalloc). The binary installs it with `#[global_allocator]`.
+//! size class). `used()` is then exact and O(1) at any moment, which is what INFO
+//! used_memory and every maxmemory check need (Redis keeps the same counter in zmalloc).
+//! The binary installs it with `#[global_allocator]`.
+//!
+//! The count is two words: one that only the thread running the keyspace writes (plain
+//! loads and stores), one that every other thread adds to atomically. A locked add on
+//! each allocation, as zmalloc does, waits for every store before it to reach the
+//! cache: building values in fresh memory (loading a file) then waits on each store's
+//! cache miss in turn.
 use std::alloc::{GlobalAlloc, Layout};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::util::mem::alloc_size;
 
+/// Bytes counted by threads other than the owner (wrapping: a thread may free more
+/// than it allocated).
 static USED: AtomicUsize = AtomicUsize::new(0);
+/// Bytes counted by the owning thread alone; others only read it.
+static OWNED: AtomicUsize = AtomicUsize::new(0);
+static CLAIMED: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static OWNER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Makes the calling thread the one whose counts need no locked add (the thread that
+/// runs the keyspace). Only the first caller in the process gets it; later calls, from
+/// any thread, change nothing.
+pub fn own_counter() {
+    if CLAIMED
+        .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed)
+        .is_ok()
+    {
+        OWNER.with(|o| o.set(true));
+    }
+}
+
+#[inline]
+fn owner() -> bool {
+    OWNER.try_with(Cell::get).unwrap_or(false)
+}
+
+#[inline]
+fn count_add(n: usize) {
+    if owner() {
+        OWNED.store(OWNED.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+    } else {
+        USED.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+#[inline]
+fn count_sub(n: usize) {
+    if owner() {
+        OWNED.store(OWNED.load(Ordering::Relaxed).wrapping_sub(n), Ordering::Relaxed);
+    } else {
+        USED.fetch_sub(n, Ordering::Relaxed);
+    }
+}
 
 pub struct Counting;
 
@@ -17,7 +68,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { tikv_jemallocator::Jemalloc.alloc(layout) };
         if !p.is_null() {
-            USED.fetch_add(alloc_size(layout.size()), Ordering::Relaxed);
+            count_add(alloc_size(layout.size()));
         }
         p
     }
@@ -26,7 +77,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { tikv_jemallocator::Jemalloc.alloc_zeroed(layout) };
         if !p.is_null() {
-            USED.fetch_add(alloc_size(layout.size()), Ordering::Relaxed);
+            count_add(alloc_size(layout.size()));
         }
         p
     }
@@ -34,7 +85,7 @@ unsafe impl GlobalAlloc for Counting {
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { tikv_jemallocator::Jemalloc.dealloc(ptr, layout) };
-        USED.fetch_sub(alloc_size(layout.size()), Ordering::Relaxed);
+        count_sub(alloc_size(layout.size()));
     }
 
     #[inline]
@@ -43,9 +94,9 @@ unsafe impl GlobalAlloc for Counting {
         if !p.is_null() {
             let (old, new) = (alloc_size(layout.size()), alloc_size(new_size));
             if new >= old {
-                USED.fetch_add(new - old, Ordering::Relaxed);
+                count_add(new - old);
             } else {
-                USED.fetch_sub(old - new, Ordering::Relaxed);
+                count_sub(old - new);
             }
         }
         p
@@ -56,7 +107,14 @@ unsafe impl GlobalAlloc for Counting {
 /// as in unit tests).
 #[inline]
 pub fn used() -> usize {
-    USED.load(Ordering::Relaxed)
+    let n = USED.load(Ordering::Relaxed).wrapping_add(OWNED.load(Ordering::Relaxed));
+    // A free read before the allocation it undoes, on another thread, can make the
+    // sum dip below zero for a moment.
+    if n > isize::MAX as usize {
+        0
+    } else {
+        n
+    }
 }
 
 /// A zeroed array of words outside `used()`: scratch memory of the kind Redis keeps on

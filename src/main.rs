@@ -148,6 +148,8 @@ fn sentinel_is_running(srv: &mut Server) {
 }
 
 fn main() -> ExitCode {
+    // This thread runs the keyspace: its allocations are counted without a locked add.
+    ferrodis::alloc::own_counter();
     let args: Vec<String> = std::env::args().skip(1).collect();
     ferrodis::util::proctitle::init();
     if let Some(a) = args.first() {
