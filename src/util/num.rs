@@ -843,7 +843,14 @@ fn short_exact(v: f64, precision: usize) -> Option<([u8; 17], usize, i32)> {
     let n = u128::from(m) * 5u128.pow(k);
     let mut tmp = [0u8; 40];
     let mut d = 0;
-    let mut r = n;
+    // Digits by u128 division (a library call) only while the value is past u64.
+    let mut wide = n;
+    while wide > u128::from(u64::MAX) {
+        *tmp.get_mut(d)? = b'0' + (wide % 10) as u8;
+        wide /= 10;
+        d += 1;
+    }
+    let mut r = wide as u64;
     while r > 0 {
         *tmp.get_mut(d)? = b'0' + (r % 10) as u8;
         r /= 10;
