@@ -219,6 +219,40 @@ fn flush_behind(f: &std::fs::File, upto: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// A file written front to back and made durable: with `autosync`, each whole
+/// `AUTOSYNC_BYTES` written goes to disk as the next is written (Redis's
+/// `rdb-save-incremental-fsync`), so the final fsync has little left to wait for.
+pub struct SyncedFile {
+    f: std::fs::File,
+    written: u64,
+    autosync: bool,
+}
+
+impl SyncedFile {
+    pub fn new(f: std::fs::File, autosync: bool) -> SyncedFile {
+        SyncedFile {
+            f,
+            written: 0,
+            autosync,
+        }
+    }
+
+    pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        self.f.write_all(data)?;
+        let before = self.written;
+        self.written += data.len() as u64;
+        if self.autosync && self.written / AUTOSYNC_BYTES > before / AUTOSYNC_BYTES {
+            flush_behind(&self.f, self.written / AUTOSYNC_BYTES * AUTOSYNC_BYTES)?;
+        }
+        Ok(())
+    }
+
+    /// Everything written reaches the disk.
+    pub fn finish(&mut self) -> io::Result<()> {
+        self.f.sync_all()
+    }
+}
+
 /// Whether the process that started this one has exited (we were handed to another).
 fn orphaned(parent: libc::pid_t) -> bool {
     // SAFETY: getppid(2) cannot fail.
@@ -235,11 +269,10 @@ pub fn run(path: &str, oom_score: Option<&str>) -> ExitCode {
     // SAFETY: getppid(2) cannot fail.
     let parent = unsafe { libc::getppid() };
     let res = (|| -> io::Result<()> {
-        let mut f = std::fs::File::create(&path)?;
         let autosync = std::env::var_os(AUTOSYNC_ENV).is_some();
+        let mut f = SyncedFile::new(std::fs::File::create(&path)?, autosync);
         let mut input = io::stdin().lock();
         let mut buf = vec![0u8; 1 << 20];
-        let mut written = 0u64;
         loop {
             let n = match input.read(&mut buf) {
                 Ok(0) => break,
@@ -247,12 +280,7 @@ pub fn run(path: &str, oom_score: Option<&str>) -> ExitCode {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            f.write_all(buf.get(..n).unwrap_or_default())?;
-            let before = written;
-            written += n as u64;
-            if autosync && written / AUTOSYNC_BYTES > before / AUTOSYNC_BYTES {
-                flush_behind(&f, written / AUTOSYNC_BYTES * AUTOSYNC_BYTES)?;
-            }
+            f.write(buf.get(..n).unwrap_or_default())?;
         }
         // The input ends when the server closes it, or when it dies: then nobody
         // will ever rename the file, and a partial one is only litter. (A dying
@@ -263,7 +291,7 @@ pub fn run(path: &str, oom_score: Option<&str>) -> ExitCode {
             false => Ok(()),
         };
         wanted()?;
-        f.sync_all()?;
+        f.finish()?;
         wanted()
     })();
     match res {

@@ -633,10 +633,14 @@ impl Server {
         if self.aof.manifest.base.is_none() && !had_incr {
             let rdb = self.cfg.yes("aof-use-rdb-preamble");
             let base = self.aof.manifest.new_base(&name, rdb);
-            let data = self.rewrite_payload(rdb);
             let tmp = format!("temp-rewriteaof-{}.aof", std::process::id());
             let dest = self.aof_path(&base).to_string_lossy().into_owned();
-            if let Err(e) = crate::persist::rdb::file::write_file(&tmp, &dest, &data, None) {
+            let autosync = self.cfg.yes("aof-rewrite-incremental-fsync");
+            let res = crate::persist::rdb::file::write_file(&tmp, &dest, None, autosync, |out| match rdb {
+                true => crate::persist::rdb::file::serialize_to(&self.dbs, &self.aof_base_opts(), out),
+                false => out(&self.rewrite_payload()),
+            });
+            if let Err(e) = res {
                 warn!("{e}");
                 return Err(Logged);
             }
@@ -831,11 +835,8 @@ impl Server {
         }
     }
 
-    /// The new base's bytes: an RDB snapshot, or the dataset as commands.
-    fn rewrite_payload(&self, rdb: bool) -> Vec<u8> {
-        if rdb {
-            return crate::persist::rdb::file::serialize(&self.dbs, &self.aof_base_opts());
-        }
+    /// The dataset as commands, for a new base without an RDB preamble.
+    fn rewrite_payload(&self) -> Vec<u8> {
         let ts = self.aof.timestamps.then(|| clock::now_ms() / 1000);
         let mut out = Vec::new();
         let _ = fmt::write_commands(&mut out, &self.dbs, &self.scripts.functions.codes(), ts);
@@ -930,7 +931,7 @@ impl Server {
                 }
             }
         } else {
-            let data = self.rewrite_payload(false);
+            let data = self.rewrite_payload();
             let delay = self.save_delay_us();
             let autosync = self.cfg.yes("aof-rewrite-incremental-fsync");
             let mut w = match ChildWriter::spawn(Path::new(&tmp), autosync) {

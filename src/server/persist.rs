@@ -161,11 +161,6 @@ impl Server {
         self.cfg.get("dbfilename").unwrap_or("dump.rdb").to_string()
     }
 
-    /// The whole dataset as RDB bytes.
-    pub fn snapshot(&self) -> Vec<u8> {
-        file::serialize(&self.dbs, &self.save_opts())
-    }
-
     /// An AOF base's: marked as one (AUX aof-base), synced as its own setting says.
     pub(super) fn aof_base_opts(&self) -> SaveOpts {
         SaveOpts {
@@ -251,9 +246,11 @@ impl Server {
 
     /// SAVE: writes the snapshot now. Redis compat: rdb.c rdbSave.
     pub fn save_sync(&mut self) -> Result<(), String> {
-        let data = self.snapshot();
+        let o = self.save_opts();
         let tmp = format!("temp-{}.rdb", std::process::id());
-        match file::write_file(&tmp, &self.dbfilename(), &data, None) {
+        match file::write_file(&tmp, &self.dbfilename(), None, o.autosync, |out| {
+            file::serialize_to(&self.dbs, &o, out)
+        }) {
             Ok(()) => {
                 info!("DB saved on disk");
                 self.dirty = 0;

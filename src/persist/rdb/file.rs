@@ -3,7 +3,6 @@
 //! 7.0 writes, checksum verification and expired keys skipped (master behaviour).
 //! Files are written to `temp-<pid>.rdb`, fsynced, then renamed over the target.
 //! Redis compat: rdb.c rdbSaveRio, rdbSaveInfoAuxFields, rdbLoadRio, rdbSave.
-use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -12,7 +11,8 @@ use super::value::{read_value, type_of, write_value};
 use super::{op, RdbError, RDB_VERSION};
 use crate::db::evict::{Lfu, Policy};
 use crate::db::{Db, Limits, Obj};
-use crate::util::crc64::crc64;
+use crate::persist::child::SyncedFile;
+use crate::util::crc64::Crc64;
 
 /// What goes into the AUX header and how values are written.
 #[derive(Clone)]
@@ -111,7 +111,35 @@ pub fn saves_stamps(p: Policy) -> bool {
 
 /// The whole file as bytes.
 pub fn serialize(dbs: &[Db], o: &SaveOpts) -> Vec<u8> {
+    let mut data = Vec::new();
+    let _ = serialize_to(dbs, o, &mut |piece: &[u8]| {
+        data.extend_from_slice(piece);
+        Ok(())
+    });
+    data
+}
+
+/// Bytes of the file `serialize_to` gathers before handing them on.
+const PIECE_BYTES: usize = 1 << 20;
+
+/// The whole file, handed to `out` a piece of about a megabyte at a time (a value
+/// bigger than that in one piece): saving a dataset takes no copy of it in memory.
+/// Stops at `out`'s first error.
+pub fn serialize_to(
+    dbs: &[Db],
+    o: &SaveOpts,
+    out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut w = Writer::new(o.compress);
+    let mut crc = Crc64::default();
+    let mut hand_on = |w: &mut Writer| {
+        if o.checksum {
+            crc.update(&w.buf);
+        }
+        let res = out(&w.buf);
+        w.buf.clear();
+        res
+    };
     write_header(&mut w, o);
     for db in dbs {
         if db.is_empty() || !o.data {
@@ -124,26 +152,37 @@ pub fn serialize(dbs: &[Db], o: &SaveOpts) -> Vec<u8> {
         w.len(db.expires_len() as u64);
         for obj in db.iter_prefetched() {
             write_entry(&mut w, obj, obj.expire_at(), o);
+            if w.buf.len() >= PIECE_BYTES {
+                hand_on(&mut w)?;
+            }
         }
     }
     w.byte(op::EOF);
-    let crc = if o.checksum { crc64(&w.buf) } else { 0 };
-    w.bytes(&crc.to_le_bytes());
-    w.buf
+    hand_on(&mut w)?;
+    let sum = if o.checksum { crc.value() } else { 0 };
+    out(&sum.to_le_bytes())
 }
 
-/// Writes `data` to `tmp` (`temp-<pid>.rdb`) in the working directory (the configured `dir`),
-/// fsyncs it, and renames it to `filename`, so a crash never leaves a half file there.
+/// Writes the file `fill` makes to `tmp` (`temp-<pid>.rdb`) in the working directory
+/// (the configured `dir`), fsyncs it, and renames it to `filename`, so a crash never
+/// leaves a half file there. `fill` hands its bytes on as it makes them; with
+/// `autosync` they are flushed to disk as they go (`rdb-save-incremental-fsync`).
 /// `cancel`: checked before the rename; once set, the temp file is removed instead (a
 /// BGSAVE aborted by FLUSHALL must not replace the file with the old dataset).
-pub fn write_file(tmp: &str, filename: &str, data: &[u8], cancel: Option<&AtomicBool>) -> Result<(), String> {
+pub fn write_file(
+    tmp: &str,
+    filename: &str,
+    cancel: Option<&AtomicBool>,
+    autosync: bool,
+    fill: impl FnOnce(&mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()>,
+) -> Result<(), String> {
     let cwd = std::env::current_dir()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    let mut f = std::fs::File::create(tmp)
+    let f = std::fs::File::create(tmp)
         .map_err(|e| format!("Failed opening the temp RDB file {tmp} (in server root dir {cwd}) for saving: {e}"))?;
-    let res = f.write_all(data).and_then(|_| f.sync_all());
-    drop(f);
+    let mut f = SyncedFile::new(f, autosync);
+    let res = fill(&mut |piece| f.write(piece)).and_then(|()| f.finish());
     if let Err(e) = res {
         let _ = std::fs::remove_file(tmp);
         return Err(format!("Write error saving DB on disk: {e}"));
