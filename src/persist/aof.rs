@@ -6,7 +6,7 @@
 //! rewriteAppendOnlyFileRio).
 use std::io::{self, BufRead, Read, Write};
 
-use crate::db::{Db, ValueRef};
+use crate::db::{Db, Obj, ValueRef};
 use crate::util::num;
 
 pub const BASE_SUFFIX: &str = ".base";
@@ -368,51 +368,14 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 /// `ts`: the timestamp annotation to start with (`aof-timestamp-enabled`).
 pub fn write_commands<W: Write>(w: &mut W, dbs: &[Db], functions: &[Vec<u8>], ts: Option<i64>) -> io::Result<()> {
     let mut out = Vec::with_capacity(64 * 1024);
-    if let Some(ts) = ts {
-        let _ = write!(out, "#TS:{ts}\r\n");
-    }
-    // Redis compat: aof.c rewriteFunctions: libraries first, so replayed FCALLs find them.
-    for code in functions {
-        cat_command(&mut out, &[b"FUNCTION".as_slice(), b"LOAD", code]);
-    }
-    let mut nbuf = Vec::new();
+    commands_head(&mut out, functions, ts);
     for db in dbs {
         if db.is_empty() {
             continue;
         }
-        cat_command(&mut out, &[b"SELECT".as_slice(), db.id.to_string().as_bytes()]);
+        select_command(&mut out, db.id);
         for o in db.iter_prefetched() {
-            let key = o.key();
-            match o.value() {
-                ValueRef::Str(s) => cat_command(&mut out, &[b"SET".as_slice(), key, s]),
-                ValueRef::List(l) => {
-                    let items: Vec<Vec<u8>> = l.iter().map(|e| e.to_vec()).collect();
-                    batches(&mut out, b"RPUSH", key, items.iter().map(|e| vec![e.clone()]));
-                }
-                ValueRef::Set(s) => {
-                    let items: Vec<Vec<u8>> = s.iter().map(|m| m.to_vec()).collect();
-                    batches(&mut out, b"SADD", key, items.into_iter().map(|m| vec![m]));
-                }
-                ValueRef::ZSet(z) => {
-                    let items: Vec<Vec<Vec<u8>>> = z
-                        .iter_any()
-                        .map(|(m, score)| {
-                            nbuf.clear();
-                            num::fmt_f64(score, &mut nbuf);
-                            vec![nbuf.clone(), m.to_vec()]
-                        })
-                        .collect();
-                    batches(&mut out, b"ZADD", key, items.into_iter());
-                }
-                ValueRef::Hash(h) => {
-                    let items: Vec<Vec<Vec<u8>>> = h.iter().map(|(f, v)| vec![f.to_vec(), v.to_vec()]).collect();
-                    batches(&mut out, b"HMSET", key, items.into_iter());
-                }
-                ValueRef::Stream(s) => write_stream(&mut out, key, s),
-            }
-            if let Some(at) = o.expire_at() {
-                cat_command(&mut out, &[b"PEXPIREAT".as_slice(), key, at.to_string().as_bytes()]);
-            }
+            entry_commands(&mut out, o, o.expire_at());
             if out.len() >= 64 * 1024 {
                 w.write_all(&out)?;
                 out.clear();
@@ -420,6 +383,59 @@ pub fn write_commands<W: Write>(w: &mut W, dbs: &[Db], functions: &[Vec<u8>], ts
         }
     }
     w.write_all(&out)
+}
+
+/// What a base of commands starts with: the timestamp annotation, then the function
+/// libraries, so that replayed FCALLs find them. Redis compat: aof.c rewriteFunctions.
+pub fn commands_head(out: &mut Vec<u8>, functions: &[Vec<u8>], ts: Option<i64>) {
+    if let Some(ts) = ts {
+        let _ = write!(out, "#TS:{ts}\r\n");
+    }
+    for code in functions {
+        cat_command(out, &[b"FUNCTION".as_slice(), b"LOAD", code]);
+    }
+}
+
+/// SELECT of db `id`.
+pub fn select_command(out: &mut Vec<u8>, id: usize) {
+    cat_command(out, &[b"SELECT".as_slice(), id.to_string().as_bytes()]);
+}
+
+/// The commands that rebuild entry `o`, with its expire time.
+/// Redis compat: aof.c rewriteAppendOnlyFileRio.
+pub fn entry_commands(out: &mut Vec<u8>, o: &Obj, expire_at: Option<i64>) {
+    let key = o.key();
+    match o.value() {
+        ValueRef::Str(s) => cat_command(out, &[b"SET".as_slice(), key, s]),
+        ValueRef::List(l) => {
+            let items: Vec<Vec<u8>> = l.iter().map(|e| e.to_vec()).collect();
+            batches(out, b"RPUSH", key, items.iter().map(|e| vec![e.clone()]));
+        }
+        ValueRef::Set(s) => {
+            let items: Vec<Vec<u8>> = s.iter().map(|m| m.to_vec()).collect();
+            batches(out, b"SADD", key, items.into_iter().map(|m| vec![m]));
+        }
+        ValueRef::ZSet(z) => {
+            let mut nbuf = Vec::new();
+            let items: Vec<Vec<Vec<u8>>> = z
+                .iter_any()
+                .map(|(m, score)| {
+                    nbuf.clear();
+                    num::fmt_f64(score, &mut nbuf);
+                    vec![nbuf.clone(), m.to_vec()]
+                })
+                .collect();
+            batches(out, b"ZADD", key, items.into_iter());
+        }
+        ValueRef::Hash(h) => {
+            let items: Vec<Vec<Vec<u8>>> = h.iter().map(|(f, v)| vec![f.to_vec(), v.to_vec()]).collect();
+            batches(out, b"HMSET", key, items.into_iter());
+        }
+        ValueRef::Stream(s) => write_stream(out, key, s),
+    }
+    if let Some(at) = expire_at {
+        cat_command(out, &[b"PEXPIREAT".as_slice(), key, at.to_string().as_bytes()]);
+    }
 }
 
 /// A stream as the commands that rebuild it: entries, ids and counters, groups with

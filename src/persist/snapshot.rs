@@ -15,7 +15,8 @@ use std::thread::JoinHandle;
 use super::child::{ChildWriter, WriteError};
 use std::time::{Duration, Instant};
 
-use super::rdb::file::{saves_stamps, write_entry, write_entry_head, write_header, SaveOpts};
+use super::aof;
+use super::rdb::file::{saves_stamps, write_entry, write_entry_head, write_header, Form, SaveOpts};
 use super::rdb::op;
 use super::rdb::prim::{encode_deferred, Writer};
 use super::rdb::value::{saved_in_place, saved_in_steps, value_begin, value_pin, value_step, write_value, Resume};
@@ -263,18 +264,28 @@ impl SnapSink for DbSink {
         if self.dead {
             return;
         }
+        let rdb = self.opts.form == Form::Rdb;
         if self.w.buf.is_empty() {
-            self.w.byte(op::SELECTDB);
-            self.w.len(self.id as u64);
+            match rdb {
+                true => {
+                    self.w.byte(op::SELECTDB);
+                    self.w.len(self.id as u64);
+                }
+                false => aof::select_command(&mut self.w.buf, self.id),
+            }
         }
         let before = self.w.buf.len();
-        write_entry(&mut self.w, o, expire_at, &self.opts);
+        match rdb {
+            true => write_entry(&mut self.w, o, expire_at, &self.opts),
+            false => aof::entry_commands(&mut self.w.buf, o, expire_at),
+        }
         self.bytes += (self.w.buf.len() - before) as u64;
         self.keys += 1;
     }
 
     fn in_parts(&self, o: &Obj) -> bool {
-        saved_in_steps(o)
+        // A base of commands writes each value whole.
+        self.opts.form == Form::Rdb && saved_in_steps(o)
     }
 
     fn saves_in_place(&self, o: &Obj) -> bool {
@@ -447,7 +458,8 @@ impl Snapshot {
         let (tx, rx) = sync_channel(QUEUE_CHUNKS);
         let cancel = Arc::new(AtomicBool::new(false));
         let flag = cancel.clone();
-        let checksum = opts.checksum;
+        let rdb = opts.form == Form::Rdb;
+        let checksum = opts.checksum && rdb;
         let (out, tmp, dest) = match target {
             Target::File { tmp, dest } => {
                 let child = ChildWriter::spawn(&tmp, opts.autosync)
@@ -473,6 +485,7 @@ impl Snapshot {
                 let job = WriteJob {
                     tmp,
                     dest,
+                    rdb,
                     checksum,
                     key_delay_us,
                 };
@@ -480,7 +493,10 @@ impl Snapshot {
             })
             .map_err(|e| e.to_string())?;
         let mut w = Writer::new_deferred(opts.compress);
-        write_header(&mut w, opts);
+        match opts.form {
+            Form::Rdb => write_header(&mut w, opts),
+            Form::Commands(ts) => aof::commands_head(&mut w.buf, &opts.functions, ts),
+        }
         // The channel is empty: this cannot block.
         let _ = tx.send(Msg::Chunk(Chunk::new(vec![take_part(&mut w)], 0, false)));
         let stamps = saves_stamps(opts.policy);
@@ -686,6 +702,8 @@ impl Out {
 struct WriteJob {
     tmp: Option<PathBuf>,
     dest: Option<PathBuf>,
+    /// An RDB file, which ends with EOF and its checksum (else a base of commands).
+    rdb: bool,
     checksum: bool,
     key_delay_us: u64,
 }
@@ -700,7 +718,7 @@ fn write_file(
     progress: &SaveProgress,
 ) -> Result<(), WriteError> {
     let (tmp, dest) = (job.tmp.as_deref(), job.dest.as_deref());
-    let mut res = write_chunks(&rx, &mut child, cancel, job.checksum, job.key_delay_us, progress);
+    let mut res = write_chunks(&rx, &mut child, cancel, job, progress);
     if res.is_ok() && cancel.load(Ordering::Acquire) {
         res = Err(WriteError::Failed("Background saving aborted".into()));
     }
@@ -731,10 +749,10 @@ fn write_chunks(
     rx: &Receiver<Msg>,
     child: &mut Out,
     cancel: &AtomicBool,
-    checksum: bool,
-    key_delay_us: u64,
+    job: &WriteJob,
     progress: &SaveProgress,
 ) -> Result<(), WriteError> {
+    let (checksum, key_delay_us) = (job.checksum, job.key_delay_us);
     let aborted = || WriteError::Failed("Background saving aborted".into());
     let mut crc = Crc64::default();
     let mut out = Writer::new(true);
@@ -769,6 +787,7 @@ fn write_chunks(
                 progress.keys_written.fetch_add(c.keys, Ordering::Relaxed);
                 child.pause(c.keys.saturating_mul(key_delay_us), cancel)?;
             }
+            Msg::End if !job.rdb => return Ok(()),
             Msg::End => {
                 let mut tail = vec![op::EOF];
                 let sum = if checksum {
@@ -931,6 +950,7 @@ mod tests {
             repl: None,
             data: true,
             aof_base: false,
+            form: Form::Rdb,
         }
     }
 

@@ -8,8 +8,6 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use tracing::{info, warn};
@@ -19,7 +17,7 @@ use super::persist::SavePurpose;
 use super::{call, Server};
 use crate::clock;
 use crate::persist::aof::{self as fmt, CmdReader, Manifest, ReadError};
-use crate::persist::child::{ChildWriter, WriteError};
+use crate::persist::child::WriteError;
 use crate::persist::snapshot::Target;
 use crate::util::fs::{bg_unlink, fsync_dir};
 
@@ -38,12 +36,9 @@ pub enum Fsync {
     No,
 }
 
-/// A running rewrite: a thread writing the new base into a temp file.
+/// A running rewrite: the background snapshot in `rdb.bg` writes the new base (an RDB
+/// file or commands) into a temp file.
 pub struct Rewrite {
-    /// The thread feeding the writer child a base written as commands; None when the
-    /// base is an RDB snapshot (the background snapshot in `rdb.bg` writes it).
-    handle: Option<JoinHandle<Result<(), WriteError>>>,
-    cancel: Arc<AtomicBool>,
     start_secs: i64,
     tmp: String,
     rdb: bool,
@@ -636,9 +631,8 @@ impl Server {
             let tmp = format!("temp-rewriteaof-{}.aof", std::process::id());
             let dest = self.aof_path(&base).to_string_lossy().into_owned();
             let autosync = self.cfg.yes("aof-rewrite-incremental-fsync");
-            let res = crate::persist::rdb::file::write_file(&tmp, &dest, None, autosync, |out| match rdb {
-                true => crate::persist::rdb::file::serialize_to(&self.dbs, &self.aof_base_opts(), out),
-                false => out(&self.rewrite_payload()),
+            let res = crate::persist::rdb::file::write_file(&tmp, &dest, None, autosync, |out| {
+                crate::persist::rdb::file::serialize_to(&self.dbs, &self.aof_base_opts(), out)
             });
             if let Err(e) = res {
                 warn!("{e}");
@@ -835,14 +829,6 @@ impl Server {
         }
     }
 
-    /// The dataset as commands, for a new base without an RDB preamble.
-    fn rewrite_payload(&self) -> Vec<u8> {
-        let ts = self.aof.timestamps.then(|| clock::now_ms() / 1000);
-        let mut out = Vec::new();
-        let _ = fmt::write_commands(&mut out, &self.dbs, &self.scripts.functions.codes(), ts);
-        out
-    }
-
     /// Switches appends to a new incr file (a temp one while waiting for the first
     /// rewrite). Redis compat: aof.c openNewIncrAofForAppend.
     fn open_new_incr(&mut self) -> Result<(), Logged> {
@@ -912,55 +898,22 @@ impl Server {
         self.aof.forks += 1;
         let rdb = self.cfg.yes("aof-use-rdb-preamble");
         let tmp = format!("temp-rewriteaof-bg-{}.aof", std::process::id());
-        let cancel = Arc::new(AtomicBool::new(false));
-        let (handle, pid) = if rdb {
-            // The point-in-time snapshot: walked a slice at a time, never all at once.
-            match self.snapshot_start(
-                SavePurpose::AofBase,
-                Target::File {
-                    tmp: PathBuf::from(&tmp),
-                    dest: None,
-                },
-                Default::default(),
-            ) {
-                Ok(pid) => (None, pid),
-                Err(e) => {
-                    self.aof.last_rewrite_ok = false;
-                    warn!("Can't rewrite append only file in background: {e}");
-                    return Err(Logged);
-                }
-            }
-        } else {
-            let data = self.rewrite_payload();
-            let delay = self.save_delay_us();
-            let autosync = self.cfg.yes("aof-rewrite-incremental-fsync");
-            let mut w = match ChildWriter::spawn(Path::new(&tmp), autosync) {
-                Ok(w) => w,
-                Err(e) => {
-                    self.aof.last_rewrite_ok = false;
-                    warn!("Can't rewrite append only file in background: fork: {}", os_err(&e));
-                    return Err(Logged);
-                }
-            };
-            let pid = w.pid();
-            let flag = cancel.clone();
-            let spawned = std::thread::Builder::new()
-                .name("aof-rewrite".into())
-                .spawn(move || feed_writer(&mut w, &data, delay, &flag));
-            match spawned {
-                Ok(h) => (Some(h), pid),
-                Err(e) => {
-                    self.aof.last_rewrite_ok = false;
-                    warn!("Can't rewrite append only file in background: {e}");
-                    return Err(Logged);
-                }
+        // The point-in-time snapshot: walked a slice at a time, never all at once.
+        let target = Target::File {
+            tmp: PathBuf::from(&tmp),
+            dest: None,
+        };
+        let pid = match self.snapshot_start(SavePurpose::AofBase, target, Default::default()) {
+            Ok(pid) => pid,
+            Err(e) => {
+                self.aof.last_rewrite_ok = false;
+                warn!("Can't rewrite append only file in background: {e}");
+                return Err(Logged);
             }
         };
         info!("Background append only file rewriting started by pid {pid}");
         self.aof.rewrite_scheduled = false;
         self.aof.rewrite = Some(Rewrite {
-            handle,
-            cancel,
             start_secs: clock::now_ms() / 1000,
             tmp,
             rdb,
@@ -978,28 +931,12 @@ impl Server {
             .map_or(-1, |r| clock::now_ms() / 1000 - r.start_secs)
     }
 
-    /// Collects a finished rewrite (or waits for it with `wait`) and installs the new
-    /// base. A snapshot-based rewrite is collected by `bgsave_poll` instead.
+    /// Waits for a running rewrite (with `wait`) and installs the new base; without
+    /// `wait`, `bgsave_poll` collects it when its snapshot ends.
     pub fn aof_rewrite_poll(&mut self, wait: bool) {
-        let Some(rw) = self.aof.rewrite.as_mut() else {
-            return;
-        };
-        let Some(h) = rw.handle.as_ref() else {
-            if wait {
-                self.bgsave_poll(true);
-            }
-            return;
-        };
-        if !wait && !h.is_finished() {
-            return;
+        if wait && self.aof.rewrite.is_some() {
+            self.bgsave_poll(true);
         }
-        let Some(h) = rw.handle.take() else {
-            return;
-        };
-        let res = h
-            .join()
-            .unwrap_or_else(|_| Err(WriteError::Failed("the rewrite thread failed".into())));
-        self.aof_rewrite_finish(res);
     }
 
     /// A rewrite ended with `res`: installs the new base or counts the failure.
@@ -1108,10 +1045,7 @@ impl Server {
             return;
         };
         info!("Killing running AOF rewrite child: {}", rw.pid);
-        if rw.handle.is_some() {
-            rw.cancel.store(true, Ordering::Release);
-            self.aof_rewrite_poll(true);
-        } else if let Some(res) = self.abort_snapshot() {
+        if let Some(res) = self.abort_snapshot() {
             self.aof_rewrite_finish(res);
         }
     }
@@ -1249,20 +1183,4 @@ impl Server {
             }
         }
     }
-}
-
-/// Pipes `data` to a writer child after `delay_us` (the rdb-key-save-delay hook); a set
-/// `cancel` stops the child. The child's exit says how it went.
-pub fn feed_writer(w: &mut ChildWriter, data: &[u8], delay_us: u64, cancel: &AtomicBool) -> Result<(), WriteError> {
-    w.pause(delay_us, cancel)?;
-    for chunk in data.chunks(1 << 20) {
-        if cancel.load(Ordering::Acquire) {
-            break;
-        }
-        w.write(chunk)?;
-    }
-    if cancel.load(Ordering::Acquire) {
-        w.stop();
-    }
-    w.finish()
 }

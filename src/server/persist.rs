@@ -11,7 +11,7 @@ use super::fullsync::RdbFilter;
 use super::Server;
 use crate::clock;
 use crate::persist::child::WriteError;
-use crate::persist::rdb::file::{self, LoadStats, SaveOpts};
+use crate::persist::rdb::file::{self, Form, LoadStats, SaveOpts};
 use crate::persist::rdb::RdbError;
 use crate::persist::snapshot::{Progress, Snapshot, Target};
 use crate::util::fs::Source;
@@ -166,6 +166,10 @@ impl Server {
         SaveOpts {
             autosync: self.cfg.yes("aof-rewrite-incremental-fsync"),
             aof_base: true,
+            form: match self.cfg.yes("aof-use-rdb-preamble") {
+                true => Form::Rdb,
+                false => Form::Commands(self.aof.timestamps.then(|| clock::now_ms() / 1000)),
+            },
             ..self.save_opts()
         }
     }
@@ -185,6 +189,7 @@ impl Server {
             repl: self.repl_history(),
             data: true,
             aof_base: false,
+            form: Form::Rdb,
         }
     }
 

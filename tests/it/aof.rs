@@ -267,6 +267,46 @@ fn bgrewriteaof_starts_a_new_base_and_incr() {
     assert_eq!(cmd!(c, "BGSAVE", "SCHEDULE"), b"+Background saving scheduled\r\n");
 }
 
+/// A base written as commands (`aof-use-rdb-preamble no`) is made a slice at a time,
+/// as an RDB one is: clients are served while it is written, no copy of the dataset
+/// is held meanwhile, and the base is the dataset as it was when the rewrite began.
+#[test]
+fn a_base_of_commands_is_written_in_the_background_without_a_copy() {
+    let s = Server::start_with(&["--appendonly", "yes", "--aof-use-rdb-preamble", "no"]);
+    let mut c = s.raw().patient(60);
+    let value = vec![b'v'; 2000];
+    for i in 0..20_000 {
+        cmd!(c, "SET", format!("k:{i}"), &value);
+    }
+    let used = |c: &mut Raw| -> i64 {
+        let text = String::from_utf8_lossy(&cmd!(c, "INFO", "memory")).into_owned();
+        let line = text.lines().find_map(|l| l.strip_prefix("used_memory:")).unwrap();
+        line.trim().parse().unwrap()
+    };
+    let before = used(&mut c);
+    // 100 us a key: the rewrite takes about two seconds.
+    cmd!(c, "CONFIG", "SET", "rdb-key-save-delay", "100");
+    assert_eq!(
+        cmd!(c, "BGREWRITEAOF"),
+        b"+Background append only file rewriting started\r\n"
+    );
+    assert_eq!(info(&mut c, "aof_rewrite_in_progress"), "1");
+    assert_eq!(cmd!(c, "SET", "k:0", "changed"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "SET", "new", "1"), b"+OK\r\n");
+    let grown = used(&mut c) - before;
+    assert!(grown < 16 << 20, "used_memory grew by {grown} bytes during the rewrite");
+    assert_eq!(info(&mut c, "aof_rewrite_in_progress"), "1");
+    wait_rewrite(&mut c);
+    assert_eq!(info(&mut c, "aof_last_bgrewrite_status"), "ok");
+    let base = std::fs::read(s.dir.join("appendonlydir/appendonly.aof.2.base.aof")).unwrap();
+    assert!(base.starts_with(b"*2\r\n$6\r\nSELECT\r\n"), "{:?}", &base[..20]);
+    assert!(!base.windows(7).any(|w| w == b"changed"));
+    let d = digest(&mut c);
+    assert_eq!(cmd!(c, "DEBUG", "LOADAOF"), b"+OK\r\n");
+    assert_eq!(digest(&mut c), d);
+    assert_eq!(cmd!(c, "GET", "k:0"), b"$7\r\nchanged\r\n");
+}
+
 #[test]
 fn a_killed_rewrite_child_fails_the_rewrite_and_keeps_the_incr_files() {
     let s = Server::start_with(AOF);

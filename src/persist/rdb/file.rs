@@ -42,6 +42,17 @@ pub struct SaveOpts {
     pub data: bool,
     /// The base of an AOF (AUX aof-base).
     pub aof_base: bool,
+    pub form: Form,
+}
+
+/// What a save writes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Form {
+    /// An RDB file.
+    Rdb,
+    /// An AOF base of commands (`aof-use-rdb-preamble no`), starting with the
+    /// timestamp annotation of these Unix seconds when given (`aof-timestamp-enabled`).
+    Commands(Option<i64>),
 }
 
 fn aux(w: &mut Writer, k: &str, v: &[u8]) {
@@ -130,6 +141,9 @@ pub fn serialize_to(
     o: &SaveOpts,
     out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
+    if let Form::Commands(ts) = o.form {
+        return crate::persist::aof::write_commands(&mut Sink(out), dbs, &o.functions, ts);
+    }
     let mut w = Writer::new(o.compress);
     let mut crc = Crc64::default();
     let mut hand_on = |w: &mut Writer| {
@@ -161,6 +175,20 @@ pub fn serialize_to(
     hand_on(&mut w)?;
     let sum = if o.checksum { crc.value() } else { 0 };
     out(&sum.to_le_bytes())
+}
+
+/// `std::io::Write` over a function taking each piece.
+struct Sink<'a>(&'a mut dyn FnMut(&[u8]) -> std::io::Result<()>);
+
+impl std::io::Write for Sink<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        (self.0)(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Writes the file `fill` makes to `tmp` (`temp-<pid>.rdb`) in the working directory

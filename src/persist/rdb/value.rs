@@ -688,7 +688,7 @@ fn hash_obj(key: &[u8], vals: &[&[u8]], packed: bool, dup: (&str, &str)) -> Resu
 mod tests {
     use super::*;
     use crate::db::Db;
-    use crate::persist::rdb::file::{load, serialize, SaveOpts};
+    use crate::persist::rdb::file::{load, serialize, Form, SaveOpts};
 
     fn lim() -> Limits {
         Limits::default()
@@ -844,6 +844,7 @@ mod tests {
             repl: None,
             data: true,
             aof_base: false,
+            form: Form::Rdb,
         }
     }
 
