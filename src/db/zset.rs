@@ -246,13 +246,13 @@ pub fn new_zset(key: &[u8], size_hint: usize, mlen: usize, lim: &Limits) -> Obj 
 pub fn zset_from_sorted<M: AsRef<[u8]>>(key: &[u8], items: &[(M, f64)], lim: &Limits) -> Obj {
     let longest = items.iter().map(|(m, _)| m.as_ref().len()).max().unwrap_or(0);
     if items.len() <= lim.zset_entries && longest <= lim.zset_value {
-        let scores: Vec<LpScore> = items.iter().map(|&(_, s)| LpScore::new(s)).collect();
-        let vals: Vec<&[u8]> = items
-            .iter()
-            .zip(&scores)
-            .flat_map(|((m, _), s)| [m.as_ref(), s.bytes()])
-            .collect();
-        return Lp::with_encoded(&vals, |lp| Obj::new_inline(key, lp, Enc::ZsetLp));
+        let pairs = |push: &mut dyn FnMut(&[u8])| {
+            for (m, s) in items {
+                push(m.as_ref());
+                push(LpScore::new(*s).bytes());
+            }
+        };
+        return Lp::with_built(items.len() * 2, pairs, |lp| Obj::new_inline(key, lp, Enc::ZsetLp));
     }
     let mut z = ZSetFull::default();
     z.dict.reserve(items.len());

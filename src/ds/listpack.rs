@@ -253,6 +253,30 @@ impl Lp {
         r
     }
 
+    /// `with_encoded` for `n` values that `fill` hands, one at a time, to the function
+    /// it is given (each may be a temporary).
+    pub fn with_built<R>(n: usize, fill: impl FnOnce(&mut dyn FnMut(&[u8])), f: impl FnOnce(&[u8]) -> R) -> R {
+        thread_local! {
+            static BUILT: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+        }
+        let mut buf = BUILT.take();
+        buf.clear();
+        buf.extend_from_slice(&(n as u32).to_le_bytes());
+        let mut pushed = 0;
+        fill(&mut |v: &[u8]| {
+            let (len, k) = varint(v.len());
+            buf.extend_from_slice(len.get(..k).unwrap_or_default());
+            buf.extend_from_slice(v);
+            pushed += 1;
+        });
+        debug_assert_eq!(pushed, n, "values handed to with_built");
+        let r = f(&buf);
+        if buf.capacity() <= 16 << 10 {
+            BUILT.set(buf);
+        }
+        r
+    }
+
     /// The listpack of `vals`, written into `out` (emptied first; its buffer is reused).
     pub fn encode_into(vals: &[&[u8]], out: &mut Vec<u8>) {
         out.clear();

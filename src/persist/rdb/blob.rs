@@ -237,6 +237,36 @@ impl Elem<'_> {
     }
 }
 
+/// An element's bytes, owned where they are an integer's digits: a value to keep
+/// beside others without a buffer shared between them.
+pub enum ElemBytes<'a> {
+    Str(&'a [u8]),
+    /// Digits written at the end of the array, from this offset.
+    Int([u8; 24], u8),
+}
+
+impl<'a> From<&Elem<'a>> for ElemBytes<'a> {
+    fn from(e: &Elem<'a>) -> Self {
+        match e {
+            Elem::Str(s) => ElemBytes::Str(s),
+            Elem::Int(v) => {
+                let mut buf = [0u8; 24];
+                let n = num::i64_digits(*v, &mut buf).len();
+                ElemBytes::Int(buf, (24 - n) as u8)
+            }
+        }
+    }
+}
+
+impl AsRef<[u8]> for ElemBytes<'_> {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            ElemBytes::Str(s) => s,
+            ElemBytes::Int(buf, at) => buf.get(*at as usize..).unwrap_or_default(),
+        }
+    }
+}
+
 /// Every element as bytes: strings where they lie, integers' digits written one after
 /// another into `digits` (one buffer rather than an allocation each).
 pub fn elem_bytes<'a>(elems: &[Elem<'a>], digits: &'a mut Vec<u8>) -> Vec<&'a [u8]> {

@@ -530,10 +530,8 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
             if elems.len() % 2 != 0 {
                 return Err(bad("Zset listpack"));
             }
-            let mut digits = Vec::new();
-            let bytes = blob::elem_bytes(&elems, &mut digits);
             let mut items = Vec::with_capacity(elems.len() / 2);
-            for (e, b) in elems.chunks_exact(2).zip(bytes.chunks_exact(2)) {
+            for e in elems.chunks_exact(2) {
                 let score = match e.get(1) {
                     Some(Elem::Int(v)) => *v as f64,
                     Some(Elem::Str(b)) => num::parse_f64(b).ok_or_else(|| bad("Zset listpack"))?,
@@ -542,7 +540,8 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
                 if score.is_nan() {
                     return Err(RdbError::corrupt("Zset with NAN score detected"));
                 }
-                items.push((b.first().copied().unwrap_or_default(), score));
+                let member = e.first().map_or(blob::ElemBytes::Str(&[]), blob::ElemBytes::from);
+                items.push((member, score));
             }
             if items.is_empty() {
                 return Ok(None);
