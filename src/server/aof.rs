@@ -931,14 +931,6 @@ impl Server {
             .map_or(-1, |r| clock::now_ms() / 1000 - r.start_secs)
     }
 
-    /// Waits for a running rewrite (with `wait`) and installs the new base; without
-    /// `wait`, `bgsave_poll` collects it when its snapshot ends.
-    pub fn aof_rewrite_poll(&mut self, wait: bool) {
-        if wait && self.aof.rewrite.is_some() {
-            self.bgsave_poll(true);
-        }
-    }
-
     /// A rewrite ended with `res`: installs the new base or counts the failure.
     /// Redis compat: aof.c backgroundRewriteDoneHandler.
     pub fn aof_rewrite_finish(&mut self, res: Result<(), WriteError>) {
@@ -1119,10 +1111,10 @@ impl Server {
         }
     }
 
-    /// Periodic AOF work: collecting a finished rewrite, starting a scheduled or
-    /// automatic one, the everysec fsync. Redis compat: server.c serverCron.
+    /// Periodic AOF work: starting a scheduled or automatic rewrite (a finished one is
+    /// collected with its snapshot, by `bgsave_poll`), the everysec fsync. Redis
+    /// compat: server.c serverCron.
     pub fn aof_cron(&mut self) {
-        self.aof_rewrite_poll(false);
         if !self.has_active_child() && self.aof.rewrite_scheduled && !self.aof.rewrite_limited() {
             let _ = self.aof_rewrite_start();
         }
