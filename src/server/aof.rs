@@ -631,7 +631,7 @@ impl Server {
             let tmp = format!("temp-rewriteaof-{}.aof", std::process::id());
             let dest = self.aof_path(&base).to_string_lossy().into_owned();
             let autosync = self.cfg.yes("aof-rewrite-incremental-fsync");
-            let res = crate::persist::rdb::file::write_file(&tmp, &dest, None, autosync, |out| {
+            let res = crate::persist::rdb::file::write_file(&tmp, &dest, autosync, |out| {
                 crate::persist::rdb::file::serialize_to(&self.dbs, &self.aof_base_opts(), out)
             });
             if let Err(e) = res {

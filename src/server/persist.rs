@@ -253,7 +253,7 @@ impl Server {
     pub fn save_sync(&mut self) -> Result<(), String> {
         let o = self.save_opts();
         let tmp = format!("temp-{}.rdb", std::process::id());
-        match file::write_file(&tmp, &self.dbfilename(), None, o.autosync, |out| {
+        match file::write_file(&tmp, &self.dbfilename(), o.autosync, |out| {
             file::serialize_to(&self.dbs, &o, out)
         }) {
             Ok(()) => {

@@ -4,7 +4,6 @@
 //! Files are written to `temp-<pid>.rdb`, fsynced, then renamed over the target.
 //! Redis compat: rdb.c rdbSaveRio, rdbSaveInfoAuxFields, rdbLoadRio, rdbSave.
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::prim::{Reader, Writer};
 use super::value::{read_value, type_of, write_value};
@@ -42,6 +41,7 @@ pub struct SaveOpts {
     pub data: bool,
     /// The base of an AOF (AUX aof-base).
     pub aof_base: bool,
+    /// An RDB file, or an AOF base of commands.
     pub form: Form,
 }
 
@@ -195,12 +195,9 @@ impl std::io::Write for Sink<'_> {
 /// (the configured `dir`), fsyncs it, and renames it to `filename`, so a crash never
 /// leaves a half file there. `fill` hands its bytes on as it makes them; with
 /// `autosync` they are flushed to disk as they go (`rdb-save-incremental-fsync`).
-/// `cancel`: checked before the rename; once set, the temp file is removed instead (a
-/// BGSAVE aborted by FLUSHALL must not replace the file with the old dataset).
 pub fn write_file(
     tmp: &str,
     filename: &str,
-    cancel: Option<&AtomicBool>,
     autosync: bool,
     fill: impl FnOnce(&mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()>,
 ) -> Result<(), String> {
@@ -214,10 +211,6 @@ pub fn write_file(
     if let Err(e) = res {
         let _ = std::fs::remove_file(tmp);
         return Err(format!("Write error saving DB on disk: {e}"));
-    }
-    if cancel.is_some_and(|c| c.load(Ordering::Acquire)) {
-        let _ = std::fs::remove_file(tmp);
-        return Err("Background saving aborted".into());
     }
     install(Path::new(tmp), Path::new(filename))
 }
