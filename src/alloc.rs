@@ -42,21 +42,13 @@ fn owner() -> bool {
     OWNER.try_with(Cell::get).unwrap_or(false)
 }
 
+/// Adds `delta` to the count, wrapping: a freed size comes as its negation.
 #[inline]
-fn count_add(n: usize) {
+fn count(delta: usize) {
     if owner() {
-        OWNED.store(OWNED.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+        OWNED.store(OWNED.load(Ordering::Relaxed).wrapping_add(delta), Ordering::Relaxed);
     } else {
-        USED.fetch_add(n, Ordering::Relaxed);
-    }
-}
-
-#[inline]
-fn count_sub(n: usize) {
-    if owner() {
-        OWNED.store(OWNED.load(Ordering::Relaxed).wrapping_sub(n), Ordering::Relaxed);
-    } else {
-        USED.fetch_sub(n, Ordering::Relaxed);
+        USED.fetch_add(delta, Ordering::Relaxed);
     }
 }
 
@@ -68,7 +60,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { tikv_jemallocator::Jemalloc.alloc(layout) };
         if !p.is_null() {
-            count_add(alloc_size(layout.size()));
+            count(alloc_size(layout.size()));
         }
         p
     }
@@ -77,7 +69,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { tikv_jemallocator::Jemalloc.alloc_zeroed(layout) };
         if !p.is_null() {
-            count_add(alloc_size(layout.size()));
+            count(alloc_size(layout.size()));
         }
         p
     }
@@ -85,7 +77,7 @@ unsafe impl GlobalAlloc for Counting {
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { tikv_jemallocator::Jemalloc.dealloc(ptr, layout) };
-        count_sub(alloc_size(layout.size()));
+        count(alloc_size(layout.size()).wrapping_neg());
     }
 
     #[inline]
@@ -93,11 +85,7 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { tikv_jemallocator::Jemalloc.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             let (old, new) = (alloc_size(layout.size()), alloc_size(new_size));
-            if new >= old {
-                count_add(new - old);
-            } else {
-                count_sub(old - new);
-            }
+            count(new.wrapping_sub(old));
         }
         p
     }

@@ -30,6 +30,13 @@ fn varint(mut n: usize) -> ([u8; 10], usize) {
     (out, l + 1)
 }
 
+/// Appends one value (its length, then its bytes) to listpack bytes.
+fn push_value(out: &mut Vec<u8>, v: &[u8]) {
+    let (len, n) = varint(v.len());
+    out.extend_from_slice(len.get(..n).unwrap_or_default());
+    out.extend_from_slice(v);
+}
+
 /// Decodes the entry at `off`: (payload start, payload end).
 #[inline]
 fn entry_at(buf: &[u8], off: usize) -> Option<(usize, usize)> {
@@ -241,38 +248,35 @@ impl Lp {
     /// Calls `f` with the listpack of `vals`, encoded in a buffer this thread keeps between
     /// calls (no allocation once it has grown; one grown past 16 KB is given back).
     pub fn with_encoded<R>(vals: &[&[u8]], f: impl FnOnce(&[u8]) -> R) -> R {
-        thread_local! {
-            static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-        }
-        let mut buf = SCRATCH.take();
-        Self::encode_into(vals, &mut buf);
-        let r = f(&buf);
-        if buf.capacity() <= 16 << 10 {
-            SCRATCH.set(buf);
-        }
-        r
+        Self::with_scratch(|buf| Self::encode_into(vals, buf), f)
     }
 
     /// `with_encoded` for `n` values that `fill` hands, one at a time, to the function
     /// it is given (each may be a temporary).
     pub fn with_built<R>(n: usize, fill: impl FnOnce(&mut dyn FnMut(&[u8])), f: impl FnOnce(&[u8]) -> R) -> R {
+        let build = |buf: &mut Vec<u8>| {
+            buf.clear();
+            buf.extend_from_slice(&(n as u32).to_le_bytes());
+            let mut pushed = 0;
+            fill(&mut |v: &[u8]| {
+                push_value(buf, v);
+                pushed += 1;
+            });
+            debug_assert_eq!(pushed, n, "values handed to with_built");
+        };
+        Self::with_scratch(build, f)
+    }
+
+    /// Calls `f` with what `build` wrote into a buffer this thread keeps between calls.
+    fn with_scratch<R>(build: impl FnOnce(&mut Vec<u8>), f: impl FnOnce(&[u8]) -> R) -> R {
         thread_local! {
-            static BUILT: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+            static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
         }
-        let mut buf = BUILT.take();
-        buf.clear();
-        buf.extend_from_slice(&(n as u32).to_le_bytes());
-        let mut pushed = 0;
-        fill(&mut |v: &[u8]| {
-            let (len, k) = varint(v.len());
-            buf.extend_from_slice(len.get(..k).unwrap_or_default());
-            buf.extend_from_slice(v);
-            pushed += 1;
-        });
-        debug_assert_eq!(pushed, n, "values handed to with_built");
+        let mut buf = SCRATCH.take();
+        build(&mut buf);
         let r = f(&buf);
         if buf.capacity() <= 16 << 10 {
-            BUILT.set(buf);
+            SCRATCH.set(buf);
         }
         r
     }
@@ -283,9 +287,7 @@ impl Lp {
         out.reserve(HDR + vals.iter().map(|v| v.len() + varint_len(v.len())).sum::<usize>());
         out.extend_from_slice(&(vals.len() as u32).to_le_bytes());
         for v in vals {
-            let (len, n) = varint(v.len());
-            out.extend_from_slice(len.get(..n).unwrap_or_default());
-            out.extend_from_slice(v);
+            push_value(out, v);
         }
     }
 

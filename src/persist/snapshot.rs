@@ -266,18 +266,18 @@ impl SnapSink for DbSink {
         }
         let rdb = self.opts.form == Form::Rdb;
         if self.w.buf.is_empty() {
-            match rdb {
-                true => {
-                    self.w.byte(op::SELECTDB);
-                    self.w.len(self.id as u64);
-                }
-                false => aof::select_command(&mut self.w.buf, self.id),
+            if rdb {
+                self.w.byte(op::SELECTDB);
+                self.w.len(self.id as u64);
+            } else {
+                aof::select_command(&mut self.w.buf, self.id);
             }
         }
         let before = self.w.buf.len();
-        match rdb {
-            true => write_entry(&mut self.w, o, expire_at, &self.opts),
-            false => aof::entry_commands(&mut self.w.buf, o, expire_at),
+        if rdb {
+            write_entry(&mut self.w, o, expire_at, &self.opts);
+        } else {
+            aof::entry_commands(&mut self.w.buf, o, expire_at);
         }
         self.bytes += (self.w.buf.len() - before) as u64;
         self.keys += 1;
