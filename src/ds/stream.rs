@@ -1,11 +1,15 @@
-//! The entry log of a stream: a `BTreeMap` of nodes keyed by master id (the id of the node's first
-//! appended entry), each node one `Vec<u8>` holding the master field names and its entries in id order.
+//! The entry log of a stream: a deque of nodes in id order, each keyed by its master id (the id
+//! of its first appended entry) and holding one `Vec<u8>` with the master field names and its
+//! entries in id order. Nodes are added at the tail and trimmed at the head, both O(1); a seek is a
+//! binary search over the master ids. A stream of one node costs one slot, not a B-tree leaf.
 //! Invariants: ids strictly increase across the whole log; deleted entries stay flagged in their node
 //! until the node is dropped; each node tracks the byte size it would have as a Redis listpack, so node
 //! boundaries (and therefore approximate trimming) match redis-server exactly.
 
 use std::borrow::Cow;
-use std::collections::{btree_map, BTreeMap};
+#[cfg(test)]
+use std::collections::BTreeMap;
+use std::collections::{vec_deque, VecDeque};
 use std::fmt;
 
 use crate::util::mem::alloc_size;
@@ -527,7 +531,12 @@ impl Node {
     /// A node with the given master fields and no entries yet.
     fn empty<'f>(master: StreamId, fields: impl ExactSizeIterator<Item = &'f [u8]> + Clone) -> Node {
         let cap = fields.clone().map(|f| f.len() + 1).sum::<usize>() + 16;
-        let mut buf = Vec::with_capacity(cap);
+        Node::empty_in(Vec::with_capacity(cap), master, fields)
+    }
+
+    /// `empty`, built in `buf` (cleared first).
+    fn empty_in<'f>(mut buf: Vec<u8>, master: StreamId, fields: impl ExactSizeIterator<Item = &'f [u8]>) -> Node {
+        buf.clear();
         put_varint(&mut buf, fields.len() as u64);
         // Redis: 6-byte header, EOF byte, #fields, the fields, the 0 terminator of the master entry.
         let mut lp_rest = 7 + lp_int(lp_count(fields.len())) + lp_int(0);
@@ -573,8 +582,13 @@ impl Node {
 
     /// `push`, with `same` the result of `same_fields(pairs)`.
     fn push_same(&mut self, master: StreamId, id: StreamId, deleted: bool, pairs: &[(&[u8], &[u8])], same: bool) {
-        encode_entry(&mut self.buf, deleted, Delta::between(self.last, id), same, pairs);
         self.lp_rest += lp_entry(master, id, same, pairs);
+        self.push_uncounted(id, deleted, pairs, same);
+    }
+
+    /// `push_same` without adding the entry's listpack bytes (the caller knows the total).
+    fn push_uncounted(&mut self, id: StreamId, deleted: bool, pairs: &[(&[u8], &[u8])], same: bool) {
+        encode_entry(&mut self.buf, deleted, Delta::between(self.last, id), same, pairs);
         if deleted {
             self.deleted = self.deleted.saturating_add(1);
         } else {
@@ -811,7 +825,7 @@ impl<'a> Iterator for Pairs<'a> {
 /// Live entries with ids in a range, ascending (see [`StreamLog::range`]).
 #[derive(Default)]
 pub struct Range<'a> {
-    nodes: btree_map::Range<'a, StreamId, Node>,
+    nodes: vec_deque::Iter<'a, (StreamId, Node)>,
     cur: Option<Fwd<'a>>,
     start: StreamId,
     end: StreamId,
@@ -848,7 +862,7 @@ impl<'a> Iterator for Range<'a> {
 /// Live entries with ids in a range, descending (see [`StreamLog::range_rev`]).
 #[derive(Default)]
 pub struct RangeRev<'a> {
-    nodes: btree_map::Range<'a, StreamId, Node>,
+    nodes: vec_deque::Iter<'a, (StreamId, Node)>,
     cur: Option<Rev<'a>>,
     start: StreamId,
     end: StreamId,
@@ -954,7 +968,7 @@ impl<'a> NodeView<'a> {
 }
 
 /// Every node in id order (see [`StreamLog::nodes`]).
-pub struct Nodes<'a>(btree_map::Iter<'a, StreamId, Node>);
+pub struct Nodes<'a>(vec_deque::Iter<'a, (StreamId, Node)>);
 
 impl<'a> Iterator for Nodes<'a> {
     type Item = NodeView<'a>;
@@ -999,10 +1013,18 @@ fn trie_nodes(keys: &[[u8; 16]], depth: usize) -> usize {
 // The log
 // ---------------------------------------------------------------------------------------
 
-/// A stream's entries: nodes keyed by master id, plus the live entry count.
+/// Room kept in `NODE_SCRATCH` between loads.
+const NODE_SCRATCH_MAX: usize = 64 << 10;
+
+thread_local! {
+    /// The buffer a node read from a file is built in (one, reused).
+    static NODE_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A stream's entries: nodes with their master ids in id order, plus the live entry count.
 #[derive(Clone, Default)]
 pub struct StreamLog {
-    nodes: BTreeMap<StreamId, Node>,
+    nodes: VecDeque<(StreamId, Node)>,
     len: u64,
 }
 
@@ -1029,6 +1051,25 @@ impl StreamLog {
         self.len == 0
     }
 
+    /// Nodes whose master id is at most `id`: the index of the node that may hold `id` plus one.
+    fn upto(&self, id: StreamId) -> usize {
+        self.nodes.partition_point(|(k, _)| *k <= id)
+    }
+
+    /// Index of the node that may hold `id`: the last one whose master id is at most `id`.
+    fn seek(&self, id: StreamId) -> Option<usize> {
+        self.upto(id).checked_sub(1)
+    }
+
+    /// Adds a node after every other one. A log's first node gets a deque of exactly one slot:
+    /// most streams never get a second.
+    fn push_back(&mut self, master: StreamId, node: Node) {
+        if self.nodes.capacity() == 0 {
+            self.nodes.reserve_exact(1);
+        }
+        self.nodes.push_back((master, node));
+    }
+
     /// Active defragmentation of the nodes after master id `after` (all when None), up
     /// to `budget` of them; returns the last one done when more are left.
     pub fn defrag_step(
@@ -1037,13 +1078,9 @@ impl StreamLog {
         budget: usize,
         d: &mut super::defrag::Defrag,
     ) -> Option<StreamId> {
-        use std::ops::Bound;
-        let from = match after {
-            Some(id) => Bound::Excluded(id),
-            None => Bound::Unbounded,
-        };
+        let from = after.map_or(0, |id| self.upto(id));
         let mut last = None;
-        for (n, (id, node)) in self.nodes.range_mut((from, Bound::Unbounded)).enumerate() {
+        for (n, (id, node)) in self.nodes.range_mut(from..).enumerate() {
             if n == budget {
                 return last;
             }
@@ -1065,8 +1102,8 @@ impl StreamLog {
     pub fn radix_nodes(&self) -> usize {
         let keys: Vec<[u8; 16]> = self
             .nodes
-            .keys()
-            .map(|id| {
+            .iter()
+            .map(|(id, _)| {
                 let mut k = [0u8; 16];
                 k[..8].copy_from_slice(&id.ms.to_be_bytes());
                 k[8..].copy_from_slice(&id.seq.to_be_bytes());
@@ -1079,11 +1116,11 @@ impl StreamLog {
         trie_nodes(&keys, 0)
     }
 
-    /// Heap bytes owned: node buffers rounded to allocator size classes, plus an estimate of the
-    /// B-tree's own nodes.
+    /// Heap bytes owned: node buffers and the deque's slots, rounded to allocator size classes.
     pub fn mem_usage(&self) -> usize {
-        let bufs: usize = self.nodes.values().map(|n| alloc_size(n.buf.capacity())).sum();
-        bufs + btree_bytes(self.nodes.len())
+        let bufs: usize = self.nodes.iter().map(|(_, n)| alloc_size(n.buf.capacity())).sum();
+        let slots = self.nodes.capacity() * std::mem::size_of::<(StreamId, Node)>();
+        bufs + if slots == 0 { 0 } else { alloc_size(slots) }
     }
 
     /// Appends an entry. The caller guarantees `id` is greater than every id ever appended and
@@ -1098,9 +1135,8 @@ impl StreamLog {
         } else {
             lim.max_bytes
         } as u64;
-        if let Some(mut e) = self.nodes.last_entry() {
-            let master = *e.key();
-            let node = e.get_mut();
+        if let Some((master, node)) = self.nodes.back_mut() {
+            let master = *master;
             if id <= node.last {
                 return;
             }
@@ -1117,13 +1153,13 @@ impl StreamLog {
         }
         let mut node = Node::empty(id, pairs.iter().map(|(f, _)| *f));
         node.push(id, id, false, pairs);
-        self.nodes.insert(id, node);
+        self.push_back(id, node);
         self.len += 1;
     }
 
     /// The live entry with this id.
     pub fn get(&self, id: StreamId) -> Option<Entry<'_>> {
-        let (k, node) = self.nodes.range(..=id).next_back()?;
+        let (k, node) = self.nodes.get(self.seek(id)?)?;
         if node.live == 0 || id > node.last {
             return None;
         }
@@ -1152,9 +1188,9 @@ impl StreamLog {
         if start > end {
             return Range::default();
         }
-        let from = self.nodes.range(..=start).next_back().map_or(start, |(k, _)| *k);
+        let from = self.seek(start).unwrap_or(0);
         Range {
-            nodes: self.nodes.range(from..=end),
+            nodes: self.nodes.range(from..self.upto(end)),
             cur: None,
             start,
             end,
@@ -1169,7 +1205,7 @@ impl StreamLog {
             return RangeRev::default();
         }
         RangeRev {
-            nodes: self.nodes.range(..=end),
+            nodes: self.nodes.range(..self.upto(end)),
             cur: None,
             start,
             end,
@@ -1180,9 +1216,13 @@ impl StreamLog {
     /// Marks one live entry deleted; a node left without live entries is dropped. False if absent.
     // Redis compat: t_stream.c streamIteratorRemoveEntry.
     pub fn delete(&mut self, id: StreamId) -> bool {
-        let Some((&key, node)) = self.nodes.range_mut(..=id).next_back() else {
+        let Some(at) = self.seek(id) else {
             return false;
         };
+        let Some((key, node)) = self.nodes.get_mut(at) else {
+            return false;
+        };
+        let key = *key;
         if node.live == 0 || id > node.last {
             return false;
         }
@@ -1201,7 +1241,8 @@ impl StreamLog {
         };
         self.len -= 1;
         if node.live <= 1 {
-            self.nodes.remove(&key);
+            self.nodes.remove(at);
+            self.shrink();
         } else {
             if let Some(tag) = node.buf.get_mut(pos) {
                 *tag |= F_DELETED;
@@ -1224,11 +1265,10 @@ impl StreamLog {
                     break;
                 }
             }
-            let Some(mut e) = self.nodes.first_entry() else {
+            let Some((master, node)) = self.nodes.front_mut() else {
                 break;
             };
-            let master = *e.key();
-            let node = e.get_mut();
+            let master = *master;
             let entries = u64::from(node.live);
             if limit != 0 && removed.saturating_add(entries) > limit {
                 break;
@@ -1238,7 +1278,7 @@ impl StreamLog {
                 Trim::MinId(m) => node.last < m,
             };
             if whole {
-                e.remove();
+                self.nodes.pop_front();
                 self.len = self.len.saturating_sub(entries);
                 removed += entries;
                 continue;
@@ -1273,7 +1313,16 @@ impl StreamLog {
             }
             break;
         }
+        self.shrink();
         removed
+    }
+
+    /// Gives back deque slots when at most a quarter are in use.
+    fn shrink(&mut self) {
+        let (len, cap) = (self.nodes.len(), self.nodes.capacity());
+        if cap > 4 && len * 4 <= cap {
+            self.nodes.shrink_to(len * 2);
+        }
     }
 
     /// Every node in id order, for the RDB writer.
@@ -1283,13 +1332,16 @@ impl StreamLog {
 
     /// Adds a node read from a file: its master fields and its entries in order, deleted ones
     /// included (every entry with its own pairs; those equal to the master fields are stored as
-    /// SAMEFIELDS). On error the log is unchanged. A node whose entries are all deleted is
-    /// accepted: Redis's exact MINID trim can leave one, and its RDB files hold it.
+    /// SAMEFIELDS), and the bytes of the listpack it was read from when there was one (Redis
+    /// keeps that listpack as it is: its size decides when the node is full). On error the log
+    /// is unchanged. A node whose entries are all deleted is accepted: Redis's exact MINID
+    /// trim can leave one, and its RDB files hold it.
     pub fn push_node(
         &mut self,
         master: StreamId,
         master_fields: &[&[u8]],
         entries: &[RawEntry<'_>],
+        lp_bytes: Option<u64>,
     ) -> Result<(), &'static str> {
         if master_fields.is_empty() {
             return Err("stream node without master fields");
@@ -1300,7 +1352,7 @@ impl StreamLog {
         if first.id < master {
             return Err("stream entry id below its node's master id");
         }
-        if let Some((_, last)) = self.nodes.last_key_value() {
+        if let Some((_, last)) = self.nodes.back() {
             if master <= last.last {
                 return Err("stream node ids overlap the previous node");
             }
@@ -1318,37 +1370,37 @@ impl StreamLog {
             }
             prev = Some(e.id);
         }
-        let mut node = Node::empty(master, master_fields.iter().copied());
-        for e in entries {
-            // A loaded entry that reuses the master fields holds the very same slices.
-            let same = e.pairs.len() == master_fields.len()
-                && e.pairs
-                    .iter()
-                    .zip(master_fields)
-                    .all(|((f, _), m)| std::ptr::eq(*f, *m) || f == m);
-            node.push_same(master, e.id, e.deleted, &e.pairs, same);
-        }
-        node.buf.shrink_to_fit();
+        // Built in a buffer kept from node to node, then copied once at its exact size.
+        let node = NODE_SCRATCH.with_borrow_mut(|scratch| {
+            let mut node = Node::empty_in(std::mem::take(scratch), master, master_fields.iter().copied());
+            for e in entries {
+                // A loaded entry that reuses the master fields holds the very same slices.
+                let same = e.pairs.len() == master_fields.len()
+                    && e.pairs
+                        .iter()
+                        .zip(master_fields)
+                        .all(|((f, _), m)| std::ptr::eq(*f, *m) || f == m);
+                if lp_bytes.is_some() {
+                    node.push_uncounted(e.id, e.deleted, &e.pairs, same);
+                } else {
+                    node.push_same(master, e.id, e.deleted, &e.pairs, same);
+                }
+            }
+            if let Some(total) = lp_bytes {
+                let counters = lp_int(i64::from(node.live)) + lp_int(i64::from(node.deleted));
+                node.lp_rest = total.saturating_sub(counters);
+            }
+            let exact = node.buf.as_slice().to_vec();
+            *scratch = std::mem::replace(&mut node.buf, exact);
+            if scratch.capacity() > NODE_SCRATCH_MAX {
+                *scratch = Vec::new();
+            }
+            node
+        });
         self.len += u64::from(node.live);
-        self.nodes.insert(master, node);
+        self.push_back(master, node);
         Ok(())
     }
-}
-
-/// Estimated bytes of std's B-tree nodes for `n` pairs. Leaves hold up to 11 pairs and inner
-/// nodes 11 pairs plus 12 child links; appending in key order splits a full leaf into 6 + 5 with
-/// one pair moving up, so leaves settle at ~6 pairs and one pair in 7 lives in an inner node.
-fn btree_bytes(n: usize) -> usize {
-    if n == 0 {
-        return 0;
-    }
-    let pair = std::mem::size_of::<StreamId>() + std::mem::size_of::<Node>();
-    let leaf = alloc_size(16 + 11 * pair);
-    if n <= 11 {
-        return leaf;
-    }
-    let inner = alloc_size(16 + 11 * pair + 12 * std::mem::size_of::<usize>());
-    n.div_ceil(7) * leaf + n.div_ceil(42) * inner
 }
 
 #[cfg(test)]
@@ -1974,7 +2026,7 @@ mod tests {
         for nv in log.nodes() {
             let fields: Vec<&[u8]> = nv.master_fields().collect();
             let entries: Vec<RawEntry<'_>> = nv.entries().map(|(e, _)| e).collect();
-            out.push_node(nv.master_id(), &fields, &entries).unwrap();
+            out.push_node(nv.master_id(), &fields, &entries, None).unwrap();
         }
         out
     }
@@ -2022,8 +2074,8 @@ mod tests {
             })
             .collect();
         assert_eq!(na, nb);
-        let ba: Vec<&Vec<u8>> = log.nodes.values().map(|n| &n.buf).collect();
-        let bb: Vec<&Vec<u8>> = copy.nodes.values().map(|n| &n.buf).collect();
+        let ba: Vec<&Vec<u8>> = log.nodes.iter().map(|(_, n)| &n.buf).collect();
+        let bb: Vec<&Vec<u8>> = copy.nodes.iter().map(|(_, n)| &n.buf).collect();
         assert_eq!(ba, bb);
     }
 
@@ -2036,33 +2088,33 @@ mod tests {
         };
         let f: &[&[u8]] = &[b"f"];
         let mut log = StreamLog::new();
-        assert!(log.push_node(id(1, 0), &[], &[e(1, false)]).is_err());
-        assert!(log.push_node(id(1, 0), f, &[]).is_err());
-        assert!(log.push_node(id(2, 0), f, &[e(1, false)]).is_err());
-        assert!(log.push_node(id(1, 0), f, &[e(2, false), e(2, false)]).is_err());
-        assert!(log.push_node(id(1, 0), f, &[e(3, false), e(2, false)]).is_err());
+        assert!(log.push_node(id(1, 0), &[], &[e(1, false)], None).is_err());
+        assert!(log.push_node(id(1, 0), f, &[], None).is_err());
+        assert!(log.push_node(id(2, 0), f, &[e(1, false)], None).is_err());
+        assert!(log.push_node(id(1, 0), f, &[e(2, false), e(2, false)], None).is_err());
+        assert!(log.push_node(id(1, 0), f, &[e(3, false), e(2, false)], None).is_err());
         let empty = RawEntry {
             id: id(5, 0),
             deleted: false,
             pairs: Vec::new().into(),
         };
-        assert!(log.push_node(id(1, 0), f, &[e(1, false), empty]).is_err());
+        assert!(log.push_node(id(1, 0), f, &[e(1, false), empty], None).is_err());
         assert_eq!((log.len(), log.node_count()), (0, 0));
         // The master id may be below the first entry; master fields may differ from the first's.
-        log.push_node(id(1, 0), &[b"a", b"b"], &[e(2, true), e(3, false)])
+        log.push_node(id(1, 0), &[b"a", b"b"], &[e(2, true), e(3, false)], None)
             .unwrap();
         assert_eq!((log.len(), log.node_count()), (1, 1));
         assert_eq!(log.first().unwrap().id, id(3, 0));
         let same: Vec<bool> = log.nodes().next().unwrap().entries().map(|(_, s)| s).collect();
         assert_eq!(same, [false, false]);
         // Later nodes must start after every id in the log.
-        assert!(log.push_node(id(3, 0), f, &[e(4, false)]).is_err());
-        assert!(log.push_node(id(4, 0), f, &[e(3, false)]).is_err());
-        log.push_node(id(4, 0), f, &[e(4, false), e(5, true)]).unwrap();
+        assert!(log.push_node(id(3, 0), f, &[e(4, false)], None).is_err());
+        assert!(log.push_node(id(4, 0), f, &[e(3, false)], None).is_err());
+        log.push_node(id(4, 0), f, &[e(4, false), e(5, true)], None).unwrap();
         assert_eq!(log.trim(Trim::MaxLen(0), false, 0), 2);
         check(&log);
         // A node that is all tombstones is kept (Redis writes those).
-        log.push_node(id(9, 0), f, &[e(9, true)]).unwrap();
+        log.push_node(id(9, 0), f, &[e(9, true)], None).unwrap();
         assert_eq!((log.len(), log.node_count()), (0, 1));
         check(&log);
     }
@@ -2227,7 +2279,7 @@ mod tests {
                 let refs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(f, v)| (&f[..], &v[..])).collect();
                 log.append(id(i / 4, i % 4), &refs, lim(0, 16));
             }
-            for node in log.nodes.values_mut() {
+            for (_, node) in log.nodes.iter_mut() {
                 match round % 3 {
                     0 => {
                         let cut = rng.random_range(0..=node.buf.len());
@@ -2296,13 +2348,13 @@ mod tests {
         // `f v` with the next sequence: tag, "v" (length + byte), backwards length.
         let mut log = StreamLog::new();
         log.append(id(1, 0), &[(b"f", b"v")], LIM100);
-        let a = log.nodes.values().next().unwrap().buf.len();
+        let a = log.nodes[0].1.buf.len();
         log.append(id(1, 1), &[(b"f", b"v")], LIM100);
-        let b = log.nodes.values().next().unwrap().buf.len();
+        let b = log.nodes[0].1.buf.len();
         assert_eq!(b - a, 4);
         // The next millisecond at seq 0 after seq 1: ms + 1, seq - 1 (zigzag 1): 2 more bytes.
         log.append(id(2, 0), &[(b"f", b"v")], LIM100);
-        assert_eq!(log.nodes.values().next().unwrap().buf.len() - b, 6);
+        assert_eq!(log.nodes[0].1.buf.len() - b, 6);
     }
 
     /// 1M entries `XADD s * f v` at ~100K/s (100 per millisecond), default node limits.

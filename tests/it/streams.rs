@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::cmd;
-use crate::harness::{wait_for, Server};
+use crate::harness::{info_u64, wait_for, Server};
 
 /// Polls INFO until `n` clients are blocked.
 fn wait_blocked(s: &Server, n: usize) {
@@ -319,4 +319,36 @@ fn xdel_looks_the_key_up_before_reading_ids() {
         b"-ERR Invalid stream ID specified as stream command argument\r\n"
     );
     assert_eq!(cmd!(c, "XLEN", "s"), b":1\r\n");
+}
+
+/// A stream of a few entries costs a few hundred bytes (Redis: about 300 once loaded), not
+/// a tree of node slots made for many, whether built by XADD or loaded from a file.
+#[test]
+fn a_small_stream_costs_a_few_hundred_bytes() {
+    let s = Server::start();
+    let mut con = s.client();
+    let mut c = s.raw();
+    const N: u64 = 20_000;
+    let base = info_u64(&mut c, "memory", "used_memory");
+    let mut p = redis::pipe();
+    for i in 0..N {
+        for _ in 0..3 {
+            p.cmd("XADD")
+                .arg(format!("stream:{i}"))
+                .arg("*")
+                .arg("name")
+                .arg(i)
+                .ignore();
+        }
+    }
+    p.query::<()>(&mut con).unwrap();
+    let per_key = |c: &mut crate::harness::Raw| (info_u64(c, "memory", "used_memory") - base) / N;
+    let built = per_key(&mut c);
+    assert_eq!(cmd!(c, "DEBUG", "RELOAD"), b"+OK\r\n");
+    let loaded = per_key(&mut c);
+    assert!(
+        built < 500 && loaded < 500,
+        "{built} bytes a stream built, {loaded} loaded"
+    );
+    assert_eq!(cmd!(c, "XLEN", "stream:7"), b":3\r\n");
 }

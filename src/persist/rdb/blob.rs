@@ -25,6 +25,7 @@ impl Default for LpWriter {
 
 /// The backlen bytes of an entry of `l` bytes (encoding + data), written so a reader
 /// walking backwards finds the length. Redis compat: listpack.c lpEncodeBacklen.
+#[inline]
 fn put_backlen(out: &mut Vec<u8>, l: usize) {
     if l < 128 {
         out.push(l as u8);
@@ -130,11 +131,15 @@ impl LpWriter {
     }
 
     pub fn push_int(&mut self, v: i64) {
+        if (0..=127).contains(&v) {
+            // The 7-bit form and its backlen (1) in one store.
+            self.buf.extend_from_slice(&[v as u8, 1]);
+            self.count += 1;
+            return;
+        }
         let start = self.buf.len();
         let b = &mut self.buf;
-        if (0..=127).contains(&v) {
-            b.push(v as u8);
-        } else if (-4096..=4095).contains(&v) {
+        if (-4096..=4095).contains(&v) {
             let u = (v as u64) & 0x1fff;
             b.push(0xC0 | (u >> 8) as u8);
             b.push(u as u8);
@@ -172,6 +177,11 @@ impl LpWriter {
         let l = self.buf.len() - start;
         put_backlen(&mut self.buf, l);
         self.count += 1;
+    }
+
+    /// Room for `bytes` more bytes.
+    pub fn reserve(&mut self, bytes: usize) {
+        self.buf.reserve(bytes);
     }
 
     /// Empties the listpack, keeping its buffer.
@@ -270,10 +280,21 @@ impl AsRef<[u8]> for ElemBytes<'_> {
 /// Every element as bytes: strings where they lie, integers' digits written one after
 /// another into `digits` (one buffer rather than an allocation each).
 pub fn elem_bytes<'a>(elems: &[Elem<'a>], digits: &'a mut Vec<u8>) -> Vec<&'a [u8]> {
+    elem_bytes_where(elems, digits, |_| true)
+}
+
+/// `elem_bytes` of the elements whose index `wanted` accepts; the others are empty.
+pub fn elem_bytes_where<'a>(
+    elems: &[Elem<'a>],
+    digits: &'a mut Vec<u8>,
+    wanted: impl Fn(usize) -> bool,
+) -> Vec<&'a [u8]> {
     digits.clear();
     let spans: Vec<(usize, usize)> = elems
         .iter()
-        .map(|e| match e {
+        .enumerate()
+        .map(|(i, e)| match e {
+            Elem::Int(_) if !wanted(i) => (0, 0),
             Elem::Str(_) => (0, 0),
             Elem::Int(_) => {
                 let at = digits.len();
@@ -286,7 +307,9 @@ pub fn elem_bytes<'a>(elems: &[Elem<'a>], digits: &'a mut Vec<u8>) -> Vec<&'a [u
     elems
         .iter()
         .zip(spans)
-        .map(|(e, (a, b))| match e {
+        .enumerate()
+        .map(|(i, (e, (a, b)))| match e {
+            Elem::Str(_) if !wanted(i) => &[][..],
             Elem::Str(s) => *s,
             Elem::Int(_) => digits.get(a..b).unwrap_or_default(),
         })

@@ -9,7 +9,7 @@ use super::blob::{self, Elem, LpWriter};
 use super::prim::{Reader, Writer};
 use super::{ty, RdbError};
 use crate::db::stream::{Consumer, Group, Nack, Stream, StreamId, ENTRIES_READ_INVALID};
-use crate::ds::stream::RawEntry;
+use crate::ds::stream::{NodeView, RawEntry};
 
 /// Entry flags inside a node. Redis compat: stream.h STREAM_ITEM_FLAG_*.
 const FLAG_DELETED: i64 = 1;
@@ -24,43 +24,51 @@ fn write_id(w: &mut Writer, id: StreamId) {
     w.len(id.seq);
 }
 
+/// One node as the listpack Redis keeps (its size is known: the node tracks it).
+fn write_node(w: &mut Writer, lp: &mut LpWriter, node: NodeView<'_>) {
+    let master = node.master_id();
+    w.string(&master.to_be_bytes());
+    lp.clear();
+    lp.reserve(node.redis_bytes() as usize);
+    lp.push_int(node.live() as i64);
+    lp.push_int(node.deleted() as i64);
+    lp.push_int(node.master_fields().count() as i64);
+    for f in node.master_fields() {
+        lp.push(f);
+    }
+    lp.push_int(0);
+    node.for_each_entry(|id, deleted, same, pairs| {
+        let flags = if deleted { FLAG_DELETED } else { 0 } | if same { FLAG_SAMEFIELDS } else { 0 };
+        lp.push_int(flags);
+        lp.push_int(id.ms.wrapping_sub(master.ms) as i64);
+        lp.push_int(id.seq.wrapping_sub(master.seq) as i64);
+        let n = pairs.len() as i64;
+        if same {
+            for (_, v) in pairs {
+                lp.push(v);
+            }
+            lp.push_int(n + 3);
+        } else {
+            lp.push_int(n);
+            for (f, v) in pairs {
+                lp.push(f);
+                lp.push(v);
+            }
+            lp.push_int(2 * n + 4);
+        }
+    });
+    w.string(lp.finished());
+}
+
 /// Writes a stream (the body of an RDB_TYPE_STREAM_LISTPACKS_2 value).
 pub fn write(w: &mut Writer, s: &Stream) {
     w.len(s.log.node_count() as u64);
-    for node in s.log.nodes() {
-        let master = node.master_id();
-        w.string(&master.to_be_bytes());
-        let mut lp = LpWriter::new();
-        let fields: Vec<&[u8]> = node.master_fields().collect();
-        lp.push_int(node.live() as i64);
-        lp.push_int(node.deleted() as i64);
-        lp.push_int(fields.len() as i64);
-        for f in &fields {
-            lp.push(f);
+    super::value::LP_SCRATCH.with_borrow_mut(|lp| {
+        for node in s.log.nodes() {
+            write_node(w, lp, node);
         }
-        lp.push_int(0);
-        node.for_each_entry(|id, deleted, same, pairs| {
-            let flags = if deleted { FLAG_DELETED } else { 0 } | if same { FLAG_SAMEFIELDS } else { 0 };
-            lp.push_int(flags);
-            lp.push_int(id.ms.wrapping_sub(master.ms) as i64);
-            lp.push_int(id.seq.wrapping_sub(master.seq) as i64);
-            let n = pairs.len() as i64;
-            if same {
-                for (_, v) in pairs {
-                    lp.push(v);
-                }
-                lp.push_int(n + 3);
-            } else {
-                lp.push_int(n);
-                for (f, v) in pairs {
-                    lp.push(f);
-                    lp.push(v);
-                }
-                lp.push_int(2 * n + 4);
-            }
-        });
-        w.string(&lp.finish());
-    }
+        lp.trim(super::value::SCRATCH_BYTES);
+    });
     w.len(s.len());
     write_id(w, s.last_id);
     write_id(w, s.first_id);
@@ -99,77 +107,114 @@ fn elem_int(e: Option<&Elem>) -> Result<i64, RdbError> {
 
 const LP_BAD: &str = "Stream listpack integrity check failed.";
 
+/// Where one entry's strings lie among a node listpack's elements.
+struct Head {
+    id: StreamId,
+    deleted: bool,
+    same: bool,
+    /// Index of its first string (a value when `same`, else a field).
+    at: usize,
+    /// Its pairs.
+    n: usize,
+}
+
 /// Decodes one node listpack into the log. Redis compat: streamValidateListpackIntegrity (deep).
 fn read_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), RdbError> {
     let elems = blob::listpack_decode(lp).ok_or_else(|| corrupt(LP_BAD))?;
     if elems.is_empty() {
         return Err(corrupt("Empty listpack inside stream"));
     }
-    let mut digits = Vec::new();
-    let vals = blob::elem_bytes(&elems, &mut digits);
-    let mut p = 0usize;
-    let live = elem_int(elems.get(p))?;
-    let deleted = elem_int(elems.get(p + 1))?;
-    let nmaster = elem_int(elems.get(p + 2))?;
-    p += 3;
+    // The numbers first: counts, flags, ids and the entries' element counts.
+    let live = elem_int(elems.first())?;
+    let deleted = elem_int(elems.get(1))?;
+    let nmaster = elem_int(elems.get(2))?;
     if live < 0 || deleted < 0 || nmaster < 0 || nmaster as usize > elems.len() {
         return Err(corrupt(LP_BAD));
     }
-    let master_fields: &[&[u8]] = vals.get(p..p + nmaster as usize).ok_or_else(|| corrupt(LP_BAD))?;
-    p += nmaster as usize;
-    if elem_int(elems.get(p))? != 0 {
+    let nmaster = nmaster as usize;
+    let mut p = 3 + nmaster;
+    if p > elems.len() || elem_int(elems.get(p))? != 0 {
         return Err(corrupt(LP_BAD));
     }
     p += 1;
     let total = live.checked_add(deleted).ok_or_else(|| corrupt(LP_BAD))?;
-    // The entries' pairs in one array; each entry's are a range of it.
-    let mut pairs: Vec<(&[u8], &[u8])> = Vec::new();
-    let mut heads: Vec<(StreamId, bool, usize)> = Vec::with_capacity((total as usize).min(elems.len()));
+    let mut heads: Vec<Head> = Vec::with_capacity((total as usize).min(elems.len()));
     let mut seen_live = 0i64;
     for _ in 0..total {
         let flags = elem_int(elems.get(p))?;
         let ms = master.ms.wrapping_add(elem_int(elems.get(p + 1))? as u64);
         let seq = master.seq.wrapping_add(elem_int(elems.get(p + 2))? as u64);
         p += 3;
-        let expect = if flags & FLAG_SAMEFIELDS != 0 {
-            let values = vals.get(p..p + master_fields.len()).ok_or_else(|| corrupt(LP_BAD))?;
-            pairs.extend(master_fields.iter().copied().zip(values.iter().copied()));
-            p += master_fields.len();
-            master_fields.len() as i64 + 3
+        let same = flags & FLAG_SAMEFIELDS != 0;
+        let (n, strings) = if same {
+            (nmaster, nmaster)
         } else {
             let n = elem_int(elems.get(p))?;
             p += 1;
             if n < 0 || n as usize > elems.len() {
                 return Err(corrupt(LP_BAD));
             }
-            let kv = vals.get(p..p + 2 * n as usize).ok_or_else(|| corrupt(LP_BAD))?;
+            (n as usize, 2 * n as usize)
+        };
+        let at = p;
+        p += strings;
+        if p > elems.len() || elem_int(elems.get(p))? != strings as i64 + 3 + i64::from(!same) {
+            return Err(corrupt(LP_BAD));
+        }
+        p += 1;
+        let is_deleted = flags & FLAG_DELETED != 0;
+        seen_live += i64::from(!is_deleted);
+        heads.push(Head {
+            id: StreamId::new(ms, seq),
+            deleted: is_deleted,
+            same,
+            at,
+            n,
+        });
+    }
+    if p != elems.len() || seen_live != live {
+        return Err(corrupt(LP_BAD));
+    }
+    // Then the strings: integers among them written out as digits, the rest where they lie.
+    let mut digits = Vec::new();
+    let mut is_string = vec![false; elems.len()];
+    for i in (3..3 + nmaster).chain(
+        heads
+            .iter()
+            .flat_map(|h| h.at..h.at + if h.same { h.n } else { 2 * h.n }),
+    ) {
+        if let Some(b) = is_string.get_mut(i) {
+            *b = true;
+        }
+    }
+    let vals = blob::elem_bytes_where(&elems, &mut digits, |i| is_string.get(i).copied().unwrap_or(false));
+    let master_fields: &[&[u8]] = vals.get(3..3 + nmaster).ok_or_else(|| corrupt(LP_BAD))?;
+    // The entries' pairs in one array; each entry's are a range of it.
+    let mut pairs: Vec<(&[u8], &[u8])> = Vec::with_capacity(heads.iter().map(|h| h.n).sum());
+    let mut ends = Vec::with_capacity(heads.len());
+    for h in &heads {
+        if h.same {
+            let values = vals.get(h.at..h.at + h.n).ok_or_else(|| corrupt(LP_BAD))?;
+            pairs.extend(master_fields.iter().copied().zip(values.iter().copied()));
+        } else {
+            let kv = vals.get(h.at..h.at + 2 * h.n).ok_or_else(|| corrupt(LP_BAD))?;
             pairs.extend(kv.chunks_exact(2).map(|c| {
                 (
                     c.first().copied().unwrap_or_default(),
                     c.get(1).copied().unwrap_or_default(),
                 )
             }));
-            p += 2 * n as usize;
-            2 * n + 4
-        };
-        if elem_int(elems.get(p))? != expect {
-            return Err(corrupt(LP_BAD));
         }
-        p += 1;
-        let is_deleted = flags & FLAG_DELETED != 0;
-        seen_live += i64::from(!is_deleted);
-        heads.push((StreamId::new(ms, seq), is_deleted, pairs.len()));
-    }
-    if p != elems.len() || seen_live != live {
-        return Err(corrupt(LP_BAD));
+        ends.push(pairs.len());
     }
     let mut from = 0;
     let entries: Vec<RawEntry<'_>> = heads
         .iter()
-        .map(|&(id, deleted, to)| {
+        .zip(ends)
+        .map(|(h, to)| {
             let e = RawEntry {
-                id,
-                deleted,
+                id: h.id,
+                deleted: h.deleted,
                 pairs: std::borrow::Cow::Borrowed(pairs.get(from..to).unwrap_or_default()),
             };
             from = to;
@@ -177,7 +222,7 @@ fn read_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), RdbError
         })
         .collect();
     s.log
-        .push_node(master, master_fields, &entries)
+        .push_node(master, master_fields, &entries, Some(lp.len() as u64))
         .map_err(|why| RdbError::corrupt(format!("Stream node invalid: {why}")))
 }
 

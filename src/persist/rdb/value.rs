@@ -329,11 +329,12 @@ fn write_packed(w: &mut Writer, lp: &mut LpWriter) {
 }
 
 /// Room kept in `LP_SCRATCH` between uses: a node of any fill up to -3 (16 KB).
-const SCRATCH_BYTES: usize = 16 << 10;
+pub(super) const SCRATCH_BYTES: usize = 16 << 10;
 
 thread_local! {
-    /// The listpack a list node is encoded in before it is written (one buffer, reused).
-    static LP_SCRATCH: std::cell::RefCell<LpWriter> = std::cell::RefCell::new(LpWriter::with_capacity(SCRATCH_BYTES));
+    /// The listpack a list or stream node is encoded in before it is written (one buffer,
+    /// reused).
+    pub(super) static LP_SCRATCH: std::cell::RefCell<LpWriter> = std::cell::RefCell::new(LpWriter::with_capacity(SCRATCH_BYTES));
 }
 
 /// A list as quicklist nodes: listpacks cut at the fill limit, plain nodes for elements
