@@ -495,17 +495,25 @@ impl Db {
     }
 
     /// Loading: starts fetching the table segment of `key` into the cache (while its
-    /// value is read) and returns the key's hash for `load_prefetch` and `load_add`.
-    pub fn load_hash(&self, key: &[u8]) -> u64 {
+    /// value is read), and the TTL index's for a key with a TTL, and returns the key's
+    /// hash for `load_prefetch` and `load_add`.
+    pub fn load_hash(&self, key: &[u8], ttl: bool) -> u64 {
         let h = self.keys.hash(key);
         self.keys.prefetch_segment(h);
+        if ttl {
+            self.expires.prefetch_segment(h);
+        }
         h
     }
 
     /// Loading: starts fetching the table bucket of hash `h` (its segment fetched by
-    /// `load_hash`), to be added once the next entry was read.
-    pub fn load_prefetch(&self, h: u64) {
+    /// `load_hash`), and the TTL index's for a key with a TTL, to be added once the
+    /// next entry was read.
+    pub fn load_prefetch(&self, h: u64, ttl: bool) {
         self.keys.prefetch_bucket(h);
+        if ttl {
+            self.expires.prefetch_bucket(h);
+        }
     }
 
     /// Loading: adds `o` (its key's hash `h`) with its saved LRU stamp (else a fresh

@@ -385,7 +385,7 @@ pub fn load_with(
         let key = r.string()?;
         // The key's table segment and bucket are most often cache misses: the segment
         // comes in while the value is read, the bucket while the next entry is.
-        let h = dbs.get(db).map(|d| d.load_hash(&key));
+        let h = dbs.get(db).map(|d| d.load_hash(&key, expire.is_some()));
         let val = read_value(&mut r, t, &key, lim)?;
         let (at, idle, freq) = (expire.take(), lru_idle.take(), lfu_freq.take());
         let Some(obj) = val else {
@@ -407,7 +407,7 @@ pub fn load_with(
             return Err(RdbError::corrupt("Bad db index"));
         };
         let lru = saved_lru(idle, freq, d.lfu.is_some(), now_ms);
-        d.load_prefetch(h);
+        d.load_prefetch(h, at.is_some());
         if let Some(prev) = pending.replace(Pending { db, h, obj, lru, at }) {
             prev.add(dbs, now_ms)?;
         }
