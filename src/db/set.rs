@@ -13,6 +13,7 @@ use super::obj::{Enc, Obj, PackedMut};
 use super::value::{Limits, Value, ValueRef};
 use crate::ds::dash::DashKey;
 use crate::ds::dict::Dict;
+use crate::ds::ibytes::IBytes;
 use crate::ds::intset::{IntSet, IntSetRef};
 use crate::ds::listpack::{Lp, LpRef};
 use crate::util::num;
@@ -52,42 +53,44 @@ pub fn with_packed_ints<R>(vals: &[i64], f: impl FnOnce(&[u8]) -> R) -> R {
     Lp::with_encoded(&members, f)
 }
 
+/// A member of a set in a dict: up to 15 bytes inside its table node (see `IBytes`).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Member(Box<[u8]>);
+pub struct Member(IBytes);
 
 impl Member {
-    /// Active defragmentation of its one block.
+    /// Active defragmentation of its block, if it has one.
     pub fn defrag(&mut self, d: &mut crate::ds::defrag::Defrag) {
-        d.slice(&mut self.0);
+        self.0.defrag(d);
     }
 
     pub fn new(b: &[u8]) -> Self {
-        Member(b.into())
+        Member(IBytes::new(b))
     }
 
-    /// A member taking over `b`'s block.
+    /// A member taking over `b`'s block (unless it fits inline).
     pub fn from_vec(b: Vec<u8>) -> Self {
-        Member(b.into_boxed_slice())
+        Member(IBytes::from_vec(b))
     }
 
     pub fn bytes(&self) -> &[u8] {
-        &self.0
+        self.0.as_bytes()
     }
 
+    /// Bytes of its own block (0 when inline: the node holds it).
     pub fn mem_usage(&self) -> usize {
-        self.0.len()
+        self.0.heap_bytes()
     }
 }
 
 impl DashKey for Member {
     #[inline]
     fn key(&self) -> &[u8] {
-        &self.0
+        self.0.as_bytes()
     }
 
     #[inline]
     fn key_addr(&self) -> Option<*const u8> {
-        Some(self.0.as_ptr())
+        self.0.block_addr()
     }
 }
 

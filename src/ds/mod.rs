@@ -4,6 +4,7 @@ pub mod defrag;
 pub mod dict;
 pub mod histogram;
 pub mod hll;
+pub mod ibytes;
 pub mod intset;
 pub mod listpack;
 pub mod quicklist;

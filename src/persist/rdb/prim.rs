@@ -2,6 +2,8 @@
 //! LZF-compressed), binary and text doubles, and millisecond times. `Reader` walks an
 //! untrusted byte slice and never reads, allocates or trusts a length beyond what is left.
 //! Redis compat: rdb.c (rdbSaveLen, rdbSaveRawString, rdbGenericLoadStringObject ...).
+use std::borrow::Cow;
+
 use super::RdbError;
 use crate::util::num;
 
@@ -295,14 +297,19 @@ impl<'a> Reader<'a> {
 
     /// A string in any of its encodings. Redis compat: rdb.c rdbGenericLoadStringObject.
     pub fn string(&mut self) -> Result<Vec<u8>, RdbError> {
+        self.string_cow().map(Cow::into_owned)
+    }
+
+    /// `string`, borrowed from the input when it is stored as it is.
+    pub fn string_cow(&mut self) -> Result<Cow<'a, [u8]>, RdbError> {
         match self.len_or_enc()? {
             LenOrEnc::Len(n) => {
                 let n = usize::try_from(n).map_err(|_| RdbError::Short)?;
-                Ok(self.take(n)?.to_vec())
+                Ok(Cow::Borrowed(self.take(n)?))
             }
-            LenOrEnc::Enc(ENC_INT8) => Ok(int_bytes(self.byte()? as i8 as i64)),
-            LenOrEnc::Enc(ENC_INT16) => Ok(int_bytes(i16::from_le_bytes(self.array()?) as i64)),
-            LenOrEnc::Enc(ENC_INT32) => Ok(int_bytes(i32::from_le_bytes(self.array()?) as i64)),
+            LenOrEnc::Enc(ENC_INT8) => Ok(Cow::Owned(int_bytes(self.byte()? as i8 as i64))),
+            LenOrEnc::Enc(ENC_INT16) => Ok(Cow::Owned(int_bytes(i16::from_le_bytes(self.array()?) as i64))),
+            LenOrEnc::Enc(ENC_INT32) => Ok(Cow::Owned(int_bytes(i32::from_le_bytes(self.array()?) as i64))),
             LenOrEnc::Enc(ENC_LZF) => {
                 let clen = self.count()?;
                 let len = self.count()?;
@@ -311,6 +318,7 @@ impl<'a> Reader<'a> {
                     return Err(RdbError::corrupt("Invalid LZF compressed string"));
                 }
                 crate::util::lzf::decompress(data, len)
+                    .map(Cow::Owned)
                     .ok_or_else(|| RdbError::corrupt("Invalid LZF compressed string"))
             }
             LenOrEnc::Enc(e) => Err(RdbError::corrupt(format!("Unknown RDB string encoding type {e}"))),

@@ -3,6 +3,7 @@
 //! the configured limits, converting like Redis does on load (a listpack past the entry
 //! limit becomes a hashtable). Empty collections read as `None` (Redis skips them).
 //! Redis compat: rdb.c rdbSaveObject, rdbLoadObject.
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use super::blob::{self, Elem, LpWriter};
@@ -454,28 +455,34 @@ pub fn read_value(r: &mut Reader, t: u8, key: &[u8], lim: &Limits) -> Result<Opt
             if n == 0 {
                 return Ok(None);
             }
+            // Borrowed from the input where they are stored as they are.
             let mut members = Vec::with_capacity(r.cap_hint(n));
             for _ in 0..n {
-                members.push(r.string()?);
+                members.push(r.string_cow()?);
             }
             let dup = || RdbError::corrupt("Duplicate set members detected");
             if n <= intset_max(lim) && members.iter().all(|m| as_int(m).is_some()) {
-                let o = set_from(key, members.iter().map(|m| m.as_slice()), lim);
+                let o = set_from(key, members.iter().map(|m| &m[..]), lim);
                 if o.set().map(|s| s.len()) != Some(n) {
                     return Err(dup());
                 }
                 o
             } else if packs(n, members.iter().map(|m| m.len()).max().unwrap_or(0)) {
-                let ms: Vec<&[u8]> = members.iter().map(|m| m.as_slice()).collect();
+                let ms: Vec<&[u8]> = members.iter().map(|m| &m[..]).collect();
                 if has_duplicate(ms.iter().copied(), n) {
                     return Err(dup());
                 }
                 packed_set(key, &ms)
             } else {
-                // What adding them one by one would end with; the members' blocks are kept.
+                // What adding them one by one would end with; decoded members' blocks
+                // are kept.
                 let mut d = Dict::with_capacity(n);
                 for m in members {
-                    if d.insert(Member::from_vec(m)).is_some() {
+                    let m = match m {
+                        Cow::Borrowed(b) => Member::new(b),
+                        Cow::Owned(v) => Member::from_vec(v),
+                    };
+                    if d.insert(m).is_some() {
                         return Err(dup());
                     }
                 }
