@@ -8,25 +8,35 @@ use super::obj::{Enc, Obj, PackedMut};
 use super::value::{Limits, Value, ValueRef};
 use crate::ds::dash::DashKey;
 use crate::ds::dict::Dict;
+use crate::ds::ibytes::{self, IBytes};
 use crate::ds::listpack::{Lp, LpRef};
 
 /// One field and its value in a single allocation: `[field len][field][value]`, the length
 /// in one byte under 255, else 0xFF and a u32 LE (most fields are short, and the three bytes
 /// saved often put the pair in a smaller allocator class).
+/// Up to 15 bytes of it (header included) live inside its table node (see `IBytes`).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Pair(Box<[u8]>);
+pub struct Pair(IBytes);
 
 /// Field-length byte announcing a 4-byte length.
 const LONG_FIELD: u8 = 0xFF;
 
 impl Pair {
-    /// Active defragmentation of its one block.
+    /// Active defragmentation of its block, if it has one.
     pub fn defrag(&mut self, d: &mut crate::ds::defrag::Defrag) {
-        d.slice(&mut self.0);
+        self.0.defrag(d);
     }
 
     pub fn new(field: &[u8], value: &[u8]) -> Self {
         let short = field.len() < usize::from(LONG_FIELD);
+        let total = 1 + field.len() + value.len();
+        if short && total <= ibytes::INLINE {
+            let mut b = [0u8; ibytes::INLINE];
+            b[0] = field.len() as u8;
+            b[1..1 + field.len()].copy_from_slice(field);
+            b[1 + field.len()..total].copy_from_slice(value);
+            return Pair(IBytes::new(&b[..total]));
+        }
         let mut v = Vec::with_capacity(if short { 1 } else { 5 } + field.len() + value.len());
         if short {
             v.push(field.len() as u8);
@@ -36,14 +46,19 @@ impl Pair {
         }
         v.extend_from_slice(field);
         v.extend_from_slice(value);
-        Pair(v.into_boxed_slice())
+        Pair(IBytes::from_vec(v))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 
     /// (where the field starts, its length).
     #[inline]
     fn field_at(&self) -> (usize, usize) {
-        match self.0.first() {
-            Some(&LONG_FIELD) => match self.0.get(1..5) {
+        let b = self.bytes();
+        match b.first() {
+            Some(&LONG_FIELD) => match b.get(1..5) {
                 Some(h) => (5, u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize),
                 None => (5, 0),
             },
@@ -54,16 +69,17 @@ impl Pair {
 
     pub fn field(&self) -> &[u8] {
         let (at, n) = self.field_at();
-        self.0.get(at..at + n).unwrap_or_default()
+        self.bytes().get(at..at + n).unwrap_or_default()
     }
 
     pub fn value(&self) -> &[u8] {
         let (at, n) = self.field_at();
-        self.0.get(at + n..).unwrap_or_default()
+        self.bytes().get(at + n..).unwrap_or_default()
     }
 
+    /// Bytes of its own block (0 when inline: the node holds it).
     pub fn mem_usage(&self) -> usize {
-        self.0.len()
+        self.0.heap_bytes()
     }
 }
 
@@ -75,7 +91,7 @@ impl DashKey for Pair {
 
     #[inline]
     fn key_addr(&self) -> Option<*const u8> {
-        Some(self.0.as_ptr())
+        self.0.block_addr()
     }
 }
 
@@ -297,7 +313,9 @@ mod tests {
             for v in [&b""[..], b"v", &[0xFF; 300]] {
                 let p = Pair::new(&f, v);
                 assert_eq!((p.field(), p.value()), (&f[..], v));
-                assert_eq!(p.mem_usage(), if n < 255 { 1 } else { 5 } + n + v.len());
+                let size = if n < 255 { 1 } else { 5 } + n + v.len();
+                // Up to 15 bytes are held inline (no block of their own).
+                assert_eq!(p.mem_usage(), if size <= 15 { 0 } else { size });
             }
         }
     }
