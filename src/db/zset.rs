@@ -10,40 +10,49 @@ use super::obj::{Enc, Obj, PackedMut};
 use super::value::{Limits, Value, ValueRef};
 use crate::ds::dash::DashKey;
 use crate::ds::dict::Dict;
+use crate::ds::ibytes::{self, IBytes};
 use crate::ds::listpack::{Lp, LpIter, LpRef};
 use crate::ds::ztree::ZTree;
 pub use crate::ds::ztree::{LexBound, ScoreBound};
 
-/// A member and its score in one allocation: `[score: f64 LE][member]`.
+/// A member and its score in one allocation: `[score: f64 LE][member]`, inside its table
+/// node when the member is at most 7 bytes (see `IBytes`).
 #[derive(Clone, PartialEq)]
-pub struct ZMember(Box<[u8]>);
+pub struct ZMember(IBytes);
 
 impl ZMember {
-    /// Active defragmentation of its one block.
+    /// Active defragmentation of its block, if it has one.
     pub fn defrag(&mut self, d: &mut crate::ds::defrag::Defrag) {
-        d.slice(&mut self.0);
+        self.0.defrag(d);
     }
 
     fn new(member: &[u8], score: f64) -> Self {
-        let mut v = Vec::with_capacity(8 + member.len());
+        let total = 8 + member.len();
+        if total <= ibytes::INLINE {
+            let mut b = [0u8; ibytes::INLINE];
+            b[..8].copy_from_slice(&score.to_le_bytes());
+            b[8..total].copy_from_slice(member);
+            return ZMember(IBytes::new(&b[..total]));
+        }
+        let mut v = Vec::with_capacity(total);
         v.extend_from_slice(&score.to_le_bytes());
         v.extend_from_slice(member);
-        ZMember(v.into_boxed_slice())
+        ZMember(IBytes::from_vec(v))
     }
 
     pub fn member(&self) -> &[u8] {
-        self.0.get(8..).unwrap_or_default()
+        self.0.as_bytes().get(8..).unwrap_or_default()
     }
 
     pub fn score(&self) -> f64 {
-        match self.0.get(..8).map(<[u8; 8]>::try_from) {
+        match self.0.as_bytes().get(..8).map(<[u8; 8]>::try_from) {
             Some(Ok(a)) => f64::from_le_bytes(a),
             _ => 0.0,
         }
     }
 
     fn set_score(&mut self, s: f64) {
-        if let Some(h) = self.0.get_mut(..8) {
+        if let Some(h) = self.0.as_bytes_mut().get_mut(..8) {
             h.copy_from_slice(&s.to_le_bytes());
         }
     }
@@ -213,7 +222,7 @@ impl ZSetFull {
     }
 
     pub fn mem_usage(&self) -> usize {
-        self.dict.mem_usage() + self.dict.iter().map(|m| m.0.len()).sum::<usize>() + self.tree.mem_usage()
+        self.dict.mem_usage() + self.dict.iter().map(|m| m.0.heap_bytes()).sum::<usize>() + self.tree.mem_usage()
     }
 
     /// Moves a resize of its member table along (see `Dict::rehash_steps`).

@@ -126,6 +126,20 @@ impl IBytes {
         }
     }
 
+    #[inline]
+    pub fn as_bytes_mut(&mut self) -> &mut [u8] {
+        match self.on_heap() {
+            // Safety: the block holds `len` initialized bytes, owned by self alone.
+            Some((p, len)) => unsafe { std::slice::from_raw_parts_mut(p.as_ptr(), len) },
+            None => {
+                // Safety: the inline form (the tag is not HEAP).
+                let i = unsafe { &mut self.0.inline };
+                let n = i.len as usize;
+                i.data.get_mut(..n).unwrap_or_default()
+            }
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.as_bytes().len()
     }
@@ -201,6 +215,12 @@ mod tests {
             let mut spare = Vec::with_capacity(n + 9);
             spare.extend_from_slice(&b);
             let s = IBytes::from_vec(spare);
+            let mut m = a.clone();
+            if let Some(x) = m.as_bytes_mut().first_mut() {
+                *x ^= 1;
+            }
+            assert_eq!(m.as_bytes().len(), n);
+            assert_eq!(m == a, n == 0);
             for x in [&a, &v, &s, &a.clone()] {
                 assert_eq!(x.as_bytes(), &b[..]);
                 assert_eq!(x.block_addr().is_some(), n > INLINE);

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::cmd;
-use crate::harness::{wait_for, Raw, Server};
+use crate::harness::{info_u64, wait_for, Raw, Server};
 
 /// Compares replies as text, so a failure shows readable RESP.
 macro_rules! check {
@@ -648,4 +648,31 @@ fn sort_converts_a_small_sorted_set_and_mixed_scores_give_redis_lex_ranges() {
         cmd!(c, "ZRANGE", "zm", "[y", "[c", "BYLEX", "REV"),
         b"*3\r\n$1\r\nd\r\n$1\r\nc\r\n$1\r\nz\r\n"
     );
+}
+
+/// A big sorted set's members of up to 7 bytes (numeric ids of a leaderboard) are kept
+/// with their scores inside their table nodes, with no block of their own.
+#[test]
+fn short_members_of_a_big_sorted_set_need_no_block_of_their_own() {
+    let s = Server::start();
+    let mut con = s.client();
+    let mut c = s.raw();
+    const N: u64 = 50_000;
+    let base = info_u64(&mut c, "memory", "used_memory");
+    let mut p = redis::pipe();
+    for i in 0..N {
+        p.cmd("ZADD").arg("board").arg(i * 7919 % 100_000).arg(i).ignore();
+    }
+    p.query::<()>(&mut con).unwrap();
+    let per_member = |c: &mut Raw| (info_u64(c, "memory", "used_memory") - base) / N;
+    let built = per_member(&mut c);
+    assert_eq!(cmd!(c, "DEBUG", "RELOAD"), b"+OK\r\n");
+    let loaded = per_member(&mut c);
+    assert!(
+        built < 72 && loaded < 72,
+        "{built} bytes a member built, {loaded} loaded"
+    );
+    assert_eq!(cmd!(c, "ZSCORE", "board", "49999"), b"$5\r\n42081\r\n");
+    assert_eq!(cmd!(c, "ZINCRBY", "board", "0.5", "49999"), b"$7\r\n42081.5\r\n");
+    assert_eq!(cmd!(c, "ZRANK", "board", "49999"), b":21045\r\n");
 }
