@@ -33,6 +33,22 @@ pub fn info_u64(c: &mut Raw, section: &str, field: &str) -> u64 {
     line.split(':').nth(1).unwrap().trim().parse().unwrap()
 }
 
+/// used_memory per item (of `n`) once `fill` has added them through one pipeline, and
+/// again after DEBUG RELOAD has loaded them from a file: (built, loaded).
+pub fn bytes_per_item(s: &Server, n: u64, mut fill: impl FnMut(&mut redis::Pipeline, u64)) -> (u64, u64) {
+    let mut con = s.client();
+    let mut c = s.raw();
+    let base = info_u64(&mut c, "memory", "used_memory");
+    let mut p = redis::pipe();
+    for i in 0..n {
+        fill(&mut p, i);
+    }
+    p.query::<()>(&mut con).unwrap();
+    let built = (info_u64(&mut c, "memory", "used_memory") - base) / n;
+    assert_eq!(c.cmd(&[b"DEBUG", b"RELOAD"]), b"+OK\r\n");
+    (built, (info_u64(&mut c, "memory", "used_memory") - base) / n)
+}
+
 /// Polls `f` until it returns Some or the deadline passes.
 pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let end = Instant::now() + timeout;

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use crate::cmd;
-use crate::harness::{info_u64, wait_for, Server};
+use crate::harness::{bytes_per_item, wait_for, Server};
 use redis::Commands;
 
 fn enc(r: &mut redis::Connection, key: &str) -> String {
@@ -483,23 +483,15 @@ fn a_table_resize_finishes_on_reads() {
 #[test]
 fn short_pairs_of_a_big_hash_need_no_block_of_their_own() {
     let s = Server::start();
-    let mut con = s.client();
     let mut c = s.raw();
     const N: u64 = 50_000;
-    let base = info_u64(&mut c, "memory", "used_memory");
-    let mut p = redis::pipe();
-    for i in 0..N {
+    let (built, loaded) = bytes_per_item(&s, N, |p, i| {
         p.cmd("HSET")
             .arg("counts")
             .arg(format!("u:{i:07}"))
             .arg(i % 100)
             .ignore();
-    }
-    p.query::<()>(&mut con).unwrap();
-    let per_pair = |c: &mut crate::harness::Raw| (info_u64(c, "memory", "used_memory") - base) / N;
-    let built = per_pair(&mut c);
-    assert_eq!(cmd!(c, "DEBUG", "RELOAD"), b"+OK\r\n");
-    let loaded = per_pair(&mut c);
+    });
     assert!(built < 52 && loaded < 52, "{built} bytes a pair built, {loaded} loaded");
     assert_eq!(cmd!(c, "HGET", "counts", "u:0049999"), b"$2\r\n99\r\n");
     // A value growing past the inline room, and back.

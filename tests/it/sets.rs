@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::cmd;
-use crate::harness::{info_u64, wait_for, Server};
+use crate::harness::{bytes_per_item, wait_for, Server};
 use redis::Commands;
 
 fn enc(r: &mut redis::Connection, key: &str) -> String {
@@ -705,19 +705,11 @@ fn small_sets_of_strings_are_packed_under_the_hashtable_name() {
 #[test]
 fn short_members_of_a_big_set_need_no_block_of_their_own() {
     let s = Server::start();
-    let mut con = s.client();
     let mut c = s.raw();
     const N: u64 = 50_000;
-    let base = info_u64(&mut c, "memory", "used_memory");
-    let mut p = redis::pipe();
-    for i in 0..N {
+    let (built, loaded) = bytes_per_item(&s, N, |p, i| {
         p.cmd("SADD").arg("short").arg(format!("m:{i:07}")).ignore();
-    }
-    p.query::<()>(&mut con).unwrap();
-    let per_member = |c: &mut crate::harness::Raw| (info_u64(c, "memory", "used_memory") - base) / N;
-    let built = per_member(&mut c);
-    assert_eq!(cmd!(c, "DEBUG", "RELOAD"), b"+OK\r\n");
-    let loaded = per_member(&mut c);
+    });
     assert!(
         built < 52 && loaded < 52,
         "{built} bytes a member built, {loaded} loaded"

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::cmd;
-use crate::harness::{info_u64, wait_for, Server};
+use crate::harness::{bytes_per_item, wait_for, Server};
 
 /// Polls INFO until `n` clients are blocked.
 fn wait_blocked(s: &Server, n: usize) {
@@ -326,12 +326,9 @@ fn xdel_looks_the_key_up_before_reading_ids() {
 #[test]
 fn a_small_stream_costs_a_few_hundred_bytes() {
     let s = Server::start();
-    let mut con = s.client();
     let mut c = s.raw();
     const N: u64 = 20_000;
-    let base = info_u64(&mut c, "memory", "used_memory");
-    let mut p = redis::pipe();
-    for i in 0..N {
+    let (built, loaded) = bytes_per_item(&s, N, |p, i| {
         for _ in 0..3 {
             p.cmd("XADD")
                 .arg(format!("stream:{i}"))
@@ -340,12 +337,7 @@ fn a_small_stream_costs_a_few_hundred_bytes() {
                 .arg(i)
                 .ignore();
         }
-    }
-    p.query::<()>(&mut con).unwrap();
-    let per_key = |c: &mut crate::harness::Raw| (info_u64(c, "memory", "used_memory") - base) / N;
-    let built = per_key(&mut c);
-    assert_eq!(cmd!(c, "DEBUG", "RELOAD"), b"+OK\r\n");
-    let loaded = per_key(&mut c);
+    });
     assert!(
         built < 500 && loaded < 500,
         "{built} bytes a stream built, {loaded} loaded"

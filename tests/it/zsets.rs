@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::cmd;
-use crate::harness::{info_u64, wait_for, Raw, Server};
+use crate::harness::{bytes_per_item, wait_for, Raw, Server};
 
 /// Compares replies as text, so a failure shows readable RESP.
 macro_rules! check {
@@ -655,19 +655,11 @@ fn sort_converts_a_small_sorted_set_and_mixed_scores_give_redis_lex_ranges() {
 #[test]
 fn short_members_of_a_big_sorted_set_need_no_block_of_their_own() {
     let s = Server::start();
-    let mut con = s.client();
     let mut c = s.raw();
     const N: u64 = 50_000;
-    let base = info_u64(&mut c, "memory", "used_memory");
-    let mut p = redis::pipe();
-    for i in 0..N {
+    let (built, loaded) = bytes_per_item(&s, N, |p, i| {
         p.cmd("ZADD").arg("board").arg(i * 7919 % 100_000).arg(i).ignore();
-    }
-    p.query::<()>(&mut con).unwrap();
-    let per_member = |c: &mut Raw| (info_u64(c, "memory", "used_memory") - base) / N;
-    let built = per_member(&mut c);
-    assert_eq!(cmd!(c, "DEBUG", "RELOAD"), b"+OK\r\n");
-    let loaded = per_member(&mut c);
+    });
     assert!(
         built < 72 && loaded < 72,
         "{built} bytes a member built, {loaded} loaded"
