@@ -8,7 +8,7 @@ use super::obj::{Enc, Obj, PackedMut};
 use super::value::{Limits, Value, ValueRef};
 use crate::ds::dash::DashKey;
 use crate::ds::dict::Dict;
-use crate::ds::ibytes::{self, IBytes};
+use crate::ds::ibytes::IBytes;
 use crate::ds::listpack::{Lp, LpRef};
 
 /// One field and its value in a single allocation: `[field len][field][value]`, the length
@@ -28,25 +28,14 @@ impl Pair {
     }
 
     pub fn new(field: &[u8], value: &[u8]) -> Self {
-        let short = field.len() < usize::from(LONG_FIELD);
-        let total = 1 + field.len() + value.len();
-        if short && total <= ibytes::INLINE {
-            let mut b = [0u8; ibytes::INLINE];
-            b[0] = field.len() as u8;
-            b[1..1 + field.len()].copy_from_slice(field);
-            b[1 + field.len()..total].copy_from_slice(value);
-            return Pair(IBytes::new(&b[..total]));
-        }
-        let mut v = Vec::with_capacity(if short { 1 } else { 5 } + field.len() + value.len());
-        if short {
-            v.push(field.len() as u8);
+        let n = field.len();
+        if n < usize::from(LONG_FIELD) {
+            Pair(IBytes::concat(&[&[n as u8], field, value]))
         } else {
-            v.push(LONG_FIELD);
-            v.extend_from_slice(&(field.len() as u32).to_le_bytes());
+            let mut head = [LONG_FIELD; 5];
+            head[1..].copy_from_slice(&(n as u32).to_le_bytes());
+            Pair(IBytes::concat(&[&head, field, value]))
         }
-        v.extend_from_slice(field);
-        v.extend_from_slice(value);
-        Pair(IBytes::from_vec(v))
     }
 
     fn bytes(&self) -> &[u8] {

@@ -10,7 +10,7 @@ use super::obj::{Enc, Obj, PackedMut};
 use super::value::{Limits, Value, ValueRef};
 use crate::ds::dash::DashKey;
 use crate::ds::dict::Dict;
-use crate::ds::ibytes::{self, IBytes};
+use crate::ds::ibytes::IBytes;
 use crate::ds::listpack::{Lp, LpIter, LpRef};
 use crate::ds::ztree::ZTree;
 pub use crate::ds::ztree::{LexBound, ScoreBound};
@@ -27,17 +27,7 @@ impl ZMember {
     }
 
     fn new(member: &[u8], score: f64) -> Self {
-        let total = 8 + member.len();
-        if total <= ibytes::INLINE {
-            let mut b = [0u8; ibytes::INLINE];
-            b[..8].copy_from_slice(&score.to_le_bytes());
-            b[8..total].copy_from_slice(member);
-            return ZMember(IBytes::new(&b[..total]));
-        }
-        let mut v = Vec::with_capacity(total);
-        v.extend_from_slice(&score.to_le_bytes());
-        v.extend_from_slice(member);
-        ZMember(IBytes::from_vec(v))
+        ZMember(IBytes::concat(&[&score.to_le_bytes(), member]))
     }
 
     pub fn member(&self) -> &[u8] {

@@ -47,46 +47,54 @@ fn layout(len: usize) -> Layout {
 
 impl IBytes {
     pub fn new(b: &[u8]) -> Self {
-        if b.len() <= INLINE {
-            return Self::inline(b);
+        Self::concat(&[b])
+    }
+
+    /// The bytes of `parts` one after another, written where they will stay.
+    pub fn concat(parts: &[&[u8]]) -> Self {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len <= INLINE {
+            let mut data = [0u8; INLINE];
+            let mut at = 0;
+            for p in parts {
+                if let Some(d) = data.get_mut(at..at + p.len()) {
+                    d.copy_from_slice(p);
+                }
+                at += p.len();
+            }
+            return IBytes(Repr {
+                inline: Inline { data, len: len as u8 },
+            });
         }
-        let l = layout(b.len());
+        let l = layout(len);
         // Safety: a non-zero size (longer than INLINE).
         let p = unsafe { std::alloc::alloc(l) };
         let Some(ptr) = NonNull::new(p) else {
             std::alloc::handle_alloc_error(l)
         };
-        // Safety: the new block holds b.len() bytes and is not `b`.
-        unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), ptr.as_ptr(), b.len()) };
-        Self::heap(ptr, b.len())
+        let mut at = 0;
+        for part in parts {
+            // Safety: the new block holds `len` bytes, the sum of the parts' lengths, and
+            // is none of them.
+            unsafe { std::ptr::copy_nonoverlapping(part.as_ptr(), ptr.as_ptr().add(at), part.len()) };
+            at += part.len();
+        }
+        Self::heap(ptr, len)
     }
 
     /// Takes over `v`'s block when it is longer than `INLINE` (shrunk to its length
     /// first if it has spare room).
     pub fn from_vec(v: Vec<u8>) -> Self {
         if v.len() <= INLINE {
-            return Self::inline(&v);
+            return Self::new(&v);
         }
         let b = std::mem::ManuallyDrop::new(v.into_boxed_slice());
         let len = b.len();
         // A boxed slice is one block of Layout::array::<u8>(len), now ours to free.
         match NonNull::new(b.as_ptr() as *mut u8) {
             Some(ptr) => Self::heap(ptr, len),
-            None => Self::inline(&[]),
+            None => Self::new(&[]),
         }
-    }
-
-    fn inline(b: &[u8]) -> Self {
-        let mut data = [0u8; INLINE];
-        if let Some(d) = data.get_mut(..b.len()) {
-            d.copy_from_slice(b);
-        }
-        IBytes(Repr {
-            inline: Inline {
-                data,
-                len: b.len() as u8,
-            },
-        })
     }
 
     fn heap(ptr: NonNull<u8>, len: usize) -> Self {
@@ -138,14 +146,6 @@ impl IBytes {
                 i.data.get_mut(..n).unwrap_or_default()
             }
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.as_bytes().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The address of the block, for a prefetch (None when inline).
@@ -215,6 +215,8 @@ mod tests {
             let mut spare = Vec::with_capacity(n + 9);
             spare.extend_from_slice(&b);
             let s = IBytes::from_vec(spare);
+            let (h, t) = b.split_at(n / 3);
+            assert_eq!(IBytes::concat(&[h, t]).as_bytes(), &b[..]);
             let mut m = a.clone();
             if let Some(x) = m.as_bytes_mut().first_mut() {
                 *x ^= 1;
