@@ -3,6 +3,7 @@
 //! an intset until Redis's limit is passed (db::set); a set left empty is deleted.
 //! Redis compat: t_set.c, db.c scanGenericCommand.
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use rand::rngs::SmallRng;
 use rand::Rng;
@@ -11,7 +12,7 @@ use super::error::{self, CmdError, CmdResult};
 use super::spec::*;
 use super::{Args, Ctx, Look};
 use crate::db::hash::HashRef;
-use crate::db::set::{new_set, set_from, SetMut, SetRef};
+use crate::db::set::{new_set, set_from, set_from_unique, SetMut, SetRef};
 use crate::db::zset::ZSetRef;
 use crate::db::{Obj, ValueRef};
 use crate::ds::dash::DashKey;
@@ -532,25 +533,46 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, card: bool,
         reply_set(ctx.out, s);
         return Ok(());
     }
-    let mut cand: Vec<Vec<u8>> = match peek_set(ctx, first) {
-        Some(s) => s.iter().map(|m| m.into_owned()).collect(),
-        None => Vec::new(),
+    let lim = ctx.limits();
+    let now = ctx.now_ms;
+    let Some(db) = ctx.srv.dbs.get(ctx.db) else {
+        return Ok(());
     };
+    let set = |k: &[u8]| db.peek_ref(k, now).and_then(|o| o.set());
+    if card {
+        // Counted as met, stopping at the limit: nothing is gathered.
+        let first = set(first);
+        let probes = first.map_or(0, |s| s.len());
+        let others: Vec<_> = others.iter().filter_map(|k| set(k)).map(|s| s.probe(probes)).collect();
+        let mut n = 0u64;
+        for m in first.iter().flat_map(|s| s.iter()) {
+            if others.iter().all(|s| s.contains(&m)) {
+                n += 1;
+                if n == limit {
+                    break;
+                }
+            }
+        }
+        ctx.out.int(n as i64);
+        return Ok(());
+    }
+    // Members of the smallest set, borrowed from it, kept while every other has them.
+    let mut cand: Vec<Cow<[u8]>> = set(first).map(|s| s.iter().collect()).unwrap_or_default();
     for k in &others {
         if cand.is_empty() {
             break;
         }
-        match peek_set(ctx, k) {
-            Some(s) => cand.retain(|m| s.contains(m)),
+        match set(k) {
+            Some(s) => {
+                let s = s.probe(cand.len());
+                cand.retain(|m| s.contains(m));
+            }
             None => cand.clear(),
         }
     }
-    if card {
-        let n = cand.len() as u64;
-        ctx.out.int(if limit > 0 { n.min(limit) } else { n } as i64);
-    } else if let Some(dst) = dst {
-        let lim = ctx.limits();
-        let res = set_from(dst, cand.iter().map(|m| m.as_slice()), &lim);
+    if let Some(dst) = dst {
+        let res = set_from_unique(dst, cand.iter().map(|m| &**m), &lim);
+        drop(cand);
         store_result(ctx, dst, res, "sinterstore");
     } else {
         ctx.out.set(cand.len());
@@ -615,15 +637,16 @@ fn sunion_diff(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, op: Op) -> Cmd
     let mut res = set_from(dst.unwrap_or_default(), std::iter::empty(), &lim);
     match op {
         Op::Union => {
-            for k in keys {
-                let Some(s) = peek_set(ctx, k) else {
-                    continue;
-                };
-                if let Some(mut r) = res.set_mut(&lim) {
-                    for m in s.iter() {
-                        r.add(&m);
-                    }
+            // Members gathered without duplicates first (borrowed from their sets), so
+            // that the result is built with no look-up per member.
+            let now = ctx.now_ms;
+            if let Some(db) = ctx.srv.dbs.get(ctx.db) {
+                let total = sizes.iter().flatten().sum::<usize>();
+                let mut seen = HashSet::with_capacity_and_hasher(total, ahash::RandomState::new());
+                for s in keys.iter().filter_map(|k| db.peek_ref(k, now).and_then(|o| o.set())) {
+                    seen.extend(s.iter());
                 }
+                res = set_from_unique(dst.unwrap_or_default(), seen.iter().map(|m: &Cow<[u8]>| &**m), &lim);
             }
         }
         Op::Diff if sameset => {}
@@ -643,19 +666,21 @@ fn sunion_diff(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, op: Op) -> Cmd
                         .filter_map(|(k, s)| s.map(|n| (n, *k)))
                         .collect();
                     rest.sort_by_key(|r| std::cmp::Reverse(r.0));
-                    let mut cand: Vec<Vec<u8>> = match peek_set(ctx, first) {
-                        Some(s) => s.iter().map(|m| m.into_owned()).collect(),
-                        None => Vec::new(),
-                    };
-                    for (_, k) in rest {
-                        if cand.is_empty() {
-                            break;
+                    let now = ctx.now_ms;
+                    if let Some(db) = ctx.srv.dbs.get(ctx.db) {
+                        let set = |k: &[u8]| db.peek_ref(k, now).and_then(|o| o.set());
+                        let mut cand: Vec<Cow<[u8]>> = set(first).map(|s| s.iter().collect()).unwrap_or_default();
+                        for (_, k) in rest {
+                            if cand.is_empty() {
+                                break;
+                            }
+                            if let Some(s) = set(k) {
+                                let s = s.probe(cand.len());
+                                cand.retain(|m| !s.contains(m));
+                            }
                         }
-                        if let Some(s) = peek_set(ctx, k) {
-                            cand.retain(|m| !s.contains(m));
-                        }
+                        res = set_from_unique(dst.unwrap_or_default(), cand.iter().map(|m| &**m), &lim);
                     }
-                    res = set_from(dst.unwrap_or_default(), cand.iter().map(|m| m.as_slice()), &lim);
                 } else {
                     // Add the first set, then remove every member of the others.
                     let mut left = 0usize;

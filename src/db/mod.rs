@@ -343,6 +343,16 @@ impl Db {
         self.keys.get_hashed(h, key)
     }
 
+    /// `peek` for a caller holding other entries of this db: a key past its TTL reads
+    /// as missing but stays (a `peek` or lookup of it before has deleted it if it may).
+    pub fn peek_ref(&self, key: &[u8], now_ms: i64) -> Option<&Obj> {
+        let o = self.keys.get_hashed(self.keys.hash(key), key)?;
+        match o.expire_at() {
+            Some(at) if self.lazy_expire && at <= now_ms => None,
+            _ => Some(o),
+        }
+    }
+
     /// Starts loading what the requests of a pipelined batch (`reqs`, byte ranges
     /// of `buf`) will touch: the table buckets of all their keys first, then the
     /// entries those point at; then, where a key holds a hash or a set in a table,

@@ -6,6 +6,7 @@
 //! entry, converting once a member is not a canonical integer (intset), or a limit is
 //! passed (never back). Redis compat: t_set.c.
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use rand::Rng;
 
@@ -127,6 +128,18 @@ pub fn set_from<'m>(key: &[u8], members: impl IntoIterator<Item = &'m [u8]>, lim
     o
 }
 
+/// `set_from` for members known to be distinct: packed and dict sets then skip the
+/// look-up each add makes (a packed set's is a scan).
+pub fn set_from_unique<'m>(key: &[u8], members: impl IntoIterator<Item = &'m [u8]>, lim: &Limits) -> Obj {
+    let mut o = new_intset(key);
+    if let Some(mut s) = o.set_mut(lim) {
+        for m in members {
+            s.add_checked(m, false);
+        }
+    }
+    o
+}
+
 /// The intset size limit in effect. Redis compat: t_set.c setTypeAdd caps it at 2^30.
 pub fn intset_max(lim: &Limits) -> usize {
     lim.set_intset_entries.min(1 << 30)
@@ -204,6 +217,38 @@ impl<'a> SetRef<'a> {
 
     pub fn is_intset(&self) -> bool {
         matches!(self, SetRef::Int(_))
+    }
+
+    /// This set readied for `probes` membership tests (see `SetProbe`).
+    pub fn probe(self, probes: usize) -> SetProbe<'a> {
+        match self {
+            SetRef::Lp(l) if l.len() >= PROBE_INDEX_MIN && probes >= PROBE_INDEX_MIN => {
+                let mut index = HashSet::with_capacity_and_hasher(l.len(), ahash::RandomState::new());
+                index.extend(l.iter());
+                SetProbe::Indexed(index)
+            }
+            s => SetProbe::Direct(s),
+        }
+    }
+}
+
+/// Sizes (members, and tests to make) from which a packed set is indexed for tests.
+const PROBE_INDEX_MIN: usize = 16;
+
+/// A set to test many members against (SINTER, SDIFF): a packed set of more than a few
+/// members gets a hash index of them first, so a test is a look-up instead of a scan of
+/// the listpack (tests of a packed set against another cost O(n*m) otherwise).
+pub enum SetProbe<'a> {
+    Direct(SetRef<'a>),
+    Indexed(HashSet<&'a [u8], ahash::RandomState>),
+}
+
+impl SetProbe<'_> {
+    pub fn contains(&self, m: &[u8]) -> bool {
+        match self {
+            SetProbe::Direct(s) => s.contains(m),
+            SetProbe::Indexed(index) => index.contains(m),
+        }
     }
 }
 
@@ -304,6 +349,12 @@ impl SetMut<'_> {
 
     /// Adds a member; true when it is new.
     pub fn add(&mut self, m: &[u8]) -> bool {
+        self.add_checked(m, true)
+    }
+
+    /// `add`; without `check` the caller knows `m` is not a member (packed and dict
+    /// sets skip their look-up).
+    fn add_checked(&mut self, m: &[u8], check: bool) -> bool {
         let max = intset_max(&self.lim);
         if let Some(mut ints) = self.ints() {
             match as_int(m) {
@@ -324,7 +375,7 @@ impl SetMut<'_> {
             }
         }
         if let Some(mut lp) = self.packed() {
-            if lp.view().find_offset(m, 1).is_some() {
+            if check && lp.view().find_offset(m, 1).is_some() {
                 return false;
             }
             if packs(lp.len() + 1, m.len()) {
@@ -335,7 +386,7 @@ impl SetMut<'_> {
         }
         let h = crate::ds::dict::hash_bytes(m);
         match self.dict() {
-            Some(d) if d.get_hashed(h, m).is_none() => {
+            Some(d) if !check || d.get_hashed(h, m).is_none() => {
                 d.insert_new_hashed(h, Member::new(m));
                 true
             }

@@ -355,6 +355,90 @@ fn sdiff_fuzzing_against_a_model() {
 }
 
 #[test]
+fn set_algebra_against_a_model_in_every_encoding() {
+    // Sets of 0 to 200 members drawn from a small pool, so that they overlap: intsets,
+    // packed sets of a few and of many members (tested through an index), and tables.
+    let s = Server::start();
+    let mut r = s.client();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |m: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % m
+    };
+    type Model = std::collections::BTreeSet<String>;
+    for round in 0..40 {
+        let mut models: Vec<Model> = Vec::new();
+        let mut keys = Vec::new();
+        for i in 0..next(3) + 2 {
+            let key = format!("{{s}}{round}:{i}");
+            let ints = next(3) == 0;
+            let n = [0, 5, 20, 100, 200][next(5) as usize];
+            let mut m = Model::new();
+            for _ in 0..n {
+                let v = next(150);
+                m.insert(if ints { v.to_string() } else { format!("m{v}") });
+                if !ints && next(4) == 0 {
+                    m.insert(v.to_string());
+                }
+            }
+            if !m.is_empty() {
+                let _: () = r.sadd(&key, m.iter().collect::<Vec<_>>()).unwrap();
+            }
+            models.push(m);
+            keys.push(key);
+        }
+        let (first, rest) = models.split_first().unwrap();
+        let inter: Model = first
+            .iter()
+            .filter(|m| rest.iter().all(|o| o.contains(*m)))
+            .cloned()
+            .collect();
+        let union: Model = models.iter().flatten().cloned().collect();
+        let diff: Model = first
+            .iter()
+            .filter(|m| rest.iter().all(|o| !o.contains(*m)))
+            .cloned()
+            .collect();
+        let got: Model = r.sinter(&keys).unwrap();
+        assert_eq!(got, inter, "SINTER {keys:?}");
+        let got: Model = r.sunion(&keys).unwrap();
+        assert_eq!(got, union, "SUNION {keys:?}");
+        let got: Model = r.sdiff(&keys).unwrap();
+        assert_eq!(got, diff, "SDIFF {keys:?}");
+        let mut card = |limit: usize| -> usize {
+            redis::cmd("SINTERCARD")
+                .arg(keys.len())
+                .arg(&keys)
+                .arg("LIMIT")
+                .arg(limit)
+                .query(&mut r)
+                .unwrap()
+        };
+        let n = inter.len();
+        assert_eq!((card(0), card(n + 1), card(n.max(1))), (n, n, n));
+        if n > 1 {
+            assert_eq!(card(n - 1), n - 1);
+        }
+        for (op, want) in [("SINTERSTORE", &inter), ("SUNIONSTORE", &union), ("SDIFFSTORE", &diff)] {
+            let stored: usize = redis::cmd(op).arg("{s}dst").arg(&keys).query(&mut r).unwrap();
+            assert_eq!(stored, want.len(), "{op} {keys:?}");
+            assert_eq!(
+                members(&mut r, "{s}dst"),
+                want.iter().cloned().collect::<Vec<_>>(),
+                "{op}"
+            );
+            if !want.is_empty() {
+                let ints = want.iter().all(|m| m.parse::<i64>().is_ok());
+                let want_enc = if ints { "intset" } else { "hashtable" };
+                assert_eq!(enc(&mut r, "{s}dst"), want_enc, "{op} {keys:?}");
+            }
+        }
+    }
+}
+
+#[test]
 fn wrongtype_arity_and_syntax() {
     let s = Server::start();
     let mut c = s.raw();
