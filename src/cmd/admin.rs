@@ -1159,9 +1159,9 @@ fn memory_stats(ctx: &mut Ctx, _a: &Args) -> CmdResult {
         ctx.out.int(a as i64 - b as i64);
     }
     ctx.out.bulk(b"fragmentation");
-    ctx.out.double(ratio(m.rss, m.used));
+    ctx.out.double(ratio(m.rss, m.sampled_used));
     ctx.out.bulk(b"fragmentation.bytes");
-    ctx.out.int(m.rss as i64 - m.used as i64);
+    ctx.out.int(m.rss as i64 - m.sampled_used as i64);
     Ok(())
 }
 

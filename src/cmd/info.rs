@@ -65,11 +65,44 @@ pub fn allocator_stats() -> (u64, u64, u64) {
     (a, c, r)
 }
 
+/// Figures that cost system calls to read (the process RSS, the allocator's totals),
+/// sampled by the cron every 100 ms with used_memory beside them, for INFO memory and
+/// MEMORY STATS to read. Redis compat: server.c cronUpdateMemoryStats.
+#[derive(Default, Clone, Copy)]
+pub struct MemSample {
+    /// When it was taken (0: never).
+    pub at_ms: i64,
+    pub used: u64,
+    pub rss: u64,
+    pub alloc: u64,
+    pub active: u64,
+    pub resident: u64,
+}
+
+impl MemSample {
+    /// How old a sample the cron lets INFO read.
+    pub const PERIOD_MS: i64 = 100;
+
+    pub fn take(now_ms: i64) -> MemSample {
+        let (alloc, active, resident) = allocator_stats();
+        MemSample {
+            at_ms: now_ms,
+            used: used_memory(),
+            rss: rss_bytes(),
+            alloc,
+            active,
+            resident,
+        }
+    }
+}
+
 /// The memory accounting INFO memory and MEMORY STATS share.
 pub struct MemFigures {
     pub used: u64,
     pub peak: u64,
     pub startup: u64,
+    /// used_memory when `rss` was sampled: the fragmentation ratio compares the two.
+    pub sampled_used: u64,
     pub rss: u64,
     pub alloc: u64,
     pub active: u64,
@@ -89,7 +122,17 @@ pub struct MemFigures {
 impl MemFigures {
     /// Also raises the recorded peak.
     pub fn take(srv: &mut Server) -> MemFigures {
-        let (alloc, active, resident) = allocator_stats();
+        if srv.mem_sample.at_ms == 0 {
+            srv.mem_sample = MemSample::take(crate::clock::now_ms());
+        }
+        let MemSample {
+            used: sampled_used,
+            rss,
+            alloc,
+            active,
+            resident,
+            ..
+        } = srv.mem_sample;
         let used = used_memory();
         let peak = srv.peak_memory.max(used);
         srv.peak_memory = peak;
@@ -97,7 +140,8 @@ impl MemFigures {
             used,
             peak,
             startup: srv.startup_memory.min(used),
-            rss: rss_bytes(),
+            sampled_used,
+            rss,
             alloc,
             active,
             resident,
@@ -155,14 +199,19 @@ fn rusage(who: i32) -> (f64, f64) {
     (t(ru.ru_stime), t(ru.ru_utime))
 }
 
+/// The machine's memory, read once (Redis compat: server.c initServer reads it at
+/// startup).
 fn total_system_memory() -> u64 {
-    let s = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with("MemTotal:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0)
-        * 1024
+    static TOTAL: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TOTAL.get_or_init(|| {
+        let s = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        s.lines()
+            .find(|l| l.starts_with("MemTotal:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    })
 }
 
 /// Builds the INFO text for the requested section names (lowercase). Bytes: error
@@ -337,8 +386,8 @@ fn section(srv: &mut Server, name: &str, o: &mut String) {
                 resident as i64 - active as i64,
                 ratio(rss, resident),
                 rss as i64 - resident as i64,
-                ratio(rss, used),
-                rss as i64 - used as i64,
+                ratio(rss, m.sampled_used),
+                rss as i64 - m.sampled_used as i64,
                 srv.mem_not_counted_for_evict(),
                 backlog,
                 srv.repl.buf.mem(),

@@ -43,6 +43,9 @@ impl Server {
             }
             self.propagate_background_deletions();
         }
+        if now - self.mem_sample.at_ms >= crate::cmd::info::MemSample::PERIOD_MS {
+            self.mem_sample = crate::cmd::info::MemSample::take(now);
+        }
         self.defrag_cycle();
         self.after_writes(None);
         if self.sentinel.is_some() {

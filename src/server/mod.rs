@@ -168,6 +168,8 @@ pub struct Server {
     /// Actual listening TCP port (0 when not listening on TCP).
     pub tcp_port: u16,
     pub peak_memory: u64,
+    /// RSS and allocator totals, sampled by the cron (see `MemSample`).
+    pub mem_sample: crate::cmd::info::MemSample,
     /// Listening sockets (TCP ones are replaced by CONFIG SET port/bind).
     pub listeners: Vec<(reactor::Listener, String)>,
     /// The TLS contexts, once `tls-port` was set.
@@ -325,6 +327,7 @@ impl Server {
             oom_base: None,
             tcp_port: 0,
             peak_memory: 0,
+            mem_sample: Default::default(),
             listeners: Vec::new(),
             tls: None,
             registry: None,
