@@ -4,6 +4,7 @@
 pub mod notify;
 pub mod table;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -308,11 +309,25 @@ impl Config {
         self.lookup(name).and_then(|i| self.vals.get(i)).map(|s| s.as_str())
     }
 
-    /// CONFIG GET for several patterns: (name, value) pairs, each name once.
-    pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
-        let mut out: Vec<(&'static str, String)> = Vec::new();
+    /// CONFIG GET for several patterns: (name, value) pairs, each name once (in any
+    /// case). A name given whole is answered under that name as it was spelled, a
+    /// pattern's matches under their own. Redis compat: config.c configGetCommand.
+    pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(Cow<'static, str>, String)> {
+        let mut out: Vec<(Cow<'static, str>, String)> = Vec::new();
+        let seen = |out: &[(Cow<str>, String)], n: &str| out.iter().any(|(o, _)| o.eq_ignore_ascii_case(n));
         for p in patterns {
             let is_glob = p.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
+            if !is_glob {
+                // One name (or alias): looked up, not matched against every directive.
+                let name = std::str::from_utf8(p).ok();
+                let found = name.and_then(|n| self.lookup(n).map(|i| (n, i)));
+                if let Some((n, i)) = found {
+                    if DIRECTIVES.get(i).is_some_and(|d| d.flags & STARTUP_ONLY == 0) && !seen(&out, n) {
+                        out.push((Cow::Owned(n.to_string()), self.shown(i)));
+                    }
+                }
+                continue;
+            }
             for (i, d) in DIRECTIVES.iter().enumerate() {
                 if d.flags & STARTUP_ONLY != 0 {
                     continue;
@@ -320,13 +335,9 @@ impl Config {
                 // Redis compat: an alias is a config name of its own for CONFIG GET.
                 let names = [Some(d.name), d.alias];
                 for n in names.into_iter().flatten() {
-                    let hit = if is_glob {
-                        d.flags & HIDDEN == 0 && glob_match(p, n.as_bytes(), true)
-                    } else {
-                        p.eq_ignore_ascii_case(n.as_bytes())
-                    };
-                    if hit && !out.iter().any(|(o, _)| *o == n) {
-                        out.push((n, self.shown(i)));
+                    let hit = d.flags & HIDDEN == 0 && glob_match(p, n.as_bytes(), true);
+                    if hit && !seen(&out, n) {
+                        out.push((Cow::Borrowed(n), self.shown(i)));
                     }
                 }
             }
@@ -1261,7 +1272,7 @@ mod tests {
         ] {
             c.set_many(&p("notify-keyspace-events", set), true).unwrap();
             let got = c.get_matching(&[b"notify-keyspace-events"]);
-            assert_eq!(got, vec![("notify-keyspace-events", shown.to_string())], "{set}");
+            assert_eq!(got, vec![("notify-keyspace-events".into(), shown.to_string())], "{set}");
             // What is shown leaves 'n' out; what is on keeps it.
             assert_eq!(c.notify_flags & notify::NOTIFY_NEW != 0, set.contains('n'), "{set}");
         }

@@ -78,6 +78,12 @@ fn config_get_set_and_errors() {
     );
     let all = String::from_utf8(cmd!(c, "CONFIG", "GET", "*")).unwrap();
     assert!(all.contains("appendfsync"), "{all}");
+    // A whole name is answered as it was spelled, once whatever its case; an alias
+    // under the alias.
+    assert_eq!(
+        cmd!(c, "CONFIG", "GET", "MaxMemory", "maxmemory", "hash-max-ziplist-entries"),
+        b"*4\r\n$9\r\nMaxMemory\r\n$8\r\n10485760\r\n$24\r\nhash-max-ziplist-entries\r\n$3\r\n512\r\n"
+    );
     // An alias is named as given; a memory value without digits reads as 0; an empty
     // buffer limit list changes nothing.
     assert_eq!(
