@@ -512,7 +512,7 @@ fn object_refcount(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn lfu_policy(ctx: &Ctx) -> bool {
-    ctx.srv.cfg.get("maxmemory-policy").is_some_and(|p| p.contains("lfu"))
+    ctx.srv.cfg.maxmemory_policy.is_lfu()
 }
 
 fn object_idletime(ctx: &mut Ctx, a: &Args) -> CmdResult {

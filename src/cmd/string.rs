@@ -579,13 +579,15 @@ fn lcs(ctx: &mut Ctx, a: &Args) -> CmdResult {
         ));
     }
     t.resize(cells as usize, 0);
-    for i in 1..=al {
-        for k in 1..=bl {
-            t[i * w + k] = if x[i - 1] == y[k - 1] {
-                t[(i - 1) * w + k - 1] + 1
-            } else {
-                t[(i - 1) * w + k].max(t[i * w + k - 1])
-            };
+    // Row by row, each from the one above it (diagonal and up) and its own left cell.
+    for (i, &xi) in x.iter().enumerate() {
+        let (above, rest) = t.split_at_mut((i + 1) * w);
+        let prev = above.get(i * w..).unwrap_or_default();
+        let cur = rest.get_mut(1..w).unwrap_or_default();
+        let mut left = 0u32;
+        for ((c, (&diag, &up)), &yk) in cur.iter_mut().zip(prev.iter().zip(prev.iter().skip(1))).zip(y) {
+            left = if xi == yk { diag + 1 } else { up.max(left) };
+            *c = left;
         }
     }
     let total = t[al * w + bl];
