@@ -75,10 +75,27 @@ pub fn atoi_prefix(s: &[u8]) -> i64 {
 /// itself (SORT scores, DEBUG SLEEP) rather than its stricter string2d.
 #[must_use]
 pub fn strtod(b: &[u8]) -> (f64, bool, bool) {
+    // A canonical integer converts to the nearest double, ties to even, as strtod
+    // rounds it ("-0", whose sign strtod keeps, is not one).
+    if let Some(v) = parse_i64(b) {
+        return (v as f64, true, false);
+    }
     let b = super::c_str(b);
-    let mut z = Vec::with_capacity(b.len() + 1);
-    z.extend_from_slice(b);
-    z.push(0);
+    // NUL-terminated on the stack when short enough.
+    let mut short = [0u8; 64];
+    let mut long = Vec::new();
+    let z: &[u8] = match short.get_mut(..b.len()) {
+        Some(dst) if b.len() < 64 => {
+            dst.copy_from_slice(b);
+            &short
+        }
+        _ => {
+            long.reserve_exact(b.len() + 1);
+            long.extend_from_slice(b);
+            long.push(0);
+            &long
+        }
+    };
     let mut eptr: *mut libc::c_char = std::ptr::null_mut();
     // Safety: `z` is NUL-terminated and outlives the call; errno is thread-local.
     let (v, err, rest) = unsafe {
@@ -906,6 +923,31 @@ fn split_sci(text: &[u8], precision: usize) -> Option<(bool, [u8; 17], i32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_read_as_strtod_reads_them() {
+        // A trailing ".0" sends the same number through the C library.
+        for n in [
+            "1",
+            "-1",
+            "9007199254740993",
+            "-9007199254740995",
+            "123456789012345678",
+            "9223372036854775807",
+            "-9223372036854775808",
+        ] {
+            let c = strtod(format!("{n}.0").as_bytes());
+            assert_eq!(strtod(n.as_bytes()), c, "{n}");
+            assert_eq!(strtod(n.as_bytes()).0.to_bits(), c.0.to_bits(), "{n}");
+        }
+        // Not canonical integers: the C library's reading, sign of zero and all.
+        assert_eq!(strtod(b"-0").0.to_bits(), (-0.0f64).to_bits());
+        assert_eq!(strtod(b"007"), (7.0, true, false));
+        assert_eq!(strtod(b"12\0x"), (12.0, true, false));
+        assert_eq!(strtod(b"99999999999999999999"), (1e20, true, false));
+        let long = format!("{}.5", "1".repeat(70));
+        assert!(strtod(long.as_bytes()).1);
+    }
 
     #[test]
     fn c_casts_and_strtod_prefixes() {
