@@ -271,10 +271,13 @@ fn scan(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let db = &mut ctx.srv.dbs[ctx.db];
     let mut found: Vec<(Vec<u8>, bool)> = Vec::new();
     let mut cursor = o.cursor;
-    // Like Redis, visit about COUNT buckets' worth (bounded extra work when sparse).
+    // Like Redis, visit about COUNT keys, counted before MATCH filters them (COUNT is
+    // the work a call does), in a bounded number of steps when the table is sparse.
     let mut steps = 0usize;
+    let mut visited = 0usize;
     loop {
         cursor = db.scan_step(cursor, |e| {
+            visited += 1;
             let k = e.key();
             if o.pattern.is_some_and(|p| !glob_match(p, k, false)) {
                 return;
@@ -283,7 +286,7 @@ fn scan(ctx: &mut Ctx, a: &Args) -> CmdResult {
             found.push((k.to_vec(), type_ok));
         });
         steps += 1;
-        if cursor == 0 || found.len() >= o.count || steps >= o.count.saturating_mul(10).max(256) {
+        if cursor == 0 || visited >= o.count || steps >= o.count.saturating_mul(10).max(256) {
             break;
         }
     }

@@ -145,6 +145,18 @@ fn scan_returns_every_key_once_table_is_stable() {
         .query(&mut r)
         .unwrap();
     assert_eq!(some.len(), 11); // key:1999 and key:19990..key:19999
+                                // COUNT is the number of keys a call visits, before MATCH filters them: a tenth
+                                // of the keys match, so a call returns about a tenth of COUNT, with more to come.
+    let (next, some): (u64, Vec<String>) = redis::cmd("SCAN")
+        .arg(0)
+        .arg("MATCH")
+        .arg("*1")
+        .arg("COUNT")
+        .arg(1000)
+        .query(&mut r)
+        .unwrap();
+    assert!(next != 0 && some.len() < 300, "{} keys", some.len());
+    assert!(some.iter().all(|k| k.ends_with('1')));
     assert_eq!(cmd!(c, "SCAN", "x"), b"-ERR invalid cursor\r\n");
     assert_eq!(cmd!(c, "SCAN", "0", "COUNT", "0"), b"-ERR syntax error\r\n");
 }
