@@ -1,0 +1,222 @@
+#!/bin/bash
+# command-sweep.sh PORT_A PORT_B [FILTER] : one redis-benchmark run per command of a
+# broad set (about 120: every data type, scripts, functions, streams, geo, keyspace
+# and introspection commands) against two running servers, A then B, 50 clients,
+# pipeline 16. Prints per command the rps of each, the server CPU microseconds per
+# request of each (utime+stime from /proc, all threads), rps A/B and cpu B/A. FILTER
+# (a regular expression) keeps the commands whose names match.
+#
+# Both servers are flushed and given the same data first: DEBUG POPULATE 100,000
+# string keys of 100 bytes, ten 10-field hashes, a 1,000-field hash and 1,000-member
+# set, list and sorted set, two overlapping 100-member sets, a 100,000-member sorted
+# set, a 100-entry stream with a group, geo points and a function library. Both need
+# `enable-debug-command yes`. Like bench-throughput.sh both servers run on CPU 0 and
+# the load generator on CPU 1; at pipeline 16 the server is the limit for all but
+# the biggest replies, which redis-benchmark's parsing limits (compare cpu there).
+# Environment: N (requests per command, default 100000).
+set -u -f
+A=$1 B=$2 FILTER=${3:-.}
+N=${N:-100000}
+declare -A PID
+TICK=$(getconf CLK_TCK)
+for p in "$A" "$B"; do
+  PID[$p]=$(redis-cli -p "$p" info server | awk -F: '/^process_id/{print $2+0}')
+  taskset -apc 0 "${PID[$p]}" >/dev/null
+done
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+
+prep() {
+  local p=$1
+  local c=(redis-cli -p "$p")
+  "${c[@]}" flushall >/dev/null
+  "${c[@]}" function flush >/dev/null
+  "${c[@]}" debug populate 100000 key 100 >/dev/null
+  "${c[@]}" eval "
+    for i = 1, 10 do
+      for f = 1, 10 do redis.call('hset', 'h:' .. i, 'f' .. f, 'v' .. f) end
+    end
+    for i = 1, 1000 do
+      redis.call('hset', 'bigh', 'field:' .. i, 'value:' .. i)
+      redis.call('zadd', 'bigz', i, 'member:' .. i)
+      redis.call('sadd', 'bigs', 'm:' .. i)
+      redis.call('rpush', 'bigl', 'element:' .. i)
+    end
+    for i = 1, 100 do
+      redis.call('sadd', 's1', 'x' .. i)
+      redis.call('sadd', 's2', 'x' .. (i + 50))
+      redis.call('xadd', 'st', '*', 'f', 'v' .. i)
+    end
+    for i = 1, 10 do
+      redis.call('zadd', 'smz', i, 'm' .. i)
+      redis.call('rpush', 'sml', 'e' .. i)
+    end
+    for i = 1, 50 do
+      redis.call('rpush', 'sl', (i * 7919) % 101)
+      redis.call('set', 'w_' .. i, 100 - i)
+      redis.call('hset', 'o_' .. i, 'f', 'val' .. i)
+    end
+    for i = 1, 100000 do redis.call('zadd', 'lb', i, 'player:' .. i) end
+    for i = 1, 200 do
+      redis.call('geoadd', 'bgeo', -10 + (i % 20), 40 + (i / 20) / 10, 'p' .. i)
+    end
+    redis.call('geoadd', 'geo', 13.361389, 38.115556, 'Palermo', 15.087269, 37.502669, 'Catania')
+    redis.call('pfadd', 'hll', 'a', 'b', 'c', 'd', 'e', 'f', 'g')
+    redis.call('xgroup', 'create', 'st', 'g1', '0')
+    return 1" 0 >/dev/null
+  "${c[@]}" function load "#!lua name=sweep
+redis.register_function('myget', function(keys, args) return redis.call('get', keys[1]) end)
+redis.register_function{function_name='myro', callback=function(keys, args) return redis.call('get', keys[1]) end, flags={'no-writes'}}" >/dev/null
+}
+
+R=key:__rand_int__
+tests=(
+  "get|GET $R"
+  "mget10|MGET $R $R $R $R $R $R $R $R $R $R"
+  "set_ex|SET $R hello EX 1000"
+  "set_get|SET $R v GET"
+  "setnx|SETNX $R v"
+  "getex|GETEX $R PX 100000"
+  "psetex|PSETEX px:__rand_int__ 100000 v"
+  "getrange|GETRANGE $R 10 50"
+  "setrange|SETRANGE sr 10 hello"
+  "strlen|STRLEN $R"
+  "append|APPEND ap x"
+  "incrbyfloat|INCRBYFLOAT fl 1.5"
+  "decrby|DECRBY cnt 3"
+  "mset10|MSET a1 1 a2 2 a3 3 a4 4 a5 5 a6 6 a7 7 a8 8 a9 9 a10 10"
+  "lcs|LCS key:1 key:2"
+  "bitcount|BITCOUNT $R"
+  "getbit|GETBIT $R 100"
+  "bitpos|BITPOS $R 1"
+  "bitfield|BITFIELD $R GET u8 0"
+  "bitop|BITOP AND bdst key:1 key:2"
+  "exists|EXISTS $R"
+  "type|TYPE $R"
+  "ttl|TTL $R"
+  "expire|EXPIRE $R 10000"
+  "expiretime|EXPIRETIME $R"
+  "persist|PERSIST $R"
+  "touch|TOUCH key:1 key:2 key:3"
+  "unlink_missing|UNLINK nokey:__rand_int__"
+  "copy|COPY h:1 hcopy REPLACE"
+  "dump|DUMP h:1"
+  "object_encoding|OBJECT ENCODING $R"
+  "object_idletime|OBJECT IDLETIME $R"
+  "memory_usage|MEMORY USAGE $R"
+  "scan|SCAN 0 COUNT 10"
+  "scan_match|SCAN 0 MATCH 'key:1*' COUNT 1000"
+  "randomkey|RANDOMKEY"
+  "dbsize|DBSIZE"
+  "hget|HGET h:1 f5"
+  "hget_big|HGET bigh field:500"
+  "hmget|HMGET h:3 f1 f2 f3 f4"
+  "hgetall10|HGETALL h:2"
+  "hgetall1000|HGETALL bigh"
+  "hkeys|HKEYS h:1"
+  "hexists|HEXISTS bigh field:77"
+  "hstrlen|HSTRLEN h:1 f3"
+  "hincrby|HINCRBY h:4 f11 1"
+  "hincrbyfloat|HINCRBYFLOAT h:5 fl 1.5"
+  "hsetnx|HSETNX h:6 f1 v"
+  "hdel_missing|HDEL h:7 nosuch"
+  "hset5|HSET hm:__rand_int__ a 1 b 2 c 3 d 4 e 5"
+  "hrandfield|HRANDFIELD bigh 5 WITHVALUES"
+  "hscan|HSCAN bigh 0 COUNT 10"
+  "lindex|LINDEX bigl 500"
+  "lrange10|LRANGE sml 0 -1"
+  "lrange100|LRANGE bigl 0 99"
+  "llen|LLEN bigl"
+  "lset|LSET bigl 10 x"
+  "lpos|LPOS bigl element:900"
+  "lrem_missing|LREM bigl 0 nothere"
+  "linsert_missing|LINSERT sml BEFORE nothere x"
+  "lmove|LMOVE bigl bigl LEFT RIGHT"
+  "rpush10|RPUSH rl a b c d e f g h i j"
+  "ltrim|LTRIM rl 0 99"
+  "sismember|SISMEMBER bigs m:500"
+  "smismember10|SMISMEMBER s1 x1 x2 x3 x4 x5 y1 y2 y3 y4 x100"
+  "smembers100|SMEMBERS s1"
+  "sinter|SINTER s1 s2"
+  "sinter3|SINTER s1 s2 bigs"
+  "sintercard|SINTERCARD 2 s1 s2"
+  "sinterstore|SINTERSTORE sdst s1 s2"
+  "sunion|SUNION s1 s2"
+  "sunionstore|SUNIONSTORE sdst s1 s2"
+  "sdiff|SDIFF s1 s2"
+  "sdiff_big|SDIFF bigs s1"
+  "srandmember5|SRANDMEMBER bigs 5"
+  "srandmember50|SRANDMEMBER s1 50"
+  "srandmember-50|SRANDMEMBER s1 -50"
+  "sadd8|SADD sm:__rand_int__ a b c d e f g h"
+  "smove|SMOVE s1 s1 x1"
+  "sscan|SSCAN bigs 0"
+  "zscore|ZSCORE lb player:__rand_int__"
+  "zmscore|ZMSCORE lb player:1 player:2 player:3 nope"
+  "zrank|ZRANK lb player:__rand_int__"
+  "zrevrank|ZREVRANK lb player:__rand_int__"
+  "zrange10|ZRANGE lb 0 9 WITHSCORES"
+  "zrevrange10|ZREVRANGE lb 0 9 WITHSCORES"
+  "zrangebyscore10|ZRANGEBYSCORE lb 5000 6000 LIMIT 0 10"
+  "zrangebyscore100|ZRANGEBYSCORE lb 1000 1100 WITHSCORES"
+  "zrangebylex|ZRANGEBYLEX smz - + LIMIT 0 5"
+  "zcount|ZCOUNT lb 100 50000"
+  "zincrby|ZINCRBY lb 1 player:__rand_int__"
+  "zadd5|ZADD zm:__rand_int__ 1 a 2 b 3 c 4 d 5 e"
+  "zrandmember|ZRANDMEMBER lb 5 WITHSCORES"
+  "zrange_small|ZRANGE smz 0 -1 WITHSCORES"
+  "zinter|ZINTER 2 smz bigz"
+  "zunion|ZUNION 2 smz bigz"
+  "zunionstore|ZUNIONSTORE zdst 2 smz s1"
+  "zdiff|ZDIFF 2 bigz smz"
+  "zrangestore|ZRANGESTORE zdst lb 0 99"
+  "zscan|ZSCAN bigz 0"
+  "sort|SORT sl LIMIT 0 10"
+  "sort_by_get|SORT sl BY 'w_*' GET 'o_*->f' LIMIT 0 10"
+  "geosearch|GEOSEARCH geo FROMLONLAT 15 37 BYRADIUS 200 km ASC"
+  "geosearch20|GEOSEARCH bgeo FROMLONLAT 0 41 BYRADIUS 500 km ASC COUNT 20 WITHDIST"
+  "geobox|GEOSEARCH bgeo FROMLONLAT 0 41 BYBOX 1000 1000 km"
+  "geodist|GEODIST geo Palermo Catania"
+  "geopos|GEOPOS geo Palermo Catania"
+  "pfcount|PFCOUNT hll"
+  "pfmerge|PFMERGE hll3 hll"
+  "xrange10|XRANGE st - + COUNT 10"
+  "xrevrange10|XREVRANGE st + - COUNT 10"
+  "xlen|XLEN st"
+  "xadd|XADD xs MAXLEN '~' 1000 '*' f v"
+  "xreadgroup|XREADGROUP GROUP g1 c1 COUNT 1 STREAMS st '>'"
+  "xpending|XPENDING st g1"
+  "xpending10|XPENDING st g1 - + 10"
+  "xinfo_stream|XINFO STREAM st"
+  "eval|EVAL \"return 1\" 0"
+  "eval_loop|EVAL \"local s=0 for i=1,10 do s=s+redis.call('incr','cnt2') end return s\" 0"
+  "eval_hgetall|EVAL \"return redis.call('hgetall', KEYS[1])\" 1 h:1"
+  "fcall|FCALL myget 1 $R"
+  "fcall_ro|FCALL_RO myro 1 $R"
+  "publish|PUBLISH ch msg"
+  "info_memory|INFO memory"
+  "info|INFO"
+  "config_get|CONFIG GET maxmemory"
+  "client_info|CLIENT INFO"
+  "command_count|COMMAND COUNT"
+  "echo|ECHO hello"
+  "time|TIME"
+)
+prep "$A"
+prep "$B"
+printf '%-18s %10s %8s %10s %8s %6s %6s\n' command rps_A cpu_A rps_B cpu_B rps_AB cpu_BA
+for t in "${tests[@]}"; do
+  name=${t%%|*} cmd=${t#*|}
+  [[ $name =~ $FILTER ]] || continue
+  # Words split as the shell would, quotes kept (no globbing: `set -f` above).
+  eval "args=($cmd)"
+  row=()
+  for p in "$A" "$B"; do
+    t0=$(cpu_ticks "${PID[$p]}")
+    r=$(taskset -c 1 redis-benchmark -p "$p" -n "$N" -c 50 -P 16 -r 100000 -q "${args[@]}" 2>/dev/null |
+      tr '\r' '\n' | grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
+    t1=$(cpu_ticks "${PID[$p]}")
+    row+=("${r:-0}" "$(awk -v d=$((t1 - t0)) -v n="$N" -v hz="$TICK" 'BEGIN{printf "%.2f", d*1e6/hz/n}')")
+  done
+  awk -v n="$name" -v ra="${row[0]}" -v ca="${row[1]}" -v rb="${row[2]}" -v cb="${row[3]}" 'BEGIN{
+    printf "%-18s %10.0f %8.2f %10.0f %8.2f %6.2f %6.2f\n", n, ra, ca, rb, cb, (rb > 0 ? ra / rb : 0), (ca > 0 ? cb / ca : 0)}'
+done
