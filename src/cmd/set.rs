@@ -449,6 +449,31 @@ fn peek_set<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Option<SetRef<'c>> {
     ctx.srv.dbs.get_mut(ctx.db)?.peek(key, now)?.set()
 }
 
+/// The members of `first`, borrowed from it, that every one of `others` has (`keep`),
+/// or that none of them has; a missing set has no members. Each set is readied for the
+/// tests left to make against it (`SetRef::probe`).
+fn sieve<'d>(
+    first: Option<SetRef<'d>>,
+    others: impl Iterator<Item = Option<SetRef<'d>>>,
+    keep: bool,
+) -> Vec<Cow<'d, [u8]>> {
+    let mut cand: Vec<Cow<[u8]>> = first.map(|s| s.iter().collect()).unwrap_or_default();
+    for s in others {
+        if cand.is_empty() {
+            break;
+        }
+        match s {
+            Some(s) => {
+                let s = s.probe(cand.len());
+                cand.retain(|m| s.contains(m) == keep);
+            }
+            None if keep => cand.clear(),
+            None => {}
+        }
+    }
+    cand
+}
+
 /// Stores a computed set at `dst` (replacing whatever was there, TTL dropped), or
 /// deletes `dst` when the result is empty; replies the cardinality.
 fn store_result(ctx: &mut Ctx, dst: &[u8], res: Obj, event: &str) {
@@ -556,20 +581,8 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, card: bool,
         ctx.out.int(n as i64);
         return Ok(());
     }
-    // Members of the smallest set, borrowed from it, kept while every other has them.
-    let mut cand: Vec<Cow<[u8]>> = set(first).map(|s| s.iter().collect()).unwrap_or_default();
-    for k in &others {
-        if cand.is_empty() {
-            break;
-        }
-        match set(k) {
-            Some(s) => {
-                let s = s.probe(cand.len());
-                cand.retain(|m| s.contains(m));
-            }
-            None => cand.clear(),
-        }
-    }
+    // Members of the smallest set that every other has.
+    let cand = sieve(set(first), others.iter().map(|k| set(k)), true);
     if let Some(dst) = dst {
         let res = set_from_unique(dst, cand.iter().map(|m| &**m), &lim);
         drop(cand);
@@ -669,16 +682,7 @@ fn sunion_diff(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, op: Op) -> Cmd
                     let now = ctx.now_ms;
                     if let Some(db) = ctx.srv.dbs.get(ctx.db) {
                         let set = |k: &[u8]| db.peek_ref(k, now).and_then(|o| o.set());
-                        let mut cand: Vec<Cow<[u8]>> = set(first).map(|s| s.iter().collect()).unwrap_or_default();
-                        for (_, k) in rest {
-                            if cand.is_empty() {
-                                break;
-                            }
-                            if let Some(s) = set(k) {
-                                let s = s.probe(cand.len());
-                                cand.retain(|m| !s.contains(m));
-                            }
-                        }
+                        let cand = sieve(set(first), rest.iter().map(|&(_, k)| set(k)), false);
                         res = set_from_unique(dst.unwrap_or_default(), cand.iter().map(|m| &**m), &lim);
                     }
                 } else {
