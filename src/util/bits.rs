@@ -48,30 +48,35 @@ pub fn load(w: &[u8]) -> u64 {
 /// Position (in bits from the start of `bytes`) of the first bit equal to `bit`, after
 /// `edge` has adjusted the first and last byte (it gets the byte index and value).
 pub fn find_bit(bytes: &[u8], bit: bool, edge: impl Fn(usize, u8) -> u8) -> Option<usize> {
-    let hit = |b: u8| if bit { b != 0 } else { b != 0xff };
-    let first_bit = |b: u8| if bit { b.leading_zeros() } else { b.leading_ones() } as usize;
-    let n = bytes.len();
-    let mut i = 0;
-    while i < n {
-        let interior = i > 0 && i + 1 < n;
-        // Skip whole words that cannot hold the bit.
-        if interior && i + 8 < n {
-            if let Some(w) = bytes.get(i..i + 8) {
-                let w = load(w);
-                if (bit && w == 0) || (!bit && w == u64::MAX) {
-                    i += 8;
-                    continue;
-                }
-            }
-        }
-        let raw = bytes.get(i).copied().unwrap_or(0);
-        let b = if interior { raw } else { edge(i, raw) };
-        if hit(b) {
-            return Some(i * 8 + first_bit(b));
-        }
-        i += 1;
+    let at = |i: usize, b: u8| {
+        let hit = if bit { b != 0 } else { b != 0xff };
+        hit.then(|| i * 8 + if bit { b.leading_zeros() } else { b.leading_ones() } as usize)
+    };
+    let (&first, rest) = bytes.split_first()?;
+    if let Some(p) = at(0, edge(0, first)) {
+        return Some(p);
     }
-    None
+    let (&last, interior) = rest.split_last()?;
+    // Whole 64-byte blocks that cannot hold the bit are skipped eight words at a time (the
+    // folds compile to vector ORs and ANDs); the block that can is searched a byte at a time.
+    let mut from = 0;
+    for block in interior.chunks_exact(64) {
+        let words = block.chunks_exact(8).map(load);
+        let skip = if bit {
+            words.fold(0, |a, w| a | w) == 0
+        } else {
+            words.fold(u64::MAX, |a, w| a & w) == u64::MAX
+        };
+        if !skip {
+            break;
+        }
+        from += 64;
+    }
+    let tail = interior.get(from..).unwrap_or_default();
+    if let Some(p) = tail.iter().enumerate().find_map(|(j, &b)| at(1 + from + j, b)) {
+        return Some(p);
+    }
+    at(bytes.len() - 1, edge(bytes.len() - 1, last))
 }
 
 /// Up to 9 bytes starting at `byte`, zero padded, as the top of a big-endian u128.
@@ -231,5 +236,36 @@ mod tests {
         v[33] = 0xfe;
         assert_eq!(find_bit(&v, false, id), Some(33 * 8 + 7));
         assert_eq!(find_bit(&[0x80], true, |_, b| b & 0x7f), None);
+    }
+
+    #[test]
+    fn find_bit_matches_a_bit_by_bit_search() {
+        // Buffers of every length up to 300 bytes, all zeros or all ones but one byte, the
+        // odd byte anywhere (edges, inside a 64-byte block, in the tail), edges masked.
+        let mut seed = 7u64;
+        for n in 0..300usize {
+            for bit in [false, true] {
+                let fill = if bit { 0 } else { 0xff };
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let odd = (seed >> 33) as usize % (n + 1);
+                let mut v = vec![fill; n];
+                if let Some(b) = v.get_mut(odd) {
+                    *b = (seed >> 13) as u8;
+                }
+                let edge = |i: usize, b: u8| {
+                    let m = if i == 0 { 0xc0 } else { 0 } | if i + 1 == n { 0x03 } else { 0 };
+                    if bit {
+                        b & !m
+                    } else {
+                        b | m
+                    }
+                };
+                let naive = (0..n * 8).find(|&p| {
+                    let b = edge(p / 8, v[p / 8]);
+                    (b >> (7 - p % 8)) & 1 == u8::from(bit)
+                });
+                assert_eq!(find_bit(&v, bit, edge), naive, "n={n} bit={bit} odd={odd}");
+            }
+        }
     }
 }
