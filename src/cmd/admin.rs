@@ -1071,15 +1071,18 @@ fn memory_usage(ctx: &mut Ctx, a: &Args) -> CmdResult {
     if a.len() != 3 && !(a.len() == 5 && a.is(3, "samples")) {
         return Err(error::SYNTAX);
     }
-    // Redis compat: object.c memoryCommand: a negative count is a syntax error.
-    if a.len() == 5 && a.i64(4)? < 0 {
+    // Redis compat: object.c memoryCommand: five samples unless told, 0 for all, and a
+    // negative count is a syntax error.
+    let samples = if a.len() == 5 { a.i64(4)? } else { 5 };
+    if samples < 0 {
         return Err(error::SYNTAX);
     }
+    let samples = usize::try_from(samples).unwrap_or(usize::MAX);
     let now = ctx.now_ms;
     match ctx.db().peek(a.at(2), now) {
         // The entry's block, its heap value, and its table slot.
         Some(o) => {
-            let n = o.mem_usage() + 16;
+            let n = o.mem_usage_sampled(samples) + 16;
             ctx.out.int(n as i64);
         }
         None => ctx.out.null(),

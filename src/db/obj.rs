@@ -615,7 +615,12 @@ impl Obj {
 
     /// Bytes this entry occupies (block plus heap value estimate), for MEMORY USAGE.
     pub fn mem_usage(&self) -> usize {
-        self.block_size() + self.heap().map(|v| v.mem_usage()).unwrap_or(0)
+        self.mem_usage_sampled(0)
+    }
+
+    /// As `mem_usage`, a big collection's elements estimated from `samples` of them (0: all).
+    pub fn mem_usage_sampled(&self, samples: usize) -> usize {
+        self.block_size() + self.heap().map(|v| v.mem_usage_sampled(samples)).unwrap_or(0)
     }
 
     /// Type name as TYPE reports it.

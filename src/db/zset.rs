@@ -211,8 +211,11 @@ impl ZSetFull {
         self.dict.is_empty()
     }
 
-    pub fn mem_usage(&self) -> usize {
-        self.dict.mem_usage() + self.dict.iter().map(|m| m.0.heap_bytes()).sum::<usize>() + self.tree.mem_usage()
+    /// Heap bytes, members' own blocks estimated from `samples` of them (0: all; see
+    /// `Value::mem_usage_sampled`).
+    pub fn mem_usage_sampled(&self, samples: usize) -> usize {
+        let members = super::value::sampled(self.len(), samples, self.dict.iter().map(|m| m.0.heap_bytes()));
+        self.dict.mem_usage() + members + self.tree.mem_usage()
     }
 
     /// Moves a resize of its member table along (see `Dict::rehash_steps`).

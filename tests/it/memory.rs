@@ -286,6 +286,55 @@ fn invalidation_messages_to_tracking_clients_do_not_feed_eviction() {
 /// MEMORY STATS gives Redis's fields in Redis's order, with a section per database
 /// that has keys, and figures that add up.
 #[test]
+fn memory_usage_estimates_big_collections_from_samples() {
+    let s = Server::start();
+    let mut c = s.client();
+    let mut usage = |key: &str, samples: Option<i64>| -> i64 {
+        let mut q = redis::cmd("MEMORY");
+        q.arg("USAGE").arg(key);
+        if let Some(n) = samples {
+            q.arg("SAMPLES").arg(n);
+        }
+        q.query(&mut c).unwrap()
+    };
+    let mut r = s.client();
+    // 999 values of 20 bytes and one of 100 KB: only a look at every element (SAMPLES 0)
+    // counts the big one once; five or one samples scale what they saw up to 1,000.
+    for (key, kind) in [("h", "HSET"), ("s", "SADD"), ("z", "ZADD")] {
+        for i in 0..999 {
+            let v = format!("{i:020}");
+            let mut q = redis::cmd(kind);
+            q.arg(key);
+            match kind {
+                "HSET" => q.arg(format!("f{i}")).arg(v),
+                "SADD" => q.arg(v),
+                _ => q.arg(i).arg(v),
+            };
+            let _: () = q.query(&mut r).unwrap();
+        }
+        let big = "x".repeat(100_000);
+        let mut q = redis::cmd(kind);
+        q.arg(key);
+        match kind {
+            "HSET" => q.arg("big").arg(&big),
+            "SADD" => q.arg(&big),
+            _ => q.arg(1000).arg(&big),
+        };
+        let _: () = q.query(&mut r).unwrap();
+        let all = usage(key, Some(0));
+        assert!((100_000..400_000).contains(&all), "{key}: {all}");
+        let one = usage(key, Some(1));
+        assert_ne!(one, all, "{key}");
+        if key != "z" {
+            // (A sorted set's ranked tree, walked whole, holds a second copy of each member.)
+            let between = (100_000..=10_000_000).contains(&one);
+            assert!(!between, "{key}: one sample gave {one}, all {all}");
+        }
+        assert_eq!(usage(key, None), usage(key, Some(5)), "{key}");
+    }
+}
+
+#[test]
 fn memory_stats_has_redis_fields() {
     let s = Server::start();
     let mut c = s.client();
