@@ -3,6 +3,7 @@
 //! a time (the smallest first for union and intersection, like Redis, so floating-point
 //! sums come out identical), and the result is sorted once at the end.
 //! Redis compat: t_zset.c zunionInterDiffGenericCommand.
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::{reply_members, store_result};
@@ -64,7 +65,7 @@ enum Source<'a> {
     S(SetRef<'a>),
 }
 
-impl Source<'_> {
+impl<'a> Source<'a> {
     fn find(&self, m: &[u8]) -> Option<f64> {
         match self {
             Source::Z(z) => z.score(m),
@@ -72,29 +73,31 @@ impl Source<'_> {
         }
     }
 
-    fn for_each(&self, mut f: impl FnMut(&[u8], f64)) {
+    /// Each member with its score, borrowed from the value where it lies there whole.
+    fn for_each(&self, mut f: impl FnMut(Cow<'a, [u8]>, f64)) {
         match self {
-            Source::Z(z) => z.iter_any().for_each(|(m, s)| f(m, s)),
-            Source::S(s) => s.iter().for_each(|m| f(&m, 1.0)),
+            Source::Z(z) => z.iter_any().for_each(|(m, s)| f(Cow::Borrowed(m), s)),
+            Source::S(s) => s.iter().for_each(|m| f(m, 1.0)),
         }
     }
 }
 
 /// The value of an input key already looked up (and type-checked) by the command.
-fn source<'a>(db: &'a mut Db, now: i64, key: &[u8]) -> Option<Source<'a>> {
-    match db.peek(key, now)?.value() {
+fn source<'a>(db: &'a Db, now: i64, key: &[u8]) -> Option<Source<'a>> {
+    match db.peek_ref(key, now)?.value() {
         ValueRef::ZSet(z) => Some(Source::Z(z)),
         ValueRef::Set(s) => Some(Source::S(s)),
         _ => None,
     }
 }
 
-/// Member, score pairs of a result, before sorting.
-type Items = Vec<(Vec<u8>, f64)>;
+/// Member, score pairs of a result, before sorting; members borrowed from the inputs.
+type Items<'a> = Vec<(Cow<'a, [u8]>, f64)>;
 
-fn union(db: &mut Db, now: i64, inputs: &[Input], agg: Aggregate) -> Items {
+fn union<'a>(db: &'a Db, now: i64, inputs: &[Input], agg: Aggregate) -> Items<'a> {
     let cap = inputs.last().map_or(0, |i| i.len);
-    let mut acc: HashMap<Vec<u8>, f64, ahash::RandomState> = HashMap::with_capacity_and_hasher(cap, Default::default());
+    let mut acc: HashMap<Cow<'a, [u8]>, f64, ahash::RandomState> =
+        HashMap::with_capacity_and_hasher(cap, Default::default());
     for inp in inputs.iter().filter(|i| i.len > 0) {
         let Some(src) = source(db, now, inp.key) else {
             continue;
@@ -104,10 +107,10 @@ fn union(db: &mut Db, now: i64, inputs: &[Input], agg: Aggregate) -> Items {
             if v.is_nan() {
                 v = 0.0;
             }
-            match acc.get_mut(m) {
+            match acc.get_mut(m.as_ref()) {
                 Some(t) => aggregate(t, v, agg),
                 None => {
-                    acc.insert(m.to_vec(), v);
+                    acc.insert(m, v);
                 }
             }
         });
@@ -115,7 +118,7 @@ fn union(db: &mut Db, now: i64, inputs: &[Input], agg: Aggregate) -> Items {
     acc.into_iter().collect()
 }
 
-fn inter(db: &mut Db, now: i64, inputs: &[Input], agg: Aggregate) -> Items {
+fn inter<'a>(db: &'a Db, now: i64, inputs: &[Input], agg: Aggregate) -> Items<'a> {
     let Some(first) = inputs.first().filter(|i| i.len > 0) else {
         return Vec::new();
     };
@@ -126,7 +129,7 @@ fn inter(db: &mut Db, now: i64, inputs: &[Input], agg: Aggregate) -> Items {
             if v.is_nan() {
                 v = 0.0;
             }
-            cand.push((m.to_vec(), v));
+            cand.push((m, v));
         });
     }
     for inp in inputs.iter().skip(1) {
@@ -147,13 +150,13 @@ fn inter(db: &mut Db, now: i64, inputs: &[Input], agg: Aggregate) -> Items {
     cand
 }
 
-fn diff(db: &mut Db, now: i64, inputs: &[Input]) -> Items {
+fn diff<'a>(db: &'a Db, now: i64, inputs: &[Input]) -> Items<'a> {
     let Some(first) = inputs.first().filter(|i| i.len > 0) else {
         return Vec::new();
     };
     let mut cand: Items = Vec::with_capacity(first.len);
     if let Some(src) = source(db, now, first.key) {
-        src.for_each(|m, s| cand.push((m.to_vec(), s)));
+        src.for_each(|m, s| cand.push((m, s)));
     }
     let mut alive = vec![true; cand.len()];
     let mut left = cand.len();
@@ -170,10 +173,10 @@ fn diff(db: &mut Db, now: i64, inputs: &[Input]) -> Items {
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| alive.get(*i).copied().unwrap_or(false))
-                .map(|(i, (m, _))| (m.as_slice(), i))
+                .map(|(i, (m, _))| (m.as_ref(), i))
                 .collect();
             src.for_each(|m, _| {
-                if let Some(&i) = index.get(m) {
+                if let Some(&i) = index.get(m.as_ref()) {
                     if let Some(a) = alive.get_mut(i) {
                         if *a {
                             *a = false;
@@ -269,7 +272,8 @@ pub(super) fn algebra(ctx: &mut Ctx, a: &Args, dst: Option<&[u8]>, nk: usize, op
         // Smallest first: the intersection shrinks fastest, and sums add up in Redis's order.
         inputs.sort_by_key(|i| i.len);
     }
-    let db = &mut ctx.srv.dbs[ctx.db];
+    let lim = ctx.limits();
+    let db = &ctx.srv.dbs[ctx.db];
     let mut items = match op {
         Op::Union => union(db, now, &inputs, agg),
         Op::Inter => inter(db, now, &inputs, agg),
@@ -283,7 +287,6 @@ pub(super) fn algebra(ctx: &mut Ctx, a: &Args, dst: Option<&[u8]>, nk: usize, op
     items.sort_unstable_by(|x, y| cmp_elem(x.1, &x.0, y.1, &y.0));
     match dst {
         Some(dst) => {
-            let lim = ctx.limits();
             let n = items.len();
             let built = (n > 0).then(|| (zset_from_sorted(dst, &items, &lim), n));
             let event = match op {
@@ -293,7 +296,7 @@ pub(super) fn algebra(ctx: &mut Ctx, a: &Args, dst: Option<&[u8]>, nk: usize, op
             };
             store_result(ctx, dst, built, event);
         }
-        None => reply_members(ctx.out, items.iter().map(|(m, s)| (m.as_slice(), *s)), withscores),
+        None => reply_members(ctx.out, items.iter().map(|(m, s)| (m.as_ref(), *s)), withscores),
     }
     Ok(())
 }
@@ -345,7 +348,9 @@ mod tests {
 
     fn sorted(mut v: Items) -> Vec<(String, f64)> {
         v.sort_by(|x, y| cmp_elem(x.1, &x.0, y.1, &y.0));
-        v.into_iter().map(|(m, s)| (String::from_utf8(m).unwrap(), s)).collect()
+        v.into_iter()
+            .map(|(m, s)| (String::from_utf8(m.into_owned()).unwrap(), s))
+            .collect()
     }
 
     // Ported from tests/unit/type/zset.tcl ("... with a regular set and weights",
@@ -356,10 +361,10 @@ mod tests {
         add_set(&mut db, b"seta", &[b"a", b"b", b"c"]);
         add_zset(&mut db, b"zsetb", &[(b"b", 1.0), (b"c", 2.0), (b"d", 3.0)]);
         let ins = inputs(&mut db, &[b"seta", b"zsetb"], &[2.0, 3.0]);
-        let u = sorted(union(&mut db, 0, &ins, Aggregate::Sum));
+        let u = sorted(union(&db, 0, &ins, Aggregate::Sum));
         let want = [("a", 2.0), ("b", 5.0), ("c", 8.0), ("d", 9.0)];
         assert_eq!(u, want.map(|(m, s)| (m.to_string(), s)));
-        let i = sorted(inter(&mut db, 0, &ins, Aggregate::Sum));
+        let i = sorted(inter(&db, 0, &ins, Aggregate::Sum));
         assert_eq!(i, [("b", 5.0), ("c", 8.0)].map(|(m, s)| (m.to_string(), s)));
         let ins = [
             Input {
@@ -373,7 +378,7 @@ mod tests {
                 weight: 1.0,
             },
         ];
-        let d = sorted(diff(&mut db, 0, &ins));
+        let d = sorted(diff(&db, 0, &ins));
         assert_eq!(d, [("a", 1.0)].map(|(m, s)| (m.to_string(), s)));
 
         add_set(&mut db, b"one", &[b"100", b"101", b"102", b"103"]);
@@ -390,13 +395,13 @@ mod tests {
             ],
         );
         let ins = inputs(&mut db, &[b"one", b"two", b"three"], &[0.0, 0.0, 1.0]);
-        let i = sorted(inter(&mut db, 0, &ins, Aggregate::Sum));
+        let i = sorted(inter(&db, 0, &ins, Aggregate::Sum));
         assert_eq!(i, [("100", 1.0)].map(|(m, s)| (m.to_string(), s)));
 
         // An intset and a hashtable set with nothing in common.
         add_set(&mut db, b"set1", &[b"a"]);
         add_set(&mut db, b"set2", &[b"10"]);
         let ins = inputs(&mut db, &[b"set1", b"set2"], &[1.0, 1.0]);
-        assert!(inter(&mut db, 0, &ins, Aggregate::Sum).is_empty());
+        assert!(inter(&db, 0, &ins, Aggregate::Sum).is_empty());
     }
 }
