@@ -196,7 +196,43 @@ fn get_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
 #[inline]
 fn put_str(out: &mut Vec<u8>, s: &[u8]) {
     put_varint(out, s.len() as u64);
-    out.extend_from_slice(s);
+    put_bytes(out, s);
+}
+
+/// Appends `s`; one of up to 16 bytes (most strings of a stream) with a few fixed-size moves
+/// rather than a call to copy them.
+#[inline(always)]
+fn put_bytes(out: &mut Vec<u8>, s: &[u8]) {
+    let n = s.len();
+    if n > 16 {
+        out.extend_from_slice(s);
+        return;
+    }
+    let start = out.len();
+    out.extend_from_slice(&[0u8; 16]);
+    if let Some(d) = out.get_mut(start..start + n) {
+        // Two moves that overlap when `n` is under twice their size.
+        if let (Some(a), Some(b), Some(da)) = (s.first_chunk::<8>(), s.last_chunk::<8>(), d.first_chunk_mut::<8>()) {
+            *da = *a;
+            if let Some(db) = d.last_chunk_mut::<8>() {
+                *db = *b;
+            }
+        } else if let (Some(a), Some(b), Some(da)) =
+            (s.first_chunk::<4>(), s.last_chunk::<4>(), d.first_chunk_mut::<4>())
+        {
+            *da = *a;
+            if let Some(db) = d.last_chunk_mut::<4>() {
+                *db = *b;
+            }
+        } else {
+            for i in [0, n / 2, n.saturating_sub(1)] {
+                if let (Some(x), Some(y)) = (d.get_mut(i), s.get(i)) {
+                    *x = *y;
+                }
+            }
+        }
+    }
+    out.truncate(start + n);
 }
 
 #[inline]
@@ -299,10 +335,40 @@ fn unzigzag(z: u64) -> u64 {
     (z >> 1) ^ (z & 1).wrapping_neg()
 }
 
+/// The strings of one entry, as nodes take them in: field, value pairs, or the same in
+/// another layout (a file's listpack elements, see `NodeLoad::push`).
+pub trait EntryStrs {
+    /// Number of field, value pairs.
+    fn pairs(&self) -> usize;
+    /// Calls `f` on each string in order (field, value, field, ...), or on the values alone.
+    fn each(&self, values_only: bool, f: impl FnMut(&[u8]));
+    /// Whether field `i` is `name`.
+    fn field_is(&self, i: usize, name: &[u8]) -> bool;
+}
+
+impl<F: AsRef<[u8]>> EntryStrs for [(F, F)] {
+    fn pairs(&self) -> usize {
+        self.len()
+    }
+
+    fn each(&self, values_only: bool, mut f: impl FnMut(&[u8])) {
+        for (k, v) in self {
+            if !values_only {
+                f(k.as_ref());
+            }
+            f(v.as_ref());
+        }
+    }
+
+    fn field_is(&self, i: usize, name: &[u8]) -> bool {
+        self.get(i).is_some_and(|(k, _)| k.as_ref() == name)
+    }
+}
+
 /// Appends one entry.
-fn encode_entry(out: &mut Vec<u8>, deleted: bool, delta: Delta, same: bool, pairs: &[(&[u8], &[u8])]) {
+fn encode_entry<E: EntryStrs + ?Sized>(out: &mut Vec<u8>, deleted: bool, delta: Delta, same: bool, e: &E) {
     let start = out.len();
-    let np = pairs.len();
+    let np = e.pairs();
     let mut tag = match delta {
         Delta::Next => M_NEXT,
         Delta::Same => M_SAME,
@@ -318,11 +384,6 @@ fn encode_entry(out: &mut Vec<u8>, deleted: bool, delta: Delta, same: bool, pair
     } else if inline_np {
         tag |= (np as u8) << NPAIRS_SHIFT;
     }
-    let strings: usize = pairs
-        .iter()
-        .map(|(f, v)| if same { 0 } else { f.len() + 1 } + v.len() + 1)
-        .sum();
-    out.reserve(strings + 12);
     out.push(tag);
     match delta {
         Delta::Ms(d) => put_varint(out, d),
@@ -335,12 +396,7 @@ fn encode_entry(out: &mut Vec<u8>, deleted: bool, delta: Delta, same: bool, pair
     if !same && !inline_np {
         put_varint(out, np as u64);
     }
-    for (f, v) in pairs {
-        if !same {
-            put_str(out, f);
-        }
-        put_str(out, v);
-    }
+    e.each(same, |s| put_str(out, s));
     let body = out.len() - start;
     put_backlen(out, body as u64);
 }
@@ -497,16 +553,15 @@ fn lp_count(n: usize) -> i64 {
 /// Listpack bytes of one entry in Redis's stream node layout.
 // Redis compat: t_stream.c streamAppendItem (flags, ms-diff, seq-diff, [num-fields], strings,
 // lp-count with lp-count = fields + values + the fixed elements, excluding itself).
-fn lp_entry(master: StreamId, id: StreamId, same: bool, pairs: &[(&[u8], &[u8])]) -> u64 {
-    let n = lp_count(pairs.len());
+fn lp_entry<E: EntryStrs + ?Sized>(master: StreamId, id: StreamId, same: bool, e: &E) -> u64 {
+    let n = lp_count(e.pairs());
     // Flags are 0..=3: one byte plus its backlen, whatever the deleted bit says.
     let mut size = 2 + lp_int(id.ms.wrapping_sub(master.ms) as i64) + lp_int(id.seq.wrapping_sub(master.seq) as i64);
+    e.each(same, |s| size += lp_str(s));
     if same {
-        size += pairs.iter().map(|(_, v)| lp_str(v)).sum::<u64>();
         size += lp_int(n.saturating_add(3));
     } else {
         size += lp_int(n);
-        size += pairs.iter().map(|(f, v)| lp_str(f) + lp_str(v)).sum::<u64>();
         size += lp_int(n.saturating_mul(2).saturating_add(4));
     }
     size
@@ -563,15 +618,15 @@ impl Node {
     }
 
     /// Whether `pairs` has exactly the master field names, in order.
-    fn same_fields(&self, pairs: &[(&[u8], &[u8])]) -> bool {
+    fn same_fields<E: EntryStrs + ?Sized>(&self, e: &E) -> bool {
         let Some(h) = header(&self.buf) else {
             return false;
         };
-        if h.nfields != pairs.len() {
+        if h.nfields != e.pairs() {
             return false;
         }
         let mut pos = h.fields;
-        pairs.iter().all(|(f, _)| get_str(&self.buf, &mut pos) == Some(f))
+        (0..h.nfields).all(|i| get_str(&self.buf, &mut pos).is_some_and(|f| e.field_is(i, f)))
     }
 
     /// Appends an entry after `self.last`.
@@ -581,13 +636,20 @@ impl Node {
     }
 
     /// `push`, with `same` the result of `same_fields(pairs)`.
-    fn push_same(&mut self, master: StreamId, id: StreamId, deleted: bool, pairs: &[(&[u8], &[u8])], same: bool) {
+    fn push_same<E: EntryStrs + ?Sized>(
+        &mut self,
+        master: StreamId,
+        id: StreamId,
+        deleted: bool,
+        pairs: &E,
+        same: bool,
+    ) {
         self.lp_rest += lp_entry(master, id, same, pairs);
         self.push_uncounted(id, deleted, pairs, same);
     }
 
     /// `push_same` without adding the entry's listpack bytes (the caller knows the total).
-    fn push_uncounted(&mut self, id: StreamId, deleted: bool, pairs: &[(&[u8], &[u8])], same: bool) {
+    fn push_uncounted<E: EntryStrs + ?Sized>(&mut self, id: StreamId, deleted: bool, pairs: &E, same: bool) {
         encode_entry(&mut self.buf, deleted, Delta::between(self.last, id), same, pairs);
         if deleted {
             self.deleted = self.deleted.saturating_add(1);
@@ -928,6 +990,15 @@ impl<'a> NodeView<'a> {
 
     pub fn deleted(&self) -> u64 {
         u64::from(self.node.deleted)
+    }
+
+    /// The node's bytes from where `s` starts to the end (`s` itself when it does not lie in
+    /// the node): room to move a short string in a fixed-size chunk.
+    pub fn tail_of(&self, s: &'a [u8]) -> &'a [u8] {
+        let buf: &'a [u8] = &self.node.buf;
+        let off = (s.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+        // In range, the offset puts the tail at the very address of `s`.
+        buf.get(off..).filter(|t| t.len() >= s.len()).unwrap_or(s)
     }
 
     /// Bytes this node would take as a Redis listpack (what Redis's MEMORY USAGE samples).
@@ -1343,62 +1414,111 @@ impl StreamLog {
         entries: &[RawEntry<'_>],
         lp_bytes: Option<u64>,
     ) -> Result<(), &'static str> {
+        let mut load = self.begin_node(master, master_fields, lp_bytes)?;
+        for e in entries {
+            load.push(e.id, e.deleted, false, &e.pairs[..])?;
+        }
+        self.end_node(load)
+    }
+
+    /// Starts a node read from a file, entries to follow one at a time (`NodeLoad::push`), then
+    /// `end_node`; the checks and `lp_bytes` are `push_node`'s. It is built in a buffer kept
+    /// from node to node.
+    pub fn begin_node<F: AsRef<[u8]>>(
+        &self,
+        master: StreamId,
+        master_fields: &[F],
+        lp_bytes: Option<u64>,
+    ) -> Result<NodeLoad, &'static str> {
         if master_fields.is_empty() {
             return Err("stream node without master fields");
-        }
-        let Some(first) = entries.first() else {
-            return Err("empty stream node");
-        };
-        if first.id < master {
-            return Err("stream entry id below its node's master id");
         }
         if let Some((_, last)) = self.nodes.back() {
             if master <= last.last {
                 return Err("stream node ids overlap the previous node");
             }
         }
-        if u32::try_from(entries.len()).is_err() {
-            return Err("stream node too big");
-        }
-        let mut prev: Option<StreamId> = None;
-        for e in entries {
-            if prev.is_some_and(|p| e.id <= p) {
-                return Err("stream entry ids not increasing");
-            }
-            if e.pairs.is_empty() {
-                return Err("stream entry without fields");
-            }
-            prev = Some(e.id);
-        }
-        // Built in a buffer kept from node to node, then copied once at its exact size.
-        let node = NODE_SCRATCH.with_borrow_mut(|scratch| {
-            let mut node = Node::empty_in(std::mem::take(scratch), master, master_fields.iter().copied());
-            for e in entries {
-                // A loaded entry that reuses the master fields holds the very same slices.
-                let same = e.pairs.len() == master_fields.len()
-                    && e.pairs
-                        .iter()
-                        .zip(master_fields)
-                        .all(|((f, _), m)| std::ptr::eq(*f, *m) || f == m);
-                if lp_bytes.is_some() {
-                    node.push_uncounted(e.id, e.deleted, &e.pairs, same);
-                } else {
-                    node.push_same(master, e.id, e.deleted, &e.pairs, same);
-                }
-            }
+        let buf = NODE_SCRATCH.with_borrow_mut(std::mem::take);
+        Ok(NodeLoad {
+            master,
+            lp_bytes,
+            node: Node::empty_in(buf, master, master_fields.iter().map(AsRef::as_ref)),
+        })
+    }
+
+    /// Adds a node `begin_node` started, copied once at its exact size. On error the log is
+    /// unchanged.
+    pub fn end_node(&mut self, load: NodeLoad) -> Result<(), &'static str> {
+        let NodeLoad {
+            master,
+            lp_bytes,
+            mut node,
+        } = load;
+        let empty = node.total() == 0;
+        if !empty {
             if let Some(total) = lp_bytes {
                 let counters = lp_int(i64::from(node.live)) + lp_int(i64::from(node.deleted));
                 node.lp_rest = total.saturating_sub(counters);
             }
-            let exact = node.buf.as_slice().to_vec();
-            *scratch = std::mem::replace(&mut node.buf, exact);
-            if scratch.capacity() > NODE_SCRATCH_MAX {
-                *scratch = Vec::new();
-            }
-            node
-        });
+        }
+        let exact = if empty {
+            Vec::new()
+        } else {
+            node.buf.as_slice().to_vec()
+        };
+        let scratch = std::mem::replace(&mut node.buf, exact);
+        if scratch.capacity() <= NODE_SCRATCH_MAX {
+            NODE_SCRATCH.with_borrow_mut(|s| *s = scratch);
+        }
+        if empty {
+            return Err("empty stream node");
+        }
         self.len += u64::from(node.live);
         self.push_back(master, node);
+        Ok(())
+    }
+}
+
+/// A node being read from a file (see `StreamLog::begin_node`).
+pub struct NodeLoad {
+    master: StreamId,
+    /// The node's size as a Redis listpack, when it was read from one.
+    lp_bytes: Option<u64>,
+    node: Node,
+}
+
+impl NodeLoad {
+    /// Appends an entry: its id above the previous one's (at least the master id for the
+    /// first), at least one pair. `same` says the file marked it as reusing the master fields
+    /// (its pairs' fields are then those); an entry whose fields equal them is stored so too.
+    /// Without a listpack size for the node (see `begin_node`) each entry's is added up.
+    pub fn push<E: EntryStrs + ?Sized>(
+        &mut self,
+        id: StreamId,
+        deleted: bool,
+        same: bool,
+        pairs: &E,
+    ) -> Result<(), &'static str> {
+        let node = &mut self.node;
+        if node.total() == 0 {
+            if id < self.master {
+                return Err("stream entry id below its node's master id");
+            }
+        } else if id <= node.last {
+            return Err("stream entry ids not increasing");
+        }
+        if pairs.pairs() == 0 {
+            return Err("stream entry without fields");
+        }
+        if node.total() >= u64::from(u32::MAX) {
+            return Err("stream node too big");
+        }
+        let same = same || node.same_fields(pairs);
+        if self.lp_bytes.is_some() {
+            node.push_uncounted(id, deleted, pairs, same);
+        } else {
+            node.push_same(self.master, id, deleted, pairs, same);
+        }
         Ok(())
     }
 }
@@ -1455,7 +1575,7 @@ mod tests {
                 assert!(e.id >= nv.master_id());
                 assert!(last.is_none_or(|p| e.id > p));
                 assert_eq!(same, e.pairs.iter().map(|p| p.0).eq(fields.iter().copied()));
-                rest += lp_entry(nv.master_id(), e.id, same, &e.pairs);
+                rest += lp_entry(nv.master_id(), e.id, same, &e.pairs[..]);
                 if e.deleted {
                     d += 1;
                 } else {
@@ -2318,6 +2438,20 @@ mod tests {
             log.append(id(100, 0), &[(b"f", b"v")], lim(0, 16));
             log.trim(Trim::MinId(id(5, 0)), false, 0);
             log.trim(Trim::MaxLen(3), false, 0);
+        }
+    }
+
+    #[test]
+    fn strings_of_every_short_length_are_copied_whole() {
+        let src: Vec<u8> = (1..=40u8).collect();
+        for n in 0..=40 {
+            let mut out = vec![0xee; 3];
+            put_str(&mut out, &src[..n]);
+            out.push(0xdd);
+            let mut pos = 3;
+            assert_eq!(get_str(&out, &mut pos), Some(&src[..n]));
+            assert_eq!(&out[..3], &[0xee; 3]);
+            assert_eq!(out.get(pos..), Some(&[0xdd][..]), "n={n}");
         }
     }
 

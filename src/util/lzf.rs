@@ -436,7 +436,20 @@ mod tests {
             // Compressible inputs of every size, and damaged or mis-sized payloads.
             let n = rng.random_range(1..3000);
             let k = rng.random_range(1..6);
-            let s: Vec<u8> = (0..n).map(|_| b"abcdef"[rng.random_range(0..k)]).collect();
+            let s: Vec<u8> = if rng.random_bool(0.5) {
+                (0..n).map(|_| b"abcdef"[rng.random_range(0..k)]).collect()
+            } else {
+                // Words: references from further back, literal runs of every length.
+                let words = ["stream", "entry", "user:", "1234", "x", "0123456789abcdef", "score"];
+                let mut s = Vec::new();
+                while s.len() < n {
+                    s.extend_from_slice(words[rng.random_range(0..words.len())].as_bytes());
+                    if rng.random_bool(0.2) {
+                        s.extend((0..rng.random_range(1..40)).map(|_| rng.random::<u8>()));
+                    }
+                }
+                s
+            };
             let Some(mut c) = compress(&s, s.len() + 64) else {
                 continue;
             };

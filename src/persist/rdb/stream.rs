@@ -5,11 +5,11 @@
 //! (RDB_TYPE_STREAM_LISTPACKS and _2), t_stream.c streamValidateListpackIntegrity.
 use std::collections::BTreeMap;
 
-use super::blob::{self, Elem, LpWriter};
+use super::blob::{self, Elem, ElemBytes, LpWriter};
 use super::prim::{Reader, Writer};
 use super::{ty, RdbError};
 use crate::db::stream::{Consumer, Group, Nack, Stream, StreamId, ENTRIES_READ_INVALID};
-use crate::ds::stream::{NodeView, RawEntry};
+use crate::ds::stream::{EntryStrs, NodeView};
 
 /// Entry flags inside a node. Redis compat: stream.h STREAM_ITEM_FLAG_*.
 const FLAG_DELETED: i64 = 1;
@@ -45,14 +45,14 @@ fn write_node(w: &mut Writer, lp: &mut LpWriter, node: NodeView<'_>) {
         let n = pairs.len() as i64;
         if same {
             for (_, v) in pairs {
-                lp.push(v);
+                lp.push_within(v, node.tail_of(v));
             }
             lp.push_int(n + 3);
         } else {
             lp.push_int(n);
             for (f, v) in pairs {
-                lp.push(f);
-                lp.push(v);
+                lp.push_within(f, node.tail_of(f));
+                lp.push_within(v, node.tail_of(v));
             }
             lp.push_int(2 * n + 4);
         }
@@ -107,24 +107,57 @@ fn elem_int(e: Option<&Elem>) -> Result<i64, RdbError> {
 
 const LP_BAD: &str = "Stream listpack integrity check failed.";
 
-/// Where one entry's strings lie among a node listpack's elements.
-struct Head {
-    id: StreamId,
-    deleted: bool,
+/// One entry's strings where they lie among a node listpack's elements.
+struct LpEntry<'s, 'a> {
+    /// The node's master fields.
+    fields: &'s [Elem<'a>],
+    /// Its values when it reuses the master fields (`same`), else field, value, ...
+    strs: &'s [Elem<'a>],
     same: bool,
-    /// Index of its first string (a value when `same`, else a field).
-    at: usize,
-    /// Its pairs.
-    n: usize,
 }
 
-/// Decodes one node listpack into the log. Redis compat: streamValidateListpackIntegrity (deep).
+impl EntryStrs for LpEntry<'_, '_> {
+    fn pairs(&self) -> usize {
+        if self.same {
+            self.strs.len()
+        } else {
+            self.strs.len() / 2
+        }
+    }
+
+    fn each(&self, values_only: bool, mut f: impl FnMut(&[u8])) {
+        let mut digits = [0u8; 24];
+        for (i, s) in self.strs.iter().enumerate() {
+            if self.same {
+                if !values_only {
+                    if let Some(k) = self.fields.get(i) {
+                        f(k.bytes(&mut digits));
+                    }
+                }
+            } else if values_only && i % 2 == 0 {
+                continue;
+            }
+            f(s.bytes(&mut digits));
+        }
+    }
+
+    fn field_is(&self, i: usize, name: &[u8]) -> bool {
+        let field = if self.same {
+            self.fields.get(i)
+        } else {
+            self.strs.get(2 * i)
+        };
+        field.is_some_and(|k| k.bytes(&mut [0u8; 24]) == name)
+    }
+}
+
+/// Decodes one node listpack into the log, entry by entry. Redis compat:
+/// streamValidateListpackIntegrity (deep).
 fn read_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), RdbError> {
     let elems = blob::listpack_decode(lp).ok_or_else(|| corrupt(LP_BAD))?;
     if elems.is_empty() {
         return Err(corrupt("Empty listpack inside stream"));
     }
-    // The numbers first: counts, flags, ids and the entries' element counts.
     let live = elem_int(elems.first())?;
     let deleted = elem_int(elems.get(1))?;
     let nmaster = elem_int(elems.get(2))?;
@@ -132,13 +165,19 @@ fn read_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), RdbError
         return Err(corrupt(LP_BAD));
     }
     let nmaster = nmaster as usize;
+    let fields = elems.get(3..3 + nmaster).ok_or_else(|| corrupt(LP_BAD))?;
+    let field_bytes: Vec<ElemBytes<'_>> = fields.iter().map(ElemBytes::from).collect();
     let mut p = 3 + nmaster;
-    if p > elems.len() || elem_int(elems.get(p))? != 0 {
+    if elem_int(elems.get(p))? != 0 {
         return Err(corrupt(LP_BAD));
     }
     p += 1;
+    let invalid = |why: &str| RdbError::corrupt(format!("Stream node invalid: {why}"));
+    let mut node = s
+        .log
+        .begin_node(master, &field_bytes, Some(lp.len() as u64))
+        .map_err(invalid)?;
     let total = live.checked_add(deleted).ok_or_else(|| corrupt(LP_BAD))?;
-    let mut heads: Vec<Head> = Vec::with_capacity((total as usize).min(elems.len()));
     let mut seen_live = 0i64;
     for _ in 0..total {
         let flags = elem_int(elems.get(p))?;
@@ -146,15 +185,15 @@ fn read_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), RdbError
         let seq = master.seq.wrapping_add(elem_int(elems.get(p + 2))? as u64);
         p += 3;
         let same = flags & FLAG_SAMEFIELDS != 0;
-        let (n, strings) = if same {
-            (nmaster, nmaster)
+        let strings = if same {
+            nmaster
         } else {
             let n = elem_int(elems.get(p))?;
             p += 1;
             if n < 0 || n as usize > elems.len() {
                 return Err(corrupt(LP_BAD));
             }
-            (n as usize, 2 * n as usize)
+            2 * n as usize
         };
         let at = p;
         p += strings;
@@ -162,68 +201,17 @@ fn read_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), RdbError
             return Err(corrupt(LP_BAD));
         }
         p += 1;
+        let strs = elems.get(at..at + strings).ok_or_else(|| corrupt(LP_BAD))?;
         let is_deleted = flags & FLAG_DELETED != 0;
         seen_live += i64::from(!is_deleted);
-        heads.push(Head {
-            id: StreamId::new(ms, seq),
-            deleted: is_deleted,
-            same,
-            at,
-            n,
-        });
+        let entry = LpEntry { fields, strs, same };
+        node.push(StreamId::new(ms, seq), is_deleted, same, &entry)
+            .map_err(invalid)?;
     }
     if p != elems.len() || seen_live != live {
         return Err(corrupt(LP_BAD));
     }
-    // Then the strings: integers among them written out as digits, the rest where they lie.
-    let mut digits = Vec::new();
-    let mut is_string = vec![false; elems.len()];
-    for i in (3..3 + nmaster).chain(
-        heads
-            .iter()
-            .flat_map(|h| h.at..h.at + if h.same { h.n } else { 2 * h.n }),
-    ) {
-        if let Some(b) = is_string.get_mut(i) {
-            *b = true;
-        }
-    }
-    let vals = blob::elem_bytes_where(&elems, &mut digits, |i| is_string.get(i).copied().unwrap_or(false));
-    let master_fields: &[&[u8]] = vals.get(3..3 + nmaster).ok_or_else(|| corrupt(LP_BAD))?;
-    // The entries' pairs in one array; each entry's are a range of it.
-    let mut pairs: Vec<(&[u8], &[u8])> = Vec::with_capacity(heads.iter().map(|h| h.n).sum());
-    let mut ends = Vec::with_capacity(heads.len());
-    for h in &heads {
-        if h.same {
-            let values = vals.get(h.at..h.at + h.n).ok_or_else(|| corrupt(LP_BAD))?;
-            pairs.extend(master_fields.iter().copied().zip(values.iter().copied()));
-        } else {
-            let kv = vals.get(h.at..h.at + 2 * h.n).ok_or_else(|| corrupt(LP_BAD))?;
-            pairs.extend(kv.chunks_exact(2).map(|c| {
-                (
-                    c.first().copied().unwrap_or_default(),
-                    c.get(1).copied().unwrap_or_default(),
-                )
-            }));
-        }
-        ends.push(pairs.len());
-    }
-    let mut from = 0;
-    let entries: Vec<RawEntry<'_>> = heads
-        .iter()
-        .zip(ends)
-        .map(|(h, to)| {
-            let e = RawEntry {
-                id: h.id,
-                deleted: h.deleted,
-                pairs: std::borrow::Cow::Borrowed(pairs.get(from..to).unwrap_or_default()),
-            };
-            from = to;
-            e
-        })
-        .collect();
-    s.log
-        .push_node(master, master_fields, &entries, Some(lp.len() as u64))
-        .map_err(|why| RdbError::corrupt(format!("Stream node invalid: {why}")))
+    s.log.end_node(node).map_err(invalid)
 }
 
 fn read_id(r: &mut Reader) -> Result<StreamId, RdbError> {
