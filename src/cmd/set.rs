@@ -192,8 +192,9 @@ fn smismember(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let step = s.is_some_and(|s| s.rehashing());
     let ms = a.rest(2);
     out.array(ms.len());
-    for m in ms {
-        out.int(s.is_some_and(|s| s.contains(m)) as i64);
+    match s {
+        Some(s) => s.contains_each(ms).into_iter().for_each(|f| out.int(i64::from(f))),
+        None => ms.iter().for_each(|_| out.int(0)),
     }
     super::step_after_lookups(ctx, step, a.at(1), ms.len())
 }

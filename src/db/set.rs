@@ -6,7 +6,6 @@
 //! entry, converting once a member is not a canonical integer (intset), or a limit is
 //! passed (never back). Redis compat: t_set.c.
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 use rand::Rng;
 
@@ -190,6 +189,39 @@ impl<'a> SetRef<'a> {
         }
     }
 
+    /// Whether each of `ms` is a member (SMISMEMBER). A packed set is walked once for
+    /// several of them, not once each: an entry is compared only with the members whose
+    /// length and last byte fall in the same of 64 classes.
+    pub fn contains_each(&self, ms: &[&[u8]]) -> Vec<bool> {
+        let SetRef::Lp(l) = self else {
+            return ms.iter().map(|m| self.contains(m)).collect();
+        };
+        if ms.len() < 4 {
+            return ms.iter().map(|m| self.contains(m)).collect();
+        }
+        let class = |m: &[u8]| (m.len() as u32 * 7 + m.last().map_or(0, |&b| u32::from(b))) % 64;
+        let classes: Vec<u32> = ms.iter().map(|m| class(m)).collect();
+        let seen = classes.iter().fold(0u64, |acc, &c| acc | 1 << c);
+        let mut found = vec![false; ms.len()];
+        let mut left = ms.len();
+        for e in l.iter() {
+            let c = class(e);
+            if seen & 1 << c == 0 {
+                continue;
+            }
+            for ((m, &mc), f) in ms.iter().zip(&classes).zip(found.iter_mut()) {
+                if mc == c && !*f && *m == e {
+                    *f = true;
+                    left -= 1;
+                }
+            }
+            if left == 0 {
+                break;
+            }
+        }
+        found
+    }
+
     pub fn iter(&self) -> Box<dyn Iterator<Item = Cow<'a, [u8]>> + 'a> {
         match *self {
             SetRef::Int(s) => {
@@ -223,9 +255,7 @@ impl<'a> SetRef<'a> {
     pub fn probe(self, probes: usize) -> SetProbe<'a> {
         match self {
             SetRef::Lp(l) if l.len() >= PROBE_INDEX_MIN && probes >= PROBE_INDEX_MIN => {
-                let mut index = HashSet::with_capacity_and_hasher(l.len(), ahash::RandomState::new());
-                index.extend(l.iter());
-                SetProbe::Indexed(index)
+                SetProbe::Indexed(Buckets::new(l.len(), l.iter()))
             }
             s => SetProbe::Direct(s),
         }
@@ -236,19 +266,81 @@ impl<'a> SetRef<'a> {
 const PROBE_INDEX_MIN: usize = 16;
 
 /// A set to test many members against (SINTER, SDIFF): a packed set of more than a few
-/// members gets a hash index of them first, so a test is a look-up instead of a scan of
-/// the listpack (tests of a packed set against another cost O(n*m) otherwise).
+/// members is indexed first, so a test is a look-up instead of a scan of the listpack
+/// (tests of a packed set against another cost O(n*m) otherwise).
 pub enum SetProbe<'a> {
     Direct(SetRef<'a>),
-    Indexed(HashSet<&'a [u8], ahash::RandomState>),
+    Indexed(Buckets<'a>),
 }
 
 impl SetProbe<'_> {
     pub fn contains(&self, m: &[u8]) -> bool {
         match self {
             SetProbe::Direct(s) => s.contains(m),
-            SetProbe::Indexed(index) => index.contains(m),
+            SetProbe::Indexed(b) => b.contains(m),
         }
+    }
+}
+
+/// The members of a packed set sorted by bucket (a counting sort into at least twice
+/// as many buckets as members, by a hash of their length and three of their bytes):
+/// cheaper to build than a hash table for the hundred-odd members of a packed set, and
+/// a test compares with the one or two members of a bucket.
+pub struct Buckets<'a> {
+    members: Vec<&'a [u8]>,
+    /// Where each bucket's members start in `members`, and the end of the last.
+    starts: Vec<u32>,
+    bits: u32,
+}
+
+impl<'a> Buckets<'a> {
+    fn new(n: usize, members: impl Iterator<Item = &'a [u8]> + Clone) -> Self {
+        let bits = (2 * n).next_power_of_two().trailing_zeros().clamp(1, 24);
+        let mut starts = vec![0u32; (1 << bits) + 1];
+        for m in members.clone() {
+            if let Some(c) = starts.get_mut(Self::bucket(m, bits) + 1) {
+                *c += 1;
+            }
+        }
+        for i in 1..starts.len() {
+            let before = starts.get(i - 1).copied().unwrap_or(0);
+            if let Some(c) = starts.get_mut(i) {
+                *c += before;
+            }
+        }
+        let mut next = starts.clone();
+        let mut sorted: Vec<&[u8]> = vec![&[]; n];
+        for m in members {
+            if let Some(at) = next.get_mut(Self::bucket(m, bits)) {
+                if let Some(slot) = sorted.get_mut(*at as usize) {
+                    *slot = m;
+                }
+                *at += 1;
+            }
+        }
+        Buckets {
+            members: sorted,
+            starts,
+            bits,
+        }
+    }
+
+    #[inline]
+    fn bucket(m: &[u8], bits: u32) -> usize {
+        let n = m.len();
+        let at = |i: usize| m.get(i).map_or(0, |&b| u32::from(b));
+        let k = at(0) ^ (at(n / 2) << 8) ^ (at(n.wrapping_sub(1)) << 16) ^ ((n as u32) << 24);
+        (k.wrapping_mul(0x9e37_79b1) >> (32 - bits)) as usize
+    }
+
+    pub fn contains(&self, m: &[u8]) -> bool {
+        let b = Self::bucket(m, self.bits);
+        let (Some(&from), Some(&to)) = (self.starts.get(b), self.starts.get(b + 1)) else {
+            return false;
+        };
+        self.members
+            .get(from as usize..to as usize)
+            .is_some_and(|ms| ms.contains(&m))
     }
 }
 
@@ -423,6 +515,26 @@ impl SetMut<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buckets_find_every_member_and_nothing_else() {
+        for n in [1usize, 2, 16, 100, 128] {
+            let owned: Vec<Vec<u8>> = (0..n)
+                .map(|i| match i % 4 {
+                    0 => Vec::new(),
+                    1 => format!("member:{i}").into_bytes(),
+                    2 => vec![b'x'; i],
+                    _ => format!("{i}").into_bytes(),
+                })
+                .collect();
+            let ms: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+            let b = Buckets::new(ms.len(), ms.iter().copied());
+            assert!(ms.iter().all(|m| b.contains(m)), "n={n}");
+            for other in [&b"member:"[..], b"nope", &[b'x'; 300], b"-1", &[0u8]] {
+                assert_eq!(b.contains(other), ms.contains(&other), "n={n}");
+            }
+        }
+    }
 
     #[test]
     fn intset_until_a_string_or_the_limit() {

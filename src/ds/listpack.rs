@@ -147,6 +147,7 @@ pub struct LpPair<'a> {
     pub end: usize,
 }
 
+#[derive(Clone)]
 pub struct LpIter<'a> {
     buf: &'a [u8],
     off: usize,

@@ -407,6 +407,18 @@ fn set_algebra_against_a_model_in_every_encoding() {
         assert_eq!(got, union, "SUNION {keys:?}");
         let got: Model = r.sdiff(&keys).unwrap();
         assert_eq!(got, diff, "SDIFF {keys:?}");
+        // SMISMEMBER of 1 to 30 candidates (repeats among them) on every set.
+        for (key, m) in keys.iter().zip(&models) {
+            let probes: Vec<String> = (0..next(30) + 1)
+                .map(|_| match next(3) {
+                    0 => next(160).to_string(),
+                    _ => format!("m{}", next(160)),
+                })
+                .collect();
+            let got: Vec<u8> = redis::cmd("SMISMEMBER").arg(key).arg(&probes).query(&mut r).unwrap();
+            let want: Vec<u8> = probes.iter().map(|p| u8::from(m.contains(p))).collect();
+            assert_eq!(got, want, "SMISMEMBER {key} {probes:?}");
+        }
         let mut card = |limit: usize| -> usize {
             redis::cmd("SINTERCARD")
                 .arg(keys.len())
