@@ -13,10 +13,15 @@
 # `enable-debug-command yes`. Like bench-throughput.sh both servers run on CPU 0 and
 # the load generator on CPU 1; at pipeline 16 the server is the limit for all but
 # the biggest replies, which redis-benchmark's parsing limits (compare cpu there).
-# Environment: N (requests per command, default 100000).
+# SET=2 runs a second set of about 90 commands instead, on bigger values and
+# collections added to the same data: 10 KB and 1 MB strings, a 100,000-element list,
+# hash, set, sorted set and HyperLogLog, writes to them, consumer-group commands and
+# cheap administrative ones.
+# Environment: N (requests per command, default 100000), SET (1 or 2, default 1).
 set -u -f
 A=$1 B=$2 FILTER=${3:-.}
 N=${N:-100000}
+SET=${SET:-1}
 declare -A PID
 TICK=$(getconf CLK_TCK)
 for p in "$A" "$B"; do
@@ -66,9 +71,27 @@ prep() {
   "${c[@]}" function load "#!lua name=sweep
 redis.register_function('myget', function(keys, args) return redis.call('get', keys[1]) end)
 redis.register_function{function_name='myro', callback=function(keys, args) return redis.call('get', keys[1]) end, flags={'no-writes'}}" >/dev/null
+  [[ $SET == 2 ]] || return 0
+  "${c[@]}" eval "
+    for i = 1, 100000 do redis.call('rpush', 'longl', 'x') end
+    redis.call('linsert', 'longl', 'after', 'x', 'mark')
+    redis.call('lset', 'longl', 50001, 'mark')
+    for i = 1, 100000 do redis.call('rpush', 'qlist', 'job' .. i) end
+    for i = 1, 100000 do redis.call('zadd', 'lbl', 0, 'm:' .. i) end
+    for i = 1, 100000 do redis.call('zadd', 'lb3', i, 'p' .. i) redis.call('zadd', 'lb4', i, 'p' .. i) end
+    for i = 1, 100000 do redis.call('hset', 'bigh2', 'f:' .. i, 'v') end
+    for i = 1, 100000 do redis.call('sadd', 'bigs2', i) end
+    for i = 1, 500 do redis.call('sadd', 'ints', i * 3) end
+    for i = 1, 100000 do redis.call('pfadd', 'hllbig', i) end
+    redis.call('set', 'bv10k', string.rep('a', 10000))
+    redis.call('set', 'bv1m', string.rep('b', 1000000))
+    redis.call('set', 'zeros', string.rep('\\0', 1000000))
+    redis.call('set', 'rn1', 'v')
+    return 1" 0 >/dev/null
 }
 
 R=key:__rand_int__
+BIG10K=$(head -c 10000 /dev/zero | tr "\\0" a)
 tests=(
   "get|GET $R"
   "mget10|MGET $R $R $R $R $R $R $R $R $R $R"
@@ -201,6 +224,103 @@ tests=(
   "echo|ECHO hello"
   "time|TIME"
 )
+tests2=(
+  "set_10k|SET bv:__rand_int__ $BIG10K"
+  "get_10k|GET bv10k"
+  "getrange_big|GETRANGE bv1m 500000 500100"
+  "setrange_big|SETRANGE bv1m 500000 hello"
+  "append_big|APPEND apb 0123456789012345678901234567890123456789"
+  "strlen_big|STRLEN bv1m"
+  "bitcount_big|BITCOUNT bv1m"
+  "bitpos_big|BITPOS zeros 1"
+  "setbit_big|SETBIT bits 123456 1"
+  "getbit_big|GETBIT bits 123456"
+  "bitfield_incr|BITFIELD bf INCRBY u8 800 1"
+  "lindex_mid|LINDEX longl 50000"
+  "lset_mid|LSET longl 50000 x"
+  "linsert_mid|LINSERT longl BEFORE mark y"
+  "lrem_mid|LREM longl 1 y"
+  "lrange_mid|LRANGE longl 50000 50009"
+  "lpop_big|LPOP qlist"
+  "rpush_big|RPUSH qlist v"
+  "lpos_rank|LPOS longl x RANK 2"
+  "zadd_big|ZADD lb __rand_int__ player:__rand_int__"
+  "zrem_add|ZADD lb2 INCR 1 m:__rand_int__"
+  "zrem_big|ZREM lb player:__rand_int__"
+  "zrangebyscore_rev|ZREVRANGEBYSCORE lb 60000 50000 LIMIT 0 10"
+  "zrangebylex_big|ZRANGEBYLEX lbl '[m:5' + LIMIT 0 10"
+  "zremrangebyrank|ZREMRANGEBYRANK lb3 0 0"
+  "zpopmin_big|ZPOPMIN lb4"
+  "zcount_small|ZCOUNT smz 2 7"
+  "zlexcount|ZLEXCOUNT lbl - +"
+  "zrank_small|ZRANK smz m5"
+  "zinterstore_big|ZINTERSTORE zd2 2 bigz lb"
+  "zinter_card|ZINTERCARD 2 bigz lb"
+  "hset_big|HSET bigh2 f:__rand_int__ v"
+  "hdel_big|HDEL bigh2 f:__rand_int__"
+  "hget_bighash|HGET bigh2 f:__rand_int__"
+  "hincr_big|HINCRBY bigh2 c:__rand_int__ 1"
+  "hlen|HLEN bigh2"
+  "hvals10|HVALS h:1"
+  "hmset10|HMSET hmm a 1 b 2 c 3 d 4 e 5 f 6 g 7 h 8 i 9 j 10"
+  "hrandfield1|HRANDFIELD bigh2"
+  "sadd_big|SADD bigs2 __rand_int__"
+  "srem_big|SREM bigs2 __rand_int__"
+  "sismember_int|SISMEMBER ints __rand_int__"
+  "sadd_int|SADD ints2 __rand_int__"
+  "spop_big|SPOP bigs2"
+  "scard|SCARD bigs"
+  "srandmember1|SRANDMEMBER bigs"
+  "smembers1000|SMEMBERS bigs"
+  "sunion_big|SUNION bigs s1"
+  "xadd_noTrim|XADD xs2 '*' a 1 b 2 c 3"
+  "xadd_id|XADD xs3 '*' f v"
+  "xack|XACK st g1 0-1 0-2"
+  "xclaim|XCLAIM st g1 c2 0 0-1 JUSTID"
+  "xautoclaim|XAUTOCLAIM st g1 c3 0 0 COUNT 10 JUSTID"
+  "xread|XREAD COUNT 10 STREAMS st 0"
+  "xinfo_groups|XINFO GROUPS st"
+  "xtrim|XTRIM xs3 MAXLEN '~' 100"
+  "xdel|XDEL st 1-1"
+  "pfadd|PFADD hll2 __rand_int__"
+  "pfcount_big|PFCOUNT hllbig"
+  "pfcount3|PFCOUNT hll hllbig hll2"
+  "geoadd|GEOADD geo2 13.36 38.11 m:__rand_int__"
+  "georadius|GEORADIUS bgeo 0 41 300 km WITHDIST COUNT 5"
+  "geohash|GEOHASH geo Palermo Catania"
+  "incr|INCR cnt:__rand_int__"
+  "del|DEL key:__rand_int__"
+  "rename|RENAME rn1 rn1"
+  "exists5|EXISTS key:1 key:2 key:3 key:4 nokey"
+  "keys_none|KEYS nothing*"
+  "pttl|PTTL key:__rand_int__"
+  "pexpireat|PEXPIREAT key:__rand_int__ 99999999999999"
+  "object_freq|OBJECT REFCOUNT key:__rand_int__"
+  "msetnx|MSETNX nx:__rand_int__ 1 nx2:__rand_int__ 2"
+  "getdel|GETDEL key:__rand_int__"
+  "lmpop|LMPOP 2 nol qlist LEFT COUNT 2"
+  "zmpop|ZMPOP 2 noz lb4 MIN COUNT 2"
+  "evalsha_ro|EVAL_RO \"return redis.call('get',KEYS[1])\" 1 key:1"
+  "select|SELECT 0"
+  "ping_arg|PING hello"
+  "client_getname|CLIENT GETNAME"
+  "client_id|CLIENT ID"
+  "hello3|HELLO 2"
+  "lastsave|LASTSAVE"
+  "slowlog_len|SLOWLOG LEN"
+  "memory_usage_big|MEMORY USAGE bigh"
+  "object_enc_big|OBJECT ENCODING lb"
+  "debug_obj|DEBUG OBJECT key:1"
+  "watch|WATCH key:1"
+  "unwatch|UNWATCH"
+  "command_info|COMMAND INFO get"
+  "acl_whoami|ACL WHOAMI"
+  "type_big|TYPE lb"
+  "wait0|WAIT 0 0"
+  "role|ROLE"
+
+)
+[[ $SET == 2 ]] && tests=("${tests2[@]}")
 prep "$A"
 prep "$B"
 printf '%-18s %10s %8s %10s %8s %6s %6s\n' command rps_A cpu_A rps_B cpu_B rps_AB cpu_BA
