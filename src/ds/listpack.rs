@@ -32,9 +32,13 @@ fn varint(mut n: usize) -> ([u8; 10], usize) {
 
 /// Appends one value (its length, then its bytes) to listpack bytes.
 fn push_value(out: &mut Vec<u8>, v: &[u8]) {
-    let (len, n) = varint(v.len());
-    out.extend_from_slice(len.get(..n).unwrap_or_default());
-    out.extend_from_slice(v);
+    if let Ok(short @ 0..0x80) = u8::try_from(v.len()) {
+        out.push(short);
+    } else {
+        let (len, n) = varint(v.len());
+        out.extend_from_slice(len.get(..n).unwrap_or_default());
+    }
+    super::put_bytes(out, v);
 }
 
 /// Decodes the entry at `off`: (payload start, payload end).

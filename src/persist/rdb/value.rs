@@ -655,10 +655,12 @@ fn zset_obj<M: AsRef<[u8]>>(
 /// in the small collections most keys hold), else through a hash set.
 fn has_duplicate<'a>(it: impl Iterator<Item = &'a [u8]> + Clone, n: usize) -> bool {
     if n <= 16 {
+        // Length and last byte first: most pairs differ there, without a call to compare.
+        let same = |a: &[u8], b: &[u8]| a.len() == b.len() && a.last() == b.last() && a == b;
         return it
             .clone()
             .enumerate()
-            .any(|(i, a)| it.clone().skip(i + 1).any(|b| a == b));
+            .any(|(i, a)| it.clone().skip(i + 1).any(|b| same(a, b)));
     }
     let mut seen = HashSet::with_capacity_and_hasher(n, ahash::RandomState::new());
     it.into_iter().any(|m| !seen.insert(m))
