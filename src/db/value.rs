@@ -50,11 +50,6 @@ impl Value {
         }
     }
 
-    /// Approximate heap bytes owned by the value.
-    pub fn mem_usage(&self) -> usize {
-        self.mem_usage_sampled(0)
-    }
-
     /// Approximate heap bytes owned by the value, the elements' own blocks estimated from
     /// the first `samples` of them (0: all), as MEMORY USAGE's SAMPLES asks. Redis compat:
     /// object.c objectComputeSize.

@@ -315,18 +315,22 @@ fn algebra_and_store() {
     assert_eq!(cmd!(c, "TTL", "res"), b":-1\r\n");
 }
 
+/// A fixed random sequence: each call gives a number below its argument.
+fn xorshift(mut seed: u64) -> impl FnMut(u64) -> u64 {
+    move |m| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % m
+    }
+}
+
 #[test]
 fn sdiff_fuzzing_against_a_model() {
     // Ported from "SDIFF fuzzing" with a fixed generator instead of tcl's rand.
     let s = Server::start();
     let mut r = s.client();
-    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = |m: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % m
-    };
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d);
     for _ in 0..50 {
         let nsets = next(10) + 1;
         let mut model: HashSet<String> = HashSet::new();
@@ -360,13 +364,7 @@ fn set_algebra_against_a_model_in_every_encoding() {
     // packed sets of a few and of many members (tested through an index), and tables.
     let s = Server::start();
     let mut r = s.client();
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = |m: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % m
-    };
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
     type Model = std::collections::BTreeSet<String>;
     for round in 0..40 {
         let mut models: Vec<Model> = Vec::new();

@@ -249,7 +249,6 @@ impl Elem<'_> {
 
 /// An element's bytes, owned where they are an integer's digits: a value to keep
 /// beside others without a buffer shared between them.
-#[derive(Clone, Copy)]
 pub enum ElemBytes<'a> {
     Str(&'a [u8]),
     /// Digits written at the end of the array, from this offset.
