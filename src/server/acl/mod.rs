@@ -120,7 +120,22 @@ pub struct User {
     passwords: Vec<String>,
     /// The root selector first.
     selectors: Vec<Selector>,
+    described: Described,
 }
+
+/// A user's rules as text, kept until a rule changes: ACL LIST and ACL SAVE describe
+/// every user, and working out the command rules counts the whole command table once
+/// per category. Never part of a user's identity. Redis compat: acl.c `acl_string`.
+#[derive(Clone, Debug, Default)]
+struct Described(std::sync::OnceLock<Vec<u8>>);
+
+impl PartialEq for Described {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Described {}
 
 impl User {
     pub fn new(name: &[u8], allchannels: bool) -> Self {
@@ -131,6 +146,7 @@ impl User {
             sanitize: None,
             passwords: Vec::new(),
             selectors: vec![Selector::new(true, allchannels)],
+            described: Described::default(),
         }
     }
 
@@ -152,6 +168,7 @@ impl User {
         if op.is_empty() {
             return Ok(());
         }
+        self.described = Described::default();
         let is = |w: &str| op.eq_ignore_ascii_case(w.as_bytes());
         if is("on") {
             self.enabled = true;
@@ -310,7 +327,11 @@ impl User {
 
     /// The rules that recreate this user (ACL LIST, ACL SAVE, config rewrite).
     /// Redis compat: acl.c ACLDescribeUser.
-    pub fn describe(&self) -> Vec<u8> {
+    pub fn describe(&self) -> &[u8] {
+        self.described.0.get_or_init(|| self.describe_rules())
+    }
+
+    fn describe_rules(&self) -> Vec<u8> {
         let mut out = Vec::new();
         for f in self.flag_names() {
             out.extend_from_slice(f.as_bytes());
@@ -338,7 +359,7 @@ impl User {
         let mut l = b"user ".to_vec();
         l.extend_from_slice(&self.name);
         l.push(b' ');
-        l.extend_from_slice(&self.describe());
+        l.extend_from_slice(self.describe());
         l
     }
 
@@ -754,7 +775,7 @@ mod tests {
         let u = user(&["on", "+get", "~a*", "(+set ~b*)"]);
         assert_eq!(
             u.describe(),
-            b"on ~a* resetchannels -@all +get (~b* resetchannels -@all +set)".to_vec()
+            b"on ~a* resetchannels -@all +get (~b* resetchannels -@all +set)"
         );
         let t = table();
         let get = t.lookup_id(&[b"get"]).unwrap();
@@ -764,6 +785,20 @@ mod tests {
         assert_eq!(u.check(get, gs, &[b"get", b"b1"]), Err((Denied::Key, 1)));
         assert!(u.check(set, ss, &[b"set", b"b1", b"v"]).is_ok());
         assert_eq!(u.check(set, ss, &[b"set", b"a1", b"v"]), Err((Denied::Key, 1)));
+    }
+
+    #[test]
+    fn the_rules_text_follows_every_change() {
+        let mut u = user(&["on", "+get", "~a*"]);
+        assert_eq!(u.describe(), b"on ~a* resetchannels -@all +get");
+        u.apply(b"+set", false).unwrap();
+        assert_eq!(u.describe(), b"on ~a* resetchannels -@all +get +set");
+        u.apply(b"off", false).unwrap();
+        u.apply(b"allkeys", false).unwrap();
+        assert_eq!(u.line(), b"user u off ~* resetchannels -@all +get +set");
+        // A rule refused halfway leaves no stale text behind.
+        assert!(u.apply(b"+nosuchcommand", false).is_err());
+        assert_eq!(u.clone().describe(), u.describe_rules().as_slice());
     }
 
     #[test]
