@@ -97,9 +97,11 @@ pub struct ObufLimit {
     pub soft_secs: u64,
 }
 
+#[derive(Debug)]
 pub struct Config {
     vals: Vec<String>,
-    index: HashMap<String, usize>,
+    /// Directive names and aliases, lowercase (a lowercase name is looked up as it is).
+    index: HashMap<&'static str, usize, ahash::RandomState>,
     /// Absolute path of the config file, if one was given (CONFIG REWRITE target).
     pub file: Option<PathBuf>,
     /// One line per directive that is accepted but does nothing yet.
@@ -112,7 +114,7 @@ pub struct Config {
     /// `sentinel`), applied once the whole file is read.
     pub sentinel_lines: Vec<(usize, String, Vec<String>)>,
     save_seen_in_file: bool,
-    // Typed views, refreshed by `refresh`.
+    // Typed views, refreshed by `refresh_one` when their directive changes.
     pub port: u16,
     pub bind: Vec<String>,
     pub unixsocket: String,
@@ -214,11 +216,11 @@ impl Default for Config {
 
 impl Config {
     pub fn new() -> Self {
-        let mut index = HashMap::new();
+        let mut index = HashMap::with_hasher(ahash::RandomState::new());
         for (i, d) in DIRECTIVES.iter().enumerate() {
-            index.insert(d.name.to_string(), i);
+            index.insert(d.name, i);
             if let Some(a) = d.alias {
-                index.insert(a.to_string(), i);
+                index.insert(a, i);
             }
         }
         let mut c = Config {
@@ -297,7 +299,11 @@ impl Config {
     }
 
     fn lookup(&self, name: &str) -> Option<usize> {
-        self.index.get(&lower(name)).copied()
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.index.get(lower(name).as_str()).copied()
+        } else {
+            self.index.get(name).copied()
+        }
     }
 
     pub fn directive(&self, name: &str) -> Option<&'static Directive> {
@@ -604,7 +610,7 @@ impl Config {
         if let Some(slot) = self.vals.get_mut(i) {
             *slot = v;
         }
-        self.refresh();
+        self.refresh_one(i);
         Ok(())
     }
 
@@ -645,7 +651,9 @@ impl Config {
                 ));
             }
         }
-        let backup = self.vals.clone();
+        // The old values of the named directives only (an alias and its name may both
+        // be named: restored last to first, the value before either wins).
+        let backup: Vec<(usize, String)> = idx.iter().map(|&i| (i, self.vals[i].clone())).collect();
         for (k, &i) in idx.iter().enumerate() {
             let d = &DIRECTIVES[i];
             let args = if matches!(d.kind, Kind::Special) || d.flags & MULTI_ARG != 0 {
@@ -661,8 +669,10 @@ impl Config {
             match self.canonical(i, &args) {
                 Ok(v) => self.vals[i] = v,
                 Err(e) => {
-                    self.vals = backup;
-                    self.refresh();
+                    for (i, v) in backup.into_iter().rev() {
+                        self.vals[i] = v;
+                        self.refresh_one(i);
+                    }
                     // An alias is named as such. Redis compat: config.c configSetCommand.
                     return Err(format!(
                         "ERR CONFIG SET failed (possibly related to argument '{}') - {e}",
@@ -670,7 +680,7 @@ impl Config {
                     ));
                 }
             }
-            self.refresh();
+            self.refresh_one(i);
         }
         Ok(idx.iter().map(|&i| DIRECTIVES[i].name).collect())
     }
@@ -698,118 +708,120 @@ impl Config {
         self.val(name) == "yes"
     }
 
-    /// Recomputes the typed fields from the canonical values.
+    /// Recomputes every typed field from the canonical values.
     fn refresh(&mut self) {
-        self.port = self.int("port").clamp(0, 65535) as u16;
-        self.bind = self.val("bind").split_whitespace().map(String::from).collect();
-        self.unixsocket = self.val("unixsocket").to_string();
-        self.unixsocketperm = u32::from_str_radix(self.val("unixsocketperm"), 8).unwrap_or(0);
-        self.hz = self.int("hz").clamp(1, 500) as u32;
-        // Redis compat: config.c updateHZ stores the clamped value (CONFIG GET shows it).
-        if let Some(v) = self.lookup("hz").and_then(|i| self.vals.get_mut(i)) {
-            *v = self.hz.to_string();
+        for i in 0..DIRECTIVES.len() {
+            self.refresh_one(i);
         }
-        self.busy_poll_us = self.int("busy-poll-us").clamp(0, 10_000) as u64;
-        self.databases = self.int("databases").max(1) as usize;
-        self.maxclients = self.int("maxclients").max(1) as usize;
-        self.timeout = self.int("timeout").max(0) as u64;
-        self.tcp_keepalive = self.int("tcp-keepalive").max(0) as u64;
-        self.tcp_backlog = self.int("tcp-backlog").clamp(0, i32::MAX as i64) as i32;
-        self.proto_max_bulk_len = self.int("proto-max-bulk-len");
-        self.client_query_buffer_limit = self.int("client-query-buffer-limit").max(0) as usize;
-        let pass = self.val("requirepass");
-        self.requirepass = if pass.is_empty() {
-            None
-        } else {
-            Some(pass.as_bytes().to_vec())
-        };
-        self.loglevel = match self.val("loglevel") {
-            "debug" => LogLevel::Debug,
-            "verbose" => LogLevel::Verbose,
-            "warning" => LogLevel::Warning,
-            "nothing" => LogLevel::Nothing,
-            _ => LogLevel::Notice,
-        };
-        self.logfile = self.val("logfile").to_string();
-        self.daemonize = self.yes("daemonize");
-        self.pidfile = self.val("pidfile").to_string();
-        self.protected_mode = self.yes("protected-mode");
-        self.always_show_logo = self.yes("always-show-logo");
-        self.maxmemory = self.int("maxmemory").max(0) as u64;
-        self.limits = crate::db::Limits {
-            hash_entries: self.int("hash-max-listpack-entries").max(0) as usize,
-            hash_value: self.int("hash-max-listpack-value").max(0) as usize,
-            set_intset_entries: self.int("set-max-intset-entries").max(0) as usize,
-            zset_entries: self.int("zset-max-listpack-entries").max(0) as usize,
-            zset_value: self.int("zset-max-listpack-value").max(0) as usize,
-            list_fill: self
-                .int("list-max-listpack-size")
-                .clamp(i32::MIN as i64, i32::MAX as i64) as i32,
-            list_depth: self.int("list-compress-depth"),
-            stream_max_bytes: self.int("stream-node-max-bytes").max(0) as usize,
-            stream_max_entries: self.int("stream-node-max-entries").max(0) as usize,
-        };
-        let w: Vec<u64> = self
-            .val("save")
-            .split_whitespace()
-            .filter_map(|s| s.parse().ok())
-            .collect();
-        self.save_params = w.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect();
-        let obs = self.val("client-output-buffer-limit").to_string();
-        let ob: Vec<&str> = obs.split_whitespace().collect();
-        for g in ob.chunks(4) {
-            if g.len() != 4 {
-                continue;
+    }
+
+    /// Recomputes the typed field that directive `i` feeds, if any (a CONFIG SET
+    /// touches only what it changed, as Redis's apply functions do).
+    fn refresh_one(&mut self, i: usize) {
+        let Some(d) = DIRECTIVES.get(i) else { return };
+        let v = self.vals[i].as_str();
+        let int = || v.parse::<i64>().unwrap_or(0);
+        let yes = v == "yes";
+        match d.name {
+            "port" => self.port = int().clamp(0, 65535) as u16,
+            "bind" => self.bind = v.split_whitespace().map(String::from).collect(),
+            "unixsocket" => self.unixsocket = v.to_string(),
+            "unixsocketperm" => self.unixsocketperm = u32::from_str_radix(v, 8).unwrap_or(0),
+            "hz" => {
+                self.hz = int().clamp(1, 500) as u32;
+                // Redis compat: config.c updateHZ stores the clamped value (CONFIG GET
+                // shows it).
+                self.vals[i] = self.hz.to_string();
             }
-            let class = match g[0] {
-                "normal" => 0,
-                "slave" | "replica" => 1,
-                _ => 2,
-            };
-            self.obuf_limits[class] = ObufLimit {
-                hard: g[1].parse().unwrap_or(0),
-                soft: g[2].parse().unwrap_or(0),
-                soft_secs: g[3].parse().unwrap_or(0),
-            };
+            "busy-poll-us" => self.busy_poll_us = int().clamp(0, 10_000) as u64,
+            "databases" => self.databases = int().max(1) as usize,
+            "maxclients" => self.maxclients = int().max(1) as usize,
+            "timeout" => self.timeout = int().max(0) as u64,
+            "tcp-keepalive" => self.tcp_keepalive = int().max(0) as u64,
+            "tcp-backlog" => self.tcp_backlog = int().clamp(0, i32::MAX as i64) as i32,
+            "proto-max-bulk-len" => self.proto_max_bulk_len = int(),
+            "client-query-buffer-limit" => self.client_query_buffer_limit = int().max(0) as usize,
+            "requirepass" => self.requirepass = (!v.is_empty()).then(|| v.as_bytes().to_vec()),
+            "loglevel" => {
+                self.loglevel = match v {
+                    "debug" => LogLevel::Debug,
+                    "verbose" => LogLevel::Verbose,
+                    "warning" => LogLevel::Warning,
+                    "nothing" => LogLevel::Nothing,
+                    _ => LogLevel::Notice,
+                }
+            }
+            "logfile" => self.logfile = v.to_string(),
+            "daemonize" => self.daemonize = yes,
+            "pidfile" => self.pidfile = v.to_string(),
+            "protected-mode" => self.protected_mode = yes,
+            "always-show-logo" => self.always_show_logo = yes,
+            "maxmemory" => self.maxmemory = int().max(0) as u64,
+            "hash-max-listpack-entries" => self.limits.hash_entries = int().max(0) as usize,
+            "hash-max-listpack-value" => self.limits.hash_value = int().max(0) as usize,
+            "set-max-intset-entries" => self.limits.set_intset_entries = int().max(0) as usize,
+            "zset-max-listpack-entries" => self.limits.zset_entries = int().max(0) as usize,
+            "zset-max-listpack-value" => self.limits.zset_value = int().max(0) as usize,
+            "list-max-listpack-size" => self.limits.list_fill = int().clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+            "list-compress-depth" => self.limits.list_depth = int(),
+            "stream-node-max-bytes" => self.limits.stream_max_bytes = int().max(0) as usize,
+            "stream-node-max-entries" => self.limits.stream_max_entries = int().max(0) as usize,
+            "save" => {
+                let w: Vec<u64> = v.split_whitespace().filter_map(|s| s.parse().ok()).collect();
+                self.save_params = w.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect();
+            }
+            "client-output-buffer-limit" => {
+                let ob: Vec<&str> = v.split_whitespace().collect();
+                for g in ob.chunks(4) {
+                    if g.len() != 4 {
+                        continue;
+                    }
+                    let class = match g[0] {
+                        "normal" => 0,
+                        "slave" | "replica" => 1,
+                        _ => 2,
+                    };
+                    self.obuf_limits[class] = ObufLimit {
+                        hard: g[1].parse().unwrap_or(0),
+                        soft: g[2].parse().unwrap_or(0),
+                        soft_secs: g[3].parse().unwrap_or(0),
+                    };
+                }
+            }
+            "hll-sparse-max-bytes" => self.hll_sparse_max_bytes = int().max(0) as usize,
+            "maxmemory-policy" => self.maxmemory_policy = crate::db::evict::Policy::parse(v),
+            "maxmemory-samples" => self.maxmemory_samples = int().clamp(1, 64) as usize,
+            "maxmemory-eviction-tenacity" => self.eviction_tenacity = int().clamp(0, 100) as u64,
+            "lfu-log-factor" => self.lfu.log_factor = int().clamp(0, i32::MAX as i64) as u32,
+            "lfu-decay-time" => self.lfu.decay_time = int().clamp(0, i32::MAX as i64) as u32,
+            "lazyfree-lazy-eviction" => self.lazyfree_lazy_eviction = yes,
+            "lazyfree-lazy-expire" => self.lazyfree_lazy_expire = yes,
+            "replica-ignore-maxmemory" => self.replica_ignore_maxmemory = yes,
+            "lazyfree-lazy-server-del" => self.lazyfree_lazy_server_del = yes,
+            "replica-read-only" => self.repl.read_only = yes,
+            "replica-serve-stale-data" => self.repl.serve_stale = yes,
+            "min-replicas-to-write" => self.repl.min_replicas = int().max(0),
+            "min-replicas-max-lag" => self.repl.max_lag_secs = int().max(0),
+            "repl-backlog-size" => self.repl.backlog_size = int().max(MIN_BACKLOG) as usize,
+            "repl-ping-replica-period" => self.repl.ping_period_secs = int().max(1),
+            "repl-timeout" => self.repl.timeout_secs = int().max(1) as u64,
+            "notify-keyspace-events" => self.notify_flags = notify::parse_flags(v),
+            "enable-debug-command" => self.enable_debug_command = v.to_string(),
+            "enable-protected-configs" => self.enable_protected_configs = v.to_string(),
+            "dynamic-hz" => self.dynamic_hz = yes,
+            "active-expire-effort" => self.active_expire_effort = int().clamp(1, 10),
+            "lazyfree-lazy-user-flush" => self.lazyfree_lazy_user_flush = yes,
+            "lazyfree-lazy-user-del" => self.lazyfree_lazy_user_del = yes,
+            "latency-tracking" => self.latency_tracking = yes,
+            "slowlog-log-slower-than" => self.slowlog_log_slower_than = int(),
+            "slowlog-max-len" => self.slowlog_max_len = int().max(0) as usize,
+            "latency-monitor-threshold" => self.latency_monitor_threshold = int().max(0) as u64,
+            "tracking-table-max-keys" => self.tracking_table_max_keys = int().max(0) as usize,
+            "latency-tracking-info-percentiles" => {
+                self.latency_percentiles = v.split_whitespace().filter_map(|w| w.parse().ok()).collect()
+            }
+            _ => {}
         }
-        self.hll_sparse_max_bytes = self.int("hll-sparse-max-bytes").max(0) as usize;
-        self.maxmemory_policy = crate::db::evict::Policy::parse(self.val("maxmemory-policy"));
-        self.maxmemory_samples = self.int("maxmemory-samples").clamp(1, 64) as usize;
-        self.eviction_tenacity = self.int("maxmemory-eviction-tenacity").clamp(0, 100) as u64;
-        self.lfu = crate::db::evict::Lfu {
-            log_factor: self.int("lfu-log-factor").clamp(0, i32::MAX as i64) as u32,
-            decay_time: self.int("lfu-decay-time").clamp(0, i32::MAX as i64) as u32,
-        };
-        self.lazyfree_lazy_eviction = self.yes("lazyfree-lazy-eviction");
-        self.lazyfree_lazy_expire = self.yes("lazyfree-lazy-expire");
-        self.replica_ignore_maxmemory = self.yes("replica-ignore-maxmemory");
-        self.lazyfree_lazy_server_del = self.yes("lazyfree-lazy-server-del");
-        self.repl = ReplConfig {
-            read_only: self.yes("replica-read-only"),
-            serve_stale: self.yes("replica-serve-stale-data"),
-            min_replicas: self.int("min-replicas-to-write").max(0),
-            max_lag_secs: self.int("min-replicas-max-lag").max(0),
-            backlog_size: self.int("repl-backlog-size").max(MIN_BACKLOG) as usize,
-            ping_period_secs: self.int("repl-ping-replica-period").max(1),
-            timeout_secs: self.int("repl-timeout").max(1) as u64,
-        };
-        self.notify_flags = notify::parse_flags(self.val("notify-keyspace-events"));
-        self.enable_debug_command = self.val("enable-debug-command").to_string();
-        self.enable_protected_configs = self.val("enable-protected-configs").to_string();
-        self.dynamic_hz = self.yes("dynamic-hz");
-        self.active_expire_effort = self.int("active-expire-effort").clamp(1, 10);
-        self.lazyfree_lazy_user_flush = self.yes("lazyfree-lazy-user-flush");
-        self.lazyfree_lazy_user_del = self.yes("lazyfree-lazy-user-del");
-        self.latency_tracking = self.yes("latency-tracking");
-        self.slowlog_log_slower_than = self.int("slowlog-log-slower-than");
-        self.slowlog_max_len = self.int("slowlog-max-len").max(0) as usize;
-        self.latency_monitor_threshold = self.int("latency-monitor-threshold").max(0) as u64;
-        self.tracking_table_max_keys = self.int("tracking-table-max-keys").max(0) as usize;
-        self.latency_percentiles = self
-            .val("latency-tracking-info-percentiles")
-            .split_whitespace()
-            .filter_map(|w| w.parse().ok())
-            .collect();
     }
 
     /// Loads configuration text (a file's contents, then the argv options).
@@ -1243,6 +1255,60 @@ mod tests {
             (e.line, e.msg.as_str()),
             (3, "Bad directive or wrong number of arguments")
         );
+    }
+
+    /// A value other than the default for every directive a generic rule can make.
+    fn another_value(d: &Directive) -> Option<String> {
+        let special = [
+            ("save", "100 10 5 1"),
+            ("client-output-buffer-limit", "normal 1mb 512kb 30 replica 2mb 1mb 60"),
+            ("bind", "127.0.0.1 ::1"),
+            ("notify-keyspace-events", "KEA"),
+            ("latency-tracking-info-percentiles", "50 99.9"),
+            ("unixsocketperm", "700"),
+        ];
+        if let Some((_, v)) = special.iter().find(|(n, _)| *n == d.name) {
+            return Some(v.to_string());
+        }
+        match d.kind {
+            Kind::Bool => Some(if d.default == "yes" { "no" } else { "yes" }.into()),
+            Kind::Int { min, max } | Kind::Mem { min, max } | Kind::Percent { min, max } => {
+                let v = d.default.parse::<i64>().ok()?;
+                Some(if v < max { v + 1 } else { min }.to_string())
+            }
+            Kind::Enum(list) | Kind::Flags(list) => list.iter().map(|(w, _)| w.to_string()).find(|w| *w != d.default),
+            Kind::Str => Some("other".into()),
+            Kind::Special => None,
+        }
+    }
+
+    #[test]
+    fn setting_one_directive_refreshes_what_a_full_refresh_would() {
+        // The typed fields, from `port` on (the text values and the index before them).
+        let typed = |c: &Config| {
+            let s = format!("{c:?}");
+            s[s.find(", port: ").expect("typed fields")..].to_string()
+        };
+        let mut c = Config::new();
+        let (mut set, mut feeding) = (0, Vec::new());
+        for d in DIRECTIVES {
+            let Some(v) = another_value(d) else { continue };
+            let before = typed(&c);
+            if c.set(d.name, &[v]).is_ok() {
+                set += 1;
+                if typed(&c) != before {
+                    feeding.push(d.name);
+                }
+                let mut full = Config::new();
+                full.vals.clone_from(&c.vals);
+                full.refresh();
+                assert_eq!(typed(&c), typed(&full), "after setting {}", d.name);
+            }
+        }
+        assert!(set > 150, "only {set} directives set");
+        // Every directive with a typed view changed it (one left out of `refresh_one`
+        // would change nothing).
+        assert_eq!(feeding.len(), 62, "{feeding:?}");
     }
 
     #[test]
