@@ -107,9 +107,14 @@ pub struct Ahead {
     pub arg: Option<(usize, usize)>,
 }
 
+/// Arguments longer than this are not looked ahead at: hashing them for a prefetch
+/// costs more than the cache misses it saves, and long second arguments are mostly
+/// not keys (ECHO, PUBLISH's message, AUTH's password).
+const PEEK_MAX_ARG: usize = 256;
+
 /// Looks ahead over the whole multibulk requests in `buf[pos..]`, at most
-/// `out.len()` of them, without parsing them for real: for each one with two
-/// arguments or more it stores an [`Ahead`] in `out`. Returns how many it stored
+/// `out.len()` of them, without parsing them for real: for each one with a second
+/// argument of at most PEEK_MAX_ARG bytes it stores an [`Ahead`] in `out`. Returns how many it stored
 /// and the position after the last request it went over. It stops at the first
 /// request that is incomplete or not plainly well formed; the real parser judges
 /// those.
@@ -135,9 +140,9 @@ pub fn peek_keys(buf: &[u8], mut pos: usize, out: &mut [Ahead]) -> (usize, usize
                 whole = false;
                 break;
             }
-            if i == 1 {
+            if i == 1 && len <= PEEK_MAX_ARG {
                 key = Some((start, end));
-            } else if i == 2 {
+            } else if i == 2 && len <= PEEK_MAX_ARG {
                 arg = Some((start, end));
             }
             p = end + 2;
@@ -474,6 +479,14 @@ mod tests {
         assert_eq!(peek_keys(b"GET a\r\n", 0, &mut out), (0, 0));
         assert_eq!(peek_keys(b"*2\r\n$-1\r\n", 0, &mut out), (0, 0));
         assert_eq!(peek_keys(b"*2\r\n$99999999999999999999\r\n", 0, &mut out), (0, 0));
+        // Long arguments are gone over but not kept: an ECHO of 300 bytes, then a SET
+        // of a 300-byte value.
+        let long = "x".repeat(300);
+        let buf = format!("*2\r\n$4\r\nECHO\r\n$300\r\n{long}\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$300\r\n{long}\r\n");
+        let (n, end) = peek_keys(buf.as_bytes(), 0, &mut out);
+        assert_eq!((n, end), (1, buf.len()));
+        assert_eq!(&buf.as_bytes()[out[0].key.0..out[0].key.1], b"k");
+        assert_eq!(out[0].arg, None);
     }
 
     #[test]

@@ -780,6 +780,14 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
                 let end = c.qpos + b + 2;
                 (end.saturating_sub(c.query.len()).clamp(1, 1024 * 1024), Some(end))
             }
+            // As much as the buffer has room for once it holds 16 KB or more (made
+            // room for 16 KB, growing by doubling): a pipeline of 10 KB values is read
+            // a few commands a call, and answered a few replies a write. Redis compat:
+            // networking.c readQueryFromClient ("read as much as possible").
+            _ if c.query.capacity() >= READ_CHUNK => {
+                c.query.reserve(READ_CHUNK);
+                (c.query.capacity() - c.query.len(), None)
+            }
             _ => (READ_CHUNK, None),
         };
         let r = c.conn.read_append(&mut c.query, want, upto);
