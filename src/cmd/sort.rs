@@ -2,6 +2,7 @@
 //! elements or by keys/hash fields named by a pattern, with LIMIT, GET and STORE.
 //! Redis compat: sort.c (option grammar, the "dontsort" BY-constant case, LIMIT
 //! clamping, ties broken by element bytes, strtod score parsing).
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use super::error::{self, CmdError, CmdResult};
@@ -162,18 +163,18 @@ fn sort_generic(ctx: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
         }
     } else {
         let mut bad = false;
-        for it in items.iter_mut() {
+        // Weights: looked up by the BY pattern, else the elements themselves (an
+        // alphabetical sort of the elements needs none).
+        for it in items.iter_mut().filter(|_| !alpha || by.is_some()) {
             let byval = match by {
                 Some(p) => match lookup_pattern(ctx, p, &it.elem) {
-                    Some(v) => v,
+                    Some(v) => Cow::Owned(v),
                     None => continue,
                 },
-                None => it.elem.clone(),
+                None => Cow::Borrowed(it.elem.as_slice()),
             };
             if alpha {
-                if by.is_some() {
-                    it.cmp = Some(byval);
-                }
+                it.cmp = Some(byval.into_owned());
             } else {
                 match strtod(&byval) {
                     Some(s) => it.score = s,
@@ -221,13 +222,13 @@ fn sort_generic(ctx: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
     } else {
         &[]
     };
-    let mut results: Vec<Option<Vec<u8>>> = Vec::new();
+    let mut results: Vec<Option<Cow<[u8]>>> = Vec::with_capacity(range.len() * gets.len().max(1));
     for it in range {
         if gets.is_empty() {
-            results.push(Some(it.elem.clone()));
+            results.push(Some(Cow::Borrowed(&it.elem)));
         }
         for g in &gets {
-            results.push(lookup_pattern(ctx, g, &it.elem));
+            results.push(lookup_pattern(ctx, g, &it.elem).map(Cow::Owned));
         }
     }
     let Some(dst) = store else {
