@@ -16,8 +16,12 @@
 # SET=2 runs a second set of about 90 commands instead, on bigger values and
 # collections added to the same data: 10 KB and 1 MB strings, a 100,000-element list,
 # hash, set, sorted set and HyperLogLog, writes to them, consumer-group commands and
-# cheap administrative ones.
-# Environment: N (requests per command, default 100000), SET (1 or 2, default 1).
+# cheap administrative ones. SET=3 runs a third set of about 90: replies in RESP3
+# (names starting r3_, run with redis-benchmark -3), whole 1,000-element replies,
+# blocking commands served at once, scans with MATCH and TYPE, SORT, a 10,000-entry
+# stream of five fields, a dense HyperLogLog, and administrative commands with long
+# replies (CLIENT LIST, CONFIG GET *, INFO sections, ACL, COMMAND DOCS).
+# Environment: N (requests per command, default 100000), SET (1, 2 or 3, default 1).
 set -u -f
 A=$1 B=$2 FILTER=${3:-.}
 N=${N:-100000}
@@ -71,6 +75,28 @@ prep() {
   "${c[@]}" function load "#!lua name=sweep
 redis.register_function('myget', function(keys, args) return redis.call('get', keys[1]) end)
 redis.register_function{function_name='myro', callback=function(keys, args) return redis.call('get', keys[1]) end, flags={'no-writes'}}" >/dev/null
+  if [[ $SET == 3 ]]; then
+    "${c[@]}" eval "
+      for i = 1, 10000 do
+        redis.call('xadd', 'bigst', '*', 'name', 'n' .. i, 'age', i, 'city', 'c' .. (i % 50), 'score', i * 1.5, 'tag', 't')
+      end
+      for i = 1, 100000 do redis.call('zadd', 'pz', i, 'p' .. i) end
+      for i = 1, 100000 do redis.call('pfadd', 'hlld', i) end
+      for i = 1, 10000 do
+        redis.call('rpush', 'q3', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j',
+          'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j',
+          'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j',
+          'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j',
+          'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j',
+          'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j')
+      end
+      redis.call('set', 'bv1m', string.rep('b', 1000000))
+      redis.call('set', 'bv1m2', string.rep('c', 1000000))
+      redis.call('xgroup', 'create', 'bigst', 'g1', '0')
+      redis.call('xreadgroup', 'group', 'g1', 'c1', 'count', 1000, 'streams', 'bigst', '>')
+      return 1" 0 >/dev/null
+    return 0
+  fi
   [[ $SET == 2 ]] || return 0
   "${c[@]}" eval "
     for i = 1, 100000 do redis.call('rpush', 'longl', 'x') end
@@ -320,7 +346,99 @@ tests2=(
   "role|ROLE"
 
 )
+tests3=(
+  "r3_get|GET $R"
+  "r3_hgetall10|HGETALL h:2"
+  "r3_hgetall1000|HGETALL bigh"
+  "r3_zrange10|ZRANGE lb 0 9 WITHSCORES"
+  "r3_zrange_small|ZRANGE smz 0 -1 WITHSCORES"
+  "r3_zscore|ZSCORE lb player:__rand_int__"
+  "r3_zrandmember|ZRANDMEMBER lb 5 WITHSCORES"
+  "r3_smembers100|SMEMBERS s1"
+  "r3_hrandfield|HRANDFIELD bigh 5 WITHVALUES"
+  "r3_config_get|CONFIG GET maxmemory"
+  "r3_xrange10|XRANGE st - + COUNT 10"
+  "r3_xinfo_stream|XINFO STREAM st"
+  "r3_xinfo_groups|XINFO GROUPS st"
+  "r3_xpending|XPENDING st g1"
+  "r3_geosearch20|GEOSEARCH bgeo FROMLONLAT 0 41 BYRADIUS 500 km ASC COUNT 20 WITHDIST"
+  "r3_eval_table|EVAL \"return {1, 'two', {3, 4}}\" 0"
+  "r3_command_docs|COMMAND DOCS get"
+  "r3_memory_stats|MEMORY STATS"
+  "r3_hello|HELLO 3"
+  "r3_incrbyfloat|INCRBYFLOAT fl3 1.5"
+  "r3_exists|EXISTS $R"
+  "lrange1000|LRANGE bigl 0 -1"
+  "zrange1000|ZRANGE bigz 0 -1"
+  "zadd_gt|ZADD lb GT __rand_int__ player:__rand_int__"
+  "zadd10_upd|ZADD lb 1 player:1 2 player:2 3 player:3 4 player:4 5 player:5 6 player:6 7 player:7 8 player:8 9 player:9 10 player:10"
+  "zincrby_small|ZINCRBY smz 0 m5"
+  "zremrangebyscore_none|ZREMRANGEBYSCORE smz 100 200"
+  "zrevrangebylex|ZREVRANGEBYLEX smz + - LIMIT 0 5"
+  "zcard|ZCARD lb"
+  "bzpopmin|BZPOPMIN pz 0"
+  "expire_nx|EXPIRE $R 100 NX"
+  "set_keepttl|SET $R v KEEPTTL"
+  "set_pxat|SET $R v PXAT 99999999999999"
+  "getset|GETSET $R v"
+  "substr|SUBSTR $R 0 10"
+  "mget50|MGET $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R $R"
+  "del10|DEL d1 d2 d3 d4 d5 d6 d7 d8 d9 d10"
+  "lpushx|LPUSHX nolist x"
+  "rpoplpush|RPOPLPUSH bigl bigl"
+  "blmove|BLMOVE bigl bigl LEFT RIGHT 0"
+  "brpoplpush|BRPOPLPUSH bigl bigl 0"
+  "lpop_count|LPOP q3 10"
+  "lpos_count|LPOS bigl element:1 COUNT 0"
+  "srandmember100|SRANDMEMBER bigs 100"
+  "smove_same|SMOVE bigs bigs m:1"
+  "sdiffstore|SDIFFSTORE sdst s1 s2"
+  "sintercard_limit|SINTERCARD 2 bigs s1 LIMIT 5"
+  "zrandmember_neg|ZRANDMEMBER smz -20"
+  "hmget10_big|HMGET bigh field:1 field:2 field:3 field:4 field:5 field:6 field:7 field:8 field:9 nofield"
+  "hvals1000|HVALS bigh"
+  "hkeys1000|HKEYS bigh"
+  "hscan_match|HSCAN bigh 0 MATCH 'field:1*' COUNT 100"
+  "sscan_match|SSCAN bigs 0 MATCH 'm:1*' COUNT 100"
+  "zscan_match|ZSCAN bigz 0 MATCH 'member:1*' COUNT 100"
+  "scan_type|SCAN 0 TYPE hash COUNT 100"
+  "sort_alpha|SORT sl ALPHA LIMIT 0 10"
+  "sort_store|SORT sl STORE sortdst"
+  "sort_big|SORT bigl ALPHA LIMIT 0 10"
+  "georadiusbymember|GEORADIUSBYMEMBER bgeo p1 200 km COUNT 5 ASC"
+  "geosearchstore|GEOSEARCHSTORE gdst bgeo FROMLONLAT 0 41 BYRADIUS 300 km"
+  "xadd5|XADD xs4 MAXLEN '~' 1000 '*' a 1 b 2 c 3 d 4 e 5"
+  "xrange100|XRANGE bigst - + COUNT 100"
+  "xrevrange100|XREVRANGE bigst + - COUNT 100"
+  "xread100|XREAD COUNT 100 STREAMS bigst 0"
+  "xinfo_full|XINFO STREAM st FULL COUNT 10"
+  "xpending_big|XPENDING bigst g1 - + 10 c1"
+  "xinfo_consumers|XINFO CONSUMERS bigst g1"
+  "pfadd10|PFADD hll4:__rand_int__ a b c d e f g h i j"
+  "pfcount_dense|PFCOUNT hlld"
+  "pfmerge_dense|PFMERGE hlldst hlld hll"
+  "bitop_big|BITOP OR bdst bv1m bv1m2"
+  "bitfield_multi|BITFIELD bf3 SET u8 0 1 GET u4 4 INCRBY i16 32 5"
+  "copy_big|COPY bigz bigzc REPLACE"
+  "dump_big|DUMP bigh"
+  "echo_10k|ECHO $BIG10K"
+  "client_list|CLIENT LIST"
+  "info_commandstats|INFO commandstats"
+  "info_keyspace|INFO keyspace"
+  "info_stats|INFO stats"
+  "config_get_star|CONFIG GET *"
+  "config_set|CONFIG SET maxmemory-samples 5"
+  "latency_latest|LATENCY LATEST"
+  "acl_list|ACL LIST"
+  "acl_getuser|ACL GETUSER default"
+  "acl_cat|ACL CAT"
+  "command_getkeys|COMMAND GETKEYS SET a b"
+  "script_exists|SCRIPT EXISTS a42059b356c875f0717db19a51f6aaca9ae659ea"
+  "function_list|FUNCTION LIST"
+  "pubsub_numsub|PUBSUB NUMSUB ch"
+)
 [[ $SET == 2 ]] && tests=("${tests2[@]}")
+[[ $SET == 3 ]] && tests=("${tests3[@]}")
 prep "$A"
 prep "$B"
 printf '%-18s %10s %8s %10s %8s %6s %6s\n' command rps_A cpu_A rps_B cpu_B rps_AB cpu_BA
@@ -330,9 +448,11 @@ for t in "${tests[@]}"; do
   # Words split as the shell would, quotes kept (no globbing: `set -f` above).
   eval "args=($cmd)"
   row=()
+  proto=()
+  [[ $name == r3_* ]] && proto=(-3)
   for p in "$A" "$B"; do
     t0=$(cpu_ticks "${PID[$p]}")
-    r=$(taskset -c 1 redis-benchmark -p "$p" -n "$N" -c 50 -P 16 -r 100000 -q "${args[@]}" 2>/dev/null |
+    r=$(taskset -c 1 redis-benchmark -p "$p" -n "$N" -c 50 -P 16 -r 100000 -q "${proto[@]}" "${args[@]}" 2>/dev/null |
       tr '\r' '\n' | grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
     t1=$(cpu_ticks "${PID[$p]}")
     row+=("${r:-0}" "$(awk -v d=$((t1 - t0)) -v n="$N" -v hz="$TICK" 'BEGIN{printf "%.2f", d*1e6/hz/n}')")
