@@ -82,14 +82,9 @@ redis.register_function{function_name='myro', callback=function(keys, args) retu
       end
       for i = 1, 100000 do redis.call('zadd', 'pz', i, 'p' .. i) end
       for i = 1, 100000 do redis.call('pfadd', 'hlld', i) end
-      for i = 1, 10000 do
-        redis.call('rpush', 'q3', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j',
-          'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j',
-          'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j',
-          'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j',
-          'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j',
-          'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j')
-      end
+      local batch = {}
+      for j = 1, 100 do batch[j] = 'e' .. (j % 10) end
+      for i = 1, 10000 do redis.call('rpush', 'q3', unpack(batch)) end
       redis.call('set', 'bv1m', string.rep('b', 1000000))
       redis.call('set', 'bv1m2', string.rep('c', 1000000))
       redis.call('xgroup', 'create', 'bigst', 'g1', '0')
