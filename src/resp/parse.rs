@@ -114,10 +114,10 @@ const PEEK_MAX_ARG: usize = 256;
 
 /// Looks ahead over the whole multibulk requests in `buf[pos..]`, at most
 /// `out.len()` of them, without parsing them for real: for each one with a second
-/// argument of at most PEEK_MAX_ARG bytes it stores an [`Ahead`] in `out`. Returns how many it stored
-/// and the position after the last request it went over. It stops at the first
-/// request that is incomplete or not plainly well formed; the real parser judges
-/// those.
+/// argument of at most PEEK_MAX_ARG bytes it stores an [`Ahead`] in `out`. Returns
+/// how many it stored and the position after the last request it went over. It
+/// stops at the first request that is incomplete or not plainly well formed; the
+/// real parser judges those.
 pub fn peek_keys(buf: &[u8], mut pos: usize, out: &mut [Ahead]) -> (usize, usize) {
     let mut found = 0;
     for _ in 0..out.len() {

@@ -783,8 +783,9 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
             // As much as the buffer has room for once it holds 16 KB or more (made
             // room for 16 KB, growing by doubling): a pipeline of 10 KB values is read
             // a few commands a call, and answered a few replies a write. Redis compat:
-            // networking.c readQueryFromClient ("read as much as possible").
-            _ if c.query.capacity() >= READ_CHUNK => {
+            // networking.c readQueryFromClient ("read as much as possible"). Not for
+            // TLS, whose reads zero the room they are given first.
+            _ if c.query.capacity() >= READ_CHUNK && !matches!(c.conn, Conn::Tls(_)) => {
                 c.query.reserve(READ_CHUNK);
                 (c.query.capacity() - c.query.len(), None)
             }
