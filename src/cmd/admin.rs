@@ -47,18 +47,14 @@ fn config_set(ctx: &mut Ctx, a: &Args) -> CmdResult {
     }
     let (old_port, old_binds) = (ctx.srv.cfg.port, ctx.srv.cfg.bind.clone());
     let old_tls_port = ctx.srv.tls_port();
-    let backup: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(n, _)| (n.clone(), ctx.srv.cfg.get(n).unwrap_or_default().to_string()))
-        .collect();
     let changed = ctx.srv.cfg.set_many(&pairs, protected_ok).map_err(CmdError::owned)?;
     // Redis compat: config.c applyTlsCfg / applyTLSPort.
-    if let Some(arg) = changed
-        .iter()
-        .find(|n| n.starts_with("tls-") && *n != &"tls-auth-clients")
-    {
+    let tls = changed
+        .names()
+        .find(|n| n.starts_with("tls-") && *n != "tls-auth-clients");
+    if let Some(arg) = tls {
         if !ctx.srv.tls_reconfigure() {
-            let _ = ctx.srv.cfg.set_many(&backup, true);
+            ctx.srv.cfg.restore(changed);
             return Err(CmdError::owned(format!(
                 "ERR CONFIG SET failed (possibly related to argument '{arg}') - Unable to update TLS configuration. Check server logs."
             )));
@@ -67,10 +63,12 @@ fn config_set(ctx: &mut Ctx, a: &Args) -> CmdResult {
     let new_tls_port = ctx.srv.tls_port();
     if ctx.srv.cfg.port != old_port || new_tls_port != old_tls_port || ctx.srv.cfg.bind != old_binds {
         if let Err(e) = ctx.srv.rebind(old_port, old_tls_port, &old_binds) {
-            let _ = ctx.srv.cfg.set_many(&backup, true);
-            let (arg, why) = if new_tls_port != old_tls_port && ctx.srv.cfg.port == old_port {
+            let new_port = ctx.srv.cfg.port;
+            let port_named = changed.names().any(|n| n == "port");
+            ctx.srv.cfg.restore(changed);
+            let (arg, why) = if new_tls_port != old_tls_port && new_port == old_port {
                 ("tls-port", "Unable to listen on this port")
-            } else if ctx.srv.cfg.port != old_port || changed.contains(&"port") {
+            } else if new_port != old_port || port_named {
                 ("port", "Unable to listen on this port")
             } else {
                 ("bind", "Failed to bind to specified addresses.")
@@ -81,14 +79,14 @@ fn config_set(ctx: &mut Ctx, a: &Args) -> CmdResult {
             )));
         }
     }
-    if changed.iter().any(|n| n.starts_with("oom-score-adj")) && !ctx.srv.oom_adjust() {
-        let _ = ctx.srv.cfg.set_many(&backup, true);
+    if changed.names().any(|n| n.starts_with("oom-score-adj")) && !ctx.srv.oom_adjust() {
+        ctx.srv.cfg.restore(changed);
         ctx.srv.oom_adjust();
         return Err(CmdError::new(
             "ERR CONFIG SET failed (possibly related to argument 'oom-score-adj') - Failed to set current oom_score_adj. Check server logs.",
         ));
     }
-    for name in changed {
+    for name in changed.names() {
         apply(ctx, name);
     }
     ctx.out.ok();

@@ -214,6 +214,20 @@ impl Default for Config {
     }
 }
 
+/// The directives one CONFIG SET changed, in argument order, each with its value
+/// before.
+#[derive(Debug)]
+pub struct Changed(Vec<(usize, String)>);
+
+impl Changed {
+    /// The canonical names of the changed directives.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.0.iter().filter_map(|(i, _)| DIRECTIVES.get(*i).map(|d| d.name))
+    }
+}
+
+static EMPTY: String = String::new();
+
 impl Config {
     pub fn new() -> Self {
         let mut index = HashMap::with_hasher(ahash::RandomState::new());
@@ -614,16 +628,16 @@ impl Config {
         Ok(())
     }
 
-    /// CONFIG SET of several pairs, all or nothing. Err: the full error reply.
-    pub fn set_many(&mut self, pairs: &[(String, String)], protected_ok: bool) -> Result<Vec<&'static str>, String> {
+    /// CONFIG SET of several pairs, all or nothing. Ok: the directives changed and
+    /// their values before (for [`Config::restore`]). Err: the full error reply.
+    pub fn set_many(&mut self, pairs: &[(String, String)], protected_ok: bool) -> Result<Changed, String> {
         // One pass in argument order; the first refusal is the one reported. Redis
         // compat: config.c configSetCommand.
         // An alias is a directive of its own here: naming both is no duplicate (the
-        // later value wins), naming one twice is.
-        let mut idx: Vec<usize> = Vec::new();
-        let mut names: Vec<String> = Vec::new();
+        // later value wins), naming one twice is: each directive is kept with whether
+        // its alias named it.
+        let mut named: Vec<(usize, bool)> = Vec::with_capacity(pairs.len());
         for (n, _) in pairs {
-            let lower = n.to_ascii_lowercase();
             let refusal = match self.lookup(n) {
                 Some(i) if DIRECTIVES.get(i).is_some_and(|d| d.flags & STARTUP_ONLY == 0) => {
                     let d = &DIRECTIVES[i];
@@ -631,12 +645,14 @@ impl Config {
                         Some("can't set immutable config")
                     } else if d.flags & PROTECTED != 0 && !protected_ok {
                         Some("can't set protected config")
-                    } else if names.contains(&lower) {
-                        Some("duplicate parameter")
                     } else {
-                        idx.push(i);
-                        names.push(lower);
-                        None
+                        let key = (i, !n.eq_ignore_ascii_case(d.name));
+                        if named.contains(&key) {
+                            Some("duplicate parameter")
+                        } else {
+                            named.push(key);
+                            None
+                        }
                     }
                 }
                 _ => {
@@ -653,36 +669,48 @@ impl Config {
         }
         // The old values of the named directives only (an alias and its name may both
         // be named: restored last to first, the value before either wins).
-        let backup: Vec<(usize, String)> = idx.iter().map(|&i| (i, self.vals[i].clone())).collect();
-        for (k, &i) in idx.iter().enumerate() {
+        let mut old = Changed(Vec::with_capacity(named.len()));
+        for (k, &(i, _)) in named.iter().enumerate() {
             let d = &DIRECTIVES[i];
-            let args = if matches!(d.kind, Kind::Special) || d.flags & MULTI_ARG != 0 {
-                split_args(pairs[k].1.as_bytes())
+            let split;
+            let args: &[String] = if matches!(d.kind, Kind::Special) || d.flags & MULTI_ARG != 0 {
+                split = split_args(pairs[k].1.as_bytes())
                     .unwrap_or_default()
                     .into_iter()
                     .map(|a| String::from_utf8_lossy(&a).into_owned())
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>();
+                if split.is_empty() {
+                    std::slice::from_ref(&EMPTY)
+                } else {
+                    &split
+                }
             } else {
-                vec![pairs[k].1.clone()]
+                std::slice::from_ref(&pairs[k].1)
             };
-            let args = if args.is_empty() { vec![String::new()] } else { args };
-            match self.canonical(i, &args) {
-                Ok(v) => self.vals[i] = v,
+            match self.canonical(i, args) {
+                Ok(v) => old.0.push((i, std::mem::replace(&mut self.vals[i], v))),
                 Err(e) => {
-                    for (i, v) in backup.into_iter().rev() {
-                        self.vals[i] = v;
-                        self.refresh_one(i);
-                    }
+                    self.restore(old);
                     // An alias is named as such. Redis compat: config.c configSetCommand.
                     return Err(format!(
                         "ERR CONFIG SET failed (possibly related to argument '{}') - {e}",
-                        names.get(k).map_or(d.name, |n| n.as_str())
+                        lower(&pairs[k].0)
                     ));
                 }
             }
             self.refresh_one(i);
         }
-        Ok(idx.iter().map(|&i| DIRECTIVES[i].name).collect())
+        Ok(old)
+    }
+
+    /// Puts back the values a [`Config::set_many`] replaced.
+    pub fn restore(&mut self, old: Changed) {
+        for (i, v) in old.0.into_iter().rev() {
+            if let Some(slot) = self.vals.get_mut(i) {
+                *slot = v;
+                self.refresh_one(i);
+            }
+        }
     }
 
     fn val(&self, name: &str) -> &str {
@@ -1309,6 +1337,42 @@ mod tests {
         // Every directive with a typed view changed it (one left out of `refresh_one`
         // would change nothing).
         assert_eq!(feeding.len(), 62, "{feeding:?}");
+    }
+
+    #[test]
+    fn a_refused_or_undone_config_set_leaves_every_value_as_it_was() {
+        let pairs = |p: &[(&str, &str)]| {
+            p.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let mut c = Config::new();
+        let before = format!("{c:?}");
+        // The third value is refused: the two before it are put back.
+        let err = c
+            .set_many(&pairs(&[("hz", "50"), ("maxmemory", "1mb"), ("port", "x")]), true)
+            .unwrap_err();
+        assert!(err.contains("'port'"), "{err}");
+        assert_eq!(format!("{c:?}"), before);
+        // Accepted, then undone (as when a new port cannot be bound), through an alias
+        // named after its own directive.
+        let changed = c
+            .set_many(
+                &pairs(&[
+                    ("hz", "50"),
+                    ("zset-max-listpack-value", "1"),
+                    ("ZSET-max-ziplist-value", "7"),
+                ]),
+                true,
+            )
+            .unwrap();
+        assert_eq!(
+            changed.names().collect::<Vec<_>>(),
+            ["hz", "zset-max-listpack-value", "zset-max-listpack-value"]
+        );
+        assert_eq!((c.hz, c.get("zset-max-listpack-value")), (50, Some("7")));
+        c.restore(changed);
+        assert_eq!(format!("{c:?}"), before);
     }
 
     #[test]
