@@ -565,6 +565,9 @@ fn blocking_pop(ctx: &mut Ctx, a: &Args, end: End) -> CmdResult {
     let keys = a.argv.get(1..a.len() - 1).unwrap_or_default();
     match first_nonempty(ctx, keys)? {
         Some(k) => {
+            // Redis compat: t_list.c blockingPopGenericCommand and
+            // serveClientBlockedOnList reply, then announce the pop.
+            ctx.hold_own_events();
             let v = pop_values(ctx, k, end, 1)?;
             ctx.propagate_as(&[end_pop(end), k]);
             ctx.out.array(2);
@@ -625,6 +628,7 @@ fn lmpop(ctx: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn blmpop(ctx: &mut Ctx, a: &Args) -> CmdResult {
+    ctx.hold_own_events();
     let m = parse_list_mpop(a, 2)?;
     let deadline = parse_timeout(a.at(1), ctx.now_ms)?;
     if !mpop_serve(ctx, &m)? {

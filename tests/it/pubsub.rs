@@ -155,7 +155,8 @@ fn a_transaction_runs_what_it_queued_after_subscribing() {
 fn a_connection_gets_its_own_events_where_redis_puts_them() {
     // Redis's handlers mostly reply first and notify after (LPUSH, HSET, ZADD,
     // EXPIRE, ...), some notify first (SET, DEL, INCR, ...), and LMOVE and SPOP
-    // announce one event before their reply and one after. ZPOPMIN and ZMPOP announce
+    // announce one event before their reply and one after; BRPOP and BLMPOP served at
+    // once reply first. ZPOPMIN and ZMPOP announce
     // the pop inside their reply, after its header. SINTERSTORE deletes the
     // destination before replying when a source is missing. A connection subscribed to
     // its own events sees the same order.
@@ -176,6 +177,8 @@ fn a_connection_gets_its_own_events_where_redis_puts_them() {
         (&["EXPIRE", "k", "100"], &[":1", "expire k"]),
         (&["DEL", "k"], &["del k", ":1"]),
         (&["LMOVE", "src", "l", "LEFT", "RIGHT"], &["rpush l", "$a", "lpop src"]),
+        (&["BRPOP", "l", "0"], &["*2", "$l", "$a", "rpop l"]),
+        (&["BLMPOP", "0", "1", "src", "LEFT"], &["*2", "$src", "*1", "$b", "lpop src", "del src"]),
         (&["SPOP", "s"], &["spop s", "$m", "del s"]),
         (&["ZPOPMIN", "z"], &["*2", "zpopmin z", "$m", ",1"]),
         (
