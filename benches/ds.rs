@@ -19,7 +19,9 @@ fn build(n: usize, rng: &mut SmallRng) -> (ZTree, Vec<(f64, Vec<u8>)>) {
     for i in 0..n {
         let m = format!("member:{i}").into_bytes();
         let s = rng.random::<f64>() * n as f64;
-        t.insert(s, &m);
+        // Safety: the member's buffer moves into `pairs` unchanged, and `pairs` is dropped
+        // with the tree and after it.
+        unsafe { t.insert(s, &m) };
         pairs.push((s, m));
     }
     (t, pairs)

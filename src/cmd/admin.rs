@@ -829,7 +829,7 @@ fn debug(ctx: &mut Ctx, a: &Args) -> CmdResult {
             let stats = match o.heap() {
                 Some(crate::db::Value::Hash(d)) => d.stats(),
                 Some(crate::db::Value::Set(d)) => d.stats(),
-                Some(crate::db::Value::ZSet(z)) => z.dict.stats(),
+                Some(crate::db::Value::ZSet(z)) => z.dict().stats(),
                 _ => {
                     return Err(CmdError::new(
                         "ERR The value stored at the specified key is not represented using an hash table",

@@ -845,7 +845,7 @@ fn scan_value<'v>(v: ValueRef<'v>, cursor: u64, count: usize, pat: Option<&[u8]>
             };
             match z {
                 ZSetRef::Full(full) => {
-                    next = scan_dict(&full.dict, cursor, pairs_count, |e| {
+                    next = scan_dict(full.dict(), cursor, pairs_count, |e| {
                         if keep(e.member()) {
                             items.push(Cow::Owned(e.member().to_vec()));
                             items.push(score(e.score()));

@@ -260,7 +260,7 @@ impl Obj {
         match self.heap() {
             Some(Value::Set(d)) => d.prefetch_table(),
             Some(Value::Hash(d)) => d.prefetch_table(),
-            Some(Value::ZSet(z)) => z.dict.prefetch_table(),
+            Some(Value::ZSet(z)) => z.dict().prefetch_table(),
             Some(Value::List(l)) => l.prefetch_nodes(),
             _ => {}
         }
@@ -273,7 +273,7 @@ impl Obj {
         match self.heap() {
             Some(Value::Set(d)) => d.prefetch_heads(),
             Some(Value::Hash(d)) => d.prefetch_heads(),
-            Some(Value::ZSet(z)) => z.dict.prefetch_heads(),
+            Some(Value::ZSet(z)) => z.dict().prefetch_heads(),
             _ => {}
         }
     }

@@ -118,14 +118,10 @@ impl Value {
             Value::Set(h) => h.defrag_step(pos, budget, d, |m, d| m.defrag(d)).map(DefragAt::Pos),
             Value::ZSet(z) => match at {
                 DefragAt::Tree => {
-                    z.tree.defrag(d);
+                    z.defrag_tree(d);
                     None
                 }
-                _ => Some(
-                    z.dict
-                        .defrag_step(pos, budget, d, |m, d| m.defrag(d))
-                        .map_or(DefragAt::Tree, DefragAt::Pos),
-                ),
+                _ => Some(z.defrag_dict_step(pos, budget, d).map_or(DefragAt::Tree, DefragAt::Pos)),
             },
             Value::Stream(x) => {
                 let after = match at {

@@ -41,8 +41,9 @@ impl ZMember {
         }
     }
 
+    /// Writes the score alone (the tree may point at the member after it).
     fn set_score(&mut self, s: f64) {
-        if let Some(h) = self.0.as_bytes_mut().get_mut(..8) {
+        if let Some(h) = self.0.prefix_mut(8).get_mut(..8) {
             h.copy_from_slice(&s.to_le_bytes());
         }
     }
@@ -196,13 +197,76 @@ fn lex_le_max(m: &[u8], max: &LexBound) -> bool {
     }
 }
 
-#[derive(Clone, Default)]
+/// A large sorted set: each member once, in `dict` with its score; `tree` orders them and
+/// points at the bytes of the members longer than `ztree::INLINE` in their `ZMember` blocks.
+/// Those blocks are only freed by removing the pair from both, and never moved (active
+/// defragmentation leaves them be); everything that changes the set goes through here.
+#[derive(Default)]
 pub struct ZSetFull {
-    pub dict: Dict<ZMember>,
-    pub tree: ZTree,
+    dict: Dict<ZMember>,
+    tree: ZTree,
+}
+
+// A member kept inline in its `ZMember` (score and member within `ibytes::INLINE`) is short
+// enough for the tree to keep a copy: the tree never points into a table node, which moves.
+const _: () = assert!(crate::ds::ibytes::INLINE - 8 <= crate::ds::ztree::INLINE);
+
+impl Clone for ZSetFull {
+    fn clone(&self) -> Self {
+        // The copy's tree points at the copy's members.
+        let mut z = ZSetFull::default();
+        z.dict.reserve(self.len());
+        for (s, m) in self.tree.iter() {
+            z.insert(m, s);
+        }
+        z
+    }
 }
 
 impl ZSetFull {
+    /// The member table (member to score).
+    pub fn dict(&self) -> &Dict<ZMember> {
+        &self.dict
+    }
+
+    /// The ranked order.
+    pub fn tree(&self) -> &ZTree {
+        &self.tree
+    }
+
+    /// A point-in-time save of the members from now (see `Dict::snap_begin`).
+    pub fn snap_begin(&mut self) {
+        self.dict.snap_begin();
+    }
+
+    pub fn in_snap(&self) -> bool {
+        self.dict.in_snap()
+    }
+
+    /// Hands out about `min` more members of the save (see `Dict::snap_step`).
+    pub fn snap_step<F: FnMut(&ZMember)>(&mut self, min: usize, f: F) -> bool {
+        self.dict.snap_step(min, f)
+    }
+
+    pub fn snap_end(&mut self) {
+        self.dict.snap_end();
+    }
+
+    /// Active defragmentation of the member table from bucket `pos` (see `Dict::defrag_step`):
+    /// the blocks of members the tree points at stay where they are.
+    pub fn defrag_dict_step(&mut self, pos: usize, budget: usize, d: &mut crate::ds::defrag::Defrag) -> Option<usize> {
+        self.dict.defrag_step(pos, budget, d, |m, d| {
+            if m.member().len() <= crate::ds::ztree::INLINE {
+                m.defrag(d);
+            }
+        })
+    }
+
+    /// Active defragmentation of the tree's nodes.
+    pub fn defrag_tree(&mut self, d: &mut crate::ds::defrag::Defrag) {
+        self.tree.defrag(d);
+    }
+
     pub fn len(&self) -> usize {
         self.dict.len()
     }
@@ -227,8 +291,13 @@ impl ZSetFull {
         // The look-up that found it absent, then the add: each moves a resize along,
         // as Redis's dictFind and dictAdd do (t_zset.c zsetAdd).
         self.dict.rehash_steps(1);
-        self.dict.insert_new(ZMember::new(m, s));
-        self.tree.insert(s, m);
+        let e = ZMember::new(m, s);
+        // Safety: a member longer than ztree::INLINE is in `e`'s block (see the assertion
+        // after `ZSetFull`), which moves into the dict with `e` and stays there, unchanged
+        // but for its score, until `remove` or `remove_rank_range` takes the pair out of the
+        // tree first or with it.
+        unsafe { self.tree.insert(s, e.member()) };
+        self.dict.insert_new(e);
     }
 }
 
@@ -784,5 +853,101 @@ mod tests {
         }
         assert_eq!(members(a.zset().unwrap()), members(b.zset().unwrap()));
         assert_eq!(a.zset().unwrap().len(), 2);
+    }
+
+    /// A large set keeps each member once (its tree points at the member table's copy):
+    /// arguments freed after every call, scores changed, members removed one by one and by
+    /// rank, a copy changed apart from its original; all against a model.
+    #[test]
+    fn a_large_set_keeps_each_member_once() {
+        use rand::SeedableRng;
+        let tiny = Limits {
+            zset_entries: 0,
+            ..Limits::default()
+        };
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
+        let mut o = new_zset(b"z", 0, 1, &tiny);
+        let mut model: std::collections::BTreeMap<Vec<u8>, f64> = Default::default();
+        let name = |i: u32| -> Vec<u8> {
+            match i % 3 {
+                0 => format!("{i}").into_bytes(),
+                1 => format!("user:session:{i:012}:abcdefghijklmnop").into_bytes(),
+                _ => format!("m{i}").repeat(1 + (i % 7) as usize).into_bytes(),
+            }
+        };
+        let check = |o: &Obj, model: &std::collections::BTreeMap<Vec<u8>, f64>| {
+            let mut want: Vec<(Vec<u8>, f64)> = model.iter().map(|(m, s)| (m.clone(), *s)).collect();
+            want.sort_by(|a, b| cmp_elem(a.1, &a.0, b.1, &b.0));
+            let z = o.zset().unwrap();
+            assert_eq!(members(z), want);
+            for (m, s) in &want {
+                assert_eq!(z.score(m), Some(*s));
+            }
+        };
+        for step in 0..20_000u32 {
+            let m = name(rng.random_range(0..3000));
+            let mut z = o.zset_mut(&tiny).unwrap();
+            match rng.random_range(0..10) {
+                0..5 if !model.contains_key(&m) => {
+                    let s = rng.random_range(0..50) as f64;
+                    z.insert(&m.clone(), s);
+                    model.insert(m, s);
+                }
+                0..7 if model.contains_key(&m) => {
+                    let s = rng.random_range(0..50) as f64;
+                    z.update(&m.clone(), s);
+                    model.insert(m, s);
+                }
+                0..9 => assert_eq!(z.remove(&m.clone()), model.remove(&m)),
+                _ => {
+                    let start = rng.random_range(0..model.len().max(1));
+                    let end = start + rng.random_range(0..4);
+                    let mut order: Vec<(Vec<u8>, f64)> = model.iter().map(|(m, s)| (m.clone(), *s)).collect();
+                    order.sort_by(|a, b| cmp_elem(a.1, &a.0, b.1, &b.0));
+                    let end = end.min(order.len().saturating_sub(1));
+                    let gone = z.remove_rank_range(start, end);
+                    for (m, _) in order.iter().skip(start).take(gone) {
+                        model.remove(m);
+                    }
+                }
+            }
+            if step % 2000 == 0 {
+                check(&o, &model);
+            }
+        }
+        check(&o, &model);
+        let Some(Value::ZSet(full)) = o.heap() else {
+            panic!("not a skiplist")
+        };
+        let copy = full.clone();
+        let copy_model = model.clone();
+        let mut z = o.zset_mut(&tiny).unwrap();
+        for m in copy_model.keys() {
+            z.remove(m);
+        }
+        drop(o);
+        let mut c = Obj::new_value(b"c", Value::ZSet(copy));
+        check(&c, &copy_model);
+        let first = copy_model.keys().next().cloned().unwrap();
+        c.zset_mut(&tiny).unwrap().update(&first, -1.0);
+        assert_eq!(
+            c.zset().unwrap().iter_from(0).next().map(|(m, _)| m.to_vec()),
+            Some(first)
+        );
+        // The tree holds no member bytes of its own: 100-byte members cost it about 20 bytes
+        // each, 30 in leaves filled in random order.
+        let mut big = new_zset(b"big", 0, 1, &tiny);
+        let mut z = big.zset_mut(&tiny).unwrap();
+        for i in 0..20_000u32 {
+            z.insert(
+                format!("{:0100}", i.wrapping_mul(2_654_435_761)).as_bytes(),
+                f64::from(i % 100),
+            );
+        }
+        let Some(Value::ZSet(full)) = big.heap() else {
+            panic!("not a skiplist")
+        };
+        let per = full.tree().mem_usage() / full.len();
+        assert!(per < 32, "{per} bytes a member");
     }
 }

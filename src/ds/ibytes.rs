@@ -148,6 +148,21 @@ impl IBytes {
         }
     }
 
+    /// The first `n` bytes (all of them if fewer), borrowed alone: the rest may be read
+    /// through an address taken before.
+    pub fn prefix_mut(&mut self, n: usize) -> &mut [u8] {
+        match self.on_heap() {
+            // Safety: the block holds `len` initialized bytes, owned by self alone; only the
+            // first min(n, len) are borrowed.
+            Some((p, len)) => unsafe { std::slice::from_raw_parts_mut(p.as_ptr(), n.min(len)) },
+            None => {
+                let b = self.as_bytes_mut();
+                let n = n.min(b.len());
+                b.get_mut(..n).unwrap_or_default()
+            }
+        }
+    }
+
     /// The address of the block, for a prefetch (None when inline).
     #[inline]
     pub fn block_addr(&self) -> Option<*const u8> {

@@ -1,17 +1,18 @@
 //! ZTree: the ordered, ranked half of a large sorted set, as a counted B+tree over (score, member) in
-//! (score, member bytes) order. Leaves pack up to LEAF_CAP pairs into three arrays (scores, u32 member
-//! offsets, one byte buffer); inner nodes keep each child's subtree size (rank in O(log n)) and a
-//! truncated separator key. Invariants: leaves all at one depth; a leaf with 2+ pairs holds <= LEAF_BYTES
-//! member bytes; non-root inner nodes have INNER_MIN..=INNER_CAP children; keys(child i) < seps[i] <= keys(child i+1).
+//! (score, member bytes) order. Leaves keep up to LEAF_CAP pairs in three arrays: scores, member
+//! lengths, and per member either its bytes (up to INLINE of them) or the address of bytes the tree
+//! does not own: the set's member table keeps each member once, and the tree points at it (as
+//! Redis's skiplist shares its dict's strings). Inner nodes keep each child's subtree size (rank in
+//! O(log n)) and a truncated separator key of their own. Invariants: leaves all at one depth;
+//! non-root inner nodes have INNER_MIN..=INNER_CAP children; keys(child i) < seps[i] <= keys(child i+1).
 use std::cmp::Ordering;
 use std::iter::FusedIterator;
 
 /// Most pairs a leaf holds: big enough that per-leaf overhead is ~2 B per element, small enough that
-/// the memmove on insert/remove stays within a few cache lines of scores and offsets.
+/// the memmove on insert/remove stays within a few cache lines of its arrays.
 const LEAF_CAP: usize = 64;
-/// Most member bytes a leaf of 2+ pairs holds: bounds the byte memmove per insert/remove and keeps
-/// offsets in u32. A single member longer than this gets a leaf of its own.
-const LEAF_BYTES: usize = 8192;
+/// The longest member a leaf keeps a copy of; longer ones are pointed at (see `ZTree::insert`).
+pub const INLINE: usize = 8;
 /// Children per inner node. Rank descent sums up to this many counts per level.
 const INNER_CAP: usize = 64;
 const INNER_MIN: usize = INNER_CAP / 2;
@@ -58,51 +59,84 @@ fn partition(n: usize, mut pred: impl FnMut(usize) -> bool) -> usize {
     lo
 }
 
-#[inline]
-fn to_u32(x: usize) -> u32 {
-    // Offsets only exist inside leaves of 2+ pairs, which hold <= LEAF_BYTES bytes.
-    u32::try_from(x).unwrap_or(u32::MAX)
+/// A member as a leaf keeps it: its bytes when it has at most INLINE of them, else their address.
+#[derive(Clone, Copy)]
+union Word {
+    inline: [u8; INLINE],
+    ptr: *const u8,
 }
 
-/// Whether n pairs of `bytes` member bytes may share one leaf.
-#[inline]
-fn leaf_fits(n: usize, bytes: usize) -> bool {
-    n <= LEAF_CAP && (n <= 1 || bytes <= LEAF_BYTES)
+/// A member's word and length: what moves when pairs move between leaves.
+#[derive(Clone, Copy)]
+struct Handle {
+    word: Word,
+    len: u32,
 }
 
-/// How full a leaf would be, scaled so count and bytes compare on one axis.
-#[inline]
-fn leaf_cost(n: usize, bytes: usize) -> usize {
-    n.saturating_mul(LEAF_BYTES).max(bytes.saturating_mul(LEAF_CAP))
+impl Handle {
+    /// Safety: a member longer than INLINE must stay where it is, unchanged, for as long as the
+    /// handle (or a copy of it) is read (see `ZTree::insert`).
+    unsafe fn new(member: &[u8]) -> Handle {
+        let len = u32::try_from(member.len()).unwrap_or(u32::MAX);
+        let word = match member.get(..INLINE) {
+            Some(_) if member.len() > INLINE => Word { ptr: member.as_ptr() },
+            _ => {
+                let mut inline = [0u8; INLINE];
+                if let Some(d) = inline.get_mut(..member.len()) {
+                    d.copy_from_slice(member);
+                }
+                Word { inline }
+            }
+        };
+        Handle { word, len }
+    }
+
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        let len = self.len as usize;
+        if len <= INLINE {
+            // Safety: a short member's word is its bytes.
+            unsafe { self.word.inline.get(..len).unwrap_or_default() }
+        } else {
+            // Safety: a long member's word is the address of its `len` bytes, which outlive the
+            // pair (the contract of `ZTree::insert`).
+            unsafe { std::slice::from_raw_parts(self.word.ptr, len) }
+        }
+    }
 }
 
-/// Up to LEAF_CAP pairs in key order. Member i is bytes[starts[i]..starts[i+1]] (the last one runs to
-/// the end of `bytes`), so a lone member of any size needs no offset past 0.
-#[derive(Clone, Default)]
+/// Up to LEAF_CAP pairs in key order: pair i is (scores[i], member i of `words` and `lens`).
+#[derive(Default)]
 struct Leaf {
     scores: Vec<f64>,
-    starts: Vec<u32>,
-    bytes: Vec<u8>,
+    words: Vec<Word>,
+    lens: Vec<u32>,
 }
+
+// Safety: a leaf only reads through its pointers, and what they point at belongs to the owner of
+// the tree (the sorted set), which moves between threads, and is shared, together with it.
+unsafe impl Send for Leaf {}
+// Safety: as for Send; shared access only reads.
+unsafe impl Sync for Leaf {}
 
 static EMPTY_LEAF: Leaf = Leaf {
     scores: Vec::new(),
-    starts: Vec::new(),
-    bytes: Vec::new(),
+    words: Vec::new(),
+    lens: Vec::new(),
 };
 
 impl Leaf {
-    fn with_capacity(n: usize, bytes: usize) -> Self {
+    fn with_capacity(n: usize) -> Self {
         Leaf {
             scores: Vec::with_capacity(n),
-            starts: Vec::with_capacity(n),
-            bytes: Vec::with_capacity(bytes),
+            words: Vec::with_capacity(n),
+            lens: Vec::with_capacity(n),
         }
     }
 
-    fn single(score: f64, member: &[u8]) -> Self {
-        let mut l = Leaf::with_capacity(1, member.len());
-        l.push(score, member);
+    fn single(score: f64, h: Handle) -> Self {
+        let mut l = Leaf::with_capacity(1);
+        l.push(score, h);
         l
     }
 
@@ -111,26 +145,38 @@ impl Leaf {
         self.scores.len()
     }
 
-    /// Byte offset where member i starts (== bytes.len() for i == len()).
     #[inline]
-    fn start(&self, i: usize) -> usize {
-        self.starts.get(i).map_or(self.bytes.len(), |&s| s as usize)
+    fn handle(&self, i: usize) -> Option<Handle> {
+        Some(Handle {
+            word: *self.words.get(i)?,
+            len: *self.lens.get(i)?,
+        })
     }
 
     #[inline]
     fn member(&self, i: usize) -> &[u8] {
-        self.bytes.get(self.start(i)..self.start(i + 1)).unwrap_or_default()
-    }
-
-    #[inline]
-    fn size(&self, i: usize) -> usize {
-        self.start(i + 1).saturating_sub(self.start(i))
+        let (Some(word), Some(&len)) = (self.words.get(i), self.lens.get(i)) else {
+            return &[];
+        };
+        let len = len as usize;
+        if len <= INLINE {
+            // Safety: a short member's word is its bytes.
+            unsafe { word.inline.get(..len).unwrap_or_default() }
+        } else {
+            // Safety: a long member's word is the address of its `len` bytes (see `Handle::bytes`).
+            unsafe { std::slice::from_raw_parts(word.ptr, len) }
+        }
     }
 
     #[inline]
     fn get(&self, i: usize) -> Option<(f64, &[u8])> {
         let s = *self.scores.get(i)?;
         Some((s, self.member(i)))
+    }
+
+    /// Pairs i..j with their handles, for moving them to other leaves.
+    fn handles(&self, i: usize, j: usize) -> impl Iterator<Item = (f64, Handle)> + '_ {
+        (i..j).filter_map(move |k| Some((*self.scores.get(k)?, self.handle(k)?)))
     }
 
     fn first(&self) -> Option<(f64, &[u8])> {
@@ -168,21 +214,21 @@ impl Leaf {
         }
     }
 
-    /// Less than half full in both dimensions: worth merging with or refilling from a sibling.
+    /// Less than half full: worth merging with or refilling from a sibling.
     fn is_low(&self) -> bool {
-        self.len() < LEAF_CAP / 2 && self.bytes.len() < LEAF_BYTES / 2
+        self.len() < LEAF_CAP / 2
     }
 
-    /// Room for one more pair of `extra` bytes. Grows in small exact steps rather than doubling:
-    /// leaves are many and small, so doubling slack would dominate per-element memory.
-    fn reserve(&mut self, extra: usize) {
+    /// Room for one more pair. Grows in small exact steps rather than doubling: leaves are many
+    /// and small, so doubling slack would dominate per-element memory.
+    fn reserve(&mut self) {
         if self.scores.len() == self.scores.capacity() {
-            let step = (self.scores.len() / 4).clamp(4, 16);
+            // Never past LEAF_CAP: a full leaf splits rather than grows.
+            let n = self.scores.len();
+            let step = (n / 4).clamp(4, 16).min(LEAF_CAP.saturating_sub(n)).max(1);
             self.scores.reserve_exact(step);
-            self.starts.reserve_exact(step);
-        }
-        if self.bytes.capacity() - self.bytes.len() < extra {
-            self.bytes.reserve_exact(extra.max(self.bytes.len() / 8 + 16));
+            self.words.reserve_exact(step);
+            self.lens.reserve_exact(step);
         }
     }
 
@@ -191,36 +237,25 @@ impl Leaf {
         let n = self.len();
         if self.scores.capacity() > 2 * n + 8 {
             self.scores.shrink_to(n + n / 4 + 4);
-            self.starts.shrink_to(n + n / 4 + 4);
-        }
-        let b = self.bytes.len();
-        if self.bytes.capacity() > 2 * b + 64 {
-            self.bytes.shrink_to(b + b / 8 + 16);
+            self.words.shrink_to(n + n / 4 + 4);
+            self.lens.shrink_to(n + n / 4 + 4);
         }
     }
 
     /// Appends in key order (the caller guarantees order and that the result fits).
-    fn push(&mut self, score: f64, member: &[u8]) {
-        self.starts.push(to_u32(self.bytes.len()));
+    fn push(&mut self, score: f64, h: Handle) {
         self.scores.push(score);
-        self.bytes.extend_from_slice(member);
+        self.words.push(h.word);
+        self.lens.push(h.len);
     }
 
     /// Inserts at position i (the caller guarantees order and that the result fits).
-    fn insert_at(&mut self, i: usize, score: f64, member: &[u8]) {
+    fn insert_at(&mut self, i: usize, score: f64, h: Handle) {
         let i = i.min(self.len());
-        self.reserve(member.len());
-        let off = self.start(i).min(self.bytes.len());
-        self.bytes.extend_from_slice(member);
-        if let Some(tail) = self.bytes.get_mut(off..) {
-            tail.rotate_right(member.len());
-        }
-        let m = to_u32(member.len());
-        for s in self.starts.iter_mut().skip(i) {
-            *s = s.saturating_add(m);
-        }
-        self.starts.insert(i, to_u32(off));
+        self.reserve();
         self.scores.insert(i, score);
+        self.words.insert(i, h.word);
+        self.lens.insert(i, h.len);
     }
 
     /// Removes pairs i..j, reporting each to `f` in ascending order first.
@@ -232,15 +267,9 @@ impl Leaf {
         for (s, m) in self.iter_range(i, j) {
             f(s, m);
         }
-        let b = self.start(j).min(self.bytes.len());
-        let a = self.start(i).min(b);
-        self.bytes.drain(a..b);
         self.scores.drain(i..j);
-        self.starts.drain(i..j);
-        let gone = to_u32(b - a);
-        for s in self.starts.iter_mut().skip(i) {
-            *s = s.saturating_sub(gone);
-        }
+        self.words.drain(i..j);
+        self.lens.drain(i..j);
         self.shrink();
     }
 
@@ -251,71 +280,38 @@ impl Leaf {
     /// Moves all of `other` to the end of self (the caller guarantees order and that it fits).
     fn append(&mut self, other: &Leaf) {
         self.scores.reserve_exact(other.len());
-        self.starts.reserve_exact(other.len());
-        self.bytes.reserve_exact(other.bytes.len());
-        let base = to_u32(self.bytes.len());
+        self.words.reserve_exact(other.len());
+        self.lens.reserve_exact(other.len());
         self.scores.extend_from_slice(&other.scores);
-        self.starts.extend(other.starts.iter().map(|s| s.saturating_add(base)));
-        self.bytes.extend_from_slice(&other.bytes);
+        self.words.extend_from_slice(&other.words);
+        self.lens.extend_from_slice(&other.lens);
     }
 
+    /// The leaf's own heap bytes (not the members it points at).
     fn heap_bytes(&self) -> usize {
-        self.scores.capacity() * size_of::<f64>() + self.starts.capacity() * size_of::<u32>() + self.bytes.capacity()
+        self.scores.capacity() * size_of::<f64>()
+            + self.words.capacity() * size_of::<Word>()
+            + self.lens.capacity() * size_of::<u32>()
     }
 }
 
-/// How to cut `n` pairs (`total` member bytes, pair i of size(i) bytes) into valid leaves, as
-/// (pairs, bytes) per piece: one piece if they fit, else the most balanced valid two-way cut, else
-/// (only when a huge member sits between others) greedy packing.
-fn plan_leaves(n: usize, total: usize, size: impl Fn(usize) -> usize) -> Vec<(usize, usize)> {
-    if leaf_fits(n, total) {
-        return vec![(n, total)];
+/// Pair counts of the pieces `n` pairs are cut into: one piece if they fit in a leaf, else two
+/// of (nearly) equal size.
+fn plan_leaves(n: usize) -> Vec<usize> {
+    if n <= LEAF_CAP {
+        vec![n]
+    } else {
+        vec![n / 2, n - n / 2]
     }
-    if let Some((k, lb)) = best_cut(n, total, &size) {
-        return vec![(k, lb), (n - k, total - lb)];
-    }
-    let mut plan = Vec::new();
-    let (mut cnt, mut b) = (0, 0);
-    for i in 0..n {
-        let s = size(i);
-        if cnt > 0 && !leaf_fits(cnt + 1, b + s) {
-            plan.push((cnt, b));
-            (cnt, b) = (0, 0);
-        }
-        cnt += 1;
-        b += s;
-    }
-    if cnt > 0 {
-        plan.push((cnt, b));
-    }
-    plan
-}
-
-/// The two-way cut (pairs on the left, their bytes) with both sides valid and the fuller side as
-/// empty as possible.
-fn best_cut(n: usize, total: usize, size: impl Fn(usize) -> usize) -> Option<(usize, usize)> {
-    let mut best: Option<(usize, usize, usize)> = None;
-    let mut lb = 0;
-    for k in 1..n {
-        lb += size(k - 1);
-        let rb = total.saturating_sub(lb);
-        if leaf_fits(k, lb) && leaf_fits(n - k, rb) {
-            let cost = leaf_cost(k, lb).max(leaf_cost(n - k, rb));
-            if best.is_none_or(|(c, _, _)| cost < c) {
-                best = Some((cost, k, lb));
-            }
-        }
-    }
-    best.map(|(_, k, lb)| (k, lb))
 }
 
 /// Builds leaves from pairs in key order following `plan`.
-fn build_leaves<'x>(mut pairs: impl Iterator<Item = (f64, &'x [u8])>, plan: &[(usize, usize)]) -> Vec<Leaf> {
+fn build_leaves(mut pairs: impl Iterator<Item = (f64, Handle)>, plan: &[usize]) -> Vec<Leaf> {
     plan.iter()
-        .map(|&(n, b)| {
-            let mut l = Leaf::with_capacity(n, b);
-            for (s, m) in pairs.by_ref().take(n) {
-                l.push(s, m);
+        .map(|&n| {
+            let mut l = Leaf::with_capacity(n);
+            for (s, h) in pairs.by_ref().take(n) {
+                l.push(s, h);
             }
             l
         })
@@ -370,7 +366,6 @@ fn sep_between(left: &Leaf, right: &Leaf) -> Sep {
     }
 }
 
-#[derive(Clone)]
 struct Inner {
     /// seps[i] separates kids[i] from kids[i+1].
     seps: Vec<Sep>,
@@ -379,7 +374,6 @@ struct Inner {
     kids: Vec<Node>,
 }
 
-#[derive(Clone)]
 enum Node {
     Leaf(Box<Leaf>),
     Inner(Box<Inner>),
@@ -569,24 +563,18 @@ enum Pair {
 /// Merges adjacent leaves if they fit in one, else re-cuts them as evenly as valid.
 fn rebalance_leaves(a: &mut Leaf, b: &mut Leaf) -> Pair {
     let (na, nb) = (a.len(), b.len());
-    let total = a.bytes.len() + b.bytes.len();
-    if leaf_fits(na + nb, total) {
+    if na + nb <= LEAF_CAP {
         a.append(b);
         *b = Leaf::default();
         return Pair::Merged;
     }
-    let size = |i: usize| if i < na { a.size(i) } else { b.size(i - na) };
-    // No valid cut, or the best cut is the current one (a big member next door): leave them be,
-    // rather than copying both leaves on every removal.
-    let Some((k, lb)) = best_cut(na + nb, total, size) else {
-        return Pair::Unchanged;
-    };
+    let k = (na + nb) / 2;
     if k == na {
         return Pair::Unchanged;
     }
     let (old_a, old_b) = (std::mem::take(a), std::mem::take(b));
-    let plan = [(k, lb), (na + nb - k, total - lb)];
-    let mut pieces = build_leaves(old_a.iter_range(0, na).chain(old_b.iter_range(0, nb)), &plan).into_iter();
+    let plan = [k, na + nb - k];
+    let mut pieces = build_leaves(old_a.handles(0, na).chain(old_b.handles(0, nb)), &plan).into_iter();
     *a = pieces.next().unwrap_or_default();
     *b = pieces.next().unwrap_or_default();
     Pair::Moved(sep_between(a, b))
@@ -610,34 +598,28 @@ fn rebalance_inners(a: &mut Inner, sep: Sep, b: &mut Inner) -> Option<Sep> {
 
 /// Inserts into a leaf at `pos`, splitting it if it overflows. At the tree's outer edges an overflow
 /// splits off just the new pair, so ascending or descending loads leave leaves full, not half full.
-fn leaf_insert(leaf: &mut Leaf, pos: usize, score: f64, member: &[u8], left_edge: bool, right_edge: bool) -> Extra {
+fn leaf_insert(leaf: &mut Leaf, pos: usize, score: f64, h: Handle, left_edge: bool, right_edge: bool) -> Extra {
     let n = leaf.len() + 1;
-    let total = leaf.bytes.len() + member.len();
-    if leaf_fits(n, total) {
-        leaf.insert_at(pos, score, member);
+    if n <= LEAF_CAP {
+        leaf.insert_at(pos, score, h);
         return Vec::new();
     }
     if right_edge && pos == leaf.len() {
-        let new = Leaf::single(score, member);
+        let new = Leaf::single(score, h);
         let sep = sep_between(leaf, &new);
         return vec![(sep, Node::Leaf(Box::new(new)))];
     }
     if left_edge && pos == 0 {
-        let old = std::mem::replace(leaf, Leaf::single(score, member));
+        let old = std::mem::replace(leaf, Leaf::single(score, h));
         let sep = sep_between(leaf, &old);
         return vec![(sep, Node::Leaf(Box::new(old)))];
     }
-    let size = |i: usize| match i.cmp(&pos) {
-        Ordering::Less => leaf.size(i),
-        Ordering::Equal => member.len(),
-        Ordering::Greater => leaf.size(i - 1),
-    };
-    let plan = plan_leaves(n, total, size);
+    let plan = plan_leaves(n);
     let old = std::mem::take(leaf);
     let pairs = old
-        .iter_range(0, pos)
-        .chain(std::iter::once((score, member)))
-        .chain(old.iter_range(pos, old.len()));
+        .handles(0, pos)
+        .chain(std::iter::once((score, h)))
+        .chain(old.handles(pos, old.len()));
     let pieces = build_leaves(pairs, &plan);
     let seps: Vec<Sep> = pieces
         .windows(2)
@@ -652,19 +634,19 @@ fn leaf_insert(leaf: &mut Leaf, pos: usize, score: f64, member: &[u8], left_edge
 }
 
 /// Returns whether a pair was added, and the siblings `node` split off.
-fn insert_rec(node: &mut Node, score: f64, member: &[u8], left_edge: bool, right_edge: bool) -> (bool, Extra) {
+fn insert_rec(node: &mut Node, score: f64, h: Handle, left_edge: bool, right_edge: bool) -> (bool, Extra) {
     match node {
-        Node::Leaf(leaf) => match leaf.search(score, member) {
+        Node::Leaf(leaf) => match leaf.search(score, h.bytes()) {
             Ok(_) => (false, Vec::new()),
-            Err(pos) => (true, leaf_insert(leaf, pos, score, member, left_edge, right_edge)),
+            Err(pos) => (true, leaf_insert(leaf, pos, score, h, left_edge, right_edge)),
         },
         Node::Inner(inner) => {
-            let c = inner.child_for(score, member);
+            let c = inner.child_for(score, h.bytes());
             let last = inner.kids.len().saturating_sub(1);
             let Some(kid) = inner.kids.get_mut(c) else {
                 return (false, Vec::new());
             };
-            let (added, extra) = insert_rec(kid, score, member, left_edge && c == 0, right_edge && c == last);
+            let (added, extra) = insert_rec(kid, score, h, left_edge && c == 0, right_edge && c == last);
             if added {
                 if let Some(n) = inner.counts.get_mut(c) {
                     *n += 1;
@@ -679,28 +661,24 @@ fn insert_rec(node: &mut Node, score: f64, member: &[u8], left_edge: bool, right
     }
 }
 
-fn remove_rec(node: &mut Node, score: f64, member: &[u8]) -> bool {
+/// Removes exactly (score, member), returning its handle.
+fn remove_rec(node: &mut Node, score: f64, member: &[u8]) -> Option<Handle> {
     match node {
-        Node::Leaf(leaf) => match leaf.search(score, member) {
-            Ok(i) => {
-                leaf.remove_at(i);
-                true
-            }
-            Err(_) => false,
-        },
+        Node::Leaf(leaf) => {
+            let i = leaf.search(score, member).ok()?;
+            let h = leaf.handle(i);
+            leaf.remove_at(i);
+            h
+        }
         Node::Inner(inner) => {
             let c = inner.child_for(score, member);
-            let Some(kid) = inner.kids.get_mut(c) else {
-                return false;
-            };
-            if !remove_rec(kid, score, member) {
-                return false;
-            }
+            let kid = inner.kids.get_mut(c)?;
+            let h = remove_rec(kid, score, member)?;
             if let Some(n) = inner.counts.get_mut(c) {
                 *n = n.saturating_sub(1);
             }
             inner.fix_child(c);
-            true
+            Some(h)
         }
     }
 }
@@ -740,8 +718,8 @@ enum InPlace {
     Elsewhere,
 }
 
-/// The ranked (score, member) order of a large sorted set.
-#[derive(Clone)]
+/// The ranked (score, member) order of a large sorted set. Not `Clone`: a copy would point at
+/// the members of the set it was copied from.
 pub struct ZTree {
     root: Node,
     len: usize,
@@ -768,8 +746,8 @@ impl ZTree {
                 Node::Leaf(leaf) => {
                     d.boxed(leaf);
                     d.vec(&mut leaf.scores);
-                    d.vec(&mut leaf.starts);
-                    d.vec(&mut leaf.bytes);
+                    d.vec(&mut leaf.words);
+                    d.vec(&mut leaf.lens);
                 }
                 Node::Inner(inner) => {
                     d.boxed(inner);
@@ -797,8 +775,20 @@ impl ZTree {
     }
 
     /// Adds (score, member); the member must not be present (an identical pair is left alone).
-    pub fn insert(&mut self, score: f64, member: &[u8]) {
-        let (added, extra) = insert_rec(&mut self.root, score, member, true, true);
+    ///
+    /// # Safety
+    /// A member longer than INLINE bytes is not copied: its bytes must stay where they
+    /// are, unchanged, until the pair is removed (by `remove`, `update_score` keeping it,
+    /// `remove_rank_range` or `clear`) or the tree is dropped, and must not be freed while a
+    /// member read from the tree is in use.
+    pub unsafe fn insert(&mut self, score: f64, member: &[u8]) {
+        // Safety: passed on to the caller.
+        let h = unsafe { Handle::new(member) };
+        self.insert_handle(score, h);
+    }
+
+    fn insert_handle(&mut self, score: f64, h: Handle) {
+        let (added, extra) = insert_rec(&mut self.root, score, h, true, true);
         if added {
             self.len += 1;
         }
@@ -820,12 +810,15 @@ impl ZTree {
 
     /// Removes exactly (score, member); false if absent.
     pub fn remove(&mut self, score: f64, member: &[u8]) -> bool {
-        let found = remove_rec(&mut self.root, score, member);
-        if found {
-            self.len -= 1;
-            self.collapse_root();
-        }
-        found
+        self.take(score, member).is_some()
+    }
+
+    /// Removes exactly (score, member), returning its handle.
+    fn take(&mut self, score: f64, member: &[u8]) -> Option<Handle> {
+        let h = remove_rec(&mut self.root, score, member)?;
+        self.len -= 1;
+        self.collapse_root();
+        Some(h)
     }
 
     /// An inner root left with one child hands the root role down to it.
@@ -845,13 +838,14 @@ impl ZTree {
         match self.update_in_leaf(old, member, new) {
             InPlace::Done => true,
             InPlace::NotFound => false,
-            InPlace::Elsewhere => {
-                if !self.remove(old, member) {
-                    return false;
+            // The pair keeps its handle: `member` may be a copy that does not live on.
+            InPlace::Elsewhere => match self.take(old, member) {
+                Some(h) => {
+                    self.insert_handle(new, h);
+                    true
                 }
-                self.insert(new, member);
-                true
-            }
+                None => false,
+            },
         }
     }
 
@@ -902,11 +896,14 @@ impl ZTree {
         }
         if above_lo && below_hi {
             // Same leaf, same size: no count or separator above changes.
+            let Some(h) = leaf.handle(i) else {
+                return InPlace::NotFound;
+            };
             leaf.remove_at(i);
             let pos = match leaf.search(new, member) {
                 Ok(p) | Err(p) => p,
             };
-            leaf.insert_at(pos, new, member);
+            leaf.insert_at(pos, new, h);
             return InPlace::Done;
         }
         InPlace::Elsewhere
@@ -1098,7 +1095,8 @@ impl ZTree {
         }
     }
 
-    /// Approximate heap bytes, members included. Walks the nodes: O(n / LEAF_CAP).
+    /// Approximate heap bytes of the tree itself (not of the members it points at). Walks the
+    /// nodes: O(n / LEAF_CAP).
     pub fn mem_usage(&self) -> usize {
         self.root.heap_bytes()
     }
@@ -1252,6 +1250,50 @@ mod tests {
 
     type Model = Vec<(f64, Vec<u8>)>;
 
+    /// A tree with the bytes of every long member it was given kept alive (the part a sorted
+    /// set's member table plays).
+    #[derive(Default)]
+    struct Kept {
+        t: ZTree,
+        keep: Vec<Box<[u8]>>,
+    }
+
+    impl Kept {
+        fn new() -> Self {
+            Self::default()
+        }
+
+        fn insert(&mut self, s: f64, m: &[u8]) {
+            let b: Box<[u8]> = m.into();
+            // Safety: the box's bytes stay where they are until `self` goes, after its tree.
+            unsafe { self.t.insert(s, &b) };
+            if b.len() > INLINE {
+                self.keep.push(b);
+            }
+        }
+
+        fn clone(&self) -> Kept {
+            let mut k = Kept::new();
+            for (s, m) in self.t.iter() {
+                k.insert(s, m);
+            }
+            k
+        }
+    }
+
+    impl std::ops::Deref for Kept {
+        type Target = ZTree;
+        fn deref(&self) -> &ZTree {
+            &self.t
+        }
+    }
+
+    impl std::ops::DerefMut for Kept {
+        fn deref_mut(&mut self) -> &mut ZTree {
+            &mut self.t
+        }
+    }
+
     /// Checks every structural invariant; returns (pairs, leaf depth).
     fn check_node(node: &Node, lo: Option<(f64, &[u8])>, hi: Option<(f64, &[u8])>, root: bool) -> (usize, usize) {
         let in_range = |s: f64, m: &[u8]| {
@@ -1266,17 +1308,10 @@ mod tests {
         };
         match node {
             Node::Leaf(l) => {
-                assert_eq!(l.scores.len(), l.starts.len());
+                assert_eq!(l.scores.len(), l.words.len());
+                assert_eq!(l.scores.len(), l.lens.len());
                 assert!(l.len() <= LEAF_CAP);
                 assert!(root || l.len() >= 1, "empty non-root leaf");
-                assert!(l.len() <= 1 || l.bytes.len() <= LEAF_BYTES, "leaf over byte budget");
-                if l.len() > 0 {
-                    assert_eq!(l.starts[0], 0);
-                }
-                for w in l.starts.windows(2) {
-                    assert!(w[0] <= w[1]);
-                }
-                assert!(l.starts.last().is_none_or(|&s| s as usize <= l.bytes.len()));
                 let pairs: Vec<_> = l.iter_range(0, l.len()).collect();
                 for w in pairs.windows(2) {
                     assert_eq!(
@@ -1351,7 +1386,7 @@ mod tests {
 
     #[test]
     fn empty_tree() {
-        let mut t = ZTree::new();
+        let mut t = Kept::new();
         assert!(t.is_empty());
         assert_eq!(t.len(), 0);
         assert_eq!(t.get_by_rank(0), None);
@@ -1377,7 +1412,7 @@ mod tests {
 
     #[test]
     fn basic_order_and_ties() {
-        let mut t = ZTree::new();
+        let mut t = Kept::new();
         t.insert(2.0, b"b");
         t.insert(1.0, b"z");
         t.insert(2.0, b"a");
@@ -1425,7 +1460,7 @@ mod tests {
 
     #[test]
     fn negative_zero_equals_zero() {
-        let mut t = ZTree::new();
+        let mut t = Kept::new();
         t.insert(0.0, b"b");
         t.insert(-0.0, b"a");
         t.insert(-0.0, b"c");
@@ -1444,7 +1479,7 @@ mod tests {
 
     #[test]
     fn lex_bounds_simple() {
-        let mut t = ZTree::new();
+        let mut t = Kept::new();
         for m in [&b"a"[..], b"b", b"bb", b"c", b"d"] {
             t.insert(0.0, m);
         }
@@ -1464,16 +1499,17 @@ mod tests {
     #[test]
     fn sequential_loads_fill_leaves() {
         for descending in [false, true] {
-            let mut t = ZTree::new();
+            let mut t = Kept::new();
             let n = 100_000usize;
             for i in 0..n {
                 let k = if descending { n - 1 - i } else { i };
                 t.insert(k as f64, format!("m{k:08}").as_bytes());
             }
             check(&t);
-            // Edge splits keep leaves full: ~12 B of arrays per pair plus ~9 member bytes.
+            // Edge splits keep leaves full: 20 B of arrays per pair (the members are pointed
+            // at), about 2 more for the leaf boxes and inner nodes.
             let per = t.mem_usage() as f64 / n as f64;
-            assert!(per < 27.0, "{per} bytes per element (descending={descending})");
+            assert!(per < 23.0, "{per} bytes per element (descending={descending})");
             for r in (0..n).step_by(997) {
                 assert_eq!(t.get_by_rank(r).unwrap().0, r as f64);
                 assert_eq!(t.rank(r as f64, format!("m{r:08}").as_bytes()), Some(r));
@@ -1484,22 +1520,20 @@ mod tests {
     #[test]
     fn random_load_memory() {
         let mut rng = SmallRng::seed_from_u64(7);
-        let mut t = ZTree::new();
+        let mut t = Kept::new();
         let n = 200_000usize;
-        let mut bytes = 0;
         for i in 0..n {
             let m = format!("member:{i}");
-            bytes += m.len();
             t.insert(rng.random::<f64>() * 1e6, m.as_bytes());
         }
         check(&t);
-        let overhead = (t.mem_usage() - bytes) as f64 / n as f64;
-        assert!(overhead < 30.0, "{overhead} bytes of overhead per element");
+        let per = t.mem_usage() as f64 / n as f64;
+        assert!(per < 32.0, "{per} bytes per element");
     }
 
     #[test]
     fn update_score_in_place_and_moves() {
-        let mut t = ZTree::new();
+        let mut t = Kept::new();
         let mut m: Model = Vec::new();
         for i in 0..1000 {
             t.insert(i as f64, format!("k{i}").as_bytes());
@@ -1534,7 +1568,7 @@ mod tests {
     #[test]
     fn remove_rank_range_cases() {
         let build = |n: usize| {
-            let mut t = ZTree::new();
+            let mut t = Kept::new();
             let mut m: Model = Vec::new();
             for i in 0..n {
                 let s = (i % 37) as f64;
@@ -1572,17 +1606,17 @@ mod tests {
         }
     }
 
-    /// Members far larger than a leaf's byte budget, interleaved with small ones.
+    /// Members of many kilobytes, interleaved with small ones.
     #[test]
     fn big_members() {
         let mut rng = SmallRng::seed_from_u64(99);
-        let mut t = ZTree::new();
+        let mut t = Kept::new();
         let mut m: Model = Vec::new();
         for step in 0..3000 {
             let op = rng.random_range(0..10);
             if op < 6 || m.is_empty() {
                 let len = match rng.random_range(0..4) {
-                    0 => rng.random_range(LEAF_BYTES / 2..LEAF_BYTES * 3),
+                    0 => rng.random_range(4096..24_576),
                     1 => rng.random_range(100..2000),
                     _ => rng.random_range(0..20),
                 };
@@ -1614,27 +1648,6 @@ mod tests {
         check_eq(&t, &m);
         let c = t.clone();
         check_eq(&c, &m);
-    }
-
-    /// A huge member landing between two mid-sized ones forces a three-way leaf split.
-    #[test]
-    fn three_way_split() {
-        let mut t = ZTree::new();
-        let a = vec![b'a'; LEAF_BYTES / 2];
-        let c = vec![b'c'; LEAF_BYTES / 2];
-        let b = vec![b'b'; LEAF_BYTES * 4];
-        t.insert(1.0, &a);
-        t.insert(1.0, &c);
-        t.insert(1.0, &b);
-        check(&t);
-        let got: Vec<&[u8]> = t.iter().map(|x| x.1).collect();
-        assert_eq!(got, vec![&a[..], &b[..], &c[..]]);
-        assert!(t.remove(1.0, &b));
-        check(&t);
-        assert!(t.remove(1.0, &a));
-        assert!(t.remove(1.0, &c));
-        assert!(t.is_empty());
-        check(&t);
     }
 
     fn random_member(rng: &mut SmallRng, pool: usize) -> Vec<u8> {
@@ -1675,7 +1688,7 @@ mod tests {
     #[test]
     fn randomized_against_model() {
         let mut rng = SmallRng::seed_from_u64(0x5eed);
-        let mut t = ZTree::new();
+        let mut t = Kept::new();
         let mut m: Model = Vec::new();
         let mut scores: HashMap<Vec<u8>, f64> = HashMap::new();
         let mut max_depth = 0;
@@ -1831,7 +1844,7 @@ mod tests {
     fn randomized_deep() {
         use std::collections::BTreeSet;
         let mut rng = SmallRng::seed_from_u64(0xdee9);
-        let mut t = ZTree::new();
+        let mut t = Kept::new();
         let mut set: BTreeSet<(u64, Vec<u8>)> = BTreeSet::new();
         let compare = |t: &ZTree, set: &BTreeSet<(u64, Vec<u8>)>, rng: &mut SmallRng| {
             check(t);
@@ -1906,7 +1919,7 @@ mod tests {
     #[test]
     fn randomized_lex_against_model() {
         let mut rng = SmallRng::seed_from_u64(0x1e7);
-        let mut t = ZTree::new();
+        let mut t = Kept::new();
         let mut m: Vec<Vec<u8>> = Vec::new();
         let rand_lex = |rng: &mut SmallRng| -> Vec<u8> {
             let len = rng.random_range(0..12);
@@ -1984,7 +1997,7 @@ mod tests {
     #[test]
     #[ignore]
     fn ten_million_drop() {
-        let mut t = ZTree::new();
+        let mut t = Kept::new();
         let mut rng = SmallRng::seed_from_u64(1);
         for i in 0..10_000_000u64 {
             t.insert(rng.random::<f64>(), &i.to_le_bytes());

@@ -178,7 +178,10 @@ fn a_connection_gets_its_own_events_where_redis_puts_them() {
         (&["DEL", "k"], &["del k", ":1"]),
         (&["LMOVE", "src", "l", "LEFT", "RIGHT"], &["rpush l", "$a", "lpop src"]),
         (&["BRPOP", "l", "0"], &["*2", "$l", "$a", "rpop l"]),
-        (&["BLMPOP", "0", "1", "src", "LEFT"], &["*2", "$src", "*1", "$b", "lpop src", "del src"]),
+        (
+            &["BLMPOP", "0", "1", "src", "LEFT"],
+            &["*2", "$src", "*1", "$b", "lpop src", "del src"],
+        ),
         (&["SPOP", "s"], &["spop s", "$m", "del s"]),
         (&["ZPOPMIN", "z"], &["*2", "zpopmin z", "$m", ",1"]),
         (

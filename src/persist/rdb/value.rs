@@ -174,7 +174,7 @@ pub fn value_abandon(o: &mut Obj) {
         Some(Value::List(l)) => l.snap_end(),
         Some(Value::Set(d)) => d.snap_end(),
         Some(Value::Hash(d)) => d.snap_end(),
-        Some(Value::ZSet(z)) => z.dict.snap_end(),
+        Some(Value::ZSet(z)) => z.snap_end(),
         _ => {}
     }
 }
@@ -231,12 +231,12 @@ pub fn value_pin(o: &mut Obj, at: &mut Resume) {
         return;
     };
     let last = z.len().checked_sub(done).filter(|_| done > 0);
-    let last = last.and_then(|r| z.tree.iter_from(r).next());
+    let last = last.and_then(|r| z.tree().iter_from(r).next());
     *at = match last {
         Some((s, m)) => Resume::ZSetBelow(s, m.into()),
         None => Resume::InPlace,
     };
-    z.dict.snap_begin();
+    z.snap_begin();
 }
 
 /// Writes about `budget` more elements of `o` (whole list nodes and dict buckets).
@@ -285,7 +285,7 @@ pub fn value_step(w: &mut Writer, o: &mut Obj, at: &mut Resume, budget: usize) -
             w.string(p.field());
             w.string(p.value());
         }),
-        Value::ZSet(z) if z.dict.in_snap() => z.dict.snap_step(budget, |e| {
+        Value::ZSet(z) if z.in_snap() => z.snap_step(budget, |e| {
             if below.is_none_or(|(s, m)| cmp_elem(e.score(), e.member(), s, m).is_lt()) {
                 w.string(e.member());
                 w.binary_double(e.score());
