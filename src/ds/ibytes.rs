@@ -180,7 +180,8 @@ impl IBytes {
             // Safety: the block was allocated with exactly this layout, and self holds
             // the only pointer to it, replaced below.
             if let Some(q) = unsafe { d.raw(p.as_ptr(), layout(len)) } {
-                *self = Self::heap(q, len);
+                // The old block is already freed: the old value is forgotten, not dropped.
+                std::mem::forget(std::mem::replace(self, Self::heap(q, len)));
             }
         }
     }
