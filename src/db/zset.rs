@@ -253,11 +253,17 @@ impl ZSetFull {
     }
 
     /// Active defragmentation of the member table from bucket `pos` (see `Dict::defrag_step`):
-    /// the blocks of members the tree points at stay where they are.
+    /// a block the tree points at is moved through the tree, which then points at its new
+    /// place (Redis compat: defrag.c activeDefragZsetEntry).
     pub fn defrag_dict_step(&mut self, pos: usize, budget: usize, d: &mut crate::ds::defrag::Defrag) -> Option<usize> {
-        self.dict.defrag_step(pos, budget, d, |m, d| {
-            if m.member().len() <= crate::ds::ztree::INLINE {
-                m.defrag(d);
+        let ZSetFull { dict, tree } = self;
+        dict.defrag_step(pos, budget, d, |m, d| {
+            let slot = tree.slot(m.score(), m.member());
+            m.defrag(d);
+            if let Some(slot) = slot {
+                // Safety: the member's bytes, moved whole (or not at all) to a block `m`
+                // keeps as it kept the old one.
+                unsafe { slot.point_at(m.member()) };
             }
         })
     }

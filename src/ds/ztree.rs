@@ -849,6 +849,34 @@ impl ZTree {
         }
     }
 
+    /// The leaf holding (score, member) if present, and its index there.
+    fn leaf_of_mut(&mut self, score: f64, member: &[u8]) -> Option<(&mut Leaf, usize)> {
+        let mut node = &mut self.root;
+        loop {
+            match node {
+                Node::Inner(inner) => {
+                    let c = inner.child_for(score, member);
+                    node = inner.kids.get_mut(c)?;
+                }
+                Node::Leaf(leaf) => {
+                    let i = leaf.search(score, member).ok()?;
+                    return Some((leaf, i));
+                }
+            }
+        }
+    }
+
+    /// Where the tree keeps the address of the long member of (score, member), found while
+    /// its bytes are still there, for active defragmentation to move them (see `Slot`). None
+    /// if the pair is absent or its member is kept inline.
+    pub fn slot(&mut self, score: f64, member: &[u8]) -> Option<Slot<'_>> {
+        if member.len() <= INLINE {
+            return None;
+        }
+        let (leaf, i) = self.leaf_of_mut(score, member)?;
+        leaf.words.get_mut(i).map(Slot)
+    }
+
     fn update_in_leaf(&mut self, old: f64, member: &[u8], new: f64) -> InPlace {
         // The separators bounding the leaf's key range: the pair may stay in the leaf iff
         // lo <= (new, member) < hi.
@@ -1104,6 +1132,19 @@ impl ZTree {
     pub fn clear(&mut self) {
         self.root = Node::Leaf(Box::default());
         self.len = 0;
+    }
+}
+
+/// The address of a long member in its leaf (see `ZTree::slot`).
+pub struct Slot<'t>(&'t mut Word);
+
+impl Slot<'_> {
+    /// Points the pair at `to` instead.
+    ///
+    /// # Safety
+    /// `to` must be the member's bytes, kept as `ZTree::insert` requires.
+    pub unsafe fn point_at(self, to: &[u8]) {
+        *self.0 = Word { ptr: to.as_ptr() };
     }
 }
 

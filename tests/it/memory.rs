@@ -489,6 +489,74 @@ fn active_defrag_gives_back_sparse_slabs_and_keeps_every_value() {
     assert_eq!(info_field(&mut c, "stats", "active_defrag_hits"), 0);
 }
 
+/// Members moved by active defragmentation (a big sorted set's, which its ranked tree
+/// points at, and a big set's) are freed once and found where they went: the set stays
+/// whole, its members' scores answer, and the server lives on.
+#[test]
+fn members_moved_by_active_defrag_stay_whole() {
+    let s = Server::start_with(&["--hz", "100"]);
+    let mut con = s.client();
+    let mut c = s.raw();
+    let member = |n: u32| format!("member:{n:08}:padding-padding");
+    let mut p = redis::pipe();
+    for n in 0..200_000u32 {
+        p.cmd("ZADD").arg("z").arg(n).arg(member(n)).ignore();
+        p.cmd("SADD").arg("s").arg(member(n)).ignore();
+        p.cmd("SET").arg(format!("k{n}")).arg("v".repeat(40)).ignore();
+    }
+    p.query::<()>(&mut con).unwrap();
+    let mut p = redis::pipe();
+    for n in (1..200_000u32).step_by(2) {
+        p.cmd("ZREM").arg("z").arg(member(n)).ignore();
+        p.cmd("SREM").arg("s").arg(member(n)).ignore();
+        p.cmd("DEL").arg(format!("k{n}")).ignore();
+    }
+    p.query::<()>(&mut con).unwrap();
+    for (k, v) in [
+        ("active-defrag-ignore-bytes", "1mb"),
+        ("active-defrag-threshold-lower", "5"),
+        ("active-defrag-cycle-min", "50"),
+        ("active-defrag-cycle-max", "90"),
+        ("activedefrag", "yes"),
+    ] {
+        assert_eq!(cmd!(c, "CONFIG", "SET", k, v), b"+OK\r\n");
+    }
+    wait_for("50,000 blocks moved", Duration::from_secs(60), || {
+        (info_field(&mut c, "stats", "active_defrag_hits") > 50_000).then_some(())
+    });
+    assert_eq!(cmd!(c, "CONFIG", "SET", "activedefrag", "no"), b"+OK\r\n");
+    let all: Vec<(String, f64)> = redis::cmd("ZRANGE")
+        .arg("z")
+        .arg(0)
+        .arg(-1)
+        .arg("WITHSCORES")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(all.len(), 100_000);
+    for (i, (m, sc)) in all.iter().enumerate() {
+        assert_eq!((m.as_str(), *sc), (member(2 * i as u32).as_str(), (2 * i) as f64));
+    }
+    let mut p = redis::pipe();
+    for n in (0..200_000u32).step_by(2) {
+        p.cmd("ZSCORE").arg("z").arg(member(n));
+        p.cmd("SISMEMBER").arg("s").arg(member(n));
+    }
+    let got: Vec<(f64, bool)> = p.query(&mut con).unwrap();
+    assert!(got
+        .iter()
+        .enumerate()
+        .all(|(i, &(sc, here))| sc == (2 * i) as f64 && here));
+    // Moved members change like any others.
+    assert_eq!(
+        cmd!(c, "ZINCRBY", "z", "-1000000", member(199_998)),
+        b"$7\r\n-800002\r\n"
+    );
+    assert_eq!(
+        cmd!(c, "ZRANGE", "z", "0", "0"),
+        format!("*1\r\n$31\r\n{}\r\n", member(199_998)).into_bytes()
+    );
+}
+
 /// A reply of many small elements is cut into chunks as it is written: the client
 /// holds about the reply's size (CLIENT LIST tot-mem), not the spare room of a buffer
 /// grown by doubling, and the reply arrives whole.
