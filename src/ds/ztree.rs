@@ -2045,7 +2045,7 @@ mod tests {
         }
         assert_eq!(t.len(), 10_000_000);
         let per = t.mem_usage() as f64 / 1e7;
-        eprintln!("10M elements: {per:.1} B/element incl. 8 member bytes");
+        eprintln!("10M elements: {per:.1} B/element, 8-byte members kept inline");
         drop(t);
     }
 }
