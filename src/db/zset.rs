@@ -199,8 +199,9 @@ fn lex_le_max(m: &[u8], max: &LexBound) -> bool {
 
 /// A large sorted set: each member once, in `dict` with its score; `tree` orders them and
 /// points at the bytes of the members longer than `ztree::INLINE` in their `ZMember` blocks.
-/// Those blocks are only freed by removing the pair from both, and never moved (active
-/// defragmentation leaves them be); everything that changes the set goes through here.
+/// Those blocks are only freed by removing the pair from both, and only moved by active
+/// defragmentation, which repoints the tree; everything that changes the set goes through
+/// here.
 #[derive(Default)]
 pub struct ZSetFull {
     dict: Dict<ZMember>,

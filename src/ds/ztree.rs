@@ -66,6 +66,20 @@ union Word {
     ptr: *const u8,
 }
 
+/// The member a word of `len` bytes stands for.
+#[inline]
+fn word_bytes(word: &Word, len: u32) -> &[u8] {
+    let len = len as usize;
+    if len <= INLINE {
+        // Safety: a short member's word is its bytes.
+        unsafe { word.inline.get(..len).unwrap_or_default() }
+    } else {
+        // Safety: a long member's word is the address of its `len` bytes, which outlive the
+        // pair (the contract of `ZTree::insert`).
+        unsafe { std::slice::from_raw_parts(word.ptr, len) }
+    }
+}
+
 /// A member's word and length: what moves when pairs move between leaves.
 #[derive(Clone, Copy)]
 struct Handle {
@@ -78,30 +92,21 @@ impl Handle {
     /// handle (or a copy of it) is read (see `ZTree::insert`).
     unsafe fn new(member: &[u8]) -> Handle {
         let len = u32::try_from(member.len()).unwrap_or(u32::MAX);
-        let word = match member.get(..INLINE) {
-            Some(_) if member.len() > INLINE => Word { ptr: member.as_ptr() },
-            _ => {
-                let mut inline = [0u8; INLINE];
-                if let Some(d) = inline.get_mut(..member.len()) {
-                    d.copy_from_slice(member);
-                }
-                Word { inline }
+        let word = if member.len() > INLINE {
+            Word { ptr: member.as_ptr() }
+        } else {
+            let mut inline = [0u8; INLINE];
+            if let Some(d) = inline.get_mut(..member.len()) {
+                d.copy_from_slice(member);
             }
+            Word { inline }
         };
         Handle { word, len }
     }
 
     #[inline]
     fn bytes(&self) -> &[u8] {
-        let len = self.len as usize;
-        if len <= INLINE {
-            // Safety: a short member's word is its bytes.
-            unsafe { self.word.inline.get(..len).unwrap_or_default() }
-        } else {
-            // Safety: a long member's word is the address of its `len` bytes, which outlive the
-            // pair (the contract of `ZTree::insert`).
-            unsafe { std::slice::from_raw_parts(self.word.ptr, len) }
-        }
+        word_bytes(&self.word, self.len)
     }
 }
 
@@ -155,16 +160,9 @@ impl Leaf {
 
     #[inline]
     fn member(&self, i: usize) -> &[u8] {
-        let (Some(word), Some(&len)) = (self.words.get(i), self.lens.get(i)) else {
-            return &[];
-        };
-        let len = len as usize;
-        if len <= INLINE {
-            // Safety: a short member's word is its bytes.
-            unsafe { word.inline.get(..len).unwrap_or_default() }
-        } else {
-            // Safety: a long member's word is the address of its `len` bytes (see `Handle::bytes`).
-            unsafe { std::slice::from_raw_parts(word.ptr, len) }
+        match (self.words.get(i), self.lens.get(i)) {
+            (Some(word), Some(&len)) => word_bytes(word, len),
+            _ => &[],
         }
     }
 
@@ -560,7 +558,7 @@ enum Pair {
     Unchanged,
 }
 
-/// Merges adjacent leaves if they fit in one, else re-cuts them as evenly as valid.
+/// Merges adjacent leaves if they fit in one, else re-cuts them evenly.
 fn rebalance_leaves(a: &mut Leaf, b: &mut Leaf) -> Pair {
     let (na, nb) = (a.len(), b.len());
     if na + nb <= LEAF_CAP {

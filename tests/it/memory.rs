@@ -409,6 +409,13 @@ fn allocator_frag(c: &mut crate::harness::Raw) -> f64 {
     active / info_field(c, "memory", "allocator_allocated") as f64
 }
 
+/// CONFIG SET of each (name, value), each answered +OK.
+fn config_set_each(c: &mut crate::harness::Raw, settings: &[(&str, &str)]) {
+    for (k, v) in settings {
+        assert_eq!(cmd!(c, "CONFIG", "SET", k, v), b"+OK\r\n");
+    }
+}
+
 #[test]
 fn active_defrag_gives_back_sparse_slabs_and_keeps_every_value() {
     let s = Server::start_with(&["--hz", "100"]);
@@ -451,16 +458,17 @@ fn active_defrag_gives_back_sparse_slabs_and_keeps_every_value() {
         || Some(allocator_frag(&mut c)).filter(|&f| f > 1.3),
     );
 
-    for (k, v) in [
-        ("active-defrag-ignore-bytes", "1mb"),
-        ("active-defrag-threshold-lower", "5"),
-        ("active-defrag-cycle-min", "50"),
-        ("active-defrag-cycle-max", "75"),
-        ("active-defrag-max-scan-fields", "100"),
-        ("activedefrag", "yes"),
-    ] {
-        assert_eq!(cmd!(c, "CONFIG", "SET", k, v), b"+OK\r\n");
-    }
+    config_set_each(
+        &mut c,
+        &[
+            ("active-defrag-ignore-bytes", "1mb"),
+            ("active-defrag-threshold-lower", "5"),
+            ("active-defrag-cycle-min", "50"),
+            ("active-defrag-cycle-max", "75"),
+            ("active-defrag-max-scan-fields", "100"),
+            ("activedefrag", "yes"),
+        ],
+    );
     wait_for("a defrag pass to start", Duration::from_secs(10), || {
         (info_field(&mut c, "memory", "active_defrag_running") > 0).then_some(())
     });
@@ -512,15 +520,16 @@ fn members_moved_by_active_defrag_stay_whole() {
         p.cmd("DEL").arg(format!("k{n}")).ignore();
     }
     p.query::<()>(&mut con).unwrap();
-    for (k, v) in [
-        ("active-defrag-ignore-bytes", "1mb"),
-        ("active-defrag-threshold-lower", "5"),
-        ("active-defrag-cycle-min", "50"),
-        ("active-defrag-cycle-max", "90"),
-        ("activedefrag", "yes"),
-    ] {
-        assert_eq!(cmd!(c, "CONFIG", "SET", k, v), b"+OK\r\n");
-    }
+    config_set_each(
+        &mut c,
+        &[
+            ("active-defrag-ignore-bytes", "1mb"),
+            ("active-defrag-threshold-lower", "5"),
+            ("active-defrag-cycle-min", "50"),
+            ("active-defrag-cycle-max", "90"),
+            ("activedefrag", "yes"),
+        ],
+    );
     wait_for("50,000 blocks moved", Duration::from_secs(60), || {
         (info_field(&mut c, "stats", "active_defrag_hits") > 50_000).then_some(())
     });
