@@ -90,21 +90,32 @@ pub fn compress_into(inp: &[u8], out_len: usize, out: &mut Vec<u8>) -> bool {
     })
 }
 
+/// Room past the output's end where copies may run over (they are cut back after).
+const SLACK: usize = 32;
+
 /// Decompresses `inp`, which must expand to exactly `out_len` bytes (else None, as when
 /// it is malformed). Redis compat: lzf_d.c lzf_decompress, as rdb.c checks its result.
+/// Most runs and references are short: they are moved in fixed-size chunks that may
+/// run past their end into bytes written again next (and into `SLACK` at the very end),
+/// rather than by a call to copy a few bytes.
 pub fn decompress(inp: &[u8], out_len: usize) -> Option<Vec<u8>> {
-    let mut out: Vec<u8> = Vec::with_capacity(out_len);
+    let mut out = vec![0u8; out_len.checked_add(SLACK)?];
+    let mut op = 0;
     let mut ip = 0;
     while let Some(&c) = inp.get(ip) {
         let c = c as usize;
         ip += 1;
         if c < MAX_LIT {
-            let lit = inp.get(ip..ip + c + 1)?;
-            if out.len() + lit.len() > out_len {
+            let n = c + 1;
+            if op + n > out_len {
                 return None;
             }
-            out.extend_from_slice(lit);
-            ip += lit.len();
+            match (inp.get(ip..ip + MAX_LIT), out.get_mut(op..op + MAX_LIT)) {
+                (Some(src), Some(dst)) => dst.copy_from_slice(src),
+                _ => out.get_mut(op..op + n)?.copy_from_slice(inp.get(ip..ip + n)?),
+            }
+            ip += n;
+            op += n;
             continue;
         }
         let mut len = c >> 5;
@@ -115,21 +126,37 @@ pub fn decompress(inp: &[u8], out_len: usize) -> Option<Vec<u8>> {
         len += 2;
         let back = ((c & 0x1f) << 8) + *inp.get(ip)? as usize + 1;
         ip += 1;
-        if out.len() + len > out_len {
+        if op + len > out_len {
             return None;
         }
-        // A reference may overlap what it produces: it repeats its first `back` bytes.
-        // What follows `from` is periodic with period `back`, so each copy may take
-        // everything written since `from`: the copies double (a run of zeros, back 1,
-        // is 9 copies per reference rather than one per byte).
-        let from = out.len().checked_sub(back)?;
-        while len > 0 {
-            let n = len.min(out.len() - from);
-            out.extend_from_within(from..from + n);
-            len -= n;
+        let from = op.checked_sub(back)?;
+        if back >= 16 {
+            // Each chunk reads bytes at least 16 before those it writes, all final by then.
+            let mut k = 0;
+            while k < len {
+                let chunk: [u8; 16] = *out.get(from + k..)?.first_chunk()?;
+                *out.get_mut(op + k..)?.first_chunk_mut()? = chunk;
+                k += 16;
+            }
+        } else {
+            // A reference may overlap what it produces: it repeats its first `back` bytes.
+            // What follows `from` is periodic with period `back`, so each copy may take
+            // everything written since `from`: the copies double (a run of zeros, back 1,
+            // is 9 copies per reference rather than one per byte).
+            let mut done = 0;
+            while done < len {
+                let n = (len - done).min(op + done - from);
+                out.copy_within(from..from + n, op + done);
+                done += n;
+            }
         }
+        op += len;
     }
-    (out.len() == out_len).then_some(out)
+    if op != out_len {
+        return None;
+    }
+    out.truncate(out_len);
+    Some(out)
 }
 
 /// The first `i` in `from..limit` where the bytes at `r + i` and `ip + i` differ (`r < ip`),
