@@ -170,13 +170,21 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-#[inline]
+/// Most varints (lengths of short strings, small deltas) are one byte: that case is
+/// inlined where they are read, the rest is a call.
+#[inline(always)]
 fn get_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
     let b = *buf.get(*pos)?;
     *pos += 1;
     if b < 0x80 {
         return Some(u64::from(b));
     }
+    get_varint_rest(buf, pos, b)
+}
+
+/// `get_varint` past a first byte `b` of at least 0x80.
+#[inline(never)]
+fn get_varint_rest(buf: &[u8], pos: &mut usize, b: u8) -> Option<u64> {
     let mut v = u64::from(b & 0x7f);
     let mut shift = 7u32;
     loop {
@@ -395,6 +403,13 @@ impl Raw {
 /// Decodes the entry starting at `p`; None if the bytes there are not a whole entry.
 #[inline]
 fn decode_at(buf: &[u8], p: usize, nfields: usize) -> Option<Raw> {
+    decode_with(buf, p, nfields, |_| {})
+}
+
+/// `decode_at`, handing `each` the entry's strings in order as they are passed (values
+/// only when it reuses the master fields, else field, value, ...).
+#[inline]
+fn decode_with<'a>(buf: &'a [u8], p: usize, nfields: usize, mut each: impl FnMut(&'a [u8])) -> Option<Raw> {
     let mut pos = p;
     let tag = *buf.get(pos)?;
     pos += 1;
@@ -419,7 +434,7 @@ fn decode_at(buf: &[u8], p: usize, nfields: usize) -> Option<Raw> {
     let body = pos;
     let strings = if same { n } else { n.checked_mul(2)? };
     for _ in 0..strings {
-        skip_str(buf, &mut pos)?;
+        each(get_str(buf, &mut pos)?);
     }
     let end = pos.checked_add(varint_len((pos - p) as u64))?;
     if end > buf.len() {
@@ -992,11 +1007,30 @@ impl<'a> NodeView<'a> {
     /// whether it is deleted, whether it reuses the master fields (SAMEFIELDS), and its
     /// pairs (in one buffer reused from entry to entry).
     pub fn for_each_entry(&self, mut f: impl FnMut(StreamId, bool, bool, &[(&'a [u8], &'a [u8])])) {
-        let mut c = Fwd::new(self.master, self.node);
-        let mut pairs = Vec::new();
-        while let Some((id, r)) = c.next() {
+        let buf: &'a [u8] = &self.node.buf;
+        let Some(h) = header(buf) else {
+            return;
+        };
+        // Each string is read once: the walk hands them over as it passes them.
+        let masters: Vec<&'a [u8]> = self.master_fields().collect();
+        let (mut strs, mut pairs) = (Vec::new(), Vec::new());
+        let (mut pos, mut prev) = (h.end, self.master);
+        while pos < buf.len() {
+            strs.clear();
+            let Some(r) = decode_with(buf, pos, h.nfields, |s| strs.push(s)) else {
+                return;
+            };
+            let id = r.delta.apply(prev);
+            (prev, pos) = (id, r.end);
             pairs.clear();
-            pairs.extend(c.entry(id, &r).pairs());
+            if r.same() {
+                pairs.extend(masters.iter().copied().zip(strs.iter().copied()));
+            } else {
+                pairs.extend(strs.chunks_exact(2).filter_map(|c| match c {
+                    [f, v] => Some((*f, *v)),
+                    _ => None,
+                }));
+            }
             f(id, r.deleted(), r.same(), &pairs);
         }
     }
