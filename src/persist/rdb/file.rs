@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::prim::{Reader, Writer};
-use super::value::{read_value, type_of, write_value};
+use super::value::{read_value, type_of, write_value, write_value_spilling};
 use super::{op, RdbError, RDB_VERSION};
 use crate::db::evict::{Lfu, Policy};
 use crate::db::{Db, Limits, Obj};
@@ -165,7 +165,21 @@ pub fn serialize_to(
         w.len(db.len() as u64);
         w.len(db.expires_len() as u64);
         for obj in db.iter_prefetched() {
-            write_entry(&mut w, obj, obj.expire_at(), o);
+            write_entry_head(&mut w, obj, obj.expire_at(), o);
+            let mut failed = None;
+            write_value_spilling(&mut w, obj, &mut |w| {
+                if w.buf.len() < PIECE_BYTES {
+                    return;
+                }
+                if failed.is_some() {
+                    w.buf.clear();
+                } else if let Err(e) = hand_on(w) {
+                    failed = Some(e);
+                }
+            });
+            if let Some(e) = failed {
+                return Err(e);
+            }
             if w.buf.len() >= PIECE_BYTES {
                 hand_on(&mut w)?;
             }

@@ -60,12 +60,14 @@ fn write_node(w: &mut Writer, lp: &mut LpWriter, node: NodeView<'_>) {
     w.string(lp.finished());
 }
 
-/// Writes a stream (the body of an RDB_TYPE_STREAM_LISTPACKS_2 value).
-pub fn write(w: &mut Writer, s: &Stream) {
+/// Writes a stream (the body of an RDB_TYPE_STREAM_LISTPACKS_2 value), handing the
+/// writer to `spill` after each node (see `value::write_value_spilling`).
+pub fn write(w: &mut Writer, s: &Stream, spill: &mut impl FnMut(&mut Writer)) {
     w.len(s.log.node_count() as u64);
     super::value::LP_SCRATCH.with_borrow_mut(|lp| {
         for node in s.log.nodes() {
             write_node(w, lp, node);
+            spill(w);
         }
         lp.trim(super::value::SCRATCH_BYTES);
     });

@@ -80,6 +80,14 @@ fn push_zset_pairs<'a>(lp: &mut LpWriter, pairs: impl Iterator<Item = (&'a [u8],
 
 /// Writes the value of `o` (without the type byte).
 pub fn write_value(w: &mut Writer, o: &Obj) {
+    write_value_spilling(w, o, &mut |_| {})
+}
+
+/// `write_value`, handing the writer to `spill` between the parts of a value whose
+/// length comes first (a stream's nodes, a dict's elements), so that what is written so
+/// far can go on before the rest is made: a big value then never sits whole in one
+/// buffer. A list (its node count comes last) and a string go whole.
+pub fn write_value_spilling(w: &mut Writer, o: &Obj, spill: &mut impl FnMut(&mut Writer)) {
     match o.value() {
         ValueRef::Str(s) => w.string(s),
         ValueRef::List(l) => write_list(w, l),
@@ -96,6 +104,7 @@ pub fn write_value(w: &mut Writer, o: &Obj) {
                 w.len(s.len() as u64);
                 for m in s.iter() {
                     w.string(&m);
+                    spill(w);
                 }
             }
         },
@@ -110,9 +119,10 @@ pub fn write_value(w: &mut Writer, o: &Obj) {
             for (f, v) in h.iter() {
                 w.string(f);
                 w.string(v);
+                spill(w);
             }
         }
-        ValueRef::Stream(s) => super::stream::write(w, s),
+        ValueRef::Stream(s) => super::stream::write(w, s, spill),
         ValueRef::ZSet(z) => match z {
             ZSetRef::Lp(_) => write_listpack(w, |lp| push_zset_pairs(lp, z.iter_from(0))),
             ZSetRef::Full(_) => {
@@ -121,6 +131,7 @@ pub fn write_value(w: &mut Writer, o: &Obj) {
                 for (m, s) in z.iter_rev_from(z.len().saturating_sub(1), usize::MAX) {
                     w.string(m);
                     w.binary_double(s);
+                    spill(w);
                 }
             }
         },
