@@ -351,14 +351,26 @@ fn search_generic(ctx: &mut Ctx, a: &Args, form: Form) -> CmdResult {
         (r, None) => Shape::radius(center.0, center.1, r.unwrap_or(0.0), to_m),
     };
     let mut pts = collect(&z, &shape, if any { count as usize } else { 0 });
-    match sort {
-        Sort::Asc => pts.sort_by(|x, y| x.dist.total_cmp(&y.dist)),
-        Sort::Desc => pts.sort_by(|x, y| y.dist.total_cmp(&x.dist)),
-        Sort::None => {}
+    let by_dist = |x: &Point, y: &Point| match sort {
+        Sort::Desc => y.dist.total_cmp(&x.dist),
+        _ => x.dist.total_cmp(&y.dist),
+    };
+    // Redis compat: geo.c georadiusGeneric sorts every result with qsort (glibc's is a
+    // stable merge sort) but only the first COUNT of more with pqsort, whose order of
+    // equally distant members is its own.
+    let returned = if count > 0 {
+        pts.len().min(count as usize)
+    } else {
+        pts.len()
+    };
+    if sort != Sort::None && returned > 0 {
+        if returned == pts.len() {
+            pts.sort_by(by_dist);
+        } else {
+            crate::util::pqsort::partial_sort(&mut pts, 0, returned - 1, &by_dist);
+        }
     }
-    if count > 0 {
-        pts.truncate(count as usize);
-    }
+    pts.truncate(returned);
     pts.iter_mut().for_each(|p| p.dist /= to_m);
     if let Some(dst) = store_key {
         let mut items: Vec<(Vec<u8>, f64)> = pts

@@ -11,6 +11,7 @@ pub mod lzf;
 pub mod mem;
 pub mod net;
 pub mod num;
+pub mod pqsort;
 pub mod proctitle;
 pub mod repr;
 pub mod slot;

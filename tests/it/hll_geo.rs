@@ -294,3 +294,39 @@ fn geo_matches_redis_reference() {
         b"*0\r\n"
     );
 }
+
+/// With COUNT, Redis sorts only the first COUNT results, by a partial quicksort: which of
+/// several equally distant members make the cut, and their order, are that sort's. The
+/// nine members share one position; `c` is nearer the center than any of them.
+#[test]
+fn equally_distant_members_are_cut_and_ordered_as_redis_does() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let (lon, lat) = ("13.361389", "38.115556");
+    for m in ["-4", "0", "10", "16", "2", "20", "4", "m0", "m1"] {
+        assert_eq!(cmd!(c, "GEOADD", "g", lon, lat, m), b":1\r\n");
+    }
+    assert_eq!(cmd!(c, "GEOADD", "g", "13.3614", "38.1156", "c"), b":1\r\n");
+    let names = |c: &mut crate::harness::Raw, extra: &[&str]| {
+        let mut args = vec!["GEOSEARCH", "g", "FROMMEMBER", "c", "BYRADIUS", "10", "km"];
+        args.extend_from_slice(extra);
+        let reply = c.cmd(&args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>());
+        let text = String::from_utf8(reply).unwrap();
+        let parts: Vec<&str> = text
+            .split("\r\n")
+            .skip(2)
+            .step_by(2)
+            .filter(|p| !p.is_empty())
+            .collect();
+        parts.join(" ")
+    };
+    // As redis-server 7.0.15 answers: the collected order, a stable sort of all, then
+    // the partial sorts of COUNT 9, 5 and 3.
+    assert_eq!(names(&mut c, &[]), "-4 0 10 16 2 20 4 m0 m1 c");
+    assert_eq!(names(&mut c, &["ASC"]), "c -4 0 10 16 2 20 4 m0 m1");
+    assert_eq!(names(&mut c, &["COUNT", "9"]), "c 0 10 16 2 -4 4 m0 m1");
+    assert_eq!(names(&mut c, &["COUNT", "5"]), "c 0 10 16 2");
+    assert_eq!(names(&mut c, &["COUNT", "3"]), "c 0 10");
+    assert_eq!(names(&mut c, &["COUNT", "3", "DESC"]), "-4 0 10");
+    assert_eq!(names(&mut c, &["COUNT", "10"]), "c -4 0 10 16 2 20 4 m0 m1");
+}
