@@ -954,6 +954,15 @@ impl QuickList {
         self.snap = None;
     }
 
+    /// Hands out every node, in order, as `f(plain, elements)`.
+    pub fn for_each_node(&self, mut f: impl FnMut(bool, Iter<'_>)) {
+        for ni in 0..self.nodes.len() {
+            if let Some((plain, it)) = node_elems(&self.nodes, ni) {
+                f(plain, it);
+            }
+        }
+    }
+
     /// Whether a save begun by `snap_begin` is under way.
     pub fn in_snap(&self) -> bool {
         self.snap.is_some()

@@ -80,16 +80,29 @@ fn push_zset_pairs<'a>(lp: &mut LpWriter, pairs: impl Iterator<Item = (&'a [u8],
 
 /// Writes the value of `o` (without the type byte).
 pub fn write_value(w: &mut Writer, o: &Obj) {
-    write_value_spilling(w, o, &mut |_| {})
+    write_value_inner(w, o, &mut |_| {}, false)
 }
 
-/// `write_value`, handing the writer to `spill` between the parts of a value whose
-/// length comes first (a stream's nodes, a dict's elements), so that what is written so
-/// far can go on before the rest is made: a big value then never sits whole in one
-/// buffer. A list (its node count comes last) and a string go whole.
+/// `write_value`, handing the writer to `spill` between the parts of a value (a
+/// stream's or a big list's nodes, a dict's elements), so that what is written so far
+/// can go on before the rest is made: a big value then never sits whole in one buffer.
+/// A string goes whole. A list big enough to be saved in steps is written as a save in
+/// steps writes it, as the nodes we keep (their number known up front), so that the
+/// file is the one BGSAVE writes.
 pub fn write_value_spilling(w: &mut Writer, o: &Obj, spill: &mut impl FnMut(&mut Writer)) {
+    write_value_inner(w, o, spill, true)
+}
+
+fn write_value_inner(w: &mut Writer, o: &Obj, spill: &mut impl FnMut(&mut Writer), spill_lists: bool) {
     match o.value() {
         ValueRef::Str(s) => w.string(s),
+        ValueRef::List(l) if spill_lists && saved_in_steps(o) => {
+            w.len(l.node_count() as u64);
+            l.for_each_node(|plain, elems| {
+                write_node(w, plain, elems);
+                spill(w);
+            });
+        }
         ValueRef::List(l) => write_list(w, l),
         ValueRef::Set(s) => match s {
             crate::db::set::SetRef::Int(is) => {
