@@ -367,7 +367,7 @@ fn search_generic(ctx: &mut Ctx, a: &Args, form: Form) -> CmdResult {
         if returned == pts.len() {
             pts.sort_by(by_dist);
         } else {
-            crate::util::pqsort::partial_sort(&mut pts, 0, returned - 1, &by_dist);
+            crate::util::pqsort::partial_sort(&mut pts, 0, returned as i64 - 1, &by_dist);
         }
     }
     pts.truncate(returned);

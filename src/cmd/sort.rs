@@ -212,7 +212,7 @@ fn sort_generic(ctx: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
         // given (its order among equal weights differs from a full sort's), the
         // whole with the C library's stable qsort.
         if by_pattern && (start != 0 || end != len - 1) {
-            partial_qsort(&mut items, &cmp, start, end);
+            crate::util::pqsort::partial_sort(&mut items, start, end, &cmp);
         } else {
             items.sort_by(cmp);
         }
@@ -276,117 +276,6 @@ pub const COMMANDS: &[CommandSpec] = &[
         .keys(1, 1, 1, KS_RO | KS_ACCESS)
         .doc(G, "7.0.0", "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).", "Returns the sorted elements of a list, a set, or a sorted set."),
 ];
-
-/// The quicksort Redis sorts a part of SORT's elements with, kept for the order it
-/// leaves equal elements in: BSD qsort (median of three, ninther past 40 elements,
-/// insertion sort under 7, equal keys gathered at both ends), skipping partitions
-/// that hold no position of `lo..=hi`. Redis compat: pqsort.c.
-fn partial_qsort<T>(v: &mut [T], cmp: &impl Fn(&T, &T) -> Ordering, lo: i64, hi: i64) {
-    let order = |v: &[T], i: usize, j: usize| v.get(i).zip(v.get(j)).map_or(Ordering::Equal, |(x, y)| cmp(x, y));
-    let med3 = |v: &[T], a: usize, b: usize, c: usize| {
-        if order(v, a, b) == Ordering::Less {
-            if order(v, b, c) == Ordering::Less {
-                b
-            } else if order(v, a, c) == Ordering::Less {
-                c
-            } else {
-                a
-            }
-        } else if order(v, b, c) == Ordering::Greater {
-            b
-        } else if order(v, a, c) == Ordering::Less {
-            a
-        } else {
-            c
-        }
-    };
-    let vecswap = |v: &mut [T], i: usize, j: usize, n: usize| {
-        for k in 0..n {
-            v.swap(i + k, j + k);
-        }
-    };
-    // Whether the partition of `n` elements from `a` holds a wanted position.
-    let wanted = |a: usize, n: usize| {
-        let (l, r) = (a as i64, (a + n) as i64 - 1);
-        !((lo < l && hi < l) || (lo > r && hi > r))
-    };
-    let mut stack = vec![(0usize, v.len())];
-    while let Some((mut a, mut n)) = stack.pop() {
-        loop {
-            if n < 7 {
-                for pm in a + 1..a + n {
-                    let mut pl = pm;
-                    while pl > a && order(v, pl - 1, pl) == Ordering::Greater {
-                        v.swap(pl, pl - 1);
-                        pl -= 1;
-                    }
-                }
-                break;
-            }
-            let mut pm = a + n / 2;
-            if n > 7 {
-                let mut pl = a;
-                let mut pn = a + n - 1;
-                if n > 40 {
-                    let d = n / 8;
-                    pl = med3(v, pl, pl + d, pl + 2 * d);
-                    pm = med3(v, pm - d, pm, pm + d);
-                    pn = med3(v, pn - 2 * d, pn - d, pn);
-                }
-                pm = med3(v, pl, pm, pn);
-            }
-            v.swap(a, pm);
-            let (mut pa, mut pb) = (a + 1, a + 1);
-            let (mut pc, mut pd) = (a + n - 1, a + n - 1);
-            loop {
-                while pb <= pc {
-                    let c = order(v, pb, a);
-                    if c == Ordering::Greater {
-                        break;
-                    }
-                    if c == Ordering::Equal {
-                        v.swap(pa, pb);
-                        pa += 1;
-                    }
-                    pb += 1;
-                }
-                while pb <= pc {
-                    let c = order(v, pc, a);
-                    if c == Ordering::Less {
-                        break;
-                    }
-                    if c == Ordering::Equal {
-                        v.swap(pc, pd);
-                        pd -= 1;
-                    }
-                    pc -= 1;
-                }
-                if pb > pc {
-                    break;
-                }
-                v.swap(pb, pc);
-                pb += 1;
-                pc -= 1;
-            }
-            let pn = a + n;
-            let r = (pa - a).min(pb - pa);
-            vecswap(v, a, pb - r, r);
-            let r = (pd - pc).min(pn - pd - 1);
-            vecswap(v, pb, pn - r, r);
-            let left = pb - pa;
-            if left > 1 && wanted(a, left) {
-                stack.push((a, left));
-            }
-            let right = pd - pc;
-            if right > 1 && wanted(pn - right, right) {
-                a = pn - right;
-                n = right;
-                continue;
-            }
-            break;
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

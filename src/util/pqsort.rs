@@ -1,22 +1,25 @@
 //! A partial sort that leaves equal elements where Redis's leaves them. GEOSEARCH and
-//! GEORADIUS with COUNT sort only the first COUNT results, with a quicksort that skips
-//! the parts of the array outside the wanted range; which of several equally distant
-//! members make the cut, and in which order, is decided by that algorithm's swaps, so
-//! it is followed step for step: Bentley and McIlroy's three-way partitioning quicksort
+//! GEORADIUS with COUNT sort only the first COUNT results, and SORT BY with LIMIT only
+//! the elements it returns, with a quicksort that skips the parts of the array outside
+//! the wanted range; which of several equal elements make the cut, and in which order,
+//! is decided by that algorithm's swaps, so it is followed step for step: Bentley and McIlroy's three-way partitioning quicksort
 //! ("Engineering a Sort Function", 1993) with a median of three (of nine above 40
 //! elements), insertion sort under 7 elements, and no recursion into a part that does
 //! not meet the range. Redis compat: pqsort.c.
 use std::cmp::Ordering;
 
 /// Sorts `v` far enough that positions `lo..=hi` hold what a full sort would put there
-/// (ties aside), with ties ordered as Redis's pqsort orders them.
-pub fn partial_sort<T>(v: &mut [T], lo: usize, hi: usize, cmp: &impl Fn(&T, &T) -> Ordering) {
+/// (ties aside), with ties ordered as Redis's pqsort orders them. The range may be
+/// empty (`hi < lo`, as SORT's LIMIT makes it) or reach past `v`.
+pub fn partial_sort<T>(v: &mut [T], lo: i64, hi: i64, cmp: &impl Fn(&T, &T) -> Ordering) {
     sort_part(v, 0, (lo, hi), cmp);
 }
 
-/// Whether `len` elements from `base` meet the range `lo..=hi`.
-fn meets(base: usize, len: usize, (lo, hi): (usize, usize)) -> bool {
-    hi >= base && lo < base + len
+/// Whether the `len` elements from `base` are to be sorted: unless both ends of the
+/// range lie before them or both after.
+fn meets(base: usize, len: usize, (lo, hi): (i64, i64)) -> bool {
+    let (l, r) = (base as i64, (base + len) as i64 - 1);
+    !((lo < l && hi < l) || (lo > r && hi > r))
 }
 
 /// Of the elements at `a`, `b` and `c`, the one whose value is the median.
@@ -47,7 +50,7 @@ fn swap_runs<T>(v: &mut [T], a: usize, b: usize, n: usize) {
 }
 
 /// Sorts the part `v`, which starts at `base` in the whole array.
-fn sort_part<T>(mut v: &mut [T], mut base: usize, range: (usize, usize), cmp: &impl Fn(&T, &T) -> Ordering) {
+fn sort_part<T>(mut v: &mut [T], mut base: usize, range: (i64, i64), cmp: &impl Fn(&T, &T) -> Ordering) {
     loop {
         let n = v.len();
         if n < 7 {
@@ -139,7 +142,7 @@ mod tests {
             let hi = if n == 0 { 0 } else { rng.random_range(0..n) };
             let lo = rng.random_range(0..=hi);
             let mut got = v.clone();
-            partial_sort(&mut got, lo, hi, &|a: &u32, b: &u32| a.cmp(b));
+            partial_sort(&mut got, lo as i64, hi as i64, &|a: &u32, b: &u32| a.cmp(b));
             if n > 0 {
                 assert_eq!(got[lo..=hi], sorted[lo..=hi], "{v:?} {lo}..={hi}");
             }
@@ -147,7 +150,7 @@ mod tests {
             all.sort();
             assert_eq!(all, sorted, "a permutation");
             let mut whole = v.clone();
-            partial_sort(&mut whole, 0, n.saturating_sub(1), &|a: &u32, b: &u32| a.cmp(b));
+            partial_sort(&mut whole, 0, n as i64 - 1, &|a: &u32, b: &u32| a.cmp(b));
             assert_eq!(whole, sorted);
         }
     }
@@ -171,7 +174,7 @@ mod tests {
         let by_dist = |a: &(i32, &str), b: &(i32, &str)| a.0.cmp(&b.0);
         let names = |count: usize| {
             let mut v = pts.to_vec();
-            partial_sort(&mut v, 0, count - 1, &by_dist);
+            partial_sort(&mut v, 0, count as i64 - 1, &by_dist);
             v[..count].iter().map(|p| p.1).collect::<Vec<_>>().join(" ")
         };
         assert_eq!(names(9), "c 0 10 16 2 -4 4 m0 m1");
