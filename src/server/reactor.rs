@@ -814,8 +814,11 @@ fn on_readable(srv: &mut Server, reg: &Registry, cid: usize) {
                 }
                 // Replies are written before the client is measured (Redis evicts in
                 // beforeSleep, after handling pending writes), so a big reply on its
-                // way out does not count; what it sent in does, at once.
-                if srv.clients_mem.limit > 0 {
+                // way out does not count; what it sent in does, at once. But clients
+                // its commands unblocked run their pending input before any reply is
+                // written (Redis compat: beforeSleep runs processUnblockedClients
+                // first): then it is written and measured at the end of the iteration.
+                if srv.clients_mem.limit > 0 && srv.blocking.unblocked.is_empty() {
                     flush_client(srv, reg, cid);
                     srv.update_client_mem(cid);
                     srv.evict_clients();

@@ -1178,3 +1178,34 @@ fn command_lookup_and_reply_corners_match_redis() {
     assert_eq!(got.len(), 400_000 + 11);
     assert_eq!(cmd!(c, "PING"), b"+PONG\r\n");
 }
+
+/// A client a command unblocks runs the input it sent while blocked before that
+/// command's reply is written (Redis runs unblocked clients first in beforeSleep): a
+/// pipelined CLIENT KILL of the writer closes it before its reply goes out, with or
+/// without maxmemory-clients (which measures clients as their replies are written).
+#[test]
+fn unblocked_clients_run_their_pending_input_before_replies_are_written() {
+    for limit in ["0", "1gb"] {
+        let s = Server::start_with(&["--maxmemory-clients", limit]);
+        let (mut c0, mut c1, mut watch) = (s.raw(), s.raw(), s.raw());
+        let id = String::from_utf8(cmd!(c1, "CLIENT", "ID")).unwrap();
+        let id = id.trim_start_matches(':').trim().to_string();
+        let c0_id = String::from_utf8(cmd!(c0, "CLIENT", "ID")).unwrap();
+        let c0_id = c0_id.trim_start_matches(':').trim().to_string();
+        c0.send(b"BZPOPMAX z 0\r\n");
+        wait_for("the pop to block", Duration::from_secs(5), || {
+            let info = String::from_utf8(cmd!(watch, "INFO", "clients")).unwrap();
+            info.contains("blocked_clients:1").then_some(())
+        });
+        c0.send(format!("PING\r\nCLIENT KILL ID {id}\r\n").as_bytes());
+        // The server has read what the blocked client sent.
+        wait_for("the pipelined commands to arrive", Duration::from_secs(5), || {
+            let list = String::from_utf8(cmd!(watch, "CLIENT", "LIST", "ID", &c0_id)).unwrap();
+            (!list.contains(" qbuf=0 ")).then_some(())
+        });
+        c1.send(b"ZADD z 1 a\r\n");
+        assert_eq!(c1.read_until_closed(), b"", "maxmemory-clients {limit}");
+        let want = b"*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n+PONG\r\n:1\r\n";
+        assert_eq!(c0.read_bytes(want.len()), want);
+    }
+}
