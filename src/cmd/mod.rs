@@ -166,6 +166,29 @@ impl Ctx<'_> {
         self.srv.clients.get_mut(self.cid)
     }
 
+    /// Puts the computed value `o` at its key `dst`, replacing whatever was there (TTL
+    /// dropped), and records the write as `modified_n` does but for blocked clients:
+    /// they are woken when the key is new, or when it held a stream while some client
+    /// waits on a stream, not when a live value is replaced (a list waiter on a key
+    /// that held a string stays blocked when SORT ... STORE puts a list there).
+    /// Redis compat: db.c setKey, whose dbAdd signals the key ready and dbOverwrite
+    /// does only for an old stream (blocked.c signalKeyAsReady).
+    pub fn store_value(&mut self, dst: &[u8], o: crate::db::Obj, event: &str, n: usize) {
+        let (db, now) = (self.db, self.now_ms);
+        let had_stream = !self.srv.blocking.waiting.is_empty()
+            && self
+                .db()
+                .peek_ref(dst, now)
+                .is_some_and(|v| matches!(v.value(), crate::db::ValueRef::Stream(_)));
+        let replaced = self.db().set(o, false, now);
+        self.srv.dirty += n.max(1) as u64;
+        if !replaced || (had_stream && self.srv.blocked_on_kind("stream")) {
+            self.srv.signal_key(db, dst);
+        }
+        self.srv.signal_modified_key(db, dst, Some(self.cid));
+        self.notify_in(db, dst, event);
+    }
+
     /// Records a write to `key`: dirty counter, blocked-client wakeup, WATCH
     /// invalidation and the keyspace event `event`.
     #[inline]

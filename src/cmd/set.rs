@@ -478,11 +478,9 @@ fn sieve<'d>(
 /// Stores a computed set at `dst` (replacing whatever was there, TTL dropped), or
 /// deletes `dst` when the result is empty; replies the cardinality.
 fn store_result(ctx: &mut Ctx, dst: &[u8], res: Obj, event: &str) {
-    let now = ctx.now_ms;
     let n = res.set().map(|s| s.len()).unwrap_or(0);
     if n > 0 {
-        ctx.db().set(res, false, now);
-        ctx.modified(dst, event);
+        ctx.store_value(dst, res, event, 1);
     } else if ctx.db().remove(dst) {
         // Past its TTL or not (Redis compat: db.c dbDelete does not look at TTLs).
         ctx.modified(dst, "del");

@@ -247,9 +247,8 @@ fn sort_generic(ctx: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
         for r in &results {
             l.push_back(r.as_deref().unwrap_or_default());
         }
-        ctx.db().set(Obj::new_value(dst, Value::List(l)), false, now);
         // Redis compat: sort.c sortCommandGeneric: one change per element stored.
-        ctx.modified_n(dst, "sortstore", n);
+        ctx.store_value(dst, Obj::new_value(dst, Value::List(l)), "sortstore", n);
     } else if ctx.db().remove(dst) {
         ctx.modified(dst, "del");
     }

@@ -686,12 +686,10 @@ fn zrange_generic(
 /// Puts a computed sorted set at `dst` (replacing whatever was there, TTL included) and
 /// replies its size; an empty result deletes `dst` instead.
 pub(super) fn store_result(ctx: &mut Ctx, dst: &[u8], built: Option<(Obj, usize)>, event: &str) {
-    let now = ctx.now_ms;
     match built {
         Some((o, n)) if n > 0 => {
-            ctx.db().set(o, false, now);
             // One change (Redis compat: t_zset.c zunionInterDiffGenericCommand).
-            ctx.modified(dst, event);
+            ctx.store_value(dst, o, event, 1);
             ctx.out.int(n as i64);
         }
         _ => {

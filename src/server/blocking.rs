@@ -72,6 +72,17 @@ impl Server {
         }
     }
 
+    /// Whether some client waits on a key with a command of `kind` ("list", "zset",
+    /// "stream"). Redis compat: server.blocked_clients_by_type.
+    pub fn blocked_on_kind(&self, kind: &str) -> bool {
+        self.blocking.waiting.values().flatten().any(|&cid| {
+            self.clients
+                .get(cid)
+                .and_then(|c| c.blocked.as_ref())
+                .is_some_and(|b| b.req.kind == kind)
+        })
+    }
+
     /// Signals every key clients wait on in `db` (FLUSHDB, SWAPDB).
     pub fn signal_db(&mut self, db: usize) {
         let keys: Vec<Vec<u8>> = self

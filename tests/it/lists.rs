@@ -515,3 +515,38 @@ fn interior_nodes_are_compressed_with_a_compress_depth() {
     assert_eq!(all(&mut r, "zipped"), before);
     assert!(usage(&mut r, "plain") * 4 < plain, "loaded with the current setting");
 }
+
+/// A STORE that replaces a live key (SORT ... STORE, ZUNIONSTORE) wakes no client
+/// waiting on it, as Redis's setKey overwrites without signalling the key ready; unless
+/// the old value was a stream and some client waits on a stream, when the key is
+/// signalled and served by its new type. A later push serves the waiter.
+#[test]
+fn a_store_over_a_live_key_wakes_waiters_as_redis_does() {
+    let s = Server::start();
+    let mut c = s.raw();
+    let (mut waiter, mut streams) = (s.raw(), s.raw());
+    let blocked = |c: &mut crate::harness::Raw, n: u64| {
+        wait_for("blocked clients", Duration::from_secs(5), || {
+            (crate::harness::info_u64(c, "clients", "blocked_clients") == n).then_some(())
+        })
+    };
+    assert_eq!(cmd!(c, "RPUSH", "src", "b", "a"), b":2\r\n");
+    waiter.send(b"BLPOP k 0\r\n");
+    blocked(&mut c, 1);
+    assert_eq!(cmd!(c, "SET", "k", "x"), b"+OK\r\n");
+    assert_eq!(cmd!(c, "SORT", "src", "ALPHA", "STORE", "k"), b":2\r\n");
+    assert_eq!(cmd!(c, "LLEN", "k"), b":2\r\n");
+    blocked(&mut c, 1);
+    assert_eq!(cmd!(c, "RPUSH", "k", "c"), b":3\r\n");
+    assert_eq!(waiter.read(), b"*2\r\n$1\r\nk\r\n$1\r\na\r\n");
+    assert_eq!(cmd!(c, "LRANGE", "k", "0", "-1"), b"*2\r\n$1\r\nb\r\n$1\r\nc\r\n");
+    // Over a stream, with a client waiting on a stream: served at once.
+    assert_eq!(cmd!(c, "DEL", "k"), b":1\r\n");
+    waiter.send(b"BLPOP k 0\r\n");
+    streams.send(b"XREAD BLOCK 0 STREAMS other $\r\n");
+    blocked(&mut c, 2);
+    assert_eq!(cmd!(c, "XADD", "k", "1-1", "f", "v"), b"$3\r\n1-1\r\n");
+    assert_eq!(cmd!(c, "SORT", "src", "ALPHA", "STORE", "k"), b":2\r\n");
+    assert_eq!(waiter.read(), b"*2\r\n$1\r\nk\r\n$1\r\na\r\n");
+    assert_eq!(cmd!(c, "LRANGE", "k", "0", "-1"), b"*1\r\n$1\r\nb\r\n");
+}
