@@ -121,8 +121,13 @@ fn a_ttl_costs_a_key_few_bytes_and_volatile_eviction_finds_it() {
     assert_eq!(cmd!(c, "PEXPIRETIME", "plain:7"), b":-1\r\n");
     let used = info_field(&mut c, "memory", "used_memory");
     cmd!(c, "CONFIG", "SET", "maxmemory-policy", "volatile-lru");
-    cmd!(c, "CONFIG", "SET", "maxmemory", (used - 1024 * 1024).to_string());
+    let limit = used - 1024 * 1024;
+    cmd!(c, "CONFIG", "SET", "maxmemory", limit.to_string());
     assert_eq!(cmd!(c, "SET", "one-more", "v"), b"+OK\r\n");
+    // Eviction goes on in time-bounded slices after the command that began it.
+    wait_for("eviction to reach the limit", Duration::from_secs(10), || {
+        (info_field(&mut c, "memory", "used_memory") <= limit).then_some(())
+    });
     cmd!(c, "CONFIG", "SET", "maxmemory", "0");
     let evicted = info_field(&mut c, "stats", "evicted_keys");
     assert!(evicted > 100, "{evicted}");
