@@ -22,9 +22,14 @@ fn meets(base: usize, len: usize, (lo, hi): (i64, i64)) -> bool {
     !((lo < l && hi < l) || (lo > r && hi > r))
 }
 
+/// The order of the elements at `i` and `j` (positions the sort keeps within `v`).
+fn order<T>(v: &[T], i: usize, j: usize, cmp: &impl Fn(&T, &T) -> Ordering) -> Ordering {
+    v.get(i).zip(v.get(j)).map_or(Ordering::Equal, |(x, y)| cmp(x, y))
+}
+
 /// Of the elements at `a`, `b` and `c`, the one whose value is the median.
 fn med3<T>(v: &[T], a: usize, b: usize, c: usize, cmp: &impl Fn(&T, &T) -> Ordering) -> usize {
-    let at = |i: usize, j: usize| cmp(&v[i], &v[j]);
+    let at = |i: usize, j: usize| order(v, i, j, cmp);
     if at(a, b).is_lt() {
         if at(b, c).is_lt() {
             b
@@ -56,7 +61,7 @@ fn sort_part<T>(mut v: &mut [T], mut base: usize, range: (i64, i64), cmp: &impl 
         if n < 7 {
             for m in 1..n {
                 let mut l = m;
-                while l > 0 && cmp(&v[l - 1], &v[l]).is_gt() {
+                while l > 0 && order(v, l - 1, l, cmp).is_gt() {
                     v.swap(l, l - 1);
                     l -= 1;
                 }
@@ -80,7 +85,7 @@ fn sort_part<T>(mut v: &mut [T], mut base: usize, range: (i64, i64), cmp: &impl 
         let (mut pa, mut pb, mut pc, mut pd) = (1, 1, n - 1, n - 1);
         loop {
             while pb <= pc {
-                let o = cmp(&v[pb], &v[0]);
+                let o = order(v, pb, 0, cmp);
                 if o.is_gt() {
                     break;
                 }
@@ -91,7 +96,7 @@ fn sort_part<T>(mut v: &mut [T], mut base: usize, range: (i64, i64), cmp: &impl 
                 pb += 1;
             }
             while pb <= pc {
-                let o = cmp(&v[pc], &v[0]);
+                let o = order(v, pc, 0, cmp);
                 if o.is_lt() {
                     break;
                 }
@@ -115,13 +120,18 @@ fn sort_part<T>(mut v: &mut [T], mut base: usize, range: (i64, i64), cmp: &impl 
         swap_runs(v, pb, n - r, r);
         let smaller = pb - pa;
         if smaller > 1 && meets(base, smaller, range) {
-            sort_part(&mut v[..smaller], base, range, cmp);
+            if let Some(part) = v.get_mut(..smaller) {
+                sort_part(part, base, range, cmp);
+            }
         }
         let bigger = pd - pc;
         if bigger <= 1 || !meets(base + n - bigger, bigger, range) {
             return;
         }
-        v = &mut std::mem::take(&mut v)[n - bigger..];
+        let Some(rest) = std::mem::take(&mut v).get_mut(n - bigger..) else {
+            return;
+        };
+        v = rest;
         base += n - bigger;
     }
 }
