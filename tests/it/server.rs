@@ -1188,10 +1188,11 @@ fn unblocked_clients_run_their_pending_input_before_replies_are_written() {
     for limit in ["0", "1gb"] {
         let s = Server::start_with(&["--maxmemory-clients", limit]);
         let (mut c0, mut c1, mut watch) = (s.raw(), s.raw(), s.raw());
-        let id = String::from_utf8(cmd!(c1, "CLIENT", "ID")).unwrap();
-        let id = id.trim_start_matches(':').trim().to_string();
-        let c0_id = String::from_utf8(cmd!(c0, "CLIENT", "ID")).unwrap();
-        let c0_id = c0_id.trim_start_matches(':').trim().to_string();
+        let client_id = |c: &mut crate::harness::Raw| {
+            let reply = String::from_utf8(cmd!(c, "CLIENT", "ID")).unwrap();
+            reply.trim_start_matches(':').trim().to_string()
+        };
+        let (id, c0_id) = (client_id(&mut c1), client_id(&mut c0));
         c0.send(b"BZPOPMAX z 0\r\n");
         wait_for("the pop to block", Duration::from_secs(5), || {
             let info = String::from_utf8(cmd!(watch, "INFO", "clients")).unwrap();

@@ -86,9 +86,9 @@ pub fn write_value(w: &mut Writer, o: &Obj) {
 /// `write_value`, handing the writer to `spill` between the parts of a value (a
 /// stream's or a big list's nodes, a dict's elements), so that what is written so far
 /// can go on before the rest is made: a big value then never sits whole in one buffer.
-/// A string goes whole. A list big enough to be saved in steps is written as a save in
-/// steps writes it, as the nodes we keep (their number known up front), so that the
-/// file is the one BGSAVE writes.
+/// A string goes whole. A list big enough to be saved in steps is written as BGSAVE's
+/// steps write it, as the nodes we keep (their number known up front), rather than cut
+/// again at Redis's limits (whose count is known only at the end).
 pub fn write_value_spilling(w: &mut Writer, o: &Obj, spill: &mut impl FnMut(&mut Writer)) {
     write_value_inner(w, o, spill, true)
 }
