@@ -16,7 +16,7 @@ use crate::db::set::{new_set, set_from, set_from_unique, SetMut, SetRef};
 use crate::db::zset::ZSetRef;
 use crate::db::{Obj, ValueRef};
 use crate::ds::dash::DashKey;
-use crate::ds::dict::Dict;
+use crate::ds::dict::{self, Dict};
 use crate::resp::ReplyBuf;
 use crate::util::glob::glob_match;
 use crate::util::num;
@@ -759,6 +759,47 @@ fn scan_dict<T: DashKey>(d: &Dict<T>, mut cursor: u64, count: usize, mut visit: 
     }
 }
 
+/// One SCAN call over a packed set of strings as over the hash table Redis 7.0 keeps
+/// every such set in: members go to the bucket their hash picks in a table of the size
+/// that many inserts give a `Dict`, and buckets are visited in cursor order until `count`
+/// members were seen or ten times that many buckets were visited (see `scan_dict`). So a
+/// client paging with COUNT gets pages, and a cursor keeps its meaning if the set turns
+/// into a `Dict` between calls.
+fn scan_packed_set<'v>(
+    members: impl Iterator<Item = &'v [u8]>,
+    mut cursor: u64,
+    count: usize,
+    mut visit: impl FnMut(&'v [u8]),
+) -> u64 {
+    let mut by_bucket: Vec<(usize, &[u8])> = members.map(|m| (dict::hash_bytes(m) as usize, m)).collect();
+    let buckets = dict::buckets_after_inserts(by_bucket.len());
+    for e in by_bucket.iter_mut() {
+        e.0 = dict::bucket_of(e.0 as u64, buckets);
+    }
+    by_bucket.sort_by_key(|e| e.0);
+    let mask = buckets as u64 - 1;
+    let mut seen = 0usize;
+    let mut budget = count.saturating_mul(10);
+    loop {
+        let b = dict::bucket_of(cursor, buckets);
+        let from = by_bucket.partition_point(|e| e.0 < b);
+        for &(_, m) in by_bucket
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|e| e.0 == b)
+        {
+            visit(m);
+            seen += 1;
+        }
+        cursor = dict::scan_next(cursor, mask);
+        if cursor == 0 || budget == 0 || seen >= count {
+            return cursor;
+        }
+        budget -= 1;
+    }
+}
+
 /// A SCAN cursor as C's strtoul reads it: optional sign (a negative value wraps
 /// around), decimal digits, nothing after them, no leading space, no overflow; the
 /// empty string is cursor 0. Redis compat: db.c parseScanCursorOrReply.
@@ -806,7 +847,11 @@ fn scan_value<'v>(v: ValueRef<'v>, cursor: u64, count: usize, pat: Option<&[u8]>
             }
         }
         ValueRef::Set(SetRef::Lp(l)) => {
-            items.extend(l.iter().filter(|m| keep(m)).map(Cow::Borrowed));
+            next = scan_packed_set(l.iter(), cursor, count, |m| {
+                if keep(m) {
+                    items.push(Cow::Borrowed(m));
+                }
+            });
         }
         ValueRef::Set(SetRef::Dict(d)) => {
             next = scan_dict(d, cursor, count, |m| {
@@ -866,8 +911,9 @@ fn scan_value<'v>(v: ValueRef<'v>, cursor: u64, count: usize, pat: Option<&[u8]>
     (next, items)
 }
 
-/// HSCAN, SSCAN and ZSCAN. Compact encodings (listpack, intset) are returned whole with
-/// cursor 0; dicts are walked with a reverse-binary cursor. Hashes and sorted sets reply
+/// HSCAN, SSCAN and ZSCAN. Compact encodings Redis 7.0 has (listpack hashes and sorted
+/// sets, intsets) are returned whole with cursor 0; dicts and packed sets of strings
+/// (`scan_packed_set`) are walked with a reverse-binary cursor. Hashes and sorted sets reply
 /// flat field/value (member/score) pairs, scores as `%.17g` strings.
 /// Redis compat: db.c scanGenericCommand (cursor, then key, then type, then options).
 pub(super) fn collection_scan(ctx: &mut Ctx, a: &Args, kind: ScanKind) -> CmdResult {

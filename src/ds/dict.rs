@@ -183,6 +183,23 @@ fn slot_of(h: u64, buckets: usize) -> usize {
     (h as usize) & buckets.wrapping_sub(1)
 }
 
+/// The SCAN cursor after `v` in a table of mask `m`: the bits under `m` incremented
+/// counting from the most significant one (Redis compat: dict.c dictScan).
+pub fn scan_next(v: u64, m: u64) -> u64 {
+    ((v | !m).reverse_bits().wrapping_add(1)).reverse_bits()
+}
+
+/// The bucket a key of hash `h` falls in among `buckets` (a power of two).
+pub fn bucket_of(h: u64, buckets: usize) -> usize {
+    slot_of(h, buckets)
+}
+
+/// Buckets of a table that `n` inserts made from empty (Redis compat: dict.c
+/// _dictExpandIfNeeded, DICT_HT_INITIAL_SIZE).
+pub fn buckets_after_inserts(n: usize) -> usize {
+    n.next_power_of_two().max(INITIAL_BUCKETS)
+}
+
 fn chain<T>(b: &Link<T>) -> impl Iterator<Item = &T> {
     chain_nodes(b).map(|n| &n.elem)
 }
@@ -863,10 +880,7 @@ impl<T: DashKey> Dict<T> {
     /// table doubles or halves between calls: every element present for the whole
     /// scan is returned at least once; some may come twice (Redis compat: dict.c dictScan).
     pub fn scan_step<F: FnMut(&T)>(&self, cursor: u64, mut f: F) -> u64 {
-        // Increments the bits under `m`, counting from the most significant one.
-        fn next(v: u64, m: u64) -> u64 {
-            ((v | !m).reverse_bits().wrapping_add(1)).reverse_bits()
-        }
+        let next = scan_next;
         let mut visit = |b: Option<&Link<T>>| {
             if let Some(b) = b {
                 chain(b).for_each(&mut f);

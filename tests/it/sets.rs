@@ -524,12 +524,13 @@ fn sscan_both_encodings() {
     let s = Server::start();
     let mut r = s.client();
     let mut c = s.raw();
-    // Ported from tests/unit/scan.tcl "SSCAN with encoding intset/hashtable". A set held
-    // in its entry (an intset, or a set of up to 128 short strings) is returned by the
-    // first call whatever the COUNT; a table is walked by the cursor.
+    // Ported from tests/unit/scan.tcl "SSCAN with encoding intset/hashtable". An intset
+    // is returned by the first call whatever the COUNT; a set of strings is walked by
+    // the cursor as Redis 7.0 walks its hash table, even while it is held packed in its
+    // entry (up to 128 short strings).
     for (key, prefix, n, e, one_call) in [
         ("ints", "", 100, "intset", true),
-        ("small", "ele:", 100, "hashtable", true),
+        ("small", "ele:", 100, "hashtable", false),
         ("strs", "ele:", 200, "hashtable", false),
     ] {
         let m: Vec<String> = (0..n).map(|j| format!("{prefix}{j}")).collect();
@@ -588,6 +589,43 @@ fn sscan_both_encodings() {
     assert_eq!(cmd!(c, "SSCAN", "mixed", " 0"), b"-ERR invalid cursor\r\n");
 }
 
+#[test]
+fn sscan_pages_a_small_set_of_strings_and_its_cursor_survives_growth() {
+    let s = Server::start();
+    let mut r = s.client();
+    // 65 members: Redis 7.0's table has 128 buckets, and COUNT 50 stops once 50 members
+    // were seen (job queues page a parent's dependencies this way).
+    let first: Vec<String> = (0..65).map(|j| format!("bull:q:{j}")).collect();
+    let _: () = r.sadd("deps", &first).unwrap();
+    let (next, page): (String, Vec<String>) = redis::cmd("SSCAN")
+        .arg("deps")
+        .arg(0)
+        .arg("COUNT")
+        .arg(50)
+        .query(&mut r)
+        .unwrap();
+    assert_ne!(next, "0");
+    assert!((50..65).contains(&page.len()), "{}", page.len());
+    // A scan begun while the set is packed goes on over the table it grows into: every
+    // member there from start to end is returned.
+    let (mut cursor, page): (String, Vec<String>) = redis::cmd("SSCAN")
+        .arg("deps")
+        .arg(0)
+        .arg("COUNT")
+        .arg(5)
+        .query(&mut r)
+        .unwrap();
+    let mut seen: HashSet<String> = page.into_iter().collect();
+    let more: Vec<String> = (0..300).map(|j| format!("more:{j}")).collect();
+    let _: () = r.sadd("deps", &more).unwrap();
+    while cursor != "0" {
+        let (next, items): (String, Vec<String>) = redis::cmd("SSCAN").arg("deps").arg(&cursor).query(&mut r).unwrap();
+        seen.extend(items);
+        cursor = next;
+    }
+    let missed: Vec<&String> = first.iter().filter(|m| !seen.contains(*m)).collect();
+    assert!(missed.is_empty(), "{missed:?}");
+}
 #[test]
 fn sscan_survives_shrinking() {
     // Ported from tests/unit/scan.tcl "SCAN regression test for issue #4906": members
