@@ -771,23 +771,19 @@ fn scan_packed_set<'v>(
     count: usize,
     mut visit: impl FnMut(&'v [u8]),
 ) -> u64 {
-    let mut by_bucket: Vec<(usize, &[u8])> = members.map(|m| (dict::hash_bytes(m) as usize, m)).collect();
-    let buckets = dict::buckets_after_inserts(by_bucket.len());
-    for e in by_bucket.iter_mut() {
-        e.0 = dict::bucket_of(e.0 as u64, buckets);
-    }
-    by_bucket.sort_by_key(|e| e.0);
-    let mask = buckets as u64 - 1;
+    let mut by_hash: Vec<(u64, &[u8])> = members.map(|m| (dict::hash_bytes(m), m)).collect();
+    let mask = dict::buckets_after_inserts(by_hash.len()) as u64 - 1;
+    by_hash.sort_by_key(|e| e.0 & mask);
     let mut seen = 0usize;
     let mut budget = count.saturating_mul(10);
     loop {
-        let b = dict::bucket_of(cursor, buckets);
-        let from = by_bucket.partition_point(|e| e.0 < b);
-        for &(_, m) in by_bucket
+        let b = cursor & mask;
+        let from = by_hash.partition_point(|e| e.0 & mask < b);
+        for &(_, m) in by_hash
             .get(from..)
             .unwrap_or_default()
             .iter()
-            .take_while(|e| e.0 == b)
+            .take_while(|e| e.0 & mask == b)
         {
             visit(m);
             seen += 1;

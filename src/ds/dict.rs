@@ -189,13 +189,9 @@ pub fn scan_next(v: u64, m: u64) -> u64 {
     ((v | !m).reverse_bits().wrapping_add(1)).reverse_bits()
 }
 
-/// The bucket a key of hash `h` falls in among `buckets` (a power of two).
-pub fn bucket_of(h: u64, buckets: usize) -> usize {
-    slot_of(h, buckets)
-}
-
 /// Buckets of a table that `n` inserts made from empty (Redis compat: dict.c
-/// _dictExpandIfNeeded, DICT_HT_INITIAL_SIZE).
+/// _dictExpandIfNeeded, DICT_HT_INITIAL_SIZE). A key of hash `h` is in bucket
+/// `h & (buckets - 1)`.
 pub fn buckets_after_inserts(n: usize) -> usize {
     n.next_power_of_two().max(INITIAL_BUCKETS)
 }
@@ -880,7 +876,6 @@ impl<T: DashKey> Dict<T> {
     /// table doubles or halves between calls: every element present for the whole
     /// scan is returned at least once; some may come twice (Redis compat: dict.c dictScan).
     pub fn scan_step<F: FnMut(&T)>(&self, cursor: u64, mut f: F) -> u64 {
-        let next = scan_next;
         let mut visit = |b: Option<&Link<T>>| {
             if let Some(b) = b {
                 chain(b).for_each(&mut f);
@@ -894,7 +889,7 @@ impl<T: DashKey> Dict<T> {
                 }
                 let m = (self.table.len() - 1) as u64;
                 visit(self.table.get((v & m) as usize));
-                next(v, m)
+                scan_next(v, m)
             }
             Some(r) => {
                 // Visit the small table's bucket, then every bucket of the large
@@ -909,7 +904,7 @@ impl<T: DashKey> Dict<T> {
                 visit(small.get((v & m0) as usize));
                 loop {
                     visit(large.get((v & m1) as usize));
-                    v = next(v, m1);
+                    v = scan_next(v, m1);
                     if v & (m0 ^ m1) == 0 {
                         return v;
                     }
