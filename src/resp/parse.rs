@@ -264,7 +264,11 @@ impl Parser {
     /// Inline request: one line, arguments split like redis-cli. Lines without quotes
     /// (the common telnet/PING case) become ranges into `buf`, with no allocation.
     fn parse_inline(&mut self, buf: &[u8], pos: &mut usize) -> Result<Parsed, ProtocolError> {
-        let Some(nl) = find(buf, *pos, b'\n') else {
+        // Redis compat: networking.c looks for the newline with strchr, which stops at
+        // a NUL, so a line with a NUL before its newline never ends (a TLS hello sent
+        // to a plain port waits for its timeout instead of drawing an error reply).
+        let nl = find(buf, *pos, b'\n').filter(|&nl| !buf.get(*pos..nl).unwrap_or_default().contains(&0));
+        let Some(nl) = nl else {
             if buf.len() - *pos > INLINE_MAX {
                 return Err(ProtocolError::TooBigInline);
             }
@@ -276,11 +280,6 @@ impl Parser {
         }
         let start = *pos;
         let line = buf.get(start..end).unwrap_or_default();
-        // Redis compat: networking.c splits the line as a C string, so a NUL ends it.
-        let line = match line.iter().position(|&c| c == 0) {
-            Some(z) => line.get(..z).unwrap_or_default(),
-            None => line,
-        };
         if !line.iter().any(|&c| c == b'"' || c == b'\'') {
             let is_space = |c: u8| c.is_ascii_whitespace() || c == 0x0b;
             let ends = |c: u8| matches!(c, b' ' | b'\n' | b'\r' | b'\t');
@@ -524,12 +523,17 @@ mod tests {
     }
 
     #[test]
-    fn inline_nul_ends_the_line() {
-        // Regression: a NUL in an unquoted inline line once looped forever.
-        assert_eq!(
-            all(b"\0PING\r\nECHO a\0b\r\n"),
-            vec![vec![b"ECHO".to_vec(), b"a".to_vec()]]
-        );
+    fn inline_line_with_a_nul_never_ends() {
+        // As strchr in networking.c: the newline after a NUL is never found, so the
+        // request waits (no loop, no reply) until it outgrows the inline limit.
+        assert_eq!(all(b"PING\r\nECHO a\0b\r\nPING\r\n"), vec![vec![b"PING".to_vec()]]);
+        assert!(all(b"\0PING\r\n").is_empty());
+        let mut big = b"\x16\x03\x01\0\r\n".to_vec();
+        big.resize(INLINE_MAX + 1, b'\n');
+        let (mut p, mut pos) = (Parser::default(), 0);
+        assert!(matches!(p.next(&big, &mut pos, &LIM), Err(ProtocolError::TooBigInline)));
+        // A quoted line is split the same way: its NUL also hides the newline.
+        assert!(all(b"SET k \"a\0\"\r\n").is_empty());
     }
 
     #[test]

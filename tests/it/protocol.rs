@@ -76,6 +76,34 @@ fn too_big_inline_request() {
 }
 
 #[test]
+fn tls_hello_to_the_plain_port_waits_without_a_reply() {
+    // An inline line whose newline comes after a NUL never ends (Redis finds the
+    // newline as a C string), so a TLS client on the plain port sees a timeout, not
+    // bytes it would take for a broken TLS reply; past the inline limit it is an error.
+    let s = Server::start();
+    let mut c = s.raw();
+    let mut hello = vec![0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x03];
+    hello.extend((0..200u8).map(|i| i.wrapping_mul(37)));
+    assert!(hello.contains(&b'\n'));
+    c.send(&hello);
+    let mut other = s.raw();
+    let qbuf = format!("qbuf={} ", hello.len());
+    wait_for("the hello in a query buffer", Duration::from_secs(10), || {
+        let list = cmd!(other, "CLIENT", "LIST");
+        String::from_utf8_lossy(&list).contains(&qbuf).then_some(())
+    });
+    c.s.set_nonblocking(true).unwrap();
+    let mut tmp = [0u8; 64];
+    let err = std::io::Read::read(&mut c.s, &mut tmp).expect_err("no reply to a line that never ends");
+    assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    c.s.set_nonblocking(false).unwrap();
+    c.send(&vec![b'\n'; 70_000]);
+    assert_eq!(c.read(), b"-ERR Protocol error: too big inline request\r\n");
+    assert!(c.closed());
+    assert_eq!(cmd!(other, "PING"), b"+PONG\r\n");
+}
+
+#[test]
 fn empty_requests_are_ignored() {
     let s = Server::start();
     let mut c = s.raw();
