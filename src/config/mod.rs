@@ -854,6 +854,18 @@ impl Config {
 
     /// Loads configuration text (a file's contents, then the argv options).
     /// `depth` bounds `include` recursion.
+    /// The words of a lone non-empty argument of a many-argument directive, split as a
+    /// line is (so `"900 1"` gives two, `"''"` one empty); None to keep `args` as they are.
+    /// Redis compat: config.c loadServerConfigFromString, MULTI_ARG_CONFIG.
+    fn split_single_arg(args: &[String]) -> Option<Vec<String>> {
+        let [one] = args else { return None };
+        if one.is_empty() {
+            return None;
+        }
+        let words = split_args(one.as_bytes())?;
+        Some(words.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect())
+    }
+
     pub fn load_str(&mut self, text: &str, depth: usize) -> Result<(), ConfigError> {
         for (n, raw) in text.lines().enumerate() {
             let line = raw.trim();
@@ -884,6 +896,9 @@ impl Config {
                     continue;
                 }
                 "save" => {
+                    // `--save "''"` (a script's quoted empty value) is split once more.
+                    let split = Self::split_single_arg(args);
+                    let args = split.as_deref().unwrap_or(args);
                     // The first `save` line replaces the defaults; later ones add points.
                     let mut all = args.to_vec();
                     if self.save_seen_in_file && !(args.len() == 1 && args[0].is_empty()) {
@@ -904,16 +919,12 @@ impl Config {
             // One argument of a many-argument directive is split at spaces (`--replicaof
             // "host port"` on the command line). Redis compat: config.c
             // loadServerConfigFromString.
-            let split: Vec<String>;
-            let args: &[String] = match args {
-                [one] if d.flags & MULTI_ARG != 0 && !one.is_empty() => {
-                    split = split_args(one.as_bytes())
-                        .map(|v| v.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect())
-                        .unwrap_or_else(|| vec![one.clone()]);
-                    &split
-                }
-                _ => args,
+            let split = if d.flags & MULTI_ARG != 0 {
+                Self::split_single_arg(args)
+            } else {
+                None
             };
+            let args = split.as_deref().unwrap_or(args);
             let multi = d.flags & MULTI_ARG != 0 || matches!(d.kind, Kind::Special | Kind::Flags(_));
             // Multi-word enums run their own check on an empty value (Redis compat).
             if (args.is_empty() && !matches!(d.kind, Kind::Flags(_))) || (!multi && args.len() != 1) {
@@ -1275,6 +1286,13 @@ mod tests {
         assert_eq!(c.hz, 20);
         assert!(c.save_params.is_empty());
         assert_eq!(c.maxmemory, 1024 * 1024);
+        // A script's `--save \'\'` reaches the server as two quote characters: one
+        // word, split again like a line, so an empty schedule (redis-server starts).
+        let c = Config::from_args(&args(&["--save", "''", "--port", "7001"])).unwrap();
+        assert!(c.save_params.is_empty());
+        assert_eq!(c.port, 7001);
+        let c = Config::from_args(&args(&["--save", "900 1 60 100"])).unwrap();
+        assert_eq!(c.save_params, vec![(900, 1), (60, 100)]);
         let mut c = Config::new();
         c.load_str("save 900 1\nsave 60 100\n", 0).unwrap();
         assert_eq!(c.save_params, vec![(900, 1), (60, 100)]);
