@@ -191,10 +191,12 @@ impl Server {
         }
     }
 
-    /// Times out every client whose deadline is at or before `now_ms`.
+    /// Times out every client whose deadline is before `now_ms`: a deadline is a whole
+    /// millisecond, so a timeout never ends early. Redis compat: timeout.c
+    /// handleBlockedClientsTimeout (`timeout >= now` waits).
     pub fn expire_blocked(&mut self, now_ms: i64) {
         while let Some(&(at, cid)) = self.blocking.timeouts.first() {
-            if at > now_ms {
+            if at >= now_ms {
                 break;
             }
             self.blocking.timeouts.pop_first();
@@ -204,7 +206,7 @@ impl Server {
 
     /// Milliseconds until the next blocked client times out, if any.
     pub fn next_block_timeout(&self, now_ms: i64) -> Option<i64> {
-        self.blocking.timeouts.first().map(|&(at, _)| (at - now_ms).max(0))
+        self.blocking.timeouts.first().map(|&(at, _)| (at + 1 - now_ms).max(0))
     }
 
     /// Serves clients blocked on keys signalled ready, until none is left.

@@ -250,6 +250,13 @@ fn blocking_timeouts_and_unblock() {
     assert_eq!(cmd!(a, "BLPOP", "nothing", "0.1"), b"*-1\r\n");
     assert!(t0.elapsed() >= Duration::from_millis(90));
     assert_eq!(cmd!(a, "BLMOVE", "nothing", "x", "LEFT", "LEFT", "0.05"), b"*-1\r\n");
+    // A timeout is never short: its deadline is a whole millisecond, passed only
+    // once that millisecond is over (a request arrives part-way into one).
+    for _ in 0..20 {
+        let t0 = Instant::now();
+        assert_eq!(cmd!(a, "BLPOP", "nothing", "0.005"), b"*-1\r\n");
+        assert!(t0.elapsed() >= Duration::from_millis(5), "{:?}", t0.elapsed());
+    }
     assert_eq!(cmd!(a, "BLPOP", "k", "-1"), b"-ERR timeout is negative\r\n");
     assert_eq!(
         cmd!(a, "BLPOP", "k", "abc"),
