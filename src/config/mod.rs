@@ -852,8 +852,6 @@ impl Config {
         }
     }
 
-    /// Loads configuration text (a file's contents, then the argv options).
-    /// `depth` bounds `include` recursion.
     /// The words of a lone non-empty argument of a many-argument directive, split as a
     /// line is (so `"900 1"` gives two, `"''"` one empty); None to keep `args` as they are.
     /// Redis compat: config.c loadServerConfigFromString, MULTI_ARG_CONFIG.
@@ -866,6 +864,8 @@ impl Config {
         Some(words.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect())
     }
 
+    /// Loads configuration text (a file's contents, then the argv options).
+    /// `depth` bounds `include` recursion.
     pub fn load_str(&mut self, text: &str, depth: usize) -> Result<(), ConfigError> {
         for (n, raw) in text.lines().enumerate() {
             let line = raw.trim();

@@ -85,8 +85,14 @@ pub struct Limits {
     pub auth_required: bool,
 }
 
+/// Where `byte` first is in `buf` from `from`, searched as C's strchr searches a
+/// string: a NUL ends the search. Redis compat: networking.c finds a request's line
+/// ends with strchr, so a line with a NUL before its end waits for more input (a TLS
+/// hello sent to a plain port waits for its timeout instead of drawing an error
+/// reply) until it outgrows the limit.
 fn find(buf: &[u8], from: usize, byte: u8) -> Option<usize> {
-    buf.get(from..)?.iter().position(|&b| b == byte).map(|p| p + from)
+    let at = buf.get(from..)?.iter().position(|&b| b == byte || b == 0)? + from;
+    (buf.get(at) == Some(&byte)).then_some(at)
 }
 
 /// Reads `<number>\r\n` at `pos` (the bytes after a `*` or `$`), as the parser
@@ -264,11 +270,7 @@ impl Parser {
     /// Inline request: one line, arguments split like redis-cli. Lines without quotes
     /// (the common telnet/PING case) become ranges into `buf`, with no allocation.
     fn parse_inline(&mut self, buf: &[u8], pos: &mut usize) -> Result<Parsed, ProtocolError> {
-        // Redis compat: networking.c looks for the newline with strchr, which stops at
-        // a NUL, so a line with a NUL before its newline never ends (a TLS hello sent
-        // to a plain port waits for its timeout instead of drawing an error reply).
-        let nl = find(buf, *pos, b'\n').filter(|&nl| !buf.get(*pos..nl).unwrap_or_default().contains(&0));
-        let Some(nl) = nl else {
+        let Some(nl) = find(buf, *pos, b'\n') else {
             if buf.len() - *pos > INLINE_MAX {
                 return Err(ProtocolError::TooBigInline);
             }
@@ -534,6 +536,18 @@ mod tests {
         assert!(matches!(p.next(&big, &mut pos, &LIM), Err(ProtocolError::TooBigInline)));
         // A quoted line is split the same way: its NUL also hides the newline.
         assert!(all(b"SET k \"a\0\"\r\n").is_empty());
+        // So does a multibulk header line: its `\r` is not found past a NUL.
+        assert!(all(b"*1\0\r\n$4\r\nPING\r\n").is_empty());
+        assert!(all(b"*1\r\n$4\0\r\nPING\r\n").is_empty());
+        let mut big = b"*1\r\n$4\0".to_vec();
+        big.resize(INLINE_MAX + 10, b'\r');
+        let (mut p, mut pos) = (Parser::default(), 0);
+        assert!(matches!(
+            p.next(&big, &mut pos, &LIM),
+            Err(ProtocolError::TooBigBulkCount)
+        ));
+        // A NUL inside a bulk payload is data, as always.
+        assert_eq!(all(b"*1\r\n$2\r\n\0\r\r\n"), vec![vec![b"\0\r".to_vec()]]);
     }
 
     #[test]
