@@ -2,29 +2,44 @@
 //! words them. Handlers return `Err(CmdError)`; the dispatcher writes it.
 use std::borrow::Cow;
 
+/// The text is bytes: Redis formats a client's bytes into some errors as they are
+/// (an unknown command's name), and they need not be UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CmdError(pub Cow<'static, str>);
+pub struct CmdError(pub Cow<'static, [u8]>);
 
 pub type CmdResult = Result<(), CmdError>;
 
 impl CmdError {
     /// An error with its full text (including the code, e.g. "ERR ...").
     pub const fn new(s: &'static str) -> Self {
-        CmdError(Cow::Borrowed(s))
+        CmdError(Cow::Borrowed(s.as_bytes()))
     }
 
     /// `ERR <text>`.
     pub fn err(s: impl Into<String>) -> Self {
-        CmdError(Cow::Owned(format!("ERR {}", s.into())))
+        CmdError(Cow::Owned(format!("ERR {}", s.into()).into_bytes()))
     }
 
     pub fn owned(s: String) -> Self {
-        CmdError(Cow::Owned(s))
+        CmdError(Cow::Owned(s.into_bytes()))
     }
 
-    pub fn text(&self) -> &str {
+    /// The full text as the reply carries it.
+    pub fn bytes(&self) -> &[u8] {
         &self.0
     }
+
+    /// The text for a log line or a message built around it.
+    pub fn text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.0)
+    }
+}
+
+/// A client's bytes as C's `%.<max>s` prints them: up to a NUL, at most `max` bytes.
+/// Redis compat: the sdscatprintf/addReplyErrorFormat calls that quote arguments.
+pub fn c_str(b: &[u8], max: usize) -> &[u8] {
+    let end = b.iter().take(max).position(|&c| c == 0).unwrap_or(b.len().min(max));
+    b.get(..end).unwrap_or_default()
 }
 
 pub const WRONGTYPE: CmdError = CmdError::new("WRONGTYPE Operation against a key holding the wrong kind of value");
@@ -64,21 +79,17 @@ pub fn invalid_expire(cmd: &str) -> CmdError {
 
 /// Redis compat: networking.c addReplySubcommandSyntaxError.
 pub fn subcommand_syntax(sub: &[u8], container: &str) -> CmdError {
-    let sub: String = String::from_utf8_lossy(sub).chars().take(128).collect();
-    CmdError::owned(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
-        container.to_ascii_uppercase()
-    ))
+    let mut t = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+    t.extend_from_slice(c_str(sub, 128));
+    t.extend_from_slice(format!("'. Try {} HELP.", container.to_ascii_uppercase()).as_bytes());
+    CmdError(Cow::Owned(t))
 }
 
 pub fn unknown_subcommand(sub: &[u8], container: &str) -> CmdError {
-    let sub = String::from_utf8_lossy(sub);
-    let sub: String = sub.chars().take(128).collect();
-    CmdError::owned(format!(
-        "ERR unknown subcommand '{}'. Try {} HELP.",
-        sub,
-        container.to_ascii_uppercase()
-    ))
+    let mut t = b"ERR unknown subcommand '".to_vec();
+    t.extend_from_slice(c_str(sub, 128));
+    t.extend_from_slice(format!("'. Try {} HELP.", container.to_ascii_uppercase()).as_bytes());
+    CmdError(Cow::Owned(t))
 }
 
 // Persistence (SAVE, BGSAVE, DUMP, RESTORE, DEBUG RELOAD). Redis compat: rdb.c, cluster.c.

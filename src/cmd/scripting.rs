@@ -118,7 +118,7 @@ fn eval_debugged(ctx: &mut Ctx, a: &Args, ro: bool, sync: bool) -> CmdResult {
     }
     if !sync {
         if let Err(e) = &res {
-            ctx.out.error(e.text());
+            ctx.out.error_bytes(e.bytes());
         }
         script::ldb::write_all(fd, &ctx.out.to_bytes());
         tracing::warn!("Lua debugging session child exiting");

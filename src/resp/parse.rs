@@ -23,8 +23,9 @@ pub enum ProtocolError {
 }
 
 impl ProtocolError {
-    /// The error reply text (without the leading '-' and CRLF).
-    pub fn reply(&self) -> String {
+    /// The error reply text (without the leading '-' and CRLF); the byte found where
+    /// `$` was expected is sent as it came (Redis formats it with `%c`).
+    pub fn reply(&self) -> Vec<u8> {
         let s = match self {
             Self::TooBigInline => "too big inline request",
             Self::UnbalancedQuotes => "unbalanced quotes in request",
@@ -32,11 +33,11 @@ impl ProtocolError {
             Self::InvalidMbulkLen => "invalid multibulk length",
             Self::UnauthMbulkLen => "unauthenticated multibulk length",
             Self::TooBigBulkCount => "too big bulk count string",
-            Self::ExpectedDollar(c) => return format!("ERR Protocol error: expected '$', got '{}'", *c as char),
+            Self::ExpectedDollar(c) => return [b"ERR Protocol error: expected '$', got '", &[*c][..], b"'"].concat(),
             Self::InvalidBulkLen => "invalid bulk length",
             Self::UnauthBulkLen => "unauthenticated bulk length",
         };
-        format!("ERR Protocol error: {s}")
+        format!("ERR Protocol error: {s}").into_bytes()
     }
 
     /// The short reason Redis writes to its log.
@@ -520,7 +521,12 @@ mod tests {
         );
         assert_eq!(
             ProtocolError::ExpectedDollar(b'x').reply(),
-            "ERR Protocol error: expected '$', got 'x'"
+            b"ERR Protocol error: expected '$', got 'x'"
+        );
+        // A byte that is not UTF-8 is sent as it came, as `%c` prints it.
+        assert_eq!(
+            ProtocolError::ExpectedDollar(0xb4).reply(),
+            b"ERR Protocol error: expected '$', got '\xb4'"
         );
     }
 

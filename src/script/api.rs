@@ -295,7 +295,7 @@ fn run_command(rc: &mut RunCtx, argv: &[Vec<u8>]) -> Result<Vec<u8>, Vec<u8>> {
         && spec.flags & spec::DENYOOM != 0
     {
         let mut m = b"-".to_vec();
-        m.extend_from_slice(cmd::error::OOM.text().as_bytes());
+        m.extend_from_slice(cmd::error::OOM.bytes());
         return reject(srv, &m);
     }
     // Redis compat: script.c scriptVerifyClusterState.

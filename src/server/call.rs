@@ -37,10 +37,11 @@ fn reject(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf, e: &
         srv.unwatch_all(cid);
         // The gates whose text Redis formats (arity, "no permission", ...) give it
         // without the ERR code, which the plain reply adds.
-        let why = e.text().strip_prefix("ERR ").unwrap_or(e.text());
-        let text = format!("EXECABORT Transaction discarded because of: {why}");
-        count_error(srv, text.as_bytes());
-        out.error(&text);
+        let why = e.bytes().strip_prefix(b"ERR ").unwrap_or(e.bytes());
+        let mut text = b"EXECABORT Transaction discarded because of: ".to_vec();
+        text.extend_from_slice(why);
+        count_error(srv, &text);
+        out.error_bytes(&text);
         // Redis compat: multi.c execCommandAbort shows the refused EXEC to MONITOR
         // clients.
         if !srv.monitors.is_empty() {
@@ -54,8 +55,8 @@ fn reject(srv: &mut Server, cid: usize, argv: &[&[u8]], out: &mut ReplyBuf, e: &
 
 /// Writes an error reply and counts it in INFO errorstats.
 pub fn write_error(srv: &mut Server, out: &mut ReplyBuf, e: &CmdError) {
-    count_error(srv, e.text().as_bytes());
-    out.error(e.text());
+    count_error(srv, e.bytes());
+    out.error_bytes(e.bytes());
 }
 
 /// Counts an error reply in INFO errorstats and total_error_replies.
@@ -79,24 +80,23 @@ pub fn count_error(srv: &mut Server, text: &[u8]) {
     }
 }
 
+/// Redis compat: server.c processCommand, which prints the name and arguments with
+/// `%.128s` and `%.*s`: bytes as they came, up to a NUL, the arguments 128 bytes in all.
 fn unknown_command(argv: &[&[u8]]) -> CmdError {
-    let mut args = String::new();
+    let mut args = Vec::new();
     for a in argv.iter().skip(1) {
         if args.len() >= 128 {
             break;
         }
-        let s = String::from_utf8_lossy(a);
-        let room = 128 - args.len();
-        let s: String = s.chars().take(room).collect();
-        args.push('\'');
-        args.push_str(&s);
-        args.push_str("' ");
+        args.push(b'\'');
+        args.extend_from_slice(error::c_str(a, 128 - (args.len() - 1)));
+        args.extend_from_slice(b"' ");
     }
-    let name = String::from_utf8_lossy(argv.first().copied().unwrap_or_default());
-    let name: String = name.chars().take(128).collect();
-    CmdError::owned(format!(
-        "ERR unknown command '{name}', with args beginning with: {args}"
-    ))
+    let mut t = b"ERR unknown command '".to_vec();
+    t.extend_from_slice(error::c_str(argv.first().copied().unwrap_or_default(), 128));
+    t.extend_from_slice(b"', with args beginning with: ");
+    t.extend_from_slice(&args);
+    CmdError(std::borrow::Cow::Owned(t))
 }
 
 fn protected_allowed(setting: &str, local: bool) -> bool {

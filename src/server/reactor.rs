@@ -974,7 +974,7 @@ pub fn process_input(srv: &mut Server, cid: usize) {
             }
             Ok(Parsed::Incomplete) => break,
             Err(e) => {
-                out.error(&e.reply());
+                out.error_bytes(&e.reply());
                 if let Some(c) = srv.clients.get_mut(cid) {
                     debug!(
                         "Protocol error ({}) from client: {}",

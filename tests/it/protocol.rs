@@ -145,6 +145,26 @@ fn unknown_command_and_arity_errors() {
         cmd!(c, "CONFIG", "FOO"),
         b"-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n"
     );
+    // A client's bytes are quoted as C's %s prints them: as they came (not UTF-8
+    // here), up to a NUL, within 128 bytes.
+    assert_eq!(
+        c.cmd(&[b"GE\xcbT", b"a\0b", b"\xff"]),
+        b"-ERR unknown command 'GE\xcbT', with args beginning with: 'a' '\xff' \r\n"
+    );
+    let long = [b'\xe9'; 100];
+    let mut want = b"-ERR unknown command 'X', with args beginning with: '".to_vec();
+    want.extend_from_slice(&long);
+    want.extend_from_slice(b"' '");
+    want.extend_from_slice(&long[..25]);
+    want.extend_from_slice(b"' \r\n");
+    assert_eq!(c.cmd(&[b"X", &long, &long, b"third"]), want);
+    assert_eq!(
+        c.cmd(&[b"CONFIG", b"\xfe\0x"]),
+        b"-ERR unknown subcommand '\xfe'. Try CONFIG HELP.\r\n"
+    );
+    let mut p = s.raw();
+    p.send(b"*2\r\n$4\r\nECHO\r\n\xb43\r\nabc\r\n");
+    assert_eq!(p.read(), b"-ERR Protocol error: expected '$', got '\xb4'\r\n");
 }
 
 #[test]
