@@ -70,7 +70,10 @@ class Conn:
         return b"".join(out)
 
     def _fill(self):
-        d = self.s.recv(1 << 16)
+        try:
+            d = self.s.recv(1 << 16)
+        except TimeoutError:
+            raise TimeoutError(f"no reply from port {self.port} in {self.s.gettimeout()} s") from None
         if not d:
             raise ProtoError(f"connection closed by port {self.port}")
         self.buf += d
