@@ -198,8 +198,12 @@ fn move_(ctx: &mut Ctx, a: &Args) -> CmdResult {
         return Ok(());
     };
     ctx.srv.dbs[target].add(o, now);
+    // One change toward save points, though two dbs are touched. Redis compat: db.c
+    // moveCommand (server.dirty++ once).
     ctx.modified(key, "move_from");
-    ctx.modified_in(target, key, "move_to");
+    let cid = ctx.cid;
+    ctx.srv.key_changed(target, key, Some(cid));
+    ctx.notify_in(target, key, "move_to");
     ctx.out.int(1);
     Ok(())
 }

@@ -229,7 +229,7 @@ fn sigterm_and_shutdown_save_when_save_points_exist() {
 fn changes_toward_save_points_are_counted_per_element() {
     let s = Server::start_with(&["--save", ""]);
     let mut c = s.raw();
-    let steps: [(&[&str], u64); 11] = [
+    let steps: [(&[&str], u64); 12] = [
         (&["RPUSH", "l", "a", "b", "c"], 3),
         (&["LPOP", "l", "2"], 2),
         (&["ZADD", "z", "1", "a", "2", "b"], 2),
@@ -238,6 +238,7 @@ fn changes_toward_save_points_are_counted_per_element() {
         (&["LMOVE", "l", "l2", "LEFT", "RIGHT"], 1),
         (&["RENAME", "l2", "l3"], 1),
         (&["LTRIM", "l3", "0", "-1"], 0),
+        (&["MOVE", "l3", "1"], 1),
         (&["SADD", "s", "a", "b"], 2),
         (&["SPOP", "s", "5"], 2),
         (&["GEOADD", "g", "1", "1", "p", "2", "2", "q"], 2),
