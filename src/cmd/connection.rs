@@ -122,10 +122,12 @@ fn hello(ctx: &mut Ctx, a: &Args) -> CmdResult {
             }
             j += 2;
         } else {
-            return Err(CmdError::owned(format!(
-                "ERR Syntax error in HELLO option '{}'",
-                a.str(j)
-            )));
+            return Err(CmdError::quoting(
+                "ERR Syntax error in HELLO option '",
+                a.at(j),
+                usize::MAX,
+                "'",
+            ));
         }
     }
     if !ctx.client().is_some_and(|c| c.authenticated) {

@@ -24,6 +24,13 @@ impl CmdError {
         CmdError(Cow::Owned(s.into_bytes()))
     }
 
+    /// `<before><arg><after>`, the client's `arg` cut as C's `%.<max>s` prints it.
+    pub fn quoting(before: &str, arg: &[u8], max: usize, after: &str) -> Self {
+        CmdError(Cow::Owned(
+            [before.as_bytes(), c_str(arg, max), after.as_bytes()].concat(),
+        ))
+    }
+
     /// The full text as the reply carries it.
     pub fn bytes(&self) -> &[u8] {
         &self.0
@@ -79,17 +86,18 @@ pub fn invalid_expire(cmd: &str) -> CmdError {
 
 /// Redis compat: networking.c addReplySubcommandSyntaxError.
 pub fn subcommand_syntax(sub: &[u8], container: &str) -> CmdError {
-    let mut t = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
-    t.extend_from_slice(c_str(sub, 128));
-    t.extend_from_slice(format!("'. Try {} HELP.", container.to_ascii_uppercase()).as_bytes());
-    CmdError(Cow::Owned(t))
+    let after = format!("'. Try {} HELP.", container.to_ascii_uppercase());
+    CmdError::quoting(
+        "ERR unknown subcommand or wrong number of arguments for '",
+        sub,
+        128,
+        &after,
+    )
 }
 
 pub fn unknown_subcommand(sub: &[u8], container: &str) -> CmdError {
-    let mut t = b"ERR unknown subcommand '".to_vec();
-    t.extend_from_slice(c_str(sub, 128));
-    t.extend_from_slice(format!("'. Try {} HELP.", container.to_ascii_uppercase()).as_bytes());
-    CmdError(Cow::Owned(t))
+    let after = format!("'. Try {} HELP.", container.to_ascii_uppercase());
+    CmdError::quoting("ERR unknown subcommand '", sub, 128, &after)
 }
 
 // Persistence (SAVE, BGSAVE, DUMP, RESTORE, DEBUG RELOAD). Redis compat: rdb.c, cluster.c.

@@ -162,6 +162,10 @@ fn unknown_command_and_arity_errors() {
         c.cmd(&[b"CONFIG", b"\xfe\0x"]),
         b"-ERR unknown subcommand '\xfe'. Try CONFIG HELP.\r\n"
     );
+    assert_eq!(
+        c.cmd(&[b"HELLO", b"2", b"\x9f+0\0z"]),
+        b"-ERR Syntax error in HELLO option '\x9f+0'\r\n"
+    );
     let mut p = s.raw();
     p.send(b"*2\r\n$4\r\nECHO\r\n\xb43\r\nabc\r\n");
     assert_eq!(p.read(), b"-ERR Protocol error: expected '$', got '\xb4'\r\n");
